@@ -1,0 +1,274 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Observer is told about every statement the kit runs: its verb (SELECT,
+// INSERT, ...), how long it took and its error. Daemons use it for the
+// database latency histogram; the kit itself imports no metrics library.
+type Observer func(verb string, d time.Duration, err error)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	observe  Observer
+	maxConns int
+}
+
+// WithObserver installs an Observer.
+func WithObserver(o Observer) Option { return func(op *options) { op.observe = o } }
+
+// WithMaxConns caps the connection pool (default 16).
+func WithMaxConns(n int) Option { return func(op *options) { op.maxConns = n } }
+
+// DB is an open database. It is safe for concurrent use.
+type DB struct {
+	sql     *sql.DB
+	dialect Dialect
+	dsn     string // as given; use Redact before logging
+	observe Observer
+
+	rebindCache sync.Map // query -> rebound query (PostgreSQL)
+}
+
+// Open opens the database named by dsn and checks that it answers. For
+// SQLite it creates the file's directory (0700) if needed.
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	o := options{maxConns: 16}
+	for _, f := range opts {
+		f(&o)
+	}
+	t, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if t.path != "" {
+		if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+	}
+	sdb, err := sql.Open(t.driver, t.source)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", t.dialect, err)
+	}
+	sdb.SetMaxOpenConns(o.maxConns)
+	sdb.SetMaxIdleConns(o.maxConns)
+	if t.dialect == SQLite && t.path == "" {
+		// Every connection to :memory: is a new database: keep one.
+		sdb.SetMaxOpenConns(1)
+	}
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("sqlstore: connect to %s: %w", Redact(dsn), err)
+	}
+	return &DB{sql: sdb, dialect: t.dialect, dsn: dsn, observe: o.observe}, nil
+}
+
+// Dialect reports the engine.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// DSN returns the DSN the database was opened with. It may hold a password:
+// pass it through Redact before logging.
+func (db *DB) DSN() string { return db.dsn }
+
+// SQL returns the underlying *sql.DB for code that needs the raw handle.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Rebind rewrites ? placeholders to the engine's form.
+func (db *DB) Rebind(q string) string {
+	if db.dialect != Postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	if v, ok := db.rebindCache.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	out := b.String()
+	db.rebindCache.Store(q, out)
+	return out
+}
+
+// rewriteDDL adapts portable DDL to the engine.
+func (db *DB) rewriteDDL(q string) string {
+	if db.dialect == Postgres {
+		q = strings.ReplaceAll(q, "BLOB", "BYTEA")
+	}
+	return q
+}
+
+func (db *DB) note(q string, start time.Time, err error) {
+	if db.observe == nil {
+		return
+	}
+	db.observe(verb(q), time.Since(start), err)
+}
+
+func verb(q string) string {
+	q = strings.TrimSpace(q)
+	if i := strings.IndexAny(q, " \t\n("); i > 0 {
+		q = q[:i]
+	}
+	return strings.ToUpper(q)
+}
+
+// querier is what DB and Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func exec(ctx context.Context, db *DB, x querier, q string, args []any) (sql.Result, error) {
+	start := time.Now()
+	r, err := x.ExecContext(ctx, db.Rebind(q), args...)
+	db.note(q, start, err)
+	return r, translate(err)
+}
+
+func query(ctx context.Context, db *DB, x querier, q string, args []any) (*sql.Rows, error) {
+	start := time.Now()
+	r, err := x.QueryContext(ctx, db.Rebind(q), args...)
+	db.note(q, start, err)
+	return r, translate(err)
+}
+
+// Exec runs a statement outside any transaction.
+func (db *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return exec(ctx, db, db.sql, q, args)
+}
+
+// Query runs a query outside any transaction.
+func (db *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return query(ctx, db, db.sql, q, args)
+}
+
+// Get runs a one-row query and scans it into dest. No row gives ErrNotFound.
+func (db *DB) Get(ctx context.Context, q string, args []any, dest ...any) error {
+	start := time.Now()
+	err := db.sql.QueryRowContext(ctx, db.Rebind(q), args...).Scan(dest...)
+	db.note(q, start, err)
+	return translate(err)
+}
+
+// Tx is a transaction. Use it only inside the function given to DB.Tx.
+type Tx struct {
+	tx          *sql.Tx
+	db          *DB
+	afterCommit []func()
+}
+
+// Exec runs a statement in the transaction.
+func (tx *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return exec(ctx, tx.db, tx.tx, q, args)
+}
+
+// Query runs a query in the transaction.
+func (tx *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return query(ctx, tx.db, tx.tx, q, args)
+}
+
+// Get runs a one-row query in the transaction. No row gives ErrNotFound.
+func (tx *Tx) Get(ctx context.Context, q string, args []any, dest ...any) error {
+	start := time.Now()
+	err := tx.tx.QueryRowContext(ctx, tx.db.Rebind(q), args...).Scan(dest...)
+	tx.db.note(q, start, err)
+	return translate(err)
+}
+
+// Dialect reports the engine.
+func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
+
+// AfterCommit queues fn to run once the transaction has committed (not on
+// rollback). The watch feed uses it to wake waiters.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
+
+// maxAttempts bounds retries of a transaction that lost to contention.
+const maxAttempts = 5
+
+// Tx runs fn in a read-write transaction and commits if fn returns nil.
+// A transaction that fails only because of contention (SQLite busy,
+// PostgreSQL serialization failure or deadlock) is retried from the start,
+// so fn must not have effects outside the transaction other than through
+// AfterCommit.
+func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	return db.runTx(ctx, nil, fn)
+}
+
+// ReadTx runs fn in a read-only transaction that sees one consistent
+// snapshot of the database for all its statements.
+func (db *DB) ReadTx(ctx context.Context, fn func(*Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return db.runTx(ctx, opts, fn)
+}
+
+func (db *DB) runTx(ctx context.Context, opts *sql.TxOptions, fn func(*Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.tryTx(ctx, opts, fn)
+		if err == nil || !retryable(err) || attempt == maxAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) tryTx(ctx context.Context, opts *sql.TxOptions, fn func(*Tx) error) (err error) {
+	stx, err := db.sql.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	tx := &Tx{tx: stx, db: db}
+	defer func() {
+		if p := recover(); p != nil {
+			stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			stx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = stx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", translate(err))
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+CREATE TABLE parts (
+	id TEXT PRIMARY KEY,
+	widget_id TEXT NOT NULL REFERENCES widgets (id),
+	ok BOOLEAN NOT NULL DEFAULT FALSE
+);
