@@ -10,19 +10,19 @@ type Kind int
 
 // The kinds. Each maps to one HTTP status at the edge.
 const (
-	Internal     Kind = iota // 500: a bug or an unexpected failure; the message is not shown to clients
-	BadRequest               // 400: malformed or invalid input
-	Unauthorized             // 401: missing, bad or expired credentials
-	Forbidden                // 403: authenticated but not allowed
-	NotFound                 // 404: no such resource (or not visible to the caller)
-	NotAllowed               // 405: method not allowed on the resource
-	NotAcceptable            // 406: e.g. an unsupported microversion
-	Conflict                 // 409: state conflict, duplicate, or a lost compare-and-swap
-	Gone                     // 410: e.g. a watch revision that has been compacted
-	TooLarge                 // 413: body or object over a size limit, or over quota
-	UnsupportedMedia         // 415: wrong Content-Type
-	Unavailable              // 503: a dependency is down; try again
-	NotImplemented           // 501: the operation exists in the API but not in this deployment
+	Internal         Kind = iota // 500: a bug or an unexpected failure; the message is not shown to clients
+	BadRequest                   // 400: malformed or invalid input
+	Unauthorized                 // 401: missing, bad or expired credentials
+	Forbidden                    // 403: authenticated but not allowed
+	NotFound                     // 404: no such resource (or not visible to the caller)
+	NotAllowed                   // 405: method not allowed on the resource
+	NotAcceptable                // 406: e.g. an unsupported microversion
+	Conflict                     // 409: state conflict, duplicate, or a lost compare-and-swap
+	Gone                         // 410: e.g. a watch revision that has been compacted
+	TooLarge                     // 413: body or object over a size limit, or over quota
+	UnsupportedMedia             // 415: wrong Content-Type
+	Unavailable                  // 503: a dependency is down; try again
+	NotImplemented               // 501: the operation exists in the API but not in this deployment
 )
 
 var kindNames = [...]string{
@@ -125,7 +125,19 @@ func KindOf(err error) Kind {
 	if errors.As(err, &s) {
 		return s.kind
 	}
+	// Errors of other packages may claim a kind through an Is method
+	// (errors.Is(err, fault.ErrGone)).
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			return s.(*sentinel).kind
+		}
+	}
 	return Internal
+}
+
+var sentinels = []error{
+	ErrBadRequest, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrNotAllowed, ErrNotAcceptable,
+	ErrConflict, ErrGone, ErrTooLarge, ErrUnsupportedMedia, ErrUnavailable, ErrNotImplemented,
 }
 
 // Message returns the client-facing message for err. For Internal errors it

@@ -51,7 +51,16 @@ func TestErrorIs(t *testing.T) {
 	if errors.Is(err, fault.ErrNotFound) {
 		t.Fatal("errors.Is(*Error{Gone}, ErrNotFound) = true")
 	}
+	if k := fault.KindOf(fmt.Errorf("x: %w", claimsGone{})); k != fault.Gone {
+		t.Fatalf("KindOf(error with Is(ErrGone)) = %v, want Gone", k)
+	}
 	if f := fault.FieldOf(fault.Invalid("limit", "bad")); f != "limit" {
 		t.Fatalf("FieldOf = %q", f)
 	}
 }
+
+// claimsGone is an error of another package that claims a kind through Is.
+type claimsGone struct{}
+
+func (claimsGone) Error() string        { return "compacted" }
+func (claimsGone) Is(target error) bool { return target == fault.ErrGone }

@@ -11,6 +11,16 @@ type Engine struct {
 	DSN  string // a fresh, empty database
 }
 
+// New returns the DSN of another fresh, empty database on the same engine,
+// for subtests that must not share state.
+func (e Engine) New(t testing.TB) string {
+	t.Helper()
+	if e.Name == "postgres" {
+		return StartPostgres(t).NewDatabase(t)
+	}
+	return "sqlite://" + filepath.Join(t.TempDir(), "test.db")
+}
+
 // Engines returns a fresh database on every supported engine: a SQLite
 // file in t.TempDir() and a new database on the binary's PostgreSQL
 // server. Run store tests once per engine:

@@ -1,0 +1,26 @@
+# The two commands of the README:
+#   make run   install what is missing, build, start the all-in-one cloud
+#   make test  install what is missing, run every test
+GO ?= go
+export PATH := /usr/local/go/bin:$(PATH)
+
+.PHONY: run test setup build bench clean
+
+run: build
+	./bin/gostack -data-dir ./data
+
+test: setup
+	./scripts/test
+
+setup:
+	./scripts/setup
+
+build: setup
+	$(GO) build -o bin/ ./cmd/...
+
+# Benchmarks (not part of make test). See bench/README.md.
+bench: setup
+	./bench/store
+
+clean:
+	rm -rf bin

@@ -1,0 +1,42 @@
+package allinone
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Area is one OpenStack service plugged into the all-in-one daemon.
+type Area interface {
+	// Name is the service name, also the key of its port: "identity",
+	// "compute", "network", "volume", "image", "baremetal",
+	// "load-balancer" or "dns".
+	Name() string
+	// Migrations are the area's schema, applied at start.
+	Migrations() []sqlstore.Migrations
+	// Handler builds the area's API. ctx lives as long as the daemon;
+	// background loops the area starts must end with it.
+	Handler(ctx context.Context, env Env) (http.Handler, error)
+}
+
+// Env is what the daemon shares with its areas.
+type Env struct {
+	DB       *sqlstore.DB
+	Watch    *watch.Log
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	Config   *Config
+	// Metrics is the HTTP metrics collector of the area's service label;
+	// the daemon already wraps the handler with it.
+	Metrics *httpapi.Metrics
+}
+
+// DefaultAreas are the areas cmd/gostack serves. Each area is added here by
+// the issue that implements it; none has landed yet, so the daemon serves
+// only its admin port.
+func DefaultAreas() []Area { return nil }

@@ -1,0 +1,139 @@
+package allinone
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gostack/gostack/internal/config"
+)
+
+// Config is the all-in-one daemon's configuration. Zero values are not
+// meaningful: start from Defaults().
+type Config struct {
+	DataDir         string          `yaml:"data_dir" help:"directory for state: database, lock, openrc, keys"`
+	Database        string          `yaml:"database" secret:"true" help:"store DSN: sqlite:///path/file.db or postgres://...; empty means sqlite:///<data_dir>/gostack.db"`
+	Bind            string          `yaml:"bind" help:"IP address every listener binds to"`
+	Region          string          `yaml:"region" help:"region name used in the catalog and openrc"`
+	Ports           Ports           `yaml:"ports"`
+	Log             LogConfig       `yaml:"log"`
+	Watch           WatchConfig     `yaml:"watch"`
+	ShutdownTimeout config.Duration `yaml:"shutdown_timeout" help:"how long graceful shutdown waits for requests in flight"`
+}
+
+// Ports are the TCP ports of each service, OpenStack's conventional ones
+// by default. A port is opened only when its area exists.
+type Ports struct {
+	Admin        int `yaml:"admin" help:"gostack's own port: /healthcheck, /metrics, /v1/watch"`
+	Identity     int `yaml:"identity" help:"Keystone v3 API"`
+	Compute      int `yaml:"compute" help:"Nova v2.1 API"`
+	Network      int `yaml:"network" help:"Neutron v2.0 API"`
+	Volume       int `yaml:"volume" help:"Cinder v3 API"`
+	Image        int `yaml:"image" help:"Glance v2 API"`
+	Baremetal    int `yaml:"baremetal" help:"Ironic v1 API"`
+	LoadBalancer int `yaml:"load_balancer" help:"Octavia v2 API"`
+	DNS          int `yaml:"dns" help:"Designate v2 API"`
+}
+
+// byName maps service names (Area.Name) to ports.
+func (p Ports) byName() map[string]int {
+	return map[string]int{
+		"admin": p.Admin, "identity": p.Identity, "compute": p.Compute, "network": p.Network,
+		"volume": p.Volume, "image": p.Image, "baremetal": p.Baremetal,
+		"load-balancer": p.LoadBalancer, "dns": p.DNS,
+	}
+}
+
+// LogConfig selects the log format and level.
+type LogConfig struct {
+	Format string `yaml:"format" help:"text or json"`
+	Level  string `yaml:"level" help:"debug, info, warn or error"`
+}
+
+// WatchConfig bounds the watch feed.
+type WatchConfig struct {
+	Retention       config.Duration `yaml:"retention" help:"drop feed entries older than this (0 keeps all)"`
+	MaxChanges      int64           `yaml:"max_changes" help:"keep at most this many latest feed entries (0 keeps all)"`
+	CompactInterval config.Duration `yaml:"compact_interval" help:"how often to compact the feed"`
+}
+
+// Defaults returns the embedded defaults: state under ./data, SQLite,
+// every port on 127.0.0.1.
+func Defaults() Config {
+	return Config{
+		DataDir: "./data",
+		Bind:    "127.0.0.1",
+		Region:  "RegionOne",
+		Ports: Ports{
+			Admin: 8790, Identity: 5000, Compute: 8774, Network: 9696, Volume: 8776,
+			Image: 9292, Baremetal: 6385, LoadBalancer: 9876, DNS: 9001,
+		},
+		Log:             LogConfig{Format: "text", Level: "info"},
+		Watch:           WatchConfig{Retention: config.Duration(24 * time.Hour), MaxChanges: 1_000_000, CompactInterval: config.Duration(time.Minute)},
+		ShutdownTimeout: config.Duration(10 * time.Second),
+	}
+}
+
+// Validate reports the first bad setting, naming its key.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &config.FieldError{Key: key, Problem: fmt.Sprintf(format, args...)}
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return bad("data_dir", "must not be empty")
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "sqlite:") &&
+		!strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return bad("database", "must start with sqlite: or postgres://")
+	}
+	if net.ParseIP(c.Bind) == nil {
+		return bad("bind", "%q is not an IP address", c.Bind)
+	}
+	if c.Region == "" {
+		return bad("region", "must not be empty")
+	}
+	seen := map[int]string{}
+	for _, name := range serviceNames {
+		port := c.Ports.byName()[name]
+		key := "ports." + strings.ReplaceAll(name, "-", "_")
+		if port < 1 || port > 65535 {
+			return bad(key, "%d is not a TCP port (1-65535)", port)
+		}
+		if other, dup := seen[port]; dup {
+			return bad(key, "port %d is also ports.%s", port, other)
+		}
+		seen[port] = strings.ReplaceAll(name, "-", "_")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return bad("log.format", "%q: want text or json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Watch.Retention < 0 || c.Watch.MaxChanges < 0 {
+		return bad("watch", "retention and max_changes must not be negative")
+	}
+	if c.Watch.CompactInterval <= 0 {
+		return bad("watch.compact_interval", "must be positive")
+	}
+	if c.ShutdownTimeout <= 0 {
+		return bad("shutdown_timeout", "must be positive")
+	}
+	return nil
+}
+
+// serviceNames in port order of the table above; also the listener names.
+var serviceNames = []string{"admin", "identity", "compute", "network", "volume", "image", "baremetal", "load-balancer", "dns"}
+
+// dsn is the effective store DSN.
+func (c *Config) dsn() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return "sqlite://" + absPath(c.DataDir) + "/gostack.db"
+}

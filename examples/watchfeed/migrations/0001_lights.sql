@@ -1,0 +1,4 @@
+CREATE TABLE lights (
+	id TEXT PRIMARY KEY,
+	state TEXT NOT NULL
+);
