@@ -1,0 +1,321 @@
+package allinone_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/cmd/gostack/allinone"
+	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// notes is a tiny area used to prove the plug-in point: its migration is
+// applied, its handler is served on its own port with the standard
+// middleware, and its writes reach the admin port's watch feed.
+type notes struct{}
+
+func (notes) Name() string { return "dns" }
+
+func (notes) Migrations() []sqlstore.Migrations {
+	return []sqlstore.Migrations{{Area: "notes", FS: os.DirFS("testdata/area")}}
+}
+
+func (notes) Handler(ctx context.Context, env allinone.Env) (http.Handler, error) {
+	rt := httpapi.NewRouter(httpapi.Designate)
+	rt.HandleFunc("PUT /notes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Body string `json:"body"`
+		}
+		if err := httpapi.DecodeJSON(w, r, &in, httpapi.Strict()); err != nil {
+			httpapi.WriteError(w, r, httpapi.Designate, err)
+			return
+		}
+		id := r.PathValue("id")
+		err := env.DB.Tx(r.Context(), func(tx *sqlstore.Tx) error {
+			if _, err := tx.Exec(r.Context(), "INSERT INTO notes (id, body) VALUES (?, ?)", id, in.Body); err != nil {
+				return err
+			}
+			data, _ := json.Marshal(in)
+			_, err := env.Watch.Append(r.Context(), tx, watch.Change{Area: "dns", Kind: "note", ID: id, Op: watch.Create, Data: data})
+			return err
+		})
+		if err != nil {
+			httpapi.WriteError(w, r, httpapi.Designate, err)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	return rt, nil
+}
+
+type daemon struct {
+	addrs    map[string]string
+	cancel   context.CancelFunc
+	done     chan error
+	logs     *syncBuffer
+	stopOnce sync.Once
+}
+
+func listenLocal(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func start(t *testing.T, cfg allinone.Config, areas ...allinone.Area) *daemon {
+	t.Helper()
+	ls := map[string]net.Listener{"admin": listenLocal(t)}
+	for _, a := range areas {
+		ls[a.Name()] = listenLocal(t)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	ready := make(chan map[string]string, 1)
+	dm := &allinone.Daemon{Config: cfg, Areas: areas, Listeners: ls, LogOutput: d.logs,
+		Ready: func(a map[string]string) { ready <- a }}
+	go func() { d.done <- dm.Run(ctx) }()
+	select {
+	case d.addrs = <-ready:
+	case err := <-d.done:
+		cancel()
+		t.Fatalf("daemon did not start: %v", err)
+	}
+	t.Cleanup(func() { d.stop(t) })
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) {
+	d.stopOnce.Do(func() {
+		d.cancel()
+		if err := <-d.done; err != nil {
+			t.Errorf("Run returned %v", err)
+		}
+	})
+}
+
+func get(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func testConfig(t *testing.T, dsn string) allinone.Config {
+	cfg := allinone.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.Database = dsn
+	return cfg
+}
+
+func TestDaemon(t *testing.T) {
+	for _, e := range testenv.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			dsn := e.DSN
+			if e.Name == "sqlite" {
+				dsn = "" // the embedded default under data_dir
+			}
+			testDaemon(t, testConfig(t, dsn))
+		})
+	}
+}
+
+func testDaemon(t *testing.T, cfg allinone.Config) {
+	d := start(t, cfg, notes{})
+	admin := "http://" + d.addrs["admin"]
+	area := "http://" + d.addrs["dns"]
+
+	if code, h, body := get(t, admin+"/healthcheck"); code != 200 || body != "OK" || !strings.HasPrefix(h.Get("X-Openstack-Request-Id"), "req-") {
+		t.Fatalf("admin /healthcheck: %d %q %v", code, body, h)
+	}
+	if code, _, body := get(t, area+"/healthcheck"); code != 200 || body != "OK" {
+		t.Fatalf("area /healthcheck: %d %q", code, body)
+	}
+	// The area's API, through the standard middleware and its error style.
+	req, _ := http.NewRequest(http.MethodPut, area+"/notes/n1", strings.NewReader(`{"body":"hello"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT note: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodPut, area+"/notes/n1", strings.NewReader(`{"body":"again"}`))
+	resp, _ = http.DefaultClient.Do(req)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), `"code":409`) {
+		t.Fatalf("duplicate note: %d %s", resp.StatusCode, body)
+	}
+	req, _ = http.NewRequest(http.MethodPut, area+"/notes/n2", strings.NewReader(`{"bodyy":"x"}`))
+	resp, _ = http.DefaultClient.Do(req)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "bodyy") {
+		t.Fatalf("unknown field: %d %s", resp.StatusCode, body)
+	}
+	// The write reached the feed, by area and in the full feed.
+	code, h, feed := get(t, admin+"/v1/watch/dns?since=0&timeout=5")
+	if code != 200 || !strings.Contains(feed, `"id":"n1"`) || h.Get("X-Gostack-Revision") != "1" {
+		t.Fatalf("feed: %d %s %v", code, feed, h)
+	}
+	if code, _, body := get(t, admin+"/v1/watch/compute?since=0&timeout=0"); code != 200 || !strings.Contains(body, `"changes":[]`) {
+		t.Fatalf("other area's feed: %d %s", code, body)
+	}
+	if code, _, body := get(t, admin+"/v1/watch?since=x"); code != 400 || !strings.Contains(body, "since") {
+		t.Fatalf("bad since: %d %s", code, body)
+	}
+	// Metrics by route pattern, the store and the feed.
+	_, _, metrics := get(t, admin+"/metrics")
+	for _, want := range []string{
+		`gostack_http_requests_total{code="201",method="PUT",route="/notes/{id}",service="dns"} 1`,
+		`gostack_db_query_duration_seconds_count{verb="INSERT"}`,
+		`gostack_watch_head_revision 1`,
+		`gostack_watch_delivery_seconds_count{area="dns"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// openrc: written, private, pointing at the identity port.
+	rc := filepath.Join(cfg.DataDir, "openrc")
+	fi, err := os.Stat(rc)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("openrc: %v %v", fi, err)
+	}
+	b, _ := os.ReadFile(rc)
+	if !strings.Contains(string(b), "export OS_AUTH_URL=http://127.0.0.1:5000/v3") || !strings.Contains(string(b), "OS_PASSWORD='") {
+		t.Fatalf("openrc:\n%s", b)
+	}
+	// Secrets stay out of the logs.
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	if strings.Contains(d.logs.String(), strings.TrimSpace(string(pw))) {
+		t.Fatal("admin password in logs")
+	}
+	// A second daemon on the same data dir is refused.
+	err = (&allinone.Daemon{Config: cfg, Listeners: map[string]net.Listener{"admin": listenLocal(t)}, LogOutput: io.Discard}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second daemon on the same data dir: %v", err)
+	}
+
+	// Stop; restart on the same data: state and password survive.
+	d.stop(t)
+	d2 := start(t, cfg, notes{})
+	code, _, root := get(t, "http://"+d2.addrs["admin"]+"/")
+	if code != 200 || !strings.Contains(root, `"revision":1`) {
+		t.Fatalf("after restart: %d %s", code, root)
+	}
+	pw2, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	if string(pw) != string(pw2) {
+		t.Fatal("admin password changed across restart")
+	}
+}
+
+// A long poll in flight does not hold shutdown up.
+func TestShutdownEndsLongPolls(t *testing.T) {
+	d := start(t, testConfig(t, ""))
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.Get("http://" + d.addrs["admin"] + "/v1/watch?since=0&timeout=120")
+		if err != nil {
+			got <- -1
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	time.Sleep(200 * time.Millisecond) // let the poll start waiting
+	d.stop(t)
+	select {
+	case code := <-got:
+		if code != 200 {
+			t.Fatalf("long poll ended with %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("long poll still open 30s after shutdown")
+	}
+}
+
+// A busy port fails the start, and nothing is left half-started: the
+// data dir lock is released and the store closed.
+func TestBusyPort(t *testing.T) {
+	busy := listenLocal(t)
+	defer busy.Close()
+	cfg := testConfig(t, "")
+	cfg.Ports.Admin = busy.Addr().(*net.TCPAddr).Port
+	err := (&allinone.Daemon{Config: cfg, LogOutput: io.Discard}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "listen admin") {
+		t.Fatalf("busy port: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "openrc")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("openrc written by a daemon that did not start: %v", err)
+	}
+	start(t, cfg) // the lock was released: a daemon with a free port starts
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*allinone.Config)
+		key  string
+	}{
+		{"empty data dir", func(c *allinone.Config) { c.DataDir = "" }, "data_dir"},
+		{"bad bind", func(c *allinone.Config) { c.Bind = "localhost" }, "bind"},
+		{"bad database", func(c *allinone.Config) { c.Database = "mysql://x" }, "database"},
+		{"port out of range", func(c *allinone.Config) { c.Ports.Image = 70000 }, "ports.image"},
+		{"duplicate port", func(c *allinone.Config) { c.Ports.DNS = c.Ports.Identity }, "ports.dns"},
+		{"log format", func(c *allinone.Config) { c.Log.Format = "xml" }, "log.format"},
+		{"log level", func(c *allinone.Config) { c.Log.Level = "loud" }, "log.level"},
+		{"compact interval", func(c *allinone.Config) { c.Watch.CompactInterval = 0 }, "watch.compact_interval"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := allinone.Defaults()
+			tt.edit(&cfg)
+			err := cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.key+":") {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.key)
+			}
+		})
+	}
+	cfg := allinone.Defaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/cmd/gostack/allinone"
+	"github.com/gostack/gostack/internal/config"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/configuration.md's reference table")
+
+// The test binary doubles as the gostack binary when asked to.
+func TestMain(m *testing.M) {
+	if os.Getenv("BE_GOSTACK_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	done chan error
+}
+
+func startGostack(t *testing.T, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
+	p := &proc{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return p
+}
+
+func waitHealthy(t *testing.T, p *proc, url string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("gostack exited during start: %v\n%s", err, p.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gostack not healthy after 60s\n%s", p.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (p *proc) term(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("gostack exited with %v after SIGTERM\n%s", err, p.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("gostack still running 30s after SIGTERM\n%s", p.logs)
+	}
+	if !strings.Contains(p.logs.String(), "msg=stopped") {
+		t.Fatalf("no clean stop in the log:\n%s", p.logs)
+	}
+}
+
+// The README's promise: start on embedded defaults, answer /healthcheck,
+// stop cleanly on SIGTERM, start again on the same data.
+func TestStartStopRestart(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	port := freePort(t)
+	args := []string{"-data-dir", data, "-set", fmt.Sprintf("ports.admin=%d", port)}
+	url := fmt.Sprintf("http://127.0.0.1:%d/healthcheck", port)
+	for round := 1; round <= 2; round++ {
+		p := startGostack(t, args...)
+		waitHealthy(t, p, url)
+		p.term(t)
+	}
+	for _, f := range []string{"gostack.db", "openrc", "admin-password", "LOCK"} {
+		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
+			t.Errorf("data dir lacks %s: %v", f, err)
+		}
+	}
+}
+
+// A bad config is one line naming the key, exit code 2, and the daemon
+// does not start half-way: not even the data directory is created.
+func TestBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", "log:\n  formatt: json\n", `line 2: unknown key "log.formatt"`},
+		{"wrong type", "watch:\n  max_changes: lots\n", `watch.max_changes: cannot use "lots" as an integer`},
+		{"invalid value", "log:\n  level: loud\n", `log.level: "loud": want debug, info, warn or error`},
+		{"duplicate port", "ports:\n  dns: 5000\n", `ports.dns: port 5000 is also ports.identity`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "gostack.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"-config", path, "-data-dir", data}, &stdout, &stderr)
+			msg := stderr.String()
+			if code != 2 || !strings.Contains(msg, tt.want) || strings.Count(msg, "\n") != 1 {
+				t.Fatalf("exit %d, stderr %q; want exit 2 and one line containing %q", code, msg, tt.want)
+			}
+			if _, err := os.Stat(data); !os.IsNotExist(err) {
+				t.Fatalf("data dir created by a daemon with a bad config: %v", err)
+			}
+		})
+	}
+}
+
+// docs/configuration.md carries the generated reference table.
+func TestConfigReference(t *testing.T) {
+	const begin, end = "<!-- BEGIN REFERENCE -->\n", "<!-- END REFERENCE -->\n"
+	path := filepath.Join("..", "..", "docs", "configuration.md")
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	cfg := allinone.Defaults()
+	if err := config.WriteReference(&table, &cfg, "GOSTACK"); err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the reference markers", path)
+	}
+	want := s[:i+len(begin)] + table.String() + s[j:]
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want != s {
+		t.Fatalf("%s is out of date: run go test ./cmd/gostack -run TestConfigReference -update", path)
+	}
+}
