@@ -69,7 +69,7 @@ func parseSQLite(rest string) (target, error) {
 	// Our defaults; a caller's own _pragma values are added after ours and win.
 	pragmas := []string{"busy_timeout(10000)", "foreign_keys(1)"}
 	if !memory {
-		pragmas = append(pragmas, "journal_mode(WAL)", "synchronous(NORMAL)")
+		pragmas = append(pragmas, "journal_mode(WAL)", "synchronous(FULL)")
 	}
 	opts := url.Values{}
 	for _, p := range pragmas {

@@ -215,3 +215,29 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// The SQLite defaults the docs promise are in force on every connection.
+func TestSQLitePragmas(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, "sqlite://"+t.TempDir()+"/p.db")
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "2", // FULL
+		"foreign_keys": "1",
+		"busy_timeout": "10000",
+	} {
+		var got string
+		if err := db.Get(ctx, "PRAGMA "+pragma, nil, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+	// A DSN's own pragma wins over the default.
+	db = open(t, "sqlite://"+t.TempDir()+"/n.db?_pragma=synchronous(NORMAL)")
+	var got string
+	if err := db.Get(ctx, "PRAGMA synchronous", nil, &got); err != nil || got != "1" {
+		t.Fatalf("PRAGMA synchronous with override = %s, %v; want 1", got, err)
+	}
+}
