@@ -1,0 +1,261 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+// ---- regions ----
+
+// CreateRegion stores a region; its id is its name (Keystone lets callers
+// pick it, "RegionOne" by default).
+func (s *Store) CreateRegion(ctx context.Context, r Region) (Region, error) {
+	if r.ID == "" {
+		r.ID = NewID()
+	}
+	if r.ParentRegionID != "" {
+		if _, err := s.GetRegion(ctx, r.ParentRegionID); err != nil {
+			return r, err
+		}
+	}
+	err := s.write(ctx, "region", r.ID, watch.Create, r, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO identity_regions (id, description, parent_region_id) VALUES (?, ?, ?)", r.ID, r.Description, nullString(r.ParentRegionID))
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("region", fmt.Sprintf("Duplicate ID, %s", r.ID))
+		}
+		return err
+	})
+	return r, err
+}
+
+func scanRegion(r interface{ Scan(...any) error }) (Region, error) {
+	var x Region
+	var parent sql.NullString
+	err := r.Scan(&x.ID, &x.Description, &parent)
+	x.ParentRegionID = parent.String
+	return x, err
+}
+
+// GetRegion returns a region.
+func (s *Store) GetRegion(ctx context.Context, id string) (Region, error) {
+	rs, err := list(ctx, s.db, "SELECT id, description, parent_region_id FROM identity_regions WHERE id = ?", []any{id}, scanRegion)
+	if err != nil {
+		return Region{}, err
+	}
+	if len(rs) == 0 {
+		return Region{}, notFound("region", id)
+	}
+	return rs[0], nil
+}
+
+// ListRegions returns every region.
+func (s *Store) ListRegions(ctx context.Context) ([]Region, error) {
+	return list(ctx, s.db, "SELECT id, description, parent_region_id FROM identity_regions ORDER BY id", nil, scanRegion)
+}
+
+// UpdateRegion stores a region's description.
+func (s *Store) UpdateRegion(ctx context.Context, r Region) (Region, error) {
+	err := s.write(ctx, "region", r.ID, watch.Update, r, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE identity_regions SET description = ? WHERE id = ?", r.Description, r.ID)
+		if err != nil {
+			return err
+		}
+		return affected(res, "region", r.ID)
+	})
+	return r, err
+}
+
+// DeleteRegion deletes a region without child regions or endpoints.
+func (s *Store) DeleteRegion(ctx context.Context, id string) error {
+	return s.write(ctx, "region", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM identity_regions WHERE id = ?", id)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return forbidden("Cannot delete region %s: it has child regions or endpoints.", id)
+		}
+		if err != nil {
+			return err
+		}
+		return affected(res, "region", id)
+	})
+}
+
+// ---- services ----
+
+func scanService(r interface{ Scan(...any) error }) (Service, error) {
+	var x Service
+	err := r.Scan(&x.ID, &x.Type, &x.Name, &x.Description, &x.Enabled)
+	return x, err
+}
+
+// CreateService stores a catalog service.
+func (s *Store) CreateService(ctx context.Context, v Service) (Service, error) {
+	if v.ID == "" {
+		v.ID = NewID()
+	}
+	err := s.write(ctx, "service", v.ID, watch.Create, v, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO identity_services (id, type, name, description, enabled) VALUES (?, ?, ?, ?, ?)", v.ID, v.Type, v.Name, v.Description, v.Enabled)
+		return err
+	})
+	return v, err
+}
+
+// GetService returns a service.
+func (s *Store) GetService(ctx context.Context, id string) (Service, error) {
+	vs, err := list(ctx, s.db, "SELECT id, type, name, description, enabled FROM identity_services WHERE id = ?", []any{id}, scanService)
+	if err != nil {
+		return Service{}, err
+	}
+	if len(vs) == 0 {
+		return Service{}, notFound("service", id)
+	}
+	return vs[0], nil
+}
+
+// ListServices returns services, filtered by type and name when set.
+func (s *Store) ListServices(ctx context.Context, typ, name string) ([]Service, error) {
+	q, args := "SELECT id, type, name, description, enabled FROM identity_services WHERE 1=1", []any{}
+	if typ != "" {
+		q, args = q+" AND type = ?", append(args, typ)
+	}
+	if name != "" {
+		q, args = q+" AND name = ?", append(args, name)
+	}
+	return list(ctx, s.db, q+" ORDER BY type, name, id", args, scanService)
+}
+
+// UpdateService stores a service.
+func (s *Store) UpdateService(ctx context.Context, v Service) (Service, error) {
+	err := s.write(ctx, "service", v.ID, watch.Update, v, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE identity_services SET type = ?, name = ?, description = ?, enabled = ? WHERE id = ?", v.Type, v.Name, v.Description, v.Enabled, v.ID)
+		if err != nil {
+			return err
+		}
+		return affected(res, "service", v.ID)
+	})
+	return v, err
+}
+
+// DeleteService deletes a service and its endpoints.
+func (s *Store) DeleteService(ctx context.Context, id string) error {
+	return s.write(ctx, "service", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM identity_services WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		return affected(res, "service", id)
+	})
+}
+
+// ---- endpoints ----
+
+func scanEndpoint(r interface{ Scan(...any) error }) (Endpoint, error) {
+	var x Endpoint
+	var region sql.NullString
+	err := r.Scan(&x.ID, &x.ServiceID, &x.Interface, &region, &x.URL, &x.Enabled)
+	x.RegionID = region.String
+	return x, err
+}
+
+// CreateEndpoint stores an endpoint of an existing service and region.
+func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
+	if e.ID == "" {
+		e.ID = NewID()
+	}
+	if _, err := s.GetService(ctx, e.ServiceID); err != nil {
+		return e, err
+	}
+	if e.RegionID != "" {
+		if _, err := s.GetRegion(ctx, e.RegionID); err != nil {
+			return e, err
+		}
+	}
+	err := s.write(ctx, "endpoint", e.ID, watch.Create, e, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO identity_endpoints (id, service_id, interface, region_id, url, enabled) VALUES (?, ?, ?, ?, ?, ?)",
+			e.ID, e.ServiceID, e.Interface, nullString(e.RegionID), e.URL, e.Enabled)
+		return err
+	})
+	return e, err
+}
+
+// GetEndpoint returns an endpoint.
+func (s *Store) GetEndpoint(ctx context.Context, id string) (Endpoint, error) {
+	es, err := list(ctx, s.db, "SELECT id, service_id, interface, region_id, url, enabled FROM identity_endpoints WHERE id = ?", []any{id}, scanEndpoint)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	if len(es) == 0 {
+		return Endpoint{}, notFound("endpoint", id)
+	}
+	return es[0], nil
+}
+
+// ListEndpoints returns endpoints, filtered by service, interface and
+// region when set.
+func (s *Store) ListEndpoints(ctx context.Context, serviceID, iface, regionID string) ([]Endpoint, error) {
+	q, args := "SELECT id, service_id, interface, region_id, url, enabled FROM identity_endpoints WHERE 1=1", []any{}
+	for _, c := range []struct{ col, v string }{{"service_id", serviceID}, {"interface", iface}, {"region_id", regionID}} {
+		if c.v != "" {
+			q, args = q+" AND "+c.col+" = ?", append(args, c.v)
+		}
+	}
+	return list(ctx, s.db, q+" ORDER BY service_id, interface, id", args, scanEndpoint)
+}
+
+// UpdateEndpoint stores an endpoint.
+func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
+	err := s.write(ctx, "endpoint", e.ID, watch.Update, e, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE identity_endpoints SET service_id = ?, interface = ?, region_id = ?, url = ?, enabled = ? WHERE id = ?",
+			e.ServiceID, e.Interface, nullString(e.RegionID), e.URL, e.Enabled, e.ID)
+		if err != nil {
+			return err
+		}
+		return affected(res, "endpoint", e.ID)
+	})
+	return e, err
+}
+
+// DeleteEndpoint deletes an endpoint.
+func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
+	return s.write(ctx, "endpoint", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM identity_endpoints WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		return affected(res, "endpoint", id)
+	})
+}
+
+// CatalogEntry is one service with its enabled endpoints, as a token's
+// catalog shows it.
+type CatalogEntry struct {
+	Service   Service
+	Endpoints []Endpoint
+}
+
+// Catalog returns enabled services with their enabled endpoints.
+func (s *Store) Catalog(ctx context.Context) ([]CatalogEntry, error) {
+	svcs, err := s.ListServices(ctx, "", "")
+	if err != nil {
+		return nil, err
+	}
+	eps, err := list(ctx, s.db, "SELECT id, service_id, interface, region_id, url, enabled FROM identity_endpoints WHERE enabled = ? ORDER BY interface, id", []any{true}, scanEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	by := map[string][]Endpoint{}
+	for _, e := range eps {
+		by[e.ServiceID] = append(by[e.ServiceID], e)
+	}
+	out := []CatalogEntry{}
+	for _, v := range svcs {
+		if v.Enabled {
+			out = append(out, CatalogEntry{Service: v, Endpoints: append([]Endpoint{}, by[v.ID]...)})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,115 @@
+package identity
+
+import "time"
+
+// DefaultDomainID is the id of the domain every deployment has.
+const DefaultDomainID = "default"
+
+// Domain is a Keystone domain.
+type Domain struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Enabled     bool   `json:"enabled"`
+}
+
+// Project is a Keystone project.
+type Project struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	DomainID    string   `json:"domain_id"`
+	ParentID    string   `json:"parent_id,omitempty"` // "" for a top-level project (Keystone shows the domain id)
+	Description string   `json:"description"`
+	Enabled     bool     `json:"enabled"`
+	Tags        []string `json:"tags"`
+}
+
+// User is a Keystone user. PasswordHash never leaves the store layer in
+// API responses.
+type User struct {
+	ID                string     `json:"id"`
+	Name              string     `json:"name"`
+	DomainID          string     `json:"domain_id"`
+	Enabled           bool       `json:"enabled"`
+	DefaultProjectID  string     `json:"default_project_id,omitempty"`
+	Description       string     `json:"description,omitempty"`
+	PasswordExpiresAt *time.Time `json:"password_expires_at"`
+	PasswordHash      string     `json:"-"`
+}
+
+// Group is a Keystone group.
+type Group struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	DomainID    string `json:"domain_id"`
+	Description string `json:"description"`
+}
+
+// Role is a Keystone role; DomainID is "" for a global role.
+type Role struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	DomainID    string `json:"domain_id,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Actor and target kinds of an assignment.
+const (
+	ActorUser     = "user"
+	ActorGroup    = "group"
+	TargetProject = "project"
+	TargetDomain  = "domain"
+	TargetSystem  = "system" // target id "all"
+)
+
+// Assignment grants a role to a user or group on a project, a domain or
+// the system. Inherited assignments on a domain apply to its projects, on
+// a project to its subprojects, and not to the target itself.
+type Assignment struct {
+	ActorType  string `json:"actor_type"`
+	ActorID    string `json:"actor_id"`
+	TargetType string `json:"target_type"`
+	TargetID   string `json:"target_id"`
+	RoleID     string `json:"role_id"`
+	Inherited  bool   `json:"inherited"`
+}
+
+// Region, Service and Endpoint make the catalog.
+type Region struct {
+	ID             string `json:"id"`
+	Description    string `json:"description"`
+	ParentRegionID string `json:"parent_region_id,omitempty"`
+}
+
+// Service is a catalog service.
+type Service struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Enabled     bool   `json:"enabled"`
+}
+
+// Endpoint is one URL of a service.
+type Endpoint struct {
+	ID        string `json:"id"`
+	ServiceID string `json:"service_id"`
+	Interface string `json:"interface"` // public, internal or admin
+	RegionID  string `json:"region_id,omitempty"`
+	URL       string `json:"url"`
+	Enabled   bool   `json:"enabled"`
+}
+
+// AppCred is an application credential: a secret a user delegates a subset
+// of their roles on one project to.
+type AppCred struct {
+	ID           string     `json:"id"`
+	Name         string     `json:"name"`
+	UserID       string     `json:"user_id"`
+	ProjectID    string     `json:"project_id"`
+	Description  string     `json:"description"`
+	ExpiresAt    *time.Time `json:"expires_at"`
+	Unrestricted bool       `json:"unrestricted"`
+	RoleIDs      []string   `json:"role_ids"`
+	SecretHash   string     `json:"-"`
+}

@@ -1,0 +1,365 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+// ---- domains ----
+
+// CreateDomain stores d; an empty ID gets a new one.
+func (s *Store) CreateDomain(ctx context.Context, d Domain) (Domain, error) {
+	if d.ID == "" {
+		d.ID = NewID()
+	}
+	err := s.write(ctx, "domain", d.ID, watch.Create, d, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO identity_domains (id, name, description, enabled) VALUES (?, ?, ?, ?)",
+			d.ID, d.Name, d.Description, d.Enabled)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("domain", fmt.Sprintf("Duplicate entry found with name %s", d.Name))
+		}
+		return err
+	})
+	return d, err
+}
+
+const domainCols = "id, name, description, enabled"
+
+func scanDomain(r interface{ Scan(...any) error }) (Domain, error) {
+	var d Domain
+	err := r.Scan(&d.ID, &d.Name, &d.Description, &d.Enabled)
+	return d, err
+}
+
+// GetDomain returns a domain by id.
+func (s *Store) GetDomain(ctx context.Context, id string) (Domain, error) {
+	var d Domain
+	err := s.db.Get(ctx, "SELECT "+domainCols+" FROM identity_domains WHERE id = ?", []any{id}, &d.ID, &d.Name, &d.Description, &d.Enabled)
+	if errors.Is(err, sqlstore.ErrNotFound) {
+		return d, notFound("domain", id)
+	}
+	return d, err
+}
+
+// GetDomainByName returns a domain by name.
+func (s *Store) GetDomainByName(ctx context.Context, name string) (Domain, error) {
+	var d Domain
+	err := s.db.Get(ctx, "SELECT "+domainCols+" FROM identity_domains WHERE name = ?", []any{name}, &d.ID, &d.Name, &d.Description, &d.Enabled)
+	if errors.Is(err, sqlstore.ErrNotFound) {
+		return d, notFound("domain", name)
+	}
+	return d, err
+}
+
+// ListDomains returns domains, filtered by name and enabled when set.
+func (s *Store) ListDomains(ctx context.Context, name string, enabled *bool) ([]Domain, error) {
+	q, args := "SELECT "+domainCols+" FROM identity_domains WHERE 1=1", []any{}
+	if name != "" {
+		q, args = q+" AND name = ?", append(args, name)
+	}
+	if enabled != nil {
+		q, args = q+" AND enabled = ?", append(args, *enabled)
+	}
+	return list(ctx, s.db, q+" ORDER BY name, id", args, scanDomain)
+}
+
+// UpdateDomain stores d (all fields) and returns it.
+func (s *Store) UpdateDomain(ctx context.Context, d Domain) (Domain, error) {
+	err := s.write(ctx, "domain", d.ID, watch.Update, d, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE identity_domains SET name = ?, description = ?, enabled = ? WHERE id = ?",
+			d.Name, d.Description, d.Enabled, d.ID)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("domain", fmt.Sprintf("Duplicate entry found with name %s", d.Name))
+		}
+		if err != nil {
+			return err
+		}
+		return affected(res, "domain", d.ID)
+	})
+	return d, err
+}
+
+// DeleteDomain deletes a disabled domain and, as Keystone does, everything
+// in it: projects, users, groups, domain roles and their assignments.
+func (s *Store) DeleteDomain(ctx context.Context, id string) error {
+	d, err := s.GetDomain(ctx, id)
+	if err != nil {
+		return err
+	}
+	if d.Enabled {
+		return forbidden("Cannot delete a domain that is enabled, please disable it first.")
+	}
+	return s.write(ctx, "domain", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
+		stmts := []string{
+			"DELETE FROM identity_assignments WHERE (target_type = 'domain' AND target_id = ?) OR target_id IN (SELECT id FROM identity_projects WHERE domain_id = ?)",
+			"DELETE FROM identity_assignments WHERE (actor_type = 'user' AND actor_id IN (SELECT id FROM identity_users WHERE domain_id = ?)) OR (actor_type = 'group' AND actor_id IN (SELECT id FROM identity_groups WHERE domain_id = ?))",
+		}
+		for _, q := range stmts {
+			if _, err := tx.Exec(ctx, q, id, id); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{
+			"UPDATE identity_projects SET parent_id = NULL WHERE domain_id = ?",
+			"DELETE FROM identity_projects WHERE domain_id = ?",
+			"DELETE FROM identity_users WHERE domain_id = ?",
+			"DELETE FROM identity_groups WHERE domain_id = ?",
+			"DELETE FROM identity_roles WHERE domain_id = ?",
+			"DELETE FROM identity_domains WHERE id = ?",
+		} {
+			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ---- projects ----
+
+// ProjectFilter selects projects; zero fields do not filter.
+type ProjectFilter struct {
+	DomainID, ParentID, Name string
+	Enabled                  *bool
+	IDs                      []string // restrict to these ids (nil: no restriction)
+	Tags                     []string // all of these tags
+}
+
+const projectCols = "id, name, domain_id, parent_id, description, enabled, tags"
+
+func scanProject(r interface{ Scan(...any) error }) (Project, error) {
+	var p Project
+	var parent sql.NullString
+	var tags string
+	if err := r.Scan(&p.ID, &p.Name, &p.DomainID, &parent, &p.Description, &p.Enabled, &tags); err != nil {
+		return p, err
+	}
+	p.ParentID = parent.String
+	json.Unmarshal([]byte(tags), &p.Tags)
+	if p.Tags == nil {
+		p.Tags = []string{}
+	}
+	return p, nil
+}
+
+// CreateProject stores p. The domain must exist, and so must the parent,
+// in the same domain.
+func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
+	if p.ID == "" {
+		p.ID = NewID()
+	}
+	if p.Tags == nil {
+		p.Tags = []string{}
+	}
+	if _, err := s.GetDomain(ctx, p.DomainID); err != nil {
+		return p, err
+	}
+	if p.ParentID != "" {
+		parent, err := s.GetProject(ctx, p.ParentID)
+		if err != nil {
+			return p, err
+		}
+		if parent.DomainID != p.DomainID {
+			return p, forbidden("Cannot create project, the parent %s is in a different domain.", parent.ID)
+		}
+	}
+	err := s.write(ctx, "project", p.ID, watch.Create, p, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO identity_projects (id, name, domain_id, parent_id, description, enabled, tags) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			p.ID, p.Name, p.DomainID, nullString(p.ParentID), p.Description, p.Enabled, jsonText(p.Tags))
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("project", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", p.Name, p.DomainID))
+		}
+		return err
+	})
+	return p, err
+}
+
+// GetProject returns a project by id.
+func (s *Store) GetProject(ctx context.Context, id string) (Project, error) {
+	rows, err := s.db.Query(ctx, "SELECT "+projectCols+" FROM identity_projects WHERE id = ?", id)
+	if err != nil {
+		return Project{}, err
+	}
+	ps, err := collect(rows, scanProject)
+	if err != nil {
+		return Project{}, err
+	}
+	if len(ps) == 0 {
+		return Project{}, notFound("project", id)
+	}
+	return ps[0], nil
+}
+
+// GetProjectByName returns a project by domain and name.
+func (s *Store) GetProjectByName(ctx context.Context, domainID, name string) (Project, error) {
+	ps, err := s.ListProjects(ctx, ProjectFilter{DomainID: domainID, Name: name})
+	if err != nil {
+		return Project{}, err
+	}
+	if len(ps) == 0 {
+		return Project{}, notFound("project", name)
+	}
+	return ps[0], nil
+}
+
+// ListProjects returns projects matching f, by name.
+func (s *Store) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, error) {
+	q, args := "SELECT "+projectCols+" FROM identity_projects WHERE 1=1", []any{}
+	if f.DomainID != "" {
+		q, args = q+" AND domain_id = ?", append(args, f.DomainID)
+	}
+	if f.ParentID != "" {
+		q, args = q+" AND parent_id = ?", append(args, f.ParentID)
+	}
+	if f.Name != "" {
+		q, args = q+" AND name = ?", append(args, f.Name)
+	}
+	if f.Enabled != nil {
+		q, args = q+" AND enabled = ?", append(args, *f.Enabled)
+	}
+	if f.IDs != nil {
+		if len(f.IDs) == 0 {
+			return []Project{}, nil
+		}
+		q += " AND id IN (" + placeholders(len(f.IDs)) + ")"
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	ps, err := list(ctx, s.db, q+" ORDER BY name, id", args, scanProject)
+	if err != nil || len(f.Tags) == 0 {
+		return ps, err
+	}
+	out := ps[:0]
+	for _, p := range ps {
+		if hasAll(p.Tags, f.Tags) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// UpdateProject stores p's mutable fields (name, description, enabled,
+// tags) and returns the stored project.
+func (s *Store) UpdateProject(ctx context.Context, p Project) (Project, error) {
+	if p.Tags == nil {
+		p.Tags = []string{}
+	}
+	err := s.write(ctx, "project", p.ID, watch.Update, p, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE identity_projects SET name = ?, description = ?, enabled = ?, tags = ? WHERE id = ?",
+			p.Name, p.Description, p.Enabled, jsonText(p.Tags), p.ID)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("project", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", p.Name, p.DomainID))
+		}
+		if err != nil {
+			return err
+		}
+		return affected(res, "project", p.ID)
+	})
+	return p, err
+}
+
+// DeleteProject deletes a project with no subprojects, and its
+// assignments.
+func (s *Store) DeleteProject(ctx context.Context, id string) error {
+	if _, err := s.GetProject(ctx, id); err != nil {
+		return err
+	}
+	children, err := s.ListProjects(ctx, ProjectFilter{ParentID: id})
+	if err != nil {
+		return err
+	}
+	if len(children) > 0 {
+		return forbidden("Cannot delete the project %s since it is not a leaf in the hierarchy.", id)
+	}
+	return s.write(ctx, "project", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM identity_assignments WHERE target_type = 'project' AND target_id = ?", id); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, "DELETE FROM identity_projects WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		return affected(res, "project", id)
+	})
+}
+
+// ancestors returns the ids of p's parents, nearest first.
+func (s *Store) ancestors(ctx context.Context, p Project) ([]string, error) {
+	var out []string
+	for parent := p.ParentID; parent != ""; {
+		if len(out) > 64 {
+			return nil, fmt.Errorf("identity: project hierarchy of %s is too deep", p.ID)
+		}
+		out = append(out, parent)
+		pp, err := s.GetProject(ctx, parent)
+		if err != nil {
+			return nil, err
+		}
+		parent = pp.ParentID
+	}
+	return out, nil
+}
+
+// ---- helpers ----
+
+func list[T any](ctx context.Context, db *sqlstore.DB, q string, args []any, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan)
+}
+
+func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func placeholders(n int) string {
+	b := make([]byte, 0, 2*n)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if h == w {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,81 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations is the identity schema, to apply with watch.Migrations().
+func Migrations() sqlstore.Migrations {
+	return sqlstore.Migrations{Area: "identity", FS: migrationFS, Dir: "migrations"}
+}
+
+// Store keeps the identity model in a sqlstore database. Every change is
+// appended to the watch feed (area "identity") in the same transaction.
+type Store struct {
+	db   *sqlstore.DB
+	feed *watch.Log
+}
+
+// NewStore returns a store over db, whose schema must include Migrations()
+// and watch.Migrations().
+func NewStore(db *sqlstore.DB, feed *watch.Log) *Store { return &Store{db: db, feed: feed} }
+
+// DB returns the database.
+func (s *Store) DB() *sqlstore.DB { return s.db }
+
+// NewID returns a Keystone-style id: 32 lowercase hex digits.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// write runs fn in a transaction and records the change in the feed.
+func (s *Store) write(ctx context.Context, kind, id string, op watch.Op, v any, fn func(tx *sqlstore.Tx) error) error {
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, kind, id, op, v)
+	})
+}
+
+func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id string, op watch.Op, v any) error {
+	var data []byte
+	if v != nil && op != watch.Delete {
+		var err error
+		if data, err = json.Marshal(v); err != nil {
+			return fmt.Errorf("identity: %s %s: %w", kind, id, err)
+		}
+	}
+	_, err := s.feed.Append(ctx, tx, watch.Change{Area: "identity", Kind: kind, ID: id, Op: op, Data: data})
+	return err
+}
+
+// affected turns "no row changed" into a not-found error.
+func affected(res interface{ RowsAffected() (int64, error) }, what, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(what, id)
+	}
+	return nil
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,248 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+// ---- users ----
+
+const userCols = "id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description"
+
+func scanUser(r interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var hash, defProject sql.NullString
+	var expires sql.NullInt64
+	if err := r.Scan(&u.ID, &u.Name, &u.DomainID, &u.Enabled, &hash, &expires, &defProject, &u.Description); err != nil {
+		return u, err
+	}
+	u.PasswordHash, u.DefaultProjectID = hash.String, defProject.String
+	if expires.Valid {
+		t := time.UnixMicro(expires.Int64).UTC()
+		u.PasswordExpiresAt = &t
+	}
+	return u, nil
+}
+
+// CreateUser stores u (with its password hash, if any) in an existing domain.
+func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
+	if u.ID == "" {
+		u.ID = NewID()
+	}
+	if _, err := s.GetDomain(ctx, u.DomainID); err != nil {
+		return u, err
+	}
+	err := s.write(ctx, "user", u.ID, watch.Create, u, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO identity_users (id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			u.ID, u.Name, u.DomainID, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), u.Description)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
+		}
+		return err
+	})
+	return u, err
+}
+
+// GetUser returns a user by id.
+func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
+	us, err := list(ctx, s.db, "SELECT "+userCols+" FROM identity_users WHERE id = ?", []any{id}, scanUser)
+	if err != nil {
+		return User{}, err
+	}
+	if len(us) == 0 {
+		return User{}, notFound("user", id)
+	}
+	return us[0], nil
+}
+
+// GetUserByName returns a user by domain and name.
+func (s *Store) GetUserByName(ctx context.Context, domainID, name string) (User, error) {
+	us, err := list(ctx, s.db, "SELECT "+userCols+" FROM identity_users WHERE domain_id = ? AND name = ?", []any{domainID, name}, scanUser)
+	if err != nil {
+		return User{}, err
+	}
+	if len(us) == 0 {
+		return User{}, notFound("user", name)
+	}
+	return us[0], nil
+}
+
+// ListUsers returns users, filtered by domain, name and enabled when set.
+func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *bool) ([]User, error) {
+	q, args := "SELECT "+userCols+" FROM identity_users WHERE 1=1", []any{}
+	if domainID != "" {
+		q, args = q+" AND domain_id = ?", append(args, domainID)
+	}
+	if name != "" {
+		q, args = q+" AND name = ?", append(args, name)
+	}
+	if enabled != nil {
+		q, args = q+" AND enabled = ?", append(args, *enabled)
+	}
+	return list(ctx, s.db, q+" ORDER BY name, id", args, scanUser)
+}
+
+// UpdateUser stores u's mutable fields, including the password hash.
+func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
+	err := s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE identity_users SET name = ?, enabled = ?, password_hash = ?, password_expires_at = ?, default_project_id = ?, description = ? WHERE id = ?",
+			u.Name, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), u.Description, u.ID)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
+		}
+		if err != nil {
+			return err
+		}
+		return affected(res, "user", u.ID)
+	})
+	return u, err
+}
+
+// DeleteUser deletes a user with its memberships, assignments and
+// application credentials.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return s.write(ctx, "user", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM identity_assignments WHERE actor_type = 'user' AND actor_id = ?", id); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, "DELETE FROM identity_users WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		return affected(res, "user", id)
+	})
+}
+
+// ---- groups ----
+
+func scanGroup(r interface{ Scan(...any) error }) (Group, error) {
+	var g Group
+	err := r.Scan(&g.ID, &g.Name, &g.DomainID, &g.Description)
+	return g, err
+}
+
+// CreateGroup stores g in an existing domain.
+func (s *Store) CreateGroup(ctx context.Context, g Group) (Group, error) {
+	if g.ID == "" {
+		g.ID = NewID()
+	}
+	if _, err := s.GetDomain(ctx, g.DomainID); err != nil {
+		return g, err
+	}
+	err := s.write(ctx, "group", g.ID, watch.Create, g, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO identity_groups (id, name, domain_id, description) VALUES (?, ?, ?, ?)", g.ID, g.Name, g.DomainID, g.Description)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("group", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", g.Name, g.DomainID))
+		}
+		return err
+	})
+	return g, err
+}
+
+// GetGroup returns a group by id.
+func (s *Store) GetGroup(ctx context.Context, id string) (Group, error) {
+	gs, err := list(ctx, s.db, "SELECT id, name, domain_id, description FROM identity_groups WHERE id = ?", []any{id}, scanGroup)
+	if err != nil {
+		return Group{}, err
+	}
+	if len(gs) == 0 {
+		return Group{}, notFound("group", id)
+	}
+	return gs[0], nil
+}
+
+// ListGroups returns groups, filtered by domain and name when set.
+func (s *Store) ListGroups(ctx context.Context, domainID, name string) ([]Group, error) {
+	q, args := "SELECT id, name, domain_id, description FROM identity_groups WHERE 1=1", []any{}
+	if domainID != "" {
+		q, args = q+" AND domain_id = ?", append(args, domainID)
+	}
+	if name != "" {
+		q, args = q+" AND name = ?", append(args, name)
+	}
+	return list(ctx, s.db, q+" ORDER BY name, id", args, scanGroup)
+}
+
+// UpdateGroup stores g's name and description.
+func (s *Store) UpdateGroup(ctx context.Context, g Group) (Group, error) {
+	err := s.write(ctx, "group", g.ID, watch.Update, g, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE identity_groups SET name = ?, description = ? WHERE id = ?", g.Name, g.Description, g.ID)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("group", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", g.Name, g.DomainID))
+		}
+		if err != nil {
+			return err
+		}
+		return affected(res, "group", g.ID)
+	})
+	return g, err
+}
+
+// DeleteGroup deletes a group, its memberships and assignments.
+func (s *Store) DeleteGroup(ctx context.Context, id string) error {
+	return s.write(ctx, "group", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM identity_assignments WHERE actor_type = 'group' AND actor_id = ?", id); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, "DELETE FROM identity_groups WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		return affected(res, "group", id)
+	})
+}
+
+// AddMember puts a user in a group (idempotent).
+func (s *Store) AddMember(ctx context.Context, groupID, userID string) error {
+	if _, err := s.GetGroup(ctx, groupID); err != nil {
+		return err
+	}
+	if _, err := s.GetUser(ctx, userID); err != nil {
+		return err
+	}
+	return s.write(ctx, "group_member", groupID+":"+userID, watch.Create, map[string]string{"group_id": groupID, "user_id": userID}, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO identity_group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", groupID, userID)
+		return err
+	})
+}
+
+// RemoveMember takes a user out of a group.
+func (s *Store) RemoveMember(ctx context.Context, groupID, userID string) error {
+	return s.write(ctx, "group_member", groupID+":"+userID, watch.Delete, nil, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM identity_group_members WHERE group_id = ? AND user_id = ?", groupID, userID)
+		if err != nil {
+			return err
+		}
+		return affected(res, "user in group", userID)
+	})
+}
+
+// IsMember reports whether the user is in the group.
+func (s *Store) IsMember(ctx context.Context, groupID, userID string) (bool, error) {
+	var n int
+	err := s.db.Get(ctx, "SELECT COUNT(*) FROM identity_group_members WHERE group_id = ? AND user_id = ?", []any{groupID, userID}, &n)
+	return n > 0, err
+}
+
+// GroupsOfUser lists the groups a user is in.
+func (s *Store) GroupsOfUser(ctx context.Context, userID string) ([]Group, error) {
+	return list(ctx, s.db, "SELECT g.id, g.name, g.domain_id, g.description FROM identity_groups g JOIN identity_group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.name", []any{userID}, scanGroup)
+}
+
+// UsersInGroup lists a group's members.
+func (s *Store) UsersInGroup(ctx context.Context, groupID string) ([]User, error) {
+	return list(ctx, s.db, "SELECT u.id, u.name, u.domain_id, u.enabled, u.password_hash, u.password_expires_at, u.default_project_id, u.description FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name", []any{groupID}, scanUser)
+}
+
+func micros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
