@@ -253,4 +253,3 @@ func testCatalog(t *testing.T, dsn string) {
 		t.Fatalf("revocations: %+v", evs)
 	}
 }
-

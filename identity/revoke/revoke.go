@@ -212,3 +212,15 @@ func (x *Index) Prune(cutoff time.Time) int {
 	x.n -= dropped
 	return dropped
 }
+
+// Replace makes x hold exactly what other holds (other must not be used
+// afterwards). Use it to reload from the store without a moment in which
+// the index is empty.
+func (x *Index) Replace(other *Index) {
+	other.mu.Lock()
+	by, others, n := other.by, other.others, other.n
+	other.mu.Unlock()
+	x.mu.Lock()
+	x.by, x.others, x.n = by, others, n
+	x.mu.Unlock()
+}

@@ -1,0 +1,349 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gostack/gostack/identity/fernet"
+	"github.com/gostack/gostack/identity/password"
+	"github.com/gostack/gostack/identity/revoke"
+	"github.com/gostack/gostack/internal/fault"
+)
+
+// Auth authenticates users and issues and validates tokens over a
+// Store. Create it with NewAuth; it is safe for concurrent use.
+type Auth struct {
+	Store    *Store
+	Tokens   *fernet.Formatter
+	Hasher   password.Hasher
+	TokenTTL time.Duration // default one hour, as Keystone
+	Now      func() time.Time
+
+	revoked revoke.Index
+}
+
+// NewAuth returns an Auth. Call LoadRevocations before serving.
+func NewAuth(store *Store, tokens *fernet.Formatter) *Auth {
+	return &Auth{Store: store, Tokens: tokens, TokenTTL: time.Hour}
+}
+
+func (s *Auth) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// errUnauthorized is Keystone's generic 401: it never says which part of
+// the credentials was wrong.
+var errUnauthorized = &fault.Error{Kind: fault.Unauthorized, Message: "The request you have made requires authentication."}
+
+func unauthorized(format string, args ...any) error {
+	return &fault.Error{Kind: fault.Unauthorized, Message: fmt.Sprintf(format, args...)}
+}
+
+// Scope is what a token is for. At most one of project, domain and system.
+type Scope struct {
+	ProjectID, ProjectName, ProjectDomainID, ProjectDomainName string
+	DomainID, DomainName                                       string
+	System                                                     bool
+	Unscoped                                                   bool // explicit "unscoped": ignore the default project
+}
+
+func (sc Scope) project() bool { return sc.ProjectID != "" || sc.ProjectName != "" }
+func (sc Scope) domain() bool  { return sc.DomainID != "" || sc.DomainName != "" }
+
+// UserRef names a user by id, or by name and domain (id or name).
+type UserRef struct {
+	ID, Name, DomainID, DomainName string
+}
+
+// AuthRequest is POST /v3/auth/tokens, decoded.
+type AuthRequest struct {
+	Methods  []string
+	Password *PasswordAuth
+	Token    string // for the "token" method
+	AppCred  *AppCredAuth
+	Scope    Scope
+}
+
+// PasswordAuth is the "password" method.
+type PasswordAuth struct {
+	User     UserRef
+	Password string
+}
+
+// AppCredAuth is the "application_credential" method.
+type AppCredAuth struct {
+	ID, Name string
+	User     UserRef // with Name: whose credential
+	Secret   string
+}
+
+// Token is a validated token and everything it stands for.
+type Token struct {
+	ID            string // the token itself: a secret
+	Payload       fernet.Payload
+	User          User
+	UserDomain    Domain
+	Project       *Project
+	ProjectDomain *Domain
+	Domain        *Domain
+	System        bool
+	Roles         []Role
+	AppCred       *AppCred
+}
+
+// Authenticate checks the credentials, resolves the scope and issues a
+// token. Every credential failure is the same 401.
+func (s *Auth) Authenticate(ctx context.Context, req AuthRequest) (Token, error) {
+	if len(req.Methods) == 0 {
+		return Token{}, fault.Invalid("auth.identity.methods", "at least one authentication method is required")
+	}
+	var (
+		user    User
+		parent  *fernet.Payload
+		appCred *AppCred
+		err     error
+	)
+	switch req.Methods[0] {
+	case "password":
+		if req.Password == nil {
+			return Token{}, fault.Invalid("auth.identity.password", "the password method needs a password object")
+		}
+		user, err = s.checkPassword(ctx, *req.Password)
+	case "token":
+		var p fernet.Payload
+		p, user, err = s.checkToken(ctx, req.Token)
+		parent = &p
+	case "application_credential":
+		if req.AppCred == nil {
+			return Token{}, fault.Invalid("auth.identity.application_credential", "the application_credential method needs an application_credential object")
+		}
+		var ac AppCred
+		ac, user, err = s.checkAppCred(ctx, *req.AppCred)
+		appCred = &ac
+	default:
+		return Token{}, unauthorized("Attempted to authenticate with an unsupported method.")
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	return s.issue(ctx, user, req, parent, appCred)
+}
+
+func (s *Auth) lookupUser(ctx context.Context, ref UserRef) (User, error) {
+	if ref.ID != "" {
+		return s.Store.GetUser(ctx, ref.ID)
+	}
+	if ref.Name == "" {
+		return User{}, fault.Invalid("auth.identity.password.user", "a user needs an id, or a name and a domain")
+	}
+	domainID := ref.DomainID
+	if domainID == "" {
+		if ref.DomainName == "" {
+			return User{}, fault.Invalid("auth.identity.password.user.domain", "a user given by name needs a domain id or name")
+		}
+		d, err := s.Store.GetDomainByName(ctx, ref.DomainName)
+		if err != nil {
+			return User{}, err
+		}
+		domainID = d.ID
+	}
+	return s.Store.GetUserByName(ctx, domainID, ref.Name)
+}
+
+// usable: the user and their domain are enabled.
+func (s *Auth) usable(ctx context.Context, u User) (Domain, error) {
+	d, err := s.Store.GetDomain(ctx, u.DomainID)
+	if err != nil || !u.Enabled || !d.Enabled {
+		return d, errUnauthorized
+	}
+	return d, nil
+}
+
+func (s *Auth) checkPassword(ctx context.Context, pa PasswordAuth) (User, error) {
+	u, err := s.lookupUser(ctx, pa.User)
+	if fault.KindOf(err) == fault.BadRequest {
+		return User{}, err
+	}
+	if err != nil {
+		// Spend the time a real check would, so a missing user is not
+		// told apart by timing.
+		s.Hasher.Verify(pa.Password, dummyHash)
+		return User{}, errUnauthorized
+	}
+	if u.PasswordHash == "" {
+		return User{}, errUnauthorized
+	}
+	ok, err := s.Hasher.Verify(pa.Password, u.PasswordHash)
+	if err != nil && errors.Is(err, password.ErrTooLong) {
+		return User{}, errUnauthorized
+	}
+	if !ok || err != nil {
+		return User{}, errUnauthorized
+	}
+	if _, err := s.usable(ctx, u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// dummyHash is a bcrypt hash at the default cost of a random password.
+var dummyHash = func() string {
+	var b [16]byte
+	rand.Read(b[:])
+	h, _ := password.Hasher{}.Hash(base64.StdEncoding.EncodeToString(b[:]))
+	return h
+}()
+
+func (s *Auth) checkToken(ctx context.Context, tok string) (fernet.Payload, User, error) {
+	t, err := s.Validate(ctx, tok)
+	if err != nil {
+		return fernet.Payload{}, User{}, err
+	}
+	if t.AppCred != nil {
+		return fernet.Payload{}, User{}, forbidden("Application credential tokens cannot be used to create new tokens.")
+	}
+	return t.Payload, t.User, nil
+}
+
+func (s *Auth) checkAppCred(ctx context.Context, a AppCredAuth) (AppCred, User, error) {
+	var ac AppCred
+	var err error
+	if a.ID != "" {
+		ac, err = s.Store.GetAppCred(ctx, a.ID)
+	} else {
+		var u User
+		if u, err = s.lookupUser(ctx, a.User); err == nil {
+			ac, err = s.Store.GetAppCredByName(ctx, u.ID, a.Name)
+		}
+	}
+	if err != nil {
+		s.Hasher.Verify(a.Secret, dummyHash)
+		return AppCred{}, User{}, errUnauthorized
+	}
+	if ok, err := s.Hasher.Verify(a.Secret, ac.SecretHash); !ok || err != nil {
+		return AppCred{}, User{}, errUnauthorized
+	}
+	if ac.ExpiresAt != nil && !s.now().Before(*ac.ExpiresAt) {
+		return AppCred{}, User{}, errUnauthorized
+	}
+	u, err := s.Store.GetUser(ctx, ac.UserID)
+	if err != nil {
+		return AppCred{}, User{}, errUnauthorized
+	}
+	if _, err := s.usable(ctx, u); err != nil {
+		return AppCred{}, User{}, err
+	}
+	return ac, u, nil
+}
+
+// newAuditID is Keystone's: 16 random bytes, URL-safe base64, unpadded.
+func newAuditID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// issue resolves the scope, checks the user has roles there, and makes
+// the token.
+func (s *Auth) issue(ctx context.Context, u User, req AuthRequest, parent *fernet.Payload, ac *AppCred) (Token, error) {
+	p := fernet.Payload{UserID: u.ID, Methods: slices.Clone(req.Methods), AuditIDs: []string{newAuditID()}}
+	p.ExpiresAt = s.now().Add(s.TokenTTL).UTC().Truncate(time.Second)
+	if parent != nil {
+		// A rescoped token keeps its parent's expiry and audit chain.
+		p.ExpiresAt = parent.ExpiresAt
+		p.AuditIDs = append(p.AuditIDs, parent.AuditIDs[len(parent.AuditIDs)-1])
+		p.Methods = mergeMethods(parent.Methods, req.Methods)
+	}
+	if ac != nil {
+		if req.Scope.project() || req.Scope.domain() || req.Scope.System {
+			if req.Scope.ProjectID != ac.ProjectID {
+				return Token{}, forbidden("Application credentials cannot request a scope.")
+			}
+		}
+		p.ProjectID, p.AppCredID = ac.ProjectID, ac.ID
+		if ac.ExpiresAt != nil && ac.ExpiresAt.Before(p.ExpiresAt) {
+			p.ExpiresAt = ac.ExpiresAt.Truncate(time.Second)
+		}
+	} else if err := s.resolveScope(ctx, u, req.Scope, &p); err != nil {
+		return Token{}, err
+	}
+	tok, err := s.Tokens.Issue(p)
+	if err != nil {
+		return Token{}, err
+	}
+	p.IssuedAt = s.now().UTC().Truncate(time.Second)
+	p.Version = fernet.PayloadVersion(p)
+	return s.expand(ctx, tok, p)
+}
+
+func mergeMethods(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, m := range b {
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (s *Auth) resolveScope(ctx context.Context, u User, sc Scope, p *fernet.Payload) error {
+	switch {
+	case sc.project():
+		proj, err := s.findProject(ctx, sc)
+		if err != nil {
+			return err
+		}
+		p.ProjectID = proj.ID
+	case sc.domain():
+		d, err := s.findDomain(ctx, sc.DomainID, sc.DomainName)
+		if err != nil {
+			return err
+		}
+		p.DomainID = d.ID
+	case sc.System:
+		p.System = "all"
+	case !sc.Unscoped && u.DefaultProjectID != "":
+		// Keystone scopes to the default project when the user still has
+		// a role there, and issues an unscoped token otherwise.
+		if roles, err := s.Store.EffectiveRoleIDs(ctx, u.ID, TargetProject, u.DefaultProjectID); err == nil && len(roles) > 0 {
+			p.ProjectID = u.DefaultProjectID
+		}
+	}
+	return nil
+}
+
+func (s *Auth) findProject(ctx context.Context, sc Scope) (Project, error) {
+	var proj Project
+	var err error
+	if sc.ProjectID != "" {
+		proj, err = s.Store.GetProject(ctx, sc.ProjectID)
+	} else {
+		var d Domain
+		if d, err = s.findDomain(ctx, sc.ProjectDomainID, sc.ProjectDomainName); err != nil {
+			return Project{}, unauthorized("Could not find project's domain.")
+		}
+		proj, err = s.Store.GetProjectByName(ctx, d.ID, sc.ProjectName)
+	}
+	if err != nil {
+		return Project{}, unauthorized("Could not find project.")
+	}
+	return proj, nil
+}
+
+func (s *Auth) findDomain(ctx context.Context, id, name string) (Domain, error) {
+	if id != "" {
+		return s.Store.GetDomain(ctx, id)
+	}
+	if name == "" {
+		return Domain{}, fault.Invalid("auth.scope.domain", "a domain needs an id or a name")
+	}
+	return s.Store.GetDomainByName(ctx, name)
+}
