@@ -103,14 +103,14 @@ func (p *proc) term(t *testing.T) {
 func TestStartStopRestart(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	port := freePort(t)
-	args := []string{"-data-dir", data, "-set", fmt.Sprintf("ports.admin=%d", port)}
+	args := []string{"-data-dir", data, "-set", fmt.Sprintf("ports.admin=%d", port), "-set", fmt.Sprintf("ports.identity=%d", freePort(t))}
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthcheck", port)
 	for round := 1; round <= 2; round++ {
 		p := startGostack(t, args...)
 		waitHealthy(t, p, url)
 		p.term(t)
 	}
-	for _, f := range []string{"gostack.db", "openrc", "admin-password", "LOCK"} {
+	for _, f := range []string{"gostack.db", "openrc", "admin-password", "LOCK", "fernet-keys/0", "fernet-keys/1"} {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
 			t.Errorf("data dir lacks %s: %v", f, err)
 		}

@@ -123,7 +123,7 @@ func home(e *Event) (key, bool) {
 	return key{}, false
 }
 
-// Add files an event.
+// Add files an event; adding an identical event again does nothing.
 func (x *Index) Add(e Event) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -131,7 +131,17 @@ func (x *Index) Add(e Event) {
 		x.by = map[key][]*Event{}
 	}
 	p := &e
-	if k, ok := home(p); ok {
+	k, indexed := home(p)
+	bucket := x.others
+	if indexed {
+		bucket = x.by[k]
+	}
+	for _, have := range bucket {
+		if *have == e {
+			return // the same event again (e.g. local add and watch feed)
+		}
+	}
+	if indexed {
 		x.by[k] = append(x.by[k], p)
 	} else {
 		x.others = append(x.others, p)

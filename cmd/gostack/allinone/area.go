@@ -34,9 +34,10 @@ type Env struct {
 	// Metrics is the HTTP metrics collector of the area's service label;
 	// the daemon already wraps the handler with it.
 	Metrics *httpapi.Metrics
+	// Addr is the address the area's listener is bound to (host:port).
+	Addr string
 }
 
-// DefaultAreas are the areas cmd/gostack serves. Each area is added here by
-// the issue that implements it; none has landed yet, so the daemon serves
-// only its admin port.
-func DefaultAreas() []Area { return nil }
+// DefaultAreas are the areas cmd/gostack serves. Each area is added here
+// as it lands.
+func DefaultAreas() []Area { return []Area{IdentityArea{}} }

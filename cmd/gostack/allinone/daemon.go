@@ -29,8 +29,8 @@ type Daemon struct {
 	// Listeners, by service name ("admin", "identity", ...), replace the
 	// configured address: tests pass 127.0.0.1:0 listeners.
 	Listeners map[string]net.Listener
-	// Ready, if set, is called once every listener is open, with the
-	// address of each.
+	// Ready, if set, is called once every listener is open and every
+	// handler built, just before serving, with the address of each.
 	Ready func(addrs map[string]string)
 	// LogOutput receives the logs (default os.Stderr).
 	LogOutput io.Writer
@@ -73,13 +73,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	servers, err := d.build(runCtx, log, db, feed, reg)
+	listeners, err := d.listen(d.serviceNames())
 	if err != nil {
 		return err
 	}
-	listeners, err := d.listen(servers)
+	servers, err := d.build(runCtx, log, db, feed, reg, listeners)
 	if err != nil {
+		closeAll(listeners)
 		return err
+	}
+	if d.Ready != nil {
+		addrs := map[string]string{}
+		for n, l := range listeners {
+			addrs[n] = l.Addr().String()
+		}
+		d.Ready(addrs)
 	}
 	if err := writeOpenRC(cfg, hasArea(d.Areas, "identity")); err != nil {
 		closeAll(listeners)
@@ -123,8 +131,17 @@ func openStore(ctx context.Context, cfg *Config, areas []Area, reg prometheus.Re
 	return db, watch.New(db, watch.WithMetrics(wm)), nil
 }
 
-// build makes every handler before any port opens.
-func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, feed *watch.Log, reg *prometheus.Registry) ([]server, error) {
+// serviceNames are the listeners to open: admin and one per area.
+func (d *Daemon) serviceNames() []string {
+	names := []string{"admin"}
+	for _, a := range d.Areas {
+		names = append(names, a.Name())
+	}
+	return names
+}
+
+// build makes every handler; nothing is served yet.
+func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, feed *watch.Log, reg *prometheus.Registry, ls map[string]net.Listener) ([]server, error) {
 	adminMetrics, err := httpapi.NewMetrics(reg, "admin")
 	if err != nil {
 		return nil, err
@@ -143,7 +160,7 @@ func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, f
 			return nil, err
 		}
 		alog := log.With("service", name)
-		h, err := a.Handler(ctx, Env{DB: db, Watch: feed, Log: alog, Registry: reg, Config: &d.Config, Metrics: m})
+		h, err := a.Handler(ctx, Env{DB: db, Watch: feed, Log: alog, Registry: reg, Config: &d.Config, Metrics: m, Addr: ls[name].Addr().String()})
 		if err != nil {
 			return nil, fmt.Errorf("allinone: area %s: %w", name, err)
 		}
@@ -156,27 +173,25 @@ func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, f
 }
 
 // listen opens every listener, or none: a busy port fails the start.
-func (d *Daemon) listen(servers []server) (map[string]net.Listener, error) {
+func (d *Daemon) listen(names []string) (map[string]net.Listener, error) {
 	out := map[string]net.Listener{}
-	for _, s := range servers {
-		if l, ok := d.Listeners[s.name]; ok {
-			out[s.name] = l
+	for _, name := range names {
+		if l, ok := d.Listeners[name]; ok {
+			out[name] = l
 			continue
 		}
-		addr := net.JoinHostPort(d.Config.Bind, strconv.Itoa(d.Config.Ports.byName()[s.name]))
+		port, known := d.Config.Ports.byName()[name]
+		if !known {
+			closeAll(out)
+			return nil, fmt.Errorf("allinone: area %q: unknown service name", name)
+		}
+		addr := net.JoinHostPort(d.Config.Bind, strconv.Itoa(port))
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			closeAll(out)
-			return nil, fmt.Errorf("allinone: listen %s on %s: %w", s.name, addr, errors.Unwrap(err))
+			return nil, fmt.Errorf("allinone: listen %s on %s: %w", name, addr, errors.Unwrap(err))
 		}
-		out[s.name] = l
-	}
-	if d.Ready != nil {
-		addrs := map[string]string{}
-		for n, l := range out {
-			addrs[n] = l.Addr().String()
-		}
-		d.Ready(addrs)
+		out[name] = l
 	}
 	return out, nil
 }

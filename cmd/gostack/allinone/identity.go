@@ -1,0 +1,112 @@
+package allinone
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/gostack/gostack/identity"
+	"github.com/gostack/gostack/identity/api"
+	"github.com/gostack/gostack/identity/fernet"
+	"github.com/gostack/gostack/identity/policy"
+	"github.com/gostack/gostack/identity/revoke"
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+// IdentityArea is the Keystone v3 service: Fernet keys under
+// <data_dir>/fernet-keys, bootstrapped on every start with the admin
+// password of <data_dir>/admin-password.
+type IdentityArea struct{}
+
+var _ Area = IdentityArea{}
+
+// Name is "identity".
+func (IdentityArea) Name() string { return "identity" }
+
+// Migrations is the identity schema.
+func (IdentityArea) Migrations() []sqlstore.Migrations {
+	return []sqlstore.Migrations{identity.Migrations()}
+}
+
+// Handler sets up keys, bootstrap, revocations and policy, and returns
+// the Keystone API.
+func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) {
+	keys, err := fernet.Setup(filepath.Join(env.Config.DataDir, "fernet-keys"), fernet.DefaultMaxActiveKeys)
+	if err != nil {
+		return nil, err
+	}
+	go keys.Watch(ctx, 10*time.Second, func(err error) { env.Log.Warn("fernet keys", "err", err) })
+	store := identity.NewStore(env.DB, env.Watch)
+	auth := identity.NewAuth(store, &fernet.Formatter{Keys: keys})
+	pw, err := adminPassword(env.Config.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	url := "http://" + publicAddr(env.Addr) + "/v3"
+	_, err = identity.Bootstrap(ctx, store, auth.Hasher, identity.BootstrapConfig{
+		AdminPassword: pw, Region: env.Config.Region, PublicURL: url, InternalURL: url, AdminURL: url,
+	})
+	if err != nil {
+		return nil, err
+	}
+	head, _, err := env.Watch.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := auth.LoadRevocations(ctx); err != nil {
+		return nil, err
+	}
+	go watch.Follow(ctx, env.Watch, watch.Query{Area: "identity", Since: head}, revocations{auth, env.Watch}, watch.FollowOptions{Log: env.Log})
+	enf := policy.New()
+	if err := enf.Register(policy.KeystoneDefaults()...); err != nil {
+		return nil, fmt.Errorf("identity: policy: %w", err)
+	}
+	return (&api.API{Auth: auth, Store: store, Policy: enf, Log: env.Log}).Handler(), nil
+}
+
+// revocations feeds revocation events stored by any controller into the
+// in-memory index.
+type revocations struct {
+	auth *identity.Auth
+	feed *watch.Log
+}
+
+func (v revocations) Apply(_ context.Context, c watch.Change) error {
+	if c.Kind != "revocation" || c.Op != watch.Create {
+		return nil
+	}
+	var e revoke.Event
+	if err := json.Unmarshal(c.Data, &e); err != nil {
+		return nil // not ours to fix: skip a malformed entry rather than stall
+	}
+	v.auth.AddRevocationEvent(e)
+	return nil
+}
+
+// Resync reloads every event; events stored while it reads are seen
+// again from the head taken first (adding one twice is harmless).
+func (v revocations) Resync(ctx context.Context) (int64, error) {
+	head, _, err := v.feed.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return head, v.auth.LoadRevocations(ctx)
+}
+
+// publicAddr turns a listen address into one clients can reach: an
+// unspecified IP becomes 127.0.0.1.
+func publicAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,153 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gostack/gostack/identity"
+	"github.com/gostack/gostack/identity/policy"
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/httpapi"
+)
+
+// API serves Keystone v3.
+type API struct {
+	Auth   *identity.Auth
+	Store  *identity.Store
+	Policy *policy.Enforcer
+	// Region names the region the catalog's endpoints report for
+	// endpoints without one. Optional.
+	Log *slog.Logger
+}
+
+// Handler returns the API's routes.
+func (a *API) Handler() http.Handler {
+	rt := httpapi.NewRouter(httpapi.Keystone)
+	rt.HandleFunc("GET /{$}", a.versions)
+	rt.HandleFunc("GET /v3", a.version)
+	rt.HandleFunc("GET /v3/{$}", a.version)
+	a.tokenRoutes(rt)
+	a.resourceRoutes(rt)
+	a.userRoutes(rt)
+	a.roleRoutes(rt)
+	a.catalogRoutes(rt)
+	a.appCredRoutes(rt)
+	return rt
+}
+
+type callerKey struct{}
+
+// caller returns the validated token of the request (set by authed).
+func caller(ctx context.Context) *identity.Token {
+	t, _ := ctx.Value(callerKey{}).(*identity.Token)
+	return t
+}
+
+// authed wraps h: the request must carry a valid X-Auth-Token.
+func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := r.Header.Get("X-Auth-Token")
+		if tok == "" {
+			a.fail(w, r, &fault.Error{Kind: fault.Unauthorized, Message: "The request you have made requires authentication."})
+			return
+		}
+		t, err := a.Auth.Validate(r.Context(), tok)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, &t)))
+	}
+}
+
+// Creds are the policy view of a token.
+func Creds(t *identity.Token) policy.Creds {
+	c := policy.Creds{UserID: t.User.ID, UserDomainID: t.User.DomainID}
+	switch {
+	case t.Project != nil:
+		c.ProjectID, c.ProjectDomainID = t.Project.ID, t.Project.DomainID
+	case t.Domain != nil:
+		c.DomainID = t.Domain.ID
+	case t.System:
+		c.SystemScope = "all"
+	}
+	for _, r := range t.Roles {
+		c.Roles = append(c.Roles, r.Name)
+	}
+	// Keystone's rules also read the rendered token ("token.domain.id",
+	// "token.project.domain.id").
+	tok := map[string]any{"user": map[string]any{"id": t.User.ID, "domain": map[string]any{"id": t.User.DomainID}}}
+	if t.Project != nil {
+		tok["project"] = map[string]any{"id": t.Project.ID, "domain": map[string]any{"id": t.Project.DomainID}}
+	}
+	if t.Domain != nil {
+		tok["domain"] = map[string]any{"id": t.Domain.ID}
+	}
+	c.Extra = map[string]any{"token": tok}
+	return c
+}
+
+// allow runs the policy check with target flattened under "target."; on
+// denial it writes the 403 and returns false.
+func (a *API) allow(w http.ResponseWriter, r *http.Request, rule string, target map[string]any) bool {
+	return a.allowWith(w, r, rule, target, nil)
+}
+
+// allowWith also passes attrs as top-level target keys, as Keystone's
+// target_attr ("user_id:%(user_id)s").
+func (a *API) allowWith(w http.ResponseWriter, r *http.Request, rule string, target, attrs map[string]any) bool {
+	flat := policy.Flatten("target", target)
+	for k, v := range attrs {
+		flat[k] = v
+	}
+	err := a.Policy.Enforce(r.Context(), rule, flat, Creds(caller(r.Context())))
+	if err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpapi.WriteError(w, r, httpapi.Keystone, err)
+}
+
+// base is the public URL of this API, from the request.
+func base(r *http.Request) string { return strings.TrimSuffix(httpapi.BaseURL(r), "/") }
+
+func selfLink(r *http.Request, path string) map[string]any {
+	return map[string]any{"self": base(r) + "/v3/" + path}
+}
+
+// collection is Keystone's list envelope.
+func collection(r *http.Request, key string, items any) map[string]any {
+	self := base(r) + r.URL.Path
+	return map[string]any{key: items, "links": map[string]any{"self": self, "previous": nil, "next": nil}}
+}
+
+// scopeTarget is Keystone's target_attr for list calls: the caller's
+// domain when the token is domain-scoped, else no target at all (so
+// "domain_id:%(target.domain_id)s" fails instead of matching None).
+func scopeTarget(r *http.Request, wrap string) map[string]any {
+	t := caller(r.Context())
+	if t.Domain == nil {
+		return nil
+	}
+	if wrap != "" {
+		return map[string]any{wrap: map[string]any{"domain_id": t.Domain.ID}}
+	}
+	return map[string]any{"domain_id": t.Domain.ID}
+}
+
+func boolQuery(r *http.Request, name string) *bool {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil
+	}
+	b := v != "0" && !strings.EqualFold(v, "false")
+	return &b
+}
+
+func ptr[T any](v T) *T { return &v }

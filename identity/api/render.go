@@ -1,0 +1,126 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gostack/gostack/identity"
+)
+
+// isotime is Keystone's isotime(subsecond=True): microseconds zeroed.
+func isotime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") + ".000000Z" }
+
+func timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000")
+}
+
+func renderToken(t *identity.Token, catalog []identity.CatalogEntry) map[string]any {
+	roles := []map[string]any{}
+	for _, r := range t.Roles {
+		roles = append(roles, map[string]any{"id": r.ID, "name": r.Name})
+	}
+	tok := map[string]any{
+		"methods": t.Payload.Methods,
+		"user": map[string]any{
+			"domain": map[string]any{"id": t.UserDomain.ID, "name": t.UserDomain.Name},
+			"id":     t.User.ID, "name": t.User.Name,
+			"password_expires_at": timeOrNil(t.User.PasswordExpiresAt),
+		},
+		"audit_ids":  t.Payload.AuditIDs,
+		"expires_at": isotime(t.Payload.ExpiresAt),
+		"issued_at":  isotime(t.Payload.IssuedAt),
+	}
+	switch {
+	case t.System:
+		tok["system"] = map[string]any{"all": true}
+		tok["roles"] = roles
+	case t.Domain != nil:
+		tok["domain"] = map[string]any{"id": t.Domain.ID, "name": t.Domain.Name}
+		tok["roles"] = roles
+	case t.Project != nil:
+		tok["project"] = map[string]any{
+			"domain": map[string]any{"id": t.ProjectDomain.ID, "name": t.ProjectDomain.Name},
+			"id":     t.Project.ID, "name": t.Project.Name,
+		}
+		tok["is_domain"] = false
+		tok["roles"] = roles
+	}
+	if catalog != nil {
+		tok["catalog"] = renderCatalog(catalog)
+	}
+	if t.AppCred != nil {
+		tok["application_credential"] = map[string]any{"id": t.AppCred.ID, "name": t.AppCred.Name, "restricted": !t.AppCred.Unrestricted}
+	}
+	return map[string]any{"token": tok}
+}
+
+func renderCatalog(cat []identity.CatalogEntry) []map[string]any {
+	out := []map[string]any{}
+	for _, c := range cat {
+		eps := []map[string]any{}
+		for _, e := range c.Endpoints {
+			eps = append(eps, map[string]any{"id": e.ID, "interface": e.Interface, "region": nilIfEmpty(e.RegionID), "region_id": nilIfEmpty(e.RegionID), "url": e.URL})
+		}
+		out = append(out, map[string]any{"endpoints": eps, "id": c.Service.ID, "type": c.Service.Type, "name": c.Service.Name})
+	}
+	return out
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func renderDomain(r *http.Request, d identity.Domain) map[string]any {
+	return map[string]any{"id": d.ID, "name": d.Name, "description": d.Description, "enabled": d.Enabled,
+		"tags": []string{}, "options": map[string]any{}, "links": selfLink(r, "domains/"+d.ID)}
+}
+
+func renderProject(r *http.Request, p identity.Project) map[string]any {
+	parent := p.ParentID
+	if parent == "" {
+		parent = p.DomainID // Keystone shows the domain (a project acting as domain) as parent
+	}
+	return map[string]any{"id": p.ID, "name": p.Name, "domain_id": p.DomainID, "parent_id": parent,
+		"description": p.Description, "enabled": p.Enabled, "is_domain": false, "tags": p.Tags,
+		"options": map[string]any{}, "links": selfLink(r, "projects/"+p.ID)}
+}
+
+func renderUser(r *http.Request, u identity.User) map[string]any {
+	m := map[string]any{"id": u.ID, "name": u.Name, "domain_id": u.DomainID, "enabled": u.Enabled,
+		"password_expires_at": timeOrNil(u.PasswordExpiresAt), "options": map[string]any{}, "links": selfLink(r, "users/"+u.ID)}
+	if u.DefaultProjectID != "" {
+		m["default_project_id"] = u.DefaultProjectID
+	}
+	if u.Description != "" {
+		m["description"] = u.Description
+	}
+	return m
+}
+
+func renderGroup(r *http.Request, g identity.Group) map[string]any {
+	return map[string]any{"id": g.ID, "name": g.Name, "domain_id": g.DomainID, "description": g.Description, "links": selfLink(r, "groups/"+g.ID)}
+}
+
+func renderRole(r *http.Request, x identity.Role) map[string]any {
+	return map[string]any{"id": x.ID, "name": x.Name, "domain_id": nilIfEmpty(x.DomainID), "description": x.Description,
+		"options": map[string]any{}, "links": selfLink(r, "roles/"+x.ID)}
+}
+
+func renderRegion(r *http.Request, x identity.Region) map[string]any {
+	return map[string]any{"id": x.ID, "description": x.Description, "parent_region_id": nilIfEmpty(x.ParentRegionID), "links": selfLink(r, "regions/"+x.ID)}
+}
+
+func renderService(r *http.Request, x identity.Service) map[string]any {
+	return map[string]any{"id": x.ID, "type": x.Type, "name": x.Name, "description": x.Description, "enabled": x.Enabled, "links": selfLink(r, "services/"+x.ID)}
+}
+
+func renderEndpoint(r *http.Request, x identity.Endpoint) map[string]any {
+	return map[string]any{"id": x.ID, "interface": x.Interface, "region": nilIfEmpty(x.RegionID), "region_id": nilIfEmpty(x.RegionID),
+		"service_id": x.ServiceID, "url": x.URL, "enabled": x.Enabled, "links": selfLink(r, "endpoints/"+x.ID)}
+}

@@ -1,0 +1,435 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gostack/gostack/identity"
+	"github.com/gostack/gostack/identity/revoke"
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/httpapi"
+)
+
+func (a *API) userRoutes(rt *httpapi.Router) {
+	rt.HandleFunc("GET /v3/users", a.authed(a.listUsers))
+	rt.HandleFunc("POST /v3/users", a.authed(a.createUser))
+	rt.HandleFunc("GET /v3/users/{id}", a.authed(a.getUser))
+	rt.HandleFunc("PATCH /v3/users/{id}", a.authed(a.updateUser))
+	rt.HandleFunc("DELETE /v3/users/{id}", a.authed(a.deleteUser))
+	rt.HandleFunc("POST /v3/users/{id}/password", a.authed(a.changePassword))
+	rt.HandleFunc("GET /v3/users/{id}/projects", a.authed(a.userProjects))
+	rt.HandleFunc("GET /v3/users/{id}/groups", a.authed(a.userGroups))
+	rt.HandleFunc("GET /v3/groups", a.authed(a.listGroups))
+	rt.HandleFunc("POST /v3/groups", a.authed(a.createGroup))
+	rt.HandleFunc("GET /v3/groups/{id}", a.authed(a.getGroup))
+	rt.HandleFunc("PATCH /v3/groups/{id}", a.authed(a.updateGroup))
+	rt.HandleFunc("DELETE /v3/groups/{id}", a.authed(a.deleteGroup))
+	rt.HandleFunc("GET /v3/groups/{id}/users", a.authed(a.groupUsers))
+	rt.HandleFunc("PUT /v3/groups/{id}/users/{uid}", a.authed(a.addMember))
+	rt.HandleFunc("HEAD /v3/groups/{id}/users/{uid}", a.authed(a.checkMember))
+	rt.HandleFunc("GET /v3/groups/{id}/users/{uid}", a.authed(a.checkMember))
+	rt.HandleFunc("DELETE /v3/groups/{id}/users/{uid}", a.authed(a.removeMember))
+}
+
+type userBody struct {
+	User *struct {
+		Name             *string `json:"name"`
+		DomainID         *string `json:"domain_id"`
+		Password         *string `json:"password"`
+		Enabled          *bool   `json:"enabled"`
+		DefaultProjectID *string `json:"default_project_id"`
+		Description      *string `json:"description"`
+		Email            *string `json:"email"`
+		Options          any     `json:"options"`
+	} `json:"user"`
+}
+
+func userTarget(u identity.User) map[string]any {
+	return map[string]any{"user": map[string]any{"id": u.ID, "domain_id": u.DomainID}}
+}
+
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !a.allow(w, r, "identity:list_users", scopeTarget(r, "")) {
+		return
+	}
+	us, err := a.Store.ListUsers(r.Context(), q.Get("domain_id"), q.Get("name"), boolQuery(r, "enabled"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := []any{}
+	for _, u := range us {
+		out = append(out, renderUser(r, u))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, collection(r, "users", out))
+}
+
+func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
+	var b userBody
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if b.User == nil || b.User.Name == nil || strings.TrimSpace(*b.User.Name) == "" {
+		a.fail(w, r, fault.Invalid("user.name", "'name' is a required property"))
+		return
+	}
+	u := identity.User{Name: *b.User.Name, Enabled: true, DomainID: defaultDomain(caller(r.Context()))}
+	setStr(&u.DomainID, b.User.DomainID)
+	setBool(&u.Enabled, b.User.Enabled)
+	setStr(&u.DefaultProjectID, b.User.DefaultProjectID)
+	setStr(&u.Description, b.User.Description)
+	if !a.allow(w, r, "identity:create_user", userTarget(u)) {
+		return
+	}
+	if b.User.Password != nil {
+		h, err := a.Auth.Hasher.Hash(*b.User.Password)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		u.PasswordHash = h
+	}
+	u, err := a.Store.CreateUser(r.Context(), u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"user": renderUser(r, u)})
+}
+
+func (a *API) userFor(w http.ResponseWriter, r *http.Request, rule string) (identity.User, bool) {
+	u, err := a.Store.GetUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if a.allow(w, r, rule, map[string]any{"user": map[string]any{"id": r.PathValue("id")}}) {
+			a.fail(w, r, err)
+		}
+		return u, false
+	}
+	return u, a.allow(w, r, rule, userTarget(u))
+}
+
+func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
+	if u, ok := a.userFor(w, r, "identity:get_user"); ok {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": renderUser(r, u)})
+	}
+}
+
+func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.userFor(w, r, "identity:update_user")
+	if !ok {
+		return
+	}
+	var b userBody
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.User == nil {
+		a.fail(w, r, orInvalid(err, "user", "'user' is a required property"))
+		return
+	}
+	if b.User.DomainID != nil && *b.User.DomainID != u.DomainID {
+		a.fail(w, r, fault.Invalid("user.domain_id", "a user cannot move to another domain"))
+		return
+	}
+	wasEnabled := u.Enabled
+	setStr(&u.Name, b.User.Name)
+	setBool(&u.Enabled, b.User.Enabled)
+	setStr(&u.DefaultProjectID, b.User.DefaultProjectID)
+	setStr(&u.Description, b.User.Description)
+	if b.User.Password != nil {
+		h, err := a.Auth.Hasher.Hash(*b.User.Password)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		u.PasswordHash = h
+	}
+	u, err := a.Store.UpdateUser(r.Context(), u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// Keystone revokes a user's tokens when they are disabled or their
+	// password is reset.
+	if (wasEnabled && !u.Enabled) || b.User.Password != nil {
+		if err := a.Auth.Revoke(r.Context(), revoke.Event{UserID: u.ID}); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": renderUser(r, u)})
+}
+
+func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.userFor(w, r, "identity:delete_user")
+	if !ok {
+		return
+	}
+	if err := a.Store.DeleteUser(r.Context(), u.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.Auth.Revoke(r.Context(), revoke.Event{UserID: u.ID}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// changePassword is self-service: the caller must be the user and know
+// the original password. Every token of the user is revoked.
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		User *struct {
+			Original *string `json:"original_password"`
+			Password *string `json:"password"`
+		} `json:"user"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if b.User == nil || b.User.Original == nil || b.User.Password == nil {
+		a.fail(w, r, fault.Invalid("user", "'original_password' and 'password' are required"))
+		return
+	}
+	id := r.PathValue("id")
+	if caller(r.Context()).User.ID != id {
+		a.fail(w, r, &fault.Error{Kind: fault.Forbidden, Message: "You are not authorized to perform the requested action: identity:change_password."})
+		return
+	}
+	u, err := a.Store.GetUser(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if ok, _ := a.Auth.Hasher.Verify(*b.User.Original, u.PasswordHash); !ok {
+		a.fail(w, r, &fault.Error{Kind: fault.Unauthorized, Message: "The request you have made requires authentication."})
+		return
+	}
+	if u.PasswordHash, err = a.Auth.Hasher.Hash(*b.User.Password); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.Store.UpdateUser(r.Context(), u); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.Auth.Revoke(r.Context(), revoke.Event{UserID: u.ID}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) userProjects(w http.ResponseWriter, r *http.Request) {
+	u, err := a.Store.GetUser(r.Context(), r.PathValue("id"))
+	if !a.allowWith(w, r, "identity:list_user_projects", userTarget(u), map[string]any{"user_id": r.PathValue("id")}) {
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ps, err := a.scopableProjects(r, u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := []any{}
+	for _, p := range ps {
+		out = append(out, renderProject(r, p))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, collection(r, "projects", out))
+}
+
+func (a *API) userGroups(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.userFor(w, r, "identity:list_groups_for_user")
+	if !ok {
+		return
+	}
+	gs, err := a.Store.GroupsOfUser(r.Context(), u.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := []any{}
+	for _, g := range gs {
+		out = append(out, renderGroup(r, g))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, collection(r, "groups", out))
+}
+
+// ---- groups ----
+
+type groupBody struct {
+	Group *struct {
+		Name        *string `json:"name"`
+		DomainID    *string `json:"domain_id"`
+		Description *string `json:"description"`
+	} `json:"group"`
+}
+
+func groupTarget(g identity.Group) map[string]any {
+	return map[string]any{"group": map[string]any{"id": g.ID, "domain_id": g.DomainID}}
+}
+
+func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !a.allow(w, r, "identity:list_groups", scopeTarget(r, "group")) {
+		return
+	}
+	gs, err := a.Store.ListGroups(r.Context(), q.Get("domain_id"), q.Get("name"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := []any{}
+	for _, g := range gs {
+		out = append(out, renderGroup(r, g))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, collection(r, "groups", out))
+}
+
+func (a *API) createGroup(w http.ResponseWriter, r *http.Request) {
+	var b groupBody
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if b.Group == nil || b.Group.Name == nil || strings.TrimSpace(*b.Group.Name) == "" {
+		a.fail(w, r, fault.Invalid("group.name", "'name' is a required property"))
+		return
+	}
+	g := identity.Group{Name: *b.Group.Name, DomainID: defaultDomain(caller(r.Context()))}
+	setStr(&g.DomainID, b.Group.DomainID)
+	setStr(&g.Description, b.Group.Description)
+	if !a.allow(w, r, "identity:create_group", groupTarget(g)) {
+		return
+	}
+	g, err := a.Store.CreateGroup(r.Context(), g)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"group": renderGroup(r, g)})
+}
+
+func (a *API) groupFor(w http.ResponseWriter, r *http.Request, rule string, extra map[string]any) (identity.Group, bool) {
+	g, err := a.Store.GetGroup(r.Context(), r.PathValue("id"))
+	target := groupTarget(g)
+	for k, v := range extra {
+		target[k] = v
+	}
+	if err != nil {
+		if a.allow(w, r, rule, map[string]any{"group": map[string]any{"id": r.PathValue("id")}}) {
+			a.fail(w, r, err)
+		}
+		return g, false
+	}
+	return g, a.allow(w, r, rule, target)
+}
+
+func (a *API) getGroup(w http.ResponseWriter, r *http.Request) {
+	if g, ok := a.groupFor(w, r, "identity:get_group", nil); ok {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"group": renderGroup(r, g)})
+	}
+}
+
+func (a *API) updateGroup(w http.ResponseWriter, r *http.Request) {
+	g, ok := a.groupFor(w, r, "identity:update_group", nil)
+	if !ok {
+		return
+	}
+	var b groupBody
+	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Group == nil {
+		a.fail(w, r, orInvalid(err, "group", "'group' is a required property"))
+		return
+	}
+	setStr(&g.Name, b.Group.Name)
+	setStr(&g.Description, b.Group.Description)
+	g, err := a.Store.UpdateGroup(r.Context(), g)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"group": renderGroup(r, g)})
+}
+
+func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request) {
+	g, ok := a.groupFor(w, r, "identity:delete_group", nil)
+	if !ok {
+		return
+	}
+	if err := a.Store.DeleteGroup(r.Context(), g.ID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) groupUsers(w http.ResponseWriter, r *http.Request) {
+	g, ok := a.groupFor(w, r, "identity:list_users_in_group", nil)
+	if !ok {
+		return
+	}
+	us, err := a.Store.UsersInGroup(r.Context(), g.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := []any{}
+	for _, u := range us {
+		out = append(out, renderUser(r, u))
+	}
+	httpapi.WriteJSON(w, http.StatusOK, collection(r, "users", out))
+}
+
+func (a *API) memberTarget(r *http.Request) map[string]any {
+	u, _ := a.Store.GetUser(r.Context(), r.PathValue("uid"))
+	return map[string]any{"user": map[string]any{"id": r.PathValue("uid"), "domain_id": u.DomainID}}
+}
+
+func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
+	g, ok := a.groupFor(w, r, "identity:add_user_to_group", a.memberTarget(r))
+	if !ok {
+		return
+	}
+	if err := a.Store.AddMember(r.Context(), g.ID, r.PathValue("uid")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) checkMember(w http.ResponseWriter, r *http.Request) {
+	g, ok := a.groupFor(w, r, "identity:check_user_in_group", a.memberTarget(r))
+	if !ok {
+		return
+	}
+	in, err := a.Store.IsMember(r.Context(), g.ID, r.PathValue("uid"))
+	if err == nil && !in {
+		err = &fault.Error{Kind: fault.NotFound, Message: "Could not find user in group: " + r.PathValue("uid") + "."}
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
+	g, ok := a.groupFor(w, r, "identity:remove_user_from_group", a.memberTarget(r))
+	if !ok {
+		return
+	}
+	if err := a.Store.RemoveMember(r.Context(), g.ID, r.PathValue("uid")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// Membership gave roles: Keystone revokes the user's tokens.
+	if err := a.Auth.Revoke(r.Context(), revoke.Event{UserID: r.PathValue("uid")}); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
