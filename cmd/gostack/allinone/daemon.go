@@ -82,16 +82,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 		closeAll(listeners)
 		return err
 	}
+	authAddr := net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Ports.Identity))
+	if l, ok := listeners["identity"]; ok {
+		authAddr = l.Addr().String()
+	}
+	if err := writeOpenRC(cfg, authAddr, hasArea(d.Areas, "identity")); err != nil {
+		closeAll(listeners)
+		return err
+	}
 	if d.Ready != nil {
 		addrs := map[string]string{}
 		for n, l := range listeners {
 			addrs[n] = l.Addr().String()
 		}
 		d.Ready(addrs)
-	}
-	if err := writeOpenRC(cfg, hasArea(d.Areas, "identity")); err != nil {
-		closeAll(listeners)
-		return err
 	}
 	return d.serve(runCtx, stop, log, feed, servers, listeners)
 }

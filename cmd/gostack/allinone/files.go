@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,15 +66,12 @@ func adminPassword(dir string) (string, error) {
 	return pw, nil
 }
 
-// writeOpenRC writes <data_dir>/openrc for the openstack CLI.
-func writeOpenRC(cfg *Config, identity bool) error {
+// writeOpenRC writes <data_dir>/openrc for the openstack CLI, pointing at
+// the identity listener's address.
+func writeOpenRC(cfg *Config, authAddr string, identity bool) error {
 	pw, err := adminPassword(cfg.DataDir)
 	if err != nil {
 		return err
-	}
-	host := cfg.Bind
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
 	}
 	var b strings.Builder
 	b.WriteString("# gostack all-in-one: `source` this file, then use the openstack CLI.\n")
@@ -83,7 +79,7 @@ func writeOpenRC(cfg *Config, identity bool) error {
 		b.WriteString("# The identity area is not in this build yet: nothing answers on OS_AUTH_URL,\n")
 		b.WriteString("# so this file cannot authenticate until it lands.\n")
 	}
-	fmt.Fprintf(&b, "export OS_AUTH_URL=http://%s/v3\n", net.JoinHostPort(host, strconv.Itoa(cfg.Ports.Identity)))
+	fmt.Fprintf(&b, "export OS_AUTH_URL=http://%s/v3\n", publicAddr(authAddr))
 	for _, kv := range [][2]string{
 		{"OS_IDENTITY_API_VERSION", "3"},
 		{"OS_AUTH_TYPE", "password"},
