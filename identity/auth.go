@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/gostack/gostack/identity/fernet"
@@ -25,6 +26,7 @@ type Auth struct {
 	Now      func() time.Time
 
 	revoked revoke.Index
+	gen     atomic.Int64
 }
 
 // NewAuth returns an Auth. Call LoadRevocations before serving.

@@ -152,6 +152,7 @@ func (s *Auth) Revoke(ctx context.Context, e revoke.Event) error {
 	}
 	s.revoked.Add(e)
 	s.revoked.Prune(cutoff)
+	s.Changed()
 	return nil
 }
 
@@ -177,9 +178,13 @@ func (s *Auth) LoadRevocations(ctx context.Context) error {
 		fresh.Add(e)
 	}
 	s.revoked.Replace(&fresh)
+	s.Changed()
 	return nil
 }
 
 // AddRevocationEvent adds an event another controller stored (it arrives
 // through the watch feed).
-func (s *Auth) AddRevocationEvent(e revoke.Event) { s.revoked.Add(e) }
+func (s *Auth) AddRevocationEvent(e revoke.Event) {
+	s.revoked.Add(e)
+	s.Changed()
+}

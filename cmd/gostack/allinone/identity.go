@@ -70,13 +70,15 @@ func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) 
 }
 
 // revocations feeds revocation events stored by any controller into the
-// in-memory index.
+// in-memory index, and tells Auth about every identity change so that
+// cached validations (identity/middleware) are redone.
 type revocations struct {
 	auth *identity.Auth
 	feed *watch.Log
 }
 
 func (v revocations) Apply(_ context.Context, c watch.Change) error {
+	v.auth.Changed() // any identity change may change a cached validation
 	if c.Kind != "revocation" || c.Op != watch.Create {
 		return nil
 	}
