@@ -4,6 +4,8 @@
 //	gostack [-config gostack.yaml] [-data-dir DIR] [-set key=value ...]
 //	gostack -help-config     # every key, its env var and default
 //	gostack -print-config    # the effective config, secrets masked
+//	gostack identity bootstrap [-password P] [flags above]   # keystone-manage bootstrap
+//	gostack fernet setup|rotate [flags above]                # keystone-manage fernet_setup|fernet_rotate
 //
 // Settings come from defaults, then the YAML file, then GOSTACK_* variables,
 // then flags. SIGINT or SIGTERM shuts it down gracefully.
@@ -16,9 +18,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
+	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/internal/config"
 )
 
@@ -30,6 +34,15 @@ func main() {
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := ""
+	switch {
+	case len(args) >= 2 && args[0] == "identity" && args[1] == "bootstrap",
+		len(args) >= 2 && args[0] == "fernet" && (args[1] == "setup" || args[1] == "rotate"):
+		cmd, args = args[0]+" "+args[1], args[2:]
+	case len(args) >= 1 && (args[0] == "identity" || args[0] == "fernet"):
+		fmt.Fprintf(stderr, "gostack: unknown command %q: want \"identity bootstrap\", \"fernet setup\" or \"fernet rotate\"\n", strings.Join(args, " "))
+		return 2
+	}
 	fs := flag.NewFlagSet("gostack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", os.Getenv("GOSTACK_CONFIG"), "YAML config file (env GOSTACK_CONFIG)")
@@ -38,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sets.Bind(fs, "data-dir", "data_dir", "directory for state (config key data_dir)")
 	printConfig := fs.Bool("print-config", false, "print the effective config (secrets masked) and exit")
 	helpConfig := fs.Bool("help-config", false, "print every config key with its env var and default, and exit")
+	adminPassword := fs.String("password", "", "identity bootstrap: the admin password (default: <data_dir>/admin-password)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -54,16 +68,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gostack:", err)
 		return 2
 	}
-	if *printConfig {
-		out, err := config.Dump(&cfg)
-		if err != nil {
-			fmt.Fprintln(stderr, "gostack:", err)
-			return 1
+	var err error
+	switch {
+	case *printConfig:
+		var out []byte
+		if out, err = config.Dump(&cfg); err == nil {
+			stdout.Write(out)
 		}
-		stdout.Write(out)
-		return 0
+	case cmd == "identity bootstrap":
+		err = allinone.IdentityBootstrap(ctx, cfg, identity.BootstrapConfig{AdminPassword: *adminPassword}, stdout)
+	case cmd == "fernet setup":
+		err = allinone.FernetSetup(cfg, stdout)
+	case cmd == "fernet rotate":
+		err = allinone.FernetRotate(cfg, stdout)
+	default:
+		err = allinone.Run(ctx, cfg)
 	}
-	if err := allinone.Run(ctx, cfg); err != nil {
+	if err != nil {
 		fmt.Fprintln(stderr, "gostack:", err)
 		return 1
 	}

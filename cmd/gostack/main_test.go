@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -176,5 +177,44 @@ func TestConfigReference(t *testing.T) {
 	}
 	if want != s {
 		t.Fatalf("%s is out of date: run go test ./cmd/gostack -run TestConfigReference -update", path)
+	}
+}
+
+// gostack fernet setup/rotate and identity bootstrap, as keystone-manage's.
+func TestAdminCommands(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	runOK := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), append(args, "-data-dir", data), &out, &errb); code != 0 {
+			t.Fatalf("gostack %v: exit %d: %s", args, code, errb.String())
+		}
+		return out.String()
+	}
+	if out := runOK("fernet", "setup"); !strings.Contains(out, "2 keys") {
+		t.Fatalf("fernet setup: %q", out)
+	}
+	runOK("fernet", "rotate")
+	if out := runOK("fernet", "rotate"); !strings.Contains(out, "3 keys") {
+		t.Fatalf("fernet rotate: %q", out)
+	}
+	names, _ := os.ReadDir(filepath.Join(data, "fernet-keys"))
+	var keys []string
+	for _, n := range names {
+		if !strings.HasPrefix(n.Name(), ".") {
+			keys = append(keys, n.Name())
+		}
+	}
+	if strings.Join(keys, " ") != "0 2 3" {
+		t.Fatalf("keys after setup and two rotations: %v", keys)
+	}
+	for range 2 { // idempotent
+		if out := runOK("identity", "bootstrap", "-password", "s3cret", "-set", "identity.password_hash_rounds=4"); !strings.Contains(out, "user admin") {
+			t.Fatalf("identity bootstrap: %q", out)
+		}
+	}
+	var errb bytes.Buffer
+	if code := run(context.Background(), []string{"fernet", "explode"}, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
+		t.Fatalf("unknown subcommand: %d %q", code, errb.String())
 	}
 }

@@ -3,6 +3,7 @@ package allinone
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ type Config struct {
 	Ports           Ports           `yaml:"ports"`
 	Log             LogConfig       `yaml:"log"`
 	Watch           WatchConfig     `yaml:"watch"`
+	Identity        IdentityConfig  `yaml:"identity"`
 	ShutdownTimeout config.Duration `yaml:"shutdown_timeout" help:"how long graceful shutdown waits for requests in flight"`
 }
 
@@ -58,6 +60,22 @@ type WatchConfig struct {
 	CompactInterval config.Duration `yaml:"compact_interval" help:"how often to compact the feed"`
 }
 
+// IdentityConfig holds Keystone's identity and token settings.
+type IdentityConfig struct {
+	KeyRepository   string          `yaml:"key_repository" help:"Fernet key repository; empty means <data_dir>/fernet-keys"`
+	MaxActiveKeys   int             `yaml:"max_active_keys" help:"keys kept by a rotation, staged key included (Keystone's max_active_keys)"`
+	TokenExpiration config.Duration `yaml:"token_expiration" help:"token lifetime (Keystone's [token] expiration)"`
+	PasswordRounds  int             `yaml:"password_hash_rounds" help:"bcrypt cost for new password hashes (Keystone's default is 12)"`
+}
+
+// keyRepository is the effective key directory.
+func (c *Config) keyRepository() string {
+	if c.Identity.KeyRepository != "" {
+		return c.Identity.KeyRepository
+	}
+	return filepath.Join(c.DataDir, "fernet-keys")
+}
+
 // Defaults returns the embedded defaults: state under ./data, SQLite,
 // every port on 127.0.0.1.
 func Defaults() Config {
@@ -71,6 +89,7 @@ func Defaults() Config {
 		},
 		Log:             LogConfig{Format: "text", Level: "info"},
 		Watch:           WatchConfig{Retention: config.Duration(24 * time.Hour), MaxChanges: 1_000_000, CompactInterval: config.Duration(time.Minute)},
+		Identity:        IdentityConfig{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12},
 		ShutdownTimeout: config.Duration(10 * time.Second),
 	}
 }
@@ -120,6 +139,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Watch.CompactInterval <= 0 {
 		return bad("watch.compact_interval", "must be positive")
+	}
+	if c.Identity.MaxActiveKeys < 2 {
+		return bad("identity.max_active_keys", "must be at least 2 (a staged key and a primary)")
+	}
+	if c.Identity.TokenExpiration < config.Duration(time.Minute) {
+		return bad("identity.token_expiration", "must be at least a minute")
+	}
+	if c.Identity.PasswordRounds < 4 || c.Identity.PasswordRounds > 31 {
+		return bad("identity.password_hash_rounds", "bcrypt cost must be 4 to 31")
 	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "must be positive")

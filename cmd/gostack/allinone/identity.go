@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/api"
 	"github.com/gostack/gostack/identity/fernet"
+	"github.com/gostack/gostack/identity/password"
 	"github.com/gostack/gostack/identity/policy"
 	"github.com/gostack/gostack/identity/revoke"
 	"github.com/gostack/gostack/internal/sqlstore"
@@ -36,20 +36,21 @@ func (IdentityArea) Migrations() []sqlstore.Migrations {
 // Handler sets up keys, bootstrap, revocations and policy, and returns
 // the Keystone API.
 func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) {
-	keys, err := fernet.Setup(filepath.Join(env.Config.DataDir, "fernet-keys"), fernet.DefaultMaxActiveKeys)
+	cfg := env.Config
+	keys, err := fernet.Setup(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
 	if err != nil {
 		return nil, err
 	}
 	go keys.Watch(ctx, 10*time.Second, func(err error) { env.Log.Warn("fernet keys", "err", err) })
 	store := identity.NewStore(env.DB, env.Watch)
-	auth := identity.NewAuth(store, &fernet.Formatter{Keys: keys})
-	pw, err := adminPassword(env.Config.DataDir)
+	auth := newAuth(cfg, store, keys)
+	pw, err := adminPassword(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	url := "http://" + publicAddr(env.Addr) + "/v3"
 	_, err = identity.Bootstrap(ctx, store, auth.Hasher, identity.BootstrapConfig{
-		AdminPassword: pw, Region: env.Config.Region, PublicURL: url, InternalURL: url, AdminURL: url,
+		AdminPassword: pw, Region: cfg.Region, PublicURL: url, InternalURL: url, AdminURL: url,
 	})
 	if err != nil {
 		return nil, err
@@ -67,6 +68,13 @@ func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) 
 		return nil, fmt.Errorf("identity: policy: %w", err)
 	}
 	return (&api.API{Auth: auth, Store: store, Policy: enf, Log: env.Log}).Handler(), nil
+}
+
+func newAuth(cfg *Config, store *identity.Store, keys fernet.KeySource) *identity.Auth {
+	auth := identity.NewAuth(store, &fernet.Formatter{Keys: keys})
+	auth.TokenTTL = cfg.Identity.TokenExpiration.D()
+	auth.Hasher = password.Hasher{Rounds: cfg.Identity.PasswordRounds}
+	return auth
 }
 
 // revocations feeds revocation events stored by any controller into the

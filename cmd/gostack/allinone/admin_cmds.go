@@ -1,0 +1,76 @@
+package allinone
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/gostack/gostack/identity"
+	"github.com/gostack/gostack/identity/fernet"
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+// FernetSetup creates the key repository like keystone-manage
+// fernet_setup (a repository that exists is left alone).
+func FernetSetup(cfg Config, out io.Writer) error {
+	r, err := fernet.Setup(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "key repository %s: %d keys\n", r.Dir(), len(r.Keys()))
+	return nil
+}
+
+// FernetRotate rotates the key repository like keystone-manage
+// fernet_rotate. A running daemon picks the new keys up within seconds.
+func FernetRotate(cfg Config, out io.Writer) error {
+	r, err := fernet.OpenRepository(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
+	if err != nil {
+		return err
+	}
+	if err := r.Rotate(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "key repository %s rotated: %d keys\n", r.Dir(), len(r.Keys()))
+	return nil
+}
+
+// IdentityBootstrap is keystone-manage bootstrap against the configured
+// store: it may run while the daemon runs, and again at any time.
+func IdentityBootstrap(ctx context.Context, cfg Config, bc identity.BootstrapConfig, out io.Writer) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	db, err := sqlstore.Open(ctx, cfg.dsn())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, watch.Migrations(), identity.Migrations()); err != nil {
+		return err
+	}
+	store := identity.NewStore(db, watch.New(db))
+	if bc.Region == "" {
+		bc.Region = cfg.Region
+	}
+	if bc.AdminPassword == "" {
+		if bc.AdminPassword, err = adminPassword(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	if bc.PublicURL == "" {
+		url := "http://" + publicAddr(fmt.Sprintf("%s:%d", cfg.Bind, cfg.Ports.Identity)) + "/v3"
+		bc.PublicURL, bc.InternalURL, bc.AdminURL = url, url, url
+	}
+	u, err := identity.Bootstrap(ctx, store, newAuth(&cfg, store, fernet.StaticKeys{}).Hasher, bc)
+	if err != nil {
+		return err
+	}
+	project := bc.AdminProject
+	if project == "" {
+		project = "admin"
+	}
+	fmt.Fprintf(out, "bootstrapped: user %s (%s) is admin of project %s and of the system\n", u.Name, u.ID, project)
+	return nil
+}
