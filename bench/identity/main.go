@@ -1,7 +1,9 @@
 // Command identity benchmarks gostack's Fernet tokens against Keystone's
 // own TokenFormatter on the same key repository, in the same run, and
-// prints the ratios. It also times the token middleware path once it
-// exists. Run it with bench/identity/run (it needs python3-keystone).
+// prints the ratios; then POST /v3/auth/tokens throughput of gostack's
+// API. The middleware's per-request cost is a Go benchmark:
+// go test -bench . ./identity/middleware. Run it with bench/identity/run
+// (it needs python3-keystone).
 package main
 
 import (
@@ -59,6 +61,10 @@ func main() {
 		k := ks[name]
 		fmt.Printf("ratio vs keystone %-12s issue %6.1fx   validate %6.1fx\n", name+":", goIssue/k["issue"], goValidate/k["validate"])
 	}
+	pw, tk := apiRates(dir, d)
+	fmt.Printf("\nPOST /v3/auth/tokens over loopback HTTP, SQLite store, one core (gostack only; no Keystone server here):\n")
+	fmt.Printf("  password method (bcrypt cost 12)   %8.1f tokens/s\n", pw)
+	fmt.Printf("  token method (rescope, no bcrypt)  %8.1f tokens/s\n", tk)
 }
 
 func must[T any](_ T, err error) {

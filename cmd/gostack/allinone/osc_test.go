@@ -155,6 +155,23 @@ func TestOpenStackCLI(t *testing.T) {
 		t.Fatalf("revoked token: %d", resp.StatusCode)
 	}
 
+	// Nothing secret reached the logs: passwords, tokens, the credential's
+	// secret. (Requests are logged, at info level, one line each.)
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	logs := d.logs.String()
+	if !strings.Contains(logs, "http request") {
+		t.Fatal("no request logs captured")
+	}
+	for what, secret := range map[string]string{
+		"admin password": strings.TrimSpace(string(pw)), "user password": "u1-pw",
+		"token": tok["id"].(string), "revoked token": victim["id"].(string),
+		"application credential secret": ac["secret"].(string),
+	} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("%s found in the logs", what)
+		}
+	}
+
 	o.must("user", "delete", "u1")
 	o.must("project", "delete", "p1")
 	out = o.must("project", "list", "-f", "value", "-c", "Name")
