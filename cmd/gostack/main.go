@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case cmd == "fernet setup":
 		err = allinone.FernetSetup(cfg, stdout)
 	case cmd == "fernet rotate":
-		err = allinone.FernetRotate(cfg, stdout)
+		err = allinone.FernetRotate(ctx, cfg, stdout)
 	default:
 		err = allinone.Run(ctx, cfg)
 	}

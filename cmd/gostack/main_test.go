@@ -218,3 +218,19 @@ func TestAdminCommands(t *testing.T) {
 		t.Fatalf("unknown subcommand: %d %q", code, errb.String())
 	}
 }
+
+// With shared keys, rotations go through the store and its protocol: the
+// second rotation right after the first would purge a key whose tokens
+// are still valid, and is refused with the reason.
+func TestSharedKeyRotation(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"fernet", "rotate", "-data-dir", data, "-set", "identity.shared_keys=true"}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), args, &out, &errb); code != 0 || !strings.Contains(out.String(), "3 keys") {
+		t.Fatalf("first rotation: exit %d %q %q", code, out.String(), errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), args, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "tokens still valid") {
+		t.Fatalf("second rotation: exit %d %q", code, errb.String())
+	}
+}

@@ -24,7 +24,22 @@ func FernetSetup(cfg Config, out io.Writer) error {
 
 // FernetRotate rotates the key repository like keystone-manage
 // fernet_rotate. A running daemon picks the new keys up within seconds.
-func FernetRotate(cfg Config, out io.Writer) error {
+// With shared keys it rotates in the store, and refuses (saying why) while
+// a live controller lags or a key to purge may still have valid tokens.
+func FernetRotate(ctx context.Context, cfg Config, out io.Writer) error {
+	if cfg.Identity.SharedKeys {
+		return withStore(ctx, cfg, func(store *identity.Store) error {
+			_, k, err := openKeys(ctx, &cfg, store)
+			if err != nil {
+				return err
+			}
+			if err := k.Rotate(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "shared keys rotated: generation %d, %d keys\n", k.Generation(), len(k.Keys()))
+			return nil
+		})
+	}
 	r, err := fernet.OpenRepository(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
 	if err != nil {
 		return err
@@ -36,9 +51,8 @@ func FernetRotate(cfg Config, out io.Writer) error {
 	return nil
 }
 
-// IdentityBootstrap is keystone-manage bootstrap against the configured
-// store: it may run while the daemon runs, and again at any time.
-func IdentityBootstrap(ctx context.Context, cfg Config, bc identity.BootstrapConfig, out io.Writer) error {
+// withStore opens the configured store with the identity schema.
+func withStore(ctx context.Context, cfg Config, fn func(*identity.Store) error) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -50,27 +64,35 @@ func IdentityBootstrap(ctx context.Context, cfg Config, bc identity.BootstrapCon
 	if err := db.Migrate(ctx, watch.Migrations(), identity.Migrations()); err != nil {
 		return err
 	}
-	store := identity.NewStore(db, watch.New(db))
-	if bc.Region == "" {
-		bc.Region = cfg.Region
-	}
-	if bc.AdminPassword == "" {
-		if bc.AdminPassword, err = adminPassword(cfg.DataDir); err != nil {
+	return fn(identity.NewStore(db, watch.New(db)))
+}
+
+// IdentityBootstrap is keystone-manage bootstrap against the configured
+// store: it may run while the daemon runs, and again at any time.
+func IdentityBootstrap(ctx context.Context, cfg Config, bc identity.BootstrapConfig, out io.Writer) error {
+	return withStore(ctx, cfg, func(store *identity.Store) error {
+		var err error
+		if bc.Region == "" {
+			bc.Region = cfg.Region
+		}
+		if bc.AdminPassword == "" {
+			if bc.AdminPassword, err = adminPassword(cfg.DataDir); err != nil {
+				return err
+			}
+		}
+		if bc.PublicURL == "" {
+			url := "http://" + publicAddr(fmt.Sprintf("%s:%d", cfg.Bind, cfg.Ports.Identity)) + "/v3"
+			bc.PublicURL, bc.InternalURL, bc.AdminURL = url, url, url
+		}
+		u, err := identity.Bootstrap(ctx, store, newAuth(&cfg, store, fernet.StaticKeys{}).Hasher, bc)
+		if err != nil {
 			return err
 		}
-	}
-	if bc.PublicURL == "" {
-		url := "http://" + publicAddr(fmt.Sprintf("%s:%d", cfg.Bind, cfg.Ports.Identity)) + "/v3"
-		bc.PublicURL, bc.InternalURL, bc.AdminURL = url, url, url
-	}
-	u, err := identity.Bootstrap(ctx, store, newAuth(&cfg, store, fernet.StaticKeys{}).Hasher, bc)
-	if err != nil {
-		return err
-	}
-	project := bc.AdminProject
-	if project == "" {
-		project = "admin"
-	}
-	fmt.Fprintf(out, "bootstrapped: user %s (%s) is admin of project %s and of the system\n", u.Name, u.ID, project)
-	return nil
+		project := bc.AdminProject
+		if project == "" {
+			project = "admin"
+		}
+		fmt.Fprintf(out, "bootstrapped: user %s (%s) is admin of project %s and of the system\n", u.Name, u.ID, project)
+		return nil
+	})
 }

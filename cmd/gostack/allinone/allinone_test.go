@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -319,4 +320,37 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The identity area on shared keys: tokens are issued and validated.
+func TestIdentitySharedKeys(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Identity.SharedKeys = true
+	cfg.Identity.PasswordRounds = 4
+	d := start(t, cfg, allinone.IdentityArea{})
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},"scope":{"system":{"all":true}}}}`, strings.TrimSpace(string(pw)))
+	resp, err := http.Post("http://"+d.addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	tok := resp.Header.Get("X-Subject-Token")
+	if resp.StatusCode != 201 || tok == "" {
+		t.Fatalf("issue: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", "http://"+d.addrs["identity"]+"/v3/auth/tokens", nil)
+	req.Header.Set("X-Auth-Token", tok)
+	req.Header.Set("X-Subject-Token", tok)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("validate: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "fernet-keys")); !os.IsNotExist(err) {
+		t.Fatal("shared keys also wrote a key directory")
+	}
 }

@@ -63,6 +63,7 @@ type WatchConfig struct {
 // IdentityConfig holds Keystone's identity and token settings.
 type IdentityConfig struct {
 	KeyRepository   string          `yaml:"key_repository" help:"Fernet key repository; empty means <data_dir>/fernet-keys"`
+	SharedKeys      bool            `yaml:"shared_keys" help:"keep Fernet keys in the store, shared by every controller, with a rotation that waits for all of them (instead of key_repository)"`
 	MaxActiveKeys   int             `yaml:"max_active_keys" help:"keys kept by a rotation, staged key included (Keystone's max_active_keys)"`
 	TokenExpiration config.Duration `yaml:"token_expiration" help:"token lifetime (Keystone's [token] expiration)"`
 	PasswordRounds  int             `yaml:"password_hash_rounds" help:"bcrypt cost for new password hashes (Keystone's default is 12)"`

@@ -37,12 +37,17 @@ func (IdentityArea) Migrations() []sqlstore.Migrations {
 // the Keystone API.
 func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) {
 	cfg := env.Config
-	keys, err := fernet.Setup(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
+	store := identity.NewStore(env.DB, env.Watch)
+	keys, shared, err := openKeys(ctx, cfg, store)
 	if err != nil {
 		return nil, err
 	}
-	go keys.Watch(ctx, 10*time.Second, func(err error) { env.Log.Warn("fernet keys", "err", err) })
-	store := identity.NewStore(env.DB, env.Watch)
+	onErr := func(err error) { env.Log.Warn("fernet keys", "err", err) }
+	if shared != nil {
+		go shared.Run(ctx, 10*time.Second, onErr)
+	} else {
+		go keys.(*fernet.Repository).Watch(ctx, 10*time.Second, onErr)
+	}
 	auth := newAuth(cfg, store, keys)
 	pw, err := adminPassword(cfg.DataDir)
 	if err != nil {
@@ -62,12 +67,30 @@ func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) 
 	if err := auth.LoadRevocations(ctx); err != nil {
 		return nil, err
 	}
-	go watch.Follow(ctx, env.Watch, watch.Query{Area: "identity", Since: head}, revocations{auth, env.Watch}, watch.FollowOptions{Log: env.Log})
+	go watch.Follow(ctx, env.Watch, watch.Query{Area: "identity", Since: head}, revocations{auth, env.Watch, shared}, watch.FollowOptions{Log: env.Log})
 	enf := policy.New()
 	if err := enf.Register(policy.KeystoneDefaults()...); err != nil {
 		return nil, fmt.Errorf("identity: policy: %w", err)
 	}
 	return (&api.API{Auth: auth, Store: store, Policy: enf, Log: env.Log}).Handler(), nil
+}
+
+// openKeys opens the key repository: shared in the store, or files.
+func openKeys(ctx context.Context, cfg *Config, store *identity.Store) (fernet.KeySource, *identity.SharedKeys, error) {
+	if !cfg.Identity.SharedKeys {
+		r, err := fernet.Setup(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
+		return r, nil, err
+	}
+	node, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := identity.NewSharedKeys(ctx, store, node, cfg.Identity.MaxActiveKeys)
+	if err != nil {
+		return nil, nil, err
+	}
+	k.TokenTTL = cfg.Identity.TokenExpiration.D() + 48*time.Hour // plus Keystone's allow_expired window
+	return k, k, nil
 }
 
 func newAuth(cfg *Config, store *identity.Store, keys fernet.KeySource) *identity.Auth {
@@ -83,10 +106,14 @@ func newAuth(cfg *Config, store *identity.Store, keys fernet.KeySource) *identit
 type revocations struct {
 	auth *identity.Auth
 	feed *watch.Log
+	keys *identity.SharedKeys // nil with a file key repository
 }
 
-func (v revocations) Apply(_ context.Context, c watch.Change) error {
+func (v revocations) Apply(ctx context.Context, c watch.Change) error {
 	v.auth.Changed() // any identity change may change a cached validation
+	if c.Kind == "fernet_keys" && v.keys != nil {
+		return v.keys.Reload(ctx) // load and acknowledge new keys at once
+	}
 	if c.Kind != "revocation" || c.Op != watch.Create {
 		return nil
 	}
