@@ -1,19 +1,21 @@
-// Package identity will hold gostack's identity area: domains, projects,
-// users, groups, roles and assignments, the service catalog, application
-// credentials and revocation, with their Store.
+// Package identity is gostack's identity area: Keystone's model and its
+// rules for authentication and tokens.
 //
-// Building blocks, each usable alone:
+//   - Store: domains, projects, users, groups, roles with implied roles,
+//     assignments, the catalog, application credentials and revocation
+//     events, on SQLite or PostgreSQL, every write in the watch feed.
+//   - Auth: authenticate (password, token, application credential), scope
+//     (project, domain, system), validate (keys, expiry, revocation, the
+//     user and scope still enabled, roles still held), revoke.
+//   - Bootstrap: keystone-manage bootstrap.
+//   - SharedKeys: Fernet keys in the store for several controllers, with a
+//     rotation that never invalidates a valid token.
 //
-//   - identity/fernet: Keystone-compatible Fernet tokens (every payload
-//     version, byte-for-byte with Keystone) and Keystone's key repository.
-//     Works, tested against Keystone's own formatter.
-//   - identity/policy: the oslo.policy rule language and Keystone's default
-//     rules (in progress).
-//   - planned: identity/middleware (local token validation for any Go HTTP
-//     service), password hashing compatible with Keystone, the store-backed
-//     model, and identity/api (Keystone v3-compatible).
+// Building blocks that work without this package: identity/fernet,
+// identity/policy, identity/password, identity/revoke and
+// identity/middleware. identity/api is the Keystone v3 REST API over this
+// package.
 //
-// The identity service itself is not built yet: the all-in-one daemon does
-// not open the identity port (5000), and the openrc file it writes cannot
-// authenticate until it is.
+// What it does not do: federation, OAuth, trusts, EC2 credentials, LDAP,
+// limits. Projects acting as domains are refused.
 package identity
