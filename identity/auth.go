@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,9 @@ type Auth struct {
 
 	revoked revoke.Index
 	gen     atomic.Int64
+
+	dummyOnce sync.Once
+	dummy     string
 }
 
 // NewAuth returns an Auth. Call LoadRevocations before serving.
@@ -107,36 +111,52 @@ func (s *Auth) Authenticate(ctx context.Context, req AuthRequest) (Token, error)
 	if len(req.Methods) == 0 {
 		return Token{}, fault.Invalid("auth.identity.methods", "at least one authentication method is required")
 	}
+	methods := slices.Compact(slices.Sorted(slices.Values(req.Methods)))
 	var (
-		user    User
+		user    *User
 		parent  *fernet.Payload
 		appCred *AppCred
-		err     error
 	)
-	switch req.Methods[0] {
+	// Every listed method must succeed, for the same user (Keystone's
+	// multi-method authentication).
+	for _, m := range methods {
+		u, err := s.authMethod(ctx, m, req, &parent, &appCred)
+		if err != nil {
+			return Token{}, err
+		}
+		if user != nil && user.ID != u.ID {
+			return Token{}, errUnauthorized
+		}
+		user = &u
+	}
+	req.Methods = methods
+	return s.issue(ctx, *user, req, parent, appCred)
+}
+
+// authMethod checks one method and returns its user.
+func (s *Auth) authMethod(ctx context.Context, m string, req AuthRequest, parent **fernet.Payload, ac **AppCred) (User, error) {
+	switch m {
 	case "password":
 		if req.Password == nil {
-			return Token{}, fault.Invalid("auth.identity.password", "the password method needs a password object")
+			return User{}, fault.Invalid("auth.identity.password", "the password method needs a password object")
 		}
-		user, err = s.checkPassword(ctx, *req.Password)
+		return s.checkPassword(ctx, *req.Password)
 	case "token":
-		var p fernet.Payload
-		p, user, err = s.checkToken(ctx, req.Token)
-		parent = &p
+		if req.Token == "" {
+			return User{}, fault.Invalid("auth.identity.token.id", "the token method needs a token id")
+		}
+		p, u, err := s.checkToken(ctx, req.Token)
+		*parent = &p
+		return u, err
 	case "application_credential":
 		if req.AppCred == nil {
-			return Token{}, fault.Invalid("auth.identity.application_credential", "the application_credential method needs an application_credential object")
+			return User{}, fault.Invalid("auth.identity.application_credential", "the application_credential method needs an application_credential object")
 		}
-		var ac AppCred
-		ac, user, err = s.checkAppCred(ctx, *req.AppCred)
-		appCred = &ac
-	default:
-		return Token{}, unauthorized("Attempted to authenticate with an unsupported method.")
+		a, u, err := s.checkAppCred(ctx, *req.AppCred)
+		*ac = &a
+		return u, err
 	}
-	if err != nil {
-		return Token{}, err
-	}
-	return s.issue(ctx, user, req, parent, appCred)
+	return User{}, unauthorized("Attempted to authenticate with an unsupported method.")
 }
 
 func (s *Auth) lookupUser(ctx context.Context, ref UserRef) (User, error) {
@@ -177,7 +197,7 @@ func (s *Auth) checkPassword(ctx context.Context, pa PasswordAuth) (User, error)
 	if err != nil {
 		// Spend the time a real check would, so a missing user is not
 		// told apart by timing.
-		s.Hasher.Verify(pa.Password, dummyHash)
+		s.Hasher.Verify(pa.Password, s.dummyHash())
 		return User{}, errUnauthorized
 	}
 	if u.PasswordHash == "" {
@@ -196,13 +216,16 @@ func (s *Auth) checkPassword(ctx context.Context, pa PasswordAuth) (User, error)
 	return u, nil
 }
 
-// dummyHash is a bcrypt hash at the default cost of a random password.
-var dummyHash = func() string {
-	var b [16]byte
-	rand.Read(b[:])
-	h, _ := password.Hasher{}.Hash(base64.StdEncoding.EncodeToString(b[:]))
-	return h
-}()
+// dummyHash is a hash of a random password made with this Auth's hasher,
+// so checking against it costs what a real check costs.
+func (s *Auth) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		var b [16]byte
+		rand.Read(b[:])
+		s.dummy, _ = s.Hasher.Hash(base64.StdEncoding.EncodeToString(b[:]))
+	})
+	return s.dummy
+}
 
 func (s *Auth) checkToken(ctx context.Context, tok string) (fernet.Payload, User, error) {
 	t, err := s.Validate(ctx, tok)
@@ -227,7 +250,7 @@ func (s *Auth) checkAppCred(ctx context.Context, a AppCredAuth) (AppCred, User, 
 		}
 	}
 	if err != nil {
-		s.Hasher.Verify(a.Secret, dummyHash)
+		s.Hasher.Verify(a.Secret, s.dummyHash())
 		return AppCred{}, User{}, errUnauthorized
 	}
 	if ok, err := s.Hasher.Verify(a.Secret, ac.SecretHash); !ok || err != nil {
@@ -330,6 +353,9 @@ func (s *Auth) findProject(ctx context.Context, sc Scope) (Project, error) {
 	} else {
 		var d Domain
 		if d, err = s.findDomain(ctx, sc.ProjectDomainID, sc.ProjectDomainName); err != nil {
+			if fault.KindOf(err) == fault.BadRequest {
+				return Project{}, fault.Invalid("auth.scope.project.domain", "a project given by name needs a domain id or name")
+			}
 			return Project{}, unauthorized("Could not find project's domain.")
 		}
 		proj, err = s.Store.GetProjectByName(ctx, d.ID, sc.ProjectName)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -17,9 +16,6 @@ type API struct {
 	Auth   *identity.Auth
 	Store  *identity.Store
 	Policy *policy.Enforcer
-	// Region names the region the catalog's endpoints report for
-	// endpoints without one. Optional.
-	Log *slog.Logger
 }
 
 // Handler returns the API's routes.
@@ -139,6 +135,15 @@ func scopeTarget(r *http.Request, wrap string) map[string]any {
 		return map[string]any{wrap: map[string]any{"domain_id": t.Domain.ID}}
 	}
 	return map[string]any{"domain_id": t.Domain.ID}
+}
+
+// callerDomain is the domain of a domain-scoped caller ("" otherwise):
+// lists are confined to it, whatever the query asks, as in Keystone.
+func callerDomain(r *http.Request) string {
+	if t := caller(r.Context()); t.Domain != nil {
+		return t.Domain.ID
+	}
+	return ""
 }
 
 func boolQuery(r *http.Request, name string) *bool {

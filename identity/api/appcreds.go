@@ -65,6 +65,10 @@ func (a *API) createAppCred(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := caller(r.Context())
+	if restricted(t) {
+		a.fail(w, r, restrictedErr)
+		return
+	}
 	if t.Project == nil || t.User.ID != uid {
 		a.fail(w, r, &fault.Error{Kind: fault.Forbidden, Message: "Application credentials are created by their user with a project-scoped token."})
 		return
@@ -76,6 +80,10 @@ func (a *API) createAppCred(w http.ResponseWriter, r *http.Request) {
 		exp, err := parseTime(*b.AC.ExpiresAt)
 		if err != nil {
 			a.fail(w, r, fault.Invalid("application_credential.expires_at", "%q is not an ISO 8601 time", *b.AC.ExpiresAt))
+			return
+		}
+		if !exp.After(time.Now()) {
+			a.fail(w, r, fault.Invalid("application_credential.expires_at", "expires_at %s is in the past", *b.AC.ExpiresAt))
 			return
 		}
 		x.ExpiresAt = &exp
@@ -115,6 +123,14 @@ func (a *API) createAppCred(w http.ResponseWriter, r *http.Request) {
 	out["secret"] = secret
 	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"application_credential": out})
 }
+
+// restricted: a token from an application credential that is not
+// unrestricted may not create or delete credentials (Keystone's
+// _check_unrestricted_application_credential).
+func restricted(t *identity.Token) bool { return t.AppCred != nil && !t.AppCred.Unrestricted }
+
+var restrictedErr = &fault.Error{Kind: fault.Forbidden,
+	Message: "Using a method not allowed with a restricted application credential: create or delete application credentials."}
 
 func newSecret() string {
 	var b [64]byte
@@ -171,6 +187,10 @@ func (a *API) getAppCred(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteAppCred(w http.ResponseWriter, r *http.Request) {
+	if restricted(caller(r.Context())) {
+		a.fail(w, r, restrictedErr)
+		return
+	}
 	x, ok := a.appCredFor(w, r, "identity:delete_application_credential")
 	if !ok {
 		return

@@ -30,8 +30,16 @@ func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	inherited := q.Get("scope.OS-INHERIT:inherited_to") == "projects"
+	inDomain, err := a.domainFilter(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	out := []any{}
 	for _, x := range as {
+		if !inDomain(x) {
+			continue
+		}
 		if !matchAssignment(x, q.Get("user.id"), q.Get("group.id"), q.Get("role.id"), q.Get("scope.project.id"), q.Get("scope.domain.id"), q.Get("scope.system")) {
 			continue
 		}
@@ -41,6 +49,27 @@ func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
 		out = append(out, a.renderAssignment(r, x, names))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "role_assignments", out))
+}
+
+// domainFilter confines a domain-scoped caller to assignments on its
+// domain and its projects.
+func (a *API) domainFilter(r *http.Request) (func(identity.Assignment) bool, error) {
+	d := callerDomain(r)
+	if d == "" {
+		return func(identity.Assignment) bool { return true }, nil
+	}
+	ps, err := a.Store.ListProjects(r.Context(), identity.ProjectFilter{DomainID: d})
+	if err != nil {
+		return nil, err
+	}
+	mine := map[string]bool{}
+	for _, p := range ps {
+		mine[p.ID] = true
+	}
+	return func(x identity.Assignment) bool {
+		return (x.TargetType == identity.TargetDomain && x.TargetID == d) ||
+			(x.TargetType == identity.TargetProject && mine[x.TargetID])
+	}, nil
 }
 
 func matchAssignment(x identity.Assignment, user, group, role, project, domain, system string) bool {

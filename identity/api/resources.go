@@ -154,6 +154,9 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, "identity:list_projects", scopeTarget(r, "")) {
 		return
 	}
+	if d := callerDomain(r); d != "" {
+		f.DomainID = d
+	}
 	ps, err := a.Store.ListProjects(r.Context(), f)
 	if err != nil {
 		a.fail(w, r, err)

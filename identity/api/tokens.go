@@ -32,15 +32,18 @@ type authBody struct {
 			Methods  []string `json:"methods"`
 			Password *struct {
 				User *struct {
-					nameOrID
-					Password *string `json:"password"`
+					ID       string    `json:"id"`
+					Name     string    `json:"name"`
+					Domain   *nameOrID `json:"domain"`
+					Password *string   `json:"password"`
 				} `json:"user"`
 			} `json:"password"`
 			Token *struct {
 				ID string `json:"id"`
 			} `json:"token"`
 			AppCred *struct {
-				nameOrID
+				ID     string    `json:"id"`
+				Name   string    `json:"name"`
 				Secret string    `json:"secret"`
 				User   *nameOrID `json:"user"`
 			} `json:"application_credential"`
@@ -76,7 +79,8 @@ func decodeAuth(w http.ResponseWriter, r *http.Request) (identity.AuthRequest, e
 		if p.User == nil || p.User.Password == nil {
 			return req, fault.Invalid("auth.identity.password.user", "'user' with a 'password' is required")
 		}
-		req.Password = &identity.PasswordAuth{User: userRef(&p.User.nameOrID), Password: *p.User.Password}
+		u := nameOrID{ID: p.User.ID, Name: p.User.Name, Domain: p.User.Domain}
+		req.Password = &identity.PasswordAuth{User: userRef(&u), Password: *p.User.Password}
 	}
 	if id.Token != nil {
 		req.Token = id.Token.ID

@@ -53,7 +53,11 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, "identity:list_users", scopeTarget(r, "")) {
 		return
 	}
-	us, err := a.Store.ListUsers(r.Context(), q.Get("domain_id"), q.Get("name"), boolQuery(r, "enabled"))
+	domain := q.Get("domain_id")
+	if d := callerDomain(r); d != "" {
+		domain = d
+	}
+	us, err := a.Store.ListUsers(r.Context(), domain, q.Get("name"), boolQuery(r, "enabled"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -107,7 +111,7 @@ func (a *API) userFor(w http.ResponseWriter, r *http.Request, rule string) (iden
 		}
 		return u, false
 	}
-	return u, a.allow(w, r, rule, userTarget(u))
+	return u, a.allowWith(w, r, rule, userTarget(u), map[string]any{"user_id": u.ID})
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +258,9 @@ func (a *API) userGroups(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []any{}
 	for _, g := range gs {
+		if d := callerDomain(r); d != "" && g.DomainID != d {
+			continue
+		}
 		out = append(out, renderGroup(r, g))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "groups", out))
@@ -278,7 +285,11 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, "identity:list_groups", scopeTarget(r, "group")) {
 		return
 	}
-	gs, err := a.Store.ListGroups(r.Context(), q.Get("domain_id"), q.Get("name"))
+	domain := q.Get("domain_id")
+	if d := callerDomain(r); d != "" {
+		domain = d
+	}
+	gs, err := a.Store.ListGroups(r.Context(), domain, q.Get("name"))
 	if err != nil {
 		a.fail(w, r, err)
 		return

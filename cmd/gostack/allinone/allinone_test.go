@@ -354,3 +354,31 @@ func TestIdentitySharedKeys(t *testing.T) {
 		t.Fatal("shared keys also wrote a key directory")
 	}
 }
+
+// An operator's policy file overrides Keystone's defaults.
+func TestIdentityPolicyFile(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Identity.PasswordRounds = 4
+	cfg.Identity.PolicyFile = filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(cfg.Identity.PolicyFile, []byte(`"identity:list_projects": "!"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := start(t, cfg, allinone.IdentityArea{})
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},"scope":{"system":{"all":true}}}}`, strings.TrimSpace(string(pw)))
+	resp, err := http.Post("http://"+d.addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", "http://"+d.addrs["identity"]+"/v3/projects", nil)
+	req.Header.Set("X-Auth-Token", resp.Header.Get("X-Subject-Token"))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("list projects against a policy of \"!\": %d", resp.StatusCode)
+	}
+}

@@ -67,6 +67,7 @@ type IdentityConfig struct {
 	MaxActiveKeys   int             `yaml:"max_active_keys" help:"keys kept by a rotation, staged key included (Keystone's max_active_keys)"`
 	TokenExpiration config.Duration `yaml:"token_expiration" help:"token lifetime (Keystone's [token] expiration)"`
 	PasswordRounds  int             `yaml:"password_hash_rounds" help:"bcrypt cost for new password hashes (Keystone's default is 12)"`
+	PolicyFile      string          `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Keystone's default rules (replaces gostack's built-in override of identity:get_project)"`
 }
 
 // keyRepository is the effective key directory.

@@ -68,11 +68,36 @@ func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) 
 		return nil, err
 	}
 	go watch.Follow(ctx, env.Watch, watch.Query{Area: "identity", Since: head}, revocations{auth, env.Watch, shared}, watch.FollowOptions{Log: env.Log})
+	enf, err := identityPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return (&api.API{Auth: auth, Store: store, Policy: enf}).Handler(), nil
+}
+
+// stockOverrides makes the daemon behave as a stock Keystone 22, which
+// ORs each new default with its deprecated rule (enforce_new_defaults is
+// false): only identity:get_project lacks the admin clause without it, and
+// without it a project-scoped admin (the openrc) cannot show a project.
+const stockOverrides = `"identity:get_project": "rule:admin_required or project_id:%(target.project.id)s or (role:reader and system_scope:all) or (role:reader and domain_id:%(target.project.domain_id)s)"`
+
+// identityPolicy is Keystone's defaults with the stock overrides, or with
+// the operator's policy file instead of them.
+func identityPolicy(cfg *Config) (*policy.Enforcer, error) {
 	enf := policy.New()
 	if err := enf.Register(policy.KeystoneDefaults()...); err != nil {
 		return nil, fmt.Errorf("identity: policy: %w", err)
 	}
-	return (&api.API{Auth: auth, Store: store, Policy: enf, Log: env.Log}).Handler(), nil
+	var err error
+	if cfg.Identity.PolicyFile != "" {
+		err = enf.LoadFile(cfg.Identity.PolicyFile)
+	} else {
+		err = enf.Load([]byte(stockOverrides))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: policy: %w", err)
+	}
+	return enf, nil
 }
 
 // openKeys opens the key repository: shared in the store, or files.

@@ -107,6 +107,13 @@ func TestOpenStackCLI(t *testing.T) {
 	if shown["description"] != "the first user" || shown["default_project_id"] != proj["id"] {
 		t.Fatalf("user show: %v", shown)
 	}
+	// Show by id as the openrc's project-scoped admin (stock Keystone 22
+	// allows it through the deprecated rule).
+	var byID map[string]any
+	o.json(&byID, "project", "show", proj["id"].(string))
+	if byID["name"] != "p1" || byID["description"] != "first" {
+		t.Fatalf("project show by id: %v", byID)
+	}
 	o.must("role", "add", "--project", "p1", "--user", "u1", "member")
 	var asg []map[string]any
 	o.json(&asg, "role", "assignment", "list", "--user", "u1", "--names")
