@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/gostack/gostack/internal/fault"
+)
+
+// Store keeps image data under ids.
+type Store interface {
+	// Put streams r into the object id and returns its size and hashes.
+	// On any error nothing of the object is left.
+	Put(ctx context.Context, id string, r io.Reader, opts PutOptions) (Object, error)
+	// Get returns length bytes from offset (length < 0: to the end).
+	Get(ctx context.Context, id string, offset, length int64) (io.ReadCloser, error)
+	// Stat returns the object's size.
+	Stat(ctx context.Context, id string) (int64, error)
+	// Delete removes the object; deleting a missing object is ErrNotFound.
+	Delete(ctx context.Context, id string) error
+}
+
+// PutOptions bound and observe a Put.
+type PutOptions struct {
+	// MaxSize refuses objects larger than this (0: no limit) with
+	// ErrTooLarge, as soon as the stream passes it.
+	MaxSize int64
+	// Size is the size the client announced (x-openstack-image-size);
+	// -1 or 0 with SizeKnown false means unknown. A different actual size
+	// is ErrSizeMismatch.
+	Size      int64
+	SizeKnown bool
+	// HashAlgo is the os_hash_algo (default sha512).
+	HashAlgo string
+	// Tee also receives every byte written; its error aborts the Put (an
+	// inspector refusing the image mid-stream).
+	Tee io.Writer
+}
+
+// Object is what Put stored.
+type Object struct {
+	Size      int64
+	Checksum  string // md5, hex: Glance's legacy "checksum"
+	HashAlgo  string // os_hash_algo
+	HashValue string // os_hash_value, hex
+}
+
+// Errors. Each maps to the status Glance answers with.
+var (
+	ErrNotFound     = fmt.Errorf("store: %w", fault.ErrNotFound)
+	ErrTooLarge     = fmt.Errorf("store: object over the size limit: %w", fault.ErrTooLarge)
+	ErrSizeMismatch = fmt.Errorf("store: size differs from the announced size: %w", fault.ErrBadRequest)
+	ErrReadOnly     = fmt.Errorf("store: read-only: %w", fault.ErrNotImplemented)
+	ErrRange        = fmt.Errorf("store: range not satisfiable: %w", fault.ErrBadRequest)
+	ErrBadID        = fmt.Errorf("store: bad object id: %w", fault.ErrBadRequest)
+)
+
+// copyObject copies src to dst through the digest and the tee, enforcing
+// the options; it returns the object written.
+func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptions) (Object, error) {
+	d, err := NewDigest(opts.HashAlgo)
+	if err != nil {
+		return Object{}, err
+	}
+	if opts.SizeKnown && opts.MaxSize > 0 && opts.Size > opts.MaxSize {
+		return Object{}, ErrTooLarge // refuse before reading a byte
+	}
+	w := io.MultiWriter(dst, d)
+	if opts.Tee != nil {
+		w = io.MultiWriter(w, opts.Tee)
+	}
+	limit := opts.MaxSize
+	if opts.SizeKnown && (limit == 0 || opts.Size < limit) {
+		limit = opts.Size // one byte more than announced is already wrong
+	}
+	r := src
+	if limit > 0 {
+		r = io.LimitReader(src, limit+1)
+	}
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return Object{}, err
+		}
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			if _, err := w.Write(buf[:k]); err != nil {
+				return Object{}, err
+			}
+			n += int64(k)
+			if limit > 0 && n > limit {
+				if opts.SizeKnown && (opts.MaxSize == 0 || opts.Size < opts.MaxSize) {
+					return Object{}, ErrSizeMismatch
+				}
+				return Object{}, ErrTooLarge
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return Object{}, rerr
+		}
+	}
+	if opts.SizeKnown && n != opts.Size {
+		return Object{}, ErrSizeMismatch
+	}
+	obj := d.Object()
+	obj.Size = n
+	return obj, nil
+}
