@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/gostack/gostack/internal/fault"
 )
@@ -40,10 +41,25 @@ func NewDigest(algo string) (*Digest, error) {
 	return &Digest{algo: algo, md5: md5.New(), multi: h()}, nil
 }
 
-// Write feeds both hashes.
+// parallelMin is the chunk size from which the two hashes run on two
+// goroutines (each chunk costs a goroutine hand-off).
+const parallelMin = 64 << 10
+
+// Write feeds both hashes, in parallel for large chunks.
 func (d *Digest) Write(p []byte) (int, error) {
-	d.md5.Write(p)
+	if len(p) < parallelMin {
+		d.md5.Write(p)
+		d.multi.Write(p)
+		return len(p), nil
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.md5.Write(p)
+	}()
 	d.multi.Write(p)
+	wg.Wait()
 	return len(p), nil
 }
 

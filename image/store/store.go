@@ -67,7 +67,7 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 	if opts.SizeKnown && opts.MaxSize > 0 && opts.Size > opts.MaxSize {
 		return Object{}, ErrTooLarge // refuse before reading a byte
 	}
-	w := io.MultiWriter(dst, d)
+	var w io.Writer = overlap{dst, d}
 	if opts.Tee != nil {
 		w = io.MultiWriter(w, opts.Tee)
 	}
@@ -111,4 +111,31 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 	obj := d.Object()
 	obj.Size = n
 	return obj, nil
+}
+
+// overlap writes each chunk to the destination while the digest hashes
+// it, on two goroutines; the caller's buffer is not reused until both
+// are done.
+type overlap struct {
+	dst io.Writer
+	d   *Digest
+}
+
+func (o overlap) Write(p []byte) (int, error) {
+	if len(p) < parallelMin {
+		if _, err := o.dst.Write(p); err != nil {
+			return 0, err
+		}
+		return o.d.Write(p)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := o.dst.Write(p)
+		errc <- err
+	}()
+	o.d.Write(p)
+	if err := <-errc; err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
