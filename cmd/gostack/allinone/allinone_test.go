@@ -382,3 +382,86 @@ func TestIdentityPolicyFile(t *testing.T) {
 		t.Fatalf("list projects against a policy of \"!\": %d", resp.StatusCode)
 	}
 }
+
+// issueToken gets a token from the daemon's identity API.
+func issueToken(t *testing.T, d *daemon, user, password, scope string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":%q,"domain":{"id":"default"},"password":%q}}},"scope":%s}}`, user, password, scope)
+	resp, err := http.Post("http://"+d.addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("token for %s: %d", user, resp.StatusCode)
+	}
+	return resp.Header.Get("X-Subject-Token")
+}
+
+func status(t *testing.T, method, url, token, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("X-Auth-Token", token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// With identity running, the watch feed (every change of every project)
+// needs the admin or service role; probes stay open.
+func TestWatchNeedsToken(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Identity.PasswordRounds = 4
+	d := start(t, cfg, allinone.IdentityArea{})
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	admin := issueToken(t, d, "admin", strings.TrimSpace(string(pw)), `{"project":{"name":"admin","domain":{"id":"default"}}}`)
+	idURL := "http://" + d.addrs["identity"] + "/v3"
+	if c := status(t, "POST", idURL+"/users", admin, `{"user":{"name":"mo","password":"mo-pw"}}`); c != 201 {
+		t.Fatalf("create user: %d", c)
+	}
+	if c := status(t, "POST", idURL+"/projects", admin, `{"project":{"name":"mop"}}`); c != 201 {
+		t.Fatalf("create project: %d", c)
+	}
+	// mo gets member on mop via the CLI-free grant path: list ids first.
+	var ids struct {
+		Users    []struct{ ID string } `json:"users"`
+		Projects []struct{ ID string } `json:"projects"`
+		Roles    []struct{ ID string } `json:"roles"`
+	}
+	for _, q := range []string{"/users?name=mo", "/projects?name=mop", "/roles?name=member"} {
+		req, _ := http.NewRequest("GET", idURL+q, nil)
+		req.Header.Set("X-Auth-Token", admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&ids)
+		resp.Body.Close()
+	}
+	grant := fmt.Sprintf("%s/projects/%s/users/%s/roles/%s", idURL, ids.Projects[0].ID, ids.Users[0].ID, ids.Roles[0].ID)
+	if c := status(t, "PUT", grant, admin, ""); c != 204 {
+		t.Fatalf("grant: %d", c)
+	}
+	member := issueToken(t, d, "mo", "mo-pw", `{"project":{"name":"mop","domain":{"id":"default"}}}`)
+	feed := "http://" + d.addrs["admin"] + "/v1/watch?since=0&timeout=0"
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{"", 401}, {"garbage", 401}, {member, 403}, {admin, 200}} {
+		if got := status(t, "GET", feed, c.token, ""); got != c.want {
+			t.Errorf("feed with token %.10q: %d, want %d", c.token, got, c.want)
+		}
+	}
+	if got := status(t, "GET", "http://"+d.addrs["admin"]+"/healthcheck", "", ""); got != 200 {
+		t.Fatalf("healthcheck: %d", got)
+	}
+}

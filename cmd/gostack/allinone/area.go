@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/internal/httpapi"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
@@ -36,6 +37,9 @@ type Env struct {
 	Metrics *httpapi.Metrics
 	// Addr is the address the area's listener is bound to (host:port).
 	Addr string
+	// SetValidator lets the identity area hand the daemon its token
+	// validator, which then protects the admin port's watch feed.
+	SetValidator func(middleware.Validator)
 }
 
 // DefaultAreas are the areas cmd/gostack serves. Each area is added here

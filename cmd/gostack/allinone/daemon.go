@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/internal/httpapi"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
@@ -146,12 +147,8 @@ func (d *Daemon) serviceNames() []string {
 
 // build makes every handler; nothing is served yet.
 func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, feed *watch.Log, reg *prometheus.Registry, ls map[string]net.Listener) ([]server, error) {
-	adminMetrics, err := httpapi.NewMetrics(reg, "admin")
-	if err != nil {
-		return nil, err
-	}
-	servers := []server{{"admin", httpapi.Service(adminHandler(db, feed, reg, d.Areas),
-		httpapi.ServiceOptions{Style: httpapi.Plain, Logger: log.With("service", "admin"), Metrics: adminMetrics})}}
+	var servers []server
+	var validator middleware.Validator
 	seen := map[string]bool{"admin": true}
 	for _, a := range d.Areas {
 		name := a.Name()
@@ -164,7 +161,8 @@ func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, f
 			return nil, err
 		}
 		alog := log.With("service", name)
-		h, err := a.Handler(ctx, Env{DB: db, Watch: feed, Log: alog, Registry: reg, Config: &d.Config, Metrics: m, Addr: ls[name].Addr().String()})
+		h, err := a.Handler(ctx, Env{DB: db, Watch: feed, Log: alog, Registry: reg, Config: &d.Config, Metrics: m,
+			Addr: ls[name].Addr().String(), SetValidator: func(v middleware.Validator) { validator = v }})
 		if err != nil {
 			return nil, fmt.Errorf("allinone: area %s: %w", name, err)
 		}
@@ -173,7 +171,13 @@ func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, f
 		mux.Handle("GET /healthcheck", healthHandler(db))
 		servers = append(servers, server{name, httpapi.Service(mux, httpapi.ServiceOptions{Logger: alog, Metrics: m})})
 	}
-	return servers, nil
+	adminMetrics, err := httpapi.NewMetrics(reg, "admin")
+	if err != nil {
+		return nil, err
+	}
+	admin := server{"admin", httpapi.Service(adminHandler(db, feed, reg, d.Areas, validator),
+		httpapi.ServiceOptions{Style: httpapi.Plain, Logger: log.With("service", "admin"), Metrics: adminMetrics})}
+	return append([]server{admin}, servers...), nil
 }
 
 // listen opens every listener, or none: a busy port fails the start.

@@ -72,6 +72,9 @@ func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) 
 	if err != nil {
 		return nil, err
 	}
+	if env.SetValidator != nil {
+		env.SetValidator(auth)
+	}
 	return (&api.API{Auth: auth, Store: store, Policy: enf}).Handler(), nil
 }
 
