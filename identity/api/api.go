@@ -91,6 +91,22 @@ func (a *API) allow(w http.ResponseWriter, r *http.Request, rule string, target 
 	return a.allowWith(w, r, rule, target, nil)
 }
 
+// member loads the resource a URL names and checks rule on it. When it
+// is missing, the rule is checked against the id asked for, so a caller
+// who may not read such resources gets 403, never a 404 that tells them
+// what exists.
+func member[T any](a *API, w http.ResponseWriter, r *http.Request, rule, kind string,
+	get func() (T, error), target func(T) map[string]any, attrs map[string]any) (T, bool) {
+	v, err := get()
+	if err != nil {
+		if a.allowWith(w, r, rule, map[string]any{kind: map[string]any{"id": r.PathValue("id")}}, attrs) {
+			a.fail(w, r, err)
+		}
+		return v, false
+	}
+	return v, a.allowWith(w, r, rule, target(v), attrs)
+}
+
 // allowWith also passes attrs as top-level target keys, as Keystone's
 // target_attr ("user_id:%(user_id)s").
 func (a *API) allowWith(w http.ResponseWriter, r *http.Request, rule string, target, attrs map[string]any) bool {

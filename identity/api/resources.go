@@ -75,16 +75,9 @@ func (a *API) createDomain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) domainFor(w http.ResponseWriter, r *http.Request, rule string) (identity.Domain, bool) {
-	d, err := a.Store.GetDomain(r.Context(), r.PathValue("id"))
-	if err != nil {
-		// Check the policy with what we know, so a caller who may not read
-		// domains learns nothing from 404 vs 403.
-		if a.allow(w, r, rule, map[string]any{"domain": map[string]any{"id": r.PathValue("id")}}) {
-			a.fail(w, r, err)
-		}
-		return d, false
-	}
-	return d, a.allow(w, r, rule, map[string]any{"domain": map[string]any{"id": d.ID}})
+	return member(a, w, r, rule, "domain",
+		func() (identity.Domain, error) { return a.Store.GetDomain(r.Context(), r.PathValue("id")) },
+		func(d identity.Domain) map[string]any { return map[string]any{"domain": map[string]any{"id": d.ID}} }, nil)
 }
 
 func (a *API) getDomain(w http.ResponseWriter, r *http.Request) {
@@ -217,14 +210,8 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) projectFor(w http.ResponseWriter, r *http.Request, rule string) (identity.Project, bool) {
-	p, err := a.Store.GetProject(r.Context(), r.PathValue("id"))
-	if err != nil {
-		if a.allow(w, r, rule, map[string]any{"project": map[string]any{"id": r.PathValue("id")}}) {
-			a.fail(w, r, err)
-		}
-		return p, false
-	}
-	return p, a.allow(w, r, rule, projectTarget(p))
+	return member(a, w, r, rule, "project",
+		func() (identity.Project, error) { return a.Store.GetProject(r.Context(), r.PathValue("id")) }, projectTarget, nil)
 }
 
 func (a *API) getProject(w http.ResponseWriter, r *http.Request) {

@@ -104,14 +104,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) userFor(w http.ResponseWriter, r *http.Request, rule string) (identity.User, bool) {
-	u, err := a.Store.GetUser(r.Context(), r.PathValue("id"))
-	if err != nil {
-		if a.allow(w, r, rule, map[string]any{"user": map[string]any{"id": r.PathValue("id")}}) {
-			a.fail(w, r, err)
-		}
-		return u, false
-	}
-	return u, a.allowWith(w, r, rule, userTarget(u), map[string]any{"user_id": u.ID})
+	return member(a, w, r, rule, "user",
+		func() (identity.User, error) { return a.Store.GetUser(r.Context(), r.PathValue("id")) },
+		userTarget, map[string]any{"user_id": r.PathValue("id")})
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
@@ -326,18 +321,15 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) groupFor(w http.ResponseWriter, r *http.Request, rule string, extra map[string]any) (identity.Group, bool) {
-	g, err := a.Store.GetGroup(r.Context(), r.PathValue("id"))
-	target := groupTarget(g)
-	for k, v := range extra {
-		target[k] = v
-	}
-	if err != nil {
-		if a.allow(w, r, rule, map[string]any{"group": map[string]any{"id": r.PathValue("id")}}) {
-			a.fail(w, r, err)
-		}
-		return g, false
-	}
-	return g, a.allow(w, r, rule, target)
+	return member(a, w, r, rule, "group",
+		func() (identity.Group, error) { return a.Store.GetGroup(r.Context(), r.PathValue("id")) },
+		func(g identity.Group) map[string]any {
+			target := groupTarget(g)
+			for k, v := range extra {
+				target[k] = v
+			}
+			return target
+		}, nil)
 }
 
 func (a *API) getGroup(w http.ResponseWriter, r *http.Request) {
