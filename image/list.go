@@ -1,0 +1,173 @@
+package image
+
+import (
+	"context"
+	"time"
+
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+// Viewer is who is looking: a project, or an admin who sees everything.
+type Viewer struct {
+	Project string
+	Admin   bool
+}
+
+// CanSee is Glance's visibility rule for one image: the owner, anyone for
+// public and community images, members (in any member status) for shared
+// ones, and admins. Deleted images are seen by no one.
+func (s *Store) CanSee(ctx context.Context, img Image, v Viewer) (bool, error) {
+	switch {
+	case img.Status == Deleted:
+		return false, nil
+	case v.Admin, img.Owner == v.Project, img.Visibility == Public, img.Visibility == Community:
+		return true, nil
+	case img.Visibility == Shared:
+		var n int
+		err := s.db.Get(ctx, "SELECT COUNT(*) FROM image_members WHERE image_id = ? AND member = ?", []any{img.ID, v.Project}, &n)
+		return n > 0, err
+	}
+	return false, nil
+}
+
+// Filter selects images for List; zero fields do not filter.
+type Filter struct {
+	Visibility   string // "" lists own, public and accepted shared; "community" must be asked for
+	MemberStatus string // for shared images; default accepted
+	Status       Status
+	Name         string
+	Owner        string
+	Tags         []string
+	Hidden       bool // include os_hidden images
+}
+
+// List returns the images v may list, matching f, newest first.
+func (s *Store) List(ctx context.Context, v Viewer, f Filter) ([]Image, error) {
+	q := "SELECT " + cols + " FROM image_images i WHERE status <> 'deleted'"
+	var args []any
+	if !v.Admin {
+		memberStatus := f.MemberStatus
+		if memberStatus == "" {
+			memberStatus = MemberAccepted
+		}
+		q += ` AND (owner = ? OR visibility = 'public' OR (visibility = 'community' AND ? = 'community')
+			OR (visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = i.id AND m.member = ?
+			AND (m.status = ? OR ? = 'all'))))`
+		args = append(args, v.Project, f.Visibility, v.Project, memberStatus, memberStatus)
+	}
+	for _, c := range []struct{ col, val string }{{"visibility", f.Visibility}, {"status", string(f.Status)}, {"name", f.Name}, {"owner", f.Owner}} {
+		if c.val != "" {
+			q, args = q+" AND "+c.col+" = ?", append(args, c.val)
+		}
+	}
+	if !f.Hidden {
+		q += " AND os_hidden = ?"
+		args = append(args, false)
+	}
+	rows, err := s.db.Query(ctx, q+" ORDER BY created_at DESC, id DESC", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Image{}
+	for rows.Next() {
+		img, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		if hasAll(img.Tags, f.Tags) {
+			out = append(out, img)
+		}
+	}
+	return out, rows.Err()
+}
+
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			found = found || h == w
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// AddMember shares a shared image with a project (status pending).
+func (s *Store) AddMember(ctx context.Context, img Image, project string) (Member, error) {
+	if img.Visibility != Shared {
+		return Member{}, &fault.Error{Kind: fault.Forbidden, Message: "Only shared images have members."}
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	m := Member{ImageID: img.ID, Member: project, Status: MemberPending, CreatedAt: now, UpdatedAt: now}
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO image_members (image_id, member, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+			m.ImageID, m.Member, m.Status, now.UnixMicro(), now.UnixMicro())
+		if fault.KindOf(err) == fault.Conflict {
+			return &fault.Error{Kind: fault.Conflict, Message: "Member " + project + " already exists for image " + img.ID + "."}
+		}
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "image_member", img.ID+":"+project, project, watch.Create, m)
+	})
+	return m, err
+}
+
+// SetMemberStatus is the member accepting or rejecting the image.
+func (s *Store) SetMemberStatus(ctx context.Context, imageID, project, status string) (Member, error) {
+	if status != MemberPending && status != MemberAccepted && status != MemberRejected {
+		return Member{}, fault.Invalid("status", "status must be pending, accepted or rejected")
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	m := Member{ImageID: imageID, Member: project, Status: status, UpdatedAt: now}
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "UPDATE image_members SET status = ?, updated_at = ? WHERE image_id = ? AND member = ?", status, now.UnixMicro(), imageID, project)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &fault.Error{Kind: fault.NotFound, Message: "Member " + project + " not found for image " + imageID + "."}
+		}
+		return s.record(ctx, tx, "image_member", imageID+":"+project, project, watch.Update, m)
+	})
+	return m, err
+}
+
+// Members lists an image's members.
+func (s *Store) Members(ctx context.Context, imageID string) ([]Member, error) {
+	rows, err := s.db.Query(ctx, "SELECT image_id, member, status, created_at, updated_at FROM image_members WHERE image_id = ? ORDER BY member", imageID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Member{}
+	for rows.Next() {
+		var m Member
+		var c, u int64
+		if err := rows.Scan(&m.ImageID, &m.Member, &m.Status, &c, &u); err != nil {
+			return nil, err
+		}
+		m.CreatedAt, m.UpdatedAt = time.UnixMicro(c).UTC(), time.UnixMicro(u).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// RemoveMember unshares an image.
+func (s *Store) RemoveMember(ctx context.Context, imageID, project string) error {
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM image_members WHERE image_id = ? AND member = ?", imageID, project)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &fault.Error{Kind: fault.NotFound, Message: "Member " + project + " not found for image " + imageID + "."}
+		}
+		return s.record(ctx, tx, "image_member", imageID+":"+project, project, watch.Delete, nil)
+	})
+}
