@@ -9,9 +9,10 @@
 // Building blocks that work: image/format (streaming format detection and
 // safety checks, tested on a qemu-img corpus and hostile images) and
 // image/store (filesystem and read-only HTTP stores, one-pass md5 and
-// os_hash digests). Still to come: conversion with qemu-img, the RBD
-// store (with the storage area), quotas, and image/api (Glance
-// v2-compatible).
+// os_hash digests) and image/convert (qemu-img conversion after
+// inspection, with the source format explicit and process limits). Still
+// to come: the RBD store (with the storage area), quotas, and image/api
+// (Glance v2-compatible).
 //
 // The image service itself is not built yet: the all-in-one daemon does
 // not open the image port (9292).

@@ -1,0 +1,73 @@
+package convert_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/gostack/gostack/image/convert"
+	"github.com/gostack/gostack/image/format"
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/testenv"
+)
+
+func qemuImg(t *testing.T, args ...string) {
+	t.Helper()
+	bin := testenv.LookPath(t, "qemu-img", "qemu-utils")
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img %v: %v %s", args, err, out)
+	}
+}
+
+func TestConvert(t *testing.T) {
+	testenv.LookPath(t, "prlimit", "util-linux")
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	qemuImg(t, "create", "-f", "qcow2", p("disk.qcow2"), "64M")
+	qemuImg(t, "create", "-f", "qcow2", p("base.qcow2"), "64M")
+	qemuImg(t, "create", "-f", "qcow2", "-b", p("base.qcow2"), "-F", "qcow2", p("child.qcow2"))
+	qemuImg(t, "create", "-f", "vmdk", p("disk.vmdk"), "16M")
+	var c convert.Converter
+
+	res, err := c.Convert(ctx, p("disk.qcow2"), format.QCOW2, p("disk.raw"), format.Raw)
+	if err != nil || res.Format != format.Raw || res.VirtualSize != 64<<20 {
+		t.Fatalf("qcow2 -> raw: %+v %v", res, err)
+	}
+	res, err = c.Convert(ctx, p("disk.vmdk"), format.VMDK, p("back.qcow2"), format.QCOW2)
+	if err != nil || res.Format != format.QCOW2 || res.VirtualSize != 16<<20 {
+		t.Fatalf("vmdk -> qcow2: %+v %v", res, err)
+	}
+	refused := []struct {
+		name, src, from, to string
+		want                error
+	}{
+		{"backing file", "child.qcow2", format.QCOW2, format.Raw, format.ErrUnsafe},
+		{"declared wrong", "disk.vmdk", format.QCOW2, format.Raw, format.ErrMismatch},
+		{"unknown source format", "disk.qcow2", "ploop", format.Raw, convert.ErrNotSupported},
+		{"unknown target format", "disk.qcow2", format.QCOW2, "vmdk", convert.ErrNotSupported},
+	}
+	for _, r := range refused {
+		t.Run(r.name, func(t *testing.T) {
+			dst := p("out-" + r.name)
+			_, err := c.Convert(ctx, p(r.src), r.from, dst, r.to)
+			if !errors.Is(err, r.want) || fault.KindOf(err) != fault.BadRequest {
+				t.Fatalf("err = %v, want %v (400)", err, r.want)
+			}
+			if _, err := os.Stat(dst); !os.IsNotExist(err) {
+				t.Fatal("output left behind")
+			}
+		})
+	}
+	// The limits are real: 16 MiB of address space is too little for qemu-img.
+	tight := convert.Converter{AddrSpace: 16 << 20}
+	if _, err := tight.Convert(ctx, p("disk.qcow2"), format.QCOW2, p("tight.raw"), format.Raw); err == nil {
+		t.Fatal("qemu-img ran within 16 MiB of address space: limits not applied")
+	}
+	if _, err := os.Stat(p("tight.raw")); !os.IsNotExist(err) {
+		t.Fatal("output of a failed conversion left behind")
+	}
+}
