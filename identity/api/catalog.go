@@ -45,10 +45,7 @@ func (a *API) listRegions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, x := range rs {
-		out = append(out, renderRegion(r, x))
-	}
+	out := renderAll(r, rs, renderRegion)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "regions", out))
 }
 
@@ -138,10 +135,7 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, x := range vs {
-		out = append(out, renderService(r, x))
-	}
+	out := renderAll(r, vs, renderService)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "services", out))
 }
 
@@ -243,10 +237,7 @@ func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, x := range es {
-		out = append(out, renderEndpoint(r, x))
-	}
+	out := renderAll(r, es, renderEndpoint)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "endpoints", out))
 }
 

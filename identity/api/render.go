@@ -69,6 +69,15 @@ func renderCatalog(cat []identity.CatalogEntry) []map[string]any {
 	return out
 }
 
+// renderAll renders every item of a list response.
+func renderAll[T any](r *http.Request, items []T, render func(*http.Request, T) map[string]any) []any {
+	out := make([]any, 0, len(items))
+	for _, x := range items {
+		out = append(out, render(r, x))
+	}
+	return out
+}
+
 func nilIfEmpty(s string) any {
 	if s == "" {
 		return nil

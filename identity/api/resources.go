@@ -42,10 +42,7 @@ func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, d := range ds {
-		out = append(out, renderDomain(r, d))
-	}
+	out := renderAll(r, ds, renderDomain)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "domains", out))
 }
 
@@ -155,10 +152,7 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, p := range ps {
-		out = append(out, renderProject(r, p))
-	}
+	out := renderAll(r, ps, renderProject)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "projects", out))
 }
 

@@ -68,10 +68,7 @@ func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, x := range rs {
-		out = append(out, renderRole(r, x))
-	}
+	out := renderAll(r, rs, renderRole)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "roles", out))
 }
 

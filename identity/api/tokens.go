@@ -247,10 +247,7 @@ func (a *API) authProjects(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, p := range ps {
-		out = append(out, renderProject(r, p))
-	}
+	out := renderAll(r, ps, renderProject)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "projects", out))
 }
 

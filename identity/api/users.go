@@ -62,10 +62,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, u := range us {
-		out = append(out, renderUser(r, u))
-	}
+	out := renderAll(r, us, renderUser)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "users", out))
 }
 
@@ -234,10 +231,7 @@ func (a *API) userProjects(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, p := range ps {
-		out = append(out, renderProject(r, p))
-	}
+	out := renderAll(r, ps, renderProject)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "projects", out))
 }
 
@@ -289,10 +283,7 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, g := range gs {
-		out = append(out, renderGroup(r, g))
-	}
+	out := renderAll(r, gs, renderGroup)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "groups", out))
 }
 
@@ -380,10 +371,7 @@ func (a *API) groupUsers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, u := range us {
-		out = append(out, renderUser(r, u))
-	}
+	out := renderAll(r, us, renderUser)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "users", out))
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"os/exec"
 	"reflect"
 	"sort"
 	"testing"
@@ -13,33 +12,15 @@ import (
 	"github.com/gostack/gostack/internal/testenv"
 )
 
-// Debian's python3-keystone runs under /usr/bin/python3 only.
-const systemPython = "/usr/bin/python3"
-
 func requireKeystone(t *testing.T) {
 	t.Helper()
-	if err := exec.Command(systemPython, "-c", "import keystone.token.token_formatters").Run(); err != nil {
-		testenv.Missing(t, "Keystone's token formatter (python3-keystone)", "python3-keystone")
-	}
+	testenv.RequirePython(t, "keystone.token.token_formatters", "python3-keystone")
 }
 
 // keystone runs ops through Keystone's own code on the repository at dir.
 func keystone(t *testing.T, dir string, ops ...map[string]any) []json.RawMessage {
 	t.Helper()
-	req, _ := json.Marshal(map[string]any{"repo": dir, "max_active_keys": 3, "ops": ops})
-	cmd := exec.Command(systemPython, "testdata/keystone_formatter.py")
-	cmd.Stdin = bytes.NewReader(req)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("keystone: %v\n%s", err, stderr.String())
-	}
-	var res []json.RawMessage
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("keystone output: %v: %s", err, out)
-	}
-	return res
+	return testenv.PythonJSON(t, "testdata/keystone_formatter.py", map[string]any{"repo": dir, "max_active_keys": 3, "ops": ops})
 }
 
 // interopCases are payloadCases that Keystone 22 can issue (version 10,

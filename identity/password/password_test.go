@@ -1,10 +1,8 @@
 package password
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -104,9 +102,7 @@ func TestBadHashes(t *testing.T) {
 
 // Interop with Keystone's own password_hashing, both ways.
 func TestKeystoneInterop(t *testing.T) {
-	if err := exec.Command("/usr/bin/python3", "-c", "import keystone.common.password_hashing").Run(); err != nil {
-		testenv.Missing(t, "Keystone's password hashing (python3-keystone)", "python3-keystone")
-	}
+	testenv.RequirePython(t, "keystone.common.password_hashing", "python3-keystone")
 	passwords := []string{"secret", "päss wörd ☃", strings.Repeat("z", 80)}
 	algs := []string{Bcrypt, PBKDF2SHA512, Scrypt}
 	type op map[string]any
@@ -151,18 +147,5 @@ func TestKeystoneInterop(t *testing.T) {
 }
 
 func runKeystone(t *testing.T, ops any) []json.RawMessage {
-	req, _ := json.Marshal(map[string]any{"ops": ops})
-	cmd := exec.Command("/usr/bin/python3", "testdata/keystone_password.py")
-	cmd.Stdin = bytes.NewReader(req)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("keystone: %v\n%s", err, stderr.String())
-	}
-	var res []json.RawMessage
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("keystone output %s: %v", out, err)
-	}
-	return res
+	return testenv.PythonJSON(t, "testdata/keystone_password.py", map[string]any{"ops": ops})
 }
