@@ -162,30 +162,43 @@ func (b *bootstrapper) catalog(c BootstrapConfig) {
 	if b.err != nil {
 		return
 	}
-	svcs, err := b.s.ListServices(b.ctx, "identity", "")
-	if !b.ok(err) {
-		return
+	b.ok(EnsureService(b.ctx, b.s, c.Region, "identity", "keystone",
+		map[string]string{"public": c.PublicURL, "internal": c.InternalURL, "admin": c.AdminURL}))
+}
+
+// EnsureService makes the catalog hold a service of type typ (created as
+// name if missing) with one endpoint per interface of urls ("public",
+// "internal", "admin") in region, pointing at the URL given; empty URLs
+// are skipped. Other services' daemons call it at every start, as
+// keystone-manage bootstrap does for identity, so it may run repeatedly.
+func EnsureService(ctx context.Context, s *Store, region, typ, name string, urls map[string]string) error {
+	svcs, err := s.ListServices(ctx, typ, "")
+	if err != nil {
+		return err
 	}
 	var svc Service
 	if len(svcs) > 0 {
 		svc = svcs[0]
-	} else if svc, err = b.s.CreateService(b.ctx, Service{Type: "identity", Name: "keystone", Enabled: true}); !b.ok(err) {
-		return
+	} else if svc, err = s.CreateService(ctx, Service{Type: typ, Name: name, Enabled: true}); err != nil {
+		return err
 	}
-	for iface, url := range map[string]string{"public": c.PublicURL, "internal": c.InternalURL, "admin": c.AdminURL} {
+	for iface, url := range urls {
 		if url == "" {
 			continue
 		}
-		eps, err := b.s.ListEndpoints(b.ctx, svc.ID, iface, c.Region)
-		if !b.ok(err) {
-			return
+		eps, err := s.ListEndpoints(ctx, svc.ID, iface, region)
+		if err != nil {
+			return err
 		}
 		if len(eps) == 0 {
-			_, err = b.s.CreateEndpoint(b.ctx, Endpoint{ServiceID: svc.ID, Interface: iface, RegionID: c.Region, URL: url, Enabled: true})
+			_, err = s.CreateEndpoint(ctx, Endpoint{ServiceID: svc.ID, Interface: iface, RegionID: region, URL: url, Enabled: true})
 		} else if eps[0].URL != url {
 			eps[0].URL = url
-			_, err = b.s.UpdateEndpoint(b.ctx, eps[0])
+			_, err = s.UpdateEndpoint(ctx, eps[0])
 		}
-		b.ok(err)
+		if err != nil {
+			return err
+		}
 	}
+	return nil
 }

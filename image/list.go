@@ -34,7 +34,7 @@ func (s *Store) CanSee(ctx context.Context, img Image, v Viewer) (bool, error) {
 
 // Filter selects images for List; zero fields do not filter.
 type Filter struct {
-	Visibility   string // "" lists own, public and accepted shared; "community" must be asked for
+	Visibility   string // "" lists own, public and accepted shared; "community" must be asked for; "all" is every kind
 	MemberStatus string // for shared images; default accepted
 	Status       Status
 	Name         string
@@ -52,12 +52,16 @@ func (s *Store) List(ctx context.Context, v Viewer, f Filter) ([]Image, error) {
 		if memberStatus == "" {
 			memberStatus = MemberAccepted
 		}
-		q += ` AND (owner = ? OR visibility = 'public' OR (visibility = 'community' AND ? = 'community')
+		q += ` AND (owner = ? OR visibility = 'public' OR (visibility = 'community' AND ? IN ('community', 'all'))
 			OR (visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = i.id AND m.member = ?
 			AND (m.status = ? OR ? = 'all'))))`
 		args = append(args, v.Project, f.Visibility, v.Project, memberStatus, memberStatus)
 	}
-	for _, c := range []struct{ col, val string }{{"visibility", f.Visibility}, {"status", string(f.Status)}, {"name", f.Name}, {"owner", f.Owner}} {
+	vis := f.Visibility
+	if vis == "all" {
+		vis = ""
+	}
+	for _, c := range []struct{ col, val string }{{"visibility", vis}, {"status", string(f.Status)}, {"name", f.Name}, {"owner", f.Owner}} {
 		if c.val != "" {
 			q, args = q+" AND "+c.col+" = ?", append(args, c.val)
 		}
@@ -170,4 +174,26 @@ func (s *Store) RemoveMember(ctx context.Context, imageID, project string) error
 		}
 		return s.record(ctx, tx, "image_member", imageID+":"+project, project, watch.Delete, nil)
 	})
+}
+
+// Usage is what a project's images take: how many (not deleted) and how
+// many bytes of data (stored and staged sizes).
+func (s *Store) Usage(ctx context.Context, project string) (count int, bytes int64, err error) {
+	err = s.db.Get(ctx, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM image_images WHERE owner = ? AND status <> 'deleted'",
+		[]any{project}, &count, &bytes)
+	return count, bytes, err
+}
+
+// InStatus lists every image (all projects) in one of the statuses, for
+// recovery at start.
+func (s *Store) InStatus(ctx context.Context, statuses ...Status) ([]Image, error) {
+	var out []Image
+	for _, st := range statuses {
+		imgs, err := s.List(ctx, Viewer{Admin: true}, Filter{Status: st, Hidden: true})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, imgs...)
+	}
+	return out, nil
 }

@@ -143,3 +143,14 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
+
+// Clean removes temporary files that a crash left behind (a Put that was
+// interrupted by the process dying rather than by an error). Call it at
+// start, before any Put.
+func (f *Filesystem) Clean() error {
+	err := os.RemoveAll(filepath.Join(f.Dir, "tmp"))
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}

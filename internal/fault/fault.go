@@ -10,35 +10,37 @@ type Kind int
 
 // The kinds. Each maps to one HTTP status at the edge.
 const (
-	Internal         Kind = iota // 500: a bug or an unexpected failure; the message is not shown to clients
-	BadRequest                   // 400: malformed or invalid input
-	Unauthorized                 // 401: missing, bad or expired credentials
-	Forbidden                    // 403: authenticated but not allowed
-	NotFound                     // 404: no such resource (or not visible to the caller)
-	NotAllowed                   // 405: method not allowed on the resource
-	NotAcceptable                // 406: e.g. an unsupported microversion
-	Conflict                     // 409: state conflict, duplicate, or a lost compare-and-swap
-	Gone                         // 410: e.g. a watch revision that has been compacted
-	TooLarge                     // 413: body or object over a size limit, or over quota
-	UnsupportedMedia             // 415: wrong Content-Type
-	Unavailable                  // 503: a dependency is down; try again
-	NotImplemented               // 501: the operation exists in the API but not in this deployment
+	Internal            Kind = iota // 500: a bug or an unexpected failure; the message is not shown to clients
+	BadRequest                      // 400: malformed or invalid input
+	Unauthorized                    // 401: missing, bad or expired credentials
+	Forbidden                       // 403: authenticated but not allowed
+	NotFound                        // 404: no such resource (or not visible to the caller)
+	NotAllowed                      // 405: method not allowed on the resource
+	NotAcceptable                   // 406: e.g. an unsupported microversion
+	Conflict                        // 409: state conflict, duplicate, or a lost compare-and-swap
+	Gone                            // 410: e.g. a watch revision that has been compacted
+	TooLarge                        // 413: body or object over a size limit, or over quota
+	UnsupportedMedia                // 415: wrong Content-Type
+	Unavailable                     // 503: a dependency is down; try again
+	NotImplemented                  // 501: the operation exists in the API but not in this deployment
+	RangeNotSatisfiable             // 416: a byte range outside the object
 )
 
 var kindNames = [...]string{
-	Internal:         "internal",
-	BadRequest:       "bad request",
-	Unauthorized:     "unauthorized",
-	Forbidden:        "forbidden",
-	NotFound:         "not found",
-	NotAllowed:       "method not allowed",
-	NotAcceptable:    "not acceptable",
-	Conflict:         "conflict",
-	Gone:             "gone",
-	TooLarge:         "too large",
-	UnsupportedMedia: "unsupported media type",
-	Unavailable:      "unavailable",
-	NotImplemented:   "not implemented",
+	Internal:            "internal",
+	BadRequest:          "bad request",
+	Unauthorized:        "unauthorized",
+	Forbidden:           "forbidden",
+	NotFound:            "not found",
+	NotAllowed:          "method not allowed",
+	NotAcceptable:       "not acceptable",
+	Conflict:            "conflict",
+	Gone:                "gone",
+	TooLarge:            "too large",
+	UnsupportedMedia:    "unsupported media type",
+	Unavailable:         "unavailable",
+	NotImplemented:      "not implemented",
+	RangeNotSatisfiable: "range not satisfiable",
 }
 
 func (k Kind) String() string {

@@ -36,6 +36,8 @@ func Status(k fault.Kind) int {
 		return http.StatusServiceUnavailable
 	case fault.NotImplemented:
 		return http.StatusNotImplemented
+	case fault.RangeNotSatisfiable:
+		return http.StatusRequestedRangeNotSatisfiable
 	default:
 		return http.StatusInternalServerError
 	}

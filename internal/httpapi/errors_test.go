@@ -68,6 +68,7 @@ func TestStatus(t *testing.T) {
 		{fault.UnsupportedMedia, 415},
 		{fault.Unavailable, 503},
 		{fault.NotImplemented, 501},
+		{fault.RangeNotSatisfiable, 416},
 		{fault.Kind(99), 500},
 	}
 	for _, tt := range tests {

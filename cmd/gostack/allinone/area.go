@@ -40,8 +40,12 @@ type Env struct {
 	// SetValidator lets the identity area hand the daemon its token
 	// validator, which then protects the admin port's watch feed.
 	SetValidator func(middleware.Validator)
+	// Validator returns the token validator the identity area set (nil
+	// until it has): other areas put identity/middleware in front of
+	// their APIs with it.
+	Validator func() middleware.Validator
 }
 
 // DefaultAreas are the areas cmd/gostack serves. Each area is added here
 // as it lands.
-func DefaultAreas() []Area { return []Area{IdentityArea{}} }
+func DefaultAreas() []Area { return []Area{IdentityArea{}, ImageArea{}} }

@@ -3,6 +3,7 @@ package allinone
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type Config struct {
 	Log             LogConfig       `yaml:"log"`
 	Watch           WatchConfig     `yaml:"watch"`
 	Identity        IdentityConfig  `yaml:"identity"`
+	Image           ImageConfig     `yaml:"image"`
 	ShutdownTimeout config.Duration `yaml:"shutdown_timeout" help:"how long graceful shutdown waits for requests in flight"`
 }
 
@@ -70,6 +72,34 @@ type IdentityConfig struct {
 	PolicyFile      string          `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Keystone's default rules (replaces gostack's built-in override of identity:get_project)"`
 }
 
+// ImageConfig holds Glance's settings.
+type ImageConfig struct {
+	Dir              string                `yaml:"dir" help:"image data (data/ and staging/ below it); empty means <data_dir>/images"`
+	HashAlgo         string                `yaml:"hash_algo" help:"os_hash_algo of new images: sha512, sha384, sha256 or sha224 (Glance's hashing_algorithm)"`
+	MaxImageSize     int64                 `yaml:"max_image_size" help:"largest image in bytes (Glance's image_size_cap)"`
+	QuotaImages      int                   `yaml:"quota_images" help:"images per project, -1 for no limit (image_count_total)"`
+	QuotaBytes       int64                 `yaml:"quota_bytes" help:"bytes of image data per project, -1 for no limit (image_size_total)"`
+	ProjectQuotas    map[string]ImageQuota `yaml:"project_quotas" help:"per-project overrides of quota_images and quota_bytes, by project id"`
+	WebDownload      bool                  `yaml:"web_download" help:"offer the web-download import method"`
+	WebDownloadAllow []string              `yaml:"web_download_allow" help:"CIDRs web-download may fetch from although loopback or link-local (refused otherwise)"`
+	FormatMismatch   bool                  `yaml:"allow_format_mismatch" help:"accept data whose format differs from disk_format (Glance's require_image_format_match=false); safety checks still apply"`
+	PolicyFile       string                `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Glance's default rules"`
+}
+
+// ImageQuota is one project's image limits.
+type ImageQuota struct {
+	Images int   `yaml:"images" help:"images, -1 for no limit"`
+	Bytes  int64 `yaml:"bytes" help:"bytes of image data, -1 for no limit"`
+}
+
+// imageDir is the effective image directory.
+func (c *Config) imageDir() string {
+	if c.Image.Dir != "" {
+		return c.Image.Dir
+	}
+	return filepath.Join(c.DataDir, "images")
+}
+
 // keyRepository is the effective key directory.
 func (c *Config) keyRepository() string {
 	if c.Identity.KeyRepository != "" {
@@ -92,6 +122,7 @@ func Defaults() Config {
 		Log:             LogConfig{Format: "text", Level: "info"},
 		Watch:           WatchConfig{Retention: config.Duration(24 * time.Hour), MaxChanges: 1_000_000, CompactInterval: config.Duration(time.Minute)},
 		Identity:        IdentityConfig{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12},
+		Image:           ImageConfig{HashAlgo: "sha512", MaxImageSize: 1 << 40, QuotaImages: -1, QuotaBytes: -1, WebDownload: true},
 		ShutdownTimeout: config.Duration(10 * time.Second),
 	}
 }
@@ -151,6 +182,9 @@ func (c *Config) Validate() error {
 	if c.Identity.PasswordRounds < 4 || c.Identity.PasswordRounds > 31 {
 		return bad("identity.password_hash_rounds", "bcrypt cost must be 4 to 31")
 	}
+	if err := c.Image.validate(); err != nil {
+		return err
+	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "must be positive")
 	}
@@ -166,4 +200,32 @@ func (c *Config) dsn() string {
 		return c.Database
 	}
 	return "sqlite://" + absPath(c.DataDir) + "/gostack.db"
+}
+
+func (c *ImageConfig) validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &config.FieldError{Key: "image." + key, Problem: fmt.Sprintf(format, args...)}
+	}
+	switch c.HashAlgo {
+	case "sha512", "sha384", "sha256", "sha224":
+	default:
+		return bad("hash_algo", "%q: want sha512, sha384, sha256 or sha224", c.HashAlgo)
+	}
+	if c.MaxImageSize <= 0 {
+		return bad("max_image_size", "must be positive")
+	}
+	if c.QuotaImages < -1 || c.QuotaBytes < -1 {
+		return bad("quota_images", "quotas are -1 (no limit) or more")
+	}
+	for p, q := range c.ProjectQuotas {
+		if q.Images < -1 || q.Bytes < -1 {
+			return bad("project_quotas."+p, "quotas are -1 (no limit) or more")
+		}
+	}
+	for _, s := range c.WebDownloadAllow {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			return bad("web_download_allow", "%q is not a CIDR", s)
+		}
+	}
+	return nil
 }

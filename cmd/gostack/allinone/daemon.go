@@ -162,7 +162,8 @@ func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, f
 		}
 		alog := log.With("service", name)
 		h, err := a.Handler(ctx, Env{DB: db, Watch: feed, Log: alog, Registry: reg, Config: &d.Config, Metrics: m,
-			Addr: ls[name].Addr().String(), SetValidator: func(v middleware.Validator) { validator = v }})
+			Addr: ls[name].Addr().String(), SetValidator: func(v middleware.Validator) { validator = v },
+			Validator: func() middleware.Validator { return validator }})
 		if err != nil {
 			return nil, fmt.Errorf("allinone: area %s: %w", name, err)
 		}

@@ -1,0 +1,174 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gostack/gostack/image"
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/httpapi"
+)
+
+// MaxMembers is Glance's image_member_quota.
+const MaxMembers = 128
+
+func (a *API) memberRoutes(rt *httpapi.Router) {
+	rt.HandleFunc("GET /v2/images/{id}/members", a.authed(a.listMembers))
+	rt.HandleFunc("POST /v2/images/{id}/members", a.authed(a.addMember))
+	rt.HandleFunc("GET /v2/images/{id}/members/{member}", a.authed(a.showMember))
+	rt.HandleFunc("PUT /v2/images/{id}/members/{member}", a.authed(a.updateMember))
+	rt.HandleFunc("DELETE /v2/images/{id}/members/{member}", a.authed(a.deleteMember))
+}
+
+func renderMember(m image.Member) map[string]any {
+	return map[string]any{"image_id": m.ImageID, "member_id": m.Member, "status": m.Status,
+		"created_at": isoTime(m.CreatedAt), "updated_at": isoTime(m.UpdatedAt), "schema": "/v2/schemas/member"}
+}
+
+// members returns the members the caller may see: all of them for the
+// owner and admins, its own membership for a member.
+func (a *API) members(r *http.Request, img image.Image) ([]image.Member, error) {
+	ms, err := a.Service.Store.Members(r.Context(), img.ID)
+	if err != nil {
+		return nil, err
+	}
+	p := caller(r.Context()).ProjectID
+	if img.Owner == p || a.enforce(r.Context(), "context_is_admin", nil) == nil {
+		return ms, nil
+	}
+	var own []image.Member
+	for _, m := range ms {
+		if m.Member == p {
+			own = append(own, m)
+		}
+	}
+	return own, nil
+}
+
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request) {
+	img, ok := a.load(w, r, "get_members")
+	if !ok {
+		return
+	}
+	ms, err := a.members(r, img)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]map[string]any, len(ms))
+	for i, m := range ms {
+		out[i] = renderMember(m)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"members": out, "schema": "/v2/schemas/members"})
+}
+
+func (a *API) findMember(w http.ResponseWriter, r *http.Request, img image.Image) (image.Member, bool) {
+	ms, err := a.members(r, img)
+	if err != nil {
+		a.fail(w, r, err)
+		return image.Member{}, false
+	}
+	for _, m := range ms {
+		if m.Member == r.PathValue("member") {
+			return m, true
+		}
+	}
+	a.fail(w, r, &fault.Error{Kind: fault.NotFound, Message: fmt.Sprintf("Member %s not found for image %s.", r.PathValue("member"), img.ID)})
+	return image.Member{}, false
+}
+
+func (a *API) showMember(w http.ResponseWriter, r *http.Request) {
+	img, ok := a.load(w, r, "get_member")
+	if !ok {
+		return
+	}
+	if m, ok := a.findMember(w, r, img); ok {
+		httpapi.WriteJSON(w, http.StatusOK, renderMember(m))
+	}
+}
+
+func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Member *string `json:"member"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if body.Member == nil || *body.Member == "" || len(*body.Member) > 255 {
+		a.fail(w, r, fault.Invalid("member", "Member to be added not specified"))
+		return
+	}
+	img, ok := a.load(w, r, "add_member")
+	if !ok {
+		return
+	}
+	if img.Visibility != image.Shared {
+		a.fail(w, r, &fault.Error{Kind: fault.Forbidden, Message: fmt.Sprintf("Image %s is %s: only shared images have members.", img.ID, img.Visibility)})
+		return
+	}
+	if ms, err := a.Service.Store.Members(r.Context(), img.ID); err != nil || len(ms) >= MaxMembers {
+		if err == nil {
+			err = &fault.Error{Kind: fault.TooLarge, Message: fmt.Sprintf("Maximum number of image members exceeded (%d)", MaxMembers)}
+		}
+		a.fail(w, r, err)
+		return
+	}
+	m, err := a.Service.Store.AddMember(r.Context(), img, *body.Member)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, renderMember(m))
+}
+
+func (a *API) updateMember(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Status string `json:"status"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	img, ok := a.load(w, r, "get_member")
+	if !ok {
+		return
+	}
+	m, ok := a.findMember(w, r, img)
+	if !ok {
+		return
+	}
+	t := a.target(r.Context(), img)
+	t["member_id"] = nil
+	if m.Member == caller(r.Context()).ProjectID {
+		t["member_id"] = m.Member
+	}
+	if err := a.enforce(r.Context(), "modify_member", t); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	m, err := a.Service.Store.SetMemberStatus(r.Context(), img.ID, m.Member, body.Status)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ms, _ := a.Service.Store.Members(r.Context(), img.ID)
+	for _, full := range ms {
+		if full.Member == m.Member {
+			m = full
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, renderMember(m))
+}
+
+func (a *API) deleteMember(w http.ResponseWriter, r *http.Request) {
+	img, ok := a.load(w, r, "delete_member")
+	if !ok {
+		return
+	}
+	if err := a.Service.Store.RemoveMember(r.Context(), img.ID, r.PathValue("member")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,148 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/gostack/gostack/image/store"
+	"github.com/gostack/gostack/internal/fault"
+)
+
+// Import methods.
+const (
+	GlanceDirect = "glance-direct"
+	WebDownload  = "web-download"
+)
+
+// ImportMethods are the methods this service can run, for
+// /v2/info/import and the OpenStack-image-import-methods header.
+func (s *Service) ImportMethods() []string {
+	var m []string
+	if s.Staging != nil {
+		m = append(m, GlanceDirect)
+	}
+	if s.Fetch != nil {
+		m = append(m, WebDownload)
+	}
+	return m
+}
+
+// Stage stores data for a later glance-direct import (PUT
+// /v2/images/{id}/stage): queued → uploading. The staged stream is
+// inspected and bounded like an upload, so a hostile image is refused
+// here already. On failure the image is queued again with nothing staged.
+func (s *Service) Stage(ctx context.Context, id string, r io.Reader, size int64) (Image, error) {
+	if s.Staging == nil {
+		return Image{}, &fault.Error{Kind: fault.NotFound, Message: "The glance-direct import method is not enabled."}
+	}
+	img, err := s.Store.Transition(ctx, id, Uploading, nil)
+	if err != nil {
+		return Image{}, err
+	}
+	if _, err := s.write(ctx, s.Staging, img, r, size); err != nil {
+		s.revert(ctx, id, Uploading, s.Staging, false)
+		return Image{}, err
+	}
+	return img, nil
+}
+
+// Import starts an import (POST /v2/images/{id}/import) and returns once
+// the image is importing; the copy runs in the background and ends with
+// the image active, or queued again with its data removed. glance-direct
+// takes the staged data (the image must be uploading); web-download
+// fetches uri (the image must be queued).
+func (s *Service) Import(ctx context.Context, id, method, uri string) (Image, error) {
+	var src store.Store
+	var obj string
+	switch {
+	case method == GlanceDirect && s.Staging != nil:
+		src, obj = s.Staging, id
+	case method == WebDownload && s.Fetch != nil:
+		if uri == "" {
+			return Image{}, fault.Invalid("method.uri", "web-download needs a uri")
+		}
+		src, obj = s.Fetch, uri
+	case method == GlanceDirect || method == WebDownload:
+		return Image{}, fault.Invalid("method.name", "Import method %s is not enabled", method)
+	default:
+		return Image{}, fault.Invalid("method.name", "Import method %q is not supported", method)
+	}
+	img, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return Image{}, err
+	}
+	want := map[string]Status{GlanceDirect: Uploading, WebDownload: Queued}[method]
+	if img.Status != want {
+		return Image{}, &fault.Error{Kind: fault.Conflict, Message: fmt.Sprintf("Image %s is %s; %s needs it %s", id, img.Status, method, want)}
+	}
+	if method == WebDownload {
+		if _, err := s.Fetch.Stat(ctx, uri); err != nil && !errors.Is(err, fault.ErrNotImplemented) {
+			return Image{}, fault.Invalid("method.uri", "cannot fetch %s: %v", uri, err)
+		}
+	}
+	img, err = s.Store.Transition(ctx, id, Importing, nil)
+	if err != nil {
+		return Image{}, err
+	}
+	s.background(ctx, img, src, obj, method == GlanceDirect)
+	return img, nil
+}
+
+// background copies object obj of src into the image's data.
+func (s *Service) background(ctx context.Context, img Image, src store.Store, obj string, staged bool) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx := context.WithoutCancel(ctx)
+		if err := s.copyIn(ctx, img, src, obj, staged); err != nil {
+			s.log().Warn("image import failed", "image", img.ID, "err", err)
+		}
+	}()
+}
+
+func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj string, staged bool) error {
+	rc, err := src.Get(ctx, obj, 0, -1)
+	if err == nil {
+		var done func(*Image)
+		done, err = s.write(ctx, s.Data, img, rc, -1)
+		rc.Close()
+		if err == nil {
+			_, err = s.Store.Transition(ctx, img.ID, Active, done)
+		}
+	}
+	if err != nil {
+		s.revert(ctx, img.ID, Importing, s.Data, staged)
+		return err
+	}
+	if staged {
+		s.Staging.Delete(ctx, img.ID)
+	}
+	return nil
+}
+
+// Recover makes images consistent after the service stopped in the
+// middle of a write: saving images (their uploads died with the process)
+// go back to queued; importing images restart a glance-direct import when
+// the staged data is there, and otherwise go back to queued. Call it once
+// at start, before serving; it is safe with other controllers only if
+// they are idle too (one controller per store, as the all-in-one runs).
+func (s *Service) Recover(ctx context.Context) error {
+	imgs, err := s.Store.InStatus(ctx, Saving, Importing)
+	if err != nil {
+		return err
+	}
+	for _, img := range imgs {
+		if img.Status == Importing && s.Staging != nil {
+			if _, err := s.Staging.Stat(ctx, img.ID); err == nil {
+				s.log().Info("resuming image import", "image", img.ID)
+				s.background(ctx, img, s.Staging, img.ID, true)
+				continue
+			}
+		}
+		s.log().Info("image write interrupted by a restart; back to queued", "image", img.ID, "status", img.Status)
+		s.revert(ctx, img.ID, img.Status, s.Data, false)
+	}
+	return nil
+}

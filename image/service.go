@@ -1,0 +1,261 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gostack/gostack/image/format"
+	"github.com/gostack/gostack/image/store"
+	"github.com/gostack/gostack/internal/fault"
+)
+
+// Limits are a project's image quotas, as Glance's unified limits
+// image_count_total and image_size_total. A negative value is unlimited.
+type Limits struct {
+	Count int   // images that are not deleted
+	Bytes int64 // data of those images, stored and staged
+}
+
+// Unlimited is no quota.
+var Unlimited = Limits{Count: -1, Bytes: -1}
+
+// Service is the image service behind the API: records in Store, data in
+// Data, staged data (glance-direct) in Staging, with every byte inspected
+// (image/format) and hashed (image/store) while it streams.
+type Service struct {
+	Store   *Store
+	Data    store.Store
+	Staging store.Store // nil: no stage/import of glance-direct
+	// Fetch reads web-download URLs; nil disables web-download. Give it a
+	// store.GuardedClient: the URL is the user's choice.
+	Fetch *store.HTTP
+	// HashAlgo is os_hash_algo (default sha512).
+	HashAlgo string
+	// MaxImageSize refuses any single image larger than this (Glance's
+	// image_size_cap, default 1 TiB); 0 means the default.
+	MaxImageSize int64
+	// Quota returns a project's limits; nil means unlimited.
+	Quota func(project string) Limits
+	// AllowFormatMismatch turns off Glance's require_image_format_match:
+	// content whose format differs from disk_format is then accepted.
+	// Safety checks apply regardless.
+	AllowFormatMismatch bool
+	Log                 *slog.Logger
+
+	wg sync.WaitGroup // imports running in the background
+}
+
+// DefaultMaxImageSize is Glance's image_size_cap.
+const DefaultMaxImageSize = 1 << 40
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Service) limits(project string) Limits {
+	if s.Quota == nil {
+		return Unlimited
+	}
+	return s.Quota(project)
+}
+
+// CheckCount refuses a new image for project when it already has as many
+// as its quota allows (413).
+func (s *Service) CheckCount(ctx context.Context, project string) error {
+	l := s.limits(project)
+	if l.Count < 0 {
+		return nil
+	}
+	n, _, err := s.Store.Usage(ctx, project)
+	if err != nil {
+		return err
+	}
+	if n >= l.Count {
+		return &fault.Error{Kind: fault.TooLarge, Message: fmt.Sprintf("Quota exceeded: project %s has %d of %d images (image_count_total)", project, n, l.Count)}
+	}
+	return nil
+}
+
+// maxSize is the most bytes img may take: the size cap, and what is left
+// of its owner's byte quota.
+func (s *Service) maxSize(ctx context.Context, img Image) (int64, bool, error) {
+	max := s.MaxImageSize
+	if max <= 0 {
+		max = DefaultMaxImageSize
+	}
+	l := s.limits(img.Owner)
+	if l.Bytes < 0 {
+		return max, false, nil
+	}
+	_, used, err := s.Store.Usage(ctx, img.Owner)
+	if err != nil {
+		return 0, false, err
+	}
+	if left := l.Bytes - used; left < max {
+		if left < 0 {
+			left = 0
+		}
+		return left, true, nil
+	}
+	return max, false, nil
+}
+
+func quotaError(img Image, l Limits) error {
+	return &fault.Error{Kind: fault.TooLarge, Message: fmt.Sprintf("Quota exceeded: image data would take project %s over its %d bytes (image_size_total)", img.Owner, l.Bytes)}
+}
+
+// detached is a context for cleaning up after the request's own context
+// ended (a client that hung up still leaves a consistent image).
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// Upload stores an image's data (PUT /v2/images/{id}/file): queued →
+// saving, the stream inspected, hashed and bounded by the size cap and
+// quota as it is written, then saving → active with size, virtual size
+// and hashes. size is the size the client announced, or -1. On any
+// failure — a refused image, a format mismatch, quota, the client going
+// away — the data is removed and the image is queued again.
+func (s *Service) Upload(ctx context.Context, id string, r io.Reader, size int64) (Image, error) {
+	img, err := s.Store.Transition(ctx, id, Saving, nil)
+	if err != nil {
+		return Image{}, err
+	}
+	done, err := s.write(ctx, s.Data, img, r, size)
+	if err != nil {
+		s.revert(ctx, id, Saving, s.Data, false)
+		return Image{}, err
+	}
+	img, err = s.Store.Transition(ctx, id, Active, done)
+	if err != nil {
+		c, cancel := detached(ctx)
+		defer cancel()
+		s.Data.Delete(c, id)
+		if fault.KindOf(err) == fault.Conflict || fault.KindOf(err) == fault.NotFound {
+			return Image{}, &fault.Error{Kind: fault.Gone, Message: fmt.Sprintf("Image %s could not be found after upload. The image may have been deleted during the upload.", id), Err: err}
+		}
+		return Image{}, err
+	}
+	return img, nil
+}
+
+// write streams r into dst as object img.ID through the inspector and
+// digest, and returns the change that records the result on the image.
+func (s *Service) write(ctx context.Context, dst store.Store, img Image, r io.Reader, size int64) (func(*Image), error) {
+	max, byQuota, err := s.maxSize(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	in := format.NewInspector()
+	obj, err := dst.Put(ctx, img.ID, r, store.PutOptions{
+		MaxSize: max, Size: size, SizeKnown: size >= 0, HashAlgo: s.HashAlgo, Tee: in,
+	})
+	if errors.Is(err, store.ErrTooLarge) && byQuota {
+		return nil, quotaError(img, s.limits(img.Owner))
+	}
+	if errors.Is(err, store.ErrTooLarge) {
+		return nil, &fault.Error{Kind: fault.TooLarge, Message: fmt.Sprintf("Image exceeds the storage quota: at most %d bytes", max), Err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, err := in.Result()
+	if err == nil {
+		err = s.matches(img, res)
+	}
+	if err != nil {
+		c, cancel := detached(ctx)
+		defer cancel()
+		dst.Delete(c, img.ID)
+		return nil, err
+	}
+	virtual := res.VirtualSize
+	if res.Format != img.DiskFormat {
+		virtual = obj.Size // Glance records the size when the content is richer than declared raw
+	}
+	return func(i *Image) {
+		i.Size, i.VirtualSize = &obj.Size, &virtual
+		i.Checksum, i.HashAlgo, i.HashValue = obj.Checksum, obj.HashAlgo, obj.HashValue
+	}, nil
+}
+
+// matches is Glance's format rule for bare images; content in another
+// container (ova, docker...) is not a disk image, but it still had to
+// pass the safety checks.
+func (s *Service) matches(img Image, res format.Result) error {
+	if img.ContainerFormat != "bare" || s.AllowFormatMismatch {
+		return nil
+	}
+	warn, err := format.Matches(img.DiskFormat, res)
+	if err != nil {
+		return fault.Invalid("disk_format", "Image content does not match disk_format %s: the data is %s", img.DiskFormat, res.Format)
+	}
+	if warn {
+		s.log().Warn("image declared raw holds another format", "image", img.ID, "format", res.Format)
+	}
+	return nil
+}
+
+// revert puts an image back to queued after a failed write, removing
+// whatever data it has (staged data too when staged is set).
+func (s *Service) revert(ctx context.Context, id string, from Status, data store.Store, staged bool) {
+	c, cancel := detached(ctx)
+	defer cancel()
+	if data != nil {
+		if err := data.Delete(c, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log().Warn("image data left after a failed write", "image", id, "err", err)
+		}
+	}
+	if staged && s.Staging != nil {
+		s.Staging.Delete(c, id)
+	}
+	img, err := s.Store.Get(c, id)
+	if err != nil || img.Status != from {
+		return // deleted meanwhile, or someone else moved it
+	}
+	if _, err := s.Store.Transition(c, id, Queued, nil); err != nil {
+		s.log().Warn("image not returned to queued", "image", id, "err", err)
+	}
+}
+
+// Download returns length bytes of an image's data from offset (length
+// < 0: to the end). Only active images have data to read; deactivated
+// ones are refused unless admin is set.
+func (s *Service) Download(ctx context.Context, img Image, offset, length int64, admin bool) (io.ReadCloser, error) {
+	switch {
+	case img.Status == Deactivated && !admin:
+		return nil, &fault.Error{Kind: fault.Forbidden, Message: "The requested image has been deactivated. Image data download is prohibited."}
+	case img.Status != Active && img.Status != Deactivated:
+		return nil, nil // Glance answers 204: no data
+	}
+	return s.Data.Get(ctx, img.ID, offset, length)
+}
+
+// Delete marks the image deleted and removes its data.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if _, err := s.Store.Delete(ctx, id); err != nil {
+		return err
+	}
+	c, cancel := detached(ctx)
+	defer cancel()
+	for _, st := range []store.Store{s.Data, s.Staging} {
+		if st == nil {
+			continue
+		}
+		if err := st.Delete(c, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log().Warn("image data not removed", "image", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// Wait waits for background imports to finish.
+func (s *Service) Wait() { s.wg.Wait() }
