@@ -178,4 +178,3 @@ func parseRange(h string, size int64) (offset, length int64, partial bool, err e
 	}
 	return start, end - start + 1, true, nil
 }
-
