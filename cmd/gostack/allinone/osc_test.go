@@ -89,11 +89,15 @@ func TestOpenStackCLI(t *testing.T) {
 	}
 	var cat []map[string]any
 	o.json(&cat, "catalog", "list")
-	if len(cat) != 1 || cat[0]["Type"] != "identity" {
+	types := map[string]bool{}
+	for _, c := range cat {
+		types[c["Type"].(string)] = true
+	}
+	if len(cat) != 2 || !types["identity"] || !types["image"] {
 		t.Fatalf("catalog list: %v", cat)
 	}
 	var eps []map[string]any
-	o.json(&eps, "endpoint", "list")
+	o.json(&eps, "endpoint", "list", "--service", "identity")
 	if len(eps) != 3 || !strings.Contains(eps[0]["URL"].(string), d.addrs["identity"]) {
 		t.Fatalf("endpoint list: %v", eps)
 	}
