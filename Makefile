@@ -21,6 +21,7 @@ build: setup
 # Benchmarks (not part of make test). See bench/README.md.
 bench: setup
 	./bench/store
+	./bench/image/run
 
 clean:
 	rm -rf bin
