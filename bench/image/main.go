@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ func main() {
 	sizeMiB := flag.Int64("size", 2048, "image size in MiB")
 	rounds := flag.Int("rounds", 2, "rounds of cat and upload (the best of each is kept)")
 	dir := flag.String("dir", "", "working directory (default: a temporary directory under /var/tmp)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the uploads to this file")
 	flag.Parse()
 	work := *dir
 	if work == "" {
@@ -48,6 +50,14 @@ func main() {
 
 	api, token := startDaemon(filepath.Join(work, "daemon"))
 	var catBest, upBest time.Duration
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	for i := 0; i < *rounds; i++ {
 		c := catTime(src, filepath.Join(work, "copy.raw"))
 		u := uploadTime(api, token, src, size)
