@@ -1,19 +1,15 @@
-// Package image will hold gostack's image area: images, their Glance
-// status machine, members and quotas, with their Store.
+// Package image is gostack's image area: image records with Glance's
+// status machine, visibility, members (Store), and the service that moves
+// data in and out of them (Service).
 //
-// The model (Store): image records with Glance's status machine as
-// compare-and-swap transitions, visibility (public, private, shared with
-// members, community, hidden), members, on SQLite and PostgreSQL, every
-// write in the watch feed.
+// Store keeps records on SQLite or PostgreSQL, every transition a
+// compare-and-swap on the old status, every write in the watch feed.
+// Service uploads (inspection by image/format and hashing by image/store
+// while the data streams, bounded by the size cap and the owner's byte
+// quota), stages and imports (glance-direct, web-download), downloads,
+// deletes, and recovers writes a restart interrupted. image/api is the
+// Glance v2 HTTP API on top; image/convert converts after inspection.
 //
-// Building blocks that work: image/format (streaming format detection and
-// safety checks, tested on a qemu-img corpus and hostile images) and
-// image/store (filesystem and read-only HTTP stores, one-pass md5 and
-// os_hash digests) and image/convert (qemu-img conversion after
-// inspection, with the source format explicit and process limits). Still
-// to come: the RBD store (with the storage area), quotas, and image/api
-// (Glance v2-compatible).
-//
-// The image service itself is not built yet: the all-in-one daemon does
-// not open the image port (9292).
+// Not here: image locations and multiple stores, Glance's tasks and cache
+// APIs, metadefs, and the RBD store (it comes with the storage area).
 package image
