@@ -1,10 +1,33 @@
-// Package dns will hold gostack's DNS area: zones, recordsets, pools and
-// TSIG keys, with serials that only move forward, and their Store.
+// Package dns is gostack's DNS area: Designate v2's data model — zones,
+// recordsets, pools, TSIG keys and quotas — and its Store, on SQLite and
+// PostgreSQL, every write in the watch feed (area "dns").
 //
-// Planned building blocks: dns/server (an authoritative server on
-// github.com/miekg/dns with NOTIFY/AXFR), zone-file import and export, the
-// floating-IP PTR hook, and dns/api (Designate v2-compatible).
+// What the Store does:
 //
-// Nothing here works yet: the area lands with its own issue. Until then
-// the all-in-one daemon does not open the DNS API port (9001).
+//   - Zones and recordsets with Designate's rules, enforced where the data
+//     is: names are lowercase FQDNs; zone names are unique across projects
+//     and a project cannot create a zone above or below another project's
+//     zone; records are parsed with github.com/miekg/dns and stored in its
+//     presentation format; a CNAME is alone at its name and never at the
+//     apex; the SOA and apex NS recordsets belong to the zone and its pool;
+//     quotas per project. Errors are *fault.Error values with Designate's
+//     error type and, for bad input, the field.
+//   - Tenancy through Viewer: a project sees its own zones, an admin with
+//     AllProjects sees all; another project's zone is not found.
+//   - Serials that only move forward and never race, as in Designate since
+//     it batched them: writes flag a zone, BumpSerials gives every flagged
+//     zone its next serial in one transaction, and MarkActive turns the
+//     zone ACTIVE once the nameservers answer with that serial.
+//   - ServedZones, Served and ServedZone.RRs: what an authoritative server
+//     (dns/server) loads, as miekg/dns records.
+//   - ReverseName, the PTR name of an address, for floating-IP PTRs.
+//
+// What it does not do: answer DNS queries or send NOTIFY (dns/server and a
+// worker do), check API policy beyond tenancy (the API edge does; TSIG keys
+// and pools are admin-only there), zone import/export, zone transfers
+// between projects, shared zones, CATALOG zones, or the TLD and blacklist
+// lists. SECONDARY zones are stored (with their masters) but not
+// transferred. Still to come: dns/api (Designate v2-compatible), the
+// floating-IP PTR hook; until then the all-in-one daemon does not open the
+// DNS API port (9001).
 package dns

@@ -1,0 +1,209 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/gostack/gostack/internal/sqlstore"
+)
+
+// Page orders and cuts a list as Designate's sort_key, sort_dir, marker
+// and limit do. The API edge parses them; the store checks them (400
+// naming the field).
+type Page struct {
+	SortKey string // default "created_at"; ties are broken by id
+	SortDir string // "asc" (default) or "desc"
+	Marker  string // id of the last item of the previous page
+	Limit   int    // 0: no limit
+}
+
+// ZoneFilter selects zones; zero fields do not filter. Name, Email and
+// Description take '*' as a wildcard, as in Designate.
+type ZoneFilter struct {
+	Name        string
+	Email       string
+	Status      Status
+	Type        string
+	TTL         *int
+	Description string
+}
+
+// RecordSetFilter selects recordsets; zero fields do not filter. Name,
+// Data and Description take '*' as a wildcard. Data matches any record.
+type RecordSetFilter struct {
+	Name        string
+	Type        string
+	TTL         *int
+	Data        string
+	Status      Status
+	Description string
+}
+
+var zoneSortKeys = map[string]string{
+	"created_at": "z.created_at", "updated_at": "z.updated_at", "id": "z.id", "name": "z.name",
+	"tenant_id": "z.project_id", "project_id": "z.project_id", "serial": "z.serial", "ttl": "z.ttl", "status": "z.status",
+}
+
+var recordSetSortKeys = map[string]string{
+	"created_at": "rs.created_at", "updated_at": "rs.updated_at", "id": "rs.id", "name": "rs.name", "type": "rs.type",
+	"ttl": "COALESCE(rs.ttl, -1)", "status": "rs.status", "zone_id": "rs.zone_id",
+	"tenant_id": "rs.project_id", "project_id": "rs.project_id",
+}
+
+// where collects the conditions of a list query.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) eq(col, val string) {
+	if val != "" {
+		w.add(col+" = ?", val)
+	}
+}
+
+// match is eq with Designate's '*' wildcard.
+func (w *where) match(col, pattern string) {
+	switch {
+	case pattern == "":
+	case strings.Contains(pattern, "*"):
+		w.add(col+` LIKE ? ESCAPE '\'`, strings.ReplaceAll(escapeLike(pattern), "*", "%"))
+	default:
+		w.add(col+" = ?", pattern)
+	}
+}
+
+func (w *where) sql() string { return " WHERE " + strings.Join(w.conds, " AND ") }
+
+// paged adds p's keyset condition to w and returns the ORDER BY and LIMIT
+// clauses. from is the query's FROM clause and idCol its id column.
+func paged(ctx context.Context, tx *sqlstore.Tx, from, idCol string, keys map[string]string, w *where, p Page) (string, error) {
+	key := p.SortKey
+	if key == "" {
+		key = "created_at"
+	}
+	expr, ok := keys[key]
+	if !ok {
+		return "", invalid("sort_key", "sort_key must be one of %s", strings.Join(slices.Sorted(maps.Keys(keys)), ", "))
+	}
+	dir, op := "ASC", ">"
+	switch p.SortDir {
+	case "", "asc":
+	case "desc":
+		dir, op = "DESC", "<"
+	default:
+		return "", invalid("sort_dir", "Unknown sort direction, must be 'desc' or 'asc'")
+	}
+	if p.Limit < 0 {
+		return "", invalid("limit", "limit must be a non-negative integer")
+	}
+	if p.Marker != "" {
+		var v any
+		err := tx.Get(ctx, "SELECT "+expr+from+w.sql()+" AND "+idCol+" = ?", append(slices.Clone(w.args), p.Marker), &v)
+		if errors.Is(err, sqlstore.ErrNotFound) {
+			return "", invalid("marker", "Marker %s could not be found", p.Marker)
+		} else if err != nil {
+			return "", err
+		}
+		w.add("("+expr+" "+op+" ? OR ("+expr+" = ? AND "+idCol+" "+op+" ?))", v, v, p.Marker)
+	}
+	tail := " ORDER BY " + expr + " " + dir + ", " + idCol + " " + dir
+	if p.Limit > 0 {
+		tail += " LIMIT ?"
+		w.args = append(w.args, p.Limit)
+	}
+	return tail, nil
+}
+
+// ListZones returns the live zones v may see (its project's, or every
+// project's for an admin with AllProjects) that match f, one page of them.
+func (s *Store) ListZones(ctx context.Context, v Viewer, f ZoneFilter, p Page) ([]Zone, error) {
+	if err := v.check(); err != nil {
+		return nil, err
+	}
+	var w where
+	w.add("z.status <> 'DELETED'")
+	if !v.all() {
+		w.add("z.project_id = ?", v.Project)
+	}
+	w.match("z.name", strings.ToLower(f.Name))
+	w.match("z.email", f.Email)
+	w.match("z.description", f.Description)
+	w.eq("z.status", string(f.Status))
+	w.eq("z.type", f.Type)
+	if f.TTL != nil {
+		w.add("z.ttl = ?", *f.TTL)
+	}
+	out := []Zone{}
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		const from = " FROM dns_zones z"
+		tail, err := paged(ctx, tx, from, "z.id", zoneSortKeys, &w, p)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT "+zoneColsZ+from+w.sql()+tail, w.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			z, err := scanZone(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, z)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ListRecordSets returns the recordsets of a zone v may see, or with
+// zoneID "" of every zone v may see, that match f, one page of them.
+func (s *Store) ListRecordSets(ctx context.Context, v Viewer, zoneID string, f RecordSetFilter, p Page) ([]RecordSet, error) {
+	if err := v.check(); err != nil {
+		return nil, err
+	}
+	var w where
+	w.add("z.status <> 'DELETED'")
+	if !v.all() {
+		w.add("rs.project_id = ?", v.Project)
+	}
+	w.eq("rs.zone_id", zoneID)
+	w.match("rs.name", strings.ToLower(f.Name))
+	w.eq("rs.type", strings.ToUpper(f.Type))
+	w.eq("rs.status", string(f.Status))
+	w.match("rs.description", f.Description)
+	if f.TTL != nil {
+		w.add("rs.ttl = ?", *f.TTL)
+	}
+	if f.Data != "" {
+		var d where
+		d.add("r.recordset_id = rs.id")
+		d.match("r.data", f.Data)
+		w.add("EXISTS (SELECT 1 FROM dns_records r"+d.sql()+")", d.args...)
+	}
+	var out []RecordSet
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		if zoneID != "" {
+			if _, err := visibleZone(ctx, tx, v, zoneID); err != nil {
+				return err
+			}
+		}
+		tail, err := paged(ctx, tx, rsFrom, "rs.id", recordSetSortKeys, &w, p)
+		if err != nil {
+			return err
+		}
+		out, err = queryRecordSets(ctx, tx, "SELECT "+rsCols+rsFrom+w.sql()+tail, w.args...)
+		return err
+	})
+	return out, err
+}

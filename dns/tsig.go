@@ -1,0 +1,185 @@
+package dns
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+// TSIGAlgorithms are the algorithms Designate accepts.
+func TSIGAlgorithms() []string {
+	return []string{"hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"}
+}
+
+const tsigCols = "id, name, algorithm, secret, scope, resource_id, version, created_at, updated_at"
+
+func scanTSIGKey(r scanner) (TSIGKey, error) {
+	var k TSIGKey
+	var created, updated int64
+	err := r.Scan(&k.ID, &k.Name, &k.Algorithm, &k.Secret, &k.Scope, &k.ResourceID, &k.Version, &created, &updated)
+	k.CreatedAt, k.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return k, err
+}
+
+// feedView is the key as the feed carries it: without its secret, which
+// only GetTSIGKey and ListTSIGKeys return.
+func (k TSIGKey) feedView() TSIGKey {
+	k.Secret = ""
+	return k
+}
+
+// checkTSIGKey checks a key's fields and that its pool or zone exists.
+func checkTSIGKey(ctx context.Context, tx *sqlstore.Tx, k *TSIGKey) error {
+	if k.Name == "" || len(k.Name) > 255 {
+		return invalid("name", "name is required and at most 255 characters")
+	}
+	k.Algorithm = strings.ToLower(k.Algorithm)
+	if !slices.Contains(TSIGAlgorithms(), k.Algorithm) {
+		return invalid("algorithm", "algorithm %q is not one of %s", k.Algorithm, strings.Join(TSIGAlgorithms(), ", "))
+	}
+	if b, err := base64.StdEncoding.DecodeString(k.Secret); err != nil || len(b) == 0 {
+		return invalid("secret", "secret must be non-empty base64")
+	}
+	var table string
+	switch k.Scope {
+	case ScopePool:
+		table = "dns_pools"
+	case ScopeZone:
+		table = "dns_zones"
+	default:
+		return invalid("scope", "scope must be POOL or ZONE, not %q", k.Scope)
+	}
+	var n int
+	if err := tx.Get(ctx, "SELECT COUNT(*) FROM "+table+" WHERE id = ?", []any{k.ResourceID}, &n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return invalid("resource_id", "no %s with id %q", strings.ToLower(k.Scope), k.ResourceID)
+	}
+	return nil
+}
+
+func getTSIGKey(ctx context.Context, tx *sqlstore.Tx, id string) (TSIGKey, error) {
+	rows, err := tx.Query(ctx, "SELECT "+tsigCols+" FROM dns_tsigkeys WHERE id = ?", id)
+	if err != nil {
+		return TSIGKey{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return TSIGKey{}, err
+		}
+		return TSIGKey{}, notFound("TsigKey", "tsigkey_not_found")
+	}
+	return scanTSIGKey(rows)
+}
+
+// CreateTSIGKey stores a new key; ID may be preset. Names are unique
+// (409 duplicate_tsigkey). Keys are admin-only: the API checks that.
+func (s *Store) CreateTSIGKey(ctx context.Context, k TSIGKey) (TSIGKey, error) {
+	if k.ID == "" {
+		k.ID = newID()
+	}
+	now := s.now()
+	k.Version, k.CreatedAt, k.UpdatedAt = 1, now, now
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := checkTSIGKey(ctx, tx, &k); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO dns_tsigkeys ("+tsigCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			k.ID, k.Name, k.Algorithm, k.Secret, k.Scope, k.ResourceID, k.Version, micros(now), micros(now))
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("duplicate_tsigkey", "Duplicate TsigKey")
+		}
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "tsigkey", k.ID, "", watch.Create, k.feedView())
+	})
+	if err != nil {
+		return TSIGKey{}, err
+	}
+	return k, nil
+}
+
+// GetTSIGKey returns a key, secret included.
+func (s *Store) GetTSIGKey(ctx context.Context, id string) (TSIGKey, error) {
+	var k TSIGKey
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) (err error) {
+		k, err = getTSIGKey(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return TSIGKey{}, err
+	}
+	return k, nil
+}
+
+// ListTSIGKeys returns every key by name; scope and resourceID filter
+// when not "".
+func (s *Store) ListTSIGKeys(ctx context.Context, scope, resourceID string) ([]TSIGKey, error) {
+	rows, err := s.db.Query(ctx, "SELECT "+tsigCols+" FROM dns_tsigkeys WHERE (scope = ? OR ? = '') AND (resource_id = ? OR ? = '') ORDER BY name, id",
+		scope, scope, resourceID, resourceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []TSIGKey{}
+	for rows.Next() {
+		k, err := scanTSIGKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// UpdateTSIGKey stores k's name, algorithm, secret, scope and resource,
+// provided the key is still at k.Version (409 otherwise).
+func (s *Store) UpdateTSIGKey(ctx context.Context, k TSIGKey) (TSIGKey, error) {
+	var out TSIGKey
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if _, err := getTSIGKey(ctx, tx, k.ID); err != nil {
+			return err
+		}
+		if err := checkTSIGKey(ctx, tx, &k); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `UPDATE dns_tsigkeys SET name = ?, algorithm = ?, secret = ?, scope = ?, resource_id = ?,
+			version = version + 1, updated_at = ? WHERE id = ? AND version = ?`,
+			k.Name, k.Algorithm, k.Secret, k.Scope, k.ResourceID, micros(s.now()), k.ID, k.Version)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return conflict("duplicate_tsigkey", "Duplicate TsigKey")
+		} else if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return staleVersion("TsigKey", k.ID, k.Version)
+		}
+		if out, err = getTSIGKey(ctx, tx, k.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "tsigkey", out.ID, "", watch.Update, out.feedView())
+	})
+	return out, err
+}
+
+// DeleteTSIGKey removes a key.
+func (s *Store) DeleteTSIGKey(ctx context.Context, id string) error {
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, "DELETE FROM dns_tsigkeys WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("TsigKey", "tsigkey_not_found")
+		}
+		return s.record(ctx, tx, "tsigkey", id, "", watch.Delete, nil)
+	})
+}

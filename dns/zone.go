@@ -1,0 +1,460 @@
+package dns
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+// Designate's defaults for new zones.
+const (
+	DefaultTTL     = 3600
+	DefaultRefresh = 3600
+	DefaultRetry   = 600
+	DefaultExpire  = 86400
+	DefaultMinimum = 3600
+)
+
+var zoneColumns = []string{"id", "project_id", "pool_id", "name", "email", "ttl", "serial", "refresh", "retry", "expire",
+	"minimum", "type", "masters", "description", "status", "action", "increment_serial", "version", "created_at", "updated_at"}
+
+var (
+	zoneCols  = strings.Join(zoneColumns, ", ")
+	zoneColsZ = "z." + strings.Join(zoneColumns, ", z.")
+)
+
+func scanZone(r scanner) (Zone, error) {
+	var z Zone
+	var serial, created, updated int64
+	var masters string
+	err := r.Scan(&z.ID, &z.ProjectID, &z.PoolID, &z.Name, &z.Email, &z.TTL, &serial, &z.Refresh, &z.Retry, &z.Expire,
+		&z.Minimum, &z.Type, &masters, &z.Description, &z.Status, &z.Action, &z.SerialPending, &z.Version, &created, &updated)
+	if err != nil {
+		return z, err
+	}
+	z.Serial = uint32(serial)
+	if err := json.Unmarshal([]byte(masters), &z.Masters); err != nil {
+		return z, fmt.Errorf("dns: zone %s masters: %w", z.ID, err)
+	}
+	if z.Masters == nil {
+		z.Masters = []string{}
+	}
+	z.CreatedAt, z.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return z, nil
+}
+
+// getZone reads a live (not DELETED) zone in tx, whoever owns it.
+func getZone(ctx context.Context, tx *sqlstore.Tx, id string) (Zone, error) {
+	rows, err := tx.Query(ctx, "SELECT "+zoneCols+" FROM dns_zones WHERE id = ? AND status <> 'DELETED'", id)
+	if err != nil {
+		return Zone{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Zone{}, err
+		}
+		return Zone{}, zoneNotFound()
+	}
+	return scanZone(rows)
+}
+
+// visibleZone is getZone for a viewer: others' zones are not found.
+func visibleZone(ctx context.Context, tx *sqlstore.Tx, v Viewer, id string) (Zone, error) {
+	z, err := getZone(ctx, tx, id)
+	if err == nil && !v.sees(z.ProjectID) {
+		return Zone{}, zoneNotFound()
+	}
+	return z, err
+}
+
+// normalizeZone checks a new zone and fills in Designate's defaults.
+func normalizeZone(z *Zone) error {
+	var err error
+	if z.ProjectID == "" {
+		return invalid("project_id", "project_id is required")
+	}
+	if z.Name, err = canonicalName("name", z.Name, false); err != nil {
+		return err
+	}
+	switch z.Type {
+	case "":
+		z.Type = Primary
+	case Primary, Secondary:
+	default:
+		return invalid("type", "type must be PRIMARY or SECONDARY, not %q", z.Type)
+	}
+	if z.Type == Secondary {
+		if z.Email == "" {
+			z.Email = "hostmaster@" + strings.TrimSuffix(z.Name, ".")
+		}
+		if z.Masters, err = canonicalMasters(z.Masters); err != nil {
+			return err
+		}
+	} else if len(z.Masters) > 0 {
+		return invalid("masters", "only SECONDARY zones have masters")
+	}
+	z.Masters = append([]string{}, z.Masters...)
+	if z.PoolID == "" {
+		z.PoolID = DefaultPoolID
+	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{{&z.TTL, DefaultTTL}, {&z.Refresh, DefaultRefresh}, {&z.Retry, DefaultRetry}, {&z.Expire, DefaultExpire}, {&z.Minimum, DefaultMinimum}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	return checkZoneFields(*z)
+}
+
+// checkZoneFields checks the fields a zone update may change.
+func checkZoneFields(z Zone) error {
+	if err := checkEmail(z.Email); err != nil {
+		return err
+	}
+	if err := checkTTL("ttl", z.TTL, 1); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"refresh", z.Refresh}, {"retry", z.Retry}, {"expire", z.Expire}, {"minimum", z.Minimum}} {
+		if err := checkTTL(f.name, f.v, 0); err != nil {
+			return err
+		}
+	}
+	return checkDescription(z.Description)
+}
+
+// CreateZone stores a new zone in PENDING/CREATE with a serial of now, and
+// for a PRIMARY zone its SOA and apex NS recordsets. z.ProjectID is the
+// owner; ID may be preset. The name must be free among live zones of every
+// project (409 duplicate_zone); a zone below or above another project's
+// zone is refused (403 illegal_child, illegal_parent); the project's
+// "zones" quota applies (413).
+func (s *Store) CreateZone(ctx context.Context, z Zone) (Zone, error) {
+	if err := normalizeZone(&z); err != nil {
+		return Zone{}, err
+	}
+	if z.ID == "" {
+		z.ID = newID()
+	}
+	now := s.now()
+	z.Serial = uint32(now.Unix())
+	z.Status, z.Action, z.Version, z.SerialPending = Pending, ActionCreate, 1, false
+	z.CreatedAt, z.UpdatedAt = now, now
+	var managed []RecordSet
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		managed = nil
+		if err := lockZones(ctx, tx); err != nil {
+			return err
+		}
+		pool, err := getPool(ctx, tx, z.PoolID)
+		if fault.KindOf(err) == fault.NotFound {
+			return invalid("pool_id", "pool %s does not exist", z.PoolID)
+		} else if err != nil {
+			return err
+		}
+		if err := s.checkNewZone(ctx, tx, z); err != nil {
+			return err
+		}
+		if err := insertZone(ctx, tx, z); err != nil {
+			return err
+		}
+		if z.Type == Primary {
+			if managed, err = insertManaged(ctx, tx, z, pool); err != nil {
+				return err
+			}
+		}
+		if err := s.record(ctx, tx, "zone", z.ID, z.ProjectID, watch.Create, z); err != nil {
+			return err
+		}
+		for _, rs := range managed {
+			if err := s.record(ctx, tx, "recordset", rs.ID, rs.ProjectID, watch.Create, rs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Zone{}, err
+	}
+	return z, nil
+}
+
+// checkNewZone applies the rules across zones: a free name, no zone of
+// another project above or below, and the zones quota.
+func (s *Store) checkNewZone(ctx context.Context, tx *sqlstore.Tx, z Zone) error {
+	var n int
+	if err := tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones WHERE name = ? AND status <> 'DELETED'", []any{z.Name}, &n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return conflict("duplicate_zone", "Duplicate Zone")
+	}
+	owners, err := zoneOwners(ctx, tx, z.Name)
+	if err != nil {
+		return err
+	}
+	for _, o := range owners {
+		if o.project == z.ProjectID {
+			continue
+		}
+		if o.below {
+			return forbidden("illegal_parent", "Unable to create zone because another tenant owns a subzone of the zone")
+		}
+		return forbidden("illegal_child", "Unable to create subzone in another tenants zone")
+	}
+	q, err := s.quota(ctx, tx, z.ProjectID)
+	if err != nil {
+		return err
+	}
+	if err := tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones WHERE project_id = ? AND status <> 'DELETED'", []any{z.ProjectID}, &n); err != nil {
+		return err
+	}
+	if q.Zones >= 0 && n+1 > q.Zones {
+		return overQuota("zones")
+	}
+	return nil
+}
+
+type zoneOwner struct {
+	name, project string
+	below         bool // the zone is below name (else above it)
+}
+
+// zoneOwners lists the live zones above and below name.
+func zoneOwners(ctx context.Context, tx *sqlstore.Tx, name string) ([]zoneOwner, error) {
+	q := "SELECT name, project_id FROM dns_zones WHERE status <> 'DELETED' AND (name LIKE ? ESCAPE '\\'"
+	args := []any{"%." + escapeLike(name)}
+	if ps := parents(name); len(ps) > 0 {
+		q += " OR name IN (?" + strings.Repeat(", ?", len(ps)-1) + ")"
+		for _, p := range ps {
+			args = append(args, p)
+		}
+	}
+	rows, err := tx.Query(ctx, q+") ORDER BY name", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []zoneOwner
+	for rows.Next() {
+		var o zoneOwner
+		if err := rows.Scan(&o.name, &o.project); err != nil {
+			return nil, err
+		}
+		o.below = strings.HasSuffix(o.name, "."+name)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func insertZone(ctx context.Context, tx *sqlstore.Tx, z Zone) error {
+	_, err := tx.Exec(ctx, "INSERT INTO dns_zones ("+zoneCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		z.ID, z.ProjectID, z.PoolID, z.Name, z.Email, z.TTL, int64(z.Serial), z.Refresh, z.Retry, z.Expire, z.Minimum,
+		z.Type, jsonText(z.Masters), z.Description, z.Status, z.Action, z.SerialPending, z.Version,
+		micros(z.CreatedAt), micros(z.UpdatedAt))
+	if errors.Is(err, sqlstore.ErrConflict) {
+		return conflict("duplicate_zone", "Duplicate Zone")
+	}
+	return err
+}
+
+// insertManaged creates a new zone's SOA and apex NS recordsets, carried
+// by the zone's first serial.
+func insertManaged(ctx context.Context, tx *sqlstore.Tx, z Zone, pool Pool) ([]RecordSet, error) {
+	if len(pool.NSRecords) == 0 {
+		return nil, &fault.Error{Kind: fault.Unavailable, Type: "no_valid_pool",
+			Message: fmt.Sprintf("Pool %s has no nameservers: configure its ns_records first", pool.ID)}
+	}
+	var out []RecordSet
+	for _, rs := range []RecordSet{
+		{Type: "SOA", Records: []string{soaData(z, pool)}},
+		{Type: "NS", Records: pool.hostnames()},
+	} {
+		rs.ID, rs.ZoneID, rs.ZoneName, rs.ProjectID, rs.Name = newID(), z.ID, z.Name, z.ProjectID, z.Name
+		rs.Status, rs.Action, rs.Version, rs.CreatedAt, rs.UpdatedAt = Pending, ActionCreate, 1, z.CreatedAt, z.CreatedAt
+		if err := insertRecordSet(ctx, tx, rs, z.Serial); err != nil {
+			return nil, err
+		}
+		out = append(out, rs)
+	}
+	return out, nil
+}
+
+// soaData is the SOA rdata for z's current fields.
+func soaData(z Zone, pool Pool) string {
+	return fmt.Sprintf("%s %s %d %d %d %d %d", pool.mname(), rname(z.Email), z.Serial, z.Refresh, z.Retry, z.Expire, z.Minimum)
+}
+
+// GetZone returns a live zone the viewer may see.
+func (s *Store) GetZone(ctx context.Context, v Viewer, id string) (Zone, error) {
+	if err := v.check(); err != nil {
+		return Zone{}, err
+	}
+	var z Zone
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) (err error) {
+		z, err = visibleZone(ctx, tx, v, id)
+		return err
+	})
+	if err != nil {
+		return Zone{}, err
+	}
+	return z, nil
+}
+
+// UpdateZone stores z's email, ttl, description, refresh, retry, expire
+// and minimum (and masters for a SECONDARY zone), provided the zone is
+// still at z.Version (compare-and-swap: a lost race is a 409). Other fields
+// are ignored. A PRIMARY zone goes PENDING with a serial bump pending.
+func (s *Store) UpdateZone(ctx context.Context, v Viewer, z Zone) (Zone, error) {
+	if err := v.check(); err != nil {
+		return Zone{}, err
+	}
+	if err := checkZoneFields(z); err != nil {
+		return Zone{}, err
+	}
+	var out Zone
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		cur, err := visibleZone(ctx, tx, v, z.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Action == ActionDelete {
+			return badRequest("Can not update a deleting zone")
+		}
+		masters := cur.Masters
+		if cur.Type == Secondary {
+			if masters, err = canonicalMasters(z.Masters); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `UPDATE dns_zones SET email = ?, ttl = ?, description = ?, refresh = ?, retry = ?, expire = ?,
+			minimum = ?, masters = ?, increment_serial = (type = 'PRIMARY'), status = 'PENDING',
+			action = CASE WHEN action = 'CREATE' THEN 'CREATE' ELSE 'UPDATE' END, version = version + 1, updated_at = ?
+			WHERE id = ? AND version = ? RETURNING `+zoneCols,
+			z.Email, z.TTL, z.Description, z.Refresh, z.Retry, z.Expire, z.Minimum, jsonText(masters), micros(s.now()), z.ID, z.Version)
+		if out, err = oneZone(rows, err); err != nil {
+			if fault.KindOf(err) == fault.NotFound {
+				return staleVersion("Zone", z.ID, z.Version)
+			}
+			return err
+		}
+		return s.record(ctx, tx, "zone", out.ID, out.ProjectID, watch.Update, out)
+	})
+	return out, err
+}
+
+// oneZone scans the single row of a query or UPDATE ... RETURNING; no row
+// is a zone_not_found.
+func oneZone(rows interface {
+	scanner
+	Next() bool
+	Err() error
+	Close() error
+}, err error) (Zone, error) {
+	if err != nil {
+		return Zone{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Zone{}, err
+		}
+		return Zone{}, zoneNotFound()
+	}
+	z, err := scanZone(rows)
+	if err != nil {
+		return Zone{}, err
+	}
+	if rows.Next() {
+		return Zone{}, fmt.Errorf("dns: zone %s: more than one row", z.ID)
+	}
+	return z, rows.Err()
+}
+
+// DeleteZone starts deleting a zone: PENDING/DELETE, out of ServedZones at
+// once. The worker calls FinishDelete once the nameservers dropped it. A
+// zone with live subzones cannot be deleted (400 zone_has_sub_zone).
+// Deleting a zone already being deleted returns it unchanged.
+func (s *Store) DeleteZone(ctx context.Context, v Viewer, id string) (Zone, error) {
+	if err := v.check(); err != nil {
+		return Zone{}, err
+	}
+	var out Zone
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := lockZones(ctx, tx); err != nil {
+			return err
+		}
+		cur, err := visibleZone(ctx, tx, v, id)
+		if err != nil || cur.Action == ActionDelete {
+			out = cur
+			return err
+		}
+		var n int
+		err = tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones WHERE name LIKE ? ESCAPE '\\' AND status <> 'DELETED'",
+			[]any{"%." + escapeLike(cur.Name)}, &n)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return &fault.Error{Kind: fault.BadRequest, Type: "zone_has_sub_zone", Message: "Please delete any subzones before deleting this zone"}
+		}
+		rows, err := tx.Query(ctx, `UPDATE dns_zones SET status = 'PENDING', action = 'DELETE', increment_serial = FALSE,
+			version = version + 1, updated_at = ? WHERE id = ? RETURNING `+zoneCols, micros(s.now()), id)
+		if out, err = oneZone(rows, err); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "zone", out.ID, out.ProjectID, watch.Update, out)
+	})
+	return out, err
+}
+
+// FinishDelete ends a deletion started by DeleteZone: the zone becomes
+// DELETED (its name free again) and its recordsets are removed. The feed
+// gets one "zone" delete, which stands for its recordsets too. A zone not
+// being deleted is a 409.
+func (s *Store) FinishDelete(ctx context.Context, id string) (Zone, error) {
+	var out Zone
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE dns_zones SET status = 'DELETED', action = 'NONE', increment_serial = FALSE,
+			version = version + 1, updated_at = ?, deleted_at = ? WHERE id = ? AND action = 'DELETE' AND status <> 'DELETED'
+			RETURNING `+zoneCols, micros(s.now()), micros(s.now()), id)
+		if out, err = oneZone(rows, err); fault.KindOf(err) == fault.NotFound {
+			if _, err := getZone(ctx, tx, id); err != nil {
+				return err
+			}
+			return conflict("conflict", "Zone %s is not being deleted", id)
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM dns_recordsets WHERE zone_id = ?", id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "zone", out.ID, out.ProjectID, watch.Delete, nil)
+	})
+	return out, err
+}
+
+// Purge removes DELETED zones deleted before before, and returns how many.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.Exec(ctx, "DELETE FROM dns_zones WHERE status = 'DELETED' AND deleted_at < ?", micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("dns: purge: %w", err)
+	}
+	return res.RowsAffected()
+}
