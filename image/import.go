@@ -41,7 +41,17 @@ func (s *Service) Stage(ctx context.Context, id string, r io.Reader, size int64)
 	if err != nil {
 		return Image{}, err
 	}
-	if _, err := s.write(ctx, s.Staging, img, r, size); err != nil {
+	done, err := s.write(ctx, s.Staging, img, r, size)
+	if err == nil {
+		// The staged size counts against the byte quota until the import.
+		staged := img
+		done(&staged)
+		staged.Checksum, staged.HashAlgo, staged.HashValue, staged.VirtualSize = "", "", "", nil
+		c, cancel := detached(ctx)
+		defer cancel()
+		img, err = s.Store.Update(c, staged, Uploading)
+	}
+	if err != nil {
 		s.revert(ctx, id, Uploading, s.Staging, false)
 		return Image{}, err
 	}

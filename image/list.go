@@ -61,6 +61,11 @@ func (s *Store) List(ctx context.Context, v Viewer, f Filter) ([]Image, error) {
 	if vis == "all" {
 		vis = ""
 	}
+	if v.Admin && f.Visibility == "" {
+		// Community images are listed only when asked for, admins included.
+		q += " AND (visibility <> 'community' OR owner = ?)"
+		args = append(args, v.Project)
+	}
 	for _, c := range []struct{ col, val string }{{"visibility", vis}, {"status", string(f.Status)}, {"name", f.Name}, {"owner", f.Owner}} {
 		if c.val != "" {
 			q, args = q+" AND "+c.col+" = ?", append(args, c.val)

@@ -99,6 +99,9 @@ func (s *Service) maxSize(ctx context.Context, img Image) (int64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
+	if img.Size != nil {
+		used -= *img.Size // staged data being imported is this image's own
+	}
 	if left := l.Bytes - used; left < max {
 		if left < 0 {
 			left = 0
@@ -134,14 +137,17 @@ func (s *Service) Upload(ctx context.Context, id string, r io.Reader, size int64
 		s.revert(ctx, id, Saving, s.Data, false)
 		return Image{}, err
 	}
-	img, err = s.Store.Transition(ctx, id, Active, done)
+	// The client may hang up after the last byte: finish regardless.
+	c, cancel := detached(ctx)
+	defer cancel()
+	img, err = s.Store.Transition(c, id, Active, done)
 	if err != nil {
-		c, cancel := detached(ctx)
-		defer cancel()
-		s.Data.Delete(c, id)
-		if fault.KindOf(err) == fault.Conflict || fault.KindOf(err) == fault.NotFound {
+		k := fault.KindOf(err)
+		if k == fault.Conflict || k == fault.NotFound {
+			s.Data.Delete(c, id)
 			return Image{}, &fault.Error{Kind: fault.Gone, Message: fmt.Sprintf("Image %s could not be found after upload. The image may have been deleted during the upload.", id), Err: err}
 		}
+		s.revert(ctx, id, Saving, s.Data, false)
 		return Image{}, err
 	}
 	return img, nil
@@ -153,6 +159,9 @@ func (s *Service) write(ctx context.Context, dst store.Store, img Image, r io.Re
 	max, byQuota, err := s.maxSize(ctx, img)
 	if err != nil {
 		return nil, err
+	}
+	if byQuota && max <= 0 {
+		return nil, quotaError(img, s.limits(img.Owner))
 	}
 	in := format.NewInspector()
 	obj, err := dst.Put(ctx, img.ID, r, store.PutOptions{

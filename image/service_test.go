@@ -228,3 +228,37 @@ func TestWebDownload(t *testing.T) {
 		t.Fatalf("unknown method: %v", err)
 	}
 }
+
+// A byte quota exactly used up refuses the next byte, and staged data
+// counts against it.
+func TestQuotaEdges(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.svc.Quota = func(string) image.Limits { return image.Limits{Count: -1, Bytes: 1000} }
+	img := f.create(t, "raw")
+	if _, err := f.svc.Upload(ctx, img.ID, bytes.NewReader(make([]byte, 1000)), 1000); err != nil {
+		t.Fatal(err)
+	}
+	next := f.create(t, "raw")
+	if _, err := f.svc.Upload(ctx, next.ID, bytes.NewReader(make([]byte, 5000)), -1); fault.KindOf(err) != fault.TooLarge {
+		t.Fatalf("upload with the quota used up: %v", err)
+	}
+	if _, err := f.svc.Store.Delete(ctx, img.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Stage(ctx, next.ID, bytes.NewReader(make([]byte, 900)), -1); err != nil {
+		t.Fatal(err)
+	}
+	third := f.create(t, "raw")
+	if _, err := f.svc.Stage(ctx, third.ID, bytes.NewReader(make([]byte, 900)), -1); fault.KindOf(err) != fault.TooLarge {
+		t.Fatalf("staging over the quota: %v", err)
+	}
+	// The staged image imports within its own quota share.
+	if _, err := f.svc.Import(ctx, next.ID, image.GlanceDirect, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Wait()
+	if st := status(t, f, next.ID); st != image.Active {
+		t.Fatalf("import of staged data under quota: %s", st)
+	}
+}

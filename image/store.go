@@ -148,10 +148,10 @@ func (s *Store) Get(ctx context.Context, id string) (Image, error) {
 func (s *Store) Update(ctx context.Context, img Image, expect Status) (Image, error) {
 	img.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE image_images SET name = ?, status = ?, visibility = ?, protected = ?, os_hidden = ?,
+		res, err := tx.Exec(ctx, `UPDATE image_images SET name = ?, owner = ?, status = ?, visibility = ?, protected = ?, os_hidden = ?,
 			checksum = ?, os_hash_algo = ?, os_hash_value = ?, size = ?, virtual_size = ?, container_format = ?, disk_format = ?,
 			min_ram = ?, min_disk = ?, tags = ?, properties = ?, updated_at = ? WHERE id = ? AND status = ?`,
-			img.Name, img.Status, img.Visibility, img.Protected, img.Hidden, img.Checksum, img.HashAlgo, img.HashValue,
+			img.Name, img.Owner, img.Status, img.Visibility, img.Protected, img.Hidden, img.Checksum, img.HashAlgo, img.HashValue,
 			nullInt(img.Size), nullInt(img.VirtualSize), img.ContainerFormat, img.DiskFormat, img.MinRAM, img.MinDisk,
 			jsonText(img.Tags), jsonText(img.Properties), img.UpdatedAt.UnixMicro(), img.ID, expect)
 		if err != nil {

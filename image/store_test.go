@@ -193,7 +193,8 @@ func testVisibility(t *testing.T, dsn string) {
 		{"pending shared on request", a, image.Filter{MemberStatus: image.MemberPending}, []string{"own", "pub", "shr2"}},
 		{"hidden on request", a, image.Filter{Hidden: true}, []string{"hid", "own", "pub", "shr"}},
 		{"a stranger", image.Viewer{Project: "c"}, image.Filter{}, []string{"pub"}},
-		{"admin", image.Viewer{Admin: true}, image.Filter{}, []string{"comm", "own", "priv", "pub", "shr", "shr2"}},
+		{"admin: community only on request, as in Glance", image.Viewer{Admin: true}, image.Filter{}, []string{"own", "priv", "pub", "shr", "shr2"}},
+		{"admin, every kind", image.Viewer{Admin: true}, image.Filter{Visibility: "all"}, []string{"comm", "own", "priv", "pub", "shr", "shr2"}},
 	}
 	for _, c := range cases {
 		if got := ids(c.v, c.f); !slices.Equal(got, c.want) {

@@ -97,7 +97,12 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	for i, img := range got {
 		out[i] = render(img)
 	}
-	body := map[string]any{"images": out, "first": "/v2/images", "schema": "/v2/schemas/images"}
+	// first and next keep the query, as Glance's ResponseSerializer.index.
+	first, fq := "/v2/images", r.URL.Query()
+	if fq.Del("marker"); len(fq) > 0 {
+		first += "?" + fq.Encode()
+	}
+	body := map[string]any{"images": out, "first": first, "schema": "/v2/schemas/images"}
 	if more {
 		q.Set("marker", got[len(got)-1].ID)
 		body["next"] = "/v2/images?" + q.Encode()

@@ -45,9 +45,22 @@ func (a *API) members(r *http.Request, img image.Image) ([]image.Member, error) 
 	return own, nil
 }
 
+// sharedOnly refuses member calls on images that are not shared, as
+// Glance's _check_visibility_and_ownership does (image_members.py).
+func sharedOnly(img image.Image) error {
+	if img.Visibility != image.Shared {
+		return &fault.Error{Kind: fault.Forbidden, Message: "Only shared images have members."}
+	}
+	return nil
+}
+
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request) {
 	img, ok := a.load(w, r, "get_members")
 	if !ok {
+		return
+	}
+	if err := sharedOnly(img); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	ms, err := a.members(r, img)
@@ -77,9 +90,15 @@ func (a *API) findMember(w http.ResponseWriter, r *http.Request, img image.Image
 	return image.Member{}, false
 }
 
+// showMember answers every refusal with 404, as Glance's show turns
+// Forbidden into HTTPNotFound (image_members.py).
 func (a *API) showMember(w http.ResponseWriter, r *http.Request) {
-	img, ok := a.load(w, r, "get_member")
+	img, ok := a.load(w, r, "get_image")
 	if !ok {
+		return
+	}
+	if sharedOnly(img) != nil || a.enforce(r.Context(), "get_member", a.target(r.Context(), img)) != nil {
+		a.fail(w, r, &fault.Error{Kind: fault.NotFound, Message: fmt.Sprintf("Member %s not found for image %s.", r.PathValue("member"), img.ID)})
 		return
 	}
 	if m, ok := a.findMember(w, r, img); ok {
@@ -134,6 +153,10 @@ func (a *API) updateMember(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if err := sharedOnly(img); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	m, ok := a.findMember(w, r, img)
 	if !ok {
 		return
@@ -164,6 +187,10 @@ func (a *API) updateMember(w http.ResponseWriter, r *http.Request) {
 func (a *API) deleteMember(w http.ResponseWriter, r *http.Request) {
 	img, ok := a.load(w, r, "delete_member")
 	if !ok {
+		return
+	}
+	if err := sharedOnly(img); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	if err := a.Service.Store.RemoveMember(r.Context(), img.ID, r.PathValue("member")); err != nil {

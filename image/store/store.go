@@ -75,8 +75,9 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 	if opts.SizeKnown && (limit == 0 || opts.Size < limit) {
 		limit = opts.Size // one byte more than announced is already wrong
 	}
+	bounded := limit > 0 || opts.SizeKnown
 	r := src
-	if limit > 0 {
+	if bounded {
 		r = io.LimitReader(src, limit+1)
 	}
 	buf := make([]byte, 1<<20)
@@ -91,7 +92,7 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 				return Object{}, err
 			}
 			n += int64(k)
-			if limit > 0 && n > limit {
+			if bounded && n > limit {
 				if opts.SizeKnown && (opts.MaxSize == 0 || opts.Size < opts.MaxSize) {
 					return Object{}, ErrSizeMismatch
 				}
