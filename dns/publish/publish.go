@@ -1,0 +1,196 @@
+// Package publish keeps an authoritative DNS server (dns/server) in step
+// with the zone store (package dns): it serves a snapshot of every live
+// primary zone, follows the watch feed to rebuild it when anything
+// changes, bumps serials in batches (Designate's producer), and marks a
+// zone ACTIVE once every configured nameserver answers its SOA query with
+// the new serial (Designate's PollForZone).
+//
+// It rebuilds the whole index on a change, which is simple and correct;
+// for very large deployments a per-zone rebuild is the upgrade path.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gostack/gostack/dns"
+	"github.com/gostack/gostack/dns/server"
+	"github.com/gostack/gostack/internal/watch"
+	mdns "github.com/miekg/dns"
+)
+
+// Publisher connects a Store to a server.Dynamic. Run it once (it is not
+// safe for concurrent use).
+type Publisher struct {
+	Store  *dns.Store
+	Feed   watch.Source // the store's *watch.Log, or a watch.Client
+	Target *server.Dynamic
+	// Servers are the DNS servers (host:port) whose SOA serial must
+	// reach a zone's new serial before it is ACTIVE; empty means none
+	// are asked and zones go ACTIVE once Target serves them.
+	Servers []string
+	// BumpInterval is how often serials are bumped (default 1s;
+	// Designate's producer runs every 5s). Negative: never (another
+	// controller does it).
+	BumpInterval time.Duration
+	Log          *slog.Logger
+
+	last map[string]server.Zone // what was published, by zone id
+}
+
+func (p *Publisher) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run publishes until ctx ends. The first snapshot is served before Run
+// returns control to its loops, so a caller that waits for Ready knows
+// queries are answered from the store.
+func (p *Publisher) Run(ctx context.Context, ready func()) error {
+	rev, err := p.Sync(ctx)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready()
+	}
+	if p.BumpInterval >= 0 {
+		go p.bumpLoop(ctx)
+	}
+	for ctx.Err() == nil {
+		b, err := p.Feed.Wait(ctx, watch.Query{Area: "dns", Since: rev}, 30*time.Second)
+		if err != nil && !errors.Is(err, watch.ErrCompacted) {
+			if ctx.Err() == nil {
+				p.log().Warn("dns publish: watch failed", "err", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		if err == nil && len(b.Changes) == 0 {
+			rev = max(rev, b.Revision)
+			continue
+		}
+		if r, err := p.Sync(ctx); err != nil {
+			p.log().Warn("dns publish: rebuild failed", "err", err)
+			sleep(ctx, time.Second)
+		} else {
+			rev = r
+		}
+	}
+	return nil
+}
+
+// Sync serves the store's current zones, marks the ones served as
+// ACTIVE where every server has them, and returns the feed revision of
+// the snapshot.
+func (p *Publisher) Sync(ctx context.Context) (int64, error) {
+	served, rev, err := p.Store.ServedZonesAt(ctx)
+	if err != nil {
+		return 0, err
+	}
+	zones := make([]server.Zone, 0, len(served))
+	next := make(map[string]server.Zone, len(served))
+	for _, sz := range served {
+		// A change waiting for its serial bump is not published yet: the
+		// content and the serial change together, or secondaries comparing
+		// serials would miss it.
+		if prev, ok := p.last[sz.Zone.ID]; ok && sz.Zone.SerialPending {
+			zones, next[sz.Zone.ID] = append(zones, prev), prev
+			continue
+		}
+		rrs, err := sz.RRs()
+		if err != nil {
+			p.log().Warn("dns publish: zone not served", "zone", sz.Zone.Name, "err", err)
+			continue
+		}
+		z := server.Zone{Name: sz.Zone.Name, Records: rrs}
+		zones, next[sz.Zone.ID] = append(zones, z), z
+	}
+	idx, err := server.Build(zones)
+	if err != nil {
+		return 0, fmt.Errorf("dns publish: %w", err)
+	}
+	p.Target.Set(idx)
+	p.last = next
+	for _, sz := range served {
+		z := sz.Zone
+		if z.Status == dns.Pending && !z.SerialPending {
+			go p.activate(ctx, z)
+		}
+	}
+	return rev, nil
+}
+
+// activate polls every server for z's serial (bounded: 10 tries, as
+// Designate's poll_max_retries) and marks z ACTIVE when all have it.
+func (p *Publisher) activate(ctx context.Context, z dns.Zone) {
+	for try := 0; try < 10 && ctx.Err() == nil; try++ {
+		if p.allServe(z.Name, z.Serial) {
+			_, err := p.Store.MarkActive(ctx, z.ID, z.Serial)
+			if err != nil && ctx.Err() == nil {
+				p.log().Debug("dns publish: zone not marked active", "zone", z.Name, "serial", z.Serial, "err", err)
+			}
+			return
+		}
+		sleep(ctx, time.Duration(try+1)*200*time.Millisecond)
+	}
+	p.log().Warn("dns publish: servers did not reach the serial", "zone", z.Name, "serial", z.Serial)
+}
+
+func (p *Publisher) allServe(zone string, serial uint32) bool {
+	for _, addr := range p.Servers {
+		got, err := SOASerial(addr, zone)
+		if err != nil || int32(got-serial) < 0 { // RFC 1982: got >= serial
+			return false
+		}
+	}
+	return true
+}
+
+// SOASerial asks addr (host:port, UDP) for zone's SOA serial.
+func SOASerial(addr, zone string) (uint32, error) {
+	m := new(mdns.Msg)
+	m.SetQuestion(mdns.Fqdn(zone), mdns.TypeSOA)
+	c := &mdns.Client{Timeout: 2 * time.Second}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		return 0, err
+	}
+	for _, rr := range r.Answer {
+		if soa, ok := rr.(*mdns.SOA); ok {
+			return soa.Serial, nil
+		}
+	}
+	return 0, fmt.Errorf("dns publish: %s has no SOA for %s (rcode %s)", addr, zone, mdns.RcodeToString[r.Rcode])
+}
+
+func (p *Publisher) bumpLoop(ctx context.Context) {
+	every := p.BumpInterval
+	if every == 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := p.Store.BumpSerials(ctx); err != nil && ctx.Err() == nil {
+				p.log().Warn("dns publish: serial bump failed", "err", err)
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

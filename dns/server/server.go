@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Config is the server's behaviour beyond the zones themselves. The zero
+// Config answers queries and refuses zone transfers.
+type Config struct {
+	// Keys are the TSIG keys (RFC 8945) the server verifies requests
+	// with and signs responses and NOTIFYs with.
+	Keys []Key
+	// Transfer lists who may transfer zones over TCP (AXFR, and IXFR
+	// answered in full). A request is allowed when one entry matches.
+	// Empty: nobody.
+	Transfer []ACL
+	// NotifyTargets gives, for a zone whose SOA serial changed in a
+	// Watcher source, the secondaries to send NOTIFY to. nil: none.
+	NotifyTargets func(zone string) []Target
+	// NotifyAttempts bounds the tries per target (default 5);
+	// NotifyTimeout is each try's wait for the answer (default 2s).
+	NotifyAttempts int
+	NotifyTimeout  time.Duration
+	// UDPSize is the EDNS buffer size advertised and the largest UDP
+	// response sent (default 1232, at least 512).
+	UDPSize uint16
+	// Logf receives failures that have no caller to return to (a NOTIFY
+	// nobody acknowledged). nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Key is one TSIG key. Algorithm defaults to hmac-sha256; Secret is base64.
+type Key struct {
+	Name      string
+	Algorithm string
+	Secret    string
+}
+
+// ACL matches a client by address prefix and TSIG key. A zero Prefix
+// matches any address; an empty Key matches unsigned and signed
+// requests alike; a set Key requires a request signed with that key.
+type ACL struct {
+	Prefix netip.Prefix
+	Key    string
+}
+
+// Target is a secondary to NOTIFY: a host:port and, optionally, the name
+// of the key in Config.Keys to sign with.
+type Target struct {
+	Addr string
+	Key  string
+}
+
+// Server answers DNS queries from a Source. It is a dns.Handler, so it can
+// also be mounted on a dns.Server the caller runs. Several Servers can
+// live in one process.
+type Server struct {
+	src     Source
+	cfg     Config
+	keys    map[string]Key    // canonical name -> key
+	secrets map[string]string // canonical name -> secret, for miekg/dns
+	pool    sync.Pool
+	wg      sync.WaitGroup // NOTIFY goroutines
+}
+
+var _ dns.Handler = (*Server)(nil)
+
+// New returns a Server answering from src. It starts nothing.
+func New(src Source, cfg Config) *Server {
+	if cfg.UDPSize == 0 {
+		cfg.UDPSize = 1232
+	}
+	cfg.UDPSize = max(cfg.UDPSize, dns.MinMsgSize)
+	if cfg.NotifyAttempts <= 0 {
+		cfg.NotifyAttempts = 5
+	}
+	if cfg.NotifyTimeout <= 0 {
+		cfg.NotifyTimeout = 2 * time.Second
+	}
+	s := &Server{src: src, cfg: cfg, keys: map[string]Key{}, secrets: map[string]string{}}
+	for _, k := range cfg.Keys {
+		k.Name = dns.CanonicalName(k.Name)
+		if k.Algorithm == "" {
+			k.Algorithm = dns.HmacSHA256
+		}
+		k.Algorithm = dns.CanonicalName(k.Algorithm)
+		s.keys[k.Name] = k
+		s.secrets[k.Name] = k.Secret
+	}
+	s.pool.New = func() any { return new(reply) }
+	return s
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+// Serve answers queries on the UDP and TCP listeners the caller opened
+// (either may be nil) until ctx ends, then stops accepting, lets running
+// queries finish for up to 5 seconds, closes both listeners and returns
+// nil. A listener failing first ends Serve with its error. When the
+// Source is a Watcher, Serve also sends NOTIFYs (see Config).
+func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) error {
+	if udp == nil && tcp == nil {
+		return errors.New("dns/server: serve: no listener")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var runs []*run
+	if udp != nil {
+		runs = append(runs, s.start(&dns.Server{PacketConn: udp, UDPSize: 4096}))
+	}
+	if tcp != nil {
+		runs = append(runs, s.start(&dns.Server{Listener: tcp}))
+	}
+	if w, ok := s.src.(Watcher); ok && s.cfg.NotifyTargets != nil {
+		s.wg.Go(func() { s.watch(ctx, w) })
+	}
+	failed := make(chan error, len(runs))
+	for _, r := range runs {
+		go func() {
+			<-r.done
+			failed <- r.err
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-failed:
+		if err != nil {
+			err = fmt.Errorf("dns/server: serve: %w", err)
+		}
+	}
+	cancel()
+	for _, r := range runs {
+		r.stop()
+	}
+	s.wg.Wait()
+	return err
+}
+
+// run is one dns.Server started by Serve.
+type run struct {
+	srv     *dns.Server
+	started chan struct{}
+	done    chan struct{}
+	err     error
+}
+
+func (s *Server) start(srv *dns.Server) *run {
+	r := &run{srv: srv, started: make(chan struct{}), done: make(chan struct{})}
+	srv.Handler = s
+	srv.TsigSecret = s.secrets
+	srv.MsgAcceptFunc = dns.DefaultMsgAcceptFunc
+	srv.NotifyStartedFunc = func() { close(r.started) }
+	go func() {
+		defer close(r.done)
+		r.err = srv.ActivateAndServe()
+	}()
+	return r
+}
+
+func (r *run) stop() {
+	select {
+	case <-r.started:
+	case <-r.done:
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.srv.ShutdownContext(ctx)
+	<-r.done
+}
