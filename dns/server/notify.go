@@ -70,7 +70,7 @@ func (s *Server) notifyOne(ctx context.Context, z *zone, t Target) error {
 // watch sends NOTIFY for each zone that is new or whose serial changed
 // each time the Watcher replaces its zones, until ctx ends.
 func (s *Server) watch(ctx context.Context, w Watcher) {
-	cur, replaced := w.Watch()
+	cur, replaced := s.first, s.firstReplaced
 	for {
 		select {
 		case <-ctx.Done():

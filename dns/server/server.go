@@ -69,6 +69,11 @@ type Server struct {
 	secrets map[string]string // canonical name -> secret, for miekg/dns
 	pool    sync.Pool
 	wg      sync.WaitGroup // NOTIFY goroutines
+
+	// The Watcher's zones when New ran: a change between New and Serve
+	// still gets its NOTIFY.
+	first         *Zones
+	firstReplaced <-chan struct{}
 }
 
 var _ dns.Handler = (*Server)(nil)
@@ -96,6 +101,9 @@ func New(src Source, cfg Config) *Server {
 		s.secrets[k.Name] = k.Secret
 	}
 	s.pool.New = func() any { return new(reply) }
+	if w, ok := src.(Watcher); ok {
+		s.first, s.firstReplaced = w.Watch()
+	}
 	return s
 }
 
