@@ -1,0 +1,49 @@
+// Package api serves Designate's v2 DNS API over dns.Store, on the wire
+// exactly as Designate answers (designate/api/v2 and the API_v2 object
+// adapters): the same fields, {"self": ...} links, collections with
+// "links" (and "next" while more items follow) and, for zones and
+// recordsets, "metadata": {"total_count": N}; 202 with the PENDING object
+// for zone and recordset writes and deletes; errors as Designate's
+// FaultWrapperMiddleware renders them ({"code","type","message",
+// "request_id"}), the offending field named in the message.
+//
+// Routes: version discovery (GET / and GET /v2, no token); zones
+// (create, list with Designate's filters, sort_key, sort_dir, marker and
+// limit, show, PATCH, delete) and their nameservers; recordsets per zone
+// (create, list, show, PUT, delete) and across zones (GET /v2/recordsets,
+// and /v2/recordsets/{id} redirecting to its canonical URL as Designate
+// does); TSIG keys (CRUD, secret included as Designate returns it); pools
+// (read-only); quotas (GET /v2/quotas, GET/PATCH/DELETE
+// /v2/quotas/{project_id}); limits; reverse floating IPs.
+//
+// Every call is checked against Designate's default policies (Defaults),
+// the project-scoped secure-RBAC rules Designate enforces since 17.0
+// (2023.2), with identity/policy; another project's zone is 404, as in
+// Designate. X-Auth-All-Projects (or ?all_projects=) needs all_tenants and
+// X-Auth-Sudo-Project-ID (or -Tenant-ID) needs use_sudo, both admin-only;
+// a caller without them gets 403. The handler expects identity/middleware
+// in front of it: it reads the caller from the request context.
+//
+// Where it differs from Designate, on purpose: "next" links only while
+// more items follow (Designate also links an empty page after a full
+// last one); limit above max_limit_v2 (1000) is capped; total_count is
+// counted by listing every match (see OpenStack-DNS-Hide-Counts); a
+// caller refused X-Auth-All-Projects or sudo gets Designate's error body
+// (Designate's context middleware answers an empty 403); GET /v2 answers
+// the version list as GET / does; integers in bodies must be JSON
+// numbers (Designate's objects also take "600").
+//
+// What it does not do. There is no network service yet, so
+// /v2/reverse/floatingips lists no floating IPs and every specific one is
+// 404 (after the key and body are checked as Designate checks them); the
+// PTR hook comes with the network area. Not served (404): shared zones,
+// zone transfers, imports, exports and tasks (xfr, abandon, pool_move),
+// TLDs, blacklists, service statuses, creating or changing pools through
+// the API, and json-patch bodies (501, as in Designate). The
+// X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers are
+// checked against their policies but change nothing: managed recordsets
+// (the SOA and apex NS) stay read-only, and a zone is always deleted from
+// its nameservers. Zone attributes are accepted and not kept, except
+// "pool_id" which, for admins (zone_create_forced_pool), picks the pool as
+// Designate's pool_id_attribute scheduler filter does.
+package api

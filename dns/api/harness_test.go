@@ -1,0 +1,352 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/gostack/gostack/dns"
+	"github.com/gostack/gostack/dns/api"
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/identity/policy"
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/internal/watch"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The projects of every test cloud, with Keystone-shaped ids.
+var (
+	projectA = strings.Repeat("a", 32)
+	projectB = strings.Repeat("b", 32)
+)
+
+// The tokens the fake validator knows. Members also hold reader, as
+// Keystone's implied roles put both in a token.
+const (
+	adminA  = "token-admin-a"  // admin, member, reader on A
+	memberA = "token-member-a" // member, reader on A
+	readerA = "token-reader-a" // reader on A
+	memberB = "token-member-b" // member, reader on B
+	nobodyA = "token-nobody-a" // no role on A
+)
+
+// validator is a fake identity: it maps tokens to callers.
+type validator map[string]middleware.Caller
+
+func (v validator) ValidateCaller(_ context.Context, tok string) (middleware.Caller, error) {
+	c, ok := v[tok]
+	if !ok {
+		return middleware.Caller{}, fault.New(fault.Unauthorized, "unknown token")
+	}
+	return c, nil
+}
+
+func (validator) Generation() int64 { return 0 }
+
+func callers() validator {
+	caller := func(user, project string, roles ...string) middleware.Caller {
+		return middleware.Caller{UserID: user, UserName: user, UserDomainID: "default", ProjectID: project,
+			ProjectName: project, ProjectDomainID: "default", Roles: roles, ExpiresAt: time.Now().Add(time.Hour)}
+	}
+	return validator{
+		adminA:  caller("admin", projectA, "admin", "member", "reader"),
+		memberA: caller("alice", projectA, "member", "reader"),
+		readerA: caller("carol", projectA, "reader"),
+		memberB: caller("bob", projectB, "member", "reader"),
+		nobodyA: caller("nemo", projectA),
+	}
+}
+
+// cloud is the DNS API on an httptest server: the store in SQLite, the
+// default pool served by ns1.example.net., Designate's default policies,
+// the fake identity and request ids in front.
+type cloud struct {
+	URL   string
+	Store *dns.Store
+}
+
+func newCloud(t *testing.T) *cloud {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "dns.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, watch.Migrations(), dns.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	s := dns.NewStore(db, watch.New(db))
+	if _, err := s.EnsureDefaultPool(ctx, []string{"ns1.example.net."}); err != nil {
+		t.Fatal(err)
+	}
+	enf := policy.New()
+	if err := enf.Register(api.Defaults()...); err != nil {
+		t.Fatal(err)
+	}
+	h := (&api.API{Store: s, Policy: enf}).Handler()
+	mw := &middleware.Middleware{Validator: callers(), Style: httpapi.Designate, Optional: true}
+	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(h)))
+	t.Cleanup(srv.Close)
+	return &cloud{URL: srv.URL, Store: s}
+}
+
+// client is a gophercloud DNS v2 client with token.
+func (c *cloud) client(token string) *gophercloud.ServiceClient {
+	return &gophercloud.ServiceClient{
+		ProviderClient: &gophercloud.ProviderClient{TokenID: token},
+		Endpoint:       c.URL + "/",
+		ResourceBase:   c.URL + "/v2/",
+	}
+}
+
+// ---- requests ----
+
+// call is one request. Body is sent as is when it is a string, omitted
+// when nil, and JSON-encoded otherwise.
+type call struct {
+	Method, Path string
+	Token        string
+	Body         any
+	Header       map[string]string
+}
+
+// reply is a response, read in full.
+type reply struct {
+	Code   int
+	Header http.Header
+	Body   []byte
+}
+
+func (r reply) String() string { return fmt.Sprintf("%d %s", r.Code, r.Body) }
+
+// JSON decodes the body as an object, failing the test otherwise.
+func (r reply) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("%d response is not a JSON object: %v\n%s", r.Code, err, r.Body)
+	}
+	return m
+}
+
+func (c *cloud) call(t *testing.T, x call) reply {
+	t.Helper()
+	var body io.Reader
+	switch b := x.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(buf)
+	}
+	url := x.Path
+	if strings.HasPrefix(url, "/") {
+		url = c.URL + url
+	}
+	req, err := http.NewRequestWithContext(context.Background(), x.Method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if x.Token != "" {
+		req.Header.Set("X-Auth-Token", x.Token)
+	}
+	for k, v := range x.Header {
+		req.Header.Set(k, v)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", x.Method, x.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", x.Method, x.Path, err)
+	}
+	return reply{Code: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+func (c *cloud) do(t *testing.T, method, path, token string, body any) reply {
+	t.Helper()
+	return c.call(t, call{Method: method, Path: path, Token: token, Body: body})
+}
+
+// must makes a request and fails the test unless it answers want; it
+// returns the decoded body (nil for an empty one).
+func (c *cloud) must(t *testing.T, want int, method, path, token string, body any) map[string]any {
+	t.Helper()
+	r := c.do(t, method, path, token, body)
+	if r.Code != want {
+		t.Fatalf("%s %s = %s, want %d", method, path, r, want)
+	}
+	if len(r.Body) == 0 {
+		return nil
+	}
+	return r.JSON(t)
+}
+
+// ---- zones and recordsets ----
+
+// mkZone creates a zone as token and returns its id.
+func (c *cloud) mkZone(t *testing.T, token, name string) string {
+	t.Helper()
+	z := c.must(t, http.StatusAccepted, "POST", "/v2/zones", token,
+		map[string]any{"name": name, "email": "hostmaster@" + strings.TrimSuffix(name, "."), "ttl": 600})
+	return str(t, z, "id")
+}
+
+// mkRecordSet creates an A recordset as token and returns its id.
+func (c *cloud) mkRecordSet(t *testing.T, token, zoneID, name string, records ...string) string {
+	t.Helper()
+	rs := c.must(t, http.StatusAccepted, "POST", "/v2/zones/"+zoneID+"/recordsets", token,
+		map[string]any{"name": name, "type": "A", "records": records})
+	return str(t, rs, "id")
+}
+
+// ---- JSON ----
+
+func str(t *testing.T, v any, key string) string {
+	t.Helper()
+	m, _ := v.(map[string]any)
+	s, ok := m[key].(string)
+	if !ok {
+		t.Fatalf("%s: not a string in %v", key, v)
+	}
+	return s
+}
+
+func list(t *testing.T, v any, key string) []any {
+	t.Helper()
+	m, _ := v.(map[string]any)
+	l, ok := m[key].([]any)
+	if !ok {
+		t.Fatalf("%s: not an array in %v", key, v)
+	}
+	return l
+}
+
+// ids returns the ids of a collection body's items, in order.
+func ids(t *testing.T, body map[string]any, key string) []string {
+	t.Helper()
+	var out []string
+	for _, it := range list(t, body, key) {
+		out = append(out, str(t, it, "id"))
+	}
+	return out
+}
+
+// wantError checks a Designate error answer as FaultWrapperMiddleware
+// renders it: exactly {"code","type","message","request_id"}, code the
+// status, type typ (when not ""), and a message containing each of msgs.
+func wantError(t *testing.T, r reply, code int, typ string, msgs ...string) {
+	t.Helper()
+	if r.Code != code {
+		t.Fatalf("status = %s, want %d", r, code)
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		t.Fatalf("not a JSON error body: %s", r.Body)
+	}
+	keys := make([]string, 0, len(body))
+	for k := range body {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"code", "message", "request_id", "type"}) {
+		t.Errorf("error body keys = %v, want code, message, request_id, type: %s", keys, r.Body)
+	}
+	if body["code"] != float64(code) {
+		t.Errorf("code = %v, want %d", body["code"], code)
+	}
+	if id, _ := body["request_id"].(string); !strings.HasPrefix(id, "req-") || id != r.Header.Get("X-OpenStack-Request-Id") {
+		t.Errorf("request_id = %v, header %q", body["request_id"], r.Header.Get("X-OpenStack-Request-Id"))
+	}
+	if typ != "" && body["type"] != typ {
+		t.Errorf("type = %v, want %q: %s", body["type"], typ, r.Body)
+	}
+	m, _ := body["message"].(string)
+	for _, msg := range msgs {
+		if !strings.Contains(m, msg) {
+			t.Errorf("message = %q, want it to contain %q", m, msg)
+		}
+	}
+}
+
+// ---- state ----
+
+// snapshot is everything a call could change, as the admin sees it:
+// every zone and recordset of every project, TSIG keys and quotas. A
+// rejected call must leave it as it was.
+func (c *cloud) snapshot(t *testing.T) string {
+	t.Helper()
+	var lines []string
+	all := map[string]string{"X-Auth-All-Projects": "true"}
+	for _, path := range []string{"/v2/zones?limit=max", "/v2/recordsets?limit=max", "/v2/tsigkeys?limit=max"} {
+		r := c.call(t, call{Method: "GET", Path: path, Token: adminA, Header: all})
+		if r.Code != http.StatusOK {
+			t.Fatalf("snapshot %s: %s", path, r)
+		}
+		body := r.JSON(t)
+		key := strings.TrimPrefix(strings.Split(path, "?")[0], "/v2/")
+		for _, it := range list(t, body, key) {
+			j, _ := json.Marshal(it)
+			lines = append(lines, string(j))
+		}
+	}
+	for _, p := range []string{projectA, projectB} {
+		r := c.call(t, call{Method: "GET", Path: "/v2/quotas/" + p, Token: adminA, Header: all})
+		lines = append(lines, "quota "+p+" "+string(r.Body))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// unchanged fails the test when the state moved from before.
+func (c *cloud) unchanged(t *testing.T, before string) {
+	t.Helper()
+	if after := c.snapshot(t); after != before {
+		t.Errorf("state changed:\n%s", diff(before, after))
+	}
+}
+
+func diff(before, after string) string {
+	b, a := strings.Split(before, "\n"), strings.Split(after, "\n")
+	var out []string
+	for _, l := range b {
+		if !slices.Contains(a, l) {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range a {
+		if !slices.Contains(b, l) {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

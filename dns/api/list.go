@@ -1,0 +1,192 @@
+package api
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gostack/gostack/dns"
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/httpapi"
+)
+
+// Designate's SORT_KEYS of each collection.
+var (
+	zoneSortKeys      = []string{"created_at", "id", "updated_at", "name", "tenant_id", "serial", "ttl", "status"}
+	recordSetSortKeys = []string{"created_at", "id", "updated_at", "zone_id", "tenant_id", "name", "type", "ttl"}
+	allRecordSetsKeys = []string{"created_at", "updated_at", "zone_id", "tenant_id", "name", "type", "ttl"}
+	poolSortKeys      = []string{"created_at", "id", "updated_at", "name"}
+	tsigKeySortKeys   = []string{"created_at", "id", "updated_at", "name"}
+)
+
+// The query parameters the context middleware takes, never filters.
+var contextParams = []string{"all_projects", "all_tenants", "edit_managed_records"}
+
+// listQuery is a list request's paging (utils.get_paging_params) and
+// filters (RestController._apply_filter_params).
+type listQuery struct {
+	page    dns.Page // Limit is the page size, never 0
+	filters map[string]string
+}
+
+// parseList reads marker, limit, sort_key and sort_dir, and the accepted
+// filters; any other parameter, or one given twice, is a 400.
+func parseList(r *http.Request, q *request, sortKeys []string, accepted ...string) (listQuery, error) {
+	params := r.URL.Query()
+	lq := listQuery{page: dns.Page{Limit: defaultLimit}, filters: map[string]string{}}
+	lq.page.Marker = params.Get("marker")
+	if s, ok := params["limit"]; ok {
+		n, err := parseLimit(s[0])
+		if err != nil {
+			return lq, err
+		}
+		lq.page.Limit = n
+	}
+	lq.page.SortDir = params.Get("sort_dir")
+	if d := lq.page.SortDir; d != "" && d != "asc" && d != "desc" {
+		return lq, &fault.Error{Kind: fault.BadRequest, Type: "invalid_sort_dir", Field: "sort_dir",
+			Message: "Unknown sort direction, must be 'desc' or 'asc'"}
+	}
+	key := params.Get("sort_key")
+	switch {
+	case key == "":
+	case !slices.Contains(sortKeys, key):
+		return lq, &fault.Error{Kind: fault.BadRequest, Type: "invalid_sort_key", Field: "sort_key",
+			Message: "sort key must be one of " + pyList(sortKeys)}
+	case key == "tenant_id" && !q.all:
+		key = "" // Designate ignores it without all_tenants
+	}
+	lq.page.SortKey = key
+	var dup, invalid []string
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		switch {
+		case k == "marker" || k == "limit" || k == "sort_key" || k == "sort_dir" || slices.Contains(contextParams, k):
+		case len(params[k]) > 1:
+			dup = append(dup, k)
+		case slices.Contains(accepted, k):
+			lq.filters[k] = params.Get(k)
+		default:
+			invalid = append(invalid, k)
+		}
+	}
+	if len(dup) > 0 {
+		return lq, &fault.Error{Kind: fault.BadRequest, Type: "bad_request", Field: dup[0], Message: "Duplicate filters " + strings.Join(dup, ", ")}
+	}
+	if len(invalid) > 0 {
+		return lq, &fault.Error{Kind: fault.BadRequest, Type: "bad_request", Field: invalid[0], Message: "Invalid filters " + strings.Join(invalid, ", ")}
+	}
+	return lq, nil
+}
+
+// parseLimit is Designate's limit: "max" or an integer from 1; above
+// max_limit_v2 it is capped.
+func parseLimit(s string) (int, error) {
+	if strings.EqualFold(s, "max") {
+		return maxLimit, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, &fault.Error{Kind: fault.BadRequest, Type: "invalid_limit", Field: "limit",
+			Message: fmt.Sprintf("limit should be an integer between 1 and %d", maxLimit)}
+	}
+	return int(min(n, maxLimit)), nil
+}
+
+// pyList is str() of a Python list of strings.
+func pyList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = "'" + s + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// ttlFilter reads the ttl filter, which must be an integer.
+func ttlFilter(f map[string]string) (*int, error) {
+	s, ok := f["ttl"]
+	if !ok {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, &fault.Error{Kind: fault.BadRequest, Type: "invalid_object", Field: "ttl", Message: fmt.Sprintf("ttl filter %q is not an integer", s)}
+	}
+	return &n, nil
+}
+
+// storePage asks the store for one item more than the page, to know
+// whether a next page exists.
+func (lq listQuery) storePage() dns.Page {
+	p := lq.page
+	p.Limit++
+	return p
+}
+
+// markerError gives the store's unknown-marker error Designate's type.
+func markerError(err error) error {
+	if e, ok := err.(*fault.Error); ok && e.Field == "marker" {
+		e.Type = "marker_not_found"
+	}
+	return err
+}
+
+// cut trims items to the page and returns the next link when more follow.
+// Designate links a next page whenever a page is full, so its last full
+// page has a "next" leading to an empty one; here "next" means more items.
+func cut[T any](r *http.Request, lq listQuery, items []T, id func(T) string) ([]T, collectionLinks) {
+	links := collectionLinks{Self: selfCollection(r)}
+	if len(items) > lq.page.Limit {
+		items = items[:lq.page.Limit]
+		links.Next = httpapi.NextLink(r, id(items[len(items)-1]))
+	}
+	return items, links
+}
+
+// pageInMemory sorts, filters by marker and cuts a small list the store
+// returns whole (pools, TSIG keys).
+func pageInMemory[T any](items []T, lq listQuery, id func(T) string, key func(T, string) string) ([]T, error) {
+	sortKey := lq.page.SortKey
+	if sortKey == "" {
+		sortKey = "created_at"
+	}
+	slices.SortStableFunc(items, func(a, b T) int {
+		c := strings.Compare(key(a, sortKey), key(b, sortKey))
+		if c == 0 {
+			c = strings.Compare(id(a), id(b))
+		}
+		if lq.page.SortDir == "desc" {
+			c = -c
+		}
+		return c
+	})
+	if m := lq.page.Marker; m != "" {
+		i := slices.IndexFunc(items, func(t T) bool { return id(t) == m })
+		if i < 0 {
+			return nil, &fault.Error{Kind: fault.BadRequest, Type: "marker_not_found", Field: "marker",
+				Message: fmt.Sprintf("Marker %s could not be found", m)}
+		}
+		items = items[i+1:]
+	}
+	if len(items) > lq.page.Limit+1 {
+		items = items[:lq.page.Limit+1]
+	}
+	return items, nil
+}
+
+// wildcard matches value against a filter with Designate's '*' wildcard;
+// an empty filter matches everything.
+func wildcard(pattern, value string) bool {
+	if pattern == "" {
+		return true
+	}
+	if !strings.Contains(pattern, "*") {
+		return pattern == value
+	}
+	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
+	ok, _ := regexp.MatchString(re, value)
+	return ok
+}

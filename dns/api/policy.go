@@ -1,0 +1,113 @@
+package api
+
+import "github.com/gostack/gostack/identity/policy"
+
+// Designate's check strings (designate/common/policies/base.py and
+// recordset.py, Designate 17.0 and later: project scope, "role:admin"
+// for administrators). The target's project_id is the owner of the zone
+// (or the caller's project for lists), zone_type the zone's type,
+// recordset_project_id the recordset's owner, zone_shared whether the
+// zone is shared with the caller's project (never, here), all_tenants
+// whether the caller asked for every project.
+const (
+	admin                = "role:admin"
+	projectMember        = "role:member and project_id:%(project_id)s"
+	projectReader        = "role:reader and project_id:%(project_id)s"
+	adminOrMember        = "(" + admin + ") or (" + projectMember + ")"
+	adminOrReader        = "(" + admin + ") or (" + projectReader + ")"
+	adminOrReaderOrAll   = adminOrReader + " or (True:%(all_tenants)s and role:reader)"
+	adminOrReaderOrShare = adminOrReader + " or ('True':%(zone_shared)s)"
+	memberPrimary        = "(" + projectMember + ") and ('PRIMARY':%(zone_type)s)"
+	adminPrimary         = "(" + admin + ") and ('PRIMARY':%(zone_type)s)"
+	adminSecondary       = "(" + admin + ") and ('SECONDARY':%(zone_type)s)"
+	sharedPrimary        = "('True':%(zone_shared)s) and ('PRIMARY':%(zone_type)s)"
+	ownerPrimary         = "role:member and (project_id:%(recordset_project_id)s) and ('PRIMARY':%(zone_type)s)"
+	createRecordSet      = memberPrimary + " or " + adminPrimary + " or " + adminSecondary + " or " + sharedPrimary
+	changeRecordSet      = memberPrimary + " or " + adminPrimary + " or " + adminSecondary + " or " + ownerPrimary
+)
+
+// Defaults are Designate's default policies for the areas this API
+// serves (designate/common/policies base, context, zone, recordset,
+// record, pool, tsigkey and quota), under Designate's rule names, with
+// Designate's scope types. An operator's policy file overrides them by
+// name. Rules of calls not served (zone tasks, pool writes) are kept so
+// that a policy file naming them loads as it would for Designate.
+func Defaults() []policy.Rule {
+	project := []string{"project"}
+	ops := func(method string, paths ...string) []policy.Operation {
+		out := make([]policy.Operation, len(paths))
+		for i, p := range paths {
+			out[i] = policy.Operation{Method: method, Path: p}
+		}
+		return out
+	}
+	rule := func(name, check, desc string, op []policy.Operation) policy.Rule {
+		return policy.Rule{Name: name, Check: check, Description: desc, ScopeTypes: project, Operations: op}
+	}
+	return []policy.Rule{
+		// base.py: the legacy rules, still registered by Designate.
+		{Name: "admin", Check: "role:admin or is_admin:True"},
+		{Name: "owner", Check: "project_id:%(tenant_id)s"},
+		{Name: "admin_or_owner", Check: "rule:admin or rule:owner"},
+		{Name: "default", Check: adminOrMember},
+
+		// context.py
+		rule("all_tenants", admin, "Action on all tenants.", nil),
+		rule("edit_managed_records", admin, "Edit managed records.", nil),
+		rule("use_low_ttl", admin, "Use low TTL.", nil),
+		rule("use_sudo", admin, "Accept sudo from user to tenant.", nil),
+		rule("hard_delete", admin, "Clean backend resources associated with zone", nil),
+
+		// zone.py
+		rule("create_zone", adminOrMember, "Create Zone", ops("POST", "/v2/zones")),
+		rule("get_zones", adminOrReader, "", nil),
+		rule("get_zone", adminOrReaderOrShare, "Get Zone", ops("GET", "/v2/zones/{zone_id}")),
+		rule("get_zone_servers", adminOrReader, "", nil),
+		rule("get_zone_ns_records", adminOrReader, "Get the Name Servers for a Zone", ops("GET", "/v2/zones/{zone_id}/nameservers")),
+		rule("find_zones", adminOrReader, "List existing zones", ops("GET", "/v2/zones")),
+		rule("update_zone", adminOrMember, "Update Zone", ops("PATCH", "/v2/zones/{zone_id}")),
+		rule("delete_zone", adminOrMember, "Delete Zone", ops("DELETE", "/v2/zones/{zone_id}")),
+		rule("xfr_zone", adminOrMember, "Manually Trigger an Update of a Secondary Zone", ops("POST", "/v2/zones/{zone_id}/tasks/xfr")),
+		rule("abandon_zone", admin, "Abandon Zone", ops("POST", "/v2/zones/{zone_id}/tasks/abandon")),
+		rule("count_zones", adminOrReader, "", nil),
+		rule("count_zones_pending_notify", adminOrReader, "", nil),
+		rule("purge_zones", admin, "", nil),
+		rule("pool_move_zone", admin, "Pool Move Zone", ops("POST", "/v2/zones/{zone_id}/tasks/pool_move")),
+
+		// recordset.py
+		rule("create_recordset", createRecordSet, "Create Recordset", ops("POST", "/v2/zones/{zone_id}/recordsets")),
+		rule("get_recordsets", adminOrReader, "", nil),
+		rule("get_recordset", adminOrReaderOrShare, "Get recordset", ops("GET", "/v2/zones/{zone_id}/recordsets/{recordset_id}")),
+		rule("find_recordset", adminOrReader, "List a Recordset in a Zone", nil),
+		rule("find_recordsets", adminOrReader, "List Recordsets in a Zone", ops("GET", "/v2/zones/{zone_id}/recordsets")),
+		rule("update_recordset", changeRecordSet, "Update recordset", ops("PUT", "/v2/zones/{zone_id}/recordsets/{recordset_id}")),
+		rule("delete_recordset", changeRecordSet, "Delete RecordSet", ops("DELETE", "/v2/zones/{zone_id}/recordsets/{recordset_id}")),
+		rule("count_recordset", adminOrReader, "Count recordsets", nil),
+
+		// record.py
+		rule("find_records", adminOrReader, "Find records.",
+			ops("GET", "/v2/reverse/floatingips/{region}:{floatingip_id}", "/v2/reverse/floatingips")),
+		rule("count_records", adminOrReader, "", nil),
+
+		// pool.py
+		rule("create_pool", admin, "Create pool.", nil),
+		rule("find_pools", admin, "Find pool.", ops("GET", "/v2/pools")),
+		rule("find_pool", admin, "Find pools.", ops("GET", "/v2/pools")),
+		rule("get_pool", admin, "Get pool.", ops("GET", "/v2/pools/{pool_id}")),
+		rule("update_pool", admin, "Update pool.", nil),
+		rule("delete_pool", admin, "Delete pool.", nil),
+		rule("zone_create_forced_pool", admin, "load and set the pool to the one provided in the Zone attributes.", ops("POST", "/v2/zones")),
+
+		// tsigkey.py
+		rule("create_tsigkey", admin, "Create Tsigkey", ops("POST", "/v2/tsigkeys")),
+		rule("find_tsigkeys", admin, "List Tsigkeys", ops("GET", "/v2/tsigkeys")),
+		rule("get_tsigkey", admin, "Show a Tsigkey", ops("GET", "/v2/tsigkeys/{tsigkey_id}")),
+		rule("update_tsigkey", admin, "Update Tsigkey", ops("PATCH", "/v2/tsigkeys/{tsigkey_id}")),
+		rule("delete_tsigkey", admin, "Delete a Tsigkey", ops("DELETE", "/v2/tsigkeys/{tsigkey_id}")),
+
+		// quota.py
+		rule("get_quotas", adminOrReaderOrAll, "View Current Project's Quotas.", ops("GET", "/v2/quotas")),
+		rule("set_quota", admin, "Set Quotas.", ops("PATCH", "/v2/quotas/{project_id}")),
+		rule("reset_quotas", admin, "Reset Quotas.", ops("DELETE", "/v2/quotas/{project_id}")),
+	}
+}
