@@ -189,3 +189,26 @@ func (z ServedZone) RRs() ([]mdns.RR, error) {
 	}
 	return out, nil
 }
+
+// Deleting returns the zones whose deletion DeleteZone started and
+// FinishDelete has not ended: a worker removes them from the nameservers,
+// then calls FinishDelete.
+func (s *Store) Deleting(ctx context.Context) ([]Zone, error) {
+	var out []Zone
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT "+zoneColsZ+" FROM dns_zones z WHERE z.action = 'DELETE' AND z.status <> 'DELETED' ORDER BY z.name")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			z, err := scanZone(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, z)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

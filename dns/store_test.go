@@ -358,6 +358,9 @@ func testZoneDelete(t *testing.T, e *env) {
 	if _, err := e.s.Served(e.ctx, z.ID); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("a zone being deleted is still served: %v", err)
 	}
+	if dz, err := e.s.Deleting(e.ctx); err != nil || len(dz) != 1 || dz[0].ID != z.ID {
+		t.Errorf("deleting: %+v %v", dz, err)
+	}
 	_, err = e.s.UpdateZone(e.ctx, projA, d)
 	wantFault(t, "update a deleting zone", err, fault.BadRequest, "")
 	_, err = e.s.CreateRecordSet(e.ctx, projA, z.ID, dns.RecordSet{Name: "x.example.org.", Type: "A", Records: []string{"192.0.2.2"}})
@@ -368,6 +371,9 @@ func testZoneDelete(t *testing.T, e *env) {
 	}
 	_, err = e.s.GetZone(e.ctx, projA, z.ID)
 	wantFault(t, "get deleted", err, fault.NotFound, "")
+	if dz, err := e.s.Deleting(e.ctx); err != nil || len(dz) != 0 {
+		t.Errorf("deleting after finish: %+v %v", dz, err)
+	}
 	_, err = e.s.GetRecordSet(e.ctx, projA, "", rs.ID)
 	wantFault(t, "recordset of a deleted zone", err, fault.NotFound, "")
 	_, err = e.s.FinishDelete(e.ctx, z.ID)

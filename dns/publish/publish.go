@@ -3,7 +3,10 @@
 // primary zone, follows the watch feed to rebuild it when anything
 // changes, bumps serials in batches (Designate's producer), and marks a
 // zone ACTIVE once every configured nameserver answers its SOA query with
-// the new serial (Designate's PollForZone).
+// the new serial (Designate's PollForZone). A zone being deleted leaves
+// the index at once; when no configured nameserver answers for it any
+// more, the publisher ends the deletion (FinishDelete), which frees the
+// name; PurgeAfter later removes the row.
 //
 // It rebuilds the whole index on a change, which is simple and correct;
 // for very large deployments a per-zone rebuild is the upgrade path.
@@ -14,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gostack/gostack/dns"
@@ -36,9 +40,16 @@ type Publisher struct {
 	// Designate's producer runs every 5s). Negative: never (another
 	// controller does it).
 	BumpInterval time.Duration
-	Log          *slog.Logger
+	// PurgeAfter is how long a deleted zone's row is kept before the
+	// bump loop purges it (default a week, Designate's zone_purge
+	// time_threshold). Negative: never.
+	PurgeAfter time.Duration
+	Log        *slog.Logger
 
 	last map[string]server.Zone // what was published, by zone id
+
+	mu   sync.Mutex
+	busy map[string]bool // zone ids with a poll running
 }
 
 func (p *Publisher) log() *slog.Logger {
@@ -119,16 +130,76 @@ func (p *Publisher) Sync(ctx context.Context) (int64, error) {
 	p.last = next
 	for _, sz := range served {
 		z := sz.Zone
-		if z.Status == dns.Pending && !z.SerialPending {
+		if z.Status == dns.Pending && !z.SerialPending && p.claim(z.ID) {
 			go p.activate(ctx, z)
+		}
+	}
+	deleting, err := p.Store.Deleting(ctx)
+	if err != nil {
+		return rev, fmt.Errorf("dns publish: %w", err)
+	}
+	for _, z := range deleting {
+		if p.claim(z.ID) {
+			go p.retire(ctx, z)
 		}
 	}
 	return rev, nil
 }
 
+// claim marks a zone's poll as running; false if one already is.
+func (p *Publisher) claim(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.busy[id] {
+		return false
+	}
+	if p.busy == nil {
+		p.busy = map[string]bool{}
+	}
+	p.busy[id] = true
+	return true
+}
+
+func (p *Publisher) release(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.busy, id)
+}
+
+// retire polls every server until none answers for z (bounded like
+// activate) and then ends the deletion. A zone a server still answers
+// for stays PENDING DELETE, as in Designate, and is tried again at the
+// next rebuild.
+func (p *Publisher) retire(ctx context.Context, z dns.Zone) {
+	defer p.release(z.ID)
+	for try := 0; try < 10 && ctx.Err() == nil; try++ {
+		if p.noneServe(z.Name) {
+			if _, err := p.Store.FinishDelete(ctx, z.ID); err != nil && ctx.Err() == nil {
+				p.log().Debug("dns publish: deletion not finished", "zone", z.Name, "err", err)
+			}
+			return
+		}
+		sleep(ctx, time.Duration(try+1)*200*time.Millisecond)
+	}
+	p.log().Warn("dns publish: servers still answer for a deleted zone", "zone", z.Name)
+}
+
+// noneServe reports whether no server answers with zone's own SOA (a
+// REFUSED, or a parent zone's negative answer, counts as gone; a server
+// that does not answer does not).
+func (p *Publisher) noneServe(zone string) bool {
+	for _, addr := range p.Servers {
+		if _, err := SOASerial(addr, zone); !errors.Is(err, errNoSOA) {
+			return false
+		}
+	}
+	return true
+}
+
 // activate polls every server for z's serial (bounded: 10 tries, as
 // Designate's poll_max_retries) and marks z ACTIVE when all have it.
 func (p *Publisher) activate(ctx context.Context, z dns.Zone) {
+	defer p.release(z.ID)
 	for try := 0; try < 10 && ctx.Err() == nil; try++ {
 		if p.allServe(z.Name, z.Serial) {
 			_, err := p.Store.MarkActive(ctx, z.ID, z.Serial)
@@ -162,13 +233,25 @@ func SOASerial(addr, zone string) (uint32, error) {
 		return 0, err
 	}
 	for _, rr := range r.Answer {
-		if soa, ok := rr.(*mdns.SOA); ok {
+		if soa, ok := rr.(*mdns.SOA); ok && mdns.CanonicalName(soa.Hdr.Name) == mdns.CanonicalName(zone) {
 			return soa.Serial, nil
 		}
 	}
-	return 0, fmt.Errorf("dns publish: %s has no SOA for %s (rcode %s)", addr, zone, mdns.RcodeToString[r.Rcode])
+	return 0, fmt.Errorf("dns publish: %s: %w for %s (rcode %s)", addr, errNoSOA, zone, mdns.RcodeToString[r.Rcode])
 }
 
+// errNoSOA: the server answered, without the zone's SOA.
+var errNoSOA = errors.New("no SOA")
+
+func (p *Publisher) purgeAfter() time.Duration {
+	if p.PurgeAfter == 0 {
+		return 7 * 24 * time.Hour
+	}
+	return p.PurgeAfter
+}
+
+// bumpLoop bumps pending serials every BumpInterval and, at most hourly,
+// purges deleted zones older than PurgeAfter.
 func (p *Publisher) bumpLoop(ctx context.Context) {
 	every := p.BumpInterval
 	if every == 0 {
@@ -176,6 +259,7 @@ func (p *Publisher) bumpLoop(ctx context.Context) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var lastPurge time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -183,6 +267,12 @@ func (p *Publisher) bumpLoop(ctx context.Context) {
 		case <-t.C:
 			if _, err := p.Store.BumpSerials(ctx); err != nil && ctx.Err() == nil {
 				p.log().Warn("dns publish: serial bump failed", "err", err)
+			}
+			if keep := p.purgeAfter(); keep >= 0 && time.Since(lastPurge) >= time.Hour {
+				lastPurge = time.Now()
+				if _, err := p.Store.Purge(ctx, lastPurge.Add(-keep)); err != nil && ctx.Err() == nil {
+					p.log().Warn("dns publish: purge failed", "err", err)
+				}
 			}
 		}
 	}

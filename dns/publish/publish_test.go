@@ -10,6 +10,7 @@ import (
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/dns/publish"
 	"github.com/gostack/gostack/dns/server"
+	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/internal/watch"
@@ -113,4 +114,40 @@ func TestPublish(t *testing.T) {
 	waitFor(t, "the zone to be gone", func() bool {
 		return query(t, addr, "www.example.org.", mdns.TypeA).Rcode == mdns.RcodeRefused
 	})
+	// The publisher ends the deletion once the server no longer answers:
+	// the zone is DELETED (not found) and its name free again.
+	waitFor(t, "the deletion to finish", func() bool {
+		_, err := st.GetZone(ctx, dns.Viewer{Project: "p1"}, z.ID)
+		return fault.KindOf(err) == fault.NotFound
+	})
+	if dz, err := st.Deleting(ctx); err != nil || len(dz) != 0 {
+		t.Fatalf("still deleting: %v %v", dz, err)
+	}
+
+	// A child zone deleted under a served parent: the parent's negative
+	// answer counts as gone.
+	parent, err := st.CreateZone(ctx, dns.Zone{ProjectID: "p1", Name: "example.org.", Email: "admin@example.org", TTL: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := st.CreateZone(ctx, dns.Zone{ProjectID: "p1", Name: "sub.example.org.", Email: "admin@example.org", TTL: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{parent.ID, child.ID} {
+		waitFor(t, "both zones ACTIVE", func() bool {
+			got, err := st.GetZone(ctx, dns.Viewer{Project: "p1"}, id)
+			return err == nil && got.Status == dns.Active
+		})
+	}
+	if _, err := st.DeleteZone(ctx, dns.Viewer{Project: "p1"}, child.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the child's deletion to finish", func() bool {
+		_, err := st.GetZone(ctx, dns.Viewer{Project: "p1"}, child.ID)
+		return fault.KindOf(err) == fault.NotFound
+	})
+	if r := query(t, addr, "sub.example.org.", mdns.TypeSOA); r.Rcode != mdns.RcodeNameError || !r.Authoritative {
+		t.Fatalf("sub SOA after its deletion: %v", r)
+	}
 }
