@@ -6,6 +6,7 @@
 //	gostack -print-config    # the effective config, secrets masked
 //	gostack identity bootstrap [-password P] [flags above]   # keystone-manage bootstrap
 //	gostack fernet setup|rotate [flags above]                # keystone-manage fernet_setup|fernet_rotate
+//	gostack dns-server [flags above]                         # the authoritative DNS server alone (run the cloud with dns.server=false)
 //
 // Settings come from defaults, then the YAML file, then GOSTACK_* variables,
 // then flags. SIGINT or SIGTERM shuts it down gracefully.
@@ -39,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(args) >= 2 && args[0] == "identity" && args[1] == "bootstrap",
 		len(args) >= 2 && args[0] == "fernet" && (args[1] == "setup" || args[1] == "rotate"):
 		cmd, args = args[0]+" "+args[1], args[2:]
+	case len(args) >= 1 && args[0] == "dns-server":
+		cmd, args = args[0], args[1:]
 	case len(args) >= 1 && (args[0] == "identity" || args[0] == "fernet"):
 		fmt.Fprintf(stderr, "gostack: unknown command %q: want \"identity bootstrap\", \"fernet setup\" or \"fernet rotate\"\n", strings.Join(args, " "))
 		return 2
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = allinone.FernetSetup(cfg, stdout)
 	case cmd == "fernet rotate":
 		err = allinone.FernetRotate(ctx, cfg, stdout)
+	case cmd == "dns-server":
+		err = allinone.DNSServer(ctx, cfg, nil)
 	default:
 		err = allinone.Run(ctx, cfg)
 	}

@@ -12,12 +12,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
 	"github.com/gostack/gostack/internal/config"
+	mdns "github.com/miekg/dns"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/configuration.md's reference table")
@@ -42,15 +44,33 @@ func freePort(t *testing.T) int {
 
 type proc struct {
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	logs *lockedBuffer
 	done chan error
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startGostack(t *testing.T, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
-	p := &proc{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -99,12 +119,20 @@ func (p *proc) term(t *testing.T) {
 	}
 }
 
+// localPorts are -set flags putting every listener on a free loopback
+// port, the admin port on admin.
+func localPorts(t *testing.T, admin int) []string {
+	return []string{"-set", fmt.Sprintf("ports.admin=%d", admin), "-set", fmt.Sprintf("ports.identity=%d", freePort(t)),
+		"-set", fmt.Sprintf("ports.image=%d", freePort(t)), "-set", fmt.Sprintf("ports.dns=%d", freePort(t)),
+		"-set", "dns.listen=127.0.0.1:0"}
+}
+
 // The README's promise: start on embedded defaults, answer /healthcheck,
 // stop cleanly on SIGTERM, start again on the same data.
 func TestStartStopRestart(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	port := freePort(t)
-	args := []string{"-data-dir", data, "-set", fmt.Sprintf("ports.admin=%d", port), "-set", fmt.Sprintf("ports.identity=%d", freePort(t))}
+	args := append([]string{"-data-dir", data}, localPorts(t, port)...)
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthcheck", port)
 	for round := 1; round <= 2; round++ {
 		p := startGostack(t, args...)
@@ -232,5 +260,74 @@ func TestSharedKeyRotation(t *testing.T) {
 	errb.Reset()
 	if code := run(context.Background(), args, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "tokens still valid") {
 		t.Fatalf("second rotation: exit %d %q", code, errb.String())
+	}
+}
+
+// The DNS server as a daemon of its own: the controller runs with
+// dns.server=false, `gostack dns-server` (another process) opens the same
+// store, follows its feed and publishes what the API writes.
+func TestDNSServerDaemon(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	admin, dnsPort, api := freePort(t), freePort(t), freePort(t)
+	ctl := startGostack(t, append(append([]string{"-data-dir", data}, localPorts(t, admin)...),
+		"-set", fmt.Sprintf("ports.dns=%d", api), "-set", "dns.server=false", "-set", "identity.password_hash_rounds=4")...)
+	waitHealthy(t, ctl, fmt.Sprintf("http://127.0.0.1:%d/healthcheck", admin))
+	listen := fmt.Sprintf("127.0.0.1:%d", dnsPort)
+	srv := startGostack(t, "dns-server", "-data-dir", data, "-set", "dns.listen="+listen)
+	waitLog(t, srv, "dns server listening")
+
+	// Create a zone through the controller's API with an admin token.
+	env := map[string]string{}
+	rc, _ := os.ReadFile(filepath.Join(data, "openrc"))
+	for _, line := range strings.Split(string(rc), "\n") {
+		if kv, ok := strings.CutPrefix(line, "export "); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = strings.Trim(v, "'")
+		}
+	}
+	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, env["OS_PASSWORD"])
+	resp, err := http.Post(env["OS_AUTH_URL"]+"/auth/tokens", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("token: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/v2/zones", api), strings.NewReader(`{"name":"split.example.","email":"a@split.example"}`))
+	req.Header.Set("X-Auth-Token", resp.Header.Get("X-Subject-Token"))
+	req.Header.Set("Content-Type", "application/json")
+	zr, err := http.DefaultClient.Do(req)
+	if err != nil || zr.StatusCode != 202 {
+		t.Fatalf("zone create: %v %v", zr, err)
+	}
+	zr.Body.Close()
+
+	// The other process serves it.
+	c := &mdns.Client{Timeout: time.Second}
+	m := new(mdns.Msg)
+	m.SetQuestion("split.example.", mdns.TypeSOA)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r, _, err := c.Exchange(m, listen)
+		if err == nil && r.Rcode == mdns.RcodeSuccess && r.Authoritative && len(r.Answer) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dns-server never answered for the zone: %v %v\n%s", r, err, srv.logs)
+		}
+	}
+	srv.term(t)
+	ctl.term(t)
+}
+
+// waitLog waits for a line in a process's log.
+func waitLog(t *testing.T, p *proc, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.logs.String(), want); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("process exited: %v\n%s", err, p.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log after 30s:\n%s", want, p.logs)
+		}
 	}
 }

@@ -127,6 +127,7 @@ func testConfig(t *testing.T, dsn string) allinone.Config {
 	cfg := allinone.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Database = dsn
+	cfg.DNS.Listen = "127.0.0.1:0"
 	return cfg
 }
 
@@ -288,6 +289,20 @@ func TestValidate(t *testing.T) {
 		{"log format", func(c *allinone.Config) { c.Log.Format = "xml" }, "log.format"},
 		{"log level", func(c *allinone.Config) { c.Log.Level = "loud" }, "log.level"},
 		{"compact interval", func(c *allinone.Config) { c.Watch.CompactInterval = 0 }, "watch.compact_interval"},
+		{"dns listen without port", func(c *allinone.Config) { c.DNS.Listen = "127.0.0.1" }, "dns.listen"},
+		{"dns listen hostname", func(c *allinone.Config) { c.DNS.Listen = "localhost:53" }, "dns.listen"},
+		{"no nameservers", func(c *allinone.Config) { c.DNS.Nameservers = nil }, "dns.nameservers"},
+		{"nameserver without dot", func(c *allinone.Config) { c.DNS.Nameservers = []string{"ns1.example.org"} }, "dns.nameservers"},
+		{"tsig secret not base64", func(c *allinone.Config) {
+			c.DNS.TSIGKeys = map[string]allinone.DNSKey{"k": {Secret: "not base64!"}}
+		}, "dns.tsig_keys.k.secret"},
+		{"tsig algorithm", func(c *allinone.Config) {
+			c.DNS.TSIGKeys = map[string]allinone.DNSKey{"k": {Algorithm: "hmac-md5", Secret: "c2VjcmV0"}}
+		}, "dns.tsig_keys.k.algorithm"},
+		{"notify target", func(c *allinone.Config) { c.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: "ns2.example.org"}} }, "dns.also_notify"},
+		{"notify key unknown", func(c *allinone.Config) { c.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: "192.0.2.1", Key: "nokey"}} }, "dns.also_notify"},
+		{"transfer cidr", func(c *allinone.Config) { c.DNS.AllowTransfer = []allinone.DNSTransfer{{CIDR: "192.0.2.1"}} }, "dns.allow_transfer"},
+		{"transfer key unknown", func(c *allinone.Config) { c.DNS.AllowTransfer = []allinone.DNSTransfer{{Key: "nokey"}} }, "dns.allow_transfer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,8 +44,15 @@ type Env struct {
 	// until it has): other areas put identity/middleware in front of
 	// their APIs with it.
 	Validator func() middleware.Validator
+	// Announce adds a listener the area opened itself (the DNS server's
+	// UDP and TCP port) to the addresses Daemon.Ready reports.
+	Announce func(name, addr string)
+	// Go runs fn in a goroutine the daemon waits for when it stops (after
+	// ctx has ended): loops that hold ports or files use it, so a restart
+	// finds them released.
+	Go func(fn func())
 }
 
 // DefaultAreas are the areas cmd/gostack serves. Each area is added here
 // as it lands.
-func DefaultAreas() []Area { return []Area{IdentityArea{}, ImageArea{}} }
+func DefaultAreas() []Area { return []Area{IdentityArea{}, ImageArea{}, DNSArea{}} }

@@ -1,14 +1,17 @@
 package allinone
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gostack/gostack/internal/config"
+	mdns "github.com/miekg/dns"
 )
 
 // Config is the all-in-one daemon's configuration. Zero values are not
@@ -23,6 +26,7 @@ type Config struct {
 	Watch           WatchConfig     `yaml:"watch"`
 	Identity        IdentityConfig  `yaml:"identity"`
 	Image           ImageConfig     `yaml:"image"`
+	DNS             DNSConfig       `yaml:"dns"`
 	ShutdownTimeout config.Duration `yaml:"shutdown_timeout" help:"how long graceful shutdown waits for requests in flight"`
 }
 
@@ -92,6 +96,36 @@ type ImageQuota struct {
 	Bytes  int64 `yaml:"bytes" help:"bytes of image data, -1 for no limit"`
 }
 
+// DNSConfig holds Designate's settings and the authoritative server's.
+type DNSConfig struct {
+	Server        bool              `yaml:"server" help:"run the authoritative DNS server inside the all-in-one daemon; false when 'gostack dns-server' serves the zones instead"`
+	Listen        string            `yaml:"listen" help:"the DNS server's UDP and TCP address (host:port)"`
+	Nameservers   []string          `yaml:"nameservers" help:"the default pool's nameserver hostnames (fully qualified, first is the SOA MNAME): every zone's apex NS records"`
+	AlsoNotify    []DNSTarget       `yaml:"also_notify" help:"secondaries sent a NOTIFY on every serial change (the default pool's also_notifies), each {addr: IP[:port], key: TSIG key name (optional)}"`
+	AllowTransfer []DNSTransfer     `yaml:"allow_transfer" help:"who may transfer zones (AXFR, IXFR) over TCP, each {cidr: network (empty: any), key: TSIG key the request must be signed with (optional)}; empty: nobody"`
+	TSIGKeys      map[string]DNSKey `yaml:"tsig_keys" help:"TSIG keys by name, each {algorithm: hmac-sha256 (default) or hmac-sha512/384/224/sha1, secret: base64}, for allow_transfer and also_notify; the DNS API's POOL keys are added at start"`
+	PolicyFile    string            `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Designate's default rules"`
+}
+
+// DNSTarget is a secondary to NOTIFY.
+type DNSTarget struct {
+	Addr string `yaml:"addr" help:"IP address and port (port 53 if left out)"`
+	Key  string `yaml:"key" help:"name of a TSIG key to sign the NOTIFY with (optional)"`
+}
+
+// DNSTransfer allows zone transfers to a network, optionally only with a
+// TSIG key.
+type DNSTransfer struct {
+	CIDR string `yaml:"cidr" help:"client network, like 192.0.2.0/24; empty matches any address"`
+	Key  string `yaml:"key" help:"name of the TSIG key the request must be signed with (optional)"`
+}
+
+// DNSKey is a TSIG secret.
+type DNSKey struct {
+	Algorithm string `yaml:"algorithm" help:"hmac-sha256 (default), hmac-sha512, hmac-sha384, hmac-sha224 or hmac-sha1"`
+	Secret    string `yaml:"secret" secret:"true" help:"the shared secret, base64"`
+}
+
 // imageDir is the effective image directory.
 func (c *Config) imageDir() string {
 	if c.Image.Dir != "" {
@@ -123,6 +157,7 @@ func Defaults() Config {
 		Watch:           WatchConfig{Retention: config.Duration(24 * time.Hour), MaxChanges: 1_000_000, CompactInterval: config.Duration(time.Minute)},
 		Identity:        IdentityConfig{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12},
 		Image:           ImageConfig{HashAlgo: "sha512", MaxImageSize: 1 << 40, QuotaImages: -1, QuotaBytes: -1, WebDownload: true},
+		DNS:             DNSConfig{Server: true, Listen: "127.0.0.1:5354", Nameservers: []string{"ns1.gostack.internal."}},
 		ShutdownTimeout: config.Duration(10 * time.Second),
 	}
 }
@@ -185,6 +220,9 @@ func (c *Config) Validate() error {
 	if err := c.Image.validate(); err != nil {
 		return err
 	}
+	if err := c.DNS.validate(); err != nil {
+		return err
+	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "must be positive")
 	}
@@ -228,4 +266,73 @@ func (c *ImageConfig) validate() error {
 		}
 	}
 	return nil
+}
+
+func (c *DNSConfig) validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &config.FieldError{Key: "dns." + key, Problem: fmt.Sprintf(format, args...)}
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil || net.ParseIP(host) == nil {
+		return bad("listen", "%q: want an IP address and a port, like 127.0.0.1:5354", c.Listen)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return bad("listen", "%q: %s is not a port", c.Listen, port)
+	}
+	if len(c.Nameservers) == 0 {
+		return bad("nameservers", "name at least one nameserver (zones need NS records)")
+	}
+	for _, ns := range c.Nameservers {
+		if _, ok := mdns.IsDomainName(ns); !ok || !mdns.IsFqdn(ns) || ns == "." {
+			return bad("nameservers", "%q is not a fully qualified hostname (it ends with a dot)", ns)
+		}
+	}
+	for name, k := range c.TSIGKeys {
+		if _, ok := mdns.IsDomainName(name); !ok || name == "" {
+			return bad("tsig_keys", "%q is not a valid key name", name)
+		}
+		switch strings.TrimSuffix(strings.ToLower(k.Algorithm), ".") {
+		case "", "hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1":
+		default:
+			return bad("tsig_keys."+name+".algorithm", "%q: want hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224 or hmac-sha1", k.Algorithm)
+		}
+		if b, err := base64.StdEncoding.DecodeString(k.Secret); err != nil || len(b) == 0 {
+			return bad("tsig_keys."+name+".secret", "must be non-empty base64")
+		}
+	}
+	known := func(key string) bool {
+		_, ok := c.TSIGKeys[key]
+		return key == "" || ok
+	}
+	for _, t := range c.AlsoNotify {
+		if _, err := notifyAddr(t.Addr); err != nil {
+			return bad("also_notify", "%q: want an IP address with an optional port", t.Addr)
+		}
+		if !known(t.Key) {
+			return bad("also_notify", "key %q is not in dns.tsig_keys", t.Key)
+		}
+	}
+	for _, a := range c.AllowTransfer {
+		if a.CIDR != "" {
+			if _, err := netip.ParsePrefix(a.CIDR); err != nil {
+				return bad("allow_transfer", "%q is not a CIDR", a.CIDR)
+			}
+		}
+		if !known(a.Key) {
+			return bad("allow_transfer", "key %q is not in dns.tsig_keys", a.Key)
+		}
+	}
+	return nil
+}
+
+// notifyAddr reads "ip" or "ip:port" (port 53 by default).
+func notifyAddr(s string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return netip.AddrPortFrom(a, 53), nil
 }

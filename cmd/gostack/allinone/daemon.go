@@ -78,11 +78,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	servers, err := d.build(runCtx, log, db, feed, reg, listeners)
+	var bg sync.WaitGroup
+	announced := map[string]string{}
+	servers, err := d.build(runCtx, log, db, feed, reg, listeners, &bg, announced)
 	if err != nil {
+		stop()
+		bg.Wait()
 		closeAll(listeners)
 		return err
 	}
+	defer func() { stop(); bg.Wait() }() // areas' loops end and release their ports
 	authAddr := net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Ports.Identity))
 	if l, ok := listeners["identity"]; ok {
 		authAddr = l.Addr().String()
@@ -95,6 +100,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		addrs := map[string]string{}
 		for n, l := range listeners {
 			addrs[n] = l.Addr().String()
+		}
+		for n, a := range announced {
+			addrs[n] = a
 		}
 		d.Ready(addrs)
 	}
@@ -146,7 +154,8 @@ func (d *Daemon) serviceNames() []string {
 }
 
 // build makes every handler; nothing is served yet.
-func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, feed *watch.Log, reg *prometheus.Registry, ls map[string]net.Listener) ([]server, error) {
+func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, feed *watch.Log, reg *prometheus.Registry, ls map[string]net.Listener,
+	bg *sync.WaitGroup, announced map[string]string) ([]server, error) {
 	var servers []server
 	var validator middleware.Validator
 	seen := map[string]bool{"admin": true}
@@ -163,7 +172,9 @@ func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, f
 		alog := log.With("service", name)
 		h, err := a.Handler(ctx, Env{DB: db, Watch: feed, Log: alog, Registry: reg, Config: &d.Config, Metrics: m,
 			Addr: ls[name].Addr().String(), SetValidator: func(v middleware.Validator) { validator = v },
-			Validator: func() middleware.Validator { return validator }})
+			Validator: func() middleware.Validator { return validator },
+			Announce:  func(name, addr string) { announced[name] = addr },
+			Go:        func(fn func()) { bg.Go(fn) }})
 		if err != nil {
 			return nil, fmt.Errorf("allinone: area %s: %w", name, err)
 		}

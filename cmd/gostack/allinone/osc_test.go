@@ -93,7 +93,7 @@ func TestOpenStackCLI(t *testing.T) {
 	for _, c := range cat {
 		types[c["Type"].(string)] = true
 	}
-	if len(cat) != 2 || !types["identity"] || !types["image"] {
+	if len(cat) != 3 || !types["identity"] || !types["image"] || !types["dns"] {
 		t.Fatalf("catalog list: %v", cat)
 	}
 	var eps []map[string]any
