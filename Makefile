@@ -22,6 +22,7 @@ build: setup
 bench: setup
 	./bench/store
 	./bench/image/run
+	./bench/dns/run
 
 clean:
 	rm -rf bin

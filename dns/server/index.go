@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -215,6 +216,12 @@ func (z *zone) group() error {
 		}
 		sets = append(sets, rrset{rtype: h.Rrtype, rrs: kept[start:len(kept):len(kept)]})
 		i = j
+		if len(sets)%4096 == 0 {
+			// A safe point: during a GC mark phase this loop is mostly
+			// write barriers, where the runtime cannot preempt it, and
+			// the GC spun for seconds waiting to scan its stack.
+			runtime.Gosched()
+		}
 	}
 	z.records = kept
 	for i := 0; i < len(sets); {

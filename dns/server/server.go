@@ -126,7 +126,11 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	defer cancel()
 	var runs []*run
 	if udp != nil {
-		runs = append(runs, s.start(&dns.Server{PacketConn: udp, UDPSize: 4096}))
+		if bc := batchable(udp); bc != nil {
+			runs = append(runs, s.startUDP(udp, bc))
+		} else {
+			runs = append(runs, s.start(&dns.Server{PacketConn: udp, UDPSize: 4096}))
+		}
 	}
 	if tcp != nil {
 		runs = append(runs, s.start(&dns.Server{Listener: tcp}))
@@ -160,6 +164,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 // run is one dns.Server started by Serve.
 type run struct {
 	srv     *dns.Server
+	close   func() error // instead of srv: the batched UDP path's socket
 	started chan struct{}
 	done    chan struct{}
 	err     error
@@ -179,6 +184,11 @@ func (s *Server) start(srv *dns.Server) *run {
 }
 
 func (r *run) stop() {
+	if r.close != nil {
+		r.close()
+		<-r.done
+		return
+	}
 	select {
 	case <-r.started:
 	case <-r.done:

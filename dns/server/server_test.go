@@ -69,3 +69,112 @@ func TestNoZones(t *testing.T) {
 		t.Errorf("rcode %s, want REFUSED", dns.RcodeToString[r.Rcode])
 	}
 }
+
+// plainPacketConn hides the *net.UDPConn, so Serve takes miekg/dns's
+// one-packet-at-a-time path instead of the batched one.
+type plainPacketConn struct{ net.PacketConn }
+
+// TestUDPPaths sends the same packets to the batched UDP path and to
+// miekg/dns's path and wants the same answers: a query, a TSIG-signed
+// query (signed answer), a bad signature, garbage (FORMERR), an opcode we
+// do not serve (NOTIMP), a response (dropped) and a query longer than the
+// read buffer.
+func TestUDPPaths(t *testing.T) {
+	s := New(loadTestZones(t), Config{Keys: []Key{testKey}})
+	serve := func(pc net.PacketConn) string {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ctx, pc, nil) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return pc.LocalAddr().String()
+	}
+	listen := func() net.PacketConn {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pc
+	}
+	batched, plain := listen(), listen()
+	if batchable(batched) == nil || batchable(plainPacketConn{plain}) != nil {
+		t.Fatal("batchable: wrong path chosen")
+	}
+	addrs := map[string]string{"batched": serve(batched), "miekg": serve(plainPacketConn{plain})}
+
+	query := func(name string, typ uint16) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion(name, typ)
+		m.Id = 4242
+		b, _ := m.Pack()
+		return b
+	}
+	signed := func(secret string) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion("example.com.", dns.TypeSOA)
+		m.Id = 4243
+		m.SetTsig(testKey.Name, dns.HmacSHA256, 300, time.Now().Unix())
+		b, _, err := dns.TsigGenerate(m, secret, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	notimp := query("example.com.", dns.TypeSOA)
+	notimp[2] |= byte(dns.OpcodeUpdate+1) << 3 // opcode 6: not served
+	resp := query("example.com.", dns.TypeSOA)
+	resp[2] |= 0x80 // QR
+	long := append(query("www.example.com.", dns.TypeA), make([]byte, udpReadBuf)...)
+	packets := map[string][]byte{
+		"query":    query("www.example.com.", dns.TypeA),
+		"signed":   signed(testKey.Secret),
+		"bad sig":  signed("b3RoZXIgc2VjcmV0IG90aGVyIHNlY3JldA=="),
+		"garbage":  append([]byte{0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0}, 0xc0, 0x0c),
+		"notimp":   notimp,
+		"response": resp,
+		"too long": long,
+	}
+	for name, pkt := range packets {
+		got := map[string]*dns.Msg{}
+		for path, addr := range addrs {
+			c, err := net.Dial("udp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write(pkt)
+			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			buf := make([]byte, 65535)
+			n, err := c.Read(buf)
+			c.Close()
+			if err != nil {
+				got[path] = nil // dropped
+				continue
+			}
+			m := new(dns.Msg)
+			if err := m.Unpack(buf[:n]); err != nil {
+				t.Fatalf("%s via %s: unpack: %v", name, path, err)
+			}
+			if name == "signed" {
+				if err := dns.TsigVerify(buf[:n], testKey.Secret, pkt2MAC(t, pkt), false); err != nil {
+					t.Errorf("%s via %s: answer signature: %v", name, path, err)
+				}
+			}
+			if t := m.IsTsig(); t != nil {
+				t.TimeSigned, t.MAC, t.MACSize = 0, "", 0 // differ by time
+			}
+			got[path] = m
+		}
+		b, p := got["batched"], got["miekg"]
+		if (b == nil) != (p == nil) || b != nil && b.String() != p.String() {
+			t.Errorf("%s: batched path answered\n%v\nmiekg/dns's path\n%v", name, b, p)
+		}
+	}
+}
+
+// pkt2MAC is the MAC of a signed request, which the answer's MAC covers.
+func pkt2MAC(t *testing.T, pkt []byte) string {
+	m := new(dns.Msg)
+	if err := m.Unpack(pkt); err != nil || m.IsTsig() == nil {
+		t.Fatalf("request: %v", err)
+	}
+	return m.IsTsig().MAC
+}
