@@ -27,7 +27,10 @@
 // and pools are admin-only there), zone import/export, zone transfers
 // between projects, shared zones, CATALOG zones, or the TLD and blacklist
 // lists. SECONDARY zones are stored (with their masters) but not
-// transferred. Still to come: dns/api (Designate v2-compatible), the
-// floating-IP PTR hook; until then the all-in-one daemon does not open the
-// DNS API port (9001).
+// transferred. The floating-IP PTR hook waits for the network area.
+//
+// The rest of the area: dns/server answers queries, dns/publish keeps it
+// in step with this Store, dns/api serves Designate v2 over it, and the
+// all-in-one daemon (cmd/gostack) composes them: the API on port 9001,
+// the server on dns.listen, or in `gostack dns-server` of its own.
 package dns

@@ -12,7 +12,10 @@
 // testdata/differences.md for where NSD differs and why we follow Knot):
 //
 //   - UDP and TCP on listeners the caller opened (Serve), or as a
-//     dns.Handler mounted on the caller's own dns.Server;
+//     dns.Handler mounted on the caller's own dns.Server; a UDP socket
+//     bound to a specific address is served in batches (recvmmsg and
+//     sendmmsg, one worker per GOMAXPROCS, no goroutine per query), any
+//     other through miekg/dns's server, with the same answers;
 //   - many zones, longest-suffix match, REFUSED (with EDE 20) outside them;
 //   - NXDOMAIN and NODATA with the SOA at TTL min(TTL, MINIMUM) (RFC 2308);
 //   - wildcards per RFC 4592, empty non-terminals, CNAME chains inside a
