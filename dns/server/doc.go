@@ -32,7 +32,8 @@
 //     other than IN and ANY; malformed packets get FORMERR or are dropped;
 //   - AXFR, and IXFR answered with the whole zone (RFC 1995 4), over TCP
 //     to clients allowed by address prefix and/or TSIG key, signed with
-//     TSIG (RFC 8945) across every message;
+//     TSIG (RFC 8945) across every message; the keys can be replaced on
+//     a running server (SetKeys);
 //   - NOTIFY (RFC 1996), by Server.Notify or automatically when a Watcher
 //     source (Dynamic) replaces a zone with a new serial, signed when the
 //     target has a key, retried a bounded number of times.

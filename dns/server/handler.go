@@ -287,7 +287,7 @@ func (s *Server) writeTSIGError(w dns.ResponseWriter, req *dns.Msg, r *reply, t 
 	m := &r.msg
 	m.Rcode = dns.RcodeNotAuth
 	code := uint16(dns.RcodeBadSig)
-	if _, ok := s.keys[strings.ToLower(t.Hdr.Name)]; !ok {
+	if _, ok := s.key(t.Hdr.Name); !ok {
 		code = dns.RcodeBadKey
 	} else if w.TsigStatus() == dns.ErrTime {
 		code = dns.RcodeBadTime

@@ -34,7 +34,7 @@ func (s *Server) notifyOne(ctx context.Context, z *zone, t Target) error {
 	var key Key
 	if t.Key != "" {
 		var ok bool
-		if key, ok = s.keys[dns.CanonicalName(t.Key)]; !ok {
+		if key, ok = s.key(t.Key); !ok {
 			return fmt.Errorf("dns/server: notify %s to %s: key %q not configured", z.name, t.Addr, t.Key)
 		}
 		c.TsigSecret = map[string]string{key.Name: key.Secret}

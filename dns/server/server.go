@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -65,8 +66,7 @@ type Target struct {
 type Server struct {
 	src     Source
 	cfg     Config
-	keys    map[string]Key    // canonical name -> key
-	secrets map[string]string // canonical name -> secret, for miekg/dns
+	keyring atomic.Pointer[keyset] // TSIG keys in force (Config.Keys, then SetKeys)
 	pool    sync.Pool
 	wg      sync.WaitGroup // NOTIFY goroutines
 
@@ -90,16 +90,8 @@ func New(src Source, cfg Config) *Server {
 	if cfg.NotifyTimeout <= 0 {
 		cfg.NotifyTimeout = 2 * time.Second
 	}
-	s := &Server{src: src, cfg: cfg, keys: map[string]Key{}, secrets: map[string]string{}}
-	for _, k := range cfg.Keys {
-		k.Name = dns.CanonicalName(k.Name)
-		if k.Algorithm == "" {
-			k.Algorithm = dns.HmacSHA256
-		}
-		k.Algorithm = dns.CanonicalName(k.Algorithm)
-		s.keys[k.Name] = k
-		s.secrets[k.Name] = k.Secret
-	}
+	s := &Server{src: src, cfg: cfg}
+	s.SetKeys(cfg.Keys)
 	s.pool.New = func() any { return new(reply) }
 	if w, ok := src.(Watcher); ok {
 		s.first, s.firstReplaced = w.Watch()
@@ -173,7 +165,7 @@ type run struct {
 func (s *Server) start(srv *dns.Server) *run {
 	r := &run{srv: srv, started: make(chan struct{}), done: make(chan struct{})}
 	srv.Handler = s
-	srv.TsigSecret = s.secrets
+	srv.TsigProvider = tsigProvider{s}
 	srv.MsgAcceptFunc = dns.DefaultMsgAcceptFunc
 	srv.NotifyStartedFunc = func() { close(r.started) }
 	go func() {

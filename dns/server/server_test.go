@@ -178,3 +178,40 @@ func pkt2MAC(t *testing.T, pkt []byte) string {
 	}
 	return m.IsTsig().MAC
 }
+
+// TestSetKeys replaces the TSIG keys of a running server: a key unknown
+// at first is BADKEY, then accepted over UDP and TCP, and refused again
+// once removed.
+func TestSetKeys(t *testing.T) {
+	s := New(loadTestZones(t), Config{Keys: []Key{testKey}})
+	addr := startServer(t, s)
+	other := Key{Name: "other-key.", Algorithm: dns.HmacSHA512, Secret: "b3RoZXIgc2VjcmV0IG90aGVyIHNlY3JldA=="}
+	ask := func(network string) (*dns.Msg, error) {
+		m := new(dns.Msg)
+		m.SetQuestion("example.com.", dns.TypeSOA)
+		m.SetTsig(other.Name, other.Algorithm, 300, time.Now().Unix())
+		c := &dns.Client{Net: network, Timeout: 2 * time.Second, TsigSecret: map[string]string{other.Name: other.Secret}}
+		r, _, err := c.Exchange(m, addr)
+		return r, err
+	}
+	refused := func(when, network string) {
+		t.Helper()
+		r, err := ask(network)
+		// The answer carries an unsigned TSIG with the error, which the
+		// client reports as well.
+		if r == nil || r.Rcode != dns.RcodeNotAuth || r.IsTsig() == nil || r.IsTsig().Error != dns.RcodeBadKey {
+			t.Fatalf("%s %s: %v %v, want NOTAUTH with BADKEY", network, when, r, err)
+		}
+	}
+	refused("before SetKeys", "udp")
+	refused("before SetKeys", "tcp")
+	s.SetKeys([]Key{testKey, other})
+	for _, network := range []string{"udp", "tcp"} {
+		r, err := ask(network) // the client verifies the answer's signature
+		if err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Fatalf("%s after SetKeys: %v %v", network, r, err)
+		}
+	}
+	s.SetKeys([]Key{testKey})
+	refused("after the key is removed", "udp")
+}

@@ -154,11 +154,7 @@ func (s *Server) answerPacket(b []byte, local net.Addr, remote *net.UDPAddr, buf
 		if err == nil {
 			if t := req.IsTsig(); t != nil {
 				w.requestMAC = t.MAC
-				if secret, ok := s.secrets[dns.CanonicalName(t.Hdr.Name)]; ok {
-					w.tsig = dns.TsigVerify(b, secret, "", false)
-				} else {
-					w.tsig = dns.ErrSecret
-				}
+				w.tsig = dns.TsigVerifyWithProvider(b, tsigProvider{s}, "", false)
 			}
 			s.ServeDNS(w, req)
 			return w.out
@@ -203,11 +199,7 @@ func (w *packetWriter) RemoteAddr() net.Addr { return w.remote }
 // request's MAC, RFC 8945 5.3).
 func (w *packetWriter) WriteMsg(m *dns.Msg) error {
 	if t := m.IsTsig(); t != nil {
-		secret, ok := w.s.secrets[dns.CanonicalName(t.Hdr.Name)]
-		if !ok {
-			return dns.ErrSecret
-		}
-		b, _, err := dns.TsigGenerate(m, secret, w.requestMAC, w.tsigTimesOnly)
+		b, _, err := dns.TsigGenerateWithProvider(m, tsigProvider{w.s}, w.requestMAC, w.tsigTimesOnly)
 		if err != nil {
 			return err
 		}

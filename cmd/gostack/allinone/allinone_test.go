@@ -300,9 +300,9 @@ func TestValidate(t *testing.T) {
 			c.DNS.TSIGKeys = map[string]allinone.DNSKey{"k": {Algorithm: "hmac-md5", Secret: "c2VjcmV0"}}
 		}, "dns.tsig_keys.k.algorithm"},
 		{"notify target", func(c *allinone.Config) { c.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: "ns2.example.org"}} }, "dns.also_notify"},
-		{"notify key unknown", func(c *allinone.Config) { c.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: "192.0.2.1", Key: "nokey"}} }, "dns.also_notify"},
+		{"notify key name", func(c *allinone.Config) { c.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: "192.0.2.1", Key: "no..key"}} }, "dns.also_notify"},
 		{"transfer cidr", func(c *allinone.Config) { c.DNS.AllowTransfer = []allinone.DNSTransfer{{CIDR: "192.0.2.1"}} }, "dns.allow_transfer"},
-		{"transfer key unknown", func(c *allinone.Config) { c.DNS.AllowTransfer = []allinone.DNSTransfer{{Key: "nokey"}} }, "dns.allow_transfer"},
+		{"transfer key name", func(c *allinone.Config) { c.DNS.AllowTransfer = []allinone.DNSTransfer{{Key: "no..key"}} }, "dns.allow_transfer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

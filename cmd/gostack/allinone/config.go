@@ -103,7 +103,7 @@ type DNSConfig struct {
 	Nameservers   []string          `yaml:"nameservers" help:"the default pool's nameserver hostnames (fully qualified, first is the SOA MNAME): every zone's apex NS records"`
 	AlsoNotify    []DNSTarget       `yaml:"also_notify" help:"secondaries sent a NOTIFY on every serial change (the default pool's also_notifies), each {addr: IP[:port], key: TSIG key name (optional)}"`
 	AllowTransfer []DNSTransfer     `yaml:"allow_transfer" help:"who may transfer zones (AXFR, IXFR) over TCP, each {cidr: network (empty: any), key: TSIG key the request must be signed with (optional)}; empty: nobody"`
-	TSIGKeys      map[string]DNSKey `yaml:"tsig_keys" help:"TSIG keys by name, each {algorithm: hmac-sha256 (default) or hmac-sha512/384/224/sha1, secret: base64}, for allow_transfer and also_notify; the DNS API's POOL keys are added at start"`
+	TSIGKeys      map[string]DNSKey `yaml:"tsig_keys" help:"TSIG keys by name, each {algorithm: hmac-sha256 (default) or hmac-sha512/384/224/sha1, secret: base64}; the DNS API's POOL keys of the default pool are added (and followed: no restart); allow_transfer and also_notify name keys of either kind"`
 	PolicyFile    string            `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Designate's default rules"`
 }
 
@@ -300,16 +300,19 @@ func (c *DNSConfig) validate() error {
 			return bad("tsig_keys."+name+".secret", "must be non-empty base64")
 		}
 	}
-	known := func(key string) bool {
-		_, ok := c.TSIGKeys[key]
+	// A key named here may also be one the DNS API creates later (a POOL
+	// key of the default pool), so only its syntax is checked; the server
+	// logs the names it does not know at start.
+	keyName := func(key string) bool {
+		_, ok := mdns.IsDomainName(key)
 		return key == "" || ok
 	}
 	for _, t := range c.AlsoNotify {
 		if _, err := notifyAddr(t.Addr); err != nil {
 			return bad("also_notify", "%q: want an IP address with an optional port", t.Addr)
 		}
-		if !known(t.Key) {
-			return bad("also_notify", "key %q is not in dns.tsig_keys", t.Key)
+		if !keyName(t.Key) {
+			return bad("also_notify", "%q is not a valid key name", t.Key)
 		}
 	}
 	for _, a := range c.AllowTransfer {
@@ -318,8 +321,8 @@ func (c *DNSConfig) validate() error {
 				return bad("allow_transfer", "%q is not a CIDR", a.CIDR)
 			}
 		}
-		if !known(a.Key) {
-			return bad("allow_transfer", "key %q is not in dns.tsig_keys", a.Key)
+		if !keyName(a.Key) {
+			return bad("allow_transfer", "%q is not a valid key name", a.Key)
 		}
 	}
 	return nil

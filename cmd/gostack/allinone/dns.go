@@ -116,7 +116,11 @@ func ensurePool(ctx context.Context, store *dns.Store, c *DNSConfig) error {
 // store's zones through a publish.Publisher and returns once the first
 // snapshot is served, with the address both ports are bound to. The
 // server and the publisher run (in goFn) until ctx ends.
-func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed watch.Source, log *slog.Logger, goFn func(func())) (string, error) {
+func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed *watch.Log, log *slog.Logger, goFn func(func())) (string, error) {
+	head, _, err := feed.Head(ctx)
+	if err != nil {
+		return "", err
+	}
 	keys, err := dnsKeys(ctx, c, store)
 	if err != nil {
 		return "", err
@@ -126,6 +130,15 @@ func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed wa
 		return "", err
 	}
 	addr := l.Addr().String()
+	known := map[string]bool{}
+	for _, k := range keys {
+		known[canonicalKey(k.Name)] = true
+	}
+	for _, name := range c.keyNames() {
+		if !known[canonicalKey(name)] {
+			log.Warn("dns server: no TSIG key of this name yet (dns.tsig_keys or a POOL key of the API): requests and NOTIFYs needing it fail until it exists", "key", name)
+		}
+	}
 	var transfer []dnsserver.ACL
 	for _, a := range c.AllowTransfer {
 		acl := dnsserver.ACL{Key: a.Key}
@@ -150,6 +163,11 @@ func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed wa
 		if err := srv.Serve(ctx, pc, l); err != nil {
 			log.Error("dns server stopped", "err", err)
 		}
+	})
+	// TSIG keys written through the API take effect without a restart.
+	goFn(func() {
+		watch.Follow(ctx, feed, watch.Query{Area: "dns", Since: head},
+			&keyReloader{cfg: c, store: store, feed: feed, srv: srv, log: log}, watch.FollowOptions{Log: log})
 	})
 	pub := &publish.Publisher{Store: store, Feed: feed, Target: dyn, Servers: []string{pollAddr(addr)}, Log: log}
 	ready, failed := make(chan struct{}), make(chan error, 1)
@@ -191,6 +209,41 @@ func dnsKeys(ctx context.Context, c *DNSConfig, store *dns.Store) ([]dnsserver.K
 		}
 	}
 	return keys, nil
+}
+
+// keyReloader gives the DNS server the current TSIG keys whenever the
+// feed shows a key created, changed or deleted.
+type keyReloader struct {
+	cfg   *DNSConfig
+	store *dns.Store
+	feed  *watch.Log
+	srv   *dnsserver.Server
+	log   *slog.Logger
+}
+
+func (k *keyReloader) Apply(ctx context.Context, c watch.Change) error {
+	if c.Kind != "tsigkey" {
+		return nil
+	}
+	return k.reload(ctx)
+}
+
+func (k *keyReloader) Resync(ctx context.Context) (int64, error) {
+	head, _, err := k.feed.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return head, k.reload(ctx)
+}
+
+func (k *keyReloader) reload(ctx context.Context) error {
+	keys, err := dnsKeys(ctx, k.cfg, k.store)
+	if err != nil {
+		return err
+	}
+	k.srv.SetKeys(keys)
+	k.log.Info("dns server tsig keys loaded", "keys", len(keys))
+	return nil
 }
 
 // listenDNS opens UDP and TCP on the same address. With port 0 it picks a
@@ -273,3 +326,19 @@ func DNSServer(ctx context.Context, cfg Config, ready func(addr string)) error {
 }
 
 func canonicalKey(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) + "." }
+
+// keyNames are the key names allow_transfer and also_notify use.
+func (c *DNSConfig) keyNames() []string {
+	var out []string
+	for _, t := range c.AlsoNotify {
+		if t.Key != "" {
+			out = append(out, t.Key)
+		}
+	}
+	for _, a := range c.AllowTransfer {
+		if a.Key != "" {
+			out = append(out, a.Key)
+		}
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package allinone_test
 
 import (
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -44,7 +45,7 @@ func TestDNSTransferAndNotify(t *testing.T) {
 	cfg.Identity.PasswordRounds = 4
 	cfg.DNS.Nameservers = []string{"ns1.example.net.", "ns2.example.net."}
 	cfg.DNS.TSIGKeys = map[string]allinone.DNSKey{"xfr": {Secret: secret}}
-	cfg.DNS.AllowTransfer = []allinone.DNSTransfer{{CIDR: "127.0.0.0/8", Key: "xfr"}}
+	cfg.DNS.AllowTransfer = []allinone.DNSTransfer{{CIDR: "127.0.0.0/8", Key: "xfr"}, {CIDR: "127.0.0.0/8", Key: "apikey"}}
 	cfg.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: pc.LocalAddr().String(), Key: "xfr"}}
 	d := start(t, cfg, allinone.DefaultAreas()...)
 	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
@@ -67,13 +68,13 @@ func TestDNSTransferAndNotify(t *testing.T) {
 		t.Fatal("no signed NOTIFY reached the secondary")
 	}
 
-	axfr := func(signed bool) ([]mdns.RR, error) {
+	axfr := func(key, secret string) ([]mdns.RR, error) {
 		m := new(mdns.Msg)
 		m.SetAxfr("xfr.example.")
 		tr := &mdns.Transfer{}
-		if signed {
-			m.SetTsig("xfr.", mdns.HmacSHA256, 300, time.Now().Unix())
-			tr.TsigSecret = map[string]string{"xfr.": secret}
+		if key != "" {
+			m.SetTsig(key, mdns.HmacSHA256, 300, time.Now().Unix())
+			tr.TsigSecret = map[string]string{key: secret}
 		}
 		ch, err := tr.In(m, d.addrs["dns-server"])
 		if err != nil {
@@ -88,12 +89,52 @@ func TestDNSTransferAndNotify(t *testing.T) {
 		}
 		return rrs, nil
 	}
-	rrs, err := axfr(true)
+	rrs, err := axfr("xfr.", secret)
 	if err != nil || len(rrs) != 4 { // SOA, NS, NS, SOA
 		t.Fatalf("signed AXFR: %d records, %v: %v", len(rrs), err, rrs)
 	}
-	if rrs, err := axfr(false); err == nil {
+	if rrs, err := axfr("", ""); err == nil {
 		t.Fatalf("unsigned AXFR allowed: %v", rrs)
+	}
+
+	// A POOL key created through the API is used without a restart, and
+	// stops working when deleted.
+	const apiSecret = "YXBpLXNlY3JldC1hcGktc2VjcmV0"
+	if _, err := axfr("apikey.", apiSecret); err == nil {
+		t.Fatal("AXFR with a key that does not exist yet allowed")
+	}
+	req, _ := http.NewRequest("POST", api+"/v2/tsigkeys", strings.NewReader(`{"name":"apikey","algorithm":"hmac-sha256","secret":"`+apiSecret+`","scope":"POOL","resource_id":"794ccc2c-d751-44fe-b57f-8894c9f5c842"}`))
+	req.Header.Set("X-Auth-Token", admin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create tsigkey: %v %v", resp, err)
+	}
+	var key struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&key)
+	resp.Body.Close()
+	eventually(t, "the API key to be accepted", func() bool {
+		rrs, err := axfr("apikey.", apiSecret)
+		return err == nil && len(rrs) == 4
+	})
+	if c := status(t, "DELETE", api+"/v2/tsigkeys/"+key.ID, admin, ""); c != 204 {
+		t.Fatalf("delete tsigkey: %d", c)
+	}
+	eventually(t, "the deleted key to be refused", func() bool {
+		_, err := axfr("apikey.", apiSecret)
+		return err != nil
+	})
+	if !strings.Contains(d.logs.String(), `msg="dns server: no TSIG key of this name yet`) {
+		t.Errorf("no warning about the key missing at start:\n%s", d.logs.String())
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
 
