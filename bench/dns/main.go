@@ -212,22 +212,12 @@ func writeQueries(path string, names, count int) error {
 
 // serveZone is the gostack side: the library as a user would embed it.
 func serveZone(path, addr, profile string) error {
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	z, err := parseFile(path)
+	stop, err := startProfile(profile)
 	if err != nil {
 		return err
 	}
-	idx, err := server.Build([]server.Zone{z})
+	defer stop()
+	idx, err := buildIndex(path)
 	if err != nil {
 		return err
 	}
@@ -241,29 +231,19 @@ func serveZone(path, addr, profile string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer cancel()
 	return server.New(src, server.Config{Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }}).Serve(ctx, pc, l)
 }
 
 func loadZone(path, profile string) error {
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	start := time.Now()
-	z, err := parseFile(path)
+	stop, err := startProfile(profile)
 	if err != nil {
 		return err
 	}
-	idx, err := server.Build([]server.Zone{z})
+	defer stop()
+	start := time.Now()
+	idx, err := buildIndex(path)
 	if err != nil {
 		return err
 	}
@@ -274,13 +254,34 @@ func loadZone(path, profile string) error {
 	return nil
 }
 
-func parseFile(path string) (server.Zone, error) {
+// buildIndex parses the zone file and indexes it, as a server loads it.
+func buildIndex(path string) (*server.Zones, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return server.Zone{}, err
+		return nil, err
 	}
 	defer f.Close()
-	return server.ParseZone(f, origin)
+	z, err := server.ParseZone(f, origin)
+	if err != nil {
+		return nil, err
+	}
+	return server.Build([]server.Zone{z})
+}
+
+// startProfile starts a CPU profile to path ("": none) and returns its stop.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func startKnot(dir, zone, addr, cpu string) (*exec.Cmd, error) {

@@ -16,9 +16,9 @@ func TestBadInput(t *testing.T) {
 	c := newCloud(t)
 	zone := c.mkZone(t, memberA, "example.org.")
 	rs := c.mkRecordSet(t, memberA, zone, "www.example.org.", "192.0.2.1")
-	soa := ids(t, c.must(t, http.StatusOK, "GET", "/v2/zones/"+zone+"/recordsets?type=SOA", memberA, nil), "recordsets")[0]
-	ns := ids(t, c.must(t, http.StatusOK, "GET", "/v2/zones/"+zone+"/recordsets?type=NS", memberA, nil), "recordsets")[0]
-	key := str(t, c.must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "k1",
+	soa := ids(t, c.Must(t, http.StatusOK, "GET", "/v2/zones/"+zone+"/recordsets?type=SOA", memberA, nil), "recordsets")[0]
+	ns := ids(t, c.Must(t, http.StatusOK, "GET", "/v2/zones/"+zone+"/recordsets?type=NS", memberA, nil), "recordsets")[0]
+	key := str(t, c.Must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "k1",
 		"algorithm": "hmac-sha256", "secret": "c2VjcmV0", "scope": "POOL", "resource_id": dns.DefaultPoolID}), "id")
 	expand := strings.NewReplacer("{zone}", zone, "{rs}", rs, "{soa}", soa, "{ns}", ns, "{key}", key, "{pool}", dns.DefaultPoolID).Replace
 
@@ -202,7 +202,7 @@ func TestBadInput(t *testing.T) {
 			if s, ok := body.(string); ok && s == "" && tc.method == "POST" {
 				body = nil
 			}
-			r := c.call(t, call{Method: tc.method, Path: expand(tc.path), Token: token, Body: body, Header: tc.header})
+			r := c.Call(t, call{Method: tc.method, Path: expand(tc.path), Token: token, Body: body, Header: tc.header})
 			var msgs []string
 			if tc.field != "" {
 				msgs = append(msgs, "'"+tc.field+"'")

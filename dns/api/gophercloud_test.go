@@ -206,10 +206,10 @@ func TestGophercloudQuotas(t *testing.T) {
 		t.Errorf("updated quota = %+v", q)
 	}
 	c.mkZone(t, memberB, "b.example.")
-	r := c.do(t, "POST", "/v2/zones", memberB, map[string]any{"name": "b2.example.", "email": "x@b2.example"})
+	r := c.Do(t, "POST", "/v2/zones", memberB, map[string]any{"name": "b2.example.", "email": "x@b2.example"})
 	wantError(t, r, http.StatusRequestEntityTooLarge, "over_quota", "zones")
 
-	if err := c.do(t, "DELETE", "/v2/quotas/"+projectB, adminA, nil); err.Code != http.StatusNoContent {
+	if err := c.Do(t, "DELETE", "/v2/quotas/"+projectB, adminA, nil); err.Code != http.StatusNoContent {
 		t.Fatalf("reset: %s", err)
 	}
 	if q, _ := quotas.Get(ctx, c.client(memberB), projectB).Extract(); q.Zones != dns.DefaultQuota().Zones {
@@ -224,7 +224,7 @@ func TestWireShape(t *testing.T) {
 	c := newCloud(t)
 	zoneID := c.mkZone(t, memberA, "example.org.")
 	rsID := c.mkRecordSet(t, memberA, zoneID, "www.example.org.", "192.0.2.1")
-	tsig := c.must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "k", "algorithm": "hmac-sha256",
+	tsig := c.Must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "k", "algorithm": "hmac-sha256",
 		"secret": "c2VjcmV0", "scope": "POOL", "resource_id": dns.DefaultPoolID})
 
 	zoneKeys := "action attributes created_at description email id links masters name pool_id project_id serial shared status transferred_at ttl type updated_at version"
@@ -246,7 +246,7 @@ func TestWireShape(t *testing.T) {
 		{"/v2/reverse/floatingips", memberA, "floatingips links"},
 		{"/v2/zones/" + zoneID + "/nameservers", memberA, "nameservers"},
 	} {
-		body := c.must(t, http.StatusOK, "GET", tc.path, tc.token, nil)
+		body := c.Must(t, http.StatusOK, "GET", tc.path, tc.token, nil)
 		var keys []string
 		for k := range body {
 			keys = append(keys, k)
@@ -257,37 +257,37 @@ func TestWireShape(t *testing.T) {
 		}
 	}
 
-	z := c.must(t, http.StatusOK, "GET", "/v2/zones/"+zoneID, memberA, nil)
+	z := c.Must(t, http.StatusOK, "GET", "/v2/zones/"+zoneID, memberA, nil)
 	if ts := str(t, z, "created_at"); len(ts) != len("2006-01-02T15:04:05.000000") || ts[10] != 'T' || strings.ContainsAny(ts, "Z+") {
 		t.Errorf("created_at = %q, want Designate's %%Y-%%m-%%dT%%H:%%M:%%S.%%f", ts)
 	}
 	if z["updated_at"] == nil || z["transferred_at"] != nil || z["shared"] != false {
 		t.Errorf("zone with a new recordset: updated_at %v, transferred_at %v, shared %v", z["updated_at"], z["transferred_at"], z["shared"])
 	}
-	ns := c.must(t, http.StatusOK, "GET", "/v2/zones/"+zoneID+"/nameservers", memberA, nil)
+	ns := c.Must(t, http.StatusOK, "GET", "/v2/zones/"+zoneID+"/nameservers", memberA, nil)
 	if got := list(t, ns, "nameservers"); len(got) != 1 || str(t, got[0], "hostname") != "ns1.example.net." || got[0].(map[string]any)["priority"] != float64(1) {
 		t.Errorf("nameservers = %v", got)
 	}
-	rs := c.must(t, http.StatusOK, "GET", "/v2/zones/"+zoneID+"/recordsets/"+rsID, memberA, nil)
+	rs := c.Must(t, http.StatusOK, "GET", "/v2/zones/"+zoneID+"/recordsets/"+rsID, memberA, nil)
 	if rs["ttl"] != nil || rs["description"] != nil {
 		t.Errorf("recordset without ttl and description: ttl %v, description %v (want null)", rs["ttl"], rs["description"])
 	}
-	meta := c.must(t, http.StatusOK, "GET", "/v2/zones", memberA, nil)["metadata"]
+	meta := c.Must(t, http.StatusOK, "GET", "/v2/zones", memberA, nil)["metadata"]
 	if meta.(map[string]any)["total_count"] != float64(1) {
 		t.Errorf("metadata = %v", meta)
 	}
-	r := c.call(t, call{Method: "GET", Path: "/v2/zones", Token: memberA, Header: map[string]string{"OpenStack-DNS-Hide-Counts": "true"}})
+	r := c.Call(t, call{Method: "GET", Path: "/v2/zones", Token: memberA, Header: map[string]string{"OpenStack-DNS-Hide-Counts": "true"}})
 	if m := r.JSON(t)["metadata"].(map[string]any); len(m) != 0 {
 		t.Errorf("metadata with hidden counts = %v", m)
 	}
 
 	// /v2/recordsets/{id} redirects to the canonical URL.
-	r = c.do(t, "GET", "/v2/recordsets/"+rsID, memberA, nil)
+	r = c.Do(t, "GET", "/v2/recordsets/"+rsID, memberA, nil)
 	if r.Code != http.StatusMovedPermanently || r.Header.Get("Location") != c.URL+"/v2/zones/"+zoneID+"/recordsets/"+rsID {
 		t.Errorf("GET /v2/recordsets/{id} = %d Location %q", r.Code, r.Header.Get("Location"))
 	}
 	// Creates answer Location: the self link.
-	r = c.do(t, "POST", "/v2/zones", memberA, map[string]any{"name": "example.com.", "email": "a@example.com"})
+	r = c.Do(t, "POST", "/v2/zones", memberA, map[string]any{"name": "example.com.", "email": "a@example.com"})
 	if r.Code != http.StatusAccepted || r.Header.Get("Location") != c.URL+"/v2/zones/"+str(t, r.JSON(t), "id") {
 		t.Errorf("create zone: %d Location %q", r.Code, r.Header.Get("Location"))
 	}
@@ -300,7 +300,7 @@ func TestWireShape(t *testing.T) {
 func TestVersions(t *testing.T) {
 	c := newCloud(t)
 	for _, path := range []string{"/", "/v2", "/v2/"} {
-		body := c.must(t, http.StatusOK, "GET", path, "", nil)
+		body := c.Must(t, http.StatusOK, "GET", path, "", nil)
 		vs := list(t, body, "versions")
 		if len(vs) != 2 {
 			t.Fatalf("GET %s: %v", path, body)
@@ -315,6 +315,6 @@ func TestVersions(t *testing.T) {
 		}
 	}
 	// Everything else needs a token.
-	wantError(t, c.do(t, "GET", "/v2/zones", "", nil), http.StatusUnauthorized, "", "authentication")
-	wantError(t, c.do(t, "GET", "/v2/zones", "bogus", nil), http.StatusUnauthorized, "", "authentication")
+	wantError(t, c.Do(t, "GET", "/v2/zones", "", nil), http.StatusUnauthorized, "", "authentication")
+	wantError(t, c.Do(t, "GET", "/v2/zones", "bogus", nil), http.StatusUnauthorized, "", "authentication")
 }

@@ -1,18 +1,15 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
+	"github.com/gostack/gostack/internal/apitest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 
@@ -20,7 +17,6 @@ import (
 	"github.com/gostack/gostack/dns/api"
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/identity/policy"
-	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/httpapi"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
@@ -45,25 +41,10 @@ const (
 	nobodyA = "token-nobody-a" // no role on A
 )
 
-// validator is a fake identity: it maps tokens to callers.
-type validator map[string]middleware.Caller
-
-func (v validator) ValidateCaller(_ context.Context, tok string) (middleware.Caller, error) {
-	c, ok := v[tok]
-	if !ok {
-		return middleware.Caller{}, fault.New(fault.Unauthorized, "unknown token")
-	}
-	return c, nil
-}
-
-func (validator) Generation() int64 { return 0 }
-
-func callers() validator {
-	caller := func(user, project string, roles ...string) middleware.Caller {
-		return middleware.Caller{UserID: user, UserName: user, UserDomainID: "default", ProjectID: project,
-			ProjectName: project, ProjectDomainID: "default", Roles: roles, ExpiresAt: time.Now().Add(time.Hour)}
-	}
-	return validator{
+// callers is the fake identity of these tests.
+func callers() apitest.Tokens {
+	caller := apitest.Caller
+	return apitest.Tokens{
 		adminA:  caller("admin", projectA, "admin", "member", "reader"),
 		memberA: caller("alice", projectA, "member", "reader"),
 		readerA: caller("carol", projectA, "reader"),
@@ -76,7 +57,7 @@ func callers() validator {
 // default pool served by ns1.example.net., Designate's default policies,
 // the fake identity and request ids in front.
 type cloud struct {
-	URL   string
+	apitest.Client
 	Store *dns.Store
 }
 
@@ -103,7 +84,7 @@ func newCloud(t *testing.T) *cloud {
 	mw := &middleware.Middleware{Validator: callers(), Style: httpapi.Designate, Optional: true}
 	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(h)))
 	t.Cleanup(srv.Close)
-	return &cloud{URL: srv.URL, Store: s}
+	return &cloud{Client: apitest.Client{URL: srv.URL, NoRedirect: true}, Store: s}
 }
 
 // client is a gophercloud DNS v2 client with token.
@@ -117,103 +98,19 @@ func (c *cloud) client(token string) *gophercloud.ServiceClient {
 
 // ---- requests ----
 
-// call is one request. Body is sent as is when it is a string, omitted
-// when nil, and JSON-encoded otherwise.
-type call struct {
-	Method, Path string
-	Token        string
-	Body         any
-	Header       map[string]string
-}
-
-// reply is a response, read in full.
-type reply struct {
-	Code   int
-	Header http.Header
-	Body   []byte
-}
-
-func (r reply) String() string { return fmt.Sprintf("%d %s", r.Code, r.Body) }
-
-// JSON decodes the body as an object, failing the test otherwise.
-func (r reply) JSON(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("%d response is not a JSON object: %v\n%s", r.Code, err, r.Body)
-	}
-	return m
-}
-
-func (c *cloud) call(t *testing.T, x call) reply {
-	t.Helper()
-	var body io.Reader
-	switch b := x.Body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(buf)
-	}
-	url := x.Path
-	if strings.HasPrefix(url, "/") {
-		url = c.URL + url
-	}
-	req, err := http.NewRequestWithContext(context.Background(), x.Method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if x.Token != "" {
-		req.Header.Set("X-Auth-Token", x.Token)
-	}
-	for k, v := range x.Header {
-		req.Header.Set(k, v)
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", x.Method, x.Path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", x.Method, x.Path, err)
-	}
-	return reply{Code: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-func (c *cloud) do(t *testing.T, method, path, token string, body any) reply {
-	t.Helper()
-	return c.call(t, call{Method: method, Path: path, Token: token, Body: body})
-}
-
-// must makes a request and fails the test unless it answers want; it
-// returns the decoded body (nil for an empty one).
-func (c *cloud) must(t *testing.T, want int, method, path, token string, body any) map[string]any {
-	t.Helper()
-	r := c.do(t, method, path, token, body)
-	if r.Code != want {
-		t.Fatalf("%s %s = %s, want %d", method, path, r, want)
-	}
-	if len(r.Body) == 0 {
-		return nil
-	}
-	return r.JSON(t)
-}
+// call and reply are the requests of these tests (internal/apitest);
+// cloud's embedded apitest.Client sends them (Call, Do, Must).
+type (
+	call  = apitest.Call
+	reply = apitest.Reply
+)
 
 // ---- zones and recordsets ----
 
 // mkZone creates a zone as token and returns its id.
 func (c *cloud) mkZone(t *testing.T, token, name string) string {
 	t.Helper()
-	z := c.must(t, http.StatusAccepted, "POST", "/v2/zones", token,
+	z := c.Must(t, http.StatusAccepted, "POST", "/v2/zones", token,
 		map[string]any{"name": name, "email": "hostmaster@" + strings.TrimSuffix(name, "."), "ttl": 600})
 	return str(t, z, "id")
 }
@@ -221,7 +118,7 @@ func (c *cloud) mkZone(t *testing.T, token, name string) string {
 // mkRecordSet creates an A recordset as token and returns its id.
 func (c *cloud) mkRecordSet(t *testing.T, token, zoneID, name string, records ...string) string {
 	t.Helper()
-	rs := c.must(t, http.StatusAccepted, "POST", "/v2/zones/"+zoneID+"/recordsets", token,
+	rs := c.Must(t, http.StatusAccepted, "POST", "/v2/zones/"+zoneID+"/recordsets", token,
 		map[string]any{"name": name, "type": "A", "records": records})
 	return str(t, rs, "id")
 }
@@ -308,7 +205,7 @@ func (c *cloud) snapshot(t *testing.T) string {
 	var lines []string
 	all := map[string]string{"X-Auth-All-Projects": "true"}
 	for _, path := range []string{"/v2/zones?limit=max", "/v2/recordsets?limit=max", "/v2/tsigkeys?limit=max"} {
-		r := c.call(t, call{Method: "GET", Path: path, Token: adminA, Header: all})
+		r := c.Call(t, call{Method: "GET", Path: path, Token: adminA, Header: all})
 		if r.Code != http.StatusOK {
 			t.Fatalf("snapshot %s: %s", path, r)
 		}
@@ -320,7 +217,7 @@ func (c *cloud) snapshot(t *testing.T) string {
 		}
 	}
 	for _, p := range []string{projectA, projectB} {
-		r := c.call(t, call{Method: "GET", Path: "/v2/quotas/" + p, Token: adminA, Header: all})
+		r := c.Call(t, call{Method: "GET", Path: "/v2/quotas/" + p, Token: adminA, Header: all})
 		lines = append(lines, "quota "+p+" "+string(r.Body))
 	}
 	slices.Sort(lines)
@@ -331,22 +228,6 @@ func (c *cloud) snapshot(t *testing.T) string {
 func (c *cloud) unchanged(t *testing.T, before string) {
 	t.Helper()
 	if after := c.snapshot(t); after != before {
-		t.Errorf("state changed:\n%s", diff(before, after))
+		t.Errorf("state changed:\n%s", apitest.LineDiff(before, after))
 	}
-}
-
-func diff(before, after string) string {
-	b, a := strings.Split(before, "\n"), strings.Split(after, "\n")
-	var out []string
-	for _, l := range b {
-		if !slices.Contains(a, l) {
-			out = append(out, "- "+l)
-		}
-	}
-	for _, l := range a {
-		if !slices.Contains(b, l) {
-			out = append(out, "+ "+l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

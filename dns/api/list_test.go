@@ -25,7 +25,7 @@ func follow(t *testing.T, c *cloud, token, path, key string, limit, want int) []
 		if pages > 1000 {
 			t.Fatal("more than 1000 pages")
 		}
-		r := c.do(t, "GET", next, token, nil)
+		r := c.Do(t, "GET", next, token, nil)
 		if r.Code != http.StatusOK {
 			t.Fatalf("GET %s: %s", next, r)
 		}
@@ -74,7 +74,7 @@ func once(t *testing.T, got, want []string) {
 func TestPagination(t *testing.T) {
 	c := newCloud(t)
 	ctx := context.Background()
-	c.call(t, call{Method: "PATCH", Path: "/v2/quotas/" + projectA, Token: adminA, Body: map[string]any{"zones": 50},
+	c.Call(t, call{Method: "PATCH", Path: "/v2/quotas/" + projectA, Token: adminA, Body: map[string]any{"zones": 50},
 		Header: map[string]string{"X-Auth-All-Projects": "true"}})
 	var all, names []string
 	for i := range 23 {
@@ -85,7 +85,7 @@ func TestPagination(t *testing.T) {
 	c.mkZone(t, memberB, "other.example.")
 
 	t.Run("zones", func(t *testing.T) {
-		whole := ids(t, c.must(t, http.StatusOK, "GET", "/v2/zones?limit=max", memberA, nil), "zones")
+		whole := ids(t, c.Must(t, http.StatusOK, "GET", "/v2/zones?limit=max", memberA, nil), "zones")
 		once(t, whole, all)
 		for _, limit := range []int{1, 5, 22, 23, 1000} {
 			got := follow(t, c, memberA, fmt.Sprintf("/v2/zones?limit=%d", limit), "zones", limit, 23)
@@ -103,7 +103,7 @@ func TestPagination(t *testing.T) {
 		once(t, got, all)
 		var gotNames []string
 		for _, id := range got {
-			gotNames = append(gotNames, str(t, c.must(t, http.StatusOK, "GET", "/v2/zones/"+id, memberA, nil), "name"))
+			gotNames = append(gotNames, str(t, c.Must(t, http.StatusOK, "GET", "/v2/zones/"+id, memberA, nil), "name"))
 		}
 		want := slices.Clone(names)
 		slices.Sort(want)
@@ -140,7 +140,7 @@ func TestPagination(t *testing.T) {
 
 	t.Run("recordsets", func(t *testing.T) {
 		zone := all[0]
-		want := ids(t, c.must(t, http.StatusOK, "GET", "/v2/zones/"+zone+"/recordsets", memberA, nil), "recordsets") // SOA, NS
+		want := ids(t, c.Must(t, http.StatusOK, "GET", "/v2/zones/"+zone+"/recordsets", memberA, nil), "recordsets") // SOA, NS
 		for i := range 12 {
 			want = append(want, c.mkRecordSet(t, memberA, zone, fmt.Sprintf("h%02d.z00.example.", i), "192.0.2.1"))
 		}
@@ -170,7 +170,7 @@ func TestPagination(t *testing.T) {
 	t.Run("tsigkeys", func(t *testing.T) {
 		var want []string
 		for i := range 5 {
-			k := c.must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": fmt.Sprintf("k%d", i),
+			k := c.Must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": fmt.Sprintf("k%d", i),
 				"algorithm": "hmac-sha256", "secret": "c2VjcmV0", "scope": "POOL", "resource_id": dns.DefaultPoolID})
 			want = append(want, str(t, k, "id"))
 		}

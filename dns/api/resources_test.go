@@ -39,7 +39,7 @@ func TestSecondaryZones(t *testing.T) {
 	if !gophercloud.ResponseCodeIs(err, http.StatusForbidden) {
 		t.Errorf("member writes a secondary zone's recordset: %v, want 403", err)
 	}
-	r := c.do(t, "POST", "/v2/zones/"+z.ID+"/recordsets", adminA, map[string]any{"name": "www.sec.example.", "type": "A", "records": []string{"192.0.2.1"}})
+	r := c.Do(t, "POST", "/v2/zones/"+z.ID+"/recordsets", adminA, map[string]any{"name": "www.sec.example.", "type": "A", "records": []string{"192.0.2.1"}})
 	wantError(t, r, http.StatusBadRequest, "bad_request", "SECONDARY")
 }
 
@@ -49,14 +49,14 @@ func TestSecondaryZones(t *testing.T) {
 func TestZoneUpdateKeepsReadOnlyValues(t *testing.T) {
 	c := newCloud(t)
 	id := c.mkZone(t, memberA, "example.org.")
-	cur := c.must(t, http.StatusOK, "GET", "/v2/zones/"+id+"/", memberA, nil)
+	cur := c.Must(t, http.StatusOK, "GET", "/v2/zones/"+id+"/", memberA, nil)
 	body := map[string]any{"name": cur["name"], "id": cur["id"], "type": cur["type"], "serial": cur["serial"],
 		"attributes": map[string]any{}, "pool_id": cur["pool_id"], "ttl": 4200, "description": nil}
-	upd := c.must(t, http.StatusAccepted, "PATCH", "/v2/zones/"+id, memberA, body)
+	upd := c.Must(t, http.StatusAccepted, "PATCH", "/v2/zones/"+id, memberA, body)
 	if upd["ttl"] != float64(4200) || upd["name"] != "example.org." {
 		t.Errorf("updated = %v", upd)
 	}
-	if got := ids(t, c.must(t, http.StatusOK, "GET", "/v2/zones/", memberA, nil), "zones"); !slices.Equal(got, []string{id}) {
+	if got := ids(t, c.Must(t, http.StatusOK, "GET", "/v2/zones/", memberA, nil), "zones"); !slices.Equal(got, []string{id}) {
 		t.Errorf("GET /v2/zones/ = %v", got)
 	}
 }
@@ -66,16 +66,16 @@ func TestZoneUpdateKeepsReadOnlyValues(t *testing.T) {
 func TestRecordSetTTLReset(t *testing.T) {
 	c := newCloud(t)
 	zone := c.mkZone(t, memberA, "example.org.")
-	rs := c.must(t, http.StatusAccepted, "POST", "/v2/zones/"+zone+"/recordsets", memberA,
+	rs := c.Must(t, http.StatusAccepted, "POST", "/v2/zones/"+zone+"/recordsets", memberA,
 		map[string]any{"name": "mail.example.org.", "type": "MX", "records": []string{"10 mx.example.org."}, "ttl": 60})
 	if rs["ttl"] != float64(60) {
 		t.Fatalf("created = %v", rs)
 	}
-	upd := c.must(t, http.StatusAccepted, "PUT", "/v2/zones/"+zone+"/recordsets/"+str(t, rs, "id"), memberA, map[string]any{"ttl": nil})
+	upd := c.Must(t, http.StatusAccepted, "PUT", "/v2/zones/"+zone+"/recordsets/"+str(t, rs, "id"), memberA, map[string]any{"ttl": nil})
 	if upd["ttl"] != nil || upd["action"] != "UPDATE" || !slices.Equal(list(t, upd, "records"), []any{"10 mx.example.org."}) {
 		t.Errorf("updated = %v", upd)
 	}
-	del := c.must(t, http.StatusAccepted, "DELETE", "/v2/zones/"+zone+"/recordsets/"+str(t, rs, "id"), memberA, nil)
+	del := c.Must(t, http.StatusAccepted, "DELETE", "/v2/zones/"+zone+"/recordsets/"+str(t, rs, "id"), memberA, nil)
 	if del["status"] != "PENDING" || del["action"] != "DELETE" {
 		t.Errorf("deleted = %v", del)
 	}
@@ -84,37 +84,37 @@ func TestRecordSetTTLReset(t *testing.T) {
 // TestTSIGKeys: the admin's CRUD of TSIG keys, secret included.
 func TestTSIGKeys(t *testing.T) {
 	c := newCloud(t)
-	k := c.must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "xfr", "algorithm": "hmac-sha512",
+	k := c.Must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "xfr", "algorithm": "hmac-sha512",
 		"secret": "c2VjcmV0", "scope": "POOL", "resource_id": dns.DefaultPoolID})
 	id := str(t, k, "id")
 	if k["secret"] != "c2VjcmV0" || k["algorithm"] != "hmac-sha512" || k["scope"] != "POOL" {
 		t.Errorf("created = %v", k)
 	}
-	upd := c.must(t, http.StatusOK, "PATCH", "/v2/tsigkeys/"+id, adminA, map[string]any{"name": "xfr2", "secret": "bmV3"})
+	upd := c.Must(t, http.StatusOK, "PATCH", "/v2/tsigkeys/"+id, adminA, map[string]any{"name": "xfr2", "secret": "bmV3"})
 	if upd["name"] != "xfr2" || upd["secret"] != "bmV3" || upd["updated_at"] == nil {
 		t.Errorf("updated = %v", upd)
 	}
-	got := c.must(t, http.StatusOK, "GET", "/v2/tsigkeys?name=xfr*", adminA, nil)
+	got := c.Must(t, http.StatusOK, "GET", "/v2/tsigkeys?name=xfr*", adminA, nil)
 	if l := list(t, got, "tsigkeys"); len(l) != 1 || str(t, l[0], "secret") != "bmV3" {
 		t.Errorf("list = %v", got)
 	}
-	if r := c.do(t, "DELETE", "/v2/tsigkeys/"+id, adminA, nil); r.Code != http.StatusNoContent || len(r.Body) != 0 {
+	if r := c.Do(t, "DELETE", "/v2/tsigkeys/"+id, adminA, nil); r.Code != http.StatusNoContent || len(r.Body) != 0 {
 		t.Errorf("delete = %s", r)
 	}
-	wantError(t, c.do(t, "GET", "/v2/tsigkeys/"+id, adminA, nil), http.StatusNotFound, "tsigkey_not_found")
+	wantError(t, c.Do(t, "GET", "/v2/tsigkeys/"+id, adminA, nil), http.StatusNotFound, "tsigkey_not_found")
 }
 
 // TestPools: the default pool, read-only, with its nameservers.
 func TestPools(t *testing.T) {
 	c := newCloud(t)
-	p := c.must(t, http.StatusOK, "GET", "/v2/pools/"+dns.DefaultPoolID, adminA, nil)
+	p := c.Must(t, http.StatusOK, "GET", "/v2/pools/"+dns.DefaultPoolID, adminA, nil)
 	ns := list(t, p, "ns_records")
 	if len(ns) != 1 || str(t, ns[0], "hostname") != "ns1.example.net." || p["project_id"] != nil {
 		t.Errorf("pool = %v", p)
 	}
-	wantError(t, c.do(t, "POST", "/v2/pools", adminA, map[string]any{"name": "p2"}), http.StatusMethodNotAllowed, "method_not_allowed")
+	wantError(t, c.Do(t, "POST", "/v2/pools", adminA, map[string]any{"name": "p2"}), http.StatusMethodNotAllowed, "method_not_allowed")
 	// An admin may place a zone in a pool by its pool_id attribute.
-	z := c.must(t, http.StatusAccepted, "POST", "/v2/zones", adminA, map[string]any{"name": "forced.example.", "email": "a@forced.example",
+	z := c.Must(t, http.StatusAccepted, "POST", "/v2/zones", adminA, map[string]any{"name": "forced.example.", "email": "a@forced.example",
 		"attributes": map[string]string{"pool_id": dns.DefaultPoolID}})
 	if z["pool_id"] != dns.DefaultPoolID {
 		t.Errorf("zone = %v", z)

@@ -60,7 +60,7 @@ func (o op) run(t *testing.T, c *cloud, token, zone, rs, name string, header map
 		}
 		body = b
 	}
-	return c.call(t, call{Method: o.method, Path: path, Token: token, Body: body, Header: header})
+	return c.Call(t, call{Method: o.method, Path: path, Token: token, Body: body, Header: header})
 }
 
 // TestOtherProjectSeesNothing: project B never sees or changes A's zone
@@ -89,7 +89,7 @@ func TestOtherProjectSeesNothing(t *testing.T) {
 	}
 	c.unchanged(t, before)
 
-	zonesB := ids(t, c.must(t, http.StatusOK, "GET", "/v2/zones", memberB, nil), "zones")
+	zonesB := ids(t, c.Must(t, http.StatusOK, "GET", "/v2/zones", memberB, nil), "zones")
 	if !slices.Equal(zonesB, []string{e.zoneB}) {
 		t.Errorf("B's zones = %v, want only %s", zonesB, e.zoneB)
 	}
@@ -98,7 +98,7 @@ func TestOtherProjectSeesNothing(t *testing.T) {
 		if strings.HasPrefix(path, "/v2/zones") {
 			key = "zones"
 		}
-		for _, id := range ids(t, c.must(t, http.StatusOK, "GET", path, memberB, nil), key) {
+		for _, id := range ids(t, c.Must(t, http.StatusOK, "GET", path, memberB, nil), key) {
 			if id == e.zoneA || id == e.rsA {
 				t.Errorf("GET %s as B lists A's %s", path, id)
 			}
@@ -106,9 +106,9 @@ func TestOtherProjectSeesNothing(t *testing.T) {
 	}
 
 	// B cannot take A's name, nor a name below it.
-	wantError(t, c.do(t, "POST", "/v2/zones", memberB, map[string]any{"name": "a.example.", "email": "b@b.example"}),
+	wantError(t, c.Do(t, "POST", "/v2/zones", memberB, map[string]any{"name": "a.example.", "email": "b@b.example"}),
 		http.StatusConflict, "duplicate_zone")
-	wantError(t, c.do(t, "POST", "/v2/zones", memberB, map[string]any{"name": "sub.a.example.", "email": "b@b.example"}),
+	wantError(t, c.Do(t, "POST", "/v2/zones", memberB, map[string]any{"name": "sub.a.example.", "email": "b@b.example"}),
 		http.StatusForbidden, "illegal_child")
 	c.unchanged(t, before)
 }
@@ -136,9 +136,9 @@ func TestReaderCannotWrite(t *testing.T) {
 			wantError(t, o.run(t, c, nobodyA, e.zoneA, e.rsA, "a.example.", nil), http.StatusForbidden, "forbidden")
 		})
 	}
-	wantError(t, c.do(t, "POST", "/v2/zones", readerA, map[string]any{"name": "r.example.", "email": "r@r.example"}),
+	wantError(t, c.Do(t, "POST", "/v2/zones", readerA, map[string]any{"name": "r.example.", "email": "r@r.example"}),
 		http.StatusForbidden, "forbidden", "create_zone")
-	wantError(t, c.do(t, "GET", "/v2/zones", nobodyA, nil), http.StatusForbidden, "forbidden", "find_zones")
+	wantError(t, c.Do(t, "GET", "/v2/zones", nobodyA, nil), http.StatusForbidden, "forbidden", "find_zones")
 	c.unchanged(t, before)
 }
 
@@ -152,7 +152,7 @@ func TestAllProjects(t *testing.T) {
 
 	listed := func(token, path string, header map[string]string) []string {
 		t.Helper()
-		r := c.call(t, call{Method: "GET", Path: path, Token: token, Header: header})
+		r := c.Call(t, call{Method: "GET", Path: path, Token: token, Header: header})
 		if r.Code != http.StatusOK {
 			t.Fatalf("GET %s: %s", path, r)
 		}
@@ -164,7 +164,7 @@ func TestAllProjects(t *testing.T) {
 	if got := listed(adminA, "/v2/zones", nil); !slices.Equal(got, []string{e.zoneA}) {
 		t.Errorf("admin without all projects lists %v, want only A's zone", got)
 	}
-	wantError(t, c.do(t, "GET", "/v2/zones/"+e.zoneB, adminA, nil), http.StatusNotFound, "zone_not_found")
+	wantError(t, c.Do(t, "GET", "/v2/zones/"+e.zoneB, adminA, nil), http.StatusNotFound, "zone_not_found")
 
 	both := []string{e.zoneA, e.zoneB}
 	slices.Sort(both)
@@ -177,11 +177,11 @@ func TestAllProjects(t *testing.T) {
 	if got := listed(adminA, "/v2/recordsets?type=A", all); len(got) != 2 || !slices.Contains(got, e.rsA) || !slices.Contains(got, e.rsB) {
 		t.Errorf("admin with all projects lists recordsets %v", got)
 	}
-	z := c.call(t, call{Method: "GET", Path: "/v2/zones/" + e.zoneB, Token: adminA, Header: all})
+	z := c.Call(t, call{Method: "GET", Path: "/v2/zones/" + e.zoneB, Token: adminA, Header: all})
 	if z.Code != http.StatusOK || str(t, z.JSON(t), "project_id") != projectB {
 		t.Errorf("admin shows B's zone: %s", z)
 	}
-	r := c.call(t, call{Method: "PATCH", Path: "/v2/zones/" + e.zoneB, Token: adminA, Header: all, Body: map[string]any{"ttl": 7200}})
+	r := c.Call(t, call{Method: "PATCH", Path: "/v2/zones/" + e.zoneB, Token: adminA, Header: all, Body: map[string]any{"ttl": 7200}})
 	if r.Code != http.StatusAccepted {
 		t.Errorf("admin updates B's zone: %s", r)
 	}
@@ -198,9 +198,9 @@ func TestAllProjects(t *testing.T) {
 		{readerA, "/v2/zones/" + e.zoneB, all},
 		{memberA, "/v2/zones", map[string]string{"X-Auth-Sudo-Project-ID": projectB}},
 	} {
-		wantError(t, c.call(t, call{Method: "GET", Path: tc.path, Token: tc.token, Header: tc.header}), http.StatusForbidden, "forbidden")
+		wantError(t, c.Call(t, call{Method: "GET", Path: tc.path, Token: tc.token, Header: tc.header}), http.StatusForbidden, "forbidden")
 	}
-	wantError(t, c.call(t, call{Method: "DELETE", Path: "/v2/zones/" + e.zoneA, Token: memberB, Header: all}), http.StatusForbidden, "forbidden")
+	wantError(t, c.Call(t, call{Method: "DELETE", Path: "/v2/zones/" + e.zoneA, Token: memberB, Header: all}), http.StatusForbidden, "forbidden")
 	// Asking for no projects is no privilege.
 	if got := listed(memberA, "/v2/zones", map[string]string{"X-Auth-All-Projects": "false"}); !slices.Equal(got, []string{e.zoneA}) {
 		t.Errorf("member with all projects false lists %v", got)
@@ -212,7 +212,7 @@ func TestAllProjects(t *testing.T) {
 	if got := listed(adminA, "/v2/zones", sudo); !slices.Equal(got, []string{e.zoneB}) {
 		t.Errorf("admin sudo to B lists %v", got)
 	}
-	r = c.call(t, call{Method: "POST", Path: "/v2/zones", Token: adminA, Header: sudo, Body: map[string]any{"name": "sudo.example.", "email": "s@sudo.example"}})
+	r = c.Call(t, call{Method: "POST", Path: "/v2/zones", Token: adminA, Header: sudo, Body: map[string]any{"name": "sudo.example.", "email": "s@sudo.example"}})
 	if r.Code != http.StatusAccepted || str(t, r.JSON(t), "project_id") != projectB {
 		t.Errorf("admin sudo create: %s", r)
 	}
@@ -222,7 +222,7 @@ func TestAllProjects(t *testing.T) {
 // for admins; members get a 403 and change nothing.
 func TestAdminOnlyResources(t *testing.T) {
 	c := newCloud(t)
-	key := c.must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "k1", "algorithm": "hmac-sha256",
+	key := c.Must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "k1", "algorithm": "hmac-sha256",
 		"secret": "c2VjcmV0", "scope": "POOL", "resource_id": dns.DefaultPoolID})
 	keyID := str(t, key, "id")
 	before := c.snapshot(t)
@@ -241,14 +241,14 @@ func TestAdminOnlyResources(t *testing.T) {
 		{"PATCH", "/v2/quotas/" + projectA, map[string]any{"zones": 1000}},
 		{"DELETE", "/v2/quotas/" + projectA, nil},
 	} {
-		wantError(t, c.do(t, tc.method, tc.path, memberA, tc.body), http.StatusForbidden, "forbidden")
+		wantError(t, c.Do(t, tc.method, tc.path, memberA, tc.body), http.StatusForbidden, "forbidden")
 	}
 	c.unchanged(t, before)
 	// Its own quotas and limits a reader may read.
-	if q := c.must(t, http.StatusOK, "GET", "/v2/quotas/"+projectA, readerA, nil); q["zones"] != float64(dns.DefaultQuota().Zones) {
+	if q := c.Must(t, http.StatusOK, "GET", "/v2/quotas/"+projectA, readerA, nil); q["zones"] != float64(dns.DefaultQuota().Zones) {
 		t.Errorf("own quota = %v", q)
 	}
-	if l := c.must(t, http.StatusOK, "GET", "/v2/limits", readerA, nil); l["max_zones"] != float64(dns.DefaultQuota().Zones) || l["max_page_limit"] != float64(1000) {
+	if l := c.Must(t, http.StatusOK, "GET", "/v2/limits", readerA, nil); l["max_zones"] != float64(dns.DefaultQuota().Zones) || l["max_page_limit"] != float64(1000) {
 		t.Errorf("limits = %v", l)
 	}
 }

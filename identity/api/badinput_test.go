@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"github.com/gostack/gostack/internal/apitest"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,7 +64,7 @@ func TestAuthBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := c.call(t, call{Method: "POST", Path: "/v3/auth/tokens", Body: tt.body})
+			r := c.Call(t, call{Method: "POST", Path: "/v3/auth/tokens", Body: tt.body})
 			wantError(t, r, http.StatusBadRequest, tt.msg)
 			if r.Header.Get("X-Subject-Token") != "" {
 				t.Error("a 400 carries a token")
@@ -71,7 +72,7 @@ func TestAuthBadInput(t *testing.T) {
 		})
 	}
 	if after := c.snapshot(t, admin); after != before {
-		t.Errorf("bad auth requests changed the state:\n%s", stateDiff(before, after))
+		t.Errorf("bad auth requests changed the state:\n%s", apitest.LineDiff(before, after))
 	}
 }
 
@@ -114,8 +115,8 @@ func TestCredentialFailuresLookAlike(t *testing.T) {
 	c := newCloud(t)
 	admin := c.adminToken(t)
 	off := c.mkUser(t, admin, "off", "off-pw", "default")
-	c.must(t, http.StatusOK, "PATCH", "/v3/users/"+off, admin, map[string]any{"user": map[string]any{"enabled": false}})
-	c.must(t, http.StatusCreated, "POST", "/v3/users", admin, map[string]any{"user": map[string]any{"name": "nopw"}})
+	c.Must(t, http.StatusOK, "PATCH", "/v3/users/"+off, admin, map[string]any{"user": map[string]any{"enabled": false}})
+	c.Must(t, http.StatusCreated, "POST", "/v3/users", admin, map[string]any{"user": map[string]any{"name": "nopw"}})
 
 	byID := func(id, pw string) map[string]any {
 		return map[string]any{"auth": map[string]any{"identity": map[string]any{"methods": []string{"password"},
@@ -178,12 +179,12 @@ func TestBadTokens(t *testing.T) {
 	good := c.token(t, "admin", adminPassword, projectScope(c.AdminProject.ID))
 
 	revoked := c.token(t, "admin", adminPassword, projectScope(c.AdminProject.ID))
-	c.call(t, call{Method: "DELETE", Path: "/v3/auth/tokens", Token: admin, Subject: revoked})
+	c.Call(t, call{Method: "DELETE", Path: "/v3/auth/tokens", Token: admin, Subject: revoked})
 
 	gone := c.mkUser(t, admin, "gone", "gone-pw", "default")
 	c.grant(t, admin, "projects/"+c.AdminProject.ID, gone, "member")
 	goneTok := c.token(t, "gone", "gone-pw", projectScope(c.AdminProject.ID))
-	c.must(t, http.StatusNoContent, "DELETE", "/v3/users/"+gone, admin, nil)
+	c.Must(t, http.StatusNoContent, "DELETE", "/v3/users/"+gone, admin, nil)
 
 	otherKey, err := fernet.GenerateKey()
 	if err != nil {
@@ -193,7 +194,7 @@ func TestBadTokens(t *testing.T) {
 	wrongKey := c.forge(t, fernet.StaticKeys{otherKey}, valid)
 	expired := c.forge(t, c.Keys, func(p *fernet.Payload) { p.ExpiresAt = time.Now().Add(-time.Minute).UTC() })
 	ghost := c.forge(t, c.Keys, func(p *fernet.Payload) { p.UserID = "00000000000000000000000000000000" })
-	if forged := c.forge(t, c.Keys, valid); c.do(t, "GET", "/v3/projects", forged, nil).Code != http.StatusOK {
+	if forged := c.forge(t, c.Keys, valid); c.Do(t, "GET", "/v3/projects", forged, nil).Code != http.StatusOK {
 		t.Fatal("forge does not make valid tokens: the cases below would prove nothing")
 	}
 
@@ -226,7 +227,7 @@ func TestBadTokens(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name+" as X-Auth-Token", func(t *testing.T) {
 			for _, p := range []string{"/v3/projects", "/v3/auth/projects", "/v3/users/" + c.Admin.ID} {
-				r := c.do(t, "GET", p, tt.token, nil)
+				r := c.Do(t, "GET", p, tt.token, nil)
 				wantError(t, r, http.StatusUnauthorized, tt.msg)
 				if r.Header.Get("WWW-Authenticate") == "" {
 					t.Errorf("GET %s: 401 without WWW-Authenticate", p)
@@ -238,7 +239,7 @@ func TestBadTokens(t *testing.T) {
 		})
 		t.Run(tt.name+" as X-Subject-Token", func(t *testing.T) {
 			for _, m := range []string{"GET", "HEAD", "DELETE"} {
-				r := c.call(t, call{Method: m, Path: "/v3/auth/tokens", Token: admin, Subject: tt.token})
+				r := c.Call(t, call{Method: m, Path: "/v3/auth/tokens", Token: admin, Subject: tt.token})
 				if r.Code != http.StatusNotFound {
 					t.Errorf("%s /v3/auth/tokens = %s, want 404", m, r)
 				}
@@ -246,18 +247,18 @@ func TestBadTokens(t *testing.T) {
 		})
 	}
 	t.Run("no token", func(t *testing.T) {
-		wantError(t, c.do(t, "GET", "/v3/projects", "", nil), http.StatusUnauthorized, "requires authentication")
+		wantError(t, c.Do(t, "GET", "/v3/projects", "", nil), http.StatusUnauthorized, "requires authentication")
 	})
 	t.Run("no subject token", func(t *testing.T) {
-		wantError(t, c.do(t, "GET", "/v3/auth/tokens", admin, nil), http.StatusBadRequest, "X-Subject-Token")
+		wantError(t, c.Do(t, "GET", "/v3/auth/tokens", admin, nil), http.StatusBadRequest, "X-Subject-Token")
 	})
 	// Keystone restores the padding it strips, so a token with exactly the
 	// right padding is the same token.
 	t.Run("padding restored", func(t *testing.T) {
-		c.must(t, http.StatusOK, "GET", "/v3/projects", padded, nil)
+		c.Must(t, http.StatusOK, "GET", "/v3/projects", padded, nil)
 	})
 	t.Run("the good token still works", func(t *testing.T) {
-		c.must(t, http.StatusOK, "GET", "/v3/projects", good, nil)
+		c.Must(t, http.StatusOK, "GET", "/v3/projects", good, nil)
 	})
 }
 
@@ -323,10 +324,10 @@ func TestWriteBadInput(t *testing.T) {
 			if tt.token != "" {
 				tok = tt.token
 			}
-			r := c.call(t, call{Method: tt.method, Path: tt.path, Token: tok, Body: tt.body})
+			r := c.Call(t, call{Method: tt.method, Path: tt.path, Token: tok, Body: tt.body})
 			wantError(t, r, tt.want, tt.msg)
 			if after := c.snapshot(t, admin); after != before {
-				t.Errorf("a rejected call changed the state:\n%s", stateDiff(before, after))
+				t.Errorf("a rejected call changed the state:\n%s", apitest.LineDiff(before, after))
 				before = after
 			}
 		})
@@ -356,13 +357,13 @@ func TestUnknownRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			before := c.snapshot(t, admin)
-			r := c.do(t, tt.method, tt.path, tt.token, nil)
+			r := c.Do(t, tt.method, tt.path, tt.token, nil)
 			wantError(t, r, tt.want, "")
 			if tt.allow != "" && !strings.Contains(r.Header.Get("Allow"), tt.allow) {
 				t.Errorf("Allow = %q, want it to list %s", r.Header.Get("Allow"), tt.allow)
 			}
 			if after := c.snapshot(t, admin); after != before {
-				t.Errorf("state changed:\n%s", stateDiff(before, after))
+				t.Errorf("state changed:\n%s", apitest.LineDiff(before, after))
 			}
 		})
 	}

@@ -1,11 +1,10 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/gostack/gostack/internal/apitest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -34,7 +33,7 @@ const adminPassword = "admin-secret"
 // member and admin roles, RegionOne and the identity endpoints pointing
 // at the server itself.
 type cloud struct {
-	URL          string
+	apitest.Client
 	Store        *identity.Store
 	Auth         *identity.Auth
 	Keys         *fernet.Repository
@@ -87,97 +86,17 @@ func newCloudOn(t *testing.T, dsn string) *cloud {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &cloud{URL: srv.URL, Store: store, Auth: auth, Keys: keys, Admin: admin, AdminProject: proj}
+	return &cloud{Client: apitest.Client{URL: srv.URL}, Store: store, Auth: auth, Keys: keys, Admin: admin, AdminProject: proj}
 }
 
 // ---- requests ----
 
-// call is one HTTP request to the cloud. Body is sent as is when it is a
-// string, omitted when nil, and JSON-encoded otherwise.
-type call struct {
-	Method, Path string
-	Token        string // X-Auth-Token, when set
-	Subject      string // X-Subject-Token, when set
-	Body         any
-}
-
-// reply is a response, read in full.
-type reply struct {
-	Code   int
-	Header http.Header
-	Body   []byte
-}
-
-// JSON decodes the body; it fails the test when the body is not JSON.
-func (r reply) JSON(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("%d response is not a JSON object: %v\n%s", r.Code, err, r.Body)
-	}
-	return m
-}
-
-func (r reply) String() string { return fmt.Sprintf("%d %s", r.Code, r.Body) }
-
-func (c *cloud) call(t *testing.T, x call) reply {
-	t.Helper()
-	var body io.Reader
-	switch b := x.Body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), x.Method, c.URL+x.Path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if x.Token != "" {
-		req.Header.Set("X-Auth-Token", x.Token)
-	}
-	if x.Subject != "" {
-		req.Header.Set("X-Subject-Token", x.Subject)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", x.Method, x.Path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", x.Method, x.Path, err)
-	}
-	return reply{Code: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-// do makes a request with token and body.
-func (c *cloud) do(t *testing.T, method, path, token string, body any) reply {
-	t.Helper()
-	return c.call(t, call{Method: method, Path: path, Token: token, Body: body})
-}
-
-// must makes a request and fails the test unless it answers want; it
-// returns the decoded body (nil for an empty one).
-func (c *cloud) must(t *testing.T, want int, method, path, token string, body any) map[string]any {
-	t.Helper()
-	r := c.do(t, method, path, token, body)
-	if r.Code != want {
-		t.Fatalf("%s %s = %s, want %d", method, path, r, want)
-	}
-	if len(r.Body) == 0 {
-		return nil
-	}
-	return r.JSON(t)
-}
+// call and reply are the requests of these tests (internal/apitest);
+// cloud's embedded apitest.Client sends them (Call, Do, Must).
+type (
+	call  = apitest.Call
+	reply = apitest.Reply
+)
 
 // ---- tokens ----
 
@@ -210,7 +129,7 @@ var systemScope = map[string]any{"system": map[string]any{"all": true}}
 // "?nocatalog").
 func (c *cloud) issue(t *testing.T, body any, query string) reply {
 	t.Helper()
-	return c.call(t, call{Method: "POST", Path: "/v3/auth/tokens" + query, Body: body})
+	return c.Call(t, call{Method: "POST", Path: "/v3/auth/tokens" + query, Body: body})
 }
 
 // token returns the X-Subject-Token of a successful password
@@ -248,14 +167,14 @@ func (c *cloud) roleID(t *testing.T, name string) string {
 
 func (c *cloud) mkProject(t *testing.T, admin, name, domainID string) string {
 	t.Helper()
-	b := c.must(t, http.StatusCreated, "POST", "/v3/projects", admin,
+	b := c.Must(t, http.StatusCreated, "POST", "/v3/projects", admin,
 		map[string]any{"project": map[string]any{"name": name, "domain_id": domainID}})
 	return str(t, b, "project.id")
 }
 
 func (c *cloud) mkUser(t *testing.T, admin, name, pw, domainID string) string {
 	t.Helper()
-	b := c.must(t, http.StatusCreated, "POST", "/v3/users", admin,
+	b := c.Must(t, http.StatusCreated, "POST", "/v3/users", admin,
 		map[string]any{"user": map[string]any{"name": name, "password": pw, "domain_id": domainID}})
 	return str(t, b, "user.id")
 }
@@ -264,7 +183,7 @@ func (c *cloud) mkUser(t *testing.T, admin, name, pw, domainID string) string {
 // "domains/<id>" or "system").
 func (c *cloud) grant(t *testing.T, admin, target, userID, role string) {
 	t.Helper()
-	c.must(t, http.StatusNoContent, "PUT", "/v3/"+target+"/users/"+userID+"/roles/"+c.roleID(t, role), admin, nil)
+	c.Must(t, http.StatusNoContent, "PUT", "/v3/"+target+"/users/"+userID+"/roles/"+c.roleID(t, role), admin, nil)
 }
 
 // ---- JSON ----
@@ -376,7 +295,7 @@ func (c *cloud) snapshot(t *testing.T, admin string, tokens ...string) string {
 	t.Helper()
 	var b strings.Builder
 	section := func(path, key string) map[string]any {
-		m := c.must(t, http.StatusOK, "GET", path, admin, nil)
+		m := c.Must(t, http.StatusOK, "GET", path, admin, nil)
 		items := list(t, m, key)
 		lines := make([]string, 0, len(items))
 		for _, it := range items {
@@ -404,26 +323,8 @@ func (c *cloud) snapshot(t *testing.T, admin string, tokens ...string) string {
 		fmt.Fprintf(&b, "password of %s: %s\n", id, u.PasswordHash)
 	}
 	for i, tok := range tokens {
-		r := c.call(t, call{Method: "HEAD", Path: "/v3/auth/tokens", Token: admin, Subject: tok})
+		r := c.Call(t, call{Method: "HEAD", Path: "/v3/auth/tokens", Token: admin, Subject: tok})
 		fmt.Fprintf(&b, "token %d: %d\n", i, r.Code)
 	}
 	return b.String()
-}
-
-// stateDiff lists the lines of two snapshots that differ, "-" for the
-// ones lost and "+" for the ones gained.
-func stateDiff(before, after string) string {
-	b, a := strings.Split(before, "\n"), strings.Split(after, "\n")
-	var out []string
-	for _, l := range b {
-		if !slices.Contains(a, l) {
-			out = append(out, "- "+l)
-		}
-	}
-	for _, l := range a {
-		if !slices.Contains(b, l) {
-			out = append(out, "+ "+l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"github.com/gostack/gostack/internal/apitest"
 	"net/http"
 	"slices"
 	"strings"
@@ -38,7 +39,7 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 	f.bob = c.token(t, "bob", "bob-pw", projectScope(f.b))
 	f.carol = c.token(t, "carol", "carol-pw", projectScope(f.a))
 	mkAC := func(user, token string) string {
-		b := c.must(t, http.StatusCreated, "POST", "/v3/users/"+user+"/application_credentials", token,
+		b := c.Must(t, http.StatusCreated, "POST", "/v3/users/"+user+"/application_credentials", token,
 			map[string]any{"application_credential": map[string]any{"name": "ci"}})
 		return str(t, b, "application_credential.id")
 	}
@@ -128,7 +129,7 @@ func (f *tenants) run(t *testing.T, op tenancyOp, token string) reply {
 	if op.subject == "bob" {
 		x.Subject = f.bob
 	}
-	return f.c.call(t, x)
+	return f.c.Call(t, x)
 }
 
 // expandBody fills the placeholders in a body's string values.
@@ -174,7 +175,7 @@ func testOwnScope(t *testing.T, f *tenants) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := c.must(t, http.StatusOK, "GET", f.expand(tt.path), tt.token, nil)
+			b := c.Must(t, http.StatusOK, "GET", f.expand(tt.path), tt.token, nil)
 			if got := ids(t, b, tt.key, "id"); !slices.Equal(got, sorted(tt.want)) {
 				t.Errorf("%s = %v, want %v", tt.key, got, tt.want)
 			}
@@ -188,10 +189,10 @@ func testOwnScope(t *testing.T, f *tenants) {
 		{"alice reads her domain", "/v3/domains/default", f.alice},
 	}
 	for _, tt := range reads {
-		t.Run(tt.name, func(t *testing.T) { c.must(t, http.StatusOK, "GET", f.expand(tt.path), tt.token, nil) })
+		t.Run(tt.name, func(t *testing.T) { c.Must(t, http.StatusOK, "GET", f.expand(tt.path), tt.token, nil) })
 	}
 	t.Run("alice validates her own token", func(t *testing.T) {
-		r := c.call(t, call{Method: "GET", Path: "/v3/auth/tokens", Token: f.alice, Subject: f.alice})
+		r := c.Call(t, call{Method: "GET", Path: "/v3/auth/tokens", Token: f.alice, Subject: f.alice})
 		if r.Code != http.StatusOK || at(r.JSON(t), "token.project.id") != f.a {
 			t.Fatal(r)
 		}
@@ -215,9 +216,9 @@ func testOwnScope(t *testing.T, f *tenants) {
 func TestOwnGroups(t *testing.T) {
 	c := newCloud(t)
 	f := newTenants(t, c)
-	g := str(t, c.must(t, http.StatusCreated, "POST", "/v3/groups", f.admin,
+	g := str(t, c.Must(t, http.StatusCreated, "POST", "/v3/groups", f.admin,
 		map[string]any{"group": map[string]any{"name": "devs"}}), "group.id")
-	c.must(t, http.StatusNoContent, "PUT", "/v3/groups/"+g+"/users/"+f.aliceID, f.admin, nil)
+	c.Must(t, http.StatusNoContent, "PUT", "/v3/groups/"+g+"/users/"+f.aliceID, f.admin, nil)
 	tests := []struct {
 		name, user, token string
 		want              int
@@ -230,7 +231,7 @@ func TestOwnGroups(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := c.do(t, "GET", "/v3/users/"+tt.user+"/groups", tt.token, nil)
+			r := c.Do(t, "GET", "/v3/users/"+tt.user+"/groups", tt.token, nil)
 			if tt.want != http.StatusOK {
 				wantError(t, r, tt.want, "")
 				return
@@ -266,7 +267,7 @@ func testDenied(t *testing.T, f *tenants) {
 					wantError(t, r, r.Code, "")
 				}
 				if after := f.c.snapshot(t, f.admin, tokens...); after != before {
-					t.Errorf("the denied call changed the state:\n%s", stateDiff(before, after))
+					t.Errorf("the denied call changed the state:\n%s", apitest.LineDiff(before, after))
 					before = after
 				}
 			})
@@ -288,12 +289,12 @@ func testAdminMay(t *testing.T, f *tenants) {
 	}
 	t.Run("the writes took effect", func(t *testing.T) {
 		c := f.c
-		c.must(t, http.StatusNotFound, "GET", "/v3/projects/"+f.b, f.admin, nil)
-		c.must(t, http.StatusNotFound, "GET", "/v3/users/"+f.bobID, f.admin, nil)
-		if got := at(c.must(t, http.StatusOK, "GET", "/v3/projects/"+f.a, f.admin, nil), "project.name"); got != "mine" {
+		c.Must(t, http.StatusNotFound, "GET", "/v3/projects/"+f.b, f.admin, nil)
+		c.Must(t, http.StatusNotFound, "GET", "/v3/users/"+f.bobID, f.admin, nil)
+		if got := at(c.Must(t, http.StatusOK, "GET", "/v3/projects/"+f.a, f.admin, nil), "project.name"); got != "mine" {
 			t.Errorf("A's name = %v", got)
 		}
-		as := c.must(t, http.StatusOK, "GET", f.expand("/v3/role_assignments?user.id={alice}&scope.project.id={A}"), f.admin, nil)
+		as := c.Must(t, http.StatusOK, "GET", f.expand("/v3/role_assignments?user.id={alice}&scope.project.id={A}"), f.admin, nil)
 		var roles []string
 		for _, x := range list(t, as, "role_assignments") {
 			roles = append(roles, str(t, x, "role.id"))
@@ -304,7 +305,7 @@ func testAdminMay(t *testing.T, f *tenants) {
 		// Removing alice's membership of A revoked her token; bob's went
 		// with bob.
 		for _, tok := range []string{f.alice, f.bob} {
-			wantError(t, c.do(t, "GET", "/v3/auth/projects", tok, nil), http.StatusUnauthorized, "")
+			wantError(t, c.Do(t, "GET", "/v3/auth/projects", tok, nil), http.StatusUnauthorized, "")
 		}
 	})
 }
@@ -318,13 +319,13 @@ func TestDomainScopedLists(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			c := newCloudOn(t, e.DSN)
 			admin := c.adminToken(t)
-			dom := str(t, c.must(t, http.StatusCreated, "POST", "/v3/domains", admin,
+			dom := str(t, c.Must(t, http.StatusCreated, "POST", "/v3/domains", admin,
 				map[string]any{"domain": map[string]any{"name": "Other"}}), "domain.id")
 			c.mkProject(t, admin, "theirs", dom)
 			c.mkProject(t, admin, "ours", "default")
 			dave := c.mkUser(t, admin, "dave", "dave-pw", dom)
-			c.must(t, http.StatusCreated, "POST", "/v3/groups", admin, map[string]any{"group": map[string]any{"name": "ours", "domain_id": "default"}})
-			c.must(t, http.StatusCreated, "POST", "/v3/groups", admin, map[string]any{"group": map[string]any{"name": "theirs", "domain_id": dom}})
+			c.Must(t, http.StatusCreated, "POST", "/v3/groups", admin, map[string]any{"group": map[string]any{"name": "ours", "domain_id": "default"}})
+			c.Must(t, http.StatusCreated, "POST", "/v3/groups", admin, map[string]any{"group": map[string]any{"name": "theirs", "domain_id": dom}})
 			c.grant(t, admin, "domains/"+dom, dave, "reader")
 			r := c.issue(t, map[string]any{"auth": map[string]any{
 				"identity": map[string]any{"methods": []string{"password"}, "password": map[string]any{"user": map[string]any{"id": dave, "password": "dave-pw"}}},
@@ -345,7 +346,7 @@ func TestDomainScopedLists(t *testing.T) {
 				{"/v3/role_assignments", "role_assignments"},
 			} {
 				t.Run(tt.path, func(t *testing.T) {
-					r := c.do(t, "GET", tt.path, tok, nil)
+					r := c.Do(t, "GET", tt.path, tok, nil)
 					if r.Code == http.StatusForbidden {
 						return // refusing is as good as filtering
 					}
@@ -367,7 +368,7 @@ func TestDomainScopedLists(t *testing.T) {
 			}
 			// Reads of single objects in another domain are refused.
 			for _, p := range []string{"/v3/users/" + c.Admin.ID, "/v3/projects/" + c.AdminProject.ID} {
-				t.Run(p, func(t *testing.T) { wantError(t, c.do(t, "GET", p, tok, nil), http.StatusForbidden, "") })
+				t.Run(p, func(t *testing.T) { wantError(t, c.Do(t, "GET", p, tok, nil), http.StatusForbidden, "") })
 			}
 		})
 	}
@@ -381,7 +382,7 @@ func (c *cloud) inDomain(t *testing.T, admin string, assignment any, dom string)
 		return id == dom
 	}
 	if id, ok := at(assignment, "scope.project.id").(string); ok {
-		p := c.must(t, http.StatusOK, "GET", "/v3/projects/"+id, admin, nil)
+		p := c.Must(t, http.StatusOK, "GET", "/v3/projects/"+id, admin, nil)
 		return at(p, "project.domain_id") == dom
 	}
 	return false // system assignments are nobody's domain
@@ -397,7 +398,7 @@ func TestRestrictedAppCredToken(t *testing.T) {
 	f := newTenants(t, c)
 	admin := f.admin
 	base := "/v3/users/" + f.aliceID + "/application_credentials"
-	secret := str(t, c.must(t, http.StatusCreated, "POST", base, f.alice,
+	secret := str(t, c.Must(t, http.StatusCreated, "POST", base, f.alice,
 		map[string]any{"application_credential": map[string]any{"name": "restricted", "secret": "s3cret"}}),
 		"application_credential.secret")
 	r := c.issue(t, map[string]any{"auth": map[string]any{"identity": map[string]any{
@@ -425,14 +426,14 @@ func TestRestrictedAppCredToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantError(t, c.do(t, tt.method, tt.path, acTok, tt.body), http.StatusForbidden, "")
+			wantError(t, c.Do(t, tt.method, tt.path, acTok, tt.body), http.StatusForbidden, "")
 			if after := c.snapshot(t, admin, f.alice); after != before {
-				t.Errorf("state changed:\n%s", stateDiff(before, after))
+				t.Errorf("state changed:\n%s", apitest.LineDiff(before, after))
 				before = after
 			}
 		})
 	}
 	t.Run("it may still read them", func(t *testing.T) {
-		c.must(t, http.StatusOK, "GET", base, acTok, nil)
+		c.Must(t, http.StatusOK, "GET", base, acTok, nil)
 	})
 }

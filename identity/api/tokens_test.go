@@ -196,7 +196,7 @@ func TestValidateAndRevokeToken(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			r := c.call(t, call{Method: s.method, Path: "/v3/auth/tokens" + s.query, Token: s.token, Subject: subject})
+			r := c.Call(t, call{Method: s.method, Path: "/v3/auth/tokens" + s.query, Token: s.token, Subject: subject})
 			if r.Code != s.want {
 				t.Fatalf("%s /v3/auth/tokens = %s, want %d", s.method, r, s.want)
 			}
@@ -227,10 +227,10 @@ func TestValidateAndRevokeToken(t *testing.T) {
 		})
 	}
 	t.Run("revoked token is refused as X-Auth-Token", func(t *testing.T) {
-		wantError(t, c.do(t, "GET", "/v3/projects", subject, nil), http.StatusUnauthorized, "")
+		wantError(t, c.Do(t, "GET", "/v3/projects", subject, nil), http.StatusUnauthorized, "")
 	})
 	t.Run("the caller's token still works", func(t *testing.T) {
-		c.must(t, http.StatusOK, "GET", "/v3/projects", admin, nil)
+		c.Must(t, http.StatusOK, "GET", "/v3/projects", admin, nil)
 	})
 }
 
@@ -297,7 +297,7 @@ func TestApplicationCredentials(t *testing.T) {
 
 	create := func(t *testing.T, body map[string]any) map[string]any {
 		t.Helper()
-		return c.must(t, http.StatusCreated, "POST", base, projTok, map[string]any{"application_credential": body})
+		return c.Must(t, http.StatusCreated, "POST", base, projTok, map[string]any{"application_credential": body})
 	}
 	full := create(t, map[string]any{"name": "ci", "description": "for CI"})
 	chosen := create(t, map[string]any{"name": "mine", "secret": "my own secret"})
@@ -328,11 +328,11 @@ func TestApplicationCredentials(t *testing.T) {
 	})
 	t.Run("secret is shown only once", func(t *testing.T) {
 		id := str(t, full, "application_credential.id")
-		got := c.must(t, http.StatusOK, "GET", base+"/"+id, projTok, nil)
+		got := c.Must(t, http.StatusOK, "GET", base+"/"+id, projTok, nil)
 		if at(got, "application_credential.name") != "ci" || has(got, "application_credential.secret") {
 			t.Errorf("GET = %v", got)
 		}
-		l := c.must(t, http.StatusOK, "GET", base, projTok, nil)
+		l := c.Must(t, http.StatusOK, "GET", base, projTok, nil)
 		if names := ids(t, l, "application_credentials", "name"); !slices.Equal(names, []string{"ci", "mine", "read-only"}) {
 			t.Errorf("list = %v", names)
 		}
@@ -402,7 +402,7 @@ func testAppCredAuth(t *testing.T, c *cloud, full, chosen, narrow map[string]any
 			if !slices.Contains(tt.roles, "admin") {
 				wantList = http.StatusForbidden
 			}
-			if got := c.do(t, "GET", "/v3/users", tok, nil); got.Code != wantList {
+			if got := c.Do(t, "GET", "/v3/users", tok, nil); got.Code != wantList {
 				t.Errorf("GET /v3/users with it = %s, want %d", got, wantList)
 			}
 			// It cannot be traded for another token.
@@ -428,7 +428,7 @@ func TestVersionDiscovery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			r := c.do(t, "GET", tt.path, "", nil)
+			r := c.Do(t, "GET", tt.path, "", nil)
 			if r.Code != tt.want {
 				t.Fatalf("GET %s = %s", tt.path, r)
 			}
@@ -485,7 +485,7 @@ func TestAuthDiscovery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := c.do(t, "GET", tt.path, tt.token, nil)
+			r := c.Do(t, "GET", tt.path, tt.token, nil)
 			if tt.check == nil {
 				wantError(t, r, tt.want, "")
 				return

@@ -61,7 +61,7 @@ func TestCreateBadInput(t *testing.T) {
 	before := c.snapshot(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := c.call(t, call{Method: "POST", Path: "/v2/images", Token: memberA, Body: tt.body})
+			r := c.Call(t, call{Method: "POST", Path: "/v2/images", Token: memberA, Body: tt.body})
 			wantError(t, r, tt.code, tt.msg)
 		})
 	}
@@ -141,7 +141,7 @@ func TestPatchBadInput(t *testing.T) {
 			if tt.image == "active" {
 				target = active
 			}
-			r := c.call(t, call{Method: "PATCH", Path: "/v2/images/" + target, Token: memberA, Body: tt.body, Type: tt.typ})
+			r := c.Call(t, call{Method: "PATCH", Path: "/v2/images/" + target, Token: memberA, Body: tt.body, Type: tt.typ})
 			wantError(t, r, tt.code, tt.msg)
 			if tt.code == http.StatusUnsupportedMediaType {
 				if got := r.Header.Get("Accept-Patch"); got != "application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch" {
@@ -153,7 +153,7 @@ func TestPatchBadInput(t *testing.T) {
 	c.unchanged(t, before)
 
 	t.Run("unknown image", func(t *testing.T) {
-		r := c.call(t, call{Method: "PATCH", Path: "/v2/images/5d7e4a5e-8c83-4f33-9df3-5cbf4f2b1f11", Token: memberA, Body: "[" + rename + "]", Type: patchV21})
+		r := c.Call(t, call{Method: "PATCH", Path: "/v2/images/5d7e4a5e-8c83-4f33-9df3-5cbf4f2b1f11", Token: memberA, Body: "[" + rename + "]", Type: patchV21})
 		wantError(t, r, http.StatusNotFound, "No image found with ID")
 	})
 }
@@ -184,7 +184,7 @@ func TestListBadInput(t *testing.T) {
 	before := c.snapshot(t)
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			wantError(t, c.do(t, "GET", "/v2/images?"+tt.query, memberA, nil), http.StatusBadRequest, tt.msg)
+			wantError(t, c.Do(t, "GET", "/v2/images?"+tt.query, memberA, nil), http.StatusBadRequest, tt.msg)
 		})
 	}
 	c.unchanged(t, before)
@@ -226,14 +226,14 @@ func TestMiscBadInput(t *testing.T) {
 			if tt.code == 401 {
 				tok = ""
 			}
-			wantError(t, c.do(t, tt.method, tt.path, tok, tt.body), tt.code, tt.msg)
+			wantError(t, c.Do(t, tt.method, tt.path, tok, tt.body), tt.code, tt.msg)
 		})
 	}
 	t.Run("bad token", func(t *testing.T) {
-		wantError(t, c.do(t, "GET", "/v2/images", "forged", nil), 401, "")
+		wantError(t, c.Do(t, "GET", "/v2/images", "forged", nil), 401, "")
 	})
 	t.Run("plain text for clients that do not ask for JSON", func(t *testing.T) {
-		r := c.call(t, call{Method: "GET", Path: "/v2/images/" + unknown, Token: memberA, Header: map[string]string{"Accept": "*/*"}})
+		r := c.Call(t, call{Method: "GET", Path: "/v2/images/" + unknown, Token: memberA, Header: map[string]string{"Accept": "*/*"}})
 		if r.Code != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") ||
 			string(r.Body) != "404 Not Found\n\nNo image found with ID "+unknown {
 			t.Fatalf("%s (%s)", r, r.Header.Get("Content-Type"))

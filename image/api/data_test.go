@@ -74,7 +74,7 @@ func TestUploadBadInput(t *testing.T) {
 			if tt.size != "" {
 				x.Header["x-openstack-image-size"] = tt.size
 			}
-			wantError(t, c.call(t, x), tt.code, tt.msg)
+			wantError(t, c.Call(t, x), tt.code, tt.msg)
 			after := c.show(t, id)
 			if dataState(after) != dataState(before) {
 				t.Errorf("after a refused write: %s, before: %s", dataState(after), dataState(before))
@@ -93,10 +93,10 @@ func TestUploadBadInput(t *testing.T) {
 		}
 		before := c.snapshot(t)
 		wantError(t, c.upload(t, memberA, id, raw), http.StatusConflict, "")
-		wantError(t, c.call(t, call{Method: "PUT", Path: "/v2/images/" + id + "/stage", Token: memberA, Body: raw,
+		wantError(t, c.Call(t, call{Method: "PUT", Path: "/v2/images/" + id + "/stage", Token: memberA, Body: raw,
 			Type: "application/octet-stream"}), http.StatusConflict, "")
 		c.unchanged(t, before)
-		if r := c.do(t, "GET", "/v2/images/"+id+"/file", memberA, nil); !bytes.Equal(r.Body, good) {
+		if r := c.Do(t, "GET", "/v2/images/"+id+"/file", memberA, nil); !bytes.Equal(r.Body, good) {
 			t.Fatalf("data changed: %d bytes", len(r.Body))
 		}
 	})
@@ -162,7 +162,7 @@ func TestQuota(t *testing.T) {
 
 	t.Run("count", func(t *testing.T) {
 		before := c.snapshot(t)
-		wantError(t, c.do(t, "POST", "/v2/images", memberA, raw), http.StatusRequestEntityTooLarge, "image_count_total")
+		wantError(t, c.Do(t, "POST", "/v2/images", memberA, raw), http.StatusRequestEntityTooLarge, "image_count_total")
 		c.unchanged(t, before)
 		c.mkImage(t, memberB, raw) // B's quota is its own
 	})
@@ -176,7 +176,7 @@ func TestQuota(t *testing.T) {
 			if announce {
 				x.Header = map[string]string{"x-openstack-image-size": "600"}
 			}
-			wantError(t, c.call(t, x), http.StatusRequestEntityTooLarge, "image_size_total")
+			wantError(t, c.Call(t, x), http.StatusRequestEntityTooLarge, "image_size_total")
 			if img := c.show(t, second); img["status"] != "queued" || img["size"] != nil {
 				t.Fatalf("after the refused upload: %s", dataState(img))
 			}
@@ -190,7 +190,7 @@ func TestQuota(t *testing.T) {
 	})
 
 	t.Run("delete frees the count", func(t *testing.T) {
-		c.must(t, http.StatusNoContent, "DELETE", "/v2/images/"+first, memberA, nil)
+		c.Must(t, http.StatusNoContent, "DELETE", "/v2/images/"+first, memberA, nil)
 		c.mkImage(t, memberA, raw)
 	})
 }
@@ -219,7 +219,7 @@ func TestDownload(t *testing.T) {
 		if rng != "" {
 			x.Header = map[string]string{"Range": rng}
 		}
-		return c.call(t, x)
+		return c.Call(t, x)
 	}
 
 	t.Run("whole", func(t *testing.T) {
@@ -275,16 +275,16 @@ func TestDownload(t *testing.T) {
 
 	t.Run("no data", func(t *testing.T) {
 		queued := c.mkImage(t, memberA, map[string]any{"name": "empty"})
-		r := c.do(t, "GET", "/v2/images/"+queued+"/file", memberA, nil)
+		r := c.Do(t, "GET", "/v2/images/"+queued+"/file", memberA, nil)
 		if r.Code != http.StatusNoContent || len(r.Body) != 0 {
 			t.Fatalf("%s", r)
 		}
 	})
 
 	t.Run("deactivated", func(t *testing.T) {
-		c.must(t, http.StatusOK, "POST", "/v2/images/"+id+"/members", memberA, map[string]any{"member": projectB})
-		c.must(t, http.StatusNoContent, "POST", "/v2/images/"+id+"/actions/deactivate", memberA, nil)
-		c.must(t, http.StatusNoContent, "POST", "/v2/images/"+id+"/actions/deactivate", memberA, nil) // idempotent
+		c.Must(t, http.StatusOK, "POST", "/v2/images/"+id+"/members", memberA, map[string]any{"member": projectB})
+		c.Must(t, http.StatusNoContent, "POST", "/v2/images/"+id+"/actions/deactivate", memberA, nil)
+		c.Must(t, http.StatusNoContent, "POST", "/v2/images/"+id+"/actions/deactivate", memberA, nil) // idempotent
 		if img := c.show(t, id); img["status"] != "deactivated" {
 			t.Fatalf("status %v", img["status"])
 		}
@@ -295,7 +295,7 @@ func TestDownload(t *testing.T) {
 		if r := get(adminA, ""); r.Code != http.StatusOK || !bytes.Equal(r.Body, data) {
 			t.Fatalf("admin: %d, %d bytes", r.Code, len(r.Body))
 		}
-		c.must(t, http.StatusNoContent, "POST", "/v2/images/"+id+"/actions/reactivate", memberA, nil)
+		c.Must(t, http.StatusNoContent, "POST", "/v2/images/"+id+"/actions/reactivate", memberA, nil)
 		if r := get(memberB, ""); r.Code != http.StatusOK || !bytes.Equal(r.Body, data) {
 			t.Fatalf("after reactivation: %d, %d bytes", r.Code, len(r.Body))
 		}

@@ -14,7 +14,7 @@ func TestVersions(t *testing.T) {
 		code int
 	}{{"/", http.StatusMultipleChoices}, {"/versions", http.StatusOK}, {"/v2/", http.StatusOK}} {
 		t.Run(tt.path, func(t *testing.T) {
-			r := c.do(t, "GET", tt.path, "", nil)
+			r := c.Do(t, "GET", tt.path, "", nil)
 			if r.Code != tt.code {
 				t.Fatalf("%s", r)
 			}
@@ -45,7 +45,7 @@ func TestVersions(t *testing.T) {
 // token, as Glance's do.
 func TestSchemas(t *testing.T) {
 	c := newCloud(t)
-	image := c.must(t, http.StatusOK, "GET", "/v2/schemas/image", readerA, nil)
+	image := c.Must(t, http.StatusOK, "GET", "/v2/schemas/image", readerA, nil)
 	if image["name"] != "image" || image["additionalProperties"].(map[string]any)["type"] != "string" {
 		t.Errorf("image schema %v", image)
 	}
@@ -66,7 +66,7 @@ func TestSchemas(t *testing.T) {
 		{"/v2/schemas/member", "member", ""},
 		{"/v2/schemas/members", "members", "member"},
 	} {
-		s := c.must(t, http.StatusOK, "GET", tt.path, readerA, nil)
+		s := c.Must(t, http.StatusOK, "GET", tt.path, readerA, nil)
 		if s["name"] != tt.name {
 			t.Errorf("%s: name %v", tt.path, s["name"])
 		}
@@ -79,5 +79,5 @@ func TestSchemas(t *testing.T) {
 			t.Errorf("%s: properties %v", tt.path, p)
 		}
 	}
-	wantError(t, c.do(t, "GET", "/v2/schemas/image", "", nil), http.StatusUnauthorized, "")
+	wantError(t, c.Do(t, "GET", "/v2/schemas/image", "", nil), http.StatusUnauthorized, "")
 }

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/gostack/gostack/internal/apitest"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -25,7 +25,6 @@ import (
 	"github.com/gostack/gostack/image"
 	"github.com/gostack/gostack/image/api"
 	"github.com/gostack/gostack/image/store"
-	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/httpapi"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
@@ -51,26 +50,10 @@ const (
 	memberC = "token-member-c" // member, reader on C
 )
 
-// validator is a fake identity: it maps tokens to callers. Identity has
-// its own integration tests; here only the caller matters.
-type validator map[string]middleware.Caller
-
-func (v validator) ValidateCaller(_ context.Context, tok string) (middleware.Caller, error) {
-	c, ok := v[tok]
-	if !ok {
-		return middleware.Caller{}, fault.New(fault.Unauthorized, "unknown token")
-	}
-	return c, nil
-}
-
-func (validator) Generation() int64 { return 0 }
-
-func callers() validator {
-	caller := func(user, project string, roles ...string) middleware.Caller {
-		return middleware.Caller{UserID: user, UserName: user, UserDomainID: "default", ProjectID: project,
-			ProjectName: project, ProjectDomainID: "default", Roles: roles, ExpiresAt: time.Now().Add(time.Hour)}
-	}
-	return validator{
+// callers is the fake identity of these tests.
+func callers() apitest.Tokens {
+	caller := apitest.Caller
+	return apitest.Tokens{
 		adminA:  caller("admin", projectA, "admin", "member", "reader"),
 		memberA: caller("alice", projectA, "member", "reader"),
 		readerA: caller("carol", projectA, "reader"),
@@ -83,7 +66,7 @@ func callers() validator {
 // and staged data in filesystem stores, Glance's default policies, the
 // fake identity in front.
 type cloud struct {
-	URL        string
+	apitest.Client
 	Service    *image.Service
 	DataDir    string // the Filesystem store of image data
 	StagingDir string // the Filesystem store of staged data
@@ -120,7 +103,7 @@ func newCloud(t *testing.T, opts ...func(*image.Service)) *cloud {
 	mw := &middleware.Middleware{Validator: callers(), Style: httpapi.Glance, Optional: true}
 	srv := httptest.NewServer(mw.Wrap(h))
 	t.Cleanup(srv.Close)
-	c.URL = srv.URL
+	c.Client = apitest.Client{URL: srv.URL, Header: map[string]string{"Accept": "application/json"}}
 	return c
 }
 
@@ -135,113 +118,19 @@ func (c *cloud) client(token string) *gophercloud.ServiceClient {
 
 // ---- requests ----
 
-// call is one request. Body is sent as is when it is a string or
-// []byte, omitted when nil, and JSON-encoded otherwise; Type is its
-// Content-Type (application/json by default when there is a body, none
-// for "-").
-type call struct {
-	Method, Path string
-	Token        string
-	Body         any
-	Type         string
-	Header       map[string]string
-}
-
-// reply is a response, read in full.
-type reply struct {
-	Code   int
-	Header http.Header
-	Body   []byte
-}
-
-func (r reply) String() string { return fmt.Sprintf("%d %s", r.Code, r.Body) }
-
-// JSON decodes the body as an object, failing the test otherwise.
-func (r reply) JSON(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("%d response is not a JSON object: %v\n%s", r.Code, err, r.Body)
-	}
-	return m
-}
-
-// call makes the request, with Accept: application/json unless the call
-// sets another Accept.
-func (c *cloud) call(t *testing.T, x call) reply {
-	t.Helper()
-	var body io.Reader
-	switch b := x.Body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(b)
-	case []byte:
-		body = bytes.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), x.Method, c.URL+x.Path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	switch x.Type {
-	case "":
-	case "-":
-		req.Header.Del("Content-Type")
-	default:
-		req.Header.Set("Content-Type", x.Type)
-	}
-	if x.Token != "" {
-		req.Header.Set("X-Auth-Token", x.Token)
-	}
-	for k, v := range x.Header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", x.Method, x.Path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", x.Method, x.Path, err)
-	}
-	return reply{Code: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-func (c *cloud) do(t *testing.T, method, path, token string, body any) reply {
-	t.Helper()
-	return c.call(t, call{Method: method, Path: path, Token: token, Body: body})
-}
-
-// must makes a request and fails the test unless it answers want; it
-// returns the decoded body (nil for an empty one).
-func (c *cloud) must(t *testing.T, want int, method, path, token string, body any) map[string]any {
-	t.Helper()
-	r := c.do(t, method, path, token, body)
-	if r.Code != want {
-		t.Fatalf("%s %s = %s, want %d", method, path, r, want)
-	}
-	if len(r.Body) == 0 {
-		return nil
-	}
-	return r.JSON(t)
-}
+// call and reply are the requests of these tests (internal/apitest);
+// cloud's embedded apitest.Client sends them (Call, Do, Must).
+type (
+	call  = apitest.Call
+	reply = apitest.Reply
+)
 
 // ---- images ----
 
 // create makes an image as token and returns it.
 func (c *cloud) create(t *testing.T, token string, body map[string]any) map[string]any {
 	t.Helper()
-	return c.must(t, http.StatusCreated, "POST", "/v2/images", token, body)
+	return c.Must(t, http.StatusCreated, "POST", "/v2/images", token, body)
 }
 
 // mkImage creates an image as token and returns its id.
@@ -253,13 +142,13 @@ func (c *cloud) mkImage(t *testing.T, token string, body map[string]any) string 
 // show reads an image as the admin.
 func (c *cloud) show(t *testing.T, id string) map[string]any {
 	t.Helper()
-	return c.must(t, http.StatusOK, "GET", "/v2/images/"+id, adminA, nil)
+	return c.Must(t, http.StatusOK, "GET", "/v2/images/"+id, adminA, nil)
 }
 
 // upload PUTs data as the image's file with token.
 func (c *cloud) upload(t *testing.T, token, id string, data []byte) reply {
 	t.Helper()
-	return c.call(t, call{Method: "PUT", Path: "/v2/images/" + id + "/file", Token: token, Body: data, Type: "application/octet-stream"})
+	return c.Call(t, call{Method: "PUT", Path: "/v2/images/" + id + "/file", Token: token, Body: data, Type: "application/octet-stream"})
 }
 
 // waitStatus polls the image until it has status want, failing the test
@@ -291,7 +180,7 @@ func ids(t *testing.T, body map[string]any) []string {
 // the first page.
 func (c *cloud) listIDs(t *testing.T, token, path string) []string {
 	t.Helper()
-	return ids(t, c.must(t, http.StatusOK, "GET", path, token, nil))
+	return ids(t, c.Must(t, http.StatusOK, "GET", path, token, nil))
 }
 
 // ---- JSON ----
@@ -356,12 +245,12 @@ func (c *cloud) snapshot(t *testing.T) string {
 	t.Helper()
 	var lines []string
 	for _, q := range []string{"", "&os_hidden=true"} {
-		body := c.must(t, http.StatusOK, "GET", "/v2/images?visibility=all&member_status=all&limit=1000"+q, adminA, nil)
+		body := c.Must(t, http.StatusOK, "GET", "/v2/images?visibility=all&member_status=all&limit=1000"+q, adminA, nil)
 		for _, img := range list(t, body, "images") {
 			j, _ := json.Marshal(img)
 			lines = append(lines, string(j))
 			if img.(map[string]any)["visibility"] == "shared" {
-				m := c.must(t, http.StatusOK, "GET", "/v2/images/"+str(t, img, "id")+"/members", adminA, nil)
+				m := c.Must(t, http.StatusOK, "GET", "/v2/images/"+str(t, img, "id")+"/members", adminA, nil)
 				j, _ := json.Marshal(m["members"])
 				lines = append(lines, "members "+string(j))
 			}
@@ -380,24 +269,8 @@ func (c *cloud) snapshot(t *testing.T) string {
 func (c *cloud) unchanged(t *testing.T, before string) {
 	t.Helper()
 	if after := c.snapshot(t); after != before {
-		t.Errorf("state changed:\n%s", diff(before, after))
+		t.Errorf("state changed:\n%s", apitest.LineDiff(before, after))
 	}
-}
-
-func diff(before, after string) string {
-	b, a := strings.Split(before, "\n"), strings.Split(after, "\n")
-	var out []string
-	for _, l := range b {
-		if !slices.Contains(a, l) {
-			out = append(out, "- "+l)
-		}
-	}
-	for _, l := range a {
-		if !slices.Contains(b, l) {
-			out = append(out, "+ "+l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // files lists the regular files under dir ("objects/<id> <size>"), none

@@ -11,7 +11,7 @@ import (
 // headers, and a client-chosen id.
 func TestCreate(t *testing.T) {
 	c := newCloud(t)
-	r := c.do(t, "POST", "/v2/images", memberA, map[string]any{})
+	r := c.Do(t, "POST", "/v2/images", memberA, map[string]any{})
 	if r.Code != http.StatusCreated {
 		t.Fatal(r)
 	}
@@ -45,25 +45,25 @@ func TestTagsAndProtection(t *testing.T) {
 	c := newCloud(t)
 	id := c.mkImage(t, memberA, map[string]any{"name": "img", "tags": []string{"t1"}, "protected": true})
 	tags := func() []any { return c.show(t, id)["tags"].([]any) }
-	c.must(t, http.StatusNoContent, "PUT", "/v2/images/"+id+"/tags/t2", memberA, nil)
-	c.must(t, http.StatusNoContent, "PUT", "/v2/images/"+id+"/tags/t2", memberA, nil) // already there
+	c.Must(t, http.StatusNoContent, "PUT", "/v2/images/"+id+"/tags/t2", memberA, nil)
+	c.Must(t, http.StatusNoContent, "PUT", "/v2/images/"+id+"/tags/t2", memberA, nil) // already there
 	if got := tags(); !reflect.DeepEqual(got, []any{"t1", "t2"}) {
 		t.Fatalf("tags %v", got)
 	}
-	c.must(t, http.StatusNoContent, "DELETE", "/v2/images/"+id+"/tags/t1", memberA, nil)
-	wantError(t, c.do(t, "DELETE", "/v2/images/"+id+"/tags/t1", memberA, nil), http.StatusNotFound, "Tag t1 not found")
+	c.Must(t, http.StatusNoContent, "DELETE", "/v2/images/"+id+"/tags/t1", memberA, nil)
+	wantError(t, c.Do(t, "DELETE", "/v2/images/"+id+"/tags/t1", memberA, nil), http.StatusNotFound, "Tag t1 not found")
 	if got := tags(); !reflect.DeepEqual(got, []any{"t2"}) {
 		t.Fatalf("tags %v", got)
 	}
 
-	wantError(t, c.do(t, "DELETE", "/v2/images/"+id, memberA, nil), http.StatusForbidden, "is protected and cannot be deleted")
-	wantError(t, c.do(t, "DELETE", "/v2/images/"+id, adminA, nil), http.StatusForbidden, "protected")
+	wantError(t, c.Do(t, "DELETE", "/v2/images/"+id, memberA, nil), http.StatusForbidden, "is protected and cannot be deleted")
+	wantError(t, c.Do(t, "DELETE", "/v2/images/"+id, adminA, nil), http.StatusForbidden, "protected")
 	c.show(t, id)
-	r := c.call(t, call{Method: "PATCH", Path: "/v2/images/" + id, Token: memberA, Type: patchV21,
+	r := c.Call(t, call{Method: "PATCH", Path: "/v2/images/" + id, Token: memberA, Type: patchV21,
 		Body: []map[string]any{{"op": "replace", "path": "/protected", "value": false}}})
 	if r.Code != http.StatusOK {
 		t.Fatal(r)
 	}
-	c.must(t, http.StatusNoContent, "DELETE", "/v2/images/"+id, memberA, nil)
-	wantError(t, c.do(t, "GET", "/v2/images/"+id, adminA, nil), http.StatusNotFound, "")
+	c.Must(t, http.StatusNoContent, "DELETE", "/v2/images/"+id, memberA, nil)
+	wantError(t, c.Do(t, "GET", "/v2/images/"+id, adminA, nil), http.StatusNotFound, "")
 }

@@ -69,7 +69,7 @@ func newCatalog(t *testing.T) *catalog {
 	}
 	c.mkImage(t, memberB, map[string]any{"name": "alpha", "visibility": "private"}) // B's, never listed to A
 	for _, path := range []string{"/v2/images?limit=100", "/v2/images?limit=100&os_hidden=true"} {
-		for _, img := range list(t, c.must(t, http.StatusOK, "GET", path, memberA, nil), "images") {
+		for _, img := range list(t, c.Must(t, http.StatusOK, "GET", path, memberA, nil), "images") {
 			k.byID[str(t, img, "id")] = img.(map[string]any)
 		}
 	}
@@ -99,7 +99,7 @@ func (k *catalog) all(t *testing.T, path string, limit int) []string {
 		if pages > 100 {
 			t.Fatal("next links do not end")
 		}
-		body := k.c.must(t, http.StatusOK, "GET", path, memberA, nil)
+		body := k.c.Must(t, http.StatusOK, "GET", path, memberA, nil)
 		page := ids(t, body)
 		if len(page) > limit {
 			t.Fatalf("%s: %d images, limit %d", path, len(page), limit)
@@ -223,7 +223,7 @@ func TestListSortAndPages(t *testing.T) {
 		for i := range 20 {
 			k.c.mkImage(t, memberA, map[string]any{"name": "more-" + itoa(i)})
 		}
-		body := k.c.must(t, http.StatusOK, "GET", "/v2/images", memberA, nil)
+		body := k.c.Must(t, http.StatusOK, "GET", "/v2/images", memberA, nil)
 		if n := len(list(t, body, "images")); n != 25 || body["next"] == nil {
 			t.Fatalf("%d images, next %v", n, body["next"])
 		}

@@ -60,7 +60,7 @@ func TestPatch(t *testing.T) {
 	want := c.show(t, id)
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			r := c.call(t, call{Method: "PATCH", Path: "/v2/images/" + id, Token: memberA, Body: st.body, Type: st.typ})
+			r := c.Call(t, call{Method: "PATCH", Path: "/v2/images/" + id, Token: memberA, Body: st.body, Type: st.typ})
 			if r.Code != http.StatusOK {
 				t.Fatalf("%s", r)
 			}

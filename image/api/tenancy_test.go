@@ -32,7 +32,7 @@ func newEstate(t *testing.T, c *cloud) estate {
 			t.Fatalf("upload: %s", r)
 		}
 	}
-	c.must(t, http.StatusOK, "POST", "/v2/images/"+e.shared+"/members", memberA, map[string]any{"member": projectB})
+	c.Must(t, http.StatusOK, "POST", "/v2/images/"+e.shared+"/members", memberA, map[string]any{"member": projectB})
 	return e
 }
 
@@ -82,7 +82,7 @@ func (o op) run(t *testing.T, c *cloud, token, id string) reply {
 	if m, ok := body.(map[string]any); ok && m["member"] != nil {
 		body = map[string]any{"member": expandProjects(m["member"].(string))}
 	}
-	return c.call(t, call{Method: o.method, Path: expandProjects(strings.ReplaceAll(o.path, "{id}", id)), Token: token, Body: body, Type: o.typ})
+	return c.Call(t, call{Method: o.method, Path: expandProjects(strings.ReplaceAll(o.path, "{id}", id)), Token: token, Body: body, Type: o.typ})
 }
 
 // Images a project may not see are 404 to it whatever it tries, never
@@ -148,21 +148,21 @@ func TestTenancyVisible(t *testing.T) {
 	}
 
 	t.Run("B sees only its own membership", func(t *testing.T) {
-		c.must(t, http.StatusOK, "POST", "/v2/images/"+e.shared+"/members", memberA, map[string]any{"member": projectC})
-		if m := c.must(t, http.StatusOK, "GET", "/v2/images/"+e.shared+"/members", memberA, nil); len(list(t, m, "members")) != 2 {
+		c.Must(t, http.StatusOK, "POST", "/v2/images/"+e.shared+"/members", memberA, map[string]any{"member": projectC})
+		if m := c.Must(t, http.StatusOK, "GET", "/v2/images/"+e.shared+"/members", memberA, nil); len(list(t, m, "members")) != 2 {
 			t.Fatalf("owner sees %v", m)
 		}
-		m := c.must(t, http.StatusOK, "GET", "/v2/images/"+e.shared+"/members", memberB, nil)
+		m := c.Must(t, http.StatusOK, "GET", "/v2/images/"+e.shared+"/members", memberB, nil)
 		if ms := list(t, m, "members"); len(ms) != 1 || str(t, ms[0], "member_id") != projectB {
 			t.Fatalf("B sees %v", ms)
 		}
-		wantError(t, c.do(t, "GET", "/v2/images/"+e.shared+"/members/"+projectC, memberB, nil), http.StatusNotFound, "")
-		wantError(t, c.do(t, "PUT", "/v2/images/"+e.shared+"/members/"+projectC, memberB, map[string]any{"status": "accepted"}), http.StatusNotFound, "")
+		wantError(t, c.Do(t, "GET", "/v2/images/"+e.shared+"/members/"+projectC, memberB, nil), http.StatusNotFound, "")
+		wantError(t, c.Do(t, "PUT", "/v2/images/"+e.shared+"/members/"+projectC, memberB, map[string]any{"status": "accepted"}), http.StatusNotFound, "")
 	})
 
 	t.Run("the owner cannot accept for B", func(t *testing.T) {
 		before := c.snapshot(t)
-		wantError(t, c.do(t, "PUT", "/v2/images/"+e.shared+"/members/"+projectB, memberA, map[string]any{"status": "accepted"}),
+		wantError(t, c.Do(t, "PUT", "/v2/images/"+e.shared+"/members/"+projectB, memberA, map[string]any{"status": "accepted"}),
 			http.StatusForbidden, "")
 		c.unchanged(t, before)
 	})
@@ -175,22 +175,22 @@ func TestTenancyVisible(t *testing.T) {
 		if got := listB("?member_status=pending"); !slices.Contains(got, e.shared) {
 			t.Fatalf("member_status=pending lists %v", got)
 		}
-		m := c.must(t, http.StatusOK, "PUT", "/v2/images/"+e.shared+"/members/"+projectB, memberB, map[string]any{"status": "accepted"})
+		m := c.Must(t, http.StatusOK, "PUT", "/v2/images/"+e.shared+"/members/"+projectB, memberB, map[string]any{"status": "accepted"})
 		if m["status"] != "accepted" || m["member_id"] != projectB || m["image_id"] != e.shared {
 			t.Fatalf("accepted: %v", m)
 		}
 		if got := listB(""); !slices.Contains(got, e.shared) {
 			t.Fatalf("after accepting, B lists %v", got)
 		}
-		c.must(t, http.StatusOK, "PUT", "/v2/images/"+e.shared+"/members/"+projectB, memberB, map[string]any{"status": "rejected"})
+		c.Must(t, http.StatusOK, "PUT", "/v2/images/"+e.shared+"/members/"+projectB, memberB, map[string]any{"status": "rejected"})
 		if got := listB(""); slices.Contains(got, e.shared) {
 			t.Fatal("a rejected image is in the default list")
 		}
 		if got := listB("?member_status=rejected"); !slices.Contains(got, e.shared) {
 			t.Fatalf("member_status=rejected lists %v", got)
 		}
-		c.must(t, http.StatusOK, "GET", "/v2/images/"+e.shared, memberB, nil) // still a member
-		wantError(t, c.do(t, "PUT", "/v2/images/"+e.shared+"/members/"+projectB, memberB, map[string]any{"status": "owned"}),
+		c.Must(t, http.StatusOK, "GET", "/v2/images/"+e.shared, memberB, nil) // still a member
+		wantError(t, c.Do(t, "PUT", "/v2/images/"+e.shared+"/members/"+projectB, memberB, map[string]any{"status": "owned"}),
 			http.StatusBadRequest, "")
 	})
 }
@@ -238,7 +238,7 @@ func TestTenancyRoles(t *testing.T) {
 
 	t.Run("reader", func(t *testing.T) {
 		before := c.snapshot(t)
-		c.must(t, http.StatusOK, "GET", "/v2/images", readerA, nil)
+		c.Must(t, http.StatusOK, "GET", "/v2/images", readerA, nil)
 		for _, o := range imageOps {
 			r := o.run(t, c, readerA, e.shared)
 			if slices.Contains([]string{"show", "list members", "show member"}, o.name) {
@@ -249,9 +249,9 @@ func TestTenancyRoles(t *testing.T) {
 			}
 			wantError(t, r, http.StatusForbidden, "You are not authorized")
 		}
-		wantError(t, c.do(t, "POST", "/v2/images", readerA, map[string]any{"name": "x"}), http.StatusForbidden, "add_image")
+		wantError(t, c.Do(t, "POST", "/v2/images", readerA, map[string]any{"name": "x"}), http.StatusForbidden, "add_image")
 		wantError(t, c.upload(t, readerA, queued, rawData(10)), http.StatusForbidden, "upload_image")
-		wantError(t, c.do(t, "GET", "/v2/images/"+e.private+"/file", readerA, nil), http.StatusForbidden, "download_image")
+		wantError(t, c.Do(t, "GET", "/v2/images/"+e.private+"/file", readerA, nil), http.StatusForbidden, "download_image")
 		c.unchanged(t, before)
 	})
 
@@ -274,9 +274,9 @@ func TestTenancyRoles(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				var r reply
 				if tt.patch != nil {
-					r = c.call(t, call{Method: "PATCH", Path: "/v2/images/" + e.private, Token: memberA, Body: tt.patch, Type: patchV21})
+					r = c.Call(t, call{Method: "PATCH", Path: "/v2/images/" + e.private, Token: memberA, Body: tt.patch, Type: patchV21})
 				} else {
-					r = c.do(t, "POST", "/v2/images", memberA, tt.body)
+					r = c.Do(t, "POST", "/v2/images", memberA, tt.body)
 				}
 				wantError(t, r, http.StatusForbidden, tt.msg)
 			})
@@ -289,8 +289,8 @@ func TestTenancyRoles(t *testing.T) {
 	})
 
 	t.Run("admin", func(t *testing.T) {
-		c.must(t, http.StatusOK, "GET", "/v2/images/"+e.bPrivate, adminA, nil)
-		r := c.call(t, call{Method: "PATCH", Path: "/v2/images/" + e.bPrivate, Token: adminA, Type: patchV21,
+		c.Must(t, http.StatusOK, "GET", "/v2/images/"+e.bPrivate, adminA, nil)
+		r := c.Call(t, call{Method: "PATCH", Path: "/v2/images/" + e.bPrivate, Token: adminA, Type: patchV21,
 			Body: []map[string]any{{"op": "replace", "path": "/name", "value": "renamed"}, {"op": "add", "path": "/note", "value": "admin"}}})
 		if r.Code != http.StatusOK {
 			t.Fatalf("admin PATCH of B's image: %s", r)
@@ -301,7 +301,7 @@ func TestTenancyRoles(t *testing.T) {
 		if r := c.upload(t, adminA, e.bPrivate, rawData(64)); r.Code != http.StatusNoContent {
 			t.Fatalf("admin upload to B's image: %s", r)
 		}
-		if r := c.do(t, "GET", "/v2/images/"+e.bPrivate+"/file", adminA, nil); r.Code != http.StatusOK || string(r.Body) != string(rawData(64)) {
+		if r := c.Do(t, "GET", "/v2/images/"+e.bPrivate+"/file", adminA, nil); r.Code != http.StatusOK || string(r.Body) != string(rawData(64)) {
 			t.Fatalf("admin download of B's image: %d %q", r.Code, r.Body)
 		}
 		for _, body := range []map[string]any{{"owner": projectB}, {"visibility": "public"}} {
@@ -310,9 +310,9 @@ func TestTenancyRoles(t *testing.T) {
 				t.Errorf("admin created %v from %v", img, body)
 			}
 		}
-		c.must(t, http.StatusNoContent, "POST", "/v2/images/"+e.bPrivate+"/actions/deactivate", adminA, nil)
-		c.must(t, http.StatusNoContent, "POST", "/v2/images/"+e.bPrivate+"/actions/reactivate", adminA, nil)
-		c.must(t, http.StatusNoContent, "DELETE", "/v2/images/"+e.bPrivate, adminA, nil)
-		wantError(t, c.do(t, "GET", "/v2/images/"+e.bPrivate, memberB, nil), http.StatusNotFound, "")
+		c.Must(t, http.StatusNoContent, "POST", "/v2/images/"+e.bPrivate+"/actions/deactivate", adminA, nil)
+		c.Must(t, http.StatusNoContent, "POST", "/v2/images/"+e.bPrivate+"/actions/reactivate", adminA, nil)
+		c.Must(t, http.StatusNoContent, "DELETE", "/v2/images/"+e.bPrivate, adminA, nil)
+		wantError(t, c.Do(t, "GET", "/v2/images/"+e.bPrivate, memberB, nil), http.StatusNotFound, "")
 	})
 }

@@ -89,15 +89,18 @@ func TestNoCgoLibrariesInPurePackages(t *testing.T) {
 }
 
 // TestNoTestHelpersInProduction: production packages do not import the
-// test harness (it starts servers and calls testing.T).
+// test harnesses (they start servers and call testing.T).
 func TestNoTestHelpersInProduction(t *testing.T) {
-	const harness = "github.com/gostack/gostack/internal/testenv"
+	harness := map[string]bool{
+		"github.com/gostack/gostack/internal/testenv": true,
+		"github.com/gostack/gostack/internal/apitest": true,
+	}
 	for _, p := range listPackages(t) {
-		if p.ImportPath == harness {
+		if harness[p.ImportPath] {
 			continue
 		}
 		for _, d := range p.Deps {
-			if d == harness || d == "testing" {
+			if harness[d] || d == "testing" {
 				t.Errorf("%s imports %s in non-test code", p.ImportPath, d)
 			}
 		}

@@ -1,0 +1,186 @@
+// Package apitest is what gostack's API tests share: a request (Call),
+// its response read in full (Reply), a Client that sends calls to a test
+// server and fails the test on transport errors, a fake identity
+// (Tokens) to put identity/middleware in front of an API, and LineDiff
+// for "nothing changed" checks.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/internal/fault"
+)
+
+// Call is one request.
+type Call struct {
+	Method, Path string // Path is appended to Client.URL unless it is a whole http(s) URL
+	Token        string // X-Auth-Token, when set
+	Subject      string // X-Subject-Token, when set
+	// Body is sent as is when it is a string or []byte, omitted when nil,
+	// and JSON-encoded otherwise.
+	Body any
+	// Type is the Content-Type: application/json by default when there
+	// is a body, none for "-".
+	Type   string
+	Header map[string]string // set last, over everything above
+}
+
+// Reply is a response, read in full.
+type Reply struct {
+	Code   int
+	Header http.Header
+	Body   []byte
+}
+
+func (r Reply) String() string { return fmt.Sprintf("%d %s", r.Code, r.Body) }
+
+// JSON decodes the body as an object, failing the test otherwise.
+func (r Reply) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("%d response is not a JSON object: %v\n%s", r.Code, err, r.Body)
+	}
+	return m
+}
+
+// Client sends calls to one server.
+type Client struct {
+	URL string
+	// Header is sent with every call (a call's own headers win).
+	Header map[string]string
+	// NoRedirect returns 3xx responses instead of following them.
+	NoRedirect bool
+}
+
+// Call sends x and reads the response.
+func (c *Client) Call(t testing.TB, x Call) Reply {
+	t.Helper()
+	var body io.Reader
+	switch b := x.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(buf)
+	}
+	url := x.Path
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		url = c.URL + url
+	}
+	req, err := http.NewRequestWithContext(context.Background(), x.Method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range c.Header {
+		req.Header.Set(k, v)
+	}
+	switch {
+	case x.Type == "-":
+	case x.Type != "":
+		req.Header.Set("Content-Type", x.Type)
+	case body != nil:
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if x.Token != "" {
+		req.Header.Set("X-Auth-Token", x.Token)
+	}
+	if x.Subject != "" {
+		req.Header.Set("X-Subject-Token", x.Subject)
+	}
+	for k, v := range x.Header {
+		req.Header.Set(k, v)
+	}
+	client := http.DefaultClient
+	if c.NoRedirect {
+		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", x.Method, x.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", x.Method, x.Path, err)
+	}
+	return Reply{Code: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Do sends a request with a token and a body.
+func (c *Client) Do(t testing.TB, method, path, token string, body any) Reply {
+	t.Helper()
+	return c.Call(t, Call{Method: method, Path: path, Token: token, Body: body})
+}
+
+// Must sends a request and fails the test unless it answers want; it
+// returns the decoded body (nil for an empty one).
+func (c *Client) Must(t testing.TB, want int, method, path, token string, body any) map[string]any {
+	t.Helper()
+	r := c.Do(t, method, path, token, body)
+	if r.Code != want {
+		t.Fatalf("%s %s = %s, want %d", method, path, r, want)
+	}
+	if len(r.Body) == 0 {
+		return nil
+	}
+	return r.JSON(t)
+}
+
+// Tokens is a fake identity for API tests: it maps tokens to callers.
+// Identity has its own integration tests; behind the middleware only the
+// caller matters.
+type Tokens map[string]middleware.Caller
+
+// ValidateCaller returns the token's caller, or 401.
+func (v Tokens) ValidateCaller(_ context.Context, tok string) (middleware.Caller, error) {
+	c, ok := v[tok]
+	if !ok {
+		return middleware.Caller{}, fault.New(fault.Unauthorized, "unknown token")
+	}
+	return c, nil
+}
+
+// Generation is always 0: the tokens never change.
+func (Tokens) Generation() int64 { return 0 }
+
+// Caller is a user of the Default domain scoped to project (the user and
+// project names are their ids), its token valid for an hour.
+func Caller(user, project string, roles ...string) middleware.Caller {
+	return middleware.Caller{UserID: user, UserName: user, UserDomainID: "default", ProjectID: project,
+		ProjectName: project, ProjectDomainID: "default", Roles: roles, ExpiresAt: time.Now().Add(time.Hour)}
+}
+
+// LineDiff lists the lines only in before ("- ") and only in after
+// ("+ "), for "nothing changed" checks on sorted state dumps.
+func LineDiff(before, after string) string {
+	b, a := strings.Split(before, "\n"), strings.Split(after, "\n")
+	var out []string
+	for _, l := range b {
+		if !slices.Contains(a, l) {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range a {
+		if !slices.Contains(b, l) {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
