@@ -131,18 +131,27 @@ func normalizePool(p *Pool) error {
 	}
 	notifies := make([]string, 0, len(p.AlsoNotifies))
 	for _, t := range p.AlsoNotifies {
-		ap, err := netip.ParseAddrPort(t)
+		ap, err := ParseNotifyTarget(t)
 		if err != nil {
-			a, aerr := netip.ParseAddr(t)
-			if aerr != nil {
-				return invalid("also_notifies", "target %q is not an IP address with an optional port", t)
-			}
-			ap = netip.AddrPortFrom(a, 53)
+			return invalid("also_notifies", "target %q is not an IP address with an optional port", t)
 		}
 		notifies = append(notifies, ap.String())
 	}
 	p.NSRecords, p.AlsoNotifies = ns, notifies
 	return nil
+}
+
+// ParseNotifyTarget reads a NOTIFY target, "ip" or "ip:port" (port 53
+// by default), as pools store them.
+func ParseNotifyTarget(s string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return netip.AddrPortFrom(a, 53), nil
 }
 
 // CreatePool stores a new pool; ID may be preset. Names are unique (409).

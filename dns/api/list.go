@@ -190,3 +190,31 @@ func wildcard(pattern, value string) bool {
 	ok, _ := regexp.MatchString(re, value)
 	return ok
 }
+
+// writeList answers a zones or recordsets list: one page from the store
+// (a bad marker is Designate's error), the links, "metadata" with
+// total_count unless the caller hid counts, and the items rendered under
+// key.
+func writeList[T, V any](w http.ResponseWriter, r *http.Request, lq listQuery, key string,
+	list func(dns.Page) ([]T, error), id func(T) string, render func(*http.Request, T) V) {
+	items, err := list(lq.storePage())
+	if err != nil {
+		fail(w, r, markerError(err))
+		return
+	}
+	items, links := cut(r, lq, items, id)
+	meta := map[string]int{}
+	if !hideCounts(r) {
+		all, err := list(dns.Page{})
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		meta["total_count"] = len(all)
+	}
+	views := make([]V, len(items))
+	for i, it := range items {
+		views[i] = render(r, it)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{key: views, "links": links, "metadata": meta})
+}

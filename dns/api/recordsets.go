@@ -253,26 +253,9 @@ func (a *API) listRecordSets(w http.ResponseWriter, r *http.Request, q *request,
 	}
 	f := dns.RecordSetFilter{Name: lq.filters["name"], Type: lq.filters["type"], TTL: ttl, Data: lq.filters["data"],
 		Status: dns.Status(lq.filters["status"]), Description: lq.filters["description"]}
-	sets, err := a.Store.ListRecordSets(ctx, q.viewer(), zoneID, f, lq.storePage())
-	if err != nil {
-		fail(w, r, markerError(err))
-		return
-	}
-	sets, links := cut(r, lq, sets, func(rs dns.RecordSet) string { return rs.ID })
-	meta := map[string]int{}
-	if !hideCounts(r) {
-		all, err := a.Store.ListRecordSets(ctx, q.viewer(), zoneID, f, dns.Page{})
-		if err != nil {
-			fail(w, r, err)
-			return
-		}
-		meta["total_count"] = len(all)
-	}
-	views := make([]recordSetView, len(sets))
-	for i, rs := range sets {
-		views[i] = renderRecordSet(r, rs)
-	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"recordsets": views, "links": links, "metadata": meta})
+	writeList(w, r, lq, "recordsets", func(p dns.Page) ([]dns.RecordSet, error) {
+		return a.Store.ListRecordSets(ctx, q.viewer(), zoneID, f, p)
+	}, func(rs dns.RecordSet) string { return rs.ID }, renderRecordSet)
 }
 
 // findRecordSet is RecordSetsViewController.get_one: a redirect to the

@@ -181,26 +181,9 @@ func (a *API) listZones(w http.ResponseWriter, r *http.Request, q *request) {
 	}
 	f := dns.ZoneFilter{Name: lq.filters["name"], Email: lq.filters["email"], Status: dns.Status(lq.filters["status"]),
 		Type: lq.filters["type"], TTL: ttl, Description: lq.filters["description"]}
-	zones, err := a.Store.ListZones(ctx, q.viewer(), f, lq.storePage())
-	if err != nil {
-		fail(w, r, markerError(err))
-		return
-	}
-	zones, links := cut(r, lq, zones, func(z dns.Zone) string { return z.ID })
-	meta := map[string]int{}
-	if !hideCounts(r) {
-		all, err := a.Store.ListZones(ctx, q.viewer(), f, dns.Page{})
-		if err != nil {
-			fail(w, r, err)
-			return
-		}
-		meta["total_count"] = len(all)
-	}
-	views := make([]zoneView, len(zones))
-	for i, z := range zones {
-		views[i] = renderZone(r, z)
-	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"zones": views, "links": links, "metadata": meta})
+	writeList(w, r, lq, "zones", func(p dns.Page) ([]dns.Zone, error) {
+		return a.Store.ListZones(ctx, q.viewer(), f, p)
+	}, func(z dns.Zone) string { return z.ID }, renderZone)
 }
 
 // hideCounts is the OpenStack-DNS-Hide-Counts header: no total_count.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/internal/config"
 	mdns "github.com/miekg/dns"
 )
@@ -308,7 +309,7 @@ func (c *DNSConfig) validate() error {
 		return key == "" || ok
 	}
 	for _, t := range c.AlsoNotify {
-		if _, err := notifyAddr(t.Addr); err != nil {
+		if _, err := dns.ParseNotifyTarget(t.Addr); err != nil {
 			return bad("also_notify", "%q: want an IP address with an optional port", t.Addr)
 		}
 		if !keyName(t.Key) {
@@ -326,16 +327,4 @@ func (c *DNSConfig) validate() error {
 		}
 	}
 	return nil
-}
-
-// notifyAddr reads "ip" or "ip:port" (port 53 by default).
-func notifyAddr(s string) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap, nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	return netip.AddrPortFrom(a, 53), nil
 }

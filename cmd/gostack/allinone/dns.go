@@ -11,7 +11,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/gostack/gostack/dns"
@@ -24,6 +23,7 @@ import (
 	"github.com/gostack/gostack/internal/httpapi"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
+	mdns "github.com/miekg/dns"
 )
 
 // DNSArea is the Designate v2 service and, unless dns.server is false,
@@ -99,7 +99,7 @@ func ensurePool(ctx context.Context, store *dns.Store, c *DNSConfig) error {
 	}
 	want := make([]string, len(c.AlsoNotify))
 	for i, t := range c.AlsoNotify {
-		ap, _ := notifyAddr(t.Addr) // validated with the config
+		ap, _ := dns.ParseNotifyTarget(t.Addr) // validated with the config
 		want[i] = ap.String()
 	}
 	if slices.Equal(p.AlsoNotifies, want) {
@@ -132,10 +132,10 @@ func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed *w
 	addr := l.Addr().String()
 	known := map[string]bool{}
 	for _, k := range keys {
-		known[canonicalKey(k.Name)] = true
+		known[mdns.CanonicalName(k.Name)] = true
 	}
 	for _, name := range c.keyNames() {
-		if !known[canonicalKey(name)] {
+		if !known[mdns.CanonicalName(name)] {
 			log.Warn("dns server: no TSIG key of this name yet (dns.tsig_keys or a POOL key of the API): requests and NOTIFYs needing it fail until it exists", "key", name)
 		}
 	}
@@ -149,7 +149,7 @@ func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed *w
 	}
 	var targets []dnsserver.Target
 	for _, t := range c.AlsoNotify {
-		ap, _ := notifyAddr(t.Addr)
+		ap, _ := dns.ParseNotifyTarget(t.Addr)
 		targets = append(targets, dnsserver.Target{Addr: ap.String(), Key: t.Key})
 	}
 	dyn := &dnsserver.Dynamic{}
@@ -197,14 +197,14 @@ func dnsKeys(ctx context.Context, c *DNSConfig, store *dns.Store) ([]dnsserver.K
 	seen := map[string]bool{}
 	for name, k := range c.TSIGKeys {
 		keys = append(keys, dnsserver.Key{Name: name, Algorithm: k.Algorithm, Secret: k.Secret})
-		seen[canonicalKey(name)] = true
+		seen[mdns.CanonicalName(name)] = true
 	}
 	stored, err := store.ListTSIGKeys(ctx, dns.ScopePool, dns.DefaultPoolID)
 	if err != nil {
 		return nil, fmt.Errorf("dns: tsig keys: %w", err)
 	}
 	for _, k := range stored {
-		if !seen[canonicalKey(k.Name)] {
+		if !seen[mdns.CanonicalName(k.Name)] {
 			keys = append(keys, dnsserver.Key{Name: k.Name, Algorithm: k.Algorithm, Secret: k.Secret})
 		}
 	}
@@ -324,8 +324,6 @@ func DNSServer(ctx context.Context, cfg Config, ready func(addr string)) error {
 	log.Info("stopped")
 	return nil
 }
-
-func canonicalKey(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) + "." }
 
 // keyNames are the key names allow_transfer and also_notify use.
 func (c *DNSConfig) keyNames() []string {
