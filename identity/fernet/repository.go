@@ -28,6 +28,7 @@ const DefaultMaxActiveKeys = 3
 type Repository struct {
 	dir       string
 	maxActive int
+	fs        fsys
 
 	mu   sync.RWMutex
 	keys []Key  // primary first, staged last, as Keystone's load_keys
@@ -45,7 +46,7 @@ func OpenRepository(dir string, maxActiveKeys int) (*Repository, error) {
 	if maxActiveKeys < 1 {
 		return nil, fmt.Errorf("fernet: max_active_keys must be at least 1")
 	}
-	r := &Repository{dir: dir, maxActive: maxActiveKeys}
+	r := &Repository{dir: dir, maxActive: maxActiveKeys, fs: osFS{}}
 	if _, err := r.Reload(); err != nil {
 		return nil, err
 	}
@@ -56,19 +57,23 @@ func OpenRepository(dir string, maxActiveKeys int) (*Repository, error) {
 // directory (0700), a staged key 0, then one rotation, leaving keys 0 and
 // 1. A repository that already has a key 0 is opened as it is.
 func Setup(dir string, maxActiveKeys int) (*Repository, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	return setup(osFS{}, dir, maxActiveKeys)
+}
+
+func setup(fs fsys, dir string, maxActiveKeys int) (*Repository, error) {
+	if err := fs.mkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("fernet: setup: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "0")); err == nil {
 		return OpenRepository(dir, maxActiveKeys)
 	}
-	if err := writeStagedKey(dir); err != nil {
+	if err := writeStagedKey(fs, dir); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(filepath.Join(dir, "0.tmp"), filepath.Join(dir, "0")); err != nil {
+	if err := fs.rename(filepath.Join(dir, "0.tmp"), filepath.Join(dir, "0")); err != nil {
 		return nil, fmt.Errorf("fernet: setup: %w", err)
 	}
-	r := &Repository{dir: dir, maxActive: maxActiveKeys}
+	r := &Repository{dir: dir, maxActive: maxActiveKeys, fs: fs}
 	if r.maxActive == 0 {
 		r.maxActive = DefaultMaxActiveKeys
 	}
@@ -106,27 +111,27 @@ func (r *Repository) Rotate() error {
 	if _, ok := files[0]; !ok {
 		return fmt.Errorf("fernet: rotate %s: no staged key 0 (run setup first)", r.dir)
 	}
-	if err := writeStagedKey(r.dir); err != nil {
+	if err := writeStagedKey(r.fs, r.dir); err != nil {
 		return err
 	}
 	primary := slices.Max(mapKeys(files)) + 1
-	if err := os.Rename(filepath.Join(r.dir, "0"), filepath.Join(r.dir, strconv.Itoa(primary))); err != nil {
+	if err := r.fs.rename(filepath.Join(r.dir, "0"), filepath.Join(r.dir, strconv.Itoa(primary))); err != nil {
 		return fmt.Errorf("fernet: rotate: %w", err)
 	}
 	delete(files, 0)
 	files[primary] = ""
-	if err := os.Rename(filepath.Join(r.dir, "0.tmp"), filepath.Join(r.dir, "0")); err != nil {
+	if err := r.fs.rename(filepath.Join(r.dir, "0.tmp"), filepath.Join(r.dir, "0")); err != nil {
 		return fmt.Errorf("fernet: rotate: %w", err)
 	}
 	active := mapKeys(files)
 	slices.Sort(active)
 	for len(active) > r.maxActive-1 {
-		if err := os.Remove(filepath.Join(r.dir, strconv.Itoa(active[0]))); err != nil {
+		if err := r.fs.remove(filepath.Join(r.dir, strconv.Itoa(active[0]))); err != nil {
 			return fmt.Errorf("fernet: rotate: purge: %w", err)
 		}
 		active = active[1:]
 	}
-	syncDir(r.dir)
+	r.fs.syncDir(r.dir)
 	_, err = r.reload(true)
 	return err
 }
@@ -240,24 +245,24 @@ func signature(dir string) (string, error) {
 
 // writeStagedKey writes a new key to 0.tmp (0600), synced, as Keystone's
 // _create_tmp_new_key does.
-func writeStagedKey(dir string) error {
+func writeStagedKey(fs fsys, dir string) error {
 	k, err := GenerateKey()
 	if err != nil {
 		return err
 	}
 	path := filepath.Join(dir, "0.tmp")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := fs.create(path)
 	if err != nil {
 		return fmt.Errorf("fernet: write staged key: %w", err)
 	}
-	if _, err := f.WriteString(k.String()); err != nil {
+	if _, err := f.Write([]byte(k.String())); err != nil {
 		f.Close()
-		os.Remove(path)
+		fs.remove(path)
 		return fmt.Errorf("fernet: write staged key: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		os.Remove(path)
+		fs.remove(path)
 		return fmt.Errorf("fernet: write staged key: %w", err)
 	}
 	return f.Close()
@@ -273,13 +278,6 @@ func lockDir(dir string) (func(), error) {
 		return nil, fmt.Errorf("fernet: lock %s: %w", dir, err)
 	}
 	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 func mapKeys(m map[int]string) []int {
