@@ -24,6 +24,12 @@ func invalid(field, format string, args ...any) error {
 	return e
 }
 
+// invalidZoneName is Designate's InvalidZoneName (400 invalid_zone_name),
+// which names no field.
+func invalidZoneName(format string, args ...any) error {
+	return &fault.Error{Kind: fault.BadRequest, Type: "invalid_zone_name", Message: fmt.Sprintf(format, args...)}
+}
+
 // badLocation is Designate's InvalidRecordSetLocation (400).
 func badLocation(format string, args ...any) error {
 	return &fault.Error{Kind: fault.BadRequest, Field: "name", Type: "invalid_recordset_location", Message: fmt.Sprintf(format, args...)}

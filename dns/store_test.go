@@ -182,6 +182,7 @@ func testZoneValidation(t *testing.T, e *env) {
 		{"space", dns.Zone{Name: "exa mple.org."}, "name"},
 		{"empty label", dns.Zone{Name: "a..org."}, "name"},
 		{"wildcard", dns.Zone{Name: "*.example.org."}, "name"},
+		{"single label", dns.Zone{Name: "org."}, ""}, // invalid_zone_name, no field (TestZoneName)
 		{"no email", dns.Zone{Name: "ok.org.", Email: "-"}, "email"},
 		{"email without @", dns.Zone{Name: "ok.org.", Email: "hostmaster"}, "email"},
 		{"email bad domain", dns.Zone{Name: "ok.org.", Email: "a@b@c"}, "email"},
@@ -276,7 +277,8 @@ func testSubzones(t *testing.T, e *env) {
 	if fault.TypeOf(err) != "illegal_child" {
 		t.Errorf("type %q", fault.TypeOf(err))
 	}
-	_, err = e.s.CreateZone(e.ctx, dns.Zone{ProjectID: "b", Name: "org.", Email: "b@example.net"})
+	e.zone(t, "a", "deep.example.com.")
+	_, err = e.s.CreateZone(e.ctx, dns.Zone{ProjectID: "b", Name: "example.com.", Email: "b@example.net"})
 	wantFault(t, "superzone of another project's zone", err, fault.Forbidden, "")
 	if fault.TypeOf(err) != "illegal_parent" {
 		t.Errorf("type %q", fault.TypeOf(err))

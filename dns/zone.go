@@ -81,7 +81,7 @@ func normalizeZone(z *Zone) error {
 	if z.ProjectID == "" {
 		return invalid("project_id", "project_id is required")
 	}
-	if z.Name, err = canonicalName("name", z.Name, false); err != nil {
+	if z.Name, err = ZoneName(z.Name); err != nil {
 		return err
 	}
 	switch z.Type {
@@ -137,7 +137,10 @@ func checkZoneFields(z Zone) error {
 
 // CreateZone stores a new zone in PENDING/CREATE with a serial of now, and
 // for a PRIMARY zone its SOA and apex NS recordsets. z.ProjectID is the
-// owner; ID may be preset. The name must be free among live zones of every
+// owner; ID may be preset. The name must have more than one label, for
+// everyone (ZoneName: 400 invalid_zone_name); it is not checked against
+// the blacklist (ReservedNames.Check), which is the API's to apply. The
+// name must be free among live zones of every
 // project (409 duplicate_zone); a zone below or above another project's
 // zone is refused (403 illegal_child, illegal_parent); the project's
 // "zones" quota applies (413).
