@@ -18,6 +18,11 @@ import (
 type API struct {
 	Store  *dns.Store
 	Policy *policy.Enforcer
+	// Reserved are the operator's reserved zone names. A zone that is,
+	// holds or lies within one, or that is a public suffix (also with
+	// Reserved nil), is only created for callers passing
+	// use_blacklisted_zone (admin by default); see dns.ReservedNames.
+	Reserved dns.ReservedNames
 }
 
 // Designate's API settings ([service:api] and [service:central] defaults).

@@ -24,6 +24,13 @@
 // a caller without them gets 403. The handler expects identity/middleware
 // in front of it: it reads the caller from the request context.
 //
+// Zone names are checked as Designate's central does: a single label
+// ("org.") is refused for everyone (400 invalid_zone_name, "More than
+// one label is required"); a blacklisted name — a public suffix
+// ("co.uk.", "github.io.") or one of API.Reserved, see
+// dns.ReservedNames — needs use_blacklisted_zone (admin by default), and
+// anyone else gets 400 invalid_zone_name "Blacklisted zone name: ...".
+//
 // Where it differs from Designate, on purpose: "next" links only while
 // more items follow (Designate also links an empty page after a full
 // last one); limit above max_limit_v2 (1000) is capped; total_count is
@@ -31,7 +38,14 @@
 // caller refused X-Auth-All-Projects or sudo gets Designate's error body
 // (Designate's context middleware answers an empty 403); GET /v2 answers
 // the version list as GET / does; integers in bodies must be JSON
-// numbers (Designate's objects also take "600").
+// numbers (Designate's objects also take "600"); the blacklist is the
+// Public Suffix List plus API.Reserved, fixed when the API is built,
+// instead of Designate's table of regular expressions managed through
+// /v2/blacklists (a reserved name covers the names above and below it
+// too, where Designate's patterns match what they match), and its
+// message says why after Designate's "Blacklisted zone name"; the
+// zone-name check comes before the quota check (Designate checks the
+// quota first).
 //
 // What it does not do. There is no network service yet, so
 // /v2/reverse/floatingips lists no floating IPs and every specific one is

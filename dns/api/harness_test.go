@@ -53,12 +53,17 @@ func callers() apitest.Tokens {
 	}
 }
 
+// reservedName is the operator's reserved zone name in every test cloud.
+const reservedName = "ns1.cloud.example."
+
 // cloud is the DNS API on an httptest server: the store in SQLite, the
-// default pool served by ns1.example.net., Designate's default policies,
+// default pool served by ns1.example.net., Designate's default policies
+// (Policy, which a test may Load overrides into), reservedName reserved,
 // the fake identity and request ids in front.
 type cloud struct {
 	apitest.Client
-	Store *dns.Store
+	Store  *dns.Store
+	Policy *policy.Enforcer
 }
 
 func newCloud(t *testing.T) *cloud {
@@ -80,11 +85,11 @@ func newCloud(t *testing.T) *cloud {
 	if err := enf.Register(api.Defaults()...); err != nil {
 		t.Fatal(err)
 	}
-	h := (&api.API{Store: s, Policy: enf}).Handler()
+	h := (&api.API{Store: s, Policy: enf, Reserved: dns.ReservedNames{reservedName}}).Handler()
 	mw := &middleware.Middleware{Validator: callers(), Style: httpapi.Designate, Optional: true}
 	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(h)))
 	t.Cleanup(srv.Close)
-	return &cloud{Client: apitest.Client{URL: srv.URL, NoRedirect: true}, Store: s}
+	return &cloud{Client: apitest.Client{URL: srv.URL, NoRedirect: true}, Store: s, Policy: enf}
 }
 
 // client is a gophercloud DNS v2 client with token.

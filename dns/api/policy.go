@@ -28,10 +28,11 @@ const (
 
 // Defaults are Designate's default policies for the areas this API
 // serves (designate/common/policies base, context, zone, recordset,
-// record, pool, tsigkey and quota), under Designate's rule names, with
-// Designate's scope types. An operator's policy file overrides them by
-// name. Rules of calls not served (zone tasks, pool writes) are kept so
-// that a policy file naming them loads as it would for Designate.
+// record, blacklist, pool, tsigkey and quota), under Designate's rule
+// names, with Designate's scope types. An operator's policy file
+// overrides them by name. Rules of calls not served (zone tasks, pool
+// writes, the blacklist API) are kept so that a policy file naming them
+// loads as it would for Designate.
 func Defaults() []policy.Rule {
 	project := []string{"project"}
 	ops := func(method string, paths ...string) []policy.Operation {
@@ -88,6 +89,15 @@ func Defaults() []policy.Rule {
 		rule("find_records", adminOrReader, "Find records.",
 			ops("GET", "/v2/reverse/floatingips/{region}:{floatingip_id}", "/v2/reverse/floatingips")),
 		rule("count_records", adminOrReader, "", nil),
+
+		// blacklist.py: the blacklist API is not served; use_blacklisted_zone
+		// lets a caller create a zone dns.ReservedNames.Check refuses.
+		rule("create_blacklist", admin, "Create blacklist.", ops("POST", "/v2/blacklists")),
+		rule("find_blacklists", admin, "Find blacklists.", ops("GET", "/v2/blacklists")),
+		rule("get_blacklist", admin, "Get blacklist.", ops("GET", "/v2/blacklists/{blacklist_id}")),
+		rule("update_blacklist", admin, "Update blacklist.", ops("PATCH", "/v2/blacklists/{blacklist_id}")),
+		rule("delete_blacklist", admin, "Delete blacklist.", ops("DELETE", "/v2/blacklists/{blacklist_id}")),
+		rule("use_blacklisted_zone", admin, "Allowed bypass the blacklist.", ops("POST", "/v2/zones")),
 
 		// pool.py
 		rule("create_pool", admin, "Create pool.", nil),

@@ -60,6 +60,10 @@ func (a *API) createZone(w http.ResponseWriter, r *http.Request, q *request) {
 		fail(w, r, err)
 		return
 	}
+	if err := a.checkBlacklist(ctx, q, &z, target); err != nil {
+		fail(w, r, err)
+		return
+	}
 	if id, ok := attrs["pool_id"]; ok {
 		// Designate's pool_id_attribute scheduler filter.
 		if err := a.enforce(ctx, q, "zone_create_forced_pool", target); err != nil {
@@ -79,6 +83,28 @@ func (a *API) createZone(w http.ResponseWriter, r *http.Request, q *request) {
 	}
 	v := renderZone(r, z)
 	writeCreated(w, writeStatus(z.Status), v.Links.Self, v)
+}
+
+// checkBlacklist is the name check of Designate's central create_zone
+// (_is_valid_zone_name): the name must have more than one label, for
+// everyone; a blacklisted name (a public suffix or one of a.Reserved,
+// dns.ReservedNames.Check) needs use_blacklisted_zone, and a caller
+// without it gets the 400 invalid_zone_name, as Designate answers.
+func (a *API) checkBlacklist(ctx context.Context, q *request, z *dns.Zone, target map[string]any) error {
+	name, err := dns.ZoneName(z.Name)
+	if err != nil {
+		return err
+	}
+	z.Name = name
+	target["zone_name"] = name
+	if err := a.Reserved.Check(name); err != nil {
+		if perr := a.enforce(ctx, q, "use_blacklisted_zone", target); fault.KindOf(perr) == fault.Forbidden {
+			return err
+		} else if perr != nil {
+			return perr // not a denial: the policy itself failed
+		}
+	}
+	return nil
 }
 
 // writeStatus is Designate's answer to a write: 202 while the change is
