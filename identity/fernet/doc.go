@@ -20,6 +20,22 @@
 //     reloaded only when the directory changes; validating a token never
 //     touches the disk (Keystone reads the directory on every token).
 //
+// A rotation survives being killed — the process or the machine — at any
+// point. Rotate writes the next staged key to 0.tmp and fsyncs it and the
+// directory, renames 0 to the new primary's number, renames 0.tmp to 0,
+// then purges; each rename and the purge are followed by an fsync of the
+// directory. A crash therefore leaves one of: a stray 0.tmp beside an
+// untouched repository; every old key plus the new primary, with the
+// staged key still in 0.tmp and no 0; a rotated repository not yet
+// purged; or one partly purged. In each of them the
+// keys open every token that was valid before (OpenRepository and Keystone
+// read them as they are). The next Setup — what a daemon runs at start —
+// or Rotate repairs under the lock: it removes a 0.tmp beside a key 0,
+// renames a complete 0.tmp to 0 when 0 is missing, writes a new staged key
+// when neither is there, and promotes the staged key of a Setup that
+// stopped before its rotation. Setup never rotates a repository that has a
+// primary and never removes a key; Rotate repairs, then rotates.
+//
 // What it does not do: it does not decide whether a valid token should be
 // honoured. Revocation, disabled users and roles are the identity service's
 // business; Parse only proves that a token was made with one of the keys

@@ -3,6 +3,7 @@ package fernet
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // fsys is every change the key repository makes to the disk: the
@@ -38,7 +39,30 @@ type osFS struct{}
 
 var _ fsys = osFS{}
 
-func (osFS) mkdirAll(dir string) error { return os.MkdirAll(dir, 0o700) }
+// mkdirAll creates dir (0700) and its missing parents, each made durable
+// in its parent before mkdirAll returns.
+func (osFS) mkdirAll(dir string) error {
+	dir = filepath.Clean(dir)
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		missing = append(missing, d)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, d := range missing {
+		if err := (osFS{}).syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (osFS) create(name string) (fsFile, error) {
 	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -39,48 +38,30 @@ var _ KeySource = (*Repository)(nil)
 
 // OpenRepository loads the keys of an existing repository. maxActiveKeys
 // is used by Rotate (0 means DefaultMaxActiveKeys).
+//
+// It only reads: a repository left by an interrupted rotation is loaded
+// as it is (its keys open every token that was valid before) and repaired
+// by the next Setup or Rotate, so a service that only validates can open
+// a directory another process manages.
 func OpenRepository(dir string, maxActiveKeys int) (*Repository, error) {
-	if maxActiveKeys == 0 {
-		maxActiveKeys = DefaultMaxActiveKeys
+	r, err := newRepository(osFS{}, dir, maxActiveKeys)
+	if err != nil {
+		return nil, err
 	}
-	if maxActiveKeys < 1 {
-		return nil, fmt.Errorf("fernet: max_active_keys must be at least 1")
-	}
-	r := &Repository{dir: dir, maxActive: maxActiveKeys, fs: osFS{}}
 	if _, err := r.Reload(); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// Setup creates the repository like keystone-manage fernet_setup: the
-// directory (0700), a staged key 0, then one rotation, leaving keys 0 and
-// 1. A repository that already has a key 0 is opened as it is.
-func Setup(dir string, maxActiveKeys int) (*Repository, error) {
-	return setup(osFS{}, dir, maxActiveKeys)
-}
-
-func setup(fs fsys, dir string, maxActiveKeys int) (*Repository, error) {
-	if err := fs.mkdirAll(dir); err != nil {
-		return nil, fmt.Errorf("fernet: setup: %w", err)
+func newRepository(fs fsys, dir string, maxActiveKeys int) (*Repository, error) {
+	if maxActiveKeys == 0 {
+		maxActiveKeys = DefaultMaxActiveKeys
 	}
-	if _, err := os.Stat(filepath.Join(dir, "0")); err == nil {
-		return OpenRepository(dir, maxActiveKeys)
+	if maxActiveKeys < 1 {
+		return nil, fmt.Errorf("fernet: max_active_keys must be at least 1")
 	}
-	if err := writeStagedKey(fs, dir); err != nil {
-		return nil, err
-	}
-	if err := fs.rename(filepath.Join(dir, "0.tmp"), filepath.Join(dir, "0")); err != nil {
-		return nil, fmt.Errorf("fernet: setup: %w", err)
-	}
-	r := &Repository{dir: dir, maxActive: maxActiveKeys, fs: fs}
-	if r.maxActive == 0 {
-		r.maxActive = DefaultMaxActiveKeys
-	}
-	if err := r.Rotate(); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return &Repository{dir: dir, maxActive: maxActiveKeys, fs: fs}, nil
 }
 
 // Dir returns the repository's directory.
@@ -91,49 +72,6 @@ func (r *Repository) Keys() []Key {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.keys
-}
-
-// Rotate is Keystone's rotate_keys: write a new staged key to 0.tmp,
-// promote 0 to the next number (the new primary), move 0.tmp to 0, and
-// purge the lowest-numbered keys beyond max_active_keys. Each step is a
-// rename, so a crash leaves a repository Keystone can still read. Rotations
-// of one directory are serialized with a lock file.
-func (r *Repository) Rotate() error {
-	unlock, err := lockDir(r.dir)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	files, err := keyFiles(r.dir)
-	if err != nil {
-		return err
-	}
-	if _, ok := files[0]; !ok {
-		return fmt.Errorf("fernet: rotate %s: no staged key 0 (run setup first)", r.dir)
-	}
-	if err := writeStagedKey(r.fs, r.dir); err != nil {
-		return err
-	}
-	primary := slices.Max(mapKeys(files)) + 1
-	if err := r.fs.rename(filepath.Join(r.dir, "0"), filepath.Join(r.dir, strconv.Itoa(primary))); err != nil {
-		return fmt.Errorf("fernet: rotate: %w", err)
-	}
-	delete(files, 0)
-	files[primary] = ""
-	if err := r.fs.rename(filepath.Join(r.dir, "0.tmp"), filepath.Join(r.dir, "0")); err != nil {
-		return fmt.Errorf("fernet: rotate: %w", err)
-	}
-	active := mapKeys(files)
-	slices.Sort(active)
-	for len(active) > r.maxActive-1 {
-		if err := r.fs.remove(filepath.Join(r.dir, strconv.Itoa(active[0]))); err != nil {
-			return fmt.Errorf("fernet: rotate: purge: %w", err)
-		}
-		active = active[1:]
-	}
-	r.fs.syncDir(r.dir)
-	_, err = r.reload(true)
-	return err
 }
 
 // Reload re-reads the keys if the directory changed since they were read
@@ -241,43 +179,6 @@ func signature(dir string) (string, error) {
 		fmt.Fprintf(&b, "%s:%d:%d;", e.Name(), fi.Size(), fi.ModTime().UnixNano())
 	}
 	return b.String(), nil
-}
-
-// writeStagedKey writes a new key to 0.tmp (0600), synced, as Keystone's
-// _create_tmp_new_key does.
-func writeStagedKey(fs fsys, dir string) error {
-	k, err := GenerateKey()
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(dir, "0.tmp")
-	f, err := fs.create(path)
-	if err != nil {
-		return fmt.Errorf("fernet: write staged key: %w", err)
-	}
-	if _, err := f.Write([]byte(k.String())); err != nil {
-		f.Close()
-		fs.remove(path)
-		return fmt.Errorf("fernet: write staged key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		fs.remove(path)
-		return fmt.Errorf("fernet: write staged key: %w", err)
-	}
-	return f.Close()
-}
-
-func lockDir(dir string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(dir, ".rotate.lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("fernet: lock %s: %w", dir, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("fernet: lock %s: %w", dir, err)
-	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
 func mapKeys(m map[int]string) []int {
