@@ -38,6 +38,10 @@ type object struct {
 	raw      map[string]json.RawMessage
 }
 
+// jsonTypes are the media types Designate reads a body in
+// (designate/api/v2/patches.py JSON_TYPES); others are 415.
+var jsonTypes = httpapi.MediaTypes("application/json", "application/json-patch+json")
+
 // invalidObject is Designate's InvalidObject (400 invalid_object).
 func invalidObject(field, format string, args ...any) error {
 	return &fault.Error{Kind: fault.BadRequest, Type: "invalid_object", Field: field, Message: fmt.Sprintf(format, args...)}
@@ -48,7 +52,7 @@ func invalidObject(field, format string, args ...any) error {
 // read-only and, after create, immutable fields must keep its values.
 func decode(w http.ResponseWriter, r *http.Request, s schema, current map[string]any) (object, error) {
 	var raw map[string]json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody)); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody), jsonTypes); err != nil {
 		if e, ok := err.(*fault.Error); ok && e.Kind == fault.BadRequest && e.Type == "" {
 			e.Type = "invalid_json"
 		}

@@ -60,6 +60,7 @@ func Example() {
 
 	req := httptest.NewRequest("POST", "/v2/zones", strings.NewReader(`{"name": "example.org.", "email": "hostmaster@example.org"}`))
 	req.Header.Set("X-Auth-Token", "secret")
+	req.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	var zone struct{ Name, Status, Action string }

@@ -62,7 +62,7 @@ func (a *API) writeQuota(w http.ResponseWriter, r *http.Request, q *request, pro
 func (a *API) setQuota(w http.ResponseWriter, r *http.Request, q *request) {
 	project := r.PathValue("project_id")
 	var raw map[string]json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody)); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody), jsonTypes); err != nil {
 		fail(w, r, err)
 		return
 	}

@@ -72,7 +72,7 @@ func (a *API) doImport(w http.ResponseWriter, r *http.Request) {
 			URI  string `json:"uri"`
 		} `json:"method"`
 	}
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody)); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil {
 		a.fail(w, r, err)
 		return
 	}

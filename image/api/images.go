@@ -30,7 +30,7 @@ const maxBody = 1 << 20
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var body map[string]json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody)); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil {
 		a.fail(w, r, err)
 		return
 	}

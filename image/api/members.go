@@ -110,7 +110,7 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Member *string `json:"member"`
 	}
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody)); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -145,7 +145,7 @@ func (a *API) updateMember(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Status string `json:"status"`
 	}
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody)); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -35,7 +35,7 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var raw []map[string]json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody)); err != nil {
+	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil { // the type is checked above
 		if fault.KindOf(err) == fault.BadRequest {
 			err = fault.Invalid("", "Request body must be a JSON array of operation objects.")
 		}

@@ -60,25 +60,60 @@ func WriteError(w http.ResponseWriter, r *http.Request, style Style, err error) 
 	if err == nil {
 		err = errors.New("httpapi: WriteError called with a nil error")
 	}
-	status := Status(fault.KindOf(err))
+	p := newProblem(r, err)
 	log := Logger(r.Context())
-	if status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "status", status, "error", err.Error())
-	} else {
-		log.DebugContext(r.Context(), "request rejected", "status", status, "error", fault.Message(err))
+	switch {
+	case p.ended:
+		log.InfoContext(r.Context(), "request ended early", "status", p.status, "error", err.Error())
+	case p.status >= 500:
+		log.ErrorContext(r.Context(), "request failed", "status", p.status, "error", err.Error())
+	default:
+		log.DebugContext(r.Context(), "request rejected", "status", p.status, "error", fault.Message(err))
 	}
-	writeError(w, r, style, err)
+	render(w, r, style, p)
 }
 
-// writeError renders err without logging it; Recover uses it after logging
-// the panic with its stack.
-func writeError(w http.ResponseWriter, r *http.Request, style Style, err error) {
+// StatusClientClosedRequest is nginx's 499: the client went away before the
+// answer. It never reaches a client; it is what logs and metrics record.
+const StatusClientClosedRequest = 499
+
+// newProblem reduces err to what the response may show. When the request's
+// context has ended, the answer is not the server's fault whatever err
+// says (a store call or a body read failed because of it): the server is
+// shutting down (503), the client stopped sending its body (408), or the
+// client hung up (499).
+func newProblem(r *http.Request, err error) problem {
 	p := problem{
 		status:    Status(fault.KindOf(err)),
 		message:   fault.Message(err),
 		field:     fault.FieldOf(err),
 		typ:       fault.TypeOf(err),
 		requestID: RequestIDFrom(r.Context()),
+	}
+	if r.Context().Err() == nil {
+		return p
+	}
+	p.field, p.typ, p.ended = "", "", true
+	switch {
+	case stopping(r.Context()):
+		p.status, p.message = http.StatusServiceUnavailable, "The service is shutting down; try again."
+	case isTimeout(err):
+		p.status, p.message = http.StatusRequestTimeout, "The request body did not arrive in time."
+	default:
+		p.status, p.message = StatusClientClosedRequest, "The client closed the request."
+	}
+	return p
+}
+
+// writeError renders err without logging it; Recover uses it after logging
+// the panic with its stack.
+func writeError(w http.ResponseWriter, r *http.Request, style Style, err error) {
+	render(w, r, style, newProblem(r, err))
+}
+
+func render(w http.ResponseWriter, r *http.Request, style Style, p problem) {
+	if p.status == http.StatusUnsupportedMediaType && style == Keystone {
+		p.status = http.StatusBadRequest // Keystone's ValidationError for a non-JSON body
 	}
 	if p.status == http.StatusUnauthorized && style == Keystone && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Keystone uri="`+BaseURL(r)+`"`)
@@ -98,6 +133,7 @@ type problem struct {
 	field     string // offending input field, if known
 	typ       string // machine-readable type from fault.TypeOf, if any
 	requestID string
+	ended     bool // the request's context ended: neither a client error nor a server fault
 }
 
 // text is the message for styles that have no slot for the field: one rule

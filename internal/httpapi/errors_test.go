@@ -92,6 +92,7 @@ var errorCases = []struct {
 	{"typed_conflict", &fault.Error{Kind: fault.Conflict, Type: "NetworkInUse", Message: "Unable to complete operation on network n1."}},
 	{"not_acceptable", fault.New(fault.NotAcceptable, "Version 9.9 is not supported by the API.")},
 	{"too_large", fault.New(fault.TooLarge, "request body is larger than 1048576 bytes")},
+	{"unsupported_media", fault.New(fault.UnsupportedMedia, "Expecting to find application/json in Content-Type header")},
 	{"internal", fmt.Errorf("db: connect password=hunter2: %w", errors.New("refused"))},
 }
 
@@ -161,14 +162,23 @@ func TestWriteErrorLogging(t *testing.T) {
 		{"503 logs the cause", &fault.Error{Kind: fault.Unavailable, Message: "try later", Err: errors.New("rabbit down")}, "ERROR", "rabbit down"},
 		{"4xx only at debug", fault.ErrNotFound, "DEBUG", "not found"},
 		{"nil error is a 500", nil, "ERROR", "nil error"},
+		{"client gone is not an error", context.Canceled, "INFO", "context canceled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			r := httptest.NewRequest("POST", "/x", strings.NewReader(`{"password":"s3cret"}`))
 			r.Header.Set("X-Auth-Token", "tok-secret")
-			r = r.WithContext(httpapi.WithLogger(r.Context(), testLogger(&logs)))
-			httpapi.WriteError(httptest.NewRecorder(), r, httpapi.Nova, tt.err)
+			ctx, cancel := context.WithCancel(httpapi.WithLogger(r.Context(), testLogger(&logs)))
+			defer cancel()
+			if errors.Is(tt.err, context.Canceled) {
+				cancel() // what net/http does when the client's connection breaks
+			}
+			w := httptest.NewRecorder()
+			httpapi.WriteError(w, r.WithContext(ctx), httpapi.Nova, tt.err)
+			if errors.Is(tt.err, context.Canceled) && w.Code != httpapi.StatusClientClosedRequest {
+				t.Errorf("status %d, want 499", w.Code)
+			}
 			got := logs.String()
 			if !strings.Contains(got, `"level":"`+tt.wantLevel+`"`) || !strings.Contains(got, tt.wantText) {
 				t.Fatalf("log = %s, want level %s with %q", got, tt.wantLevel, tt.wantText)

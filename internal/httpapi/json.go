@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/gostack/gostack/internal/fault"
@@ -21,8 +23,22 @@ const DefaultMaxBytes = 1 << 20
 type DecodeOption func(*decodeConfig)
 
 type decodeConfig struct {
-	maxBytes int64
-	strict   bool
+	maxBytes   int64
+	strict     bool
+	mediaTypes []string // nil: JSON as Keystone defines it
+	anyMedia   bool
+}
+
+// MediaTypes replaces the media types DecodeJSON accepts with exactly
+// these (parameters such as charset are allowed on any of them).
+func MediaTypes(types ...string) DecodeOption {
+	return func(c *decodeConfig) { c.mediaTypes = types }
+}
+
+// AnyMediaType skips the Content-Type check, for services whose reference
+// parses the body as JSON whatever the header says (Glance).
+func AnyMediaType() DecodeOption {
+	return func(c *decodeConfig) { c.anyMedia = true }
 }
 
 // MaxBytes sets the body limit in bytes; n <= 0 keeps the default.
@@ -48,17 +64,31 @@ func Strict() DecodeOption {
 // body is over the limit; BadRequest for an empty body, malformed JSON (with
 // the byte offset), a value of the wrong JSON type (naming the field path
 // and the expected type), an unknown field under Strict (naming it), or
-// data after the value. The Content-Type header is not checked.
+// data after the value; UnsupportedMedia when a body comes with a
+// Content-Type that is not JSON: application/json or application/*+json
+// (Keystone's rule), or exactly one of MediaTypes, unless AnyMediaType.
+// A missing Content-Type is refused too.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, opts ...DecodeOption) error {
 	cfg := decodeConfig{maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if r.Body == nil || r.Body == http.NoBody {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return fault.New(fault.BadRequest, "request body is empty")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBytes)
-	dec := json.NewDecoder(r.Body)
+	if !cfg.anyMedia {
+		if err := checkMediaType(r.Header.Get("Content-Type"), cfg.mediaTypes); err != nil {
+			return err
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, cfg.maxBytes))
+	if err != nil {
+		return decodeError(err, int64(len(body)))
+	}
+	if i := nulEscape(body); i >= 0 {
+		return fault.New(fault.BadRequest, "request body has a NUL character (\\u0000) in a string at byte offset %d", i)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if cfg.strict {
 		dec.DisallowUnknownFields()
 	}
@@ -70,16 +100,47 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, opts ...DecodeOpt
 	}
 	end := dec.InputOffset()
 	var extra json.RawMessage
-	err := dec.Decode(&extra)
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil
-	case errors.As(err, &tooLarge):
-		return decodeError(err, end)
-	default:
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return fault.New(fault.BadRequest, "request body has data after the JSON value at byte offset %d", end)
 	}
+	return nil
+}
+
+// nulEscape returns the offset of the first \u0000 escape in a JSON text,
+// or -1. No name, identifier or value can hold a NUL (PostgreSQL's text
+// cannot), so a body with one is refused whole. Backslashes only occur in
+// strings, so no string tracking is needed.
+func nulEscape(b []byte) int {
+	for i := 0; i < len(b)-1; i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if b[i+1] == 'u' && i+6 <= len(b) && string(b[i+2:i+6]) == "0000" {
+			return i
+		}
+		i++ // the escaped character
+	}
+	return -1
+}
+
+// checkMediaType refuses a Content-Type that is not among types, or not
+// JSON when types is nil.
+func checkMediaType(header string, types []string) error {
+	mt, _, err := mime.ParseMediaType(header)
+	ok := err == nil
+	if ok && types == nil {
+		ok = mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+	} else if ok {
+		ok = slices.Contains(types, mt)
+	}
+	if ok {
+		return nil
+	}
+	want := "application/json"
+	if types != nil {
+		want = strings.Join(types, " or ")
+	}
+	return fault.New(fault.UnsupportedMedia, "Expecting to find %s in Content-Type header", want)
 }
 
 // decodeError turns an encoding/json or body-read error into a fault.

@@ -24,6 +24,7 @@ func TestDecodeJSON(t *testing.T) {
 		name      string
 		body      string
 		opts      []httpapi.DecodeOption
+		ctype     string // Content-Type; application/json when empty, none when "-"
 		wantKind  fault.Kind
 		wantField string
 		wantMsg   string // substring of fault.Message
@@ -43,10 +44,32 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "too large", body: `{"server":{"name":"` + strings.Repeat("a", 100) + `"}}`, opts: []httpapi.DecodeOption{httpapi.MaxBytes(64)}, wantKind: fault.TooLarge, wantMsg: "larger than 64 bytes"},
 		{name: "too large in trailing data", body: `{"server":{}}` + strings.Repeat(" ", 10) + `"` + strings.Repeat("a", 100), opts: []httpapi.DecodeOption{httpapi.MaxBytes(64)}, wantKind: fault.TooLarge},
 		{name: "default limit is 1 MiB", body: `{"server":{"name":"` + strings.Repeat("a", 1<<20) + `"}}`, wantKind: fault.TooLarge},
+		{name: "json with charset", body: `{}`, ctype: "application/json; charset=UTF-8", wantKind: -1},
+		{name: "vendor +json", body: `{}`, ctype: "application/openstack-images-v2.1-json-patch+json", wantKind: -1},
+		{name: "no content type", body: `{}`, ctype: "-", wantKind: fault.UnsupportedMedia, wantMsg: "Expecting to find application/json in Content-Type header"},
+		{name: "text/plain", body: `{}`, ctype: "text/plain", wantKind: fault.UnsupportedMedia},
+		{name: "form", body: `a=b`, ctype: "application/x-www-form-urlencoded", wantKind: fault.UnsupportedMedia},
+		{name: "xml", body: `<a/>`, ctype: "application/xml", wantKind: fault.UnsupportedMedia},
+		{name: "malformed content type", body: `{}`, ctype: "application/json; ;;=", wantKind: fault.UnsupportedMedia},
+		{name: "text/json is not json", body: `{}`, ctype: "text/json", wantKind: fault.UnsupportedMedia},
+		{name: "empty body needs no type", body: "", ctype: "-", wantKind: fault.BadRequest, wantMsg: "request body is empty"},
+		{name: "explicit types", body: `{}`, ctype: "application/json-patch+json", opts: []httpapi.DecodeOption{httpapi.MediaTypes("application/json", "application/json-patch+json")}, wantKind: -1},
+		{name: "explicit types refuse others", body: `{}`, ctype: "application/merge-patch+json", opts: []httpapi.DecodeOption{httpapi.MediaTypes("application/json")}, wantKind: fault.UnsupportedMedia},
+		{name: "NUL escape", body: `{"server":{"name":"a\u0000b"}}`, wantKind: fault.BadRequest, wantMsg: "NUL character"},
+		{name: "escaped backslash then u0000 is text", body: `{"server":{"name":"a\\u0000b"}}`, wantKind: -1},
+		{name: "deep nesting", body: strings.Repeat("[", 20000) + strings.Repeat("]", 20000), opts: []httpapi.DecodeOption{httpapi.MaxBytes(1 << 20)}, wantKind: fault.BadRequest, wantMsg: "exceeded max depth"},
+		{name: "any media type", body: `{}`, ctype: "text/plain", opts: []httpapi.DecodeOption{httpapi.AnyMediaType()}, wantKind: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/servers", strings.NewReader(tt.body))
+			switch tt.ctype {
+			case "":
+				r.Header.Set("Content-Type", "application/json")
+			case "-":
+			default:
+				r.Header.Set("Content-Type", tt.ctype)
+			}
 			var v createServer
 			err := httpapi.DecodeJSON(httptest.NewRecorder(), r, &v, tt.opts...)
 			if tt.wantKind == -1 {
@@ -82,6 +105,7 @@ func TestDecodeJSONNilBody(t *testing.T) {
 
 func TestDecodeJSONBadTarget(t *testing.T) {
 	r := httptest.NewRequest("POST", "/x", strings.NewReader(`{}`))
+	r.Header.Set("Content-Type", "application/json")
 	var v createServer
 	err := httpapi.DecodeJSON(httptest.NewRecorder(), r, v) // not a pointer: a bug
 	if err == nil || fault.KindOf(err) != fault.Internal {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,12 +17,18 @@ type Metrics struct {
 	service  string
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	conns    prometheus.Gauge
 }
 
 // NewMetrics returns the metrics of service registered on reg:
 //
 //	gostack_http_requests_total{service,route,method,code}
 //	gostack_http_request_duration_seconds{service,route,method}
+//	gostack_http_open_connections{service}
+//
+// code 499 counts requests whose client went away before the answer
+// (nginx's "client closed request"), 408 those whose body stalled: both
+// are the client's doing, not the server's, and stay out of 5xx.
 //
 // All services share one collector of each name per registry and differ by
 // the service label, so NewMetrics may be called for many services, or for
@@ -42,6 +49,10 @@ func NewMetrics(reg prometheus.Registerer, service string) (*Metrics, error) {
 		Help:    "Time to serve HTTP requests, by service, route pattern and method.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"service", "route", "method"})
+	conns := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gostack_http_open_connections",
+		Help: "HTTP connections open, by service.",
+	}, []string{"service"})
 	if reg != nil {
 		var err error
 		if requests, err = register(reg, requests); err != nil {
@@ -50,8 +61,11 @@ func NewMetrics(reg prometheus.Registerer, service string) (*Metrics, error) {
 		if duration, err = register(reg, duration); err != nil {
 			return nil, err
 		}
+		if conns, err = register(reg, conns); err != nil {
+			return nil, err
+		}
 	}
-	return &Metrics{service: service, requests: requests, duration: duration}, nil
+	return &Metrics{service: service, requests: requests, duration: duration, conns: conns.WithLabelValues(service)}, nil
 }
 
 // register registers c on reg, or returns the equal collector that is
@@ -85,6 +99,17 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		m.requests.WithLabelValues(m.service, route, method, strconv.Itoa(sw.code())).Inc()
 		m.duration.WithLabelValues(m.service, route, method).Observe(time.Since(start).Seconds())
 	})
+}
+
+// connState is an http.Server.ConnState hook that keeps the open
+// connections gauge.
+func (m *Metrics) connState(_ net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		m.conns.Inc()
+	case http.StateClosed, http.StateHijacked:
+		m.conns.Dec()
+	}
 }
 
 func methodLabel(m string) string {

@@ -2,6 +2,10 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gostack/gostack/internal/fault"
 )
@@ -16,7 +20,8 @@ type Router struct {
 	// Style renders the 404 and 405 bodies.
 	Style Style
 
-	mux http.ServeMux
+	mux      http.ServeMux
+	patterns []string
 }
 
 var _ http.Handler = (*Router)(nil)
@@ -31,16 +36,30 @@ func NewRouter(style Style) *Router {
 // programming errors caught by the first test that builds the router.
 func (rt *Router) Handle(pattern string, h http.Handler) {
 	rt.mux.Handle(pattern, h)
+	rt.patterns = append(rt.patterns, pattern)
 }
 
 // HandleFunc registers f for pattern; see Handle.
 func (rt *Router) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
-	rt.mux.HandleFunc(pattern, f)
+	rt.Handle(pattern, http.HandlerFunc(f))
 }
+
+// Patterns returns the registered patterns in registration order, for
+// tests that must cover every route and for documentation.
+func (rt *Router) Patterns() []string { return slices.Clone(rt.patterns) }
 
 // ServeHTTP dispatches r to the handler whose pattern matches it. It records
 // the matched pattern for the logging and metrics middleware above it.
+//
+// A path or query whose decoded text is not valid UTF-8 or holds a NUL
+// character is refused with 400 before any handler runs: no identifier,
+// name or filter can contain them, and PostgreSQL refuses them as query
+// parameters (a 500 were they passed on).
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := checkText(r.URL); err != nil {
+		WriteError(w, r, rt.Style, err)
+		return
+	}
 	h, pattern := rt.mux.Handler(r)
 	if pattern != "" {
 		setRoute(r.Context(), pattern)
@@ -61,6 +80,33 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		rt.mux.ServeHTTP(w, r)
 	}
+}
+
+// checkText refuses a decoded path or query that is not valid UTF-8 or
+// holds a NUL.
+func checkText(u *url.URL) error {
+	bad := func(s string) bool { return !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 }
+	if bad(u.Path) {
+		return fault.New(fault.BadRequest, "The request path is not valid UTF-8 text or holds a NUL character.")
+	}
+	if u.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return fault.New(fault.BadRequest, "The query string is malformed.")
+	}
+	for k, vs := range q {
+		if bad(k) {
+			return fault.New(fault.BadRequest, "A query parameter name is not valid UTF-8 text or holds a NUL character.")
+		}
+		for _, v := range vs {
+			if bad(v) {
+				return fault.Invalid(k, "not valid UTF-8 text or holds a NUL character")
+			}
+		}
+	}
+	return nil
 }
 
 // headerProbe is a ResponseWriter that keeps the status and headers a

@@ -36,6 +36,14 @@ func TestRouter(t *testing.T) {
 			`{"badMethod":{"code":405,"message":"The method PUT is not allowed for this resource."}}`},
 		{"handler's own 404 is untouched", "GET", "/v2.1/flavors/x", 404, "", "404 page not found\n"},
 		{"unclean path redirects", "GET", "/v2.1//servers/s1", 307, "", ""},
+		{"NUL in path", "GET", "/v2.1/servers/a%00b", 400, "",
+			`{"badRequest":{"code":400,"message":"The request path is not valid UTF-8 text or holds a NUL character."}}`},
+		{"invalid UTF-8 in path", "GET", "/v2.1/servers/%ff", 400, "",
+			`{"badRequest":{"code":400,"message":"The request path is not valid UTF-8 text or holds a NUL character."}}`},
+		{"NUL in query", "GET", "/v2.1/servers/s1?name=%00", 400, "",
+			`{"badRequest":{"code":400,"message":"Invalid input for field 'name': not valid UTF-8 text or holds a NUL character"}}`},
+		{"malformed query", "GET", "/v2.1/servers/s1?name=%zz", 400, "",
+			`{"badRequest":{"code":400,"message":"The query string is malformed."}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,8 @@ const (
 
 	// Keystone, as keystone/server/flask/application.py renders it:
 	//	{"error":{"code":404,"message":"text","title":"Not Found"}}
+	// Keystone answers a body that is not JSON with 400, not 415
+	// (keystone/server/flask/request_processing/json_body.py).
 	Keystone
 
 	// Nova, as nova/api/openstack/wsgi.py Fault renders it:
