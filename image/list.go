@@ -106,14 +106,21 @@ func hasAll(have, want []string) bool {
 	return true
 }
 
-// AddMember shares a shared image with a project (status pending).
+// AddMember shares a shared image with a project (status pending),
+// unless the image has s.Caps.Members members already (*CapError, 413).
 func (s *Store) AddMember(ctx context.Context, img Image, project string) (Member, error) {
 	if img.Visibility != Shared {
 		return Member{}, &fault.Error{Kind: fault.Forbidden, Message: "Only shared images have members."}
 	}
+	if err := checkMember(project); err != nil {
+		return Member{}, err
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	m := Member{ImageID: img.ID, Member: project, Status: MemberPending, CreatedAt: now, UpdatedAt: now}
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := s.checkMembers(ctx, tx, img.ID); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, "INSERT INTO image_members (image_id, member, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
 			m.ImageID, m.Member, m.Status, now.UnixMicro(), now.UnixMicro())
 		if fault.KindOf(err) == fault.Conflict {
@@ -125,6 +132,34 @@ func (s *Store) AddMember(ctx context.Context, img Image, project string) (Membe
 		return s.record(ctx, tx, "image_member", img.ID+":"+project, project, watch.Create, m)
 	})
 	return m, err
+}
+
+// checkMembers refuses one more member of image id when it has
+// s.Caps.Members already. On PostgreSQL the image's row is locked first,
+// so concurrent adds count one after the other; SQLite writers hold the
+// database from BEGIN.
+func (s *Store) checkMembers(ctx context.Context, tx *sqlstore.Tx, id string) error {
+	max := s.Caps.Members
+	if max < 0 {
+		return nil
+	}
+	if tx.Dialect() == sqlstore.Postgres {
+		var locked string
+		if err := tx.Get(ctx, "SELECT id FROM image_images WHERE id = ? FOR UPDATE", []any{id}, &locked); err != nil {
+			if fault.KindOf(err) == fault.NotFound {
+				return notFound(id)
+			}
+			return err
+		}
+	}
+	var n int
+	if err := tx.Get(ctx, "SELECT COUNT(*) FROM image_members WHERE image_id = ?", []any{id}, &n); err != nil {
+		return err
+	}
+	if n >= max {
+		return &CapError{What: "members", Attempted: n + 1, Maximum: max}
+	}
+	return nil
 }
 
 // SetMemberStatus is the member accepting or rejecting the image.

@@ -28,11 +28,16 @@ type Store struct {
 	db   *sqlstore.DB
 	feed *watch.Log
 	Now  func() time.Time
+	// Caps bound each image's extra properties, tags and members
+	// (DefaultCaps unless changed before use).
+	Caps Caps
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()
-// and watch.Migrations().
-func NewStore(db *sqlstore.DB, feed *watch.Log) *Store { return &Store{db: db, feed: feed} }
+// and watch.Migrations(), with Glance's default caps.
+func NewStore(db *sqlstore.DB, feed *watch.Log) *Store {
+	return &Store{db: db, feed: feed, Caps: DefaultCaps()}
+}
 
 func (s *Store) now() time.Time {
 	if s.Now != nil {
@@ -98,8 +103,15 @@ func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id, project s
 	return err
 }
 
-// Create stores a new image in status queued.
+// Create stores a new image in status queued. It refuses an image over
+// Glance's column sizes (400) or over s.Caps (*CapError, 413).
 func (s *Store) Create(ctx context.Context, img Image) (Image, error) {
+	if err := checkLengths(img); err != nil {
+		return Image{}, err
+	}
+	if err := s.Caps.check(img, nil); err != nil {
+		return Image{}, err
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	img.Status, img.CreatedAt, img.UpdatedAt = Queued, now, now
 	if img.Visibility == "" {
@@ -127,9 +139,16 @@ func (s *Store) Create(ctx context.Context, img Image) (Image, error) {
 	return img, err
 }
 
+// querier is a database or a transaction.
+type querier interface {
+	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
 // Get returns an image, deleted ones included (callers decide).
-func (s *Store) Get(ctx context.Context, id string) (Image, error) {
-	rows, err := s.db.Query(ctx, "SELECT "+cols+" FROM image_images WHERE id = ?", id)
+func (s *Store) Get(ctx context.Context, id string) (Image, error) { return get(ctx, s.db, id) }
+
+func get(ctx context.Context, db querier, id string) (Image, error) {
+	rows, err := db.Query(ctx, "SELECT "+cols+" FROM image_images WHERE id = ?", id)
 	if err != nil {
 		return Image{}, err
 	}
@@ -144,10 +163,24 @@ func (s *Store) Get(ctx context.Context, id string) (Image, error) {
 }
 
 // Update stores img's mutable fields, provided its status is still
-// expect (compare-and-swap; a lost race is a 409).
+// expect (compare-and-swap; a lost race is a 409). Like Create, it
+// refuses an image over Glance's column sizes, and one over s.Caps that
+// gains a property or a tag.
 func (s *Store) Update(ctx context.Context, img Image, expect Status) (Image, error) {
+	if err := checkLengths(img); err != nil {
+		return Image{}, err
+	}
 	img.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if s.Caps.over(img) {
+			old, err := get(ctx, tx, img.ID)
+			if err != nil {
+				return err
+			}
+			if err := s.Caps.check(img, &old); err != nil {
+				return err
+			}
+		}
 		res, err := tx.Exec(ctx, `UPDATE image_images SET name = ?, owner = ?, status = ?, visibility = ?, protected = ?, os_hidden = ?,
 			checksum = ?, os_hash_algo = ?, os_hash_value = ?, size = ?, virtual_size = ?, container_format = ?, disk_format = ?,
 			min_ram = ?, min_disk = ?, tags = ?, properties = ?, updated_at = ? WHERE id = ? AND status = ?`,
