@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -156,6 +158,17 @@ func (a *API) load(w http.ResponseWriter, r *http.Request, rule string) (image.I
 		}
 	}
 	return img, true
+}
+
+// capWrap words an *image.CapError as Glance's tag and member
+// controllers do: format gets the image id and Glance's message. Other
+// errors pass as they are.
+func capWrap(err error, format, id string) error {
+	var ce *image.CapError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	return &fault.Error{Kind: fault.TooLarge, Message: fmt.Sprintf(format, id, ce.Error()), Err: err}
 }
 
 func notFound(id string) error {

@@ -19,8 +19,14 @@ func TestCreateBadInput(t *testing.T) {
 		{"malformed JSON", `{"name":`, 400, "not valid JSON"},
 		{"not JSON", `name=x`, 400, "not valid JSON"},
 		{"empty body", ``, 400, "empty"},
-		{"null body", `null`, 400, "Body expected in request."},
-		{"array body", `[]`, 400, ""},
+		// Glance's JSONRequestDeserializer takes objects and arrays only;
+		// the image schema then wants an object.
+		{"null body", `null`, 400, "Unexpected body type. Expected list/dict."},
+		{"string body", `"cirros"`, 400, "Unexpected body type. Expected list/dict."},
+		{"number body", `5`, 400, "Unexpected body type. Expected list/dict."},
+		{"boolean body", `true`, 400, "Unexpected body type. Expected list/dict."},
+		{"array body", `[]`, 400, "Provided object does not match schema 'image': [] is not of type 'object'"},
+		{"array of an object", `[{"name":"x"}]`, 400, "is not of type 'object'"},
 		{"two values", `{} {}`, 400, "data after the JSON value"},
 		{"id not a UUID", `{"id":"image-1"}`, 400, "UUID"},
 		{"id not a string", `{"id":5}`, 400, "UUID"},
@@ -38,6 +44,9 @@ func TestCreateBadInput(t *testing.T) {
 		{"protected a string", `{"protected":"yes"}`, 400, "boolean"},
 		{"os_hidden null", `{"os_hidden":null}`, 400, "boolean"},
 		{"tags a string", `{"tags":"linux"}`, 400, "tags"},
+		{"tags null", `{"tags":null}`, 400, "tags"},
+		{"tag a number", `{"tags":[5]}`, 400, "tags"},
+		{"owner a number", `{"owner":5}`, 400, "owner"},
 		{"empty tag", `{"tags":[""]}`, 400, "tag"},
 		{"tag too long", `{"tags":["` + strings.Repeat("t", 256) + `"]}`, 400, "tag"},
 		{"extra property a number", `{"hw_cpu_cores":4}`, 400, "is not of type 'string'"},
@@ -91,18 +100,33 @@ func TestPatchBadInput(t *testing.T) {
 		{"JSON merge patch", "application/merge-patch+json", `{"name":"x"}`, "", 415, ""},
 		{"no media type", "", `[` + rename + `]`, "", 415, ""},
 		{"body an object", patchV21, rename, "", 400, "Request body must be a JSON array of operation objects."},
+		{"body an empty object", patchV21, `{}`, "", 400, "Request body must be a JSON array of operation objects."},
+		{"body null", patchV21, `null`, "", 400, "Unexpected body type. Expected list/dict."},
+		{"v2.0 body null", v20, `null`, "", 400, "Unexpected body type. Expected list/dict."},
+		{"body a string", patchV21, `"replace"`, "", 400, "Unexpected body type. Expected list/dict."},
+		{"body a number", patchV21, `1`, "", 400, "Unexpected body type. Expected list/dict."},
 		{"body malformed", patchV21, `[{"op":`, "", 400, ""},
-		{"operation a string", patchV21, `["replace"]`, "", 400, ""},
-		{"no op", patchV21, `[{"path":"/name","value":"x"}]`, "", 400, "op"},
-		{"unknown op", patchV21, `[{"op":"move","path":"/name","value":"x"}]`, "", 400, "Invalid operation"},
+		{"operation a string", patchV21, `["replace"]`, "", 400, "Operations must be JSON objects."},
+		{"operation null", patchV21, `[null]`, "", 400, "Operations must be JSON objects."},
+		{"operation a number", patchV21, `[1]`, "", 400, "Operations must be JSON objects."},
+		{"operation an array", patchV21, `[[` + rename + `]]`, "", 400, "Operations must be JSON objects."},
+		{"good then null", patchV21, `[` + rename + `,null]`, "", 400, "Operations must be JSON objects."},
+		{"v2.0 operation null", v20, `[null]`, "", 400, "Operations must be JSON objects."},
+		{"no op", patchV21, `[{"path":"/name","value":"x"}]`, "", 400, "Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace."},
+		{"unknown op", patchV21, `[{"op":"move","path":"/name","value":"x"}]`, "", 400, "Invalid operation: `move`. It must be one of the following: add, remove, replace."},
+		{"op null", patchV21, `[{"op":null,"path":"/name","value":"x"}]`, "", 400, "Invalid operation"},
 		{"no path", patchV21, `[{"op":"replace","value":"x"}]`, "", 400, "path"},
 		{"path not a string", patchV21, `[{"op":"replace","path":5,"value":"x"}]`, "", 400, "path"},
+		{"path null", patchV21, `[{"op":"replace","path":null,"value":"x"}]`, "", 400, "path"},
+		{"v2.0 path not a string", v20, `[{"replace":5,"value":"x"}]`, "", 400, "path"},
 		{"relative pointer", patchV21, `[{"op":"replace","path":"name","value":"x"}]`, "", 400, `does not start with "/"`},
 		{"nested pointer", patchV21, `[{"op":"add","path":"/foo/bar","value":"x"}]`, "", 400, "Invalid JSON pointer"},
 		{"empty pointer", patchV21, `[{"op":"add","path":"/","value":"x"}]`, "", 400, ""},
 		{"bad escape", patchV21, `[{"op":"add","path":"/a~2b","value":"x"}]`, "", 400, "recognized escape sequence"},
 		{"trailing tilde", patchV21, `[{"op":"add","path":"/a~","value":"x"}]`, "", 400, "recognized escape sequence"},
 		{"replace without value", patchV21, `[{"op":"replace","path":"/name"}]`, "", 400, `requires a member named "value"`},
+		{"add without value", patchV21, `[{"op":"add","path":"/foo"}]`, "", 400, `Operation "add" requires a member named "value".`},
+		{"v2.0 replace without value", v20, `[{"replace":"/name"}]`, "", 400, `Operation "replace" requires a member named "value".`},
 		{"read-only status", patchV21, `[{"op":"replace","path":"/status","value":"active"}]`, "", 403, "Attribute 'status' is read-only."},
 		{"read-only checksum", patchV21, `[{"op":"replace","path":"/checksum","value":"x"}]`, "", 403, "read-only"},
 		{"read-only size", patchV21, `[{"op":"replace","path":"/size","value":1}]`, "", 403, "read-only"},
@@ -119,6 +143,30 @@ func TestPatchBadInput(t *testing.T) {
 		{"bad visibility", patchV21, `[{"op":"replace","path":"/visibility","value":"everyone"}]`, "", 400, "visibility"},
 		{"negative min_ram", patchV21, `[{"op":"replace","path":"/min_ram","value":-1}]`, "", 400, "min_ram"},
 		{"tags not an array", patchV21, `[{"op":"replace","path":"/tags","value":"t2"}]`, "", 400, "tags"},
+		// A value of the wrong type for a core attribute: the image
+		// schema refuses it before any policy is looked at (so a
+		// non-admin's owner is a 400 too, not a 403).
+		{"name a number", patchV21, `[{"op":"replace","path":"/name","value":5}]`, "", 400, "name"},
+		{"name too long", patchV21, `[{"op":"replace","path":"/name","value":"` + strings.Repeat("n", 256) + `"}]`, "", 400, "too long"},
+		{"visibility a number", patchV21, `[{"op":"replace","path":"/visibility","value":5}]`, "", 400, "visibility"},
+		{"visibility null", patchV21, `[{"op":"replace","path":"/visibility","value":null}]`, "", 400, "visibility"},
+		{"protected a string", patchV21, `[{"op":"replace","path":"/protected","value":"yes"}]`, "", 400, "boolean"},
+		{"os_hidden null", patchV21, `[{"op":"replace","path":"/os_hidden","value":null}]`, "", 400, "boolean"},
+		{"min_disk a string", patchV21, `[{"op":"replace","path":"/min_disk","value":"10"}]`, "", 400, "min_disk"},
+		{"min_ram a fraction", patchV21, `[{"op":"replace","path":"/min_ram","value":1.5}]`, "", 400, "min_ram"},
+		{"min_ram null", patchV21, `[{"op":"replace","path":"/min_ram","value":null}]`, "", 400, "min_ram"},
+		{"disk_format a number", patchV21, `[{"op":"replace","path":"/disk_format","value":5}]`, "", 400, "disk_format"},
+		{"container_format an array", patchV21, `[{"op":"replace","path":"/container_format","value":["bare"]}]`, "", 400, "container_format"},
+		{"owner a number", patchV21, `[{"op":"replace","path":"/owner","value":5}]`, "", 400, "owner"},
+		{"tags null", patchV21, `[{"op":"replace","path":"/tags","value":null}]`, "", 400, "tags"},
+		{"tag a number", patchV21, `[{"op":"replace","path":"/tags","value":[1]}]`, "", 400, "tags"},
+		{"tag null", patchV21, `[{"op":"replace","path":"/tags","value":[null]}]`, "", 400, "tag"},
+		{"tag too long", patchV21, `[{"op":"replace","path":"/tags","value":["` + strings.Repeat("t", 256) + `"]}]`, "", 400, "tag"},
+		{"extra property an object", patchV21, `[{"op":"add","path":"/hw","value":{"cores":4}}]`, "", 400, "is not of type 'string'"},
+		{"extra property name too long", patchV21, `[{"op":"add","path":"/` + strings.Repeat("k", 256) + `","value":"v"}]`, "", 400, "Custom property should not be greater than 255 characters."},
+		{"extra property value too long", patchV21, `[{"op":"add","path":"/note","value":"` + strings.Repeat("v", 65536) + `"}]`, "", 400, "longer than"},
+		{"v2.0 visibility a number", v20, `[{"replace":"/visibility","value":5}]`, "", 400, "visibility"},
+		{"good then a bad value", patchV21, `[` + rename + `,{"op":"replace","path":"/min_ram","value":"x"}]`, "", 400, "min_ram"},
 		{"replace a missing property", patchV21, `[{"op":"replace","path":"/nope","value":"x"}]`, "", 409, "Property nope does not exist."},
 		{"remove a missing property", patchV21, `[{"op":"remove","path":"/nope"}]`, "", 409, "Property nope does not exist."},
 		{"remove name", patchV21, `[{"op":"remove","path":"/name"}]`, "", 403, "Property name may not be removed."},
@@ -156,6 +204,57 @@ func TestPatchBadInput(t *testing.T) {
 		r := c.Call(t, call{Method: "PATCH", Path: "/v2/images/5d7e4a5e-8c83-4f33-9df3-5cbf4f2b1f11", Token: memberA, Body: "[" + rename + "]", Type: patchV21})
 		wantError(t, r, http.StatusNotFound, "No image found with ID")
 	})
+	// Glance's deserializer checks the body before the image is looked up.
+	t.Run("unknown image, bad value", func(t *testing.T) {
+		r := c.Call(t, call{Method: "PATCH", Path: "/v2/images/5d7e4a5e-8c83-4f33-9df3-5cbf4f2b1f11", Token: memberA,
+			Body: `[{"op":"replace","path":"/min_ram","value":"x"}]`, Type: patchV21})
+		wantError(t, r, http.StatusBadRequest, "min_ram")
+	})
+}
+
+// Bad member bodies: Glance's deserializer answers before the image is
+// looked up, and nothing changes.
+func TestMemberBadInput(t *testing.T) {
+	c := newCloud(t)
+	shared := c.mkImage(t, memberA, map[string]any{"name": "s", "visibility": "shared"})
+	c.Must(t, http.StatusOK, "POST", "/v2/images/"+shared+"/members", memberA, map[string]any{"member": projectB})
+	unknown := "5d7e4a5e-8c83-4f33-9df3-5cbf4f2b1f11"
+	const (
+		unexpected = "Unexpected body type. Expected list/dict."
+		memberForm = `Expected a member in the form: {"member": "image_id"}`
+	)
+	tests := []struct {
+		name, method, image, body string
+		msg                       string
+	}{
+		{"add: null", "POST", shared, `null`, unexpected},
+		{"add: a string", "POST", shared, `"` + projectC + `"`, unexpected},
+		{"add: a number", "POST", shared, `5`, unexpected},
+		{"add: an array", "POST", shared, `[]`, memberForm},
+		{"add: an array of the object", "POST", shared, `[{"member":"` + projectC + `"}]`, memberForm},
+		{"add: no member", "POST", shared, `{}`, "Member to be added not specified"},
+		{"add: member null", "POST", shared, `{"member":null}`, "Member can't be empty"},
+		{"add: member empty", "POST", shared, `{"member":""}`, "Member can't be empty"},
+		{"add: member a number", "POST", shared, `{"member":5}`, memberForm},
+		{"add: member an object", "POST", shared, `{"member":{"id":"x"}}`, memberForm},
+		{"add: member too long", "POST", shared, `{"member":"` + strings.Repeat("m", 256) + `"}`, "member"},
+		{"add: null, unknown image", "POST", unknown, `null`, unexpected},
+		{"status: null", "PUT", shared, `null`, unexpected},
+		{"status: a string", "PUT", shared, `"accepted"`, unexpected},
+		{"status: an array", "PUT", shared, `[]`, `Expected a status in the form: {"status": "status"}`},
+	}
+	before := c.snapshot(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := "/v2/images/" + tt.image + "/members"
+			tok := memberA
+			if tt.method == "PUT" {
+				path, tok = path+"/"+projectB, memberB
+			}
+			wantError(t, c.Call(t, call{Method: tt.method, Path: path, Token: tok, Body: tt.body}), http.StatusBadRequest, tt.msg)
+		})
+	}
+	c.unchanged(t, before)
 }
 
 // Bad list queries are 400 and name the problem.

@@ -34,8 +34,8 @@ func checkKey(key string) error {
 		return &fault.Error{Kind: fault.Forbidden, Field: key, Message: fmt.Sprintf("Attribute '%s' is read-only.", key)}
 	case reserved[key] || strings.HasPrefix(key, "os_glance"):
 		return &fault.Error{Kind: fault.Forbidden, Field: key, Message: fmt.Sprintf("Attribute '%s' is reserved.", key)}
-	case len(key) > 255:
-		return fault.Invalid(key, "Custom property should not be greater than 255 characters.")
+	case len(key) > image.MaxNameLength:
+		return fault.New(fault.BadRequest, "Custom property should not be greater than %d characters.", image.MaxNameLength)
 	case key == "":
 		return fault.Invalid(key, "Property names must not be empty.")
 	}
@@ -55,7 +55,7 @@ func (a *API) set(img *image.Image, key string, raw json.RawMessage) error {
 	null := string(raw) == "null"
 	switch key {
 	case "name", "owner":
-		s, err := nullableString(key, raw, 255)
+		s, err := nullableString(key, raw, image.MaxNameLength)
 		if err != nil {
 			return err
 		}
@@ -65,7 +65,7 @@ func (a *API) set(img *image.Image, key string, raw json.RawMessage) error {
 			img.Owner = s
 		}
 	case "container_format", "disk_format":
-		s, err := nullableString(key, raw, 255)
+		s, err := nullableString(key, raw, image.MaxNameLength)
 		if err != nil {
 			return err
 		}
@@ -118,8 +118,8 @@ func (a *API) set(img *image.Image, key string, raw json.RawMessage) error {
 		if json.Unmarshal(raw, &s) != nil || null {
 			return schemaErr(key, "%s is not of type 'string'", raw)
 		}
-		if len(s) > 65535 {
-			return schemaErr(key, "value is longer than 65535 characters")
+		if len(s) > image.MaxValueLength {
+			return schemaErr(key, "value is longer than %d characters", image.MaxValueLength)
 		}
 		img.Properties[key] = s
 	}
@@ -142,7 +142,7 @@ func nullableString(key string, raw json.RawMessage, max int) (string, error) {
 
 func parseTags(raw json.RawMessage) ([]string, error) {
 	var tags []string
-	if json.Unmarshal(raw, &tags) != nil {
+	if string(raw) == "null" || json.Unmarshal(raw, &tags) != nil {
 		return nil, schemaErr("tags", "%s is not of type 'array' of strings", raw)
 	}
 	out := make([]string, 0, len(tags))
@@ -158,8 +158,8 @@ func parseTags(raw json.RawMessage) ([]string, error) {
 }
 
 func checkTag(t string) error {
-	if len(t) > 255 || t == "" {
-		return schemaErr("tags", "a tag must have 1 to 255 characters")
+	if len(t) > image.MaxNameLength || t == "" {
+		return schemaErr("tags", "a tag must have 1 to %d characters", image.MaxNameLength)
 	}
 	return nil
 }

@@ -25,17 +25,11 @@ func (a *API) imageRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("POST /v2/images/{id}/actions/reactivate", a.authed(a.action(image.Deactivated, image.Active, "reactivate")))
 }
 
-const maxBody = 1 << 20
-
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	var body map[string]json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil {
+	body, err := readObject(w, r, func(raw json.RawMessage) error { return schemaErr("", "%s is not of type 'object'", raw) })
+	if err != nil {
 		a.fail(w, r, err)
-		return
-	}
-	if body == nil {
-		a.fail(w, r, fault.Invalid("", "Body expected in request."))
 		return
 	}
 	img := image.Image{ID: uuid.NewString(), Owner: caller(ctx).ProjectID, Properties: map[string]string{}, Tags: []string{}}
@@ -58,7 +52,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	img, err := a.Service.Store.Create(ctx, img)
+	img, err = a.Service.Store.Create(ctx, img)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -123,7 +117,13 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// addTag checks the tag before looking the image up, as Glance's
+// deserializer does.
 func (a *API) addTag(w http.ResponseWriter, r *http.Request) {
+	if err := checkTag(r.PathValue("tag")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	a.editTags(w, r, func(tags []string, tag string) []string {
 		if slices.Contains(tags, tag) {
 			return tags
@@ -144,21 +144,13 @@ func (a *API) editTags(w http.ResponseWriter, r *http.Request, edit func([]strin
 		return
 	}
 	tag := r.PathValue("tag")
-	if err := checkTag(tag); err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	if r.Method == http.MethodDelete && !slices.Contains(img.Tags, tag) {
 		a.fail(w, r, &fault.Error{Kind: fault.NotFound, Message: fmt.Sprintf("Tag %s not found", tag)})
 		return
 	}
 	img.Tags = edit(slices.Clone(img.Tags), tag)
-	if len(img.Tags) > 128 {
-		a.fail(w, r, &fault.Error{Kind: fault.TooLarge, Message: "Maximum number of tags exceeded (128)"})
-		return
-	}
 	if _, err := a.Service.Store.Update(r.Context(), img, img.Status); err != nil {
-		a.fail(w, r, err)
+		a.fail(w, r, capWrap(err, "Image tag limit exceeded for image %s: %s:", img.ID))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -8,9 +9,6 @@ import (
 	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/httpapi"
 )
-
-// MaxMembers is Glance's image_member_quota.
-const MaxMembers = 128
 
 func (a *API) memberRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /v2/images/{id}/members", a.authed(a.listMembers))
@@ -106,16 +104,36 @@ func (a *API) showMember(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// memberBody is Glance's RequestDeserializer.create for members: the
+// project to add, checked before the image is looked up.
+func memberBody(w http.ResponseWriter, r *http.Request) (string, error) {
+	form := fault.New(fault.BadRequest, `Expected a member in the form: {"member": "image_id"}`)
+	body, err := readObject(w, r, func(json.RawMessage) error { return form })
+	if err != nil {
+		return "", err
+	}
+	raw, ok := body["member"]
+	if !ok {
+		return "", fault.New(fault.BadRequest, "Member to be added not specified")
+	}
+	var member string
+	switch {
+	case string(raw) == "null":
+	case json.Unmarshal(raw, &member) != nil:
+		return "", form
+	case len(member) > image.MaxNameLength:
+		return "", fault.Invalid("member", "a member must have 1 to %d characters", image.MaxNameLength)
+	}
+	if member == "" {
+		return "", fault.New(fault.BadRequest, "Member can't be empty")
+	}
+	return member, nil
+}
+
 func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Member *string `json:"member"`
-	}
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil {
+	member, err := memberBody(w, r)
+	if err != nil {
 		a.fail(w, r, err)
-		return
-	}
-	if body.Member == nil || *body.Member == "" || len(*body.Member) > 255 {
-		a.fail(w, r, fault.Invalid("member", "Member to be added not specified"))
 		return
 	}
 	img, ok := a.load(w, r, "add_member")
@@ -126,26 +144,22 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &fault.Error{Kind: fault.Forbidden, Message: fmt.Sprintf("Image %s is %s: only shared images have members.", img.ID, img.Visibility)})
 		return
 	}
-	if ms, err := a.Service.Store.Members(r.Context(), img.ID); err != nil || len(ms) >= MaxMembers {
-		if err == nil {
-			err = &fault.Error{Kind: fault.TooLarge, Message: fmt.Sprintf("Maximum number of image members exceeded (%d)", MaxMembers)}
-		}
-		a.fail(w, r, err)
-		return
-	}
-	m, err := a.Service.Store.AddMember(r.Context(), img, *body.Member)
+	m, err := a.Service.Store.AddMember(r.Context(), img, member)
 	if err != nil {
-		a.fail(w, r, err)
+		a.fail(w, r, capWrap(err, "Image member limit exceeded for image %s: %s:", img.ID))
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, renderMember(m))
 }
 
 func (a *API) updateMember(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Status string `json:"status"`
+	form := fault.New(fault.BadRequest, `Expected a status in the form: {"status": "status"}`)
+	body, err := readObject(w, r, func(json.RawMessage) error { return form })
+	var status string
+	if raw, ok := body["status"]; err == nil && ok && json.Unmarshal(raw, &status) != nil {
+		err = form
 	}
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil {
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -170,7 +184,7 @@ func (a *API) updateMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	m, err := a.Service.Store.SetMemberStatus(r.Context(), img.ID, m.Member, body.Status)
+	m, err = a.Service.Store.SetMemberStatus(r.Context(), img.ID, m.Member, status)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -34,17 +34,14 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &fault.Error{Kind: fault.UnsupportedMedia, Message: "Unsupported Content-Type: use " + patchV21})
 		return
 	}
-	var raw []map[string]json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody), httpapi.AnyMediaType()); err != nil { // the type is checked above
-		if fault.KindOf(err) == fault.BadRequest {
-			err = fault.Invalid("", "Request body must be a JSON array of operation objects.")
-		}
+	raw, err := readArray(w, r)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	changes := make([]change, 0, len(raw))
 	for _, rc := range raw {
-		c, err := parseChange(rc, ct == patchV21)
+		c, err := a.parseChange(rc, ct == patchV21)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -65,7 +62,6 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(changes) > 0 {
-		var err error
 		if img, err = a.Service.Store.Update(r.Context(), img, from); err != nil {
 			a.fail(w, r, err)
 			return
@@ -75,14 +71,19 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseChange reads one operation object of either draft, and checks
-// the pointer (one token, "~0"/"~1" escapes) and that the attribute may
-// be written at all.
-func parseChange(rc map[string]json.RawMessage, d10 bool) (change, error) {
+// the pointer (one token, "~0"/"~1" escapes), that the attribute may be
+// written at all, and the value against the image schema — all before
+// the image is looked up, as Glance's deserializer does.
+func (a *API) parseChange(rc map[string]json.RawMessage, d10 bool) (change, error) {
 	var c change
 	var path string
 	if d10 {
-		if json.Unmarshal(rc["op"], &c.op) != nil || !slices.Contains([]string{"add", "remove", "replace"}, c.op) {
-			return c, fault.Invalid("op", "Invalid operation: %s. It must be one of the following: add, remove, replace.", rc["op"])
+		op, ok := rc["op"]
+		if !ok {
+			return c, fault.New(fault.BadRequest, "Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.")
+		}
+		if json.Unmarshal(op, &c.op) != nil || !slices.Contains([]string{"add", "remove", "replace"}, c.op) {
+			return c, fault.New(fault.BadRequest, "Invalid operation: `%s`. It must be one of the following: add, remove, replace.", strings.Trim(string(op), `"`))
 		}
 		if json.Unmarshal(rc["path"], &path) != nil {
 			return c, fault.Invalid("path", "Unable to find 'path' in JSON Schema change")
@@ -117,6 +118,9 @@ func parseChange(rc map[string]json.RawMessage, d10 bool) (change, error) {
 			return c, fault.Invalid("value", `Operation "%s" requires a member named "value".`, c.op)
 		}
 		c.value = v
+		if err := a.set(&image.Image{Properties: map[string]string{}}, c.key, v); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
 }
