@@ -27,6 +27,15 @@ import (
 //     holds the new primary as its staged key before anyone signs with it;
 //   - Rotate refuses to purge a key that stopped being primary less than
 //     TokenTTL ago, so no token signed with it can still be valid.
+//
+// A crash cannot leave the keys half-rotated: setup and each rotation
+// (retire the primary, promote the staged key, stage a new one, purge,
+// move the generation) are one transaction each, and an acknowledgement
+// is one statement after the keys are loaded. A process that dies between
+// them leaves either the keys before or the keys after, plus an
+// acknowledgement that lags; the node's next start (NewSharedKeys)
+// acknowledges again, and a node that does not come back stops counting
+// as live after Live.
 type SharedKeys struct {
 	store     *Store
 	node      string
@@ -52,7 +61,9 @@ var (
 )
 
 // NewSharedKeys opens the shared repository for this node, creating it
-// (staged key plus one rotation, as fernet_setup) if the store has none.
+// (staged key plus one rotation, as fernet_setup) if the store has none,
+// and staging a key if it has keys but no staged key. It never rotates or
+// removes a key.
 func NewSharedKeys(ctx context.Context, store *Store, node string, maxActiveKeys int) (*SharedKeys, error) {
 	if maxActiveKeys < 2 {
 		maxActiveKeys = fernet.DefaultMaxActiveKeys
@@ -77,11 +88,25 @@ func (k *SharedKeys) setup(ctx context.Context) error {
 		if err := tx.Get(ctx, "UPDATE identity_fernet_state SET generation = generation WHERE id = 1 RETURNING generation", nil, &gen); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.Get(ctx, "SELECT COUNT(*) FROM identity_fernet_keys", nil, &n); err != nil || n > 0 {
+		var n, staged int
+		if err := tx.Get(ctx, "SELECT COUNT(*), COUNT(CASE WHEN idx = 0 THEN 1 END) FROM identity_fernet_keys", nil, &n, &staged); err != nil {
 			return err
 		}
-		for idx := range 2 {
+		var add []int // key indexes to create
+		switch {
+		case n == 0:
+			add = []int{0, 1} // staged and primary, as fernet_setup
+		case staged == 0:
+			// Keys but no staged key: no crash leaves this (each rotation
+			// is one transaction), a hand-edited or partly restored table
+			// may. A staged key has signed nothing, so a new one restores
+			// the layout; the generation moves, so Rotate waits until
+			// every live node holds it before promoting it.
+			add = []int{0}
+		default:
+			return nil
+		}
+		for _, idx := range add {
 			key, err := fernet.GenerateKey()
 			if err != nil {
 				return err
@@ -202,7 +227,7 @@ func (k *SharedKeys) Rotate(ctx context.Context) error {
 			return err
 		}
 		if !slices.Contains(idxs, 0) {
-			return fmt.Errorf("identity: fernet keys: no staged key")
+			return fmt.Errorf("identity: fernet keys: no staged key (a node's start, NewSharedKeys, stages one)")
 		}
 		primary := slices.Max(idxs)
 		active := slices.DeleteFunc(slices.Clone(idxs), func(i int64) bool { return i == 0 })
