@@ -10,6 +10,17 @@
 // deletes, and recovers writes a restart interrupted. image/api is the
 // Glance v2 HTTP API on top; image/convert converts after inspection.
 //
+// Store.Caps bound what one image holds, as Glance's per-image quotas
+// image_property_quota, image_tag_quota and image_member_quota: 128 extra
+// properties (os_glance_* not counted), 128 tags and 128 members by
+// default (DefaultCaps), negative for unlimited, 0 for none. Create,
+// Update when it adds a property or a tag, and AddMember refuse a write
+// that would go over with a *CapError (fault.TooLarge, Glance's 413) and
+// change nothing; an image over caps lowered since it was written may
+// still change as long as it gains nothing. Every write also holds
+// names, tags, property names and member ids to 255 bytes and property
+// values to 65535 (MaxNameLength, MaxValueLength: Glance's column sizes).
+//
 // Not here: image locations and multiple stores, Glance's tasks and cache
 // APIs, metadefs, and the RBD store (it comes with the storage area).
 package image

@@ -7,6 +7,22 @@
 // policies (Defaults) with identity/policy, and images other projects may
 // not see are 404, as in Glance.
 //
+// The bodies of create, PATCH and the member calls are read as Glance's
+// deserializer reads them, and checked before the image is looked up: a
+// JSON object or array (else 400 "Unexpected body type. Expected
+// list/dict."); create wants an object, PATCH an array of operation
+// objects whose values match the image schema, a member POST
+// {"member": "<project>"}. A refused request changes nothing.
+//
+// The per-image caps (image.Store.Caps: 128 extra properties, tags and
+// members by default) answer 413 in Glance's words: "The limit has been
+// exceeded on the number of allowed image properties. Attempted: 129,
+// Maximum: 128" (or "image tags") on create and PATCH; "Image tag limit
+// exceeded for image <id>: <that message>:" on PUT of a tag; "Image
+// member limit exceeded for image <id>: The limit has been exceeded on
+// the number of allowed image members for this image. Attempted: 129,
+// Maximum: 128:" on a member POST.
+//
 // The handler expects identity/middleware in front of it: it reads the
 // caller from the request context. Not served: image locations
 // (show_multiple_locations), the tasks API, the cache API, multiple
