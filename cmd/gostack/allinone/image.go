@@ -84,8 +84,12 @@ func imageService(cfg *Config, env Env) (*image.Service, error) {
 		}
 	}
 	ic := cfg.Image
+	records := image.NewStore(env.DB, env.Watch)
+	// Glance's per-image quotas (image_property_quota, image_tag_quota,
+	// image_member_quota) at Glance's defaults: 128 of each.
+	records.Caps = image.DefaultCaps()
 	svc := &image.Service{
-		Store: image.NewStore(env.DB, env.Watch), Data: data, Staging: staging,
+		Store: records, Data: data, Staging: staging,
 		HashAlgo: ic.HashAlgo, MaxImageSize: ic.MaxImageSize, AllowFormatMismatch: ic.FormatMismatch, Log: env.Log,
 		Quota: func(project string) image.Limits {
 			if q, ok := ic.ProjectQuotas[project]; ok {
