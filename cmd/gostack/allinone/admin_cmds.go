@@ -12,7 +12,8 @@ import (
 )
 
 // FernetSetup creates the key repository like keystone-manage
-// fernet_setup (a repository that exists is left alone).
+// fernet_setup. A repository that exists is only repaired if a rotation
+// or setup was interrupted (fernet.Setup): never rotated, never purged.
 func FernetSetup(cfg Config, out io.Writer) error {
 	r, err := fernet.Setup(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
 	if err != nil {
@@ -23,7 +24,9 @@ func FernetSetup(cfg Config, out io.Writer) error {
 }
 
 // FernetRotate rotates the key repository like keystone-manage
-// fernet_rotate. A running daemon picks the new keys up within seconds.
+// fernet_rotate, first finishing a rotation that was interrupted (killed
+// between its renames). A running daemon picks the new keys up within
+// seconds.
 // With shared keys it rotates in the store, and refuses (saying why) while
 // a live controller lags or a key to purge may still have valid tokens.
 func FernetRotate(ctx context.Context, cfg Config, out io.Writer) error {

@@ -103,7 +103,10 @@ func identityPolicy(cfg *Config) (*policy.Enforcer, error) {
 	return enf, nil
 }
 
-// openKeys opens the key repository: shared in the store, or files.
+// openKeys opens the key repository: shared in the store, or files. Both
+// are created on the first start; later starts only repair (a file
+// rotation killed part-way is finished, a missing staged key is staged),
+// never rotate or purge, so a start does not invalidate a token.
 func openKeys(ctx context.Context, cfg *Config, store *identity.Store) (fernet.KeySource, *identity.SharedKeys, error) {
 	if !cfg.Identity.SharedKeys {
 		r, err := fernet.Setup(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
