@@ -37,6 +37,9 @@ func (s *Store) CreateAppCred(ctx context.Context, a AppCred) (AppCred, error) {
 	if a.RoleIDs == nil {
 		a.RoleIDs = []string{}
 	}
+	if err := a.Validate(); err != nil {
+		return a, err
+	}
 	err := s.write(ctx, "application_credential", a.ID, watch.Create, a, func(tx *sqlstore.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO identity_app_creds ("+appCredCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			a.ID, a.Name, a.UserID, a.ProjectID, a.SecretHash, a.Description, micros(a.ExpiresAt), a.Unrestricted, jsonText(a.RoleIDs))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
 )
@@ -17,6 +18,9 @@ import (
 func (s *Store) CreateRegion(ctx context.Context, r Region) (Region, error) {
 	if r.ID == "" {
 		r.ID = NewID()
+	}
+	if err := r.Validate(); err != nil {
+		return r, err
 	}
 	if r.ParentRegionID != "" {
 		if _, err := s.GetRegion(ctx, r.ParentRegionID); err != nil {
@@ -58,16 +62,42 @@ func (s *Store) ListRegions(ctx context.Context) ([]Region, error) {
 	return list(ctx, s.db, "SELECT id, description, parent_region_id FROM identity_regions ORDER BY id", nil, scanRegion)
 }
 
-// UpdateRegion stores a region's description.
+// UpdateRegion stores a region's description and parent. The parent
+// must exist and must not be the region or below it.
 func (s *Store) UpdateRegion(ctx context.Context, r Region) (Region, error) {
+	if err := r.Validate(); err != nil {
+		return r, err
+	}
+	if err := s.checkParentRegion(ctx, r); err != nil {
+		return r, err
+	}
 	err := s.write(ctx, "region", r.ID, watch.Update, r, func(tx *sqlstore.Tx) error {
-		res, err := tx.Exec(ctx, "UPDATE identity_regions SET description = ? WHERE id = ?", r.Description, r.ID)
+		res, err := tx.Exec(ctx, "UPDATE identity_regions SET description = ?, parent_region_id = ? WHERE id = ?",
+			r.Description, nullString(r.ParentRegionID), r.ID)
 		if err != nil {
 			return err
 		}
 		return affected(res, "region", r.ID)
 	})
 	return r, err
+}
+
+// checkParentRegion walks up from r's new parent: Keystone's
+// CircularRegionHierarchyError when it meets r.
+func (s *Store) checkParentRegion(ctx context.Context, r Region) error {
+	seen := map[string]bool{}
+	for id := r.ParentRegionID; id != ""; {
+		if id == r.ID || seen[id] {
+			return fault.Invalid("region.parent_region_id", "The specified parent region %s would create a circular region hierarchy.", r.ParentRegionID)
+		}
+		seen[id] = true
+		parent, err := s.GetRegion(ctx, id)
+		if err != nil {
+			return err
+		}
+		id = parent.ParentRegionID
+	}
+	return nil
 }
 
 // DeleteRegion deletes a region without child regions or endpoints.
@@ -96,6 +126,9 @@ func scanService(r interface{ Scan(...any) error }) (Service, error) {
 func (s *Store) CreateService(ctx context.Context, v Service) (Service, error) {
 	if v.ID == "" {
 		v.ID = NewID()
+	}
+	if err := v.Validate(); err != nil {
+		return v, err
 	}
 	err := s.write(ctx, "service", v.ID, watch.Create, v, func(tx *sqlstore.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO identity_services (id, type, name, description, enabled) VALUES (?, ?, ?, ?, ?)", v.ID, v.Type, v.Name, v.Description, v.Enabled)
@@ -130,6 +163,9 @@ func (s *Store) ListServices(ctx context.Context, typ, name string) ([]Service, 
 
 // UpdateService stores a service.
 func (s *Store) UpdateService(ctx context.Context, v Service) (Service, error) {
+	if err := v.Validate(); err != nil {
+		return v, err
+	}
 	err := s.write(ctx, "service", v.ID, watch.Update, v, func(tx *sqlstore.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE identity_services SET type = ?, name = ?, description = ?, enabled = ? WHERE id = ?", v.Type, v.Name, v.Description, v.Enabled, v.ID)
 		if err != nil {
@@ -166,13 +202,8 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error
 	if e.ID == "" {
 		e.ID = NewID()
 	}
-	if _, err := s.GetService(ctx, e.ServiceID); err != nil {
+	if err := s.checkEndpoint(ctx, e); err != nil {
 		return e, err
-	}
-	if e.RegionID != "" {
-		if _, err := s.GetRegion(ctx, e.RegionID); err != nil {
-			return e, err
-		}
 	}
 	err := s.write(ctx, "endpoint", e.ID, watch.Create, e, func(tx *sqlstore.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO identity_endpoints (id, service_id, interface, region_id, url, enabled) VALUES (?, ?, ?, ?, ?, ?)",
@@ -206,8 +237,34 @@ func (s *Store) ListEndpoints(ctx context.Context, serviceID, iface, regionID st
 	return list(ctx, s.db, q+" ORDER BY service_id, interface, id", args, scanEndpoint)
 }
 
-// UpdateEndpoint stores an endpoint.
+// checkEndpoint validates e and checks that its service and region
+// exist: a 400 naming the field, as Keystone's _assert_service_exists
+// and _assert_region_exists.
+func (s *Store) checkEndpoint(ctx context.Context, e Endpoint) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.GetService(ctx, e.ServiceID); fault.KindOf(err) == fault.NotFound {
+		return fault.Invalid("endpoint.service_id", "Could not find service: %s.", e.ServiceID)
+	} else if err != nil {
+		return err
+	}
+	if e.RegionID == "" {
+		return nil
+	}
+	if _, err := s.GetRegion(ctx, e.RegionID); fault.KindOf(err) == fault.NotFound {
+		return fault.Invalid("endpoint.region_id", "Could not find region: %s.", e.RegionID)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// UpdateEndpoint stores an endpoint of an existing service and region.
 func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
+	if err := s.checkEndpoint(ctx, e); err != nil {
+		return e, err
+	}
 	err := s.write(ctx, "endpoint", e.ID, watch.Update, e, func(tx *sqlstore.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE identity_endpoints SET service_id = ?, interface = ?, region_id = ?, url = ?, enabled = ? WHERE id = ?",
 			e.ServiceID, e.Interface, nullString(e.RegionID), e.URL, e.Enabled, e.ID)

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
+	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
 )
@@ -18,6 +20,10 @@ func (s *Store) CreateDomain(ctx context.Context, d Domain) (Domain, error) {
 	if d.ID == "" {
 		d.ID = NewID()
 	}
+	if err := d.Validate(); err != nil {
+		return d, err
+	}
+	d.Name = strip(d.Name)
 	err := s.write(ctx, "domain", d.ID, watch.Create, d, func(tx *sqlstore.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO identity_domains (id, name, description, enabled) VALUES (?, ?, ?, ?)",
 			d.ID, d.Name, d.Description, d.Enabled)
@@ -71,6 +77,10 @@ func (s *Store) ListDomains(ctx context.Context, name string, enabled *bool) ([]
 
 // UpdateDomain stores d (all fields) and returns it.
 func (s *Store) UpdateDomain(ctx context.Context, d Domain) (Domain, error) {
+	if err := d.Validate(); err != nil {
+		return d, err
+	}
+	d.Name = strip(d.Name)
 	err := s.write(ctx, "domain", d.ID, watch.Update, d, func(tx *sqlstore.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE identity_domains SET name = ?, description = ?, enabled = ? WHERE id = ?",
 			d.Name, d.Description, d.Enabled, d.ID)
@@ -123,12 +133,35 @@ func (s *Store) DeleteDomain(ctx context.Context, id string) error {
 
 // ---- projects ----
 
-// ProjectFilter selects projects; zero fields do not filter.
+// ProjectFilter selects projects; zero fields do not filter. The tag
+// filters are Keystone's (GET /v3/projects?tags=...): a project must have
+// all of Tags and at least one of TagsAny, and must not have all of
+// NotTags nor any of NotTagsAny. Empty lists do not filter.
 type ProjectFilter struct {
 	DomainID, ParentID, Name string
 	Enabled                  *bool
 	IDs                      []string // restrict to these ids (nil: no restriction)
 	Tags                     []string // all of these tags
+	TagsAny                  []string // at least one of these tags
+	NotTags                  []string // not all of these tags
+	NotTagsAny               []string // none of these tags
+}
+
+// matchTags applies f's tag filters to a project's tags.
+func (f ProjectFilter) matchTags(tags []string) bool {
+	hasAny := func(want []string) bool { return slices.ContainsFunc(want, func(t string) bool { return slices.Contains(tags, t) }) }
+	switch {
+	case len(f.Tags) > 0 && !hasAll(tags, f.Tags),
+		len(f.TagsAny) > 0 && !hasAny(f.TagsAny),
+		len(f.NotTags) > 0 && hasAll(tags, f.NotTags),
+		len(f.NotTagsAny) > 0 && hasAny(f.NotTagsAny):
+		return false
+	}
+	return true
+}
+
+func (f ProjectFilter) byTags() bool {
+	return len(f.Tags)+len(f.TagsAny)+len(f.NotTags)+len(f.NotTagsAny) > 0
 }
 
 const projectCols = "id, name, domain_id, parent_id, description, enabled, tags"
@@ -157,6 +190,10 @@ func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 	if p.Tags == nil {
 		p.Tags = []string{}
 	}
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	p.Name = strip(p.Name)
 	if _, err := s.GetDomain(ctx, p.DomainID); err != nil {
 		return p, err
 	}
@@ -233,25 +270,34 @@ func (s *Store) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, e
 		}
 	}
 	ps, err := list(ctx, s.db, q+" ORDER BY name, id", args, scanProject)
-	if err != nil || len(f.Tags) == 0 {
+	if err != nil || !f.byTags() {
 		return ps, err
 	}
-	out := ps[:0]
-	for _, p := range ps {
-		if hasAll(p.Tags, f.Tags) {
-			out = append(out, p)
-		}
-	}
-	return out, nil
+	return slices.DeleteFunc(ps, func(p Project) bool { return !f.matchTags(p.Tags) }), nil
 }
 
 // UpdateProject stores p's mutable fields (name, description, enabled,
-// tags) and returns the stored project.
+// tags) and returns the stored project. Its domain and parent cannot
+// change: Keystone refuses both.
 func (s *Store) UpdateProject(ctx context.Context, p Project) (Project, error) {
 	if p.Tags == nil {
 		p.Tags = []string{}
 	}
-	err := s.write(ctx, "project", p.ID, watch.Update, p, func(tx *sqlstore.Tx) error {
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	p.Name = strip(p.Name)
+	old, err := s.GetProject(ctx, p.ID)
+	if err != nil {
+		return p, err
+	}
+	if p.DomainID != old.DomainID {
+		return p, fault.Invalid("project.domain_id", "Cannot change Domain ID")
+	}
+	if p.ParentID != old.ParentID {
+		return p, forbidden("Update of `parent_id` is not allowed.")
+	}
+	err = s.write(ctx, "project", p.ID, watch.Update, p, func(tx *sqlstore.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE identity_projects SET name = ?, description = ?, enabled = ?, tags = ? WHERE id = ?",
 			p.Name, p.Description, p.Enabled, jsonText(p.Tags), p.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
 )
@@ -22,6 +23,9 @@ func scanRole(r interface{ Scan(...any) error }) (Role, error) {
 func (s *Store) CreateRole(ctx context.Context, r Role) (Role, error) {
 	if r.ID == "" {
 		r.ID = NewID()
+	}
+	if err := r.Validate(); err != nil {
+		return r, err
 	}
 	if r.DomainID != "" {
 		if _, err := s.GetDomain(ctx, r.DomainID); err != nil {
@@ -72,9 +76,20 @@ func (s *Store) ListRoles(ctx context.Context, domainID, name string) ([]Role, e
 	return list(ctx, s.db, q+" ORDER BY name, id", args, scanRole)
 }
 
-// UpdateRole stores a role's name and description.
+// UpdateRole stores a role's name and description. Its domain cannot
+// change.
 func (s *Store) UpdateRole(ctx context.Context, r Role) (Role, error) {
-	err := s.write(ctx, "role", r.ID, watch.Update, r, func(tx *sqlstore.Tx) error {
+	if err := r.Validate(); err != nil {
+		return r, err
+	}
+	old, err := s.GetRole(ctx, r.ID)
+	if err != nil {
+		return r, err
+	}
+	if r.DomainID != old.DomainID {
+		return r, fault.Invalid("role.domain_id", "Update of `domain_id` is not allowed.")
+	}
+	err = s.write(ctx, "role", r.ID, watch.Update, r, func(tx *sqlstore.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE identity_roles SET name = ?, description = ? WHERE id = ?", r.Name, r.Description, r.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("role", fmt.Sprintf("Duplicate entry found with name %s", r.Name))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
 )
@@ -35,6 +36,10 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	if u.ID == "" {
 		u.ID = NewID()
 	}
+	if err := u.Validate(); err != nil {
+		return u, err
+	}
+	u.Name = strip(u.Name)
 	if _, err := s.GetDomain(ctx, u.DomainID); err != nil {
 		return u, err
 	}
@@ -89,8 +94,20 @@ func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *b
 }
 
 // UpdateUser stores u's mutable fields, including the password hash.
+// Its domain cannot change.
 func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
-	err := s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
+	if err := u.Validate(); err != nil {
+		return u, err
+	}
+	u.Name = strip(u.Name)
+	old, err := s.GetUser(ctx, u.ID)
+	if err != nil {
+		return u, err
+	}
+	if u.DomainID != old.DomainID {
+		return u, fault.Invalid("user.domain_id", "Cannot change Domain ID")
+	}
+	err = s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE identity_users SET name = ?, enabled = ?, password_hash = ?, password_expires_at = ?, default_project_id = ?, description = ? WHERE id = ?",
 			u.Name, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), u.Description, u.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
@@ -132,6 +149,10 @@ func (s *Store) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	if g.ID == "" {
 		g.ID = NewID()
 	}
+	if err := g.Validate(); err != nil {
+		return g, err
+	}
+	g.Name = strip(g.Name)
 	if _, err := s.GetDomain(ctx, g.DomainID); err != nil {
 		return g, err
 	}
@@ -169,9 +190,20 @@ func (s *Store) ListGroups(ctx context.Context, domainID, name string) ([]Group,
 	return list(ctx, s.db, q+" ORDER BY name, id", args, scanGroup)
 }
 
-// UpdateGroup stores g's name and description.
+// UpdateGroup stores g's name and description. Its domain cannot change.
 func (s *Store) UpdateGroup(ctx context.Context, g Group) (Group, error) {
-	err := s.write(ctx, "group", g.ID, watch.Update, g, func(tx *sqlstore.Tx) error {
+	if err := g.Validate(); err != nil {
+		return g, err
+	}
+	g.Name = strip(g.Name)
+	old, err := s.GetGroup(ctx, g.ID)
+	if err != nil {
+		return g, err
+	}
+	if g.DomainID != old.DomainID {
+		return g, fault.Invalid("group.domain_id", "Cannot change Domain ID")
+	}
+	err = s.write(ctx, "group", g.ID, watch.Update, g, func(tx *sqlstore.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE identity_groups SET name = ?, description = ? WHERE id = ?", g.Name, g.Description, g.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("group", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", g.Name, g.DomainID))
