@@ -124,17 +124,28 @@ func testRefusesBadInput(t *testing.T, dsn string) {
 		}
 		return out
 	}
-	project := func(edit func(*identity.Project)) identity.Project {
-		p := identity.Project{Name: "new", DomainID: "default", Enabled: true}
-		edit(&p)
-		return p
-	}
-	updated := func(p identity.Project, edit func(*identity.Project)) identity.Project {
-		edit(&p)
-		return p
-	}
 	type write func() error
 	ret := func(_ any, err error) error { return err }
+	// newProject creates, and update updates, a project as edit changes it.
+	newProject := func(edit func(*identity.Project)) write {
+		return func() error {
+			p := identity.Project{Name: "new", DomainID: "default", Enabled: true}
+			edit(&p)
+			return ret(s.CreateProject(ctx, p))
+		}
+	}
+	withTags := func(ts ...string) func(*identity.Project) { return func(p *identity.Project) { p.Tags = ts } }
+	newUser := func(name string) write {
+		return func() error {
+			return ret(s.CreateUser(ctx, identity.User{Name: name, DomainID: "default", Enabled: true}))
+		}
+	}
+	update := func(p identity.Project, edit func(*identity.Project)) write {
+		return func() error {
+			edit(&p)
+			return ret(s.UpdateProject(ctx, p))
+		}
+	}
 	tests := []struct {
 		name  string
 		do    write
@@ -158,55 +169,35 @@ func testRefusesBadInput(t *testing.T, dsn string) {
 
 		// projects: name as domains; tags 1-255 characters without / or
 		// ",", at most 80, no duplicates (resource/schema.py)
-		{"project name 65 characters", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Name = long(65) }))) }, "project.name", 0},
-		{"project name of 1 MB", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Name = mb }))) }, "project.name", 0},
-		{"project name empty", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Name = "" }))) }, "project.name", 0},
-		{"project name blank", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Name = "   " }))) }, "project.name", 0},
-		{"project tag of 1 MB", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = []string{mb} }))) }, "project.tags", 0},
-		{"project tag 256 characters", func() error {
-			return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = []string{long(256)} })))
-		}, "project.tags", 0},
-		{"project 81 tags", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = tags(81) }))) }, "project.tags", 0},
-		{"project 10000 tags", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = tags(10000) }))) }, "project.tags", 0},
-		{"project tag with a slash", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = []string{"a/b"} }))) }, "project.tags", 0},
-		{"project tag with a comma", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = []string{"a,b"} }))) }, "project.tags", 0},
-		{"project tag with a NUL", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = []string{"a\x00"} }))) }, "project.tags", 0},
-		{"project tag empty", func() error { return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = []string{""} }))) }, "project.tags", 0},
-		{"project tags repeated", func() error {
-			return ret(s.CreateProject(ctx, project(func(p *identity.Project) { p.Tags = []string{"a", "b", "a"} })))
-		}, "project.tags", 0},
-		{"project update to an empty name", func() error {
-			return ret(s.UpdateProject(ctx, updated(f.top, func(p *identity.Project) { p.Name = "" })))
-		}, "project.name", 0},
-		{"project update to a blank name", func() error {
-			return ret(s.UpdateProject(ctx, updated(f.top, func(p *identity.Project) { p.Name = "  \n" })))
-		}, "project.name", 0},
-		{"project update to 65 characters", func() error {
-			return ret(s.UpdateProject(ctx, updated(f.top, func(p *identity.Project) { p.Name = long(65) })))
-		}, "project.name", 0},
-		{"project update to 10000 tags", func() error {
-			return ret(s.UpdateProject(ctx, updated(f.top, func(p *identity.Project) { p.Tags = tags(10000) })))
-		}, "project.tags", 0},
-		{"project update to a tag with a slash", func() error {
-			return ret(s.UpdateProject(ctx, updated(f.top, func(p *identity.Project) { p.Tags = []string{"x/y"} })))
-		}, "project.tags", 0},
+		{"project name 65 characters", newProject(func(p *identity.Project) { p.Name = long(65) }), "project.name", 0},
+		{"project name of 1 MB", newProject(func(p *identity.Project) { p.Name = mb }), "project.name", 0},
+		{"project name empty", newProject(func(p *identity.Project) { p.Name = "" }), "project.name", 0},
+		{"project name blank", newProject(func(p *identity.Project) { p.Name = "   " }), "project.name", 0},
+		{"project tag of 1 MB", newProject(withTags(mb)), "project.tags", 0},
+		{"project tag 256 characters", newProject(withTags(long(256))), "project.tags", 0},
+		{"project 81 tags", newProject(func(p *identity.Project) { p.Tags = tags(81) }), "project.tags", 0},
+		{"project 10000 tags", newProject(func(p *identity.Project) { p.Tags = tags(10000) }), "project.tags", 0},
+		{"project tag with a slash", newProject(withTags("a/b")), "project.tags", 0},
+		{"project tag with a comma", newProject(withTags("a,b")), "project.tags", 0},
+		{"project tag with a NUL", newProject(withTags("a\x00")), "project.tags", 0},
+		{"project tag empty", newProject(withTags("")), "project.tags", 0},
+		{"project tags repeated", newProject(withTags("a", "b", "a")), "project.tags", 0},
+		{"project update to an empty name", update(f.top, func(p *identity.Project) { p.Name = "" }), "project.name", 0},
+		{"project update to a blank name", update(f.top, func(p *identity.Project) { p.Name = "  \n" }), "project.name", 0},
+		{"project update to 65 characters", update(f.top, func(p *identity.Project) { p.Name = long(65) }), "project.name", 0},
+		{"project update to 10000 tags", update(f.top, func(p *identity.Project) { p.Tags = tags(10000) }), "project.tags", 0},
+		{"project update to a tag with a slash", update(f.top, withTags("x/y")), "project.tags", 0},
 		// Keystone: ForbiddenNotSecurity "Update of `parent_id` is not allowed."
-		{"project update of the parent", func() error {
-			return ret(s.UpdateProject(ctx, updated(f.sub, func(p *identity.Project) { p.ParentID = "" })))
-		}, "", fault.Forbidden},
-		{"project update to a parent", func() error {
-			return ret(s.UpdateProject(ctx, updated(f.top, func(p *identity.Project) { p.ParentID = f.sub.ID })))
-		}, "", fault.Forbidden},
-		{"project update of the domain", func() error {
-			return ret(s.UpdateProject(ctx, updated(f.top, func(p *identity.Project) { p.DomainID = "other" })))
-		}, "project.domain_id", 0},
+		{"project update of the parent", update(f.sub, func(p *identity.Project) { p.ParentID = "" }), "", fault.Forbidden},
+		{"project update to a parent", update(f.top, func(p *identity.Project) { p.ParentID = f.sub.ID }), "", fault.Forbidden},
+		{"project update of the domain", update(f.top, func(p *identity.Project) { p.DomainID = "other" }), "project.domain_id", 0},
 
 		// users and groups: identity/schema.py _identity_name (255); groups
 		// are stored in a 64-character column (identity/backends/sql_model.py)
-		{"user name 256 characters", func() error { return ret(s.CreateUser(ctx, identity.User{Name: long(256), DomainID: "default", Enabled: true})) }, "user.name", 0},
-		{"user name of 1 MB", func() error { return ret(s.CreateUser(ctx, identity.User{Name: mb, DomainID: "default", Enabled: true})) }, "user.name", 0},
-		{"user name empty", func() error { return ret(s.CreateUser(ctx, identity.User{Name: "", DomainID: "default", Enabled: true})) }, "user.name", 0},
-		{"user name blank", func() error { return ret(s.CreateUser(ctx, identity.User{Name: "  ", DomainID: "default", Enabled: true})) }, "user.name", 0},
+		{"user name 256 characters", newUser(long(256)), "user.name", 0},
+		{"user name of 1 MB", newUser(mb), "user.name", 0},
+		{"user name empty", newUser(""), "user.name", 0},
+		{"user name blank", newUser("  "), "user.name", 0},
 		{"user default project not an id", func() error {
 			return ret(s.CreateUser(ctx, identity.User{Name: "bob", DomainID: "default", DefaultProjectID: "a b", Enabled: true}))
 		}, "user.default_project_id", 0},
@@ -235,7 +226,9 @@ func testRefusesBadInput(t *testing.T, dsn string) {
 		{"region under a missing parent", func() error { r := f.child; r.ParentRegionID = "nowhere"; return ret(s.UpdateRegion(ctx, r)) }, "", fault.NotFound},
 		{"service type empty", func() error { return ret(s.CreateService(ctx, identity.Service{Type: "", Enabled: true})) }, "service.type", 0},
 		{"service type 256 characters", func() error { return ret(s.CreateService(ctx, identity.Service{Type: long(256), Enabled: true})) }, "service.type", 0},
-		{"service name 256 characters", func() error { return ret(s.CreateService(ctx, identity.Service{Type: "x", Name: long(256), Enabled: true})) }, "service.name", 0},
+		{"service name 256 characters", func() error {
+			return ret(s.CreateService(ctx, identity.Service{Type: "x", Name: long(256), Enabled: true}))
+		}, "service.name", 0},
 		{"service name blank", func() error { return ret(s.CreateService(ctx, identity.Service{Type: "x", Name: "  ", Enabled: true})) }, "service.name", 0},
 		{"service update to an empty type", func() error { v := f.service; v.Type = ""; return ret(s.UpdateService(ctx, v)) }, "service.type", 0},
 		{"endpoint interface unknown", func() error {

@@ -149,7 +149,9 @@ type ProjectFilter struct {
 
 // matchTags applies f's tag filters to a project's tags.
 func (f ProjectFilter) matchTags(tags []string) bool {
-	hasAny := func(want []string) bool { return slices.ContainsFunc(want, func(t string) bool { return slices.Contains(tags, t) }) }
+	hasAny := func(want []string) bool {
+		return slices.ContainsFunc(want, func(t string) bool { return slices.Contains(tags, t) })
+	}
 	switch {
 	case len(f.Tags) > 0 && !hasAll(tags, f.Tags),
 		len(f.TagsAny) > 0 && !hasAny(f.TagsAny),
