@@ -34,6 +34,10 @@
 //     to clients allowed by address prefix and/or TSIG key, signed with
 //     TSIG (RFC 8945) across every message; the keys can be replaced on
 //     a running server (SetKeys);
+//   - TCP bounded (Serve): an idle timeout per query and per answer
+//     message written (Config.TCPIdleTimeout, a transfer is not cut while
+//     it streams) and a cap on connections served at once, beyond which
+//     new ones are closed at once (Config.MaxTCPConns);
 //   - NOTIFY (RFC 1996), by Server.Notify or automatically when a Watcher
 //     source (Dynamic) replaces a zone with a new serial, signed when the
 //     target has a key, retried a bounded number of times.
@@ -41,7 +45,9 @@
 // What it does not do: recursion or forwarding, DNSSEC signing or NSEC
 // proofs (records such as DS and RRSIG are served as plain data), DNAME,
 // incremental IXFR from a journal, dynamic UPDATE, acting as a secondary,
-// response-rate limiting, DNS cookies, or classes other than IN. It keeps
+// response-rate limiting, DNS cookies, the edns-tcp-keepalive option (RFC
+// 7828), evicting idle TCP connections when at the cap, per-client TCP
+// limits, or classes other than IN. It keeps
 // no state on disk: the caller loads zones (ParseZone reads master files)
 // and calls Build again for every change.
 package server

@@ -33,6 +33,20 @@ type Config struct {
 	// UDPSize is the EDNS buffer size advertised and the largest UDP
 	// response sent (default 1232, at least 512).
 	UDPSize uint16
+	// TCPIdleTimeout bounds how long a TCP connection may go without
+	// progress (default DefaultTCPIdleTimeout, 10 s): a query must
+	// arrive whole within it, the first one after the connection opens
+	// and each next one after the previous answer (a client sending
+	// nothing, or part of a message and then nothing, is disconnected),
+	// and each answer message must be taken by the client within it. A
+	// transfer is not cut while its messages keep going out.
+	TCPIdleTimeout time.Duration
+	// MaxTCPConns caps the TCP connections served at once (default
+	// DefaultMaxTCPConns, 1000; negative: no cap). A connection beyond
+	// the cap is accepted and closed at once, so the client sees the
+	// connection end (EOF or a reset) without an answer and can try
+	// another server, rather than wait unanswered in the accept queue.
+	MaxTCPConns int
 	// Logf receives failures that have no caller to return to (a NOTIFY
 	// nobody acknowledged). nil discards them.
 	Logf func(format string, args ...any)
@@ -90,6 +104,12 @@ func New(src Source, cfg Config) *Server {
 	if cfg.NotifyTimeout <= 0 {
 		cfg.NotifyTimeout = 2 * time.Second
 	}
+	if cfg.TCPIdleTimeout <= 0 {
+		cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if cfg.MaxTCPConns == 0 {
+		cfg.MaxTCPConns = DefaultMaxTCPConns
+	}
 	s := &Server{src: src, cfg: cfg}
 	s.SetKeys(cfg.Keys)
 	s.pool.New = func() any { return new(reply) }
@@ -109,7 +129,9 @@ func (s *Server) logf(format string, args ...any) {
 // (either may be nil) until ctx ends, then stops accepting, lets running
 // queries finish for up to 5 seconds, closes both listeners and returns
 // nil. A listener failing first ends Serve with its error. When the
-// Source is a Watcher, Serve also sends NOTIFYs (see Config).
+// Source is a Watcher, Serve also sends NOTIFYs (see Config). TCP
+// connections are bounded by Config.TCPIdleTimeout and MaxTCPConns (a
+// dns.Server the caller runs with ServeDNS has its own settings).
 func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) error {
 	if udp == nil && tcp == nil {
 		return errors.New("dns/server: serve: no listener")
@@ -125,7 +147,10 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		}
 	}
 	if tcp != nil {
-		runs = append(runs, s.start(&dns.Server{Listener: tcp}))
+		idle := s.cfg.TCPIdleTimeout
+		l := &tcpListener{Listener: tcp, max: s.cfg.MaxTCPConns, idle: idle, logf: s.logf}
+		runs = append(runs, s.start(&dns.Server{Listener: l, ReadTimeout: idle,
+			IdleTimeout: func() time.Duration { return idle }}))
 	}
 	if w, ok := s.src.(Watcher); ok && s.cfg.NotifyTargets != nil {
 		s.wg.Go(func() { s.watch(ctx, w) })
