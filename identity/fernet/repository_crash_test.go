@@ -324,3 +324,21 @@ func assertRepository(t *testing.T, dir string, maxKeys int) map[int]Key {
 	}
 	return keys
 }
+
+// max_active_keys 1 would purge the new primary (Keystone does, leaving
+// the staged key to encrypt); the primary stays.
+func TestMaxActiveKeysKeepsPrimary(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Setup(dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]int{{0, 2}, {0, 3}} {
+		if err := r.Rotate(); err != nil {
+			t.Fatal(err)
+		}
+		if got := keyIndexes(assertRepository(t, dir, 2)); !slices.Equal(got, want) {
+			t.Fatalf("rotation %d: keys %v, want %v", i+1, got, want)
+		}
+	}
+}

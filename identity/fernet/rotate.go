@@ -69,8 +69,9 @@ func setup(fs fsys, dir string, maxActiveKeys int) (*Repository, error) {
 //  1. Write the new staged key to 0.tmp: create (0600), write, fsync,
 //     close. A crash leaves a 0.tmp, maybe torn, next to an untouched
 //     repository; the repair removes it.
-//  2. Fsync the directory, so that 0.tmp outlives a power loss from here
-//     on. A crash leaves the same as after 1.
+//  2. Fsync the directory: 0.tmp is there for good before step 3 starts
+//     (a file system need not persist directory changes in the order they
+//     were made). A crash leaves the same as after 1.
 //  3. Rename 0 to the primary's number plus one and fsync the directory:
 //     the old staged key encrypts. A crash leaves every old key, the new
 //     primary, no 0 and a complete 0.tmp; the repair renames 0.tmp to 0,
@@ -168,7 +169,7 @@ func (r *Repository) repair() ([]int, error) {
 		if err := r.syncDir(); err != nil {
 			return nil, err
 		}
-	case staged:
+	case staged: // nothing to repair
 	case err == nil && validKey(tmp):
 		if err := r.placeStaged(); err != nil {
 			return nil, err
