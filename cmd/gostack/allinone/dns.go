@@ -85,10 +85,27 @@ func (DNSArea) Handler(ctx context.Context, env Env) (http.Handler, error) {
 			env.Announce("dns-server", addr)
 		}
 	}
-	h := (&api.API{Store: store, Policy: enf}).Handler()
+	h := (&api.API{Store: store, Policy: enf, Reserved: reservedZones(&cfg.DNS)}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Designate, Optional: true}
 	return mw.Wrap(h), nil
 }
+
+// reservedZones are the zone names that, besides the public suffixes,
+// only callers passing use_blacklisted_zone (admins) may create: the
+// default pool's nameserver hostnames, so that no project's zone answers
+// for the cloud's own nameservers (a reserved name covers the names above
+// it too: "gostack.internal." holds ns1.gostack.internal.).
+func reservedZones(c *DNSConfig) dns.ReservedNames {
+	return dns.ReservedNames(slices.Clone(c.Nameservers))
+}
+
+// The authoritative server's TCP limits: dns/server's defaults (a 10 s
+// idle timeout, 1000 connections), stated here where the server is
+// configured.
+const (
+	dnsTCPIdleTimeout = dnsserver.DefaultTCPIdleTimeout
+	dnsMaxTCPConns    = dnsserver.DefaultMaxTCPConns
+)
 
 // ensurePool gives the default pool the configured nameservers and
 // NOTIFY targets.
@@ -155,8 +172,10 @@ func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed *w
 	dyn := &dnsserver.Dynamic{}
 	srv := dnsserver.New(dyn, dnsserver.Config{
 		Keys: keys, Transfer: transfer,
-		NotifyTargets: func(string) []dnsserver.Target { return targets },
-		Logf:          func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) },
+		NotifyTargets:  func(string) []dnsserver.Target { return targets },
+		TCPIdleTimeout: dnsTCPIdleTimeout,
+		MaxTCPConns:    dnsMaxTCPConns,
+		Logf:           func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) },
 	})
 	ctx, cancel := context.WithCancel(ctx)
 	goFn(func() {
@@ -179,7 +198,8 @@ func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed *w
 	select {
 	case <-ready:
 		context.AfterFunc(ctx, cancel) // ends with the caller's ctx
-		log.Info("dns server listening", "addr", addr, "udp", true, "tcp", true, "zones", len(dyn.Zones().Names()))
+		log.Info("dns server listening", "addr", addr, "udp", true, "tcp", true, "zones", len(dyn.Zones().Names()),
+			"tcp_idle_timeout", dnsTCPIdleTimeout, "max_tcp_conns", dnsMaxTCPConns)
 		return addr, nil
 	case err := <-failed:
 		cancel()

@@ -150,3 +150,92 @@ func getWithToken(t *testing.T, url, token string) (int, string, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }
+
+// The all-in-one keeps the default pool's nameserver names for admins: a
+// member cannot create a zone that is, holds or lies within one, nor a
+// public suffix, nor a single label; an admin (use_blacklisted_zone) can
+// create the first two, not the third; other names stay a member's.
+func TestDNSReservedZones(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Identity.PasswordRounds = 4
+	cfg.DNS.Server = false
+	cfg.DNS.Nameservers = []string{"ns1.cloud.example.", "ns2.cloud.example."}
+	d := start(t, cfg, allinone.IdentityArea{}, allinone.DNSArea{})
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	admin := issueToken(t, d, "admin", strings.TrimSpace(string(pw)), `{"project":{"name":"admin","domain":{"id":"default"}}}`)
+	member := dnsMember(t, d, admin)
+
+	create := func(token, name string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", "http://"+d.addrs["dns"]+"/v2/zones",
+			strings.NewReader(`{"name":"`+name+`","email":"a@example.org"}`))
+		req.Header.Set("X-Auth-Token", token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Type string }
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Type
+	}
+	for _, c := range []struct {
+		who, token, name string
+		code             int
+	}{
+		{"member", member, "ns1.cloud.example.", 400},
+		{"member", member, "cloud.example.", 400},
+		{"member", member, "x.ns2.cloud.example.", 400},
+		{"member", member, "co.uk.", 400},
+		{"member", member, "org.", 400},
+		{"member", member, "www.cloud.example.", 202},
+		{"member", member, "example.co.uk.", 202},
+		{"admin", admin, "ns1.cloud.example.", 202},
+		{"admin", admin, "github.io.", 202},
+		{"admin", admin, "org.", 400},
+	} {
+		code, typ := create(c.token, c.name)
+		if code != c.code || code == 400 && typ != "invalid_zone_name" {
+			t.Errorf("%s creates %s: %d %s, want %d", c.who, c.name, code, typ, c.code)
+		}
+	}
+}
+
+// dnsMember creates user dm with the member role on project dmp and
+// returns its token.
+func dnsMember(t *testing.T, d *daemon, admin string) string {
+	t.Helper()
+	idURL := "http://" + d.addrs["identity"] + "/v3"
+	if c := status(t, "POST", idURL+"/users", admin, `{"user":{"name":"dm","password":"dm-pw"}}`); c != 201 {
+		t.Fatalf("create user: %d", c)
+	}
+	if c := status(t, "POST", idURL+"/projects", admin, `{"project":{"name":"dmp"}}`); c != 201 {
+		t.Fatalf("create project: %d", c)
+	}
+	id := func(q, key string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", idURL+q, nil)
+		req.Header.Set("X-Auth-Token", admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]json.RawMessage
+		var list []struct{ ID string }
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if err := json.Unmarshal(body[key], &list); err != nil || len(list) != 1 {
+			t.Fatalf("%s: %s %v", q, body[key], err)
+		}
+		return list[0].ID
+	}
+	grant := idURL + "/projects/" + id("/projects?name=dmp", "projects") + "/users/" + id("/users?name=dm", "users") +
+		"/roles/" + id("/roles?name=member", "roles")
+	if c := status(t, "PUT", grant, admin, ""); c != 204 {
+		t.Fatalf("grant: %d", c)
+	}
+	return issueToken(t, d, "dm", "dm-pw", `{"project":{"name":"dmp","domain":{"id":"default"}}}`)
+}
