@@ -51,9 +51,9 @@ type ReservedNames []string
 //     there exactly the domains under which unrelated parties get names:
 //     one project must not answer for all of them on a shared nameserver.
 //     A top-level domain the list does not know is its own suffix by the
-//     list's default rule ("*"), so every single-label name is one; such
-//     names never get here through CreateZone, which refuses them for
-//     everyone (ZoneName);
+//     list's default rule ("*"), so every single-label name is one (the
+//     API refuses those for everyone first, with ZoneName, before it asks
+//     Check);
 //   - is, lies inside or holds one of r's names.
 //
 // Check is the rule only. Who may create a blacklisted zone anyway is the
