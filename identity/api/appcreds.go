@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gostack/gostack/identity"
@@ -39,24 +38,13 @@ func (a *API) createAppCred(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b struct {
-		AC *struct {
-			Name         *string `json:"name"`
-			Description  *string `json:"description"`
-			Secret       *string `json:"secret"`
-			ExpiresAt    *string `json:"expires_at"`
-			Unrestricted *bool   `json:"unrestricted"`
-			Roles        []struct {
-				ID   string `json:"id"`
-				Name string `json:"name"`
-			} `json:"roles"`
-			AccessRules []any `json:"access_rules"`
-		} `json:"application_credential"`
+		AC *appCredFields `json:"application_credential"`
 	}
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if b.AC == nil || b.AC.Name == nil || strings.TrimSpace(*b.AC.Name) == "" {
+	if b.AC == nil || !b.AC.Name.Set {
 		a.fail(w, r, fault.Invalid("application_credential.name", "'name' is a required property"))
 		return
 	}
@@ -73,23 +61,14 @@ func (a *API) createAppCred(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &fault.Error{Kind: fault.Forbidden, Message: "Application credentials are created by their user with a project-scoped token."})
 		return
 	}
-	x := identity.AppCred{Name: *b.AC.Name, UserID: uid, ProjectID: t.Project.ID}
-	setStr(&x.Description, b.AC.Description)
-	setBool(&x.Unrestricted, b.AC.Unrestricted)
-	if b.AC.ExpiresAt != nil && *b.AC.ExpiresAt != "" {
-		exp, err := parseTime(*b.AC.ExpiresAt)
-		if err != nil {
-			a.fail(w, r, fault.Invalid("application_credential.expires_at", "%q is not an ISO 8601 time", *b.AC.ExpiresAt))
-			return
-		}
-		if !exp.After(time.Now()) {
-			a.fail(w, r, fault.Invalid("application_credential.expires_at", "expires_at %s is in the past", *b.AC.ExpiresAt))
-			return
-		}
-		x.ExpiresAt = &exp
+	x := identity.AppCred{UserID: uid, ProjectID: t.Project.ID}
+	refs, err := b.AC.apply(&x)
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	// Roles: those asked for, which the token must hold; default all of them.
-	for _, want := range b.AC.Roles {
+	for _, want := range refs {
 		found := ""
 		for _, have := range t.Roles {
 			if want.ID == have.ID || (want.ID == "" && want.Name == have.Name) {
@@ -102,13 +81,15 @@ func (a *API) createAppCred(w http.ResponseWriter, r *http.Request) {
 		}
 		x.RoleIDs = append(x.RoleIDs, found)
 	}
-	if len(b.AC.Roles) == 0 {
+	if len(refs) == 0 {
 		for _, have := range t.Roles {
 			x.RoleIDs = append(x.RoleIDs, have.ID)
 		}
 	}
 	secret := newSecret()
-	setStr(&secret, b.AC.Secret)
+	if b.AC.Secret.Set && !b.AC.Secret.Null {
+		secret = b.AC.Secret.V
+	}
 	h, err := a.Auth.Hasher.Hash(secret)
 	if err != nil {
 		a.fail(w, r, err)
@@ -122,6 +103,65 @@ func (a *API) createAppCred(w http.ResponseWriter, r *http.Request) {
 	out := a.renderAppCred(r, x)
 	out["secret"] = secret
 	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"application_credential": out})
+}
+
+type appCredFields struct {
+	Name         opt[string]           `json:"name"`
+	Description  opt[string]           `json:"description"`
+	Secret       opt[string]           `json:"secret"`
+	ExpiresAt    opt[string]           `json:"expires_at"`
+	Unrestricted opt[bool]             `json:"unrestricted"`
+	Roles        opt[[]map[string]any] `json:"roles"`
+	AccessRules  []any                 `json:"access_rules"`
+}
+
+// askedRole is a role asked for by id or by name.
+type askedRole struct{ ID, Name string }
+
+// apply copies the body onto x and returns the roles it asks for, each
+// an object with exactly one of id and name (Keystone's schema); the
+// identity rules check the values before the roles are looked up.
+func (f *appCredFields) apply(x *identity.AppCred) ([]askedRole, error) {
+	var maps []map[string]any
+	if err := first(
+		set(&x.Name, f.Name, "application_credential.name"),
+		set(&x.Unrestricted, f.Unrestricted, "application_credential.unrestricted"),
+		set(&maps, f.Roles, "application_credential.roles"),
+	); err != nil {
+		return nil, err
+	}
+	setNullable(&x.Description, f.Description)
+	refs := make([]askedRole, 0, len(maps))
+	asked := *x
+	for i, m := range maps {
+		id, isID := m["id"].(string)
+		name, isName := m["name"].(string)
+		if len(m) != 1 || !isID && !isName {
+			return nil, fault.Invalid("application_credential.roles", "role %d must be an object with an id or a name, and nothing else", i)
+		}
+		if isName {
+			if err := (identity.Role{Name: name}).Validate(); err != nil {
+				return nil, fault.Invalid("application_credential.roles", "role %d: name %s", i, fault.Message(err))
+			}
+		} else {
+			asked.RoleIDs = append(asked.RoleIDs, id)
+		}
+		refs = append(refs, askedRole{ID: id, Name: name})
+	}
+	if err := asked.Validate(); err != nil {
+		return nil, err
+	}
+	if e := f.ExpiresAt; e.Set && !e.Null && e.V != "" {
+		exp, err := parseTime(e.V)
+		if err != nil {
+			return nil, fault.Invalid("application_credential.expires_at", "is not an ISO 8601 time")
+		}
+		if !exp.After(time.Now()) {
+			return nil, fault.Invalid("application_credential.expires_at", "is in the past")
+		}
+		x.ExpiresAt = &exp
+	}
+	return refs, nil
 }
 
 // restricted: a token from an application credential that is not

@@ -29,11 +29,28 @@ func (a *API) catalogRoutes(rt *httpapi.Router) {
 // ---- regions ----
 
 type regionBody struct {
-	Region *struct {
-		ID             *string `json:"id"`
-		Description    *string `json:"description"`
-		ParentRegionID *string `json:"parent_region_id"`
-	} `json:"region"`
+	Region *regionFields `json:"region"`
+}
+
+type regionFields struct {
+	ID             opt[string] `json:"id"`
+	Description    opt[string] `json:"description"`
+	ParentRegionID opt[string] `json:"parent_region_id"`
+}
+
+// apply copies the body onto x, for POST (update false) and PATCH alike;
+// the store checks the values, the parent and cycles.
+func (f *regionFields) apply(x *identity.Region, update bool) error {
+	if update {
+		if err := sameID(f.ID, x.ID, "region.id"); err != nil {
+			return err
+		}
+	} else if err := set(&x.ID, f.ID, "region.id"); err != nil {
+		return err
+	}
+	setNullable(&x.Description, f.Description)
+	setNullable(&x.ParentRegionID, f.ParentRegionID)
+	return nil
 }
 
 func (a *API) listRegions(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +68,7 @@ func (a *API) listRegions(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createRegion(w http.ResponseWriter, r *http.Request) {
 	var b regionBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Region == nil {
+	if err := decode(w, r, &b); err != nil || b.Region == nil {
 		a.fail(w, r, orInvalid(err, "region", "'region' is a required property"))
 		return
 	}
@@ -59,9 +76,10 @@ func (a *API) createRegion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var x identity.Region
-	setStr(&x.ID, b.Region.ID)
-	setStr(&x.Description, b.Region.Description)
-	setStr(&x.ParentRegionID, b.Region.ParentRegionID)
+	if err := b.Region.apply(&x, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	x, err := a.Store.CreateRegion(r.Context(), x)
 	if err != nil {
 		a.fail(w, r, err)
@@ -92,11 +110,14 @@ func (a *API) updateRegion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b regionBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Region == nil {
+	if err := decode(w, r, &b); err != nil || b.Region == nil {
 		a.fail(w, r, orInvalid(err, "region", "'region' is a required property"))
 		return
 	}
-	setStr(&x.Description, b.Region.Description)
+	if err := b.Region.apply(&x, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if x, err = a.Store.UpdateRegion(r.Context(), x); err != nil {
 		a.fail(w, r, err)
 		return
@@ -118,12 +139,35 @@ func (a *API) deleteRegion(w http.ResponseWriter, r *http.Request) {
 // ---- services ----
 
 type serviceBody struct {
-	Service *struct {
-		Type        *string `json:"type"`
-		Name        *string `json:"name"`
-		Description *string `json:"description"`
-		Enabled     *bool   `json:"enabled"`
-	} `json:"service"`
+	Service *serviceFields `json:"service"`
+}
+
+type serviceFields struct {
+	ID          opt[string] `json:"id"`
+	Type        opt[string] `json:"type"`
+	Name        opt[string] `json:"name"`
+	Description opt[string] `json:"description"`
+	Enabled     opt[bool]   `json:"enabled"`
+}
+
+// apply copies the body onto x, for POST (update false) and PATCH alike;
+// the store checks the values. A service may have no name, but a name
+// given must not be empty (Keystone's parameter_types.name).
+func (f *serviceFields) apply(x *identity.Service, update bool) error {
+	if update {
+		if err := sameID(f.ID, x.ID, "service.id"); err != nil {
+			return err
+		}
+	}
+	if f.Name.Set && !f.Name.Null && f.Name.V == "" {
+		return fault.Invalid("service.name", "must not be empty")
+	}
+	setNullable(&x.Description, f.Description)
+	return first(
+		set(&x.Type, f.Type, "service.type"),
+		set(&x.Name, f.Name, "service.name"),
+		set(&x.Enabled, f.Enabled, "service.enabled"),
+	)
 }
 
 func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
@@ -141,21 +185,22 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createService(w http.ResponseWriter, r *http.Request) {
 	var b serviceBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if b.Service == nil || b.Service.Type == nil || *b.Service.Type == "" {
+	if b.Service == nil || !b.Service.Type.Set {
 		a.fail(w, r, fault.Invalid("service.type", "'type' is a required property"))
 		return
 	}
 	if !a.allow(w, r, "identity:create_service", nil) {
 		return
 	}
-	x := identity.Service{Type: *b.Service.Type, Enabled: true}
-	setStr(&x.Name, b.Service.Name)
-	setStr(&x.Description, b.Service.Description)
-	setBool(&x.Enabled, b.Service.Enabled)
+	x := identity.Service{Enabled: true}
+	if err := b.Service.apply(&x, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	x, err := a.Store.CreateService(r.Context(), x)
 	if err != nil {
 		a.fail(w, r, err)
@@ -186,14 +231,14 @@ func (a *API) updateService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b serviceBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Service == nil {
+	if err := decode(w, r, &b); err != nil || b.Service == nil {
 		a.fail(w, r, orInvalid(err, "service", "'service' is a required property"))
 		return
 	}
-	setStr(&x.Type, b.Service.Type)
-	setStr(&x.Name, b.Service.Name)
-	setStr(&x.Description, b.Service.Description)
-	setBool(&x.Enabled, b.Service.Enabled)
+	if err := b.Service.apply(&x, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if x, err = a.Store.UpdateService(r.Context(), x); err != nil {
 		a.fail(w, r, err)
 		return
@@ -215,17 +260,42 @@ func (a *API) deleteService(w http.ResponseWriter, r *http.Request) {
 // ---- endpoints ----
 
 type endpointBody struct {
-	Endpoint *struct {
-		ServiceID *string `json:"service_id"`
-		Interface *string `json:"interface"`
-		RegionID  *string `json:"region_id"`
-		Region    *string `json:"region"`
-		URL       *string `json:"url"`
-		Enabled   *bool   `json:"enabled"`
-	} `json:"endpoint"`
+	Endpoint *endpointFields `json:"endpoint"`
 }
 
-var interfaces = map[string]bool{"public": true, "internal": true, "admin": true}
+type endpointFields struct {
+	ID        opt[string] `json:"id"`
+	ServiceID opt[string] `json:"service_id"`
+	Interface opt[string] `json:"interface"`
+	RegionID  opt[string] `json:"region_id"`
+	Region    opt[string] `json:"region"` // Keystone's older name for region_id
+	URL       opt[string] `json:"url"`
+	Enabled   opt[bool]   `json:"enabled"`
+}
+
+// apply copies the body onto x, for POST (update false) and PATCH alike;
+// the store checks the values and that the service and region exist.
+func (f *endpointFields) apply(x *identity.Endpoint, update bool) error {
+	if update {
+		if err := sameID(f.ID, x.ID, "endpoint.id"); err != nil {
+			return err
+		}
+	}
+	region := f.RegionID
+	if !region.Set {
+		region = f.Region
+	}
+	if region.Set && !region.Null && region.V == "" {
+		return fault.Invalid("endpoint.region_id", "Could not find region: .")
+	}
+	return first(
+		set(&x.ServiceID, f.ServiceID, "endpoint.service_id"),
+		set(&x.Interface, f.Interface, "endpoint.interface"),
+		set(&x.RegionID, region, "endpoint.region_id"),
+		set(&x.URL, f.URL, "endpoint.url"),
+		set(&x.Enabled, f.Enabled, "endpoint.enabled"),
+	)
+}
 
 func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, "identity:list_endpoints", nil) {
@@ -243,29 +313,30 @@ func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	var b endpointBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	e := b.Endpoint
 	switch {
-	case e == nil || e.ServiceID == nil:
+	case e == nil || !e.ServiceID.Set:
 		a.fail(w, r, fault.Invalid("endpoint.service_id", "'service_id' is a required property"))
 		return
-	case e.Interface == nil || !interfaces[*e.Interface]:
-		a.fail(w, r, fault.Invalid("endpoint.interface", "'interface' must be public, internal or admin"))
+	case !e.Interface.Set:
+		a.fail(w, r, fault.Invalid("endpoint.interface", "'interface' is a required property"))
 		return
-	case e.URL == nil || *e.URL == "":
+	case !e.URL.Set:
 		a.fail(w, r, fault.Invalid("endpoint.url", "'url' is a required property"))
+		return
+	}
+	x := identity.Endpoint{Enabled: true}
+	if err := e.apply(&x, false); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	if !a.allow(w, r, "identity:create_endpoint", nil) {
 		return
 	}
-	x := identity.Endpoint{ServiceID: *e.ServiceID, Interface: *e.Interface, URL: *e.URL, Enabled: true}
-	setStr(&x.RegionID, e.Region)
-	setStr(&x.RegionID, e.RegionID)
-	setBool(&x.Enabled, e.Enabled)
 	x, err := a.Store.CreateEndpoint(r.Context(), x)
 	if err != nil {
 		a.fail(w, r, err)
@@ -296,21 +367,14 @@ func (a *API) updateEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b endpointBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Endpoint == nil {
+	if err := decode(w, r, &b); err != nil || b.Endpoint == nil {
 		a.fail(w, r, orInvalid(err, "endpoint", "'endpoint' is a required property"))
 		return
 	}
-	e := b.Endpoint
-	if e.Interface != nil && !interfaces[*e.Interface] {
-		a.fail(w, r, fault.Invalid("endpoint.interface", "'interface' must be public, internal or admin"))
+	if err := b.Endpoint.apply(&x, true); err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	setStr(&x.ServiceID, e.ServiceID)
-	setStr(&x.Interface, e.Interface)
-	setStr(&x.RegionID, e.Region)
-	setStr(&x.RegionID, e.RegionID)
-	setStr(&x.URL, e.URL)
-	setBool(&x.Enabled, e.Enabled)
 	if x, err = a.Store.UpdateEndpoint(r.Context(), x); err != nil {
 		a.fail(w, r, err)
 		return

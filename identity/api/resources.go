@@ -25,12 +25,73 @@ func (a *API) resourceRoutes(rt *httpapi.Router) {
 // ---- domains ----
 
 type domainBody struct {
-	Domain *struct {
-		Name        *string `json:"name"`
-		Description *string `json:"description"`
-		Enabled     *bool   `json:"enabled"`
-		ID          *string `json:"id"`
-	} `json:"domain"`
+	Domain *domainFields `json:"domain"`
+}
+
+type domainFields struct {
+	ID               opt[string]   `json:"id"`
+	ExplicitDomainID opt[string]   `json:"explicit_domain_id"`
+	Name             opt[string]   `json:"name"`
+	Description      opt[string]   `json:"description"`
+	Enabled          opt[bool]     `json:"enabled"`
+	Tags             opt[[]string] `json:"tags"`
+	Options          any           `json:"options"`
+}
+
+// apply copies the body onto d, for POST (update false) and PATCH alike;
+// the store checks the values. Domains keep no tags: an empty list is
+// what they have, others are refused.
+func (f *domainFields) apply(d *identity.Domain, update bool) error {
+	if update {
+		if err := sameID(f.ID, d.ID, "domain.id"); err != nil {
+			return err
+		}
+	} else {
+		setNullable(&d.ID, f.ID)
+		if f.ExplicitDomainID.Set && !f.ExplicitDomainID.Null {
+			if !uuidHex(f.ExplicitDomainID.V) {
+				return fault.Invalid("domain.explicit_domain_id", "Domain ID does not conform to required UUID format.")
+			}
+			d.ID = f.ExplicitDomainID.V
+		}
+	}
+	var tags []string
+	if err := first(
+		set(&d.Name, f.Name, "domain.name"),
+		set(&d.Enabled, f.Enabled, "domain.enabled"),
+		set(&tags, f.Tags, "domain.tags"),
+	); err != nil {
+		return err
+	}
+	if len(tags) > 0 {
+		return fault.Invalid("domain.tags", "domain tags are not supported")
+	}
+	setNullable(&d.Description, f.Description)
+	return nil
+}
+
+// uuidHex is Keystone's _validate_id_format: a UUID in its 32-digit
+// lowercase hex form.
+func uuidHex(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// first returns the first non-nil error.
+func first(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
@@ -48,18 +109,19 @@ func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createDomain(w http.ResponseWriter, r *http.Request) {
 	var b domainBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if b.Domain == nil || b.Domain.Name == nil || strings.TrimSpace(*b.Domain.Name) == "" {
+	if b.Domain == nil || !b.Domain.Name.Set {
 		a.fail(w, r, fault.Invalid("domain.name", "'name' is a required property"))
 		return
 	}
-	d := identity.Domain{Name: *b.Domain.Name, Enabled: true}
-	setStr(&d.Description, b.Domain.Description)
-	setBool(&d.Enabled, b.Domain.Enabled)
-	setStr(&d.ID, b.Domain.ID)
+	d := identity.Domain{Enabled: true}
+	if err := b.Domain.apply(&d, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if !a.allow(w, r, "identity:create_domain", map[string]any{"domain": map[string]any{"name": d.Name}}) {
 		return
 	}
@@ -89,13 +151,14 @@ func (a *API) updateDomain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b domainBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Domain == nil {
+	if err := decode(w, r, &b); err != nil || b.Domain == nil {
 		a.fail(w, r, orInvalid(err, "domain", "'domain' is a required property"))
 		return
 	}
-	setStr(&d.Name, b.Domain.Name)
-	setStr(&d.Description, b.Domain.Description)
-	setBool(&d.Enabled, b.Domain.Enabled)
+	if err := b.Domain.apply(&d, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	d, err := a.Store.UpdateDomain(r.Context(), d)
 	if err != nil {
 		a.fail(w, r, err)
@@ -119,16 +182,59 @@ func (a *API) deleteDomain(w http.ResponseWriter, r *http.Request) {
 // ---- projects ----
 
 type projectBody struct {
-	Project *struct {
-		Name        *string   `json:"name"`
-		DomainID    *string   `json:"domain_id"`
-		ParentID    *string   `json:"parent_id"`
-		Description *string   `json:"description"`
-		Enabled     *bool     `json:"enabled"`
-		IsDomain    *bool     `json:"is_domain"`
-		Tags        *[]string `json:"tags"`
-		Options     any       `json:"options"`
-	} `json:"project"`
+	Project *projectFields `json:"project"`
+}
+
+type projectFields struct {
+	ID          opt[string]   `json:"id"`
+	Name        opt[string]   `json:"name"`
+	DomainID    opt[string]   `json:"domain_id"`
+	ParentID    opt[string]   `json:"parent_id"`
+	Description opt[string]   `json:"description"`
+	Enabled     opt[bool]     `json:"enabled"`
+	IsDomain    opt[bool]     `json:"is_domain"`
+	Tags        opt[[]string] `json:"tags"`
+	Options     any           `json:"options"`
+}
+
+// apply copies the body onto p, for POST (update false) and PATCH alike;
+// the store checks the values and refuses a new domain or parent. A
+// parent equal to the domain means top level, as Keystone shows it.
+func (f *projectFields) apply(p *identity.Project, update bool) error {
+	var isDomain bool
+	if err := first(
+		set(&p.Name, f.Name, "project.name"),
+		set(&p.Enabled, f.Enabled, "project.enabled"),
+		set(&p.Tags, f.Tags, "project.tags"),
+		set(&isDomain, f.IsDomain, "project.is_domain"),
+	); err != nil {
+		return err
+	}
+	setNullable(&p.Description, f.Description)
+	switch {
+	case isDomain && update:
+		return fault.Invalid("project.is_domain", "Update of `is_domain` is not allowed.")
+	case isDomain:
+		return fault.Invalid("project.is_domain", "projects acting as domains are not supported")
+	}
+	if update {
+		if err := sameID(f.ID, p.ID, "project.id"); err != nil {
+			return err
+		}
+		if f.ParentID.Null {
+			return &fault.Error{Kind: fault.Forbidden, Message: "Update of `parent_id` is not allowed."}
+		}
+		if f.DomainID.Set {
+			p.DomainID = f.DomainID.V // null: "", which is no domain of p's
+		}
+	} else if f.DomainID.Set && !f.DomainID.Null {
+		p.DomainID = f.DomainID.V
+	}
+	setNullable(&p.ParentID, f.ParentID)
+	if p.ParentID == p.DomainID {
+		p.ParentID = ""
+	}
+	return nil
 }
 
 func projectTarget(p identity.Project) map[string]any {
@@ -169,28 +275,18 @@ func defaultDomain(t *identity.Token) string {
 
 func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 	var b projectBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if b.Project == nil || b.Project.Name == nil || strings.TrimSpace(*b.Project.Name) == "" {
+	if b.Project == nil || !b.Project.Name.Set {
 		a.fail(w, r, fault.Invalid("project.name", "'name' is a required property"))
 		return
 	}
-	if b.Project.IsDomain != nil && *b.Project.IsDomain {
-		a.fail(w, r, fault.Invalid("project.is_domain", "projects acting as domains are not supported"))
+	p := identity.Project{Enabled: true, DomainID: defaultDomain(caller(r.Context()))}
+	if err := b.Project.apply(&p, false); err != nil {
+		a.fail(w, r, err)
 		return
-	}
-	p := identity.Project{Name: *b.Project.Name, Enabled: true, DomainID: defaultDomain(caller(r.Context()))}
-	setStr(&p.DomainID, b.Project.DomainID)
-	setStr(&p.ParentID, b.Project.ParentID)
-	setStr(&p.Description, b.Project.Description)
-	setBool(&p.Enabled, b.Project.Enabled)
-	if b.Project.Tags != nil {
-		p.Tags = *b.Project.Tags
-	}
-	if p.ParentID == p.DomainID {
-		p.ParentID = "" // a parent equal to the domain means top level
 	}
 	if !a.allow(w, r, "identity:create_project", projectTarget(p)) {
 		return
@@ -220,19 +316,13 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b projectBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Project == nil {
+	if err := decode(w, r, &b); err != nil || b.Project == nil {
 		a.fail(w, r, orInvalid(err, "project", "'project' is a required property"))
 		return
 	}
-	if b.Project.DomainID != nil && *b.Project.DomainID != p.DomainID {
-		a.fail(w, r, fault.Invalid("project.domain_id", "a project cannot move to another domain"))
+	if err := b.Project.apply(&p, true); err != nil {
+		a.fail(w, r, err)
 		return
-	}
-	setStr(&p.Name, b.Project.Name)
-	setStr(&p.Description, b.Project.Description)
-	setBool(&p.Enabled, b.Project.Enabled)
-	if b.Project.Tags != nil {
-		p.Tags = *b.Project.Tags
 	}
 	p, err := a.Store.UpdateProject(r.Context(), p)
 	if err != nil {
@@ -255,18 +345,6 @@ func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
 }
 
 // ---- helpers ----
-
-func setStr(dst *string, v *string) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-func setBool(dst *bool, v *bool) {
-	if v != nil {
-		*dst = *v
-	}
-}
 
 func orInvalid(err error, field, msg string) error {
 	if err != nil {

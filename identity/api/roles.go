@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/internal/fault"
@@ -42,12 +41,31 @@ func (a *API) roleRoutes(rt *httpapi.Router) {
 }
 
 type roleBody struct {
-	Role *struct {
-		Name        *string `json:"name"`
-		DomainID    *string `json:"domain_id"`
-		Description *string `json:"description"`
-		Options     any     `json:"options"`
-	} `json:"role"`
+	Role *roleFields `json:"role"`
+}
+
+type roleFields struct {
+	ID          opt[string] `json:"id"`
+	Name        opt[string] `json:"name"`
+	DomainID    opt[string] `json:"domain_id"`
+	Description opt[string] `json:"description"`
+	Options     any         `json:"options"`
+}
+
+// apply copies the body onto x, for POST (update false) and PATCH alike;
+// the store checks the values and refuses a new domain (a null one is
+// global).
+func (f *roleFields) apply(x *identity.Role, update bool) error {
+	if update {
+		if err := sameID(f.ID, x.ID, "role.id"); err != nil {
+			return err
+		}
+	}
+	setNullable(&x.DomainID, f.DomainID)
+	return first(
+		set(&x.Name, f.Name, "role.name"),
+		set(&x.Description, f.Description, "role.description"),
+	)
 }
 
 func roleTarget(x identity.Role) map[string]any {
@@ -74,17 +92,19 @@ func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createRole(w http.ResponseWriter, r *http.Request) {
 	var b roleBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if b.Role == nil || b.Role.Name == nil || strings.TrimSpace(*b.Role.Name) == "" {
+	if b.Role == nil || !b.Role.Name.Set {
 		a.fail(w, r, fault.Invalid("role.name", "'name' is a required property"))
 		return
 	}
-	x := identity.Role{Name: *b.Role.Name}
-	setStr(&x.DomainID, b.Role.DomainID)
-	setStr(&x.Description, b.Role.Description)
+	var x identity.Role
+	if err := b.Role.apply(&x, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	rule := "identity:create_role"
 	if x.DomainID != "" {
 		rule = "identity:create_domain_role"
@@ -126,12 +146,14 @@ func (a *API) updateRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b roleBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Role == nil {
+	if err := decode(w, r, &b); err != nil || b.Role == nil {
 		a.fail(w, r, orInvalid(err, "role", "'role' is a required property"))
 		return
 	}
-	setStr(&x.Name, b.Role.Name)
-	setStr(&x.Description, b.Role.Description)
+	if err := b.Role.apply(&x, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	x, err := a.Store.UpdateRole(r.Context(), x)
 	if err != nil {
 		a.fail(w, r, err)

@@ -64,7 +64,7 @@ func userRef(n *nameOrID) identity.UserRef {
 // name the bad field.
 func decodeAuth(w http.ResponseWriter, r *http.Request) (identity.AuthRequest, error) {
 	var body authBody
-	if err := httpapi.DecodeJSON(w, r, &body); err != nil {
+	if err := decode(w, r, &body); err != nil {
 		return identity.AuthRequest{}, err
 	}
 	if body.Auth == nil || body.Auth.Identity == nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/revoke"
@@ -32,16 +31,45 @@ func (a *API) userRoutes(rt *httpapi.Router) {
 }
 
 type userBody struct {
-	User *struct {
-		Name             *string `json:"name"`
-		DomainID         *string `json:"domain_id"`
-		Password         *string `json:"password"`
-		Enabled          *bool   `json:"enabled"`
-		DefaultProjectID *string `json:"default_project_id"`
-		Description      *string `json:"description"`
-		Email            *string `json:"email"`
-		Options          any     `json:"options"`
-	} `json:"user"`
+	User *userFields `json:"user"`
+}
+
+type userFields struct {
+	ID               opt[string] `json:"id"`
+	Name             opt[string] `json:"name"`
+	DomainID         opt[string] `json:"domain_id"`
+	Password         opt[string] `json:"password"`
+	Enabled          opt[bool]   `json:"enabled"`
+	DefaultProjectID opt[string] `json:"default_project_id"`
+	Description      opt[string] `json:"description"`
+	Federated        opt[[]any]  `json:"federated"`
+	Email            any         `json:"email"`
+	Options          any         `json:"options"`
+}
+
+// apply copies the body onto u, for POST (update false) and PATCH alike;
+// the store checks the values and refuses a new domain. The password is
+// hashed by the caller: set tells whether the body had one (a null one
+// on PATCH removes it, as in Keystone).
+func (f *userFields) apply(u *identity.User, update bool) error {
+	if update {
+		if err := sameID(f.ID, u.ID, "user.id"); err != nil {
+			return err
+		}
+	}
+	if f.Federated.Set && len(f.Federated.V) > 0 {
+		return fault.Invalid("user.federated", "federated users are not supported")
+	}
+	if err := first(
+		set(&u.Name, f.Name, "user.name"),
+		set(&u.DomainID, f.DomainID, "user.domain_id"),
+		set(&u.Enabled, f.Enabled, "user.enabled"),
+	); err != nil {
+		return err
+	}
+	setNullable(&u.DefaultProjectID, f.DefaultProjectID)
+	setNullable(&u.Description, f.Description)
+	return nil
 }
 
 func userTarget(u identity.User) map[string]any {
@@ -68,24 +96,28 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	var b userBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if b.User == nil || b.User.Name == nil || strings.TrimSpace(*b.User.Name) == "" {
+	if b.User == nil || !b.User.Name.Set {
 		a.fail(w, r, fault.Invalid("user.name", "'name' is a required property"))
 		return
 	}
-	u := identity.User{Name: *b.User.Name, Enabled: true, DomainID: defaultDomain(caller(r.Context()))}
-	setStr(&u.DomainID, b.User.DomainID)
-	setBool(&u.Enabled, b.User.Enabled)
-	setStr(&u.DefaultProjectID, b.User.DefaultProjectID)
-	setStr(&u.Description, b.User.Description)
+	u := identity.User{Enabled: true, DomainID: defaultDomain(caller(r.Context()))}
+	if err := b.User.apply(&u, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if !a.allow(w, r, "identity:create_user", userTarget(u)) {
 		return
 	}
-	if b.User.Password != nil {
-		h, err := a.Auth.Hasher.Hash(*b.User.Password)
+	if err := u.Validate(); err != nil { // before the costly hash
+		a.fail(w, r, err)
+		return
+	}
+	if pw := b.User.Password; pw.Set && !pw.Null {
+		h, err := a.Auth.Hasher.Hash(pw.V)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -118,21 +150,25 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b userBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.User == nil {
+	if err := decode(w, r, &b); err != nil || b.User == nil {
 		a.fail(w, r, orInvalid(err, "user", "'user' is a required property"))
 		return
 	}
-	if b.User.DomainID != nil && *b.User.DomainID != u.DomainID {
-		a.fail(w, r, fault.Invalid("user.domain_id", "a user cannot move to another domain"))
+	wasEnabled := u.Enabled
+	if err := b.User.apply(&u, true); err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	wasEnabled := u.Enabled
-	setStr(&u.Name, b.User.Name)
-	setBool(&u.Enabled, b.User.Enabled)
-	setStr(&u.DefaultProjectID, b.User.DefaultProjectID)
-	setStr(&u.Description, b.User.Description)
-	if b.User.Password != nil {
-		h, err := a.Auth.Hasher.Hash(*b.User.Password)
+	if err := u.Validate(); err != nil { // before the costly hash
+		a.fail(w, r, err)
+		return
+	}
+	pw := b.User.Password
+	switch {
+	case pw.Null:
+		u.PasswordHash = ""
+	case pw.Set:
+		h, err := a.Auth.Hasher.Hash(pw.V)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -146,7 +182,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	// Keystone revokes a user's tokens when they are disabled or their
 	// password is reset.
-	if (wasEnabled && !u.Enabled) || b.User.Password != nil {
+	if (wasEnabled && !u.Enabled) || (pw.Set && !pw.Null) {
 		if err := a.Auth.Revoke(r.Context(), revoke.Event{UserID: u.ID}); err != nil {
 			a.fail(w, r, err)
 			return
@@ -180,7 +216,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 			Password *string `json:"password"`
 		} `json:"user"`
 	}
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -258,11 +294,29 @@ func (a *API) userGroups(w http.ResponseWriter, r *http.Request) {
 // ---- groups ----
 
 type groupBody struct {
-	Group *struct {
-		Name        *string `json:"name"`
-		DomainID    *string `json:"domain_id"`
-		Description *string `json:"description"`
-	} `json:"group"`
+	Group *groupFields `json:"group"`
+}
+
+type groupFields struct {
+	ID          opt[string] `json:"id"`
+	Name        opt[string] `json:"name"`
+	DomainID    opt[string] `json:"domain_id"`
+	Description opt[string] `json:"description"`
+}
+
+// apply copies the body onto g, for POST (update false) and PATCH alike;
+// the store checks the values and refuses a new domain.
+func (f *groupFields) apply(g *identity.Group, update bool) error {
+	if update {
+		if err := sameID(f.ID, g.ID, "group.id"); err != nil {
+			return err
+		}
+	}
+	setNullable(&g.Description, f.Description)
+	return first(
+		set(&g.Name, f.Name, "group.name"),
+		set(&g.DomainID, f.DomainID, "group.domain_id"),
+	)
 }
 
 func groupTarget(g identity.Group) map[string]any {
@@ -289,17 +343,19 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createGroup(w http.ResponseWriter, r *http.Request) {
 	var b groupBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil {
+	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if b.Group == nil || b.Group.Name == nil || strings.TrimSpace(*b.Group.Name) == "" {
+	if b.Group == nil || !b.Group.Name.Set {
 		a.fail(w, r, fault.Invalid("group.name", "'name' is a required property"))
 		return
 	}
-	g := identity.Group{Name: *b.Group.Name, DomainID: defaultDomain(caller(r.Context()))}
-	setStr(&g.DomainID, b.Group.DomainID)
-	setStr(&g.Description, b.Group.Description)
+	g := identity.Group{DomainID: defaultDomain(caller(r.Context()))}
+	if err := b.Group.apply(&g, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if !a.allow(w, r, "identity:create_group", groupTarget(g)) {
 		return
 	}
@@ -335,12 +391,14 @@ func (a *API) updateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b groupBody
-	if err := httpapi.DecodeJSON(w, r, &b); err != nil || b.Group == nil {
+	if err := decode(w, r, &b); err != nil || b.Group == nil {
 		a.fail(w, r, orInvalid(err, "group", "'group' is a required property"))
 		return
 	}
-	setStr(&g.Name, b.Group.Name)
-	setStr(&g.Description, b.Group.Description)
+	if err := b.Group.apply(&g, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	g, err := a.Store.UpdateGroup(r.Context(), g)
 	if err != nil {
 		a.fail(w, r, err)

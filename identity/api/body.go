@@ -1,0 +1,80 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+
+	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/internal/httpapi"
+)
+
+// maxBody is Keystone's request size limit: oslo.middleware's sizelimit
+// (max_request_body_size, 114688 bytes) in front of every Keystone call.
+const maxBody = 114688
+
+// decode reads a request body with Keystone's size limit.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return httpapi.DecodeJSON(w, r, v, httpapi.MaxBytes(maxBody))
+}
+
+// opt is a member of a request body that may be absent, null or set.
+// encoding/json cannot tell null from absent with a pointer, and
+// Keystone's schemas refuse null where they want a boolean, a name or a
+// list, but take it as "none" for a description or a parent.
+type opt[T any] struct {
+	Set  bool // the member was present
+	Null bool // as null
+	V    T
+}
+
+func (o *opt[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.V)
+}
+
+// set copies a present member to dst; null is refused, as Keystone's
+// schema refuses it ("None is not of type 'boolean'").
+func set[T any](dst *T, o opt[T], field string) error {
+	if !o.Set {
+		return nil
+	}
+	if o.Null {
+		return fault.Invalid(field, "expected %s, got null", kind(o.V))
+	}
+	*dst = o.V
+	return nil
+}
+
+// setNullable copies a present member to dst; null sets the zero value.
+func setNullable[T any](dst *T, o opt[T]) {
+	if o.Set {
+		*dst = o.V
+	}
+}
+
+// kind names the JSON type of v for messages.
+func kind(v any) string {
+	switch reflect.TypeOf(v).Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.String:
+		return "string"
+	case reflect.Slice:
+		return "array"
+	}
+	return "object"
+}
+
+// sameID refuses a PATCH body whose id is not the resource's (Keystone's
+// _require_matching_id: "Cannot change ID"). null is no change.
+func sameID(o opt[string], id, field string) error {
+	if o.Set && !o.Null && o.V != id {
+		return fault.Invalid(field, "Cannot change ID")
+	}
+	return nil
+}
