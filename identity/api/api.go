@@ -162,13 +162,4 @@ func callerDomain(r *http.Request) string {
 	return ""
 }
 
-func boolQuery(r *http.Request, name string) *bool {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return nil
-	}
-	b := v != "0" && !strings.EqualFold(v, "false")
-	return &b
-}
-
 func ptr[T any](v T) *T { return &v }

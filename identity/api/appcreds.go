@@ -198,7 +198,7 @@ func (a *API) listAppCreds(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []any{}
-	for _, x := range xs {
+	for _, x := range appCredFilters.apply(r.URL.Query(), xs) {
 		out = append(out, a.renderAppCred(r, x))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "application_credentials", out))

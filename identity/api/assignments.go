@@ -5,31 +5,54 @@ import (
 	"slices"
 
 	"github.com/gostack/gostack/identity"
+	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/httpapi"
 )
 
-// listAssignments is GET /v3/role_assignments with Keystone's filters:
-// user.id, group.id, role.id, scope.project.id, scope.domain.id,
-// scope.system, scope.OS-INHERIT:inherited_to, effective, include_names.
+// listAssignments is GET /v3/role_assignments with Keystone's filters
+// (keystone/api/role_assignments.py): user.id, group.id, role.id,
+// scope.project.id (and, with include_subtree, the projects below it),
+// scope.domain.id, scope.system, scope.OS-INHERIT:inherited_to,
+// effective and include_names, and Keystone's 400s for combinations that
+// could only list nothing.
 func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	_, effective := q["effective"]
-	_, names := q["include_names"]
-	if !a.allow(w, r, "identity:list_role_assignments", scopeTarget(r, "")) {
+	aq := assignmentQuery{user: q.Get("user.id"), group: q.Get("group.id"), role: q.Get("role.id"),
+		domain: q.Get("scope.domain.id"), system: q.Get("scope.system"), effective: flag(q, "effective")}
+	if q.Has("scope.OS-INHERIT:inherited_to") {
+		aq.inherited = ptr(q.Get("scope.OS-INHERIT:inherited_to") == "projects")
+	}
+	rule, target := "identity:list_role_assignments", scopeTarget(r, "")
+	subtree := flag(q, "include_subtree")
+	if subtree {
+		rule, target = "identity:list_role_assignments_for_tree", nil
+		if id := q.Get("scope.project.id"); id != "" {
+			p, err := a.Store.GetProject(r.Context(), id)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			target = projectTarget(p)
+		}
+	}
+	if !a.allow(w, r, rule, target) {
+		return
+	}
+	if err := aq.check(subtree, q.Get("scope.project.id")); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	as, err := a.Store.ListAssignments(r.Context(), identity.AssignmentFilter{})
+	if err == nil && aq.effective {
+		as, err = a.effective(r, as)
+	}
+	if err == nil {
+		aq.projects, err = a.projectScope(r, q.Get("scope.project.id"), subtree)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if effective {
-		if as, err = a.effective(r, as); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-	}
-	inherited := q.Get("scope.OS-INHERIT:inherited_to") == "projects"
 	inDomain, err := a.domainFilter(r)
 	if err != nil {
 		a.fail(w, r, err)
@@ -37,18 +60,86 @@ func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []any{}
 	for _, x := range as {
-		if !inDomain(x) {
-			continue
+		if inDomain(x) && aq.match(x) {
+			out = append(out, a.renderAssignment(r, x, flag(q, "include_names")))
 		}
-		if !matchAssignment(x, q.Get("user.id"), q.Get("group.id"), q.Get("role.id"), q.Get("scope.project.id"), q.Get("scope.domain.id"), q.Get("scope.system")) {
-			continue
-		}
-		if q.Has("scope.OS-INHERIT:inherited_to") && x.Inherited != inherited {
-			continue
-		}
-		out = append(out, a.renderAssignment(r, x, names))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "role_assignments", out))
+}
+
+// assignmentQuery is what GET /v3/role_assignments filters on; empty
+// fields do not filter.
+type assignmentQuery struct {
+	user, group, role, domain, system string
+	projects                          []string // scope.project.id and, with include_subtree, its subtree
+	inherited                         *bool
+	effective                         bool
+}
+
+// check refuses what Keystone refuses: a subtree without a project, two
+// actors or two scopes at once, and effective listings that could only
+// be empty. gostack also refuses a scope.system other than "all", which
+// Keystone ignores.
+func (aq assignmentQuery) check(subtree bool, project string) error {
+	bad := func(msg string) error { return fault.New(fault.BadRequest, "%s", msg) }
+	switch {
+	case subtree && project == "":
+		return bad("scope.project.id must be specified if include_subtree is also specified")
+	case aq.domain != "" && project != "":
+		return bad("Specify a domain or project, not both")
+	case aq.system != "" && aq.domain != "":
+		return bad("Specify system or domain, not both")
+	case aq.system != "" && project != "":
+		return bad("Specify system or project, not both")
+	case aq.user != "" && aq.group != "":
+		return bad("Specify a user or group, not both")
+	case aq.effective && aq.group != "":
+		return bad("Combining effective and group filter will always result in an empty list.")
+	case aq.effective && aq.inherited != nil && *aq.inherited && aq.domain != "":
+		return bad("Combining effective, domain and inherited filters will always result in an empty list.")
+	case aq.system != "" && aq.system != "all":
+		return fault.Invalid("scope.system", "must be 'all'")
+	}
+	return nil
+}
+
+func (aq assignmentQuery) match(x identity.Assignment) bool {
+	switch {
+	case aq.user != "" && (x.ActorType != identity.ActorUser || x.ActorID != aq.user),
+		aq.group != "" && (x.ActorType != identity.ActorGroup || x.ActorID != aq.group),
+		aq.role != "" && x.RoleID != aq.role,
+		aq.projects != nil && (x.TargetType != identity.TargetProject || !slices.Contains(aq.projects, x.TargetID)),
+		aq.domain != "" && (x.TargetType != identity.TargetDomain || x.TargetID != aq.domain),
+		aq.system != "" && x.TargetType != identity.TargetSystem,
+		aq.inherited != nil && x.Inherited != *aq.inherited:
+		return false
+	}
+	return true
+}
+
+// projectScope is the projects a scope.project.id filter covers: the
+// project, and with subtree every project below it (nil: no filter).
+func (a *API) projectScope(r *http.Request, project string, subtree bool) ([]string, error) {
+	if project == "" {
+		return nil, nil
+	}
+	out := []string{project}
+	if !subtree {
+		return out, nil
+	}
+	all, err := a.Store.ListProjects(r.Context(), identity.ProjectFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, p := range all {
+			if p.ParentID != "" && slices.Contains(out, p.ParentID) && !slices.Contains(out, p.ID) {
+				out, changed = append(out, p.ID), true
+			}
+		}
+	}
+	return out, nil
 }
 
 // domainFilter confines a domain-scoped caller to assignments on its
@@ -70,19 +161,6 @@ func (a *API) domainFilter(r *http.Request) (func(identity.Assignment) bool, err
 		return (x.TargetType == identity.TargetDomain && x.TargetID == d) ||
 			(x.TargetType == identity.TargetProject && mine[x.TargetID])
 	}, nil
-}
-
-func matchAssignment(x identity.Assignment, user, group, role, project, domain, system string) bool {
-	switch {
-	case user != "" && (x.ActorType != identity.ActorUser || x.ActorID != user),
-		group != "" && (x.ActorType != identity.ActorGroup || x.ActorID != group),
-		role != "" && x.RoleID != role,
-		project != "" && (x.TargetType != identity.TargetProject || x.TargetID != project),
-		domain != "" && (x.TargetType != identity.TargetDomain || x.TargetID != domain),
-		system != "" && x.TargetType != identity.TargetSystem:
-		return false
-	}
-	return true
 }
 
 // effective expands assignments as Keystone's effective=true: groups to

@@ -62,7 +62,7 @@ func (a *API) listRegions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, rs, renderRegion)
+	out := renderAll(r, regionFilters.apply(r.URL.Query(), rs), renderRegion)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "regions", out))
 }
 
@@ -179,7 +179,7 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, vs, renderService)
+	out := renderAll(r, serviceFilters.apply(r.URL.Query(), vs), renderService)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "services", out))
 }
 
@@ -307,7 +307,7 @@ func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, es, renderEndpoint)
+	out := renderAll(r, endpointFilters.apply(q, es), renderEndpoint)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "endpoints", out))
 }
 

@@ -98,12 +98,12 @@ func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, "identity:list_domains", nil) {
 		return
 	}
-	ds, err := a.Store.ListDomains(r.Context(), r.URL.Query().Get("name"), boolQuery(r, "enabled"))
+	ds, err := a.Store.ListDomains(r.Context(), r.URL.Query().Get("name"), nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, ds, renderDomain)
+	out := renderAll(r, domainFilters.apply(r.URL.Query(), ds), renderDomain)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "domains", out))
 }
 
@@ -241,14 +241,28 @@ func projectTarget(p identity.Project) map[string]any {
 	return map[string]any{"project": map[string]any{"id": p.ID, "domain_id": p.DomainID, "parent_id": p.ParentID}}
 }
 
+// listProjects is GET /v3/projects with Keystone's filters: projectFilters,
+// is_domain (true is refused: gostack has no projects acting as domains)
+// and the tag filters, each a comma-separated list.
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := identity.ProjectFilter{DomainID: q.Get("domain_id"), ParentID: q.Get("parent_id"), Name: q.Get("name"), Enabled: boolQuery(r, "enabled")}
-	if tags := q.Get("tags"); tags != "" {
-		f.Tags = strings.Split(tags, ",")
-	}
 	if !a.allow(w, r, "identity:list_projects", scopeTarget(r, "")) {
 		return
+	}
+	for _, v := range q["is_domain"] {
+		if boolFromString(v) {
+			a.fail(w, r, fault.Invalid("is_domain", "projects acting as domains are not supported"))
+			return
+		}
+	}
+	f := identity.ProjectFilter{DomainID: q.Get("domain_id"), Name: q.Get("name")}
+	for _, t := range []struct {
+		key string
+		dst *[]string
+	}{{"tags", &f.Tags}, {"tags-any", &f.TagsAny}, {"not-tags", &f.NotTags}, {"not-tags-any", &f.NotTagsAny}} {
+		if q.Has(t.key) {
+			*t.dst = strings.Split(q.Get(t.key), ",")
+		}
 	}
 	if d := callerDomain(r); d != "" {
 		f.DomainID = d
@@ -258,7 +272,7 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, ps, renderProject)
+	out := renderAll(r, projectFilters.apply(q, ps), renderProject)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "projects", out))
 }
 

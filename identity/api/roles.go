@@ -86,7 +86,7 @@ func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, rs, renderRole)
+	out := renderAll(r, roleFilters.apply(q, rs), renderRole)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "roles", out))
 }
 

@@ -85,7 +85,10 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	if d := callerDomain(r); d != "" {
 		domain = d
 	}
-	us, err := a.Store.ListUsers(r.Context(), domain, q.Get("name"), boolQuery(r, "enabled"))
+	us, err := a.Store.ListUsers(r.Context(), domain, q.Get("name"), nil)
+	if err == nil {
+		us, err = userQuery(q, us)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -267,7 +270,7 @@ func (a *API) userProjects(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, ps, renderProject)
+	out := renderAll(r, userProjectFilters.apply(r.URL.Query(), ps), renderProject)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "projects", out))
 }
 
@@ -282,7 +285,7 @@ func (a *API) userGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []any{}
-	for _, g := range gs {
+	for _, g := range userGroupFilters.apply(r.URL.Query(), gs) {
 		if d := callerDomain(r); d != "" && g.DomainID != d {
 			continue
 		}
@@ -337,7 +340,7 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, gs, renderGroup)
+	out := renderAll(r, groupFilters.apply(q, gs), renderGroup)
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "groups", out))
 }
 
@@ -425,6 +428,9 @@ func (a *API) groupUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	us, err := a.Store.UsersInGroup(r.Context(), g.ID)
+	if err == nil {
+		us, err = userQuery(r.URL.Query(), us)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
