@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"reflect"
 
@@ -16,6 +18,27 @@ const maxBody = 114688
 // decode reads a request body with Keystone's size limit.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return httpapi.DecodeJSON(w, r, v, httpapi.MaxBytes(maxBody))
+}
+
+// decodeUpdate is decode for a PATCH body whose resource object is under
+// key: Keystone's update schemas want at least one member in it
+// (minProperties: 1), unknown ones included.
+func decodeUpdate(w http.ResponseWriter, r *http.Request, key string, v any) error {
+	var raw bytes.Buffer
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(r.Body, &raw), r.Body}
+	}
+	if err := decode(w, r, v); err != nil {
+		return err
+	}
+	var m map[string]map[string]json.RawMessage
+	if json.Unmarshal(raw.Bytes(), &m) == nil && m[key] != nil && len(m[key]) == 0 {
+		return fault.Invalid(key, "does not have enough properties: at least one is needed")
+	}
+	return nil
 }
 
 // opt is a member of a request body that may be absent, null or set.

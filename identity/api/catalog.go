@@ -110,7 +110,7 @@ func (a *API) updateRegion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b regionBody
-	if err := decode(w, r, &b); err != nil || b.Region == nil {
+	if err := decodeUpdate(w, r, "region", &b); err != nil || b.Region == nil {
 		a.fail(w, r, orInvalid(err, "region", "'region' is a required property"))
 		return
 	}
@@ -231,7 +231,7 @@ func (a *API) updateService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b serviceBody
-	if err := decode(w, r, &b); err != nil || b.Service == nil {
+	if err := decodeUpdate(w, r, "service", &b); err != nil || b.Service == nil {
 		a.fail(w, r, orInvalid(err, "service", "'service' is a required property"))
 		return
 	}
@@ -367,7 +367,7 @@ func (a *API) updateEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b endpointBody
-	if err := decode(w, r, &b); err != nil || b.Endpoint == nil {
+	if err := decodeUpdate(w, r, "endpoint", &b); err != nil || b.Endpoint == nil {
 		a.fail(w, r, orInvalid(err, "endpoint", "'endpoint' is a required property"))
 		return
 	}

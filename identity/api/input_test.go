@@ -116,6 +116,15 @@ func TestWriteRefused(t *testing.T) {
 		{"project update: is_domain", "PATCH", "/v3/projects/{top}", `{"project":{"is_domain":true}}`, 400, "is_domain", ""},
 		{"project update: is_domain null", "PATCH", "/v3/projects/{top}", `{"project":{"is_domain":null}}`, 400, "'project.is_domain'", ""},
 		{"project update: id", "PATCH", "/v3/projects/{top}", `{"project":{"id":"{sub}"}}`, 400, "'project.id'", ""},
+		// every update schema has minProperties: 1
+		{"project update: no member", "PATCH", "/v3/projects/{top}", `{"project":{}}`, 400, "'project'", ""},
+		{"domain update: no member", "PATCH", "/v3/domains/default", `{"domain":{}}`, 400, "'domain'", ""},
+		{"user update: no member", "PATCH", "/v3/users/{user}", `{"user":{}}`, 400, "'user'", ""},
+		{"group update: no member", "PATCH", "/v3/groups/{group}", `{"group":{}}`, 400, "'group'", ""},
+		{"role update: no member", "PATCH", "/v3/roles/{role}", `{"role":{}}`, 400, "'role'", ""},
+		{"region update: no member", "PATCH", "/v3/regions/RegionOne", `{"region":{}}`, 400, "'region'", ""},
+		{"service update: no member", "PATCH", "/v3/services/{service}", `{"service":{}}`, 400, "'service'", ""},
+		{"endpoint update: no member", "PATCH", "/v3/endpoints/{endpoint}", `{"endpoint":{}}`, 400, "'endpoint'", ""},
 
 		// users (keystone/identity/schema.py)
 		{"user: name 256 characters", "POST", "/v3/users", `{"user":{"name":"` + x("n", 256) + `"}}`, 400, "'user.name'", ""},
@@ -267,6 +276,8 @@ func TestWriteAccepted(t *testing.T) {
 			map[string]any{"region.parent_region_id": nil}},
 		{"region update: parent again", "PATCH", "/v3/regions/RegionOneA", map[string]any{"region": map[string]any{"parent_region_id": "RegionOne"}}, 200,
 			map[string]any{"region.parent_region_id": "RegionOne"}},
+		{"project update: only a member Keystone keeps elsewhere", "PATCH", "/v3/projects/" + f.top, map[string]any{"project": map[string]any{"colour": "blue"}}, 200,
+			map[string]any{"project.id": f.top}},
 		{"domain update: its own id", "PATCH", "/v3/domains/default", map[string]any{"domain": map[string]any{"id": "default", "description": "d"}}, 200,
 			map[string]any{"domain.description": "d"}},
 	}

@@ -151,7 +151,7 @@ func (a *API) updateDomain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b domainBody
-	if err := decode(w, r, &b); err != nil || b.Domain == nil {
+	if err := decodeUpdate(w, r, "domain", &b); err != nil || b.Domain == nil {
 		a.fail(w, r, orInvalid(err, "domain", "'domain' is a required property"))
 		return
 	}
@@ -330,7 +330,7 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b projectBody
-	if err := decode(w, r, &b); err != nil || b.Project == nil {
+	if err := decodeUpdate(w, r, "project", &b); err != nil || b.Project == nil {
 		a.fail(w, r, orInvalid(err, "project", "'project' is a required property"))
 		return
 	}

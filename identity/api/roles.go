@@ -146,7 +146,7 @@ func (a *API) updateRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b roleBody
-	if err := decode(w, r, &b); err != nil || b.Role == nil {
+	if err := decodeUpdate(w, r, "role", &b); err != nil || b.Role == nil {
 		a.fail(w, r, orInvalid(err, "role", "'role' is a required property"))
 		return
 	}

@@ -153,7 +153,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b userBody
-	if err := decode(w, r, &b); err != nil || b.User == nil {
+	if err := decodeUpdate(w, r, "user", &b); err != nil || b.User == nil {
 		a.fail(w, r, orInvalid(err, "user", "'user' is a required property"))
 		return
 	}
@@ -394,7 +394,7 @@ func (a *API) updateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b groupBody
-	if err := decode(w, r, &b); err != nil || b.Group == nil {
+	if err := decodeUpdate(w, r, "group", &b); err != nil || b.Group == nil {
 		a.fail(w, r, orInvalid(err, "group", "'group' is a required property"))
 		return
 	}
