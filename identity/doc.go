@@ -4,6 +4,11 @@
 //   - Store: domains, projects, users, groups, roles with implied roles,
 //     assignments, the catalog, application credentials and revocation
 //     events, on SQLite or PostgreSQL, every write in the watch feed.
+//     Every create and update is checked against Keystone 22's input
+//     rules (each type's Validate: name, id, tag, URL and description
+//     limits) and refused with a 400 naming the field; domains, parents
+//     and ids do not change. Names are stored stripped, as Keystone
+//     stores them.
 //   - Auth: authenticate (password, token, application credential), scope
 //     (project, domain, system), validate (keys, expiry, revocation, the
 //     user and scope still enabled, roles still held), revoke.

@@ -3,7 +3,55 @@
 // call but discovery and POST /v3/auth/tokens needs a valid X-Auth-Token,
 // and every call passes the policy engine with Keystone's default rules.
 //
+// Input follows Keystone 22's JSON schemas, one place per rule: the shape
+// of a body here, in one apply per resource shared by POST and PATCH (a
+// member the schema types as a boolean, a name or a list may not be null;
+// a PATCH may not name another id; an update object needs a member), and
+// the values in the identity package's Validate methods, which the store
+// runs on every create and update (lengths, id and tag rules, endpoint
+// URLs, immutable domains and parents). A refused write is a 400 naming
+// the field (Keystone's 403 for a new parent_id) and changes nothing.
+// Bodies are limited to Keystone's max_request_body_size, 114688 bytes.
+//
+// Lists take Keystone's filters: exact (every value of a repeated
+// parameter), inexact (name__contains, __startswith, __endswith and their
+// case-insensitive i forms), booleans read as oslo's bool_from_string,
+// the project tag filters, password_expires_at and role_assignments'
+// include_subtree. A filter gostack cannot apply is refused with a 400;
+// parameters Keystone does not know are ignored, as Keystone ignores them.
+//
+// Deliberate differences from Keystone 22:
+//   - Limits Keystone's schema leaves to its database are checked as 400s
+//     where Keystone's SQL would fail: group names at most 64 characters
+//     (the schema says 255), role and region descriptions and region ids
+//     at most 255. No string may hold NUL or invalid UTF-8, which
+//     PostgreSQL cannot store. Region ids may not contain "/".
+//   - Error messages name the field and the rule but never repeat the
+//     value (Keystone's quote it, however long).
+//   - Domains keep no tags: an empty list is accepted, others are refused
+//     (Keystone stores them). POST /v3/domains takes "id" besides
+//     Keystone's explicit_domain_id; a PATCH naming another id is refused
+//     (Keystone ignores it).
+//   - Endpoint URL substitutions are checked on PATCH as on POST (Keystone
+//     checks POST only); an endpoint's legacy "region" naming a missing
+//     region is refused (Keystone creates the region).
+//   - A user's "federated" attribute is refused, and the filters idp_id,
+//     protocol_id and unique_id match no user: gostack has no federated
+//     users, and a Keystone without them answers the same empty list.
+//   - GET /v3/projects?is_domain=true is refused: gostack has no projects
+//     acting as domains (Keystone lists its domains).
+//   - The tag filters all hold together, as documented. Keystone's SQL
+//     differs in two corners: not-tags with not-tags-any also lists the
+//     projects that have a not-tags-any tag, and tags matching no project
+//     with not-tags drops the tags filter.
+//   - Inexact filters compare literally; Keystone's case-insensitive ones
+//     are SQL ILIKE, where "%" and "_" in the value are wildcards.
+//   - GET /v3/role_assignments refuses a scope.system other than "all"
+//     (Keystone ignores it).
+//
 // What it does not do: federation, OAuth1/2, trusts, credentials (EC2),
-// endpoint groups and filters, limits, domain-specific configuration.
-// Those paths answer 404.
+// endpoint groups and filters, limits, domain-specific configuration,
+// project and user options, the /v3/projects/{id}/tags routes, PUT
+// /v3/regions/{id}. Those paths answer 404; options in a body are
+// ignored.
 package api
