@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gostack/gostack/internal/crashpoint"
 	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
@@ -191,6 +192,7 @@ func (s *Store) CreateZone(ctx context.Context, z Zone) (Zone, error) {
 	if err != nil {
 		return Zone{}, err
 	}
+	crashpoint.Hit("dns.zone.created")
 	return z, nil
 }
 
@@ -424,6 +426,9 @@ func (s *Store) DeleteZone(ctx context.Context, v Viewer, id string) (Zone, erro
 		}
 		return s.record(ctx, tx, "zone", out.ID, out.ProjectID, watch.Update, out)
 	})
+	if err == nil {
+		crashpoint.Hit("dns.zone.delete-marked")
+	}
 	return out, err
 }
 

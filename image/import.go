@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/gostack/gostack/image/store"
+	"github.com/gostack/gostack/internal/crashpoint"
 	"github.com/gostack/gostack/internal/fault"
 )
 
@@ -96,6 +98,7 @@ func (s *Service) Import(ctx context.Context, id, method, uri string) (Image, er
 	if err != nil {
 		return Image{}, err
 	}
+	crashpoint.Hit("image.import.importing")
 	s.background(ctx, img, src, obj, method == GlanceDirect)
 	return img, nil
 }
@@ -119,6 +122,7 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 		done, err = s.write(ctx, s.Data, img, rc, -1)
 		rc.Close()
 		if err == nil {
+			crashpoint.Hit("image.import.stored")
 			_, err = s.Store.Transition(ctx, img.ID, Active, done)
 		}
 	}
@@ -126,6 +130,7 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 		s.revert(ctx, img.ID, Importing, s.Data, staged)
 		return err
 	}
+	crashpoint.Hit("image.import.active")
 	if staged {
 		s.Staging.Delete(ctx, img.ID)
 	}
@@ -133,12 +138,22 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 }
 
 // Recover makes images consistent after the service stopped in the
-// middle of a write: saving images (their uploads died with the process)
-// go back to queued; importing images restart a glance-direct import when
-// the staged data is there, and otherwise go back to queued. Call it once
-// at start, before serving; it is safe with other controllers only if
-// they are idle too (one controller per store, as the all-in-one runs).
+// middle of a write: data objects that no image owns any more (an image
+// deleted, or an upload stored but never recorded, before the process
+// died) are removed, and so are staged objects of images that are no
+// longer uploading or importing; saving images (their uploads died with
+// the process) go back to queued; importing images restart a
+// glance-direct import when the staged data is there, and otherwise go
+// back to queued. Call it once at start, before serving; it is safe with
+// other controllers only if they are idle too (one controller per store,
+// as the all-in-one runs).
 func (s *Service) Recover(ctx context.Context) error {
+	if err := s.sweep(ctx, s.Data, Active, Deactivated); err != nil {
+		return err
+	}
+	if err := s.sweep(ctx, s.Staging, Uploading, Importing); err != nil {
+		return err
+	}
 	imgs, err := s.Store.InStatus(ctx, Saving, Importing)
 	if err != nil {
 		return err
@@ -153,6 +168,34 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 		s.log().Info("image write interrupted by a restart; back to queued", "image", img.ID, "status", img.Status)
 		s.revert(ctx, img.ID, img.Status, s.Data, false)
+	}
+	return nil
+}
+
+// sweep removes the objects of st whose image is gone or in none of the
+// statuses keep. Stores that cannot list are left alone.
+func (s *Service) sweep(ctx context.Context, st store.Store, keep ...Status) error {
+	l, ok := st.(store.Lister)
+	if !ok || st == nil {
+		return nil
+	}
+	ids, err := l.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		img, err := s.Store.Get(ctx, id)
+		switch {
+		case fault.KindOf(err) == fault.NotFound:
+		case err != nil:
+			return err
+		case slices.Contains(keep, img.Status):
+			continue
+		}
+		s.log().Info("removing image data no image owns", "object", id)
+		if err := st.Delete(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gostack/gostack/image/format"
 	"github.com/gostack/gostack/image/store"
+	"github.com/gostack/gostack/internal/crashpoint"
 	"github.com/gostack/gostack/internal/fault"
 )
 
@@ -132,11 +133,13 @@ func (s *Service) Upload(ctx context.Context, id string, r io.Reader, size int64
 	if err != nil {
 		return Image{}, err
 	}
+	crashpoint.Hit("image.upload.saving")
 	done, err := s.write(ctx, s.Data, img, r, size)
 	if err != nil {
 		s.revert(ctx, id, Saving, s.Data, false)
 		return Image{}, err
 	}
+	crashpoint.Hit("image.upload.stored")
 	// The client may hang up after the last byte: finish regardless.
 	c, cancel := detached(ctx)
 	defer cancel()
@@ -253,6 +256,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if _, err := s.Store.Delete(ctx, id); err != nil {
 		return err
 	}
+	crashpoint.Hit("image.delete.marked")
 	c, cancel := detached(ctx)
 	defer cancel()
 	for _, st := range []store.Store{s.Data, s.Staging} {

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -150,6 +151,26 @@ func TestRecover(t *testing.T) {
 	if _, err := f.svc.Store.Transition(ctx, lost.ID, image.Importing, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Data a crash left without an owner: an image deleted before its data
+	// was removed, an object no image has, staged data of an image that
+	// went active before the staging copy was removed.
+	deleted := f.create(t, "raw")
+	if _, err := f.svc.Upload(ctx, deleted.ID, bytes.NewReader(payload), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Store.Delete(ctx, deleted.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.data.Put(ctx, "no-such-image", bytes.NewReader(payload), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	imported := f.create(t, "raw")
+	if _, err := f.svc.Upload(ctx, imported.ID, bytes.NewReader(payload), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.staging.Put(ctx, imported.ID, bytes.NewReader(payload), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	// "Restart": a new service over the same store and directories.
 	if err := f.data.Clean(); err != nil {
@@ -159,13 +180,19 @@ func TestRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.svc.Wait()
-	for id, want := range map[string]image.Status{saving.ID: image.Queued, staged.ID: image.Active, lost.ID: image.Queued} {
+	for id, want := range map[string]image.Status{saving.ID: image.Queued, staged.ID: image.Active, lost.ID: image.Queued, imported.ID: image.Active} {
 		if st := status(t, f, id); st != want {
 			t.Errorf("%s: %s, want %s", id, st, want)
 		}
 	}
-	if left := files(t, f.data); len(left) != 1 || filepath.Base(left[0]) != staged.ID {
-		t.Errorf("data files: %v", left)
+	var left []string
+	for _, p := range files(t, f.data) {
+		left = append(left, filepath.Base(p))
+	}
+	want := []string{imported.ID, staged.ID}
+	slices.Sort(want)
+	if slices.Sort(left); !slices.Equal(left, want) {
+		t.Errorf("data files: %v, want those of %s and %s", left, imported.ID, staged.ID)
 	}
 	if left := files(t, f.staging); len(left) != 0 {
 		t.Errorf("staging files left: %v", left)

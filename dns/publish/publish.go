@@ -22,6 +22,7 @@ import (
 
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/dns/server"
+	"github.com/gostack/gostack/internal/crashpoint"
 	"github.com/gostack/gostack/internal/watch"
 	mdns "github.com/miekg/dns"
 )
@@ -174,6 +175,7 @@ func (p *Publisher) retire(ctx context.Context, z dns.Zone) {
 	defer p.release(z.ID)
 	for try := 0; try < 10 && ctx.Err() == nil; try++ {
 		if p.noneServe(z.Name) {
+			crashpoint.Hit("dns.publish.retiring")
 			if _, err := p.Store.FinishDelete(ctx, z.ID); err != nil && ctx.Err() == nil {
 				p.log().Debug("dns publish: deletion not finished", "zone", z.Name, "err", err)
 			}
@@ -202,6 +204,7 @@ func (p *Publisher) activate(ctx context.Context, z dns.Zone) {
 	defer p.release(z.ID)
 	for try := 0; try < 10 && ctx.Err() == nil; try++ {
 		if p.allServe(z.Name, z.Serial) {
+			crashpoint.Hit("dns.publish.serving")
 			_, err := p.Store.MarkActive(ctx, z.ID, z.Serial)
 			if err != nil && ctx.Err() == nil {
 				p.log().Debug("dns publish: zone not marked active", "zone", z.Name, "serial", z.Serial, "err", err)

@@ -16,7 +16,10 @@ type Filesystem struct {
 	Dir string
 }
 
-var _ Store = (*Filesystem)(nil)
+var (
+	_ Store  = (*Filesystem)(nil)
+	_ Lister = (*Filesystem)(nil)
+)
 
 // validID keeps ids to names that cannot escape the directory.
 var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -135,6 +138,24 @@ func (f *Filesystem) Delete(_ context.Context, id string) error {
 	}
 	syncDir(filepath.Dir(p))
 	return nil
+}
+
+// List returns the ids of the objects, in no particular order.
+func (f *Filesystem) List(context.Context) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(f.Dir, "objects"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	ids := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if validID.MatchString(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
 }
 
 func syncDir(dir string) {

@@ -22,6 +22,12 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// Lister is a Store that can list its objects, so that data a crash left
+// without an owner can be found and removed.
+type Lister interface {
+	List(ctx context.Context) ([]string, error)
+}
+
 // PutOptions bound and observe a Put.
 type PutOptions struct {
 	// MaxSize refuses objects larger than this (0: no limit) with

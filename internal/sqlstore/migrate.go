@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/gostack/gostack/internal/crashpoint"
 	"io/fs"
 	"path"
 	"regexp"
@@ -149,6 +150,7 @@ func (db *DB) migrateArea(ctx context.Context, tx *Tx, area string, ms []migrati
 			area, m.version, m.name, m.sum, time.Now().Unix()); err != nil {
 			return fmt.Errorf("sqlstore: record migration %s/%d: %w", area, m.version, err)
 		}
+		crashpoint.Hit("sqlstore.migrate.applied") // inside the transaction: all or none
 	}
 	return nil
 }
