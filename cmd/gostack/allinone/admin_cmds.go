@@ -84,7 +84,7 @@ func IdentityBootstrap(ctx context.Context, cfg Config, bc identity.BootstrapCon
 			}
 		}
 		if bc.PublicURL == "" {
-			url := "http://" + publicAddr(fmt.Sprintf("%s:%d", cfg.Bind, cfg.Ports.Identity)) + "/v3"
+			url := cfg.scheme() + "://" + publicAddr(fmt.Sprintf("%s:%d", cfg.Bind, cfg.Ports.Identity)) + "/v3"
 			bc.PublicURL, bc.InternalURL, bc.AdminURL = url, url, url
 		}
 		u, err := identity.Bootstrap(ctx, store, newAuth(&cfg, store, fernet.StaticKeys{}).Hasher, bc)

@@ -56,3 +56,7 @@ type Env struct {
 // DefaultAreas are the areas cmd/gostack serves. Each area is added here
 // as it lands.
 func DefaultAreas() []Area { return []Area{IdentityArea{}, ImageArea{}, DNSArea{}} }
+
+// publicURL is the URL of the area's listener for the catalog: https when
+// TLS is on.
+func (e Env) publicURL() string { return e.Config.scheme() + "://" + publicAddr(e.Addr) }

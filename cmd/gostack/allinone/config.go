@@ -2,6 +2,7 @@ package allinone
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/dns"
+	dnsserver "github.com/gostack/gostack/dns/server"
 	"github.com/gostack/gostack/internal/config"
+	"github.com/gostack/gostack/internal/httpapi"
 	mdns "github.com/miekg/dns"
 )
 
@@ -23,6 +26,8 @@ type Config struct {
 	Bind            string          `yaml:"bind" help:"IP address every listener binds to"`
 	Region          string          `yaml:"region" help:"region name used in the catalog and openrc"`
 	Ports           Ports           `yaml:"ports"`
+	TLS             TLSConfig       `yaml:"tls"`
+	HTTP            HTTPConfig      `yaml:"http"`
 	Log             LogConfig       `yaml:"log"`
 	Watch           WatchConfig     `yaml:"watch"`
 	Identity        IdentityConfig  `yaml:"identity"`
@@ -52,6 +57,48 @@ func (p Ports) byName() map[string]int {
 		"volume": p.Volume, "image": p.Image, "baremetal": p.Baremetal,
 		"load-balancer": p.LoadBalancer, "dns": p.DNS,
 	}
+}
+
+// TLSConfig turns HTTPS on for every HTTP listener (the APIs and the admin
+// port; DNS keeps plain UDP and TCP).
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file" help:"PEM certificate (chain) every HTTP listener serves; with key_file, turns HTTPS on; reloaded when it changes"`
+	KeyFile  string `yaml:"key_file" help:"PEM private key of cert_file; reloaded when it changes"`
+	CAFile   string `yaml:"ca_file" help:"PEM CA certificates clients verify the listeners with: written to openrc as OS_CACERT; empty means cert_file (a self-signed certificate)"`
+}
+
+// on reports whether the listeners serve HTTPS.
+func (t TLSConfig) on() bool { return t.CertFile != "" }
+
+// caFile is what clients trust.
+func (t TLSConfig) caFile() string {
+	if t.CAFile != "" {
+		return t.CAFile
+	}
+	return t.CertFile
+}
+
+// HTTPConfig bounds what one client can hold on each HTTP listener.
+type HTTPConfig struct {
+	ReadHeaderTimeout config.Duration `yaml:"read_header_timeout" help:"time a client has to send its request line and headers; past it the connection is closed"`
+	BodyTimeout       config.Duration `yaml:"body_timeout" help:"longest wait for the next bytes of a request body (uploads last as long as bytes keep coming); past it: 408 and the connection closed"`
+	WriteTimeout      config.Duration `yaml:"write_timeout" help:"longest a response write may block on a client that does not read; past it the connection is closed"`
+	IdleTimeout       config.Duration `yaml:"idle_timeout" help:"how long a keep-alive connection may wait for its next request"`
+	MaxConnections    int             `yaml:"max_connections" help:"connections open at once per listener; beyond it new ones wait in the kernel's accept queue until one closes"`
+}
+
+// limits are c's values for the HTTP kit.
+func (c HTTPConfig) limits() httpapi.Limits {
+	return httpapi.Limits{ReadHeaderTimeout: c.ReadHeaderTimeout.D(), BodyTimeout: c.BodyTimeout.D(),
+		WriteTimeout: c.WriteTimeout.D(), IdleTimeout: c.IdleTimeout.D(), MaxConns: c.MaxConnections}
+}
+
+// scheme is the URL scheme of the HTTP listeners.
+func (c *Config) scheme() string {
+	if c.TLS.on() {
+		return "https"
+	}
+	return "http"
 }
 
 // LogConfig selects the log format and level.
@@ -89,6 +136,9 @@ type ImageConfig struct {
 	WebDownloadAllow []string              `yaml:"web_download_allow" help:"CIDRs web-download may fetch from although loopback or link-local (refused otherwise)"`
 	FormatMismatch   bool                  `yaml:"allow_format_mismatch" help:"accept data whose format differs from disk_format (Glance's require_image_format_match=false); safety checks still apply"`
 	PolicyFile       string                `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Glance's default rules"`
+	MaxProperties    int                   `yaml:"max_properties" help:"extra properties per image, -1 for no limit (Glance's image_property_quota); one more is a 413"`
+	MaxTags          int                   `yaml:"max_tags" help:"tags per image, -1 for no limit (Glance's image_tag_quota); one more is a 413"`
+	MaxMembers       int                   `yaml:"max_members" help:"projects one image can be shared with, -1 for no limit (Glance's image_member_quota); one more is a 413"`
 }
 
 // ImageQuota is one project's image limits.
@@ -99,13 +149,16 @@ type ImageQuota struct {
 
 // DNSConfig holds Designate's settings and the authoritative server's.
 type DNSConfig struct {
-	Server        bool              `yaml:"server" help:"run the authoritative DNS server inside the all-in-one daemon; false when 'gostack dns-server' serves the zones instead"`
-	Listen        string            `yaml:"listen" help:"the DNS server's UDP and TCP address (host:port)"`
-	Nameservers   []string          `yaml:"nameservers" help:"the default pool's nameserver hostnames (fully qualified, first is the SOA MNAME): every zone's apex NS records"`
-	AlsoNotify    []DNSTarget       `yaml:"also_notify" help:"secondaries sent a NOTIFY on every serial change (the default pool's also_notifies), each {addr: IP[:port], key: TSIG key name (optional)}"`
-	AllowTransfer []DNSTransfer     `yaml:"allow_transfer" help:"who may transfer zones (AXFR, IXFR) over TCP, each {cidr: network (empty: any), key: TSIG key the request must be signed with (optional)}; empty: nobody"`
-	TSIGKeys      map[string]DNSKey `yaml:"tsig_keys" help:"TSIG keys by name, each {algorithm: hmac-sha256 (default) or hmac-sha512/384/224/sha1, secret: base64}; the DNS API's POOL keys of the default pool are added (and followed: no restart); allow_transfer and also_notify name keys of either kind"`
-	PolicyFile    string            `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Designate's default rules"`
+	Server         bool              `yaml:"server" help:"run the authoritative DNS server inside the all-in-one daemon; false when 'gostack dns-server' serves the zones instead"`
+	Listen         string            `yaml:"listen" help:"the DNS server's UDP and TCP address (host:port)"`
+	Nameservers    []string          `yaml:"nameservers" help:"the default pool's nameserver hostnames (fully qualified, first is the SOA MNAME): every zone's apex NS records"`
+	AlsoNotify     []DNSTarget       `yaml:"also_notify" help:"secondaries sent a NOTIFY on every serial change (the default pool's also_notifies), each {addr: IP[:port], key: TSIG key name (optional)}"`
+	AllowTransfer  []DNSTransfer     `yaml:"allow_transfer" help:"who may transfer zones (AXFR, IXFR) over TCP, each {cidr: network (empty: any), key: TSIG key the request must be signed with (optional)}; empty: nobody"`
+	TSIGKeys       map[string]DNSKey `yaml:"tsig_keys" help:"TSIG keys by name, each {algorithm: hmac-sha256 (default) or hmac-sha512/384/224/sha1, secret: base64}; the DNS API's POOL keys of the default pool are added (and followed: no restart); allow_transfer and also_notify name keys of either kind"`
+	PolicyFile     string            `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Designate's default rules"`
+	ReservedZones  []string          `yaml:"reserved_zones" help:"zone names only admins (use_blacklisted_zone) may create, besides the public suffixes: each covers itself and the names above and below it; the nameservers are always reserved; a member gets 400 invalid_zone_name"`
+	TCPIdleTimeout config.Duration   `yaml:"tcp_idle_timeout" help:"how long a DNS-over-TCP connection may go without a whole query arriving, or without the client taking an answer message, before it is closed"`
+	MaxTCPConns    int               `yaml:"max_tcp_conns" help:"DNS-over-TCP connections served at once; beyond it new ones are closed at once"`
 }
 
 // DNSTarget is a secondary to NOTIFY.
@@ -154,11 +207,18 @@ func Defaults() Config {
 			Admin: 8790, Identity: 5000, Compute: 8774, Network: 9696, Volume: 8776,
 			Image: 9292, Baremetal: 6385, LoadBalancer: 9876, DNS: 9001,
 		},
-		Log:             LogConfig{Format: "text", Level: "info"},
-		Watch:           WatchConfig{Retention: config.Duration(24 * time.Hour), MaxChanges: 1_000_000, CompactInterval: config.Duration(time.Minute)},
-		Identity:        IdentityConfig{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12},
-		Image:           ImageConfig{HashAlgo: "sha512", MaxImageSize: 1 << 40, QuotaImages: -1, QuotaBytes: -1, WebDownload: true},
-		DNS:             DNSConfig{Server: true, Listen: "127.0.0.1:5354", Nameservers: []string{"ns1.gostack.internal."}},
+		HTTP: HTTPConfig{
+			ReadHeaderTimeout: config.Duration(httpapi.DefaultReadHeaderTimeout), BodyTimeout: config.Duration(httpapi.DefaultBodyTimeout),
+			WriteTimeout: config.Duration(httpapi.DefaultWriteTimeout), IdleTimeout: config.Duration(httpapi.DefaultIdleTimeout),
+			MaxConnections: httpapi.DefaultMaxConns,
+		},
+		Log:      LogConfig{Format: "text", Level: "info"},
+		Watch:    WatchConfig{Retention: config.Duration(24 * time.Hour), MaxChanges: 1_000_000, CompactInterval: config.Duration(time.Minute)},
+		Identity: IdentityConfig{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12},
+		Image: ImageConfig{HashAlgo: "sha512", MaxImageSize: 1 << 40, QuotaImages: -1, QuotaBytes: -1, WebDownload: true,
+			MaxProperties: 128, MaxTags: 128, MaxMembers: 128},
+		DNS: DNSConfig{Server: true, Listen: "127.0.0.1:5354", Nameservers: []string{"ns1.gostack.internal."},
+			TCPIdleTimeout: config.Duration(dnsserver.DefaultTCPIdleTimeout), MaxTCPConns: dnsserver.DefaultMaxTCPConns},
 		ShutdownTimeout: config.Duration(10 * time.Second),
 	}
 }
@@ -192,6 +252,18 @@ func (c *Config) Validate() error {
 			return bad(key, "port %d is also ports.%s", port, other)
 		}
 		seen[port] = strings.ReplaceAll(name, "-", "_")
+	}
+	if err := c.TLS.validate(); err != nil {
+		return err
+	}
+	for key, d := range map[string]config.Duration{"read_header_timeout": c.HTTP.ReadHeaderTimeout, "body_timeout": c.HTTP.BodyTimeout,
+		"write_timeout": c.HTTP.WriteTimeout, "idle_timeout": c.HTTP.IdleTimeout} {
+		if d <= 0 {
+			return bad("http."+key, "must be positive")
+		}
+	}
+	if c.HTTP.MaxConnections < 1 {
+		return bad("http.max_connections", "must be at least 1")
 	}
 	switch c.Log.Format {
 	case "text", "json":
@@ -241,6 +313,25 @@ func (c *Config) dsn() string {
 	return "sqlite://" + absPath(c.DataDir) + "/gostack.db"
 }
 
+func (t TLSConfig) validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &config.FieldError{Key: "tls." + key, Problem: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case t.CertFile == "" && t.KeyFile == "" && t.CAFile == "":
+		return nil
+	case t.CertFile == "" || t.KeyFile == "":
+		return bad("cert_file", "cert_file and key_file go together")
+	}
+	if _, err := httpapi.LoadCertFiles(t.CertFile, t.KeyFile); err != nil {
+		return bad("cert_file", "%v", errors.Unwrap(err))
+	}
+	if _, err := httpapi.ClientTLS(t.caFile()); err != nil {
+		return bad("ca_file", "%v", err)
+	}
+	return nil
+}
+
 func (c *ImageConfig) validate() error {
 	bad := func(key, format string, args ...any) error {
 		return &config.FieldError{Key: "image." + key, Problem: fmt.Sprintf(format, args...)}
@@ -252,6 +343,11 @@ func (c *ImageConfig) validate() error {
 	}
 	if c.MaxImageSize <= 0 {
 		return bad("max_image_size", "must be positive")
+	}
+	for key, v := range map[string]int{"max_properties": c.MaxProperties, "max_tags": c.MaxTags, "max_members": c.MaxMembers} {
+		if v < -1 {
+			return bad(key, "must be -1 (no limit) or more")
+		}
 	}
 	if c.QuotaImages < -1 || c.QuotaBytes < -1 {
 		return bad("quota_images", "quotas are -1 (no limit) or more")
@@ -287,6 +383,15 @@ func (c *DNSConfig) validate() error {
 		if _, ok := mdns.IsDomainName(ns); !ok || !mdns.IsFqdn(ns) || ns == "." {
 			return bad("nameservers", "%q is not a fully qualified hostname (it ends with a dot)", ns)
 		}
+	}
+	if err := dns.ReservedNames(c.ReservedZones).Validate(); err != nil {
+		return bad("reserved_zones", "%v", err)
+	}
+	if c.TCPIdleTimeout <= 0 {
+		return bad("tcp_idle_timeout", "must be positive")
+	}
+	if c.MaxTCPConns < 1 {
+		return bad("max_tcp_conns", "must be at least 1")
 	}
 	for name, k := range c.TSIGKeys {
 		if _, ok := mdns.IsDomainName(name); !ok || name == "" {

@@ -2,6 +2,7 @@ package allinone
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -113,6 +114,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 type server struct {
 	name    string
 	handler http.Handler
+	metrics *httpapi.Metrics
 }
 
 func openStore(ctx context.Context, cfg *Config, areas []Area, reg prometheus.Registerer) (*sqlstore.DB, *watch.Log, error) {
@@ -181,14 +183,14 @@ func (d *Daemon) build(ctx context.Context, log *slog.Logger, db *sqlstore.DB, f
 		mux := http.NewServeMux()
 		mux.Handle("/", h)
 		mux.Handle("GET /healthcheck", healthHandler(db))
-		servers = append(servers, server{name, httpapi.Service(mux, httpapi.ServiceOptions{Logger: alog, Metrics: m})})
+		servers = append(servers, server{name, httpapi.Service(mux, httpapi.ServiceOptions{Logger: alog, Metrics: m}), m})
 	}
 	adminMetrics, err := httpapi.NewMetrics(reg, "admin")
 	if err != nil {
 		return nil, err
 	}
 	admin := server{"admin", httpapi.Service(adminHandler(db, feed, reg, d.Areas, validator),
-		httpapi.ServiceOptions{Style: httpapi.Plain, Logger: log.With("service", "admin"), Metrics: adminMetrics})}
+		httpapi.ServiceOptions{Style: httpapi.Plain, Logger: log.With("service", "admin"), Metrics: adminMetrics}), adminMetrics}
 	return append([]server{admin}, servers...), nil
 }
 
@@ -232,20 +234,28 @@ func (d *Daemon) serve(ctx context.Context, stop context.CancelFunc, log *slog.L
 		defer wg.Done()
 		feed.Run(ctx, watch.Retention{MaxAge: cfg.Watch.Retention.D(), MaxChanges: cfg.Watch.MaxChanges}, cfg.Watch.CompactInterval.D(), log)
 	}()
-	errc := make(chan error, len(servers))
-	var hs []*http.Server
-	for _, s := range servers {
-		srv := &http.Server{
-			Handler:           s.handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			// Requests see the daemon's context: long polls end at shutdown.
-			BaseContext: func(net.Listener) context.Context { return ctx },
-			ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	var tlsConfig *tls.Config
+	if cfg.TLS.on() {
+		certs, err := httpapi.LoadCertFiles(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			stop()
+			wg.Wait()
+			return err
 		}
+		tlsConfig = httpapi.ServerTLS(certs)
+	}
+	errc := make(chan error, len(servers))
+	var hs []*httpapi.Server
+	for _, s := range servers {
+		srv := httpapi.NewServer(s.handler, httpapi.ServerOptions{
+			Limits: cfg.HTTP.limits(), TLS: tlsConfig, Metrics: s.metrics,
+			// Requests see the daemon's context: long polls end at shutdown.
+			BaseContext: ctx,
+			Logger:      log,
+		})
 		hs = append(hs, srv)
 		l := ls[s.name]
-		log.Info("listening", "service", s.name, "addr", l.Addr().String())
+		log.Info("listening", "service", s.name, "addr", l.Addr().String(), "scheme", cfg.scheme())
 		go func() {
 			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("allinone: serve %s: %w", s.name, err)

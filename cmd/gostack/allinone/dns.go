@@ -57,7 +57,7 @@ func (DNSArea) Handler(ctx context.Context, env Env) (http.Handler, error) {
 	if err := ensurePool(ctx, store, &cfg.DNS); err != nil {
 		return nil, err
 	}
-	url := "http://" + publicAddr(env.Addr) + "/"
+	url := env.publicURL() + "/"
 	ids := identity.NewStore(env.DB, env.Watch)
 	if err := identity.EnsureService(ctx, ids, cfg.Region, "dns", "designate",
 		map[string]string{"public": url, "internal": url, "admin": url}); err != nil {
@@ -91,21 +91,14 @@ func (DNSArea) Handler(ctx context.Context, env Env) (http.Handler, error) {
 }
 
 // reservedZones are the zone names that, besides the public suffixes,
-// only callers passing use_blacklisted_zone (admins) may create: the
-// default pool's nameserver hostnames, so that no project's zone answers
-// for the cloud's own nameservers (a reserved name covers the names above
-// it too: "gostack.internal." holds ns1.gostack.internal.).
+// only callers passing use_blacklisted_zone (admins) may create:
+// dns.reserved_zones and the default pool's nameserver hostnames, so that
+// no project's zone answers for the cloud's own nameservers (a reserved
+// name covers the names above it too: "gostack.internal." holds
+// ns1.gostack.internal.).
 func reservedZones(c *DNSConfig) dns.ReservedNames {
-	return dns.ReservedNames(slices.Clone(c.Nameservers))
+	return dns.ReservedNames(append(slices.Clone(c.Nameservers), c.ReservedZones...))
 }
-
-// The authoritative server's TCP limits: dns/server's defaults (a 10 s
-// idle timeout, 1000 connections), stated here where the server is
-// configured.
-const (
-	dnsTCPIdleTimeout = dnsserver.DefaultTCPIdleTimeout
-	dnsMaxTCPConns    = dnsserver.DefaultMaxTCPConns
-)
 
 // ensurePool gives the default pool the configured nameservers and
 // NOTIFY targets.
@@ -173,8 +166,8 @@ func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed *w
 	srv := dnsserver.New(dyn, dnsserver.Config{
 		Keys: keys, Transfer: transfer,
 		NotifyTargets:  func(string) []dnsserver.Target { return targets },
-		TCPIdleTimeout: dnsTCPIdleTimeout,
-		MaxTCPConns:    dnsMaxTCPConns,
+		TCPIdleTimeout: c.TCPIdleTimeout.D(),
+		MaxTCPConns:    c.MaxTCPConns,
 		Logf:           func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) },
 	})
 	ctx, cancel := context.WithCancel(ctx)
@@ -199,7 +192,7 @@ func startDNSServer(ctx context.Context, c *DNSConfig, store *dns.Store, feed *w
 	case <-ready:
 		context.AfterFunc(ctx, cancel) // ends with the caller's ctx
 		log.Info("dns server listening", "addr", addr, "udp", true, "tcp", true, "zones", len(dyn.Zones().Names()),
-			"tcp_idle_timeout", dnsTCPIdleTimeout, "max_tcp_conns", dnsMaxTCPConns)
+			"tcp_idle_timeout", c.TCPIdleTimeout.D(), "max_tcp_conns", c.MaxTCPConns)
 		return addr, nil
 	case err := <-failed:
 		cancel()

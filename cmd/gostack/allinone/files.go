@@ -79,7 +79,14 @@ func writeOpenRC(cfg *Config, authAddr string, identity bool) error {
 		b.WriteString("# The identity area is not in this build yet: nothing answers on OS_AUTH_URL,\n")
 		b.WriteString("# so this file cannot authenticate until it lands.\n")
 	}
-	fmt.Fprintf(&b, "export OS_AUTH_URL=http://%s/v3\n", publicAddr(authAddr))
+	fmt.Fprintf(&b, "export OS_AUTH_URL=%s://%s/v3\n", cfg.scheme(), publicAddr(authAddr))
+	if cfg.TLS.on() {
+		ca, err := filepath.Abs(cfg.TLS.caFile())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "export OS_CACERT=%s\n", shellQuote(ca))
+	}
 	for _, kv := range [][2]string{
 		{"OS_IDENTITY_API_VERSION", "3"},
 		{"OS_AUTH_TYPE", "password"},

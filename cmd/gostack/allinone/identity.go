@@ -53,7 +53,7 @@ func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) 
 	if err != nil {
 		return nil, err
 	}
-	url := "http://" + publicAddr(env.Addr) + "/v3"
+	url := env.publicURL() + "/v3"
 	_, err = identity.Bootstrap(ctx, store, auth.Hasher, identity.BootstrapConfig{
 		AdminPassword: pw, Region: cfg.Region, PublicURL: url, InternalURL: url, AdminURL: url,
 	})

@@ -52,7 +52,7 @@ func (ImageArea) Handler(ctx context.Context, env Env) (http.Handler, error) {
 	if err := svc.Recover(ctx); err != nil {
 		return nil, fmt.Errorf("image: recover: %w", err)
 	}
-	url := "http://" + publicAddr(env.Addr)
+	url := env.publicURL()
 	ids := identity.NewStore(env.DB, env.Watch)
 	if err := identity.EnsureService(ctx, ids, cfg.Region, "image", "glance",
 		map[string]string{"public": url, "internal": url, "admin": url}); err != nil {
@@ -86,8 +86,8 @@ func imageService(cfg *Config, env Env) (*image.Service, error) {
 	ic := cfg.Image
 	records := image.NewStore(env.DB, env.Watch)
 	// Glance's per-image quotas (image_property_quota, image_tag_quota,
-	// image_member_quota) at Glance's defaults: 128 of each.
-	records.Caps = image.DefaultCaps()
+	// image_member_quota).
+	records.Caps = image.Caps{Properties: ic.MaxProperties, Tags: ic.MaxTags, Members: ic.MaxMembers}
 	svc := &image.Service{
 		Store: records, Data: data, Staging: staging,
 		HashAlgo: ic.HashAlgo, MaxImageSize: ic.MaxImageSize, AllowFormatMismatch: ic.FormatMismatch, Log: env.Log,
