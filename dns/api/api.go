@@ -37,15 +37,7 @@ const (
 // the caller the middleware sets. Trailing slashes are dropped first, as
 // Designate's NormalizeURIMiddleware does.
 func (a *API) Handler() http.Handler {
-	rt := httpapi.NewRouter(httpapi.Designate)
-	rt.HandleFunc("GET /{$}", a.versions)
-	rt.HandleFunc("GET /v2", a.versions)
-	a.zoneRoutes(rt)
-	a.recordSetRoutes(rt)
-	a.tsigKeyRoutes(rt)
-	a.poolRoutes(rt)
-	a.quotaRoutes(rt)
-	a.reverseRoutes(rt)
+	rt := a.router()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 			r2 := r.Clone(r.Context())
@@ -58,6 +50,23 @@ func (a *API) Handler() http.Handler {
 		}
 		rt.ServeHTTP(w, r)
 	})
+}
+
+// Routes returns the route patterns Handler serves, for tests that must
+// cover every route (the hostile-input suite) and for documentation.
+func (a *API) Routes() []string { return a.router().Patterns() }
+
+func (a *API) router() *httpapi.Router {
+	rt := httpapi.NewRouter(httpapi.Designate)
+	rt.HandleFunc("GET /{$}", a.versions)
+	rt.HandleFunc("GET /v2", a.versions)
+	a.zoneRoutes(rt)
+	a.recordSetRoutes(rt)
+	a.tsigKeyRoutes(rt)
+	a.poolRoutes(rt)
+	a.quotaRoutes(rt)
+	a.reverseRoutes(rt)
+	return rt
 }
 
 // versions is designate/api/versions.py: {"versions": [...]}, each with a

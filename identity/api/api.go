@@ -33,6 +33,10 @@ func (a *API) Handler() http.Handler {
 	return rt
 }
 
+// Routes returns the route patterns Handler serves, for tests that must
+// cover every route (the hostile-input suite) and for documentation.
+func (a *API) Routes() []string { return a.Handler().(*httpapi.Router).Patterns() }
+
 type callerKey struct{}
 
 // caller returns the validated token of the request (set by authed).

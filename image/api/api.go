@@ -48,6 +48,10 @@ func (a *API) Handler() http.Handler {
 	return rt
 }
 
+// Routes returns the route patterns Handler serves, for tests that must
+// cover every route (the hostile-input suite) and for documentation.
+func (a *API) Routes() []string { return a.Handler().(*httpapi.Router).Patterns() }
+
 // Versions are the Glance API versions we answer as (all the same API).
 var versionIDs = []string{"v2.17", "v2.16", "v2.15", "v2.9", "v2.8", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0"}
 
