@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/watch"
@@ -77,8 +78,8 @@ func (s *Store) GetQuota(ctx context.Context, project string) (Quota, error) {
 // effective quota. Limits already in use above the new value stay; only
 // new growth is refused.
 func (s *Store) SetQuota(ctx context.Context, project string, limits map[string]int) (Quota, error) {
-	if project == "" {
-		return Quota{}, invalid("project_id", "project_id is required")
+	if err := checkProjectID(project); err != nil {
+		return Quota{}, err
 	}
 	var probe Quota
 	fields := probe.fields()
@@ -110,10 +111,27 @@ func (s *Store) SetQuota(ctx context.Context, project string, limits map[string]
 
 // ResetQuota drops a project's overrides: it is back to the defaults.
 func (s *Store) ResetQuota(ctx context.Context, project string) error {
+	if err := checkProjectID(project); err != nil {
+		return err
+	}
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM dns_quotas WHERE project_id = ?", project); err != nil {
+		res, err := tx.Exec(ctx, "DELETE FROM dns_quotas WHERE project_id = ?", project)
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // nothing was set: nothing changes
 		}
 		return s.record(ctx, tx, "quota", project, project, watch.Delete, nil)
 	})
+}
+
+// checkProjectID holds a project id to Keystone's id format (1 to 64
+// letters, digits, '-' and '_'): Designate takes any project id for a
+// quota, but one Keystone could never issue only fills the table.
+func checkProjectID(project string) error {
+	if project == "" || len(project) > 64 || strings.Trim(project, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+		return invalid("project_id", "a project id is 1 to 64 letters, digits, '-' or '_'")
+	}
+	return nil
 }

@@ -382,4 +382,21 @@ func testQuotas(t *testing.T, e *env) {
 	if q, _ := e.s.GetQuota(e.ctx, "a"); q != dns.DefaultQuota() {
 		t.Errorf("after reset: %+v", q)
 	}
+	// A project id Keystone could not issue is refused; resetting quotas
+	// that were never set changes nothing, not even the feed.
+	for _, bad := range []string{"", strings.Repeat("a", 65), "a b", "a/b", "ünï"} {
+		_, err := e.s.SetQuota(e.ctx, bad, map[string]int{"zones": 1})
+		wantFault(t, "set project "+bad, err, fault.BadRequest, "project_id")
+		wantFault(t, "reset project "+bad, e.s.ResetQuota(e.ctx, bad), fault.BadRequest, "project_id")
+	}
+	head, _, err := e.feed.Head(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.ResetQuota(e.ctx, "never-set"); err != nil {
+		t.Fatal(err)
+	}
+	if after, _, _ := e.feed.Head(e.ctx); after != head {
+		t.Errorf("an empty reset moved the feed from %d to %d", head, after)
+	}
 }
