@@ -3,7 +3,10 @@
 // decoding with client-friendly errors, the one mapping from fault kinds to
 // HTTP status and per-service error bodies, request ids, access logs,
 // Prometheus metrics, pagination, microversion negotiation, version
-// discovery documents, a health check and panic recovery.
+// discovery documents, a health check and panic recovery; and the server
+// those handlers run in: timeouts that follow progress, a cap on open
+// connections and TLS from certificate files reloaded when they change
+// ([NewServer], [ServerTLS]).
 //
 // A service builds a [Router] with the [Style] its clients expect, registers
 // handlers with Go 1.22 method patterns, and wraps the router with
@@ -22,7 +25,8 @@
 //
 // What it does not do: authentication and policy (token validation,
 // keystonemiddleware's WWW-Authenticate for non-Keystone services),
-// listeners and TLS, XML or HTML bodies, request body schemas, and
+// opening listeners (the caller does), rate limits, HTTP/2, XML or HTML
+// bodies, request body schemas, and
 // pagination of large data sets (stores page in SQL; [Paginate] is for small
 // in-memory lists).
 package httpapi

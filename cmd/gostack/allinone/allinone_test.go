@@ -156,12 +156,14 @@ func testDaemon(t *testing.T, cfg allinone.Config) {
 	}
 	// The area's API, through the standard middleware and its error style.
 	req, _ := http.NewRequest(http.MethodPut, area+"/notes/n1", strings.NewReader(`{"body":"hello"}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT note: %v %v", resp, err)
 	}
 	resp.Body.Close()
 	req, _ = http.NewRequest(http.MethodPut, area+"/notes/n1", strings.NewReader(`{"body":"again"}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, _ = http.DefaultClient.Do(req)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -169,6 +171,7 @@ func testDaemon(t *testing.T, cfg allinone.Config) {
 		t.Fatalf("duplicate note: %d %s", resp.StatusCode, body)
 	}
 	req, _ = http.NewRequest(http.MethodPut, area+"/notes/n2", strings.NewReader(`{"bodyy":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, _ = http.DefaultClient.Do(req)
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()

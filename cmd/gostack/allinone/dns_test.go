@@ -160,6 +160,7 @@ func TestDNSReservedZones(t *testing.T) {
 	cfg.Identity.PasswordRounds = 4
 	cfg.DNS.Server = false
 	cfg.DNS.Nameservers = []string{"ns1.cloud.example.", "ns2.cloud.example."}
+	cfg.DNS.ReservedZones = []string{"corp.example."}
 	d := start(t, cfg, allinone.IdentityArea{}, allinone.DNSArea{})
 	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
 	admin := issueToken(t, d, "admin", strings.TrimSpace(string(pw)), `{"project":{"name":"admin","domain":{"id":"default"}}}`)
@@ -189,10 +190,14 @@ func TestDNSReservedZones(t *testing.T) {
 		{"member", member, "x.ns2.cloud.example.", 400},
 		{"member", member, "co.uk.", 400},
 		{"member", member, "org.", 400},
+		{"member", member, "corp.example.", 400},
+		{"member", member, "www.corp.example.", 400},
+		{"member", member, "example.", 400},
 		{"member", member, "www.cloud.example.", 202},
 		{"member", member, "example.co.uk.", 202},
 		{"admin", admin, "ns1.cloud.example.", 202},
 		{"admin", admin, "github.io.", 202},
+		{"admin", admin, "corp.example.", 202},
 		{"admin", admin, "org.", 400},
 	} {
 		code, typ := create(c.token, c.name)
