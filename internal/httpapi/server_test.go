@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/httpapi"
 	"github.com/gostack/gostack/internal/testenv"
@@ -49,27 +50,6 @@ func serve(t *testing.T, h http.Handler, opts httpapi.ServerOptions) string {
 	return l.Addr().String()
 }
 
-// dial opens a raw connection whose reads give up after bound: a test
-// that waits on the server never hangs past it.
-func dial(t *testing.T, addr string, bound time.Duration) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetReadDeadline(time.Now().Add(bound))
-	return c
-}
-
-// closedByServer reads c until EOF and reports whether the server closed
-// it (false when the read deadline of dial ran out first).
-func closedByServer(c net.Conn) bool {
-	_, err := io.Copy(io.Discard, c)
-	var ne net.Error
-	return err == nil || !(errors.As(err, &ne) && ne.Timeout())
-}
-
 // A client that announces a body and never sends it used to hold its
 // connection for ever: net/http drains an unread body before it can reuse
 // the connection, with no deadline.
@@ -78,7 +58,7 @@ func TestServerDropsStalledBody(t *testing.T) {
 		httpapi.WriteError(w, r, httpapi.Keystone, fault.New(fault.Unauthorized, "The request you have made requires authentication."))
 	})
 	addr := serve(t, unread, httpapi.ServerOptions{Limits: httpapi.Limits{BodyTimeout: 200 * time.Millisecond}})
-	c := dial(t, addr, 20*time.Second)
+	c := apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(c, "POST /v3/projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -88,7 +68,7 @@ func TestServerDropsStalledBody(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	if !closedByServer(c) {
+	if !apitest.ClosedByServer(c) {
 		t.Fatal("the server kept the connection of a client that never sent its announced body")
 	}
 }
@@ -114,7 +94,7 @@ func TestServerBodyTimeoutMovesWithProgress(t *testing.T) {
 
 	// 60 bytes, one every 25 ms: 1.5 s in all, longer than the timeout,
 	// but never a second without progress.
-	c := dial(t, addr, 20*time.Second)
+	c := apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(c, "PUT /file HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n")
 	for range 60 {
 		c.Write([]byte("x"))
@@ -130,7 +110,7 @@ func TestServerBodyTimeoutMovesWithProgress(t *testing.T) {
 	}
 
 	// Half a body, then silence: 408, logged as the client's doing.
-	c = dial(t, addr, 20*time.Second)
+	c = apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(c, "PUT /file HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\nxxxxxxxxxx")
 	resp, err = http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -142,10 +122,10 @@ func TestServerBodyTimeoutMovesWithProgress(t *testing.T) {
 	}
 
 	// Half a body, then hang up: 499, logged as the client's doing.
-	c = dial(t, addr, 20*time.Second)
+	c = apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(c, "PUT /file HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\nxxxxxxxxxx")
 	c.(*net.TCPConn).CloseWrite()
-	closedByServer(c)
+	apitest.ClosedByServer(c)
 
 	waitFor(t, func() bool { return counts(t, reg)["code=499,method=PUT,route=unmatched,service=image"] == 1 })
 	got := counts(t, reg)
@@ -172,7 +152,7 @@ func TestServerWriteTimeout(t *testing.T) {
 		}
 	})
 	addr := serve(t, big, httpapi.ServerOptions{Limits: httpapi.Limits{WriteTimeout: 200 * time.Millisecond}})
-	c := dial(t, addr, 20*time.Second)
+	c := apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(c, "GET /image HTTP/1.1\r\nHost: x\r\n\r\n")
 	// The client reads nothing; the server's writes fill the socket
 	// buffers and then must give up.
@@ -191,12 +171,12 @@ func TestServerIdleAndHeaderTimeouts(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	addr := serve(t, ok, httpapi.ServerOptions{Limits: httpapi.Limits{
 		ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond}})
-	half := dial(t, addr, 20*time.Second)
+	half := apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(half, "GET / HTTP/1.1\r\nHost:")
-	if !closedByServer(half) {
+	if !apitest.ClosedByServer(half) {
 		t.Error("a client that never finished its headers kept its connection")
 	}
-	idle := dial(t, addr, 20*time.Second)
+	idle := apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(idle)
 	resp, err := http.ReadResponse(br, nil)
@@ -227,7 +207,7 @@ func TestServerMaxConns(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		return string(b), err
 	}
-	a, b := dial(t, addr, 20*time.Second), dial(t, addr, 20*time.Second)
+	a, b := apitest.Dial(t, addr, 20*time.Second), apitest.Dial(t, addr, 20*time.Second)
 	for _, c := range []net.Conn{a, b} {
 		if s, err := get(c); s != "ok" || err != nil {
 			t.Fatalf("first two: %q %v", s, err)
@@ -237,7 +217,7 @@ func TestServerMaxConns(t *testing.T) {
 		t.Errorf("open connections gauge = %v, want 2", v)
 	}
 	// A third connection is not served while two are open...
-	third := dial(t, addr, 300*time.Millisecond)
+	third := apitest.Dial(t, addr, 300*time.Millisecond)
 	if s, err := get(third); err == nil {
 		t.Fatalf("third connection served past the cap: %q", s)
 	}
@@ -263,7 +243,7 @@ func TestWriteErrorWhileStopping(t *testing.T) {
 		httpapi.WriteError(w, r, httpapi.Plain, fmt.Errorf("store: %w", r.Context().Err()))
 	})
 	addr := serve(t, poll, httpapi.ServerOptions{BaseContext: base})
-	c := dial(t, addr, 20*time.Second)
+	c := apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(c, "GET /v1/watch HTTP/1.1\r\nHost: x\r\n\r\n")
 	<-entered
 	stop()

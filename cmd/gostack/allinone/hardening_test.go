@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,31 +18,12 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
+	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/internal/config"
 	"github.com/gostack/gostack/internal/httpapi"
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/internal/watch"
 )
-
-// rawConn dials addr; its reads give up after bound so a test never hangs.
-func rawConn(t *testing.T, addr string, bound time.Duration) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetReadDeadline(time.Now().Add(bound))
-	return c
-}
-
-// serverClosed reads c to its end and reports whether the server closed it
-// before the read deadline.
-func serverClosed(c net.Conn) bool {
-	_, err := io.Copy(io.Discard, c)
-	var ne net.Error
-	return !(errors.As(err, &ne) && ne.Timeout())
-}
 
 // A client that sends headers announcing a body and never the body used
 // to hold its connection (and a file and memory) for ever, without
@@ -57,14 +36,14 @@ func TestSlowClientsDisconnected(t *testing.T) {
 	d := start(t, cfg, allinone.DefaultAreas()...)
 	for _, svc := range []string{"admin", "identity", "image", "dns"} {
 		t.Run(svc, func(t *testing.T) {
-			c := rawConn(t, d.addrs[svc], 20*time.Second)
+			c := apitest.Dial(t, d.addrs[svc], 20*time.Second)
 			fmt.Fprint(c, "POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
-			if !serverClosed(c) {
+			if !apitest.ClosedByServer(c) {
 				t.Error("a client that never sent its announced body kept its connection")
 			}
-			half := rawConn(t, d.addrs[svc], 20*time.Second)
+			half := apitest.Dial(t, d.addrs[svc], 20*time.Second)
 			fmt.Fprint(half, "GET / HTTP/1.1\r\nHost:")
-			if !serverClosed(half) {
+			if !apitest.ClosedByServer(half) {
 				t.Error("a client that never finished its headers kept its connection")
 			}
 		})
@@ -73,10 +52,10 @@ func TestSlowClientsDisconnected(t *testing.T) {
 	// is served only once one of them is gone.
 	var held []net.Conn
 	for range 4 {
-		held = append(held, rawConn(t, d.addrs["identity"], 20*time.Second))
+		held = append(held, apitest.Dial(t, d.addrs["identity"], 20*time.Second))
 	}
 	time.Sleep(50 * time.Millisecond) // let the server accept them
-	fifth := rawConn(t, d.addrs["identity"], 200*time.Millisecond)
+	fifth := apitest.Dial(t, d.addrs["identity"], 200*time.Millisecond)
 	fmt.Fprint(fifth, "GET /v3 HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(fifth)
 	if _, err := http.ReadResponse(br, nil); err == nil {
@@ -115,7 +94,7 @@ func TestClientHangUpIsNotAServerError(t *testing.T) {
 		t.Fatalf("create: %d", resp.StatusCode)
 	}
 
-	c := rawConn(t, d.addrs["image"], 20*time.Second)
+	c := apitest.Dial(t, d.addrs["image"], 20*time.Second)
 	fmt.Fprintf(c, "PUT /v2/images/%s/file HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: 1048576\r\n\r\n", img.ID, tok)
 	c.Write(make([]byte, 64<<10))
 	time.Sleep(100 * time.Millisecond) // the upload is under way
