@@ -3,7 +3,7 @@ package dns
 import (
 	"fmt"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // Errors carry Designate's error type (fault.Error.Type), which the API

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // A zone from creation to what the DNS server serves: create it, add a

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/kit/sqlstore"
 )
 
 // Page orders and cuts a list as Designate's sort_key, sort_dir, marker

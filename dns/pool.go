@@ -8,9 +8,9 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 const poolCols = "id, name, description, ns_records, also_notifies, version, created_at, updated_at"

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // Quota is a project's limits, named as in Designate's quota API. -1 is

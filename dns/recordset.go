@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 const rsCols = `rs.id, rs.zone_id, z.name, rs.project_id, rs.name, rs.type, rs.ttl, rs.description, rs.status, rs.action,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 func ptr[T any](v T) *T { return &v }

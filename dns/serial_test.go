@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 func testSerials(t *testing.T, e *env) {

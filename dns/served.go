@@ -7,7 +7,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
-	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/kit/sqlstore"
 )
 
 // ServedZone is what an authoritative server needs for one zone: the zone

@@ -10,8 +10,8 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // text is an RR in one line with single spaces.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 //go:embed migrations/*.sql

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // TSIGAlgorithms are the algorithms Designate accepts.

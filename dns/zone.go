@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gostack/gostack/internal/crashpoint"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // Designate's defaults for new zones.

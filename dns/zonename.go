@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	mdns "github.com/miekg/dns"
-	"golang.org/x/net/publicsuffix"
 )
 
 // ZoneName checks a zone name as CreateZone does and returns it in
@@ -39,12 +38,21 @@ func ZoneName(name string) (string, error) {
 // still checked.
 type ReservedNames []string
 
+// SuffixList says which names are public suffixes: PublicSuffix returns
+// the public suffix of a domain (without the final dot).
+// golang.org/x/net/publicsuffix.List is one; it is passed in rather than
+// imported, because that package pulls net/http (through
+// net/http/cookiejar) into whatever imports it.
+type SuffixList interface {
+	PublicSuffix(domain string) string
+}
+
 // Check reports whether a zone named name is blacklisted: nil when it is
 // not, else a 400 invalid_zone_name whose message starts with
 // Designate's "Blacklisted zone name". A name is blacklisted when it
 //
-//   - is a public suffix of the Public Suffix List compiled into
-//     golang.org/x/net/publicsuffix: ICANN's section ("co.uk.",
+//   - is a public suffix of suffixes (dns/api passes the Public Suffix
+//     List compiled into golang.org/x/net/publicsuffix): ICANN's section ("co.uk.",
 //     "in-addr.arpa.") and the private one ("github.io.",
 //     "s3.amazonaws.com."), wildcard rules included ("foo.ck."; not the
 //     exception "www.ck."). Private suffixes count because the list names
@@ -60,9 +68,9 @@ type ReservedNames []string
 // API's decision (dns/api: Designate's use_blacklisted_zone policy, admin
 // by default); the Store does not call Check. name is compared in
 // lowercase, with or without its final dot.
-func (r ReservedNames) Check(name string) error {
+func (r ReservedNames) Check(name string, suffixes SuffixList) error {
 	name = mdns.CanonicalName(name)
-	if isPublicSuffix(name) {
+	if isPublicSuffix(name, suffixes) {
 		return invalidZoneName("Blacklisted zone name: %s is a public suffix", name)
 	}
 	for _, e := range r {
@@ -88,22 +96,21 @@ func (r ReservedNames) Validate() error {
 }
 
 // isPublicSuffix reports whether name (lowercase, fully qualified) is a
-// public suffix. publicsuffix.PublicSuffix answers the last label, with
-// icann false, for a TLD it does not know: that is the list's default
-// rule, and right here (a TLD is a public suffix whether or not the list
-// knows it). Its icann result is not used, so private suffixes count
-// too. It answers an IP address as its own suffix: a name that only looks
-// like one ("192.0.2.1.") is not a suffix, its last label being no TLD.
-func isPublicSuffix(name string) bool {
+// public suffix of l (never, for a nil l). publicsuffix.List answers the
+// last label for a TLD it does not know: that is the list's default rule,
+// and right here (a TLD is a public suffix whether or not the list knows
+// it). Private suffixes count too. It answers an IP address as its own
+// suffix: a name that only looks like one ("192.0.2.1.") is not a suffix,
+// its last label being no TLD.
+func isPublicSuffix(name string, l SuffixList) bool {
 	bare := strings.TrimSuffix(name, ".")
-	if bare == "" {
+	if bare == "" || l == nil {
 		return false
 	}
 	if _, err := netip.ParseAddr(bare); err == nil {
 		return false
 	}
-	suffix, _ := publicsuffix.PublicSuffix(bare)
-	return suffix == bare
+	return l.PublicSuffix(bare) == bare
 }
 
 // overlaps reports whether one of two lowercase FQDNs is the other or

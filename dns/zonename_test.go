@@ -1,11 +1,12 @@
 package dns_test
 
 import (
+	"golang.org/x/net/publicsuffix"
 	"strings"
 	"testing"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // TestZoneName: a zone needs more than one label, whoever asks, and gets
@@ -97,7 +98,7 @@ func TestReservedNames(t *testing.T) {
 		{"example.net.", "reserved"},
 		{"notcorp.example.net.", ""},
 	} {
-		err := r.Check(c.name)
+		err := r.Check(c.name, publicsuffix.List)
 		switch {
 		case c.reason == "" && err != nil:
 			t.Errorf("Check(%q) = %v, want allowed", c.name, err)
@@ -112,14 +113,17 @@ func TestReservedNames(t *testing.T) {
 
 	// No entries: the public suffixes are still refused.
 	var none dns.ReservedNames
-	if err := none.Check("co.uk."); fault.TypeOf(err) != "invalid_zone_name" {
+	if err := none.Check("co.uk.", publicsuffix.List); fault.TypeOf(err) != "invalid_zone_name" {
 		t.Errorf("nil list, co.uk.: %v", err)
 	}
-	if err := none.Check("cloud.example."); err != nil {
+	if err := none.Check("cloud.example.", publicsuffix.List); err != nil {
 		t.Errorf("nil list, cloud.example.: %v", err)
 	}
 	// The root as an entry holds every name.
-	if err := (dns.ReservedNames{"."}).Check("example.org."); fault.TypeOf(err) != "invalid_zone_name" {
+	if err := (dns.ReservedNames{}).Check("co.uk.", nil); err != nil {
+		t.Errorf("no suffix list: co.uk. is %v", err)
+	}
+	if err := (dns.ReservedNames{"."}).Check("example.org.", publicsuffix.List); fault.TypeOf(err) != "invalid_zone_name" {
 		t.Errorf("root entry, example.org.: %v", err)
 	}
 }

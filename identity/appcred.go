@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 const appCredCols = "id, name, user_id, project_id, secret_hash, description, expires_at, unrestricted, roles"

@@ -14,7 +14,7 @@ import (
 	"github.com/gostack/gostack/identity/fernet"
 	"github.com/gostack/gostack/identity/password"
 	"github.com/gostack/gostack/identity/revoke"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // Auth authenticates users and issues and validates tokens over a

@@ -11,7 +11,7 @@ import (
 	"github.com/gostack/gostack/identity/fernet"
 	"github.com/gostack/gostack/identity/password"
 	"github.com/gostack/gostack/identity/revoke"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 type fixture struct {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gostack/gostack/identity/password"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // BootstrapConfig is keystone-manage bootstrap's arguments.

@@ -3,7 +3,7 @@ package identity
 import (
 	"fmt"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // notFound is Keystone's "Could not find <what>: <id>." (404).

@@ -10,9 +10,9 @@ import (
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/internal/apitest"
-	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // inputFixture is one of everything, for the input tests to aim at.

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/identity/revoke"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // AddRevocation stores a revocation event (normalized by revoke.NewEvent)

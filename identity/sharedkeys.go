@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/identity/fernet"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // SharedKeys is a Fernet key repository kept in the store, shared by every

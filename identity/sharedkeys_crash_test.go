@@ -8,9 +8,9 @@ import (
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/fernet"
-	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // Shared keys change in three kinds of store call: setup (one

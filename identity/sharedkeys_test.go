@@ -9,7 +9,7 @@ import (
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/fernet"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 func TestSharedKeys(t *testing.T) {

@@ -9,10 +9,10 @@ import (
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/revoke"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

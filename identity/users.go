@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // ---- users ----

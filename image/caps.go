@@ -3,7 +3,7 @@ package image
 import (
 	"strings"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // Caps bound what one image may hold: Glance's per-image quotas

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/gostack/gostack/image"
-	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // props are n extra properties p000, p001...

@@ -3,7 +3,7 @@ package image
 import (
 	"fmt"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // CapError is a write refused because the image would hold more

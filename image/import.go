@@ -8,8 +8,8 @@ import (
 	"slices"
 
 	"github.com/gostack/gostack/image/store"
-	"github.com/gostack/gostack/internal/crashpoint"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // Import methods.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gostack/gostack/image/format"
 	"github.com/gostack/gostack/image/store"
-	"github.com/gostack/gostack/internal/crashpoint"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // Limits are a project's image quotas, as Glance's unified limits
@@ -32,9 +32,10 @@ type Service struct {
 	Store   *Store
 	Data    store.Store
 	Staging store.Store // nil: no stage/import of glance-direct
-	// Fetch reads web-download URLs; nil disables web-download. Give it a
-	// store.GuardedClient: the URL is the user's choice.
-	Fetch *store.HTTP
+	// Fetch reads web-download URLs; nil disables web-download. Give it
+	// an httpstore.Store with an httpstore.GuardedClient: the URL is the
+	// user's choice.
+	Fetch store.Store
 	// HashAlgo is os_hash_algo (default sha512).
 	HashAlgo string
 	// MaxImageSize refuses any single image larger than this (Glance's

@@ -18,7 +18,8 @@ import (
 
 	"github.com/gostack/gostack/image"
 	"github.com/gostack/gostack/image/store"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/image/store/httpstore"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 type fixture struct {
@@ -209,7 +210,7 @@ func TestWebDownload(t *testing.T) {
 	f := newService(t)
 
 	// By default a loopback address is refused, before the image moves.
-	f.svc.Fetch = &store.HTTP{Client: store.GuardedClient(nil, time.Minute)}
+	f.svc.Fetch = &httpstore.Store{Client: httpstore.GuardedClient(nil, time.Minute)}
 	img := f.create(t, "raw")
 	if _, err := f.svc.Import(ctx, img.ID, image.WebDownload, srv.URL+"/img"); fault.KindOf(err) != fault.BadRequest {
 		t.Fatalf("loopback web-download: %v", err)
@@ -218,7 +219,7 @@ func TestWebDownload(t *testing.T) {
 		t.Fatalf("after a refused import: %s", st)
 	}
 
-	f.svc.Fetch = &store.HTTP{Client: store.GuardedClient([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, time.Minute)}
+	f.svc.Fetch = &httpstore.Store{Client: httpstore.GuardedClient([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, time.Minute)}
 	if _, err := f.svc.Import(ctx, img.ID, image.WebDownload, srv.URL+"/img"); err != nil {
 		t.Fatal(err)
 	}

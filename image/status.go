@@ -3,7 +3,7 @@ package image
 import (
 	"fmt"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // Status is a Glance image status.

@@ -15,8 +15,8 @@ import (
 	"github.com/gostack/gostack/identity/api"
 	"github.com/gostack/gostack/identity/fernet"
 	"github.com/gostack/gostack/identity/policy"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // apiRates measures POST /v3/auth/tokens over HTTP on loopback: with the

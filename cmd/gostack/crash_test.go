@@ -17,7 +17,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
-	"github.com/gostack/gostack/internal/crashpoint"
+	"github.com/gostack/gostack/kit/crashpoint"
 )
 
 // crashCloud is an all-in-one daemon in a child process on fixed ports,

@@ -24,7 +24,7 @@ import (
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
 	"github.com/gostack/gostack/identity"
-	"github.com/gostack/gostack/internal/config"
+	"github.com/gostack/gostack/kit/config"
 )
 
 func main() {

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
-	"github.com/gostack/gostack/internal/config"
+	"github.com/gostack/gostack/kit/config"
 	mdns "github.com/miekg/dns"
 )
 

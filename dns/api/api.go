@@ -9,8 +9,8 @@ import (
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/identity/policy"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // API serves Designate v2 behind identity/middleware (which must have

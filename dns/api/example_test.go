@@ -14,9 +14,9 @@ import (
 	"github.com/gostack/gostack/dns/api"
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/identity/policy"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // oneToken is an identity that knows one token, a member of project p1.

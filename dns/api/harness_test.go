@@ -16,11 +16,12 @@ import (
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/dns/api"
 	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/identity/middleware/middlewaretest"
 	"github.com/gostack/gostack/identity/policy"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -42,9 +43,9 @@ const (
 )
 
 // callers is the fake identity of these tests.
-func callers() apitest.Tokens {
-	caller := apitest.Caller
-	return apitest.Tokens{
+func callers() middlewaretest.Tokens {
+	caller := middlewaretest.Caller
+	return middlewaretest.Tokens{
 		adminA:  caller("admin", projectA, "admin", "member", "reader"),
 		memberA: caller("alice", projectA, "member", "reader"),
 		readerA: caller("carol", projectA, "reader"),

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // Designate's SORT_KEYS of each collection.

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // Designate's [service:central] name limits, as GET /v2/limits reports

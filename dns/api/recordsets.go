@@ -5,8 +5,8 @@ import (
 	"net/http"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 func (a *API) recordSetRoutes(rt *httpapi.Router) {

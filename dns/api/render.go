@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // The views are the API_v2 adapters' renderings, fields in their order.

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 func (a *API) tsigKeyRoutes(rt *httpapi.Router) {

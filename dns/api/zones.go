@@ -2,12 +2,13 @@ package api
 
 import (
 	"context"
+	"golang.org/x/net/publicsuffix"
 	"net/http"
 	"slices"
 
 	"github.com/gostack/gostack/dns"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 func (a *API) zoneRoutes(rt *httpapi.Router) {
@@ -97,7 +98,7 @@ func (a *API) checkBlacklist(ctx context.Context, q *request, z *dns.Zone, targe
 	}
 	z.Name = name
 	target["zone_name"] = name
-	if err := a.Reserved.Check(name); err != nil {
+	if err := a.Reserved.Check(name, publicsuffix.List); err != nil {
 		if perr := a.enforce(ctx, q, "use_blacklisted_zone", target); fault.KindOf(perr) == fault.Forbidden {
 			return err
 		} else if perr != nil {

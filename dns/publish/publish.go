@@ -22,8 +22,8 @@ import (
 
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/dns/server"
-	"github.com/gostack/gostack/internal/crashpoint"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/kit/watch"
 	mdns "github.com/miekg/dns"
 )
 
@@ -31,7 +31,7 @@ import (
 // safe for concurrent use).
 type Publisher struct {
 	Store  *dns.Store
-	Feed   watch.Source // the store's *watch.Log, or a watch.Client
+	Feed   watch.Source // the store's *watch.Log, or a watchhttp.Client
 	Target *server.Dynamic
 	// Servers are the DNS servers (host:port) whose SOA serial must
 	// reach a zone's new serial before it is ACTIVE; empty means none

@@ -10,10 +10,10 @@ import (
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/dns/publish"
 	"github.com/gostack/gostack/dns/server"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 	mdns "github.com/miekg/dns"
 )
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/policy"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // API serves Keystone v3.

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/identity"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 func (a *API) appCredRoutes(rt *httpapi.Router) {

@@ -5,8 +5,8 @@ import (
 	"slices"
 
 	"github.com/gostack/gostack/identity"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // listAssignments is GET /v3/role_assignments with Keystone's filters

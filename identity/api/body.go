@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"reflect"
 
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // maxBody is Keystone's request size limit: oslo.middleware's sizelimit

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/identity"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // filters are a list call's Keystone filters, as

@@ -18,9 +18,9 @@ import (
 	"github.com/gostack/gostack/identity/fernet"
 	"github.com/gostack/gostack/identity/password"
 	"github.com/gostack/gostack/identity/policy"
-	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -5,8 +5,8 @@ import (
 	"net/http"
 
 	"github.com/gostack/gostack/identity"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 func (a *API) tokenRoutes(rt *httpapi.Router) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // The Fernet spec's generate.json vector, confirmed with pyca/cryptography.

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/gostack/gostack/identity"
+	identityapi "github.com/gostack/gostack/identity/api"
 	"github.com/gostack/gostack/identity/fernet"
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/identity/password"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // realAuth is an identity.Auth on SQLite with a bootstrapped admin.
@@ -51,7 +52,7 @@ func realAuth(tb testing.TB) (*identity.Auth, string) {
 // next request, although its validation was cached.
 func TestWithIdentity(t *testing.T) {
 	auth, tok := realAuth(t)
-	h := (&middleware.Middleware{Validator: auth}).Wrap(echo)
+	h := (&middleware.Middleware{Validator: identityapi.Validator(auth)}).Wrap(echo)
 	hdr := map[string]string{"X-Auth-Token": tok}
 	code, body := do(h, hdr)
 	if code != 200 {
@@ -74,7 +75,7 @@ func TestWithIdentity(t *testing.T) {
 // validation is cached (the steady state of an API service).
 func BenchmarkCached(b *testing.B) {
 	auth, tok := realAuth(b)
-	bench(b, (&middleware.Middleware{Validator: auth}).Wrap(nop), tok)
+	bench(b, (&middleware.Middleware{Validator: identityapi.Validator(auth)}).Wrap(nop), tok)
 }
 
 // BenchmarkUncached: every request validates in full (Fernet, revocation
@@ -90,7 +91,7 @@ func (u uncached) Generation() int64 { return u.Auth.Generation() }
 
 func (u uncached) ValidateCaller(ctx context.Context, tok string) (middleware.Caller, error) {
 	u.Auth.Changed()
-	return u.Auth.ValidateCaller(ctx, tok)
+	return identityapi.Validator(u.Auth).ValidateCaller(ctx, tok)
 }
 
 var nop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})

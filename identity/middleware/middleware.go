@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // Caller is who made a request, as a validated token says.

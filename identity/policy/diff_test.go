@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // The differential test runs the real oslo.policy (Debian python3-oslo.policy,

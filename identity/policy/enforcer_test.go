@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 func keystoneEnforcer(t testing.TB) *Enforcer {

@@ -13,9 +13,9 @@ import (
 	"github.com/gostack/gostack/image"
 	"github.com/gostack/gostack/image/api"
 	"github.com/gostack/gostack/image/store"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // Serving the image API: records in a database, data in a directory,

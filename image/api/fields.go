@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/gostack/gostack/image"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // Attribute classes, as Glance's RequestDeserializer names them.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gostack/gostack/image"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 func (a *API) imageRoutes(rt *httpapi.Router) {

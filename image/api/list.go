@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/image"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // sortKeys are the keys Glance sorts by.

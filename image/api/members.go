@@ -6,8 +6,8 @@ import (
 	"net/http"
 
 	"github.com/gostack/gostack/image"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 func (a *API) memberRoutes(rt *httpapi.Router) {

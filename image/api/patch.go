@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/gostack/gostack/image"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 // The two JSON-patch media types of Glance: draft 10 ({"op","path",

@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/httpapi"
 )
 
 func (a *API) schemaRoutes(rt *httpapi.Router) {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/gostack/gostack/image/format"
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // qemuNames maps Glance disk formats to qemu-img's.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/gostack/gostack/image/convert"
 	"github.com/gostack/gostack/image/format"
-	"github.com/gostack/gostack/internal/fault"
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 func qemuImg(t *testing.T, args ...string) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 func TestMatches(t *testing.T) {

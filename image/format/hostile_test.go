@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // hostileCase is an unsafe image and how it must be refused.

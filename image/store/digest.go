@@ -9,7 +9,7 @@ import (
 	"hash"
 	"sync"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // DefaultHashAlgo is Glance's default os_hash_algo.

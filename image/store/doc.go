@@ -7,8 +7,10 @@
 //   - Filesystem: objects under a directory; a Put writes a temporary file,
 //     fsyncs it and renames it into place, so an object is either whole or
 //     absent, never partial.
-//   - HTTP: read-only objects named by URL (Glance's http store and the
-//     web-download import), fetched with Range requests.
+//   - httpstore (a package of its own, so that this one has no net/http):
+//     read-only objects named by URL (Glance's http store and the
+//     web-download import), fetched with Range requests, and the guarded
+//     client that refuses internal addresses.
 //
 // An RBD backend lands with the storage area (Ceph); it implements the
 // same interface.

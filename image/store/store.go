@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 // Store keeps image data under ids.

@@ -8,15 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gostack/gostack/internal/fault"
+	"github.com/gostack/gostack/kit/fault"
 )
 
 func hexOf(h []byte) string { return hex.EncodeToString(h) }
@@ -146,42 +143,6 @@ func TestFilesystem(t *testing.T) {
 	}
 	if _, err := fs.Get(ctx, "img-1", 0, -1); !errors.Is(err, ErrNotFound) || fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("get after delete: %v", err)
-	}
-}
-
-func TestHTTP(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	data := bytes.Repeat([]byte("abcdefgh"), 1000)
-	os.WriteFile(filepath.Join(dir, "cirros.img"), data, 0o644)
-	srv := httptest.NewServer(http.FileServer(http.Dir(dir))) // real Range support
-	defer srv.Close()
-	h := &HTTP{}
-	loc := srv.URL + "/cirros.img"
-	if n, err := h.Stat(ctx, loc); err != nil || n != int64(len(data)) {
-		t.Fatalf("stat: %d %v", n, err)
-	}
-	rc, err := h.Get(ctx, loc, 100, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(rc)
-	rc.Close()
-	if !bytes.Equal(got, data[100:150]) {
-		t.Fatalf("range: %q", got)
-	}
-	if _, err := h.Get(ctx, srv.URL+"/missing", 0, -1); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("missing: %v", err)
-	}
-	if _, err := h.Put(ctx, loc, strings.NewReader("x"), PutOptions{}); !errors.Is(err, ErrReadOnly) {
-		t.Fatalf("put: %v", err)
-	}
-	if _, err := h.Get(ctx, "file:///etc/passwd", 0, -1); !errors.Is(err, ErrBadID) {
-		t.Fatalf("file URL: %v", err)
-	}
-	deny := &HTTP{Allow: func(u *url.URL) error { return errors.New("host not allowed") }}
-	if _, err := deny.Get(ctx, loc, 0, -1); !errors.Is(err, ErrBadID) {
-		t.Fatalf("denied host: %v", err)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package apitest is what gostack's API tests share: a request (Call),
 // its response read in full (Reply), a Client that sends calls to a test
-// server and fails the test on transport errors, a fake identity
-// (Tokens) to put identity/middleware in front of an API, and LineDiff
-// for "nothing changed" checks.
+// server and fails the test on transport errors, raw connections (Dial),
+// and LineDiff for "nothing changed" checks. The fake identity for
+// identity/middleware is public, in identity/middleware/middlewaretest.
 package apitest
 
 import (
@@ -15,10 +15,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/gostack/gostack/identity/middleware"
-	"github.com/gostack/gostack/internal/fault"
 )
 
 // Call is one request.
@@ -141,30 +137,6 @@ func (c *Client) Must(t testing.TB, want int, method, path, token string, body a
 		return nil
 	}
 	return r.JSON(t)
-}
-
-// Tokens is a fake identity for API tests: it maps tokens to callers.
-// Identity has its own integration tests; behind the middleware only the
-// caller matters.
-type Tokens map[string]middleware.Caller
-
-// ValidateCaller returns the token's caller, or 401.
-func (v Tokens) ValidateCaller(_ context.Context, tok string) (middleware.Caller, error) {
-	c, ok := v[tok]
-	if !ok {
-		return middleware.Caller{}, fault.New(fault.Unauthorized, "unknown token")
-	}
-	return c, nil
-}
-
-// Generation is always 0: the tokens never change.
-func (Tokens) Generation() int64 { return 0 }
-
-// Caller is a user of the Default domain scoped to project (the user and
-// project names are their ids), its token valid for an hour.
-func Caller(user, project string, roles ...string) middleware.Caller {
-	return middleware.Caller{UserID: user, UserName: user, UserDomainID: "default", ProjectID: project,
-		ProjectName: project, ProjectDomainID: "default", Roles: roles, ExpiresAt: time.Now().Add(time.Hour)}
 }
 
 // LineDiff lists the lines only in before ("- ") and only in after

@@ -5,10 +5,11 @@ import (
 	"net/http"
 
 	"github.com/gostack/gostack/identity/middleware"
-	"github.com/gostack/gostack/internal/fault"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/kit/watch/watchhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -27,9 +28,9 @@ func adminHandler(db *sqlstore.DB, feed *watch.Log, reg *prometheus.Registry, ar
 		mw := &middleware.Middleware{Validator: v, Style: httpapi.Plain}
 		protect = func(h http.Handler) http.Handler { return mw.Wrap(requireRole(h, "admin", "service")) }
 	}
-	rt.Handle("GET /v1/watch", protect(watch.Handler{Log: feed}))
+	rt.Handle("GET /v1/watch", protect(watchhttp.Handler{Log: feed}))
 	rt.Handle("GET /v1/watch/{area}", protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		watch.Handler{Log: feed, Area: r.PathValue("area")}.ServeHTTP(w, r)
+		watchhttp.Handler{Log: feed, Area: r.PathValue("area")}.ServeHTTP(w, r)
 	})))
 	rt.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		head, compacted, err := feed.Head(r.Context())

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/fernet"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // FernetSetup creates the key repository like keystone-manage

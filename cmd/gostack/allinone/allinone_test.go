@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

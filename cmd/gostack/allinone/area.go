@@ -6,9 +6,9 @@ import (
 	"net/http"
 
 	"github.com/gostack/gostack/identity/middleware"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/gostack/gostack/dns"
 	dnsserver "github.com/gostack/gostack/dns/server"
-	"github.com/gostack/gostack/internal/config"
-	"github.com/gostack/gostack/internal/httpapi"
+	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/kit/httpapi"
 	mdns "github.com/miekg/dns"
 )
 

@@ -16,9 +16,10 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/identity/middleware"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/kit/watch/watchprom"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -138,12 +139,12 @@ func openStore(ctx context.Context, cfg *Config, areas []Area, reg prometheus.Re
 		db.Close()
 		return nil, nil, err
 	}
-	wm, err := watch.NewMetrics(reg)
+	wm, err := watchprom.New(reg)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
-	return db, watch.New(db, watch.WithMetrics(wm)), nil
+	return db, watch.New(db, watch.WithObserver(wm)), nil
 }
 
 // serviceNames are the listeners to open: admin and one per area.

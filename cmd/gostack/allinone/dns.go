@@ -20,9 +20,9 @@ import (
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/identity/policy"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 	mdns "github.com/miekg/dns"
 )
 

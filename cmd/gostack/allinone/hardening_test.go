@@ -19,10 +19,11 @@ import (
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
 	"github.com/gostack/gostack/internal/apitest"
-	"github.com/gostack/gostack/internal/config"
-	"github.com/gostack/gostack/internal/httpapi"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/kit/watch/watchhttp"
 )
 
 // A client that sends headers announcing a body and never the body used
@@ -209,7 +210,7 @@ func TestTLS(t *testing.T) {
 
 	// The project's own Go client of the feed verifies the listener
 	// against the configured CA.
-	feed := &watch.Client{URL: "https://" + d.addrs["admin"] + "/v1/watch",
+	feed := &watchhttp.Client{URL: "https://" + d.addrs["admin"] + "/v1/watch",
 		HTTP:    &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS}},
 		Prepare: func(r *http.Request) { r.Header.Set("X-Auth-Token", p.TokenID) }}
 	if b, err := feed.Wait(t.Context(), watch.Query{}, time.Second); err != nil || len(b.Changes) == 0 {

@@ -21,8 +21,8 @@ import (
 	identityapi "github.com/gostack/gostack/identity/api"
 	imageapi "github.com/gostack/gostack/image/api"
 	"github.com/gostack/gostack/internal/apitest"
-	"github.com/gostack/gostack/internal/sqlstore"
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/sqlstore"
 )
 
 // The hostile-input suite: every route of every area gets malformed

@@ -14,8 +14,8 @@ import (
 	"github.com/gostack/gostack/identity/password"
 	"github.com/gostack/gostack/identity/policy"
 	"github.com/gostack/gostack/identity/revoke"
-	"github.com/gostack/gostack/internal/sqlstore"
-	"github.com/gostack/gostack/internal/watch"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 )
 
 // IdentityArea is the Keystone v3 service: Fernet keys under
@@ -73,7 +73,7 @@ func (IdentityArea) Handler(ctx context.Context, env Env) (http.Handler, error) 
 		return nil, err
 	}
 	if env.SetValidator != nil {
-		env.SetValidator(auth)
+		env.SetValidator(api.Validator(auth))
 	}
 	return (&api.API{Auth: auth, Store: store, Policy: enf}).Handler(), nil
 }

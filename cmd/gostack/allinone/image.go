@@ -15,8 +15,9 @@ import (
 	"github.com/gostack/gostack/image"
 	"github.com/gostack/gostack/image/api"
 	"github.com/gostack/gostack/image/store"
-	"github.com/gostack/gostack/internal/httpapi"
-	"github.com/gostack/gostack/internal/sqlstore"
+	"github.com/gostack/gostack/image/store/httpstore"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
 )
 
 // ImageArea is the Glance v2 service: records in the store, data in
@@ -103,7 +104,7 @@ func imageService(cfg *Config, env Env) (*image.Service, error) {
 		for _, s := range ic.WebDownloadAllow {
 			allow = append(allow, netip.MustParsePrefix(s)) // validated with the config
 		}
-		svc.Fetch = &store.HTTP{Client: store.GuardedClient(allow, 6*time.Hour)}
+		svc.Fetch = &httpstore.Store{Client: httpstore.GuardedClient(allow, 6*time.Hour)}
 	}
 	return svc, nil
 }
