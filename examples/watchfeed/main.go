@@ -2,7 +2,7 @@
 // controller stores desired state and appends each change to the watch
 // feed in the same transaction; an agent follows the feed and reconciles.
 //
-//	go run ./examples/watchfeed
+//	cd examples && go run ./watchfeed
 //
 // It uses an SQLite file in a temporary directory; pass -db postgres://...
 // to run the same code on PostgreSQL.
@@ -14,7 +14,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -32,23 +32,27 @@ type light struct {
 }
 
 func main() {
-	dsn := flag.String("db", "", "database DSN (default: SQLite in a temporary directory)")
-	flag.Parse()
+	if err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "watchfeed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer, args []string) error {
+	flags := flag.NewFlagSet("watchfeed", flag.ContinueOnError)
+	dsn := flags.String("db", "", "database DSN (default: SQLite in a temporary directory)")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
 	if *dsn == "" {
 		dir, err := os.MkdirTemp("", "watchfeed-")
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer os.RemoveAll(dir)
 		*dsn = "sqlite://" + filepath.Join(dir, "example.db")
 	}
-	if err := run(context.Background(), *dsn); err != nil {
-		log.Fatal(err)
-	}
-}
-
-func run(ctx context.Context, dsn string) error {
-	db, err := sqlstore.Open(ctx, dsn)
+	db, err := sqlstore.Open(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -82,7 +86,7 @@ func run(ctx context.Context, dsn string) error {
 	// The agent: follow the feed from revision 0 and apply each change.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	agent := &agent{want: 3, done: cancel, feed: feed}
+	agent := &agent{out: out, want: 3, done: cancel, feed: feed}
 	watch.Follow(ctx, feed, watch.Query{Area: "lights"}, agent, watch.FollowOptions{PollTimeout: time.Second})
 	if agent.seen != agent.want {
 		return fmt.Errorf("agent applied %d changes, want %d", agent.seen, agent.want)
@@ -91,6 +95,7 @@ func run(ctx context.Context, dsn string) error {
 }
 
 type agent struct {
+	out        io.Writer
 	seen, want int
 	done       func()
 	feed       *watch.Log
@@ -101,7 +106,7 @@ func (a *agent) Apply(_ context.Context, c watch.Change) error {
 	if err := json.Unmarshal(c.Data, &l); err != nil {
 		return err
 	}
-	fmt.Printf("revision %d: light %s is now %s\n", c.Revision, l.ID, l.State)
+	fmt.Fprintf(a.out, "revision %d: light %s is now %s\n", c.Revision, l.ID, l.State)
 	if a.seen++; a.seen == a.want {
 		a.done()
 	}
@@ -123,7 +128,7 @@ func (a *agent) Resync(ctx context.Context) (int64, error) {
 			if err := rows.Scan(&l.ID, &l.State); err != nil {
 				return err
 			}
-			fmt.Printf("resync: light %s is %s\n", l.ID, l.State)
+			fmt.Fprintf(a.out, "resync: light %s is %s\n", l.ID, l.State)
 		}
 		return rows.Err()
 	})
