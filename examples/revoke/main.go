@@ -27,8 +27,8 @@ func run(out io.Writer, now time.Time) error {
 	// NewEvent fills the event's times as Keystone does: revoked now,
 	// matching tokens issued up to now.
 	idx.Add(revoke.NewEvent(revoke.Event{AuditID: "x0tQl5zuRb-7fX-RAJ2Qnw"}, now)) // DELETE /v3/auth/tokens
-	idx.Add(revoke.NewEvent(revoke.Event{UserID: "mallory"}, now))                  // a user disabled
-	idx.Add(revoke.NewEvent(revoke.Event{ProjectID: "p1", RoleID: "admin"}, now))   // admin unassigned on p1
+	idx.Add(revoke.NewEvent(revoke.Event{UserID: "mallory"}, now))                 // a user disabled
+	idx.Add(revoke.NewEvent(revoke.Event{ProjectID: "p1", RoleID: "admin"}, now))  // admin unassigned on p1
 	fmt.Fprintf(out, "%d events\n", idx.Len())
 
 	before, after := now.Add(-time.Minute), now.Add(time.Minute)
