@@ -2,7 +2,10 @@ module github.com/gostack/gostack/examples
 
 go 1.26.0
 
-require github.com/gostack/gostack v0.0.0-00010101000000-000000000000
+require (
+	github.com/gostack/gostack v0.0.0-00010101000000-000000000000
+	github.com/miekg/dns v1.1.68
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -22,9 +25,12 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/mod v0.42.0 // indirect
+	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	modernc.org/libc v1.80.1 // indirect
