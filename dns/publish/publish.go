@@ -1,15 +1,3 @@
-// Package publish keeps an authoritative DNS server (dns/server) in step
-// with the zone store (package dns): it serves a snapshot of every live
-// primary zone, follows the watch feed to rebuild it when anything
-// changes, bumps serials in batches (Designate's producer), and marks a
-// zone ACTIVE once every configured nameserver answers its SOA query with
-// the new serial (Designate's PollForZone). A zone being deleted leaves
-// the index at once; when no configured nameserver answers for it any
-// more, the publisher ends the deletion (FinishDelete), which frees the
-// name; PurgeAfter later removes the row.
-//
-// It rebuilds the whole index on a change, which is simple and correct;
-// for very large deployments a per-zone rebuild is the upgrade path.
 package publish
 
 import (
