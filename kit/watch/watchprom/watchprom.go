@@ -2,6 +2,7 @@ package watchprom
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,15 +39,33 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"area"}),
 	}
-	for _, c := range []prometheus.Collector{m.head, m.horizon, m.waiters, m.lag} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
+	var err error
+	for _, g := range []*prometheus.Gauge{&m.head, &m.horizon, &m.waiters} {
+		if *g, err = register(reg, *g); err != nil {
+			return nil, err
 		}
 	}
+	if m.lag, err = register(reg, m.lag); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// register registers c on reg, or returns the equal collector already
+// there, so that New called twice on one registry feeds the same series.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	var zero C
+	return zero, fmt.Errorf("watchprom: register: %w", err)
 }
 
 var _ watch.Observer = (*Metrics)(nil)
