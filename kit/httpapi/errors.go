@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/gostack/gostack/kit/fault"
 )
@@ -73,15 +77,25 @@ func WriteError(w http.ResponseWriter, r *http.Request, style Style, err error) 
 	render(w, r, style, p)
 }
 
+// endedBy reports whether err is what a request whose context or
+// connection ended gets: a cancelled or expired context, a deadline, a
+// body cut short, a closed or reset connection.
+func endedBy(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
 // StatusClientClosedRequest is nginx's 499: the client went away before the
 // answer. It never reaches a client; it is what logs and metrics record.
 const StatusClientClosedRequest = 499
 
 // newProblem reduces err to what the response may show. When the request's
-// context has ended, the answer is not the server's fault whatever err
-// says (a store call or a body read failed because of it): the server is
-// shutting down (503), the client stopped sending its body (408), or the
-// client hung up (499).
+// context has ended and err is what that causes (a cancelled store call, a
+// body read cut short or timed out), the answer is not the server's
+// fault: the server is shutting down (503), the client stopped sending
+// its body (408), or the client hung up (499). Any other error keeps its
+// status, so a real failure is never hidden behind a hang-up.
 func newProblem(r *http.Request, err error) problem {
 	p := problem{
 		status:    Status(fault.KindOf(err)),
@@ -90,7 +104,7 @@ func newProblem(r *http.Request, err error) problem {
 		typ:       fault.TypeOf(err),
 		requestID: RequestIDFrom(r.Context()),
 	}
-	if r.Context().Err() == nil {
+	if (r.Context().Err() == nil && !stopping(r.Context())) || !endedBy(err) {
 		return p
 	}
 	p.field, p.typ, p.ended = "", "", true

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -81,8 +82,9 @@ type ServerOptions struct {
 	// TLS, when set, makes the server speak HTTPS only (see ServerTLS).
 	TLS *tls.Config
 	// BaseContext is the parent of every request's context; nil means
-	// context.Background(). The all-in-one daemon passes its own, so long
-	// polls end at shutdown.
+	// context.Background(). Shutdown does not cancel it: requests in
+	// flight run to their end within the shutdown timeout, and long polls
+	// end at once through UntilStopping.
 	BaseContext context.Context
 	// Logger receives net/http's own errors (TLS handshake failures,
 	// accept errors) at Warn; nil means slog.Default().
@@ -113,7 +115,8 @@ func NewServer(h http.Handler, opts ServerOptions) *Server {
 	if base == nil {
 		base = context.Background()
 	}
-	base = context.WithValue(base, serverKey{}, base)
+	stop := &shutdown{ch: make(chan struct{})}
+	base = context.WithValue(base, serverKey{}, stop)
 	srv := &http.Server{
 		Handler:           Deadlines(lim.BodyTimeout, lim.WriteTimeout)(h),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
@@ -124,7 +127,44 @@ func NewServer(h http.Handler, opts ServerOptions) *Server {
 	if opts.Metrics != nil {
 		srv.ConnState = opts.Metrics.connState
 	}
+	srv.RegisterOnShutdown(stop.close)
 	return &Server{Server: srv, limits: lim, tls: opts.TLS}
+}
+
+// shutdown is closed when the server starts shutting down.
+type shutdown struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func (s *shutdown) close() { s.once.Do(func() { close(s.ch) }) }
+
+// Stopping returns a channel that is closed when the server serving the
+// request behind ctx starts shutting down (nil, never closed, outside a
+// NewServer). Requests in flight then still run to their end, within the
+// shutdown timeout; a long poll should answer at once (UntilStopping).
+func Stopping(ctx context.Context) <-chan struct{} {
+	if s, ok := ctx.Value(serverKey{}).(*shutdown); ok {
+		return s.ch
+	}
+	return nil
+}
+
+// UntilStopping returns a copy of ctx that also ends when its server
+// starts shutting down: what a long poll waits on, so that shutdown does
+// not wait for it. Call cancel when done.
+func UntilStopping(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	if ch := Stopping(ctx); ch != nil {
+		go func() {
+			select {
+			case <-ch:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
 }
 
 // Serve accepts connections on l, at most Limits.MaxConns at once, through
@@ -150,7 +190,14 @@ func (s *Server) Serve(l net.Listener) error {
 //     drain of it ends after body at most.
 //   - write: before every WriteHeader, Write and Flush the connection's
 //     write deadline moves to now+write, and it is lifted when the request
-//     starts, so time spent computing the response does not count.
+//     starts, so time spent computing the response does not count. While
+//     the body is unread the deadline is now+write+body: net/http drains
+//     an unread body before it sends the answer, and the answer must still
+//     go out when that drain times out.
+//
+// The handler gets a shallow copy of the request, so net/http's own
+// request keeps its body and still answers an "Expect: 100-continue"
+// request at once when the handler refuses it unread.
 //
 // A zero duration turns that bound off. Handlers may still set their own
 // deadlines through http.ResponseController.
@@ -161,13 +208,16 @@ func Deadlines(body, write time.Duration) func(http.Handler) http.Handler {
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rc := http.NewResponseController(w)
-			if write > 0 {
-				_ = rc.SetWriteDeadline(time.Time{})
-				w = &deadlineWriter{ResponseWriter: w, rc: rc, d: write}
-			}
+			var db *deadlineBody
 			if body > 0 && r.Body != nil && r.Body != http.NoBody {
 				_ = rc.SetReadDeadline(time.Now().Add(body))
-				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc, d: body}
+				db = &deadlineBody{ReadCloser: r.Body, rc: rc, d: body}
+				r = r.WithContext(r.Context()) // a copy: net/http's request keeps its own body
+				r.Body = db
+			}
+			if write > 0 {
+				_ = rc.SetWriteDeadline(time.Time{})
+				w = &deadlineWriter{ResponseWriter: w, rc: rc, d: write, body: db}
 			}
 			next.ServeHTTP(w, r)
 		})
@@ -179,17 +229,17 @@ type deadlineBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	d    time.Duration
-	done bool
+	done atomic.Bool
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
-	if b.done {
+	if b.done.Load() {
 		return b.ReadCloser.Read(p)
 	}
 	_ = b.rc.SetReadDeadline(time.Now().Add(b.d))
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
-		b.done = true
+		b.done.Store(true)
 		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	return n, err
@@ -200,11 +250,18 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // statusWriter.
 type deadlineWriter struct {
 	http.ResponseWriter
-	rc *http.ResponseController
-	d  time.Duration
+	rc   *http.ResponseController
+	d    time.Duration
+	body *deadlineBody // nil without a body
 }
 
-func (w *deadlineWriter) bump() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.d)) }
+func (w *deadlineWriter) bump() {
+	d := w.d
+	if w.body != nil && !w.body.done.Load() {
+		d += w.body.d // room for net/http's drain of the unread body
+	}
+	_ = w.rc.SetWriteDeadline(time.Now().Add(d))
+}
 
 func (w *deadlineWriter) WriteHeader(code int) {
 	w.bump()
@@ -273,11 +330,15 @@ func (c *limitConn) Close() error {
 
 type serverKey struct{}
 
-// stopping reports whether ctx descends from a NewServer's base context
-// that has ended: the server is shutting down.
+// stopping reports whether the server serving ctx's request is shutting
+// down.
 func stopping(ctx context.Context) bool {
-	base, ok := ctx.Value(serverKey{}).(context.Context)
-	return ok && base.Err() != nil
+	select {
+	case <-Stopping(ctx):
+		return true
+	default:
+		return false
+	}
 }
 
 // isTimeout reports whether err is a deadline that expired.

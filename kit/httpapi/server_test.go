@@ -57,7 +57,9 @@ func TestServerDropsStalledBody(t *testing.T) {
 	unread := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, httpapi.Keystone, fault.New(fault.Unauthorized, "The request you have made requires authentication."))
 	})
-	addr := serve(t, unread, httpapi.ServerOptions{Limits: httpapi.Limits{BodyTimeout: 200 * time.Millisecond}})
+	// The write timeout is as short as the body timeout: the answer must
+	// still go out after net/http's drain of the unread body timed out.
+	addr := serve(t, unread, httpapi.ServerOptions{Limits: httpapi.Limits{BodyTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond}})
 	c := apitest.Dial(t, addr, 20*time.Second)
 	fmt.Fprint(c, "POST /v3/projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -70,6 +72,25 @@ func TestServerDropsStalledBody(t *testing.T) {
 	}
 	if !apitest.ClosedByServer(c) {
 		t.Fatal("the server kept the connection of a client that never sent its announced body")
+	}
+}
+
+// A client that asks "Expect: 100-continue" and is refused gets the answer
+// at once: the server neither asks for the body nor waits for it.
+func TestServerExpectContinueRefused(t *testing.T) {
+	unread := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteError(w, r, httpapi.Glance, fault.New(fault.Unauthorized, "no token"))
+	})
+	addr := serve(t, unread, httpapi.ServerOptions{Limits: httpapi.Limits{BodyTimeout: time.Minute}})
+	c := apitest.Dial(t, addr, 10*time.Second)
+	fmt.Fprint(c, "PUT /v2/images/x/file HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10485760\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer to a refused 100-continue request: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("status %d, want the handler's 401 (not 100 Continue)", resp.StatusCode)
 	}
 }
 
@@ -234,26 +255,80 @@ func TestServerMaxConns(t *testing.T) {
 	}
 }
 
-func TestWriteErrorWhileStopping(t *testing.T) {
-	base, stop := context.WithCancel(context.Background())
-	entered := make(chan struct{})
-	poll := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(entered)
-		<-r.Context().Done()
-		httpapi.WriteError(w, r, httpapi.Plain, fmt.Errorf("store: %w", r.Context().Err()))
+// Shutdown lets a request in flight finish, answers a long poll at once,
+// and a request cut by the shutdown is a 503, not a server error.
+func TestServerShutdownIsGraceful(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan string, 3)
+	rt := http.NewServeMux()
+	rt.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		entered <- "slow"
+		<-release
+		fmt.Fprint(w, "done")
 	})
-	addr := serve(t, poll, httpapi.ServerOptions{BaseContext: base})
-	c := apitest.Dial(t, addr, 20*time.Second)
-	fmt.Fprint(c, "GET /v1/watch HTTP/1.1\r\nHost: x\r\n\r\n")
-	<-entered
-	stop()
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	rt.HandleFunc("/poll", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := httpapi.UntilStopping(r.Context())
+		defer cancel()
+		entered <- "poll"
+		<-ctx.Done()
+		fmt.Fprint(w, "poll answered")
+	})
+	rt.HandleFunc("/cut", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := httpapi.UntilStopping(r.Context())
+		defer cancel()
+		entered <- "cut"
+		<-ctx.Done()
+		httpapi.WriteError(w, r, httpapi.Plain, fmt.Errorf("store: %w", ctx.Err()))
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("status %d, want 503 while stopping", resp.StatusCode)
+	srv := httpapi.NewServer(rt, httpapi.ServerOptions{Logger: slog.New(slog.DiscardHandler)})
+	go srv.Serve(l)
+	type answer struct {
+		code int
+		body string
+	}
+	get := func(path string) chan answer {
+		out := make(chan answer, 1)
+		go func() {
+			resp, err := http.Get("http://" + l.Addr().String() + path)
+			if err != nil {
+				out <- answer{-1, err.Error()}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			out <- answer{resp.StatusCode, string(b)}
+		}()
+		return out
+	}
+	slow, poll, cut := get("/slow"), get("/poll"), get("/cut")
+	for range 3 {
+		<-entered
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	for path, ch := range map[string]chan answer{"/poll": poll, "/cut": cut} {
+		select {
+		case a := <-ch:
+			if path == "/poll" && (a.code != 200 || a.body != "poll answered") {
+				t.Errorf("long poll at shutdown: %+v", a)
+			}
+			if path == "/cut" && a.code != http.StatusServiceUnavailable {
+				t.Errorf("request cut by shutdown: %+v, want 503", a)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s not answered at shutdown", path)
+		}
+	}
+	close(release) // the slow request finishes after the shutdown began
+	if a := <-slow; a.code != 200 || a.body != "done" {
+		t.Fatalf("request in flight at shutdown: %+v", a)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
 	}
 }
 
@@ -309,6 +384,8 @@ func TestServerTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	certs.CheckEvery = time.Nanosecond // look at the files at every handshake
+	var reloadErrors []error
+	certs.OnError = func(err error) { reloadErrors = append(reloadErrors, err) }
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	addr := serve(t, ok, httpapi.ServerOptions{TLS: httpapi.ServerTLS(certs)})
 
@@ -363,5 +440,11 @@ func TestServerTLS(t *testing.T) {
 	}
 	if got, err := served(clientTLS); err != nil || !got.Equal(second) {
 		t.Fatalf("with a broken file: %v", err)
+	}
+	if _, err := served(clientTLS); err != nil {
+		t.Fatal(err)
+	}
+	if len(reloadErrors) != 1 {
+		t.Fatalf("OnError heard %d errors for one bad renewal, want 1: %v", len(reloadErrors), reloadErrors)
 	}
 }

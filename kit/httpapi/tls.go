@@ -22,10 +22,15 @@ type CertFiles struct {
 	// CheckEvery is how often the files' size and modification time are
 	// compared with the loaded pair's (default 1 s).
 	CheckEvery time.Duration
+	// OnError, if set, hears of a changed pair that does not load, once per
+	// change of the files (the previous pair is still served): log it, or
+	// the bad renewal goes unnoticed until the old certificate expires.
+	OnError func(error)
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
 	sig     [2]fileSig
+	failed  [2]fileSig // the files' signature at the last failed load
 	checked time.Time
 }
 
@@ -82,12 +87,31 @@ func (c *CertFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, erro
 	if c.cert == nil || time.Since(c.checked) >= every {
 		c.checked = time.Now()
 		if c.changed() {
-			if err := c.load(); err != nil && c.cert == nil {
-				return nil, err
+			if err := c.load(); err != nil {
+				if c.cert == nil {
+					return nil, err
+				}
+				c.reportOnce(err)
 			}
 		}
 	}
 	return c.cert, nil
+}
+
+// reportOnce hands err to OnError unless the files are as they were at
+// the last failure.
+func (c *CertFiles) reportOnce(err error) {
+	var sig [2]fileSig
+	for i, p := range []string{c.CertFile, c.KeyFile} {
+		sig[i], _ = statSig(p)
+	}
+	if sig == c.failed {
+		return
+	}
+	c.failed = sig
+	if c.OnError != nil {
+		c.OnError(err)
+	}
 }
 
 // changed reports whether either file differs from the loaded pair's.

@@ -59,6 +59,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		out = os.Stderr
 	}
 	log := newLogger(cfg.Log, out)
+	var tlsConfig *tls.Config
+	if cfg.TLS.on() {
+		certs, err := httpapi.LoadCertFiles(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return err
+		}
+		certs.OnError = func(err error) { log.Error("TLS certificate not reloaded; the previous one is still served", "err", err) }
+		tlsConfig = httpapi.ServerTLS(certs)
+	}
 	lock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return err
@@ -108,7 +117,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		d.Ready(addrs)
 	}
-	return d.serve(runCtx, stop, log, feed, servers, listeners)
+	return d.serve(runCtx, stop, log, feed, servers, listeners, tlsConfig)
 }
 
 // server is one listener's handler.
@@ -227,7 +236,7 @@ func closeAll(ls map[string]net.Listener) {
 
 // serve runs the HTTP servers and the feed's background loop until ctx
 // ends, then drains them.
-func (d *Daemon) serve(ctx context.Context, stop context.CancelFunc, log *slog.Logger, feed *watch.Log, servers []server, ls map[string]net.Listener) error {
+func (d *Daemon) serve(ctx context.Context, stop context.CancelFunc, log *slog.Logger, feed *watch.Log, servers []server, ls map[string]net.Listener, tlsConfig *tls.Config) error {
 	cfg := &d.Config
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -235,23 +244,14 @@ func (d *Daemon) serve(ctx context.Context, stop context.CancelFunc, log *slog.L
 		defer wg.Done()
 		feed.Run(ctx, watch.Retention{MaxAge: cfg.Watch.Retention.D(), MaxChanges: cfg.Watch.MaxChanges}, cfg.Watch.CompactInterval.D(), log)
 	}()
-	var tlsConfig *tls.Config
-	if cfg.TLS.on() {
-		certs, err := httpapi.LoadCertFiles(cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		if err != nil {
-			stop()
-			wg.Wait()
-			return err
-		}
-		tlsConfig = httpapi.ServerTLS(certs)
-	}
 	errc := make(chan error, len(servers))
 	var hs []*httpapi.Server
 	for _, s := range servers {
 		srv := httpapi.NewServer(s.handler, httpapi.ServerOptions{
 			Limits: cfg.HTTP.limits(), TLS: tlsConfig, Metrics: s.metrics,
-			// Requests see the daemon's context: long polls end at shutdown.
-			BaseContext: ctx,
+			// Shutdown lets requests in flight finish (long polls end
+			// at once); the signal that starts it does not cancel them.
+			BaseContext: context.WithoutCancel(ctx),
 			Logger:      log,
 		})
 		hs = append(hs, srv)
@@ -270,15 +270,22 @@ func (d *Daemon) serve(ctx context.Context, stop context.CancelFunc, log *slog.L
 	case serveErr = <-errc:
 	}
 	log.Info("shutting down")
-	stop() // ends long polls and background loops
+	// Stop accepting, answer long polls, let requests in flight finish
+	// within shutdown_timeout (then cut them), and only then stop the
+	// background loops those requests may rely on.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout.D())
 	defer cancel()
+	var sw sync.WaitGroup
 	for _, srv := range hs {
-		if err := srv.Shutdown(sctx); err != nil {
-			log.Warn("shutdown", "err", err)
-			srv.Close()
-		}
+		sw.Go(func() {
+			if err := srv.Shutdown(sctx); err != nil {
+				log.Warn("shutdown: requests cut after shutdown_timeout", "err", err)
+				srv.Close()
+			}
+		})
 	}
+	sw.Wait()
+	stop() // ends the background loops
 	wg.Wait()
 	log.Info("stopped")
 	return serveErr

@@ -44,7 +44,9 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, httpapi.Plain, err)
 		return
 	}
-	b, err := h.Log.Wait(r.Context(), q, timeout)
+	ctx, cancel := httpapi.UntilStopping(r.Context()) // shutdown answers long polls at once
+	defer cancel()
+	b, err := h.Log.Wait(ctx, q, timeout)
 	if ce, ok := err.(*watch.CompactedError); ok {
 		w.Header().Set(HeaderCompacted, strconv.FormatInt(ce.Horizon, 10))
 	}
