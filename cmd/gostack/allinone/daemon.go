@@ -65,7 +65,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		certs.OnError = func(err error) { log.Error("TLS certificate not reloaded; the previous one is still served", "err", err) }
+		certs.OnError = func(err error) {
+			log.Error("TLS certificate not reloaded; the previous one is still served", "err", err)
+		}
 		tlsConfig = httpapi.ServerTLS(certs)
 	}
 	lock, err := lockDataDir(cfg.DataDir)
