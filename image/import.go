@@ -151,8 +151,10 @@ func (s *Service) Recover(ctx context.Context) error {
 	if err := s.sweep(ctx, s.Data, Active, Deactivated); err != nil {
 		return err
 	}
-	if err := s.sweep(ctx, s.Staging, Uploading, Importing); err != nil {
-		return err
+	if s.Staging != nil && s.Staging != s.Data { // one store for both: its objects are data
+		if err := s.sweep(ctx, s.Staging, Uploading, Importing); err != nil {
+			return err
+		}
 	}
 	imgs, err := s.Store.InStatus(ctx, Saving, Importing)
 	if err != nil {
@@ -176,7 +178,7 @@ func (s *Service) Recover(ctx context.Context) error {
 // statuses keep. Stores that cannot list are left alone.
 func (s *Service) sweep(ctx context.Context, st store.Store, keep ...Status) error {
 	l, ok := st.(store.Lister)
-	if !ok || st == nil {
+	if !ok {
 		return nil
 	}
 	ids, err := l.List(ctx)

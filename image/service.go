@@ -31,7 +31,7 @@ var Unlimited = Limits{Count: -1, Bytes: -1}
 type Service struct {
 	Store   *Store
 	Data    store.Store
-	Staging store.Store // nil: no stage/import of glance-direct
+	Staging store.Store // nil: no stage/import of glance-direct; keep it apart from Data (Recover removes staged objects that no upload needs)
 	// Fetch reads web-download URLs; nil disables web-download. Give it
 	// an httpstore.Store with an httpstore.GuardedClient: the URL is the
 	// user's choice.

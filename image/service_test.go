@@ -290,3 +290,21 @@ func TestQuotaEdges(t *testing.T) {
 		t.Fatalf("import of staged data under quota: %s", st)
 	}
 }
+
+// With one store for data and staging, Recover keeps active images' data
+// (the staging sweep would take every object of images past import).
+func TestRecoverOneStore(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.svc.Staging = f.svc.Data
+	img := f.create(t, "raw")
+	if _, err := f.svc.Upload(ctx, img.ID, bytes.NewReader(make([]byte, 4096)), -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := files(t, f.data); len(left) != 1 {
+		t.Fatalf("data files after Recover: %v", left)
+	}
+}

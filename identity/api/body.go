@@ -15,9 +15,10 @@ import (
 // (max_request_body_size, 114688 bytes) in front of every Keystone call.
 const maxBody = 114688
 
-// decode reads a request body with Keystone's size limit.
+// decode reads a request body with Keystone's size limit and its media
+// type rule: JSON, or no Content-Type at all.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	return httpapi.DecodeJSON(w, r, v, httpapi.MaxBytes(maxBody))
+	return httpapi.DecodeJSON(w, r, v, httpapi.MaxBytes(maxBody), httpapi.AllowMissingMediaType())
 }
 
 // decodeUpdate is decode for a PATCH body whose resource object is under

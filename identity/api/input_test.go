@@ -298,3 +298,38 @@ func TestWriteAccepted(t *testing.T) {
 		}
 	})
 }
+
+// Keystone's media type rule (json_body.py): a body is JSON when its
+// Content-Type says so or says nothing; any other type is a 400 and
+// changes nothing.
+func TestMediaTypes(t *testing.T) {
+	c := newCloud(t)
+	admin := c.adminToken(t)
+	body := passwordAuth("admin", adminPassword, systemScope)
+	for _, tt := range []struct {
+		ctype string
+		want  int
+	}{
+		{"-", http.StatusCreated},
+		{"application/json", http.StatusCreated},
+		{"application/json; charset=utf-8", http.StatusCreated},
+		{"text/plain", http.StatusBadRequest},
+		{"application/x-www-form-urlencoded", http.StatusBadRequest},
+		{"application/xml", http.StatusBadRequest},
+	} {
+		if r := c.Call(t, call{Method: "POST", Path: "/v3/auth/tokens", Body: body, Type: tt.ctype}); r.Code != tt.want {
+			t.Errorf("token with Content-Type %q: %s, want %d", tt.ctype, r, tt.want)
+		}
+	}
+	before := c.snapshot(t, admin)
+	for _, ct := range []string{"text/plain", "application/xml"} {
+		r := c.Call(t, call{Method: "POST", Path: "/v3/projects", Token: admin, Type: ct,
+			Body: map[string]any{"project": map[string]any{"name": "typed", "domain_id": "default"}}})
+		if r.Code != http.StatusBadRequest || !strings.Contains(string(r.Body), "Content-Type") {
+			t.Errorf("project create as %s: %s", ct, r)
+		}
+	}
+	if after := c.snapshot(t, admin); after != before {
+		t.Errorf("state changed:\n%s", apitest.LineDiff(before, after))
+	}
+}

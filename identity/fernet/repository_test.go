@@ -134,3 +134,25 @@ func TestReload(t *testing.T) {
 		t.Fatal("opened an empty repository")
 	}
 }
+
+// Setup on a repository in Keystone's shape writes nothing, so a daemon
+// starts on keys it may only read (a read-only mount, a directory another
+// process manages): not even the lock file is created.
+func TestSetupSettledWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Setup(dir, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, ".rotate.lock")); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadDir(dir)
+	r, err := Setup(dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadDir(dir)
+	if len(after) != len(before) || len(r.Keys()) != 2 {
+		t.Fatalf("second Setup wrote: %d entries before, %d after, %d keys", len(before), len(after), len(r.Keys()))
+	}
+}

@@ -28,6 +28,15 @@ func setup(fs fsys, dir string, maxActiveKeys int) (*Repository, error) {
 	if err != nil {
 		return nil, err
 	}
+	if settled(dir) {
+		// Keystone's shape already: nothing to write, so no lock and no
+		// write access needed (a directory another process manages, or
+		// a read-only mount of keys distributed from elsewhere).
+		if _, err := r.reload(true); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
 	if err := fs.mkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("fernet: setup: %w", err)
 	}
@@ -188,6 +197,20 @@ func (r *Repository) repair() ([]int, error) {
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// settled reports whether dir needs nothing from Setup: a staged key 0,
+// at least one other key, and no 0.tmp left by an interrupted rotation.
+func settled(dir string) bool {
+	files, err := keyFiles(dir)
+	if err != nil {
+		return false
+	}
+	if _, staged := files[0]; !staged || len(files) < 2 {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(dir, "0.tmp"))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 func validKey(b []byte) bool {

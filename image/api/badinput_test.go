@@ -32,6 +32,8 @@ func TestCreateBadInput(t *testing.T) {
 		{"id not a string", `{"id":5}`, 400, "UUID"},
 		{"existing id", `{"id":"` + existing + `"}`, 409, "already exists"},
 		{"name too long", `{"name":"` + strings.Repeat("n", 256) + `"}`, 400, "too long"},
+		{"name far too long", `{"name":"` + strings.Repeat("n", 100000) + `"}`, 400, "too long"},
+		{"array of a long string", `["` + strings.Repeat("a", 100000) + `"]`, 400, "is not of type 'object'"},
 		{"name not a string", `{"name":5}`, 400, "name"},
 		{"bad disk_format", `{"disk_format":"qcow3"}`, 400, "'qcow3' is not one of"},
 		{"bad container_format", `{"container_format":"box"}`, 400, "'box' is not one of"},
@@ -72,6 +74,9 @@ func TestCreateBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := c.Call(t, call{Method: "POST", Path: "/v2/images", Token: memberA, Body: tt.body})
 			wantError(t, r, tt.code, tt.msg)
+			if len(r.Body) > 1024 {
+				t.Errorf("the error repeats the input: %d bytes", len(r.Body))
+			}
 		})
 	}
 	c.unchanged(t, before)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gostack/gostack/image"
 	"github.com/gostack/gostack/kit/fault"
@@ -43,7 +44,35 @@ func checkKey(key string) error {
 }
 
 func schemaErr(key, format string, args ...any) error {
+	for i, a := range args {
+		args[i] = clip(a)
+	}
 	return fault.Invalid(key, "Provided object does not match schema 'image': "+format, args...)
+}
+
+// clip cuts a value a message repeats (Glance's schema errors quote the
+// input) to 64 bytes, so an error never carries a megabyte of the
+// client's body back, nor into the logs.
+func clip(v any) any {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case json.RawMessage:
+		s = string(x)
+	case []byte:
+		s = string(x)
+	default:
+		return v
+	}
+	if len(s) <= 64 {
+		return s
+	}
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // set applies one attribute with Glance's schema rules. A JSON null

@@ -83,7 +83,7 @@ func (a *API) parseChange(rc map[string]json.RawMessage, d10 bool) (change, erro
 			return c, fault.New(fault.BadRequest, "Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.")
 		}
 		if json.Unmarshal(op, &c.op) != nil || !slices.Contains([]string{"add", "remove", "replace"}, c.op) {
-			return c, fault.New(fault.BadRequest, "Invalid operation: `%s`. It must be one of the following: add, remove, replace.", strings.Trim(string(op), `"`))
+			return c, fault.New(fault.BadRequest, "Invalid operation: `%s`. It must be one of the following: add, remove, replace.", clip(strings.Trim(string(op), `"`)))
 		}
 		if json.Unmarshal(rc["path"], &path) != nil {
 			return c, fault.Invalid("path", "Unable to find 'path' in JSON Schema change")

@@ -25,8 +25,16 @@ type DecodeOption func(*decodeConfig)
 type decodeConfig struct {
 	maxBytes   int64
 	strict     bool
-	mediaTypes []string // nil: JSON as Keystone defines it
-	anyMedia   bool
+	mediaTypes   []string // nil: JSON as Keystone defines it
+	anyMedia     bool
+	missingMedia bool
+}
+
+// AllowMissingMediaType reads a body that comes without a Content-Type
+// as JSON, as Keystone does (keystone/server/flask/request_processing/
+// json_body.py); a Content-Type that is present is still checked.
+func AllowMissingMediaType() DecodeOption {
+	return func(c *decodeConfig) { c.missingMedia = true }
 }
 
 // MediaTypes replaces the media types DecodeJSON accepts with exactly
@@ -67,7 +75,7 @@ func Strict() DecodeOption {
 // data after the value; UnsupportedMedia when a body comes with a
 // Content-Type that is not JSON: application/json or application/*+json
 // (Keystone's rule), or exactly one of MediaTypes, unless AnyMediaType.
-// A missing Content-Type is refused too.
+// A missing Content-Type is refused too, unless AllowMissingMediaType.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, opts ...DecodeOption) error {
 	cfg := decodeConfig{maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
@@ -76,8 +84,8 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, opts ...DecodeOpt
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return fault.New(fault.BadRequest, "request body is empty")
 	}
-	if !cfg.anyMedia {
-		if err := checkMediaType(r.Header.Get("Content-Type"), cfg.mediaTypes); err != nil {
+	if ct := r.Header.Get("Content-Type"); !cfg.anyMedia && (ct != "" || !cfg.missingMedia) {
+		if err := checkMediaType(ct, cfg.mediaTypes); err != nil {
 			return err
 		}
 	}

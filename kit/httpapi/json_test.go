@@ -58,6 +58,8 @@ func TestDecodeJSON(t *testing.T) {
 		{name: "NUL escape", body: `{"server":{"name":"a\u0000b"}}`, wantKind: fault.BadRequest, wantMsg: "NUL character"},
 		{name: "escaped backslash then u0000 is text", body: `{"server":{"name":"a\\u0000b"}}`, wantKind: -1},
 		{name: "deep nesting", body: strings.Repeat("[", 20000) + strings.Repeat("]", 20000), opts: []httpapi.DecodeOption{httpapi.MaxBytes(1 << 20)}, wantKind: fault.BadRequest, wantMsg: "exceeded max depth"},
+		{name: "missing type allowed", body: `{}`, ctype: "-", opts: []httpapi.DecodeOption{httpapi.AllowMissingMediaType()}, wantKind: -1},
+		{name: "missing type allowed, wrong type still refused", body: `{}`, ctype: "text/plain", opts: []httpapi.DecodeOption{httpapi.AllowMissingMediaType()}, wantKind: fault.UnsupportedMedia},
 		{name: "any media type", body: `{}`, ctype: "text/plain", opts: []httpapi.DecodeOption{httpapi.AnyMediaType()}, wantKind: -1},
 	}
 	for _, tt := range tests {

@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,9 +109,9 @@ type Server struct {
 // and TLS applied by Serve.
 func NewServer(h http.Handler, opts ServerOptions) *Server {
 	lim := opts.Limits.withDefaults()
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
 	}
 	base := opts.BaseContext
 	if base == nil {
@@ -122,13 +124,27 @@ func NewServer(h http.Handler, opts ServerOptions) *Server {
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		IdleTimeout:       lim.IdleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(serverLog{logger}, "", 0),
 	}
 	if opts.Metrics != nil {
 		srv.ConnState = opts.Metrics.connState
 	}
 	srv.RegisterOnShutdown(stop.close)
 	return &Server{Server: srv, limits: lim, tls: opts.TLS}
+}
+
+// serverLog takes net/http's own error lines: at Warn, except failed TLS
+// handshakes, which every TCP probe of an HTTPS port causes (Debug).
+type serverLog struct{ l *slog.Logger }
+
+func (s serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSuffix(string(p), "\n")
+	level := slog.LevelWarn
+	if strings.Contains(msg, "TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	s.l.Log(context.Background(), level, msg)
+	return len(p), nil
 }
 
 // shutdown is closed when the server starts shutting down.

@@ -580,6 +580,9 @@ func (h *hostile) route(t *testing.T, r hostileRoute) {
 		}
 		if r.area != "image" || r.ctype != "" { // Glance reads JSON whatever the type, except patches
 			for _, ct := range []string{"-", "text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x"} {
+				if ct == "-" && r.area == "identity" {
+					continue // Keystone reads a body without a Content-Type as JSON
+				}
 				add("content type "+ct, valid, h.admin, ct, body)
 			}
 		}
