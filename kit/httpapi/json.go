@@ -23,8 +23,8 @@ const DefaultMaxBytes = 1 << 20
 type DecodeOption func(*decodeConfig)
 
 type decodeConfig struct {
-	maxBytes   int64
-	strict     bool
+	maxBytes     int64
+	strict       bool
 	mediaTypes   []string // nil: JSON as Keystone defines it
 	anyMedia     bool
 	missingMedia bool
