@@ -1,7 +1,6 @@
 package allinone_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
+	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -68,7 +68,7 @@ type daemon struct {
 	addrs    map[string]string
 	cancel   context.CancelFunc
 	done     chan error
-	logs     *syncBuffer
+	logs     *apitest.Buffer
 	stopOnce sync.Once
 }
 
@@ -88,7 +88,7 @@ func start(t *testing.T, cfg allinone.Config, areas ...allinone.Area) *daemon {
 		ls[a.Name()] = listenLocal(t)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	d := &daemon{cancel: cancel, done: make(chan error, 1), logs: &apitest.Buffer{}}
 	ready := make(chan map[string]string, 1)
 	dm := &allinone.Daemon{Config: cfg, Areas: areas, Listeners: ls, LogOutput: d.logs,
 		Ready: func(a map[string]string) { ready <- a }}
@@ -321,23 +321,6 @@ func TestValidate(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // The identity area on shared keys: tokens are issued and validated.
