@@ -25,9 +25,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gostack/gostack/cmd/gostack/allinone"
+	identityarea "github.com/gostack/gostack/identity/area"
+	imagearea "github.com/gostack/gostack/image/area"
 	"github.com/gostack/gostack/image/format"
 	"github.com/gostack/gostack/image/store"
+	"github.com/gostack/gostack/kit/compose"
 )
 
 func main() {
@@ -113,10 +115,11 @@ func catTime(src, dst string) time.Duration {
 // startDaemon runs the all-in-one daemon in this process on free ports
 // and returns the image API's URL and an admin token.
 func startDaemon(dataDir string) (string, string) {
-	cfg := allinone.Defaults()
-	cfg.DataDir = dataDir
-	cfg.Log.Level = "warn"
-	cfg.Identity.PasswordRounds = 4
+	id := identityarea.New()
+	id.Config.PasswordRounds = 4
+	d := compose.New(id, imagearea.New())
+	d.Config.DataDir = dataDir
+	d.Config.Log.Level = "warn"
 	ls := map[string]net.Listener{}
 	for _, name := range []string{"admin", "identity", "image"} {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -126,8 +129,7 @@ func startDaemon(dataDir string) (string, string) {
 		ls[name] = l
 	}
 	ready := make(chan map[string]string, 1)
-	d := &allinone.Daemon{Config: cfg, Areas: allinone.DefaultAreas(), Listeners: ls, LogOutput: io.Discard,
-		Ready: func(a map[string]string) { ready <- a }}
+	d.Listeners, d.LogOutput, d.Ready = ls, io.Discard, func(a map[string]string) { ready <- a }
 	go func() { log.Fatal(d.Run(context.Background())) }()
 	addrs := <-ready
 	pw, err := os.ReadFile(filepath.Join(dataDir, "admin-password"))

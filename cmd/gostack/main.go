@@ -23,7 +23,10 @@ import (
 	"syscall"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
+	dnsarea "github.com/gostack/gostack/dns/area"
 	"github.com/gostack/gostack/identity"
+	identityarea "github.com/gostack/gostack/identity/area"
+	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
 )
 
@@ -62,32 +65,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gostack: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	cfg := allinone.Defaults()
+	d := allinone.New()
 	if *helpConfig {
-		config.WriteReference(stdout, &cfg, "GOSTACK")
+		config.WriteReference(stdout, d.ConfigRoot(), "GOSTACK")
 		return 0
 	}
-	if err := config.Load(*path, &cfg, config.EnvPrefix("GOSTACK"), config.Flags(&sets)); err != nil {
+	if err := d.Load(*path, config.EnvPrefix("GOSTACK"), config.Flags(&sets)); err != nil {
 		fmt.Fprintln(stderr, "gostack:", err)
 		return 2
 	}
+	id, _ := compose.Find[*identityarea.Area](d.Areas)
+	dns, _ := compose.Find[*dnsarea.Area](d.Areas)
 	var err error
 	switch {
 	case *printConfig:
 		var out []byte
-		if out, err = config.Dump(&cfg); err == nil {
+		if out, err = config.Dump(d.ConfigRoot()); err == nil {
 			stdout.Write(out)
 		}
 	case cmd == "identity bootstrap":
-		err = allinone.IdentityBootstrap(ctx, cfg, identity.BootstrapConfig{AdminPassword: *adminPassword}, stdout)
+		err = id.Bootstrap(ctx, &d.Config, identity.BootstrapConfig{AdminPassword: *adminPassword}, stdout)
 	case cmd == "fernet setup":
-		err = allinone.FernetSetup(cfg, stdout)
+		err = id.FernetSetup(&d.Config, stdout)
 	case cmd == "fernet rotate":
-		err = allinone.FernetRotate(ctx, cfg, stdout)
+		err = id.FernetRotate(ctx, &d.Config, stdout)
 	case cmd == "dns-server":
-		err = allinone.DNSServer(ctx, cfg, nil)
+		err = dns.ServeDNS(ctx, &d.Config, d.Logger(), nil)
 	default:
-		err = allinone.Run(ctx, cfg)
+		err = d.Run(ctx)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gostack:", err)

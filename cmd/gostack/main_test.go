@@ -187,8 +187,7 @@ func TestConfigReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	var table bytes.Buffer
-	cfg := allinone.Defaults()
-	if err := config.WriteReference(&table, &cfg, "GOSTACK"); err != nil {
+	if err := config.WriteReference(&table, allinone.New().ConfigRoot(), "GOSTACK"); err != nil {
 		t.Fatal(err)
 	}
 	s := string(doc)

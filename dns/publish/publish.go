@@ -39,6 +39,7 @@ type Publisher struct {
 
 	mu   sync.Mutex
 	busy map[string]bool // zone ids with a poll running
+	wg   sync.WaitGroup  // the bump loop and the polls: Run waits for them
 }
 
 func (p *Publisher) log() *slog.Logger {
@@ -48,10 +49,13 @@ func (p *Publisher) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Run publishes until ctx ends. The first snapshot is served before Run
-// returns control to its loops, so a caller that waits for Ready knows
-// queries are answered from the store.
+// Run publishes until ctx ends, and returns once every goroutine it
+// started (the bump loop, the polls of pending and deleted zones) has
+// ended. The first snapshot is served before Run returns control to its
+// loops, so a caller that waits for Ready knows queries are answered from
+// the store.
 func (p *Publisher) Run(ctx context.Context, ready func()) error {
+	defer p.wg.Wait()
 	rev, err := p.Sync(ctx)
 	if err != nil {
 		return err
@@ -60,7 +64,7 @@ func (p *Publisher) Run(ctx context.Context, ready func()) error {
 		ready()
 	}
 	if p.BumpInterval >= 0 {
-		go p.bumpLoop(ctx)
+		p.wg.Go(func() { p.bumpLoop(ctx) })
 	}
 	for ctx.Err() == nil {
 		b, err := p.Feed.Wait(ctx, watch.Query{Area: "dns", Since: rev}, 30*time.Second)
@@ -87,7 +91,7 @@ func (p *Publisher) Run(ctx context.Context, ready func()) error {
 
 // Sync serves the store's current zones, marks the ones served as
 // ACTIVE where every server has them, and returns the feed revision of
-// the snapshot.
+// the snapshot. The polls it starts end with ctx; Run waits for them.
 func (p *Publisher) Sync(ctx context.Context) (int64, error) {
 	served, rev, err := p.Store.ServedZonesAt(ctx)
 	if err != nil {
@@ -120,7 +124,7 @@ func (p *Publisher) Sync(ctx context.Context) (int64, error) {
 	for _, sz := range served {
 		z := sz.Zone
 		if z.Status == dns.Pending && !z.SerialPending && p.claim(z.ID) {
-			go p.activate(ctx, z)
+			p.wg.Go(func() { p.activate(ctx, z) })
 		}
 	}
 	deleting, err := p.Store.Deleting(ctx)
@@ -129,7 +133,7 @@ func (p *Publisher) Sync(ctx context.Context) (int64, error) {
 	}
 	for _, z := range deleting {
 		if p.claim(z.ID) {
-			go p.retire(ctx, z)
+			p.wg.Go(func() { p.retire(ctx, z) })
 		}
 	}
 	return rev, nil

@@ -10,7 +10,8 @@ import (
 const module = "github.com/gostack/gostack"
 
 // areas are the top-level area folders; each holds a domain package (the
-// folder itself), its API (<area>/api) and its building blocks (the rest).
+// folder itself), its API (<area>/api), its wiring into a kit/compose
+// daemon (<area>/area) and its building blocks (the rest).
 var areas = []string{"compute", "network", "storage", "identity", "image", "baremetal", "lbaas", "dns"}
 
 // blockNeeds are the building blocks whose job needs HTTP or the store
@@ -41,6 +42,17 @@ func violations(pkgs []pkg) []string {
 			continue
 		}
 		area, kind := classify(rel)
+		if kind == "domain" || kind == "api" || kind == "block" {
+			for _, d := range p.Deps {
+				dr, ok := strings.CutPrefix(d, module+"/")
+				if !ok {
+					continue
+				}
+				if _, k := classify(dr); k == "wiring" {
+					bad("%s %s depends on the wiring %s: only daemons and other areas' wiring may", kind, rel, dr)
+				}
+			}
+		}
 		switch kind {
 		case "domain":
 			for _, d := range p.Deps {
@@ -67,7 +79,7 @@ func violations(pkgs []pkg) []string {
 				if !ok {
 					continue
 				}
-				if a, k := classify(dr); k == "domain" || k == "api" || k == "block" {
+				if a, k := classify(dr); k == "domain" || k == "api" || k == "block" || k == "wiring" {
 					bad("%s package %s depends on the %s area (%s): it must sit below every area", kind, rel, a, dr)
 				}
 			}
@@ -91,8 +103,8 @@ func violations(pkgs []pkg) []string {
 }
 
 // classify names what a module-relative package path is: "domain",
-// "api", "block" (with its area), "kit", "internal" or "app" (cmd,
-// bench, examples).
+// "api", "wiring", "block" (with its area), "kit", "internal" or "app"
+// (cmd, bench, examples).
 func classify(rel string) (area, kind string) {
 	first, rest, _ := strings.Cut(rel, "/")
 	switch {
@@ -106,6 +118,8 @@ func classify(rel string) (area, kind string) {
 		return first, "domain"
 	case rest == "api" || strings.HasPrefix(rest, "api/"):
 		return first, "api"
+	case rest == "area":
+		return first, "wiring"
 	}
 	return first, "block"
 }
@@ -130,6 +144,8 @@ func TestLayersCatch(t *testing.T) {
 		{ImportPath: m("kit/httpapi"), Deps: []string{m("identity")}},
 		{ImportPath: m("internal/apitest"), Deps: []string{m("identity/middleware")}},
 		{ImportPath: m("identity/api"), Imports: []string{m("internal/testenv")}},
+		{ImportPath: m("image/api"), Deps: []string{m("identity/area")}},
+		{ImportPath: m("kit/compose"), Deps: []string{m("identity/area")}},
 	}
 	for _, p := range bad {
 		if v := violations([]pkg{p}); len(v) != 1 {
@@ -143,6 +159,7 @@ func TestLayersCatch(t *testing.T) {
 		{ImportPath: m("cmd/gostack"), Deps: []string{"net/http", m("identity/api")}},
 		{ImportPath: m("kit/httpapi"), Deps: []string{"net/http", "github.com/prometheus/client_golang/prometheus"}},
 		{ImportPath: m("internal/testenv"), Deps: []string{m("kit/sqlstore")}},
+		{ImportPath: m("image/area"), Deps: []string{"net/http", m("kit/sqlstore"), m("identity/area"), m("image/api")}},
 	}
 	if v := violations(good); len(v) != 0 {
 		t.Errorf("allowed edges reported: %v", v)

@@ -29,6 +29,7 @@ type options struct {
 	lookup func(string) (string, bool)
 	names  func() []string // names of all env vars, to find map entries
 	flags  *SetFlag
+	checks []func() error
 }
 
 // EnvPrefix turns on environment overrides: the leaf "log.format" is read
@@ -67,6 +68,14 @@ func Flags(f *SetFlag) Option {
 	return func(o *options) { o.flags = f }
 }
 
+// Check adds a validation Load runs after cfg's own Validate method,
+// reported the same way (each *FieldError with where its value came
+// from). It is for configs without methods of their own, like a struct a
+// daemon assembles at run time from its parts' sections.
+func Check(fn func() error) Option {
+	return func(o *options) { o.checks = append(o.checks, fn) }
+}
+
 func envNames(env []string) []string {
 	names := make([]string, 0, len(env))
 	for _, kv := range env {
@@ -79,7 +88,8 @@ func envNames(env []string) []string {
 
 // Load fills cfg, a pointer to a struct already holding defaults, from the
 // YAML file at path (none if path is empty), then the environment, then
-// flags, and finally calls cfg's Validate method if it has one. Errors are
+// flags, and finally calls cfg's Validate method if it has one, then the
+// Check functions. Errors are
 // one line and name the source, the line and the dotted key. On error cfg
 // may be partly updated.
 func Load(path string, cfg any, opts ...Option) error {
@@ -109,7 +119,7 @@ func Load(path string, cfg any, opts ...Option) error {
 			return err
 		}
 	}
-	return l.validate(cfg)
+	return l.validate(cfg, o.checks)
 }
 
 // loader is one Load in progress.
@@ -197,14 +207,18 @@ func syntaxError(path string, err error) error {
 	return fmt.Errorf("config %s: %s", path, msg)
 }
 
-// validate calls cfg's Validate method and makes its error one line, each
+// validate calls cfg's Validate method, then the checks, and makes its error one line, each
 // *FieldError followed by where the bad value came from.
-func (l *loader) validate(cfg any) error {
-	v, ok := cfg.(Validator)
-	if !ok {
-		return nil
+func (l *loader) validate(cfg any, checks []func() error) error {
+	if v, ok := cfg.(Validator); ok {
+		checks = append([]func() error{v.Validate}, checks...)
 	}
-	err := v.Validate()
+	var err error
+	for _, check := range checks {
+		if err = check(); err != nil {
+			break
+		}
+	}
 	if err == nil {
 		return nil
 	}

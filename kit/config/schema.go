@@ -92,10 +92,13 @@ func collectFields(t reflect.Type, prefix []int, out *[]structField, seen map[st
 		name, opts, _ := strings.Cut(tag, ",")
 		index := append(slices.Clone(prefix), i)
 		if slices.Contains(strings.Split(opts, ","), "inline") {
-			if f.Type.Kind() != reflect.Struct {
-				return fmt.Errorf("%s.%s: inline needs a struct, not %s", t, f.Name, f.Type)
+			// A pointer is followed: it must not be nil when the config is
+			// read or written (a daemon composing its config at run time
+			// points it at a struct it owns).
+			if deref(f.Type).Kind() != reflect.Struct || (f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() != reflect.Struct) {
+				return fmt.Errorf("%s.%s: inline needs a struct or a pointer to one, not %s", t, f.Name, f.Type)
 			}
-			if err := collectFields(f.Type, index, out, seen); err != nil {
+			if err := collectFields(deref(f.Type), index, out, seen); err != nil {
 				return err
 			}
 			continue

@@ -16,8 +16,12 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
+	dnsarea "github.com/gostack/gostack/dns/area"
+	identityarea "github.com/gostack/gostack/identity/area"
+	imagearea "github.com/gostack/gostack/image/area"
 	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
@@ -36,7 +40,7 @@ func (notes) Migrations() []sqlstore.Migrations {
 	return []sqlstore.Migrations{{Area: "notes", FS: os.DirFS("testdata/area")}}
 }
 
-func (notes) Handler(ctx context.Context, env allinone.Env) (http.Handler, error) {
+func (notes) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
 	rt := httpapi.NewRouter(httpapi.Designate)
 	rt.HandleFunc("PUT /notes/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -81,7 +85,37 @@ func listenLocal(t *testing.T) net.Listener {
 	return l
 }
 
-func start(t *testing.T, cfg allinone.Config, areas ...allinone.Area) *daemon {
+// cloudConfig is the all-in-one configuration as tests edit it: the
+// daemon's own keys, and each area's section, shared with the areas.
+type cloudConfig struct {
+	compose.Config
+	Identity *identityarea.Config
+	Image    *imagearea.Config
+	DNS      *dnsarea.Config
+
+	id  *identityarea.Area
+	img *imagearea.Area
+	dns *dnsarea.Area
+}
+
+// newConfig is the all-in-one daemon's defaults.
+func newConfig() *cloudConfig {
+	areas := allinone.Areas()
+	c := &cloudConfig{Config: compose.Defaults(areas...)}
+	c.id, _ = compose.Find[*identityarea.Area](areas)
+	c.img, _ = compose.Find[*imagearea.Area](areas)
+	c.dns, _ = compose.Find[*dnsarea.Area](areas)
+	c.Identity, c.Image, c.DNS = &c.id.Config, &c.img.Config, &c.dns.Config
+	return c
+}
+
+// all are every area of the all-in-one daemon, configured by c.
+func (c *cloudConfig) all() []compose.Area { return []compose.Area{c.id, c.img, c.dns} }
+
+// Validate checks c as the all-in-one daemon does.
+func (c *cloudConfig) Validate() error { return compose.Validate(&c.Config, c.all()) }
+
+func start(t *testing.T, cfg *cloudConfig, areas ...compose.Area) *daemon {
 	t.Helper()
 	ls := map[string]net.Listener{"admin": listenLocal(t)}
 	for _, a := range areas {
@@ -90,7 +124,7 @@ func start(t *testing.T, cfg allinone.Config, areas ...allinone.Area) *daemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{cancel: cancel, done: make(chan error, 1), logs: &apitest.Buffer{}}
 	ready := make(chan map[string]string, 1)
-	dm := &allinone.Daemon{Config: cfg, Areas: areas, Listeners: ls, LogOutput: d.logs,
+	dm := &compose.Daemon{Config: cfg.Config, Areas: areas, Listeners: ls, LogOutput: d.logs,
 		Ready: func(a map[string]string) { ready <- a }}
 	go func() { d.done <- dm.Run(ctx) }()
 	select {
@@ -123,8 +157,8 @@ func get(t *testing.T, url string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-func testConfig(t *testing.T, dsn string) allinone.Config {
-	cfg := allinone.Defaults()
+func testConfig(t *testing.T, dsn string) *cloudConfig {
+	cfg := newConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Database = dsn
 	cfg.DNS.Listen = "127.0.0.1:0"
@@ -143,7 +177,7 @@ func TestDaemon(t *testing.T) {
 	}
 }
 
-func testDaemon(t *testing.T, cfg allinone.Config) {
+func testDaemon(t *testing.T, cfg *cloudConfig) {
 	d := start(t, cfg, notes{})
 	admin := "http://" + d.addrs["admin"]
 	area := "http://" + d.addrs["dns"]
@@ -201,38 +235,22 @@ func testDaemon(t *testing.T, cfg allinone.Config) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	// openrc: written, private, pointing at the identity port.
-	rc := filepath.Join(cfg.DataDir, "openrc")
-	fi, err := os.Stat(rc)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("openrc: %v %v", fi, err)
-	}
-	b, _ := os.ReadFile(rc)
-	if !strings.Contains(string(b), "export OS_AUTH_URL=http://127.0.0.1:5000/v3") || !strings.Contains(string(b), "OS_PASSWORD='") ||
-		!strings.Contains(string(b), "cannot authenticate") { // no identity area in this test
-		t.Fatalf("openrc:\n%s", b)
-	}
-	// Secrets stay out of the logs.
-	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
-	if strings.Contains(d.logs.String(), strings.TrimSpace(string(pw))) {
-		t.Fatal("admin password in logs")
+	// openrc is the identity area's: a daemon without it writes none.
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "openrc")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("openrc without the identity area: %v", err)
 	}
 	// A second daemon on the same data dir is refused.
-	err = (&allinone.Daemon{Config: cfg, Listeners: map[string]net.Listener{"admin": listenLocal(t)}, LogOutput: io.Discard}).Run(context.Background())
+	err = (&compose.Daemon{Config: cfg.Config, Listeners: map[string]net.Listener{"admin": listenLocal(t)}, LogOutput: io.Discard}).Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second daemon on the same data dir: %v", err)
 	}
 
-	// Stop; restart on the same data: state and password survive.
+	// Stop; restart on the same data: state survives.
 	d.stop(t)
 	d2 := start(t, cfg, notes{})
 	code, _, root := get(t, "http://"+d2.addrs["admin"]+"/")
 	if code != 200 || !strings.Contains(root, `"revision":1`) {
 		t.Fatalf("after restart: %d %s", code, root)
-	}
-	pw2, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
-	if string(pw) != string(pw2) {
-		t.Fatal("admin password changed across restart")
 	}
 }
 
@@ -267,8 +285,8 @@ func TestBusyPort(t *testing.T) {
 	busy := listenLocal(t)
 	defer busy.Close()
 	cfg := testConfig(t, "")
-	cfg.Ports.Admin = busy.Addr().(*net.TCPAddr).Port
-	err := (&allinone.Daemon{Config: cfg, LogOutput: io.Discard}).Run(context.Background())
+	cfg.Ports["admin"] = busy.Addr().(*net.TCPAddr).Port
+	err := (&compose.Daemon{Config: cfg.Config, LogOutput: io.Discard}).Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "listen admin") {
 		t.Fatalf("busy port: %v", err)
 	}
@@ -281,43 +299,43 @@ func TestBusyPort(t *testing.T) {
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*allinone.Config)
+		edit func(*cloudConfig)
 		key  string
 	}{
-		{"empty data dir", func(c *allinone.Config) { c.DataDir = "" }, "data_dir"},
-		{"bad bind", func(c *allinone.Config) { c.Bind = "localhost" }, "bind"},
-		{"bad database", func(c *allinone.Config) { c.Database = "mysql://x" }, "database"},
-		{"port out of range", func(c *allinone.Config) { c.Ports.Image = 70000 }, "ports.image"},
-		{"duplicate port", func(c *allinone.Config) { c.Ports.DNS = c.Ports.Identity }, "ports.dns"},
-		{"log format", func(c *allinone.Config) { c.Log.Format = "xml" }, "log.format"},
-		{"log level", func(c *allinone.Config) { c.Log.Level = "loud" }, "log.level"},
-		{"compact interval", func(c *allinone.Config) { c.Watch.CompactInterval = 0 }, "watch.compact_interval"},
-		{"dns listen without port", func(c *allinone.Config) { c.DNS.Listen = "127.0.0.1" }, "dns.listen"},
-		{"dns listen hostname", func(c *allinone.Config) { c.DNS.Listen = "localhost:53" }, "dns.listen"},
-		{"no nameservers", func(c *allinone.Config) { c.DNS.Nameservers = nil }, "dns.nameservers"},
-		{"nameserver without dot", func(c *allinone.Config) { c.DNS.Nameservers = []string{"ns1.example.org"} }, "dns.nameservers"},
-		{"tsig secret not base64", func(c *allinone.Config) {
-			c.DNS.TSIGKeys = map[string]allinone.DNSKey{"k": {Secret: "not base64!"}}
+		{"empty data dir", func(c *cloudConfig) { c.DataDir = "" }, "data_dir"},
+		{"bad bind", func(c *cloudConfig) { c.Bind = "localhost" }, "bind"},
+		{"bad database", func(c *cloudConfig) { c.Database = "mysql://x" }, "database"},
+		{"port out of range", func(c *cloudConfig) { c.Ports["image"] = 70000 }, "ports.image"},
+		{"duplicate port", func(c *cloudConfig) { c.Ports["dns"] = c.Ports["identity"] }, "ports.dns"},
+		{"log format", func(c *cloudConfig) { c.Log.Format = "xml" }, "log.format"},
+		{"log level", func(c *cloudConfig) { c.Log.Level = "loud" }, "log.level"},
+		{"compact interval", func(c *cloudConfig) { c.Watch.CompactInterval = 0 }, "watch.compact_interval"},
+		{"dns listen without port", func(c *cloudConfig) { c.DNS.Listen = "127.0.0.1" }, "dns.listen"},
+		{"dns listen hostname", func(c *cloudConfig) { c.DNS.Listen = "localhost:53" }, "dns.listen"},
+		{"no nameservers", func(c *cloudConfig) { c.DNS.Nameservers = nil }, "dns.nameservers"},
+		{"nameserver without dot", func(c *cloudConfig) { c.DNS.Nameservers = []string{"ns1.example.org"} }, "dns.nameservers"},
+		{"tsig secret not base64", func(c *cloudConfig) {
+			c.DNS.TSIGKeys = map[string]dnsarea.Key{"k": {Secret: "not base64!"}}
 		}, "dns.tsig_keys.k.secret"},
-		{"tsig algorithm", func(c *allinone.Config) {
-			c.DNS.TSIGKeys = map[string]allinone.DNSKey{"k": {Algorithm: "hmac-md5", Secret: "c2VjcmV0"}}
+		{"tsig algorithm", func(c *cloudConfig) {
+			c.DNS.TSIGKeys = map[string]dnsarea.Key{"k": {Algorithm: "hmac-md5", Secret: "c2VjcmV0"}}
 		}, "dns.tsig_keys.k.algorithm"},
-		{"notify target", func(c *allinone.Config) { c.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: "ns2.example.org"}} }, "dns.also_notify"},
-		{"notify key name", func(c *allinone.Config) { c.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: "192.0.2.1", Key: "no..key"}} }, "dns.also_notify"},
-		{"transfer cidr", func(c *allinone.Config) { c.DNS.AllowTransfer = []allinone.DNSTransfer{{CIDR: "192.0.2.1"}} }, "dns.allow_transfer"},
-		{"transfer key name", func(c *allinone.Config) { c.DNS.AllowTransfer = []allinone.DNSTransfer{{Key: "no..key"}} }, "dns.allow_transfer"},
+		{"notify target", func(c *cloudConfig) { c.DNS.AlsoNotify = []dnsarea.Target{{Addr: "ns2.example.org"}} }, "dns.also_notify"},
+		{"notify key name", func(c *cloudConfig) { c.DNS.AlsoNotify = []dnsarea.Target{{Addr: "192.0.2.1", Key: "no..key"}} }, "dns.also_notify"},
+		{"transfer cidr", func(c *cloudConfig) { c.DNS.AllowTransfer = []dnsarea.Transfer{{CIDR: "192.0.2.1"}} }, "dns.allow_transfer"},
+		{"transfer key name", func(c *cloudConfig) { c.DNS.AllowTransfer = []dnsarea.Transfer{{Key: "no..key"}} }, "dns.allow_transfer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := allinone.Defaults()
-			tt.edit(&cfg)
+			cfg := newConfig()
+			tt.edit(cfg)
 			err := cfg.Validate()
 			if err == nil || !strings.Contains(err.Error(), tt.key+":") {
 				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.key)
 			}
 		})
 	}
-	cfg := allinone.Defaults()
+	cfg := newConfig()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
@@ -328,7 +346,7 @@ func TestIdentitySharedKeys(t *testing.T) {
 	cfg := testConfig(t, "")
 	cfg.Identity.SharedKeys = true
 	cfg.Identity.PasswordRounds = 4
-	d := start(t, cfg, allinone.IdentityArea{})
+	d := start(t, cfg, cfg.id)
 	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
 	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},"scope":{"system":{"all":true}}}}`, strings.TrimSpace(string(pw)))
 	resp, err := http.Post("http://"+d.addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
@@ -364,7 +382,7 @@ func TestIdentityPolicyFile(t *testing.T) {
 	if err := os.WriteFile(cfg.Identity.PolicyFile, []byte(`"identity:list_projects": "!"`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := start(t, cfg, allinone.IdentityArea{})
+	d := start(t, cfg, cfg.id)
 	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
 	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},"scope":{"system":{"all":true}}}}`, strings.TrimSpace(string(pw)))
 	resp, err := http.Post("http://"+d.addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
@@ -422,7 +440,7 @@ func status(t *testing.T, method, url, token, body string) int {
 func TestWatchNeedsToken(t *testing.T) {
 	cfg := testConfig(t, "")
 	cfg.Identity.PasswordRounds = 4
-	d := start(t, cfg, allinone.IdentityArea{})
+	d := start(t, cfg, cfg.id)
 	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
 	admin := issueToken(t, d, "admin", strings.TrimSpace(string(pw)), `{"project":{"name":"admin","domain":{"id":"default"}}}`)
 	idURL := "http://" + d.addrs["identity"] + "/v3"
@@ -464,5 +482,32 @@ func TestWatchNeedsToken(t *testing.T) {
 	}
 	if got := status(t, "GET", "http://"+d.addrs["admin"]+"/healthcheck", "", ""); got != 200 {
 		t.Fatalf("healthcheck: %d", got)
+	}
+}
+
+// The identity area writes openrc, private, pointing at its listener;
+// the admin password survives a restart and stays out of the logs.
+func TestIdentityOpenRC(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Identity.PasswordRounds = 4
+	d := start(t, cfg, cfg.id)
+	rc := filepath.Join(cfg.DataDir, "openrc")
+	fi, err := os.Stat(rc)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("openrc: %v %v", fi, err)
+	}
+	b, _ := os.ReadFile(rc)
+	if !strings.Contains(string(b), "export OS_AUTH_URL='http://"+d.addrs["identity"]+"/v3'") || !strings.Contains(string(b), "OS_PASSWORD='") {
+		t.Fatalf("openrc:\n%s", b)
+	}
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	if strings.Contains(d.logs.String(), strings.TrimSpace(string(pw))) {
+		t.Fatal("admin password in logs")
+	}
+	d.stop(t)
+	start(t, cfg, cfg.id)
+	pw2, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	if string(pw) != string(pw2) {
+		t.Fatal("admin password changed across restart")
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gostack/gostack/cmd/gostack/allinone"
 	"github.com/gostack/gostack/internal/testenv"
 )
 
@@ -23,7 +22,7 @@ func TestOpenStackDNS(t *testing.T) {
 	testenv.RequirePython(t, "designateclient", "python3-designateclient")
 	cfg := testConfig(t, "")
 	cfg.Identity.PasswordRounds = 4
-	d := start(t, cfg, allinone.DefaultAreas()...)
+	d := start(t, cfg, cfg.all()...)
 	o := &osc{t: t, bin: bin, env: openrcEnv(t, filepath.Join(cfg.DataDir, "openrc"))}
 	dig := func(args ...string) string {
 		t.Helper()
@@ -98,7 +97,7 @@ func TestOpenStackDNS(t *testing.T) {
 	// Restart on the same data dir: the server answers from the store
 	// before the daemon says it is ready.
 	d.stop(t)
-	d = start(t, cfg, allinone.DefaultAreas()...)
+	d = start(t, cfg, cfg.all()...)
 	o.env = openrcEnv(t, filepath.Join(cfg.DataDir, "openrc"))
 	if got := dig("+short", "www.example.org", "A"); !strings.Contains(got, "192.0.2.10") {
 		t.Fatalf("dig after restart: %q", got)

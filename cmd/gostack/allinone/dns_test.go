@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gostack/gostack/cmd/gostack/allinone"
 	mdns "github.com/miekg/dns"
+
+	dnsarea "github.com/gostack/gostack/dns/area"
 )
 
 // The DNS area's configuration reaches the server: TSIG keys, the
@@ -44,10 +45,10 @@ func TestDNSTransferAndNotify(t *testing.T) {
 	cfg := testConfig(t, "")
 	cfg.Identity.PasswordRounds = 4
 	cfg.DNS.Nameservers = []string{"ns1.example.net.", "ns2.example.net."}
-	cfg.DNS.TSIGKeys = map[string]allinone.DNSKey{"xfr": {Secret: secret}}
-	cfg.DNS.AllowTransfer = []allinone.DNSTransfer{{CIDR: "127.0.0.0/8", Key: "xfr"}, {CIDR: "127.0.0.0/8", Key: "apikey"}}
-	cfg.DNS.AlsoNotify = []allinone.DNSTarget{{Addr: pc.LocalAddr().String(), Key: "xfr"}}
-	d := start(t, cfg, allinone.DefaultAreas()...)
+	cfg.DNS.TSIGKeys = map[string]dnsarea.Key{"xfr": {Secret: secret}}
+	cfg.DNS.AllowTransfer = []dnsarea.Transfer{{CIDR: "127.0.0.0/8", Key: "xfr"}, {CIDR: "127.0.0.0/8", Key: "apikey"}}
+	cfg.DNS.AlsoNotify = []dnsarea.Target{{Addr: pc.LocalAddr().String(), Key: "xfr"}}
+	d := start(t, cfg, cfg.all()...)
 	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
 	admin := issueToken(t, d, "admin", strings.TrimSpace(string(pw)), `{"project":{"name":"admin","domain":{"id":"default"}}}`)
 	api := "http://" + d.addrs["dns"]
@@ -161,7 +162,7 @@ func TestDNSReservedZones(t *testing.T) {
 	cfg.DNS.Server = false
 	cfg.DNS.Nameservers = []string{"ns1.cloud.example.", "ns2.cloud.example."}
 	cfg.DNS.ReservedZones = []string{"corp.example."}
-	d := start(t, cfg, allinone.IdentityArea{}, allinone.DNSArea{})
+	d := start(t, cfg, cfg.id, cfg.dns)
 	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
 	admin := issueToken(t, d, "admin", strings.TrimSpace(string(pw)), `{"project":{"name":"admin","domain":{"id":"default"}}}`)
 	member := dnsMember(t, d, admin)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gostack/gostack/cmd/gostack/allinone"
 	"github.com/gostack/gostack/identity/fernet"
 )
 
@@ -21,7 +20,7 @@ func TestFernetInterruptedRotation(t *testing.T) {
 	cfg := testConfig(t, "")
 	cfg.Identity.PasswordRounds = 4
 	dir := filepath.Join(cfg.DataDir, "fernet-keys")
-	d := start(t, cfg, allinone.IdentityArea{})
+	d := start(t, cfg, cfg.id)
 	pw, err := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +29,7 @@ func TestFernetInterruptedRotation(t *testing.T) {
 	d.stop(t)
 
 	promoted := interruptRotation(t, dir, 2)
-	d = start(t, cfg, allinone.IdentityArea{})
+	d = start(t, cfg, cfg.id)
 	if got := fernetKeyFiles(t, dir); !slices.Equal(got, []string{"0", "1", "2"}) {
 		t.Fatalf("key files after the start: %v, want 0 1 2 (repaired, not rotated)", got)
 	}
@@ -45,7 +44,7 @@ func TestFernetInterruptedRotation(t *testing.T) {
 
 	promoted = interruptRotation(t, dir, 3)
 	var out bytes.Buffer
-	if err := allinone.FernetRotate(context.Background(), cfg, &out); err != nil {
+	if err := cfg.id.FernetRotate(context.Background(), &cfg.Config, &out); err != nil {
 		t.Fatalf("fernet rotate after an interrupted rotation: %v", err)
 	}
 	if got := fernetKeyFiles(t, dir); !slices.Equal(got, []string{"0", "3", "4"}) || !strings.Contains(out.String(), "3 keys") {

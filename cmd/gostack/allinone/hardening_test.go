@@ -17,9 +17,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
-	"github.com/gostack/gostack/cmd/gostack/allinone"
 	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/watch"
@@ -34,7 +34,7 @@ func TestSlowClientsDisconnected(t *testing.T) {
 	cfg.HTTP.BodyTimeout = config.Duration(300 * time.Millisecond)
 	cfg.HTTP.ReadHeaderTimeout = config.Duration(300 * time.Millisecond)
 	cfg.HTTP.MaxConnections = 4
-	d := start(t, cfg, allinone.DefaultAreas()...)
+	d := start(t, cfg, cfg.all()...)
 	for _, svc := range []string{"admin", "identity", "image", "dns"} {
 		t.Run(svc, func(t *testing.T) {
 			c := apitest.Dial(t, d.addrs[svc], 20*time.Second)
@@ -78,7 +78,7 @@ func TestSlowClientsDisconnected(t *testing.T) {
 // access log and the metrics say 499, and nothing is logged as an error.
 func TestClientHangUpIsNotAServerError(t *testing.T) {
 	cfg := testConfig(t, "")
-	d := start(t, cfg, allinone.DefaultAreas()...)
+	d := start(t, cfg, cfg.all()...)
 	tok := issueToken(t, d, "admin", adminPassword(t, cfg), `{"project":{"name":"admin","domain":{"id":"default"}}}`)
 	var img struct{ ID string }
 	req, _ := http.NewRequest("POST", "http://"+d.addrs["image"]+"/v2/images",
@@ -130,7 +130,7 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-func adminPassword(t *testing.T, cfg allinone.Config) string {
+func adminPassword(t *testing.T, cfg *cloudConfig) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
 	if err != nil {
@@ -150,8 +150,8 @@ func TestTLS(t *testing.T) {
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	first := ca.Issue(t, certFile, keyFile, "127.0.0.1", "localhost")
 	cfg := testConfig(t, "")
-	cfg.TLS = allinone.TLSConfig{CertFile: certFile, KeyFile: keyFile, CAFile: ca.File}
-	d := start(t, cfg, allinone.DefaultAreas()...)
+	cfg.TLS = compose.TLSConfig{CertFile: certFile, KeyFile: keyFile, CAFile: ca.File}
+	d := start(t, cfg, cfg.all()...)
 
 	env := openrcEnv(t, filepath.Join(cfg.DataDir, "openrc"))
 	if !strings.Contains(strings.Join(env, "\n"), "OS_AUTH_URL=https://") ||

@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gostack/gostack/cmd/gostack/allinone"
 	dnsapi "github.com/gostack/gostack/dns/api"
 	identityapi "github.com/gostack/gostack/identity/api"
 	imageapi "github.com/gostack/gostack/image/api"
@@ -281,7 +280,7 @@ func TestHostileInput(t *testing.T) {
 type hostile struct {
 	t          *testing.T
 	d          *daemon
-	cfg        allinone.Config
+	cfg        *cloudConfig
 	db         *sqlstore.DB
 	admin      string // admin token
 	owner      string // project A's member: owns the image and the zone
@@ -293,8 +292,8 @@ type hostile struct {
 	imageFiles string
 }
 
-func newHostile(t *testing.T, cfg allinone.Config) *hostile {
-	d := start(t, cfg, allinone.DefaultAreas()...)
+func newHostile(t *testing.T, cfg *cloudConfig) *hostile {
+	d := start(t, cfg, cfg.all()...)
 	h := &hostile{t: t, d: d, cfg: cfg, fix: map[string]string{}}
 	dsn := cfg.Database
 	if dsn == "" {

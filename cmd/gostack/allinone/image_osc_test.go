@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gostack/gostack/cmd/gostack/allinone"
 	"github.com/gostack/gostack/internal/testenv"
 )
 
@@ -22,7 +21,7 @@ func TestOpenStackImage(t *testing.T) {
 	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
 	qemuImg := testenv.LookPath(t, "qemu-img", "qemu-utils")
 	cfg := testConfig(t, "")
-	d := start(t, cfg, allinone.DefaultAreas()...)
+	d := start(t, cfg, cfg.all()...)
 	o := &osc{t: t, bin: bin, env: openrcEnv(t, filepath.Join(cfg.DataDir, "openrc"))}
 
 	dir := t.TempDir()
@@ -89,7 +88,7 @@ func TestOpenStackImage(t *testing.T) {
 
 	// Restart on the same data dir: the image and its data are still there.
 	d.stop(t)
-	d = start(t, cfg, allinone.DefaultAreas()...)
+	d = start(t, cfg, cfg.all()...)
 	o.env = openrcEnv(t, filepath.Join(cfg.DataDir, "openrc"))
 	o.json(&shown, "image", "show", id)
 	if shown["status"] != "active" {

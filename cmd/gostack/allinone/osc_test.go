@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gostack/gostack/cmd/gostack/allinone"
 	"github.com/gostack/gostack/internal/testenv"
 )
 
@@ -78,7 +77,7 @@ func openrcEnv(t *testing.T, path string) []string {
 func TestOpenStackCLI(t *testing.T) {
 	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
 	cfg := testConfig(t, "")
-	d := start(t, cfg, allinone.DefaultAreas()...)
+	d := start(t, cfg, cfg.all()...)
 	env := openrcEnv(t, filepath.Join(cfg.DataDir, "openrc"))
 	o := &osc{t: t, bin: bin, env: env}
 

@@ -1,21 +1,22 @@
-package allinone
+package area
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/fernet"
-	"github.com/gostack/gostack/kit/sqlstore"
-	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/kit/compose"
 )
 
 // FernetSetup creates the key repository like keystone-manage
 // fernet_setup. A repository that exists is only repaired if a rotation
 // or setup was interrupted (fernet.Setup): never rotated, never purged.
-func FernetSetup(cfg Config, out io.Writer) error {
-	r, err := fernet.Setup(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
+func (a *Area) FernetSetup(core *compose.Config, out io.Writer) error {
+	r, err := fernet.Setup(a.keyRepository(core), a.Config.MaxActiveKeys)
 	if err != nil {
 		return err
 	}
@@ -29,10 +30,10 @@ func FernetSetup(cfg Config, out io.Writer) error {
 // seconds.
 // With shared keys it rotates in the store, and refuses (saying why) while
 // a live controller lags or a key to purge may still have valid tokens.
-func FernetRotate(ctx context.Context, cfg Config, out io.Writer) error {
-	if cfg.Identity.SharedKeys {
-		return withStore(ctx, cfg, func(store *identity.Store) error {
-			_, k, err := openKeys(ctx, &cfg, store)
+func (a *Area) FernetRotate(ctx context.Context, core *compose.Config, out io.Writer) error {
+	if a.Config.SharedKeys {
+		return a.withStore(ctx, core, func(store *identity.Store) error {
+			_, k, err := a.openKeys(ctx, core, store)
 			if err != nil {
 				return err
 			}
@@ -43,7 +44,7 @@ func FernetRotate(ctx context.Context, cfg Config, out io.Writer) error {
 			return nil
 		})
 	}
-	r, err := fernet.OpenRepository(cfg.keyRepository(), cfg.Identity.MaxActiveKeys)
+	r, err := fernet.OpenRepository(a.keyRepository(core), a.Config.MaxActiveKeys)
 	if err != nil {
 		return err
 	}
@@ -55,39 +56,39 @@ func FernetRotate(ctx context.Context, cfg Config, out io.Writer) error {
 }
 
 // withStore opens the configured store with the identity schema.
-func withStore(ctx context.Context, cfg Config, fn func(*identity.Store) error) error {
-	if err := cfg.Validate(); err != nil {
+func (a *Area) withStore(ctx context.Context, core *compose.Config, fn func(*identity.Store) error) error {
+	if err := compose.Validate(core, []compose.Area{a}); err != nil {
 		return err
 	}
-	db, err := sqlstore.Open(ctx, cfg.dsn())
+	db, feed, err := compose.OpenStore(ctx, core, identity.Migrations())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx, watch.Migrations(), identity.Migrations()); err != nil {
-		return err
-	}
-	return fn(identity.NewStore(db, watch.New(db)))
+	return fn(identity.NewStore(db, feed))
 }
 
-// IdentityBootstrap is keystone-manage bootstrap against the configured
-// store: it may run while the daemon runs, and again at any time.
-func IdentityBootstrap(ctx context.Context, cfg Config, bc identity.BootstrapConfig, out io.Writer) error {
-	return withStore(ctx, cfg, func(store *identity.Store) error {
+// Bootstrap is keystone-manage bootstrap against the configured store: it
+// may run while the daemon runs, and again at any time. An empty
+// AdminPassword is the one in <data_dir>/admin-password; empty URLs are
+// the identity port on bind.
+func (a *Area) Bootstrap(ctx context.Context, core *compose.Config, bc identity.BootstrapConfig, out io.Writer) error {
+	return a.withStore(ctx, core, func(store *identity.Store) error {
 		var err error
 		if bc.Region == "" {
-			bc.Region = cfg.Region
+			bc.Region = core.Region
 		}
 		if bc.AdminPassword == "" {
-			if bc.AdminPassword, err = adminPassword(cfg.DataDir); err != nil {
+			if bc.AdminPassword, err = adminPassword(core.DataDir); err != nil {
 				return err
 			}
 		}
 		if bc.PublicURL == "" {
-			url := cfg.scheme() + "://" + publicAddr(fmt.Sprintf("%s:%d", cfg.Bind, cfg.Ports.Identity)) + "/v3"
+			addr := net.JoinHostPort(core.Bind, strconv.Itoa(core.Ports[compose.Key(a.Name())]))
+			url := core.Scheme() + "://" + compose.PublicAddr(addr) + "/v3"
 			bc.PublicURL, bc.InternalURL, bc.AdminURL = url, url, url
 		}
-		u, err := identity.Bootstrap(ctx, store, newAuth(&cfg, store, fernet.StaticKeys{}).Hasher, bc)
+		u, err := identity.Bootstrap(ctx, store, a.newAuth(store, fernet.StaticKeys{}).Hasher, bc)
 		if err != nil {
 			return err
 		}

@@ -1,12 +1,13 @@
-package allinone
+package compose
 
 import (
 	"io"
 	"log/slog"
 )
 
-// newLogger builds the daemon's logger; Validate has checked the values.
-func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+// NewLogger builds the daemon's logger writing to w; Validate has checked
+// c.
+func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}

@@ -1,0 +1,23 @@
+// Package allinone is gostack's all-in-one cloud: every area gostack has,
+// composed with kit/compose. Adding an area is one line in Areas.
+package allinone
+
+import (
+	dnsarea "github.com/gostack/gostack/dns/area"
+	identityarea "github.com/gostack/gostack/identity/area"
+	imagearea "github.com/gostack/gostack/image/area"
+	"github.com/gostack/gostack/kit/compose"
+)
+
+// Areas are the areas the all-in-one cloud serves, each with its
+// defaults.
+func Areas() []compose.Area {
+	return []compose.Area{
+		identityarea.New(),
+		imagearea.New(),
+		dnsarea.New(),
+	}
+}
+
+// New returns the all-in-one daemon with the embedded defaults.
+func New() *compose.Daemon { return compose.New(Areas()...) }

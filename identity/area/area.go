@@ -1,0 +1,224 @@
+package area
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/gostack/gostack/identity"
+	"github.com/gostack/gostack/identity/api"
+	"github.com/gostack/gostack/identity/fernet"
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/identity/password"
+	"github.com/gostack/gostack/identity/policy"
+	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+)
+
+// Area is the Keystone v3 service: Fernet keys under
+// <data_dir>/fernet-keys (or shared in the store), bootstrapped on every
+// start with the admin password of <data_dir>/admin-password, which it
+// also writes into <data_dir>/openrc for the openstack CLI.
+type Area struct {
+	Config Config
+}
+
+// Config holds Keystone's identity and token settings: the "identity"
+// section.
+type Config struct {
+	KeyRepository   string          `yaml:"key_repository" help:"Fernet key repository; empty means <data_dir>/fernet-keys"`
+	SharedKeys      bool            `yaml:"shared_keys" help:"keep Fernet keys in the store, shared by every controller, with a rotation that waits for all of them (instead of key_repository)"`
+	MaxActiveKeys   int             `yaml:"max_active_keys" help:"keys kept by a rotation, staged key included (Keystone's max_active_keys)"`
+	TokenExpiration config.Duration `yaml:"token_expiration" help:"token lifetime (Keystone's [token] expiration)"`
+	PasswordRounds  int             `yaml:"password_hash_rounds" help:"bcrypt cost for new password hashes (Keystone's default is 12)"`
+	PolicyFile      string          `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Keystone's default rules (replaces gostack's built-in override of identity:get_project)"`
+}
+
+// New returns the identity area with Keystone's defaults.
+func New() *Area {
+	return &Area{Config: Config{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12}}
+}
+
+// Validate reports the first bad setting, its key relative to the section.
+func (c *Config) Validate() error {
+	switch {
+	case c.MaxActiveKeys < 2:
+		return &config.FieldError{Key: "max_active_keys", Problem: "must be at least 2 (a staged key and a primary)"}
+	case c.TokenExpiration < config.Duration(time.Minute):
+		return &config.FieldError{Key: "token_expiration", Problem: "must be at least a minute"}
+	case c.PasswordRounds < 4 || c.PasswordRounds > 31:
+		return &config.FieldError{Key: "password_hash_rounds", Problem: "bcrypt cost must be 4 to 31"}
+	}
+	return nil
+}
+
+var (
+	_ compose.Area         = (*Area)(nil)
+	_ compose.Configurable = (*Area)(nil)
+)
+
+// Name is "identity".
+func (*Area) Name() string { return "identity" }
+
+// Section is the "identity" config section.
+func (a *Area) Section() any { return &a.Config }
+
+// Migrations is the identity schema.
+func (*Area) Migrations() []sqlstore.Migrations {
+	return []sqlstore.Migrations{identity.Migrations()}
+}
+
+// validatorKey is what the area provides to the areas built after it.
+const validatorKey = "identity.validator"
+
+// Validator is the identity area's token validator, for the areas built
+// after it (those that Need "identity") to put identity/middleware in
+// front of their APIs.
+func Validator(env *compose.Env) (middleware.Validator, error) {
+	v, ok := env.Lookup(validatorKey)
+	if !ok {
+		return nil, errors.New("needs the identity area, built before it (Needs \"identity\")")
+	}
+	return v.(middleware.Validator), nil
+}
+
+// Register puts an area's endpoint into the identity catalog (all three
+// interfaces at env.URL), like `openstack endpoint create` would.
+func Register(ctx context.Context, env *compose.Env, serviceType, serviceName, url string) error {
+	ids := identity.NewStore(env.DB, env.Watch)
+	err := identity.EnsureService(ctx, ids, env.Config.Region, serviceType, serviceName,
+		map[string]string{"public": url, "internal": url, "admin": url})
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	return nil
+}
+
+// Build sets up keys, bootstrap, revocations and policy, starts the key
+// and revocation followers, writes openrc, and returns the Keystone API.
+func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
+	store := identity.NewStore(env.DB, env.Watch)
+	keys, shared, err := a.openKeys(ctx, env.Config, store)
+	if err != nil {
+		return nil, err
+	}
+	onErr := func(err error) { env.Log.Warn("fernet keys", "err", err) }
+	if shared != nil {
+		env.Go("fernet key reload", func(ctx context.Context) error { shared.Run(ctx, 10*time.Second, onErr); return nil })
+	} else {
+		r := keys.(*fernet.Repository)
+		env.Go("fernet key reload", func(ctx context.Context) error { r.Watch(ctx, 10*time.Second, onErr); return nil })
+	}
+	auth := a.newAuth(store, keys)
+	pw, err := adminPassword(env.Config.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	url := env.URL + "/v3"
+	_, err = identity.Bootstrap(ctx, store, auth.Hasher, identity.BootstrapConfig{
+		AdminPassword: pw, Region: env.Config.Region, PublicURL: url, InternalURL: url, AdminURL: url,
+	})
+	if err != nil {
+		return nil, err
+	}
+	follower := &identity.Follower{Auth: auth, Feed: env.Watch, Keys: shared, Log: env.Log}
+	if err := follower.Load(ctx); err != nil {
+		return nil, err
+	}
+	env.Go("revocation follower", follower.Run)
+	enf, err := a.policy()
+	if err != nil {
+		return nil, err
+	}
+	v := api.Validator(auth)
+	env.Provide(validatorKey, v)
+	mw := &middleware.Middleware{Validator: v, Style: httpapi.Plain}
+	env.ProtectAdmin(func(h http.Handler) http.Handler { return mw.Wrap(requireRole(h, "admin", "service")) })
+	if err := writeOpenRC(env.Config, url, pw); err != nil {
+		return nil, err
+	}
+	env.Log.Info("openrc written", "path", filepath.Join(absPath(env.Config.DataDir), "openrc"))
+	return (&api.API{Auth: auth, Store: store, Policy: enf}).Handler(), nil
+}
+
+// requireRole lets through callers holding one of roles, else 403.
+func requireRole(h http.Handler, roles ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := middleware.CallerFrom(r.Context()); ok {
+			for _, role := range roles {
+				if c.HasRole(role) {
+					h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		httpapi.WriteError(w, r, httpapi.Plain, fault.New(fault.Forbidden, "the watch feed needs the admin or service role"))
+	})
+}
+
+// stockOverrides makes the daemon behave as a stock Keystone 22, which
+// ORs each new default with its deprecated rule (enforce_new_defaults is
+// false): only identity:get_project lacks the admin clause without it, and
+// without it a project-scoped admin (the openrc) cannot show a project.
+const stockOverrides = `"identity:get_project": "rule:admin_required or project_id:%(target.project.id)s or (role:reader and system_scope:all) or (role:reader and domain_id:%(target.project.domain_id)s)"`
+
+// policy is Keystone's defaults with the stock overrides, or with the
+// operator's policy file instead of them.
+func (a *Area) policy() (*policy.Enforcer, error) {
+	enf := policy.New()
+	if err := enf.Register(policy.KeystoneDefaults()...); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	var err error
+	if a.Config.PolicyFile != "" {
+		err = enf.LoadFile(a.Config.PolicyFile)
+	} else {
+		err = enf.Load([]byte(stockOverrides))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return enf, nil
+}
+
+// keyRepository is the effective key directory.
+func (a *Area) keyRepository(core *compose.Config) string {
+	if a.Config.KeyRepository != "" {
+		return a.Config.KeyRepository
+	}
+	return filepath.Join(core.DataDir, "fernet-keys")
+}
+
+// openKeys opens the key repository: shared in the store, or files. Both
+// are created on the first start; later starts only repair (a file
+// rotation killed part-way is finished, a missing staged key is staged),
+// never rotate or purge, so a start does not invalidate a token.
+func (a *Area) openKeys(ctx context.Context, core *compose.Config, store *identity.Store) (fernet.KeySource, *identity.SharedKeys, error) {
+	if !a.Config.SharedKeys {
+		r, err := fernet.Setup(a.keyRepository(core), a.Config.MaxActiveKeys)
+		return r, nil, err
+	}
+	node, err := nodeID(core.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := identity.NewSharedKeys(ctx, store, node, a.Config.MaxActiveKeys)
+	if err != nil {
+		return nil, nil, err
+	}
+	k.TokenTTL = a.Config.TokenExpiration.D() + 48*time.Hour // plus Keystone's allow_expired window
+	return k, k, nil
+}
+
+func (a *Area) newAuth(store *identity.Store, keys fernet.KeySource) *identity.Auth {
+	auth := identity.NewAuth(store, &fernet.Formatter{Keys: keys})
+	auth.TokenTTL = a.Config.TokenExpiration.D()
+	auth.Hasher = password.Hasher{Rounds: a.Config.PasswordRounds}
+	return auth
+}

@@ -1,0 +1,188 @@
+package area
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/gostack/gostack/identity/area"
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/identity/policy"
+	"github.com/gostack/gostack/image"
+	"github.com/gostack/gostack/image/api"
+	"github.com/gostack/gostack/image/store"
+	"github.com/gostack/gostack/image/store/httpstore"
+	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+)
+
+// Area is the Glance v2 service: records in the store, data in files
+// under image.dir, behind the identity area's token validation.
+type Area struct {
+	Config Config
+}
+
+// Config holds Glance's settings: the "image" section.
+type Config struct {
+	Dir              string           `yaml:"dir" help:"image data (data/ and staging/ below it); empty means <data_dir>/images"`
+	HashAlgo         string           `yaml:"hash_algo" help:"os_hash_algo of new images: sha512, sha384, sha256 or sha224 (Glance's hashing_algorithm)"`
+	MaxImageSize     int64            `yaml:"max_image_size" help:"largest image in bytes (Glance's image_size_cap)"`
+	QuotaImages      int              `yaml:"quota_images" help:"images per project, -1 for no limit (image_count_total)"`
+	QuotaBytes       int64            `yaml:"quota_bytes" help:"bytes of image data per project, -1 for no limit (image_size_total)"`
+	ProjectQuotas    map[string]Quota `yaml:"project_quotas" help:"per-project overrides of quota_images and quota_bytes, by project id"`
+	WebDownload      bool             `yaml:"web_download" help:"offer the web-download import method"`
+	WebDownloadAllow []string         `yaml:"web_download_allow" help:"CIDRs web-download may fetch from although loopback or link-local (refused otherwise)"`
+	FormatMismatch   bool             `yaml:"allow_format_mismatch" help:"accept data whose format differs from disk_format (Glance's require_image_format_match=false); safety checks still apply"`
+	PolicyFile       string           `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Glance's default rules"`
+	MaxProperties    int              `yaml:"max_properties" help:"extra properties per image, -1 for no limit (Glance's image_property_quota); one more is a 413"`
+	MaxTags          int              `yaml:"max_tags" help:"tags per image, -1 for no limit (Glance's image_tag_quota); one more is a 413"`
+	MaxMembers       int              `yaml:"max_members" help:"projects one image can be shared with, -1 for no limit (Glance's image_member_quota); one more is a 413"`
+}
+
+// Quota is one project's image limits.
+type Quota struct {
+	Images int   `yaml:"images" help:"images, -1 for no limit"`
+	Bytes  int64 `yaml:"bytes" help:"bytes of image data, -1 for no limit"`
+}
+
+// Validate reports the first bad setting, its key relative to the
+// section.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &config.FieldError{Key: key, Problem: fmt.Sprintf(format, args...)}
+	}
+	switch c.HashAlgo {
+	case "sha512", "sha384", "sha256", "sha224":
+	default:
+		return bad("hash_algo", "%q: want sha512, sha384, sha256 or sha224", c.HashAlgo)
+	}
+	if c.MaxImageSize <= 0 {
+		return bad("max_image_size", "must be positive")
+	}
+	for key, v := range map[string]int{"max_properties": c.MaxProperties, "max_tags": c.MaxTags, "max_members": c.MaxMembers} {
+		if v < -1 {
+			return bad(key, "must be -1 (no limit) or more")
+		}
+	}
+	if c.QuotaImages < -1 || c.QuotaBytes < -1 {
+		return bad("quota_images", "quotas are -1 (no limit) or more")
+	}
+	for p, q := range c.ProjectQuotas {
+		if q.Images < -1 || q.Bytes < -1 {
+			return bad("project_quotas."+p, "quotas are -1 (no limit) or more")
+		}
+	}
+	for _, s := range c.WebDownloadAllow {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			return bad("web_download_allow", "%q is not a CIDR", s)
+		}
+	}
+	return nil
+}
+
+// New returns the image area with Glance's defaults.
+func New() *Area {
+	return &Area{Config: Config{HashAlgo: "sha512", MaxImageSize: 1 << 40, QuotaImages: -1, QuotaBytes: -1, WebDownload: true,
+		MaxProperties: 128, MaxTags: 128, MaxMembers: 128}}
+}
+
+var (
+	_ compose.Area         = (*Area)(nil)
+	_ compose.Configurable = (*Area)(nil)
+	_ compose.Needer       = (*Area)(nil)
+)
+
+// Name is "image".
+func (*Area) Name() string { return "image" }
+
+// Section is the "image" config section.
+func (a *Area) Section() any { return &a.Config }
+
+// Needs identity: its token validator and its catalog.
+func (*Area) Needs() []string { return []string{"identity"} }
+
+// Migrations is the image schema.
+func (*Area) Migrations() []sqlstore.Migrations {
+	return []sqlstore.Migrations{image.Migrations()}
+}
+
+// Build opens the stores, recovers writes a restart interrupted,
+// registers the catalog endpoint and returns the API behind the token
+// middleware. Uploads in flight are waited for when the stack closes.
+func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
+	v, err := area.Validator(env)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := a.service(env)
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	if err := area.Register(ctx, env, "image", "glance", env.URL); err != nil {
+		return nil, err
+	}
+	enf := policy.New()
+	if err := enf.Register(api.Defaults()...); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if a.Config.PolicyFile != "" {
+		if err := enf.LoadFile(a.Config.PolicyFile); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+	}
+	h := (&api.API{Service: svc, Policy: enf}).Handler()
+	mw := &middleware.Middleware{Validator: v, Style: httpapi.Glance, Optional: true}
+	env.Go("image tasks", func(ctx context.Context) error { <-ctx.Done(); svc.Wait(); return nil })
+	return mw.Wrap(h), nil
+}
+
+// dir is the effective image directory.
+func (a *Area) dir(core *compose.Config) string {
+	if a.Config.Dir != "" {
+		return a.Config.Dir
+	}
+	return filepath.Join(core.DataDir, "images")
+}
+
+// service builds the image.Service the configuration describes.
+func (a *Area) service(env *compose.Env) (*image.Service, error) {
+	dir := a.dir(env.Config)
+	data := &store.Filesystem{Dir: filepath.Join(dir, "data")}
+	staging := &store.Filesystem{Dir: filepath.Join(dir, "staging")}
+	for _, fs := range []*store.Filesystem{data, staging} {
+		if err := fs.Clean(); err != nil {
+			return nil, err
+		}
+	}
+	ic := a.Config
+	records := image.NewStore(env.DB, env.Watch)
+	// Glance's per-image quotas (image_property_quota, image_tag_quota,
+	// image_member_quota).
+	records.Caps = image.Caps{Properties: ic.MaxProperties, Tags: ic.MaxTags, Members: ic.MaxMembers}
+	svc := &image.Service{
+		Store: records, Data: data, Staging: staging,
+		HashAlgo: ic.HashAlgo, MaxImageSize: ic.MaxImageSize, AllowFormatMismatch: ic.FormatMismatch, Log: env.Log,
+		Quota: func(project string) image.Limits {
+			if q, ok := ic.ProjectQuotas[project]; ok {
+				return image.Limits{Count: q.Images, Bytes: q.Bytes}
+			}
+			return image.Limits{Count: ic.QuotaImages, Bytes: ic.QuotaBytes}
+		},
+	}
+	if ic.WebDownload {
+		var allow []netip.Prefix
+		for _, s := range ic.WebDownloadAllow {
+			allow = append(allow, netip.MustParsePrefix(s)) // validated with the config
+		}
+		svc.Fetch = &httpstore.Store{Client: httpstore.GuardedClient(allow, 6*time.Hour)}
+	}
+	return svc, nil
+}

@@ -1,0 +1,4 @@
+CREATE TABLE notes (
+	id TEXT PRIMARY KEY,
+	body TEXT NOT NULL
+);
