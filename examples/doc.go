@@ -26,6 +26,11 @@
 //   - watchfeed: a store with an embedded migration, writes that append to
 //     the watch feed (kit/sqlstore, kit/watch), and an agent that follows
 //     the feed — the broker-less pattern every gostack agent uses.
+//   - cloud: three whole areas (identity, image, dns) embedded with
+//     kit/compose in a program's own http.Server, each under a path
+//     prefix (http://host/identity, /image, /dns); its test drives it
+//     with the openstack CLI (token issue, image create and list, zone
+//     create and list).
 //
 // Run one from this folder:
 //

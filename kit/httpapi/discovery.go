@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 )
@@ -68,7 +69,8 @@ func absoluteDocs(r *http.Request, docs []VersionDoc) []VersionDoc {
 // trailing slash: "https://cloud.example:8774". The scheme is https when the
 // connection is TLS, else the X-Forwarded-Proto header set by a TLS
 // terminating proxy (only "http" or "https" are believed), else http. The
-// host is r.Host. A service mounted under a path prefix adds it itself.
+// host is r.Host, followed by the path prefix the service is mounted
+// under with Mount, if any: "http://host/image".
 func BaseURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
@@ -76,7 +78,48 @@ func BaseURL(r *http.Request) string {
 	} else if p := forwardedProto(r.Header.Get("X-Forwarded-Proto")); p != "" {
 		scheme = p
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + r.Host + mountedAt(r)
+}
+
+type mountKey struct{}
+
+// Mount serves h under a path prefix like "/image", the way one web
+// server fronts several services (devstack's http://host/image): h sees
+// the path without the prefix, and BaseURL, which every link and
+// Location the kit and the areas write starts with, puts it back.
+// The prefix alone is served as the service's root ("/image" as "/", no
+// redirect: version discovery asks for the catalog URL as it is), so
+// register both:
+//
+//	m := httpapi.Mount("/image", images)
+//	mux.Handle("/image", m)
+//	mux.Handle("/image/", m)
+//
+// A path outside the prefix is a 404.
+func Mount(prefix string, h http.Handler) http.Handler {
+	prefix = "/" + strings.Trim(prefix, "/")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := strings.CutPrefix(r.URL.Path, prefix)
+		rp, rok := strings.CutPrefix(r.URL.RawPath, prefix)
+		if !ok || (r.URL.RawPath != "" && !rok) || (p != "" && p[0] != '/') {
+			http.NotFound(w, r)
+			return
+		}
+		if p == "" {
+			p, rp = "/", ""
+		}
+		r2 := r.WithContext(context.WithValue(r.Context(), mountKey{}, mountedAt(r)+prefix))
+		u := *r.URL
+		u.Path, u.RawPath = p, rp
+		r2.URL = &u
+		h.ServeHTTP(w, r2)
+	})
+}
+
+// mountedAt is the prefix r's service is mounted under, "" if none.
+func mountedAt(r *http.Request) string {
+	p, _ := r.Context().Value(mountKey{}).(string)
+	return p
 }
 
 // forwardedProto returns the first X-Forwarded-Proto value if it is http

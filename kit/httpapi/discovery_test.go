@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gostack/gostack/kit/httpapi"
@@ -73,5 +74,34 @@ func TestBaseURL(t *testing.T) {
 				t.Fatalf("BaseURL = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A service mounted under a prefix sees paths without it, and its links
+// (BaseURL, next links) carry it; mounts nest.
+func TestMount(t *testing.T) {
+	var got []string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.Path, httpapi.BaseURL(r), httpapi.NextLink(r, "m1"))
+	})
+	mux := http.NewServeMux()
+	m := httpapi.Mount("/image/", h)
+	mux.Handle("/image", m)
+	mux.Handle("/image/", m)
+	outer := httpapi.Mount("/cloud", mux)
+	outer.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://h:80/cloud/image/v2/images?limit=1", nil))
+	outer.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://h:80/cloud/image", nil))
+	want := []string{"/v2/images", "http://h:80/cloud/image", "http://h:80/cloud/image/v2/images?limit=1&marker=m1",
+		"/", "http://h:80/cloud/image", "http://h:80/cloud/image/?marker=m1"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	// Outside the prefix, or only sharing its first letters: 404.
+	for _, path := range []string{"/other", "/imagex"} {
+		rec := httptest.NewRecorder()
+		httpapi.Mount("/image", h).ServeHTTP(rec, httptest.NewRequest("GET", "http://h"+path, nil))
+		if rec.Code != 404 {
+			t.Errorf("GET %s: %d", path, rec.Code)
+		}
 	}
 }
