@@ -40,6 +40,7 @@ func (n *notes) Name() string     { return n.name }
 func (n *notes) Needs() []string  { return n.needs }
 func (n *notes) Section() any     { return &n.Cfg }
 func (n *notes) DefaultPort() int { return 7070 }
+
 // Migrations: the table of area "a", the only one with a schema.
 func (n *notes) Migrations() []sqlstore.Migrations {
 	if n.name != "a" {
