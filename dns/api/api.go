@@ -123,7 +123,7 @@ func (a *API) authed(h handler) http.HandlerFunc {
 
 // makeContext is ContextMiddleware.make_context.
 func (a *API) makeContext(r *http.Request, c *middleware.Caller) (*request, error) {
-	q := &request{caller: c, project: c.ProjectID, creds: Creds(c)}
+	q := &request{caller: c, project: c.ProjectID, creds: c.Creds()}
 	ctx := r.Context()
 	sudo := r.Header.Get("X-Auth-Sudo-Project-ID")
 	if sudo == "" {
@@ -172,16 +172,6 @@ func boolFromString(s string) bool {
 		return true
 	}
 	return false
-}
-
-// Creds is the policy view of a caller.
-func Creds(c *middleware.Caller) policy.Creds {
-	cr := policy.Creds{UserID: c.UserID, UserDomainID: c.UserDomainID, ProjectID: c.ProjectID,
-		ProjectDomainID: c.ProjectDomainID, DomainID: c.DomainID, Roles: c.Roles}
-	if c.System {
-		cr.SystemScope = "all"
-	}
-	return cr
 }
 
 // enforce checks rule for the request on target.

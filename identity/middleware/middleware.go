@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gostack/gostack/identity/policy"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
 )
@@ -23,6 +24,17 @@ type Caller struct {
 	AuditIDs                                       []string
 	ExpiresAt                                      time.Time
 	AppCredID                                      string
+}
+
+// Creds is the caller as oslo.policy sees it, for policy.Enforcer.Enforce:
+// every service API behind this middleware checks its rules with it.
+func (c *Caller) Creds() policy.Creds {
+	cr := policy.Creds{UserID: c.UserID, UserDomainID: c.UserDomainID, ProjectID: c.ProjectID,
+		ProjectDomainID: c.ProjectDomainID, DomainID: c.DomainID, Roles: slices.Clone(c.Roles)}
+	if c.System {
+		cr.SystemScope = "all"
+	}
+	return cr
 }
 
 // HasRole reports whether the caller holds the role (case-insensitive, as

@@ -126,3 +126,18 @@ func TestOptional(t *testing.T) {
 		t.Fatalf("optional with a bad token: %d", code)
 	}
 }
+
+func TestCallerCreds(t *testing.T) {
+	c := &middleware.Caller{UserID: "u", UserDomainID: "default", ProjectID: "p", ProjectDomainID: "default", Roles: []string{"member"}}
+	got := c.Creds()
+	if got.UserID != "u" || got.ProjectID != "p" || got.SystemScope != "" || len(got.Roles) != 1 {
+		t.Fatalf("project caller: %+v", got)
+	}
+	got.Roles[0] = "admin"
+	if c.Roles[0] != "member" {
+		t.Fatal("Creds shares the caller's roles")
+	}
+	if got := (&middleware.Caller{UserID: "u", System: true, Roles: []string{"admin"}}).Creds(); got.SystemScope != "all" {
+		t.Fatalf("system caller: %+v", got)
+	}
+}

@@ -91,19 +91,9 @@ func caller(ctx context.Context) *middleware.Caller {
 	return c
 }
 
-// Creds is the policy view of a caller.
-func Creds(c *middleware.Caller) policy.Creds {
-	cr := policy.Creds{UserID: c.UserID, UserDomainID: c.UserDomainID, ProjectID: c.ProjectID,
-		ProjectDomainID: c.ProjectDomainID, DomainID: c.DomainID, Roles: c.Roles}
-	if c.System {
-		cr.SystemScope = "all"
-	}
-	return cr
-}
-
 // enforce checks rule with target.
 func (a *API) enforce(ctx context.Context, rule string, target map[string]any) error {
-	return a.Policy.Enforce(ctx, rule, target, Creds(caller(ctx)))
+	return a.Policy.Enforce(ctx, rule, target, caller(ctx).Creds())
 }
 
 // viewer is who the store filters for.
