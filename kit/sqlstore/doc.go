@@ -14,6 +14,11 @@
 // BYTEA on PostgreSQL), INSERT ... ON CONFLICT, RETURNING. Do not put a
 // literal '?' inside a query string; pass it as an argument.
 //
+// Keyset pages a list in SQL by seeking past the last row of the previous
+// page (a marker): it builds the ORDER BY, reads the marker's sort values
+// and writes the condition for the rows after it, NULL-safe, the same on
+// both engines.
+//
 // What it does not do: it is not an ORM and has no query builder. Areas own
 // their tables, their queries and their Store interfaces; this package only
 // makes the plumbing under them identical on both engines.
