@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gostack/gostack/kit/fault"
@@ -32,78 +33,114 @@ func (s *Store) CanSee(ctx context.Context, img Image, v Viewer) (bool, error) {
 	return false, nil
 }
 
-// Filter selects images for List; zero fields do not filter.
+// Filter selects images for List, as Glance's list filters do; zero
+// fields do not filter. Lists ("any of") match an image whose attribute
+// is one of the values.
 type Filter struct {
-	Visibility   string // "" lists own, public and accepted shared; "community" must be asked for; "all" is every kind
-	MemberStatus string // for shared images; default accepted
-	Status       Status
-	Name         string
-	Owner        string
-	Tags         []string
-	Hidden       bool // include os_hidden images
+	Visibility      string // "" lists own, public and accepted shared; "community" must be asked for; "all" is every kind
+	MemberStatus    string // for shared images; default accepted
+	Owner           string
+	ID              []string // any of
+	Name            []string // any of
+	Status          []Status // any of
+	DiskFormat      []string // any of
+	ContainerFormat []string // any of
+	Tags            []string // every one of
+	Protected       *bool
+	Hidden          bool  // include os_hidden images
+	OSHidden        *bool // only the images whose os_hidden is this (Hidden then does not matter)
+	SizeMin         *int64
+	SizeMax         *int64 // images without a size match neither
+	CreatedAt       *TimeFilter
+	UpdatedAt       *TimeFilter
+	Properties      map[string]string // extra properties that must have these values
 }
 
-// List returns the images v may list, matching f, newest first.
-func (s *Store) List(ctx context.Context, v Viewer, f Filter) ([]Image, error) {
-	q := "SELECT " + cols + " FROM image_images i WHERE status <> 'deleted'"
-	var args []any
-	if !v.Admin {
-		memberStatus := f.MemberStatus
-		if memberStatus == "" {
-			memberStatus = MemberAccepted
-		}
-		q += ` AND (owner = ? OR visibility = 'public' OR (visibility = 'community' AND ? IN ('community', 'all'))
-			OR (visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = i.id AND m.member = ?
-			AND (m.status = ? OR ? = 'all'))))`
-		args = append(args, v.Project, f.Visibility, v.Project, memberStatus, memberStatus)
-	}
-	vis := f.Visibility
-	if vis == "all" {
-		vis = ""
-	}
-	if v.Admin && f.Visibility == "" {
-		// Community images are listed only when asked for, admins included.
-		q += " AND (visibility <> 'community' OR owner = ?)"
-		args = append(args, v.Project)
-	}
-	for _, c := range []struct{ col, val string }{{"visibility", vis}, {"status", string(f.Status)}, {"name", f.Name}, {"owner", f.Owner}} {
-		if c.val != "" {
-			q, args = q+" AND "+c.col+" = ?", append(args, c.val)
-		}
-	}
-	if !f.Hidden {
-		q += " AND os_hidden = ?"
-		args = append(args, false)
-	}
-	rows, err := s.db.Query(ctx, q+" ORDER BY created_at DESC, id DESC", args...)
+// TimeFilter compares a time of the image, cut to the second, with At,
+// as Glance's created_at and updated_at filters: Op is one of gt, gte,
+// lt, lte, eq and neq.
+type TimeFilter struct {
+	Op string
+	At time.Time
+}
+
+// SortKey is one key of a list's order: an attribute of SortKeys and its
+// direction.
+type SortKey struct {
+	Key  string
+	Desc bool
+}
+
+// Page is the part of a list List returns, as Glance's sort_key,
+// sort_dir, marker and limit choose it.
+type Page struct {
+	// Sort is the order; empty is created_at descending. Images equal on
+	// every key come by id, ascending.
+	Sort []SortKey
+	// Marker is the id of the last image of the previous page: the page
+	// starts after it. It must be an image the viewer may see (not
+	// necessarily one the filter selects), else List fails with a
+	// BadRequest "marker [id] not found".
+	Marker string
+	// Limit is the most images to return; 0 is no limit.
+	Limit int
+}
+
+// List returns one page of the images v may list that match f, and
+// whether more follow. Filtering, ordering and paging all happen in the
+// query, which reads at most p.Limit+1 rows (and the marker's).
+func (s *Store) List(ctx context.Context, v Viewer, f Filter, p Page) ([]Image, bool, error) {
+	keys, err := keyset(p.Sort)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	defer rows.Close()
+	if p.Limit < 0 {
+		return nil, false, fault.Invalid("limit", "limit must be a non-negative integer")
+	}
+	w, err := listWhere(s.db.Dialect(), v, f)
+	if err != nil {
+		return nil, false, err
+	}
 	out := []Image{}
-	for rows.Next() {
-		img, err := scan(rows)
-		if err != nil {
-			return nil, err
+	err = s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		out = out[:0]
+		w := w.clone()
+		if p.Marker != "" {
+			vis, args := canSee(v)
+			values, err := keys.Marker(ctx, tx, "FROM image_images i WHERE i.id = ? AND "+vis, append([]any{p.Marker}, args...)...)
+			if errors.Is(err, sqlstore.ErrNotFound) {
+				return fault.New(fault.BadRequest, "marker [%s] not found", p.Marker)
+			} else if err != nil {
+				return err
+			}
+			cond, args := keys.After(values)
+			w.add(cond, args...)
 		}
-		if hasAll(img.Tags, f.Tags) {
+		q := "SELECT " + cols + " FROM image_images i" + w.sql() + keys.OrderBy()
+		if p.Limit > 0 {
+			q, w.args = q+" LIMIT ?", append(w.args, p.Limit+1)
+		}
+		rows, err := tx.Query(ctx, q, w.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			img, err := scan(rows)
+			if err != nil {
+				return err
+			}
 			out = append(out, img)
 		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	return out, rows.Err()
-}
-
-func hasAll(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			found = found || h == w
-		}
-		if !found {
-			return false
-		}
+	if p.Limit > 0 && len(out) > p.Limit {
+		return out[:p.Limit], true, nil
 	}
-	return true
+	return out, false, nil
 }
 
 // AddMember shares a shared image with a project (status pending),
@@ -229,7 +266,7 @@ func (s *Store) Usage(ctx context.Context, project string) (count int, bytes int
 func (s *Store) InStatus(ctx context.Context, statuses ...Status) ([]Image, error) {
 	var out []Image
 	for _, st := range statuses {
-		imgs, err := s.List(ctx, Viewer{Admin: true}, Filter{Status: st, Hidden: true})
+		imgs, _, err := s.List(ctx, Viewer{Admin: true}, Filter{Status: []Status{st}, Hidden: true}, Page{})
 		if err != nil {
 			return nil, err
 		}

@@ -170,7 +170,7 @@ func testVisibility(t *testing.T, dsn string) {
 		t.Fatalf("member on a private image: %v", err)
 	}
 	ids := func(v image.Viewer, f image.Filter) []string {
-		imgs, err := s.List(ctx, v, f)
+		imgs, _, err := s.List(ctx, v, f, image.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,35 +12,6 @@ import (
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
 )
-
-// sortKeys are the keys Glance sorts by.
-var sortKeys = map[string]func(a, b image.Image) int{
-	"name":             func(a, b image.Image) int { return cmp.Compare(a.Name, b.Name) },
-	"status":           func(a, b image.Image) int { return cmp.Compare(a.Status, b.Status) },
-	"container_format": func(a, b image.Image) int { return cmp.Compare(a.ContainerFormat, b.ContainerFormat) },
-	"disk_format":      func(a, b image.Image) int { return cmp.Compare(a.DiskFormat, b.DiskFormat) },
-	"size":             func(a, b image.Image) int { return cmp.Compare(deref(a.Size), deref(b.Size)) },
-	"virtual_size":     func(a, b image.Image) int { return cmp.Compare(deref(a.VirtualSize), deref(b.VirtualSize)) },
-	"id":               func(a, b image.Image) int { return cmp.Compare(a.ID, b.ID) },
-	"created_at":       func(a, b image.Image) int { return a.CreatedAt.Compare(b.CreatedAt) },
-	"updated_at":       func(a, b image.Image) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
-	"min_ram":          func(a, b image.Image) int { return cmp.Compare(a.MinRAM, b.MinRAM) },
-	"min_disk":         func(a, b image.Image) int { return cmp.Compare(a.MinDisk, b.MinDisk) },
-	"owner":            func(a, b image.Image) int { return cmp.Compare(a.Owner, b.Owner) },
-	"visibility":       func(a, b image.Image) int { return cmp.Compare(a.Visibility, b.Visibility) },
-}
-
-func deref(p *int64) int64 {
-	if p == nil {
-		return -1
-	}
-	return *p
-}
-
-type sortBy struct {
-	key  string
-	desc bool
-}
 
 // listParams are the query parameters that are not property filters.
 var listParams = map[string]bool{"limit": true, "marker": true, "sort_key": true, "sort_dir": true, "sort": true,
@@ -66,29 +36,12 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	f, match, err := parseFilters(q)
+	f, err := parseFilters(q)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	imgs, err := a.Service.Store.List(ctx, a.viewer(ctx), f)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	imgs = slices.DeleteFunc(imgs, func(i image.Image) bool { return !match(i) })
-	slices.SortStableFunc(imgs, func(x, y image.Image) int {
-		for _, o := range order {
-			if c := sortKeys[o.key](x, y); c != 0 {
-				if o.desc {
-					return -c
-				}
-				return c
-			}
-		}
-		return cmp.Compare(x.ID, y.ID)
-	})
-	got, more, err := httpapi.Paginate(imgs, func(i image.Image) string { return i.ID }, page)
+	got, more, err := a.Service.Store.List(ctx, a.viewer(ctx), f, image.Page{Sort: order, Marker: page.Marker, Limit: page.Limit})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -110,6 +63,14 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, body)
 }
 
+// deref is a size, -1 for none.
+func deref(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
 func (a *API) maxPage() int {
 	if a.MaxPageSize > 0 {
 		return a.MaxPageSize
@@ -119,8 +80,8 @@ func (a *API) maxPage() int {
 
 // parseSort reads sort_key/sort_dir (repeatable) or sort=k:dir,...;
 // the default is created_at descending, as Glance.
-func parseSort(q url.Values) ([]sortBy, error) {
-	var out []sortBy
+func parseSort(q url.Values) ([]image.SortKey, error) {
+	var out []image.SortKey
 	if s := q.Get("sort"); s != "" {
 		if q.Has("sort_key") || q.Has("sort_dir") {
 			return nil, fault.Invalid("sort", "The sort and sort_key/sort_dir parameters cannot be combined")
@@ -130,7 +91,7 @@ func parseSort(q url.Values) ([]sortBy, error) {
 			if dir == "" {
 				dir = "desc"
 			}
-			out = append(out, sortBy{k, dir == "desc"})
+			out = append(out, image.SortKey{Key: k, Desc: dir == "desc"})
 			if dir != "asc" && dir != "desc" {
 				return nil, fault.Invalid("sort", "Invalid sort direction: %s", dir)
 			}
@@ -150,12 +111,12 @@ func parseSort(q url.Values) ([]sortBy, error) {
 			if dir != "asc" && dir != "desc" {
 				return nil, fault.Invalid("sort_dir", "Invalid sort direction: %s", dir)
 			}
-			out = append(out, sortBy{k, dir == "desc"})
+			out = append(out, image.SortKey{Key: k, Desc: dir == "desc"})
 		}
 	}
 	for _, o := range out {
-		if sortKeys[o.key] == nil {
-			return nil, fault.Invalid("sort_key", "Invalid sort key: %s", o.key)
+		if !slices.Contains(image.SortKeys(), o.Key) {
+			return nil, fault.Invalid("sort_key", "Invalid sort key: %s", o.Key)
 		}
 	}
 	if len(out) == 0 {
@@ -163,68 +124,60 @@ func parseSort(q url.Values) ([]sortBy, error) {
 		if d != "" && d != "asc" && d != "desc" {
 			return nil, fault.Invalid("sort_dir", "Invalid sort direction: %s", d)
 		}
-		out = []sortBy{{"created_at", d != "asc"}}
+		out = []image.SortKey{{Key: "created_at", Desc: d != "asc"}}
 	}
 	return out, nil
 }
 
-// parseFilters splits the query into what the store filters and a
-// predicate for the rest (sizes, formats, "in:" lists, times, extra
-// properties).
-func parseFilters(q url.Values) (image.Filter, func(image.Image) bool, error) {
+// parseFilters reads the filters of the query: Glance's named ones, with
+// its "in:a,b" lists where Glance takes them, and any other parameter as
+// an extra property that must have that value.
+func parseFilters(q url.Values) (image.Filter, error) {
 	f := image.Filter{Visibility: q.Get("visibility"), MemberStatus: q.Get("member_status"), Owner: q.Get("owner"), Tags: q["tag"]}
 	if v := f.Visibility; v != "" && !slices.Contains([]string{"public", "private", "shared", "community", "all"}, v) {
-		return f, nil, fault.Invalid("visibility", "Invalid visibility value: %s", v)
+		return f, fault.Invalid("visibility", "Invalid visibility value: %s", v)
 	}
 	if v := f.MemberStatus; v != "" && !slices.Contains([]string{"pending", "accepted", "rejected", "all"}, v) {
-		return f, nil, fault.Invalid("member_status", "Invalid status value: %s", v)
+		return f, fault.Invalid("member_status", "Invalid status value: %s", v)
 	}
-	var preds []func(image.Image) bool
-	add := func(p func(image.Image) bool) { preds = append(preds, p) }
-	for key, get := range map[string]func(image.Image) string{
-		"name": func(i image.Image) string { return i.Name }, "id": func(i image.Image) string { return i.ID },
-		"status":      func(i image.Image) string { return string(i.Status) },
-		"disk_format": func(i image.Image) string { return i.DiskFormat }, "container_format": func(i image.Image) string { return i.ContainerFormat },
-	} {
+	for key, list := range map[string]*[]string{"name": &f.Name, "id": &f.ID, "disk_format": &f.DiskFormat, "container_format": &f.ContainerFormat} {
 		if v, ok := q[key]; ok {
-			want := inList(v[0])
-			add(func(i image.Image) bool { return slices.Contains(want, get(i)) })
+			*list = inList(v[0])
 		}
 	}
-	for key, get := range map[string]func(image.Image) bool{
-		"protected": func(i image.Image) bool { return i.Protected }, "os_hidden": func(i image.Image) bool { return i.Hidden },
-	} {
+	if v, ok := q["status"]; ok {
+		for _, s := range inList(v[0]) {
+			f.Status = append(f.Status, image.Status(s))
+		}
+	}
+	for _, b := range []struct {
+		key string
+		dst **bool
+	}{{"protected", &f.Protected}, {"os_hidden", &f.OSHidden}} {
+		key := b.key
 		if v := q.Get(key); v != "" {
-			b, err := strconv.ParseBool(v)
+			x, err := strconv.ParseBool(v)
 			if err != nil {
-				return f, nil, fault.Invalid(key, "Invalid value '%s' for '%s' filter: must be true or false", v, key)
+				return f, fault.Invalid(key, "Invalid value '%s' for '%s' filter: must be true or false", v, key)
 			}
-			add(func(i image.Image) bool { return get(i) == b })
-			if key == "os_hidden" {
-				f.Hidden = true
-			}
+			*b.dst = &x
 		}
 	}
-	if err := sizeFilters(q, add); err != nil {
-		return f, nil, err
+	if err := sizeFilters(q, &f); err != nil {
+		return f, err
 	}
-	if err := timeFilters(q, add); err != nil {
-		return f, nil, err
+	if err := timeFilters(q, &f); err != nil {
+		return f, err
 	}
 	for key, vals := range q {
 		if !listParams[key] {
-			want := vals[0]
-			add(func(i image.Image) bool { v, ok := i.Properties[key]; return ok && v == want })
+			if f.Properties == nil {
+				f.Properties = map[string]string{}
+			}
+			f.Properties[key] = vals[0]
 		}
 	}
-	return f, func(i image.Image) bool {
-		for _, p := range preds {
-			if !p(i) {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return f, nil
 }
 
 // inList reads Glance's "in:a,b" value syntax ("a" alone otherwise).
@@ -235,8 +188,12 @@ func inList(v string) []string {
 	return []string{v}
 }
 
-func sizeFilters(q url.Values, add func(func(image.Image) bool)) error {
-	for _, key := range []string{"size_min", "size_max"} {
+func sizeFilters(q url.Values, f *image.Filter) error {
+	for _, b := range []struct {
+		key string
+		dst **int64
+	}{{"size_min", &f.SizeMin}, {"size_max", &f.SizeMax}} {
+		key := b.key
 		v := q.Get(key)
 		if v == "" {
 			continue
@@ -245,19 +202,19 @@ func sizeFilters(q url.Values, add func(func(image.Image) bool)) error {
 		if err != nil || n < 0 {
 			return fault.Invalid(key, "Invalid value for %s: %s", key, v)
 		}
-		if key == "size_min" {
-			add(func(i image.Image) bool { return i.Size != nil && *i.Size >= n })
-		} else {
-			add(func(i image.Image) bool { return i.Size != nil && *i.Size <= n })
-		}
+		*b.dst = &n
 	}
 	return nil
 }
 
 // timeFilters are created_at/updated_at with an operator prefix
 // (gt:, gte:, lt:, lte:, eq:, neq:) and an ISO 8601 time.
-func timeFilters(q url.Values, add func(func(image.Image) bool)) error {
-	for _, key := range []string{"created_at", "updated_at"} {
+func timeFilters(q url.Values, f *image.Filter) error {
+	for _, tf := range []struct {
+		key string
+		dst **image.TimeFilter
+	}{{"created_at", &f.CreatedAt}, {"updated_at", &f.UpdatedAt}} {
+		key := tf.key
 		v := q.Get(key)
 		if v == "" {
 			continue
@@ -270,14 +227,7 @@ func timeFilters(q url.Values, add func(func(image.Image) bool)) error {
 		if err != nil {
 			return fault.Invalid(key, "Unable to parse datetime %q: want an ISO 8601 time", ts)
 		}
-		add(func(i image.Image) bool {
-			at := i.CreatedAt
-			if key == "updated_at" {
-				at = i.UpdatedAt
-			}
-			c := at.Truncate(time.Second).Compare(t)
-			return map[string]bool{"gt": c > 0, "gte": c >= 0, "lt": c < 0, "lte": c <= 0, "eq": c == 0, "neq": c != 0}[op]
-		})
+		*tf.dst = &image.TimeFilter{Op: op, At: t}
 	}
 	return nil
 }
