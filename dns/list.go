@@ -94,28 +94,29 @@ func paged(ctx context.Context, tx *sqlstore.Tx, from, idCol string, keys map[st
 	if !ok {
 		return "", invalid("sort_key", "sort_key must be one of %s", strings.Join(slices.Sorted(maps.Keys(keys)), ", "))
 	}
-	dir, op := "ASC", ">"
+	var desc bool
 	switch p.SortDir {
 	case "", "asc":
 	case "desc":
-		dir, op = "DESC", "<"
+		desc = true
 	default:
 		return "", invalid("sort_dir", "Unknown sort direction, must be 'desc' or 'asc'")
 	}
 	if p.Limit < 0 {
 		return "", invalid("limit", "limit must be a non-negative integer")
 	}
+	ks := sqlstore.Keyset{{Expr: expr, Desc: desc}, {Expr: idCol, Desc: desc}}
 	if p.Marker != "" {
-		var v any
-		err := tx.Get(ctx, "SELECT "+expr+from+w.sql()+" AND "+idCol+" = ?", append(slices.Clone(w.args), p.Marker), &v)
+		values, err := ks.Marker(ctx, tx, from+w.sql()+" AND "+idCol+" = ?", append(slices.Clone(w.args), p.Marker)...)
 		if errors.Is(err, sqlstore.ErrNotFound) {
 			return "", invalid("marker", "Marker %s could not be found", p.Marker)
 		} else if err != nil {
 			return "", err
 		}
-		w.add("("+expr+" "+op+" ? OR ("+expr+" = ? AND "+idCol+" "+op+" ?))", v, v, p.Marker)
+		cond, args := ks.After(values)
+		w.add(cond, args...)
 	}
-	tail := " ORDER BY " + expr + " " + dir + ", " + idCol + " " + dir
+	tail := ks.OrderBy()
 	if p.Limit > 0 {
 		tail += " LIMIT ?"
 		w.args = append(w.args, p.Limit)
@@ -178,6 +179,10 @@ func (s *Store) ListRecordSets(ctx context.Context, v Viewer, zoneID string, f R
 		w.add("rs.project_id = ?", v.Project)
 	}
 	w.eq("rs.zone_id", zoneID)
+	// The same zone again, on the joined table: SQLite then knows the join
+	// gives one zone row and walks the recordsets in an index's order
+	// instead of sorting all of them.
+	w.eq("z.id", zoneID)
 	w.match("rs.name", strings.ToLower(f.Name))
 	w.eq("rs.type", strings.ToUpper(f.Type))
 	w.eq("rs.status", string(f.Status))
