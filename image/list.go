@@ -266,7 +266,7 @@ func (s *Store) Usage(ctx context.Context, project string) (count int, bytes int
 func (s *Store) InStatus(ctx context.Context, statuses ...Status) ([]Image, error) {
 	var out []Image
 	for _, st := range statuses {
-		imgs, _, err := s.List(ctx, Viewer{Admin: true}, Filter{Status: []Status{st}, Hidden: true}, Page{})
+		imgs, _, err := s.List(ctx, Viewer{Admin: true}, Filter{Visibility: "all", Status: []Status{st}, Hidden: true}, Page{})
 		if err != nil {
 			return nil, err
 		}

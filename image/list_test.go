@@ -372,3 +372,33 @@ func TestListMarker(t *testing.T) {
 		})
 	}
 }
+
+// InStatus finds the images of every visibility and owner, hidden ones
+// and community ones included: recovery must see them all.
+func TestInStatus(t *testing.T) {
+	for _, e := range testenv.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			x := newListFixture(t, e.DSN, 60)
+			got, err := x.s.InStatus(context.Background(), image.Saving, image.Queued)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids, want []string
+			for _, img := range got {
+				ids = append(ids, img.ID)
+			}
+			for _, st := range []image.Status{image.Saving, image.Queued} {
+				for _, img := range x.images {
+					if img.Status == st {
+						want = append(want, img.ID)
+					}
+				}
+			}
+			slices.Sort(ids)
+			slices.Sort(want)
+			if !slices.Equal(ids, want) {
+				t.Errorf("InStatus = %v\nwant %v", ids, want)
+			}
+		})
+	}
+}
