@@ -172,7 +172,7 @@ func (b *bootstrapper) catalog(c BootstrapConfig) {
 // are skipped. Other services' daemons call it at every start, as
 // keystone-manage bootstrap does for identity, so it may run repeatedly.
 func EnsureService(ctx context.Context, s *Store, region, typ, name string, urls map[string]string) error {
-	svcs, err := s.ListServices(ctx, typ, "")
+	svcs, err := s.ListServices(ctx, typ, "", 0)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func EnsureService(ctx context.Context, s *Store, region, typ, name string, urls
 		if url == "" {
 			continue
 		}
-		eps, err := s.ListEndpoints(ctx, svc.ID, iface, region)
+		eps, err := s.ListEndpoints(ctx, svc.ID, iface, region, 0)
 		if err != nil {
 			return err
 		}

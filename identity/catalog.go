@@ -149,8 +149,9 @@ func (s *Store) GetService(ctx context.Context, id string) (Service, error) {
 	return vs[0], nil
 }
 
-// ListServices returns services, filtered by type and name when set.
-func (s *Store) ListServices(ctx context.Context, typ, name string) ([]Service, error) {
+// ListServices returns services, filtered by type and name when set, by
+// type and name; limit > 0 returns only the first limit of them.
+func (s *Store) ListServices(ctx context.Context, typ, name string, limit int) ([]Service, error) {
 	q, args := "SELECT id, type, name, description, enabled FROM identity_services WHERE 1=1", []any{}
 	if typ != "" {
 		q, args = q+" AND type = ?", append(args, typ)
@@ -158,7 +159,8 @@ func (s *Store) ListServices(ctx context.Context, typ, name string) ([]Service, 
 	if name != "" {
 		q, args = q+" AND name = ?", append(args, name)
 	}
-	return list(ctx, s.db, q+" ORDER BY type, name, id", args, scanService)
+	q, args = limited(q+" ORDER BY type, name, id", args, limit)
+	return list(ctx, s.db, q, args, scanService)
 }
 
 // UpdateService stores a service.
@@ -226,15 +228,17 @@ func (s *Store) GetEndpoint(ctx context.Context, id string) (Endpoint, error) {
 }
 
 // ListEndpoints returns endpoints, filtered by service, interface and
-// region when set.
-func (s *Store) ListEndpoints(ctx context.Context, serviceID, iface, regionID string) ([]Endpoint, error) {
+// region when set, by service and interface; limit > 0 returns only the
+// first limit of them.
+func (s *Store) ListEndpoints(ctx context.Context, serviceID, iface, regionID string, limit int) ([]Endpoint, error) {
 	q, args := "SELECT id, service_id, interface, region_id, url, enabled FROM identity_endpoints WHERE 1=1", []any{}
 	for _, c := range []struct{ col, v string }{{"service_id", serviceID}, {"interface", iface}, {"region_id", regionID}} {
 		if c.v != "" {
 			q, args = q+" AND "+c.col+" = ?", append(args, c.v)
 		}
 	}
-	return list(ctx, s.db, q+" ORDER BY service_id, interface, id", args, scanEndpoint)
+	q, args = limited(q+" ORDER BY service_id, interface, id", args, limit)
+	return list(ctx, s.db, q, args, scanEndpoint)
 }
 
 // checkEndpoint validates e and checks that its service and region
@@ -296,7 +300,7 @@ type CatalogEntry struct {
 
 // Catalog returns enabled services with their enabled endpoints.
 func (s *Store) Catalog(ctx context.Context) ([]CatalogEntry, error) {
-	svcs, err := s.ListServices(ctx, "", "")
+	svcs, err := s.ListServices(ctx, "", "", 0)
 	if err != nil {
 		return nil, err
 	}

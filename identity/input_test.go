@@ -63,11 +63,11 @@ func dumpStore(t *testing.T, s *identity.Store) string {
 		b, _ := json.Marshal(v)
 		lines = append(lines, kind+" "+string(b))
 	}
-	ds, err := s.ListDomains(ctx, "", nil)
+	ds, err := s.ListDomains(ctx, "", nil, 0)
 	add("domains", ds, err)
 	ps, err := s.ListProjects(ctx, identity.ProjectFilter{})
 	add("projects", ps, err)
-	us, err := s.ListUsers(ctx, "", "", nil)
+	us, err := s.ListUsers(ctx, "", "", nil, 0)
 	add("users", us, err)
 	for _, u := range us {
 		full, err := s.GetUser(ctx, u.ID)
@@ -75,17 +75,17 @@ func dumpStore(t *testing.T, s *identity.Store) string {
 		acs, err := s.ListAppCreds(ctx, u.ID, "")
 		add("application credentials of "+u.ID, acs, err)
 	}
-	gs, err := s.ListGroups(ctx, "", "")
+	gs, err := s.ListGroups(ctx, "", "", 0)
 	add("groups", gs, err)
 	for _, d := range append([]string{""}, "default") {
-		rs, err := s.ListRoles(ctx, d, "")
+		rs, err := s.ListRoles(ctx, d, "", 0)
 		add("roles of "+d, rs, err)
 	}
 	regions, err := s.ListRegions(ctx)
 	add("regions", regions, err)
-	svcs, err := s.ListServices(ctx, "", "")
+	svcs, err := s.ListServices(ctx, "", "", 0)
 	add("services", svcs, err)
-	eps, err := s.ListEndpoints(ctx, "", "", "")
+	eps, err := s.ListEndpoints(ctx, "", "", "", 0)
 	add("endpoints", eps, err)
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")

@@ -63,8 +63,9 @@ func (s *Store) GetDomainByName(ctx context.Context, name string) (Domain, error
 	return d, err
 }
 
-// ListDomains returns domains, filtered by name and enabled when set.
-func (s *Store) ListDomains(ctx context.Context, name string, enabled *bool) ([]Domain, error) {
+// ListDomains returns domains, filtered by name and enabled when set, by
+// name; limit > 0 returns only the first limit of them.
+func (s *Store) ListDomains(ctx context.Context, name string, enabled *bool, limit int) ([]Domain, error) {
 	q, args := "SELECT "+domainCols+" FROM identity_domains WHERE 1=1", []any{}
 	if name != "" {
 		q, args = q+" AND name = ?", append(args, name)
@@ -72,7 +73,8 @@ func (s *Store) ListDomains(ctx context.Context, name string, enabled *bool) ([]
 	if enabled != nil {
 		q, args = q+" AND enabled = ?", append(args, *enabled)
 	}
-	return list(ctx, s.db, q+" ORDER BY name, id", args, scanDomain)
+	q, args = limited(q+" ORDER BY name, id", args, limit)
+	return list(ctx, s.db, q, args, scanDomain)
 }
 
 // UpdateDomain stores d (all fields) and returns it.
@@ -141,6 +143,7 @@ type ProjectFilter struct {
 	DomainID, ParentID, Name string
 	Enabled                  *bool
 	IDs                      []string // restrict to these ids (nil: no restriction)
+	Limit                    int      // > 0: only the first Limit projects
 	Tags                     []string // all of these tags
 	TagsAny                  []string // at least one of these tags
 	NotTags                  []string // not all of these tags
@@ -247,7 +250,8 @@ func (s *Store) GetProjectByName(ctx context.Context, domainID, name string) (Pr
 	return ps[0], nil
 }
 
-// ListProjects returns projects matching f, by name.
+// ListProjects returns projects matching f, by name (the first f.Limit
+// of them when it is set).
 func (s *Store) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, error) {
 	q, args := "SELECT "+projectCols+" FROM identity_projects WHERE 1=1", []any{}
 	if f.DomainID != "" {
@@ -271,11 +275,22 @@ func (s *Store) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, e
 			args = append(args, id)
 		}
 	}
-	ps, err := list(ctx, s.db, q+" ORDER BY name, id", args, scanProject)
-	if err != nil || !f.byTags() {
-		return ps, err
+	q += " ORDER BY name, id"
+	if !f.byTags() {
+		q, args = limited(q, args, f.Limit)
+		return list(ctx, s.db, q, args, scanProject)
 	}
-	return slices.DeleteFunc(ps, func(p Project) bool { return !f.matchTags(p.Tags) }), nil
+	// Tags are JSON text: the query cannot select by them, so the limit
+	// applies after they have.
+	ps, err := list(ctx, s.db, q, args, scanProject)
+	if err != nil {
+		return nil, err
+	}
+	ps = slices.DeleteFunc(ps, func(p Project) bool { return !f.matchTags(p.Tags) })
+	if f.Limit > 0 && len(ps) > f.Limit {
+		ps = ps[:f.Limit]
+	}
+	return ps, nil
 }
 
 // UpdateProject stores p's mutable fields (name, description, enabled,
@@ -363,6 +378,14 @@ func list[T any](ctx context.Context, db *sqlstore.DB, q string, args []any, sca
 		return nil, err
 	}
 	return collect(rows, scan)
+}
+
+// limited adds a LIMIT of n rows to q, none when n <= 0.
+func limited(q string, args []any, n int) (string, []any) {
+	if n <= 0 {
+		return q, args
+	}
+	return q + " LIMIT ?", append(args, n)
 }
 
 func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {

@@ -67,13 +67,15 @@ func (s *Store) GetRoleByName(ctx context.Context, domainID, name string) (Role,
 }
 
 // ListRoles returns the roles of one domain ("" for global roles),
-// filtered by name when set.
-func (s *Store) ListRoles(ctx context.Context, domainID, name string) ([]Role, error) {
+// filtered by name when set, by name; limit > 0 returns only the first
+// limit of them.
+func (s *Store) ListRoles(ctx context.Context, domainID, name string, limit int) ([]Role, error) {
 	q, args := "SELECT id, name, domain_id, description FROM identity_roles WHERE domain_id = ?", []any{domainID}
 	if name != "" {
 		q, args = q+" AND name = ?", append(args, name)
 	}
-	return list(ctx, s.db, q+" ORDER BY name, id", args, scanRole)
+	q, args = limited(q+" ORDER BY name, id", args, limit)
+	return list(ctx, s.db, q, args, scanRole)
 }
 
 // UpdateRole stores a role's name and description. Its domain cannot
@@ -291,7 +293,7 @@ func (s *Store) ListAssignments(ctx context.Context, f AssignmentFilter) ([]Assi
 // assignments on the target; for a project, also inherited assignments on
 // its domain and its ancestors; then every implied role.
 func (s *Store) EffectiveRoleIDs(ctx context.Context, userID, targetType, targetID string) ([]string, error) {
-	groups, err := s.GroupsOfUser(ctx, userID)
+	groups, err := s.GroupsOfUser(ctx, userID, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -100,7 +100,7 @@ func testResources(t *testing.T, dsn string) {
 	if err := s.DeleteUser(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if us := must[[]identity.User](t)(s.UsersInGroup(ctx, g.ID)); len(us) != 0 {
+	if us := must[[]identity.User](t)(s.UsersInGroup(ctx, g.ID, 0)); len(us) != 0 {
 		t.Fatalf("deleted user still in group: %+v", us)
 	}
 	wantKind(t, s.DeleteDomain(ctx, "default"), fault.Forbidden) // enabled
@@ -222,7 +222,7 @@ func testCatalog(t *testing.T, dsn string) {
 	if err := s.DeleteService(ctx, svc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if eps := must[[]identity.Endpoint](t)(s.ListEndpoints(ctx, svc.ID, "", "")); len(eps) != 0 {
+	if eps := must[[]identity.Endpoint](t)(s.ListEndpoints(ctx, svc.ID, "", "", 0)); len(eps) != 0 {
 		t.Fatalf("endpoints outlived their service: %+v", eps)
 	}
 

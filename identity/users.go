@@ -78,8 +78,9 @@ func (s *Store) GetUserByName(ctx context.Context, domainID, name string) (User,
 	return us[0], nil
 }
 
-// ListUsers returns users, filtered by domain, name and enabled when set.
-func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *bool) ([]User, error) {
+// ListUsers returns users, filtered by domain, name and enabled when set,
+// by name; limit > 0 returns only the first limit of them.
+func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *bool, limit int) ([]User, error) {
 	q, args := "SELECT "+userCols+" FROM identity_users WHERE 1=1", []any{}
 	if domainID != "" {
 		q, args = q+" AND domain_id = ?", append(args, domainID)
@@ -90,7 +91,8 @@ func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *b
 	if enabled != nil {
 		q, args = q+" AND enabled = ?", append(args, *enabled)
 	}
-	return list(ctx, s.db, q+" ORDER BY name, id", args, scanUser)
+	q, args = limited(q+" ORDER BY name, id", args, limit)
+	return list(ctx, s.db, q, args, scanUser)
 }
 
 // UpdateUser stores u's mutable fields, including the password hash.
@@ -178,8 +180,9 @@ func (s *Store) GetGroup(ctx context.Context, id string) (Group, error) {
 	return gs[0], nil
 }
 
-// ListGroups returns groups, filtered by domain and name when set.
-func (s *Store) ListGroups(ctx context.Context, domainID, name string) ([]Group, error) {
+// ListGroups returns groups, filtered by domain and name when set, by
+// name; limit > 0 returns only the first limit of them.
+func (s *Store) ListGroups(ctx context.Context, domainID, name string, limit int) ([]Group, error) {
 	q, args := "SELECT id, name, domain_id, description FROM identity_groups WHERE 1=1", []any{}
 	if domainID != "" {
 		q, args = q+" AND domain_id = ?", append(args, domainID)
@@ -187,7 +190,8 @@ func (s *Store) ListGroups(ctx context.Context, domainID, name string) ([]Group,
 	if name != "" {
 		q, args = q+" AND name = ?", append(args, name)
 	}
-	return list(ctx, s.db, q+" ORDER BY name, id", args, scanGroup)
+	q, args = limited(q+" ORDER BY name, id", args, limit)
+	return list(ctx, s.db, q, args, scanGroup)
 }
 
 // UpdateGroup stores g's name and description. Its domain cannot change.
@@ -262,14 +266,18 @@ func (s *Store) IsMember(ctx context.Context, groupID, userID string) (bool, err
 	return n > 0, err
 }
 
-// GroupsOfUser lists the groups a user is in.
-func (s *Store) GroupsOfUser(ctx context.Context, userID string) ([]Group, error) {
-	return list(ctx, s.db, "SELECT g.id, g.name, g.domain_id, g.description FROM identity_groups g JOIN identity_group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.name", []any{userID}, scanGroup)
+// GroupsOfUser lists the groups a user is in, by name; limit > 0 returns
+// only the first limit of them.
+func (s *Store) GroupsOfUser(ctx context.Context, userID string, limit int) ([]Group, error) {
+	q, args := limited("SELECT g.id, g.name, g.domain_id, g.description FROM identity_groups g JOIN identity_group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.name, g.id", []any{userID}, limit)
+	return list(ctx, s.db, q, args, scanGroup)
 }
 
-// UsersInGroup lists a group's members.
-func (s *Store) UsersInGroup(ctx context.Context, groupID string) ([]User, error) {
-	return list(ctx, s.db, "SELECT u.id, u.name, u.domain_id, u.enabled, u.password_hash, u.password_expires_at, u.default_project_id, u.description FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name", []any{groupID}, scanUser)
+// UsersInGroup lists a group's members, by name; limit > 0 returns only
+// the first limit of them.
+func (s *Store) UsersInGroup(ctx context.Context, groupID string, limit int) ([]User, error) {
+	q, args := limited("SELECT u.id, u.name, u.domain_id, u.enabled, u.password_hash, u.password_expires_at, u.default_project_id, u.description FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name, u.id", []any{groupID}, limit)
+	return list(ctx, s.db, q, args, scanUser)
 }
 
 func micros(t *time.Time) any {

@@ -16,6 +16,12 @@ type API struct {
 	Auth   *identity.Auth
 	Store  *identity.Store
 	Policy *policy.Enforcer
+	// ListLimit is Keystone's list_limit: the most entities the lists
+	// Keystone limits answer (users, groups, a group's users, a user's
+	// groups, projects, domains, roles, services and endpoints), with
+	// "truncated": true when there were more. 0, Keystone's default, is
+	// no limit.
+	ListLimit int
 }
 
 // Handler returns the API's routes.

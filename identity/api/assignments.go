@@ -181,7 +181,7 @@ func (a *API) effective(r *http.Request, as []identity.Assignment) ([]identity.A
 	for _, x := range as {
 		users := []string{x.ActorID}
 		if x.ActorType == identity.ActorGroup {
-			us, err := a.Store.UsersInGroup(ctx, x.ActorID)
+			us, err := a.Store.UsersInGroup(ctx, x.ActorID, 0)
 			if err != nil {
 				return nil, err
 			}

@@ -378,7 +378,7 @@ func TestHarnessBootstrap(t *testing.T) {
 	if err != nil || u.ID != c.Admin.ID {
 		t.Fatalf("admin = %+v, %v", u, err)
 	}
-	eps, err := c.Store.ListEndpoints(ctx, "", "", "RegionOne")
+	eps, err := c.Store.ListEndpoints(ctx, "", "", "RegionOne", 0)
 	if err != nil || len(eps) != 3 {
 		t.Fatalf("endpoints = %+v, %v", eps, err)
 	}

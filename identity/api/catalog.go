@@ -174,13 +174,17 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, "identity:list_services", nil) {
 		return
 	}
-	vs, err := a.Store.ListServices(r.Context(), r.URL.Query().Get("type"), r.URL.Query().Get("name"))
+	q := r.URL.Query()
+	typ, name := q.Get("type"), q.Get("name")
+	vs, truncated, err := limitList(a.ListLimit, serviceFilters.inStore(q, map[string]string{"type": typ, "name": name}),
+		func(n int) ([]identity.Service, error) { return a.Store.ListServices(r.Context(), typ, name, n) },
+		func(vs []identity.Service) ([]identity.Service, error) { return serviceFilters.apply(q, vs), nil })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, serviceFilters.apply(r.URL.Query(), vs), renderService)
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "services", out))
+	out := renderAll(r, vs, renderService)
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "services", out), truncated))
 }
 
 func (a *API) createService(w http.ResponseWriter, r *http.Request) {
@@ -302,13 +306,19 @@ func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	es, err := a.Store.ListEndpoints(r.Context(), q.Get("service_id"), q.Get("interface"), q.Get("region_id"))
+	svc, iface, region := q.Get("service_id"), q.Get("interface"), q.Get("region_id")
+	sent := map[string]string{"service_id": svc, "interface": iface, "region_id": region}
+	es, truncated, err := limitList(a.ListLimit, endpointFilters.inStore(q, sent),
+		func(n int) ([]identity.Endpoint, error) {
+			return a.Store.ListEndpoints(r.Context(), svc, iface, region, n)
+		},
+		func(es []identity.Endpoint) ([]identity.Endpoint, error) { return endpointFilters.apply(q, es), nil })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, endpointFilters.apply(q, es), renderEndpoint)
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "endpoints", out))
+	out := renderAll(r, es, renderEndpoint)
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "endpoints", out), truncated))
 }
 
 func (a *API) createEndpoint(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,17 @@
 // include_subtree. A filter gostack cannot apply is refused with a 400;
 // parameters Keystone does not know are ignored, as Keystone ignores them.
 //
+// API.ListLimit is Keystone's list_limit: the lists Keystone 22 limits
+// (users, groups, a group's users, a user's groups, projects, domains,
+// roles, services, endpoints) answer at most that many entities, with
+// "truncated": true when there were more. The database cuts the list when
+// it applies every filter of the request; otherwise the API filters and
+// then cuts, as Keystone does. Keystone 22 has no limit or marker query
+// parameters (Keystone 27, 2025.1, added them to projects, domains, users
+// and groups), and neither has this API; regions and role assignments
+// are never limited, as in Keystone 22, whose regions call passes its
+// hints where list_limit does not look for them.
+//
 // Deliberate differences from Keystone 22:
 //   - Limits Keystone's schema leaves to its database are checked as 400s
 //     where Keystone's SQL would fail: group names at most 64 characters

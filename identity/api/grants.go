@@ -120,7 +120,7 @@ func (a *API) grant(w http.ResponseWriter, r *http.Request) {
 func (a *API) revokeFor(r *http.Request, g identity.Assignment) error {
 	users := []string{g.ActorID}
 	if g.ActorType == identity.ActorGroup {
-		us, err := a.Store.UsersInGroup(r.Context(), g.ActorID)
+		us, err := a.Store.UsersInGroup(r.Context(), g.ActorID, 0)
 		if err != nil {
 			return err
 		}

@@ -37,12 +37,12 @@ func newInputFixture(t *testing.T, c *cloud) inputFixture {
 		map[string]any{"role": map[string]any{"name": "local", "domain_id": "default"}}), "role.id")
 	c.Must(t, http.StatusCreated, "POST", "/v3/regions", f.admin,
 		map[string]any{"region": map[string]any{"id": "RegionOneA", "parent_region_id": "RegionOne"}})
-	svcs, err := c.Store.ListServices(context.Background(), "identity", "")
+	svcs, err := c.Store.ListServices(context.Background(), "identity", "", 0)
 	if err != nil || len(svcs) != 1 {
 		t.Fatalf("identity service: %v %v", svcs, err)
 	}
 	f.service = svcs[0].ID
-	eps, err := c.Store.ListEndpoints(context.Background(), f.service, "public", "")
+	eps, err := c.Store.ListEndpoints(context.Background(), f.service, "public", "", 0)
 	if err != nil || len(eps) != 1 {
 		t.Fatalf("identity endpoint: %v %v", eps, err)
 	}

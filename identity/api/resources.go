@@ -98,13 +98,17 @@ func (a *API) listDomains(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, "identity:list_domains", nil) {
 		return
 	}
-	ds, err := a.Store.ListDomains(r.Context(), r.URL.Query().Get("name"), nil)
+	q := r.URL.Query()
+	name := q.Get("name")
+	ds, truncated, err := limitList(a.ListLimit, domainFilters.inStore(q, map[string]string{"name": name}),
+		func(n int) ([]identity.Domain, error) { return a.Store.ListDomains(r.Context(), name, nil, n) },
+		func(ds []identity.Domain) ([]identity.Domain, error) { return domainFilters.apply(q, ds), nil })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, domainFilters.apply(r.URL.Query(), ds), renderDomain)
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "domains", out))
+	out := renderAll(r, ds, renderDomain)
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "domains", out), truncated))
 }
 
 func (a *API) createDomain(w http.ResponseWriter, r *http.Request) {
@@ -267,13 +271,15 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 	if d := callerDomain(r); d != "" {
 		f.DomainID = d
 	}
-	ps, err := a.Store.ListProjects(r.Context(), f)
+	ps, truncated, err := limitList(a.ListLimit, projectFilters.inStore(q, map[string]string{"domain_id": f.DomainID, "name": f.Name}),
+		func(n int) ([]identity.Project, error) { f.Limit = n; return a.Store.ListProjects(r.Context(), f) },
+		func(ps []identity.Project) ([]identity.Project, error) { return projectFilters.apply(q, ps), nil })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, projectFilters.apply(q, ps), renderProject)
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "projects", out))
+	out := renderAll(r, ps, renderProject)
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "projects", out), truncated))
 }
 
 // defaultDomain is Keystone's: the caller's scope domain, else "default".

@@ -81,13 +81,16 @@ func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, rule, scopeTarget(r, "")) {
 		return
 	}
-	rs, err := a.Store.ListRoles(r.Context(), q.Get("domain_id"), q.Get("name"))
+	domain, name := q.Get("domain_id"), q.Get("name")
+	rs, truncated, err := limitList(a.ListLimit, roleFilters.inStore(q, map[string]string{"domain_id": domain, "name": name}),
+		func(n int) ([]identity.Role, error) { return a.Store.ListRoles(r.Context(), domain, name, n) },
+		func(rs []identity.Role) ([]identity.Role, error) { return roleFilters.apply(q, rs), nil })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, roleFilters.apply(q, rs), renderRole)
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "roles", out))
+	out := renderAll(r, rs, renderRole)
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "roles", out), truncated))
 }
 
 func (a *API) createRole(w http.ResponseWriter, r *http.Request) {

@@ -270,7 +270,7 @@ func (a *API) scopableProjects(r *http.Request, userID string) ([]identity.Proje
 }
 
 func (a *API) authDomains(w http.ResponseWriter, r *http.Request) {
-	ds, err := a.Store.ListDomains(r.Context(), "", ptr(true))
+	ds, err := a.Store.ListDomains(r.Context(), "", ptr(true), 0)
 	if err != nil {
 		a.fail(w, r, err)
 		return

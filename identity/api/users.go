@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/revoke"
@@ -85,16 +86,17 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	if d := callerDomain(r); d != "" {
 		domain = d
 	}
-	us, err := a.Store.ListUsers(r.Context(), domain, q.Get("name"), nil)
-	if err == nil {
-		us, err = userQuery(q, us)
-	}
+	name := q.Get("name")
+	inSQL := userFilters.inStore(q, map[string]string{"domain_id": domain, "name": name}) && !userOnlyFilters(q)
+	us, truncated, err := limitList(a.ListLimit, inSQL,
+		func(n int) ([]identity.User, error) { return a.Store.ListUsers(r.Context(), domain, name, nil, n) },
+		func(us []identity.User) ([]identity.User, error) { return userQuery(q, us) })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	out := renderAll(r, us, renderUser)
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "users", out))
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "users", out), truncated))
 }
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
@@ -279,19 +281,22 @@ func (a *API) userGroups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	gs, err := a.Store.GroupsOfUser(r.Context(), u.ID)
+	q, domain := r.URL.Query(), callerDomain(r)
+	gs, truncated, err := limitList(a.ListLimit, domain == "" && userGroupFilters.inStore(q, nil),
+		func(n int) ([]identity.Group, error) { return a.Store.GroupsOfUser(r.Context(), u.ID, n) },
+		func(gs []identity.Group) ([]identity.Group, error) {
+			gs = userGroupFilters.apply(q, gs)
+			if domain != "" {
+				gs = slices.DeleteFunc(gs, func(g identity.Group) bool { return g.DomainID != domain })
+			}
+			return gs, nil
+		})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := []any{}
-	for _, g := range userGroupFilters.apply(r.URL.Query(), gs) {
-		if d := callerDomain(r); d != "" && g.DomainID != d {
-			continue
-		}
-		out = append(out, renderGroup(r, g))
-	}
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "groups", out))
+	out := renderAll(r, gs, renderGroup)
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "groups", out), truncated))
 }
 
 // ---- groups ----
@@ -335,13 +340,16 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 	if d := callerDomain(r); d != "" {
 		domain = d
 	}
-	gs, err := a.Store.ListGroups(r.Context(), domain, q.Get("name"))
+	name := q.Get("name")
+	gs, truncated, err := limitList(a.ListLimit, groupFilters.inStore(q, map[string]string{"domain_id": domain, "name": name}),
+		func(n int) ([]identity.Group, error) { return a.Store.ListGroups(r.Context(), domain, name, n) },
+		func(gs []identity.Group) ([]identity.Group, error) { return groupFilters.apply(q, gs), nil })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := renderAll(r, groupFilters.apply(q, gs), renderGroup)
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "groups", out))
+	out := renderAll(r, gs, renderGroup)
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "groups", out), truncated))
 }
 
 func (a *API) createGroup(w http.ResponseWriter, r *http.Request) {
@@ -427,16 +435,16 @@ func (a *API) groupUsers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	us, err := a.Store.UsersInGroup(r.Context(), g.ID)
-	if err == nil {
-		us, err = userQuery(r.URL.Query(), us)
-	}
+	q := r.URL.Query()
+	us, truncated, err := limitList(a.ListLimit, userFilters.inStore(q, nil) && !userOnlyFilters(q),
+		func(n int) ([]identity.User, error) { return a.Store.UsersInGroup(r.Context(), g.ID, n) },
+		func(us []identity.User) ([]identity.User, error) { return userQuery(q, us) })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	out := renderAll(r, us, renderUser)
-	httpapi.WriteJSON(w, http.StatusOK, collection(r, "users", out))
+	httpapi.WriteJSON(w, http.StatusOK, limitedCollection(collection(r, "users", out), truncated))
 }
 
 func (a *API) memberTarget(r *http.Request) map[string]any {
