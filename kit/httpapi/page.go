@@ -94,7 +94,8 @@ func pageLink(r *http.Request, marker string, reverse bool) string {
 // Paginate returns the page p selects from items, which must already be
 // sorted, and whether more items follow in the direction of travel (after
 // the page, or before it when p.Reverse). It is meant for small in-memory
-// lists; stores page in their queries.
+// lists; stores page in their queries, with sqlstore.Keyset (an API asks
+// for Limit+1 items to learn whether more follow).
 //
 // A marker that is no item's id is an error: BadRequest "marker [x] not found",
 // as Nova, Cinder and Glance answer. Neutron answers 404 through the
