@@ -290,3 +290,31 @@ func TestListFilters(t *testing.T) {
 		}
 	})
 }
+
+// A marker is any image the caller can see, as in Glance, where the
+// marker is fetched with the caller's visibility and not the list's
+// filters: the page starts after its place in the order. One the caller
+// cannot see is a 400.
+func TestListMarkerOutsideFilters(t *testing.T) {
+	k := newCatalog(t)
+	hidden := k.ids["echo"] // listed only with os_hidden=true
+	all := sorted(slices.Collect(maps.Values(k.byID)), "name:asc")
+	want := sorted(k.visible(), "name:asc")
+	want = slices.DeleteFunc(want, func(id string) bool {
+		return slices.Index(all, id) < slices.Index(all, hidden)
+	})
+	got := k.c.listIDs(t, memberA, "/v2/images?sort=name:asc&limit=100&marker="+hidden)
+	if !slices.Equal(got, want) {
+		t.Errorf("after the hidden image: %v, want %v", k.names(got), k.names(want))
+	}
+	var others string // B's private image
+	for _, img := range list(t, k.c.Must(t, http.StatusOK, "GET", "/v2/images?visibility=private", memberB, nil), "images") {
+		if str(t, img, "owner") == projectB {
+			others = str(t, img, "id")
+		}
+	}
+	if others == "" {
+		t.Fatal("no private image of B")
+	}
+	wantError(t, k.c.Do(t, "GET", "/v2/images?marker="+others, memberA, nil), http.StatusBadRequest, "marker ["+others+"] not found")
+}
