@@ -130,19 +130,7 @@ func (s *Store) ListZones(ctx context.Context, v Viewer, f ZoneFilter, p Page) (
 	if err := v.check(); err != nil {
 		return nil, err
 	}
-	var w where
-	w.add("z.status <> 'DELETED'")
-	if !v.all() {
-		w.add("z.project_id = ?", v.Project)
-	}
-	w.match("z.name", strings.ToLower(f.Name))
-	w.match("z.email", f.Email)
-	w.match("z.description", f.Description)
-	w.eq("z.status", string(f.Status))
-	w.eq("z.type", f.Type)
-	if f.TTL != nil {
-		w.add("z.ttl = ?", *f.TTL)
-	}
+	w := zoneWhere(v, f)
 	out := []Zone{}
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
 		const from = " FROM dns_zones z"
@@ -167,12 +155,63 @@ func (s *Store) ListZones(ctx context.Context, v Viewer, f ZoneFilter, p Page) (
 	return out, err
 }
 
+// zoneWhere selects the zones of ListZones and CountZones.
+func zoneWhere(v Viewer, f ZoneFilter) where {
+	var w where
+	w.add("z.status <> 'DELETED'")
+	if !v.all() {
+		w.add("z.project_id = ?", v.Project)
+	}
+	w.match("z.name", strings.ToLower(f.Name))
+	w.match("z.email", f.Email)
+	w.match("z.description", f.Description)
+	w.eq("z.status", string(f.Status))
+	w.eq("z.type", f.Type)
+	if f.TTL != nil {
+		w.add("z.ttl = ?", *f.TTL)
+	}
+	return w
+}
+
+// CountZones is how many zones ListZones would return without a page:
+// Designate's total_count, counted by the database.
+func (s *Store) CountZones(ctx context.Context, v Viewer, f ZoneFilter) (int, error) {
+	if err := v.check(); err != nil {
+		return 0, err
+	}
+	w := zoneWhere(v, f)
+	var n int
+	err := s.db.Get(ctx, "SELECT COUNT(*) FROM dns_zones z"+w.sql(), w.args, &n)
+	return n, err
+}
+
 // ListRecordSets returns the recordsets of a zone v may see, or with
 // zoneID "" of every zone v may see, that match f, one page of them.
 func (s *Store) ListRecordSets(ctx context.Context, v Viewer, zoneID string, f RecordSetFilter, p Page) ([]RecordSet, error) {
 	if err := v.check(); err != nil {
 		return nil, err
 	}
+	w := recordSetWhere(v, zoneID, f)
+	var out []RecordSet
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		if zoneID != "" {
+			if _, err := visibleZone(ctx, tx, v, zoneID); err != nil {
+				return err
+			}
+		}
+		tail, err := paged(ctx, tx, rsFrom, "rs.id", recordSetSortKeys, &w, p)
+		if err != nil {
+			return err
+		}
+		out, err = queryRecordSets(ctx, tx, "SELECT "+rsCols+rsFrom+w.sql()+tail, w.args...)
+		return err
+	})
+	return out, err
+}
+
+// recordSetWhere selects the recordsets of ListRecordSets and
+// CountRecordSets.
+func recordSetWhere(v Viewer, zoneID string, f RecordSetFilter) where {
 	var w where
 	w.add("z.status <> 'DELETED'")
 	if !v.all() {
@@ -196,19 +235,25 @@ func (s *Store) ListRecordSets(ctx context.Context, v Viewer, zoneID string, f R
 		d.match("r.data", f.Data)
 		w.add("EXISTS (SELECT 1 FROM dns_records r"+d.sql()+")", d.args...)
 	}
-	var out []RecordSet
+	return w
+}
+
+// CountRecordSets is how many recordsets ListRecordSets would return
+// without a page: Designate's total_count, counted by the database. A
+// zone v cannot see is an error, as for ListRecordSets.
+func (s *Store) CountRecordSets(ctx context.Context, v Viewer, zoneID string, f RecordSetFilter) (int, error) {
+	if err := v.check(); err != nil {
+		return 0, err
+	}
+	w := recordSetWhere(v, zoneID, f)
+	var n int
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
 		if zoneID != "" {
 			if _, err := visibleZone(ctx, tx, v, zoneID); err != nil {
 				return err
 			}
 		}
-		tail, err := paged(ctx, tx, rsFrom, "rs.id", recordSetSortKeys, &w, p)
-		if err != nil {
-			return err
-		}
-		out, err = queryRecordSets(ctx, tx, "SELECT "+rsCols+rsFrom+w.sql()+tail, w.args...)
-		return err
+		return tx.Get(ctx, "SELECT COUNT(*)"+rsFrom+w.sql(), w.args, &n)
 	})
-	return out, err
+	return n, err
 }

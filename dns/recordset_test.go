@@ -200,6 +200,11 @@ func testRecordSetList(t *testing.T, e *env) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if p.Marker == "" && p.Limit == 0 {
+			if n, err := e.s.CountRecordSets(e.ctx, projA, zoneID, f); err != nil || n != len(sets) {
+				t.Fatalf("CountRecordSets = %d, %v; the list has %d", n, err, len(sets))
+			}
+		}
 		var out []string
 		for _, rs := range sets {
 			out = append(out, rs.Type+" "+rs.Name)
@@ -282,6 +287,11 @@ func testZoneList(t *testing.T, e *env) {
 		zs, err := e.s.ListZones(e.ctx, projA, f, p)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if p.Marker == "" && p.Limit == 0 {
+			if n, err := e.s.CountZones(e.ctx, projA, f); err != nil || n != len(zs) {
+				t.Fatalf("CountZones = %d, %v; the list has %d", n, err, len(zs))
+			}
 		}
 		var out []string
 		for _, z := range zs {

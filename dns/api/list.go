@@ -196,7 +196,7 @@ func wildcard(pattern, value string) bool {
 // total_count unless the caller hid counts, and the items rendered under
 // key.
 func writeList[T, V any](w http.ResponseWriter, r *http.Request, lq listQuery, key string,
-	list func(dns.Page) ([]T, error), id func(T) string, render func(*http.Request, T) V) {
+	list func(dns.Page) ([]T, error), count func() (int, error), id func(T) string, render func(*http.Request, T) V) {
 	items, err := list(lq.storePage())
 	if err != nil {
 		fail(w, r, markerError(err))
@@ -205,12 +205,12 @@ func writeList[T, V any](w http.ResponseWriter, r *http.Request, lq listQuery, k
 	items, links := cut(r, lq, items, id)
 	meta := map[string]int{}
 	if !hideCounts(r) {
-		all, err := list(dns.Page{})
+		n, err := count()
 		if err != nil {
 			fail(w, r, err)
 			return
 		}
-		meta["total_count"] = len(all)
+		meta["total_count"] = n
 	}
 	views := make([]V, len(items))
 	for i, it := range items {

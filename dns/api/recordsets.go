@@ -255,6 +255,8 @@ func (a *API) listRecordSets(w http.ResponseWriter, r *http.Request, q *request,
 		Status: dns.Status(lq.filters["status"]), Description: lq.filters["description"]}
 	writeList(w, r, lq, "recordsets", func(p dns.Page) ([]dns.RecordSet, error) {
 		return a.Store.ListRecordSets(ctx, q.viewer(), zoneID, f, p)
+	}, func() (int, error) {
+		return a.Store.CountRecordSets(ctx, q.viewer(), zoneID, f)
 	}, func(rs dns.RecordSet) string { return rs.ID }, renderRecordSet)
 }
 

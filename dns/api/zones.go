@@ -210,6 +210,8 @@ func (a *API) listZones(w http.ResponseWriter, r *http.Request, q *request) {
 		Type: lq.filters["type"], TTL: ttl, Description: lq.filters["description"]}
 	writeList(w, r, lq, "zones", func(p dns.Page) ([]dns.Zone, error) {
 		return a.Store.ListZones(ctx, q.viewer(), f, p)
+	}, func() (int, error) {
+		return a.Store.CountZones(ctx, q.viewer(), f)
 	}, func(z dns.Zone) string { return z.ID }, renderZone)
 }
 
