@@ -38,6 +38,7 @@ type Config struct {
 	TokenExpiration config.Duration `yaml:"token_expiration" help:"token lifetime (Keystone's [token] expiration)"`
 	PasswordRounds  int             `yaml:"password_hash_rounds" help:"bcrypt cost for new password hashes (Keystone's default is 12)"`
 	PolicyFile      string          `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Keystone's default rules (replaces gostack's built-in override of identity:get_project)"`
+	ListLimit       int             `yaml:"list_limit" help:"most entities a list of users, groups, projects, domains, roles, services or endpoints answers, with \"truncated\": true when there are more (Keystone's list_limit); 0 for no limit"`
 }
 
 // New returns the identity area with Keystone's defaults.
@@ -54,6 +55,8 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "token_expiration", Problem: "must be at least a minute"}
 	case c.PasswordRounds < 4 || c.PasswordRounds > 31:
 		return &config.FieldError{Key: "password_hash_rounds", Problem: "bcrypt cost must be 4 to 31"}
+	case c.ListLimit < 0:
+		return &config.FieldError{Key: "list_limit", Problem: "must be 0 (no limit) or more"}
 	}
 	return nil
 }
@@ -144,7 +147,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 		return nil, err
 	}
 	env.Log.Info("openrc written", "path", filepath.Join(absPath(env.Config.DataDir), "openrc"))
-	return (&api.API{Auth: auth, Store: store, Policy: enf}).Handler(), nil
+	return (&api.API{Auth: auth, Store: store, Policy: enf, ListLimit: a.Config.ListLimit}).Handler(), nil
 }
 
 // requireRole lets through callers holding one of roles, else 403.

@@ -511,3 +511,27 @@ func TestIdentityOpenRC(t *testing.T) {
 		t.Fatal("admin password changed across restart")
 	}
 }
+
+// identity.list_limit reaches the API: Keystone's truncated lists.
+func TestIdentityListLimit(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Identity.PasswordRounds = 4
+	cfg.Identity.ListLimit = 2
+	d := start(t, cfg, cfg.id)
+	pw, _ := os.ReadFile(filepath.Join(cfg.DataDir, "admin-password"))
+	admin := issueToken(t, d, "admin", strings.TrimSpace(string(pw)), `{"system":{"all":true}}`)
+	req, _ := http.NewRequest("GET", "http://"+d.addrs["identity"]+"/v3/roles", nil)
+	req.Header.Set("X-Auth-Token", admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Roles     []struct{ Name string }
+		Truncated bool
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.Roles) != 2 || !body.Truncated {
+		t.Fatalf("roles with list_limit 2 (bootstrap makes 3): %d %+v %v", resp.StatusCode, body, err)
+	}
+}
