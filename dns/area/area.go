@@ -375,10 +375,12 @@ func (a *Area) ServeDNS(ctx context.Context, core *compose.Config, log *slog.Log
 		return err
 	}
 	defer db.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// On every return: end the loops, then wait for them, then close
+	// the store (defers run last first).
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	goCtl := func(name string, fn func(context.Context) error) {
 		wg.Go(func() {
 			if err := fn(ctx); err != nil && ctx.Err() == nil {
