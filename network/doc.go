@@ -1,12 +1,29 @@
-// Package network will hold gostack's network area: networks, subnets,
-// ports, routers, floating IPs and security groups, their Store, and the
-// controller that agents reconcile against through the watch feed.
+// Package network is gostack's network area: Neutron's model and its
+// rules, kept in a Store on kit/sqlstore, every write appended to the
+// watch feed (area "network") for the agents that plumb it.
 //
-// Planned building blocks: network/ipam, network/ovs (bridges, ports,
-// flows, VXLAN over the userspace datapath), network/secgroup (conntrack
-// flows), network/l3 (router namespaces, SNAT, floating IPs),
-// network/dhcp, and network/api (Neutron v2.0-compatible).
+// What works today (the first slice of the area):
 //
-// Nothing here works yet: the area lands with its own issue. Until then
-// the all-in-one daemon does not open the network port (9696).
+//   - networks: tenant networks are VXLAN on the lowest free VNI of
+//     Store.TenantSegments (MTU 1450); admins create local, flat, VLAN and
+//     VXLAN provider networks, a taken segment is SegmentationIdInUse;
+//     shared and external networks are seen by every project; a network
+//     with ports in use cannot be deleted (NetworkInUse);
+//   - subnets: Neutron's checks through network/ipam, no overlap on one
+//     network, the default gateway and pools;
+//   - ports: a fa:16:3e MAC unique on the network, addresses from the
+//     subnets (requested ones checked, InvalidIpForSubnet,
+//     IpAddressAlreadyAllocated; others the next free address), freed on
+//     delete. Allocations on one network take turns on its row lock and
+//     each address is a primary key, so parallel creates never share an
+//     address on either engine.
+//
+// Errors are *fault.Error values with Neutron's exception name in Type
+// and its message.
+//
+// Not yet: the Neutron API (network/api), security groups, routers,
+// floating IPs, DHCP, the OVS plumbing and the host agent
+// (network/ovs, network/secgroup, network/l3, network/dhcp); the
+// all-in-one daemon does not open the network port (9696) until the API
+// lands.
 package network
