@@ -107,14 +107,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for name, l := range listeners {
 		urls[name] = cfg.Scheme() + "://" + PublicAddr(l.Addr().String())
 	}
-	// Controllers outlive the signal that ends ctx: they stop after the
-	// servers have drained (Stack.Close below).
-	stack, err := Build(context.WithoutCancel(ctx), Options{Config: cfg, Areas: d.Areas, URLs: urls, Log: log, locked: true})
+	// A signal during the start ends it (a migration waiting for a lock,
+	// a DNS server waiting for its first snapshot). Once started,
+	// controllers outlive the signal: they stop after the servers have
+	// drained (Stack.Close below).
+	bctx, bcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer bcancel()
+	startCut := context.AfterFunc(ctx, bcancel)
+	stack, err := Build(bctx, Options{Config: cfg, Areas: d.Areas, URLs: urls, Log: log, locked: true})
 	if err != nil {
+		startCut()
 		closeAll(listeners)
 		return err
 	}
 	defer stack.Close()
+	if !startCut() { // ctx ended during the start: nothing was served
+		closeAll(listeners)
+		log.Info("stopped before serving")
+		return nil
+	}
 	if d.Ready != nil {
 		addrs := stack.Announced()
 		for n, l := range listeners {
