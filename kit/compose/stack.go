@@ -129,7 +129,16 @@ func (s *Stack) openStore() error {
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"verb"})
 	if err := s.reg.Register(dbLatency); err != nil {
-		return err
+		// A registry the embedder keeps across stacks already has it.
+		var are prometheus.AlreadyRegisteredError
+		existing, ok := dbLatency, errors.As(err, &are)
+		if ok {
+			existing, ok = are.ExistingCollector.(*prometheus.HistogramVec)
+		}
+		if !ok {
+			return fmt.Errorf("compose: register metrics: %w", err)
+		}
+		dbLatency = existing
 	}
 	db, err := sqlstore.Open(s.ctl.ctx, s.cfg.DSN(), sqlstore.WithObserver(func(verb string, d time.Duration, _ error) {
 		dbLatency.WithLabelValues(verb).Observe(d.Seconds())
