@@ -43,7 +43,9 @@ type Needer interface {
 }
 
 // Porter is an Area that names its default port; areas without one get
-// the OpenStack port of their name (OpenStackPorts).
+// the OpenStack port of their name (OpenStackPorts). A port is needed
+// only where the area is listened for: a Daemon, or a Stack without the
+// area's URL in Options.URLs.
 type Porter interface {
 	DefaultPort() int
 }

@@ -125,14 +125,12 @@ func TestStackOnOwnMux(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	a, b := newNotes("b", "a"), newNotes("a")
 	s, err := compose.Build(context.Background(), compose.Options{Config: &cfg, Areas: []compose.Area{a, b},
-		URLs: map[string]string{"a": "http://example.test/a/", "b": "http://example.test/b"},
-		Log:  slog.New(slog.DiscardHandler)})
-	if err == nil {
-		t.Fatal("built without ports for the areas")
+		URLs: map[string]string{"a": "http://example.test/a/"}, Log: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "ports.b") {
+		t.Fatalf("built b, whose URL is its port, without a port: %v", err)
 	}
-	cfg = compose.Defaults(a, b)
+	cfg = compose.Defaults(a, b) // both name 7070: unused, each is served at its URL
 	cfg.DataDir = t.TempDir()
-	cfg.Ports["a"] = 7071 // both name 7070; unused here, but each listener needs its own
 	s, err = compose.Build(context.Background(), compose.Options{Config: &cfg, Areas: []compose.Area{a, b},
 		URLs: map[string]string{"a": "http://example.test/a/", "b": "http://example.test/b"},
 		Log:  slog.New(slog.DiscardHandler)})
@@ -161,6 +159,7 @@ func TestStackOnOwnMux(t *testing.T) {
 	}
 	// A second stack on the same data directory is refused while the
 	// first holds it.
+	cfg.Ports["a"] = 7071 // no URLs: each area's URL is its port
 	if _, err := compose.Build(context.Background(), compose.Options{Config: &cfg, Areas: []compose.Area{newNotes("a"), newNotes("b", "a")}}); err == nil ||
 		!strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second stack on one data dir: %v", err)

@@ -122,6 +122,20 @@ func Defaults(areas ...Area) Config {
 // Validate reports the first bad setting of c and of each area's section
 // for a daemon serving areas, naming its key.
 func Validate(c *Config, areas []Area) error {
+	return validate(c, areas, append([]string{"admin"}, keys(areas)...))
+}
+
+func keys(areas []Area) []string {
+	out := make([]string, len(areas))
+	for i, a := range areas {
+		out[i] = Key(a.Name())
+	}
+	return out
+}
+
+// validate is Validate with the listeners that need a port: Build needs
+// none for the areas an embedder serves at URLs of its own.
+func validate(c *Config, areas []Area, listeners []string) error {
 	bad := func(key, format string, args ...any) error {
 		return &config.FieldError{Key: key, Problem: fmt.Sprintf(format, args...)}
 	}
@@ -138,7 +152,7 @@ func Validate(c *Config, areas []Area) error {
 	if c.Region == "" {
 		return bad("region", "must not be empty")
 	}
-	if err := validatePorts(c.Ports, areas); err != nil {
+	if err := validatePorts(c.Ports, areas, listeners); err != nil {
 		return err
 	}
 	if err := c.TLS.validate(); err != nil {
@@ -180,17 +194,14 @@ func Validate(c *Config, areas []Area) error {
 	return nil
 }
 
-// validatePorts wants a port for admin and every area, each a distinct
-// TCP port. Other names are allowed if they are OpenStack services (one
-// config file can serve daemons with different areas), else refused as
-// typos.
-func validatePorts(ports map[string]int, areas []Area) error {
-	names := []string{"admin"}
-	for _, a := range areas {
-		names = append(names, Key(a.Name()))
-	}
+// validatePorts wants a port for each of listeners, each a distinct TCP
+// port. Other names are allowed if they are admin, an area's or
+// OpenStack services (one config file can serve daemons with different
+// areas), else refused as typos.
+func validatePorts(ports map[string]int, areas []Area, listeners []string) error {
+	names := append([]string{"admin"}, keys(areas)...)
 	seen := map[int]string{}
-	for _, name := range names {
+	for _, name := range listeners {
 		port, ok := ports[name]
 		key := "ports." + name
 		if !ok {

@@ -28,7 +28,8 @@ type Options struct {
 	// URLs are the public base URLs of the areas by name, as clients
 	// reach them (they go into the catalog): http://127.0.0.1:9292, or
 	// http://host/image when one server serves every area under a path
-	// prefix. Without one, an area's URL is its port on Config.Bind.
+	// prefix. Without one, an area's URL is its port on Config.Bind
+	// (then Config.Ports must have it); with one, it needs no port.
 	URLs map[string]string
 	// Log receives the logs (default: slog.Default()).
 	Log *slog.Logger
@@ -60,7 +61,8 @@ type Stack struct {
 	adminGuard func(http.Handler) http.Handler
 }
 
-// Build validates the configuration, locks the data directory, opens the
+// Build validates the configuration (an area given a URL needs no port),
+// locks the data directory, opens the
 // store and applies every area's migrations, then builds the areas in
 // the order their needs ask for, starting their controllers. The
 // controllers run until ctx ends or Close is called. On error nothing is
@@ -70,7 +72,13 @@ func Build(ctx context.Context, o Options) (s *Stack, err error) {
 	if cfg == nil {
 		return nil, errors.New("compose: no Config")
 	}
-	if err := Validate(cfg, o.Areas); err != nil {
+	var listeners []string // areas whose URL is made from their port
+	for _, a := range o.Areas {
+		if o.URLs[a.Name()] == "" {
+			listeners = append(listeners, Key(a.Name()))
+		}
+	}
+	if err := validate(cfg, o.Areas, listeners); err != nil {
 		return nil, err
 	}
 	areas, err := Order(o.Areas)
