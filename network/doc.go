@@ -16,7 +16,11 @@
 //     IpAddressAlreadyAllocated; others the next free address), freed on
 //     delete. Allocations on one network take turns on its row lock and
 //     each address is a primary key, so parallel creates never share an
-//     address on either engine.
+//     address on either engine; lists page in SQL (Page: sort keys,
+//     marker, limit) with Neutron's filters; updates bump the revision,
+//     and binding a port to a host sets it DOWN until that host's agent
+//     reports it ACTIVE (SetPortStatus refuses a report from a host the
+//     port is not bound to); a subnet with ports on it is SubnetInUse.
 //
 // Errors are *fault.Error values with Neutron's exception name in Type
 // and its message.

@@ -525,7 +525,7 @@ func (s *Store) CreatePort(ctx context.Context, v Viewer, p Port) (Port, error) 
 		p.ID = uuid.NewString()
 	}
 	if p.MAC != "" {
-		mac, err := ipam.ParseMAC(p.MAC)
+		mac, err := parseMAC(p.MAC)
 		if err != nil {
 			return Port{}, err
 		}
@@ -744,7 +744,7 @@ func (s *Store) GetPort(ctx context.Context, v Viewer, id string) (Port, error) 
 	return p, err
 }
 
-func fixedIPs(ctx context.Context, db *sqlstore.DB, portID string) ([]FixedIP, error) {
+func fixedIPs(ctx context.Context, db querier, portID string) ([]FixedIP, error) {
 	rows, err := db.Query(ctx, "SELECT subnet_id, ip_address FROM network_ip_allocations WHERE port_id = ?", portID)
 	if err != nil {
 		return nil, err
@@ -752,19 +752,32 @@ func fixedIPs(ctx context.Context, db *sqlstore.DB, portID string) ([]FixedIP, e
 	defer rows.Close()
 	out := []FixedIP{}
 	for rows.Next() {
-		var f FixedIP
-		var ip string
-		if err := rows.Scan(&f.SubnetID, &ip); err != nil {
+		var subnetID, ip string
+		if err := rows.Scan(&subnetID, &ip); err != nil {
 			return nil, err
 		}
-		if f.IP, err = netip.ParseAddr(ip); err != nil {
+		f, err := fixedIP(subnetID, ip)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, f)
 	}
-	slices.SortFunc(out, func(a, b FixedIP) int { return a.IP.Compare(b.IP) })
+	sortFixedIPs(out)
 	return out, rows.Err()
 }
+
+func fixedIP(subnetID, ip string) (FixedIP, error) {
+	a, err := netip.ParseAddr(ip)
+	return FixedIP{SubnetID: subnetID, IP: a}, err
+}
+
+// sortFixedIPs orders a port's addresses: IPv4 before IPv6, then by
+// address.
+func sortFixedIPs(f []FixedIP) {
+	slices.SortFunc(f, func(a, b FixedIP) int { return a.IP.Compare(b.IP) })
+}
+
+func parseMAC(s string) (string, error) { return ipam.ParseMAC(s) }
 
 // DeletePort deletes a port of v's and frees its addresses.
 func (s *Store) DeletePort(ctx context.Context, v Viewer, id string) error {

@@ -260,3 +260,100 @@ func TestParallelAllocation(t *testing.T) {
 		})
 	}
 }
+
+func TestPortListUpdateStatus(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			n := e.network(t, projA, network.Network{Name: "net"})
+			sub := e.subnet(t, projA, n.ID, "10.0.0.0/24")
+			var ids []string
+			for i := range 7 {
+				p, err := e.s.CreatePort(e.ctx, projA, network.Port{NetworkID: n.ID, Name: fmt.Sprintf("p%d", i%3)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, p.ID)
+			}
+			other := e.network(t, projB, network.Network{Name: "b"})
+			if _, err := e.s.CreatePort(e.ctx, projB, network.Port{NetworkID: other.ID}); err != nil {
+				t.Fatal(err)
+			}
+			// Pages of 3 by name then id, walked by marker: every port of
+			// A once, in order, none of B's.
+			var walked []string
+			marker := ""
+			for pages := 0; ; pages++ {
+				page, more, err := e.s.ListPorts(e.ctx, projA, network.PortFilter{}, network.Page{Sort: []network.Sort{{Key: "name"}}, Marker: marker, Limit: 3})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range page {
+					walked = append(walked, p.Name)
+					if len(p.FixedIPs) != 1 || p.FixedIPs[0].SubnetID != sub.ID {
+						t.Fatalf("port %s addresses: %v", p.ID, p.FixedIPs)
+					}
+					marker = p.ID
+				}
+				if !more {
+					if pages != 2 {
+						t.Fatalf("%d pages", pages+1)
+					}
+					break
+				}
+			}
+			if fmt.Sprint(walked) != "[p0 p0 p0 p1 p1 p2 p2]" {
+				t.Fatalf("walked %v", walked)
+			}
+			got, _, err := e.s.ListPorts(e.ctx, projA, network.PortFilter{Name: "p1"}, network.Page{})
+			if err != nil || len(got) != 2 {
+				t.Fatalf("name filter: %d %v", len(got), err)
+			}
+			if all, _, _ := e.s.ListPorts(e.ctx, admin, network.PortFilter{}, network.Page{}); len(all) != 8 {
+				t.Fatalf("admin sees %d ports", len(all))
+			}
+			_, _, err = e.s.ListPorts(e.ctx, projA, network.PortFilter{}, network.Page{Sort: []network.Sort{{Key: "binding:profile"}}})
+			wantNeutron(t, err, fault.BadRequest, "BadRequest")
+			_, _, err = e.s.ListPorts(e.ctx, projB, network.PortFilter{}, network.Page{Marker: ids[0], Limit: 1})
+			wantNeutron(t, err, fault.NotFound, "PortNotFound") // A's port is no marker for B
+
+			// Binding, then the agent's reports.
+			host := "compute-1"
+			p, err := e.s.UpdatePort(e.ctx, projA, ids[0], network.PortUpdate{HostID: &host})
+			if err != nil || p.HostID != host || p.Status != network.Down || p.Revision != 2 {
+				t.Fatalf("bind: %+v %v", p, err)
+			}
+			if p, err = e.s.SetPortStatus(e.ctx, ids[0], host, network.Active); err != nil || p.Status != network.Active || p.Revision != 3 {
+				t.Fatalf("status: %+v %v", p, err)
+			}
+			if p, _ = e.s.SetPortStatus(e.ctx, ids[0], host, network.Active); p.Revision != 3 {
+				t.Fatalf("a report that changes nothing wrote revision %d", p.Revision)
+			}
+			_, err = e.s.SetPortStatus(e.ctx, ids[0], "compute-2", network.Down)
+			wantNeutron(t, err, fault.Conflict, "Conflict")
+			host2 := "compute-2"
+			if p, _ = e.s.UpdatePort(e.ctx, projA, ids[0], network.PortUpdate{HostID: &host2}); p.Status != network.Down {
+				t.Fatalf("moved port still %s", p.Status)
+			}
+			_, err = e.s.UpdatePort(e.ctx, projB, ids[0], network.PortUpdate{HostID: &host})
+			wantNeutron(t, err, fault.NotFound, "PortNotFound")
+
+			// A subnet with ports on it stays.
+			err = e.s.DeleteSubnet(e.ctx, projA, sub.ID)
+			wantNeutron(t, err, fault.Conflict, "SubnetInUse")
+			err = e.s.DeleteSubnet(e.ctx, projB, sub.ID)
+			wantNeutron(t, err, fault.NotFound, "SubnetNotFound")
+			for _, id := range ids {
+				if err := e.s.DeletePort(e.ctx, projA, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.s.DeleteSubnet(e.ctx, projA, sub.ID); err != nil {
+				t.Fatal(err)
+			}
+			if subs, _ := e.s.Subnets(e.ctx, projA, n.ID); len(subs) != 0 {
+				t.Fatalf("subnets left: %v", subs)
+			}
+		})
+	}
+}
