@@ -113,7 +113,9 @@ func (*Area) Migrations() []sqlstore.Migrations {
 
 // Build opens the stores, recovers writes a restart interrupted,
 // registers the catalog endpoint and returns the API behind the token
-// middleware. Uploads in flight are waited for when the stack closes.
+// middleware. Imports running in the background (glance-direct,
+// web-download) are waited for when the stack closes, however long they
+// take: image.Service cannot cut them.
 func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
 	v, err := area.Validator(env)
 	if err != nil {
