@@ -103,16 +103,52 @@ func (s *Service) Import(ctx context.Context, id, method, uri string) (Image, er
 	return img, nil
 }
 
-// background copies object obj of src into the image's data.
+// background copies object obj of src into the image's data. The copy
+// outlives the request that started it and ends early only when Stop is
+// called; the image then stays importing for Recover at the next start.
 func (s *Service) background(ctx context.Context, img Image, src store.Store, obj string, staged bool) {
 	s.wg.Add(1)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.mu.Lock()
+	if s.stopping == nil {
+		s.stopping = map[*context.CancelFunc]bool{}
+	}
+	s.stopping[&cancel] = true
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		cancel()
+	}
 	go func() {
 		defer s.wg.Done()
-		ctx := context.WithoutCancel(ctx)
-		if err := s.copyIn(ctx, img, src, obj, staged); err != nil {
+		defer func() {
+			s.mu.Lock()
+			delete(s.stopping, &cancel)
+			s.mu.Unlock()
+			cancel()
+		}()
+		err := s.copyIn(ctx, img, src, obj, staged)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			s.log().Info("image import stopped by shutdown; the next start resumes or requeues it", "image", img.ID)
+		case err != nil:
 			s.log().Warn("image import failed", "image", img.ID, "err", err)
 		}
 	}()
+}
+
+// Stop ends the imports running in the background and waits for them:
+// their images stay importing, and Recover at the next start resumes a
+// glance-direct import from its staged data or puts the image back to
+// queued. Imports started after Stop end at once.
+func (s *Service) Stop() {
+	s.mu.Lock()
+	s.stopped = true
+	for cancel := range s.stopping {
+		(*cancel)()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
 }
 
 func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj string, staged bool) error {
@@ -127,7 +163,9 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 		}
 	}
 	if err != nil {
-		s.revert(ctx, img.ID, Importing, s.Data, staged)
+		if ctx.Err() == nil { // stopped: left for Recover
+			s.revert(ctx, img.ID, Importing, s.Data, staged)
+		}
 		return err
 	}
 	crashpoint.Hit("image.import.active")

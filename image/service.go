@@ -49,7 +49,10 @@ type Service struct {
 	AllowFormatMismatch bool
 	Log                 *slog.Logger
 
-	wg sync.WaitGroup // imports running in the background
+	wg       sync.WaitGroup // imports running in the background
+	mu       sync.Mutex
+	stopping map[*context.CancelFunc]bool // their cancels
+	stopped  bool
 }
 
 // DefaultMaxImageSize is Glance's image_size_cap.

@@ -308,3 +308,47 @@ func TestRecoverOneStore(t *testing.T) {
 		t.Fatalf("data files after Recover: %v", left)
 	}
 }
+
+// Stop ends a web-download that would otherwise run for hours: the image
+// stays importing, and the next start puts it back to queued.
+func TestStopImports(t *testing.T) {
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1048576")
+		w.Write(make([]byte, 1024))
+		w.(http.Flusher).Flush()
+		close(started)
+		select { // the rest never comes
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	f := newService(t)
+	f.svc.Fetch = &httpstore.Store{Client: httpstore.GuardedClient([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, 6*time.Hour)}
+	img := f.create(t, "raw")
+	if _, err := f.svc.Import(ctx, img.ID, image.WebDownload, srv.URL+"/img"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	done := make(chan struct{})
+	go func() { f.svc.Stop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop did not end the import")
+	}
+	if st := status(t, f, img.ID); st != image.Importing {
+		t.Fatalf("after Stop: %s, want importing (left for the next start)", st)
+	}
+	next := &image.Service{Store: f.svc.Store, Data: f.data, Staging: f.staging}
+	if err := next.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next.Wait()
+	if st := status(t, f, img.ID); st != image.Queued {
+		t.Fatalf("after the next start: %s, want queued", st)
+	}
+}

@@ -72,11 +72,19 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 		urls[a.Name()] = base + "/" + a.Name() // what the catalog says
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	stack, err := compose.Build(ctx, compose.Options{Config: &cfg, Areas: areas, URLs: urls, Log: log})
+	// The controllers run until the server has drained (stack.Close
+	// below), not until the signal; a signal during the start ends it.
+	bctx, bcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer bcancel()
+	endStart := context.AfterFunc(ctx, bcancel)
+	stack, err := compose.Build(bctx, compose.Options{Config: &cfg, Areas: areas, URLs: urls, Log: log})
 	if err != nil {
 		return err
 	}
 	defer stack.Close() // after the server below has stopped
+	if !endStart() {
+		return nil // interrupted while starting
+	}
 
 	mux := http.NewServeMux()
 	for _, name := range append(stack.Names(), "admin") { // admin: /admin/healthcheck, /admin/metrics

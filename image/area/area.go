@@ -142,7 +142,9 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	}
 	h := (&api.API{Service: svc, Policy: enf}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Glance, Optional: true}
-	env.Go("image tasks", func(ctx context.Context) error { <-ctx.Done(); svc.Wait(); return nil })
+	// At close, imports in progress stop (Service.Stop) and the next
+	// start resumes or requeues them (Recover above).
+	env.Go("image imports", func(ctx context.Context) error { <-ctx.Done(); svc.Stop(); return nil })
 	return mw.Wrap(h), nil
 }
 
