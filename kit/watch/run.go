@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -14,13 +15,16 @@ const notifyChannel = "gostack_watch"
 
 // Run keeps the feed's background duties until ctx ends: on PostgreSQL it
 // listens for other controllers' commits and wakes local waiters; if r is
-// non-zero it compacts the feed every interval. It returns ctx.Err().
+// non-zero it compacts the feed every interval. It returns ctx.Err(),
+// once the listener has closed its connection too.
 func (l *Log) Run(ctx context.Context, r Retention, interval time.Duration, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
 	}
 	if l.db.Dialect() == sqlstore.Postgres {
-		go l.listen(ctx, log)
+		var wg sync.WaitGroup
+		wg.Go(func() { l.listen(ctx, log) })
+		defer wg.Wait()
 	}
 	if r == (Retention{}) || interval <= 0 {
 		<-ctx.Done()
