@@ -14,6 +14,8 @@
 // %(key)s substitution from the target, plus the list-of-lists form of old
 // JSON files. A rule that does not parse fails closed and is reported. A
 // differential test runs the installed oslo.policy on the same cases.
+// A service adds check kinds of its own with RegisterCheck, as
+// oslo.policy's register() lets Neutron add "field:networks:shared=True".
 //
 // Callers describe the caller with Creds, the object with a target map
 // (usually built with Flatten, giving Keystone's "target.project.id"

@@ -40,6 +40,7 @@ type Enforcer struct {
 	mu        sync.Mutex // serialises writers; readers use snap
 	defaults  map[string]entry
 	overrides map[string]*node
+	checks    map[string]CheckFunc
 	snap      atomic.Pointer[snapshot]
 }
 
@@ -54,6 +55,7 @@ type entry struct {
 type snapshot struct {
 	registered map[string]*Rule
 	rules      map[string]*node
+	checks     map[string]CheckFunc
 }
 
 // New returns an empty Enforcer. It is the same as the zero value.
@@ -131,7 +133,39 @@ func (e *Enforcer) publish() {
 	for name, n := range e.overrides {
 		s.rules[name] = n
 	}
+	s.checks = e.checks
 	e.snap.Store(s)
+}
+
+// CheckFunc decides a check of a kind a service adds to the policy
+// language, as oslo.policy's register(kind) does: Neutron's
+// "field:networks:shared=True", for instance. match is the text after
+// "kind:", its %(...)s substitutions done (a substitution the target
+// cannot fill makes the check false before fn is called).
+type CheckFunc func(target map[string]any, creds *Creds, match string) bool
+
+// RegisterCheck makes every kind:match check call fn, in the defaults and
+// in overrides alike, instead of the generic kind:match comparison. The
+// kinds rule, role, http and https are the language's own and cannot be
+// replaced. Register checks before first use.
+func (e *Enforcer) RegisterCheck(kind string, fn CheckFunc) error {
+	switch kind {
+	case "", "rule", "role", "http", "https":
+		return fmt.Errorf("policy: check kind %q cannot be registered", kind)
+	}
+	if fn == nil {
+		return fmt.Errorf("policy: check kind %q: nil function", kind)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	checks := make(map[string]CheckFunc, len(e.checks)+1)
+	for k, f := range e.checks {
+		checks[k] = f
+	}
+	checks[kind] = fn
+	e.checks = checks
+	e.publish()
+	return nil
 }
 
 // Enforce decides whether creds may perform the registered rule on target.
@@ -156,7 +190,7 @@ func (e *Enforcer) Enforce(ctx context.Context, rule string, target map[string]a
 		return forbidden(rule, fmt.Errorf("policy: %s requires a scope of %v, request was made with %s scope",
 			rule, s.registered[rule].ScopeTypes, creds.Scope()))
 	}
-	ev := evaluator{rules: s.rules, target: target, creds: &creds}
+	ev := evaluator{rules: s.rules, checks: s.checks, target: target, creds: &creds}
 	if ev.eval(s.rules[rule]) {
 		return nil
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -374,6 +375,54 @@ func TestConcurrentLoad(t *testing.T) {
 			if err != nil && fault.KindOf(err) != fault.Forbidden {
 				t.Fatalf("Enforce = %v", err)
 			}
+		}
+	}
+}
+
+// A service's own check kind (Neutron's field:) is called for defaults
+// and overrides alike; the language's own kinds cannot be replaced.
+func TestRegisterCheck(t *testing.T) {
+	ctx := context.Background()
+	e := New()
+	if err := e.Register(
+		Rule{Name: "shared", Check: "field:networks:shared=True"},
+		Rule{Name: "get_network", Check: "role:admin or tenant_id:%(tenant_id)s or rule:shared"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	field := func(target map[string]any, creds *Creds, match string) bool {
+		seen = append(seen, match)
+		_, fv, _ := strings.Cut(match, ":")
+		f, v, _ := strings.Cut(fv, "=")
+		got, ok := target[f]
+		return ok && fmt.Sprint(got) == map[string]string{"True": "true", "False": "false"}[v]
+	}
+	if err := e.RegisterCheck("field", field); err != nil {
+		t.Fatal(err)
+	}
+	member := Creds{ProjectID: "p2", Roles: []string{"member"}, Extra: map[string]any{"tenant_id": "p2"}}
+	if err := e.Enforce(ctx, "get_network", map[string]any{"tenant_id": "p1", "shared": true}, member); err != nil {
+		t.Fatalf("shared network: %v", err)
+	}
+	if err := e.Enforce(ctx, "get_network", map[string]any{"tenant_id": "p1", "shared": false}, member); err == nil {
+		t.Fatal("another project's private network allowed")
+	}
+	if err := e.Enforce(ctx, "get_network", map[string]any{"tenant_id": "p2", "shared": false}, member); err != nil {
+		t.Fatalf("own network: %v", err)
+	}
+	if len(seen) != 2 || seen[0] != "networks:shared=True" {
+		t.Fatalf("field check called with %q", seen)
+	}
+	if err := e.Load([]byte(`{"get_network": "field:networks:router:external=True"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Enforce(ctx, "get_network", map[string]any{"router:external": true}, member); err != nil {
+		t.Fatalf("override with the registered kind: %v", err)
+	}
+	for _, kind := range []string{"role", "rule", "http", ""} {
+		if err := e.RegisterCheck(kind, field); err == nil {
+			t.Errorf("RegisterCheck(%q) accepted", kind)
 		}
 	}
 }

@@ -13,6 +13,7 @@ const defaultRule = "default"
 // fail and stops: the whole evaluation is then a denial.
 type evaluator struct {
 	rules  map[string]*node
+	checks map[string]CheckFunc // kinds the service registered
 	target map[string]any
 	creds  *Creds
 	depth  int
@@ -103,6 +104,9 @@ func (e *evaluator) generic(n *node) bool {
 		return false
 	case substFailed:
 		return e.failed("unsupported %-substitution or target value in " + quote(n.match))
+	}
+	if fn := e.checks[n.kind]; fn != nil {
+		return fn(e.target, e.creds, match)
 	}
 	switch n.kinfo.class {
 	case kindLiteral:
