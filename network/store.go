@@ -275,25 +275,6 @@ func networkNotFound(id string) error {
 	return neutronError(fault.NotFound, "NetworkNotFound", "Network %s could not be found.", id)
 }
 
-// ListNetworks returns the networks v may see, oldest first.
-func (s *Store) ListNetworks(ctx context.Context, v Viewer) ([]Network, error) {
-	cond, args := v.visible("n")
-	rows, err := s.db.Query(ctx, "SELECT "+networkCols+" FROM network_networks n WHERE "+cond+" ORDER BY created_at, id", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Network{}
-	for rows.Next() {
-		n, err := scanNetwork(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
-}
-
 // DeleteNetwork deletes a network of v's, with its subnets, unless ports
 // other than the network's own (DHCP) use it: Neutron's NetworkInUse.
 func (s *Store) DeleteNetwork(ctx context.Context, v Viewer, id string) error {

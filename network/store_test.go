@@ -103,7 +103,7 @@ func TestNetworks(t *testing.T) {
 			wantNeutron(t, err, fault.BadRequest, "InvalidInput")
 
 			// Tenancy: B sees its own and the external network, not A's.
-			got, err := e.s.ListNetworks(e.ctx, projB)
+			got, _, err := e.s.ListNetworks(e.ctx, projB, nil, network.Page{Sort: []network.Sort{{Key: "created_at"}}})
 			if err != nil || len(got) != 2 || got[0].ID != b1.ID || got[1].ID != ext.ID {
 				t.Fatalf("B's networks: %+v %v", got, err)
 			}
@@ -111,7 +111,7 @@ func TestNetworks(t *testing.T) {
 			wantNeutron(t, err, fault.NotFound, "NetworkNotFound")
 			err = e.s.DeleteNetwork(e.ctx, projB, a2.ID)
 			wantNeutron(t, err, fault.NotFound, "NetworkNotFound")
-			if all, _ := e.s.ListNetworks(e.ctx, admin); len(all) != 3 {
+			if all, _, _ := e.s.ListNetworks(e.ctx, admin, nil, network.Page{}); len(all) != 3 {
 				t.Fatalf("admin sees %d networks", len(all))
 			}
 		})
@@ -284,7 +284,7 @@ func TestPortListUpdateStatus(t *testing.T) {
 			var walked []string
 			marker := ""
 			for pages := 0; ; pages++ {
-				page, more, err := e.s.ListPorts(e.ctx, projA, network.PortFilter{}, network.Page{Sort: []network.Sort{{Key: "name"}}, Marker: marker, Limit: 3})
+				page, more, err := e.s.ListPorts(e.ctx, projA, nil, network.Page{Sort: []network.Sort{{Key: "name"}}, Marker: marker, Limit: 3})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -305,16 +305,16 @@ func TestPortListUpdateStatus(t *testing.T) {
 			if fmt.Sprint(walked) != "[p0 p0 p0 p1 p1 p2 p2]" {
 				t.Fatalf("walked %v", walked)
 			}
-			got, _, err := e.s.ListPorts(e.ctx, projA, network.PortFilter{Name: "p1"}, network.Page{})
+			got, _, err := e.s.ListPorts(e.ctx, projA, network.Filter{"name": {"p1"}}, network.Page{})
 			if err != nil || len(got) != 2 {
 				t.Fatalf("name filter: %d %v", len(got), err)
 			}
-			if all, _, _ := e.s.ListPorts(e.ctx, admin, network.PortFilter{}, network.Page{}); len(all) != 8 {
+			if all, _, _ := e.s.ListPorts(e.ctx, admin, nil, network.Page{}); len(all) != 8 {
 				t.Fatalf("admin sees %d ports", len(all))
 			}
-			_, _, err = e.s.ListPorts(e.ctx, projA, network.PortFilter{}, network.Page{Sort: []network.Sort{{Key: "binding:profile"}}})
-			wantNeutron(t, err, fault.BadRequest, "BadRequest")
-			_, _, err = e.s.ListPorts(e.ctx, projB, network.PortFilter{}, network.Page{Marker: ids[0], Limit: 1})
+			_, _, err = e.s.ListPorts(e.ctx, projA, nil, network.Page{Sort: []network.Sort{{Key: "binding:profile"}}})
+			wantNeutron(t, err, fault.BadRequest, "HTTPBadRequest")
+			_, _, err = e.s.ListPorts(e.ctx, projB, nil, network.Page{Marker: ids[0], Limit: 1})
 			wantNeutron(t, err, fault.NotFound, "PortNotFound") // A's port is no marker for B
 
 			// Binding, then the agent's reports.
@@ -353,6 +353,112 @@ func TestPortListUpdateStatus(t *testing.T) {
 			}
 			if subs, _ := e.s.Subnets(e.ctx, projA, n.ID); len(subs) != 0 {
 				t.Fatalf("subnets left: %v", subs)
+			}
+		})
+	}
+}
+
+// Neutron's list parameters on networks and subnets: filters with
+// alternatives and booleans, sort keys, pages both ways.
+func TestListNetworksSubnets(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			var names []string
+			for i := range 5 {
+				n := e.network(t, projA, network.Network{Name: fmt.Sprintf("n%d", i), AdminStateUp: i%2 == 0})
+				e.subnet(t, projA, n.ID, fmt.Sprintf("10.%d.0.0/24", i))
+				names = append(names, n.Name)
+			}
+			shared := e.network(t, admin, network.Network{Name: "shared", Shared: true})
+			e.subnet(t, admin, shared.ID, "10.9.0.0/24")
+			e.network(t, projB, network.Network{Name: "other"})
+			byName := network.Page{Sort: []network.Sort{{Key: "name", Desc: true}}}
+			got := func(f network.Filter, p network.Page) string {
+				t.Helper()
+				ns, more, err := e.s.ListNetworks(e.ctx, projA, f, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, n := range ns {
+					out = append(out, n.Name)
+				}
+				return fmt.Sprint(out, more)
+			}
+			for _, c := range []struct {
+				f    network.Filter
+				p    network.Page
+				want string
+			}{
+				{nil, byName, "[shared n4 n3 n2 n1 n0] false"},
+				{network.Filter{"name": {"n1", "n3"}}, byName, "[n3 n1] false"},
+				{network.Filter{"admin_state_up": {"True"}}, byName, "[n4 n2 n0] false"},
+				{network.Filter{"shared": {"true"}}, byName, "[shared] false"},
+				{nil, network.Page{Sort: byName.Sort, Limit: 2}, "[shared n4] true"},
+			} {
+				if g := got(c.f, c.p); g != c.want {
+					t.Errorf("%v %+v: %s, want %s", c.f, c.p, g, c.want)
+				}
+			}
+			// Walk forward by marker, then back from the last one.
+			all, _, _ := e.s.ListNetworks(e.ctx, projA, nil, byName)
+			if g := got(nil, network.Page{Sort: byName.Sort, Marker: all[1].ID, Limit: 2}); g != "[n3 n2] true" {
+				t.Errorf("after n4: %s", g)
+			}
+			if g := got(nil, network.Page{Sort: byName.Sort, Marker: all[4].ID, Limit: 2, Reverse: true}); g != "[n3 n2] true" {
+				t.Errorf("before n1: %s", g)
+			}
+			_, _, err := e.s.ListNetworks(e.ctx, projA, network.Filter{"colour": {"red"}}, network.Page{})
+			wantNeutron(t, err, fault.BadRequest, "HTTPBadRequest")
+			_, _, err = e.s.ListNetworks(e.ctx, projA, network.Filter{"shared": {"maybe"}}, network.Page{})
+			wantNeutron(t, err, fault.BadRequest, "InvalidInput")
+			subs, _, err := e.s.ListSubnets(e.ctx, projB, nil, network.Page{})
+			if err != nil || len(subs) != 1 || subs[0].CIDR != pfx("10.9.0.0/24") {
+				t.Fatalf("B sees the shared network's subnet only: %v %v", subs, err)
+			}
+			subs, _, _ = e.s.ListSubnets(e.ctx, projA, network.Filter{"cidr": {"10.3.0.0/24"}}, network.Page{})
+			if len(subs) != 1 {
+				t.Fatalf("cidr filter: %v", subs)
+			}
+		})
+	}
+}
+
+func TestUpdateNetworkSubnet(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			n := e.network(t, projA, network.Network{Name: "n"})
+			sub := e.subnet(t, projA, n.ID, "10.0.0.0/24")
+			yes, name := true, "renamed"
+			got, err := e.s.UpdateNetwork(e.ctx, projA, n.ID, network.NetworkUpdate{Name: &name, Shared: &yes})
+			if err != nil || got.Name != name || !got.Shared || got.Revision != 2 {
+				t.Fatalf("update: %+v %v", got, err)
+			}
+			if _, err := e.s.CreatePort(e.ctx, projB, network.Port{NetworkID: n.ID}); err != nil {
+				t.Fatalf("B's port on the shared network: %v", err)
+			}
+			no := false
+			_, err = e.s.UpdateNetwork(e.ctx, projA, n.ID, network.NetworkUpdate{Shared: &no})
+			wantNeutron(t, err, fault.Conflict, "InvalidSharedSetting")
+			_, err = e.s.UpdateNetwork(e.ctx, projB, n.ID, network.NetworkUpdate{Name: &name})
+			wantNeutron(t, err, fault.NotFound, "NetworkNotFound")
+			if got, _ := e.s.UpdateNetwork(e.ctx, projA, n.ID, network.NetworkUpdate{Name: &name}); got.Revision != 2 {
+				t.Fatalf("an update that changes nothing wrote revision %d", got.Revision)
+			}
+			if s, err := e.s.GetSubnet(e.ctx, projB, sub.ID); err != nil || s.ID != sub.ID {
+				t.Fatalf("B sees the shared network's subnet: %v", err)
+			}
+			s2, err := e.s.UpdateSubnet(e.ctx, projA, sub.ID, network.SubnetUpdate{Name: &name})
+			if err != nil || s2.Name != name || s2.Revision != 2 {
+				t.Fatalf("subnet update: %+v %v", s2, err)
+			}
+			_, err = e.s.UpdateSubnet(e.ctx, projB, sub.ID, network.SubnetUpdate{Name: &name})
+			wantNeutron(t, err, fault.NotFound, "SubnetNotFound")
+			ids, err := e.s.SubnetIDs(e.ctx, []string{n.ID, "none"})
+			if err != nil || fmt.Sprint(ids) != fmt.Sprintf("map[%s:[%s]]", n.ID, sub.ID) {
+				t.Fatalf("SubnetIDs: %v %v", ids, err)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -131,4 +132,135 @@ func (s *Store) DeleteSubnet(ctx context.Context, v Viewer, id string) error {
 		}
 		return s.record(ctx, tx, "subnet", id, sub.ProjectID, watch.Delete, nil)
 	})
+}
+
+// NetworkUpdate is a network update; nil fields are left as they are.
+type NetworkUpdate struct {
+	Name         *string
+	Description  *string
+	AdminStateUp *bool
+	Shared       *bool
+	External     *bool
+}
+
+// UpdateNetwork changes a network of v's (any for an admin), bumping its
+// revision. A network stops being shared only while no other project has
+// a port on it: Neutron's InvalidSharedSetting.
+func (s *Store) UpdateNetwork(ctx context.Context, v Viewer, id string, u NetworkUpdate) (Network, error) {
+	var out Network
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		n, err := lockNetwork(ctx, tx, v, id)
+		if err != nil {
+			return err
+		}
+		if !v.Admin && n.ProjectID != v.Project {
+			return networkNotFound(id)
+		}
+		before := n
+		set(&n.Name, u.Name)
+		set(&n.Description, u.Description)
+		set(&n.AdminStateUp, u.AdminStateUp)
+		set(&n.Shared, u.Shared)
+		set(&n.External, u.External)
+		if before.Shared && !n.Shared {
+			var others int
+			if err := tx.Get(ctx, "SELECT COUNT(*) FROM network_ports WHERE network_id = ? AND project_id <> ? AND device_owner NOT LIKE 'network:%'",
+				[]any{id, n.ProjectID}, &others); err != nil {
+				return err
+			}
+			if others > 0 {
+				return neutronError(fault.Conflict, "InvalidSharedSetting",
+					"Unable to reconfigure sharing settings for network %s. Multiple tenants are using it.", id)
+			}
+		}
+		if n == before {
+			out = n
+			return nil
+		}
+		n.Revision++
+		n.UpdatedAt = s.now()
+		if _, err := tx.Exec(ctx, `UPDATE network_networks SET name = ?, description = ?, admin_state_up = ?, shared = ?, external = ?,
+			revision = ?, updated_at = ? WHERE id = ?`, n.Name, n.Description, n.AdminStateUp, n.Shared, n.External, n.Revision,
+			n.UpdatedAt.UnixMicro(), id); err != nil {
+			return err
+		}
+		out = n
+		return s.record(ctx, tx, "network", id, n.ProjectID, watch.Update, n)
+	})
+	return out, err
+}
+
+// SubnetUpdate is a subnet update; nil fields are left as they are.
+type SubnetUpdate struct {
+	Name        *string
+	Description *string
+}
+
+// UpdateSubnet changes a subnet of v's, bumping its revision.
+func (s *Store) UpdateSubnet(ctx context.Context, v Viewer, id string, u SubnetUpdate) (Subnet, error) {
+	var out Subnet
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		sub, err := queryOne(ctx, tx, scanSubnet, "SELECT "+subnetCols+" FROM network_subnets WHERE id = ?", id)
+		if errors.Is(err, sqlstore.ErrNotFound) || (err == nil && !v.Admin && sub.ProjectID != v.Project) {
+			return subnetTable.notFound(id)
+		} else if err != nil {
+			return err
+		}
+		name, desc := sub.Name, sub.Description
+		set(&sub.Name, u.Name)
+		set(&sub.Description, u.Description)
+		if sub.Name == name && sub.Description == desc {
+			out = sub
+			return nil
+		}
+		sub.Revision++
+		sub.UpdatedAt = s.now()
+		if _, err := tx.Exec(ctx, "UPDATE network_subnets SET name = ?, description = ?, revision = ?, updated_at = ? WHERE id = ?",
+			sub.Name, sub.Description, sub.Revision, sub.UpdatedAt.UnixMicro(), id); err != nil {
+			return err
+		}
+		out = sub
+		return s.record(ctx, tx, "subnet", id, sub.ProjectID, watch.Update, sub)
+	})
+	return out, err
+}
+
+// GetSubnet returns subnet id if v may see it (its project's, one of a
+// shared or external network, or any for an admin).
+func (s *Store) GetSubnet(ctx context.Context, v Viewer, id string) (Subnet, error) {
+	subs, _, err := s.ListSubnets(ctx, v, Filter{"id": {id}}, Page{})
+	if err != nil {
+		return Subnet{}, err
+	}
+	if len(subs) == 0 {
+		return Subnet{}, subnetTable.notFound(id)
+	}
+	return subs[0], nil
+}
+
+// SubnetIDs returns the ids of the subnets of each network, oldest
+// first: a network's "subnets" attribute.
+func (s *Store) SubnetIDs(ctx context.Context, networkIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(networkIDs))
+	if len(networkIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(networkIDs))
+	for i, id := range networkIDs {
+		args[i] = id
+	}
+	rows, err := s.db.Query(ctx, "SELECT network_id, id FROM network_subnets WHERE network_id IN (?"+
+		strings.Repeat(", ?", len(networkIDs)-1)+") ORDER BY created_at, id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var netID, id string
+		if err := rows.Scan(&netID, &id); err != nil {
+			return nil, err
+		}
+		out[netID] = append(out[netID], id)
+	}
+	return out, rows.Err()
 }
