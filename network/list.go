@@ -206,10 +206,10 @@ var portTable = table[Port]{
 		"id": text("p.id"), "name": text("p.name"), "description": text("p.description"),
 		"tenant_id": text("p.project_id"), "project_id": text("p.project_id"), "network_id": text("p.network_id"),
 		"admin_state_up": boolean("p.admin_state_up"), "status": text("p.status"),
-		"mac_address": {expr: "p.mac_address", sort: true, convert: func(s string) (any, error) { return parseMAC(s) }},
+		"mac_address":  {expr: "p.mac_address", sort: true, convert: func(s string) (any, error) { return parseMAC(s) }},
 		"device_owner": text("p.device_owner"), "device_id": text("p.device_id"), "binding:host_id": text("p.host_id"),
 		"revision_number": integer("p.revision"),
-		"created_at": {expr: "p.created_at", sort: true}, "updated_at": {expr: "p.updated_at", sort: true},
+		"created_at":      {expr: "p.created_at", sort: true}, "updated_at": {expr: "p.updated_at", sort: true},
 	},
 }
 
