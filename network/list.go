@@ -36,9 +36,10 @@ type Filter map[string][]string
 // column is how a Neutron attribute is read in SQL: an expression, and a
 // conversion of filter values (booleans, MACs).
 type column struct {
-	expr    string
-	convert func(string) (any, error)
-	sort    bool
+	expr     string
+	convert  func(string) (any, error)
+	sort     bool
+	noFilter bool // sorts, but is no filter (timestamps, as in Neutron)
 }
 
 func text(expr string) column { return column{expr: expr, sort: true} }
@@ -86,7 +87,7 @@ func list[T any](ctx context.Context, tx *sqlstore.Tx, t table[T], cond string, 
 	var invalid []string
 	for _, k := range keys {
 		c, ok := t.columns[k]
-		if !ok {
+		if !ok || c.noFilter {
 			invalid = append(invalid, "'"+k+"'")
 			continue
 		}
@@ -179,7 +180,7 @@ var networkTable = table[Network]{
 		"mtu": integer("n.mtu"), "provider:network_type": text("n.network_type"),
 		"provider:physical_network": text("n.physical_network"), "provider:segmentation_id": integer("n.segmentation_id"),
 		"status": {expr: "'ACTIVE'"}, "revision_number": integer("n.revision"),
-		"created_at": {expr: "n.created_at", sort: true}, "updated_at": {expr: "n.updated_at", sort: true},
+		"created_at": {expr: "n.created_at", sort: true, noFilter: true}, "updated_at": {expr: "n.updated_at", sort: true, noFilter: true},
 	},
 }
 
@@ -193,7 +194,7 @@ var subnetTable = table[Subnet]{
 		"tenant_id": text("s.project_id"), "project_id": text("s.project_id"), "network_id": text("s.network_id"),
 		"ip_version": integer("s.ip_version"), "cidr": text("s.cidr"), "gateway_ip": text("s.gateway_ip"),
 		"enable_dhcp": boolean("s.enable_dhcp"), "revision_number": integer("s.revision"),
-		"created_at": {expr: "s.created_at", sort: true}, "updated_at": {expr: "s.updated_at", sort: true},
+		"created_at": {expr: "s.created_at", sort: true, noFilter: true}, "updated_at": {expr: "s.updated_at", sort: true, noFilter: true},
 	},
 }
 
@@ -209,7 +210,7 @@ var portTable = table[Port]{
 		"mac_address":  {expr: "p.mac_address", sort: true, convert: func(s string) (any, error) { return parseMAC(s) }},
 		"device_owner": text("p.device_owner"), "device_id": text("p.device_id"), "binding:host_id": text("p.host_id"),
 		"revision_number": integer("p.revision"),
-		"created_at":      {expr: "p.created_at", sort: true}, "updated_at": {expr: "p.updated_at", sort: true},
+		"created_at":      {expr: "p.created_at", sort: true, noFilter: true}, "updated_at": {expr: "p.updated_at", sort: true, noFilter: true},
 	},
 }
 

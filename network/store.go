@@ -780,3 +780,17 @@ func (s *Store) DeletePort(ctx context.Context, v Viewer, id string) error {
 		return s.record(ctx, tx, "port", id, p.ProjectID, watch.Delete, nil)
 	})
 }
+
+// NotFound is Neutron's NetworkNotFound, SubnetNotFound or PortNotFound
+// for resource ("network", "subnet" or "port") id.
+func NotFound(resource, id string) error {
+	switch resource {
+	case "network":
+		return networkNotFound(id)
+	case "subnet":
+		return subnetTable.notFound(id)
+	case "port":
+		return portTable.notFound(id)
+	}
+	return neutronError(fault.NotFound, "HTTPNotFound", "The resource could not be found.")
+}

@@ -7,6 +7,7 @@ import (
 	identityarea "github.com/gostack/gostack/identity/area"
 	imagearea "github.com/gostack/gostack/image/area"
 	"github.com/gostack/gostack/kit/compose"
+	networkarea "github.com/gostack/gostack/network/area"
 )
 
 // Areas are the areas the all-in-one cloud serves, each with its
@@ -16,6 +17,7 @@ func Areas() []compose.Area {
 		identityarea.New(),
 		imagearea.New(),
 		dnsarea.New(),
+		networkarea.New(),
 	}
 }
 

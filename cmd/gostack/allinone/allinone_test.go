@@ -25,6 +25,7 @@ import (
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
+	networkarea "github.com/gostack/gostack/network/area"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -92,10 +93,12 @@ type cloudConfig struct {
 	Identity *identityarea.Config
 	Image    *imagearea.Config
 	DNS      *dnsarea.Config
+	Network  *networkarea.Config
 
 	id  *identityarea.Area
 	img *imagearea.Area
 	dns *dnsarea.Area
+	net *networkarea.Area
 }
 
 // newConfig is the all-in-one daemon's defaults.
@@ -105,12 +108,13 @@ func newConfig() *cloudConfig {
 	c.id, _ = compose.Find[*identityarea.Area](areas)
 	c.img, _ = compose.Find[*imagearea.Area](areas)
 	c.dns, _ = compose.Find[*dnsarea.Area](areas)
-	c.Identity, c.Image, c.DNS = &c.id.Config, &c.img.Config, &c.dns.Config
+	c.net, _ = compose.Find[*networkarea.Area](areas)
+	c.Identity, c.Image, c.DNS, c.Network = &c.id.Config, &c.img.Config, &c.dns.Config, &c.net.Config
 	return c
 }
 
 // all are every area of the all-in-one daemon, configured by c.
-func (c *cloudConfig) all() []compose.Area { return []compose.Area{c.id, c.img, c.dns} }
+func (c *cloudConfig) all() []compose.Area { return []compose.Area{c.id, c.img, c.dns, c.net} }
 
 // Validate checks c as the all-in-one daemon does.
 func (c *cloudConfig) Validate() error { return compose.Validate(&c.Config, c.all()) }

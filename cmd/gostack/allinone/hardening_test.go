@@ -164,7 +164,7 @@ func TestTLS(t *testing.T) {
 		Endpoints []struct{ URL string }
 	}
 	o.json(&cat, "catalog", "list")
-	if len(cat) != 3 {
+	if len(cat) != 4 {
 		t.Fatalf("catalog: %+v", cat)
 	}
 	for _, c := range cat {

@@ -22,6 +22,7 @@ import (
 	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/kit/sqlstore"
+	networkapi "github.com/gostack/gostack/network/api"
 )
 
 // The hostile-input suite: every route of every area gets malformed
@@ -194,6 +195,30 @@ var hostileRoutes = append(assignmentRoutes(), []hostileRoute{
 	{area: "dns", pattern: "GET /v2/reverse/floatingips"},
 	{area: "dns", pattern: "GET /v2/reverse/floatingips/{fip_key}"},
 	{area: "dns", pattern: "PATCH /v2/reverse/floatingips/{fip_key}", body: `{"ptrdname":"ptr.hostile.example.","ttl":300}`},
+
+	// network
+	{area: "network", pattern: "GET /{$}", flags: public},
+	{area: "network", pattern: "GET /v2.0"},
+	{area: "network", pattern: "GET /v2.0/{$}"},
+	{area: "network", pattern: "GET /v2.0/extensions"},
+	{area: "network", pattern: "GET /v2.0/extensions/{alias}"},
+	// Neutron takes "yes" and 1 for a boolean (convert_to_boolean), so the
+	// sample bodies leave booleans out: their mutations are valid input.
+	{area: "network", pattern: "POST /v2.0/networks", body: `{"network":{"name":"hostile-new"}}`},
+	{area: "network", pattern: "GET /v2.0/networks"},
+	{area: "network", pattern: "GET /v2.0/networks/{id}"},
+	{area: "network", pattern: "PUT /v2.0/networks/{id}", body: `{"network":{"name":"hostile-changed"}}`},
+	{area: "network", pattern: "DELETE /v2.0/networks/{id}"},
+	{area: "network", pattern: "POST /v2.0/subnets", body: `{"subnet":{"network_id":"{{networks}}","cidr":"10.77.0.0/24","ip_version":4}}`},
+	{area: "network", pattern: "GET /v2.0/subnets"},
+	{area: "network", pattern: "GET /v2.0/subnets/{id}"},
+	{area: "network", pattern: "PUT /v2.0/subnets/{id}", body: `{"subnet":{"name":"hostile-changed"}}`},
+	{area: "network", pattern: "DELETE /v2.0/subnets/{id}"},
+	{area: "network", pattern: "POST /v2.0/ports", body: `{"port":{"network_id":"{{networks}}","name":"hostile-new"}}`},
+	{area: "network", pattern: "GET /v2.0/ports"},
+	{area: "network", pattern: "GET /v2.0/ports/{id}"},
+	{area: "network", pattern: "PUT /v2.0/ports/{id}", body: `{"port":{"name":"hostile-changed"}}`},
+	{area: "network", pattern: "DELETE /v2.0/ports/{id}"},
 }...)
 
 // assignmentRoutes are Keystone's grant routes: on projects and domains
@@ -234,6 +259,7 @@ func areaRoutes() map[string][]string {
 		"identity": (&identityapi.API{}).Routes(),
 		"image":    (&imageapi.API{}).Routes(),
 		"dns":      (&dnsapi.API{}).Routes(),
+		"network":  (&networkapi.API{}).Routes(),
 	}
 }
 
@@ -426,6 +452,13 @@ func (h *hostile) fixtures() {
 	}
 	f["quotas"] = f["project"]
 	f["floatingips"] = "RegionOne:" + uuid.NewString()
+
+	f["extensions"] = "provider"
+	f["networks"] = field(h.must(201, "POST", "network", "/v2.0/networks", h.owner, `{"network":{"name":"hostile-n"}}`), "network", "id")
+	f["subnets"] = field(h.must(201, "POST", "network", "/v2.0/subnets", h.owner,
+		fmt.Sprintf(`{"subnet":{"network_id":%q,"cidr":"10.66.0.0/24","ip_version":4}}`, f["networks"])), "subnet", "id")
+	f["ports"] = field(h.must(201, "POST", "network", "/v2.0/ports", h.owner,
+		fmt.Sprintf(`{"port":{"network_id":%q,"name":"hostile-p"}}`, f["networks"])), "port", "id")
 }
 
 // settle waits until the background work the fixtures caused (the zone's

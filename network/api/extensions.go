@@ -1,0 +1,46 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
+)
+
+// extension is an entry of GET /v2.0/extensions.
+type extension struct {
+	Alias       string   `json:"alias"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Updated     string   `json:"updated"`
+	Links       []string `json:"links"`
+}
+
+// extensions are the Neutron extensions whose attributes and behaviour
+// this API really has; clients (openstacksdk, the CLI) decide what to
+// send by this list.
+var extensions = []extension{
+	{"binding", "Port Binding", "Expose port bindings of a virtual port to external application", "2014-02-03T10:00:00-00:00", []string{}},
+	{"external-net", "Neutron external network", "Adds external network attribute to network resource.", "2013-01-14T10:00:00-00:00", []string{}},
+	{"filter-validation", "Filter parameters validation", "Provides validation on filter parameters.", "2018-03-21T10:00:00-00:00", []string{}},
+	{"net-mtu", "Network MTU", "Provides MTU attribute for a network resource.", "2015-03-25T10:00:00-00:00", []string{}},
+	{"project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled.", "2016-09-09T09:09:09-09:09", []string{}},
+	{"provider", "Provider Network", "Expose mapping of virtual networks to physical networks", "2012-09-07T10:00:00-00:00", []string{}},
+	{"standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes", "2016-02-10T10:00:00-00:00", []string{}},
+	{"standard-attr-revisions", "Resource revision numbers", "This extension will display the revision number of neutron resources.", "2016-04-11T10:00:00-00:00", []string{}},
+	{"standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.", "2016-09-12T10:00:00-00:00", []string{}},
+}
+
+func (a *API) listExtensions(w http.ResponseWriter, r *http.Request, q *request) {
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"extensions": extensions})
+}
+
+func (a *API) showExtension(w http.ResponseWriter, r *http.Request, q *request) {
+	for _, e := range extensions {
+		if e.Alias == r.PathValue("alias") {
+			httpapi.WriteJSON(w, http.StatusOK, map[string]any{"extension": e})
+			return
+		}
+	}
+	fail(w, r, &fault.Error{Kind: fault.NotFound, Type: "HTTPNotFound", Message: "Extension with alias " + r.PathValue("alias") + " does not exist"})
+}

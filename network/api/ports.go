@@ -1,0 +1,291 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/network"
+)
+
+func (a *API) portRoutes(rt *httpapi.Router) {
+	rt.HandleFunc("POST /v2.0/ports", a.authed(a.createPort))
+	rt.HandleFunc("GET /v2.0/ports", a.authed(a.listPorts))
+	rt.HandleFunc("GET /v2.0/ports/{id}", a.authed(a.showPort))
+	rt.HandleFunc("PUT /v2.0/ports/{id}", a.authed(a.updatePort))
+	rt.HandleFunc("DELETE /v2.0/ports/{id}", a.authed(a.deletePort))
+}
+
+// portTarget is what Neutron's port rules read: the port's owner and
+// device owner, and its network's owner and sharing.
+func portTarget(p network.Port, n network.Network) map[string]any {
+	return map[string]any{"id": p.ID, "tenant_id": p.ProjectID, "project_id": p.ProjectID, "network_id": p.NetworkID,
+		"device_owner": p.DeviceOwner, "network:tenant_id": n.ProjectID, "network:project_id": n.ProjectID,
+		"network:shared": n.Shared}
+}
+
+func renderPort(p network.Port) map[string]any {
+	ips := make([]map[string]string, len(p.FixedIPs))
+	for i, f := range p.FixedIPs {
+		ips[i] = map[string]string{"subnet_id": f.SubnetID, "ip_address": f.IP.String()}
+	}
+	vif := "unbound"
+	if p.HostID != "" {
+		vif = "ovs"
+	}
+	return map[string]any{
+		"id": p.ID, "name": p.Name, "description": p.Description, "tenant_id": p.ProjectID, "project_id": p.ProjectID,
+		"network_id": p.NetworkID, "admin_state_up": p.AdminStateUp, "mac_address": p.MAC, "fixed_ips": ips,
+		"device_id": p.DeviceID, "device_owner": p.DeviceOwner, "status": p.Status,
+		"binding:host_id": p.HostID, "binding:vif_type": vif, "binding:vnic_type": "normal",
+		"binding:vif_details": map[string]any{}, "binding:profile": map[string]any{},
+		"security_groups": []string{}, "allowed_address_pairs": []any{}, "extra_dhcp_opts": []any{}, "tags": []string{},
+		"revision_number": p.Revision, "created_at": isoTime(p.CreatedAt), "updated_at": isoTime(p.UpdatedAt),
+	}
+}
+
+func (a *API) viewPorts(ctx context.Context, q *request, ports []network.Port) ([]map[string]any, error) {
+	ids := make([]string, len(ports))
+	for i, p := range ports {
+		ids[i] = p.NetworkID
+	}
+	nets, err := a.networksOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, 0, len(ports))
+	for _, p := range ports {
+		t := portTarget(p, nets[p.NetworkID])
+		if a.allowed(ctx, q, "get_port", t) {
+			out = append(out, a.hide(ctx, q, "get_port", renderPort(p), t))
+		}
+	}
+	return out, nil
+}
+
+func (a *API) createPort(w http.ResponseWriter, r *http.Request, q *request) {
+	ctx := r.Context()
+	attrs, err := decode(w, r, "port")
+	if err == nil {
+		err = known(attrs, "name", "description", "network_id", "admin_state_up", "mac_address", "fixed_ips",
+			"device_id", "device_owner", "binding:host_id", "tenant_id", "project_id")
+	}
+	var p network.Port
+	if err == nil {
+		p, err = parsePort(attrs, q)
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	n, err := a.Store.GetNetwork(ctx, q.viewer(), p.NetworkID)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	t := portTarget(p, n)
+	if !a.allowed(ctx, q, "create_port", t) {
+		fail(w, r, notAuthorized("create_port"))
+		return
+	}
+	if err := a.checkAttrs(ctx, q, "create_port", attrs, t); err != nil {
+		fail(w, r, err)
+		return
+	}
+	for _, f := range p.FixedIPs { // Neutron's fixed_ips sub-attribute rules
+		for key, set := range map[string]bool{"ip_address": f.IP.IsValid(), "subnet_id": f.SubnetID != ""} {
+			if rule := "create_port:fixed_ips:" + key; set && !a.allowed(ctx, q, rule, t) {
+				fail(w, r, notAuthorized(rule))
+				return
+			}
+		}
+	}
+	// The store keeps its own rule too: ports and subnets go on networks
+	// the caller owns (or shared ones, for ports), unless it is an admin.
+	if p, err = a.Store.CreatePort(ctx, q.viewer(), p); err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"port": a.hide(ctx, q, "get_port", renderPort(p), portTarget(p, n))})
+}
+
+func parsePort(attrs map[string]any, q *request) (network.Port, error) {
+	p := network.Port{AdminStateUp: true}
+	var err error
+	if p.ProjectID, err = owner(attrs, q); err != nil {
+		return p, err
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"name", &p.Name}, {"description", &p.Description}, {"network_id", &p.NetworkID}, {"mac_address", &p.MAC},
+		{"device_id", &p.DeviceID}, {"device_owner", &p.DeviceOwner}, {"binding:host_id", &p.HostID}} {
+		s, err := str(attrs, f.key, 255)
+		if err != nil {
+			return p, err
+		}
+		if s != nil {
+			*f.dst = *s
+		}
+	}
+	if p.NetworkID == "" {
+		return p, attrError("network_id", "'None' is not a valid UUID")
+	}
+	if b, err := boolean(attrs, "admin_state_up"); err != nil {
+		return p, err
+	} else if b != nil {
+		p.AdminStateUp = *b
+	}
+	if v, ok := attrs["fixed_ips"]; ok && v != nil {
+		list, ok := v.([]any)
+		if !ok {
+			return p, attrError("fixed_ips", "Invalid data format for fixed IP: '%v'", v)
+		}
+		for _, item := range list {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return p, attrError("fixed_ips", "Invalid data format for fixed IP: '%v'", item)
+			}
+			var f network.FixedIP
+			for k, val := range m {
+				s, isStr := val.(string)
+				switch {
+				case k == "subnet_id" && isStr:
+					f.SubnetID = s
+				case k == "ip_address" && isStr:
+					a, err := netip.ParseAddr(s)
+					if err != nil {
+						return p, attrError("fixed_ips", "'%s' is not a valid IP address", s)
+					}
+					f.IP = a
+				default:
+					return p, attrError("fixed_ips", "Invalid data format for fixed IP: '%v'", item)
+				}
+			}
+			p.FixedIPs = append(p.FixedIPs, f)
+		}
+	}
+	return p, nil
+}
+
+func (a *API) listPorts(w http.ResponseWriter, r *http.Request, q *request) {
+	lp, err := a.parseList(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	ports, more, err := a.Store.ListPorts(r.Context(), q.viewer(), lp.filter, lp.page)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	items, err := a.viewPorts(r.Context(), q, ports)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	writeList(w, r, lp, "ports", items, more)
+}
+
+// loadPort returns the port of the path and its network if the caller
+// may get it.
+func (a *API) loadPort(ctx context.Context, r *http.Request, q *request) (network.Port, network.Network, error) {
+	p, err := a.Store.GetPort(ctx, q.viewer(), r.PathValue("id"))
+	if err != nil {
+		return p, network.Network{}, err
+	}
+	nets, err := a.networksOf(ctx, []string{p.NetworkID})
+	if err != nil {
+		return p, network.Network{}, err
+	}
+	n := nets[p.NetworkID]
+	if !a.allowed(ctx, q, "get_port", portTarget(p, n)) {
+		return p, n, network.NotFound("port", p.ID)
+	}
+	return p, n, nil
+}
+
+func (a *API) showPort(w http.ResponseWriter, r *http.Request, q *request) {
+	p, n, err := a.loadPort(r.Context(), r, q)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	lp, _ := a.parseList(r)
+	item := a.hide(r.Context(), q, "get_port", renderPort(p), portTarget(p, n))
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": pick(item, lp.fields)})
+}
+
+func (a *API) updatePort(w http.ResponseWriter, r *http.Request, q *request) {
+	ctx := r.Context()
+	p, n, err := a.loadPort(ctx, r, q)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	attrs, err := decode(w, r, "port")
+	if err == nil {
+		err = known(attrs, "name", "description", "admin_state_up", "device_id", "device_owner", "binding:host_id")
+	}
+	var u network.PortUpdate
+	if err == nil {
+		u, err = parsePortUpdate(attrs)
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	t := portTarget(p, n)
+	if !a.allowed(ctx, q, "update_port", t) {
+		fail(w, r, notAuthorized("update_port"))
+		return
+	}
+	if err := a.checkAttrs(ctx, q, "update_port", attrs, t); err != nil {
+		fail(w, r, err)
+		return
+	}
+	v := q.viewer()
+	v.Admin = true // the policy decided
+	if p, err = a.Store.UpdatePort(ctx, v, p.ID, u); err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": a.hide(ctx, q, "get_port", renderPort(p), portTarget(p, n))})
+}
+
+func parsePortUpdate(attrs map[string]any) (network.PortUpdate, error) {
+	var u network.PortUpdate
+	var err error
+	for _, f := range []struct {
+		key string
+		dst **string
+	}{{"name", &u.Name}, {"description", &u.Description}, {"device_id", &u.DeviceID}, {"device_owner", &u.DeviceOwner},
+		{"binding:host_id", &u.HostID}} {
+		if *f.dst, err = str(attrs, f.key, 255); err != nil {
+			return u, err
+		}
+	}
+	u.AdminStateUp, err = boolean(attrs, "admin_state_up")
+	return u, err
+}
+
+func (a *API) deletePort(w http.ResponseWriter, r *http.Request, q *request) {
+	ctx := r.Context()
+	p, n, err := a.loadPort(ctx, r, q)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if !a.allowed(ctx, q, "delete_port", portTarget(p, n)) {
+		fail(w, r, notAuthorized("delete_port"))
+		return
+	}
+	v := q.viewer()
+	v.Admin = true // the policy decided
+	if err := a.Store.DeletePort(ctx, v, p.ID); err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
