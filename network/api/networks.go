@@ -218,12 +218,12 @@ func (a *API) updateNetwork(w http.ResponseWriter, r *http.Request, q *request) 
 		fail(w, r, err)
 		return
 	}
-	items, err := a.viewNetworks(ctx, q, []network.Network{n})
-	if err != nil || len(items) == 0 {
+	subnets, err := a.Store.SubnetIDs(ctx, []string{n.ID})
+	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"network": items[0]})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"network": a.hide(ctx, q, "get_network", renderNetwork(n, subnets[n.ID]), networkTarget(n))})
 }
 
 func parseNetworkUpdate(attrs map[string]any) (network.NetworkUpdate, error) {
