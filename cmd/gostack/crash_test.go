@@ -28,14 +28,16 @@ type crashCloud struct {
 	data                   string
 	admin, identity, image int
 	dnsAPI                 int
+	network                int
 	dnsListen              string
 	p                      *proc
 	token                  string
 }
 
 func newCrashCloud(t *testing.T) *crashCloud {
-	return &crashCloud{t: t, data: filepath.Join(t.TempDir(), "data"), admin: freePort(t), identity: freePort(t),
-		image: freePort(t), dnsAPI: freePort(t), dnsListen: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	p := freePorts(t, 6)
+	return &crashCloud{t: t, data: filepath.Join(t.TempDir(), "data"), admin: p[0], identity: p[1],
+		image: p[2], dnsAPI: p[3], network: p[4], dnsListen: fmt.Sprintf("127.0.0.1:%d", p[5])}
 }
 
 // start runs the daemon with point armed ("" for none) and waits until it
@@ -45,6 +47,7 @@ func (c *crashCloud) start(point string) {
 	cmd := exec.Command(os.Args[0], "-data-dir", c.data,
 		"-set", fmt.Sprintf("ports.admin=%d", c.admin), "-set", fmt.Sprintf("ports.identity=%d", c.identity),
 		"-set", fmt.Sprintf("ports.image=%d", c.image), "-set", fmt.Sprintf("ports.dns=%d", c.dnsAPI),
+		"-set", fmt.Sprintf("ports.network=%d", c.network),
 		"-set", "dns.listen="+c.dnsListen, "-set", "identity.password_hash_rounds=4")
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1", crashpoint.Env+"="+point)
 	p := &proc{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,13 +34,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+func freePort(t *testing.T) int { return freePorts(t, 1)[0] }
+
+// freePorts are n distinct free loopback ports: all are held open until
+// the last is chosen, so the kernel cannot hand one out twice.
+func freePorts(t *testing.T, n int) []int {
+	var out []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return out
 }
 
 type proc struct {
@@ -120,11 +129,18 @@ func (p *proc) term(t *testing.T) {
 }
 
 // localPorts are -set flags putting every listener on a free loopback
-// port, the admin port on admin.
-func localPorts(t *testing.T, admin int) []string {
-	return []string{"-set", fmt.Sprintf("ports.admin=%d", admin), "-set", fmt.Sprintf("ports.identity=%d", freePort(t)),
-		"-set", fmt.Sprintf("ports.image=%d", freePort(t)), "-set", fmt.Sprintf("ports.dns=%d", freePort(t)),
-		"-set", "dns.listen=127.0.0.1:0"}
+// port, the admin port on the first of reserved (ports the test chose
+// with freePorts beside these, so that none is chosen twice).
+func localPorts(t *testing.T, reserved ...int) []string {
+	var p []int // 4+len(reserved) distinct ports hold at least 4 others
+	for _, port := range freePorts(t, 4+len(reserved)) {
+		if !slices.Contains(reserved, port) {
+			p = append(p, port)
+		}
+	}
+	return []string{"-set", fmt.Sprintf("ports.admin=%d", reserved[0]), "-set", fmt.Sprintf("ports.identity=%d", p[0]),
+		"-set", fmt.Sprintf("ports.image=%d", p[1]), "-set", fmt.Sprintf("ports.dns=%d", p[2]),
+		"-set", fmt.Sprintf("ports.network=%d", p[3]), "-set", "dns.listen=127.0.0.1:0"}
 }
 
 // The README's promise: start on embedded defaults, answer /healthcheck,
@@ -267,8 +283,9 @@ func TestSharedKeyRotation(t *testing.T) {
 // store, follows its feed and publishes what the API writes.
 func TestDNSServerDaemon(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	admin, dnsPort, api := freePort(t), freePort(t), freePort(t)
-	ctl := startGostack(t, append(append([]string{"-data-dir", data}, localPorts(t, admin)...),
+	p := freePorts(t, 3)
+	admin, dnsPort, api := p[0], p[1], p[2]
+	ctl := startGostack(t, append(append([]string{"-data-dir", data}, localPorts(t, admin, dnsPort, api)...),
 		"-set", fmt.Sprintf("ports.dns=%d", api), "-set", "dns.server=false", "-set", "identity.password_hash_rounds=4")...)
 	waitHealthy(t, ctl, fmt.Sprintf("http://127.0.0.1:%d/healthcheck", admin))
 	listen := fmt.Sprintf("127.0.0.1:%d", dnsPort)
