@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,14 +52,7 @@ func (s *Store) now() time.Time {
 func newID() string { return uuid.NewString() }
 
 func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id, project string, op watch.Op, v any) error {
-	var data []byte
-	if v != nil && op != watch.Delete {
-		var err error
-		if data, err = json.Marshal(v); err != nil {
-			return fmt.Errorf("dns: %s %s: %w", kind, id, err)
-		}
-	}
-	_, err := s.feed.Append(ctx, tx, watch.Change{Area: "dns", Kind: kind, ID: id, Project: project, Op: op, Data: data})
+	_, err := s.feed.AppendValue(ctx, tx, watch.Change{Area: "dns", Kind: kind, ID: id, Project: project, Op: op}, v)
 	return err
 }
 

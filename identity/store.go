@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
@@ -52,14 +51,7 @@ func (s *Store) write(ctx context.Context, kind, id string, op watch.Op, v any, 
 }
 
 func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id string, op watch.Op, v any) error {
-	var data []byte
-	if v != nil && op != watch.Delete {
-		var err error
-		if data, err = json.Marshal(v); err != nil {
-			return fmt.Errorf("identity: %s %s: %w", kind, id, err)
-		}
-	}
-	_, err := s.feed.Append(ctx, tx, watch.Change{Area: "identity", Kind: kind, ID: id, Op: op, Data: data})
+	_, err := s.feed.AppendValue(ctx, tx, watch.Change{Area: "identity", Kind: kind, ID: id, Op: op}, v)
 	return err
 }
 

@@ -95,11 +95,7 @@ func nullInt(p *int64) any {
 }
 
 func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id, project string, op watch.Op, v any) error {
-	var data []byte
-	if v != nil && op != watch.Delete {
-		data, _ = json.Marshal(v)
-	}
-	_, err := s.feed.Append(ctx, tx, watch.Change{Area: "image", Kind: kind, ID: id, Project: project, Op: op, Data: data})
+	_, err := s.feed.AppendValue(ctx, tx, watch.Change{Area: "image", Kind: kind, ID: id, Project: project, Op: op}, v)
 	return err
 }
 

@@ -65,14 +65,7 @@ func (s *Store) now() time.Time {
 }
 
 func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id, project string, op watch.Op, v any) error {
-	var data []byte
-	if v != nil && op != watch.Delete {
-		var err error
-		if data, err = json.Marshal(v); err != nil {
-			return fmt.Errorf("network: %s %s: %w", kind, id, err)
-		}
-	}
-	_, err := s.feed.Append(ctx, tx, watch.Change{Area: "network", Kind: kind, ID: id, Project: project, Op: op, Data: data})
+	_, err := s.feed.AppendValue(ctx, tx, watch.Change{Area: "network", Kind: kind, ID: id, Project: project, Op: op}, v)
 	return err
 }
 

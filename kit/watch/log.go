@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -61,6 +62,20 @@ func New(db *sqlstore.DB, opts ...Option) *Log {
 		o(l)
 	}
 	return l
+}
+
+// AppendValue is Append with c.Data the JSON of v, the resource as it now
+// is; a Delete (or a nil v) carries no data.
+func (l *Log) AppendValue(ctx context.Context, tx *sqlstore.Tx, c Change, v any) (int64, error) {
+	c.Data = nil
+	if v != nil && c.Op != Delete {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return 0, fmt.Errorf("watch: %s %s %s: %w", c.Area, c.Kind, c.ID, err)
+		}
+		c.Data = data
+	}
+	return l.Append(ctx, tx, c)
 }
 
 // Append records c in the caller's transaction and returns its revision.

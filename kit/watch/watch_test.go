@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -371,5 +372,31 @@ func testFollow(t *testing.T, dsn string) {
 	_, err := (&watchhttp.Client{URL: srv.URL + "/v1/watch?limit=0"}).Wait(context.Background(), watch.Query{Since: 0}, 0)
 	if err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Fatalf("limit=0: %v", err)
+	}
+}
+
+// AppendValue carries the resource as JSON, and nothing for a delete.
+func TestAppendValue(t *testing.T) {
+	db, l := openLog(t, "sqlite://"+filepath.Join(t.TempDir(), "w.db"))
+	ctx := context.Background()
+	err := db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		for _, op := range []watch.Op{watch.Create, watch.Delete} {
+			if _, err := l.AppendValue(ctx, tx, watch.Change{Area: "a", Kind: "k", ID: "1", Op: op, Data: []byte("stale")},
+				map[string]int{"n": 1}); err != nil {
+				return err
+			}
+		}
+		_, err := l.AppendValue(ctx, tx, watch.Change{Area: "a", Kind: "k", ID: "2", Op: watch.Create}, func() {})
+		if err == nil {
+			return errors.New("a value JSON cannot encode was appended")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Wait(ctx, watch.Query{Area: "a"}, 0)
+	if err != nil || len(b.Changes) != 2 || string(b.Changes[0].Data) != `{"n":1}` || b.Changes[1].Data != nil {
+		t.Fatalf("changes: %+v %v", b.Changes, err)
 	}
 }
