@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -175,25 +174,14 @@ func (a *API) parseList(r *http.Request) (listParams, error) {
 		}
 		lp.page.Sort = append(lp.page.Sort, s)
 	}
-	if s := qv.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return lp, badRequest("Limit must be an integer 0 or greater and not '%s'", s)
-		}
-		lp.page.Limit = n
+	// limit, marker and page_reverse as the kit reads them; a marker
+	// counts only with a limit, as in Neutron.
+	pg, err := httpapi.ParsePage(r, a.MaxLimit, a.MaxLimit)
+	if err != nil {
+		return lp, err
 	}
-	if a.MaxLimit > 0 && (lp.page.Limit == 0 || lp.page.Limit > a.MaxLimit) {
-		lp.page.Limit = a.MaxLimit
-	}
-	if lp.page.Limit > 0 {
-		lp.page.Marker = qv.Get("marker")
-		if s := qv.Get("page_reverse"); s != "" {
-			b, err := strconv.ParseBool(s)
-			if err != nil {
-				return lp, badRequest("page_reverse: '%s' cannot be converted to boolean", s)
-			}
-			lp.page.Reverse = b
-		}
+	if lp.page.Limit = pg.Limit; pg.Limit > 0 {
+		lp.page.Marker, lp.page.Reverse = pg.Marker, pg.Reverse
 	}
 	return lp, nil
 }
