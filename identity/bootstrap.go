@@ -202,3 +202,31 @@ func EnsureService(ctx context.Context, s *Store, region, typ, name string, urls
 	}
 	return nil
 }
+
+// ServiceProject and ServiceRole are where OpenStack's services keep
+// their users: the "service" project, and the "service" role on it.
+const (
+	ServiceProject = "service"
+	ServiceRole    = "service"
+)
+
+// EnsureServiceUser makes name a service user, as a deployment tool does
+// for each OpenStack service: a user of the Default domain with password
+// pw (reset if it differs, re-enabled if disabled) holding the service
+// role on the service project, both created if missing. Like Bootstrap,
+// it may run at every start.
+func EnsureServiceUser(ctx context.Context, s *Store, h password.Hasher, name, pw string) (User, error) {
+	if name == "" || pw == "" {
+		return User{}, fmt.Errorf("identity: service user: a name and a password are required")
+	}
+	b := bootstrapper{ctx: ctx, s: s}
+	b.domain()
+	project := b.project(ServiceProject)
+	user := b.user(h, name, pw)
+	role := b.role(ServiceRole)
+	b.grant(Assignment{ActorType: ActorUser, ActorID: user.ID, TargetType: TargetProject, TargetID: project.ID, RoleID: role.ID})
+	if b.err != nil {
+		return User{}, fmt.Errorf("identity: service user %s: %w", name, b.err)
+	}
+	return user, nil
+}

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/gostack/gostack/kit/fault"
@@ -56,6 +57,56 @@ func (s *Store) SetPortStatus(ctx context.Context, id, host, status string) (Por
 		return Port{}, neutronError(fault.Conflict, "Conflict", "Port %s is not bound to host %s.", id, host)
 	}
 	return p, err
+}
+
+// SetPortStatuses records, in one transaction, what the agent of host
+// observed of its ports: id → ACTIVE, DOWN or BUILD. Ports not bound to
+// host (any more) or gone are skipped and returned: a late report of a
+// previous host cannot mark a moved port. Only ports whose status changes
+// are written and go to the feed.
+func (s *Store) SetPortStatuses(ctx context.Context, host string, statuses map[string]string) (skipped []string, err error) {
+	for id, st := range statuses {
+		if st != Active && st != Down && st != Build {
+			return nil, invalidInput("port %s status %q: want ACTIVE, DOWN or BUILD", id, st)
+		}
+	}
+	ids := make([]string, 0, len(statuses))
+	for id := range statuses {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // one lock order
+	err = s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		skipped = skipped[:0]
+		now := s.now()
+		for _, id := range ids {
+			if _, err := tx.Exec(ctx, "UPDATE network_ports SET revision = revision WHERE id = ?", id); err != nil {
+				return err // the row lock first, as changePort takes it
+			}
+			p, err := queryOne(ctx, tx, scanPort, "SELECT "+portCols+" FROM network_ports WHERE id = ?", id)
+			if errors.Is(err, sqlstore.ErrNotFound) || (err == nil && p.HostID != host) {
+				skipped = append(skipped, id)
+				continue
+			} else if err != nil {
+				return err
+			}
+			if p.Status == statuses[id] {
+				continue
+			}
+			if _, err := tx.Exec(ctx, "UPDATE network_ports SET status = ?, revision = ?, updated_at = ? WHERE id = ?",
+				statuses[id], p.Revision+1, now.UnixMicro(), id); err != nil {
+				return err
+			}
+			if p.FixedIPs, err = fixedIPs(ctx, tx, id); err != nil {
+				return err
+			}
+			p.Status, p.Revision, p.UpdatedAt = statuses[id], p.Revision+1, now
+			if err := s.record(ctx, tx, "port", id, p.ProjectID, watch.Update, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return skipped, err
 }
 
 func set[T any](dst *T, v *T) {

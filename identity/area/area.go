@@ -14,6 +14,7 @@ import (
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/identity/password"
 	"github.com/gostack/gostack/identity/policy"
+	"github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
 	"github.com/gostack/gostack/kit/fault"
@@ -91,6 +92,23 @@ func Validator(env *compose.Env) (middleware.Validator, error) {
 	return v.(middleware.Validator), nil
 }
 
+const serviceUserKey = "identity.service-user"
+
+type serviceUsers func(ctx context.Context, name string) (agent.Credentials, error)
+
+// ServiceUser returns the credentials of service user name, creating it
+// on first use (with the service role on the service project, and a
+// random password kept in <data_dir>/<name>-password, 0600): what an
+// area hands the host agent it runs in-process, which authenticates
+// over HTTP as an agent on another host would.
+func ServiceUser(ctx context.Context, env *compose.Env, name string) (agent.Credentials, error) {
+	f, ok := env.Lookup(serviceUserKey)
+	if !ok {
+		return agent.Credentials{}, errors.New("needs the identity area, built before it (Needs \"identity\")")
+	}
+	return f.(serviceUsers)(ctx, name)
+}
+
 // Register puts an area's endpoint into the identity catalog (all three
 // interfaces at env.URL), like `openstack endpoint create` would.
 func Register(ctx context.Context, env *compose.Env, serviceType, serviceName, url string) error {
@@ -141,6 +159,17 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	}
 	v := api.Validator(auth)
 	env.Provide(validatorKey, v)
+	env.Provide(serviceUserKey, serviceUsers(func(ctx context.Context, name string) (agent.Credentials, error) {
+		pw, err := secretFile(env.Config.DataDir, name+"-password")
+		if err != nil {
+			return agent.Credentials{}, err
+		}
+		if _, err := identity.EnsureServiceUser(ctx, store, auth.Hasher, name, pw); err != nil {
+			return agent.Credentials{}, err
+		}
+		return agent.Credentials{AuthURL: url, Username: name, Password: pw, Project: identity.ServiceProject,
+			Region: env.Config.Region}, nil
+	}))
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Plain}
 	env.ProtectAdmin(func(h http.Handler) http.Handler { return mw.Wrap(requireRole(h, "admin", "service")) })
 	if err := writeOpenRC(env.Config, url, pw); err != nil {

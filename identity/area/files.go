@@ -15,8 +15,12 @@ import (
 
 // adminPassword returns the bootstrap admin password kept in
 // <data_dir>/admin-password (0600), creating it on first start.
-func adminPassword(dir string) (string, error) {
-	path := filepath.Join(dir, "admin-password")
+func adminPassword(dir string) (string, error) { return secretFile(dir, "admin-password") }
+
+// secretFile returns the random secret kept in <dir>/<name> (0600),
+// creating it on first use.
+func secretFile(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {

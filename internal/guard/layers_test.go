@@ -21,6 +21,16 @@ var blockNeeds = map[string][]string{
 	"identity/middleware/middlewaretest": {"http"},  // its fake, for tests of such services
 	"image/store/httpstore":              {"http"},  // image data over http(s) URLs
 	"dns/publish":                        {"store"}, // publishes the store's zones to the server
+	// The network host agent talks to the controller over HTTP; it uses
+	// the network model's types, whose package also holds the Store, but
+	// never opens a database (agentNoStore).
+	"network/agent": {"http", "store"},
+}
+
+// agentNoStore: a host agent (a block named agent) never imports the
+// store kit itself; it follows the feed and calls the API (kit/agent).
+func agentNoStore(rel string, imports []string) bool {
+	return strings.HasSuffix(rel, "/agent") && slices.Contains(imports, module+"/kit/sqlstore")
 }
 
 // kitNoHTTP are kit packages a domain package imports: they must stay free
@@ -61,6 +71,9 @@ func violations(pkgs []pkg) []string {
 				}
 			}
 		case "block":
+			if agentNoStore(rel, p.Imports) {
+				bad("host agent %s imports the store kit: agents never open the database", rel)
+			}
 			needs := blockNeeds[rel]
 			for _, d := range p.Deps {
 				if d == "net/http" && !slices.Contains(needs, "http") {
@@ -146,6 +159,7 @@ func TestLayersCatch(t *testing.T) {
 		{ImportPath: m("identity/api"), Imports: []string{m("internal/testenv")}},
 		{ImportPath: m("image/api"), Deps: []string{m("identity/area")}},
 		{ImportPath: m("kit/compose"), Deps: []string{m("identity/area")}},
+		{ImportPath: m("network/agent"), Deps: []string{m("kit/sqlstore")}, Imports: []string{m("kit/sqlstore")}},
 	}
 	for _, p := range bad {
 		if v := violations([]pkg{p}); len(v) != 1 {
@@ -160,6 +174,7 @@ func TestLayersCatch(t *testing.T) {
 		{ImportPath: m("kit/httpapi"), Deps: []string{"net/http", "github.com/prometheus/client_golang/prometheus"}},
 		{ImportPath: m("internal/testenv"), Deps: []string{m("kit/sqlstore")}},
 		{ImportPath: m("image/area"), Deps: []string{"net/http", m("kit/sqlstore"), m("identity/area"), m("image/api")}},
+		{ImportPath: m("network/agent"), Deps: []string{"net/http", m("kit/sqlstore"), m("network")}, Imports: []string{m("network")}},
 	}
 	if v := violations(good); len(v) != 0 {
 		t.Errorf("allowed edges reported: %v", v)

@@ -3,7 +3,9 @@ package compose
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -100,6 +102,21 @@ func (e *Env) Lookup(key string) (any, bool) {
 	defer e.s.mu.Unlock()
 	v, ok := e.s.provided[key]
 	return v, ok
+}
+
+// URLOf is the base URL of another listener of the stack, such as
+// "admin" (the watch feed) or another area, when the stack was given it
+// (Daemon always gives every listener's); "" when not. An area that runs
+// a host agent in-process hands it these, so the agent reaches the
+// controller over the network as it would from another host.
+func (e *Env) URLOf(name string) string {
+	if u := e.s.urls[name]; u != "" {
+		return strings.TrimSuffix(u, "/")
+	}
+	if port := e.s.cfg.Ports[Key(name)]; port > 0 && e.s.urls[name] == "" && name != "" {
+		return e.s.cfg.Scheme() + "://" + PublicAddr(net.JoinHostPort(e.s.cfg.Bind, strconv.Itoa(port)))
+	}
+	return ""
 }
 
 // ProtectAdmin puts wrap in front of the admin port's watch feed, which

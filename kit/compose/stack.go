@@ -59,6 +59,7 @@ type Stack struct {
 	announced  map[string]string
 	provided   map[string]any
 	adminGuard func(http.Handler) http.Handler
+	urls       map[string]string
 }
 
 // Build validates the configuration (an area given a URL needs no port),
@@ -87,7 +88,7 @@ func Build(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	s = &Stack{cfg: cfg, areas: areas, log: o.Log, reg: o.Registry,
 		handlers: map[string]http.Handler{}, metrics: map[string]*httpapi.Metrics{},
-		announced: map[string]string{}, provided: map[string]any{}}
+		announced: map[string]string{}, provided: map[string]any{}, urls: o.URLs}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

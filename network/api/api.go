@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/identity/policy"
@@ -22,6 +23,9 @@ type API struct {
 	// MaxLimit is Neutron's pagination_max_limit: the most items a page
 	// holds, also without limit (0: no cap, Neutron's default -1).
 	MaxLimit int
+	// AgentDownTime is Neutron's agent_down_time: an agent whose last
+	// report is older is shown dead (network.DefaultAgentDownTime when 0).
+	AgentDownTime time.Duration
 
 	rulesOnce sync.Once
 	rules     map[string]bool
@@ -48,6 +52,7 @@ func (a *API) router() *httpapi.Router {
 	a.networkRoutes(rt)
 	a.subnetRoutes(rt)
 	a.portRoutes(rt)
+	a.agentRoutes(rt)
 	return rt
 }
 

@@ -25,6 +25,7 @@ const (
 	admin   = "token-admin"
 	memberA = "token-member-a"
 	memberB = "token-member-b"
+	service = "token-service"
 )
 
 func newAPI(t *testing.T) *apitest.Client {
@@ -47,6 +48,7 @@ func newAPI(t *testing.T) *apitest.Client {
 		admin:   caller("admin", "ops", "admin", "member", "reader"),
 		memberA: caller("alice", "proj-a", "member", "reader"),
 		memberB: caller("bob", "proj-b", "member", "reader"),
+		service: caller("network-agent", "service", "service"),
 	}
 	h := (&api.API{Store: network.NewStore(db, watch.New(db)), Policy: enf}).Handler()
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Neutron, Optional: true}

@@ -1,0 +1,134 @@
+package network_test
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/network"
+)
+
+// The agents' side of the store: reports, a host's desired state with
+// the other hosts' forwarding entries, and status reports in one batch.
+func TestAgentsAndHostState(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+			e.s.Now = func() time.Time { return now }
+			report := func(host, tip string) network.Agent {
+				t.Helper()
+				r := network.AgentReport{AgentType: network.OVSAgent, Binary: "b", Host: host, Start: true}
+				if tip != "" {
+					r.TunnelIP = netip.MustParseAddr(tip)
+				}
+				a, err := e.s.ReportAgent(e.ctx, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a
+			}
+			a1 := report("h1", "192.168.50.1")
+			report("h2", "192.168.50.2")
+			report("h3", "") // no VTEP yet: no entries for its ports
+			if a1.Configurations["tunneling_ip"] != "192.168.50.1" || !a1.Alive {
+				t.Fatalf("agent = %+v", a1)
+			}
+			// A heartbeat that changes nothing is not in the feed.
+			head, _, _ := e.feed.Head(e.ctx)
+			report("h1", "192.168.50.1")
+			if h2, _, _ := e.feed.Head(e.ctx); h2 != head {
+				t.Fatalf("a plain heartbeat went to the feed: head %d → %d", head, h2)
+			}
+			now = now.Add(2 * time.Minute)
+			ags, err := e.s.Agents(e.ctx, 0)
+			if err != nil || len(ags) != 3 || ags[0].Alive {
+				t.Fatalf("agents = %+v, %v (75 s without a report: dead)", ags, err)
+			}
+
+			n := e.network(t, projA, network.Network{Name: "n"})
+			e.subnet(t, projA, n.ID, "10.0.0.0/24")
+			other := e.network(t, projB, network.Network{Name: "other"})
+			e.subnet(t, projB, other.ID, "10.0.0.0/24")
+			port := func(v network.Viewer, netID, host string) network.Port {
+				t.Helper()
+				p, err := e.s.CreatePort(e.ctx, v, network.Port{NetworkID: netID, AdminStateUp: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p, err = e.s.UpdatePort(e.ctx, v, p.ID, network.PortUpdate{HostID: &host}); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			p1 := port(projA, n.ID, "h1")
+			p2 := port(projA, n.ID, "h2")
+			port(projA, n.ID, "h3")
+			port(projB, other.ID, "h2") // on a network h1 has no port of: not h1's business
+			st, err := e.s.HostState(e.ctx, "h1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.TunnelIP != netip.MustParseAddr("192.168.50.1") || len(st.Ports) != 1 || st.Ports[0].ID != p1.ID ||
+				len(st.Ports[0].FixedIPs) != 1 || len(st.Networks) != 1 || st.Networks[0].Segment != n.Segment || len(st.Subnets) != 1 {
+				t.Fatalf("state = %+v", st)
+			}
+			if len(st.Remotes) != 1 || st.Remotes[0].PortID != p2.ID || st.Remotes[0].TunnelIP != netip.MustParseAddr("192.168.50.2") ||
+				st.Remotes[0].MAC != p2.MAC || !slices.Equal(st.Remotes[0].IPs, []netip.Addr{p2.FixedIPs[0].IP}) {
+				t.Fatalf("remotes = %+v, want only %s on h2", st.Remotes, p2.ID)
+			}
+			if head, _, _ := e.feed.Head(e.ctx); st.Revision != head {
+				t.Fatalf("revision %d, head %d", st.Revision, head)
+			}
+
+			// Statuses in one batch; a port of another host is skipped.
+			skipped, err := e.s.SetPortStatuses(e.ctx, "h1", map[string]string{p1.ID: network.Active, p2.ID: network.Active, "nope": network.Active})
+			if err != nil || !slices.Equal(skipped, []string{"nope", p2.ID}) && !slices.Equal(skipped, []string{p2.ID, "nope"}) {
+				t.Fatalf("skipped %v, %v", skipped, err)
+			}
+			got, _ := e.s.GetPort(e.ctx, projA, p1.ID)
+			if got.Status != network.Active || got.Revision != p1.Revision+1 {
+				t.Fatalf("p1 = %s rev %d", got.Status, got.Revision)
+			}
+			if got, _ := e.s.GetPort(e.ctx, projA, p2.ID); got.Status != network.Down {
+				t.Fatalf("p2 = %s: another host's report counted", got.Status)
+			}
+			head, _, _ = e.feed.Head(e.ctx)
+			if _, err := e.s.SetPortStatuses(e.ctx, "h1", map[string]string{p1.ID: network.Active}); err != nil {
+				t.Fatal(err)
+			}
+			if h2, _, _ := e.feed.Head(e.ctx); h2 != head {
+				t.Fatal("an unchanged status was written")
+			}
+			_, err = e.s.SetPortStatuses(e.ctx, "h1", map[string]string{p1.ID: "UP"})
+			wantNeutron(t, err, fault.BadRequest, "InvalidInput")
+
+			// Admin state and deletion of agents.
+			down := false
+			ag, err := e.s.UpdateAgent(e.ctx, a1.ID, network.AgentUpdate{AdminStateUp: &down}, 0)
+			if err != nil || ag.AdminStateUp {
+				t.Fatalf("update = %+v, %v", ag, err)
+			}
+			if err := e.s.DeleteAgent(e.ctx, a1.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.s.GetAgent(e.ctx, a1.ID, 0)
+			wantNeutron(t, err, fault.NotFound, "AgentNotFound")
+			b, err := e.feed.Since(e.ctx, watch.Query{Area: "network"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			for _, c := range b.Changes {
+				kinds[c.Kind]++
+			}
+			if kinds["agent"] != 5 { // three creates, an update, a delete
+				t.Fatalf("agent changes in the feed: %d", kinds["agent"])
+			}
+		})
+	}
+}

@@ -1,0 +1,134 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/gostack/gostack/kit/sqlstore"
+)
+
+// HostState is everything the agent of one host needs to plumb it, read
+// in one snapshot: the ports bound to the host, their networks and
+// subnets, and the forwarding entries of the other hosts' ports on those
+// networks (l2population: the controller knows every port, so agents
+// never flood to learn). Revision is the watch feed's head as of the
+// snapshot: follow the feed from there and no change is missed.
+type HostState struct {
+	Revision int64        `json:"revision"`
+	Host     string       `json:"host"`
+	TunnelIP netip.Addr   `json:"tunnel_ip"` // zero until the host's agent reported one
+	Networks []Network    `json:"networks"`
+	Subnets  []Subnet     `json:"subnets"`
+	Ports    []Port       `json:"ports"`
+	Remotes  []RemotePort `json:"remotes"`
+}
+
+// RemotePort is a port on another host, as a forwarding entry: which
+// tunnel endpoint reaches its MAC on its network, and its addresses for
+// ARP and ND answers.
+type RemotePort struct {
+	NetworkID string       `json:"network_id"`
+	PortID    string       `json:"port_id"`
+	Host      string       `json:"host"`
+	TunnelIP  netip.Addr   `json:"tunnel_ip"`
+	MAC       string       `json:"mac_address"`
+	IPs       []netip.Addr `json:"ips"`
+}
+
+// HostState reads host's desired state in one snapshot of the store.
+func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
+	st := HostState{Host: host, Networks: []Network{}, Subnets: []Subnet{}, Ports: []Port{}, Remotes: []RemotePort{}}
+	rev, err := s.feed.Snapshot(ctx, func(tx *sqlstore.Tx) error {
+		var tip string
+		err := tx.Get(ctx, "SELECT tunnel_ip FROM network_agents WHERE agent_type = ? AND host = ?", []any{OVSAgent, host}, &tip)
+		if err == nil && tip != "" {
+			st.TunnelIP, _ = netip.ParseAddr(tip)
+		} else if err != nil && !errors.Is(err, sqlstore.ErrNotFound) {
+			return err
+		}
+		if st.Ports, err = queryAll(ctx, tx, scanPort, "SELECT "+portCols+" FROM network_ports WHERE host_id = ? ORDER BY id", host); err != nil {
+			return err
+		}
+		if err := addFixedIPs(ctx, tx, st.Ports); err != nil {
+			return err
+		}
+		var nets []any
+		for _, p := range st.Ports {
+			if !slices.Contains(nets, any(p.NetworkID)) {
+				nets = append(nets, p.NetworkID)
+			}
+		}
+		if len(nets) == 0 {
+			return nil
+		}
+		in := "(?" + strings.Repeat(", ?", len(nets)-1) + ")"
+		if st.Networks, err = queryAll(ctx, tx, scanNetwork, "SELECT "+networkCols+" FROM network_networks WHERE id IN "+in+" ORDER BY id", nets...); err != nil {
+			return err
+		}
+		if st.Subnets, err = queryAll(ctx, tx, scanSubnet, "SELECT "+subnetCols+" FROM network_subnets WHERE network_id IN "+in+" ORDER BY id", nets...); err != nil {
+			return err
+		}
+		st.Remotes, err = remotes(ctx, tx, host, in, nets)
+		return err
+	})
+	st.Revision = rev
+	return st, err
+}
+
+// remotes are the forwarding entries of the ports of other hosts on the
+// networks nets, for hosts whose agent reported a tunnel address.
+func remotes(ctx context.Context, tx *sqlstore.Tx, host, in string, nets []any) ([]RemotePort, error) {
+	args := append([]any{OVSAgent, host}, nets...)
+	rows, err := tx.Query(ctx, `SELECT p.network_id, p.id, p.host_id, a.tunnel_ip, p.mac_address, COALESCE(i.ip_address, '')
+		FROM network_ports p
+		JOIN network_agents a ON a.host = p.host_id AND a.agent_type = ? AND a.tunnel_ip <> ''
+		LEFT JOIN network_ip_allocations i ON i.port_id = p.id
+		WHERE p.host_id <> '' AND p.host_id <> ? AND p.network_id IN `+in+`
+		ORDER BY p.network_id, p.id, i.ip_address`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []RemotePort{}
+	for rows.Next() {
+		var r RemotePort
+		var tip, ip string
+		if err := rows.Scan(&r.NetworkID, &r.PortID, &r.Host, &tip, &r.MAC, &ip); err != nil {
+			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].PortID == r.PortID {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				out[n-1].IPs = append(out[n-1].IPs, a)
+			}
+			continue
+		}
+		r.TunnelIP, _ = netip.ParseAddr(tip)
+		r.IPs = []netip.Addr{}
+		if a, err := netip.ParseAddr(ip); err == nil {
+			r.IPs = append(r.IPs, a)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// queryAll scans every row of q.
+func queryAll[T any](ctx context.Context, db querier, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
