@@ -40,6 +40,9 @@ type column struct {
 	convert  func(string) (any, error)
 	sort     bool
 	noFilter bool // sorts, but is no filter (timestamps, as in Neutron)
+	// filter is the condition a filter value makes, with one ? for it,
+	// when it is not expr = ? (a port's security groups).
+	filter string
 }
 
 func text(expr string) column { return column{expr: expr, sort: true} }
@@ -100,7 +103,11 @@ func list[T any](ctx context.Context, tx *sqlstore.Tx, t table[T], cond string, 
 					return nil, false, err
 				}
 			}
-			alts, args = append(alts, c.expr+" = ?"), append(args, arg)
+			cond := c.expr + " = ?"
+			if c.filter != "" {
+				cond = c.filter
+			}
+			alts, args = append(alts, cond), append(args, arg)
 		}
 		if len(alts) > 0 {
 			conds = append(conds, "("+strings.Join(alts, " OR ")+")")
@@ -209,6 +216,7 @@ var portTable = table[Port]{
 		"admin_state_up": boolean("p.admin_state_up"), "status": text("p.status"),
 		"mac_address":  {expr: "p.mac_address", sort: true, convert: func(s string) (any, error) { return parseMAC(s) }},
 		"device_owner": text("p.device_owner"), "device_id": text("p.device_id"), "binding:host_id": text("p.host_id"),
+		"security_groups": {filter: "p.id IN (SELECT port_id FROM network_port_security_groups WHERE security_group_id = ?)"},
 		"revision_number": integer("p.revision"),
 		"created_at":      {expr: "p.created_at", sort: true, noFilter: true}, "updated_at": {expr: "p.updated_at", sort: true, noFilter: true},
 	},

@@ -2,6 +2,7 @@ package network
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gostack/gostack/network/ipam"
@@ -25,17 +26,20 @@ const (
 // Network is a Neutron network with its provider attributes (one
 // segment).
 type Network struct {
-	ID           string    `json:"id"`
-	ProjectID    string    `json:"project_id"`
-	Name         string    `json:"name"`
-	Description  string    `json:"description"`
-	AdminStateUp bool      `json:"admin_state_up"`
-	Shared       bool      `json:"shared"`
-	External     bool      `json:"router:external"`
-	MTU          int       `json:"mtu"`
-	Type         string    `json:"provider:network_type"`
-	Physical     string    `json:"provider:physical_network,omitempty"`
-	Segment      int       `json:"provider:segmentation_id,omitempty"` // VNI or VLAN id; 0 for local and flat
+	ID           string `json:"id"`
+	ProjectID    string `json:"project_id"`
+	Name         string `json:"name"`
+	Description  string `json:"description"`
+	AdminStateUp bool   `json:"admin_state_up"`
+	Shared       bool   `json:"shared"`
+	External     bool   `json:"router:external"`
+	MTU          int    `json:"mtu"`
+	Type         string `json:"provider:network_type"`
+	Physical     string `json:"provider:physical_network,omitempty"`
+	Segment      int    `json:"provider:segmentation_id,omitempty"` // VNI or VLAN id; 0 for local and flat
+	// PortSecurity is the default of the network's ports (nil when
+	// creating: true, Neutron's default).
+	PortSecurity *bool     `json:"port_security_enabled"`
 	Revision     int       `json:"revision_number"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
@@ -81,10 +85,32 @@ type Port struct {
 	DeviceID     string    `json:"device_id"`
 	HostID       string    `json:"binding:host_id"`
 	Status       string    `json:"status"`
-	Revision     int       `json:"revision_number"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	// PortSecurity: the port's addresses are enforced and its security
+	// groups applied. Nil when creating: the network's, or false for a
+	// port of the network itself (device owner network:*).
+	PortSecurity *bool `json:"port_security_enabled"`
+	// SecurityGroups are the ids of the port's groups. Nil when creating:
+	// the project's default group if port security is on; empty: none.
+	SecurityGroups []string `json:"security_groups"`
+	// AllowedAddressPairs are the other addresses the port may send
+	// from (a VIP, a CIDR behind it).
+	AllowedAddressPairs []AddressPair `json:"allowed_address_pairs"`
+	Revision            int           `json:"revision_number"`
+	CreatedAt           time.Time     `json:"created_at"`
+	UpdatedAt           time.Time     `json:"updated_at"`
 }
+
+// AddressPair is an allowed address pair: an address or a CIDR (kept as
+// given) and a MAC (the port's when not given).
+type AddressPair struct {
+	IP  string `json:"ip_address"`
+	MAC string `json:"mac_address"`
+}
+
+// IsTrusted reports whether the port belongs to the network itself (its
+// device owner starts with "network:": DHCP, router interfaces): such
+// ports get neither port security nor security groups, as in Neutron.
+func (p Port) IsTrusted() bool { return strings.HasPrefix(p.DeviceOwner, "network:") }
 
 // IsRouterPort reports whether the port belongs to a router (its device
 // owner is network:router_interface, _gateway, _ha_interface or

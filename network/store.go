@@ -111,6 +111,10 @@ func (s *Store) CreateNetwork(ctx context.Context, n Network) (Network, error) {
 	default:
 		return Network{}, invalidInput("network_type value '%s' not supported", n.Type)
 	}
+	if n.PortSecurity == nil {
+		yes := true
+		n.PortSecurity = &yes
+	}
 	if n.MTU == 0 {
 		n.MTU = 1500
 		if n.Type == VXLAN {
@@ -128,10 +132,10 @@ func (s *Store) CreateNetwork(ctx context.Context, n Network) (Network, error) {
 			n.Segment = seg
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO network_networks (id, project_id, name, description, admin_state_up, shared, external,
-			mtu, network_type, physical_network, segmentation_id, revision, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			mtu, network_type, physical_network, segmentation_id, port_security_enabled, revision, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			n.ID, n.ProjectID, n.Name, n.Description, n.AdminStateUp, n.Shared, n.External, n.MTU, n.Type, n.Physical,
-			nullSegment(n.Segment), n.Revision, now.UnixMicro(), now.UnixMicro())
+			nullSegment(n.Segment), *n.PortSecurity, n.Revision, now.UnixMicro(), now.UnixMicro())
 		if fault.KindOf(err) == fault.Conflict {
 			return neutronError(fault.Conflict, "SegmentationIdInUse", "Unable to create the network. The %s %d on physical network %s is in use.",
 				segmentWord(n.Type), n.Segment, n.Physical)
@@ -204,7 +208,7 @@ func (s *Store) freeSegment(ctx context.Context, tx *sqlstore.Tx) (int, error) {
 }
 
 const networkCols = `id, project_id, name, description, admin_state_up, shared, external, mtu, network_type,
-	physical_network, segmentation_id, revision, created_at, updated_at`
+	physical_network, segmentation_id, port_security_enabled, revision, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -233,9 +237,11 @@ func queryOne[T any](ctx context.Context, db querier, scan func(scanner) (T, err
 func scanNetwork(r scanner) (Network, error) {
 	var n Network
 	var seg *int64
+	var portSecurity bool
 	var created, updated int64
 	err := r.Scan(&n.ID, &n.ProjectID, &n.Name, &n.Description, &n.AdminStateUp, &n.Shared, &n.External, &n.MTU, &n.Type,
-		&n.Physical, &seg, &n.Revision, &created, &updated)
+		&n.Physical, &seg, &portSecurity, &n.Revision, &created, &updated)
+	n.PortSecurity = &portSecurity
 	if seg != nil {
 		n.Segment = int(*seg)
 	}
@@ -293,7 +299,9 @@ func (s *Store) DeleteNetwork(ctx context.Context, v Viewer, id string) error {
 		if err != nil {
 			return err
 		}
-		for _, q := range []string{"DELETE FROM network_ip_allocations WHERE network_id = ?", "DELETE FROM network_ports WHERE network_id = ?",
+		for _, q := range []string{"DELETE FROM network_ip_allocations WHERE network_id = ?",
+			"DELETE FROM network_port_security_groups WHERE port_id IN (SELECT id FROM network_ports WHERE network_id = ?)",
+			"DELETE FROM network_ports WHERE network_id = ?",
 			"DELETE FROM network_subnets WHERE network_id = ?", "DELETE FROM network_networks WHERE id = ?"} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
@@ -494,6 +502,12 @@ func (s *Store) Subnets(ctx context.Context, v Viewer, networkID string) ([]Subn
 // next free address of the network's first IPv4 subnet with room and of
 // its first IPv6 subnet with room. Allocations on one subnet take turns
 // (its row is locked), so parallel creates never share an address.
+//
+// Port security is the port's, else its network's (none for a network:*
+// port); with it, a port given no SecurityGroups (nil) is put in its
+// project's default group, made then if the project has none. Groups
+// must be the port's project's; address pairs get the port's MAC when
+// they name none.
 func (s *Store) CreatePort(ctx context.Context, v Viewer, p Port) (Port, error) {
 	if p.ID == "" {
 		p.ID = uuid.NewString()
@@ -524,7 +538,13 @@ func (s *Store) CreatePort(ctx context.Context, v Viewer, p Port) (Port, error) 
 			// ports on it directly (floating IPs and gateways do).
 			return neutronError(fault.Forbidden, "NotAuthorized", "Not authorized.")
 		}
+		if err := s.preparePortSecurity(ctx, tx, v, &p, n); err != nil {
+			return err
+		}
 		if err := s.insertPortMAC(ctx, tx, &p); err != nil {
+			return err
+		}
+		if err := bindGroups(ctx, tx, p.ID, p.SecurityGroups); err != nil {
 			return err
 		}
 		subnets, err := subnetsOf(ctx, tx, p.NetworkID)
@@ -570,10 +590,16 @@ func (s *Store) insertPortMAC(ctx context.Context, tx *sqlstore.Tx, p *Port) err
 				"Unable to complete operation for network %s. The mac address %s is in use.", p.NetworkID, p.MAC)
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO network_ports (id, project_id, network_id, name, description, admin_state_up, mac_address,
-		device_owner, device_id, host_id, status, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	pairs, err := fillPairMACs(p.AllowedAddressPairs, p.MAC)
+	if err != nil {
+		return err
+	}
+	p.AllowedAddressPairs = pairs
+	_, err = tx.Exec(ctx, `INSERT INTO network_ports (id, project_id, network_id, name, description, admin_state_up, mac_address,
+		device_owner, device_id, host_id, status, port_security_enabled, security_groups, allowed_address_pairs, revision, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.ProjectID, p.NetworkID, p.Name, p.Description, p.AdminStateUp, p.MAC, p.DeviceOwner, p.DeviceID, p.HostID, p.Status,
-		p.Revision, p.CreatedAt.UnixMicro(), p.UpdatedAt.UnixMicro())
+		*p.PortSecurity, jsonText(p.SecurityGroups), jsonText(p.AllowedAddressPairs), p.Revision, p.CreatedAt.UnixMicro(), p.UpdatedAt.UnixMicro())
 	return err
 }
 
@@ -693,15 +719,24 @@ func usedAddrs(ctx context.Context, tx *sqlstore.Tx, subnetID string) ([]netip.A
 }
 
 const portCols = `id, project_id, network_id, name, description, admin_state_up, mac_address, device_owner, device_id,
-	host_id, status, revision, created_at, updated_at`
+	host_id, status, port_security_enabled, security_groups, allowed_address_pairs, revision, created_at, updated_at`
 
 func scanPort(r scanner) (Port, error) {
 	var p Port
+	var portSecurity bool
+	var groups, pairs string
 	var created, updated int64
 	err := r.Scan(&p.ID, &p.ProjectID, &p.NetworkID, &p.Name, &p.Description, &p.AdminStateUp, &p.MAC, &p.DeviceOwner, &p.DeviceID,
-		&p.HostID, &p.Status, &p.Revision, &created, &updated)
+		&p.HostID, &p.Status, &portSecurity, &groups, &pairs, &p.Revision, &created, &updated)
+	if err != nil {
+		return Port{}, err
+	}
+	p.PortSecurity = &portSecurity
 	p.CreatedAt, p.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
-	return p, err
+	if err := scanList(groups, &p.SecurityGroups); err != nil {
+		return Port{}, err
+	}
+	return p, scanList(pairs, &p.AllowedAddressPairs)
 }
 
 // GetPort returns port id if v may see it (its project's, or any for an
@@ -760,8 +795,10 @@ func (s *Store) DeletePort(ctx context.Context, v Viewer, id string) error {
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM network_ip_allocations WHERE port_id = ?", id); err != nil {
-			return err
+		for _, q := range []string{"DELETE FROM network_ip_allocations WHERE port_id = ?", "DELETE FROM network_port_security_groups WHERE port_id = ?"} {
+			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return err
+			}
 		}
 		res, err := tx.Exec(ctx, "DELETE FROM network_ports WHERE id = ?", id)
 		if err != nil {

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -19,11 +20,18 @@ type PortUpdate struct {
 	DeviceOwner  *string
 	DeviceID     *string
 	HostID       *string // binding:host_id: the host whose agent plumbs the port
+	// Port security, groups (an empty list: none) and address pairs, as
+	// ML2 takes them (see updatePortSecurity).
+	PortSecurity        *bool
+	SecurityGroups      *[]string
+	AllowedAddressPairs *[]AddressPair
 }
 
 // UpdatePort changes a port of v's, bumping its revision. Binding it to
 // another host (or unbinding it) sets its status back to DOWN until that
-// host's agent reports it plumbed.
+// host's agent reports it plumbed. Security groups must be the port's
+// project's; a port without port security keeps no groups and no address
+// pairs.
 func (s *Store) UpdatePort(ctx context.Context, v Viewer, id string, u PortUpdate) (Port, error) {
 	return s.changePort(ctx, v, id, func(p *Port) {
 		set(&p.Name, u.Name)
@@ -34,6 +42,12 @@ func (s *Store) UpdatePort(ctx context.Context, v Viewer, id string, u PortUpdat
 		if u.HostID != nil && *u.HostID != p.HostID {
 			p.HostID, p.Status = *u.HostID, Down
 		}
+		if u.PortSecurity != nil {
+			enabled := *u.PortSecurity
+			p.PortSecurity = &enabled
+		}
+	}, func(tx *sqlstore.Tx, before Port, p *Port) error {
+		return updatePortSecurity(ctx, tx, before, p, u)
 	})
 }
 
@@ -52,7 +66,7 @@ func (s *Store) SetPortStatus(ctx context.Context, id, host, status string) (Por
 			return
 		}
 		p.Status = status
-	})
+	}, nil)
 	if stale {
 		return Port{}, neutronError(fault.Conflict, "Conflict", "Port %s is not bound to host %s.", id, host)
 	}
@@ -116,8 +130,9 @@ func set[T any](dst *T, v *T) {
 }
 
 // changePort applies fn to port id in one transaction (the row locked
-// first), then stores it with the next revision if fn changed it.
-func (s *Store) changePort(ctx context.Context, v Viewer, id string, fn func(*Port)) (Port, error) {
+// first), then check (if not nil) to the port before and after, then
+// stores it with the next revision if it changed.
+func (s *Store) changePort(ctx context.Context, v Viewer, id string, fn func(*Port), check func(tx *sqlstore.Tx, before Port, p *Port) error) (Port, error) {
 	var out Port
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
 		if _, err := tx.Exec(ctx, "UPDATE network_ports SET revision = revision WHERE id = ?", id); err != nil {
@@ -135,16 +150,22 @@ func (s *Store) changePort(ctx context.Context, v Viewer, id string, fn func(*Po
 		}
 		before := p
 		fn(&p)
-		if p.Name == before.Name && p.Description == before.Description && p.AdminStateUp == before.AdminStateUp &&
-			p.DeviceOwner == before.DeviceOwner && p.DeviceID == before.DeviceID && p.HostID == before.HostID && p.Status == before.Status {
+		if check != nil {
+			if err := check(tx, before, &p); err != nil {
+				return err
+			}
+		}
+		if reflect.DeepEqual(p, before) {
 			out = p
 			return nil // nothing to write: no revision, no feed entry
 		}
 		p.Revision++
 		p.UpdatedAt = s.now()
 		_, err = tx.Exec(ctx, `UPDATE network_ports SET name = ?, description = ?, admin_state_up = ?, device_owner = ?, device_id = ?,
-			host_id = ?, status = ?, revision = ?, updated_at = ? WHERE id = ?`,
-			p.Name, p.Description, p.AdminStateUp, p.DeviceOwner, p.DeviceID, p.HostID, p.Status, p.Revision, p.UpdatedAt.UnixMicro(), id)
+			host_id = ?, status = ?, port_security_enabled = ?, security_groups = ?, allowed_address_pairs = ?, revision = ?, updated_at = ?
+			WHERE id = ?`,
+			p.Name, p.Description, p.AdminStateUp, p.DeviceOwner, p.DeviceID, p.HostID, p.Status, *p.PortSecurity, jsonText(p.SecurityGroups),
+			jsonText(p.AllowedAddressPairs), p.Revision, p.UpdatedAt.UnixMicro(), id)
 		if err != nil {
 			return err
 		}
@@ -192,6 +213,7 @@ type NetworkUpdate struct {
 	AdminStateUp *bool
 	Shared       *bool
 	External     *bool
+	PortSecurity *bool // the default of ports created from now on
 }
 
 // UpdateNetwork changes a network of v's (any for an admin), bumping its
@@ -213,6 +235,10 @@ func (s *Store) UpdateNetwork(ctx context.Context, v Viewer, id string, u Networ
 		set(&n.AdminStateUp, u.AdminStateUp)
 		set(&n.Shared, u.Shared)
 		set(&n.External, u.External)
+		if u.PortSecurity != nil && *u.PortSecurity != *n.PortSecurity {
+			enabled := *u.PortSecurity
+			n.PortSecurity = &enabled
+		}
 		if before.Shared && !n.Shared {
 			var others int
 			if err := tx.Get(ctx, "SELECT COUNT(*) FROM network_ports WHERE network_id = ? AND project_id <> ? AND device_owner NOT LIKE 'network:%'",
@@ -231,8 +257,8 @@ func (s *Store) UpdateNetwork(ctx context.Context, v Viewer, id string, u Networ
 		n.Revision++
 		n.UpdatedAt = s.now()
 		if _, err := tx.Exec(ctx, `UPDATE network_networks SET name = ?, description = ?, admin_state_up = ?, shared = ?, external = ?,
-			revision = ?, updated_at = ? WHERE id = ?`, n.Name, n.Description, n.AdminStateUp, n.Shared, n.External, n.Revision,
-			n.UpdatedAt.UnixMicro(), id); err != nil {
+			port_security_enabled = ?, revision = ?, updated_at = ? WHERE id = ?`, n.Name, n.Description, n.AdminStateUp, n.Shared, n.External,
+			*n.PortSecurity, n.Revision, n.UpdatedAt.UnixMicro(), id); err != nil {
 			return err
 		}
 		out = n
