@@ -1,0 +1,28 @@
+package dhcp
+
+import (
+	"context"
+	"os/exec"
+	"testing"
+)
+
+// Where pidfd_open is unavailable (an old kernel, a seccomp filter), a
+// process is signalled by pid and watched through /proc; a zombie
+// counts as gone.
+func TestProcWithoutPidfd(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no sleep: %v", err)
+	}
+	defer cmd.Wait()
+	p := &proc{pid: cmd.Process.Pid, fd: -1, args: cmdline(cmd.Process.Pid)}
+	if len(p.args) == 0 || p.exited() {
+		t.Fatalf("a running process: args %q, exited %v", p.args, p.exited())
+	}
+	if err := p.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !p.exited() {
+		t.Fatal("still there after stop")
+	}
+}
