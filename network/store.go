@@ -811,8 +811,10 @@ func (s *Store) DeletePort(ctx context.Context, v Viewer, id string) error {
 	})
 }
 
-// NotFound is Neutron's NetworkNotFound, SubnetNotFound or PortNotFound
-// for resource ("network", "subnet" or "port") id.
+// NotFound is Neutron's NetworkNotFound, SubnetNotFound, PortNotFound,
+// SecurityGroupNotFound or SecurityGroupRuleNotFound for resource
+// ("network", "subnet", "port", "security_group" or "security_group_rule")
+// id.
 func NotFound(resource, id string) error {
 	switch resource {
 	case "network":
@@ -821,6 +823,10 @@ func NotFound(resource, id string) error {
 		return subnetTable.notFound(id)
 	case "port":
 		return portTable.notFound(id)
+	case "security_group":
+		return sgNotFound(id)
+	case "security_group_rule":
+		return sgRuleNotFound(id)
 	}
 	return neutronError(fault.NotFound, "HTTPNotFound", "The resource could not be found.")
 }

@@ -52,6 +52,7 @@ func (a *API) router() *httpapi.Router {
 	a.networkRoutes(rt)
 	a.subnetRoutes(rt)
 	a.portRoutes(rt)
+	a.securityGroupRoutes(rt)
 	a.agentRoutes(rt)
 	return rt
 }
@@ -67,8 +68,9 @@ func (a *API) versions(w http.ResponseWriter, r *http.Request) {
 // resources is the v2.0 root: the collections served.
 func (a *API) resources(w http.ResponseWriter, r *http.Request, q *request) {
 	var out []any
-	for _, c := range []string{"networks", "subnets", "ports"} {
-		out = append(out, map[string]any{"name": strings.TrimSuffix(c, "s"), "collection": c,
+	for _, c := range []string{"networks", "subnets", "ports", "security-groups", "security-group-rules"} {
+		name := strings.ReplaceAll(strings.TrimSuffix(c, "s"), "-", "_")
+		out = append(out, map[string]any{"name": name, "collection": c,
 			"links": []httpapi.Link{{Rel: "self", Href: httpapi.BaseURL(r) + "/v2.0/" + c}}})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"resources": out})

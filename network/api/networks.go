@@ -41,6 +41,7 @@ func renderNetwork(n network.Network, subnets []string) map[string]any {
 		"revision_number": n.Revision, "created_at": isoTime(n.CreatedAt), "updated_at": isoTime(n.UpdatedAt),
 		"tags": []string{}, "availability_zone_hints": []string{}, "availability_zones": []string{},
 		"ipv4_address_scope": nil, "ipv6_address_scope": nil, "l2_adjacency": true,
+		"port_security_enabled": n.PortSecurity == nil || *n.PortSecurity,
 	}
 }
 
@@ -71,7 +72,7 @@ func (a *API) createNetwork(w http.ResponseWriter, r *http.Request, q *request) 
 	attrs, err := decode(w, r, "network")
 	if err == nil {
 		err = known(attrs, "name", "description", "admin_state_up", "shared", "router:external", "tenant_id", "project_id",
-			"provider:network_type", "provider:physical_network", "provider:segmentation_id")
+			"provider:network_type", "provider:physical_network", "provider:segmentation_id", "port_security_enabled")
 	}
 	var n network.Network
 	if err == nil {
@@ -126,6 +127,9 @@ func parseNetwork(attrs map[string]any, q *request) (network.Network, error) {
 		if b != nil {
 			*f.dst = *b
 		}
+	}
+	if n.PortSecurity, err = boolean(attrs, "port_security_enabled"); err != nil {
+		return n, err
 	}
 	seg, err := integer(attrs, "provider:segmentation_id")
 	if err != nil {
@@ -193,7 +197,7 @@ func (a *API) updateNetwork(w http.ResponseWriter, r *http.Request, q *request) 
 	}
 	attrs, err := decode(w, r, "network")
 	if err == nil {
-		err = known(attrs, "name", "description", "admin_state_up", "shared", "router:external")
+		err = known(attrs, "name", "description", "admin_state_up", "shared", "router:external", "port_security_enabled")
 	}
 	var u network.NetworkUpdate
 	if err == nil {
@@ -241,7 +245,10 @@ func parseNetworkUpdate(attrs map[string]any) (network.NetworkUpdate, error) {
 	if u.Shared, err = boolean(attrs, "shared"); err != nil {
 		return u, err
 	}
-	u.External, err = boolean(attrs, "router:external")
+	if u.External, err = boolean(attrs, "router:external"); err != nil {
+		return u, err
+	}
+	u.PortSecurity, err = boolean(attrs, "port_security_enabled")
 	return u, err
 }
 

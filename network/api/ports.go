@@ -34,13 +34,22 @@ func renderPort(p network.Port) map[string]any {
 	if p.HostID != "" {
 		vif = "ovs"
 	}
+	pairs := make([]map[string]string, len(p.AllowedAddressPairs))
+	for i, pair := range p.AllowedAddressPairs {
+		pairs[i] = map[string]string{"ip_address": pair.IP, "mac_address": pair.MAC}
+	}
+	groups := p.SecurityGroups
+	if groups == nil {
+		groups = []string{}
+	}
 	return map[string]any{
 		"id": p.ID, "name": p.Name, "description": p.Description, "tenant_id": p.ProjectID, "project_id": p.ProjectID,
 		"network_id": p.NetworkID, "admin_state_up": p.AdminStateUp, "mac_address": p.MAC, "fixed_ips": ips,
 		"device_id": p.DeviceID, "device_owner": p.DeviceOwner, "status": p.Status,
 		"binding:host_id": p.HostID, "binding:vif_type": vif, "binding:vnic_type": "normal",
 		"binding:vif_details": map[string]any{}, "binding:profile": map[string]any{},
-		"security_groups": []string{}, "allowed_address_pairs": []any{}, "extra_dhcp_opts": []any{}, "tags": []string{},
+		"security_groups": groups, "port_security_enabled": p.PortSecurity == nil || *p.PortSecurity,
+		"allowed_address_pairs": pairs, "extra_dhcp_opts": []any{}, "tags": []string{},
 		"revision_number": p.Revision, "created_at": isoTime(p.CreatedAt), "updated_at": isoTime(p.UpdatedAt),
 	}
 }
@@ -69,7 +78,8 @@ func (a *API) createPort(w http.ResponseWriter, r *http.Request, q *request) {
 	attrs, err := decode(w, r, "port")
 	if err == nil {
 		err = known(attrs, "name", "description", "network_id", "admin_state_up", "mac_address", "fixed_ips",
-			"device_id", "device_owner", "binding:host_id", "tenant_id", "project_id")
+			"device_id", "device_owner", "binding:host_id", "tenant_id", "project_id", "security_groups", "port_security_enabled",
+			"allowed_address_pairs")
 	}
 	var p network.Port
 	if err == nil {
@@ -100,6 +110,10 @@ func (a *API) createPort(w http.ResponseWriter, r *http.Request, q *request) {
 				return
 			}
 		}
+	}
+	if err := a.checkPairs(ctx, q, "create_port", p.AllowedAddressPairs, t); err != nil {
+		fail(w, r, err)
+		return
 	}
 	// The store keeps its own rule too: ports and subnets go on networks
 	// the caller owns (or shared ones, for ports), unless it is an admin.
@@ -136,6 +150,15 @@ func parsePort(attrs map[string]any, q *request) (network.Port, error) {
 		return p, err
 	} else if b != nil {
 		p.AdminStateUp = *b
+	}
+	if p.PortSecurity, err = boolean(attrs, "port_security_enabled"); err != nil {
+		return p, err
+	}
+	if p.SecurityGroups, err = groupList(attrs); err != nil {
+		return p, err
+	}
+	if p.AllowedAddressPairs, err = addressPairs(attrs); err != nil {
+		return p, err
 	}
 	if v, ok := attrs["fixed_ips"]; ok && v != nil {
 		list, ok := v.([]any)
@@ -226,7 +249,8 @@ func (a *API) updatePort(w http.ResponseWriter, r *http.Request, q *request) {
 	}
 	attrs, err := decode(w, r, "port")
 	if err == nil {
-		err = known(attrs, "name", "description", "admin_state_up", "device_id", "device_owner", "binding:host_id")
+		err = known(attrs, "name", "description", "admin_state_up", "device_id", "device_owner", "binding:host_id",
+			"security_groups", "port_security_enabled", "allowed_address_pairs")
 	}
 	var u network.PortUpdate
 	if err == nil {
@@ -244,6 +268,12 @@ func (a *API) updatePort(w http.ResponseWriter, r *http.Request, q *request) {
 	if err := a.checkAttrs(ctx, q, "update_port", attrs, t); err != nil {
 		fail(w, r, err)
 		return
+	}
+	if u.AllowedAddressPairs != nil {
+		if err := a.checkPairs(ctx, q, "update_port", *u.AllowedAddressPairs, t); err != nil {
+			fail(w, r, err)
+			return
+		}
 	}
 	v := q.viewer()
 	v.Admin = true // the policy decided
@@ -266,8 +296,27 @@ func parsePortUpdate(attrs map[string]any) (network.PortUpdate, error) {
 			return u, err
 		}
 	}
-	u.AdminStateUp, err = boolean(attrs, "admin_state_up")
-	return u, err
+	if u.AdminStateUp, err = boolean(attrs, "admin_state_up"); err != nil {
+		return u, err
+	}
+	if u.PortSecurity, err = boolean(attrs, "port_security_enabled"); err != nil {
+		return u, err
+	}
+	if _, ok := attrs["security_groups"]; ok {
+		groups, err := groupList(attrs)
+		if err != nil {
+			return u, err
+		}
+		u.SecurityGroups = &groups
+	}
+	if _, ok := attrs["allowed_address_pairs"]; ok {
+		pairs, err := addressPairs(attrs)
+		if err != nil {
+			return u, err
+		}
+		u.AllowedAddressPairs = &pairs
+	}
+	return u, nil
 }
 
 func (a *API) deletePort(w http.ResponseWriter, r *http.Request, q *request) {
