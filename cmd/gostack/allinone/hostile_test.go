@@ -219,6 +219,18 @@ var hostileRoutes = append(assignmentRoutes(), []hostileRoute{
 	{area: "network", pattern: "GET /v2.0/ports/{id}"},
 	{area: "network", pattern: "PUT /v2.0/ports/{id}", body: `{"port":{"name":"hostile-changed"}}`},
 	{area: "network", pattern: "DELETE /v2.0/ports/{id}"},
+	// The rule's sample has no ports: Neutron takes "22" for 22, so a
+	// mutation of a port would be valid input.
+	{area: "network", pattern: "POST /v2.0/security-groups", body: `{"security_group":{"name":"hostile-new","description":"d"}}`},
+	{area: "network", pattern: "GET /v2.0/security-groups"},
+	{area: "network", pattern: "GET /v2.0/security-groups/{id}"},
+	{area: "network", pattern: "PUT /v2.0/security-groups/{id}", body: `{"security_group":{"name":"hostile-changed"}}`},
+	{area: "network", pattern: "DELETE /v2.0/security-groups/{id}"},
+	{area: "network", pattern: "POST /v2.0/security-group-rules",
+		body: `{"security_group_rule":{"security_group_id":"{{security-groups}}","direction":"ingress","remote_ip_prefix":"10.9.0.0/16"}}`},
+	{area: "network", pattern: "GET /v2.0/security-group-rules"},
+	{area: "network", pattern: "GET /v2.0/security-group-rules/{id}"},
+	{area: "network", pattern: "DELETE /v2.0/security-group-rules/{id}"},
 }...)
 
 // assignmentRoutes are Keystone's grant routes: on projects and domains
@@ -459,6 +471,17 @@ func (h *hostile) fixtures() {
 		fmt.Sprintf(`{"subnet":{"network_id":%q,"cidr":"10.66.0.0/24","ip_version":4}}`, f["networks"])), "subnet", "id")
 	f["ports"] = field(h.must(201, "POST", "network", "/v2.0/ports", h.owner,
 		fmt.Sprintf(`{"port":{"network_id":%q,"name":"hostile-p"}}`, f["networks"])), "port", "id")
+	f["security-groups"] = field(h.must(201, "POST", "network", "/v2.0/security-groups", h.owner, `{"security_group":{"name":"hostile-sg"}}`),
+		"security_group", "id")
+	f["security-group-rules"] = field(h.must(201, "POST", "network", "/v2.0/security-group-rules", h.owner,
+		fmt.Sprintf(`{"security_group_rule":{"security_group_id":%q,"direction":"ingress","protocol":"tcp","port_range_min":22,"port_range_max":22}}`,
+			f["security-groups"])), "security_group_rule", "id")
+	// A project gets its default security group when it first lists its
+	// groups, as in Neutron: every project the suite acts for has one
+	// before the state is taken.
+	for _, tok := range []string{adm, h.owner, h.foreign} {
+		h.must(200, "GET", "network", "/v2.0/security-groups", tok, "")
+	}
 }
 
 // settle waits until the background work the fixtures caused (the zone's
