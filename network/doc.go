@@ -20,14 +20,19 @@
 //     marker, limit) with Neutron's filters; updates bump the revision,
 //     and binding a port to a host sets it DOWN until that host's agent
 //     reports it ACTIVE (SetPortStatus refuses a report from a host the
-//     port is not bound to); a subnet with ports on it is SubnetInUse.
+//     port is not bound to); a subnet with ports on it is SubnetInUse;
+//   - security groups and their rules (secgroup.go): Neutron's checks and
+//     stored forms, a "default" group per project made on demand exactly
+//     once (a key per project), duplicate rules refused (rule writes on a
+//     group take turns on its row), groups in use kept; ports'
+//     security_groups (the default group unless given), port security
+//     (the network's by default, none for network:* ports) and allowed
+//     address pairs (portsec.go).
 //
 // Errors are *fault.Error values with Neutron's exception name in Type
 // and its message.
 //
-// Not yet: the Neutron API (network/api), security groups, routers,
-// floating IPs, DHCP, the OVS plumbing and the host agent
-// (network/ovs, network/secgroup, network/l3, network/dhcp); the
-// all-in-one daemon does not open the network port (9696) until the API
-// lands.
+// What it does not do: plumb anything. OVS ports, flows that enforce the
+// security groups, DHCP are the host agents' work, from the feed;
+// routers and floating IPs are not in the store yet.
 package network

@@ -1,14 +1,18 @@
-// Package api serves Neutron's v2.0 API for networks, subnets and ports
-// over a network.Store, behind identity/middleware.
+// Package api serves Neutron's v2.0 API for networks, subnets, ports and
+// security groups over a network.Store, behind identity/middleware.
 //
 // What it serves: version discovery, the extension list (only what is
-// implemented: binding, external-net, filter-validation, net-mtu,
-// project-id, provider, standard-attr-description, -revisions and
-// -timestamp), and create, list, show, update and delete of networks,
-// subnets and ports. Lists take Neutron's filters (any listed attribute,
-// repeated for alternatives; an unknown one is a 400), fields, sort_key
-// and sort_dir, and limit, marker and page_reverse with next and previous
-// links, all done in SQL by the store.
+// implemented: allowed-address-pairs, binding, external-net,
+// filter-validation, net-mtu, port-security,
+// port-security-groups-filtering, project-id, provider, security-group,
+// security-groups-normalized-cidr, standard-attr-description, -revisions
+// and -timestamp, stateful-security-group), and create, list, show,
+// update and delete of networks, subnets, ports and security groups, and
+// create, list, show and delete of security group rules. Lists take
+// Neutron's filters (any listed attribute, repeated for alternatives; an
+// unknown one is a 400), fields, sort_key and sort_dir, and limit, marker
+// and page_reverse with next and previous links, all done in SQL by the
+// store.
 //
 // Policy is Neutron's (Defaults: generated from python3-neutron 21 by
 // scripts/neutron-policy, each new default ORed with its deprecated
@@ -19,8 +23,8 @@
 // caller may not get are left out of answers. Errors are Neutron's
 // {"NeutronError": {"type", "message", "detail"}}.
 //
-// Not yet: security groups, routers, floating IPs, quotas, tags,
-// availability zones, subnet pools, allowed address pairs, port
-// security, and updates of subnet addresses (gateway, pools, DNS, routes)
-// and of a port's fixed IPs and MAC.
+// Not yet: routers, floating IPs, quotas, tags, availability zones,
+// subnet pools, RBAC sharing of security groups, address groups, updates
+// of a rule's description, and updates of subnet addresses (gateway,
+// pools, DNS, routes) and of a port's fixed IPs and MAC.
 package api
