@@ -132,3 +132,65 @@ func TestAgentsAndHostState(t *testing.T) {
 		})
 	}
 }
+
+// A network with a DHCP subnet is scheduled to the least loaded live
+// agent offering DHCP, which gets its DHCP port on request.
+func TestDHCPScheduling(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			for _, h := range []string{"h1", "h2"} {
+				_, err := e.s.ReportAgent(e.ctx, network.AgentReport{AgentType: network.OVSAgent, Binary: "b", Host: h,
+					Configurations: map[string]any{"dhcp": h == "h2"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			n := e.network(t, projA, network.Network{Name: "n"})
+			sub := e.subnet(t, projA, n.ID, "10.0.0.0/24")
+			st1, err := e.s.HostState(e.ctx, "h1")
+			if err != nil || len(st1.DHCP) != 0 {
+				t.Fatalf("h1 offers no DHCP: %+v, %v", st1.DHCP, err)
+			}
+			st2, err := e.s.HostState(e.ctx, "h2")
+			if err != nil || len(st2.DHCP) != 1 || st2.DHCP[0].Port != nil || len(st2.DHCP[0].Subnets) != 1 {
+				t.Fatalf("h2's DHCP: %+v, %v", st2.DHCP, err)
+			}
+			_, err = e.s.EnsureDHCPPort(e.ctx, "h1", n.ID)
+			wantNeutron(t, err, fault.Conflict, "Conflict")
+			p, err := e.s.EnsureDHCPPort(e.ctx, "h2", n.ID)
+			if err != nil || p.DeviceOwner != network.DHCPOwner || p.HostID != "h2" || len(p.FixedIPs) != 1 || p.FixedIPs[0].SubnetID != sub.ID {
+				t.Fatalf("DHCP port %+v, %v", p, err)
+			}
+			again, err := e.s.EnsureDHCPPort(e.ctx, "h2", n.ID)
+			if err != nil || again.ID != p.ID {
+				t.Fatalf("second ensure: %+v, %v", again, err)
+			}
+			vm, err := e.s.CreatePort(e.ctx, projA, network.Port{NetworkID: n.ID, AdminStateUp: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A second DHCP subnet: the port gets an address on it too.
+			sub2 := e.subnet(t, projA, n.ID, "10.0.1.0/24")
+			if p, err = e.s.EnsureDHCPPort(e.ctx, "h2", n.ID); err != nil || len(p.FixedIPs) != 2 {
+				t.Fatalf("after a second subnet: %+v, %v", p.FixedIPs, err)
+			}
+			st2, _ = e.s.HostState(e.ctx, "h2")
+			svc := st2.DHCP[0]
+			if svc.Port == nil || svc.Port.ID != p.ID || len(svc.Subnets) != 2 || len(svc.Hosts) != 1 || svc.Hosts[0].PortID != vm.ID {
+				t.Fatalf("service = %+v", svc)
+			}
+			_ = sub2
+			// The DHCP port does not keep the network from being deleted.
+			if err := e.s.DeletePort(e.ctx, projA, vm.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.s.DeleteNetwork(e.ctx, projA, n.ID); err != nil {
+				t.Fatal(err)
+			}
+			if st2, _ = e.s.HostState(e.ctx, "h2"); len(st2.DHCP) != 0 {
+				t.Fatalf("DHCP of a deleted network: %+v", st2.DHCP)
+			}
+		})
+	}
+}

@@ -24,6 +24,8 @@ type HostState struct {
 	Subnets  []Subnet     `json:"subnets"`
 	Ports    []Port       `json:"ports"`
 	Remotes  []RemotePort `json:"remotes"`
+	// DHCP are the networks whose DHCP this host serves.
+	DHCP []DHCPService `json:"dhcp"`
 }
 
 // RemotePort is a port on another host, as a forwarding entry: which
@@ -39,8 +41,12 @@ type RemotePort struct {
 }
 
 // HostState reads host's desired state in one snapshot of the store.
+// First it schedules the DHCP of networks that have no DHCP host yet.
 func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 	st := HostState{Host: host, Networks: []Network{}, Subnets: []Subnet{}, Ports: []Port{}, Remotes: []RemotePort{}}
+	if err := s.scheduleDHCP(ctx, 0); err != nil {
+		return st, err
+	}
 	rev, err := s.feed.Snapshot(ctx, func(tx *sqlstore.Tx) error {
 		var tip string
 		err := tx.Get(ctx, "SELECT tunnel_ip FROM network_agents WHERE agent_type = ? AND host = ?", []any{OVSAgent, host}, &tip)
@@ -53,6 +59,9 @@ func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 			return err
 		}
 		if err := addFixedIPs(ctx, tx, st.Ports); err != nil {
+			return err
+		}
+		if st.DHCP, err = dhcpServices(ctx, tx, host); err != nil {
 			return err
 		}
 		var nets []any

@@ -27,6 +27,7 @@ func (a *API) agentRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("PUT /internal/agents/{host}", a.authed(a.serviceOnly(a.reportAgent)))
 	rt.HandleFunc("GET /internal/hosts/{host}", a.authed(a.serviceOnly(a.hostState)))
 	rt.HandleFunc("PUT /internal/hosts/{host}/ports", a.authed(a.serviceOnly(a.portStatus)))
+	rt.HandleFunc("PUT /internal/hosts/{host}/dhcp/{network}", a.authed(a.serviceOnly(a.dhcpPort)))
 }
 
 func (a *API) adminOnly(h handler) handler {
@@ -230,4 +231,15 @@ func (a *API) portStatus(w http.ResponseWriter, r *http.Request, q *request) {
 		skipped = []string{}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"skipped": skipped})
+}
+
+// dhcpPort gives the host's DHCP service on a network its port (created
+// or completed), which the agent then plumbs like any other.
+func (a *API) dhcpPort(w http.ResponseWriter, r *http.Request, q *request) {
+	p, err := a.Store.EnsureDHCPPort(r.Context(), r.PathValue("host"), r.PathValue("network"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": renderPort(p)})
 }

@@ -1,0 +1,226 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+)
+
+// DHCPOwner is the device_owner of a network's DHCP port.
+const DHCPOwner = "network:dhcp"
+
+// DHCPService is a network whose DHCP a host serves: the subnets with
+// DHCP enabled, the host's DHCP port on it (nil until the agent asked
+// for it), and every other port's MAC and addresses.
+type DHCPService struct {
+	Network Network    `json:"network"`
+	Subnets []Subnet   `json:"subnets"`
+	Port    *Port      `json:"port"`
+	Hosts   []DHCPHost `json:"hosts"`
+}
+
+// DHCPHost is a static lease.
+type DHCPHost struct {
+	PortID string    `json:"port_id"`
+	MAC    string    `json:"mac_address"`
+	IPs    []FixedIP `json:"fixed_ips"`
+}
+
+// dhcpDeviceID is the device_id of host's DHCP ports.
+func dhcpDeviceID(host string) string { return "dhcp-" + host }
+
+// scheduleDHCP binds every network with a DHCP-enabled subnet and no
+// DHCP host to the live agent offering DHCP that serves the fewest, and
+// drops bindings of networks that no longer need one. It writes only
+// when something is to change.
+func (s *Store) scheduleDHCP(ctx context.Context, down time.Duration) error {
+	if down <= 0 {
+		down = DefaultAgentDownTime
+	}
+	var pending int
+	err := s.db.Get(ctx, `SELECT
+		(SELECT COUNT(*) FROM network_networks n WHERE EXISTS (SELECT 1 FROM network_subnets s WHERE s.network_id = n.id AND s.enable_dhcp)
+			AND NOT EXISTS (SELECT 1 FROM network_dhcp_bindings b WHERE b.network_id = n.id))
+		+ (SELECT COUNT(*) FROM network_dhcp_bindings b WHERE NOT EXISTS
+			(SELECT 1 FROM network_subnets s WHERE s.network_id = b.network_id AND s.enable_dhcp))`, nil, &pending)
+	if err != nil || pending == 0 {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM network_dhcp_bindings WHERE NOT EXISTS
+			(SELECT 1 FROM network_subnets s WHERE s.network_id = network_dhcp_bindings.network_id AND s.enable_dhcp)`); err != nil {
+			return err
+		}
+		nets, err := idsOf(ctx, tx, `SELECT n.id FROM network_networks n WHERE EXISTS
+			(SELECT 1 FROM network_subnets s WHERE s.network_id = n.id AND s.enable_dhcp)
+			AND NOT EXISTS (SELECT 1 FROM network_dhcp_bindings b WHERE b.network_id = n.id) ORDER BY n.id`)
+		if err != nil || len(nets) == 0 {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT a.host, a.configurations, (SELECT COUNT(*) FROM network_dhcp_bindings b WHERE b.host = a.host)
+			FROM network_agents a WHERE a.agent_type = ? AND a.admin_state_up AND a.heartbeat_at >= ? ORDER BY a.host`,
+			OVSAgent, s.now().Add(-down).UnixMicro())
+		if err != nil {
+			return err
+		}
+		type load struct {
+			host string
+			n    int
+		}
+		var agents []load
+		for rows.Next() {
+			var l load
+			var conf string
+			if err := rows.Scan(&l.host, &conf, &l.n); err != nil {
+				rows.Close()
+				return err
+			}
+			if strings.Contains(conf, `"dhcp":true`) {
+				agents = append(agents, l)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(agents) == 0 {
+			return err
+		}
+		now := s.now().UnixMicro()
+		for _, id := range nets {
+			least := slices.MinFunc(agents, func(a, b load) int { return a.n - b.n })
+			if _, err := tx.Exec(ctx, "INSERT INTO network_dhcp_bindings (network_id, host, created_at) VALUES (?, ?, ?)", id, least.host, now); err != nil {
+				return err
+			}
+			for i := range agents {
+				if agents[i].host == least.host {
+					agents[i].n++
+				}
+			}
+			if err := s.record(ctx, tx, "dhcp_binding", id, "", watch.Create, map[string]string{"network_id": id, "host": least.host}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// dhcpServices reads the DHCP services host serves, in tx.
+func dhcpServices(ctx context.Context, tx *sqlstore.Tx, host string) ([]DHCPService, error) {
+	nets, err := queryAll(ctx, tx, scanNetwork, "SELECT "+networkCols+` FROM network_networks WHERE id IN
+		(SELECT network_id FROM network_dhcp_bindings WHERE host = ?) ORDER BY id`, host)
+	if err != nil {
+		return nil, err
+	}
+	out := []DHCPService{}
+	for _, n := range nets {
+		svc := DHCPService{Network: n, Hosts: []DHCPHost{}}
+		subs, err := subnetsOf(ctx, tx, n.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, sub := range subs {
+			if sub.EnableDHCP {
+				svc.Subnets = append(svc.Subnets, sub)
+			}
+		}
+		ports, err := queryAll(ctx, tx, scanPort, "SELECT "+portCols+" FROM network_ports WHERE network_id = ? ORDER BY id", n.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := addFixedIPs(ctx, tx, ports); err != nil {
+			return nil, err
+		}
+		for _, p := range ports {
+			if p.DeviceOwner == DHCPOwner {
+				if p.DeviceID == dhcpDeviceID(host) && p.HostID == host {
+					svc.Port = &p
+				}
+				continue
+			}
+			if len(p.FixedIPs) > 0 {
+				svc.Hosts = append(svc.Hosts, DHCPHost{PortID: p.ID, MAC: p.MAC, IPs: p.FixedIPs})
+			}
+		}
+		out = append(out, svc)
+	}
+	return out, nil
+}
+
+// EnsureDHCPPort gives host's DHCP service on network networkID its port,
+// bound to host with an address on every DHCP-enabled subnet: created if
+// missing, given the addresses it lacks. The agent asks for it; the
+// network must be scheduled to host.
+func (s *Store) EnsureDHCPPort(ctx context.Context, host, networkID string) (Port, error) {
+	var bound string
+	err := s.db.Get(ctx, "SELECT host FROM network_dhcp_bindings WHERE network_id = ?", []any{networkID}, &bound)
+	if errors.Is(err, sqlstore.ErrNotFound) || (err == nil && bound != host) {
+		return Port{}, neutronError(fault.Conflict, "Conflict", "The DHCP of network %s is not served by host %s.", networkID, host)
+	} else if err != nil {
+		return Port{}, err
+	}
+	admin := Viewer{Admin: true}
+	ports, _, err := s.ListPorts(ctx, admin, Filter{"network_id": {networkID}, "device_owner": {DHCPOwner},
+		"device_id": {dhcpDeviceID(host)}}, Page{})
+	if err != nil {
+		return Port{}, err
+	}
+	subs, err := s.Subnets(ctx, admin, networkID)
+	if err != nil {
+		return Port{}, err
+	}
+	var want []FixedIP
+	for _, sub := range subs {
+		if sub.EnableDHCP {
+			want = append(want, FixedIP{SubnetID: sub.ID})
+		}
+	}
+	if len(ports) == 0 {
+		n, err := s.GetNetwork(ctx, admin, networkID)
+		if err != nil {
+			return Port{}, err
+		}
+		no := false
+		return s.CreatePort(ctx, admin, Port{NetworkID: networkID, ProjectID: n.ProjectID, DeviceOwner: DHCPOwner,
+			DeviceID: dhcpDeviceID(host), HostID: host, AdminStateUp: true, FixedIPs: want, PortSecurity: &no})
+	}
+	p := ports[0]
+	var missing []FixedIP
+	for _, w := range want {
+		if !slices.ContainsFunc(p.FixedIPs, func(f FixedIP) bool { return f.SubnetID == w.SubnetID }) {
+			missing = append(missing, w)
+		}
+	}
+	if len(missing) == 0 {
+		return p, nil
+	}
+	err = s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if _, err := lockNetwork(ctx, tx, admin, networkID); err != nil {
+			return err
+		}
+		subnets, err := subnetsOf(ctx, tx, networkID)
+		if err != nil {
+			return err
+		}
+		added, err := allocate(ctx, tx, p, subnets, missing)
+		if err != nil {
+			return err
+		}
+		p.FixedIPs = append(p.FixedIPs, added...)
+		sortFixedIPs(p.FixedIPs)
+		p.Revision++
+		p.UpdatedAt = s.now()
+		if _, err := tx.Exec(ctx, "UPDATE network_ports SET revision = ?, updated_at = ? WHERE id = ?", p.Revision, p.UpdatedAt.UnixMicro(), p.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "port", p.ID, p.ProjectID, watch.Update, p)
+	})
+	if err != nil {
+		return Port{}, fmt.Errorf("network: DHCP port of %s: %w", networkID, err)
+	}
+	return p, nil
+}
