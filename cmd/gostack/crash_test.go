@@ -48,7 +48,7 @@ func (c *crashCloud) start(point string) {
 		"-set", fmt.Sprintf("ports.admin=%d", c.admin), "-set", fmt.Sprintf("ports.identity=%d", c.identity),
 		"-set", fmt.Sprintf("ports.image=%d", c.image), "-set", fmt.Sprintf("ports.dns=%d", c.dnsAPI),
 		"-set", fmt.Sprintf("ports.network=%d", c.network),
-		"-set", "dns.listen="+c.dnsListen, "-set", "identity.password_hash_rounds=4")
+		"-set", "dns.listen="+c.dnsListen, "-set", "identity.password_hash_rounds=4", "-set", "network.agent.enabled=false")
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1", crashpoint.Env+"="+point)
 	p := &proc{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs

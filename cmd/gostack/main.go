@@ -7,6 +7,7 @@
 //	gostack identity bootstrap [-password P] [flags above]   # keystone-manage bootstrap
 //	gostack fernet setup|rotate [flags above]                # keystone-manage fernet_setup|fernet_rotate
 //	gostack dns-server [flags above]                         # the authoritative DNS server alone (run the cloud with dns.server=false)
+//	gostack network-agent [flags above]                      # this host's network agent alone, against the controller in network.agent
 //
 // Settings come from defaults, then the YAML file, then GOSTACK_* variables,
 // then flags. SIGINT or SIGTERM shuts it down gracefully.
@@ -28,6 +29,7 @@ import (
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
+	networkarea "github.com/gostack/gostack/network/area"
 )
 
 func main() {
@@ -43,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(args) >= 2 && args[0] == "identity" && args[1] == "bootstrap",
 		len(args) >= 2 && args[0] == "fernet" && (args[1] == "setup" || args[1] == "rotate"):
 		cmd, args = args[0]+" "+args[1], args[2:]
-	case len(args) >= 1 && args[0] == "dns-server":
+	case len(args) >= 1 && (args[0] == "dns-server" || args[0] == "network-agent"):
 		cmd, args = args[0], args[1:]
 	case len(args) >= 1 && (args[0] == "identity" || args[0] == "fernet"):
 		fmt.Fprintf(stderr, "gostack: unknown command %q: want \"identity bootstrap\", \"fernet setup\" or \"fernet rotate\"\n", strings.Join(args, " "))
@@ -76,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	id, _ := compose.Find[*identityarea.Area](d.Areas)
 	dns, _ := compose.Find[*dnsarea.Area](d.Areas)
+	net, _ := compose.Find[*networkarea.Area](d.Areas)
 	var err error
 	switch {
 	case *printConfig:
@@ -91,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = id.FernetRotate(ctx, &d.Config, stdout)
 	case cmd == "dns-server":
 		err = dns.ServeDNS(ctx, &d.Config, d.Logger(), nil)
+	case cmd == "network-agent":
+		err = net.RunAgent(ctx, &d.Config, d.Logger())
 	default:
 		err = d.Run(ctx)
 	}

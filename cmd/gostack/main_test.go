@@ -78,7 +78,9 @@ func (l *lockedBuffer) String() string {
 func startGostack(t *testing.T, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
+	// The network agent starts Open vSwitch, which outlives the process;
+	// these tests plumb no port.
+	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1", "GOSTACK_NETWORK_AGENT_ENABLED=false")
 	p := &proc{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {

@@ -2,16 +2,24 @@ package area
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/identity/middleware"
+	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/network"
+	"github.com/gostack/gostack/network/agent"
 	"github.com/gostack/gostack/network/api"
 )
 
@@ -29,10 +37,32 @@ type Config struct {
 	MTU        int    `yaml:"mtu" help:"MTU of VXLAN networks: the underlay's 1500 less the 50 bytes of VXLAN"`
 	MaxLimit   int    `yaml:"pagination_max_limit" help:"most items a list answers per page, also without limit (Neutron's pagination_max_limit); 0 for no cap"`
 	PolicyFile string `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Neutron's default rules"`
+	Agent      Agent  `yaml:"agent"`
+}
+
+// Agent is the host agent the all-in-one runs in-process. It talks to
+// the API and the watch feed over HTTP with a service user's token, as
+// on any other host.
+type Agent struct {
+	Enabled      bool   `yaml:"enabled" help:"run this host's network agent in-process: it plumbs the ports bound to this host into Open vSwitch"`
+	Host         string `yaml:"host" help:"the host name ports are bound to (binding:host_id); empty for the machine's hostname"`
+	TunnelIP     string `yaml:"tunnel_ip" help:"this host's VXLAN endpoint with its prefix, e.g. 192.168.50.1/24; empty for a single host"`
+	Uplink       string `yaml:"uplink" help:"underlay device put on the physical bridge with tunnel_ip (userspace datapath)"`
+	DatapathType string `yaml:"datapath_type" help:"netdev (userspace: needs no kernel module) or system (the openvswitch kernel module)"`
+	OVSDir       string `yaml:"ovs_dir" help:"run directory of the Open vSwitch daemons the agent starts when they are not running (default <data_dir>/ovs); \"system\" for the host's own"`
+	// The controller, for `gostack network-agent` on another host (the
+	// in-process agent knows it).
+	AuthURL    string `yaml:"auth_url" help:"network-agent on another host: the controller's identity URL, e.g. http://10.0.0.1:5000/v3"`
+	Username   string `yaml:"username" help:"network-agent: the service user (service role on the service project)"`
+	Password   string `yaml:"password" secret:"true" help:"network-agent: its password"`
+	WatchURL   string `yaml:"watch_url" help:"network-agent: the controller's admin port, whose /v1/watch/network it follows, e.g. http://10.0.0.1:9000"`
+	NetworkURL string `yaml:"network_url" help:"network-agent: the network API (empty: from the catalog)"`
 }
 
 // New returns the network area with its defaults.
-func New() *Area { return &Area{Config: Config{VNIMin: 1, VNIMax: 1000, MTU: 1450}} }
+func New() *Area {
+	return &Area{Config: Config{VNIMin: 1, VNIMax: 1000, MTU: 1450, Agent: Agent{Enabled: true, DatapathType: "netdev"}}}
+}
 
 // Validate reports the first bad setting, its key relative to the section.
 func (c *Config) Validate() error {
@@ -43,6 +73,13 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "mtu", Problem: "must be 68 to 9000"}
 	case c.MaxLimit < 0:
 		return &config.FieldError{Key: "pagination_max_limit", Problem: "must be 0 (no cap) or more"}
+	case c.Agent.DatapathType != "netdev" && c.Agent.DatapathType != "system":
+		return &config.FieldError{Key: "agent.datapath_type", Problem: "must be netdev or system"}
+	}
+	if c.Agent.TunnelIP != "" {
+		if _, err := netip.ParsePrefix(c.Agent.TunnelIP); err != nil {
+			return &config.FieldError{Key: "agent.tunnel_ip", Problem: "must be an address with its prefix length, like 192.168.50.1/24"}
+		}
 	}
 	return nil
 }
@@ -91,5 +128,101 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	store.MTU = a.Config.MTU
 	h := (&api.API{Store: store, Policy: enf, MaxLimit: a.Config.MaxLimit}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Neutron, Optional: true}
+	if a.Config.Agent.Enabled {
+		if err := a.startAgent(ctx, env); err != nil {
+			return nil, err
+		}
+	}
 	return mw.Wrap(h), nil
+}
+
+// startAgent runs this host's agent in-process, through the same contract
+// as on another host: a service user's token, the API and the admin
+// port's feed over HTTP.
+func (a *Area) startAgent(ctx context.Context, env *compose.Env) error {
+	creds, err := identityarea.ServiceUser(ctx, env, "network-agent")
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	sess := kitagent.NewSession(creds)
+	if env.Config.TLS.On() {
+		tc, err := httpapi.ClientTLS(env.Config.TLS.CA())
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	}
+	cfg, err := a.agentConfig(env.Config)
+	if err != nil {
+		return err
+	}
+	feed := env.URLOf("admin")
+	if feed == "" {
+		return errors.New("agent: the stack has no admin listener for the watch feed")
+	}
+	ag := &agent.Agent{Config: cfg, Session: sess, NetworkURL: env.URL, FeedURL: feed + "/v1/watch/network",
+		Log: env.Log.With("agent", cfg.Host), HTTP: sess.HTTP}
+	env.Go("network agent", ag.Run)
+	return nil
+}
+
+// RunAgent runs this host's network agent alone, against the controller
+// named in the agent section (auth_url, username, password, watch_url):
+// `gostack network-agent` on a host that runs no controller. It opens no
+// database.
+func (a *Area) RunAgent(ctx context.Context, core *compose.Config, log *slog.Logger) error {
+	c := a.Config.Agent
+	switch {
+	case c.AuthURL == "":
+		return &config.FieldError{Key: "network.agent.auth_url", Problem: "is required to run network-agent"}
+	case c.Username == "" || c.Password == "":
+		return &config.FieldError{Key: "network.agent.username", Problem: "a username and a password are required to run network-agent"}
+	case c.WatchURL == "":
+		return &config.FieldError{Key: "network.agent.watch_url", Problem: "is required to run network-agent"}
+	}
+	sess := kitagent.NewSession(kitagent.Credentials{AuthURL: c.AuthURL, Username: c.Username, Password: c.Password,
+		Project: "service", Region: core.Region})
+	if core.TLS.On() {
+		tc, err := httpapi.ClientTLS(core.TLS.CA())
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	}
+	cfg, err := a.agentConfig(core)
+	if err != nil {
+		return err
+	}
+	ag := &agent.Agent{Config: cfg, Session: sess, NetworkURL: c.NetworkURL,
+		FeedURL: strings.TrimSuffix(c.WatchURL, "/") + "/v1/watch/network", Log: log.With("agent", cfg.Host), HTTP: sess.HTTP}
+	log.Info("network agent starting", "host", cfg.Host, "controller", c.AuthURL)
+	err = ag.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// agentConfig is the agent's settings with their defaults resolved.
+func (a *Area) agentConfig(core *compose.Config) (agent.Config, error) {
+	c := a.Config.Agent
+	cfg := agent.Config{Host: c.Host, Uplink: c.Uplink, DatapathType: c.DatapathType}
+	if cfg.Host == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return cfg, fmt.Errorf("agent: host name: %w", err)
+		}
+		cfg.Host = h
+	}
+	if c.TunnelIP != "" {
+		cfg.TunnelIP, _ = netip.ParsePrefix(c.TunnelIP) // Validate checked it
+	}
+	switch c.OVSDir {
+	case "system":
+	case "":
+		cfg.OVSDir = filepath.Join(core.DataDir, "ovs")
+	default:
+		cfg.OVSDir = c.OVSDir
+	}
+	return cfg, nil
 }

@@ -110,6 +110,9 @@ func newConfig() *cloudConfig {
 	c.dns, _ = compose.Find[*dnsarea.Area](areas)
 	c.net, _ = compose.Find[*networkarea.Area](areas)
 	c.Identity, c.Image, c.DNS, c.Network = &c.id.Config, &c.img.Config, &c.dns.Config, &c.net.Config
+	// The host agent starts Open vSwitch, which outlives the daemon:
+	// only the tests that plumb ports turn it on, and stop the switch.
+	c.Network.Agent.Enabled = false
 	return c
 }
 

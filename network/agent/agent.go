@@ -1,0 +1,472 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	kitagent "github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/kit/watch/watchhttp"
+	"github.com/gostack/gostack/network"
+	"github.com/gostack/gostack/network/ovs"
+)
+
+// Binary is the agent's binary name in /v2.0/agents.
+const Binary = "gostack-network-agent"
+
+// Config is one host's agent.
+type Config struct {
+	// Host is the name ports are bound to (binding:host_id).
+	Host string
+	// TunnelIP is the host's VXLAN endpoint with its prefix length, e.g.
+	// 192.168.50.1/24. With the userspace datapath it is put on the
+	// physical bridge, which also takes Uplink; with the kernel datapath
+	// it is an address the host already has.
+	TunnelIP netip.Prefix
+	// Uplink is the underlay device the physical bridge takes (userspace
+	// datapath only); "" to leave the bridge without one.
+	Uplink string
+	// DatapathType is "netdev" (userspace, what works without the
+	// openvswitch kernel module) or "system".
+	DatapathType string
+	// Bridges: integration (br-int), tunnel (br-tun), physical (br-phy,
+	// userspace datapath only).
+	IntegrationBridge, TunnelBridge, PhysicalBridge string
+	// OVSDir is the private run directory of the Open vSwitch daemons
+	// the agent starts when they are not running; "" uses the system's.
+	OVSDir string
+}
+
+func (c *Config) defaults() {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&c.DatapathType, "netdev")
+	def(&c.IntegrationBridge, "br-int")
+	def(&c.TunnelBridge, "br-tun")
+	def(&c.PhysicalBridge, "br-phy")
+}
+
+// cookieOwner marks the flows of this agent (the high half of the
+// cookie); the low half is the generation, one per start.
+const (
+	cookieOwner = 0x6e657477 << 32 // "netw"
+	cookieMask  = 0xffffffff << 32
+)
+
+// Agent plumbs the ports bound to its host into Open vSwitch. It holds
+// no database credentials: it follows the network feed of the controller
+// and reads its host's state from the network API's internal routes,
+// with a service user's token (kit/agent).
+type Agent struct {
+	Config  Config
+	Session *kitagent.Session
+	// NetworkURL is the network API ("" to take the internal endpoint
+	// of type "network" from the catalog); FeedURL is the controller's
+	// watch feed of the network area (admin port /v1/watch/network).
+	NetworkURL, FeedURL string
+	// HTTP is the client for the feed (nil: http.DefaultClient); give it
+	// the same TLS settings as the Session's.
+	HTTP *http.Client
+	Log  *slog.Logger
+	// Synced, if set, is called after each sync with what it did.
+	Synced func(SyncStats)
+
+	mu         sync.Mutex
+	daemons    *ovs.Daemons
+	db         *ovs.Client
+	run        ovs.Runner
+	tunFlows   *ovs.OpenFlow
+	intFlows   *ovs.OpenFlow
+	generation uint64
+	reported   bool
+	synced     bool // once: the first sync is logged
+}
+
+// SyncStats is what one sync did.
+type SyncStats struct {
+	Revision  int64
+	Ports     int // bound to the host
+	Plumbed   int // of which plumbed (a VIF on br-int, tagged, flows in)
+	Reported  int // statuses sent
+	Tunnel    ovs.SyncResult
+	Integ     ovs.SyncResult
+	Took      time.Duration
+	Remotes   int
+	Networks  int
+	TunnelsUp int
+}
+
+func (a *Agent) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+// Run starts (or adopts) Open vSwitch, then syncs until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	a.Config.defaults()
+	if a.Config.Host == "" {
+		return errors.New("network agent: no host name")
+	}
+	if err := a.open(ctx); err != nil {
+		return err
+	}
+	defer a.db.Close()
+	wake := make(chan struct{}, 1)
+	go a.watchSwitch(ctx, wake)
+	loop := &kitagent.Loop{
+		Sync: a.Sync,
+		Feed: &watchhttp.Client{URL: a.FeedURL, HTTP: a.HTTP, Prepare: a.Session.Prepare},
+		Area: "network",
+		Wake: wake,
+		Heartbeat: func(ctx context.Context) error {
+			return a.report(ctx)
+		},
+		Log: a.log(),
+	}
+	if a.FeedURL == "" {
+		loop.Feed = nil
+	}
+	return loop.Run(ctx)
+}
+
+// open starts or adopts the switch and connects to its database.
+func (a *Agent) open(ctx context.Context) error {
+	var err error
+	if a.Config.OVSDir == "" {
+		d, ok := ovs.System()
+		if !ok {
+			return errors.New("network agent: no ovs_dir set and no Open vSwitch running on this host")
+		}
+		a.daemons = d
+	} else if a.daemons, err = ovs.Start(ctx, a.Config.OVSDir); err != nil {
+		return fmt.Errorf("network agent: %w", err)
+	}
+	a.run = a.daemons.Runner()
+	if a.db, err = ovs.Connect(ctx, a.daemons.DB); err != nil {
+		return fmt.Errorf("network agent: %w", err)
+	}
+	a.tunFlows = &ovs.OpenFlow{Bridge: a.Config.TunnelBridge, Run: a.run}
+	a.intFlows = &ovs.OpenFlow{Bridge: a.Config.IntegrationBridge, Run: a.run}
+	a.generation = uint64(time.Now().Unix()) & 0xffffffff
+	// The bridges first: with the userspace datapath the VTEP address,
+	// on br-phy, may be how this host reaches the controller.
+	for {
+		err := a.bridges(ctx)
+		if err == nil {
+			return nil
+		}
+		a.log().Warn("network agent: bridges", "err", err)
+		select {
+		case <-ctx.Done():
+			a.db.Close()
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// watchSwitch pokes the loop when the switch's database changes (a VIF
+// plugged or unplugged, a reconnection) and, for the agent's own switch,
+// when ovs-vswitchd is no longer running: the next Sync starts it again
+// and puts back every flow it lost.
+func (a *Agent) watchSwitch(ctx context.Context, wake chan<- struct{}) {
+	poke := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	running := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.db.Changed():
+			poke()
+		case <-tick.C:
+			if a.Config.OVSDir == "" {
+				continue
+			}
+			_, up := a.daemons.PID("ovs-vswitchd")
+			if !up && running {
+				a.log().Warn("network agent: ovs-vswitchd is not running; starting it again")
+				poke()
+			}
+			running = up
+		}
+	}
+}
+
+// ensureSwitch starts the agent's own ovsdb-server or ovs-vswitchd
+// again if one has stopped.
+func (a *Agent) ensureSwitch(ctx context.Context) error {
+	if a.Config.OVSDir == "" {
+		return nil
+	}
+	if _, up := a.daemons.PID("ovs-vswitchd"); up {
+		return nil
+	}
+	if _, err := ovs.Start(ctx, a.Config.OVSDir); err != nil {
+		return fmt.Errorf("network agent: %w", err)
+	}
+	return nil
+}
+
+// report tells the controller the agent is alive, and its VTEP.
+func (a *Agent) report(ctx context.Context) error {
+	base, err := a.networkURL(ctx)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	start := !a.reported
+	a.mu.Unlock()
+	body := map[string]any{"agent": map[string]any{
+		"agent_type": network.OVSAgent, "binary": Binary, "topic": "N/A", "start": start,
+		"tunnel_ip": addrOrEmpty(a.Config.TunnelIP),
+		"configurations": map[string]any{
+			"tunnel_types": []string{"vxlan"}, "l2_population": true, "arp_responder_enabled": true,
+			"datapath_type": a.Config.DatapathType, "integration_bridge": a.Config.IntegrationBridge,
+			"bridge_mappings": map[string]string{},
+		},
+	}}
+	if err := a.Session.Do(ctx, "PUT", base+"/internal/agents/"+url.PathEscape(a.Config.Host), body, nil); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.reported = true
+	a.mu.Unlock()
+	return nil
+}
+
+func addrOrEmpty(p netip.Prefix) string {
+	if !p.IsValid() {
+		return ""
+	}
+	return p.Addr().String()
+}
+
+func (a *Agent) networkURL(ctx context.Context) (string, error) {
+	if a.NetworkURL != "" {
+		return strings.TrimSuffix(a.NetworkURL, "/"), nil
+	}
+	return a.Session.Endpoint(ctx, "network")
+}
+
+// Sync reads the host's desired state and makes Open vSwitch match it:
+// bridges, tunnel ports, port tags and flows, changing only what differs;
+// then it reports the ports it plumbed ACTIVE and those it could not
+// DOWN. It returns the feed revision of the state it read.
+func (a *Agent) Sync(ctx context.Context) (int64, error) {
+	start := time.Now()
+	base, err := a.networkURL(ctx)
+	if err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	reported := a.reported
+	a.mu.Unlock()
+	if !reported { // the VTEP must be known before others tunnel to us
+		if err := a.report(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if err := a.ensureSwitch(ctx); err != nil {
+		return 0, err
+	}
+	var st network.HostState
+	if err := a.Session.Do(ctx, "GET", base+"/internal/hosts/"+url.PathEscape(a.Config.Host), nil, &st); err != nil {
+		return 0, err
+	}
+	stats := SyncStats{Revision: st.Revision, Ports: len(st.Ports), Networks: len(st.Networks), Remotes: len(st.Remotes)}
+	if err := a.bridges(ctx); err != nil {
+		return 0, err
+	}
+	l := &layout{state: &st, networks: map[string]network.Network{}, tunnels: map[netip.Addr]int{}}
+	for _, n := range st.Networks {
+		l.networks[n.ID] = n
+	}
+	if err := a.tunnelPorts(ctx, l); err != nil {
+		return 0, err
+	}
+	stats.TunnelsUp = len(l.tunnels)
+	plumbed, err := a.localPorts(ctx, l)
+	if err != nil {
+		return 0, err
+	}
+	cookie := cookieOwner | a.generation
+	if stats.Tunnel, err = a.tunFlows.Sync(ctx, l.tunnelFlows(), cookie, cookieMask); err != nil {
+		return 0, err
+	}
+	if stats.Integ, err = a.intFlows.Sync(ctx, integrationFlows(), cookie, cookieMask); err != nil {
+		return 0, err
+	}
+	// Flows are in: the ports with a tagged VIF are plumbed.
+	want := map[string]string{}
+	for _, p := range st.Ports {
+		status := network.Down
+		if plumbed[p.ID] {
+			status = network.Active
+			stats.Plumbed++
+		}
+		if p.Status != status {
+			want[p.ID] = status
+		}
+	}
+	if len(want) > 0 {
+		if err := a.Session.Do(ctx, "PUT", base+"/internal/hosts/"+url.PathEscape(a.Config.Host)+"/ports",
+			map[string]any{"ports": want}, nil); err != nil {
+			return 0, err
+		}
+	}
+	stats.Reported = len(want)
+	stats.Took = time.Since(start)
+	if a.Synced != nil {
+		a.Synced(stats)
+	}
+	first := !a.synced
+	a.synced = true
+	if first || stats.Reported > 0 || stats.Tunnel.Added+stats.Tunnel.Modified+stats.Tunnel.Deleted > 0 {
+		a.log().Info("network agent: synced", "first", first, "revision", st.Revision, "ports", stats.Ports, "plumbed", stats.Plumbed,
+			"reported", stats.Reported, "flows_added", stats.Tunnel.Added+stats.Integ.Added,
+			"flows_deleted", stats.Tunnel.Deleted+stats.Integ.Deleted, "flows_kept", stats.Tunnel.Kept+stats.Integ.Kept, "took", stats.Took)
+	}
+	return st.Revision, nil
+}
+
+// bridges makes br-int, br-tun (with their patch) and, for the userspace
+// datapath with a tunnel address, br-phy with the uplink and the VTEP
+// address.
+func (a *Agent) bridges(ctx context.Context) error {
+	c := a.Config
+	secure := ovs.BridgeOptions{DatapathType: c.DatapathType, FailMode: "secure",
+		Protocols: []string{"OpenFlow10", "OpenFlow13", "OpenFlow14", "OpenFlow15"}}
+	for _, br := range []string{c.IntegrationBridge, c.TunnelBridge} {
+		if err := a.db.EnsureBridge(ctx, br, secure); err != nil {
+			return err
+		}
+	}
+	if err := a.db.EnsurePort(ctx, c.IntegrationBridge, ovs.Port{Name: "patch-tun", Type: "patch",
+		Options: map[string]string{"peer": "patch-int"}}); err != nil {
+		return err
+	}
+	if err := a.db.EnsurePort(ctx, c.TunnelBridge, ovs.Port{Name: "patch-int", Type: "patch",
+		Options: map[string]string{"peer": "patch-tun"}}); err != nil {
+		return err
+	}
+	if c.DatapathType != "netdev" || !c.TunnelIP.IsValid() {
+		return nil
+	}
+	if err := a.db.EnsureBridge(ctx, c.PhysicalBridge, ovs.BridgeOptions{DatapathType: c.DatapathType}); err != nil {
+		return err
+	}
+	if c.Uplink != "" {
+		if err := a.db.EnsurePort(ctx, c.PhysicalBridge, ovs.Port{Name: c.Uplink}); err != nil {
+			return err
+		}
+	}
+	return vtepAddress(c.PhysicalBridge, c.TunnelIP)
+}
+
+// tunnelPorts makes br-tun hold one VXLAN port per remote VTEP with
+// ports on this host's networks, and no other, and records their
+// OpenFlow numbers.
+func (a *Agent) tunnelPorts(ctx context.Context, l *layout) error {
+	c := a.Config
+	want := map[string]netip.Addr{}
+	for _, r := range l.state.Remotes {
+		if r.TunnelIP.IsValid() && (!c.TunnelIP.IsValid() || r.TunnelIP != c.TunnelIP.Addr()) {
+			want[tunnelPortName(r.TunnelIP)] = r.TunnelIP
+		}
+	}
+	for name, ip := range want {
+		opts := map[string]string{"remote_ip": ip.String(), "in_key": "flow", "out_key": "flow"}
+		if c.TunnelIP.IsValid() {
+			opts["local_ip"] = c.TunnelIP.Addr().String()
+		}
+		if err := a.db.EnsurePort(ctx, c.TunnelBridge, ovs.Port{Name: name, Type: "vxlan", Options: opts}); err != nil {
+			return err
+		}
+	}
+	for _, ifc := range a.db.Interfaces(c.TunnelBridge) {
+		if ifc.Type == "vxlan" && want[ifc.Name] == (netip.Addr{}) {
+			if err := a.db.DeletePort(ctx, c.TunnelBridge, ifc.Name); err != nil {
+				return err
+			}
+		}
+	}
+	for name, ip := range want {
+		n, err := a.db.WaitOFPort(ctx, name)
+		if err != nil {
+			return err
+		}
+		l.tunnels[ip] = n
+	}
+	n, err := a.db.WaitOFPort(ctx, "patch-int")
+	if err != nil {
+		return err
+	}
+	l.patchInt = n
+	return nil
+}
+
+// localPorts tags the VIFs on br-int: a VIF of a port bound here gets
+// its network's local VLAN, any other the dead VLAN. It returns the
+// ports whose VIF is attached and tagged.
+func (a *Agent) localPorts(ctx context.Context, l *layout) (map[string]bool, error) {
+	c := a.Config
+	ports := map[string]network.Port{}
+	for _, p := range l.state.Ports {
+		ports[p.ID] = p
+	}
+	vifs := a.db.Interfaces(c.IntegrationBridge)
+	have := map[string]int{} // network → the tag its VIFs carry now
+	for _, ifc := range vifs {
+		if p, ok := ports[ifc.ExternalIDs["iface-id"]]; ok && ifc.Tag > 0 && ifc.Tag != deadVLAN {
+			have[p.NetworkID] = ifc.Tag
+		}
+	}
+	lvid, err := assignVLANs(l.state.Networks, have)
+	if err != nil {
+		return nil, err
+	}
+	l.lvid = lvid
+	plumbed := map[string]bool{}
+	for _, ifc := range vifs {
+		id := ifc.ExternalIDs["iface-id"]
+		if id == "" {
+			continue
+		}
+		p, ok := ports[id]
+		tag := deadVLAN
+		if ok && p.AdminStateUp && l.networks[p.NetworkID].AdminStateUp {
+			tag = lvid[p.NetworkID]
+		}
+		if ifc.Tag != tag {
+			if err := a.db.SetTag(ctx, ifc.Name, tag); err != nil {
+				return nil, err
+			}
+		}
+		if tag != deadVLAN && ifc.OFPort > 0 {
+			plumbed[id] = true
+		}
+	}
+	return plumbed, nil
+}
+
+// Cookie is the cookie this agent generation gives the flows it adds.
+func (a *Agent) Cookie() uint64 { return cookieOwner | a.generation }
