@@ -15,6 +15,7 @@ import (
 	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/watch/watchhttp"
 	"github.com/gostack/gostack/network"
+	"github.com/gostack/gostack/network/dhcp"
 	"github.com/gostack/gostack/network/ovs"
 )
 
@@ -39,6 +40,12 @@ type Config struct {
 	// Bridges: integration (br-int), tunnel (br-tun), physical (br-phy,
 	// userspace datapath only).
 	IntegrationBridge, TunnelBridge, PhysicalBridge string
+	// DHCP: this host serves the DHCP of the networks the controller
+	// schedules to it, with dnsmasq in a namespace per network, its files
+	// under DHCPDir (which must be searchable by others: dnsmasq reads
+	// them as nobody).
+	DHCP    bool
+	DHCPDir string
 	// OVSDir is the private run directory of the Open vSwitch daemons
 	// the agent starts when they are not running; "" uses the system's.
 	OVSDir string
@@ -90,6 +97,8 @@ type Agent struct {
 	generation uint64
 	reported   bool
 	synced     bool // once: the first sync is logged
+	dhcp       map[string]*dhcp.Server
+	wake       chan struct{}
 }
 
 // SyncStats is what one sync did.
@@ -119,11 +128,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.Config.Host == "" {
 		return errors.New("network agent: no host name")
 	}
+	if a.Config.DHCP && a.Config.DHCPDir == "" {
+		return errors.New("network agent: DHCP needs a DHCPDir")
+	}
 	if err := a.open(ctx); err != nil {
 		return err
 	}
 	defer a.db.Close()
 	wake := make(chan struct{}, 1)
+	a.wake = wake
 	go a.watchSwitch(ctx, wake)
 	loop := &kitagent.Loop{
 		Sync: a.Sync,
@@ -211,6 +224,20 @@ func (a *Agent) watchSwitch(ctx context.Context, wake chan<- struct{}) {
 	}
 }
 
+// retrySoon pokes the loop in a few seconds, for work a sync left
+// unfinished that no change would bring back.
+func (a *Agent) retrySoon() {
+	if a.wake == nil {
+		return
+	}
+	time.AfterFunc(3*time.Second, func() {
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
+	})
+}
+
 // ensureSwitch starts the agent's own ovsdb-server or ovs-vswitchd
 // again if one has stopped.
 func (a *Agent) ensureSwitch(ctx context.Context) error {
@@ -241,10 +268,10 @@ func (a *Agent) report(ctx context.Context) error {
 		"configurations": map[string]any{
 			"tunnel_types": []string{"vxlan"}, "l2_population": true, "arp_responder_enabled": true,
 			"datapath_type": a.Config.DatapathType, "integration_bridge": a.Config.IntegrationBridge,
-			"bridge_mappings": map[string]string{},
+			"bridge_mappings": map[string]string{}, "dhcp": a.Config.DHCP,
 		},
 	}}
-	if err := a.Session.Do(ctx, "PUT", base+"/internal/agents/"+url.PathEscape(a.Config.Host), body, nil); err != nil {
+	if err := a.Session.Do(ctx, "PUT", base+"/internal/hosts/"+url.PathEscape(a.Config.Host)+"/agent", body, nil); err != nil {
 		return err
 	}
 	a.mu.Lock()
@@ -304,6 +331,12 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	stats.TunnelsUp = len(l.tunnels)
+	// DHCP first: its veths are VIFs localPorts then tags. A DHCP service
+	// that fails does not hold up the ports; the next sync retries it.
+	if _, err := a.dhcpServices(ctx, base, &st); err != nil {
+		a.log().Warn("network agent: DHCP", "err", err)
+		defer a.retrySoon()
+	}
 	plumbed, err := a.localPorts(ctx, l)
 	if err != nil {
 		return 0, err

@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/gostack/gostack/internal/testenv"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -80,8 +82,10 @@ func (l *lab) flows(h *host, bridge string) []string {
 // agent killed and restarted changes no flow and keeps traffic going.
 func TestTwoHosts(t *testing.T) {
 	l := newLab(t)
-	a := l.addHost("a", "192.168.77.1/24")
-	b := l.addHost("b", "192.168.77.2/24")
+	testenv.LookPath(t, "udhcpc", "udhcpc", "/usr/sbin")
+	testenv.LookPath(t, "dnsmasq", "dnsmasq-base", "/usr/sbin")
+	a := l.addHost("a", "192.168.77.1/24", false)
+	b := l.addHost("b", "192.168.77.2/24", true) // serves every network's DHCP
 
 	n1 := l.tenantNet("p1", "10.0.0.0/24")
 	n2 := l.tenantNet("p2", "10.0.0.0/24") // same CIDR, another project
@@ -99,6 +103,21 @@ func TestTwoHosts(t *testing.T) {
 		t.Fatalf("TCP over VXLAN: %.200q", got)
 	}
 	eventually(t, "project 2 over VXLAN", func() error { return ping(v2a, p2b.ip) })
+
+	// DHCP: host b serves the network's DHCP (a namespace with dnsmasq on
+	// the network's DHCP port); a VM on host a gets its fixed IP, the
+	// gateway and the VXLAN MTU over the tunnel.
+	pd := l.port(n1, "p1", "a")
+	vd := l.vm(a, pd.id, pd.mac, "")
+	var lease map[string]string
+	eventually(t, "a DHCP lease across hosts", func() error {
+		var err error
+		lease, err = l.dhcpClient(vd)
+		return err
+	})
+	if lease["ip"] != pd.ip || lease["router"] != "10.0.0.1" || lease["mtu"] != "1450" || lease["subnet"] != "255.255.255.0" {
+		t.Fatalf("lease %v, want %s via 10.0.0.1, MTU 1450", lease, pd.ip)
+	}
 	// p1 and p2 use the same addresses: each VM reaches only its own
 	// network's peer (the reply comes from the right MAC).
 	if p1b.ip == p2b.ip {

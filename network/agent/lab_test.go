@@ -88,6 +88,7 @@ type lab struct {
 
 type host struct {
 	name, ns, vtep, ovsDir string
+	dhcp                   bool
 	cmd                    *exec.Cmd
 	logs                   *lockedBuffer
 }
@@ -117,6 +118,9 @@ func newLab(t *testing.T) *lab {
 	}
 	l := &lab{t: t, sfx: sfx, dir: dir, ul: "gsul" + sfx, ctl: "192.168.77.254", hosts: map[string]*host{}}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil { // dnsmasq reads its files as nobody
+		t.Fatal(err)
+	}
 	run(t, "ip", "link", "add", l.ul, "type", "bridge")
 	t.Cleanup(func() { exec.Command("ip", "link", "del", l.ul).Run() })
 	run(t, "ip", "addr", "add", l.ctl+"/24", "dev", l.ul)
@@ -171,10 +175,11 @@ func (l *lab) controller() {
 }
 
 // addHost makes namespace name with an uplink on the underlay and starts
-// its agent, whose VTEP is vtep (e.g. 192.168.77.1/24).
-func (l *lab) addHost(name, vtep string) *host {
+// its agent, whose VTEP is vtep (e.g. 192.168.77.1/24), serving DHCP if
+// dhcp is set.
+func (l *lab) addHost(name, vtep string, dhcp bool) *host {
 	t := l.t
-	h := &host{name: name, ns: "gsh" + name + l.sfx, vtep: vtep, ovsDir: filepath.Join(l.dir, name)}
+	h := &host{name: name, ns: "gsh" + name + l.sfx, vtep: vtep, ovsDir: filepath.Join(l.dir, name), dhcp: dhcp}
 	run(t, "ip", "netns", "add", h.ns)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", h.ns).Run() })
 	root := "gsu" + name + l.sfx
@@ -192,8 +197,9 @@ func (l *lab) addHost(name, vtep string) *host {
 func (l *lab) startAgent(h *host) {
 	t := l.t
 	spec, _ := json.Marshal(agentSpec{
-		Config: agent.Config{Host: h.name, TunnelIP: mustPrefix(h.vtep), Uplink: "uplink", DatapathType: "netdev", OVSDir: h.ovsDir},
-		Creds:  l.svc, NetworkURL: l.urls["network"], FeedURL: l.urls["admin"] + "/v1/watch/network",
+		Config: agent.Config{Host: h.name, TunnelIP: mustPrefix(h.vtep), Uplink: "uplink", DatapathType: "netdev", OVSDir: h.ovsDir,
+			DHCP: h.dhcp, DHCPDir: filepath.Join(l.dir, h.name+"-dhcp")},
+		Creds: l.svc, NetworkURL: l.urls["network"], FeedURL: l.urls["admin"] + "/v1/watch/network",
 	})
 	h.cmd = exec.Command("ip", "netns", "exec", h.ns, os.Args[0], "-test.run=^$")
 	h.cmd.Env = append(os.Environ(), agentEnv+"="+string(spec))
@@ -223,6 +229,19 @@ func (l *lab) stopOVS(h *host) {
 		}
 	}
 	l.stopDaemons(h, "ovs-vswitchd", "ovsdb-server")
+	// dnsmasq of each network served here, by its pid file; then the
+	// DHCP namespaces the agent made.
+	dirs, _ := filepath.Glob(filepath.Join(l.dir, h.name+"-dhcp", "*"))
+	for _, d := range dirs {
+		if b, err := os.ReadFile(filepath.Join(d, "pid")); err == nil {
+			var pid int
+			fmt.Sscan(string(b), &pid)
+			if pid > 0 {
+				syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+		exec.Command("ip", "netns", "del", "qdhcp-"+filepath.Base(d)).Run()
+	}
 }
 
 // stopSwitch ends h's ovs-vswitchd alone (by its pid file).
@@ -275,13 +294,42 @@ func (l *lab) vm(h *host, portID, mac, addr string) vm {
 	in := func(args ...string) { run(t, append([]string{"ip", "netns", "exec", v.ns}, args...)...) }
 	in("ip", "link", "set", "lo", "up")
 	in("ip", "link", "set", "eth0", "address", mac, "mtu", "1450")
-	in("ip", "addr", "add", addr, "dev", "eth0")
+	if addr != "" {
+		in("ip", "addr", "add", addr, "dev", "eth0")
+	}
 	in("ip", "link", "set", "eth0", "up")
 	in("ethtool", "-K", "eth0", "tx", "off")
 	run(t, "ip", "netns", "exec", h.ns, "ip", "link", "set", hostEnd, "up")
 	l.ovs(h, "ovs-vsctl", "--may-exist", "add-port", "br-int", hostEnd, "--", "set", "Interface", hostEnd,
 		"external_ids:iface-id="+portID, "external_ids:attached-mac="+mac, "external_ids:iface-status=active")
 	return v
+}
+
+// dhcpClient runs udhcpc in v and returns what it was leased (udhcpc's
+// environment when bound).
+func (l *lab) dhcpClient(v vm) (map[string]string, error) {
+	script := filepath.Join(l.dir, "udhcpc.sh")
+	out := filepath.Join(l.dir, v.ns+".lease")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n[ \"$1\" = bound ] && env > \"$LEASE_OUT\"\nexit 0\n"), 0o755); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("ip", "netns", "exec", v.ns, "udhcpc", "-f", "-q", "-n", "-t", "5", "-T", "1", "-i", "eth0",
+		"-s", script, "-O", "mtu", "-O", "staticroutes")
+	cmd.Env = append(os.Environ(), "LEASE_OUT="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("udhcpc: %v: %s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			env[k] = v
+		}
+	}
+	return env, nil
 }
 
 // in runs fn on a thread in namespace ns.

@@ -24,8 +24,8 @@ func (a *API) agentRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /v2.0/agents/{id}", a.authed(a.adminOnly(a.showAgent)))
 	rt.HandleFunc("PUT /v2.0/agents/{id}", a.authed(a.adminOnly(a.updateAgent)))
 	rt.HandleFunc("DELETE /v2.0/agents/{id}", a.authed(a.adminOnly(a.deleteAgent)))
-	rt.HandleFunc("PUT /internal/agents/{host}", a.authed(a.serviceOnly(a.reportAgent)))
 	rt.HandleFunc("GET /internal/hosts/{host}", a.authed(a.serviceOnly(a.hostState)))
+	rt.HandleFunc("PUT /internal/hosts/{host}/agent", a.authed(a.serviceOnly(a.reportAgent)))
 	rt.HandleFunc("PUT /internal/hosts/{host}/ports", a.authed(a.serviceOnly(a.portStatus)))
 	rt.HandleFunc("PUT /internal/hosts/{host}/dhcp/{network}", a.authed(a.serviceOnly(a.dhcpPort)))
 }
@@ -40,7 +40,8 @@ func (a *API) adminOnly(h handler) handler {
 	}
 }
 
-// serviceOnly lets through a token with the service or admin role.
+// serviceOnly lets through a token with the service or admin role, for
+// a host name as a host may have (RFC 1123 characters, at most 255).
 func (a *API) serviceOnly(h handler) handler {
 	return func(w http.ResponseWriter, r *http.Request, q *request) {
 		if !q.caller.HasRole("service") && !q.caller.HasRole("admin") {
@@ -48,8 +49,32 @@ func (a *API) serviceOnly(h handler) handler {
 				Message: "the agents' internal API needs the service or admin role"})
 			return
 		}
+		if host := r.PathValue("host"); !validHost(host) {
+			fail(w, r, badRequest("%q is not a host name", shortText(host)))
+			return
+		}
 		h(w, r, q)
 	}
+}
+
+// validHost: letters, digits, '-', '_' and '.', 1 to 255 of them.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func shortText(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 func (a *API) downTime() time.Duration {
@@ -159,7 +184,7 @@ func (a *API) deleteAgent(w http.ResponseWriter, r *http.Request, q *request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// AgentReport is the body of PUT /internal/agents/{host}.
+// AgentReport is the body of PUT /internal/hosts/{host}/agent.
 type AgentReport struct {
 	AgentType      string         `json:"agent_type"`
 	Binary         string         `json:"binary"`
@@ -179,6 +204,14 @@ func (a *API) reportAgent(w http.ResponseWriter, r *http.Request, q *request) {
 	}
 	if body.Agent == nil {
 		fail(w, r, badRequest("Resource body required"))
+		return
+	}
+	if body.Agent.AgentType != network.OVSAgent {
+		fail(w, r, badRequest("agent_type %q: this API serves %q", shortText(body.Agent.AgentType), network.OVSAgent))
+		return
+	}
+	if len(body.Agent.Binary) > 255 || len(body.Agent.Topic) > 255 {
+		fail(w, r, badRequest("binary and topic are at most 255 characters"))
 		return
 	}
 	rep := network.AgentReport{AgentType: body.Agent.AgentType, Binary: body.Agent.Binary, Host: r.PathValue("host"),

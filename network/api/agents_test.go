@@ -10,11 +10,14 @@ func TestAgentRoutes(t *testing.T) {
 	c := newAPI(t)
 	report := map[string]any{"agent": map[string]any{"agent_type": "Open vSwitch agent", "binary": "gostack-network-agent",
 		"tunnel_ip": "192.168.50.1", "start": true}}
-	neutronError(t, c.Do(t, "PUT", "/internal/agents/h1", memberA, report), 403, "PolicyNotAuthorized")
+	neutronError(t, c.Do(t, "PUT", "/internal/hosts/h1/agent", memberA, report), 403, "PolicyNotAuthorized")
 	neutronError(t, c.Do(t, "GET", "/internal/hosts/h1", memberA, nil), 403, "PolicyNotAuthorized")
-	neutronError(t, c.Do(t, "PUT", "/internal/agents/h1", service,
-		map[string]any{"agent": map[string]any{"agent_type": "x", "binary": "y", "tunnel_ip": "nope"}}), 400, "HTTPBadRequest")
-	ag := c.Must(t, 200, "PUT", "/internal/agents/h1", service, report)["agent"].(map[string]any)
+	neutronError(t, c.Do(t, "PUT", "/internal/hosts/h1/agent", service,
+		map[string]any{"agent": map[string]any{"agent_type": "Open vSwitch agent", "binary": "y", "tunnel_ip": "nope"}}), 400, "HTTPBadRequest")
+	neutronError(t, c.Do(t, "PUT", "/internal/hosts/h1/agent", service,
+		map[string]any{"agent": map[string]any{"agent_type": "DHCP agent", "binary": "y"}}), 400, "HTTPBadRequest")
+	neutronError(t, c.Do(t, "GET", "/internal/hosts/a%20b", service, nil), 400, "HTTPBadRequest")
+	ag := c.Must(t, 200, "PUT", "/internal/hosts/h1/agent", service, report)["agent"].(map[string]any)
 	if ag["host"] != "h1" || ag["alive"] != true || ag["configurations"].(map[string]any)["tunneling_ip"] != "192.168.50.1" {
 		t.Fatalf("agent = %v", ag)
 	}

@@ -231,6 +231,16 @@ var hostileRoutes = append(assignmentRoutes(), []hostileRoute{
 	{area: "network", pattern: "GET /v2.0/security-group-rules"},
 	{area: "network", pattern: "GET /v2.0/security-group-rules/{id}"},
 	{area: "network", pattern: "DELETE /v2.0/security-group-rules/{id}"},
+	{area: "network", pattern: "GET /v2.0/agents"},
+	{area: "network", pattern: "GET /v2.0/agents/{id}"},
+	{area: "network", pattern: "PUT /v2.0/agents/{id}", body: `{"agent":{"description":"hostile-changed"}}`},
+	{area: "network", pattern: "DELETE /v2.0/agents/{id}"},
+	// The agents' internal API (service role).
+	{area: "network", pattern: "GET /internal/hosts/{host}"},
+	{area: "network", pattern: "PUT /internal/hosts/{host}/agent",
+		body: `{"agent":{"agent_type":"Open vSwitch agent","binary":"gostack-network-agent","tunnel_ip":"192.0.2.1"}}`},
+	{area: "network", pattern: "PUT /internal/hosts/{host}/ports", body: `{"ports":{"{{ports}}":"ACTIVE"}}`},
+	{area: "network", pattern: "PUT /internal/hosts/{host}/dhcp/{network}"},
 }...)
 
 // assignmentRoutes are Keystone's grant routes: on projects and domains
@@ -263,7 +273,7 @@ func assignmentRoutes() []hostileRoute {
 // freeParams are path parameters whose value is the caller's free choice
 // (a tag, a project id Designate does not check): any text there is a
 // valid request, so they get only the variants no route may accept.
-var freeParams = map[string]bool{"tags": true, "quotas": true, "floatingips": true}
+var freeParams = map[string]bool{"tags": true, "quotas": true, "floatingips": true, "hosts": true}
 
 // areaRoutes are the routes each area's API serves.
 func areaRoutes() map[string][]string {
@@ -476,6 +486,10 @@ func (h *hostile) fixtures() {
 	f["security-group-rules"] = field(h.must(201, "POST", "network", "/v2.0/security-group-rules", h.owner,
 		fmt.Sprintf(`{"security_group_rule":{"security_group_id":%q,"direction":"ingress","protocol":"tcp","port_range_min":22,"port_range_max":22}}`,
 			f["security-groups"])), "security_group_rule", "id")
+	f["hosts"] = "hostile-host"
+	f["agents"] = field(h.must(200, "PUT", "network", "/internal/hosts/hostile-host/agent", adm,
+		`{"agent":{"agent_type":"Open vSwitch agent","binary":"gostack-network-agent","tunnel_ip":"192.0.2.1"}}`), "agent", "id")
+	f["dhcp"] = f["networks"]
 	// A project gets its default security group when it first lists its
 	// groups, as in Neutron: every project the suite acts for has one
 	// before the state is taken.
