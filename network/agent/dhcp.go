@@ -317,4 +317,3 @@ func onLockedThread(fn func() error) error {
 	runtime.UnlockOSThread()
 	return ferr
 }
-
