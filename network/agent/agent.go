@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,14 @@ type Config struct {
 	// Bridges: integration (br-int), tunnel (br-tun), physical (br-phy,
 	// userspace datapath only).
 	IntegrationBridge, TunnelBridge, PhysicalBridge string
+	// BridgeMappings map provider physical networks (the external
+	// network's "public", flat and VLAN networks) to bridges of this host,
+	// Neutron's bridge_mappings: each is joined to br-int by a patch pair
+	// (int-<bridge>, phy-<bridge>). BridgeAddrs puts an address on a
+	// mapped bridge's own device: the host's side of that network, which
+	// is how the all-in-one reaches floating IPs.
+	BridgeMappings map[string]string
+	BridgeAddrs    map[string]netip.Prefix
 	// DHCP: this host serves the DHCP of the networks the controller
 	// schedules to it, with dnsmasq in a namespace per network, its files
 	// under DHCPDir (which must be searchable by others: dnsmasq reads
@@ -94,6 +103,7 @@ type Agent struct {
 	run        ovs.Runner
 	tunFlows   *ovs.OpenFlow
 	intFlows   *ovs.OpenFlow
+	physFlows  map[string]*ovs.OpenFlow // by bridge
 	generation uint64
 	reported   bool
 	synced     bool // once: the first sync is logged
@@ -128,8 +138,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.Config.Host == "" {
 		return errors.New("network agent: no host name")
 	}
-	if a.Config.DHCP && a.Config.DHCPDir == "" {
-		return errors.New("network agent: DHCP needs a DHCPDir")
+	if a.Config.DHCP {
+		if a.Config.DHCPDir == "" {
+			return errors.New("network agent: DHCP needs a DHCPDir")
+		}
+		if err := os.MkdirAll(a.Config.DHCPDir, 0o755); err != nil {
+			return fmt.Errorf("network agent: %w", err)
+		}
 	}
 	if err := a.open(ctx); err != nil {
 		return err
@@ -172,6 +187,10 @@ func (a *Agent) open(ctx context.Context) error {
 	}
 	a.tunFlows = &ovs.OpenFlow{Bridge: a.Config.TunnelBridge, Run: a.run}
 	a.intFlows = &ovs.OpenFlow{Bridge: a.Config.IntegrationBridge, Run: a.run}
+	a.physFlows = map[string]*ovs.OpenFlow{}
+	for _, br := range a.Config.BridgeMappings {
+		a.physFlows[br] = &ovs.OpenFlow{Bridge: br, Run: a.run}
+	}
 	a.generation = uint64(time.Now().Unix()) & 0xffffffff
 	// The bridges first: with the userspace datapath the VTEP address,
 	// on br-phy, may be how this host reaches the controller.
@@ -331,6 +350,9 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	stats.TunnelsUp = len(l.tunnels)
+	if err := a.physicalPorts(ctx, l); err != nil {
+		return 0, err
+	}
 	// DHCP first: its veths are VIFs localPorts then tags. A DHCP service
 	// that fails does not hold up the ports; the next sync retries it.
 	if _, err := a.dhcpServices(ctx, base, &st); err != nil {
@@ -345,8 +367,13 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if stats.Tunnel, err = a.tunFlows.Sync(ctx, l.tunnelFlows(), cookie, cookieMask); err != nil {
 		return 0, err
 	}
-	if stats.Integ, err = a.intFlows.Sync(ctx, integrationFlows(), cookie, cookieMask); err != nil {
+	if stats.Integ, err = a.intFlows.Sync(ctx, l.integrationFlows(), cookie, cookieMask); err != nil {
 		return 0, err
+	}
+	for physnet, br := range a.Config.BridgeMappings {
+		if _, err := a.physFlows[br].Sync(ctx, l.physicalFlows(physnet), cookie, cookieMask); err != nil {
+			return 0, err
+		}
 	}
 	// Flows are in: the ports with a tagged VIF are plumbed.
 	want := map[string]string{}
@@ -401,6 +428,25 @@ func (a *Agent) bridges(ctx context.Context) error {
 		Options: map[string]string{"peer": "patch-tun"}}); err != nil {
 		return err
 	}
+	for _, br := range sortedValues(c.BridgeMappings) {
+		if err := a.db.EnsureBridge(ctx, br, secure); err != nil {
+			return err
+		}
+		intName, phyName := patchNames(br)
+		if err := a.db.EnsurePort(ctx, c.IntegrationBridge, ovs.Port{Name: intName, Type: "patch",
+			Options: map[string]string{"peer": phyName}}); err != nil {
+			return err
+		}
+		if err := a.db.EnsurePort(ctx, br, ovs.Port{Name: phyName, Type: "patch",
+			Options: map[string]string{"peer": intName}}); err != nil {
+			return err
+		}
+		if p, ok := c.BridgeAddrs[br]; ok {
+			if err := hostAddress(br, p); err != nil {
+				return err
+			}
+		}
+	}
 	if c.DatapathType != "netdev" || !c.TunnelIP.IsValid() {
 		return nil
 	}
@@ -412,7 +458,38 @@ func (a *Agent) bridges(ctx context.Context) error {
 			return err
 		}
 	}
-	return vtepAddress(c.PhysicalBridge, c.TunnelIP)
+	return hostAddress(c.PhysicalBridge, c.TunnelIP)
+}
+
+// patchNames are the patch pair between br-int and a mapped bridge, as
+// Neutron names them, cut to the 15 bytes of a device name.
+func patchNames(bridge string) (onInt, onPhys string) {
+	cut := func(s string) string {
+		if len(s) > 15 {
+			return s[:15]
+		}
+		return s
+	}
+	return cut("int-" + bridge), cut("phy-" + bridge)
+}
+
+// physicalPorts records the OpenFlow numbers of the patch pairs to the
+// mapped bridges.
+func (a *Agent) physicalPorts(ctx context.Context, l *layout) error {
+	l.phys = map[string]physPorts{}
+	for physnet, br := range a.Config.BridgeMappings {
+		intName, phyName := patchNames(br)
+		onInt, err := a.db.WaitOFPort(ctx, intName)
+		if err != nil {
+			return err
+		}
+		onPhys, err := a.db.WaitOFPort(ctx, phyName)
+		if err != nil {
+			return err
+		}
+		l.phys[physnet] = physPorts{onInt: onInt, onPhys: onPhys}
+	}
+	return nil
 }
 
 // tunnelPorts makes br-tun hold one VXLAN port per remote VTEP with

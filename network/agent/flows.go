@@ -12,15 +12,16 @@ import (
 
 // Tables of the tunnel bridge, as Neutron's br-tun numbers them.
 const (
-	tunIn      = 0  // from br-int, or from a tunnel
-	tunPatch   = 2  // PATCH_LV_TO_TUN: unicast, broadcast, ARP
-	tunVXLAN   = 4  // VXLAN_TUN_TO_LV: VNI to local VLAN
-	tunUcast   = 20 // UCAST_TO_TUN: l2population's unicast entries
-	tunARP     = 21 // ARP_RESPONDER
-	tunFlood   = 22 // FLOOD_TO_TUN
-	intCanary  = 23 // CANARY_TABLE of br-int
-	deadVLAN   = 4095
-	maxLocalID = 4094
+	tunIn        = 0  // from br-int, or from a tunnel
+	tunPatch     = 2  // PATCH_LV_TO_TUN: unicast, broadcast, ARP
+	tunVXLAN     = 4  // VXLAN_TUN_TO_LV: VNI to local VLAN
+	tunUcast     = 20 // UCAST_TO_TUN: l2population's unicast entries
+	tunARP       = 21 // ARP_RESPONDER
+	tunFlood     = 22 // FLOOD_TO_TUN
+	intCanary    = 23 // CANARY_TABLE of br-int
+	intTransient = 60 // TRANSIENT_TABLE of br-int: normal switching, or the firewall
+	deadVLAN     = 4095
+	maxLocalID   = 4094
 )
 
 // layout is what the flows are computed from: the host's desired state,
@@ -31,7 +32,12 @@ type layout struct {
 	patchInt int                // br-tun's end of the patch to br-int
 	tunnels  map[netip.Addr]int // remote VTEP → br-tun port
 	networks map[string]network.Network
+	phys     map[string]physPorts // by physical network
 }
+
+// physPorts are the two ends of the patch between br-int and the bridge
+// of a physical network.
+type physPorts struct{ onInt, onPhys int }
 
 // tunnelFlows are br-tun's flows: Neutron's tables with l2population
 // only — no learning, every remote MAC is known — and ARP answered from
@@ -103,16 +109,76 @@ func arpReply(mac string, ip netip.Addr) string {
 		mac, hw, b[0], b[1], b[2], b[3])
 }
 
-// integrationFlows are br-int's flows: normal switching between the
-// access ports (their OVSDB tag is their network's local VLAN) and the
-// trunk to br-tun, the dead VLAN of unbound ports dropped, and the
-// canary whose absence reveals a restarted switch.
-func integrationFlows() []ovs.Flow {
-	return []ovs.Flow{
+// integrationFlows are br-int's flows: the dead VLAN of unbound ports
+// dropped; traffic of a provider network from its bridge moved onto the
+// network's local VLAN (other traffic from there dropped); then normal
+// switching (table 60) between the access ports, whose OVSDB tag is their
+// network's local VLAN, and the trunks to br-tun and the provider
+// bridges; and the canary whose absence reveals a restarted switch.
+func (l *layout) integrationFlows() []ovs.Flow {
+	fl := []ovs.Flow{
 		{Table: 0, Priority: 65535, Match: fmt.Sprintf("dl_vlan=%d", deadVLAN), Actions: "drop"},
-		{Table: 0, Priority: 0, Actions: "NORMAL"},
+		{Table: 0, Priority: 0, Actions: fmt.Sprintf("resubmit(,%d)", intTransient)},
+		{Table: intTransient, Priority: 0, Actions: "NORMAL"},
 		{Table: intCanary, Priority: 0, Actions: "drop"},
 	}
+	for _, physnet := range sortedKeys(l.phys) {
+		pp := l.phys[physnet]
+		fl = append(fl, ovs.Flow{Table: 0, Priority: 2, Match: fmt.Sprintf("in_port=%d", pp.onInt), Actions: "drop"})
+		for _, id := range sortedKeys(l.lvid) {
+			n := l.networks[id]
+			if n.Physical != physnet {
+				continue
+			}
+			switch n.Type {
+			case network.Flat:
+				fl = append(fl, ovs.Flow{Table: 0, Priority: 3, Match: fmt.Sprintf("in_port=%d,vlan_tci=0x0000/0x1fff", pp.onInt),
+					Actions: fmt.Sprintf("mod_vlan_vid:%d,resubmit(,%d)", l.lvid[id], intTransient)})
+			case network.VLAN:
+				fl = append(fl, ovs.Flow{Table: 0, Priority: 3, Match: fmt.Sprintf("in_port=%d,dl_vlan=%d", pp.onInt, n.Segment),
+					Actions: fmt.Sprintf("mod_vlan_vid:%d,resubmit(,%d)", l.lvid[id], intTransient)})
+			}
+		}
+	}
+	return fl
+}
+
+// physicalFlows are a provider bridge's flows: traffic from br-int on a
+// network of physnet leaves untagged (flat) or with its VLAN (vlan);
+// other traffic from br-int is dropped; the rest switches normally.
+func (l *layout) physicalFlows(physnet string) []ovs.Flow {
+	pp, ok := l.phys[physnet]
+	if !ok {
+		return nil
+	}
+	fl := []ovs.Flow{
+		{Table: 0, Priority: 2, Match: fmt.Sprintf("in_port=%d", pp.onPhys), Actions: "drop"},
+		{Table: 0, Priority: 0, Actions: "NORMAL"},
+	}
+	for _, id := range sortedKeys(l.lvid) {
+		n := l.networks[id]
+		if n.Physical != physnet {
+			continue
+		}
+		switch n.Type {
+		case network.Flat:
+			fl = append(fl, ovs.Flow{Table: 0, Priority: 4, Match: fmt.Sprintf("in_port=%d,dl_vlan=%d", pp.onPhys, l.lvid[id]),
+				Actions: "strip_vlan,NORMAL"})
+		case network.VLAN:
+			fl = append(fl, ovs.Flow{Table: 0, Priority: 4, Match: fmt.Sprintf("in_port=%d,dl_vlan=%d", pp.onPhys, l.lvid[id]),
+				Actions: fmt.Sprintf("mod_vlan_vid:%d,NORMAL", n.Segment)})
+		}
+	}
+	return fl
+}
+
+func sortedValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func sortedPorts(m map[netip.Addr]int) []int {

@@ -191,6 +191,15 @@ func (l *lab) addHost(name, vtep string, dhcp bool) *host {
 	l.hosts[name] = h
 	t.Cleanup(func() { l.stopOVS(h) })
 	l.startAgent(h)
+	// Nova plugs VIFs into br-int once the agent made it.
+	eventually(t, "br-int on host "+name, func() error {
+		cmd := exec.Command("ip", "netns", "exec", h.ns, "ovs-vsctl", "--timeout=2", "br-exists", "br-int")
+		cmd.Env = append(os.Environ(), "OVS_RUNDIR="+h.ovsDir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	})
 	return h
 }
 

@@ -8,11 +8,11 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// vtepAddress puts the tunnel address on the physical bridge's own
-// device and sets it up: with the userspace datapath, Open vSwitch routes
-// and resolves tunnel destinations through the kernel's view of that
-// device.
-func vtepAddress(dev string, ip netip.Prefix) error {
+// hostAddress puts an address on a bridge's own device and sets it up:
+// the tunnel address on br-phy (with the userspace datapath, Open vSwitch
+// routes and resolves tunnel destinations through the kernel's view of
+// that device), or the host's side of a provider network on its bridge.
+func hostAddress(dev string, ip netip.Prefix) error {
 	// ovs-vswitchd makes the bridge's device (a tap) a moment after the
 	// bridge is in the database.
 	var link netlink.Link

@@ -2,6 +2,8 @@ package area
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gostack/gostack/identity"
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/identity/middleware"
 	kitagent "github.com/gostack/gostack/kit/agent"
@@ -32,24 +35,36 @@ type Area struct {
 
 // Config holds Neutron's settings: the "network" section.
 type Config struct {
-	VNIMin     int    `yaml:"vni_min" help:"first VXLAN id of tenant networks (ML2's vni_ranges)"`
-	VNIMax     int    `yaml:"vni_max" help:"last VXLAN id of tenant networks"`
-	MTU        int    `yaml:"mtu" help:"MTU of VXLAN networks: the underlay's 1500 less the 50 bytes of VXLAN"`
-	MaxLimit   int    `yaml:"pagination_max_limit" help:"most items a list answers per page, also without limit (Neutron's pagination_max_limit); 0 for no cap"`
-	PolicyFile string `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Neutron's default rules"`
-	Agent      Agent  `yaml:"agent"`
+	VNIMin     int      `yaml:"vni_min" help:"first VXLAN id of tenant networks (ML2's vni_ranges)"`
+	VNIMax     int      `yaml:"vni_max" help:"last VXLAN id of tenant networks"`
+	MTU        int      `yaml:"mtu" help:"MTU of VXLAN networks: the underlay's 1500 less the 50 bytes of VXLAN"`
+	MaxLimit   int      `yaml:"pagination_max_limit" help:"most items a list answers per page, also without limit (Neutron's pagination_max_limit); 0 for no cap"`
+	PolicyFile string   `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Neutron's default rules"`
+	Agent      Agent    `yaml:"agent"`
+	External   External `yaml:"external"`
+}
+
+// External is the external network the all-in-one makes on its first
+// start, as devstack does: "public", flat on physical network "public",
+// router:external, with a subnet whose gateway address is put on this
+// host's br-ex, so the host reaches routers' gateways and floating IPs.
+type External struct {
+	Enabled bool   `yaml:"enabled" help:"on first start, create the external network \"public\" on br-ex with cidr, the gateway address on the host (needs the agent)"`
+	CIDR    string `yaml:"cidr" help:"the external subnet; its first address is the host's on br-ex"`
 }
 
 // Agent is the host agent the all-in-one runs in-process. It talks to
 // the API and the watch feed over HTTP with a service user's token, as
 // on any other host.
 type Agent struct {
-	Enabled      bool   `yaml:"enabled" help:"run this host's network agent in-process: it plumbs the ports bound to this host into Open vSwitch"`
-	Host         string `yaml:"host" help:"the host name ports are bound to (binding:host_id); empty for the machine's hostname"`
-	TunnelIP     string `yaml:"tunnel_ip" help:"this host's VXLAN endpoint with its prefix, e.g. 192.168.50.1/24; empty for a single host"`
-	Uplink       string `yaml:"uplink" help:"underlay device put on the physical bridge with tunnel_ip (userspace datapath)"`
-	DatapathType string `yaml:"datapath_type" help:"netdev (userspace: needs no kernel module) or system (the openvswitch kernel module)"`
-	OVSDir       string `yaml:"ovs_dir" help:"run directory of the Open vSwitch daemons the agent starts when they are not running (default <data_dir>/ovs); \"system\" for the host's own"`
+	Enabled        bool     `yaml:"enabled" help:"run this host's network agent in-process: it plumbs the ports bound to this host into Open vSwitch"`
+	Host           string   `yaml:"host" help:"the host name ports are bound to (binding:host_id); empty for the machine's hostname"`
+	TunnelIP       string   `yaml:"tunnel_ip" help:"this host's VXLAN endpoint with its prefix, e.g. 192.168.50.1/24; empty for a single host"`
+	Uplink         string   `yaml:"uplink" help:"underlay device put on the physical bridge with tunnel_ip (userspace datapath)"`
+	DatapathType   string   `yaml:"datapath_type" help:"netdev (userspace: needs no kernel module) or system (the openvswitch kernel module)"`
+	BridgeMappings []string `yaml:"bridge_mappings" help:"physical networks to bridges, \"physnet:bridge\" (Neutron's bridge_mappings); the external network adds public:br-ex"`
+	DHCP           bool     `yaml:"dhcp" help:"serve the DHCP of networks the controller schedules to this host (dnsmasq per network)"`
+	OVSDir         string   `yaml:"ovs_dir" help:"run directory of the Open vSwitch daemons the agent starts when they are not running (default <data_dir>/ovs); \"system\" for the host's own"`
 	// The controller, for `gostack network-agent` on another host (the
 	// in-process agent knows it).
 	AuthURL    string `yaml:"auth_url" help:"network-agent on another host: the controller's identity URL, e.g. http://10.0.0.1:5000/v3"`
@@ -61,7 +76,8 @@ type Agent struct {
 
 // New returns the network area with its defaults.
 func New() *Area {
-	return &Area{Config: Config{VNIMin: 1, VNIMax: 1000, MTU: 1450, Agent: Agent{Enabled: true, DatapathType: "netdev"}}}
+	return &Area{Config: Config{VNIMin: 1, VNIMax: 1000, MTU: 1450, Agent: Agent{Enabled: true, DatapathType: "netdev", DHCP: true},
+		External: External{Enabled: true, CIDR: "172.24.4.0/24"}}}
 }
 
 // Validate reports the first bad setting, its key relative to the section.
@@ -75,6 +91,17 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "pagination_max_limit", Problem: "must be 0 (no cap) or more"}
 	case c.Agent.DatapathType != "netdev" && c.Agent.DatapathType != "system":
 		return &config.FieldError{Key: "agent.datapath_type", Problem: "must be netdev or system"}
+	}
+	for _, m := range c.Agent.BridgeMappings {
+		if phys, br, ok := strings.Cut(m, ":"); !ok || phys == "" || br == "" || len(br) > 15 {
+			return &config.FieldError{Key: "agent.bridge_mappings", Problem: fmt.Sprintf("%q is not physnet:bridge (a bridge name has at most 15 characters)", m)}
+		}
+	}
+	if c.External.Enabled {
+		p, err := netip.ParsePrefix(c.External.CIDR)
+		if err != nil || !p.Addr().Is4() || p.Bits() > 29 || p.Masked() != p {
+			return &config.FieldError{Key: "external.cidr", Problem: "must be an IPv4 network of at least 8 addresses, like 172.24.4.0/24"}
+		}
 	}
 	if c.Agent.TunnelIP != "" {
 		if _, err := netip.ParsePrefix(c.Agent.TunnelIP); err != nil {
@@ -128,6 +155,11 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	store.MTU = a.Config.MTU
 	h := (&api.API{Store: store, Policy: enf, MaxLimit: a.Config.MaxLimit}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Neutron, Optional: true}
+	if a.Config.Agent.Enabled && a.Config.External.Enabled {
+		if err := a.ensureExternal(ctx, env, store); err != nil {
+			return nil, fmt.Errorf("external network: %w", err)
+		}
+	}
 	if a.Config.Agent.Enabled {
 		if err := a.startAgent(ctx, env); err != nil {
 			return nil, err
@@ -203,10 +235,61 @@ func (a *Area) RunAgent(ctx context.Context, core *compose.Config, log *slog.Log
 	return err
 }
 
+// ensureExternal makes the external network "public" and its subnet,
+// owned by the admin project, unless an external network exists.
+func (a *Area) ensureExternal(ctx context.Context, env *compose.Env, store *network.Store) error {
+	admin := network.Viewer{Admin: true}
+	nets, _, err := store.ListNetworks(ctx, admin, network.Filter{"router:external": {"true"}}, network.Page{Limit: 1})
+	if err != nil || len(nets) > 0 {
+		return err
+	}
+	proj, err := identity.NewStore(env.DB, env.Watch).GetProjectByName(ctx, identity.DefaultDomainID, "admin")
+	if err != nil {
+		return err
+	}
+	n, err := store.CreateNetwork(ctx, network.Network{ProjectID: proj.ID, Name: "public", AdminStateUp: true, External: true,
+		Type: network.Flat, Physical: "public"})
+	if err != nil {
+		return err
+	}
+	cidr, _ := netip.ParsePrefix(a.Config.External.CIDR) // Validate checked it
+	sub, err := store.CreateSubnet(ctx, network.Viewer{Project: proj.ID, Admin: true},
+		network.Subnet{ProjectID: proj.ID, NetworkID: n.ID, Name: "public-subnet", CIDR: cidr, IPVersion: 4}, false)
+	if err != nil {
+		return err
+	}
+	env.Log.Info("external network created", "network", n.ID, "subnet", sub.ID, "cidr", cidr, "host_address", sub.Gateway)
+	return nil
+}
+
 // agentConfig is the agent's settings with their defaults resolved.
 func (a *Area) agentConfig(core *compose.Config) (agent.Config, error) {
 	c := a.Config.Agent
-	cfg := agent.Config{Host: c.Host, Uplink: c.Uplink, DatapathType: c.DatapathType}
+	cfg := agent.Config{Host: c.Host, Uplink: c.Uplink, DatapathType: c.DatapathType, DHCP: c.DHCP,
+		BridgeMappings: map[string]string{}, BridgeAddrs: map[string]netip.Prefix{}}
+	for _, m := range c.BridgeMappings {
+		phys, br, _ := strings.Cut(m, ":")
+		cfg.BridgeMappings[phys] = br
+	}
+	if a.Config.External.Enabled {
+		cidr, _ := netip.ParsePrefix(a.Config.External.CIDR)
+		if _, ok := cfg.BridgeMappings["public"]; !ok {
+			cfg.BridgeMappings["public"] = "br-ex"
+		}
+		// The host's address on the external network: the subnet's
+		// gateway, its first address.
+		cfg.BridgeAddrs[cfg.BridgeMappings["public"]] = netip.PrefixFrom(cidr.Addr().Next(), cidr.Bits())
+	}
+	if cfg.DHCP {
+		// dnsmasq reads its files as nobody: under /run, not the private
+		// data directory; one directory per data directory.
+		abs, err := filepath.Abs(core.DataDir)
+		if err != nil {
+			return cfg, err
+		}
+		sum := sha256.Sum256([]byte(abs))
+		cfg.DHCPDir = filepath.Join("/run/gostack", hex.EncodeToString(sum[:6]), "dhcp")
+	}
 	if cfg.Host == "" {
 		h, err := os.Hostname()
 		if err != nil {

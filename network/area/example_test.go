@@ -20,6 +20,8 @@ func Example() {
 	defer os.RemoveAll(dir)
 	net := area.New()
 	net.Config.VNIMin, net.Config.VNIMax = 5000, 5999
+	// No host agent here: it would start Open vSwitch on this host.
+	net.Config.Agent.Enabled = false
 	areas := []compose.Area{net, identityarea.New()}
 	cfg := compose.Defaults(areas...)
 	cfg.DataDir = dir
