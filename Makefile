@@ -23,6 +23,7 @@ bench: setup
 	./bench/store
 	./bench/image/run
 	./bench/dns/run
+	./bench/network/run
 
 clean:
 	rm -rf bin

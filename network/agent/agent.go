@@ -113,16 +113,20 @@ type Agent struct {
 
 // SyncStats is what one sync did.
 type SyncStats struct {
-	Revision  int64
-	Ports     int // bound to the host
-	Plumbed   int // of which plumbed (a VIF on br-int, tagged, flows in)
-	Reported  int // statuses sent
-	Tunnel    ovs.SyncResult
-	Integ     ovs.SyncResult
-	Took      time.Duration
-	Remotes   int
-	Networks  int
-	TunnelsUp int
+	Revision int64
+	Ports    int // bound to the host
+	Plumbed  int // of which plumbed (a VIF on br-int, tagged, flows in)
+	Reported int // statuses sent
+	Tunnel   ovs.SyncResult
+	Integ    ovs.SyncResult
+	Took     time.Duration
+	// Read, Switch and Flows split Took: the state read from the
+	// controller, the OVSDB work (bridges, tunnels, DHCP, tags), the flow
+	// syncs; the status report is the rest.
+	Read, Switch, Flows time.Duration
+	Remotes             int
+	Networks            int
+	TunnelsUp           int
 }
 
 func (a *Agent) log() *slog.Logger {
@@ -339,6 +343,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	stats := SyncStats{Revision: st.Revision, Ports: len(st.Ports), Networks: len(st.Networks), Remotes: len(st.Remotes)}
+	stats.Read = time.Since(start)
 	if err := a.bridges(ctx); err != nil {
 		return 0, err
 	}
@@ -363,6 +368,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	stats.Switch = time.Since(start) - stats.Read
 	cookie := cookieOwner | a.generation
 	if stats.Tunnel, err = a.tunFlows.Sync(ctx, l.tunnelFlows(), cookie, cookieMask); err != nil {
 		return 0, err
@@ -375,6 +381,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			return 0, err
 		}
 	}
+	stats.Flows = time.Since(start) - stats.Read - stats.Switch
 	// Flows are in: the ports with a tagged VIF are plumbed.
 	want := map[string]string{}
 	for _, p := range st.Ports {
@@ -403,7 +410,8 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if first || stats.Reported > 0 || stats.Tunnel.Added+stats.Tunnel.Modified+stats.Tunnel.Deleted > 0 {
 		a.log().Info("network agent: synced", "first", first, "revision", st.Revision, "ports", stats.Ports, "plumbed", stats.Plumbed,
 			"reported", stats.Reported, "flows_added", stats.Tunnel.Added+stats.Integ.Added,
-			"flows_deleted", stats.Tunnel.Deleted+stats.Integ.Deleted, "flows_kept", stats.Tunnel.Kept+stats.Integ.Kept, "took", stats.Took)
+			"flows_deleted", stats.Tunnel.Deleted+stats.Integ.Deleted, "flows_kept", stats.Tunnel.Kept+stats.Integ.Kept, "took", stats.Took,
+			"read", stats.Read, "switch", stats.Switch, "flows", stats.Flows)
 	}
 	return st.Revision, nil
 }
@@ -556,6 +564,7 @@ func (a *Agent) localPorts(ctx context.Context, l *layout) (map[string]bool, err
 	}
 	l.lvid = lvid
 	plumbed := map[string]bool{}
+	tags := map[string]int{}
 	for _, ifc := range vifs {
 		id := ifc.ExternalIDs["iface-id"]
 		if id == "" {
@@ -567,12 +576,15 @@ func (a *Agent) localPorts(ctx context.Context, l *layout) (map[string]bool, err
 			tag = lvid[p.NetworkID]
 		}
 		if ifc.Tag != tag {
-			if err := a.db.SetTag(ctx, ifc.Name, tag); err != nil {
-				return nil, err
-			}
+			tags[ifc.Name] = tag
 		}
 		if tag != deadVLAN && ifc.OFPort > 0 {
 			plumbed[id] = true
+		}
+	}
+	if len(tags) > 0 { // one transaction for every VIF
+		if err := a.db.SetTags(ctx, tags); err != nil {
+			return nil, err
 		}
 	}
 	return plumbed, nil

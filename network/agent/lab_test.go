@@ -72,7 +72,7 @@ func runAgent(spec string) int {
 // network namespaces on that bridge, each with its own Open vSwitch and
 // agent process, and "VMs" as namespaces on veth ports of br-int.
 type lab struct {
-	t        *testing.T
+	t        testing.TB
 	sfx      string
 	dir      string // short: unix socket paths
 	ul       string // the underlay bridge
@@ -93,7 +93,7 @@ type host struct {
 	logs                   *lockedBuffer
 }
 
-func run(t *testing.T, args ...string) string {
+func run(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -102,7 +102,7 @@ func run(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: namespaces, veths and Open vSwitch")
@@ -342,7 +342,7 @@ func (l *lab) dhcpClient(v vm) (map[string]string, error) {
 }
 
 // in runs fn on a thread in namespace ns.
-func in(t *testing.T, ns string, fn func() error) {
+func in(t testing.TB, ns string, fn func() error) {
 	t.Helper()
 	err := func() error {
 		runtime.LockOSThread()
@@ -426,7 +426,7 @@ func ping(v vm, ip string) error {
 }
 
 // eventually retries fn for up to 30 s.
-func eventually(t *testing.T, what string, fn func() error) {
+func eventually(t testing.TB, what string, fn func() error) {
 	t.Helper()
 	var err error
 	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {

@@ -292,6 +292,44 @@ func (c *Client) SetTag(ctx context.Context, port string, tag int) error {
 	return nil
 }
 
+// SetTags sets the VLAN tag of many ports in one transaction (port name
+// → tag, 0 to clear): what SetTag does for one, for the agent that tags
+// every VIF of a host at once. Ports already right cost nothing; a port
+// that does not exist is ErrNoPort and nothing is changed.
+func (c *Client) SetTags(ctx context.Context, tags map[string]int) error {
+	err := c.apply(ctx, func(snap *snapshot, s *session) ([]ovsdb.Operation, error) {
+		byName := make(map[string]*portRow, len(snap.ports))
+		for _, p := range snap.ports {
+			byName[p.Name] = p
+		}
+		names := make([]string, 0, len(tags))
+		for name := range tags {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		var ops []ovsdb.Operation
+		for _, name := range names {
+			row := byName[name]
+			if row == nil {
+				return nil, fmt.Errorf("%q: %w", name, ErrNoPort)
+			}
+			if deref(row.Tag) == tags[name] {
+				continue
+			}
+			op, err := tagOp(s, &portRow{UUID: row.UUID}, tags[name])
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op...)
+		}
+		return ops, nil
+	})
+	if err != nil {
+		return fmt.Errorf("ovs: set tags: %w", err)
+	}
+	return nil
+}
+
 // setKeys returns the mutations of a map column (field, whose value now
 // is have) that set the keys of want: the keys whose value differs are
 // deleted, then inserted with the new value; other keys are not touched.

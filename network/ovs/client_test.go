@@ -249,6 +249,32 @@ func TestBridgesAndPorts(t *testing.T) {
 		}
 	})
 
+	t.Run("SetTags", func(t *testing.T) {
+		before := nextCfg(t, o)
+		if err := c.SetTags(ctx, map[string]int{"tap1": 7, "patch-tun": 8}); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := vsctl(t, o, "get", "Port", "tap1", "tag"), vsctl(t, o, "get", "Port", "patch-tun", "tag"); a != "7" || b != "8" {
+			t.Errorf("tags %s %s", a, b)
+		}
+		after := nextCfg(t, o)
+		if b, _ := strconv.Atoi(before); after != strconv.Itoa(b+1) {
+			t.Errorf("next_cfg %s -> %s: not one transaction", before, after)
+		}
+		if err := c.SetTags(ctx, map[string]int{"tap1": 7, "patch-tun": 8}); err != nil || nextCfg(t, o) != after {
+			t.Errorf("the same tags again sent a transaction (%v)", err)
+		}
+		if err := c.SetTags(ctx, map[string]int{"tap1": 1, "nope": 1}); !errors.Is(err, ovs.ErrNoPort) {
+			t.Errorf("SetTags with a missing port: %v", err)
+		}
+		if got := vsctl(t, o, "get", "Port", "tap1", "tag"); got != "7" {
+			t.Errorf("a refused SetTags changed tap1: %s", got)
+		}
+		if err := c.SetTags(ctx, map[string]int{"tap1": 0, "patch-tun": 0}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		if err := c.EnsurePort(ctx, "br-tun", ovs.Port{Name: "tap1", Type: "internal"}); !errors.Is(err, ovs.ErrOtherBridge) {
 			t.Errorf("EnsurePort of br-int's port on br-tun: %v", err)
