@@ -283,7 +283,7 @@ func (s *Store) DeleteNetwork(ctx context.Context, v Viewer, id string) error {
 			return err
 		}
 		var ports int
-		if err := tx.Get(ctx, `SELECT COUNT(*) FROM network_ports WHERE network_id = ? AND device_owner NOT LIKE 'network:%'`,
+		if err := tx.Get(ctx, `SELECT COUNT(*) FROM network_ports WHERE network_id = ? AND (device_owner NOT LIKE 'network:%' OR `+servicePort("id")+`)`,
 			[]any{id}, &ports); err != nil {
 			return err
 		}
@@ -788,13 +788,21 @@ func sortFixedIPs(f []FixedIP) {
 
 func parseMAC(s string) (string, error) { return ipam.ParseMAC(s) }
 
-// DeletePort deletes a port of v's and frees its addresses.
+// DeletePort deletes a port of v's and frees its addresses. A router's
+// or a floating IP's port goes only with them (ServicePortInUse); the
+// floating IPs of the port are disassociated.
 func (s *Store) DeletePort(ctx context.Context, v Viewer, id string) error {
 	p, err := s.GetPort(ctx, v, id)
 	if err != nil {
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := servicePortInUse(ctx, tx, p); err != nil {
+			return err
+		}
+		if err := s.disassociatePort(ctx, tx, id); err != nil {
+			return err
+		}
 		for _, q := range []string{"DELETE FROM network_ip_allocations WHERE port_id = ?", "DELETE FROM network_port_security_groups WHERE port_id = ?"} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
@@ -812,9 +820,9 @@ func (s *Store) DeletePort(ctx context.Context, v Viewer, id string) error {
 }
 
 // NotFound is Neutron's NetworkNotFound, SubnetNotFound, PortNotFound,
-// SecurityGroupNotFound or SecurityGroupRuleNotFound for resource
-// ("network", "subnet", "port", "security_group" or "security_group_rule")
-// id.
+// SecurityGroupNotFound, SecurityGroupRuleNotFound, RouterNotFound or
+// FloatingIPNotFound for resource ("network", "subnet", "port",
+// "security_group", "security_group_rule", "router" or "floatingip") id.
 func NotFound(resource, id string) error {
 	switch resource {
 	case "network":
@@ -827,6 +835,10 @@ func NotFound(resource, id string) error {
 		return sgNotFound(id)
 	case "security_group_rule":
 		return sgRuleNotFound(id)
+	case "router":
+		return routerNotFound(id)
+	case "floatingip":
+		return fipNotFound(id)
 	}
 	return neutronError(fault.NotFound, "HTTPNotFound", "The resource could not be found.")
 }

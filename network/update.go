@@ -190,7 +190,7 @@ func (s *Store) DeleteSubnet(ctx context.Context, v Viewer, id string) error {
 		}
 		var n int
 		if err := tx.Get(ctx, `SELECT COUNT(*) FROM network_ip_allocations a JOIN network_ports p ON p.id = a.port_id
-			WHERE a.subnet_id = ? AND p.device_owner NOT LIKE 'network:%'`, []any{id}, &n); err != nil {
+			WHERE a.subnet_id = ? AND (p.device_owner NOT LIKE 'network:%' OR `+servicePort("p.id")+`)`, []any{id}, &n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -238,6 +238,11 @@ func (s *Store) UpdateNetwork(ctx context.Context, v Viewer, id string, u Networ
 		if u.PortSecurity != nil && *u.PortSecurity != *n.PortSecurity {
 			enabled := *u.PortSecurity
 			n.PortSecurity = &enabled
+		}
+		if before.External && !n.External {
+			if err := externalInUse(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if before.Shared && !n.Shared {
 			var others int
