@@ -81,6 +81,15 @@ func TestAgentsAndHostState(t *testing.T) {
 				st.Remotes[0].MAC != p2.MAC || !slices.Equal(st.Remotes[0].IPs, []netip.Addr{p2.FixedIPs[0].IP}) {
 				t.Fatalf("remotes = %+v, want only %s on h2", st.Remotes, p2.ID)
 			}
+			// The default group of project a, with its four rules, two of
+			// them naming the group itself: its members are the addresses
+			// of all three of a's ports, on every host.
+			if len(st.SecurityGroups) != 1 || st.SecurityGroups[0].Name != "default" || len(st.SecurityGroups[0].Rules) != 4 {
+				t.Fatalf("groups = %+v", st.SecurityGroups)
+			}
+			if m := st.Members[st.SecurityGroups[0].ID]; len(m) != 3 || !slices.Contains(m, netip.PrefixFrom(p2.FixedIPs[0].IP, 32)) {
+				t.Fatalf("members = %v", st.Members)
+			}
 			if head, _, _ := e.feed.Head(e.ctx); st.Revision != head {
 				t.Fatalf("revision %d, head %d", st.Revision, head)
 			}

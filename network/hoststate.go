@@ -26,6 +26,11 @@ type HostState struct {
 	Remotes  []RemotePort `json:"remotes"`
 	// DHCP are the networks whose DHCP this host serves.
 	DHCP []DHCPService `json:"dhcp"`
+	// SecurityGroups are the groups of the host's ports, with their
+	// rules; Members the addresses (fixed IPs and allowed address pairs)
+	// of every port, on any host, of each group a rule names as remote.
+	SecurityGroups []SecurityGroup          `json:"security_groups"`
+	Members        map[string][]netip.Prefix `json:"members"`
 }
 
 // RemotePort is a port on another host, as a forwarding entry: which
@@ -43,7 +48,8 @@ type RemotePort struct {
 // HostState reads host's desired state in one snapshot of the store.
 // First it schedules the DHCP of networks that have no DHCP host yet.
 func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
-	st := HostState{Host: host, Networks: []Network{}, Subnets: []Subnet{}, Ports: []Port{}, Remotes: []RemotePort{}}
+	st := HostState{Host: host, Networks: []Network{}, Subnets: []Subnet{}, Ports: []Port{}, Remotes: []RemotePort{},
+		SecurityGroups: []SecurityGroup{}, Members: map[string][]netip.Prefix{}}
 	if err := s.scheduleDHCP(ctx, 0); err != nil {
 		return st, err
 	}
@@ -62,6 +68,9 @@ func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 			return err
 		}
 		if st.DHCP, err = dhcpServices(ctx, tx, host); err != nil {
+			return err
+		}
+		if st.SecurityGroups, st.Members, err = hostGroups(ctx, tx, st.Ports); err != nil {
 			return err
 		}
 		var nets []any
@@ -122,6 +131,104 @@ func remotes(ctx context.Context, tx *sqlstore.Tx, host, in string, nets []any) 
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// hostGroups reads the groups of ports with their rules, and the members
+// of the groups those rules name as remote.
+func hostGroups(ctx context.Context, tx *sqlstore.Tx, ports []Port) ([]SecurityGroup, map[string][]netip.Prefix, error) {
+	var ids []any
+	seen := map[string]bool{}
+	for _, p := range ports {
+		for _, g := range p.SecurityGroups {
+			if !seen[g] {
+				seen[g] = true
+				ids = append(ids, g)
+			}
+		}
+	}
+	members := map[string][]netip.Prefix{}
+	if len(ids) == 0 {
+		return []SecurityGroup{}, members, nil
+	}
+	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
+	groups, err := queryAll(ctx, tx, scanSG, "SELECT "+sgCols+" FROM network_security_groups g WHERE g.id IN "+in+" ORDER BY g.id", ids...)
+	if err != nil {
+		return nil, nil, err
+	}
+	rules, err := queryAll(ctx, tx, scanRule, "SELECT "+ruleCols+" FROM network_security_group_rules r WHERE r.security_group_id IN "+in+
+		" ORDER BY r.security_group_id, r.id", ids...)
+	if err != nil {
+		return nil, nil, err
+	}
+	byGroup := map[string][]SecurityGroupRule{}
+	var remotes []any
+	for _, r := range rules {
+		byGroup[r.SecurityGroupID] = append(byGroup[r.SecurityGroupID], r)
+		if r.RemoteGroupID != "" && !slices.Contains(remotes, any(r.RemoteGroupID)) {
+			remotes = append(remotes, r.RemoteGroupID)
+		}
+	}
+	for i := range groups {
+		groups[i].Rules = byGroup[groups[i].ID]
+		if groups[i].Rules == nil {
+			groups[i].Rules = []SecurityGroupRule{}
+		}
+	}
+	if len(remotes) == 0 {
+		return groups, members, nil
+	}
+	in = "(?" + strings.Repeat(", ?", len(remotes)-1) + ")"
+	rows, err := tx.Query(ctx, `SELECT m.security_group_id, i.ip_address FROM network_port_security_groups m
+		JOIN network_ip_allocations i ON i.port_id = m.port_id WHERE m.security_group_id IN `+in+
+		` ORDER BY m.security_group_id, i.ip_address`, remotes...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, ip string
+		if err := rows.Scan(&g, &ip); err != nil {
+			return nil, nil, err
+		}
+		if a, err := netip.ParseAddr(ip); err == nil {
+			members[g] = append(members[g], netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	// Allowed address pairs count as members' addresses too, as in
+	// Neutron.
+	pairs, err := queryAll(ctx, tx, scanPort, "SELECT "+portCols+` FROM network_ports WHERE allowed_address_pairs <> '[]' AND id IN
+		(SELECT port_id FROM network_port_security_groups WHERE security_group_id IN `+in+`)`, remotes...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range pairs {
+		for _, g := range p.SecurityGroups {
+			if !slices.Contains(remotes, any(g)) {
+				continue
+			}
+			for _, pair := range p.AllowedAddressPairs {
+				if pfx, ok := PairPrefix(pair.IP); ok {
+					members[g] = append(members[g], pfx)
+				}
+			}
+		}
+	}
+	return groups, members, nil
+}
+
+// PairPrefix reads an allowed address pair's ip_address: an address (as
+// a host prefix) or a prefix.
+func PairPrefix(s string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), true
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
 }
 
 // queryAll scans every row of q.
