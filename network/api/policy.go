@@ -8,9 +8,9 @@ import (
 	"github.com/gostack/gostack/identity/policy"
 )
 
-// Defaults are Neutron's default policies for networks, subnets, ports
-// and security groups (generated from python3-neutron by
-// scripts/neutron-policy).
+// Defaults are Neutron's default policies for networks, subnets, ports,
+// security groups, routers and floating IPs (generated from
+// python3-neutron by scripts/neutron-policy).
 func Defaults() []policy.Rule { return append([]policy.Rule(nil), neutronRules...) }
 
 // NewEnforcer returns an enforcer with Neutron's defaults and its field:
