@@ -241,6 +241,30 @@ type RouterUpdate struct {
 	SetGateway bool
 	Gateway    *GatewaySpec
 	Routes     *[]ipam.Route // the whole list of extra routes
+	// AddRoutes and RemoveRoutes change the routes as they are
+	// (extraroute-atomic): a route already there is not added twice, one
+	// not there is not missed.
+	AddRoutes    []ipam.Route
+	RemoveRoutes []ipam.Route
+}
+
+// routes is the list of extra routes u leaves router r with, and whether
+// u changes it.
+func (u RouterUpdate) routes(r Router) ([]ipam.Route, bool) {
+	if u.Routes == nil && u.AddRoutes == nil && u.RemoveRoutes == nil {
+		return nil, false
+	}
+	out := append([]ipam.Route{}, r.Routes...)
+	if u.Routes != nil {
+		out = append([]ipam.Route{}, *u.Routes...)
+	}
+	for _, rt := range u.AddRoutes {
+		if !slices.Contains(out, rt) {
+			out = append(out, rt)
+		}
+	}
+	out = slices.DeleteFunc(out, func(rt ipam.Route) bool { return slices.Contains(u.RemoveRoutes, rt) })
+	return out, true
 }
 
 // UpdateRouter changes a router of v's, bumping its revision, as
@@ -256,8 +280,8 @@ type RouterUpdate struct {
 //     (interfaces and the gateway's network) and not one of its own
 //     addresses (InvalidRoutes), at most MaxRoutes (RoutesExhausted).
 func (s *Store) UpdateRouter(ctx context.Context, v Viewer, id string, u RouterUpdate) (Router, error) {
-	if u.Routes != nil {
-		if err := checkRouteList(*u.Routes); err != nil {
+	for _, list := range [][]ipam.Route{derefRoutes(u.Routes), u.AddRoutes, u.RemoveRoutes} {
+		if err := checkRouteList(list); err != nil {
 			return Router{}, err
 		}
 	}
@@ -279,13 +303,13 @@ func (s *Store) UpdateRouter(ctx context.Context, v Viewer, id string, u RouterU
 		if err != nil {
 			return err
 		}
-		if u.Routes != nil {
+		if routes, change := u.routes(r); change {
 			// Neutron checks new routes against the ports as they are,
 			// then against the ports as the gateway change leaves them.
-			if err := s.checkRoutes(ctx, tx, r, *u.Routes, ifaces); err != nil {
+			if err := s.checkRoutes(ctx, tx, r, routes, ifaces); err != nil {
 				return err
 			}
-			r.Routes = append([]ipam.Route{}, *u.Routes...)
+			r.Routes = routes
 		}
 		if u.SetGateway {
 			if err := s.setGateway(ctx, tx, v, &r, u.Gateway, ifaces); err != nil {
@@ -648,6 +672,13 @@ func checkRouteList(routes []ipam.Route) error {
 		}
 	}
 	return nil
+}
+
+func derefRoutes(p *[]ipam.Route) []ipam.Route {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // routeText is a route as Python prints Neutron's dictionary.

@@ -14,7 +14,8 @@ import (
 	"github.com/gostack/gostack/network"
 )
 
-// API serves Neutron v2.0 networks, subnets and ports behind
+// API serves Neutron v2.0 networks, subnets, ports, security groups,
+// routers and floating IPs behind
 // identity/middleware (which must have authenticated the request: the API
 // reads middleware.CallerFrom).
 type API struct {
@@ -53,6 +54,8 @@ func (a *API) router() *httpapi.Router {
 	a.subnetRoutes(rt)
 	a.portRoutes(rt)
 	a.securityGroupRoutes(rt)
+	a.routerRoutes(rt)
+	a.floatingIPRoutes(rt)
 	a.agentRoutes(rt)
 	return rt
 }
@@ -68,7 +71,7 @@ func (a *API) versions(w http.ResponseWriter, r *http.Request) {
 // resources is the v2.0 root: the collections served.
 func (a *API) resources(w http.ResponseWriter, r *http.Request, q *request) {
 	var out []any
-	for _, c := range []string{"networks", "subnets", "ports", "security-groups", "security-group-rules"} {
+	for _, c := range []string{"networks", "subnets", "ports", "security-groups", "security-group-rules", "routers", "floatingips"} {
 		name := strings.ReplaceAll(strings.TrimSuffix(c, "s"), "-", "_")
 		out = append(out, map[string]any{"name": name, "collection": c,
 			"links": []httpapi.Link{{Rel: "self", Href: httpapi.BaseURL(r) + "/v2.0/" + c}}})
