@@ -347,7 +347,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if err := a.bridges(ctx); err != nil {
 		return 0, err
 	}
-	l := &layout{state: &st, networks: map[string]network.Network{}, tunnels: map[netip.Addr]int{}}
+	l := &layout{state: &st, networks: map[string]network.Network{}, tunnels: map[netip.Addr]int{}, vifs: map[string]int{}}
 	for _, n := range st.Networks {
 		l.networks[n.ID] = n
 	}
@@ -580,6 +580,7 @@ func (a *Agent) localPorts(ctx context.Context, l *layout) (map[string]bool, err
 		}
 		if tag != deadVLAN && ifc.OFPort > 0 {
 			plumbed[id] = true
+			l.vifs[id] = ifc.OFPort
 		}
 	}
 	if len(tags) > 0 { // one transaction for every VIF

@@ -33,6 +33,7 @@ type layout struct {
 	tunnels  map[netip.Addr]int // remote VTEP → br-tun port
 	networks map[string]network.Network
 	phys     map[string]physPorts // by physical network
+	vifs     map[string]int       // port id → its VIF's OpenFlow port on br-int
 }
 
 // physPorts are the two ends of the patch between br-int and the bridge
@@ -111,17 +112,18 @@ func arpReply(mac string, ip netip.Addr) string {
 
 // integrationFlows are br-int's flows: the dead VLAN of unbound ports
 // dropped; traffic of a provider network from its bridge moved onto the
-// network's local VLAN (other traffic from there dropped); then normal
-// switching (table 60) between the access ports, whose OVSDB tag is their
-// network's local VLAN, and the trunks to br-tun and the provider
+// network's local VLAN (other traffic from there dropped); then the
+// security groups' firewall (network/secgroup, tables 60 to 94), which
+// ends in normal switching between the access ports, whose OVSDB tag is
+// their network's local VLAN, and the trunks to br-tun and the provider
 // bridges; and the canary whose absence reveals a restarted switch.
 func (l *layout) integrationFlows() []ovs.Flow {
 	fl := []ovs.Flow{
 		{Table: 0, Priority: 65535, Match: fmt.Sprintf("dl_vlan=%d", deadVLAN), Actions: "drop"},
 		{Table: 0, Priority: 0, Actions: fmt.Sprintf("resubmit(,%d)", intTransient)},
-		{Table: intTransient, Priority: 0, Actions: "NORMAL"},
 		{Table: intCanary, Priority: 0, Actions: "drop"},
 	}
+	fl = append(fl, l.firewallFlows()...) // tables 60 to 94, NORMAL included
 	for _, physnet := range sortedKeys(l.phys) {
 		pp := l.phys[physnet]
 		fl = append(fl, ovs.Flow{Table: 0, Priority: 2, Match: fmt.Sprintf("in_port=%d", pp.onInt), Actions: "drop"})
