@@ -2,7 +2,9 @@ package network
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/network/ipam"
 )
 
 // PortUpdate is a port update; nil fields are left as they are.
@@ -276,6 +279,12 @@ func (s *Store) UpdateNetwork(ctx context.Context, v Viewer, id string, u Networ
 type SubnetUpdate struct {
 	Name        *string
 	Description *string
+	// Gateway: a zero address removes the gateway (gateway_ip: null).
+	Gateway     *netip.Addr
+	Pools       *[]ipam.Range
+	Nameservers *[]netip.Addr
+	Routes      *[]ipam.Route
+	EnableDHCP  *bool
 }
 
 // UpdateSubnet changes a subnet of v's, bumping its revision.
@@ -288,17 +297,44 @@ func (s *Store) UpdateSubnet(ctx context.Context, v Viewer, id string, u SubnetU
 		} else if err != nil {
 			return err
 		}
-		name, desc := sub.Name, sub.Description
+		// The subnet's row first: address allocations take it too.
+		if _, err := tx.Exec(ctx, "UPDATE network_subnets SET allocations = allocations + 1 WHERE id = ?", id); err != nil {
+			return err
+		}
+		before, _ := json.Marshal(sub)
 		set(&sub.Name, u.Name)
 		set(&sub.Description, u.Description)
-		if sub.Name == name && sub.Description == desc {
+		set(&sub.Gateway, u.Gateway)
+		set(&sub.Pools, u.Pools)
+		set(&sub.Nameservers, u.Nameservers)
+		set(&sub.Routes, u.Routes)
+		set(&sub.EnableDHCP, u.EnableDHCP)
+		if after, _ := json.Marshal(sub); string(after) == string(before) {
 			out = sub
-			return nil
+			return nil // nothing to write: no revision, no feed entry
+		}
+		spec := ipam.Subnet{ID: sub.ID, CIDR: sub.CIDR, Gateway: sub.Gateway, Pools: sub.Pools, Nameservers: sub.Nameservers,
+			Routes: sub.Routes, DHCP: sub.EnableDHCP}
+		if err := spec.Validate(); err != nil {
+			return err
+		}
+		if u.Gateway != nil && sub.Gateway.IsValid() {
+			var port, owner string
+			err := tx.Get(ctx, `SELECT p.id, p.device_owner FROM network_ip_allocations a JOIN network_ports p ON p.id = a.port_id
+				WHERE a.subnet_id = ? AND a.ip_address = ?`, []any{id, sub.Gateway.String()}, &port, &owner)
+			if err == nil && !(Port{DeviceOwner: owner}).IsRouterPort() {
+				return neutronError(fault.Conflict, "GatewayIpInUse",
+					"Current gateway ip %s already in use by port %s. Unable to update.", sub.Gateway, port)
+			} else if err != nil && !errors.Is(err, sqlstore.ErrNotFound) {
+				return err
+			}
 		}
 		sub.Revision++
 		sub.UpdatedAt = s.now()
-		if _, err := tx.Exec(ctx, "UPDATE network_subnets SET name = ?, description = ?, revision = ?, updated_at = ? WHERE id = ?",
-			sub.Name, sub.Description, sub.Revision, sub.UpdatedAt.UnixMicro(), id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE network_subnets SET name = ?, description = ?, gateway_ip = ?, allocation_pools = ?,
+			dns_nameservers = ?, host_routes = ?, enable_dhcp = ?, revision = ?, updated_at = ? WHERE id = ?`,
+			sub.Name, sub.Description, addrText(sub.Gateway), jsonText(sub.Pools), jsonText(sub.Nameservers), jsonText(sub.Routes),
+			sub.EnableDHCP, sub.Revision, sub.UpdatedAt.UnixMicro(), id); err != nil {
 			return err
 		}
 		out = sub

@@ -129,6 +129,88 @@ func (a *API) createSubnet(w http.ResponseWriter, r *http.Request, q *request) {
 	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"subnet": a.hide(ctx, q, "get_subnet", renderSubnet(s), subnetTarget(s, n))})
 }
 
+// parseSubnetOptions reads what a subnet create and update share:
+// gateway_ip (null: none, a zero address), enable_dhcp,
+// allocation_pools, dns_nameservers, host_routes; absent ones stay nil.
+func parseSubnetOptions(attrs map[string]any) (network.SubnetUpdate, error) {
+	var u network.SubnetUpdate
+	var err error
+	if gw, present := attrs["gateway_ip"]; present {
+		var addr netip.Addr
+		if gw != nil {
+			g, ok := gw.(string)
+			if !ok {
+				return u, attrError("gateway_ip", "'%v' is not a valid IP address", gw)
+			}
+			if addr, err = netip.ParseAddr(g); err != nil {
+				return u, attrError("gateway_ip", "'%s' is not a valid IP address", g)
+			}
+		}
+		u.Gateway = &addr
+	}
+	if u.EnableDHCP, err = boolean(attrs, "enable_dhcp"); err != nil {
+		return u, err
+	}
+	if v, ok := attrs["allocation_pools"]; ok && v != nil {
+		list, ok := v.([]any)
+		if !ok {
+			return u, attrError("allocation_pools", "Invalid data format for IP pool: '%v'", v)
+		}
+		pools := []ipam.Range{}
+		for _, item := range list {
+			m, ok := item.(map[string]any)
+			st, ok1 := m["start"].(string)
+			en, ok2 := m["end"].(string)
+			if !ok || !ok1 || !ok2 || len(m) != 2 {
+				return u, attrError("allocation_pools", "Invalid data format for IP pool: '%v'", item)
+			}
+			start, err1 := netip.ParseAddr(st)
+			end, err2 := netip.ParseAddr(en)
+			if err1 != nil || err2 != nil {
+				return u, attrError("allocation_pools", "Invalid data format for IP pool: '%v'", item)
+			}
+			pools = append(pools, ipam.Range{Start: start, End: end})
+		}
+		u.Pools = &pools
+	}
+	if v, ok := attrs["dns_nameservers"]; ok && v != nil {
+		list, ok := v.([]any)
+		if !ok {
+			return u, attrError("dns_nameservers", "'%v' is not a list", v)
+		}
+		ns := []netip.Addr{}
+		for _, item := range list {
+			str, _ := item.(string)
+			a, err := netip.ParseAddr(str)
+			if err != nil {
+				return u, attrError("dns_nameservers", "'%v' is not a valid nameserver", item)
+			}
+			ns = append(ns, a)
+		}
+		u.Nameservers = &ns
+	}
+	if v, ok := attrs["host_routes"]; ok && v != nil {
+		list, ok := v.([]any)
+		if !ok {
+			return u, attrError("host_routes", "Invalid data format for hostroute: '%v'", v)
+		}
+		routes := []ipam.Route{}
+		for _, item := range list {
+			m, _ := item.(map[string]any)
+			d, _ := m["destination"].(string)
+			nh, _ := m["nexthop"].(string)
+			dst, err1 := netip.ParsePrefix(d)
+			hop, err2 := netip.ParseAddr(nh)
+			if err1 != nil || err2 != nil || len(m) != 2 {
+				return u, attrError("host_routes", "Invalid data format for hostroute: '%v'", item)
+			}
+			routes = append(routes, ipam.Route{Destination: dst, Nexthop: hop})
+		}
+		u.Routes = &routes
+	}
+	return u, nil
+}
+
 // parseSubnet reads a subnet create; noGateway is gateway_ip: null.
 func parseSubnet(attrs map[string]any, q *request) (network.Subnet, bool, error) {
 	s := network.Subnet{EnableDHCP: true}
@@ -169,72 +251,25 @@ func parseSubnet(attrs map[string]any, q *request) (network.Subnet, bool, error)
 		}
 		s.IPVersion = *v
 	}
-	noGateway := false
-	if gw, present := attrs["gateway_ip"]; present {
-		if gw == nil {
-			noGateway = true
-		} else if g, ok := gw.(string); !ok {
-			return s, false, attrError("gateway_ip", "'%v' is not a valid IP address", gw)
-		} else if s.Gateway, err = netip.ParseAddr(g); err != nil {
-			return s, false, attrError("gateway_ip", "'%s' is not a valid IP address", g)
-		}
-	}
-	if b, err := boolean(attrs, "enable_dhcp"); err != nil {
+	u, err := parseSubnetOptions(attrs)
+	if err != nil {
 		return s, false, err
-	} else if b != nil {
-		s.EnableDHCP = *b
 	}
-	if v, ok := attrs["allocation_pools"]; ok && v != nil {
-		list, ok := v.([]any)
-		if !ok {
-			return s, false, attrError("allocation_pools", "Invalid data format for IP pool: '%v'", v)
-		}
-		s.Pools = []ipam.Range{}
-		for _, item := range list {
-			m, ok := item.(map[string]any)
-			st, ok1 := m["start"].(string)
-			en, ok2 := m["end"].(string)
-			if !ok || !ok1 || !ok2 || len(m) != 2 {
-				return s, false, attrError("allocation_pools", "Invalid data format for IP pool: '%v'", item)
-			}
-			start, err1 := netip.ParseAddr(st)
-			end, err2 := netip.ParseAddr(en)
-			if err1 != nil || err2 != nil {
-				return s, false, attrError("allocation_pools", "Invalid data format for IP pool: '%v'", item)
-			}
-			s.Pools = append(s.Pools, ipam.Range{Start: start, End: end})
-		}
+	noGateway := u.Gateway != nil && !u.Gateway.IsValid()
+	if u.Gateway != nil {
+		s.Gateway = *u.Gateway
 	}
-	if v, ok := attrs["dns_nameservers"]; ok && v != nil {
-		list, ok := v.([]any)
-		if !ok {
-			return s, false, attrError("dns_nameservers", "'%v' is not a list", v)
-		}
-		for _, item := range list {
-			str, _ := item.(string)
-			a, err := netip.ParseAddr(str)
-			if err != nil {
-				return s, false, attrError("dns_nameservers", "'%v' is not a valid nameserver", item)
-			}
-			s.Nameservers = append(s.Nameservers, a)
-		}
+	if u.EnableDHCP != nil {
+		s.EnableDHCP = *u.EnableDHCP
 	}
-	if v, ok := attrs["host_routes"]; ok && v != nil {
-		list, ok := v.([]any)
-		if !ok {
-			return s, false, attrError("host_routes", "Invalid data format for hostroute: '%v'", v)
-		}
-		for _, item := range list {
-			m, _ := item.(map[string]any)
-			d, _ := m["destination"].(string)
-			nh, _ := m["nexthop"].(string)
-			dst, err1 := netip.ParsePrefix(d)
-			hop, err2 := netip.ParseAddr(nh)
-			if err1 != nil || err2 != nil || len(m) != 2 {
-				return s, false, attrError("host_routes", "Invalid data format for hostroute: '%v'", item)
-			}
-			s.Routes = append(s.Routes, ipam.Route{Destination: dst, Nexthop: hop})
-		}
+	if u.Pools != nil {
+		s.Pools = *u.Pools
+	}
+	if u.Nameservers != nil {
+		s.Nameservers = *u.Nameservers
+	}
+	if u.Routes != nil {
+		s.Routes = *u.Routes
 	}
 	return s, noGateway, nil
 }
@@ -296,9 +331,12 @@ func (a *API) updateSubnet(w http.ResponseWriter, r *http.Request, q *request) {
 	}
 	attrs, err := decode(w, r, "subnet")
 	if err == nil {
-		err = known(attrs, "name", "description")
+		err = known(attrs, "name", "description", "gateway_ip", "allocation_pools", "dns_nameservers", "host_routes", "enable_dhcp")
 	}
 	var u network.SubnetUpdate
+	if err == nil {
+		u, err = parseSubnetOptions(attrs)
+	}
 	if err == nil {
 		if u.Name, err = str(attrs, "name", 255); err == nil {
 			u.Description, err = str(attrs, "description", 255)
