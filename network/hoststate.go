@@ -29,7 +29,7 @@ type HostState struct {
 	// SecurityGroups are the groups of the host's ports, with their
 	// rules; Members the addresses (fixed IPs and allowed address pairs)
 	// of every port, on any host, of each group a rule names as remote.
-	SecurityGroups []SecurityGroup          `json:"security_groups"`
+	SecurityGroups []SecurityGroup           `json:"security_groups"`
 	Members        map[string][]netip.Prefix `json:"members"`
 }
 

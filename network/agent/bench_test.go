@@ -148,7 +148,6 @@ func (l *lab) waitCount(netID string, n int) {
 	}
 }
 
-
 // bundleLoad times one `ovs-ofctl --bundle add-flows` of flows (as
 // dumped) into an empty bridge of h's switch.
 func (l *lab) bundleLoad(h *host, flows []string) time.Duration {
@@ -175,7 +174,7 @@ func (l *lab) bundleLoad(h *host, flows []string) time.Duration {
 
 // logInt reads key=N from the last line of logs that has it.
 func logInt(logs, key string) int {
-	m := regexp.MustCompile(key + `=(\d+)`).FindAllStringSubmatch(logs, -1)
+	m := regexp.MustCompile(key+`=(\d+)`).FindAllStringSubmatch(logs, -1)
 	if len(m) == 0 {
 		return -1
 	}
