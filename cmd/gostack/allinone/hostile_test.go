@@ -231,6 +231,23 @@ var hostileRoutes = append(assignmentRoutes(), []hostileRoute{
 	{area: "network", pattern: "GET /v2.0/security-group-rules"},
 	{area: "network", pattern: "GET /v2.0/security-group-rules/{id}"},
 	{area: "network", pattern: "DELETE /v2.0/security-group-rules/{id}"},
+	{area: "network", pattern: "POST /v2.0/routers", body: `{"router":{"name":"hostile-new","external_gateway_info":{"network_id":"{{external}}"}}}`},
+	{area: "network", pattern: "GET /v2.0/routers"},
+	{area: "network", pattern: "GET /v2.0/routers/{id}"},
+	{area: "network", pattern: "PUT /v2.0/routers/{id}",
+		body: `{"router":{"name":"hostile-changed","routes":[{"destination":"10.99.0.0/16","nexthop":"10.66.0.50"}]}}`},
+	{area: "network", pattern: "DELETE /v2.0/routers/{id}"},
+	{area: "network", pattern: "PUT /v2.0/routers/{id}/add_router_interface", body: `{"subnet_id":"{{subnet-unrouted}}"}`},
+	{area: "network", pattern: "PUT /v2.0/routers/{id}/remove_router_interface", body: `{"subnet_id":"{{subnets}}"}`},
+	{area: "network", pattern: "PUT /v2.0/routers/{id}/add_extraroutes",
+		body: `{"router":{"routes":[{"destination":"10.98.0.0/16","nexthop":"10.66.0.51"}]}}`},
+	{area: "network", pattern: "PUT /v2.0/routers/{id}/remove_extraroutes",
+		body: `{"router":{"routes":[{"destination":"10.97.0.0/16","nexthop":"10.66.0.52"}]}}`},
+	{area: "network", pattern: "POST /v2.0/floatingips", body: `{"floatingip":{"floating_network_id":"{{external}}","description":"d"}}`},
+	{area: "network", pattern: "GET /v2.0/floatingips"},
+	{area: "network", pattern: "GET /v2.0/floatingips/{id}"},
+	{area: "network", pattern: "PUT /v2.0/floatingips/{id}", body: `{"floatingip":{"port_id":"{{ports}}","description":"hostile-changed"}}`},
+	{area: "network", pattern: "DELETE /v2.0/floatingips/{id}"},
 	{area: "network", pattern: "GET /v2.0/agents"},
 	{area: "network", pattern: "GET /v2.0/agents/{id}"},
 	{area: "network", pattern: "PUT /v2.0/agents/{id}", body: `{"agent":{"description":"hostile-changed"}}`},
@@ -273,7 +290,9 @@ func assignmentRoutes() []hostileRoute {
 // freeParams are path parameters whose value is the caller's free choice
 // (a tag, a project id Designate does not check): any text there is a
 // valid request, so they get only the variants no route may accept.
-var freeParams = map[string]bool{"tags": true, "quotas": true, "floatingips": true, "hosts": true}
+// Keyed by the segment before the parameter, or segment/parameter where
+// areas share the segment.
+var freeParams = map[string]bool{"tags": true, "quotas": true, "floatingips/fip_key": true, "hosts": true}
 
 // areaRoutes are the routes each area's API serves.
 func areaRoutes() map[string][]string {
@@ -409,7 +428,8 @@ func field(m map[string]any, keys ...string) string {
 }
 
 // fixtures builds one resource for every path parameter, through the
-// APIs, and the tokens. Keys are the path segment before the parameter.
+// APIs, and the tokens. Keys are the path segment before the parameter
+// (segment/parameter where areas share the segment).
 func (h *hostile) fixtures() {
 	adm := h.admin
 	f := h.fix
@@ -486,6 +506,20 @@ func (h *hostile) fixtures() {
 	f["security-group-rules"] = field(h.must(201, "POST", "network", "/v2.0/security-group-rules", h.owner,
 		fmt.Sprintf(`{"security_group_rule":{"security_group_id":%q,"direction":"ingress","protocol":"tcp","port_range_min":22,"port_range_max":22}}`,
 			f["security-groups"])), "security_group_rule", "id")
+	// A router of A's with a gateway on the admin's external network and
+	// an interface on A's subnet, a floating IP of A's, and a subnet of
+	// A's no router is on.
+	f["external"] = field(h.must(201, "POST", "network", "/v2.0/networks", adm, `{"network":{"name":"hostile-ext","router:external":true}}`),
+		"network", "id")
+	h.must(201, "POST", "network", "/v2.0/subnets", adm, fmt.Sprintf(`{"subnet":{"network_id":%q,"cidr":"198.51.100.0/24","ip_version":4}}`, f["external"]))
+	unrouted := field(h.must(201, "POST", "network", "/v2.0/networks", h.owner, `{"network":{"name":"hostile-n2"}}`), "network", "id")
+	f["subnet-unrouted"] = field(h.must(201, "POST", "network", "/v2.0/subnets", h.owner,
+		fmt.Sprintf(`{"subnet":{"network_id":%q,"cidr":"10.67.0.0/24","ip_version":4}}`, unrouted)), "subnet", "id")
+	f["routers"] = field(h.must(201, "POST", "network", "/v2.0/routers", h.owner,
+		fmt.Sprintf(`{"router":{"name":"hostile-r","external_gateway_info":{"network_id":%q}}}`, f["external"])), "router", "id")
+	h.must(200, "PUT", "network", "/v2.0/routers/"+f["routers"]+"/add_router_interface", h.owner, fmt.Sprintf(`{"subnet_id":%q}`, f["subnets"]))
+	f["floatingips/id"] = field(h.must(201, "POST", "network", "/v2.0/floatingips", h.owner,
+		fmt.Sprintf(`{"floatingip":{"floating_network_id":%q}}`, f["external"])), "floatingip", "id")
 	f["hosts"] = "hostile-host"
 	f["agents"] = field(h.must(200, "PUT", "network", "/internal/hosts/hostile-host/agent", adm,
 		`{"agent":{"agent_type":"Open vSwitch agent","binary":"gostack-network-agent","tunnel_ip":"192.0.2.1"}}`), "agent", "id")
@@ -624,7 +658,7 @@ func (h *hostile) route(t *testing.T, r hostileRoute) {
 	}
 	// Path parameters: one at a time, the others valid.
 	for _, p := range params {
-		for _, v := range pathVariants(freeParams[p.segment]) {
+		for _, v := range pathVariants(freeParams[p.segment] || freeParams[p.segment+"/"+p.name]) {
 			path, _ := h.fill(t, tmpl, map[int]string{p.index: v})
 			add("path "+p.name+"="+shorten(v), path, h.admin, ctype, body)
 			if r.flags&public == 0 {
@@ -745,7 +779,10 @@ func (h *hostile) fill(t *testing.T, tmpl string, replace map[int]string) (strin
 			segs[i] = v
 			continue
 		}
-		v, ok := h.fix[p.segment]
+		v, ok := h.fix[p.segment+"/"+p.name] // where areas share the segment
+		if !ok {
+			v, ok = h.fix[p.segment]
+		}
 		if !ok {
 			t.Fatalf("no fixture for {%s} after /%s/: add one to hostile.fixtures", p.name, p.segment)
 		}

@@ -10,10 +10,10 @@ import (
 
 // The network API's client proof: python3-openstackclient (openstacksdk)
 // creates, lists, shows and deletes networks, subnets, ports, security
-// groups and their rules against the all-in-one daemon, and creates ports
-// with a group, none, no port security and an allowed address pair;
-// another project sees none of it; refusals come back as Neutron's
-// errors.
+// groups and their rules, routers and floating IPs against the all-in-one
+// daemon, and creates ports with a group, none, no port security and an
+// allowed address pair; another project sees none of it; refusals come
+// back as Neutron's errors.
 func TestOpenStackNetwork(t *testing.T) {
 	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
 	cfg := testConfig(t, "")
@@ -68,6 +68,7 @@ func TestOpenStackNetwork(t *testing.T) {
 		t.Fatalf("the default group %v, p2's groups %v", def, port["security_group_ids"])
 	}
 	securityGroups(t, o)
+	l3 := routers(t, o)
 
 	// A member of another project sees none of it, and cannot create a
 	// provider network.
@@ -75,10 +76,21 @@ func TestOpenStackNetwork(t *testing.T) {
 	o.must("user", "create", "bob", "--password", "bob-pw", "--project", "other")
 	o.must("role", "add", "--project", "other", "--user", "bob", "member")
 	asBob := []string{"OS_USERNAME=bob", "OS_PASSWORD=bob-pw", "OS_PROJECT_NAME=other"}
-	for _, what := range []string{"network", "subnet", "port"} {
-		if out, err := o.run(asBob, what, "list", "-f", "value", "-c", "ID"); err != nil || strings.TrimSpace(out) != "" {
+	// (Only the external network, which every project sees; not its
+	// subnet, which Neutron's policy shows only on shared networks.)
+	for what, want := range map[string]string{"network": l3.ext, "subnet": "", "port": "", "router": "", "floating ip": ""} {
+		args := append(strings.Fields(what), "list", "-f", "value", "-c", "ID")
+		if out, err := o.run(asBob, args...); err != nil || strings.TrimSpace(out) != want {
 			t.Errorf("bob's %s list: %q %v", what, out, err)
 		}
+	}
+	for _, show := range [][]string{{"router", "show", "r1"}, {"floating", "ip", "show", l3.fip}} {
+		if out, err := o.run(asBob, show...); err == nil || !strings.Contains(out, "404") && !strings.Contains(out, "No ") {
+			t.Errorf("bob's %s: %v %s", strings.Join(show, " "), err, out)
+		}
+	}
+	if out, err := o.run(asBob, "router", "add", "subnet", l3.router, "private-sub"); err == nil {
+		t.Errorf("bob adds an interface to another project's router: %s", out)
 	}
 	if out, err := o.run(asBob, "port", "show", "p1"); err == nil {
 		t.Errorf("bob shows another project's port: %s", out)
@@ -103,6 +115,7 @@ func TestOpenStackNetwork(t *testing.T) {
 		t.Errorf("bob sees provider attributes: %q %v", out, err)
 	}
 
+	l3.teardown(t, o)
 	o.must("port", "delete", "p1", "p2", "p-web", "p-none", "p-open", "p-vip")
 	o.must("security", "group", "delete", "web")
 	o.must("subnet", "delete", "private-sub")
@@ -183,4 +196,94 @@ func securityGroups(t *testing.T, o *osc) {
 	if out, err := o.run(nil, "security", "group", "delete", "web"); err == nil || !strings.Contains(out, "in use") {
 		t.Fatalf("security group delete of a group in use: %v %s", err, out)
 	}
+}
+
+// l3 is what routers made: ids of the external network, the router and
+// the floating IP.
+type l3 struct{ ext, router, fip string }
+
+// routers drives routers and floating IPs with the CLI: an external
+// network, a router with its gateway there, an interface on private-sub
+// and a route, a floating IP associated with p1 and disassociated, and
+// Neutron's 409 for an interface that a floating IP or a route needs. It
+// leaves the router with its interface and the floating IP associated.
+func routers(t *testing.T, o *osc) l3 {
+	t.Helper()
+	var ext, extSub, r, fip map[string]any
+	o.json(&ext, "network", "create", "--external", "public")
+	o.json(&extSub, "subnet", "create", "--network", "public", "--subnet-range", "203.0.113.0/24", "--no-dhcp", "public-sub")
+	if ext["router:external"] != true || extSub["gateway_ip"] != "203.0.113.1" {
+		t.Fatalf("network create --external: %v %v", ext, extSub)
+	}
+	o.json(&r, "router", "create", "r1")
+	if r["status"] != "ACTIVE" || r["external_gateway_info"] != nil && asText(r["external_gateway_info"]) != "null" {
+		t.Fatalf("router create: %v", r)
+	}
+	o.must("router", "set", "--external-gateway", "public", "r1")
+	o.must("router", "add", "subnet", "r1", "private-sub")
+	o.must("router", "set", "--route", "destination=192.168.50.0/24,gateway=10.0.0.60", "r1")
+	o.json(&r, "router", "show", "r1")
+	if gw := asText(r["external_gateway_info"]); !strings.Contains(gw, ext["id"].(string)) || !strings.Contains(gw, "203.0.113.2") ||
+		!strings.Contains(gw, `"enable_snat":true`) {
+		t.Fatalf("router show: gateway %s", gw)
+	}
+	if routes := asText(r["routes"]); !strings.Contains(routes, "192.168.50.0/24") || !strings.Contains(routes, "10.0.0.60") {
+		t.Fatalf("router show: routes %s", routes)
+	}
+	if ifaces := asText(r["interfaces_info"]); !strings.Contains(ifaces, "10.0.0.1") {
+		t.Fatalf("router show: interfaces %s", ifaces)
+	}
+	if out, err := o.run(nil, "router", "set", "--route", "destination=192.168.60.0/24,gateway=192.0.2.1", "r1"); err == nil || !strings.Contains(out, "400") {
+		t.Fatalf("a route through nowhere: want a 400, got %v %s", err, out)
+	}
+	if out, err := o.run(nil, "router", "remove", "subnet", "r1", "private-sub"); err == nil || !strings.Contains(out, "409") {
+		t.Fatalf("router remove subnet with a route through it: want a 409, got %v %s", err, out)
+	}
+
+	o.json(&fip, "floating", "ip", "create", "public", "--description", "web")
+	addr, _ := fip["floating_ip_address"].(string)
+	if !strings.HasPrefix(addr, "203.0.113.") || fip["status"] != "DOWN" || fip["port_id"] != nil || fip["description"] != "web" {
+		t.Fatalf("floating ip create: %v", fip)
+	}
+	o.must("floating", "ip", "set", "--port", "p1", addr)
+	o.json(&fip, "floating", "ip", "show", addr)
+	var p1 map[string]any
+	o.json(&p1, "port", "show", "p1")
+	if fip["port_id"] != p1["id"] || fip["router_id"] != r["id"] || fip["fixed_ip_address"] != "10.0.0.2" {
+		t.Fatalf("floating ip set --port: %v", fip)
+	}
+	if out := o.must("floating", "ip", "list", "-f", "value", "-c", "Floating IP Address", "-c", "Fixed IP Address"); strings.TrimSpace(out) != addr+" 10.0.0.2" {
+		t.Fatalf("floating ip list: %q", out)
+	}
+	o.must("floating", "ip", "unset", "--port", addr)
+	o.json(&fip, "floating", "ip", "show", addr)
+	if fip["port_id"] != nil || fip["router_id"] != nil || fip["fixed_ip_address"] != nil {
+		t.Fatalf("floating ip unset --port: %v", fip)
+	}
+	o.must("floating", "ip", "set", "--port", "p1", "--fixed-ip-address", "10.0.0.2", addr)
+	o.must("router", "set", "--no-route", "r1")
+	if out, err := o.run(nil, "router", "remove", "subnet", "r1", "private-sub"); err == nil || !strings.Contains(out, "409") {
+		t.Fatalf("router remove subnet that a floating IP needs: want a 409, got %v %s", err, out)
+	}
+	if out := o.must("router", "list", "-f", "value", "-c", "Name", "-c", "Status"); strings.TrimSpace(out) != "r1 ACTIVE" {
+		t.Fatalf("router list: %q", out)
+	}
+	return l3{ext: ext["id"].(string), router: r["id"].(string), fip: fip["id"].(string)}
+}
+
+// teardown takes apart what routers made: the floating IP, the interface,
+// the router with its gateway, the external network.
+func (l l3) teardown(t *testing.T, o *osc) {
+	t.Helper()
+	if out, err := o.run(nil, "router", "delete", "r1"); err == nil || !strings.Contains(out, "409") && !strings.Contains(out, "still") {
+		t.Fatalf("router delete with an interface: want a 409, got %v %s", err, out)
+	}
+	o.must("floating", "ip", "delete", l.fip)
+	o.must("router", "remove", "subnet", "r1", "private-sub")
+	o.must("router", "delete", "r1")
+	if out := o.must("floating", "ip", "list", "-f", "value", "-c", "ID"); strings.TrimSpace(out) != "" {
+		t.Fatalf("floating ip list after the delete: %q", out)
+	}
+	o.must("subnet", "delete", "public-sub")
+	o.must("network", "delete", "public")
 }
