@@ -27,12 +27,20 @@
 //     group take turns on its row), groups in use kept; ports'
 //     security_groups (the default group unless given), port security
 //     (the network's by default, none for network:* ports) and allowed
-//     address pairs (portsec.go).
+//     address pairs (portsec.go);
+//   - routers (router.go, router_interface.go): a gateway port on an
+//     external network (SNAT on by default), interfaces by subnet or by
+//     port, extra routes, with Neutron's checks; network_router_ports
+//     says which ports are a router's; floating IPs (floatingip.go): an
+//     address held by a port of the external network, associated with a
+//     port's IPv4 address through the router found for it, DOWN until
+//     the agent reports it (SetFloatingIPStatus).
 //
 // Errors are *fault.Error values with Neutron's exception name in Type
 // and its message.
 //
 // What it does not do: plumb anything. OVS ports, flows that enforce the
-// security groups, DHCP are the host agents' work, from the feed;
-// routers and floating IPs are not in the store yet.
+// security groups, DHCP, routers' namespaces and NAT are the host
+// agents' work, from the feed. Nor HA or distributed routers, port
+// forwarding or floating IP pools.
 package network
