@@ -475,7 +475,11 @@ func decodeAction(w http.ResponseWriter, r *http.Request) (map[string]any, error
 // and port_id, when given, are UUIDs (the store checks the rest).
 func parseInterface(body map[string]any) (network.InterfaceSpec, error) {
 	var spec network.InterfaceSpec
-	for key, dst := range map[string]*string{"port_id": &spec.PortID, "subnet_id": &spec.SubnetID} {
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"port_id", &spec.PortID}, {"subnet_id", &spec.SubnetID}} {
+		key, dst := f.key, f.dst
 		v, ok := body[key]
 		if !ok {
 			continue
