@@ -203,3 +203,76 @@ func TestDHCPScheduling(t *testing.T) {
 		})
 	}
 }
+
+// A router is scheduled to the least loaded live agent offering l3, its
+// ports are bound to that host, and that host's state has the router
+// with its gateway, interfaces and floating IPs, whose statuses it
+// reports.
+func TestRouterScheduling(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			for _, h := range []string{"compute", "netnode"} {
+				_, err := e.s.ReportAgent(e.ctx, network.AgentReport{AgentType: network.OVSAgent, Binary: "b", Host: h,
+					Configurations: map[string]any{"l3": h == "netnode"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			ext := e.network(t, admin, network.Network{Name: "public", External: true, Type: network.Flat, Physical: "public"})
+			e.subnet(t, admin, ext.ID, "172.24.4.0/24")
+			n := e.network(t, projA, network.Network{Name: "n"})
+			sub := e.subnet(t, projA, n.ID, "10.0.0.0/24")
+			r, err := e.s.CreateRouter(e.ctx, projA, network.Router{ProjectID: "a", Name: "r", AdminStateUp: true},
+				&network.GatewaySpec{NetworkID: ext.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.s.AddRouterInterface(e.ctx, projA, r.ID, network.InterfaceSpec{SubnetID: sub.ID}); err != nil {
+				t.Fatal(err)
+			}
+			vm, err := e.s.CreatePort(e.ctx, projA, network.Port{NetworkID: n.ID, AdminStateUp: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fip, err := e.s.CreateFloatingIP(e.ctx, projA, network.FloatingIP{ProjectID: "a", NetworkID: ext.ID, PortID: vm.ID}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, err := e.s.HostState(e.ctx, "compute"); err != nil || len(st.Routers) != 0 {
+				t.Fatalf("compute offers no l3: %+v, %v", st.Routers, err)
+			}
+			st, err := e.s.HostState(e.ctx, "netnode")
+			if err != nil || len(st.Routers) != 1 {
+				t.Fatalf("netnode's routers: %+v, %v", st.Routers, err)
+			}
+			svc := st.Routers[0]
+			if svc.Gateway == nil || svc.Gateway.Port.NetworkID != ext.ID || len(svc.Gateway.Subnets) != 1 ||
+				len(svc.Interfaces) != 1 || svc.Interfaces[0].Port.FixedIPs[0].IP != sub.Gateway ||
+				len(svc.FloatingIPs) != 1 || svc.FloatingIPs[0].FixedIP != vm.FixedIPs[0].IP || svc.Router.Gateway == nil ||
+				!svc.Router.Gateway.EnableSNAT {
+				t.Fatalf("router service %+v", svc)
+			}
+			// The router's ports are bound to netnode: they are its ports too.
+			bound := 0
+			for _, p := range st.Ports {
+				if p.DeviceID == r.ID {
+					bound++
+				}
+			}
+			if bound != 2 {
+				t.Fatalf("%d router ports bound to netnode", bound)
+			}
+			skipped, err := e.s.SetFloatingIPStatuses(e.ctx, "compute", map[string]string{fip.ID: network.Active})
+			if err != nil || len(skipped) != 1 {
+				t.Fatalf("a report from another host: %v, %v", skipped, err)
+			}
+			if _, err := e.s.SetFloatingIPStatuses(e.ctx, "netnode", map[string]string{fip.ID: network.Active}); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := e.s.GetFloatingIP(e.ctx, projA, fip.ID); got.Status != network.Active {
+				t.Fatalf("floating IP %s", got.Status)
+			}
+		})
+	}
+}

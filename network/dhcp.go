@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -35,79 +33,6 @@ type DHCPHost struct {
 
 // dhcpDeviceID is the device_id of host's DHCP ports.
 func dhcpDeviceID(host string) string { return "dhcp-" + host }
-
-// scheduleDHCP binds every network with a DHCP-enabled subnet and no
-// DHCP host to the live agent offering DHCP that serves the fewest, and
-// drops bindings of networks that no longer need one. It writes only
-// when something is to change.
-func (s *Store) scheduleDHCP(ctx context.Context, down time.Duration) error {
-	if down <= 0 {
-		down = DefaultAgentDownTime
-	}
-	var pending int
-	err := s.db.Get(ctx, `SELECT
-		(SELECT COUNT(*) FROM network_networks n WHERE EXISTS (SELECT 1 FROM network_subnets s WHERE s.network_id = n.id AND s.enable_dhcp)
-			AND NOT EXISTS (SELECT 1 FROM network_dhcp_bindings b WHERE b.network_id = n.id))
-		+ (SELECT COUNT(*) FROM network_dhcp_bindings b WHERE NOT EXISTS
-			(SELECT 1 FROM network_subnets s WHERE s.network_id = b.network_id AND s.enable_dhcp))`, nil, &pending)
-	if err != nil || pending == 0 {
-		return err
-	}
-	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM network_dhcp_bindings WHERE NOT EXISTS
-			(SELECT 1 FROM network_subnets s WHERE s.network_id = network_dhcp_bindings.network_id AND s.enable_dhcp)`); err != nil {
-			return err
-		}
-		nets, err := idsOf(ctx, tx, `SELECT n.id FROM network_networks n WHERE EXISTS
-			(SELECT 1 FROM network_subnets s WHERE s.network_id = n.id AND s.enable_dhcp)
-			AND NOT EXISTS (SELECT 1 FROM network_dhcp_bindings b WHERE b.network_id = n.id) ORDER BY n.id`)
-		if err != nil || len(nets) == 0 {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT a.host, a.configurations, (SELECT COUNT(*) FROM network_dhcp_bindings b WHERE b.host = a.host)
-			FROM network_agents a WHERE a.agent_type = ? AND a.admin_state_up AND a.heartbeat_at >= ? ORDER BY a.host`,
-			OVSAgent, s.now().Add(-down).UnixMicro())
-		if err != nil {
-			return err
-		}
-		type load struct {
-			host string
-			n    int
-		}
-		var agents []load
-		for rows.Next() {
-			var l load
-			var conf string
-			if err := rows.Scan(&l.host, &conf, &l.n); err != nil {
-				rows.Close()
-				return err
-			}
-			if strings.Contains(conf, `"dhcp":true`) {
-				agents = append(agents, l)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(agents) == 0 {
-			return err
-		}
-		now := s.now().UnixMicro()
-		for _, id := range nets {
-			least := slices.MinFunc(agents, func(a, b load) int { return a.n - b.n })
-			if _, err := tx.Exec(ctx, "INSERT INTO network_dhcp_bindings (network_id, host, created_at) VALUES (?, ?, ?)", id, least.host, now); err != nil {
-				return err
-			}
-			for i := range agents {
-				if agents[i].host == least.host {
-					agents[i].n++
-				}
-			}
-			if err := s.record(ctx, tx, "dhcp_binding", id, "", watch.Create, map[string]string{"network_id": id, "host": least.host}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
 
 // dhcpServices reads the DHCP services host serves, in tx.
 func dhcpServices(ctx context.Context, tx *sqlstore.Tx, host string) ([]DHCPService, error) {

@@ -26,6 +26,8 @@ type HostState struct {
 	Remotes  []RemotePort `json:"remotes"`
 	// DHCP are the networks whose DHCP this host serves.
 	DHCP []DHCPService `json:"dhcp"`
+	// Routers are the routers this host runs.
+	Routers []RouterService `json:"routers"`
 	// SecurityGroups are the groups of the host's ports, with their
 	// rules; Members the addresses (fixed IPs and allowed address pairs)
 	// of every port, on any host, of each group a rule names as remote.
@@ -46,12 +48,19 @@ type RemotePort struct {
 }
 
 // HostState reads host's desired state in one snapshot of the store.
-// First it schedules the DHCP of networks that have no DHCP host yet.
+// First it schedules the DHCP of networks and the routers that have no
+// host yet, and binds the routers' ports to their routers' hosts.
 func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 	st := HostState{Host: host, Networks: []Network{}, Subnets: []Subnet{}, Ports: []Port{}, Remotes: []RemotePort{},
-		SecurityGroups: []SecurityGroup{}, Members: map[string][]netip.Prefix{}}
-	if err := s.scheduleDHCP(ctx, 0); err != nil {
-		return st, err
+		SecurityGroups: []SecurityGroup{}, Members: map[string][]netip.Prefix{}, DHCP: []DHCPService{}, Routers: []RouterService{}}
+	for _, step := range []func() error{
+		func() error { return s.schedule(ctx, dhcpScheduling, 0) },
+		func() error { return s.schedule(ctx, routerScheduling, 0) },
+		func() error { return s.bindRouterPorts(ctx) },
+	} {
+		if err := step(); err != nil {
+			return st, err
+		}
 	}
 	rev, err := s.feed.Snapshot(ctx, func(tx *sqlstore.Tx) error {
 		var tip string
@@ -71,6 +80,9 @@ func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 			return err
 		}
 		if st.SecurityGroups, st.Members, err = hostGroups(ctx, tx, st.Ports); err != nil {
+			return err
+		}
+		if st.Routers, err = hostRouters(ctx, tx, host); err != nil {
 			return err
 		}
 		var nets []any

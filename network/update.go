@@ -138,44 +138,53 @@ func set[T any](dst *T, v *T) {
 func (s *Store) changePort(ctx context.Context, v Viewer, id string, fn func(*Port), check func(tx *sqlstore.Tx, before Port, p *Port) error) (Port, error) {
 	var out Port
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		if _, err := tx.Exec(ctx, "UPDATE network_ports SET revision = revision WHERE id = ?", id); err != nil {
-			return err
-		}
-		p, err := queryOne(ctx, tx, scanPort, "SELECT "+portCols+" FROM network_ports WHERE id = ?", id)
-		if err != nil || (!v.Admin && p.ProjectID != v.Project) {
-			if err == nil || errors.Is(err, sqlstore.ErrNotFound) {
-				return neutronError(fault.NotFound, "PortNotFound", "Port %s could not be found.", id)
-			}
-			return err
-		}
-		if p.FixedIPs, err = fixedIPs(ctx, tx, id); err != nil {
-			return err
-		}
-		before := p
-		fn(&p)
-		if check != nil {
-			if err := check(tx, before, &p); err != nil {
-				return err
-			}
-		}
-		if reflect.DeepEqual(p, before) {
-			out = p
-			return nil // nothing to write: no revision, no feed entry
-		}
-		p.Revision++
-		p.UpdatedAt = s.now()
-		_, err = tx.Exec(ctx, `UPDATE network_ports SET name = ?, description = ?, admin_state_up = ?, device_owner = ?, device_id = ?,
-			host_id = ?, status = ?, port_security_enabled = ?, security_groups = ?, allowed_address_pairs = ?, revision = ?, updated_at = ?
-			WHERE id = ?`,
-			p.Name, p.Description, p.AdminStateUp, p.DeviceOwner, p.DeviceID, p.HostID, p.Status, *p.PortSecurity, jsonText(p.SecurityGroups),
-			jsonText(p.AllowedAddressPairs), p.Revision, p.UpdatedAt.UnixMicro(), id)
-		if err != nil {
-			return err
-		}
-		out = p
-		return s.record(ctx, tx, "port", id, p.ProjectID, watch.Update, p)
+		var err error
+		out, err = s.changePortIn(ctx, tx, v, id, fn, check)
+		return err
 	})
 	return out, err
+}
+
+// changePortTx is changePort for an admin inside tx.
+func (s *Store) changePortTx(ctx context.Context, tx *sqlstore.Tx, id string, fn func(*Port)) (Port, error) {
+	return s.changePortIn(ctx, tx, Viewer{Admin: true}, id, fn, nil)
+}
+
+func (s *Store) changePortIn(ctx context.Context, tx *sqlstore.Tx, v Viewer, id string, fn func(*Port), check func(tx *sqlstore.Tx, before Port, p *Port) error) (Port, error) {
+	if _, err := tx.Exec(ctx, "UPDATE network_ports SET revision = revision WHERE id = ?", id); err != nil {
+		return Port{}, err
+	}
+	p, err := queryOne(ctx, tx, scanPort, "SELECT "+portCols+" FROM network_ports WHERE id = ?", id)
+	if err != nil || (!v.Admin && p.ProjectID != v.Project) {
+		if err == nil || errors.Is(err, sqlstore.ErrNotFound) {
+			return Port{}, neutronError(fault.NotFound, "PortNotFound", "Port %s could not be found.", id)
+		}
+		return Port{}, err
+	}
+	if p.FixedIPs, err = fixedIPs(ctx, tx, id); err != nil {
+		return Port{}, err
+	}
+	before := p
+	fn(&p)
+	if check != nil {
+		if err := check(tx, before, &p); err != nil {
+			return Port{}, err
+		}
+	}
+	if reflect.DeepEqual(p, before) {
+		return p, nil // nothing to write: no revision, no feed entry
+	}
+	p.Revision++
+	p.UpdatedAt = s.now()
+	_, err = tx.Exec(ctx, `UPDATE network_ports SET name = ?, description = ?, admin_state_up = ?, device_owner = ?, device_id = ?,
+		host_id = ?, status = ?, port_security_enabled = ?, security_groups = ?, allowed_address_pairs = ?, revision = ?, updated_at = ?
+		WHERE id = ?`,
+		p.Name, p.Description, p.AdminStateUp, p.DeviceOwner, p.DeviceID, p.HostID, p.Status, *p.PortSecurity, jsonText(p.SecurityGroups),
+		jsonText(p.AllowedAddressPairs), p.Revision, p.UpdatedAt.UnixMicro(), id)
+	if err != nil {
+		return Port{}, err
+	}
+	return p, s.record(ctx, tx, "port", id, p.ProjectID, watch.Update, p)
 }
 
 // DeleteSubnet deletes a subnet of v's unless a port other than the

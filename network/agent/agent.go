@@ -49,6 +49,10 @@ type Config struct {
 	// is how the all-in-one reaches floating IPs.
 	BridgeMappings map[string]string
 	BridgeAddrs    map[string]netip.Prefix
+	// L3: this host runs the routers the controller schedules to it
+	// (network/l3), with the gateway on a provider network of
+	// BridgeMappings.
+	L3 bool
 	// DHCP: this host serves the DHCP of the networks the controller
 	// schedules to it, with dnsmasq in a namespace per network, its files
 	// under DHCPDir (which must be searchable by others: dnsmasq reads
@@ -291,7 +295,7 @@ func (a *Agent) report(ctx context.Context) error {
 		"configurations": map[string]any{
 			"tunnel_types": []string{"vxlan"}, "l2_population": true, "arp_responder_enabled": true,
 			"datapath_type": a.Config.DatapathType, "integration_bridge": a.Config.IntegrationBridge,
-			"bridge_mappings": map[string]string{}, "dhcp": a.Config.DHCP,
+			"bridge_mappings": a.Config.BridgeMappings, "dhcp": a.Config.DHCP, "l3": a.Config.L3,
 		},
 	}}
 	if err := a.Session.Do(ctx, "PUT", base+"/internal/hosts/"+url.PathEscape(a.Config.Host)+"/agent", body, nil); err != nil {
@@ -364,10 +368,17 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		a.log().Warn("network agent: DHCP", "err", err)
 		defer a.retrySoon()
 	}
+	// Routers too, before the tags: their veths are VIFs localPorts then
+	// tags. A router that fails does not hold up the ports; it is retried.
+	if err := a.routers(ctx, base, l); err != nil {
+		a.log().Warn("network agent: routers", "err", err)
+		defer a.retrySoon()
+	}
 	plumbed, err := a.localPorts(ctx, l)
 	if err != nil {
 		return 0, err
 	}
+
 	stats.Switch = time.Since(start) - stats.Read
 	cookie := cookieOwner | a.generation
 	if stats.Tunnel, err = a.tunFlows.Sync(ctx, l.tunnelFlows(), cookie, cookieMask); err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"github.com/gostack/gostack/internal/testenv"
 	"net/netip"
+	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,6 +40,38 @@ func (l *lab) port(netID, project, host string) port {
 	p := l.api("POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID, "project_id": project,
 		"binding:host_id": host, "device_owner": "compute:nova"}})["port"].(map[string]any)
 	return port{id: p["id"].(string), mac: p["mac_address"].(string), ip: p["fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)}
+}
+
+// subnetOf is the first subnet of network id.
+func (l *lab) subnetOf(id string) string {
+	return l.api("GET", "/v2.0/networks/"+id, nil)["network"].(map[string]any)["subnets"].([]any)[0].(string)
+}
+
+// external is a namespace on h's br-ex with 172.24.4.100/24: a host of
+// the external network.
+func (l *lab) external(h *host) vm {
+	t := l.t
+	v := vm{ns: "gsext" + l.sfx, ip: "172.24.4.100"}
+	run(t, "ip", "netns", "add", v.ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", v.ns).Run() })
+	end := "gsx" + l.sfx
+	run(t, "ip", "link", "add", end, "netns", h.ns, "type", "veth", "peer", "name", "eth0", "netns", v.ns)
+	run(t, "ip", "netns", "exec", v.ns, "ip", "addr", "add", "172.24.4.100/24", "dev", "eth0")
+	run(t, "ip", "netns", "exec", v.ns, "ip", "link", "set", "eth0", "up")
+	run(t, "ip", "netns", "exec", v.ns, "ip", "link", "set", "lo", "up")
+	run(t, "ip", "netns", "exec", v.ns, "ethtool", "-K", "eth0", "tx", "off")
+	run(t, "ip", "netns", "exec", h.ns, "ip", "link", "set", end, "up")
+	eventually(t, "br-ex on host "+h.name, func() error {
+		cmd := exec.Command("ip", "netns", "exec", h.ns, "ovs-vsctl", "--timeout=2", "br-exists", "br-ex")
+		cmd.Env = append(os.Environ(), "OVS_RUNDIR="+h.ovsDir)
+		return cmd.Run()
+	})
+	l.ovs(h, "ovs-vsctl", "--may-exist", "add-port", "br-ex", end)
+	return v
+}
+
+func defaultRoute(t *testing.T, v vm, via string) {
+	run(t, "ip", "netns", "exec", v.ns, "ip", "route", "replace", "default", "via", via)
 }
 
 // agentStarted is the started_at of host's agent.
@@ -84,8 +118,8 @@ func TestTwoHosts(t *testing.T) {
 	l := newLab(t)
 	testenv.LookPath(t, "udhcpc", "udhcpc", "/usr/sbin")
 	testenv.LookPath(t, "dnsmasq", "dnsmasq-base", "/usr/sbin")
-	a := l.addHost("a", "192.168.77.1/24", false)
-	b := l.addHost("b", "192.168.77.2/24", true) // serves every network's DHCP
+	a := l.addHost("a", "192.168.77.1/24", false, false)
+	b := l.addHost("b", "192.168.77.2/24", true, true) // serves every network's DHCP and the routers
 
 	n1 := l.tenantNet("p1", "10.0.0.0/24")
 	n2 := l.tenantNet("p2", "10.0.0.0/24") // same CIDR, another project
@@ -152,6 +186,63 @@ func TestTwoHosts(t *testing.T) {
 	if got := dial(t, v1a, pwIP+":8081"); !strings.HasPrefix(got, "error") {
 		t.Fatalf("port 8081, which no rule opens, answered: %.60q", got)
 	}
+
+	// A router on host b: SNAT out to an "external" namespace on br-ex,
+	// a floating IP reachable from it, then moved to another port.
+	ext := l.external(b)
+	pub := l.api("POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": "public", "router:external": true,
+		"provider:network_type": "flat", "provider:physical_network": "public"}})["network"].(map[string]any)["id"].(string)
+	l.api("POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": pub, "cidr": "172.24.4.0/24",
+		"ip_version": 4, "enable_dhcp": false}})
+	router := l.api("POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r", "project_id": "p1",
+		"external_gateway_info": map[string]any{"network_id": pub}}})["router"].(map[string]any)
+	l.routers = append(l.routers, router["id"].(string))
+	gwIP := router["external_gateway_info"].(map[string]any)["external_fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
+	l.api("PUT", "/v2.0/routers/"+router["id"].(string)+"/add_router_interface", map[string]any{"subnet_id": l.subnetOf(n1)})
+	defaultRoute(t, v1a, "10.0.0.1")
+	serve(t, ext, 9000)
+	eventually(t, "SNAT to the external network", func() error {
+		if got := dial(t, v1a, "172.24.4.100:9000"); !strings.HasPrefix(got, ext.ns+" saw "+gwIP) {
+			return fmt.Errorf("%.80q", got)
+		}
+		return nil
+	})
+	// The default group lets the external network in on 8080.
+	sg := l.api("GET", "/v2.0/ports/"+p1a.id, nil)["port"].(map[string]any)["security_groups"].([]any)[0].(string)
+	l.api("POST", "/v2.0/security-group-rules", map[string]any{"security_group_rule": map[string]any{"security_group_id": sg,
+		"direction": "ingress", "protocol": "tcp", "port_range_min": 8080, "port_range_max": 8080, "remote_ip_prefix": "172.24.4.0/24"}})
+	serve(t, v1a, 8080)
+	fip := l.api("POST", "/v2.0/floatingips", map[string]any{"floatingip": map[string]any{"floating_network_id": pub,
+		"project_id": "p1", "port_id": p1a.id}})["floatingip"].(map[string]any)
+	fipAddr, fipID := fip["floating_ip_address"].(string), fip["id"].(string)
+	eventually(t, "the floating IP from outside", func() error {
+		if got := dial(t, ext, fipAddr+":8080"); !strings.HasPrefix(got, v1a.ns+" saw 172.24.4.100") {
+			return fmt.Errorf("%.80q", got)
+		}
+		return nil
+	})
+	eventually(t, "the floating IP ACTIVE", func() error {
+		if st := l.api("GET", "/v2.0/floatingips/"+fipID, nil)["floatingip"].(map[string]any)["status"]; st != "ACTIVE" {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+	// Outbound traffic of the port now leaves as its floating IP.
+	if got := dial(t, v1a, "172.24.4.100:9000"); !strings.HasPrefix(got, ext.ns+" saw "+fipAddr) {
+		t.Fatalf("outbound with a floating IP: %.80q", got)
+	}
+	pm := l.port(n1, "p1", "b")
+	vm2 := l.vm(b, pm.id, pm.mac, pm.ip+"/24")
+	defaultRoute(t, vm2, "10.0.0.1")
+	serve(t, vm2, 8080)
+	l.waitActive(pm.id)
+	l.api("PUT", "/v2.0/floatingips/"+fipID, map[string]any{"floatingip": map[string]any{"port_id": pm.id}})
+	eventually(t, "the floating IP moved", func() error {
+		if got := dial(t, ext, fipAddr+":8080"); !strings.HasPrefix(got, vm2.ns+" saw ") {
+			return fmt.Errorf("%.80q", got)
+		}
+		return nil
+	})
 
 	// Agent restart: killed, started again, it converges without
 	// deleting or re-adding a flow (the cookies of the first generation

@@ -41,7 +41,7 @@ func benchPorts() int {
 func BenchmarkAgent(b *testing.B) {
 	n := benchPorts()
 	l := newLab(b)
-	a := l.addHost("a", "192.168.77.1/24", false)
+	a := l.addHost("a", "192.168.77.1/24", false, false)
 	svc := kitagent.NewSession(l.svc)
 	ctx := context.Background()
 	if err := svc.Do(ctx, "PUT", l.urls["network"]+"/internal/hosts/b/agent", map[string]any{"agent": map[string]any{

@@ -27,14 +27,30 @@ import (
 func dhcpNamespace(networkID string) string { return "qdhcp-" + networkID }
 
 // vethNames are the two ends of a port's veth: the one in the namespace
-// carries Neutron's device name (prefix and the port id's first 11
-// characters), the one on br-int "v" and the prefix's first letter.
+// carries Neutron's device name (prefix — "tap", "qr-", "qg-" — and the
+// port id's first 11 characters), the one on br-int "o" and the prefix
+// without its dash: "otap…", "oqr…", "oqg…" (15 bytes at most).
 func vethNames(prefix, portID string) (inNS, onBridge string) {
 	id := portID
 	if len(id) > 11 {
 		id = id[:11]
 	}
-	return prefix + id, "v" + prefix[:1] + "-" + id
+	return prefix + id, "o" + strings.TrimSuffix(prefix, "-") + id
+}
+
+// dropStaleVeths deletes the br-int ports whose names start with prefix
+// and whose device is gone (it went with its namespace).
+func (a *Agent) dropStaleVeths(ctx context.Context, prefix string) error {
+	for _, ifc := range a.db.Interfaces(a.Config.IntegrationBridge) {
+		if strings.HasPrefix(ifc.Name, prefix) {
+			if _, err := netlink.LinkByName(ifc.Name); err != nil {
+				if err := a.db.DeletePort(ctx, a.Config.IntegrationBridge, ifc.Name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // dhcpServices serves the DHCP of the networks the controller scheduled
@@ -162,16 +178,7 @@ func (a *Agent) stopDHCP(ctx context.Context, networkID string) error {
 			return err
 		}
 	}
-	for _, ifc := range a.db.Interfaces(a.Config.IntegrationBridge) {
-		if strings.HasPrefix(ifc.Name, "vt-") {
-			if _, err := netlink.LinkByName(ifc.Name); err != nil { // the veth went with its namespace
-				if err := a.db.DeletePort(ctx, a.Config.IntegrationBridge, ifc.Name); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
+	return a.dropStaleVeths(ctx, "otap")
 }
 
 // plugVeth makes a veth whose end inNS sits in namespace nsName (created

@@ -83,12 +83,13 @@ type lab struct {
 	svc      kitagent.Credentials
 	urls     map[string]string
 	vmIdx    int
+	routers  []string // ids, whose namespaces go at the end
 	ovsVsctl string
 }
 
 type host struct {
 	name, ns, vtep, ovsDir string
-	dhcp                   bool
+	dhcp, l3               bool
 	cmd                    *exec.Cmd
 	logs                   *lockedBuffer
 }
@@ -176,10 +177,11 @@ func (l *lab) controller() {
 
 // addHost makes namespace name with an uplink on the underlay and starts
 // its agent, whose VTEP is vtep (e.g. 192.168.77.1/24), serving DHCP if
-// dhcp is set.
-func (l *lab) addHost(name, vtep string, dhcp bool) *host {
+// dhcp is set, and routers if netnode is (with the external network
+// "public" on its br-ex).
+func (l *lab) addHost(name, vtep string, dhcp, netnode bool) *host {
 	t := l.t
-	h := &host{name: name, ns: "gsh" + name + l.sfx, vtep: vtep, ovsDir: filepath.Join(l.dir, name), dhcp: dhcp}
+	h := &host{name: name, ns: "gsh" + name + l.sfx, vtep: vtep, ovsDir: filepath.Join(l.dir, name), dhcp: dhcp, l3: netnode}
 	run(t, "ip", "netns", "add", h.ns)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", h.ns).Run() })
 	root := "gsu" + name + l.sfx
@@ -207,9 +209,15 @@ func (l *lab) startAgent(h *host) {
 	t := l.t
 	spec, _ := json.Marshal(agentSpec{
 		Config: agent.Config{Host: h.name, TunnelIP: mustPrefix(h.vtep), Uplink: "uplink", DatapathType: "netdev", OVSDir: h.ovsDir,
-			DHCP: h.dhcp, DHCPDir: filepath.Join(l.dir, h.name+"-dhcp")},
+			DHCP: h.dhcp, DHCPDir: filepath.Join(l.dir, h.name+"-dhcp"), L3: h.l3},
 		Creds: l.svc, NetworkURL: l.urls["network"], FeedURL: l.urls["admin"] + "/v1/watch/network",
 	})
+	if h.l3 {
+		var s agentSpec
+		json.Unmarshal(spec, &s)
+		s.Config.BridgeMappings = map[string]string{"public": "br-ex"}
+		spec, _ = json.Marshal(s)
+	}
 	h.cmd = exec.Command("ip", "netns", "exec", h.ns, os.Args[0], "-test.run=^$")
 	h.cmd.Env = append(os.Environ(), agentEnv+"="+string(spec))
 	h.logs = &lockedBuffer{}
@@ -231,7 +239,7 @@ func (l *lab) stopAgent(h *host) {
 // it exits (they would keep the namespace alive), then stops it.
 func (l *lab) stopOVS(h *host) {
 	if _, err := os.Stat(filepath.Join(h.ovsDir, "db.sock")); err == nil {
-		for _, br := range []string{"br-int", "br-tun", "br-phy"} {
+		for _, br := range []string{"br-int", "br-tun", "br-phy", "br-ex"} {
 			cmd := exec.Command("ip", "netns", "exec", h.ns, "ovs-vsctl", "--if-exists", "--timeout=5", "del-br", br)
 			cmd.Env = append(os.Environ(), "OVS_RUNDIR="+h.ovsDir)
 			cmd.Run()
@@ -250,6 +258,9 @@ func (l *lab) stopOVS(h *host) {
 			}
 		}
 		exec.Command("ip", "netns", "del", "qdhcp-"+filepath.Base(d)).Run()
+	}
+	for _, r := range l.routers {
+		exec.Command("ip", "netns", "del", "qrouter-"+r).Run()
 	}
 }
 

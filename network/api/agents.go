@@ -28,6 +28,7 @@ func (a *API) agentRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("PUT /internal/hosts/{host}/agent", a.authed(a.serviceOnly(a.reportAgent)))
 	rt.HandleFunc("PUT /internal/hosts/{host}/ports", a.authed(a.serviceOnly(a.portStatus)))
 	rt.HandleFunc("PUT /internal/hosts/{host}/dhcp/{network}", a.authed(a.serviceOnly(a.dhcpPort)))
+	rt.HandleFunc("PUT /internal/hosts/{host}/floatingips", a.authed(a.serviceOnly(a.fipStatus)))
 }
 
 func (a *API) adminOnly(h handler) handler {
@@ -275,4 +276,27 @@ func (a *API) dhcpPort(w http.ResponseWriter, r *http.Request, q *request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": renderPort(p)})
+}
+
+// FloatingIPStatuses is the body of PUT /internal/hosts/{host}/floatingips:
+// the floating IPs of the host's routers, id → ACTIVE, DOWN or ERROR.
+type FloatingIPStatuses struct {
+	FloatingIPs map[string]string `json:"floatingips"`
+}
+
+func (a *API) fipStatus(w http.ResponseWriter, r *http.Request, q *request) {
+	var body FloatingIPStatuses
+	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(8<<20)); err != nil {
+		fail(w, r, err)
+		return
+	}
+	skipped, err := a.Store.SetFloatingIPStatuses(r.Context(), r.PathValue("host"), body.FloatingIPs)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if skipped == nil {
+		skipped = []string{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"skipped": skipped})
 }

@@ -64,6 +64,7 @@ type Agent struct {
 	DatapathType   string   `yaml:"datapath_type" help:"netdev (userspace: needs no kernel module) or system (the openvswitch kernel module)"`
 	BridgeMappings []string `yaml:"bridge_mappings" help:"physical networks to bridges, \"physnet:bridge\" (Neutron's bridge_mappings); the external network adds public:br-ex"`
 	DHCP           bool     `yaml:"dhcp" help:"serve the DHCP of networks the controller schedules to this host (dnsmasq per network)"`
+	L3             bool     `yaml:"l3" help:"run the routers the controller schedules to this host (a qrouter- namespace each, SNAT and floating IPs with nftables)"`
 	OVSDir         string   `yaml:"ovs_dir" help:"run directory of the Open vSwitch daemons the agent starts when they are not running (default <data_dir>/ovs); \"system\" for the host's own"`
 	// The controller, for `gostack network-agent` on another host (the
 	// in-process agent knows it).
@@ -76,7 +77,7 @@ type Agent struct {
 
 // New returns the network area with its defaults.
 func New() *Area {
-	return &Area{Config: Config{VNIMin: 1, VNIMax: 1000, MTU: 1450, Agent: Agent{Enabled: true, DatapathType: "netdev", DHCP: true},
+	return &Area{Config: Config{VNIMin: 1, VNIMax: 1000, MTU: 1450, Agent: Agent{Enabled: true, DatapathType: "netdev", DHCP: true, L3: true},
 		External: External{Enabled: true, CIDR: "172.24.4.0/24"}}}
 }
 
@@ -265,7 +266,7 @@ func (a *Area) ensureExternal(ctx context.Context, env *compose.Env, store *netw
 // agentConfig is the agent's settings with their defaults resolved.
 func (a *Area) agentConfig(core *compose.Config) (agent.Config, error) {
 	c := a.Config.Agent
-	cfg := agent.Config{Host: c.Host, Uplink: c.Uplink, DatapathType: c.DatapathType, DHCP: c.DHCP,
+	cfg := agent.Config{Host: c.Host, Uplink: c.Uplink, DatapathType: c.DatapathType, DHCP: c.DHCP, L3: c.L3,
 		BridgeMappings: map[string]string{}, BridgeAddrs: map[string]netip.Prefix{}}
 	for _, m := range c.BridgeMappings {
 		phys, br, _ := strings.Cut(m, ":")

@@ -258,6 +258,7 @@ var hostileRoutes = append(assignmentRoutes(), []hostileRoute{
 		body: `{"agent":{"agent_type":"Open vSwitch agent","binary":"gostack-network-agent","tunnel_ip":"192.0.2.1"}}`},
 	{area: "network", pattern: "PUT /internal/hosts/{host}/ports", body: `{"ports":{"{{ports}}":"ACTIVE"}}`},
 	{area: "network", pattern: "PUT /internal/hosts/{host}/dhcp/{network}"},
+	{area: "network", pattern: "PUT /internal/hosts/{host}/floatingips", body: `{"floatingips":{"{{floatingips/id}}":"ACTIVE"}}`},
 }...)
 
 // assignmentRoutes are Keystone's grant routes: on projects and domains
