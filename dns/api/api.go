@@ -23,6 +23,13 @@ type API struct {
 	// Reserved nil), is only created for callers passing
 	// use_blacklisted_zone (admin by default); see dns.ReservedNames.
 	Reserved dns.ReservedNames
+	// FloatingIPs lists a project's floating IPs for reverse DNS (the
+	// network service); nil: there are none. Region is the region of their
+	// keys (RegionOne when empty); ManagedEmail the email of the reverse
+	// zones the service makes (Designate's managed_resource_email).
+	FloatingIPs  func(ctx context.Context, project string) ([]dns.FloatingIP, error)
+	Region       string
+	ManagedEmail string
 }
 
 // Designate's API settings ([service:api] and [service:central] defaults).

@@ -47,10 +47,16 @@
 // zone-name check comes before the quota check (Designate checks the
 // quota first).
 //
-// What it does not do. There is no network service yet, so
-// /v2/reverse/floatingips lists no floating IPs and every specific one is
-// 404 (after the key and body are checked as Designate checks them); the
-// PTR hook comes with the network area. Not served (404): shared zones,
+// Reverse DNS of floating IPs (/v2/reverse/floatingips) lists the
+// project's floating IPs of the network service (API.FloatingIPs) with
+// their PTR records; PATCH sets a PTR recordset in the deepest zone that
+// holds the address's reverse name, or in a zone made for its /24 (/64)
+// under dns.ManagedProject, and ptrdname null removes it; the write is
+// checked as update_recordset of the project's own primary zone.
+// dns.PTRFollower removes the PTR of a floating IP the network service
+// deletes.
+//
+// What it does not do. Not served (404): shared zones,
 // zone transfers, imports, exports and tasks (xfr, abandon, pool_move),
 // TLDs, blacklists, service statuses, creating or changing pools through
 // the API, and json-patch bodies (501, as in Designate). The

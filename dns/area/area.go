@@ -201,7 +201,11 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 		}
 		env.Announce("dns-server", addr)
 	}
-	h := (&api.API{Store: store, Policy: enf, Reserved: reservedZones(cfg)}).Handler()
+	fips := floatingIPs(env)
+	ptrs := &dns.PTRFollower{Store: store, Feed: env.Watch, FloatingIPs: fips, Log: env.Log}
+	env.Go("floating IP PTR follower", ptrs.Run)
+	h := (&api.API{Store: store, Policy: enf, Reserved: reservedZones(cfg), Region: env.Config.Region,
+		FloatingIPs: fips}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Designate, Optional: true}
 	return mw.Wrap(h), nil
 }
@@ -420,4 +424,37 @@ func (c *Config) keyNames() []string {
 		}
 	}
 	return out
+}
+
+// FloatingIPsKey is where an area that has floating IPs (the network
+// area) provides them for reverse DNS: a
+// func(ctx context.Context, project string) (map[string]netip.Addr, error)
+// from floating IP id to address. Only standard types cross, so neither
+// area imports the other.
+const FloatingIPsKey = "network.floatingips"
+
+// floatingIPs reads the floating IPs provided under FloatingIPsKey at
+// each request (the network area may be built after this one); none when
+// no area provides them.
+func floatingIPs(env *compose.Env) func(ctx context.Context, project string) ([]dns.FloatingIP, error) {
+	return func(ctx context.Context, project string) ([]dns.FloatingIP, error) {
+		v, ok := env.Lookup(FloatingIPsKey)
+		if !ok {
+			return nil, dns.ErrNoFloatingIPs
+		}
+		list, ok := v.(func(context.Context, string) (map[string]netip.Addr, error))
+		if !ok {
+			return nil, fmt.Errorf("dns: %s holds a %T", FloatingIPsKey, v)
+		}
+		m, err := list(ctx, project)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]dns.FloatingIP, 0, len(m))
+		for id, addr := range m {
+			out = append(out, dns.FloatingIP{ID: id, Project: project, Address: addr})
+		}
+		slices.SortFunc(out, func(a, b dns.FloatingIP) int { return strings.Compare(a.ID, b.ID) })
+		return out, nil
+	}
 }

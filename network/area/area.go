@@ -156,6 +156,15 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	store.MTU = a.Config.MTU
 	h := (&api.API{Store: store, Policy: enf, MaxLimit: a.Config.MaxLimit}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Neutron, Optional: true}
+	// Reverse DNS (the dns area) reads a project's floating IPs here.
+	env.Provide("network.floatingips", func(ctx context.Context, project string) (map[string]netip.Addr, error) {
+		fips, _, err := store.ListFloatingIPs(ctx, network.Viewer{Project: project}, network.Filter{}, network.Page{})
+		out := map[string]netip.Addr{}
+		for _, f := range fips {
+			out[f.ID] = f.Address
+		}
+		return out, err
+	})
 	if a.Config.Agent.Enabled && a.Config.External.Enabled {
 		if err := a.ensureExternal(ctx, env, store); err != nil {
 			return nil, fmt.Errorf("external network: %w", err)
