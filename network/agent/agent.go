@@ -14,6 +14,7 @@ import (
 	"time"
 
 	kitagent "github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/kit/crashpoint"
 	"github.com/gostack/gostack/kit/watch/watchhttp"
 	"github.com/gostack/gostack/network"
 	"github.com/gostack/gostack/network/dhcp"
@@ -359,6 +360,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	stats.TunnelsUp = len(l.tunnels)
+	crashpoint.Hit("network.agent.tunnels")
 	if err := a.physicalPorts(ctx, l); err != nil {
 		return 0, err
 	}
@@ -379,11 +381,13 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 
+	crashpoint.Hit("network.agent.tagged")
 	stats.Switch = time.Since(start) - stats.Read
 	cookie := cookieOwner | a.generation
 	if stats.Tunnel, err = a.tunFlows.Sync(ctx, l.tunnelFlows(), cookie, cookieMask); err != nil {
 		return 0, err
 	}
+	crashpoint.Hit("network.agent.tunnel-flows")
 	if stats.Integ, err = a.intFlows.Sync(ctx, l.integrationFlows(), cookie, cookieMask); err != nil {
 		return 0, err
 	}
@@ -393,6 +397,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		}
 	}
 	stats.Flows = time.Since(start) - stats.Read - stats.Switch
+	crashpoint.Hit("network.agent.flows")
 	// Flows are in: the ports with a tagged VIF are plumbed.
 	want := map[string]string{}
 	for _, p := range st.Ports {

@@ -205,7 +205,7 @@ func (l *lab) addHost(name, vtep string, dhcp, netnode bool) *host {
 	return h
 }
 
-func (l *lab) startAgent(h *host) {
+func (l *lab) startAgent(h *host, env ...string) {
 	t := l.t
 	spec, _ := json.Marshal(agentSpec{
 		Config: agent.Config{Host: h.name, TunnelIP: mustPrefix(h.vtep), Uplink: "uplink", DatapathType: "netdev", OVSDir: h.ovsDir,
@@ -219,7 +219,7 @@ func (l *lab) startAgent(h *host) {
 		spec, _ = json.Marshal(s)
 	}
 	h.cmd = exec.Command("ip", "netns", "exec", h.ns, os.Args[0], "-test.run=^$")
-	h.cmd.Env = append(os.Environ(), agentEnv+"="+string(spec))
+	h.cmd.Env = append(append(os.Environ(), agentEnv+"="+string(spec)), env...)
 	h.logs = &lockedBuffer{}
 	h.cmd.Stdout, h.cmd.Stderr = h.logs, h.logs
 	if err := h.cmd.Start(); err != nil {
