@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -151,6 +152,59 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 		return nil
 	}
 	waitFor(t, p, "a DHCP lease of "+ip, lease)
+
+	// A router to the external network and a floating IP: the host
+	// reaches the guest at its floating IP through br-ex, as after
+	// devstack.
+	extID := ext[0].(map[string]any)["id"].(string)
+	r := api("POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r",
+		"external_gateway_info": map[string]any{"network_id": extID}}})["router"].(map[string]any)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", "qrouter-"+r["id"].(string)).Run() })
+	subnetID := n["subnets"].([]any)
+	if len(subnetID) == 0 {
+		subnetID = api("GET", "/v2.0/networks/"+n["id"].(string), nil)["network"].(map[string]any)["subnets"].([]any)
+	}
+	api("PUT", "/v2.0/routers/"+r["id"].(string)+"/add_router_interface", map[string]any{"subnet_id": subnetID[0]})
+	sh(t, "ip", "netns", "exec", vmNS, "ip", "addr", "replace", ip+"/24", "dev", "eth0")
+	sh(t, "ip", "netns", "exec", vmNS, "ip", "route", "replace", "default", "via", "10.9.0.1")
+	sg := port["security_groups"].([]any)[0].(string)
+	api("POST", "/v2.0/security-group-rules", map[string]any{"security_group_rule": map[string]any{"security_group_id": sg,
+		"direction": "ingress", "protocol": "tcp", "port_range_min": 8080, "port_range_max": 8080, "remote_ip_prefix": "172.24.4.0/24"}})
+	var ln net.Listener
+	if err := inNetns(vmNS, func() (err error) { ln, err = net.Listen("tcp", ip+":8080"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "guest saw %s", c.RemoteAddr())
+			c.Close()
+		}
+	}()
+	fip := api("POST", "/v2.0/floatingips", map[string]any{"floatingip": map[string]any{"floating_network_id": extID,
+		"port_id": id}})["floatingip"].(map[string]any)["floating_ip_address"].(string)
+	waitFor(t, p, "the floating IP "+fip+" from the host", func() error {
+		var got string
+		err := inNetns(ns, func() error {
+			c, err := net.DialTimeout("tcp", fip+":8080", 2*time.Second)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			b, err := io.ReadAll(c)
+			got = string(b)
+			return err
+		})
+		if err != nil || !strings.HasPrefix(got, "guest saw 172.24.4.1:") {
+			return fmt.Errorf("%q %v", got, err)
+		}
+		return nil
+	})
 
 	// Restart gostack: Open vSwitch and dnsmasq keep running throughout.
 	vswitchd, err := os.ReadFile(filepath.Join(ovsDir, "ovs-vswitchd.pid"))
