@@ -145,7 +145,8 @@ func (s *Store) ListFloatingIPs(ctx context.Context, v Viewer, f Filter, p Page)
 // the network's first IPv4 subnet with room. The address is held by a
 // port of the network (device_owner network:floatingip), so it is never
 // handed out twice. With f.PortID (and optionally f.FixedIP) the floating
-// IP is associated at once (see UpdateFloatingIP). It starts DOWN.
+// IP is associated at once (see UpdateFloatingIP). It starts DOWN. The
+// project's floating IP quota applies (OverQuota).
 func (s *Store) CreateFloatingIP(ctx context.Context, v Viewer, f FloatingIP, subnetID string) (FloatingIP, error) {
 	if f.ID == "" {
 		f.ID = uuid.NewString()
@@ -163,6 +164,9 @@ func (s *Store) CreateFloatingIP(ctx context.Context, v Viewer, f FloatingIP, su
 	now := s.now()
 	f.Revision, f.CreatedAt, f.UpdatedAt = 1, now, now
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := s.checkQuota(ctx, tx, v.charged(f.ProjectID), QuotaFloatingIP); err != nil {
+			return err
+		}
 		cond, args := v.visible("n")
 		n, err := queryOne(ctx, tx, scanNetwork, "SELECT "+networkCols+" FROM network_networks n WHERE id = ? AND "+cond,
 			append([]any{f.NetworkID}, args...)...)

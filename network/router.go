@@ -196,6 +196,7 @@ func (s *Store) ListRouters(ctx context.Context, v Viewer, f Filter, p Page) ([]
 
 // CreateRouter stores a router of r.ProjectID (v's project unless v is an
 // admin), ACTIVE, with a gateway if gw is not nil (see UpdateRouter).
+// The project's router quota applies (OverQuota).
 func (s *Store) CreateRouter(ctx context.Context, v Viewer, r Router, gw *GatewaySpec) (Router, error) {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
@@ -210,6 +211,9 @@ func (s *Store) CreateRouter(ctx context.Context, v Viewer, r Router, gw *Gatewa
 	now := s.now()
 	r.Revision, r.CreatedAt, r.UpdatedAt = 1, now, now
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := s.checkQuota(ctx, tx, v.charged(r.ProjectID), QuotaRouter); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO network_routers (id, project_id, name, description, admin_state_up, status, enable_snat,
 			routes, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.ProjectID, r.Name, r.Description, r.AdminStateUp, r.Status, true, "[]", r.Revision, now.UnixMicro(), now.UnixMicro()); err != nil {

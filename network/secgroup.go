@@ -165,7 +165,9 @@ func checkSGName(name string) error {
 
 // CreateSecurityGroup stores a group of g.ProjectID (v's project unless v
 // is an admin) with Neutron's two egress rules (IPv4 and IPv6 anywhere),
-// making the project's default group first if it has none.
+// making the project's default group first if it has none. The project's
+// security group quota applies (OverQuota) to this group, not to the
+// default one nor to the rules made with them, as in Neutron.
 func (s *Store) CreateSecurityGroup(ctx context.Context, v Viewer, g SecurityGroup) (SecurityGroup, error) {
 	if g.ID == "" {
 		g.ID = uuid.NewString()
@@ -185,6 +187,9 @@ func (s *Store) CreateSecurityGroup(ctx context.Context, v Viewer, g SecurityGro
 	}
 	var out SecurityGroup
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := s.checkQuota(ctx, tx, v.charged(g.ProjectID), QuotaSecurityGroup); err != nil {
+			return err
+		}
 		if _, err := s.ensureDefault(ctx, tx, g.ProjectID); err != nil {
 			return err
 		}

@@ -379,7 +379,7 @@ func insertRule(ctx context.Context, tx *sqlstore.Tx, r SecurityGroupRule) error
 // must be one v sees. A rule with the key of one the group has is
 // SecurityGroupRuleExists: rule writes on a group take turns on its row,
 // so two parallel creates of one rule never both succeed. The group's
-// revision is bumped.
+// revision is bumped. The rule's project's quota applies (OverQuota).
 func (s *Store) CreateSecurityGroupRule(ctx context.Context, v Viewer, r SecurityGroupRule) (SecurityGroupRule, error) {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
@@ -388,6 +388,16 @@ func (s *Store) CreateSecurityGroupRule(ctx context.Context, v Viewer, r Securit
 		return SecurityGroupRule{}, err
 	}
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		project := r.ProjectID
+		if project == "" { // the group's, below
+			var err error
+			if project, err = projectOf(ctx, tx, v, "network_security_groups", r.SecurityGroupID); err != nil {
+				return err
+			}
+		}
+		if err := s.checkQuota(ctx, tx, v.charged(project), QuotaSecurityGroupRule); err != nil {
+			return err
+		}
 		if r.RemoteGroupID != "" {
 			if _, err := getGroup(ctx, tx, v, r.RemoteGroupID); err != nil {
 				return err

@@ -33,10 +33,13 @@ type Segments struct{ Min, Max int }
 
 // Store keeps networks, subnets, ports and address allocations in a
 // sqlstore database. Every write is one transaction that also appends to
-// the watch feed (area "network", kinds "network", "subnet", "port").
+// the watch feed (area "network", kinds "network", "subnet", "port";
+// "quota" for a project's limits).
 //
-// Lock order, the same in every transaction: the network row, then its
-// subnets' rows by id, then the feed.
+// Lock order, the same in every transaction: the project's quota lock
+// (a create that counts against a quota, a quota change: first, one
+// project per transaction), then the network row, then its subnets' rows
+// by id, then the feed.
 type Store struct {
 	db   *sqlstore.DB
 	feed *watch.Log
@@ -51,6 +54,10 @@ type Store struct {
 	MTU int
 	// BaseMAC is the base of port MACs (ipam.DefaultBaseMAC when nil).
 	BaseMAC []byte
+	// Quotas are the limits of a project without its own (SetQuota), by
+	// resource (QuotaResources); a resource missing has Neutron's default
+	// (DefaultQuotas). -1 is unlimited.
+	Quotas map[string]int
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()
@@ -87,7 +94,8 @@ type Viewer struct {
 
 // CreateNetwork stores a network. A tenant network (Type "") is VXLAN on
 // the lowest free VNI of TenantSegments; provider attributes given by an
-// admin are kept (a VLAN or VXLAN segment must be free).
+// admin are kept (a VLAN or VXLAN segment must be free). The project's
+// network quota applies (OverQuota).
 func (s *Store) CreateNetwork(ctx context.Context, n Network) (Network, error) {
 	if n.ID == "" {
 		n.ID = uuid.NewString()
@@ -124,6 +132,9 @@ func (s *Store) CreateNetwork(ctx context.Context, n Network) (Network, error) {
 	now := s.now()
 	n.Revision, n.CreatedAt, n.UpdatedAt = 1, now, now
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := s.checkQuota(ctx, tx, n.ProjectID, QuotaNetwork); err != nil {
+			return err
+		}
 		if n.Type == VXLAN && n.Segment == 0 {
 			seg, err := s.freeSegment(ctx, tx)
 			if err != nil {
@@ -356,7 +367,7 @@ func lockNetwork(ctx context.Context, tx *sqlstore.Tx, v Viewer, id string) (Net
 // the gateway defaulting to the network address + 1 (Gateway is taken as
 // given when NoGateway is set, so that a zero Gateway means none), the
 // pools to ipam.Pools. Only the network's owner (or an admin) adds
-// subnets.
+// subnets. The subnet's project's quota applies (OverQuota).
 func (s *Store) CreateSubnet(ctx context.Context, v Viewer, sub Subnet, noGateway bool) (Subnet, error) {
 	if sub.ID == "" {
 		sub.ID = uuid.NewString()
@@ -395,6 +406,16 @@ func (s *Store) CreateSubnet(ctx context.Context, v Viewer, sub Subnet, noGatewa
 	now := s.now()
 	sub.Revision, sub.CreatedAt, sub.UpdatedAt = 1, now, now
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		project := sub.ProjectID
+		if project == "" { // the network's, below
+			var err error
+			if project, err = projectOf(ctx, tx, v, "network_networks", sub.NetworkID); err != nil {
+				return err
+			}
+		}
+		if err := s.checkQuota(ctx, tx, v.charged(project), QuotaSubnet); err != nil {
+			return err
+		}
 		n, err := lockNetwork(ctx, tx, v, sub.NetworkID)
 		if err != nil {
 			return err
@@ -507,7 +528,10 @@ func (s *Store) Subnets(ctx context.Context, v Viewer, networkID string) ([]Subn
 // port); with it, a port given no SecurityGroups (nil) is put in its
 // project's default group, made then if the project has none. Groups
 // must be the port's project's; address pairs get the port's MAC when
-// they name none.
+// they name none. The project's port quota applies (OverQuota), except
+// to gostack's own ports (an admin Viewer without a project: the DHCP
+// port an agent asks for), as Neutron's quotas limit API requests only;
+// every port of the project counts.
 func (s *Store) CreatePort(ctx context.Context, v Viewer, p Port) (Port, error) {
 	if p.ID == "" {
 		p.ID = uuid.NewString()
@@ -525,13 +549,16 @@ func (s *Store) CreatePort(ctx context.Context, v Viewer, p Port) (Port, error) 
 	now := s.now()
 	p.Revision, p.CreatedAt, p.UpdatedAt = 1, now, now
 	requested := p.FixedIPs
+	if p.ProjectID == "" {
+		p.ProjectID = v.Project
+	}
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := s.checkQuota(ctx, tx, v.charged(p.ProjectID), QuotaPort); err != nil {
+			return err
+		}
 		n, err := lockNetwork(ctx, tx, v, p.NetworkID)
 		if err != nil {
 			return err
-		}
-		if p.ProjectID == "" {
-			p.ProjectID = v.Project
 		}
 		if !v.Admin && n.ProjectID != v.Project && !n.Shared {
 			// An external network is seen by all, but only admins put
