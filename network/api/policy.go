@@ -9,7 +9,7 @@ import (
 )
 
 // Defaults are Neutron's default policies for networks, subnets, ports,
-// security groups, routers and floating IPs (generated from
+// security groups, routers, floating IPs and quotas (generated from
 // python3-neutron by scripts/neutron-policy).
 func Defaults() []policy.Rule { return append([]policy.Rule(nil), neutronRules...) }
 
