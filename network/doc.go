@@ -34,7 +34,12 @@
 //     says which ports are a router's; floating IPs (floatingip.go): an
 //     address held by a port of the external network, associated with a
 //     port's IPv4 address through the router found for it, DOWN until
-//     the agent reports it (SetFloatingIPStatus).
+//     the agent reports it (SetFloatingIPStatus);
+//   - quotas (quota.go): per-project limits of networks, subnets, ports,
+//     routers, floating IPs, security groups and rules (Store.Quotas, a
+//     project's own in network_quotas), each create counted against its
+//     project in its own transaction after the project's quota lock, so
+//     parallel creates stop exactly at the limit (OverQuota).
 //
 // Errors are *fault.Error values with Neutron's exception name in Type
 // and its message.

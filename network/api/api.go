@@ -15,7 +15,7 @@ import (
 )
 
 // API serves Neutron v2.0 networks, subnets, ports, security groups,
-// routers and floating IPs behind
+// routers, floating IPs and quotas behind
 // identity/middleware (which must have authenticated the request: the API
 // reads middleware.CallerFrom).
 type API struct {
@@ -56,6 +56,7 @@ func (a *API) router() *httpapi.Router {
 	a.securityGroupRoutes(rt)
 	a.routerRoutes(rt)
 	a.floatingIPRoutes(rt)
+	a.quotaRoutes(rt)
 	a.agentRoutes(rt)
 	return rt
 }

@@ -1,18 +1,21 @@
 // Package api serves Neutron's v2.0 API for networks, subnets, ports,
-// security groups, routers and floating IPs over a network.Store, behind
-// identity/middleware.
+// security groups, routers, floating IPs and quotas over a network.Store,
+// behind identity/middleware.
 //
 // What it serves: version discovery, the extension list (only what is
 // implemented: allowed-address-pairs, binding, ext-gw-mode,
 // external-net, extraroute, extraroute-atomic, filter-validation,
 // net-mtu, port-security, port-security-groups-filtering, project-id,
-// provider, router, security-group, security-groups-normalized-cidr,
+// provider, quota-check-limit, quota_details, quotas, router,
+// security-group, security-groups-normalized-cidr,
 // standard-attr-description, -revisions and -timestamp,
 // stateful-security-group), and create, list, show, update and delete of
 // networks, subnets, ports, security groups, routers and floating IPs,
 // create, list, show and delete of security group rules, and the router
 // actions add_router_interface, remove_router_interface,
-// add_extraroutes and remove_extraroutes. Lists take
+// add_extraroutes and remove_extraroutes; quotas: the projects with
+// their own limits, a project's limits, defaults and details (use), and
+// their update (with check_limit) and reset. Lists take
 // Neutron's filters (any listed attribute, repeated for alternatives; an
 // unknown one is a 400), fields, sort_key and sort_dir, and limit, marker
 // and page_reverse with next and previous links, all done in SQL by the
@@ -27,7 +30,7 @@
 // caller may not get are left out of answers. Errors are Neutron's
 // {"NeutronError": {"type", "message", "detail"}}.
 //
-// Not yet: quotas, tags, availability zones, HA and distributed routers,
+// Not yet: tags, availability zones, HA and distributed routers,
 // port forwarding, floating IP pools, subnet pools, RBAC sharing of
 // security groups, address groups, updates of a rule's description, and
 // updates of subnet addresses (gateway, pools, DNS, routes) and of a
