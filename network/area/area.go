@@ -42,6 +42,27 @@ type Config struct {
 	PolicyFile string   `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Neutron's default rules"`
 	Agent      Agent    `yaml:"agent"`
 	External   External `yaml:"external"`
+	Quotas     Quotas   `yaml:"quotas"`
+}
+
+// Quotas are the limits of a project without its own (Neutron's [QUOTAS]
+// quota_<resource>); an admin sets a project's own with PUT
+// /v2.0/quotas/{project_id}. -1 is no limit.
+type Quotas struct {
+	Network           int `yaml:"network" help:"networks per project, -1 for no limit (Neutron's quota_network)"`
+	Subnet            int `yaml:"subnet" help:"subnets per project, -1 for no limit (quota_subnet)"`
+	Port              int `yaml:"port" help:"ports per project, -1 for no limit (quota_port); all the project's ports count, its routers' interfaces and DHCP ports too"`
+	Router            int `yaml:"router" help:"routers per project, -1 for no limit (quota_router)"`
+	FloatingIP        int `yaml:"floatingip" help:"floating IPs per project, -1 for no limit (quota_floatingip)"`
+	SecurityGroup     int `yaml:"security_group" help:"security groups per project, its default group included, -1 for no limit (quota_security_group)"`
+	SecurityGroupRule int `yaml:"security_group_rule" help:"security group rules per project, the rules its groups are made with included, -1 for no limit (quota_security_group_rule)"`
+}
+
+// limits are q by Neutron's resource names.
+func (q Quotas) limits() map[string]int {
+	return map[string]int{network.QuotaNetwork: q.Network, network.QuotaSubnet: q.Subnet, network.QuotaPort: q.Port,
+		network.QuotaRouter: q.Router, network.QuotaFloatingIP: q.FloatingIP, network.QuotaSecurityGroup: q.SecurityGroup,
+		network.QuotaSecurityGroupRule: q.SecurityGroupRule}
 }
 
 // External is the external network the all-in-one makes on its first
@@ -78,7 +99,14 @@ type Agent struct {
 // New returns the network area with its defaults.
 func New() *Area {
 	return &Area{Config: Config{VNIMin: 1, VNIMax: 1000, MTU: 1450, Agent: Agent{Enabled: true, DatapathType: "netdev", DHCP: true, L3: true},
-		External: External{Enabled: true, CIDR: "172.24.4.0/24"}}}
+		External: External{Enabled: true, CIDR: "172.24.4.0/24"}, Quotas: defaultQuotas()}}
+}
+
+// defaultQuotas are Neutron's.
+func defaultQuotas() Quotas {
+	d := network.DefaultQuotas()
+	return Quotas{Network: d[network.QuotaNetwork], Subnet: d[network.QuotaSubnet], Port: d[network.QuotaPort], Router: d[network.QuotaRouter],
+		FloatingIP: d[network.QuotaFloatingIP], SecurityGroup: d[network.QuotaSecurityGroup], SecurityGroupRule: d[network.QuotaSecurityGroupRule]}
 }
 
 // Validate reports the first bad setting, its key relative to the section.
@@ -92,6 +120,12 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "pagination_max_limit", Problem: "must be 0 (no cap) or more"}
 	case c.Agent.DatapathType != "netdev" && c.Agent.DatapathType != "system":
 		return &config.FieldError{Key: "agent.datapath_type", Problem: "must be netdev or system"}
+	}
+	limits := c.Quotas.limits()
+	for _, r := range network.QuotaResources() {
+		if l := limits[r]; l < network.Unlimited || l > network.MaxQuota {
+			return &config.FieldError{Key: "quotas." + r, Problem: fmt.Sprintf("must be -1 (no limit) to %d", network.MaxQuota)}
+		}
 	}
 	for _, m := range c.Agent.BridgeMappings {
 		if phys, br, ok := strings.Cut(m, ":"); !ok || phys == "" || br == "" || len(br) > 15 {
@@ -154,6 +188,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	store := network.NewStore(env.DB, env.Watch)
 	store.TenantSegments = network.Segments{Min: a.Config.VNIMin, Max: a.Config.VNIMax}
 	store.MTU = a.Config.MTU
+	store.Quotas = a.Config.Quotas.limits()
 	h := (&api.API{Store: store, Policy: enf, MaxLimit: a.Config.MaxLimit}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Neutron, Optional: true}
 	// Reverse DNS (the dns area) reads a project's floating IPs here.
