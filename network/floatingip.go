@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"reflect"
 	"slices"
 	"time"
 
@@ -42,6 +43,7 @@ type FloatingIP struct {
 	// FloatingPortID is the port on the external network that holds
 	// Address (device_owner network:floatingip); not shown by the API.
 	FloatingPortID string    `json:"floating_port_id"`
+	Tags           []string  `json:"tags"` // sorted (standard-attr-tag)
 	Revision       int       `json:"revision_number"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
@@ -88,19 +90,22 @@ func scanFIP(sc scanner) (FloatingIP, error) {
 
 var fipTable = table[FloatingIP]{
 	name: "floatingip", from: "FROM network_floatingips f", cols: fipCols, scan: scanFIP, notFound: fipNotFound,
-	columns: map[string]column{
+	columns: tagFilters("floatingip", "f.id", map[string]column{
 		"id": text("f.id"), "description": text("f.description"), "tenant_id": text("f.project_id"), "project_id": text("f.project_id"),
 		"floating_ip_address": text("f.floating_ip_address"), "floating_network_id": text("f.floating_network_id"),
 		"router_id": text("COALESCE(f.router_id, '')"), "port_id": {expr: "COALESCE(f.fixed_port_id, '')"},
 		"fixed_ip_address": text("COALESCE(f.fixed_ip_address, '')"), "status": text("f.status"), "revision_number": integer("f.revision"),
 		"created_at": {expr: "f.created_at", sort: true, noFilter: true}, "updated_at": {expr: "f.updated_at", sort: true, noFilter: true},
-	},
+	}),
 }
 
 func getFIP(ctx context.Context, q querier, v Viewer, id string) (FloatingIP, error) {
 	f, err := queryOne(ctx, q, scanFIP, "SELECT "+fipCols+" FROM network_floatingips f WHERE f.id = ?", id)
 	if errors.Is(err, sqlstore.ErrNotFound) || (err == nil && !v.sees(f.ProjectID)) {
 		return FloatingIP{}, fipNotFound(id)
+	}
+	if err == nil {
+		f.Tags, err = tagsOf(ctx, q, "floatingip", id)
 	}
 	return f, err
 }
@@ -133,8 +138,10 @@ func (s *Store) ListFloatingIPs(ctx context.Context, v Viewer, f Filter, p Page)
 			cond, args = "f.project_id = ?", []any{v.Project}
 		}
 		var err error
-		out, more, err = list(ctx, tx, fipTable, cond, args, f, p)
-		return err
+		if out, more, err = list(ctx, tx, fipTable, cond, args, f, p); err != nil {
+			return err
+		}
+		return addTags(ctx, tx, "floatingip", out)
 	})
 	return out, more, err
 }
@@ -460,7 +467,7 @@ func (s *Store) UpdateFloatingIP(ctx context.Context, v Viewer, id string, u Flo
 			f.Status = Down
 		}
 		out = f
-		if f == before {
+		if reflect.DeepEqual(f, before) {
 			return nil // nothing to write: no revision, no feed entry
 		}
 		return s.saveFIP(ctx, tx, &out)
@@ -519,6 +526,9 @@ func (s *Store) DeleteFloatingIP(ctx context.Context, v Viewer, id string) error
 			return err
 		}
 		if err := s.deleteServicePort(ctx, tx, Port{ID: f.FloatingPortID}); err != nil {
+			return err
+		}
+		if err := deleteTags(ctx, tx, "floatingip", id); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "floatingip", id, f.ProjectID, watch.Delete, nil)

@@ -43,6 +43,9 @@ type column struct {
 	// filter is the condition a filter value makes, with one ? for it,
 	// when it is not expr = ? (a port's security groups).
 	filter string
+	// where is the one condition all the values make together, with its
+	// arguments, when they are not alternatives (tags).
+	where func(values []string) (string, []any)
 }
 
 func text(expr string) column { return column{expr: expr, sort: true} }
@@ -92,6 +95,11 @@ func list[T any](ctx context.Context, tx *sqlstore.Tx, t table[T], cond string, 
 		c, ok := t.columns[k]
 		if !ok || c.noFilter {
 			invalid = append(invalid, "'"+k+"'")
+			continue
+		}
+		if c.where != nil {
+			cond, a := c.where(f[k])
+			conds, args = append(conds, cond), append(args, a...)
 			continue
 		}
 		var alts []string
@@ -180,7 +188,7 @@ func list[T any](ctx context.Context, tx *sqlstore.Tx, t table[T], cond string, 
 
 var networkTable = table[Network]{
 	name: "network", from: "FROM network_networks n", cols: networkCols, scan: scanNetwork, notFound: networkNotFound,
-	columns: map[string]column{
+	columns: tagFilters("network", "n.id", map[string]column{
 		"id": text("n.id"), "name": text("n.name"), "description": text("n.description"),
 		"tenant_id": text("n.project_id"), "project_id": text("n.project_id"),
 		"admin_state_up": boolean("n.admin_state_up"), "shared": boolean("n.shared"), "router:external": boolean("n.external"),
@@ -188,7 +196,7 @@ var networkTable = table[Network]{
 		"provider:physical_network": text("n.physical_network"), "provider:segmentation_id": integer("n.segmentation_id"),
 		"status": {expr: "'ACTIVE'"}, "revision_number": integer("n.revision"),
 		"created_at": {expr: "n.created_at", sort: true, noFilter: true}, "updated_at": {expr: "n.updated_at", sort: true, noFilter: true},
-	},
+	}),
 }
 
 var subnetTable = table[Subnet]{
@@ -196,13 +204,13 @@ var subnetTable = table[Subnet]{
 	notFound: func(id string) error {
 		return neutronError(fault.NotFound, "SubnetNotFound", "Subnet %s could not be found.", id)
 	},
-	columns: map[string]column{
+	columns: tagFilters("subnet", "s.id", map[string]column{
 		"id": text("s.id"), "name": text("s.name"), "description": text("s.description"),
 		"tenant_id": text("s.project_id"), "project_id": text("s.project_id"), "network_id": text("s.network_id"),
 		"ip_version": integer("s.ip_version"), "cidr": text("s.cidr"), "gateway_ip": text("s.gateway_ip"),
 		"enable_dhcp": boolean("s.enable_dhcp"), "revision_number": integer("s.revision"),
 		"created_at": {expr: "s.created_at", sort: true, noFilter: true}, "updated_at": {expr: "s.updated_at", sort: true, noFilter: true},
-	},
+	}),
 }
 
 var portTable = table[Port]{
@@ -210,7 +218,7 @@ var portTable = table[Port]{
 	notFound: func(id string) error {
 		return neutronError(fault.NotFound, "PortNotFound", "Port %s could not be found.", id)
 	},
-	columns: map[string]column{
+	columns: tagFilters("port", "p.id", map[string]column{
 		"id": text("p.id"), "name": text("p.name"), "description": text("p.description"),
 		"tenant_id": text("p.project_id"), "project_id": text("p.project_id"), "network_id": text("p.network_id"),
 		"admin_state_up": boolean("p.admin_state_up"), "status": text("p.status"),
@@ -219,7 +227,7 @@ var portTable = table[Port]{
 		"security_groups": {filter: "p.id IN (SELECT port_id FROM network_port_security_groups WHERE security_group_id = ?)"},
 		"revision_number": integer("p.revision"),
 		"created_at":      {expr: "p.created_at", sort: true, noFilter: true}, "updated_at": {expr: "p.updated_at", sort: true, noFilter: true},
-	},
+	}),
 }
 
 // ListNetworks returns the networks v may see matching f, one page of
@@ -230,8 +238,10 @@ func (s *Store) ListNetworks(ctx context.Context, v Viewer, f Filter, p Page) ([
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
 		cond, args := v.visible("n")
 		var err error
-		out, more, err = list(ctx, tx, networkTable, cond, args, f, p)
-		return err
+		if out, more, err = list(ctx, tx, networkTable, cond, args, f, p); err != nil {
+			return err
+		}
+		return addTags(ctx, tx, "network", out)
 	})
 	return out, more, err
 }
@@ -247,8 +257,10 @@ func (s *Store) ListSubnets(ctx context.Context, v Viewer, f Filter, p Page) ([]
 			cond, args = "(s.project_id = ? OR s.network_id IN (SELECT id FROM network_networks WHERE shared OR external))", []any{v.Project}
 		}
 		var err error
-		out, more, err = list(ctx, tx, subnetTable, cond, args, f, p)
-		return err
+		if out, more, err = list(ctx, tx, subnetTable, cond, args, f, p); err != nil {
+			return err
+		}
+		return addTags(ctx, tx, "subnet", out)
 	})
 	return out, more, err
 }
@@ -268,7 +280,10 @@ func (s *Store) ListPorts(ctx context.Context, v Viewer, f Filter, p Page) ([]Po
 		if out, more, err = list(ctx, tx, portTable, cond, args, f, p); err != nil {
 			return err
 		}
-		return addFixedIPs(ctx, tx, out)
+		if err := addFixedIPs(ctx, tx, out); err != nil {
+			return err
+		}
+		return addTags(ctx, tx, "port", out)
 	})
 	return out, more, err
 }

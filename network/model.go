@@ -40,6 +40,7 @@ type Network struct {
 	// PortSecurity is the default of the network's ports (nil when
 	// creating: true, Neutron's default).
 	PortSecurity *bool     `json:"port_security_enabled"`
+	Tags         []string  `json:"tags"` // sorted (standard-attr-tag)
 	Revision     int       `json:"revision_number"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
@@ -59,6 +60,7 @@ type Subnet struct {
 	Nameservers []netip.Addr `json:"dns_nameservers"`
 	Routes      []ipam.Route `json:"host_routes"`
 	EnableDHCP  bool         `json:"enable_dhcp"`
+	Tags        []string     `json:"tags"` // sorted (standard-attr-tag)
 	Revision    int          `json:"revision_number"`
 	CreatedAt   time.Time    `json:"created_at"`
 	UpdatedAt   time.Time    `json:"updated_at"`
@@ -95,6 +97,7 @@ type Port struct {
 	// AllowedAddressPairs are the other addresses the port may send
 	// from (a VIP, a CIDR behind it).
 	AllowedAddressPairs []AddressPair `json:"allowed_address_pairs"`
+	Tags                []string      `json:"tags"` // sorted (standard-attr-tag); a create stores those given
 	Revision            int           `json:"revision_number"`
 	CreatedAt           time.Time     `json:"created_at"`
 	UpdatedAt           time.Time     `json:"updated_at"`

@@ -41,6 +41,7 @@ type Router struct {
 	// Gateway is nil for a router without one.
 	Gateway   *Gateway     `json:"external_gateway_info"`
 	Routes    []ipam.Route `json:"routes"`
+	Tags      []string     `json:"tags"` // sorted (standard-attr-tag)
 	Revision  int          `json:"revision_number"`
 	CreatedAt time.Time    `json:"created_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
@@ -98,12 +99,12 @@ func scanRouter(sc scanner) (Router, error) {
 
 var routerTable = table[Router]{
 	name: "router", from: "FROM network_routers r", cols: routerCols, scan: scanRouter, notFound: routerNotFound,
-	columns: map[string]column{
+	columns: tagFilters("router", "r.id", map[string]column{
 		"id": text("r.id"), "name": text("r.name"), "description": text("r.description"),
 		"tenant_id": text("r.project_id"), "project_id": text("r.project_id"), "admin_state_up": boolean("r.admin_state_up"),
 		"status": {expr: "r.status", sort: true, noFilter: true}, "revision_number": integer("r.revision"),
 		"created_at": {expr: "r.created_at", sort: true, noFilter: true}, "updated_at": {expr: "r.updated_at", sort: true, noFilter: true},
-	},
+	}),
 }
 
 // inList is "(?, ?, ...)" for ids, with its arguments.
@@ -155,6 +156,9 @@ func getRouter(ctx context.Context, q querier, v Viewer, id string) (Router, err
 	if err != nil {
 		return Router{}, err
 	}
+	if r.Tags, err = tagsOf(ctx, q, "router", id); err != nil {
+		return Router{}, err
+	}
 	routers := []Router{r}
 	err = addGateways(ctx, q, routers)
 	return routers[0], err
@@ -189,7 +193,10 @@ func (s *Store) ListRouters(ctx context.Context, v Viewer, f Filter, p Page) ([]
 		if out, more, err = list(ctx, tx, routerTable, cond, args, f, p); err != nil {
 			return err
 		}
-		return addGateways(ctx, tx, out)
+		if err := addGateways(ctx, tx, out); err != nil {
+			return err
+		}
+		return addTags(ctx, tx, "router", out)
 	})
 	return out, more, err
 }
@@ -375,6 +382,9 @@ func (s *Store) DeleteRouter(ctx context.Context, v Viewer, id string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM network_routers WHERE id = ?", id); err != nil {
 			return err
 		}
+		if err := deleteTags(ctx, tx, "router", id); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, "router", id, r.ProjectID, watch.Delete, nil)
 	})
 }
@@ -457,6 +467,9 @@ func (s *Store) deleteServicePort(ctx context.Context, tx *sqlstore.Tx, p Port) 
 		if _, err := tx.Exec(ctx, q, p.ID); err != nil {
 			return err
 		}
+	}
+	if err := deleteTags(ctx, tx, "port", p.ID); err != nil {
+		return err
 	}
 	return s.record(ctx, tx, "port", p.ID, p.ProjectID, watch.Delete, nil)
 }

@@ -25,6 +25,7 @@ type SecurityGroup struct {
 	// creating: true, Neutron's default.
 	Stateful  *bool               `json:"stateful"`
 	Rules     []SecurityGroupRule `json:"security_group_rules"`
+	Tags      []string            `json:"tags"` // sorted (standard-attr-tag)
 	Revision  int                 `json:"revision_number"`
 	CreatedAt time.Time           `json:"created_at"`
 	UpdatedAt time.Time           `json:"updated_at"`
@@ -55,11 +56,11 @@ func scanSG(r scanner) (SecurityGroup, error) {
 
 var sgTable = table[SecurityGroup]{
 	name: "security_group", from: "FROM network_security_groups g", cols: sgCols, scan: scanSG, notFound: sgNotFound,
-	columns: map[string]column{
+	columns: tagFilters("security_group", "g.id", map[string]column{
 		"id": text("g.id"), "name": text("g.name"), "description": text("g.description"),
 		"tenant_id": text("g.project_id"), "project_id": text("g.project_id"), "revision_number": integer("g.revision"),
 		"created_at": {expr: "g.created_at", sort: true, noFilter: true}, "updated_at": {expr: "g.updated_at", sort: true, noFilter: true},
-	},
+	}),
 }
 
 // sees reports whether v may see a resource of project.
@@ -226,6 +227,9 @@ func getGroup(ctx context.Context, q querier, v Viewer, id string) (SecurityGrou
 	if errors.Is(err, sqlstore.ErrNotFound) || (err == nil && !v.sees(g.ProjectID)) {
 		return SecurityGroup{}, sgNotFound(id)
 	}
+	if err == nil {
+		g.Tags, err = tagsOf(ctx, q, "security_group", id)
+	}
 	return g, err
 }
 
@@ -257,7 +261,10 @@ func (s *Store) ListSecurityGroups(ctx context.Context, v Viewer, f Filter, p Pa
 		if out, more, err = list(ctx, tx, sgTable, cond, args, f, p); err != nil {
 			return err
 		}
-		return addRules(ctx, tx, out)
+		if err := addRules(ctx, tx, out); err != nil {
+			return err
+		}
+		return addTags(ctx, tx, "security_group", out)
 	})
 	return out, more, err
 }
@@ -416,6 +423,9 @@ func (s *Store) DeleteSecurityGroup(ctx context.Context, v Viewer, id string) er
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
 			}
+		}
+		if err := deleteTags(ctx, tx, "security_group", id); err != nil {
+			return err
 		}
 		for _, r := range rows {
 			if err := s.record(ctx, tx, "security_group_rule", r.ID, r.ProjectID, watch.Delete, nil); err != nil {

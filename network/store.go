@@ -72,7 +72,11 @@ func (s *Store) now() time.Time {
 }
 
 func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id, project string, op watch.Op, v any) error {
-	_, err := s.feed.AppendValue(ctx, tx, watch.Change{Area: "network", Kind: kind, ID: id, Project: project, Op: op}, v)
+	v, err := withTags(ctx, tx, kind, v)
+	if err != nil {
+		return err
+	}
+	_, err = s.feed.AppendValue(ctx, tx, watch.Change{Area: "network", Kind: kind, ID: id, Project: project, Op: op}, v)
 	return err
 }
 
@@ -278,6 +282,9 @@ func (s *Store) GetNetwork(ctx context.Context, v Viewer, id string) (Network, e
 	if errors.Is(err, sqlstore.ErrNotFound) {
 		return Network{}, networkNotFound(id)
 	}
+	if err == nil {
+		n.Tags, err = tagsOf(ctx, s.db, "network", id)
+	}
 	return n, err
 }
 
@@ -315,6 +322,11 @@ func (s *Store) DeleteNetwork(ctx context.Context, v Viewer, id string) error {
 			"DELETE FROM network_ports WHERE network_id = ?",
 			"DELETE FROM network_subnets WHERE network_id = ?", "DELETE FROM network_networks WHERE id = ?"} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		for kind, ids := range map[string][]string{"port": portIDs, "subnet": subnetIDs, "network": {id}} {
+			if err := deleteTags(ctx, tx, kind, ids...); err != nil {
 				return err
 			}
 		}
@@ -528,10 +540,11 @@ func (s *Store) Subnets(ctx context.Context, v Viewer, networkID string) ([]Subn
 // port); with it, a port given no SecurityGroups (nil) is put in its
 // project's default group, made then if the project has none. Groups
 // must be the port's project's; address pairs get the port's MAC when
-// they name none. The project's port quota applies (OverQuota), except
-// to gostack's own ports (an admin Viewer without a project: the DHCP
-// port an agent asks for), as Neutron's quotas limit API requests only;
-// every port of the project counts.
+// they name none; its Tags are stored with it (Neutron's
+// tag-ports-during-bulk-creation). The project's port quota applies
+// (OverQuota), except to gostack's own ports (an admin Viewer without a
+// project: the DHCP port an agent asks for), as Neutron's quotas limit
+// API requests only; every port of the project counts.
 func (s *Store) CreatePort(ctx context.Context, v Viewer, p Port) (Port, error) {
 	if p.ID == "" {
 		p.ID = uuid.NewString()
@@ -546,6 +559,10 @@ func (s *Store) CreatePort(ctx context.Context, v Viewer, p Port) (Port, error) 
 	if p.Status == "" {
 		p.Status = Down
 	}
+	if err := CheckTags(p.Tags); err != nil {
+		return Port{}, err
+	}
+	p.Tags = slices.Sorted(slices.Values(append([]string{}, p.Tags...)))
 	now := s.now()
 	p.Revision, p.CreatedAt, p.UpdatedAt = 1, now, now
 	requested := p.FixedIPs
@@ -579,6 +596,9 @@ func (s *Store) CreatePort(ctx context.Context, v Viewer, p Port) (Port, error) 
 			return err
 		}
 		if p.FixedIPs, err = allocate(ctx, tx, p, subnets, requested); err != nil {
+			return err
+		}
+		if err := insertTags(ctx, tx, "port", p.ID, p.Tags); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "port", p.ID, p.ProjectID, watch.Create, p)
@@ -776,7 +796,10 @@ func (s *Store) GetPort(ctx context.Context, v Viewer, id string) (Port, error) 
 	if err != nil {
 		return Port{}, err
 	}
-	p.FixedIPs, err = fixedIPs(ctx, s.db, p.ID)
+	if p.FixedIPs, err = fixedIPs(ctx, s.db, p.ID); err != nil {
+		return Port{}, err
+	}
+	p.Tags, err = tagsOf(ctx, s.db, "port", p.ID)
 	return p, err
 }
 
@@ -841,6 +864,9 @@ func (s *Store) DeletePort(ctx context.Context, v Viewer, id string) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return neutronError(fault.NotFound, "PortNotFound", "Port %s could not be found.", id)
+		}
+		if err := deleteTags(ctx, tx, "port", id); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, "port", id, p.ProjectID, watch.Delete, nil)
 	})

@@ -164,6 +164,9 @@ func (s *Store) changePortIn(ctx context.Context, tx *sqlstore.Tx, v Viewer, id 
 	if p.FixedIPs, err = fixedIPs(ctx, tx, id); err != nil {
 		return Port{}, err
 	}
+	if p.Tags, err = tagsOf(ctx, tx, "port", id); err != nil {
+		return Port{}, err
+	}
 	before := p
 	fn(&p)
 	if check != nil {
@@ -214,6 +217,9 @@ func (s *Store) DeleteSubnet(ctx context.Context, v Viewer, id string) error {
 				return err
 			}
 		}
+		if err := deleteTags(ctx, tx, "subnet", id); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, "subnet", id, sub.ProjectID, watch.Delete, nil)
 	})
 }
@@ -241,6 +247,9 @@ func (s *Store) UpdateNetwork(ctx context.Context, v Viewer, id string, u Networ
 		if !v.Admin && n.ProjectID != v.Project {
 			return networkNotFound(id)
 		}
+		if n.Tags, err = tagsOf(ctx, tx, "network", id); err != nil {
+			return err
+		}
 		before := n
 		set(&n.Name, u.Name)
 		set(&n.Description, u.Description)
@@ -267,7 +276,7 @@ func (s *Store) UpdateNetwork(ctx context.Context, v Viewer, id string, u Networ
 					"Unable to reconfigure sharing settings for network %s. Multiple tenants are using it.", id)
 			}
 		}
-		if n == before {
+		if reflect.DeepEqual(n, before) {
 			out = n
 			return nil
 		}
@@ -308,6 +317,9 @@ func (s *Store) UpdateSubnet(ctx context.Context, v Viewer, id string, u SubnetU
 		}
 		// The subnet's row first: address allocations take it too.
 		if _, err := tx.Exec(ctx, "UPDATE network_subnets SET allocations = allocations + 1 WHERE id = ?", id); err != nil {
+			return err
+		}
+		if sub.Tags, err = tagsOf(ctx, tx, "subnet", id); err != nil {
 			return err
 		}
 		before, _ := json.Marshal(sub)
