@@ -32,7 +32,7 @@ type env struct {
 	ctx  context.Context
 }
 
-func newEnv(t *testing.T, dsn string) *env {
+func newEnv(t testing.TB, dsn string) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, dsn)
@@ -47,7 +47,7 @@ func newEnv(t *testing.T, dsn string) *env {
 	return &env{s: network.NewStore(db, feed), feed: feed, ctx: ctx}
 }
 
-func (e *env) network(t *testing.T, v network.Viewer, n network.Network) network.Network {
+func (e *env) network(t testing.TB, v network.Viewer, n network.Network) network.Network {
 	t.Helper()
 	n.ProjectID = v.Project
 	n, err := e.s.CreateNetwork(e.ctx, n)
@@ -57,7 +57,7 @@ func (e *env) network(t *testing.T, v network.Viewer, n network.Network) network
 	return n
 }
 
-func (e *env) subnet(t *testing.T, v network.Viewer, netID, cidr string) network.Subnet {
+func (e *env) subnet(t testing.TB, v network.Viewer, netID, cidr string) network.Subnet {
 	t.Helper()
 	sub, err := e.s.CreateSubnet(e.ctx, v, network.Subnet{NetworkID: netID, CIDR: pfx(cidr), EnableDHCP: true}, false)
 	if err != nil {

@@ -81,6 +81,13 @@ func startGostack(t *testing.T, args ...string) *proc {
 	// The network agent starts Open vSwitch, which outlives the process;
 	// these tests plumb no port.
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1", "GOSTACK_NETWORK_AGENT_ENABLED=false")
+	return startProc(t, cmd)
+}
+
+// startProc starts cmd (the test binary as gostack) with its output
+// kept, and kills it at the end of the test.
+func startProc(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	p := &proc{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {

@@ -57,14 +57,7 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 		cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-data-dir", data,
 			"-set", "network.agent.host=aio", "-set", "network.agent.ovs_dir="+ovsDir, "-set", "identity.password_hash_rounds=4")
 		cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
-		p := &proc{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
-		cmd.Stdout, cmd.Stderr = p.logs, p.logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { p.done <- cmd.Wait() }()
-		t.Cleanup(func() { cmd.Process.Kill() })
-		return p
+		return startProc(t, cmd)
 	}
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn

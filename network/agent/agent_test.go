@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"fmt"
-	"github.com/gostack/gostack/internal/testenv"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gostack/gostack/internal/testenv"
 )
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }

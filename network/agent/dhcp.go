@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gostack/gostack/network"
 	"github.com/gostack/gostack/network/dhcp"
+	"github.com/gostack/gostack/network/nsutil"
 	"github.com/gostack/gostack/network/ovs"
 )
 
@@ -188,7 +188,7 @@ func (a *Agent) stopDHCP(ctx context.Context, networkID string) error {
 // through a packet socket, which sees checksums the kernel left to the
 // hardware.
 func plugVeth(nsName, inNS, onBridge, mac string, addrs []netip.Prefix, mtu int) error {
-	ns, err := ensureNamespace(nsName)
+	ns, err := nsutil.Ensure(nsName)
 	if err != nil {
 		return err
 	}
@@ -287,40 +287,4 @@ func exactAddrs(h *netlink.Handle, link netlink.Link, want []netip.Prefix) error
 		}
 	}
 	return nil
-}
-
-// ensureNamespace opens the named namespace, creating it if needed.
-func ensureNamespace(name string) (netns.NsHandle, error) {
-	if ns, err := netns.GetFromName(name); err == nil {
-		return ns, nil
-	}
-	var ns netns.NsHandle
-	err := onLockedThread(func() error {
-		var err error
-		ns, err = netns.NewNamed(name)
-		return err
-	})
-	if err != nil {
-		return netns.None(), fmt.Errorf("create namespace %s: %w", name, err)
-	}
-	return ns, nil
-}
-
-// onLockedThread runs fn on a thread of its own and puts the thread back
-// in its namespace afterwards; a thread that cannot be put back stays
-// locked, so Go retires it.
-func onLockedThread(fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		return errors.Join(ferr, err)
-	}
-	runtime.UnlockOSThread()
-	return ferr
 }

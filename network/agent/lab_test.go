@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/gostack/gostack/identity"
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/identity/password"
+	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/internal/testenv"
 	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/compose"
@@ -91,7 +91,7 @@ type host struct {
 	name, ns, vtep, ovsDir string
 	dhcp, l3               bool
 	cmd                    *exec.Cmd
-	logs                   *lockedBuffer
+	logs                   *apitest.Buffer
 }
 
 func run(t testing.TB, args ...string) string {
@@ -220,7 +220,7 @@ func (l *lab) startAgent(h *host, env ...string) {
 	}
 	h.cmd = exec.Command("ip", "netns", "exec", h.ns, os.Args[0], "-test.run=^$")
 	h.cmd.Env = append(append(os.Environ(), agentEnv+"="+string(spec)), env...)
-	h.logs = &lockedBuffer{}
+	h.logs = &apitest.Buffer{}
 	h.cmd.Stdout, h.cmd.Stderr = h.logs, h.logs
 	if err := h.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -446,21 +446,4 @@ func eventually(t testing.TB, what string, fn func() error) {
 		}
 	}
 	t.Fatalf("%s: %v", what, err)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

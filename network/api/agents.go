@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/netip"
@@ -252,11 +253,18 @@ type PortStatuses struct {
 
 func (a *API) portStatus(w http.ResponseWriter, r *http.Request, q *request) {
 	var body PortStatuses
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(8<<20)); err != nil {
+	statusReport(w, r, &body, func() map[string]string { return body.Ports }, a.Store.SetPortStatuses)
+}
+
+// statusReport reads a report of statuses into body, records them with
+// set for the path's host, and answers the ids set skipped.
+func statusReport(w http.ResponseWriter, r *http.Request, body any, statuses func() map[string]string,
+	set func(ctx context.Context, host string, statuses map[string]string) ([]string, error)) {
+	if err := httpapi.DecodeJSON(w, r, body, httpapi.MaxBytes(8<<20)); err != nil {
 		fail(w, r, err)
 		return
 	}
-	skipped, err := a.Store.SetPortStatuses(r.Context(), r.PathValue("host"), body.Ports)
+	skipped, err := set(r.Context(), r.PathValue("host"), statuses())
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -286,17 +294,5 @@ type FloatingIPStatuses struct {
 
 func (a *API) fipStatus(w http.ResponseWriter, r *http.Request, q *request) {
 	var body FloatingIPStatuses
-	if err := httpapi.DecodeJSON(w, r, &body, httpapi.MaxBytes(8<<20)); err != nil {
-		fail(w, r, err)
-		return
-	}
-	skipped, err := a.Store.SetFloatingIPStatuses(r.Context(), r.PathValue("host"), body.FloatingIPs)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	if skipped == nil {
-		skipped = []string{}
-	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"skipped": skipped})
+	statusReport(w, r, &body, func() map[string]string { return body.FloatingIPs }, a.Store.SetFloatingIPStatuses)
 }

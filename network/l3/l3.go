@@ -8,11 +8,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/gostack/gostack/network/nsutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -67,7 +68,7 @@ func Apply(ctx context.Context, r Router) error {
 	if err := r.validate(); err != nil {
 		return err
 	}
-	ns, err := ensureNamespace(Namespace(r.ID))
+	ns, err := nsutil.Ensure(Namespace(r.ID))
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func Apply(ctx context.Context, r Router) error {
 		return fmt.Errorf("l3: netlink in %s: %w", Namespace(r.ID), err)
 	}
 	defer h.Close()
-	if err := inNamespace(ns, func() error { return writeSysctl("net/ipv4/ip_forward", "1") }); err != nil {
+	if err := nsutil.In(ns, func() error { return writeSysctl("net/ipv4/ip_forward", "1") }); err != nil {
 		return err
 	}
 	if lo, err := h.LinkByName("lo"); err == nil {
@@ -111,7 +112,7 @@ func Apply(ctx context.Context, r Router) error {
 	}
 	for _, a := range fipAdded {
 		if a.Is4() && slices.ContainsFunc(r.FloatingIPs, func(f FloatingIP) bool { return f.External == a }) {
-			if err := inNamespace(ns, func() error { return gratuitousARP(r.Gateway.Device, a) }); err != nil {
+			if err := nsutil.In(ns, func() error { return gratuitousARP(r.Gateway.Device, a) }); err != nil {
 				return fmt.Errorf("l3: gratuitous ARP for %s: %w", a, err)
 			}
 		}
@@ -148,52 +149,6 @@ func Delete(routerID string) error {
 		return nil
 	}
 	return err
-}
-
-// ensureNamespace opens the named namespace, creating it if needed.
-func ensureNamespace(name string) (netns.NsHandle, error) {
-	if ns, err := netns.GetFromName(name); err == nil {
-		return ns, nil
-	}
-	var ns netns.NsHandle
-	err := onLockedThread(func() error {
-		var err error
-		ns, err = netns.NewNamed(name)
-		return err
-	})
-	if err != nil {
-		return netns.None(), fmt.Errorf("l3: create namespace %s: %w", name, err)
-	}
-	return ns, nil
-}
-
-// onLockedThread runs fn on a thread of its own and puts the thread back
-// in the host namespace afterwards; a thread that cannot be put back is
-// left locked, so Go retires it instead of reusing it.
-func onLockedThread(fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		return errors.Join(ferr, err) // thread stays locked: retired
-	}
-	runtime.UnlockOSThread()
-	return ferr
-}
-
-// inNamespace runs fn with the calling thread in ns.
-func inNamespace(ns netns.NsHandle, fn func() error) error {
-	return onLockedThread(func() error {
-		if err := netns.Set(ns); err != nil {
-			return err
-		}
-		return fn()
-	})
 }
 
 func writeSysctl(key, value string) error {

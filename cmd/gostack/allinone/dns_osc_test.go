@@ -24,23 +24,8 @@ func TestOpenStackDNS(t *testing.T) {
 	cfg.Identity.PasswordRounds = 4
 	d := start(t, cfg, cfg.all()...)
 	o := &osc{t: t, bin: bin, env: openrcEnv(t, filepath.Join(cfg.DataDir, "openrc"))}
-	dig := func(args ...string) string {
-		t.Helper()
-		host, port, _ := net.SplitHostPort(d.addrs["dns-server"])
-		out, err := exec.Command(digBin, append([]string{"@" + host, "-p", port, "+tries=1", "+time=2"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("dig %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(200 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
+	dig := func(args ...string) string { return digger(t, digBin, d)(args...) } // d changes at the restart
+	eventually := func(what string, cond func() bool) { waitUntil(t, what, cond) }
 
 	var zone map[string]any
 	o.json(&zone, "zone", "create", "example.org.", "--email", "hostmaster@example.org", "--ttl", "600")
@@ -114,4 +99,27 @@ func TestOpenStackDNS(t *testing.T) {
 	}
 	// The name is free again.
 	o.must("zone", "create", "example.org.", "--email", "hostmaster@example.org")
+}
+
+// digger runs dig against the daemon's DNS server.
+func digger(t *testing.T, digBin string, d *daemon) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		host, port, _ := net.SplitHostPort(d.addrs["dns-server"])
+		out, err := exec.Command(digBin, append([]string{"@" + host, "-p", port, "+tries=1", "+time=2"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("dig %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+}
+
+// waitUntil polls cond for up to 20 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }

@@ -1,12 +1,9 @@
 package allinone_test
 
 import (
-	"net"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gostack/gostack/internal/testenv"
 )
@@ -23,23 +20,8 @@ func TestOpenStackFloatingIPPTR(t *testing.T) {
 	cfg.Identity.PasswordRounds = 4
 	d := start(t, cfg, cfg.all()...)
 	o := &osc{t: t, bin: bin, env: openrcEnv(t, filepath.Join(cfg.DataDir, "openrc"))}
-	dig := func(args ...string) string {
-		t.Helper()
-		host, port, _ := net.SplitHostPort(d.addrs["dns-server"])
-		out, err := exec.Command(digBin, append([]string{"@" + host, "-p", port, "+tries=1", "+time=2"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("dig %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(200 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
+	dig := digger(t, digBin, d)
+	eventually := func(what string, cond func() bool) { waitUntil(t, what, cond) }
 	o.must("network", "create", "--external", "--provider-network-type", "flat", "--provider-physical-network", "public", "public")
 	o.must("subnet", "create", "--network", "public", "--subnet-range", "172.24.4.0/24", "--no-dhcp", "public-sub")
 	var fip map[string]any
