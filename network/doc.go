@@ -39,7 +39,11 @@
 //     routers, floating IPs, security groups and rules (Store.Quotas, a
 //     project's own in network_quotas), each create counted against its
 //     project in its own transaction after the project's quota lock, so
-//     parallel creates stop exactly at the limit (OverQuota).
+//     parallel creates stop exactly at the limit (OverQuota);
+//   - tags (tags.go): Neutron's standard-attr-tag on networks, subnets,
+//     ports, routers, floating IPs and security groups, read with them,
+//     filtered in SQL (tags, tags-any, not-tags, not-tags-any), a change
+//     bumping the resource's revision and recording it on the feed.
 //
 // Errors are *fault.Error values with Neutron's exception name in Type
 // and its message.

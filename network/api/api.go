@@ -56,6 +56,7 @@ func (a *API) router() *httpapi.Router {
 	a.securityGroupRoutes(rt)
 	a.routerRoutes(rt)
 	a.floatingIPRoutes(rt)
+	a.tagRoutes(rt)
 	a.quotaRoutes(rt)
 	a.agentRoutes(rt)
 	return rt

@@ -40,7 +40,7 @@ func renderFIP(f network.FloatingIP) map[string]any {
 	return map[string]any{
 		"id": f.ID, "tenant_id": f.ProjectID, "project_id": f.ProjectID, "floating_network_id": f.NetworkID,
 		"floating_ip_address": addrOrNull(f.Address), "router_id": orNull(f.RouterID), "port_id": orNull(f.PortID),
-		"fixed_ip_address": addrOrNull(f.FixedIP), "status": f.Status, "description": f.Description, "tags": []string{},
+		"fixed_ip_address": addrOrNull(f.FixedIP), "status": f.Status, "description": f.Description, "tags": tagList(f.Tags),
 		"revision_number": f.Revision, "created_at": isoTime(f.CreatedAt), "updated_at": isoTime(f.UpdatedAt),
 	}
 }

@@ -39,7 +39,7 @@ func renderNetwork(n network.Network, subnets []string) map[string]any {
 		"router:external": n.External, "mtu": n.MTU, "provider:network_type": n.Type,
 		"provider:physical_network": physical, "provider:segmentation_id": segment,
 		"revision_number": n.Revision, "created_at": isoTime(n.CreatedAt), "updated_at": isoTime(n.UpdatedAt),
-		"tags": []string{}, "availability_zone_hints": []string{}, "availability_zones": []string{},
+		"tags": tagList(n.Tags), "availability_zone_hints": []string{}, "availability_zones": []string{},
 		"ipv4_address_scope": nil, "ipv6_address_scope": nil, "l2_adjacency": true,
 		"port_security_enabled": n.PortSecurity == nil || *n.PortSecurity,
 	}

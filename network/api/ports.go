@@ -49,7 +49,7 @@ func renderPort(p network.Port) map[string]any {
 		"binding:host_id": p.HostID, "binding:vif_type": vif, "binding:vnic_type": "normal",
 		"binding:vif_details": map[string]any{}, "binding:profile": map[string]any{},
 		"security_groups": groups, "port_security_enabled": p.PortSecurity == nil || *p.PortSecurity,
-		"allowed_address_pairs": pairs, "extra_dhcp_opts": []any{}, "tags": []string{},
+		"allowed_address_pairs": pairs, "extra_dhcp_opts": []any{}, "tags": tagList(p.Tags),
 		"revision_number": p.Revision, "created_at": isoTime(p.CreatedAt), "updated_at": isoTime(p.UpdatedAt),
 	}
 }
@@ -79,7 +79,7 @@ func (a *API) createPort(w http.ResponseWriter, r *http.Request, q *request) {
 	if err == nil {
 		err = known(attrs, "name", "description", "network_id", "admin_state_up", "mac_address", "fixed_ips",
 			"device_id", "device_owner", "binding:host_id", "tenant_id", "project_id", "security_groups", "port_security_enabled",
-			"allowed_address_pairs")
+			"allowed_address_pairs", "tags")
 	}
 	var p network.Port
 	if err == nil {
@@ -158,6 +158,9 @@ func parsePort(attrs map[string]any, q *request) (network.Port, error) {
 		return p, err
 	}
 	if p.AllowedAddressPairs, err = addressPairs(attrs); err != nil {
+		return p, err
+	}
+	if p.Tags, err = portTags(attrs); err != nil {
 		return p, err
 	}
 	if v, ok := attrs["fixed_ips"]; ok && v != nil {

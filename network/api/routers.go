@@ -51,7 +51,7 @@ func renderRouter(r network.Router) map[string]any {
 	}
 	return map[string]any{
 		"id": r.ID, "name": r.Name, "description": r.Description, "tenant_id": r.ProjectID, "project_id": r.ProjectID,
-		"admin_state_up": r.AdminStateUp, "status": r.Status, "external_gateway_info": gw, "routes": routes, "tags": []string{},
+		"admin_state_up": r.AdminStateUp, "status": r.Status, "external_gateway_info": gw, "routes": routes, "tags": tagList(r.Tags),
 		"revision_number": r.Revision, "created_at": isoTime(r.CreatedAt), "updated_at": isoTime(r.UpdatedAt),
 	}
 }

@@ -42,7 +42,7 @@ func renderSG(g network.SecurityGroup) map[string]any {
 	}
 	return map[string]any{
 		"id": g.ID, "name": g.Name, "description": g.Description, "tenant_id": g.ProjectID, "project_id": g.ProjectID,
-		"stateful": *g.Stateful, "shared": false, "security_group_rules": rules, "tags": []string{},
+		"stateful": *g.Stateful, "shared": false, "security_group_rules": rules, "tags": tagList(g.Tags),
 		"revision_number": g.Revision, "created_at": isoTime(g.CreatedAt), "updated_at": isoTime(g.UpdatedAt),
 	}
 }

@@ -46,7 +46,7 @@ func renderSubnet(s network.Subnet) map[string]any {
 		"id": s.ID, "name": s.Name, "description": s.Description, "tenant_id": s.ProjectID, "project_id": s.ProjectID,
 		"network_id": s.NetworkID, "ip_version": s.IPVersion, "cidr": s.CIDR.String(), "gateway_ip": gw,
 		"allocation_pools": pools, "dns_nameservers": ns, "host_routes": routes, "enable_dhcp": s.EnableDHCP,
-		"ipv6_ra_mode": nil, "ipv6_address_mode": nil, "subnetpool_id": nil, "service_types": []string{}, "tags": []string{},
+		"ipv6_ra_mode": nil, "ipv6_address_mode": nil, "subnetpool_id": nil, "service_types": []string{}, "tags": tagList(s.Tags),
 		"revision_number": s.Revision, "created_at": isoTime(s.CreatedAt), "updated_at": isoTime(s.UpdatedAt),
 	}
 }
