@@ -248,6 +248,14 @@ var hostileRoutes = append(assignmentRoutes(), []hostileRoute{
 	{area: "network", pattern: "GET /v2.0/floatingips/{id}"},
 	{area: "network", pattern: "PUT /v2.0/floatingips/{id}", body: `{"floatingip":{"port_id":"{{ports}}","description":"hostile-changed"}}`},
 	{area: "network", pattern: "DELETE /v2.0/floatingips/{id}"},
+	// The fixture project already has this limit: a mutation Neutron
+	// takes ("12345" for 12345) changes nothing.
+	{area: "network", pattern: "GET /v2.0/quotas"},
+	{area: "network", pattern: "GET /v2.0/quotas/{project_id}"},
+	{area: "network", pattern: "PUT /v2.0/quotas/{project_id}", body: `{"quota":{"network":12345}}`},
+	{area: "network", pattern: "DELETE /v2.0/quotas/{project_id}"},
+	{area: "network", pattern: "GET /v2.0/quotas/{project_id}/default"},
+	{area: "network", pattern: "GET /v2.0/quotas/{project_id}/details"},
 	{area: "network", pattern: "GET /v2.0/agents"},
 	{area: "network", pattern: "GET /v2.0/agents/{id}"},
 	{area: "network", pattern: "PUT /v2.0/agents/{id}", body: `{"agent":{"description":"hostile-changed"}}`},
@@ -521,6 +529,7 @@ func (h *hostile) fixtures() {
 	h.must(200, "PUT", "network", "/v2.0/routers/"+f["routers"]+"/add_router_interface", h.owner, fmt.Sprintf(`{"subnet_id":%q}`, f["subnets"]))
 	f["floatingips/id"] = field(h.must(201, "POST", "network", "/v2.0/floatingips", h.owner,
 		fmt.Sprintf(`{"floatingip":{"floating_network_id":%q}}`, f["external"])), "floatingip", "id")
+	h.must(200, "PUT", "network", "/v2.0/quotas/"+f["quotas"], adm, `{"quota":{"network":12345}}`)
 	f["hosts"] = "hostile-host"
 	f["agents"] = field(h.must(200, "PUT", "network", "/internal/hosts/hostile-host/agent", adm,
 		`{"agent":{"agent_type":"Open vSwitch agent","binary":"gostack-network-agent","tunnel_ip":"192.0.2.1"}}`), "agent", "id")
