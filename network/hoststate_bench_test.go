@@ -14,7 +14,7 @@ import (
 // the default security group (whose members are all 2,000 addresses).
 func BenchmarkHostState(b *testing.B) {
 	e := newEnv(b, "sqlite://"+filepath.Join(b.TempDir(), "bench.db"))
-	e.s.Quotas = map[string]int{"port": -1}
+	e.s.Quotas = map[string]int{network.QuotaPort: -1}
 	for _, h := range []string{"a", "b"} {
 		if _, err := e.s.ReportAgent(e.ctx, network.AgentReport{AgentType: network.OVSAgent, Binary: "b", Host: h,
 			TunnelIP: netip.MustParseAddr(fmt.Sprintf("192.168.0.%d", len(h)+int(h[0])-'a'))}); err != nil {

@@ -84,6 +84,7 @@ type lab struct {
 	urls     map[string]string
 	vmIdx    int
 	routers  []string // ids, whose namespaces go at the end
+	ctlLogs  *apitest.Buffer
 	ovsVsctl string
 }
 
@@ -117,8 +118,13 @@ func newLab(t testing.TB) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &lab{t: t, sfx: sfx, dir: dir, ul: "gsul" + sfx, ctl: "192.168.77.254", hosts: map[string]*host{}}
+	l := &lab{t: t, sfx: sfx, dir: dir, ul: "gsul" + sfx, ctl: "192.168.77.254", hosts: map[string]*host{}, ctlLogs: &apitest.Buffer{}}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("controller's log:\n%s", l.ctlLogs)
+		}
+	})
 	if err := os.Chmod(dir, 0o755); err != nil { // dnsmasq reads its files as nobody
 		t.Fatal(err)
 	}
@@ -137,6 +143,7 @@ func (l *lab) controller() {
 	id, net_ := identityarea.New(), networkarea.New()
 	id.Config.PasswordRounds = 4
 	net_.Config.Agent.Enabled = false // the hosts run theirs
+	net_.Config.Quotas.Port = -1      // the benchmark's thousands of ports
 	areas := []compose.Area{id, net_}
 	cfg := compose.Defaults(areas...)
 	cfg.DataDir = filepath.Join(l.dir, "ctl")
@@ -151,7 +158,7 @@ func (l *lab) controller() {
 		l.urls[name] = "http://" + ln.Addr().String()
 	}
 	st, err := compose.Build(ctx, compose.Options{Config: &cfg, Areas: areas, URLs: l.urls,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewTextHandler(l.ctlLogs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
