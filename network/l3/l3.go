@@ -104,6 +104,9 @@ func Apply(ctx context.Context, r Router) error {
 			fipAdded = added
 		}
 	}
+	if err := dropUnwanted(h, want); err != nil {
+		return err
+	}
 	if err := applyRoutes(h, r); err != nil {
 		return err
 	}
@@ -149,6 +152,27 @@ func Delete(routerID string) error {
 		return nil
 	}
 	return err
+}
+
+// dropUnwanted deletes the devices of the router's namespace that are
+// not among want (an interface removed, a gateway cleared): the
+// namespace is the router's alone, so anything else there is stale. A
+// veth's deletion takes its peer with it.
+func dropUnwanted(h *netlink.Handle, want []Interface) error {
+	links, err := h.LinkList()
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		name := l.Attrs().Name
+		if name == "lo" || slices.ContainsFunc(want, func(i Interface) bool { return i.Device == name }) {
+			continue
+		}
+		if err := h.LinkDel(l); err != nil {
+			return fmt.Errorf("l3: remove %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func writeSysctl(key, value string) error {

@@ -273,6 +273,19 @@ func TestRouter(t *testing.T) {
 		t.Errorf("without SNAT, vm2 reaches the outside untranslated: %q", got)
 	}
 
+	// An interface removed from the router leaves its namespace (and its
+	// subnet's route with it).
+	r.Interfaces = r.Interfaces[:1]
+	if err := l3.Apply(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.state(t); strings.Contains(st, "qr2-") || strings.Contains(st, "10.0.1.") {
+		t.Fatalf("the removed interface is still there:\n%s", st)
+	}
+	if got := l.dial("vm1", "10.0.1.5:8000"); !strings.HasPrefix(got, "error") {
+		t.Errorf("vm1 reached vm2 through a removed interface: %q", got)
+	}
+
 	if err := l3.Delete(l.id); err != nil {
 		t.Fatal(err)
 	}
