@@ -66,7 +66,9 @@ func benchAPI(b *testing.B, dsn string) *apitest.Client {
 		b.Fatal(err)
 	}
 	tokens := middlewaretest.Tokens{memberA: middlewaretest.Caller("alice", "proj-a", "member", "reader")}
-	h := (&api.API{Store: network.NewStore(db, watch.New(db)), Policy: enf}).Handler()
+	store := network.NewStore(db, watch.New(db))
+	store.Quotas = map[string]int{network.QuotaPort: network.Unlimited} // b.N ports of one project
+	h := (&api.API{Store: store, Policy: enf}).Handler()
 	srv := httptest.NewServer((&middleware.Middleware{Validator: tokens, Style: httpapi.Neutron, Optional: true}).Wrap(h))
 	b.Cleanup(srv.Close)
 	return &apitest.Client{URL: srv.URL, NoRedirect: true}
