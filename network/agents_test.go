@@ -1,6 +1,7 @@
 package network_test
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
@@ -272,6 +273,37 @@ func TestRouterScheduling(t *testing.T) {
 			}
 			if got, _ := e.s.GetFloatingIP(e.ctx, projA, fip.ID); got.Status != network.Active {
 				t.Fatalf("floating IP %s", got.Status)
+			}
+		})
+	}
+}
+
+// Tenant networks of many projects created at once get distinct VNIs,
+// none refused, on either engine.
+func TestParallelTenantNetworks(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			const n = 16
+			vnis := make(chan int, n)
+			errs := make(chan error, n)
+			for i := range n {
+				go func() {
+					got, err := e.s.CreateNetwork(e.ctx, network.Network{ProjectID: fmt.Sprintf("p%d", i), Name: "n"})
+					errs <- err
+					vnis <- got.Segment
+				}()
+			}
+			seen := map[int]bool{}
+			for range n {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+				v := <-vnis
+				if seen[v] {
+					t.Fatalf("VNI %d handed out twice", v)
+				}
+				seen[v] = true
 			}
 		})
 	}

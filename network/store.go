@@ -38,7 +38,8 @@ type Segments struct{ Min, Max int }
 //
 // Lock order, the same in every transaction: the project's quota lock
 // (a create that counts against a quota, a quota change: first, one
-// project per transaction), then the network row, then its subnets' rows
+// project per transaction), then the tenant segment pool's lock (a
+// tenant network's create), then the network row, then its subnets' rows
 // by id, then the feed.
 type Store struct {
 	db   *sqlstore.DB
@@ -140,6 +141,12 @@ func (s *Store) CreateNetwork(ctx context.Context, n Network) (Network, error) {
 			return err
 		}
 		if n.Type == VXLAN && n.Segment == 0 {
+			// Tenant networks of all projects take turns on the segment
+			// pool, so two never pick the same free VNI (on PostgreSQL
+			// the loser's unique-key conflict would not be retried).
+			if err := lockProject(ctx, tx, segmentsLock); err != nil {
+				return err
+			}
 			seg, err := s.freeSegment(ctx, tx)
 			if err != nil {
 				return err
@@ -187,9 +194,13 @@ func nullSegment(seg int) any {
 	return seg
 }
 
-// freeSegment is the lowest VNI of TenantSegments no network holds. The
-// unique key on (type, physical network, segment) makes a race a
-// conflict, which Tx retries on PostgreSQL; SQLite writers take turns.
+// segmentsLock is the lock row of the tenant segment pool: after the
+// project's lock, before the network's row. No project id has a '*'.
+const segmentsLock = "*segments*"
+
+// freeSegment is the lowest VNI of TenantSegments no network holds; the
+// caller holds segmentsLock. The unique key on (type, physical network,
+// segment) stays the last word.
 func (s *Store) freeSegment(ctx context.Context, tx *sqlstore.Tx) (int, error) {
 	r := s.TenantSegments
 	if r.Min == 0 && r.Max == 0 {
