@@ -60,7 +60,7 @@ const (
 	foreignWrite
 )
 
-var hostileRoutes = append(assignmentRoutes(), []hostileRoute{
+var hostileRoutes = append(append(assignmentRoutes(), networkTagRoutes()...), []hostileRoute{
 	// identity
 	{area: "identity", pattern: "GET /{$}", flags: public},
 	{area: "identity", pattern: "GET /v3", flags: public},
@@ -291,6 +291,21 @@ func assignmentRoutes() []hostileRoute {
 		add("GET", base)
 		for _, m := range []string{"PUT", "HEAD", "GET", "DELETE"} {
 			add(m, base+"/{role}")
+		}
+	}
+	return out
+}
+
+// networkTagRoutes are Neutron's tag routes on each tagged collection
+// (their {id} the collection's fixture, {tag} the free "tags" one).
+func networkTagRoutes() []hostileRoute {
+	var out []hostileRoute
+	for _, c := range []string{"networks", "subnets", "ports", "routers", "floatingips", "security-groups"} {
+		base := "/v2.0/" + c + "/{id}/tags"
+		for _, r := range []hostileRoute{{pattern: "GET " + base}, {pattern: "PUT " + base, body: `{"tags":["hostile-a","hostile-b"]}`},
+			{pattern: "DELETE " + base}, {pattern: "GET " + base + "/{tag}"}, {pattern: "PUT " + base + "/{tag}"}, {pattern: "DELETE " + base + "/{tag}"}} {
+			r.area = "network"
+			out = append(out, r)
 		}
 	}
 	return out

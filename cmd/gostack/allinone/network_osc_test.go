@@ -71,6 +71,7 @@ func TestOpenStackNetwork(t *testing.T) {
 	}
 	securityGroups(t, o)
 	l3 := routers(t, o)
+	tags(t, o)
 
 	// A member of another project sees none of it, and cannot create a
 	// provider network.
@@ -192,6 +193,66 @@ func quotas(t *testing.T, o *osc) {
 		if out, err := o.run(asCarol, args...); err != nil {
 			t.Fatalf("carol's %s: %v %s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// tags drives Neutron's tags with the CLI: network set --tag and unset
+// --tag, network list by all of some tags and by any of them, a port
+// created with a tag (in its POST: tag-ports-during-bulk-creation), a
+// router's tag.
+func tags(t *testing.T, o *osc) {
+	t.Helper()
+	var n map[string]any
+	o.json(&n, "network", "show", "private")
+	rev := n["revision_number"]
+	o.must("network", "set", "--tag", "a", "--tag", "b", "private")
+	o.must("network", "set", "--tag", "c", "public")
+	o.json(&n, "network", "show", "private")
+	if asText(n["tags"]) != `["a","b"]` || n["revision_number"] != rev.(float64)+1 {
+		t.Fatalf("network set --tag: tags %v, revision %v after %v", n["tags"], n["revision_number"], rev)
+	}
+	list := func(args ...string) string {
+		t.Helper()
+		out := o.must(append(args, "-f", "value", "-c", "Name", "--sort-column", "Name")...)
+		return strings.Join(strings.Fields(out), " ")
+	}
+	for want, args := range map[string][]string{
+		"private":        {"network", "list", "--tags", "a"},
+		"":               {"network", "list", "--tags", "a,c"},
+		"private public": {"network", "list", "--any-tags", "a,c"},
+		"public":         {"network", "list", "--not-any-tags", "a"},
+	} {
+		if got := list(args...); got != want {
+			t.Errorf("%s: %q, want %q", strings.Join(args, " "), got, want)
+		}
+	}
+	o.must("network", "unset", "--tag", "a", "private")
+	o.json(&n, "network", "show", "private")
+	if asText(n["tags"]) != `["b"]` {
+		t.Fatalf("network unset --tag: %v", n["tags"])
+	}
+	if got := list("network", "list", "--tags", "a"); got != "" {
+		t.Fatalf("network list --tags a after the unset: %q", got)
+	}
+
+	var p map[string]any
+	o.json(&p, "port", "create", "--network", "private", "--tag", "x", "p-tag")
+	if asText(p["tags"]) != `["x"]` {
+		t.Fatalf("port create --tag: %v", p)
+	}
+	if got := list("port", "list", "--tags", "x"); got != "p-tag" {
+		t.Fatalf("port list --tags x: %q", got)
+	}
+	o.must("port", "delete", "p-tag")
+
+	o.must("router", "set", "--tag", "edge", "r1")
+	var r map[string]any
+	o.json(&r, "router", "show", "r1")
+	if asText(r["tags"]) != `["edge"]` {
+		t.Fatalf("router set --tag: %v", r["tags"])
+	}
+	if got := list("router", "list", "--tags", "edge"); got != "r1" {
+		t.Fatalf("router list --tags edge: %q", got)
 	}
 }
 
