@@ -283,7 +283,7 @@ func (a *API) dhcpPort(w http.ResponseWriter, r *http.Request, q *request) {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": renderPort(p)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": a.renderPort(r.Context(), p)})
 }
 
 // FloatingIPStatuses is the body of PUT /internal/hosts/{host}/floatingips:

@@ -65,3 +65,23 @@ func TestAgentRoutes(t *testing.T) {
 	c.Must(t, 204, "DELETE", "/v2.0/agents/"+id, admin, nil)
 	neutronError(t, c.Do(t, "GET", "/v2.0/agents/"+id, admin, nil), 404, "AgentNotFound")
 }
+
+// A port's binding as Nova reads it: unbound, ovs with its agent's
+// bridge and datapath, or binding_failed on a host without an agent.
+func TestPortBinding(t *testing.T) {
+	c := newAPI(t)
+	c.Must(t, 200, "PUT", "/internal/hosts/h1/agent", service, map[string]any{"agent": map[string]any{
+		"agent_type": "Open vSwitch agent", "binary": "b", "configurations": map[string]any{"datapath_type": "netdev",
+			"integration_bridge": "br-int"}}})
+	n := c.Must(t, 201, "POST", "/v2.0/networks", admin, map[string]any{"network": map[string]any{"name": "n"}})["network"].(map[string]any)
+	for host, want := range map[string]string{"": "unbound", "h1": "ovs", "h9": "binding_failed"} {
+		p := c.Must(t, 201, "POST", "/v2.0/ports", admin, map[string]any{"port": map[string]any{"network_id": n["id"],
+			"binding:host_id": host}})["port"].(map[string]any)
+		if p["binding:vif_type"] != want {
+			t.Errorf("host %q: vif_type %v, want %s", host, p["binding:vif_type"], want)
+		}
+		if d := p["binding:vif_details"].(map[string]any); want == "ovs" && (d["datapath_type"] != "netdev" || d["bridge_name"] != "br-int") {
+			t.Errorf("vif_details %v", d)
+		}
+	}
+}

@@ -25,15 +25,14 @@ func portTarget(p network.Port, n network.Network) map[string]any {
 		"network:shared": n.Shared}
 }
 
-func renderPort(p network.Port) map[string]any {
+// renderPort is a port as Neutron shows it; bindings are the agents by
+// host, for its binding:vif_type and binding:vif_details.
+func renderPort(p network.Port, bindings map[string]network.Agent) map[string]any {
 	ips := make([]map[string]string, len(p.FixedIPs))
 	for i, f := range p.FixedIPs {
 		ips[i] = map[string]string{"subnet_id": f.SubnetID, "ip_address": f.IP.String()}
 	}
-	vif := "unbound"
-	if p.HostID != "" {
-		vif = "ovs"
-	}
+	vif, details := binding(p, bindings)
 	pairs := make([]map[string]string, len(p.AllowedAddressPairs))
 	for i, pair := range p.AllowedAddressPairs {
 		pairs[i] = map[string]string{"ip_address": pair.IP, "mac_address": pair.MAC}
@@ -47,11 +46,50 @@ func renderPort(p network.Port) map[string]any {
 		"network_id": p.NetworkID, "admin_state_up": p.AdminStateUp, "mac_address": p.MAC, "fixed_ips": ips,
 		"device_id": p.DeviceID, "device_owner": p.DeviceOwner, "status": p.Status,
 		"binding:host_id": p.HostID, "binding:vif_type": vif, "binding:vnic_type": "normal",
-		"binding:vif_details": map[string]any{}, "binding:profile": map[string]any{},
+		"binding:vif_details": details, "binding:profile": map[string]any{},
 		"security_groups": groups, "port_security_enabled": p.PortSecurity == nil || *p.PortSecurity,
 		"allowed_address_pairs": pairs, "extra_dhcp_opts": []any{}, "tags": tagList(p.Tags),
 		"revision_number": p.Revision, "created_at": isoTime(p.CreatedAt), "updated_at": isoTime(p.UpdatedAt),
 	}
+}
+
+// binding is ML2's view of where a port is bound: "unbound" without a
+// host, "ovs" on a host with an Open vSwitch agent, with the details
+// Nova's os-vif plugs by (the integration bridge, the datapath type: a
+// netdev datapath is the userspace one), "binding_failed" on a host
+// without one.
+func binding(p network.Port, agents map[string]network.Agent) (string, map[string]any) {
+	if p.HostID == "" {
+		return "unbound", map[string]any{}
+	}
+	ag, ok := agents[p.HostID]
+	if !ok {
+		return "binding_failed", map[string]any{}
+	}
+	conf := func(key, def string) string {
+		if v, ok := ag.Configurations[key].(string); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	return "ovs", map[string]any{"port_filter": true, "ovs_hybrid_plug": false, "connectivity": "l2",
+		"datapath_type": conf("datapath_type", "system"), "bridge_name": conf("integration_bridge", "br-int")}
+}
+
+// bindings are the Open vSwitch agents by host (whether alive or not: a
+// binding outlives its agent's silence, as in Neutron).
+func (a *API) bindings(ctx context.Context) (map[string]network.Agent, error) {
+	ags, err := a.Store.Agents(ctx, a.downTime())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]network.Agent, len(ags))
+	for _, ag := range ags {
+		if ag.AgentType == network.OVSAgent {
+			out[ag.Host] = ag
+		}
+	}
+	return out, nil
 }
 
 func (a *API) viewPorts(ctx context.Context, q *request, ports []network.Port) ([]map[string]any, error) {
@@ -63,11 +101,15 @@ func (a *API) viewPorts(ctx context.Context, q *request, ports []network.Port) (
 	if err != nil {
 		return nil, err
 	}
+	bound, err := a.bindings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]map[string]any, 0, len(ports))
 	for _, p := range ports {
 		t := portTarget(p, nets[p.NetworkID])
 		if a.allowed(ctx, q, "get_port", t) {
-			out = append(out, a.hide(ctx, q, "get_port", renderPort(p), t))
+			out = append(out, a.hide(ctx, q, "get_port", renderPort(p, bound), t))
 		}
 	}
 	return out, nil
@@ -121,7 +163,7 @@ func (a *API) createPort(w http.ResponseWriter, r *http.Request, q *request) {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"port": a.hide(ctx, q, "get_port", renderPort(p), portTarget(p, n))})
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"port": a.hide(ctx, q, "get_port", a.renderPort(ctx, p), portTarget(p, n))})
 }
 
 func parsePort(attrs map[string]any, q *request) (network.Port, error) {
@@ -239,7 +281,7 @@ func (a *API) showPort(w http.ResponseWriter, r *http.Request, q *request) {
 		return
 	}
 	lp, _ := a.parseList(r)
-	item := a.hide(r.Context(), q, "get_port", renderPort(p), portTarget(p, n))
+	item := a.hide(r.Context(), q, "get_port", a.renderPort(r.Context(), p), portTarget(p, n))
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": pick(item, lp.fields)})
 }
 
@@ -284,7 +326,7 @@ func (a *API) updatePort(w http.ResponseWriter, r *http.Request, q *request) {
 		fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": a.hide(ctx, q, "get_port", renderPort(p), portTarget(p, n))})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"port": a.hide(ctx, q, "get_port", a.renderPort(ctx, p), portTarget(p, n))})
 }
 
 func parsePortUpdate(attrs map[string]any) (network.PortUpdate, error) {
@@ -340,4 +382,11 @@ func (a *API) deletePort(w http.ResponseWriter, r *http.Request, q *request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// renderPort renders one port with its binding (no binding details when
+// the agents cannot be read: the port still shows).
+func (a *API) renderPort(ctx context.Context, p network.Port) map[string]any {
+	bound, _ := a.bindings(ctx)
+	return renderPort(p, bound)
 }
