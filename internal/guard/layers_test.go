@@ -25,6 +25,12 @@ var blockNeeds = map[string][]string{
 	// the network model's types, whose package also holds the Store, but
 	// never opens a database (agentNoStore).
 	"network/agent": {"http", "store"},
+	// Open vSwitch's database client, libovsdb, links Prometheus (and so
+	// net/http) for its metrics; the block itself speaks no HTTP. The
+	// firewall and the test harness link it through network/ovs.
+	"network/ovs":         {"http"},
+	"network/ovs/ovstest": {"http"},
+	"network/secgroup":    {"http"},
 }
 
 // agentNoStore: a host agent (a block named agent) never imports the
