@@ -308,3 +308,51 @@ func TestParallelTenantNetworks(t *testing.T) {
 		})
 	}
 }
+
+// The DHCP of a network whose agent stopped reporting moves to a live
+// agent offering DHCP, which takes over the same DHCP port (addresses
+// kept); routers stay where they are (Neutron's defaults).
+func TestDHCPFailover(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+			e.s.Now = func() time.Time { return now }
+			report := func(h string) {
+				t.Helper()
+				if _, err := e.s.ReportAgent(e.ctx, network.AgentReport{AgentType: network.OVSAgent, Binary: "b", Host: h,
+					Configurations: map[string]any{"dhcp": true}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			report("h1")
+			n := e.network(t, projA, network.Network{Name: "n"})
+			e.subnet(t, projA, n.ID, "10.0.0.0/24")
+			if st, err := e.s.HostState(e.ctx, "h1"); err != nil || len(st.DHCP) != 1 {
+				t.Fatalf("h1's DHCP: %+v %v", st.DHCP, err)
+			}
+			p1, err := e.s.EnsureDHCPPort(e.ctx, "h1", n.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// h2 comes; h1 goes silent past agent_down_time.
+			now = now.Add(2 * time.Minute)
+			report("h2")
+			if st, err := e.s.HostState(e.ctx, "h2"); err != nil || len(st.DHCP) != 1 {
+				t.Fatalf("h2 did not take over: %+v %v", st.DHCP, err)
+			}
+			if st, _ := e.s.HostState(e.ctx, "h1"); len(st.DHCP) != 0 {
+				t.Fatalf("h1 still serves: %+v", st.DHCP)
+			}
+			p2, err := e.s.EnsureDHCPPort(e.ctx, "h2", n.ID)
+			if err != nil || p2.ID != p1.ID || p2.HostID != "h2" || p2.FixedIPs[0].IP != p1.FixedIPs[0].IP {
+				t.Fatalf("taken-over port %+v (was %+v), %v", p2, p1, err)
+			}
+			// With no live agent at all, the binding stays put.
+			now = now.Add(10 * time.Minute)
+			if st, _ := e.s.HostState(e.ctx, "h2"); len(st.DHCP) != 1 {
+				t.Fatalf("with every agent silent the binding moved: %+v", st.DHCP)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -89,10 +90,30 @@ func (s *Store) EnsureDHCPPort(ctx context.Context, host, networkID string) (Por
 		return Port{}, err
 	}
 	admin := Viewer{Admin: true}
-	ports, _, err := s.ListPorts(ctx, admin, Filter{"network_id": {networkID}, "device_owner": {DHCPOwner},
-		"device_id": {dhcpDeviceID(host)}}, Page{})
+	ports, _, err := s.ListPorts(ctx, admin, Filter{"network_id": {networkID}, "device_owner": {DHCPOwner}}, Page{})
 	if err != nil {
 		return Port{}, err
+	}
+	// The network's DHCP port of another host (its agent died, the
+	// network failed over here) is taken over: same addresses, so the
+	// clients' DHCP server keeps its address.
+	if i := slices.IndexFunc(ports, func(p Port) bool { return p.DeviceID == dhcpDeviceID(host) }); i >= 0 {
+		ports = ports[i : i+1]
+	} else if i := slices.IndexFunc(ports, func(p Port) bool { return strings.HasPrefix(p.DeviceID, "dhcp-") }); i >= 0 {
+		var moved Port
+		err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+			var err error
+			moved, err = s.changePortTx(ctx, tx, ports[i].ID, func(p *Port) {
+				p.DeviceID, p.HostID, p.Status = dhcpDeviceID(host), host, Down
+			})
+			return err
+		})
+		if err != nil {
+			return Port{}, err
+		}
+		ports = []Port{moved}
+	} else {
+		ports = nil
 	}
 	subs, err := s.Subnets(ctx, admin, networkID)
 	if err != nil {

@@ -20,10 +20,14 @@ type scheduling struct {
 	table, key string // the binding table and its key column
 	need       string // SELECT of the ids that need a host
 	capability string // the agents' configuration flag
+	// failover moves what a dead agent holds to a live one (Neutron's
+	// allow_automatic_dhcp_failover, on by default; routers stay, as
+	// allow_automatic_l3agent_failover is off by default).
+	failover bool
 }
 
 var (
-	dhcpScheduling = scheduling{kind: "dhcp_binding", table: "network_dhcp_bindings", key: "network_id", capability: "dhcp",
+	dhcpScheduling = scheduling{kind: "dhcp_binding", table: "network_dhcp_bindings", key: "network_id", capability: "dhcp", failover: true,
 		need: `SELECT n.id FROM network_networks n WHERE EXISTS
 			(SELECT 1 FROM network_subnets s WHERE s.network_id = n.id AND s.enable_dhcp)`}
 	routerScheduling = scheduling{kind: "router_binding", table: "network_router_bindings", key: "router_id", capability: "l3",
@@ -38,15 +42,32 @@ func (s *Store) schedule(ctx context.Context, sc scheduling, down time.Duration)
 	}
 	unbound := `SELECT id FROM (` + sc.need + `) need WHERE NOT EXISTS (SELECT 1 FROM ` + sc.table + ` b WHERE b.` + sc.key + ` = need.id)`
 	stale := `DELETE FROM ` + sc.table + ` WHERE ` + sc.key + ` NOT IN (` + sc.need + `)`
+	// With failover, a binding to a host without a live agent offering
+	// the service is stale too, when a live one exists to take it.
+	live := `SELECT host FROM network_agents WHERE agent_type = ? AND admin_state_up AND heartbeat_at >= ?
+		AND configurations LIKE ?`
+	liveArgs := []any{OVSAgent, s.now().Add(-down).UnixMicro(), `%"` + sc.capability + `":true%`}
+	orphaned := `SELECT COUNT(*) FROM ` + sc.table + ` WHERE 0 = 1`
+	var orphanArgs []any
+	if sc.failover {
+		orphaned = `SELECT COUNT(*) FROM ` + sc.table + ` WHERE host NOT IN (` + live + `) AND EXISTS (` + live + `)`
+		orphanArgs = append(slices.Clone(liveArgs), liveArgs...)
+	}
 	var pending int
 	err := s.db.Get(ctx, `SELECT (SELECT COUNT(*) FROM (`+unbound+`) u) + (SELECT COUNT(*) FROM `+sc.table+` WHERE `+sc.key+
-		` NOT IN (`+sc.need+`))`, nil, &pending)
+		` NOT IN (`+sc.need+`)) + (`+orphaned+`)`, orphanArgs, &pending)
 	if err != nil || pending == 0 {
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
 		if _, err := tx.Exec(ctx, stale); err != nil {
 			return err
+		}
+		if sc.failover {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+sc.table+` WHERE host NOT IN (`+live+`) AND EXISTS (`+live+`)`,
+				orphanArgs...); err != nil {
+				return err
+			}
 		}
 		ids, err := idsOf(ctx, tx, unbound+" ORDER BY id")
 		if err != nil || len(ids) == 0 {
