@@ -139,6 +139,38 @@ func TestTwoHosts(t *testing.T) {
 	}
 	eventually(t, "project 2 over VXLAN", func() error { return ping(v2a, p2b.ip) })
 
+	// IPv6: neighbour solicitations for a port on the other host are
+	// answered on this host's br-tun from the controller's entries.
+	n6 := l.api("POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": "v6", "project_id": "p1"}})["network"].(map[string]any)["id"].(string)
+	l.api("POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": n6, "cidr": "fd00:77::/64",
+		"ip_version": 6, "project_id": "p1", "enable_dhcp": false}})
+	q6a, q6b := l.port(n6, "p1", "a"), l.port(n6, "p1", "b")
+	w6a := l.vm(a, q6a.id, q6a.mac, "")
+	w6b := l.vm(b, q6b.id, q6b.mac, "")
+	run(t, "ip", "netns", "exec", w6a.ns, "ip", "-6", "addr", "add", q6a.ip+"/64", "dev", "eth0", "nodad")
+	run(t, "ip", "netns", "exec", w6b.ns, "ip", "-6", "addr", "add", q6b.ip+"/64", "dev", "eth0", "nodad")
+	l.waitActive(q6a.id, q6b.id)
+	eventually(t, "ICMPv6 over VXLAN", func() error {
+		out, err := exec.Command("ip", "netns", "exec", w6a.ns, "ping", "-6", "-c", "1", "-W", "1", q6b.ip).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	})
+	if nd := l.ovs(a, "ovs-ofctl", "-O", "OpenFlow15", "dump-flows", "br-tun", "table=24"); !regexp.MustCompile(`n_packets=[1-9]`).MatchString(nd) {
+		t.Errorf("no neighbour advertisement made on br-tun:\n%s", l.ovs(a, "ovs-ofctl", "-O", "OpenFlow15", "dump-flows", "br-tun"))
+	}
+	// A port of host b with no VM behind it: only br-tun can answer.
+	ghost := l.port(n6, "p1", "b")
+	eventually(t, "a neighbour entry for a port without a VM", func() error {
+		exec.Command("ip", "netns", "exec", w6a.ns, "ping", "-6", "-c", "1", "-W", "1", ghost.ip).Run()
+		out, _ := exec.Command("ip", "netns", "exec", w6a.ns, "ip", "-6", "neigh", "show", ghost.ip).CombinedOutput()
+		if !strings.Contains(string(out), ghost.mac) {
+			return fmt.Errorf("%s", out)
+		}
+		return nil
+	})
+
 	// DHCP: host b serves the network's DHCP (a namespace with dnsmasq on
 	// the network's DHCP port); a VM on host a gets its fixed IP, the
 	// gateway and the VXLAN MTU over the tunnel.

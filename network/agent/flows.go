@@ -16,8 +16,9 @@ const (
 	tunPatch     = 2  // PATCH_LV_TO_TUN: unicast, broadcast, ARP
 	tunVXLAN     = 4  // VXLAN_TUN_TO_LV: VNI to local VLAN
 	tunUcast     = 20 // UCAST_TO_TUN: l2population's unicast entries
-	tunARP       = 21 // ARP_RESPONDER
+	tunARP       = 21 // ARP_RESPONDER, and the first half of the ND answers
 	tunFlood     = 22 // FLOOD_TO_TUN
+	tunND        = 24 // the second half of the ND answers (Neutron's agent has none)
 	intCanary    = 23 // CANARY_TABLE of br-int
 	intTransient = 60 // TRANSIENT_TABLE of br-int: normal switching, or the firewall
 	deadVLAN     = 4095
@@ -54,6 +55,9 @@ func (l *layout) tunnelFlows() []ovs.Flow {
 	}
 	add(tunIn, 0, "", "drop")
 	add(tunPatch, 1, "arp,dl_dst=ff:ff:ff:ff:ff:ff", fmt.Sprintf("resubmit(,%d)", tunARP))
+	add(tunPatch, 1, "icmp6,icmp_type=135", fmt.Sprintf("resubmit(,%d)", tunARP))
+	// Duplicate address detection (from ::) is never answered here.
+	add(tunPatch, 2, "icmp6,ipv6_src=::,icmp_type=135", fmt.Sprintf("resubmit(,%d)", tunFlood))
 	add(tunPatch, 0, "dl_dst=00:00:00:00:00:00/01:00:00:00:00:00", fmt.Sprintf("resubmit(,%d)", tunUcast))
 	add(tunPatch, 0, "dl_dst=01:00:00:00:00:00/01:00:00:00:00:00", fmt.Sprintf("resubmit(,%d)", tunFlood))
 	add(tunVXLAN, 0, "", "drop")
@@ -77,7 +81,11 @@ func (l *layout) tunnelFlows() []ovs.Flow {
 		for _, ip := range r.IPs {
 			if ip.Is4() {
 				add(tunARP, 1, fmt.Sprintf("arp,dl_vlan=%d,arp_tpa=%s", lvid, ip), arpReply(r.MAC, ip))
+				continue
 			}
+			match := fmt.Sprintf("dl_vlan=%d,nd_target=%s", lvid, ip)
+			add(tunARP, 1, "icmp6,icmp_type=135,"+match, ndReply(r.MAC, ip))
+			add(tunND, 1, "icmp6,icmp_type=136,"+match, fmt.Sprintf("set_field:%s->nd_tll,IN_PORT", r.MAC))
 		}
 	}
 	for _, id := range sortedKeys(l.lvid) {
@@ -108,6 +116,19 @@ func arpReply(mac string, ip netip.Addr) string {
 		"move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],"+
 		"load:0x%s->NXM_NX_ARP_SHA[],load:0x%02x%02x%02x%02x->NXM_OF_ARP_SPA[],IN_PORT",
 		mac, hw, b[0], b[1], b[2], b[3])
+}
+
+// ndReply turns a neighbour solicitation for ip into the advertisement
+// of mac, in two steps: this one swaps the addresses, makes the message
+// an advertisement (solicited, override) whose option is the target's
+// link-layer address, then resubmits to the table that sets that
+// address: OVS lets a flow set nd_tll only when its match is an
+// advertisement already.
+func ndReply(mac string, ip netip.Addr) string {
+	return fmt.Sprintf("move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:%s->eth_src,"+
+		"move:NXM_NX_IPV6_SRC[]->NXM_NX_IPV6_DST[],set_field:%s->ipv6_src,"+
+		"set_field:2->nd_options_type,set_field:0x60000000->nd_reserved,set_field:136->icmpv6_type,resubmit(,%d)",
+		mac, ip, tunND)
 }
 
 // integrationFlows are br-int's flows: the dead VLAN of unbound ports
