@@ -24,6 +24,7 @@ import (
 	"github.com/gostack/gostack/network"
 	"github.com/gostack/gostack/network/agent"
 	"github.com/gostack/gostack/network/api"
+	"github.com/gostack/gostack/network/ovs"
 )
 
 // Area is the Neutron v2.0 service: networks, subnets and ports in the
@@ -86,7 +87,7 @@ type Agent struct {
 	BridgeMappings []string `yaml:"bridge_mappings" help:"physical networks to bridges, \"physnet:bridge\" (Neutron's bridge_mappings); the external network adds public:br-ex"`
 	DHCP           bool     `yaml:"dhcp" help:"serve the DHCP of networks the controller schedules to this host (dnsmasq per network)"`
 	L3             bool     `yaml:"l3" help:"run the routers the controller schedules to this host (a qrouter- namespace each, SNAT and floating IPs with nftables)"`
-	OVSDir         string   `yaml:"ovs_dir" help:"run directory of the Open vSwitch daemons the agent starts when they are not running (default <data_dir>/ovs); \"system\" for the host's own"`
+	OVSDir         string   `yaml:"ovs_dir" help:"run directory of the Open vSwitch daemons the agent starts when they are not running; empty: the host's own Open vSwitch if one runs, else <data_dir>/ovs; \"system\" for the host's own"`
 	// The controller, for `gostack network-agent` on another host (the
 	// in-process agent knows it).
 	AuthURL    string `yaml:"auth_url" help:"network-agent on another host: the controller's identity URL, e.g. http://10.0.0.1:5000/v3"`
@@ -348,7 +349,11 @@ func (a *Area) agentConfig(core *compose.Config) (agent.Config, error) {
 	switch c.OVSDir {
 	case "system":
 	case "":
-		cfg.OVSDir = filepath.Join(core.DataDir, "ovs")
+		// The host's own Open vSwitch when one runs (a second userspace
+		// datapath in one network namespace cannot start); else ours.
+		if _, ok := ovs.System(); !ok {
+			cfg.OVSDir = filepath.Join(core.DataDir, "ovs")
+		}
 	default:
 		cfg.OVSDir = c.OVSDir
 	}
