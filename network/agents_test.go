@@ -356,3 +356,22 @@ func TestDHCPFailover(t *testing.T) {
 		})
 	}
 }
+
+// ML2's type rules the agents rely on: one flat network per physical
+// network (two would share one untagged wire), no physical network on a
+// VXLAN network.
+func TestProviderNetworkRules(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			e.network(t, admin, network.Network{Name: "public", Type: network.Flat, Physical: "public", External: true})
+			_, err := e.s.CreateNetwork(e.ctx, network.Network{ProjectID: "ops", Name: "again", Type: network.Flat, Physical: "public"})
+			wantNeutron(t, err, fault.Conflict, "FlatNetworkInUse")
+			if _, err := e.s.CreateNetwork(e.ctx, network.Network{ProjectID: "ops", Name: "other", Type: network.Flat, Physical: "other"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.s.CreateNetwork(e.ctx, network.Network{ProjectID: "ops", Type: network.VXLAN, Physical: "public", Segment: 5})
+			wantNeutron(t, err, fault.BadRequest, "InvalidInput")
+		})
+	}
+}

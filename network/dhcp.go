@@ -97,9 +97,10 @@ func (s *Store) EnsureDHCPPort(ctx context.Context, host, networkID string) (Por
 	// The network's DHCP port of another host (its agent died, the
 	// network failed over here) is taken over: same addresses, so the
 	// clients' DHCP server keeps its address.
-	if i := slices.IndexFunc(ports, func(p Port) bool { return p.DeviceID == dhcpDeviceID(host) }); i >= 0 {
+	if i := slices.IndexFunc(ports, func(p Port) bool { return p.DeviceID == dhcpDeviceID(host) && p.HostID == host }); i >= 0 {
 		ports = ports[i : i+1]
 	} else if i := slices.IndexFunc(ports, func(p Port) bool { return strings.HasPrefix(p.DeviceID, "dhcp-") }); i >= 0 {
+		// (also this host's port bound elsewhere by hand: bound back)
 		var moved Port
 		err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
 			var err error

@@ -121,6 +121,9 @@ func (s *Store) CreateNetwork(ctx context.Context, n Network) (Network, error) {
 		if n.Segment < 0 || n.Segment > 1<<24-1 {
 			return Network{}, invalidInput("provider:segmentation_id %d is not a VXLAN id", n.Segment)
 		}
+		if n.Physical != "" { // ML2's type driver: a tunnel has no physical network
+			return Network{}, invalidInput("provider:physical_network specified for vxlan network")
+		}
 	default:
 		return Network{}, invalidInput("network_type value '%s' not supported", n.Type)
 	}
@@ -139,6 +142,22 @@ func (s *Store) CreateNetwork(ctx context.Context, n Network) (Network, error) {
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
 		if err := s.checkQuota(ctx, tx, n.ProjectID, QuotaNetwork); err != nil {
 			return err
+		}
+		if n.Type == Flat {
+			// One flat network per physical network, as ML2's flat type
+			// driver allows (the unique key cannot: the segment is NULL).
+			if err := lockProject(ctx, tx, segmentsLock); err != nil {
+				return err
+			}
+			var taken int
+			if err := tx.Get(ctx, "SELECT COUNT(*) FROM network_networks WHERE network_type = 'flat' AND physical_network = ?",
+				[]any{n.Physical}, &taken); err != nil {
+				return err
+			}
+			if taken > 0 {
+				return neutronError(fault.Conflict, "FlatNetworkInUse",
+					"Unable to create the flat network. Physical network %s is in use.", n.Physical)
+			}
 		}
 		if n.Type == VXLAN && n.Segment == 0 {
 			// Tenant networks of all projects take turns on the segment

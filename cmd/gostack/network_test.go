@@ -52,13 +52,24 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
 	data, ovsDir := filepath.Join(base, "data"), filepath.Join(base, "ovs")
-	t.Cleanup(func() { stopAllInOneOVS(ns, ovsDir) })
+	var running *proc
 	start := func() *proc {
 		cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-data-dir", data,
 			"-set", "network.agent.host=aio", "-set", "network.agent.ovs_dir="+ovsDir, "-set", "identity.password_hash_rounds=4")
 		cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
-		return startProc(t, cmd)
+		running = startProc(t, cmd)
+		return running
 	}
+	// gostack first, or its agent would start again what the cleanups stop.
+	stopGostack := func() {
+		if running != nil {
+			running.cmd.Process.Kill()
+			<-running.done
+			running = nil
+		}
+	}
+	t.Cleanup(func() { stopGostack(); stopAllInOneOVS(ns, ovsDir) })
+
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn
 		err := inNetns(ns, func() (err error) {
@@ -110,7 +121,7 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 
 	// A network, a port bound to this host, and a "VM" plugged into br-int.
 	n := api("POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": "private"}})["network"].(map[string]any)
-	t.Cleanup(func() { stopDHCP(n["id"].(string)) })
+	t.Cleanup(func() { stopGostack(); stopDHCP(n["id"].(string)) })
 	api("POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": n["id"], "cidr": "10.9.0.0/24", "ip_version": 4}})
 	port := api("POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": n["id"], "binding:host_id": "aio",
 		"device_owner": "compute:nova"}})["port"].(map[string]any)
@@ -152,7 +163,7 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 	extID := ext[0].(map[string]any)["id"].(string)
 	r := api("POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r",
 		"external_gateway_info": map[string]any{"network_id": extID}}})["router"].(map[string]any)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", "qrouter-"+r["id"].(string)).Run() })
+	t.Cleanup(func() { stopGostack(); exec.Command("ip", "netns", "del", "qrouter-"+r["id"].(string)).Run() })
 	subnetID := n["subnets"].([]any)
 	if len(subnetID) == 0 {
 		subnetID = api("GET", "/v2.0/networks/"+n["id"].(string), nil)["network"].(map[string]any)["subnets"].([]any)
@@ -204,9 +215,20 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.term(t)
 	if err := lease(); err != nil {
-		t.Fatalf("DHCP stopped with gostack: %v", err)
+		dump := exec.Command("ip", "netns", "exec", ns, "sh", "-c", "ovs-vsctl --columns=name,tag list port; ovs-ofctl -O OpenFlow15 dump-flows br-int | grep -v 'n_packets=0' | head -60")
+		dump.Env = append(os.Environ(), "OVS_RUNDIR="+ovsDir)
+		out, _ := dump.CombinedOutput()
+		t.Fatalf("DHCP before the restart: %v\n%s", err, out)
+	}
+	p.term(t)
+	running = nil
+	if err := lease(); err != nil {
+		dump := exec.Command("ip", "netns", "exec", ns, "ovs-ofctl", "-O", "OpenFlow15", "dump-flows", "br-int", "table=0")
+		dump.Env = append(os.Environ(), "OVS_RUNDIR="+ovsDir)
+		out, _ := dump.CombinedOutput()
+		ps, _ := exec.Command("sh", "-c", "ps aux | grep dnsmasq | grep -v grep").CombinedOutput()
+		t.Fatalf("DHCP stopped with gostack: %v\n%s\n%s\n%s", err, out, ps, p.logs)
 	}
 	p = start()
 	waitFor(t, p, "the restarted agent's first sync", func() error {
@@ -225,6 +247,7 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 		t.Fatalf("a second start made another external network: %v", ext)
 	}
 	p.term(t)
+	running = nil
 }
 
 // stopAllInOneOVS removes what the all-in-one left running by design:

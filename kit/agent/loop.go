@@ -35,8 +35,12 @@ type Loop struct {
 	// (default 30 s, Neutron's report_interval): the agent's report.
 	Heartbeat         func(ctx context.Context) error
 	HeartbeatInterval time.Duration
-	// PollTimeout bounds one long poll of the feed (default 30 s).
+	// PollTimeout bounds one long poll of the feed (default 30 s); the
+	// client gives up 30 s after it.
 	PollTimeout time.Duration
+	// SyncTimeout bounds one Sync (default 5 min): a hung component makes
+	// a failed Sync, retried, not a silent agent.
+	SyncTimeout time.Duration
 	Log         *slog.Logger
 	// Synced, if set, is called after every successful Sync.
 	Synced func(revision int64, took time.Duration)
@@ -69,9 +73,15 @@ func (l *Loop) Run(ctx context.Context) error {
 	var bo backoff
 	tick := time.NewTimer(interval)
 	defer tick.Stop()
+	syncTimeout := l.SyncTimeout
+	if syncTimeout <= 0 {
+		syncTimeout = 5 * time.Minute
+	}
 	for {
 		start := time.Now()
-		rev, err := l.Sync(ctx)
+		sctx, cancel := context.WithTimeout(ctx, syncTimeout)
+		rev, err := l.Sync(sctx)
+		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -111,7 +121,9 @@ func (l *Loop) follow(ctx context.Context, rev int64, poke func()) {
 	var bo backoff
 	q := watch.Query{Area: l.Area, Since: rev}
 	for ctx.Err() == nil {
-		b, err := l.Feed.Wait(ctx, q, timeout)
+		wctx, cancel := context.WithTimeout(ctx, timeout+30*time.Second)
+		b, err := l.Feed.Wait(wctx, q, timeout)
+		cancel()
 		var ce *watch.CompactedError
 		switch {
 		case errors.As(err, &ce):

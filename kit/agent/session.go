@@ -31,6 +31,10 @@ type Credentials struct {
 type Session struct {
 	Creds Credentials
 	HTTP  *http.Client // nil for http.DefaultClient
+	// Timeout bounds each request, authentication included (30 s when
+	// zero): a controller that accepts and never answers must not hang an
+	// agent, whose silence would then move its work elsewhere.
+	Timeout time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 
@@ -60,6 +64,13 @@ func (s *Session) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+func (s *Session) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return 30 * time.Second
 }
 
 func (s *Session) client() *http.Client {
@@ -111,6 +122,8 @@ func (s *Session) authenticate(ctx context.Context) (string, error) {
 			"name": def(c.Project, "service"), "domain": map[string]string{"name": def(c.ProjectDomain, "Default")}}},
 	}}
 	b, _ := json.Marshal(body)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.AuthURL, "/")+"/auth/tokens", bytes.NewReader(b))
 	if err != nil {
 		return "", fmt.Errorf("agent: authenticate: %w", err)
@@ -176,6 +189,8 @@ func (s *Session) Prepare(req *http.Request) {
 // and the request is sent once more with a new one. Any other status is
 // an *Error.
 func (s *Session) Do(ctx context.Context, method, url string, in, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout()) // a renewal, then the request
+	defer cancel()
 	for attempt := 0; ; attempt++ {
 		tok, err := s.Token(ctx)
 		if err != nil {

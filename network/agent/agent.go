@@ -242,9 +242,11 @@ func (a *Agent) watchSwitch(ctx context.Context, wake chan<- struct{}) {
 			if a.Config.OVSDir == "" {
 				continue
 			}
-			_, up := a.daemons.PID("ovs-vswitchd")
+			_, sw := a.daemons.PID("ovs-vswitchd")
+			_, db := a.daemons.PID("ovsdb-server")
+			up := sw && db
 			if !up && running {
-				a.log().Warn("network agent: ovs-vswitchd is not running; starting it again")
+				a.log().Warn("network agent: Open vSwitch is not running; starting it again", "ovs-vswitchd", sw, "ovsdb-server", db)
 				poke()
 			}
 			running = up
@@ -272,7 +274,9 @@ func (a *Agent) ensureSwitch(ctx context.Context) error {
 	if a.Config.OVSDir == "" {
 		return nil
 	}
-	if _, up := a.daemons.PID("ovs-vswitchd"); up {
+	_, db := a.daemons.PID("ovsdb-server")
+	_, sw := a.daemons.PID("ovs-vswitchd")
+	if db && sw {
 		return nil
 	}
 	if _, err := ovs.Start(ctx, a.Config.OVSDir); err != nil {
@@ -376,12 +380,10 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		a.log().Warn("network agent: routers", "err", err)
 		defer a.retrySoon()
 	}
-	plumbed, err := a.localPorts(ctx, l)
+	plumbed, tags, err := a.localPorts(ctx, l)
 	if err != nil {
 		return 0, err
 	}
-
-	crashpoint.Hit("network.agent.tagged")
 	stats.Switch = time.Since(start) - stats.Read
 	cookie := cookieOwner | a.generation
 	if stats.Tunnel, err = a.tunFlows.Sync(ctx, l.tunnelFlows(), cookie, cookieMask); err != nil {
@@ -398,6 +400,16 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	}
 	stats.Flows = time.Since(start) - stats.Read - stats.Switch
 	crashpoint.Hit("network.agent.flows")
+	// The tags last, as Neutron orders it: a VIF joins its network's
+	// local VLAN only once the flows of that VLAN are this network's (a
+	// VLAN freed and handed to another network in one sync never carries
+	// the new VIF's traffic under the old network's flows).
+	if len(tags) > 0 {
+		if err := a.db.SetTags(ctx, tags); err != nil {
+			return 0, err
+		}
+	}
+	crashpoint.Hit("network.agent.tagged")
 	// Flows are in: the ports with a tagged VIF are plumbed.
 	want := map[string]string{}
 	for _, p := range st.Ports {
@@ -533,7 +545,9 @@ func (a *Agent) tunnelPorts(ctx context.Context, l *layout) error {
 			opts["local_ip"] = c.TunnelIP.Addr().String()
 		}
 		if err := a.db.EnsurePort(ctx, c.TunnelBridge, ovs.Port{Name: name, Type: "vxlan", Options: opts}); err != nil {
-			return err
+			// One bad remote endpoint costs its own tunnel, not the host.
+			a.log().Warn("network agent: tunnel", "remote", ip, "err", err)
+			delete(want, name)
 		}
 	}
 	for _, ifc := range a.db.Interfaces(c.TunnelBridge) {
@@ -544,9 +558,12 @@ func (a *Agent) tunnelPorts(ctx context.Context, l *layout) error {
 		}
 	}
 	for name, ip := range want {
-		n, err := a.db.WaitOFPort(ctx, name)
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		n, err := a.db.WaitOFPort(wctx, name)
+		cancel()
 		if err != nil {
-			return err
+			a.log().Warn("network agent: tunnel", "remote", ip, "err", err)
+			continue
 		}
 		l.tunnels[ip] = n
 	}
@@ -558,10 +575,12 @@ func (a *Agent) tunnelPorts(ctx context.Context, l *layout) error {
 	return nil
 }
 
-// localPorts tags the VIFs on br-int: a VIF of a port bound here gets
-// its network's local VLAN, any other the dead VLAN. It returns the
-// ports whose VIF is attached and tagged.
-func (a *Agent) localPorts(ctx context.Context, l *layout) (map[string]bool, error) {
+// localPorts works out the tags of the VIFs on br-int: a VIF of a port
+// bound here gets its network's local VLAN, any other the dead VLAN (and
+// a drop of all it sends, as Neutron's port_dead: a port's tag does not
+// bind the flow tables). It returns the ports whose VIF will be attached
+// and tagged, and the tags to write once the flows are in.
+func (a *Agent) localPorts(ctx context.Context, l *layout) (map[string]bool, map[string]int, error) {
 	c := a.Config
 	ports := map[string]network.Port{}
 	for _, p := range l.state.Ports {
@@ -576,7 +595,7 @@ func (a *Agent) localPorts(ctx context.Context, l *layout) (map[string]bool, err
 	}
 	lvid, err := assignVLANs(l.state.Networks, have)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l.lvid = lvid
 	plumbed := map[string]bool{}
@@ -597,14 +616,11 @@ func (a *Agent) localPorts(ctx context.Context, l *layout) (map[string]bool, err
 		if tag != deadVLAN && ifc.OFPort > 0 {
 			plumbed[id] = true
 			l.vifs[id] = ifc.OFPort
+		} else if tag == deadVLAN && ifc.OFPort > 0 {
+			l.dead = append(l.dead, ifc.OFPort)
 		}
 	}
-	if len(tags) > 0 { // one transaction for every VIF
-		if err := a.db.SetTags(ctx, tags); err != nil {
-			return nil, err
-		}
-	}
-	return plumbed, nil
+	return plumbed, tags, nil
 }
 
 // Cookie is the cookie this agent generation gives the flows it adds.

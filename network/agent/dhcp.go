@@ -38,6 +38,19 @@ func vethNames(prefix, portID string) (inNS, onBridge string) {
 	return prefix + id, "o" + strings.TrimSuffix(prefix, "-") + id
 }
 
+// plugVIF puts a veth end on br-int as the VIF of port p, as os-vif
+// plugs an instance's, unless it is there already: its tag is
+// localPorts' to set, and an update here would clear it at every sync.
+func (a *Agent) plugVIF(ctx context.Context, name string, p network.Port) error {
+	for _, ifc := range a.db.Interfaces(a.Config.IntegrationBridge) {
+		if ifc.Name == name && ifc.ExternalIDs["iface-id"] == p.ID && ifc.ExternalIDs["attached-mac"] == p.MAC {
+			return nil
+		}
+	}
+	return a.db.EnsurePort(ctx, a.Config.IntegrationBridge, ovs.Port{Name: name,
+		ExternalIDs: map[string]string{"iface-id": p.ID, "attached-mac": p.MAC, "iface-status": "active"}})
+}
+
 // dropStaleVeths deletes the br-int ports whose names start with prefix
 // and whose device is gone (it went with its namespace).
 func (a *Agent) dropStaleVeths(ctx context.Context, prefix string) error {
@@ -61,12 +74,16 @@ func (a *Agent) dropStaleVeths(ctx context.Context, prefix string) error {
 // the DHCP ports it plumbed.
 func (a *Agent) dhcpServices(ctx context.Context, base string, st *network.HostState) (map[string]bool, error) {
 	plumbed := map[string]bool{}
-	if !a.Config.DHCP {
-		return plumbed, nil
-	}
 	keep := map[string]bool{}
 	var errs []error
-	for _, svc := range st.DHCP {
+	if a.Config.DHCPDir == "" {
+		return plumbed, nil
+	}
+	services := st.DHCP
+	if !a.Config.DHCP {
+		services = nil // what an earlier run served here is stopped below
+	}
+	for _, svc := range services {
 		keep[svc.Network.ID] = true
 		if !portCovers(svc.Port, svc.Subnets) {
 			var out map[string]any
@@ -123,11 +140,16 @@ func (a *Agent) serveDHCP(ctx context.Context, svc network.DHCPService) error {
 			addrs = append(addrs, netip.PrefixFrom(f.IP, c.Bits()))
 		}
 	}
+	// The service's directory before anything else, so that what follows
+	// is found and undone if the agent dies half-way and the network
+	// leaves this host.
+	if err := os.MkdirAll(filepath.Join(a.Config.DHCPDir, svc.Network.ID), 0o755); err != nil {
+		return err
+	}
 	if err := plugVeth(nsName, inNS, onBridge, p.MAC, addrs, svc.Network.MTU); err != nil {
 		return err
 	}
-	if err := a.db.EnsurePort(ctx, a.Config.IntegrationBridge, ovs.Port{Name: onBridge,
-		ExternalIDs: map[string]string{"iface-id": p.ID, "attached-mac": p.MAC, "iface-status": "active"}}); err != nil {
+	if err := a.plugVIF(ctx, onBridge, *p); err != nil {
 		return err
 	}
 	cfg := dhcp.Config{}
@@ -166,19 +188,24 @@ func (a *Agent) dhcpServer(networkID, iface string) *dhcp.Server {
 // stopDHCP ends a network's DHCP here: dnsmasq, the namespace (which
 // takes the veth with it) and the veth's br-int port.
 func (a *Agent) stopDHCP(ctx context.Context, networkID string) error {
-	if err := a.dhcpServer(networkID, "").Stop(ctx); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	delete(a.dhcp, networkID)
-	a.mu.Unlock()
+	// The namespace first: the directory, which Stop removes last, is
+	// what brings a failed stop back at the next sync.
 	if h, err := netns.GetFromName(dhcpNamespace(networkID)); err == nil {
 		h.Close()
 		if err := netns.DeleteNamed(dhcpNamespace(networkID)); err != nil {
 			return err
 		}
 	}
-	return a.dropStaleVeths(ctx, "otap")
+	if err := a.dropStaleVeths(ctx, "otap"); err != nil {
+		return err
+	}
+	if err := a.dhcpServer(networkID, "").Stop(ctx); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	delete(a.dhcp, networkID)
+	a.mu.Unlock()
+	return nil
 }
 
 // plugVeth makes a veth whose end inNS sits in namespace nsName (created

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"slices"
 	"strings"
@@ -35,6 +36,7 @@ type layout struct {
 	networks map[string]network.Network
 	phys     map[string]physPorts // by physical network
 	vifs     map[string]int       // port id → its VIF's OpenFlow port on br-int
+	dead     []int                // the VIFs of no port here, or of ports down
 }
 
 // physPorts are the two ends of the patch between br-int and the bridge
@@ -80,7 +82,7 @@ func (l *layout) tunnelFlows() []ovs.Flow {
 			fmt.Sprintf("strip_vlan,set_tunnel:%#x,output:%d", n.Segment, port))
 		for _, ip := range r.IPs {
 			if ip.Is4() {
-				add(tunARP, 1, fmt.Sprintf("arp,dl_vlan=%d,arp_tpa=%s", lvid, ip), arpReply(r.MAC, ip))
+				add(tunARP, 1, fmt.Sprintf("arp,dl_vlan=%d,arp_tpa=%s,arp_op=1", lvid, ip), arpReply(r.MAC, ip))
 				continue
 			}
 			match := fmt.Sprintf("dl_vlan=%d,nd_target=%s", lvid, ip)
@@ -143,6 +145,9 @@ func (l *layout) integrationFlows() []ovs.Flow {
 		{Table: 0, Priority: 65535, Match: fmt.Sprintf("dl_vlan=%d", deadVLAN), Actions: "drop"},
 		{Table: 0, Priority: 0, Actions: fmt.Sprintf("resubmit(,%d)", intTransient)},
 		{Table: intCanary, Priority: 0, Actions: "drop"},
+	}
+	for _, of := range l.dead {
+		fl = append(fl, ovs.Flow{Table: 0, Priority: 10, Match: fmt.Sprintf("in_port=%d", of), Actions: "drop"})
 	}
 	fl = append(fl, l.firewallFlows()...) // tables 60 to 94, NORMAL included
 	for _, physnet := range sortedKeys(l.phys) {
@@ -250,12 +255,14 @@ func assignVLANs(nets []network.Network, have map[string]int) (map[string]int, e
 }
 
 // tunnelPortName is br-tun's port to a remote VTEP: "vxlan-" and the
-// address in hex, within the 15 bytes of a device name.
+// IPv4 address in hex, within the 15 bytes of a device name; for IPv6, a
+// hash of the whole address (as Neutron's get_tunnel_name does).
 func tunnelPortName(ip netip.Addr) string {
 	if ip.Is4() {
 		b := ip.As4()
 		return fmt.Sprintf("vxlan-%02x%02x%02x%02x", b[0], b[1], b[2], b[3])
 	}
-	b := ip.As16()
-	return fmt.Sprintf("vxlan-%x", b[12:]) // IPv6: the last 4 bytes; collisions are checked
+	h := fnv.New32a()
+	h.Write(ip.AsSlice())
+	return fmt.Sprintf("vxlan-%08x", h.Sum32())
 }

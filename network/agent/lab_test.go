@@ -122,7 +122,11 @@ func newLab(t testing.TB) *lab {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("controller's log:\n%s", l.ctlLogs)
+			for _, h := range l.hosts {
+				if h.logs != nil {
+					t.Logf("agent of %s:\n%s", h.name, h.logs)
+				}
+			}
 		}
 	})
 	if err := os.Chmod(dir, 0o755); err != nil { // dnsmasq reads its files as nobody

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/gostack/gostack/network"
 	"github.com/gostack/gostack/network/l3"
-	"github.com/gostack/gostack/network/ovs"
 )
 
 // routers runs the routers the controller scheduled to this host
@@ -32,13 +32,19 @@ func (a *Agent) routers(ctx context.Context, base string, l *layout) error {
 	var errs []error
 	for _, svc := range l.state.Routers {
 		keep[svc.Router.ID] = true
-		if err := a.router(ctx, l, svc); err != nil {
+		in, err := a.router(ctx, l, svc)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("router %s: %w", svc.Router.ID, err))
 			continue
 		}
+		// ACTIVE what is in place, DOWN the rest (an admin-down router's).
 		for _, f := range svc.FloatingIPs {
-			if f.Status != network.Active {
-				fips[f.ID] = network.Active
+			want := network.Down
+			if slices.ContainsFunc(in.FloatingIPs, func(x l3.FloatingIP) bool { return x.External == f.Address }) {
+				want = network.Active
+			}
+			if f.Status != want {
+				fips[f.ID] = want
 			}
 		}
 	}
@@ -67,8 +73,8 @@ func (a *Agent) routers(ctx context.Context, base string, l *layout) error {
 	return errors.Join(errs...)
 }
 
-// router plumbs one router.
-func (a *Agent) router(ctx context.Context, l *layout, svc network.RouterService) error {
+// router plumbs one router, and returns it as applied.
+func (a *Agent) router(ctx context.Context, l *layout, svc network.RouterService) (l3.Router, error) {
 	r := l3.Router{ID: svc.Router.ID}
 	for _, rt := range svc.Router.Routes {
 		r.Routes = append(r.Routes, l3.Route{Destination: rt.Destination, Nexthop: rt.Nexthop})
@@ -76,7 +82,7 @@ func (a *Agent) router(ctx context.Context, l *layout, svc network.RouterService
 	if svc.Gateway != nil && svc.Router.AdminStateUp {
 		dev, err := a.routerPort(ctx, l, "qg-", svc.Gateway.Port)
 		if err != nil {
-			return err
+			return r, err
 		}
 		gw := &l3.Gateway{Interface: l3.Interface{Device: dev, MAC: svc.Gateway.Port.MAC, Addrs: addrsOn(svc.Gateway)}}
 		for _, s := range svc.Gateway.Subnets {
@@ -97,12 +103,12 @@ func (a *Agent) router(ctx context.Context, l *layout, svc network.RouterService
 		for _, itf := range svc.Interfaces {
 			dev, err := a.routerPort(ctx, l, "qr-", itf.Port)
 			if err != nil {
-				return err
+				return r, err
 			}
 			r.Interfaces = append(r.Interfaces, l3.Interface{Device: dev, MAC: itf.Port.MAC, Addrs: addrsOn(&itf)})
 		}
 	}
-	return l3.Apply(ctx, r)
+	return r, l3.Apply(ctx, r)
 }
 
 // addrsOn are a router port's addresses with their subnets' prefix
@@ -125,22 +131,30 @@ func addrsOn(p *network.RouterPort) []netip.Prefix {
 func (a *Agent) routerPort(ctx context.Context, l *layout, prefix string, p network.Port) (string, error) {
 	inNS, onBridge := vethNames(prefix, p.ID)
 	if !linkIn(l3.Namespace(p.DeviceID), inNS) {
+		// Not in the router yet: made now, or made by an agent killed
+		// before l3.Apply moved it, so its settings are made (again).
+		mtu := l.networks[p.NetworkID].MTU
 		if _, err := netlink.LinkByName(inNS); err != nil {
 			if old, err := netlink.LinkByName(onBridge); err == nil {
 				netlink.LinkDel(old) // half made by a killed agent
 			}
-			mtu := l.networks[p.NetworkID].MTU
 			if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: onBridge, MTU: mtu}, PeerName: inNS}); err != nil {
 				return "", fmt.Errorf("veth %s: %w", onBridge, err)
 			}
-			if peer, err := netlink.LinkByName(inNS); err == nil && mtu > 0 {
-				netlink.LinkSetMTU(peer, mtu)
+		}
+		if mtu > 0 {
+			for _, name := range []string{inNS, onBridge} {
+				if link, err := netlink.LinkByName(name); err == nil && link.Attrs().MTU != mtu {
+					if err := netlink.LinkSetMTU(link, mtu); err != nil {
+						return "", fmt.Errorf("mtu of %s: %w", name, err)
+					}
+				}
 			}
-			// Offloads off on the router's end, as on every veth whose
-			// other end the userspace datapath reads.
-			if out, err := exec.Command("ethtool", "-K", inNS, "tx", "off").CombinedOutput(); err != nil {
-				return "", fmt.Errorf("ethtool %s: %v: %s", inNS, err, out)
-			}
+		}
+		// Offloads off on the router's end, as on every veth whose
+		// other end the userspace datapath reads.
+		if out, err := exec.Command("ethtool", "-K", inNS, "tx", "off").CombinedOutput(); err != nil {
+			return "", fmt.Errorf("ethtool %s: %v: %s", inNS, err, out)
 		}
 	}
 	link, err := netlink.LinkByName(onBridge)
@@ -152,8 +166,7 @@ func (a *Agent) routerPort(ctx context.Context, l *layout, prefix string, p netw
 			return "", err
 		}
 	}
-	if err := a.db.EnsurePort(ctx, a.Config.IntegrationBridge, ovs.Port{Name: onBridge,
-		ExternalIDs: map[string]string{"iface-id": p.ID, "attached-mac": p.MAC, "iface-status": "active"}}); err != nil {
+	if err := a.plugVIF(ctx, onBridge, p); err != nil {
 		return "", err
 	}
 	return inNS, nil
