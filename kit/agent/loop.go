@@ -127,6 +127,9 @@ func (l *Loop) follow(ctx context.Context, rev int64, poke func()) {
 		var ce *watch.CompactedError
 		switch {
 		case errors.As(err, &ce):
+			if ce.Horizon <= q.Since { // no horizon given: do not spin
+				bo.sleep(ctx)
+			}
 			q.Since = ce.Horizon
 			poke()
 			continue

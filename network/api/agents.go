@@ -220,8 +220,11 @@ func (a *API) reportAgent(w http.ResponseWriter, r *http.Request, q *request) {
 		Topic: body.Agent.Topic, Configurations: body.Agent.Configurations, Start: body.Agent.Start}
 	if body.Agent.TunnelIP != "" {
 		ip, err := netip.ParseAddr(body.Agent.TunnelIP)
-		if err != nil {
-			fail(w, r, badRequest("tunnel_ip %q is not an IP address", body.Agent.TunnelIP))
+		if err == nil {
+			ip = ip.Unmap()
+		}
+		if err != nil || ip.Zone() != "" || ip.IsUnspecified() || ip.IsLoopback() || ip.IsMulticast() || ip.IsLinkLocalUnicast() {
+			fail(w, r, badRequest("tunnel_ip %q is not an address other hosts can tunnel to", shortText(body.Agent.TunnelIP)))
 			return
 		}
 		rep.TunnelIP = ip

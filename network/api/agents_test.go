@@ -16,6 +16,10 @@ func TestAgentRoutes(t *testing.T) {
 		map[string]any{"agent": map[string]any{"agent_type": "Open vSwitch agent", "binary": "y", "tunnel_ip": "nope"}}), 400, "HTTPBadRequest")
 	neutronError(t, c.Do(t, "PUT", "/internal/hosts/h1/agent", service,
 		map[string]any{"agent": map[string]any{"agent_type": "DHCP agent", "binary": "y"}}), 400, "HTTPBadRequest")
+	for _, bad := range []string{"0.0.0.0", "127.0.0.1", "224.0.0.1", "fe80::1", "::"} {
+		neutronError(t, c.Do(t, "PUT", "/internal/hosts/h1/agent", service, map[string]any{"agent": map[string]any{
+			"agent_type": "Open vSwitch agent", "binary": "y", "tunnel_ip": bad}}), 400, "HTTPBadRequest")
+	}
 	neutronError(t, c.Do(t, "GET", "/internal/hosts/a%20b", service, nil), 400, "HTTPBadRequest")
 	ag := c.Must(t, 200, "PUT", "/internal/hosts/h1/agent", service, report)["agent"].(map[string]any)
 	if ag["host"] != "h1" || ag["alive"] != true || ag["configurations"].(map[string]any)["tunneling_ip"] != "192.168.50.1" {
