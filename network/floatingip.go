@@ -130,20 +130,9 @@ func (s *Store) GetFloatingIP(ctx context.Context, v Viewer, id string) (Floatin
 // for an admin) matching f, one page of them in SQL, and whether more
 // follow.
 func (s *Store) ListFloatingIPs(ctx context.Context, v Viewer, f Filter, p Page) ([]FloatingIP, bool, error) {
-	var out []FloatingIP
-	var more bool
-	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		cond, args := "1 = 1", []any(nil)
-		if !v.Admin {
-			cond, args = "f.project_id = ?", []any{v.Project}
-		}
-		var err error
-		if out, more, err = list(ctx, tx, fipTable, cond, args, f, p); err != nil {
-			return err
-		}
+	return listOwned(ctx, s.db, fipTable, "f", v, f, p, func(tx *sqlstore.Tx, out []FloatingIP) error {
 		return addTags(ctx, tx, "floatingip", out)
 	})
-	return out, more, err
 }
 
 // CreateFloatingIP allocates an address of external network f.NetworkID

@@ -325,3 +325,29 @@ func addFixedIPs(ctx context.Context, tx *sqlstore.Tx, ports []Port) error {
 	}
 	return nil
 }
+
+// listOwned lists the rows of t that v may see (its project's, all for an
+// admin; alias is t's table alias), one page in SQL, then completes the
+// page with each of then, all in one read transaction.
+func listOwned[T any](ctx context.Context, db *sqlstore.DB, t table[T], alias string, v Viewer, f Filter, p Page,
+	then ...func(*sqlstore.Tx, []T) error) ([]T, bool, error) {
+	var out []T
+	var more bool
+	err := db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		cond, args := "1 = 1", []any(nil)
+		if !v.Admin {
+			cond, args = alias+".project_id = ?", []any{v.Project}
+		}
+		var err error
+		if out, more, err = list(ctx, tx, t, cond, args, f, p); err != nil {
+			return err
+		}
+		for _, fn := range then {
+			if err := fn(tx, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, more, err
+}

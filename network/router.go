@@ -182,23 +182,9 @@ func (s *Store) GetRouter(ctx context.Context, v Viewer, id string) (Router, err
 // ListRouters returns the routers v may see (its project's, all for an
 // admin) matching f, one page of them in SQL, and whether more follow.
 func (s *Store) ListRouters(ctx context.Context, v Viewer, f Filter, p Page) ([]Router, bool, error) {
-	var out []Router
-	var more bool
-	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		cond, args := "1 = 1", []any(nil)
-		if !v.Admin {
-			cond, args = "r.project_id = ?", []any{v.Project}
-		}
-		var err error
-		if out, more, err = list(ctx, tx, routerTable, cond, args, f, p); err != nil {
-			return err
-		}
-		if err := addGateways(ctx, tx, out); err != nil {
-			return err
-		}
-		return addTags(ctx, tx, "router", out)
-	})
-	return out, more, err
+	return listOwned(ctx, s.db, routerTable, "r", v, f, p,
+		func(tx *sqlstore.Tx, out []Router) error { return addGateways(ctx, tx, out) },
+		func(tx *sqlstore.Tx, out []Router) error { return addTags(ctx, tx, "router", out) })
 }
 
 // CreateRouter stores a router of r.ProjectID (v's project unless v is an

@@ -250,23 +250,9 @@ func (s *Store) ListSecurityGroups(ctx context.Context, v Viewer, f Filter, p Pa
 	if _, err := s.DefaultSecurityGroup(ctx, v, listedProject(v, f)); err != nil {
 		return nil, false, err
 	}
-	var out []SecurityGroup
-	var more bool
-	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		cond, args := "1 = 1", []any(nil)
-		if !v.Admin {
-			cond, args = "g.project_id = ?", []any{v.Project}
-		}
-		var err error
-		if out, more, err = list(ctx, tx, sgTable, cond, args, f, p); err != nil {
-			return err
-		}
-		if err := addRules(ctx, tx, out); err != nil {
-			return err
-		}
-		return addTags(ctx, tx, "security_group", out)
-	})
-	return out, more, err
+	return listOwned(ctx, s.db, sgTable, "g", v, f, p,
+		func(tx *sqlstore.Tx, out []SecurityGroup) error { return addRules(ctx, tx, out) },
+		func(tx *sqlstore.Tx, out []SecurityGroup) error { return addTags(ctx, tx, "security_group", out) })
 }
 
 // listedProject is the project a list is for: the first project_id (or
