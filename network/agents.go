@@ -59,6 +59,14 @@ type AgentReport struct {
 // new tunnel address, a new configuration) goes to the watch feed: the
 // periodic heartbeat that changes nothing else does not wake every agent.
 func (s *Store) ReportAgent(ctx context.Context, r AgentReport) (Agent, error) {
+	a, err := s.reportAgent(ctx, r)
+	if fault.KindOf(err) == fault.Conflict { // the first reports of one agent raced: the row exists now
+		a, err = s.reportAgent(ctx, r)
+	}
+	return a, err
+}
+
+func (s *Store) reportAgent(ctx context.Context, r AgentReport) (Agent, error) {
 	if r.AgentType == "" || r.Host == "" || r.Binary == "" {
 		return Agent{}, invalidInput("an agent report needs agent_type, binary and host")
 	}

@@ -375,3 +375,28 @@ func TestProviderNetworkRules(t *testing.T) {
 		})
 	}
 }
+
+// The first reports of one agent racing (its heartbeat and its first
+// sync both report at start) make one row and no error.
+func TestParallelFirstReports(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng.DSN)
+			errs := make(chan error, 8)
+			for range 8 {
+				go func() {
+					_, err := e.s.ReportAgent(e.ctx, network.AgentReport{AgentType: network.OVSAgent, Binary: "b", Host: "h1", Start: true})
+					errs <- err
+				}()
+			}
+			for range 8 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ags, err := e.s.Agents(e.ctx, 0); err != nil || len(ags) != 1 {
+				t.Fatalf("agents %d, %v", len(ags), err)
+			}
+		})
+	}
+}
