@@ -249,3 +249,18 @@ func decode(w http.ResponseWriter, r *http.Request, key string) (map[string]any,
 	}
 	return attrs, nil
 }
+
+// loadVisible gets the resource of the path with get and returns it if
+// the policy's get_<kind> rule lets the caller have it on target(it);
+// else Neutron's 404, as for one that does not exist.
+func loadVisible[T any](ctx context.Context, a *API, r *http.Request, q *request, kind string,
+	get func(context.Context, network.Viewer, string) (T, error), target func(T) map[string]any) (T, error) {
+	v, err := get(ctx, q.viewer(), r.PathValue("id"))
+	if err != nil {
+		return v, err
+	}
+	if !a.allowed(ctx, q, "get_"+kind, target(v)) {
+		return v, network.NotFound(kind, r.PathValue("id"))
+	}
+	return v, nil
+}

@@ -163,14 +163,7 @@ func (a *API) listFloatingIPs(w http.ResponseWriter, r *http.Request, q *request
 
 // loadFIP returns the floating IP of the path if the caller may get it.
 func (a *API) loadFIP(ctx context.Context, r *http.Request, q *request) (network.FloatingIP, error) {
-	f, err := a.Store.GetFloatingIP(ctx, q.viewer(), r.PathValue("id"))
-	if err != nil {
-		return f, err
-	}
-	if !a.allowed(ctx, q, "get_floatingip", fipTarget(f)) {
-		return f, network.NotFound("floatingip", f.ID)
-	}
-	return f, nil
+	return loadVisible(ctx, a, r, q, "floatingip", a.Store.GetFloatingIP, fipTarget)
 }
 
 func (a *API) showFloatingIP(w http.ResponseWriter, r *http.Request, q *request) {

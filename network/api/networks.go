@@ -163,14 +163,7 @@ func (a *API) listNetworks(w http.ResponseWriter, r *http.Request, q *request) {
 // loadNetwork returns the network of the path if the caller may get it,
 // else Neutron's 404.
 func (a *API) loadNetwork(ctx context.Context, r *http.Request, q *request) (network.Network, error) {
-	n, err := a.Store.GetNetwork(ctx, q.viewer(), r.PathValue("id"))
-	if err != nil {
-		return n, err
-	}
-	if !a.allowed(ctx, q, "get_network", networkTarget(n)) {
-		return n, network.NotFound("network", n.ID)
-	}
-	return n, nil
+	return loadVisible(ctx, a, r, q, "network", a.Store.GetNetwork, networkTarget)
 }
 
 func (a *API) showNetwork(w http.ResponseWriter, r *http.Request, q *request) {

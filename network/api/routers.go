@@ -380,14 +380,7 @@ func (a *API) listRouters(w http.ResponseWriter, r *http.Request, q *request) {
 
 // loadRouter returns the router of the path if the caller may get it.
 func (a *API) loadRouter(ctx context.Context, r *http.Request, q *request) (network.Router, error) {
-	rt, err := a.Store.GetRouter(ctx, q.viewer(), r.PathValue("id"))
-	if err != nil {
-		return rt, err
-	}
-	if !a.allowed(ctx, q, "get_router", routerTarget(rt)) {
-		return rt, network.NotFound("router", rt.ID)
-	}
-	return rt, nil
+	return loadVisible(ctx, a, r, q, "router", a.Store.GetRouter, routerTarget)
 }
 
 func (a *API) showRouter(w http.ResponseWriter, r *http.Request, q *request) {

@@ -163,14 +163,7 @@ func (a *API) listSecurityGroups(w http.ResponseWriter, r *http.Request, q *requ
 
 // loadSG returns the group of the path if the caller may get it.
 func (a *API) loadSG(ctx context.Context, r *http.Request, q *request) (network.SecurityGroup, error) {
-	g, err := a.Store.GetSecurityGroup(ctx, q.viewer(), r.PathValue("id"))
-	if err != nil {
-		return g, err
-	}
-	if !a.allowed(ctx, q, "get_security_group", sgTarget(g)) {
-		return g, network.NotFound("security_group", g.ID)
-	}
-	return g, nil
+	return loadVisible(ctx, a, r, q, "security_group", a.Store.GetSecurityGroup, sgTarget)
 }
 
 func (a *API) showSecurityGroup(w http.ResponseWriter, r *http.Request, q *request) {

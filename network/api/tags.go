@@ -213,23 +213,18 @@ func (a *API) clearTags(w http.ResponseWriter, r *http.Request, q *request, p ta
 
 // addTag is update: the member has the tag (201, no body).
 func (a *API) addTag(w http.ResponseWriter, r *http.Request, q *request, p tagParent) {
-	tag := r.PathValue("tag")
-	if err := network.CheckTag(tag); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if !a.writable(w, r, q, p) {
-		return
-	}
-	if _, err := a.Store.AddTag(r.Context(), writer(q), p.kind, r.PathValue("id"), tag); err != nil {
-		fail(w, r, p.missing(err, r))
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
+	a.changeTag(w, r, q, p, a.Store.AddTag, http.StatusCreated)
 }
 
 // removeTag is delete: the tag goes (204), or TagNotFound.
 func (a *API) removeTag(w http.ResponseWriter, r *http.Request, q *request, p tagParent) {
+	a.changeTag(w, r, q, p, a.Store.RemoveTag, http.StatusNoContent)
+}
+
+// changeTag checks the path's tag and the caller's right to change the
+// member, applies change, and answers status with no body.
+func (a *API) changeTag(w http.ResponseWriter, r *http.Request, q *request, p tagParent,
+	change func(ctx context.Context, v network.Viewer, kind, id, tag string) ([]string, error), status int) {
 	tag := r.PathValue("tag")
 	if err := network.CheckTag(tag); err != nil {
 		fail(w, r, err)
@@ -238,11 +233,11 @@ func (a *API) removeTag(w http.ResponseWriter, r *http.Request, q *request, p ta
 	if !a.writable(w, r, q, p) {
 		return
 	}
-	if _, err := a.Store.RemoveTag(r.Context(), writer(q), p.kind, r.PathValue("id"), tag); err != nil {
+	if _, err := change(r.Context(), writer(q), p.kind, r.PathValue("id"), tag); err != nil {
 		fail(w, r, p.missing(err, r))
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	w.WriteHeader(status)
 }
 
 // portTags reads the tags of a port create (TAG_ATTRIBUTE_MAP_PORTS: a
