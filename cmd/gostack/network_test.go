@@ -9,16 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-
 	kitagent "github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/network/nsutil"
 )
 
 // The all-in-one as `make run` starts it, with its network agent: in a
@@ -72,7 +70,7 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var c net.Conn
-		err := inNetns(ns, func() (err error) {
+		err := nsutil.InNamed(ns, func() (err error) {
 			c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
 			return err
 		})
@@ -175,7 +173,7 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 	api("POST", "/v2.0/security-group-rules", map[string]any{"security_group_rule": map[string]any{"security_group_id": sg,
 		"direction": "ingress", "protocol": "tcp", "port_range_min": 8080, "port_range_max": 8080, "remote_ip_prefix": "172.24.4.0/24"}})
 	var ln net.Listener
-	if err := inNetns(vmNS, func() (err error) { ln, err = net.Listen("tcp", ip+":8080"); return err }); err != nil {
+	if err := nsutil.InNamed(vmNS, func() (err error) { ln, err = net.Listen("tcp", ip+":8080"); return err }); err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
@@ -193,7 +191,7 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 		"port_id": id}})["floatingip"].(map[string]any)["floating_ip_address"].(string)
 	waitFor(t, p, "the floating IP "+fip+" from the host", func() error {
 		var got string
-		err := inNetns(ns, func() error {
+		err := nsutil.InNamed(ns, func() error {
 			c, err := net.DialTimeout("tcp", fip+":8080", 2*time.Second)
 			if err != nil {
 				return err
@@ -310,31 +308,4 @@ func waitFor(t *testing.T, p *proc, what string, fn func() error) {
 		}
 	}
 	t.Fatalf("%s: %v\n%s", what, err, p.logs)
-}
-
-// inNetns runs fn on a thread in the named namespace.
-func inNetns(name string, fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	target, err := netns.GetFromName(name)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		return err // the thread stays locked and is retired
-	}
-	runtime.UnlockOSThread()
-	return ferr
 }

@@ -12,13 +12,10 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 
 	"github.com/gostack/gostack/identity"
 	identityarea "github.com/gostack/gostack/identity/area"
@@ -29,6 +26,7 @@ import (
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/network/agent"
 	networkarea "github.com/gostack/gostack/network/area"
+	"github.com/gostack/gostack/network/nsutil"
 )
 
 // agentEnv carries an agent process's settings when the test binary
@@ -366,29 +364,7 @@ func (l *lab) dhcpClient(v vm) (map[string]string, error) {
 // in runs fn on a thread in namespace ns.
 func in(t testing.TB, ns string, fn func() error) {
 	t.Helper()
-	err := func() error {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			return err
-		}
-		defer orig.Close()
-		target, err := netns.GetFromName(ns)
-		if err != nil {
-			return err
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			return err
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			return err // the thread stays locked and is retired
-		}
-		runtime.UnlockOSThread()
-		return ferr
-	}()
-	if err != nil {
+	if err := nsutil.InNamed(ns, fn); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -58,3 +58,13 @@ func In(ns netns.NsHandle, fn func() error) error {
 		return fn()
 	})
 }
+
+// InNamed is In for the named namespace (/run/netns/<name>).
+func InNamed(name string, fn func() error) error {
+	ns, err := netns.GetFromName(name)
+	if err != nil {
+		return fmt.Errorf("namespace %s: %w", name, err)
+	}
+	defer ns.Close()
+	return In(ns, fn)
+}
