@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // Where pidfd_open is unavailable (an old kernel, a seccomp filter), a
@@ -15,7 +16,14 @@ func TestProcWithoutPidfd(t *testing.T) {
 		t.Skipf("no sleep: %v", err)
 	}
 	defer cmd.Wait()
-	p := &proc{pid: cmd.Process.Pid, fd: -1, args: cmdline(cmd.Process.Pid)}
+	defer cmd.Process.Kill() // if the test fails before stop
+	// Right after Start the child may not have exec'd sleep yet: its
+	// cmdline is empty until it has.
+	args := cmdline(cmd.Process.Pid)
+	for end := time.Now().Add(5 * time.Second); len(args) == 0 && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		args = cmdline(cmd.Process.Pid)
+	}
+	p := &proc{pid: cmd.Process.Pid, fd: -1, args: args}
 	if len(p.args) == 0 || p.exited() {
 		t.Fatalf("a running process: args %q, exited %v", p.args, p.exited())
 	}
