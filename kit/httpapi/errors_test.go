@@ -98,7 +98,7 @@ var errorCases = []struct {
 
 var allStyles = []httpapi.Style{
 	httpapi.Plain, httpapi.Keystone, httpapi.Nova, httpapi.Cinder, httpapi.Neutron,
-	httpapi.Glance, httpapi.Octavia, httpapi.Designate, httpapi.Ironic,
+	httpapi.Glance, httpapi.Octavia, httpapi.Designate, httpapi.Ironic, httpapi.Placement,
 }
 
 func TestWriteErrorGolden(t *testing.T) {

@@ -74,6 +74,13 @@ const (
 	// ironic/api/middleware/parsable_error.py does:
 	//	{"error_message":"{\"faultcode\":\"Client\",\"faultstring\":\"text\",\"debuginfo\":null}"}
 	Ironic
+
+	// Placement, as placement/util.py json_error_formatter renders it
+	// (the API working group's errors guideline):
+	//	{"errors":[{"status":409,"title":"Conflict","detail":"...","code":"placement.concurrent_update","request_id":"req-..."}]}
+	// detail is webob's explanation for the status, a blank line and the
+	// text; code is fault.TypeOf(err) or "placement.undefined_code".
+	Placement
 )
 
 var styleNames = [...]string{
@@ -86,6 +93,7 @@ var styleNames = [...]string{
 	Octavia:   "octavia",
 	Designate: "designate",
 	Ironic:    "ironic",
+	Placement: "placement",
 }
 
 // String returns the lowercase name of the style ("nova").
@@ -118,6 +126,9 @@ func (s Style) render(p problem, accept string) (string, []byte) {
 		return jsonType, marshal(designateBody{p.status, orDefault(p.typ, designateType(p.status)), p.text(), p.requestID})
 	case Ironic:
 		return jsonType, marshal(map[string]string{"error_message": string(marshal(wsmeFault(p)))})
+	case Placement:
+		return jsonType, marshal(map[string]any{"errors": []placementBody{{p.status, http.StatusText(p.status),
+			webobExplanation(p.status) + "\n\n " + p.text() + "  ", orDefault(p.typ, "placement.undefined_code"), p.requestID}}})
 	default:
 		return jsonType, marshal(map[string]any{"error": plainBody{p.status, http.StatusText(p.status), p.message, p.field}})
 	}
@@ -164,6 +175,40 @@ type designateBody struct {
 	Type      string `json:"type"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id,omitempty"`
+}
+
+type placementBody struct {
+	Status    int    `json:"status"`
+	Title     string `json:"title"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// webobExplanation is the explanation of webob's exception for a status,
+// which Placement's errors start with.
+func webobExplanation(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "The server could not comply with the request since it is either malformed or otherwise incorrect."
+	case http.StatusUnauthorized:
+		return "This server could not verify that you are authorized to access the document you requested."
+	case http.StatusForbidden:
+		return "Access was denied to this resource."
+	case http.StatusNotFound:
+		return "The resource could not be found."
+	case http.StatusMethodNotAllowed:
+		return "The method is not allowed for this resource."
+	case http.StatusNotAcceptable:
+		return "The resource could not be generated that was acceptable to your browser."
+	case http.StatusConflict:
+		return "There was a conflict when trying to complete your request."
+	case http.StatusRequestEntityTooLarge:
+		return "The request is larger than the server is willing or able to process."
+	case http.StatusUnsupportedMediaType:
+		return "The request media type is not supported by this server."
+	}
+	return "The server has either erred or is incapable of performing the requested operation."
 }
 
 func wsmeFault(p problem) wsmeBody {
