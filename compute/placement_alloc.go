@@ -1,0 +1,281 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+)
+
+// Claim is the whole set of allocations of one consumer (an instance, a
+// migration): PUT /allocations/{consumer}. Resources are amounts by
+// provider uuid and class; empty Resources removes every allocation of
+// the consumer (and the consumer).
+type Claim struct {
+	Consumer     string
+	ProjectID    string
+	UserID       string
+	ConsumerType string
+	Resources    map[string]map[string]int64
+	// CheckGeneration is Placement 1.28's consumer generation check:
+	// Generation is the consumer's generation the caller read, nil for a
+	// consumer it believes new. A mismatch is a concurrent_update
+	// Conflict. Without it the last writer wins, as before 1.28.
+	CheckGeneration bool
+	Generation      *int64
+}
+
+// Claim writes a consumer's allocations atomically: in one transaction
+// it checks the consumer's generation, checks every amount against its
+// inventory (capacity, min_unit, max_unit, step_size) while holding the
+// inventory row, replaces the consumer's allocations, keeps each
+// inventory's usage and bumps the generation of every provider touched.
+// Either all of it is written or none: no provider ever goes over its
+// capacity, whatever the number of schedulers claiming at once, in one
+// process or many, on SQLite or PostgreSQL.
+func (s *Store) Claim(ctx context.Context, c Claim) error {
+	return s.ClaimAll(ctx, []Claim{c})
+}
+
+// ClaimAll writes the allocations of several consumers in one
+// transaction (POST /allocations): a move holds the instance's
+// allocations on the source (under the migration's consumer) and on the
+// destination (under the instance) until it is confirmed.
+func (s *Store) ClaimAll(ctx context.Context, claims []Claim) error {
+	claims = slices.Clone(claims)
+	slices.SortFunc(claims, func(a, b Claim) int { return strings.Compare(a.Consumer, b.Consumer) })
+	for i, c := range claims {
+		if uuid.Validate(c.Consumer) != nil {
+			return placementError(fault.BadRequest, CodeDefault, "Malformed consumer_uuid: %s", c.Consumer)
+		}
+		if i > 0 && claims[i-1].Consumer == c.Consumer {
+			return placementError(fault.BadRequest, CodeDefault, "consumer %s appears twice", c.Consumer)
+		}
+		for p, rs := range c.Resources {
+			for cl, n := range rs {
+				if n < 1 {
+					return placementError(fault.BadRequest, CodeDefault, "allocation of %s on resource provider %s must be at least 1", cl, p)
+				}
+			}
+		}
+	}
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		delta := map[[2]string]int64{}
+		amount := map[[2]string]int64{}
+		for _, c := range claims {
+			if err := s.claimConsumer(ctx, tx, c, delta, amount); err != nil {
+				return err
+			}
+		}
+		crashpoint.Hit("compute.claim.consumers")
+		return s.applyUsage(ctx, tx, delta, amount)
+	})
+}
+
+// claimConsumer checks and bumps one consumer's generation and rewrites
+// its allocation rows, adding what changes to delta (by provider and
+// class) and the new amounts to amount.
+func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, delta, amount map[[2]string]int64) error {
+	gen, exists, err := s.consumerGeneration(ctx, tx, c.Consumer)
+	if err != nil {
+		return err
+	}
+	if c.CheckGeneration {
+		switch {
+		case exists && (c.Generation == nil || *c.Generation != gen):
+			return placementError(fault.Conflict, CodeConcurrentUpdate,
+				"consumer generation conflict - expected %s but got %d", genString(c.Generation), gen)
+		case !exists && c.Generation != nil:
+			return placementError(fault.Conflict, CodeConcurrentUpdate,
+				"consumer generation conflict - expected %d but got null", *c.Generation)
+		}
+	}
+	now := s.now().UnixMicro()
+	if exists {
+		// The CAS on the generation is also the consumer's row lock.
+		res, err := tx.Exec(ctx, `UPDATE compute_consumers SET generation = generation + 1, updated_at = ?,
+			project_id = CASE WHEN ? = '' THEN project_id ELSE ? END, user_id = CASE WHEN ? = '' THEN user_id ELSE ? END,
+			consumer_type = CASE WHEN ? = '' THEN consumer_type ELSE ? END WHERE uuid = ? AND generation = ?`,
+			now, c.ProjectID, c.ProjectID, c.UserID, c.UserID, c.ConsumerType, c.ConsumerType, c.Consumer, gen)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return placementError(fault.Conflict, CodeConcurrentUpdate, "consumer %s changed while allocating; retry", c.Consumer)
+		}
+	} else if len(c.Resources) > 0 {
+		if c.ProjectID == "" || c.UserID == "" {
+			return placementError(fault.BadRequest, CodeDefault, "project_id and user_id are required for a new consumer %s", c.Consumer)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO compute_consumers (uuid, project_id, user_id, consumer_type, generation, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 1, ?, ?)`, c.Consumer, c.ProjectID, c.UserID, c.ConsumerType, now, now)
+		if errors.Is(err, sqlstore.ErrConflict) {
+			return placementError(fault.Conflict, CodeConcurrentUpdate, "consumer %s was created while allocating; retry", c.Consumer)
+		} else if err != nil {
+			return err
+		}
+	}
+	old, err := s.consumerAllocations(ctx, tx, c.Consumer)
+	if err != nil {
+		return err
+	}
+	for k, n := range old {
+		delta[k] -= n
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM compute_allocations WHERE consumer_uuid = ?`, c.Consumer); err != nil {
+		return err
+	}
+	for _, p := range slices.Sorted(maps.Keys(c.Resources)) {
+		for _, cl := range slices.Sorted(maps.Keys(c.Resources[p])) {
+			n := c.Resources[p][cl]
+			k := [2]string{p, cl}
+			delta[k] += n
+			amount[k] = n
+			if _, err := tx.Exec(ctx, `INSERT INTO compute_allocations (consumer_uuid, provider_uuid, resource_class, used) VALUES (?, ?, ?, ?)`,
+				c.Consumer, p, cl, n); err != nil {
+				if errors.Is(err, sqlstore.ErrConflict) {
+					return placementError(fault.BadRequest, CodeDefault, "Allocation for resource provider '%s' that does not exist.", p)
+				}
+				return err
+			}
+		}
+	}
+	if exists && len(c.Resources) == 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM compute_consumers WHERE uuid = ?`, c.Consumer); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "allocation", c.Consumer, c.ProjectID, watch.Delete, nil)
+	}
+	if len(c.Resources) == 0 {
+		return nil
+	}
+	return s.record(ctx, tx, "allocation", c.Consumer, c.ProjectID, watch.Update, c.Resources)
+}
+
+func genString(g *int64) string {
+	if g == nil {
+		return "null"
+	}
+	return strconv.FormatInt(*g, 10)
+}
+
+// applyUsage takes each provider's row (in uuid order, bumping its
+// generation) and then changes each inventory's usage by delta, in
+// (provider, class) order; an increase is written only if it fits, and
+// every new amount must meet the inventory's unit rules.
+func (s *Store) applyUsage(ctx context.Context, tx *sqlstore.Tx, delta, amount map[[2]string]int64) error {
+	keys := slices.SortedFunc(maps.Keys(delta), func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	now := s.now().UnixMicro()
+	for i, k := range keys {
+		if i > 0 && keys[i-1][0] == k[0] {
+			continue
+		}
+		res, err := tx.Exec(ctx, `UPDATE compute_providers SET generation = generation + 1, updated_at = ? WHERE uuid = ?`, now, k[0])
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return placementError(fault.BadRequest, CodeDefault, "Allocation for resource provider '%s' that does not exist.", k[0])
+		}
+	}
+	for _, k := range keys {
+		d, amt := delta[k], amount[k]
+		if d == 0 && amt == 0 {
+			continue
+		}
+		res, err := tx.Exec(ctx, `UPDATE compute_inventories SET used = used + ?
+			WHERE provider_uuid = ? AND resource_class = ?
+			AND (? <= 0 OR used + ? <= capacity)
+			AND (? = 0 OR (? >= min_unit AND ? <= max_unit AND ? % step_size = 0))`,
+			d, k[0], k[1], d, d, amt, amt, amt, amt)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return s.whyNot(ctx, tx, k[0], k[1], amt)
+		}
+		crashpoint.Hit("compute.claim.inventory")
+	}
+	return nil
+}
+
+// whyNot explains a refused usage change in Placement's words.
+func (s *Store) whyNot(ctx context.Context, tx *sqlstore.Tx, p, class string, amt int64) error {
+	rows, err := s.inventoryRows(ctx, tx, p)
+	if err != nil {
+		return err
+	}
+	r, ok := rows[class]
+	if !ok {
+		return placementError(fault.BadRequest, CodeDefault,
+			"Unable to allocate inventory: No inventory of class %s found for resource provider %s.", class, p)
+	}
+	if ferr := r.Fit(class, r.used, amt); ferr != nil && !strings.Contains(ferr.Error(), "free of") {
+		return placementError(fault.Conflict, CodeDefault,
+			"Unable to allocate inventory: Unable to create allocation for '%s' on resource provider '%s'. The requested amount would violate inventory constraints: %s",
+			class, p, ferr)
+	}
+	return placementError(fault.Conflict, CodeDefault,
+		"Unable to allocate inventory: Unable to create allocation for '%s' on resource provider '%s'. The requested amount would exceed the capacity: %s",
+		class, p, r.Fit(class, r.used, amt))
+}
+
+func (s *Store) consumerGeneration(ctx context.Context, tx *sqlstore.Tx, c string) (int64, bool, error) {
+	var g int64
+	err := tx.Get(ctx, `SELECT generation FROM compute_consumers WHERE uuid = ?`, []any{c}, &g)
+	if errors.Is(err, sqlstore.ErrNotFound) {
+		return 0, false, nil
+	}
+	return g, err == nil, err
+}
+
+func (s *Store) consumerAllocations(ctx context.Context, tx *sqlstore.Tx, c string) (map[[2]string]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT provider_uuid, resource_class, used FROM compute_allocations WHERE consumer_uuid = ?`, c)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[[2]string]int64{}
+	for rows.Next() {
+		var p, cl string
+		var n int64
+		if err := rows.Scan(&p, &cl, &n); err != nil {
+			return nil, err
+		}
+		out[[2]string{p, cl}] = n
+	}
+	return out, rows.Err()
+}
+
+// DeleteAllocations removes every allocation of a consumer; a consumer
+// with none is NotFound.
+func (s *Store) DeleteAllocations(ctx context.Context, consumer string) error {
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		_, exists, err := s.consumerGeneration(ctx, tx, consumer)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return placementError(fault.NotFound, CodeDefault, "No allocations for consumer '%s'", consumer)
+		}
+		delta := map[[2]string]int64{}
+		if err := s.claimConsumer(ctx, tx, Claim{Consumer: consumer}, delta, map[[2]string]int64{}); err != nil {
+			return err
+		}
+		return s.applyUsage(ctx, tx, delta, map[[2]string]int64{})
+	})
+}

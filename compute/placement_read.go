@@ -1,0 +1,146 @@
+package compute
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/gostack/gostack/compute/placement"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+)
+
+// Consumer is what GET /allocations/{consumer} shows: the consumer's
+// allocations by provider (with each provider's generation) and who owns
+// it. A consumer without allocations does not exist.
+type Consumer struct {
+	UUID         string
+	ProjectID    string
+	UserID       string
+	ConsumerType string
+	Generation   int64
+	UpdatedAt    int64
+	Allocations  map[string]ProviderAllocation
+}
+
+// ProviderAllocation is a consumer's amounts on one provider.
+type ProviderAllocation struct {
+	Generation int64
+	Resources  map[string]int64
+}
+
+// Consumer returns a consumer's allocations; an unknown consumer has
+// none (not an error, as in Placement).
+func (s *Store) Consumer(ctx context.Context, u string) (Consumer, error) {
+	c := Consumer{UUID: u, Allocations: map[string]ProviderAllocation{}}
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		err := tx.Get(ctx, `SELECT project_id, user_id, consumer_type, generation, updated_at FROM compute_consumers WHERE uuid = ?`,
+			[]any{u}, &c.ProjectID, &c.UserID, &c.ConsumerType, &c.Generation, &c.UpdatedAt)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return scanEach(ctx, tx, `SELECT a.provider_uuid, p.generation, a.resource_class, a.used FROM compute_allocations a
+			JOIN compute_providers p ON p.uuid = a.provider_uuid WHERE a.consumer_uuid = ?`, []any{u}, func(r *sql.Rows) error {
+			var p, cl string
+			var g, n int64
+			if err := r.Scan(&p, &g, &cl, &n); err != nil {
+				return err
+			}
+			pa := c.Allocations[p]
+			if pa.Resources == nil {
+				pa.Resources = map[string]int64{}
+			}
+			pa.Generation, pa.Resources[cl] = g, n
+			c.Allocations[p] = pa
+			return nil
+		})
+	})
+	return c, err
+}
+
+// ProviderAllocations returns the allocations on a provider by consumer,
+// and the provider's generation.
+func (s *Store) ProviderAllocations(ctx context.Context, p string) (map[string]map[string]int64, int64, error) {
+	out := map[string]map[string]int64{}
+	var gen int64
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		if err := tx.Get(ctx, `SELECT generation FROM compute_providers WHERE uuid = ?`, []any{p}, &gen); fault.KindOf(err) == fault.NotFound {
+			return providerNotFound(p)
+		} else if err != nil {
+			return err
+		}
+		return scanEach(ctx, tx, `SELECT consumer_uuid, resource_class, used FROM compute_allocations WHERE provider_uuid = ?`, []any{p}, func(r *sql.Rows) error {
+			var c, cl string
+			var n int64
+			if err := r.Scan(&c, &cl, &n); err != nil {
+				return err
+			}
+			if out[c] == nil {
+				out[c] = map[string]int64{}
+			}
+			out[c][cl] = n
+			return nil
+		})
+	})
+	return out, gen, err
+}
+
+// Usages sums the allocations of a project's consumers by class (of one
+// user's too when user is set; of one consumer type when consumerType is
+// set): GET /usages.
+func (s *Store) Usages(ctx context.Context, project, user, consumerType string) (map[string]int64, error) {
+	out := map[string]int64{}
+	q := `SELECT a.resource_class, SUM(a.used) FROM compute_allocations a JOIN compute_consumers c ON c.uuid = a.consumer_uuid
+		WHERE c.project_id = ?`
+	args := []any{project}
+	if user != "" {
+		q, args = q+` AND c.user_id = ?`, append(args, user)
+	}
+	if consumerType != "" {
+		q, args = q+` AND c.consumer_type = ?`, append(args, consumerType)
+	}
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		return scanEach(ctx, tx, q+` GROUP BY a.resource_class`, args, func(r *sql.Rows) error {
+			var cl string
+			var n int64
+			if err := r.Scan(&cl, &n); err != nil {
+				return err
+			}
+			out[cl] = n
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Snapshot reads every provider with its inventories, usages, traits and
+// aggregates in one consistent view: what the scheduler and allocation
+// candidates work over.
+func (s *Store) Snapshot(ctx context.Context) ([]*placement.Provider, error) {
+	var all []Provider
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		var err error
+		all, err = s.loadProviders(ctx, tx, "")
+		return err
+	})
+	out := make([]*placement.Provider, len(all))
+	for i := range all {
+		out[i] = &all[i].Provider
+	}
+	return out, err
+}
+
+// AllocationCandidates answers GET /allocation_candidates over a
+// snapshot of the store.
+func (s *Store) AllocationCandidates(ctx context.Context, q placement.Query) ([]placement.Candidate, []*placement.Provider, error) {
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, sums, err := placement.Candidates(snap, q)
+	if err != nil {
+		return nil, nil, placementError(fault.BadRequest, CodeDefault, "%s", trimInvalid(err))
+	}
+	return cs, sums, nil
+}
