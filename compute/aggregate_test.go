@@ -175,6 +175,27 @@ func TestAggregates(t *testing.T) {
 	}
 }
 
+// novaRefusal is a call Nova refuses, with its kind, class and message.
+type novaRefusal struct {
+	name     string
+	call     func() error
+	kind     fault.Kind
+	typ, msg string
+}
+
+// refuses runs each call, checks its refusal, and that none of them
+// wrote to the feed.
+func (e *novaEnv) refuses(t *testing.T, tests []novaRefusal) {
+	t.Helper()
+	head := e.head(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { wantNova(t, tt.call(), tt.kind, tt.typ, tt.msg) })
+	}
+	if h := e.head(t); h != head {
+		t.Fatalf("refusals wrote to the feed: head %d → %d", head, h)
+	}
+}
+
 // Every refusal of the aggregate calls, with Nova's class and message.
 func TestAggregateRefusals(t *testing.T) {
 	for _, eng := range testenv.Engines(t) {
@@ -184,93 +205,87 @@ func TestAggregateRefusals(t *testing.T) {
 			a1 := e.aggregate(t, "agg1", "az1", "h1")
 			a2 := e.aggregate(t, "agg2", "az2")
 			a3 := e.aggregate(t, "plain", "", "h1", "h2")
-			long := strings.Repeat("x", 256)
-			tests := []struct {
-				name     string
-				call     func() error
-				kind     fault.Kind
-				typ, msg string
-			}{
-				{"name taken", func() error { _, err := e.s.CreateAggregate(e.ctx, "agg1", ""); return err },
-					fault.Conflict, "AggregateNameExists", "Aggregate agg1 already exists."},
-				{"empty name", func() error { _, err := e.s.CreateAggregate(e.ctx, "", ""); return err },
-					fault.BadRequest, "ValidationError", "Invalid input for field/attribute name. Value: . '' is too short"},
-				{"long name", func() error { _, err := e.s.CreateAggregate(e.ctx, long, ""); return err },
-					fault.BadRequest, "ValidationError", "Invalid input for field/attribute name. Value: xxx…"},
-				{"name with a leading space", func() error { _, err := e.s.CreateAggregate(e.ctx, " x", ""); return err },
-					fault.BadRequest, "ValidationError", "Invalid input for field/attribute name. Value:  x. ' x' is not a 'name'"},
-				{"zone with a colon", func() error { _, err := e.s.CreateAggregate(e.ctx, "x", "a:b"); return err },
-					fault.BadRequest, "ValidationError", "Invalid input for field/attribute availability_zone. Value: a:b. 'a:b' is not a 'az_name'"},
-				{"no such aggregate", func() error { _, err := e.s.Aggregate(e.ctx, 99); return err },
-					fault.NotFound, "AggregateNotFound", "Aggregate 99 could not be found."},
-				{"host without compute service", func() error { _, err := e.s.AddAggregateHost(e.ctx, a1.ID, "h9"); return err },
-					fault.NotFound, "ComputeHostNotFound", "Compute host h9 could not be found."},
-				{"bad host name", func() error { _, err := e.s.AddAggregateHost(e.ctx, a1.ID, "h/1"); return err },
-					fault.BadRequest, "ValidationError", "Invalid input for field/attribute host. Value: h/1. 'h/1' does not match '^[a-zA-Z0-9-._]*$'"},
-				{"host twice", func() error { _, err := e.s.AddAggregateHost(e.ctx, a1.ID, "h1"); return err },
-					fault.Conflict, "AggregateHostExists", "Aggregate 1 already has host h1."},
-				{"host in another zone", func() error { _, err := e.s.AddAggregateHost(e.ctx, a2.ID, "h1"); return err },
-					fault.Conflict, "InvalidAggregateActionAdd",
-					"Cannot add host to aggregate 2. Reason: One or more hosts already in availability zone(s) ['az1']."},
-				{"host not there", func() error { _, err := e.s.RemoveAggregateHost(e.ctx, a1.ID, "h2"); return err },
-					fault.NotFound, "AggregateHostNotFound", "Aggregate 1 has no host h2."},
-				{"rename to a taken name", func() error {
-					_, err := e.s.UpdateAggregate(e.ctx, a2.ID, compute.AggregateUpdate{Name: novaStr("agg1")})
-					return err
-				}, fault.Conflict, "AggregateNameExists", "Aggregate agg1 already exists."},
-				{"update of nothing", func() error { _, err := e.s.UpdateAggregate(e.ctx, a2.ID, compute.AggregateUpdate{}); return err },
-					fault.BadRequest, "ValidationError", "Invalid input for field/attribute aggregate. Value: {}. {} is not valid under any of the given schemas"},
-				{"zone its hosts cannot take", func() error {
-					_, err := e.s.UpdateAggregate(e.ctx, a3.ID, compute.AggregateUpdate{AvailabilityZone: novaStr("az9")})
-					return err
-				}, fault.BadRequest, "InvalidAggregateActionUpdate",
-					"Cannot update aggregate 3. Reason: One or more hosts already in availability zone(s) ['az1']."},
-				{"empty zone", func() error {
-					_, err := e.s.UpdateAggregate(e.ctx, a1.ID, compute.AggregateUpdate{AvailabilityZone: novaStr("")})
-					return err
-				}, fault.BadRequest, "InvalidAggregateActionUpdate",
-					"Cannot update aggregate 1. Reason: Aggregate agg1 does not support empty named availability zone."},
-				{"zone metadata its hosts cannot take", func() error {
-					_, err := e.s.SetAggregateMetadata(e.ctx, a3.ID, map[string]*string{"availability_zone": novaStr("az2")})
-					return err
-				}, fault.BadRequest, "InvalidAggregateActionUpdateMeta",
-					"Cannot update metadata of aggregate 3. Reason: One or more hosts already in availability zone(s) ['az1']."},
-				{"zone metadata removed", func() error {
-					_, err := e.s.SetAggregateMetadata(e.ctx, a1.ID, map[string]*string{"availability_zone": nil})
-					return err
-				}, fault.BadRequest, "InvalidAggregateActionUpdateMeta",
-					"Cannot update metadata of aggregate 1. Reason: Aggregate agg1 does not support empty named availability zone."},
-				{"bad metadata key", func() error {
-					_, err := e.s.SetAggregateMetadata(e.ctx, a1.ID, map[string]*string{"a/b": novaStr("1")})
-					return err
-				}, fault.BadRequest, "ValidationError",
-					"Invalid input for field/attribute metadata. Value: {'a/b': '1'}. Additional properties are not allowed ('a/b' was unexpected)"},
-				{"long metadata value", func() error {
-					_, err := e.s.SetAggregateMetadata(e.ctx, a1.ID, map[string]*string{"k": &long})
-					return err
-				}, fault.BadRequest, "ValidationError", "Invalid input for field/attribute k. Value: xxx…"},
-				{"metadata of no aggregate", func() error {
-					_, err := e.s.SetAggregateMetadata(e.ctx, 99, map[string]*string{"k": novaStr("v")})
-					return err
-				}, fault.NotFound, "AggregateNotFound", "Aggregate 99 could not be found."},
-				{"delete with hosts", func() error { return e.s.DeleteAggregate(e.ctx, a1.ID) },
-					fault.BadRequest, "InvalidAggregateActionDelete", "Cannot remove host from aggregate 1. Reason: Host aggregate is not empty."},
-				{"delete of no aggregate", func() error { return e.s.DeleteAggregate(e.ctx, 99) },
-					fault.NotFound, "AggregateNotFound", "Aggregate 99 could not be found."},
-			}
-			head := e.head(t)
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) { wantNova(t, tt.call(), tt.kind, tt.typ, tt.msg) })
-			}
-			if h := e.head(t); h != head {
-				t.Fatalf("refusals wrote to the feed: head %d → %d", head, h)
-			}
+			e.refuses(t, aggregateRefusals(e, a1, a2, a3))
 			// Nothing changed.
 			if got, err := e.s.Aggregate(e.ctx, a1.ID); err != nil || got.Name != "agg1" || got.AvailabilityZone != "az1" ||
 				!slices.Equal(got.Hosts, []string{"h1"}) || len(got.Metadata) != 1 {
 				t.Fatalf("agg1 after refusals = %+v, %v", got, err)
 			}
 		})
+	}
+}
+
+// aggregateRefusals are the refused calls on agg1 (az1, h1), agg2 (az2)
+// and plain (no zone, h1 and h2).
+func aggregateRefusals(e *novaEnv, a1, a2, a3 compute.Aggregate) []novaRefusal {
+	long := strings.Repeat("x", 256)
+	return []novaRefusal{
+		{"name taken", func() error { _, err := e.s.CreateAggregate(e.ctx, "agg1", ""); return err },
+			fault.Conflict, "AggregateNameExists", "Aggregate agg1 already exists."},
+		{"empty name", func() error { _, err := e.s.CreateAggregate(e.ctx, "", ""); return err },
+			fault.BadRequest, "ValidationError", "Invalid input for field/attribute name. Value: . '' is too short"},
+		{"long name", func() error { _, err := e.s.CreateAggregate(e.ctx, long, ""); return err },
+			fault.BadRequest, "ValidationError", "Invalid input for field/attribute name. Value: xxx…"},
+		{"name with a leading space", func() error { _, err := e.s.CreateAggregate(e.ctx, " x", ""); return err },
+			fault.BadRequest, "ValidationError", "Invalid input for field/attribute name. Value:  x. ' x' is not a 'name'"},
+		{"zone with a colon", func() error { _, err := e.s.CreateAggregate(e.ctx, "x", "a:b"); return err },
+			fault.BadRequest, "ValidationError", "Invalid input for field/attribute availability_zone. Value: a:b. 'a:b' is not a 'az_name'"},
+		{"no such aggregate", func() error { _, err := e.s.Aggregate(e.ctx, 99); return err },
+			fault.NotFound, "AggregateNotFound", "Aggregate 99 could not be found."},
+		{"host without compute service", func() error { _, err := e.s.AddAggregateHost(e.ctx, a1.ID, "h9"); return err },
+			fault.NotFound, "ComputeHostNotFound", "Compute host h9 could not be found."},
+		{"bad host name", func() error { _, err := e.s.AddAggregateHost(e.ctx, a1.ID, "h/1"); return err },
+			fault.BadRequest, "ValidationError", "Invalid input for field/attribute host. Value: h/1. 'h/1' does not match '^[a-zA-Z0-9-._]*$'"},
+		{"host twice", func() error { _, err := e.s.AddAggregateHost(e.ctx, a1.ID, "h1"); return err },
+			fault.Conflict, "AggregateHostExists", "Aggregate 1 already has host h1."},
+		{"host in another zone", func() error { _, err := e.s.AddAggregateHost(e.ctx, a2.ID, "h1"); return err },
+			fault.Conflict, "InvalidAggregateActionAdd",
+			"Cannot add host to aggregate 2. Reason: One or more hosts already in availability zone(s) ['az1']."},
+		{"host not there", func() error { _, err := e.s.RemoveAggregateHost(e.ctx, a1.ID, "h2"); return err },
+			fault.NotFound, "AggregateHostNotFound", "Aggregate 1 has no host h2."},
+		{"rename to a taken name", func() error {
+			_, err := e.s.UpdateAggregate(e.ctx, a2.ID, compute.AggregateUpdate{Name: novaStr("agg1")})
+			return err
+		}, fault.Conflict, "AggregateNameExists", "Aggregate agg1 already exists."},
+		{"update of nothing", func() error { _, err := e.s.UpdateAggregate(e.ctx, a2.ID, compute.AggregateUpdate{}); return err },
+			fault.BadRequest, "ValidationError", "Invalid input for field/attribute aggregate. Value: {}. {} is not valid under any of the given schemas"},
+		{"zone its hosts cannot take", func() error {
+			_, err := e.s.UpdateAggregate(e.ctx, a3.ID, compute.AggregateUpdate{AvailabilityZone: novaStr("az9")})
+			return err
+		}, fault.BadRequest, "InvalidAggregateActionUpdate",
+			"Cannot update aggregate 3. Reason: One or more hosts already in availability zone(s) ['az1']."},
+		{"empty zone", func() error {
+			_, err := e.s.UpdateAggregate(e.ctx, a1.ID, compute.AggregateUpdate{AvailabilityZone: novaStr("")})
+			return err
+		}, fault.BadRequest, "InvalidAggregateActionUpdate",
+			"Cannot update aggregate 1. Reason: Aggregate agg1 does not support empty named availability zone."},
+		{"zone metadata its hosts cannot take", func() error {
+			_, err := e.s.SetAggregateMetadata(e.ctx, a3.ID, map[string]*string{"availability_zone": novaStr("az2")})
+			return err
+		}, fault.BadRequest, "InvalidAggregateActionUpdateMeta",
+			"Cannot update metadata of aggregate 3. Reason: One or more hosts already in availability zone(s) ['az1']."},
+		{"zone metadata removed", func() error {
+			_, err := e.s.SetAggregateMetadata(e.ctx, a1.ID, map[string]*string{"availability_zone": nil})
+			return err
+		}, fault.BadRequest, "InvalidAggregateActionUpdateMeta",
+			"Cannot update metadata of aggregate 1. Reason: Aggregate agg1 does not support empty named availability zone."},
+		{"bad metadata key", func() error {
+			_, err := e.s.SetAggregateMetadata(e.ctx, a1.ID, map[string]*string{"a/b": novaStr("1")})
+			return err
+		}, fault.BadRequest, "ValidationError",
+			"Invalid input for field/attribute metadata. Value: {'a/b': '1'}. Additional properties are not allowed ('a/b' was unexpected)"},
+		{"long metadata value", func() error {
+			_, err := e.s.SetAggregateMetadata(e.ctx, a1.ID, map[string]*string{"k": &long})
+			return err
+		}, fault.BadRequest, "ValidationError", "Invalid input for field/attribute k. Value: xxx…"},
+		{"metadata of no aggregate", func() error {
+			_, err := e.s.SetAggregateMetadata(e.ctx, 99, map[string]*string{"k": novaStr("v")})
+			return err
+		}, fault.NotFound, "AggregateNotFound", "Aggregate 99 could not be found."},
+		{"delete with hosts", func() error { return e.s.DeleteAggregate(e.ctx, a1.ID) },
+			fault.BadRequest, "InvalidAggregateActionDelete", "Cannot remove host from aggregate 1. Reason: Host aggregate is not empty."},
+		{"delete of no aggregate", func() error { return e.s.DeleteAggregate(e.ctx, 99) },
+			fault.NotFound, "AggregateNotFound", "Aggregate 99 could not be found."},
 	}
 }
 

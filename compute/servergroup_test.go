@@ -120,12 +120,7 @@ func TestServerGroupRefusals(t *testing.T) {
 				}
 				return func() error { _, err := e.s.CreateServerGroup(e.ctx, g); return err }
 			}
-			tests := []struct {
-				name     string
-				call     func() error
-				kind     fault.Kind
-				typ, msg string
-			}{
+			e.refuses(t, []novaRefusal{
 				{"unknown policy", create(compute.ServerGroup{Name: "g", Policy: "legacy"}), fault.BadRequest, "ValidationError",
 					"Invalid input for field/attribute policy. Value: legacy. 'legacy' is not one of ['anti-affinity', 'affinity', 'soft-anti-affinity', 'soft-affinity']"},
 				{"no name", create(compute.ServerGroup{Policy: compute.Affinity}), fault.BadRequest, "ValidationError",
@@ -154,14 +149,7 @@ func TestServerGroupRefusals(t *testing.T) {
 					fault.NotFound, "", fmt.Sprintf("Instance vm9 is not a member of server group %s.", a1.ID)},
 				{"anti-affinity broken", func() error { _, err := e.s.AddServerGroupMember(e.ctx, a1.ID, "vm2", "h1"); return err },
 					fault.Conflict, "GroupAffinityViolation", "Anti-affinity instance group policy was violated"},
-			}
-			head := e.head(t)
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) { wantNova(t, tt.call(), tt.kind, tt.typ, tt.msg) })
-			}
-			if h := e.head(t); h != head {
-				t.Fatalf("refusals wrote to the feed: head %d → %d", head, h)
-			}
+			})
 			if g, _ := e.s.ServerGroup(e.ctx, sgProjA, a1.ID); !slices.Equal(g.Members, []compute.ServerGroupMember{{InstanceUUID: "vm1", Host: "h1"}}) {
 				t.Fatalf("members after refusals: %+v", g.Members)
 			}

@@ -95,12 +95,7 @@ func TestServiceRefusals(t *testing.T) {
 			update := func(id string, u compute.ServiceUpdate) func() error {
 				return func() error { _, err := e.s.UpdateService(e.ctx, id, u); return err }
 			}
-			tests := []struct {
-				name     string
-				call     func() error
-				kind     fault.Kind
-				typ, msg string
-			}{
+			e.refuses(t, []novaRefusal{
 				{"no such service", update("nope", compute.ServiceUpdate{Disabled: &yes}),
 					fault.NotFound, "ServiceNotFound", "Service nope could not be found."},
 				{"not a compute service", update(sched.UUID, compute.ServiceUpdate{Disabled: &yes}),
@@ -121,14 +116,7 @@ func TestServiceRefusals(t *testing.T) {
 					fault.BadRequest, "ValidationError", "Invalid input for field/attribute binary. Value: . '' is too short"},
 				{"report with a bad host", func() error { _, err := e.s.ReportService(e.ctx, compute.NovaCompute, "h 1", 1); return err },
 					fault.BadRequest, "ValidationError", "Invalid input for field/attribute host. Value: h 1. 'h 1' does not match '^[a-zA-Z0-9-._]*$'"},
-			}
-			head := e.head(t)
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) { wantNova(t, tt.call(), tt.kind, tt.typ, tt.msg) })
-			}
-			if h := e.head(t); h != head {
-				t.Fatalf("refusals wrote to the feed: head %d → %d", head, h)
-			}
+			})
 		})
 	}
 }
