@@ -214,6 +214,9 @@ func (s *Store) loadProviders(ctx context.Context, tx *sqlstore.Tx, where string
 	// One query per part over the same selection; a single provider's
 	// parts come by key.
 	sub := `SELECT p.uuid FROM compute_providers p ` + where
+	if where == "" {
+		sub, args = `SELECT uuid FROM compute_providers`, nil
+	}
 	err = scanEach(ctx, tx, `SELECT provider_uuid, resource_class, total, reserved, min_unit, max_unit, step_size, allocation_ratio, used
 		FROM compute_inventories WHERE provider_uuid IN (`+sub+`)`, args, func(r *sql.Rows) error {
 		var u, c string

@@ -131,16 +131,76 @@ func (s *Store) Snapshot(ctx context.Context) ([]*placement.Provider, error) {
 	return out, err
 }
 
-// AllocationCandidates answers GET /allocation_candidates over a
-// snapshot of the store.
+// AllocationCandidates answers GET /allocation_candidates. Trees are
+// read and searched a chunk at a time, in root uuid order, until q.Limit
+// candidates are found: the cost follows the limit more than the size of
+// the cloud (Nova asks for 1,000).
 func (s *Store) AllocationCandidates(ctx context.Context, q placement.Query) ([]placement.Candidate, []*placement.Provider, error) {
-	snap, err := s.Snapshot(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	cs, sums, err := placement.Candidates(snap, q)
-	if err != nil {
+	if err := q.Validate(); err != nil {
 		return nil, nil, placementError(fault.BadRequest, CodeDefault, "%s", trimInvalid(err))
 	}
-	return cs, sums, nil
+	var cands []placement.Candidate
+	var sums []*placement.Provider
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		roots, err := candidateRoots(ctx, tx, q)
+		if err != nil {
+			return err
+		}
+		chunk := max(candidateChunk, q.Limit)
+		for len(roots) > 0 {
+			n := min(len(roots), chunk)
+			// A range of roots is cheaper to ask for than a list of them;
+			// the trees in it that cannot hold the request are skipped.
+			ps, err := s.loadProviders(ctx, tx, "WHERE p.root_uuid BETWEEN ? AND ?", roots[0], roots[n-1])
+			if err != nil {
+				return err
+			}
+			keep := map[string]bool{}
+			for _, r := range roots[:n] {
+				keep[r] = true
+			}
+			roots = roots[n:]
+			snap := make([]*placement.Provider, 0, len(ps))
+			for i := range ps {
+				if keep[ps[i].RootUUID] {
+					snap = append(snap, &ps[i].Provider)
+				}
+			}
+			part := q
+			if q.Limit > 0 {
+				part.Limit = q.Limit - len(cands)
+			}
+			if q.Max > 0 {
+				part.Max = q.Max - len(cands)
+			}
+			cs, ss, err := placement.Candidates(snap, part)
+			if err != nil {
+				return placementError(fault.BadRequest, CodeDefault, "%s", trimInvalid(err))
+			}
+			cands, sums = append(cands, cs...), append(sums, ss...)
+			if (q.Limit > 0 && len(cands) >= q.Limit) || (q.Max > 0 && len(cands) >= q.Max) {
+				break
+			}
+		}
+		return nil
+	})
+	return cands, sums, err
 }
+
+// candidateChunk is how many trees AllocationCandidates reads at once.
+const candidateChunk = 500
+
+// candidateRoots are the roots of every tree, in order. (Asking SQL
+// for only the trees with room for each class costs more here than
+// searching the trees read: the reads stop at the limit.)
+func candidateRoots(ctx context.Context, tx *sqlstore.Tx, _ placement.Query) ([]string, error) {
+	var roots []string
+	err := scanEach(ctx, tx, `SELECT uuid FROM compute_providers WHERE parent_uuid IS NULL ORDER BY uuid`, nil, func(r *sql.Rows) error {
+		var u string
+		err := r.Scan(&u)
+		roots = append(roots, u)
+		return err
+	})
+	return roots, err
+}
+

@@ -1,0 +1,106 @@
+package placement_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/gostack/gostack/compute/placement"
+)
+
+// A compute node with two NUMA children (VCPU and memory there), its
+// disk on the root, and a plain host with everything on it.
+func cluster() []*placement.Provider {
+	inv := placement.NewInventory
+	return []*placement.Provider{
+		{UUID: "cn1", Name: "cn1", RootUUID: "cn1", Inventories: map[string]placement.Inventory{placement.DiskGB: inv(100)},
+			Usages: map[string]int64{}, Aggregates: []string{"agg-a"}},
+		{UUID: "cn1-n0", Name: "cn1-n0", ParentUUID: "cn1", RootUUID: "cn1", Traits: []string{"HW_NUMA_ROOT"},
+			Inventories: map[string]placement.Inventory{placement.VCPU: inv(4), placement.MemoryMB: inv(4096)}, Usages: map[string]int64{placement.VCPU: 3}},
+		{UUID: "cn1-n1", Name: "cn1-n1", ParentUUID: "cn1", RootUUID: "cn1", Traits: []string{"HW_NUMA_ROOT"},
+			Inventories: map[string]placement.Inventory{placement.VCPU: inv(4), placement.MemoryMB: inv(4096)}, Usages: map[string]int64{}},
+		{UUID: "cn2", Name: "cn2", RootUUID: "cn2", Traits: []string{"CUSTOM_GOLD"},
+			Inventories: map[string]placement.Inventory{placement.VCPU: inv(8), placement.MemoryMB: inv(8192), placement.DiskGB: inv(50)}, Usages: map[string]int64{}},
+	}
+}
+
+func render(cs []placement.Candidate) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, fmt.Sprint(c.Allocations))
+	}
+	return out
+}
+
+func TestCandidates(t *testing.T) {
+	res := func(kv ...any) map[string]int64 {
+		m := map[string]int64{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = int64(kv[i+1].(int))
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name string
+		q    placement.Query
+		want []string
+	}{
+		{"unnumbered group spreads over a tree, one provider per class",
+			placement.Query{Groups: []placement.Group{{Resources: res(placement.VCPU, 2, placement.DiskGB, 10)}}},
+			[]string{"map[cn1:map[DISK_GB:10] cn1-n1:map[VCPU:2]]", "map[cn2:map[DISK_GB:10 VCPU:2]]"}},
+		{"VCPU and memory may come from different NUMA nodes of one tree",
+			placement.Query{Groups: []placement.Group{{Resources: res(placement.VCPU, 1, placement.MemoryMB, 1024)}}},
+			[]string{"map[cn1-n0:map[MEMORY_MB:1024 VCPU:1]]", "map[cn1-n0:map[VCPU:1] cn1-n1:map[MEMORY_MB:1024]]",
+				"map[cn1-n0:map[MEMORY_MB:1024] cn1-n1:map[VCPU:1]]", "map[cn1-n1:map[MEMORY_MB:1024 VCPU:1]]", "map[cn2:map[MEMORY_MB:1024 VCPU:1]]"}},
+		{"required trait", placement.Query{Groups: []placement.Group{{Resources: res(placement.VCPU, 1), Required: []string{"CUSTOM_GOLD"}}}},
+			[]string{"map[cn2:map[VCPU:1]]"}},
+		{"forbidden trait", placement.Query{Groups: []placement.Group{{Resources: res(placement.VCPU, 1), Forbidden: []string{"CUSTOM_GOLD", "HW_NUMA_ROOT"}}}},
+			nil},
+		{"member_of through the root's aggregate", placement.Query{Groups: []placement.Group{{Resources: res(placement.VCPU, 2), MemberOf: [][]string{{"agg-a", "agg-z"}}}}},
+			[]string{"map[cn1-n1:map[VCPU:2]]"}},
+		{"two granular groups isolated on different NUMA nodes: only cn2 fails (one provider)",
+			placement.Query{Isolate: true, Groups: []placement.Group{{Suffix: "1", Resources: res(placement.MemoryMB, 1024)}, {Suffix: "2", Resources: res(placement.MemoryMB, 1024)}}},
+			[]string{"map[cn1-n0:map[MEMORY_MB:1024] cn1-n1:map[MEMORY_MB:1024]]"}},
+		{"the same groups without isolation may share a provider",
+			placement.Query{Groups: []placement.Group{{Suffix: "1", Resources: res(placement.MemoryMB, 4096)}, {Suffix: "2", Resources: res(placement.MemoryMB, 4096)}}},
+			[]string{"map[cn1-n0:map[MEMORY_MB:4096] cn1-n1:map[MEMORY_MB:4096]]", "map[cn2:map[MEMORY_MB:8192]]"}},
+		{"limit", placement.Query{Limit: 1, Groups: []placement.Group{{Resources: res(placement.VCPU, 1)}}},
+			[]string{"map[cn1-n0:map[VCPU:1]]"}},
+		{"root_required", placement.Query{RootRequired: []string{"CUSTOM_GOLD"}, Groups: []placement.Group{{Resources: res(placement.VCPU, 1)}}},
+			[]string{"map[cn2:map[VCPU:1]]"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, sums, err := placement.Candidates(cluster(), tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := render(cs)
+			slices.Sort(got)
+			slices.Sort(tt.want)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got\n%q\nwant\n%q", got, tt.want)
+			}
+			if len(cs) > 0 && len(sums) == 0 {
+				t.Fatal("no provider summaries")
+			}
+		})
+	}
+	if _, _, err := placement.Candidates(cluster(), placement.Query{}); err == nil {
+		t.Fatal("an empty query was accepted")
+	}
+}
+
+func TestCapacityRule(t *testing.T) {
+	inv := placement.Inventory{Total: 16384, Reserved: 512, MinUnit: 1, MaxUnit: 16384, StepSize: 1, AllocationRatio: 1.5}
+	if inv.Capacity() != 23808 { // int((16384-512)*1.5)
+		t.Fatal(inv.Capacity())
+	}
+	err := inv.Fit(placement.MemoryMB, 22000, 4096)
+	if err == nil || err.Error() != "MEMORY_MB: 4096 requested, 1808 free of 23808 (total 16384, reserved 512, ratio 1.5)" {
+		t.Fatal(err)
+	}
+	inv.StepSize = 256
+	if err := inv.Fit(placement.MemoryMB, 0, 100); err == nil {
+		t.Fatal("step_size not enforced")
+	}
+}

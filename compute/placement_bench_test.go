@@ -1,0 +1,80 @@
+package compute_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/placement"
+	"github.com/gostack/gostack/internal/testenv"
+)
+
+// BenchmarkClaim measures persisted claims (one instance's VCPU,
+// MEMORY_MB and DISK_GB on one of 5,000 hosts, one transaction each) from
+// 8 concurrent schedulers: claims/s is what the scheduler's Reserve step
+// can sustain on each engine.
+func BenchmarkClaim(b *testing.B) {
+	for _, eng := range testenv.Engines(b) {
+		b.Run(eng.Name, func(b *testing.B) {
+			s, _, _ := newStore(b, eng.New(b))
+			hosts := benchHosts(b, s, 5000)
+			var next atomic.Int64
+			b.SetParallelism(8 / max(1, testingProcs()))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1)
+					h := hosts[int(i)%len(hosts)]
+					err := s.Claim(context.Background(), compute.Claim{Consumer: uuid.NewString(), ProjectID: "p", UserID: "u", CheckGeneration: true,
+						Resources: map[string]map[string]int64{h: {placement.VCPU: 1, placement.MemoryMB: 512, placement.DiskGB: 1}}})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
+		})
+	}
+}
+
+// BenchmarkAllocationCandidates is GET /allocation_candidates' work over
+// 6,000 providers (LP 1828937 measured Placement at 5.5 to 16 s there).
+func BenchmarkAllocationCandidates(b *testing.B) {
+	for _, eng := range testenv.Engines(b) {
+		b.Run(eng.Name, func(b *testing.B) {
+			s, _, _ := newStore(b, eng.New(b))
+			benchHosts(b, s, 6000)
+			q := placement.Query{Groups: []placement.Group{{Resources: map[string]int64{placement.VCPU: 1, placement.MemoryMB: 512, placement.DiskGB: 10}}}, Limit: 1000}
+			b.ResetTimer()
+			for b.Loop() {
+				cs, _, err := s.AllocationCandidates(context.Background(), q)
+				if err != nil || len(cs) != 1000 {
+					b.Fatal(len(cs), err)
+				}
+			}
+		})
+	}
+}
+
+func testingProcs() int { return 2 }
+
+// benchHosts makes n hosts with inventories in few transactions.
+func benchHosts(b testing.TB, s *compute.Store, n int) []string {
+	b.Helper()
+	ctx := context.Background()
+	inv := map[string]placement.Inventory{placement.VCPU: placement.NewInventory(64), placement.MemoryMB: placement.NewInventory(262144), placement.DiskGB: placement.NewInventory(4000)}
+	var out []string
+	for i := range n {
+		u := uuid.NewString()
+		if _, err := s.ReportHost(ctx, u, fmt.Sprintf("bench-%05d", i), inv, compute.Ratios{Initial: compute.DefaultInitialRatios()}); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
