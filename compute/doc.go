@@ -1,15 +1,36 @@
-// Package compute will hold gostack's compute area: the server model and
-// its state machine, the Store, and the controller that turns desired
-// servers into placements and driver calls.
+// Package compute is gostack's compute area: the Placement model kept in
+// a Store on kit/sqlstore (every write appended to the watch feed, area
+// "compute") and the Nova objects the scheduler needs.
 //
-// Planned building blocks, each usable alone:
+// What works today:
 //
-//   - compute/scheduler: filters, weighers, allocation ratios and claims;
-//     pure Go, no libvirt.
-//   - compute/libvirt: a driver on libvirt.org/go/libvirt (cgo, isolated).
-//   - compute/qemu: a driver that runs QEMU directly over QMP.
-//   - compute/api: the Nova v2.1-compatible REST handler.
+//   - Placement (placement_*.go): resource providers in trees,
+//     inventories with their usage kept beside them, custom resource
+//     classes and traits (os-traits' standard ones built in),
+//     aggregates, consumers and allocations. Claim and ClaimAll write a
+//     consumer's allocations atomically: the consumer generation is
+//     compared and bumped, every amount is checked against its inventory
+//     by a conditional UPDATE while the row is held, and every provider
+//     touched gets a new generation, all in one transaction; no provider
+//     exceeds its capacity whatever the number of schedulers, processes
+//     or controllers claiming. ReportHost applies allocation ratios as
+//     Nova meant them (Ratios: initial once, override always, otherwise
+//     whatever an admin set). AllocationCandidates searches trees a chunk
+//     at a time until the limit. Errors carry Placement's codes
+//     (CodeConcurrentUpdate...).
+//   - Nova's host aggregates (with metadata and availability zones),
+//     server groups (a member is placed under the group's row lock, so
+//     the late affinity check cannot be raced) and services (heartbeats,
+//     Nova's up rule).
 //
-// Nothing here works yet: the area lands with its own issue. Until then
-// the all-in-one daemon does not open the compute port (8774).
+// Building blocks, each usable alone:
+//
+//   - compute/placement: Placement's resource model as plain values
+//     (Inventory and its capacity rule, Provider, Candidates).
+//   - compute/scheduler: filters, weighers and the scheduling framework;
+//     pure Go.
+//   - compute/api/placement: the Placement API v1 handler.
+//
+// Not here yet: servers, the Nova API (port 8774), the drivers and the
+// compute agent; they land with the compute issue.
 package compute
