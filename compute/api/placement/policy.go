@@ -1,0 +1,38 @@
+package placement
+
+// Placement's policy names (placement/policies), which Authorize is
+// asked about and a refusal names.
+const (
+	ruleProviderList     = "placement:resource_providers:list"
+	ruleProviderCreate   = "placement:resource_providers:create"
+	ruleProviderShow     = "placement:resource_providers:show"
+	ruleProviderUpdate   = "placement:resource_providers:update"
+	ruleProviderDelete   = "placement:resource_providers:delete"
+	ruleInventoryList    = "placement:resource_providers:inventories:list"
+	ruleInventoryCreate  = "placement:resource_providers:inventories:create"
+	ruleInventoryShow    = "placement:resource_providers:inventories:show"
+	ruleInventoryUpdate  = "placement:resource_providers:inventories:update"
+	ruleInventoryDelete  = "placement:resource_providers:inventories:delete"
+	ruleAggregateList    = "placement:resource_providers:aggregates:list"
+	ruleAggregateUpdate  = "placement:resource_providers:aggregates:update"
+	ruleProviderUsages   = "placement:resource_providers:usages"
+	ruleProviderAllocs   = "placement:resource_providers:allocations:list"
+	ruleProviderTraits   = "placement:resource_providers:traits:list"
+	ruleProviderTraitSet = "placement:resource_providers:traits:update"
+	ruleProviderTraitDel = "placement:resource_providers:traits:delete"
+	ruleClassList        = "placement:resource_classes:list"
+	ruleClassCreate      = "placement:resource_classes:create"
+	ruleClassShow        = "placement:resource_classes:show"
+	ruleClassUpdate      = "placement:resource_classes:update"
+	ruleClassDelete      = "placement:resource_classes:delete"
+	ruleTraitList        = "placement:traits:list"
+	ruleTraitShow        = "placement:traits:show"
+	ruleTraitUpdate      = "placement:traits:update"
+	ruleTraitDelete      = "placement:traits:delete"
+	ruleAllocList        = "placement:allocations:list"
+	ruleAllocManage      = "placement:allocations:manage"
+	ruleAllocUpdate      = "placement:allocations:update"
+	ruleAllocDelete      = "placement:allocations:delete"
+	ruleCandidates       = "placement:allocation_candidates:list"
+	ruleUsages           = "placement:usages"
+)
