@@ -121,6 +121,8 @@ type ProviderFilter struct {
 // Providers lists providers by uuid that pass f.
 func (s *Store) Providers(ctx context.Context, f ProviderFilter) ([]Provider, error) {
 	var all []Provider
+	roots := map[string]*placement.Provider{}
+	treeRoot := ""
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
 		var err error
 		where, args := "", []any{}
@@ -132,21 +134,45 @@ func (s *Store) Providers(ctx context.Context, f ProviderFilter) ([]Provider, er
 		case f.InTree != "":
 			where, args = "WHERE p.root_uuid = (SELECT root_uuid FROM compute_providers WHERE uuid = ?)", append(args, f.InTree)
 		}
-		all, err = s.loadProviders(ctx, tx, where, args...)
-		return err
+		if all, err = s.loadProviders(ctx, tx, where, args...); err != nil {
+			return err
+		}
+		if f.InTree != "" {
+			err := tx.Get(ctx, `SELECT root_uuid FROM compute_providers WHERE uuid = ?`, []any{f.InTree}, &treeRoot)
+			if fault.KindOf(err) == fault.NotFound {
+				all = nil
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
+		// member_of looks at a provider's root too: read the roots the
+		// selection lacks.
+		for i := range all {
+			if all[i].UUID == all[i].RootUUID {
+				roots[all[i].UUID] = &all[i].Provider
+			}
+		}
+		for _, p := range all {
+			if roots[p.RootUUID] != nil {
+				continue
+			}
+			rs, err := s.loadProviders(ctx, tx, "WHERE p.uuid = ?", p.RootUUID)
+			if err != nil {
+				return err
+			}
+			if len(rs) == 1 {
+				roots[p.RootUUID] = &rs[0].Provider
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	roots := map[string]*placement.Provider{}
-	for i := range all {
-		if all[i].UUID == all[i].RootUUID {
-			roots[all[i].UUID] = &all[i].Provider
-		}
-	}
-	out := all[:0]
+	out := make([]Provider, 0, len(all))
 	for _, p := range all {
-		if f.keeps(&p.Provider, roots[p.RootUUID]) {
+		if (treeRoot == "" || p.RootUUID == treeRoot) && f.keeps(&p.Provider, roots[p.RootUUID]) {
 			out = append(out, p)
 		}
 	}
@@ -459,8 +485,9 @@ func (s *Store) SetProviderTraits(ctx context.Context, u string, gen int64, trai
 }
 
 // SetProviderAggregates replaces a provider's aggregates (uuids) at
-// generation gen (nil: unchecked, as before Placement 1.19). It returns
-// the new generation.
+// generation gen, and bumps it. With gen nil (before Placement 1.19)
+// the generation is neither checked nor bumped, as in Placement. It
+// returns the provider's generation afterwards.
 func (s *Store) SetProviderAggregates(ctx context.Context, u string, gen *int64, aggs []string) (int64, error) {
 	aggs = sortedSet(aggs)
 	for _, a := range aggs {
@@ -470,7 +497,8 @@ func (s *Store) SetProviderAggregates(ctx context.Context, u string, gen *int64,
 	}
 	var out int64
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		if _, err := s.lockProvider(ctx, tx, u, gen); err != nil {
+		lp, err := s.lockProvider(ctx, tx, u, gen)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM compute_provider_aggregates WHERE provider_uuid = ?`, u); err != nil {
@@ -481,8 +509,9 @@ func (s *Store) SetProviderAggregates(ctx context.Context, u string, gen *int64,
 				return err
 			}
 		}
-		var err error
-		if out, err = s.bumpGeneration(ctx, tx, u); err != nil {
+		if gen == nil {
+			out = lp.generation
+		} else if out, err = s.bumpGeneration(ctx, tx, u); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "resource_provider", u, "", watch.Update, map[string]any{"uuid": u, "aggregates": aggs})

@@ -203,4 +203,3 @@ func candidateRoots(ctx context.Context, tx *sqlstore.Tx, _ placement.Query) ([]
 	})
 	return roots, err
 }
-

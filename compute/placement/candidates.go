@@ -288,9 +288,10 @@ func (s *search) emit() {
 	for k := range c.Mappings {
 		slices.Sort(c.Mappings[k])
 	}
-	// Different picks can add up to one request (two groups swapping
-	// providers): Placement lists each allocation request once.
-	key := fmt.Sprint(c.Allocations)
+	// Different picks can add up to one request: Placement lists each
+	// (allocations, mappings) pair once, so two groups swapping
+	// providers are two candidates.
+	key := fmt.Sprint(c.Allocations, c.Mappings)
 	if s.seen == nil {
 		s.seen = map[string]bool{}
 	}
