@@ -33,7 +33,7 @@ type Config struct {
 // names its own (Porter).
 var OpenStackPorts = map[string]int{
 	"admin": 8790, "identity": 5000, "compute": 8774, "network": 9696, "volume": 8776,
-	"image": 9292, "baremetal": 6385, "load-balancer": 9876, "dns": 9001,
+	"image": 9292, "placement": 8778, "baremetal": 6385, "load-balancer": 9876, "dns": 9001,
 }
 
 // TLSConfig turns HTTPS on for every HTTP listener (the APIs and the admin

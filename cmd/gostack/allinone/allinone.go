@@ -3,6 +3,7 @@
 package allinone
 
 import (
+	computearea "github.com/gostack/gostack/compute/area"
 	dnsarea "github.com/gostack/gostack/dns/area"
 	identityarea "github.com/gostack/gostack/identity/area"
 	imagearea "github.com/gostack/gostack/image/area"
@@ -18,6 +19,7 @@ func Areas() []compose.Area {
 		imagearea.New(),
 		dnsarea.New(),
 		networkarea.New(),
+		computearea.NewPlacement(),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
+	computearea "github.com/gostack/gostack/compute/area"
 	dnsarea "github.com/gostack/gostack/dns/area"
 	identityarea "github.com/gostack/gostack/identity/area"
 	imagearea "github.com/gostack/gostack/image/area"
@@ -94,11 +95,13 @@ type cloudConfig struct {
 	Image    *imagearea.Config
 	DNS      *dnsarea.Config
 	Network  *networkarea.Config
+	Place    *computearea.PlacementConfig
 
 	id  *identityarea.Area
 	img *imagearea.Area
 	dns *dnsarea.Area
 	net *networkarea.Area
+	pl  *computearea.Placement
 }
 
 // newConfig is the all-in-one daemon's defaults.
@@ -109,7 +112,8 @@ func newConfig() *cloudConfig {
 	c.img, _ = compose.Find[*imagearea.Area](areas)
 	c.dns, _ = compose.Find[*dnsarea.Area](areas)
 	c.net, _ = compose.Find[*networkarea.Area](areas)
-	c.Identity, c.Image, c.DNS, c.Network = &c.id.Config, &c.img.Config, &c.dns.Config, &c.net.Config
+	c.pl, _ = compose.Find[*computearea.Placement](areas)
+	c.Identity, c.Image, c.DNS, c.Network, c.Place = &c.id.Config, &c.img.Config, &c.dns.Config, &c.net.Config, &c.pl.Config
 	// The host agent starts Open vSwitch, which outlives the daemon:
 	// only the tests that plumb ports turn it on, and stop the switch.
 	c.Network.Agent.Enabled = false
@@ -117,7 +121,7 @@ func newConfig() *cloudConfig {
 }
 
 // all are every area of the all-in-one daemon, configured by c.
-func (c *cloudConfig) all() []compose.Area { return []compose.Area{c.id, c.img, c.dns, c.net} }
+func (c *cloudConfig) all() []compose.Area { return []compose.Area{c.id, c.img, c.dns, c.net, c.pl} }
 
 // Validate checks c as the all-in-one daemon does.
 func (c *cloudConfig) Validate() error { return compose.Validate(&c.Config, c.all()) }
