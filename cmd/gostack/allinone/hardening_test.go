@@ -164,7 +164,7 @@ func TestTLS(t *testing.T) {
 		Endpoints []struct{ URL string }
 	}
 	o.json(&cat, "catalog", "list")
-	if len(cat) != 4 {
+	if len(cat) != 5 { // identity, image, dns, network, placement
 		t.Fatalf("catalog: %+v", cat)
 	}
 	for _, c := range cat {
