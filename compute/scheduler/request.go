@@ -219,9 +219,9 @@ func addTrait(req, forb Set, name, how string) {
 // translatePinning is Nova's _translate_pinning_policies.
 func (r *Request) translatePinning(res map[string]int64, req, forb Set) error {
 	f := r.Flavor
-	policy := f.ExtraSpecs["hw:cpu_policy"]
-	if policy == "" {
-		policy = r.Image.Properties["hw_cpu_policy"]
+	policy, err := r.cpuPolicy()
+	if err != nil {
+		return err
 	}
 	var pcpus int64
 	switch policy {
@@ -236,8 +236,6 @@ func (r *Request) translatePinning(res map[string]int64, req, forb Set) error {
 		}
 		pcpus = n
 		res[placement.VCPU] = f.VCPUs - n
-	default:
-		return fmt.Errorf("%w: hw:cpu_policy %q is not shared, dedicated or mixed", ErrInvalidRequest, policy)
 	}
 	if policy == "dedicated" || policy == "mixed" {
 		if f.ExtraSpecs["hw:emulator_threads_policy"] == "isolate" {
@@ -245,11 +243,9 @@ func (r *Request) translatePinning(res map[string]int64, req, forb Set) error {
 		}
 		res[placement.PCPU] = pcpus
 	}
-	thread := f.ExtraSpecs["hw:cpu_thread_policy"]
-	if thread == "" || thread == "prefer" {
-		if t := r.Image.Properties["hw_cpu_thread_policy"]; t != "" {
-			thread = t
-		}
+	thread, err := r.threadPolicy()
+	if err != nil {
+		return err
 	}
 	switch thread {
 	case "isolate":
@@ -258,6 +254,43 @@ func (r *Request) translatePinning(res map[string]int64, req, forb Set) error {
 		req["HW_CPU_HYPERTHREADING"] = struct{}{}
 	}
 	return nil
+}
+
+// cpuPolicy is Nova's get_cpu_policy_constraint: the flavor's
+// hw:cpu_policy, or the image's hw_cpu_policy when the flavor sets none;
+// an image may not ask for more pinning than the flavor's policy.
+func (r *Request) cpuPolicy() (string, error) {
+	fp, ip := r.Flavor.ExtraSpecs["hw:cpu_policy"], r.Image.Properties["hw_cpu_policy"]
+	valid := func(p string) bool { return p == "" || p == "shared" || p == "dedicated" || p == "mixed" }
+	if !valid(fp) || !valid(ip) {
+		return "", fmt.Errorf("%w: CPU policy %q is not shared, dedicated or mixed", ErrInvalidRequest, fp+ip)
+	}
+	switch {
+	case fp == "mixed" && ip == "dedicated", fp == "shared" && (ip == "dedicated" || ip == "mixed"):
+		return "", fmt.Errorf("%w: image hw_cpu_policy %s may not override the flavor's %s", ErrInvalidRequest, ip, fp)
+	case fp != "":
+		return fp, nil
+	}
+	return ip, nil
+}
+
+// threadPolicy is Nova's get_cpu_thread_policy_constraint.
+func (r *Request) threadPolicy() (string, error) {
+	fp, ip := r.Flavor.ExtraSpecs["hw:cpu_thread_policy"], r.Image.Properties["hw_cpu_thread_policy"]
+	valid := func(p string) bool { return p == "" || p == "prefer" || p == "isolate" || p == "require" }
+	if !valid(fp) || !valid(ip) {
+		return "", fmt.Errorf("%w: CPU thread policy %q is not prefer, isolate or require", ErrInvalidRequest, fp+ip)
+	}
+	switch {
+	case fp == "" || fp == "prefer":
+		if fp == "" || ip != "" {
+			return ip, nil
+		}
+		return fp, nil
+	case ip != "" && ip != fp:
+		return "", fmt.Errorf("%w: image hw_cpu_thread_policy %s may not override the flavor's %s", ErrInvalidRequest, ip, fp)
+	}
+	return fp, nil
 }
 
 // dedicatedCount is how many of vcpus guest CPUs a mixed instance's

@@ -416,6 +416,13 @@ func TestRequestValidation(t *testing.T) {
 		{InstanceUUIDs: []string{"a"}, MaxCount: 2, Flavor: smallFlavor()},
 		{Flavor: Flavor{VCPUs: 2, ExtraSpecs: map[string]string{"hw:cpu_policy": "mixed", "hw:cpu_dedicated_mask": "0-1"}}},
 		{Flavor: Flavor{VCPUs: 2, ExtraSpecs: map[string]string{"hw:cpu_policy": "bogus"}}},
+		// Nova's get_cpu_policy_constraint and thread policy conflicts.
+		{Flavor: Flavor{VCPUs: 2, ExtraSpecs: map[string]string{"hw:cpu_policy": "shared"}},
+			Image: Image{Properties: map[string]string{"hw_cpu_policy": "dedicated"}}},
+		{Flavor: Flavor{VCPUs: 2, ExtraSpecs: map[string]string{"hw:cpu_policy": "mixed", "hw:cpu_dedicated_mask": "1"}},
+			Image: Image{Properties: map[string]string{"hw_cpu_policy": "dedicated"}}},
+		{Flavor: Flavor{VCPUs: 2, ExtraSpecs: map[string]string{"hw:cpu_thread_policy": "isolate"}},
+			Image: Image{Properties: map[string]string{"hw_cpu_thread_policy": "require"}}},
 	} {
 		if _, err := s.Schedule(context.Background(), threeHosts(), req); !errors.Is(err, ErrInvalidRequest) {
 			t.Errorf("%+v: got %v", req, err)
