@@ -32,6 +32,34 @@ const (
 	knownMultiFull = "multi-create filled a host: Nova weighs it and loses the claim, gostack filters it out first"
 )
 
+// Differences from Nova the generator does not produce, each on purpose:
+//
+//   - ComputeFilter reads Host.Up; Nova asks its servicegroup driver
+//     (database heartbeats). The harness feeds Nova the same flag.
+//   - Placement is modelled, not run: the harness checks Placement's
+//     capacity rule and traits itself and uses Nova's
+//     AvailabilityZoneFilter for zones. Nova's Placement pre-filter for
+//     zones (member_of the zone's aggregates) lets every host through
+//     when no aggregate defines the requested zone; we apply the zone
+//     filter's rule (a host in no zone aggregate is in
+//     default_availability_zone).
+//   - Capabilities extra specs that compare a whole dict (str() of
+//     stats or of a JSON object) see its keys sorted; Python keeps the
+//     order the dict was built in. HostState methods (hasattr is true for
+//     "update") are not capabilities here.
+//   - Python's int() and float() accept non-ASCII digits; ours do not.
+//   - AggregateMultiTenancyIsolation reads filter_tenant_id exactly, as
+//     Nova 26 does (the filter_tenant_id* prefixes are Placement's tenant
+//     pre-filter's, which is not here).
+//   - Nova 26 has no NumInstancesWeigher or HypervisorVersionWeigher; the
+//     harness defines them as 2024.1 does.
+//   - A weigher whose normalised value is 0 for a host does not look up
+//     its multiplier; Nova multiplies, which differs only for an infinite
+//     multiplier (NaN).
+//   - With PercentageOfHostsToScore below 100 on more than 100 hosts,
+//     only a share of the hosts is filtered and weighed (Nova sees the
+//     max_placement_results Placement returns); the test scores all.
+
 // novaResult is the harness's answer for one request (see
 // testdata/nova_harness.py).
 type novaResult struct {
