@@ -101,20 +101,20 @@ func (i Inventory) Validate() error {
 // Fit reports why amount more units of class do not fit in i when used
 // are already allocated: nil when they do. The error is a *CapacityError.
 func (i Inventory) Fit(class string, used, amount int64) error {
-	e := &CapacityError{Class: class, Amount: amount, Used: used, Inventory: i}
+	var reason string
 	switch {
 	case amount < i.MinUnit:
-		e.Reason = ReasonMinUnit
+		reason = ReasonMinUnit
 	case amount > i.MaxUnit:
-		e.Reason = ReasonMaxUnit
+		reason = ReasonMaxUnit
 	case amount%i.StepSize != 0:
-		e.Reason = ReasonStepSize
+		reason = ReasonStepSize
 	case used+amount > i.Capacity():
-		e.Reason = ReasonCapacity
+		reason = ReasonCapacity
 	default:
-		return nil
+		return nil // no error built: the scheduler asks this of every host
 	}
-	return e
+	return &CapacityError{Class: class, Amount: amount, Used: used, Inventory: i, Reason: reason}
 }
 
 // Why a request does not fit an inventory.
