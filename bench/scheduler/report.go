@@ -186,7 +186,7 @@ func peerNotes(w io.Writer, m measured) {
 		fmt.Fprintf(w, "Nova: filters %s; weighers %s.\n", strings.Join(m.nova.Filters, ", "), strings.Join(m.nova.Weighers, ", "))
 		for _, n := range []int{1000, 10000, 50000} {
 			if r, ok := m.nova.Results[strconv.Itoa(n)]; ok {
-				fmt.Fprintf(w, "  %s hosts: %d passed the filters; %d decisions, min %s, p99 %s\n", thousands(n), r.Passed, r.Runs, fmtMS(r.MinMS), fmtMS(r.P99MS))
+				fmt.Fprintf(w, "  %s hosts: %s passed the filters; %d decisions, min %s, p99 %s\n", thousands(n), thousands(r.Passed), r.Runs, fmtMS(r.MinMS), fmtMS(r.P99MS))
 			}
 		}
 	}
