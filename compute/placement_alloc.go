@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 
+	"github.com/gostack/gostack/compute/placement"
 	"github.com/gostack/gostack/kit/crashpoint"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -70,7 +72,7 @@ func (s *Store) ClaimAll(ctx context.Context, claims []Claim) error {
 	}
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
 		delta := map[[2]string]int64{}
-		amount := map[[2]string]int64{}
+		amount := map[[2]string][]int64{}
 		for _, c := range claims {
 			if err := s.claimConsumer(ctx, tx, c, delta, amount); err != nil {
 				return err
@@ -83,8 +85,9 @@ func (s *Store) ClaimAll(ctx context.Context, claims []Claim) error {
 
 // claimConsumer checks and bumps one consumer's generation and rewrites
 // its allocation rows, adding what changes to delta (by provider and
-// class) and the new amounts to amount.
-func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, delta, amount map[[2]string]int64) error {
+// class) and the new amounts to amount (one for each consumer of a
+// ClaimAll that takes from the provider's class).
+func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, delta map[[2]string]int64, amount map[[2]string][]int64) error {
 	gen, exists, err := s.consumerGeneration(ctx, tx, c.Consumer)
 	if err != nil {
 		return err
@@ -138,8 +141,13 @@ func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, del
 		for _, cl := range slices.Sorted(maps.Keys(c.Resources[p])) {
 			n := c.Resources[p][cl]
 			k := [2]string{p, cl}
+			if delta[k] > 0 && n > math.MaxInt64-delta[k] {
+				// Amounts whose sum is past int64 fit no inventory.
+				return placementError(fault.Conflict, CodeDefault,
+					"Unable to allocate inventory: Unable to create allocation for '%s' on resource provider '%s'. The requested amount would exceed the capacity.", cl, p)
+			}
 			delta[k] += n
-			amount[k] = n
+			amount[k] = append(amount[k], n)
 			if _, err := tx.Exec(ctx, `INSERT INTO compute_allocations (consumer_uuid, provider_uuid, resource_class, used) VALUES (?, ?, ?, ?)`,
 				c.Consumer, p, cl, n); err != nil {
 				if errors.Is(err, sqlstore.ErrConflict) {
@@ -172,7 +180,7 @@ func genString(g *int64) string {
 // generation) and then changes each inventory's usage by delta, in
 // (provider, class) order; an increase is written only if it fits, and
 // every new amount must meet the inventory's unit rules.
-func (s *Store) applyUsage(ctx context.Context, tx *sqlstore.Tx, delta, amount map[[2]string]int64) error {
+func (s *Store) applyUsage(ctx context.Context, tx *sqlstore.Tx, delta map[[2]string]int64, amount map[[2]string][]int64) error {
 	keys := slices.SortedFunc(maps.Keys(delta), func(a, b [2]string) int {
 		if c := strings.Compare(a[0], b[0]); c != 0 {
 			return c
@@ -193,28 +201,51 @@ func (s *Store) applyUsage(ctx context.Context, tx *sqlstore.Tx, delta, amount m
 		}
 	}
 	for _, k := range keys {
-		d, amt := delta[k], amount[k]
-		if d == 0 && amt == 0 {
+		d, amts := delta[k], amount[k]
+		if d == 0 && len(amts) == 0 {
 			continue
 		}
+		// Every amount meets the unit rules when the least and the
+		// greatest do and their gcd is a multiple of step_size. The casts
+		// keep PostgreSQL from typing the values compared with 0 as 32-bit
+		// integers (an amount past 2^31 failed to encode), and the CASE
+		// from computing a sum past int64 (capacity - used cannot be).
+		lo, hi, step := unitBounds(amts)
 		res, err := tx.Exec(ctx, `UPDATE compute_inventories SET used = used + ?
 			WHERE provider_uuid = ? AND resource_class = ?
-			AND (? <= 0 OR used + ? <= capacity)
-			AND (? = 0 OR (? >= min_unit AND ? <= max_unit AND ? % step_size = 0))`,
-			d, k[0], k[1], d, d, amt, amt, amt, amt)
+			AND CASE WHEN CAST(? AS BIGINT) <= 0 THEN TRUE WHEN used > capacity THEN FALSE ELSE ? <= capacity - used END
+			AND (CAST(? AS BIGINT) = 0 OR (? >= min_unit AND ? <= max_unit AND ? % step_size = 0))`,
+			d, k[0], k[1], d, d, step, lo, hi, step)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return s.whyNot(ctx, tx, k[0], k[1], amt)
+			return s.whyNot(ctx, tx, k[0], k[1], amts, d)
 		}
 		crashpoint.Hit("compute.claim.inventory")
 	}
 	return nil
 }
 
-// whyNot explains a refused usage change in Placement's words.
-func (s *Store) whyNot(ctx context.Context, tx *sqlstore.Tx, p, class string, amt int64) error {
+// unitBounds are the least and the greatest of amounts and their gcd,
+// zeros for none.
+func unitBounds(amounts []int64) (lo, hi, gcd int64) {
+	for i, n := range amounts {
+		if i == 0 {
+			lo, hi, gcd = n, n, n
+			continue
+		}
+		lo, hi = min(lo, n), max(hi, n)
+		for a := n; a != 0; {
+			gcd, a = a, gcd%a
+		}
+	}
+	return lo, hi, gcd
+}
+
+// whyNot explains a refused usage change in Placement's words: an amount
+// that breaks a unit rule, or else the increase d that does not fit.
+func (s *Store) whyNot(ctx context.Context, tx *sqlstore.Tx, p, class string, amts []int64, d int64) error {
 	rows, err := s.inventoryRows(ctx, tx, p)
 	if err != nil {
 		return err
@@ -224,14 +255,16 @@ func (s *Store) whyNot(ctx context.Context, tx *sqlstore.Tx, p, class string, am
 		return placementError(fault.BadRequest, CodeDefault,
 			"Unable to allocate inventory: No inventory of class %s found for resource provider %s.", class, p)
 	}
-	if ferr := r.Fit(class, r.used, amt); ferr != nil && !strings.Contains(ferr.Error(), "free of") {
-		return placementError(fault.Conflict, CodeDefault,
-			"Unable to allocate inventory: Unable to create allocation for '%s' on resource provider '%s'. The requested amount would violate inventory constraints: %s",
-			class, p, ferr)
+	for _, amt := range amts {
+		if ferr, ok := r.Fit(class, 0, amt).(*placement.CapacityError); ok && ferr.Reason != placement.ReasonCapacity {
+			return placementError(fault.Conflict, CodeDefault,
+				"Unable to allocate inventory: Unable to create allocation for '%s' on resource provider '%s'. The requested amount would violate inventory constraints: %s",
+				class, p, ferr)
+		}
 	}
 	return placementError(fault.Conflict, CodeDefault,
 		"Unable to allocate inventory: Unable to create allocation for '%s' on resource provider '%s'. The requested amount would exceed the capacity: %s",
-		class, p, r.Fit(class, r.used, amt))
+		class, p, &placement.CapacityError{Class: class, Amount: d, Used: r.used, Reason: placement.ReasonCapacity, Inventory: r.Inventory})
 }
 
 func (s *Store) consumerGeneration(ctx context.Context, tx *sqlstore.Tx, c string) (int64, bool, error) {
@@ -273,9 +306,9 @@ func (s *Store) DeleteAllocations(ctx context.Context, consumer string) error {
 			return placementError(fault.NotFound, CodeDefault, "No allocations for consumer '%s'", consumer)
 		}
 		delta := map[[2]string]int64{}
-		if err := s.claimConsumer(ctx, tx, Claim{Consumer: consumer}, delta, map[[2]string]int64{}); err != nil {
+		if err := s.claimConsumer(ctx, tx, Claim{Consumer: consumer}, delta, map[[2]string][]int64{}); err != nil {
 			return err
 		}
-		return s.applyUsage(ctx, tx, delta, map[[2]string]int64{})
+		return s.applyUsage(ctx, tx, delta, map[[2]string][]int64{})
 	})
 }

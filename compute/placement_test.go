@@ -247,3 +247,59 @@ func TestReportHostRatios(t *testing.T) {
 		})
 	}
 }
+
+// Hostile amounts are refused as Placement refuses them, and change
+// nothing: one past 32 bits (PostgreSQL once typed it as a 32-bit integer,
+// an internal error), amounts of several consumers on one class whose sum
+// is past int64 (it wrapped around and was written, a usage below 0), and
+// a bad amount beside a good one (only the last consumer's was checked).
+func TestClaimHostileAmounts(t *testing.T) {
+	a, b := "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			s, _, _ := newStore(t, eng.New(t))
+			ctx := context.Background()
+			u := host(t, s, "cn1", 4, 2048, 20)
+			claim := func(c string, n int64) compute.Claim {
+				return compute.Claim{Consumer: c, ProjectID: "p", UserID: "u", Resources: map[string]map[string]int64{u: {placement.VCPU: n}}}
+			}
+			if err := s.Claim(ctx, claim(uuid.NewString(), 1)); err != nil {
+				t.Fatal(err)
+			}
+			p, _ := s.Provider(ctx, u)
+			ram := placement.NewInventory(2048)
+			ram.StepSize = 512
+			if _, err := s.SetInventories(ctx, u, &p.Generation, compute.UpdateOnly, map[string]placement.Inventory{placement.MemoryMB: ram}); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := s.Provider(ctx, u)
+			for _, tc := range []struct {
+				name   string
+				claims []compute.Claim
+				want   string
+			}{
+				{"2^31", []compute.Claim{claim(a, 1<<31)}, "more than max_unit 4"},
+				{"max int64", []compute.Claim{claim(a, 1<<63-1)}, "more than max_unit 4"},
+				{"sum past int64", []compute.Claim{claim(a, 1<<63-1), claim(b, 2)}, "exceed the capacity"},
+				{"sum past capacity", []compute.Claim{claim(a, 2), claim(b, 2)}, "4 requested, 3 free of 4"},
+				{"bad step beside a good one", []compute.Claim{
+					{Consumer: a, ProjectID: "p", UserID: "u", Resources: map[string]map[string]int64{u: {placement.MemoryMB: 100}}},
+					{Consumer: b, ProjectID: "p", UserID: "u", Resources: map[string]map[string]int64{u: {placement.MemoryMB: 512}}},
+				}, "100 requested, not a multiple of step_size 512"},
+			} {
+				err := s.ClaimAll(ctx, tc.claims)
+				wantCode(t, err, fault.Conflict, compute.CodeDefault)
+				if !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+				}
+			}
+			if p, _ := s.Provider(ctx, u); p.Generation != before.Generation || p.Usages[placement.VCPU] != 1 || p.Usages[placement.MemoryMB] != 0 {
+				t.Fatalf("refused claims changed the provider: %+v", p)
+			}
+			// Both consumers' amounts fit and meet the rules: both are written.
+			if err := s.ClaimAll(ctx, []compute.Claim{claim(a, 2), claim(b, 1)}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
