@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	placementapi "github.com/gostack/gostack/compute/api/placement"
 	dnsapi "github.com/gostack/gostack/dns/api"
 	identityapi "github.com/gostack/gostack/identity/api"
 	imageapi "github.com/gostack/gostack/image/api"
@@ -35,10 +36,13 @@ import (
 //
 // A new area adds its routes to hostileRoutes (and fixtures for its path
 // parameters); a route its API serves that the table lacks fails the test.
+// An area that needs a header on every request (Placement's microversion)
+// lists it in areaHeaders; one whose routes are all for admins, in
+// adminAreas.
 
 // hostileRoute is one route of an area's API.
 type hostileRoute struct {
-	area    string // the listener and the error format: identity, image, dns
+	area    string // the listener and the error format: identity, image, dns, network, placement
 	pattern string // exactly as the area's Routes lists it
 	// body is a valid body for routes that read one; the body battery
 	// breaks it. {{key}} stands for a fixture. Routes without a JSON body
@@ -267,6 +271,47 @@ var hostileRoutes = append(append(assignmentRoutes(), networkTagRoutes()...), []
 	{area: "network", pattern: "PUT /internal/hosts/{host}/ports", body: `{"ports":{"{{ports}}":"ACTIVE"}}`},
 	{area: "network", pattern: "PUT /internal/hosts/{host}/dhcp/{network}"},
 	{area: "network", pattern: "PUT /internal/hosts/{host}/floatingips", body: `{"floatingips":{"{{floatingips/id}}":"ACTIVE"}}`},
+
+	// placement, at its latest microversion (areaHeaders)
+	{area: "placement", pattern: "GET /{$}", flags: public},
+	{area: "placement", pattern: "GET /resource_providers"},
+	{area: "placement", pattern: "POST /resource_providers", body: `{"name":"hostile-new","parent_provider_uuid":"{{resource_providers}}"}`},
+	{area: "placement", pattern: "GET /resource_providers/{uuid}"},
+	{area: "placement", pattern: "PUT /resource_providers/{uuid}", body: `{"name":"hostile-changed"}`},
+	{area: "placement", pattern: "DELETE /resource_providers/{uuid}"},
+	{area: "placement", pattern: "GET /resource_providers/{uuid}/aggregates"},
+	{area: "placement", pattern: "PUT /resource_providers/{uuid}/aggregates",
+		body: `{"aggregates":["{{aggregate}}","{{aggregate_new}}"],"resource_provider_generation":{{rp_generation}}}`},
+	{area: "placement", pattern: "GET /resource_providers/{uuid}/usages"},
+	{area: "placement", pattern: "GET /resource_providers/{uuid}/allocations"},
+	{area: "placement", pattern: "GET /resource_providers/{uuid}/inventories"},
+	{area: "placement", pattern: "PUT /resource_providers/{uuid}/inventories",
+		body: `{"resource_provider_generation":{{rp_generation}},"inventories":{"VCPU":{"total":16,"allocation_ratio":2.0},"MEMORY_MB":{"total":8192,"reserved":512},"DISK_GB":{"total":200}}}`},
+	{area: "placement", pattern: "POST /resource_providers/{uuid}/inventories", body: `{"resource_class":"{{resource_classes}}","total":4,"max_unit":2}`},
+	{area: "placement", pattern: "DELETE /resource_providers/{uuid}/inventories"},
+	{area: "placement", pattern: "GET /resource_providers/{uuid}/inventories/{class}"},
+	{area: "placement", pattern: "PUT /resource_providers/{uuid}/inventories/{class}", body: `{"resource_provider_generation":{{rp_generation}},"total":16,"reserved":1}`},
+	{area: "placement", pattern: "DELETE /resource_providers/{uuid}/inventories/{class}"},
+	{area: "placement", pattern: "GET /traits"},
+	{area: "placement", pattern: "GET /traits/{name}"},
+	{area: "placement", pattern: "PUT /traits/{name}"},
+	{area: "placement", pattern: "DELETE /traits/{name}"},
+	{area: "placement", pattern: "GET /resource_providers/{uuid}/traits"},
+	{area: "placement", pattern: "PUT /resource_providers/{uuid}/traits", body: `{"traits":["{{traits}}","HW_CPU_X86_AVX2"],"resource_provider_generation":{{rp_generation}}}`},
+	{area: "placement", pattern: "DELETE /resource_providers/{uuid}/traits"},
+	{area: "placement", pattern: "GET /resource_classes"},
+	{area: "placement", pattern: "POST /resource_classes", body: `{"name":"CUSTOM_HOSTILE_NEW"}`},
+	{area: "placement", pattern: "GET /resource_classes/{name}"},
+	{area: "placement", pattern: "PUT /resource_classes/{name}"},
+	{area: "placement", pattern: "DELETE /resource_classes/{name}"},
+	{area: "placement", pattern: "POST /allocations",
+		body: `{"{{consumer_new}}":{"allocations":{"{{resource_providers}}":{"resources":{"VCPU":1}}},"project_id":"{{project}}","user_id":"{{user}}","consumer_generation":null,"consumer_type":"MIGRATION"}}`},
+	{area: "placement", pattern: "GET /allocations/{consumer}"},
+	{area: "placement", pattern: "PUT /allocations/{consumer}",
+		body: `{"allocations":{"{{resource_providers}}":{"resources":{"VCPU":2,"MEMORY_MB":512}}},"project_id":"{{project}}","user_id":"{{user}}","consumer_generation":{{consumer_generation}},"consumer_type":"INSTANCE"}`},
+	{area: "placement", pattern: "DELETE /allocations/{consumer}"},
+	{area: "placement", pattern: "GET /allocation_candidates"},
+	{area: "placement", pattern: "GET /usages"},
 }...)
 
 // assignmentRoutes are Keystone's grant routes: on projects and domains
@@ -321,12 +366,25 @@ var freeParams = map[string]bool{"tags": true, "quotas": true, "floatingips/fip_
 // areaRoutes are the routes each area's API serves.
 func areaRoutes() map[string][]string {
 	return map[string][]string{
-		"identity": (&identityapi.API{}).Routes(),
-		"image":    (&imageapi.API{}).Routes(),
-		"dns":      (&dnsapi.API{}).Routes(),
-		"network":  (&networkapi.API{}).Routes(),
+		"identity":  (&identityapi.API{}).Routes(),
+		"image":     (&imageapi.API{}).Routes(),
+		"dns":       (&dnsapi.API{}).Routes(),
+		"network":   (&networkapi.API{}).Routes(),
+		"placement": (&placementapi.API{}).Routes(),
 	}
 }
+
+// areaHeaders are headers every request to an area carries, fixtures
+// included: Placement answers a route newer than its default 1.0 with
+// 404, so the suite asks for its latest microversion.
+var areaHeaders = map[string]map[string]string{
+	"placement": {"OpenStack-API-Version": "placement latest"},
+}
+
+// adminAreas are the areas whose every route but the public ones needs
+// role admin or service (Placement's default policy): another project's
+// member gets 403 on a valid path, and never a success.
+var adminAreas = map[string]bool{"placement": true}
 
 func TestHostileRoutesCoverEveryRoute(t *testing.T) {
 	listed := map[string]bool{}
@@ -398,6 +456,7 @@ func newHostile(t *testing.T, cfg *cloudConfig) *hostile {
 	h.db = db
 	h.admin = issueToken(t, d, "admin", adminPassword(t, cfg), `{"project":{"name":"admin","domain":{"id":"default"}}}`)
 	h.fixtures()
+	h.placementFixtures()
 	h.settle()
 	return h
 }
@@ -413,6 +472,9 @@ func (h *hostile) call(method, area, path string, header map[string]string, body
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
 	req.Header.Set("Accept", "application/json")
+	for k, v := range areaHeaders[area] {
+		req.Header.Set(k, v)
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -557,6 +619,35 @@ func (h *hostile) fixtures() {
 	}
 }
 
+// placementFixtures make, through the Placement API as the admin, a
+// provider with VCPU, MEMORY_MB and DISK_GB, a custom trait it has, a
+// custom resource class, an aggregate it is in, and a consumer of project
+// A's with an allocation on it; the sample bodies' generations are the
+// ones the fixtures end with.
+func (h *hostile) placementFixtures() {
+	adm, f := h.admin, h.fix
+	rp := field(h.must(200, "POST", "placement", "/resource_providers", adm, `{"name":"hostile-rp"}`), "uuid")
+	f["resource_providers"] = rp
+	h.must(200, "PUT", "placement", "/resource_providers/"+rp+"/inventories", adm,
+		`{"resource_provider_generation":0,"inventories":{"VCPU":{"total":8},"MEMORY_MB":{"total":4096},"DISK_GB":{"total":100}}}`)
+	f["inventories"] = "VCPU"
+	f["traits"] = "CUSTOM_HOSTILE"
+	h.must(201, "PUT", "placement", "/traits/"+f["traits"], adm, "")
+	h.must(200, "PUT", "placement", "/resource_providers/"+rp+"/traits", adm,
+		fmt.Sprintf(`{"traits":[%q],"resource_provider_generation":1}`, f["traits"]))
+	f["resource_classes"] = "CUSTOM_HOSTILE_CLASS"
+	h.must(201, "PUT", "placement", "/resource_classes/"+f["resource_classes"], adm, "")
+	f["aggregate"], f["aggregate_new"] = uuid.NewString(), uuid.NewString()
+	h.must(200, "PUT", "placement", "/resource_providers/"+rp+"/aggregates", adm,
+		fmt.Sprintf(`{"aggregates":[%q],"resource_provider_generation":2}`, f["aggregate"]))
+	f["allocations"], f["consumer_new"] = uuid.NewString(), uuid.NewString()
+	h.must(204, "PUT", "placement", "/allocations/"+f["allocations"], adm, fmt.Sprintf(
+		`{"allocations":{%q:{"resources":{"VCPU":1,"MEMORY_MB":256}}},"project_id":%q,"user_id":%q,"consumer_generation":null,"consumer_type":"INSTANCE"}`,
+		rp, f["project"], f["user"]))
+	f["rp_generation"] = fmt.Sprint(h.must(200, "GET", "placement", "/resource_providers/"+rp, adm, "")["generation"])
+	f["consumer_generation"] = fmt.Sprint(h.must(200, "GET", "placement", "/allocations/"+f["allocations"], adm, "")["consumer_generation"])
+}
+
 // settle waits until the background work the fixtures caused (the zone's
 // publication) is done, then takes the state every check compares with.
 func (h *hostile) settle() {
@@ -677,7 +768,7 @@ func (h *hostile) route(t *testing.T, r hostileRoute) {
 			"forged token": "gAAAAAB" + strings.Repeat("A", 180), "long token": strings.Repeat("t", 8000)} {
 			add(what, valid, tok, ctype, body)
 		}
-		if r.flags&foreignWrite == 0 && (len(params) > 0 || body == nil) {
+		if r.flags&foreignWrite == 0 && (len(params) > 0 || body == nil || adminAreas[r.area]) {
 			add("foreign project's token", valid, h.foreign, ctype, body)
 		}
 	}
@@ -743,6 +834,9 @@ func (h *hostile) send(t *testing.T, r hostileRoute, p probe) {
 	if code >= 500 {
 		t.Errorf("%s: %d %s", desc, code, shorten(string(body)))
 	}
+	if p.token == h.foreign && adminAreas[r.area] && (code < 300 || p.what == "foreign project's token" && code != http.StatusForbidden) {
+		t.Errorf("%s: %d for another project's member, who has no role admin or service: %s", desc, code, shorten(string(body)))
+	}
 	if code >= 400 && p.method != "HEAD" {
 		if err := errorFormat(r.area, code, header, body); err != nil {
 			t.Errorf("%s: %d: %v: %s", desc, code, err, shorten(string(body)))
@@ -778,6 +872,15 @@ func errorFormat(area string, code int, header http.Header, body []byte) error {
 	case "dns":
 		if !num(m["code"]) || !str(m["type"]) || !str(m["message"]) {
 			return fmt.Errorf("not Designate's {code,type,message}")
+		}
+	case "placement":
+		errs, _ := m["errors"].([]any)
+		if len(errs) != 1 {
+			return fmt.Errorf("not Placement's {errors:[{status,title,detail,code}]}")
+		}
+		e, ok := errs[0].(map[string]any)
+		if !ok || !num(e["status"]) || e["title"] != http.StatusText(code) || !str(e["detail"]) || !strings.HasPrefix(fmt.Sprint(e["code"]), "placement.") {
+			return fmt.Errorf("not Placement's {errors:[{status,title,detail,code}]}")
 		}
 	}
 	return nil
