@@ -53,34 +53,67 @@ func (s *Store) Claim(ctx context.Context, c Claim) error {
 // allocations on the source (under the migration's consumer) and on the
 // destination (under the instance) until it is confirmed.
 func (s *Store) ClaimAll(ctx context.Context, claims []Claim) error {
+	claims, err := checkClaims(claims)
+	if err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error { return s.claimTx(ctx, tx, claims) })
+}
+
+// checkClaims refuses malformed claims and sorts them by consumer, the
+// order their rows are locked in.
+func checkClaims(claims []Claim) ([]Claim, error) {
 	claims = slices.Clone(claims)
 	slices.SortFunc(claims, func(a, b Claim) int { return strings.Compare(a.Consumer, b.Consumer) })
 	for i, c := range claims {
 		if uuid.Validate(c.Consumer) != nil {
-			return placementError(fault.BadRequest, CodeDefault, "Malformed consumer_uuid: %s", c.Consumer)
+			return nil, placementError(fault.BadRequest, CodeDefault, "Malformed consumer_uuid: %s", c.Consumer)
 		}
 		if i > 0 && claims[i-1].Consumer == c.Consumer {
-			return placementError(fault.BadRequest, CodeDefault, "consumer %s appears twice", c.Consumer)
+			return nil, placementError(fault.BadRequest, CodeDefault, "consumer %s appears twice", c.Consumer)
 		}
 		for p, rs := range c.Resources {
 			for cl, n := range rs {
 				if n < 1 {
-					return placementError(fault.BadRequest, CodeDefault, "allocation of %s on resource provider %s must be at least 1", cl, p)
+					return nil, placementError(fault.BadRequest, CodeDefault, "allocation of %s on resource provider %s must be at least 1", cl, p)
 				}
 			}
 		}
 	}
-	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		delta := map[[2]string]int64{}
-		amount := map[[2]string][]int64{}
-		for _, c := range claims {
-			if err := s.claimConsumer(ctx, tx, c, delta, amount); err != nil {
-				return err
-			}
+	return claims, nil
+}
+
+// claimRecord is a claim's entry in the watch feed.
+type claimRecord struct {
+	consumer, project string
+	op                watch.Op
+	v                 any
+}
+
+// deferredKey marks a context whose claims' feed entries are collected
+// (by a ClaimBatcher, which appends them at the end of its transaction)
+// instead of appended at once.
+type deferredKey struct{}
+
+func (s *Store) recordClaim(ctx context.Context, tx *sqlstore.Tx, consumer, project string, op watch.Op, v any) error {
+	if d, ok := ctx.Value(deferredKey{}).(*[]claimRecord); ok {
+		*d = append(*d, claimRecord{consumer, project, op, v})
+		return nil
+	}
+	return s.record(ctx, tx, "allocation", consumer, project, op, v)
+}
+
+// claimTx writes checked claims in tx.
+func (s *Store) claimTx(ctx context.Context, tx *sqlstore.Tx, claims []Claim) error {
+	delta := map[[2]string]int64{}
+	amount := map[[2]string][]int64{}
+	for _, c := range claims {
+		if err := s.claimConsumer(ctx, tx, c, delta, amount); err != nil {
+			return err
 		}
-		crashpoint.Hit("compute.claim.consumers")
-		return s.applyUsage(ctx, tx, delta, amount)
-	})
+	}
+	crashpoint.Hit("compute.claim.consumers")
+	return s.applyUsage(ctx, tx, delta, amount)
 }
 
 // claimConsumer checks and bumps one consumer's generation and rewrites
@@ -161,12 +194,12 @@ func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, del
 		if _, err := tx.Exec(ctx, `DELETE FROM compute_consumers WHERE uuid = ?`, c.Consumer); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "allocation", c.Consumer, c.ProjectID, watch.Delete, nil)
+		return s.recordClaim(ctx, tx, c.Consumer, c.ProjectID, watch.Delete, nil)
 	}
 	if len(c.Resources) == 0 {
 		return nil
 	}
-	return s.record(ctx, tx, "allocation", c.Consumer, c.ProjectID, watch.Update, c.Resources)
+	return s.recordClaim(ctx, tx, c.Consumer, c.ProjectID, watch.Update, c.Resources)
 }
 
 func genString(g *int64) string {

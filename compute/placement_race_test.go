@@ -51,6 +51,13 @@ func raceSetup(t testing.TB, s *compute.Store) (hosts []string, pool string) {
 // walking the hosts from a random start as a scheduler walks its sorted
 // list. It returns the successful claims.
 func raceClaims(t testing.TB, s *compute.Store, hosts []string, pool string, workers int, seed uint64) int {
+	return raceClaimsWith(t, s.Claim, hosts, pool, workers, seed)
+}
+
+// claimFunc is Store.Claim or ClaimBatcher.Claim.
+type claimFunc func(context.Context, compute.Claim) error
+
+func raceClaimsWith(t testing.TB, claim claimFunc, hosts []string, pool string, workers int, seed uint64) int {
 	var mu sync.Mutex
 	won := 0
 	var wg sync.WaitGroup
@@ -60,7 +67,7 @@ func raceClaims(t testing.TB, s *compute.Store, hosts []string, pool string, wor
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, uint64(w)))
 			for {
-				ok, err := claimAnywhere(s, hosts, pool, rng.IntN(len(hosts)))
+				ok, err := claimAnywhereWith(claim, hosts, pool, rng.IntN(len(hosts)))
 				if err != nil {
 					t.Error(err)
 					return
@@ -81,10 +88,14 @@ func raceClaims(t testing.TB, s *compute.Store, hosts []string, pool string, wor
 // claimAnywhere tries one new instance on each host from start on; false
 // when none took it.
 func claimAnywhere(s *compute.Store, hosts []string, pool string, start int) (bool, error) {
+	return claimAnywhereWith(s.Claim, hosts, pool, start)
+}
+
+func claimAnywhereWith(claim claimFunc, hosts []string, pool string, start int) (bool, error) {
 	inst := uuid.NewString()
 	for i := range hosts {
 		h := hosts[(start+i)%len(hosts)]
-		err := s.Claim(context.Background(), compute.Claim{Consumer: inst, ProjectID: "p", UserID: "u", CheckGeneration: true,
+		err := claim(context.Background(), compute.Claim{Consumer: inst, ProjectID: "p", UserID: "u", CheckGeneration: true,
 			Resources: map[string]map[string]int64{h: {placement.VCPU: 1, placement.MemoryMB: 512}, pool: {placement.DiskGB: 1}}})
 		if err == nil {
 			return true, nil
@@ -140,6 +151,24 @@ func TestClaimRace(t *testing.T) {
 			won := raceClaims(t, s, hosts, pool, 64, 1)
 			if won != racePool {
 				t.Errorf("%d claims succeeded, capacity allows %d", won, racePool)
+			}
+			checkSums(t, s, db, won)
+		})
+	}
+}
+
+// The same race through a ClaimBatcher: claims share transactions, each
+// in its savepoint; the refused ones (most of them, once the pool is
+// full) never take the others down or half-write.
+func TestClaimBatcherRace(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			s, db, _ := newStore(t, eng.New(t))
+			hosts, pool := raceSetup(t, s)
+			b := &compute.ClaimBatcher{Store: s, Max: 16}
+			won := raceClaimsWith(t, b.Claim, hosts, pool, 64, 2)
+			if won != racePool {
+				t.Errorf("%d batched claims succeeded, capacity allows %d", won, racePool)
 			}
 			checkSums(t, s, db, won)
 		})

@@ -94,6 +94,9 @@ func (g ServerGroup) SchedulerGroup() *scheduler.Group {
 // failing sends the scheduler on to its next host.
 type Claimer struct {
 	Store *Store
+	// Batch, when set, carries the claims (group commit: several
+	// schedulers' claims share a transaction on SQLite).
+	Batch *ClaimBatcher
 }
 
 var _ scheduler.Reserver = (*Claimer)(nil)
@@ -105,7 +108,11 @@ func (c *Claimer) Reserve(ctx context.Context, st *scheduler.State, h *scheduler
 		return errors.New("compute: a claim needs the instance's uuid (Request.InstanceUUIDs)")
 	}
 	req := st.Request()
-	err := c.Store.Claim(ctx, Claim{Consumer: inst, ProjectID: req.ProjectID, UserID: orDefault(req.UserID, req.ProjectID),
+	claim := c.Store.Claim
+	if c.Batch != nil {
+		claim = c.Batch.Claim
+	}
+	err := claim(ctx, Claim{Consumer: inst, ProjectID: req.ProjectID, UserID: orDefault(req.UserID, req.ProjectID),
 		ConsumerType: "INSTANCE", CheckGeneration: true, Resources: map[string]map[string]int64{h.UUID: st.Resources().Resources}})
 	if err != nil {
 		return fmt.Errorf("claim on %s: %w", h.Name, err)
