@@ -90,6 +90,14 @@ func run(ctx context.Context, c config) measured {
 	if m.computeErr == nil {
 		m.computeErr = err
 	}
+	places, err := goBench(ctx, w, 240*time.Second, "./compute",
+		"-bench", "^BenchmarkPlacement$", "-benchtime", fmt.Sprintf("%dx", c.claims))
+	for k, v := range places {
+		m.compute[k] = v
+	}
+	if m.computeErr == nil {
+		m.computeErr = err
+	}
 	m.sched, m.schErr = goBench(ctx, w, 150*time.Second, "./compute/scheduler",
 		"-bench", "^BenchmarkSchedule$", "-benchtime", c.schedtime, "-cpu", "1,2")
 

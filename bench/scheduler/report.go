@@ -126,6 +126,7 @@ func report(w io.Writer, m measured) {
 	fmt.Fprint(w, legend)
 	t.write(w)
 	claims(w, m)
+	placements(w, m)
 	peerNotes(w, m)
 	fmt.Fprintln(w, "\nReported elsewhere, for reference (not measured here):")
 	fmt.Fprintf(w, "  Placement, LP bug 1828937: %s providers, %.1f s at microversion 1.25, %.1f s at 1.29 (their hardware)\n", thousands(lpBugProviders), lpBug125, lpBug129)
@@ -169,6 +170,21 @@ func claims(w io.Writer, m measured) {
 			goal = "not met"
 		}
 		fmt.Fprintf(w, "  %-20s %6.0f claims/s   goal ≥ %s/s: %s   %.2f× the kube-scheduler bar (%d pods/s)\n", eng.label, v, thousands(claimGoal), goal, v/kubeBar, kubeBar)
+	}
+}
+
+// placements is whole placements/s (decision + claim over 5,000
+// hosts) against kube-scheduler's bar at 5,000 nodes.
+func placements(w io.Writer, m measured) {
+	fmt.Fprintln(w, "\nPlacements/s (a decision over 5,000 hosts and its claim; 8 schedulers, 64 through compute.ClaimBatcher; kube-scheduler bar 680 pods/s at 5,000 nodes):")
+	for _, eng := range []struct{ name, label string }{{"sqlite", "SQLite"}, {"postgres", "PostgreSQL"},
+		{"sqlite-batched", "SQLite, batched"}, {"postgres-batched", "PostgreSQL, batched"}} {
+		v := m.compute.first("BenchmarkPlacement/"+eng.name, "placements/s")
+		if v <= 0 {
+			fmt.Fprintf(w, "  %-20s not measured\n", eng.label)
+			continue
+		}
+		fmt.Fprintf(w, "  %-20s %6.0f placements/s   %.2f× the kube-scheduler bar\n", eng.label, v, v/kubeBar)
 	}
 }
 
