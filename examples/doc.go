@@ -26,6 +26,10 @@
 //   - watchfeed: a store with an embedded migration, writes that append to
 //     the watch feed (kit/sqlstore, kit/watch), and an agent that follows
 //     the feed — the broker-less pattern every gostack agent uses.
+//   - scheduling: compute hosts reported into a Placement store with
+//     Nova's allocation ratios, an anti-affinity group placed with
+//     compute/scheduler and claimed atomically, and an explained "no
+//     valid host".
 //   - cloud: three whole areas (identity, image, dns) embedded with
 //     kit/compose in a program's own http.Server, each under a path
 //     prefix (http://host/identity, /image, /dns); its test drives it
