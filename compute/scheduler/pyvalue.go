@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gostack/gostack/kit/pyrepr"
 )
 
 // Nova's capability and JSON-query filters compare Python values: host
@@ -111,9 +113,9 @@ func pyRepr(b *strings.Builder, v any) {
 	case int64:
 		b.WriteString(strconv.FormatInt(v, 10))
 	case float64:
-		b.WriteString(pyFloatRepr(v))
+		b.WriteString(pyrepr.Float(v))
 	case string:
-		b.WriteString(pyQuote(v))
+		pyrepr.WriteString(b, v)
 	case []any:
 		b.WriteByte('[')
 		for i, x := range v {
@@ -129,7 +131,7 @@ func pyRepr(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(pyQuote(k))
+			pyrepr.WriteString(b, k)
 			b.WriteString(": ")
 			pyRepr(b, v[k])
 		}
@@ -137,60 +139,6 @@ func pyRepr(b *strings.Builder, v any) {
 	default:
 		b.WriteString("<object>")
 	}
-}
-
-// pyFloatRepr is Python's repr of a float: the shortest digits that
-// read back, positional from 1e-4 up to 1e16, with ".0" on integers.
-func pyFloatRepr(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
-		return strconv.FormatFloat(f, 'e', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-// pyQuote is Python's repr of a string: single quotes unless the string
-// has a single quote and no double quote.
-func pyQuote(s string) string {
-	q := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(q):
-			b.WriteByte('\\')
-			b.WriteByte(q)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\x`)
-			b.WriteString(strconv.FormatInt(int64(r)+0x100, 16)[1:])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }
 
 // pyJSON decodes JSON as Python's json.loads does: integers stay

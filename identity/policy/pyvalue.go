@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gostack/gostack/kit/pyrepr"
 )
 
 // This file reproduces the few Python built-ins whose exact output decides
@@ -149,71 +151,16 @@ func writePyNumber(b *strings.Builder, s string) bool {
 	return true
 }
 
-// pyFloat returns repr(f) for a Python float: the shortest round-tripping
-// digits, in exponent form when the exponent is below -4 or at least 16.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	i := strings.LastIndexByte(e, 'e')
-	exp, _ := strconv.Atoi(e[i+1:])
-	if exp < -4 || exp >= 16 {
-		return e // Go and Python both write at least two exponent digits
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsRune(s, '.') {
-		s += ".0"
-	}
-	return s
-}
+// pyFloat returns repr(f) for a Python float.
+func pyFloat(f float64) string { return pyrepr.Float(f) }
 
 // writePyRepr writes repr(s) for a Python str.
-func writePyRepr(b *strings.Builder, s string) {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\' || r == rune(quote):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(int(r)))
-		case r < 0x7f || unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			b.WriteString(`\x` + hex2(int(r)))
-		case r <= 0xffff:
-			b.WriteString(`\u` + leftPad(strconv.FormatInt(int64(r), 16), 4))
-		default:
-			b.WriteString(`\U` + leftPad(strconv.FormatInt(int64(r), 16), 8))
-		}
-	}
-	b.WriteByte(quote)
-}
+func writePyRepr(b *strings.Builder, s string) { pyrepr.WriteString(b, s) }
 
-func hex2(n int) string { return leftPad(strconv.FormatInt(int64(n), 16), 2) }
-
-func leftPad(s string, n int) string {
-	for len(s) < n {
-		s = "0" + s
-	}
-	return s
+// hex2 is n in two lower-case hex digits.
+func hex2(n int) string {
+	s := strconv.FormatInt(int64(n), 16)
+	return strings.Repeat("0", max(0, 2-len(s))) + s
 }
 
 // pyIsSpace reports whether Python's \s (str.isspace) matches r.
