@@ -39,6 +39,36 @@ func agentNoStore(rel string, imports []string) bool {
 	return strings.HasSuffix(rel, "/agent") && slices.Contains(imports, module+"/kit/sqlstore")
 }
 
+// light are building blocks an embedder imports into its own scheduler
+// or tooling, which must stay light: the standard library and the module
+// packages listed, nothing else (no database driver, no HTTP, no cgo).
+var light = map[string][]string{
+	"compute/placement": {},
+	"compute/scheduler": {"compute/placement", "kit/pyrepr"},
+}
+
+// lightViolation is the first dependency of a light package that it
+// may not have.
+func lightViolation(rel string, deps []string) string {
+	allowed, ok := light[rel]
+	if !ok {
+		return ""
+	}
+	for _, d := range deps {
+		if dr, mine := strings.CutPrefix(d, module+"/"); mine {
+			if !slices.Contains(allowed, dr) {
+				return d
+			}
+			continue
+		}
+		first, _, _ := strings.Cut(d, "/")
+		if strings.Contains(first, ".") || d == "net/http" || d == "database/sql" || d == "C" {
+			return d
+		}
+	}
+	return ""
+}
+
 // kitNoHTTP are kit packages a domain package imports: they must stay free
 // of net/http and Prometheus themselves.
 var kitNoHTTP = []string{"kit/fault", "kit/sqlstore", "kit/watch", "kit/crashpoint"}
@@ -77,6 +107,9 @@ func violations(pkgs []pkg) []string {
 				}
 			}
 		case "block":
+			if d := lightViolation(rel, p.Deps); d != "" {
+				bad("building block %s must stay light (the standard library and %v) but depends on %s", rel, light[rel], d)
+			}
 			if agentNoStore(rel, p.Imports) {
 				bad("host agent %s imports the store kit: agents never open the database", rel)
 			}
@@ -166,6 +199,9 @@ func TestLayersCatch(t *testing.T) {
 		{ImportPath: m("image/api"), Deps: []string{m("identity/area")}},
 		{ImportPath: m("kit/compose"), Deps: []string{m("identity/area")}},
 		{ImportPath: m("network/agent"), Deps: []string{m("kit/sqlstore")}, Imports: []string{m("kit/sqlstore")}},
+		{ImportPath: m("compute/scheduler"), Deps: []string{"github.com/google/uuid"}},
+		{ImportPath: m("compute/scheduler"), Deps: []string{m("compute")}},
+		{ImportPath: m("compute/placement"), Deps: []string{"database/sql"}},
 	}
 	for _, p := range bad {
 		if v := violations([]pkg{p}); len(v) != 1 {
@@ -181,6 +217,7 @@ func TestLayersCatch(t *testing.T) {
 		{ImportPath: m("internal/testenv"), Deps: []string{m("kit/sqlstore")}},
 		{ImportPath: m("image/area"), Deps: []string{"net/http", m("kit/sqlstore"), m("identity/area"), m("image/api")}},
 		{ImportPath: m("network/agent"), Deps: []string{"net/http", m("kit/sqlstore"), m("network")}, Imports: []string{m("network")}},
+		{ImportPath: m("compute/scheduler"), Deps: []string{"context", "math/rand/v2", m("compute/placement"), m("kit/pyrepr")}},
 	}
 	if v := violations(good); len(v) != 0 {
 		t.Errorf("allowed edges reported: %v", v)
