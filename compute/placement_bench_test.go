@@ -164,3 +164,24 @@ func BenchmarkPlacement(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHosts is the scheduler's snapshot of 5,000 compute hosts
+// (providers, services, aggregates, instances), read from the store.
+func BenchmarkHosts(b *testing.B) {
+	for _, eng := range testenv.Engines(b) {
+		b.Run(eng.Name, func(b *testing.B) {
+			s, _, _ := newStore(b, eng.New(b))
+			for i := range benchHosts(b, s, 5000) {
+				if _, err := s.ReportService(context.Background(), compute.NovaCompute, fmt.Sprintf("bench-%05d", i), 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if hs, err := s.Hosts(context.Background(), 0); err != nil || len(hs) != 5000 {
+					b.Fatal(len(hs), err)
+				}
+			}
+		})
+	}
+}
