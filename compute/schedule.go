@@ -56,6 +56,7 @@ func (s *Store) Hosts(ctx context.Context, downTime time.Duration) ([]*scheduler
 			h.Aggregates = append(h.Aggregates, scheduler.Aggregate{UUID: a.UUID, Name: a.Name, Metadata: a.Metadata})
 		}
 		h.NumInstances = int64(len(h.Instances))
+		h.Figures = scheduler.FiguresFrom(h.Resources)
 		out = append(out, h)
 	}
 	return out, nil

@@ -63,6 +63,10 @@ func TestScheduleAndClaim(t *testing.T) {
 			if err != nil || len(hosts) != 4 {
 				t.Fatalf("hosts: %d, %v", len(hosts), err)
 			}
+			// The weighers read Nova's figures, derived from the inventories.
+			if f := hosts[0].Figures; f.FreeRAMMB != 4096 || f.VCPUsTotal != 4 || !hosts[0].Up {
+				t.Fatalf("host figures %+v, up %v", f, hosts[0].Up)
+			}
 			insts := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
 			flavor := scheduler.Flavor{Name: "m1.small", VCPUs: 1, MemoryMB: 1024, RootGB: 10}
 			res, err := sch.Schedule(ctx, hosts, &scheduler.Request{InstanceUUIDs: insts, MinCount: 3, MaxCount: 3, ProjectID: "p",
@@ -122,5 +126,30 @@ func TestScheduleAndClaim(t *testing.T) {
 				t.Fatalf("%d parallel placements won, group on %v with %d members", won, g.Hosts(), len(g.Members))
 			}
 		})
+	}
+}
+
+// With Nova's default weighers the store's hosts are spread over: one
+// instance at a time, each on the emptiest host.
+func TestScheduleSpreads(t *testing.T) {
+	s, _, _ := newStore(t, testenv.Engines(t)[0].DSN)
+	ctx := context.Background()
+	schedHosts(t, s, 3, 8, 8192)
+	sch := newScheduler(t, s)
+	on := map[string]int{}
+	for range 6 {
+		hosts, err := s.Hosts(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := sch.Schedule(ctx, hosts, &scheduler.Request{InstanceUUIDs: []string{uuid.NewString()}, ProjectID: "p",
+			Flavor: scheduler.Flavor{Name: "m1.small", VCPUs: 1, MemoryMB: 1024, RootGB: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		on[res.Placements[0].Host.Name]++
+	}
+	if len(on) != 3 || on["cn0"] != 2 || on["cn1"] != 2 || on["cn2"] != 2 {
+		t.Fatalf("6 instances on 3 hosts: %v, want 2 each", on)
 	}
 }
