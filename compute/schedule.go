@@ -98,6 +98,9 @@ type Claimer struct {
 	// Batch, when set, carries the claims (group commit: several
 	// schedulers' claims share a transaction on SQLite).
 	Batch *ClaimBatcher
+	// Cache, when set, is told of every claim made and undone, so its
+	// next snapshot counts them.
+	Cache *HostCache
 }
 
 var _ scheduler.Reserver = (*Claimer)(nil)
@@ -126,13 +129,18 @@ func (c *Claimer) Reserve(ctx context.Context, st *scheduler.State, h *scheduler
 			return fmt.Errorf("server group %s on %s: %w", req.Group.UUID, h.Name, err)
 		}
 	}
+	if c.Cache != nil {
+		c.Cache.claimed(h.UUID, inst, st.Resources().Resources, 1)
+	}
 	return nil
 }
 
 // Unreserve undoes Reserve: the claim and the group membership go.
 func (c *Claimer) Unreserve(ctx context.Context, st *scheduler.State, h *scheduler.Host) {
 	inst := st.InstanceUUID()
-	c.Store.DeleteAllocations(ctx, inst) // NotFound when it never got there: fine
+	if c.Store.DeleteAllocations(ctx, inst) == nil && c.Cache != nil { // NotFound when it never got there: fine
+		c.Cache.claimed(h.UUID, inst, st.Resources().Resources, -1)
+	}
 	if g := st.Request().Group; g != nil {
 		c.Store.RemoveServerGroupMember(ctx, g.UUID, inst)
 	}

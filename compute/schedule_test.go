@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -151,5 +152,64 @@ func TestScheduleSpreads(t *testing.T) {
 	}
 	if len(on) != 3 || on["cn0"] != 2 || on["cn1"] != 2 || on["cn2"] != 2 {
 		t.Fatalf("6 instances on 3 hosts: %v, want 2 each", on)
+	}
+}
+
+// A HostCache read once counts the process's own claims: six instances
+// still spread two per host without another read, earlier snapshots do
+// not change, and an all-or-nothing request that fails leaves the cache
+// as it was.
+func TestHostCache(t *testing.T) {
+	s, _, _ := newStore(t, testenv.Engines(t)[0].DSN)
+	ctx := context.Background()
+	schedHosts(t, s, 3, 8, 8192)
+	cache := &compute.HostCache{Store: s, MaxAge: time.Hour}
+	sch, err := scheduler.New(scheduler.DefaultConfig(), scheduler.Builtins(), &compute.Claimer{Store: s, Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := cache.Hosts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flavor := scheduler.Flavor{Name: "m1.small", VCPUs: 1, MemoryMB: 1024, RootGB: 10}
+	on := map[string]int{}
+	for range 6 {
+		hosts, _ := cache.Hosts(ctx)
+		res, err := sch.Schedule(ctx, hosts, &scheduler.Request{InstanceUUIDs: []string{uuid.NewString()}, ProjectID: "p", Flavor: flavor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		on[res.Placements[0].Host.Name]++
+	}
+	if on["cn0"] != 2 || on["cn1"] != 2 || on["cn2"] != 2 {
+		t.Fatalf("6 instances from one cached read: %v, want 2 per host", on)
+	}
+	for _, h := range first {
+		if h.Resources[placement.MemoryMB].Used != 0 || len(h.Instances) != 0 {
+			t.Fatalf("the first snapshot changed: %s %+v", h.Name, h.Resources[placement.MemoryMB])
+		}
+	}
+	used := func(hs []*scheduler.Host) (n int64) {
+		for _, h := range hs {
+			n += h.Resources[placement.MemoryMB].Used
+		}
+		return n
+	}
+	before, _ := cache.Hosts(ctx)
+	g, _ := s.CreateServerGroup(ctx, compute.ServerGroup{Name: "g", ProjectID: "p", UserID: "u", Policy: compute.AntiAffinity})
+	insts := []string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()}
+	_, err = sch.Schedule(ctx, before, &scheduler.Request{InstanceUUIDs: insts, MinCount: 4, MaxCount: 4, ProjectID: "p", Flavor: flavor,
+		Group: g.SchedulerGroup()})
+	if !errors.Is(err, scheduler.ErrNoValidHost) {
+		t.Fatalf("4 anti-affine instances on 3 hosts: %v", err)
+	}
+	after, _ := cache.Hosts(ctx)
+	if used(after) != used(before) || used(after) != 6*1024 {
+		t.Fatalf("cache after the undone request: %d MiB used, before %d", used(after), used(before))
+	}
+	fresh, _ := s.Hosts(ctx, 0)
+	if used(fresh) != used(after) {
+		t.Fatalf("store %d MiB used, cache %d", used(fresh), used(after))
 	}
 }
