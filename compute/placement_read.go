@@ -146,6 +146,17 @@ func (s *Store) AllocationCandidates(ctx context.Context, q placement.Query) ([]
 		if err != nil {
 			return err
 		}
+		// Sharing providers serve whichever chunk's trees they share an
+		// aggregate with: read them once.
+		sp, err := s.loadProviders(ctx, tx, "WHERE p.uuid IN (SELECT provider_uuid FROM compute_provider_traits WHERE trait = ?)",
+			placement.SharesViaAggregate)
+		if err != nil {
+			return err
+		}
+		shared := make([]*placement.Provider, len(sp))
+		for i := range sp {
+			shared[i] = &sp[i].Provider
+		}
 		chunk := max(candidateChunk, q.Limit)
 		for len(roots) > 0 {
 			n := min(len(roots), chunk)
@@ -173,7 +184,7 @@ func (s *Store) AllocationCandidates(ctx context.Context, q placement.Query) ([]
 			if q.Max > 0 {
 				part.Max = q.Max - len(cands)
 			}
-			cs, ss, err := placement.Candidates(snap, part)
+			cs, ss, err := placement.CandidatesShared(snap, shared, part)
 			if err != nil {
 				return placementError(fault.BadRequest, CodeDefault, "%s", trimInvalid(err))
 			}

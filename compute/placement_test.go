@@ -303,3 +303,37 @@ func TestClaimHostileAmounts(t *testing.T) {
 		})
 	}
 }
+
+// Through the store: a shared disk pool serves the hosts of its
+// aggregate in GET /allocation_candidates, and a claim on host + pool is
+// one claim.
+func TestSharedCandidates(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			s, _, _ := newStore(t, eng.New(t))
+			ctx := context.Background()
+			agg := uuid.NewString()
+			cn, err := s.CreateProvider(ctx, "", "cn1", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			gen, _ := s.SetInventories(ctx, cn.UUID, nil, compute.ReplaceAll, map[string]placement.Inventory{placement.VCPU: placement.NewInventory(4)})
+			if _, err := s.SetProviderAggregates(ctx, cn.UUID, &gen, []string{agg}); err != nil {
+				t.Fatal(err)
+			}
+			pool, _ := s.CreateProvider(ctx, "", "pool", "")
+			gen, _ = s.SetInventories(ctx, pool.UUID, nil, compute.ReplaceAll, map[string]placement.Inventory{placement.DiskGB: placement.NewInventory(100)})
+			gen, _ = s.SetProviderAggregates(ctx, pool.UUID, &gen, []string{agg})
+			if _, err := s.SetProviderTraits(ctx, pool.UUID, gen, []string{placement.SharesViaAggregate}); err != nil {
+				t.Fatal(err)
+			}
+			cs, sums, err := s.AllocationCandidates(ctx, placement.Query{Groups: []placement.Group{{Resources: map[string]int64{placement.VCPU: 1, placement.DiskGB: 10}}}})
+			if err != nil || len(cs) != 1 || cs[0].Allocations[pool.UUID][placement.DiskGB] != 10 || len(sums) != 2 {
+				t.Fatalf("candidates %+v (summaries %d), %v", cs, len(sums), err)
+			}
+			if err := s.Claim(ctx, compute.Claim{Consumer: uuid.NewString(), ProjectID: "p", UserID: "u", Resources: cs[0].Allocations}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -77,12 +77,34 @@ func (q *Query) Validate() error {
 	return nil
 }
 
+// SharesViaAggregate is the trait of a sharing provider: one whose
+// resources (a shared disk pool, a subnet's addresses) serve the trees
+// of the providers that are in one of its aggregates.
+const SharesViaAggregate = "MISC_SHARES_VIA_AGGREGATE"
+
 // Candidates lists the allocation requests that satisfy q over a
 // snapshot of providers (every provider of every tree that may take
-// part), and the providers that appear in them: their trees, which are
-// the provider summaries. Trees are visited in the order of their roots
-// in providers; the result is deterministic.
+// part, sharing providers included), and the providers that appear in
+// them: their trees, which are the provider summaries. Trees are
+// visited in the order of their roots in providers; the result is
+// deterministic.
 func Candidates(providers []*Provider, q Query) ([]Candidate, []*Provider, error) {
+	var shared []*Provider
+	for _, p := range providers {
+		if p.HasTrait(SharesViaAggregate) {
+			shared = append(shared, p)
+		}
+	}
+	return CandidatesShared(providers, shared, q)
+}
+
+// CandidatesShared is Candidates over the trees of providers, with the
+// sharing providers in shared (which need not be among providers) able
+// to give any group's classes to the trees they share an aggregate
+// with. A candidate from a tree takes at least one class from the tree
+// itself; what a sharing provider alone satisfies is found in its own
+// tree, when that is among providers.
+func CandidatesShared(providers, shared []*Provider, q Query) ([]Candidate, []*Provider, error) {
 	if err := q.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -94,21 +116,31 @@ func Candidates(providers []*Provider, q Query) ([]Candidate, []*Provider, error
 		}
 		trees[p.RootUUID] = append(trees[p.RootUUID], p)
 	}
-	byUUID := make(map[string]*Provider, len(providers))
+	byUUID := make(map[string]*Provider, len(providers)+len(shared))
+	for _, p := range shared {
+		byUUID[p.UUID] = p
+	}
 	for _, p := range providers {
 		byUUID[p.UUID] = p
 	}
 	var out []Candidate
 	var summaries []*Provider
+	inSummary := map[string]bool{}
 	for _, r := range roots {
 		root := byUUID[r]
 		if root == nil || !traitsOK(root, q.RootRequired, q.RootForbidden, nil) {
 			continue
 		}
-		s := search{q: &q, tree: trees[r], root: root, used: map[[2]string]int64{}}
+		s := search{q: &q, tree: trees[r], root: root, used: map[[2]string]int64{}, byUUID: byUUID}
+		s.pool = append(slices.Clone(trees[r]), sharersOf(trees[r], shared)...)
 		s.group(0)
-		if len(s.found) > 0 {
-			summaries = append(summaries, trees[r]...)
+		for _, c := range s.found {
+			for u := range c.Allocations {
+				if p := byUUID[u]; !inSummary[p.RootUUID] {
+					inSummary[p.RootUUID] = true
+					summaries = append(summaries, treeOf(p.RootUUID, trees, byUUID)...)
+				}
+			}
 		}
 		out = append(out, s.found...)
 		if q.Max > 0 && len(out) >= q.Max {
@@ -121,6 +153,33 @@ func Candidates(providers []*Provider, q Query) ([]Candidate, []*Provider, error
 		summaries = summariesOf(out, byUUID)
 	}
 	return out, summaries, nil
+}
+
+// sharersOf are the sharing providers outside tree that share an
+// aggregate with one of its providers.
+func sharersOf(tree, shared []*Provider) []*Provider {
+	var out []*Provider
+	for _, sp := range shared {
+		if slices.ContainsFunc(tree, func(p *Provider) bool { return p.RootUUID == sp.RootUUID }) {
+			continue
+		}
+		for _, a := range sp.Aggregates {
+			if slices.ContainsFunc(tree, func(p *Provider) bool { return p.InAggregate(a) }) {
+				out = append(out, sp)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// treeOf is the providers of the tree rooted at r: from trees when it
+// is one of the searched trees, else the sharing provider alone.
+func treeOf(r string, trees map[string][]*Provider, byUUID map[string]*Provider) []*Provider {
+	if t, ok := trees[r]; ok {
+		return t
+	}
+	return []*Provider{byUUID[r]}
 }
 
 // summariesOf is the trees of the providers in cs.
@@ -144,9 +203,11 @@ func summariesOf(cs []Candidate, byUUID map[string]*Provider) []*Provider {
 // search walks the groups of one tree depth-first, keeping what the
 // groups chosen so far take from each provider and class.
 type search struct {
-	q     *Query
-	tree  []*Provider
-	root  *Provider
+	q      *Query
+	tree   []*Provider
+	pool   []*Provider // tree, then the sharing providers it may use
+	byUUID map[string]*Provider
+	root   *Provider
 	used  map[[2]string]int64 // provider, class -> promised so far
 	pick  []map[string]string // per group: class -> provider
 	found []Candidate
@@ -168,7 +229,7 @@ func (s *search) group(i int) {
 		return
 	}
 	if g.Suffix != "" {
-		for _, p := range s.tree {
+		for _, p := range s.pool {
 			if s.q.Isolate && s.takenByNumbered(p.UUID) {
 				continue
 			}
@@ -187,7 +248,7 @@ func (s *search) group(i int) {
 func (s *search) unnumbered(g *Group, classes []string, pick map[string]string, i int) {
 	if len(pick) == len(classes) {
 		var ps []*Provider
-		for _, p := range s.tree {
+		for _, p := range s.pool {
 			if slices.Contains(slices.Collect(maps.Values(pick)), p.UUID) {
 				ps = append(ps, p)
 			}
@@ -198,7 +259,7 @@ func (s *search) unnumbered(g *Group, classes []string, pick map[string]string, 
 		return
 	}
 	c := classes[len(pick)]
-	for _, p := range s.tree {
+	for _, p := range s.pool {
 		if p.Fit(c, g.Resources[c], s.used[[2]string{p.UUID, c}]) != nil || !s.member(p, g) {
 			continue
 		}
@@ -262,7 +323,11 @@ func (s *search) inTree(u string) bool {
 // member applies a group's member_of to p: p or its root must be in one
 // aggregate of each list, and neither in a forbidden one.
 func (s *search) member(p *Provider, g *Group) bool {
-	in := func(a string) bool { return p.InAggregate(a) || s.root.InAggregate(a) }
+	root := s.root
+	if p.RootUUID != s.root.UUID {
+		root = s.byUUID[p.RootUUID] // a sharing provider's own root
+	}
+	in := func(a string) bool { return p.InAggregate(a) || (root != nil && root.InAggregate(a)) }
 	for _, any := range g.MemberOf {
 		if !slices.ContainsFunc(any, in) {
 			return false
@@ -272,6 +337,15 @@ func (s *search) member(p *Provider, g *Group) bool {
 }
 
 func (s *search) emit() {
+	own := false
+	for _, pick := range s.pick {
+		for _, u := range pick {
+			own = own || s.byUUID[u].RootUUID == s.root.UUID
+		}
+	}
+	if !own {
+		return // the sharing providers' own trees find it
+	}
 	c := Candidate{Allocations: map[string]map[string]int64{}, Mappings: map[string][]string{}}
 	for i, pick := range s.pick {
 		g := &s.q.Groups[i]

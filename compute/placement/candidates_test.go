@@ -105,3 +105,62 @@ func TestCapacityRule(t *testing.T) {
 		t.Fatal("step_size not enforced")
 	}
 }
+
+// A sharing provider (a disk pool in the aggregate of cn1 and cn2) gives
+// DISK_GB to the trees it shares with, and is found alone when the
+// request is its class only.
+func TestCandidatesSharing(t *testing.T) {
+	inv := placement.NewInventory
+	ps := []*placement.Provider{
+		{UUID: "cn1", Name: "cn1", RootUUID: "cn1", Aggregates: []string{"rack1"},
+			Inventories: map[string]placement.Inventory{placement.VCPU: inv(8)}, Usages: map[string]int64{}},
+		{UUID: "cn2", Name: "cn2", RootUUID: "cn2", Aggregates: []string{"rack1"},
+			Inventories: map[string]placement.Inventory{placement.VCPU: inv(8), placement.DiskGB: inv(10)}, Usages: map[string]int64{}},
+		{UUID: "cn3", Name: "cn3", RootUUID: "cn3",
+			Inventories: map[string]placement.Inventory{placement.VCPU: inv(8)}, Usages: map[string]int64{}},
+		{UUID: "pool", Name: "pool", RootUUID: "pool", Aggregates: []string{"rack1"}, Traits: []string{placement.SharesViaAggregate},
+			Inventories: map[string]placement.Inventory{placement.DiskGB: inv(1000)}, Usages: map[string]int64{}},
+	}
+	res := func(c string, n int64, more ...any) map[string]int64 {
+		m := map[string]int64{c: n}
+		for i := 0; i < len(more); i += 2 {
+			m[more[i].(string)] = int64(more[i+1].(int))
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name string
+		q    placement.Query
+		want []string
+	}{
+		{"VCPU from the host, disk from the pool or the host's own",
+			placement.Query{Groups: []placement.Group{{Resources: res(placement.VCPU, 1, placement.DiskGB, 5)}}},
+			[]string{"map[cn1:map[VCPU:1] pool:map[DISK_GB:5]]", "map[cn2:map[DISK_GB:5 VCPU:1]]", "map[cn2:map[VCPU:1] pool:map[DISK_GB:5]]"}},
+		{"more disk than cn2 has: the pool only",
+			placement.Query{Groups: []placement.Group{{Resources: res(placement.VCPU, 1, placement.DiskGB, 50)}}},
+			[]string{"map[cn1:map[VCPU:1] pool:map[DISK_GB:50]]", "map[cn2:map[VCPU:1] pool:map[DISK_GB:50]]"}},
+		{"disk alone: the pool once, and cn2",
+			placement.Query{Groups: []placement.Group{{Resources: res(placement.DiskGB, 5)}}},
+			[]string{"map[cn2:map[DISK_GB:5]]", "map[pool:map[DISK_GB:5]]"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, sums, err := placement.Candidates(ps, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := render(cs)
+			slices.Sort(got)
+			slices.Sort(tt.want)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got\n%q\nwant\n%q", got, tt.want)
+			}
+			for _, c := range cs {
+				for u := range c.Allocations {
+					if !slices.ContainsFunc(sums, func(p *placement.Provider) bool { return p.UUID == u }) {
+						t.Fatalf("%s is in a candidate but not in the summaries", u)
+					}
+				}
+			}
+		})
+	}
+}

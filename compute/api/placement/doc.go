@@ -26,9 +26,10 @@
 // role) do everything and nobody else; API.Authorize replaces that rule.
 //
 // What it does not do: POST /reshaper (the Store has no reshape);
-// same_subtree (1.36) is refused with a 400 naming it; sharing
-// providers (MISC_SHARES_VIA_AGGREGATE) give nothing to other trees,
-// as the Store's candidate search does not use them; PUT
+// same_subtree (1.36) is refused with a 400 naming it; a candidate
+// anchored on a tree takes at least one class from that tree, so
+// resources two sharing providers (MISC_SHARES_VIA_AGGREGATE) alone
+// satisfy come only from their own trees; PUT
 // /resource_classes/{name} before 1.7 renames only a class no inventory
 // uses (the Store keeps inventories by class name); the error code is
 // sent at every version, where Placement sends it since 1.23; a
