@@ -208,10 +208,10 @@ type search struct {
 	pool   []*Provider // tree, then the sharing providers it may use
 	byUUID map[string]*Provider
 	root   *Provider
-	used  map[[2]string]int64 // provider, class -> promised so far
-	pick  []map[string]string // per group: class -> provider
-	found []Candidate
-	seen  map[string]bool
+	used   map[[2]string]int64 // provider, class -> promised so far
+	pick   []map[string]string // per group: class -> provider
+	found  []Candidate
+	seen   map[string]bool
 }
 
 func (s *search) full() bool { return s.q.Max > 0 && len(s.found) >= s.q.Max }
