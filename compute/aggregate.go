@@ -584,6 +584,9 @@ func (s *Store) AddAggregateHost(ctx context.Context, id int64, host string) (Ag
 		a.Hosts = append(a.Hosts, host)
 		slices.Sort(a.Hosts)
 		out = a
+		if err := s.mirrorAggregate(ctx, tx, host, a.UUID, true); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, "aggregate", a.UUID, "", watch.Update, a)
 	})
 	if err != nil {
@@ -613,6 +616,9 @@ func (s *Store) RemoveAggregateHost(ctx context.Context, id int64, host string) 
 		}
 		a.Hosts = slices.Delete(a.Hosts, i, i+1)
 		out = a
+		if err := s.mirrorAggregate(ctx, tx, host, a.UUID, false); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, "aggregate", a.UUID, "", watch.Update, a)
 	})
 	if err != nil {
@@ -634,6 +640,9 @@ func (s *Store) removeHostFromAggregates(ctx context.Context, tx *sqlstore.Tx, h
 	}
 	for _, a := range aggs {
 		a.Hosts = slices.DeleteFunc(a.Hosts, func(h string) bool { return h == host })
+		if err := s.mirrorAggregate(ctx, tx, host, a.UUID, false); err != nil {
+			return err
+		}
 		if err := s.record(ctx, tx, "aggregate", a.UUID, "", watch.Update, a); err != nil {
 			return err
 		}

@@ -196,6 +196,10 @@ func (s *Store) ReportHost(ctx context.Context, u, name string, inv map[string]p
 		if _, err := s.CreateProvider(ctx, u, name, ""); err != nil && fault.KindOf(err) != fault.Conflict {
 			return Provider{}, err
 		}
+		// A host that joined Nova aggregates before its provider existed.
+		if err := s.mirrorHostAggregates(ctx, name); err != nil {
+			return Provider{}, err
+		}
 	} else if err != nil {
 		return Provider{}, err
 	}
