@@ -64,11 +64,15 @@ func (s *Store) ClaimAll(ctx context.Context, claims []Claim) error {
 // order their rows are locked in.
 func checkClaims(claims []Claim) ([]Claim, error) {
 	claims = slices.Clone(claims)
+	for i := range claims {
+		u, err := uuid.Parse(claims[i].Consumer)
+		if err != nil {
+			return nil, placementError(fault.BadRequest, CodeDefault, "Malformed consumer_uuid: %s", claims[i].Consumer)
+		}
+		claims[i].Consumer = u.String() // one consumer, however its uuid is written
+	}
 	slices.SortFunc(claims, func(a, b Claim) int { return strings.Compare(a.Consumer, b.Consumer) })
 	for i, c := range claims {
-		if uuid.Validate(c.Consumer) != nil {
-			return nil, placementError(fault.BadRequest, CodeDefault, "Malformed consumer_uuid: %s", c.Consumer)
-		}
 		if i > 0 && claims[i-1].Consumer == c.Consumer {
 			return nil, placementError(fault.BadRequest, CodeDefault, "consumer %s appears twice", c.Consumer)
 		}
@@ -121,18 +125,21 @@ func (s *Store) claimTx(ctx context.Context, tx *sqlstore.Tx, claims []Claim) er
 // class) and the new amounts to amount (one for each consumer of a
 // ClaimAll that takes from the provider's class).
 func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, delta map[[2]string]int64, amount map[[2]string][]int64) error {
-	gen, exists, err := s.consumerGeneration(ctx, tx, c.Consumer)
+	gen, owner, exists, err := s.consumerGeneration(ctx, tx, c.Consumer)
 	if err != nil {
 		return err
+	}
+	if c.ProjectID == "" {
+		c.ProjectID = owner // the feed entry names the consumer's project
 	}
 	if c.CheckGeneration {
 		switch {
 		case exists && (c.Generation == nil || *c.Generation != gen):
 			return placementError(fault.Conflict, CodeConcurrentUpdate,
-				"consumer generation conflict - expected %s but got %d", genString(c.Generation), gen)
+				"consumer generation conflict - expected %d but got %s", gen, genString(c.Generation))
 		case !exists && c.Generation != nil:
 			return placementError(fault.Conflict, CodeConcurrentUpdate,
-				"consumer generation conflict - expected %d but got null", *c.Generation)
+				"consumer generation conflict - expected null but got %d", *c.Generation)
 		}
 	}
 	now := s.now().UnixMicro()
@@ -285,8 +292,8 @@ func (s *Store) whyNot(ctx context.Context, tx *sqlstore.Tx, p, class string, am
 	}
 	r, ok := rows[class]
 	if !ok {
-		return placementError(fault.BadRequest, CodeDefault,
-			"Unable to allocate inventory: No inventory of class %s found for resource provider %s.", class, p)
+		return placementError(fault.Conflict, CodeDefault,
+			"Unable to allocate inventory: Inventory for '%s' on resource provider '%s' invalid.", class, p)
 	}
 	for _, amt := range amts {
 		if ferr, ok := r.Fit(class, 0, amt).(*placement.CapacityError); ok && ferr.Reason != placement.ReasonCapacity {
@@ -300,13 +307,12 @@ func (s *Store) whyNot(ctx context.Context, tx *sqlstore.Tx, p, class string, am
 		class, p, &placement.CapacityError{Class: class, Amount: d, Used: r.used, Reason: placement.ReasonCapacity, Inventory: r.Inventory})
 }
 
-func (s *Store) consumerGeneration(ctx context.Context, tx *sqlstore.Tx, c string) (int64, bool, error) {
-	var g int64
-	err := tx.Get(ctx, `SELECT generation FROM compute_consumers WHERE uuid = ?`, []any{c}, &g)
+func (s *Store) consumerGeneration(ctx context.Context, tx *sqlstore.Tx, c string) (gen int64, project string, exists bool, err error) {
+	err = tx.Get(ctx, `SELECT generation, project_id FROM compute_consumers WHERE uuid = ?`, []any{c}, &gen, &project)
 	if errors.Is(err, sqlstore.ErrNotFound) {
-		return 0, false, nil
+		return 0, "", false, nil
 	}
-	return g, err == nil, err
+	return gen, project, err == nil, err
 }
 
 func (s *Store) consumerAllocations(ctx context.Context, tx *sqlstore.Tx, c string) (map[[2]string]int64, error) {
@@ -331,7 +337,7 @@ func (s *Store) consumerAllocations(ctx context.Context, tx *sqlstore.Tx, c stri
 // with none is NotFound.
 func (s *Store) DeleteAllocations(ctx context.Context, consumer string) error {
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		_, exists, err := s.consumerGeneration(ctx, tx, consumer)
+		_, _, exists, err := s.consumerGeneration(ctx, tx, consumer)
 		if err != nil {
 			return err
 		}

@@ -86,16 +86,17 @@ func (b *ClaimBatcher) ClaimAll(ctx context.Context, claims []Claim) error {
 	}
 	b.mu.Unlock()
 	if lead {
-		b.lead(ctx)
+		b.lead(ctx, p)
 	}
 	<-p.done // the leader always finishes what it took
 	return p.err
 }
 
-// lead runs transactions over the queue until it is empty. The leader's
-// own context bounds each transaction; the claims it carries for others
-// succeed or fail with it.
-func (b *ClaimBatcher) lead(ctx context.Context) {
+// lead runs transactions over the queue until it is empty. Once its own
+// claim (own) is done it hands the lead to a goroutine, so that its
+// caller is not kept serving others under steady load. The claims it
+// carries for others do not depend on its caller's context.
+func (b *ClaimBatcher) lead(ctx context.Context, own *pendingClaim) {
 	most := b.Max
 	if most <= 0 {
 		most = 64
@@ -118,6 +119,19 @@ func (b *ClaimBatcher) lead(ctx context.Context) {
 		// lock in one global order and cannot deadlock each other.
 		slices.SortStableFunc(batch, func(x, y *pendingClaim) int { return strings.Compare(x.firstProvider(), y.firstProvider()) })
 		b.run(context.WithoutCancel(ctx), batch)
+		if own != nil && isDone(own) {
+			go b.lead(context.WithoutCancel(ctx), nil)
+			return
+		}
+	}
+}
+
+func isDone(p *pendingClaim) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
 	}
 }
 

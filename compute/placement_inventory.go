@@ -55,7 +55,7 @@ func (s *Store) SetInventories(ctx context.Context, u string, gen *int64, change
 		if err != nil {
 			return err
 		}
-		want, err := s.planInventories(ctx, u, cur, change, invs)
+		want, err := s.planInventories(ctx, tx, u, cur, change, invs)
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Store) inventoryRows(ctx context.Context, tx *sqlstore.Tx, u string) (m
 }
 
 // planInventories is the whole set of inventories a change leads to.
-func (s *Store) planInventories(ctx context.Context, u string, cur map[string]inventoryRow, change InventoryChange, invs map[string]placement.Inventory) (map[string]placement.Inventory, error) {
+func (s *Store) planInventories(ctx context.Context, tx *sqlstore.Tx, u string, cur map[string]inventoryRow, change InventoryChange, invs map[string]placement.Inventory) (map[string]placement.Inventory, error) {
 	want := map[string]placement.Inventory{}
 	if change != ReplaceAll {
 		for c, r := range cur {
@@ -113,7 +113,7 @@ func (s *Store) planInventories(ctx context.Context, u string, cur map[string]in
 			delete(want, c)
 			continue
 		}
-		ok, err := s.ResourceClassExists(ctx, c)
+		ok, err := classExists(ctx, tx, c)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +231,7 @@ func (s *Store) ReportHost(ctx context.Context, u, name string, inv map[string]p
 		if same(cur, want) {
 			return nil
 		}
-		if _, err := s.planInventories(ctx, u, cur, ReplaceAll, want); err != nil {
+		if _, err := s.planInventories(ctx, tx, u, cur, ReplaceAll, want); err != nil {
 			return err
 		}
 		if err := s.writeInventories(ctx, tx, u, cur, want); err != nil {

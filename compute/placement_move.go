@@ -58,9 +58,13 @@ func (s *Store) RevertMove(ctx context.Context, instance, migration string) erro
 	for p, a := range mig.Allocations {
 		src[p] = a.Resources
 	}
-	ig, mg := inst.Generation, mig.Generation
+	mg := mig.Generation
+	var ig *int64 // an instance without allocations does not exist
+	if len(inst.Allocations) > 0 {
+		ig = &inst.Generation
+	}
 	return s.ClaimAll(ctx, []Claim{
 		{Consumer: migration, CheckGeneration: true, Generation: &mg},
-		{Consumer: instance, ProjectID: mig.ProjectID, UserID: mig.UserID, CheckGeneration: true, Generation: &ig, Resources: src},
+		{Consumer: instance, ProjectID: mig.ProjectID, UserID: mig.UserID, CheckGeneration: true, Generation: ig, Resources: src},
 	})
 }

@@ -20,11 +20,17 @@ func (s *Store) ResourceClasses(ctx context.Context) ([]string, error) {
 
 // ResourceClassExists reports whether a class is standard or created.
 func (s *Store) ResourceClassExists(ctx context.Context, name string) (bool, error) {
+	return classExists(ctx, s.db, name)
+}
+
+// classExists is ResourceClassExists through g (a transaction's own
+// connection when called inside one).
+func classExists(ctx context.Context, g getter, name string) (bool, error) {
 	if placement.IsStandardClass(name) {
 		return true, nil
 	}
 	var n string
-	err := s.db.Get(ctx, `SELECT name FROM compute_resource_classes WHERE name = ?`, []any{name}, &n)
+	err := g.Get(ctx, `SELECT name FROM compute_resource_classes WHERE name = ?`, []any{name}, &n)
 	if errors.Is(err, sqlstore.ErrNotFound) {
 		return false, nil
 	}

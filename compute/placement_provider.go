@@ -344,11 +344,17 @@ func (s *Store) UpdateProvider(ctx context.Context, uuidStr, name, parent string
 }
 
 // ancestorCheck returns parent's root, refusing a parent that is u
-// itself or one of its descendants.
+// itself or one of its descendants. It takes the row lock of each
+// ancestor before reading its parent, so two moves that would make a
+// loop together (X under Y, Y under X) take turns, and the second sees
+// the first's parent.
 func (s *Store) ancestorCheck(ctx context.Context, tx *sqlstore.Tx, u, parent string) (string, error) {
 	for cur, hops := parent, 0; cur != ""; hops++ {
 		if cur == u || hops > 1000 {
 			return "", placementError(fault.BadRequest, CodeDefault, "creating loop in the provider tree is not allowed")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE compute_providers SET generation = generation WHERE uuid = ?`, cur); err != nil {
+			return "", err
 		}
 		var next sql.NullString
 		err := tx.Get(ctx, `SELECT parent_uuid FROM compute_providers WHERE uuid = ?`, []any{cur}, &next)
@@ -368,7 +374,10 @@ func (s *Store) ancestorCheck(ctx context.Context, tx *sqlstore.Tx, u, parent st
 // setRoot gives u and its descendants root.
 func (s *Store) setRoot(ctx context.Context, tx *sqlstore.Tx, u, root string) error {
 	level := []string{u}
-	for len(level) > 0 {
+	for depth := 0; len(level) > 0; depth++ {
+		if depth > 1000 { // a loop: never stored, since ancestorCheck locks the chain
+			return placementError(fault.Conflict, CodeConcurrentUpdate, "the provider tree of %s changed while moving it; retry", u)
+		}
 		var next []string
 		for _, p := range level {
 			if _, err := tx.Exec(ctx, `UPDATE compute_providers SET root_uuid = ? WHERE uuid = ?`, root, p); err != nil {

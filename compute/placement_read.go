@@ -147,9 +147,9 @@ func (s *Store) AllocationCandidates(ctx context.Context, q placement.Query) ([]
 			return err
 		}
 		// Sharing providers serve whichever chunk's trees they share an
-		// aggregate with: read them once.
-		sp, err := s.loadProviders(ctx, tx, "WHERE p.uuid IN (SELECT provider_uuid FROM compute_provider_traits WHERE trait = ?)",
-			placement.SharesViaAggregate)
+		// aggregate with: read them, with their trees, once.
+		sp, err := s.loadProviders(ctx, tx, `WHERE p.root_uuid IN (SELECT s.root_uuid FROM compute_providers s
+			JOIN compute_provider_traits t ON t.provider_uuid = s.uuid WHERE t.trait = ?)`, placement.SharesViaAggregate)
 		if err != nil {
 			return err
 		}

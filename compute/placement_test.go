@@ -173,7 +173,7 @@ func TestClaimRules(t *testing.T) {
 				t.Errorf("max_unit refusal: %v", err)
 			}
 			err = s.Claim(ctx, compute.Claim{Consumer: other, ProjectID: "p", UserID: "u", Resources: map[string]map[string]int64{u: {placement.PCPU: 1}}})
-			wantCode(t, err, fault.BadRequest, compute.CodeDefault)
+			wantCode(t, err, fault.Conflict, compute.CodeDefault) // InvalidInventory, as Placement
 			err = s.Claim(ctx, compute.Claim{Consumer: other, ProjectID: "p", UserID: "u", Resources: map[string]map[string]int64{uuid.NewString(): {placement.VCPU: 1}}})
 			wantCode(t, err, fault.BadRequest, compute.CodeDefault)
 			// Nothing of the refused claims was written.
@@ -333,6 +333,38 @@ func TestSharedCandidates(t *testing.T) {
 			}
 			if err := s.Claim(ctx, compute.Claim{Consumer: uuid.NewString(), ProjectID: "p", UserID: "u", Resources: cs[0].Allocations}); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Two moves that would make a loop together (X under Y and Y under X, at
+// the same time) take turns: one succeeds, the other is refused, and no
+// loop is ever stored.
+func TestReparentRace(t *testing.T) {
+	for _, eng := range testenv.Engines(t) {
+		t.Run(eng.Name, func(t *testing.T) {
+			s, _, _ := newStore(t, eng.New(t))
+			ctx := context.Background()
+			root, _ := s.CreateProvider(ctx, "", "root", "")
+			for i := range 4 { // PostgreSQL resolves each collision as a deadlock: about a second
+				x, _ := s.CreateProvider(ctx, "", fmt.Sprintf("x%d", i), root.UUID)
+				y, _ := s.CreateProvider(ctx, "", fmt.Sprintf("y%d", i), root.UUID)
+				errs := make(chan error, 2)
+				go func() { _, err := s.UpdateProvider(ctx, x.UUID, x.Name, y.UUID); errs <- err }()
+				go func() { _, err := s.UpdateProvider(ctx, y.UUID, y.Name, x.UUID); errs <- err }()
+				e1, e2 := <-errs, <-errs
+				if (e1 == nil) == (e2 == nil) {
+					t.Fatalf("round %d: %v and %v, want exactly one refused", i, e1, e2)
+				}
+				px, _ := s.Provider(ctx, x.UUID)
+				py, _ := s.Provider(ctx, y.UUID)
+				if px.ParentUUID == y.UUID && py.ParentUUID == x.UUID {
+					t.Fatalf("round %d: a loop was stored", i)
+				}
+				if px.RootUUID != root.UUID || py.RootUUID != root.UUID {
+					t.Fatalf("round %d: roots %s %s", i, px.RootUUID, py.RootUUID)
+				}
 			}
 		})
 	}

@@ -116,6 +116,10 @@ func (c *Claimer) Reserve(ctx context.Context, st *scheduler.State, h *scheduler
 	if c.Batch != nil {
 		claim = c.Batch.Claim
 	}
+	var tok uint64
+	if c.Cache != nil {
+		tok = c.Cache.token()
+	}
 	err := claim(ctx, Claim{Consumer: inst, ProjectID: req.ProjectID, UserID: orDefault(req.UserID, req.ProjectID),
 		ConsumerType: "INSTANCE", CheckGeneration: true, Resources: map[string]map[string]int64{h.UUID: st.Resources().Resources}})
 	if err != nil {
@@ -130,7 +134,7 @@ func (c *Claimer) Reserve(ctx context.Context, st *scheduler.State, h *scheduler
 		}
 	}
 	if c.Cache != nil {
-		c.Cache.claimed(h.UUID, inst, st.Resources().Resources, 1)
+		c.Cache.claimed(tok, h.UUID, inst, st.Resources().Resources)
 	}
 	return nil
 }
@@ -138,8 +142,9 @@ func (c *Claimer) Reserve(ctx context.Context, st *scheduler.State, h *scheduler
 // Unreserve undoes Reserve: the claim and the group membership go.
 func (c *Claimer) Unreserve(ctx context.Context, st *scheduler.State, h *scheduler.Host) {
 	inst := st.InstanceUUID()
-	if c.Store.DeleteAllocations(ctx, inst) == nil && c.Cache != nil { // NotFound when it never got there: fine
-		c.Cache.claimed(h.UUID, inst, st.Resources().Resources, -1)
+	c.Store.DeleteAllocations(ctx, inst) // NotFound when it never got there: fine
+	if c.Cache != nil {
+		c.Cache.Invalidate() // undoing is rare: read the store again
 	}
 	if g := st.Request().Group; g != nil {
 		c.Store.RemoveServerGroupMember(ctx, g.UUID, inst)

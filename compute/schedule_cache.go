@@ -31,6 +31,7 @@ type HostCache struct {
 	hosts  []*scheduler.Host
 	index  map[string]int // provider uuid -> position
 	readAt time.Time
+	reads  uint64 // reads of the store so far: a claim's token
 }
 
 // Hosts returns the current snapshot, reading the store when it is
@@ -50,6 +51,7 @@ func (c *HostCache) Hosts(ctx context.Context) ([]*scheduler.Host, error) {
 		return nil, err
 	}
 	c.hosts, c.readAt = hosts, c.Store.now()
+	c.reads++
 	c.index = make(map[string]int, len(hosts))
 	for i, h := range hosts {
 		c.index[h.UUID] = i
@@ -64,15 +66,27 @@ func (c *HostCache) Invalidate() {
 	c.mu.Unlock()
 }
 
-// claimed adds (sign 1) or removes (sign -1) an instance's amounts on
-// provider u, in a new copy of the host and of the snapshot slice.
-func (c *HostCache) claimed(u, instance string, res map[string]int64, sign int64) {
+// token is taken before a claim: the claim is added to the cache only if
+// the store was not read again meanwhile (a read after the claim's
+// commit has it already; one racing with it may not, and then the cache
+// undercounts until the next read, which the store's own check makes
+// safe).
+func (c *HostCache) token() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+// claimed adds an instance's amounts on provider u, in a new copy of the
+// host and of the snapshot slice, unless the store was read since tok.
+func (c *HostCache) claimed(tok uint64, u, instance string, res map[string]int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	i, ok := c.index[u]
-	if !ok || c.hosts == nil {
+	if !ok || c.hosts == nil || c.reads != tok {
 		return
 	}
+	const sign = 1
 	h := *c.hosts[i]
 	h.Resources = maps.Clone(h.Resources)
 	for cl, n := range res {
@@ -85,11 +99,7 @@ func (c *HostCache) claimed(u, instance string, res map[string]int64, sign int64
 	if h.Instances == nil {
 		h.Instances = scheduler.Set{}
 	}
-	if sign > 0 {
-		h.Instances[instance] = struct{}{}
-	} else {
-		delete(h.Instances, instance)
-	}
+	h.Instances[instance] = struct{}{}
 	h.NumInstances = int64(len(h.Instances))
 	h.Figures = scheduler.FiguresFrom(h.Resources)
 	hosts := slices.Clone(c.hosts)

@@ -99,14 +99,24 @@ func Candidates(providers []*Provider, q Query) ([]Candidate, []*Provider, error
 }
 
 // CandidatesShared is Candidates over the trees of providers, with the
-// sharing providers in shared (which need not be among providers) able
-// to give any group's classes to the trees they share an aggregate
-// with. A candidate from a tree takes at least one class from the tree
-// itself; what a sharing provider alone satisfies is found in its own
-// tree, when that is among providers.
+// sharing providers in shared able to give any group's classes to the
+// trees they share an aggregate with. shared need not be among
+// providers; it holds the sharing providers' whole trees (the others in
+// them only name their trees in the summaries). A candidate from a tree
+// takes at least one class from the tree itself; what sharing providers
+// alone satisfy is found in their own trees, when those are among
+// providers.
 func CandidatesShared(providers, shared []*Provider, q Query) ([]Candidate, []*Provider, error) {
 	if err := q.Validate(); err != nil {
 		return nil, nil, err
+	}
+	sharedTrees := map[string][]*Provider{}
+	var sharers []*Provider
+	for _, p := range shared {
+		sharedTrees[p.RootUUID] = append(sharedTrees[p.RootUUID], p)
+		if p.HasTrait(SharesViaAggregate) {
+			sharers = append(sharers, p)
+		}
 	}
 	trees := map[string][]*Provider{}
 	var roots []string
@@ -132,13 +142,13 @@ func CandidatesShared(providers, shared []*Provider, q Query) ([]Candidate, []*P
 			continue
 		}
 		s := search{q: &q, tree: trees[r], root: root, used: map[[2]string]int64{}, byUUID: byUUID}
-		s.pool = append(slices.Clone(trees[r]), sharersOf(trees[r], shared)...)
+		s.pool = append(slices.Clone(trees[r]), sharersOf(trees[r], sharers)...)
 		s.group(0)
 		for _, c := range s.found {
 			for u := range c.Allocations {
 				if p := byUUID[u]; !inSummary[p.RootUUID] {
 					inSummary[p.RootUUID] = true
-					summaries = append(summaries, treeOf(p.RootUUID, trees, byUUID)...)
+					summaries = append(summaries, treeOf(p.RootUUID, trees, sharedTrees)...)
 				}
 			}
 		}
@@ -173,13 +183,13 @@ func sharersOf(tree, shared []*Provider) []*Provider {
 	return out
 }
 
-// treeOf is the providers of the tree rooted at r: from trees when it
-// is one of the searched trees, else the sharing provider alone.
-func treeOf(r string, trees map[string][]*Provider, byUUID map[string]*Provider) []*Provider {
+// treeOf is the providers of the tree rooted at r: a searched tree, or
+// a sharing provider's.
+func treeOf(r string, trees, sharedTrees map[string][]*Provider) []*Provider {
 	if t, ok := trees[r]; ok {
 		return t
 	}
-	return []*Provider{byUUID[r]}
+	return sharedTrees[r]
 }
 
 // summariesOf is the trees of the providers in cs.

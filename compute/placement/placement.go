@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 )
@@ -78,7 +79,11 @@ func NewInventory(total int64) Inventory {
 // Capacity is what can be allocated in all: int((total - reserved) *
 // allocation_ratio), Placement's rule (Python's int() truncates).
 func (i Inventory) Capacity() int64 {
-	return int64(float64(i.Total-i.Reserved) * i.AllocationRatio)
+	c := float64(i.Total-i.Reserved) * i.AllocationRatio
+	if c >= math.MaxInt64 { // a ratio Placement's schema allows can take it past int64
+		return math.MaxInt64
+	}
+	return int64(c)
 }
 
 // Validate reports an inventory Placement would refuse.

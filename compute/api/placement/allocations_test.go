@@ -95,7 +95,7 @@ func TestAllocationRefusals(t *testing.T) {
 	}{
 		{"malformed consumer", "latest", "/allocations/nope", claim(nil, nil), 400, undefined, "Malformed consumer_uuid: nope"},
 		{"over capacity", "latest", path, claim(map[string]map[string]int{u: {"VCPU": 5}}, nil), 409, undefined, "Unable to allocate inventory"},
-		{"no such inventory", "latest", path, claim(map[string]map[string]int{u: {"DISK_GB": 1}}, nil), 400, undefined, "DISK_GB"},
+		{"no such inventory", "latest", path, claim(map[string]map[string]int{u: {"DISK_GB": 1}}, nil), 409, undefined, "Inventory for 'DISK_GB' on resource provider"},
 		{"no such provider", "latest", path, claim(map[string]map[string]int{uuid.NewString(): {"VCPU": 1}}, nil), 400, undefined, "does not exist"},
 		{"zero amount", "latest", path, claim(map[string]map[string]int{u: {"VCPU": 0}}, nil), 400, undefined, "0 is less than the minimum of 1"},
 		{"bad class", "latest", path, claim(map[string]map[string]int{u: {"vcpu": 1}}, nil), 400, undefined, "'vcpu' was unexpected"},
