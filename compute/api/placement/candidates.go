@@ -215,11 +215,13 @@ type wide struct {
 
 func parseWide(q *request, qv url.Values) (wide, error) {
 	var p wide
+	// A repeated parameter counts by its last value, as webob's
+	// req.GET[key] (and the schema that checked it) has it.
 	if v, ok := qv["limit"]; ok {
-		p.limit, _ = strconv.Atoi(v[0])
+		p.limit, _ = strconv.Atoi(v[len(v)-1])
 	}
 	if v, ok := qv["group_policy"]; ok {
-		p.policy = v[0]
+		p.policy = v[len(v)-1]
 	}
 	if vals, ok := qv["root_required"]; ok {
 		if len(vals) > 1 {
