@@ -107,27 +107,77 @@ func (s *Store) recordClaim(ctx context.Context, tx *sqlstore.Tx, consumer, proj
 	return s.record(ctx, tx, "allocation", consumer, project, op, v)
 }
 
-// claimTx writes checked claims in tx.
+// claimTx writes checked claims in tx, taking rows in one order:
+// consumers (their generations), then providers in uuid order (their
+// generations), then the allocation rows (whose inserts take a key-share
+// lock on a provider row this transaction already holds: taking those
+// first, with many schedulers at once, trips PostgreSQL 15's "new
+// multixact has more than one updating member"), then inventories in
+// (provider, class) order.
+//
+// The feed entries are appended last: the feed's head is one row every
+// writer takes, so holding it only from the append to the commit lets
+// the claims of other schedulers do their work meanwhile. (A
+// ClaimBatcher collects them for the end of its whole transaction.)
 func (s *Store) claimTx(ctx context.Context, tx *sqlstore.Tx, claims []Claim) error {
+	mine := ctx.Value(deferredKey{}) == nil
+	var records []claimRecord
+	if mine {
+		ctx = context.WithValue(ctx, deferredKey{}, &records)
+	}
 	delta := map[[2]string]int64{}
 	amount := map[[2]string][]int64{}
+	writes := make([]consumerWrite, 0, len(claims))
 	for _, c := range claims {
-		if err := s.claimConsumer(ctx, tx, c, delta, amount); err != nil {
+		w, err := s.claimConsumer(ctx, tx, c, delta, amount)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, w)
+	}
+	keys := slices.SortedFunc(maps.Keys(delta), func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	if err := s.lockProviders(ctx, tx, keys); err != nil {
+		return err
+	}
+	for _, w := range writes {
+		if err := s.writeAllocations(ctx, tx, w); err != nil {
 			return err
 		}
 	}
 	crashpoint.Hit("compute.claim.consumers")
-	return s.applyUsage(ctx, tx, delta, amount)
+	if err := s.applyUsage(ctx, tx, keys, delta, amount); err != nil {
+		return err
+	}
+	if mine {
+		for _, r := range records {
+			if err := s.record(ctx, tx, "allocation", r.consumer, r.project, r.op, r.v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
-// claimConsumer checks and bumps one consumer's generation and rewrites
-// its allocation rows, adding what changes to delta (by provider and
-// class) and the new amounts to amount (one for each consumer of a
-// ClaimAll that takes from the provider's class).
-func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, delta map[[2]string]int64, amount map[[2]string][]int64) error {
+// consumerWrite is what is left to write of one consumer's claim once
+// its generation is settled.
+type consumerWrite struct {
+	c      Claim
+	exists bool
+}
+
+// claimConsumer checks and bumps one consumer's generation (or creates
+// it), adding what its claim changes to delta (by provider and class)
+// and the new amounts to amount (one for each consumer of a ClaimAll
+// that takes from the provider's class).
+func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, delta map[[2]string]int64, amount map[[2]string][]int64) (consumerWrite, error) {
 	gen, owner, exists, err := s.consumerGeneration(ctx, tx, c.Consumer)
 	if err != nil {
-		return err
+		return consumerWrite{}, err
 	}
 	if c.ProjectID == "" {
 		c.ProjectID = owner // the feed entry names the consumer's project
@@ -135,16 +185,43 @@ func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, del
 	if c.CheckGeneration {
 		switch {
 		case exists && (c.Generation == nil || *c.Generation != gen):
-			return placementError(fault.Conflict, CodeConcurrentUpdate,
+			return consumerWrite{}, placementError(fault.Conflict, CodeConcurrentUpdate,
 				"consumer generation conflict - expected %d but got %s", gen, genString(c.Generation))
 		case !exists && c.Generation != nil:
-			return placementError(fault.Conflict, CodeConcurrentUpdate,
+			return consumerWrite{}, placementError(fault.Conflict, CodeConcurrentUpdate,
 				"consumer generation conflict - expected null but got %d", *c.Generation)
 		}
 	}
+	if err := s.settleConsumer(ctx, tx, c, gen, exists); err != nil {
+		return consumerWrite{}, err
+	}
+	old, err := s.consumerAllocations(ctx, tx, c.Consumer)
+	if err != nil {
+		return consumerWrite{}, err
+	}
+	for k, n := range old {
+		delta[k] -= n
+	}
+	for p, rs := range c.Resources {
+		for cl, n := range rs {
+			k := [2]string{p, cl}
+			if delta[k] > 0 && n > math.MaxInt64-delta[k] {
+				// Amounts whose sum is past int64 fit no inventory.
+				return consumerWrite{}, placementError(fault.Conflict, CodeDefault,
+					"Unable to allocate inventory: Unable to create allocation for '%s' on resource provider '%s'. The requested amount would exceed the capacity.", cl, p)
+			}
+			delta[k] += n
+			amount[k] = append(amount[k], n)
+		}
+	}
+	return consumerWrite{c: c, exists: exists}, nil
+}
+
+// settleConsumer bumps an existing consumer's generation (a
+// compare-and-swap that is also its row lock) or creates a new one.
+func (s *Store) settleConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, gen int64, exists bool) error {
 	now := s.now().UnixMicro()
 	if exists {
-		// The CAS on the generation is also the consumer's row lock.
 		res, err := tx.Exec(ctx, `UPDATE compute_consumers SET generation = generation + 1, updated_at = ?,
 			project_id = CASE WHEN ? = '' THEN project_id ELSE ? END, user_id = CASE WHEN ? = '' THEN user_id ELSE ? END,
 			consumer_type = CASE WHEN ? = '' THEN consumer_type ELSE ? END WHERE uuid = ? AND generation = ?`,
@@ -155,49 +232,38 @@ func (s *Store) claimConsumer(ctx context.Context, tx *sqlstore.Tx, c Claim, del
 		if n, _ := res.RowsAffected(); n == 0 {
 			return placementError(fault.Conflict, CodeConcurrentUpdate, "consumer %s changed while allocating; retry", c.Consumer)
 		}
-	} else if len(c.Resources) > 0 {
-		if c.ProjectID == "" || c.UserID == "" {
-			return placementError(fault.BadRequest, CodeDefault, "project_id and user_id are required for a new consumer %s", c.Consumer)
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO compute_consumers (uuid, project_id, user_id, consumer_type, generation, created_at, updated_at)
-			VALUES (?, ?, ?, ?, 1, ?, ?)`, c.Consumer, c.ProjectID, c.UserID, c.ConsumerType, now, now)
-		if errors.Is(err, sqlstore.ErrConflict) {
-			return placementError(fault.Conflict, CodeConcurrentUpdate, "consumer %s was created while allocating; retry", c.Consumer)
-		} else if err != nil {
-			return err
-		}
+		return nil
 	}
-	old, err := s.consumerAllocations(ctx, tx, c.Consumer)
-	if err != nil {
-		return err
+	if len(c.Resources) == 0 {
+		return nil
 	}
-	for k, n := range old {
-		delta[k] -= n
+	if c.ProjectID == "" || c.UserID == "" {
+		return placementError(fault.BadRequest, CodeDefault, "project_id and user_id are required for a new consumer %s", c.Consumer)
 	}
+	_, err := tx.Exec(ctx, `INSERT INTO compute_consumers (uuid, project_id, user_id, consumer_type, generation, created_at, updated_at)
+		VALUES (?, ?, ?, ?, 1, ?, ?)`, c.Consumer, c.ProjectID, c.UserID, c.ConsumerType, now, now)
+	if errors.Is(err, sqlstore.ErrConflict) {
+		return placementError(fault.Conflict, CodeConcurrentUpdate, "consumer %s was created while allocating; retry", c.Consumer)
+	}
+	return err
+}
+
+// writeAllocations replaces a consumer's allocation rows (the providers'
+// rows are already held) and records the change.
+func (s *Store) writeAllocations(ctx context.Context, tx *sqlstore.Tx, w consumerWrite) error {
+	c := w.c
 	if _, err := tx.Exec(ctx, `DELETE FROM compute_allocations WHERE consumer_uuid = ?`, c.Consumer); err != nil {
 		return err
 	}
 	for _, p := range slices.Sorted(maps.Keys(c.Resources)) {
 		for _, cl := range slices.Sorted(maps.Keys(c.Resources[p])) {
-			n := c.Resources[p][cl]
-			k := [2]string{p, cl}
-			if delta[k] > 0 && n > math.MaxInt64-delta[k] {
-				// Amounts whose sum is past int64 fit no inventory.
-				return placementError(fault.Conflict, CodeDefault,
-					"Unable to allocate inventory: Unable to create allocation for '%s' on resource provider '%s'. The requested amount would exceed the capacity.", cl, p)
-			}
-			delta[k] += n
-			amount[k] = append(amount[k], n)
 			if _, err := tx.Exec(ctx, `INSERT INTO compute_allocations (consumer_uuid, provider_uuid, resource_class, used) VALUES (?, ?, ?, ?)`,
-				c.Consumer, p, cl, n); err != nil {
-				if errors.Is(err, sqlstore.ErrConflict) {
-					return placementError(fault.BadRequest, CodeDefault, "Allocation for resource provider '%s' that does not exist.", p)
-				}
+				c.Consumer, p, cl, c.Resources[p][cl]); err != nil {
 				return err
 			}
 		}
 	}
-	if exists && len(c.Resources) == 0 {
+	if w.exists && len(c.Resources) == 0 {
 		if _, err := tx.Exec(ctx, `DELETE FROM compute_consumers WHERE uuid = ?`, c.Consumer); err != nil {
 			return err
 		}
@@ -216,17 +282,9 @@ func genString(g *int64) string {
 	return strconv.FormatInt(*g, 10)
 }
 
-// applyUsage takes each provider's row (in uuid order, bumping its
-// generation) and then changes each inventory's usage by delta, in
-// (provider, class) order; an increase is written only if it fits, and
-// every new amount must meet the inventory's unit rules.
-func (s *Store) applyUsage(ctx context.Context, tx *sqlstore.Tx, delta map[[2]string]int64, amount map[[2]string][]int64) error {
-	keys := slices.SortedFunc(maps.Keys(delta), func(a, b [2]string) int {
-		if c := strings.Compare(a[0], b[0]); c != 0 {
-			return c
-		}
-		return strings.Compare(a[1], b[1])
-	})
+// lockProviders takes each provider's row in uuid order, bumping its
+// generation; a provider that does not exist refuses the claim.
+func (s *Store) lockProviders(ctx context.Context, tx *sqlstore.Tx, keys [][2]string) error {
 	now := s.now().UnixMicro()
 	for i, k := range keys {
 		if i > 0 && keys[i-1][0] == k[0] {
@@ -240,6 +298,13 @@ func (s *Store) applyUsage(ctx context.Context, tx *sqlstore.Tx, delta map[[2]st
 			return placementError(fault.BadRequest, CodeDefault, "Allocation for resource provider '%s' that does not exist.", k[0])
 		}
 	}
+	return nil
+}
+
+// applyUsage changes each inventory's usage by delta, in (provider,
+// class) order (keys); an increase is written only if it fits, and every
+// new amount must meet the inventory's unit rules.
+func (s *Store) applyUsage(ctx context.Context, tx *sqlstore.Tx, keys [][2]string, delta map[[2]string]int64, amount map[[2]string][]int64) error {
 	for _, k := range keys {
 		d, amts := delta[k], amount[k]
 		if d == 0 && len(amts) == 0 {
@@ -344,10 +409,6 @@ func (s *Store) DeleteAllocations(ctx context.Context, consumer string) error {
 		if !exists {
 			return placementError(fault.NotFound, CodeDefault, "No allocations for consumer '%s'", consumer)
 		}
-		delta := map[[2]string]int64{}
-		if err := s.claimConsumer(ctx, tx, Claim{Consumer: consumer}, delta, map[[2]string][]int64{}); err != nil {
-			return err
-		}
-		return s.applyUsage(ctx, tx, delta, map[[2]string][]int64{})
+		return s.claimTx(ctx, tx, []Claim{{Consumer: consumer}})
 	})
 }
