@@ -94,15 +94,8 @@ func (a *API) listInventories(w http.ResponseWriter, r *http.Request, q *request
 // the provider's only ones, at the generation the body names.
 func (a *API) setInventories(w http.ResponseWriter, r *http.Request, q *request) error {
 	u := r.PathValue("uuid")
-	cur, err := a.Store.Provider(r.Context(), u)
+	cur, o, err := a.providerBody(w, r, []string{"resource_provider_generation", "inventories"}, "resource_provider_generation", "inventories")
 	if err != nil {
-		return err
-	}
-	o, err := readObject(w, r)
-	if err != nil {
-		return err
-	}
-	if err := o.check([]string{"resource_provider_generation", "inventories"}, "resource_provider_generation", "inventories"); err != nil {
 		return err
 	}
 	gen, err := o.integer("resource_provider_generation", math.MinInt64, math.MaxInt64)
@@ -146,15 +139,8 @@ func (a *API) setInventories(w http.ResponseWriter, r *http.Request, q *request)
 // createInventory is POST …/inventories: one new class.
 func (a *API) createInventory(w http.ResponseWriter, r *http.Request, q *request) error {
 	u := r.PathValue("uuid")
-	cur, err := a.Store.Provider(r.Context(), u)
+	cur, o, err := a.providerBody(w, r, append(slices.Clone(inventoryFields), "resource_class"), "total", "resource_class")
 	if err != nil {
-		return err
-	}
-	o, err := readObject(w, r)
-	if err != nil {
-		return err
-	}
-	if err := o.check(append(slices.Clone(inventoryFields), "resource_class"), "total", "resource_class"); err != nil {
 		return err
 	}
 	class, err := o.str("resource_class", 0, 0, classPattern)
@@ -218,15 +204,8 @@ func (a *API) showInventory(w http.ResponseWriter, r *http.Request, q *request) 
 // has, at the generation the body names.
 func (a *API) updateInventory(w http.ResponseWriter, r *http.Request, q *request) error {
 	u, class := r.PathValue("uuid"), r.PathValue("class")
-	cur, err := a.Store.Provider(r.Context(), u)
+	cur, o, err := a.providerBody(w, r, inventoryFields, "total", "resource_provider_generation")
 	if err != nil {
-		return err
-	}
-	o, err := readObject(w, r)
-	if err != nil {
-		return err
-	}
-	if err := o.check(inventoryFields, "total", "resource_provider_generation"); err != nil {
 		return err
 	}
 	gen, err := o.integer("resource_provider_generation", math.MinInt64, math.MaxInt64)
@@ -277,4 +256,19 @@ func (a *API) deleteInventory(w http.ResponseWriter, r *http.Request, q *request
 	}
 	noContent(w, http.StatusNoContent)
 	return nil
+}
+
+// providerBody is the prologue of the inventory writes: the provider of
+// the path (404 first, as Placement) and the body, checked against the
+// fields allowed and those required.
+func (a *API) providerBody(w http.ResponseWriter, r *http.Request, fields []string, required ...string) (compute.Provider, object, error) {
+	cur, err := a.Store.Provider(r.Context(), r.PathValue("uuid"))
+	if err != nil {
+		return cur, nil, err
+	}
+	o, err := readObject(w, r)
+	if err != nil {
+		return cur, nil, err
+	}
+	return cur, o, o.check(fields, required...)
 }
