@@ -23,6 +23,13 @@
 //     the late affinity check cannot be raced) and services (heartbeats,
 //     Nova's up rule).
 //
+//   - The instance lifecycle as Nova's (lifecycle.go): vm_state,
+//     task_state and power_state, the API status derived from them
+//     (Status, checked against Nova's own status_from_state for every
+//     pair), and each server action's allowed starting states with the
+//     task_state it sets (Actions; Check refuses with Nova's 409 naming
+//     the state). The servers that use them come with the compute issue.
+//
 // Building blocks, each usable alone:
 //
 //   - compute/placement: Placement's resource model as plain values
