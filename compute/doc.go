@@ -18,6 +18,7 @@
 //     whatever an admin set). AllocationCandidates searches trees a chunk
 //     at a time until the limit. Errors carry Placement's codes
 //     (CodeConcurrentUpdate...).
+//
 //   - Nova's host aggregates (with metadata and availability zones),
 //     server groups (a member is placed under the group's row lock, so
 //     the late affinity check cannot be raced) and services (heartbeats,
