@@ -82,12 +82,12 @@ type PowerState int
 
 // Nova's power states (nova/compute/power_state.py).
 const (
-	NoState  PowerState = 0
-	Running  PowerState = 1
-	PausedPS PowerState = 3
-	Shutdown PowerState = 4
-	Crashed  PowerState = 6
-	Suspend  PowerState = 7
+	PowerNoState   PowerState = 0
+	PowerRunning   PowerState = 1
+	PowerPaused    PowerState = 3
+	PowerShutdown  PowerState = 4
+	PowerCrashed   PowerState = 6
+	PowerSuspended PowerState = 7
 )
 
 // Status is the API's server status, derived from vm_state and

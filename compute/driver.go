@@ -1,0 +1,206 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// ErrNotSupported is what a driver returns for an operation it does not
+// have; the API turns it into Nova's 409 or 400 for the action.
+var ErrNotSupported = errors.New("compute: not supported by this driver")
+
+// Driver is a hypervisor driver as the compute agent drives it: the
+// operations every driver has. Optional ones are the small interfaces
+// below (Pauser, Suspender, VolumeAttacher, ...), found at run time;
+// the helpers of the same names return ErrNotSupported when a driver
+// lacks them.
+type Driver interface {
+	// Info says what the driver is and can do.
+	Info() DriverInfo
+	// Spawn creates and starts a guest. It is idempotent for one
+	// Guest.ID: a guest that exists already is left as it is.
+	Spawn(ctx context.Context, g Guest) error
+	// Destroy stops and removes a guest; a guest that does not exist is
+	// not an error.
+	Destroy(ctx context.Context, id string) error
+	PowerOn(ctx context.Context, id string) error
+	// PowerOff asks the guest to shut down cleanly (ACPI) when clean is
+	// set, and turns it off otherwise or when it has not stopped by the
+	// context's deadline.
+	PowerOff(ctx context.Context, id string, clean bool) error
+	Reboot(ctx context.Context, id string, hard bool) error
+	// State is the guest's power state (PowerNoState if it does not
+	// exist).
+	State(ctx context.Context, id string) (PowerState, error)
+	// List is every guest the driver runs for this host: what an agent
+	// adopts after a restart.
+	List(ctx context.Context) ([]GuestState, error)
+}
+
+// DriverInfo is a driver's description and capabilities, plain values.
+type DriverInfo struct {
+	Name              string // "libvirt", "qemu"
+	HypervisorType    string // Nova's hypervisor_type: "QEMU", "KVM"
+	HypervisorVersion int64  // Nova's encoding: major*1000000 + minor*1000 + micro
+	// What the optional interfaces add, for Nova's capabilities and the
+	// API's early refusals.
+	Pause, Suspend, AttachVolume, AttachInterface, ConsoleLog, Resize, Snapshot bool
+}
+
+// Guest is what Spawn builds.
+type Guest struct {
+	ID       string // the instance uuid
+	Name     string
+	VCPUs    int
+	MemoryMB int64
+	// Disk is the root disk: a local image file or a network volume.
+	Disk       Disk
+	Ports      []GuestPort
+	ConfigISO  string // config drive image, "" for none
+	UserData   []byte
+	Properties map[string]string // image properties the driver honours (hw_disk_bus, hw_vif_model...)
+}
+
+// Disk is one guest disk.
+type Disk struct {
+	Path   string // a local file
+	Format string // "qcow2", "raw"
+	// A network disk instead of Path: Protocol "iscsi" or "rbd" and the
+	// connection info the volume service gave.
+	Protocol   string
+	Connection map[string]string
+	Serial     string // the volume id the guest sees
+}
+
+// GuestPort is a NIC on the integration bridge, keyed by its Neutron
+// port id (what the network agent matches in external_ids:iface-id).
+type GuestPort struct {
+	ID     string
+	MAC    string
+	Bridge string
+	MTU    int
+}
+
+// GuestState is a guest as List finds it.
+type GuestState struct {
+	ID    string
+	Name  string
+	Power PowerState
+}
+
+// Optional abilities of a driver.
+type (
+	Pauser interface {
+		Pause(ctx context.Context, id string) error
+		Unpause(ctx context.Context, id string) error
+	}
+	Suspender interface {
+		Suspend(ctx context.Context, id string) error
+		Resume(ctx context.Context, id string) error
+	}
+	VolumeAttacher interface {
+		AttachVolume(ctx context.Context, id string, d Disk) error
+		DetachVolume(ctx context.Context, id, serial string) error
+	}
+	InterfaceAttacher interface {
+		AttachInterface(ctx context.Context, id string, p GuestPort) error
+		DetachInterface(ctx context.Context, id, portID string) error
+	}
+	ConsoleLogger interface {
+		ConsoleLog(ctx context.Context, id string) ([]byte, error)
+	}
+)
+
+// Pause pauses a guest if the driver can.
+func Pause(ctx context.Context, d Driver, id string) error {
+	if p, ok := d.(Pauser); ok {
+		return p.Pause(ctx, id)
+	}
+	return notSupported(d, "pause")
+}
+
+// Unpause is Pause's undo.
+func Unpause(ctx context.Context, d Driver, id string) error {
+	if p, ok := d.(Pauser); ok {
+		return p.Unpause(ctx, id)
+	}
+	return notSupported(d, "unpause")
+}
+
+// Suspend saves a guest's memory and stops it, if the driver can.
+func Suspend(ctx context.Context, d Driver, id string) error {
+	if s, ok := d.(Suspender); ok {
+		return s.Suspend(ctx, id)
+	}
+	return notSupported(d, "suspend")
+}
+
+// Resume is Suspend's undo.
+func Resume(ctx context.Context, d Driver, id string) error {
+	if s, ok := d.(Suspender); ok {
+		return s.Resume(ctx, id)
+	}
+	return notSupported(d, "resume")
+}
+
+// ConsoleLog is the guest's serial console output, if the driver keeps it.
+func ConsoleLog(ctx context.Context, d Driver, id string) ([]byte, error) {
+	if c, ok := d.(ConsoleLogger); ok {
+		return c.ConsoleLog(ctx, id)
+	}
+	return nil, notSupported(d, "console log")
+}
+
+func notSupported(d Driver, op string) error {
+	return fmt.Errorf("%s: %s: %w", d.Info().Name, op, ErrNotSupported)
+}
+
+// DriverFactory makes a driver from its settings.
+type DriverFactory func(ctx context.Context, settings map[string]string) (Driver, error)
+
+// Drivers is a registry of drivers by name. It has no global instance:
+// the daemon (or an embedder) makes one and registers what it links.
+type Drivers struct {
+	mu sync.Mutex
+	by map[string]DriverFactory
+}
+
+// Register adds a driver; a name registered twice is an error.
+func (r *Drivers) Register(name string, f DriverFactory) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.by == nil {
+		r.by = map[string]DriverFactory{}
+	}
+	if _, dup := r.by[name]; dup {
+		return fmt.Errorf("compute: driver %q registered twice", name)
+	}
+	r.by[name] = f
+	return nil
+}
+
+// Names lists the registered drivers, sorted.
+func (r *Drivers) Names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.by))
+	for n := range r.by {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Open makes the driver called name.
+func (r *Drivers) Open(ctx context.Context, name string, settings map[string]string) (Driver, error) {
+	r.mu.Lock()
+	f, ok := r.by[name]
+	r.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("compute: no driver %q (have %v)", name, r.Names())
+	}
+	return f(ctx, settings)
+}
