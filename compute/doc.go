@@ -30,6 +30,7 @@
 //     pair), and each server action's allowed starting states with the
 //     task_state it sets (Actions; Check refuses with Nova's 409 naming
 //     the state). The servers that use them come with the compute issue.
+//
 //   - The driver contract (driver.go): Driver, the operations every
 //     hypervisor driver has, and small optional interfaces (Pauser,
 //     Suspender, VolumeAttacher, InterfaceAttacher, ConsoleLogger) whose
