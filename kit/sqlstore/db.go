@@ -71,11 +71,30 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		// Every connection to :memory: is a new database: keep one.
 		sdb.SetMaxOpenConns(1)
 	}
-	if err := sdb.PingContext(ctx); err != nil {
+	if err := ping(ctx, sdb); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s: %w", Redact(dsn), err)
 	}
 	return &DB{sql: sdb, dialect: t.dialect, dsn: dsn, observe: o.observe}, nil
+}
+
+// ping checks that the database answers. A new SQLite connection sets
+// journal_mode=WAL; on a fresh file that several processes open at once
+// SQLite may refuse the switch with SQLITE_BUSY at once, without waiting
+// for its busy timeout, so contention is tried again for a while.
+func ping(ctx context.Context, sdb *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := sdb.PingContext(ctx)
+		if err == nil || !retryable(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Dialect reports the engine.
