@@ -35,10 +35,11 @@ type Publisher struct {
 	PurgeAfter time.Duration
 	Log        *slog.Logger
 
-	last map[string]server.Zone // what was published, by zone id
+	syncMu sync.Mutex               // Sync runs from Run and from a poll that was superseded
+	last   map[string]server.Zone // what was published, by zone id
 
 	mu   sync.Mutex
-	busy map[string]bool // zone ids with a poll running
+	busy map[string]bool // zone ids with a poll running; true: a later Sync wanted one too
 	wg   sync.WaitGroup  // the bump loop and the polls: Run waits for them
 }
 
@@ -93,6 +94,8 @@ func (p *Publisher) Run(ctx context.Context, ready func()) error {
 // ACTIVE where every server has them, and returns the feed revision of
 // the snapshot. The polls it starts end with ctx; Run waits for them.
 func (p *Publisher) Sync(ctx context.Context) (int64, error) {
+	p.syncMu.Lock()
+	defer p.syncMu.Unlock()
 	served, rev, err := p.Store.ServedZonesAt(ctx)
 	if err != nil {
 		return 0, err
@@ -139,24 +142,46 @@ func (p *Publisher) Sync(ctx context.Context) (int64, error) {
 	return rev, nil
 }
 
-// claim marks a zone's poll as running; false if one already is.
+// claim marks a zone's poll as running; false if one already is, and
+// then that poll is told it is superseded (see end).
 func (p *Publisher) claim(id string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.busy[id] {
+	if _, running := p.busy[id]; running {
+		p.busy[id] = true
 		return false
 	}
 	if p.busy == nil {
 		p.busy = map[string]bool{}
 	}
-	p.busy[id] = true
+	p.busy[id] = false
 	return true
 }
 
-func (p *Publisher) release(id string) {
+// superseded reports whether a Sync since the poll of id began wanted a
+// poll of its own for id: the zone changed (a new serial, or a deletion
+// while its activation was polled), so the running poll waits for a
+// state that is gone.
+func (p *Publisher) superseded(id string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.busy[id]
+}
+
+// end releases id's poll; when it was superseded it syncs again, so the
+// poll the later Sync could not start is started now. Without this a
+// zone deleted while its activation was still polled stayed PENDING
+// DELETE until some unrelated change woke the publisher.
+func (p *Publisher) end(ctx context.Context, id string) {
+	p.mu.Lock()
+	again := p.busy[id]
 	delete(p.busy, id)
+	p.mu.Unlock()
+	if again && ctx.Err() == nil {
+		if _, err := p.Sync(ctx); err != nil && ctx.Err() == nil {
+			p.log().Warn("dns publish: rebuild failed", "err", err)
+		}
+	}
 }
 
 // retire polls every server until none answers for z (bounded like
@@ -164,8 +189,8 @@ func (p *Publisher) release(id string) {
 // for stays PENDING DELETE, as in Designate, and is tried again at the
 // next rebuild.
 func (p *Publisher) retire(ctx context.Context, z dns.Zone) {
-	defer p.release(z.ID)
-	for try := 0; try < 10 && ctx.Err() == nil; try++ {
+	defer p.end(ctx, z.ID)
+	for try := 0; try < 10 && ctx.Err() == nil && !p.superseded(z.ID); try++ {
 		if p.noneServe(z.Name) {
 			crashpoint.Hit("dns.publish.retiring")
 			if _, err := p.Store.FinishDelete(ctx, z.ID); err != nil && ctx.Err() == nil {
@@ -175,7 +200,9 @@ func (p *Publisher) retire(ctx context.Context, z dns.Zone) {
 		}
 		sleep(ctx, time.Duration(try+1)*200*time.Millisecond)
 	}
-	p.log().Warn("dns publish: servers still answer for a deleted zone", "zone", z.Name)
+	if !p.superseded(z.ID) {
+		p.log().Warn("dns publish: servers still answer for a deleted zone", "zone", z.Name)
+	}
 }
 
 // noneServe reports whether no server answers with zone's own SOA (a
@@ -193,8 +220,8 @@ func (p *Publisher) noneServe(zone string) bool {
 // activate polls every server for z's serial (bounded: 10 tries, as
 // Designate's poll_max_retries) and marks z ACTIVE when all have it.
 func (p *Publisher) activate(ctx context.Context, z dns.Zone) {
-	defer p.release(z.ID)
-	for try := 0; try < 10 && ctx.Err() == nil; try++ {
+	defer p.end(ctx, z.ID)
+	for try := 0; try < 10 && ctx.Err() == nil && !p.superseded(z.ID); try++ {
 		if p.allServe(z.Name, z.Serial) {
 			crashpoint.Hit("dns.publish.serving")
 			_, err := p.Store.MarkActive(ctx, z.ID, z.Serial)
@@ -205,7 +232,9 @@ func (p *Publisher) activate(ctx context.Context, z dns.Zone) {
 		}
 		sleep(ctx, time.Duration(try+1)*200*time.Millisecond)
 	}
-	p.log().Warn("dns publish: servers did not reach the serial", "zone", z.Name, "serial", z.Serial)
+	if !p.superseded(z.ID) {
+		p.log().Warn("dns publish: servers did not reach the serial", "zone", z.Name, "serial", z.Serial)
+	}
 }
 
 func (p *Publisher) allServe(zone string, serial uint32) bool {

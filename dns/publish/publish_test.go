@@ -151,3 +151,61 @@ func TestPublish(t *testing.T) {
 		t.Fatalf("sub SOA after its deletion: %v", r)
 	}
 }
+
+// A zone deleted while its activation is still polled (a second server
+// that never gets it keeps the poll going) is retired at once: the
+// activation poll sees it is superseded and the publisher syncs again.
+// Before, the deletion waited for the activation poll to give up and
+// then for some unrelated change; CI saw it stuck.
+func TestDeleteWhileActivating(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := sqlstore.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, watch.Migrations(), dns.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	feed := watch.New(db)
+	st := dns.NewStore(db, feed)
+	if _, err := st.EnsureDefaultPool(ctx, []string{"ns1.example.net."}); err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	dyn := &server.Dynamic{}
+	for _, target := range []*server.Dynamic{dyn, {}} { // the second never serves anything
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, pc.LocalAddr().String())
+		go server.New(target, server.Config{}).Serve(ctx, pc, nil)
+	}
+	p := &publish.Publisher{Store: st, Feed: feed, Target: dyn, Servers: addrs, BumpInterval: 100 * time.Millisecond}
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx, func() { close(ready) }) }()
+	<-ready
+
+	z, err := st.CreateZone(ctx, dns.Zone{ProjectID: "p1", Name: "example.org.", Email: "admin@example.org", TTL: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the zone to be served", func() bool {
+		return query(t, addrs[0], "example.org.", mdns.TypeSOA).Rcode == mdns.RcodeSuccess
+	})
+	if got, err := st.GetZone(ctx, dns.Viewer{Project: "p1"}, z.ID); err != nil || got.Status != dns.Pending {
+		t.Fatalf("zone with one server missing: %+v %v", got, err)
+	}
+	if _, err := st.DeleteZone(ctx, dns.Viewer{Project: "p1"}, z.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deletion to finish", func() bool {
+		_, err := st.GetZone(ctx, dns.Viewer{Project: "p1"}, z.ID)
+		return fault.KindOf(err) == fault.NotFound
+	})
+	cancel()
+	<-done // Run returns once its polls (and the sync a superseded one starts) have ended
+}
