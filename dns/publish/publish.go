@@ -35,7 +35,7 @@ type Publisher struct {
 	PurgeAfter time.Duration
 	Log        *slog.Logger
 
-	syncMu sync.Mutex               // Sync runs from Run and from a poll that was superseded
+	syncMu sync.Mutex             // Sync runs from Run and from a poll that was superseded
 	last   map[string]server.Zone // what was published, by zone id
 
 	mu   sync.Mutex
