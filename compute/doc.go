@@ -31,12 +31,8 @@
 //     task_state it sets (Actions; Check refuses with Nova's 409 naming
 //     the state). The servers that use them come with the compute issue.
 //
-//   - The driver contract (driver.go): Driver, the operations every
-//     hypervisor driver has, and small optional interfaces (Pauser,
-//     Suspender, VolumeAttacher, InterfaceAttacher, ConsoleLogger) whose
-//     helpers return ErrNotSupported for a driver without them; Drivers,
-//     a registry by name with no global instance. The libvirt and QEMU
-//     drivers that implement it come with the compute issue.
+//   - The driver contract lives in compute/virt (see below);
+//     PowerState here is its type.
 //
 // Building blocks, each usable alone:
 //
@@ -44,6 +40,11 @@
 //     (Inventory and its capacity rule, Provider, Candidates).
 //   - compute/scheduler: filters, weighers and the scheduling framework;
 //     pure Go.
+//   - compute/virt: the hypervisor driver contract (Driver, optional
+//     abilities answering ErrNotSupported, a registry with no global).
+//   - compute/guestimage: the tiny cloud guest image, built offline from
+//     Debian packages.
+//   - compute/metadata: Nova's metadata documents and the config drive.
 //   - compute/api/placement: the Placement API v1 handler.
 //
 // Not here yet: servers, the Nova API (port 8774), the drivers and the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/kit/fault"
 )
 
@@ -77,17 +78,17 @@ const (
 )
 
 // PowerState is the hypervisor's view of a guest, Nova's power_state
-// numbers.
-type PowerState int
+// numbers; drivers report it (package compute/virt).
+type PowerState = virt.PowerState
 
 // Nova's power states (nova/compute/power_state.py).
 const (
-	PowerNoState   PowerState = 0
-	PowerRunning   PowerState = 1
-	PowerPaused    PowerState = 3
-	PowerShutdown  PowerState = 4
-	PowerCrashed   PowerState = 6
-	PowerSuspended PowerState = 7
+	PowerNoState   = virt.PowerNoState
+	PowerRunning   = virt.PowerRunning
+	PowerPaused    = virt.PowerPaused
+	PowerShutdown  = virt.PowerShutdown
+	PowerCrashed   = virt.PowerCrashed
+	PowerSuspended = virt.PowerSuspended
 )
 
 // Status is the API's server status, derived from vm_state and

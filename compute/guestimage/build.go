@@ -28,7 +28,7 @@ var files embed.FS
 const version = "1"
 
 // AgentPackage is the import path of the program that runs in the guest.
-const AgentPackage = "github.com/gostack/gostack/compute/guestimage/agent"
+const AgentPackage = "github.com/gostack/gostack/compute/guestimage/guestagent"
 
 // modules are the kernel modules the guest loads (with what they depend
 // on): virtio PCI, disk and network, ISO 9660 for the config drive, and

@@ -31,6 +31,9 @@ var blockNeeds = map[string][]string{
 	"network/ovs":         {"http"},
 	"network/ovs/ovstest": {"http"},
 	"network/secgroup":    {"http"},
+	// The program inside the tiny guest image reads the metadata service
+	// and answers HTTP to prove the guest is reachable.
+	"compute/guestimage/guestagent": {"http"},
 }
 
 // agentNoStore: a host agent (a block named agent) never imports the
@@ -45,6 +48,9 @@ func agentNoStore(rel string, imports []string) bool {
 var light = map[string][]string{
 	"compute/placement": {},
 	"compute/scheduler": {"compute/placement", "kit/pyrepr"},
+	// The driver contract: a hypervisor driver imports it, and nothing
+	// heavier comes with it.
+	"compute/virt": {},
 }
 
 // lightViolation is the first dependency of a light package that it

@@ -1,41 +1,41 @@
-package compute_test
+package virt_test
 
 import (
 	"context"
 	"errors"
 	"testing"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 // minimal is a driver with only the required operations: what the
 // optional helpers say for it is the point of the test.
-type minimal struct{ guests map[string]compute.PowerState }
+type minimal struct{ guests map[string]virt.PowerState }
 
-func (m *minimal) Info() compute.DriverInfo { return compute.DriverInfo{Name: "minimal"} }
-func (m *minimal) Spawn(_ context.Context, g compute.Guest) error {
+func (m *minimal) Info() virt.DriverInfo { return virt.DriverInfo{Name: "minimal"} }
+func (m *minimal) Spawn(_ context.Context, g virt.Guest) error {
 	if _, ok := m.guests[g.ID]; !ok {
-		m.guests[g.ID] = compute.PowerRunning
+		m.guests[g.ID] = virt.PowerRunning
 	}
 	return nil
 }
 func (m *minimal) Destroy(_ context.Context, id string) error { delete(m.guests, id); return nil }
 func (m *minimal) PowerOn(_ context.Context, id string) error {
-	m.guests[id] = compute.PowerRunning
+	m.guests[id] = virt.PowerRunning
 	return nil
 }
 func (m *minimal) PowerOff(_ context.Context, id string, _ bool) error {
-	m.guests[id] = compute.PowerShutdown
+	m.guests[id] = virt.PowerShutdown
 	return nil
 }
 func (m *minimal) Reboot(context.Context, string, bool) error { return nil }
-func (m *minimal) State(_ context.Context, id string) (compute.PowerState, error) {
+func (m *minimal) State(_ context.Context, id string) (virt.PowerState, error) {
 	return m.guests[id], nil
 }
-func (m *minimal) List(context.Context) ([]compute.GuestState, error) {
-	var out []compute.GuestState
+func (m *minimal) List(context.Context) ([]virt.GuestState, error) {
+	var out []virt.GuestState
 	for id, p := range m.guests {
-		out = append(out, compute.GuestState{ID: id, Power: p})
+		out = append(out, virt.GuestState{ID: id, Power: p})
 	}
 	return out, nil
 }
@@ -51,9 +51,9 @@ func (p *pausing) Unpause(context.Context, string) error { p.paused = false; ret
 
 func TestDriverContract(t *testing.T) {
 	ctx := context.Background()
-	var reg compute.Drivers
-	if err := reg.Register("minimal", func(context.Context, map[string]string) (compute.Driver, error) {
-		return &minimal{guests: map[string]compute.PowerState{}}, nil
+	var reg virt.Drivers
+	if err := reg.Register("minimal", func(context.Context, map[string]string) (virt.Driver, error) {
+		return &minimal{guests: map[string]virt.PowerState{}}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -67,20 +67,20 @@ func TestDriverContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Spawn(ctx, compute.Guest{ID: "g1"}); err != nil {
+	if err := d.Spawn(ctx, virt.Guest{ID: "g1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := compute.Pause(ctx, d, "g1"); !errors.Is(err, compute.ErrNotSupported) {
+	if err := virt.Pause(ctx, d, "g1"); !errors.Is(err, virt.ErrNotSupported) {
 		t.Fatalf("pause on a driver without it: %v", err)
 	}
-	if _, err := compute.ConsoleLog(ctx, d, "g1"); !errors.Is(err, compute.ErrNotSupported) {
+	if _, err := virt.ConsoleLog(ctx, d, "g1"); !errors.Is(err, virt.ErrNotSupported) {
 		t.Fatalf("console log on a driver without it: %v", err)
 	}
-	p := &pausing{minimal: minimal{guests: map[string]compute.PowerState{}}}
-	if err := compute.Pause(ctx, p, "g1"); err != nil || !p.paused {
+	p := &pausing{minimal: minimal{guests: map[string]virt.PowerState{}}}
+	if err := virt.Pause(ctx, p, "g1"); err != nil || !p.paused {
 		t.Fatalf("pause on a driver with it: %v, paused %v", err, p.paused)
 	}
-	if err := compute.Suspend(ctx, p, "g1"); !errors.Is(err, compute.ErrNotSupported) {
+	if err := virt.Suspend(ctx, p, "g1"); !errors.Is(err, virt.ErrNotSupported) {
 		t.Fatalf("suspend: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-// Command agent is the program inside the tiny guest image: busybox init
+// Command guestagent is the program inside the tiny guest image: busybox init
 // starts it once the root filesystem (the initramfs) and the kernel
 // modules are up. It does what cloud-init does for a CirrOS-sized guest:
 //

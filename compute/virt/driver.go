@@ -1,4 +1,4 @@
-package compute
+package virt
 
 import (
 	"context"
@@ -8,9 +8,23 @@ import (
 	"sync"
 )
 
+// PowerState is the hypervisor's view of a guest, Nova's power_state
+// numbers.
+type PowerState int
+
+// Nova's power states (nova/compute/power_state.py).
+const (
+	PowerNoState   PowerState = 0
+	PowerRunning   PowerState = 1
+	PowerPaused    PowerState = 3
+	PowerShutdown  PowerState = 4
+	PowerCrashed   PowerState = 6
+	PowerSuspended PowerState = 7
+)
+
 // ErrNotSupported is what a driver returns for an operation it does not
 // have; the API turns it into Nova's 409 or 400 for the action.
-var ErrNotSupported = errors.New("compute: not supported by this driver")
+var ErrNotSupported = errors.New("compute/virt: not supported by this driver")
 
 // Driver is a hypervisor driver as the compute agent drives it: the
 // operations every driver has. Optional ones are the small interfaces
@@ -176,7 +190,7 @@ func (r *Drivers) Register(name string, f DriverFactory) error {
 		r.by = map[string]DriverFactory{}
 	}
 	if _, dup := r.by[name]; dup {
-		return fmt.Errorf("compute: driver %q registered twice", name)
+		return fmt.Errorf("compute/virt: driver %q registered twice", name)
 	}
 	r.by[name] = f
 	return nil
@@ -200,7 +214,7 @@ func (r *Drivers) Open(ctx context.Context, name string, settings map[string]str
 	f, ok := r.by[name]
 	r.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("compute: no driver %q (have %v)", name, r.Names())
+		return nil, fmt.Errorf("compute/virt: no driver %q (have %v)", name, r.Names())
 	}
 	return f(ctx, settings)
 }
