@@ -11,9 +11,10 @@ import (
 )
 
 // cgoPackages are the documented cgo drivers, allowed to import the cgo
-// libraries. Each must sit in its own package with a !cgo stub. Empty
-// until the compute (libvirt) and storage (rbd) areas land.
-var cgoPackages = map[string]bool{}
+// libraries. Each must sit in its own package with a !cgo stub.
+var cgoPackages = map[string]bool{
+	"github.com/gostack/gostack/compute/libvirt": true, // libvirt.org/go/libvirt
+}
 
 // cgoLibraries may only be imported by cgoPackages.
 var cgoLibraries = []string{"libvirt.org/go/libvirt", "github.com/ceph/go-ceph"}

@@ -1,0 +1,72 @@
+package libvirt
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gostack/gostack/compute/virt"
+)
+
+// Config is what New needs.
+type Config struct {
+	// URI is the libvirt connection, qemu:///system by default;
+	// test:///default is libvirt's in-process fake.
+	URI string
+	// StateDir holds a directory per guest, StateDir/<id>, with the
+	// serial console's log (console.log). Required.
+	StateDir string
+	// DomainType forces <domain type> ("kvm", "qemu"). Empty, the normal
+	// case: what the connection's capabilities offer, kvm before qemu.
+	DomainType string
+	// ShutdownTimeout bounds a clean PowerOff whose context has no
+	// deadline; 60 s by default (Nova's shutdown_timeout).
+	ShutdownTimeout time.Duration
+	// Log receives warnings (a failed clean-up); discarded when nil.
+	Log *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.URI == "" {
+		c.URI = "qemu:///system"
+	}
+	if c.StateDir == "" {
+		return c, fmt.Errorf("compute/libvirt: Config.StateDir is required")
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 60 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// Factory makes a Driver from a compute agent's settings: uri,
+// state_dir and domain_type (Config's fields of the same meaning). It is
+// a virt.DriverFactory:
+//
+//	drivers.Register("libvirt", libvirt.Factory)
+func Factory(ctx context.Context, settings map[string]string) (virt.Driver, error) {
+	var cfg Config
+	for k, v := range settings {
+		switch k {
+		case "uri":
+			cfg.URI = v
+		case "state_dir":
+			cfg.StateDir = v
+		case "domain_type":
+			cfg.DomainType = v
+		default:
+			return nil, fmt.Errorf("compute/libvirt: unknown setting %q (have uri, state_dir, domain_type)", k)
+		}
+	}
+	d, err := New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+var _ virt.DriverFactory = Factory

@@ -1,0 +1,47 @@
+// Package libvirt is a compute/virt hypervisor driver on libvirt
+// (libvirt.org/go/libvirt): Nova's libvirt driver for gostack. A Driver
+// holds one connection (qemu:///system by default) and turns a
+// virt.Guest into a domain: uuid the instance id, name
+// "instance-<id>", gostack's <metadata> element naming the instance
+// (so List returns only gostack's guests and an agent can prove an
+// orphan is its own), a virtio root disk, the config drive as a
+// read-only virtio disk, Open vSwitch ports as Nova writes them
+// (libvirt adds the tap to the bridge and sets external_ids:iface-id),
+// and the serial console on a pty logged by virtlogd to
+// StateDir/<id>/console.log. <domain type> is kvm where the host's
+// capabilities offer it, else qemu (TCG).
+//
+// Besides virt.Driver it has virt.Pauser, virt.Suspender (libvirt's
+// managed save) and virt.ConsoleLogger. Factory is its
+// virt.DriverFactory.
+//
+// # cgo and build tags
+//
+// This is the compute area's only cgo package: the binding is C. It
+// builds two ways, both tested:
+//
+//   - go build (no tag): the binding links libvirt.so through
+//     pkg-config, so the build needs Debian's libvirt-dev (and
+//     pkg-config), and a binary needs libvirt0 to start.
+//   - go build -tags libvirt_dlopen: the binding compiles against the
+//     headers it vendors and dlopens libvirt.so.0 at the first call, so
+//     the build needs only gcc and libc6-dev, and a binary starts on a
+//     host without libvirt (New then fails with the loader's error). Use
+//     it for release builds of the compute agent.
+//
+// Without cgo (CGO_ENABLED=0) the package is a stub with the same API
+// whose New returns ErrUnavailable, so the pure build of the repository
+// keeps working; internal/guard lists the package as a documented cgo
+// driver.
+//
+// # What it does not do
+//
+// Network disks (rbd, iscsi root disks) answer virt.ErrNotSupported for
+// now, as do volume and interface hot-plug, resize, snapshots and
+// migration. It does not plug ports: the Open vSwitch bridge must exist
+// (the network agent's job), and libvirt creates the tap. A soft
+// Reboot asks the guest and returns without waiting for it or falling
+// back to a hard one; the compute agent decides that. It keeps no state
+// of its own beyond StateDir: libvirt is the record of which guests
+// exist.
+package libvirt

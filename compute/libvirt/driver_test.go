@@ -1,0 +1,395 @@
+//go:build cgo
+
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"libvirt.org/go/libvirt"
+
+	"github.com/gostack/gostack/compute/virt"
+)
+
+// testDomainUUID is the domain that libvirt's test driver starts with:
+// not gostack's.
+const testDomainUUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
+
+// fakeDriver is a Driver on test:///default, libvirt's in-process fake
+// (shared by every connection of the process: tests use fresh uuids).
+func fakeDriver(t *testing.T) *Driver {
+	t.Helper()
+	d, err := New(context.Background(), Config{URI: "test:///default", StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("New on libvirt's test driver (needs the runtime library, Debian's libvirt0): %v", err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d
+}
+
+func fakeGuest() virt.Guest {
+	id := uuid.NewString()
+	return virt.Guest{
+		ID: id, Name: "vm-" + id[:8], VCPUs: 1, MemoryMB: 128,
+		Disk:      virt.Disk{Path: "/nonexistent/" + id + ".qcow2", Format: "qcow2"},
+		Ports:     []virt.GuestPort{{ID: uuid.NewString(), MAC: "fa:16:3e:00:00:01", Bridge: "br-int", MTU: 1450}},
+		ConfigISO: "/nonexistent/" + id + ".iso",
+	}
+}
+
+func TestInfo(t *testing.T) {
+	d := fakeDriver(t)
+	if d.DomainType() != "test" {
+		t.Errorf("domain type %q on the test driver, want test", d.DomainType())
+	}
+	info := d.Info()
+	if info.Name != "libvirt" || info.HypervisorType != "TEST" || info.HypervisorVersion <= 0 ||
+		!info.Pause || !info.Suspend || !info.ConsoleLog || info.AttachVolume {
+		t.Errorf("Info = %+v", info)
+	}
+}
+
+// step is one driver call and the power state it leaves.
+type step struct {
+	name string
+	do   func(d *Driver, ctx context.Context, id string) error
+	want virt.PowerState
+}
+
+// TestLifecycle walks one guest through every operation, each twice
+// where it must be idempotent.
+func TestLifecycle(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	spawn := func(d *Driver, ctx context.Context, _ string) error { return d.Spawn(ctx, g) }
+	steps := []step{
+		{"spawn", spawn, virt.PowerRunning},
+		{"spawn again", spawn, virt.PowerRunning},
+		{"pause", (*Driver).Pause, virt.PowerPaused},
+		{"pause again", (*Driver).Pause, virt.PowerPaused},
+		{"unpause", (*Driver).Unpause, virt.PowerRunning},
+		{"unpause again", (*Driver).Unpause, virt.PowerRunning},
+		{"suspend", (*Driver).Suspend, virt.PowerShutdown},
+		{"suspend again", (*Driver).Suspend, virt.PowerShutdown},
+		{"resume", (*Driver).Resume, virt.PowerRunning},
+		{"resume again", (*Driver).Resume, virt.PowerRunning},
+		{"soft reboot", rebootSoft, virt.PowerRunning},
+		{"hard reboot", rebootHard, virt.PowerRunning},
+		{"clean power off", powerOff(true), virt.PowerShutdown},
+		{"power off again", powerOff(true), virt.PowerShutdown},
+		{"power on", (*Driver).PowerOn, virt.PowerRunning},
+		{"power on again", (*Driver).PowerOn, virt.PowerRunning},
+		{"hard power off", powerOff(false), virt.PowerShutdown},
+		{"hard reboot of a guest that is off", rebootHard, virt.PowerRunning},
+		{"pause before a hard reboot", (*Driver).Pause, virt.PowerPaused},
+		{"hard reboot of a paused guest", rebootHard, virt.PowerRunning},
+		{"suspend before a hard reboot", (*Driver).Suspend, virt.PowerShutdown},
+		{"hard reboot of a suspended guest", rebootHard, virt.PowerRunning},
+		{"clean power off of a paused guest", pauseThenOff, virt.PowerShutdown},
+	}
+	for _, s := range steps {
+		if err := s.do(d, ctx, g.ID); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if p, err := d.State(ctx, g.ID); err != nil || p != s.want {
+			t.Fatalf("%s: state %v, %v; want %v", s.name, p, err, s.want)
+		}
+	}
+	// What the state does not allow.
+	for name, do := range map[string]func(*Driver, context.Context, string) error{
+		"soft reboot": rebootSoft, "pause": (*Driver).Pause, "unpause": (*Driver).Unpause,
+		"suspend": (*Driver).Suspend, "resume": (*Driver).Resume,
+	} {
+		if err := do(d, ctx, g.ID); !errors.Is(err, ErrPowerState) {
+			t.Errorf("%s of a guest that is off: %v, want ErrPowerState", name, err)
+		}
+	}
+	if err := d.Destroy(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := d.State(ctx, g.ID); err != nil || p != virt.PowerNoState {
+		t.Fatalf("after Destroy: %v, %v", p, err)
+	}
+	if err := d.Destroy(ctx, g.ID); err != nil {
+		t.Fatalf("Destroy of a guest that is gone: %v", err)
+	}
+	if err := d.PowerOn(ctx, g.ID); !errors.Is(err, ErrNoGuest) {
+		t.Fatalf("PowerOn of a guest that is gone: %v, want ErrNoGuest", err)
+	}
+}
+
+func rebootSoft(d *Driver, ctx context.Context, id string) error { return d.Reboot(ctx, id, false) }
+func rebootHard(d *Driver, ctx context.Context, id string) error { return d.Reboot(ctx, id, true) }
+
+func powerOff(clean bool) func(*Driver, context.Context, string) error {
+	return func(d *Driver, ctx context.Context, id string) error { return d.PowerOff(ctx, id, clean) }
+}
+
+func pauseThenOff(d *Driver, ctx context.Context, id string) error {
+	if err := d.PowerOn(ctx, id); err != nil {
+		return err
+	}
+	if err := d.Pause(ctx, id); err != nil {
+		return err
+	}
+	return d.PowerOff(ctx, id, true)
+}
+
+// TestDefinedAsBuilt: the domain libvirt keeps is the one domainXML
+// built, with gostack's metadata, and Destroy removes it with its state
+// directory.
+func TestDefinedAsBuilt(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	g.ID = strings.ToUpper(g.ID) // ids are compared as uuids
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.ToLower(g.ID)
+	c, done, err := d.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	dom, err := c.LookupDomainByName(domainName(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dom.Free()
+	doc, err := dom.GetXMLDesc(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"<domain type='test'", "<uuid>" + id + "</uuid>", "gostack:instance", "<gostack:name>" + g.Name,
+		"interfaceid='" + g.Ports[0].ID + "'", "<target dev='tap" + g.Ports[0].ID[:11] + "'/>", "<mtu size='1450'/>",
+		"<readonly/>", consolePath(d.cfg.StateDir, id),
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("defined domain lacks %q:\n%s", want, doc)
+		}
+	}
+	if _, err := os.Stat(guestDir(d.cfg.StateDir, id)); err != nil {
+		t.Errorf("state directory: %v", err)
+	}
+	if err := d.Destroy(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(guestDir(d.cfg.StateDir, id)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory after Destroy: %v", err)
+	}
+	if _, err := c.LookupDomainByUUIDString(id); err == nil {
+		t.Error("domain still defined after Destroy")
+	}
+}
+
+// TestNotOurs: a domain without gostack's metadata is not listed and
+// not touched.
+func TestNotOurs(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Destroy(ctx, g.ID)
+	list, err := d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, s := range list {
+		if s.ID == testDomainUUID {
+			t.Errorf("List has the test driver's own domain: %+v", s)
+		}
+		if s.ID == g.ID {
+			found = s.Name == g.Name && s.Power == virt.PowerRunning
+		}
+	}
+	if !found {
+		t.Errorf("List = %+v, want %s running named %s", list, g.ID, g.Name)
+	}
+	for name, err := range map[string]error{
+		"Destroy":  d.Destroy(ctx, testDomainUUID),
+		"PowerOff": d.PowerOff(ctx, testDomainUUID, false),
+		"Spawn": d.Spawn(ctx, virt.Guest{ID: testDomainUUID, VCPUs: 1, MemoryMB: 64,
+			Disk: virt.Disk{Path: "/x", Format: "raw"}}),
+	} {
+		if !errors.Is(err, ErrNotOurs) {
+			t.Errorf("%s of the test driver's domain: %v, want ErrNotOurs", name, err)
+		}
+	}
+	if _, err := d.State(ctx, testDomainUUID); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("State of the test driver's domain: %v, want ErrNotOurs", err)
+	}
+}
+
+// TestSpawnRefused: a guest libvirt will not define leaves nothing
+// behind, and one the builder refuses never reaches libvirt.
+func TestSpawnRefused(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	g.Ports[0].MAC = "not-a-mac"
+	if err := d.Spawn(ctx, g); err == nil {
+		t.Fatal("Spawn with a bad MAC succeeded")
+	} else {
+		var lv libvirt.Error
+		if !errors.As(err, &lv) || strings.Contains(err.Error(), "virError(") {
+			t.Errorf("error %q: want libvirt's message, and libvirt.Error through errors.As", err)
+		}
+	}
+	if p, err := d.State(ctx, g.ID); err != nil || p != virt.PowerNoState {
+		t.Errorf("after a refused Spawn: %v, %v", p, err)
+	}
+	if _, err := os.Stat(guestDir(d.cfg.StateDir, g.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory after a refused Spawn: %v", err)
+	}
+	g = fakeGuest()
+	g.Disk = virt.Disk{Protocol: "rbd"}
+	if err := d.Spawn(ctx, g); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("rbd root disk: %v, want ErrNotSupported", err)
+	}
+	if err := d.Spawn(ctx, virt.Guest{ID: "../../etc"}); err == nil {
+		t.Error("a guest id that is not a uuid was accepted")
+	}
+}
+
+// TestConcurrent: many Spawns of one guest make one domain; guests of
+// different ids go on at once; every guest is destroyed after.
+func TestConcurrent(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	same := fakeGuest()
+	var guests []virt.Guest
+	for range 8 {
+		guests = append(guests, same, fakeGuest())
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(guests))
+	for _, g := range guests {
+		wg.Go(func() { errs <- d.Spawn(ctx, g) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	list, err := d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, s := range list {
+		n[s.ID]++
+	}
+	if n[same.ID] != 1 || len(n) < 9 {
+		t.Errorf("after concurrent spawns: %d domains of the shared guest, %d guests", n[same.ID], len(n))
+	}
+	for _, g := range guests {
+		wg.Go(func() {
+			if err := d.Destroy(ctx, g.ID); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	list, err = d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		for _, g := range guests {
+			if s.ID == g.ID {
+				t.Errorf("%s still listed after Destroy", s.ID)
+			}
+		}
+	}
+}
+
+func TestConsoleLog(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Destroy(ctx, g.ID)
+	if b, err := d.ConsoleLog(ctx, g.ID); err != nil || len(b) != 0 {
+		t.Fatalf("before any output: %q, %v", b, err)
+	}
+	// The test driver runs no guest: write what virtlogd would.
+	var log strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&log, "line %d\n", i)
+	}
+	if err := os.WriteFile(consolePath(d.cfg.StateDir, g.ID), []byte(log.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := virt.ConsoleLog(ctx, d, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != maxConsoleBytes || !strings.HasSuffix(string(b), "line 19999\n") {
+		t.Errorf("console log: %d bytes ending %q", len(b), b[max(0, len(b)-20):])
+	}
+	if _, err := d.ConsoleLog(ctx, uuid.NewString()); !errors.Is(err, ErrNoGuest) {
+		t.Errorf("console log of no guest: %v, want ErrNoGuest", err)
+	}
+}
+
+func TestFactory(t *testing.T) {
+	ctx := context.Background()
+	var reg virt.Drivers
+	if err := reg.Register("libvirt", Factory); err != nil {
+		t.Fatal(err)
+	}
+	drv, err := reg.Open(ctx, "libvirt", map[string]string{"uri": "test:///default", "state_dir": t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.(*Driver).Close()
+	if drv.Info().Name != "libvirt" {
+		t.Errorf("Info = %+v", drv.Info())
+	}
+	for _, settings := range []map[string]string{
+		{"uri": "test:///default"},                                    // no state_dir
+		{"uri": "test:///default", "state_dir": t.TempDir(), "x": ""}, // unknown
+		{"uri": "nonsense:///", "state_dir": t.TempDir()},             // no such driver
+	} {
+		if drv, err := Factory(ctx, settings); err == nil || drv != nil {
+			t.Errorf("Factory(%v) = %v, %v; want a nil Driver and an error", settings, drv, err)
+		}
+	}
+}
+
+func TestClosed(t *testing.T) {
+	d, err := New(context.Background(), Config{URI: "test:///default", StateDir: filepath.Join(t.TempDir(), "new")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := d.List(context.Background()); err == nil {
+		t.Error("List on a closed driver succeeded")
+	}
+}
