@@ -1,0 +1,107 @@
+package qemu
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gostack/gostack/compute"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestCommandLine compares QEMU's arguments with testdata/<case>.args,
+// one argument a line.
+func TestCommandLine(t *testing.T) {
+	const id = "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4"
+	f := guestFiles("/var/lib/gostack/qemu", id)
+	for _, c := range []struct {
+		name     string
+		g        compute.Guest
+		accel    string
+		incoming bool
+	}{
+		{name: "diskless", accel: "tcg", g: compute.Guest{ID: id, Name: "tiny", MemoryMB: 64}},
+		{name: "full", accel: "kvm", g: compute.Guest{
+			ID: id, Name: "web,1", VCPUs: 2, MemoryMB: 2048,
+			Disk:      compute.Disk{Path: "/var/lib/gostack/images/root, with comma.qcow2", Format: "qcow2", Serial: "vol-1"},
+			ConfigISO: "/var/lib/gostack/qemu/" + id + "/config.iso",
+			Ports: []compute.GuestPort{
+				{ID: "3f8a2c1e-5b7d-4e0f-9a61-2d4c8b7e6f10", MAC: "fa:16:3e:11:22:33", MTU: 1450},
+				{ID: "9c1d4e2f-0a3b-4c5d-8e6f-7a8b9c0d1e2f", MAC: "fa:16:3e:44:55:66"},
+			},
+		}},
+		{name: "resume", accel: "tcg", incoming: true, g: compute.Guest{ID: id, Name: "tiny", MemoryMB: 64,
+			Disk: compute.Disk{Path: "/var/lib/gostack/images/root.raw"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args, err := commandLine(&c.g, f, c.accel, c.incoming)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(args, "\n") + "\n"
+			golden := filepath.Join("testdata", c.name+".args")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Fatalf("arguments differ from %s (go test -update rewrites it):\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func TestCommandLineSocketPath(t *testing.T) {
+	g := compute.Guest{ID: "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4", MemoryMB: 64}
+	f := guestFiles("/"+strings.Repeat("d", 80), g.ID)
+	if _, err := commandLine(&g, f, "tcg", false); err == nil || !strings.Contains(err.Error(), "shorter state dir") {
+		t.Fatalf("long socket path: %v", err)
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	for _, c := range []struct {
+		out  string
+		want int64
+	}{
+		{"QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022 Fabrice Bellard", 7002022},
+		{"QEMU emulator version 8.2.2 (Debian 1:8.2.2+ds-0ubuntu1)", 8002002},
+		{"QEMU emulator version 10.0.0", 10000000},
+		{"QEMU emulator version 9.1", 9001000},
+	} {
+		got, err := parseVersion(c.out)
+		if err != nil || got != c.want {
+			t.Errorf("parseVersion(%q) = %d, %v; want %d", c.out, got, err, c.want)
+		}
+	}
+	if _, err := parseVersion("not qemu"); err == nil {
+		t.Error("a version read from nothing")
+	}
+}
+
+func TestPowerState(t *testing.T) {
+	for status, want := range map[string]compute.PowerState{
+		"running":        compute.PowerRunning,
+		"paused":         compute.PowerPaused,
+		"suspended":      compute.PowerPaused,
+		"prelaunch":      compute.PowerPaused,
+		"inmigrate":      compute.PowerPaused,
+		"postmigrate":    compute.PowerPaused,
+		"io-error":       compute.PowerPaused,
+		"shutdown":       compute.PowerShutdown,
+		"internal-error": compute.PowerCrashed,
+		"guest-panicked": compute.PowerCrashed,
+	} {
+		if got := powerState(status); got != want {
+			t.Errorf("powerState(%q) = %d, want %d", status, got, want)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+// Package qemu is a compute.Driver that runs each guest as a
+// qemu-system-x86_64 process of its own and controls it over QMP, with
+// no libvirt in between. It is pure Go.
+//
+// Each guest has a directory, StateDir/<id>:
+//
+//	guest.json          the compute.Guest it was spawned with (written atomically before QEMU starts)
+//	qemu.pid            QEMU's -pidfile
+//	qmp.sock            the QMP socket
+//	console.log         the serial console, appended to across restarts
+//	console.sock        the serial console, interactive (one client)
+//	qemu.log            QEMU's messages of its last start (-D keeps them after it daemonizes)
+//	memory.state        the saved memory of a suspended guest
+//
+// QEMU daemonizes (-daemonize: its own session), so guests outlive the
+// agent: a Driver made over the same StateDir after a restart finds them
+// (List). A guest's process is the pid in qemu.pid only if
+// /proc/<pid>/cmdline carries -uuid <id>; the driver then holds it by a
+// pidfd, so a signal or a wait never reaches a process that reused the
+// pid. Nothing is ever killed by name.
+//
+// Power states are Nova's. QEMU runs without -no-shutdown: a guest that
+// powers itself off ends its QEMU, and the guest is PowerShutdown (off,
+// its directory and taps kept) until PowerOn starts it again from
+// guest.json — what Nova expects of a guest that shut down, and no idle
+// QEMU holds its memory meanwhile. A suspended guest (off, with
+// memory.state) is PowerSuspended. A running QEMU's state is QMP's
+// query-status, mapped by powerState.
+//
+// QMP: the driver speaks it with its own small client (qmp.go): request
+// ids matched to replies, events skipped, every exchange bounded by the
+// caller's context and at most 30 s, and file descriptors passed with
+// SCM_RIGHTS for getfd. Each operation opens its own connection, sends
+// its commands and closes it, and a per-guest lock lets one operation at
+// a time act on a guest. QEMU serves one QMP client at a time, so a
+// connection held open would shut out every other process (a second
+// agent, an operator's tool, the agent after a restart); a fresh
+// connection also has no state that a crash, a timeout or a restarted
+// QEMU could leave out of step — an exchange cut short by a deadline
+// just closes its connection. Waits (for a guest to shut down, for a
+// migration) poll with a new connection each time, or wait on the
+// pidfd, so that State can read the guest meanwhile. go-qemu's qmp
+// package was not used: it links go-libvirt, a module gostack does not
+// require, its Connect cannot be bounded by a deadline, and its replies
+// are not matched by id.
+//
+// NICs: each port has a persistent tap named as Nova names it ("tap" and
+// the port id's first 11 characters), made before QEMU starts with the
+// port's MTU and up, and handed to Config.Plug (the composition puts it
+// on the integration bridge). Destroy calls Config.Unplug and deletes
+// the taps.
+//
+// What it does not do: network disks (rbd, iscsi: Spawn returns
+// compute.ErrNotSupported), volume and interface hot-plug, resize,
+// snapshots, live migration, CPU models and pinning, hugepages, vhost-net,
+// and the image properties of Guest.Properties (hw_disk_bus,
+// hw_vif_model...: disks and NICs are virtio). It does not make the
+// config drive or fetch images: Guest.Disk.Path and Guest.ConfigISO are
+// files someone else made.
+package qemu

@@ -1,0 +1,275 @@
+package qemu
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/compute"
+)
+
+// Config is what New needs.
+type Config struct {
+	// StateDir holds a directory per guest, StateDir/<id> (see the
+	// package doc). Required; created if missing.
+	StateDir string
+	// Binary is QEMU, qemu-system-x86_64 on PATH by default.
+	Binary string
+	// Accel is QEMU's accelerator, "kvm" or "tcg". Empty: kvm if
+	// /dev/kvm opens read-write and runs a one-instruction guest, tcg
+	// otherwise.
+	Accel string
+	// Plug is called for each NIC once its tap exists and is up, every
+	// time the guest's QEMU is started (spawn, power on, resume): the
+	// composition adds the tap to the integration bridge with the port's
+	// external_ids. It must be idempotent. Nil: the tap is left as it is.
+	Plug func(ctx context.Context, port compute.GuestPort, tap string) error
+	// Unplug is called for each NIC before Destroy deletes its tap.
+	Unplug func(ctx context.Context, port compute.GuestPort, tap string) error
+	// ShutdownTimeout bounds a clean PowerOff or a soft Reboot whose
+	// context has no deadline; 60 s by default (Nova's shutdown_timeout).
+	ShutdownTimeout time.Duration
+	// Log receives what the driver did and warnings (a failed clean-up);
+	// discarded when nil.
+	Log *slog.Logger
+}
+
+// Driver runs guests as qemu-system-x86_64 processes of their own,
+// daemonized, and controls them over QMP. See the package doc.
+type Driver struct {
+	cfg     Config
+	binary  string
+	accel   string
+	version int64 // Nova's encoding
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]chan struct{} // one operation per guest at a time
+}
+
+var (
+	_ compute.Driver        = (*Driver)(nil)
+	_ compute.Pauser        = (*Driver)(nil)
+	_ compute.Suspender     = (*Driver)(nil)
+	_ compute.ConsoleLogger = (*Driver)(nil)
+	_ compute.DriverFactory = Factory
+)
+
+// New checks the QEMU binary (its version is Info's), chooses the
+// accelerator and makes StateDir. Guests already in StateDir are not
+// touched: List finds them.
+func New(cfg Config) (*Driver, error) {
+	if cfg.StateDir == "" {
+		return nil, fmt.Errorf("compute/qemu: Config.StateDir is required")
+	}
+	dir, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("compute/qemu: state dir: %w", err)
+	}
+	cfg.StateDir = dir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("compute/qemu: state dir: %w", err)
+	}
+	if cfg.Binary == "" {
+		cfg.Binary = "qemu-system-x86_64"
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 60 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	bin, err := exec.LookPath(cfg.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("compute/qemu: %w (Debian package qemu-system-x86)", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--version").Output()
+	if err != nil {
+		return nil, fmt.Errorf("compute/qemu: %s --version: %w", bin, err)
+	}
+	version, err := parseVersion(string(out))
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.Accel {
+	case "":
+		cfg.Accel = detectAccel()
+	case "kvm", "tcg":
+	default:
+		return nil, fmt.Errorf("compute/qemu: accel %q: want kvm or tcg", cfg.Accel)
+	}
+	d := &Driver{cfg: cfg, binary: bin, accel: cfg.Accel, version: version, log: cfg.Log,
+		locks: map[string]chan struct{}{}}
+	d.log.Info("compute/qemu: driver ready", "binary", bin, "accel", d.accel, "state_dir", dir)
+	return d, nil
+}
+
+// Factory makes a Driver from a compute agent's settings: state_dir,
+// binary and accel (Config's fields of the same meaning). It is a
+// compute.DriverFactory:
+//
+//	drivers.Register("qemu", qemu.Factory)
+//
+// A composition that plugs NICs into a bridge builds its Config itself
+// (Plug, Unplug) and calls New.
+func Factory(_ context.Context, settings map[string]string) (compute.Driver, error) {
+	var cfg Config
+	for k, v := range settings {
+		switch k {
+		case "state_dir":
+			cfg.StateDir = v
+		case "binary":
+			cfg.Binary = v
+		case "accel":
+			cfg.Accel = v
+		default:
+			return nil, fmt.Errorf("compute/qemu: unknown setting %q (have state_dir, binary, accel)", k)
+		}
+	}
+	return New(cfg)
+}
+
+// Info says what the driver is: QEMU, the binary's version, and the
+// optional abilities it has.
+func (d *Driver) Info() compute.DriverInfo {
+	return compute.DriverInfo{
+		Name:              "qemu",
+		HypervisorType:    "QEMU",
+		HypervisorVersion: d.version,
+		Pause:             true,
+		Suspend:           true,
+		ConsoleLog:        true,
+	}
+}
+
+// Accel is the accelerator guests run with, "kvm" or "tcg".
+func (d *Driver) Accel() string { return d.accel }
+
+// lock holds id's operation slot until the returned func is called, or
+// fails when ctx ends first.
+func (d *Driver) lock(ctx context.Context, id string) (func(), error) {
+	d.mu.Lock()
+	ch, ok := d.locks[id]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		d.locks[id] = ch
+	}
+	d.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("compute/qemu: guest %s busy: %w", id, ctx.Err())
+	}
+}
+
+// files are the paths of one guest's directory.
+type files struct {
+	dir, guest, qmp, console, consoleSock, pid, log, state, statePart string
+}
+
+func guestFiles(stateDir, id string) files {
+	dir := filepath.Join(stateDir, id)
+	return files{
+		dir:         dir,
+		guest:       filepath.Join(dir, "guest.json"),
+		qmp:         filepath.Join(dir, "qmp.sock"),
+		console:     filepath.Join(dir, "console.log"),
+		consoleSock: filepath.Join(dir, "console.sock"),
+		pid:         filepath.Join(dir, "qemu.pid"),
+		log:         filepath.Join(dir, "qemu.log"),
+		state:       filepath.Join(dir, "memory.state"),
+		statePart:   filepath.Join(dir, "memory.state.part"),
+	}
+}
+
+// validID: guest ids are uuids in their 36-character form, which also
+// keeps them safe as directory names.
+func validID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil && len(id) == 36
+}
+
+// files is id's directory, or ErrNoGuest for an id no guest can have.
+func (d *Driver) files(id string) (files, error) {
+	if !validID(id) {
+		return files{}, fmt.Errorf("%w: %q is not a uuid", ErrNoGuest, id)
+	}
+	return guestFiles(d.cfg.StateDir, id), nil
+}
+
+// loadGuest reads the Guest a directory was spawned with.
+func loadGuest(f files) (*compute.Guest, error) {
+	b, err := os.ReadFile(f.guest)
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("%w: %s", ErrNoGuest, filepath.Base(f.dir))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("compute/qemu: %w", err)
+	}
+	var g compute.Guest
+	if err := json.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("compute/qemu: %s: %w", f.guest, err)
+	}
+	return &g, nil
+}
+
+// saveGuest writes guest.json atomically: a crash leaves the old file or
+// the new one, never a part.
+func saveGuest(f files, g *compute.Guest) error {
+	b, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return fmt.Errorf("compute/qemu: %w", err)
+	}
+	return writeFileAtomic(f.guest, b)
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("compute/qemu: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("compute/qemu: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("compute/qemu: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("compute/qemu: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("compute/qemu: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("compute/qemu: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("compute/qemu: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

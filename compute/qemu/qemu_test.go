@@ -1,0 +1,425 @@
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/compute"
+)
+
+// TestLifecycle takes one disk-less guest through every operation, in
+// the order the agent would.
+func TestLifecycle(t *testing.T) {
+	d := newDriver(t, "")
+	g := tinyGuest()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f := guestFiles(d.cfg.StateDir, g.ID)
+
+	took := spawn(t, d, g)
+	run := waitRunning(t, d, g.ID)
+	t.Logf("spawn %v, then running after %v more (QMP query-status)", took, run)
+	pid := pidOf(t, d, g.ID)
+	if pid == 0 {
+		t.Fatal("no QEMU after spawn")
+	}
+	for _, name := range []string{"guest.json", "qmp.sock", "console.log", "qemu.pid"} {
+		if _, err := os.Stat(f.dir + "/" + name); err != nil {
+			t.Errorf("guest dir: %v", err)
+		}
+	}
+
+	var banners int // in the console log before suspend
+	steps := []struct {
+		name string
+		do   func(t *testing.T)
+	}{
+		{"spawn again is nothing", func(t *testing.T) {
+			if err := d.Spawn(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			if p := pidOf(t, d, g.ID); p != pid {
+				t.Fatalf("pid %d after a second spawn, was %d", p, pid)
+			}
+		}},
+		{"pause", func(t *testing.T) {
+			if err := compute.Pause(ctx, d, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, d, g.ID, compute.PowerPaused)
+		}},
+		{"unpause", func(t *testing.T) {
+			if err := compute.Unpause(ctx, d, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, d, g.ID, compute.PowerRunning)
+		}},
+		{"hard reboot of a paused guest runs it", func(t *testing.T) {
+			if err := d.Pause(ctx, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Reboot(ctx, g.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, d, g.ID, compute.PowerRunning)
+			if p := pidOf(t, d, g.ID); p != pid {
+				t.Fatalf("pid %d after system_reset, was %d", p, pid)
+			}
+		}},
+		{"soft reboot falls back to a reset", func(t *testing.T) {
+			// SeaBIOS does not act on the power button.
+			short, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			if err := d.Reboot(short, g.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, d, g.ID, compute.PowerRunning)
+			if p := pidOf(t, d, g.ID); p != pid {
+				t.Fatalf("pid %d after the fallback reset, was %d", p, pid)
+			}
+		}},
+		{"power off hard", func(t *testing.T) {
+			if err := d.PowerOff(ctx, g.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			wantState(t, d, g.ID, compute.PowerShutdown)
+			if len(guestPids(g.ID)) != 0 {
+				t.Fatal("QEMU still runs")
+			}
+			if err := d.PowerOff(ctx, g.ID, false); err != nil {
+				t.Fatalf("power off of an off guest: %v", err)
+			}
+			if err := d.Pause(ctx, g.ID); !errors.Is(err, ErrNotRunning) {
+				t.Fatalf("pause of an off guest: %v", err)
+			}
+		}},
+		{"power on", func(t *testing.T) {
+			if err := d.PowerOn(ctx, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			waitRunning(t, d, g.ID)
+			if pid = pidOf(t, d, g.ID); pid == 0 {
+				t.Fatal("no QEMU after power on")
+			}
+			if err := d.PowerOn(ctx, g.ID); err != nil {
+				t.Fatalf("power on of a running guest: %v", err)
+			}
+		}},
+		{"clean power off falls back to quit", func(t *testing.T) {
+			short, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			start := time.Now()
+			if err := d.PowerOff(short, g.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("clean power off of a guest that ignores ACPI: %v", time.Since(start))
+			wantState(t, d, g.ID, compute.PowerShutdown)
+			if err := d.PowerOn(ctx, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			waitRunning(t, d, g.ID)
+		}},
+		{"console log kept across restarts", func(t *testing.T) {
+			before := waitBanners(t, d, g.ID, 1)
+			if err := d.PowerOff(ctx, g.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.PowerOn(ctx, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			waitBanners(t, d, g.ID, before+1)
+			log, err := d.ConsoleLog(ctx, g.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(log, []byte("Machine UUID "+g.ID)) {
+				t.Fatalf("console log without the guest's uuid:\n%s", log)
+			}
+		}},
+		{"suspend", func(t *testing.T) {
+			banners = waitBanners(t, d, g.ID, 1)
+			start := time.Now()
+			if err := compute.Suspend(ctx, d, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(f.state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("suspend of a %d MiB guest: %v, state file %d bytes", g.MemoryMB, time.Since(start), fi.Size())
+			wantState(t, d, g.ID, compute.PowerSuspended)
+			if len(guestPids(g.ID)) != 0 {
+				t.Fatal("QEMU still runs after suspend")
+			}
+		}},
+		{"resume", func(t *testing.T) {
+			start := time.Now()
+			if err := compute.Resume(ctx, d, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("resume: %v", time.Since(start))
+			wantState(t, d, g.ID, compute.PowerRunning)
+			if exists(f.state) {
+				t.Fatal("memory state left after resume")
+			}
+			if err := d.Resume(ctx, g.ID); err != nil {
+				t.Fatalf("resume of a running guest: %v", err)
+			}
+			// The same machine goes on: SeaBIOS does not start again.
+			time.Sleep(500 * time.Millisecond)
+			if n := waitBanners(t, d, g.ID, 1); n != banners {
+				t.Fatalf("%d SeaBIOS banners after resume, %d before suspend: the guest booted again", n, banners)
+			}
+		}},
+		{"destroy", func(t *testing.T) {
+			if err := d.Destroy(ctx, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			if len(guestPids(g.ID)) != 0 {
+				t.Fatal("QEMU still runs after destroy")
+			}
+			if exists(f.dir) {
+				t.Fatal("guest dir left after destroy")
+			}
+			wantState(t, d, g.ID, compute.PowerNoState)
+			if err := d.Destroy(ctx, g.ID); err != nil {
+				t.Fatalf("destroy of a destroyed guest: %v", err)
+			}
+			if err := d.PowerOn(ctx, g.ID); !errors.Is(err, ErrNoGuest) {
+				t.Fatalf("power on of a destroyed guest: %v", err)
+			}
+		}},
+	}
+	for _, s := range steps {
+		if !t.Run(s.name, s.do) {
+			return
+		}
+	}
+}
+
+// waitBanners waits for the console log to hold n SeaBIOS banners (QEMU
+// writes it as the guest prints) and returns how many it holds.
+func waitBanners(t *testing.T, d *Driver, id string, n int) int {
+	t.Helper()
+	var log []byte
+	for range 200 {
+		var err error
+		if log, err = d.ConsoleLog(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Count(log, []byte("SeaBIOS (version")); got >= n {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d SeaBIOS banners in the console log after 10s:\n%s", n, log)
+	return 0
+}
+
+// TestAdoption: a driver restarted over the same state dir finds a
+// guest it did not start, running, and controls it; the QEMU process is
+// the one the first driver started.
+func TestAdoption(t *testing.T) {
+	dir := stateDir(t)
+	g := tinyGuest()
+	a := newDriver(t, dir)
+	spawn(t, a, g)
+	waitRunning(t, a, g.ID)
+	pid := pidOf(t, a, g.ID)
+	a = nil // the agent goes away; its QEMU does not
+
+	b := newDriver(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list, err := b.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []compute.GuestState{{ID: g.ID, Name: g.Name, Power: compute.PowerRunning}}
+	if len(list) != 1 || list[0] != want[0] {
+		t.Fatalf("list %+v, want %+v", list, want)
+	}
+	if p := pidOf(t, b, g.ID); p != pid {
+		t.Fatalf("pid %d after the restart, was %d", p, pid)
+	}
+	if err := b.PowerOff(ctx, g.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, b, g.ID, compute.PowerShutdown)
+	if len(guestPids(g.ID)) != 0 {
+		t.Fatal("QEMU still runs after the adopting driver's power off")
+	}
+}
+
+// TestList: guests in every state the directory can show, and a
+// directory a crashed spawn left without guest.json.
+func TestList(t *testing.T) {
+	d := newDriver(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	off, suspended, running := tinyGuest(), tinyGuest(), tinyGuest()
+	// One QEMU at a time: each is taken to its state before the next.
+	spawn(t, d, off)
+	if err := d.PowerOff(ctx, off.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	spawn(t, d, suspended)
+	waitRunning(t, d, suspended.ID)
+	if err := d.Suspend(ctx, suspended.ID); err != nil {
+		t.Fatal(err)
+	}
+	spawn(t, d, running)
+	waitRunning(t, d, running.ID)
+	half := tinyGuest()
+	if err := os.Mkdir(d.cfg.StateDir+"/"+half.ID, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(d.cfg.StateDir+"/not-a-guest", 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]compute.GuestState{
+		off.ID:       {ID: off.ID, Name: off.Name, Power: compute.PowerShutdown},
+		suspended.ID: {ID: suspended.ID, Name: suspended.Name, Power: compute.PowerSuspended},
+		running.ID:   {ID: running.ID, Name: running.Name, Power: compute.PowerRunning},
+		half.ID:      {ID: half.ID, Power: compute.PowerNoState},
+	}
+	if len(list) != len(want) {
+		t.Fatalf("list %+v, want %d guests", list, len(want))
+	}
+	for _, got := range list {
+		if got != want[got.ID] {
+			t.Errorf("listed %+v, want %+v", got, want[got.ID])
+		}
+	}
+	if err := d.Destroy(ctx, half.ID); err != nil || exists(d.cfg.StateDir+"/"+half.ID) {
+		t.Fatalf("destroy of a half-made guest: %v", err)
+	}
+}
+
+// TestSpawnFailure: QEMU refuses a disk that does not exist; Spawn says
+// what QEMU said and leaves no directory, tap or process.
+func TestSpawnFailure(t *testing.T) {
+	var unplugged []string
+	d := newDriver(t, "", func(c *Config) {
+		c.Unplug = func(_ context.Context, _ compute.GuestPort, tap string) error {
+			unplugged = append(unplugged, tap)
+			return nil
+		}
+	})
+	g := tinyGuest()
+	g.Disk = compute.Disk{Path: "/nonexistent/gostack/disk.qcow2", Format: "qcow2"}
+	if os.Geteuid() == 0 {
+		g.Ports = []compute.GuestPort{testPort()}
+	}
+	t.Cleanup(func() { leaveNothing(t, d.cfg.StateDir, g) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := d.Spawn(ctx, g)
+	if err == nil {
+		t.Fatal("spawn with a missing disk succeeded")
+	}
+	t.Logf("spawn: %v", err)
+	if !strings.Contains(err.Error(), "Could not open '/nonexistent/gostack/disk.qcow2'") {
+		t.Fatalf("error without QEMU's message: %v", err)
+	}
+	if exists(guestFiles(d.cfg.StateDir, g.ID).dir) {
+		t.Fatal("guest dir left after a failed spawn")
+	}
+	if len(guestPids(g.ID)) != 0 {
+		t.Fatal("QEMU left after a failed spawn")
+	}
+	if len(g.Ports) > 0 {
+		if len(unplugged) != 1 || unplugged[0] != tapName(g.Ports[0].ID) {
+			t.Fatalf("unplugged %v", unplugged)
+		}
+		if tapExists(g.Ports[0]) {
+			t.Fatal("tap left after a failed spawn")
+		}
+	}
+	wantState(t, d, g.ID, compute.PowerNoState)
+}
+
+// TestSpawnRefused: what the driver refuses before QEMU runs.
+func TestSpawnRefused(t *testing.T) {
+	d := newDriver(t, "")
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		mod  func(*compute.Guest)
+		want string
+	}{
+		{"id not a uuid", func(g *compute.Guest) { g.ID = "../etc" }, "not a uuid"},
+		{"no memory", func(g *compute.Guest) { g.MemoryMB = 0 }, "memory"},
+		{"rbd disk", func(g *compute.Guest) { g.Disk = compute.Disk{Protocol: "rbd"} }, "not supported yet"},
+		{"vmdk disk", func(g *compute.Guest) { g.Disk = compute.Disk{Path: "/x", Format: "vmdk"} }, "disk format"},
+		{"bad mac", func(g *compute.Guest) { g.Ports = []compute.GuestPort{{ID: "p1", MAC: "nope"}} }, "invalid MAC"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := tinyGuest()
+			c.mod(&g)
+			err := d.Spawn(ctx, g)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("spawn: %v, want %q", err, c.want)
+			}
+			if c.name == "rbd disk" && !errors.Is(err, compute.ErrNotSupported) {
+				t.Fatalf("network disk: %v is not ErrNotSupported", err)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(d.cfg.StateDir); len(entries) != 0 {
+		t.Fatalf("state dir not empty: %v", entries)
+	}
+}
+
+func TestFactory(t *testing.T) {
+	requireQEMU(t)
+	var reg compute.Drivers
+	if err := reg.Register("qemu", Factory); err != nil {
+		t.Fatal(err)
+	}
+	d, err := reg.Open(context.Background(), "qemu", map[string]string{"state_dir": t.TempDir(), "accel": "tcg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := d.Info()
+	if info.Name != "qemu" || info.HypervisorType != "QEMU" || info.HypervisorVersion < 7000000 ||
+		!info.Pause || !info.Suspend || !info.ConsoleLog || info.AttachVolume || info.Resize {
+		t.Fatalf("info %+v", info)
+	}
+	t.Logf("info %+v", info)
+	if _, err := reg.Open(context.Background(), "qemu", map[string]string{"state_dir": t.TempDir(), "speed": "fast"}); err == nil {
+		t.Fatal("an unknown setting was accepted")
+	}
+	if _, err := reg.Open(context.Background(), "qemu", map[string]string{"state_dir": t.TempDir(), "accel": "hvf"}); err == nil {
+		t.Fatal("an unknown accelerator was accepted")
+	}
+	if _, err := New(Config{StateDir: t.TempDir(), Binary: "/nonexistent/qemu"}); err == nil ||
+		!strings.Contains(err.Error(), "qemu-system-x86") {
+		t.Fatalf("missing binary: %v", err)
+	}
+}
+
+// TestDetectAccel says what this host offers; no assertion beyond a
+// valid answer (CI hosts differ).
+func TestDetectAccel(t *testing.T) {
+	start := time.Now()
+	a := detectAccel()
+	if a != "kvm" && a != "tcg" {
+		t.Fatalf("accel %q", a)
+	}
+	_, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	t.Logf("detected %s in %v (/dev/kvm open: %v)", a, time.Since(start), err)
+	if err != nil && a == "kvm" {
+		t.Fatal("kvm detected without /dev/kvm")
+	}
+}
