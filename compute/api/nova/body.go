@@ -1,0 +1,144 @@
+package nova
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyrepr"
+)
+
+// readBody reads a JSON request body into generic values (numbers kept
+// exact) for the schema checks below, which word their refusals as
+// Nova's JSON-schema validation does.
+func readBody(w http.ResponseWriter, r *http.Request) (any, error) {
+	var raw json.RawMessage
+	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.AllowMissingMediaType()); err != nil {
+		if fault.KindOf(err) == fault.BadRequest {
+			return nil, badRequest("Malformed request body")
+		}
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, badRequest("Malformed request body")
+	}
+	return v, nil
+}
+
+// object is a JSON object under validation; path names it in messages.
+type object struct {
+	m    map[string]any
+	path string
+}
+
+// topObject checks that v is an object with exactly the required key
+// (Nova's top-level schemas: {"keypair": {...}}) and returns that key's
+// object.
+func topObject(v any, key string) (object, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return object{}, badRequest("Invalid input for field/attribute . Value: %s. %s is not of type 'object'", py(v), py(v))
+	}
+	top := object{m: m}
+	if err := top.only(key); err != nil {
+		return object{}, err
+	}
+	if _, ok := m[key]; !ok {
+		return object{}, badRequest("'%s' is a required property", key)
+	}
+	inner, ok := m[key].(map[string]any)
+	if !ok {
+		return object{}, badRequest("Invalid input for field/attribute %s. Value: %s. %s is not of type 'object'", key, py(m[key]), py(m[key]))
+	}
+	return object{m: inner, path: key}, nil
+}
+
+// only refuses keys other than allowed (additionalProperties: false).
+func (o object) only(allowed ...string) error {
+	var extra []string
+	for k := range o.m {
+		if !slices.Contains(allowed, k) {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	slices.Sort(extra)
+	quoted := make([]string, len(extra))
+	for i, k := range extra {
+		quoted[i] = pyrepr.String(k)
+	}
+	verb := "was"
+	if len(extra) > 1 {
+		verb = "were"
+	}
+	return badRequest("Additional properties are not allowed (%s %s unexpected)", strings.Join(quoted, ", "), verb)
+}
+
+// required refuses a missing key.
+func (o object) required(keys ...string) error {
+	for _, k := range keys {
+		if _, ok := o.m[k]; !ok {
+			return badRequest("Invalid input for field/attribute %s. Value: %s. '%s' is a required property", o.path, py(o.m), k)
+		}
+	}
+	return nil
+}
+
+// str returns key's string value (ok false when absent); a value of
+// another type is refused.
+func (o object) str(key string) (string, bool, error) {
+	v, present := o.m[key]
+	if !present {
+		return "", false, nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return "", false, badRequest("Invalid input for field/attribute %s. Value: %s. %s is not of type 'string'", key, py(v), py(v))
+	}
+	return s, true, nil
+}
+
+// py renders a JSON value as Python prints it in jsonschema's messages.
+func py(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case string:
+		return pyrepr.String(x)
+	case json.Number:
+		return x.String()
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = py(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = pyrepr.String(k) + ": " + py(x[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return fmt.Sprint(v)
+}
