@@ -62,6 +62,12 @@ func (a *API) router() *httpapi.Router {
 	rt.HandleFunc("GET /{$}", a.version)
 	a.flavorRoutes(rt)
 	a.keypairRoutes(rt)
+	a.aggregateRoutes(rt)
+	a.availabilityZoneRoutes(rt)
+	a.serviceRoutes(rt)
+	a.hypervisorRoutes(rt)
+	a.serverGroupRoutes(rt)
+	a.limitRoutes(rt)
 	return rt
 }
 

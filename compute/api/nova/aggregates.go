@@ -1,0 +1,5 @@
+package nova
+
+import "github.com/gostack/gostack/kit/httpapi"
+
+func (a *API) aggregateRoutes(rt *httpapi.Router) {}
