@@ -130,6 +130,19 @@ func guestPids(id string) []int {
 	return out
 }
 
+// guestLeft reports whether a QEMU of guest id still runs 5 s on: one
+// that is on its way out (a failed start, a load that failed) is given
+// the time to go.
+func guestLeft(id string) bool {
+	for range 100 {
+		if len(guestPids(id)) == 0 {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
 // pidOf is the guest's QEMU pid, 0 if none runs.
 func pidOf(t *testing.T, d *Driver, id string) int {
 	t.Helper()

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,7 +91,7 @@ func TestLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantState(t, d, g.ID, compute.PowerShutdown)
-			if len(guestPids(g.ID)) != 0 {
+			if guestLeft(g.ID) {
 				t.Fatal("QEMU still runs")
 			}
 			if err := d.PowerOff(ctx, g.ID, false); err != nil {
@@ -153,7 +156,7 @@ func TestLifecycle(t *testing.T) {
 			}
 			t.Logf("suspend of a %d MiB guest: %v, state file %d bytes", g.MemoryMB, time.Since(start), fi.Size())
 			wantState(t, d, g.ID, compute.PowerSuspended)
-			if len(guestPids(g.ID)) != 0 {
+			if guestLeft(g.ID) {
 				t.Fatal("QEMU still runs after suspend")
 			}
 		}},
@@ -180,7 +183,7 @@ func TestLifecycle(t *testing.T) {
 			if err := d.Destroy(ctx, g.ID); err != nil {
 				t.Fatal(err)
 			}
-			if len(guestPids(g.ID)) != 0 {
+			if guestLeft(g.ID) {
 				t.Fatal("QEMU still runs after destroy")
 			}
 			if exists(f.dir) {
@@ -251,7 +254,7 @@ func TestAdoption(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantState(t, b, g.ID, compute.PowerShutdown)
-	if len(guestPids(g.ID)) != 0 {
+	if guestLeft(g.ID) {
 		t.Fatal("QEMU still runs after the adopting driver's power off")
 	}
 }
@@ -335,7 +338,7 @@ func TestSpawnFailure(t *testing.T) {
 	if exists(guestFiles(d.cfg.StateDir, g.ID).dir) {
 		t.Fatal("guest dir left after a failed spawn")
 	}
-	if len(guestPids(g.ID)) != 0 {
+	if guestLeft(g.ID) {
 		t.Fatal("QEMU left after a failed spawn")
 	}
 	if len(g.Ports) > 0 {
@@ -421,5 +424,103 @@ func TestDetectAccel(t *testing.T) {
 	t.Logf("detected %s in %v (/dev/kvm open: %v)", a, time.Since(start), err)
 	if err != nil && a == "kvm" {
 		t.Fatal("kvm detected without /dev/kvm")
+	}
+}
+
+// TestKilledQEMU: a QEMU killed behind the driver's back leaves a stale
+// pidfile and sockets; the guest is off and starts again.
+func TestKilledQEMU(t *testing.T) {
+	d := newDriver(t, "")
+	g := tinyGuest()
+	spawn(t, d, g)
+	waitRunning(t, d, g.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f := guestFiles(d.cfg.StateDir, g.ID)
+	p, err := findProc(f, g.ID)
+	if err != nil || p == nil {
+		t.Fatalf("find: %v", err)
+	}
+	if err := p.kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	if !exists(f.pid) {
+		t.Fatal("SIGKILL removed the pidfile: this test needs a stale one")
+	}
+	wantState(t, d, g.ID, compute.PowerShutdown)
+	if err := d.PowerOn(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, d, g.ID)
+}
+
+// TestForeignPid: a pidfile naming a process that is not the guest (the
+// pid reused) is no guest: not stopped, not killed.
+func TestForeignPid(t *testing.T) {
+	d := newDriver(t, "")
+	g := tinyGuest()
+	spawn(t, d, g)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := d.PowerOff(ctx, g.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	other := exec.Command("sleep", "60")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
+	f := guestFiles(d.cfg.StateDir, g.ID)
+	if err := os.WriteFile(f.pid, []byte(strconv.Itoa(other.Process.Pid)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, d, g.ID, compute.PowerShutdown)
+	if err := d.PowerOff(ctx, g.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Destroy(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the process the pidfile named was stopped: %v", err)
+	}
+}
+
+// TestResumeFailure: memory state QEMU cannot load fails Resume with
+// QEMU's message and leaves the guest suspended; a hard reboot drops the
+// state and boots it afresh, as Nova's does.
+func TestResumeFailure(t *testing.T) {
+	d := newDriver(t, "")
+	g := tinyGuest()
+	spawn(t, d, g)
+	waitRunning(t, d, g.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := d.Suspend(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	f := guestFiles(d.cfg.StateDir, g.ID)
+	if err := os.Truncate(f.state, 4096); err != nil {
+		t.Fatal(err)
+	}
+	err := d.Resume(ctx, g.ID)
+	t.Logf("resume: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "load of migration failed") {
+		t.Fatalf("resume of a truncated state: %v", err)
+	}
+	wantState(t, d, g.ID, compute.PowerSuspended)
+	if guestLeft(g.ID) {
+		t.Fatal("QEMU left after a failed resume")
+	}
+	if err := d.Reboot(ctx, g.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, d, g.ID)
+	if exists(f.state) {
+		t.Fatal("hard reboot kept the saved state")
 	}
 }

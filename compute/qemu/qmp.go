@@ -147,12 +147,10 @@ func (m *monitor) send(ctx context.Context, cmd string, args any, f *os.File, ou
 	}
 }
 
-// bound makes the connection's reads and writes end with ctx; the
+// bound makes the connection's reads and writes end once ctx does (not
+// at its deadline: then a read could fail before ctx.Err says why); the
 // returned func undoes it.
 func (m *monitor) bound(ctx context.Context) func() {
-	if dl, ok := ctx.Deadline(); ok {
-		m.conn.SetDeadline(dl)
-	}
 	stop := context.AfterFunc(ctx, func() { m.conn.SetDeadline(time.Unix(1, 0)) })
 	return func() {
 		stop()

@@ -191,12 +191,18 @@ func (d *Driver) waitIncoming(ctx context.Context, f files, p *proc) error {
 			st, err = m.status(ctx)
 			return err
 		})
-		switch {
-		case err != nil && p.exited():
-			return fmt.Errorf("%s", qemuMessage(f.log, err))
-		case err != nil:
+		if err != nil {
+			// A failed load ends QEMU: give it a moment to go, then
+			// say what it said rather than that its socket went away.
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			gone := p.wait(wctx) == nil
+			cancel()
+			if gone {
+				return fmt.Errorf("%s", qemuMessage(f.log, err))
+			}
 			return err
-		case st != "inmigrate":
+		}
+		if st != "inmigrate" {
 			return nil
 		}
 		select {
