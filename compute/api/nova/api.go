@@ -67,7 +67,6 @@ func (a *API) router() *httpapi.Router {
 	a.serviceRoutes(rt)
 	a.hypervisorRoutes(rt)
 	a.serverGroupRoutes(rt)
-	a.limitRoutes(rt)
 	return rt
 }
 
