@@ -1,0 +1,310 @@
+//go:build cgo
+
+package libvirt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"libvirt.org/go/libvirt"
+
+	configdrive "github.com/gostack/gostack/compute/metadata"
+	"github.com/gostack/gostack/compute/virt"
+	"github.com/gostack/gostack/internal/testenv"
+)
+
+// qemuDriver is a Driver on the system libvirtd with guests under TCG
+// (what every machine of this project can run), its state in dir.
+func qemuDriver(t *testing.T, dir string) *Driver {
+	t.Helper()
+	uri := systemLibvirt(t)
+	d, err := New(context.Background(), Config{URI: uri, StateDir: filepath.Join(dir, "state"), DomainType: "qemu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// guestDirForQEMU is a directory QEMU can reach: libvirt runs it as
+// libvirt-qemu and relabels the files it is given, not the directories
+// above them (t.TempDir's are 0700).
+func guestDirForQEMU(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "gostack-libvirt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// leaveNothing destroys the guest when the test ends and checks that
+// libvirt has no domain and no QEMU process of it left.
+func leaveNothing(t *testing.T, d *Driver, id string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := d.Destroy(ctx, id); err != nil {
+			t.Errorf("Destroy at the end: %v", err)
+		}
+		if p, err := d.State(ctx, id); err != nil || p != virt.PowerNoState {
+			t.Errorf("after Destroy: %v, %v", p, err)
+		}
+		if pids := qemuProcesses(domainName(id)); len(pids) > 0 {
+			t.Errorf("QEMU processes of %s left: %v", domainName(id), pids)
+		}
+	})
+}
+
+// qemuProcesses are the pids whose command line names the domain (QEMU
+// runs with -name guest=<name>).
+func qemuProcesses(name string) []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte("guest="+name+",")) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+// TestGuestLifecycle boots the tiny guest image under libvirt and QEMU
+// (TCG) and takes it through the operations the compute agent uses:
+// spawn (console shows ready, with the config drive read), pause,
+// unpause, soft reboot (a second boot), suspend and resume (managed
+// save), clean power off (the guest powers itself off on the ACPI
+// button), power on, hard reboot, destroy.
+func TestGuestLifecycle(t *testing.T) {
+	dir := guestDirForQEMU(t)
+	d := qemuDriver(t, dir)
+	logDetected(t, d)
+	img := testenv.GuestImage(t)
+	testenv.LookPath(t, "genisoimage", "genisoimage")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	id := uuid.NewString()
+	disk := filepath.Join(dir, "disk.raw")
+	copyFile(t, img, disk) // the shared image is never written
+	iso := filepath.Join(dir, "config.iso")
+	if err := configdrive.ConfigDrive(ctx, iso, configdrive.Drive{MetaData: configdrive.MetaData{
+		UUID: id, Hostname: "libvirt-test", Name: "libvirt-test"}}); err != nil {
+		t.Fatal(err)
+	}
+	g := virt.Guest{ID: id, Name: "libvirt-test", VCPUs: 1, MemoryMB: 256,
+		Disk: virt.Disk{Path: disk, Format: "raw"}, ConfigISO: iso}
+	leaveNothing(t, d, id)
+	console := &consoleWatch{t: t, path: consolePath(d.cfg.StateDir, id)}
+
+	start := time.Now()
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, d, id, virt.PowerRunning)
+	t.Logf("spawn → running: %v", time.Since(start).Round(time.Millisecond))
+	boot := console.wait("gostack-guest: ready", 2*time.Minute)
+	t.Logf("spawn → ready: %v", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(boot, "metadata from config drive: uuid "+id) {
+		t.Errorf("the guest did not read its config drive (the read-only virtio disk); console:\n%s", boot)
+	}
+	if b, err := d.ConsoleLog(ctx, id); err != nil || !strings.Contains(string(b), "gostack-guest: ready") {
+		t.Errorf("ConsoleLog: %v; %d bytes without the ready line", err, len(b))
+	}
+
+	do(t, "pause", func() error { return d.Pause(ctx, id) })
+	wantState(t, d, id, virt.PowerPaused)
+	do(t, "unpause", func() error { return d.Unpause(ctx, id) })
+	wantState(t, d, id, virt.PowerRunning)
+
+	start = time.Now()
+	do(t, "soft reboot", func() error { return d.Reboot(ctx, id, false) })
+	console.wait("gostack-guest: power button", time.Minute)
+	console.wait("gostack-guest: ready", 2*time.Minute)
+	t.Logf("soft reboot → ready: %v", time.Since(start).Round(time.Millisecond))
+	wantState(t, d, id, virt.PowerRunning)
+
+	start = time.Now()
+	do(t, "suspend", func() error { return d.Suspend(ctx, id) })
+	t.Logf("suspend (managed save of %d MiB): %v", g.MemoryMB, time.Since(start).Round(time.Millisecond))
+	wantState(t, d, id, virt.PowerShutdown)
+	start = time.Now()
+	do(t, "resume", func() error { return d.Resume(ctx, id) })
+	t.Logf("resume: %v", time.Since(start).Round(time.Millisecond))
+	wantState(t, d, id, virt.PowerRunning)
+
+	// The resumed guest still answers the power button: the shutdown is
+	// the guest's own, not libvirt's destroy at the deadline.
+	start = time.Now()
+	offCtx, offCancel := context.WithTimeout(ctx, 90*time.Second)
+	do(t, "clean power off", func() error { return d.PowerOff(offCtx, id, true) })
+	offCancel()
+	t.Logf("clean power off: %v", time.Since(start).Round(time.Millisecond))
+	wantState(t, d, id, virt.PowerShutdown)
+	if reason := shutoffReason(t, d, id); reason != libvirt.DOMAIN_SHUTOFF_SHUTDOWN {
+		t.Errorf("shut off for reason %d, want %d (the guest shut down)", reason, libvirt.DOMAIN_SHUTOFF_SHUTDOWN)
+	}
+	console.wait("gostack-guest: power button", 0)
+
+	start = time.Now()
+	do(t, "power on", func() error { return d.PowerOn(ctx, id) })
+	console.wait("gostack-guest: ready", 2*time.Minute)
+	t.Logf("power on → ready: %v", time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	do(t, "hard reboot", func() error { return d.Reboot(ctx, id, true) })
+	console.wait("gostack-guest: ready", 2*time.Minute)
+	t.Logf("hard reboot → ready: %v", time.Since(start).Round(time.Millisecond))
+
+	list, err := d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !containsGuest(list, virt.GuestState{ID: id, Name: g.Name, Power: virt.PowerRunning}) {
+		t.Errorf("List = %+v, want %s running", list, id)
+	}
+	start = time.Now()
+	do(t, "destroy", func() error { return d.Destroy(ctx, id) })
+	t.Logf("destroy: %v", time.Since(start).Round(time.Millisecond))
+	if _, err := os.Stat(guestDir(d.cfg.StateDir, id)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory after Destroy: %v", err)
+	}
+}
+
+// TestSpawnFailsCleanly: a guest QEMU cannot start (its disk is
+// missing) leaves no domain, no process and no state directory.
+func TestSpawnFailsCleanly(t *testing.T) {
+	dir := guestDirForQEMU(t)
+	d := qemuDriver(t, dir)
+	ctx := context.Background()
+	id := uuid.NewString()
+	leaveNothing(t, d, id)
+	err := d.Spawn(ctx, virt.Guest{ID: id, VCPUs: 1, MemoryMB: 64,
+		Disk: virt.Disk{Path: filepath.Join(dir, "missing.raw"), Format: "raw"}})
+	if err == nil {
+		t.Fatal("Spawn with a missing disk succeeded")
+	}
+	t.Logf("Spawn: %v", err)
+	wantState(t, d, id, virt.PowerNoState)
+	if _, err := os.Stat(guestDir(d.cfg.StateDir, id)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state directory after a failed Spawn: %v", err)
+	}
+}
+
+func logDetected(t *testing.T, d *Driver) {
+	c, done, err := d.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	caps, err := c.GetCapabilities()
+	if err != nil {
+		t.Fatal(err)
+	}
+	detected, err := pickDomainType(caps)
+	t.Logf("%s %d: the host offers domain type %q (%v); the test runs guests under %q",
+		d.Info().HypervisorType, d.Info().HypervisorVersion, detected, err, d.DomainType())
+}
+
+func do(t *testing.T, name string, f func() error) {
+	t.Helper()
+	if err := f(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+func wantState(t *testing.T, d *Driver, id string, want virt.PowerState) {
+	t.Helper()
+	if p, err := d.State(context.Background(), id); err != nil || p != want {
+		t.Fatalf("state %v, %v; want %v", p, err, want)
+	}
+}
+
+func shutoffReason(t *testing.T, d *Driver, id string) libvirt.DomainShutoffReason {
+	t.Helper()
+	c, done, err := d.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	dom, err := c.LookupDomainByUUIDString(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dom.Free()
+	_, reason, err := dom.GetState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return libvirt.DomainShutoffReason(reason)
+}
+
+func containsGuest(list []virt.GuestState, want virt.GuestState) bool {
+	for _, g := range list {
+		if g == want {
+			return true
+		}
+	}
+	return false
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// consoleWatch follows the console log: each wait looks only past what
+// the previous one consumed, so a second boot's ready line is a new one.
+type consoleWatch struct {
+	t    *testing.T
+	path string
+	seen int
+}
+
+// wait returns the console from the last match to the next line
+// containing want, failing the test after d (0: it must be there now).
+func (c *consoleWatch) wait(want string, d time.Duration) string {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		b, _ := os.ReadFile(c.path)
+		if c.seen <= len(b) {
+			if i := bytes.Index(b[c.seen:], []byte(want)); i >= 0 {
+				from := c.seen
+				c.seen += i + len(want)
+				return string(b[from:c.seen])
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no %q on the console after %v; it ends:\n%s", want, d, lastLines(string(b), 30))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
