@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 // maxSocketPath is the longest path a unix socket can have (sun_path
@@ -20,7 +20,7 @@ const incomingFD = 3
 
 // commandLine is QEMU's arguments for g. incoming starts it paused
 // (-S), loading the saved memory state from incomingFD.
-func commandLine(g *compute.Guest, f files, accel string, incoming bool) ([]string, error) {
+func commandLine(g *virt.Guest, f files, accel string, incoming bool) ([]string, error) {
 	if err := checkGuest(g); err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func commandLine(g *compute.Guest, f files, accel string, incoming bool) ([]stri
 }
 
 // checkGuest refuses what the command line cannot express.
-func checkGuest(g *compute.Guest) error {
+func checkGuest(g *virt.Guest) error {
 	if !validID(g.ID) {
 		return fmt.Errorf("compute/qemu: guest id %q is not a uuid", g.ID)
 	}
@@ -84,7 +84,7 @@ func checkGuest(g *compute.Guest) error {
 		return fmt.Errorf("compute/qemu: guest %s: memory %d MiB", g.ID, g.MemoryMB)
 	}
 	if g.Disk.Protocol != "" {
-		return fmt.Errorf("compute/qemu: guest %s: %s disk: network disks are not supported yet: %w", g.ID, g.Disk.Protocol, compute.ErrNotSupported)
+		return fmt.Errorf("compute/qemu: guest %s: %s disk: network disks are not supported yet: %w", g.ID, g.Disk.Protocol, virt.ErrNotSupported)
 	}
 	switch g.Disk.Format {
 	case "", "raw", "qcow2":

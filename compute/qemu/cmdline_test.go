@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -19,22 +19,22 @@ func TestCommandLine(t *testing.T) {
 	f := guestFiles("/var/lib/gostack/qemu", id)
 	for _, c := range []struct {
 		name     string
-		g        compute.Guest
+		g        virt.Guest
 		accel    string
 		incoming bool
 	}{
-		{name: "diskless", accel: "tcg", g: compute.Guest{ID: id, Name: "tiny", MemoryMB: 64}},
-		{name: "full", accel: "kvm", g: compute.Guest{
+		{name: "diskless", accel: "tcg", g: virt.Guest{ID: id, Name: "tiny", MemoryMB: 64}},
+		{name: "full", accel: "kvm", g: virt.Guest{
 			ID: id, Name: "web,1", VCPUs: 2, MemoryMB: 2048,
-			Disk:      compute.Disk{Path: "/var/lib/gostack/images/root, with comma.qcow2", Format: "qcow2", Serial: "vol-1"},
+			Disk:      virt.Disk{Path: "/var/lib/gostack/images/root, with comma.qcow2", Format: "qcow2", Serial: "vol-1"},
 			ConfigISO: "/var/lib/gostack/qemu/" + id + "/config.iso",
-			Ports: []compute.GuestPort{
+			Ports: []virt.GuestPort{
 				{ID: "3f8a2c1e-5b7d-4e0f-9a61-2d4c8b7e6f10", MAC: "fa:16:3e:11:22:33", MTU: 1450},
 				{ID: "9c1d4e2f-0a3b-4c5d-8e6f-7a8b9c0d1e2f", MAC: "fa:16:3e:44:55:66"},
 			},
 		}},
-		{name: "resume", accel: "tcg", incoming: true, g: compute.Guest{ID: id, Name: "tiny", MemoryMB: 64,
-			Disk: compute.Disk{Path: "/var/lib/gostack/images/root.raw"}}},
+		{name: "resume", accel: "tcg", incoming: true, g: virt.Guest{ID: id, Name: "tiny", MemoryMB: 64,
+			Disk: virt.Disk{Path: "/var/lib/gostack/images/root.raw"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args, err := commandLine(&c.g, f, c.accel, c.incoming)
@@ -60,7 +60,7 @@ func TestCommandLine(t *testing.T) {
 }
 
 func TestCommandLineSocketPath(t *testing.T) {
-	g := compute.Guest{ID: "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4", MemoryMB: 64}
+	g := virt.Guest{ID: "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4", MemoryMB: 64}
 	f := guestFiles("/"+strings.Repeat("d", 80), g.ID)
 	if _, err := commandLine(&g, f, "tcg", false); err == nil || !strings.Contains(err.Error(), "shorter state dir") {
 		t.Fatalf("long socket path: %v", err)
@@ -88,17 +88,17 @@ func TestParseVersion(t *testing.T) {
 }
 
 func TestPowerState(t *testing.T) {
-	for status, want := range map[string]compute.PowerState{
-		"running":        compute.PowerRunning,
-		"paused":         compute.PowerPaused,
-		"suspended":      compute.PowerPaused,
-		"prelaunch":      compute.PowerPaused,
-		"inmigrate":      compute.PowerPaused,
-		"postmigrate":    compute.PowerPaused,
-		"io-error":       compute.PowerPaused,
-		"shutdown":       compute.PowerShutdown,
-		"internal-error": compute.PowerCrashed,
-		"guest-panicked": compute.PowerCrashed,
+	for status, want := range map[string]virt.PowerState{
+		"running":        virt.PowerRunning,
+		"paused":         virt.PowerPaused,
+		"suspended":      virt.PowerPaused,
+		"prelaunch":      virt.PowerPaused,
+		"inmigrate":      virt.PowerPaused,
+		"postmigrate":    virt.PowerPaused,
+		"io-error":       virt.PowerPaused,
+		"shutdown":       virt.PowerShutdown,
+		"internal-error": virt.PowerCrashed,
+		"guest-panicked": virt.PowerCrashed,
 	} {
 		if got := powerState(status); got != want {
 			t.Errorf("powerState(%q) = %d, want %d", status, got, want)

@@ -1,10 +1,10 @@
-// Package qemu is a compute.Driver that runs each guest as a
+// Package qemu is a virt.Driver that runs each guest as a
 // qemu-system-x86_64 process of its own and controls it over QMP, with
 // no libvirt in between. It is pure Go.
 //
 // Each guest has a directory, StateDir/<id>:
 //
-//	guest.json          the compute.Guest it was spawned with (written atomically before QEMU starts)
+//	guest.json          the virt.Guest it was spawned with (written atomically before QEMU starts)
 //	qemu.pid            QEMU's -pidfile
 //	qmp.sock            the QMP socket
 //	console.log         the serial console, appended to across restarts
@@ -51,7 +51,7 @@
 // the taps.
 //
 // What it does not do: network disks (rbd, iscsi: Spawn returns
-// compute.ErrNotSupported), volume and interface hot-plug, resize,
+// virt.ErrNotSupported), volume and interface hot-plug, resize,
 // snapshots, live migration, CPU models and pinning, hugepages, vhost-net,
 // and the image properties of Guest.Properties (hw_disk_bus,
 // hw_vif_model...: disks and NICs are virtio). It does not make the

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 // Config is what New needs.
@@ -31,9 +31,9 @@ type Config struct {
 	// time the guest's QEMU is started (spawn, power on, resume): the
 	// composition adds the tap to the integration bridge with the port's
 	// external_ids. It must be idempotent. Nil: the tap is left as it is.
-	Plug func(ctx context.Context, port compute.GuestPort, tap string) error
+	Plug func(ctx context.Context, port virt.GuestPort, tap string) error
 	// Unplug is called for each NIC before Destroy deletes its tap.
-	Unplug func(ctx context.Context, port compute.GuestPort, tap string) error
+	Unplug func(ctx context.Context, port virt.GuestPort, tap string) error
 	// ShutdownTimeout bounds a clean PowerOff or a soft Reboot whose
 	// context has no deadline; 60 s by default (Nova's shutdown_timeout).
 	ShutdownTimeout time.Duration
@@ -56,11 +56,11 @@ type Driver struct {
 }
 
 var (
-	_ compute.Driver        = (*Driver)(nil)
-	_ compute.Pauser        = (*Driver)(nil)
-	_ compute.Suspender     = (*Driver)(nil)
-	_ compute.ConsoleLogger = (*Driver)(nil)
-	_ compute.DriverFactory = Factory
+	_ virt.Driver        = (*Driver)(nil)
+	_ virt.Pauser        = (*Driver)(nil)
+	_ virt.Suspender     = (*Driver)(nil)
+	_ virt.ConsoleLogger = (*Driver)(nil)
+	_ virt.DriverFactory = Factory
 )
 
 // New checks the QEMU binary (its version is Info's), chooses the
@@ -116,13 +116,13 @@ func New(cfg Config) (*Driver, error) {
 
 // Factory makes a Driver from a compute agent's settings: state_dir,
 // binary and accel (Config's fields of the same meaning). It is a
-// compute.DriverFactory:
+// virt.DriverFactory:
 //
 //	drivers.Register("qemu", qemu.Factory)
 //
 // A composition that plugs NICs into a bridge builds its Config itself
 // (Plug, Unplug) and calls New.
-func Factory(_ context.Context, settings map[string]string) (compute.Driver, error) {
+func Factory(_ context.Context, settings map[string]string) (virt.Driver, error) {
 	var cfg Config
 	for k, v := range settings {
 		switch k {
@@ -141,8 +141,8 @@ func Factory(_ context.Context, settings map[string]string) (compute.Driver, err
 
 // Info says what the driver is: QEMU, the binary's version, and the
 // optional abilities it has.
-func (d *Driver) Info() compute.DriverInfo {
-	return compute.DriverInfo{
+func (d *Driver) Info() virt.DriverInfo {
+	return virt.DriverInfo{
 		Name:              "qemu",
 		HypervisorType:    "QEMU",
 		HypervisorVersion: d.version,
@@ -209,7 +209,7 @@ func (d *Driver) files(id string) (files, error) {
 }
 
 // loadGuest reads the Guest a directory was spawned with.
-func loadGuest(f files) (*compute.Guest, error) {
+func loadGuest(f files) (*virt.Guest, error) {
 	b, err := os.ReadFile(f.guest)
 	if os.IsNotExist(err) {
 		return nil, fmt.Errorf("%w: %s", ErrNoGuest, filepath.Base(f.dir))
@@ -217,7 +217,7 @@ func loadGuest(f files) (*compute.Guest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compute/qemu: %w", err)
 	}
-	var g compute.Guest
+	var g virt.Guest
 	if err := json.Unmarshal(b, &g); err != nil {
 		return nil, fmt.Errorf("compute/qemu: %s: %w", f.guest, err)
 	}
@@ -226,7 +226,7 @@ func loadGuest(f files) (*compute.Guest, error) {
 
 // saveGuest writes guest.json atomically: a crash leaves the old file or
 // the new one, never a part.
-func saveGuest(f files, g *compute.Guest) error {
+func saveGuest(f files, g *virt.Guest) error {
 	b, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		return fmt.Errorf("compute/qemu: %w", err)

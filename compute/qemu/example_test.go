@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/qemu"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 // A guest from spawn to destroy. Guests outlive the Driver: a new one
@@ -25,20 +25,20 @@ func Example() {
 	id := uuid.NewString()
 	// No disk: SeaBIOS boots and waits. A real guest has Disk, Ports and
 	// ConfigISO.
-	if err := d.Spawn(ctx, compute.Guest{ID: id, Name: "tiny", VCPUs: 1, MemoryMB: 64}); err != nil {
+	if err := d.Spawn(ctx, virt.Guest{ID: id, Name: "tiny", VCPUs: 1, MemoryMB: 64}); err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer d.Destroy(ctx, id)
 
 	st, _ := d.State(ctx, id)
-	fmt.Println(st == compute.PowerRunning)
-	_ = compute.Suspend(ctx, d, id) // memory saved in StateDir/<id>/memory.state, QEMU gone
+	fmt.Println(st == virt.PowerRunning)
+	_ = virt.Suspend(ctx, d, id) // memory saved in StateDir/<id>/memory.state, QEMU gone
 	st, _ = d.State(ctx, id)
-	fmt.Println(st == compute.PowerSuspended)
-	_ = compute.Resume(ctx, d, id)
+	fmt.Println(st == virt.PowerSuspended)
+	_ = virt.Resume(ctx, d, id)
 
 	again, _ := qemu.New(qemu.Config{StateDir: dir, Accel: "tcg"}) // the agent restarted
 	list, _ := again.List(ctx)
-	fmt.Println(len(list), list[0].Power == compute.PowerRunning)
+	fmt.Println(len(list), list[0].Power == virt.PowerRunning)
 }

@@ -9,14 +9,14 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 // Spawn makes the guest's directory, writes guest.json, creates its taps
 // and starts QEMU. A guest whose directory exists is left as it is. If
 // QEMU refuses to start, what Spawn made is removed and the error
 // carries QEMU's message.
-func (d *Driver) Spawn(ctx context.Context, g compute.Guest) error {
+func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	if err := checkGuest(&g); err != nil {
 		return err
 	}
@@ -95,18 +95,18 @@ func (d *Driver) Destroy(ctx context.Context, id string) error {
 // State is the guest's power state: QEMU's run state while its process
 // runs; PowerSuspended when it is off with saved memory; PowerShutdown
 // when it is off; PowerNoState when there is no such guest.
-func (d *Driver) State(ctx context.Context, id string) (compute.PowerState, error) {
+func (d *Driver) State(ctx context.Context, id string) (virt.PowerState, error) {
 	f, err := d.files(id)
 	if err != nil || !exists(f.guest) {
-		return compute.PowerNoState, nil
+		return virt.PowerNoState, nil
 	}
 	return d.state(ctx, f, id)
 }
 
-func (d *Driver) state(ctx context.Context, f files, id string) (compute.PowerState, error) {
+func (d *Driver) state(ctx context.Context, f files, id string) (virt.PowerState, error) {
 	p, err := findProc(f, id)
 	if err != nil {
-		return compute.PowerNoState, err
+		return virt.PowerNoState, err
 	}
 	if p != nil {
 		defer p.close()
@@ -119,42 +119,42 @@ func (d *Driver) state(ctx context.Context, f files, id string) (compute.PowerSt
 			return powerState(st), nil
 		}
 		if !p.exited() {
-			return compute.PowerNoState, fmt.Errorf("compute/qemu: state of %s: %w", id, err)
+			return virt.PowerNoState, fmt.Errorf("compute/qemu: state of %s: %w", id, err)
 		}
 	}
 	if exists(f.state) {
-		return compute.PowerSuspended, nil
+		return virt.PowerSuspended, nil
 	}
-	return compute.PowerShutdown, nil
+	return virt.PowerShutdown, nil
 }
 
 // powerState maps QEMU's run state (query-status) to Nova's power state.
-func powerState(status string) compute.PowerState {
+func powerState(status string) virt.PowerState {
 	switch status {
 	case "running":
-		return compute.PowerRunning
+		return virt.PowerRunning
 	case "shutdown":
-		return compute.PowerShutdown
+		return virt.PowerShutdown
 	case "internal-error", "guest-panicked":
-		return compute.PowerCrashed
+		return virt.PowerCrashed
 	case "":
-		return compute.PowerNoState
+		return virt.PowerNoState
 	}
 	// paused, suspended (the guest's own S3), prelaunch (-S), inmigrate,
 	// postmigrate, finish-migrate, save-vm, restore-vm, io-error,
 	// watchdog, debug, colo: vCPUs stopped, the process there.
-	return compute.PowerPaused
+	return virt.PowerPaused
 }
 
 // List is every guest directory in StateDir with its power state: what
 // an agent adopts after a restart. A directory without guest.json (a
 // spawn cut short by a crash) is listed with PowerNoState.
-func (d *Driver) List(ctx context.Context) ([]compute.GuestState, error) {
+func (d *Driver) List(ctx context.Context) ([]virt.GuestState, error) {
 	entries, err := os.ReadDir(d.cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("compute/qemu: %w", err)
 	}
-	var out []compute.GuestState
+	var out []virt.GuestState
 	for _, e := range entries {
 		if !e.IsDir() || !validID(e.Name()) {
 			continue
@@ -163,7 +163,7 @@ func (d *Driver) List(ctx context.Context) ([]compute.GuestState, error) {
 		f := guestFiles(d.cfg.StateDir, id)
 		g, err := loadGuest(f)
 		if errors.Is(err, ErrNoGuest) {
-			out = append(out, compute.GuestState{ID: id, Power: compute.PowerNoState})
+			out = append(out, virt.GuestState{ID: id, Power: virt.PowerNoState})
 			continue
 		}
 		if err != nil {
@@ -173,9 +173,9 @@ func (d *Driver) List(ctx context.Context) ([]compute.GuestState, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, compute.GuestState{ID: id, Name: g.Name, Power: st})
+		out = append(out, virt.GuestState{ID: id, Name: g.Name, Power: st})
 	}
-	slices.SortFunc(out, func(a, b compute.GuestState) int {
+	slices.SortFunc(out, func(a, b virt.GuestState) int {
 		switch {
 		case a.ID < b.ID:
 			return -1

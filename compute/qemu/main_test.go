@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vishvananda/netlink"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/internal/testenv"
 )
 
@@ -72,15 +72,15 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // tinyGuest has no disk: SeaBIOS boots, prints on the serial console
 // and finds nothing to boot, and the guest stays there, running.
-func tinyGuest() compute.Guest {
+func tinyGuest() virt.Guest {
 	id := uuid.NewString()
-	return compute.Guest{ID: id, Name: "test-" + id[:8], VCPUs: 1, MemoryMB: 32}
+	return virt.Guest{ID: id, Name: "test-" + id[:8], VCPUs: 1, MemoryMB: 32}
 }
 
 // spawn spawns g and makes sure, at the test's end, that no QEMU of g
 // is left (Destroy, then a kill by pid of anything still carrying g's
 // uuid) and no tap of its ports.
-func spawn(t *testing.T, d *Driver, g compute.Guest) time.Duration {
+func spawn(t *testing.T, d *Driver, g virt.Guest) time.Duration {
 	t.Helper()
 	t.Cleanup(func() { leaveNothing(t, d.cfg.StateDir, g) })
 	start := time.Now()
@@ -92,7 +92,7 @@ func spawn(t *testing.T, d *Driver, g compute.Guest) time.Duration {
 	return time.Since(start)
 }
 
-func leaveNothing(t *testing.T, stateDir string, g compute.Guest) {
+func leaveNothing(t *testing.T, stateDir string, g virt.Guest) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -157,7 +157,7 @@ func pidOf(t *testing.T, d *Driver, id string) int {
 	return p.pid
 }
 
-func wantState(t *testing.T, d *Driver, id string, want compute.PowerState) {
+func wantState(t *testing.T, d *Driver, id string, want virt.PowerState) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -175,7 +175,7 @@ func waitRunning(t *testing.T, d *Driver, id string) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for time.Since(start) < 10*time.Second {
-		if st, err := d.State(context.Background(), id); err == nil && st == compute.PowerRunning {
+		if st, err := d.State(context.Background(), id); err == nil && st == virt.PowerRunning {
 			return time.Since(start)
 		}
 		time.Sleep(5 * time.Millisecond)

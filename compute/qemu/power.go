@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 // forceBudget bounds what follows a caller's deadline: quit, then
@@ -169,7 +169,7 @@ func (d *Driver) running(ctx context.Context, id, cmd string) error {
 }
 
 // open locks a guest and reads its guest.json.
-func (d *Driver) open(ctx context.Context, id string) (files, *compute.Guest, func(), error) {
+func (d *Driver) open(ctx context.Context, id string) (files, *virt.Guest, func(), error) {
 	f, err := d.files(id)
 	if err != nil {
 		return files{}, nil, nil, err

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 // TestLifecycle takes one disk-less guest through every operation, in
@@ -51,16 +51,16 @@ func TestLifecycle(t *testing.T) {
 			}
 		}},
 		{"pause", func(t *testing.T) {
-			if err := compute.Pause(ctx, d, g.ID); err != nil {
+			if err := virt.Pause(ctx, d, g.ID); err != nil {
 				t.Fatal(err)
 			}
-			wantState(t, d, g.ID, compute.PowerPaused)
+			wantState(t, d, g.ID, virt.PowerPaused)
 		}},
 		{"unpause", func(t *testing.T) {
-			if err := compute.Unpause(ctx, d, g.ID); err != nil {
+			if err := virt.Unpause(ctx, d, g.ID); err != nil {
 				t.Fatal(err)
 			}
-			wantState(t, d, g.ID, compute.PowerRunning)
+			wantState(t, d, g.ID, virt.PowerRunning)
 		}},
 		{"hard reboot of a paused guest runs it", func(t *testing.T) {
 			if err := d.Pause(ctx, g.ID); err != nil {
@@ -69,7 +69,7 @@ func TestLifecycle(t *testing.T) {
 			if err := d.Reboot(ctx, g.ID, true); err != nil {
 				t.Fatal(err)
 			}
-			wantState(t, d, g.ID, compute.PowerRunning)
+			wantState(t, d, g.ID, virt.PowerRunning)
 			if p := pidOf(t, d, g.ID); p != pid {
 				t.Fatalf("pid %d after system_reset, was %d", p, pid)
 			}
@@ -81,7 +81,7 @@ func TestLifecycle(t *testing.T) {
 			if err := d.Reboot(short, g.ID, false); err != nil {
 				t.Fatal(err)
 			}
-			wantState(t, d, g.ID, compute.PowerRunning)
+			wantState(t, d, g.ID, virt.PowerRunning)
 			if p := pidOf(t, d, g.ID); p != pid {
 				t.Fatalf("pid %d after the fallback reset, was %d", p, pid)
 			}
@@ -90,7 +90,7 @@ func TestLifecycle(t *testing.T) {
 			if err := d.PowerOff(ctx, g.ID, false); err != nil {
 				t.Fatal(err)
 			}
-			wantState(t, d, g.ID, compute.PowerShutdown)
+			wantState(t, d, g.ID, virt.PowerShutdown)
 			if guestLeft(g.ID) {
 				t.Fatal("QEMU still runs")
 			}
@@ -121,7 +121,7 @@ func TestLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("clean power off of a guest that ignores ACPI: %v", time.Since(start))
-			wantState(t, d, g.ID, compute.PowerShutdown)
+			wantState(t, d, g.ID, virt.PowerShutdown)
 			if err := d.PowerOn(ctx, g.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +147,7 @@ func TestLifecycle(t *testing.T) {
 		{"suspend", func(t *testing.T) {
 			banners = waitBanners(t, d, g.ID, 1)
 			start := time.Now()
-			if err := compute.Suspend(ctx, d, g.ID); err != nil {
+			if err := virt.Suspend(ctx, d, g.ID); err != nil {
 				t.Fatal(err)
 			}
 			fi, err := os.Stat(f.state)
@@ -155,18 +155,18 @@ func TestLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("suspend of a %d MiB guest: %v, state file %d bytes", g.MemoryMB, time.Since(start), fi.Size())
-			wantState(t, d, g.ID, compute.PowerSuspended)
+			wantState(t, d, g.ID, virt.PowerSuspended)
 			if guestLeft(g.ID) {
 				t.Fatal("QEMU still runs after suspend")
 			}
 		}},
 		{"resume", func(t *testing.T) {
 			start := time.Now()
-			if err := compute.Resume(ctx, d, g.ID); err != nil {
+			if err := virt.Resume(ctx, d, g.ID); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("resume: %v", time.Since(start))
-			wantState(t, d, g.ID, compute.PowerRunning)
+			wantState(t, d, g.ID, virt.PowerRunning)
 			if exists(f.state) {
 				t.Fatal("memory state left after resume")
 			}
@@ -189,7 +189,7 @@ func TestLifecycle(t *testing.T) {
 			if exists(f.dir) {
 				t.Fatal("guest dir left after destroy")
 			}
-			wantState(t, d, g.ID, compute.PowerNoState)
+			wantState(t, d, g.ID, virt.PowerNoState)
 			if err := d.Destroy(ctx, g.ID); err != nil {
 				t.Fatalf("destroy of a destroyed guest: %v", err)
 			}
@@ -243,7 +243,7 @@ func TestAdoption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []compute.GuestState{{ID: g.ID, Name: g.Name, Power: compute.PowerRunning}}
+	want := []virt.GuestState{{ID: g.ID, Name: g.Name, Power: virt.PowerRunning}}
 	if len(list) != 1 || list[0] != want[0] {
 		t.Fatalf("list %+v, want %+v", list, want)
 	}
@@ -253,7 +253,7 @@ func TestAdoption(t *testing.T) {
 	if err := b.PowerOff(ctx, g.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, b, g.ID, compute.PowerShutdown)
+	wantState(t, b, g.ID, virt.PowerShutdown)
 	if guestLeft(g.ID) {
 		t.Fatal("QEMU still runs after the adopting driver's power off")
 	}
@@ -290,11 +290,11 @@ func TestList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]compute.GuestState{
-		off.ID:       {ID: off.ID, Name: off.Name, Power: compute.PowerShutdown},
-		suspended.ID: {ID: suspended.ID, Name: suspended.Name, Power: compute.PowerSuspended},
-		running.ID:   {ID: running.ID, Name: running.Name, Power: compute.PowerRunning},
-		half.ID:      {ID: half.ID, Power: compute.PowerNoState},
+	want := map[string]virt.GuestState{
+		off.ID:       {ID: off.ID, Name: off.Name, Power: virt.PowerShutdown},
+		suspended.ID: {ID: suspended.ID, Name: suspended.Name, Power: virt.PowerSuspended},
+		running.ID:   {ID: running.ID, Name: running.Name, Power: virt.PowerRunning},
+		half.ID:      {ID: half.ID, Power: virt.PowerNoState},
 	}
 	if len(list) != len(want) {
 		t.Fatalf("list %+v, want %d guests", list, len(want))
@@ -314,15 +314,15 @@ func TestList(t *testing.T) {
 func TestSpawnFailure(t *testing.T) {
 	var unplugged []string
 	d := newDriver(t, "", func(c *Config) {
-		c.Unplug = func(_ context.Context, _ compute.GuestPort, tap string) error {
+		c.Unplug = func(_ context.Context, _ virt.GuestPort, tap string) error {
 			unplugged = append(unplugged, tap)
 			return nil
 		}
 	})
 	g := tinyGuest()
-	g.Disk = compute.Disk{Path: "/nonexistent/gostack/disk.qcow2", Format: "qcow2"}
+	g.Disk = virt.Disk{Path: "/nonexistent/gostack/disk.qcow2", Format: "qcow2"}
 	if os.Geteuid() == 0 {
-		g.Ports = []compute.GuestPort{testPort()}
+		g.Ports = []virt.GuestPort{testPort()}
 	}
 	t.Cleanup(func() { leaveNothing(t, d.cfg.StateDir, g) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -349,7 +349,7 @@ func TestSpawnFailure(t *testing.T) {
 			t.Fatal("tap left after a failed spawn")
 		}
 	}
-	wantState(t, d, g.ID, compute.PowerNoState)
+	wantState(t, d, g.ID, virt.PowerNoState)
 }
 
 // TestSpawnRefused: what the driver refuses before QEMU runs.
@@ -358,14 +358,14 @@ func TestSpawnRefused(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		name string
-		mod  func(*compute.Guest)
+		mod  func(*virt.Guest)
 		want string
 	}{
-		{"id not a uuid", func(g *compute.Guest) { g.ID = "../etc" }, "not a uuid"},
-		{"no memory", func(g *compute.Guest) { g.MemoryMB = 0 }, "memory"},
-		{"rbd disk", func(g *compute.Guest) { g.Disk = compute.Disk{Protocol: "rbd"} }, "not supported yet"},
-		{"vmdk disk", func(g *compute.Guest) { g.Disk = compute.Disk{Path: "/x", Format: "vmdk"} }, "disk format"},
-		{"bad mac", func(g *compute.Guest) { g.Ports = []compute.GuestPort{{ID: "p1", MAC: "nope"}} }, "invalid MAC"},
+		{"id not a uuid", func(g *virt.Guest) { g.ID = "../etc" }, "not a uuid"},
+		{"no memory", func(g *virt.Guest) { g.MemoryMB = 0 }, "memory"},
+		{"rbd disk", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "rbd"} }, "not supported yet"},
+		{"vmdk disk", func(g *virt.Guest) { g.Disk = virt.Disk{Path: "/x", Format: "vmdk"} }, "disk format"},
+		{"bad mac", func(g *virt.Guest) { g.Ports = []virt.GuestPort{{ID: "p1", MAC: "nope"}} }, "invalid MAC"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := tinyGuest()
@@ -374,7 +374,7 @@ func TestSpawnRefused(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("spawn: %v, want %q", err, c.want)
 			}
-			if c.name == "rbd disk" && !errors.Is(err, compute.ErrNotSupported) {
+			if c.name == "rbd disk" && !errors.Is(err, virt.ErrNotSupported) {
 				t.Fatalf("network disk: %v is not ErrNotSupported", err)
 			}
 		})
@@ -386,7 +386,7 @@ func TestSpawnRefused(t *testing.T) {
 
 func TestFactory(t *testing.T) {
 	requireQEMU(t)
-	var reg compute.Drivers
+	var reg virt.Drivers
 	if err := reg.Register("qemu", Factory); err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +451,7 @@ func TestKilledQEMU(t *testing.T) {
 	if !exists(f.pid) {
 		t.Fatal("SIGKILL removed the pidfile: this test needs a stale one")
 	}
-	wantState(t, d, g.ID, compute.PowerShutdown)
+	wantState(t, d, g.ID, virt.PowerShutdown)
 	if err := d.PowerOn(ctx, g.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +478,7 @@ func TestForeignPid(t *testing.T) {
 	if err := os.WriteFile(f.pid, []byte(strconv.Itoa(other.Process.Pid)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, d, g.ID, compute.PowerShutdown)
+	wantState(t, d, g.ID, virt.PowerShutdown)
 	if err := d.PowerOff(ctx, g.ID, false); err != nil {
 		t.Fatal(err)
 	}
@@ -512,7 +512,7 @@ func TestResumeFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "load of migration failed") {
 		t.Fatalf("resume of a truncated state: %v", err)
 	}
-	wantState(t, d, g.ID, compute.PowerSuspended)
+	wantState(t, d, g.ID, virt.PowerSuspended)
 	if guestLeft(g.ID) {
 		t.Fatal("QEMU left after a failed resume")
 	}

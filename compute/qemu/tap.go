@@ -8,7 +8,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 )
 
 // tapName is Nova's name for a port's tap: "tap" and the first 11
@@ -22,7 +22,7 @@ func tapName(portID string) string {
 
 // plugPorts makes sure each port's tap exists (persistent, so it
 // outlives QEMU), has the port's MTU and is up, then calls Config.Plug.
-func (d *Driver) plugPorts(ctx context.Context, ports []compute.GuestPort) error {
+func (d *Driver) plugPorts(ctx context.Context, ports []virt.GuestPort) error {
 	for _, p := range ports {
 		name := tapName(p.ID)
 		if err := ensureTap(name, p); err != nil {
@@ -39,7 +39,7 @@ func (d *Driver) plugPorts(ctx context.Context, ports []compute.GuestPort) error
 
 // unplugPorts calls Config.Unplug and deletes each port's tap; it goes
 // on past failures and returns them all.
-func (d *Driver) unplugPorts(ctx context.Context, ports []compute.GuestPort) error {
+func (d *Driver) unplugPorts(ctx context.Context, ports []virt.GuestPort) error {
 	var errs []error
 	for _, p := range ports {
 		name := tapName(p.ID)
@@ -55,7 +55,7 @@ func (d *Driver) unplugPorts(ctx context.Context, ports []compute.GuestPort) err
 	return errors.Join(errs...)
 }
 
-func ensureTap(name string, p compute.GuestPort) error {
+func ensureTap(name string, p virt.GuestPort) error {
 	link, err := netlink.LinkByName(name)
 	var notFound netlink.LinkNotFoundError
 	switch {

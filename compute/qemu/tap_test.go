@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vishvananda/netlink"
 
-	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/internal/testenv"
 )
 
@@ -29,15 +29,15 @@ func TestTapName(t *testing.T) {
 }
 
 // testPort is a port with a fresh id, so its tap name is this test's.
-func testPort() compute.GuestPort {
-	return compute.GuestPort{
+func testPort() virt.GuestPort {
+	return virt.GuestPort{
 		ID:  uuid.NewString(),
 		MAC: fmt.Sprintf("fa:16:3e:%02x:%02x:%02x", rand.IntN(256), rand.IntN(256), rand.IntN(256)),
 		MTU: 1400,
 	}
 }
 
-func tapExists(p compute.GuestPort) bool {
+func tapExists(p virt.GuestPort) bool {
 	_, err := netlink.LinkByName(tapName(p.ID))
 	return err == nil
 }
@@ -62,20 +62,20 @@ func TestNICs(t *testing.T) {
 	type call struct{ port, tap string }
 	var plugged, unplugged []call
 	d := newDriver(t, "", func(c *Config) {
-		c.Plug = func(_ context.Context, p compute.GuestPort, tap string) error {
+		c.Plug = func(_ context.Context, p virt.GuestPort, tap string) error {
 			if _, err := netlink.LinkByName(tap); err != nil {
 				return fmt.Errorf("plugged before the tap exists: %w", err)
 			}
 			plugged = append(plugged, call{p.ID, tap})
 			return nil
 		}
-		c.Unplug = func(_ context.Context, p compute.GuestPort, tap string) error {
+		c.Unplug = func(_ context.Context, p virt.GuestPort, tap string) error {
 			unplugged = append(unplugged, call{p.ID, tap})
 			return nil
 		}
 	})
 	g := tinyGuest()
-	g.Ports = []compute.GuestPort{testPort(), testPort()}
+	g.Ports = []virt.GuestPort{testPort(), testPort()}
 	g.Ports[1].MTU = 0 // the kernel's default
 	spawn(t, d, g)
 	waitRunning(t, d, g.ID)
