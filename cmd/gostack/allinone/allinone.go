@@ -20,6 +20,7 @@ func Areas() []compose.Area {
 		dnsarea.New(),
 		networkarea.New(),
 		computearea.NewPlacement(),
+		computearea.NewCompute(),
 	}
 }
 

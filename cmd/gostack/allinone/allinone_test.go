@@ -96,12 +96,14 @@ type cloudConfig struct {
 	DNS      *dnsarea.Config
 	Network  *networkarea.Config
 	Place    *computearea.PlacementConfig
+	Compute  *computearea.ComputeConfig
 
 	id  *identityarea.Area
 	img *imagearea.Area
 	dns *dnsarea.Area
 	net *networkarea.Area
 	pl  *computearea.Placement
+	cmp *computearea.Compute
 }
 
 // newConfig is the all-in-one daemon's defaults.
@@ -113,7 +115,8 @@ func newConfig() *cloudConfig {
 	c.dns, _ = compose.Find[*dnsarea.Area](areas)
 	c.net, _ = compose.Find[*networkarea.Area](areas)
 	c.pl, _ = compose.Find[*computearea.Placement](areas)
-	c.Identity, c.Image, c.DNS, c.Network, c.Place = &c.id.Config, &c.img.Config, &c.dns.Config, &c.net.Config, &c.pl.Config
+	c.cmp, _ = compose.Find[*computearea.Compute](areas)
+	c.Identity, c.Image, c.DNS, c.Network, c.Place, c.Compute = &c.id.Config, &c.img.Config, &c.dns.Config, &c.net.Config, &c.pl.Config, &c.cmp.Config
 	// The host agent starts Open vSwitch, which outlives the daemon:
 	// only the tests that plumb ports turn it on, and stop the switch.
 	c.Network.Agent.Enabled = false
@@ -121,7 +124,9 @@ func newConfig() *cloudConfig {
 }
 
 // all are every area of the all-in-one daemon, configured by c.
-func (c *cloudConfig) all() []compose.Area { return []compose.Area{c.id, c.img, c.dns, c.net, c.pl} }
+func (c *cloudConfig) all() []compose.Area {
+	return []compose.Area{c.id, c.img, c.dns, c.net, c.pl, c.cmp}
+}
 
 // Validate checks c as the all-in-one daemon does.
 func (c *cloudConfig) Validate() error { return compose.Validate(&c.Config, c.all()) }

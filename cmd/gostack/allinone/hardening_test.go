@@ -164,7 +164,7 @@ func TestTLS(t *testing.T) {
 		Endpoints []struct{ URL string }
 	}
 	o.json(&cat, "catalog", "list")
-	if len(cat) != 5 { // identity, image, dns, network, placement
+	if len(cat) != 6 { // identity, image, dns, network, placement, compute
 		t.Fatalf("catalog: %+v", cat)
 	}
 	for _, c := range cat {

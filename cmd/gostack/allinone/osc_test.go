@@ -92,7 +92,7 @@ func TestOpenStackCLI(t *testing.T) {
 	for _, c := range cat {
 		types[c["Type"].(string)] = true
 	}
-	if len(cat) != 5 || !types["identity"] || !types["image"] || !types["dns"] || !types["network"] || !types["placement"] {
+	if len(cat) != 6 || !types["identity"] || !types["image"] || !types["dns"] || !types["network"] || !types["placement"] || !types["compute"] {
 		t.Fatalf("catalog list: %v", cat)
 	}
 	var eps []map[string]any
