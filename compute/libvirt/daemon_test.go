@@ -183,6 +183,42 @@ func (d *daemonSet) stop() {
 	}
 }
 
+// restartLibvirtd stops the libvirtd this binary started and starts it
+// again; false if the machine's own libvirtd is in use (not ours to
+// restart).
+func (d *daemonSet) restartLibvirtd() (bool, error) {
+	pidFile := filepath.Join(d.dir, "libvirtd.pid")
+	i := len(d.pids) - 1
+	if d.dir == "" || i < 0 {
+		return false, nil
+	}
+	if pid, err := readPid(pidFile); err != nil || pid != d.pids[i] {
+		return false, nil
+	}
+	if err := syscall.Kill(d.pids[i], syscall.SIGTERM); err != nil {
+		return true, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(d.pids[i], 0) == nil; {
+		if time.Now().After(deadline) {
+			return true, fmt.Errorf("libvirtd %d still there 10 s after SIGTERM", d.pids[i])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.pids = d.pids[:i]
+	os.Remove(pidFile)
+	conf := filepath.Join(d.dir, "libvirtd.conf")
+	if err := startDaemon(d.dir, "libvirtd", "--daemon", "--config", conf, "--pid-file", pidFile); err != nil {
+		return true, err
+	}
+	for deadline := time.Now().Add(30 * time.Second); answers() != nil; {
+		if time.Now().After(deadline) {
+			return true, fmt.Errorf("libvirtd restarted but does not answer after 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return true, nil
+}
+
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {

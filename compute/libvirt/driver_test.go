@@ -393,3 +393,21 @@ func TestClosed(t *testing.T) {
 		t.Error("List on a closed driver succeeded")
 	}
 }
+
+// TestNovaPower: libvirt's states as Nova's LIBVIRT_POWER_STATE maps them.
+func TestNovaPower(t *testing.T) {
+	for st, want := range map[libvirt.DomainState]virt.PowerState{
+		libvirt.DOMAIN_NOSTATE:     virt.PowerNoState,
+		libvirt.DOMAIN_RUNNING:     virt.PowerRunning,
+		libvirt.DOMAIN_BLOCKED:     virt.PowerRunning,
+		libvirt.DOMAIN_PAUSED:      virt.PowerPaused,
+		libvirt.DOMAIN_SHUTDOWN:    virt.PowerShutdown,
+		libvirt.DOMAIN_SHUTOFF:     virt.PowerShutdown,
+		libvirt.DOMAIN_CRASHED:     virt.PowerCrashed,
+		libvirt.DOMAIN_PMSUSPENDED: virt.PowerSuspended,
+	} {
+		if got := novaPower(st); got != want {
+			t.Errorf("novaPower(%s) = %v, want %v", stateName(st), got, want)
+		}
+	}
+}

@@ -308,3 +308,60 @@ func (c *consoleWatch) wait(want string, d time.Duration) string {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestPowerOffDeadline: a guest that ignores the power button (SeaBIOS
+// with an empty disk: no OS) is turned off at the context's deadline; a
+// cancelled context stops the wait and leaves the guest running.
+func TestPowerOffDeadline(t *testing.T) {
+	dir := guestDirForQEMU(t)
+	d := qemuDriver(t, dir)
+	ctx := context.Background()
+	disk := filepath.Join(dir, "empty.raw")
+	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.NewString()
+	leaveNothing(t, d, id)
+	do(t, "spawn", func() error {
+		return d.Spawn(ctx, virt.Guest{ID: id, VCPUs: 1, MemoryMB: 64, Disk: virt.Disk{Path: disk, Format: "raw"}})
+	})
+
+	cancelled, cancel := context.WithCancel(ctx)
+	time.AfterFunc(time.Second, cancel)
+	if err := d.PowerOff(cancelled, id, true); !errors.Is(err, context.Canceled) {
+		t.Fatalf("PowerOff with a cancelled context: %v, want context.Canceled", err)
+	}
+	wantState(t, d, id, virt.PowerRunning)
+
+	start := time.Now()
+	deadline, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	do(t, "clean power off of a guest that ignores it", func() error { return d.PowerOff(deadline, id, true) })
+	t.Logf("power off at a 3 s deadline: %v", time.Since(start).Round(time.Millisecond))
+	wantState(t, d, id, virt.PowerShutdown)
+	if reason := shutoffReason(t, d, id); reason != libvirt.DOMAIN_SHUTOFF_DESTROYED {
+		t.Errorf("shut off for reason %d, want %d (destroyed at the deadline)", reason, libvirt.DOMAIN_SHUTOFF_DESTROYED)
+	}
+}
+
+// TestReconnect: after libvirtd restarts, the call that finds the
+// connection gone fails and the next one connects again.
+func TestReconnect(t *testing.T) {
+	d := qemuDriver(t, guestDirForQEMU(t))
+	ctx := context.Background()
+	if _, err := d.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted, err := daemons.restartLibvirtd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !restarted {
+		t.Skip("the machine's own libvirtd is in use: not this test's to restart")
+	}
+	_, err = d.List(ctx)
+	t.Logf("first call after the restart: %v", err)
+	if _, err := d.List(ctx); err != nil {
+		t.Fatalf("second call after the restart: %v", err)
+	}
+}
