@@ -109,7 +109,9 @@ func (d *Driver) launch(ctx context.Context, g *virt.Guest, f files, incoming *o
 	if err := d.plugPorts(ctx, g.Ports); err != nil {
 		return nil, err
 	}
-	os.Remove(f.pid) // so that a stale one is never read as this start's
+	// The pidfile is not removed first: QEMU locks it while it runs, so
+	// a second QEMU of the guest (a pidfile someone overwrote) fails to
+	// start instead of sharing the disk with the first.
 	logf, err := os.OpenFile(f.log, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("compute/qemu: %w", err)

@@ -524,3 +524,35 @@ func TestResumeFailure(t *testing.T) {
 		t.Fatal("hard reboot kept the saved state")
 	}
 }
+
+// TestNoSecondQEMU: with its pidfile overwritten, a running guest looks
+// off; starting it again must not make a second QEMU on the same disk
+// and sockets: QEMU's lock on the pidfile refuses it.
+func TestNoSecondQEMU(t *testing.T) {
+	d := newDriver(t, "")
+	g := tinyGuest()
+	spawn(t, d, g)
+	waitRunning(t, d, g.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f := guestFiles(d.cfg.StateDir, g.ID)
+	pidfile, err := os.ReadFile(f.pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.pid, []byte("junk\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = d.PowerOn(ctx, g.ID)
+	t.Logf("power on: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "pid file") {
+		t.Fatalf("a second start: %v", err)
+	}
+	if n := len(guestPids(g.ID)); n != 1 {
+		t.Fatalf("%d QEMUs of the guest", n)
+	}
+	if err := os.WriteFile(f.pid, pidfile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, d, g.ID, virt.PowerRunning) // the first one still answers on its socket
+}
