@@ -583,7 +583,7 @@ var (
 	specBool = specRule{kind: 'b'}
 )
 
-func specAtLeast(n int64) specRule { return specRule{kind: 'i', min: n, hasMin: true} }
+func specAtLeast(n int64) specRule   { return specRule{kind: 'i', min: n, hasMin: true} }
 func specOneOf(v ...string) specRule { return specRule{kind: 's', enum: v} }
 func specFormat(p string) specRule {
 	return specRule{kind: 's', pattern: p, re: regexp.MustCompile(`^(?:` + p + `)$`)}

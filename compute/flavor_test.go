@@ -274,7 +274,10 @@ func TestFlavorRefusals(t *testing.T) {
 					fault.BadRequest, "InvalidInput", "Invalid input received: id must be at most 255 characters"},
 				{"bad extra spec key", create(with(func(f *compute.Flavor) { f.ExtraSpecs = map[string]string{"a/b": "1"} })),
 					fault.BadRequest, "InvalidInput", "Invalid input received: extra spec key \"a/b\" must be…"},
-				{"long extra spec value", func() error { _, err := e.s.SetFlavorExtraSpecs(e.ctx, "pub", map[string]string{"k": long}); return err },
+				{"long extra spec value", func() error {
+					_, err := e.s.SetFlavorExtraSpecs(e.ctx, "pub", map[string]string{"k": long})
+					return err
+				},
 					fault.BadRequest, "InvalidInput", "Invalid input received: extra_specs value has more than 255 characters."},
 				{"no flavor", func() error { _, err := e.s.Flavor(e.ctx, compute.Viewer{Admin: true}, "nope"); return err },
 					fault.NotFound, "FlavorNotFound", "Flavor nope could not be found."},
