@@ -141,8 +141,12 @@ func (d *Driver) connect() (c *libvirt.Connect, done func(), err error) {
 }
 
 // with runs f on a guest's domain and canonical id, holding the guest's
-// turn; the domain is ours (gostack's metadata) and freed after.
+// turn; the domain is ours (gostack's metadata) and freed after. A
+// context that has ended starts nothing.
 func (d *Driver) with(ctx context.Context, id string, f func(dom *libvirt.Domain, id string) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	id, err := canonicalID(id)
 	if err != nil {
 		return err
@@ -196,6 +200,9 @@ func ours(dom *libvirt.Domain) (metadata, error) {
 // Spawn defines and starts a guest. A guest of that id that exists
 // already is left as it is; a failure leaves nothing defined.
 func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	id, err := canonicalID(g.ID)
 	if err != nil {
 		return err

@@ -411,3 +411,30 @@ func TestNovaPower(t *testing.T) {
 		}
 	}
 }
+
+// TestEndedContext: a call whose context has ended starts nothing.
+func TestEndedContext(t *testing.T) {
+	d := fakeDriver(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	g := fakeGuest()
+	if err := d.Spawn(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Destroy(context.Background(), g.ID)
+	cancel()
+	other := fakeGuest()
+	if err := d.Spawn(ctx, other); !errors.Is(err, context.Canceled) {
+		t.Errorf("Spawn: %v, want context.Canceled", err)
+	}
+	if err := d.PowerOff(ctx, g.ID, false); !errors.Is(err, context.Canceled) {
+		t.Errorf("PowerOff: %v, want context.Canceled", err)
+	}
+	if err := d.Destroy(ctx, g.ID); !errors.Is(err, context.Canceled) {
+		t.Errorf("Destroy: %v, want context.Canceled", err)
+	}
+	for id, want := range map[string]virt.PowerState{g.ID: virt.PowerRunning, other.ID: virt.PowerNoState} {
+		if p, err := d.State(context.Background(), id); err != nil || p != want {
+			t.Errorf("%s: %v, %v; want %v", id, p, err, want)
+		}
+	}
+}

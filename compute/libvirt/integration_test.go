@@ -365,3 +365,46 @@ func TestReconnect(t *testing.T) {
 		t.Fatalf("second call after the restart: %v", err)
 	}
 }
+
+// TestQEMUDefinesPorts: the QEMU driver takes the domain with Open
+// vSwitch ports, a config drive and every disk bus (defined, validated
+// against libvirt's schema, not started: the bridge belongs to the
+// network agent), and keeps the ports as written.
+func TestQEMUDefinesPorts(t *testing.T) {
+	d := qemuDriver(t, guestDirForQEMU(t))
+	c, done, err := d.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	for _, bus := range []string{"virtio", "scsi", "sata", "ide"} {
+		g := fakeGuest()
+		g.Properties = map[string]string{"hw_disk_bus": bus, "hw_vif_model": "e1000"}
+		doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dom, err := c.DomainDefineXMLFlags(doc, libvirt.DOMAIN_DEFINE_VALIDATE)
+		if err != nil {
+			t.Fatalf("%s: define: %v", bus, err)
+		}
+		kept, err := dom.GetXMLDesc(0)
+		if uerr := undefine(dom, g.ID); uerr != nil {
+			t.Error(uerr)
+		}
+		dom.Free()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := g.Ports[0]
+		for _, want := range []string{
+			"<source bridge='" + p.Bridge + "'/>", "<virtualport type='openvswitch'>",
+			"interfaceid='" + p.ID + "'", "<target dev='" + tapName(p.ID) + "'/>",
+			"<mac address='" + p.MAC + "'/>", "<model type='e1000'/>", "<mtu size='1450'/>",
+		} {
+			if !strings.Contains(kept, want) {
+				t.Errorf("%s: the defined domain lacks %q:\n%s", bus, want, kept)
+			}
+		}
+	}
+}

@@ -37,9 +37,15 @@ func (l *keyLocks) lock(ctx context.Context, key string) (unlock func(), err err
 		}
 		l.mu.Unlock()
 	}
+	unlock = func() { <-k.ch; release() }
+	select { // a free key is taken whatever the context
+	case k.ch <- struct{}{}:
+		return unlock, nil
+	default:
+	}
 	select {
 	case k.ch <- struct{}{}:
-		return func() { <-k.ch; release() }, nil
+		return unlock, nil
 	case <-ctx.Done():
 		release()
 		return nil, ctx.Err()

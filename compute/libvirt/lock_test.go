@@ -21,6 +21,17 @@ func TestKeyLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	unlockB()
+	// A free key is taken even with an ended context (no coin toss
+	// between the two ready cases).
+	ended, endNow := context.WithCancel(ctx)
+	endNow()
+	for range 20 {
+		unlock, err := l.lock(ended, "d")
+		if err != nil {
+			t.Fatalf("free key with an ended context: %v", err)
+		}
+		unlock()
+	}
 	// The same key waits, and gives up with its context.
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
