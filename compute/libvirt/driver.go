@@ -178,7 +178,11 @@ func lookup(c *libvirt.Connect, id string) (*libvirt.Domain, error) {
 	if err != nil {
 		return nil, wrap(err, "look up %s", id)
 	}
-	if _, err := ours(dom); err != nil {
+	m, err := ours(dom)
+	if err == nil && m.ID != id {
+		err = ErrNotOurs // metadata copied from another guest proves nothing
+	}
+	if err != nil {
 		dom.Free()
 		return nil, fmt.Errorf("%w: %s", err, id)
 	}

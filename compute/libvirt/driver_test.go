@@ -235,6 +235,37 @@ func TestNotOurs(t *testing.T) {
 	if _, err := d.State(ctx, testDomainUUID); !errors.Is(err, ErrNotOurs) {
 		t.Errorf("State of the test driver's domain: %v, want ErrNotOurs", err)
 	}
+
+	// A domain carrying another guest's metadata is not ours either.
+	copied := fakeGuest()
+	doc, err := domainXML(g, "test", d.cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = strings.ReplaceAll(doc, "<uuid>"+g.ID+"</uuid>", "<uuid>"+copied.ID+"</uuid>")
+	doc = strings.ReplaceAll(doc, "<name>"+domainName(g.ID)+"</name>", "<name>copy-"+copied.ID+"</name>")
+	c, done, err := d.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	dom, err := c.DomainDefineXML(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { dom.Undefine(); dom.Free() }()
+	if err := d.Destroy(ctx, copied.ID); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("Destroy of a domain with copied metadata: %v, want ErrNotOurs", err)
+	}
+	list, err = d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.ID == copied.ID {
+			t.Errorf("List has the domain with copied metadata: %+v", s)
+		}
+	}
 }
 
 // TestSpawnRefused: a guest libvirt will not define leaves nothing
