@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/pyrepr"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
 )
@@ -61,23 +62,31 @@ func novaError(kind fault.Kind, typ, format string, args ...any) error {
 	return &fault.Error{Kind: kind, Type: typ, Message: fmt.Sprintf(format, args...)}
 }
 
-// novaValidation is Nova's JSON-schema refusal of field's value.
+// novaValidation is Nova's JSON-schema refusal of field's value. The
+// message names the field already, as Nova's does, so the error carries
+// no Field (the API edge would name it a second time).
 func novaValidation(field string, value any, format string, args ...any) error {
-	v := fmt.Sprint(value)
+	return &fault.Error{Kind: fault.BadRequest, Type: "ValidationError",
+		Message: fmt.Sprintf("Invalid input for field/attribute %s. Value: %s. ", field, pyStr(value)) + fmt.Sprintf(format, args...)}
+}
+
+// invalidName is Nova's refusal of a value that fails a name format
+// (an InvalidName raised by the format checker).
+func invalidName(reason string) error {
+	return &fault.Error{Kind: fault.BadRequest, Type: "ValidationError",
+		Message: "An invalid 'name' value was provided. The name must be: " + reason}
+}
+
+// pyStr is str(value) in Python, as Nova's "Value: %s" shows it.
+func pyStr(value any) string {
 	if s, ok := value.(string); ok {
-		v = s
+		return s
 	}
-	return &fault.Error{Kind: fault.BadRequest, Type: "ValidationError", Field: field,
-		Message: fmt.Sprintf("Invalid input for field/attribute %s. Value: %s. ", field, v) + fmt.Sprintf(format, args...)}
+	return fmt.Sprint(value)
 }
 
 // pyRepr quotes s as Python's repr does, which Nova's messages show.
-func pyRepr(s string) string {
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		return `"` + s + `"`
-	}
-	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
-}
+func pyRepr(s string) string { return pyrepr.String(s) }
 
 // pyList formats a list of strings as Python prints it.
 func pyList(items []string) string {
@@ -101,41 +110,106 @@ func pyDict(md map[string]*string) string {
 	return "{" + strings.Join(items, ", ") + "}"
 }
 
-// checkNovaName is Nova's parameter_types.name (az: az_name, without
-// ':'): 1 to 255 printable characters, not starting or ending with a
-// space.
-func checkNovaName(field, v string, az bool) error {
+// pyPrintable is Nova's _is_printable: a letter, mark, number,
+// punctuation, symbol or space separator (Zs); not a control, format,
+// private-use or unassigned character, nor a line or paragraph
+// separator.
+func pyPrintable(r rune) bool { return unicode.IsPrint(r) || unicode.Is(unicode.Zs, r) }
+
+// pyEnd is s as Nova's name patterns see it: they end in '$', which
+// Python's re also matches before a final newline, so one trailing
+// "\n" passes (and normalize_name strips it where Nova calls it).
+func pyEnd(s string) string { return strings.TrimSuffix(s, "\n") }
+
+// validName is Nova's name format (az: az_name, without ':'): printable
+// characters, the first and the last not a space.
+func validName(v string, az bool) bool {
+	core := pyEnd(v)
+	if core == "" {
+		return false
+	}
+	first, _ := utf8.DecodeRuneInString(core)
+	last, _ := utf8.DecodeLastRuneInString(core)
+	if unicode.Is(unicode.Zs, first) || unicode.Is(unicode.Zs, last) {
+		return false
+	}
+	for _, r := range core {
+		if !pyPrintable(r) || az && r == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// validSpacedName is Nova's name_with_leading_trailing_spaces format:
+// printable characters, at least one of them not a space.
+func validSpacedName(v string) bool {
+	solid := false
+	for _, r := range pyEnd(v) {
+		if !pyPrintable(r) {
+			return false
+		}
+		solid = solid || !unicode.Is(unicode.Zs, r)
+	}
+	return solid
+}
+
+// nameLength is the minLength 1 and maxLength 255 of Nova's name
+// schemas, counted in characters.
+func nameLength(field, v string) error {
 	switch n := utf8.RuneCountInString(v); {
 	case n == 0:
 		return novaValidation(field, v, "%s is too short", pyRepr(v))
 	case n > 255:
 		return novaValidation(field, v, "%s is too long", pyRepr(v))
 	}
-	format := "name"
-	if az {
-		format = "az_name"
+	return nil
+}
+
+// checkNovaName is Nova's parameter_types.name (spaced: its
+// name_with_leading_trailing_spaces, which update_aggregate takes).
+func checkNovaName(field, v string, spaced bool) error {
+	if err := nameLength(field, v); err != nil {
+		return err
 	}
-	first, _ := utf8.DecodeRuneInString(v)
-	last, _ := utf8.DecodeLastRuneInString(v)
-	bad := unicode.IsSpace(first) || unicode.IsSpace(last) || (az && strings.Contains(v, ":"))
-	for _, r := range v {
-		bad = bad || unicode.IsControl(r) || !unicode.IsPrint(r) && !unicode.Is(unicode.Zs, r)
-	}
-	if bad {
-		return novaValidation(field, v, "%s is not a %s", pyRepr(v), pyRepr(format))
+	switch {
+	case spaced && !validSpacedName(v):
+		return invalidName("printable characters with at least one non space character")
+	case !spaced && !validName(v, false):
+		return invalidName("printable characters. Can not start or end with whitespace.")
 	}
 	return nil
 }
 
+// checkZoneName is the aggregate schemas' availability_zone, oneOf
+// az_name and null: a string that fails az_name fails both, and Nova's
+// validator says only that.
+func checkZoneName(v string) error {
+	if n := utf8.RuneCountInString(v); n == 0 || n > 255 || !validName(v, true) {
+		return novaValidation(AvailabilityZoneKey, v, "%s is not valid under any of the given schemas", pyRepr(v))
+	}
+	return nil
+}
+
+// normalizeName is Nova's common.normalize_name: the name stripped.
+func normalizeName(v string) string { return strings.TrimSpace(v) }
+
 // fqdnPattern is Nova's parameter_types.fqdn, what a host name may be.
-var fqdnPattern = regexp.MustCompile(`^[a-zA-Z0-9-._]{1,255}$`)
+var fqdnPattern = regexp.MustCompile(`^[a-zA-Z0-9-._]*$`)
 
 // metadataKeyPattern is the key pattern of Nova's parameter_types.metadata.
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
 
+// checkHostName is parameter_types.fqdn: 1 to 255 characters of
+// letters, digits and "-._".
 func checkHostName(host string) error {
-	if !fqdnPattern.MatchString(host) {
-		return novaValidation("host", host, "%s does not match %s", pyRepr(host), pyRepr(`^[a-zA-Z0-9-._]*$`))
+	switch n := utf8.RuneCountInString(host); {
+	case n == 0:
+		return novaValidation("host", host, "'' is too short")
+	case n > 255:
+		return novaValidation("host", host, "%s is too long", pyRepr(host))
+	case !fqdnPattern.MatchString(host):
+		return novaValidation("host", host, "%s does not match %s", pyRepr(host), pyRepr(fqdnPattern.String()))
 	}
 	return nil
 }
@@ -256,16 +330,19 @@ func aggregateByID(ctx context.Context, q novaQuerier, id int64) (Aggregate, err
 }
 
 // CreateAggregate stores an aggregate named name (unique: Nova's
-// AggregateNameExists), in availability zone az when not "".
+// AggregateNameExists), in availability zone az when not "". Both are
+// checked as Nova's create schema checks them, then stripped as Nova's
+// API does (normalize_name).
 func (s *Store) CreateAggregate(ctx context.Context, name, az string) (Aggregate, error) {
 	if err := checkNovaName("name", name, false); err != nil {
 		return Aggregate{}, err
 	}
 	if az != "" {
-		if err := checkNovaName("availability_zone", az, true); err != nil {
+		if err := checkZoneName(az); err != nil {
 			return Aggregate{}, err
 		}
 	}
+	name, az = normalizeName(name), normalizeName(az)
 	now := s.now()
 	a := Aggregate{UUID: uuid.NewString(), Name: name, AvailabilityZone: az, Hosts: []string{}, Metadata: map[string]string{}, CreatedAt: now}
 	if az != "" {
@@ -417,17 +494,22 @@ func stringsToAny(ss []string) []any {
 
 // UpdateAggregate renames aggregate id or changes its availability zone
 // (Nova's update_aggregate: the zone must be one its hosts may take).
+// The name may have leading and trailing spaces (Nova's update schema
+// allows them), which are stripped as Nova's API does; the zone is kept
+// as given, as Nova keeps it.
 func (s *Store) UpdateAggregate(ctx context.Context, id int64, u AggregateUpdate) (Aggregate, error) {
 	if u.Name == nil && u.AvailabilityZone == nil {
 		return Aggregate{}, novaValidation("aggregate", "{}", "{} is not valid under any of the given schemas")
 	}
 	if u.Name != nil {
-		if err := checkNovaName("name", *u.Name, false); err != nil {
+		if err := checkNovaName("name", *u.Name, true); err != nil {
 			return Aggregate{}, err
 		}
+		name := normalizeName(*u.Name)
+		u.Name = &name
 	}
 	if u.AvailabilityZone != nil && *u.AvailabilityZone != "" {
-		if err := checkNovaName("availability_zone", *u.AvailabilityZone, true); err != nil {
+		if err := checkZoneName(*u.AvailabilityZone); err != nil {
 			return Aggregate{}, err
 		}
 	}
@@ -481,14 +563,26 @@ func (s *Store) writeAggregate(ctx context.Context, id int64, change func(*sqlst
 
 // checkMetadata is Nova's metadata_with_null schema: keys of 1 to 255
 // letters, digits and "-_:. ", values of at most 255 characters or nil.
+// As jsonschema checks it, the values of the keys that match come first,
+// then every key that does not, named together.
 func checkMetadata(md map[string]*string) error {
+	var bad []string
 	for _, k := range slices.Sorted(maps.Keys(md)) {
 		if !metadataKeyPattern.MatchString(k) {
-			return novaValidation("metadata", pyDict(md), "Additional properties are not allowed (%s was unexpected)", pyRepr(k))
+			bad = append(bad, pyRepr(k))
+			continue
 		}
 		if v := md[k]; v != nil && utf8.RuneCountInString(*v) > 255 {
 			return novaValidation(k, *v, "%s is too long", pyRepr(*v))
 		}
+	}
+	if len(bad) > 0 {
+		verb := "does"
+		if len(bad) > 1 {
+			verb = "do"
+		}
+		return novaValidation("metadata", pyDict(md), "%s %s not match any of the regexes: %s",
+			strings.Join(bad, ", "), verb, pyRepr(metadataKeyPattern.String()))
 	}
 	return nil
 }
