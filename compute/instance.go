@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -530,4 +531,73 @@ func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 	})
 	st.Revision = rev
 	return st, err
+}
+
+// FailBuild puts an instance that is still waiting for a host in error
+// with f (the scheduler found none, its ports could not be made); an
+// instance that has moved on (deleted meanwhile) is left alone.
+func (s *Store) FailBuild(ctx context.Context, id string, f Fault) (Instance, error) {
+	return s.writeInstance(ctx, id, func(_ *sqlstore.Tx, i *Instance) error {
+		if i.VMState != Building || i.TaskState != Scheduling {
+			return errUnchanged
+		}
+		if f.Created.IsZero() {
+			f.Created = s.now()
+		}
+		i.VMState, i.TaskState, i.Fault = Error, NoTask, &f
+		return nil
+	})
+}
+
+// DeleteUnplaced ends the delete of an instance no host has (its build
+// failed before placement, or it is still being scheduled): no agent
+// will, so the controller does. It reports whether it did; an instance
+// placed meanwhile is its host's to delete.
+func (s *Store) DeleteUnplaced(ctx context.Context, id string) (bool, error) {
+	done := false
+	_, err := s.writeInstance(ctx, id, func(_ *sqlstore.Tx, i *Instance) error {
+		if i.Host != "" || i.TaskState != Deleting {
+			return errUnchanged
+		}
+		now := s.now()
+		i.VMState, i.TaskState, i.DeletedAt, i.TerminatedAt = Deleted, NoTask, &now, &now
+		done = true
+		return nil
+	})
+	return done, err
+}
+
+// SetConsole keeps the tail of instance id's console log, sent by its
+// host's agent (only the instance's host may).
+func (s *Store) SetConsole(ctx context.Context, host, id string, data []byte) error {
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		is, err := getInstance(ctx, tx, "uuid = ? AND deleted_at IS NULL", id)
+		if err != nil {
+			return err
+		}
+		if len(is) == 0 || is[0].Host != host {
+			return instanceNotFound(id)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO compute_instance_consoles (instance_uuid, host, data, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (instance_uuid) DO UPDATE SET host = excluded.host, data = excluded.data, updated_at = excluded.updated_at`,
+			id, host, data, s.now().UnixMicro())
+		if err != nil {
+			return fmt.Errorf("compute: console of %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// Console is the console log tail of instance id as v sees it (empty
+// when its host has sent none yet).
+func (s *Store) Console(ctx context.Context, v Viewer, id string) ([]byte, error) {
+	if _, err := s.Instance(ctx, v, id); err != nil {
+		return nil, err
+	}
+	var data []byte
+	err := s.db.Get(ctx, "SELECT data FROM compute_instance_consoles WHERE instance_uuid = ?", []any{id}, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return []byte{}, nil
+	}
+	return data, err
 }

@@ -64,3 +64,12 @@ CREATE TABLE compute_instance_action_events (
 	PRIMARY KEY (action_id, event)
 );
 INSERT INTO compute_sequences (name, last) VALUES ('instance_action', 0);
+-- The tail of each instance's console log, as its host's agent last
+-- sent it (os-getConsoleOutput reads it). Not on the feed: a console
+-- that prints changes nothing an agent acts on.
+CREATE TABLE compute_instance_consoles (
+	instance_uuid TEXT PRIMARY KEY,
+	host TEXT NOT NULL,
+	data BLOB NOT NULL,
+	updated_at BIGINT NOT NULL
+);

@@ -22,6 +22,13 @@ type API struct {
 	Policy *policy.Enforcer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Networks and Images are the network and image services servers
+	// use (nil: servers can have no ports, and no image is found).
+	Networks compute.Networks
+	Images   compute.Images
+	// Builder, when set, is poked after a server is created so it is
+	// scheduled at once (else at its next interval).
+	Builder *compute.Builder
 }
 
 // microversions are Nova 26's (Zed): 2.1 to 2.93.
@@ -67,6 +74,7 @@ func (a *API) router() *httpapi.Router {
 	a.serviceRoutes(rt)
 	a.hypervisorRoutes(rt)
 	a.serverGroupRoutes(rt)
+	a.serverRoutes(rt)
 	return rt
 }
 

@@ -1,0 +1,215 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gostack/gostack/compute/scheduler"
+	"github.com/gostack/gostack/kit/fault"
+)
+
+// Networks is the network service as compute uses it: ports made (or
+// taken) for an instance and bound to its host, their status, and their
+// release. The composition passes the network area's; an embedder passes
+// its own.
+type Networks interface {
+	// Allocate makes the ports reqs ask for (a port on a network, with a
+	// fixed IP if given; or the user's port), owned by project, with
+	// device_id instance, bound to host. All or nothing; ports already
+	// made for instance (an earlier try) are taken again, not doubled.
+	Allocate(ctx context.Context, project, instance, host string, reqs []NetworkRequest) ([]InstancePort, error)
+	// Release deletes the ports made for instance and unbinds the
+	// others; ports already gone are not an error.
+	Release(ctx context.Context, instance string, ports []InstancePort) error
+	// PortStatus is each port's status (ACTIVE once plumbed).
+	PortStatus(ctx context.Context, ids []string) (map[string]string, error)
+	// Usable are the networks project may make ports on (its own and
+	// shared ones, not external ones), for a server that names none.
+	Usable(ctx context.Context, project string) ([]string, error)
+}
+
+// ImageInfo is what compute needs of a Glance image.
+type ImageInfo struct {
+	ID              string            `json:"id"`
+	Name            string            `json:"name"`
+	Status          string            `json:"status"`
+	DiskFormat      string            `json:"disk_format"`
+	ContainerFormat string            `json:"container_format"`
+	Size            int64             `json:"size"`
+	VirtualSize     int64             `json:"virtual_size"`
+	MinDisk         int64             `json:"min_disk"`
+	MinRAM          int64             `json:"min_ram"`
+	Checksum        string            `json:"checksum"`
+	Properties      map[string]string `json:"properties"`
+}
+
+// Images is the image service as compute uses it.
+type Images interface {
+	// Image is image id as project sees it (fault.NotFound otherwise).
+	Image(ctx context.Context, project, id string) (ImageInfo, error)
+	// Open reads image id's data (for a host building an instance of it).
+	Open(ctx context.Context, id string) (io.ReadCloser, ImageInfo, error)
+}
+
+// Builder is Nova's conductor for new instances: it schedules the
+// instances waiting for a host (vm_state building, task_state
+// scheduling), claims their resources, makes their ports on the chosen
+// host, and places them there for that host's agent; an instance that
+// fits nowhere goes to error with the scheduler's explanation as its
+// fault. It picks up what is waiting at start and every Interval, so a
+// controller restarted in the middle of a build finishes it.
+type Builder struct {
+	Store     *Store
+	Scheduler *scheduler.Scheduler
+	Networks  Networks
+	// DownTime is Nova's service_down_time (60 s when 0).
+	DownTime time.Duration
+	// Interval is how often waiting instances are looked for besides
+	// Poke (10 s when 0).
+	Interval time.Duration
+	Log      *slog.Logger
+
+	poke chan struct{}
+}
+
+func (b *Builder) log() *slog.Logger {
+	if b.Log != nil {
+		return b.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (b *Builder) init() {
+	if b.poke == nil {
+		b.poke = make(chan struct{}, 1)
+	}
+}
+
+// Poke asks Run to look for waiting instances now.
+func (b *Builder) Poke() {
+	b.init()
+	select {
+	case b.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Run builds waiting instances until ctx ends.
+func (b *Builder) Run(ctx context.Context) error {
+	b.init()
+	every := b.Interval
+	if every == 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := b.BuildWaiting(ctx); err != nil && ctx.Err() == nil {
+			b.log().Warn("compute build: waiting instances", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-b.poke:
+		case <-t.C:
+		}
+	}
+}
+
+// BuildWaiting schedules every instance waiting for a host, oldest
+// first, one at a time (each sees the claims of those before it).
+func (b *Builder) BuildWaiting(ctx context.Context) error {
+	waiting, err := getInstance(ctx, b.Store.db, "vm_state = ? AND task_state = ? AND deleted_at IS NULL ORDER BY created_at, launch_index, uuid",
+		string(Building), string(Scheduling))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, i := range waiting {
+		if err := b.build(ctx, i); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Builder) build(ctx context.Context, i Instance) error {
+	req := &scheduler.Request{InstanceUUIDs: []string{i.UUID}, ProjectID: i.ProjectID, UserID: i.UserID,
+		Flavor: scheduler.Flavor{Name: i.Flavor.Name, VCPUs: int64(i.Flavor.VCPUs), MemoryMB: i.Flavor.MemoryMB, RootGB: i.Flavor.RootGB,
+			EphemeralGB: i.Flavor.EphemeralGB, SwapMB: i.Flavor.SwapMB, ExtraSpecs: i.Flavor.ExtraSpecs},
+		Image: scheduler.Image{ID: i.ImageRef}, AvailabilityZone: i.AvailabilityZone}
+	if i.ServerGroup != "" {
+		g, err := b.Store.ServerGroup(ctx, Viewer{Admin: true}, i.ServerGroup)
+		if err != nil {
+			return b.fail(ctx, i, 500, fmt.Sprintf("Server group %s: %s", i.ServerGroup, fault.Message(err)), "")
+		}
+		req.Group = g.SchedulerGroup()
+	}
+	// A claim left by an earlier try (a controller that stopped after
+	// claiming) is released first, so the scheduler sees the host free.
+	if err := b.Store.DeleteAllocations(ctx, i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
+		return err
+	}
+	hosts, err := b.Store.Hosts(ctx, b.DownTime)
+	if err != nil {
+		return err
+	}
+	res, err := b.Scheduler.Schedule(ctx, hosts, req)
+	var nvh *scheduler.NoValidHost
+	switch {
+	case errors.As(err, &nvh):
+		return b.fail(ctx, i, 500, "No valid host was found. "+nvh.Error(), nvh.Explain())
+	case err != nil:
+		return err
+	case len(res.Placements) != 1:
+		return fmt.Errorf("compute build: %s: %d placements", i.UUID, len(res.Placements))
+	}
+	host := res.Placements[0].Host
+	ports := []InstancePort{}
+	if len(i.Networks) > 0 {
+		if b.Networks == nil {
+			b.unclaim(ctx, i, req)
+			return b.fail(ctx, i, 500, "Build of instance "+i.UUID+" aborted: no network service", "")
+		}
+		ports, err = b.Networks.Allocate(ctx, i.ProjectID, i.UUID, host.Name, i.Networks)
+		if err != nil {
+			b.unclaim(ctx, i, req)
+			if k := fault.KindOf(err); k == fault.BadRequest || k == fault.NotFound || k == fault.Conflict || k == fault.Forbidden {
+				return b.fail(ctx, i, 500, "Build of instance "+i.UUID+" aborted: "+fault.Message(err), "")
+			}
+			return err
+		}
+	}
+	if _, err := b.Store.Place(ctx, i.UUID, host.Name, host.Node, ports); err != nil {
+		// Deleted while it was being scheduled: give back what it took.
+		if b.Networks != nil && len(ports) > 0 {
+			b.Networks.Release(ctx, i.UUID, ports)
+		}
+		b.unclaim(ctx, i, req)
+		if fault.KindOf(err) == fault.NotFound || fault.KindOf(err) == fault.Conflict {
+			return nil
+		}
+		return err
+	}
+	b.log().Info("instance placed", "instance", i.UUID, "host", host.Name)
+	return nil
+}
+
+func (b *Builder) unclaim(ctx context.Context, i Instance, req *scheduler.Request) {
+	b.Store.DeleteAllocations(ctx, i.UUID)
+	if req.Group != nil {
+		b.Store.RemoveServerGroupMember(ctx, req.Group.UUID, i.UUID)
+	}
+}
+
+func (b *Builder) fail(ctx context.Context, i Instance, code int, msg, details string) error {
+	_, err := b.Store.FailBuild(ctx, i.UUID, Fault{Code: code, Message: msg, Details: details})
+	if fault.KindOf(err) == fault.NotFound {
+		return nil
+	}
+	return err
+}
