@@ -176,8 +176,8 @@ func trimInvalid(err error) string {
 //   - otherwise the ratio in the store stays, whoever set it: an admin
 //     who changed it through the Placement API keeps the change.
 type Ratios struct {
-	Initial  map[string]float64
-	Override map[string]float64
+	Initial  map[string]float64 `json:"initial,omitempty"`
+	Override map[string]float64 `json:"override,omitempty"`
 }
 
 // DefaultInitialRatios are Nova's initial_*_allocation_ratio since

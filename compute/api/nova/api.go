@@ -54,6 +54,9 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", a.versions)
 	mux.Handle("/v2.1/", http.StripPrefix("/v2.1", microversions.Middleware(httpapi.Nova, rt)))
 	mux.Handle("/v2.1", microversions.Middleware(httpapi.Nova, http.HandlerFunc(a.version)))
+	internal := httpapi.NewRouter(httpapi.Nova)
+	a.internalRoutes(internal)
+	mux.Handle("/internal/compute/", internal)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, fault.New(fault.NotFound, "The resource could not be found."))
 	}))

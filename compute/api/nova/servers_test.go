@@ -160,9 +160,10 @@ func newServerAPI(t *testing.T) *serverEnv {
 	b := &compute.Builder{Store: store, Scheduler: sch, Networks: nets}
 	caller := middlewaretest.Caller
 	tokens := middlewaretest.Tokens{
-		admin: caller("admin", "admin", "admin", "member", "reader"),
-		alice: caller("alice", "proj-a", "member", "reader"),
-		bob:   caller("bob", "proj-b", "member", "reader"),
+		admin:   caller("admin", "admin", "admin", "member", "reader"),
+		alice:   caller("alice", "proj-a", "member", "reader"),
+		bob:     caller("bob", "proj-b", "member", "reader"),
+		service: caller("nova", "service", "service"),
 	}
 	h := (&nova.API{Store: store, Networks: nets, Images: fakeImages{}, Builder: b}).Handler()
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Nova, Optional: true}

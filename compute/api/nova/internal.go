@@ -1,0 +1,190 @@
+package nova
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/placement"
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
+)
+
+// The internal API of compute host agents (kit/agent's contract), on the
+// compute listener under /internal/compute, for the service and admin
+// roles only:
+//
+//	GET  /internal/compute/hosts/{host}                        compute.HostState
+//	PUT  /internal/compute/hosts/{host}/service                HostReport: heartbeat, node, inventory
+//	PUT  /internal/compute/hosts/{host}/instances/{id}         compute.InstanceReport: a task ended
+//	PUT  /internal/compute/hosts/{host}/instances/{id}/power   {"power_state": n}: the periodic sync
+//	PUT  /internal/compute/hosts/{host}/instances/{id}/console the console log's tail (text/plain)
+//	GET  /internal/compute/images/{id}                         an image's data, for a host building an instance of it
+func (a *API) internalRoutes(rt *httpapi.Router) {
+	rt.HandleFunc("GET /internal/compute/hosts/{host}", a.agentOp(a.hostState))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/service", a.agentOp(a.hostReport))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}", a.agentOp(a.instanceReport))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/power", a.agentOp(a.powerReport))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/console", a.agentOp(a.consoleReport))
+	rt.HandleFunc("GET /internal/compute/images/{id}", a.agentOp(a.imageData))
+}
+
+// agentOp is a route for host agents: the caller must hold the service
+// or admin role.
+func (a *API) agentOp(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := middleware.CallerFrom(r.Context())
+		if !ok {
+			fail(w, r, fault.New(fault.Unauthorized, "The request you have made requires authentication."))
+			return
+		}
+		if !c.HasRole("service") && !c.HasRole("admin") {
+			fail(w, r, fault.New(fault.Forbidden, "Policy doesn't allow compute host agents' calls to be performed."))
+			return
+		}
+		if err := h(w, r); err != nil {
+			fail(w, r, err)
+		}
+	}
+}
+
+func (a *API) hostState(w http.ResponseWriter, r *http.Request) error {
+	st, err := a.Store.HostState(r.Context(), r.PathValue("host"))
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, i := range st.Instances {
+		for _, p := range i.Ports {
+			ids = append(ids, p.ID)
+		}
+	}
+	if len(ids) > 0 && a.Networks != nil {
+		if st.PortStatus, err = a.Networks.PortStatus(r.Context(), ids); err != nil {
+			return err
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// HostReport is a compute agent's periodic report: its service's
+// heartbeat, its node, the inventory it offers and the allocation
+// ratios of its configuration (initial and override, applied as Nova
+// applies them).
+type HostReport struct {
+	Node        compute.ComputeNode            `json:"node"`
+	Inventories map[string]placement.Inventory `json:"inventories"`
+	Ratios      compute.Ratios                 `json:"ratios"`
+}
+
+func (a *API) hostReport(w http.ResponseWriter, r *http.Request) error {
+	host := r.PathValue("host")
+	var rep HostReport
+	if err := httpapi.DecodeJSON(w, r, &rep); err != nil {
+		return err
+	}
+	if rep.Node.Host != host {
+		return badRequest("the node's host %q is not the host reporting, %q", rep.Node.Host, host)
+	}
+	svc, err := a.Store.ReportService(r.Context(), compute.NovaCompute, host, 66)
+	if err != nil {
+		return err
+	}
+	node, err := a.Store.ReportNode(r.Context(), rep.Node, rep.Inventories, rep.Ratios)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"service": svc, "node": node})
+	return nil
+}
+
+func (a *API) instanceReport(w http.ResponseWriter, r *http.Request) error {
+	host, id := r.PathValue("host"), r.PathValue("id")
+	var rep compute.InstanceReport
+	if err := httpapi.DecodeJSON(w, r, &rep); err != nil {
+		return err
+	}
+	if rep.Deleted {
+		// What the instance held goes before the row says deleted, so a
+		// report lost half-way is sent again and finishes it.
+		i, err := a.Store.Instance(r.Context(), compute.Viewer{Admin: true}, id)
+		if err != nil {
+			return err
+		}
+		if i.Host != host {
+			return notFound("Instance %s could not be found.", id)
+		}
+		if err := a.release(r, i); err != nil {
+			return err
+		}
+	}
+	i, err := a.Store.ReportInstance(r.Context(), host, id, rep)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, i)
+	return nil
+}
+
+func (a *API) powerReport(w http.ResponseWriter, r *http.Request) error {
+	var rep struct {
+		PowerState compute.PowerState `json:"power_state"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &rep); err != nil {
+		return err
+	}
+	i, err := a.Store.SyncPowerState(r.Context(), r.PathValue("host"), r.PathValue("id"), rep.PowerState)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, i)
+	return nil
+}
+
+// maxConsole is how much of a console log's tail is kept per instance.
+const maxConsole = 64 << 10
+
+func (a *API) consoleReport(w http.ResponseWriter, r *http.Request) error {
+	host, id := r.PathValue("host"), r.PathValue("id")
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConsole))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fault.New(fault.TooLarge, "a console tail is at most %d bytes", maxConsole)
+		}
+		return err
+	}
+	if err := a.Store.SetConsole(r.Context(), host, id, b); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) imageData(w http.ResponseWriter, r *http.Request) error {
+	if a.Images == nil {
+		return notFound("Image %s could not be found.", r.PathValue("id"))
+	}
+	rc, info, err := a.Images.Open(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	h.Set("X-Image-Disk-Format", info.DiskFormat)
+	if info.Checksum != "" {
+		h.Set("Content-MD5", info.Checksum)
+	}
+	w.WriteHeader(http.StatusOK)
+	_, err = io.Copy(w, rc)
+	if err != nil {
+		httpapi.Logger(r.Context()).Warn("image data to a compute host cut", "image", info.ID, "err", err)
+	}
+	return nil
+}
