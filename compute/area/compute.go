@@ -7,9 +7,11 @@ import (
 
 	"github.com/gostack/gostack/compute"
 	novaapi "github.com/gostack/gostack/compute/api/nova"
+	"github.com/gostack/gostack/compute/scheduler"
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/sqlstore"
 )
@@ -25,13 +27,42 @@ type Compute struct {
 // ComputeConfig holds Nova's API settings: the "compute" section.
 type ComputeConfig struct {
 	PolicyFile string `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Nova's default rules"`
+	// DefaultFlavors: on a first start with no flavors, make devstack's
+	// (Nova itself makes none).
+	DefaultFlavors bool `yaml:"default_flavors" help:"on a first start with no flavors, create devstack's m1.nano, m1.micro and m1.tiny to m1.xlarge"`
 }
 
 // Validate reports the first bad setting.
 func (c *ComputeConfig) Validate() error { return nil }
 
 // NewCompute returns the compute area with its defaults.
-func NewCompute() *Compute { return &Compute{} }
+func NewCompute() *Compute { return &Compute{Config: ComputeConfig{DefaultFlavors: true}} }
+
+// defaultFlavors are devstack's.
+var defaultFlavors = []compute.Flavor{
+	{FlavorID: "42", Name: "m1.nano", VCPUs: 1, MemoryMB: 128, RootGB: 1},
+	{FlavorID: "84", Name: "m1.micro", VCPUs: 1, MemoryMB: 192, RootGB: 1},
+	{FlavorID: "1", Name: "m1.tiny", VCPUs: 1, MemoryMB: 512, RootGB: 1},
+	{FlavorID: "2", Name: "m1.small", VCPUs: 1, MemoryMB: 2048, RootGB: 20},
+	{FlavorID: "3", Name: "m1.medium", VCPUs: 2, MemoryMB: 4096, RootGB: 40},
+	{FlavorID: "4", Name: "m1.large", VCPUs: 4, MemoryMB: 8192, RootGB: 80},
+	{FlavorID: "5", Name: "m1.xlarge", VCPUs: 8, MemoryMB: 16384, RootGB: 160},
+}
+
+// ensureFlavors makes the default flavors when there are none.
+func ensureFlavors(ctx context.Context, store *compute.Store) error {
+	have, err := store.Flavors(ctx, compute.Viewer{Admin: true}, compute.FlavorFilter{})
+	if err != nil || len(have) > 0 {
+		return err
+	}
+	for _, f := range defaultFlavors {
+		f.IsPublic = true
+		if _, err := store.CreateFlavor(ctx, f); err != nil && fault.KindOf(err) != fault.Conflict {
+			return err
+		}
+	}
+	return nil
+}
 
 var (
 	_ compose.Area         = (*Compute)(nil)
@@ -72,7 +103,20 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 			return nil, fmt.Errorf("policy: %w", err)
 		}
 	}
-	api := &novaapi.API{Store: compute.NewStore(env.DB, env.Watch), Policy: enf}
+	store := compute.NewStore(env.DB, env.Watch)
+	if c.Config.DefaultFlavors {
+		if err := ensureFlavors(ctx, store); err != nil {
+			return nil, fmt.Errorf("default flavors: %w", err)
+		}
+	}
+	sch, err := scheduler.New(scheduler.DefaultConfig(), scheduler.Builtins(), &compute.Claimer{Store: store})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	nets, imgs := envNetworks{env}, envImages{env}
+	builder := &compute.Builder{Store: store, Scheduler: sch, Networks: nets, Log: env.Log}
+	env.Go("compute builder", builder.Run)
+	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Builder: builder}
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Nova, Optional: true}
 	return mw.Wrap(api.Handler()), nil
 }

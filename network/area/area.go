@@ -193,6 +193,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	h := (&api.API{Store: store, Policy: enf, MaxLimit: a.Config.MaxLimit}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Neutron, Optional: true}
 	// Reverse DNS (the dns area) reads a project's floating IPs here.
+	provideCompute(env, store)
 	env.Provide("network.floatingips", func(ctx context.Context, project string) (map[string]netip.Addr, error) {
 		fips, _, err := store.ListFloatingIPs(ctx, network.Viewer{Project: project}, network.Filter{}, network.Page{})
 		out := map[string]netip.Addr{}

@@ -1,0 +1,132 @@
+package area
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/fault"
+)
+
+// The keys the network and image areas provide their services under
+// (network/area and image/area name them too; only standard types
+// cross, so no area imports another).
+const (
+	portsAllocateKey  = "network.ports.allocate"
+	portsReleaseKey   = "network.ports.release"
+	portsStatusKey    = "network.ports.status"
+	networksUsableKey = "network.networks.usable"
+	imageGetKey       = "image.get"
+	imageOpenKey      = "image.open"
+)
+
+// lookup finds what key provides, as a T, at call time (the providing
+// area may be built after this one).
+func lookup[T any](env *compose.Env, key string) (T, error) {
+	var zero T
+	v, ok := env.Lookup(key)
+	if !ok {
+		return zero, fault.New(fault.Unavailable, "no area provides %s", key)
+	}
+	f, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("compute: %s holds a %T", key, v)
+	}
+	return f, nil
+}
+
+// envNetworks is compute.Networks over the network area's ports.
+type envNetworks struct{ env *compose.Env }
+
+func (n envNetworks) Allocate(ctx context.Context, project, instance, host string, reqs []compute.NetworkRequest) ([]compute.InstancePort, error) {
+	f, err := lookup[func(context.Context, string, string, string, []map[string]string) ([]map[string]any, error)](n.env, portsAllocateKey)
+	if err != nil {
+		return nil, err
+	}
+	in := make([]map[string]string, len(reqs))
+	for i, r := range reqs {
+		in[i] = map[string]string{"network": r.NetworkID, "port": r.PortID, "fixed_ip": r.FixedIP}
+	}
+	out, err := f(ctx, project, instance, host, in)
+	if err != nil {
+		return nil, err
+	}
+	ports := make([]compute.InstancePort, len(out))
+	for i, p := range out {
+		ports[i] = compute.InstancePort{ID: str(p["id"]), NetworkID: str(p["network_id"]), Network: str(p["network_name"]), MAC: str(p["mac"])}
+		ports[i].IPs, _ = p["ips"].([]string)
+		ports[i].MTU, _ = p["mtu"].(int)
+		ports[i].Created, _ = p["created"].(bool)
+	}
+	return ports, nil
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func (n envNetworks) Release(ctx context.Context, instance string, ports []compute.InstancePort) error {
+	f, err := lookup[func(context.Context, string, []map[string]any) error](n.env, portsReleaseKey)
+	if err != nil {
+		return err
+	}
+	in := make([]map[string]any, len(ports))
+	for i, p := range ports {
+		in[i] = map[string]any{"id": p.ID, "created": p.Created}
+	}
+	return f(ctx, instance, in)
+}
+
+func (n envNetworks) PortStatus(ctx context.Context, ids []string) (map[string]string, error) {
+	f, err := lookup[func(context.Context, []string) (map[string]string, error)](n.env, portsStatusKey)
+	if err != nil {
+		return nil, err
+	}
+	return f(ctx, ids)
+}
+
+func (n envNetworks) Usable(ctx context.Context, project string) ([]string, error) {
+	f, err := lookup[func(context.Context, string) ([]string, error)](n.env, networksUsableKey)
+	if err != nil {
+		return nil, err
+	}
+	return f(ctx, project)
+}
+
+// envImages is compute.Images over the image area's images.
+type envImages struct{ env *compose.Env }
+
+func imageInfo(m map[string]any) compute.ImageInfo {
+	i := compute.ImageInfo{ID: str(m["id"]), Name: str(m["name"]), Status: str(m["status"]), DiskFormat: str(m["disk_format"]),
+		ContainerFormat: str(m["container_format"]), Checksum: str(m["checksum"])}
+	i.Size, _ = m["size"].(int64)
+	i.VirtualSize, _ = m["virtual_size"].(int64)
+	i.MinDisk, _ = m["min_disk"].(int64)
+	i.MinRAM, _ = m["min_ram"].(int64)
+	i.Properties, _ = m["properties"].(map[string]string)
+	return i
+}
+
+func (im envImages) Image(ctx context.Context, project, id string) (compute.ImageInfo, error) {
+	f, err := lookup[func(context.Context, string, string) (map[string]any, error)](im.env, imageGetKey)
+	if err != nil {
+		return compute.ImageInfo{}, err
+	}
+	m, err := f(ctx, project, id)
+	if err != nil {
+		return compute.ImageInfo{}, err
+	}
+	return imageInfo(m), nil
+}
+
+func (im envImages) Open(ctx context.Context, id string) (io.ReadCloser, compute.ImageInfo, error) {
+	f, err := lookup[func(context.Context, string) (io.ReadCloser, map[string]any, error)](im.env, imageOpenKey)
+	if err != nil {
+		return nil, compute.ImageInfo{}, err
+	}
+	rc, m, err := f(ctx, id)
+	if err != nil {
+		return nil, compute.ImageInfo{}, err
+	}
+	return rc, imageInfo(m), nil
+}

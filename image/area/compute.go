@@ -1,0 +1,65 @@
+package area
+
+import (
+	"context"
+	"io"
+
+	"github.com/gostack/gostack/image"
+	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/fault"
+)
+
+// Keys under which the image area provides images to the compute area,
+// with standard types only, so neither area imports the other:
+//
+//	ImageGetKey  func(ctx, project, id string) (map[string]any, error)  the image as project sees it
+//	ImageOpenKey func(ctx, id string) (io.ReadCloser, map[string]any, error)  its data, for a host building a server of it
+//
+// The map holds id, name, status, disk_format, container_format, size,
+// virtual_size, min_disk, min_ram, checksum and properties
+// (map[string]string).
+const (
+	ImageGetKey  = "image.get"
+	ImageOpenKey = "image.open"
+)
+
+func imageMap(img image.Image) map[string]any {
+	deref := func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	return map[string]any{"id": img.ID, "name": img.Name, "status": string(img.Status), "disk_format": img.DiskFormat,
+		"container_format": img.ContainerFormat, "size": deref(img.Size), "virtual_size": deref(img.VirtualSize),
+		"min_disk": img.MinDisk, "min_ram": img.MinRAM, "checksum": img.Checksum, "properties": img.Properties}
+}
+
+func provideCompute(env *compose.Env, svc *image.Service) {
+	env.Provide(ImageGetKey, func(ctx context.Context, project, id string) (map[string]any, error) {
+		img, err := svc.Store.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := svc.Store.CanSee(ctx, img, image.Viewer{Project: project}); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, fault.New(fault.NotFound, "No image found with ID %s", id)
+		}
+		return imageMap(img), nil
+	})
+	env.Provide(ImageOpenKey, func(ctx context.Context, id string) (io.ReadCloser, map[string]any, error) {
+		img, err := svc.Store.Get(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if img.Status != image.Active {
+			return nil, nil, fault.New(fault.Conflict, "Image %s is %s, not active", id, img.Status)
+		}
+		rc, err := svc.Download(ctx, img, 0, -1, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rc, imageMap(img), nil
+	})
+}

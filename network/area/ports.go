@@ -1,0 +1,196 @@
+package area
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/network"
+)
+
+// Keys under which the network area provides ports to the compute area
+// (Nova's use of Neutron: os-vif's port binding), with standard types
+// only, so neither area imports the other:
+//
+//	PortsAllocateKey func(ctx, project, device, host string, reqs []map[string]string) ([]map[string]any, error)
+//	PortsReleaseKey  func(ctx, device string, ports []map[string]any) error
+//	PortsStatusKey   func(ctx, ids []string) (map[string]string, error)
+//	NetworksUsableKey func(ctx, project string) ([]string, error)
+//
+// A request is {"network": id, "fixed_ip": ip} or {"port": id}; a port
+// is {"id", "network_id", "network_name", "mac", "ips" ([]string),
+// "mtu" (int), "created" (bool)}.
+const (
+	PortsAllocateKey  = "network.ports.allocate"
+	PortsReleaseKey   = "network.ports.release"
+	PortsStatusKey    = "network.ports.status"
+	NetworksUsableKey = "network.networks.usable"
+)
+
+// computeOwner is the device_owner of an instance's port, as Nova sets
+// it (compute:<availability zone>; gostack has the one zone "nova").
+const computeOwner = "compute:nova"
+
+var admin = network.Viewer{Admin: true}
+
+func provideCompute(env *compose.Env, store *network.Store) {
+	env.Provide(PortsAllocateKey, func(ctx context.Context, project, device, host string, reqs []map[string]string) ([]map[string]any, error) {
+		return allocatePorts(ctx, store, project, device, host, reqs)
+	})
+	env.Provide(PortsReleaseKey, func(ctx context.Context, device string, ports []map[string]any) error {
+		var errs []error
+		for _, p := range ports {
+			id, _ := p["id"].(string)
+			created, _ := p["created"].(bool)
+			errs = append(errs, releasePort(ctx, store, device, id, created))
+		}
+		return errors.Join(errs...)
+	})
+	env.Provide(PortsStatusKey, func(ctx context.Context, ids []string) (map[string]string, error) {
+		out := map[string]string{}
+		for _, id := range ids {
+			p, err := store.GetPort(ctx, admin, id)
+			if fault.KindOf(err) == fault.NotFound {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			out[id] = p.Status
+		}
+		return out, nil
+	})
+	env.Provide(NetworksUsableKey, func(ctx context.Context, project string) ([]string, error) {
+		nets, _, err := store.ListNetworks(ctx, network.Viewer{Project: project}, network.Filter{}, network.Page{})
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, n := range nets {
+			if !n.External && (n.ProjectID == project || n.Shared) {
+				out = append(out, n.ID)
+			}
+		}
+		return out, nil
+	})
+}
+
+// allocatePorts makes or takes the ports of device (an instance) on
+// host, all or nothing. Ports made for the device by an earlier try are
+// taken again, so a build tried twice does not double them.
+func allocatePorts(ctx context.Context, store *network.Store, project, device, host string, reqs []map[string]string) ([]map[string]any, error) {
+	mine, _, err := store.ListPorts(ctx, admin, network.Filter{"device_id": {device}}, network.Page{})
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	var made []network.Port
+	undo := func() {
+		for _, p := range made {
+			store.DeletePort(ctx, admin, p.ID)
+		}
+	}
+	used := map[string]bool{}
+	for _, r := range reqs {
+		var p network.Port
+		created := false
+		switch {
+		case r["port"] != "":
+			p, err = store.GetPort(ctx, admin, r["port"])
+			if err != nil || p.ProjectID != project {
+				undo()
+				return nil, fault.New(fault.NotFound, "Port %s could not be found.", r["port"])
+			}
+			if p.DeviceID != "" && p.DeviceID != device {
+				undo()
+				return nil, fault.New(fault.Conflict, "Port %s is still in use.", p.ID)
+			}
+			dev, owner := device, computeOwner
+			p, err = store.UpdatePort(ctx, admin, p.ID, network.PortUpdate{DeviceID: &dev, DeviceOwner: &owner, HostID: &host})
+		default:
+			// A port an earlier try made on this network.
+			found := false
+			for _, m := range mine {
+				if m.NetworkID == r["network"] && !used[m.ID] {
+					p, found, created = m, true, true
+					break
+				}
+			}
+			if found {
+				if p.HostID != host {
+					p, err = store.UpdatePort(ctx, admin, p.ID, network.PortUpdate{HostID: &host})
+				}
+				break
+			}
+			n, nerr := store.GetNetwork(ctx, network.Viewer{Project: project}, r["network"])
+			if nerr != nil {
+				undo()
+				return nil, fault.New(fault.NotFound, "Network %s could not be found.", r["network"])
+			}
+			subs, _, serr := store.ListSubnets(ctx, admin, network.Filter{"network_id": {n.ID}}, network.Page{Limit: 1})
+			if serr != nil {
+				undo()
+				return nil, serr
+			}
+			if len(subs) == 0 {
+				undo()
+				return nil, fault.New(fault.BadRequest, "Network %s requires a subnet in order to boot instances on.", n.ID)
+			}
+			np := network.Port{NetworkID: n.ID, DeviceID: device, DeviceOwner: computeOwner, HostID: host, AdminStateUp: true}
+			if ip := r["fixed_ip"]; ip != "" {
+				addr, perr := netip.ParseAddr(ip)
+				if perr != nil {
+					undo()
+					return nil, fault.New(fault.BadRequest, "Invalid fixed IP address %s", ip)
+				}
+				np.FixedIPs = []network.FixedIP{{IP: addr}}
+			}
+			p, err = store.CreatePort(ctx, network.Viewer{Project: project}, np)
+			created = true
+			if err == nil {
+				made = append(made, p)
+			}
+		}
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		used[p.ID] = true
+		n, err := store.GetNetwork(ctx, admin, p.NetworkID)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		ips := []string{}
+		for _, f := range p.FixedIPs {
+			ips = append(ips, f.IP.String())
+		}
+		out = append(out, map[string]any{"id": p.ID, "network_id": p.NetworkID, "network_name": n.Name, "mac": p.MAC,
+			"ips": ips, "mtu": n.MTU, "created": created})
+	}
+	return out, nil
+}
+
+// releasePort deletes a port made for device, or unbinds the user's
+// own; a port already gone, or taken by another device, is left.
+func releasePort(ctx context.Context, store *network.Store, device, id string, created bool) error {
+	p, err := store.GetPort(ctx, admin, id)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if p.DeviceID != device {
+		return nil
+	}
+	if created {
+		if err := store.DeletePort(ctx, admin, id); err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
+		return nil
+	}
+	empty := ""
+	_, err = store.UpdatePort(ctx, admin, id, network.PortUpdate{DeviceID: &empty, DeviceOwner: &empty, HostID: &empty})
+	return err
+}
