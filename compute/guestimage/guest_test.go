@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
 	"github.com/gostack/gostack/compute/metadata"
 	"github.com/gostack/gostack/internal/testenv"
 )
@@ -35,7 +36,7 @@ type vm struct {
 func boot(t *testing.T, extra ...string) *vm {
 	t.Helper()
 	qemu := testenv.LookPath(t, "qemu-system-x86_64", "qemu-system-x86")
-	img := testenv.GuestImage(t)
+	img := guesttest.Image(t)
 	dir := t.TempDir()
 	v := &vm{t: t, console: filepath.Join(dir, "console.log"), qmp: filepath.Join(dir, "qmp.sock"), exited: make(chan struct{})}
 	args := append([]string{"-accel", "tcg", "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config", "-nographic",

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"libvirt.org/go/libvirt"
 
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
 	configdrive "github.com/gostack/gostack/compute/metadata"
 	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/internal/testenv"
@@ -92,7 +93,7 @@ func TestGuestLifecycle(t *testing.T) {
 	dir := guestDirForQEMU(t)
 	d := qemuDriver(t, dir)
 	logDetected(t, d)
-	img := testenv.GuestImage(t)
+	img := guesttest.Image(t)
 	testenv.LookPath(t, "genisoimage", "genisoimage")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

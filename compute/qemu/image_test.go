@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
 	"github.com/gostack/gostack/compute/metadata"
 	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/internal/testenv"
@@ -21,7 +22,7 @@ import (
 // own.
 func TestGuestImage(t *testing.T) {
 	d := newDriver(t, "")
-	img := testenv.GuestImage(t)
+	img := guesttest.Image(t)
 	g := tinyGuest()
 	g.MemoryMB = 256
 	dir := t.TempDir()

@@ -99,6 +99,8 @@ func TestNoTestHelpersInProduction(t *testing.T) {
 		"github.com/gostack/gostack/internal/testenv":    true,
 		"github.com/gostack/gostack/internal/apitest":    true,
 		"github.com/gostack/gostack/network/ovs/ovstest": true,
+		// The tiny guest image, built once per machine for tests.
+		"github.com/gostack/gostack/compute/guestimage/guesttest": true,
 	}
 	for _, p := range listPackages(t) {
 		if harness[p.ImportPath] {
