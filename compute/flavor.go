@@ -157,7 +157,7 @@ func checkNewFlavor(f *Flavor) error {
 // checkSpecs is Nova's extra specs schema on keys and values.
 func checkSpecs(specs map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(specs)) {
-		if !flavorSpecKey.MatchString(k) {
+		if !flavorSpecKey.MatchString(strings.TrimSuffix(k, "\n")) { // Python's $ matches before a final newline
 			return invalidInput("extra spec key %q must be 1 to 255 of %q", k, flavorSpecKeyChars)
 		}
 		if utf8.RuneCountInString(specs[k]) > flavorMaxText {
@@ -453,6 +453,9 @@ func (s *Store) UpdateFlavorDescription(ctx context.Context, id string, descript
 		return Flavor{}, invalidInput("description must be at most %d characters", flavorMaxDescLen)
 	}
 	return s.writeFlavor(ctx, id, func(tx *sqlstore.Tx, f *Flavor) error {
+		if (f.Description == nil) == (description == nil) && (description == nil || *f.Description == *description) {
+			return nil // unchanged: Nova's database writes nothing, updated_at stays
+		}
 		if _, err := tx.Exec(ctx, "UPDATE compute_flavors SET description = ?, updated_at = ? WHERE id = ?",
 			description, s.now().UnixMicro(), f.ID); err != nil {
 			return fmt.Errorf("compute: update flavor %s: %w", id, err)

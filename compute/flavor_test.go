@@ -1,7 +1,10 @@
 package compute_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -117,7 +120,13 @@ func TestFlavors(t *testing.T) {
 			if err != nil || *upd.Description != "the smallest" || upd.UpdatedAt == nil || !upd.UpdatedAt.Equal(e.now) {
 				t.Fatalf("description = %+v, %v", upd, err)
 			}
-			if upd, err = e.s.UpdateFlavorDescription(e.ctx, "1", nil); err != nil || upd.Description != nil {
+			// The same description again writes nothing, as in Nova: updated_at stays.
+			set := e.now
+			e.now = e.now.Add(time.Minute)
+			if upd, err = e.s.UpdateFlavorDescription(e.ctx, "1", novaStr("the smallest")); err != nil || !upd.UpdatedAt.Equal(set) {
+				t.Fatalf("same description = %+v, %v", upd, err)
+			}
+			if upd, err = e.s.UpdateFlavorDescription(e.ctx, "1", nil); err != nil || upd.Description != nil || !upd.UpdatedAt.Equal(e.now) {
 				t.Fatalf("no description = %+v, %v", upd, err)
 			}
 			upd, err = e.s.SetFlavorExtraSpecs(e.ctx, "priv", map[string]string{"hw:cpu_policy": "shared", "quota:cpu_shares": "10"})
@@ -153,7 +162,7 @@ func TestFlavors(t *testing.T) {
 			}
 
 			want := []string{"flavor create", "flavor create", "flavor create", "flavor create", "flavor update", "flavor update",
-				"flavor update", "flavor update", "flavor update", "flavor update", "flavor delete", "flavor create"}
+				"flavor update", "flavor update", "flavor update", "flavor update", "flavor update", "flavor delete", "flavor create"}
 			if got := e.changes(t, start); !slices.Equal(got, want) {
 				t.Fatalf("feed:\n%q\nwant\n%q", got, want)
 			}
@@ -347,5 +356,67 @@ func TestFlavorExtraSpecCheck(t *testing.T) {
 			continue
 		}
 		wantNova(t, err, fault.BadRequest, "ValidationError", c.msg)
+	}
+}
+
+// novaExtraSpecs runs Nova's extra spec validators on [key, value]
+// pairs: "" when Nova takes the pair, else its message.
+const novaExtraSpecs = `
+import json, sys
+from nova.api.validation.extra_specs import validators
+from nova import exception
+out = []
+for key, value in json.load(sys.stdin):
+    try:
+        validators.validate(key, value)
+        out.append("")
+    except exception.ValidationError as e:
+        out.append(e.format_message())
+print(json.dumps(out))
+`
+
+// CheckExtraSpec answers as Nova 26's validators do, for keys of every
+// namespace (known, parameterised, unknown) and values of every kind.
+func TestFlavorExtraSpecDifferential(t *testing.T) {
+	testenv.RequirePython(t, "nova.api.validation.extra_specs.validators", "python3-nova")
+	script := filepath.Join(t.TempDir(), "extra_specs.py")
+	if err := os.WriteFile(script, []byte(novaExtraSpecs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"hw:cpu_policy", "hw:numa_nodes", "os:monitors", "hw:cpu_realtime", "hw:mem_page_size", "hw:numa_cpus.0",
+		"hw:numa_cpusX1", "hw:numa_mem.1", "hw:cpu_sockets", "hw:max_cpu_threads", "hw:cpu_realtime_mask", "hw:cpu_dedicated_mask",
+		"hw:pmem", "hw:tpm_version", "hw:ephemeral_encryption_format", "hw:watchdog_action", "hw:serial_port_count", "hw:no_such",
+		"quota:disk_read_bytes_sec", "quota:cpu_reservation", "quota:vif_shares_level", "quota:cpu_quota", "quota:x",
+		"capabilities:cpu_info:arch", "capabilities:cpu_info", "capabilities:stats:x:y", "capabilities:host", "capabilities:foo",
+		"aggregate_instance_extra_specs:ssd", "resources:VCPU", "resources1:CUSTOM_GOLD", "resources_x-y:PCPU", "resources:FOO",
+		"resources:custom_x", "trait:HW_CPU_X86_AVX2", "trait_a:CUSTOM_FOO", "trait:FOO", "traits:FOO", "trait:", "hide_hypervisor_id",
+		"group_policy", "mine:x", "plain", "hw_rng:allowed", "hw_rng:foo", "hw_video:ram_max_mb", "hw_video:x", "os:vram",
+		"os:secure_boot", "os:x", "pci_passthrough:alias", "pci_passthrough:x", "vmware:hw_version", "vmware:x",
+		"accel:device_profile", "accel:x", "hw", "hw:", ":x"}
+	values := []string{"1", "0", "-1", " +2 ", "0_9", "1__0", "_1", "two", "yes", "Yes", "maybe", "dedicated", "large", "2MiB",
+		"huge", "0-3,^2", "^1", "required", "forbidden", "64", "9", "8", "a:1, b:2", "x", "", " 1", "1.0", "on", "required ",
+		"99999999999999999999999"}
+	var pairs [][2]string
+	for _, k := range keys {
+		for _, v := range values {
+			pairs = append(pairs, [2]string{k, v})
+		}
+	}
+	got := testenv.PythonJSON(t, script, pairs)
+	if len(got) != len(pairs) {
+		t.Fatalf("%d answers for %d pairs", len(got), len(pairs))
+	}
+	for i, p := range pairs {
+		var want string
+		if err := json.Unmarshal(got[i], &want); err != nil {
+			t.Fatal(err)
+		}
+		msg := ""
+		if err := compute.CheckExtraSpec(p[0], p[1]); err != nil {
+			msg = fault.Message(err)
+		}
+		if msg != want {
+			t.Errorf("%s=%q: %q, Nova says %q", p[0], p[1], msg, want)
+		}
 	}
 }
