@@ -3,7 +3,9 @@ package nova
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/identity/middleware"
@@ -117,6 +119,10 @@ func (a *API) since(minor int, h handler) http.HandlerFunc {
 			return
 		}
 		q := &request{v: httpapi.VersionFrom(r.Context()), caller: c, creds: c.Creds(), now: a.now()}
+		if !plainPath(r) {
+			fail(w, r, fault.New(fault.NotFound, "The resource could not be found."))
+			return
+		}
 		if !q.at(minor) {
 			fail(w, r, fault.New(fault.NotFound, "The resource could not be found."))
 			return
@@ -130,6 +136,24 @@ func (a *API) since(minor int, h handler) http.HandlerFunc {
 		}
 	}
 }
+
+// plainPath reports whether every path parameter of r's route is valid
+// UTF-8 without NUL: nothing else names a resource, and the store's
+// engines refuse such text (PostgreSQL with an error).
+func plainPath(r *http.Request) bool {
+	for _, seg := range strings.Split(r.Pattern, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			name = strings.TrimSuffix(strings.TrimSuffix(name, "}"), "...")
+			if name != "$" && !plain(r.PathValue(name)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// plain reports whether s is valid UTF-8 without NUL.
+func plain(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // authorize checks rule with target (nil: the caller's own project and
 // user, as Nova's default target is).

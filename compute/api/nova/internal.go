@@ -41,6 +41,10 @@ func (a *API) agentOp(h func(w http.ResponseWriter, r *http.Request) error) http
 			fail(w, r, fault.New(fault.Unauthorized, "The request you have made requires authentication."))
 			return
 		}
+		if !plainPath(r) {
+			fail(w, r, fault.New(fault.NotFound, "The resource could not be found."))
+			return
+		}
 		if !c.HasRole("service") && !c.HasRole("admin") {
 			fail(w, r, fault.New(fault.Forbidden, "Policy doesn't allow compute host agents' calls to be performed."))
 			return

@@ -25,7 +25,11 @@ func pageLimit(r *http.Request) (limit int, marker string, err error) {
 		}
 		limit = min(n, maxLimit)
 	}
-	return limit, q.Get("marker"), nil
+	marker = q.Get("marker")
+	if !plain(marker) {
+		return 0, "", badRequest("Marker %s could not be found.", strings.ToValidUTF8(strings.ReplaceAll(marker, "\x00", ""), "?"))
+	}
+	return limit, marker, nil
 }
 
 // nextLinks is Nova's _get_collection_links: a "next" link when the

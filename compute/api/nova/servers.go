@@ -367,21 +367,30 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if imageRef == "" {
 		return badRequest("Missing imageRef attribute")
 	}
+	if _, err := uuid.Parse(imageRef); err != nil {
+		return badRequest("Invalid input for field/attribute imageRef. Value: %s. %s is not a 'uuid'", imageRef, py(imageRef))
+	}
 	flavorRef := idFromHref(fmt.Sprint(s.m["flavorRef"]))
+	if !plain(flavorRef) || flavorRef == "" || len(flavorRef) > 255 {
+		return badRequest("Flavor %s could not be found.", strings.ToValidUTF8(flavorRef, "?"))
+	}
 	inst := compute.Instance{UUID: uuid.NewString(), ProjectID: q.caller.ProjectID, UserID: q.caller.UserID, Name: name,
 		Hostname: sanitizeHostname(name), ImageRef: imageRef, ReservationID: "r-" + randomString(8)}
 	if q.at(90) {
 		if h, ok, err := s.str("hostname"); err != nil {
 			return err
 		} else if ok {
+			if err := checkHostname(h); err != nil {
+				return err
+			}
 			inst.Hostname = h
 		}
 	}
 	if q.at(19) {
 		if d, ok := s.m["description"]; ok && d != nil {
-			ds, isStr := d.(string)
-			if !isStr {
-				return badRequest("Invalid input for field/attribute description. Value: %s. %s is not of type 'string', 'null'", py(d), py(d))
+			ds, err := description(d)
+			if err != nil {
+				return err
 			}
 			inst.Description = &ds
 		}
@@ -419,6 +428,9 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if kn, ok, err := s.str("key_name"); err != nil {
 		return err
 	} else if ok {
+		if !plain(kn) {
+			return badRequest("Invalid key_name provided.")
+		}
 		kp, err := a.Store.KeyPair(r.Context(), q.caller.UserID, kn)
 		if err != nil {
 			if fault.KindOf(err) == fault.NotFound {
@@ -452,6 +464,9 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if az, ok, err := s.str("availability_zone"); err != nil {
 		return err
 	} else if ok {
+		if az == "" || !plain(az) || strings.ContainsAny(az, ":\x00") || len(az) > 255 {
+			return badRequest("The requested availability zone is not available")
+		}
 		inst.AvailabilityZone = az
 	}
 	if md, ok := s.m["metadata"]; ok {
@@ -469,6 +484,9 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 		}
 	}
 	if g, ok := hints["group"].(string); ok && g != "" {
+		if _, err := uuid.Parse(g); err != nil {
+			return badRequest("Invalid input for field/attribute group. Value: %s. %s is not a 'uuid'", g, py(g))
+		}
 		grp, err := a.Store.ServerGroup(r.Context(), q.viewer(), g)
 		if err != nil {
 			return badRequest("Invalid input for field/attribute group. Value: %s. Server group %s could not be found.", g, g)
@@ -592,6 +610,11 @@ func networkRequests(v any) ([]compute.NetworkRequest, error) {
 			req.NetworkID, _ = m["uuid"].(string)
 			req.PortID, _ = m["port"].(string)
 			req.FixedIP, _ = m["fixed_ip"].(string)
+			if req.PortID != "" {
+				if _, err := uuid.Parse(req.PortID); err != nil {
+					return nil, badRequest("Invalid input for field/attribute port. Value: %s. %s is not a 'uuid'", req.PortID, py(req.PortID))
+				}
+			}
 			if req.NetworkID == "" && req.PortID == "" {
 				return nil, badRequest("Bad networks format: network uuid is not in proper format ()")
 			}
@@ -627,6 +650,32 @@ func (a *API) autoNetwork(r *http.Request, q *request) ([]compute.NetworkRequest
 		return []compute.NetworkRequest{{NetworkID: ids[0]}}, nil
 	}
 	return nil, conflict("Multiple possible networks found, use a Network ID to be more specific.")
+}
+
+// description is Nova's parameter_types.description: at most 255
+// printable characters.
+func description(d any) (string, error) {
+	ds, isStr := d.(string)
+	if !isStr {
+		return "", badRequest("Invalid input for field/attribute description. Value: %s. %s is not of type 'string', 'null'", py(d), py(d))
+	}
+	if utf8.RuneCountInString(ds) > 255 {
+		return "", badRequest("Invalid input for field/attribute description. Value: %s. %s is too long", ds, py(ds))
+	}
+	if !plain(ds) || strings.IndexFunc(ds, func(r rune) bool { return r < ' ' && r != '\n' && r != '\t' || r == 0x7f }) >= 0 {
+		return "", badRequest("Invalid input for field/attribute description. Value: %s. %s does not match the description pattern (printable characters)", strings.ToValidUTF8(ds, "?"), py(strings.ToValidUTF8(ds, "?")))
+	}
+	return ds, nil
+}
+
+// hostnamePattern is Nova's parameter_types.hostname (2.90).
+var hostnamePattern = regexp.MustCompile(`^[a-zA-Z0-9-._]*$`)
+
+func checkHostname(h string) error {
+	if len(h) < 2 || len(h) > 255 || !hostnamePattern.MatchString(h) {
+		return badRequest("Invalid input for field/attribute hostname. Value: %s. %s does not match '^[a-zA-Z0-9-._]*$'", strings.ToValidUTF8(h, "?"), py(strings.ToValidUTF8(h, "?")))
+	}
+	return nil
 }
 
 func idFromHref(s string) string {
@@ -685,14 +734,17 @@ func (a *API) updateServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if h, ok, err := s.str("hostname"); err != nil {
 		return err
 	} else if ok {
+		if err := checkHostname(h); err != nil {
+			return err
+		}
 		u.Hostname = &h
 	}
 	if d, ok := s.m["description"]; ok {
 		var desc *string
 		if d != nil {
-			ds, isStr := d.(string)
-			if !isStr {
-				return badRequest("Invalid input for field/attribute description. Value: %s. %s is not of type 'string', 'null'", py(d), py(d))
+			ds, err := description(d)
+			if err != nil {
+				return err
 			}
 			desc = &ds
 		}
