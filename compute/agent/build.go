@@ -1,0 +1,217 @@
+package agent
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/metadata"
+	"github.com/gostack/gostack/compute/virt"
+	"github.com/gostack/gostack/kit/crashpoint"
+)
+
+// build is the spawning task: the guest is made and started, and the
+// instance reported active; or what was made is removed and the
+// instance reported in error with Nova's "Build of instance <id>
+// aborted: <why>". A build cancelled (the instance moved on, the agent
+// stops) reports nothing and leaves what it made to the next task or
+// the next agent. It reports false when its report could not be sent.
+func (a *Agent) build(ctx context.Context, i compute.Instance) bool {
+	select {
+	case a.builds <- struct{}{}:
+		defer func() { <-a.builds }()
+	case <-ctx.Done():
+		return true
+	}
+	start := time.Now()
+	err := a.spawn(ctx, i)
+	if ctx.Err() != nil {
+		return true
+	}
+	if err != nil {
+		a.log().Warn("compute agent: build failed", "instance", i.UUID, "err", err)
+		// The clean-up must not stop half-way for a cancel now.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if derr := a.Driver.Destroy(cctx, i.UUID); derr != nil {
+			a.log().Warn("compute agent: clean-up of a failed build", "instance", i.UUID, "err", derr)
+		}
+		if rerr := os.RemoveAll(a.instanceDir(i.UUID)); rerr != nil {
+			a.log().Warn("compute agent: clean-up of a failed build", "instance", i.UUID, "err", rerr)
+		}
+		f := &compute.Fault{Code: 500, Message: fmt.Sprintf("Build of instance %s aborted: %s", i.UUID, err)}
+		if err := a.reportInstance(ctx, i.UUID, compute.InstanceReport{Task: compute.Spawning, VMState: compute.Error,
+			PowerState: virt.PowerNoState, Fault: f}); err != nil && ctx.Err() == nil {
+			a.log().Error("compute agent: report a failed build", "instance", i.UUID, "err", err)
+			return false
+		}
+		return true
+	}
+	p, err := a.Driver.State(ctx, i.UUID)
+	if err != nil {
+		p = virt.PowerRunning // Spawn returned with the guest started
+	}
+	if err := a.reportInstance(ctx, i.UUID, compute.InstanceReport{Task: compute.Spawning, VMState: compute.Active, PowerState: p}); err != nil {
+		if ctx.Err() == nil {
+			a.log().Error("compute agent: report a build", "instance", i.UUID, "err", err)
+			return false
+		}
+		return true
+	}
+	a.log().Info("compute agent: built", "instance", i.UUID, "name", i.Name, "took", time.Since(start))
+	return true
+}
+
+// spawn makes what the guest needs, each piece only if it is missing
+// (an earlier try made it), and starts the guest.
+func (a *Agent) spawn(ctx context.Context, i compute.Instance) error {
+	if i.ImageRef == "" {
+		return errors.New("no image: booting from a volume is not supported yet")
+	}
+	userData, err := decodeUserData(i.UserData)
+	if err != nil {
+		return err
+	}
+	dir := a.instanceDir(i.UUID)
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return err
+	}
+	img, err := a.image(ctx, i.ImageRef)
+	if err != nil {
+		return err
+	}
+	disk := filepath.Join(dir, "disk")
+	if !exists(disk) {
+		if err := a.makeDisk(ctx, img, i.Flavor.RootGB, disk); err != nil {
+			return err
+		}
+	}
+	crashpoint.Hit("compute.agent.disk")
+	iso := filepath.Join(dir, "config.iso")
+	if !exists(iso) {
+		if err := metadata.ConfigDrive(ctx, iso, configDrive(i, userData)); err != nil {
+			return fmt.Errorf("config drive: %w", err)
+		}
+	}
+	g := virt.Guest{ID: i.UUID, Name: i.Name, VCPUs: i.Flavor.VCPUs, MemoryMB: i.Flavor.MemoryMB,
+		Disk: virt.Disk{Path: disk, Format: "qcow2"}, ConfigISO: iso, UserData: userData, Ports: a.guestPorts(i)}
+	if err := a.Driver.Spawn(ctx, g); err != nil {
+		return err
+	}
+	crashpoint.Hit("compute.agent.spawned")
+	// A driver that plugs its own ports (libvirt) has not waited for
+	// them: the instance is active only once they are.
+	for _, p := range g.Ports {
+		if err := a.waitActive(ctx, p.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Agent) guestPorts(i compute.Instance) []virt.GuestPort {
+	out := make([]virt.GuestPort, 0, len(i.Ports))
+	for _, p := range i.Ports {
+		out = append(out, virt.GuestPort{ID: p.ID, MAC: p.MAC, Bridge: a.Config.Bridge, MTU: p.MTU})
+	}
+	return out
+}
+
+// decodeUserData is the server's user data as the guest reads it (the
+// API keeps it base64, as it takes it); nil for none.
+func decodeUserData(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("user data is not base64: %w", err)
+	}
+	return b, nil
+}
+
+// configDrive is what the guest learns about itself.
+func configDrive(i compute.Instance, userData []byte) metadata.Drive {
+	md := metadata.MetaData{UUID: i.UUID, Name: i.Name, Hostname: i.Hostname, LaunchIndex: i.LaunchIndex,
+		AvailabilityZone: i.AvailabilityZone, ProjectID: i.ProjectID, Meta: i.Metadata}
+	if md.Hostname == "" {
+		md.Hostname = i.Name
+	}
+	if i.KeyName != "" && i.KeyData != "" {
+		typ := "ssh"
+		if strings.HasPrefix(strings.TrimSpace(i.KeyData), "-----BEGIN CERTIFICATE-----") {
+			typ = "x509"
+		}
+		md.WithKeyPair(i.KeyName, typ, i.KeyData)
+	}
+	return metadata.Drive{MetaData: md, UserData: userData}
+}
+
+// makeDisk makes the root disk at path: a qcow2 overlay on the cached
+// image, of the flavor's root_gb when that is larger than the image (0
+// keeps the image's size, as Nova's). It is written under another name
+// and renamed, so a disk that exists is whole.
+func (a *Agent) makeDisk(ctx context.Context, img cachedImage, rootGB int64, path string) error {
+	size, err := a.virtualSize(ctx, img)
+	if err != nil {
+		return err
+	}
+	want := rootGB << 30
+	if rootGB > 0 && want < size {
+		return fmt.Errorf("flavor's disk is too small for the image: flavor disk is %d bytes, image is %d bytes", want, size)
+	}
+	tmp := path + ".part"
+	os.Remove(tmp)
+	args := []string{"create", "-q", "-f", "qcow2", "-F", img.Format, "-b", img.Path, tmp}
+	if want > size {
+		args = append(args, strconv.FormatInt(want, 10))
+	}
+	if out, err := exec.CommandContext(ctx, a.Config.QemuImg, args...).CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("qemu-img create: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// virtualSize is the image's size as a disk, read by qemu-img in the
+// image's declared format (never probed: a raw image with a qcow2
+// header must stay raw). A qcow2 image with a backing file is refused:
+// it could name any file of the host.
+func (a *Agent) virtualSize(ctx context.Context, img cachedImage) (int64, error) {
+	out, err := exec.CommandContext(ctx, a.Config.QemuImg, "info", "--output=json", "-f", img.Format, img.Path).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return 0, fmt.Errorf("qemu-img info: %w: %s", err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return 0, fmt.Errorf("qemu-img info: %w", err)
+	}
+	var info struct {
+		VirtualSize     int64  `json:"virtual-size"`
+		BackingFilename string `json:"backing-filename"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		return 0, fmt.Errorf("qemu-img info: %w", err)
+	}
+	if info.BackingFilename != "" {
+		return 0, fmt.Errorf("image %s has a backing file: refused", img.ID)
+	}
+	return info.VirtualSize, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

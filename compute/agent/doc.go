@@ -1,0 +1,62 @@
+// Package agent is the compute host agent, Nova's nova-compute for
+// gostack: one runs on every hypervisor host (the all-in-one runs it
+// in-process, through the same contract) and keeps the host's guests in
+// step with the instances the controller placed there.
+//
+// It follows kit/agent's contract. It never opens the database: it holds
+// a service user's token (kit/agent.Session), follows the controller's
+// watch feed of the compute area (the admin port's /v1/watch/compute)
+// only as a trigger (kit/agent.Loop), and reads and reports over the
+// compute API's internal routes (compute/api/nova):
+//
+//	GET /internal/compute/hosts/{host}                       the host's instances and their ports' status (compute.HostState)
+//	PUT /internal/compute/hosts/{host}/service               heartbeat, node and inventory, every ReportInterval
+//	PUT /internal/compute/hosts/{host}/instances/{id}        the end of a task (compute.InstanceReport)
+//	PUT /internal/compute/hosts/{host}/instances/{id}/power  the power state of an instance with no task, when it differs
+//	PUT /internal/compute/hosts/{host}/instances/{id}/console the console log's tail, when it changed
+//	GET /internal/compute/images/{id}                        image data for the host's image cache
+//
+// Each Sync is level-triggered: it reads the whole host state, starts a
+// worker for each instance with a task the agent acts on and none under
+// way (task_state as Nova's compute manager reads it: spawning,
+// deleting, powering-off, powering-on, rebooting, rebooting_hard,
+// pausing, unpausing, suspending, resuming), cancels a worker whose
+// instance has moved on to another task, reports the power state of
+// instances with no task whose guest differs, sends console tails that
+// changed, and destroys the driver's guests (and the agent's instance
+// directories) of instances the host no longer has. A worker reports the
+// task it acted on; a 409 means the instance moved on, and the next Sync
+// acts on what it is now.
+//
+// A build (spawning) fetches the image once into the host's cache
+// (StateDir/images/<id>, checked against Content-MD5, written to a
+// temporary file and renamed; builds of one image share one download),
+// makes the root disk as a qcow2 overlay on it
+// (StateDir/instances/<id>/disk), writes a config drive
+// (StateDir/instances/<id>/config.iso, compute/metadata) and spawns the
+// guest with its ports. Ports are plugged into Open vSwitch by Plug,
+// which the composition hands to the driver (compute/qemu's
+// Config.Plug): it adds the tap to the integration bridge with the
+// external_ids Nova's os-vif sets, and returns only once the network
+// service says the port is ACTIVE, so the guest never runs before its
+// network is plumbed (Nova's vif-plugged wait, vif_plugging_timeout).
+// A failed build removes what it made and puts the instance in error
+// with Nova's fault "Build of instance <id> aborted: <why>".
+//
+// Every step is idempotent and keyed by the instance: the image cache,
+// the disk and the config drive are kept when they exist, and a driver's
+// Spawn leaves an existing guest alone. An agent killed at any point
+// (kit/crashpoint's compute.agent.* points) converges when it starts
+// again over the same StateDir and driver state, without restarting a
+// guest that is already right.
+//
+// What it does not do: rescheduling a failed build to another host (the
+// instance goes to error); the metadata service at 169.254.169.254 (it
+// does not exist yet, so every instance gets a config drive, whatever
+// the server's config_drive says); network_data.json (the guest falls
+// back to DHCP on every NIC); volumes, resize, rebuild, rescue, shelve,
+// snapshots and migrations (those task states are logged and left);
+// pruning unused images from the cache (Nova's image cache manager);
+// converting images to raw (Nova's force_raw_images): only raw and qcow2
+// images are used, as overlays' backing files, by their declared format.
+package agent
