@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -80,6 +81,26 @@ func status(err error) int {
 		return e.Status
 	}
 	return 0
+}
+
+// apiMessage is the message of an OpenStack error answer
+// ({"itemNotFound": {"code": 404, "message": "..."}}), "" for another
+// error.
+func apiMessage(err error) string {
+	var e *kitagent.Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	var body map[string]struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal([]byte(e.Body), &body) != nil || len(body) != 1 {
+		return ""
+	}
+	for _, v := range body {
+		return v.Message
+	}
+	return ""
 }
 
 // lasting reports whether err will not go away by sending the same

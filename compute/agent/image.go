@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -105,6 +106,9 @@ func (a *Agent) fetch(ctx context.Context, id string) (cachedImage, error) {
 		return cachedImage{}, err
 	}
 	resp, err := a.send(ctx, http.MethodGet, base+"/internal/compute/images/"+id, "", nil)
+	if msg := apiMessage(err); msg != "" {
+		return cachedImage{}, errors.New(msg) // the image service's words: "Image <id> could not be found."
+	}
 	if err != nil {
 		return cachedImage{}, fmt.Errorf("image %s: %w", id, err)
 	}
