@@ -110,11 +110,12 @@ func pyDict(md map[string]*string) string {
 	return "{" + strings.Join(items, ", ") + "}"
 }
 
-// pyPrintable is Nova's _is_printable: a letter, mark, number,
-// punctuation, symbol or space separator (Zs); not a control, format,
-// private-use or unassigned character, nor a line or paragraph
-// separator.
-func pyPrintable(r rune) bool { return unicode.IsPrint(r) || unicode.Is(unicode.Zs, r) }
+// pyPrintable is Nova's _is_printable over the characters its name
+// regexes span (below U+FFFF: an emoji is not printable to Nova): a
+// letter, mark, number, punctuation, symbol or space separator (Zs);
+// not a control, format, private-use or unassigned character, nor a
+// line or paragraph separator.
+func pyPrintable(r rune) bool { return r < 0xFFFF && (unicode.IsPrint(r) || unicode.Is(unicode.Zs, r)) }
 
 // pyEnd is s as Nova's name patterns see it: they end in '$', which
 // Python's re also matches before a final newline, so one trailing
@@ -197,8 +198,13 @@ func normalizeName(v string) string { return strings.TrimSpace(v) }
 // fqdnPattern is Nova's parameter_types.fqdn, what a host name may be.
 var fqdnPattern = regexp.MustCompile(`^[a-zA-Z0-9-._]*$`)
 
-// metadataKeyPattern is the key pattern of Nova's parameter_types.metadata.
-var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
+// metadataKeyPattern is the key pattern of Nova's parameter_types.metadata
+// as Python's re.search applies it: its '$' also matches before a final
+// newline, so a key may end in one (metadataKeyText is the pattern as
+// Nova's messages show it).
+var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}\n?$`)
+
+const metadataKeyText = `^[a-zA-Z0-9-_:. ]{1,255}$`
 
 // checkHostName is parameter_types.fqdn: 1 to 255 characters of
 // letters, digits and "-._".
@@ -213,6 +219,25 @@ func checkHostName(host string) error {
 	}
 	return nil
 }
+
+// CheckAggregateName is the aggregate schemas' name check (update: the
+// update schema's, which allows spaces around the name), for an API
+// that must refuse a request before its policy check, as Nova's
+// validation does; CreateAggregate and UpdateAggregate check again.
+func CheckAggregateName(name string, update bool) error { return checkNovaName("name", name, update) }
+
+// CheckZoneName is the aggregate schemas' check of an availability_zone
+// given as a string (oneOf az_name and null), for the API as
+// CheckAggregateName is.
+func CheckZoneName(az string) error { return checkZoneName(az) }
+
+// CheckHostName is Nova's parameter_types.fqdn check of a host, for the
+// API as CheckAggregateName is.
+func CheckHostName(host string) error { return checkHostName(host) }
+
+// CheckAggregateMetadata is set_metadata's check of the keys and of the
+// values' lengths, for the API as CheckAggregateName is.
+func CheckAggregateMetadata(md map[string]*string) error { return checkMetadata(md) }
 
 func aggregateNotFound(id int64) error {
 	return novaError(fault.NotFound, "AggregateNotFound", "Aggregate %d could not be found.", id)
@@ -582,7 +607,7 @@ func checkMetadata(md map[string]*string) error {
 			verb = "do"
 		}
 		return novaValidation("metadata", pyDict(md), "%s %s not match any of the regexes: %s",
-			strings.Join(bad, ", "), verb, pyRepr(metadataKeyPattern.String()))
+			strings.Join(bad, ", "), verb, pyRepr(metadataKeyText))
 	}
 	return nil
 }

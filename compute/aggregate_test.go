@@ -232,6 +232,11 @@ func aggregateRefusals(e *novaEnv, a1, a2, a3 compute.Aggregate) []novaRefusal {
 		{"name with a leading space", func() error { _, err := e.s.CreateAggregate(e.ctx, " x", ""); return err },
 			fault.BadRequest, "ValidationError",
 			"An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace."},
+		{"name with an emoji (Nova's printable characters stop at U+FFFF)", func() error {
+			_, err := e.s.CreateAggregate(e.ctx, "a\U0001F600", "")
+			return err
+		}, fault.BadRequest, "ValidationError",
+			"An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace."},
 		{"name with a control character", func() error { _, err := e.s.CreateAggregate(e.ctx, "a\x01b", ""); return err },
 			fault.BadRequest, "ValidationError",
 			"An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace."},
