@@ -55,12 +55,10 @@ func (n ComputeNode) sameReport(o ComputeNode) bool {
 }
 
 // NodeUsage is what Placement holds for a node's provider: its
-// inventories, the amounts allocated from them, and how many consumers
-// hold allocations there.
+// inventories and the amounts allocated from them.
 type NodeUsage struct {
 	Inventories map[string]placement.Inventory
 	Usages      map[string]int64
-	Consumers   int
 }
 
 // computeHostNotFound is Nova's ComputeHostNotFound, which Nova also
@@ -319,9 +317,9 @@ func likeMatch(pattern, s string) bool {
 	return pi == len(p)
 }
 
-// NodeUsages reads, in one view, the inventories, usages and consumer
-// count of the providers of the nodes uuids (the root providers only).
-// A node without a provider yet has none of them.
+// NodeUsages reads, in one view, the inventories and usages of the
+// providers of the nodes uuids (the root providers only). A node
+// without a provider yet has none of them.
 func (s *Store) NodeUsages(ctx context.Context, uuids []string) (map[string]NodeUsage, error) {
 	out := make(map[string]NodeUsage, len(uuids))
 	for _, u := range uuids {
@@ -331,27 +329,12 @@ func (s *Store) NodeUsages(ctx context.Context, uuids []string) (map[string]Node
 		return out, nil
 	}
 	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(uuids)), ", ") + ")"
-	args := stringsToAny(uuids)
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		ps, err := s.loadProviders(ctx, tx, "WHERE p.uuid IN "+in, args...)
-		if err != nil {
-			return err
-		}
+		ps, err := s.loadProviders(ctx, tx, "WHERE p.uuid IN "+in, stringsToAny(uuids)...)
 		for _, p := range ps {
 			out[p.UUID] = NodeUsage{Inventories: p.Inventories, Usages: p.Usages}
 		}
-		return scanEach(ctx, tx, `SELECT provider_uuid, COUNT(DISTINCT consumer_uuid) FROM compute_allocations
-			WHERE provider_uuid IN `+in+` GROUP BY provider_uuid`, args, func(r *sql.Rows) error {
-			var u string
-			var n int
-			if err := r.Scan(&u, &n); err != nil {
-				return err
-			}
-			nu := out[u]
-			nu.Consumers = n
-			out[u] = nu
-			return nil
-		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("compute: node usages: %w", err)

@@ -147,7 +147,7 @@ func TestNodes(t *testing.T) {
 	}
 }
 
-// A node's usages are its provider's, with the number of consumers.
+// A node's usages are its provider's.
 func TestNodeUsages(t *testing.T) {
 	for _, eng := range testenv.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {
@@ -165,11 +165,11 @@ func TestNodeUsages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if u := got[n1.UUID]; u.Consumers != 2 || u.Usages[placement.VCPU] != 4 || u.Usages[placement.MemoryMB] != 4096 ||
+			if u := got[n1.UUID]; u.Usages[placement.VCPU] != 4 || u.Usages[placement.MemoryMB] != 4096 ||
 				u.Inventories[placement.MemoryMB].Reserved != 512 {
 				t.Fatalf("n1 = %+v", u)
 			}
-			if u := got[n2.UUID]; u.Consumers != 0 || u.Usages[placement.VCPU] != 0 || u.Inventories[placement.VCPU].Total != 8 {
+			if u := got[n2.UUID]; u.Usages[placement.VCPU] != 0 || u.Inventories[placement.VCPU].Total != 8 {
 				t.Fatalf("n2 = %+v", u)
 			}
 			if u, ok := got[absent]; !ok || u.Usages == nil || len(u.Inventories) != 0 {
