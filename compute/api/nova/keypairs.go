@@ -51,17 +51,7 @@ func checkQuery(r *http.Request, q *request, allowed ...string) error {
 	if !q.at(75) {
 		return nil
 	}
-	for k := range r.URL.Query() {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || a == k
-		}
-		if !ok {
-			return badRequest("Invalid input for query parameters %s. Value: %s. Additional properties are not allowed ('%s' was unexpected)",
-				k, py(r.URL.Query()[k]), k)
-		}
-	}
-	return nil
+	return strictQuery(r, allowed...)
 }
 
 func (a *API) listKeypairs(w http.ResponseWriter, r *http.Request, q *request) error {
