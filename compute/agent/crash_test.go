@@ -43,8 +43,10 @@ func TestCrashPoints(t *testing.T) {
 		}
 		check(i)
 		mark := c.reqs.mark()
+		restart := time.Now()
 		h.start()
 		c.waitState(i.UUID, compute.Active, compute.PowerRunning, boot)
+		t.Logf("restart to ACTIVE: %v", time.Since(restart).Round(time.Millisecond))
 		// One report, the build's (console tails aside).
 		var reports []string
 		for _, r := range c.reqs.since(mark, "PUT", "/instances/"+i.UUID) {
@@ -107,8 +109,10 @@ func TestCrashPoints(t *testing.T) {
 		if qemuPid(h.qemuDir, id) != 0 || !exists(instanceDir(id)) {
 			t.Fatal("want the guest gone and its files there")
 		}
+		restart := time.Now()
 		h.start()
 		c.waitGone(id, time.Minute)
+		t.Logf("restart to deleted: %v", time.Since(restart).Round(time.Millisecond))
 		if _, err := os.Stat(instanceDir(id)); !os.IsNotExist(err) {
 			t.Errorf("the instance's files are left (%v)", err)
 		}

@@ -32,10 +32,15 @@ func TestNodeReport(t *testing.T) {
 	h.start()
 	ctx := context.Background()
 	var n compute.ComputeNode
+	var inv map[string]placement.Inventory
 	eventually(t, "the node report", func() bool {
 		var err error
-		n, err = c.store.NodeByHost(ctx, "cmp1")
-		return err == nil
+		if n, err = c.store.NodeByHost(ctx, "cmp1"); err != nil {
+			return false
+		}
+		u, err := c.store.NodeUsages(ctx, []string{n.UUID})
+		inv = u[n.UUID].Inventories
+		return err == nil && len(inv) == 3
 	})
 	b, err := os.ReadFile(filepath.Join(h.dir, "node_uuid"))
 	if err != nil || strings.TrimSpace(string(b)) != n.UUID {
@@ -45,11 +50,6 @@ func TestNodeReport(t *testing.T) {
 		n.VCPUs < 1 || n.MemoryMB < 256 || n.LocalGB < 1 || !strings.Contains(n.CPUInfo, `"arch":"x86_64"`) {
 		t.Fatalf("node %+v", n)
 	}
-	u, err := c.store.NodeUsages(ctx, []string{n.UUID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := u[n.UUID].Inventories
 	for class, want := range map[string]placement.Inventory{
 		placement.VCPU:     {Total: n.VCPUs, Reserved: 1, AllocationRatio: 4},
 		placement.MemoryMB: {Total: n.MemoryMB, Reserved: 512, AllocationRatio: 1.5},

@@ -123,17 +123,16 @@ func newController(t *testing.T) *controller {
 	mux := http.NewServeMux()
 	mux.Handle("/", httpapi.RequestID(mw.Wrap(api)))
 	mux.Handle("/v1/watch/compute", mw.Wrap(watchhttp.Handler{Log: feed, Area: "compute"}))
-	var srv *httptest.Server
 	mux.HandleFunc("POST /v3/auth/tokens", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Subject-Token", serviceToken)
 		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(map[string]any{"token": map[string]any{
 			"expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
 			"catalog": []any{map[string]any{"type": "compute", "endpoints": []any{
-				map[string]any{"interface": "internal", "region_id": "RegionOne", "url": srv.URL + "/v2.1"}}}},
+				map[string]any{"interface": "internal", "region_id": "RegionOne", "url": "http://" + r.Host + "/v2.1"}}}},
 		}})
 	})
-	srv = httptest.NewServer(c.reqs.wrap(mux))
+	srv := httptest.NewServer(c.reqs.wrap(mux))
 	t.Cleanup(srv.Close)
 	c.url = srv.URL
 	c.creds = kitagent.Credentials{AuthURL: srv.URL + "/v3", Username: "nova-agent", Password: "secret"}
@@ -215,6 +214,8 @@ type fakeImages struct {
 	mu     sync.Mutex
 	images map[string]fakeImage
 	opens  map[string]int
+	// hold, when set, holds every download until it is closed.
+	hold chan struct{}
 }
 
 type fakeImage struct {
@@ -269,8 +270,15 @@ func (f *fakeImages) Open(ctx context.Context, id string) (io.ReadCloser, comput
 		f.opens = map[string]int{}
 	}
 	f.opens[id]++
-	path := f.images[id].path
+	path, hold := f.images[id].path, f.hold
 	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil, info, ctx.Err()
+		}
+	}
 	r, err := os.Open(path)
 	return r, info, err
 }
@@ -433,13 +441,15 @@ func (h *host) start() {
 	for _, m := range h.mods {
 		m(a)
 	}
-	d, err := qemu.New(qemu.Config{StateDir: h.qemuDir, Accel: "tcg", Plug: a.Plug, Unplug: a.Unplug, Log: log,
-		ShutdownTimeout: 60 * time.Second})
-	if err != nil {
-		t.Fatal(err)
+	if a.Driver == nil { // not a fake's
+		d, err := qemu.New(qemu.Config{StateDir: h.qemuDir, Accel: "tcg", Plug: a.Plug, Unplug: a.Unplug, Log: log,
+			ShutdownTimeout: 60 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Driver, h.driver = d, d
 	}
-	a.Driver = d
-	h.agent, h.driver, h.firstSync = a, d, first
+	h.agent, h.firstSync = a, first
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
