@@ -65,9 +65,20 @@ func (a *API) Handler() http.Handler {
 	return mux
 }
 
-// Routes returns the route patterns under /v2.1, for tests that must
-// cover every route and for documentation.
-func (a *API) Routes() []string { return a.router().Patterns() }
+// Routes returns the route patterns Handler serves, paths as the
+// listener sees them (under /v2.1, the version documents, and the
+// agents' /internal/compute), for tests that must cover every route and
+// for documentation.
+func (a *API) Routes() []string {
+	out := []string{"GET /{$}", "GET /v2.1"}
+	for _, p := range a.router().Patterns() {
+		method, path, _ := strings.Cut(p, " ")
+		out = append(out, method+" /v2.1"+path)
+	}
+	internal := httpapi.NewRouter(httpapi.Nova)
+	a.internalRoutes(internal)
+	return append(out, internal.Patterns()...)
+}
 
 func (a *API) router() *httpapi.Router {
 	rt := httpapi.NewRouter(httpapi.Nova)

@@ -3,31 +3,44 @@ package nova
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/gostack/gostack/kit/fault"
-	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/pyrepr"
 )
 
-// readBody reads a JSON request body into generic values (numbers kept
-// exact) for the schema checks below, which word their refusals as
-// Nova's JSON-schema validation does.
+// readBody reads a request body as Nova's wsgi does: a Content-Type
+// other than JSON's (a missing one or text/plain is read as JSON) is a
+// 415, a body over the limit a 413, one that is not JSON a 400. Numbers
+// are kept exact for the schema checks below, which word their
+// refusals as Nova's JSON-schema validation does.
 func readBody(w http.ResponseWriter, r *http.Request) (any, error) {
-	var raw json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.AllowMissingMediaType()); err != nil {
-		if fault.KindOf(err) == fault.BadRequest {
-			return nil, badRequest("Malformed request body")
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "text/plain" && mt != "application/json" && mt != "application/vnd.openstack.compute+json" {
+			return nil, fault.New(fault.UnsupportedMedia, "Unsupported Content-Type")
 		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, novaBodyLimit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, fault.New(fault.TooLarge, "Request is too large. Larger than max_request_body_size (%d).", novaBodyLimit)
+	} else if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
+	if bytes.Contains(data, []byte(`\u0000`)) {
+		return nil, badRequest("request body has a NUL character (\\u0000) in a string")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
+	if err := dec.Decode(&v); err != nil || dec.More() {
 		return nil, badRequest("Malformed request body")
 	}
 	return v, nil
