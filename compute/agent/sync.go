@@ -52,12 +52,42 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	stats := SyncStats{Revision: st.Revision, Instances: len(st.Instances)}
-	want := make(map[string]compute.Instance, len(st.Instances))
-	var idle []compute.Instance // no task, no worker
-	busy := map[string]bool{}
+	want, idle, busy := a.dispatch(st.Instances, &stats)
+	guests, err := a.Driver.List(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("compute agent: list guests: %w", err)
+	}
+	have := make(map[string]virt.GuestState, len(guests))
+	for _, g := range guests {
+		have[g.ID] = g
+	}
+	stats.Power = a.syncPower(ctx, idle, have)
+	stats.Consoles = a.syncConsoles(ctx, st.Instances, have)
+	stats.Orphans = a.removeOrphans(ctx, want, busy, guests)
+	stats.Took = time.Since(start)
+	if a.Synced != nil {
+		a.Synced(stats)
+	}
+	first := !a.synced
+	a.synced = true
+	if first || stats.Started+stats.Cancelled+stats.Power+stats.Orphans > 0 {
+		a.log().Info("compute agent: synced", "first", first, "revision", st.Revision, "instances", stats.Instances,
+			"guests", len(guests), "started", stats.Started, "cancelled", stats.Cancelled, "power", stats.Power,
+			"consoles", stats.Consoles, "orphans", stats.Orphans, "took", stats.Took)
+	}
+	return st.Revision, nil
+}
+
+// dispatch starts the workers of instances with a task and none under
+// way, and cancels those whose instance moved on. It returns the
+// instances by uuid, those with no task and no worker, and the uuids
+// with a worker.
+func (a *Agent) dispatch(instances []compute.Instance, stats *SyncStats) (want map[string]compute.Instance, idle []compute.Instance, busy map[string]bool) {
+	want = make(map[string]compute.Instance, len(instances))
+	busy = map[string]bool{}
 	a.mu.Lock()
 	a.ports = map[string]string{}
-	for _, i := range st.Instances {
+	for _, i := range instances {
 		want[i.UUID] = i
 		for _, p := range i.Ports {
 			a.ports[p.ID] = i.UUID
@@ -87,36 +117,13 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			stats.Cancelled++
 		}
 	}
-	for id := range a.ignored {
-		if _, ok := want[id]; !ok {
-			delete(a.ignored, id)
+	for id, task := range a.ignored {
+		if i, ok := want[id]; !ok || i.TaskState != task {
+			delete(a.ignored, id) // logged again if it comes back
 		}
 	}
 	a.mu.Unlock()
-
-	guests, err := a.Driver.List(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("compute agent: list guests: %w", err)
-	}
-	have := make(map[string]virt.GuestState, len(guests))
-	for _, g := range guests {
-		have[g.ID] = g
-	}
-	stats.Power = a.syncPower(ctx, idle, have)
-	stats.Consoles = a.syncConsoles(ctx, st.Instances, have)
-	stats.Orphans = a.removeOrphans(ctx, want, busy, guests)
-	stats.Took = time.Since(start)
-	if a.Synced != nil {
-		a.Synced(stats)
-	}
-	first := !a.synced
-	a.synced = true
-	if first || stats.Started+stats.Cancelled+stats.Power+stats.Orphans > 0 {
-		a.log().Info("compute agent: synced", "first", first, "revision", st.Revision, "instances", stats.Instances,
-			"guests", len(guests), "started", stats.Started, "cancelled", stats.Cancelled, "power", stats.Power,
-			"consoles", stats.Consoles, "orphans", stats.Orphans, "took", stats.Took)
-	}
-	return st.Revision, nil
+	return want, idle, busy
 }
 
 // startLocked starts the worker of i's task; a.mu is held.
