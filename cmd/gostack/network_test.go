@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +26,9 @@ import (
 // the host's address, plumbs a port bound to it (ACTIVE) and serves its
 // DHCP; stopped and started again, it reuses the same ovs-vswitchd, so
 // the guest's connectivity never depended on gostack running.
+// networkFirstSync is the network agent's log line of its first sync.
+var networkFirstSync = regexp.MustCompile(`msg="network agent: synced"[^\n]* first=true`)
+
 func TestAllInOneNetworkAgent(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: a network namespace and Open vSwitch")
@@ -230,7 +234,8 @@ func TestAllInOneNetworkAgent(t *testing.T) {
 	}
 	p = start()
 	waitFor(t, p, "the restarted agent's first sync", func() error {
-		if !strings.Contains(p.logs.String(), "first=true") {
+		// The network agent's (the compute agent logs a first sync too).
+		if !networkFirstSync.MatchString(p.logs.String()) {
 			return fmt.Errorf("not yet")
 		}
 		return nil

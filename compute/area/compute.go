@@ -30,13 +30,16 @@ type ComputeConfig struct {
 	// DefaultFlavors: on a first start with no flavors, make devstack's
 	// (Nova itself makes none).
 	DefaultFlavors bool `yaml:"default_flavors" help:"on a first start with no flavors, create devstack's m1.nano, m1.micro and m1.tiny to m1.xlarge"`
+	Agent          Agent `yaml:"agent"`
 }
 
 // Validate reports the first bad setting.
-func (c *ComputeConfig) Validate() error { return nil }
+func (c *ComputeConfig) Validate() error { return c.Agent.Validate() }
 
 // NewCompute returns the compute area with its defaults.
-func NewCompute() *Compute { return &Compute{Config: ComputeConfig{DefaultFlavors: true}} }
+func NewCompute() *Compute {
+	return &Compute{Config: ComputeConfig{DefaultFlavors: true, Agent: Agent{Enabled: true, Driver: "qemu"}}}
+}
 
 // defaultFlavors are devstack's.
 var defaultFlavors = []compute.Flavor{
@@ -118,5 +121,10 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 	env.Go("compute builder", builder.Run)
 	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Builder: builder}
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Nova, Optional: true}
+	if c.Config.Agent.Enabled {
+		if err := c.startAgent(ctx, env); err != nil {
+			return nil, err
+		}
+	}
 	return mw.Wrap(api.Handler()), nil
 }

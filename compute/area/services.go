@@ -20,6 +20,7 @@ const (
 	networksUsableKey = "network.networks.usable"
 	imageGetKey       = "image.get"
 	imageOpenKey      = "image.open"
+	ovsKey            = "network.ovs"
 )
 
 // lookup finds what key provides, as a T, at call time (the providing

@@ -211,6 +211,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 		if err := a.startAgent(ctx, env); err != nil {
 			return nil, err
 		}
+		a.provideSwitch(env)
 	}
 	return mw.Wrap(h), nil
 }
@@ -243,6 +244,35 @@ func (a *Area) startAgent(ctx context.Context, env *compose.Env) error {
 		Log: env.Log.With("agent", cfg.Host), HTTP: sess.HTTP}
 	env.Go("network agent", ag.Run)
 	return nil
+}
+
+// OVSKey is where the network area, when its agent runs in-process,
+// provides the host's Open vSwitch to the compute agent, which plugs
+// guest ports into the same switch: a
+// func(ctx context.Context) (endpoint string, err error) giving the
+// switch database's endpoint (started if it is not running, as the
+// network agent starts it).
+const OVSKey = "network.ovs"
+
+func (a *Area) provideSwitch(env *compose.Env) {
+	env.Provide(OVSKey, func(ctx context.Context) (string, error) {
+		cfg, err := a.agentConfig(env.Config)
+		if err != nil {
+			return "", err
+		}
+		if cfg.OVSDir == "" {
+			d, ok := ovs.System()
+			if !ok {
+				return "", errors.New("network: no Open vSwitch runs on this host")
+			}
+			return d.DB, nil
+		}
+		d, err := ovs.Start(ctx, cfg.OVSDir)
+		if err != nil {
+			return "", err
+		}
+		return d.DB, nil
+	})
 }
 
 // RunAgent runs this host's network agent alone, against the controller

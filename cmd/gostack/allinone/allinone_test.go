@@ -120,6 +120,9 @@ func newConfig() *cloudConfig {
 	// The host agent starts Open vSwitch, which outlives the daemon:
 	// only the tests that plumb ports turn it on, and stop the switch.
 	c.Network.Agent.Enabled = false
+	// The compute agent runs guests: only the tests that boot them turn
+	// it on.
+	c.Compute.Agent.Enabled = false
 	return c
 }
 

@@ -1,0 +1,144 @@
+package area
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/agent"
+	"github.com/gostack/gostack/compute/libvirt"
+	"github.com/gostack/gostack/compute/qemu"
+	"github.com/gostack/gostack/compute/virt"
+	identityarea "github.com/gostack/gostack/identity/area"
+	kitagent "github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/network/ovs"
+)
+
+// Agent is the compute host agent the all-in-one runs in-process. It
+// talks to the compute API and the watch feed over HTTP with a service
+// user's token, as on any other host.
+type Agent struct {
+	Enabled bool   `yaml:"enabled" help:"run this host's compute agent in-process: it builds the servers placed on this host as guests"`
+	Host    string `yaml:"host" help:"the host name servers are placed on; empty for the machine's hostname (it must be the network agent's host too)"`
+	Driver  string `yaml:"driver" help:"the hypervisor driver: qemu (qemu-system-x86_64 over QMP) or libvirt (needs the host's own Open vSwitch: network.agent.ovs_dir system)"`
+	// Accel is the QEMU driver's accelerator, DomainType libvirt's.
+	Accel      string `yaml:"accel" help:"qemu driver: kvm or tcg; empty detects (kvm when /dev/kvm runs a guest)"`
+	DomainType string `yaml:"domain_type" help:"libvirt driver: kvm or qemu; empty detects from the host's capabilities"`
+	LibvirtURI string `yaml:"libvirt_uri" help:"libvirt driver: the connection URI (qemu:///system when empty)"`
+	StateDir   string `yaml:"state_dir" help:"the agent's image cache, instance disks and guests' state; empty for <data_dir>/compute"`
+	// Nova's reserved_host_* and allocation ratios.
+	ReservedMemoryMB int64              `yaml:"reserved_host_memory_mb" help:"memory the host keeps for itself (Nova's reserved_host_memory_mb); 0 is Nova's 512, -1 none"`
+	ReservedCPUs     int                `yaml:"reserved_host_cpus" help:"CPUs the host keeps for itself (Nova's reserved_host_cpus)"`
+	ReservedDiskMB   int64              `yaml:"reserved_host_disk_mb" help:"disk the host keeps for itself (Nova's reserved_host_disk_mb)"`
+	InitialRatios    map[string]float64 `yaml:"initial_allocation_ratios" help:"allocation ratio by resource class applied when the host first offers it (Nova's initial_*_allocation_ratio; VCPU 4, MEMORY_MB 1, DISK_GB 1 when empty)"`
+	OverrideRatios   map[string]float64 `yaml:"allocation_ratios" help:"allocation ratio by resource class that wins on every report (Nova's cpu/ram/disk_allocation_ratio); empty keeps what is stored"`
+}
+
+// Validate checks the agent's settings.
+func (a *Agent) Validate() error {
+	switch a.Driver {
+	case "", "qemu", "libvirt":
+	default:
+		return &config.FieldError{Key: "agent.driver", Problem: fmt.Sprintf("%q is not a driver (qemu, libvirt)", a.Driver)}
+	}
+	switch a.Accel {
+	case "", "kvm", "tcg":
+	default:
+		return &config.FieldError{Key: "agent.accel", Problem: "must be kvm, tcg or empty"}
+	}
+	for k, v := range a.OverrideRatios {
+		if v <= 0 {
+			return &config.FieldError{Key: "agent.allocation_ratios", Problem: fmt.Sprintf("%s: a ratio must be above 0", k)}
+		}
+	}
+	return nil
+}
+
+// startAgent runs this host's compute agent in-process over HTTP, as
+// any host's.
+func (c *Compute) startAgent(ctx context.Context, env *compose.Env) error {
+	ac := c.Config.Agent
+	creds, err := identityarea.ServiceUser(ctx, env, "compute-agent")
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	sess := kitagent.NewSession(creds)
+	if env.Config.TLS.On() {
+		tc, err := httpapi.ClientTLS(env.Config.TLS.CA())
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	}
+	feed := env.URLOf("admin")
+	if feed == "" {
+		return errors.New("agent: the stack has no admin listener for the watch feed")
+	}
+	host := ac.Host
+	if host == "" {
+		if host, err = os.Hostname(); err != nil {
+			return fmt.Errorf("agent: host name: %w", err)
+		}
+	}
+	dir := ac.StateDir
+	if dir == "" {
+		dir = filepath.Join(env.Config.DataDir, "compute")
+	}
+	ratios := compute.Ratios{Initial: ac.InitialRatios, Override: ac.OverrideRatios}
+	if len(ratios.Initial) == 0 {
+		ratios.Initial = compute.DefaultInitialRatios()
+	}
+	ag := &agent.Agent{
+		Config: agent.Config{Host: host, StateDir: filepath.Join(dir, "agent"), Ratios: ratios,
+			Reserved: agent.Reserved{CPUs: ac.ReservedCPUs, MemoryMB: ac.ReservedMemoryMB, DiskMB: ac.ReservedDiskMB}},
+		Session: sess, ComputeURL: env.URL, FeedURL: feed + "/v1/watch/compute", HTTP: sess.HTTP,
+		Log: env.Log.With("agent", host),
+	}
+	// The run is started in the background: the switch may be the
+	// network agent's, which it starts itself.
+	env.Go("compute agent", func(ctx context.Context) error {
+		drv, err := c.driver(ctx, env, ag, dir)
+		if err != nil {
+			env.Log.Error("compute agent: no driver", "err", err)
+			return nil // the API and the builder keep serving; servers stay BUILD until an agent runs
+		}
+		ag.Driver = drv
+		err = ag.Run(ctx)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	})
+	return nil
+}
+
+// driver makes the configured driver; for QEMU, ports are plugged into
+// the network agent's Open vSwitch through the agent.
+func (c *Compute) driver(ctx context.Context, env *compose.Env, ag *agent.Agent, dir string) (virt.Driver, error) {
+	ac := c.Config.Agent
+	if ac.Driver == "libvirt" {
+		return libvirt.New(ctx, libvirt.Config{URI: ac.LibvirtURI, StateDir: filepath.Join(dir, "libvirt"), DomainType: ac.DomainType,
+			Log: env.Log})
+	}
+	if f, err := lookup[func(context.Context) (string, error)](env, ovsKey); err == nil {
+		endpoint, err := f(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("open vswitch: %w", err)
+		}
+		sw, err := ovs.Connect(ctx, endpoint)
+		if err != nil {
+			return nil, fmt.Errorf("open vswitch: %w", err)
+		}
+		ag.Switch = sw
+	} else {
+		env.Log.Warn("compute agent: no Open vSwitch from the network area: guest ports are not plugged", "err", err)
+	}
+	return qemu.New(qemu.Config{StateDir: filepath.Join(dir, "qemu"), Accel: ac.Accel, Plug: ag.Plug, Unplug: ag.Unplug, Log: env.Log})
+}
