@@ -63,7 +63,12 @@ func commandLine(g *virt.Guest, f files, accel string, incoming bool) ([]string,
 	for i, p := range g.Ports {
 		id := "net" + strconv.Itoa(i)
 		args = append(args, "-netdev", "tap,id="+id+",ifname="+tapName(p.ID)+",script=no,downscript=no")
-		dev := map[string]any{"driver": "virtio-net-pci", "id": id, "netdev": id, "mac": p.MAC}
+		// No checksum offload either way: Open vSwitch's userspace datapath
+		// (what runs without kernel modules) reads the tap with a packet
+		// socket and forwards a partial checksum as it is, which the other
+		// end drops (ICMP passes, TCP does not). The guest computes its
+		// own, and is given packets whose checksums are whole.
+		dev := map[string]any{"driver": "virtio-net-pci", "id": id, "netdev": id, "mac": p.MAC, "csum": false, "guest_csum": false}
 		if p.MTU > 0 {
 			dev["host_mtu"] = p.MTU
 		}

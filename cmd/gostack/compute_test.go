@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
+)
+
+// The proof with a real guest: the openstack CLI against the
+// all-in-one (running in a network namespace of its own, with its
+// network and compute agents in-process) boots the tiny image under
+// QEMU (TCG) on a private network. The guest gets its address by DHCP
+// from the network's dnsmasq, reads its config drive (hostname, key,
+// user data), answers HTTP from the network's namespace, and is
+// stopped, started, rebooted and deleted; a flavor too big for the host
+// ends in ERROR with the scheduler's explanation.
+func TestAllInOneServers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a network namespace, Open vSwitch and tap devices")
+	}
+	for _, b := range []string{"ovs-vswitchd", "dnsmasq", "qemu-system-x86_64", "openstack", "curl"} {
+		if _, err := exec.LookPath(b); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not found: make test installs it", b)
+			}
+			t.Skipf("%s not found", b)
+		}
+	}
+	img := guesttest.Image(t)
+	sfx := strconv.Itoa(os.Getpid() % 100000)
+	ns := "gsvm" + sfx
+	sh(t, "ip", "netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	sh(t, "ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+	base, err := os.MkdirTemp("/tmp", "gsvm") // short: unix socket paths
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	data, ovsDir := filepath.Join(base, "data"), filepath.Join(base, "ovs")
+	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-data-dir", data,
+		"-set", "network.agent.host=aio", "-set", "network.agent.ovs_dir="+ovsDir, "-set", "identity.password_hash_rounds=4",
+		"-set", "compute.agent.host=aio", "-set", "compute.agent.accel=tcg", "-set", "compute.agent.reserved_host_memory_mb=-1")
+	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
+	p := startProc(t, cmd)
+	var privNet string
+	// gostack first, then its guests, dnsmasq and the switch.
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		pids, _ := filepath.Glob(filepath.Join(data, "compute", "qemu", "*", "qemu.pid"))
+		for _, f := range pids {
+			killPidFile(f)
+		}
+		if privNet != "" {
+			stopDHCP(privNet)
+		}
+		stopAllInOneOVS(ns, ovsDir)
+	})
+	waitFor(t, p, "healthy", func() error {
+		out, err := exec.Command("ip", "netns", "exec", ns, "curl", "-sf", "http://127.0.0.1:8790/healthcheck").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	})
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+	f, err := os.Open(filepath.Join(data, "openrc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line, ok := strings.CutPrefix(sc.Text(), "export "); ok {
+			k, v, _ := strings.Cut(line, "=")
+			env = append(env, k+"="+strings.Trim(v, "'"))
+		}
+	}
+	f.Close()
+	osc := func(args ...string) (string, error) {
+		c := exec.Command("ip", append([]string{"netns", "exec", ns, "openstack"}, args...)...)
+		c.Env = env
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := osc(args...)
+		if err != nil {
+			t.Fatalf("openstack %s: %v\n%s\n%s", strings.Join(args, " "), err, out, p.logs)
+		}
+		return out
+	}
+	asJSON := func(v any, args ...string) {
+		t.Helper()
+		out := must(append(args, "-f", "json")...)
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			t.Fatalf("openstack %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+
+	must("image", "create", "--disk-format", "raw", "--container-format", "bare", "--public", "--file", img, "tiny")
+	var n map[string]any
+	asJSON(&n, "network", "create", "private")
+	privNet = n["id"].(string)
+	must("subnet", "create", "--network", "private", "--subnet-range", "10.9.0.0/24", "private-v4")
+	pub := filepath.Join(t.TempDir(), "k.pub")
+	os.WriteFile(pub, []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMndHqje7Lv4uWQiXTVyY4Cp2RutcOpUJCJTiZCCNxw+ alice@example\n"), 0o644)
+	must("keypair", "create", "--public-key", pub, "k1")
+	ud := filepath.Join(t.TempDir(), "user-data")
+	os.WriteFile(ud, []byte("#!/bin/sh\necho USERDATA-MARKER-$((70 + 7))\n"), 0o644)
+	// Ingress to port 80 for the HTTP check (the default group lets
+	// nothing in).
+	must("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "80", "default")
+	must("security", "group", "rule", "create", "--protocol", "icmp", "default")
+
+	start := time.Now()
+	var s map[string]any
+	asJSON(&s, "server", "create", "--flavor", "m1.nano", "--image", "tiny", "--network", "private", "--key-name", "k1",
+		"--user-data", ud, "--wait", "vm1")
+	t.Logf("server create --wait: ACTIVE after %s", time.Since(start).Round(10*time.Millisecond))
+	if s["status"] != "ACTIVE" {
+		t.Fatalf("server create: %v\n%s", s, p.logs)
+	}
+	var addr string
+	if a, ok := s["addresses"].(map[string]any)["private"].([]any); ok && len(a) == 1 {
+		addr, _ = a[0].(string)
+	}
+	if !strings.HasPrefix(addr, "10.9.0.") {
+		t.Fatalf("addresses: %v", s["addresses"])
+	}
+	// The console: DHCP gave the port's address, the config drive the
+	// hostname, the key and the user data.
+	var console string
+	waitFor(t, p, "the guest ready on its console", func() error {
+		console = must("console", "log", "show", "vm1")
+		if !strings.Contains(console, "gostack-guest: ready") {
+			return fmt.Errorf("not ready: %s", console)
+		}
+		return nil
+	})
+	t.Logf("server create to the guest's ready line: %s", time.Since(start).Round(10*time.Millisecond))
+	for _, want := range []string{"gostack-guest: ready hostname=vm1 addr=" + addr + "/24", "gostack-guest: ssh keys 1", "USERDATA-MARKER-77",
+		"gostack-guest: metadata from config drive"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("console lacks %q:\n%s", want, console)
+		}
+	}
+	// Reachable from the network's DHCP namespace, which exists in
+	// gostack's mount namespace (ip netns exec gave it its own).
+	inDHCP := func(args ...string) *exec.Cmd {
+		return exec.Command("nsenter", append([]string{"--mount=/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/ns/mnt",
+			"ip", "netns", "exec", "qdhcp-" + privNet}, args...)...)
+	}
+	waitFor(t, p, "HTTP from the network's namespace", func() error {
+		out, err := inDHCP("curl", "-s", "-m", "2", "http://"+addr+"/").CombinedOutput()
+		if err != nil || string(out) != "vm1\n" {
+			return fmt.Errorf("%v: %q", err, out)
+		}
+		return nil
+	})
+	if out, err := inDHCP("ping", "-c", "1", "-W", "2", addr).CombinedOutput(); err != nil {
+		t.Errorf("ping %s: %v\n%s", addr, err, out)
+	}
+	var hyps []map[string]any
+	asJSON(&hyps, "hypervisor", "list")
+	if len(hyps) != 1 || hyps[0]["Hypervisor Hostname"] != "aio" || hyps[0]["State"] != "up" {
+		t.Errorf("hypervisor list: %v", hyps)
+	}
+
+	status := func(want string) {
+		t.Helper()
+		waitFor(t, p, "vm1 "+want, func() error {
+			var s map[string]any
+			asJSON(&s, "server", "show", "vm1")
+			if s["status"] != want {
+				return fmt.Errorf("status %v (task %v)", s["status"], s["OS-EXT-STS:task_state"])
+			}
+			return nil
+		})
+	}
+	must("server", "stop", "vm1")
+	status("SHUTOFF")
+	must("server", "start", "vm1")
+	status("ACTIVE")
+	must("server", "reboot", "--hard", "--wait", "vm1")
+	status("ACTIVE")
+
+	// Too big for the host: ERROR, and the fault says why.
+	asJSON(&s, "server", "create", "--flavor", "m1.xlarge", "--image", "tiny", "--network", "private", "big")
+	statusOf := func(name, want string) map[string]any {
+		var s map[string]any
+		waitFor(t, p, name+" "+want, func() error {
+			asJSON(&s, "server", "show", name)
+			if s["status"] != want {
+				return fmt.Errorf("status %v", s["status"])
+			}
+			return nil
+		})
+		return s
+	}
+	big := statusOf("big", "ERROR")
+	// The admin sees the details: which host, and which of its figures.
+	if f := fmt.Sprint(big["fault"]); !strings.Contains(f, "No valid host was found") || !strings.Contains(f, "aio: ") || !strings.Contains(f, "requested") {
+		t.Errorf("the big server's fault: %v", big["fault"])
+	}
+	must("server", "delete", "--wait", "big")
+
+	must("server", "delete", "--wait", "vm1")
+	if out, _ := osc("server", "list", "-f", "value"); strings.TrimSpace(out) != "" {
+		t.Errorf("servers after the deletes: %s", out)
+	}
+	if pids, _ := filepath.Glob(filepath.Join(data, "compute", "qemu", "*", "qemu.pid")); len(pids) != 0 {
+		t.Errorf("guest state left after the delete: %v", pids)
+	}
+}
