@@ -28,6 +28,7 @@ import (
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/agent"
 	"github.com/gostack/gostack/compute/api/nova"
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
 	"github.com/gostack/gostack/compute/qemu"
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/identity/middleware/middlewaretest"
@@ -517,5 +518,5 @@ func qemuPid(qemuDir, id string) int {
 
 // guestImage serves the tiny guest image (raw) as a new image.
 func (c *controller) guestImage() string {
-	return c.images.add(c.t, testenv.GuestImage(c.t), "raw", "")
+	return c.images.add(c.t, guesttest.Image(c.t), "raw", "")
 }

@@ -25,6 +25,8 @@ var blockNeeds = map[string][]string{
 	// the network model's types, whose package also holds the Store, but
 	// never opens a database (agentNoStore).
 	"network/agent": {"http", "store"},
+	// So does the compute host agent (compute's instance types).
+	"compute/agent": {"http", "store"},
 	// Open vSwitch's database client, libovsdb, links Prometheus (and so
 	// net/http) for its metrics; the block itself speaks no HTTP. The
 	// firewall and the test harness link it through network/ovs.
