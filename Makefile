@@ -7,7 +7,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 .PHONY: run test setup build bench clean
 
 run: build
-	./bin/gostack -data-dir ./data
+	./bin/gostack -data-dir ./data -set compute.guest_image=true
 
 test: setup
 	./scripts/test

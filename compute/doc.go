@@ -46,7 +46,12 @@
 //     Debian packages.
 //   - compute/metadata: Nova's metadata documents and the config drive.
 //   - compute/api/placement: the Placement API v1 handler.
+//   - compute/qemu, compute/libvirt: the hypervisor drivers.
+//   - compute/agent: the compute host agent.
+//   - compute/api/nova: the Compute API v2.1.
 //
-// Not here yet: servers, the Nova API (port 8774), the drivers and the
-// compute agent; they land with the compute issue.
+// Servers: Instance, the builder (Builder: Nova's conductor for new
+// instances), key pairs, flavors and compute nodes are in this package's
+// Store; Networks and Images are what it needs of the network and image
+// services.
 package compute

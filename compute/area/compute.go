@@ -30,7 +30,10 @@ type ComputeConfig struct {
 	// DefaultFlavors: on a first start with no flavors, make devstack's
 	// (Nova itself makes none).
 	DefaultFlavors bool `yaml:"default_flavors" help:"on a first start with no flavors, create devstack's m1.nano, m1.micro and m1.tiny to m1.xlarge"`
-	Agent          Agent `yaml:"agent"`
+	// GuestImage: build the tiny guest image and upload it as the public
+	// image gostack-tiny (make run turns it on).
+	GuestImage bool  `yaml:"guest_image" help:"build the tiny guest image (needs Go, gostack's source and a Debian mirror) and upload it as the public image gostack-tiny, once"`
+	Agent      Agent `yaml:"agent"`
 }
 
 // Validate reports the first bad setting.
@@ -125,6 +128,9 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 		if err := c.startAgent(ctx, env); err != nil {
 			return nil, err
 		}
+	}
+	if c.Config.GuestImage {
+		c.uploadGuestImage(env)
 	}
 	return mw.Wrap(api.Handler()), nil
 }

@@ -63,3 +63,36 @@ func provideCompute(env *compose.Env, svc *image.Service) {
 		return rc, imageMap(img), nil
 	})
 }
+
+// ImageImportKey is where the image area provides a way to add an image
+// from a reader (the compute area's default guest image):
+//
+//	func(ctx context.Context, owner, name, diskFormat string, public bool, r io.Reader, size int64) (id string, err error)
+//
+// An image of that owner and name that is already active is kept and
+// its id returned.
+const ImageImportKey = "image.import"
+
+func provideImport(env *compose.Env, svc *image.Service) {
+	env.Provide(ImageImportKey, func(ctx context.Context, owner, name, diskFormat string, public bool, r io.Reader, size int64) (string, error) {
+		have, _, err := svc.Store.List(ctx, image.Viewer{Project: owner}, image.Filter{Owner: owner, Name: []string{name}, Status: []image.Status{image.Active}}, image.Page{})
+		if err != nil {
+			return "", err
+		}
+		if len(have) > 0 {
+			return have[0].ID, nil
+		}
+		vis := image.Shared
+		if public {
+			vis = image.Public
+		}
+		img, err := svc.Store.Create(ctx, image.Image{Name: name, Owner: owner, Visibility: vis, DiskFormat: diskFormat, ContainerFormat: "bare"})
+		if err != nil {
+			return "", err
+		}
+		if _, err := svc.Upload(ctx, img.ID, r, size); err != nil {
+			return "", err
+		}
+		return img.ID, nil
+	})
+}

@@ -3,8 +3,9 @@
 // 26, Zed), Nova's error bodies and Nova's default policies (generated
 // from python3-nova by scripts/nova-policy).
 //
-// What is served so far: flavors (with extra specs and access lists),
-// key pairs, availability zones, host aggregates, services, hypervisors,
-// server groups and limits. Servers and their actions come with the
-// compute agent that builds them; until then /servers is not routed.
+// Served: servers and their power actions and console output, flavors
+// (with extra specs and access lists), key pairs, server groups, host
+// aggregates, availability zones, services and hypervisors (see
+// docs/compatibility.md for each call and the differences), and under
+// /internal/compute the API of the compute host agents.
 package nova
