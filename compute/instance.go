@@ -85,10 +85,14 @@ type InstancePort struct {
 
 // NetworkRequest is one entry of a server's networks: a network to make
 // a port on (optionally with a fixed IP), or a port that exists.
+// SecurityGroups are the names of the server's security groups, which
+// a port made for it gets (nil: the project's default group); a port
+// that exists keeps its own, as in Nova.
 type NetworkRequest struct {
-	NetworkID string `json:"uuid,omitempty"`
-	PortID    string `json:"port,omitempty"`
-	FixedIP   string `json:"fixed_ip,omitempty"`
+	NetworkID      string   `json:"uuid,omitempty"`
+	PortID         string   `json:"port,omitempty"`
+	FixedIP        string   `json:"fixed_ip,omitempty"`
+	SecurityGroups []string `json:"security_groups,omitempty"`
 }
 
 // Fault is why an instance is in error, as Nova shows it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/kit/compose"
@@ -48,7 +49,8 @@ func (n envNetworks) Allocate(ctx context.Context, project, instance, host strin
 	}
 	in := make([]map[string]string, len(reqs))
 	for i, r := range reqs {
-		in[i] = map[string]string{"network": r.NetworkID, "port": r.PortID, "fixed_ip": r.FixedIP}
+		in[i] = map[string]string{"network": r.NetworkID, "port": r.PortID, "fixed_ip": r.FixedIP,
+			"security_groups": strings.Join(r.SecurityGroups, "\n")}
 	}
 	out, err := f(ctx, project, instance, host, in)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/fault"
@@ -19,7 +20,8 @@ import (
 //	PortsStatusKey   func(ctx, ids []string) (map[string]string, error)
 //	NetworksUsableKey func(ctx, project string) ([]string, error)
 //
-// A request is {"network": id, "fixed_ip": ip} or {"port": id}; a port
+// A request is {"network": id, "fixed_ip": ip, "security_groups": names
+// one per line} or {"port": id}; a port
 // is {"id", "network_id", "network_name", "mac", "ips" ([]string),
 // "mtu" (int), "created" (bool)}.
 const (
@@ -138,6 +140,12 @@ func allocatePorts(ctx context.Context, store *network.Store, project, device, h
 				return nil, fault.New(fault.BadRequest, "Network %s requires a subnet in order to boot instances on.", n.ID)
 			}
 			np := network.Port{NetworkID: n.ID, DeviceID: device, DeviceOwner: computeOwner, HostID: host, AdminStateUp: true}
+			if names := r["security_groups"]; names != "" {
+				if np.SecurityGroups, err = groupIDs(ctx, store, project, strings.Split(names, "\n")); err != nil {
+					undo()
+					return nil, err
+				}
+			}
 			if ip := r["fixed_ip"]; ip != "" {
 				addr, perr := netip.ParseAddr(ip)
 				if perr != nil {
@@ -170,6 +178,39 @@ func allocatePorts(ctx context.Context, store *network.Store, project, device, h
 			"ips": ips, "mtu": n.MTU, "created": created})
 	}
 	return out, nil
+}
+
+// groupIDs resolves the security group names (or ids) a server asks for
+// in project, as Nova does through Neutron: an unknown or ambiguous name
+// is refused.
+func groupIDs(ctx context.Context, store *network.Store, project string, names []string) ([]string, error) {
+	var ids []string
+	for _, name := range names {
+		groups, _, err := store.ListSecurityGroups(ctx, network.Viewer{Project: project}, network.Filter{"name": {name}}, network.Page{})
+		if err != nil {
+			return nil, err
+		}
+		var mine []string
+		for _, g := range groups {
+			if g.ProjectID == project {
+				mine = append(mine, g.ID)
+			}
+		}
+		if len(mine) == 0 {
+			if g, err := store.GetSecurityGroup(ctx, network.Viewer{Project: project}, name); err == nil && g.ProjectID == project {
+				mine = append(mine, g.ID)
+			}
+		}
+		switch len(mine) {
+		case 0:
+			return nil, fault.New(fault.BadRequest, "Security group %s not found for project %s.", name, project)
+		case 1:
+			ids = append(ids, mine[0])
+		default:
+			return nil, fault.New(fault.Conflict, "Multiple security groups named %s found, use an ID to be more specific.", name)
+		}
+	}
+	return ids, nil
 }
 
 // releasePort deletes a port made for device, or unbinds the user's

@@ -62,7 +62,7 @@ func (a *API) serverView(r *http.Request, q *request, i compute.Instance) map[st
 		"OS-SRV-USG:launched_at":               timeOrNil(i.LaunchedAt),
 		"OS-SRV-USG:terminated_at":             timeOrNil(i.TerminatedAt),
 		"os-extended-volumes:volumes_attached": []any{},
-		"security_groups":                      []map[string]string{{"name": "default"}},
+		"security_groups":                      securityGroups(i.Networks),
 	}
 	if i.ImageRef != "" {
 		out["image"] = map[string]any{"id": i.ImageRef, "links": []httpapi.Link{{Rel: "bookmark", Href: baseURL(r) + "/images/" + i.ImageRef}}}
@@ -188,6 +188,21 @@ func addresses(i compute.Instance) map[string][]map[string]any {
 		out[label] = list
 	}
 	return out
+}
+
+// securityGroups are the server's groups as Nova shows them, by name:
+// those it was created with, else the project's default.
+func securityGroups(nets []compute.NetworkRequest) []map[string]string {
+	for _, n := range nets {
+		if len(n.SecurityGroups) > 0 {
+			out := make([]map[string]string, len(n.SecurityGroups))
+			for i, g := range n.SecurityGroups {
+				out[i] = map[string]string{"name": g}
+			}
+			return out
+		}
+	}
+	return []map[string]string{{"name": "default"}}
 }
 
 // brief is a server in a plain list: id, name, links.
@@ -509,6 +524,30 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	} else if len(nets) > 0 && a.Networks == nil {
 		return badRequest("Network %s could not be found.", nets[0].NetworkID)
 	}
+	// Security groups (by name or id): the ports made for the server get
+	// them; a port the user gave keeps its own.
+	if raw, ok := s.m["security_groups"]; ok {
+		list, isList := raw.([]any)
+		if !isList {
+			return badRequest("Invalid input for field/attribute security_groups. Value: %s. %s is not of type 'array'", pyBare(raw), py(raw))
+		}
+		var names []string
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			name, _ := m["name"].(string)
+			if name == "" || !plain(name) || len(name) > 255 {
+				return badRequest("Invalid input for field/attribute security_groups. Value: %s. %s is not a valid security group", py(raw), py(e))
+			}
+			if !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+		for n := range inst.Networks {
+			if inst.Networks[n].PortID == "" {
+				inst.Networks[n].SecurityGroups = names
+			}
+		}
+	}
 	// min_count and max_count.
 	minCount, maxCount := 1, 1
 	for _, c := range []struct {
@@ -555,7 +594,7 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	}
 	first := created[0]
 	out := map[string]any{"id": first.UUID, "links": resourceLinks(r, "servers", first.UUID), "OS-DCF:diskConfig": "MANUAL",
-		"security_groups": []map[string]string{{"name": "default"}}}
+		"security_groups": securityGroups(first.Networks)}
 	if pw, ok, _ := s.str("adminPass"); ok {
 		out["adminPass"] = pw
 	} else {
