@@ -29,6 +29,8 @@ type Store struct {
 
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// QuotaDefaults override DefaultQuotas, by resource.
+	QuotaDefaults map[string]int64
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()

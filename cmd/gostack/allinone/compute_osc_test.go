@@ -62,6 +62,23 @@ func TestOpenStackCompute(t *testing.T) {
 	if len(gs) != 2 {
 		t.Fatalf("server group list: %v", gs)
 	}
+	// Quotas and limits.
+	o.must("quota", "set", "--instances", "5", "--cores", "7", "admin")
+	var q map[string]any
+	o.json(&q, "quota", "show", "admin")
+	if q["instances"] != float64(5) || q["cores"] != float64(7) {
+		t.Fatalf("quota show: %v", q)
+	}
+	var lim []map[string]any
+	o.json(&lim, "limits", "show", "--absolute")
+	found := false
+	for _, l := range lim {
+		found = found || l["Name"] == "maxTotalInstances" && l["Value"] == float64(5)
+	}
+	if !found {
+		t.Fatalf("limits show: %v", lim)
+	}
+
 	o.must("server", "group", "delete", "g1")
 	o.json(&gs, "server", "group", "list")
 	if len(gs) != 1 || gs[0]["Name"] != "g2" {

@@ -66,6 +66,14 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "PUT /v2.1/servers/{id}", body: `{"server":{"name":"hostile-renamed"}}`},
 		{area: "compute", pattern: "DELETE /v2.1/servers/{id}"},
 		{area: "compute", pattern: "POST /v2.1/servers/{id}/action", body: `{"os-stop":null}`},
+		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}"},
+		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}/detail"},
+		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}/defaults"},
+		// Any limit is valid, a number or a string of digits: the sample
+		// carries a key Nova refuses, so no mutation of it is a write.
+		{area: "compute", pattern: "PUT /v2.1/os-quota-sets/{project}", body: `{"quota_set":{"instances":10,"hostile":1}}`},
+		{area: "compute", pattern: "DELETE /v2.1/os-quota-sets/{project}"},
+		{area: "compute", pattern: "GET /v2.1/limits"},
 		{area: "compute", pattern: "GET /internal/compute/hosts/{host}"},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/service", body: node},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}", body: `{"task_state":"spawning","vm_state":"active","power_state":1}`},
@@ -103,6 +111,7 @@ func (h *hostile) computeFixtures() {
 	f["servers"] = field(h.must(202, "POST", "compute", "/v2.1/servers", h.owner, fmt.Sprintf(
 		`{"server":{"name":"hostile-s","imageRef":%q,"flavorRef":"1","networks":[{"uuid":%q}]}}`, f["images"], f["networks"])), "server", "id")
 	f["instances"] = f["servers"]
+	f["os-quota-sets"] = f["project"]
 	eventually(h.t, "the fixture server in ERROR", func() bool {
 		s := h.must(200, "GET", "compute", "/v2.1/servers/"+f["servers"], h.owner, "")
 		return s["server"].(map[string]any)["status"] == "ERROR"

@@ -1,8 +1,6 @@
 package allinone_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -136,7 +134,6 @@ func TestOpenStackNetwork(t *testing.T) {
 // own quota show and the defaults.
 func quotas(t *testing.T, o *osc) {
 	t.Helper()
-	standInCompute(t, o)
 	o.must("project", "create", "limited")
 	o.must("user", "create", "carol", "--password", "carol-pw", "--project", "limited")
 	o.must("role", "add", "--project", "limited", "--user", "carol", "member")
@@ -417,25 +414,4 @@ func (l l3) teardown(t *testing.T, o *osc) {
 	}
 	o.must("subnet", "delete", "public-sub")
 	o.must("network", "delete", "public")
-}
-
-// standInCompute registers a compute endpoint whose os-quota-sets are
-// empty: this CLI's quota show and set make a compute client first (and
-// show reads its quotas), which needs one in the catalog. The block
-// storage part is left out by the CLI itself when the catalog has none.
-func standInCompute(t *testing.T, o *osc) {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, rest, ok := strings.Cut(r.URL.Path, "/os-quota-sets/")
-		if !ok || r.Method != http.MethodGet {
-			http.NotFound(w, r)
-			return
-		}
-		project, _, _ := strings.Cut(rest, "/")
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(mustJSON(map[string]any{"quota_set": map[string]any{"id": project}}))
-	}))
-	t.Cleanup(srv.Close)
-	o.must("service", "create", "--name", "nova", "compute")
-	o.must("endpoint", "create", "--region", "RegionOne", "compute", "public", srv.URL+"/v2.1")
 }

@@ -91,6 +91,7 @@ func (a *API) router() *httpapi.Router {
 	a.hypervisorRoutes(rt)
 	a.serverGroupRoutes(rt)
 	a.serverRoutes(rt)
+	a.quotaRoutes(rt)
 	return rt
 }
 

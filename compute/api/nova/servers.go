@@ -571,6 +571,12 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if maxCount > 1 && len(inst.Networks) > 0 && slices.ContainsFunc(inst.Networks, func(n compute.NetworkRequest) bool { return n.PortID != "" || n.FixedIP != "" }) {
 		return badRequest("Multiple instances cannot be created with the same port or fixed IP.")
 	}
+	// Quotas: Nova makes as many as fit, down to min_count.
+	fits, qerr := a.Store.CheckInstanceQuota(r.Context(), inst.ProjectID, inst.Flavor, maxCount)
+	if qerr != nil && fits < minCount {
+		return qerr
+	}
+	maxCount = min(maxCount, fits)
 	var created []compute.Instance
 	for n := 0; n < maxCount; n++ {
 		i := inst
@@ -584,6 +590,15 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 			return err
 		}
 		created = append(created, c)
+	}
+	// Nova's recheck_quota: a parallel create may have taken the room
+	// meanwhile; then these go again.
+	if _, err := a.Store.CheckInstanceQuota(r.Context(), inst.ProjectID, inst.Flavor, 0); err != nil {
+		for _, c := range created {
+			a.Store.StartAction(r.Context(), compute.Viewer{Admin: true}, c.UUID, "delete")
+			a.Store.DeleteUnplaced(r.Context(), c.UUID)
+		}
+		return err
 	}
 	if a.Builder != nil {
 		a.Builder.Poke()
