@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 
@@ -14,10 +13,8 @@ import (
 	"github.com/gostack/gostack/compute/qemu"
 	"github.com/gostack/gostack/compute/virt"
 	identityarea "github.com/gostack/gostack/identity/area"
-	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
-	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/network/ovs"
 )
 
@@ -65,17 +62,9 @@ func (a *Agent) Validate() error {
 // any host's.
 func (c *Compute) startAgent(ctx context.Context, env *compose.Env) error {
 	ac := c.Config.Agent
-	creds, err := identityarea.ServiceUser(ctx, env, "compute-agent")
+	sess, err := identityarea.AgentSession(ctx, env, "compute-agent")
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
-	}
-	sess := kitagent.NewSession(creds)
-	if env.Config.TLS.On() {
-		tc, err := httpapi.ClientTLS(env.Config.TLS.CA())
-		if err != nil {
-			return fmt.Errorf("agent: %w", err)
-		}
-		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
 	}
 	feed := env.URLOf("admin")
 	if feed == "" {

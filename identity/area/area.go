@@ -109,6 +109,25 @@ func ServiceUser(ctx context.Context, env *compose.Env, name string) (agent.Cred
 	return f.(serviceUsers)(ctx, name)
 }
 
+// AgentSession is the session of a host agent an area runs in-process:
+// service user name's credentials (ServiceUser), and the stack's own CA
+// when its listeners are TLS.
+func AgentSession(ctx context.Context, env *compose.Env, name string) (*agent.Session, error) {
+	creds, err := ServiceUser(ctx, env, name)
+	if err != nil {
+		return nil, err
+	}
+	sess := agent.NewSession(creds)
+	if env.Config.TLS.On() {
+		tc, err := httpapi.ClientTLS(env.Config.TLS.CA())
+		if err != nil {
+			return nil, err
+		}
+		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	}
+	return sess, nil
+}
+
 // Register puts an area's endpoint into the identity catalog (all three
 // interfaces at env.URL), like `openstack endpoint create` would.
 func Register(ctx context.Context, env *compose.Env, serviceType, serviceName, url string) error {

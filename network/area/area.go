@@ -220,17 +220,9 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 // as on another host: a service user's token, the API and the admin
 // port's feed over HTTP.
 func (a *Area) startAgent(ctx context.Context, env *compose.Env) error {
-	creds, err := identityarea.ServiceUser(ctx, env, "network-agent")
+	sess, err := identityarea.AgentSession(ctx, env, "network-agent")
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
-	}
-	sess := kitagent.NewSession(creds)
-	if env.Config.TLS.On() {
-		tc, err := httpapi.ClientTLS(env.Config.TLS.CA())
-		if err != nil {
-			return fmt.Errorf("agent: %w", err)
-		}
-		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
 	}
 	cfg, err := a.agentConfig(env.Config)
 	if err != nil {
