@@ -123,8 +123,12 @@ func (s *Store) SetQuotas(ctx context.Context, project string, limits map[string
 // DeleteQuotas reverts project to the default limits.
 func (s *Store) DeleteQuotas(ctx context.Context, project string) error {
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM compute_quotas WHERE project_id = ?", project); err != nil {
+		res, err := tx.Exec(ctx, "DELETE FROM compute_quotas WHERE project_id = ?", project)
+		if err != nil {
 			return fmt.Errorf("compute: delete quotas: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // already the defaults: nothing changed
 		}
 		return s.record(ctx, tx, "quota", project, project, watch.Delete, nil)
 	})

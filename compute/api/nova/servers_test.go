@@ -118,7 +118,7 @@ type serverEnv struct {
 
 // newServerAPI is newAPI with the fake services, two compute hosts of 4
 // VCPU and 8 GiB, and flavors tiny (1 VCPU, 512 MiB, 1 GiB) and huge
-// (64 VCPU).
+// (8 VCPU: within the default quota, bigger than any host).
 func newServerAPI(t *testing.T) *serverEnv {
 	t.Helper()
 	ctx := context.Background()
@@ -146,7 +146,7 @@ func newServerAPI(t *testing.T) *serverEnv {
 	}
 	for _, f := range []compute.Flavor{
 		{FlavorID: "1", Name: "tiny", VCPUs: 1, MemoryMB: 512, RootGB: 1, IsPublic: true},
-		{FlavorID: "9", Name: "huge", VCPUs: 64, MemoryMB: 512, RootGB: 1, IsPublic: true},
+		{FlavorID: "9", Name: "huge", VCPUs: 8, MemoryMB: 512, RootGB: 1, IsPublic: true},
 	} {
 		if _, err := store.CreateFlavor(ctx, f); err != nil {
 			t.Fatal(err)
