@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
@@ -53,7 +54,9 @@ func (a *Agent) routers(ctx context.Context, base string, l *layout) error {
 		errs = append(errs, err)
 	}
 	for _, e := range entries {
-		if id, ok := strings.CutPrefix(e.Name(), "qrouter-"); ok && !keep[id] {
+		// Only a router's: router ids are UUIDs (another program's
+		// namespace named qrouter-<something else> is not ours to remove).
+		if id, ok := strings.CutPrefix(e.Name(), "qrouter-"); ok && !keep[id] && uuid.Validate(id) == nil {
 			if err := l3.Delete(id); err != nil {
 				errs = append(errs, err)
 			}
