@@ -32,8 +32,9 @@ type ComputeConfig struct {
 	DefaultFlavors bool `yaml:"default_flavors" help:"on a first start with no flavors, create devstack's m1.nano, m1.micro and m1.tiny to m1.xlarge"`
 	// GuestImage: build the tiny guest image and upload it as the public
 	// image gostack-tiny (make run turns it on).
-	GuestImage bool  `yaml:"guest_image" help:"build the tiny guest image (needs Go, gostack's source and a Debian mirror) and upload it as the public image gostack-tiny, once"`
-	Agent      Agent `yaml:"agent"`
+	GuestImage    bool   `yaml:"guest_image" help:"build the tiny guest image (needs Go, gostack's source and a Debian mirror) and upload it as the public image gostack-tiny, once"`
+	GuestImageDir string `yaml:"guest_image_dir" help:"where the tiny guest image and the packages it is built from are kept; empty for <data_dir>/guest-image"`
+	Agent         Agent  `yaml:"agent"`
 }
 
 // Validate reports the first bad setting.

@@ -35,7 +35,11 @@ func (c *Compute) uploadGuestImage(env *compose.Env) {
 			env.Log.Warn("guest image: the admin project", "err", err)
 			return nil
 		}
-		img, err := guestimage.Build(ctx, guestimage.Options{Dir: filepath.Join(env.Config.DataDir, "guest-image"), Log: env.Log})
+		dir := c.Config.GuestImageDir
+		if dir == "" {
+			dir = filepath.Join(env.Config.DataDir, "guest-image")
+		}
+		img, err := guestimage.Build(ctx, guestimage.Options{Dir: dir, Log: env.Log})
 		if err != nil {
 			if ctx.Err() == nil {
 				env.Log.Warn("guest image: not built", "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/google/uuid"
 	"github.com/gostack/gostack/image"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/fault"
@@ -86,7 +87,7 @@ func provideImport(env *compose.Env, svc *image.Service) {
 		if public {
 			vis = image.Public
 		}
-		img, err := svc.Store.Create(ctx, image.Image{Name: name, Owner: owner, Visibility: vis, DiskFormat: diskFormat, ContainerFormat: "bare"})
+		img, err := svc.Store.Create(ctx, image.Image{ID: uuid.NewString(), Name: name, Owner: owner, Visibility: vis, DiskFormat: diskFormat, ContainerFormat: "bare"})
 		if err != nil {
 			return "", err
 		}
