@@ -143,6 +143,11 @@ func (b *Builder) build(ctx context.Context, i Instance) error {
 			EphemeralGB: i.Flavor.EphemeralGB, SwapMB: i.Flavor.SwapMB, ExtraSpecs: i.Flavor.ExtraSpecs},
 		Image: scheduler.Image{ID: i.ImageRef}, AvailabilityZone: i.AvailabilityZone}
 	if i.ServerGroup != "" {
+		// A place an earlier try took in the group is this instance's own:
+		// it must not count against the instance it is.
+		if _, err := b.Store.RemoveServerGroupMember(ctx, i.ServerGroup, i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
 		g, err := b.Store.ServerGroup(ctx, Viewer{Admin: true}, i.ServerGroup)
 		if err != nil {
 			return b.fail(ctx, i, 500, fmt.Sprintf("Server group %s: %s", i.ServerGroup, fault.Message(err)), "")

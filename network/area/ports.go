@@ -87,13 +87,23 @@ func allocatePorts(ctx context.Context, store *network.Store, project, device, h
 		return nil, err
 	}
 	var out []map[string]any
-	var made []network.Port
+	var made, bound []network.Port
 	undo := func() {
 		for _, p := range made {
 			store.DeletePort(ctx, admin, p.ID)
 		}
+		for _, p := range bound { // the user's own, as they were
+			store.UpdatePort(ctx, admin, p.ID, network.PortUpdate{DeviceID: &p.DeviceID, DeviceOwner: &p.DeviceOwner, HostID: &p.HostID})
+		}
 	}
+	// Ports a request names are the user's: never taken for one made by
+	// an earlier try.
 	used := map[string]bool{}
+	for _, r := range reqs {
+		if r["port"] != "" {
+			used[r["port"]] = true
+		}
+	}
 	for _, r := range reqs {
 		var p network.Port
 		created := false
@@ -108,8 +118,12 @@ func allocatePorts(ctx context.Context, store *network.Store, project, device, h
 				undo()
 				return nil, fault.New(fault.Conflict, "Port %s is still in use.", p.ID)
 			}
+			before := p
 			dev, owner := device, computeOwner
 			p, err = store.UpdatePort(ctx, admin, p.ID, network.PortUpdate{DeviceID: &dev, DeviceOwner: &owner, HostID: &host})
+			if err == nil && before.DeviceID == "" {
+				bound = append(bound, before)
+			}
 		default:
 			// A port an earlier try made on this network.
 			found := false

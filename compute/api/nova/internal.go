@@ -122,6 +122,12 @@ func (a *API) instanceReport(w http.ResponseWriter, r *http.Request) error {
 		if i.Host != host {
 			return notFound("Instance %s could not be found.", id)
 		}
+		// Only the end of a delete gives back what the instance holds: a
+		// stale report must not free a live instance's ports and claim.
+		if i.TaskState != compute.Deleting || rep.Task != compute.Deleting {
+			_, err := a.Store.ReportInstance(r.Context(), host, id, rep) // the 409 it is
+			return err
+		}
 		if err := a.release(r, i); err != nil {
 			return err
 		}

@@ -117,6 +117,15 @@ func TestInternalAPI(t *testing.T) {
 		t.Fatalf("image data: %d, %d bytes, %v", resp.StatusCode, n, resp.Header)
 	}
 
+	// A Deleted report while no delete is under way is refused, and
+	// frees nothing.
+	if r := e.agentCall(t, service, "PUT", base+"/instances/"+id, compute.InstanceReport{Task: compute.Deleting, Deleted: true}); r.Code != 409 {
+		t.Fatalf("a stale delete report: %s", r)
+	}
+	if len(e.nets.ports) != 1 || len(e.nets.released) != 0 {
+		t.Fatalf("a stale delete report released ports: %v %v", e.nets.ports, e.nets.released)
+	}
+
 	// The delete: the report of the deleted guest releases the port and
 	// the claim, then the server is gone.
 	e.must(t, 204, "2.1", alice, "DELETE", "/servers/"+id, nil)

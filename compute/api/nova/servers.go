@@ -239,6 +239,11 @@ func (a *API) listServers(detail bool) handler {
 				f.ProjectID = qs.Get("tenant_id")
 			}
 		}
+		for _, k := range []string{"host", "project_id", "tenant_id", "name", "status"} {
+			if !plain(qs.Get(k)) {
+				return badRequest("Invalid filter value for %s", k)
+			}
+		}
 		if q.admin {
 			f.Host = qs.Get("host")
 			if d := strings.ToLower(qs.Get("deleted")); d == "true" || d == "1" {
@@ -820,20 +825,19 @@ func (a *API) deleteServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if err := a.authorize(r.Context(), q, "os_compute_api:servers:delete", map[string]any{"project_id": i.ProjectID}); err != nil {
 		return err
 	}
-	if i.TaskState == compute.Deleting {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+	if i.TaskState != compute.Deleting {
+		if i, err = a.Store.StartAction(r.Context(), q.viewer(), i.UUID, "delete"); err != nil {
+			return err
+		}
 	}
-	if _, err := a.Store.StartAction(r.Context(), q.viewer(), i.UUID, "delete"); err != nil {
-		return err
-	}
-	// No host will delete what no host has: the controller ends it.
-	done, err := a.Store.DeleteUnplaced(r.Context(), i.UUID)
-	if err != nil {
-		return err
-	}
-	if done {
+	// No host will delete what no host has: the controller ends it (also
+	// when asked again after a delete that stopped half-way). What it
+	// holds goes first, so a failure here leaves it to the next try.
+	if i.Host == "" {
 		if err := a.release(r, i); err != nil {
+			return err
+		}
+		if _, err := a.Store.DeleteUnplaced(r.Context(), i.UUID); err != nil {
 			return err
 		}
 	}
