@@ -65,7 +65,14 @@ func isGuest(pid int, id string) bool {
 	return false
 }
 
-func (p *proc) close() { unix.Close(p.fd) }
+// close releases the pidfd once: a second close would close whatever
+// descriptor the number was given to meanwhile.
+func (p *proc) close() {
+	if p.fd >= 0 {
+		unix.Close(p.fd)
+		p.fd = -1
+	}
+}
 
 // exited reports whether the process has ended, without waiting.
 func (p *proc) exited() bool {
