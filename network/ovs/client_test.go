@@ -168,7 +168,13 @@ func TestBridgesAndPorts(t *testing.T) {
 		if err != nil || port <= 0 {
 			t.Errorf("WaitOFPort(%s) = %d, %v", p.port.Name, port, err)
 		}
+		// A patch port made before its peer carries "No usable peer" until
+		// ovs-vswitchd reconfigures with both: wait for that, briefly.
 		i, ok := findIface(c.Interfaces(p.bridge), p.port.Name)
+		for end := time.Now().Add(5 * time.Second); ok && i.Error != "" && time.Now().Before(end); {
+			time.Sleep(50 * time.Millisecond)
+			i, ok = findIface(c.Interfaces(p.bridge), p.port.Name)
+		}
 		switch {
 		case !ok:
 			t.Errorf("%s not in Interfaces(%s)", p.port.Name, p.bridge)
