@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/gostack/gostack/compute/scheduler"
@@ -71,7 +72,10 @@ type Builder struct {
 	// Interval is how often waiting instances are looked for besides
 	// Poke (10 s when 0).
 	Interval time.Duration
-	Log      *slog.Logger
+	// Host names the builder in the events it records of its own steps
+	// (Nova's conductor host); the machine's hostname when "".
+	Host string
+	Log  *slog.Logger
 
 	poke chan struct{}
 }
@@ -81,6 +85,14 @@ func (b *Builder) log() *slog.Logger {
 		return b.Log
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func (b *Builder) host() string {
+	if b.Host != "" {
+		return b.Host
+	}
+	h, _ := os.Hostname()
+	return h
 }
 
 func (b *Builder) init() {
@@ -150,7 +162,7 @@ func (b *Builder) build(ctx context.Context, i Instance) error {
 		}
 		g, err := b.Store.ServerGroup(ctx, Viewer{Admin: true}, i.ServerGroup)
 		if err != nil {
-			return b.fail(ctx, i, 500, fmt.Sprintf("Server group %s: %s", i.ServerGroup, fault.Message(err)), "")
+			return b.fail(ctx, i, "", 500, fmt.Sprintf("Server group %s: %s", i.ServerGroup, fault.Message(err)), "")
 		}
 		req.Group = g.SchedulerGroup()
 	}
@@ -167,7 +179,7 @@ func (b *Builder) build(ctx context.Context, i Instance) error {
 	var nvh *scheduler.NoValidHost
 	switch {
 	case errors.As(err, &nvh):
-		return b.fail(ctx, i, 500, "No valid host was found. "+nvh.Error(), nvh.Explain())
+		return b.fail(ctx, i, "", 500, "No valid host was found. "+nvh.Error(), nvh.Explain())
 	case err != nil:
 		return err
 	case len(res.Placements) != 1:
@@ -178,13 +190,13 @@ func (b *Builder) build(ctx context.Context, i Instance) error {
 	if len(i.Networks) > 0 {
 		if b.Networks == nil {
 			b.unclaim(ctx, i, req)
-			return b.fail(ctx, i, 500, "Build of instance "+i.UUID+" aborted: no network service", "")
+			return b.fail(ctx, i, host.Name, 500, "Build of instance "+i.UUID+" aborted: no network service", "")
 		}
 		ports, err = b.Networks.Allocate(ctx, i.ProjectID, i.UUID, host.Name, i.Networks)
 		if err != nil {
 			b.unclaim(ctx, i, req)
 			if k := fault.KindOf(err); k == fault.BadRequest || k == fault.NotFound || k == fault.Conflict || k == fault.Forbidden {
-				return b.fail(ctx, i, 500, "Build of instance "+i.UUID+" aborted: "+fault.Message(err), "")
+				return b.fail(ctx, i, host.Name, 500, "Build of instance "+i.UUID+" aborted: "+fault.Message(err), "")
 			}
 			return err
 		}
@@ -211,8 +223,17 @@ func (b *Builder) unclaim(ctx context.Context, i Instance, req *scheduler.Reques
 	}
 }
 
-func (b *Builder) fail(ctx context.Context, i Instance, code int, msg, details string) error {
-	_, err := b.Store.FailBuild(ctx, i.UUID, Fault{Code: code, Message: msg, Details: details})
+// fail ends i's build in error. A failure before a host was chosen
+// (host "") is the builder's own conductor_schedule_and_build_instances
+// event, as Nova's conductor records burying an instance it could not
+// schedule; one on the chosen host (its ports, which Nova's compute
+// makes while building) is that host's build event.
+func (b *Builder) fail(ctx context.Context, i Instance, host string, code int, msg, details string) error {
+	event := EventBuild
+	if host == "" {
+		event, host = EventScheduleAndBuild, b.host()
+	}
+	_, err := b.Store.FailBuild(ctx, i.UUID, event, host, Fault{Code: code, Message: msg, Details: details})
 	if fault.KindOf(err) == fault.NotFound {
 		return nil
 	}

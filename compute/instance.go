@@ -172,7 +172,8 @@ func nullMicros(t *time.Time) any {
 }
 
 // CreateInstance stores a new instance in vm_state building, task_state
-// scheduling (the fields given are kept; UUID must be set).
+// scheduling (the fields given are kept; UUID must be set), with its
+// create action for ctx's requester.
 func (s *Store) CreateInstance(ctx context.Context, i Instance) (Instance, error) {
 	now := s.now()
 	i.VMState, i.TaskState, i.PowerState = Building, Scheduling, PowerNoState
@@ -194,6 +195,9 @@ func (s *Store) CreateInstance(ctx context.Context, i Instance) (Instance, error
 			mustJSON(i.Metadata), mustJSON(i.Ports), mustJSON(i.Networks), "", i.ServerGroup, i.LaunchIndex, i.ReservationID,
 			i.Locked, i.Revision, nil, nil, now.UnixMicro(), now.UnixMicro(), nil); err != nil {
 			return fmt.Errorf("compute: create instance: %w", err)
+		}
+		if _, err := s.recordAction(ctx, tx, i.UUID, "create", now); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, "instance", i.UUID, i.ProjectID, watch.Create, i)
 	})
@@ -388,13 +392,15 @@ func (s *Store) UpdateInstance(ctx context.Context, v Viewer, id string, u Insta
 
 // StartAction checks Nova's state rules for action (Actions) and sets
 // the task_state it runs under; the host's agent does the rest. Locked
-// instances refuse non-admins (Nova's 409 "Instance %s is locked").
+// instances refuse non-admins (Nova's 409 "Instance %s is locked"). The
+// action is recorded for ctx's requester (WithRequester), with the
+// event of the host's work started.
 func (s *Store) StartAction(ctx context.Context, v Viewer, id, action string) (Instance, error) {
 	a, ok := Actions[action]
 	if !ok {
 		return Instance{}, fmt.Errorf("compute: no action %q", action)
 	}
-	return s.writeInstance(ctx, id, func(_ *sqlstore.Tx, i *Instance) error {
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
 		if !v.sees(i.ProjectID) {
 			return instanceNotFound(id)
 		}
@@ -405,19 +411,42 @@ func (s *Store) StartAction(ctx context.Context, v Viewer, id, action string) (I
 			return err
 		}
 		i.TaskState = a.Sets
-		return nil
+		return s.recordStart(ctx, tx, *i, a)
+	})
+}
+
+// ResetState is Nova's os-resetState: instance id goes to vm_state
+// state (active or error) with no task under way, whatever it was doing,
+// and the resetState action is recorded. Who may is the API's policy
+// (admins by default); here v must see the instance.
+func (s *Store) ResetState(ctx context.Context, v Viewer, id string, state VMState) (Instance, error) {
+	if state != Active && state != Error {
+		return Instance{}, fmt.Errorf("compute: reset state to %q: only active or error", state)
+	}
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
+		if !v.sees(i.ProjectID) {
+			return instanceNotFound(id)
+		}
+		i.VMState, i.TaskState = state, NoTask
+		_, err := s.recordAction(ctx, tx, i.UUID, "resetState", s.now())
+		return err
 	})
 }
 
 // Place records where the scheduler put the instance and the ports made
-// for it: the host's agent builds it from here (task_state spawning).
+// for it: the host's agent builds it from here (task_state spawning),
+// and its create action's build event starts on host.
 func (s *Store) Place(ctx context.Context, id, host, node string, ports []InstancePort) (Instance, error) {
-	return s.writeInstance(ctx, id, func(_ *sqlstore.Tx, i *Instance) error {
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
 		if i.VMState != Building || i.TaskState != Scheduling {
 			return novaError(fault.Conflict, "InstanceInvalidState", "Instance %s is not being scheduled (vm_state %s, task_state %s)", id, i.VMState, i.TaskState)
 		}
 		i.Host, i.Node, i.Ports, i.TaskState = host, node, ports, Spawning
-		return nil
+		action, err := createAction(ctx, tx, id)
+		if err != nil || action == 0 {
+			return err
+		}
+		return startEvent(ctx, tx, action, EventBuild, host, s.now())
 	})
 }
 
@@ -452,9 +481,10 @@ type InstanceReport struct {
 // first ACTIVE sets launched_at; Deleted ends a delete (the row stays,
 // marked deleted). A report from another host than the instance's is
 // refused (404), as is one about a task that is no longer under way
-// (409: the agent acted on an old snapshot and syncs again).
+// (409: the agent acted on an old snapshot and syncs again). The event
+// of the task ends with it (recordReport).
 func (s *Store) ReportInstance(ctx context.Context, host, id string, r InstanceReport) (Instance, error) {
-	return s.writeInstance(ctx, id, func(_ *sqlstore.Tx, i *Instance) error {
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
 		if i.Host != host {
 			return instanceNotFound(id)
 		}
@@ -479,7 +509,7 @@ func (s *Store) ReportInstance(ctx context.Context, host, id string, r InstanceR
 				i.LaunchedAt = &now
 			}
 		}
-		return nil
+		return recordReport(ctx, tx, *i, r, now)
 	})
 }
 
@@ -539,17 +569,28 @@ func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 
 // FailBuild puts an instance that is still waiting for a host in error
 // with f (the scheduler found none, its ports could not be made); an
-// instance that has moved on (deleted meanwhile) is left alone.
-func (s *Store) FailBuild(ctx context.Context, id string, f Fault) (Instance, error) {
-	return s.writeInstance(ctx, id, func(_ *sqlstore.Tx, i *Instance) error {
+// instance that has moved on (deleted meanwhile) is left alone. Its
+// create action gets event (Nova's name of the step that failed, on
+// host) as an Error with f's message as details and f's details as
+// traceback.
+func (s *Store) FailBuild(ctx context.Context, id, event, host string, f Fault) (Instance, error) {
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
 		if i.VMState != Building || i.TaskState != Scheduling {
 			return errUnchanged
 		}
+		now := s.now()
 		if f.Created.IsZero() {
-			f.Created = s.now()
+			f.Created = now
 		}
 		i.VMState, i.TaskState, i.Fault = Error, NoTask, &f
-		return nil
+		action, err := createAction(ctx, tx, id)
+		if err != nil || action == 0 {
+			return err
+		}
+		if err := startEvent(ctx, tx, action, event, host, now); err != nil {
+			return err
+		}
+		return finishEvents(ctx, tx, id, event, eventEnd{err: true, details: f.Message, traceback: f.Details}, now)
 	})
 }
 

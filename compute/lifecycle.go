@@ -173,6 +173,10 @@ type Action struct {
 	Launched bool
 	// Sets is the task_state the action puts the instance in.
 	Sets TaskState
+	// Record is the instance action Nova records it as
+	// (nova/compute/instance_actions.py), which os-instance-actions
+	// lists.
+	Record string
 }
 
 var noTask = []TaskState{NoTask}
@@ -180,34 +184,34 @@ var noTask = []TaskState{NoTask}
 // Actions are Nova's server actions and their state rules
 // (nova/compute/api.py), by the method name Nova's errors use.
 var Actions = map[string]Action{
-	"delete":             {Name: "delete", Sets: Deleting},
-	"force_delete":       {Name: "force_delete", Task: nil, Sets: Deleting},
-	"soft_delete":        {Name: "soft_delete", Launched: true, Sets: SoftDeleting},
-	"restore":            {Name: "restore", VM: []VMState{SoftDeleted}, Task: noTask, Launched: true, Sets: Restoring},
-	"stop":               {Name: "stop", VM: []VMState{Active, Error}, Task: noTask, Launched: true, Sets: PoweringOff},
-	"start":              {Name: "start", VM: []VMState{Stopped}, Task: noTask, Launched: true, Sets: PoweringOn},
-	"reboot":             {Name: "reboot", VM: []VMState{Active}, Task: noTask, Launched: true, Sets: Rebooting},
-	"reboot_hard":        {Name: "reboot", VM: []VMState{Active, Stopped, Paused, Suspended, Error}, Task: []TaskState{NoTask, Rebooting, RebootPending, RebootStarted, Resuming, RebootingHard, Unpausing, Pausing, Suspending}, Launched: true, Sets: RebootingHard},
-	"pause":              {Name: "pause", VM: []VMState{Active}, Task: noTask, Launched: true, Sets: Pausing},
-	"unpause":            {Name: "unpause", VM: []VMState{Paused}, Task: noTask, Launched: true, Sets: Unpausing},
-	"suspend":            {Name: "suspend", VM: []VMState{Active}, Task: noTask, Launched: true, Sets: Suspending},
-	"resume":             {Name: "resume", VM: []VMState{Suspended}, Task: noTask, Launched: true, Sets: Resuming},
-	"rebuild":            {Name: "rebuild", VM: []VMState{Active, Stopped, Error}, Task: noTask, Launched: true, Sets: Rebuilding},
-	"resize":             {Name: "resize", VM: []VMState{Active, Stopped}, Task: noTask, Launched: true, Sets: ResizePrep},
-	"confirm_resize":     {Name: "confirm_resize", VM: []VMState{Resized}, Task: noTask, Launched: true},
-	"revert_resize":      {Name: "revert_resize", VM: []VMState{Resized}, Task: noTask, Launched: true, Sets: ResizeReverting},
-	"rescue":             {Name: "rescue", VM: []VMState{Active, Stopped, Error}, Task: noTask, Launched: true, Sets: Rescuing},
-	"unrescue":           {Name: "unrescue", VM: []VMState{Rescued}, Task: noTask, Launched: true, Sets: Unrescuing},
-	"shelve":             {Name: "shelve", VM: []VMState{Active, Stopped, Paused, Suspended}, Task: noTask, Launched: true, Sets: Shelving},
-	"shelve_offload":     {Name: "shelve_offload", VM: []VMState{Shelved}, Task: noTask, Launched: true, Sets: ShelvingOffloading},
-	"unshelve":           {Name: "unshelve", VM: []VMState{Shelved, ShelvedOffloaded}, Task: noTask, Launched: true, Sets: Unshelving},
-	"snapshot":           {Name: "snapshot", VM: []VMState{Active, Stopped, Paused, Suspended}, Task: noTask, Launched: true, Sets: ImageSnapshotPending},
-	"backup":             {Name: "backup", VM: []VMState{Active, Stopped, Paused, Suspended}, Task: noTask, Launched: true, Sets: ImageBackup},
-	"set_admin_password": {Name: "set_admin_password", VM: []VMState{Active}, Task: noTask, Launched: true, Sets: UpdatingPassword},
-	"live_migrate":       {Name: "live_migrate", VM: []VMState{Active, Paused}, Task: noTask, Launched: true, Sets: Migrating},
-	"attach_volume":      {Name: "attach_volume", VM: []VMState{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Launched: true},
-	"detach_volume":      {Name: "detach_volume", VM: []VMState{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Launched: true},
-	"trigger_crash_dump": {Name: "trigger_crash_dump", VM: []VMState{Active, Paused, Rescued, Resized, Error}, Task: noTask, Launched: true},
+	"delete":             {Name: "delete", Sets: Deleting, Record: "delete"},
+	"force_delete":       {Name: "force_delete", Task: nil, Sets: Deleting, Record: "delete"},
+	"soft_delete":        {Name: "soft_delete", Launched: true, Sets: SoftDeleting, Record: "delete"},
+	"restore":            {Name: "restore", VM: []VMState{SoftDeleted}, Task: noTask, Launched: true, Sets: Restoring, Record: "restore"},
+	"stop":               {Name: "stop", VM: []VMState{Active, Error}, Task: noTask, Launched: true, Sets: PoweringOff, Record: "stop"},
+	"start":              {Name: "start", VM: []VMState{Stopped}, Task: noTask, Launched: true, Sets: PoweringOn, Record: "start"},
+	"reboot":             {Name: "reboot", VM: []VMState{Active}, Task: noTask, Launched: true, Sets: Rebooting, Record: "reboot"},
+	"reboot_hard":        {Name: "reboot", VM: []VMState{Active, Stopped, Paused, Suspended, Error}, Task: []TaskState{NoTask, Rebooting, RebootPending, RebootStarted, Resuming, RebootingHard, Unpausing, Pausing, Suspending}, Launched: true, Sets: RebootingHard, Record: "reboot"},
+	"pause":              {Name: "pause", VM: []VMState{Active}, Task: noTask, Launched: true, Sets: Pausing, Record: "pause"},
+	"unpause":            {Name: "unpause", VM: []VMState{Paused}, Task: noTask, Launched: true, Sets: Unpausing, Record: "unpause"},
+	"suspend":            {Name: "suspend", VM: []VMState{Active}, Task: noTask, Launched: true, Sets: Suspending, Record: "suspend"},
+	"resume":             {Name: "resume", VM: []VMState{Suspended}, Task: noTask, Launched: true, Sets: Resuming, Record: "resume"},
+	"rebuild":            {Name: "rebuild", VM: []VMState{Active, Stopped, Error}, Task: noTask, Launched: true, Sets: Rebuilding, Record: "rebuild"},
+	"resize":             {Name: "resize", VM: []VMState{Active, Stopped}, Task: noTask, Launched: true, Sets: ResizePrep, Record: "resize"},
+	"confirm_resize":     {Name: "confirm_resize", VM: []VMState{Resized}, Task: noTask, Launched: true, Record: "confirmResize"},
+	"revert_resize":      {Name: "revert_resize", VM: []VMState{Resized}, Task: noTask, Launched: true, Sets: ResizeReverting, Record: "revertResize"},
+	"rescue":             {Name: "rescue", VM: []VMState{Active, Stopped, Error}, Task: noTask, Launched: true, Sets: Rescuing, Record: "rescue"},
+	"unrescue":           {Name: "unrescue", VM: []VMState{Rescued}, Task: noTask, Launched: true, Sets: Unrescuing, Record: "unrescue"},
+	"shelve":             {Name: "shelve", VM: []VMState{Active, Stopped, Paused, Suspended}, Task: noTask, Launched: true, Sets: Shelving, Record: "shelve"},
+	"shelve_offload":     {Name: "shelve_offload", VM: []VMState{Shelved}, Task: noTask, Launched: true, Sets: ShelvingOffloading, Record: "shelveOffload"},
+	"unshelve":           {Name: "unshelve", VM: []VMState{Shelved, ShelvedOffloaded}, Task: noTask, Launched: true, Sets: Unshelving, Record: "unshelve"},
+	"snapshot":           {Name: "snapshot", VM: []VMState{Active, Stopped, Paused, Suspended}, Task: noTask, Launched: true, Sets: ImageSnapshotPending, Record: "createImage"},
+	"backup":             {Name: "backup", VM: []VMState{Active, Stopped, Paused, Suspended}, Task: noTask, Launched: true, Sets: ImageBackup, Record: "createBackup"},
+	"set_admin_password": {Name: "set_admin_password", VM: []VMState{Active}, Task: noTask, Launched: true, Sets: UpdatingPassword, Record: "changePassword"},
+	"live_migrate":       {Name: "live_migrate", VM: []VMState{Active, Paused}, Task: noTask, Launched: true, Sets: Migrating, Record: "live-migration"},
+	"attach_volume":      {Name: "attach_volume", VM: []VMState{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Launched: true, Record: "attach_volume"},
+	"detach_volume":      {Name: "detach_volume", VM: []VMState{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Launched: true, Record: "detach_volume"},
+	"trigger_crash_dump": {Name: "trigger_crash_dump", VM: []VMState{Active, Paused, Rescued, Resized, Error}, Task: noTask, Launched: true, Record: "trigger_crash_dump"},
 }
 
 // Check reports whether action may start on an instance in vm and task
