@@ -25,11 +25,15 @@ type DHCPService struct {
 	Hosts   []DHCPHost `json:"hosts"`
 }
 
-// DHCPHost is a static lease.
+// DHCPHost is a static lease. Its port's device and project are how the
+// network's metadata proxy names the instance an address belongs to.
 type DHCPHost struct {
-	PortID string    `json:"port_id"`
-	MAC    string    `json:"mac_address"`
-	IPs    []FixedIP `json:"fixed_ips"`
+	PortID      string    `json:"port_id"`
+	MAC         string    `json:"mac_address"`
+	IPs         []FixedIP `json:"fixed_ips"`
+	DeviceOwner string    `json:"device_owner"`
+	DeviceID    string    `json:"device_id"`
+	ProjectID   string    `json:"project_id"`
 }
 
 // dhcpDeviceID is the device_id of host's DHCP ports.
@@ -69,7 +73,8 @@ func dhcpServices(ctx context.Context, tx *sqlstore.Tx, host string) ([]DHCPServ
 				continue
 			}
 			if len(p.FixedIPs) > 0 {
-				svc.Hosts = append(svc.Hosts, DHCPHost{PortID: p.ID, MAC: p.MAC, IPs: p.FixedIPs})
+				svc.Hosts = append(svc.Hosts, DHCPHost{PortID: p.ID, MAC: p.MAC, IPs: p.FixedIPs,
+					DeviceOwner: p.DeviceOwner, DeviceID: p.DeviceID, ProjectID: p.ProjectID})
 			}
 		}
 		out = append(out, svc)

@@ -138,8 +138,10 @@ func TestAllInOneServers(t *testing.T) {
 	if !strings.HasPrefix(addr, "10.9.0.") {
 		t.Fatalf("addresses: %v", s["addresses"])
 	}
-	// The console: DHCP gave the port's address, the config drive the
-	// hostname, the key and the user data.
+	// The console: DHCP gave the port's address (and the route to
+	// 169.254.169.254), the metadata service, through the proxy in the
+	// network's DHCP namespace, the hostname, the key and the user data
+	// (the server asked for no config drive).
 	var console string
 	waitFor(t, p, "the guest ready on its console", func() error {
 		console = must("console", "log", "show", "vm1")
@@ -150,7 +152,7 @@ func TestAllInOneServers(t *testing.T) {
 	})
 	t.Logf("server create to the guest's ready line: %s", time.Since(start).Round(10*time.Millisecond))
 	for _, want := range []string{"gostack-guest: ready hostname=vm1 addr=" + addr + "/24", "gostack-guest: ssh keys 1", "USERDATA-MARKER-77",
-		"gostack-guest: metadata from config drive"} {
+		"gostack-guest: metadata from metadata service: uuid " + s["id"].(string)} {
 		if !strings.Contains(console, want) {
 			t.Errorf("console lacks %q:\n%s", want, console)
 		}

@@ -183,6 +183,7 @@ func TestBadConfig(t *testing.T) {
 		{"wrong type", "watch:\n  max_changes: lots\n", `watch.max_changes: cannot use "lots" as an integer`},
 		{"invalid value", "log:\n  level: loud\n", `log.level: "loud": want debug, info, warn or error`},
 		{"duplicate port", "ports:\n  dns: 5000\n", `ports.dns: port 5000 is also ports.identity`},
+		{"metadata url", "network:\n  agent:\n    metadata_url: 169.254.169.254\n", `network.agent.metadata_url: must be empty, none, or an http or https URL`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

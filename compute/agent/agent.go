@@ -57,6 +57,9 @@ type Config struct {
 	// MaxConcurrentBuilds bounds builds running at once (Nova's
 	// max_concurrent_builds, default 10).
 	MaxConcurrentBuilds int
+	// ForceConfigDrive gives every instance a config drive, whatever
+	// its server's config_drive says (Nova's force_config_drive).
+	ForceConfigDrive bool
 	// QemuImg is the qemu-img binary (default "qemu-img" on PATH).
 	QemuImg string
 }

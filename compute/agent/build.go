@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,7 +76,7 @@ func (a *Agent) spawn(ctx context.Context, i compute.Instance) error {
 	if i.ImageRef == "" {
 		return errors.New("no image: booting from a volume is not supported yet")
 	}
-	userData, err := decodeUserData(i.UserData)
+	md, err := i.GuestMetadata()
 	if err != nil {
 		return err
 	}
@@ -96,14 +95,21 @@ func (a *Agent) spawn(ctx context.Context, i compute.Instance) error {
 		}
 	}
 	crashpoint.Hit("compute.agent.disk")
-	iso := filepath.Join(dir, "config.iso")
-	if !exists(iso) {
-		if err := metadata.ConfigDrive(ctx, iso, configDrive(i, userData)); err != nil {
-			return fmt.Errorf("config drive: %w", err)
+	// A config drive when the server asked for one or the host forces
+	// them (Nova's force_config_drive); otherwise the guest reads the
+	// metadata service.
+	iso := ""
+	if i.ConfigDrive || a.Config.ForceConfigDrive {
+		iso = filepath.Join(dir, "config.iso")
+		if !exists(iso) {
+			d := metadata.Drive{MetaData: md.MetaData, UserData: md.UserData, NetworkData: md.NetworkData}
+			if err := metadata.ConfigDrive(ctx, iso, d); err != nil {
+				return fmt.Errorf("config drive: %w", err)
+			}
 		}
 	}
 	g := virt.Guest{ID: i.UUID, Name: i.Name, VCPUs: i.Flavor.VCPUs, MemoryMB: i.Flavor.MemoryMB,
-		Disk: virt.Disk{Path: disk, Format: "qcow2"}, ConfigISO: iso, UserData: userData, Ports: a.guestPorts(i)}
+		Disk: virt.Disk{Path: disk, Format: "qcow2"}, ConfigISO: iso, UserData: md.UserData, Ports: a.guestPorts(i)}
 	if err := a.Driver.Spawn(ctx, g); err != nil {
 		return err
 	}
@@ -124,36 +130,6 @@ func (a *Agent) guestPorts(i compute.Instance) []virt.GuestPort {
 		out = append(out, virt.GuestPort{ID: p.ID, MAC: p.MAC, Bridge: a.Config.Bridge, MTU: p.MTU})
 	}
 	return out
-}
-
-// decodeUserData is the server's user data as the guest reads it (the
-// API keeps it base64, as it takes it); nil for none.
-func decodeUserData(s string) ([]byte, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("user data is not base64: %w", err)
-	}
-	return b, nil
-}
-
-// configDrive is what the guest learns about itself.
-func configDrive(i compute.Instance, userData []byte) metadata.Drive {
-	md := metadata.MetaData{UUID: i.UUID, Name: i.Name, Hostname: i.Hostname, LaunchIndex: i.LaunchIndex,
-		AvailabilityZone: i.AvailabilityZone, ProjectID: i.ProjectID, Meta: i.Metadata}
-	if md.Hostname == "" {
-		md.Hostname = i.Name
-	}
-	if i.KeyName != "" && i.KeyData != "" {
-		typ := "ssh"
-		if strings.HasPrefix(strings.TrimSpace(i.KeyData), "-----BEGIN CERTIFICATE-----") {
-			typ = "x509"
-		}
-		md.WithKeyPair(i.KeyName, typ, i.KeyData)
-	}
-	return metadata.Drive{MetaData: md, UserData: userData}
 }
 
 // makeDisk makes the root disk at path: a qcow2 overlay on the cached

@@ -32,8 +32,10 @@
 // (StateDir/images/<id>, checked against Content-MD5, written to a
 // temporary file and renamed; builds of one image share one download),
 // makes the root disk as a qcow2 overlay on it
-// (StateDir/instances/<id>/disk), writes a config drive
-// (StateDir/instances/<id>/config.iso, compute/metadata) and spawns the
+// (StateDir/instances/<id>/disk), writes a config drive when the server
+// asked for one or Config.ForceConfigDrive says so
+// (StateDir/instances/<id>/config.iso, compute/metadata; the others read
+// the metadata service) and spawns the
 // guest with its ports. Ports are plugged into Open vSwitch by Plug,
 // which the composition hands to the driver (compute/qemu's
 // Config.Plug): it adds the tap to the integration bridge with the
@@ -51,10 +53,7 @@
 // guest that is already right.
 //
 // What it does not do: rescheduling a failed build to another host (the
-// instance goes to error); the metadata service at 169.254.169.254 (it
-// does not exist yet, so every instance gets a config drive, whatever
-// the server's config_drive says); network_data.json (the guest falls
-// back to DHCP on every NIC); volumes, resize, rebuild, rescue, shelve,
+// instance goes to error); volumes, resize, rebuild, rescue, shelve,
 // snapshots and migrations (those task states are logged and left);
 // pruning unused images from the cache (Nova's image cache manager);
 // converting images to raw (Nova's force_raw_images): only raw and qcow2

@@ -26,10 +26,11 @@ type Agent struct {
 	Host    string `yaml:"host" help:"the host name servers are placed on; empty for the machine's hostname (it must be the network agent's host too)"`
 	Driver  string `yaml:"driver" help:"the hypervisor driver: qemu (qemu-system-x86_64 over QMP) or libvirt (needs the host's own Open vSwitch: network.agent.ovs_dir system)"`
 	// Accel is the QEMU driver's accelerator, DomainType libvirt's.
-	Accel      string `yaml:"accel" help:"qemu driver: kvm or tcg; empty detects (kvm when /dev/kvm runs a guest)"`
-	DomainType string `yaml:"domain_type" help:"libvirt driver: kvm or qemu; empty detects from the host's capabilities"`
-	LibvirtURI string `yaml:"libvirt_uri" help:"libvirt driver: the connection URI (qemu:///system when empty)"`
-	StateDir   string `yaml:"state_dir" help:"the agent's image cache, instance disks and guests' state; empty for <data_dir>/compute"`
+	Accel            string `yaml:"accel" help:"qemu driver: kvm or tcg; empty detects (kvm when /dev/kvm runs a guest)"`
+	DomainType       string `yaml:"domain_type" help:"libvirt driver: kvm or qemu; empty detects from the host's capabilities"`
+	LibvirtURI       string `yaml:"libvirt_uri" help:"libvirt driver: the connection URI (qemu:///system when empty)"`
+	ForceConfigDrive bool   `yaml:"force_config_drive" help:"give every server a config drive, whatever it asked for (Nova's force_config_drive); otherwise only those created with config_drive, and the rest read the metadata service"`
+	StateDir         string `yaml:"state_dir" help:"the agent's image cache, instance disks and guests' state; empty for <data_dir>/compute"`
 	// Nova's reserved_host_* and allocation ratios.
 	ReservedMemoryMB int64              `yaml:"reserved_host_memory_mb" help:"memory the host keeps for itself (Nova's reserved_host_memory_mb); 0 is Nova's 512, -1 none"`
 	ReservedCPUs     int                `yaml:"reserved_host_cpus" help:"CPUs the host keeps for itself (Nova's reserved_host_cpus)"`
@@ -85,7 +86,7 @@ func (c *Compute) startAgent(ctx context.Context, env *compose.Env) error {
 		ratios.Initial = compute.DefaultInitialRatios()
 	}
 	ag := &agent.Agent{
-		Config: agent.Config{Host: host, StateDir: filepath.Join(dir, "agent"), Ratios: ratios,
+		Config: agent.Config{Host: host, StateDir: filepath.Join(dir, "agent"), Ratios: ratios, ForceConfigDrive: ac.ForceConfigDrive,
 			Reserved: agent.Reserved{CPUs: ac.ReservedCPUs, MemoryMB: ac.ReservedMemoryMB, DiskMB: ac.ReservedDiskMB}},
 		Session: sess, ComputeURL: env.URL, FeedURL: feed + "/v1/watch/compute", HTTP: sess.HTTP,
 		Log: env.Log.With("agent", host),

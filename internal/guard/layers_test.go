@@ -33,6 +33,9 @@ var blockNeeds = map[string][]string{
 	"network/ovs":         {"http"},
 	"network/ovs/ovstest": {"http"},
 	"network/secgroup":    {"http"},
+	// The metadata proxy serves a network's guests and forwards to
+	// Nova's metadata API.
+	"network/metadataproxy": {"http"},
 	// The program inside the tiny guest image reads the metadata service
 	// and answers HTTP to prove the guest is reachable.
 	"compute/guestimage/guestagent": {"http"},

@@ -34,6 +34,7 @@ type Config struct {
 var OpenStackPorts = map[string]int{
 	"admin": 8790, "identity": 5000, "compute": 8774, "network": 9696, "volume": 8776,
 	"image": 9292, "placement": 8778, "baremetal": 6385, "load-balancer": 9876, "dns": 9001,
+	"metadata": 8775,
 }
 
 // TLSConfig turns HTTPS on for every HTTP listener (the APIs and the admin

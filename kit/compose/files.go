@@ -1,6 +1,8 @@
 package compose
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -75,4 +77,33 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// Secret is a random secret the daemon keeps in its data directory
+// under name (<data_dir>/secrets/<name>, mode 0600): made at first use,
+// the same at every start and for every area that asks for it (the
+// metadata proxies and the metadata API share one this way). 64 hex
+// digits.
+func (e *Env) Secret(name string) (string, error) {
+	e.s.mu.Lock()
+	defer e.s.mu.Unlock()
+	dir := filepath.Join(e.Config.DataDir, "secrets")
+	path := filepath.Join(dir, name)
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return string(b), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(raw)
+	if err := WriteFile(path, []byte(s), 0o600); err != nil {
+		return "", err
+	}
+	return s, nil
 }

@@ -60,6 +60,16 @@ type Config struct {
 	// them as nobody).
 	DHCP    bool
 	DHCPDir string
+	// MetadataURL is Nova's metadata API (its base URL, e.g.
+	// http://controller:8775) that a proxy in each DHCP namespace
+	// forwards the guests' requests to 169.254.169.254 to, naming the
+	// instance by the network and the request's source address; the
+	// subnets' DHCP gives the guests a route to it. "" serves no
+	// metadata service.
+	MetadataURL string
+	// MetadataSecret signs the instance ids the proxies forward (Nova's
+	// and Neutron's metadata_proxy_shared_secret); it must be the API's.
+	MetadataSecret string `json:"-"`
 	// OVSDir is the private run directory of the Open vSwitch daemons
 	// the agent starts when they are not running; "" uses the system's.
 	OVSDir string
@@ -113,6 +123,7 @@ type Agent struct {
 	reported   bool
 	synced     bool // once: the first sync is logged
 	dhcp       map[string]*dhcp.Server
+	meta       map[string]*metaProxy // by network
 	wake       chan struct{}
 }
 
@@ -147,6 +158,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.Config.Host == "" {
 		return errors.New("network agent: no host name")
 	}
+	if a.Config.MetadataURL != "" && a.Config.MetadataSecret == "" {
+		return errors.New("network agent: the metadata proxies need a shared secret")
+	}
 	if a.Config.DHCP {
 		if a.Config.DHCPDir == "" {
 			return errors.New("network agent: DHCP needs a DHCPDir")
@@ -159,6 +173,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.db.Close()
+	defer a.stopAllMetadata()
 	wake := make(chan struct{}, 1)
 	a.wake = wake
 	go a.watchSwitch(ctx, wake)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gostack/gostack/network"
 	"github.com/gostack/gostack/network/dhcp"
+	"github.com/gostack/gostack/network/metadataproxy"
 	"github.com/gostack/gostack/network/nsutil"
 	"github.com/gostack/gostack/network/ovs"
 )
@@ -140,6 +141,9 @@ func (a *Agent) serveDHCP(ctx context.Context, svc network.DHCPService) error {
 			addrs = append(addrs, netip.PrefixFrom(f.IP, c.Bits()))
 		}
 	}
+	if a.metadataOn() {
+		addrs = append(addrs, netip.PrefixFrom(metadataproxy.Address, 32))
+	}
 	// The service's directory before anything else, so that what follows
 	// is found and undone if the agent dies half-way and the network
 	// leaves this host.
@@ -158,6 +162,9 @@ func (a *Agent) serveDHCP(ctx context.Context, svc network.DHCPService) error {
 		for _, r := range s.Routes {
 			sub.Routes = append(sub.Routes, dhcp.Route{Destination: r.Destination, NextHop: r.Nexthop})
 		}
+		if a.metadataOn() {
+			metadataRoutes(&sub, p)
+		}
 		cfg.Subnets = append(cfg.Subnets, sub)
 	}
 	for _, h := range svc.Hosts {
@@ -167,7 +174,17 @@ func (a *Agent) serveDHCP(ctx context.Context, svc network.DHCPService) error {
 			}
 		}
 	}
-	return a.dhcpServer(svc.Network.ID, inNS).Apply(ctx, cfg)
+	if err := a.dhcpServer(svc.Network.ID, inNS).Apply(ctx, cfg); err != nil {
+		return err
+	}
+	if !a.metadataOn() {
+		a.stopMetadata(svc.Network.ID)
+		return nil
+	}
+	if err := a.serveMetadata(svc); err != nil {
+		return fmt.Errorf("metadata proxy: %w", err)
+	}
+	return nil
 }
 
 func (a *Agent) dhcpServer(networkID, iface string) *dhcp.Server {
@@ -188,6 +205,7 @@ func (a *Agent) dhcpServer(networkID, iface string) *dhcp.Server {
 // stopDHCP ends a network's DHCP here: dnsmasq, the namespace (which
 // takes the veth with it) and the veth's br-int port.
 func (a *Agent) stopDHCP(ctx context.Context, networkID string) error {
+	a.stopMetadata(networkID)
 	// The namespace first: the directory, which Stop removes last, is
 	// what brings a failed stop back at the next sync.
 	if h, err := netns.GetFromName(dhcpNamespace(networkID)); err == nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,6 +88,8 @@ type Agent struct {
 	BridgeMappings []string `yaml:"bridge_mappings" help:"physical networks to bridges, \"physnet:bridge\" (Neutron's bridge_mappings); the external network adds public:br-ex"`
 	DHCP           bool     `yaml:"dhcp" help:"serve the DHCP of networks the controller schedules to this host (dnsmasq per network)"`
 	L3             bool     `yaml:"l3" help:"run the routers the controller schedules to this host (a qrouter- namespace each, SNAT and floating IPs with nftables)"`
+	MetadataURL    string   `yaml:"metadata_url" help:"Nova's metadata API that a proxy in each DHCP namespace forwards guests' requests to 169.254.169.254 to; empty: this daemon's metadata listener (network-agent on another host: none unless set, e.g. http://10.0.0.1:8775); \"none\" serves no metadata service"`
+	MetadataSecret string   `yaml:"metadata_proxy_shared_secret" secret:"true" help:"signs the instance ids the proxies forward; the metadata API's shared_secret; empty: the secret this daemon keeps in <data_dir>/secrets (network-agent on another host must set it)"`
 	OVSDir         string   `yaml:"ovs_dir" help:"run directory of the Open vSwitch daemons the agent starts when they are not running; empty: the host's own Open vSwitch if one runs, else <data_dir>/ovs; \"system\" for the host's own"`
 	// The controller, for `gostack network-agent` on another host (the
 	// in-process agent knows it).
@@ -121,6 +124,8 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "pagination_max_limit", Problem: "must be 0 (no cap) or more"}
 	case c.Agent.DatapathType != "netdev" && c.Agent.DatapathType != "system":
 		return &config.FieldError{Key: "agent.datapath_type", Problem: "must be netdev or system"}
+	case c.Agent.MetadataURL != "" && c.Agent.MetadataURL != "none" && !httpURL(c.Agent.MetadataURL):
+		return &config.FieldError{Key: "agent.metadata_url", Problem: "must be empty, none, or an http or https URL"}
 	}
 	limits := c.Quotas.limits()
 	for _, r := range network.QuotaResources() {
@@ -232,11 +237,31 @@ func (a *Area) startAgent(ctx context.Context, env *compose.Env) error {
 	if feed == "" {
 		return errors.New("agent: the stack has no admin listener for the watch feed")
 	}
+	switch a.Config.Agent.MetadataURL {
+	case "none":
+		cfg.MetadataURL = ""
+	case "":
+		cfg.MetadataURL = env.URLOf(MetadataListener)
+	}
+	if cfg.MetadataURL != "" && cfg.MetadataSecret == "" {
+		if cfg.MetadataSecret, err = env.Secret(MetadataSecretName); err != nil {
+			return fmt.Errorf("agent: metadata secret: %w", err)
+		}
+	}
 	ag := &agent.Agent{Config: cfg, Session: sess, NetworkURL: env.URL, FeedURL: feed + "/v1/watch/network",
 		Log: env.Log.With("agent", cfg.Host), HTTP: sess.HTTP}
 	env.Go("network agent", ag.Run)
 	return nil
 }
+
+// MetadataListener is the name of the daemon's listener of Nova's
+// metadata API, which the in-process agent's proxies forward to, and
+// MetadataSecretName the name of the secret they share in the data
+// directory (kit/compose Env.Secret) when none is configured.
+const (
+	MetadataListener   = "metadata"
+	MetadataSecretName = "metadata_proxy_shared_secret"
+)
 
 // OVSKey is where the network area, when its agent runs in-process,
 // provides the host's Open vSwitch to the compute agent, which plugs
@@ -296,6 +321,9 @@ func (a *Area) RunAgent(ctx context.Context, core *compose.Config, log *slog.Log
 	}
 	ag := &agent.Agent{Config: cfg, Session: sess, NetworkURL: c.NetworkURL,
 		FeedURL: strings.TrimSuffix(c.WatchURL, "/") + "/v1/watch/network", Log: log.With("agent", cfg.Host), HTTP: sess.HTTP}
+	if cfg.MetadataURL != "" && cfg.MetadataSecret == "" {
+		return &config.FieldError{Key: "network.agent.metadata_proxy_shared_secret", Problem: "is required with metadata_url: the controller's metadata shared_secret"}
+	}
 	log.Info("network agent starting", "host", cfg.Host, "controller", c.AuthURL)
 	err = ag.Run(ctx)
 	if errors.Is(err, context.Canceled) {
@@ -331,11 +359,20 @@ func (a *Area) ensureExternal(ctx context.Context, env *compose.Env, store *netw
 	return nil
 }
 
+// httpURL reports whether s is an absolute http or https URL.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 // agentConfig is the agent's settings with their defaults resolved.
 func (a *Area) agentConfig(core *compose.Config) (agent.Config, error) {
 	c := a.Config.Agent
 	cfg := agent.Config{Host: c.Host, Uplink: c.Uplink, DatapathType: c.DatapathType, DHCP: c.DHCP, L3: c.L3,
-		BridgeMappings: map[string]string{}, BridgeAddrs: map[string]netip.Prefix{}}
+		BridgeMappings: map[string]string{}, BridgeAddrs: map[string]netip.Prefix{}, MetadataSecret: c.MetadataSecret}
+	if c.MetadataURL != "none" {
+		cfg.MetadataURL = c.MetadataURL
+	}
 	for _, m := range c.BridgeMappings {
 		phys, br, _ := strings.Cut(m, ":")
 		cfg.BridgeMappings[phys] = br

@@ -21,6 +21,7 @@ func Areas() []compose.Area {
 		networkarea.New(),
 		computearea.NewPlacement(),
 		computearea.NewCompute(),
+		computearea.NewMetadata(),
 	}
 }
 

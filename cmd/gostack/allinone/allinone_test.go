@@ -104,6 +104,7 @@ type cloudConfig struct {
 	net *networkarea.Area
 	pl  *computearea.Placement
 	cmp *computearea.Compute
+	md  *computearea.Metadata
 }
 
 // newConfig is the all-in-one daemon's defaults.
@@ -116,6 +117,7 @@ func newConfig() *cloudConfig {
 	c.net, _ = compose.Find[*networkarea.Area](areas)
 	c.pl, _ = compose.Find[*computearea.Placement](areas)
 	c.cmp, _ = compose.Find[*computearea.Compute](areas)
+	c.md, _ = compose.Find[*computearea.Metadata](areas)
 	c.Identity, c.Image, c.DNS, c.Network, c.Place, c.Compute = &c.id.Config, &c.img.Config, &c.dns.Config, &c.net.Config, &c.pl.Config, &c.cmp.Config
 	// The host agent starts Open vSwitch, which outlives the daemon:
 	// only the tests that plumb ports turn it on, and stop the switch.
@@ -128,7 +130,7 @@ func newConfig() *cloudConfig {
 
 // all are every area of the all-in-one daemon, configured by c.
 func (c *cloudConfig) all() []compose.Area {
-	return []compose.Area{c.id, c.img, c.dns, c.net, c.pl, c.cmp}
+	return []compose.Area{c.id, c.img, c.dns, c.net, c.pl, c.cmp, c.md}
 }
 
 // Validate checks c as the all-in-one daemon does.
