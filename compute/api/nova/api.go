@@ -92,6 +92,7 @@ func (a *API) router() *httpapi.Router {
 	a.serverGroupRoutes(rt)
 	a.serverRoutes(rt)
 	a.quotaRoutes(rt)
+	a.instanceActionRoutes(rt)
 	return rt
 }
 
@@ -143,6 +144,10 @@ func (a *API) since(minor int, h handler) http.HandlerFunc {
 		// checked against the caller.
 		q.admin = a.Policy.Enforce(r.Context(), "context_is_admin", nil, q.creds) == nil
 		q.creds.IsAdmin = q.admin
+		// The instance actions the request starts name it and its caller,
+		// as Nova's RequestContext does.
+		r = r.WithContext(compute.WithRequester(r.Context(), compute.Requester{
+			RequestID: httpapi.RequestIDFrom(r.Context()), UserID: c.UserID, ProjectID: c.ProjectID}))
 		if err := h(w, r, q); err != nil {
 			fail(w, r, err)
 		}

@@ -21,6 +21,16 @@ import (
 // are kept exact for the schema checks below, which word their
 // refusals as Nova's JSON-schema validation does.
 func readBody(w http.ResponseWriter, r *http.Request) (any, error) {
+	data, err := readBodyData(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeBody(data)
+}
+
+// readBodyData is readBody's reading: the body's bytes, the media type
+// and size checked.
+func readBodyData(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "text/plain" && mt != "application/json" && mt != "application/vnd.openstack.compute+json" {
@@ -31,9 +41,12 @@ func readBody(w http.ResponseWriter, r *http.Request) (any, error) {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, fault.New(fault.TooLarge, "Request is too large. Larger than max_request_body_size (%d).", novaBodyLimit)
-	} else if err != nil {
-		return nil, err
 	}
+	return data, err
+}
+
+// decodeBody is readBody's decoding of the bytes read.
+func decodeBody(data []byte) (any, error) {
 	if bytes.Contains(data, []byte(`\u0000`)) {
 		return nil, badRequest("request body has a NUL character (\\u0000) in a string")
 	}

@@ -857,12 +857,16 @@ var serverActions = map[string]struct{ rule, action string }{
 	"reboot":   {"os_compute_api:servers:reboot", "reboot"},
 }
 
+// serverAction is POST /servers/{id}/action. As Nova's wsgi, the body
+// is read and its action found before the server is looked up; the
+// os-resetState schema is checked then too (Nova's validation runs
+// before the controller's method).
 func (a *API) serverAction(w http.ResponseWriter, r *http.Request, q *request) error {
-	i, err := a.server(r, q)
+	data, err := readBodyData(w, r)
 	if err != nil {
 		return err
 	}
-	v, err := readBody(w, r)
+	v, err := decodeBody(data)
 	if err != nil {
 		return err
 	}
@@ -873,6 +877,13 @@ func (a *API) serverAction(w http.ResponseWriter, r *http.Request, q *request) e
 	var name string
 	for k := range m {
 		name = k
+	}
+	if name == "os-resetState" {
+		return a.resetState(w, r, q, data)
+	}
+	i, err := a.server(r, q)
+	if err != nil {
+		return err
 	}
 	if name == "os-getConsoleOutput" {
 		return a.consoleOutput(w, r, q, i, m[name])
