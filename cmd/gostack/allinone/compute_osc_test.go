@@ -10,7 +10,8 @@ import (
 )
 
 // The openstack CLI drives the Compute API's resources other than
-// servers: key pairs (generated and imported), server groups.
+// servers' guests: key pairs (generated and imported), server groups,
+// quotas and limits, a server's events and its state reset.
 func TestOpenStackCompute(t *testing.T) {
 	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
 	cfg := testConfig(t, "")
@@ -77,6 +78,51 @@ func TestOpenStackCompute(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("limits show: %v", lim)
+	}
+
+	// A server no host takes (no compute host runs here): its actions
+	// and events, and an admin's reset of its state.
+	raw := filepath.Join(t.TempDir(), "tiny.raw")
+	if err := os.WriteFile(raw, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.must("image", "create", "--disk-format", "raw", "--container-format", "bare", "--file", raw, "osc-image")
+	var srv map[string]any
+	o.json(&srv, "--os-compute-api-version", "2.37", "server", "create", "--image", "osc-image", "--flavor", "m1.tiny", "--nic", "none", "osc-vm")
+	id, _ := srv["id"].(string)
+	eventually(t, "the server in ERROR", func() bool {
+		o.json(&srv, "server", "show", id)
+		return srv["status"] == "ERROR"
+	})
+	var evs []map[string]any
+	o.json(&evs, "server", "event", "list", id)
+	if len(evs) != 1 || evs[0]["Action"] != "create" || evs[0]["Server ID"] != id {
+		t.Fatalf("server event list: %v", evs)
+	}
+	create, _ := evs[0]["Request ID"].(string)
+	var ev map[string]any
+	o.json(&ev, "--os-compute-api-version", "2.84", "server", "event", "show", id, create)
+	if ev["action"] != "create" || ev["message"] != "Error" || !strings.Contains(toJSON(ev["events"]), "conductor_schedule_and_build_instances") ||
+		!strings.Contains(toJSON(ev["events"]), "No valid host was found") {
+		t.Fatalf("server event show: %v", ev)
+	}
+	o.must("server", "set", "--state", "active", id)
+	o.json(&srv, "server", "show", id)
+	if srv["status"] != "ACTIVE" {
+		t.Fatalf("server set --state active: %v", srv)
+	}
+	o.must("server", "set", "--state", "error", id)
+	o.json(&evs, "--os-compute-api-version", "2.58", "server", "event", "list", "--long", "--limit", "2", id)
+	if len(evs) != 2 || evs[0]["Action"] != "resetState" || evs[1]["Action"] != "resetState" || evs[0]["User ID"] == nil {
+		t.Fatalf("server event list at 2.58: %v", evs)
+	}
+	if out, err := o.run(nil, "server", "set", "--state", "bogus", id); err == nil {
+		t.Fatalf("server set --state bogus: %s", out)
+	}
+	o.must("server", "delete", id)
+	o.json(&evs, "--os-compute-api-version", "2.21", "server", "event", "list", id)
+	if len(evs) != 3 {
+		t.Fatalf("a deleted server's events: %v", evs)
 	}
 
 	o.must("server", "group", "delete", "g1")
