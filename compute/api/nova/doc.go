@@ -3,7 +3,8 @@
 // 26, Zed), Nova's error bodies and Nova's default policies (generated
 // from python3-nova by scripts/nova-policy).
 //
-// Served: servers and their power actions and console output, flavors
+// Served: servers, their power actions, os-resetState and console
+// output, their instance actions with events, flavors
 // (with extra specs and access lists), key pairs, server groups, host
 // aggregates, availability zones, services and hypervisors (see
 // docs/compatibility.md for each call and the differences), and under
