@@ -171,6 +171,14 @@ func (b *Builder) build(ctx context.Context, i Instance) error {
 	if err := b.Store.DeleteAllocations(ctx, i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
 		return err
 	}
+	// A build that failed on hosts before is tried on another (Nova's
+	// reschedule); when none is left, the last host's error is the
+	// fault, with every failure and the scheduler's reason in details.
+	retry, err := b.Store.BuildRetry(ctx, i.UUID)
+	if err != nil {
+		return err
+	}
+	req.IgnoreHosts = retry.Hosts
 	hosts, err := b.Store.Hosts(ctx, b.DownTime)
 	if err != nil {
 		return err
@@ -178,6 +186,9 @@ func (b *Builder) build(ctx context.Context, i Instance) error {
 	res, err := b.Scheduler.Schedule(ctx, hosts, req)
 	var nvh *scheduler.NoValidHost
 	switch {
+	case errors.As(err, &nvh) && retry.Attempts() > 0:
+		return b.fail(ctx, i, "", 500, retry.Faults[len(retry.Faults)-1],
+			fmt.Sprintf("Build failures: %s. No other host was found: %s", retry.Summary(), nvh.Explain()))
 	case errors.As(err, &nvh):
 		return b.fail(ctx, i, "", 500, "No valid host was found. "+nvh.Error(), nvh.Explain())
 	case err != nil:

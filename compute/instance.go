@@ -472,6 +472,11 @@ type InstanceReport struct {
 	PowerState PowerState `json:"power_state"`
 	// Fault, when set, puts the instance in error with it.
 	Fault *Fault `json:"fault,omitempty"`
+	// Reschedule, with a Fault ending a build (task spawning): the
+	// failure is the host's, not the request's, so the build may be
+	// tried on another host (Nova's RescheduledException) — up to
+	// Store.MaxBuildAttempts hosts; the last one's fault stays.
+	Reschedule bool `json:"reschedule,omitempty"`
 	// Deleted: the guest and its disks are gone (the end of a delete).
 	Deleted bool `json:"deleted,omitempty"`
 }
@@ -501,6 +506,19 @@ func (s *Store) ReportInstance(ctx context.Context, host, id string, r InstanceR
 			f := *r.Fault
 			if f.Created.IsZero() {
 				f.Created = now
+			}
+			if r.Reschedule && r.Task == Spawning && i.VMState == Building {
+				again, retry, err := s.reschedule(ctx, tx, i, f)
+				if err != nil {
+					return err
+				}
+				if again {
+					return recordReport(ctx, tx, *i, r, now)
+				}
+				if retry.Attempts() > 1 {
+					f.Details = strings.TrimSpace(fmt.Sprintf("Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance %s. Failures: %s. %s",
+						i.UUID, retry.Summary(), f.Details))
+				}
 			}
 			i.VMState, i.TaskState, i.Fault = Error, NoTask, &f
 		default:

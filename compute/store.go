@@ -31,6 +31,9 @@ type Store struct {
 	Now func() time.Time
 	// QuotaDefaults override DefaultQuotas, by resource.
 	QuotaDefaults map[string]int64
+	// MaxBuildAttempts is how many hosts a build is tried on
+	// (DefaultMaxBuildAttempts when 0; 1 never reschedules).
+	MaxBuildAttempts int
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()

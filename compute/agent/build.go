@@ -48,8 +48,12 @@ func (a *Agent) build(ctx context.Context, i compute.Instance) bool {
 			a.log().Warn("compute agent: clean-up of a failed build", "instance", i.UUID, "err", rerr)
 		}
 		f := &compute.Fault{Code: 500, Message: fmt.Sprintf("Build of instance %s aborted: %s", i.UUID, err)}
+		// Another host may do better, unless the request itself is at
+		// fault.
+		var abort abortError
+		again := !errors.As(err, &abort)
 		if err := a.reportInstance(ctx, i.UUID, compute.InstanceReport{Task: compute.Spawning, VMState: compute.Error,
-			PowerState: virt.PowerNoState, Fault: f}); err != nil && ctx.Err() == nil {
+			PowerState: virt.PowerNoState, Fault: f, Reschedule: again}); err != nil && ctx.Err() == nil {
 			a.log().Error("compute agent: report a failed build", "instance", i.UUID, "err", err)
 			return false
 		}
@@ -74,11 +78,11 @@ func (a *Agent) build(ctx context.Context, i compute.Instance) bool {
 // (an earlier try made it), and starts the guest.
 func (a *Agent) spawn(ctx context.Context, i compute.Instance) error {
 	if i.ImageRef == "" {
-		return errors.New("no image: booting from a volume is not supported yet")
+		return abortError{errors.New("no image: booting from a volume is not supported yet")}
 	}
 	md, err := i.GuestMetadata()
 	if err != nil {
-		return err
+		return abortError{err}
 	}
 	dir := a.instanceDir(i.UUID)
 	if err := os.MkdirAll(dir, 0o711); err != nil {
@@ -132,6 +136,13 @@ func (a *Agent) guestPorts(i compute.Instance) []virt.GuestPort {
 	return out
 }
 
+// abortError is a build failure the request is at fault for, which no
+// other host would avoid (Nova's BuildAbortException): the build is not
+// rescheduled. Any other failure is the host's, and is.
+type abortError struct{ error }
+
+func (e abortError) Unwrap() error { return e.error }
+
 // makeDisk makes the root disk at path: a qcow2 overlay on the cached
 // image, of the flavor's root_gb when that is larger than the image (0
 // keeps the image's size, as Nova's). It is written under another name
@@ -143,7 +154,7 @@ func (a *Agent) makeDisk(ctx context.Context, img cachedImage, rootGB int64, pat
 	}
 	want := rootGB << 30
 	if rootGB > 0 && want < size {
-		return fmt.Errorf("flavor's disk is too small for the image: flavor disk is %d bytes, image is %d bytes", want, size)
+		return abortError{fmt.Errorf("flavor's disk is too small for the image: flavor disk is %d bytes, image is %d bytes", want, size)}
 	}
 	tmp := path + ".part"
 	os.Remove(tmp)
@@ -182,7 +193,7 @@ func (a *Agent) virtualSize(ctx context.Context, img cachedImage) (int64, error)
 		return 0, fmt.Errorf("qemu-img info: %w", err)
 	}
 	if info.BackingFilename != "" {
-		return 0, fmt.Errorf("image %s has a backing file: refused", img.ID)
+		return 0, abortError{fmt.Errorf("image %s has a backing file: refused", img.ID)}
 	}
 	return info.VirtualSize, nil
 }

@@ -52,8 +52,13 @@
 // again over the same StateDir and driver state, without restarting a
 // guest that is already right.
 //
-// What it does not do: rescheduling a failed build to another host (the
-// instance goes to error); volumes, resize, rebuild, rescue, shelve,
+// A failed build is reported with Nova's "Build of instance <id>
+// aborted: <why>" and, unless the request itself is at fault (no such
+// image, an image format or backing file refused, a flavor disk too
+// small: Nova's BuildAbortException), marked for rescheduling: the
+// controller tries another host (compute.Store.MaxBuildAttempts).
+//
+// What it does not do: volumes, resize, rebuild, rescue, shelve,
 // snapshots and migrations (those task states are logged and left);
 // pruning unused images from the cache (Nova's image cache manager);
 // converting images to raw (Nova's force_raw_images): only raw and qcow2

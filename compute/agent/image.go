@@ -48,7 +48,7 @@ type download struct {
 // for the others.
 func (a *Agent) image(ctx context.Context, id string) (cachedImage, error) {
 	if u, err := uuid.Parse(id); err != nil || u.String() != strings.ToLower(id) {
-		return cachedImage{}, fmt.Errorf("image id %q is not a uuid", id)
+		return cachedImage{}, abortError{fmt.Errorf("image id %q is not a uuid", id)}
 	}
 	a.mu.Lock()
 	d := a.images[id]
@@ -107,7 +107,7 @@ func (a *Agent) fetch(ctx context.Context, id string) (cachedImage, error) {
 	}
 	resp, err := a.send(ctx, http.MethodGet, base+"/internal/compute/images/"+id, "", nil)
 	if msg := apiMessage(err); msg != "" {
-		return cachedImage{}, errors.New(msg) // the image service's words: "Image <id> could not be found."
+		return cachedImage{}, abortError{errors.New(msg)} // the image service's words: "Image <id> could not be found."
 	}
 	if err != nil {
 		return cachedImage{}, fmt.Errorf("image %s: %w", id, err)
@@ -115,7 +115,7 @@ func (a *Agent) fetch(ctx context.Context, id string) (cachedImage, error) {
 	defer resp.Body.Close()
 	format := resp.Header.Get("X-Image-Disk-Format")
 	if format != "raw" && format != "qcow2" {
-		return cachedImage{}, fmt.Errorf("image %s: disk format %q is not supported (raw or qcow2)", id, format)
+		return cachedImage{}, abortError{fmt.Errorf("image %s: disk format %q is not supported (raw or qcow2)", id, format)}
 	}
 	tmp, err := os.CreateTemp(a.imagesDir(), "."+id+".part-*")
 	if err != nil {

@@ -118,6 +118,9 @@ func newController(t *testing.T) *controller {
 	feed := watch.New(db, watch.WithPollInterval(50*time.Millisecond))
 	c := &controller{t: t, store: compute.NewStore(db, feed), nets: &fakeNetworks{status: map[string]string{}},
 		images: &fakeImages{images: map[string]fakeImage{}}, reqs: &requestLog{}}
+	// No builder runs here to try another host: a failed build ends in
+	// error at once (TestBuildFails turns rescheduling on).
+	c.store.MaxBuildAttempts = 1
 	tokens := middlewaretest.Tokens{serviceToken: middlewaretest.Caller("nova-agent", "service", "service")}
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Nova, Optional: true}
 	api := (&nova.API{Store: c.store, Networks: c.nets, Images: c.images}).Handler()

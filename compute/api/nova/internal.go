@@ -136,6 +136,9 @@ func (a *API) instanceReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if i.TaskState == compute.Scheduling && a.Builder != nil {
+		a.Builder.Poke() // a build sent back for another host
+	}
 	httpapi.WriteJSON(w, http.StatusOK, i)
 	return nil
 }

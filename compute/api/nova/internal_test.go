@@ -3,8 +3,10 @@ package nova_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -141,5 +143,44 @@ func TestInternalAPI(t *testing.T) {
 	wantError(t, e.call(t, "2.1", alice, "GET", "/servers/"+id, nil), 404, "itemNotFound")
 	if st := e.agentCall(t, service, "GET", base, nil); !strings.Contains(string(st.Body), `"instances":[]`) {
 		t.Fatalf("host state after the delete: %s", st)
+	}
+}
+
+// A build the agent reports failed with reschedule goes back to the
+// builder, which tries the other hosts; with none left, the server ends
+// in ERROR with the last host's own error as its fault.
+func TestInternalReschedule(t *testing.T) {
+	e := newServerAPI(t)
+	ctx := context.Background()
+	id := e.must(t, 202, "2.1", alice, "POST", "/servers", serverBody(nil))["server"].(map[string]any)["id"].(string)
+	var tried []string
+	var msg string
+	for range 5 {
+		if err := e.builder.BuildWaiting(ctx); err != nil {
+			t.Fatal(err)
+		}
+		i, _ := e.store.Instance(ctx, compute.Viewer{Admin: true}, id)
+		if i.TaskState != compute.Spawning {
+			break
+		}
+		if slices.Contains(tried, i.Host) {
+			t.Fatalf("placed on %s again after it failed there", i.Host)
+		}
+		tried = append(tried, i.Host)
+		msg = "Build of instance " + id + " aborted: qemu-system-x86_64 exited on " + i.Host
+		rep := compute.InstanceReport{Task: compute.Spawning, VMState: compute.Error, Fault: &compute.Fault{Code: 500, Message: msg}, Reschedule: true}
+		r := e.agentCall(t, service, "PUT", "/internal/compute/hosts/"+i.Host+"/instances/"+id, rep)
+		var back compute.Instance
+		if r.Code != 200 || json.Unmarshal(r.Body, &back) != nil {
+			t.Fatalf("rescheduled report: %s", r)
+		}
+		if len(tried) < compute.DefaultMaxBuildAttempts && (back.Host != "" || back.TaskState != compute.Scheduling || back.VMState != compute.Building) {
+			t.Fatalf("rescheduled report: %s", r)
+		}
+	}
+	s := e.must(t, 200, "2.1", admin, "GET", "/servers/"+id, nil)["server"].(map[string]any)
+	f, _ := s["fault"].(map[string]any)
+	if len(tried) == 0 || s["status"] != "ERROR" || f["message"] != msg || !strings.Contains(fmt.Sprint(f["details"]), tried[0]+": ") {
+		t.Fatalf("after %v: %v %v", tried, s["status"], f)
 	}
 }
