@@ -66,6 +66,8 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "PUT /v2.1/servers/{id}", body: `{"server":{"name":"hostile-renamed"}}`},
 		{area: "compute", pattern: "DELETE /v2.1/servers/{id}"},
 		{area: "compute", pattern: "POST /v2.1/servers/{id}/action", body: `{"os-stop":null}`},
+		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-instance-actions"},
+		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-instance-actions/{request_id}"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}/detail"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}/defaults"},
@@ -116,4 +118,6 @@ func (h *hostile) computeFixtures() {
 		s := h.must(200, "GET", "compute", "/v2.1/servers/"+f["servers"], h.owner, "")
 		return s["server"].(map[string]any)["status"] == "ERROR"
 	})
+	acts := h.must(200, "GET", "compute", "/v2.1/servers/"+f["servers"]+"/os-instance-actions", h.owner, "")["instanceActions"].([]any)
+	f["os-instance-actions"] = acts[0].(map[string]any)["request_id"].(string)
 }
