@@ -15,11 +15,31 @@ import (
 	"github.com/gostack/gostack/compute/guestimage/guesttest"
 )
 
+// openrcEnv is the environment of the openstack CLI as the admin of the
+// all-in-one whose data directory is data (its openrc).
+func openrcEnv(t *testing.T, data string) []string {
+	t.Helper()
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+	f, err := os.Open(filepath.Join(data, "openrc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line, ok := strings.CutPrefix(sc.Text(), "export "); ok {
+			k, v, _ := strings.Cut(line, "=")
+			env = append(env, k+"="+strings.Trim(v, "'"))
+		}
+	}
+	return env
+}
+
 // The proof with a real guest: the openstack CLI against the
 // all-in-one (running in a network namespace of its own, with its
 // network and compute agents in-process) boots the tiny image under
 // QEMU (TCG) on a private network. The guest gets its address by DHCP
-// from the network's dnsmasq, reads its config drive (hostname, key,
+// from the network's dnsmasq, reads the metadata service (hostname, key,
 // user data), answers HTTP from the network's namespace, and is
 // stopped, started, rebooted and deleted; a flavor too big for the host
 // ends in ERROR with the scheduler's explanation.
@@ -73,19 +93,7 @@ func TestAllInOneServers(t *testing.T) {
 		}
 		return nil
 	})
-	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
-	f, err := os.Open(filepath.Join(data, "openrc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if line, ok := strings.CutPrefix(sc.Text(), "export "); ok {
-			k, v, _ := strings.Cut(line, "=")
-			env = append(env, k+"="+strings.Trim(v, "'"))
-		}
-	}
-	f.Close()
+	env := openrcEnv(t, data)
 	osc := func(args ...string) (string, error) {
 		c := exec.Command("ip", append([]string{"netns", "exec", ns, "openstack"}, args...)...)
 		c.Env = env

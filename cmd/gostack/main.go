@@ -8,6 +8,7 @@
 //	gostack fernet setup|rotate [flags above]                # keystone-manage fernet_setup|fernet_rotate
 //	gostack dns-server [flags above]                         # the authoritative DNS server alone (run the cloud with dns.server=false)
 //	gostack network-agent [flags above]                      # this host's network agent alone, against the controller in network.agent
+//	gostack compute-agent [flags above]                      # this host's compute agent alone, against the controller in compute.agent
 //
 // Settings come from defaults, then the YAML file, then GOSTACK_* variables,
 // then flags. SIGINT or SIGTERM shuts it down gracefully.
@@ -24,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/gostack/gostack/cmd/gostack/allinone"
+	computearea "github.com/gostack/gostack/compute/area"
 	dnsarea "github.com/gostack/gostack/dns/area"
 	"github.com/gostack/gostack/identity"
 	identityarea "github.com/gostack/gostack/identity/area"
@@ -45,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(args) >= 2 && args[0] == "identity" && args[1] == "bootstrap",
 		len(args) >= 2 && args[0] == "fernet" && (args[1] == "setup" || args[1] == "rotate"):
 		cmd, args = args[0]+" "+args[1], args[2:]
-	case len(args) >= 1 && (args[0] == "dns-server" || args[0] == "network-agent"):
+	case len(args) >= 1 && (args[0] == "dns-server" || args[0] == "network-agent" || args[0] == "compute-agent"):
 		cmd, args = args[0], args[1:]
 	case len(args) >= 1 && (args[0] == "identity" || args[0] == "fernet"):
 		fmt.Fprintf(stderr, "gostack: unknown command %q: want \"identity bootstrap\", \"fernet setup\" or \"fernet rotate\"\n", strings.Join(args, " "))
@@ -79,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	id, _ := compose.Find[*identityarea.Area](d.Areas)
 	dns, _ := compose.Find[*dnsarea.Area](d.Areas)
 	net, _ := compose.Find[*networkarea.Area](d.Areas)
+	cmp, _ := compose.Find[*computearea.Compute](d.Areas)
 	var err error
 	switch {
 	case *printConfig:
@@ -96,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = dns.ServeDNS(ctx, &d.Config, d.Logger(), nil)
 	case cmd == "network-agent":
 		err = net.RunAgent(ctx, &d.Config, d.Logger())
+	case cmd == "compute-agent":
+		err = cmp.RunAgent(ctx, &d.Config, d.Logger())
 	default:
 		err = d.Run(ctx)
 	}

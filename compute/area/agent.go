@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/agent"
@@ -13,8 +16,10 @@ import (
 	"github.com/gostack/gostack/compute/qemu"
 	"github.com/gostack/gostack/compute/virt"
 	identityarea "github.com/gostack/gostack/identity/area"
+	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/network/ovs"
 )
 
@@ -37,6 +42,14 @@ type Agent struct {
 	ReservedDiskMB   int64              `yaml:"reserved_host_disk_mb" help:"disk the host keeps for itself (Nova's reserved_host_disk_mb)"`
 	InitialRatios    map[string]float64 `yaml:"initial_allocation_ratios" help:"allocation ratio by resource class applied when the host first offers it (Nova's initial_*_allocation_ratio; VCPU 4, MEMORY_MB 1, DISK_GB 1 when empty)"`
 	OverrideRatios   map[string]float64 `yaml:"allocation_ratios" help:"allocation ratio by resource class that wins on every report (Nova's cpu/ram/disk_allocation_ratio); empty keeps what is stored"`
+	// The controller and the host's switch, for `gostack compute-agent`
+	// on another host (the in-process agent knows them).
+	AuthURL    string `yaml:"auth_url" help:"compute-agent on another host: the controller's identity URL, e.g. http://10.0.0.1:5000/v3"`
+	Username   string `yaml:"username" help:"compute-agent: the service user (service role on the service project)"`
+	Password   string `yaml:"password" secret:"true" help:"compute-agent: its password"`
+	WatchURL   string `yaml:"watch_url" help:"compute-agent: the controller's admin port, whose /v1/watch/compute it follows, e.g. http://10.0.0.1:8790"`
+	ComputeURL string `yaml:"compute_url" help:"compute-agent: the compute API's base URL, e.g. http://10.0.0.1:8774 (empty: from the catalog)"`
+	OVSDir     string `yaml:"ovs_dir" help:"compute-agent: run directory of the host's Open vSwitch, the network agent's network.agent.ovs_dir (started if it is not running); empty or \"system\" for the host's own"`
 }
 
 // Validate checks the agent's settings.
@@ -81,16 +94,8 @@ func (c *Compute) startAgent(ctx context.Context, env *compose.Env) error {
 	if dir == "" {
 		dir = filepath.Join(env.Config.DataDir, "compute")
 	}
-	ratios := compute.Ratios{Initial: ac.InitialRatios, Override: ac.OverrideRatios}
-	if len(ratios.Initial) == 0 {
-		ratios.Initial = compute.DefaultInitialRatios()
-	}
-	ag := &agent.Agent{
-		Config: agent.Config{Host: host, StateDir: filepath.Join(dir, "agent"), Ratios: ratios, ForceConfigDrive: ac.ForceConfigDrive,
-			Reserved: agent.Reserved{CPUs: ac.ReservedCPUs, MemoryMB: ac.ReservedMemoryMB, DiskMB: ac.ReservedDiskMB}},
-		Session: sess, ComputeURL: env.URL, FeedURL: feed + "/v1/watch/compute", HTTP: sess.HTTP,
-		Log: env.Log.With("agent", host),
-	}
+	ag := &agent.Agent{Config: ac.agentConfig(host, dir), Session: sess, ComputeURL: env.URL, FeedURL: feed + "/v1/watch/compute",
+		HTTP: sess.HTTP, Log: env.Log.With("agent", host)}
 	// The run is started in the background: the switch may be the
 	// network agent's, which it starts itself.
 	env.Go("compute agent", func(ctx context.Context) error {
@@ -109,26 +114,109 @@ func (c *Compute) startAgent(ctx context.Context, env *compose.Env) error {
 	return nil
 }
 
+// agentConfig is the agent's settings for host, its files under dir.
+func (ac *Agent) agentConfig(host, dir string) agent.Config {
+	ratios := compute.Ratios{Initial: ac.InitialRatios, Override: ac.OverrideRatios}
+	if len(ratios.Initial) == 0 {
+		ratios.Initial = compute.DefaultInitialRatios()
+	}
+	return agent.Config{Host: host, StateDir: filepath.Join(dir, "agent"), Ratios: ratios, ForceConfigDrive: ac.ForceConfigDrive,
+		Reserved: agent.Reserved{CPUs: ac.ReservedCPUs, MemoryMB: ac.ReservedMemoryMB, DiskMB: ac.ReservedDiskMB}}
+}
+
 // driver makes the configured driver; for QEMU, ports are plugged into
 // the network agent's Open vSwitch through the agent.
 func (c *Compute) driver(ctx context.Context, env *compose.Env, ag *agent.Agent, dir string) (virt.Driver, error) {
-	ac := c.Config.Agent
-	if ac.Driver == "libvirt" {
-		return libvirt.New(ctx, libvirt.Config{URI: ac.LibvirtURI, StateDir: filepath.Join(dir, "libvirt"), DomainType: ac.DomainType,
-			Log: env.Log})
-	}
+	var sw func(context.Context) (string, error)
 	if f, err := lookup[func(context.Context) (string, error)](env, ovsKey); err == nil {
-		endpoint, err := f(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("open vswitch: %w", err)
-		}
-		sw, err := ovs.Connect(ctx, endpoint)
-		if err != nil {
-			return nil, fmt.Errorf("open vswitch: %w", err)
-		}
-		ag.Switch = sw
-	} else {
+		sw = f
+	} else if c.Config.Agent.Driver != "libvirt" {
 		env.Log.Warn("compute agent: no Open vSwitch from the network area: guest ports are not plugged", "err", err)
 	}
-	return qemu.New(qemu.Config{StateDir: filepath.Join(dir, "qemu"), Accel: ac.Accel, Plug: ag.Plug, Unplug: ag.Unplug, Log: env.Log})
+	return c.Config.Agent.driver(ctx, ag, dir, sw, env.Log)
+}
+
+// driver makes the configured driver; for QEMU, ports are plugged into
+// the switch whose database endpoint sw gives (none when nil).
+func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw func(context.Context) (string, error), log *slog.Logger) (virt.Driver, error) {
+	if ac.Driver == "libvirt" {
+		return libvirt.New(ctx, libvirt.Config{URI: ac.LibvirtURI, StateDir: filepath.Join(dir, "libvirt"), DomainType: ac.DomainType,
+			Log: log})
+	}
+	if sw != nil {
+		endpoint, err := sw(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("open vswitch: %w", err)
+		}
+		conn, err := ovs.Connect(ctx, endpoint)
+		if err != nil {
+			return nil, fmt.Errorf("open vswitch: %w", err)
+		}
+		ag.Switch = conn
+	}
+	return qemu.New(qemu.Config{StateDir: filepath.Join(dir, "qemu"), Accel: ac.Accel, Plug: ag.Plug, Unplug: ag.Unplug, Log: log})
+}
+
+// RunAgent runs this host's compute agent alone, against the controller
+// named in the agent section (auth_url, username, password, watch_url,
+// compute_url): `gostack compute-agent` on a host that runs no
+// controller, beside its `gostack network-agent`. It opens no database;
+// its files are under state_dir (<data_dir>/compute).
+func (c *Compute) RunAgent(ctx context.Context, core *compose.Config, log *slog.Logger) error {
+	ac := c.Config.Agent
+	switch {
+	case ac.AuthURL == "":
+		return &config.FieldError{Key: "compute.agent.auth_url", Problem: "is required to run compute-agent"}
+	case ac.Username == "" || ac.Password == "":
+		return &config.FieldError{Key: "compute.agent.username", Problem: "a username and a password are required to run compute-agent"}
+	case ac.WatchURL == "":
+		return &config.FieldError{Key: "compute.agent.watch_url", Problem: "is required to run compute-agent"}
+	}
+	sess := kitagent.NewSession(kitagent.Credentials{AuthURL: ac.AuthURL, Username: ac.Username, Password: ac.Password,
+		Project: "service", Region: core.Region})
+	if core.TLS.On() {
+		tc, err := httpapi.ClientTLS(core.TLS.CA())
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	}
+	host := ac.Host
+	if host == "" {
+		var err error
+		if host, err = os.Hostname(); err != nil {
+			return fmt.Errorf("agent: host name: %w", err)
+		}
+	}
+	dir := ac.StateDir
+	if dir == "" {
+		dir = filepath.Join(core.DataDir, "compute")
+	}
+	ag := &agent.Agent{Config: ac.agentConfig(host, dir), Session: sess, ComputeURL: strings.TrimSuffix(ac.ComputeURL, "/"),
+		FeedURL: strings.TrimSuffix(ac.WatchURL, "/") + "/v1/watch/compute", HTTP: sess.HTTP, Log: log.With("agent", host)}
+	sw := func(ctx context.Context) (string, error) {
+		if ac.OVSDir == "" || ac.OVSDir == "system" {
+			d, ok := ovs.System()
+			if !ok {
+				return "", errors.New("no Open vSwitch runs on this host (set compute.agent.ovs_dir to the network agent's)")
+			}
+			return d.DB, nil
+		}
+		d, err := ovs.Start(ctx, ac.OVSDir)
+		if err != nil {
+			return "", err
+		}
+		return d.DB, nil
+	}
+	drv, err := ac.driver(ctx, ag, dir, sw, log)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	ag.Driver = drv
+	log.Info("compute agent starting", "host", host, "controller", ac.AuthURL)
+	err = ag.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
