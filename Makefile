@@ -24,6 +24,7 @@ bench: setup
 	./bench/image/run
 	./bench/dns/run
 	./bench/network/run
+	./bench/compute/run
 
 clean:
 	rm -rf bin
