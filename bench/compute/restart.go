@@ -91,7 +91,9 @@ func restart(ctx context.Context, o options, c *cloud, ids []string) error {
 	fmt.Printf("%-58s %8s\n", "every server ACTIVE and running in the API", secs(at.Sub(start)))
 	fmt.Printf("%-58s %8s\n", "converged (the latest of the three)", secs(converged))
 	fmt.Printf("%-58s %8d   (goal 0; QEMU pid and start time compared %s after the sync)\n", "guests restarted", restarted, "12 s")
-	fmt.Printf("%-58s %8d\n", "QEMUs started by the new daemon (its log)", len(c.logs.find("compute/qemu: started")))
+	if c.driver == "qemu" {
+		fmt.Printf("%-58s %8d\n", "QEMUs started by the new daemon (its log)", len(c.logs.find("compute/qemu: started")))
+	}
 	return nil
 }
 
