@@ -187,6 +187,13 @@ func (b *Builder) build(ctx context.Context, i Instance) error {
 	var nvh *scheduler.NoValidHost
 	switch {
 	case errors.As(err, &nvh) && retry.Attempts() > 0:
+		// Its ports go, as Nova's conductor cleans up the networks of a
+		// build out of hosts; a later delete finds them gone.
+		if b.Networks != nil && len(i.Ports) > 0 {
+			if err := b.Networks.Release(ctx, i.UUID, i.Ports); err != nil {
+				return err
+			}
+		}
 		return b.fail(ctx, i, "", 500, retry.Faults[len(retry.Faults)-1],
 			fmt.Sprintf("Build failures: %s. No other host was found: %s", retry.Summary(), nvh.Explain()))
 	case errors.As(err, &nvh):

@@ -73,6 +73,15 @@ func getRetry(ctx context.Context, tx *sqlstore.Tx, id string) (BuildRetry, erro
 	return r, nil
 }
 
+// dropRetry forgets instance id's retry record: its build ended on a
+// host, or the instance is gone.
+func dropRetry(ctx context.Context, tx *sqlstore.Tx, id string) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM compute_build_retries WHERE instance_uuid = ?", id); err != nil {
+		return fmt.Errorf("compute: build retries of %s: %w", id, err)
+	}
+	return nil
+}
+
 // reschedule records that i's build failed on its host with f and, when
 // another try is left (fewer than MaxBuildAttempts hosts tried), sends
 // i back to the builder: no host, task_state scheduling, vm_state still

@@ -106,7 +106,7 @@ func (a *Agent) fetch(ctx context.Context, id string) (cachedImage, error) {
 		return cachedImage{}, err
 	}
 	resp, err := a.send(ctx, http.MethodGet, base+"/internal/compute/images/"+id, "", nil)
-	if msg := apiMessage(err); msg != "" {
+	if msg := apiMessage(err); msg != "" && lasting(err) {
 		return cachedImage{}, abortError{errors.New(msg)} // the image service's words: "Image <id> could not be found."
 	}
 	if err != nil {

@@ -13,7 +13,8 @@ import (
 // Metadata is Nova's metadata API (port 8775, not in the catalog): what
 // the network's metadata proxies forward the guests' requests to
 // 169.254.169.254 to, signed with the secret they share. It reads the
-// compute store.
+// compute store. In a daemon with the network area, list it before
+// that area: the network's in-process agent takes its secret.
 type Metadata struct {
 	Config MetadataConfig
 }
@@ -23,10 +24,15 @@ type MetadataConfig struct {
 	SharedSecret string `yaml:"shared_secret" secret:"true" help:"the key the metadata proxies sign instance ids with (Nova's metadata_proxy_shared_secret; network.agent.metadata_proxy_shared_secret on the agents' hosts); empty: a secret made once and kept in <data_dir>/secrets"`
 }
 
-// metadataSecretName is the secret's name in the data directory, the
-// one the network area's in-process agent reads too (network/area
-// MetadataSecretName: no area imports another).
-const metadataSecretName = "metadata_proxy_shared_secret"
+// metadataSecretName is the secret's name in the data directory, and
+// metadataSecretKey where the area provides the secret it uses (a
+// string) to the network area's in-process agent (network/area
+// MetadataSecretKey: no area imports another), which must be built
+// after this one.
+const (
+	metadataSecretName = "metadata_proxy_shared_secret"
+	metadataSecretKey  = "metadata.secret"
+)
 
 // NewMetadata returns the metadata area with its defaults.
 func NewMetadata() *Metadata { return &Metadata{} }
@@ -57,6 +63,7 @@ func (m *Metadata) Build(ctx context.Context, env *compose.Env) (http.Handler, e
 			return nil, err
 		}
 	}
+	env.Provide(metadataSecretKey, secret)
 	api := &metadataapi.API{Store: compute.NewStore(env.DB, env.Watch), Secret: secret, Log: env.Log}
 	return api.Handler(), nil
 }

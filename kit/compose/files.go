@@ -83,14 +83,18 @@ func absPath(p string) string {
 // under name (<data_dir>/secrets/<name>, mode 0600): made at first use,
 // the same at every start and for every area that asks for it (the
 // metadata proxies and the metadata API share one this way). 64 hex
-// digits.
+// digits; a file written by hand is read without its surrounding
+// blanks (a final newline).
 func (e *Env) Secret(name string) (string, error) {
 	e.s.mu.Lock()
 	defer e.s.mu.Unlock()
 	dir := filepath.Join(e.Config.DataDir, "secrets")
 	path := filepath.Join(dir, name)
-	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
-		return string(b), nil
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 && e.Log != nil {
+			e.Log.Warn("a secret file is readable by others than its owner", "file", path, "mode", fi.Mode().Perm().String())
+		}
+		return strings.TrimSpace(string(b)), nil
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}

@@ -53,4 +53,11 @@ func TestSecret(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("secret file: %v %v", fi, err)
 	}
+	// One written by hand, with echo's newline, is the text on its line.
+	if err := os.WriteFile(filepath.Join(dir, "secrets", "shared"), []byte("by-hand\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := build(); a != "by-hand" {
+		t.Fatalf("a secret written by hand: %q", a)
+	}
 }

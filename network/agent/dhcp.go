@@ -86,6 +86,7 @@ func (a *Agent) dhcpServices(ctx context.Context, base string, st *network.HostS
 	}
 	for _, svc := range services {
 		keep[svc.Network.ID] = true
+		a.metadataHosts(svc)
 		if !portCovers(svc.Port, svc.Subnets) {
 			var out map[string]any
 			err := a.Session.Do(ctx, "PUT", base+"/internal/hosts/"+url.PathEscape(a.Config.Host)+"/dhcp/"+url.PathEscape(svc.Network.ID), struct{}{}, &out)

@@ -3,9 +3,12 @@ package agent
 import (
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gostack/gostack/network"
 	"github.com/gostack/gostack/network/dhcp"
@@ -40,9 +43,12 @@ func metadataRoutes(sub *dhcp.Subnet, port *network.Port) {
 }
 
 // metaProxy is a network's metadata proxy: its server in the DHCP
-// namespace and the addresses of the network's instances.
+// namespace (which it keeps alive: ns is the namespace's inode, to
+// listen again in a namespace made anew), and the addresses of the
+// network's instances.
 type metaProxy struct {
 	srv  *metadataproxy.Server
+	ns   uint64
 	mu   sync.Mutex
 	byIP map[netip.Addr]owner
 }
@@ -56,10 +62,9 @@ func (m *metaProxy) instance(ip netip.Addr) (string, string, bool) {
 	return o.instance, o.project, ok
 }
 
-// serveMetadata runs the metadata proxy of svc's network in its DHCP
-// namespace (listening on 169.254.169.254:80, which serveDHCP put on the
-// DHCP port's device) and gives it the instances' addresses.
-func (a *Agent) serveMetadata(svc network.DHCPService) error {
+// instancesOf are the addresses of svc's instances (ports of compute:
+// owners with a device).
+func instancesOf(svc network.DHCPService) map[netip.Addr]owner {
 	byIP := map[netip.Addr]owner{}
 	for _, h := range svc.Hosts {
 		if !strings.HasPrefix(h.DeviceOwner, "compute:") || h.DeviceID == "" {
@@ -69,18 +74,60 @@ func (a *Agent) serveMetadata(svc network.DHCPService) error {
 			byIP[f.IP] = owner{h.DeviceID, h.ProjectID}
 		}
 	}
+	return byIP
+}
+
+// metadataHosts gives the running proxy of svc's network, if any, the
+// addresses of the network's instances now, before the DHCP service's
+// own steps (which may fail): the proxy never names an instance by an
+// address that has moved on to another.
+func (a *Agent) metadataHosts(svc network.DHCPService) {
+	a.mu.Lock()
+	m := a.meta[svc.Network.ID]
+	a.mu.Unlock()
+	if m == nil {
+		return
+	}
+	byIP := instancesOf(svc)
+	m.mu.Lock()
+	m.byIP = byIP
+	m.mu.Unlock()
+}
+
+// nsInode is the inode of the named network namespace, 0 when it does
+// not exist.
+func nsInode(name string) uint64 {
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join("/run/netns", name), &st); err != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// serveMetadata runs the metadata proxy of svc's network in its DHCP
+// namespace (listening on 169.254.169.254:80, which serveDHCP put on the
+// DHCP port's device) and gives it the instances' addresses. A proxy
+// whose server ended, or whose namespace was made anew, listens again.
+func (a *Agent) serveMetadata(svc network.DHCPService) error {
+	name := dhcpNamespace(svc.Network.ID)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.meta == nil {
 		a.meta = map[string]*metaProxy{}
 	}
 	m := a.meta[svc.Network.ID]
+	if m != nil && (m.srv.Ended() || m.ns != nsInode(name)) {
+		m.srv.Close()
+		delete(a.meta, svc.Network.ID)
+		m = nil
+	}
 	if m == nil {
-		ln, err := metadataproxy.Listen(dhcpNamespace(svc.Network.ID), netip.AddrPortFrom(metadataproxy.Address, 80))
+		ino := nsInode(name)
+		ln, err := metadataproxy.Listen(name, netip.AddrPortFrom(metadataproxy.Address, 80))
 		if err != nil {
 			return err
 		}
-		m = &metaProxy{}
+		m = &metaProxy{ns: ino}
 		c := &http.Client{Timeout: 30 * time.Second}
 		if a.HTTP != nil {
 			c.Transport = a.HTTP.Transport // the deployment's TLS settings
@@ -89,6 +136,7 @@ func (a *Agent) serveMetadata(svc network.DHCPService) error {
 			Instance: m.instance, Client: c, Log: a.log()})
 		a.meta[svc.Network.ID] = m
 	}
+	byIP := instancesOf(svc)
 	m.mu.Lock()
 	m.byIP = byIP
 	m.mu.Unlock()

@@ -89,7 +89,7 @@ type Agent struct {
 	DHCP           bool     `yaml:"dhcp" help:"serve the DHCP of networks the controller schedules to this host (dnsmasq per network)"`
 	L3             bool     `yaml:"l3" help:"run the routers the controller schedules to this host (a qrouter- namespace each, SNAT and floating IPs with nftables)"`
 	MetadataURL    string   `yaml:"metadata_url" help:"Nova's metadata API that a proxy in each DHCP namespace forwards guests' requests to 169.254.169.254 to; empty: this daemon's metadata listener (network-agent on another host: none unless set, e.g. http://10.0.0.1:8775); \"none\" serves no metadata service"`
-	MetadataSecret string   `yaml:"metadata_proxy_shared_secret" secret:"true" help:"signs the instance ids the proxies forward; the metadata API's shared_secret; empty: the secret this daemon keeps in <data_dir>/secrets (network-agent on another host must set it)"`
+	MetadataSecret string   `yaml:"metadata_proxy_shared_secret" secret:"true" help:"signs the instance ids the proxies forward; the metadata API's shared_secret; empty: the metadata area's of this daemon (network-agent on another host must set it)"`
 	OVSDir         string   `yaml:"ovs_dir" help:"run directory of the Open vSwitch daemons the agent starts when they are not running; empty: the host's own Open vSwitch if one runs, else <data_dir>/ovs; \"system\" for the host's own"`
 	// The controller, for `gostack network-agent` on another host (the
 	// in-process agent knows it).
@@ -237,16 +237,18 @@ func (a *Area) startAgent(ctx context.Context, env *compose.Env) error {
 	if feed == "" {
 		return errors.New("agent: the stack has no admin listener for the watch feed")
 	}
-	switch a.Config.Agent.MetadataURL {
-	case "none":
-		cfg.MetadataURL = ""
-	case "":
+	// The daemon's metadata area, when it has one (built before this
+	// area: allinone lists it first), gives its listener and its secret.
+	secret, _ := env.Lookup(MetadataSecretKey)
+	s, served := secret.(string)
+	if a.Config.Agent.MetadataURL == "" && served {
 		cfg.MetadataURL = env.URLOf(MetadataListener)
 	}
 	if cfg.MetadataURL != "" && cfg.MetadataSecret == "" {
-		if cfg.MetadataSecret, err = env.Secret(MetadataSecretName); err != nil {
-			return fmt.Errorf("agent: metadata secret: %w", err)
+		if !served {
+			return &config.FieldError{Key: "network.agent.metadata_proxy_shared_secret", Problem: "is required with metadata_url when this daemon serves no metadata area"}
 		}
+		cfg.MetadataSecret = s
 	}
 	ag := &agent.Agent{Config: cfg, Session: sess, NetworkURL: env.URL, FeedURL: feed + "/v1/watch/network",
 		Log: env.Log.With("agent", cfg.Host), HTTP: sess.HTTP}
@@ -256,11 +258,12 @@ func (a *Area) startAgent(ctx context.Context, env *compose.Env) error {
 
 // MetadataListener is the name of the daemon's listener of Nova's
 // metadata API, which the in-process agent's proxies forward to, and
-// MetadataSecretName the name of the secret they share in the data
-// directory (kit/compose Env.Secret) when none is configured.
+// MetadataSecretKey where the metadata area provides the secret they
+// share (a string): its metadata.shared_secret, or one it keeps in the
+// data directory. The metadata area must be built before this one.
 const (
-	MetadataListener   = "metadata"
-	MetadataSecretName = "metadata_proxy_shared_secret"
+	MetadataListener  = "metadata"
+	MetadataSecretKey = "metadata.secret"
 )
 
 // OVSKey is where the network area, when its agent runs in-process,

@@ -19,12 +19,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -73,12 +76,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound, "")
 		return
 	}
-	url := strings.TrimSuffix(p.URL, "/") + r.URL.EscapedPath()
+	// The path cleaned: a guest's "/../" stays under the API's base.
+	clean := path.Clean("/" + r.URL.Path)
+	if strings.HasSuffix(r.URL.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	target := strings.TrimSuffix(p.URL, "/") + (&url.URL{Path: clean}).EscapedPath()
 	if r.URL.RawQuery != "" {
-		url += "?" + r.URL.RawQuery
+		target += "?" + r.URL.RawQuery
 	}
 	// A guest's body (a password POST) is small.
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, url, http.MaxBytesReader(w, r.Body, 64<<10))
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, target, http.MaxBytesReader(w, r.Body, 64<<10))
 	if err != nil {
 		plainError(w, http.StatusBadRequest, "")
 		return
@@ -156,16 +164,33 @@ func Listen(ns string, addr netip.AddrPort) (net.Listener, error) {
 // Server is a Proxy served on a listener, with a request timeout; Close
 // stops it.
 type Server struct {
-	ln  net.Listener
-	srv *http.Server
+	ln   net.Listener
+	srv  *http.Server
+	done chan struct{}
 }
 
 // Serve serves p on ln until Close.
 func Serve(ln net.Listener, p *Proxy) *Server {
 	s := &Server{ln: ln, srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}}
-	go s.srv.Serve(ln)
+		WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && p.Log != nil {
+			p.Log.Error("metadata proxy: stopped serving", "addr", ln.Addr(), "err", err)
+		}
+	}()
 	return s
+}
+
+// Ended reports whether the server stopped serving (Close, or its
+// listener failed).
+func (s *Server) Ended() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Addr is where the server listens.

@@ -84,6 +84,21 @@ func TestForward(t *testing.T) {
 		}
 	}
 
+	// A guest's "/../" stays under the API's base path.
+	prefixed := httptest.NewServer(&metadataproxy.Proxy{URL: upstream.URL + "/md", Secret: secret, Instance: instances})
+	defer prefixed.Close()
+	req, _ = http.NewRequest("GET", prefixed.URL+"/x", nil)
+	req.URL.Path, req.URL.RawPath = "/a/../../secret", ""
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"path": "/md/secret"`) {
+		t.Errorf("a path with ..: %s", b)
+	}
+
 	// Another secret: the API's 403 comes back.
 	wrong := httptest.NewServer(&metadataproxy.Proxy{URL: upstream.URL, Secret: "other", Instance: instances})
 	defer wrong.Close()

@@ -18,10 +18,12 @@ func Areas() []compose.Area {
 		identityarea.New(),
 		imagearea.New(),
 		dnsarea.New(),
+		// Before the network area, whose in-process agent's metadata
+		// proxies take its secret.
+		computearea.NewMetadata(),
 		networkarea.New(),
 		computearea.NewPlacement(),
 		computearea.NewCompute(),
-		computearea.NewMetadata(),
 	}
 }
 

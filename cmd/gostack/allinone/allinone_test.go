@@ -130,7 +130,7 @@ func newConfig() *cloudConfig {
 
 // all are every area of the all-in-one daemon, configured by c.
 func (c *cloudConfig) all() []compose.Area {
-	return []compose.Area{c.id, c.img, c.dns, c.net, c.pl, c.cmp, c.md}
+	return []compose.Area{c.id, c.img, c.dns, c.md, c.net, c.pl, c.cmp}
 }
 
 // Validate checks c as the all-in-one daemon does.
