@@ -479,6 +479,10 @@ type InstanceReport struct {
 	Reschedule bool `json:"reschedule,omitempty"`
 	// Deleted: the guest and its disks are gone (the end of a delete).
 	Deleted bool `json:"deleted,omitempty"`
+	// Error, without a Fault: the task failed and left the instance as
+	// it was (VMState), as Nova's compute manager reverts a failed
+	// snapshot; its event is an Error with this as details.
+	Error string `json:"error,omitempty"`
 }
 
 // ReportInstance applies a host agent's report: the task it names ends
@@ -499,6 +503,16 @@ func (s *Store) ReportInstance(ctx context.Context, host, id string, r InstanceR
 		}
 		now := s.now()
 		i.PowerState = r.PowerState
+		if r.Deleted || r.Task == ImageSnapshotPending {
+			if _, err := endSnapshot(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if r.Deleted || r.Task == Spawning && r.Fault == nil {
+			if err := dropRetry(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		switch {
 		case r.Deleted:
 			i.VMState, i.TaskState, i.DeletedAt, i.TerminatedAt = Deleted, NoTask, &now, &now
@@ -569,6 +583,9 @@ type HostState struct {
 	Revision   int64             `json:"revision"`
 	Instances  []Instance        `json:"instances"`
 	PortStatus map[string]string `json:"port_status"`
+	// Snapshots are the images the host's snapshots under way go to, by
+	// instance (createImage).
+	Snapshots map[string]string `json:"snapshots"`
 }
 
 // HostState reads host's instances with the feed revision of the read.
@@ -579,6 +596,10 @@ func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 		if is != nil {
 			st.Instances = is
 		}
+		if err != nil {
+			return err
+		}
+		st.Snapshots, err = snapshotsOf(ctx, tx, host)
 		return err
 	})
 	st.Revision = rev
@@ -618,14 +639,17 @@ func (s *Store) FailBuild(ctx context.Context, id, event, host string, f Fault) 
 // placed meanwhile is its host's to delete.
 func (s *Store) DeleteUnplaced(ctx context.Context, id string) (bool, error) {
 	done := false
-	_, err := s.writeInstance(ctx, id, func(_ *sqlstore.Tx, i *Instance) error {
+	_, err := s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
 		if i.Host != "" || i.TaskState != Deleting {
 			return errUnchanged
 		}
 		now := s.now()
 		i.VMState, i.TaskState, i.DeletedAt, i.TerminatedAt = Deleted, NoTask, &now, &now
 		done = true
-		return nil
+		if _, err := endSnapshot(ctx, tx, id); err != nil {
+			return err
+		}
+		return dropRetry(ctx, tx, id)
 	})
 	return done, err
 }

@@ -97,6 +97,8 @@ var hostTasks = map[TaskState]struct {
 	Unpausing:     {EventUnpause, Active},
 	Suspending:    {EventSuspend, Suspended},
 	Resuming:      {EventResume, Active},
+	// A snapshot leaves the vm_state it found.
+	ImageSnapshotPending: {EventSnapshot, ""},
 }
 
 // Requester is who asks for an action, as Nova's RequestContext carries
@@ -266,7 +268,9 @@ func recordReport(ctx context.Context, tx *sqlstore.Tx, i Instance, r InstanceRe
 		return nil
 	case r.Fault != nil:
 		return finishEvents(ctx, tx, i.UUID, t.event, eventEnd{err: true, details: r.Fault.Message, traceback: r.Fault.Details}, at)
-	case r.VMState != t.done:
+	case r.Error != "":
+		return finishEvents(ctx, tx, i.UUID, t.event, eventEnd{err: true, details: r.Error}, at)
+	case t.done != "" && r.VMState != t.done:
 		return finishEvents(ctx, tx, i.UUID, t.event, eventEnd{err: true,
 			details: fmt.Sprintf("Instance %s was left in vm_state %s by its host", i.UUID, r.VMState)}, at)
 	}

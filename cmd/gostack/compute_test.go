@@ -15,6 +15,18 @@ import (
 	"github.com/gostack/gostack/compute/guestimage/guesttest"
 )
 
+// qemuPidOf is the pid of instance id's QEMU under the all-in-one's data
+// directory, 0 for none.
+func qemuPidOf(t *testing.T, data, id string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, "compute", "qemu", id, "qemu.pid"))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
 // openrcEnv is the environment of the openstack CLI as the admin of the
 // all-in-one whose data directory is data (its openrc).
 func openrcEnv(t *testing.T, data string) []string {
@@ -132,7 +144,7 @@ func TestAllInOneServers(t *testing.T) {
 	must("security", "group", "rule", "create", "--protocol", "icmp", "default")
 
 	start := time.Now()
-	var s map[string]any
+	var s, s2 map[string]any
 	asJSON(&s, "server", "create", "--flavor", "m1.nano", "--image", "tiny", "--network", "private", "--key-name", "k1",
 		"--user-data", ud, "--wait", "vm1")
 	t.Logf("server create --wait: ACTIVE after %s", time.Since(start).Round(10*time.Millisecond))
@@ -181,6 +193,43 @@ func TestAllInOneServers(t *testing.T) {
 	if out, err := inDHCP("ping", "-c", "1", "-W", "2", addr).CombinedOutput(); err != nil {
 		t.Errorf("ping %s: %v\n%s", addr, err, out)
 	}
+	// A snapshot of the running guest, and a server booted from it: the
+	// guest keeps running (same QEMU), the image is a standalone qcow2.
+	pidBefore := qemuPidOf(t, data, s["id"].(string))
+	start = time.Now()
+	var snap map[string]any
+	asJSON(&snap, "server", "image", "create", "--name", "snap1", "--wait", "vm1")
+	t.Logf("server image create --wait: %s", time.Since(start).Round(10*time.Millisecond))
+	asJSON(&snap, "image", "show", "snap1")
+	if snap["status"] != "active" || snap["disk_format"] != "qcow2" || snap["visibility"] != "private" {
+		t.Fatalf("snapshot image: %v", snap)
+	}
+	if props := fmt.Sprint(snap["properties"]); !strings.Contains(props, "image_type:snapshot") || !strings.Contains(props, "instance_uuid:"+s["id"].(string)) {
+		t.Errorf("snapshot properties: %v", snap["properties"])
+	}
+	if p := qemuPidOf(t, data, s["id"].(string)); p != pidBefore {
+		t.Errorf("the guest's QEMU is %d after the snapshot, was %d", p, pidBefore)
+	}
+	status1 := func() string {
+		var v map[string]any
+		asJSON(&v, "server", "show", "vm1")
+		return fmt.Sprint(v["status"], "/", v["OS-EXT-STS:task_state"])
+	}
+	if st := status1(); st != "ACTIVE/<nil>" {
+		t.Errorf("vm1 after the snapshot: %s", st)
+	}
+	asJSON(&s2, "server", "create", "--flavor", "m1.nano", "--image", "snap1", "--network", "private", "--wait", "vm2")
+	if s2["status"] != "ACTIVE" {
+		t.Fatalf("a server of the snapshot: %v\n%s", s2, p.logs)
+	}
+	waitFor(t, p, "vm2 (of the snapshot) ready", func() error {
+		if c := must("console", "log", "show", "vm2"); !strings.Contains(c, "gostack-guest: ready hostname=vm2") {
+			return fmt.Errorf("not ready: %s", c)
+		}
+		return nil
+	})
+	must("server", "delete", "--wait", "vm2")
+
 	var hyps []map[string]any
 	asJSON(&hyps, "hypervisor", "list")
 	if len(hyps) != 1 || hyps[0]["Hypervisor Hostname"] != "aio" || hyps[0]["State"] != "up" {

@@ -138,11 +138,14 @@ type Agent struct {
 	ports    map[string]string  // port id → instance uuid, from the last state
 	consoles map[string]string  // instance uuid → digest of the tail sent
 	ignored  map[string]compute.TaskState
-	images   map[string]*download
-	builds   chan struct{} // MaxConcurrentBuilds slots
-	wg       sync.WaitGroup
-	nodeUUID string
-	synced   bool
+	// snapshots are the images of the snapshots under way, by instance,
+	// as the last host state said.
+	snapshots map[string]string
+	images    map[string]*download
+	builds    chan struct{} // MaxConcurrentBuilds slots
+	wg        sync.WaitGroup
+	nodeUUID  string
+	synced    bool
 }
 
 // SyncStats is what one Sync did.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -139,6 +140,33 @@ func (a *Agent) reportInstance(ctx context.Context, id string, r compute.Instanc
 // token, sent once more with a new token after a 401. The caller closes
 // the answer's body; an answer other than 2xx is a *kitagent.Error.
 func (a *Agent) send(ctx context.Context, method, u, contentType string, body []byte) (*http.Response, error) {
+	return a.sendBody(ctx, method, u, contentType, func() (io.ReadCloser, int64, error) {
+		if body == nil {
+			return nil, 0, nil
+		}
+		return io.NopCloser(bytes.NewReader(body)), int64(len(body)), nil
+	})
+}
+
+// sendFile is send with the content of file path as the body.
+func (a *Agent) sendFile(ctx context.Context, method, u, contentType, path string) (*http.Response, error) {
+	return a.sendBody(ctx, method, u, contentType, func() (io.ReadCloser, int64, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, 0, err
+		}
+		return f, fi.Size(), nil
+	})
+}
+
+// sendBody is send with a body made by open for each attempt (nil: no
+// body).
+func (a *Agent) sendBody(ctx context.Context, method, u, contentType string, open func() (io.ReadCloser, int64, error)) (*http.Response, error) {
 	client := a.HTTP
 	if client == nil {
 		client = http.DefaultClient
@@ -148,13 +176,23 @@ func (a *Agent) send(ctx context.Context, method, u, contentType string, body []
 		if err != nil {
 			return nil, err
 		}
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, rd)
+		rd, size, err := open()
 		if err != nil {
 			return nil, fmt.Errorf("compute agent: %w", err)
+		}
+		var body io.Reader
+		if rd != nil {
+			body = rd
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, body)
+		if err != nil {
+			if rd != nil {
+				rd.Close()
+			}
+			return nil, fmt.Errorf("compute agent: %w", err)
+		}
+		if rd != nil {
+			req.ContentLength = size
 		}
 		req.Header.Set("X-Auth-Token", tok)
 		if contentType != "" {

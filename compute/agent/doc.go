@@ -58,8 +58,15 @@
 // small: Nova's BuildAbortException), marked for rescheduling: the
 // controller tries another host (compute.Store.MaxBuildAttempts).
 //
-// What it does not do: volumes, resize, rebuild, rescue, shelve,
-// snapshots and migrations (those task states are logged and left);
+// A snapshot (image_snapshot_pending, Nova's createImage) pauses a
+// running guest while qemu-img copies its disk, flattened with its base,
+// into a standalone qcow2 (the pause lasts the copy: 150 ms for the tiny
+// image), resumes it, and sends the copy as the image's data through the
+// internal API; a failure leaves the instance as it was and is reported
+// as the task's error, and the controller deletes the image.
+//
+// What it does not do: volumes, resize, rebuild, rescue, shelve and
+// migrations (those task states are logged and left);
 // pruning unused images from the cache (Nova's image cache manager);
 // converting images to raw (Nova's force_raw_images): only raw and qcow2
 // images are used, as overlays' backing files, by their declared format.

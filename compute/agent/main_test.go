@@ -220,6 +220,10 @@ type fakeImages struct {
 	opens  map[string]int
 	// hold, when set, holds every download until it is closed.
 	hold chan struct{}
+	// snapshots are the images made for snapshots, by id: the file of
+	// their uploaded data (in dir), "" until then.
+	snapshots map[string]string
+	dir       string
 }
 
 type fakeImage struct {

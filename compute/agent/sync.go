@@ -29,6 +29,7 @@ var handled = map[compute.TaskState]bool{
 	compute.Spawning: true, compute.Deleting: true,
 	compute.PoweringOff: true, compute.PoweringOn: true, compute.Rebooting: true, compute.RebootingHard: true,
 	compute.Pausing: true, compute.Unpausing: true, compute.Suspending: true, compute.Resuming: true,
+	compute.ImageSnapshotPending: true,
 }
 
 // Sync reads the host's desired state and acts on the difference with
@@ -51,6 +52,9 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	a.mu.Lock()
+	a.snapshots = st.Snapshots
+	a.mu.Unlock()
 	stats := SyncStats{Revision: st.Revision, Instances: len(st.Instances)}
 	want, idle, busy := a.dispatch(st.Instances, &stats)
 	guests, err := a.Driver.List(ctx)
@@ -155,6 +159,8 @@ func (a *Agent) do(ctx context.Context, i compute.Instance) bool {
 		return a.build(ctx, i)
 	case compute.Deleting:
 		return a.delete(ctx, i)
+	case compute.ImageSnapshotPending:
+		return a.snapshot(ctx, i)
 	default:
 		return a.power(ctx, i)
 	}

@@ -123,7 +123,7 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 	nets, imgs := envNetworks{env}, envImages{env}
 	builder := &compute.Builder{Store: store, Scheduler: sch, Networks: nets, Log: env.Log}
 	env.Go("compute builder", builder.Run)
-	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Builder: builder}
+	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Builder: builder, ImageURL: env.URLOf("image")}
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Nova, Optional: true}
 	if c.Config.Agent.Enabled {
 		if err := c.startAgent(ctx, env); err != nil {

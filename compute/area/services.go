@@ -21,6 +21,9 @@ const (
 	networksUsableKey = "network.networks.usable"
 	imageGetKey       = "image.get"
 	imageOpenKey      = "image.open"
+	imageSnapshotKey  = "image.snapshot"
+	imageUploadKey    = "image.upload"
+	imageDeleteKey    = "image.delete"
 	ovsKey            = "network.ovs"
 )
 
@@ -132,4 +135,34 @@ func (im envImages) Open(ctx context.Context, id string) (io.ReadCloser, compute
 		return nil, compute.ImageInfo{}, err
 	}
 	return rc, imageInfo(m), nil
+}
+
+var _ compute.ImageWriter = envImages{}
+
+func (im envImages) CreateSnapshot(ctx context.Context, project, name, diskFormat string, minDisk, minRAM int64, props map[string]string) (compute.ImageInfo, error) {
+	f, err := lookup[func(context.Context, string, string, string, int64, int64, map[string]string) (map[string]any, error)](im.env, imageSnapshotKey)
+	if err != nil {
+		return compute.ImageInfo{}, err
+	}
+	m, err := f(ctx, project, name, diskFormat, minDisk, minRAM, props)
+	if err != nil {
+		return compute.ImageInfo{}, err
+	}
+	return imageInfo(m), nil
+}
+
+func (im envImages) Upload(ctx context.Context, id string, r io.Reader, size int64) error {
+	f, err := lookup[func(context.Context, string, io.Reader, int64) error](im.env, imageUploadKey)
+	if err != nil {
+		return err
+	}
+	return f(ctx, id, r, size)
+}
+
+func (im envImages) Delete(ctx context.Context, id string) error {
+	f, err := lookup[func(context.Context, string) error](im.env, imageDeleteKey)
+	if err != nil {
+		return err
+	}
+	return f(ctx, id)
 }

@@ -74,6 +74,42 @@ func provideCompute(env *compose.Env, svc *image.Service) {
 // its id returned.
 const ImageImportKey = "image.import"
 
+// Keys under which the image area provides what a server's snapshot
+// (Nova's createImage) needs:
+//
+//	ImageSnapshotKey func(ctx, owner, name, diskFormat string, minDisk, minRAM int64, props map[string]string) (map[string]any, error)
+//	ImageUploadKey   func(ctx, id string, r io.Reader, size int64) error
+//	ImageDeleteKey   func(ctx, id string) error
+//
+// The snapshot is a private image of owner, container bare, queued
+// until its data is uploaded (inspected as any upload is).
+const (
+	ImageSnapshotKey = "image.snapshot"
+	ImageUploadKey   = "image.upload"
+	ImageDeleteKey   = "image.delete"
+)
+
+func provideSnapshots(env *compose.Env, svc *image.Service) {
+	env.Provide(ImageSnapshotKey, func(ctx context.Context, owner, name, diskFormat string, minDisk, minRAM int64, props map[string]string) (map[string]any, error) {
+		img, err := svc.Store.Create(ctx, image.Image{ID: uuid.NewString(), Name: name, Owner: owner, Visibility: image.Private,
+			DiskFormat: diskFormat, ContainerFormat: "bare", MinDisk: minDisk, MinRAM: minRAM, Properties: props})
+		if err != nil {
+			return nil, err
+		}
+		return imageMap(img), nil
+	})
+	env.Provide(ImageUploadKey, func(ctx context.Context, id string, r io.Reader, size int64) error {
+		_, err := svc.Upload(ctx, id, r, size)
+		return err
+	})
+	env.Provide(ImageDeleteKey, func(ctx context.Context, id string) error {
+		if err := svc.Delete(ctx, id); err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
+		return nil
+	})
+}
+
 func provideImport(env *compose.Env, svc *image.Service) {
 	env.Provide(ImageImportKey, func(ctx context.Context, owner, name, diskFormat string, public bool, r io.Reader, size int64) (string, error) {
 		have, _, err := svc.Store.List(ctx, image.Viewer{Project: owner}, image.Filter{Owner: owner, Name: []string{name}, Status: []image.Status{image.Active}}, image.Page{})

@@ -31,6 +31,9 @@ type API struct {
 	// Builder, when set, is poked after a server is created so it is
 	// scheduled at once (else at its next interval).
 	Builder *compute.Builder
+	// ImageURL is the image service's base URL, for the Location of a
+	// snapshot before 2.45 (none when "").
+	ImageURL string
 }
 
 // microversions are Nova 26's (Zed): 2.1 to 2.93.

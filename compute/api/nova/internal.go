@@ -22,6 +22,7 @@ import (
 //	PUT  /internal/compute/hosts/{host}/instances/{id}         compute.InstanceReport: a task ended
 //	PUT  /internal/compute/hosts/{host}/instances/{id}/power   {"power_state": n}: the periodic sync
 //	PUT  /internal/compute/hosts/{host}/instances/{id}/console the console log's tail (text/plain)
+//	PUT  /internal/compute/hosts/{host}/instances/{id}/snapshot the data of the instance's snapshot under way
 //	GET  /internal/compute/images/{id}                         an image's data, for a host building an instance of it
 func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /internal/compute/hosts/{host}", a.agentOp(a.hostState))
@@ -29,6 +30,7 @@ func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}", a.agentOp(a.instanceReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/power", a.agentOp(a.powerReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/console", a.agentOp(a.consoleReport))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/snapshot", a.agentOp(a.snapshotData))
 	rt.HandleFunc("GET /internal/compute/images/{id}", a.agentOp(a.imageData))
 }
 
@@ -132,14 +134,48 @@ func (a *API) instanceReport(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// A snapshot that failed, or that the instance's delete ended, leaves
+	// its queued image: it goes once the report is taken.
+	var dropImage string
+	if rep.Deleted || rep.Task == compute.ImageSnapshotPending && (rep.Error != "" || rep.Fault != nil) {
+		img, err := a.Store.SnapshotOf(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		dropImage = img
+	}
 	i, err := a.Store.ReportInstance(r.Context(), host, id, rep)
 	if err != nil {
 		return err
+	}
+	if iw, ok := a.Images.(compute.ImageWriter); ok && dropImage != "" {
+		if err := iw.Delete(r.Context(), dropImage); err != nil {
+			httpapi.Logger(r.Context()).Warn("compute: the image of a failed snapshot was not deleted", "image", dropImage, "err", err)
+		}
 	}
 	if i.TaskState == compute.Scheduling && a.Builder != nil {
 		a.Builder.Poke() // a build sent back for another host
 	}
 	httpapi.WriteJSON(w, http.StatusOK, i)
+	return nil
+}
+
+// snapshotData takes the data of an instance's snapshot under way on
+// the host (the body, its length when known) into the snapshot's image.
+func (a *API) snapshotData(w http.ResponseWriter, r *http.Request) error {
+	host, id := r.PathValue("host"), r.PathValue("id")
+	img, err := a.Store.SnapshotImage(r.Context(), host, id)
+	if err != nil {
+		return err
+	}
+	iw, ok := a.Images.(compute.ImageWriter)
+	if !ok {
+		return fault.New(fault.Unavailable, "No image service takes snapshots.")
+	}
+	if err := iw.Upload(r.Context(), img, r.Body, r.ContentLength); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

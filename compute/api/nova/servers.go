@@ -881,6 +881,9 @@ func (a *API) serverAction(w http.ResponseWriter, r *http.Request, q *request) e
 	if name == "os-resetState" {
 		return a.resetState(w, r, q, data)
 	}
+	if name == "createImage" {
+		return a.createImage(w, r, q, m[name])
+	}
 	i, err := a.server(r, q)
 	if err != nil {
 		return err

@@ -113,6 +113,7 @@ func (fakeImages) Open(_ context.Context, id string) (io.ReadCloser, compute.Ima
 type serverEnv struct {
 	*client
 	nets    *fakeNetworks
+	images  *snapshotImages
 	builder *compute.Builder
 }
 
@@ -165,11 +166,12 @@ func newServerAPI(t *testing.T) *serverEnv {
 		bob:     caller("bob", "proj-b", "member", "reader"),
 		service: caller("nova", "service", "service"),
 	}
-	h := (&nova.API{Store: store, Networks: nets, Images: fakeImages{}, Builder: b}).Handler()
+	imgs := &snapshotImages{made: map[string]compute.ImageInfo{}, data: map[string][]byte{}}
+	h := (&nova.API{Store: store, Networks: nets, Images: imgs, Builder: b, ImageURL: "http://image.test"}).Handler()
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Nova, Optional: true}
 	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(h)))
 	t.Cleanup(srv.Close)
-	return &serverEnv{client: &client{Client: &apitest.Client{URL: srv.URL, NoRedirect: true}, store: store}, nets: nets, builder: b}
+	return &serverEnv{client: &client{Client: &apitest.Client{URL: srv.URL, NoRedirect: true}, store: store}, nets: nets, images: imgs, builder: b}
 }
 
 func serverBody(fields map[string]any) map[string]any {
