@@ -81,6 +81,7 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}", body: `{"task_state":"spawning","vm_state":"active","power_state":1}`},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/power", body: `{"power_state":4}`},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/console"},
+		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/snapshot"},
 		{area: "compute", pattern: "GET /internal/compute/images/{id}"},
 	}
 }
