@@ -114,9 +114,7 @@ func (c *cloud) pid() int { return c.cmd.Process.Pid }
 func (c *cloud) stop() {
 	c.kill()
 	pids, _ := filepath.Glob(filepath.Join(c.data, "compute", "qemu", "*", "qemu.pid"))
-	for _, f := range pids {
-		killPidFile(f, c.data, 5*time.Second)
-	}
+	killPidFiles(pids, c.data)
 	if c.netID != "" {
 		files, _ := filepath.Glob("/run/gostack/*/dhcp/" + c.netID + "/pid")
 		for _, f := range files {

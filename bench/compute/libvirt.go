@@ -79,9 +79,7 @@ func startPrivateSystem(ctx context.Context, work string) (*privateSystem, error
 // first.
 func (p *privateSystem) stop() {
 	guests, _ := filepath.Glob("/run/libvirt/qemu/*.pid")
-	for _, f := range guests {
-		killPidFile(f, "qemu", 5*time.Second)
-	}
+	killPidFiles(guests, "qemu")
 	for i := len(p.pids) - 1; i >= 0; i-- {
 		killPidFile(p.pids[i], "", 10*time.Second)
 	}

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -162,6 +163,19 @@ func leftovers(work string) {
 			log.Printf("left running by the inner run, stopped: %s", f)
 		}
 	}
+}
+
+// killPidFiles ends the processes of files at once (killPidFile each).
+func killPidFiles(files []string, mark string) {
+	var wg sync.WaitGroup
+	for _, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			killPidFile(f, mark, 5*time.Second)
+		}()
+	}
+	wg.Wait()
 }
 
 // killPidFile ends the process in pid file f if its command line holds
