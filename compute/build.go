@@ -75,7 +75,10 @@ type Builder struct {
 	// Host names the builder in the events it records of its own steps
 	// (Nova's conductor host); the machine's hostname when "".
 	Host string
-	Log  *slog.Logger
+	// AllowResizeToSameHost lets a resize stay on its host (Nova's
+	// allow_resize_to_same_host); a migration never does.
+	AllowResizeToSameHost bool
+	Log                   *slog.Logger
 
 	poke chan struct{}
 }
@@ -122,6 +125,9 @@ func (b *Builder) Run(ctx context.Context) error {
 	for {
 		if err := b.BuildWaiting(ctx); err != nil && ctx.Err() == nil {
 			b.log().Warn("compute build: waiting instances", "err", err)
+		}
+		if err := b.MoveWaiting(ctx); err != nil && ctx.Err() == nil {
+			b.log().Warn("compute build: moves under way", "err", err)
 		}
 		select {
 		case <-ctx.Done():

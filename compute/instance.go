@@ -334,10 +334,10 @@ func (s *Store) writeInstance(ctx context.Context, id string, change func(*sqlst
 		}
 		now := s.now()
 		i.UpdatedAt = now
-		res, err := tx.Exec(ctx, `UPDATE compute_instances SET name = ?, hostname = ?, description = ?, host = ?, node = ?,
+		res, err := tx.Exec(ctx, `UPDATE compute_instances SET name = ?, hostname = ?, description = ?, host = ?, node = ?, flavor = ?,
 			vm_state = ?, task_state = ?, power_state = ?, metadata = ?, ports = ?, fault = ?, locked = ?, revision = revision + 1,
 			launched_at = ?, terminated_at = ?, updated_at = ?, deleted_at = ? WHERE uuid = ? AND revision = ?`,
-			i.Name, i.Hostname, i.Description, i.Host, i.Node, string(i.VMState), string(i.TaskState), int(i.PowerState),
+			i.Name, i.Hostname, i.Description, i.Host, i.Node, mustJSON(i.Flavor), string(i.VMState), string(i.TaskState), int(i.PowerState),
 			mustJSON(i.Metadata), mustJSON(i.Ports), faultJSON(i.Fault), i.Locked, nullMicros(i.LaunchedAt), nullMicros(i.TerminatedAt),
 			now.UnixMicro(), nullMicros(i.DeletedAt), i.UUID, i.Revision)
 		if err != nil {
@@ -513,6 +513,14 @@ func (s *Store) ReportInstance(ctx context.Context, host, id string, r InstanceR
 				return err
 			}
 		}
+		if r.Deleted {
+			if _, err := endMigrations(ctx, s, tx, id); err != nil {
+				return err
+			}
+		}
+		if done, err := s.moveReport(ctx, tx, i, r, now); err != nil || done {
+			return err
+		}
 		switch {
 		case r.Deleted:
 			i.VMState, i.TaskState, i.DeletedAt, i.TerminatedAt = Deleted, NoTask, &now, &now
@@ -586,6 +594,10 @@ type HostState struct {
 	// Snapshots are the images the host's snapshots under way go to, by
 	// instance (createImage).
 	Snapshots map[string]string `json:"snapshots"`
+	// Migrations are the moves under way from or to the host, by
+	// instance: a source keeps the guest of an instance placed elsewhere
+	// until the move is confirmed.
+	Migrations map[string]Migration `json:"migrations"`
 }
 
 // HostState reads host's instances with the feed revision of the read.
@@ -599,7 +611,10 @@ func (s *Store) HostState(ctx context.Context, host string) (HostState, error) {
 		if err != nil {
 			return err
 		}
-		st.Snapshots, err = snapshotsOf(ctx, tx, host)
+		if st.Snapshots, err = snapshotsOf(ctx, tx, host); err != nil {
+			return err
+		}
+		st.Migrations, err = kept(ctx, tx, host)
 		return err
 	})
 	st.Revision = rev

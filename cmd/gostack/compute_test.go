@@ -247,6 +247,46 @@ func TestAllInOneServers(t *testing.T) {
 			return nil
 		})
 	}
+	// A resize on the one host (allow_resize_to_same_host): reverted,
+	// then confirmed; the guest answers HTTP on its address after each.
+	answers := func() {
+		t.Helper()
+		waitFor(t, p, "vm1 answers HTTP", func() error {
+			out, err := inDHCP("curl", "-s", "-m", "2", "http://"+addr+"/").CombinedOutput()
+			if err != nil || string(out) != "vm1\n" {
+				return fmt.Errorf("%v: %q", err, out)
+			}
+			return nil
+		})
+	}
+	flavorOf := func() string {
+		var v map[string]any
+		asJSON(&v, "server", "show", "vm1")
+		return fmt.Sprint(v["flavor"])
+	}
+	for _, end := range []string{"revert", "confirm"} {
+		start = time.Now()
+		must("server", "resize", "--flavor", "m1.micro", "vm1")
+		status("VERIFY_RESIZE")
+		t.Logf("resize on one host to VERIFY_RESIZE: %s", time.Since(start).Round(10*time.Millisecond))
+		answers()
+		must("server", "resize", end, "vm1")
+		status("ACTIVE")
+		answers()
+		want := map[string]string{"revert": "m1.nano", "confirm": "m1.micro"}[end]
+		if f := flavorOf(); !strings.Contains(f, want) {
+			t.Errorf("after the %s: flavor %s", end, f)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(data, "compute", "agent", "instances", s["id"].(string), "disk.resize")); len(left) > 0 {
+		waitFor(t, p, "the old disk gone after the confirm", func() error {
+			if left, _ := filepath.Glob(filepath.Join(data, "compute", "agent", "instances", s["id"].(string), "disk.resize")); len(left) > 0 {
+				return fmt.Errorf("still there: %v", left)
+			}
+			return nil
+		})
+	}
+
 	must("server", "stop", "vm1")
 	status("SHUTOFF")
 	must("server", "start", "vm1")

@@ -234,7 +234,85 @@ func TestTwoHosts(t *testing.T) {
 		})
 	}
 
-	must("server", "delete", "--wait", "vmA", "vmB")
+	// Moves: vmB goes, then vmA is migrated to the other host and
+	// confirmed, resized (and reverted): it keeps answering on its
+	// address from wherever it is.
+	must("server", "delete", "--wait", "vmB")
+	show := func(name string) map[string]any {
+		var s map[string]any
+		asJSON(&s, "server", "show", name)
+		return s
+	}
+	waitStatus := func(name, want string) map[string]any {
+		var s map[string]any
+		waitFor(t, p, name+" "+want, func() error {
+			s = show(name)
+			if s["status"] == "ERROR" {
+				t.Fatalf("%s in ERROR: %v\n%s", name, s["fault"], logs())
+			}
+			if s["status"] != want {
+				return fmt.Errorf("status %v task %v", s["status"], s["OS-EXT-STS:task_state"])
+			}
+			return nil
+		})
+		return s
+	}
+	answers := func(name string) {
+		t.Helper()
+		waitFor(t, p, name+" answers on "+addrs[name], func() error {
+			out, err := inDHCP("curl", "-s", "-m", "2", "http://"+addrs[name]+"/").CombinedOutput()
+			if err != nil || string(out) != strings.ToLower(name)+"\n" {
+				return fmt.Errorf("%v: %q", err, out)
+			}
+			return nil
+		})
+	}
+	from := hosts["vmA"]
+	start = time.Now()
+	must("server", "migrate", "vmA")
+	s := waitStatus("vmA", "VERIFY_RESIZE")
+	t.Logf("migrate to VERIFY_RESIZE: %s", time.Since(start).Round(10*time.Millisecond))
+	to := fmt.Sprint(s["OS-EXT-SRV-ATTR:host"])
+	if to == from || !strings.HasPrefix(to, "h") {
+		t.Fatalf("vmA migrated from %s to %s", from, to)
+	}
+	must("server", "resize", "confirm", "vmA")
+	waitStatus("vmA", "ACTIVE")
+	answers("vmA")
+	if pids, _ := filepath.Glob(filepath.Join(map[string]string{"h1": data1, "h2": data2}[from], "compute", "qemu", s["id"].(string), "qemu.pid")); len(pids) != 0 {
+		waitFor(t, p, "the source's guest removed after the confirm", func() error {
+			if pids, _ := filepath.Glob(filepath.Join(map[string]string{"h1": data1, "h2": data2}[from], "compute", "qemu", s["id"].(string), "qemu.pid")); len(pids) != 0 {
+				return fmt.Errorf("still there: %v", pids)
+			}
+			return nil
+		})
+	}
+
+	start = time.Now()
+	must("server", "resize", "--flavor", "m1.micro", "vmA")
+	s = waitStatus("vmA", "VERIFY_RESIZE")
+	t.Logf("resize to VERIFY_RESIZE: %s", time.Since(start).Round(10*time.Millisecond))
+	if f := fmt.Sprint(s["flavor"]); !strings.Contains(f, "m1.micro") {
+		t.Errorf("flavor while VERIFY_RESIZE: %v", s["flavor"])
+	}
+	answers("vmA")
+	must("server", "resize", "revert", "vmA")
+	s = waitStatus("vmA", "ACTIVE")
+	if f := fmt.Sprint(s["flavor"]); !strings.Contains(f, "m1.nano") || fmt.Sprint(s["OS-EXT-SRV-ATTR:host"]) != to {
+		t.Errorf("after the revert: flavor %v on %v (was on %s)", s["flavor"], s["OS-EXT-SRV-ATTR:host"], to)
+	}
+	answers("vmA")
+	var events []map[string]any
+	asJSON(&events, "server", "event", "list", "vmA")
+	var names []string
+	for _, e := range events {
+		names = append(names, fmt.Sprint(e["Action"]))
+	}
+	if got := strings.Join(names, ","); !strings.Contains(got, "revertResize,resize,confirmResize,migrate") {
+		t.Errorf("actions: %s", got)
+	}
+
+	must("server", "delete", "--wait", "vmA")
 	for _, d := range []string{data1, data2} {
 		if pids, _ := filepath.Glob(filepath.Join(d, "compute", "qemu", "*", "qemu.pid")); len(pids) != 0 {
 			t.Errorf("guest state left after the deletes: %v", pids)

@@ -141,11 +141,14 @@ type Agent struct {
 	// snapshots are the images of the snapshots under way, by instance,
 	// as the last host state said.
 	snapshots map[string]string
-	images    map[string]*download
-	builds    chan struct{} // MaxConcurrentBuilds slots
-	wg        sync.WaitGroup
-	nodeUUID  string
-	synced    bool
+	// migrations are the moves under way from or to this host, by
+	// instance, as the last host state said.
+	migrations map[string]compute.Migration
+	images     map[string]*download
+	builds     chan struct{} // MaxConcurrentBuilds slots
+	wg         sync.WaitGroup
+	nodeUUID   string
+	synced     bool
 }
 
 // SyncStats is what one Sync did.

@@ -88,12 +88,14 @@ func (a *Agent) spawn(ctx context.Context, i compute.Instance) error {
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return err
 	}
-	img, err := a.image(ctx, i.ImageRef)
-	if err != nil {
-		return err
-	}
+	// A disk that exists is whole (written under another name and
+	// renamed): an earlier try's, or one a move brought.
 	disk := filepath.Join(dir, "disk")
 	if !exists(disk) {
+		img, err := a.image(ctx, i.ImageRef)
+		if err != nil {
+			return err
+		}
 		if err := a.makeDisk(ctx, img, i.Flavor.RootGB, disk); err != nil {
 			return err
 		}

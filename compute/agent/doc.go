@@ -65,8 +65,17 @@
 // internal API; a failure leaves the instance as it was and is reported
 // as the task's error, and the controller deletes the image.
 //
-// What it does not do: volumes, resize, rebuild, rescue, shelve and
-// migrations (those task states are logged and left);
+// A cold move (resize, migrate) is three tasks: resize_migrating on the
+// source (the guest powered off, its disk flattened and sent to the
+// compute API; the stopped guest kept for a revert until the move is
+// confirmed), resize_finish on the destination (the disk fetched and
+// grown, the guest built with the new flavor, left off if the instance
+// was stopped), resize_reverting on either (the destination removes its
+// guest; the source starts its own again). A resize on one host sets the
+// old disk aside and puts it back on a revert.
+//
+// What it does not do: volumes, rebuild, rescue, shelve and live
+// migration (those task states are logged and left);
 // pruning unused images from the cache (Nova's image cache manager);
 // converting images to raw (Nova's force_raw_images): only raw and qcow2
 // images are used, as overlays' backing files, by their declared format.

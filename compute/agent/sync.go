@@ -30,6 +30,7 @@ var handled = map[compute.TaskState]bool{
 	compute.PoweringOff: true, compute.PoweringOn: true, compute.Rebooting: true, compute.RebootingHard: true,
 	compute.Pausing: true, compute.Unpausing: true, compute.Suspending: true, compute.Resuming: true,
 	compute.ImageSnapshotPending: true,
+	compute.ResizeMigrating:      true, compute.ResizeFinish: true, compute.ResizeReverting: true,
 }
 
 // Sync reads the host's desired state and acts on the difference with
@@ -53,7 +54,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	a.mu.Lock()
-	a.snapshots = st.Snapshots
+	a.snapshots, a.migrations = st.Snapshots, st.Migrations
 	a.mu.Unlock()
 	stats := SyncStats{Revision: st.Revision, Instances: len(st.Instances)}
 	want, idle, busy := a.dispatch(st.Instances, &stats)
@@ -67,7 +68,8 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	}
 	stats.Power = a.syncPower(ctx, idle, have)
 	stats.Consoles = a.syncConsoles(ctx, st.Instances, have)
-	stats.Orphans = a.removeOrphans(ctx, want, busy, guests)
+	stats.Orphans = a.removeOrphans(ctx, want, busy, a.keptHere(), guests)
+	a.dropAside(want)
 	stats.Took = time.Since(start)
 	if a.Synced != nil {
 		a.Synced(stats)
@@ -161,6 +163,12 @@ func (a *Agent) do(ctx context.Context, i compute.Instance) bool {
 		return a.delete(ctx, i)
 	case compute.ImageSnapshotPending:
 		return a.snapshot(ctx, i)
+	case compute.ResizeMigrating:
+		return a.migrateOut(ctx, i)
+	case compute.ResizeFinish:
+		return a.migrateIn(ctx, i)
+	case compute.ResizeReverting:
+		return a.revert(ctx, i)
 	default:
 		return a.power(ctx, i)
 	}
@@ -262,10 +270,10 @@ func (a *Agent) setConsoleSent(id, sum string) {
 // drivers list only their own) and removes the instance directories of
 // instances the host does not have (deleted while the agent was down)
 // and no worker holds. It returns how many it removed.
-func (a *Agent) removeOrphans(ctx context.Context, want map[string]compute.Instance, busy map[string]bool, guests []virt.GuestState) int {
+func (a *Agent) removeOrphans(ctx context.Context, want map[string]compute.Instance, busy, kept map[string]bool, guests []virt.GuestState) int {
 	gone := map[string]bool{}
 	for _, g := range guests {
-		if _, ok := want[g.ID]; !ok && !busy[g.ID] {
+		if _, ok := want[g.ID]; !ok && !busy[g.ID] && !kept[g.ID] {
 			gone[g.ID] = true
 		}
 	}
@@ -274,7 +282,7 @@ func (a *Agent) removeOrphans(ctx context.Context, want map[string]compute.Insta
 		if _, err := uuid.Parse(e.Name()); err != nil || !e.IsDir() {
 			continue
 		}
-		if _, ok := want[e.Name()]; !ok && !busy[e.Name()] {
+		if _, ok := want[e.Name()]; !ok && !busy[e.Name()] && !kept[e.Name()] {
 			gone[e.Name()] = true
 		}
 	}

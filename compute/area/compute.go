@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 
 	"github.com/gostack/gostack/compute"
 	novaapi "github.com/gostack/gostack/compute/api/nova"
@@ -34,7 +35,11 @@ type ComputeConfig struct {
 	// image gostack-tiny (make run turns it on).
 	GuestImage    bool   `yaml:"guest_image" help:"build the tiny guest image (needs Go, gostack's source and a Debian mirror) and upload it as the public image gostack-tiny, once"`
 	GuestImageDir string `yaml:"guest_image_dir" help:"where the tiny guest image and the packages it is built from are kept; empty for <data_dir>/guest-image"`
-	Agent         Agent  `yaml:"agent"`
+	// AllowResizeToSameHost: Nova's allow_resize_to_same_host, on by
+	// default here (as devstack sets it), so a one-host cloud resizes.
+	AllowResizeToSameHost bool   `yaml:"allow_resize_to_same_host" help:"let a resize stay on the server's host when the scheduler finds it best (Nova's allow_resize_to_same_host; a migration always leaves its host)"`
+	StagingDir            string `yaml:"staging_dir" help:"where the disks of cold moves (resize, migrate) wait between their source and their destination; empty for <data_dir>/compute/staging"`
+	Agent                 Agent  `yaml:"agent"`
 }
 
 // Validate reports the first bad setting.
@@ -42,7 +47,7 @@ func (c *ComputeConfig) Validate() error { return c.Agent.Validate() }
 
 // NewCompute returns the compute area with its defaults.
 func NewCompute() *Compute {
-	return &Compute{Config: ComputeConfig{DefaultFlavors: true, Agent: Agent{Enabled: true, Driver: "qemu"}}}
+	return &Compute{Config: ComputeConfig{DefaultFlavors: true, AllowResizeToSameHost: true, Agent: Agent{Enabled: true, Driver: "qemu"}}}
 }
 
 // defaultFlavors are devstack's.
@@ -121,9 +126,14 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	nets, imgs := envNetworks{env}, envImages{env}
-	builder := &compute.Builder{Store: store, Scheduler: sch, Networks: nets, Log: env.Log}
+	builder := &compute.Builder{Store: store, Scheduler: sch, Networks: nets, Log: env.Log, AllowResizeToSameHost: c.Config.AllowResizeToSameHost}
+	staging := c.Config.StagingDir
+	if staging == "" {
+		staging = filepath.Join(env.Config.DataDir, "compute", "staging")
+	}
 	env.Go("compute builder", builder.Run)
-	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Builder: builder, ImageURL: env.URLOf("image")}
+	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Builder: builder, ImageURL: env.URLOf("image"),
+		StagingDir: staging}
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Nova, Optional: true}
 	if c.Config.Agent.Enabled {
 		if err := c.startAgent(ctx, env); err != nil {

@@ -82,6 +82,8 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/power", body: `{"power_state":4}`},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/console"},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/snapshot"},
+		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/migration"},
+		{area: "compute", pattern: "GET /internal/compute/hosts/{host}/instances/{id}/migration"},
 		{area: "compute", pattern: "GET /internal/compute/images/{id}"},
 	}
 }

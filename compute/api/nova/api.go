@@ -34,6 +34,9 @@ type API struct {
 	// ImageURL is the image service's base URL, for the Location of a
 	// snapshot before 2.45 (none when "").
 	ImageURL string
+	// StagingDir keeps the disks of cold moves between their source and
+	// their destination ("": no moves).
+	StagingDir string
 }
 
 // microversions are Nova 26's (Zed): 2.1 to 2.93.

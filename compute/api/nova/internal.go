@@ -23,6 +23,8 @@ import (
 //	PUT  /internal/compute/hosts/{host}/instances/{id}/power   {"power_state": n}: the periodic sync
 //	PUT  /internal/compute/hosts/{host}/instances/{id}/console the console log's tail (text/plain)
 //	PUT  /internal/compute/hosts/{host}/instances/{id}/snapshot the data of the instance's snapshot under way
+//	PUT  /internal/compute/hosts/{host}/instances/{id}/migration the disk of a move, from its source
+//	GET  /internal/compute/hosts/{host}/instances/{id}/migration the disk of a move, to its destination
 //	GET  /internal/compute/images/{id}                         an image's data, for a host building an instance of it
 func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /internal/compute/hosts/{host}", a.agentOp(a.hostState))
@@ -31,6 +33,8 @@ func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/power", a.agentOp(a.powerReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/console", a.agentOp(a.consoleReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/snapshot", a.agentOp(a.snapshotData))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/migration", a.agentOp(a.moveDiskIn))
+	rt.HandleFunc("GET /internal/compute/hosts/{host}/instances/{id}/migration", a.agentOp(a.moveDiskOut))
 	rt.HandleFunc("GET /internal/compute/images/{id}", a.agentOp(a.imageData))
 }
 
@@ -144,17 +148,28 @@ func (a *API) instanceReport(w http.ResponseWriter, r *http.Request) error {
 		}
 		dropImage = img
 	}
+	// The moved disk goes once the destination built the guest (or
+	// failed), or the instance goes.
+	var moved *compute.Migration
+	if rep.Deleted || rep.Task == compute.ResizeFinish {
+		if m, err := a.Store.ActiveMigration(r.Context(), id); err == nil {
+			moved = &m
+		}
+	}
 	i, err := a.Store.ReportInstance(r.Context(), host, id, rep)
 	if err != nil {
 		return err
+	}
+	if moved != nil {
+		a.dropMoveDisk(r, *moved)
 	}
 	if iw, ok := a.Images.(compute.ImageWriter); ok && dropImage != "" {
 		if err := iw.Delete(r.Context(), dropImage); err != nil {
 			httpapi.Logger(r.Context()).Warn("compute: the image of a failed snapshot was not deleted", "image", dropImage, "err", err)
 		}
 	}
-	if i.TaskState == compute.Scheduling && a.Builder != nil {
-		a.Builder.Poke() // a build sent back for another host
+	if a.Builder != nil && (i.TaskState == compute.Scheduling || rep.Task == compute.ResizeMigrating || rep.Task == compute.ResizeReverting) {
+		a.Builder.Poke() // a build sent back for another host, a move's next step
 	}
 	httpapi.WriteJSON(w, http.StatusOK, i)
 	return nil

@@ -881,8 +881,17 @@ func (a *API) serverAction(w http.ResponseWriter, r *http.Request, q *request) e
 	if name == "os-resetState" {
 		return a.resetState(w, r, q, data)
 	}
-	if name == "createImage" {
+	switch name {
+	case "createImage":
 		return a.createImage(w, r, q, m[name])
+	case "resize":
+		return a.resize(w, r, q, m[name])
+	case "migrate":
+		return a.migrate(w, r, q, m[name])
+	case "confirmResize":
+		return a.confirmResize(w, r, q)
+	case "revertResize":
+		return a.revertResize(w, r, q)
 	}
 	i, err := a.server(r, q)
 	if err != nil {

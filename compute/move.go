@@ -1,0 +1,172 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gostack/gostack/compute/scheduler"
+	"github.com/gostack/gostack/kit/fault"
+)
+
+// MoveWaiting does the controller's part of the cold moves under way
+// (Nova's conductor): it chooses the destination of each resize or
+// migration waiting for one (the source's resources held by the
+// migration's consumer, the destination's claimed by the instance),
+// switches to the destination the instances whose source has sent their
+// disk (their ports bound there first), binds back to the source the
+// ports of reverts on their way back, and settles the allocations of
+// moves that ended. Every step is idempotent: a controller stopped
+// half-way does it again.
+func (b *Builder) MoveWaiting(ctx context.Context) error {
+	waiting, err := b.Store.movesWaiting(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, i := range waiting {
+		switch i.TaskState {
+		case ResizePrep:
+			errs = append(errs, b.scheduleMove(ctx, i))
+		case ResizeMigrated:
+			errs = append(errs, b.switchToDest(ctx, i))
+		}
+	}
+	errs = append(errs, b.settleMoves(ctx))
+	return errors.Join(errs...)
+}
+
+// scheduleMove chooses i's destination.
+func (b *Builder) scheduleMove(ctx context.Context, i Instance) error {
+	m, err := b.Store.ActiveMigration(ctx, i.UUID)
+	if err != nil {
+		return err
+	}
+	// The source is held by the migration from now on; a claim of the
+	// instance left by an earlier try (a destination it did not keep)
+	// goes.
+	mc, err := b.Store.Consumer(ctx, m.UUID)
+	if err != nil {
+		return err
+	}
+	if len(mc.Allocations) == 0 {
+		if err := b.Store.StartMove(ctx, i.UUID, m.UUID, map[string]map[string]int64{}); err != nil {
+			return fmt.Errorf("compute move: hold the source of %s: %w", i.UUID, err)
+		}
+	} else if err := b.Store.DeleteAllocations(ctx, i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
+		return err
+	}
+	f := m.NewFlavor
+	req := &scheduler.Request{InstanceUUIDs: []string{i.UUID}, ProjectID: i.ProjectID, UserID: i.UserID,
+		Flavor: scheduler.Flavor{Name: f.Name, VCPUs: int64(f.VCPUs), MemoryMB: f.MemoryMB, RootGB: f.RootGB,
+			EphemeralGB: f.EphemeralGB, SwapMB: f.SwapMB, ExtraSpecs: f.ExtraSpecs},
+		Image: scheduler.Image{ID: i.ImageRef}, AvailabilityZone: i.AvailabilityZone, Move: true, SourceHost: m.Source}
+	if m.Type == "migration" || !b.AllowResizeToSameHost {
+		req.IgnoreHosts = []string{m.Source}
+	}
+	if m.RequestedHost != "" {
+		req.Destination = &scheduler.Destination{Host: m.RequestedHost}
+	}
+	if i.ServerGroup != "" {
+		// Its place in the group is where it goes; the source's is given
+		// back if it goes nowhere.
+		if _, err := b.Store.RemoveServerGroupMember(ctx, i.ServerGroup, i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
+		g, err := b.Store.ServerGroup(ctx, Viewer{Admin: true}, i.ServerGroup)
+		if err == nil {
+			req.Group = g.SchedulerGroup()
+		}
+	}
+	hosts, err := b.Store.Hosts(ctx, b.DownTime)
+	if err != nil {
+		return err
+	}
+	res, err := b.Scheduler.Schedule(ctx, hosts, req)
+	var nvh *scheduler.NoValidHost
+	switch {
+	case errors.As(err, &nvh):
+		if err := b.Store.RevertMove(ctx, i.UUID, m.UUID); err != nil {
+			return fmt.Errorf("compute move: give %s its source back: %w", i.UUID, err)
+		}
+		if req.Group != nil {
+			b.Store.AddServerGroupMember(ctx, req.Group.UUID, i.UUID, m.Source)
+		}
+		_, err := b.Store.FailMove(ctx, i.UUID, "No valid host was found. "+nvh.Error(), nvh.Explain())
+		b.log().Info("instance move: no destination", "instance", i.UUID, "why", nvh.Error())
+		return err
+	case err != nil:
+		return err
+	case len(res.Placements) != 1:
+		return fmt.Errorf("compute move: %s: %d placements", i.UUID, len(res.Placements))
+	}
+	dest := res.Placements[0].Host
+	if _, err := b.Store.PlaceMove(ctx, i.UUID, dest.Name, dest.Node); err != nil {
+		b.Store.DeleteAllocations(ctx, i.UUID)
+		if fault.KindOf(err) == fault.NotFound || fault.KindOf(err) == fault.Conflict {
+			return nil // deleted or moved on meanwhile: settled below
+		}
+		return err
+	}
+	b.log().Info("instance move: destination chosen", "instance", i.UUID, "from", m.Source, "to", dest.Name)
+	return nil
+}
+
+// switchToDest binds i's ports to the destination and hands i to it.
+func (b *Builder) switchToDest(ctx context.Context, i Instance) error {
+	m, err := b.Store.ActiveMigration(ctx, i.UUID)
+	if err != nil {
+		return err
+	}
+	if err := b.bindPorts(ctx, i, m.Dest); err != nil {
+		return err
+	}
+	_, err = b.Store.SwitchToDest(ctx, i.UUID)
+	return err
+}
+
+// bindPorts binds i's ports to host (the network agent there plumbs
+// them; the guest there waits for them).
+func (b *Builder) bindPorts(ctx context.Context, i Instance, host string) error {
+	if b.Networks == nil || len(i.Networks) == 0 {
+		return nil
+	}
+	if _, err := b.Networks.Allocate(ctx, i.ProjectID, i.UUID, host, i.Networks); err != nil {
+		return fmt.Errorf("compute move: bind the ports of %s to %s: %w", i.UUID, host, err)
+	}
+	return nil
+}
+
+// settleMoves gives the allocations of moves that ended their final
+// shape: a confirmed move's source is released; a reverted (or
+// reverting, back on its source) one's instance gets the source back
+// and its ports are bound there; a failed one keeps where the instance
+// is. An instance deleted meanwhile frees both.
+func (b *Builder) settleMoves(ctx context.Context) error {
+	ms, err := queryMigrations(ctx, b.Store.db, `status IN (?, ?, ?, ?) AND uuid IN (SELECT uuid FROM compute_consumers)`,
+		MigrationConfirmed, MigrationRevertSource, MigrationReverted, MigrationError)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, m := range ms {
+		i, err := b.Store.Instance(ctx, Viewer{Admin: true}, m.InstanceID)
+		switch {
+		case fault.KindOf(err) == fault.NotFound:
+			errs = append(errs, b.Store.DeleteAllocations(ctx, m.UUID))
+		case err != nil:
+			errs = append(errs, err)
+		case m.Status == MigrationConfirmed || m.Status == MigrationError && i.Host != m.Source:
+			errs = append(errs, b.Store.ConfirmMove(ctx, m.UUID))
+		default: // reverting-source, reverted, or failed on the source
+			if m.Status == MigrationRevertSource {
+				if err := b.bindPorts(ctx, i, m.Source); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
+			errs = append(errs, b.Store.RevertMove(ctx, i.UUID, m.UUID))
+		}
+	}
+	return errors.Join(errs...)
+}
