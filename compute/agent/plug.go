@@ -17,8 +17,14 @@ type Switch interface {
 
 var _ Switch = (*ovs.Client)(nil)
 
-// vifPoll is how often a plug reads whether its port is ACTIVE.
-const vifPoll = 500 * time.Millisecond
+// vifPoll is how often a plug reads whether its port is ACTIVE: first
+// after vifPollMin, then twice as long each time up to vifPoll (the
+// network agent plumbs a port in tens of milliseconds; a fixed 500 ms
+// was most of a spawn's overhead).
+const (
+	vifPollMin = 25 * time.Millisecond
+	vifPoll    = 500 * time.Millisecond
+)
 
 // Plug puts the guest's device dev (its tap) on the integration bridge
 // as Nova's os-vif does (external_ids iface-id, attached-mac,
@@ -75,6 +81,7 @@ func (a *Agent) waitActive(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
+	wait := vifPollMin
 	for {
 		st, err := a.hostState(ctx)
 		if err == nil && st.PortStatus[id] == "ACTIVE" {
@@ -85,7 +92,8 @@ func (a *Agent) waitActive(ctx context.Context, id string) error {
 		} else {
 			last = fmt.Errorf("its status is %q", st.PortStatus[id])
 		}
-		t := time.NewTimer(vifPoll)
+		t := time.NewTimer(wait)
+		wait = min(2*wait, vifPoll)
 		select {
 		case <-ctx.Done():
 			t.Stop()

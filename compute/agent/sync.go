@@ -182,6 +182,9 @@ func (a *Agent) syncPower(ctx context.Context, idle []compute.Instance, have map
 	for _, i := range idle {
 		p := virt.PowerNoState
 		if g, ok := have[i.UUID]; ok {
+			if g.Unknown {
+				continue // read again at the next sync
+			}
 			p = g.Power
 		}
 		if p == i.PowerState {

@@ -224,6 +224,14 @@ func bridgeInterface(p virt.GuestPort, model string) (libvirtxml.DomainInterface
 		Target: &libvirtxml.DomainInterfaceTarget{Dev: tapName(p.ID)},
 		Model:  &libvirtxml.DomainInterfaceModel{Type: model},
 	}
+	if model == "virtio" {
+		// No checksum offload, as compute/qemu's NICs: Open vSwitch's
+		// userspace datapath forwards partial checksums as they are, and
+		// the guest's TCP (the metadata service, HTTP) fails where its
+		// DHCP and ping pass.
+		nic.Driver = &libvirtxml.DomainInterfaceDriver{Host: &libvirtxml.DomainInterfaceDriverHost{CSum: "off"},
+			Guest: &libvirtxml.DomainInterfaceDriverGuest{CSum: "off"}}
+	}
 	if p.MAC != "" {
 		nic.MAC = &libvirtxml.DomainInterfaceMAC{Address: p.MAC}
 	}

@@ -171,7 +171,11 @@ func (d *Driver) List(ctx context.Context) ([]virt.GuestState, error) {
 		}
 		st, err := d.state(ctx, f, id)
 		if err != nil {
-			return nil, err
+			// One guest's state (a QEMU still starting, whose QMP socket
+			// is not there yet) does not fail the whole list.
+			d.log.Debug("compute/qemu: a guest's state", "guest", id, "err", err)
+			out = append(out, virt.GuestState{ID: id, Name: g.Name, Unknown: true})
+			continue
 		}
 		out = append(out, virt.GuestState{ID: id, Name: g.Name, Power: st})
 	}

@@ -103,6 +103,9 @@ type GuestState struct {
 	ID    string
 	Name  string
 	Power PowerState
+	// Unknown: the guest exists but its state could not be read just
+	// now (a QEMU still starting); Power says nothing then.
+	Unknown bool
 }
 
 // Optional abilities of a driver.
