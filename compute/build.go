@@ -148,11 +148,39 @@ func (b *Builder) BuildWaiting(ctx context.Context) error {
 	}
 	var errs []error
 	for _, i := range waiting {
-		if err := b.build(ctx, i); err != nil {
+		if err := b.leased(ctx, i.UUID, func() error {
+			// Read again under the lease: another controller may have
+			// built it since the list was read.
+			now, err := b.Store.Instance(ctx, Viewer{Admin: true}, i.UUID)
+			if fault.KindOf(err) == fault.NotFound || err == nil && (now.VMState != Building || now.TaskState != Scheduling) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			return b.build(ctx, now)
+		}); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// leaseTime is how long a builder holds an instance it works on; one
+// that dies leaves it to another controller after that (the same
+// controller, restarted, takes it back at once: the lease is by Host).
+const leaseTime = 30 * time.Second
+
+// leased runs fn holding instance id's lease, or skips it when another
+// controller's builder holds it: two controllers sharing a database
+// never schedule, claim or place one instance at once.
+func (b *Builder) leased(ctx context.Context, id string, fn func() error) error {
+	owner := b.host()
+	ok, err := b.Store.Lease(ctx, id, owner, leaseTime)
+	if err != nil || !ok {
+		return err
+	}
+	defer b.Store.Unlease(context.WithoutCancel(ctx), id, owner)
+	return fn()
 }
 
 func (b *Builder) build(ctx context.Context, i Instance) error {

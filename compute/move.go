@@ -25,12 +25,23 @@ func (b *Builder) MoveWaiting(ctx context.Context) error {
 	}
 	var errs []error
 	for _, i := range waiting {
-		switch i.TaskState {
-		case ResizePrep:
-			errs = append(errs, b.scheduleMove(ctx, i))
-		case ResizeMigrated:
-			errs = append(errs, b.switchToDest(ctx, i))
-		}
+		errs = append(errs, b.leased(ctx, i.UUID, func() error {
+			// Read again under the lease: another controller may have
+			// done this step since the list was read.
+			now, err := b.Store.Instance(ctx, Viewer{Admin: true}, i.UUID)
+			if fault.KindOf(err) == fault.NotFound || err == nil && now.TaskState != i.TaskState {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			switch now.TaskState {
+			case ResizePrep:
+				return b.scheduleMove(ctx, now)
+			case ResizeMigrated:
+				return b.switchToDest(ctx, now)
+			}
+			return nil
+		}))
 	}
 	errs = append(errs, b.settleMoves(ctx))
 	return errors.Join(errs...)
@@ -150,23 +161,34 @@ func (b *Builder) settleMoves(ctx context.Context) error {
 	}
 	var errs []error
 	for _, m := range ms {
-		i, err := b.Store.Instance(ctx, Viewer{Admin: true}, m.InstanceID)
-		switch {
-		case fault.KindOf(err) == fault.NotFound:
-			errs = append(errs, b.Store.DeleteAllocations(ctx, m.UUID))
-		case err != nil:
-			errs = append(errs, err)
-		case m.Status == MigrationConfirmed || m.Status == MigrationError && i.Host != m.Source:
-			errs = append(errs, b.Store.ConfirmMove(ctx, m.UUID))
-		default: // reverting-source, reverted, or failed on the source
-			if m.Status == MigrationRevertSource {
-				if err := b.bindPorts(ctx, i, m.Source); err != nil {
-					errs = append(errs, err)
-					continue
-				}
+		errs = append(errs, b.leased(ctx, m.InstanceID, func() error {
+			// Read again under the lease: another controller may have
+			// settled it.
+			if c, err := b.Store.Consumer(ctx, m.UUID); err != nil || len(c.Allocations) == 0 {
+				return err
 			}
-			errs = append(errs, b.Store.RevertMove(ctx, i.UUID, m.UUID))
-		}
+			return b.settleMove(ctx, m)
+		}))
 	}
 	return errors.Join(errs...)
+}
+
+// settleMove settles one ended move's allocations.
+func (b *Builder) settleMove(ctx context.Context, m Migration) error {
+	i, err := b.Store.Instance(ctx, Viewer{Admin: true}, m.InstanceID)
+	switch {
+	case fault.KindOf(err) == fault.NotFound:
+		return b.Store.DeleteAllocations(ctx, m.UUID)
+	case err != nil:
+		return err
+	case m.Status == MigrationConfirmed || m.Status == MigrationError && i.Host != m.Source:
+		return b.Store.ConfirmMove(ctx, m.UUID)
+	}
+	// Reverting back on the source, reverted, or failed on the source.
+	if m.Status == MigrationRevertSource {
+		if err := b.bindPorts(ctx, i, m.Source); err != nil {
+			return err
+		}
+	}
+	return b.Store.RevertMove(ctx, i.UUID, m.UUID)
 }
