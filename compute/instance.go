@@ -428,6 +428,11 @@ func (s *Store) ResetState(ctx context.Context, v Viewer, id string, state VMSta
 			return instanceNotFound(id)
 		}
 		i.VMState, i.TaskState = state, NoTask
+		// A move under way ends (in error, as Nova's errors_out_migration):
+		// the builder keeps the host the instance is on.
+		if _, err := endMigrations(ctx, s, tx, id); err != nil {
+			return err
+		}
 		_, err := s.recordAction(ctx, tx, i.UUID, "resetState", s.now())
 		return err
 	})

@@ -324,16 +324,37 @@ func (s *Store) moveReport(ctx context.Context, tx *sqlstore.Tx, i *Instance, r 
 		return false, err
 	}
 	switch {
+	case r.Task == ResizeMigrating && r.Error != "":
+		// The source could not send its disk: the move ends, the
+		// instance stays as it was (its guest started again by the
+		// source); the builder gives it its source's resources back.
+		if err := s.setMigration(ctx, tx, &m, MigrationError); err != nil {
+			return true, err
+		}
+		i.VMState, i.TaskState, i.PowerState = r.VMState, NoTask, r.PowerState
+		return true, finishEvents(ctx, tx, i.UUID, EventResizeInstance, eventEnd{err: true, details: r.Error}, now)
 	case r.Task == ResizeMigrating:
 		i.TaskState, i.PowerState = ResizeMigrated, r.PowerState
 		return true, finishEvents(ctx, tx, i.UUID, EventResizeInstance, eventEnd{}, now)
+	case r.Task == ResizeFinish && r.Error != "":
+		// The destination could not build the guest, and removed what it
+		// made: the move goes back to the source, whose guest is intact,
+		// as a revert does.
+		if err := s.setMigration(ctx, tx, &m, MigrationRevertSource); err != nil {
+			return true, err
+		}
+		if err := finishEvents(ctx, tx, i.UUID, EventFinishResize, eventEnd{err: true, details: r.Error}, now); err != nil {
+			return true, err
+		}
+		i.Host, i.Node, i.Flavor, i.TaskState, i.PowerState = m.Source, m.SourceNode, m.OldFlavor, ResizeReverting, r.PowerState
+		return true, moveEvent(ctx, tx, *i, moveActions, EventFinishRevertResize, m.Source, now)
 	case r.Task == ResizeFinish:
 		if err := s.setMigration(ctx, tx, &m, MigrationFinished); err != nil {
 			return true, err
 		}
 		i.VMState, i.TaskState, i.PowerState = Resized, NoTask, r.PowerState
 		return true, finishEvents(ctx, tx, i.UUID, EventFinishResize, eventEnd{}, now)
-	case r.Task == ResizeReverting && m.Status == MigrationReverting:
+	case r.Task == ResizeReverting && m.Status == MigrationReverting && r.VMState == Resized:
 		if err := s.setMigration(ctx, tx, &m, MigrationRevertSource); err != nil {
 			return true, err
 		}
@@ -341,11 +362,11 @@ func (s *Store) moveReport(ctx context.Context, tx *sqlstore.Tx, i *Instance, r 
 			return true, err
 		}
 		i.Host, i.Node, i.Flavor, i.PowerState = m.Source, m.SourceNode, m.OldFlavor, r.PowerState
-		id, err := latestAction(ctx, tx, i.UUID, "revertResize")
-		if err != nil || id == 0 {
-			return true, err
-		}
-		return true, startEvent(ctx, tx, id, EventFinishRevertResize, m.Source, now)
+		return true, moveEvent(ctx, tx, *i, []string{"revertResize"}, EventFinishRevertResize, m.Source, now)
+	case r.Task == ResizeReverting && m.Status == MigrationRevertSource && r.VMState == Resized:
+		// The destination's report sent again after the switch back
+		// (its answer lost): the source's step is still to come.
+		return true, novaError(fault.Conflict, "UnexpectedTaskStateError", "Instance %s is back on its source; its destination's report is stale", i.UUID)
 	case r.Task == ResizeReverting && m.Status == MigrationRevertSource:
 		if err := s.setMigration(ctx, tx, &m, MigrationReverted); err != nil {
 			return true, err
@@ -375,7 +396,7 @@ func (s *Store) ConfirmResize(ctx context.Context, v Viewer, id string) (Instanc
 		if m, ok, err = activeMigration(ctx, tx, id); err != nil {
 			return err
 		} else if !ok || m.Status != MigrationFinished {
-			return novaError(fault.BadRequest, "MigrationNotFoundByStatus", "Instance %s is not in migration status finished", id)
+			return novaError(fault.BadRequest, "MigrationNotFound", "Instance has not been resized.")
 		}
 		if err := s.setMigration(ctx, tx, &m, MigrationConfirmed); err != nil {
 			return err
@@ -409,7 +430,7 @@ func (s *Store) RevertResize(ctx context.Context, v Viewer, id string) (Instance
 		if err != nil {
 			return err
 		} else if !ok || m.Status != MigrationFinished {
-			return novaError(fault.BadRequest, "MigrationNotFoundByStatus", "Instance %s is not in migration status finished", id)
+			return novaError(fault.BadRequest, "MigrationNotFound", "Instance has not been resized.")
 		}
 		if err := s.setMigration(ctx, tx, &m, MigrationReverting); err != nil {
 			return err

@@ -137,12 +137,18 @@ func (b *Builder) switchToDest(ctx context.Context, i Instance) error {
 }
 
 // bindPorts binds i's ports to host (the network agent there plumbs
-// them; the guest there waits for them).
+// them; the guest there waits for them). Only the ports i has: none is
+// made (an instance deleted meanwhile has given them back, and the
+// bind then fails).
 func (b *Builder) bindPorts(ctx context.Context, i Instance, host string) error {
-	if b.Networks == nil || len(i.Networks) == 0 {
+	if b.Networks == nil || len(i.Ports) == 0 {
 		return nil
 	}
-	if _, err := b.Networks.Allocate(ctx, i.ProjectID, i.UUID, host, i.Networks); err != nil {
+	reqs := make([]NetworkRequest, 0, len(i.Ports))
+	for _, p := range i.Ports {
+		reqs = append(reqs, NetworkRequest{PortID: p.ID})
+	}
+	if _, err := b.Networks.Allocate(ctx, i.ProjectID, i.UUID, host, reqs); err != nil {
 		return fmt.Errorf("compute move: bind the ports of %s to %s: %w", i.UUID, host, err)
 	}
 	return nil
@@ -188,6 +194,15 @@ func (b *Builder) settleMove(ctx context.Context, m Migration) error {
 	if m.Status == MigrationRevertSource {
 		if err := b.bindPorts(ctx, i, m.Source); err != nil {
 			return err
+		}
+		if i.ServerGroup != "" {
+			// Its place in the group is the source's again.
+			if _, err := b.Store.RemoveServerGroupMember(ctx, i.ServerGroup, i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
+				return err
+			}
+			if _, err := b.Store.AddServerGroupMember(ctx, i.ServerGroup, i.UUID, m.Source); err != nil && fault.KindOf(err) != fault.NotFound {
+				return err
+			}
 		}
 	}
 	return b.Store.RevertMove(ctx, i.UUID, m.UUID)

@@ -123,7 +123,7 @@ func (a *Agent) migrateIn(ctx context.Context, i compute.Instance) bool {
 	m, _ := a.migration(i.UUID)
 	var err error
 	if m.Source == a.Config.Host {
-		err = a.setAside(ctx, i.UUID)
+		err = a.setAside(ctx, i.UUID, m.UUID)
 	}
 	if err == nil {
 		err = a.receiveDisk(ctx, i)
@@ -141,13 +141,25 @@ func (a *Agent) migrateIn(ctx context.Context, i compute.Instance) bool {
 	}
 	rep := compute.InstanceReport{Task: i.TaskState, VMState: compute.Resized}
 	if err != nil {
-		a.log().Warn("compute agent: the move's destination failed", "instance", i.UUID, "err", err)
+		// What this host made goes (on a resize on this same host, the
+		// old disk comes back); the move goes back to the source, whose
+		// guest is intact.
+		a.log().Warn("compute agent: the move's destination failed; back to its source", "instance", i.UUID, "err", err)
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		a.Driver.Destroy(cctx, i.UUID)
+		derr := a.Driver.Destroy(cctx, i.UUID)
 		cancel()
-		os.RemoveAll(a.instanceDir(i.UUID))
-		rep.VMState = compute.Error
-		rep.Fault = &compute.Fault{Code: 500, Message: fmt.Sprintf("Resize of instance %s failed on its destination: %s", i.UUID, err)}
+		if derr == nil {
+			if m.Source == a.Config.Host {
+				derr = a.putBack(i.UUID, m.UUID)
+			} else {
+				derr = os.RemoveAll(a.instanceDir(i.UUID))
+			}
+		}
+		if derr != nil {
+			a.log().Warn("compute agent: undo a failed move here; retrying", "instance", i.UUID, "err", derr)
+			return false
+		}
+		rep.Error = fmt.Sprintf("Resize of instance %s failed on its destination: %s", i.UUID, err)
 	}
 	rep.PowerState, _ = a.Driver.State(ctx, i.UUID)
 	if err := a.reportInstance(ctx, i.UUID, rep); err != nil {
@@ -219,20 +231,26 @@ func (a *Agent) receiveDisk(ctx context.Context, i compute.Instance) error {
 }
 
 // checkMovedDisk refuses a moved disk that is not a standalone qcow2 (a
-// backing file could name any file of this host).
+// backing file or an external data file could name any file of this
+// host).
 func (a *Agent) checkMovedDisk(ctx context.Context, path string) error {
 	out, err := exec.CommandContext(ctx, a.Config.QemuImg, "info", "--output=json", "-f", "qcow2", path).Output()
 	if err != nil {
 		return fmt.Errorf("qemu-img info of the moved disk: %w", err)
 	}
 	var info struct {
-		Backing string `json:"backing-filename"`
+		Backing  string `json:"backing-filename"`
+		Specific struct {
+			Data struct {
+				DataFile string `json:"data-file"`
+			} `json:"data"`
+		} `json:"format-specific"`
 	}
 	if err := json.Unmarshal(out, &info); err != nil {
 		return err
 	}
-	if info.Backing != "" {
-		return errors.New("the moved disk has a backing file: refused")
+	if info.Backing != "" || info.Specific.Data.DataFile != "" {
+		return errors.New("the moved disk names another file (a backing or data file): refused")
 	}
 	return nil
 }
@@ -252,7 +270,7 @@ func (a *Agent) revert(ctx context.Context, i compute.Instance) bool {
 	case compute.MigrationReverting:
 		if err = a.Driver.Destroy(ctx, i.UUID); err == nil {
 			if m.Source == a.Config.Host {
-				err = a.putBack(i.UUID) // a resize on one host: the old disk comes back
+				err = a.putBack(i.UUID, m.UUID) // a resize on one host: the old disk comes back
 			} else {
 				err = os.RemoveAll(a.instanceDir(i.UUID))
 			}
@@ -293,28 +311,28 @@ func (a *Agent) revert(ctx context.Context, i compute.Instance) bool {
 	return true
 }
 
-// asideName is where a resize on one host keeps the old disk until the
-// move is confirmed or reverted.
-const asideName = "disk.resize"
+// asidePrefix names where a resize on one host keeps the old disk until
+// the move is confirmed or reverted: disk.resize-<migration uuid>.
+const asidePrefix = "disk.resize-"
 
 // setAside makes room for a resize on this same host: the old guest
-// goes (its disk stays, set aside under asideName for a revert).
-func (a *Agent) setAside(ctx context.Context, id string) error {
+// goes (its disk stays, set aside for a revert).
+func (a *Agent) setAside(ctx context.Context, id, migration string) error {
 	if err := a.Driver.Destroy(ctx, id); err != nil {
 		return err
 	}
 	dir := a.instanceDir(id)
-	if exists(filepath.Join(dir, asideName)) {
+	if exists(filepath.Join(dir, asidePrefix+migration)) {
 		return nil // set aside by an earlier try
 	}
-	return os.Rename(filepath.Join(dir, "disk"), filepath.Join(dir, asideName))
+	return os.Rename(filepath.Join(dir, "disk"), filepath.Join(dir, asidePrefix+migration))
 }
 
 // putBack undoes setAside after the new guest is gone: the old disk is
 // the instance's again.
-func (a *Agent) putBack(id string) error {
+func (a *Agent) putBack(id, migration string) error {
 	dir := a.instanceDir(id)
-	if !exists(filepath.Join(dir, asideName)) {
+	if !exists(filepath.Join(dir, asidePrefix+migration)) {
 		return nil // put back by an earlier try
 	}
 	for _, f := range []string{"disk", "config.iso"} {
@@ -322,19 +340,21 @@ func (a *Agent) putBack(id string) error {
 			return err
 		}
 	}
-	return os.Rename(filepath.Join(dir, asideName), filepath.Join(dir, "disk"))
+	return os.Rename(filepath.Join(dir, asidePrefix+migration), filepath.Join(dir, "disk"))
 }
 
-// dropAside removes the old disks of resizes on this host that ended
-// (confirmed, or failed after the new guest was built).
+// dropAside removes the old disks of resizes on this host whose move is
+// no longer under way (confirmed; a revert has put its disk back).
 func (a *Agent) dropAside(want map[string]compute.Instance) {
 	for id := range want {
-		if _, moving := a.migration(id); moving {
-			continue
-		}
-		if p := filepath.Join(a.instanceDir(id), asideName); exists(p) {
+		m, moving := a.migration(id)
+		old, _ := filepath.Glob(filepath.Join(a.instanceDir(id), asidePrefix+"*"))
+		for _, p := range old {
+			if moving && filepath.Base(p) == asidePrefix+m.UUID {
+				continue
+			}
 			if err := os.Remove(p); err == nil {
-				a.log().Info("compute agent: removed the old disk of a confirmed resize", "instance", id)
+				a.log().Info("compute agent: removed the old disk of a resize that ended", "instance", id, "file", filepath.Base(p))
 			}
 		}
 	}

@@ -66,7 +66,7 @@ func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {
 	}
 	out := filepath.Join(a.instanceDir(i.UUID), "snapshot-"+image+".qcow2")
 	defer os.Remove(out)
-	if err := a.copyDisk(ctx, i.UUID, disk, out); err != nil {
+	if err := a.copyDisk(ctx, i, disk, out); err != nil {
 		return err
 	}
 	crashpoint.Hit("compute.agent.snapshot.copied")
@@ -86,16 +86,21 @@ func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {
 }
 
 // copyDisk writes the guest's disk, with its base, as a standalone
-// qcow2 at out, the guest paused meanwhile if it runs.
-func (a *Agent) copyDisk(ctx context.Context, id, disk, out string) error {
+// qcow2 at out, the guest paused meanwhile if it runs (or resumed after,
+// if an earlier try paused it and died: the instance is active).
+func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, disk, out string) error {
+	id := i.UUID
 	paused := false
-	if p, err := a.Driver.State(ctx, id); err == nil && p == virt.PowerRunning {
+	switch p, err := a.Driver.State(ctx, id); {
+	case err == nil && p == virt.PowerRunning:
 		switch err := virt.Pause(ctx, a.Driver, id); {
 		case err == nil:
 			paused = true
 		case !errors.Is(err, virt.ErrNotSupported):
 			return fmt.Errorf("pause for the snapshot: %w", err)
 		}
+	case err == nil && p == virt.PowerPaused && i.VMState == compute.Active:
+		paused = true
 	}
 	tmp := out + ".part"
 	defer os.Remove(tmp)

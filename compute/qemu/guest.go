@@ -27,6 +27,20 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	defer unlock()
 	f := guestFiles(d.cfg.StateDir, g.ID)
 	if exists(f.guest) {
+		// Made by an earlier Spawn: left alone if its QEMU runs; one that
+		// died before its QEMU started (its ports being plugged) is
+		// started now, or the guest would never run.
+		p, err := findProc(f, g.ID)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			if p, err = d.launch(ctx, &g, f, nil); err != nil {
+				return err
+			}
+			d.log.Info("compute/qemu: spawned a guest whose earlier spawn stopped half-way", "guest", g.ID)
+		}
+		p.close()
 		return nil
 	}
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {

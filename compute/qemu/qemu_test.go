@@ -366,3 +366,25 @@ func TestNoSecondQEMU(t *testing.T) {
 	}
 	wantState(t, d, g.ID, virt.PowerRunning) // the first one still answers on its socket
 }
+
+// TestSpawnAfterHalfSpawn: a Spawn that stopped after saving the guest
+// and before QEMU ran (the agent killed while the ports were plugged)
+// is finished by the next Spawn: the guest runs, once.
+func TestSpawnAfterHalfSpawn(t *testing.T) {
+	d := newDriver(t, "")
+	g := tinyGuest()
+	f := guestFiles(d.cfg.StateDir, g.ID)
+	if err := os.MkdirAll(f.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := saveGuest(f, &g); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, d, g.ID, virt.PowerShutdown)
+	spawn(t, d, g)
+	waitRunning(t, d, g.ID)
+	spawn(t, d, g)
+	if n := len(guestPids(g.ID)); n != 1 {
+		t.Fatalf("%d QEMUs of the guest", n)
+	}
+}

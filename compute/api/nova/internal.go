@@ -187,6 +187,14 @@ func (a *API) snapshotData(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fault.New(fault.Unavailable, "No image service takes snapshots.")
 	}
+	// Sent again after a lost answer: the image has its data already.
+	if i, err := a.Store.Instance(r.Context(), compute.Viewer{Admin: true}, id); err == nil {
+		if info, err := a.Images.Image(r.Context(), i.ProjectID, img); err == nil && info.Status == "active" {
+			io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+	}
 	if err := iw.Upload(r.Context(), img, r.Body, r.ContentLength); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/kit/fault"
@@ -48,9 +49,15 @@ func (a *API) resize(w http.ResponseWriter, r *http.Request, q *request, arg any
 	if err := a.authorize(r.Context(), q, "os_compute_api:servers:resize", map[string]any{"project_id": i.ProjectID}); err != nil {
 		return err
 	}
-	fl, err := a.Store.Flavor(r.Context(), q.viewer(), flavorRef)
+	// Nova checks the server's state before the flavor.
+	if err := compute.Actions["resize"].Check(i.UUID, i.VMState, i.TaskState, i.LaunchedAt != nil); err != nil {
+		return moveConflict(err, "resize", i.UUID)
+	}
+	// As Nova, the flavor is looked up as an admin would: a private one
+	// works.
+	fl, err := a.Store.Flavor(r.Context(), compute.Viewer{Admin: true}, flavorRef)
 	if fault.KindOf(err) == fault.NotFound || err == nil && fl.Disabled || !plain(flavorRef) {
-		return badRequest("Unable to locate requested flavor.")
+		return badRequest("Flavor %s could not be found.", strings.ToValidUTF8(flavorRef, "?"))
 	} else if err != nil {
 		return err
 	}
@@ -58,7 +65,7 @@ func (a *API) resize(w http.ResponseWriter, r *http.Request, q *request, arg any
 		return badRequest("When resizing, instances must change flavor!")
 	}
 	if fl.RootGB == 0 && i.Flavor.RootGB > 0 {
-		return badRequest("Resize to zero disk flavor is not allowed.")
+		return badRequest("Server disk was unable to be resized because: Resize to zero disk flavor is not allowed.")
 	}
 	if fl.RootGB < i.Flavor.RootGB {
 		return badRequest("Resize error: Unable to resize disk down.")
@@ -112,7 +119,7 @@ func (a *API) migrate(w http.ResponseWriter, r *http.Request, q *request, arg an
 			return badRequest("Compute host %s could not be found.", host)
 		}
 		if host == i.Host {
-			return badRequest("Unable to migrate instance (%s) to current host (%s).", i.UUID, host)
+			return badRequest("Cannot migrate to the host where the server exists.")
 		}
 	}
 	if _, _, err := a.Store.StartResize(r.Context(), q.viewer(), i.UUID, nil, host); err != nil {

@@ -30,9 +30,8 @@ func TestMoves(t *testing.T) {
 		{map[string]any{"resize": map[string]any{"flavorRef": "2", "x": 1}}, 400, "Additional properties are not allowed ('x' was unexpected)"},
 		{map[string]any{"resize": map[string]any{"flavorRef": true}}, 400, "is not valid under any of the given schemas"},
 		{map[string]any{"resize": map[string]any{"flavorRef": "2", "OS-DCF:diskConfig": "X"}}, 400, "is not one of ['AUTO', 'MANUAL']"},
-		{map[string]any{"resize": map[string]any{"flavorRef": "77"}}, 400, "Unable to locate requested flavor."},
-		{map[string]any{"resize": map[string]any{"flavorRef": "1"}}, 400, "When resizing, instances must change flavor!"},
-		{map[string]any{"resize": map[string]any{"flavorRef": "0"}}, 400, "Resize to zero disk flavor is not allowed."},
+		// The state before the flavor, as Nova.
+		{map[string]any{"resize": map[string]any{"flavorRef": "77"}}, 409, "Cannot 'resize' instance " + id + " while it is in vm_state building"},
 		{map[string]any{"resize": map[string]any{"flavorRef": "2"}}, 409, "Cannot 'resize' instance " + id + " while it is in vm_state building"},
 		{map[string]any{"migrate": nil}, 403, "Policy doesn't allow os_compute_api:os-migrate-server:migrate to be performed."},
 		{map[string]any{"confirmResize": nil}, 409, "Cannot 'confirmResize' instance " + id + " while it is in vm_state building"},
@@ -52,8 +51,19 @@ func TestMoves(t *testing.T) {
 	if code, body := act("2.56", admin, map[string]any{"migrate": map[string]any{"host": "nohost"}}); code != 400 || !strings.Contains(body, "Compute host nohost could not be found.") {
 		t.Errorf("migrate to no host: %d %s", code, body)
 	}
-	if code, body := act("2.56", admin, map[string]any{"migrate": map[string]any{"host": i.Host}}); code != 400 || !strings.Contains(body, "to current host") {
+	if code, body := act("2.56", admin, map[string]any{"migrate": map[string]any{"host": i.Host}}); code != 400 || !strings.Contains(body, "Cannot migrate to the host where the server exists.") {
 		t.Errorf("migrate to its own host: %d %s", code, body)
+	}
+	for _, c := range []struct {
+		ref, want string
+	}{
+		{"77", "Flavor 77 could not be found."},
+		{"1", "When resizing, instances must change flavor!"},
+		{"0", "Server disk was unable to be resized because: Resize to zero disk flavor is not allowed."},
+	} {
+		if code, body := act("2.1", alice, map[string]any{"resize": map[string]any{"flavorRef": c.ref}}); code != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("resize to %s: %d %s", c.ref, code, body)
+		}
 	}
 
 	// A resize: the builder picks a destination, the source sends its
@@ -115,4 +125,99 @@ func TestMoves(t *testing.T) {
 	if code, body := act("2.1", alice, map[string]any{"confirmResize": nil}); code != 409 {
 		t.Errorf("a confirm with no resize: %d %s", code, body)
 	}
+}
+
+// A move that fails on its way ends with the server where it works: the
+// source that cannot send its disk keeps the server; a destination that
+// cannot build the guest sends it back to its source, as a revert; a
+// stale report of a revert's first step changes nothing.
+func TestMoveFailures(t *testing.T) {
+	e := newServerAPI(t)
+	ctx := context.Background()
+	e.must(t, 200, "2.1", admin, "POST", "/flavors", map[string]any{"flavor": map[string]any{"name": "small", "ram": 1024, "vcpus": 1, "disk": 2, "id": "2"}})
+	id := e.must(t, 202, "2.1", alice, "POST", "/servers", serverBody(nil))["server"].(map[string]any)["id"].(string)
+	if err := e.builder.BuildWaiting(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.report(t, id, compute.Spawning, compute.Active, compute.PowerRunning)
+	src, _ := e.store.Instance(ctx, compute.Viewer{Admin: true}, id)
+	resize := func() compute.Migration {
+		t.Helper()
+		e.must(t, 202, "2.1", alice, "POST", "/servers/"+id+"/action", map[string]any{"resize": map[string]any{"flavorRef": "2"}})
+		if err := e.builder.MoveWaiting(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m, err := e.store.ActiveMigration(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	holds := func(consumer string, n int) {
+		t.Helper()
+		if c, _ := e.store.Consumer(ctx, consumer); len(c.Allocations) != n {
+			t.Errorf("%s holds %v, want %d providers", consumer, c.Allocations, n)
+		}
+	}
+	reportAs := func(host string, r compute.InstanceReport) {
+		t.Helper()
+		if _, err := e.store.ReportInstance(ctx, host, id, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The source fails.
+	m := resize()
+	reportAs(src.Host, compute.InstanceReport{Task: compute.ResizeMigrating, VMState: compute.Active, PowerState: compute.PowerRunning,
+		Error: "Resize of instance " + id + " failed on its source: qemu-img convert: no space"})
+	if err := e.builder.MoveWaiting(ctx); err != nil {
+		t.Fatal(err)
+	}
+	i, _ := e.store.Instance(ctx, compute.Viewer{Admin: true}, id)
+	if i.Host != src.Host || i.TaskState != compute.NoTask || i.VMState != compute.Active || i.Flavor.ID != "1" {
+		t.Fatalf("after the source failed: host %s task %q vm %s flavor %s", i.Host, i.TaskState, i.VMState, i.Flavor.ID)
+	}
+	holds(m.UUID, 0)
+	holds(id, 1)
+
+	// The destination fails: back to the source, which starts its guest.
+	m = resize()
+	reportAs(src.Host, compute.InstanceReport{Task: compute.ResizeMigrating, VMState: compute.Active, PowerState: compute.PowerShutdown})
+	if err := e.builder.MoveWaiting(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reportAs(m.Dest, compute.InstanceReport{Task: compute.ResizeFinish, VMState: compute.Resized, Error: "Resize of instance " + id + " failed on its destination: no space"})
+	i, _ = e.store.Instance(ctx, compute.Viewer{Admin: true}, id)
+	if i.Host != src.Host || i.TaskState != compute.ResizeReverting || i.Flavor.ID != "1" {
+		t.Fatalf("after the destination failed: host %s task %q flavor %s", i.Host, i.TaskState, i.Flavor.ID)
+	}
+	// Its report sent again after the switch is stale.
+	if _, err := e.store.ReportInstance(ctx, src.Host, id, compute.InstanceReport{Task: compute.ResizeReverting, VMState: compute.Resized}); err == nil {
+		t.Errorf("a stale report of the destination's step was taken")
+	}
+	if err := e.builder.MoveWaiting(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reportAs(src.Host, compute.InstanceReport{Task: compute.ResizeReverting, VMState: compute.Active, PowerState: compute.PowerRunning})
+	if s := e.show(t, alice, id); s["status"] != "ACTIVE" {
+		t.Fatalf("after the automatic revert: %v", s["status"])
+	}
+	holds(m.UUID, 0)
+	holds(id, 1)
+	acts := e.must(t, 200, "2.84", admin, "GET", "/servers/"+id+"/os-instance-actions", nil)["instanceActions"].([]any)
+	if len(acts) < 3 || acts[0].(map[string]any)["message"] != "Error" || acts[1].(map[string]any)["message"] != "Error" {
+		t.Errorf("the failed resizes' actions: %v", acts)
+	}
+
+	// A reset during a move ends it; another move can start.
+	m = resize()
+	e.must(t, 202, "2.1", admin, "POST", "/servers/"+id+"/action", map[string]any{"os-resetState": map[string]any{"state": "active"}})
+	if _, err := e.store.ActiveMigration(ctx, id); err == nil {
+		t.Errorf("a migration still under way after the reset")
+	}
+	if err := e.builder.MoveWaiting(ctx); err != nil {
+		t.Fatal(err)
+	}
+	holds(m.UUID, 0)
+	resize()
 }

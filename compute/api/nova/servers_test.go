@@ -48,6 +48,15 @@ func (f *fakeNetworks) Allocate(_ context.Context, project, instance, host strin
 	defer f.mu.Unlock()
 	var out []compute.InstancePort
 	for n, r := range reqs {
+		if r.PortID != "" { // a port that exists: bound here
+			p, ok := f.ports[r.PortID]
+			if !ok || f.owner[r.PortID] != "" && f.owner[r.PortID] != instance {
+				return nil, fault.New(fault.NotFound, "Port %s could not be found.", r.PortID)
+			}
+			f.owner[r.PortID], f.host[r.PortID] = instance, host
+			out = append(out, p)
+			continue
+		}
 		if r.NetworkID != netA && r.NetworkID != shared || r.NetworkID == netA && project != "proj-a" {
 			return nil, fault.New(fault.NotFound, "Network %s could not be found.", r.NetworkID)
 		}
