@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gostack/gostack/compute/scheduler"
@@ -31,6 +32,40 @@ type Networks interface {
 	// Usable are the networks project may make ports on (its own and
 	// shared ones, not external ones), for a server that names none.
 	Usable(ctx context.Context, project string) ([]string, error)
+}
+
+// PortLister is a Networks that also names the ports bound to an
+// instance, the ones its record may lack (made by a try that a
+// controller's death cut before it recorded them).
+type PortLister interface {
+	PortsOf(ctx context.Context, instance string) ([]string, error)
+}
+
+// ReleasePorts gives back every port of i: those it records and, when n
+// lists them, any other bound to it — deleted if made for it, unbound
+// if the user named it.
+func ReleasePorts(ctx context.Context, n Networks, i Instance) error {
+	if n == nil {
+		return nil
+	}
+	ports := slices.Clone(i.Ports)
+	if pl, ok := n.(PortLister); ok {
+		ids, err := pl.PortsOf(ctx, i.UUID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if slices.ContainsFunc(ports, func(p InstancePort) bool { return p.ID == id }) {
+				continue
+			}
+			named := slices.ContainsFunc(i.Networks, func(r NetworkRequest) bool { return r.PortID == id })
+			ports = append(ports, InstancePort{ID: id, Created: !named})
+		}
+	}
+	if len(ports) == 0 {
+		return nil
+	}
+	return n.Release(ctx, i.UUID, ports)
 }
 
 // ImageInfo is what compute needs of a Glance image.
@@ -220,17 +255,17 @@ func (b *Builder) build(ctx context.Context, i Instance) error {
 	res, err := b.Scheduler.Schedule(ctx, hosts, req)
 	var nvh *scheduler.NoValidHost
 	switch {
-	case errors.As(err, &nvh) && retry.Attempts() > 0:
-		// Its ports go, as Nova's conductor cleans up the networks of a
-		// build out of hosts; a later delete finds them gone.
-		if b.Networks != nil && len(i.Ports) > 0 {
-			if err := b.Networks.Release(ctx, i.UUID, i.Ports); err != nil {
-				return err
-			}
-		}
-		return b.fail(ctx, i, "", 500, retry.Faults[len(retry.Faults)-1],
-			fmt.Sprintf("Build failures: %s. No other host was found: %s", retry.Summary(), nvh.Explain()))
 	case errors.As(err, &nvh):
+		// Its ports go (those of an earlier try too), as Nova's conductor
+		// cleans up the networks of a build it buries; a later delete
+		// finds them gone.
+		if err := ReleasePorts(ctx, b.Networks, i); err != nil {
+			return err
+		}
+		if retry.Attempts() > 0 {
+			return b.fail(ctx, i, "", 500, retry.Faults[len(retry.Faults)-1],
+				fmt.Sprintf("Build failures: %s. No other host was found: %s", retry.Summary(), nvh.Explain()))
+		}
 		return b.fail(ctx, i, "", 500, "No valid host was found. "+nvh.Error(), nvh.Explain())
 	case err != nil:
 		return err

@@ -18,6 +18,7 @@ const (
 	portsAllocateKey  = "network.ports.allocate"
 	portsReleaseKey   = "network.ports.release"
 	portsStatusKey    = "network.ports.status"
+	portsOfKey        = "network.ports.of"
 	networksUsableKey = "network.networks.usable"
 	imageGetKey       = "image.get"
 	imageOpenKey      = "image.open"
@@ -165,4 +166,14 @@ func (im envImages) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	return f(ctx, id)
+}
+
+var _ compute.PortLister = envNetworks{}
+
+func (n envNetworks) PortsOf(ctx context.Context, instance string) ([]string, error) {
+	f, err := lookup[func(context.Context, string) ([]string, error)](n.env, portsOfKey)
+	if err != nil {
+		return nil, err
+	}
+	return f(ctx, instance)
 }

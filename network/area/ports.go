@@ -25,9 +25,12 @@ import (
 // is {"id", "network_id", "network_name", "mac", "ips" ([]string),
 // "mtu" (int), "created" (bool)}.
 const (
-	PortsAllocateKey  = "network.ports.allocate"
-	PortsReleaseKey   = "network.ports.release"
-	PortsStatusKey    = "network.ports.status"
+	PortsAllocateKey = "network.ports.allocate"
+	PortsReleaseKey  = "network.ports.release"
+	PortsStatusKey   = "network.ports.status"
+	// PortsOfKey: func(ctx, device string) ([]string, error), the ids of
+	// the ports bound to device.
+	PortsOfKey        = "network.ports.of"
 	NetworksUsableKey = "network.networks.usable"
 )
 
@@ -49,6 +52,17 @@ func provideCompute(env *compose.Env, store *network.Store) {
 			errs = append(errs, releasePort(ctx, store, device, id, created))
 		}
 		return errors.Join(errs...)
+	})
+	env.Provide(PortsOfKey, func(ctx context.Context, device string) ([]string, error) {
+		ports, _, err := store.ListPorts(ctx, admin, network.Filter{"device_id": {device}}, network.Page{})
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, 0, len(ports))
+		for _, p := range ports {
+			ids = append(ids, p.ID)
+		}
+		return ids, nil
 	})
 	env.Provide(PortsStatusKey, func(ctx context.Context, ids []string) (map[string]string, error) {
 		out := map[string]string{}

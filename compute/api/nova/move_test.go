@@ -221,3 +221,32 @@ func TestMoveFailures(t *testing.T) {
 	holds(m.UUID, 0)
 	resize()
 }
+
+// Ports a build made before its controller died, not yet recorded on
+// the instance, go with it: when no host is found, and when the server
+// is deleted before it is placed.
+func TestUnrecordedPortsReleased(t *testing.T) {
+	e := newServerAPI(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, flavor string
+		del          bool
+	}{{"no valid host", "9", false}, {"deleted unplaced", "1", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			id := e.must(t, 202, "2.1", alice, "POST", "/servers", serverBody(map[string]any{"flavorRef": c.flavor}))["server"].(map[string]any)["id"].(string)
+			// The try that died: its ports were made, Place never came.
+			ports, err := e.nets.Allocate(ctx, "proj-a", id, "host1", []compute.NetworkRequest{{NetworkID: netA}})
+			if err != nil || len(ports) != 1 {
+				t.Fatal(ports, err)
+			}
+			if c.del {
+				e.must(t, 204, "2.1", alice, "DELETE", "/servers/"+id, nil)
+			} else if err := e.builder.BuildWaiting(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if left, _ := e.nets.PortsOf(ctx, id); len(left) != 0 {
+				t.Errorf("ports left: %v", left)
+			}
+		})
+	}
+}

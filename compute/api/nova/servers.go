@@ -974,10 +974,10 @@ func (a *API) consoleOutput(w http.ResponseWriter, r *http.Request, q *request, 
 // release gives back what instance i holds: its ports, its claim, its
 // place in its server group.
 func (a *API) release(r *http.Request, i compute.Instance) error {
-	if len(i.Ports) > 0 && a.Networks != nil {
-		if err := a.Networks.Release(r.Context(), i.UUID, i.Ports); err != nil {
-			return err
-		}
+	// Every port bound to it: an unplaced instance records none, but a
+	// try cut by a controller's death may have made some.
+	if err := compute.ReleasePorts(r.Context(), a.Networks, i); err != nil {
+		return err
 	}
 	if err := a.Store.DeleteAllocations(r.Context(), i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
 		return err

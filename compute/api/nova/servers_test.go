@@ -79,6 +79,18 @@ func (f *fakeNetworks) Release(_ context.Context, instance string, ports []compu
 	return nil
 }
 
+func (f *fakeNetworks) PortsOf(_ context.Context, instance string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for id, owner := range f.owner {
+		if _, ok := f.ports[id]; ok && owner == instance {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeNetworks) PortStatus(_ context.Context, ids []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, id := range ids {
