@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,9 +15,8 @@ import (
 	"github.com/google/uuid"
 	"libvirt.org/go/libvirt"
 
-	"github.com/gostack/gostack/compute/guestimage/guesttest"
-	configdrive "github.com/gostack/gostack/compute/metadata"
 	"github.com/gostack/gostack/compute/virt"
+	"github.com/gostack/gostack/compute/virt/virttest"
 	"github.com/gostack/gostack/internal/testenv"
 )
 
@@ -83,106 +81,29 @@ func qemuProcesses(name string) []string {
 	return pids
 }
 
-// TestGuestLifecycle boots the tiny guest image under libvirt and QEMU
-// (TCG) and takes it through the operations the compute agent uses:
-// spawn (console shows ready, with the config drive read), pause,
-// unpause, soft reboot (a second boot), suspend and resume (managed
-// save), clean power off (the guest powers itself off on the ACPI
-// button), power on, hard reboot, destroy.
+// TestGuestLifecycle is the drivers' shared lifecycle
+// (compute/virt/virttest) on libvirt and QEMU (TCG), with libvirt's own
+// checks: a clean power off is the guest's own shut-down
+// (VIR_DOMAIN_SHUTOFF_SHUTDOWN, not libvirt's destroy at the deadline),
+// and a destroyed guest leaves no domain, process or state directory.
 func TestGuestLifecycle(t *testing.T) {
 	dir := guestDirForQEMU(t)
 	d := qemuDriver(t, dir)
 	logDetected(t, d)
-	img := guesttest.Image(t)
 	testenv.LookPath(t, "genisoimage", "genisoimage")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-
-	id := uuid.NewString()
-	disk := filepath.Join(dir, "disk.raw")
-	copyFile(t, img, disk) // the shared image is never written
-	iso := filepath.Join(dir, "config.iso")
-	if err := configdrive.ConfigDrive(ctx, iso, configdrive.Drive{MetaData: configdrive.MetaData{
-		UUID: id, Hostname: "libvirt-test", Name: "libvirt-test"}}); err != nil {
-		t.Fatal(err)
-	}
-	g := virt.Guest{ID: id, Name: "libvirt-test", VCPUs: 1, MemoryMB: 256,
-		Disk: virt.Disk{Path: disk, Format: "raw"}, ConfigISO: iso}
-	leaveNothing(t, d, id)
-	console := &consoleWatch{t: t, path: consolePath(d.cfg.StateDir, id)}
-
-	start := time.Now()
-	if err := d.Spawn(ctx, g); err != nil {
-		t.Fatal(err)
-	}
-	wantState(t, d, id, virt.PowerRunning)
-	t.Logf("spawn → running: %v", time.Since(start).Round(time.Millisecond))
-	boot := console.wait("gostack-guest: ready", 2*time.Minute)
-	t.Logf("spawn → ready: %v", time.Since(start).Round(time.Millisecond))
-	if !strings.Contains(boot, "metadata from config drive: uuid "+id) {
-		t.Errorf("the guest did not read its config drive (the read-only virtio disk); console:\n%s", boot)
-	}
-	if b, err := d.ConsoleLog(ctx, id); err != nil || !strings.Contains(string(b), "gostack-guest: ready") {
-		t.Errorf("ConsoleLog: %v; %d bytes without the ready line", err, len(b))
-	}
-
-	do(t, "pause", func() error { return d.Pause(ctx, id) })
-	wantState(t, d, id, virt.PowerPaused)
-	do(t, "unpause", func() error { return d.Unpause(ctx, id) })
-	wantState(t, d, id, virt.PowerRunning)
-
-	start = time.Now()
-	do(t, "soft reboot", func() error { return d.Reboot(ctx, id, false) })
-	console.wait("gostack-guest: power button", time.Minute)
-	console.wait("gostack-guest: ready", 2*time.Minute)
-	t.Logf("soft reboot → ready: %v", time.Since(start).Round(time.Millisecond))
-	wantState(t, d, id, virt.PowerRunning)
-
-	start = time.Now()
-	do(t, "suspend", func() error { return d.Suspend(ctx, id) })
-	t.Logf("suspend (managed save of %d MiB): %v", g.MemoryMB, time.Since(start).Round(time.Millisecond))
-	wantState(t, d, id, virt.PowerShutdown)
-	start = time.Now()
-	do(t, "resume", func() error { return d.Resume(ctx, id) })
-	t.Logf("resume: %v", time.Since(start).Round(time.Millisecond))
-	wantState(t, d, id, virt.PowerRunning)
-
-	// The resumed guest still answers the power button: the shutdown is
-	// the guest's own, not libvirt's destroy at the deadline.
-	start = time.Now()
-	offCtx, offCancel := context.WithTimeout(ctx, 90*time.Second)
-	do(t, "clean power off", func() error { return d.PowerOff(offCtx, id, true) })
-	offCancel()
-	t.Logf("clean power off: %v", time.Since(start).Round(time.Millisecond))
-	wantState(t, d, id, virt.PowerShutdown)
-	if reason := shutoffReason(t, d, id); reason != libvirt.DOMAIN_SHUTOFF_SHUTDOWN {
-		t.Errorf("shut off for reason %d, want %d (the guest shut down)", reason, libvirt.DOMAIN_SHUTOFF_SHUTDOWN)
-	}
-	console.wait("gostack-guest: power button", 0)
-
-	start = time.Now()
-	do(t, "power on", func() error { return d.PowerOn(ctx, id) })
-	console.wait("gostack-guest: ready", 2*time.Minute)
-	t.Logf("power on → ready: %v", time.Since(start).Round(time.Millisecond))
-
-	start = time.Now()
-	do(t, "hard reboot", func() error { return d.Reboot(ctx, id, true) })
-	console.wait("gostack-guest: ready", 2*time.Minute)
-	t.Logf("hard reboot → ready: %v", time.Since(start).Round(time.Millisecond))
-
-	list, err := d.List(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !containsGuest(list, virt.GuestState{ID: id, Name: g.Name, Power: virt.PowerRunning}) {
-		t.Errorf("List = %+v, want %s running", list, id)
-	}
-	start = time.Now()
-	do(t, "destroy", func() error { return d.Destroy(ctx, id) })
-	t.Logf("destroy: %v", time.Since(start).Round(time.Millisecond))
-	if _, err := os.Stat(guestDir(d.cfg.StateDir, id)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("state directory after Destroy: %v", err)
-	}
+	virttest.Lifecycle(t, d, dir, virttest.Hooks{
+		Spawned: func(t *testing.T, id string) { leaveNothing(t, d, id) },
+		PoweredOff: func(t *testing.T, id string) {
+			if reason := shutoffReason(t, d, id); reason != libvirt.DOMAIN_SHUTOFF_SHUTDOWN {
+				t.Errorf("shut off for reason %d, want %d (the guest shut down)", reason, libvirt.DOMAIN_SHUTOFF_SHUTDOWN)
+			}
+		},
+		Destroyed: func(t *testing.T, id string) {
+			if _, err := os.Stat(guestDir(d.cfg.StateDir, id)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("state directory after Destroy: %v", err)
+			}
+		},
+	})
 }
 
 // TestSpawnFailsCleanly: a guest QEMU cannot start (its disk is
@@ -251,63 +172,6 @@ func shutoffReason(t *testing.T, d *Driver, id string) libvirt.DomainShutoffReas
 		t.Fatal(err)
 	}
 	return libvirt.DomainShutoffReason(reason)
-}
-
-func containsGuest(list []virt.GuestState, want virt.GuestState) bool {
-	for _, g := range list {
-		if g == want {
-			return true
-		}
-	}
-	return false
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	src, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// consoleWatch follows the console log: each wait looks only past what
-// the previous one consumed, so a second boot's ready line is a new one.
-type consoleWatch struct {
-	t    *testing.T
-	path string
-	seen int
-}
-
-// wait returns the console from the last match to the next line
-// containing want, failing the test after d (0: it must be there now).
-func (c *consoleWatch) wait(want string, d time.Duration) string {
-	c.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		b, _ := os.ReadFile(c.path)
-		if c.seen <= len(b) {
-			if i := bytes.Index(b[c.seen:], []byte(want)); i >= 0 {
-				from := c.seen
-				c.seen += i + len(want)
-				return string(b[from:c.seen])
-			}
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("no %q on the console after %v; it ends:\n%s", want, d, lastLines(string(b), 30))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // TestPowerOffDeadline: a guest that ignores the power button (SeaBIOS

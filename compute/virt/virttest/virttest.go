@@ -1,0 +1,253 @@
+// Package virttest is the lifecycle every compute/virt driver is held
+// to: one guest of the tiny guest image (compute/guestimage), booted
+// with a config drive, taken through each operation of the contract as
+// the compute agent uses them, its console read back through the
+// driver. compute/qemu and compute/libvirt both run it, so the two
+// drivers behave as one.
+package virttest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
+	"github.com/gostack/gostack/compute/metadata"
+	"github.com/gostack/gostack/compute/virt"
+)
+
+// Hooks are a driver's own checks between the suite's steps (its
+// processes, its files); each gets the guest's id.
+type Hooks struct {
+	Spawned      func(t *testing.T, id string)
+	SoftRebooted func(t *testing.T, id string)
+	Suspended    func(t *testing.T, id string)
+	PoweredOff   func(t *testing.T, id string)
+	Destroyed    func(t *testing.T, id string)
+}
+
+func (h Hooks) run(t *testing.T, f func(*testing.T, string), id string) {
+	if f != nil {
+		f(t, id)
+	}
+}
+
+// Lifecycle boots the tiny guest image on d from a copy of its disk in
+// dir (a directory the driver's QEMU can read) with a config drive, and
+// takes it through: a second spawn (nothing happens), pause and unpause,
+// a soft reboot (the guest's own shut-down, then a new boot), suspend
+// and resume (the guest goes on where it was: no new boot), a clean
+// power off (the guest's own), power on (a new boot), a hard reboot (a
+// new boot), List, and destroy (nothing left). A suspended guest's
+// power state is shutdown or suspended (libvirt reports a managed save
+// as shutoff, the QEMU driver as suspended); everything else is the
+// same for every driver.
+func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
+	img := guesttest.Image(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	id := uuid.NewString()
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := virt.Guest{ID: id, Name: "virttest", VCPUs: 1, MemoryMB: 256,
+		Disk: virt.Disk{Path: filepath.Join(dir, "disk.raw"), Format: "raw"}, ConfigISO: filepath.Join(dir, "config.iso")}
+	if err := os.WriteFile(g.Disk.Path, b, 0o644); err != nil { // the guest writes to its disk
+		t.Fatal(err)
+	}
+	if err := metadata.ConfigDrive(ctx, g.ConfigISO, metadata.Drive{MetaData: metadata.MetaData{UUID: id, Name: g.Name, Hostname: "virttest-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := d.Destroy(cctx, id); err != nil {
+			t.Errorf("destroy at the end: %v", err)
+		}
+	})
+	c := &console{t: t, d: d, id: id}
+	state := func(want ...virt.PowerState) {
+		t.Helper()
+		p, err := d.State(ctx, id)
+		if err != nil || !slices.Contains(want, p) {
+			t.Fatalf("state %v, %v; want one of %v", p, err, want)
+		}
+	}
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	start := time.Now()
+	must("spawn", d.Spawn(ctx, g))
+	state(virt.PowerRunning)
+	boot := c.wait("gostack-guest: ready", 3*time.Minute)
+	t.Logf("spawn → ready: %v", time.Since(start).Round(10*time.Millisecond))
+	for _, want := range []string{"gostack-guest: metadata from config drive: uuid " + id, "gostack-guest: hostname virttest-1"} {
+		if !bytes.Contains(boot, []byte(want)) {
+			t.Errorf("console lacks %q:\n%s", want, boot)
+		}
+	}
+	h.run(t, h.Spawned, id)
+
+	steps := []struct {
+		name string
+		do   func(t *testing.T)
+	}{
+		{"spawn again is nothing", func(t *testing.T) {
+			c.mark()
+			must("spawn", d.Spawn(ctx, g))
+			state(virt.PowerRunning)
+			time.Sleep(time.Second)
+			if out := c.since(); bytes.Contains(out, []byte("gostack-guest: kernel")) || bytes.Contains(out, []byte("SeaBIOS")) {
+				t.Fatalf("a second spawn booted the guest again:\n%s", out)
+			}
+		}},
+		{"pause and unpause", func(t *testing.T) {
+			must("pause", virt.Pause(ctx, d, id))
+			state(virt.PowerPaused)
+			must("unpause", virt.Unpause(ctx, d, id))
+			state(virt.PowerRunning)
+		}},
+		{"soft reboot", func(t *testing.T) {
+			c.mark()
+			start := time.Now()
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			must("soft reboot", d.Reboot(rctx, id, false))
+			out := c.wait("gostack-guest: ready", 3*time.Minute)
+			t.Logf("soft reboot → ready: %v", time.Since(start).Round(10*time.Millisecond))
+			if !bytes.Contains(out, []byte("gostack-guest: power button: powering off")) {
+				t.Fatalf("the soft reboot was not the guest's own shut-down:\n%s", out)
+			}
+			state(virt.PowerRunning)
+			h.run(t, h.SoftRebooted, id)
+		}},
+		{"suspend and resume", func(t *testing.T) {
+			start := time.Now()
+			must("suspend", virt.Suspend(ctx, d, id))
+			t.Logf("suspend of a %d MiB guest: %v", g.MemoryMB, time.Since(start).Round(time.Millisecond))
+			state(virt.PowerShutdown, virt.PowerSuspended)
+			h.run(t, h.Suspended, id)
+			c.mark()
+			start = time.Now()
+			must("resume", virt.Resume(ctx, d, id))
+			t.Logf("resume: %v", time.Since(start).Round(time.Millisecond))
+			state(virt.PowerRunning)
+			time.Sleep(2 * time.Second)
+			if out := c.since(); bytes.Contains(out, []byte("gostack-guest: kernel")) || bytes.Contains(out, []byte("SeaBIOS")) {
+				t.Fatalf("the resumed guest booted again:\n%s", out)
+			}
+		}},
+		{"clean power off", func(t *testing.T) {
+			c.mark()
+			start := time.Now()
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			must("power off", d.PowerOff(pctx, id, true))
+			t.Logf("clean power off: %v", time.Since(start).Round(10*time.Millisecond))
+			state(virt.PowerShutdown)
+			c.wait("gostack-guest: power button: powering off", 10*time.Second)
+			h.run(t, h.PoweredOff, id)
+		}},
+		{"power on", func(t *testing.T) {
+			c.mark()
+			start := time.Now()
+			must("power on", d.PowerOn(ctx, id))
+			c.wait("gostack-guest: ready", 3*time.Minute)
+			t.Logf("power on → ready: %v", time.Since(start).Round(10*time.Millisecond))
+			state(virt.PowerRunning)
+		}},
+		{"hard reboot", func(t *testing.T) {
+			c.mark()
+			start := time.Now()
+			must("hard reboot", d.Reboot(ctx, id, true))
+			c.wait("gostack-guest: ready", 3*time.Minute)
+			t.Logf("hard reboot → ready: %v", time.Since(start).Round(10*time.Millisecond))
+			state(virt.PowerRunning)
+		}},
+		{"list", func(t *testing.T) {
+			list, err := d.List(ctx)
+			must("list", err)
+			if !slices.ContainsFunc(list, func(s virt.GuestState) bool { return s.ID == id && s.Power == virt.PowerRunning }) {
+				t.Fatalf("List = %+v, want %s running", list, id)
+			}
+		}},
+		{"destroy", func(t *testing.T) {
+			must("destroy", d.Destroy(ctx, id))
+			state(virt.PowerNoState)
+			list, err := d.List(ctx)
+			must("list", err)
+			if slices.ContainsFunc(list, func(s virt.GuestState) bool { return s.ID == id }) {
+				t.Fatalf("List after destroy: %+v", list)
+			}
+			must("destroy again", d.Destroy(ctx, id))
+			h.run(t, h.Destroyed, id)
+		}},
+	}
+	for _, s := range steps {
+		if !t.Run(s.name, s.do) {
+			return
+		}
+	}
+}
+
+// console reads the guest's console through the driver, from a mark on.
+type console struct {
+	t    *testing.T
+	d    virt.Driver
+	id   string
+	seen []byte // the console at the mark
+}
+
+func (c *console) read() []byte {
+	c.t.Helper()
+	b, err := virt.ConsoleLog(context.Background(), c.d, c.id)
+	if err != nil {
+		c.t.Fatalf("console log: %v", err)
+	}
+	return b
+}
+
+// mark notes where the console is now.
+func (c *console) mark() { c.seen = c.read() }
+
+// since is the console after the mark: the log is only appended to, so
+// what was there at the mark is its beginning (all of it, once the log
+// outgrew the tail the driver keeps).
+func (c *console) since() []byte {
+	b := c.read()
+	if bytes.HasPrefix(b, c.seen) {
+		return b[len(c.seen):]
+	}
+	return b
+}
+
+// wait waits until the console after the mark holds want, returns that,
+// and marks the console.
+func (c *console) wait(want string, limit time.Duration) []byte {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		out := c.since()
+		if bytes.Contains(out, []byte(want)) {
+			c.mark()
+			return out
+		}
+		if time.Now().After(deadline) {
+			all := c.read()
+			c.t.Fatalf("no %q on the console after %v; since the mark:\n%s\n(the console's last 2 KiB of %d bytes:\n%s)", want, limit, out,
+				len(all), all[max(0, len(all)-2048):])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
