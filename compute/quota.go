@@ -193,3 +193,28 @@ func joinOvers(overs []string) string {
 	}
 	return out
 }
+
+// CheckResizeQuota checks a resize of an instance of project from old to
+// new flavor against its quotas, as Nova's check for an upsize: only
+// what grows counts (cores, ram), added to what the project uses now.
+func (s *Store) CheckResizeQuota(ctx context.Context, project string, old, new InstanceFlavor) error {
+	deltas := map[string]int64{"cores": int64(new.VCPUs - old.VCPUs), "ram": new.MemoryMB - old.MemoryMB}
+	if deltas["cores"] <= 0 && deltas["ram"] <= 0 {
+		return nil
+	}
+	limits, err := s.Quotas(ctx, project)
+	if err != nil {
+		return err
+	}
+	used, err := s.QuotaUsage(ctx, project)
+	if err != nil {
+		return err
+	}
+	for _, r := range []string{"cores", "ram"} {
+		if d, lim := deltas[r], limits[r]; d > 0 && lim >= 0 && used[r]+d > lim {
+			return &fault.Error{Kind: fault.Forbidden, Type: "TooManyInstances",
+				Message: fmt.Sprintf("Quota exceeded for %s: Requested %d, but already used %d of %d %s", r, d, used[r], lim, r)}
+		}
+	}
+	return nil
+}

@@ -72,6 +72,9 @@ func (a *API) resize(w http.ResponseWriter, r *http.Request, q *request, arg any
 	}
 	nf := compute.InstanceFlavor{ID: fl.FlavorID, Name: fl.Name, VCPUs: int(fl.VCPUs), MemoryMB: fl.MemoryMB, RootGB: fl.RootGB,
 		EphemeralGB: fl.EphemeralGB, SwapMB: fl.Swap, ExtraSpecs: fl.ExtraSpecs}
+	if err := a.Store.CheckResizeQuota(r.Context(), i.ProjectID, i.Flavor, nf); err != nil {
+		return err
+	}
 	if _, _, err := a.Store.StartResize(r.Context(), q.viewer(), i.UUID, &nf, ""); err != nil {
 		return moveConflict(err, "resize", i.UUID)
 	}

@@ -54,6 +54,13 @@ func TestMoves(t *testing.T) {
 	if code, body := act("2.56", admin, map[string]any{"migrate": map[string]any{"host": i.Host}}); code != 400 || !strings.Contains(body, "Cannot migrate to the host where the server exists.") {
 		t.Errorf("migrate to its own host: %d %s", code, body)
 	}
+	// Quota: only the growth counts.
+	e.must(t, 200, "2.1", admin, "PUT", "/os-quota-sets/proj-a", map[string]any{"quota_set": map[string]any{"ram": 1000}})
+	if code, body := act("2.1", alice, map[string]any{"resize": map[string]any{"flavorRef": "2"}}); code != 403 ||
+		!strings.Contains(body, "Quota exceeded for ram: Requested 512, but already used 512 of 1000 ram") {
+		t.Errorf("resize over the ram quota: %d %s", code, body)
+	}
+	e.must(t, 200, "2.1", admin, "PUT", "/os-quota-sets/proj-a", map[string]any{"quota_set": map[string]any{"ram": -1}})
 	for _, c := range []struct {
 		ref, want string
 	}{
