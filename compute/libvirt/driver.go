@@ -227,7 +227,19 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	}
 	defer done()
 	if dom, err := lookup(c, id); err == nil {
-		dom.Free()
+		// Made by an earlier Spawn: left alone if it runs; one defined
+		// but never started (a Spawn cut half-way) is started now, or the
+		// guest would never run.
+		defer dom.Free()
+		st, _, err := dom.GetState()
+		if err != nil {
+			return wrap(err, "state of %s", id)
+		}
+		if libvirt.DomainState(st) == libvirt.DOMAIN_SHUTOFF {
+			if err := dom.Create(); err != nil {
+				return wrap(err, "start %s", id)
+			}
+		}
 		return nil
 	} else if !errors.Is(err, ErrNoGuest) {
 		return err

@@ -469,3 +469,34 @@ func TestEndedContext(t *testing.T) {
 		}
 	}
 }
+
+// TestSpawnAfterHalfSpawn: a Spawn cut after it defined the domain and
+// before it started it is finished by the next Spawn: the guest runs.
+func TestSpawnAfterHalfSpawn(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, done, err := d.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dom, err := c.DomainDefineXMLFlags(doc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dom.Free()
+	done()
+	if p, err := d.State(ctx, g.ID); err != nil || p != virt.PowerShutdown {
+		t.Fatalf("defined, not started: %v %v", p, err)
+	}
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := d.State(ctx, g.ID); err != nil || p != virt.PowerRunning {
+		t.Fatalf("after the second spawn: %v %v", p, err)
+	}
+}
