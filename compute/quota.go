@@ -218,3 +218,40 @@ func (s *Store) CheckResizeQuota(ctx context.Context, project string, old, new I
 	}
 	return nil
 }
+
+// CheckMetadataQuota checks a server's metadata of n items against
+// project's metadata_items (Nova's MetadataLimitExceeded, 403).
+func (s *Store) CheckMetadataQuota(ctx context.Context, project string, n int) error {
+	limits, err := s.Quotas(ctx, project)
+	if err != nil {
+		return err
+	}
+	if lim := limits["metadata_items"]; lim >= 0 && int64(n) > lim {
+		return &fault.Error{Kind: fault.Forbidden, Type: "MetadataLimitExceeded",
+			Message: fmt.Sprintf("Maximum number of metadata items exceeds %d", lim)}
+	}
+	return nil
+}
+
+// CheckGroupMembersQuota checks count more servers in server group
+// group (of project) against project's server_group_members: the
+// servers of the group that are not deleted count (Nova's
+// GroupMemberLimitExceeded, 403).
+func (s *Store) CheckGroupMembersQuota(ctx context.Context, project, group string, count int) error {
+	limits, err := s.Quotas(ctx, project)
+	if err != nil {
+		return err
+	}
+	lim := limits["server_group_members"]
+	if lim < 0 {
+		return nil
+	}
+	var members int64
+	if err := s.db.Get(ctx, "SELECT COUNT(*) FROM compute_instances WHERE server_group = ? AND deleted_at IS NULL", []any{group}, &members); err != nil {
+		return fmt.Errorf("compute: members of %s: %w", group, err)
+	}
+	if members+int64(count) > lim {
+		return &fault.Error{Kind: fault.Forbidden, Type: "GroupMemberLimitExceeded", Message: "Quota exceeded, too many servers in group"}
+	}
+	return nil
+}

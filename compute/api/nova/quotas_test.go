@@ -51,3 +51,28 @@ func TestQuotas(t *testing.T) {
 	// Another project's quotas are the admin's to read.
 	wantError(t, e.call(t, "2.1", bob, "GET", "/os-quota-sets/proj-a", nil), 403, "forbidden")
 }
+
+// A server's metadata items and a group's servers are held to
+// metadata_items and server_group_members, with Nova's 403s; nothing is
+// made.
+func TestMetadataAndGroupQuotas(t *testing.T) {
+	e := newServerAPI(t)
+	e.must(t, 200, "2.1", admin, "PUT", "/os-quota-sets/proj-a", map[string]any{"quota_set": map[string]any{"metadata_items": 2, "server_group_members": 2}})
+	r := e.call(t, "2.1", alice, "POST", "/servers", serverBody(map[string]any{"metadata": map[string]any{"a": "1", "b": "2", "c": "3"}}))
+	wantError(t, r, 403, "forbidden", "Maximum number of metadata items exceeds 2")
+	g := e.must(t, 200, "2.64", alice, "POST", "/os-server-groups", map[string]any{"server_group": map[string]any{"name": "g", "policy": "affinity"}})["server_group"].(map[string]any)["id"].(string)
+	withGroup := func(n int) map[string]any {
+		b := serverBody(map[string]any{"min_count": n, "max_count": n})
+		b["os:scheduler_hints"] = map[string]any{"group": g}
+		return b
+	}
+	r = e.call(t, "2.1", alice, "POST", "/servers", withGroup(3))
+	wantError(t, r, 403, "forbidden", "Quota exceeded, too many servers in group")
+	e.must(t, 202, "2.1", alice, "POST", "/servers", withGroup(2))
+	r = e.call(t, "2.1", alice, "POST", "/servers", withGroup(1))
+	wantError(t, r, 403, "forbidden", "Quota exceeded, too many servers in group")
+	list := e.must(t, 200, "2.1", alice, "GET", "/servers", nil)["servers"].([]any)
+	if len(list) != 2 {
+		t.Errorf("%d servers made, want the 2 that fit", len(list))
+	}
+}

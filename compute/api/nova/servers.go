@@ -582,6 +582,14 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 		return qerr
 	}
 	maxCount = min(maxCount, fits)
+	if err := a.Store.CheckMetadataQuota(r.Context(), inst.ProjectID, len(inst.Metadata)); err != nil {
+		return err
+	}
+	if inst.ServerGroup != "" {
+		if err := a.Store.CheckGroupMembersQuota(r.Context(), inst.ProjectID, inst.ServerGroup, maxCount); err != nil {
+			return err
+		}
+	}
 	var created []compute.Instance
 	for n := 0; n < maxCount; n++ {
 		i := inst
