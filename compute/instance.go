@@ -522,6 +522,9 @@ func (s *Store) ReportInstance(ctx context.Context, host, id string, r InstanceR
 			if _, err := endMigrations(ctx, s, tx, id); err != nil {
 				return err
 			}
+			if err := dropConsole(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if done, err := s.moveReport(ctx, tx, i, r, now); err != nil || done {
 			return err
@@ -669,9 +672,20 @@ func (s *Store) DeleteUnplaced(ctx context.Context, id string) (bool, error) {
 		if _, err := endSnapshot(ctx, tx, id); err != nil {
 			return err
 		}
+		if err := dropConsole(ctx, tx, id); err != nil {
+			return err
+		}
 		return dropRetry(ctx, tx, id)
 	})
 	return done, err
+}
+
+// dropConsole forgets a deleted instance's console tail.
+func dropConsole(ctx context.Context, tx *sqlstore.Tx, id string) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM compute_instance_consoles WHERE instance_uuid = ?", id); err != nil {
+		return fmt.Errorf("compute: console of %s: %w", id, err)
+	}
+	return nil
 }
 
 // SetConsole keeps the tail of instance id's console log, sent by its
