@@ -27,6 +27,40 @@ func qemuPidOf(t *testing.T, data, id string) int {
 	return n
 }
 
+// cli runs the openstack CLI in network namespace ns with env (an
+// openrc's), failing the test with logs() when a command must succeed.
+type cli struct {
+	t    *testing.T
+	ns   string
+	env  []string
+	logs func() string
+}
+
+func (c *cli) run(args ...string) (string, error) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", c.ns, "openstack"}, args...)...)
+	cmd.Env = c.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (c *cli) must(args ...string) string {
+	c.t.Helper()
+	out, err := c.run(args...)
+	if err != nil {
+		c.t.Fatalf("openstack %s: %v\n%s\n%s", strings.Join(args, " "), err, out, c.logs())
+	}
+	return out
+}
+
+// json runs a command with -f json and decodes its output into v.
+func (c *cli) json(v any, args ...string) {
+	c.t.Helper()
+	out := c.must(append(args, "-f", "json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		c.t.Fatalf("openstack %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
 // openrcEnv is the environment of the openstack CLI as the admin of the
 // all-in-one whose data directory is data (its openrc).
 func openrcEnv(t *testing.T, data string) []string {
@@ -105,28 +139,8 @@ func TestAllInOneServers(t *testing.T) {
 		}
 		return nil
 	})
-	env := openrcEnv(t, data)
-	osc := func(args ...string) (string, error) {
-		c := exec.Command("ip", append([]string{"netns", "exec", ns, "openstack"}, args...)...)
-		c.Env = env
-		out, err := c.CombinedOutput()
-		return string(out), err
-	}
-	must := func(args ...string) string {
-		t.Helper()
-		out, err := osc(args...)
-		if err != nil {
-			t.Fatalf("openstack %s: %v\n%s\n%s", strings.Join(args, " "), err, out, p.logs)
-		}
-		return out
-	}
-	asJSON := func(v any, args ...string) {
-		t.Helper()
-		out := must(append(args, "-f", "json")...)
-		if err := json.Unmarshal([]byte(out), v); err != nil {
-			t.Fatalf("openstack %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
+	c := &cli{t: t, ns: ns, env: openrcEnv(t, data), logs: func() string { return p.logs.String() }}
+	osc, must, asJSON := c.run, c.must, c.json
 
 	must("image", "create", "--disk-format", "raw", "--container-format", "bare", "--public", "--file", img, "tiny")
 	var n map[string]any

@@ -93,28 +93,8 @@ func TestTwoHosts(t *testing.T) {
 		}
 		return nil
 	})
-	env := openrcEnv(t, data1)
-	osc := func(args ...string) (string, error) {
-		c := exec.Command("ip", append([]string{"netns", "exec", ns1, "openstack"}, args...)...)
-		c.Env = env
-		out, err := c.CombinedOutput()
-		return string(out), err
-	}
-	must := func(args ...string) string {
-		t.Helper()
-		out, err := osc(args...)
-		if err != nil {
-			t.Fatalf("openstack %s: %v\n%s\n%s", strings.Join(args, " "), err, out, p.logs)
-		}
-		return out
-	}
-	asJSON := func(v any, args ...string) {
-		t.Helper()
-		out := must(append(args, "-f", "json")...)
-		if err := json.Unmarshal([]byte(out), v); err != nil {
-			t.Fatalf("openstack %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
+	c := &cli{t: t, ns: ns1, env: openrcEnv(t, data1), logs: func() string { return p.logs.String() }}
+	osc, must, asJSON := c.run, c.must, c.json
 
 	// h2's agents: a service user of their own, the controller over the
 	// underlay (which exists once h1's agent has made its br-phy).

@@ -62,14 +62,21 @@ func (a *Agent) migrateOut(ctx context.Context, i compute.Instance) bool {
 		}
 	}
 	rep.PowerState, _ = a.Driver.State(ctx, i.UUID)
+	return a.endTask(ctx, i, rep, "a move's source", "disk sent for a move", start)
+}
+
+// endTask reports a task's end, logging the failure to report it as
+// what, or done (when the task went well) with the time it took since
+// start. It reports false when the report could not be sent.
+func (a *Agent) endTask(ctx context.Context, i compute.Instance, rep compute.InstanceReport, what, done string, start time.Time) bool {
 	if err := a.reportInstance(ctx, i.UUID, rep); err != nil {
 		if ctx.Err() == nil {
-			a.log().Error("compute agent: report a move's source", "instance", i.UUID, "err", err)
+			a.log().Error("compute agent: report "+what, "instance", i.UUID, "err", err)
 		}
 		return false
 	}
-	if err == nil {
-		a.log().Info("compute agent: disk sent for a move", "instance", i.UUID, "took", time.Since(start))
+	if rep.Error == "" && rep.Fault == nil {
+		a.log().Info("compute agent: "+done, "instance", i.UUID, "took", time.Since(start))
 	}
 	return true
 }
@@ -162,16 +169,7 @@ func (a *Agent) migrateIn(ctx context.Context, i compute.Instance) bool {
 		rep.Error = fmt.Sprintf("Resize of instance %s failed on its destination: %s", i.UUID, err)
 	}
 	rep.PowerState, _ = a.Driver.State(ctx, i.UUID)
-	if err := a.reportInstance(ctx, i.UUID, rep); err != nil {
-		if ctx.Err() == nil {
-			a.log().Error("compute agent: report a move's destination", "instance", i.UUID, "err", err)
-		}
-		return false
-	}
-	if err == nil {
-		a.log().Info("compute agent: moved here", "instance", i.UUID, "took", time.Since(start))
-	}
-	return true
+	return a.endTask(ctx, i, rep, "a move's destination", "moved here", start)
 }
 
 // receiveDisk fetches the moving disk into the instance's directory

@@ -41,16 +41,7 @@ func (a *Agent) snapshot(ctx context.Context, i compute.Instance) bool {
 		a.log().Warn("compute agent: snapshot failed; the instance stays as it was", "instance", i.UUID, "err", err)
 		rep.Error = "Snapshot of instance " + i.UUID + " failed: " + err.Error()
 	}
-	if err := a.reportInstance(ctx, i.UUID, rep); err != nil {
-		if ctx.Err() == nil {
-			a.log().Error("compute agent: report a snapshot", "instance", i.UUID, "err", err)
-		}
-		return false
-	}
-	if err == nil {
-		a.log().Info("compute agent: snapshot done", "instance", i.UUID, "took", time.Since(start))
-	}
-	return true
+	return a.endTask(ctx, i, rep, "a snapshot", "snapshot done", start)
 }
 
 func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {

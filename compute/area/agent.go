@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,10 +15,8 @@ import (
 	"github.com/gostack/gostack/compute/qemu"
 	"github.com/gostack/gostack/compute/virt"
 	identityarea "github.com/gostack/gostack/identity/area"
-	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
-	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/network/ovs"
 )
 
@@ -164,22 +161,10 @@ func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw fun
 // its files are under state_dir (<data_dir>/compute).
 func (c *Compute) RunAgent(ctx context.Context, core *compose.Config, log *slog.Logger) error {
 	ac := c.Config.Agent
-	switch {
-	case ac.AuthURL == "":
-		return &config.FieldError{Key: "compute.agent.auth_url", Problem: "is required to run compute-agent"}
-	case ac.Username == "" || ac.Password == "":
-		return &config.FieldError{Key: "compute.agent.username", Problem: "a username and a password are required to run compute-agent"}
-	case ac.WatchURL == "":
-		return &config.FieldError{Key: "compute.agent.watch_url", Problem: "is required to run compute-agent"}
-	}
-	sess := kitagent.NewSession(kitagent.Credentials{AuthURL: ac.AuthURL, Username: ac.Username, Password: ac.Password,
-		Project: "service", Region: core.Region})
-	if core.TLS.On() {
-		tc, err := httpapi.ClientTLS(core.TLS.CA())
-		if err != nil {
-			return fmt.Errorf("agent: %w", err)
-		}
-		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	sess, err := core.AgentSession(compose.RemoteAgent{Section: "compute", Command: "compute-agent",
+		AuthURL: ac.AuthURL, Username: ac.Username, Password: ac.Password, WatchURL: ac.WatchURL})
+	if err != nil {
+		return err
 	}
 	host := ac.Host
 	if host == "" {

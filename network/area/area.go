@@ -17,7 +17,6 @@ import (
 	"github.com/gostack/gostack/identity"
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/identity/middleware"
-	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
 	"github.com/gostack/gostack/kit/httpapi"
@@ -301,22 +300,10 @@ func (a *Area) provideSwitch(env *compose.Env) {
 // database.
 func (a *Area) RunAgent(ctx context.Context, core *compose.Config, log *slog.Logger) error {
 	c := a.Config.Agent
-	switch {
-	case c.AuthURL == "":
-		return &config.FieldError{Key: "network.agent.auth_url", Problem: "is required to run network-agent"}
-	case c.Username == "" || c.Password == "":
-		return &config.FieldError{Key: "network.agent.username", Problem: "a username and a password are required to run network-agent"}
-	case c.WatchURL == "":
-		return &config.FieldError{Key: "network.agent.watch_url", Problem: "is required to run network-agent"}
-	}
-	sess := kitagent.NewSession(kitagent.Credentials{AuthURL: c.AuthURL, Username: c.Username, Password: c.Password,
-		Project: "service", Region: core.Region})
-	if core.TLS.On() {
-		tc, err := httpapi.ClientTLS(core.TLS.CA())
-		if err != nil {
-			return fmt.Errorf("agent: %w", err)
-		}
-		sess.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	sess, err := core.AgentSession(compose.RemoteAgent{Section: "network", Command: "network-agent",
+		AuthURL: c.AuthURL, Username: c.Username, Password: c.Password, WatchURL: c.WatchURL})
+	if err != nil {
+		return err
 	}
 	cfg, err := a.agentConfig(core)
 	if err != nil {

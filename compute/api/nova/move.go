@@ -197,30 +197,37 @@ func (a *API) moveDiskPath(m compute.Migration) (string, error) {
 	return filepath.Join(a.StagingDir, m.UUID+".qcow2"), nil
 }
 
+// movingDisk is the staging path of the disk of the move of the request's
+// instance, when the request's host is the side (source or
+// destination) of a move at task.
+func (a *API) movingDisk(r *http.Request, task compute.TaskState, side func(compute.Migration) string) (string, error) {
+	host, id := r.PathValue("host"), r.PathValue("id")
+	i, err := a.Store.Instance(r.Context(), compute.Viewer{Admin: true}, id)
+	if err != nil {
+		return "", err
+	}
+	m, err := a.Store.ActiveMigration(r.Context(), id)
+	if err != nil {
+		return "", err
+	}
+	if i.Host != host || i.TaskState != task || side(m) != host {
+		return "", notFound("Instance %s is not moving on host %s.", id, host)
+	}
+	return a.moveDiskPath(m)
+}
+
 // moveDiskIn takes the disk of a move from its source (the instance's
 // host while it is resize_migrating), written under another name and
 // renamed.
 func (a *API) moveDiskIn(w http.ResponseWriter, r *http.Request) error {
-	host, id := r.PathValue("host"), r.PathValue("id")
-	i, err := a.Store.Instance(r.Context(), compute.Viewer{Admin: true}, id)
-	if err != nil {
-		return err
-	}
-	m, err := a.Store.ActiveMigration(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if i.Host != host || i.TaskState != compute.ResizeMigrating || m.Source != host {
-		return notFound("Instance %s is not moving from host %s.", id, host)
-	}
-	path, err := a.moveDiskPath(m)
+	path, err := a.movingDisk(r, compute.ResizeMigrating, func(m compute.Migration) string { return m.Source })
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(a.StagingDir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(a.StagingDir, "."+m.UUID+".*")
+	tmp, err := os.CreateTemp(a.StagingDir, "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
@@ -246,26 +253,14 @@ func (a *API) moveDiskIn(w http.ResponseWriter, r *http.Request) error {
 // moveDiskOut gives the disk of a move to its destination (the
 // instance's host while it is resize_finish).
 func (a *API) moveDiskOut(w http.ResponseWriter, r *http.Request) error {
-	host, id := r.PathValue("host"), r.PathValue("id")
-	i, err := a.Store.Instance(r.Context(), compute.Viewer{Admin: true}, id)
-	if err != nil {
-		return err
-	}
-	m, err := a.Store.ActiveMigration(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if i.Host != host || i.TaskState != compute.ResizeFinish || m.Dest != host {
-		return notFound("Instance %s is not moving to host %s.", id, host)
-	}
-	path, err := a.moveDiskPath(m)
+	path, err := a.movingDisk(r, compute.ResizeFinish, func(m compute.Migration) string { return m.Dest })
 	if err != nil {
 		return err
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return notFound("The disk of instance %s's move is not here.", id)
+			return notFound("The disk of instance %s's move is not here.", r.PathValue("id"))
 		}
 		return err
 	}
