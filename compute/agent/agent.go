@@ -144,11 +144,14 @@ type Agent struct {
 	// migrations are the moves under way from or to this host, by
 	// instance, as the last host state said.
 	migrations map[string]compute.Migration
-	images     map[string]*download
-	builds     chan struct{} // MaxConcurrentBuilds slots
-	wg         sync.WaitGroup
-	nodeUUID   string
-	synced     bool
+	// following are the guests whose console tail is sent every second,
+	// until when.
+	following map[string]time.Time
+	images    map[string]*download
+	builds    chan struct{} // MaxConcurrentBuilds slots
+	wg        sync.WaitGroup
+	nodeUUID  string
+	synced    bool
 }
 
 // SyncStats is what one Sync did.
@@ -184,6 +187,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.wg.Wait()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.followConsoles(ctx)
+	}()
 	loop := &kitagent.Loop{
 		Sync:              a.Sync,
 		Area:              "compute",

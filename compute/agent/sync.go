@@ -154,8 +154,13 @@ func (a *Agent) startLocked(i compute.Instance) {
 }
 
 // do runs i's task. It reports false when the task failed unreported:
-// the periodic Sync tries again, rather than a poke at once.
+// the periodic Sync tries again, rather than a poke at once. The guest's
+// console is followed meanwhile and for a while after (a boot's lines).
 func (a *Agent) do(ctx context.Context, i compute.Instance) bool {
+	if i.TaskState != compute.Deleting && i.TaskState != compute.ResizeMigrating {
+		a.follow(i.UUID)
+		defer a.follow(i.UUID)
+	}
 	switch i.TaskState {
 	case compute.Spawning:
 		return a.build(ctx, i)
@@ -212,35 +217,96 @@ func (a *Agent) syncConsoles(ctx context.Context, instances []compute.Instance, 
 		if _, ok := have[i.UUID]; !ok {
 			continue
 		}
-		b, err := virt.ConsoleLog(ctx, a.Driver, i.UUID)
+		sent, err := a.sendConsole(ctx, i.UUID)
 		if errors.Is(err, virt.ErrNotSupported) {
 			return n
 		}
-		if err != nil || len(b) == 0 {
-			continue
+		if sent {
+			n++
 		}
-		if len(b) > maxConsole {
-			b = b[len(b)-maxConsole:]
-		}
-		d := sha256.Sum256(b)
-		sum := hex.EncodeToString(d[:])
-		if a.consoleSent(i.UUID) == sum {
-			continue
-		}
-		u, err := a.hostURL(ctx, "/instances/"+url.PathEscape(i.UUID)+"/console")
-		if err != nil {
-			return n
-		}
-		resp, err := a.send(ctx, http.MethodPut, u, "text/plain; charset=utf-8", b)
-		if err != nil {
-			a.log().Warn("compute agent: console tail", "instance", i.UUID, "err", err)
-			continue
-		}
-		resp.Body.Close()
-		a.setConsoleSent(i.UUID, sum)
-		n++
 	}
 	return n
+}
+
+// sendConsole sends instance id's console tail if it changed since it
+// was last sent; it reports whether it sent it.
+func (a *Agent) sendConsole(ctx context.Context, id string) (bool, error) {
+	b, err := virt.ConsoleLog(ctx, a.Driver, id)
+	if err != nil || len(b) == 0 {
+		return false, err
+	}
+	if len(b) > maxConsole {
+		b = b[len(b)-maxConsole:]
+	}
+	d := sha256.Sum256(b)
+	sum := hex.EncodeToString(d[:])
+	if a.consoleSent(id) == sum {
+		return false, nil
+	}
+	u, err := a.hostURL(ctx, "/instances/"+url.PathEscape(id)+"/console")
+	if err != nil {
+		return false, err
+	}
+	resp, err := a.send(ctx, http.MethodPut, u, "text/plain; charset=utf-8", b)
+	if status(err) == http.StatusNotFound {
+		a.mu.Lock()
+		delete(a.following, id) // no longer this host's
+		a.mu.Unlock()
+		return false, nil
+	}
+	if err != nil {
+		a.log().Warn("compute agent: console tail", "instance", id, "err", err)
+		return false, nil
+	}
+	resp.Body.Close()
+	a.setConsoleSent(id, sum)
+	return true, nil
+}
+
+// followFor is how long after a task the agent sends a guest's console
+// tail every second (a boot's lines reach `console log show` as they
+// come, not at the next 10 s sync).
+const followFor = 90 * time.Second
+
+// follow marks instance id's console to be sent every second for a
+// while: its guest was just built, started, rebooted or moved.
+func (a *Agent) follow(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.following == nil {
+		a.following = map[string]time.Time{}
+	}
+	a.following[id] = time.Now().Add(followFor)
+}
+
+// followConsoles sends, every second until ctx ends, the console tails
+// of the guests being followed.
+func (a *Agent) followConsoles(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		a.mu.Lock()
+		var ids []string
+		for id, until := range a.following {
+			if now.After(until) {
+				delete(a.following, id)
+				continue
+			}
+			ids = append(ids, id)
+		}
+		a.mu.Unlock()
+		for _, id := range ids {
+			if _, err := a.sendConsole(ctx, id); errors.Is(err, virt.ErrNotSupported) {
+				return
+			}
+		}
+	}
 }
 
 // consoleSent is the digest of the tail last sent for id: kept in
