@@ -41,6 +41,15 @@ type PortLister interface {
 	PortsOf(ctx context.Context, instance string) ([]string, error)
 }
 
+// SecurityGroupChecker is a Networks that checks security group names
+// when a server is asked for (Nova's 400 at the API), not when it is
+// built.
+type SecurityGroupChecker interface {
+	// CheckSecurityGroups is nil when each of names is one security
+	// group of project (by name or id), else an error saying which is not.
+	CheckSecurityGroups(ctx context.Context, project string, names []string) error
+}
+
 // ReleasePorts gives back every port of i: those it records and, when n
 // lists them, any other bound to it — deleted if made for it, unbound
 // if the user named it.

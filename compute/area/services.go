@@ -19,6 +19,7 @@ const (
 	portsReleaseKey   = "network.ports.release"
 	portsStatusKey    = "network.ports.status"
 	portsOfKey        = "network.ports.of"
+	secGroupsCheckKey = "network.secgroups.check"
 	networksUsableKey = "network.networks.usable"
 	imageGetKey       = "image.get"
 	imageOpenKey      = "image.open"
@@ -176,4 +177,14 @@ func (n envNetworks) PortsOf(ctx context.Context, instance string) ([]string, er
 		return nil, err
 	}
 	return f(ctx, instance)
+}
+
+var _ compute.SecurityGroupChecker = envNetworks{}
+
+func (n envNetworks) CheckSecurityGroups(ctx context.Context, project string, names []string) error {
+	f, err := lookup[func(context.Context, string, []string) error](n.env, secGroupsCheckKey)
+	if err != nil {
+		return err
+	}
+	return f(ctx, project, names)
 }

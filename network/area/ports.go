@@ -32,6 +32,10 @@ const (
 	// the ports bound to device.
 	PortsOfKey        = "network.ports.of"
 	NetworksUsableKey = "network.networks.usable"
+	// SecurityGroupsCheckKey: func(ctx, project string, names []string)
+	// error, nil when each names one security group of project (by name
+	// or id), else a BadRequest or Conflict saying which does not.
+	SecurityGroupsCheckKey = "network.secgroups.check"
 )
 
 // computeOwner is the device_owner of an instance's port, as Nova sets
@@ -52,6 +56,10 @@ func provideCompute(env *compose.Env, store *network.Store) {
 			errs = append(errs, releasePort(ctx, store, device, id, created))
 		}
 		return errors.Join(errs...)
+	})
+	env.Provide(SecurityGroupsCheckKey, func(ctx context.Context, project string, names []string) error {
+		_, err := groupIDs(ctx, store, project, names)
+		return err
 	})
 	env.Provide(PortsOfKey, func(ctx context.Context, device string) ([]string, error) {
 		ports, _, err := store.ListPorts(ctx, admin, network.Filter{"device_id": {device}}, network.Page{})
@@ -231,7 +239,7 @@ func groupIDs(ctx context.Context, store *network.Store, project string, names [
 		}
 		switch len(mine) {
 		case 0:
-			return nil, fault.New(fault.BadRequest, "Security group %s not found for project %s.", name, project)
+			return nil, fault.New(fault.BadRequest, "Unable to find security_group with name or id '%s'", name)
 		case 1:
 			ids = append(ids, mine[0])
 		default:

@@ -92,6 +92,12 @@ func TestGophercloudCompute(t *testing.T) {
 	if err := imagedata.Upload(ctx, img, im.ID, bytes.NewReader(make([]byte, 4096))).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
+	// A security group no one has: Nova's 400 at the API, nothing made.
+	_, err = servers.Create(ctx, c, servers.CreateOpts{Name: "gopher-nosg", ImageRef: im.ID, FlavorRef: fl.ID, Networks: "none",
+		SecurityGroups: []string{"gopher-nope"}}, nil).Extract()
+	if !gophercloud.ResponseCodeIs(err, 400) || !strings.Contains(err.Error(), "Unable to find security_group with name or id 'gopher-nope'") {
+		t.Fatalf("a server with an unknown security group: %v", err)
+	}
 	srv, err := servers.Create(ctx, c, servers.CreateOpts{Name: "gopher-vm", ImageRef: im.ID, FlavorRef: fl.ID, Networks: "none",
 		Metadata: map[string]string{"role": "test"}}, servers.SchedulerHintOpts{Group: sg.ID}).Extract()
 	if err != nil || srv.ID == "" || srv.AdminPass == "" {

@@ -547,6 +547,22 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 				names = append(names, name)
 			}
 		}
+		// Nova's check at the API: a name no group has is a 400 (not a
+		// server in ERROR later); "default" is made when missing.
+		var check []string
+		for _, n := range names {
+			if n != "default" {
+				check = append(check, n)
+			}
+		}
+		if sc, ok := a.Networks.(compute.SecurityGroupChecker); ok && len(check) > 0 {
+			if err := sc.CheckSecurityGroups(r.Context(), inst.ProjectID, check); err != nil {
+				if k := fault.KindOf(err); k == fault.BadRequest || k == fault.NotFound {
+					return badRequest("%s", fault.Message(err))
+				}
+				return err
+			}
+		}
 		for n := range inst.Networks {
 			if inst.Networks[n].PortID == "" {
 				inst.Networks[n].SecurityGroups = names
