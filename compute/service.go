@@ -318,6 +318,9 @@ func (s *Store) DeleteService(ctx context.Context, id string) error {
 			if err := s.removeHostFromAggregates(ctx, tx, sv.Host); err != nil {
 				return err
 			}
+			if err := unbindHostAgent(ctx, tx, sv.Host); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, tx, "service", sv.UUID, "", watch.Delete, nil)
 	})

@@ -55,6 +55,13 @@ func (a *API) agentOp(h func(w http.ResponseWriter, r *http.Request) error) http
 			fail(w, r, fault.New(fault.Forbidden, "Policy doesn't allow compute host agents' calls to be performed."))
 			return
 		}
+		// A host is one service user's: the first to act as its agent.
+		if host := r.PathValue("host"); host != "" && !c.HasRole("admin") {
+			if err := a.Store.BindHostAgent(r.Context(), host, c.UserID); err != nil {
+				fail(w, r, err)
+				return
+			}
+		}
 		if err := h(w, r); err != nil {
 			fail(w, r, err)
 		}

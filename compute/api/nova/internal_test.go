@@ -17,7 +17,11 @@ import (
 	"github.com/gostack/gostack/internal/apitest"
 )
 
-const service = "token-service"
+const (
+	service = "token-service"
+	// service2 is another service user, another host's agent.
+	service2 = "token-service2"
+)
 
 // agentCall sends a host agent's request (service role).
 func (e *serverEnv) agentCall(t *testing.T, token, method, path string, body any) apitest.Reply {
@@ -182,5 +186,31 @@ func TestInternalReschedule(t *testing.T) {
 	f, _ := s["fault"].(map[string]any)
 	if len(tried) == 0 || s["status"] != "ERROR" || f["message"] != msg || !strings.Contains(fmt.Sprint(f["details"]), tried[0]+": ") {
 		t.Fatalf("after %v: %v %v", tried, s["status"], f)
+	}
+}
+
+// A host is one service user's: the first to act as its agent; another
+// service user's calls for it are refused, an admin's are not, and
+// deleting the host's service frees it.
+func TestHostAgentBinding(t *testing.T) {
+	e := newServerAPI(t)
+	node := compute.ComputeNode{UUID: uuid.NewString(), Host: "host9", HypervisorHostname: "host9", HypervisorType: "QEMU", HypervisorVersion: 7002000}
+	report := map[string]any{"node": node, "ratios": compute.Ratios{Initial: map[string]float64{"VCPU": 4}}}
+	if r := e.agentCall(t, service, "PUT", "/internal/compute/hosts/host9/service", report); r.Code != 200 {
+		t.Fatalf("first agent: %s", r)
+	}
+	if r := e.agentCall(t, service2, "GET", "/internal/compute/hosts/host9", nil); r.Code != 403 || !strings.Contains(string(r.Body), "Host host9 is another user's compute agent.") {
+		t.Fatalf("another service user: %s", r)
+	}
+	if r := e.agentCall(t, admin, "GET", "/internal/compute/hosts/host9", nil); r.Code != 200 {
+		t.Fatalf("an admin: %s", r)
+	}
+	svcs := e.must(t, 200, "2.53", admin, "GET", "/os-services?host=host9", nil)["services"].([]any)
+	if len(svcs) != 1 {
+		t.Fatalf("services: %v", svcs)
+	}
+	e.must(t, 204, "2.53", admin, "DELETE", "/os-services/"+svcs[0].(map[string]any)["id"].(string), nil)
+	if r := e.agentCall(t, service2, "GET", "/internal/compute/hosts/host9", nil); r.Code != 200 {
+		t.Fatalf("after the service's delete: %s", r)
 	}
 }

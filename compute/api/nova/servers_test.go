@@ -182,10 +182,11 @@ func newServerAPI(t *testing.T) *serverEnv {
 	b := &compute.Builder{Store: store, Scheduler: sch, Networks: nets}
 	caller := middlewaretest.Caller
 	tokens := middlewaretest.Tokens{
-		admin:   caller("admin", "admin", "admin", "member", "reader"),
-		alice:   caller("alice", "proj-a", "member", "reader"),
-		bob:     caller("bob", "proj-b", "member", "reader"),
-		service: caller("nova", "service", "service"),
+		admin:    caller("admin", "admin", "admin", "member", "reader"),
+		alice:    caller("alice", "proj-a", "member", "reader"),
+		bob:      caller("bob", "proj-b", "member", "reader"),
+		service:  caller("nova", "service", "service"),
+		service2: caller("nova-2", "service", "service"),
 	}
 	imgs := &snapshotImages{made: map[string]compute.ImageInfo{}, data: map[string][]byte{}}
 	h := (&nova.API{Store: store, Networks: nets, Images: imgs, Builder: b, ImageURL: "http://image.test"}).Handler()
