@@ -239,7 +239,7 @@ func (in *Instance) ec2Tree(v string) map[string]any {
 	meta := map[string]any{
 		"ami-id":            EC2ID("ami", in.ImageID),
 		"ami-launch-index":  md.LaunchIndex,
-		"ami-manifest-path": "FIXME", // Nova's literal
+		"ami-manifest-path": "FIXME", // the value Nova serves for every instance (nova/api/metadata/base.py): part of the wire format, not unfinished work
 		"instance-id":       EC2ID("i", md.UUID),
 		"hostname":          md.Hostname,
 		"local-ipv4":        first(in.FixedIPs),
