@@ -180,18 +180,15 @@ func (c *Compute) RunAgent(ctx context.Context, core *compose.Config, log *slog.
 	ag := &agent.Agent{Config: ac.agentConfig(host, dir), Session: sess, ComputeURL: strings.TrimSuffix(ac.ComputeURL, "/"),
 		FeedURL: strings.TrimSuffix(ac.WatchURL, "/") + "/v1/watch/compute", HTTP: sess.HTTP, Log: log.With("agent", host)}
 	sw := func(ctx context.Context) (string, error) {
-		if ac.OVSDir == "" || ac.OVSDir == "system" {
-			d, ok := ovs.System()
-			if !ok {
-				return "", errors.New("no Open vSwitch runs on this host (set compute.agent.ovs_dir to the network agent's)")
-			}
-			return d.DB, nil
+		dir := ac.OVSDir
+		if dir == "system" {
+			dir = ""
 		}
-		d, err := ovs.Start(ctx, ac.OVSDir)
-		if err != nil {
-			return "", err
+		ep, err := ovs.Endpoint(ctx, dir)
+		if err != nil && dir == "" {
+			return "", fmt.Errorf("%w (set compute.agent.ovs_dir to the network agent's)", err)
 		}
-		return d.DB, nil
+		return ep, err
 	}
 	drv, err := ac.driver(ctx, ag, dir, sw, log)
 	if err != nil {

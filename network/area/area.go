@@ -279,18 +279,7 @@ func (a *Area) provideSwitch(env *compose.Env) {
 		if err != nil {
 			return "", err
 		}
-		if cfg.OVSDir == "" {
-			d, ok := ovs.System()
-			if !ok {
-				return "", errors.New("network: no Open vSwitch runs on this host")
-			}
-			return d.DB, nil
-		}
-		d, err := ovs.Start(ctx, cfg.OVSDir)
-		if err != nil {
-			return "", err
-		}
-		return d.DB, nil
+		return ovs.Endpoint(ctx, cfg.OVSDir)
 	})
 }
 

@@ -293,3 +293,21 @@ func lockDir(dir string) (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// Endpoint is the database endpoint of the Open vSwitch of run
+// directory dir, started if it is not running (Start); for dir "", the
+// host's own (System), which must be running.
+func Endpoint(ctx context.Context, dir string) (string, error) {
+	if dir == "" {
+		d, ok := System()
+		if !ok {
+			return "", errors.New("ovs: no Open vSwitch runs on this host")
+		}
+		return d.DB, nil
+	}
+	d, err := Start(ctx, dir)
+	if err != nil {
+		return "", err
+	}
+	return d.DB, nil
+}
