@@ -122,8 +122,20 @@ type (
 		AttachVolume(ctx context.Context, id string, d Disk) error
 		DetachVolume(ctx context.Context, id, serial string) error
 	}
+	// InterfaceAttacher adds NICs to a guest and takes them away (Nova's
+	// os-interface). Both are idempotent, and both change the guest's
+	// definition, so what they did holds across power off and on, hard
+	// reboots and adoption after a restart. A guest that runs or is
+	// paused gets the change now (PCI hot-plug); a stopped one at its
+	// next start; a suspended one refuses (its saved memory describes
+	// the devices it had).
 	InterfaceAttacher interface {
+		// AttachInterface plugs the port (the driver's plug hook, so it
+		// waits for the network as Spawn does) and adds its NIC.
 		AttachInterface(ctx context.Context, id string, p GuestPort) error
+		// DetachInterface removes the port's NIC, waiting, up to ctx's
+		// deadline, for a running guest to let it go (an error then
+		// leaves the NIC attached), and unplugs the port.
 		DetachInterface(ctx context.Context, id, portID string) error
 	}
 	ConsoleLogger interface {
@@ -161,6 +173,22 @@ func Resume(ctx context.Context, d Driver, id string) error {
 		return s.Resume(ctx, id)
 	}
 	return notSupported(d, "resume")
+}
+
+// AttachInterface adds port p's NIC to guest id, if the driver can.
+func AttachInterface(ctx context.Context, d Driver, id string, p GuestPort) error {
+	if a, ok := d.(InterfaceAttacher); ok {
+		return a.AttachInterface(ctx, id, p)
+	}
+	return notSupported(d, "attach interface")
+}
+
+// DetachInterface is AttachInterface's undo.
+func DetachInterface(ctx context.Context, d Driver, id, portID string) error {
+	if a, ok := d.(InterfaceAttacher); ok {
+		return a.DetachInterface(ctx, id, portID)
+	}
+	return notSupported(d, "detach interface")
 }
 
 // ConsoleLog is the guest's serial console output, if the driver keeps it.

@@ -76,6 +76,12 @@ func TestDriverContract(t *testing.T) {
 	if _, err := virt.ConsoleLog(ctx, d, "g1"); !errors.Is(err, virt.ErrNotSupported) {
 		t.Fatalf("console log on a driver without it: %v", err)
 	}
+	if err := virt.AttachInterface(ctx, d, "g1", virt.GuestPort{ID: "p1"}); !errors.Is(err, virt.ErrNotSupported) {
+		t.Fatalf("attach interface on a driver without it: %v", err)
+	}
+	if err := virt.DetachInterface(ctx, d, "g1", "p1"); !errors.Is(err, virt.ErrNotSupported) {
+		t.Fatalf("detach interface on a driver without it: %v", err)
+	}
 	p := &pausing{minimal: minimal{guests: map[string]virt.PowerState{}}}
 	if err := virt.Pause(ctx, p, "g1"); err != nil || !p.paused {
 		t.Fatalf("pause on a driver with it: %v, paused %v", err, p.paused)
