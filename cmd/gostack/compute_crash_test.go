@@ -168,6 +168,7 @@ type computeCrash struct {
 	admin            *kitagent.Session
 	hc               *http.Client
 	rng              *rand.Rand
+	seed             uint64
 	nova             string
 	image, net       string
 	exited           bool // c.p's end was read from its done
@@ -195,7 +196,7 @@ func newComputeCrash(t *testing.T) *computeCrash {
 		seed = s
 	}
 	t.Logf("random delays seeded with %d (GOSTACK_CRASH_SEED)", seed)
-	c.rng = rand.New(rand.NewPCG(seed, seed))
+	c.rng, c.seed = rand.New(rand.NewPCG(seed, seed)), seed
 	c.ns = "gscc" + strconv.Itoa(os.Getpid()%100000)
 	sh(t, "ip", "netns", "add", c.ns)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", c.ns).Run() })
@@ -309,11 +310,19 @@ func (c *computeCrash) waitFor(what string, limit time.Duration, fn func() error
 		select {
 		case e := <-c.p.done:
 			c.exited = true
-			c.t.Fatalf("gostack exited: %v\n%s", e, c.p.logs)
+			c.fatalf("gostack exited: %v", e)
 		default:
 		}
 	}
-	c.t.Fatalf("%s: not after %s: %v\n%s", what, limit, err, c.p.logs)
+	c.fatalf("%s: not after %s: %v", what, limit, err)
+}
+
+// fatalf ends the test with the daemon's log, and the reason again
+// after it: a run's output is often read from its end.
+func (c *computeCrash) fatalf(format string, args ...any) {
+	c.t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	c.t.Fatalf("%s\n%s\n%s (GOSTACK_CRASH_SEED=%d)", msg, c.p.logs, msg, c.seed)
 }
 
 // kill is the SIGKILL of the daemon.
@@ -376,10 +385,10 @@ func (c *computeCrash) crashed(point string) {
 	case err := <-c.p.done:
 		c.exited = true
 		if err == nil || !strings.Contains(err.Error(), "killed") {
-			c.t.Fatalf("gostack ended with %v, want killed at %s\n%s", err, point, c.p.logs)
+			c.fatalf("gostack ended with %v, want killed at %s", err, point)
 		}
 	case <-time.After(2 * time.Minute):
-		c.t.Fatalf("%s never hit\n%s", point, c.p.logs)
+		c.fatalf("%s never hit", point)
 	}
 	c.kills++
 	c.t.Logf("killed at %s", point)
@@ -407,7 +416,7 @@ func (c *computeCrash) converge(what string, live, gone []string, keep map[strin
 func (c *computeCrash) api(method, url string, in, out any) {
 	c.t.Helper()
 	if err := c.admin.Do(context.Background(), method, url, in, out); err != nil {
-		c.t.Fatalf("%s %s: %v\n%s", method, url, err, c.p.logs)
+		c.fatalf("%s %s: %v", method, url, err)
 	}
 }
 
@@ -475,7 +484,7 @@ func (c *computeCrash) waitPath(path string) {
 	c.t.Helper()
 	for end := time.Now().Add(90 * time.Second); !exists(path); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(end) {
-			c.t.Fatalf("no %s after 90 s\n%s", path, c.p.logs)
+			c.fatalf("no %s after 90 s", path)
 		}
 	}
 }
@@ -538,7 +547,7 @@ func (c *computeCrash) serverNamed(name string) string {
 			return id
 		}
 	}
-	c.t.Fatalf("no server %s\n%s", name, c.p.logs)
+	c.fatalf("no server %s", name)
 	return ""
 }
 
