@@ -81,6 +81,11 @@ type InstancePort struct {
 	// Created: the port was made for the instance and goes with it;
 	// otherwise the user's port is only unbound.
 	Created bool `json:"created"`
+	// Pending is the interface operation under way on the port:
+	// PortAttaching, PortDetaching, or "" (none).
+	Pending string `json:"pending,omitempty"`
+	// Tag is the device tag an attach gave it (Nova's 2.49).
+	Tag string `json:"tag,omitempty"`
 }
 
 // NetworkRequest is one entry of a server's networks: a network to make
@@ -93,6 +98,9 @@ type NetworkRequest struct {
 	PortID         string   `json:"port,omitempty"`
 	FixedIP        string   `json:"fixed_ip,omitempty"`
 	SecurityGroups []string `json:"security_groups,omitempty"`
+	// Attach: the port is for an interface attach, so one is always
+	// made, never one taken back from an earlier try of the build.
+	Attach bool `json:"-"`
 }
 
 // Fault is why an instance is in error, as Nova shows it.

@@ -106,6 +106,11 @@ func (a *Agent) dispatch(instances []compute.Instance, stats *SyncStats) (want m
 		case w != nil:
 			w.cancel() // moved on: it ends without a report and pokes the loop
 			stats.Cancelled++
+		case i.TaskState == compute.NoTask && i.PendingPort() != nil:
+			// An interface attach or detach: a worker with no task, which
+			// a task coming for the instance cancels.
+			a.startLocked(i)
+			stats.Started++
 		case i.TaskState == compute.NoTask:
 			idle = append(idle, i)
 		case handled[i.TaskState]:
@@ -162,6 +167,8 @@ func (a *Agent) do(ctx context.Context, i compute.Instance) bool {
 		defer a.follow(i.UUID)
 	}
 	switch i.TaskState {
+	case compute.NoTask:
+		return a.iface(ctx, i)
 	case compute.Spawning:
 		return a.build(ctx, i)
 	case compute.Deleting:

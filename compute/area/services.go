@@ -19,6 +19,7 @@ const (
 	portsReleaseKey   = "network.ports.release"
 	portsStatusKey    = "network.ports.status"
 	portsOfKey        = "network.ports.of"
+	portsDetailKey    = "network.ports.detail"
 	secGroupsCheckKey = "network.secgroups.check"
 	networksUsableKey = "network.networks.usable"
 	imageGetKey       = "image.get"
@@ -56,6 +57,9 @@ func (n envNetworks) Allocate(ctx context.Context, project, instance, host strin
 	for i, r := range reqs {
 		in[i] = map[string]string{"network": r.NetworkID, "port": r.PortID, "fixed_ip": r.FixedIP,
 			"security_groups": strings.Join(r.SecurityGroups, "\n")}
+		if r.Attach {
+			in[i]["attach"] = "1"
+		}
 	}
 	out, err := f(ctx, project, instance, host, in)
 	if err != nil {
@@ -91,6 +95,27 @@ func (n envNetworks) PortStatus(ctx context.Context, ids []string) (map[string]s
 		return nil, err
 	}
 	return f(ctx, ids)
+}
+
+func (n envNetworks) Interfaces(ctx context.Context, instance string) ([]compute.Interface, error) {
+	f, err := lookup[func(context.Context, string) ([]map[string]any, error)](n.env, portsDetailKey)
+	if err != nil {
+		return nil, err
+	}
+	ports, err := f(ctx, instance)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]compute.Interface, len(ports))
+	for k, p := range ports {
+		out[k] = compute.Interface{PortID: str(p["id"]), NetID: str(p["network_id"]), MAC: str(p["mac"]), State: str(p["status"]),
+			FixedIPs: []compute.InterfaceIP{}}
+		ips, _ := p["fixed_ips"].([]map[string]string)
+		for _, ip := range ips {
+			out[k].FixedIPs = append(out[k].FixedIPs, compute.InterfaceIP{SubnetID: ip["subnet_id"], IPAddress: ip["ip_address"]})
+		}
+	}
+	return out, nil
 }
 
 func (n envNetworks) Usable(ctx context.Context, project string) ([]string, error) {
@@ -170,6 +195,7 @@ func (im envImages) Delete(ctx context.Context, id string) error {
 }
 
 var _ compute.PortLister = envNetworks{}
+var _ compute.InterfaceLister = envNetworks{}
 
 func (n envNetworks) PortsOf(ctx context.Context, instance string) ([]string, error) {
 	f, err := lookup[func(context.Context, string) ([]string, error)](n.env, portsOfKey)

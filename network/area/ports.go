@@ -21,7 +21,8 @@ import (
 //	NetworksUsableKey func(ctx, project string) ([]string, error)
 //
 // A request is {"network": id, "fixed_ip": ip, "security_groups": names
-// one per line} or {"port": id}; a port
+// one per line, "attach": "1" for a port always made anew (an interface
+// attach), never one an earlier try made} or {"port": id}; a port
 // is {"id", "network_id", "network_name", "mac", "ips" ([]string),
 // "mtu" (int), "created" (bool)}.
 const (
@@ -30,7 +31,11 @@ const (
 	PortsStatusKey   = "network.ports.status"
 	// PortsOfKey: func(ctx, device string) ([]string, error), the ids of
 	// the ports bound to device.
-	PortsOfKey        = "network.ports.of"
+	PortsOfKey = "network.ports.of"
+	// PortsDetailKey: func(ctx, device string) ([]map[string]any, error),
+	// the ports bound to device as {"id", "network_id", "mac", "status",
+	// "fixed_ips" ([]map[string]string with "subnet_id", "ip_address")}.
+	PortsDetailKey    = "network.ports.detail"
 	NetworksUsableKey = "network.networks.usable"
 	// SecurityGroupsCheckKey: func(ctx, project string, names []string)
 	// error, nil when each names one security group of project (by name
@@ -71,6 +76,21 @@ func provideCompute(env *compose.Env, store *network.Store) {
 			ids = append(ids, p.ID)
 		}
 		return ids, nil
+	})
+	env.Provide(PortsDetailKey, func(ctx context.Context, device string) ([]map[string]any, error) {
+		ports, _, err := store.ListPorts(ctx, admin, network.Filter{"device_id": {device}}, network.Page{})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]map[string]any, 0, len(ports))
+		for _, p := range ports {
+			ips := make([]map[string]string, 0, len(p.FixedIPs))
+			for _, f := range p.FixedIPs {
+				ips = append(ips, map[string]string{"subnet_id": f.SubnetID, "ip_address": f.IP.String()})
+			}
+			out = append(out, map[string]any{"id": p.ID, "network_id": p.NetworkID, "mac": p.MAC, "status": p.Status, "fixed_ips": ips})
+		}
+		return out, nil
 	})
 	env.Provide(PortsStatusKey, func(ctx context.Context, ids []string) (map[string]string, error) {
 		out := map[string]string{}
@@ -150,7 +170,7 @@ func allocatePorts(ctx context.Context, store *network.Store, project, device, h
 			// A port an earlier try made on this network.
 			found := false
 			for _, m := range mine {
-				if m.NetworkID == r["network"] && !used[m.ID] {
+				if r["attach"] == "" && m.NetworkID == r["network"] && !used[m.ID] {
 					p, found, created = m, true, true
 					break
 				}

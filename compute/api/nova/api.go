@@ -99,6 +99,7 @@ func (a *API) router() *httpapi.Router {
 	a.serverRoutes(rt)
 	a.quotaRoutes(rt)
 	a.instanceActionRoutes(rt)
+	a.interfaceRoutes(rt)
 	return rt
 }
 

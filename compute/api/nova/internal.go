@@ -31,6 +31,7 @@ func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/service", a.agentOp(a.hostReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}", a.agentOp(a.instanceReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/power", a.agentOp(a.powerReport))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/interfaces/{port}", a.agentOp(a.interfaceReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/console", a.agentOp(a.consoleReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/snapshot", a.agentOp(a.snapshotData))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/migration", a.agentOp(a.moveDiskIn))
@@ -177,6 +178,36 @@ func (a *API) instanceReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	if a.Builder != nil && (i.TaskState == compute.Scheduling || rep.Task == compute.ResizeMigrating || rep.Task == compute.ResizeReverting) {
 		a.Builder.Poke() // a build sent back for another host, a move's next step
+	}
+	httpapi.WriteJSON(w, http.StatusOK, i)
+	return nil
+}
+
+// interfaceReport takes an agent's report of an interface operation. A
+// port that leaves the instance (detached, or its attach failed) is
+// released first: a report lost after that is sent again and finds it
+// released already.
+func (a *API) interfaceReport(w http.ResponseWriter, r *http.Request) error {
+	host, id, port := r.PathValue("host"), r.PathValue("id"), r.PathValue("port")
+	var rep compute.InterfaceReport
+	if err := httpapi.DecodeJSON(w, r, &rep); err != nil {
+		return err
+	}
+	if !rep.Done && rep.Error == "" {
+		return badRequest("an interface report is done or has an error")
+	}
+	leaving, err := a.Store.CheckInterfaceReport(r.Context(), host, id, port, rep)
+	if err != nil {
+		return err
+	}
+	if leaving != nil && a.Networks != nil {
+		if err := a.Networks.Release(r.Context(), id, []compute.InstancePort{*leaving}); err != nil {
+			return err
+		}
+	}
+	i, err := a.Store.ReportInterface(r.Context(), host, id, port, rep)
+	if err != nil {
+		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, i)
 	return nil

@@ -1,0 +1,93 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/virt"
+)
+
+// detachTimeout bounds how long a detach waits for a running guest to
+// let its NIC go (Nova's libvirt driver tries for about as long).
+const detachTimeout = 60 * time.Second
+
+// iface does the interface operation under way on i, an instance with
+// no task (Nova's compute manager's attach_interface and
+// detach_interface): the driver hot-plugs or unplugs the port's NIC and
+// the agent reports. An attach that fails is undone before the report,
+// so the port the controller then releases is in no guest's definition.
+// A task that comes meanwhile cancels it; it runs again once the
+// instance is idle, and the driver's idempotence finishes what was
+// begun.
+func (a *Agent) iface(ctx context.Context, i compute.Instance) bool {
+	p := i.PendingPort()
+	if p == nil {
+		return true
+	}
+	gp := virt.GuestPort{ID: p.ID, MAC: p.MAC, Bridge: a.Config.Bridge, MTU: p.MTU}
+	start := time.Now()
+	var err error
+	switch p.Pending {
+	case compute.PortAttaching:
+		err = virt.AttachInterface(ctx, a.Driver, i.UUID, gp)
+		if err != nil && ctx.Err() == nil {
+			dctx, cancel := context.WithTimeout(ctx, detachTimeout)
+			if derr := virt.DetachInterface(dctx, a.Driver, i.UUID, p.ID); derr != nil {
+				a.log().Warn("compute agent: undo a failed attach", "instance", i.UUID, "port", p.ID, "err", derr)
+			}
+			cancel()
+		}
+	case compute.PortDetaching:
+		dctx, cancel := context.WithTimeout(ctx, detachTimeout)
+		err = virt.DetachInterface(dctx, a.Driver, i.UUID, p.ID)
+		cancel()
+	default:
+		a.log().Warn("compute agent: unknown interface operation; left as it is", "instance", i.UUID, "port", p.ID, "pending", p.Pending)
+		return false
+	}
+	if ctx.Err() != nil {
+		return true // moved on: the next Sync acts on what it is now
+	}
+	rep := compute.InterfaceReport{Done: err == nil}
+	if err != nil {
+		rep.Error = err.Error()
+		a.log().Error("compute agent: interface operation failed", "instance", i.UUID, "port", p.ID, "op", p.Pending, "err", err)
+	}
+	if err := a.reportInterface(ctx, i.UUID, p.ID, rep); err != nil {
+		if ctx.Err() == nil {
+			a.log().Error("compute agent: report an interface operation", "instance", i.UUID, "port", p.ID, "err", err)
+		}
+		return false
+	}
+	if rep.Done {
+		a.log().Info("compute agent: interface "+map[string]string{compute.PortAttaching: "attached", compute.PortDetaching: "detached"}[p.Pending],
+			"instance", i.UUID, "port", p.ID, "took", time.Since(start))
+	}
+	return true
+}
+
+// reportInterface sends an interface report as reportInstance sends a
+// task's: retried while the failure may pass; a 409 or 404 (the
+// operation or the instance moved on) ends it quietly.
+func (a *Agent) reportInterface(ctx context.Context, id, port string, r compute.InterfaceReport) error {
+	var bo backoff
+	for {
+		err := a.put(ctx, "/instances/"+url.PathEscape(id)+"/interfaces/"+url.PathEscape(port), r)
+		switch s := status(err); {
+		case err == nil:
+			return nil
+		case s == http.StatusConflict || s == http.StatusNotFound:
+			a.log().Info("compute agent: interface report refused, the instance moved on", "instance", id, "port", port, "status", s)
+			return nil
+		case lasting(err) || ctx.Err() != nil:
+			return err
+		}
+		a.log().Warn("compute agent: interface report failed; retrying", "instance", id, "port", port, "err", err)
+		if !bo.sleep(ctx) {
+			return ctx.Err()
+		}
+	}
+}

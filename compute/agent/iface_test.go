@@ -1,0 +1,114 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/agent"
+	"github.com/gostack/gostack/compute/virt"
+)
+
+// nicDriver is the fake driver with NICs: it keeps each guest's ports,
+// and its attaches fail on demand.
+type nicDriver struct {
+	*fakeDriver
+	nmu  sync.Mutex
+	nics map[string][]string // guest → port ids
+}
+
+var _ virt.InterfaceAttacher = (*nicDriver)(nil)
+
+func (d *nicDriver) AttachInterface(_ context.Context, id string, p virt.GuestPort) error {
+	if err := d.call("attach "+p.ID, id); err != nil {
+		return err
+	}
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	if !slices.Contains(d.nics[id], p.ID) {
+		d.nics[id] = append(d.nics[id], p.ID)
+	}
+	return nil
+}
+
+func (d *nicDriver) DetachInterface(_ context.Context, id, port string) error {
+	if err := d.call("detach "+port, id); err != nil {
+		return err
+	}
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	d.nics[id] = slices.DeleteFunc(d.nics[id], func(p string) bool { return p == port })
+	return nil
+}
+
+func (d *nicDriver) has(id string) []string {
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	return slices.Clone(d.nics[id])
+}
+
+// The agent's part of os-interface: a port marked attaching is plugged
+// into the guest and reported; an attach the driver fails is undone in
+// the guest before its report (the controller takes the port out); a
+// detach unplugs the NIC; a detach the guest refuses leaves it attached.
+func TestInterfaces(t *testing.T) {
+	c := newController(t)
+	d := &nicDriver{fakeDriver: newFake(), nics: map[string][]string{}}
+	h := c.newHost("cmp1", func(a *agent.Agent) { a.Driver = d })
+	h.start()
+	c.nets.setStatus("port-1", "ACTIVE")
+	i := c.place(h.name, c.guestImage(), []compute.InstancePort{{ID: "port-1", MAC: "fa:16:3e:00:00:01"}}, nil)
+	c.waitState(i.UUID, compute.Active, compute.PowerRunning, time.Minute)
+	ctx := context.Background()
+	settled := func(what string) compute.Instance {
+		t.Helper()
+		return c.waitFor(i.UUID, what, 30*time.Second, func(i compute.Instance, err error) bool { return err == nil && i.PendingPort() == nil })
+	}
+
+	if _, err := c.store.AttachPort(ctx, admin, i.UUID, compute.InstancePort{ID: "port-2", MAC: "fa:16:3e:00:00:02"}); err != nil {
+		t.Fatal(err)
+	}
+	got := settled("attached")
+	if len(got.Ports) != 2 || !slices.Equal(d.has(i.UUID), []string{"port-2"}) {
+		t.Fatalf("attached: ports %+v, guest NICs %v", got.Ports, d.has(i.UUID))
+	}
+
+	d.mu.Lock()
+	d.failing["attach port-3"] = errors.New("no free PCI slot")
+	d.mu.Unlock()
+	if _, err := c.store.AttachPort(ctx, admin, i.UUID, compute.InstancePort{ID: "port-3", MAC: "fa:16:3e:00:00:03"}); err != nil {
+		t.Fatal(err)
+	}
+	got = settled("attach failed")
+	if len(got.Ports) != 2 || d.called("detach port-3", i.UUID) != 1 {
+		t.Fatalf("a failed attach: ports %+v, calls %v", got.Ports, d.calls)
+	}
+
+	d.mu.Lock()
+	d.failing["detach port-2"] = errors.New("the guest did not release the device")
+	d.mu.Unlock()
+	if _, err := c.store.DetachPort(ctx, admin, i.UUID, "port-2"); err != nil {
+		t.Fatal(err)
+	}
+	got = settled("detach refused")
+	if len(got.Ports) != 2 || !slices.Equal(d.has(i.UUID), []string{"port-2"}) {
+		t.Fatalf("a refused detach: ports %+v, guest NICs %v", got.Ports, d.has(i.UUID))
+	}
+	d.mu.Lock()
+	delete(d.failing, "detach port-2")
+	d.mu.Unlock()
+	if _, err := c.store.DetachPort(ctx, admin, i.UUID, "port-2"); err != nil {
+		t.Fatal(err)
+	}
+	got = settled("detached")
+	if len(got.Ports) != 1 || got.Ports[0].ID != "port-1" || len(d.has(i.UUID)) != 0 {
+		t.Fatalf("detached: ports %+v, guest NICs %v", got.Ports, d.has(i.UUID))
+	}
+	if got.VMState != compute.Active || got.TaskState != compute.NoTask {
+		t.Fatalf("the server after its interface operations: %s", brief(got))
+	}
+}
