@@ -3,7 +3,8 @@
 // modules are up. It does what cloud-init does for a CirrOS-sized guest:
 //
 //   - brings every ethernet interface up with busybox's udhcpc (the lease
-//     script sets the address, routes, MTU and resolver);
+//     script sets the address, routes, MTU and resolver), and, once the
+//     guest is ready, each one hot-plugged later; it says which ones go;
 //   - reads the instance's metadata from a config drive (an ISO 9660
 //     filesystem labelled config-2) or, without one, from the metadata
 //     service at 169.254.169.254 (OpenStack paths);
@@ -27,13 +28,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -47,7 +51,7 @@ func say(format string, args ...any) {
 
 func main() {
 	go powerButton()
-	addrs := network()
+	nics, addrs := network()
 	md, userData, source := metadata()
 	name := "gostack-guest"
 	if md != nil {
@@ -66,38 +70,121 @@ func main() {
 	runUserData(userData)
 	go serveHTTP(name, md)
 	say("ready hostname=%s addr=%s", name, strings.Join(addrs, ","))
-	select {}
+	watchNICs(nics)
 }
 
-// network runs udhcpc on every ethernet interface and returns the
-// addresses the leases gave.
-func network() []string {
+// network runs udhcpc on every ethernet interface, all at once (a
+// NIC without a DHCP server costs its 10 s once, not once each), and
+// returns the interfaces (name to MAC) and the addresses the leases
+// gave, in the interfaces' order.
+func network() (map[string]string, []string) {
+	nics := ethernet()
+	run("ip", "link", "set", "lo", "up")
+	leases := make([]string, len(nics))
+	var wg sync.WaitGroup
+	for i, n := range nics {
+		say("nic %s at boot %s", n.name, n.mac)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			leases[i] = dhcp(n.name)
+		}()
+	}
+	wg.Wait()
+	known := map[string]string{}
+	var addrs []string
+	for i, n := range nics {
+		known[n.name] = n.mac
+		if leases[i] != "" {
+			addrs = append(addrs, leases[i])
+		}
+	}
+	return known, addrs
+}
+
+type nic struct{ name, mac string }
+
+// ethernet is the guest's ethernet interfaces, in the kernel's order.
+func ethernet() []nic {
 	ifaces, _ := net.Interfaces()
-	var names []string
+	var out []nic
 	for _, i := range ifaces {
 		if i.Flags&net.FlagLoopback == 0 && len(i.HardwareAddr) == 6 {
-			names = append(names, i.Name)
+			out = append(out, nic{i.Name, i.HardwareAddr.String()})
 		}
 	}
-	run("ip", "link", "set", "lo", "up")
-	var addrs []string
-	for _, n := range names {
-		run("ip", "link", "set", n, "up")
-		// -n: give up when no lease comes (10 tries, 1 s apart); with a
-		// lease udhcpc goes to the background and renews it.
-		out, err := exec.Command("udhcpc", "-i", n, "-s", "/etc/udhcpc.script", "-t", "10", "-T", "1", "-A", "1", "-n",
-			"-O", "mtu", "-O", "staticroutes", "-x", "hostname:gostack-guest").CombinedOutput()
-		if err != nil {
-			say("dhcp on %s failed: %v: %s", n, err, strings.TrimSpace(string(out)))
-			continue
+	return out
+}
+
+// dhcp brings interface n up and asks for a lease; it returns the
+// address the lease gave ("" for none).
+func dhcp(n string) string {
+	run("ip", "link", "set", n, "up")
+	// -n: give up when no lease comes (10 tries, 1 s apart); with a
+	// lease udhcpc goes to the background and renews it. -p: its pid,
+	// to stop it when the interface goes.
+	out, err := exec.Command("udhcpc", "-i", n, "-s", "/etc/udhcpc.script", "-p", pidFile(n), "-t", "10", "-T", "1", "-A", "1", "-n",
+		"-O", "mtu", "-O", "staticroutes", "-x", "hostname:gostack-guest").CombinedOutput()
+	if err != nil {
+		say("dhcp on %s failed: %v: %s", n, err, strings.TrimSpace(string(out)))
+		return ""
+	}
+	a, _ := os.ReadFile("/run/lease." + n)
+	say("dhcp on %s: %s", n, strings.TrimSpace(string(a)))
+	if ip := strings.Fields(string(a)); len(ip) > 0 {
+		return ip[0]
+	}
+	return ""
+}
+
+func pidFile(n string) string { return "/run/udhcpc." + n + ".pid" }
+
+// watchNICs looks at the ethernet interfaces every second, from those
+// of the boot on, for ever: one that appears (a NIC hot-plugged) is
+// said and brought up with DHCP as at boot; one that goes (unplugged)
+// is said and its udhcpc stopped. An interface whose MAC changed
+// between two looks went and another came.
+func watchNICs(known map[string]string) {
+	for range time.Tick(time.Second) {
+		nics := ethernet()
+		now := map[string]string{}
+		for _, n := range nics {
+			now[n.name] = n.mac
 		}
-		a, _ := os.ReadFile("/run/lease." + n)
-		say("dhcp on %s: %s", n, strings.TrimSpace(string(a)))
-		if ip := strings.Fields(string(a)); len(ip) > 0 {
-			addrs = append(addrs, ip[0])
+		for _, n := range slices.Sorted(maps.Keys(known)) {
+			if now[n] != known[n] {
+				say("nic %s gone %s", n, known[n])
+				stopDHCP(n)
+				delete(known, n)
+			}
+		}
+		for _, n := range nics {
+			if _, ok := known[n.name]; !ok {
+				known[n.name] = n.mac
+				say("nic %s appeared %s", n.name, n.mac)
+				go dhcp(n.name)
+			}
 		}
 	}
-	return addrs
+}
+
+// stopDHCP ends the udhcpc of interface n (trying or renewing) and
+// forgets its lease.
+func stopDHCP(n string) {
+	os.Remove("/run/lease." + n)
+	b, err := os.ReadFile(pidFile(n))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return
+	}
+	// Only if the pid is still that udhcpc's, not one reused since.
+	cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if args := strings.Split(string(cmd), "\x00"); len(args) > 2 && strings.HasSuffix(args[0], "udhcpc") && slices.Contains(args, n) {
+		syscall.Kill(pid, syscall.SIGTERM)
+	}
 }
 
 func run(name string, args ...string) {
