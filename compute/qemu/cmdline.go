@@ -2,8 +2,11 @@ package qemu
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,10 +21,11 @@ const maxSocketPath = 107
 // from: the first of exec.Cmd's ExtraFiles.
 const incomingFD = 3
 
-// commandLine is QEMU's arguments for g. incoming starts it paused
-// (-S), loading the saved memory state from incomingFD.
-func commandLine(g *virt.Guest, f files, accel string, incoming bool) ([]string, error) {
-	if err := checkGuest(g); err != nil {
+// commandLine is QEMU's arguments for g, whose ports all have their
+// slots (loadGuest and Spawn fill them). incoming starts it paused (-S),
+// loading the saved memory state from incomingFD.
+func commandLine(g *definition, f files, accel string, incoming bool) ([]string, error) {
+	if err := checkGuest(&g.Guest); err != nil {
 		return nil, err
 	}
 	for _, p := range []string{f.qmp, f.consoleSock} {
@@ -47,32 +51,26 @@ func commandLine(g *virt.Guest, f files, accel string, incoming bool) ([]string,
 		"-D", f.log,
 		"-daemonize",
 	}
+	root, config, _ := g.diskSlots()
 	if d := g.Disk; d.Path != "" {
 		format := d.Format
 		if format == "" {
 			format = "raw"
 		}
 		args = append(args, "-blockdev", blockdev("root", format, d.Path, false),
-			"-device", device(map[string]any{"driver": "virtio-blk-pci", "id": "root", "drive": "root", "bootindex": 1, "serial": d.Serial}))
+			"-device", device(map[string]any{"driver": "virtio-blk-pci", "id": "root", "drive": "root", "bootindex": 1, "serial": d.Serial, "addr": pciAddr(root)}))
 	}
 	if g.ConfigISO != "" {
 		// cloud-init finds the config drive by its filesystem label.
 		args = append(args, "-blockdev", blockdev("config", "raw", g.ConfigISO, true),
-			"-device", device(map[string]any{"driver": "virtio-blk-pci", "id": "config", "drive": "config"}))
+			"-device", device(map[string]any{"driver": "virtio-blk-pci", "id": "config", "drive": "config", "addr": pciAddr(config)}))
 	}
-	for i, p := range g.Ports {
-		id := "net" + strconv.Itoa(i)
-		args = append(args, "-netdev", "tap,id="+id+",ifname="+tapName(p.ID)+",script=no,downscript=no")
-		// No checksum offload either way: Open vSwitch's userspace datapath
-		// (what runs without kernel modules) reads the tap with a packet
-		// socket and forwards a partial checksum as it is, which the other
-		// end drops (ICMP passes, TCP does not). The guest computes its
-		// own, and is given packets whose checksums are whole.
-		dev := map[string]any{"driver": "virtio-net-pci", "id": id, "netdev": id, "mac": p.MAC, "csum": false, "guest_csum": false}
-		if p.MTU > 0 {
-			dev["host_mtu"] = p.MTU
+	for _, p := range g.Ports {
+		slot, ok := g.Slots[p.ID]
+		if !ok {
+			return nil, fmt.Errorf("compute/qemu: guest %s: port %s has no PCI slot", g.ID, p.ID)
 		}
-		args = append(args, "-device", device(dev))
+		args = append(args, "-netdev", keyval(netdev(p)), "-device", device(nic(p, slot)))
 	}
 	if incoming {
 		args = append(args, "-S", "-incoming", "fd:"+strconv.Itoa(incomingFD))
@@ -96,18 +94,120 @@ func checkGuest(g *virt.Guest) error {
 	default:
 		return fmt.Errorf("compute/qemu: guest %s: disk format %q: want raw or qcow2", g.ID, g.Disk.Format)
 	}
+	seen := map[string]bool{}
 	for _, p := range g.Ports {
-		if p.ID == "" {
-			return fmt.Errorf("compute/qemu: guest %s: a port without an id", g.ID)
+		if err := checkPort(p); err != nil {
+			return fmt.Errorf("compute/qemu: guest %s: %w", g.ID, err)
 		}
-		if _, err := net.ParseMAC(p.MAC); err != nil {
-			return fmt.Errorf("compute/qemu: guest %s: port %s: %w", g.ID, p.ID, err)
+		if seen[p.ID] {
+			return fmt.Errorf("compute/qemu: guest %s: port %s twice", g.ID, p.ID)
 		}
-		if strings.ContainsAny(p.ID, ",=/ ") {
-			return fmt.Errorf("compute/qemu: guest %s: port id %q", g.ID, p.ID)
-		}
+		seen[p.ID] = true
 	}
 	return nil
+}
+
+// checkPort refuses a port whose id cannot name a QEMU device (letters,
+// digits, '-', '.' and '_': a Neutron port's uuid is one) or whose MAC
+// is not one.
+func checkPort(p virt.GuestPort) error {
+	if p.ID == "" {
+		return errors.New("a port without an id")
+	}
+	if strings.IndexFunc(p.ID, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.' || r == '_')
+	}) >= 0 {
+		return fmt.Errorf("port id %q: want letters, digits, '-', '.' or '_'", p.ID)
+	}
+	if _, err := net.ParseMAC(p.MAC); err != nil {
+		return fmt.Errorf("port %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// PCI slots of bus 0 a guest's devices may take: slot 0 is the i440fx
+// host bridge, slot 1 the PIIX3 (ISA, IDE, ACPI); -nodefaults leaves
+// the rest free.
+const firstSlot, lastSlot = 2, 31
+
+// diskSlots are the root disk's and the config drive's PCI slots (0 for
+// one the guest lacks) and the first slot a NIC may take. The disks
+// come first, in the slots QEMU gave them when it chose (the command
+// line's order), so a guest started before slots were chosen here
+// keeps its machine.
+func (g *definition) diskSlots() (root, config, nics int) {
+	next := firstSlot
+	if g.Disk.Path != "" {
+		root, next = next, next+1
+	}
+	if g.ConfigISO != "" {
+		config, next = next, next+1
+	}
+	return root, config, next
+}
+
+// fillSlots gives each port without a slot the lowest free one from the
+// first NIC slot on, in the order of Ports, and forgets the slots of
+// ports that went. Ports of a guest.json written before slots were
+// chosen get, that way, the slots QEMU gave them (one after another, in
+// the command line's order).
+func (g *definition) fillSlots() error {
+	_, _, first := g.diskSlots()
+	slots := make(map[string]int, len(g.Ports))
+	used := map[int]bool{}
+	for _, p := range g.Ports {
+		s, ok := g.Slots[p.ID]
+		if !ok {
+			continue
+		}
+		if s < first || s > lastSlot || used[s] {
+			return fmt.Errorf("compute/qemu: guest %s: port %s: PCI slot %d is taken or out of range", g.ID, p.ID, s)
+		}
+		slots[p.ID], used[s] = s, true
+	}
+	for _, p := range g.Ports {
+		if _, ok := slots[p.ID]; ok {
+			continue
+		}
+		s := first
+		for used[s] {
+			s++
+		}
+		if s > lastSlot {
+			return fmt.Errorf("compute/qemu: guest %s: port %s: no free PCI slot", g.ID, p.ID)
+		}
+		slots[p.ID], used[s] = s, true
+	}
+	g.Slots = slots
+	return nil
+}
+
+// pciAddr is a slot as QEMU's addr property takes it.
+func pciAddr(slot int) string { return fmt.Sprintf("%#x", slot) }
+
+// nicID is the QEMU id of a port's NIC and of its netdev: the port's
+// own, so it stays the NIC's whatever is attached or detached beside it.
+func nicID(portID string) string { return "net-" + portID }
+
+// netdev is a port's tap backend, for -netdev and netdev_add alike: the
+// tap the driver made (ensureTap), with no scripts.
+func netdev(p virt.GuestPort) map[string]any {
+	return map[string]any{"type": "tap", "id": nicID(p.ID), "ifname": tapName(p.ID), "script": "no", "downscript": "no"}
+}
+
+// nic is a port's NIC in slot, for -device and device_add alike.
+func nic(p virt.GuestPort, slot int) map[string]any {
+	// No checksum offload either way: Open vSwitch's userspace datapath
+	// (what runs without kernel modules) reads the tap with a packet
+	// socket and forwards a partial checksum as it is, which the other
+	// end drops (ICMP passes, TCP does not). The guest computes its
+	// own, and is given packets whose checksums are whole.
+	dev := map[string]any{"driver": "virtio-net-pci", "id": nicID(p.ID), "netdev": nicID(p.ID), "mac": p.MAC,
+		"csum": false, "guest_csum": false, "addr": pciAddr(slot)}
+	if p.MTU > 0 {
+		dev["host_mtu"] = p.MTU
+	}
+	return dev
 }
 
 // blockdev is a -blockdev in JSON (no escaping of the path needed): a
@@ -121,8 +221,7 @@ func blockdev(node, format, path string, readOnly bool) string {
 	} else {
 		opts["discard"] = "unmap"
 	}
-	b, _ := json.Marshal(opts) // maps of strings, bools and ints
-	return string(b)
+	return jsonArg(opts)
 }
 
 // device is a -device in JSON; an empty serial is left out.
@@ -130,8 +229,27 @@ func device(opts map[string]any) string {
 	if s, ok := opts["serial"].(string); ok && s == "" {
 		delete(opts, "serial")
 	}
-	b, _ := json.Marshal(opts)
+	return jsonArg(opts)
+}
+
+// jsonArg is an option in JSON, as -device and -blockdev take it: no
+// escaping of values needed.
+func jsonArg(opts map[string]any) string {
+	b, _ := json.Marshal(opts) // maps of strings, bools and ints
 	return string(b)
+}
+
+// keyval is a -netdev in the key=value form every QEMU takes (older
+// ones take no JSON there): its type, then the other options sorted by
+// key.
+func keyval(opts map[string]any) string {
+	out := []string{fmt.Sprint(opts["type"])}
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		if k != "type" {
+			out = append(out, k+"="+optEscape(fmt.Sprint(opts[k])))
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // optEscape escapes a value in QEMU's key=value,key=value options: a

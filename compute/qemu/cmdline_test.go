@@ -37,7 +37,11 @@ func TestCommandLine(t *testing.T) {
 			Disk: virt.Disk{Path: "/var/lib/gostack/images/root.raw"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			args, err := commandLine(&c.g, f, c.accel, c.incoming)
+			g := &definition{Guest: c.g}
+			if err := g.fillSlots(); err != nil {
+				t.Fatal(err)
+			}
+			args, err := commandLine(g, f, c.accel, c.incoming)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +66,7 @@ func TestCommandLine(t *testing.T) {
 func TestCommandLineSocketPath(t *testing.T) {
 	g := virt.Guest{ID: "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4", MemoryMB: 64}
 	f := guestFiles("/"+strings.Repeat("d", 80), g.ID)
-	if _, err := commandLine(&g, f, "tcg", false); err == nil || !strings.Contains(err.Error(), "shorter state dir") {
+	if _, err := commandLine(&definition{Guest: g}, f, "tcg", false); err == nil || !strings.Contains(err.Error(), "shorter state dir") {
 		t.Fatalf("long socket path: %v", err)
 	}
 }

@@ -4,7 +4,7 @@
 //
 // Each guest has a directory, StateDir/<id>:
 //
-//	guest.json          the virt.Guest it was spawned with (written atomically before QEMU starts)
+//	guest.json          its definition: the virt.Guest it was spawned with, the ports attached and detached since, each NIC's PCI slot (written atomically)
 //	qemu.pid            QEMU's -pidfile
 //	qmp.sock            the QMP socket
 //	console.log         the serial console, appended to across restarts
@@ -48,10 +48,15 @@
 // the port id's first 11 characters), made before QEMU starts with the
 // port's MTU and up, and handed to Config.Plug (the composition puts it
 // on the integration bridge). Destroy calls Config.Unplug and deletes
-// the taps.
+// the taps. A NIC's QEMU id is the port's ("net-<port id>") and its PCI
+// slot is chosen once and kept in guest.json, so NICs come and go
+// (AttachInterface, DetachInterface: ACPI PCI hot-plug on the i440fx
+// machine) without moving the others: a restart builds the machine the
+// guest had, and a suspended guest's saved state, which names devices by
+// PCI address, loads into the same devices.
 //
 // What it does not do: network disks (rbd, iscsi: Spawn returns
-// virt.ErrNotSupported), volume and interface hot-plug, resize,
+// virt.ErrNotSupported), volume hot-plug, resize,
 // snapshots, live migration, CPU models and pinning, hugepages, vhost-net,
 // and the image properties of Guest.Properties (hw_disk_bus,
 // hw_vif_model...: disks and NICs are virtio). It does not make the

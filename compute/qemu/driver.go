@@ -56,11 +56,12 @@ type Driver struct {
 }
 
 var (
-	_ virt.Driver        = (*Driver)(nil)
-	_ virt.Pauser        = (*Driver)(nil)
-	_ virt.Suspender     = (*Driver)(nil)
-	_ virt.ConsoleLogger = (*Driver)(nil)
-	_ virt.DriverFactory = Factory
+	_ virt.Driver            = (*Driver)(nil)
+	_ virt.Pauser            = (*Driver)(nil)
+	_ virt.Suspender         = (*Driver)(nil)
+	_ virt.ConsoleLogger     = (*Driver)(nil)
+	_ virt.InterfaceAttacher = (*Driver)(nil)
+	_ virt.DriverFactory     = Factory
 )
 
 // New checks the QEMU binary (its version is Info's), chooses the
@@ -148,6 +149,7 @@ func (d *Driver) Info() virt.DriverInfo {
 		HypervisorVersion: d.version,
 		Pause:             true,
 		Suspend:           true,
+		AttachInterface:   true,
 		ConsoleLog:        true,
 	}
 }
@@ -208,8 +210,24 @@ func (d *Driver) files(id string) (files, error) {
 	return guestFiles(d.cfg.StateDir, id), nil
 }
 
-// loadGuest reads the Guest a directory was spawned with.
-func loadGuest(f files) (*virt.Guest, error) {
+// definition is what guest.json holds: the Guest as Spawn got it, with
+// the ports interface attaches added and detaches took away, and the
+// PCI slot of each NIC.
+type definition struct {
+	virt.Guest
+	// Slots is each NIC's PCI slot (bus 0) by port id. A NIC keeps its
+	// slot while it is attached, whatever is attached or detached
+	// beside it, so every start builds the machine the guest had: a
+	// suspended guest's saved state names its devices by PCI address,
+	// and the guest names its NICs by slot. A port without a slot (a
+	// guest.json written before there were slots) gets the slot QEMU
+	// gave it then: see fillSlots.
+	Slots map[string]int `json:",omitempty"`
+}
+
+// loadGuest reads the definition a directory was spawned with, each NIC
+// with its slot.
+func loadGuest(f files) (*definition, error) {
 	b, err := os.ReadFile(f.guest)
 	if os.IsNotExist(err) {
 		return nil, fmt.Errorf("%w: %s", ErrNoGuest, filepath.Base(f.dir))
@@ -217,16 +235,19 @@ func loadGuest(f files) (*virt.Guest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compute/qemu: %w", err)
 	}
-	var g virt.Guest
+	var g definition
 	if err := json.Unmarshal(b, &g); err != nil {
 		return nil, fmt.Errorf("compute/qemu: %s: %w", f.guest, err)
+	}
+	if err := g.fillSlots(); err != nil {
+		return nil, err
 	}
 	return &g, nil
 }
 
 // saveGuest writes guest.json atomically: a crash leaves the old file or
 // the new one, never a part.
-func saveGuest(f files, g *virt.Guest) error {
+func saveGuest(f files, g *definition) error {
 	b, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		return fmt.Errorf("compute/qemu: %w", err)

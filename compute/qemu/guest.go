@@ -20,6 +20,10 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	if err := checkGuest(&g); err != nil {
 		return err
 	}
+	def := &definition{Guest: g}
+	if err := def.fillSlots(); err != nil {
+		return err
+	}
 	unlock, err := d.lock(ctx, g.ID)
 	if err != nil {
 		return err
@@ -29,13 +33,18 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	if exists(f.guest) {
 		// Made by an earlier Spawn: left alone if its QEMU runs; one that
 		// died before its QEMU started (its ports being plugged) is
-		// started now, or the guest would never run.
+		// started now, from its definition (which an interface attached
+		// meanwhile may have changed), or the guest would never run.
 		p, err := findProc(f, g.ID)
 		if err != nil {
 			return err
 		}
 		if p == nil {
-			if p, err = d.launch(ctx, &g, f, nil); err != nil {
+			saved, err := loadGuest(f)
+			if err != nil {
+				return err
+			}
+			if p, err = d.launch(ctx, saved, f, nil); err != nil {
 				return err
 			}
 			d.log.Info("compute/qemu: spawned a guest whose earlier spawn stopped half-way", "guest", g.ID)
@@ -47,10 +56,10 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		return fmt.Errorf("compute/qemu: %w", err)
 	}
 	start := time.Now()
-	err = saveGuest(f, &g)
+	err = saveGuest(f, def)
 	if err == nil {
 		var p *proc
-		if p, err = d.launch(ctx, &g, f, nil); err == nil {
+		if p, err = d.launch(ctx, def, f, nil); err == nil {
 			p.close()
 			d.log.Info("compute/qemu: spawned", "guest", g.ID, "name", g.Name, "took", time.Since(start))
 			return nil

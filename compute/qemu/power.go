@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/gostack/gostack/compute/virt"
 )
 
 // forceBudget bounds what follows a caller's deadline: quit, then
@@ -169,7 +167,7 @@ func (d *Driver) running(ctx context.Context, id, cmd string) error {
 }
 
 // open locks a guest and reads its guest.json.
-func (d *Driver) open(ctx context.Context, id string) (files, *virt.Guest, func(), error) {
+func (d *Driver) open(ctx context.Context, id string) (files, *definition, func(), error) {
 	f, err := d.files(id)
 	if err != nil {
 		return files{}, nil, nil, err

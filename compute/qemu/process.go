@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/gostack/gostack/compute/virt"
 )
 
 // proc is a guest's running QEMU, held by a pidfd: signals and waits
@@ -108,7 +106,7 @@ func (p *proc) kill() error {
 // launch starts g's QEMU: taps first, then the process, which
 // daemonizes once it is ready (its parent exits 0) or fails with its
 // message in qemu.log. incoming, if set, is the memory state to resume.
-func (d *Driver) launch(ctx context.Context, g *virt.Guest, f files, incoming *os.File) (*proc, error) {
+func (d *Driver) launch(ctx context.Context, g *definition, f files, incoming *os.File) (*proc, error) {
 	args, err := commandLine(g, f, d.accel, incoming != nil)
 	if err != nil {
 		return nil, err

@@ -377,7 +377,7 @@ func TestSpawnAfterHalfSpawn(t *testing.T) {
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := saveGuest(f, &g); err != nil {
+	if err := saveGuest(f, &definition{Guest: g}); err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, d, g.ID, virt.PowerShutdown)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/gostack/gostack/compute/virt"
 )
 
 // Suspend is Nova's suspend, a managed save: the vCPUs stop, QEMU
@@ -151,7 +149,7 @@ func (d *Driver) Resume(ctx context.Context, id string) error {
 
 // restore starts QEMU paused with -incoming from memory.state, waits for
 // the state to be loaded, removes the file and runs the guest.
-func (d *Driver) restore(ctx context.Context, g *virt.Guest, f files) error {
+func (d *Driver) restore(ctx context.Context, g *definition, f files) error {
 	start := time.Now()
 	in, err := os.Open(f.state)
 	if err != nil {
