@@ -1,9 +1,14 @@
 package qemu
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/compute/virt/virttest"
 	"github.com/gostack/gostack/internal/testenv"
 )
@@ -11,12 +16,30 @@ import (
 // TestGuestImage is the drivers' shared lifecycle (compute/virt/virttest)
 // on this driver, with its own checks: a soft reboot is a new QEMU, a
 // suspend leaves no QEMU and a saved state file, a destroy leaves no
-// directory.
+// directory. Its ports are bare taps (Config.Plug is nil), made as
+// root; without root the interface steps are skipped.
 func TestGuestImage(t *testing.T) {
 	testenv.LookPath(t, "genisoimage", "genisoimage")
 	d := newDriver(t, "")
 	var pid int
+	var port func(*testing.T) virt.GuestPort
+	var ports []virt.GuestPort
+	if os.Geteuid() == 0 {
+		port = func(*testing.T) virt.GuestPort {
+			p := virt.GuestPort{ID: uuid.NewString(), MAC: fmt.Sprintf("52:54:00:%02x:%02x:%02x", rand.IntN(256), rand.IntN(256), rand.IntN(256))}
+			ports = append(ports, p)
+			return p
+		}
+		// Runs after the suite's own clean-up (a destroy), registered
+		// before it: a test that failed half-way leaves no tap either.
+		t.Cleanup(func() {
+			for _, p := range ports {
+				deleteTap(tapName(p.ID))
+			}
+		})
+	}
 	virttest.Lifecycle(t, d, t.TempDir(), virttest.Hooks{
+		Port:    port,
 		Spawned: func(t *testing.T, id string) { pid = pidOf(t, d, id) },
 		SoftRebooted: func(t *testing.T, id string) {
 			if p := pidOf(t, d, id); p == pid || p == 0 {
@@ -36,6 +59,11 @@ func TestGuestImage(t *testing.T) {
 		Destroyed: func(t *testing.T, id string) {
 			if _, err := os.Stat(guestFiles(d.cfg.StateDir, id).dir); !os.IsNotExist(err) {
 				t.Fatalf("guest directory after destroy: %v", err)
+			}
+			for _, p := range ports {
+				if tapExists(p) {
+					t.Errorf("tap %s of a detached port left", tapName(p.ID))
+				}
 			}
 		},
 	})

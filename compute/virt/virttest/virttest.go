@@ -30,6 +30,11 @@ type Hooks struct {
 	Suspended    func(t *testing.T, id string)
 	PoweredOff   func(t *testing.T, id string)
 	Destroyed    func(t *testing.T, id string)
+	// Port makes a new port for the interface steps (a fresh id and
+	// MAC, on whatever the driver's test plugs NICs into); it is called
+	// twice. Nil skips those steps, for a driver that cannot make one
+	// in its test.
+	Port func(t *testing.T) virt.GuestPort
 }
 
 func (h Hooks) run(t *testing.T, f func(*testing.T, string), id string) {
@@ -42,9 +47,14 @@ func (h Hooks) run(t *testing.T, f func(*testing.T, string), id string) {
 // dir (a directory the driver's QEMU can read) with a config drive, and
 // takes it through: a second spawn (nothing happens), pause and unpause,
 // a soft reboot (the guest's own shut-down, then a new boot), suspend
-// and resume (the guest goes on where it was: no new boot), a clean
-// power off (the guest's own), power on (a new boot), a hard reboot (a
-// new boot), List, and destroy (nothing left). A suspended guest's
+// and resume (the guest goes on where it was: no new boot), interface
+// hot-plug (virt.InterfaceAttacher: a port attached, the guest sees its
+// NIC appear; attached again, nothing; detached, the guest sees it go;
+// detached again, nothing; attached once more), a clean power off (the
+// guest's own), a second port attached while the guest is off, power
+// on (a new boot, with both NICs), both ports detached from the running
+// guest, a hard reboot (a new boot), List, and destroy (nothing left).
+// The interface steps need Hooks.Port and are skipped without it. A suspended guest's
 // power state is shutdown or suspended (libvirt reports a managed save
 // as shutoff, the QEMU driver as suspended); everything else is the
 // same for every driver.
@@ -73,6 +83,8 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 		}
 	})
 	c := &console{t: t, d: d, id: id}
+	var ports []virt.GuestPort // attached by the interface steps
+	var boot2 []byte           // the console of the boot after power on
 	state := func(want ...virt.PowerState) {
 		t.Helper()
 		p, err := d.State(ctx, id)
@@ -148,6 +160,22 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 				t.Fatalf("the resumed guest booted again:\n%s", out)
 			}
 		}},
+		{"attach and detach an interface", func(t *testing.T) {
+			if h.Port == nil {
+				t.Skip("no Hooks.Port: this driver's test makes no ports")
+			}
+			p := h.Port(t)
+			attach(ctx, t, d, c, id, p)
+			must("attach again", virt.AttachInterface(ctx, d, id, p))
+			time.Sleep(1500 * time.Millisecond) // the guest looks every second
+			if out := c.since(); bytes.Contains(out, []byte("appeared "+p.MAC)) {
+				t.Fatalf("a second attach added the NIC again:\n%s", out)
+			}
+			detach(ctx, t, d, c, id, p)
+			must("detach again", virt.DetachInterface(ctx, d, id, p.ID))
+			attach(ctx, t, d, c, id, p) // it can come back; it stays for the next steps
+			ports = append(ports, p)
+		}},
 		{"clean power off", func(t *testing.T) {
 			c.mark()
 			start := time.Now()
@@ -159,13 +187,41 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			c.wait("gostack-guest: power button: powering off", 10*time.Second)
 			h.run(t, h.PoweredOff, id)
 		}},
+		{"attach an interface while off", func(t *testing.T) {
+			if h.Port == nil {
+				t.Skip("no Hooks.Port: this driver's test makes no ports")
+			}
+			p := h.Port(t)
+			must("attach", virt.AttachInterface(ctx, d, id, p))
+			must("attach again", virt.AttachInterface(ctx, d, id, p))
+			state(virt.PowerShutdown)
+			ports = append(ports, p)
+		}},
 		{"power on", func(t *testing.T) {
 			c.mark()
 			start := time.Now()
 			must("power on", d.PowerOn(ctx, id))
-			c.wait("gostack-guest: ready", 3*time.Minute)
-			t.Logf("power on → ready: %v", time.Since(start).Round(10*time.Millisecond))
+			boot2 = c.wait("gostack-guest: ready", 3*time.Minute)
+			t.Logf("power on → ready: %v (%d NICs)", time.Since(start).Round(10*time.Millisecond), len(ports))
 			state(virt.PowerRunning)
+		}},
+		{"both interfaces at the next boot, then detached", func(t *testing.T) {
+			if h.Port == nil {
+				t.Skip("no Hooks.Port: this driver's test makes no ports")
+			}
+			// The one hot-plugged before the power off, and the one
+			// attached while off.
+			for _, p := range ports {
+				if !bytes.Contains(boot2, []byte(" at boot "+p.MAC)) {
+					t.Errorf("the boot after power on lacks the NIC of port %s (%s):\n%s", p.ID, p.MAC, boot2)
+				}
+			}
+			if n := bytes.Count(boot2, []byte("gostack-guest: dhcp on ")); n != len(ports) {
+				t.Errorf("%d DHCP lines at boot, want %d:\n%s", n, len(ports), boot2)
+			}
+			for _, p := range ports {
+				detach(ctx, t, d, c, id, p)
+			}
 		}},
 		{"hard reboot", func(t *testing.T) {
 			c.mark()
@@ -199,6 +255,36 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			return
 		}
 	}
+}
+
+// attach attaches p to the running guest and waits for the guest to
+// say its NIC appeared.
+func attach(ctx context.Context, t *testing.T, d virt.Driver, c *console, id string, p virt.GuestPort) {
+	t.Helper()
+	c.mark()
+	start := time.Now()
+	if err := virt.AttachInterface(ctx, d, id, p); err != nil {
+		t.Fatalf("attach interface %s: %v", p.ID, err)
+	}
+	took := time.Since(start)
+	c.wait("appeared "+p.MAC, time.Minute)
+	t.Logf("attach interface: %v; the guest saw its NIC %v after the call", took.Round(time.Millisecond), time.Since(start).Round(10*time.Millisecond))
+}
+
+// detach detaches p from the running guest, which must have let its
+// NIC go when the call returns, and waits for the guest to say so.
+func detach(ctx context.Context, t *testing.T, d virt.Driver, c *console, id string, p virt.GuestPort) {
+	t.Helper()
+	c.mark()
+	start := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := virt.DetachInterface(dctx, d, id, p.ID); err != nil {
+		t.Fatalf("detach interface %s: %v", p.ID, err)
+	}
+	took := time.Since(start)
+	c.wait("gone "+p.MAC, 30*time.Second)
+	t.Logf("detach interface: %v; the guest said its NIC went %v after the call", took.Round(time.Millisecond), time.Since(start).Round(10*time.Millisecond))
 }
 
 // console reads the guest's console through the driver, from a mark on.
