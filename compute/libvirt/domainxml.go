@@ -24,6 +24,11 @@ type metadata struct {
 	XMLName xml.Name `xml:"instance"`
 	ID      string   `xml:"id"`
 	Name    string   `xml:"name"`
+	// VIFModel is the NIC model of the guest's image (hw_vif_model) at
+	// spawn, which NICs attached later get too (Nova keeps the image's
+	// properties with the instance for the same reason); "" in a domain
+	// defined before gostack recorded it.
+	VIFModel string `xml:"vif-model,omitempty"`
 }
 
 // metadataXML writes the element with the prefix "gostack" (libvirt
@@ -36,7 +41,13 @@ func metadataXML(m metadata) string {
 	xml.EscapeText(&b, []byte(m.ID))
 	b.WriteString("</gostack:id><gostack:name>")
 	xml.EscapeText(&b, []byte(m.Name))
-	b.WriteString("</gostack:name></gostack:instance>")
+	b.WriteString("</gostack:name>")
+	if m.VIFModel != "" {
+		b.WriteString("<gostack:vif-model>")
+		xml.EscapeText(&b, []byte(m.VIFModel))
+		b.WriteString("</gostack:vif-model>")
+	}
+	b.WriteString("</gostack:instance>")
 	return b.String()
 }
 
@@ -143,7 +154,7 @@ func domain(g virt.Guest, virtType, stateDir string) (*libvirtxml.Domain, error)
 		Type:     virtType,
 		Name:     domainName(g.ID),
 		UUID:     g.ID,
-		Metadata: &libvirtxml.DomainMetadata{XML: metadataXML(metadata{ID: g.ID, Name: g.Name})},
+		Metadata: &libvirtxml.DomainMetadata{XML: metadataXML(metadata{ID: g.ID, Name: g.Name, VIFModel: vif})},
 		Memory:   &libvirtxml.DomainMemory{Value: uint(g.MemoryMB), Unit: "MiB"},
 		VCPU:     &libvirtxml.DomainVCPU{Value: uint(g.VCPUs)},
 		OS: &libvirtxml.DomainOS{

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gostack/gostack/compute/virt"
@@ -144,19 +145,26 @@ func TestTapName(t *testing.T) {
 
 // The metadata reads back whatever prefix libvirt gives it.
 func TestMetadata(t *testing.T) {
-	m := metadata{ID: testID, Name: `a <b> & "c"`}
+	m := metadata{ID: testID, Name: `a <b> & "c"`, VIFModel: "e1000"}
 	for _, doc := range []string{
 		metadataXML(m),
 		// What GetMetadata returns: the element without its namespace.
-		"<instance>\n  <id>" + testID + "</id>\n  <name>a &lt;b&gt; &amp; \"c\"</name>\n</instance>",
+		"<instance>\n  <id>" + testID + "</id>\n  <name>a &lt;b&gt; &amp; \"c\"</name>\n  <vif-model>e1000</vif-model>\n</instance>",
 	} {
 		got, err := parseMetadata(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.ID != m.ID || got.Name != m.Name {
+		if got.ID != m.ID || got.Name != m.Name || got.VIFModel != m.VIFModel {
 			t.Errorf("%s: read %+v", doc, got)
 		}
+	}
+	// A domain defined before the model was recorded.
+	if got, err := parseMetadata("<instance><id>" + testID + "</id><name>x</name></instance>"); err != nil || got.VIFModel != "" {
+		t.Errorf("metadata without vif-model: %+v, %v", got, err)
+	}
+	if s := metadataXML(metadata{ID: testID, Name: "x"}); strings.Contains(s, "vif-model") {
+		t.Errorf("metadata with no model writes one: %s", s)
 	}
 	if _, err := parseMetadata(`<other><id>x</id></other>`); err == nil {
 		t.Error("another element read as gostack's")
