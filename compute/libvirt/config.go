@@ -23,6 +23,10 @@ type Config struct {
 	// ShutdownTimeout bounds a clean PowerOff whose context has no
 	// deadline; 60 s by default (Nova's shutdown_timeout).
 	ShutdownTimeout time.Duration
+	// DetachTimeout bounds how long DetachInterface waits for a running
+	// guest to let go of a NIC when its context has no deadline; 20 s by
+	// default (Nova's device_detach_timeout).
+	DetachTimeout time.Duration
 	// Log receives warnings (a failed clean-up); discarded when nil.
 	Log *slog.Logger
 }
@@ -36,6 +40,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 60 * time.Second
+	}
+	if c.DetachTimeout <= 0 {
+		c.DetachTimeout = 20 * time.Second
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -12,8 +12,9 @@
 // capabilities offer it, else qemu (TCG).
 //
 // Besides virt.Driver it has virt.Pauser, virt.Suspender (libvirt's
-// managed save) and virt.ConsoleLogger. Factory is its
-// virt.DriverFactory.
+// managed save), virt.InterfaceAttacher (NICs added to and removed from
+// the definition and, PCI hot-plugged, the running guest) and
+// virt.ConsoleLogger. Factory is its virt.DriverFactory.
 //
 // # cgo and build tags
 //
@@ -37,9 +38,11 @@
 // # What it does not do
 //
 // Network disks (rbd, iscsi root disks) answer virt.ErrNotSupported for
-// now, as do volume and interface hot-plug, resize, snapshots and
-// migration. It does not plug ports: the Open vSwitch bridge must exist
-// (the network agent's job), and libvirt creates the tap. A soft
+// now, as do volume hot-plug, resize, snapshots and migration. It does
+// not plug ports: the Open vSwitch bridge must exist (the network
+// agent's job), libvirt creates the tap and adds it, and neither Spawn
+// nor AttachInterface waits for the port to be ACTIVE (the compute
+// agent does). A soft
 // Reboot asks the guest and returns without waiting for it or falling
 // back to a hard one; the compute agent decides that. It keeps no state
 // of its own beyond StateDir: libvirt is the record of which guests

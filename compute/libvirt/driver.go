@@ -29,10 +29,11 @@ type Driver struct {
 }
 
 var (
-	_ virt.Driver        = (*Driver)(nil)
-	_ virt.Pauser        = (*Driver)(nil)
-	_ virt.Suspender     = (*Driver)(nil)
-	_ virt.ConsoleLogger = (*Driver)(nil)
+	_ virt.Driver            = (*Driver)(nil)
+	_ virt.Pauser            = (*Driver)(nil)
+	_ virt.Suspender         = (*Driver)(nil)
+	_ virt.InterfaceAttacher = (*Driver)(nil)
+	_ virt.ConsoleLogger     = (*Driver)(nil)
 )
 
 // New connects to libvirt and reads what the host offers (the domain
@@ -87,6 +88,7 @@ func (d *Driver) probe() error {
 		HypervisorVersion: int64(ver),
 		Pause:             true,
 		Suspend:           true,
+		AttachInterface:   true,
 		ConsoleLog:        true,
 	}
 	return nil
@@ -444,4 +446,14 @@ type libvirtError struct {
 }
 
 func (e *libvirtError) Error() string { return "compute/libvirt: " + e.op + ": " + e.err.Message }
-func (e *libvirtError) Unwrap() error { return e.err }
+
+// Unwrap is libvirt's error, and virt.ErrNotSupported as well when the
+// connection's driver lacks the call (libvirt's test driver has no
+// device hot-plug), so the API answers it as the operation a driver
+// does not have.
+func (e *libvirtError) Unwrap() []error {
+	if e.err.Code == libvirt.ERR_NO_SUPPORT {
+		return []error{e.err, virt.ErrNotSupported}
+	}
+	return []error{e.err}
+}

@@ -55,7 +55,7 @@ func TestInfo(t *testing.T) {
 	}
 	info := d.Info()
 	if info.Name != "libvirt" || info.HypervisorType != "TEST" || info.HypervisorVersion <= 0 ||
-		!info.Pause || !info.Suspend || !info.ConsoleLog || info.AttachVolume {
+		!info.Pause || !info.Suspend || !info.ConsoleLog || !info.AttachInterface || info.AttachVolume {
 		t.Errorf("Info = %+v", info)
 	}
 }
@@ -499,4 +499,108 @@ func TestSpawnAfterHalfSpawn(t *testing.T) {
 	if p, err := d.State(ctx, g.ID); err != nil || p != virt.PowerRunning {
 		t.Fatalf("after the second spawn: %v %v", p, err)
 	}
+}
+
+// TestInterfaceTestDriver: what libvirt's test driver lets the
+// interface hot-plug show (it has no device attach or detach, which is
+// its virt.ErrNotSupported): a port the definition has is attached
+// already, a port it lacks is detached already, neither reaching
+// libvirt; a suspended guest refuses the rest; no guest, a domain not
+// ours and an ended context are errors. The attaching itself is
+// integration_test.go's, on the system libvirtd.
+func TestInterfaceTestDriver(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Destroy(ctx, g.ID)
+	have := g.Ports[0]
+	other := virt.GuestPort{ID: uuid.NewString(), MAC: "fa:16:3e:00:00:02", Bridge: "br-int", MTU: 1450}
+	before := definition(t, d, g.ID)
+
+	for _, s := range []struct {
+		name string
+		err  error
+	}{
+		{"attach the port it has", virt.AttachInterface(ctx, d, g.ID, have)},
+		{"detach a port it lacks", virt.DetachInterface(ctx, d, g.ID, other.ID)},
+	} {
+		if s.err != nil {
+			t.Errorf("%s: %v", s.name, s.err)
+		}
+	}
+	err := d.AttachInterface(ctx, g.ID, other)
+	var lv libvirt.Error
+	if !errors.Is(err, virt.ErrNotSupported) || !errors.As(err, &lv) || lv.Code != libvirt.ERR_NO_SUPPORT {
+		t.Errorf("attach on the test driver: %v, want virt.ErrNotSupported and libvirt's error", err)
+	}
+	if err := d.DetachInterface(ctx, g.ID, have.ID); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("detach on the test driver: %v, want virt.ErrNotSupported", err)
+	}
+	clash := other
+	clash.MAC = have.MAC
+	if err := d.AttachInterface(ctx, g.ID, clash); err == nil || errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("attach of a port with another NIC's MAC: %v, want the clash", err)
+	}
+	if after := definition(t, d, g.ID); after != before {
+		t.Errorf("the definition changed:\n%s\nwas\n%s", after, before)
+	}
+
+	if err := d.Suspend(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"attach a new port": d.AttachInterface(ctx, g.ID, other),
+		"detach a port":     d.DetachInterface(ctx, g.ID, have.ID),
+	} {
+		if !errors.Is(err, ErrPowerState) || !strings.Contains(err.Error(), "suspended") {
+			t.Errorf("%s of a suspended guest: %v, want ErrPowerState", name, err)
+		}
+	}
+	if err := d.AttachInterface(ctx, g.ID, have); err != nil {
+		t.Errorf("attach of the port a suspended guest has: %v", err)
+	}
+	if err := d.DetachInterface(ctx, g.ID, other.ID); err != nil {
+		t.Errorf("detach of a port a suspended guest lacks: %v", err)
+	}
+
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, s := range []struct {
+		name      string
+		err, want error
+	}{
+		{"attach to no guest", d.AttachInterface(ctx, uuid.NewString(), other), ErrNoGuest},
+		{"detach from no guest", d.DetachInterface(ctx, uuid.NewString(), other.ID), ErrNoGuest},
+		{"attach to a domain not ours", d.AttachInterface(ctx, testDomainUUID, other), ErrNotOurs},
+		{"detach from a domain not ours", d.DetachInterface(ctx, testDomainUUID, other.ID), ErrNotOurs},
+		{"attach, context ended", d.AttachInterface(ended, g.ID, have), context.Canceled},
+		{"detach, context ended", d.DetachInterface(ended, g.ID, other.ID), context.Canceled},
+	} {
+		if !errors.Is(s.err, s.want) {
+			t.Errorf("%s: %v, want %v", s.name, s.err, s.want)
+		}
+	}
+}
+
+// definition is a guest's persistent XML.
+func definition(t *testing.T, d *Driver, id string) string {
+	t.Helper()
+	c, done, err := d.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	dom, err := c.LookupDomainByUUIDString(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dom.Free()
+	doc, err := dom.GetXMLDesc(libvirt.DOMAIN_XML_INACTIVE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }

@@ -15,4 +15,8 @@ var (
 	// (a soft reboot of a guest that is off, resuming one that was not
 	// suspended).
 	ErrPowerState = errors.New("compute/libvirt: not possible in the guest's power state")
+	// ErrStillAttached is a NIC that a running guest did not let go of
+	// by DetachInterface's deadline: it stays in the guest's definition,
+	// and the running guest may still release it later.
+	ErrStillAttached = errors.New("compute/libvirt: the guest did not let go of the device")
 )

@@ -13,10 +13,11 @@ import (
 type Driver struct{}
 
 var (
-	_ virt.Driver        = (*Driver)(nil)
-	_ virt.Pauser        = (*Driver)(nil)
-	_ virt.Suspender     = (*Driver)(nil)
-	_ virt.ConsoleLogger = (*Driver)(nil)
+	_ virt.Driver            = (*Driver)(nil)
+	_ virt.Pauser            = (*Driver)(nil)
+	_ virt.Suspender         = (*Driver)(nil)
+	_ virt.InterfaceAttacher = (*Driver)(nil)
+	_ virt.ConsoleLogger     = (*Driver)(nil)
 )
 
 // New returns ErrUnavailable: the libvirt binding needs cgo.
@@ -38,6 +39,9 @@ func (*Driver) Resume(context.Context, string) error         { return ErrUnavail
 func (*Driver) State(context.Context, string) (virt.PowerState, error) {
 	return virt.PowerNoState, ErrUnavailable
 }
+
+func (*Driver) AttachInterface(context.Context, string, virt.GuestPort) error { return ErrUnavailable }
+func (*Driver) DetachInterface(context.Context, string, string) error         { return ErrUnavailable }
 
 func (*Driver) List(context.Context) ([]virt.GuestState, error) { return nil, ErrUnavailable }
 
