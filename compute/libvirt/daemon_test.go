@@ -4,6 +4,7 @@ package libvirt
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -16,9 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"libvirt.org/go/libvirt"
 
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/network/ovs"
+	"github.com/gostack/gostack/network/ovs/ovstest"
 )
 
 func TestMain(m *testing.M) {
@@ -34,13 +39,25 @@ const systemURI = "qemu:///system"
 // daemons are the libvirtd and virtlogd this test binary started, if
 // the machine ran none (no systemd to start them on demand); TestMain
 // stops them by pid.
+//
+// That libvirtd runs in a network namespace of its own, where it makes
+// its guests' taps, so that a test's Open vSwitch can run beside them
+// (nicSwitch): the switch's userspace datapath opens taps in its own
+// namespace, and reads a bridge's MTU there, and must not share the
+// host's with another test's switch (network/ovs/ovstest).
 var daemons daemonSet
 
 type daemonSet struct {
-	once sync.Once
-	err  error
-	dir  string
-	pids []int // started, in order
+	once   sync.Once
+	err    error
+	dir    string
+	pids   []int // started, in order
+	nsName string
+	ns     netns.NsHandle
+
+	ovsOnce sync.Once
+	ovs     *ovs.Daemons // the switch in ns, once a test asked for it
+	ovsErr  error
 }
 
 // systemLibvirt returns the URI of a running system libvirtd with the
@@ -94,8 +111,21 @@ func startDaemons() error {
 		return err
 	}
 	daemons.dir = dir
+	daemons.nsName = fmt.Sprintf("gslv-%d", os.Getpid())
+	if daemons.ns, err = ovstest.NewNS(daemons.nsName); err != nil {
+		return err
+	}
+	if err := ovstest.In(daemons.ns, func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(lo)
+	}); err != nil {
+		return fmt.Errorf("namespace %s: %w", daemons.nsName, err)
+	}
 	if !socketAnswers("/run/libvirt/virtlogd-sock") {
-		if err := startDaemon(dir, "virtlogd", "--daemon", "--pid-file", filepath.Join(dir, "virtlogd.pid")); err != nil {
+		if err := startDaemon(dir, "virtlogd", nil, "--daemon", "--pid-file", filepath.Join(dir, "virtlogd.pid")); err != nil {
 			return err
 		}
 	}
@@ -104,7 +134,7 @@ func startDaemons() error {
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf("log_outputs = \"3:file:%s\"\n", log)), 0o644); err != nil {
 		return err
 	}
-	if err := startDaemon(dir, "libvirtd", "--daemon", "--config", conf, "--pid-file", filepath.Join(dir, "libvirtd.pid")); err != nil {
+	if err := startLibvirtd(dir); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -121,11 +151,40 @@ func startDaemons() error {
 	}
 }
 
-// startDaemon runs a daemon that forks itself away and waits for its
-// pid file.
-func startDaemon(dir, name string, args ...string) error {
+// startLibvirtd starts libvirtd in the daemons' namespace with its
+// configuration, log and pid file in dir. Its ovs-vsctl (which plugs
+// the taps of guest NICs into Open vSwitch) finds the switch's database
+// in dir/ovs (OVS_RUNDIR), where nicSwitch starts one.
+func startLibvirtd(dir string) error {
+	return ovstest.In(daemons.ns, func() error {
+		return startDaemon(dir, "libvirtd", []string{"OVS_RUNDIR=" + ovsDir(dir)},
+			"--daemon", "--config", filepath.Join(dir, "libvirtd.conf"), "--pid-file", filepath.Join(dir, "libvirtd.pid"))
+	})
+}
+
+// ovsDir is the run directory of the switch in the daemons' namespace.
+func ovsDir(dir string) string { return filepath.Join(dir, "ovs") }
+
+// startSwitch starts the Open vSwitch of the daemons' namespace, once;
+// it runs until TestMain stops the daemons.
+func (d *daemonSet) startSwitch() (*ovs.Daemons, error) {
+	d.ovsOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		d.ovsErr = ovstest.In(d.ns, func() (err error) {
+			d.ovs, err = ovs.Start(ctx, ovsDir(d.dir))
+			return err
+		})
+	})
+	return d.ovs, d.ovsErr
+}
+
+// startDaemon runs a daemon that forks itself away, with env added to
+// the test's environment, and waits for its pid file.
+func startDaemon(dir, name string, env []string, args ...string) error {
 	pidFile := args[len(args)-1]
 	cmd := exec.Command("/usr/sbin/"+name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -178,6 +237,19 @@ func (d *daemonSet) stop() {
 		}
 	}
 	d.pids = nil
+	if d.ovs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := d.ovs.Stop(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "stop Open vSwitch: %v\n", err)
+		}
+		cancel()
+		d.ovs = nil
+	}
+	if d.nsName != "" {
+		d.ns.Close()
+		netns.DeleteNamed(d.nsName)
+		d.nsName = ""
+	}
 	if d.dir != "" {
 		os.RemoveAll(d.dir)
 	}
@@ -206,8 +278,7 @@ func (d *daemonSet) restartLibvirtd() (bool, error) {
 	}
 	d.pids = d.pids[:i]
 	os.Remove(pidFile)
-	conf := filepath.Join(d.dir, "libvirtd.conf")
-	if err := startDaemon(d.dir, "libvirtd", "--daemon", "--config", conf, "--pid-file", pidFile); err != nil {
+	if err := startLibvirtd(d.dir); err != nil {
 		return true, err
 	}
 	for deadline := time.Now().Add(30 * time.Second); answers() != nil; {
