@@ -28,14 +28,19 @@ type Config struct {
 	// otherwise.
 	Accel string
 	// Plug is called for each NIC once its tap exists and is up, every
-	// time the guest's QEMU is started (spawn, power on, resume): the
-	// composition adds the tap to the integration bridge with the port's
-	// external_ids. It must be idempotent. Nil: the tap is left as it is.
+	// time the guest's QEMU is started (spawn, power on, resume), and
+	// for a port AttachInterface adds: the composition adds the tap to
+	// the integration bridge with the port's external_ids and waits for
+	// the network. It must be idempotent. Nil: the tap is left as it is.
 	Plug func(ctx context.Context, port virt.GuestPort, tap string) error
-	// Unplug is called for each NIC before Destroy deletes its tap.
+	// Unplug is called for each NIC before Destroy or DetachInterface
+	// deletes its tap (and for the port of an attach that failed). It
+	// must be idempotent.
 	Unplug func(ctx context.Context, port virt.GuestPort, tap string) error
-	// ShutdownTimeout bounds a clean PowerOff or a soft Reboot whose
-	// context has no deadline; 60 s by default (Nova's shutdown_timeout).
+	// ShutdownTimeout bounds a clean PowerOff, a soft Reboot, or
+	// DetachInterface's wait for the guest to let its NIC go, when the
+	// context has no deadline; 60 s by default (Nova's
+	// shutdown_timeout).
 	ShutdownTimeout time.Duration
 	// Log receives what the driver did and warnings (a failed clean-up);
 	// discarded when nil.

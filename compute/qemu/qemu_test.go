@@ -206,7 +206,7 @@ func TestFactory(t *testing.T) {
 	}
 	info := d.Info()
 	if info.Name != "qemu" || info.HypervisorType != "QEMU" || info.HypervisorVersion < 7000000 ||
-		!info.Pause || !info.Suspend || !info.ConsoleLog || info.AttachVolume || info.Resize {
+		!info.Pause || !info.Suspend || !info.ConsoleLog || !info.AttachInterface || info.AttachVolume || info.Resize {
 		t.Fatalf("info %+v", info)
 	}
 	t.Logf("info %+v", info)
