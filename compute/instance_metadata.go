@@ -40,6 +40,9 @@ func (i Instance) GuestMetadata() (metadata.Instance, error) {
 	}
 	ports := make([]metadata.Port, 0, len(i.Ports))
 	for _, p := range i.Ports {
+		if p.Pending == PortAttaching { // not the guest's until its host says so
+			continue
+		}
 		ports = append(ports, metadata.Port{ID: p.ID, MAC: p.MAC, NetworkID: p.NetworkID, IPs: p.IPs})
 		for _, ip := range p.IPs {
 			if a, err := netip.ParseAddr(ip); err == nil && a.Is4() {

@@ -85,9 +85,16 @@ func checkInterface(v Viewer, i *Instance, a Action) error {
 	}
 	if p := i.PendingPort(); p != nil {
 		return &fault.Error{Kind: fault.Conflict, Type: TypeInterfaceBusy,
-			Message: "Instance " + i.UUID + " is busy: port " + p.ID + " is being " + map[string]string{PortAttaching: "attached", PortDetaching: "detached"}[p.Pending] + "."}
+			Message: "Instance " + i.UUID + " is busy: port " + p.ID + " is being " + pendingVerb(p.Pending) + "."}
 	}
 	return nil
+}
+
+func pendingVerb(pending string) string {
+	if pending == PortDetaching {
+		return "detached"
+	}
+	return "attached"
 }
 
 // CheckAttachInterface is AttachPort's check without the write: the
@@ -123,15 +130,12 @@ func (s *Store) AttachPort(ctx context.Context, v Viewer, id string, p InstanceP
 // Nova's 404 "Port <id> is not attached".
 func (s *Store) DetachPort(ctx context.Context, v Viewer, id, portID string) (Instance, error) {
 	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
-		if !v.sees(i.ProjectID) {
-			return instanceNotFound(id)
+		if err := checkInterface(v, i, detachInterface); err != nil {
+			return err
 		}
 		k := slices.IndexFunc(i.Ports, func(q InstancePort) bool { return q.ID == portID })
 		if k < 0 {
 			return novaError(fault.NotFound, "PortNotFound", "Port %s is not attached", portID)
-		}
-		if err := checkInterface(v, i, detachInterface); err != nil {
-			return err
 		}
 		i.Ports[k].Pending = PortDetaching
 		return s.startInterfaceAction(ctx, tx, *i, detachInterface, EventDetachInterface)
@@ -152,6 +156,10 @@ func (s *Store) startInterfaceAction(ctx context.Context, tx *sqlstore.Tx, i Ins
 // operation: an attach that failed is taken out, a detach that failed
 // leaves the port attached).
 type InterfaceReport struct {
+	// Op is the operation reported on, the port's mark when the agent
+	// read it (PortAttaching, PortDetaching): a report of another one
+	// than the port's now (an old one sent again) is refused.
+	Op    string `json:"op"`
 	Done  bool   `json:"done,omitempty"`
 	Error string `json:"error,omitempty"`
 }
@@ -170,7 +178,7 @@ func (s *Store) CheckInterfaceReport(ctx context.Context, host, id, portID strin
 	if len(is) == 0 || is[0].Host != host {
 		return nil, instanceNotFound(id)
 	}
-	p, err := pendingReported(is[0], portID)
+	p, err := pendingReported(is[0], portID, r.Op)
 	if err != nil {
 		return nil, err
 	}
@@ -181,10 +189,10 @@ func (s *Store) CheckInterfaceReport(ctx context.Context, host, id, portID strin
 	return nil, nil
 }
 
-func pendingReported(i Instance, portID string) (*InstancePort, error) {
+func pendingReported(i Instance, portID, op string) (*InstancePort, error) {
 	k := slices.IndexFunc(i.Ports, func(q InstancePort) bool { return q.ID == portID })
-	if k < 0 || i.Ports[k].Pending == "" {
-		return nil, novaError(fault.Conflict, "UnexpectedInterfaceState", "Port %s of instance %s has no interface operation under way.", portID, i.UUID)
+	if k < 0 || i.Ports[k].Pending == "" || i.Ports[k].Pending != op {
+		return nil, novaError(fault.Conflict, "UnexpectedInterfaceState", "Port %s of instance %s is not being %s.", portID, i.UUID, pendingVerb(op))
 	}
 	return &i.Ports[k], nil
 }
@@ -198,7 +206,7 @@ func (s *Store) ReportInterface(ctx context.Context, host, id, portID string, r 
 		if i.Host != host {
 			return instanceNotFound(id)
 		}
-		p, err := pendingReported(*i, portID)
+		p, err := pendingReported(*i, portID, r.Op)
 		if err != nil {
 			return err
 		}

@@ -49,16 +49,16 @@ func TestInterfaceAttachDetach(t *testing.T) {
 				t.Fatalf("detach during an attach: %#v", err)
 			}
 			// Another host's report, a report of a port with nothing under way.
-			if _, err := e.s.ReportInterface(ctx, "h2", i.UUID, "port-2", compute.InterfaceReport{Done: true}); fault.KindOf(err) != fault.NotFound {
+			if _, err := e.s.ReportInterface(ctx, "h2", i.UUID, "port-2", compute.InterfaceReport{Op: compute.PortAttaching, Done: true}); fault.KindOf(err) != fault.NotFound {
 				t.Fatalf("another host's report: %v", err)
 			}
-			if _, err := e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Done: true}); fault.KindOf(err) != fault.Conflict {
+			if _, err := e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Op: compute.PortAttaching, Done: true}); fault.KindOf(err) != fault.Conflict {
 				t.Fatalf("a report with nothing under way: %v", err)
 			}
-			if leave, err := e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-2", compute.InterfaceReport{Done: true}); err != nil || leave != nil {
+			if leave, err := e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-2", compute.InterfaceReport{Op: compute.PortAttaching, Done: true}); err != nil || leave != nil {
 				t.Fatalf("an attach done releases nothing: %v %v", leave, err)
 			}
-			got, err = e.s.ReportInterface(ctx, "h1", i.UUID, "port-2", compute.InterfaceReport{Done: true})
+			got, err = e.s.ReportInterface(ctx, "h1", i.UUID, "port-2", compute.InterfaceReport{Op: compute.PortAttaching, Done: true})
 			if err != nil || got.PendingPort() != nil || len(got.Ports) != 2 {
 				t.Fatalf("attached: %+v %v", got.Ports, err)
 			}
@@ -75,7 +75,7 @@ func TestInterfaceAttachDetach(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The guest did not let go: the port stays, the event says so.
-			got, err = e.s.ReportInterface(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Error: "the guest did not release the device"})
+			got, err = e.s.ReportInterface(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Op: compute.PortDetaching, Error: "the guest did not release the device"})
 			if err != nil || got.PendingPort() != nil || len(got.Ports) != 2 {
 				t.Fatalf("detach failed: %+v %v", got.Ports, err)
 			}
@@ -85,11 +85,20 @@ func TestInterfaceAttachDetach(t *testing.T) {
 			if _, err := e.s.DetachPort(as("req-detach-2"), alice, i.UUID, "port-1"); err != nil {
 				t.Fatal(err)
 			}
-			leave, err := e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Done: true})
+			// An old report of an attach, sent again, is not this detach's.
+			if _, err := e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Op: compute.PortAttaching, Done: true}); fault.KindOf(err) != fault.Conflict {
+				t.Fatalf("an attach's report during a detach: %v", err)
+			}
+			// No move while it is under way.
+			if _, _, err := e.s.StartResize(as("req-resize"), alice, i.UUID, nil, ""); fault.KindOf(err) != fault.Conflict ||
+				fault.Message(err) != "Cannot 'migrate' instance "+i.UUID+" while port port-1 is being detached" {
+				t.Fatalf("a migrate during a detach: %v", err)
+			}
+			leave, err := e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Op: compute.PortDetaching, Done: true})
 			if err != nil || leave == nil || leave.ID != "port-1" || !leave.Created {
 				t.Fatalf("a detach done releases its port: %+v %v", leave, err)
 			}
-			got, err = e.s.ReportInterface(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Done: true})
+			got, err = e.s.ReportInterface(ctx, "h1", i.UUID, "port-1", compute.InterfaceReport{Op: compute.PortDetaching, Done: true})
 			if err != nil || len(got.Ports) != 1 || got.Ports[0].ID != "port-2" {
 				t.Fatalf("detached: %+v %v", got.Ports, err)
 			}
@@ -102,11 +111,11 @@ func TestInterfaceAttachDetach(t *testing.T) {
 			if _, err := e.s.AttachPort(as("req-again"), alice, i.UUID, p3); fault.KindOf(err) != fault.Conflict {
 				t.Fatalf("a second attach while one runs: %v", err)
 			}
-			leave, err = e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-3", compute.InterfaceReport{Error: "no PCI slot"})
+			leave, err = e.s.CheckInterfaceReport(ctx, "h1", i.UUID, "port-3", compute.InterfaceReport{Op: compute.PortAttaching, Error: "no PCI slot"})
 			if err != nil || leave == nil || leave.ID != "port-3" {
 				t.Fatalf("a failed attach releases its port: %+v %v", leave, err)
 			}
-			got, err = e.s.ReportInterface(ctx, "h1", i.UUID, "port-3", compute.InterfaceReport{Error: "no PCI slot"})
+			got, err = e.s.ReportInterface(ctx, "h1", i.UUID, "port-3", compute.InterfaceReport{Op: compute.PortAttaching, Error: "no PCI slot"})
 			if err != nil || len(got.Ports) != 1 {
 				t.Fatalf("attach failed: %+v %v", got.Ports, err)
 			}
@@ -117,7 +126,7 @@ func TestInterfaceAttachDetach(t *testing.T) {
 			if _, err := e.s.AttachPort(as("req-attach-4"), alice, i.UUID, p3); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.s.ReportInterface(ctx, "h1", i.UUID, "port-3", compute.InterfaceReport{Done: true}); err != nil {
+			if _, err := e.s.ReportInterface(ctx, "h1", i.UUID, "port-3", compute.InterfaceReport{Op: compute.PortAttaching, Done: true}); err != nil {
 				t.Fatal(err)
 			}
 

@@ -203,6 +203,11 @@ func (s *Store) StartResize(ctx context.Context, v Viewer, id string, flavor *In
 		} else if busy {
 			return novaError(fault.Conflict, "InstanceInvalidState", "Instance %s has a migration under way", id)
 		}
+		// The guest the move starts from must be the one the instance
+		// records: an interface attach or detach finishes first.
+		if p := i.PendingPort(); p != nil {
+			return novaError(fault.Conflict, "InstanceInvalidState", "Cannot '%s' instance %s while port %s is being %s", a.Name, id, p.ID, pendingVerb(p.Pending))
+		}
 		now := s.now()
 		m = Migration{UUID: uuid.NewString(), InstanceID: id, Type: typ, Status: MigrationPreMigrating, Source: i.Host, SourceNode: i.Node,
 			OldFlavor: i.Flavor, NewFlavor: i.Flavor, OldVMState: i.VMState, RequestedHost: host, CreatedAt: now, UpdatedAt: now}

@@ -35,10 +35,16 @@ func (a *Agent) iface(ctx context.Context, i compute.Instance) bool {
 		err = virt.AttachInterface(ctx, a.Driver, i.UUID, gp)
 		if err != nil && ctx.Err() == nil {
 			dctx, cancel := context.WithTimeout(ctx, detachTimeout)
-			if derr := virt.DetachInterface(dctx, a.Driver, i.UUID, p.ID); derr != nil {
-				a.log().Warn("compute agent: undo a failed attach", "instance", i.UUID, "port", p.ID, "err", derr)
-			}
+			derr := virt.DetachInterface(dctx, a.Driver, i.UUID, p.ID)
 			cancel()
+			if derr != nil && ctx.Err() == nil {
+				// The NIC may be in the guest's definition still: no
+				// report, or the port would be released under it. The
+				// next sync tries the attach again.
+				a.log().Warn("compute agent: an attach failed and could not be undone; trying again at the next sync", "instance", i.UUID,
+					"port", p.ID, "err", err, "undo", derr)
+				return false
+			}
 		}
 	case compute.PortDetaching:
 		dctx, cancel := context.WithTimeout(ctx, detachTimeout)
@@ -51,7 +57,7 @@ func (a *Agent) iface(ctx context.Context, i compute.Instance) bool {
 	if ctx.Err() != nil {
 		return true // moved on: the next Sync acts on what it is now
 	}
-	rep := compute.InterfaceReport{Done: err == nil}
+	rep := compute.InterfaceReport{Op: p.Pending, Done: err == nil}
 	if err != nil {
 		rep.Error = err.Error()
 		a.log().Error("compute agent: interface operation failed", "instance", i.UUID, "port", p.ID, "op", p.Pending, "err", err)

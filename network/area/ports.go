@@ -156,7 +156,9 @@ func allocatePorts(ctx context.Context, store *network.Store, project, device, h
 				undo()
 				return nil, fault.New(fault.NotFound, "Port %s could not be found.", r["port"])
 			}
-			if p.DeviceID != "" && p.DeviceID != device {
+			// An attach takes only a free port (Nova's PortInUse for a port
+			// bound to anything, this server included).
+			if p.DeviceID != "" && (p.DeviceID != device || r["attach"] != "") {
 				undo()
 				return nil, fault.New(fault.Conflict, "Port %s is still in use.", p.ID)
 			}

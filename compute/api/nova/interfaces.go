@@ -253,8 +253,11 @@ func (a *API) attachInterface(w http.ResponseWriter, r *http.Request, q *request
 		case 1:
 			req.NetworkID = ids[0]
 		default:
-			return badRequest("Multiple possible networks found, use a Network ID to be more specific.")
+			return badRequest("More than one possible network found. Specify network ID(s) to select which one(s) to connect to.")
 		}
+	}
+	if req.PortID != "" && slices.ContainsFunc(i.Ports, func(p compute.InstancePort) bool { return p.ID == req.PortID }) {
+		return conflict("Port %s is still in use.", req.PortID)
 	}
 	req.Attach = true
 	ports, err := a.Networks.Allocate(ctx, i.ProjectID, i.UUID, i.Host, []compute.NetworkRequest{req})
@@ -263,7 +266,11 @@ func (a *API) attachInterface(w http.ResponseWriter, r *http.Request, q *request
 	}
 	p := ports[0]
 	p.Tag = tag
-	if _, err := a.Store.AttachPort(ctx, q.viewer(), i.UUID, p); err != nil {
+	// Another attach or detach that began meanwhile is waited for, with
+	// the port kept.
+	if _, err := busyWait(r, deadline, func() (compute.Instance, error) {
+		return a.Store.AttachPort(ctx, q.viewer(), i.UUID, p)
+	}); err != nil {
 		if rerr := a.Networks.Release(ctx, i.UUID, ports); rerr != nil {
 			httpapi.Logger(ctx).Warn("compute: a port made for an attach that was refused was not released", "port", p.ID, "err", rerr)
 		}

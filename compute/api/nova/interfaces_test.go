@@ -59,6 +59,7 @@ func (e *serverEnv) agentInterface(t *testing.T, id, op string, rep compute.Inte
 			return ""
 		}
 		if p := i.PendingPort(); p != nil && p.Pending == op {
+			rep.Op = op
 			if r := e.agentCall(t, service, "PUT", "/internal/compute/hosts/"+i.Host+"/instances/"+id+"/interfaces/"+p.ID, rep); r.Code != 200 {
 				t.Errorf("interface report: %s", r)
 			}
@@ -115,7 +116,7 @@ func TestInterfaceAttachDetach(t *testing.T) {
 		{"2.49", map[string]any{"interfaceAttachment": map[string]any{"net_id": shared, "tag": "a/b"}}, 400, "does not match"},
 		{"2.1", map[string]any{"interfaceAttachment": map[string]any{"net_id": shared}, "x": 1}, 400, "'x' was unexpected"},
 		// proj-a may use two networks: none named is ambiguous.
-		{"2.1", nil, 400, "Multiple possible networks found"},
+		{"2.1", nil, 400, "More than one possible network found"},
 		{"2.1", map[string]any{"interfaceAttachment": map[string]any{"net_id": uuid.NewString()}}, 404, "could not be found"},
 	} {
 		r := e.call(t, c.v, alice, "POST", base, c.body)
@@ -124,6 +125,12 @@ func TestInterfaceAttachDetach(t *testing.T) {
 		}
 	}
 	wantError(t, e.call(t, "2.1", bob, "POST", base, map[string]any{"interfaceAttachment": map[string]any{"net_id": shared}}), 404, "itemNotFound")
+	// A port the server has already: refused, and left bound.
+	wantError(t, e.call(t, "2.1", alice, "POST", base, map[string]any{"interfaceAttachment": map[string]any{"port_id": i.Ports[0].ID}}), 409,
+		"conflictingRequest", "Port "+i.Ports[0].ID+" is still in use.")
+	if slices.Contains(e.nets.released, i.Ports[0].ID) {
+		t.Fatalf("a refused attach released the server's own port")
+	}
 	if n := len(e.nets.ports); n != 1 {
 		t.Fatalf("refusals made ports: %d", n)
 	}
@@ -178,7 +185,7 @@ func TestInterfaceAttachDetach(t *testing.T) {
 		t.Fatalf("after the detach: %v, released %v", l, e.nets.released)
 	}
 	// A report sent again after a lost answer changes nothing.
-	if r := e.agentCall(t, service, "PUT", "/internal/compute/hosts/"+i.Host+"/instances/"+i.UUID+"/interfaces/"+port, compute.InterfaceReport{Done: true}); r.Code != 409 {
+	if r := e.agentCall(t, service, "PUT", "/internal/compute/hosts/"+i.Host+"/instances/"+i.UUID+"/interfaces/"+port, compute.InterfaceReport{Op: compute.PortDetaching, Done: true}); r.Code != 409 {
 		t.Fatalf("a report again: %s", r)
 	}
 	// Another host's agent may not report.
