@@ -33,6 +33,11 @@ func (a *Agent) iface(ctx context.Context, i compute.Instance) bool {
 	switch p.Pending {
 	case compute.PortAttaching:
 		err = virt.AttachInterface(ctx, a.Driver, i.UUID, gp)
+		if err == nil {
+			// A driver that plugs its own ports (libvirt) has not waited
+			// for it, as after a spawn.
+			err = a.waitActive(ctx, p.ID)
+		}
 		if err != nil && ctx.Err() == nil {
 			dctx, cancel := context.WithTimeout(ctx, detachTimeout)
 			derr := virt.DetachInterface(dctx, a.Driver, i.UUID, p.ID)

@@ -61,6 +61,7 @@ func TestInterfaces(t *testing.T) {
 	h := c.newHost("cmp1", func(a *agent.Agent) { a.Driver = d })
 	h.start()
 	c.nets.setStatus("port-1", "ACTIVE")
+	c.nets.setStatus("port-2", "ACTIVE")
 	i := c.place(h.name, c.guestImage(), []compute.InstancePort{{ID: "port-1", MAC: "fa:16:3e:00:00:01"}}, nil)
 	c.waitState(i.UUID, compute.Active, compute.PowerRunning, time.Minute)
 	ctx := context.Background()
