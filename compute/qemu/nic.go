@@ -12,8 +12,11 @@ import (
 )
 
 // unplugPoll is how often a detach looks whether the guest has let its
-// NIC go.
-const unplugPoll = 100 * time.Millisecond
+// NIC go, and unplugRetry how often it asks again.
+const (
+	unplugPoll  = 100 * time.Millisecond
+	unplugRetry = 5 * time.Second
+)
 
 // AttachInterface adds port p's NIC to guest id (Nova's os-interface
 // attach): into guest.json, so that every start of the guest has it,
@@ -189,7 +192,10 @@ func (d *Driver) DetachInterface(ctx context.Context, id, portID string) error {
 // only the connection open when it happens, and holding one for the
 // whole wait would shut State and List out (QEMU serves one QMP client
 // at a time: see the package doc); the monitor skips events for that
-// reason. A poll costs at most unplugPoll.
+// reason. A poll costs at most unplugPoll. The request is sent again
+// every unplugRetry: one that came before the guest's OS could take it
+// (a detach right after a start) is lost, QEMU's ACPI hot-plug having
+// signalled it to no one.
 func (d *Driver) removeNIC(ctx context.Context, f files, id string, p virt.GuestPort, slot int) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -212,44 +218,63 @@ func (d *Driver) removeNIC(ctx context.Context, f files, id string, p virt.Guest
 		if st != "running" {
 			return fmt.Errorf("the guest is %s: it cannot let its NIC go until it runs", st)
 		}
-		if err := m.run(ctx, "device_del", map[string]any{"id": dev}, nil); err != nil && !unplugPending(err) {
-			return err
-		}
-		return nil
+		return askUnplug(ctx, m, dev)
 	})
 	if err != nil {
 		return err
 	}
-	netdevID := nicID(p.ID)
-	if dev != "" {
-		netdevID = dev // the NIC's netdev has its id (see liveNIC)
-		start := time.Now()
-		for {
-			var gone bool
-			err := withMonitor(ctx, f.qmp, func(m *monitor) error {
-				devs, err := m.pciDevices(ctx)
-				gone = liveNIC(devs, p, slot) == ""
-				return err
-			})
-			if err == nil && gone {
-				d.log.Info("compute/qemu: the guest let its NIC go", "guest", id, "port", p.ID, "took", time.Since(start))
-				break
-			}
+	if dev == "" {
+		return withMonitor(ctx, f.qmp, func(m *monitor) error { return m.delNetdev(ctx, nicID(p.ID)) })
+	}
+	start := time.Now()
+	if gone, err := d.waitUnplugged(ctx, f, id, p, slot, dev); err != nil || gone {
+		return err
+	}
+	d.log.Info("compute/qemu: the guest let its NIC go", "guest", id, "port", p.ID, "took", time.Since(start))
+	// The NIC's netdev has its id (see liveNIC).
+	return withMonitor(ctx, f.qmp, func(m *monitor) error { return m.delNetdev(ctx, dev) })
+}
+
+// waitUnplugged waits until QEMU no longer has NIC dev, asking the
+// guest again every unplugRetry; qemuGone reports that QEMU itself went
+// meanwhile (the guest powered off), taking the NIC with it.
+func (d *Driver) waitUnplugged(ctx context.Context, f files, id string, p virt.GuestPort, slot int, dev string) (qemuGone bool, err error) {
+	start, asked := time.Now(), time.Now()
+	var last error
+	for {
+		var gone bool
+		err := withMonitor(ctx, f.qmp, func(m *monitor) error {
+			devs, err := m.pciDevices(ctx)
 			if err != nil {
-				if running, rerr := runs(f, id); rerr == nil && !running {
-					return nil // QEMU went (the guest powered off): so did its NIC
-				}
+				return err
 			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("the guest did not let its NIC go in %v: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
+			if gone = liveNIC(devs, p, slot) == ""; gone || time.Since(asked) < unplugRetry {
+				return nil
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(unplugPoll):
+			asked = time.Now()
+			return askUnplug(ctx, m, dev)
+		})
+		switch {
+		case err == nil && gone:
+			return false, nil
+		case err != nil && ctx.Err() == nil:
+			if running, rerr := runs(f, id); rerr == nil && !running {
+				return true, nil
 			}
+			last = err
+		}
+		if ctx.Err() != nil {
+			err := fmt.Errorf("the guest did not let its NIC go in %v: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
+			if last != nil {
+				err = fmt.Errorf("%w (and: %v)", err, last)
+			}
+			return false, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(unplugPoll):
 		}
 	}
-	return withMonitor(ctx, f.qmp, func(m *monitor) error { return m.delNetdev(ctx, netdevID) })
 }
 
 // runs reports whether the guest's QEMU runs.
@@ -337,10 +362,16 @@ func (m *monitor) delNetdev(ctx context.Context, id string) error {
 	return err
 }
 
-// unplugPending: device_del of a device the guest was asked to let go
-// before (an earlier detach that stopped waiting) and has not; the
-// request stands, so the detach waits for it as for its own.
-func unplugPending(err error) bool {
-	qe := (*QMPError)(nil)
-	return errors.As(err, &qe) && strings.Contains(qe.Desc, "already in the process of unplug")
+// askUnplug sends device_del for dev. A device gone meanwhile is no
+// error, nor is a request QEMU refuses because one stands (some QEMUs
+// refuse a second device_del for a few seconds, with the message
+// matched here; 7.2's ACPI hot-plug signals the guest again): the
+// detach waits for that one as for its own.
+func askUnplug(ctx context.Context, m *monitor, dev string) error {
+	err := m.run(ctx, "device_del", map[string]any{"id": dev}, nil)
+	if qe := (*QMPError)(nil); errors.As(err, &qe) &&
+		(qe.Class == "DeviceNotFound" || strings.Contains(qe.Desc, "already in the process of unplug")) {
+		return nil
+	}
+	return err
 }

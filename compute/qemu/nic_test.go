@@ -5,11 +5,13 @@ import (
 	"errors"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
 	"github.com/gostack/gostack/compute/virt"
 )
 
@@ -464,4 +466,39 @@ func TestInterfaceSlots(t *testing.T) {
 		t.Fatalf("PCI devices %v after a restart, want %v", got, want)
 	}
 	wantState(t, d, g.ID, virt.PowerRunning)
+}
+
+// TestDetachAtBoot: a detach sent as the guest starts, before its OS
+// can take the request, still ends with the NIC gone once the OS is
+// up: the request is sent again.
+func TestDetachAtBoot(t *testing.T) {
+	requireNetAdmin(t)
+	img := guesttest.Image(t)
+	d := newDriver(t, "")
+	g := tinyGuest()
+	g.MemoryMB = 256
+	g.Disk = virt.Disk{Path: filepath.Join(t.TempDir(), "disk.raw"), Format: "raw"}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(g.Disk.Path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := testPort()
+	g.Ports = []virt.GuestPort{p}
+	spawn(t, d, g)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := d.DetachInterface(ctx, g.ID, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("detach sent at the start: done after %v", time.Since(start))
+	if got := layout(t, d, g.ID); got[nicID(p.ID)] != 0 {
+		t.Fatalf("PCI devices %v after the detach", got)
+	}
+	if tapExists(p) || len(loaded(t, guestFiles(d.cfg.StateDir, g.ID)).Ports) != 0 {
+		t.Fatal("the detached port is left")
+	}
 }
