@@ -87,7 +87,8 @@ func openrcEnv(t *testing.T, data string) []string {
 // QEMU (TCG) on a private network. The guest gets its address by DHCP
 // from the network's dnsmasq, reads the metadata service (hostname, key,
 // user data), answers HTTP from the network's namespace, and is
-// stopped, started, rebooted and deleted; a flavor too big for the host
+// stopped, started, rebooted and deleted, gets an interface on a second
+// network hot-plugged and removed; a flavor too big for the host
 // ends in ERROR with the scheduler's explanation.
 func TestAllInOneServers(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -118,7 +119,7 @@ func TestAllInOneServers(t *testing.T) {
 		"-set", "compute.agent.host=aio", "-set", "compute.agent.accel=tcg", "-set", "compute.agent.reserved_host_memory_mb=-1")
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
 	p := startProc(t, cmd)
-	var privNet string
+	var privNet, net2 string
 	// gostack first, then its guests, dnsmasq and the switch.
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
@@ -127,8 +128,10 @@ func TestAllInOneServers(t *testing.T) {
 		for _, f := range pids {
 			killPidFile(f)
 		}
-		if privNet != "" {
-			stopDHCP(privNet)
+		for _, n := range []string{privNet, net2} {
+			if n != "" {
+				stopDHCP(n)
+			}
 		}
 		stopAllInOneOVS(ns, ovsDir)
 	})
@@ -301,12 +304,82 @@ func TestAllInOneServers(t *testing.T) {
 		})
 	}
 
+	// An interface on a second network, hot-plugged into the running
+	// guest (server add network: Nova's os-interface): the guest sees
+	// the NIC, takes its address by DHCP on that network and answers
+	// HTTP there. The NIC outlives a stop, a start and a hard reboot (it
+	// is in the guest's definition); removed, the guest sees it go and
+	// its port is deleted.
+	asJSON(&n, "network", "create", "second")
+	net2 = n["id"].(string)
+	must("subnet", "create", "--network", "second", "--subnet-range", "10.10.0.0/24", "second-v4")
+	console = must("console", "log", "show", "vm1")
+	start = time.Now()
+	must("server", "add", "network", "vm1", "second")
+	t.Logf("server add network: %s", time.Since(start).Round(10*time.Millisecond))
+	var addr2 string
+	asJSON(&s, "server", "show", "vm1")
+	if a, ok := s["addresses"].(map[string]any)["second"].([]any); ok && len(a) == 1 {
+		addr2, _ = a[0].(string)
+	}
+	if !strings.HasPrefix(addr2, "10.10.0.") {
+		t.Fatalf("addresses after server add network: %v", s["addresses"])
+	}
+	var ifaces []map[string]any
+	asJSON(&ifaces, "port", "list", "--server", "vm1")
+	if len(ifaces) != 2 {
+		t.Fatalf("the ports of vm1: %v", ifaces)
+	}
+	seen := len(console)
+	waitFor(t, p, "the guest's DHCP on its new NIC", func() error {
+		c := must("console", "log", "show", "vm1")
+		if len(c) < seen || !strings.Contains(c[seen:], "appeared") || !strings.Contains(c[seen:], "10.10.0.") {
+			return fmt.Errorf("not yet: %s", c[min(seen, len(c)):])
+		}
+		return nil
+	})
+	t.Logf("server add network to the guest's lease on the new NIC: %s", time.Since(start).Round(10*time.Millisecond))
+	inDHCP2 := func(args ...string) *exec.Cmd {
+		return exec.Command("nsenter", append([]string{"--mount=/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/ns/mnt",
+			"ip", "netns", "exec", "qdhcp-" + net2}, args...)...)
+	}
+	answers2 := func(what string) {
+		t.Helper()
+		waitFor(t, p, "vm1 answers HTTP on the second network "+what, func() error {
+			out, err := inDHCP2("curl", "-s", "-m", "2", "http://"+addr2+"/").CombinedOutput()
+			if err != nil || string(out) != "vm1\n" {
+				return fmt.Errorf("%v: %q", err, out)
+			}
+			return nil
+		})
+	}
+	answers2("after the attach")
+
 	must("server", "stop", "vm1")
 	status("SHUTOFF")
 	must("server", "start", "vm1")
 	status("ACTIVE")
 	must("server", "reboot", "--hard", "--wait", "vm1")
 	status("ACTIVE")
+	answers()
+	answers2("after a stop, a start and a hard reboot")
+
+	console = must("console", "log", "show", "vm1")
+	must("server", "remove", "network", "vm1", "second")
+	waitFor(t, p, "the second port gone", func() error {
+		asJSON(&ifaces, "port", "list", "--server", "vm1")
+		if len(ifaces) != 1 {
+			return fmt.Errorf("ports %v", ifaces)
+		}
+		return nil
+	})
+	waitFor(t, p, "the guest seeing its NIC go", func() error {
+		if c := must("console", "log", "show", "vm1"); !strings.Contains(c[min(len(console), len(c)):], "gone") {
+			return fmt.Errorf("not yet: %s", c[min(len(console), len(c)):])
+		}
+		return nil
+	})
+	answers()
 
 	// Too big for the host: ERROR, and the fault says why.
 	asJSON(&s, "server", "create", "--flavor", "m1.xlarge", "--image", "tiny", "--network", "private", "big")
