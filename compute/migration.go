@@ -18,6 +18,8 @@ import (
 // flavor). Its uuid is also the Placement consumer that holds the
 // source's resources until the move is confirmed or reverted.
 type Migration struct {
+	// ID is Nova's integer id of the record.
+	ID         int64          `json:"id"`
 	UUID       string         `json:"uuid"`
 	InstanceID string         `json:"instance_uuid"`
 	Type       string         `json:"migration_type"` // "resize" or "migration"
@@ -34,8 +36,11 @@ type Migration struct {
 	OldVMState VMState `json:"old_vm_state"`
 	// RequestedHost is the destination an admin asked for ("" for the
 	// scheduler's choice).
-	RequestedHost string    `json:"requested_host"`
-	CreatedAt     time.Time `json:"created_at"`
+	RequestedHost string `json:"requested_host"`
+	// UserID and ProjectID are who asked for the move.
+	UserID    string    `json:"user_id"`
+	ProjectID string    `json:"project_id"`
+	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
@@ -66,14 +71,14 @@ const (
 var live = []string{MigrationPreMigrating, MigrationMigrating, MigrationPostMigrating, MigrationFinished, MigrationReverting, MigrationRevertSource}
 
 const migrationCols = `uuid, instance_uuid, migration_type, status, source_compute, source_node, dest_compute, dest_node,
-	old_flavor, new_flavor, old_vm_state, requested_host, created_at, updated_at`
+	old_flavor, new_flavor, old_vm_state, requested_host, created_at, updated_at, id, user_id, project_id`
 
 func scanMigration(sc interface{ Scan(...any) error }) (Migration, error) {
 	var m Migration
 	var oldF, newF string
 	var created, updated int64
 	if err := sc.Scan(&m.UUID, &m.InstanceID, &m.Type, &m.Status, &m.Source, &m.SourceNode, &m.Dest, &m.DestNode,
-		&oldF, &newF, &m.OldVMState, &m.RequestedHost, &created, &updated); err != nil {
+		&oldF, &newF, &m.OldVMState, &m.RequestedHost, &created, &updated, &m.ID, &m.UserID, &m.ProjectID); err != nil {
 		return Migration{}, err
 	}
 	if err := json.Unmarshal([]byte(oldF), &m.OldFlavor); err != nil {
@@ -209,14 +214,20 @@ func (s *Store) StartResize(ctx context.Context, v Viewer, id string, flavor *In
 			return novaError(fault.Conflict, "InstanceInvalidState", "Cannot '%s' instance %s while port %s is being %s", a.Name, id, p.ID, pendingVerb(p.Pending))
 		}
 		now := s.now()
-		m = Migration{UUID: uuid.NewString(), InstanceID: id, Type: typ, Status: MigrationPreMigrating, Source: i.Host, SourceNode: i.Node,
-			OldFlavor: i.Flavor, NewFlavor: i.Flavor, OldVMState: i.VMState, RequestedHost: host, CreatedAt: now, UpdatedAt: now}
+		num, err := nextID(ctx, tx, "migration")
+		if err != nil {
+			return err
+		}
+		rq := requester(ctx)
+		m = Migration{ID: num, UUID: uuid.NewString(), InstanceID: id, Type: typ, Status: MigrationPreMigrating, Source: i.Host, SourceNode: i.Node,
+			OldFlavor: i.Flavor, NewFlavor: i.Flavor, OldVMState: i.VMState, RequestedHost: host, UserID: rq.UserID, ProjectID: rq.ProjectID,
+			CreatedAt: now, UpdatedAt: now}
 		if flavor != nil {
 			m.NewFlavor = *flavor
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO compute_migrations ("+migrationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.Exec(ctx, "INSERT INTO compute_migrations ("+migrationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.UUID, m.InstanceID, m.Type, m.Status, m.Source, m.SourceNode, m.Dest, m.DestNode, mustJSON(m.OldFlavor), mustJSON(m.NewFlavor),
-			string(m.OldVMState), m.RequestedHost, now.UnixMicro(), now.UnixMicro()); err != nil {
+			string(m.OldVMState), m.RequestedHost, now.UnixMicro(), now.UnixMicro(), m.ID, m.UserID, m.ProjectID); err != nil {
 			return fmt.Errorf("compute: migration of %s: %w", id, err)
 		}
 		i.TaskState = ResizePrep

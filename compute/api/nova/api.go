@@ -100,6 +100,7 @@ func (a *API) router() *httpapi.Router {
 	a.quotaRoutes(rt)
 	a.instanceActionRoutes(rt)
 	a.interfaceRoutes(rt)
+	a.migrationRoutes(rt)
 	return rt
 }
 

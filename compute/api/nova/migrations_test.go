@@ -1,0 +1,63 @@
+package nova_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// os-migrations for admins: the records of moves with the fields of
+// each microversion, Nova's loose filters before 2.59 and its strict
+// query with pages after.
+func TestMigrationsList(t *testing.T) {
+	e := newServerAPI(t)
+	var ids []string
+	for range 3 {
+		i := e.activeServer(t)
+		ids = append(ids, i.UUID)
+		e.must(t, 202, "2.1", admin, "POST", "/servers/"+i.UUID+"/action", map[string]any{"migrate": nil})
+	}
+	wantError(t, e.call(t, "2.1", alice, "GET", "/os-migrations", nil), 403, "forbidden")
+
+	old := e.must(t, 200, "2.1", admin, "GET", "/os-migrations", nil)["migrations"].([]any)
+	if len(old) != 3 {
+		t.Fatalf("migrations: %v", old)
+	}
+	m := old[0].(map[string]any)
+	if m["instance_uuid"] != ids[2] || m["id"] != float64(3) || m["status"] != "pre-migrating" || m["dest_compute"] != nil ||
+		m["old_instance_type_id"] == nil || m["old_instance_type_id"] != m["new_instance_type_id"] || !strings.Contains(m["created_at"].(string), ".") {
+		t.Fatalf("the newest migration at 2.1: %v", m)
+	}
+	for _, k := range []string{"migration_type", "uuid", "user_id", "project_id"} {
+		if _, ok := m[k]; ok {
+			t.Fatalf("%s at 2.1: %v", k, m)
+		}
+	}
+	// Loose before 2.59: an unknown parameter is ignored, a filter works.
+	if l := e.must(t, 200, "2.1", admin, "GET", "/os-migrations?instance_uuid="+ids[0]+"&whatever=1", nil)["migrations"].([]any); len(l) != 1 {
+		t.Fatalf("filtered at 2.1: %v", l)
+	}
+	if l := e.must(t, 200, "2.1", admin, "GET", "/os-migrations?hidden=1", nil)["migrations"].([]any); len(l) != 0 {
+		t.Fatalf("hidden ones: %v", l)
+	}
+	m = e.must(t, 200, "2.80", admin, "GET", "/os-migrations?limit=2", nil)["migrations"].([]any)[1].(map[string]any)
+	if m["migration_type"] != "migration" || m["uuid"] == nil || m["user_id"] == nil || m["project_id"] != "admin" {
+		t.Fatalf("a migration at 2.80: %v", m)
+	}
+	page := e.must(t, 200, "2.59", admin, "GET", "/os-migrations?limit=2", nil)
+	links, _ := page["migrations_links"].([]any)
+	if len(page["migrations"].([]any)) != 2 || len(links) != 1 || !strings.Contains(links[0].(map[string]any)["href"].(string), "marker="+m["uuid"].(string)) {
+		t.Fatalf("a page: %v", page)
+	}
+	if l := e.must(t, 200, "2.59", admin, "GET", "/os-migrations?marker="+m["uuid"].(string), nil)["migrations"].([]any); len(l) != 1 ||
+		l[0].(map[string]any)["instance_uuid"] != ids[0] {
+		t.Fatalf("after the marker: %v", l)
+	}
+	wantError(t, e.call(t, "2.59", admin, "GET", "/os-migrations?whatever=1", nil), 400, "badRequest", "Additional properties are not allowed")
+	wantError(t, e.call(t, "2.59", admin, "GET", "/os-migrations?user_id=x", nil), 400, "badRequest", "'user_id' was unexpected")
+	wantError(t, e.call(t, "2.59", admin, "GET", "/os-migrations?marker=nope", nil), 400, "badRequest", "Marker nope could not be found.")
+	wantError(t, e.call(t, "2.66", admin, "GET", "/os-migrations?changes-since=2030-01-01&changes-before=2020-01-01", nil), 400, "badRequest",
+		"The value of changes-since must be less than or equal to changes-before.")
+	if l := e.must(t, 200, "2.80", admin, "GET", "/os-migrations?user_id=nobody", nil)["migrations"].([]any); len(l) != 0 {
+		t.Fatalf("another user's: %v", l)
+	}
+}
