@@ -125,10 +125,12 @@ type (
 	// InterfaceAttacher adds NICs to a guest and takes them away (Nova's
 	// os-interface). Both are idempotent, and both change the guest's
 	// definition, so what they did holds across power off and on, hard
-	// reboots and adoption after a restart. A guest that runs or is
-	// paused gets the change now (PCI hot-plug); a stopped one at its
-	// next start; a suspended one refuses (its saved memory describes
-	// the devices it had).
+	// reboots and adoption after a restart. A guest that runs gets the
+	// change now (PCI hot-plug); a paused one gets an attach now, and a
+	// driver may refuse its detach (a paused guest cannot let a NIC go,
+	// and the request could not be taken back); a stopped one gets it at
+	// its next start; a suspended one refuses (its saved memory
+	// describes the devices it had).
 	InterfaceAttacher interface {
 		// AttachInterface plugs the port (the driver's plug hook, so it
 		// waits for the network as Spawn does) and adds its NIC.
