@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,7 +42,7 @@ type Migration struct {
 	UserID    string    `json:"user_id"`
 	ProjectID string    `json:"project_id"`
 	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Migration statuses, Nova's words where it has them.
@@ -107,6 +108,10 @@ func queryMigrations(ctx context.Context, q novaQuerier, cond string, args ...an
 	}
 	return out, rows.Err()
 }
+
+// Ended reports whether the move is over (confirmed, reverted or in
+// error).
+func (m Migration) Ended() bool { return !slices.Contains(live, m.Status) }
 
 // liveCond selects migrations under way.
 func liveCond() (string, []any) {

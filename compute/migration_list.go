@@ -15,6 +15,7 @@ type MigrationFilter struct {
 	SourceCompute string
 	Status        string
 	Type          string // "resize", "migration"
+	UUID          string
 	InstanceID    string
 	UserID        string
 	ProjectID     string
@@ -40,7 +41,7 @@ func (s *Store) Migrations(ctx context.Context, f MigrationFilter) ([]Migration,
 		add("(source_compute = ? OR dest_compute = ?)", f.Host, f.Host)
 	}
 	for _, c := range []struct{ col, v string }{{"source_compute", f.SourceCompute}, {"status", f.Status},
-		{"migration_type", f.Type}, {"instance_uuid", f.InstanceID}, {"user_id", f.UserID}, {"project_id", f.ProjectID}} {
+		{"migration_type", f.Type}, {"uuid", f.UUID}, {"instance_uuid", f.InstanceID}, {"user_id", f.UserID}, {"project_id", f.ProjectID}} {
 		if c.v != "" {
 			add(c.col+" = ?", c.v)
 		}

@@ -134,6 +134,11 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 	env.Go("compute builder", builder.Run)
 	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Builder: builder, ImageURL: env.URLOf("image"),
 		StagingDir: staging}
+	if n, err := api.SweepStaging(ctx); err != nil {
+		env.Log.Warn("compute: sweep the staging directory", "dir", staging, "err", err)
+	} else if n > 0 {
+		env.Log.Info("compute: removed what an earlier controller left in the staging directory", "dir", staging, "files", n)
+	}
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Nova, Optional: true}
 	if c.Config.Agent.Enabled {
 		if err := c.startAgent(ctx, env); err != nil {

@@ -1,8 +1,16 @@
 package nova_test
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/api/nova"
 )
 
 // os-migrations for admins: the records of moves with the fields of
@@ -59,5 +67,40 @@ func TestMigrationsList(t *testing.T) {
 		"The value of changes-since must be less than or equal to changes-before.")
 	if l := e.must(t, 200, "2.80", admin, "GET", "/os-migrations?user_id=nobody", nil)["migrations"].([]any); len(l) != 0 {
 		t.Fatalf("another user's: %v", l)
+	}
+}
+
+// What a controller killed during a move leaves in its staging
+// directory goes at the next start: half-received disks and the disks
+// of moves that ended; the disk of a move under way stays.
+func TestSweepStaging(t *testing.T) {
+	e := newServerAPI(t)
+	i := e.activeServer(t)
+	e.must(t, 202, "2.1", admin, "POST", "/servers/"+i.UUID+"/action", map[string]any{"migrate": nil})
+	ms, err := e.store.Migrations(context.Background(), compute.MigrationFilter{InstanceID: i.UUID})
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("migrations: %v %v", ms, err)
+	}
+	dir := t.TempDir()
+	files := map[string]bool{ // name → kept
+		ms[0].UUID + ".qcow2":              true,
+		"." + ms[0].UUID + ".qcow2.123456": false,
+		uuid.NewString() + ".qcow2":        false,
+		"README":                           true,
+	}
+	for name := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := &nova.API{Store: e.store, StagingDir: dir}
+	n, err := api.SweepStaging(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("swept %d: %v", n, err)
+	}
+	for name, kept := range files {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != kept {
+			t.Errorf("%s: kept %v, want %v", name, err == nil, kept)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package nova
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -272,6 +273,45 @@ func (a *API) moveDiskOut(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 	return nil
+}
+
+// SweepStaging removes what a controller that died left in the staging
+// directory: disks half received (no upload is under way when the
+// daemon starts, as this directory is its own) and the disks of moves
+// that ended without their drop. It returns how many files it removed.
+func (a *API) SweepStaging(ctx context.Context) (int, error) {
+	if a.StagingDir == "" {
+		return 0, nil
+	}
+	entries, err := os.ReadDir(a.StagingDir)
+	if os.IsNotExist(err) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		uuid, isDisk := strings.CutSuffix(name, ".qcow2")
+		switch {
+		case strings.HasPrefix(name, "."):
+		case isDisk:
+			ms, err := a.Store.Migrations(ctx, compute.MigrationFilter{UUID: uuid})
+			if err != nil {
+				return n, err
+			}
+			if len(ms) == 1 && !ms[0].Ended() {
+				continue
+			}
+		default:
+			continue
+		}
+		if err := os.Remove(filepath.Join(a.StagingDir, name)); err != nil && !os.IsNotExist(err) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // dropMoveDisk removes the kept disk of migration m once its
