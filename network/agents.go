@@ -214,12 +214,19 @@ func (s *Store) UpdateAgent(ctx context.Context, id string, u AgentUpdate, down 
 // agent; a live one comes back with its next report).
 func (s *Store) DeleteAgent(ctx context.Context, id string) error {
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		res, err := tx.Exec(ctx, "DELETE FROM network_agents WHERE id = ?", id)
-		if err != nil {
+		var host string
+		err := tx.Get(ctx, "SELECT host FROM network_agents WHERE id = ?", []any{id}, &host)
+		if errors.Is(err, sqlstore.ErrNotFound) {
+			return neutronError(fault.NotFound, "AgentNotFound", "Agent %s could not be found.", id)
+		} else if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return neutronError(fault.NotFound, "AgentNotFound", "Agent %s could not be found.", id)
+		if _, err := tx.Exec(ctx, "DELETE FROM network_agents WHERE id = ?", id); err != nil {
+			return err
+		}
+		// The host is free for another agent user.
+		if _, err := tx.Exec(ctx, "DELETE FROM network_host_agents WHERE host = ?", host); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, "agent", id, "", watch.Delete, nil)
 	})

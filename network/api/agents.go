@@ -51,9 +51,17 @@ func (a *API) serviceOnly(h handler) handler {
 				Message: "the agents' internal API needs the service or admin role"})
 			return
 		}
-		if host := r.PathValue("host"); !validHost(host) {
+		host := r.PathValue("host")
+		if !validHost(host) {
 			fail(w, r, badRequest("%q is not a host name", shortText(host)))
 			return
+		}
+		// A host is one service user's: the first to act as its agent.
+		if !q.caller.HasRole("admin") {
+			if err := a.Store.BindHostAgent(r.Context(), host, q.caller.UserID); err != nil {
+				fail(w, r, err)
+				return
+			}
 		}
 		h(w, r, q)
 	}

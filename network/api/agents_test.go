@@ -52,6 +52,14 @@ func TestAgentRoutes(t *testing.T) {
 	neutronError(t, c.Do(t, "PUT", "/internal/hosts/h1/ports", service, map[string]any{"ports": map[string]any{p["id"].(string): "UP"}}),
 		400, "InvalidInput")
 
+	// A host is its first agent user's: another service user is refused,
+	// an admin is not; deleting the host's agent frees it.
+	neutronError(t, c.Do(t, "GET", "/internal/hosts/h1", service2, nil), 403, "PolicyNotAuthorized")
+	neutronError(t, c.Do(t, "PUT", "/internal/hosts/h1/ports", service2, map[string]any{"ports": map[string]any{p["id"].(string): "DOWN"}}),
+		403, "PolicyNotAuthorized")
+	c.Must(t, 200, "GET", "/internal/hosts/h1", admin, nil)
+	c.Must(t, 200, "GET", "/internal/hosts/h3", service2, nil)
+
 	// /v2.0/agents: the admin's.
 	neutronError(t, c.Do(t, "GET", "/v2.0/agents", memberA, nil), 403, "PolicyNotAuthorized")
 	list := c.Must(t, 200, "GET", "/v2.0/agents?host=h1", admin, nil)["agents"].([]any)
@@ -68,6 +76,9 @@ func TestAgentRoutes(t *testing.T) {
 	neutronError(t, c.Do(t, "PUT", "/v2.0/agents/"+id, admin, map[string]any{"agent": map[string]any{"host": "h2"}}), 400, "HTTPBadRequest")
 	c.Must(t, 204, "DELETE", "/v2.0/agents/"+id, admin, nil)
 	neutronError(t, c.Do(t, "GET", "/v2.0/agents/"+id, admin, nil), 404, "AgentNotFound")
+	// h1 is free now: another user may be its agent.
+	c.Must(t, 200, "GET", "/internal/hosts/h1", service2, nil)
+	neutronError(t, c.Do(t, "GET", "/internal/hosts/h1", service, nil), 403, "PolicyNotAuthorized")
 }
 
 // A port's binding as Nova reads it: unbound, ovs with its agent's

@@ -26,6 +26,8 @@ const (
 	memberA = "token-member-a"
 	memberB = "token-member-b"
 	service = "token-service"
+	// service2 is another service user.
+	service2 = "token-service-2"
 )
 
 func newAPI(t *testing.T) *apitest.Client {
@@ -45,10 +47,11 @@ func newAPI(t *testing.T) *apitest.Client {
 	}
 	caller := middlewaretest.Caller
 	tokens := middlewaretest.Tokens{
-		admin:   caller("admin", "ops", "admin", "member", "reader"),
-		memberA: caller("alice", "proj-a", "member", "reader"),
-		memberB: caller("bob", "proj-b", "member", "reader"),
-		service: caller("network-agent", "service", "service"),
+		admin:    caller("admin", "ops", "admin", "member", "reader"),
+		memberA:  caller("alice", "proj-a", "member", "reader"),
+		memberB:  caller("bob", "proj-b", "member", "reader"),
+		service:  caller("network-agent", "service", "service"),
+		service2: caller("network-agent-2", "service", "service"),
 	}
 	h := (&api.API{Store: network.NewStore(db, watch.New(db)), Policy: enf}).Handler()
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Neutron, Optional: true}
