@@ -505,8 +505,8 @@ func TestSpawnAfterHalfSpawn(t *testing.T) {
 // interface hot-plug show (it has no device attach or detach, which is
 // its virt.ErrNotSupported): a port the definition has is attached
 // already, a port it lacks is detached already, neither reaching
-// libvirt; a suspended guest refuses the rest; no guest, a domain not
-// ours and an ended context are errors. The attaching itself is
+// libvirt; a paused guest refuses a detach, a suspended one the rest;
+// no guest, a domain not ours and an ended context are errors. The attaching itself is
 // integration_test.go's, on the system libvirtd.
 func TestInterfaceTestDriver(t *testing.T) {
 	d := fakeDriver(t)
@@ -548,6 +548,12 @@ func TestInterfaceTestDriver(t *testing.T) {
 		t.Errorf("the definition changed:\n%s\nwas\n%s", after, before)
 	}
 
+	if err := d.Pause(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DetachInterface(ctx, g.ID, have.ID); !errors.Is(err, ErrPowerState) || !strings.Contains(err.Error(), "paused") {
+		t.Errorf("detach from a paused guest: %v, want ErrPowerState", err)
+	}
 	if err := d.Suspend(ctx, g.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,14 @@ import (
 )
 
 // detachPoll is how often DetachInterface reads whether a running guest
-// has let go of a NIC.
-const detachPoll = 100 * time.Millisecond
+// has let go of a NIC, and detachRetry how often it asks again: a
+// request that came before the guest's OS could take it (a detach
+// right after a start) is lost, ACPI hot-plug having signalled it to no
+// one.
+const (
+	detachPoll  = 100 * time.Millisecond
+	detachRetry = 5 * time.Second
+)
 
 // AttachInterface adds port p's NIC to a guest as Spawn writes it
 // (bridgeInterface, in the model of the guest's image): to its
@@ -66,15 +72,19 @@ func (d *Driver) AttachInterface(ctx context.Context, id string, p virt.GuestPor
 }
 
 // DetachInterface removes port portID's NIC from a guest; a guest
-// without it is left as it is. From a running (or paused) guest it asks
-// the guest to let go (PCI unplug) and waits until it has, reading the
-// running domain every 100 ms up to ctx's deadline (Config.DetachTimeout
+// without it is left as it is. From a running guest it asks the guest
+// to let go (PCI unplug; libvirt waits up to 5 s before it returns) and
+// waits until it has, reading the running domain every 100 ms and
+// asking again every 5 s, up to ctx's deadline (Config.DetachTimeout
 // when ctx has none); only then is the NIC removed from the definition,
 // so a guest that does not let go in time keeps it in both, and the call
-// returns ErrStillAttached (a cancelled ctx returns its error). libvirt
-// takes the tap off the Open vSwitch bridge when QEMU releases it. A
-// stopped guest loses it from its definition at once; a suspended one
-// refuses with ErrPowerState.
+// returns ErrStillAttached (a cancelled ctx returns its error). The
+// guest may still let go later (a request cannot be taken back): the
+// NIC is then in the definition alone until the next detach, or attach,
+// or start. libvirt takes the tap off the Open vSwitch bridge when QEMU
+// releases it. A stopped guest loses the NIC from its definition at
+// once; a paused one, which cannot let go until it runs, and a
+// suspended one refuse with ErrPowerState.
 func (d *Driver) DetachInterface(ctx context.Context, id, portID string) error {
 	return d.with(ctx, id, func(dom *libvirt.Domain, id string) error {
 		g, err := readNICs(dom, id)
@@ -91,6 +101,9 @@ func (d *Driver) DetachInterface(ctx context.Context, id, portID string) error {
 		}
 		if err := g.refuseSuspended("detach port %s from %s", portID, id); err != nil {
 			return err
+		}
+		if inLive != nil && g.state == libvirt.DOMAIN_PAUSED {
+			return fmt.Errorf("%w: detach port %s from %s, which is paused: it cannot let the NIC go until it runs", ErrPowerState, portID, id)
 		}
 		if inLive != nil {
 			if err := d.detachLive(ctx, dom, id, portID, inLive); err != nil {
@@ -112,7 +125,8 @@ func (d *Driver) DetachInterface(ctx context.Context, id, portID string) error {
 
 // detachLive asks the running guest to let go of nic (libvirt waits a
 // few seconds for it before it returns) and waits until the running
-// domain no longer has it or has stopped.
+// domain no longer has it or has stopped, asking again every
+// detachRetry.
 func (d *Driver) detachLive(ctx context.Context, dom *libvirt.Domain, id, portID string, nic *libvirtxml.DomainInterface) error {
 	doc, err := nic.Marshal()
 	if err != nil {
@@ -124,6 +138,7 @@ func (d *Driver) detachLive(ctx context.Context, dom *libvirt.Domain, id, portID
 	}
 	defer cancel()
 	start := time.Now()
+	asked := start
 	if err := dom.DetachDeviceFlags(doc, libvirt.DOMAIN_DEVICE_MODIFY_LIVE); err != nil {
 		// Let go of (or stopped) meanwhile: what was asked is done.
 		if gone, gerr := liveGone(dom, portID); gerr == nil && gone {
@@ -140,6 +155,17 @@ func (d *Driver) detachLive(ctx context.Context, dom *libvirt.Domain, id, portID
 		}
 		if gone {
 			return nil
+		}
+		// libvirt's wait is not cut short by ours: no new request that
+		// would outlast the deadline.
+		if dl, _ := wait.Deadline(); time.Since(asked) >= detachRetry && time.Until(dl) > detachRetry {
+			// Asked again; a refusal (a request still pending) changes
+			// nothing: the poll says when the NIC has gone.
+			asked = time.Now()
+			if err := dom.DetachDeviceFlags(doc, libvirt.DOMAIN_DEVICE_MODIFY_LIVE); err != nil {
+				d.cfg.Log.Info("compute/libvirt: detach asked again", "id", id, "port", portID, "err", err)
+			}
+			continue
 		}
 		select {
 		case <-tick.C:

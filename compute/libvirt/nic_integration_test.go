@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"libvirt.org/go/libvirt"
 
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
 	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/network/ovs"
@@ -32,26 +34,24 @@ import (
 // deleted at the end.
 func nicSwitch(t *testing.T) (bridge string, sw *ovs.Client) {
 	t.Helper()
+	if why := noSwitch(); why != "" {
+		if testenv.CI() {
+			t.Fatal(why + " [CI=true: integration tests may not skip]")
+		}
+		t.Skip(why)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var db string
 	opts := ovs.BridgeOptions{}
 	if daemons.dir != "" {
-		ovstest.Require(t)
 		o, err := daemons.startSwitch()
 		if err != nil {
 			t.Fatalf("Open vSwitch beside libvirtd: %v", err)
 		}
 		db, bridge, opts.DatapathType = o.DB, "br-int", "netdev"
 	} else {
-		sys, ok := ovs.System()
-		if !ok {
-			msg := "the machine's own libvirtd plugs NICs into the host's Open vSwitch, and none runs"
-			if testenv.CI() {
-				t.Fatal(msg + " [CI=true: integration tests may not skip]")
-			}
-			t.Skip(msg)
-		}
+		sys, _ := ovs.System()
 		db, bridge = sys.DB, fmt.Sprintf("gslv%04x", rand.IntN(1<<16))
 	}
 	sw, err := ovs.Connect(ctx, db)
@@ -70,6 +70,23 @@ func nicSwitch(t *testing.T) (bridge string, sw *ovs.Client) {
 		}
 	})
 	return bridge, sw
+}
+
+// noSwitch says why nicSwitch cannot make a bridge for the system
+// libvirtd (call systemLibvirt first); "" when it can.
+func noSwitch() string {
+	if daemons.dir == "" {
+		if _, ok := ovs.System(); !ok {
+			return "the machine's own libvirtd plugs NICs into the host's Open vSwitch, and none runs"
+		}
+		return ""
+	}
+	for _, p := range ovstest.Programs {
+		if _, err := exec.LookPath(p); err != nil {
+			return fmt.Sprintf("Open vSwitch is not installed (%s: %v): apt-get install openvswitch-switch", p, err)
+		}
+	}
+	return ""
 }
 
 // switchPort is the switch's interface of port p (its tap), once it
@@ -192,8 +209,9 @@ func TestInterfaceStopped(t *testing.T) {
 // definition and libvirt's port on the switch, once however often it is
 // asked; a detach the guest does not answer ends at the context's
 // deadline with ErrStillAttached and keeps the NIC; a paused guest gets
-// a NIC at once; a stopped one loses a NIC from its definition (so not
-// at its next start), and a suspended one refuses.
+// a NIC at once and refuses to lose one (it cannot let go); a stopped
+// one loses a NIC from its definition (so not at its next start), and a
+// suspended one refuses both.
 func TestInterfaceHotplugNoOS(t *testing.T) {
 	dir := guestDirForQEMU(t)
 	d := qemuDriver(t, dir)
@@ -249,6 +267,12 @@ func TestInterfaceHotplugNoOS(t *testing.T) {
 		t.Errorf("after attach to a paused guest: running %v, defined %v", hasNIC(t, d, id, p2, true), hasNIC(t, d, id, p2, false))
 	}
 	switchPort(t, sw, bridge, p2, true)
+	if err := d.DetachInterface(ctx, id, p2.ID); !errors.Is(err, ErrPowerState) {
+		t.Errorf("detach from a paused guest: %v, want ErrPowerState", err)
+	}
+	if !hasNIC(t, d, id, p2, true) || !hasNIC(t, d, id, p2, false) {
+		t.Error("a refused detach from a paused guest changed it")
+	}
 	do(t, "unpause", func() error { return d.Unpause(ctx, id) })
 
 	do(t, "power off", func() error { return d.PowerOff(ctx, id, false) })
@@ -276,4 +300,39 @@ func TestInterfaceHotplugNoOS(t *testing.T) {
 	}
 	do(t, "destroy", func() error { return d.Destroy(ctx, id) })
 	switchPort(t, sw, bridge, p2, false)
+}
+
+// TestDetachEarly: a detach asked as soon as the guest started, before
+// its OS could take the request, is asked again until the guest lets
+// go; the call returns once the NIC has gone from the running guest
+// and its definition, and libvirt's port from the switch.
+func TestDetachEarly(t *testing.T) {
+	dir := guestDirForQEMU(t)
+	d := qemuDriver(t, dir)
+	bridge, sw := nicSwitch(t)
+	img, err := os.ReadFile(guesttest.Image(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := filepath.Join(dir, "disk.raw")
+	if err := os.WriteFile(disk, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := testPort(bridge)
+	id := uuid.NewString()
+	leaveNothing(t, d, id)
+	do(t, "spawn", func() error {
+		return d.Spawn(ctx, virt.Guest{ID: id, VCPUs: 1, MemoryMB: 256, Disk: virt.Disk{Path: disk, Format: "raw"}, Ports: []virt.GuestPort{p}})
+	})
+	switchPort(t, sw, bridge, p, true)
+	start := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	do(t, "detach at once", func() error { return d.DetachInterface(dctx, id, p.ID) })
+	t.Logf("detach as the guest starts: %v", time.Since(start).Round(10*time.Millisecond))
+	if hasNIC(t, d, id, p, true) || hasNIC(t, d, id, p, false) {
+		t.Errorf("after detach: running %v, defined %v; want neither", hasNIC(t, d, id, p, true), hasNIC(t, d, id, p, false))
+	}
+	switchPort(t, sw, bridge, p, false)
 }
