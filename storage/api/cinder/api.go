@@ -1,0 +1,252 @@
+package cinder
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/identity/policy"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
+)
+
+// API is the Block Storage API v3 (Cinder's) over a storage.Store,
+// behind identity/middleware with Optional set (version discovery is
+// public; every other route needs a caller).
+type API struct {
+	// Policy decides every call by Cinder's rule names; nil uses
+	// Cinder's defaults (NewEnforcer).
+	Policy *policy.Enforcer
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// microversions are Cinder 21's (Zed): 3.0 to 3.70.
+var microversions = httpapi.Microversions{
+	ServiceType: "volume",
+	Min:         httpapi.Version{Major: 3, Minor: 0},
+	Max:         httpapi.Version{Major: 3, Minor: 70},
+}
+
+// Handler serves version discovery at / and /v3/, the API under /v3
+// (with or without the project id after it, as Cinder's routes take
+// both), and the volume agents' API under /internal/volume.
+func (a *API) Handler() http.Handler {
+	if a.Policy == nil {
+		e, err := NewEnforcer()
+		if err != nil {
+			panic(err) // Cinder's generated defaults always register
+		}
+		a.Policy = e
+	}
+	rt := a.router()
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", versioned(http.HandlerFunc(a.versions)))
+	mux.Handle("/v3/", http.StripPrefix("/v3", versioned(a.v3(rt))))
+	mux.Handle("/v3", versioned(http.HandlerFunc(a.versionIndex)))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail(w, r, notFound("The resource could not be found."))
+	}))
+	return mux
+}
+
+// Routes returns the route patterns Handler serves, paths as the
+// listener sees them (under /v3 without the project id, the version
+// documents, and the agents' /internal/volume), for tests that must
+// cover every route and for documentation.
+func (a *API) Routes() []string {
+	out := []string{"/{$}", "/v3/{$}"}
+	for _, p := range a.router().Patterns() {
+		method, path, _ := strings.Cut(p, " ")
+		out = append(out, method+" /v3"+path)
+	}
+	return out
+}
+
+func (a *API) router() *httpapi.Router {
+	rt := httpapi.NewRouter(httpapi.Cinder)
+	return rt
+}
+
+// versioned negotiates the microversion as Cinder's wsgi does: an
+// OpenStack-API-Version header without a volume entry is refused, then
+// the kit's negotiation (3.0 when none is asked).
+func versioned(h http.Handler) http.Handler {
+	next := microversions.Middleware(httpapi.Cinder, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if vs := r.Header.Values(httpapi.VersionHeader); len(vs) > 0 && !strings.Contains(strings.Join(vs, ","), "volume") {
+			fail(w, r, badRequest("The server could not comply with the request since it is either malformed or otherwise incorrect."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type pathProjectKey struct{}
+
+// v3 routes a path under /v3: the version index at /, a path whose
+// first segment is one of the API's collections as it is, and any other
+// path as /{project_id}/..., the project id kept for the caller check
+// and the links.
+func (a *API) v3(rt *httpapi.Router) http.Handler {
+	collections := map[string]bool{}
+	for _, p := range rt.Patterns() {
+		_, path, _ := strings.Cut(p, " ")
+		first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+		collections[first] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			a.versionIndex(w, r)
+			return
+		}
+		rest := strings.TrimPrefix(r.URL.Path, "/")
+		first, tail, _ := strings.Cut(rest, "/")
+		if collections[first] || tail == "" {
+			rt.ServeHTTP(w, r)
+			return
+		}
+		r2 := r.WithContext(context.WithValue(r.Context(), pathProjectKey{}, first))
+		u := *r.URL
+		u.Path, u.RawPath = "/"+tail, ""
+		if raw := strings.TrimPrefix(r.URL.RawPath, "/"); raw != "" {
+			_, rawTail, _ := strings.Cut(raw, "/")
+			u.RawPath = "/" + rawTail
+		}
+		r2.URL = &u
+		rt.ServeHTTP(w, r2)
+	})
+}
+
+// pathProject is the project id the request's path named ("" when none).
+func pathProject(r *http.Request) string {
+	p, _ := r.Context().Value(pathProjectKey{}).(string)
+	return p
+}
+
+// request is one authorized request at its negotiated microversion.
+type request struct {
+	v      httpapi.Version
+	caller *middleware.Caller
+	creds  policy.Creds
+	admin  bool
+	now    time.Time
+	// base is the URL the resources' self links start with:
+	// http://host:8776/v3, and the project id when the path had it.
+	base string
+}
+
+// at reports whether the request's version is 3.minor or later.
+func (q *request) at(minor int) bool { return !q.v.Less(httpapi.Version{Major: 3, Minor: minor}) }
+
+type handler func(w http.ResponseWriter, r *http.Request, q *request) error
+
+// op makes a route that needs a caller; h checks its policy rules with
+// a.authorize (Cinder checks them in its controllers and volume API,
+// often with the resource as target).
+func (a *API) op(h handler) http.HandlerFunc { return a.since(0, h) }
+
+// since is op for a route that exists from 3.minor (404 before, as
+// Cinder's version-gated methods answer).
+func (a *API) since(minor int, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := middleware.CallerFrom(r.Context())
+		if !ok {
+			fail(w, r, fault.New(fault.Unauthorized, "The request you have made requires authentication."))
+			return
+		}
+		if !plainPath(r) {
+			fail(w, r, notFound("The resource could not be found."))
+			return
+		}
+		q := &request{v: httpapi.VersionFrom(r.Context()), caller: c, creds: c.Creds(), now: a.now()}
+		if !q.at(minor) {
+			fail(w, r, notFound("The resource could not be found."))
+			return
+		}
+		// A project id in the path must be the caller's (Cinder's wsgi
+		// Resource).
+		q.base = httpapi.BaseURL(r) + "/v3"
+		if p := pathProject(r); p != "" {
+			if p != c.ProjectID {
+				fail(w, r, badRequest("Malformed request url"))
+				return
+			}
+			q.base += "/" + p
+		}
+		// Keystone says every token is of the admin project when none is
+		// configured, and oslo.context defaults to that.
+		q.creds.IsAdminProject = true
+		// Cinder's RequestContext: is_admin is the context_is_admin rule
+		// checked against the caller.
+		q.admin = a.Policy.Enforce(r.Context(), "context_is_admin", nil, q.creds) == nil
+		q.creds.IsAdmin = q.admin
+		if err := h(w, r, q); err != nil {
+			fail(w, r, err)
+		}
+	}
+}
+
+// plainPath reports whether every path parameter of r's route is valid
+// UTF-8 without NUL: nothing else names a resource, and the store's
+// engines refuse such text (PostgreSQL with an error).
+func plainPath(r *http.Request) bool {
+	for _, seg := range strings.Split(r.Pattern, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			name = strings.TrimSuffix(strings.TrimSuffix(name, "}"), "...")
+			if name != "$" && !plain(r.PathValue(name)) {
+				return false
+			}
+		}
+	}
+	return plain(pathProject(r))
+}
+
+// plain reports whether s is valid UTF-8 without NUL.
+func plain(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// authorize checks rule with target (nil: the caller's own project and
+// user, as Cinder's default target is). A refusal is Cinder's
+// PolicyNotAuthorized.
+func (a *API) authorize(ctx context.Context, q *request, rule string, target map[string]any) error {
+	if target == nil {
+		target = map[string]any{"project_id": q.caller.ProjectID, "user_id": q.caller.UserID}
+	}
+	if err := a.Policy.Enforce(ctx, rule, target, q.creds); err != nil {
+		if fault.KindOf(err) == fault.Forbidden {
+			return fault.New(fault.Forbidden, "Policy doesn't allow %s to be performed.", rule)
+		}
+		return err
+	}
+	return nil
+}
+
+// allowed reports whether rule allows the caller on target, for the
+// rules that only shape a view (extra attributes for admins).
+func (a *API) allowed(ctx context.Context, q *request, rule string, target map[string]any) bool {
+	return a.authorize(ctx, q, rule, target) == nil
+}
+
+func (a *API) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpapi.WriteError(w, r, httpapi.Cinder, err)
+}
+
+func badRequest(format string, args ...any) error {
+	return fault.New(fault.BadRequest, format, args...)
+}
+func notFound(format string, args ...any) error { return fault.New(fault.NotFound, format, args...) }
+func conflict(format string, args ...any) error { return fault.New(fault.Conflict, format, args...) }
+
+// isoTime is Cinder's time format in bodies, oslo's PERFECT_TIME_FORMAT
+// of a UTC time ("2024-01-02T03:04:05.123456").
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }

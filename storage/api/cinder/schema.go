@@ -1,0 +1,456 @@
+package cinder
+
+import (
+	"fmt"
+	"math/big"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gostack/gostack/kit/pyrepr"
+)
+
+// schema is a JSON Schema (draft 4) as Cinder's _SchemaValidator runs
+// it (cinder/api/validation/validators.py over jsonschema 4.10): its
+// keywords checked in the order the schema lists them, the first error
+// the one reported, minimum and maximum compared with the number a
+// string holds, and Cinder's formats. Schemas are written as JSON text
+// in Cinder's own order (schemas.go), so they read as Cinder's do.
+type schema struct {
+	src *value
+	kws []keyword
+}
+
+// keyword is one compiled keyword of a schema.
+type keyword func(env *checkEnv, v *value, path []string) *schemaError
+
+// checkEnv is what a validation may ask of the API: the quota
+// resources, for Cinder's quota_set format.
+type checkEnv struct {
+	quotaKey func(string) bool
+}
+
+// schemaError is a refusal: the path of the value refused, the value and
+// jsonschema's message.
+type schemaError struct {
+	path   []string
+	value  *value
+	msg    string
+	whole  bool // Cinder shows the message alone
+	escape bool // an exception: no anyOf or oneOf catches it
+}
+
+// message is the refusal as Cinder words it: the message alone at the
+// top, else "Invalid input for field/attribute <last path element>.
+// Value: <str(value)>. <message>".
+func (e *schemaError) message() string {
+	if e.whole || len(e.path) == 0 {
+		return e.msg
+	}
+	return fmt.Sprintf("Invalid input for field/attribute %s. Value: %s. %s", e.path[len(e.path)-1], e.value.str(), e.msg)
+}
+
+// check validates v (nil env: no quota keys known).
+func (s *schema) check(env *checkEnv, v *value) error {
+	if env == nil {
+		env = &checkEnv{}
+	}
+	if e := s.validate(env, v, nil); e != nil {
+		return badRequest("%s", e.message())
+	}
+	return nil
+}
+
+func (s *schema) validate(env *checkEnv, v *value, path []string) *schemaError {
+	for _, kw := range s.kws {
+		if e := kw(env, v, path); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// valid reports whether v passes s.
+func (s *schema) valid(env *checkEnv, v *value) bool { return s.validate(env, v, nil) == nil }
+
+// compile reads a schema written as JSON. A keyword it does not know is
+// a programming error: every keyword Cinder's schemas use is here.
+func compile(text string) *schema { return compileValue(mustJSON(text)) }
+
+func compileValue(src *value) *schema {
+	s := &schema{src: src}
+	for i, k := range src.keys {
+		arg := src.items[i]
+		var kw keyword
+		switch k {
+		case "type":
+			kw = typeKeyword(arg)
+		case "properties":
+			kw = propertiesKeyword(arg)
+		case "patternProperties":
+			kw = patternPropertiesKeyword(arg)
+		case "additionalProperties":
+			kw = additionalKeyword(src, arg)
+		case "required":
+			kw = requiredKeyword(arg)
+		case "minProperties", "maxProperties":
+			kw = propertyCountKeyword(k, arg)
+		case "minLength", "maxLength":
+			kw = lengthKeyword(k, arg)
+		case "pattern":
+			kw = patternKeyword(arg.text)
+		case "enum":
+			kw = enumKeyword(arg)
+		case "minimum", "maximum":
+			kw = boundKeyword(k, arg, src.get("exclusiveMinimum"), src.get("exclusiveMaximum"))
+		case "exclusiveMinimum", "exclusiveMaximum":
+			continue // read with minimum and maximum
+		case "format":
+			kw = formatKeyword(arg.text)
+		case "oneOf", "anyOf":
+			kw = ofKeyword(k, arg)
+		default:
+			panic("cinder: schema keyword " + k + " not supported")
+		}
+		s.kws = append(s.kws, kw)
+	}
+	return s
+}
+
+func typeKeyword(arg *value) keyword {
+	types := []string{arg.text}
+	if arg.kind == '[' {
+		types = types[:0]
+		for _, t := range arg.items {
+			types = append(types, t.text)
+		}
+	}
+	quoted := make([]string, len(types))
+	for i, t := range types {
+		quoted[i] = pyrepr.String(t)
+	}
+	names := strings.Join(quoted, ", ")
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		if slices.ContainsFunc(types, v.is) {
+			return nil
+		}
+		return &schemaError{path: path, value: v, msg: v.repr() + " is not of type " + names}
+	}
+}
+
+type namedSchema struct {
+	name string
+	s    *schema
+}
+
+func propertiesKeyword(arg *value) keyword {
+	props := make([]namedSchema, len(arg.keys))
+	for i, k := range arg.keys {
+		props[i] = namedSchema{k, compileValue(arg.items[i])}
+	}
+	return func(env *checkEnv, v *value, path []string) *schemaError {
+		if v.kind != '{' {
+			return nil
+		}
+		for _, p := range props {
+			if x := v.get(p.name); x != nil {
+				if e := p.s.validate(env, x, append(slices.Clip(path), p.name)); e != nil {
+					return e
+				}
+			}
+		}
+		return nil
+	}
+}
+
+type patternSchema struct {
+	re *pyPattern
+	s  *schema
+}
+
+func patternPropertiesKeyword(arg *value) keyword {
+	pats := make([]patternSchema, len(arg.keys))
+	for i, k := range arg.keys {
+		pats[i] = patternSchema{pyRegexp(k), compileValue(arg.items[i])}
+	}
+	return func(env *checkEnv, v *value, path []string) *schemaError {
+		if v.kind != '{' {
+			return nil
+		}
+		for _, p := range pats {
+			for i, k := range v.keys {
+				if p.re.match(k) {
+					if e := p.s.validate(env, v.items[i], append(slices.Clip(path), k)); e != nil {
+						return e
+					}
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// additionalKeyword is additionalProperties: false (true allows all).
+func additionalKeyword(src, arg *value) keyword {
+	if arg.kind != 'f' {
+		return func(*checkEnv, *value, []string) *schemaError { return nil }
+	}
+	var known []string
+	if p := src.get("properties"); p != nil {
+		known = p.keys
+	}
+	var pats []*pyPattern
+	var patNames []string
+	if pp := src.get("patternProperties"); pp != nil {
+		for _, k := range pp.keys {
+			pats = append(pats, pyRegexp(k))
+			patNames = append(patNames, pyrepr.String(k))
+		}
+		slices.Sort(patNames)
+	}
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		if v.kind != '{' {
+			return nil
+		}
+		var extra []string
+		for _, k := range v.keys {
+			if slices.Contains(known, k) || slices.ContainsFunc(pats, func(p *pyPattern) bool { return p.match(k) }) {
+				continue
+			}
+			extra = append(extra, k)
+		}
+		if len(extra) == 0 {
+			return nil
+		}
+		slices.Sort(extra) // jsonschema sorts them
+		quoted := make([]string, len(extra))
+		for i, k := range extra {
+			quoted[i] = pyrepr.String(k)
+		}
+		e := &schemaError{path: path, value: v}
+		if pats != nil {
+			verb := map[bool]string{true: "does", false: "do"}[len(extra) == 1]
+			e.msg = fmt.Sprintf("%s %s not match any of the regexes: %s", strings.Join(quoted, ", "), verb, strings.Join(patNames, ", "))
+		} else {
+			verb := map[bool]string{true: "was", false: "were"}[len(extra) == 1]
+			e.msg = fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", strings.Join(quoted, ", "), verb)
+		}
+		return e
+	}
+}
+
+func requiredKeyword(arg *value) keyword {
+	var names []string
+	for _, it := range arg.items {
+		names = append(names, it.text)
+	}
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		if v.kind != '{' {
+			return nil
+		}
+		for _, n := range names {
+			if !v.has(n) {
+				return &schemaError{path: path, value: v, msg: pyrepr.String(n) + " is a required property"}
+			}
+		}
+		return nil
+	}
+}
+
+func propertyCountKeyword(k string, arg *value) keyword {
+	n := mustInt(arg)
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		switch {
+		case v.kind != '{':
+		case k == "minProperties" && len(v.keys) < n:
+			return &schemaError{path: path, value: v, msg: v.repr() + " does not have enough properties"}
+		case k == "maxProperties" && len(v.keys) > n:
+			return &schemaError{path: path, value: v, msg: v.repr() + " has too many properties"}
+		}
+		return nil
+	}
+}
+
+func lengthKeyword(k string, arg *value) keyword {
+	n := mustInt(arg)
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		if v.kind != '"' {
+			return nil
+		}
+		switch l := utf8.RuneCountInString(v.text); {
+		case k == "minLength" && l < n:
+			return &schemaError{path: path, value: v, msg: v.repr() + " is too short"}
+		case k == "maxLength" && l > n:
+			return &schemaError{path: path, value: v, msg: v.repr() + " is too long"}
+		}
+		return nil
+	}
+}
+
+func patternKeyword(src string) keyword {
+	p := pyRegexp(src)
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		if v.kind != '"' || p.match(v.text) {
+			return nil
+		}
+		return &schemaError{path: path, value: v, msg: v.repr() + " does not match " + pyrepr.String(p.src())}
+	}
+}
+
+func enumKeyword(arg *value) keyword {
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		if slices.ContainsFunc(arg.items, v.equal) {
+			return nil
+		}
+		return &schemaError{path: path, value: v, msg: v.repr() + " is not one of " + arg.repr()}
+	}
+}
+
+// boundKeyword is Cinder's minimum and maximum: the value's number
+// (a string's too) against the bound, draft 4's exclusive flags read.
+func boundKeyword(k string, arg, exclMin, exclMax *value) keyword {
+	bound, _ := new(big.Float).SetString(arg.text)
+	if bound == nil {
+		panic("cinder: bad schema bound " + arg.text)
+	}
+	exclusive := (k == "minimum" && exclMin != nil && exclMin.kind == 't') || (k == "maximum" && exclMax != nil && exclMax.kind == 't')
+	text := arg.repr()
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		n, shown, ok := v.number()
+		if !ok {
+			return nil
+		}
+		c := n.Cmp(bound)
+		switch {
+		case k == "minimum" && (c < 0 || exclusive && c == 0):
+			if exclusive {
+				return &schemaError{path: path, value: v, msg: shown + " is less than or equal to the minimum of " + text}
+			}
+			return &schemaError{path: path, value: v, msg: shown + " is less than the minimum of " + text}
+		case k == "maximum" && (c > 0 || exclusive && c == 0):
+			if exclusive {
+				return &schemaError{path: path, value: v, msg: shown + " is greater than or equal to the maximum of " + text}
+			}
+			return &schemaError{path: path, value: v, msg: shown + " is greater than the maximum of " + text}
+		}
+		return nil
+	}
+}
+
+func ofKeyword(k string, arg *value) keyword {
+	subs := make([]*schema, len(arg.items))
+	for i, it := range arg.items {
+		subs[i] = compileValue(it)
+	}
+	return func(env *checkEnv, v *value, path []string) *schemaError {
+		var valid []*schema
+		for _, s := range subs {
+			e := s.validate(env, v, path)
+			if e != nil && e.escape {
+				return e // a format checker's exception escapes at once
+			}
+			if e == nil {
+				valid = append(valid, s)
+				if k == "anyOf" {
+					break
+				}
+			}
+		}
+		switch {
+		case len(valid) == 0:
+			return &schemaError{path: path, value: v, msg: v.repr() + " is not valid under any of the given schemas"}
+		case len(valid) > 1:
+			reprs := make([]string, 0, len(valid))
+			for _, s := range append(valid[1:], valid[0]) {
+				reprs = append(reprs, s.src.repr())
+			}
+			return &schemaError{path: path, value: v, msg: v.repr() + " is valid under each of " + strings.Join(reprs, ", ")}
+		}
+		return nil
+	}
+}
+
+func mustInt(v *value) int {
+	n, ok := pyInt(v.text)
+	if v.kind != '0' || !ok {
+		panic("cinder: schema count " + v.text)
+	}
+	return int(n.Int64())
+}
+
+// pyPattern is a Python regular expression searched for: src as Cinder
+// wrote it, match as Python's re.search matches it.
+type pyPattern struct {
+	src   func() string
+	match func(string) bool
+}
+
+// printable is the name schemas.go gives Cinder's
+// valid_description_regex, which Cinder builds from Python's Unicode
+// tables.
+const printable = "<printable>"
+
+// pyRegexp is an anchored pattern that Go's regexp reads as Python's re
+// does (Python's $ also matches before a final newline), or Cinder's
+// description pattern.
+func pyRegexp(src string) *pyPattern {
+	if src == printable {
+		return descriptionPattern
+	}
+	re := regexp.MustCompile(src)
+	return &pyPattern{src: func() string { return src }, match: func(s string) bool {
+		return re.MatchString(s) || strings.HasSuffix(s, "\n") && re.MatchString(s[:len(s)-1])
+	}}
+}
+
+// pyPrintable is Cinder's _is_printable over the characters its
+// description regex spans (below U+FFFF): letters, marks, numbers,
+// punctuation, symbols and space separators.
+func pyPrintable(r rune) bool {
+	return r < 0xFFFF && (unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S) || unicode.Is(unicode.Zs, r))
+}
+
+// descriptionPattern is Cinder's valid_description_regex: printable
+// characters. Its text is built as Cinder builds it, from Go's Unicode
+// tables (Python 3.11's are older).
+var descriptionPattern = &pyPattern{src: sync.OnceValue(printableRanges), match: func(s string) bool {
+	return !strings.ContainsFunc(strings.TrimSuffix(s, "\n"), func(r rune) bool { return !pyPrintable(r) })
+}}
+
+// printableRanges is '^[%s]*$' % _build_regex_range(), re.escape'd as
+// Python 3.11 escapes.
+func printableRanges() string {
+	var b strings.Builder
+	esc := func(r rune) {
+		if strings.ContainsRune("()[]{}?*+-|^$\\.&~# \t\n\r\v\f", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteString("^[")
+	in, lastAdded := false, rune(-1)
+	for c := rune(0); c < 0xFFFF; c++ {
+		if pyPrintable(c) {
+			if !in {
+				esc(c)
+				lastAdded = c
+			}
+			in = true
+			continue
+		}
+		if in && c-1 != lastAdded {
+			b.WriteByte('-')
+			esc(c - 1)
+		}
+		in = false
+	}
+	if in && 0xFFFE != lastAdded {
+		b.WriteByte('-')
+		esc(0xFFFE)
+	}
+	b.WriteString("]*$")
+	return b.String()
+}

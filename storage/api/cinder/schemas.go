@@ -1,0 +1,134 @@
+package cinder
+
+import "strings"
+
+// Cinder 21's request schemas (cinder/api/schemas/*.py and
+// cinder/api/validation/parameter_types.py), keyword for keyword in
+// Cinder's order, so that the first error found is the one Cinder
+// reports. TestSchemasAreCinders compares each with python3-cinder's.
+// Two departures: "<printable>" stands for Cinder's description
+// pattern (built from Unicode tables), and the stray "type": "object"
+// entries some of Cinder's schemas have under "properties" (a property
+// named type whose schema is not a schema: Cinder answers a body with
+// that key with a 500) are left out, so such a body is refused as any
+// other unexpected key is.
+
+// Parameter types.
+const (
+	boolEnum = `{"type": ["boolean", "string"], "enum": [true, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes", "y", "t",
+		false, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no", "n", "f"]}`
+	optionalUUID    = `{"oneOf": [{"type": "null"}, {"type": "string", "format": "uuid"}]}`
+	uuidType        = `{"type": "string", "format": "uuid"}`
+	volumeSize      = `{"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 2147483647}`
+	volumeSizeNull  = `{"type": ["integer", "string", "null"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 2147483647}`
+	nameType        = `{"type": "string", "minLength": 1, "maxLength": 255, "format": "name"}`
+	descriptionType = `{"type": ["string", "null"], "minLength": 0, "maxLength": 255, "pattern": "<printable>"}`
+	metadataProps   = `"patternProperties": {"^[a-zA-Z0-9-_:. /]{1,255}$": {"type": "string", "maxLength": 255}}, "additionalProperties": false`
+	nameField       = `{"type": ["string", "null"], "format": "name_non_mandatory_remove_white_spaces"}`
+	descField       = `{"type": ["string", "null"], "format": "description_non_mandatory_remove_white_spaces"}`
+	noSpaceSpecs    = `"patternProperties": {"^[a-zA-Z0-9-_:.]{1,255}$": {"type": ["string", "null"], "minLength": 0, "maxLength": 255}}, "additionalProperties": false`
+)
+
+// expand puts the parameter types into a schema's text.
+func expand(text string) string {
+	return strings.NewReplacer(
+		"$bool", boolEnum, "$optionalUUID", optionalUUID, "$uuid", uuidType, "$volumeSizeNull", volumeSizeNull,
+		"$volumeSize", volumeSize, "$nameType", nameType, "$descriptionType", descriptionType,
+		"$metadataProps", metadataProps, "$nameField", nameField, "$descField", descField, "$noSpaceSpecs", noSpaceSpecs,
+	).Replace(text)
+}
+
+// volumeCreateProps are create's volume properties (schemas/volumes.py).
+const volumeCreateProps = `"name": $nameField, "description": $descField, "display_name": $nameField, "display_description": $descField,
+	"volume_type": {"type": ["string", "null"], "minLength": 0, "maxLength": 255},
+	"metadata": {"type": ["object", "null"], $metadataProps},
+	"snapshot_id": $optionalUUID, "source_volid": $optionalUUID, "consistencygroup_id": $optionalUUID,
+	"size": $volumeSizeNull,
+	"availability_zone": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+	"multiattach": {"oneOf": [{"type": "null"}, $bool]},
+	"image_id": {"type": ["string", "null"], "minLength": 0, "maxLength": 255},
+	"imageRef": {"type": ["string", "null"], "minLength": 0, "maxLength": 255}`
+
+func volumeCreate(extra, additional string) string {
+	return expand(`{"type": "object", "properties": {"volume": {"type": "object", "properties": {` + volumeCreateProps + extra + `},
+		"additionalProperties": ` + additional + `}, "OS-SCH-HNT:scheduler_hints": {"type": ["object", "null"]}},
+		"required": ["volume"], "additionalProperties": false}`)
+}
+
+const (
+	groupIDProp  = `, "group_id": {"type": ["string", "null"], "minLength": 0, "maxLength": 255}`
+	backupIDProp = `, "backup_id": $optionalUUID`
+)
+
+func volumeUpdate(anyOf string) string {
+	return expand(`{"type": "object", "properties": {"volume": {"type": "object", "properties": {
+		"name": $nameField, "description": $descField, "display_name": $nameField, "display_description": $descField,
+		"metadata": {"type": "object", $metadataProps}}, "additionalProperties": false` + anyOf + `}},
+		"required": ["volume"], "additionalProperties": false}`)
+}
+
+// action is the schema of an action body {"<name>": {...}}.
+func action(name, inner string) *schema {
+	return compile(expand(`{"type": "object", "properties": {"` + name + `": ` + inner + `}, "required": ["` + name + `"], "additionalProperties": false}`))
+}
+
+var (
+	volumeCreateSchema     = compile(volumeCreate("", "true"))                        // 3.0 to 3.12
+	volumeCreateV313Schema = compile(volumeCreate(groupIDProp, "true"))               // 3.13 to 3.46
+	volumeCreateV347Schema = compile(volumeCreate(groupIDProp+backupIDProp, "true"))  // 3.47 to 3.52
+	volumeCreateV353Schema = compile(volumeCreate(groupIDProp+backupIDProp, "false")) // 3.53 on
+	volumeUpdateSchema     = compile(volumeUpdate(""))
+	volumeUpdateV353Schema = compile(volumeUpdate(`, "anyOf": [{"required": ["name"]}, {"required": ["description"]},
+		{"required": ["display_name"]}, {"required": ["display_description"]}, {"required": ["metadata"]}]`))
+
+	extendSchema = action("os-extend", `{"type": "object", "properties": {"new_size": $volumeSize},
+		"required": ["new_size"], "additionalProperties": false}`)
+	setBootableSchema = action("os-set_bootable", `{"type": "object", "properties": {"bootable": $bool},
+		"required": ["bootable"], "additionalProperties": false}`)
+	readonlySchema = action("os-update_readonly_flag", `{"type": "object", "properties": {"readonly": $bool},
+		"required": ["readonly"], "additionalProperties": false}`)
+	resetStatusSchema = action("os-reset_status", `{"type": "object", "format": "validate_volume_reset_body", "properties": {
+		"status": {"type": ["string", "null"], "format": "volume_status"},
+		"attach_status": {"type": ["string", "null"], "format": "volume_attach_status"},
+		"migration_status": {"type": ["string", "null"], "format": "volume_migration_status"}}, "additionalProperties": false}`)
+
+	typeCreateSchema = compile(expand(`{"type": "object", "properties": {"volume_type": {"type": "object", "properties": {
+		"name": $nameType, "description": $descriptionType,
+		"extra_specs": {"type": "object", "patternProperties": {"^[a-zA-Z0-9-_:. /]{1,255}$": {"type": ["string", "null"], "maxLength": 255}},
+			"additionalProperties": false},
+		"os-volume-type-access:is_public": $bool}, "required": ["name"], "additionalProperties": false}},
+		"required": ["volume_type"], "additionalProperties": false}`))
+	typeUpdateSchema = compile(expand(`{"type": "object", "properties": {"volume_type": {"type": "object", "properties": {
+		"name": {"type": ["string", "null"], "minLength": 1, "maxLength": 255}, "description": $descriptionType,
+		"is_public": $bool}, "additionalProperties": false}}, "required": ["volume_type"], "additionalProperties": false}`))
+	specsCreateSchema = compile(expand(`{"type": "object", "properties": {"extra_specs": {"type": "object", $noSpaceSpecs}},
+		"required": ["extra_specs"], "additionalProperties": false}`))
+	specsUpdateSchema = compile(expand(`{"type": "object", $noSpaceSpecs, "minProperties": 1, "maxProperties": 1}`))
+	addAccessSchema   = action("addProjectAccess", `{"type": "object", "properties": {"project": $uuid},
+		"required": ["project"], "additionalProperties": false}`)
+	removeAccessSchema = action("removeProjectAccess", `{"type": "object", "properties": {"project": $uuid},
+		"required": ["project"], "additionalProperties": false}`)
+	defaultTypeSchema = compile(expand(`{"type": "object", "properties": {"default_type": {"type": "object", "properties": {
+		"volume_type": $nameType}, "required": ["volume_type"], "additionalProperties": false}}}`))
+
+	quotaUpdateSchema = compile(`{"type": "object", "properties": {"quota_set": {"type": "object", "minProperties": 1,
+		"format": "quota_set"}}, "required": ["quota_set"], "additionalProperties": false}`)
+
+	metadataCreateSchema = compile(expand(`{"type": "object", "properties": {"metadata": {"type": "object", $metadataProps}},
+		"required": ["metadata"], "additionalProperties": false}`))
+	metadataUpdateSchema = compile(expand(`{"type": "object", "properties": {"meta": {"type": "object", $metadataProps,
+		"minProperties": 1, "maxProperties": 1}}, "required": ["meta"], "additionalProperties": false}`))
+)
+
+// volumeCreateSchemaAt is create's schema at a microversion.
+func volumeCreateSchemaAt(q *request) *schema {
+	switch {
+	case q.at(53):
+		return volumeCreateV353Schema
+	case q.at(47):
+		return volumeCreateV347Schema
+	case q.at(13):
+		return volumeCreateV313Schema
+	}
+	return volumeCreateSchema
+}

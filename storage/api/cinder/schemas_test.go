@@ -1,0 +1,230 @@
+package cinder
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gostack/gostack/internal/testenv"
+)
+
+// cinderSchemas pairs python3-cinder's schemas (module.name) with ours.
+var cinderSchemas = []struct {
+	python string
+	ours   *schema
+}{
+	{"volumes.create", volumeCreateSchema},
+	{"volumes.create_volume_v313", volumeCreateV313Schema},
+	{"volumes.create_volume_v347", volumeCreateV347Schema},
+	{"volumes.create_volume_v353", volumeCreateV353Schema},
+	{"volumes.update", volumeUpdateSchema},
+	{"volumes.update_volume_v353", volumeUpdateV353Schema},
+	{"volume_actions.extend", extendSchema},
+	{"volume_actions.set_bootable", setBootableSchema},
+	{"volume_actions.volume_readonly_update", readonlySchema},
+	{"admin_actions.reset", resetStatusSchema},
+	{"volume_types.create", typeCreateSchema},
+	{"volume_types.update", typeUpdateSchema},
+	{"types_extra_specs.create", specsCreateSchema},
+	{"types_extra_specs.update", specsUpdateSchema},
+	{"volume_type_access.add_project_access", addAccessSchema},
+	{"volume_type_access.remove_project_access", removeAccessSchema},
+	{"default_types.create_or_update", defaultTypeSchema},
+	{"quotas.update_quota", quotaUpdateSchema},
+	{"volume_metadata.create", metadataCreateSchema},
+	{"volume_metadata.update", metadataUpdateSchema},
+}
+
+// pythonHarness validates bodies with Cinder's own _SchemaValidator: it
+// reads [[schema, body], ...] and prints the message of each refusal
+// ("" when the body passes), or the schema itself as JSON when the body
+// is "<schema>". Quota keys are those of quotaKeys below.
+const pythonHarness = `
+import json, sys
+from cinder.api.validation import parameter_types, validators
+from cinder.api import schemas
+from cinder.api.schemas import (volumes, volume_actions, admin_actions, volume_types, types_extra_specs,
+    volume_type_access, default_types, quotas, volume_metadata)
+from cinder import exception
+import webob.exc
+
+validators.QUOTAS = {'volumes': 1, 'snapshots': 1, 'gigabytes': 1, 'backups': 1, 'backup_gigabytes': 1,
+                     'per_volume_gigabytes': 1, 'volumes_lvm': 1}
+validators.GROUP_QUOTAS = {'groups': 1}
+
+
+def clean(o):
+    if isinstance(o, dict):
+        return {k: clean({p: x for p, x in v.items() if isinstance(x, dict)} if k == 'properties' else v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [clean(x) for x in o]
+    if o == parameter_types.valid_description_regex:
+        return '<printable>'
+    return o
+
+
+out = []
+for name, body in json.load(sys.stdin):
+    module, attr = name.split('.')
+    s = getattr(getattr(schemas, module), attr)
+    if body == '<schema>':
+        out.append(json.dumps(clean(s)))
+        continue
+    try:
+        validators._SchemaValidator(s).validate(json.loads(body))
+        out.append('')
+    except webob.exc.HTTPException as e:
+        out.append(e.explanation)
+    except exception.CinderException as e:
+        out.append(str(e))
+print(json.dumps(out))
+`
+
+// quotaKeys are the quota resources the harness knows.
+func quotaKeys(k string) bool {
+	switch k {
+	case "volumes", "snapshots", "gigabytes", "backups", "backup_gigabytes", "per_volume_gigabytes", "volumes_lvm", "groups":
+		return true
+	}
+	return false
+}
+
+func runCinder(t *testing.T, pairs [][2]string) []string {
+	t.Helper()
+	testenv.RequirePython(t, "cinder.api.validation.validators", "python3-cinder")
+	script := filepath.Join(t.TempDir(), "schemas.py")
+	if err := os.WriteFile(script, []byte(pythonHarness), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw := testenv.PythonJSON(t, script, pairs)
+	if len(raw) != len(pairs) {
+		t.Fatalf("%d answers for %d bodies", len(raw), len(pairs))
+	}
+	out := make([]string, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// Our schemas are Cinder's, keyword for keyword and in Cinder's order.
+func TestSchemasAreCinders(t *testing.T) {
+	pairs := make([][2]string, len(cinderSchemas))
+	for i, s := range cinderSchemas {
+		pairs[i] = [2]string{s.python, "<schema>"}
+	}
+	for i, text := range runCinder(t, pairs) {
+		if want := mustJSON(text).repr(); cinderSchemas[i].ours.src.repr() != want {
+			t.Errorf("%s:\n ours   %s\n Cinder %s", cinderSchemas[i].python, cinderSchemas[i].ours.src.repr(), want)
+		}
+	}
+}
+
+// Cinder's validator and ours refuse the same bodies with the same
+// message. Python's Unicode tables are older than Go's: the giant
+// description pattern in a message is compared up to its first range.
+func TestSchemaMessagesDifferential(t *testing.T) {
+	values := []string{`1`, `0`, `-1`, `1.5`, `1.0`, `"1"`, `"01"`, `" 1"`, `"1.5"`, `"abc"`, `""`, `" "`, `true`, `false`, `null`,
+		`[]`, `{}`, `2147483647`, `2147483648`, `"2147483648"`, `"1\n"`, `1e3`, `"1e3"`, `"inf"`, `"nan"`, `"x y"`, `"\n"`,
+		`"a\u0001"`, `"\u00e9t\u00e9"`, `"\ud83d\ude00"`, `"True"`, `"on"`, `"maybe"`, `99999999999999999999999`,
+		`[1, {"k": null}]`, `{"a": "b"}`, `"` + strings.Repeat("n", 256) + `"`, `"  ` + strings.Repeat("n", 255) + `  "`,
+		`"11111111-2222-3333-4444-555555555555"`, `"{11111111222233334444555555555555}"`, `"urn:uuid:11111111-2222-3333-4444-555555555555"`,
+		`"available"`, `"AVAILABLE"`, `"attached"`, `"bogus"`, `"migrating"`, `"raw"`}
+	var bodies [][2]string
+	add := func(schema, body string) { bodies = append(bodies, [2]string{schema, body}) }
+	volumeFields := []string{"name", "description", "display_name", "display_description", "volume_type", "metadata",
+		"snapshot_id", "source_volid", "consistencygroup_id", "size", "availability_zone", "multiattach", "image_id",
+		"imageRef", "group_id", "backup_id", "bogus"}
+	for _, f := range volumeFields {
+		for _, v := range values {
+			body := fmt.Sprintf(`{"volume": {"size": 1, "%s": %s}}`, f, v)
+			for _, s := range []string{"volumes.create", "volumes.create_volume_v313", "volumes.create_volume_v347", "volumes.create_volume_v353"} {
+				add(s, body)
+			}
+			if f != "size" {
+				add("volumes.update", fmt.Sprintf(`{"volume": {"%s": %s}}`, f, v))
+				add("volumes.update_volume_v353", fmt.Sprintf(`{"volume": {"%s": %s}}`, f, v))
+			}
+		}
+	}
+	for _, v := range values {
+		add("volumes.create_volume_v353", fmt.Sprintf(`{"volume": {"metadata": {"k": %s}}}`, v))
+		add("volume_actions.extend", fmt.Sprintf(`{"os-extend": {"new_size": %s}}`, v))
+		add("volume_actions.set_bootable", fmt.Sprintf(`{"os-set_bootable": {"bootable": %s}}`, v))
+		add("volume_actions.volume_readonly_update", fmt.Sprintf(`{"os-update_readonly_flag": {"readonly": %s}}`, v))
+		for _, f := range []string{"status", "attach_status", "migration_status"} {
+			add("admin_actions.reset", fmt.Sprintf(`{"os-reset_status": {"%s": %s}}`, f, v))
+		}
+		add("volume_types.create", fmt.Sprintf(`{"volume_type": {"name": %s}}`, v))
+		add("volume_types.create", fmt.Sprintf(`{"volume_type": {"name": "t", "description": %s}}`, v))
+		add("volume_types.create", fmt.Sprintf(`{"volume_type": {"name": "t", "os-volume-type-access:is_public": %s}}`, v))
+		add("volume_types.create", fmt.Sprintf(`{"volume_type": {"name": "t", "extra_specs": {"k": %s}}}`, v))
+		add("volume_types.update", fmt.Sprintf(`{"volume_type": {"name": %s}}`, v))
+		add("volume_types.update", fmt.Sprintf(`{"volume_type": {"is_public": %s, "description": %s}}`, v, v))
+		add("types_extra_specs.create", fmt.Sprintf(`{"extra_specs": {"k": %s}}`, v))
+		add("types_extra_specs.update", fmt.Sprintf(`{"k": %s}`, v))
+		add("volume_type_access.add_project_access", fmt.Sprintf(`{"addProjectAccess": {"project": %s}}`, v))
+		add("volume_type_access.remove_project_access", fmt.Sprintf(`{"removeProjectAccess": {"project": %s}}`, v))
+		add("default_types.create_or_update", fmt.Sprintf(`{"default_type": {"volume_type": %s}}`, v))
+		add("quotas.update_quota", fmt.Sprintf(`{"quota_set": {"volumes": %s}}`, v))
+		add("quotas.update_quota", fmt.Sprintf(`{"quota_set": {"volumes_lvm": %s, "groups": 1}}`, v))
+		add("volume_metadata.create", fmt.Sprintf(`{"metadata": {"k": %s}}`, v))
+		add("volume_metadata.update", fmt.Sprintf(`{"meta": {"k": %s}}`, v))
+	}
+	for _, key := range []string{`"a b"`, `"a:b.c-d_e/f"`, `"a\n"`, `"\n"`, `""`, `"` + strings.Repeat("k", 256) + `"`, `"\u00e9"`, `"a$"`} {
+		add("types_extra_specs.create", `{"extra_specs": {`+key+`: "1"}}`)
+		add("volume_metadata.create", `{"metadata": {`+key+`: "1"}}`)
+		add("volumes.create_volume_v353", `{"volume": {"metadata": {`+key+`: "1"}}}`)
+	}
+	for _, body := range []string{`{}`, `3`, `"x"`, `null`, `[]`, `{"volume": null}`, `{"volume": []}`, `{"volume": {}}`,
+		`{"volume": {"size": 1}, "b": 1, "a": 2}`, `{"volume": {"size": 1, "z": 1, "a": 2}}`, `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": 1}`,
+		`{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"same_host": "x"}}`} {
+		for _, s := range []string{"volumes.create", "volumes.create_volume_v353", "volumes.update", "volumes.update_volume_v353"} {
+			add(s, body)
+		}
+	}
+	for _, body := range []string{`{}`, `{"os-reset_status": {}}`, `{"os-reset_status": {"status": ""}}`, `{"os-reset_status": {"status": null}}`,
+		`{"os-reset_status": {"bogus": 1}}`, `{"os-reset_status": 1}`, `{"os-extend": {}}`, `{"os-extend": {"new_size": 2, "x": 1}}`} {
+		add("admin_actions.reset", body)
+		add("volume_actions.extend", body)
+	}
+	for _, body := range []string{`{"quota_set": {}}`, `{"quota_set": {"bogus": 1}}`, `{"quota_set": {"bogus": 1, "volumes": "x"}}`,
+		`{"quota_set": {"id": "x", "tenant_id": 1, "volumes": 3}}`, `{"quota_set": 1}`, `{"quota_set": {"b": 1, "a": 2}}`,
+		`{}`, `{"quota_set": {"volumes": 1}, "x": 1}`, `{"k": "v", "j": "w"}`, `{}`} {
+		add("quotas.update_quota", body)
+		add("types_extra_specs.update", body)
+	}
+
+	want := runCinder(t, bodies)
+	cut := func(msg string) string {
+		if i := strings.Index(msg, `does not match '^[\\ -`); i >= 0 {
+			return msg[:i]
+		}
+		return msg
+	}
+	env := &checkEnv{quotaKey: quotaKeys}
+	for i, b := range bodies {
+		var ours *schema
+		for _, s := range cinderSchemas {
+			if s.python == b[0] {
+				ours = s.ours
+			}
+		}
+		v, err := parseJSON([]byte(b[1]))
+		if err != nil {
+			t.Fatalf("%s: %v", b[1], err)
+		}
+		got := ""
+		if e := ours.validate(env, v, nil); e != nil {
+			got = e.message()
+		}
+		if cut(got) != cut(want[i]) {
+			t.Errorf("%s %s:\n ours   %q\n Cinder %q", b[0], b[1], got, want[i])
+		}
+	}
+}
