@@ -1,10 +1,26 @@
-// Package storage will hold gostack's block-storage area: volumes,
-// snapshots and attachments, their Store, and the backend scheduler.
+// Package storage is gostack's block-storage area: Cinder's volumes and
+// their rules, kept in a Store on kit/sqlstore (every write appended to
+// the watch feed, area "volume", in the same transaction), usable alone
+// from another module with plain public types.
 //
-// Planned building blocks: storage/iscsi (tgt targets, CHAP, connection
-// info), storage/rbd (Ceph images, snapshots, clones; cgo, isolated), and
-// storage/api (Cinder v3-compatible).
+// What works today:
 //
-// Nothing here works yet: the area lands with its own issue. Until then
-// the all-in-one daemon does not open the volume port (8776).
+//   - Volumes (Volume): Cinder's statuses and attach statuses, create
+//     (status creating; size, source volume and metadata checked as
+//     Cinder checks them), get, list with Cinder's filters (name, name~,
+//     status, metadata, bootable, availability zone, host; all_tenants
+//     and project_id for admins) and keyset pagination with Cinder's
+//     sort keys and directions, update (name, description, metadata),
+//     metadata items, bootable, delete (Cinder's conditions, deleting
+//     for the backend's agent, at once when never placed), extend
+//     (available to extending) and an admin's reset_status. Refusals
+//     are kit/fault errors carrying Cinder's exception name and message
+//     ("Invalid volume: ..."), which the API edge turns into HTTP.
+//   - A Viewer is a project (another project's volume is not found) or
+//     an admin.
+//
+// What it does not do: no HTTP (storage/api/cinder serves the Cinder v3
+// API over this Store), no snapshots, attachments, backups, transfers,
+// groups, migrations, QoS specs or encryption; the agents that make the
+// volumes on backends are their own packages.
 package storage

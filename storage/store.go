@@ -1,0 +1,78 @@
+package storage
+
+import (
+	"context"
+	"embed"
+	"time"
+
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations is the block-storage schema, to apply with
+// watch.Migrations().
+func Migrations() sqlstore.Migrations {
+	return sqlstore.Migrations{Area: "storage", FS: migrationFS, Dir: "migrations"}
+}
+
+// FeedArea is the watch feed area of every change the Store writes:
+// the volume service's name, which its agents follow.
+const FeedArea = "volume"
+
+// Cinder's defaults for the Store's settings.
+const (
+	// DefaultAvailabilityZone is Cinder's storage_availability_zone.
+	DefaultAvailabilityZone = "nova"
+)
+
+// Store keeps the block-storage area's state in a sqlstore database.
+// Every write is one transaction that also appends to the watch feed
+// (area FeedArea). The zero values of its settings are Cinder's
+// defaults; set them before the Store is used.
+type Store struct {
+	db   *sqlstore.DB
+	feed *watch.Log
+
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// DefaultAvailabilityZone is the zone of a volume created without
+	// one (Cinder's default_availability_zone, else
+	// storage_availability_zone; DefaultAvailabilityZone when "").
+	DefaultAvailabilityZone string
+}
+
+// NewStore returns a store over db, whose schema includes Migrations()
+// and watch.Migrations().
+func NewStore(db *sqlstore.DB, feed *watch.Log) *Store { return &Store{db: db, feed: feed} }
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id, project string, op watch.Op, v any) error {
+	_, err := s.feed.AppendValue(ctx, tx, watch.Change{Area: FeedArea, Kind: kind, ID: id, Project: project, Op: op}, v)
+	return err
+}
+
+func (s *Store) defaultZone() string {
+	if s.DefaultAvailabilityZone != "" {
+		return s.DefaultAvailabilityZone
+	}
+	return DefaultAvailabilityZone
+}
+
+// Viewer is who is looking: a project, or an admin who may see every
+// project's resources. Another project's volume is not found.
+type Viewer struct {
+	Project string
+	Admin   bool
+}
+
+// sees reports whether v may see a resource of project.
+func (v Viewer) sees(project string) bool { return v.Admin || v.Project == project }

@@ -1,0 +1,153 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+)
+
+// deletableStatuses are the statuses Cinder's delete starts from
+// without force.
+var deletableStatuses = []VolumeStatus{VolumeAvailable, VolumeError, VolumeErrorRestoring, VolumeErrorExtending, VolumeErrorManaging}
+
+// DeleteOptions are Cinder's delete parameters.
+type DeleteOptions struct {
+	// Force deletes whatever the status (Cinder's os-force_delete, an
+	// admin's); an attached volume is still refused.
+	Force bool
+	// Cascade deletes the volume's snapshots with it. No snapshot exists
+	// in this store yet, so a volume never has any: the rule "no
+	// snapshots unless cascade" always holds and Cascade deletes nothing
+	// more.
+	Cascade bool
+}
+
+// DeleteVolume is Cinder's delete. A volume never placed on a backend
+// (no host: its scheduling failed) is deleted at once, whatever its
+// status. Otherwise it must be available, error, error_restoring,
+// error_extending or error_managing (any status with Force), and not
+// attached; it goes to deleting (error_managing_deleting from
+// error_managing) for its backend's agent, whose report ends the
+// delete. Refusals are Cinder's InvalidVolume with its message.
+func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteOptions) (Volume, error) {
+	return s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+		if !v.sees(vol.ProjectID) {
+			return volumeNotFound(id)
+		}
+		now := s.now()
+		if vol.Host == "" {
+			vol.Status, vol.AttachStatus, vol.NewSize = VolumeDeleted, AttachDetached, 0
+			vol.TerminatedAt, vol.DeletedAt = &now, &now
+			return nil
+		}
+		if vol.AttachStatus == AttachAttached || !o.Force && !slices.Contains(deletableStatuses, vol.Status) {
+			status := ""
+			if !o.Force {
+				names := make([]string, len(deletableStatuses))
+				for i, st := range deletableStatuses {
+					names[i] = string(st)
+				}
+				status = "status must be " + strings.Join(names, " or ") + " and"
+			}
+			return invalidVolume("Volume %s must not be migrating, attached, belong to a group, have snapshots, "+
+				"awaiting a transfer, or be disassociated from snapshots after volume transfer.", status)
+		}
+		if vol.Status == VolumeErrorManaging {
+			vol.Status = VolumeErrorManagingDeleting
+		} else {
+			vol.Status = VolumeDeleting
+		}
+		vol.TerminatedAt = &now
+		return nil
+	})
+}
+
+// ExtendVolume is Cinder's os-extend of a volume that is not attached:
+// newSize must be larger than the size, and the volume available; it
+// goes to extending with NewSize set, for its backend's agent, whose
+// report ends the extend (available at the new size, or
+// error_extending).
+func (s *Store) ExtendVolume(ctx context.Context, v Viewer, id string, newSize int64) (Volume, error) {
+	if newSize > maxDBInt {
+		return Volume{}, invalidInput("New size for extend must be at most %d.", int64(maxDBInt))
+	}
+	return s.writeVolume(ctx, id, func(tx *sqlstore.Tx, vol *Volume) error {
+		if !v.sees(vol.ProjectID) {
+			return volumeNotFound(id)
+		}
+		if newSize-vol.Size <= 0 {
+			return invalidInput("New size for extend must be greater than current size. (current: %d, extended: %d).", vol.Size, newSize)
+		}
+		if vol.Status != VolumeAvailable {
+			return invalidVolume("Volume %s status must be '{'status': 'available'}' to extend, currently %s.", vol.ID, vol.Status)
+		}
+		vol.Status, vol.NewSize = VolumeExtending, newSize
+		return nil
+	})
+}
+
+// StatusReset is an admin's os-reset_status: the fields set change.
+type StatusReset struct {
+	Status       VolumeStatus
+	AttachStatus AttachStatus
+}
+
+// ResetStatus is Cinder's os-reset_status: the volume takes the status
+// and attach status given, whatever it was doing (an extend under way
+// is abandoned). Who may is the API's policy (admins by default); here
+// v must see the volume. Cinder's refusals: a status it does not know,
+// deleting, error_deleting and detaching (Cinder's code means to refuse
+// all three; a missing comma lets the last two through there), and
+// in-use, which needs attachments (no volume has any yet).
+func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusReset) (Volume, error) {
+	if err := r.check(); err != nil {
+		return Volume{}, err
+	}
+	return s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+		if !v.sees(vol.ProjectID) {
+			return volumeNotFound(id)
+		}
+		if r.Status != "" {
+			vol.Status = r.Status
+			if r.Status != VolumeExtending {
+				vol.NewSize = 0
+			}
+		}
+		if r.AttachStatus != "" {
+			vol.AttachStatus = r.AttachStatus
+		}
+		return nil
+	})
+}
+
+func (r StatusReset) check() error {
+	if r.Status == "" && r.AttachStatus == "" {
+		return invalidParameter("Must specify 'status', 'attach_status' or 'migration_status' for update.")
+	}
+	if r.Status != "" && !slices.Contains(VolumeStatuses(), r.Status) {
+		return invalidParameter("Volume status: %s is invalid, valid statuses are: %s.", r.Status, pyTuple(VolumeStatuses()))
+	}
+	if r.AttachStatus != "" && r.AttachStatus != AttachAttached && r.AttachStatus != AttachDetached {
+		return invalidParameter("Volume attach status: %s is invalid, valid statuses are: ['attached', 'detached'].", r.AttachStatus)
+	}
+	switch r.Status {
+	case VolumeDeleting, VolumeErrorDeleting, VolumeDetaching:
+		return cinderError(fault.BadRequest, "", "Cannot reset-state to %s", r.Status)
+	case VolumeInUse:
+		return cinderError(fault.BadRequest, "", "Cannot reset-state to in-use because volume does not have any attachments.")
+	}
+	return nil
+}
+
+// pyTuple is Python's repr of a tuple of strings.
+func pyTuple[T ~string](items []T) string {
+	parts := make([]string, len(items))
+	for i, s := range items {
+		parts[i] = fmt.Sprintf("'%s'", s)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}

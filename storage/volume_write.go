@@ -1,0 +1,386 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+)
+
+// Cinder's column and schema limits on what a volume carries.
+const (
+	maxText     = 255 // String(255) columns: names, descriptions, metadata
+	maxDBInt    = 0x7fffffff
+	metadataMax = 255
+)
+
+// checkText refuses a value no text column can hold (invalid UTF-8, a
+// NUL, which PostgreSQL refuses) or longer than max characters.
+func checkText(field, s string, max int) error {
+	switch {
+	case !utf8.ValidString(s) || containsNUL(s):
+		return fault.Invalid(field, "Invalid input received: %s must be valid UTF-8 without NUL characters.", field)
+	case utf8.RuneCountInString(s) > max:
+		return fault.Invalid(field, "Invalid input received: %s has more than %d characters.", field, max)
+	}
+	return nil
+}
+
+func containsNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func checkOptText(field string, s *string, max int) error {
+	if s == nil {
+		return nil
+	}
+	return checkText(field, *s, max)
+}
+
+// checkMetadata is Cinder's check_metadata_properties, with its messages.
+func checkMetadata(md map[string]string) error {
+	for k, v := range md {
+		if err := checkText("metadata", k, len(k)); err != nil {
+			return err
+		}
+		if err := checkText("metadata", v, len(v)); err != nil {
+			return err
+		}
+		if k == "" {
+			return cinderError(fault.BadRequest, "InvalidVolumeMetadata",
+				"Invalid metadata: Invalid input received: Metadata key: %s has 0 characters, less than 1.", k)
+		}
+		if utf8.RuneCountInString(k) > metadataMax {
+			return cinderError(fault.BadRequest, "InvalidVolumeMetadataSize",
+				"Invalid metadata size: Metadata property key %s greater than 255 characters.", k)
+		}
+		if utf8.RuneCountInString(v) > metadataMax {
+			return cinderError(fault.BadRequest, "InvalidVolumeMetadataSize",
+				"Invalid metadata size: Metadata property key %s value greater than 255 characters.", k)
+		}
+	}
+	return nil
+}
+
+// writeVolume changes volume id in one transaction: change sees the
+// current row (deleted ones excluded) and edits it; the row is written
+// with a new revision, compared against the one read (a writer that
+// lost the race gets a 409), and recorded on the feed. A change
+// returning errUnchanged writes nothing and answers the row as it is.
+func (s *Store) writeVolume(ctx context.Context, id string, change func(*sqlstore.Tx, *Volume) error) (Volume, error) {
+	var out Volume
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		old, err := volumeByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			return volumeNotFound(id)
+		}
+		v := *old
+		v.Metadata = maps.Clone(old.Metadata)
+		if err := change(tx, &v); err == errUnchanged {
+			out = *old
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return s.saveVolume(ctx, tx, old, &v, &out)
+	})
+	return out, err
+}
+
+// saveVolume writes v over old (read in tx) and records it.
+func (s *Store) saveVolume(ctx context.Context, tx *sqlstore.Tx, old, v *Volume, out *Volume) error {
+	v.UpdatedAt = s.now()
+	res, err := tx.Exec(ctx, `UPDATE storage_volumes SET name = ?, description = ?, size = ?, new_size = ?, status = ?,
+		attach_status = ?, availability_zone = ?, host = ?, bootable = ?, provider_location = ?, provider_auth = ?,
+		message = ?, revision = revision + 1, updated_at = ?, launched_at = ?, terminated_at = ?, deleted_at = ?
+		WHERE id = ? AND revision = ?`,
+		v.Name, v.Description, v.Size, v.NewSize, string(v.Status), string(v.AttachStatus), v.AvailabilityZone, v.Host,
+		v.Bootable, v.ProviderLocation, v.ProviderAuth, v.Message, v.UpdatedAt.UnixMicro(), nullMicros(v.LaunchedAt),
+		nullMicros(v.TerminatedAt), nullMicros(v.DeletedAt), v.ID, old.Revision)
+	if err != nil {
+		return fmt.Errorf("storage: update volume %s: %w", v.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return cinderError(fault.Conflict, "VolumeUpdateConflict", "Conflict updating volume %s: it changed meanwhile.", v.ID)
+	}
+	if !maps.Equal(old.Metadata, v.Metadata) {
+		if err := writeMetadata(ctx, tx, v.ID, v.Metadata); err != nil {
+			return err
+		}
+	}
+	v.Revision = old.Revision + 1
+	*out = *v
+	op := watch.Update
+	if v.DeletedAt != nil {
+		op = watch.Delete
+	}
+	return s.record(ctx, tx, "volume", v.ID, v.ProjectID, op, v.feedCopy())
+}
+
+// VolumeCreate is what a volume is created from (Cinder's volume create
+// request). The project is the viewer's.
+type VolumeCreate struct {
+	// ID is the new volume's id, a UUID ("" for a random one).
+	ID     string
+	UserID string
+	// Name and Description are nil for none.
+	Name        *string
+	Description *string
+	// Size is in GiB; 0 takes the source volume's size.
+	Size int64
+	// AvailabilityZone is the zone to create the volume in ("" for the
+	// Store's default, or the source volume's).
+	AvailabilityZone string
+	Metadata         map[string]string
+	// SourceVolID makes the volume a clone of another volume, which must
+	// be available or in-use; SnapshotID one made from a snapshot;
+	// ImageID one made from an image (bootable), which the caller has
+	// checked.
+	SourceVolID string
+	SnapshotID  string
+	ImageID     string
+}
+
+// checkSize is Cinder's check of a requested size, and its fill-in from
+// the source volume.
+func checkSize(size int64, src *Volume) (int64, error) {
+	if size == 0 && src != nil {
+		size = src.Size
+	}
+	if size <= 0 || size > maxDBInt {
+		return 0, invalidInput("Volume size '%d' must be an integer and greater than 0", size)
+	}
+	if src != nil && size < src.Size {
+		return 0, invalidInput("Volume size '%d'GB cannot be smaller than original volume size  %dGB. They must be >= original volume size.",
+			size, src.Size)
+	}
+	return size, nil
+}
+
+// checkCreate checks what does not need the database.
+func checkCreate(c *VolumeCreate) error {
+	if c.ID == "" {
+		c.ID = uuid.NewString()
+	} else if u, err := uuid.Parse(c.ID); err != nil {
+		return fault.Invalid("id", "Invalid input received: volume id %q is not a UUID.", c.ID)
+	} else {
+		c.ID = u.String()
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"name", c.Name}, {"description", c.Description}} {
+		if err := checkOptText(f.name, f.v, maxText); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"user_id", c.UserID}, {"availability_zone", c.AvailabilityZone},
+		{"source_volid", c.SourceVolID}, {"snapshot_id", c.SnapshotID}, {"image_id", c.ImageID}} {
+		if err := checkText(f.name, f.v, maxText); err != nil {
+			return err
+		}
+	}
+	if c.Size < 0 || c.Size > maxDBInt {
+		return invalidInput("Invalid volume size provided for create request: %d (size argument must be an integer (or string representation of an integer) and greater than zero).", c.Size)
+	}
+	return checkMetadata(c.Metadata)
+}
+
+// CreateVolume stores a new volume of v's project in status creating,
+// as Cinder's create does: size at least 1 GiB (or the source volume's
+// size), the source volume seen by v, available or in-use and no
+// larger than the new one.
+func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Volume, error) {
+	c.Metadata = maps.Clone(c.Metadata)
+	if err := checkCreate(&c); err != nil {
+		return Volume{}, err
+	}
+	if c.SnapshotID != "" {
+		// No snapshot exists in this store.
+		return Volume{}, cinderError(fault.NotFound, "SnapshotNotFound", "Snapshot %s could not be found.", c.SnapshotID)
+	}
+	if c.Metadata == nil {
+		c.Metadata = map[string]string{}
+	}
+	var out Volume
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		var src *Volume
+		if c.SourceVolID != "" {
+			var err error
+			if src, err = volumeByID(ctx, tx, c.SourceVolID); err != nil {
+				return err
+			}
+			if src == nil || !v.sees(src.ProjectID) {
+				return volumeNotFound(c.SourceVolID)
+			}
+			if src.Status != VolumeAvailable && src.Status != VolumeInUse {
+				return invalidVolume("Originating source volume status must be one of 'available, in-use' values")
+			}
+		}
+		size, err := checkSize(c.Size, src)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		vol := Volume{ID: c.ID, ProjectID: v.Project, UserID: c.UserID, Name: c.Name, Description: c.Description,
+			Size: size, Status: VolumeCreating, AttachStatus: AttachDetached, AvailabilityZone: c.AvailabilityZone,
+			Bootable: c.ImageID != "", Metadata: c.Metadata, SnapshotID: c.SnapshotID, SourceVolID: c.SourceVolID,
+			ImageID: c.ImageID, Revision: 1, CreatedAt: now, UpdatedAt: now}
+		if src != nil {
+			vol.Bootable = src.Bootable
+			if vol.AvailabilityZone == "" {
+				vol.AvailabilityZone = src.AvailabilityZone
+			}
+		}
+		if vol.AvailabilityZone == "" {
+			vol.AvailabilityZone = s.defaultZone()
+		}
+		if err := insertVolume(ctx, tx, vol); err != nil {
+			return err
+		}
+		out = vol
+		return s.record(ctx, tx, "volume", vol.ID, vol.ProjectID, watch.Create, vol.feedCopy())
+	})
+	if err != nil {
+		return Volume{}, err
+	}
+	return out, nil
+}
+
+func insertVolume(ctx context.Context, tx *sqlstore.Tx, v Volume) error {
+	var n int
+	if err := tx.Get(ctx, "SELECT COUNT(*) FROM storage_volumes WHERE id = ?", []any{v.ID}, &n); err != nil {
+		return fmt.Errorf("storage: create volume: %w", err)
+	}
+	if n > 0 {
+		return cinderError(fault.Conflict, "VolumeExists", "Volume %s already exists.", v.ID)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO storage_volumes (id, project_id, user_id, name, description, size, new_size, status,
+		attach_status, volume_type_id, availability_zone, host, bootable, multiattach, encrypted, snapshot_id, source_volid,
+		image_id, provider_location, provider_auth, message, revision, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.ProjectID, v.UserID, v.Name, v.Description, v.Size, v.NewSize, string(v.Status), string(v.AttachStatus),
+		v.VolumeTypeID, v.AvailabilityZone, v.Host, v.Bootable, v.Multiattach, v.Encrypted, v.SnapshotID, v.SourceVolID,
+		v.ImageID, v.ProviderLocation, v.ProviderAuth, v.Message, v.Revision, v.CreatedAt.UnixMicro(),
+		v.UpdatedAt.UnixMicro()); err != nil {
+		return fmt.Errorf("storage: create volume: %w", err)
+	}
+	return writeMetadata(ctx, tx, v.ID, v.Metadata)
+}
+
+// VolumeUpdate is what a user changes of a volume (PUT /volumes/{id}):
+// nil fields stay. Name and Description may be set to nil (none);
+// Metadata, when not nil, replaces the volume's metadata.
+type VolumeUpdate struct {
+	Name        **string
+	Description **string
+	Metadata    map[string]string
+}
+
+// UpdateVolume changes a volume's name, description or metadata, as
+// Cinder's update: refused during maintenance.
+func (s *Store) UpdateVolume(ctx context.Context, v Viewer, id string, u VolumeUpdate) (Volume, error) {
+	for _, f := range []struct {
+		name string
+		v    **string
+	}{{"name", u.Name}, {"description", u.Description}} {
+		if f.v != nil {
+			if err := checkOptText(f.name, *f.v, maxText); err != nil {
+				return Volume{}, err
+			}
+		}
+	}
+	if err := checkMetadata(u.Metadata); err != nil {
+		return Volume{}, err
+	}
+	return s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+		if !v.sees(vol.ProjectID) {
+			return volumeNotFound(id)
+		}
+		if vol.Status == VolumeMaintenance {
+			return invalidVolume("The volume cannot be updated during maintenance.")
+		}
+		if u.Name != nil {
+			vol.Name = *u.Name
+		}
+		if u.Description != nil {
+			vol.Description = *u.Description
+		}
+		if u.Metadata != nil {
+			vol.Metadata = maps.Clone(u.Metadata)
+		}
+		return nil
+	})
+}
+
+// SetBootable is Cinder's os-set_bootable: an update of the bootable
+// flag, refused during maintenance.
+func (s *Store) SetBootable(ctx context.Context, v Viewer, id string, bootable bool) (Volume, error) {
+	return s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+		if !v.sees(vol.ProjectID) {
+			return volumeNotFound(id)
+		}
+		if vol.Status == VolumeMaintenance {
+			return invalidVolume("The volume cannot be updated during maintenance.")
+		}
+		vol.Bootable = bootable
+		return nil
+	})
+}
+
+// UpdateVolumeMetadata sets the keys of md on volume id (Cinder's
+// volume metadata create and update); with replace, keys not in md go
+// (the metadata PUT). It returns the metadata after. Refused while the
+// volume is in maintenance or uploading, with Cinder's message.
+func (s *Store) UpdateVolumeMetadata(ctx context.Context, v Viewer, id string, md map[string]string, replace bool) (map[string]string, error) {
+	if err := checkMetadata(md); err != nil {
+		return nil, err
+	}
+	vol, err := s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+		if !v.sees(vol.ProjectID) {
+			return volumeNotFound(id)
+		}
+		if vol.Status == VolumeMaintenance || vol.Status == VolumeUploading {
+			return invalidVolume("Updating volume metadata is not allowed for volumes in %s status.", vol.Status)
+		}
+		if replace {
+			vol.Metadata = map[string]string{}
+		}
+		maps.Copy(vol.Metadata, md)
+		return nil
+	})
+	return vol.Metadata, err
+}
+
+// DeleteVolumeMetadata deletes key from volume id's metadata ("Metadata
+// item was not found", 404, when it has no such key).
+func (s *Store) DeleteVolumeMetadata(ctx context.Context, v Viewer, id, key string) error {
+	_, err := s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+		if !v.sees(vol.ProjectID) {
+			return volumeNotFound(id)
+		}
+		if vol.Status == VolumeMaintenance || vol.Status == VolumeUploading {
+			return invalidVolume("Deleting volume metadata is not allowed for volumes in %s status.", vol.Status)
+		}
+		if _, ok := vol.Metadata[key]; !ok {
+			return cinderError(fault.NotFound, "VolumeMetadataNotFound", "Metadata item was not found")
+		}
+		delete(vol.Metadata, key)
+		return nil
+	})
+	return err
+}
