@@ -409,3 +409,18 @@ func TestServerCreate(t *testing.T) {
 		t.Fatalf("foreign network: %v", s)
 	}
 }
+
+// Servers spread over the hosts by Nova's default weighers (the RAM
+// weigher prefers the host with the most free memory), with no group or
+// hint asking for it: four servers on two equal hosts land two and two.
+func TestServersSpread(t *testing.T) {
+	e := newServerAPI(t)
+	per := map[string]int{}
+	for range 4 {
+		i := e.activeServer(t)
+		per[i.Host]++
+	}
+	if per["host1"] != 2 || per["host2"] != 2 {
+		t.Fatalf("servers per host: %v", per)
+	}
+}
