@@ -11,12 +11,14 @@ import (
 	"github.com/gostack/gostack/identity/policy"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/storage"
 )
 
 // API is the Block Storage API v3 (Cinder's) over a storage.Store,
 // behind identity/middleware with Optional set (version discovery is
 // public; every other route needs a caller).
 type API struct {
+	Store *storage.Store
 	// Policy decides every call by Cinder's rule names; nil uses
 	// Cinder's defaults (NewEnforcer).
 	Policy *policy.Enforcer
@@ -68,6 +70,7 @@ func (a *API) Routes() []string {
 
 func (a *API) router() *httpapi.Router {
 	rt := httpapi.NewRouter(httpapi.Cinder)
+	a.volumeRoutes(rt)
 	return rt
 }
 
@@ -134,10 +137,14 @@ type request struct {
 	creds  policy.Creds
 	admin  bool
 	now    time.Time
-	// base is the URL the resources' self links start with:
-	// http://host:8776/v3, and the project id when the path had it.
-	base string
+	// root is where the API is served (http://host:8776), inPath
+	// "/<project id>" when the request's path had it (links then have it
+	// too), else "".
+	root, inPath string
 }
+
+// base is the URL the resources' self links start with.
+func (q *request) base() string { return q.root + "/v3" + q.inPath }
 
 // at reports whether the request's version is 3.minor or later.
 func (q *request) at(minor int) bool { return !q.v.Less(httpapi.Version{Major: 3, Minor: minor}) }
@@ -169,13 +176,13 @@ func (a *API) since(minor int, h handler) http.HandlerFunc {
 		}
 		// A project id in the path must be the caller's (Cinder's wsgi
 		// Resource).
-		q.base = httpapi.BaseURL(r) + "/v3"
+		q.root = httpapi.BaseURL(r)
 		if p := pathProject(r); p != "" {
 			if p != c.ProjectID {
 				fail(w, r, badRequest("Malformed request url"))
 				return
 			}
-			q.base += "/" + p
+			q.inPath = "/" + p
 		}
 		// Keystone says every token is of the admin project when none is
 		// configured, and oslo.context defaults to that.

@@ -1,7 +1,11 @@
 package cinder_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +14,9 @@ import (
 	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/storage"
 	"github.com/gostack/gostack/storage/api/cinder"
 )
 
@@ -29,14 +36,25 @@ const (
 	projAdmin = "adadadadadadadadadadadadadadadad"
 )
 
-// client talks to a Block Storage API.
+// client talks to a Block Storage API over a fresh SQLite store.
 type client struct {
 	*apitest.Client
-	api *cinder.API
+	api   *cinder.API
+	store *storage.Store
 }
 
 func newAPI(t *testing.T) *client {
 	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, watch.Migrations(), storage.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	store := storage.NewStore(db, watch.New(db))
 	caller := middlewaretest.Caller
 	tokens := middlewaretest.Tokens{
 		admin:  caller("admin", projAdmin, "admin", "member", "reader"),
@@ -44,11 +62,11 @@ func newAPI(t *testing.T) *client {
 		bob:    caller("bob", projB, "member", "reader"),
 		reader: caller("carol", projA, "reader"),
 	}
-	api := &cinder.API{}
+	api := &cinder.API{Store: store}
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Cinder, Optional: true}
 	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(api.Handler())))
 	t.Cleanup(srv.Close)
-	return &client{Client: &apitest.Client{URL: srv.URL, NoRedirect: true}, api: api}
+	return &client{Client: &apitest.Client{URL: srv.URL, NoRedirect: true}, api: api, store: store}
 }
 
 // call sends a request under /v3 at microversion v ("" sends none).
@@ -91,4 +109,43 @@ func wantError(t *testing.T, r apitest.Reply, status int, key string, texts ...s
 			t.Fatalf("got %s, want a message with %q", r, s)
 		}
 	}
+}
+
+// dump is the store's volumes as sorted lines, for "nothing changed"
+// checks.
+func (c *client) dump(t *testing.T) string {
+	t.Helper()
+	vols, _, err := c.store.Volumes(context.Background(), storage.Viewer{Admin: true}, storage.VolumeFilter{AllProjects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, v := range vols {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(b))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// unchanged runs fn and fails the test if the store's volumes changed.
+func (c *client) unchanged(t *testing.T, fn func()) {
+	t.Helper()
+	before := c.dump(t)
+	fn()
+	if d := apitest.LineDiff(before, c.dump(t)); d != "" {
+		t.Fatalf("a refusal changed the store:\n%s", d)
+	}
+}
+
+// newVolume creates a volume as token and returns its id.
+func (c *client) newVolume(t *testing.T, token string, body map[string]any) string {
+	t.Helper()
+	if body == nil {
+		body = map[string]any{"size": 1}
+	}
+	return c.must(t, 202, "3.0", token, "POST", "/volumes", map[string]any{"volume": body})["volume"].(map[string]any)["id"].(string)
 }

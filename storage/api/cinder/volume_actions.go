@@ -1,0 +1,136 @@
+package cinder
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gostack/gostack/storage"
+)
+
+// volumeActions are the actions of POST /volumes/{id}/action served
+// (the volume actions and admin actions extensions); any other is
+// Cinder's "There is no such action".
+var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Request, q *request, body *value) error{
+	"os-extend":       (*API).extendVolume,
+	"os-set_bootable": (*API).setBootable,
+	"os-reset_status": (*API).resetVolumeStatus,
+	"os-force_delete": (*API).forceDeleteVolume,
+}
+
+func (a *API) volumeAction(w http.ResponseWriter, r *http.Request, q *request) error {
+	name, body, err := readAction(w, r)
+	if err != nil {
+		return err
+	}
+	act, ok := volumeActions[name]
+	if !ok {
+		return noSuchAction(name)
+	}
+	return act(a, w, r, q, body)
+}
+
+// extendVolume is os-extend: the volume goes to extending for its
+// backend's agent (202).
+func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+	if err := extendSchema.check(nil, body); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	v, err := a.getVolume(r.Context(), q, id)
+	if err != nil {
+		return err
+	}
+	size, _ := pyInt(body.get("os-extend").get("new_size").str())
+	rule := "volume:extend"
+	if q.at(42) && v.Status == storage.VolumeInUse {
+		rule = "volume:extend_attached_volume"
+	}
+	if err := a.authorize(r.Context(), q, rule, volumeTarget(q, v)); err != nil {
+		return err
+	}
+	n := size.Int64()
+	if !size.IsInt64() {
+		n = 1 << 62 // over any size the Store takes: its refusal names the limit
+	}
+	if _, err := a.Store.ExtendVolume(r.Context(), q.viewer(), id, n); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// setBootable is os-set_bootable (200, no body), an update of the
+// volume for Cinder's policy.
+func (a *API) setBootable(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+	if err := setBootableSchema.check(nil, body); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	v, err := a.getVolume(r.Context(), q, id)
+	if err != nil {
+		return err
+	}
+	if err := a.authorize(r.Context(), q, "volume:update", volumeTarget(q, v)); err != nil {
+		return err
+	}
+	if _, err := a.Store.SetBootable(r.Context(), q.viewer(), id, body.get("os-set_bootable").get("bootable").boolOf()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// resetVolumeStatus is an admin's os-reset_status (202): the body
+// checked first, then the volume found, then the policy, as Cinder's
+// admin actions do.
+func (a *API) resetVolumeStatus(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+	if err := resetStatusSchema.check(nil, body); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	v, err := a.Store.Volume(r.Context(), q.viewer(), id)
+	if err != nil {
+		return err
+	}
+	if err := a.authorize(r.Context(), q, "volume_extension:volume_admin_actions:reset_status", volumeTarget(q, v)); err != nil {
+		return err
+	}
+	reset := body.get("os-reset_status")
+	var sr storage.StatusReset
+	if s := reset.get("status"); s != nil && s.truthy() {
+		sr.Status = storage.VolumeStatus(strings.ToLower(s.text))
+	}
+	if s := reset.get("attach_status"); s != nil && s.truthy() {
+		sr.AttachStatus = storage.AttachStatus(strings.ToLower(s.text))
+	}
+	if s := reset.get("migration_status"); s != nil && s.truthy() && strings.ToLower(s.text) != "none" {
+		return badRequest("Resetting a volume's migration_status is not supported: volumes do not migrate yet.")
+	}
+	if sr.Status == "" && sr.AttachStatus == "" {
+		w.WriteHeader(http.StatusAccepted) // migration_status none: what every volume has
+		return nil
+	}
+	if _, err := a.Store.ResetStatus(r.Context(), q.viewer(), id, sr); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// forceDeleteVolume is an admin's os-force_delete (202): a delete
+// whatever the volume's status.
+func (a *API) forceDeleteVolume(w http.ResponseWriter, r *http.Request, q *request, _ *value) error {
+	id := r.PathValue("id")
+	v, err := a.getVolume(r.Context(), q, id)
+	if err != nil {
+		return err
+	}
+	if err := a.authorize(r.Context(), q, "volume_extension:volume_admin_actions:force_delete", volumeTarget(q, v)); err != nil {
+		return err
+	}
+	if _, err := a.Store.DeleteVolume(r.Context(), q.viewer(), id, storage.DeleteOptions{Force: true}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

@@ -1,0 +1,465 @@
+package cinder
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/storage"
+)
+
+// volumeRoutes are Cinder's volumes (v3/volumes.py, the volume actions
+// and admin actions extensions, v3/volume_metadata.py).
+func (a *API) volumeRoutes(rt *httpapi.Router) {
+	rt.HandleFunc("POST /volumes", a.op(a.createVolume))
+	rt.HandleFunc("GET /volumes", a.op(a.listVolumes(false)))
+	rt.HandleFunc("GET /volumes/detail", a.op(a.listVolumes(true)))
+	rt.HandleFunc("GET /volumes/summary", a.since(12, a.volumeSummaryTotals))
+	rt.HandleFunc("GET /volumes/{id}", a.op(a.showVolume))
+	rt.HandleFunc("PUT /volumes/{id}", a.op(a.updateVolume))
+	rt.HandleFunc("DELETE /volumes/{id}", a.op(a.deleteVolume))
+	rt.HandleFunc("POST /volumes/{id}/action", a.op(a.volumeAction))
+	a.volumeMetadataRoutes(rt)
+}
+
+// volumeTarget is the policy target of a volume: its fields over the
+// caller's project and user (Cinder's target_obj).
+func volumeTarget(q *request, v storage.Volume) map[string]any {
+	return map[string]any{"project_id": v.ProjectID, "user_id": v.UserID, "id": v.ID,
+		"availability_zone": v.AvailabilityZone, "status": string(v.Status)}
+}
+
+func (q *request) viewer() storage.Viewer {
+	return storage.Viewer{Project: q.caller.ProjectID, Admin: q.admin}
+}
+
+// getVolume is Cinder's volume_api.get: the volume if the caller sees
+// it and volume:get allows, else VolumeNotFound (a refused get does not
+// tell the volume exists).
+func (a *API) getVolume(ctx context.Context, q *request, id string) (storage.Volume, error) {
+	v, err := a.Store.Volume(ctx, q.viewer(), id)
+	if err != nil {
+		return storage.Volume{}, err
+	}
+	if !a.allowed(ctx, q, "volume:get", volumeTarget(q, v)) {
+		return storage.Volume{}, notFound("Volume %s could not be found.", id)
+	}
+	return v, nil
+}
+
+// typeName is the name of volume type id ("" when it has none).
+func (a *API) typeName(_ context.Context, id string) string { return "" }
+
+// volumeTypeID is the id of the volume type a create names (by name or
+// id), Cinder's VolumeType.get_by_name_or_id.
+func (a *API) volumeTypeID(_ context.Context, _ *request, nameOrID string) (string, error) {
+	if uuidLike(nameOrID) {
+		return "", notFound("Volume type %s could not be found.", nameOrID)
+	}
+	return "", notFound("Volume type with name %s could not be found.", nameOrID)
+}
+
+func (a *API) showVolume(w http.ResponseWriter, r *http.Request, q *request) error {
+	v, err := a.getVolume(r.Context(), q, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	view := q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))
+	a.volumeExtras(r.Context(), q, v, view)
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"volume": view})
+	return nil
+}
+
+// createVolume is Cinder's create, its checks in Cinder's order: the
+// body's schema, then what the volume is made from, then the policy,
+// then the Store's checks (size, zone, source).
+func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		return errNoBody
+	}
+	if err := volumeCreateSchemaAt(q).check(nil, body); err != nil {
+		return err
+	}
+	vol := body.get("volume")
+	c := storage.VolumeCreate{UserID: q.caller.UserID, Metadata: map[string]string{}}
+	c.Name = textField(vol, "name", "display_name")
+	c.Description = textField(vol, "description", "display_description")
+	if t := vol.get("volume_type"); !t.null() && t.text != "" {
+		if _, err := a.volumeTypeID(r.Context(), q, t.text); err != nil {
+			return err
+		}
+	}
+	if md := vol.get("metadata"); md != nil && md.kind == '{' {
+		for i, k := range md.keys {
+			c.Metadata[k] = md.items[i].text
+		}
+	}
+	if s := vol.get("snapshot_id"); !s.null() {
+		return notFound("Snapshot %s could not be found.", s.text) // no snapshot exists yet
+	}
+	if s := vol.get("source_volid"); !s.null() {
+		if _, err := a.getVolume(r.Context(), q, s.text); err != nil {
+			return err
+		}
+		c.SourceVolID = s.text
+	}
+	for _, k := range []string{"consistencygroup_id", "group_id"} {
+		if g := vol.get(k); !g.null() && (k == "consistencygroup_id" || q.at(13)) {
+			return notFound("Group %s could not be found.", g.text) // no group exists
+		}
+	}
+	image := vol.get("imageRef")
+	if i := vol.get("image_id"); i != nil {
+		image = i
+	}
+	if !image.null() {
+		return badRequest("Creating a volume from an image is not supported yet.")
+	}
+	if b := vol.get("backup_id"); !b.null() && b.text != "" && q.at(47) {
+		return notFound("Backup %s could not be found.", b.text) // no backup exists yet
+	}
+	if m := vol.get("multiattach"); m != nil {
+		if m.kind == 'n' {
+			return badRequest("Value 'None' for 'multiattach' is not a boolean.")
+		}
+		if m.boolOf() {
+			return badRequest("multiattach parameter has been removed. The default behavior is to use multiattach enabled volume types. " +
+				"Contact your administrator to create a multiattach enabled volume type and use it to create multiattach volumes.")
+		}
+	}
+	if err := a.authorize(r.Context(), q, "volume:create", nil); err != nil {
+		return err
+	}
+	if s := vol.get("size"); !s.null() {
+		n, _ := pyInt(s.str())
+		if n == nil || n.Sign() <= 0 {
+			return badRequest("Invalid input received: Invalid volume size provided for create request: %s (size argument must be an integer (or string representation of an integer) and greater than zero).", s.str())
+		}
+		c.Size = n.Int64()
+	} else if c.SourceVolID == "" {
+		return badRequest("Invalid input received: Invalid volume size provided for create request: None (size argument must be an integer (or string representation of an integer) and greater than zero).")
+	}
+	if z := vol.get("availability_zone"); !z.null() {
+		c.AvailabilityZone = z.text
+	}
+	v, err := a.Store.CreateVolume(r.Context(), q.viewer(), c)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))})
+	return nil
+}
+
+// textField is the value of the first of keys present (Cinder reads
+// name, or display_name when no name), stripped as Cinder's
+// validate_name_and_description strips it; nil for null or absent.
+func textField(obj *value, keys ...string) *string {
+	for _, k := range keys {
+		if v := obj.get(k); v != nil {
+			if v.kind != '"' {
+				return nil
+			}
+			s := pyStrip(v.text)
+			return &s
+		}
+	}
+	return nil
+}
+
+func (a *API) updateVolume(w http.ResponseWriter, r *http.Request, q *request) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		return errNoBody
+	}
+	s := volumeUpdateSchema
+	if q.at(53) {
+		s = volumeUpdateV353Schema
+	}
+	if err := s.check(nil, body); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	v, err := a.getVolume(r.Context(), q, id)
+	if err != nil {
+		return err
+	}
+	if err := a.authorize(r.Context(), q, "volume:update", volumeTarget(q, v)); err != nil {
+		return err
+	}
+	vol := body.get("volume")
+	var u storage.VolumeUpdate
+	for _, f := range []struct {
+		keys []string
+		dst  ***string
+	}{{[]string{"name", "display_name"}, &u.Name}, {[]string{"description", "display_description"}, &u.Description}} {
+		if slices.ContainsFunc(f.keys, vol.has) {
+			s := textField(vol, f.keys...)
+			*f.dst = &s
+		}
+	}
+	if md := vol.get("metadata"); md != nil {
+		u.Metadata = map[string]string{}
+		for i, k := range md.keys {
+			u.Metadata[k] = md.items[i].text
+		}
+	}
+	v, err = a.Store.UpdateVolume(r.Context(), q.viewer(), id, u)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"volume": q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))})
+	return nil
+}
+
+// deleteVolume is Cinder's delete: cascade and (from 3.23) force, as
+// query parameters; force needs volume:force_delete.
+func (a *API) deleteVolume(w http.ResponseWriter, r *http.Request, q *request) error {
+	query := newListQuery(r.URL.Query())
+	cascade, err := query.boolParam("cascade")
+	if err != nil {
+		return err
+	}
+	force := false
+	if q.at(23) {
+		if force, err = query.boolParam("force"); err != nil {
+			return err
+		}
+	}
+	id := r.PathValue("id")
+	v, err := a.getVolume(r.Context(), q, id)
+	if err != nil {
+		return err
+	}
+	if force {
+		if err := a.authorize(r.Context(), q, "volume:force_delete", volumeTarget(q, v)); err != nil {
+			return err
+		}
+	}
+	if err := a.authorize(r.Context(), q, "volume:delete", volumeTarget(q, v)); err != nil {
+		return err
+	}
+	if _, err := a.Store.DeleteVolume(r.Context(), q.viewer(), id, storage.DeleteOptions{Force: force, Cascade: cascade}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// volumeFilters are the filters Cinder's resource_filters.json lets
+// every user give on volumes; admins may give any.
+var volumeFilters = []string{"name", "status", "metadata", "bootable", "migration_status", "availability_zone",
+	"group_id", "size", "created_at", "updated_at"}
+
+// listVolumes is GET /volumes and /volumes/detail, as Cinder's
+// _get_volumes reads its query.
+func (a *API) listVolumes(detail bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, q *request) error {
+		query := newListQuery(r.URL.Query())
+		p, err := query.readPage()
+		if err != nil {
+			return err
+		}
+		keys, dirs, err := query.readSort()
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if k == "name" {
+				keys[i] = "display_name"
+			}
+		}
+		withCount := false
+		if q.at(45) {
+			if _, ok := query.Values["with_count"]; ok {
+				if withCount, err = query.boolParam("with_count"); err != nil {
+					return err
+				}
+				delete(query.Values, "with_count")
+			}
+		}
+		f, none, err := a.volumeFilter(q, query)
+		if err != nil {
+			return err
+		}
+		if err := a.authorize(r.Context(), q, "volume:get_all", nil); err != nil {
+			return err
+		}
+		f.SortKeys, f.SortDirs, f.Marker = keys, dirs, p.marker
+		var vols []storage.Volume
+		if p.limit > 0 && !none {
+			f.Limit = p.limit + p.offset
+			if vols, _, err = a.Store.Volumes(r.Context(), q.viewer(), f); err != nil {
+				return err
+			}
+			vols = vols[min(p.offset, len(vols)):]
+		}
+		out := make([]map[string]any, len(vols))
+		for i, v := range vols {
+			if detail {
+				out[i] = q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))
+				a.volumeExtras(r.Context(), q, v, out[i])
+			} else {
+				out[i] = q.volumeSummary(v)
+			}
+		}
+		res := map[string]any{"volumes": out}
+		collection := "volumes"
+		if detail {
+			collection = "volumes/detail"
+		}
+		if len(vols) > 0 {
+			if links := q.nextLinks(r.URL.Query(), collection, len(vols), vols[len(vols)-1].ID); links != nil {
+				res["volumes_links"] = links
+			}
+		}
+		if withCount {
+			f.Marker, f.Limit = "", 0
+			var all []storage.Volume
+			if !none {
+				if all, _, err = a.Store.Volumes(r.Context(), q.viewer(), f); err != nil {
+					return err
+				}
+			}
+			res["count"] = len(all)
+		}
+		httpapi.WriteJSON(w, http.StatusOK, res)
+		return nil
+	}
+}
+
+// volumeFilter reads the filters left in query as Cinder does at the
+// request's microversion: from 3.31 a user's filter that
+// resource_filters.json does not list is refused (all_tenants is
+// dropped), before it is dropped silently; admins may give any. The
+// filters Cinder takes that the Store cannot apply yet are refused
+// with a 400 that says so. none is Cinder's empty answer to a metadata
+// filter that is not a dict.
+func (a *API) volumeFilter(q *request, query listQuery) (f storage.VolumeFilter, none bool, err error) {
+	if q.at(31) && !q.admin {
+		var invalid []string
+		for k := range query.Values {
+			if strings.ToValidUTF8(k, "") != k {
+				return f, false, badRequest("Filter keys can only contain ASCII characters.")
+			}
+			ok := slices.Contains(volumeFilters, k) || q.at(34) && strings.HasSuffix(k, "~") && slices.Contains(volumeFilters, strings.TrimSuffix(k, "~"))
+			if !ok && k != "all_tenants" {
+				invalid = append(invalid, k)
+			}
+		}
+		delete(query.Values, "all_tenants")
+		if len(invalid) > 0 {
+			slices.Sort(invalid)
+			return f, false, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+		}
+	} else if !q.admin {
+		for k := range query.Values {
+			if !slices.Contains(volumeFilters, k) {
+				delete(query.Values, k)
+			}
+		}
+	}
+	if q.admin {
+		all, err := query.boolParam("all_tenants")
+		if err != nil {
+			return f, false, err
+		}
+		f.AllProjects = all
+		delete(query.Values, "all_tenants")
+		if s, ok := query.pop("project_id"); ok {
+			f.ProjectID = s
+		}
+		if s, ok := query.pop("host"); ok {
+			f.Host = s
+		}
+	}
+	if s, ok := query.pop("name"); ok {
+		f.Name = s
+	}
+	if q.at(34) {
+		if s, ok := query.pop("name~"); ok {
+			f.NameLike = s
+		}
+	}
+	if s, ok := query.pop("status"); ok {
+		f.Status = storage.VolumeStatus(pyLiteralString(s))
+	}
+	if s, ok := query.pop("availability_zone"); ok {
+		f.AvailabilityZone = pyLiteralString(s)
+	}
+	if s, ok := query.pop("bootable"); ok {
+		b, valid := pyBool(s)
+		if q.at(2) && !valid {
+			return f, false, badRequest("Invalid input received: 'bootable = %s'", s)
+		}
+		if !q.at(2) {
+			b = s != "False" && s != "false" && s != "FALSE"
+		}
+		f.Bootable = &b
+	}
+	if s, ok := query.pop("metadata"); ok {
+		md, err := pyLiteralDict(s)
+		f.Metadata, none = md, err != nil
+	}
+	if !q.at(4) {
+		delete(query.Values, "glance_metadata")
+	}
+	if len(query.Values) > 0 {
+		var left []string
+		for k := range query.Values {
+			left = append(left, k)
+		}
+		slices.Sort(left)
+		return f, false, badRequest("The volume filters %s are not supported yet.", strings.Join(left, ", "))
+	}
+	return f, none, nil
+}
+
+// volumeSummaryTotals is GET /volumes/summary (3.12): the count and
+// total size of the caller's volumes (every project's for an admin
+// with all_tenants), and from 3.36 their metadata's values by key.
+func (a *API) volumeSummaryTotals(w http.ResponseWriter, r *http.Request, q *request) error {
+	query := newListQuery(r.URL.Query())
+	var f storage.VolumeFilter
+	if q.admin {
+		all, err := query.boolParam("all_tenants")
+		if err != nil {
+			return err
+		}
+		f.AllProjects = all
+	}
+	if err := a.authorize(r.Context(), q, "volume:get_all", nil); err != nil {
+		return err
+	}
+	vols, _, err := a.Store.Volumes(r.Context(), q.viewer(), f)
+	if err != nil {
+		return err
+	}
+	var size int64
+	meta := map[string][]string{}
+	for _, v := range vols {
+		size += v.Size
+		for k, val := range v.Metadata {
+			if !slices.Contains(meta[k], val) {
+				meta[k] = append(meta[k], val)
+			}
+		}
+	}
+	sum := map[string]any{"total_count": len(vols), "total_size": size}
+	if q.at(36) {
+		for _, vs := range meta {
+			slices.Sort(vs)
+		}
+		sum["metadata"] = meta
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"volume-summary": sum})
+	return nil
+}
