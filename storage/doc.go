@@ -16,11 +16,20 @@
 //     (available to extending) and an admin's reset_status. Refusals
 //     are kit/fault errors carrying Cinder's exception name and message
 //     ("Invalid volume: ..."), which the API edge turns into HTTP.
+//   - Volume types (VolumeType): Cinder's default type __DEFAULT__ made
+//     by the migration, create, get, get by name or id, list (public,
+//     private shared with the viewer's project; is_public and extra
+//     specs filters; keyset pages), update, delete (not the default
+//     type, not while volumes use it), extra specs set and unset (not
+//     while volumes use the type), private type access. A volume's type
+//     gives its size limits (provisioning:min_vol_size, max_vol_size)
+//     and multiattach.
 //   - A Viewer is a project (another project's volume is not found) or
 //     an admin.
 //
 // What it does not do: no HTTP (storage/api/cinder serves the Cinder v3
 // API over this Store), no snapshots, attachments, backups, transfers,
-// groups, migrations, QoS specs or encryption; the agents that make the
+// groups, migrations, QoS specs, encryption or per-project default
+// types; the agents that make the
 // volumes on backends are their own packages.
 package storage

@@ -12,7 +12,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// Migrations is the block-storage schema, to apply with
+// Migrations is the block-storage schema (volumes, volume types with
+// Cinder's default type), to apply with
 // watch.Migrations().
 func Migrations() sqlstore.Migrations {
 	return sqlstore.Migrations{Area: "storage", FS: migrationFS, Dir: "migrations"}
@@ -24,6 +25,9 @@ const FeedArea = "volume"
 
 // Cinder's defaults for the Store's settings.
 const (
+	// DefaultVolumeTypeName is Cinder's default_volume_type, the type a
+	// migration makes.
+	DefaultVolumeTypeName = "__DEFAULT__"
 	// DefaultAvailabilityZone is Cinder's storage_availability_zone.
 	DefaultAvailabilityZone = "nova"
 )
@@ -38,6 +42,10 @@ type Store struct {
 
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// DefaultType is the name of the type a volume created without one
+	// gets (Cinder's default_volume_type; DefaultVolumeTypeName when "").
+	// It cannot be deleted.
+	DefaultType string
 	// DefaultAvailabilityZone is the zone of a volume created without
 	// one (Cinder's default_availability_zone, else
 	// storage_availability_zone; DefaultAvailabilityZone when "").
@@ -58,6 +66,13 @@ func (s *Store) now() time.Time {
 func (s *Store) record(ctx context.Context, tx *sqlstore.Tx, kind, id, project string, op watch.Op, v any) error {
 	_, err := s.feed.AppendValue(ctx, tx, watch.Change{Area: FeedArea, Kind: kind, ID: id, Project: project, Op: op}, v)
 	return err
+}
+
+func (s *Store) defaultType() string {
+	if s.DefaultType != "" {
+		return s.DefaultType
+	}
+	return DefaultVolumeTypeName
 }
 
 func (s *Store) defaultZone() string {

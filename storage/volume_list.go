@@ -61,26 +61,27 @@ var volumeSortKeys = map[string]sqlstore.SortKey{
 // VolumeSortKeys are the sort keys Volumes takes.
 func VolumeSortKeys() []string { return slices.Sorted(maps.Keys(volumeSortKeys)) }
 
-// volumeOrder is Cinder's process_sort_params over volumes: the keys
-// given with their directions, then created_at and id in the first
-// direction (desc when none is given, the API's default).
-func volumeOrder(keys, dirs []string) (sqlstore.Keyset, error) {
+// sortOrder is Cinder's process_sort_params over keys (a list's sort
+// keys by name; idExpr the id's): the keys given with their directions,
+// then created_at and id in the first direction (desc when none is
+// given, the API's default).
+func sortOrder(keys map[string]sqlstore.SortKey, idExpr string, sortKeys, sortDirs []string) (sqlstore.Keyset, error) {
 	def := "desc"
-	if len(dirs) > 0 {
-		def = dirs[0]
+	if len(sortDirs) > 0 {
+		def = sortDirs[0]
 	}
-	for _, d := range dirs {
+	for _, d := range sortDirs {
 		if d != "asc" && d != "desc" {
 			return nil, invalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
 		}
 	}
-	if len(dirs) > len(keys) {
+	if len(sortDirs) > len(sortKeys) {
 		return nil, invalidInput("Sort direction array size exceeds sort key array size.")
 	}
 	var ks sqlstore.Keyset
 	seen := map[string]bool{}
 	add := func(key, dir string) error {
-		k, ok := volumeSortKeys[key]
+		k, ok := keys[key]
 		if !ok {
 			return invalidInput("Invalid sort key")
 		}
@@ -92,10 +93,10 @@ func volumeOrder(keys, dirs []string) (sqlstore.Keyset, error) {
 		ks = append(ks, k)
 		return nil
 	}
-	for i, key := range keys {
+	for i, key := range sortKeys {
 		dir := def
-		if i < len(dirs) {
-			dir = dirs[i]
+		if i < len(sortDirs) {
+			dir = sortDirs[i]
 		}
 		if err := add(key, dir); err != nil {
 			return nil, err
@@ -109,7 +110,7 @@ func volumeOrder(keys, dirs []string) (sqlstore.Keyset, error) {
 	// The id is unique: keys after it change nothing, and Keyset wants it
 	// last.
 	for i, k := range ks {
-		if k.Expr == "v.id" {
+		if k.Expr == idExpr {
 			ks = ks[:i+1]
 			break
 		}
@@ -119,15 +120,18 @@ func volumeOrder(keys, dirs []string) (sqlstore.Keyset, error) {
 
 // likePattern is a LIKE pattern matching s anywhere, with LIKE's
 // wildcards in s escaped by a backslash.
-func likePattern(s string) string {
+func likePattern(s string) string { return likeContains(strings.ToLower(s)) }
+
+// likeContains is a LIKE pattern matching s anywhere (with ESCAPE '\\').
+func likeContains(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
+	return "%" + r.Replace(s) + "%"
 }
 
 // Volumes lists the volumes v may see that f selects, in f's order, and
 // whether more follow the page.
 func (s *Store) Volumes(ctx context.Context, v Viewer, f VolumeFilter) ([]Volume, bool, error) {
-	order, err := volumeOrder(f.SortKeys, f.SortDirs)
+	order, err := sortOrder(volumeSortKeys, "v.id", f.SortKeys, f.SortDirs)
 	if err != nil {
 		return nil, false, err
 	}

@@ -67,7 +67,8 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 }
 
 // ExtendVolume is Cinder's os-extend of a volume that is not attached:
-// newSize must be larger than the size, and the volume available; it
+// newSize must be larger than the size and within the type's
+// provisioning:max_vol_size, and the volume available; it
 // goes to extending with NewSize set, for its backend's agent, whose
 // report ends the extend (available at the new size, or
 // error_extending).
@@ -81,6 +82,13 @@ func (s *Store) ExtendVolume(ctx context.Context, v Viewer, id string, newSize i
 		}
 		if newSize-vol.Size <= 0 {
 			return invalidInput("New size for extend must be greater than current size. (current: %d, extended: %d).", vol.Size, newSize)
+		}
+		vt, err := typeByID(ctx, tx, adminViewer, vol.VolumeTypeID, false)
+		if err != nil {
+			return err
+		}
+		if err := typeSizeLimits(vt, newSize); err != nil {
+			return err
 		}
 		if vol.Status != VolumeAvailable {
 			return invalidVolume("Volume %s status must be '{'status': 'available'}' to extend, currently %s.", vol.ID, vol.Status)

@@ -142,6 +142,9 @@ type VolumeCreate struct {
 	Description *string
 	// Size is in GiB; 0 takes the source volume's size.
 	Size int64
+	// VolumeType is the type's name or id, as the viewer sees it ("" for
+	// the source volume's type, else the Store's default type).
+	VolumeType string
 	// AvailabilityZone is the zone to create the volume in ("" for the
 	// Store's default, or the source volume's).
 	AvailabilityZone string
@@ -189,7 +192,8 @@ func checkCreate(c *VolumeCreate) error {
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"user_id", c.UserID}, {"availability_zone", c.AvailabilityZone},
-		{"source_volid", c.SourceVolID}, {"snapshot_id", c.SnapshotID}, {"image_id", c.ImageID}} {
+		{"source_volid", c.SourceVolID}, {"snapshot_id", c.SnapshotID}, {"image_id", c.ImageID},
+		{"volume_type", c.VolumeType}} {
 		if err := checkText(f.name, f.v, maxText); err != nil {
 			return err
 		}
@@ -202,8 +206,11 @@ func checkCreate(c *VolumeCreate) error {
 
 // CreateVolume stores a new volume of v's project in status creating,
 // as Cinder's create does: size at least 1 GiB (or the source volume's
-// size), the source volume seen by v, available or in-use and no
-// larger than the new one.
+// size) and within the type's provisioning:min_vol_size and
+// max_vol_size, the type one v sees (the default type otherwise), the
+// source volume seen by v, available or in-use, no larger than the new
+// one and of a type the new one's is compatible with. A type whose
+// multiattach extra spec is "<is> True" makes a multiattach volume.
 func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Volume, error) {
 	c.Metadata = maps.Clone(c.Metadata)
 	if err := checkCreate(&c); err != nil {
@@ -231,13 +238,21 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 				return invalidVolume("Originating source volume status must be one of 'available, in-use' values")
 			}
 		}
+		vt, err := s.createType(ctx, tx, v, c.VolumeType, src)
+		if err != nil {
+			return err
+		}
 		size, err := checkSize(c.Size, src)
 		if err != nil {
+			return err
+		}
+		if err := typeSizeLimits(vt, size); err != nil {
 			return err
 		}
 		now := s.now()
 		vol := Volume{ID: c.ID, ProjectID: v.Project, UserID: c.UserID, Name: c.Name, Description: c.Description,
 			Size: size, Status: VolumeCreating, AttachStatus: AttachDetached, AvailabilityZone: c.AvailabilityZone,
+			VolumeTypeID: vt.ID, Multiattach: multiattach(vt),
 			Bootable: c.ImageID != "", Metadata: c.Metadata, SnapshotID: c.SnapshotID, SourceVolID: c.SourceVolID,
 			ImageID: c.ImageID, Revision: 1, CreatedAt: now, UpdatedAt: now}
 		if src != nil {
@@ -259,6 +274,52 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 		return Volume{}, err
 	}
 	return out, nil
+}
+
+// createType is the type of a new volume: the one named (a type v sees),
+// else the source volume's, else the default type. A type named for a
+// clone must be compatible with the source's (Cinder's
+// _retype_is_possible). The type's row is share locked on PostgreSQL,
+// so it is not deleted or changed before the volume commits.
+func (s *Store) createType(ctx context.Context, tx *sqlstore.Tx, v Viewer, ident string, src *Volume) (*VolumeType, error) {
+	switch {
+	case ident != "":
+		vt, err := typeByNameOrID(ctx, tx, v, ident, true)
+		if err != nil {
+			return nil, err
+		}
+		if src != nil && vt.ID != src.VolumeTypeID {
+			st, err := typeByID(ctx, tx, adminViewer, src.VolumeTypeID, false)
+			if err != nil {
+				return nil, err
+			}
+			if !retypePossible(st, vt) {
+				return nil, invalidInput("Invalid volume_type provided: %s (requested type is not compatible; either match source volume, or omit type argument).", vt.ID)
+			}
+		}
+		return vt, nil
+	case src != nil && src.VolumeTypeID != "":
+		vt, err := typeByID(ctx, tx, v, src.VolumeTypeID, true)
+		if err == nil && vt == nil {
+			err = typeNotFound(src.VolumeTypeID)
+		}
+		return vt, err
+	}
+	return s.defaultTypeIn(ctx, tx, true)
+}
+
+// retypePossible is Cinder's _retype_is_possible between the types of
+// a source and a new volume: encryption never differs here, so the
+// types must name the same backend (both none included).
+func retypePossible(from, to *VolumeType) bool {
+	var a, b string
+	if from != nil {
+		a = from.ExtraSpecs[SpecBackendName]
+	}
+	if to != nil {
+		b = to.ExtraSpecs[SpecBackendName]
+	}
+	return a == b
 }
 
 func insertVolume(ctx context.Context, tx *sqlstore.Tx, v Volume) error {
