@@ -24,6 +24,13 @@
 //     while volumes use the type), private type access. A volume's type
 //     gives its size limits (provisioning:min_vol_size, max_vol_size)
 //     and multiattach.
+//   - Quotas as Cinder's (volumes, gigabytes, per_volume_gigabytes,
+//     snapshots, backups, backup_gigabytes, groups, and volumes_<type>,
+//     gigabytes_<type>, snapshots_<type>) with cinder/quota.py's
+//     defaults, a project's own limits set by admins (never below its
+//     use), and usage counted from the volumes themselves. A create or
+//     an extend counts and writes in one transaction under the
+//     project's lock, so parallel requests never exceed a limit.
 //   - A Viewer is a project (another project's volume is not found) or
 //     an admin.
 //

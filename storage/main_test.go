@@ -14,7 +14,8 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // newStore opens a migrated storage Store on dsn (testenv.Engines),
-// with a clock tests can move.
+// whose volumes and gigabytes are not limited by default (the quota
+// tests set them back to Cinder's).
 func newStore(t testing.TB, dsn string) (*storage.Store, *sqlstore.DB, *watch.Log) {
 	t.Helper()
 	ctx := context.Background()
@@ -27,7 +28,9 @@ func newStore(t testing.TB, dsn string) (*storage.Store, *sqlstore.DB, *watch.Lo
 		t.Fatal(err)
 	}
 	feed := watch.New(db)
-	return storage.NewStore(db, feed), db, feed
+	s := storage.NewStore(db, feed)
+	s.QuotaDefaults = map[string]int64{storage.QuotaVolumes: -1, storage.QuotaGigabytes: -1}
+	return s, db, feed
 }
 
 // forEngine runs fn on a fresh store on every engine.

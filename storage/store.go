@@ -13,7 +13,7 @@ import (
 var migrationFS embed.FS
 
 // Migrations is the block-storage schema (volumes, volume types with
-// Cinder's default type), to apply with
+// Cinder's default type, quotas), to apply with
 // watch.Migrations().
 func Migrations() sqlstore.Migrations {
 	return sqlstore.Migrations{Area: "storage", FS: migrationFS, Dir: "migrations"}
@@ -50,6 +50,9 @@ type Store struct {
 	// one (Cinder's default_availability_zone, else
 	// storage_availability_zone; DefaultAvailabilityZone when "").
 	DefaultAvailabilityZone string
+	// QuotaDefaults override DefaultQuotas, by resource (per-type ones,
+	// volumes_<type name>, included).
+	QuotaDefaults map[string]int64
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()

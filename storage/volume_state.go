@@ -68,7 +68,10 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 
 // ExtendVolume is Cinder's os-extend of a volume that is not attached:
 // newSize must be larger than the size and within the type's
-// provisioning:max_vol_size, and the volume available; it
+// provisioning:max_vol_size, and the volume available; the growth must
+// fit the project's per_volume_gigabytes, gigabytes and the type's
+// gigabytes_<name> quotas (an extend under way counts its new size);
+// it
 // goes to extending with NewSize set, for its backend's agent, whose
 // report ends the extend (available at the new size, or
 // error_extending).
@@ -92,6 +95,12 @@ func (s *Store) ExtendVolume(ctx context.Context, v Viewer, id string, newSize i
 		}
 		if vol.Status != VolumeAvailable {
 			return invalidVolume("Volume %s status must be '{'status': 'available'}' to extend, currently %s.", vol.ID, vol.Status)
+		}
+		if err := lockProject(ctx, tx, vol.ProjectID); err != nil {
+			return err
+		}
+		if err := s.checkVolumeQuota(ctx, tx, vol.ProjectID, vt, 0, newSize-vol.Size, newSize); err != nil {
+			return err
 		}
 		vol.Status, vol.NewSize = VolumeExtending, newSize
 		return nil

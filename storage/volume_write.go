@@ -211,6 +211,9 @@ func checkCreate(c *VolumeCreate) error {
 // source volume seen by v, available or in-use, no larger than the new
 // one and of a type the new one's is compatible with. A type whose
 // multiattach extra spec is "<is> True" makes a multiattach volume.
+// The project's quotas are checked in the transaction that makes the
+// volume, under the project's lock, so parallel creates never exceed
+// them.
 func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Volume, error) {
 	c.Metadata = maps.Clone(c.Metadata)
 	if err := checkCreate(&c); err != nil {
@@ -225,6 +228,9 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 	}
 	var out Volume
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := lockProject(ctx, tx, v.Project); err != nil {
+			return err
+		}
 		var src *Volume
 		if c.SourceVolID != "" {
 			var err error
@@ -247,6 +253,9 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 			return err
 		}
 		if err := typeSizeLimits(vt, size); err != nil {
+			return err
+		}
+		if err := s.checkVolumeQuota(ctx, tx, v.Project, vt, 1, size, size); err != nil {
 			return err
 		}
 		now := s.now()

@@ -436,7 +436,9 @@ type VolumeTypeUpdate struct {
 
 // UpdateVolumeType changes type id's name, description or visibility,
 // as Cinder's types update: something must change, a name must not be
-// blank nor another type's.
+// blank nor another type's. A new name renames the type's quotas
+// (volumes_<name>, gigabytes_<name>, snapshots_<name>), as Cinder's
+// update_quota_resource does.
 func (s *Store) UpdateVolumeType(ctx context.Context, id string, u VolumeTypeUpdate) (VolumeType, error) {
 	if u.Name == nil && u.Description == nil && u.IsPublic == nil {
 		return VolumeType{}, cinderError(fault.BadRequest, "", "Specify volume type name, description, is_public or a combination thereof.")
@@ -460,6 +462,9 @@ func (s *Store) UpdateVolumeType(ctx context.Context, id string, u VolumeTypeUpd
 			}
 			if n > 0 {
 				return cinderError(fault.Conflict, "VolumeTypeExists", "Volume Type %s already exists.", *u.Name)
+			}
+			if err := renameTypeQuotas(ctx, tx, t.Name, *u.Name); err != nil {
+				return err
 			}
 			t.Name = *u.Name
 		}

@@ -339,7 +339,10 @@ func TestTypeDeleteRace(t *testing.T) {
 			var wg sync.WaitGroup
 			var verr, derr error
 			wg.Add(2)
-			go func() { defer wg.Done(); _, verr = s.CreateVolume(ctx, alice, storage.VolumeCreate{Size: 1, VolumeType: vt.ID}) }()
+			go func() {
+				defer wg.Done()
+				_, verr = s.CreateVolume(ctx, alice, storage.VolumeCreate{Size: 1, VolumeType: vt.ID})
+			}()
 			go func() { defer wg.Done(); derr = s.DeleteVolumeType(ctx, vt.ID) }()
 			wg.Wait()
 			switch {
