@@ -71,6 +71,7 @@ func (a *API) Routes() []string {
 func (a *API) router() *httpapi.Router {
 	rt := httpapi.NewRouter(httpapi.Cinder)
 	a.volumeRoutes(rt)
+	a.typeRoutes(rt)
 	return rt
 }
 

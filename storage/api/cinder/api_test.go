@@ -149,3 +149,18 @@ func (c *client) newVolume(t *testing.T, token string, body map[string]any) stri
 	}
 	return c.must(t, 202, "3.0", token, "POST", "/volumes", map[string]any{"volume": body})["volume"].(map[string]any)["id"].(string)
 }
+
+// typesDump is the store's volume types as JSON, for "nothing changed"
+// checks.
+func (c *client) typesDump(t *testing.T) string {
+	t.Helper()
+	ts, _, err := c.store.VolumeTypes(context.Background(), storage.Viewer{Admin: true}, storage.VolumeTypeFilter{SortKeys: []string{"name"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -49,17 +49,6 @@ func (a *API) getVolume(ctx context.Context, q *request, id string) (storage.Vol
 	return v, nil
 }
 
-// typeName is the name of volume type id ("" when it has none).
-func (a *API) typeName(_ context.Context, id string) string { return "" }
-
-// volumeTypeID is the id of the volume type a create names (by name or
-// id), Cinder's VolumeType.get_by_name_or_id.
-func (a *API) volumeTypeID(_ context.Context, _ *request, nameOrID string) (string, error) {
-	if uuidLike(nameOrID) {
-		return "", notFound("Volume type %s could not be found.", nameOrID)
-	}
-	return "", notFound("Volume type with name %s could not be found.", nameOrID)
-}
 
 func (a *API) showVolume(w http.ResponseWriter, r *http.Request, q *request) error {
 	v, err := a.getVolume(r.Context(), q, r.PathValue("id"))
@@ -91,9 +80,11 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 	c.Name = textField(vol, "name", "display_name")
 	c.Description = textField(vol, "description", "display_description")
 	if t := vol.get("volume_type"); !t.null() && t.text != "" {
-		if _, err := a.volumeTypeID(r.Context(), q, t.text); err != nil {
+		// Cinder's VolumeType.get_by_name_or_id, before anything else.
+		if _, err := a.Store.FindVolumeType(r.Context(), q.viewer(), t.text); err != nil {
 			return err
 		}
+		c.VolumeType = t.text
 	}
 	if md := vol.get("metadata"); md != nil && md.kind == '{' {
 		for i, k := range md.keys {

@@ -21,7 +21,7 @@ func TestVolumeLifecycle(t *testing.T) {
 	id := created["id"].(string)
 	for k, want := range map[string]any{"status": "creating", "size": float64(2), "name": "data", "description": "d",
 		"availability_zone": "nova", "bootable": "false", "encrypted": false, "multiattach": false, "user_id": "alice",
-		"volume_type": nil, "snapshot_id": nil, "source_volid": nil, "replication_status": "disabled"} {
+		"volume_type": "__DEFAULT__", "snapshot_id": nil, "source_volid": nil, "replication_status": "disabled"} {
 		if created[k] != want {
 			t.Errorf("created %s = %v, want %v", k, created[k], want)
 		}
