@@ -65,7 +65,7 @@ func TestVolumeTypes(t *testing.T) {
 		{alice, "3.0", "?sort=name:asc", "__DEFAULT__,gold,private"},
 		{bob, "3.0", "?sort=name:asc", "__DEFAULT__,gold"},
 		{bob, "3.0", "?sort=name:asc&is_public=false", "__DEFAULT__,gold"}, // a user's is_public is always true
-		{admin, "3.0", "?sort=name:asc", "__DEFAULT__,gold"},              // public, and shared with the admin's project
+		{admin, "3.0", "?sort=name:asc", "__DEFAULT__,gold"},               // public, and shared with the admin's project
 		{admin, "3.0", "?sort=name:asc&is_public=none", "__DEFAULT__,gold,private"},
 		{admin, "3.0", "?is_public=false", "private"},
 		{admin, "3.52", "?extra_specs=" + "%7B%27volume_backend_name%27%3A+%27lvm%27%7D", "gold"},

@@ -49,7 +49,6 @@ func (a *API) getVolume(ctx context.Context, q *request, id string) (storage.Vol
 	return v, nil
 }
 
-
 func (a *API) showVolume(w http.ResponseWriter, r *http.Request, q *request) error {
 	v, err := a.getVolume(r.Context(), q, r.PathValue("id"))
 	if err != nil {
