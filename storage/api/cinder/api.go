@@ -72,6 +72,7 @@ func (a *API) router() *httpapi.Router {
 	rt := httpapi.NewRouter(httpapi.Cinder)
 	a.volumeRoutes(rt)
 	a.typeRoutes(rt)
+	a.quotaRoutes(rt)
 	return rt
 }
 
@@ -245,7 +246,23 @@ func (a *API) now() time.Time {
 	return time.Now()
 }
 
+// quotaErrors are Cinder's QuotaError exceptions the Store raises: they
+// reach Cinder's FaultWrapper, which names the exception in the message
+// and says when to retry (413, Retry-After: 0).
+var quotaErrors = map[string]bool{"VolumeSizeExceedsLimit": true, "VolumeLimitExceeded": true,
+	"VolumeSizeExceedsAvailableQuota": true, "QuotaError": true}
+
+// fail writes err as Cinder's error body: the one place the Block
+// Storage API turns errors into HTTP.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
+	if typ := fault.TypeOf(err); fault.KindOf(err) == fault.TooLarge && quotaErrors[typ] {
+		msg := typ + ": " + fault.Message(err)
+		httpapi.Logger(r.Context()).DebugContext(r.Context(), "request rejected", "status", http.StatusRequestEntityTooLarge, "error", msg)
+		w.Header().Set("Retry-After", "0")
+		httpapi.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"overLimit": map[string]any{
+			"code": http.StatusRequestEntityTooLarge, "message": msg, "retryAfter": "0"}})
+		return
+	}
 	httpapi.WriteError(w, r, httpapi.Cinder, err)
 }
 
