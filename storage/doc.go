@@ -6,16 +6,17 @@
 // What works today:
 //
 //   - Volumes (Volume): Cinder's statuses and attach statuses, create
-//     (status creating; size, source volume and metadata checked as
-//     Cinder checks them), get, list with Cinder's filters (name, name~,
-//     status, metadata, bootable, availability zone, host; all_tenants
-//     and project_id for admins) and keyset pagination with Cinder's
-//     sort keys and directions, update (name, description, metadata),
-//     metadata items, bootable, delete (Cinder's conditions, deleting
-//     for the backend's agent, at once when never placed), extend
-//     (available to extending) and an admin's reset_status. Refusals
-//     are kit/fault errors carrying Cinder's exception name and message
-//     ("Invalid volume: ..."), which the API edge turns into HTTP.
+//     (status creating on the pool the scheduler picked; size, type,
+//     zone, source volume and metadata checked as Cinder checks them),
+//     get, list with Cinder's filters (name, name~, status, metadata,
+//     bootable, availability zone, host; all_tenants and project_id for
+//     admins) and keyset pagination with Cinder's sort keys and
+//     directions, update (name, description, metadata), metadata items,
+//     bootable, delete (Cinder's conditions, deleting for the backend's
+//     agent, at once when never placed), extend (available to
+//     extending) and an admin's reset_status. Refusals are kit/fault
+//     errors carrying Cinder's exception name and message ("Invalid
+//     volume: ..."), which the API edge turns into HTTP.
 //   - Volume types (VolumeType): Cinder's default type __DEFAULT__ made
 //     by the migration, create, get, get by name or id, list (public,
 //     private shared with the viewer's project; is_public and extra
@@ -31,12 +32,29 @@
 //     use), and usage counted from the volumes themselves. A create or
 //     an extend counts and writes in one transaction under the
 //     project's lock, so parallel requests never exceed a limit.
+//   - Backends (Backend, ReportBackend): each volume agent reports its
+//     pools (host@backend#pool) with Cinder's capacity figures; a pool
+//     is up when heard from within ServiceDownTime (60 s) and takes
+//     nothing while down or disabled. A create runs Cinder's filter
+//     scheduler (Scheduler: AvailabilityZoneFilter, CapacityFilter,
+//     CapabilitiesFilter, CapacityWeigher, with Cinder's arithmetic,
+//     proven against python3-cinder) over the pools and claims the best
+//     in its transaction, comparing the pool's generation, so parallel
+//     creates never take the same last space; an extend claims its
+//     growth on the volume's pool the same way.
+//   - What a backend's agent needs, through the API: BackendState (its
+//     volumes, with the feed revision of the read) and ReportVolume
+//     (creating, deleting, extending ended or failed).
 //   - A Viewer is a project (another project's volume is not found) or
 //     an admin.
 //
+// The scheduler does not reuse compute/scheduler's code: its filter
+// and weigher interfaces take Nova's host and request types, which have
+// no place for a pool's figures (README.md says more).
+//
 // What it does not do: no HTTP (storage/api/cinder serves the Cinder v3
-// API over this Store), no snapshots, attachments, backups, transfers,
-// groups, migrations, QoS specs, encryption or per-project default
-// types; the agents that make the
-// volumes on backends are their own packages.
+// API over this Store), no rescheduling after an agent's failure, no
+// snapshots, attachments, backups, transfers, groups, migrations, QoS
+// specs, encryption or per-project default types; the agents that make
+// the volumes on backends are their own packages.
 package storage

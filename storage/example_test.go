@@ -12,8 +12,10 @@ import (
 	"github.com/gostack/gostack/storage"
 )
 
-// A volume in the Store, on SQLite: created, an extend to a smaller
-// size refused with Cinder's exception, and unseen by another project.
+// A volume's life in the Store, on SQLite: a pool's agent reports its
+// capacity, a create is placed on the pool, the agent makes the volume
+// and says so, an extend is refused past the pool's room and done
+// within it, and a delete ends with the agent's report.
 func Example() {
 	dir, _ := os.MkdirTemp("", "storage-example-")
 	defer os.RemoveAll(dir)
@@ -31,21 +33,53 @@ func Example() {
 	s := storage.NewStore(db, watch.New(db))
 	demo := storage.Viewer{Project: "demo"}
 
+	// The volume agent of node1's lvm backend reports its pool.
+	const pool = "node1@lvm#vg0"
+	if _, err := s.ReportBackend(ctx, pool, storage.BackendReport{VolumeBackendName: "lvm",
+		TotalCapacityGB: storage.GB(100), FreeCapacityGB: storage.GB(100)}); err != nil {
+		fmt.Println(err)
+		return
+	}
+
 	name := "data"
-	vol, err := s.CreateVolume(ctx, demo, storage.VolumeCreate{UserID: "alice", Name: &name, Size: 10})
+	vol, err := s.CreateVolume(ctx, demo, storage.VolumeCreate{ID: "3f1a6c0e-7b8d-4e21-9c55-0d2e8f4b6a17",
+		UserID: "alice", Name: &name, Size: 10})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(*vol.Name, vol.Size, vol.Status, vol.AvailabilityZone)
+	fmt.Println(*vol.Name, vol.Size, vol.Status, vol.Host, vol.AvailabilityZone)
 
-	_, err = s.ExtendVolume(ctx, demo, vol.ID, 5)
-	fmt.Println(fault.KindOf(err), fault.TypeOf(err))
+	// The agent follows the feed, reads its pool's volumes and makes them.
+	st, _ := s.BackendState(ctx, pool)
+	for _, v := range st.Volumes {
+		if v.Status == storage.VolumeCreating {
+			v, err = s.ReportVolume(ctx, pool, v.ID, storage.VolumeReport{Status: v.Status,
+				ProviderLocation: "iqn.2010-10.org.openstack:volume-" + v.ID + " 1"})
+			fmt.Println(v.Status, err)
+		}
+	}
 
-	_, err = s.Volume(ctx, storage.Viewer{Project: "other"}, vol.ID)
+	_, err = s.ExtendVolume(ctx, demo, vol.ID, 200)
+	fmt.Println(fault.KindOf(err), err)
+	vol, _ = s.ExtendVolume(ctx, demo, vol.ID, 20)
+	vol, _ = s.ReportVolume(ctx, pool, vol.ID, storage.VolumeReport{Status: vol.Status, Size: vol.NewSize})
+	fmt.Println(vol.Status, vol.Size)
+
+	used, _ := s.QuotaUsage(ctx, "demo")
+	fmt.Println("gigabytes used:", used[storage.QuotaGigabytes])
+
+	vol, _ = s.DeleteVolume(ctx, demo, vol.ID, storage.DeleteOptions{})
+	vol, _ = s.ReportVolume(ctx, pool, vol.ID, storage.VolumeReport{Status: vol.Status})
+	fmt.Println(vol.Status)
+	_, err = s.Volume(ctx, demo, vol.ID)
 	fmt.Println(fault.KindOf(err))
 	// Output:
-	// data 10 creating nova
-	// bad request InvalidInput
+	// data 10 creating node1@lvm#vg0 nova
+	// available <nil>
+	// conflict No valid backend was found. Cannot place volume 3f1a6c0e-7b8d-4e21-9c55-0d2e8f4b6a17 on node1@lvm#vg0.
+	// available 20
+	// gigabytes used: 20
+	// deleted
 	// not found
 }

@@ -13,7 +13,7 @@ import (
 var migrationFS embed.FS
 
 // Migrations is the block-storage schema (volumes, volume types with
-// Cinder's default type, quotas), to apply with
+// Cinder's default type, quotas, backends), to apply with
 // watch.Migrations().
 func Migrations() sqlstore.Migrations {
 	return sqlstore.Migrations{Area: "storage", FS: migrationFS, Dir: "migrations"}
@@ -30,6 +30,9 @@ const (
 	DefaultVolumeTypeName = "__DEFAULT__"
 	// DefaultAvailabilityZone is Cinder's storage_availability_zone.
 	DefaultAvailabilityZone = "nova"
+	// DefaultServiceDownTime is Cinder's service_down_time: a backend
+	// not heard from for longer is down.
+	DefaultServiceDownTime = 60 * time.Second
 )
 
 // Store keeps the block-storage area's state in a sqlstore database.
@@ -53,6 +56,12 @@ type Store struct {
 	// QuotaDefaults override DefaultQuotas, by resource (per-type ones,
 	// volumes_<type name>, included).
 	QuotaDefaults map[string]int64
+	// ServiceDownTime is how long a backend may stay silent and still be
+	// up (DefaultServiceDownTime when 0).
+	ServiceDownTime time.Duration
+	// Scheduler places new volumes on backend pools (DefaultScheduler()
+	// when nil).
+	Scheduler *Scheduler
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()
@@ -76,6 +85,13 @@ func (s *Store) defaultType() string {
 		return s.DefaultType
 	}
 	return DefaultVolumeTypeName
+}
+
+func (s *Store) scheduler() *Scheduler {
+	if s.Scheduler != nil {
+		return s.Scheduler
+	}
+	return DefaultScheduler()
 }
 
 func (s *Store) defaultZone() string {

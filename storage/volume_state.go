@@ -70,8 +70,11 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 // newSize must be larger than the size and within the type's
 // provisioning:max_vol_size, and the volume available; the growth must
 // fit the project's per_volume_gigabytes, gigabytes and the type's
-// gigabytes_<name> quotas (an extend under way counts its new size);
-// it
+// gigabytes_<name> quotas (an extend under way counts its new size),
+// and the volume's pool must have room for it (every filter of the
+// Scheduler passing the pool for the growth, claimed as a create's
+// room is), else a *NoValidBackend (409; Cinder's extend would answer
+// 202 and leave the volume available with a user message); it
 // goes to extending with NewSize set, for its backend's agent, whose
 // report ends the extend (available at the new size, or
 // error_extending).
@@ -101,6 +104,18 @@ func (s *Store) ExtendVolume(ctx context.Context, v Viewer, id string, newSize i
 		}
 		if err := s.checkVolumeQuota(ctx, tx, vol.ProjectID, vt, 0, newSize-vol.Size, newSize); err != nil {
 			return err
+		}
+		if vol.Host == "" {
+			return invalidVolume("volume is not assigned to a host")
+		}
+		req := &ScheduleRequest{Operation: OpExtendVolume, VolumeID: vol.ID, Size: newSize - vol.Size, VolumeType: vt}
+		p, why, err := s.claim(ctx, tx, s.scheduler(), req, vol.Host)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return &NoValidBackend{Reason: fmt.Sprintf("Cannot place volume %s on %s.", vol.ID, vol.Host),
+				Filters: []FilterResult{{Name: "claim", Start: 1, Reasons: map[string]string{vol.Host: why}}}}
 		}
 		vol.Status, vol.NewSize = VolumeExtending, newSize
 		return nil

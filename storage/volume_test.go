@@ -110,16 +110,18 @@ func TestCreateVolume(t *testing.T) {
 		if vol.Status != storage.VolumeCreating || vol.AttachStatus != storage.AttachDetached || vol.Size != 2 ||
 			vol.ProjectID != alice.Project || vol.UserID != "u1" || *vol.Name != "data" || vol.Description != nil ||
 			vol.AvailabilityZone != storage.DefaultAvailabilityZone || vol.Bootable || vol.Revision != 1 ||
-			!maps.Equal(vol.Metadata, map[string]string{"k": "v"}) || vol.Host != "" {
+			!maps.Equal(vol.Metadata, map[string]string{"k": "v"}) || vol.Host != defaultPool {
 			t.Fatalf("created %+v", vol)
 		}
 		got, err := s.Volume(ctx, alice, vol.ID)
 		if err != nil || got.ID != vol.ID || !got.CreatedAt.Equal(vol.CreatedAt) || got.Metadata["k"] != "v" {
 			t.Fatalf("get: %+v %v", got, err)
 		}
+		addPool(t, s, "az9host@lvm#p", "az9", storage.BackendReport{TotalCapacityGB: storage.GB(100), FreeCapacityGB: storage.GB(100)})
+		addPool(t, s, "az2host@lvm#p", "az2", storage.BackendReport{TotalCapacityGB: storage.GB(100), FreeCapacityGB: storage.GB(100)})
 		img := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1, ImageID: "img-1", AvailabilityZone: "az9",
 			ID: "6F0D52A0-3D1B-4E45-9C6B-6B6F2C1B7E10"})
-		if !img.Bootable || img.AvailabilityZone != "az9" || img.ID != "6f0d52a0-3d1b-4e45-9c6b-6b6f2c1b7e10" {
+		if !img.Bootable || img.AvailabilityZone != "az9" || img.Host != "az9host@lvm#p" || img.ID != "6f0d52a0-3d1b-4e45-9c6b-6b6f2c1b7e10" {
 			t.Fatalf("from an image: %+v", img)
 		}
 
@@ -139,7 +141,7 @@ func TestCreateVolume(t *testing.T) {
 				refusal{fault.BadRequest, "Invalid volume: Originating source volume status must be one of 'available, in-use' values", false}.check(t, err)
 				continue
 			}
-			if err != nil || clone.Size != 5 || clone.AvailabilityZone != "az2" || !clone.Bootable || clone.SourceVolID != src.ID {
+			if err != nil || clone.Size != 5 || clone.AvailabilityZone != "az2" || clone.Host != "az2host@lvm#p" || !clone.Bootable || clone.SourceVolID != src.ID {
 				t.Fatalf("clone: %+v %v", clone, err)
 			}
 		}
@@ -162,6 +164,7 @@ func TestCreateVolume(t *testing.T) {
 			{"clone of another project", bob, storage.VolumeCreate{SourceVolID: src.ID}, refusal{fault.NotFound, "Volume " + src.ID + " could not be found.", false}},
 			{"no source", alice, storage.VolumeCreate{Size: 1, SourceVolID: "nope"}, refusal{fault.NotFound, "Volume nope could not be found.", false}},
 			{"snapshot", alice, storage.VolumeCreate{Size: 1, SnapshotID: "snap"}, refusal{fault.NotFound, "Snapshot snap could not be found.", false}},
+			{"unknown zone", alice, storage.VolumeCreate{Size: 1, AvailabilityZone: "az7"}, refusal{fault.BadRequest, "Availability zone 'az7' is invalid.", false}},
 			{"bad id", alice, storage.VolumeCreate{Size: 1, ID: "x"}, refusal{fault.BadRequest, `Invalid input received: volume id "x" is not a UUID.`, false}},
 			{"same id", alice, storage.VolumeCreate{Size: 1, ID: vol.ID}, refusal{fault.Conflict, "Volume " + vol.ID + " already exists.", false}},
 			{"long name", alice, storage.VolumeCreate{Size: 1, Name: &long}, refusal{fault.BadRequest, "Invalid input received: name has more than 255 characters.", false}},
@@ -247,6 +250,9 @@ func TestVolumeList(t *testing.T) {
 		ctx := context.Background()
 		c := &clock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
 		s.Now = c.now
+		for _, az := range []string{"az1", "az2"} {
+			addPool(t, s, az+"@lvm#p", az, storage.BackendReport{TotalCapacityGB: storage.GB(1000), FreeCapacityGB: storage.GB(1000)})
+		}
 		var all []storage.Volume
 		for i := range 12 {
 			vc := storage.VolumeCreate{Size: int64(1 + i%4), AvailabilityZone: []string{"az1", "az2"}[i%2],
@@ -459,8 +465,11 @@ func TestDeleteVolume(t *testing.T) {
 		ctx := context.Background()
 		// Never placed: deleted at once, whatever its status.
 		for _, st := range []storage.VolumeStatus{storage.VolumeCreating, storage.VolumeInUse, storage.VolumeError} {
-			vol := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1})
-			if st != storage.VolumeCreating {
+			vol := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1, VolumeType: nowhere(t, s)})
+			if vol.Host != "" || vol.Status != storage.VolumeError {
+				t.Fatalf("a volume no pool takes: %+v", vol)
+			}
+			if st != storage.VolumeError {
 				if _, err := db.Exec(ctx, "UPDATE storage_volumes SET status = ? WHERE id = ?", string(st), vol.ID); err != nil {
 					t.Fatal(err)
 				}
@@ -618,6 +627,9 @@ func TestVolumeFeed(t *testing.T) {
 		if _, err := s.DeleteVolume(ctx, alice, vol.ID, storage.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := s.ReportVolume(ctx, defaultPool, vol.ID, storage.VolumeReport{Status: storage.VolumeDeleting}); err != nil {
+			t.Fatal(err)
+		}
 		b, err := feed.Since(ctx, watch.Query{Area: storage.FeedArea, Project: alice.Project, Since: head})
 		if err != nil {
 			t.Fatal(err)
@@ -632,7 +644,8 @@ func TestVolumeFeed(t *testing.T) {
 			}
 			ops = append(ops, fmt.Sprintf("%s %s %s", c.Op, c.ID, v.Status))
 		}
-		want := []string{"create " + vol.ID + " creating", "update " + vol.ID + " creating", "update " + vol.ID + " available", "delete " + vol.ID + " "}
+		want := []string{"create " + vol.ID + " creating", "update " + vol.ID + " creating", "update " + vol.ID + " available",
+			"update " + vol.ID + " deleting", "delete " + vol.ID + " "}
 		if !slices.Equal(ops, want) {
 			t.Fatalf("feed %q, want %q", ops, want)
 		}

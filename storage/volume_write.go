@@ -2,13 +2,17 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/pyrepr"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
 )
@@ -211,9 +215,18 @@ func checkCreate(c *VolumeCreate) error {
 // source volume seen by v, available or in-use, no larger than the new
 // one and of a type the new one's is compatible with. A type whose
 // multiattach extra spec is "<is> True" makes a multiattach volume.
-// The project's quotas are checked in the transaction that makes the
-// volume, under the project's lock, so parallel creates never exceed
-// them.
+// The zone must be one of the backends' (and of the type's
+// RESKEY:availability_zones). The project's quotas are checked in the
+// transaction that makes the volume, under the project's lock, so
+// parallel creates never exceed them.
+//
+// In the same transaction the Scheduler picks a pool (a clone stays on
+// its source's) and the volume's room is claimed on it (see PoolState):
+// the volume gets the pool's host and zone, for the pool's agent to
+// make it. When no pool can take it the volume is still made, in
+// status error with no host and the scheduler's reason as its Message,
+// as Cinder's is after its asynchronous scheduling fails; it counts
+// against the quotas until deleted.
 func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Volume, error) {
 	c.Metadata = maps.Clone(c.Metadata)
 	if err := checkCreate(&c); err != nil {
@@ -255,23 +268,32 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 		if err := typeSizeLimits(vt, size); err != nil {
 			return err
 		}
+		zones, az, err := s.requestZones(ctx, tx, c.AvailabilityZone, vt, src)
+		if err != nil {
+			return err
+		}
 		if err := s.checkVolumeQuota(ctx, tx, v.Project, vt, 1, size, size); err != nil {
 			return err
 		}
 		now := s.now()
 		vol := Volume{ID: c.ID, ProjectID: v.Project, UserID: c.UserID, Name: c.Name, Description: c.Description,
-			Size: size, Status: VolumeCreating, AttachStatus: AttachDetached, AvailabilityZone: c.AvailabilityZone,
+			Size: size, Status: VolumeCreating, AttachStatus: AttachDetached, AvailabilityZone: az,
 			VolumeTypeID: vt.ID, Multiattach: multiattach(vt),
 			Bootable: c.ImageID != "", Metadata: c.Metadata, SnapshotID: c.SnapshotID, SourceVolID: c.SourceVolID,
 			ImageID: c.ImageID, Revision: 1, CreatedAt: now, UpdatedAt: now}
 		if src != nil {
 			vol.Bootable = src.Bootable
-			if vol.AvailabilityZone == "" {
-				vol.AvailabilityZone = src.AvailabilityZone
-			}
 		}
-		if vol.AvailabilityZone == "" {
-			vol.AvailabilityZone = s.defaultZone()
+		req := &ScheduleRequest{Operation: OpCreateVolume, VolumeID: vol.ID, Size: size, AvailabilityZones: zones, VolumeType: vt}
+		p, err := s.place(ctx, tx, req, src)
+		var nvh *NoValidBackend
+		switch {
+		case errors.As(err, &nvh):
+			vol.Status, vol.Message = VolumeError, nvh.Error()
+		case err != nil:
+			return err
+		default:
+			vol.Host, vol.AvailabilityZone = p.Host, p.AvailabilityZone
 		}
 		if err := insertVolume(ctx, tx, vol); err != nil {
 			return err
@@ -329,6 +351,131 @@ func retypePossible(from, to *VolumeType) bool {
 		b = to.ExtraSpecs[SpecBackendName]
 	}
 	return a == b
+}
+
+// requestZones is Cinder's _extract_availability_zones: the zones a new
+// volume may go to and the zone it asks for. Valid zones are those of
+// the backends; a type's RESKEY:availability_zones narrows them. A
+// volume asks for the zone given, else its source's, else (unless its
+// type names zones) the default zone. With no backend at all there is
+// nothing to check against, and the scheduler finds no pool.
+func (s *Store) requestZones(ctx context.Context, tx *sqlstore.Tx, az string, vt *VolumeType, src *Volume) ([]string, string, error) {
+	all, err := backendZones(ctx, tx)
+	if err != nil {
+		return nil, "", err
+	}
+	typeZones := volumeTypeZones(vt)
+	safe := all
+	if typeZones != nil {
+		safe = nil
+		for _, z := range typeZones {
+			if slices.Contains(all, z) && !slices.Contains(safe, z) {
+				safe = append(safe, z)
+			}
+		}
+		if len(safe) == 0 {
+			if len(all) > 0 {
+				return nil, "", cinderError(fault.BadRequest, "InvalidTypeAvailabilityZones",
+					"Volume type is only supported in these availability zones: %s", pyList(typeZones))
+			}
+			safe = typeZones
+		}
+	}
+	if az == "" && src != nil {
+		az = src.AvailabilityZone
+	}
+	if az == "" && typeZones == nil {
+		az = s.defaultZone()
+	}
+	if az == "" {
+		return safe, "", nil
+	}
+	if len(all) > 0 && !slices.Contains(safe, az) {
+		return nil, "", cinderError(fault.BadRequest, "InvalidAvailabilityZone", "Availability zone '%s' is invalid.", az)
+	}
+	return []string{az}, az, nil
+}
+
+// backendZones are the zones of every backend, sorted.
+func backendZones(ctx context.Context, tx *sqlstore.Tx) ([]string, error) {
+	rows, err := tx.Query(ctx, "SELECT DISTINCT availability_zone FROM storage_backends ORDER BY availability_zone")
+	if err != nil {
+		return nil, fmt.Errorf("storage: backend zones: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var z string
+		if err := rows.Scan(&z); err != nil {
+			return nil, fmt.Errorf("storage: backend zones: %w", err)
+		}
+		out = append(out, z)
+	}
+	return out, rows.Err()
+}
+
+// volumeTypeZones is Cinder's extract_availability_zones_from_volume_type:
+// the type's RESKEY:availability_zones, split on commas (nil when the
+// type has no such spec).
+func volumeTypeZones(vt *VolumeType) []string {
+	if vt == nil {
+		return nil
+	}
+	v, ok := vt.ExtraSpecs[SpecAvailabilityZones]
+	if !ok {
+		return nil
+	}
+	out := []string{}
+	for _, z := range strings.Split(v, ",") {
+		if z != "" {
+			out = append(out, strings.TrimSpace(z))
+		}
+	}
+	return out
+}
+
+// pyList is Python's repr of a list of strings.
+func pyList(items []string) string {
+	parts := make([]string, len(items))
+	for i, s := range items {
+		parts[i] = pyrepr.String(s)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// place picks the pool of a new volume and claims room on it, in tx: the
+// scheduler ranks the pools that are up and enabled (a clone's, only its
+// source's pool), and the best one that still passes when claimed takes
+// it. A *NoValidBackend says none could.
+func (s *Store) place(ctx context.Context, tx *sqlstore.Tx, req *ScheduleRequest, src *Volume) (*PoolState, error) {
+	pools, err := s.pools(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	reason := "No weighed backends available"
+	if src != nil {
+		pools = slices.DeleteFunc(pools, func(p *PoolState) bool { return src.Host == "" || !hostMatches(p.Host, src.Host) })
+		reason = fmt.Sprintf("Cannot place volume %s on %s.", req.VolumeID, src.Host)
+	}
+	sched := s.scheduler()
+	ranked, err := sched.Rank(req, pools)
+	var nvh *NoValidBackend
+	if errors.As(err, &nvh) {
+		nvh.Reason = reason
+		return nil, nvh
+	}
+	if err != nil {
+		return nil, err
+	}
+	lost := FilterResult{Name: "claim", Start: len(ranked), Reasons: map[string]string{}}
+	for _, w := range ranked {
+		p, why, err := s.claim(ctx, tx, sched, req, w.Pool.Host)
+		if err != nil || p != nil {
+			return p, err
+		}
+		lost.Reasons[w.Pool.Host] = why
+	}
+	return nil, &NoValidBackend{Reason: reason, Filters: []FilterResult{lost}}
 }
 
 func insertVolume(ctx context.Context, tx *sqlstore.Tx, v Volume) error {

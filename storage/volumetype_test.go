@@ -57,9 +57,7 @@ func TestDefaultVolumeType(t *testing.T) {
 		}
 		err = s.DeleteVolumeType(ctx, def.ID)
 		refusal{fault.BadRequest, "Target volume type is still in use.", false}.check(t, err)
-		if _, err := s.DeleteVolume(ctx, alice, vol.ID, storage.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		purge(t, s, alice, vol.ID)
 		if err := s.DeleteVolumeType(ctx, def.ID); err != nil {
 			t.Fatalf("delete __DEFAULT__ once unused and not the default: %v", err)
 		}
@@ -258,9 +256,7 @@ func TestVolumeTypeSpecsAndAccess(t *testing.T) {
 		refusal{fault.BadRequest, "Volume Type is currently in use.", false}.check(t, err)
 		refusal{fault.BadRequest, "Target volume type is still in use.", false}.check(t, s.DeleteVolumeType(ctx, gold.ID))
 		before.same(t, db, feed)
-		if _, err := s.DeleteVolume(ctx, alice, vol.ID, storage.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		purge(t, s, alice, vol.ID)
 		if _, err := s.SetVolumeTypeExtraSpecs(ctx, gold.ID, map[string]string{"c": "4"}); err != nil {
 			t.Fatalf("a deleted volume does not hold its type: %v", err)
 		}

@@ -1,0 +1,133 @@
+package storage
+
+import (
+	"context"
+	"unicode/utf8"
+
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+)
+
+// BackendState is what the volume agent of a backend keeps in step with,
+// read in one snapshot: the volumes placed on its host that are not
+// deleted (with their exports' secrets, which the agent makes) and the
+// feed revision of the read, to follow the feed from.
+type BackendState struct {
+	Host     string   `json:"host"`
+	Revision int64    `json:"revision"`
+	Volumes  []Volume `json:"volumes"`
+}
+
+// BackendState reads the volumes on host — a pool (host@backend#pool),
+// a backend and its pools (host@backend), or a host and all its
+// backends, as Cinder's host filter matches — oldest first, with the
+// feed revision of the read.
+func (s *Store) BackendState(ctx context.Context, host string) (BackendState, error) {
+	if err := checkHost(host); err != nil {
+		return BackendState{}, err
+	}
+	st := BackendState{Host: host, Volumes: []Volume{}}
+	cond, args := hostMatch("v.host", host)
+	rev, err := s.feed.Snapshot(ctx, func(tx *sqlstore.Tx) error {
+		vs, err := queryVolumes(ctx, tx, "SELECT "+volumeCols+" FROM storage_volumes v WHERE v.deleted_at IS NULL AND "+cond+
+			" ORDER BY v.created_at, v.id", args...)
+		st.Volumes = vs
+		return err
+	})
+	st.Revision = rev
+	return st, err
+}
+
+// VolumeReport is what a volume agent says when the work a volume's
+// status asked for has ended.
+type VolumeReport struct {
+	// Status is the status the agent acted on: VolumeCreating,
+	// VolumeDeleting (or VolumeErrorManagingDeleting) or VolumeExtending.
+	// The report is refused (409) when the volume has moved on since.
+	Status VolumeStatus `json:"status"`
+	// Error, when set, is why the work failed: the volume goes to error,
+	// error_deleting or error_extending with it as its Message (cut to
+	// 255 characters).
+	Error string `json:"error,omitempty"`
+	// ProviderLocation and ProviderAuth are the export a create made
+	// (Cinder's provider_location and provider_auth).
+	ProviderLocation string `json:"provider_location,omitempty"`
+	ProviderAuth     string `json:"provider_auth,omitempty"`
+	// Size is the size an extend reached: the volume's NewSize.
+	Size int64 `json:"size,omitempty"`
+}
+
+// maxProvider is Cinder's String(256) of provider_location and
+// provider_auth.
+const maxProvider = 256
+
+func (r *VolumeReport) check() error {
+	switch r.Status {
+	case VolumeCreating, VolumeDeleting, VolumeErrorManagingDeleting, VolumeExtending:
+	default:
+		return fault.Invalid("status", "Invalid input received: a report is about creating, deleting or extending, not %q.", r.Status)
+	}
+	if err := checkText("error", r.Error, len(r.Error)); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(r.Error) > maxText {
+		r.Error = string([]rune(r.Error)[:maxText])
+	}
+	for _, f := range []struct{ name, v string }{{"provider_location", r.ProviderLocation}, {"provider_auth", r.ProviderAuth}} {
+		if err := checkText(f.name, f.v, maxProvider); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReportVolume applies the report of host's volume agent on volume id:
+//
+//   - creating: available, with the export's provider location and auth
+//     (launched_at set), or error;
+//   - deleting: the row is marked deleted (status deleted), or
+//     error_deleting;
+//   - extending: available at the new size (the report's Size must be
+//     the volume's NewSize), or error_extending (the extend's quota
+//     freed).
+//
+// A report from another host than the volume's is Cinder's
+// VolumeNotFound (404), one about a status the volume is no longer in a
+// 409 (the agent acted on an old state and syncs again).
+func (s *Store) ReportVolume(ctx context.Context, host, id string, r VolumeReport) (Volume, error) {
+	if err := checkHost(host); err != nil {
+		return Volume{}, err
+	}
+	if err := r.check(); err != nil {
+		return Volume{}, err
+	}
+	return s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+		if vol.Host == "" || !hostMatches(vol.Host, host) {
+			return volumeNotFound(id)
+		}
+		if vol.Status != r.Status {
+			return cinderError(fault.Conflict, "UnexpectedVolumeStatus",
+				"Conflict updating volume %s. Expected: {'status': '%s'}. Actual: {'status': '%s'}", id, r.Status, vol.Status)
+		}
+		now := s.now()
+		switch {
+		case r.Status == VolumeCreating && r.Error == "":
+			vol.Status, vol.ProviderLocation, vol.ProviderAuth, vol.Message = VolumeAvailable, r.ProviderLocation, r.ProviderAuth, ""
+			vol.LaunchedAt = &now
+		case r.Status == VolumeCreating:
+			vol.Status, vol.Message = VolumeError, r.Error
+		case r.Status == VolumeExtending && r.Error == "":
+			if r.Size != vol.NewSize {
+				return fault.Invalid("size", "Invalid input received: the extend of volume %s goes to %d GiB, not %d.", id, vol.NewSize, r.Size)
+			}
+			vol.Status, vol.Size, vol.NewSize, vol.Message = VolumeAvailable, r.Size, 0, ""
+		case r.Status == VolumeExtending:
+			vol.Status, vol.NewSize, vol.Message = VolumeErrorExtending, 0, r.Error
+		case r.Error == "":
+			vol.Status, vol.AttachStatus, vol.NewSize, vol.DeletedAt = VolumeDeleted, AttachDetached, 0, &now
+		default:
+			vol.Status, vol.Message = VolumeErrorDeleting, r.Error
+		}
+		return nil
+	})
+}
