@@ -47,7 +47,9 @@ type BackendReport struct {
 	ReservedPercentage int  `json:"reserved_percentage"`
 	Multiattach        bool `json:"multiattach"`
 	// Capabilities are the driver's other capabilities, which volume
-	// type extra specs may ask for (CapabilitiesFilter).
+	// type extra specs may ask for (CapabilitiesFilter). Read back from
+	// the Store, numbers are json.Number, which keeps Python's int and
+	// float apart as MatchSpec needs.
 	Capabilities map[string]any `json:"capabilities,omitempty"`
 }
 
@@ -216,7 +218,9 @@ func queryBackends(ctx context.Context, q querier, query string, args ...any) ([
 			&b.generation, &created, &heartbeat, &b.AllocatedCapacityGB); err != nil {
 			return nil, fmt.Errorf("storage: read backends: %w", err)
 		}
-		if err := json.Unmarshal([]byte(report), &b.Report); err != nil {
+		dec := json.NewDecoder(strings.NewReader(report))
+		dec.UseNumber() // a capability keeps Python's int or float (MatchSpec's <is> tells them apart)
+		if err := dec.Decode(&b.Report); err != nil {
 			return nil, fmt.Errorf("storage: backend %s report: %w", b.Host, err)
 		}
 		b.CreatedAt, b.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(heartbeat).UTC()
@@ -384,12 +388,16 @@ func (b backendRow) pool() *PoolState {
 	if n, ok := free.Number(); ok {
 		free = GB(n - consumed)
 	}
+	// Cinder's calculate_max_over_subscription_ratio: 1 without thin
+	// provisioning or with an infinite or unknown figure, else the
+	// pool's, else the default.
 	mosr := r.MaxOverSubscriptionRatio
 	if mosr == 0 {
 		mosr = DefaultMaxOverSubscriptionRatio
 	}
-	if !r.ThinProvisioningSupport {
-		mosr = 1 // Cinder's calculate_max_over_subscription_ratio
+	word := func(c Capacity) bool { _, n := c.Number(); return c.Reported() && !n }
+	if !r.ThinProvisioningSupport || word(r.TotalCapacityGB) || word(r.FreeCapacityGB) {
+		mosr = 1
 	}
 	p := &PoolState{Host: b.Host, AvailabilityZone: b.AvailabilityZone, TotalCapacityGB: r.TotalCapacityGB, FreeCapacityGB: free,
 		AllocatedCapacityGB: float64(b.AllocatedCapacityGB), ProvisionedCapacityGB: provisioned + consumed,

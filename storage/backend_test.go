@@ -326,3 +326,69 @@ func TestExtendOnPool(t *testing.T) {
 		refusal{fault.BadRequest, "Invalid volume: volume is not assigned to a host", false}.check(t, err)
 	})
 }
+
+// TestPoolStates checks what the scheduler sees of a pool: the report's
+// figures with what was placed since added in, and Cinder's ratio and
+// capability rules.
+func TestPoolStates(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		addPool(t, s, "thin@x#p", "", storage.BackendReport{VolumeBackendName: "x", TotalCapacityGB: storage.GB(100),
+			FreeCapacityGB: storage.GB(80), ThinProvisioningSupport: true, Capabilities: map[string]any{"one": 1, "half": 0.5, "tier": "gold"}})
+		addPool(t, s, "thick@x#p", "", storage.BackendReport{VolumeBackendName: "x", TotalCapacityGB: storage.GB(100),
+			FreeCapacityGB: storage.GB(80), ProvisionedCapacityGB: ptr(30.0), MaxOverSubscriptionRatio: 3})
+		addPool(t, s, "inf@x#p", "", storage.BackendReport{VolumeBackendName: "x", TotalCapacityGB: storage.CapacityInfinite,
+			FreeCapacityGB: storage.CapacityInfinite, ThinProvisioningSupport: true, MaxOverSubscriptionRatio: 3})
+		addPool(t, s, "off@x#p", "", storage.BackendReport{VolumeBackendName: "x"})
+		if _, err := s.SetBackendDisabled(ctx, "off@x#p", true, ""); err != nil {
+			t.Fatal(err)
+		}
+		mustType(t, s, storage.VolumeTypeCreate{Name: "x", ExtraSpecs: map[string]string{"volume_backend_name": "x", "one": "<is> True"}})
+		// Only thin@x#p has a capability "one" that is true: 1, not 1.0.
+		v := mustCreate(t, s, alice, storage.VolumeCreate{Size: 7, VolumeType: "x"})
+		if v.Host != "thin@x#p" {
+			t.Fatalf("placed on %q", v.Host)
+		}
+		mustType(t, s, storage.VolumeTypeCreate{Name: "x2", ExtraSpecs: map[string]string{"volume_backend_name": "x", "half": "<is> True"}})
+		if v := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1, VolumeType: "x2"}); v.Status != storage.VolumeError {
+			t.Fatalf("0.5 is not true: %+v", v)
+		}
+		thick := mustCreate(t, s, alice, storage.VolumeCreate{Size: 5, VolumeType: ""})
+		if _, err := db.Exec(ctx, "UPDATE storage_volumes SET host = ? WHERE id = ?", "thick@x#p", thick.ID); err != nil {
+			t.Fatal(err)
+		}
+		ps, err := s.PoolStates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := map[string]*storage.PoolState{}
+		for _, p := range ps {
+			by[p.Host] = p
+		}
+		if len(ps) != 4 || by["off@x#p"] != nil {
+			t.Fatalf("pools %v", ps)
+		}
+		th, tk, inf := by["thin@x#p"], by["thick@x#p"], by["inf@x#p"]
+		if n, _ := th.FreeCapacityGB.Number(); n != 73 || th.ProvisionedCapacityGB != 7 || th.AllocatedCapacityGB != 7 ||
+			th.MaxOverSubscriptionRatio != storage.DefaultMaxOverSubscriptionRatio || th.Capabilities["tier"] != "gold" ||
+			fmt.Sprint(th.Capabilities["one"]) != "1" || th.Capabilities["pool_name"] != "p" || th.Capabilities["thin_provisioning_support"] != true {
+			t.Fatalf("thin: %+v", th)
+		}
+		if n, _ := tk.FreeCapacityGB.Number(); n != 75 || tk.ProvisionedCapacityGB != 35 || tk.MaxOverSubscriptionRatio != 1 {
+			t.Fatalf("thick: %+v", tk)
+		}
+		if inf.MaxOverSubscriptionRatio != 1 || inf.FreeCapacityGB != storage.CapacityInfinite || inf.Capabilities["free_capacity_gb"] != "infinite" {
+			t.Fatalf("infinite: %+v", inf)
+		}
+		// A deleted volume gives its room back before the next report.
+		purge(t, s, alice, v.ID)
+		ps, _ = s.PoolStates(ctx)
+		for _, p := range ps {
+			if p.Host == "thin@x#p" {
+				if n, _ := p.FreeCapacityGB.Number(); n != 80 || p.ProvisionedCapacityGB != 0 {
+					t.Fatalf("after a delete: %+v", p)
+				}
+			}
+		}
+	})
+}

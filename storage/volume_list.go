@@ -138,45 +138,9 @@ func (s *Store) Volumes(ctx context.Context, v Viewer, f VolumeFilter) ([]Volume
 	if f.Limit < 0 {
 		return nil, false, invalidInput("limit param must be positive")
 	}
-	for _, t := range []string{f.ProjectID, f.Name, f.NameLike, string(f.Status), f.AvailabilityZone, f.Host, f.Marker} {
-		if err := checkText("filter", t, len(t)); err != nil {
-			return nil, false, err
-		}
-	}
-	if err := checkMetadata(f.Metadata); err != nil {
+	conds, args, err := f.conds(v)
+	if err != nil {
 		return nil, false, err
-	}
-	conds, args := []string{"v.deleted_at IS NULL"}, []any{}
-	switch {
-	case v.Admin && f.AllProjects && f.ProjectID != "":
-		conds, args = append(conds, "v.project_id = ?"), append(args, f.ProjectID)
-	case v.Admin && f.AllProjects:
-	default:
-		conds, args = append(conds, "v.project_id = ?"), append(args, v.Project)
-	}
-	if f.Name != "" {
-		conds, args = append(conds, "v.name = ?"), append(args, f.Name)
-	}
-	if f.NameLike != "" {
-		conds, args = append(conds, `lower(v.name) LIKE ? ESCAPE '\'`), append(args, likePattern(f.NameLike))
-	}
-	if f.Status != "" {
-		conds, args = append(conds, "v.status = ?"), append(args, string(f.Status))
-	}
-	if f.AvailabilityZone != "" {
-		conds, args = append(conds, "v.availability_zone = ?"), append(args, f.AvailabilityZone)
-	}
-	if f.Bootable != nil {
-		conds, args = append(conds, "v.bootable = ?"), append(args, *f.Bootable)
-	}
-	if f.Host != "" {
-		c, a := hostMatch("v.host", f.Host)
-		conds, args = append(conds, c), append(args, a...)
-	}
-	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
-		conds = append(conds, `EXISTS (SELECT 1 FROM storage_volume_metadata m WHERE m.volume_id = v.id
-			AND m.meta_key = ? AND m.meta_value = ?)`)
-		args = append(args, k, f.Metadata[k])
 	}
 	var out []Volume
 	more := false
@@ -211,6 +175,53 @@ func (s *Store) Volumes(ctx context.Context, v Viewer, f VolumeFilter) ([]Volume
 		out, more = out[:f.Limit], true
 	}
 	return out, more, nil
+}
+
+// conds are the conditions (on alias v) of the volumes f selects for v.
+func (f VolumeFilter) conds(v Viewer) ([]string, []any, error) {
+	for _, t := range []string{f.ProjectID, f.Name, f.NameLike, string(f.Status), f.AvailabilityZone, f.Host, f.Marker} {
+		if err := checkText("filter", t, len(t)); err != nil {
+			return nil, nil, err
+		}
+	}
+	for k, val := range f.Metadata {
+		if err := checkText("filter", k+val, len(k)+len(val)); err != nil {
+			return nil, nil, err
+		}
+	}
+	conds, args := []string{"v.deleted_at IS NULL"}, []any{}
+	switch {
+	case v.Admin && f.AllProjects && f.ProjectID != "":
+		conds, args = append(conds, "v.project_id = ?"), append(args, f.ProjectID)
+	case v.Admin && f.AllProjects:
+	default:
+		conds, args = append(conds, "v.project_id = ?"), append(args, v.Project)
+	}
+	for _, c := range []struct {
+		set  bool
+		cond string
+		arg  any
+	}{
+		{f.Name != "", "v.name = ?", f.Name},
+		{f.NameLike != "", `lower(v.name) LIKE ? ESCAPE '\'`, likePattern(f.NameLike)},
+		{f.Status != "", "v.status = ?", string(f.Status)},
+		{f.AvailabilityZone != "", "v.availability_zone = ?", f.AvailabilityZone},
+		{f.Bootable != nil, "v.bootable = ?", f.Bootable != nil && *f.Bootable},
+	} {
+		if c.set {
+			conds, args = append(conds, c.cond), append(args, c.arg)
+		}
+	}
+	if f.Host != "" {
+		c, a := hostMatch("v.host", f.Host)
+		conds, args = append(conds, c), append(args, a...)
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
+		conds = append(conds, `EXISTS (SELECT 1 FROM storage_volume_metadata m WHERE m.volume_id = v.id
+			AND m.meta_key = ? AND m.meta_value = ?)`)
+		args = append(args, k, f.Metadata[k])
+	}
+	return conds, args, nil
 }
 
 // hostMatch is Cinder's _filter_host on column col: a pool
