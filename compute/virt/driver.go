@@ -34,8 +34,11 @@ var ErrNotSupported = errors.New("compute/virt: not supported by this driver")
 type Driver interface {
 	// Info says what the driver is and can do.
 	Info() DriverInfo
-	// Spawn creates and starts a guest. It is idempotent for one
-	// Guest.ID: a guest that exists already is left as it is.
+	// Spawn creates and starts a guest, or with Guest.Stopped defines
+	// it without starting it. It is idempotent for one Guest.ID: a
+	// guest that exists already is left as it is, and one a crash left
+	// half-made (defined, never started) is finished: started, or for a
+	// Stopped guest left defined and off.
 	Spawn(ctx context.Context, g Guest) error
 	// Destroy stops and removes a guest; a guest that does not exist is
 	// not an error.
@@ -62,6 +65,14 @@ type DriverInfo struct {
 	// What the optional interfaces add, for Nova's capabilities and the
 	// API's early refusals.
 	Pause, Suspend, AttachVolume, AttachInterface, ConsoleLog, Resize, Snapshot bool
+	// PlugsAtStart: the guest's ports are plugged when the guest
+	// starts, not by Spawn (libvirt makes the tap and puts it on the
+	// bridge as the domain starts, and removes it when the domain
+	// stops), so a guest spawned Stopped has none plugged until
+	// PowerOn. Without it Spawn plugs them whether or not it starts the
+	// guest, and they stay plugged while it is off (compute/qemu's
+	// persistent taps and Config.Plug).
+	PlugsAtStart bool
 }
 
 // Guest is what Spawn builds.
@@ -76,6 +87,13 @@ type Guest struct {
 	ConfigISO  string // config drive image, "" for none
 	UserData   []byte
 	Properties map[string]string // image properties the driver honours (hw_disk_bus, hw_vif_model...)
+	// Stopped: Spawn defines the guest and plugs its ports (unless the
+	// driver plugs them only as a guest starts: DriverInfo.PlugsAtStart)
+	// but does not start it: no boot, its power state is shutdown, and a
+	// later PowerOn starts it. A Spawn again of the same stopped guest
+	// leaves it stopped. It is Nova's finish_migration with
+	// power_on=False: the cold move of a stopped server.
+	Stopped bool
 }
 
 // Disk is one guest disk.
