@@ -23,8 +23,10 @@
 // powers itself off ends its QEMU, and the guest is PowerShutdown (off,
 // its directory and taps kept) until PowerOn starts it again from
 // guest.json — what Nova expects of a guest that shut down, and no idle
-// QEMU holds its memory meanwhile. A suspended guest (off, with
-// memory.state) is PowerSuspended. A running QEMU's state is QMP's
+// QEMU holds its memory meanwhile. A guest spawned Stopped
+// (virt.Guest.Stopped, a stopped server's cold move) is in that state
+// from the start: guest.json and its plugged taps, no QEMU, no boot. A
+// suspended guest (off, with memory.state) is PowerSuspended. A running QEMU's state is QMP's
 // query-status, mapped by powerState.
 //
 // QMP: the driver speaks it with its own small client (qmp.go): request

@@ -13,7 +13,9 @@ import (
 )
 
 // Spawn makes the guest's directory, writes guest.json, creates its taps
-// and starts QEMU. A guest whose directory exists is left as it is. If
+// and starts QEMU; a Stopped guest's taps are made and plugged (its
+// ports are up as any stopped guest's) but no QEMU starts, and PowerOn
+// starts it later. A guest whose directory exists is left as it is. If
 // QEMU refuses to start, what Spawn made is removed and the error
 // carries QEMU's message.
 func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
@@ -21,6 +23,9 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		return err
 	}
 	def := &definition{Guest: g}
+	// How this Spawn was asked to leave the guest, not what the guest
+	// is: guest.json does not keep it.
+	def.Stopped = false
 	if err := def.fillSlots(); err != nil {
 		return err
 	}
@@ -31,26 +36,7 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	defer unlock()
 	f := guestFiles(d.cfg.StateDir, g.ID)
 	if exists(f.guest) {
-		// Made by an earlier Spawn: left alone if its QEMU runs; one that
-		// died before its QEMU started (its ports being plugged) is
-		// started now, from its definition (which an interface attached
-		// meanwhile may have changed), or the guest would never run.
-		p, err := findProc(f, g.ID)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			saved, err := loadGuest(f)
-			if err != nil {
-				return err
-			}
-			if p, err = d.launch(ctx, saved, f, nil); err != nil {
-				return err
-			}
-			d.log.Info("compute/qemu: spawned a guest whose earlier spawn stopped half-way", "guest", g.ID)
-		}
-		p.close()
-		return nil
+		return d.finishSpawn(ctx, f, g)
 	}
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		return fmt.Errorf("compute/qemu: %w", err)
@@ -58,11 +44,18 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	start := time.Now()
 	err = saveGuest(f, def)
 	if err == nil {
-		var p *proc
-		if p, err = d.launch(ctx, def, f, nil); err == nil {
-			p.close()
-			d.log.Info("compute/qemu: spawned", "guest", g.ID, "name", g.Name, "took", time.Since(start))
-			return nil
+		if g.Stopped {
+			if err = d.define(ctx, def, f); err == nil {
+				d.log.Info("compute/qemu: spawned stopped", "guest", g.ID, "name", g.Name, "took", time.Since(start))
+				return nil
+			}
+		} else {
+			var p *proc
+			if p, err = d.launch(ctx, def, f, nil); err == nil {
+				p.close()
+				d.log.Info("compute/qemu: spawned", "guest", g.ID, "name", g.Name, "took", time.Since(start))
+				return nil
+			}
 		}
 	}
 	// Undo: no process runs (launch failed before or at its start).
@@ -74,6 +67,47 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		d.log.Warn("compute/qemu: clean-up after a failed spawn", "guest", g.ID, "err", rerr)
 	}
 	return err
+}
+
+// finishSpawn is Spawn of a guest an earlier Spawn made: left alone if
+// its QEMU runs; one whose Spawn died before its QEMU started (its
+// ports being plugged) is started now, from its definition (which an
+// interface attached meanwhile may have changed), or the guest would
+// never run. A Stopped guest is not started: its ports are plugged
+// (what its Spawn may not have finished) and it stays off.
+func (d *Driver) finishSpawn(ctx context.Context, f files, g virt.Guest) error {
+	p, err := findProc(f, g.ID)
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		p.close()
+		return nil
+	}
+	saved, err := loadGuest(f)
+	if err != nil {
+		return err
+	}
+	if g.Stopped {
+		return d.define(ctx, saved, f)
+	}
+	if p, err = d.launch(ctx, saved, f, nil); err != nil {
+		return err
+	}
+	p.close()
+	d.log.Info("compute/qemu: spawned a guest whose earlier spawn stopped half-way", "guest", g.ID)
+	return nil
+}
+
+// define is what a Stopped guest's Spawn does instead of starting it:
+// the command line its start will have is checked (a guest that could
+// never start is refused now, not at its PowerOn), and its taps are
+// made and plugged.
+func (d *Driver) define(ctx context.Context, g *definition, f files) error {
+	if _, err := commandLine(g, f, d.accel, false); err != nil {
+		return err
+	}
+	return d.plugPorts(ctx, g.Ports)
 }
 
 // Destroy turns the guest off (quit, then SIGKILL), unplugs and deletes

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -387,4 +388,80 @@ func TestSpawnAfterHalfSpawn(t *testing.T) {
 	if n := len(guestPids(g.ID)); n != 1 {
 		t.Fatalf("%d QEMUs of the guest", n)
 	}
+}
+
+// TestSpawnStopped: a Stopped spawn writes guest.json (without the
+// flag: how it was spawned is not what it is) and makes and plugs its
+// taps, but starts no QEMU: State and List say shutdown, the console is
+// empty. A Spawn again leaves it off (and plugs again, idempotent); so
+// does one after a Stopped spawn that died before its taps were made,
+// which makes them. PowerOn starts it.
+func TestSpawnStopped(t *testing.T) {
+	requireNetAdmin(t)
+	h := &hooks{}
+	d := newDriver(t, "", h.config)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := testPort()
+	g := tinyGuest()
+	g.Ports, g.Stopped = []virt.GuestPort{p}, true
+	f := guestFiles(d.cfg.StateDir, g.ID)
+	took := spawn(t, d, g)
+	t.Logf("stopped spawn: %v", took)
+	off := func(what string) {
+		t.Helper()
+		wantState(t, d, g.ID, virt.PowerShutdown)
+		if pids := guestPids(g.ID); len(pids) > 0 || exists(f.pid) {
+			t.Fatalf("%s: QEMU %v (pid file there: %v)", what, pids, exists(f.pid))
+		}
+		if !tapExists(p) {
+			t.Fatalf("%s: no tap", what)
+		}
+		list, err := d.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(list, virt.GuestState{ID: g.ID, Name: g.Name, Power: virt.PowerShutdown}) {
+			t.Fatalf("%s: List = %+v, want %s shutdown", what, list, g.ID)
+		}
+		if log, err := d.ConsoleLog(ctx, g.ID); err != nil || len(log) > 0 {
+			t.Fatalf("%s: console %q, %v; want none", what, log, err)
+		}
+	}
+	off("spawned stopped")
+	if def := loaded(t, f); def.Stopped || !slices.Equal(portIDs(def), []string{p.ID}) {
+		t.Fatalf("guest.json: %+v", def)
+	}
+	if !slices.Equal(h.plugged, []string{p.ID}) {
+		t.Fatalf("plugged %v, want %s", h.plugged, p.ID)
+	}
+	spawn(t, d, g)
+	off("spawned stopped again")
+
+	// Cut short after guest.json, before the taps: finished, not started.
+	half := tinyGuest()
+	q := testPort()
+	half.Ports, half.Stopped = []virt.GuestPort{q}, true
+	hf := guestFiles(d.cfg.StateDir, half.ID)
+	if err := os.MkdirAll(hf.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	def := &definition{Guest: half}
+	if err := def.fillSlots(); err != nil {
+		t.Fatal(err)
+	}
+	if err := saveGuest(hf, def); err != nil {
+		t.Fatal(err)
+	}
+	spawn(t, d, half)
+	if !tapExists(q) || len(guestPids(half.ID)) > 0 {
+		t.Fatalf("a half-made stopped guest spawned again: tap %v, QEMU %v", tapExists(q), guestPids(half.ID))
+	}
+	wantState(t, d, half.ID, virt.PowerShutdown)
+
+	if err := d.PowerOn(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, d, g.ID)
+	waitBanners(t, d, g.ID, 1)
 }
