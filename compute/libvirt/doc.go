@@ -40,9 +40,11 @@
 // Network disks (rbd, iscsi root disks) answer virt.ErrNotSupported for
 // now, as do volume hot-plug, resize, snapshots and migration. It does
 // not plug ports: the Open vSwitch bridge must exist (the network
-// agent's job), libvirt creates the tap and adds it, and neither Spawn
-// nor AttachInterface waits for the port to be ACTIVE (the compute
-// agent does). A soft
+// agent's job), libvirt creates the tap and adds it when the domain
+// starts (DriverInfo.PlugsAtStart: a guest spawned with
+// virt.Guest.Stopped, only defined, has no port plugged until
+// PowerOn), and neither Spawn nor AttachInterface waits for the port to
+// be ACTIVE (the compute agent does). A soft
 // Reboot asks the guest and returns without waiting for it or falling
 // back to a hard one; the compute agent decides that. It keeps no state
 // of its own beyond StateDir: libvirt is the record of which guests

@@ -90,6 +90,7 @@ func (d *Driver) probe() error {
 		Suspend:           true,
 		AttachInterface:   true,
 		ConsoleLog:        true,
+		PlugsAtStart:      true,
 	}
 	return nil
 }
@@ -203,8 +204,16 @@ func ours(dom *libvirt.Domain) (metadata, error) {
 	return parseMetadata(s)
 }
 
-// Spawn defines and starts a guest. A guest of that id that exists
-// already is left as it is; a failure leaves nothing defined.
+// Spawn defines and starts a guest; a Stopped guest is defined only
+// (DomainDefineXML, no create: no boot, shut off until PowerOn). A guest
+// of that id that exists already is left as it is, except one defined
+// and never started by a Spawn cut half-way, which is started (a
+// Stopped guest stays off); a failure leaves nothing defined.
+//
+// The driver plugs no ports itself: libvirt makes each tap and adds it
+// to the Open vSwitch bridge when the domain starts, and takes it off
+// when the domain stops (DriverInfo.PlugsAtStart), so a Stopped guest's
+// ports are not plugged until PowerOn.
 func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -231,13 +240,14 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	if dom, err := lookup(c, id); err == nil {
 		// Made by an earlier Spawn: left alone if it runs; one defined
 		// but never started (a Spawn cut half-way) is started now, or the
-		// guest would never run.
+		// guest would never run, unless it is to stay stopped (defined is
+		// all a Stopped Spawn does).
 		defer dom.Free()
 		st, _, err := dom.GetState()
 		if err != nil {
 			return wrap(err, "state of %s", id)
 		}
-		if libvirt.DomainState(st) == libvirt.DOMAIN_SHUTOFF {
+		if libvirt.DomainState(st) == libvirt.DOMAIN_SHUTOFF && !g.Stopped {
 			if err := dom.Create(); err != nil {
 				return wrap(err, "start %s", id)
 			}
@@ -256,6 +266,9 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		return wrap(err, "define %s", id)
 	}
 	defer dom.Free()
+	if g.Stopped {
+		return nil
+	}
 	if err := dom.Create(); err != nil {
 		if uerr := undefine(dom, id); uerr != nil {
 			d.cfg.Log.Warn("compute/libvirt: undefine after a failed start", "id", id, "err", uerr)

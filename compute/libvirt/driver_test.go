@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +56,7 @@ func TestInfo(t *testing.T) {
 	}
 	info := d.Info()
 	if info.Name != "libvirt" || info.HypervisorType != "TEST" || info.HypervisorVersion <= 0 ||
-		!info.Pause || !info.Suspend || !info.ConsoleLog || !info.AttachInterface || info.AttachVolume {
+		!info.Pause || !info.Suspend || !info.ConsoleLog || !info.AttachInterface || info.AttachVolume || !info.PlugsAtStart {
 		t.Errorf("Info = %+v", info)
 	}
 }
@@ -498,6 +499,50 @@ func TestSpawnAfterHalfSpawn(t *testing.T) {
 	}
 	if p, err := d.State(ctx, g.ID); err != nil || p != virt.PowerRunning {
 		t.Fatalf("after the second spawn: %v %v", p, err)
+	}
+}
+
+// TestSpawnStopped: a Stopped Spawn defines the domain and does not
+// start it, a second one leaves it off, and so does one after a
+// Stopped Spawn cut before it returned (the domain defined: all it
+// does); PowerOn starts it, and a Stopped Spawn of a running guest
+// leaves it running.
+func TestSpawnStopped(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	g.Stopped = true
+	want := func(what string, p virt.PowerState) {
+		t.Helper()
+		if got, err := d.State(ctx, g.ID); err != nil || got != p {
+			t.Fatalf("%s: state %v, %v; want %v", what, got, err, p)
+		}
+	}
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	want("spawned stopped", virt.PowerShutdown)
+	list, err := d.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(list, virt.GuestState{ID: g.ID, Name: g.Name, Power: virt.PowerShutdown}) {
+		t.Fatalf("List = %+v, want %s shutdown", list, g.ID)
+	}
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	want("spawned stopped again", virt.PowerShutdown)
+	if err := d.PowerOn(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	want("powered on", virt.PowerRunning)
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	want("a running guest spawned stopped", virt.PowerRunning)
+	if err := d.Destroy(ctx, g.ID); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -23,7 +23,7 @@ var (
 // New returns ErrUnavailable: the libvirt binding needs cgo.
 func New(context.Context, Config) (*Driver, error) { return nil, ErrUnavailable }
 
-func (*Driver) Info() virt.DriverInfo                        { return virt.DriverInfo{Name: "libvirt"} }
+func (*Driver) Info() virt.DriverInfo                        { return virt.DriverInfo{Name: "libvirt", PlugsAtStart: true} }
 func (*Driver) DomainType() string                           { return "" }
 func (*Driver) Close() error                                 { return nil }
 func (*Driver) Spawn(context.Context, virt.Guest) error      { return ErrUnavailable }
