@@ -117,6 +117,11 @@ func TestGuestLifecycle(t *testing.T) {
 				t.Errorf("shut off for reason %d, want %d (the guest shut down)", reason, libvirt.DOMAIN_SHUTOFF_SHUTDOWN)
 			}
 		},
+		SpawnedStopped: func(t *testing.T, id string) {
+			if pids := qemuProcesses(domainName(id)); len(pids) > 0 {
+				t.Fatalf("QEMU processes of a guest spawned stopped: %v", pids)
+			}
+		},
 		Destroyed: func(t *testing.T, id string) {
 			if _, err := os.Stat(guestDir(d.cfg.StateDir, id)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("state directory after Destroy: %v", err)

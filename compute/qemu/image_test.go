@@ -16,8 +16,9 @@ import (
 // TestGuestImage is the drivers' shared lifecycle (compute/virt/virttest)
 // on this driver, with its own checks: a soft reboot is a new QEMU, a
 // suspend leaves no QEMU and a saved state file, a destroy leaves no
-// directory. Its ports are bare taps (Config.Plug is nil), made as
-// root; without root the interface steps are skipped.
+// directory, a guest spawned stopped has no QEMU and no pid file. Its
+// ports are bare taps (Config.Plug is nil), made as root; without root
+// the interface steps are skipped.
 func TestGuestImage(t *testing.T) {
 	testenv.LookPath(t, "genisoimage", "genisoimage")
 	d := newDriver(t, "")
@@ -55,6 +56,11 @@ func TestGuestImage(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("saved state: %d KiB", fi.Size()>>10)
+		},
+		SpawnedStopped: func(t *testing.T, id string) {
+			if pids := guestPids(id); len(pids) > 0 || exists(guestFiles(d.cfg.StateDir, id).pid) {
+				t.Fatalf("a guest spawned stopped has QEMU %v or a pid file", pids)
+			}
 		},
 		Destroyed: func(t *testing.T, id string) {
 			if _, err := os.Stat(guestFiles(d.cfg.StateDir, id).dir); !os.IsNotExist(err) {

@@ -30,6 +30,9 @@ type Hooks struct {
 	Suspended    func(t *testing.T, id string)
 	PoweredOff   func(t *testing.T, id string)
 	Destroyed    func(t *testing.T, id string)
+	// SpawnedStopped runs after a spawn with virt.Guest.Stopped and
+	// after a second one: the guest must be defined and not running.
+	SpawnedStopped func(t *testing.T, id string)
 	// Port makes a new port for the interface steps (a fresh id and
 	// MAC, on whatever the driver's test plugs NICs into); it is called
 	// twice. Nil skips those steps, for a driver that cannot make one
@@ -53,11 +56,14 @@ func (h Hooks) run(t *testing.T, f func(*testing.T, string), id string) {
 // detached again, nothing; attached once more), a clean power off (the
 // guest's own), a second port attached while the guest is off, power
 // on (a new boot, with both NICs), both ports detached from the running
-// guest, a hard reboot (a new boot), List, and destroy (nothing left).
-// The interface steps need Hooks.Port and are skipped without it. A suspended guest's
-// power state is shutdown or suspended (libvirt reports a managed save
-// as shutoff, the QEMU driver as suspended); everything else is the
-// same for every driver.
+// guest, a hard reboot (a new boot), List, and destroy (nothing left);
+// then the guest is spawned again, Stopped (virt.Guest.Stopped: no
+// boot on its console, shutdown in State and List, a second Stopped
+// spawn leaves it off), powered on (it boots to its ready line) and
+// destroyed. The interface steps need Hooks.Port and are skipped
+// without it. A suspended guest's power state is shutdown or suspended
+// (libvirt reports a managed save as shutoff, the QEMU driver as
+// suspended); everything else is the same for every driver.
 func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 	img := guesttest.Image(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -120,7 +126,7 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			must("spawn", d.Spawn(ctx, g))
 			state(virt.PowerRunning)
 			time.Sleep(time.Second)
-			if out := c.since(); bytes.Contains(out, []byte("gostack-guest: kernel")) || bytes.Contains(out, []byte("SeaBIOS")) {
+			if out := c.since(); booted(out) {
 				t.Fatalf("a second spawn booted the guest again:\n%s", out)
 			}
 		}},
@@ -156,7 +162,7 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			t.Logf("resume: %v", time.Since(start).Round(time.Millisecond))
 			state(virt.PowerRunning)
 			time.Sleep(2 * time.Second)
-			if out := c.since(); bytes.Contains(out, []byte("gostack-guest: kernel")) || bytes.Contains(out, []byte("SeaBIOS")) {
+			if out := c.since(); booted(out) {
 				t.Fatalf("the resumed guest booted again:\n%s", out)
 			}
 		}},
@@ -249,12 +255,52 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			must("destroy again", d.Destroy(ctx, id))
 			h.run(t, h.Destroyed, id)
 		}},
+		{"spawn stopped, then power on", func(t *testing.T) {
+			stopped := g
+			stopped.Stopped = true
+			off := func(what string) {
+				t.Helper()
+				state(virt.PowerShutdown)
+				list, err := d.List(ctx)
+				must("list", err)
+				if !slices.ContainsFunc(list, func(s virt.GuestState) bool { return s.ID == id && s.Power == virt.PowerShutdown }) {
+					t.Fatalf("%s: List = %+v, want %s shutdown", what, list, id)
+				}
+				if out := c.read(); booted(out) {
+					t.Fatalf("%s: the guest booted:\n%s", what, out)
+				}
+				h.run(t, h.SpawnedStopped, id)
+			}
+			start := time.Now()
+			must("spawn stopped", d.Spawn(ctx, stopped))
+			t.Logf("spawn stopped: %v", time.Since(start).Round(time.Millisecond))
+			off("spawned stopped")
+			must("spawn stopped again", d.Spawn(ctx, stopped))
+			off("spawned stopped again")
+			c.mark()
+			start = time.Now()
+			must("power on", d.PowerOn(ctx, id))
+			out := c.wait("gostack-guest: ready", 3*time.Minute)
+			t.Logf("power on → ready: %v", time.Since(start).Round(10*time.Millisecond))
+			if want := "gostack-guest: metadata from config drive: uuid " + id; !bytes.Contains(out, []byte(want)) {
+				t.Errorf("console lacks %q:\n%s", want, out)
+			}
+			state(virt.PowerRunning)
+			must("destroy", d.Destroy(ctx, id))
+			state(virt.PowerNoState)
+		}},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.do) {
 			return
 		}
 	}
+}
+
+// booted says whether console output has a boot in it: the firmware's
+// banner or the guest's kernel.
+func booted(out []byte) bool {
+	return bytes.Contains(out, []byte("gostack-guest: kernel")) || bytes.Contains(out, []byte("SeaBIOS"))
 }
 
 // attach attaches p to the running guest and waits for the guest to
