@@ -32,7 +32,7 @@ func (a *Agent) build(ctx context.Context, i compute.Instance) bool {
 		return true
 	}
 	start := time.Now()
-	err := a.spawn(ctx, i)
+	err := a.spawn(ctx, i, false)
 	if ctx.Err() != nil {
 		return true
 	}
@@ -75,8 +75,9 @@ func (a *Agent) build(ctx context.Context, i compute.Instance) bool {
 }
 
 // spawn makes what the guest needs, each piece only if it is missing
-// (an earlier try made it), and starts the guest.
-func (a *Agent) spawn(ctx context.Context, i compute.Instance) error {
+// (an earlier try made it), and starts the guest; stopped, the guest is
+// defined and left off (virt.Guest.Stopped: a stopped server's move).
+func (a *Agent) spawn(ctx context.Context, i compute.Instance, stopped bool) error {
 	if i.ImageRef == "" {
 		return abortError{errors.New("no image: booting from a volume is not supported yet")}
 	}
@@ -115,13 +116,22 @@ func (a *Agent) spawn(ctx context.Context, i compute.Instance) error {
 		}
 	}
 	g := virt.Guest{ID: i.UUID, Name: i.Name, VCPUs: i.Flavor.VCPUs, MemoryMB: i.Flavor.MemoryMB,
-		Disk: virt.Disk{Path: disk, Format: "qcow2"}, ConfigISO: iso, UserData: md.UserData, Ports: a.guestPorts(i)}
+		Disk: virt.Disk{Path: disk, Format: "qcow2"}, ConfigISO: iso, UserData: md.UserData, Ports: a.guestPorts(i),
+		Stopped: stopped}
 	if err := a.Driver.Spawn(ctx, g); err != nil {
 		return err
 	}
 	crashpoint.Hit("compute.agent.spawned")
 	// A driver that plugs its own ports (libvirt) has not waited for
-	// them: the instance is active only once they are.
+	// them: the instance is active only once they are. It plugs them as
+	// the guest starts, so a guest left stopped has none to wait for
+	// (Nova's finish_migration with power_on=False waits for no
+	// vif-plugged event). A driver that plugs at Spawn (compute/qemu,
+	// whose Config.Plug is Agent.Plug) has waited; this finds them
+	// ACTIVE at once.
+	if stopped && a.Driver.Info().PlugsAtStart {
+		return nil
+	}
 	for _, p := range g.Ports {
 		if err := a.waitActive(ctx, p.ID); err != nil {
 			return err

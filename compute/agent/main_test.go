@@ -123,7 +123,7 @@ func newController(t *testing.T) *controller {
 	c.store.MaxBuildAttempts = 1
 	tokens := middlewaretest.Tokens{serviceToken: middlewaretest.Caller("nova-agent", "service", "service")}
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Nova, Optional: true}
-	api := (&nova.API{Store: c.store, Networks: c.nets, Images: c.images}).Handler()
+	api := (&nova.API{Store: c.store, Networks: c.nets, Images: c.images, StagingDir: filepath.Join(t.TempDir(), "staging")}).Handler()
 	mux := http.NewServeMux()
 	mux.Handle("/", httpapi.RequestID(mw.Wrap(api)))
 	mux.Handle("/v1/watch/compute", mw.Wrap(watchhttp.Handler{Log: feed, Area: "compute"}))

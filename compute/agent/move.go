@@ -121,10 +121,11 @@ func (a *Agent) sendDisk(ctx context.Context, i compute.Instance) error {
 
 // migrateIn is resize_finish, on the destination: the disk the source
 // sent is fetched (grown to the new flavor's root disk), the guest built
-// with the new flavor and its ports, left off if the instance was
-// stopped, and the instance reported resized (VERIFY_RESIZE). A failure
-// removes what was made and puts the instance in error, as Nova's
-// finish_resize does.
+// with the new flavor and its ports, and the instance reported resized
+// (VERIFY_RESIZE). The guest of an instance that was stopped is defined
+// and never started (virt.Guest.Stopped, Nova's finish_migration with
+// power_on=False): no boot on the destination. A failure removes what
+// was made and sends the move back to its source.
 func (a *Agent) migrateIn(ctx context.Context, i compute.Instance) bool {
 	start := time.Now()
 	m, _ := a.migration(i.UUID)
@@ -136,12 +137,7 @@ func (a *Agent) migrateIn(ctx context.Context, i compute.Instance) bool {
 		err = a.receiveDisk(ctx, i)
 	}
 	if err == nil {
-		err = a.spawn(ctx, i)
-	}
-	if err == nil && m.OldVMState == compute.Stopped {
-		sctx, cancel := context.WithTimeout(ctx, a.Config.ShutdownTimeout)
-		err = a.Driver.PowerOff(sctx, i.UUID, false)
-		cancel()
+		err = a.spawn(ctx, i, m.OldVMState == compute.Stopped)
 	}
 	if ctx.Err() != nil {
 		return true
@@ -255,7 +251,9 @@ func (a *Agent) checkMovedDisk(ctx context.Context, path string) error {
 
 // revert is resize_reverting: on the destination, its guest and files
 // go and the instance goes back to the source; on the source, its
-// stopped guest starts again if the instance ran, and the revert ends.
+// stopped guest starts again if the instance ran (a server that was
+// stopped gets its guest back stopped: one built again, after a resize
+// on one host, is defined and never started), and the revert ends.
 func (a *Agent) revert(ctx context.Context, i compute.Instance) bool {
 	m, ok := a.migration(i.UUID)
 	if !ok {
@@ -278,12 +276,7 @@ func (a *Agent) revert(ctx context.Context, i compute.Instance) bool {
 		if p, serr := a.Driver.State(ctx, i.UUID); serr == nil && p == virt.PowerNoState {
 			// A resize on one host removed the old guest: it is built
 			// again on its disk, with the old flavor.
-			err = a.spawn(ctx, i)
-			if err == nil && m.OldVMState != compute.Active {
-				sctx, cancel := context.WithTimeout(ctx, a.Config.ShutdownTimeout)
-				err = a.Driver.PowerOff(sctx, i.UUID, false)
-				cancel()
-			}
+			err = a.spawn(ctx, i, m.OldVMState != compute.Active)
 		} else if p, serr := a.Driver.State(ctx, i.UUID); m.OldVMState == compute.Active && (serr != nil || p != virt.PowerRunning) {
 			err = a.Driver.PowerOn(ctx, i.UUID)
 		}

@@ -17,12 +17,15 @@ import (
 
 // fakeDriver is a driver with only the required operations (no pause,
 // suspend or console log), whose reboots fail on demand: what the
-// agent does around a driver, without guests.
+// agent does around a driver, without guests. A spawn with
+// virt.Guest.Stopped is called "spawn stopped" and leaves the guest
+// off.
 type fakeDriver struct {
-	mu      sync.Mutex
-	guests  map[string]virt.PowerState
-	calls   []string
-	failing map[string]error // operation ("reboot soft", "reboot hard") → its error
+	mu           sync.Mutex
+	guests       map[string]virt.PowerState
+	calls        []string
+	failing      map[string]error // operation ("reboot soft", "reboot hard") → its error
+	plugsAtStart bool             // Info's PlugsAtStart
 }
 
 var _ virt.Driver = (*fakeDriver)(nil)
@@ -57,17 +60,21 @@ func (f *fakeDriver) set(id string, p virt.PowerState) {
 }
 
 func (f *fakeDriver) Info() virt.DriverInfo {
-	return virt.DriverInfo{Name: "fake", HypervisorType: "fake", HypervisorVersion: 1000}
+	return virt.DriverInfo{Name: "fake", HypervisorType: "fake", HypervisorVersion: 1000, PlugsAtStart: f.plugsAtStart}
 }
 
 func (f *fakeDriver) Spawn(_ context.Context, g virt.Guest) error {
-	if err := f.call("spawn", g.ID); err != nil {
+	op, p := "spawn", virt.PowerRunning
+	if g.Stopped {
+		op, p = "spawn stopped", virt.PowerShutdown
+	}
+	if err := f.call(op, g.ID); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.guests[g.ID]; !ok {
-		f.guests[g.ID] = virt.PowerRunning
+		f.guests[g.ID] = p
 	}
 	return nil
 }
