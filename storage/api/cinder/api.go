@@ -24,6 +24,10 @@ type API struct {
 	Policy *policy.Enforcer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Agents, when set, binds each volume host to the first service user
+	// acting as its agent on the internal API; nil lets any service user
+	// act for any host.
+	Agents HostBinder
 }
 
 // microversions are Cinder 21's (Zed): 3.0 to 3.70.
@@ -49,6 +53,9 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("/{$}", versioned(http.HandlerFunc(a.versions)))
 	mux.Handle("/v3/", http.StripPrefix("/v3", versioned(a.v3(rt))))
 	mux.Handle("/v3", versioned(http.HandlerFunc(a.versionIndex)))
+	internal := httpapi.NewRouter(httpapi.Cinder)
+	a.internalRoutes(internal)
+	mux.Handle("/internal/volume/", internal)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, notFound("The resource could not be found."))
 	}))
@@ -65,7 +72,9 @@ func (a *API) Routes() []string {
 		method, path, _ := strings.Cut(p, " ")
 		out = append(out, method+" /v3"+path)
 	}
-	return out
+	internal := httpapi.NewRouter(httpapi.Cinder)
+	a.internalRoutes(internal)
+	return append(out, internal.Patterns()...)
 }
 
 func (a *API) router() *httpapi.Router {
@@ -73,6 +82,7 @@ func (a *API) router() *httpapi.Router {
 	a.volumeRoutes(rt)
 	a.typeRoutes(rt)
 	a.quotaRoutes(rt)
+	a.availabilityZoneRoutes(rt)
 	return rt
 }
 

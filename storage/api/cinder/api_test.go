@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,17 +31,23 @@ const (
 	alice  = "token-alice"
 	bob    = "token-bob"
 	reader = "token-reader"
+	// service is a volume agent's service user.
+	service = "token-service"
 
 	projA     = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	projB     = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	projAdmin = "adadadadadadadadadadadadadadadad"
+
+	// pool is the test backend's Cinder host.
+	pool = "host1@lvm#pool1"
 )
 
 // client talks to a Block Storage API over a fresh SQLite store.
 type client struct {
 	*apitest.Client
-	api   *cinder.API
-	store *storage.Store
+	api    *cinder.API
+	store  *storage.Store
+	tokens middlewaretest.Tokens
 }
 
 func newAPI(t *testing.T) *client {
@@ -55,18 +62,24 @@ func newAPI(t *testing.T) *client {
 		t.Fatal(err)
 	}
 	store := storage.NewStore(db, watch.New(db))
+	// One pool, in Cinder's default zone, takes every volume.
+	if _, err := store.ReportBackend(ctx, pool, storage.BackendReport{AvailabilityZone: "nova", VolumeBackendName: "lvm",
+		TotalCapacityGB: storage.GB(1000), FreeCapacityGB: storage.GB(1000), ThickProvisioningSupport: true}); err != nil {
+		t.Fatal(err)
+	}
 	caller := middlewaretest.Caller
 	tokens := middlewaretest.Tokens{
-		admin:  caller("admin", projAdmin, "admin", "member", "reader"),
-		alice:  caller("alice", projA, "member", "reader"),
-		bob:    caller("bob", projB, "member", "reader"),
-		reader: caller("carol", projA, "reader"),
+		admin:   caller("admin", projAdmin, "admin", "member", "reader"),
+		alice:   caller("alice", projA, "member", "reader"),
+		bob:     caller("bob", projB, "member", "reader"),
+		reader:  caller("carol", projA, "reader"),
+		service: caller("cinder", "services", "service"),
 	}
 	api := &cinder.API{Store: store}
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Cinder, Optional: true}
 	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(api.Handler())))
 	t.Cleanup(srv.Close)
-	return &client{Client: &apitest.Client{URL: srv.URL, NoRedirect: true}, api: api, store: store}
+	return &client{Client: &apitest.Client{URL: srv.URL, NoRedirect: true}, api: api, store: store, tokens: tokens}
 }
 
 // call sends a request under /v3 at microversion v ("" sends none).
@@ -163,4 +176,41 @@ func (c *client) typesDump(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// agentDone is the pool's agent reporting that the work of volume id's
+// status is done (create, extend or delete).
+func (c *client) agentDone(t *testing.T, id string) {
+	t.Helper()
+	v, err := c.store.Volume(context.Background(), storage.Viewer{Admin: true}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: "loc"}
+	r := c.Call(t, apitest.Call{Method: "PUT", Path: "/internal/volume/hosts/" + url.PathEscape(pool) + "/volumes/" + id, Token: service, Body: rep})
+	if r.Code != 200 {
+		t.Fatalf("agent report on %s: %s", id, r)
+	}
+}
+
+// Every route is served: without a token each asks for one (the version
+// documents are public), with the path's parameters filled in.
+func TestRoutes(t *testing.T) {
+	c := newAPI(t)
+	fill := strings.NewReplacer("{id}", "x", "{key}", "k", "{project}", projA, "{host}", "h", "{$}", "")
+	for _, p := range c.api.Routes() {
+		method, path, ok := strings.Cut(p, " ")
+		if !ok {
+			method, path = "GET", p
+		}
+		r := c.Call(t, apitest.Call{Method: method, Path: fill.Replace(path)})
+		switch {
+		case path == "/{$}" || path == "/v3/{$}":
+			if r.Code != 200 && r.Code != 300 {
+				t.Errorf("%s: %s", p, r)
+			}
+		case r.Code != 401:
+			t.Errorf("%s without a token: %s, want 401", p, r)
+		}
+	}
 }

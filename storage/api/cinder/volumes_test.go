@@ -94,9 +94,15 @@ func TestVolumeLifecycle(t *testing.T) {
 		t.Fatalf("description not cleared: %v", v)
 	}
 
+	// A volume is deleted once it is available, by its backend's agent.
+	c.agentDone(t, id)
 	if r := c.call(t, "3.0", alice, "DELETE", "/volumes/"+id, nil); r.Code != 202 {
 		t.Fatalf("delete: %s", r)
 	}
+	if v := c.must(t, 200, "3.0", alice, "GET", "/volumes/"+id, nil)["volume"].(map[string]any); v["status"] != "deleting" {
+		t.Fatalf("deleting: %v", v)
+	}
+	c.agentDone(t, id)
 	wantError(t, c.call(t, "3.0", alice, "GET", "/volumes/"+id, nil), 404, "itemNotFound", "Volume "+id+" could not be found.")
 }
 
@@ -377,7 +383,9 @@ func TestVolumeActions(t *testing.T) {
 	if r := act(admin, map[string]any{"os-force_delete": map[string]any{}}); r.Code != 202 {
 		t.Fatalf("force_delete: %s", r)
 	}
-	wantError(t, c.call(t, "3.0", alice, "GET", "/volumes/"+id, nil), 404, "itemNotFound")
+	if v := c.must(t, 200, "3.0", alice, "GET", "/volumes/"+id, nil)["volume"].(map[string]any); v["status"] != "deleting" {
+		t.Fatalf("after force_delete: %v", v)
+	}
 }
 
 // A volume's metadata items, with ETags from 3.15.

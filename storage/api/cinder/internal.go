@@ -1,0 +1,99 @@
+package cinder
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/storage"
+)
+
+// HostBinder binds a volume host to the service user that acts as its
+// agent: the first one (trust on first use), a Forbidden for another
+// user after. The compute area's Store does this for compute hosts.
+type HostBinder interface {
+	BindHostAgent(ctx context.Context, host, user string) error
+}
+
+// The internal API of volume agents (storage/agent's contract), on the
+// volume listener under /internal/volume, for the service and admin
+// roles only; {host} is a Cinder host (host@backend#pool, path-escaped):
+//
+//	GET /internal/volume/hosts/{host}               storage.BackendState: the volumes on it and the feed revision
+//	PUT /internal/volume/hosts/{host}/backend       storage.BackendReport: the pool's capacity, its heartbeat
+//	PUT /internal/volume/hosts/{host}/volumes/{id}  storage.VolumeReport: a create, extend or delete ended
+func (a *API) internalRoutes(rt *httpapi.Router) {
+	rt.HandleFunc("GET /internal/volume/hosts/{host}", a.agentOp(a.backendState))
+	rt.HandleFunc("PUT /internal/volume/hosts/{host}/backend", a.agentOp(a.backendReport))
+	rt.HandleFunc("PUT /internal/volume/hosts/{host}/volumes/{id}", a.agentOp(a.volumeReport))
+}
+
+// agentOp is a route for volume agents: the caller must hold the
+// service or admin role; with Agents set, a service user acts for the
+// machine it first acted for only (the host before '@').
+func (a *API) agentOp(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, ok := middleware.CallerFrom(r.Context())
+		if !ok {
+			fail(w, r, fault.New(fault.Unauthorized, "The request you have made requires authentication."))
+			return
+		}
+		if !plainPath(r) {
+			fail(w, r, notFound("The resource could not be found."))
+			return
+		}
+		if !c.HasRole("service") && !c.HasRole("admin") {
+			fail(w, r, fault.New(fault.Forbidden, "Policy doesn't allow volume agents' calls to be performed."))
+			return
+		}
+		if a.Agents != nil && !c.HasRole("admin") {
+			machine, _, _ := strings.Cut(r.PathValue("host"), "@")
+			if err := a.Agents.BindHostAgent(r.Context(), machine, c.UserID); err != nil {
+				fail(w, r, err)
+				return
+			}
+		}
+		if err := h(w, r); err != nil {
+			fail(w, r, err)
+		}
+	}
+}
+
+func (a *API) backendState(w http.ResponseWriter, r *http.Request) error {
+	st, err := a.Store.BackendState(r.Context(), r.PathValue("host"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (a *API) backendReport(w http.ResponseWriter, r *http.Request) error {
+	var rep storage.BackendReport
+	if err := httpapi.DecodeJSON(w, r, &rep, httpapi.Strict()); err != nil {
+		return err
+	}
+	b, err := a.Store.ReportBackend(r.Context(), r.PathValue("host"), rep)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
+	var rep storage.VolumeReport
+	if err := httpapi.DecodeJSON(w, r, &rep, httpapi.Strict()); err != nil {
+		return err
+	}
+	v, err := a.Store.ReportVolume(r.Context(), r.PathValue("host"), r.PathValue("id"), rep)
+	if err != nil {
+		return err
+	}
+	v.ProviderAuth = "" // the agent made it; it is not sent back
+	httpapi.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
