@@ -336,6 +336,9 @@ func (s *Store) DeleteBackend(ctx context.Context, host string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM storage_backends WHERE host = ?", host); err != nil {
 			return fmt.Errorf("storage: delete backend %s: %w", host, err)
 		}
+		if err := unbindMachine(ctx, tx, host); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, "backend", host, "", watch.Delete, nil)
 	})
 }
