@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -112,6 +113,10 @@ func compileValue(src *value) *schema {
 			kw = formatKeyword(arg.text)
 		case "oneOf", "anyOf":
 			kw = ofKeyword(k, arg)
+		case "items":
+			kw = itemsKeyword(arg)
+		case "uniqueItems":
+			kw = uniqueKeyword(arg)
 		default:
 			panic("cinder: schema keyword " + k + " not supported")
 		}
@@ -368,6 +373,39 @@ func ofKeyword(k string, arg *value) keyword {
 				reprs = append(reprs, s.src.repr())
 			}
 			return &schemaError{path: path, value: v, msg: v.repr() + " is valid under each of " + strings.Join(reprs, ", ")}
+		}
+		return nil
+	}
+}
+
+// itemsKeyword is draft 4's items with one schema for every item.
+func itemsKeyword(arg *value) keyword {
+	item := compileValue(arg)
+	return func(env *checkEnv, v *value, path []string) *schemaError {
+		if v.kind != '[' {
+			return nil
+		}
+		for i, it := range v.items {
+			if e := item.validate(env, it, append(slices.Clip(path), strconv.Itoa(i))); e != nil {
+				return e
+			}
+		}
+		return nil
+	}
+}
+
+// uniqueKeyword is uniqueItems: true.
+func uniqueKeyword(arg *value) keyword {
+	return func(_ *checkEnv, v *value, path []string) *schemaError {
+		if arg.kind != 't' || v.kind != '[' {
+			return nil
+		}
+		for i, a := range v.items {
+			for _, b := range v.items[:i] {
+				if a.equal(b) {
+					return &schemaError{path: path, value: v, msg: v.repr() + " has non-unique elements"}
+				}
+			}
 		}
 		return nil
 	}

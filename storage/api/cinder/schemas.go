@@ -111,6 +111,16 @@ var (
 	defaultTypeSchema = compile(expand(`{"type": "object", "properties": {"default_type": {"type": "object", "properties": {
 		"volume_type": $nameType}, "required": ["volume_type"], "additionalProperties": false}}}`))
 
+	// schedulerHintsSchema is schemas/scheduler_hints.py's create, which
+	// Cinder checks a create's hints against (contrib/scheduler_hints.py).
+	schedulerHintsSchema = compile(expand(`{"type": "object", "properties": {"OS-SCH-HNT:scheduler_hints": {
+		"type": ["object", "null"], "properties": {
+			"local_to_instance": $optionalUUID,
+			"different_host": {"oneOf": [{"type": "string", "format": "uuid"}, {"type": "array", "items": $uuid, "uniqueItems": true}]},
+			"same_host": {"oneOf": [{"type": "string", "format": "uuid"}, {"type": "array", "items": $uuid, "uniqueItems": true}]},
+			"query": {"type": ["string", "object"]}},
+		"additionalProperties": true}}}`))
+
 	quotaUpdateSchema = compile(`{"type": "object", "properties": {"quota_set": {"type": "object", "minProperties": 1,
 		"format": "quota_set"}}, "required": ["quota_set"], "additionalProperties": false}`)
 

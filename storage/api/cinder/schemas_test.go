@@ -34,6 +34,7 @@ var cinderSchemas = []struct {
 	{"volume_type_access.remove_project_access", removeAccessSchema},
 	{"default_types.create_or_update", defaultTypeSchema},
 	{"quotas.update_quota", quotaUpdateSchema},
+	{"scheduler_hints.create", schedulerHintsSchema},
 	{"volume_metadata.create", metadataCreateSchema},
 	{"volume_metadata.update", metadataUpdateSchema},
 }
@@ -47,7 +48,7 @@ import json, sys
 from cinder.api.validation import parameter_types, validators
 from cinder.api import schemas
 from cinder.api.schemas import (volumes, volume_actions, admin_actions, volume_types, types_extra_specs,
-    volume_type_access, default_types, quotas, volume_metadata)
+    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints)
 from cinder import exception
 import webob.exc
 
@@ -176,6 +177,13 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 		add("volume_metadata.create", fmt.Sprintf(`{"metadata": {"k": %s}}`, v))
 		add("volume_metadata.update", fmt.Sprintf(`{"meta": {"k": %s}}`, v))
 	}
+	for _, v := range append(values, `["11111111-2222-3333-4444-555555555555", "11111111-2222-3333-4444-555555555555"]`,
+		`["11111111-2222-3333-4444-555555555555", "x"]`, `["11111111-2222-3333-4444-555555555555"]`) {
+		for _, k := range []string{"local_to_instance", "different_host", "same_host", "query", "other"} {
+			add("scheduler_hints.create", `{"OS-SCH-HNT:scheduler_hints": {"`+k+`": `+v+`}}`)
+		}
+	}
+	add("scheduler_hints.create", `{"OS-SCH-HNT:scheduler_hints": 1}`)
 	for _, key := range []string{`"a b"`, `"a:b.c-d_e/f"`, `"a\n"`, `"\n"`, `""`, `"` + strings.Repeat("k", 256) + `"`, `"\u00e9"`, `"a$"`} {
 		add("types_extra_specs.create", `{"extra_specs": {`+key+`: "1"}}`)
 		add("volume_metadata.create", `{"metadata": {`+key+`: "1"}}`)

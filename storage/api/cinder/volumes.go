@@ -61,8 +61,10 @@ func (a *API) showVolume(w http.ResponseWriter, r *http.Request, q *request) err
 }
 
 // createVolume is Cinder's create, its checks in Cinder's order: the
-// body's schema, then what the volume is made from, then the policy,
-// then the Store's checks (size, zone, source).
+// body's schema and the scheduler hints' (which Cinder's default
+// filters, and the Store's, do not act on), then what the volume is made
+// from, then the policy, then the Store's checks (size, type, zone,
+// source, quotas).
 func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) error {
 	body, err := readBody(w, r)
 	if err != nil {
@@ -73,6 +75,12 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 	}
 	if err := volumeCreateSchemaAt(q).check(nil, body); err != nil {
 		return err
+	}
+	if h := body.get("OS-SCH-HNT:scheduler_hints"); !h.null() {
+		hints := &value{kind: '{', keys: []string{"OS-SCH-HNT:scheduler_hints"}, items: []*value{h}}
+		if err := schedulerHintsSchema.check(nil, hints); err != nil {
+			return err
+		}
 	}
 	vol := body.get("volume")
 	c := storage.VolumeCreate{UserID: q.caller.UserID, Metadata: map[string]string{}}
@@ -276,7 +284,7 @@ func (a *API) listVolumes(detail bool) handler {
 				delete(query.Values, "with_count")
 			}
 		}
-		f, none, err := a.volumeFilter(q, query)
+		f, none, err := a.volumeFilter(q, query, q.at(31))
 		if err != nil {
 			return err
 		}
@@ -327,14 +335,14 @@ func (a *API) listVolumes(detail bool) handler {
 }
 
 // volumeFilter reads the filters left in query as Cinder does at the
-// request's microversion: from 3.31 a user's filter that
-// resource_filters.json does not list is refused (all_tenants is
-// dropped), before it is dropped silently; admins may give any. The
+// request's microversion: strict (the list from 3.31), a user's filter
+// that resource_filters.json does not list is refused (all_tenants is
+// dropped), else it is dropped silently; admins may give any. The
 // filters Cinder takes that the Store cannot apply yet are refused
 // with a 400 that says so. none is Cinder's empty answer to a metadata
 // filter that is not a dict.
-func (a *API) volumeFilter(q *request, query listQuery) (f storage.VolumeFilter, none bool, err error) {
-	if q.at(31) && !q.admin {
+func (a *API) volumeFilter(q *request, query listQuery, strict bool) (f storage.VolumeFilter, none bool, err error) {
+	if strict && !q.admin {
 		var invalid []string
 		for k := range query.Values {
 			if strings.ToValidUTF8(k, "") != k {
@@ -414,24 +422,22 @@ func (a *API) volumeFilter(q *request, query listQuery) (f storage.VolumeFilter,
 }
 
 // volumeSummaryTotals is GET /volumes/summary (3.12): the count and
-// total size of the caller's volumes (every project's for an admin
-// with all_tenants), and from 3.36 their metadata's values by key.
+// total size of the volumes the list's filters select (a user's unknown
+// filters dropped, as Cinder's summary does), and from 3.36 their
+// metadata's values by key.
 func (a *API) volumeSummaryTotals(w http.ResponseWriter, r *http.Request, q *request) error {
-	query := newListQuery(r.URL.Query())
-	var f storage.VolumeFilter
-	if q.admin {
-		all, err := query.boolParam("all_tenants")
-		if err != nil {
-			return err
-		}
-		f.AllProjects = all
+	f, none, err := a.volumeFilter(q, newListQuery(r.URL.Query()), false)
+	if err != nil {
+		return err
 	}
 	if err := a.authorize(r.Context(), q, "volume:get_all", nil); err != nil {
 		return err
 	}
-	vols, _, err := a.Store.Volumes(r.Context(), q.viewer(), f)
-	if err != nil {
-		return err
+	var vols []storage.Volume
+	if !none {
+		if vols, _, err = a.Store.Volumes(r.Context(), q.viewer(), f); err != nil {
+			return err
+		}
 	}
 	var size int64
 	meta := map[string][]string{}

@@ -193,6 +193,8 @@ func TestVolumeRefusals(t *testing.T) {
 		{"3.0", alice, "POST", "/volumes", map[string]any{"volume": map[string]any{"size": 1}, "x": 1}, 400, "badRequest",
 			"Additional properties are not allowed ('x' was unexpected)"},
 		{"3.0", alice, "POST", "/volumes", map[string]any{}, 400, "badRequest", "'volume' is a required property"},
+		{"3.0", alice, "POST", "/volumes", map[string]any{"volume": map[string]any{"size": 1}, "OS-SCH-HNT:scheduler_hints": map[string]any{"same_host": "x"}},
+			400, "badRequest", "Invalid input for field/attribute same_host. Value: x. 'x' is not valid under any of the given schemas"},
 		{"3.0", alice, "PUT", "/volumes/" + id, vol(map[string]any{"size": 3}), 400, "badRequest", "Additional properties are not allowed ('size' was unexpected)"},
 		{"3.53", alice, "PUT", "/volumes/" + id, vol(map[string]any{}), 400, "badRequest", "{} is not valid under any of the given schemas"},
 		{"3.0", alice, "POST", "/volumes/" + id + "/action", map[string]any{"os-extend": map[string]any{"new_size": 1}}, 400, "badRequest",
@@ -346,6 +348,10 @@ func TestVolumeFilters(t *testing.T) {
 	summary := c.must(t, 200, "3.36", alice, "GET", "/volumes/summary", nil)["volume-summary"].(map[string]any)
 	if summary["total_count"] != float64(2) || summary["total_size"] != float64(2) || len(summary["metadata"].(map[string]any)) != 1 {
 		t.Fatalf("summary %v", summary)
+	}
+	summary = c.must(t, 200, "3.36", alice, "GET", "/volumes/summary?name=beta&bogus=1", nil)["volume-summary"].(map[string]any)
+	if summary["total_count"] != float64(1) || len(summary["metadata"].(map[string]any)) != 0 {
+		t.Fatalf("summary of beta %v", summary)
 	}
 }
 
