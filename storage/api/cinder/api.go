@@ -24,10 +24,6 @@ type API struct {
 	Policy *policy.Enforcer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// Agents, when set, binds each volume host to the first service user
-	// acting as its agent on the internal API; nil lets any service user
-	// act for any host.
-	Agents HostBinder
 }
 
 // microversions are Cinder 21's (Zed): 3.0 to 3.70.

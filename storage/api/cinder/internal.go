@@ -1,7 +1,6 @@
 package cinder
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -10,13 +9,6 @@ import (
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/storage"
 )
-
-// HostBinder binds a volume host to the service user that acts as its
-// agent: the first one (trust on first use), a Forbidden for another
-// user after. The compute area's Store does this for compute hosts.
-type HostBinder interface {
-	BindHostAgent(ctx context.Context, host, user string) error
-}
 
 // The internal API of volume agents (storage/agent's contract), on the
 // volume listener under /internal/volume, for the service and admin
@@ -32,8 +24,8 @@ func (a *API) internalRoutes(rt *httpapi.Router) {
 }
 
 // agentOp is a route for volume agents: the caller must hold the
-// service or admin role; with Agents set, a service user acts for the
-// machine it first acted for only (the host before '@').
+// service or admin role, and a service user acts only for the machines
+// it was the first to act for (the host before '@': Store.BindHostAgent).
 func (a *API) agentOp(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, ok := middleware.CallerFrom(r.Context())
@@ -49,9 +41,9 @@ func (a *API) agentOp(h func(w http.ResponseWriter, r *http.Request) error) http
 			fail(w, r, fault.New(fault.Forbidden, "Policy doesn't allow volume agents' calls to be performed."))
 			return
 		}
-		if a.Agents != nil && !c.HasRole("admin") {
+		if !c.HasRole("admin") {
 			machine, _, _ := strings.Cut(r.PathValue("host"), "@")
-			if err := a.Agents.BindHostAgent(r.Context(), machine, c.UserID); err != nil {
+			if err := a.Store.BindHostAgent(r.Context(), machine, c.UserID); err != nil {
 				fail(w, r, err)
 				return
 			}

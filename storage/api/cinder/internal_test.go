@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/gostack/gostack/internal/apitest"
-	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/storage"
 )
 
@@ -103,46 +101,33 @@ func TestInternalAPI(t *testing.T) {
 	})
 }
 
-// binder binds hosts on first use, as the compute Store does.
-type binder struct {
-	mu    sync.Mutex
-	users map[string]string
-}
-
-func (b *binder) BindHostAgent(_ context.Context, host, user string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if u, ok := b.users[host]; ok && u != user {
-		return fault.New(fault.Forbidden, "Host %s is another user's volume agent.", host)
-	}
-	b.users[host] = user
-	return nil
-}
-
-// With Agents set, a machine's pools are one service user's: the first
-// to act for them; an admin still may.
+// A machine's pools are one service user's: the first to act for them;
+// an admin still may.
 func TestInternalAPIBinding(t *testing.T) {
 	c := newAPI(t)
-	b := &binder{users: map[string]string{}}
-	c.api.Agents = b
 	other := "token-service2"
-	c.tokens[other] = c.tokens[service]
-	caller := c.tokens[other]
+	caller := c.tokens[service]
 	caller.UserID = "cinder2"
 	c.tokens[other] = caller
 	path := "/internal/volume/hosts/" + url.PathEscape(pool)
 	if r := c.Call(t, apitest.Call{Method: "GET", Path: path, Token: service}); r.Code != 200 {
 		t.Fatalf("first agent: %s", r)
 	}
-	wantError(t, c.Call(t, apitest.Call{Method: "GET", Path: "/internal/volume/hosts/" + url.PathEscape("host1@ceph#rbd"), Token: other}), 403, "forbidden",
-		"Host host1 is another user's volume agent.")
+	r := c.Call(t, apitest.Call{Method: "PUT", Path: "/internal/volume/hosts/" + url.PathEscape("host1@ceph#rbd") + "/backend", Token: other,
+		Body: storage.BackendReport{AvailabilityZone: "nova", VolumeBackendName: "ceph", TotalCapacityGB: storage.GB(1), FreeCapacityGB: storage.GB(1)}})
+	if r.Code != 403 {
+		t.Fatalf("another user's report for host1: %s", r)
+	}
+	if _, err := c.store.Backend(context.Background(), "host1@ceph#rbd"); err == nil {
+		t.Fatal("a refused report made a backend")
+	}
 	if r := c.Call(t, apitest.Call{Method: "GET", Path: "/internal/volume/hosts/host2", Token: other}); r.Code != 200 {
 		t.Fatalf("another machine: %s", r)
 	}
+	if r := c.Call(t, apitest.Call{Method: "GET", Path: "/internal/volume/hosts/host2", Token: service}); r.Code != 403 {
+		t.Fatalf("host2 is cinder2's: %s", r)
+	}
 	if r := c.Call(t, apitest.Call{Method: "GET", Path: path, Token: admin}); r.Code != 200 {
 		t.Fatalf("an admin: %s", r)
-	}
-	if b.users["host1"] != "cinder" || b.users["host2"] != "cinder2" {
-		t.Fatalf("bindings: %v", b.users)
 	}
 }
