@@ -79,6 +79,7 @@ func (a *API) router() *httpapi.Router {
 	a.typeRoutes(rt)
 	a.quotaRoutes(rt)
 	a.availabilityZoneRoutes(rt)
+	a.schedulerStatsRoutes(rt)
 	return rt
 }
 

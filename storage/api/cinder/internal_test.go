@@ -94,6 +94,22 @@ func TestInternalAPI(t *testing.T) {
 	if zones[0].(map[string]any)["zoneState"].(map[string]any)["available"] != false {
 		t.Fatalf("a zone whose pools are all disabled: %v", zones)
 	}
+	// An admin lists the pools the scheduler may place on: not the
+	// disabled one.
+	wantError(t, c.call(t, "3.0", alice, "GET", "/scheduler-stats/get_pools", nil), 403, "forbidden",
+		"Policy doesn't allow scheduler_extension:scheduler_stats:get_pools to be performed.")
+	pools := c.must(t, 200, "3.0", admin, "GET", "/scheduler-stats/get_pools?detail=true", nil)["pools"].([]any)
+	if len(pools) != 1 || pools[0].(map[string]any)["name"] != pool {
+		t.Fatalf("pools: %v", pools)
+	}
+	caps := pools[0].(map[string]any)["capabilities"].(map[string]any)
+	if caps["pool_name"] != "pool1" || caps["volume_backend_name"] != "lvm" || caps["total_capacity_gb"] != float64(1000) || caps["allocated_capacity_gb"] != float64(0) {
+		t.Fatalf("capabilities: %v", caps)
+	}
+	if pools := c.must(t, 200, "3.28", admin, "GET", "/scheduler-stats/get_pools?name=nope", nil)["pools"].([]any); len(pools) != 0 {
+		t.Fatalf("name filter: %v", pools)
+	}
+	wantError(t, c.call(t, "3.28", admin, "GET", "/scheduler-stats/get_pools?bogus=1", nil), 400, "badRequest", "Invalid filters bogus are found in query options.")
 	// A volume in a zone no backend is in is Cinder's 400.
 	c.unchanged(t, func() {
 		wantError(t, c.call(t, "3.0", alice, "POST", "/volumes", map[string]any{"volume": map[string]any{"size": 1, "availability_zone": "az9"}}),
