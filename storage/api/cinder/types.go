@@ -98,62 +98,11 @@ func (a *API) listTypes(w http.ResponseWriter, r *http.Request, q *request) erro
 	if err != nil {
 		return err
 	}
-	allowed := []string{"is_public"}
-	if q.at(52) {
-		allowed = append(allowed, "extra_specs")
+	f, none, err := a.typeFilter(r.Context(), q, query)
+	if err != nil {
+		return err
 	}
-	if !q.admin {
-		var invalid []string
-		for k := range query.Values {
-			if !slices.Contains(allowed, k) {
-				invalid = append(invalid, k)
-			}
-		}
-		if q.at(52) && len(invalid) > 0 {
-			slices.Sort(invalid)
-			return badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
-		}
-		for _, k := range invalid {
-			delete(query.Values, k)
-		}
-	}
-	f := storage.VolumeTypeFilter{SortKeys: keys, SortDirs: dirs, Marker: p.marker}
-	yes := true
-	f.IsPublic = &yes
-	if s, ok := query.last("is_public"); ok && q.admin {
-		switch b, valid := pyBool(s); {
-		case strings.EqualFold(s, "none"):
-			f.IsPublic = nil
-		case !valid:
-			return badRequest("Invalid is_public filter [%s]", s)
-		default:
-			f.IsPublic = &b
-		}
-	}
-	none := false
-	if s, ok := query.last("extra_specs"); ok && (q.admin || q.at(52)) {
-		specs, err := pyLiteralDict(s)
-		if err != nil {
-			return badRequest("Invalid input received: extra_specs filter %s is not a dict.", s)
-		}
-		if !a.allowed(r.Context(), q, "volume_extension:types_extra_specs:read_sensitive", nil) {
-			for k := range specs {
-				none = none || !slices.Contains(userVisibleSpecs, k)
-			}
-		}
-		f.ExtraSpecs = specs
-	}
-	for _, k := range []string{"is_public", "extra_specs"} {
-		delete(query.Values, k)
-	}
-	if len(query.Values) > 0 {
-		var left []string
-		for k := range query.Values {
-			left = append(left, k)
-		}
-		slices.Sort(left)
-		return badRequest("The volume type filters %s are not supported yet.", strings.Join(left, ", "))
-	}
+	f.SortKeys, f.SortDirs, f.Marker = keys, dirs, p.marker
 	var types []storage.VolumeType
 	if p.limit > 0 && !none {
 		f.Limit = p.limit + p.offset
@@ -174,6 +123,69 @@ func (a *API) listTypes(w http.ResponseWriter, r *http.Request, q *request) erro
 	}
 	httpapi.WriteJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// typeFilter reads a type list's filters: is_public (an admin's; every
+// user lists the public types and those shared with the project), and
+// from 3.52 extra_specs, a user's other filters refused from then and
+// dropped before. none is Cinder's empty answer to a user's filter on
+// a spec they may not read.
+func (a *API) typeFilter(ctx context.Context, q *request, query listQuery) (f storage.VolumeTypeFilter, none bool, err error) {
+	allowed := []string{"is_public"}
+	if q.at(52) {
+		allowed = append(allowed, "extra_specs")
+	}
+	if !q.admin {
+		var invalid []string
+		for k := range query.Values {
+			if !slices.Contains(allowed, k) {
+				invalid = append(invalid, k)
+			}
+		}
+		if q.at(52) && len(invalid) > 0 {
+			slices.Sort(invalid)
+			return f, false, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+		}
+		for _, k := range invalid {
+			delete(query.Values, k)
+		}
+	}
+	yes := true
+	f.IsPublic = &yes
+	if s, ok := query.last("is_public"); ok && q.admin {
+		switch b, valid := pyBool(s); {
+		case strings.EqualFold(s, "none"):
+			f.IsPublic = nil
+		case !valid:
+			return f, false, badRequest("Invalid is_public filter [%s]", s)
+		default:
+			f.IsPublic = &b
+		}
+	}
+	if s, ok := query.last("extra_specs"); ok && (q.admin || q.at(52)) {
+		specs, err := pyLiteralDict(s)
+		if err != nil {
+			return f, false, badRequest("Invalid input received: extra_specs filter %s is not a dict.", s)
+		}
+		if !a.allowed(ctx, q, "volume_extension:types_extra_specs:read_sensitive", nil) {
+			for k := range specs {
+				none = none || !slices.Contains(userVisibleSpecs, k)
+			}
+		}
+		f.ExtraSpecs = specs
+	}
+	for _, k := range []string{"is_public", "extra_specs"} {
+		delete(query.Values, k)
+	}
+	if len(query.Values) > 0 {
+		var left []string
+		for k := range query.Values {
+			left = append(left, k)
+		}
+		slices.Sort(left)
+		return f, false, badRequest("The volume type filters %s are not supported yet.", strings.Join(left, ", "))
+	}
+	return f, none, nil
 }
 
 // findType is the type of the request's path as the caller sees it;

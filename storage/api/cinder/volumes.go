@@ -98,11 +98,43 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 			c.Metadata[k] = md.items[i].text
 		}
 	}
+	if err := a.volumeSources(r.Context(), q, vol, &c); err != nil {
+		return err
+	}
+	if err := a.authorize(r.Context(), q, "volume:create", nil); err != nil {
+		return err
+	}
+	if s := vol.get("size"); !s.null() {
+		n, _ := pyInt(s.str())
+		if n == nil || n.Sign() <= 0 {
+			return badRequest("Invalid input received: Invalid volume size provided for create request: %s (size argument must be an integer (or string representation of an integer) and greater than zero).", s.str())
+		}
+		c.Size = n.Int64()
+	} else if c.SourceVolID == "" {
+		return badRequest("Invalid input received: Invalid volume size provided for create request: None (size argument must be an integer (or string representation of an integer) and greater than zero).")
+	}
+	if z := vol.get("availability_zone"); !z.null() {
+		c.AvailabilityZone = z.text
+	}
+	v, err := a.Store.CreateVolume(r.Context(), q.viewer(), c)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))})
+	return nil
+}
+
+// volumeSources checks what a create makes the volume from, as Cinder's
+// controller does before its policy: a source volume the caller sees;
+// snapshot, group and backup ids name nothing (none exist yet), an
+// image is not supported yet, and the multiattach flag is Cinder's
+// refusal.
+func (a *API) volumeSources(ctx context.Context, q *request, vol *value, c *storage.VolumeCreate) error {
 	if s := vol.get("snapshot_id"); !s.null() {
 		return notFound("Snapshot %s could not be found.", s.text) // no snapshot exists yet
 	}
 	if s := vol.get("source_volid"); !s.null() {
-		if _, err := a.getVolume(r.Context(), q, s.text); err != nil {
+		if _, err := a.getVolume(ctx, q, s.text); err != nil {
 			return err
 		}
 		c.SourceVolID = s.text
@@ -131,26 +163,6 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 				"Contact your administrator to create a multiattach enabled volume type and use it to create multiattach volumes.")
 		}
 	}
-	if err := a.authorize(r.Context(), q, "volume:create", nil); err != nil {
-		return err
-	}
-	if s := vol.get("size"); !s.null() {
-		n, _ := pyInt(s.str())
-		if n == nil || n.Sign() <= 0 {
-			return badRequest("Invalid input received: Invalid volume size provided for create request: %s (size argument must be an integer (or string representation of an integer) and greater than zero).", s.str())
-		}
-		c.Size = n.Int64()
-	} else if c.SourceVolID == "" {
-		return badRequest("Invalid input received: Invalid volume size provided for create request: None (size argument must be an integer (or string representation of an integer) and greater than zero).")
-	}
-	if z := vol.get("availability_zone"); !z.null() {
-		c.AvailabilityZone = z.text
-	}
-	v, err := a.Store.CreateVolume(r.Context(), q.viewer(), c)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))})
 	return nil
 }
 
