@@ -1,0 +1,45 @@
+package iscsi
+
+import (
+	"net/netip"
+	"os"
+	"slices"
+	"testing"
+)
+
+// ACL entries as tgtd shows them are told apart (addresses and prefixes
+// are bound with -I, names with -Q), and an Export's ACL is written the
+// way tgtd shows it back, so that comparing the two finds no change.
+func TestACLEntries(t *testing.T) {
+	f, err := os.Open("testdata/show-targets.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ts, err := parseTargets(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := append(ts[1].ACL, ts[0].ACL...) // 3 addresses, 1 name, ALL
+	for i, a := range shown {
+		if got, want := isAddressEntry(a), i != 3; got != want {
+			t.Errorf("isAddressEntry(%q) = %v", a, got)
+		}
+	}
+	x := Export{
+		Initiators: []string{"iqn.1994-05.com.redhat:host1", "iqn.1994-05.com.redhat:host1"},
+		Addresses: []netip.Prefix{
+			netip.MustParsePrefix("192.0.2.7/32"),
+			netip.MustParsePrefix("10.1.2.3/8"),
+			netip.MustParsePrefix("2001:db8::/32"),
+		},
+	}
+	got := x.acl()
+	want := slices.Sorted(slices.Values(ts[1].ACL))
+	if !slices.Equal(got, want) {
+		t.Errorf("acl %q, want %q", got, want)
+	}
+	if got := (&Export{}).acl(); !slices.Equal(got, []string{"ALL"}) {
+		t.Errorf("no ACL: %q, want ALL", got)
+	}
+}
