@@ -80,6 +80,7 @@ func (a *API) router() *httpapi.Router {
 	a.quotaRoutes(rt)
 	a.availabilityZoneRoutes(rt)
 	a.schedulerStatsRoutes(rt)
+	a.serviceRoutes(rt)
 	return rt
 }
 

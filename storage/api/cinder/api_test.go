@@ -214,3 +214,17 @@ func TestRoutes(t *testing.T) {
 		}
 	}
 }
+
+// sameJSON reports whether a and b encode alike.
+func sameJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	x, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(x) == string(y)
+}

@@ -62,6 +62,13 @@ var formats = map[string]func(*checkEnv, *value) *formatResult{
 	"volume_migration_status":    statusFormat("Volume migration status", migrationStatuses),
 	"validate_volume_reset_body": resetBodyFormat,
 	"quota_set":                  quotaSetFormat,
+	"disabled_reason": func(_ *checkEnv, v *value) *formatResult {
+		// Registered with InvalidInput: its refusal is jsonschema's own.
+		if stringLength(v, "disabled_reason", false, 1, 255, true) != nil {
+			return formatFalse
+		}
+		return nil
+	},
 	"name_non_mandatory_remove_white_spaces": func(_ *checkEnv, v *value) *formatResult {
 		return stringLength(v, "name", false, 0, 255, true)
 	},

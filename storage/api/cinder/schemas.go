@@ -121,6 +121,10 @@ var (
 			"query": {"type": ["string", "object"]}},
 		"additionalProperties": true}}}`))
 
+	serviceSchema       = compile(serviceBody(""))
+	serviceReasonSchema = compile(serviceBody(`, "disabled_reason": {"type": "string", "minLength": 1, "maxLength": 255,
+		"format": "disabled_reason"}`))
+
 	quotaUpdateSchema = compile(`{"type": "object", "properties": {"quota_set": {"type": "object", "minProperties": 1,
 		"format": "quota_set"}}, "required": ["quota_set"], "additionalProperties": false}`)
 
@@ -129,6 +133,16 @@ var (
 	metadataUpdateSchema = compile(expand(`{"type": "object", "properties": {"meta": {"type": "object", $metadataProps,
 		"minProperties": 1, "maxProperties": 1}}, "required": ["meta"], "additionalProperties": false}`))
 )
+
+// serviceBody is os-services' enable_and_disable, with extra
+// properties (disable_log_reason's reason).
+func serviceBody(extra string) string {
+	return `{"type": "object", "properties": {"binary": {"type": "string", "minLength": 1, "maxLength": 255},
+		"host": {"type": ["string", "null"], "minLength": 1, "maxLength": 255, "pattern": "^[a-zA-Z0-9-._#@:/+\\[\\]]*$"},
+		"cluster": {"type": ["string", "null"], "minLength": 0, "maxLength": 255},
+		"service": {"type": "string", "minLength": 1, "maxLength": 255}` + extra + `},
+		"anyOf": [{"required": ["binary"]}, {"required": ["service"]}], "additionalProperties": false}`
+}
 
 // volumeCreateSchemaAt is create's schema at a microversion.
 func volumeCreateSchemaAt(q *request) *schema {

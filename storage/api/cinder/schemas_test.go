@@ -35,6 +35,8 @@ var cinderSchemas = []struct {
 	{"default_types.create_or_update", defaultTypeSchema},
 	{"quotas.update_quota", quotaUpdateSchema},
 	{"scheduler_hints.create", schedulerHintsSchema},
+	{"services.enable_and_disable", serviceSchema},
+	{"services.disable_log_reason", serviceReasonSchema},
 	{"volume_metadata.create", metadataCreateSchema},
 	{"volume_metadata.update", metadataUpdateSchema},
 }
@@ -48,7 +50,7 @@ import json, sys
 from cinder.api.validation import parameter_types, validators
 from cinder.api import schemas
 from cinder.api.schemas import (volumes, volume_actions, admin_actions, volume_types, types_extra_specs,
-    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints)
+    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services)
 from cinder import exception
 import webob.exc
 
@@ -184,6 +186,15 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 		}
 	}
 	add("scheduler_hints.create", `{"OS-SCH-HNT:scheduler_hints": 1}`)
+	for _, v := range append(values, `"h@b#p"`, `"h,b"`, `"[::1]"`) {
+		for _, k := range []string{"binary", "host", "cluster", "service", "disabled_reason", "other"} {
+			add("services.enable_and_disable", `{"binary": "cinder-volume", "`+k+`": `+v+`}`)
+			add("services.disable_log_reason", `{"service": "cinder-volume", "`+k+`": `+v+`}`)
+		}
+	}
+	for _, body := range []string{`{}`, `{"host": "h"}`, `3`} {
+		add("services.enable_and_disable", body)
+	}
 	for _, key := range []string{`"a b"`, `"a:b.c-d_e/f"`, `"a\n"`, `"\n"`, `""`, `"` + strings.Repeat("k", 256) + `"`, `"\u00e9"`, `"a$"`} {
 		add("types_extra_specs.create", `{"extra_specs": {`+key+`: "1"}}`)
 		add("volume_metadata.create", `{"metadata": {`+key+`: "1"}}`)
