@@ -405,19 +405,30 @@ func TestVolumeMetadata(t *testing.T) {
 	if m := c.must(t, 200, "3.0", alice, "GET", base+"/b", nil)["meta"].(map[string]any); m["b"] != "2" {
 		t.Fatalf("show: %v", m)
 	}
-	wantError(t, c.call(t, "3.0", alice, "GET", base+"/zz", nil), 404, "itemNotFound", "Volume "+id+" has no metadata with key zz.")
-	wantError(t, c.call(t, "3.0", alice, "PUT", base+"/b", map[string]any{"meta": map[string]any{"c": "3"}}), 400, "badRequest", "Request body and URI mismatch")
+	c.unchanged(t, func() {
+		wantError(t, c.call(t, "3.0", alice, "GET", base+"/zz", nil), 404, "itemNotFound", "Volume "+id+" has no metadata with key zz.")
+		wantError(t, c.call(t, "3.0", alice, "PUT", base+"/b", map[string]any{"meta": map[string]any{"c": "3"}}), 400, "badRequest", "Request body and URI mismatch")
+		wantError(t, c.call(t, "3.0", alice, "PUT", base+"/b", map[string]any{"meta": map[string]any{"b": "3", "c": "4"}}), 400, "badRequest",
+			"has too many properties")
+		wantError(t, c.call(t, "3.0", alice, "POST", base, map[string]any{"metadata": map[string]any{"a$": "1"}}), 400, "badRequest",
+			"'a$' does not match any of the regexes")
+		wantError(t, c.call(t, "3.0", alice, "POST", base, map[string]any{"metadata": map[string]any{"a": strings.Repeat("v", 256)}}), 400, "badRequest",
+			"is too long")
+		wantError(t, c.call(t, "3.0", reader, "DELETE", base+"/zz", nil), 404, "itemNotFound")
+	})
 	c.must(t, 200, "3.0", alice, "PUT", base+"/b", map[string]any{"meta": map[string]any{"b": "20"}})
 	r := c.call(t, "3.15", alice, "GET", base, nil)
 	etag := r.Header.Get("Etag")
 	if r.Code != 200 || len(etag) != 32 {
 		t.Fatalf("etag: %s %v", r, r.Header)
 	}
-	stale := c.Call(t, apitest.Call{Method: "PUT", Path: "/v3" + base, Token: alice, Body: map[string]any{"metadata": map[string]any{"x": "y"}},
-		Header: map[string]string{"OpenStack-API-Version": "volume 3.15", "If-Match": `"0123"`}})
-	if stale.Code != 412 {
-		t.Fatalf("stale If-Match: %s", stale)
-	}
+	c.unchanged(t, func() {
+		stale := c.Call(t, apitest.Call{Method: "PUT", Path: "/v3" + base, Token: alice, Body: map[string]any{"metadata": map[string]any{"x": "y"}},
+			Header: map[string]string{"OpenStack-API-Version": "volume 3.15", "If-Match": `"0123"`}})
+		if stale.Code != 412 {
+			t.Fatalf("stale If-Match: %s", stale)
+		}
+	})
 	fresh := c.Call(t, apitest.Call{Method: "PUT", Path: "/v3" + base, Token: alice, Body: map[string]any{"metadata": map[string]any{"x": "y"}},
 		Header: map[string]string{"OpenStack-API-Version": "volume 3.15", "If-Match": `"` + etag + `"`}})
 	if fresh.Code != 200 || len(fresh.JSON(t)["metadata"].(map[string]any)) != 1 {
