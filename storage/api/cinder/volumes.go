@@ -104,14 +104,16 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 	if err := a.authorize(r.Context(), q, "volume:create", nil); err != nil {
 		return err
 	}
+	// Cinder's volume API wants an int-like size (str(int(size)) ==
+	// str(size): no "01"); its create flow then a size, or a source's.
 	if s := vol.get("size"); !s.null() {
 		n, _ := pyInt(s.str())
-		if n == nil || n.Sign() <= 0 {
+		if n == nil || n.String() != s.str() || n.Sign() <= 0 {
 			return badRequest("Invalid input received: Invalid volume size provided for create request: %s (size argument must be an integer (or string representation of an integer) and greater than zero).", s.str())
 		}
 		c.Size = n.Int64()
 	} else if c.SourceVolID == "" {
-		return badRequest("Invalid input received: Invalid volume size provided for create request: None (size argument must be an integer (or string representation of an integer) and greater than zero).")
+		return badRequest("Invalid input received: Volume size 'None' must be an integer and greater than 0")
 	}
 	if z := vol.get("availability_zone"); !z.null() {
 		c.AvailabilityZone = z.text
