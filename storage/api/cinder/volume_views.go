@@ -98,17 +98,29 @@ func (q *request) volumeView(v storage.Volume, typeName string) map[string]any {
 	return out
 }
 
-// volumeExtras adds what Cinder's volume extensions add to show and
-// detail, each by its policy: the host for admins, the project for
-// those who may see it, the migration status for admins.
-func (a *API) volumeExtras(ctx context.Context, q *request, v storage.Volume, view map[string]any) {
-	if a.allowed(ctx, q, "volume_extension:volume_host_attribute", nil) {
+// volumeExtensions are the attributes Cinder's volume extensions add to
+// show and detail, each by its policy (checked with the caller's own
+// target, once per request): the host for admins, the project for those
+// who may see it, the migration status for admins.
+type volumeExtensions struct{ host, tenant, migration bool }
+
+func (a *API) volumeExtensions(ctx context.Context, q *request) volumeExtensions {
+	return volumeExtensions{
+		host:      a.allowed(ctx, q, "volume_extension:volume_host_attribute", nil),
+		tenant:    a.allowed(ctx, q, "volume_extension:volume_tenant_attribute", nil),
+		migration: a.allowed(ctx, q, "volume_extension:volume_mig_status_attribute", nil),
+	}
+}
+
+// add puts the attributes of v into its view.
+func (x volumeExtensions) add(v storage.Volume, view map[string]any) {
+	if x.host {
 		view["os-vol-host-attr:host"] = orNull(v.Host)
 	}
-	if a.allowed(ctx, q, "volume_extension:volume_tenant_attribute", nil) {
+	if x.tenant {
 		view["os-vol-tenant-attr:tenant_id"] = v.ProjectID
 	}
-	if a.allowed(ctx, q, "volume_extension:volume_mig_status_attribute", nil) {
+	if x.migration {
 		view["os-vol-mig-status-attr:migstat"] = nil
 		view["os-vol-mig-status-attr:name_id"] = nil
 	}

@@ -55,7 +55,7 @@ func (a *API) showVolume(w http.ResponseWriter, r *http.Request, q *request) err
 		return err
 	}
 	view := q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))
-	a.volumeExtras(r.Context(), q, v, view)
+	a.volumeExtensions(r.Context(), q).add(v, view)
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"volume": view})
 	return nil
 }
@@ -315,10 +315,11 @@ func (a *API) listVolumes(detail bool) handler {
 			vols = vols[min(p.offset, len(vols)):]
 		}
 		out := make([]map[string]any, len(vols))
+		ext := a.volumeExtensions(r.Context(), q)
 		for i, v := range vols {
 			if detail {
 				out[i] = q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))
-				a.volumeExtras(r.Context(), q, v, out[i])
+				ext.add(v, out[i])
 			} else {
 				out[i] = q.volumeSummary(v)
 			}
