@@ -27,6 +27,8 @@ var blockNeeds = map[string][]string{
 	"network/agent": {"http", "store"},
 	// So does the compute host agent (compute's instance types).
 	"compute/agent": {"http", "store"},
+	// And the volume agent (the storage model's types).
+	"storage/agent": {"http", "store"},
 	// Open vSwitch's database client, libovsdb, links Prometheus (and so
 	// net/http) for its metrics; the block itself speaks no HTTP. The
 	// firewall and the test harness link it through network/ovs.

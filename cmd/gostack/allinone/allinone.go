@@ -9,6 +9,7 @@ import (
 	imagearea "github.com/gostack/gostack/image/area"
 	"github.com/gostack/gostack/kit/compose"
 	networkarea "github.com/gostack/gostack/network/area"
+	storagearea "github.com/gostack/gostack/storage/area"
 )
 
 // Areas are the areas the all-in-one cloud serves, each with its
@@ -24,6 +25,7 @@ func Areas() []compose.Area {
 		networkarea.New(),
 		computearea.NewPlacement(),
 		computearea.NewCompute(),
+		storagearea.New(),
 	}
 }
 

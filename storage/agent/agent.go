@@ -1,0 +1,298 @@
+// Package agent is the volume agent: one per volume backend (Cinder's
+// cinder-volume for one host@backend). It keeps the backend in step with
+// the volumes the scheduler placed on it, following the controller's
+// watch feed and reporting over the volume API's internal routes with a
+// service user's token, as every gostack agent does: it never opens the
+// database. Killed at any point, it converges when started again: each
+// step is idempotent, and every sync starts from the whole desired state.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/kit/watch/watchhttp"
+	"github.com/gostack/gostack/storage"
+)
+
+// Backend is a volume backend as the agent drives it (iSCSI on files,
+// Ceph RBD). Every operation is idempotent: the agent may do one again
+// after a crash, or when a report was lost.
+type Backend interface {
+	// Create makes volume v (of v.Size GiB) and exports it; a volume
+	// that exists already is exported again with its export's
+	// credentials (v.ProviderAuth) when it has them.
+	Create(ctx context.Context, v storage.Volume) (Export, error)
+	// Extend grows volume v to size GiB, its export too.
+	Extend(ctx context.Context, v storage.Volume, size int64) (Export, error)
+	// Delete unexports and removes volume id; a volume that does not
+	// exist is no error.
+	Delete(ctx context.Context, id string) error
+	// Reconcile makes the backend's exports those of vols (volumes that
+	// exist, with their export's credentials): what a restarted export
+	// daemon lost is exported again, exports of no volume are removed.
+	// Volumes themselves are never removed here.
+	Reconcile(ctx context.Context, vols []storage.Volume) error
+	// Capacity is the backend's space and protocol, for the scheduler
+	// (the agent adds its configuration's zone, name and ratios).
+	Capacity(ctx context.Context) (storage.BackendReport, error)
+}
+
+// Prober is a Backend that can tell, cheaply, that its export daemon
+// lost its exports (tgtd restarted: it keeps them in memory). The agent
+// asks every ProbeInterval and syncs at once when they are lost, so
+// initiators are without their targets for about that long, not a whole
+// SyncInterval.
+type Prober interface {
+	ExportsLost(ctx context.Context) bool
+}
+
+// Export is where a volume is reached: Cinder's provider_location and
+// provider_auth, kept with the volume.
+type Export struct {
+	Location string
+	Auth     string
+}
+
+// Config is one backend's agent: plain values.
+type Config struct {
+	// Host is the backend's Cinder host, "host@backend#pool"; the
+	// scheduler places volumes on it.
+	Host string
+	// BackendName is the volume_backend_name a volume type's extra spec
+	// may ask for.
+	BackendName string
+	// AvailabilityZone is the backend's zone (default "nova").
+	AvailabilityZone string
+	// MaxOverSubscriptionRatio and ReservedPercentage are Cinder's
+	// (defaults 20 and 0).
+	MaxOverSubscriptionRatio float64
+	ReservedPercentage       int
+	// SyncInterval is the period of a full sync when the feed says
+	// nothing (default 10 s); ReportInterval the capacity report's
+	// (default 10 s); ProbeInterval how often a Prober backend is asked
+	// whether its exports were lost (default 1 s).
+	SyncInterval, ReportInterval, ProbeInterval time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.AvailabilityZone == "" {
+		c.AvailabilityZone = "nova"
+	}
+	if c.MaxOverSubscriptionRatio == 0 {
+		c.MaxOverSubscriptionRatio = 20
+	}
+	if c.SyncInterval <= 0 {
+		c.SyncInterval = 10 * time.Second
+	}
+	if c.ReportInterval <= 0 {
+		c.ReportInterval = 10 * time.Second
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = time.Second
+	}
+}
+
+// Agent keeps one backend in step with its volumes. Set the fields, then
+// Run.
+type Agent struct {
+	Config  Config
+	Backend Backend
+	Session *agent.Session
+	// VolumeURL is the volume API's listener root ("http://ctl:8776"),
+	// where the internal routes are; FeedURL the controller's volume
+	// feed (admin port, /v1/watch/volume; "" to sync on SyncInterval
+	// only).
+	VolumeURL, FeedURL string
+	HTTP               *http.Client
+	Log                *slog.Logger
+	// Synced, if set, is called after each sync with what it did.
+	Synced func(SyncStats)
+
+	reconciled int64 // the revision of the last Reconcile
+}
+
+// SyncStats is what one sync did.
+type SyncStats struct {
+	Revision                   int64
+	Volumes                    int
+	Created, Extended, Deleted int
+	Failed                     int
+	Took                       time.Duration
+}
+
+func (a *Agent) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+// Run syncs the backend until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	a.Config.defaults()
+	switch {
+	case a.Config.Host == "":
+		return errors.New("volume agent: no host")
+	case a.Backend == nil:
+		return errors.New("volume agent: no backend")
+	case a.Session == nil:
+		return errors.New("volume agent: no session")
+	case a.VolumeURL == "":
+		return errors.New("volume agent: no volume API URL")
+	}
+	a.reconciled = -1
+	wake := make(chan struct{}, 1)
+	loop := &agent.Loop{Sync: a.Sync, Area: storage.FeedArea, Interval: a.Config.SyncInterval, Heartbeat: a.report,
+		HeartbeatInterval: a.Config.ReportInterval, Wake: wake, Log: a.log()}
+	if p, ok := a.Backend.(Prober); ok {
+		go a.probe(ctx, p, wake)
+	}
+	if a.FeedURL != "" {
+		loop.Feed = &watchhttp.Client{URL: a.FeedURL, HTTP: a.HTTP, Prepare: a.Session.Prepare}
+	}
+	return loop.Run(ctx)
+}
+
+// probe asks p every ProbeInterval whether its exports were lost, and
+// pokes the loop into a sync when they were.
+func (a *Agent) probe(ctx context.Context, p Prober, wake chan<- struct{}) {
+	t := time.NewTicker(a.Config.ProbeInterval)
+	defer t.Stop()
+	wasLost := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		lost := p.ExportsLost(ctx)
+		if lost && !wasLost {
+			a.log().Warn("volume agent: the backend lost its exports; exporting again")
+		}
+		wasLost = lost
+		if lost {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// hostURL is the internal route of this backend, with suffix.
+func (a *Agent) hostURL(suffix string) string {
+	return strings.TrimSuffix(a.VolumeURL, "/") + "/internal/volume/hosts/" + url.PathEscape(a.Config.Host) + suffix
+}
+
+// Sync reads the backend's volumes and does the work their status asks
+// for: creating → made and exported, reported available; extending →
+// grown, reported at the new size; deleting → unexported and removed,
+// reported deleted. Every volume that exists is kept exported
+// (Reconcile), so an export daemon that restarted gets them all back. A
+// failed step is reported as the volume's error when it will not pass by
+// trying again, and retried at the next sync otherwise.
+func (a *Agent) Sync(ctx context.Context) (int64, error) {
+	start := time.Now()
+	var st storage.BackendState
+	if err := a.Session.Do(ctx, http.MethodGet, a.hostURL(""), nil, &st); err != nil {
+		return 0, fmt.Errorf("volume agent: backend state: %w", err)
+	}
+	stats := SyncStats{Revision: st.Revision, Volumes: len(st.Volumes)}
+	var exported []storage.Volume
+	for _, v := range st.Volumes {
+		switch v.Status {
+		case storage.VolumeCreating:
+			exp, err := a.Backend.Create(ctx, v)
+			if a.done(ctx, v, storage.VolumeReport{Status: v.Status, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats.Created, &stats.Failed) && err == nil {
+				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
+				exported = append(exported, v)
+			}
+		case storage.VolumeExtending:
+			exp, err := a.Backend.Extend(ctx, v, v.NewSize)
+			a.done(ctx, v, storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err,
+				&stats.Extended, &stats.Failed)
+			if err == nil {
+				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
+			}
+			exported = append(exported, v)
+		case storage.VolumeDeleting, storage.VolumeErrorManagingDeleting:
+			err := a.Backend.Delete(ctx, v.ID)
+			a.done(ctx, v, storage.VolumeReport{Status: v.Status}, err, &stats.Deleted, &stats.Failed)
+		case storage.VolumeError, storage.VolumeErrorDeleting:
+			// Nothing to keep exported; an error_deleting volume's delete
+			// is asked for again by the user (or an admin's reset).
+		default:
+			if v.ProviderAuth != "" {
+				exported = append(exported, v)
+			}
+		}
+	}
+	if err := a.Backend.Reconcile(ctx, exported); err != nil {
+		return 0, fmt.Errorf("volume agent: reconcile exports: %w", err)
+	}
+	stats.Took = time.Since(start)
+	if a.Synced != nil {
+		a.Synced(stats)
+	}
+	if stats.Created+stats.Extended+stats.Deleted+stats.Failed > 0 || a.reconciled < 0 {
+		a.log().Info("volume agent: synced", "revision", st.Revision, "volumes", stats.Volumes, "created", stats.Created,
+			"extended", stats.Extended, "deleted", stats.Deleted, "failed", stats.Failed, "took", stats.Took)
+	}
+	a.reconciled = st.Revision
+	return st.Revision, nil
+}
+
+// done reports the end of v's work (err: its failure) and counts it.
+// It returns whether the report was taken; a report that failed is sent
+// again at the next sync, after the work is done again.
+func (a *Agent) done(ctx context.Context, v storage.Volume, r storage.VolumeReport, err error, ok, failed *int) bool {
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		a.log().Error("volume agent: "+string(v.Status)+" failed", "volume", v.ID, "err", err)
+		r = storage.VolumeReport{Status: v.Status, Error: err.Error()}
+		*failed++
+	} else {
+		*ok++
+	}
+	if rerr := a.Session.Do(ctx, http.MethodPut, a.hostURL("/volumes/"+url.PathEscape(v.ID)), r, nil); rerr != nil {
+		var ae *agent.Error
+		if errors.As(rerr, &ae) && (ae.Status == http.StatusConflict || ae.Status == http.StatusNotFound) {
+			a.log().Info("volume agent: report refused, the volume moved on", "volume", v.ID, "status", ae.Status)
+			return false
+		}
+		a.log().Warn("volume agent: report failed; the work is done again at the next sync", "volume", v.ID, "err", rerr)
+		return false
+	}
+	if err == nil {
+		a.log().Info("volume agent: "+doneVerb[v.Status], "volume", v.ID, "size", v.Size, "new_size", v.NewSize)
+	}
+	return true
+}
+
+var doneVerb = map[storage.VolumeStatus]string{storage.VolumeCreating: "created", storage.VolumeExtending: "extended",
+	storage.VolumeDeleting: "deleted", storage.VolumeErrorManagingDeleting: "deleted"}
+
+// report is the heartbeat: the backend's capacity with the
+// configuration's zone, name and ratios.
+func (a *Agent) report(ctx context.Context) error {
+	r, err := a.Backend.Capacity(ctx)
+	if err != nil {
+		return fmt.Errorf("volume agent: capacity: %w", err)
+	}
+	r.AvailabilityZone, r.VolumeBackendName = a.Config.AvailabilityZone, a.Config.BackendName
+	r.MaxOverSubscriptionRatio, r.ReservedPercentage = a.Config.MaxOverSubscriptionRatio, a.Config.ReservedPercentage
+	if err := a.Session.Do(ctx, http.MethodPut, a.hostURL("/backend"), r, nil); err != nil {
+		return fmt.Errorf("volume agent: capacity report: %w", err)
+	}
+	return nil
+}

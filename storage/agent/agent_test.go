@@ -1,0 +1,199 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/identity/middleware/middlewaretest"
+	kitagent "github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/kit/watch/watchhttp"
+	"github.com/gostack/gostack/storage"
+	"github.com/gostack/gostack/storage/agent"
+	"github.com/gostack/gostack/storage/api/cinder"
+)
+
+const serviceToken = "token-volume-agent"
+
+// fakeBackend keeps volumes in a map; its operations fail on demand.
+type fakeBackend struct {
+	mu      sync.Mutex
+	vols    map[string]int64 // id → GiB
+	failing map[string]error // "create", "extend", "delete"
+	lost    bool
+	synced  int
+}
+
+func (f *fakeBackend) fail(op string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failing[op]
+}
+
+func (f *fakeBackend) Create(_ context.Context, v storage.Volume) (agent.Export, error) {
+	if err := f.fail("create"); err != nil {
+		return agent.Export{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.vols[v.ID] = v.Size
+	return agent.Export{Location: "fake:" + v.ID, Auth: "CHAP u-" + v.ID[:8] + " secret"}, nil
+}
+
+func (f *fakeBackend) Extend(_ context.Context, v storage.Volume, size int64) (agent.Export, error) {
+	if err := f.fail("extend"); err != nil {
+		return agent.Export{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.vols[v.ID] = size
+	return agent.Export{Location: "fake:" + v.ID, Auth: v.ProviderAuth}, nil
+}
+
+func (f *fakeBackend) Delete(_ context.Context, id string) error {
+	if err := f.fail("delete"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.vols, id)
+	return nil
+}
+
+func (f *fakeBackend) Reconcile(context.Context, []storage.Volume) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.synced++
+	f.lost = false
+	return nil
+}
+
+func (f *fakeBackend) ExportsLost(context.Context) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lost
+}
+
+func (f *fakeBackend) Capacity(context.Context) (storage.BackendReport, error) {
+	return storage.BackendReport{TotalCapacityGB: storage.GB(100), FreeCapacityGB: storage.GB(100), ThinProvisioningSupport: true}, nil
+}
+
+// controller is the volume API (internal routes) and the feed over a
+// store, and a token endpoint for the agent's service user.
+func controller(t *testing.T) (*storage.Store, string) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, watch.Migrations(), storage.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	feed := watch.New(db, watch.WithPollInterval(50*time.Millisecond))
+	store := storage.NewStore(db, feed)
+	mw := &middleware.Middleware{Validator: middlewaretest.Tokens{serviceToken: middlewaretest.Caller("volume-agent", "service", "service")},
+		Style: httpapi.Cinder, Optional: true}
+	mux := http.NewServeMux()
+	mux.Handle("/", mw.Wrap((&cinder.API{Store: store}).Handler()))
+	mux.Handle("/v1/watch/volume", mw.Wrap(watchhttp.Handler{Log: feed, Area: storage.FeedArea}))
+	mux.HandleFunc("POST /v3/auth/tokens", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Subject-Token", serviceToken)
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"token": map[string]any{"expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return store, srv.URL
+}
+
+// The agent's part of a volume's life, with a stand-in backend: the
+// capacity report makes the pool, a create is made and reported
+// available with its export, an extend grows it, a backend failure is
+// the volume's error with the backend's words, a delete removes it, and
+// lost exports are exported again at once.
+func TestVolumeAgent(t *testing.T) {
+	store, url := controller(t)
+	b := &fakeBackend{vols: map[string]int64{}, failing: map[string]error{}}
+	a := &agent.Agent{Config: agent.Config{Host: "node1@fake#fake", BackendName: "fake", SyncInterval: time.Minute,
+		ProbeInterval: 20 * time.Millisecond},
+		Backend: b, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
+		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	user := storage.Viewer{Project: "proj"}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("not %s after 10 s", what)
+			}
+		}
+	}
+	wait("a pool", func() bool { bs, _ := store.Backends(context.Background()); return len(bs) == 1 })
+	status := func(id string) storage.Volume {
+		v, err := store.Volume(context.Background(), storage.Viewer{Admin: true}, id)
+		if err != nil {
+			return storage.Volume{}
+		}
+		return v
+	}
+	ctxb := context.Background()
+	v, err := store.CreateVolume(ctxb, user, storage.VolumeCreate{UserID: "u", Size: 1})
+	if err != nil || v.Host != "node1@fake#fake" {
+		t.Fatalf("create: %+v %v", v, err)
+	}
+	wait("available", func() bool { return status(v.ID).Status == storage.VolumeAvailable })
+	if got := status(v.ID); got.ProviderLocation != "fake:"+v.ID || !strings.HasPrefix(got.ProviderAuth, "CHAP ") {
+		t.Fatalf("the export: %+v", got)
+	}
+	if _, err := store.ExtendVolume(ctxb, user, v.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	wait("extended", func() bool { s := status(v.ID); return s.Status == storage.VolumeAvailable && s.Size == 3 })
+	b.mu.Lock()
+	size := b.vols[v.ID]
+	b.failing["create"] = errors.New("no space left on the pool's disk")
+	b.mu.Unlock()
+	if size != 3 {
+		t.Fatalf("the backend's volume: %d GiB", size)
+	}
+	bad, err := store.CreateVolume(ctxb, user, storage.VolumeCreate{UserID: "u", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("in error", func() bool { return status(bad.ID).Status == storage.VolumeError })
+	if m := status(bad.ID).Message; !strings.Contains(m, "no space left") {
+		t.Fatalf("the failed create's message: %q", m)
+	}
+	// Lost exports: synced again at once, not after SyncInterval.
+	b.mu.Lock()
+	before := b.synced
+	b.lost = true
+	b.mu.Unlock()
+	wait("a sync after the exports were lost", func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.synced > before })
+
+	if _, err := store.DeleteVolume(ctxb, user, v.ID, storage.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("deleted", func() bool { _, err := store.Volume(ctxb, storage.Viewer{Admin: true}, v.ID); return err != nil })
+	b.mu.Lock()
+	_, left := b.vols[v.ID]
+	b.mu.Unlock()
+	if left {
+		t.Fatal("the backend still has the deleted volume")
+	}
+}

@@ -1,0 +1,167 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/gostack/gostack/storage"
+	"github.com/gostack/gostack/storage/iscsi"
+)
+
+// ISCSI is the Backend of volumes kept as sparse files and exported as
+// iSCSI targets by tgtd (storage/iscsi), as Cinder's LVM driver with its
+// tgt target, on files. A volume's export is recorded as Cinder records
+// it: provider_location "<portal>,<tid> <iqn> <lun>" and provider_auth
+// "CHAP <user> <password>", which Reconcile exports again with after
+// tgtd restarted.
+type ISCSI struct {
+	Files    iscsi.Files
+	Exporter *iscsi.Exporter
+
+	mu       sync.Mutex
+	exported []string // the IQNs the last Reconcile exported
+}
+
+var _ Backend = (*ISCSI)(nil)
+
+const gib = 1 << 30
+
+// Create makes the volume's file and exports it.
+func (b *ISCSI) Create(ctx context.Context, v storage.Volume) (Export, error) {
+	path, err := b.Files.Create(ctx, v.ID, v.Size*gib)
+	if err != nil {
+		return Export{}, err
+	}
+	return b.export(ctx, v, path)
+}
+
+// Extend grows the volume's file and exports it again (tgtd reads a
+// LUN's size when the LUN is made).
+func (b *ISCSI) Extend(ctx context.Context, v storage.Volume, size int64) (Export, error) {
+	if err := b.Files.Extend(ctx, v.ID, size*gib); err != nil {
+		return Export{}, err
+	}
+	return b.export(ctx, v, b.Files.Path(v.ID))
+}
+
+func (b *ISCSI) export(ctx context.Context, v storage.Volume, path string) (Export, error) {
+	chap, _ := ParseCHAP(v.ProviderAuth)
+	c, err := b.Exporter.Export(ctx, iscsi.Export{VolumeID: v.ID, Path: path, CHAP: chap})
+	if err != nil {
+		return Export{}, err
+	}
+	return exportOf(c), nil
+}
+
+func exportOf(c iscsi.Connection) Export {
+	return Export{Location: fmt.Sprintf("%s,%d %s %d", c.Portal, c.TID, c.IQN, c.LUN),
+		Auth: "CHAP " + c.CHAP.Username + " " + c.CHAP.Password}
+}
+
+// ParseCHAP reads provider_auth "CHAP <user> <password>"; false for
+// anything else (no export yet).
+func ParseCHAP(auth string) (iscsi.CHAP, bool) {
+	f := strings.Fields(auth)
+	if len(f) != 3 || f[0] != "CHAP" {
+		return iscsi.CHAP{}, false
+	}
+	return iscsi.CHAP{Username: f[1], Password: f[2]}, true
+}
+
+// Delete unexports the volume and removes its file.
+func (b *ISCSI) Delete(ctx context.Context, id string) error {
+	if err := b.Exporter.Unexport(ctx, id); err != nil {
+		return err
+	}
+	return b.Files.Delete(ctx, id)
+}
+
+// Reconcile exports exactly the volumes given that have a file and an
+// export's credentials; a volume whose file is gone is left out, logged
+// by the error it joins.
+func (b *ISCSI) Reconcile(ctx context.Context, vols []storage.Volume) error {
+	var want []iscsi.Export
+	var errs []error
+	for _, v := range vols {
+		chap, ok := ParseCHAP(v.ProviderAuth)
+		if !ok {
+			continue
+		}
+		if _, err := b.Files.Size(ctx, v.ID); err != nil {
+			errs = append(errs, fmt.Errorf("volume %s: %w", v.ID, err))
+			continue
+		}
+		want = append(want, iscsi.Export{VolumeID: v.ID, Path: b.Files.Path(v.ID), CHAP: chap})
+	}
+	// With nothing to export, tgtd is not started for nothing (the
+	// deletes unexported what was); the all-in-one starts it with the
+	// first volume.
+	if len(want) == 0 && len(errs) == 0 {
+		return nil
+	}
+	conns, err := b.Exporter.Reconcile(ctx, want)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var iqns []string
+	for _, c := range conns {
+		if c.IQN != "" {
+			iqns = append(iqns, c.IQN)
+		}
+	}
+	b.mu.Lock()
+	b.exported = iqns
+	b.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// ExportsLost reports whether tgtd no longer has what the last Reconcile
+// exported: it stopped, or restarted with none of its targets (tgtd
+// keeps them in memory).
+func (b *ISCSI) ExportsLost(ctx context.Context) bool {
+	b.mu.Lock()
+	want := b.exported
+	b.mu.Unlock()
+	if len(want) == 0 {
+		return false
+	}
+	ts, err := b.Exporter.Targets(ctx)
+	if err != nil {
+		return ctx.Err() == nil
+	}
+	have := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		have[t.IQN] = true
+	}
+	for _, iqn := range want {
+		if !have[iqn] {
+			return true
+		}
+	}
+	return false
+}
+
+// Capacity is the file system's of Files.Dir: volumes are thin (sparse
+// files).
+func (b *ISCSI) Capacity(ctx context.Context) (storage.BackendReport, error) {
+	if err := os.MkdirAll(b.Files.Dir, 0o750); err != nil {
+		return storage.BackendReport{}, fmt.Errorf("iscsi backend: %w", err)
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(b.Files.Dir, &fs); err != nil {
+		return storage.BackendReport{}, fmt.Errorf("iscsi backend: %s: %w", b.Files.Dir, err)
+	}
+	gb := func(blocks uint64) float64 {
+		v := float64(blocks) * float64(fs.Bsize) / gib
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', 2, 64), 64)
+		return r
+	}
+	return storage.BackendReport{TotalCapacityGB: storage.GB(gb(fs.Blocks)), FreeCapacityGB: storage.GB(gb(fs.Bavail)),
+		ThinProvisioningSupport: true, StorageProtocol: "iSCSI", VendorName: "Open Source", DriverVersion: "1.0"}, nil
+}

@@ -1,0 +1,184 @@
+// Package area composes the block-storage area for gostack's daemons:
+// the Block Storage API v3 (Cinder's, port 8776) over the storage Store,
+// and, in the all-in-one, one volume backend's agent in-process (volumes
+// as sparse files exported by tgtd), which reports over the API's
+// internal routes as any host's would.
+package area
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	identityarea "github.com/gostack/gostack/identity/area"
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/storage"
+	"github.com/gostack/gostack/storage/agent"
+	"github.com/gostack/gostack/storage/api/cinder"
+	"github.com/gostack/gostack/storage/iscsi"
+)
+
+// Volume is the block-storage area.
+type Volume struct {
+	Config Config
+}
+
+// Config is the "volume" section.
+type Config struct {
+	PolicyFile string `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Cinder's default rules"`
+	Agent      Agent  `yaml:"agent"`
+}
+
+// Agent is the volume backend the all-in-one runs in-process: volumes as
+// sparse files, exported as iSCSI targets by tgtd.
+type Agent struct {
+	Enabled bool   `yaml:"enabled" help:"run this host's volume backend in-process: volumes are sparse files exported by tgtd (started when none runs on control_port)"`
+	Host    string `yaml:"host" help:"the backend's Cinder host (host@backend#pool); empty for <hostname>@iscsi#iscsi"`
+	// BackendName is the volume_backend_name types may ask for.
+	BackendName string `yaml:"backend_name" help:"the backend's volume_backend_name, which a volume type's extra spec may ask for"`
+	Dir         string `yaml:"dir" help:"where volume files are kept; empty for <data_dir>/volume/files"`
+	TgtDir      string `yaml:"tgt_dir" help:"tgtd's pid file and log and the exporter's state; empty for <data_dir>/volume/tgt"`
+	Portal      string `yaml:"portal" help:"the iSCSI portal initiators connect to (ip:port), the target_portal of the connection info"`
+	ControlPort int    `yaml:"control_port" help:"tgtd's management port (tgtd -C); 0 is the host's tgt service's, started when not running"`
+	IQNPrefix   string `yaml:"iqn_prefix" help:"target name prefix (Cinder's target_prefix); empty for iqn.2010-10.org.openstack:"`
+	// Cinder's over-subscription settings of the backend.
+	MaxOverSubscriptionRatio float64 `yaml:"max_over_subscription_ratio" help:"how far thin volumes may promise more than the backend has (Cinder's max_over_subscription_ratio)"`
+	ReservedPercentage       int     `yaml:"reserved_percentage" help:"percentage of the backend kept free (Cinder's reserved_percentage)"`
+}
+
+// Validate reports the first bad setting.
+func (c *Config) Validate() error {
+	a := c.Agent
+	if a.Portal != "" {
+		if _, err := netip.ParseAddrPort(a.Portal); err != nil {
+			return &config.FieldError{Key: "agent.portal", Problem: "must be ip:port"}
+		}
+	}
+	if a.ControlPort < 0 || a.ControlPort > 32767 {
+		return &config.FieldError{Key: "agent.control_port", Problem: "must be 0 to 32767"}
+	}
+	if a.MaxOverSubscriptionRatio < 1 {
+		return &config.FieldError{Key: "agent.max_over_subscription_ratio", Problem: "must be at least 1"}
+	}
+	if a.ReservedPercentage < 0 || a.ReservedPercentage > 100 {
+		return &config.FieldError{Key: "agent.reserved_percentage", Problem: "must be 0 to 100"}
+	}
+	if a.Host != "" && !strings.Contains(a.Host, "@") {
+		return &config.FieldError{Key: "agent.host", Problem: "must be host@backend or host@backend#pool"}
+	}
+	return nil
+}
+
+// New returns the block-storage area with its defaults.
+func New() *Volume {
+	return &Volume{Config: Config{Agent: Agent{Enabled: true, BackendName: "iscsi", Portal: "127.0.0.1:3260",
+		MaxOverSubscriptionRatio: storage.DefaultMaxOverSubscriptionRatio}}}
+}
+
+var (
+	_ compose.Area         = (*Volume)(nil)
+	_ compose.Configurable = (*Volume)(nil)
+	_ compose.Needer       = (*Volume)(nil)
+)
+
+// Name is "volume".
+func (*Volume) Name() string { return "volume" }
+
+// Section is the "volume" config section.
+func (v *Volume) Section() any { return &v.Config }
+
+// Needs identity: its token validator and its catalog.
+func (*Volume) Needs() []string { return []string{"identity"} }
+
+// Migrations is the storage schema.
+func (*Volume) Migrations() []sqlstore.Migrations { return []sqlstore.Migrations{storage.Migrations()} }
+
+// Build registers the catalog endpoints (block-storage and volumev3, as
+// devstack registers Cinder) and returns the API behind the token
+// middleware; the in-process backend's agent starts in the background.
+func (v *Volume) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
+	val, err := identityarea.Validator(env)
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range [][2]string{{"block-storage", "cinder"}, {"volumev3", "cinderv3"}} {
+		if err := identityarea.Register(ctx, env, svc[0], svc[1], env.URL+"/v3"); err != nil {
+			return nil, err
+		}
+	}
+	enf, err := cinder.NewEnforcer()
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if v.Config.PolicyFile != "" {
+		if err := enf.LoadFile(v.Config.PolicyFile); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+	}
+	store := storage.NewStore(env.DB, env.Watch)
+	api := &cinder.API{Store: store, Policy: enf}
+	if v.Config.Agent.Enabled {
+		if err := v.startAgent(ctx, env); err != nil {
+			return nil, err
+		}
+	}
+	mw := &middleware.Middleware{Validator: val, Style: httpapi.Cinder, Optional: true}
+	return mw.Wrap(api.Handler()), nil
+}
+
+// startAgent runs the backend's agent in-process over HTTP, as on any
+// host.
+func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
+	ac := v.Config.Agent
+	sess, err := identityarea.AgentSession(ctx, env, "volume-agent")
+	if err != nil {
+		return fmt.Errorf("volume agent: %w", err)
+	}
+	feed := env.URLOf("admin")
+	if feed == "" {
+		return errors.New("volume agent: the stack has no admin listener for the watch feed")
+	}
+	host := ac.Host
+	if host == "" {
+		name, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("volume agent: host name: %w", err)
+		}
+		host = name + "@" + ac.BackendName + "#" + ac.BackendName
+	}
+	dir, tgt := ac.Dir, ac.TgtDir
+	if dir == "" {
+		dir = filepath.Join(env.Config.DataDir, "volume", "files")
+	}
+	if tgt == "" {
+		tgt = filepath.Join(env.Config.DataDir, "volume", "tgt")
+	}
+	portal, _ := netip.ParseAddrPort(ac.Portal)
+	for _, d := range []string{dir, tgt} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return fmt.Errorf("volume agent: %w", err)
+		}
+	}
+	backend := &agent.ISCSI{Files: iscsi.Files{Dir: dir}, Exporter: &iscsi.Exporter{Dir: tgt, ControlPort: ac.ControlPort, Portal: portal,
+		Prefix: ac.IQNPrefix, Log: env.Log.With("backend", host)}}
+	ag := &agent.Agent{Config: agent.Config{Host: host, BackendName: ac.BackendName, MaxOverSubscriptionRatio: ac.MaxOverSubscriptionRatio,
+		ReservedPercentage: ac.ReservedPercentage}, Backend: backend, Session: sess, VolumeURL: env.URL,
+		FeedURL: feed + "/v1/watch/" + storage.FeedArea, HTTP: sess.HTTP, Log: env.Log.With("agent", host)}
+	env.Go("volume agent", func(ctx context.Context) error {
+		err := ag.Run(ctx)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	})
+	return nil
+}
