@@ -70,6 +70,12 @@ func TestOpenStackClient(t *testing.T) {
 	if typ["name"] != "silver" || typ["is_public"] != false {
 		t.Fatalf("type create: %v", typ)
 	}
+	// cinderclient finds a type by name with the list's name filter.
+	c.osc(t, admin, nil, "volume", "type", "set", "--property", "z=w", "--description", "d", "silver")
+	c.osc(t, admin, &typ, "volume", "type", "show", "silver")
+	if props, _ := typ["properties"].(map[string]any); typ["description"] != "d" || props["x"] != "y" || props["z"] != "w" {
+		t.Fatalf("type show: %v", typ)
+	}
 	var types []map[string]any
 	c.osc(t, alice, &types, "volume", "type", "list")
 	if len(types) != 1 || types[0]["Name"] != "__DEFAULT__" {
@@ -84,6 +90,7 @@ func TestOpenStackClient(t *testing.T) {
 	if len(list) != 0 {
 		t.Fatalf("bob's list: %v", list)
 	}
+	c.osc(t, admin, nil, "volume", "type", "delete", "silver")
 	c.osc(t, alice, nil, "volume", "delete", "osc2")
 	c.osc(t, alice, &vol, "volume", "show", id)
 	if vol["status"] != "deleting" {

@@ -105,11 +105,17 @@ func (a *API) listTypes(w http.ResponseWriter, r *http.Request, q *request) erro
 	f.SortKeys, f.SortDirs, f.Marker = keys, dirs, p.marker
 	var types []storage.VolumeType
 	if p.limit > 0 && !none {
-		f.Limit = p.limit + p.offset
-		if types, _, err = a.Store.VolumeTypes(r.Context(), q.viewer(), f); err != nil {
+		if f.name == "" && f.id == "" {
+			f.Limit = p.limit + p.offset
+		}
+		if types, _, err = a.Store.VolumeTypes(r.Context(), q.viewer(), f.VolumeTypeFilter); err != nil {
 			return err
 		}
+		types = slices.DeleteFunc(types, func(t storage.VolumeType) bool {
+			return f.name != "" && t.Name != f.name || f.id != "" && t.ID != f.id
+		})
 		types = types[min(p.offset, len(types)):]
+		types = types[:min(p.limit, len(types))]
 	}
 	out := make([]map[string]any, len(types))
 	for i, t := range types {
@@ -125,12 +131,19 @@ func (a *API) listTypes(w http.ResponseWriter, r *http.Request, q *request) erro
 	return nil
 }
 
+// typeQuery is a type list's filters: the Store's, and an admin's name
+// and id.
+type typeQuery struct {
+	storage.VolumeTypeFilter
+	name, id string
+}
+
 // typeFilter reads a type list's filters: is_public (an admin's; every
 // user lists the public types and those shared with the project), and
 // from 3.52 extra_specs, a user's other filters refused from then and
 // dropped before. none is Cinder's empty answer to a user's filter on
 // a spec they may not read.
-func (a *API) typeFilter(ctx context.Context, q *request, query listQuery) (f storage.VolumeTypeFilter, none bool, err error) {
+func (a *API) typeFilter(ctx context.Context, q *request, query listQuery) (f typeQuery, none bool, err error) {
 	allowed := []string{"is_public"}
 	if q.at(52) {
 		allowed = append(allowed, "extra_specs")
@@ -177,15 +190,12 @@ func (a *API) typeFilter(ctx context.Context, q *request, query listQuery) (f st
 	for _, k := range []string{"is_public", "extra_specs"} {
 		delete(query.Values, k)
 	}
-	if len(query.Values) > 0 {
-		var left []string
-		for k := range query.Values {
-			left = append(left, k)
-		}
-		slices.Sort(left)
-		return f, false, badRequest("The volume type filters %s are not supported yet.", strings.Join(left, ", "))
-	}
-	return f, none, nil
+	// An admin's name and id filters (names are unique): read by the
+	// caller from the whole list.
+	f.name, _ = query.pop("name")
+	f.id, _ = query.pop("id")
+	none2, err := leftFilters(query, []string{"created_at", "deleted", "deleted_at", "description", "qos_specs_id", "updated_at"}, "volume type")
+	return f, none || none2, err
 }
 
 // findType is the type of the request's path as the caller sees it;

@@ -72,6 +72,10 @@ func TestVolumeTypes(t *testing.T) {
 		{alice, "3.52", "?extra_specs=" + "%7B%27volume_backend_name%27%3A+%27lvm%27%7D", ""}, // a sensitive spec: nothing
 		{alice, "3.52", "?extra_specs=" + "%7B%27multiattach%27%3A+%27%3Cis%3E+False%27%7D", "gold"},
 		{alice, "3.0", "?sort=name:asc&limit=1&offset=1", "gold"},
+		{admin, "3.60", "?name=gold&is_public=None", "gold"}, // how cinderclient finds a type by name
+		{admin, "3.60", "?id=" + goldID, "gold"},
+		{admin, "3.60", "?bogus=1", ""},                                        // not a type attribute: Cinder's empty list
+		{alice, "3.0", "?name=gold&sort=name:asc", "__DEFAULT__,gold,private"}, // a user's name filter is dropped before 3.52
 	} {
 		if got := names(x.token, x.v, x.query); got != x.want {
 			t.Errorf("types%s at %s: %s, want %s", x.query, x.v, got, x.want)
@@ -154,4 +158,5 @@ func TestVolumeTypeRefusals(t *testing.T) {
 		})
 	}
 	wantError(t, c.call(t, "3.52", alice, "GET", "/types?bogus=1", nil), 400, "badRequest", "Invalid filters bogus are found in query options.")
+	wantError(t, c.call(t, "3.52", admin, "GET", "/types?description=x", nil), 400, "badRequest", "The volume type filters description are not supported yet.")
 }

@@ -341,12 +341,20 @@ func TestVolumeFilters(t *testing.T) {
 		{"3.1", "bootable=whatever", 1}, // before 3.2 anything but False is true
 		{"3.0", "availability_zone=nova", 2},
 		{"3.0", "bogus=1", 2}, // dropped before 3.31
+		{"3.0", "group_id=x", 0},
+		{"3.0", "migration_status=None", 2},
+		{"3.0", "migration_status=migrating", 0},
 		{"3.31", "all_tenants=1", 2},
 	} {
 		if got := count(x.v, x.query); got != x.want {
 			t.Errorf("%s at %s: %d volumes, want %d", x.query, x.v, got, x.want)
 		}
 	}
+	if l := c.must(t, 200, "3.60", admin, "GET", "/volumes?all_tenants=1&bogus=1", nil)["volumes"].([]any); len(l) != 0 {
+		t.Errorf("an admin's filter on no attribute: %v (Cinder's empty list)", l)
+	}
+	wantError(t, c.call(t, "3.60", admin, "GET", "/volumes?all_tenants=1&user_id=alice", nil), 400, "badRequest",
+		"The volume filters user_id are not supported yet.")
 	summary := c.must(t, 200, "3.36", alice, "GET", "/volumes/summary", nil)["volume-summary"].(map[string]any)
 	if summary["total_count"] != float64(2) || summary["total_size"] != float64(2) || len(summary["metadata"].(map[string]any)) != 1 {
 		t.Fatalf("summary %v", summary)
