@@ -22,8 +22,6 @@ type API struct {
 	// Policy decides every call by Cinder's rule names; nil uses
 	// Cinder's defaults (NewEnforcer).
 	Policy *policy.Enforcer
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
 }
 
 // microversions are Cinder 21's (Zed): 3.0 to 3.70.
@@ -146,7 +144,6 @@ type request struct {
 	caller *middleware.Caller
 	creds  policy.Creds
 	admin  bool
-	now    time.Time
 	// root is where the API is served (http://host:8776), inPath
 	// "/<project id>" when the request's path had it (links then have it
 	// too), else "".
@@ -179,7 +176,7 @@ func (a *API) since(minor int, h handler) http.HandlerFunc {
 			fail(w, r, notFound("The resource could not be found."))
 			return
 		}
-		q := &request{v: httpapi.VersionFrom(r.Context()), caller: c, creds: c.Creds(), now: a.now()}
+		q := &request{v: httpapi.VersionFrom(r.Context()), caller: c, creds: c.Creds()}
 		if !q.at(minor) {
 			fail(w, r, notFound("The resource could not be found."))
 			return
@@ -247,13 +244,6 @@ func (a *API) allowed(ctx context.Context, q *request, rule string, target map[s
 	return a.authorize(ctx, q, rule, target) == nil
 }
 
-func (a *API) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
-
 // quotaErrors are Cinder's QuotaError exceptions the Store raises: they
 // reach Cinder's FaultWrapper, which names the exception in the message
 // and says when to retry (413, Retry-After: 0).
@@ -278,7 +268,6 @@ func badRequest(format string, args ...any) error {
 	return fault.New(fault.BadRequest, format, args...)
 }
 func notFound(format string, args ...any) error { return fault.New(fault.NotFound, format, args...) }
-func conflict(format string, args ...any) error { return fault.New(fault.Conflict, format, args...) }
 
 // isoTime is Cinder's time format in bodies, oslo's PERFECT_TIME_FORMAT
 // of a UTC time ("2024-01-02T03:04:05.123456").
