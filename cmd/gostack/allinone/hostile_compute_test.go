@@ -68,6 +68,13 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "POST /v2.1/servers/{id}/action", body: `{"os-stop":null}`},
 		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-instance-actions"},
 		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-instance-actions/{request_id}"},
+		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-interface"},
+		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-interface/{port}"},
+		// The fixture server is in ERROR: a valid attach is refused by its
+		// state before any port is made.
+		{area: "compute", pattern: "POST /v2.1/servers/{id}/os-interface", body: `{"interfaceAttachment":{"net_id":"{{networks}}"}}`},
+		{area: "compute", pattern: "DELETE /v2.1/servers/{id}/os-interface/{port}"},
+		{area: "compute", pattern: "GET /v2.1/os-migrations"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}/detail"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}/defaults"},
@@ -80,6 +87,7 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/service", body: node},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}", body: `{"task_state":"spawning","vm_state":"active","power_state":1}`},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/power", body: `{"power_state":4}`},
+		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/interfaces/{port}", body: `{"op":"attaching","done":true}`},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/console"},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/snapshot"},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/migration"},
@@ -116,6 +124,7 @@ func (h *hostile) computeFixtures() {
 	f["servers"] = field(h.must(202, "POST", "compute", "/v2.1/servers", h.owner, fmt.Sprintf(
 		`{"server":{"name":"hostile-s","imageRef":%q,"flavorRef":"1","networks":[{"uuid":%q}]}}`, f["images"], f["networks"])), "server", "id")
 	f["instances"] = f["servers"]
+	f["os-interface"], f["interfaces"] = f["ports"], f["ports"]
 	f["os-quota-sets"] = f["project"]
 	eventually(h.t, "the fixture server in ERROR", func() bool {
 		s := h.must(200, "GET", "compute", "/v2.1/servers/"+f["servers"], h.owner, "")
