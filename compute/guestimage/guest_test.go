@@ -85,9 +85,9 @@ func (v *vm) waitConsole(want string, d time.Duration) string {
 	}
 }
 
-// powerdown presses the ACPI power button over QMP and waits for QEMU to
-// exit (the guest powered itself off).
-func (v *vm) powerdown(d time.Duration) {
+// command sends QMP commands (each a JSON object: {"execute": ...}) in
+// order on a new connection, failing the test on any error.
+func (v *vm) command(cmds ...string) {
 	v.t.Helper()
 	c, err := net.Dial("unix", v.qmp)
 	if err != nil {
@@ -98,8 +98,8 @@ func (v *vm) powerdown(d time.Duration) {
 	if _, err := r.ReadString('\n'); err != nil { // the greeting
 		v.t.Fatal(err)
 	}
-	for _, cmd := range []string{"qmp_capabilities", "system_powerdown"} {
-		fmt.Fprintf(c, `{"execute":%q}`+"\n", cmd)
+	for _, cmd := range append([]string{`{"execute":"qmp_capabilities"}`}, cmds...) {
+		fmt.Fprintln(c, cmd)
 		for {
 			line, err := r.ReadString('\n')
 			if err != nil {
@@ -113,6 +113,13 @@ func (v *vm) powerdown(d time.Duration) {
 			}
 		}
 	}
+}
+
+// powerdown presses the ACPI power button over QMP and waits for QEMU to
+// exit (the guest powered itself off).
+func (v *vm) powerdown(d time.Duration) {
+	v.t.Helper()
+	v.command(`{"execute":"system_powerdown"}`)
 	select {
 	case <-v.exited:
 	case <-time.After(d):
@@ -215,4 +222,31 @@ func TestBootMetadataService(t *testing.T) {
 			t.Errorf("console lacks %q:\n%s", want, console)
 		}
 	}
+}
+
+// A disk hot-plugged into the running guest is said with its serial
+// (virtio-blk keeps 20 bytes of it), size and first bytes, and one
+// unplugged is said to go; the boot disk is said at boot.
+func TestDiskHotplug(t *testing.T) {
+	data := []byte("gostack-disk-0123456789abcdef")
+	path := filepath.Join(t.TempDir(), "volume.raw")
+	if err := os.WriteFile(path, append(data, make([]byte, 1<<20-len(data))...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v := boot(t)
+	console := v.waitConsole("gostack-guest: ready", 3*time.Minute)
+	if !strings.Contains(console, "gostack-guest: disk vda at boot serial= size=") {
+		t.Errorf("the boot disk is not said:\n%s", console)
+	}
+	const serial = "5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f" // a volume id: the guest sees 20 bytes of it
+	start := time.Now()
+	v.command(fmt.Sprintf(`{"execute":"blockdev-add","arguments":{"driver":"raw","node-name":"hp","file":{"driver":"file","filename":%q}}}`, path),
+		`{"execute":"device_add","arguments":{"driver":"virtio-blk-pci","id":"hp","drive":"hp","serial":"`+serial+`"}}`)
+	want := fmt.Sprintf("gostack-guest: disk vdb appeared serial=%s size=%d first=%x", serial[:20], 1<<20, data[:16])
+	v.waitConsole(want, time.Minute)
+	t.Logf("the guest said the disk %v after device_add", time.Since(start).Round(10*time.Millisecond))
+	start = time.Now()
+	v.command(`{"execute":"device_del","arguments":{"id":"hp"}}`)
+	v.waitConsole("gostack-guest: disk vdb gone serial="+serial[:20], time.Minute)
+	t.Logf("the guest said the disk went %v after device_del", time.Since(start).Round(10*time.Millisecond))
 }

@@ -5,6 +5,9 @@
 //   - brings every ethernet interface up with busybox's udhcpc (the lease
 //     script sets the address, routes, MTU and resolver), and, once the
 //     guest is ready, each one hot-plugged later; it says which ones go;
+//   - says each disk, at boot and, once the guest is ready, as disks are
+//     hot-plugged and unplugged (volumes attached and detached): its
+//     name, serial (the volume id), size and first 16 bytes;
 //   - reads the instance's metadata from a config drive (an ISO 9660
 //     filesystem labelled config-2) or, without one, from the metadata
 //     service at 169.254.169.254 (OpenStack paths);
@@ -69,7 +72,9 @@ func main() {
 	say("hostname %s", name)
 	runUserData(userData)
 	go serveHTTP(name, md)
+	disks := bootDisks()
 	say("ready hostname=%s addr=%s", name, strings.Join(addrs, ","))
+	go watchDisks(disks)
 	watchNICs(nics)
 }
 
