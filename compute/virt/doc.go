@@ -4,8 +4,10 @@
 // restart); small optional interfaces (Pauser, Suspender,
 // VolumeAttacher, InterfaceAttacher, ConsoleLogger) whose helpers of
 // the same names answer ErrNotSupported for a driver without them; the
-// Guest a driver builds, as plain values; Nova's power states; and
-// Drivers, a registry by name with no global instance.
+// Guest a driver builds, as plain values, its disks local files or
+// network volumes (Disk: the iSCSI connection keys a driver reads,
+// Disk.ISCSI, VolumeDisk from Cinder's connection info); Nova's power
+// states; and Drivers, a registry by name with no global instance.
 //
 // It is light on purpose (the standard library only), so a driver —
 // compute/qemu, compute/libvirt, or an embedder's own — imports it

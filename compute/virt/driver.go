@@ -81,7 +81,9 @@ type Guest struct {
 	Name     string
 	VCPUs    int
 	MemoryMB int64
-	// Disk is the root disk: a local image file or a network volume.
+	// Disk is the root disk: a local image file or a network volume
+	// (Protocol "iscsi": Nova's boot from volume), the guest's first
+	// disk either way.
 	Disk       Disk
 	Ports      []GuestPort
 	ConfigISO  string // config drive image, "" for none
@@ -96,15 +98,33 @@ type Guest struct {
 	Stopped bool
 }
 
-// Disk is one guest disk.
+// Disk is one guest disk: a local file, or a network disk (a volume).
+//
+// A network disk has Protocol ("iscsi"; "rbd" is named, no driver has
+// it yet) and Connection, the "data" of the connection info the volume
+// service gave (Cinder's initialize_connection, as Nova receives it;
+// VolumeDisk makes a Disk of it), its values as strings. For "iscsi" a
+// driver reads:
+//
+//	target_portal  "host:port" ("[v6]:port"); 3260 when it has no port
+//	target_iqn     the target's name
+//	target_lun     the LUN, a number
+//	auth_method    "CHAP", or "" or "None" for no authentication
+//	auth_username  CHAP's user name
+//	auth_password  CHAP's secret, which no driver logs or puts in an error
+//	volume_id      the volume id, when Serial is empty
+//
+// and nothing else (target_discovered, encrypted and the multipath
+// lists are not read). The format of a network disk is raw.
 type Disk struct {
 	Path   string // a local file
 	Format string // "qcow2", "raw"
-	// A network disk instead of Path: Protocol "iscsi" or "rbd" and the
-	// connection info the volume service gave.
+	// A network disk instead of Path.
 	Protocol   string
 	Connection map[string]string
-	Serial     string // the volume id the guest sees
+	// Serial is the volume id the guest sees (virtio-blk keeps its first
+	// 20 characters); "" for a local disk: no serial.
+	Serial string
 }
 
 // GuestPort is a NIC on the integration bridge, keyed by its Neutron
@@ -136,9 +156,37 @@ type (
 		Suspend(ctx context.Context, id string) error
 		Resume(ctx context.Context, id string) error
 	}
+	// VolumeAttacher adds volumes to a guest and takes them away (Nova's
+	// os-volume_attachments), each known by its volume id
+	// (Disk.VolumeID). Both are idempotent, and both change the guest's
+	// definition, so what they did holds across power off and on, hard
+	// reboots and adoption after a restart. A guest that runs gets the
+	// change now (PCI hot-plug); a paused one gets an attach now, and a
+	// driver may refuse its detach (a paused guest cannot let a disk go,
+	// and the request could not be taken back); a stopped one gets it at
+	// its next start (its target is first logged in to then); a
+	// suspended one refuses (its saved memory describes the devices it
+	// had).
+	//
+	// A volume is a network disk: Disk.Protocol "iscsi" (see Disk for
+	// the connection keys a driver reads), reached by the guest's QEMU
+	// with its own initiator, not the host's kernel. The guest sees a
+	// virtio-blk disk whose serial is the volume id — its first 20
+	// characters, virtio-blk's limit — so it finds it as
+	// /dev/disk/by-id/virtio-<those 20>; its name (vdb, vdc...) is the
+	// guest kernel's, given in the order it finds disks, not the
+	// driver's. The CHAP password goes to the hypervisor's secret store
+	// only (a file only root reads, a private libvirt secret): never to a
+	// log, an error or a command line.
 	VolumeAttacher interface {
+		// AttachVolume adds volume d to the guest. An attach the target
+		// refuses (a wrong CHAP password, an unknown target) is an error
+		// that says so and leaves the guest as it was.
 		AttachVolume(ctx context.Context, id string, d Disk) error
-		DetachVolume(ctx context.Context, id, serial string) error
+		// DetachVolume removes the volume volumeID, waiting, up to ctx's
+		// deadline, for a running guest to let its disk go (an error
+		// then leaves the volume attached), and forgets its credentials.
+		DetachVolume(ctx context.Context, id, volumeID string) error
 	}
 	// InterfaceAttacher adds NICs to a guest and takes them away (Nova's
 	// os-interface). Both are idempotent, and both change the guest's
@@ -193,6 +241,22 @@ func Resume(ctx context.Context, d Driver, id string) error {
 		return s.Resume(ctx, id)
 	}
 	return notSupported(d, "resume")
+}
+
+// AttachVolume adds volume v to guest id, if the driver can.
+func AttachVolume(ctx context.Context, d Driver, id string, v Disk) error {
+	if a, ok := d.(VolumeAttacher); ok {
+		return a.AttachVolume(ctx, id, v)
+	}
+	return notSupported(d, "attach volume")
+}
+
+// DetachVolume is AttachVolume's undo.
+func DetachVolume(ctx context.Context, d Driver, id, volumeID string) error {
+	if a, ok := d.(VolumeAttacher); ok {
+		return a.DetachVolume(ctx, id, volumeID)
+	}
+	return notSupported(d, "detach volume")
 }
 
 // AttachInterface adds port p's NIC to guest id, if the driver can.

@@ -49,6 +49,24 @@ type pausing struct {
 func (p *pausing) Pause(context.Context, string) error   { p.paused = true; return nil }
 func (p *pausing) Unpause(context.Context, string) error { p.paused = false; return nil }
 
+// attaching adds volumes.
+type attaching struct {
+	minimal
+	volumes map[string]virt.Disk
+}
+
+func (a *attaching) AttachVolume(_ context.Context, _ string, d virt.Disk) error {
+	a.volumes[d.VolumeID()] = d
+	return nil
+}
+
+func (a *attaching) DetachVolume(_ context.Context, _, volumeID string) error {
+	delete(a.volumes, volumeID)
+	return nil
+}
+
+var _ virt.VolumeAttacher = (*attaching)(nil)
+
 func TestDriverContract(t *testing.T) {
 	ctx := context.Background()
 	var reg virt.Drivers
@@ -81,6 +99,20 @@ func TestDriverContract(t *testing.T) {
 	}
 	if err := virt.DetachInterface(ctx, d, "g1", "p1"); !errors.Is(err, virt.ErrNotSupported) {
 		t.Fatalf("detach interface on a driver without it: %v", err)
+	}
+	if err := virt.AttachVolume(ctx, d, "g1", virt.Disk{Protocol: virt.ProtocolISCSI}); !errors.Is(err, virt.ErrNotSupported) {
+		t.Fatalf("attach volume on a driver without it: %v", err)
+	}
+	if err := virt.DetachVolume(ctx, d, "g1", "v1"); !errors.Is(err, virt.ErrNotSupported) {
+		t.Fatalf("detach volume on a driver without it: %v", err)
+	}
+	a := &attaching{minimal: minimal{guests: map[string]virt.PowerState{}}, volumes: map[string]virt.Disk{}}
+	v := virt.Disk{Protocol: virt.ProtocolISCSI, Serial: "v1"}
+	if err := virt.AttachVolume(ctx, a, "g1", v); err != nil || a.volumes["v1"].Serial != "v1" {
+		t.Fatalf("attach volume on a driver with it: %v, volumes %v", err, a.volumes)
+	}
+	if err := virt.DetachVolume(ctx, a, "g1", "v1"); err != nil || len(a.volumes) != 0 {
+		t.Fatalf("detach volume on a driver with it: %v, volumes %v", err, a.volumes)
 	}
 	p := &pausing{minimal: minimal{guests: map[string]virt.PowerState{}}}
 	if err := virt.Pause(ctx, p, "g1"); err != nil || !p.paused {
