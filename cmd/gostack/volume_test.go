@@ -50,12 +50,18 @@ func TestAllInOneVolumes(t *testing.T) {
 		"-set", "volume.agent.portal="+portal)
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
 	p := startProc(t, cmd)
+	ex := &iscsi.Exporter{Dir: tgtDir, ControlPort: control, Portal: netip.MustParseAddrPort(portal)}
 	// gostack first, then the tgtd it started (it outlives gostack, as
-	// in production).
+	// in production): Stop also removes its socket.
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		<-p.done
-		killTgtd(tgtDir)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := ex.Stop(ctx); err != nil && !errors.Is(err, iscsi.ErrNotRunning) {
+			t.Errorf("stop tgtd: %v", err)
+			killTgtd(tgtDir)
+		}
 	})
 	waitFor(t, p, "healthy", func() error {
 		out, err := exec.Command("ip", "netns", "exec", ns, "curl", "-sf", "http://127.0.0.1:8790/healthcheck").CombinedOutput()
@@ -76,7 +82,6 @@ func TestAllInOneVolumes(t *testing.T) {
 		return nil
 	})
 
-	ex := &iscsi.Exporter{Dir: tgtDir, ControlPort: control, Portal: netip.MustParseAddrPort(portal)}
 	target := func(id string) *iscsi.Target {
 		t.Helper()
 		ts, err := ex.Targets(context.Background())
@@ -127,7 +132,7 @@ func TestAllInOneVolumes(t *testing.T) {
 	if fi, err := os.Stat(file); err != nil || fi.Size() != 2<<30 {
 		t.Fatalf("the extended volume's file: %v %v", fi, err)
 	}
-	if tg := target(id); tg == nil || tg.LUNs[1].SizeMB < 2000 {
+	if tg := target(id); tg == nil || len(tg.LUNs) != 2 || tg.LUNs[1].SizeMB < 2000 {
 		t.Fatalf("the target after the extend: %+v", tg)
 	}
 
@@ -136,11 +141,13 @@ func TestAllInOneVolumes(t *testing.T) {
 	asJSON(&v, "volume", "create", "--size", "1", "v2")
 	status("v2", "available")
 	id2 := v["id"].(string)
+	account := target(id).Accounts[0]
+	pid, _ := ex.PID()
 	killTgtd(tgtDir)
 	start = time.Now()
-	waitFor(t, p, "tgtd gone", func() error {
-		if _, err := ex.Targets(context.Background()); err == nil {
-			return errors.New("tgtd still answers")
+	waitFor(t, p, "another tgtd", func() error {
+		if now, ok := ex.PID(); !ok || now == pid {
+			return errors.New("the same tgtd, or none yet")
 		}
 		return nil
 	})
@@ -155,8 +162,8 @@ func TestAllInOneVolumes(t *testing.T) {
 		return nil
 	})
 	t.Logf("tgtd killed: both volumes exported again after %s", time.Since(start).Round(time.Millisecond))
-	if tg := target(id); tg == nil || len(tg.Accounts) != 1 {
-		t.Fatalf("v1's target after tgtd's restart: %+v", tg)
+	if tg := target(id); tg == nil || len(tg.Accounts) != 1 || tg.Accounts[0] != account || len(tg.LUNs) != 2 || tg.LUNs[1].BackingPath != file {
+		t.Fatalf("v1's target after tgtd's restart: %+v (account was %s)", tg, account)
 	}
 
 	// Delete: the target and the file go.
@@ -171,8 +178,10 @@ func TestAllInOneVolumes(t *testing.T) {
 	if target(id) != nil || target(id2) != nil {
 		t.Errorf("targets left after the deletes")
 	}
-	if _, err := os.Stat(file); !os.IsNotExist(err) {
-		t.Errorf("v1's file after its delete: %v", err)
+	for _, f := range []string{file, filepath.Join(data, "volume", "files", "volume-"+id2)} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s after its volume's delete: %v", f, err)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,19 @@ type Backend interface {
 type Prober interface {
 	ExportsLost(ctx context.Context) bool
 }
+
+// Permanenter is a Backend that tells the failures that will not pass by
+// trying again. The agent reports those as the volume's error at once;
+// any other it tries again at the next syncs, and reports after
+// maxAttempts of them. A Backend without it has every failure reported
+// at once.
+type Permanenter interface {
+	Permanent(err error) bool
+}
+
+// maxAttempts is how many syncs try a volume's work before its failure
+// is reported.
+const maxAttempts = 3
 
 // Export is where a volume is reached: Cinder's provider_location and
 // provider_auth, kept with the volume.
@@ -116,7 +130,8 @@ type Agent struct {
 	// Synced, if set, is called after each sync with what it did.
 	Synced func(SyncStats)
 
-	reconciled int64 // the revision of the last Reconcile
+	reconciled int64          // the revision of the last Reconcile
+	attempts   map[string]int // failed tries of a volume's work, by volume
 }
 
 // SyncStats is what one sync did.
@@ -149,6 +164,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return errors.New("volume agent: no volume API URL")
 	}
 	a.reconciled = -1
+	a.attempts = map[string]int{}
 	wake := make(chan struct{}, 1)
 	loop := &agent.Loop{Sync: a.Sync, Area: storage.FeedArea, Interval: a.Config.SyncInterval, Heartbeat: a.report,
 		HeartbeatInterval: a.Config.ReportInterval, Wake: wake, Log: a.log()}
@@ -206,37 +222,43 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("volume agent: backend state: %w", err)
 	}
 	stats := SyncStats{Revision: st.Revision, Volumes: len(st.Volumes)}
+	// Every volume that exists stays exported, whatever its status (an
+	// admin's reset of an attached volume must not cut its guest off, as
+	// Cinder's reset never touches the backend); only a delete takes an
+	// export away.
 	var exported []storage.Volume
 	for _, v := range st.Volumes {
 		switch v.Status {
 		case storage.VolumeCreating:
 			exp, err := a.Backend.Create(ctx, v)
-			if a.done(ctx, v, storage.VolumeReport{Status: v.Status, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats.Created, &stats.Failed) && err == nil {
-				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
-				exported = append(exported, v)
-			}
-		case storage.VolumeExtending:
-			exp, err := a.Backend.Extend(ctx, v, v.NewSize)
-			a.done(ctx, v, storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err,
-				&stats.Extended, &stats.Failed)
 			if err == nil {
 				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
 			}
-			exported = append(exported, v)
+			a.done(ctx, v, storage.VolumeReport{Status: v.Status, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
+		case storage.VolumeExtending:
+			exp, err := a.Backend.Extend(ctx, v, v.NewSize)
+			if err == nil {
+				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
+			}
+			a.done(ctx, v, storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
 		case storage.VolumeDeleting, storage.VolumeErrorManagingDeleting:
 			err := a.Backend.Delete(ctx, v.ID)
-			a.done(ctx, v, storage.VolumeReport{Status: v.Status}, err, &stats.Deleted, &stats.Failed)
-		case storage.VolumeError, storage.VolumeErrorDeleting:
-			// Nothing to keep exported; an error_deleting volume's delete
-			// is asked for again by the user (or an admin's reset).
-		default:
-			if v.ProviderAuth != "" {
-				exported = append(exported, v)
-			}
+			a.done(ctx, v, storage.VolumeReport{Status: v.Status}, err, &stats)
+			continue
+		}
+		if v.ProviderAuth != "" {
+			exported = append(exported, v)
 		}
 	}
+	for id := range a.attempts {
+		if !slices.ContainsFunc(st.Volumes, func(v storage.Volume) bool { return v.ID == id }) {
+			delete(a.attempts, id)
+		}
+	}
+	// A volume that cannot be exported is logged and does not stop the
+	// sync: the others are exported, and the next sync tries again.
 	if err := a.Backend.Reconcile(ctx, exported); err != nil {
-		return 0, fmt.Errorf("volume agent: reconcile exports: %w", err)
+		a.log().Warn("volume agent: some exports could not be made; trying again at the next sync", "err", err)
 	}
 	stats.Took = time.Since(start)
 	if a.Synced != nil {
@@ -250,20 +272,36 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	return st.Revision, nil
 }
 
-// done reports the end of v's work (err: its failure) and counts it.
-// It returns whether the report was taken; a report that failed is sent
-// again at the next sync, after the work is done again.
-func (a *Agent) done(ctx context.Context, v storage.Volume, r storage.VolumeReport, err error, ok, failed *int) bool {
+// done reports the end of v's work (err: its failure) and counts it. A
+// failure that may pass is tried again at the next syncs and reported
+// after maxAttempts. It returns whether a report was taken; a report
+// that failed is sent again at the next sync, after the work is done
+// again.
+func (a *Agent) done(ctx context.Context, v storage.Volume, r storage.VolumeReport, err error, stats *SyncStats) bool {
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
 		}
+		stats.Failed++
+		a.attempts[v.ID]++
+		p, ok := a.Backend.(Permanenter)
+		if n := a.attempts[v.ID]; ok && !p.Permanent(err) && n < maxAttempts {
+			a.log().Warn("volume agent: "+string(v.Status)+" failed; trying again at the next sync", "volume", v.ID, "attempt", n, "err", err)
+			return false
+		}
 		a.log().Error("volume agent: "+string(v.Status)+" failed", "volume", v.ID, "err", err)
 		r = storage.VolumeReport{Status: v.Status, Error: err.Error()}
-		*failed++
 	} else {
-		*ok++
+		switch v.Status {
+		case storage.VolumeCreating:
+			stats.Created++
+		case storage.VolumeExtending:
+			stats.Extended++
+		default:
+			stats.Deleted++
+		}
 	}
+	delete(a.attempts, v.ID)
 	if rerr := a.Session.Do(ctx, http.MethodPut, a.hostURL("/volumes/"+url.PathEscape(v.ID)), r, nil); rerr != nil {
 		var ae *agent.Error
 		if errors.As(rerr, &ae) && (ae.Status == http.StatusConflict || ae.Status == http.StatusNotFound) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +35,13 @@ type fakeBackend struct {
 	failing map[string]error // "create", "extend", "delete"
 	lost    bool
 	synced  int
+	wanted  []string // the volumes the last Reconcile was given
+	tries   int      // Create calls
 }
+
+var errPermanent = errors.New("refused for good")
+
+func (f *fakeBackend) Permanent(err error) bool { return errors.Is(err, errPermanent) }
 
 func (f *fakeBackend) fail(op string) error {
 	f.mu.Lock()
@@ -42,6 +50,9 @@ func (f *fakeBackend) fail(op string) error {
 }
 
 func (f *fakeBackend) Create(_ context.Context, v storage.Volume) (agent.Export, error) {
+	f.mu.Lock()
+	f.tries++
+	f.mu.Unlock()
 	if err := f.fail("create"); err != nil {
 		return agent.Export{}, err
 	}
@@ -71,10 +82,14 @@ func (f *fakeBackend) Delete(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeBackend) Reconcile(context.Context, []storage.Volume) error {
+func (f *fakeBackend) Reconcile(_ context.Context, vols []storage.Volume) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.synced++
+	f.wanted = nil
+	for _, v := range vols {
+		f.wanted = append(f.wanted, v.ID)
+	}
 	f.lost = false
 	return nil
 }
@@ -126,7 +141,7 @@ func controller(t *testing.T) (*storage.Store, string) {
 func TestVolumeAgent(t *testing.T) {
 	store, url := controller(t)
 	b := &fakeBackend{vols: map[string]int64{}, failing: map[string]error{}}
-	a := &agent.Agent{Config: agent.Config{Host: "node1@fake#fake", BackendName: "fake", SyncInterval: time.Minute,
+	a := &agent.Agent{Config: agent.Config{Host: "node1@fake#fake", BackendName: "fake", SyncInterval: 100 * time.Millisecond,
 		ProbeInterval: 20 * time.Millisecond},
 		Backend: b, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
 		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
@@ -164,9 +179,42 @@ func TestVolumeAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("extended", func() bool { s := status(v.ID); return s.Status == storage.VolumeAvailable && s.Size == 3 })
+	// An admin's reset of the volume's status keeps its export (a guest
+	// may use it).
+	if _, err := store.ResetStatus(ctxb, storage.Viewer{Admin: true}, v.ID, storage.StatusReset{Status: storage.VolumeError}); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.synced = 0
+	b.mu.Unlock()
+	wait("a sync after the reset", func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.synced > 1 })
+	b.mu.Lock()
+	kept := slices.Contains(b.wanted, v.ID)
+	b.mu.Unlock()
+	if !kept {
+		t.Fatal("a reset to error took the volume's export away")
+	}
+	if _, err := store.ResetStatus(ctxb, storage.Viewer{Admin: true}, v.ID, storage.StatusReset{Status: storage.VolumeAvailable}); err != nil {
+		t.Fatal(err)
+	}
+	// A failure that may pass is tried again, not reported.
+	b.mu.Lock()
+	b.failing["create"] = errors.New("tgtadm: connection refused")
+	tries := b.tries
+	b.mu.Unlock()
+	retried, err := store.CreateVolume(ctxb, user, storage.VolumeCreate{UserID: "u", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("a failed try", func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.tries > tries })
+	b.mu.Lock()
+	delete(b.failing, "create")
+	b.mu.Unlock()
+	wait("the retried create available", func() bool { return status(retried.ID).Status == storage.VolumeAvailable })
+
 	b.mu.Lock()
 	size := b.vols[v.ID]
-	b.failing["create"] = errors.New("no space left on the pool's disk")
+	b.failing["create"] = fmt.Errorf("%w: no space left on the pool's disk", errPermanent)
 	b.mu.Unlock()
 	if size != 3 {
 		t.Fatalf("the backend's volume: %d GiB", size)

@@ -64,6 +64,12 @@ func exportOf(c iscsi.Connection) Export {
 		Auth: "CHAP " + c.CHAP.Username + " " + c.CHAP.Password}
 }
 
+// Permanent reports whether err will not pass by doing the work again:
+// a refused request, a volume file of another size.
+func (b *ISCSI) Permanent(err error) bool {
+	return errors.Is(err, iscsi.ErrInvalid) || errors.Is(err, iscsi.ErrExists) || errors.Is(err, iscsi.ErrConflict)
+}
+
 // ParseCHAP reads provider_auth "CHAP <user> <password>"; false for
 // anything else (no export yet).
 func ParseCHAP(auth string) (iscsi.CHAP, bool) {
@@ -88,11 +94,19 @@ func (b *ISCSI) Delete(ctx context.Context, id string) error {
 func (b *ISCSI) Reconcile(ctx context.Context, vols []storage.Volume) error {
 	var want []iscsi.Export
 	var errs []error
+	users := map[string]bool{}
 	for _, v := range vols {
 		chap, ok := ParseCHAP(v.ProviderAuth)
 		if !ok {
 			continue
 		}
+		// One bad volume must not keep the others from their exports
+		// (Reconcile refuses the whole list for one).
+		if users[chap.Username] {
+			errs = append(errs, fmt.Errorf("volume %s: its CHAP user is another volume's too", v.ID))
+			continue
+		}
+		users[chap.Username] = true
 		if _, err := b.Files.Size(ctx, v.ID); err != nil {
 			errs = append(errs, fmt.Errorf("volume %s: %w", v.ID, err))
 			continue
@@ -102,8 +116,11 @@ func (b *ISCSI) Reconcile(ctx context.Context, vols []storage.Volume) error {
 	// With nothing to export, tgtd is not started for nothing (the
 	// deletes unexported what was); the all-in-one starts it with the
 	// first volume.
-	if len(want) == 0 && len(errs) == 0 {
-		return nil
+	if len(want) == 0 {
+		b.mu.Lock()
+		b.exported = nil
+		b.mu.Unlock()
+		return errors.Join(errs...)
 	}
 	conns, err := b.Exporter.Reconcile(ctx, want)
 	if err != nil {
@@ -158,7 +175,7 @@ func (b *ISCSI) Capacity(ctx context.Context) (storage.BackendReport, error) {
 		return storage.BackendReport{}, fmt.Errorf("iscsi backend: %s: %w", b.Files.Dir, err)
 	}
 	gb := func(blocks uint64) float64 {
-		v := float64(blocks) * float64(fs.Bsize) / gib
+		v := float64(blocks) * float64(fs.Frsize) / gib
 		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', 2, 64), 64)
 		return r
 	}

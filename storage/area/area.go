@@ -58,10 +58,23 @@ type Agent struct {
 // Validate reports the first bad setting.
 func (c *Config) Validate() error {
 	a := c.Agent
-	if a.Portal != "" {
-		if _, err := netip.ParseAddrPort(a.Portal); err != nil {
-			return &config.FieldError{Key: "agent.portal", Problem: "must be ip:port"}
-		}
+	if !a.Enabled {
+		return nil
+	}
+	if p, err := netip.ParseAddrPort(a.Portal); err != nil || p.Addr().IsUnspecified() || p.Port() == 0 || p.Addr().Zone() != "" {
+		return &config.FieldError{Key: "agent.portal", Problem: "must be the ip:port initiators connect to (not 0.0.0.0, not port 0)"}
+	}
+	if a.IQNPrefix != "" && !validPrefix(a.IQNPrefix) {
+		return &config.FieldError{Key: "agent.iqn_prefix", Problem: "must start with iqn., eui. or naa. and hold only lower-case letters, digits and .-:"}
+	}
+	if a.Host == "" && a.BackendName == "" {
+		return &config.FieldError{Key: "agent.backend_name", Problem: "must be set when agent.host is not"}
+	}
+	if strings.ContainsAny(a.Host, " \t\n") {
+		return &config.FieldError{Key: "agent.host", Problem: "must not hold white space"}
+	}
+	if strings.ContainsAny(a.Dir, ",") {
+		return &config.FieldError{Key: "agent.dir", Problem: "must not hold a comma (tgtd's backing-store syntax)"}
 	}
 	if a.ControlPort < 0 || a.ControlPort > 32767 {
 		return &config.FieldError{Key: "agent.control_port", Problem: "must be 0 to 32767"}
@@ -76,6 +89,19 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "agent.host", Problem: "must be host@backend or host@backend#pool"}
 	}
 	return nil
+}
+
+// validPrefix is storage/iscsi's rule for a target name prefix.
+func validPrefix(p string) bool {
+	if !strings.HasPrefix(p, "iqn.") && !strings.HasPrefix(p, "eui.") && !strings.HasPrefix(p, "naa.") {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == ':') {
+			return false
+		}
+	}
+	return true
 }
 
 // New returns the block-storage area with its defaults.
@@ -163,8 +189,14 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
 		tgt = filepath.Join(env.Config.DataDir, "volume", "tgt")
 	}
 	portal, _ := netip.ParseAddrPort(ac.Portal)
-	for _, d := range []string{dir, tgt} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
+	// tgtd takes absolute backing-store paths; data_dir may be relative.
+	for _, d := range []*string{&dir, &tgt} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return fmt.Errorf("volume agent: %w", err)
+		}
+		*d = abs
+		if err := os.MkdirAll(abs, 0o750); err != nil {
 			return fmt.Errorf("volume agent: %w", err)
 		}
 	}
