@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gostack/gostack/kit/crashpoint"
 	"github.com/gostack/gostack/storage/iscsi"
 )
 
@@ -24,89 +25,11 @@ import (
 // killed and every volume exported again by the agent, with the same
 // target name.
 func TestAllInOneVolumes(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: a network namespace and tgtd")
-	}
-	for _, b := range []string{"tgtd", "tgtadm", "openstack", "curl"} {
-		if _, err := exec.LookPath(b); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s not found: make test installs it", b)
-			}
-			t.Skipf("%s not found", b)
-		}
-	}
-	sfx := os.Getpid() % 10000
-	ns := "gsvol" + strconv.Itoa(sfx)
-	sh(t, "ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	sh(t, "ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
-	data := t.TempDir()
-	control := 20000 + sfx // tgtd's control port: a socket of the test's own
-	portal := "127.0.0.1:" + strconv.Itoa(33260+sfx%1000)
-	tgtDir := filepath.Join(data, "volume", "tgt")
-	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-data-dir", data, "-set", "identity.password_hash_rounds=4",
-		"-set", "network.agent.enabled=false", "-set", "compute.agent.enabled=false",
-		"-set", "volume.agent.host=aio@iscsi#iscsi", "-set", "volume.agent.control_port="+strconv.Itoa(control),
-		"-set", "volume.agent.portal="+portal)
-	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
-	p := startProc(t, cmd)
-	ex := &iscsi.Exporter{Dir: tgtDir, ControlPort: control, Portal: netip.MustParseAddrPort(portal)}
-	// gostack first, then the tgtd it started (it outlives gostack, as
-	// in production): Stop also removes its socket.
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := ex.Stop(ctx); err != nil && !errors.Is(err, iscsi.ErrNotRunning) {
-			t.Errorf("stop tgtd: %v", err)
-			killTgtd(tgtDir)
-		}
-	})
-	waitFor(t, p, "healthy", func() error {
-		out, err := exec.Command("ip", "netns", "exec", ns, "curl", "-sf", "http://127.0.0.1:8790/healthcheck").CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
-		}
-		return nil
-	})
-	c := &cli{t: t, ns: ns, env: openrcEnv(t, data), logs: func() string { return p.logs.String() }}
+	a := newVolumeAIO(t)
+	a.start("")
+	c, p, ex, data, tgtDir := a.cli, a.p, a.ex, a.data, a.tgtDir
 	must, asJSON := c.must, c.json
-	// The backend's first capacity report makes its zone available, and
-	// the backend a place for volumes.
-	waitFor(t, p, "the backend up", func() error {
-		out, err := c.run("availability", "zone", "list", "--volume", "-f", "value")
-		if err != nil || !strings.Contains(out, "nova available") {
-			return fmt.Errorf("%v: %s", err, out)
-		}
-		return nil
-	})
-
-	target := func(id string) *iscsi.Target {
-		t.Helper()
-		ts, err := ex.Targets(context.Background())
-		if err != nil {
-			t.Fatalf("tgtd's targets: %v\n%s", err, p.logs)
-		}
-		for i := range ts {
-			if ts[i].IQN == ex.IQN(id) {
-				return &ts[i]
-			}
-		}
-		return nil
-	}
-	status := func(name, want string) map[string]any {
-		t.Helper()
-		var v map[string]any
-		waitFor(t, p, name+" "+want, func() error {
-			asJSON(&v, "volume", "show", name)
-			if v["status"] != want {
-				return fmt.Errorf("status %v", v["status"])
-			}
-			return nil
-		})
-		return v
-	}
+	target, status := a.target, a.status
 
 	start := time.Now()
 	var v map[string]any
@@ -182,6 +105,190 @@ func TestAllInOneVolumes(t *testing.T) {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {
 			t.Errorf("%s after its volume's delete: %v", f, err)
 		}
+	}
+}
+
+// volumeAIO is an all-in-one with only its identity, image, DNS,
+// network and compute APIs and the block-storage area with its
+// in-process backend, in a network namespace of its own, with a tgtd of
+// the test's own (control port and portal); it can be killed and
+// started again on the same data.
+type volumeAIO struct {
+	t                *testing.T
+	ns, data, tgtDir string
+	control          int
+	portal           string
+	ex               *iscsi.Exporter
+	p                *proc
+	cli              *cli
+	exited           bool
+}
+
+func newVolumeAIO(t *testing.T) *volumeAIO {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a network namespace and tgtd")
+	}
+	for _, b := range []string{"tgtd", "tgtadm", "openstack", "curl"} {
+		if _, err := exec.LookPath(b); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not found: make test installs it", b)
+			}
+			t.Skipf("%s not found", b)
+		}
+	}
+	sfx := os.Getpid() % 10000
+	a := &volumeAIO{t: t, ns: "gsvol" + strconv.Itoa(sfx), data: t.TempDir(), control: 20000 + sfx,
+		portal: "127.0.0.1:" + strconv.Itoa(33260+sfx%1000)}
+	if strings.Contains(t.Name(), "Crash") { // its own tgtd and namespace, should both tests run at once
+		a.ns, a.control, a.portal = a.ns+"c", a.control+1, "127.0.0.1:"+strconv.Itoa(34260+sfx%1000)
+	}
+	a.tgtDir = filepath.Join(a.data, "volume", "tgt")
+	a.ex = &iscsi.Exporter{Dir: a.tgtDir, ControlPort: a.control, Portal: netip.MustParseAddrPort(a.portal)}
+	sh(t, "ip", "netns", "add", a.ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", a.ns).Run() })
+	sh(t, "ip", "netns", "exec", a.ns, "ip", "link", "set", "lo", "up")
+	// gostack first, then the tgtd it started (it outlives gostack, as
+	// in production): Stop also removes its socket.
+	t.Cleanup(func() {
+		if a.p != nil && !a.exited {
+			a.p.cmd.Process.Kill()
+			<-a.p.done
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.ex.Stop(ctx); err != nil && !errors.Is(err, iscsi.ErrNotRunning) {
+			t.Errorf("stop tgtd: %v", err)
+			killTgtd(a.tgtDir)
+		}
+	})
+	return a
+}
+
+// start runs gostack on the data with crash point point armed ("" for
+// none) and waits until the backend has reported (its zone available).
+func (a *volumeAIO) start(point string) {
+	t := a.t
+	t.Helper()
+	cmd := exec.Command("nsenter", "--net=/run/netns/"+a.ns, os.Args[0], "-data-dir", a.data, "-set", "identity.password_hash_rounds=4",
+		"-set", "network.agent.enabled=false", "-set", "compute.agent.enabled=false",
+		"-set", "volume.agent.host=aio@iscsi#iscsi", "-set", "volume.agent.control_port="+strconv.Itoa(a.control),
+		"-set", "volume.agent.portal="+a.portal)
+	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1", crashpoint.Env+"="+point)
+	a.p, a.exited = startProc(t, cmd), false
+	p := a.p
+	waitFor(t, p, "healthy", func() error {
+		out, err := exec.Command("ip", "netns", "exec", a.ns, "curl", "-sf", "http://127.0.0.1:8790/healthcheck").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	})
+	a.cli = &cli{t: t, ns: a.ns, env: openrcEnv(t, a.data), logs: func() string { return p.logs.String() }}
+	// The backend's first capacity report makes its zone available, and
+	// the backend a place for volumes.
+	waitFor(t, p, "the backend up", func() error {
+		out, err := a.cli.run("availability", "zone", "list", "--volume", "-f", "value")
+		if err != nil || !strings.Contains(out, "nova available") {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	})
+}
+
+// crashed waits for gostack to kill itself at its armed crash point.
+func (a *volumeAIO) crashed(point string) {
+	a.t.Helper()
+	select {
+	case err := <-a.p.done:
+		a.exited = true
+		if err == nil || !strings.Contains(err.Error(), "killed") {
+			a.t.Fatalf("gostack ended with %v, want killed at %s\n%s", err, point, a.p.logs)
+		}
+	case <-time.After(time.Minute):
+		a.t.Fatalf("%s never hit\n%s", point, a.p.logs)
+	}
+}
+
+// target is tgtd's target of volume id, nil for none.
+func (a *volumeAIO) target(id string) *iscsi.Target {
+	a.t.Helper()
+	ts, err := a.ex.Targets(context.Background())
+	if err != nil {
+		a.t.Fatalf("tgtd's targets: %v\n%s", err, a.p.logs)
+	}
+	for i := range ts {
+		if ts[i].IQN == a.ex.IQN(id) {
+			return &ts[i]
+		}
+	}
+	return nil
+}
+
+// status waits for volume name to have status want, and returns it.
+func (a *volumeAIO) status(name, want string) map[string]any {
+	a.t.Helper()
+	var v map[string]any
+	waitFor(a.t, a.p, name+" "+want, func() error {
+		a.cli.json(&v, "volume", "show", name)
+		if v["status"] != want {
+			return fmt.Errorf("status %v", v["status"])
+		}
+		return nil
+	})
+	return v
+}
+
+// The volume agent killed (the whole daemon, SIGKILL) after each of
+// its steps' work and before the report: after a create made and
+// exported the volume, after an extend grew it, after a delete removed
+// it. Started again, it converges: the volume available with one
+// target and its file, extended, or gone with its target and file;
+// nothing left creating, extending or deleting.
+func TestAllInOneVolumeCrash(t *testing.T) {
+	a := newVolumeAIO(t)
+	a.start("volume.agent.created")
+	var v map[string]any
+	a.cli.json(&v, "volume", "create", "--size", "1", "vc")
+	id := v["id"].(string)
+	a.crashed("volume.agent.created")
+	file := filepath.Join(a.data, "volume", "files", "volume-"+id)
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("killed after the create: no file: %v", err)
+	}
+	a.start("volume.agent.extended")
+	v = a.status("vc", "available")
+	if tg := a.target(id); tg == nil || len(tg.LUNs) != 2 || tg.LUNs[1].BackingPath != file || len(tg.Accounts) != 1 {
+		t.Fatalf("the volume's target after the restart: %+v", tg)
+	}
+	a.cli.must("volume", "set", "--size", "2", "vc")
+	a.crashed("volume.agent.extended")
+	a.start("volume.agent.deleted")
+	v = a.status("vc", "available")
+	if v["size"] != float64(2) {
+		t.Fatalf("after the extend's restart: %v", v)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Size() != 2<<30 {
+		t.Fatalf("the extended file: %v %v", fi, err)
+	}
+	a.cli.must("volume", "delete", "vc")
+	a.crashed("volume.agent.deleted")
+	a.start("")
+	waitFor(t, a.p, "the volume gone", func() error {
+		out, _ := a.cli.run("volume", "list", "-f", "value")
+		if strings.TrimSpace(out) != "" {
+			return fmt.Errorf("volumes: %s", out)
+		}
+		return nil
+	})
+	if a.target(id) != nil {
+		t.Errorf("a target left after the delete")
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("the file after the delete: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(a.data, "volume", "files", "*"))
+	if len(left) != 0 {
+		t.Errorf("files left: %v", left)
 	}
 }
 

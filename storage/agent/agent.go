@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/kit/crashpoint"
 	"github.com/gostack/gostack/kit/watch/watchhttp"
 	"github.com/gostack/gostack/storage"
 )
@@ -232,17 +233,22 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		case storage.VolumeCreating:
 			exp, err := a.Backend.Create(ctx, v)
 			if err == nil {
+				crashpoint.Hit("volume.agent.created")
 				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
 			}
 			a.done(ctx, v, storage.VolumeReport{Status: v.Status, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
 		case storage.VolumeExtending:
 			exp, err := a.Backend.Extend(ctx, v, v.NewSize)
 			if err == nil {
+				crashpoint.Hit("volume.agent.extended")
 				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
 			}
 			a.done(ctx, v, storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
 		case storage.VolumeDeleting, storage.VolumeErrorManagingDeleting:
 			err := a.Backend.Delete(ctx, v.ID)
+			if err == nil {
+				crashpoint.Hit("volume.agent.deleted")
+			}
 			a.done(ctx, v, storage.VolumeReport{Status: v.Status}, err, &stats)
 			continue
 		}
