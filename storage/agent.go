@@ -87,9 +87,10 @@ func (r *VolumeReport) check() error {
 //     (launched_at set), or error;
 //   - deleting: the row is marked deleted (status deleted), or
 //     error_deleting;
-//   - extending: available at the new size (the report's Size must be
-//     the volume's NewSize), or error_extending (the extend's quota
-//     freed).
+//   - extending: at the new size (the report's Size must be the
+//     volume's NewSize), available, or in the status its attachments
+//     give (in-use while one is attached); or error_extending (the
+//     extend's quota freed).
 //
 // A report from another host than the volume's is Cinder's
 // VolumeNotFound (404), one about a status the volume is no longer in a
@@ -120,7 +121,8 @@ func (s *Store) ReportVolume(ctx context.Context, host, id string, r VolumeRepor
 			if r.Size != vol.NewSize {
 				return fault.Invalid("size", "Invalid input received: the extend of volume %s goes to %d GiB, not %d.", id, vol.NewSize, r.Size)
 			}
-			vol.Status, vol.Size, vol.NewSize, vol.Message = VolumeAvailable, r.Size, 0, ""
+			vol.Status, _ = attachmentStatuses(vol.Attachments)
+			vol.Size, vol.NewSize, vol.Message = r.Size, 0, ""
 		case r.Status == VolumeExtending:
 			vol.Status, vol.NewSize, vol.Message = VolumeErrorExtending, 0, r.Error
 		case r.Error == "":

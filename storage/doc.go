@@ -42,6 +42,20 @@
 //     in its transaction, comparing the pool's generation, so parallel
 //     creates never take the same last space; an extend claims its
 //     growth on the volume's pool the same way.
+//   - Attachments (Attachment), Cinder's v3 flow: CreateAttachment
+//     reserves the volume for an instance (available to reserved; an
+//     in-use multiattach volume too; the same instance again while it
+//     moves), UpdateAttachment connects it with the host's connector
+//     (the connection info computed from the volume's export:
+//     ISCSIConnection, Cinder's tgt answer), CompleteAttachment makes it
+//     in-use, DeleteAttachment detaches it; the volume's status and
+//     attach status follow its attachments as Cinder's do. The legacy
+//     volume actions Nova used before: ReserveVolume, UnreserveVolume,
+//     InitializeConnection, AttachVolume, BeginDetaching,
+//     RollDetaching, DetachVolume. Every step is one transaction with
+//     the volume's row locked, so two reserves of one volume never
+//     both win. An in-use volume extends (ExtendAttachedVolume); one
+//     with attachments is not deleted.
 //   - What a backend's agent needs, through the API: BackendState (its
 //     volumes, with the feed revision of the read) and ReportVolume
 //     (creating, deleting, extending ended or failed).
@@ -54,7 +68,9 @@
 //
 // What it does not do: no HTTP (storage/api/cinder serves the Cinder v3
 // API over this Store), no rescheduling after an agent's failure, no
-// snapshots, attachments, backups, transfers, groups, migrations, QoS
-// specs, encryption or per-project default types; the agents that make
-// the volumes on backends are their own packages.
+// snapshots, backups, transfers, groups, migrations, QoS specs,
+// encryption or per-project default types; connection info for iSCSI
+// exports only (no RBD yet); nothing asks Nova whether a server still
+// uses an attachment (the API does); the agents that make the volumes
+// on backends are their own packages.
 package storage

@@ -62,6 +62,10 @@ type Store struct {
 	// Scheduler places new volumes on backend pools (DefaultScheduler()
 	// when nil).
 	Scheduler *Scheduler
+	// ReportDiscardSupported is Cinder's report_discard_supported: the
+	// connection info of a volume says "discard": true (hosts may
+	// unmap). False by default, as Cinder's.
+	ReportDiscardSupported bool
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()

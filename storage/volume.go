@@ -113,6 +113,13 @@ type Volume struct {
 	// Message says why the volume went to an error status (the
 	// scheduler's or the agent's reason), for Cinder's user messages.
 	Message string `json:"message,omitempty"`
+	// AttachedMode is Cinder's attached_mode admin metadata: the mode
+	// ("rw" or "ro") of the last os-attach, until a detach ("" none).
+	AttachedMode string `json:"attached_mode,omitempty"`
+	// Attachments are the volume's attachments that are not deleted
+	// (Cinder's volume_attachment), oldest first, whatever their
+	// status.
+	Attachments []Attachment `json:"attachments"`
 	// Revision grows with every change; the agent reports against the
 	// status it saw.
 	Revision     int64      `json:"revision"`
@@ -123,16 +130,22 @@ type Volume struct {
 	DeletedAt    *time.Time `json:"deleted_at"`
 }
 
-// feedCopy is v as the feed shows it: without the export's secret.
+// feedCopy is v as the feed shows it: without the export's secret
+// (in its attachments' connection info too).
 func (v Volume) feedCopy() Volume {
 	v.ProviderAuth = ""
+	as := make([]Attachment, len(v.Attachments))
+	for i, a := range v.Attachments {
+		as[i] = a.feedCopy()
+	}
+	v.Attachments = as
 	return v
 }
 
 const volumeCols = `v.id, v.project_id, v.user_id, v.name, v.description, v.size, v.new_size, v.status, v.attach_status,
 	v.volume_type_id, v.availability_zone, v.host, v.bootable, v.multiattach, v.encrypted, v.snapshot_id, v.source_volid,
-	v.image_id, v.provider_location, v.provider_auth, v.message, v.revision, v.created_at, v.updated_at, v.launched_at,
-	v.terminated_at, v.deleted_at`
+	v.image_id, v.provider_location, v.provider_auth, v.message, v.attached_mode, v.revision, v.created_at, v.updated_at,
+	v.launched_at, v.terminated_at, v.deleted_at`
 
 // querier is what *sqlstore.DB and *sqlstore.Tx have in common.
 type querier interface {
@@ -146,7 +159,7 @@ func scanVolume(sc interface{ Scan(...any) error }) (Volume, error) {
 	var launched, terminated, deleted sql.NullInt64
 	if err := sc.Scan(&v.ID, &v.ProjectID, &v.UserID, &name, &desc, &v.Size, &v.NewSize, &v.Status, &v.AttachStatus,
 		&v.VolumeTypeID, &v.AvailabilityZone, &v.Host, &v.Bootable, &v.Multiattach, &v.Encrypted, &v.SnapshotID,
-		&v.SourceVolID, &v.ImageID, &v.ProviderLocation, &v.ProviderAuth, &v.Message, &v.Revision, &created, &updated,
+		&v.SourceVolID, &v.ImageID, &v.ProviderLocation, &v.ProviderAuth, &v.Message, &v.AttachedMode, &v.Revision, &created, &updated,
 		&launched, &terminated, &deleted); err != nil {
 		return Volume{}, err
 	}
@@ -159,6 +172,7 @@ func scanVolume(sc interface{ Scan(...any) error }) (Volume, error) {
 	v.CreatedAt, v.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
 	v.LaunchedAt, v.TerminatedAt, v.DeletedAt = microsTime(launched), microsTime(terminated), microsTime(deleted)
 	v.Metadata = map[string]string{}
+	v.Attachments = []Attachment{}
 	return v, nil
 }
 
@@ -178,7 +192,7 @@ func nullMicros(t *time.Time) any {
 }
 
 // queryVolumes reads the volumes of a query selecting volumeCols (from
-// storage_volumes v), with their metadata.
+// storage_volumes v), with their metadata and attachments.
 func queryVolumes(ctx context.Context, q querier, query string, args ...any) ([]Volume, error) {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
@@ -197,7 +211,10 @@ func queryVolumes(ctx context.Context, q querier, query string, args ...any) ([]
 		return nil, fmt.Errorf("storage: read volumes: %w", err)
 	}
 	rows.Close()
-	return out, fillMetadata(ctx, q, out)
+	if err := fillMetadata(ctx, q, out); err != nil {
+		return nil, err
+	}
+	return out, fillAttachments(ctx, q, out)
 }
 
 // fillMetadata reads the metadata of vs in one query.

@@ -28,9 +28,12 @@ type DeleteOptions struct {
 
 // DeleteVolume is Cinder's delete. A volume never placed on a backend
 // (no host: its scheduling failed) is deleted at once, whatever its
-// status. Otherwise it must be available, error, error_restoring,
-// error_extending or error_managing (any status with Force), and not
-// attached; it goes to deleting (error_managing_deleting from
+// status, unless it has attachments. Otherwise it must be available,
+// error, error_restoring, error_extending or error_managing (any status
+// with Force), not attached and without attachments (not deleted,
+// whatever their status: Cinder checks the attach status only, and its
+// force delete of a reserved volume leaves its attachments behind); it
+// goes to deleting (error_managing_deleting from
 // error_managing) for its backend's agent, whose report ends the
 // delete. Refusals are Cinder's InvalidVolume with its message.
 func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteOptions) (Volume, error) {
@@ -39,12 +42,12 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 			return volumeNotFound(id)
 		}
 		now := s.now()
-		if vol.Host == "" {
+		if vol.Host == "" && len(vol.Attachments) == 0 {
 			vol.Status, vol.AttachStatus, vol.NewSize = VolumeDeleted, AttachDetached, 0
 			vol.TerminatedAt, vol.DeletedAt = &now, &now
 			return nil
 		}
-		if vol.AttachStatus == AttachAttached || !o.Force && !slices.Contains(deletableStatuses, vol.Status) {
+		if vol.AttachStatus == AttachAttached || len(vol.Attachments) > 0 || !o.Force && !slices.Contains(deletableStatuses, vol.Status) {
 			status := ""
 			if !o.Force {
 				names := make([]string, len(deletableStatuses))
@@ -66,7 +69,7 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 	})
 }
 
-// ExtendVolume is Cinder's os-extend of a volume that is not attached:
+// ExtendVolume is Cinder's os-extend of a volume that is not in use:
 // newSize must be larger than the size and within the type's
 // provisioning:max_vol_size, and the volume available; the growth must
 // fit the project's per_volume_gigabytes, gigabytes and the type's
@@ -79,6 +82,19 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 // report ends the extend (available at the new size, or
 // error_extending).
 func (s *Store) ExtendVolume(ctx context.Context, v Viewer, id string, newSize int64) (Volume, error) {
+	return s.extend(ctx, v, id, newSize, VolumeAvailable)
+}
+
+// ExtendAttachedVolume is Cinder's extend_attached_volume (os-extend of
+// an in-use volume, from 3.42): ExtendVolume's rules, but the volume
+// must be in-use. The agent's report ends it in the status its
+// attachments give (in-use while one is attached).
+func (s *Store) ExtendAttachedVolume(ctx context.Context, v Viewer, id string, newSize int64) (Volume, error) {
+	return s.extend(ctx, v, id, newSize, VolumeInUse)
+}
+
+// extend is ExtendVolume of a volume in status from.
+func (s *Store) extend(ctx context.Context, v Viewer, id string, newSize int64, from VolumeStatus) (Volume, error) {
 	if newSize > maxDBInt {
 		return Volume{}, invalidInput("New size for extend must be at most %d.", int64(maxDBInt))
 	}
@@ -96,8 +112,8 @@ func (s *Store) ExtendVolume(ctx context.Context, v Viewer, id string, newSize i
 		if err := typeSizeLimits(vt, newSize); err != nil {
 			return err
 		}
-		if vol.Status != VolumeAvailable {
-			return invalidVolume("Volume %s status must be '{'status': 'available'}' to extend, currently %s.", vol.ID, vol.Status)
+		if vol.Status != from {
+			return invalidVolume("Volume %s status must be '{'status': '%s'}' to extend, currently %s.", vol.ID, from, vol.Status)
 		}
 		if err := lockProject(ctx, tx, vol.ProjectID); err != nil {
 			return err
@@ -134,14 +150,19 @@ type StatusReset struct {
 // v must see the volume. Cinder's refusals: a status it does not know,
 // deleting, error_deleting and detaching (Cinder's code means to refuse
 // all three; a missing comma lets the last two through there), and
-// in-use, which needs attachments (no volume has any yet).
+// in-use for a volume without attachments (not detached). An attach
+// status of detached then detaches each attachment as Cinder does, the
+// volume's status following what is left (available at the end).
 func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusReset) (Volume, error) {
 	if err := r.check(); err != nil {
 		return Volume{}, err
 	}
-	return s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+	return s.writeVolume(ctx, id, func(tx *sqlstore.Tx, vol *Volume) error {
 		if !v.sees(vol.ProjectID) {
 			return volumeNotFound(id)
+		}
+		if r.Status == VolumeInUse && !slices.ContainsFunc(vol.Attachments, func(a Attachment) bool { return a.AttachStatus != AttachDetached }) {
+			return cinderError(fault.BadRequest, "", "Cannot reset-state to in-use because volume does not have any attachments.")
 		}
 		if r.Status != "" {
 			vol.Status = r.Status
@@ -151,6 +172,16 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 		}
 		if r.AttachStatus != "" {
 			vol.AttachStatus = r.AttachStatus
+		}
+		if r.AttachStatus == AttachDetached {
+			for _, a := range slices.Clone(vol.Attachments) {
+				if a.AttachStatus == AttachDetached {
+					continue
+				}
+				if err := s.finishDetach(ctx, tx, vol, a.ID); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -169,8 +200,6 @@ func (r StatusReset) check() error {
 	switch r.Status {
 	case VolumeDeleting, VolumeErrorDeleting, VolumeDetaching:
 		return cinderError(fault.BadRequest, "", "Cannot reset-state to %s", r.Status)
-	case VolumeInUse:
-		return cinderError(fault.BadRequest, "", "Cannot reset-state to in-use because volume does not have any attachments.")
 	}
 	return nil
 }

@@ -84,25 +84,37 @@ func checkMetadata(md map[string]string) error {
 // returning errUnchanged writes nothing and answers the row as it is.
 func (s *Store) writeVolume(ctx context.Context, id string, change func(*sqlstore.Tx, *Volume) error) (Volume, error) {
 	var out Volume
-	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		old, err := volumeByID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if old == nil {
-			return volumeNotFound(id)
-		}
-		v := *old
-		v.Metadata = maps.Clone(old.Metadata)
-		if err := change(tx, &v); err == errUnchanged {
-			out = *old
-			return nil
-		} else if err != nil {
-			return err
-		}
-		return s.saveVolume(ctx, tx, old, &v, &out)
-	})
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error { return s.changeVolume(ctx, tx, id, change, &out) })
 	return out, err
+}
+
+// changeVolume is writeVolume's work in tx, the result in out. The
+// volume's row is locked first (PostgreSQL; SQLite's writers are
+// serial), so that concurrent writers are judged one after the other
+// on what the one before wrote, as Cinder's conditional updates are.
+func (s *Store) changeVolume(ctx context.Context, tx *sqlstore.Tx, id string, change func(*sqlstore.Tx, *Volume) error, out *Volume) error {
+	if tx.Dialect() == sqlstore.Postgres {
+		if _, err := tx.Exec(ctx, "SELECT id FROM storage_volumes WHERE id = ? FOR UPDATE", id); err != nil {
+			return fmt.Errorf("storage: lock volume %s: %w", id, err)
+		}
+	}
+	old, err := volumeByID(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		return volumeNotFound(id)
+	}
+	v := *old
+	v.Metadata = maps.Clone(old.Metadata)
+	v.Attachments = slices.Clone(old.Attachments)
+	if err := change(tx, &v); err == errUnchanged {
+		*out = *old
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.saveVolume(ctx, tx, old, &v, out)
 }
 
 // saveVolume writes v over old (read in tx) and records it.
@@ -110,10 +122,10 @@ func (s *Store) saveVolume(ctx context.Context, tx *sqlstore.Tx, old, v *Volume,
 	v.UpdatedAt = s.now()
 	res, err := tx.Exec(ctx, `UPDATE storage_volumes SET name = ?, description = ?, size = ?, new_size = ?, status = ?,
 		attach_status = ?, availability_zone = ?, host = ?, bootable = ?, provider_location = ?, provider_auth = ?,
-		message = ?, revision = revision + 1, updated_at = ?, launched_at = ?, terminated_at = ?, deleted_at = ?
-		WHERE id = ? AND revision = ?`,
+		message = ?, attached_mode = ?, revision = revision + 1, updated_at = ?, launched_at = ?, terminated_at = ?,
+		deleted_at = ? WHERE id = ? AND revision = ?`,
 		v.Name, v.Description, v.Size, v.NewSize, string(v.Status), string(v.AttachStatus), v.AvailabilityZone, v.Host,
-		v.Bootable, v.ProviderLocation, v.ProviderAuth, v.Message, v.UpdatedAt.UnixMicro(), nullMicros(v.LaunchedAt),
+		v.Bootable, v.ProviderLocation, v.ProviderAuth, v.Message, v.AttachedMode, v.UpdatedAt.UnixMicro(), nullMicros(v.LaunchedAt),
 		nullMicros(v.TerminatedAt), nullMicros(v.DeletedAt), v.ID, old.Revision)
 	if err != nil {
 		return fmt.Errorf("storage: update volume %s: %w", v.ID, err)

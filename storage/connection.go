@@ -1,0 +1,178 @@
+package storage
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"strings"
+	"unicode"
+
+	"github.com/gostack/gostack/kit/fault"
+)
+
+// ConnectionInfo is how a host connects to a volume, as Cinder's
+// initialize_connection answers it: {"driver_volume_type": "iscsi",
+// "data": {...}}, the form Nova and os-brick take. Data holds the
+// export's CHAP password.
+type ConnectionInfo struct {
+	DriverVolumeType string         `json:"driver_volume_type"`
+	Data             map[string]any `json:"data"`
+}
+
+// Flat is the connection info as Cinder keeps it on a v3 attachment
+// (its volume manager's _connection_create): the data's keys, with
+// driver_volume_type and attachment_id beside them.
+func (c ConnectionInfo) Flat(attachmentID string) map[string]any {
+	out := maps.Clone(c.Data)
+	if out == nil {
+		out = map[string]any{}
+	}
+	out["driver_volume_type"] = c.DriverVolumeType
+	out["attachment_id"] = attachmentID
+	return out
+}
+
+// ISCSIExport is a volume's iSCSI export as Cinder's iSCSI target
+// helpers (tgt, LIO, IET) record it: provider_location
+// "<portal>[;<portal>...],<tid> <iqn> <lun>" and provider_auth
+// "<method> <username> <password>".
+type ISCSIExport struct {
+	// Portals are "ip:port" (the first is the target_portal).
+	Portals []string
+	IQN     string
+	// LUN is the location's third field, 0 when it is missing or not
+	// an integer (as Cinder reads it).
+	LUN int
+	// AuthMethod ("CHAP"), AuthUsername and AuthPassword are
+	// provider_auth's; all "" without authentication.
+	AuthMethod, AuthUsername, AuthPassword string
+}
+
+// ParseISCSIExport reads a volume's provider_location and provider_auth
+// as Cinder's ISCSITarget._get_iscsi_properties does: the location split
+// on single spaces, its first field's part before a comma split on ';'
+// into portals, the second the IQN, the third the LUN; the auth split on
+// whitespace into exactly three words. An empty location is Cinder's
+// "Could not find iSCSI export" (Cinder would try a discovery, which
+// cannot work with CHAP); one without an IQN or an auth that is not
+// three words is an error too (Cinder's driver raises).
+func ParseISCSIExport(location, auth string) (ISCSIExport, error) {
+	if location == "" {
+		return ISCSIExport{}, errNoExport
+	}
+	results := strings.Split(location, " ")
+	if len(results) < 2 {
+		return ISCSIExport{}, fmt.Errorf("%w: provider_location %q has no IQN", errBadExport, location)
+	}
+	portal, _, _ := strings.Cut(results[0], ",")
+	x := ISCSIExport{Portals: strings.Split(portal, ";"), IQN: results[1]}
+	if len(results) > 2 {
+		x.LUN, _ = pyInt(results[2])
+	}
+	if auth != "" {
+		words := strings.FieldsFunc(auth, pyIsSpace)
+		if len(words) != 3 {
+			return ISCSIExport{}, fmt.Errorf("%w: provider_auth has %d words, not 3", errBadExport, len(words))
+		}
+		x.AuthMethod, x.AuthUsername, x.AuthPassword = words[0], words[1], words[2]
+	}
+	return x, nil
+}
+
+// Properties are Cinder's iSCSI connection properties of the volume:
+// target_discovered (false), target_portal, target_iqn, target_lun,
+// volume_id, the auth_* keys when the export has authentication,
+// encrypted; with several portals or multipath, also target_portals,
+// target_iqns and target_luns.
+func (x ISCSIExport) Properties(volumeID string, multipath bool) map[string]any {
+	p := map[string]any{"target_discovered": false, "target_portal": x.Portals[0], "target_iqn": x.IQN,
+		"target_lun": x.LUN, "volume_id": volumeID, "encrypted": false}
+	if len(x.Portals) > 1 || multipath {
+		iqns, luns := make([]string, len(x.Portals)), make([]int, len(x.Portals))
+		for i := range x.Portals {
+			iqns[i], luns[i] = x.IQN, x.LUN
+		}
+		p["target_portals"], p["target_iqns"], p["target_luns"] = append([]string(nil), x.Portals...), iqns, luns
+	}
+	if x.AuthMethod != "" {
+		p["auth_method"], p["auth_username"], p["auth_password"] = x.AuthMethod, x.AuthUsername, x.AuthPassword
+	}
+	return p
+}
+
+// ConnectionOptions are what Cinder's volume manager adds to a driver's
+// connection data (_parse_connection_options).
+type ConnectionOptions struct {
+	// AccessMode is "rw" or "ro".
+	AccessMode string
+	// Cacheable is the volume type's cacheable extra spec ("<is> True").
+	Cacheable bool
+	// Discard is Cinder's report_discard_supported: the data says
+	// "discard": true (absent otherwise).
+	Discard bool
+	// Multipath is the connector's multipath.
+	Multipath bool
+}
+
+// ISCSIConnection is the connection info Cinder's LVM driver with its
+// tgt target answers for a volume: its export's properties, then the
+// manager's qos_specs (null: no QoS specs), access_mode, cacheable and,
+// when reported, discard.
+func ISCSIConnection(volumeID, location, auth string, o ConnectionOptions) (ConnectionInfo, error) {
+	x, err := ParseISCSIExport(location, auth)
+	if err != nil {
+		return ConnectionInfo{}, err
+	}
+	data := x.Properties(volumeID, o.Multipath)
+	data["qos_specs"] = nil
+	data["access_mode"] = o.AccessMode
+	data["cacheable"] = o.Cacheable
+	if o.Discard {
+		data["discard"] = true
+	}
+	return ConnectionInfo{DriverVolumeType: "iscsi", Data: data}, nil
+}
+
+// Why a volume has no connection info: Cinder's volume manager answers
+// VolumeBackendAPIException, a server error.
+var (
+	errNoExport  = &fault.Error{Kind: fault.Internal, Type: "VolumeBackendAPIException", Message: "Could not find iSCSI export"}
+	errBadExport = &fault.Error{Kind: fault.Internal, Type: "VolumeBackendAPIException", Message: "Driver initialize connection failed"}
+)
+
+// pyInt is Python's int() of a string, for the ASCII digits: an
+// optional sign and decimal digits with single underscores between
+// them, surrounding whitespace allowed; false otherwise, and for a value
+// past int64 (Python's ints have no bound; no LUN is that large).
+func pyInt(s string) (int, bool) {
+	s = strings.TrimFunc(s, pyIsSpace)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return 0, false
+	}
+	n := int64(0)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '_':
+		case '0' <= c && c <= '9':
+			if n > (math.MaxInt64-int64(c-'0'))/10 {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+		default:
+			return 0, false
+		}
+	}
+	if neg {
+		n = -n
+	}
+	return int(n), true
+}
+
+// pyIsSpace is Python's str.isspace of one character.
+func pyIsSpace(r rune) bool {
+	return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f
+}
