@@ -11,13 +11,6 @@ import (
 	"github.com/gostack/gostack/compute/virt"
 )
 
-// unplugPoll is how often a detach looks whether the guest has let its
-// NIC go, and unplugRetry how often it asks again.
-const (
-	unplugPoll  = 100 * time.Millisecond
-	unplugRetry = 5 * time.Second
-)
-
 // AttachInterface adds port p's NIC to guest id (Nova's os-interface
 // attach): into guest.json, so that every start of the guest has it,
 // and, while QEMU runs (running or paused), into the machine now: the
@@ -185,133 +178,23 @@ func (d *Driver) DetachInterface(ctx context.Context, id, portID string) error {
 }
 
 // removeNIC asks the guest to let p's NIC go, waits until QEMU no
-// longer has it, and deletes its netdev.
-//
-// The wait polls query-pci every unplugPoll, a connection each time.
-// QMP's DEVICE_DELETED event would say it at once, but an event reaches
-// only the connection open when it happens, and holding one for the
-// whole wait would shut State and List out (QEMU serves one QMP client
-// at a time: see the package doc); the monitor skips events for that
-// reason. A poll costs at most unplugPoll. The request is sent again
-// every unplugRetry: one that came before the guest's OS could take it
-// (a detach right after a start) is lost, QEMU's ACPI hot-plug having
-// signalled it to no one.
+// longer has it (unplug), and deletes its netdev.
 func (d *Driver) removeNIC(ctx context.Context, f files, id string, p virt.GuestPort, slot int) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.cfg.ShutdownTimeout)
-		defer cancel()
-	}
-	var dev string
-	err := withMonitor(ctx, f.qmp, func(m *monitor) error {
-		devs, err := m.pciDevices(ctx)
-		if err != nil {
-			return err
-		}
-		if dev = liveNIC(devs, p, slot); dev == "" {
-			return nil // gone already: an earlier detach's guest let it go
-		}
-		st, err := m.status(ctx)
-		if err != nil {
-			return err
-		}
-		if st != "running" {
-			return fmt.Errorf("the guest is %s: it cannot let its NIC go until it runs", st)
-		}
-		return askUnplug(ctx, m, dev)
-	})
-	if err != nil {
+	dev, qemuGone, err := d.unplug(ctx, f, id, "NIC", func(devs []pciDevice) string { return liveNIC(devs, p, slot) })
+	if err != nil || qemuGone {
 		return err
 	}
 	if dev == "" {
-		return withMonitor(ctx, f.qmp, func(m *monitor) error { return m.delNetdev(ctx, nicID(p.ID)) })
+		// Gone already (an earlier detach's guest let it go): its netdev
+		// may be left.
+		dev = nicID(p.ID)
 	}
-	start := time.Now()
-	if gone, err := d.waitUnplugged(ctx, f, id, p, slot, dev); err != nil || gone {
-		return err
-	}
-	d.log.Info("compute/qemu: the guest let its NIC go", "guest", id, "port", p.ID, "took", time.Since(start))
 	// The NIC's netdev has its id (see liveNIC).
 	return withMonitor(ctx, f.qmp, func(m *monitor) error { return m.delNetdev(ctx, dev) })
 }
 
-// waitUnplugged waits until QEMU no longer has NIC dev, asking the
-// guest again every unplugRetry; qemuGone reports that QEMU itself went
-// meanwhile (the guest powered off), taking the NIC with it.
-func (d *Driver) waitUnplugged(ctx context.Context, f files, id string, p virt.GuestPort, slot int, dev string) (qemuGone bool, err error) {
-	start, asked := time.Now(), time.Now()
-	var last error
-	for {
-		var gone bool
-		err := withMonitor(ctx, f.qmp, func(m *monitor) error {
-			devs, err := m.pciDevices(ctx)
-			if err != nil {
-				return err
-			}
-			if gone = liveNIC(devs, p, slot) == ""; gone || time.Since(asked) < unplugRetry {
-				return nil
-			}
-			asked = time.Now()
-			return askUnplug(ctx, m, dev)
-		})
-		switch {
-		case err == nil && gone:
-			return false, nil
-		case err != nil && ctx.Err() == nil:
-			if running, rerr := runs(f, id); rerr == nil && !running {
-				return true, nil
-			}
-			last = err
-		}
-		if ctx.Err() != nil {
-			err := fmt.Errorf("the guest did not let its NIC go in %v: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
-			if last != nil {
-				err = fmt.Errorf("%w (and: %v)", err, last)
-			}
-			return false, err
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(unplugPoll):
-		}
-	}
-}
-
-// runs reports whether the guest's QEMU runs.
-func runs(f files, id string) (bool, error) {
-	p, err := findProc(f, id)
-	if p != nil {
-		p.close()
-	}
-	return p != nil, err
-}
-
 func portIndex(g *definition, portID string) int {
 	return slices.IndexFunc(g.Ports, func(p virt.GuestPort) bool { return p.ID == portID })
-}
-
-// pciDevice is a device of bus 0 as query-pci lists it.
-type pciDevice struct {
-	Slot   int    `json:"slot"`
-	QdevID string `json:"qdev_id"`
-}
-
-// pciDevices lists the devices of PCI bus 0, where every device of a
-// guest is.
-func (m *monitor) pciDevices(ctx context.Context) ([]pciDevice, error) {
-	var buses []struct {
-		Bus     int         `json:"bus"`
-		Devices []pciDevice `json:"devices"`
-	}
-	if err := m.run(ctx, "query-pci", nil, &buses); err != nil {
-		return nil, err
-	}
-	for _, b := range buses {
-		if b.Bus == 0 {
-			return b.Devices, nil
-		}
-	}
-	return nil, nil
 }
 
 // liveNIC is the QEMU id of port p's NIC among devs, "" if QEMU has
@@ -357,20 +240,6 @@ func (m *monitor) addNIC(ctx context.Context, p virt.GuestPort, slot int) error 
 func (m *monitor) delNetdev(ctx context.Context, id string) error {
 	err := m.run(ctx, "netdev_del", map[string]any{"id": id}, nil)
 	if qe := (*QMPError)(nil); errors.As(err, &qe) && qe.Class == "DeviceNotFound" {
-		return nil
-	}
-	return err
-}
-
-// askUnplug sends device_del for dev. A device gone meanwhile is no
-// error, nor is a request QEMU refuses because one stands (some QEMUs
-// refuse a second device_del for a few seconds, with the message
-// matched here; 7.2's ACPI hot-plug signals the guest again): the
-// detach waits for that one as for its own.
-func askUnplug(ctx context.Context, m *monitor, dev string) error {
-	err := m.run(ctx, "device_del", map[string]any{"id": dev}, nil)
-	if qe := (*QMPError)(nil); errors.As(err, &qe) &&
-		(qe.Class == "DeviceNotFound" || strings.Contains(qe.Desc, "already in the process of unplug")) {
 		return nil
 	}
 	return err
