@@ -21,12 +21,17 @@ const maxSocketPath = 107
 // from: the first of exec.Cmd's ExtraFiles.
 const incomingFD = 3
 
-// commandLine is QEMU's arguments for g, whose ports all have their
-// slots (loadGuest and Spawn fill them). incoming starts it paused (-S),
-// loading the saved memory state from incomingFD.
-func commandLine(g *definition, f files, accel string, incoming bool) ([]string, error) {
+// commandLine is QEMU's arguments for g, whose ports and volumes all
+// have their slots (loadGuest and Spawn fill them). incoming starts it
+// paused (-S), loading the saved memory state from incomingFD.
+// initiator is the iSCSI initiator name its network disks log in with,
+// "" for QEMU's own (defaultInitiator).
+func commandLine(g *definition, f files, accel, initiator string, incoming bool) ([]string, error) {
 	if err := checkGuest(&g.Guest); err != nil {
 		return nil, err
+	}
+	if initiator == "" {
+		initiator = defaultInitiator(g.ID)
 	}
 	for _, p := range []string{f.qmp, f.consoleSock} {
 		if len(p) > maxSocketPath {
@@ -52,7 +57,13 @@ func commandLine(g *definition, f files, accel string, incoming bool) ([]string,
 		"-daemonize",
 	}
 	root, config, _ := g.diskSlots()
-	if d := g.Disk; d.Path != "" {
+	switch d := g.Disk; {
+	case d.Protocol != "":
+		// Boot from volume: checkGuest read its target.
+		t, _ := storedTarget(d)
+		args = append(args, networkDisk(f, "root", t, initiator)...)
+		args = append(args, "-device", device(map[string]any{"driver": "virtio-blk-pci", "id": "root", "drive": "root", "bootindex": 1, "serial": d.VolumeID(), "addr": pciAddr(root)}))
+	case d.Path != "":
 		format := d.Format
 		if format == "" {
 			format = "raw"
@@ -72,6 +83,18 @@ func commandLine(g *definition, f files, accel string, incoming bool) ([]string,
 		}
 		args = append(args, "-netdev", keyval(netdev(p)), "-device", device(nic(p, slot)))
 	}
+	for _, v := range g.Volumes {
+		slot, ok := g.VolumeSlots[v.VolumeID()]
+		if !ok {
+			return nil, fmt.Errorf("compute/qemu: guest %s: volume %s has no PCI slot", g.ID, v.VolumeID())
+		}
+		t, err := storedTarget(v)
+		if err != nil {
+			return nil, fmt.Errorf("compute/qemu: guest %s: volume %s: %w", g.ID, v.VolumeID(), err)
+		}
+		args = append(args, networkDisk(f, volumeNode(slot), t, initiator)...)
+		args = append(args, "-device", device(volumeDevice(v.VolumeID(), slot)))
+	}
 	if incoming {
 		args = append(args, "-S", "-incoming", "fd:"+strconv.Itoa(incomingFD))
 	}
@@ -87,7 +110,9 @@ func checkGuest(g *virt.Guest) error {
 		return fmt.Errorf("compute/qemu: guest %s: memory %d MiB", g.ID, g.MemoryMB)
 	}
 	if g.Disk.Protocol != "" {
-		return fmt.Errorf("compute/qemu: guest %s: %s disk: network disks are not supported yet: %w", g.ID, g.Disk.Protocol, virt.ErrNotSupported)
+		if err := checkNetworkDisk(g.Disk); err != nil {
+			return fmt.Errorf("compute/qemu: guest %s: root disk: %w", g.ID, err)
+		}
 	}
 	switch g.Disk.Format {
 	case "", "raw", "qcow2":
@@ -131,13 +156,13 @@ func checkPort(p virt.GuestPort) error {
 const firstSlot, lastSlot = 2, 31
 
 // diskSlots are the root disk's and the config drive's PCI slots (0 for
-// one the guest lacks) and the first slot a NIC may take. The disks
-// come first, in the slots QEMU gave them when it chose (the command
-// line's order), so a guest started before slots were chosen here
-// keeps its machine.
+// one the guest lacks) and the first slot a NIC or a volume may take.
+// The disks come first, in the slots QEMU gave them when it chose (the
+// command line's order), so a guest started before slots were chosen
+// here keeps its machine.
 func (g *definition) diskSlots() (root, config, nics int) {
 	next := firstSlot
-	if g.Disk.Path != "" {
+	if g.Disk.Path != "" || g.Disk.Protocol != "" {
 		root, next = next, next+1
 	}
 	if g.ConfigISO != "" {
@@ -146,39 +171,64 @@ func (g *definition) diskSlots() (root, config, nics int) {
 	return root, config, next
 }
 
-// fillSlots gives each port without a slot the lowest free one from the
-// first NIC slot on, in the order of Ports, and forgets the slots of
-// ports that went. Ports of a guest.json written before slots were
-// chosen get, that way, the slots QEMU gave them (one after another, in
-// the command line's order).
+// fillSlots gives each port, then each volume, without a slot the
+// lowest free one from the first NIC slot on, in the order of Ports and
+// Volumes, and forgets the slots of ports and volumes that went. NICs
+// and volumes share bus 0, and each keeps its slot while it is
+// attached. Ports of a guest.json written before slots were chosen get,
+// that way, the slots QEMU gave them (one after another, in the command
+// line's order).
 func (g *definition) fillSlots() error {
 	_, _, first := g.diskSlots()
-	slots := make(map[string]int, len(g.Ports))
 	used := map[int]bool{}
-	for _, p := range g.Ports {
-		s, ok := g.Slots[p.ID]
+	keep := func(kind, id string, have map[string]int, out map[string]int) error {
+		s, ok := have[id]
 		if !ok {
-			continue
+			return nil
 		}
 		if s < first || s > lastSlot || used[s] {
-			return fmt.Errorf("compute/qemu: guest %s: port %s: PCI slot %d is taken or out of range", g.ID, p.ID, s)
+			return fmt.Errorf("compute/qemu: guest %s: %s %s: PCI slot %d is taken or out of range", g.ID, kind, id, s)
 		}
-		slots[p.ID], used[s] = s, true
+		out[id], used[s] = s, true
+		return nil
 	}
-	for _, p := range g.Ports {
-		if _, ok := slots[p.ID]; ok {
-			continue
+	take := func(kind, id string, out map[string]int) error {
+		if _, ok := out[id]; ok {
+			return nil
 		}
 		s := first
 		for used[s] {
 			s++
 		}
 		if s > lastSlot {
-			return fmt.Errorf("compute/qemu: guest %s: port %s: no free PCI slot", g.ID, p.ID)
+			return fmt.Errorf("compute/qemu: guest %s: %s %s: no free PCI slot", g.ID, kind, id)
 		}
-		slots[p.ID], used[s] = s, true
+		out[id], used[s] = s, true
+		return nil
 	}
-	g.Slots = slots
+	slots := make(map[string]int, len(g.Ports))
+	volumes := make(map[string]int, len(g.Volumes))
+	for _, p := range g.Ports {
+		if err := keep("port", p.ID, g.Slots, slots); err != nil {
+			return err
+		}
+	}
+	for _, v := range g.Volumes {
+		if err := keep("volume", v.VolumeID(), g.VolumeSlots, volumes); err != nil {
+			return err
+		}
+	}
+	for _, p := range g.Ports {
+		if err := take("port", p.ID, slots); err != nil {
+			return err
+		}
+	}
+	for _, v := range g.Volumes {
+		if err := take("volume", v.VolumeID(), volumes); err != nil {
+			return err
+		}
+	}
+	g.Slots, g.VolumeSlots = slots, volumes
 	return nil
 }
 

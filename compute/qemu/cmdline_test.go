@@ -18,10 +18,12 @@ func TestCommandLine(t *testing.T) {
 	const id = "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4"
 	f := guestFiles("/var/lib/gostack/qemu", id)
 	for _, c := range []struct {
-		name     string
-		g        virt.Guest
-		accel    string
-		incoming bool
+		name      string
+		g         virt.Guest
+		volumes   []virt.Disk
+		accel     string
+		initiator string
+		incoming  bool
 	}{
 		{name: "diskless", accel: "tcg", g: virt.Guest{ID: id, Name: "tiny", MemoryMB: 64}},
 		{name: "full", accel: "kvm", g: virt.Guest{
@@ -35,13 +37,22 @@ func TestCommandLine(t *testing.T) {
 		}},
 		{name: "resume", accel: "tcg", incoming: true, g: virt.Guest{ID: id, Name: "tiny", MemoryMB: 64,
 			Disk: virt.Disk{Path: "/var/lib/gostack/images/root.raw"}}},
+		// The root disk a volume (boot from volume), two volumes
+		// attached (one without CHAP) beside a NIC, as guest.json keeps
+		// them: no password.
+		{name: "volumes", accel: "kvm", initiator: "iqn.1993-08.org.debian:01:compute-1", g: virt.Guest{
+			ID: id, Name: "from-volume", VCPUs: 1, MemoryMB: 512,
+			Disk:      storedVolume("0d0c3a52-7e1b-4f6e-9a35-c2b1d0e9f8a7", true),
+			ConfigISO: "/var/lib/gostack/qemu/" + id + "/config.iso",
+			Ports:     []virt.GuestPort{{ID: "3f8a2c1e-5b7d-4e0f-9a61-2d4c8b7e6f10", MAC: "fa:16:3e:11:22:33"}},
+		}, volumes: []virt.Disk{storedVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", true), storedVolume("a1b2c3d4-0000-4000-8000-000000000001", false)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			g := &definition{Guest: c.g}
+			g := &definition{Guest: c.g, Volumes: c.volumes}
 			if err := g.fillSlots(); err != nil {
 				t.Fatal(err)
 			}
-			args, err := commandLine(g, f, c.accel, c.incoming)
+			args, err := commandLine(g, f, c.accel, c.initiator, c.incoming)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +77,7 @@ func TestCommandLine(t *testing.T) {
 func TestCommandLineSocketPath(t *testing.T) {
 	g := virt.Guest{ID: "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4", MemoryMB: 64}
 	f := guestFiles("/"+strings.Repeat("d", 80), g.ID)
-	if _, err := commandLine(&definition{Guest: g}, f, "tcg", false); err == nil || !strings.Contains(err.Error(), "shorter state dir") {
+	if _, err := commandLine(&definition{Guest: g}, f, "tcg", "", false); err == nil || !strings.Contains(err.Error(), "shorter state dir") {
 		t.Fatalf("long socket path: %v", err)
 	}
 }
@@ -108,4 +119,15 @@ func TestPowerState(t *testing.T) {
 			t.Errorf("powerState(%q) = %d, want %d", status, got, want)
 		}
 	}
+}
+
+// storedVolume is an iSCSI volume as guest.json keeps it: its password
+// in its secret file.
+func storedVolume(id string, chap bool) virt.Disk {
+	c := map[string]string{"target_portal": "192.0.2.10:3260", "target_iqn": "iqn.2010-10.org.openstack:volume-" + id,
+		"target_lun": "1", "volume_id": id, "target_discovered": "false"}
+	if chap {
+		c["auth_method"], c["auth_username"] = "CHAP", "Zq8dW2nKp4Lm9Xv3Tb7R"
+	}
+	return virt.Disk{Protocol: "iscsi", Connection: c, Serial: id}
 }

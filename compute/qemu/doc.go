@@ -4,7 +4,9 @@
 //
 // Each guest has a directory, StateDir/<id>:
 //
-//	guest.json          its definition: the virt.Guest it was spawned with, the ports attached and detached since, each NIC's PCI slot (written atomically)
+//	guest.json          its definition: the virt.Guest it was spawned with, the ports and volumes attached and detached since, each NIC's and volume's PCI slot (written atomically; no password)
+//	root.secret         the CHAP password of a root disk that is a volume (boot from volume), 0600
+//	vol<slot>.secret    the CHAP password of the volume in PCI slot <slot>, 0600
 //	qemu.pid            QEMU's -pidfile
 //	qmp.sock            the QMP socket
 //	console.log         the serial console, appended to across restarts
@@ -57,8 +59,23 @@
 // guest had, and a suspended guest's saved state, which names devices by
 // PCI address, loads into the same devices.
 //
-// What it does not do: network disks (rbd, iscsi: Spawn returns
-// virt.ErrNotSupported), volume hot-plug, resize,
+// Volumes (AttachVolume, DetachVolume, and a root disk that is one:
+// boot from volume) are iSCSI targets that QEMU logs in to with its own
+// initiator (libiscsi, Debian's qemu-block-extra): a block node of
+// QEMU's iscsi driver under a virtio-blk disk whose serial is the
+// volume id, in a PCI slot kept in guest.json as NICs keep theirs. The
+// CHAP password is never on QEMU's command line, in guest.json, a log
+// or an error: it is written to a file of its own in the guest's
+// directory, which a secret object reads (-object secret,file= at
+// start, object-add with the file's path for a hot-plug). A hot-plug is
+// object-add, blockdev-add (the login: a target that refuses fails the
+// attach here, and the attach is undone) and device_add; a detach is
+// device_del (waited for as a NIC's), blockdev-del (the logout) and
+// object-del. The initiator name is Config.InitiatorName, or QEMU's own
+// per guest.
+//
+// What it does not do: rbd disks (virt.ErrNotSupported), a volume as
+// anything but a raw virtio-blk disk, multipath, resize,
 // snapshots, live migration, CPU models and pinning, hugepages, vhost-net,
 // and the image properties of Guest.Properties (hw_disk_bus,
 // hw_vif_model...: disks and NICs are virtio). It does not make the

@@ -42,6 +42,11 @@ type Config struct {
 	// context has no deadline; 60 s by default (Nova's
 	// shutdown_timeout).
 	ShutdownTimeout time.Duration
+	// InitiatorName is the iSCSI initiator name guests log in to their
+	// volumes with (the connector's initiator a volume service's ACL
+	// names). Empty: QEMU's own for each guest,
+	// iqn.2008-11.org.linux-kvm:<guest id>.
+	InitiatorName string
 	// Log receives what the driver did and warnings (a failed clean-up);
 	// discarded when nil.
 	Log *slog.Logger
@@ -66,6 +71,7 @@ var (
 	_ virt.Suspender         = (*Driver)(nil)
 	_ virt.ConsoleLogger     = (*Driver)(nil)
 	_ virt.InterfaceAttacher = (*Driver)(nil)
+	_ virt.VolumeAttacher    = (*Driver)(nil)
 	_ virt.DriverFactory     = Factory
 )
 
@@ -121,7 +127,8 @@ func New(cfg Config) (*Driver, error) {
 }
 
 // Factory makes a Driver from a compute agent's settings: state_dir,
-// binary and accel (Config's fields of the same meaning). It is a
+// binary, accel and initiator_name (Config's fields of the same
+// meaning). It is a
 // virt.DriverFactory:
 //
 //	drivers.Register("qemu", qemu.Factory)
@@ -138,8 +145,10 @@ func Factory(_ context.Context, settings map[string]string) (virt.Driver, error)
 			cfg.Binary = v
 		case "accel":
 			cfg.Accel = v
+		case "initiator_name":
+			cfg.InitiatorName = v
 		default:
-			return nil, fmt.Errorf("compute/qemu: unknown setting %q (have state_dir, binary, accel)", k)
+			return nil, fmt.Errorf("compute/qemu: unknown setting %q (have state_dir, binary, accel, initiator_name)", k)
 		}
 	}
 	return New(cfg)
@@ -154,6 +163,7 @@ func (d *Driver) Info() virt.DriverInfo {
 		HypervisorVersion: d.version,
 		Pause:             true,
 		Suspend:           true,
+		AttachVolume:      true,
 		AttachInterface:   true,
 		ConsoleLog:        true,
 	}
@@ -184,6 +194,12 @@ func (d *Driver) lock(ctx context.Context, id string) (func(), error) {
 type files struct {
 	dir, guest, qmp, console, consoleSock, pid, log, state, statePart string
 }
+
+// secret is the file holding the CHAP secret of the network disk whose
+// block node is node ("root", "vol5"): only the password, 0600, in the
+// guest's 0700 directory, read by QEMU's secret object
+// (-object secret,file=...), so that the password is on no command line.
+func (f files) secret(node string) string { return filepath.Join(f.dir, node+".secret") }
 
 func guestFiles(stateDir, id string) files {
 	dir := filepath.Join(stateDir, id)
@@ -216,8 +232,10 @@ func (d *Driver) files(id string) (files, error) {
 }
 
 // definition is what guest.json holds: the Guest as Spawn got it, with
-// the ports interface attaches added and detaches took away, and the
-// PCI slot of each NIC.
+// the ports interface attaches added and detaches took away, the PCI
+// slot of each NIC, and the volumes attached with theirs. No password is
+// in it: a network disk's CHAP secret is in a file of its own
+// (secretFile), and its Connection keeps every key but auth_password.
 type definition struct {
 	virt.Guest
 	// Slots is each NIC's PCI slot (bus 0) by port id. A NIC keeps its
@@ -228,6 +246,12 @@ type definition struct {
 	// guest.json written before there were slots) gets the slot QEMU
 	// gave it then: see fillSlots.
 	Slots map[string]int `json:",omitempty"`
+	// Volumes are the volumes AttachVolume added, in the order they
+	// came, each with its Serial set (the volume id).
+	Volumes []virt.Disk `json:",omitempty"`
+	// VolumeSlots is each volume's PCI slot (bus 0) by volume id, kept
+	// as NICs keep theirs.
+	VolumeSlots map[string]int `json:",omitempty"`
 }
 
 // loadGuest reads the definition a directory was spawned with, each NIC

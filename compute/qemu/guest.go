@@ -22,6 +22,14 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	if err := checkGuest(&g); err != nil {
 		return err
 	}
+	if g.Disk.Protocol != "" {
+		// Boot from volume: the password too, which is about to be
+		// stored in the root disk's secret file.
+		if _, err := g.Disk.ISCSI(); err != nil {
+			return fmt.Errorf("compute/qemu: guest %s: root disk: %w", g.ID, err)
+		}
+		g.Disk.Serial = g.Disk.VolumeID()
+	}
 	def := &definition{Guest: g}
 	// How this Spawn was asked to leave the guest, not what the guest
 	// is: guest.json does not keep it.
@@ -42,7 +50,10 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		return fmt.Errorf("compute/qemu: %w", err)
 	}
 	start := time.Now()
-	err = saveGuest(f, def)
+	def.Disk, err = keepSecret(f, "root", def.Disk)
+	if err == nil {
+		err = saveGuest(f, def)
+	}
 	if err == nil {
 		if g.Stopped {
 			if err = d.define(ctx, def, f); err == nil {
@@ -104,7 +115,7 @@ func (d *Driver) finishSpawn(ctx context.Context, f files, g virt.Guest) error {
 // never start is refused now, not at its PowerOn), and its taps are
 // made and plugged.
 func (d *Driver) define(ctx context.Context, g *definition, f files) error {
-	if _, err := commandLine(g, f, d.accel, false); err != nil {
+	if _, err := commandLine(g, f, d.accel, d.initiator(g.ID), false); err != nil {
 		return err
 	}
 	return d.plugPorts(ctx, g.Ports)

@@ -174,8 +174,23 @@ func TestSpawnRefused(t *testing.T) {
 	}{
 		{"id not a uuid", func(g *virt.Guest) { g.ID = "../etc" }, "not a uuid"},
 		{"no memory", func(g *virt.Guest) { g.MemoryMB = 0 }, "memory"},
-		{"rbd disk", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "rbd"} }, "not supported yet"},
+		{"rbd disk", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "rbd"} }, "rbd disk: compute/virt: not supported"},
 		{"vmdk disk", func(g *virt.Guest) { g.Disk = virt.Disk{Path: "/x", Format: "vmdk"} }, "disk format"},
+		{"iscsi disk without a target", func(g *virt.Guest) {
+			g.Disk = storedVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", false)
+			delete(g.Disk.Connection, "target_iqn")
+		}, "target_iqn"},
+		{"iscsi disk with CHAP and no password", func(g *virt.Guest) {
+			g.Disk = storedVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", true)
+		}, "without auth_username and auth_password"},
+		{"qcow2 iscsi disk", func(g *virt.Guest) {
+			g.Disk = storedVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", false)
+			g.Disk.Format = "qcow2"
+		}, "want raw"},
+		{"iscsi disk whose id names no device", func(g *virt.Guest) {
+			g.Disk = storedVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", false)
+			g.Disk.Serial = "a,b"
+		}, "volume id"},
 		{"bad mac", func(g *virt.Guest) { g.Ports = []virt.GuestPort{{ID: "p1", MAC: "nope"}} }, "invalid MAC"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -201,13 +216,17 @@ func TestFactory(t *testing.T) {
 	if err := reg.Register("qemu", Factory); err != nil {
 		t.Fatal(err)
 	}
-	d, err := reg.Open(context.Background(), "qemu", map[string]string{"state_dir": t.TempDir(), "accel": "tcg"})
+	d, err := reg.Open(context.Background(), "qemu", map[string]string{"state_dir": t.TempDir(), "accel": "tcg",
+		"initiator_name": "iqn.1993-08.org.debian:01:compute-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := d.(*Driver).initiator(tinyGuest().ID); got != "iqn.1993-08.org.debian:01:compute-1" {
+		t.Fatalf("initiator %q", got)
+	}
 	info := d.Info()
 	if info.Name != "qemu" || info.HypervisorType != "QEMU" || info.HypervisorVersion < 7000000 ||
-		!info.Pause || !info.Suspend || !info.ConsoleLog || !info.AttachInterface || info.AttachVolume || info.Resize {
+		!info.Pause || !info.Suspend || !info.ConsoleLog || !info.AttachInterface || !info.AttachVolume || info.Resize {
 		t.Fatalf("info %+v", info)
 	}
 	t.Logf("info %+v", info)

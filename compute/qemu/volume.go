@@ -1,0 +1,435 @@
+package qemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gostack/gostack/compute/virt"
+)
+
+// AttachVolume adds volume v (a network disk: Protocol "iscsi") to
+// guest id (Nova's os-volume_attachments): into guest.json, so that
+// every start of the guest logs in to it, and, while QEMU runs (running
+// or paused), into the machine now: QMP object-add makes a secret
+// object that reads the CHAP password from the volume's secret file,
+// blockdev-add logs in to the target with QEMU's own initiator
+// (libiscsi: driver iscsi, transport tcp), and device_add puts a
+// virtio-blk disk with the volume id as its serial in the volume's PCI
+// slot (ACPI hot-plug). A volume the guest has already is nothing, but
+// for a QEMU that lacks its disk: an earlier attach stopped half-way,
+// finished now. A suspended guest refuses, and so does the volume of
+// the guest's root disk.
+//
+// The order is what makes a crash safe, as for AttachInterface: the
+// secret file, then guest.json, then QEMU. An attach the target refuses
+// (a wrong CHAP password, an unknown target or LUN) fails at
+// blockdev-add with QEMU's message, and is undone: its secret object,
+// its secret file and its entry in guest.json go, and the guest is as
+// it was.
+func (d *Driver) AttachVolume(ctx context.Context, id string, v virt.Disk) error {
+	volumeID := v.VolumeID()
+	if err := checkVolume(v); err != nil {
+		return fmt.Errorf("compute/qemu: attach volume %s to %s: %w", volumeID, id, err)
+	}
+	f, g, unlock, err := d.open(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	running, err := runs(f, id)
+	if err != nil {
+		return err
+	}
+	if i := volumeIndex(g, volumeID); i >= 0 {
+		if !running {
+			return nil
+		}
+		return d.finishVolumeAttach(ctx, f, g, g.Volumes[i], g.VolumeSlots[volumeID])
+	}
+	if g.Disk.Protocol != "" && g.Disk.VolumeID() == volumeID {
+		return fmt.Errorf("compute/qemu: attach volume %s to %s: it is the guest's root disk: %w", volumeID, id, virt.ErrNotSupported)
+	}
+	if !running && exists(f.state) {
+		return fmt.Errorf("compute/qemu: attach volume %s to %s: %w", volumeID, id, ErrSuspended)
+	}
+	v.Serial = volumeID
+	g.Volumes = append(g.Volumes, v)
+	if err := g.fillSlots(); err != nil {
+		return err
+	}
+	slot := g.VolumeSlots[volumeID]
+	stored, err := keepSecret(f, volumeNode(slot), v)
+	if err != nil {
+		return err
+	}
+	g.Volumes[len(g.Volumes)-1] = stored
+	if err := saveGuest(f, g); err != nil {
+		return err
+	}
+	start := time.Now()
+	if running {
+		err = d.plugVolume(ctx, f, g.ID, stored, slot)
+	}
+	if err != nil {
+		d.undoVolumeAttach(ctx, f, g, volumeID, slot, running)
+		return fmt.Errorf("compute/qemu: attach volume %s to %s: %w", volumeID, id, err)
+	}
+	d.log.Info("compute/qemu: volume attached", "guest", id, "volume", volumeID, "slot", slot, "live", running, "took", time.Since(start))
+	return nil
+}
+
+// finishVolumeAttach gives a running QEMU the disk of a volume its
+// definition has, if it lacks it.
+func (d *Driver) finishVolumeAttach(ctx context.Context, f files, g *definition, v virt.Disk, slot int) error {
+	var live bool
+	err := withMonitor(ctx, f.qmp, func(m *monitor) error {
+		devs, err := m.pciDevices(ctx)
+		live = liveVolume(devs, v.VolumeID()) != ""
+		return err
+	})
+	if err != nil || live {
+		return err
+	}
+	if err := d.plugVolume(ctx, f, g.ID, v, slot); err != nil {
+		return fmt.Errorf("compute/qemu: attach volume %s to %s: %w", v.VolumeID(), g.ID, err)
+	}
+	d.log.Info("compute/qemu: finished a volume attach that stopped half-way", "guest", g.ID, "volume", v.VolumeID(), "slot", slot)
+	return nil
+}
+
+// plugVolume hot-plugs stored volume v (its password in its secret
+// file) into slot.
+func (d *Driver) plugVolume(ctx context.Context, f files, id string, v virt.Disk, slot int) error {
+	t, err := storedTarget(v)
+	if err != nil {
+		return err
+	}
+	node := volumeNode(slot)
+	return withMonitor(ctx, f.qmp, func(m *monitor) error {
+		return m.addNetworkDisk(ctx, f, node, t, d.initiator(id), volumeDevice(v.VolumeID(), slot))
+	})
+}
+
+// undoVolumeAttach takes a failed attach's volume away again: out of
+// QEMU (a disk QEMU has after all keeps the volume attached, as does a
+// QEMU that does not answer), then out of guest.json, then its secret
+// file. It has forceBudget of its own, whatever is left of ctx.
+func (d *Driver) undoVolumeAttach(ctx context.Context, f files, g *definition, volumeID string, slot int, running bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forceBudget)
+	defer cancel()
+	if running {
+		var live bool
+		err := withMonitor(ctx, f.qmp, func(m *monitor) error {
+			devs, err := m.pciDevices(ctx)
+			if err != nil {
+				return err
+			}
+			if live = liveVolume(devs, volumeID) != ""; live {
+				return nil
+			}
+			return m.delNetworkDisk(ctx, volumeNode(slot))
+		})
+		if err != nil || live {
+			d.log.Warn("compute/qemu: a failed attach's disk may be in QEMU: the volume stays attached", "guest", g.ID, "volume", volumeID, "live", live, "err", err)
+			return
+		}
+	}
+	d.forgetVolume(f, g, volumeID, slot)
+}
+
+// forgetVolume takes a volume out of guest.json, then removes its
+// secret file (a file left behind is overwritten by the next volume in
+// the slot, and goes with the guest's directory).
+func (d *Driver) forgetVolume(f files, g *definition, volumeID string, slot int) error {
+	g.Volumes = slices.DeleteFunc(g.Volumes, func(v virt.Disk) bool { return v.VolumeID() == volumeID })
+	delete(g.VolumeSlots, volumeID)
+	if err := saveGuest(f, g); err != nil {
+		d.log.Warn("compute/qemu: forget a volume", "guest", g.ID, "volume", volumeID, "err", err)
+		return err
+	}
+	if err := os.Remove(f.secret(volumeNode(slot))); err != nil && !os.IsNotExist(err) {
+		d.log.Warn("compute/qemu: remove a volume's secret file", "guest", g.ID, "volume", volumeID, "err", err)
+	}
+	return nil
+}
+
+// DetachVolume takes volume volumeID away from guest id. While QEMU
+// runs, device_del asks the guest to let the disk go (ACPI), and the
+// detach waits for it until ctx's deadline (Config.ShutdownTimeout if
+// it has none), asking again every 5 s; a guest that does not, or a
+// paused one, which cannot, is an error that leaves the volume as it
+// was. Then blockdev-del logs out of the target, object-del drops the
+// secret, and the volume goes out of guest.json, its secret file last.
+// A volume the guest does not have is nothing; a suspended guest
+// refuses, and so does the root disk's volume.
+func (d *Driver) DetachVolume(ctx context.Context, id, volumeID string) error {
+	f, g, unlock, err := d.open(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	i := volumeIndex(g, volumeID)
+	if i < 0 {
+		if g.Disk.Protocol != "" && g.Disk.VolumeID() == volumeID {
+			return fmt.Errorf("compute/qemu: detach volume %s from %s: it is the guest's root disk: %w", volumeID, id, virt.ErrNotSupported)
+		}
+		return nil
+	}
+	slot := g.VolumeSlots[volumeID]
+	running, err := runs(f, id)
+	if err != nil {
+		return err
+	}
+	if !running && exists(f.state) {
+		return fmt.Errorf("compute/qemu: detach volume %s from %s: %w", volumeID, id, ErrSuspended)
+	}
+	start := time.Now()
+	if running {
+		if err := d.removeVolume(ctx, f, id, volumeID, slot); err != nil {
+			return fmt.Errorf("compute/qemu: detach volume %s from %s: %w", volumeID, id, err)
+		}
+	}
+	if err := d.forgetVolume(f, g, volumeID, slot); err != nil {
+		return err
+	}
+	d.log.Info("compute/qemu: volume detached", "guest", id, "volume", volumeID, "live", running, "took", time.Since(start))
+	return nil
+}
+
+// removeVolume asks the guest to let the volume's disk go, waits until
+// QEMU no longer has it (unplug), and deletes its block node (the
+// iSCSI session ends) and its secret object.
+func (d *Driver) removeVolume(ctx context.Context, f files, id, volumeID string, slot int) error {
+	_, qemuGone, err := d.unplug(ctx, f, id, "disk", func(devs []pciDevice) string { return liveVolume(devs, volumeID) })
+	if err != nil || qemuGone {
+		return err
+	}
+	return withMonitor(ctx, f.qmp, func(m *monitor) error { return m.delNetworkDisk(ctx, volumeNode(slot)) })
+}
+
+func volumeIndex(g *definition, volumeID string) int {
+	return slices.IndexFunc(g.Volumes, func(v virt.Disk) bool { return v.VolumeID() == volumeID })
+}
+
+// volumeNode is the block node of the volume in slot: short (QEMU's
+// node names have at most 31 bytes; a volume id has 36) and the
+// volume's for as long as it keeps its slot.
+func volumeNode(slot int) string { return fmt.Sprintf("vol%d", slot) }
+
+// secretID is the QEMU id of the secret object of node's disk.
+func secretID(node string) string { return node + "-secret" }
+
+// volumeDeviceID is the QEMU id of a volume's disk: the volume's own,
+// as a NIC's is its port's.
+func volumeDeviceID(volumeID string) string { return "volume-" + volumeID }
+
+// volumeDevice is a volume's disk in slot, for -device and device_add
+// alike: virtio-blk with the volume id as its serial (the guest keeps
+// 20 bytes of it), no boot index.
+func volumeDevice(volumeID string, slot int) map[string]any {
+	return map[string]any{"driver": "virtio-blk-pci", "id": volumeDeviceID(volumeID), "drive": volumeNode(slot),
+		"serial": volumeID, "addr": pciAddr(slot)}
+}
+
+// liveVolume is the QEMU id of the volume's disk among devs, "" if QEMU
+// has none.
+func liveVolume(devs []pciDevice, volumeID string) string {
+	for _, dev := range devs {
+		if dev.QdevID == volumeDeviceID(volumeID) {
+			return dev.QdevID
+		}
+	}
+	return ""
+}
+
+// defaultInitiator is the iSCSI initiator name QEMU itself gives a
+// guest with -uuid: iqn.2008-11.org.linux-kvm:<uuid>.
+func defaultInitiator(id string) string { return "iqn.2008-11.org.linux-kvm:" + id }
+
+// initiator is the initiator name guest id's network disks log in with.
+func (d *Driver) initiator(id string) string {
+	if d.cfg.InitiatorName != "" {
+		return d.cfg.InitiatorName
+	}
+	return defaultInitiator(id)
+}
+
+// checkVolume refuses a volume this driver cannot attach
+// (checkNetworkDisk), or whose connection lacks its password: it is
+// about to be stored.
+func checkVolume(v virt.Disk) error {
+	if err := checkNetworkDisk(v); err != nil {
+		return err
+	}
+	_, err := v.ISCSI()
+	return err
+}
+
+// checkNetworkDisk refuses a network disk the command line cannot
+// express: a protocol other than iscsi, a connection that does not read
+// (its password may be in the guest's secret file instead), a format
+// other than raw, a path beside it, no volume id or one that cannot name
+// a QEMU device (letters, digits, '-', '.', '_').
+func checkNetworkDisk(v virt.Disk) error {
+	if v.Protocol == "" {
+		return errors.New("not a network disk: a volume has a Protocol (iscsi)")
+	}
+	if v.Protocol != virt.ProtocolISCSI {
+		return fmt.Errorf("%s disk: %w", v.Protocol, virt.ErrNotSupported)
+	}
+	if v.Path != "" {
+		return fmt.Errorf("an %s disk with a path (%s) too", v.Protocol, v.Path)
+	}
+	if v.Format != "" && v.Format != "raw" {
+		return fmt.Errorf("an %s disk of format %q: want raw", v.Protocol, v.Format)
+	}
+	if _, err := storedTarget(v); err != nil {
+		return err
+	}
+	id := v.VolumeID()
+	if id == "" || strings.IndexFunc(id, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.' || r == '_')
+	}) >= 0 {
+		return fmt.Errorf("volume id %q: want letters, digits, '-', '.' or '_'", id)
+	}
+	return nil
+}
+
+// storedTarget reads a network disk's target as guest.json keeps it:
+// with CHAP, the password is in the disk's secret file, not in
+// Connection, and only whether there is one matters here (QEMU reads
+// it). The result has no password.
+func storedTarget(v virt.Disk) (virt.ISCSI, error) {
+	if v.Connection["auth_method"] == "CHAP" && v.Connection["auth_password"] == "" {
+		c := maps.Clone(v.Connection)
+		c["auth_password"] = "kept-in-the-secret-file"
+		v.Connection = c
+	}
+	t, err := v.ISCSI()
+	t.Password = ""
+	return t, err
+}
+
+// keepSecret writes v's CHAP password, if it has one, to node's secret
+// file and returns v as guest.json keeps it: without the password.
+func keepSecret(f files, node string, v virt.Disk) (virt.Disk, error) {
+	pw, ok := v.Connection["auth_password"]
+	if !ok {
+		return v, nil
+	}
+	if err := writeFileAtomic(f.secret(node), []byte(pw)); err != nil {
+		return v, err
+	}
+	v.Connection = maps.Clone(v.Connection)
+	delete(v.Connection, "auth_password")
+	return v, nil
+}
+
+// networkDisk is a network disk's arguments, for the command line: its
+// secret object reading node's secret file (with CHAP), and its block
+// node.
+func networkDisk(f files, node string, t virt.ISCSI, initiator string) []string {
+	var args []string
+	if t.Username != "" {
+		args = append(args, "-object", jsonArg(secretObject(f, node)))
+	}
+	return append(args, "-blockdev", jsonArg(iscsiBlockdev(node, t, initiator)))
+}
+
+// secretObject is node's secret, for -object and object-add alike: QEMU
+// reads the password from the file, so it crosses no command line and
+// no socket.
+func secretObject(f files, node string) map[string]any {
+	return map[string]any{"qom-type": "secret", "id": secretID(node), "file": f.secret(node), "format": "raw"}
+}
+
+// iscsiBlockdev is a network disk's block node, for -blockdev and
+// blockdev-add alike: QEMU's iscsi driver over TCP, logging in as
+// initiator, with CHAP when t has a user.
+func iscsiBlockdev(node string, t virt.ISCSI, initiator string) map[string]any {
+	opts := map[string]any{"driver": "iscsi", "node-name": node, "transport": "tcp", "portal": t.Portal(),
+		"target": t.IQN, "lun": t.LUN, "initiator-name": initiator, "discard": "unmap"}
+	if t.Username != "" {
+		opts["user"], opts["password-secret"] = t.Username, secretID(node)
+	}
+	return opts
+}
+
+// addNetworkDisk hot-plugs a network disk: its secret object, its block
+// node (the login: a target that refuses fails here), then the device.
+// What an earlier attach left of node is deleted first; a step QEMU
+// refuses takes what the earlier ones made with it.
+func (m *monitor) addNetworkDisk(ctx context.Context, f files, node string, t virt.ISCSI, initiator string, dev map[string]any) error {
+	if err := m.delNetworkDisk(ctx, node); err != nil {
+		return err
+	}
+	err := func() error {
+		if t.Username != "" {
+			if err := m.run(ctx, "object-add", secretObject(f, node), nil); err != nil {
+				return err
+			}
+		}
+		if err := m.run(ctx, "blockdev-add", iscsiBlockdev(node, t, initiator), nil); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+		return m.run(ctx, "device_add", dev, nil)
+	}()
+	if err != nil && !m.broken {
+		if derr := m.delNetworkDisk(ctx, node); derr != nil {
+			return errors.Join(err, derr)
+		}
+	}
+	return err
+}
+
+// delNetworkDisk deletes node's block node (logging out of its target)
+// and its secret object, those QEMU has. The node of a disk just
+// unplugged may be held a moment longer: it is asked again for up to a
+// second.
+func (m *monitor) delNetworkDisk(ctx context.Context, node string) error {
+	var nodes []struct {
+		NodeName string `json:"node-name"`
+	}
+	if err := m.run(ctx, "query-named-block-nodes", map[string]any{"flat": true}, &nodes); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(nodes, func(n struct {
+		NodeName string `json:"node-name"`
+	}) bool {
+		return n.NodeName == node
+	}) {
+		for try := 0; ; try++ {
+			err := m.run(ctx, "blockdev-del", map[string]any{"node-name": node}, nil)
+			if qe := (*QMPError)(nil); try < 10 && errors.As(err, &qe) && strings.Contains(qe.Desc, "in use") {
+				select {
+				case <-ctx.Done():
+					return err
+				case <-time.After(100 * time.Millisecond):
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			break
+		}
+	}
+	var objects []struct {
+		Name string `json:"name"`
+	}
+	if err := m.run(ctx, "qom-list", map[string]any{"path": "/objects"}, &objects); err != nil {
+		return err
+	}
+	for _, o := range objects {
+		if o.Name == secretID(node) {
+			return m.run(ctx, "object-del", map[string]any{"id": secretID(node)}, nil)
+		}
+	}
+	return nil
+}
