@@ -11,14 +11,16 @@ import (
 	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/compute/virt/virttest"
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/storage/iscsi/iscsitest"
 )
 
 // TestGuestImage is the drivers' shared lifecycle (compute/virt/virttest)
 // on this driver, with its own checks: a soft reboot is a new QEMU, a
 // suspend leaves no QEMU and a saved state file, a destroy leaves no
 // directory, a guest spawned stopped has no QEMU and no pid file. Its
-// ports are bare taps (Config.Plug is nil), made as root; without root
-// the interface steps are skipped.
+// ports are bare taps (Config.Plug is nil), made as root, and its
+// volumes are on a private tgtd (storage/iscsi/iscsitest); without root
+// the interface and volume steps are skipped.
 func TestGuestImage(t *testing.T) {
 	testenv.LookPath(t, "genisoimage", "genisoimage")
 	d := newDriver(t, "")
@@ -39,9 +41,21 @@ func TestGuestImage(t *testing.T) {
 			}
 		})
 	}
+	var volume func(*testing.T) (virt.Disk, []byte)
+	var bootVolume func(*testing.T, string) virt.Disk
+	if os.Geteuid() == 0 {
+		tg := iscsitest.Start(t, iscsitest.Options{})
+		volume = func(t *testing.T) (virt.Disk, []byte) {
+			data := []byte(uuid.NewString())
+			return volumeDisk(t, tg.Volume(t, data, 1<<20)), data
+		}
+		bootVolume = func(t *testing.T, image string) virt.Disk { return volumeDisk(t, tg.ImageVolume(t, image)) }
+	}
 	virttest.Lifecycle(t, d, t.TempDir(), virttest.Hooks{
-		Port:    port,
-		Spawned: func(t *testing.T, id string) { pid = pidOf(t, d, id) },
+		Port:       port,
+		Volume:     volume,
+		BootVolume: bootVolume,
+		Spawned:    func(t *testing.T, id string) { pid = pidOf(t, d, id) },
 		SoftRebooted: func(t *testing.T, id string) {
 			if p := pidOf(t, d, id); p == pid || p == 0 {
 				t.Fatalf("pid %d after a soft reboot, was %d: not a fresh start", p, pid)

@@ -9,9 +9,14 @@ package virttest
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +43,15 @@ type Hooks struct {
 	// twice. Nil skips those steps, for a driver that cannot make one
 	// in its test.
 	Port func(t *testing.T) virt.GuestPort
+	// Volume makes a new volume for the volume steps: a network disk
+	// (Protocol "iscsi", its Connection as the volume service gives it,
+	// with CHAP) whose first bytes are the ones returned (16 or more);
+	// it is called twice. Nil skips those steps, for a driver whose test
+	// has no target to export one from.
+	Volume func(t *testing.T) (virt.Disk, []byte)
+	// BootVolume makes a volume holding the disk image at image, for the
+	// boot-from-volume step; nil skips it.
+	BootVolume func(t *testing.T, image string) virt.Disk
 }
 
 func (h Hooks) run(t *testing.T, f func(*testing.T, string), id string) {
@@ -53,17 +67,26 @@ func (h Hooks) run(t *testing.T, f func(*testing.T, string), id string) {
 // and resume (the guest goes on where it was: no new boot), interface
 // hot-plug (virt.InterfaceAttacher: a port attached, the guest sees its
 // NIC appear; attached again, nothing; detached, the guest sees it go;
-// detached again, nothing; attached once more), a clean power off (the
-// guest's own), a second port attached while the guest is off, power
-// on (a new boot, with both NICs), both ports detached from the running
-// guest, a hard reboot (a new boot), List, and destroy (nothing left);
-// then the guest is spawned again, Stopped (virt.Guest.Stopped: no
-// boot on its console, shutdown in State and List, a second Stopped
-// spawn leaves it off), powered on (it boots to its ready line) and
-// destroyed. The interface steps need Hooks.Port and are skipped
-// without it. A suspended guest's power state is shutdown or suspended
-// (libvirt reports a managed save as shutoff, the QEMU driver as
-// suspended); everything else is the same for every driver.
+// detached again, nothing; attached once more), volume hot-plug
+// (virt.VolumeAttacher: a volume attached with a wrong CHAP password is
+// refused and leaves nothing; attached, the guest sees its disk appear
+// with the volume id as serial and the volume's first bytes; attached
+// again, nothing; detached, the guest sees it go; detached again,
+// nothing), a clean power off (the guest's own), a second port and a
+// volume attached while the guest is off, power on (a new boot, with
+// both NICs and the volume's disk, read at boot), the volume and both
+// ports detached from the running guest, a hard reboot (a new boot),
+// List, and destroy (nothing left); then the guest is spawned again,
+// Stopped (virt.Guest.Stopped: no boot on its console, shutdown in
+// State and List, a second Stopped spawn leaves it off), powered on (it
+// boots to its ready line) and destroyed; last, a second guest boots
+// from a volume holding the image (its root disk's serial is the
+// volume's) and is destroyed. The interface steps need Hooks.Port, the
+// volume steps Hooks.Volume, the boot from a volume Hooks.BootVolume;
+// each is skipped without its hook. A suspended guest's power state is
+// shutdown or suspended (libvirt reports a managed save as shutoff, the
+// QEMU driver as suspended); everything else is the same for every
+// driver.
 func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 	img := guesttest.Image(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -91,6 +114,8 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 	c := &console{t: t, d: d, id: id}
 	var ports []virt.GuestPort // attached by the interface steps
 	var boot2 []byte           // the console of the boot after power on
+	var offVolume virt.Disk    // attached while the guest was off
+	var offData []byte         // its first bytes
 	state := func(want ...virt.PowerState) {
 		t.Helper()
 		p, err := d.State(ctx, id)
@@ -182,6 +207,34 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			attach(ctx, t, d, c, id, p) // it can come back; it stays for the next steps
 			ports = append(ports, p)
 		}},
+		{"attach and detach a volume", func(t *testing.T) {
+			if h.Volume == nil {
+				t.Skip("no Hooks.Volume: this driver's test has no volumes")
+			}
+			v, data := h.Volume(t)
+			// A wrong password first: refused, and nothing of it is left,
+			// or the right attach below would be nothing.
+			wrong := v
+			wrong.Connection = maps.Clone(v.Connection)
+			wrong.Connection["auth_password"] = v.Connection["auth_password"] + "X"
+			err := virt.AttachVolume(ctx, d, id, wrong)
+			t.Logf("attach with a wrong password: %v", err)
+			if err == nil {
+				t.Fatal("an attach with a wrong CHAP password succeeded")
+			}
+			if strings.Contains(err.Error(), v.Connection["auth_password"]) {
+				t.Fatal("the attach's error holds the password")
+			}
+			state(virt.PowerRunning)
+			name := attachVolume(ctx, t, d, c, id, v, data)
+			must("attach again", virt.AttachVolume(ctx, d, id, v))
+			time.Sleep(1500 * time.Millisecond) // the guest looks every second
+			if out := c.since(); bytes.Contains(out, []byte("appeared serial="+guestSerial(v))) {
+				t.Fatalf("a second attach added the disk again:\n%s", out)
+			}
+			detachVolume(ctx, t, d, c, id, v, name)
+			must("detach again", virt.DetachVolume(ctx, d, id, v.VolumeID()))
+		}},
 		{"clean power off", func(t *testing.T) {
 			c.mark()
 			start := time.Now()
@@ -203,13 +256,32 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			state(virt.PowerShutdown)
 			ports = append(ports, p)
 		}},
+		{"attach a volume while off", func(t *testing.T) {
+			if h.Volume == nil {
+				t.Skip("no Hooks.Volume: this driver's test has no volumes")
+			}
+			offVolume, offData = h.Volume(t)
+			must("attach", virt.AttachVolume(ctx, d, id, offVolume))
+			must("attach again", virt.AttachVolume(ctx, d, id, offVolume))
+			state(virt.PowerShutdown)
+		}},
 		{"power on", func(t *testing.T) {
 			c.mark()
 			start := time.Now()
 			must("power on", d.PowerOn(ctx, id))
 			boot2 = c.wait("gostack-guest: ready", 3*time.Minute)
-			t.Logf("power on → ready: %v (%d NICs)", time.Since(start).Round(10*time.Millisecond), len(ports))
+			t.Logf("power on → ready: %v (%d NICs, volume attached while off: %v)", time.Since(start).Round(10*time.Millisecond), len(ports), offData != nil)
 			state(virt.PowerRunning)
+		}},
+		{"the volume at the next boot, then detached", func(t *testing.T) {
+			if h.Volume == nil {
+				t.Skip("no Hooks.Volume: this driver's test has no volumes")
+			}
+			name, err := diskLine(boot2, "at boot", offVolume, offData)
+			if err != nil {
+				t.Fatalf("the boot after power on: %v:\n%s", err, boot2)
+			}
+			detachVolume(ctx, t, d, c, id, offVolume, name)
 		}},
 		{"both interfaces at the next boot, then detached", func(t *testing.T) {
 			if h.Port == nil {
@@ -290,11 +362,114 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			state(virt.PowerNoState)
 		}},
 	}
+	steps = append(steps, struct {
+		name string
+		do   func(t *testing.T)
+	}{"boot from a volume", func(t *testing.T) { bootFromVolume(ctx, t, d, dir, h, img) }})
 	for _, s := range steps {
 		if !t.Run(s.name, s.do) {
 			return
 		}
 	}
+}
+
+// bootFromVolume spawns a second guest whose root disk is a volume
+// holding the image (Nova's boot from volume), waits for its ready line
+// (its root disk's serial is the volume's) and destroys it.
+func bootFromVolume(ctx context.Context, t *testing.T, d virt.Driver, dir string, h Hooks, img string) {
+	if h.BootVolume == nil {
+		t.Skip("no Hooks.BootVolume: this driver's test has no volumes")
+	}
+	root := h.BootVolume(t, img)
+	id := uuid.NewString()
+	g := virt.Guest{ID: id, Name: "virttest-bfv", VCPUs: 1, MemoryMB: 256, Disk: root, ConfigISO: filepath.Join(dir, "config-bfv.iso")}
+	if err := metadata.ConfigDrive(ctx, g.ConfigISO, metadata.Drive{MetaData: metadata.MetaData{UUID: id, Name: g.Name, Hostname: "virttest-bfv"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := d.Destroy(cctx, id); err != nil {
+			t.Errorf("destroy the guest booted from a volume: %v", err)
+		}
+	})
+	c := &console{t: t, d: d, id: id}
+	start := time.Now()
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatalf("spawn from a volume: %v", err)
+	}
+	out := c.wait("gostack-guest: ready", 3*time.Minute)
+	t.Logf("spawn from a volume → ready: %v", time.Since(start).Round(10*time.Millisecond))
+	if want := "gostack-guest: disk vda at boot serial=" + guestSerial(root) + " "; !bytes.Contains(out, []byte(want)) {
+		t.Errorf("console lacks %q:\n%s", want, out)
+	}
+	if want := "gostack-guest: metadata from config drive: uuid " + id; !bytes.Contains(out, []byte(want)) {
+		t.Errorf("console lacks %q:\n%s", want, out)
+	}
+	if err := d.Destroy(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := d.State(ctx, id); err != nil || p != virt.PowerNoState {
+		t.Fatalf("after destroy: %v, %v", p, err)
+	}
+}
+
+// guestSerial is the serial the guest sees of a volume: virtio-blk keeps
+// 20 bytes of it.
+func guestSerial(v virt.Disk) string {
+	s := v.VolumeID()
+	return s[:min(len(s), 20)]
+}
+
+// diskLine finds, in console output, the guest agent's line saying
+// volume v's disk (how: "appeared", "at boot"), checks that it read
+// the volume's first bytes, and returns the disk's name in the guest.
+func diskLine(out []byte, how string, v virt.Disk, data []byte) (string, error) {
+	re := regexp.MustCompile(`gostack-guest: disk (\S+) ` + how + ` serial=` + regexp.QuoteMeta(guestSerial(v)) + ` size=(\d+) first=(\S*)`)
+	m := re.FindSubmatch(out)
+	if m == nil {
+		return "", fmt.Errorf("no line for the disk of volume %s (%s)", v.VolumeID(), how)
+	}
+	if want := hex.EncodeToString(data[:min(len(data), 16)]); string(m[3]) != want {
+		return "", fmt.Errorf("the guest read %s at the start of volume %s, not %s", m[3], v.VolumeID(), want)
+	}
+	return string(m[1]), nil
+}
+
+// attachVolume attaches v to the running guest and waits for the guest
+// to say its disk appeared with the volume's first bytes; the disk's
+// name in the guest.
+func attachVolume(ctx context.Context, t *testing.T, d virt.Driver, c *console, id string, v virt.Disk, data []byte) string {
+	t.Helper()
+	c.mark()
+	start := time.Now()
+	if err := virt.AttachVolume(ctx, d, id, v); err != nil {
+		t.Fatalf("attach volume %s: %v", v.VolumeID(), err)
+	}
+	took := time.Since(start)
+	out := c.wait("appeared serial="+guestSerial(v), time.Minute)
+	name, err := diskLine(out, "appeared", v, data)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	t.Logf("attach volume: %v; the guest saw its disk %s %v after the call", took.Round(time.Millisecond), name, time.Since(start).Round(10*time.Millisecond))
+	return name
+}
+
+// detachVolume detaches v from the running guest, which must have let
+// its disk go when the call returns, and waits for the guest to say so.
+func detachVolume(ctx context.Context, t *testing.T, d virt.Driver, c *console, id string, v virt.Disk, name string) {
+	t.Helper()
+	c.mark()
+	start := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := virt.DetachVolume(dctx, d, id, v.VolumeID()); err != nil {
+		t.Fatalf("detach volume %s: %v", v.VolumeID(), err)
+	}
+	took := time.Since(start)
+	c.wait("gostack-guest: disk "+name+" gone serial="+guestSerial(v), 30*time.Second)
+	t.Logf("detach volume: %v; the guest said its disk went %v after the call", took.Round(time.Millisecond), time.Since(start).Round(10*time.Millisecond))
 }
 
 // booted says whether console output has a boot in it: the firmware's
