@@ -22,6 +22,10 @@ type API struct {
 	// Policy decides every call by Cinder's rule names; nil uses
 	// Cinder's defaults (NewEnforcer).
 	Policy *policy.Enforcer
+	// Servers is asked whether a server still uses an attachment a
+	// user (not a service) deletes; nil refuses the delete of every
+	// connected attachment of a server, as if Nova still used it.
+	Servers ServerVolumes
 }
 
 // microversions are Cinder 21's (Zed): 3.0 to 3.70.
@@ -74,6 +78,7 @@ func (a *API) Routes() []string {
 func (a *API) router() *httpapi.Router {
 	rt := httpapi.NewRouter(httpapi.Cinder)
 	a.volumeRoutes(rt)
+	a.attachmentRoutes(rt)
 	a.typeRoutes(rt)
 	a.quotaRoutes(rt)
 	a.availabilityZoneRoutes(rt)

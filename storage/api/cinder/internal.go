@@ -85,7 +85,12 @@ func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v.ProviderAuth = "" // the agent made it; it is not sent back
+	// The agent made the export's secret; it is not sent back, nor the
+	// connection info that holds it.
+	v.ProviderAuth = ""
+	for i := range v.Attachments {
+		v.Attachments[i].ConnectionInfo = nil
+	}
 	httpapi.WriteJSON(w, http.StatusOK, v)
 	return nil
 }

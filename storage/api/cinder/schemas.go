@@ -128,11 +128,37 @@ var (
 	quotaUpdateSchema = compile(`{"type": "object", "properties": {"quota_set": {"type": "object", "minProperties": 1,
 		"format": "quota_set"}}, "required": ["quota_set"], "additionalProperties": false}`)
 
+	// schemas/attachments.py (create_v354 from 3.54) and the attach
+	// actions of schemas/volume_actions.py.
+	attachmentCreateSchema     = compile(attachmentCreate(""))
+	attachmentCreateV354Schema = compile(attachmentCreate(`, "mode": {"type": "string", "enum": ["rw", "ro"]}`))
+	attachmentUpdateSchema     = compile(`{"type": "object", "properties": {"attachment": {"type": "object", "properties": {
+		"connector": {"type": "object", "minProperties": 1}}, "required": ["connector"], "additionalProperties": false}},
+		"required": ["attachment"], "additionalProperties": false}`)
+	attachSchema = action("os-attach", `{"type": "object", "properties": {"instance_uuid": $uuid,
+		"mountpoint": {"type": "string", "minLength": 1, "maxLength": 255}, "host_name": {"type": "string", "maxLength": 255},
+		"mode": {"type": "string", "enum": ["rw", "ro"]}}, "required": ["mountpoint"],
+		"anyOf": [{"required": ["instance_uuid"]}, {"required": ["host_name"]}], "additionalProperties": false}`)
+	detachSchema = action("os-detach", `{"type": ["object", "null"], "properties": {"attachment_id": {"oneOf": [$uuid, {"type": "null"}]}},
+		"additionalProperties": false}`)
+	initializeConnectionSchema = action("os-initialize_connection", `{"type": "object", "properties": {
+		"connector": {"type": ["object", "string"]}}, "required": ["connector"], "additionalProperties": false}`)
+	terminateConnectionSchema = action("os-terminate_connection", `{"type": "object", "properties": {
+		"connector": {"type": ["string", "object", "null"]}}, "required": ["connector"], "additionalProperties": false}`)
+
 	metadataCreateSchema = compile(expand(`{"type": "object", "properties": {"metadata": {"type": "object", $metadataProps}},
 		"required": ["metadata"], "additionalProperties": false}`))
 	metadataUpdateSchema = compile(expand(`{"type": "object", "properties": {"meta": {"type": "object", $metadataProps,
 		"minProperties": 1, "maxProperties": 1}}, "required": ["meta"], "additionalProperties": false}`))
 )
+
+// attachmentCreate is schemas/attachments.py's create, with extra
+// properties (create_v354's mode).
+func attachmentCreate(extra string) string {
+	return expand(`{"type": "object", "properties": {"attachment": {"type": "object", "properties": {
+		"instance_uuid": $uuid, "connector": {"type": ["object", "null"]}, "volume_uuid": $uuid` + extra + `},
+		"required": ["volume_uuid"], "additionalProperties": false}}, "required": ["attachment"], "additionalProperties": false}`)
+}
 
 // serviceBody is os-services' enable_and_disable, with extra
 // properties (disable_log_reason's reason).

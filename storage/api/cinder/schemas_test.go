@@ -39,6 +39,13 @@ var cinderSchemas = []struct {
 	{"services.disable_log_reason", serviceReasonSchema},
 	{"volume_metadata.create", metadataCreateSchema},
 	{"volume_metadata.update", metadataUpdateSchema},
+	{"attachments.create", attachmentCreateSchema},
+	{"attachments.create_v354", attachmentCreateV354Schema},
+	{"attachments.update", attachmentUpdateSchema},
+	{"volume_actions.attach", attachSchema},
+	{"volume_actions.detach", detachSchema},
+	{"volume_actions.initialize_connection", initializeConnectionSchema},
+	{"volume_actions.terminate_connection", terminateConnectionSchema},
 }
 
 // pythonHarness validates bodies with Cinder's own _SchemaValidator: it
@@ -50,7 +57,7 @@ import json, sys
 from cinder.api.validation import parameter_types, validators
 from cinder.api import schemas
 from cinder.api.schemas import (volumes, volume_actions, admin_actions, volume_types, types_extra_specs,
-    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services)
+    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services, attachments)
 from cinder import exception
 import webob.exc
 
@@ -211,6 +218,30 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 		`{"os-reset_status": {"bogus": 1}}`, `{"os-reset_status": 1}`, `{"os-extend": {}}`, `{"os-extend": {"new_size": 2, "x": 1}}`} {
 		add("admin_actions.reset", body)
 		add("volume_actions.extend", body)
+	}
+	for _, v := range values {
+		for _, k := range []string{"instance_uuid", "connector", "volume_uuid", "mode", "other"} {
+			body := `{"attachment": {"volume_uuid": "11111111-2222-3333-4444-555555555555", "` + k + `": ` + v + `}}`
+			add("attachments.create", body)
+			add("attachments.create_v354", body)
+		}
+		add("attachments.update", `{"attachment": {"connector": `+v+`}}`)
+		for _, k := range []string{"instance_uuid", "mountpoint", "host_name", "mode", "other"} {
+			add("volume_actions.attach", `{"os-attach": {"mountpoint": "/dev/vdb", "`+k+`": `+v+`}}`)
+		}
+		add("volume_actions.detach", `{"os-detach": {"attachment_id": `+v+`}}`)
+		add("volume_actions.detach", `{"os-detach": `+v+`}`)
+		add("volume_actions.initialize_connection", `{"os-initialize_connection": {"connector": `+v+`}}`)
+		add("volume_actions.terminate_connection", `{"os-terminate_connection": {"connector": `+v+`}}`)
+	}
+	for _, body := range []string{`{}`, `{"attachment": {}}`, `{"attachment": null}`, `{"attachment": {"volume_uuid": "x"}, "b": 1}`,
+		`{"attachment": {"connector": {}}}`, `{"os-attach": {}}`, `{"os-attach": {"mountpoint": "/dev/vdb"}}`,
+		`{"os-attach": {"host_name": "h"}}`, `{"os-detach": {}}`, `{"os-detach": {"x": 1}}`, `{"os-initialize_connection": {}}`,
+		`{"os-terminate_connection": {"connector": null, "x": 1}}`} {
+		for _, s := range []string{"attachments.create", "attachments.create_v354", "attachments.update", "volume_actions.attach",
+			"volume_actions.detach", "volume_actions.initialize_connection", "volume_actions.terminate_connection"} {
+			add(s, body)
+		}
 	}
 	for _, body := range []string{`{"quota_set": {}}`, `{"quota_set": {"bogus": 1}}`, `{"quota_set": {"bogus": 1, "volumes": "x"}}`,
 		`{"quota_set": {"id": "x", "tenant_id": 1, "volumes": 3}}`, `{"quota_set": 1}`, `{"quota_set": {"b": 1, "a": 2}}`,

@@ -15,6 +15,15 @@ var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Reque
 	"os-set_bootable": (*API).setBootable,
 	"os-reset_status": (*API).resetVolumeStatus,
 	"os-force_delete": (*API).forceDeleteVolume,
+	// The legacy attach flow (volume_attach.go).
+	"os-reserve":               moveStatus("volume_extension:volume_actions:reserve", (*storage.Store).ReserveVolume),
+	"os-unreserve":             moveStatus("volume_extension:volume_actions:unreserve", (*storage.Store).UnreserveVolume),
+	"os-begin_detaching":       moveStatus("volume_extension:volume_actions:begin_detaching", (*storage.Store).BeginDetaching),
+	"os-roll_detaching":        moveStatus("volume_extension:volume_actions:roll_detaching", (*storage.Store).RollDetaching),
+	"os-attach":                (*API).attachVolume,
+	"os-detach":                (*API).detachVolume,
+	"os-initialize_connection": (*API).initializeConnection,
+	"os-terminate_connection":  (*API).terminateConnection,
 }
 
 func (a *API) volumeAction(w http.ResponseWriter, r *http.Request, q *request) error {
@@ -30,7 +39,8 @@ func (a *API) volumeAction(w http.ResponseWriter, r *http.Request, q *request) e
 }
 
 // extendVolume is os-extend: the volume goes to extending for its
-// backend's agent (202).
+// backend's agent (202); from 3.42 an in-use one too
+// (extend_attached_volume).
 func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
 	if err := extendSchema.check(nil, body); err != nil {
 		return err
@@ -41,9 +51,9 @@ func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, b
 		return err
 	}
 	size, _ := pyInt(body.get("os-extend").get("new_size").str())
-	rule := "volume:extend"
+	rule, extend := "volume:extend", a.Store.ExtendVolume
 	if q.at(42) && v.Status == storage.VolumeInUse {
-		rule = "volume:extend_attached_volume"
+		rule, extend = "volume:extend_attached_volume", a.Store.ExtendAttachedVolume
 	}
 	if err := a.authorize(r.Context(), q, rule, volumeTarget(q, v)); err != nil {
 		return err
@@ -52,7 +62,7 @@ func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, b
 	if !size.IsInt64() {
 		n = 1 << 62 // over any size the Store takes: its refusal names the limit
 	}
-	if _, err := a.Store.ExtendVolume(r.Context(), q.viewer(), id, n); err != nil {
+	if _, err := extend(r.Context(), q.viewer(), id, n); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)

@@ -62,7 +62,7 @@ func (q *request) volumeView(v storage.Volume, typeName string) map[string]any {
 		"metadata": md, "links": q.links("volumes", v.ID), "user_id": v.UserID,
 		"bootable": map[bool]string{true: "true", false: "false"}[v.Bootable], "encrypted": v.Encrypted,
 		"replication_status": "disabled", "consistencygroup_id": nil, "multiattach": v.Multiattach,
-		"attachments": []any{},
+		"attachments": q.volumeAttachments(v),
 	}
 	// The volume type: its name; before 3.63 its id when it has no name.
 	switch {
@@ -94,6 +94,27 @@ func (q *request) volumeView(v storage.Volume, typeName string) map[string]any {
 	}
 	if q.at(65) {
 		out["consumes_quota"] = true
+	}
+	return out
+}
+
+// volumeAttachments are a volume's attached attachments as Cinder's
+// volume view lists them (_get_attachments): the host only for admins.
+func (q *request) volumeAttachments(v storage.Volume) []map[string]any {
+	out := []map[string]any{}
+	for _, at := range v.Attachments {
+		if at.AttachStatus != storage.AttachAttached {
+			continue
+		}
+		var host, attached any
+		if q.admin {
+			host = orNull(at.AttachedHost)
+		}
+		if at.AttachTime != nil {
+			attached = isoTime(*at.AttachTime)
+		}
+		out = append(out, map[string]any{"id": v.ID, "attachment_id": at.ID, "volume_id": v.ID,
+			"server_id": orNull(at.InstanceUUID), "host_name": host, "device": orNull(at.Mountpoint), "attached_at": attached})
 	}
 	return out
 }
