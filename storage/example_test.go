@@ -83,3 +83,67 @@ func Example() {
 	// deleted
 	// not found
 }
+
+// A volume attached to a server as Nova does it with Cinder's v3
+// attachments: a reserve, the update with the host's connector (the
+// connection info comes from the volume's export, as Cinder's tgt
+// target answers it), the completion, and the delete.
+func ExampleStore_CreateAttachment() {
+	dir, _ := os.MkdirTemp("", "storage-example-")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(dir, "s.db"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, watch.Migrations(), storage.Migrations()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := storage.NewStore(db, watch.New(db))
+	demo := storage.Viewer{Project: "demo"}
+	const pool = "node1@lvm#vg0"
+	if _, err := s.ReportBackend(ctx, pool, storage.BackendReport{VolumeBackendName: "lvm",
+		TotalCapacityGB: storage.GB(100), FreeCapacityGB: storage.GB(100)}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	vol, err := s.CreateVolume(ctx, demo, storage.VolumeCreate{ID: "3f1a6c0e-7b8d-4e21-9c55-0d2e8f4b6a17", Size: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The agent made it and exported it through tgtd.
+	if _, err := s.ReportVolume(ctx, pool, vol.ID, storage.VolumeReport{Status: vol.Status,
+		ProviderLocation: "10.0.0.5:3260,1 iqn.2010-10.org.openstack:volume-" + vol.ID + " 1",
+		ProviderAuth:     "CHAP Zx8bYvQ2 Secret123"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	const server = "9d1c7a52-3e4f-4b6a-8c2d-1f0e9a8b7c6d"
+	att, err := s.CreateAttachment(ctx, demo, storage.AttachmentCreate{VolumeID: vol.ID, InstanceUUID: server})
+	fmt.Println(att.AttachStatus, err)
+	_, err = s.CreateAttachment(ctx, demo, storage.AttachmentCreate{VolumeID: vol.ID, InstanceUUID: server[:35] + "e"})
+	fmt.Println(err)
+
+	att, _ = s.UpdateAttachment(ctx, demo, att.ID, map[string]any{"initiator": "iqn.1993-08.org.debian:01:cad181614cec", "host": "node2"})
+	info := att.ConnectionInfo
+	fmt.Println(att.AttachStatus, info["driver_volume_type"], info["target_portal"], info["target_iqn"], info["target_lun"], info["auth_username"])
+
+	att, _ = s.CompleteAttachment(ctx, demo, att.ID)
+	vol, _ = s.Volume(ctx, demo, vol.ID)
+	fmt.Println(att.AttachStatus, vol.Status, len(vol.Attachments))
+
+	left, _ := s.DeleteAttachment(ctx, demo, att.ID)
+	vol, _ = s.Volume(ctx, demo, vol.ID)
+	fmt.Println(len(left), vol.Status, vol.AttachStatus)
+	// Output:
+	// reserved <nil>
+	// Invalid volume: Volume 3f1a6c0e-7b8d-4e21-9c55-0d2e8f4b6a17 status must be available or downloading to reserve, but the current status is reserved.
+	// attaching iscsi 10.0.0.5:3260 iqn.2010-10.org.openstack:volume-3f1a6c0e-7b8d-4e21-9c55-0d2e8f4b6a17 1 Zx8bYvQ2
+	// attached in-use 1
+	// 0 available detached
+}
