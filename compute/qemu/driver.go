@@ -38,9 +38,9 @@ type Config struct {
 	// must be idempotent.
 	Unplug func(ctx context.Context, port virt.GuestPort, tap string) error
 	// ShutdownTimeout bounds a clean PowerOff, a soft Reboot, or
-	// DetachInterface's wait for the guest to let its NIC go, when the
-	// context has no deadline; 60 s by default (Nova's
-	// shutdown_timeout).
+	// DetachInterface's and DetachVolume's wait for the guest to let its
+	// NIC or disk go, when the context has no deadline; 60 s by default
+	// (Nova's shutdown_timeout).
 	ShutdownTimeout time.Duration
 	// InitiatorName is the iSCSI initiator name guests log in to their
 	// volumes with (the connector's initiator a volume service's ACL
