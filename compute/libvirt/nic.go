@@ -14,11 +14,11 @@ import (
 	"github.com/gostack/gostack/compute/virt"
 )
 
-// detachPoll is how often DetachInterface reads whether a running guest
-// has let go of a NIC, and detachRetry how often it asks again: a
-// request that came before the guest's OS could take it (a detach
-// right after a start) is lost, ACPI hot-plug having signalled it to no
-// one.
+// detachPoll is how often a detach reads whether a running guest has
+// let go of a device (a NIC, a disk), and detachRetry how often it asks
+// again: a request that came before the guest's OS could take it (a
+// detach right after a start) is lost, ACPI hot-plug having signalled
+// it to no one.
 const (
 	detachPoll  = 100 * time.Millisecond
 	detachRetry = 5 * time.Second
@@ -106,7 +106,12 @@ func (d *Driver) DetachInterface(ctx context.Context, id, portID string) error {
 			return fmt.Errorf("%w: detach port %s from %s, which is paused: it cannot let the NIC go until it runs", ErrPowerState, portID, id)
 		}
 		if inLive != nil {
-			if err := d.detachLive(ctx, dom, id, portID, inLive); err != nil {
+			doc, err := inLive.Marshal()
+			if err != nil {
+				return fmt.Errorf("compute/libvirt: guest %s: port %s: %w", id, portID, err)
+			}
+			has := func(live *libvirtxml.Domain) bool { return portNIC(live, portID) != nil }
+			if err := d.detachLive(ctx, dom, id, "port "+portID+"'s NIC", doc, has); err != nil {
 				return err
 			}
 		}
@@ -123,15 +128,13 @@ func (d *Driver) DetachInterface(ctx context.Context, id, portID string) error {
 	})
 }
 
-// detachLive asks the running guest to let go of nic (libvirt waits a
-// few seconds for it before it returns) and waits until the running
-// domain no longer has it or has stopped, asking again every
-// detachRetry.
-func (d *Driver) detachLive(ctx context.Context, dom *libvirt.Domain, id, portID string, nic *libvirtxml.DomainInterface) error {
-	doc, err := nic.Marshal()
-	if err != nil {
-		return fmt.Errorf("compute/libvirt: guest %s: port %s: %w", id, portID, err)
-	}
+// detachLive asks the running guest to let go of a device (doc, as
+// DetachDeviceFlags takes it; libvirt waits a few seconds for it before
+// it returns) and waits until the running domain no longer has it (has
+// says whether a domain has it) or has stopped, asking again every
+// detachRetry, up to ctx's deadline (Config.DetachTimeout when it has
+// none): then ErrStillAttached. what names the device in errors.
+func (d *Driver) detachLive(ctx context.Context, dom *libvirt.Domain, id, what, doc string, has func(*libvirtxml.Domain) bool) error {
 	wait, cancel := ctx, context.CancelFunc(func() {})
 	if _, ok := ctx.Deadline(); !ok {
 		wait, cancel = context.WithTimeout(ctx, d.cfg.DetachTimeout)
@@ -141,17 +144,17 @@ func (d *Driver) detachLive(ctx context.Context, dom *libvirt.Domain, id, portID
 	asked := start
 	if err := dom.DetachDeviceFlags(doc, libvirt.DOMAIN_DEVICE_MODIFY_LIVE); err != nil {
 		// Let go of (or stopped) meanwhile: what was asked is done.
-		if gone, gerr := liveGone(dom, portID); gerr == nil && gone {
+		if gone, gerr := liveGone(dom, has); gerr == nil && gone {
 			return nil
 		}
-		return wrap(err, "detach port %s from %s", portID, id)
+		return wrap(err, "detach %s from %s", what, id)
 	}
 	tick := time.NewTicker(detachPoll)
 	defer tick.Stop()
 	for {
-		gone, err := liveGone(dom, portID)
+		gone, err := liveGone(dom, has)
 		if err != nil {
-			return fmt.Errorf("%w (detaching port %s from %s)", err, portID, id)
+			return fmt.Errorf("%w (detaching %s from %s)", err, what, id)
 		}
 		if gone {
 			return nil
@@ -160,10 +163,10 @@ func (d *Driver) detachLive(ctx context.Context, dom *libvirt.Domain, id, portID
 		// would outlast the deadline.
 		if dl, _ := wait.Deadline(); time.Since(asked) >= detachRetry && time.Until(dl) > detachRetry {
 			// Asked again; a refusal (a request still pending) changes
-			// nothing: the poll says when the NIC has gone.
+			// nothing: the poll says when the device has gone.
 			asked = time.Now()
 			if err := dom.DetachDeviceFlags(doc, libvirt.DOMAIN_DEVICE_MODIFY_LIVE); err != nil {
-				d.cfg.Log.Info("compute/libvirt: detach asked again", "id", id, "port", portID, "err", err)
+				d.cfg.Log.Info("compute/libvirt: detach asked again", "id", id, "device", what, "err", err)
 			}
 			continue
 		}
@@ -173,15 +176,15 @@ func (d *Driver) detachLive(ctx context.Context, dom *libvirt.Domain, id, portID
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%w: port %s's NIC is still in %s after %v (kept in its definition)",
-				ErrStillAttached, portID, id, time.Since(start).Round(time.Millisecond))
+			return fmt.Errorf("%w: %s is still in %s after %v (kept in its definition)",
+				ErrStillAttached, what, id, time.Since(start).Round(time.Millisecond))
 		}
 	}
 }
 
-// liveGone says whether the running domain no longer has port portID's
-// NIC (or no longer runs).
-func liveGone(dom *libvirt.Domain, portID string) (bool, error) {
+// liveGone says whether the running domain no longer has a device (has
+// says whether a domain has it), or no longer runs.
+func liveGone(dom *libvirt.Domain, has func(*libvirtxml.Domain) bool) (bool, error) {
 	doc, err := dom.GetXMLDesc(0)
 	if err != nil {
 		return false, wrap(err, "running domain")
@@ -191,7 +194,7 @@ func liveGone(dom *libvirt.Domain, portID string) (bool, error) {
 		return false, err
 	}
 	// An inactive domain's description has no id.
-	return live.ID == nil || portNIC(live, portID) == nil, nil
+	return live.ID == nil || !has(live), nil
 }
 
 // guestNICs is what the NIC operations read of a guest.
