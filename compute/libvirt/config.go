@@ -23,10 +23,16 @@ type Config struct {
 	// ShutdownTimeout bounds a clean PowerOff whose context has no
 	// deadline; 60 s by default (Nova's shutdown_timeout).
 	ShutdownTimeout time.Duration
-	// DetachTimeout bounds how long DetachInterface waits for a running
-	// guest to let go of a NIC when its context has no deadline; 20 s by
-	// default (Nova's device_detach_timeout).
+	// DetachTimeout bounds how long DetachInterface and DetachVolume
+	// wait for a running guest to let go of a NIC or a disk when their
+	// context has no deadline; 20 s by default (Nova's
+	// device_detach_timeout).
 	DetachTimeout time.Duration
+	// InitiatorName is the iSCSI initiator name guests log in to their
+	// volumes with (the connector's initiator a volume service's ACL
+	// names). Empty: QEMU's own for each guest,
+	// iqn.2008-11.org.linux-kvm:<guest id>.
+	InitiatorName string
 	// Log receives warnings (a failed clean-up); discarded when nil.
 	Log *slog.Logger
 }
@@ -51,7 +57,8 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // Factory makes a Driver from a compute agent's settings: uri,
-// state_dir and domain_type (Config's fields of the same meaning). It is
+// state_dir, domain_type and initiator_name (Config's fields of the same
+// meaning). It is
 // a virt.DriverFactory:
 //
 //	drivers.Register("libvirt", libvirt.Factory)
@@ -65,8 +72,10 @@ func Factory(ctx context.Context, settings map[string]string) (virt.Driver, erro
 			cfg.StateDir = v
 		case "domain_type":
 			cfg.DomainType = v
+		case "initiator_name":
+			cfg.InitiatorName = v
 		default:
-			return nil, fmt.Errorf("compute/libvirt: unknown setting %q (have uri, state_dir, domain_type)", k)
+			return nil, fmt.Errorf("compute/libvirt: unknown setting %q (have uri, state_dir, domain_type, initiator_name)", k)
 		}
 	}
 	d, err := New(ctx, cfg)

@@ -13,8 +13,25 @@
 //
 // Besides virt.Driver it has virt.Pauser, virt.Suspender (libvirt's
 // managed save), virt.InterfaceAttacher (NICs added to and removed from
-// the definition and, PCI hot-plugged, the running guest) and
+// the definition and, PCI hot-plugged, the running guest),
+// virt.VolumeAttacher (iSCSI volumes the same way) and
 // virt.ConsoleLogger. Factory is its virt.DriverFactory.
+//
+// # Volumes
+//
+// A volume (Disk.Protocol "iscsi", and a root disk that is one: boot
+// from volume) is a network disk as Nova's LibvirtNetVolumeDriver
+// writes one for QEMU's own initiator: <disk type='network'> with
+// <source protocol='iscsi' name='<iqn>/<lun>'>, the portal as its
+// <host>, an <initiator> name (Config.InitiatorName, or QEMU's own per
+// guest), <auth> naming a libvirt secret by its usage, a virtio target
+// and the volume id as <serial>. The CHAP password is only in that
+// secret (usage iscsi "gostack:<guest id>:<volume id>", private, as
+// Nova's Host.create_secret makes one: virSecretDefineXML, then
+// SetValue), which libvirt hands QEMU encrypted; the secret is
+// undefined when the volume is detached or the guest destroyed.
+// AttachDeviceFlags and DetachDeviceFlags add and remove the disk as
+// they do NICs, and a detach waits for the guest as a NIC's does.
 //
 // # cgo and build tags
 //
@@ -37,8 +54,9 @@
 //
 // # What it does not do
 //
-// Network disks (rbd, iscsi root disks) answer virt.ErrNotSupported for
-// now, as do volume hot-plug, resize, snapshots and migration. It does
+// rbd disks answer virt.ErrNotSupported, as do resize, snapshots and
+// migration; iSCSI volumes are reached by QEMU's initiator only (no
+// kernel initiator, no multipath). It does
 // not plug ports: the Open vSwitch bridge must exist (the network
 // agent's job), libvirt creates the tap and adds it when the domain
 // starts (DriverInfo.PlugsAtStart: a guest spawned with

@@ -29,6 +29,10 @@ type metadata struct {
 	// properties with the instance for the same reason); "" in a domain
 	// defined before gostack recorded it.
 	VIFModel string `xml:"vif-model,omitempty"`
+	// RootVolume is the volume the guest boots from (its root disk is
+	// that network disk), "" for a local root disk: neither
+	// AttachVolume nor DetachVolume touch it.
+	RootVolume string `xml:"root-volume,omitempty"`
 }
 
 // metadataXML writes the element with the prefix "gostack" (libvirt
@@ -46,6 +50,11 @@ func metadataXML(m metadata) string {
 		b.WriteString("<gostack:vif-model>")
 		xml.EscapeText(&b, []byte(m.VIFModel))
 		b.WriteString("</gostack:vif-model>")
+	}
+	if m.RootVolume != "" {
+		b.WriteString("<gostack:root-volume>")
+		xml.EscapeText(&b, []byte(m.RootVolume))
+		b.WriteString("</gostack:root-volume>")
 	}
 	b.WriteString("</gostack:instance>")
 	return b.String()
@@ -101,8 +110,10 @@ var vifModels = map[string]bool{"virtio": true, "e1000": true, "e1000e": true, "
 // domainXML is the libvirt domain of a guest. virtType is <domain type>:
 // "kvm" or "qemu", or "test" for libvirt's test driver, which goes
 // through the same code. The guest's id must be canonical (canonicalID).
-func domainXML(g virt.Guest, virtType, stateDir string) (string, error) {
-	d, err := domain(g, virtType, stateDir)
+// initiator is the iSCSI initiator name of a root disk that is a volume
+// ("" for QEMU's own, defaultInitiator).
+func domainXML(g virt.Guest, virtType, stateDir, initiator string) (string, error) {
+	d, err := domain(g, virtType, stateDir, initiator)
 	if err != nil {
 		return "", err
 	}
@@ -113,7 +124,7 @@ func domainXML(g virt.Guest, virtType, stateDir string) (string, error) {
 	return s, nil
 }
 
-func domain(g virt.Guest, virtType, stateDir string) (*libvirtxml.Domain, error) {
+func domain(g virt.Guest, virtType, stateDir, initiator string) (*libvirtxml.Domain, error) {
 	if g.VCPUs <= 0 || g.MemoryMB <= 0 {
 		return nil, fmt.Errorf("compute/libvirt: guest %s: %d vcpus and %d MiB: both must be positive", g.ID, g.VCPUs, g.MemoryMB)
 	}
@@ -126,9 +137,13 @@ func domain(g virt.Guest, virtType, stateDir string) (*libvirtxml.Domain, error)
 	if !vifModels[vif] {
 		return nil, fmt.Errorf("compute/libvirt: guest %s: hw_vif_model %q: %w", g.ID, vif, virt.ErrNotSupported)
 	}
-	root, err := rootDisk(g, busName, bus.prefix+"a")
+	root, err := rootDisk(g, busName, bus.prefix+"a", initiator)
 	if err != nil {
 		return nil, err
+	}
+	var rootVolume string
+	if g.Disk.Protocol != "" {
+		rootVolume = g.Disk.VolumeID()
 	}
 	dev := &libvirtxml.DomainDeviceList{Disks: []libvirtxml.DomainDisk{root}}
 	if g.ConfigISO != "" {
@@ -154,7 +169,7 @@ func domain(g virt.Guest, virtType, stateDir string) (*libvirtxml.Domain, error)
 		Type:     virtType,
 		Name:     domainName(g.ID),
 		UUID:     g.ID,
-		Metadata: &libvirtxml.DomainMetadata{XML: metadataXML(metadata{ID: g.ID, Name: g.Name, VIFModel: vif})},
+		Metadata: &libvirtxml.DomainMetadata{XML: metadataXML(metadata{ID: g.ID, Name: g.Name, VIFModel: vif, RootVolume: rootVolume})},
 		Memory:   &libvirtxml.DomainMemory{Value: uint(g.MemoryMB), Unit: "MiB"},
 		VCPU:     &libvirtxml.DomainVCPU{Value: uint(g.VCPUs)},
 		OS: &libvirtxml.DomainOS{
@@ -182,10 +197,16 @@ func prop(g virt.Guest, key, def string) string {
 	return def
 }
 
-func rootDisk(g virt.Guest, bus, dev string) (libvirtxml.DomainDisk, error) {
+// rootDisk is the guest's first disk: its image file, or the volume it
+// boots from (a network disk, whose CHAP secret Spawn defines).
+func rootDisk(g virt.Guest, bus, dev, initiator string) (libvirtxml.DomainDisk, error) {
 	disk := g.Disk
 	if disk.Protocol != "" {
-		return libvirtxml.DomainDisk{}, fmt.Errorf("compute/libvirt: guest %s: %s root disk: %w", g.ID, disk.Protocol, virt.ErrNotSupported)
+		t, err := checkVolume(disk)
+		if err != nil {
+			return libvirtxml.DomainDisk{}, fmt.Errorf("compute/libvirt: guest %s: root disk: %w", g.ID, err)
+		}
+		return iscsiDisk(g.ID, disk, t, initiator, dev, bus), nil
 	}
 	if disk.Path == "" {
 		return libvirtxml.DomainDisk{}, fmt.Errorf("compute/libvirt: guest %s: root disk has no path", g.ID)

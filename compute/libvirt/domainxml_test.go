@@ -59,9 +59,15 @@ func TestDomainXML(t *testing.T) {
 			g.Properties = map[string]string{"hw_disk_bus": "scsi"}
 		})},
 		{"test-driver", "test", with(func(g *virt.Guest) { g.Ports = ports })},
+		// Boot from volume: the root disk a network disk, its secret by
+		// usage, the initiator written out.
+		{"boot-from-volume", "kvm", with(func(g *virt.Guest) {
+			g.Disk = testVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f")
+			g.ConfigISO = "/var/lib/gostack/instances/" + testID + "/disk.config"
+		})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := domainXML(tc.g, tc.virtType, "/var/lib/gostack/state")
+			got, err := domainXML(tc.g, tc.virtType, "/var/lib/gostack/state", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +97,9 @@ func TestDomainXMLRefuses(t *testing.T) {
 		{"rbd", func(g *virt.Guest) {
 			g.Disk = virt.Disk{Protocol: "rbd", Connection: map[string]string{"name": "vms/x"}}
 		}, true},
-		{"iscsi", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "iscsi"} }, true},
+		{"iscsi without a connection", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "iscsi", Serial: "v1"} }, false},
+		{"iscsi without a volume id", func(g *virt.Guest) { g.Disk = testVolume(""); g.Disk.Serial = "" }, false},
+		{"qcow2 iscsi", func(g *virt.Guest) { g.Disk = testVolume("v1"); g.Disk.Format = "qcow2" }, false},
 		{"disk bus", func(g *virt.Guest) { g.Properties = map[string]string{"hw_disk_bus": "xen"} }, true},
 		{"vif model", func(g *virt.Guest) { g.Properties = map[string]string{"hw_vif_model": "vmxnet3"} }, true},
 		{"no format", func(g *virt.Guest) { g.Disk.Format = "" }, false},
@@ -105,7 +113,7 @@ func TestDomainXMLRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := testGuest()
 			tc.change(&g)
-			_, err := domainXML(g, "qemu", "/state")
+			_, err := domainXML(g, "qemu", "/state", "")
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -33,6 +33,7 @@ var (
 	_ virt.Pauser            = (*Driver)(nil)
 	_ virt.Suspender         = (*Driver)(nil)
 	_ virt.InterfaceAttacher = (*Driver)(nil)
+	_ virt.VolumeAttacher    = (*Driver)(nil)
 	_ virt.ConsoleLogger     = (*Driver)(nil)
 )
 
@@ -88,6 +89,7 @@ func (d *Driver) probe() error {
 		HypervisorVersion: int64(ver),
 		Pause:             true,
 		Suspend:           true,
+		AttachVolume:      true,
 		AttachInterface:   true,
 		ConsoleLog:        true,
 		PlugsAtStart:      true,
@@ -147,6 +149,11 @@ func (d *Driver) connect() (c *libvirt.Connect, done func(), err error) {
 // turn; the domain is ours (gostack's metadata) and freed after. A
 // context that has ended starts nothing.
 func (d *Driver) with(ctx context.Context, id string, f func(dom *libvirt.Domain, id string) error) error {
+	return d.withConn(ctx, id, func(_ *libvirt.Connect, dom *libvirt.Domain, id string) error { return f(dom, id) })
+}
+
+// withConn is with, f getting the connection too (for secrets).
+func (d *Driver) withConn(ctx context.Context, id string, f func(c *libvirt.Connect, dom *libvirt.Domain, id string) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -169,7 +176,7 @@ func (d *Driver) with(ctx context.Context, id string, f func(dom *libvirt.Domain
 		return err
 	}
 	defer dom.Free()
-	return f(dom, id)
+	return f(c, dom, id)
 }
 
 // lookup finds a guest's domain and checks that it is ours.
@@ -223,7 +230,7 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		return err
 	}
 	g.ID = id
-	doc, err := domainXML(g, d.virtType, d.cfg.StateDir)
+	doc, err := domainXML(g, d.virtType, d.cfg.StateDir, d.cfg.InitiatorName)
 	if err != nil {
 		return err
 	}
@@ -248,6 +255,10 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 			return wrap(err, "state of %s", id)
 		}
 		if libvirt.DomainState(st) == libvirt.DOMAIN_SHUTOFF && !g.Stopped {
+			// Its root volume's secret, if a crash took it.
+			if err := rootSecret(c, g, false); err != nil {
+				return err
+			}
 			if err := dom.Create(); err != nil {
 				return wrap(err, "start %s", id)
 			}
@@ -260,9 +271,20 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("compute/libvirt: guest %s: %w", id, err)
 	}
+	// Undone on failure: no domain, no directory, no secret.
+	undo := func() {
+		if err := undefineSecrets(c, id); err != nil {
+			d.cfg.Log.Warn("compute/libvirt: undefine secrets after a failed spawn", "id", id, "err", err)
+		}
+		d.removeDir(id)
+	}
+	if err := rootSecret(c, g, true); err != nil {
+		undo()
+		return err
+	}
 	dom, err := c.DomainDefineXMLFlags(doc, libvirt.DOMAIN_DEFINE_VALIDATE)
 	if err != nil {
-		d.removeDir(id)
+		undo()
 		return wrap(err, "define %s", id)
 	}
 	defer dom.Free()
@@ -273,27 +295,41 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		if uerr := undefine(dom, id); uerr != nil {
 			d.cfg.Log.Warn("compute/libvirt: undefine after a failed start", "id", id, "err", uerr)
 		}
-		d.removeDir(id)
+		undo()
 		return wrap(err, "start %s", id)
 	}
 	return nil
 }
 
 // Destroy turns a guest off and removes it: its definition, managed
-// save image, NVRAM and state directory. A guest that does not exist is
-// not an error; a domain with its uuid that is not ours is.
+// save image, NVRAM, its volumes' secrets and state directory. A guest
+// that does not exist is not an error (what a crash may have left of
+// it, secrets and directory, is removed); a domain with its uuid that is
+// not ours is.
 func (d *Driver) Destroy(ctx context.Context, id string) error {
-	err := d.with(ctx, id, func(dom *libvirt.Domain, id string) error {
+	err := d.withConn(ctx, id, func(c *libvirt.Connect, dom *libvirt.Domain, id string) error {
 		if err := hardOff(dom, id); err != nil {
 			return err
 		}
 		if err := undefine(dom, id); err != nil {
 			return err
 		}
+		if err := undefineSecrets(c, id); err != nil {
+			return err
+		}
 		d.removeDir(id)
 		return nil
 	})
 	if errors.Is(err, ErrNoGuest) {
+		id, _ := canonicalID(id)
+		c, done, cerr := d.connect()
+		if cerr != nil {
+			return cerr
+		}
+		defer done()
+		if err := undefineSecrets(c, id); err != nil {
+			return err
+		}
 		d.removeDir(id)
 		return nil
 	}

@@ -56,7 +56,7 @@ func TestInfo(t *testing.T) {
 	}
 	info := d.Info()
 	if info.Name != "libvirt" || info.HypervisorType != "TEST" || info.HypervisorVersion <= 0 ||
-		!info.Pause || !info.Suspend || !info.ConsoleLog || !info.AttachInterface || info.AttachVolume || !info.PlugsAtStart {
+		!info.Pause || !info.Suspend || !info.ConsoleLog || !info.AttachInterface || !info.AttachVolume || !info.PlugsAtStart {
 		t.Errorf("Info = %+v", info)
 	}
 }
@@ -239,7 +239,7 @@ func TestNotOurs(t *testing.T) {
 
 	// A domain carrying another guest's metadata is not ours either.
 	copied := fakeGuest()
-	doc, err := domainXML(g, "test", d.cfg.StateDir)
+	doc, err := domainXML(g, "test", d.cfg.StateDir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,13 +391,14 @@ func TestFactory(t *testing.T) {
 	if err := reg.Register("libvirt", Factory); err != nil {
 		t.Fatal(err)
 	}
-	drv, err := reg.Open(ctx, "libvirt", map[string]string{"uri": "test:///default", "state_dir": t.TempDir()})
+	drv, err := reg.Open(ctx, "libvirt", map[string]string{"uri": "test:///default", "state_dir": t.TempDir(),
+		"initiator_name": "iqn.1993-08.org.debian:01:compute-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer drv.(*Driver).Close()
-	if drv.Info().Name != "libvirt" {
-		t.Errorf("Info = %+v", drv.Info())
+	if drv.Info().Name != "libvirt" || drv.(*Driver).cfg.InitiatorName != "iqn.1993-08.org.debian:01:compute-1" {
+		t.Errorf("Info = %+v, initiator %q", drv.Info(), drv.(*Driver).cfg.InitiatorName)
 	}
 	for _, settings := range []map[string]string{
 		{"uri": "test:///default"},                                    // no state_dir
@@ -477,7 +478,7 @@ func TestSpawnAfterHalfSpawn(t *testing.T) {
 	d := fakeDriver(t)
 	ctx := context.Background()
 	g := fakeGuest()
-	doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir)
+	doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -654,4 +655,36 @@ func definition(t *testing.T, d *Driver, id string) string {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// TestVolumeTestDriver: libvirt's test driver has no secrets and no
+// device attach, which is its virt.ErrNotSupported for a volume, with
+// or without CHAP; a volume the guest lacks is detached already; the
+// definition is left as it was.
+func TestVolumeTestDriver(t *testing.T) {
+	d := fakeDriver(t)
+	ctx := context.Background()
+	g := fakeGuest()
+	if err := d.Spawn(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Destroy(ctx, g.ID)
+	before := definition(t, d, g.ID)
+	v := testVolume(uuid.NewString())
+	if err := virt.AttachVolume(ctx, d, g.ID, v); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("attach with CHAP on the test driver: %v, want virt.ErrNotSupported", err)
+	}
+	v.Connection["auth_method"] = "None"
+	if err := virt.AttachVolume(ctx, d, g.ID, v); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("attach without CHAP on the test driver: %v, want virt.ErrNotSupported", err)
+	}
+	if err := virt.DetachVolume(ctx, d, g.ID, v.Serial); err != nil {
+		t.Errorf("detach of a volume the guest lacks: %v", err)
+	}
+	if err := d.AttachVolume(ctx, g.ID, virt.Disk{Protocol: "rbd", Serial: "r1"}); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("attach of an rbd volume: %v, want virt.ErrNotSupported", err)
+	}
+	if after := definition(t, d, g.ID); after != before {
+		t.Errorf("the definition changed:\n%s\nwas\n%s", after, before)
+	}
 }

@@ -77,3 +77,30 @@ func ExampleFactory() {
 	fmt.Println(info.Name, info.HypervisorType, info.Pause, info.Suspend, info.ConsoleLog)
 	// Output: libvirt TEST true true true
 }
+
+// A volume attached to a running guest, its CHAP password only in a
+// libvirt secret, and detached again (on qemu:///system: the test
+// driver has no secrets).
+func ExampleDriver_AttachVolume() {
+	ctx := context.Background()
+	d, err := libvirt.New(ctx, libvirt.Config{StateDir: "/var/lib/gostack/instances"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer d.Close()
+	v, err := virt.VolumeDisk(map[string]any{"driver_volume_type": "iscsi", "data": map[string]any{
+		"target_portal": "192.0.2.10:3260", "target_iqn": "iqn.2010-10.org.openstack:volume-5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f",
+		"target_lun": 1, "volume_id": "5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f",
+		"auth_method": "CHAP", "auth_username": "Zq8dW2nKp4Lm9Xv3Tb7R", "auth_password": "hJ6sQ1yU8eR4tY0w",
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	id := "0b8f4a7e-3f5d-4c2a-9e1b-7d6c5b4a3f21"
+	if err := virt.AttachVolume(ctx, d, id, v); err != nil {
+		log.Fatal(err)
+	}
+	if err := virt.DetachVolume(ctx, d, id, v.VolumeID()); err != nil { // ErrStillAttached if the guest holds on
+		log.Fatal(err)
+	}
+}

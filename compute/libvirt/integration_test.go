@@ -89,7 +89,8 @@ func qemuProcesses(name string) []string {
 // and a destroyed guest leaves no domain, process or state directory.
 // Its interface steps plug NICs into nicSwitch's bridge, which has none
 // of their ports left after destroy; without Open vSwitch they are
-// skipped (failed in CI).
+// skipped (failed in CI). Its volumes, and the one it boots from, are
+// on a private tgtd beside libvirtd (iscsiTarget).
 func TestGuestLifecycle(t *testing.T) {
 	dir := guestDirForQEMU(t)
 	d := qemuDriver(t, dir)
@@ -109,8 +110,20 @@ func TestGuestLifecycle(t *testing.T) {
 			return p
 		}
 	}
+	tg := iscsiTarget(t)
 	virttest.Lifecycle(t, d, dir, virttest.Hooks{
-		Port:    port,
+		Port: port,
+		Volume: func(t *testing.T) (virt.Disk, []byte) {
+			data := []byte(uuid.NewString())
+			return iscsiVolume(t, tg, data), data
+		},
+		BootVolume: func(t *testing.T, image string) virt.Disk {
+			v, err := virt.VolumeDisk(tg.ImageVolume(t, image).Info())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		},
 		Spawned: func(t *testing.T, id string) { leaveNothing(t, d, id) },
 		PoweredOff: func(t *testing.T, id string) {
 			if reason := shutoffReason(t, d, id); reason != libvirt.DOMAIN_SHUTOFF_SHUTDOWN {
@@ -125,6 +138,9 @@ func TestGuestLifecycle(t *testing.T) {
 		Destroyed: func(t *testing.T, id string) {
 			if _, err := os.Stat(guestDir(d.cfg.StateDir, id)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("state directory after Destroy: %v", err)
+			}
+			if left := guestSecrets(t, d, id); len(left) > 0 {
+				t.Errorf("secrets after Destroy: %v", left)
 			}
 			for _, p := range ports {
 				switchPort(t, sw, bridge, p, false)
@@ -272,7 +288,7 @@ func TestQEMUDefinesPorts(t *testing.T) {
 	for _, bus := range []string{"virtio", "scsi", "sata", "ide"} {
 		g := fakeGuest()
 		g.Properties = map[string]string{"hw_disk_bus": bus, "hw_vif_model": "e1000"}
-		doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir)
+		doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir, "")
 		if err != nil {
 			t.Fatal(err)
 		}

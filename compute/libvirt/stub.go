@@ -17,6 +17,7 @@ var (
 	_ virt.Pauser            = (*Driver)(nil)
 	_ virt.Suspender         = (*Driver)(nil)
 	_ virt.InterfaceAttacher = (*Driver)(nil)
+	_ virt.VolumeAttacher    = (*Driver)(nil)
 	_ virt.ConsoleLogger     = (*Driver)(nil)
 )
 
@@ -42,6 +43,8 @@ func (*Driver) State(context.Context, string) (virt.PowerState, error) {
 
 func (*Driver) AttachInterface(context.Context, string, virt.GuestPort) error { return ErrUnavailable }
 func (*Driver) DetachInterface(context.Context, string, string) error         { return ErrUnavailable }
+func (*Driver) AttachVolume(context.Context, string, virt.Disk) error         { return ErrUnavailable }
+func (*Driver) DetachVolume(context.Context, string, string) error            { return ErrUnavailable }
 
 func (*Driver) List(context.Context) ([]virt.GuestState, error) { return nil, ErrUnavailable }
 

@@ -1,0 +1,231 @@
+//go:build cgo
+
+package libvirt
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/gostack/gostack/compute/virt"
+)
+
+// AttachVolume adds volume v (a network disk: Protocol "iscsi") to a
+// guest as Nova's libvirt driver adds a network volume: its CHAP
+// password goes into a libvirt secret (usage iscsi, private,
+// persistent: virSecretDefineXML and SetValue), and a <disk
+// type='network'> with <source protocol='iscsi' name='<iqn>/<lun>'>,
+// the portal as its <host>, the initiator name, <auth> naming the
+// secret by usage, a virtio target (the first free vdX) and the volume
+// id as <serial> goes into the guest's definition and, when it runs or
+// is paused, into the running guest in the same AttachDeviceFlags call
+// (QEMU logs in with its own initiator; libvirt hands it the secret
+// encrypted, never in clear on its command line). A running guest's
+// attach the target refuses (a wrong password) fails with QEMU's
+// message, and libvirt then keeps the definition as it was; the secret
+// is undefined again.
+//
+// A volume whose disk the definition has is left as it is (a running
+// guest that lacks it gets it). A suspended guest refuses with
+// ErrPowerState, and the volume the guest boots from with
+// virt.ErrNotSupported.
+func (d *Driver) AttachVolume(ctx context.Context, id string, v virt.Disk) error {
+	volumeID := v.VolumeID()
+	t, err := checkVolume(v)
+	if err != nil {
+		return fmt.Errorf("compute/libvirt: attach volume %s to %s: %w", volumeID, id, err)
+	}
+	return d.withConn(ctx, id, func(c *libvirt.Connect, dom *libvirt.Domain, id string) error {
+		g, err := readNICs(dom, id)
+		if err != nil {
+			return err
+		}
+		if g.meta.RootVolume == volumeID {
+			return fmt.Errorf("compute/libvirt: attach volume %s to %s: it is the guest's root disk: %w", volumeID, id, virt.ErrNotSupported)
+		}
+		inConfig := volumeDisk(g.config, volumeID)
+		var flags libvirt.DomainDeviceModifyFlags
+		if inConfig == nil {
+			flags |= libvirt.DOMAIN_DEVICE_MODIFY_CONFIG
+		}
+		if g.live != nil && volumeDisk(g.live, volumeID) == nil {
+			flags |= libvirt.DOMAIN_DEVICE_MODIFY_LIVE
+		}
+		if flags == 0 {
+			return nil
+		}
+		if err := g.refuseSuspended("attach volume %s to %s", volumeID, id); err != nil {
+			return err
+		}
+		disk := iscsiDisk(id, v, t, d.cfg.InitiatorName, freeTarget(g.config, g.live), "virtio")
+		if inConfig != nil {
+			disk = *inConfig // an attach that stopped half-way: the disk as defined
+		}
+		doc, err := disk.Marshal()
+		if err != nil {
+			return fmt.Errorf("compute/libvirt: guest %s: volume %s: %w", id, volumeID, err)
+		}
+		// A new volume's secret gets the password given; one the
+		// definition has keeps its own, unless it is missing.
+		if t.Username != "" {
+			if err := defineSecret(c, id, volumeID, t.Password, inConfig == nil); err != nil {
+				return err
+			}
+		}
+		if err := dom.AttachDeviceFlags(doc, flags); err != nil {
+			if inConfig == nil {
+				if uerr := undefineSecret(c, id, volumeID); uerr != nil {
+					d.cfg.Log.Warn("compute/libvirt: undefine the secret of a failed attach", "id", id, "volume", volumeID, "err", uerr)
+				}
+			}
+			return wrap(err, "attach volume %s to %s (%s)", volumeID, id, t)
+		}
+		return nil
+	})
+}
+
+// DetachVolume removes volume volumeID's disk from a guest, as
+// DetachInterface removes a NIC: from a running guest it asks the guest
+// to let go and waits until it has (asking again every 5 s, up to ctx's
+// deadline, Config.DetachTimeout when ctx has none), and only then
+// removes the disk from the definition; a guest that does not let go
+// keeps it in both and the call returns ErrStillAttached. libvirt logs
+// QEMU out of the target as the disk goes. Last, the volume's secret is
+// undefined. A guest without the volume is left as it is (a secret an
+// earlier detach left is undefined); a paused guest, which cannot let
+// go until it runs, and a suspended one refuse with ErrPowerState, and
+// the volume the guest boots from with virt.ErrNotSupported.
+func (d *Driver) DetachVolume(ctx context.Context, id, volumeID string) error {
+	return d.withConn(ctx, id, func(c *libvirt.Connect, dom *libvirt.Domain, id string) error {
+		g, err := readNICs(dom, id)
+		if err != nil {
+			return err
+		}
+		if volumeID != "" && g.meta.RootVolume == volumeID {
+			return fmt.Errorf("compute/libvirt: detach volume %s from %s: it is the guest's root disk: %w", volumeID, id, virt.ErrNotSupported)
+		}
+		inConfig, inLive := volumeDisk(g.config, volumeID), volumeDisk(g.live, volumeID)
+		if inConfig == nil && inLive == nil {
+			return undefineSecret(c, id, volumeID)
+		}
+		if err := g.refuseSuspended("detach volume %s from %s", volumeID, id); err != nil {
+			return err
+		}
+		if inLive != nil && g.state == libvirt.DOMAIN_PAUSED {
+			return fmt.Errorf("%w: detach volume %s from %s, which is paused: it cannot let the disk go until it runs", ErrPowerState, volumeID, id)
+		}
+		if inLive != nil {
+			doc, err := inLive.Marshal()
+			if err != nil {
+				return fmt.Errorf("compute/libvirt: guest %s: volume %s: %w", id, volumeID, err)
+			}
+			has := func(live *libvirtxml.Domain) bool { return volumeDisk(live, volumeID) != nil }
+			if err := d.detachLive(ctx, dom, id, "volume "+volumeID+"'s disk", doc, has); err != nil {
+				return err
+			}
+		}
+		if inConfig != nil {
+			doc, err := inConfig.Marshal()
+			if err != nil {
+				return fmt.Errorf("compute/libvirt: guest %s: volume %s: %w", id, volumeID, err)
+			}
+			if err := dom.DetachDeviceFlags(doc, libvirt.DOMAIN_DEVICE_MODIFY_CONFIG); err != nil {
+				return wrap(err, "detach volume %s from the definition of %s", volumeID, id)
+			}
+		}
+		return undefineSecret(c, id, volumeID)
+	})
+}
+
+// rootSecret defines the secret of a guest's root disk when it is a
+// volume with CHAP: before the domain is defined (replace: a new
+// guest's password), or before a guest whose spawn stopped half-way is
+// started (only if it is missing).
+func rootSecret(c *libvirt.Connect, g virt.Guest, replace bool) error {
+	if g.Disk.Protocol == "" {
+		return nil
+	}
+	t, err := checkVolume(g.Disk)
+	if err != nil {
+		return fmt.Errorf("compute/libvirt: guest %s: root disk: %w", g.ID, err)
+	}
+	if t.Username == "" {
+		return nil
+	}
+	return defineSecret(c, g.ID, g.Disk.VolumeID(), t.Password, replace)
+}
+
+// defineSecret makes sure guest id's volume has its secret, with the
+// password when it is new or replace is set. The password goes to
+// libvirt only (SetValue), never into an error.
+func defineSecret(c *libvirt.Connect, id, volumeID, password string, replace bool) error {
+	s, err := c.LookupSecretByUsage(libvirt.SECRET_USAGE_TYPE_ISCSI, secretUsage(id, volumeID))
+	switch {
+	case err == nil:
+		defer s.Free()
+		if !replace {
+			return nil
+		}
+	case isCode(err, libvirt.ERR_NO_SECRET):
+		doc, err := secretXML(id, volumeID)
+		if err != nil {
+			return err
+		}
+		if s, err = c.SecretDefineXML(doc, 0); err != nil {
+			return wrap(err, "define the secret of volume %s of %s", volumeID, id)
+		}
+		defer s.Free()
+	default:
+		return wrap(err, "look up the secret of volume %s of %s", volumeID, id)
+	}
+	if err := s.SetValue([]byte(password), 0); err != nil {
+		return wrap(err, "set the secret of volume %s of %s", volumeID, id)
+	}
+	return nil
+}
+
+// undefineSecret removes guest id's secret of a volume; one that is not
+// there is no error.
+func undefineSecret(c *libvirt.Connect, id, volumeID string) error {
+	s, err := c.LookupSecretByUsage(libvirt.SECRET_USAGE_TYPE_ISCSI, secretUsage(id, volumeID))
+	if isCode(err, libvirt.ERR_NO_SECRET) || isCode(err, libvirt.ERR_NO_SUPPORT) {
+		return nil // none, or a connection without secrets (the test driver)
+	}
+	if err != nil {
+		return wrap(err, "look up the secret of volume %s of %s", volumeID, id)
+	}
+	defer s.Free()
+	if err := s.Undefine(); err != nil && !isCode(err, libvirt.ERR_NO_SECRET) {
+		return wrap(err, "undefine the secret of volume %s of %s", volumeID, id)
+	}
+	return nil
+}
+
+// undefineSecrets removes every secret of guest id's volumes (those
+// whose usage starts with its prefix). A connection without secrets
+// (libvirt's test driver) has none to remove.
+func undefineSecrets(c *libvirt.Connect, id string) error {
+	secrets, err := c.ListAllSecrets(0)
+	if isCode(err, libvirt.ERR_NO_SUPPORT) {
+		return nil
+	}
+	if err != nil {
+		return wrap(err, "list secrets")
+	}
+	var first error
+	for i := range secrets {
+		s := &secrets[i]
+		typ, terr := s.GetUsageType()
+		usage, uerr := s.GetUsageID()
+		if terr == nil && uerr == nil && typ == libvirt.SECRET_USAGE_TYPE_ISCSI && strings.HasPrefix(usage, secretPrefix(id)) {
+			if err := s.Undefine(); err != nil && !isCode(err, libvirt.ERR_NO_SECRET) && first == nil {
+				first = wrap(err, "undefine secret %s of %s", usage, id)
+			}
+		}
+		s.Free()
+	}
+	return first
+}

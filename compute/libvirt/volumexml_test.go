@@ -1,0 +1,125 @@
+package libvirt
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/gostack/gostack/compute/virt"
+)
+
+const testPassword = "s3cretPassw0rdXY"
+
+// testVolume is an iSCSI volume with CHAP as the compute agent gives it.
+func testVolume(id string) virt.Disk {
+	return virt.Disk{Protocol: "iscsi", Serial: id, Connection: map[string]string{
+		"target_portal": "192.0.2.10:3260", "target_iqn": "iqn.2010-10.org.openstack:volume-" + id, "target_lun": "1",
+		"volume_id": id, "auth_method": "CHAP", "auth_username": "Zq8dW2nKp4Lm9Xv3Tb7R", "auth_password": testPassword,
+	}}
+}
+
+// TestVolumeXML: a volume's disk as Nova's LibvirtNetVolumeDriver
+// writes one (with CHAP, and without, on another initiator), and its
+// secret; neither holds the password.
+func TestVolumeXML(t *testing.T) {
+	v := testVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f")
+	tgt, err := checkVolume(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chap := iscsiDisk(testID, v, tgt, "", "vdc", "virtio")
+	disk, err := chap.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "volume-chap", disk)
+	open := testVolume("a1b2c3d4-0000-4000-8000-000000000001")
+	open.Connection["auth_method"] = "None"
+	open.Connection["target_portal"] = "[2001:db8::1]:3261"
+	tgt, err = checkVolume(open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := iscsiDisk(testID, open, tgt, "iqn.1993-08.org.debian:01:compute-1", "vdd", "virtio")
+	noAuth, err := plain.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "volume-noauth", noAuth)
+	secret, err := secretXML(testID, v.Serial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "volume-secret", secret)
+	for _, s := range []string{disk, noAuth, secret} {
+		if strings.Contains(s, testPassword) {
+			t.Errorf("the password is in\n%s", s)
+		}
+	}
+}
+
+func TestCheckVolume(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		change       func(*virt.Disk)
+		want         string
+		notSupported bool
+	}{
+		{"rbd", func(v *virt.Disk) { v.Protocol = "rbd" }, "rbd disk", true},
+		{"a local file", func(v *virt.Disk) { v.Protocol = "" }, "not a network disk", false},
+		{"a path too", func(v *virt.Disk) { v.Path = "/x" }, "with a path", false},
+		{"qcow2", func(v *virt.Disk) { v.Format = "qcow2" }, "want raw", false},
+		{"no volume id", func(v *virt.Disk) { v.Serial = ""; delete(v.Connection, "volume_id") }, "volume id", false},
+		{"a volume id libvirt refuses", func(v *virt.Disk) { v.Serial = "a/b" }, "volume id", false},
+		{"no password", func(v *virt.Disk) { delete(v.Connection, "auth_password") }, "auth_password", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := testVolume("v1")
+			tc.change(&v)
+			_, err := checkVolume(v)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("checkVolume: %v, want %q", err, tc.want)
+			}
+			if errors.Is(err, virt.ErrNotSupported) != tc.notSupported {
+				t.Errorf("%v: ErrNotSupported %v, want %v", err, !tc.notSupported, tc.notSupported)
+			}
+		})
+	}
+}
+
+// TestFreeTarget: a new volume's disk takes the first virtio name no
+// disk of the definition or the running guest has.
+func TestFreeTarget(t *testing.T) {
+	dom := func(devs ...string) *libvirtxml.Domain {
+		d := &libvirtxml.Domain{Devices: &libvirtxml.DomainDeviceList{}}
+		for _, dev := range devs {
+			d.Devices.Disks = append(d.Devices.Disks, libvirtxml.DomainDisk{Target: &libvirtxml.DomainDiskTarget{Dev: dev}})
+		}
+		return d
+	}
+	many := make([]string, 26)
+	for i := range many {
+		many[i] = "vd" + string(rune('a'+i))
+	}
+	for _, tc := range []struct {
+		name string
+		doms []*libvirtxml.Domain
+		want string
+	}{
+		{"root and config drive", []*libvirtxml.Domain{dom("vda", "vdb")}, "vdc"},
+		{"a gap", []*libvirtxml.Domain{dom("vda", "vdc")}, "vdb"},
+		{"the running guest's too", []*libvirtxml.Domain{dom("vda", "vdb"), dom("vda", "vdb", "vdc")}, "vdd"},
+		{"not running", []*libvirtxml.Domain{dom("vda"), nil}, "vdb"},
+		{"scsi root disk", []*libvirtxml.Domain{dom("sda", "sdb")}, "vda"},
+		{"past vdz", []*libvirtxml.Domain{dom(many...)}, "vdaa"},
+	} {
+		if got := freeTarget(tc.doms...); got != tc.want {
+			t.Errorf("%s: freeTarget = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	if got := diskLetters(26 + 26*26); got != "aaa" {
+		t.Errorf("diskLetters(702) = %s, want aaa", got)
+	}
+}
