@@ -115,16 +115,10 @@ func TestGuestLifecycle(t *testing.T) {
 		Port: port,
 		Volume: func(t *testing.T) (virt.Disk, []byte) {
 			data := []byte(uuid.NewString())
-			return iscsiVolume(t, tg, data), data
+			return tg.Disk(t, data), data
 		},
-		BootVolume: func(t *testing.T, image string) virt.Disk {
-			v, err := virt.VolumeDisk(tg.ImageVolume(t, image).Info())
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		},
-		Spawned: func(t *testing.T, id string) { leaveNothing(t, d, id) },
+		BootVolume: func(t *testing.T, image string) virt.Disk { return tg.ImageDisk(t, image) },
+		Spawned:    func(t *testing.T, id string) { leaveNothing(t, d, id) },
 		PoweredOff: func(t *testing.T, id string) {
 			if reason := shutoffReason(t, d, id); reason != libvirt.DOMAIN_SHUTOFF_SHUTDOWN {
 				t.Errorf("shut off for reason %d, want %d (the guest shut down)", reason, libvirt.DOMAIN_SHUTOFF_SHUTDOWN)

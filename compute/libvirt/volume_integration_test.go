@@ -17,32 +17,21 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/gostack/gostack/compute/virt"
+	"github.com/gostack/gostack/compute/virt/virttest"
 	"github.com/gostack/gostack/network/ovs/ovstest"
-	"github.com/gostack/gostack/storage/iscsi/iscsitest"
 )
 
 // iscsiTarget is a private tgtd that the system libvirtd's guests
 // reach: started in the daemons' network namespace when this binary
 // started libvirtd there (its QEMUs' 127.0.0.1 is that namespace's),
 // else in the test's own. Call systemLibvirt (qemuDriver) first.
-func iscsiTarget(t *testing.T) *iscsitest.Target {
+func iscsiTarget(t *testing.T) *virttest.ISCSI {
 	t.Helper()
-	var o iscsitest.Options
+	var within func(func() error) error
 	if daemons.dir != "" {
-		o.Within = func(f func() error) error { return ovstest.In(daemons.ns, f) }
+		within = func(f func() error) error { return ovstest.In(daemons.ns, f) }
 	}
-	return iscsitest.Start(t, o)
-}
-
-// iscsiVolume is a volume of tg whose first bytes are data, as the
-// compute agent gives it (Nova's connection info).
-func iscsiVolume(t *testing.T, tg *iscsitest.Target, data []byte) virt.Disk {
-	t.Helper()
-	v, err := virt.VolumeDisk(tg.Volume(t, data, 1<<20).Info())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return virttest.StartISCSI(t, within)
 }
 
 // secretDefined says whether libvirt has guest id's secret of a volume.
@@ -216,7 +205,7 @@ func TestVolumeHotplugNoOS(t *testing.T) {
 	do(t, "spawn", func() error {
 		return d.Spawn(ctx, virt.Guest{ID: id, VCPUs: 1, MemoryMB: 64, Disk: virt.Disk{Path: disk, Format: "raw"}})
 	})
-	a, b, c := iscsiVolume(t, tg, []byte("a")), iscsiVolume(t, tg, []byte("b")), iscsiVolume(t, tg, []byte("c"))
+	a, b, c := tg.Disk(t, []byte("a")), tg.Disk(t, []byte("b")), tg.Disk(t, []byte("c"))
 	passwords := []string{a.Connection["auth_password"], b.Connection["auth_password"], c.Connection["auth_password"], "notThePassw0rd42"}
 	both := func(v virt.Disk, want bool) {
 		t.Helper()
@@ -283,7 +272,7 @@ func TestVolumeHotplugNoOS(t *testing.T) {
 	noPassword(t, d, id, passwords...)
 
 	do(t, "suspend", func() error { return d.Suspend(ctx, id) })
-	if err := d.AttachVolume(ctx, id, iscsiVolume(t, tg, []byte("d"))); !errors.Is(err, ErrPowerState) {
+	if err := d.AttachVolume(ctx, id, tg.Disk(t, []byte("d"))); !errors.Is(err, ErrPowerState) {
 		t.Errorf("attach to a suspended guest: %v, want ErrPowerState", err)
 	}
 	do(t, "resume", func() error { return d.Resume(ctx, id) })

@@ -11,7 +11,6 @@ import (
 	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/compute/virt/virttest"
 	"github.com/gostack/gostack/internal/testenv"
-	"github.com/gostack/gostack/storage/iscsi/iscsitest"
 )
 
 // TestGuestImage is the drivers' shared lifecycle (compute/virt/virttest)
@@ -19,7 +18,7 @@ import (
 // suspend leaves no QEMU and a saved state file, a destroy leaves no
 // directory, a guest spawned stopped has no QEMU and no pid file. Its
 // ports are bare taps (Config.Plug is nil), made as root, and its
-// volumes are on a private tgtd (storage/iscsi/iscsitest); without root
+// volumes are on a private tgtd (virttest.StartISCSI); without root
 // the interface and volume steps are skipped.
 func TestGuestImage(t *testing.T) {
 	testenv.LookPath(t, "genisoimage", "genisoimage")
@@ -44,12 +43,12 @@ func TestGuestImage(t *testing.T) {
 	var volume func(*testing.T) (virt.Disk, []byte)
 	var bootVolume func(*testing.T, string) virt.Disk
 	if os.Geteuid() == 0 {
-		tg := iscsitest.Start(t, iscsitest.Options{})
+		tg := virttest.StartISCSI(t, nil)
 		volume = func(t *testing.T) (virt.Disk, []byte) {
 			data := []byte(uuid.NewString())
-			return volumeDisk(t, tg.Volume(t, data, 1<<20)), data
+			return tg.Disk(t, data), data
 		}
-		bootVolume = func(t *testing.T, image string) virt.Disk { return volumeDisk(t, tg.ImageVolume(t, image)) }
+		bootVolume = func(t *testing.T, image string) virt.Disk { return tg.ImageDisk(t, image) }
 	}
 	virttest.Lifecycle(t, d, t.TempDir(), virttest.Hooks{
 		Port:       port,

@@ -17,8 +17,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/compute/virt"
-	"github.com/gostack/gostack/storage/iscsi"
-	"github.com/gostack/gostack/storage/iscsi/iscsitest"
+	"github.com/gostack/gostack/compute/virt/virttest"
 )
 
 // chapVolume is an iSCSI volume with CHAP, as the compute agent gives
@@ -27,17 +26,6 @@ func chapVolume(id, password string) virt.Disk {
 	v := storedVolume(id, true)
 	v.Connection["auth_password"] = password
 	return v
-}
-
-// volumeDisk is the network disk of an exported volume, as Nova's
-// connection info gives it.
-func volumeDisk(t *testing.T, c iscsi.Connection) virt.Disk {
-	t.Helper()
-	d, err := virt.VolumeDisk(c.Info())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 // recorder keeps what the driver logs, to look for passwords in it.
@@ -276,7 +264,7 @@ func TestVolumeOff(t *testing.T) {
 // the secret files), adoption by a new driver and a suspend and resume;
 // no password is in a log, guest.json or QEMU's command line.
 func TestVolumeHotplug(t *testing.T) {
-	tg := iscsitest.Start(t, iscsitest.Options{})
+	tg := virttest.StartISCSI(t, nil)
 	r := &recorder{}
 	d := newDriver(t, "", r.config(t))
 	g := tinyGuest()
@@ -287,7 +275,7 @@ func TestVolumeHotplug(t *testing.T) {
 	f := guestFiles(d.cfg.StateDir, g.ID)
 	var passwords []string
 	volume := func() virt.Disk {
-		v := volumeDisk(t, tg.Volume(t, []byte("gostack"), 1<<20))
+		v := tg.Disk(t, []byte("gostack"))
 		passwords = append(passwords, v.Connection["auth_password"])
 		return v
 	}
@@ -427,11 +415,11 @@ func TestVolumeHotplug(t *testing.T) {
 // TestBootVolumeRefused: a guest whose root volume's target refuses
 // the login does not start, says why, and leaves nothing.
 func TestBootVolumeRefused(t *testing.T) {
-	tg := iscsitest.Start(t, iscsitest.Options{})
+	tg := virttest.StartISCSI(t, nil)
 	r := &recorder{}
 	d := newDriver(t, "", r.config(t))
 	g := tinyGuest()
-	g.Disk = volumeDisk(t, tg.Volume(t, []byte("not bootable"), 1<<20))
+	g.Disk = tg.Disk(t, []byte("not bootable"))
 	right := g.Disk.Connection["auth_password"]
 	g.Disk.Connection["auth_password"] = "notThePassw0rd42"
 	err := d.Spawn(context.Background(), g)

@@ -1,10 +1,4 @@
-// Package iscsitest gives tests a private iSCSI target: a tgtd of their
-// own, started through storage/iscsi's Exporter on 127.0.0.1 (a free
-// portal port, a random control port, never tgt's default one) and
-// stopped by its pid when the test ends, with volumes as files whose
-// first bytes the test chooses. It is for tests only: the compute
-// drivers' volume tests reach its volumes with QEMU's own initiator.
-package iscsitest
+package virttest
 
 import (
 	"context"
@@ -14,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -21,44 +16,38 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/storage/iscsi"
 )
 
-// Target is a private tgtd and the directory of its volumes' files.
-type Target struct {
+// ISCSI is a private iSCSI target for a driver's volume steps
+// (Hooks.Volume, Hooks.BootVolume) and its own volume tests: a tgtd of
+// the test's, started through storage/iscsi's Exporter on 127.0.0.1 at
+// a free port with a random control port (never tgt's default one, so
+// the host's tgt service and other tests' tgtds are left alone), and
+// stopped by its pid when the test ends; its volumes are files.
+type ISCSI struct {
 	Exporter *iscsi.Exporter
 	Files    iscsi.Files
 }
 
-// Options change where the target runs.
-type Options struct {
-	// Within runs f, which starts tgtd, where initiators must reach it:
-	// in a network namespace of the test's (whose 127.0.0.1 is then the
-	// portal), for a hypervisor that runs its guests there. Nil: in the
-	// test's own.
-	Within func(f func() error) error
-}
-
-// Start starts a private tgtd, stopped by its pid (Exporter.Stop) when
-// the test ends. It needs root, tgt (tgtd, tgtadm) and QEMU's iscsi
+// StartISCSI starts the private target. within, if not nil, runs the
+// start of tgtd where the driver's QEMUs reach it: in the network
+// namespace a test's libvirtd runs its guests in, whose 127.0.0.1 is
+// then the portal. It needs root, tgt (tgtd, tgtadm) and QEMU's iscsi
 // block driver (qemu-block-extra); without them the test is skipped, or
-// failed in CI.
-func Start(t testing.TB, o Options) *Target {
+// failed under CI=true.
+func StartISCSI(t testing.TB, within func(func() error) error) *ISCSI {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if testenv.CI() {
-			t.Fatal("a private tgtd needs root [CI=true: integration tests may not skip]")
-		}
-		t.Skip("a private tgtd needs root")
+		missing(t, "root (a private tgtd)", "")
 	}
-	tgtd := testenv.LookPath(t, "tgtd", "tgt")
-	tgtadm := testenv.LookPath(t, "tgtadm", "tgt")
+	tgtd, tgtadm := lookPath(t, "tgtd", "tgt"), lookPath(t, "tgtadm", "tgt")
 	if mods, _ := filepath.Glob("/usr/lib/*/qemu/block-iscsi.so"); len(mods) == 0 {
-		testenv.Missing(t, "QEMU's iscsi block driver (block-iscsi.so)", "qemu-block-extra")
+		missing(t, "QEMU's iscsi block driver (block-iscsi.so)", "qemu-block-extra")
 	}
 	dir := t.TempDir()
-	tg := &Target{
+	tg := &ISCSI{
 		Exporter: &iscsi.Exporter{
 			Dir:         filepath.Join(dir, "tgt"),
 			ControlPort: freeControlPort(t),
@@ -68,7 +57,6 @@ func Start(t testing.TB, o Options) *Target {
 		},
 		Files: iscsi.Files{Dir: filepath.Join(dir, "volumes")},
 	}
-	within := o.Within
 	if within == nil {
 		within = func(f func() error) error { return f() }
 	}
@@ -94,7 +82,7 @@ func Start(t testing.TB, o Options) *Target {
 // Volume makes a volume of size bytes (a multiple of 512) whose start
 // is data, exports it with fresh CHAP credentials, and returns its
 // connection (Connection.Info is what Nova receives from Cinder).
-func (tg *Target) Volume(t testing.TB, data []byte, size int64) iscsi.Connection {
+func (tg *ISCSI) Volume(t testing.TB, data []byte, size int64) iscsi.Connection {
 	t.Helper()
 	ctx := context.Background()
 	id := uuid.NewString()
@@ -120,21 +108,69 @@ func (tg *Target) Volume(t testing.TB, data []byte, size int64) iscsi.Connection
 	return c
 }
 
-// ImageVolume is a volume holding the file image (a disk image: boot
-// from volume), its size rounded up to 1 MiB.
-func (tg *Target) ImageVolume(t testing.TB, image string) iscsi.Connection {
+// Disk is a new 1 MiB volume whose first bytes are data, as the network
+// disk a driver attaches (virt.VolumeDisk of its connection info).
+func (tg *ISCSI) Disk(t testing.TB, data []byte) virt.Disk {
+	t.Helper()
+	return disk(t, tg.Volume(t, data, 1<<20))
+}
+
+// ImageDisk is a new volume holding the disk image at image (its size
+// rounded up to 1 MiB), to boot from.
+func (tg *ISCSI) ImageDisk(t testing.TB, image string) virt.Disk {
 	t.Helper()
 	b, err := os.ReadFile(image)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const mib = 1 << 20
-	return tg.Volume(t, b, (int64(len(b))+mib-1)/mib*mib)
+	return disk(t, tg.Volume(t, b, (int64(len(b))+mib-1)/mib*mib))
+}
+
+func disk(t testing.TB, c iscsi.Connection) virt.Disk {
+	t.Helper()
+	d, err := virt.VolumeDisk(c.Info())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// missing skips the test for want of what (in Debian package pkg), or
+// fails it under CI=true, where integration tests may not skip.
+func missing(t testing.TB, what, pkg string) {
+	t.Helper()
+	msg := what + " is missing"
+	if pkg != "" {
+		msg = fmt.Sprintf("%s not found: install the Debian package %q", what, pkg)
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " [CI=true: integration tests may not skip]")
+	}
+	t.Skip(msg)
+}
+
+// lookPath finds a program on PATH or in /usr/sbin.
+func lookPath(t testing.TB, name, pkg string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if p := filepath.Join("/usr/sbin", name); isExecutable(p) {
+		return p
+	}
+	missing(t, name, pkg)
+	return ""
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode()&0o111 != 0
 }
 
 // freePort is a TCP port free on 127.0.0.1 a moment ago (in the test's
-// network namespace: in another one, where Options.Within starts tgtd,
-// every port is free).
+// network namespace: in another one, where within starts tgtd, every
+// port is free).
 func freePort(t testing.TB) uint16 {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -146,7 +182,7 @@ func freePort(t testing.TB) uint16 {
 }
 
 // freeControlPort is a tgtd control port no tgtd answers on: random in
-// 20000..32767 (tgt's default is 0; others' tgtds are left alone).
+// 20000..32767.
 func freeControlPort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
@@ -161,6 +197,6 @@ func freeControlPort(t testing.TB) int {
 		}
 		return port
 	}
-	t.Fatal(fmt.Errorf("no free tgtd control port"))
+	t.Fatal("no free tgtd control port")
 	return 0
 }
