@@ -177,7 +177,9 @@ type (
 	// guest kernel's, given in the order it finds disks, not the
 	// driver's. The CHAP password goes to the hypervisor's secret store
 	// only (a file only root reads, a private libvirt secret): never to a
-	// log, an error or a command line.
+	// log, an error or a command line. The volume a guest boots from (its
+	// root Disk) is neither attached nor detached: both refuse it with
+	// ErrNotSupported.
 	VolumeAttacher interface {
 		// AttachVolume adds volume d to the guest. An attach the target
 		// refuses (a wrong CHAP password, an unknown target) is an error

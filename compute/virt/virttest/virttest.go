@@ -3,7 +3,8 @@
 // with a config drive, taken through each operation of the contract as
 // the compute agent uses them, its console read back through the
 // driver. compute/qemu and compute/libvirt both run it, so the two
-// drivers behave as one.
+// drivers behave as one. StartISCSI gives their tests a private iSCSI
+// target for the volume steps.
 package virttest
 
 import (
