@@ -64,11 +64,11 @@ func (a *API) backendState(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) backendReport(w http.ResponseWriter, r *http.Request) error {
-	var rep storage.BackendReport
-	if err := httpapi.DecodeJSON(w, r, &rep, httpapi.Strict()); err != nil {
+	rep, err := decodeReport[storage.BackendReport](w, r)
+	if err != nil {
 		return err
 	}
-	b, err := a.Store.ReportBackend(r.Context(), r.PathValue("host"), rep)
+	b, err := a.Store.ReportBackend(r.Context(), r.PathValue("host"), *rep)
 	if err != nil {
 		return err
 	}
@@ -77,11 +77,11 @@ func (a *API) backendReport(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
-	var rep storage.VolumeReport
-	if err := httpapi.DecodeJSON(w, r, &rep, httpapi.Strict()); err != nil {
+	rep, err := decodeReport[storage.VolumeReport](w, r)
+	if err != nil {
 		return err
 	}
-	v, err := a.Store.ReportVolume(r.Context(), r.PathValue("host"), r.PathValue("id"), rep)
+	v, err := a.Store.ReportVolume(r.Context(), r.PathValue("host"), r.PathValue("id"), *rep)
 	if err != nil {
 		return err
 	}
@@ -93,4 +93,19 @@ func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// decodeReport reads an agent's report, a JSON object with no unknown
+// keys. A null body is refused: encoding/json leaves the report empty
+// for it, which the Store would take as a report of nothing (a backend's
+// figures and names wiped).
+func decodeReport[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
+	var rep *T
+	if err := httpapi.DecodeJSON(w, r, &rep, httpapi.Strict()); err != nil {
+		return nil, err
+	}
+	if rep == nil {
+		return nil, badRequest("The report must be a JSON object, not null.")
+	}
+	return rep, nil
 }

@@ -54,6 +54,7 @@ func TestInternalAPI(t *testing.T) {
 		wantError(t, agent(service, "PUT", hostPath+"/volumes/"+id, rep), 409, "conflictingRequest")
 		wantError(t, agent(service, "PUT", hostPath+"/volumes/"+id, map[string]any{"status": "available"}), 400, "badRequest")
 		wantError(t, agent(service, "PUT", hostPath+"/volumes/"+id, "not json"), 400, "badRequest")
+		wantError(t, agent(service, "PUT", hostPath+"/volumes/"+id, "null"), 400, "badRequest", "The report must be a JSON object, not null.")
 	})
 	// An extend ends at its new size, a delete with the volume gone.
 	c.must(t, 202, "3.0", alice, "POST", "/volumes/"+id+"/action", map[string]any{"os-extend": map[string]any{"new_size": 4}})
@@ -78,7 +79,13 @@ func TestInternalAPI(t *testing.T) {
 	if b, err := c.store.Backend(ctx, "host2@ceph#rbd"); err != nil || b.AvailabilityZone != "az2" {
 		t.Fatalf("backend: %+v %v", b, err)
 	}
-	wantError(t, agent(service, "PUT", "/internal/volume/hosts/"+url.PathEscape("host2@ceph#rbd")+"/backend", map[string]any{"bogus": 1}), 400, "badRequest")
+	backendPath := "/internal/volume/hosts/" + url.PathEscape("host2@ceph#rbd") + "/backend"
+	wantError(t, agent(service, "PUT", backendPath, map[string]any{"bogus": 1}), 400, "badRequest")
+	// A null body is no report (encoding/json would read it as an empty
+	// one, which wipes the backend's names and figures).
+	for _, body := range []string{"null", " null "} {
+		wantError(t, agent(service, "PUT", backendPath, body), 400, "badRequest", "The report must be a JSON object, not null.")
+	}
 	if b, err := c.store.Backend(ctx, "host2@ceph#rbd"); err != nil || b.AvailabilityZone != "az2" || b.Report.VolumeBackendName != "ceph" {
 		t.Fatalf("a refused report changed the backend: %+v %v", b, err)
 	}
