@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,6 +110,34 @@ func (v *value) native() any {
 	return nil
 }
 
+// connectorOf is an attachment's connector (a JSON object) as the Store
+// keeps it. A number a float64 cannot hold (1e400, which Python reads as
+// inf) is refused: the Store could write it but not read it back.
+func connectorOf(v *value) (map[string]any, error) {
+	if n := v.outOfRange(); n != "" {
+		return nil, badRequest("Invalid input received: connector has a number out of range: %s", n)
+	}
+	return v.native().(map[string]any), nil
+}
+
+// outOfRange is the first number in v that is beyond a float64's range
+// ("" when none is).
+func (v *value) outOfRange() string {
+	switch v.kind {
+	case '0':
+		if _, err := strconv.ParseFloat(v.text, 64); err != nil {
+			return v.text
+		}
+	case '{', '[':
+		for _, item := range v.items {
+			if n := item.outOfRange(); n != "" {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
 // createAttachment is Cinder's attachment create: the schema (3.54's
 // with mode), the volume (its project's; no volume:get), the policy on
 // the volume (and, for an in-use bootable multiattach volume,
@@ -135,7 +164,9 @@ func (a *API) createAttachment(w http.ResponseWriter, r *http.Request, q *reques
 		c.InstanceUUID = i.text
 	}
 	if conn := att.get("connector"); !conn.null() {
-		c.Connector = conn.native().(map[string]any)
+		if c.Connector, err = connectorOf(conn); err != nil {
+			return err
+		}
 	}
 	if m := att.get("mode"); m != nil && q.at(attachmentModeArg) {
 		c.Mode = m.text
@@ -191,7 +222,10 @@ func (a *API) updateAttachment(w http.ResponseWriter, r *http.Request, q *reques
 	if err := a.authorize(r.Context(), q, "volume:attachment_update", attachmentTarget(q, at)); err != nil {
 		return err
 	}
-	connector := body.get("attachment").get("connector").native().(map[string]any)
+	connector, err := connectorOf(body.get("attachment").get("connector"))
+	if err != nil {
+		return err
+	}
 	if at, err = a.Store.UpdateAttachment(r.Context(), q.viewer(), id, connector); err != nil {
 		return err
 	}

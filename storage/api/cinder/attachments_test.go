@@ -219,6 +219,11 @@ func TestAttachmentsAPIRefusals(t *testing.T) {
 			"Invalid volume: Volume " + inUse + " status must be available or downloading to reserve, but the current status is in-use."},
 		{"3.27", alice, "POST", "/attachments", map[string]any{"attachment": map[string]any{"volume_uuid": free, "connector": noInitiator}}, 400, "badRequest",
 			"Invalid input received: Connector doesn't have required information: initiator"},
+		// A number beyond a float64's is no connector's.
+		{"3.27", alice, "POST", "/attachments", `{"attachment":{"volume_uuid":"` + free + `","connector":{"initiator":"iqn.x","wwpns":[1e400]}}}`,
+			400, "badRequest", "Invalid input received: connector has a number out of range: 1e400"},
+		{"3.27", alice, "PUT", "/attachments/" + moving, `{"attachment":{"connector":{"initiator":"iqn.x","x":{"y":-2e308}}}}`, 400, "badRequest",
+			"Invalid input received: connector has a number out of range: -2e308"},
 		{"3.27", alice, "PUT", "/attachments/" + moving, map[string]any{"attachment": map[string]any{}}, 400, "badRequest",
 			"'connector' is a required property"},
 		{"3.27", alice, "PUT", "/attachments/" + moving, map[string]any{"attachment": map[string]any{"connector": map[string]any{}}}, 400, "badRequest",
