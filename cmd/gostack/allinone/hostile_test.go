@@ -65,7 +65,7 @@ const (
 	foreignWrite
 )
 
-var hostileRoutes = append(append(append(assignmentRoutes(), networkTagRoutes()...), computeRoutes()...), []hostileRoute{
+var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRoutes()...), computeRoutes()...), volumeRoutes()...), []hostileRoute{
 	// identity
 	{area: "identity", pattern: "GET /{$}", flags: public},
 	{area: "identity", pattern: "GET /v3", flags: public},
@@ -373,6 +373,7 @@ func areaRoutes() map[string][]string {
 		"network":   (&networkapi.API{}).Routes(),
 		"placement": (&placementapi.API{}).Routes(),
 		"compute":   (&novaapi.API{}).Routes(),
+		"volume":    volumeServed(),
 	}
 }
 
@@ -382,6 +383,7 @@ func areaRoutes() map[string][]string {
 var areaHeaders = map[string]map[string]string{
 	"placement": {"OpenStack-API-Version": "placement latest"},
 	"compute":   {"OpenStack-API-Version": "compute latest"},
+	"volume":    {"OpenStack-API-Version": "volume latest"},
 }
 
 // adminAreas are the areas whose every route but the public ones needs
@@ -445,7 +447,7 @@ type hostile struct {
 }
 
 func newHostile(t *testing.T, cfg *cloudConfig) *hostile {
-	d := start(t, cfg, cfg.all()...)
+	d := start(t, cfg, withVolume(cfg.all())...)
 	h := &hostile{t: t, d: d, cfg: cfg, fix: map[string]string{}}
 	dsn := cfg.Database
 	if dsn == "" {
@@ -461,6 +463,7 @@ func newHostile(t *testing.T, cfg *cloudConfig) *hostile {
 	h.fixtures()
 	h.placementFixtures()
 	h.computeFixtures()
+	h.volumeFixtures()
 	h.settle()
 	return h
 }
@@ -880,14 +883,14 @@ func errorFormat(area string, code int, header http.Header, body []byte) error {
 		if !num(m["code"]) || !str(m["type"]) || !str(m["message"]) {
 			return fmt.Errorf("not Designate's {code,type,message}")
 		}
-	case "compute":
+	case "compute", "volume":
 		if len(m) != 1 {
-			return fmt.Errorf("not Nova's {<kind>:{code,message}}")
+			return fmt.Errorf("not Nova's or Cinder's {<kind>:{code,message}}")
 		}
 		for _, v := range m {
 			e, ok := v.(map[string]any)
 			if !ok || !num(e["code"]) || !str(e["message"]) {
-				return fmt.Errorf("not Nova's {<kind>:{code,message}}")
+				return fmt.Errorf("not Nova's or Cinder's {<kind>:{code,message}}")
 			}
 		}
 	case "placement":

@@ -1,0 +1,165 @@
+package allinone_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/kit/compose"
+	cinderapi "github.com/gostack/gostack/storage/api/cinder"
+	storagearea "github.com/gostack/gostack/storage/area"
+)
+
+// volumeRoutes are the Block Storage API's routes, at its latest
+// microversion (areaHeaders). As for Compute, a sample body that could
+// still be valid once mutated names what exists already (the type's
+// name, spec and project, the volume's metadata key), so a mutation
+// that passes the schema is refused as a duplicate or changes nothing;
+// a new volume is refused by its project's quota (the admin's project
+// may have none), whatever a mutation leaves of the body.
+func volumeRoutes() []hostileRoute {
+	return []hostileRoute{
+		{area: "volume", pattern: "GET /{$}", flags: public},
+		{area: "volume", pattern: "GET /v3/{$}", flags: public},
+		{area: "volume", pattern: "POST /v3/volumes", body: `{"volume":{"size":1,"name":"hostile-v2","description":"d","metadata":{"k":"v"}}}`},
+		{area: "volume", pattern: "GET /v3/volumes"},
+		{area: "volume", pattern: "GET /v3/volumes/detail"},
+		{area: "volume", pattern: "GET /v3/volumes/summary"},
+		{area: "volume", pattern: "GET /v3/volumes/{id}"},
+		{area: "volume", pattern: "PUT /v3/volumes/{id}", body: `{"volume":{"name":"hostile-renamed","description":"d"}}`},
+		{area: "volume", pattern: "DELETE /v3/volumes/{id}"},
+		// The fixture volume is attaching: a size Cinder takes ("12345")
+		// is refused by its status (and project A's quota of 100 GiB).
+		{area: "volume", pattern: "POST /v3/volumes/{id}/action", body: `{"os-extend":{"new_size":12345}}`},
+		{area: "volume", pattern: "GET /v3/volumes/{id}/metadata"},
+		{area: "volume", pattern: "POST /v3/volumes/{id}/metadata", body: `{"metadata":{"{{metadata}}":"v"}}`},
+		{area: "volume", pattern: "PUT /v3/volumes/{id}/metadata", body: `{"metadata":{"{{metadata}}":"v"}}`},
+		{area: "volume", pattern: "GET /v3/volumes/{id}/metadata/{key}"},
+		{area: "volume", pattern: "PUT /v3/volumes/{id}/metadata/{key}", body: `{"meta":{"{{metadata}}":"v"}}`},
+		{area: "volume", pattern: "DELETE /v3/volumes/{id}/metadata/{key}"},
+		// The connector takes any JSON: a create is refused as the volume
+		// is attaching (for another instance), an update as one of its two
+		// attachments is connected already (Cinder's duplicate connectors).
+		{area: "volume", pattern: "POST /v3/attachments", body: `{"attachment":{"volume_uuid":"{{volumes}}","instance_uuid":"{{instance_new}}",` +
+			`"connector":` + connector + `,"mode":"rw"}}`},
+		{area: "volume", pattern: "GET /v3/attachments"},
+		{area: "volume", pattern: "GET /v3/attachments/detail"},
+		{area: "volume", pattern: "GET /v3/attachments/{id}"},
+		{area: "volume", pattern: "PUT /v3/attachments/{id}", body: `{"attachment":{"connector":` + connector + `}}`},
+		{area: "volume", pattern: "DELETE /v3/attachments/{id}"},
+		// os-complete's value is not read: null has no mutation.
+		{area: "volume", pattern: "POST /v3/attachments/{id}/action", body: `{"os-complete":null}`},
+		{area: "volume", pattern: "GET /v3/types"},
+		{area: "volume", pattern: "POST /v3/types",
+			body: `{"volume_type":{"name":"hostile-vt","description":"d","os-volume-type-access:is_public":false,"extra_specs":{"hostile:spec":"v"}}}`},
+		{area: "volume", pattern: "GET /v3/types/{id}"},
+		// No is_public: Cinder takes "yes" for a boolean.
+		{area: "volume", pattern: "PUT /v3/types/{id}", body: `{"volume_type":{"description":"hostile"}}`},
+		{area: "volume", pattern: "DELETE /v3/types/{id}"},
+		{area: "volume", pattern: "POST /v3/types/{id}/action", body: `{"addProjectAccess":{"project":"{{project}}"}}`},
+		{area: "volume", pattern: "GET /v3/types/{id}/os-volume-type-access"},
+		{area: "volume", pattern: "GET /v3/types/{id}/extra_specs"},
+		{area: "volume", pattern: "POST /v3/types/{id}/extra_specs", body: `{"extra_specs":{"{{extra_specs}}":"v"}}`},
+		{area: "volume", pattern: "GET /v3/types/{id}/extra_specs/{key}"},
+		{area: "volume", pattern: "PUT /v3/types/{id}/extra_specs/{key}", body: `{"{{extra_specs}}":"v"}`},
+		{area: "volume", pattern: "DELETE /v3/types/{id}/extra_specs/{key}"},
+		{area: "volume", pattern: "GET /v3/os-quota-sets/{project}"},
+		{area: "volume", pattern: "GET /v3/os-quota-sets/{project}/defaults"},
+		// Any limit is valid, a number or a string of digits: the sample
+		// carries a key Cinder refuses, so no mutation of it is a write.
+		{area: "volume", pattern: "PUT /v3/os-quota-sets/{project}", body: `{"quota_set":{"volumes":10,"hostile":1}}`},
+		{area: "volume", pattern: "DELETE /v3/os-quota-sets/{project}"},
+		{area: "volume", pattern: "GET /v3/limits"},
+		{area: "volume", pattern: "GET /v3/os-availability-zone"},
+		{area: "volume", pattern: "GET /v3/scheduler-stats/get_pools"},
+		{area: "volume", pattern: "GET /v3/os-services"},
+		{area: "volume", pattern: "PUT /v3/os-services/{action}", body: `{"host":"{{hosts}}","binary":"cinder-volume"}`},
+		// The volume agents' API (service role); {host} is the backend the
+		// fixtures reported.
+		{area: "volume", pattern: "GET /internal/volume/hosts/{host}"},
+		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/backend", body: backendReport},
+		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/volumes/{id}", body: `{"status":"creating","provider_location":"hostile-loc"}`},
+	}
+}
+
+// backendReport is a backend pool's report, as its agent sends it; no
+// capabilities, which take any JSON value.
+const backendReport = `{"availability_zone":"nova","volume_backend_name":"hostile","storage_protocol":"iSCSI","total_capacity_gb":10,` +
+	`"free_capacity_gb":10,"thin_provisioning_support":true,"max_over_subscription_ratio":20,"reserved_percentage":0}`
+
+// connector is a host's iSCSI connector (os-brick's).
+const connector = `{"initiator":"iqn.1993-08.org.debian:01:hostile","ip":"192.0.2.9","host":"hostile-node","multipath":false,` +
+	`"platform":"x86_64","os_type":"linux"}`
+
+// volumeServed are the routes the Block Storage API serves, as
+// hostileRoutes lists them: Cinder's version documents answer every
+// method (their patterns have none), and the suite sends them GET.
+func volumeServed() []string {
+	var out []string
+	for _, p := range (&cinderapi.API{}).Routes() {
+		if !strings.Contains(p, " ") {
+			p = "GET " + p
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// withVolume adds the block-storage area to the suite's areas when the
+// test configuration has none, without its in-process backend: that
+// starts tgtd, which outlives the daemon, and its heartbeats would
+// change the state the suite compares.
+func withVolume(areas []compose.Area) []compose.Area {
+	if slices.ContainsFunc(areas, func(a compose.Area) bool { return a.Name() == "volume" }) {
+		return areas
+	}
+	v := storagearea.New()
+	v.Config.Agent.Enabled = false
+	return append(areas, v)
+}
+
+// volumeFixtures make, through the Block Storage API: a backend pool
+// reported through the agents' API on the suite's host (the admin
+// routes' service and pool); project A's volume with a metadata key,
+// made available by the backend's report (or by the in-process agent,
+// when one runs and its pool took it), with two reserved attachments
+// for one instance, the first connected; a private volume type shared
+// with project A with an extra spec; project A's quotas, and none for
+// the admin's project, whose volume creates are then refused.
+func (h *hostile) volumeFixtures() {
+	adm, f := h.admin, h.fix
+	host := "/internal/volume/hosts/" + escapePath(f["hosts"])
+	h.must(200, "PUT", "volume", host+"/backend", adm, backendReport)
+	f["os-services/action"] = "enable"
+
+	f["volumes"] = field(h.must(202, "POST", "volume", "/v3/volumes", h.owner,
+		`{"volume":{"size":1,"name":"hostile-v","metadata":{"hostile-key":"v"}}}`), "volume", "id")
+	f["metadata"] = "hostile-key"
+	vol := h.must(200, "GET", "volume", "/v3/volumes/"+f["volumes"], adm, "")["volume"].(map[string]any)
+	if vol["os-vol-host-attr:host"] == f["hosts"] && vol["status"] == "creating" {
+		h.must(200, "PUT", "volume", host+"/volumes/"+f["volumes"], adm, fmt.Sprintf(
+			`{"status":"creating","provider_location":"192.0.2.1:3260,1 iqn.2010-10.org.openstack:volume-%s 1","provider_auth":"CHAP hostile s3cret"}`,
+			f["volumes"]))
+	}
+	eventually(h.t, "the fixture volume available", func() bool {
+		return field(h.must(200, "GET", "volume", "/v3/volumes/"+f["volumes"], h.owner, ""), "volume", "status") == "available"
+	})
+	instance := uuid.NewString()
+	f["instance_new"] = uuid.NewString()
+	attach := fmt.Sprintf(`{"attachment":{"volume_uuid":%q,"instance_uuid":%q}}`, f["volumes"], instance)
+	f["attachments"] = field(h.must(200, "POST", "volume", "/v3/attachments", h.owner, attach), "attachment", "id")
+	h.must(200, "POST", "volume", "/v3/attachments", h.owner, attach)
+	h.must(200, "PUT", "volume", "/v3/attachments/"+f["attachments"], h.owner, `{"attachment":{"connector":`+connector+`}}`)
+
+	f["types"] = field(h.must(200, "POST", "volume", "/v3/types", adm,
+		`{"volume_type":{"name":"hostile-vt","os-volume-type-access:is_public":false,"extra_specs":{"hostile:spec":"v"}}}`), "volume_type", "id")
+	f["extra_specs"] = "hostile:spec"
+	h.must(202, "POST", "volume", "/v3/types/"+f["types"]+"/action", adm, fmt.Sprintf(`{"addProjectAccess":{"project":%q}}`, f["project"]))
+
+	f["os-quota-sets"] = f["project"]
+	h.must(200, "PUT", "volume", "/v3/os-quota-sets/"+f["project"], adm, `{"quota_set":{"volumes":10,"gigabytes":100}}`)
+	projects := h.must(200, "GET", "identity", "/v3/projects?name=admin", adm, "")["projects"].([]any)
+	h.must(200, "PUT", "volume", "/v3/os-quota-sets/"+projects[0].(map[string]any)["id"].(string), adm, `{"quota_set":{"volumes":0}}`)
+}
