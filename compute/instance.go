@@ -39,6 +39,8 @@ type Instance struct {
 	PowerState       PowerState        `json:"power_state"`
 	Metadata         map[string]string `json:"metadata"`
 	Ports            []InstancePort    `json:"ports"`
+	// Volumes are the volumes attached (or being attached or detached).
+	Volumes []InstanceVolume `json:"volumes"`
 	// Networks is what the server was created with (the API's
 	// "networks"), kept for the ports made later.
 	Networks      []NetworkRequest `json:"networks"`
@@ -120,18 +122,18 @@ func instanceNotFound(id string) error {
 
 const instanceCols = `uuid, project_id, user_id, name, hostname, description, flavor, image_ref, key_name, key_data, user_data,
 	config_drive, availability_zone, host, node, vm_state, task_state, power_state, metadata, ports, requested_networks, fault,
-	server_group, launch_index, reservation_id, locked, revision, launched_at, terminated_at, created_at, updated_at, deleted_at`
+	server_group, launch_index, reservation_id, locked, revision, launched_at, terminated_at, created_at, updated_at, deleted_at, volumes`
 
 func scanInstance(sc interface{ Scan(...any) error }) (Instance, error) {
 	var i Instance
 	var desc sql.NullString
-	var flavor, md, ports, nets, flt string
+	var flavor, md, ports, nets, flt, vols string
 	var launched, terminated, deleted sql.NullInt64
 	var created, updated int64
 	var power int
 	if err := sc.Scan(&i.UUID, &i.ProjectID, &i.UserID, &i.Name, &i.Hostname, &desc, &flavor, &i.ImageRef, &i.KeyName, &i.KeyData,
 		&i.UserData, &i.ConfigDrive, &i.AvailabilityZone, &i.Host, &i.Node, &i.VMState, &i.TaskState, &power, &md, &ports, &nets, &flt,
-		&i.ServerGroup, &i.LaunchIndex, &i.ReservationID, &i.Locked, &i.Revision, &launched, &terminated, &created, &updated, &deleted); err != nil {
+		&i.ServerGroup, &i.LaunchIndex, &i.ReservationID, &i.Locked, &i.Revision, &launched, &terminated, &created, &updated, &deleted, &vols); err != nil {
 		return Instance{}, err
 	}
 	i.PowerState = PowerState(power)
@@ -141,7 +143,7 @@ func scanInstance(sc interface{ Scan(...any) error }) (Instance, error) {
 	for _, f := range []struct {
 		s string
 		v any
-	}{{flavor, &i.Flavor}, {md, &i.Metadata}, {ports, &i.Ports}, {nets, &i.Networks}} {
+	}{{flavor, &i.Flavor}, {md, &i.Metadata}, {ports, &i.Ports}, {nets, &i.Networks}, {vols, &i.Volumes}} {
 		if err := json.Unmarshal([]byte(f.s), f.v); err != nil {
 			return Instance{}, fmt.Errorf("compute: instance %s: %w", i.UUID, err)
 		}
@@ -195,13 +197,16 @@ func (s *Store) CreateInstance(ctx context.Context, i Instance) (Instance, error
 	if i.Networks == nil {
 		i.Networks = []NetworkRequest{}
 	}
+	if i.Volumes == nil {
+		i.Volumes = []InstanceVolume{}
+	}
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
 		if _, err := tx.Exec(ctx, "INSERT INTO compute_instances ("+instanceCols+`) VALUES
-			(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			i.UUID, i.ProjectID, i.UserID, i.Name, i.Hostname, i.Description, mustJSON(i.Flavor), i.ImageRef, i.KeyName, i.KeyData,
 			i.UserData, i.ConfigDrive, i.AvailabilityZone, i.Host, i.Node, string(i.VMState), string(i.TaskState), int(i.PowerState),
 			mustJSON(i.Metadata), mustJSON(i.Ports), mustJSON(i.Networks), "", i.ServerGroup, i.LaunchIndex, i.ReservationID,
-			i.Locked, i.Revision, nil, nil, now.UnixMicro(), now.UnixMicro(), nil); err != nil {
+			i.Locked, i.Revision, nil, nil, now.UnixMicro(), now.UnixMicro(), nil, mustJSON(i.Volumes)); err != nil {
 			return fmt.Errorf("compute: create instance: %w", err)
 		}
 		if _, err := s.recordAction(ctx, tx, i.UUID, "create", now); err != nil {
@@ -343,10 +348,10 @@ func (s *Store) writeInstance(ctx context.Context, id string, change func(*sqlst
 		now := s.now()
 		i.UpdatedAt = now
 		res, err := tx.Exec(ctx, `UPDATE compute_instances SET name = ?, hostname = ?, description = ?, host = ?, node = ?, flavor = ?,
-			vm_state = ?, task_state = ?, power_state = ?, metadata = ?, ports = ?, fault = ?, locked = ?, revision = revision + 1,
+			vm_state = ?, task_state = ?, power_state = ?, metadata = ?, ports = ?, volumes = ?, fault = ?, locked = ?, revision = revision + 1,
 			launched_at = ?, terminated_at = ?, updated_at = ?, deleted_at = ? WHERE uuid = ? AND revision = ?`,
 			i.Name, i.Hostname, i.Description, i.Host, i.Node, mustJSON(i.Flavor), string(i.VMState), string(i.TaskState), int(i.PowerState),
-			mustJSON(i.Metadata), mustJSON(i.Ports), faultJSON(i.Fault), i.Locked, nullMicros(i.LaunchedAt), nullMicros(i.TerminatedAt),
+			mustJSON(i.Metadata), mustJSON(i.Ports), mustJSON(i.Volumes), faultJSON(i.Fault), i.Locked, nullMicros(i.LaunchedAt), nullMicros(i.TerminatedAt),
 			now.UnixMicro(), nullMicros(i.DeletedAt), i.UUID, i.Revision)
 		if err != nil {
 			return fmt.Errorf("compute: update instance: %w", err)

@@ -83,11 +83,7 @@ func checkInterface(v Viewer, i *Instance, a Action) error {
 	if err := a.Check(i.UUID, i.VMState, i.TaskState, i.LaunchedAt != nil); err != nil {
 		return err
 	}
-	if p := i.PendingPort(); p != nil {
-		return &fault.Error{Kind: fault.Conflict, Type: TypeInterfaceBusy,
-			Message: "Instance " + i.UUID + " is busy: port " + p.ID + " is being " + pendingVerb(p.Pending) + "."}
-	}
-	return nil
+	return busy(i)
 }
 
 func pendingVerb(pending string) string {

@@ -218,6 +218,11 @@ func (s *Store) StartResize(ctx context.Context, v Viewer, id string, flavor *In
 		if p := i.PendingPort(); p != nil {
 			return novaError(fault.Conflict, "InstanceInvalidState", "Cannot '%s' instance %s while port %s is being %s", a.Name, id, p.ID, pendingVerb(p.Pending))
 		}
+		// A guest's volumes are connected on its host: a move would
+		// have to connect them on the destination, which is not done.
+		if len(i.Volumes) > 0 {
+			return novaError(fault.Conflict, "InstanceInvalidState", "Cannot '%s' instance %s while it has volumes attached: moves of servers with volumes are not supported", a.Name, id)
+		}
 		now := s.now()
 		num, err := nextID(ctx, tx, "migration")
 		if err != nil {

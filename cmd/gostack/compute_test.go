@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/compute/guestimage/guesttest"
+	"github.com/gostack/gostack/storage/iscsi"
 )
 
 // qemuPidOf is the pid of instance id's QEMU under the all-in-one's data
@@ -114,9 +118,15 @@ func TestAllInOneServers(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
 	data, ovsDir := filepath.Join(base, "data"), filepath.Join(base, "ovs")
+	// The volume backend's tgtd: a control port and portal of the
+	// test's own.
+	tgtControl, tgtPortal := 21000+os.Getpid()%10000, "127.0.0.1:"+strconv.Itoa(35260+os.Getpid()%1000)
+	tgtDir := filepath.Join(data, "volume", "tgt")
 	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-data-dir", data,
 		"-set", "network.agent.host=aio", "-set", "network.agent.ovs_dir="+ovsDir, "-set", "identity.password_hash_rounds=4",
-		"-set", "compute.agent.host=aio", "-set", "compute.agent.accel=tcg", "-set", "compute.agent.reserved_host_memory_mb=-1")
+		"-set", "compute.agent.host=aio", "-set", "compute.agent.accel=tcg", "-set", "compute.agent.reserved_host_memory_mb=-1",
+		"-set", "volume.agent.host=aio@iscsi#iscsi", "-set", "volume.agent.control_port="+strconv.Itoa(tgtControl),
+		"-set", "volume.agent.portal="+tgtPortal)
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
 	p := startProc(t, cmd)
 	var privNet, net2 string
@@ -134,6 +144,13 @@ func TestAllInOneServers(t *testing.T) {
 			}
 		}
 		stopAllInOneOVS(ns, ovsDir)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ex := &iscsi.Exporter{Dir: tgtDir, ControlPort: tgtControl, Portal: netip.MustParseAddrPort(tgtPortal)}
+		if err := ex.Stop(ctx); err != nil && !errors.Is(err, iscsi.ErrNotRunning) {
+			t.Errorf("stop tgtd: %v", err)
+			killTgtd(tgtDir)
+		}
 	})
 	waitFor(t, p, "healthy", func() error {
 		out, err := exec.Command("ip", "netns", "exec", ns, "curl", "-sf", "http://127.0.0.1:8790/healthcheck").CombinedOutput()
@@ -355,6 +372,46 @@ func TestAllInOneServers(t *testing.T) {
 	}
 	answers2("after the attach")
 
+	// A volume attached to the running guest (server add volume:
+	// os-volume_attachments, Cinder's attachment, the guest's QEMU
+	// logging in to the volume's iSCSI target): the guest sees the disk
+	// with the volume's id as serial. It stays through the stop, start
+	// and hard reboot below, and is detached after them.
+	var vol map[string]any
+	asJSON(&vol, "volume", "create", "--size", "1", "data1")
+	volID := vol["id"].(string)
+	waitFor(t, p, "data1 available", func() error {
+		asJSON(&vol, "volume", "show", "data1")
+		if vol["status"] != "available" {
+			return fmt.Errorf("status %v", vol["status"])
+		}
+		return nil
+	})
+	console = must("console", "log", "show", "vm1")
+	start = time.Now()
+	must("server", "add", "volume", "vm1", "data1")
+	waitFor(t, p, "data1 in-use", func() error {
+		asJSON(&vol, "volume", "show", "data1")
+		if vol["status"] != "in-use" {
+			return fmt.Errorf("status %v", vol["status"])
+		}
+		return nil
+	})
+	t.Logf("server add volume to in-use: %s", time.Since(start).Round(10*time.Millisecond))
+	seen = len(console)
+	serial := "serial=" + volID[:20]
+	waitFor(t, p, "the guest seeing the volume", func() error {
+		c := must("console", "log", "show", "vm1")
+		if len(c) < seen || !strings.Contains(c[seen:], "appeared "+serial) {
+			return fmt.Errorf("not yet: %s", c[min(seen, len(c)):])
+		}
+		return nil
+	})
+	t.Logf("server add volume to the guest's disk: %s", time.Since(start).Round(10*time.Millisecond))
+	if att := fmt.Sprint(vol["attachments"]); !strings.Contains(att, s["id"].(string)) {
+		t.Errorf("data1's attachments: %v", vol["attachments"])
+	}
+
 	must("server", "stop", "vm1")
 	status("SHUTOFF")
 	must("server", "start", "vm1")
@@ -363,6 +420,29 @@ func TestAllInOneServers(t *testing.T) {
 	status("ACTIVE")
 	answers()
 	answers2("after a stop, a start and a hard reboot")
+
+	// The volume is still the guest's after the power cycles (its boot
+	// says the disk), then detached: the guest sees it go, the volume is
+	// available.
+	if c := must("console", "log", "show", "vm1"); !strings.Contains(c, serial) {
+		t.Errorf("the guest's console lacks the volume after the reboot:\n%s", c)
+	}
+	console = must("console", "log", "show", "vm1")
+	must("server", "remove", "volume", "vm1", "data1")
+	waitFor(t, p, "data1 available again", func() error {
+		asJSON(&vol, "volume", "show", "data1")
+		if vol["status"] != "available" {
+			return fmt.Errorf("status %v", vol["status"])
+		}
+		return nil
+	})
+	waitFor(t, p, "the guest seeing the volume go", func() error {
+		if c := must("console", "log", "show", "vm1"); !strings.Contains(c[min(len(console), len(c)):], "gone "+serial) {
+			return fmt.Errorf("not yet: %s", c[min(len(console), len(c)):])
+		}
+		return nil
+	})
+	must("volume", "delete", "data1")
 
 	console = must("console", "log", "show", "vm1")
 	must("server", "remove", "network", "vm1", "second")

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -23,6 +24,9 @@ const detachTimeout = 60 * time.Second
 // instance is idle, and the driver's idempotence finishes what was
 // begun.
 func (a *Agent) iface(ctx context.Context, i compute.Instance) bool {
+	if x := i.PendingVolume(); x != nil {
+		return a.volume(ctx, i, *x)
+	}
 	p := i.PendingPort()
 	if p == nil {
 		return true
@@ -97,6 +101,110 @@ func (a *Agent) reportInterface(ctx context.Context, id, port string, r compute.
 			return err
 		}
 		a.log().Warn("compute agent: interface report failed; retrying", "instance", id, "port", port, "err", err)
+		if !bo.sleep(ctx) {
+			return ctx.Err()
+		}
+	}
+}
+
+// volume does the volume operation under way on i (Nova's compute
+// manager's attach_volume and detach_volume): for an attach, the
+// connection info the controller gets from Cinder with this host's
+// connector, then the driver's hot-plug; for a detach, the driver's
+// unplug; then the report, after which the controller completes or
+// deletes the Cinder attachment. An attach that fails is undone in the
+// guest before its report.
+func (a *Agent) volume(ctx context.Context, i compute.Instance, x compute.InstanceVolume) bool {
+	start := time.Now()
+	var err error
+	switch x.Pending {
+	case compute.PortAttaching:
+		err = a.attachVolume(ctx, i, x)
+		if err != nil && ctx.Err() == nil {
+			dctx, cancel := context.WithTimeout(ctx, detachTimeout)
+			derr := virt.DetachVolume(dctx, a.Driver, i.UUID, x.VolumeID)
+			cancel()
+			if derr != nil && ctx.Err() == nil {
+				a.log().Warn("compute agent: a volume attach failed and could not be undone; trying again at the next sync", "instance", i.UUID,
+					"volume", x.VolumeID, "err", err, "undo", derr)
+				return false
+			}
+		}
+	case compute.PortDetaching:
+		dctx, cancel := context.WithTimeout(ctx, detachTimeout)
+		err = virt.DetachVolume(dctx, a.Driver, i.UUID, x.VolumeID)
+		cancel()
+	default:
+		a.log().Warn("compute agent: unknown volume operation; left as it is", "instance", i.UUID, "volume", x.VolumeID, "pending", x.Pending)
+		return false
+	}
+	if ctx.Err() != nil {
+		return true
+	}
+	rep := compute.VolumeReport{Op: x.Pending, Done: err == nil}
+	if err != nil {
+		rep.Error = err.Error()
+		a.log().Error("compute agent: volume operation failed", "instance", i.UUID, "volume", x.VolumeID, "op", x.Pending, "err", err)
+	}
+	if err := a.reportVolume(ctx, i.UUID, x.VolumeID, rep); err != nil {
+		if ctx.Err() == nil {
+			a.log().Error("compute agent: report a volume operation", "instance", i.UUID, "volume", x.VolumeID, "err", err)
+		}
+		return false
+	}
+	if rep.Done {
+		a.log().Info("compute agent: volume "+map[string]string{compute.PortAttaching: "attached", compute.PortDetaching: "detached"}[x.Pending],
+			"instance", i.UUID, "volume", x.VolumeID, "device", x.Device, "took", time.Since(start))
+	}
+	return true
+}
+
+// initiatorPrefix names this host's iSCSI initiator in its connector
+// (the guests' QEMU initiators log in with CHAP; gostack's targets keep
+// no per-initiator ACL).
+const initiatorPrefix = "iqn.2010-10.org.gostack:"
+
+// attachVolume gets x's connection info from the controller and has the
+// driver attach the volume.
+func (a *Agent) attachVolume(ctx context.Context, i compute.Instance, x compute.InstanceVolume) error {
+	connector := map[string]any{"host": a.Config.Host, "initiator": initiatorPrefix + a.Config.Host, "platform": "x86_64",
+		"os_type": "linux", "multipath": false, "do_local_attach": false}
+	if a.Config.HostIP != "" {
+		connector["ip"] = a.Config.HostIP
+	}
+	u, err := a.hostURL(ctx, "/instances/"+url.PathEscape(i.UUID)+"/volumes/"+url.PathEscape(x.VolumeID)+"/connect")
+	if err != nil {
+		return err
+	}
+	var out struct {
+		ConnectionInfo map[string]any `json:"connection_info"`
+	}
+	if err := a.Session.Do(ctx, http.MethodPut, u, map[string]any{"connector": connector}, &out); err != nil {
+		return fmt.Errorf("connect volume %s: %w", x.VolumeID, err)
+	}
+	disk, err := virt.VolumeDisk(out.ConnectionInfo)
+	if err != nil {
+		return err
+	}
+	disk.Serial = x.VolumeID
+	return virt.AttachVolume(ctx, a.Driver, i.UUID, disk)
+}
+
+// reportVolume sends a volume report as reportInterface does.
+func (a *Agent) reportVolume(ctx context.Context, id, volume string, r compute.VolumeReport) error {
+	var bo backoff
+	for {
+		err := a.put(ctx, "/instances/"+url.PathEscape(id)+"/volumes/"+url.PathEscape(volume), r)
+		switch s := status(err); {
+		case err == nil:
+			return nil
+		case s == http.StatusConflict || s == http.StatusNotFound:
+			a.log().Info("compute agent: volume report refused, the instance moved on", "instance", id, "volume", volume, "status", s)
+			return nil
+		case lasting(err) || ctx.Err() != nil:
+			return err
+		}
+		a.log().Warn("compute agent: volume report failed; retrying", "instance", id, "volume", volume, "err", err)
 		if !bo.sleep(ctx) {
 			return ctx.Err()
 		}

@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -45,6 +46,73 @@ func (d *nicDriver) DetachInterface(_ context.Context, id, port string) error {
 	return nil
 }
 
+func (d *nicDriver) AttachVolume(_ context.Context, id string, v virt.Disk) error {
+	if err := d.call("attach volume "+v.Serial, id); err != nil {
+		return err
+	}
+	if v.Protocol != "iscsi" || v.Connection["target_iqn"] == "" {
+		return fmt.Errorf("no iscsi target in %v", v)
+	}
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	if !slices.Contains(d.nics[id], "vol:"+v.Serial) {
+		d.nics[id] = append(d.nics[id], "vol:"+v.Serial)
+	}
+	return nil
+}
+
+func (d *nicDriver) DetachVolume(_ context.Context, id, volume string) error {
+	if err := d.call("detach volume "+volume, id); err != nil {
+		return err
+	}
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	d.nics[id] = slices.DeleteFunc(d.nics[id], func(p string) bool { return p == "vol:"+volume })
+	return nil
+}
+
+// fakeVolumes is the block-storage service as the controller uses it:
+// attachments connect to an iSCSI target named after their volume.
+type fakeVolumes struct {
+	mu       sync.Mutex
+	state    map[string]string // attachment → reserved, connected, complete, released
+	volumeOf map[string]string
+}
+
+func (f *fakeVolumes) set(a, st string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.state == nil {
+		f.state, f.volumeOf = map[string]string{}, map[string]string{}
+	}
+	f.state[a] = st
+}
+
+func (f *fakeVolumes) get(a string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state[a]
+}
+
+func (f *fakeVolumes) Reserve(_ context.Context, _, volume, _ string) (string, error) {
+	a := "att-" + volume
+	f.set(a, "reserved")
+	return a, nil
+}
+
+func (f *fakeVolumes) Connect(_ context.Context, a string, connector map[string]any) (map[string]any, error) {
+	if connector["initiator"] == nil {
+		return nil, errors.New("no initiator")
+	}
+	f.set(a, "connected")
+	return map[string]any{"driver_volume_type": "iscsi", "data": map[string]any{"target_iqn": "iqn.2010-10.org.openstack:volume-x",
+		"target_portal": "127.0.0.1:3260", "target_lun": 1}}, nil
+}
+
+func (f *fakeVolumes) Complete(_ context.Context, a string) error { f.set(a, "complete"); return nil }
+func (f *fakeVolumes) Release(_ context.Context, a string) error  { f.set(a, "released"); return nil }
+func (f *fakeVolumes) Delete(context.Context, string) error       { return nil }
+
 func (d *nicDriver) has(id string) []string {
 	d.nmu.Lock()
 	defer d.nmu.Unlock()
@@ -67,7 +135,9 @@ func TestInterfaces(t *testing.T) {
 	ctx := context.Background()
 	settled := func(what string) compute.Instance {
 		t.Helper()
-		return c.waitFor(i.UUID, what, 30*time.Second, func(i compute.Instance, err error) bool { return err == nil && i.PendingPort() == nil })
+		return c.waitFor(i.UUID, what, 30*time.Second, func(i compute.Instance, err error) bool {
+			return err == nil && i.PendingPort() == nil && i.PendingVolume() == nil
+		})
 	}
 
 	if _, err := c.store.AttachPort(ctx, admin, i.UUID, compute.InstancePort{ID: "port-2", MAC: "fa:16:3e:00:00:02"}); err != nil {
@@ -111,5 +181,24 @@ func TestInterfaces(t *testing.T) {
 	}
 	if got.VMState != compute.Active || got.TaskState != compute.NoTask {
 		t.Fatalf("the server after its interface operations: %s", brief(got))
+	}
+
+	// A volume: connected through the controller with this host's
+	// connector, attached by the driver, the attachment completed; then
+	// detached and released.
+	if _, err := c.store.AttachVolume(ctx, admin, i.UUID, compute.InstanceVolume{VolumeID: "vol-1", AttachmentID: "att-vol-1"}); err != nil {
+		t.Fatal(err)
+	}
+	c.vols.set("att-vol-1", "reserved")
+	settled("volume attached")
+	if !slices.Contains(d.has(i.UUID), "vol:vol-1") || c.vols.get("att-vol-1") != "complete" {
+		t.Fatalf("volume attached: guest %v, attachment %s", d.has(i.UUID), c.vols.get("att-vol-1"))
+	}
+	if _, err := c.store.DetachVolume(ctx, admin, i.UUID, "vol-1"); err != nil {
+		t.Fatal(err)
+	}
+	got = settled("volume detached")
+	if slices.Contains(d.has(i.UUID), "vol:vol-1") || c.vols.get("att-vol-1") != "released" || len(got.Volumes) != 0 {
+		t.Fatalf("volume detached: guest %v, attachment %s, volumes %+v", d.has(i.UUID), c.vols.get("att-vol-1"), got.Volumes)
 	}
 }

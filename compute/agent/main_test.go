@@ -100,6 +100,7 @@ type controller struct {
 	url    string
 	creds  kitagent.Credentials
 	nets   *fakeNetworks
+	vols   *fakeVolumes
 	images *fakeImages
 	reqs   *requestLog
 }
@@ -116,14 +117,14 @@ func newController(t *testing.T) *controller {
 		t.Fatal(err)
 	}
 	feed := watch.New(db, watch.WithPollInterval(50*time.Millisecond))
-	c := &controller{t: t, store: compute.NewStore(db, feed), nets: &fakeNetworks{status: map[string]string{}},
+	c := &controller{t: t, store: compute.NewStore(db, feed), nets: &fakeNetworks{status: map[string]string{}}, vols: &fakeVolumes{},
 		images: &fakeImages{images: map[string]fakeImage{}}, reqs: &requestLog{}}
 	// No builder runs here to try another host: a failed build ends in
 	// error at once (TestBuildFails turns rescheduling on).
 	c.store.MaxBuildAttempts = 1
 	tokens := middlewaretest.Tokens{serviceToken: middlewaretest.Caller("nova-agent", "service", "service")}
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Nova, Optional: true}
-	api := (&nova.API{Store: c.store, Networks: c.nets, Images: c.images, StagingDir: filepath.Join(t.TempDir(), "staging")}).Handler()
+	api := (&nova.API{Store: c.store, Networks: c.nets, Images: c.images, Volumes: c.vols, StagingDir: filepath.Join(t.TempDir(), "staging")}).Handler()
 	mux := http.NewServeMux()
 	mux.Handle("/", httpapi.RequestID(mw.Wrap(api)))
 	mux.Handle("/v1/watch/compute", mw.Wrap(watchhttp.Handler{Log: feed, Area: "compute"}))

@@ -106,7 +106,7 @@ func (a *Agent) dispatch(instances []compute.Instance, stats *SyncStats) (want m
 		case w != nil:
 			w.cancel() // moved on: it ends without a report and pokes the loop
 			stats.Cancelled++
-		case i.TaskState == compute.NoTask && i.PendingPort() != nil:
+		case i.TaskState == compute.NoTask && (i.PendingPort() != nil || i.PendingVolume() != nil):
 			// An interface attach or detach: a worker with no task, which
 			// a task coming for the instance cancels.
 			a.startLocked(i)

@@ -132,8 +132,8 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 		staging = filepath.Join(env.Config.DataDir, "compute", "staging")
 	}
 	env.Go("compute builder", builder.Run)
-	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Builder: builder, ImageURL: env.URLOf("image"),
-		StagingDir: staging}
+	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Volumes: envVolumes{env}, Builder: builder,
+		ImageURL: env.URLOf("image"), StagingDir: staging}
 	if n, err := api.SweepStaging(ctx); err != nil {
 		env.Log.Warn("compute: sweep the staging directory", "dir", staging, "err", err)
 	} else if n > 0 {

@@ -28,6 +28,11 @@ const (
 	imageUploadKey    = "image.upload"
 	imageDeleteKey    = "image.delete"
 	ovsKey            = "network.ovs"
+	volReserveKey     = "volume.attachments.reserve"
+	volConnectKey     = "volume.attachments.connect"
+	volCompleteKey    = "volume.attachments.complete"
+	volReleaseKey     = "volume.attachments.release"
+	volDeleteKey      = "volume.volumes.delete"
 )
 
 // lookup finds what key provides, as a T, at call time (the providing
@@ -213,4 +218,50 @@ func (n envNetworks) CheckSecurityGroups(ctx context.Context, project string, na
 		return err
 	}
 	return f(ctx, project, names)
+}
+
+// envVolumes is compute.Volumes over the block-storage area's
+// attachments.
+type envVolumes struct{ env *compose.Env }
+
+var _ compute.Volumes = envVolumes{}
+
+func (v envVolumes) Reserve(ctx context.Context, project, volume, instance string) (string, error) {
+	f, err := lookup[func(context.Context, string, string, string) (string, error)](v.env, volReserveKey)
+	if err != nil {
+		return "", err
+	}
+	return f(ctx, project, volume, instance)
+}
+
+func (v envVolumes) Connect(ctx context.Context, attachment string, connector map[string]any) (map[string]any, error) {
+	f, err := lookup[func(context.Context, string, map[string]any) (map[string]any, error)](v.env, volConnectKey)
+	if err != nil {
+		return nil, err
+	}
+	return f(ctx, attachment, connector)
+}
+
+func (v envVolumes) Complete(ctx context.Context, attachment string) error {
+	f, err := lookup[func(context.Context, string) error](v.env, volCompleteKey)
+	if err != nil {
+		return err
+	}
+	return f(ctx, attachment)
+}
+
+func (v envVolumes) Release(ctx context.Context, attachment string) error {
+	f, err := lookup[func(context.Context, string) error](v.env, volReleaseKey)
+	if err != nil {
+		return err
+	}
+	return f(ctx, attachment)
+}
+
+func (v envVolumes) Delete(ctx context.Context, volume string) error {
+	f, err := lookup[func(context.Context, string) error](v.env, volDeleteKey)
+	if err != nil {
+		return err
+	}
+	return f(ctx, volume)
 }

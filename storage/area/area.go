@@ -19,6 +19,7 @@ import (
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/storage"
@@ -151,6 +152,7 @@ func (v *Volume) Build(ctx context.Context, env *compose.Env) (http.Handler, err
 		}
 	}
 	store := storage.NewStore(env.DB, env.Watch)
+	provideCompute(env, store)
 	api := &cinder.API{Store: store, Policy: enf}
 	if v.Config.Agent.Enabled {
 		if err := v.startAgent(ctx, env); err != nil {
@@ -213,4 +215,61 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
 		return err
 	})
 	return nil
+}
+
+// Keys under which the block-storage area lends its attachments to the
+// compute area (Nova's use of Cinder's v3 attachment flow), with
+// standard types only, so neither area imports the other:
+//
+//	AttachmentsReserveKey  func(ctx, project, volume, instance string) (attachment string, err error)
+//	AttachmentsConnectKey  func(ctx, attachment string, connector map[string]any) (map[string]any, error)
+//	AttachmentsCompleteKey func(ctx, attachment string) error
+//	AttachmentsReleaseKey  func(ctx, attachment string) error
+//	VolumesDeleteKey       func(ctx, volume string) error
+//
+// The connection info is {"driver_volume_type", "data"}, as Nova
+// receives it.
+const (
+	AttachmentsReserveKey  = "volume.attachments.reserve"
+	AttachmentsConnectKey  = "volume.attachments.connect"
+	AttachmentsCompleteKey = "volume.attachments.complete"
+	AttachmentsReleaseKey  = "volume.attachments.release"
+	VolumesDeleteKey       = "volume.volumes.delete"
+)
+
+var admin = storage.Viewer{Admin: true}
+
+func provideCompute(env *compose.Env, store *storage.Store) {
+	env.Provide(AttachmentsReserveKey, func(ctx context.Context, project, volume, instance string) (string, error) {
+		a, err := store.CreateAttachment(ctx, storage.Viewer{Project: project}, storage.AttachmentCreate{VolumeID: volume, InstanceUUID: instance})
+		return a.ID, err
+	})
+	env.Provide(AttachmentsConnectKey, func(ctx context.Context, attachment string, connector map[string]any) (map[string]any, error) {
+		a, err := store.UpdateAttachment(ctx, admin, attachment, connector)
+		if err != nil {
+			return nil, err
+		}
+		data := map[string]any{}
+		for k, v := range a.ConnectionInfo {
+			if k != "driver_volume_type" {
+				data[k] = v
+			}
+		}
+		return map[string]any{"driver_volume_type": a.ConnectionInfo["driver_volume_type"], "data": data}, nil
+	})
+	env.Provide(AttachmentsCompleteKey, func(ctx context.Context, attachment string) error {
+		_, err := store.CompleteAttachment(ctx, admin, attachment)
+		return err
+	})
+	env.Provide(AttachmentsReleaseKey, func(ctx context.Context, attachment string) error {
+		_, err := store.DeleteAttachment(ctx, admin, attachment)
+		if fault.KindOf(err) == fault.NotFound {
+			return nil
+		}
+		return err
+	})
+	env.Provide(VolumesDeleteKey, func(ctx context.Context, volume string) error {
+		_, err := store.DeleteVolume(ctx, admin, volume, storage.DeleteOptions{})
+		return err
+	})
 }

@@ -75,6 +75,12 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "POST /v2.1/servers/{id}/os-interface", body: `{"interfaceAttachment":{"net_id":"{{networks}}"}}`},
 		{area: "compute", pattern: "DELETE /v2.1/servers/{id}/os-interface/{port}"},
 		{area: "compute", pattern: "GET /v2.1/os-migrations"},
+		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-volume_attachments"},
+		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-volume_attachments/{volume}"},
+		// The fixture server is in ERROR: a valid attach is refused by its
+		// state before the volume is reserved.
+		{area: "compute", pattern: "POST /v2.1/servers/{id}/os-volume_attachments", body: `{"volumeAttachment":{"volumeId":"{{os-volume_attachments}}"}}`},
+		{area: "compute", pattern: "DELETE /v2.1/servers/{id}/os-volume_attachments/{volume}"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}/detail"},
 		{area: "compute", pattern: "GET /v2.1/os-quota-sets/{project}/defaults"},
@@ -88,6 +94,8 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}", body: `{"task_state":"spawning","vm_state":"active","power_state":1}`},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/power", body: `{"power_state":4}`},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/interfaces/{port}", body: `{"op":"attaching","done":true}`},
+		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/volumes/{volume}/connect", body: `{"connector":{"initiator":"iqn.2010-10.org.gostack:x"}}`},
+		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/volumes/{volume}", body: `{"op":"attaching","done":true}`},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/console"},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/snapshot"},
 		{area: "compute", pattern: "PUT /internal/compute/hosts/{host}/instances/{id}/migration"},
@@ -125,6 +133,9 @@ func (h *hostile) computeFixtures() {
 		`{"server":{"name":"hostile-s","imageRef":%q,"flavorRef":"1","networks":[{"uuid":%q}]}}`, f["images"], f["networks"])), "server", "id")
 	f["instances"] = f["servers"]
 	f["os-interface"], f["interfaces"] = f["ports"], f["ports"]
+	// No volume is attached to the fixture server (in ERROR, it cannot
+	// have one): a volume id that names none.
+	f["os-volume_attachments"], f["volumes/volume"] = uuid.NewString(), uuid.NewString()
 	f["os-quota-sets"] = f["project"]
 	eventually(h.t, "the fixture server in ERROR", func() bool {
 		s := h.must(200, "GET", "compute", "/v2.1/servers/"+f["servers"], h.owner, "")

@@ -28,6 +28,8 @@ type API struct {
 	// use (nil: servers can have no ports, and no image is found).
 	Networks compute.Networks
 	Images   compute.Images
+	// Volumes is the block-storage service (nil: no volume attaches).
+	Volumes compute.Volumes
 	// Builder, when set, is poked after a server is created so it is
 	// scheduled at once (else at its next interval).
 	Builder *compute.Builder
@@ -101,6 +103,7 @@ func (a *API) router() *httpapi.Router {
 	a.instanceActionRoutes(rt)
 	a.interfaceRoutes(rt)
 	a.migrationRoutes(rt)
+	a.volumeRoutes(rt)
 	return rt
 }
 

@@ -32,6 +32,8 @@ func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}", a.agentOp(a.instanceReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/power", a.agentOp(a.powerReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/interfaces/{port}", a.agentOp(a.interfaceReport))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/volumes/{volume}/connect", a.agentOp(a.volumeConnect))
+	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/volumes/{volume}", a.agentOp(a.volumeReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/console", a.agentOp(a.consoleReport))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/snapshot", a.agentOp(a.snapshotData))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/instances/{id}/migration", a.agentOp(a.moveDiskIn))
@@ -206,6 +208,71 @@ func (a *API) interfaceReport(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	i, err := a.Store.ReportInterface(r.Context(), host, id, port, rep)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, i)
+	return nil
+}
+
+// volumeConnect gives the host's connector to the attachment of a
+// volume being attached to an instance on the host, and answers the
+// connection info (secrets included: to the host's agent only).
+func (a *API) volumeConnect(w http.ResponseWriter, r *http.Request) error {
+	host, id, volume := r.PathValue("host"), r.PathValue("id"), r.PathValue("volume")
+	var body struct {
+		Connector map[string]any `json:"connector"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if len(body.Connector) == 0 {
+		return badRequest("a connect needs the host's connector")
+	}
+	x, err := a.Store.CheckVolumeReport(r.Context(), host, id, volume, compute.VolumeReport{Op: compute.PortAttaching})
+	if err != nil {
+		return err
+	}
+	if a.Volumes == nil {
+		return fault.New(fault.Unavailable, "No block-storage service is configured.")
+	}
+	info, err := a.Volumes.Connect(r.Context(), x.AttachmentID, body.Connector)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"connection_info": info})
+	return nil
+}
+
+// volumeReport takes an agent's report of a volume operation. Cinder
+// hears first: an attach done completes the attachment, an attach
+// failed or a detach done deletes it (the volume available again), so a
+// report lost after that is sent again and finds Cinder done.
+func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
+	host, id, volume := r.PathValue("host"), r.PathValue("id"), r.PathValue("volume")
+	var rep compute.VolumeReport
+	if err := httpapi.DecodeJSON(w, r, &rep); err != nil {
+		return err
+	}
+	if !rep.Done && rep.Error == "" {
+		return badRequest("a volume report is done or has an error")
+	}
+	x, err := a.Store.CheckVolumeReport(r.Context(), host, id, volume, rep)
+	if err != nil {
+		return err
+	}
+	if a.Volumes != nil {
+		switch {
+		case x.Pending == compute.PortAttaching && rep.Done:
+			err = a.Volumes.Complete(r.Context(), x.AttachmentID)
+		case x.Pending == compute.PortAttaching || rep.Done:
+			err = a.Volumes.Release(r.Context(), x.AttachmentID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	i, err := a.Store.ReportVolume(r.Context(), host, id, volume, rep)
 	if err != nil {
 		return err
 	}

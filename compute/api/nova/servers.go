@@ -1003,6 +1003,20 @@ func (a *API) release(r *http.Request, i compute.Instance) error {
 	if err := compute.ReleasePorts(r.Context(), a.Networks, i); err != nil {
 		return err
 	}
+	// Its volumes are detached (their attachments deleted), and those
+	// asked for deleted with it.
+	if a.Volumes != nil {
+		for _, x := range i.Volumes {
+			if err := a.Volumes.Release(r.Context(), x.AttachmentID); err != nil {
+				return err
+			}
+			if x.DeleteOnTermination {
+				if err := a.Volumes.Delete(r.Context(), x.VolumeID); err != nil && fault.KindOf(err) != fault.NotFound {
+					httpapi.Logger(r.Context()).Warn("compute: a volume to delete with its server was not deleted", "volume", x.VolumeID, "err", err)
+				}
+			}
+		}
+	}
 	if err := a.Store.DeleteAllocations(r.Context(), i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
 		return err
 	}

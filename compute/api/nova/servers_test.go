@@ -133,6 +133,7 @@ func (fakeImages) Open(_ context.Context, id string) (io.ReadCloser, compute.Ima
 
 type serverEnv struct {
 	*client
+	vols    *fakeVolumes
 	nets    *fakeNetworks
 	images  *snapshotImages
 	builder *compute.Builder
@@ -189,11 +190,12 @@ func newServerAPI(t *testing.T) *serverEnv {
 		service2: caller("nova-2", "service", "service"),
 	}
 	imgs := &snapshotImages{made: map[string]compute.ImageInfo{}, data: map[string][]byte{}}
-	h := (&nova.API{Store: store, Networks: nets, Images: imgs, Builder: b, ImageURL: "http://image.test"}).Handler()
+	vols := &fakeVolumes{volumes: map[string]string{}, attachments: map[string]string{}}
+	h := (&nova.API{Store: store, Networks: nets, Images: imgs, Volumes: vols, Builder: b, ImageURL: "http://image.test"}).Handler()
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Nova, Optional: true}
 	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(h)))
 	t.Cleanup(srv.Close)
-	return &serverEnv{client: &client{Client: &apitest.Client{URL: srv.URL, NoRedirect: true}, store: store}, nets: nets, images: imgs, builder: b}
+	return &serverEnv{client: &client{Client: &apitest.Client{URL: srv.URL, NoRedirect: true}, store: store}, vols: vols, nets: nets, images: imgs, builder: b}
 }
 
 func serverBody(fields map[string]any) map[string]any {

@@ -1,0 +1,201 @@
+package nova_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/kit/fault"
+)
+
+// fakeVolumes stands in for the block-storage service: volumes by id
+// with their status ("available", "reserved", "in-use"), one project's.
+type fakeVolumes struct {
+	mu          sync.Mutex
+	volumes     map[string]string // id → status
+	attachments map[string]string // attachment → volume
+	connected   []string
+	deleted     []string
+}
+
+func (f *fakeVolumes) add() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := uuid.NewString()
+	f.volumes[id] = "available"
+	return id
+}
+
+func (f *fakeVolumes) status(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.volumes[id]
+}
+
+func (f *fakeVolumes) Reserve(_ context.Context, project, volume, instance string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.volumes[volume]
+	if !ok || project != "proj-a" {
+		return "", fault.New(fault.NotFound, "Volume %s could not be found.", volume)
+	}
+	if st != "available" {
+		return "", fault.New(fault.BadRequest, "Invalid volume: Volume status must be available or downloading to reserve, but the current status is %s.", st)
+	}
+	a := uuid.NewString()
+	f.volumes[volume], f.attachments[a] = "reserved", volume
+	return a, nil
+}
+
+func (f *fakeVolumes) Connect(_ context.Context, attachment string, connector map[string]any) (map[string]any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.connected = append(f.connected, attachment)
+	return map[string]any{"driver_volume_type": "iscsi", "data": map[string]any{"target_iqn": "iqn.2010-10.org.openstack:volume-" + f.attachments[attachment]}}, nil
+}
+
+func (f *fakeVolumes) Complete(_ context.Context, attachment string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.volumes[f.attachments[attachment]] = "in-use"
+	return nil
+}
+
+func (f *fakeVolumes) Release(_ context.Context, attachment string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.attachments[attachment]; ok {
+		f.volumes[v] = "available"
+		delete(f.attachments, attachment)
+	}
+	return nil
+}
+
+func (f *fakeVolumes) Delete(_ context.Context, volume string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.volumes, volume)
+	f.deleted = append(f.deleted, volume)
+	return nil
+}
+
+// agentVolume plays the host's agent for a volume operation: it waits
+// for volume marked op on server id, connects it (an attach) and
+// reports rep through the internal API.
+func (e *serverEnv) agentVolume(t *testing.T, id, volume, op string, rep compute.VolumeReport) {
+	t.Helper()
+	i, err := e.store.Instance(context.Background(), compute.Viewer{Admin: true}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/internal/compute/hosts/" + i.Host + "/instances/" + id + "/volumes/" + volume
+	if op == compute.PortAttaching {
+		r := e.agentCall(t, service, "PUT", base+"/connect", map[string]any{"connector": map[string]any{"initiator": "iqn.x", "host": i.Host}})
+		if r.Code != 200 || !strings.Contains(string(r.Body), volume) {
+			t.Fatalf("connect: %s", r)
+		}
+	}
+	rep.Op = op
+	if r := e.agentCall(t, service, "PUT", base, rep); r.Code != 200 {
+		t.Fatalf("volume report: %s", r)
+	}
+}
+
+// os-volume_attachments through the API, the host's agent played by
+// the test and Cinder by a fake: an attach answers at once with the
+// device, the volume reserved, in-use once the host reported; a failed
+// attach releases it; a detach (202) frees it on the host's report;
+// Nova's refusals change nothing; a server's delete detaches its
+// volumes and deletes those asked for.
+func TestVolumeAttachments(t *testing.T) {
+	e := newServerAPI(t)
+	i := e.activeServer(t)
+	base := "/servers/" + i.UUID + "/os-volume_attachments"
+	v1, v2, v3 := e.vols.add(), e.vols.add(), e.vols.add()
+
+	for _, c := range []struct {
+		v    string
+		body any
+		code int
+		msg  string
+	}{
+		{"2.1", map[string]any{"volumeAttachment": map[string]any{}}, 400, "'volumeId' is a required property"},
+		{"2.1", map[string]any{"volumeAttachment": map[string]any{"volumeId": "nope"}}, 400, "is not a 'uuid'"},
+		{"2.1", map[string]any{"volumeAttachment": map[string]any{"volumeId": v1, "device": "vdb"}}, 400, "does not match"},
+		{"2.48", map[string]any{"volumeAttachment": map[string]any{"volumeId": v1, "tag": "db"}}, 400, "'tag' was unexpected"},
+		{"2.78", map[string]any{"volumeAttachment": map[string]any{"volumeId": v1, "delete_on_termination": true}}, 400, "'delete_on_termination' was unexpected"},
+		{"2.1", map[string]any{"volumeAttachment": map[string]any{"volumeId": uuid.NewString()}}, 404, "could not be found"},
+	} {
+		r := e.call(t, c.v, alice, "POST", base, c.body)
+		if r.Code != c.code || !strings.Contains(string(r.Body), c.msg) {
+			t.Fatalf("POST %v at %s = %s, want %d %q", c.body, c.v, r, c.code, c.msg)
+		}
+	}
+	wantError(t, e.call(t, "2.1", bob, "POST", base, map[string]any{"volumeAttachment": map[string]any{"volumeId": v1}}), 404, "itemNotFound")
+	if e.vols.status(v1) != "available" {
+		t.Fatalf("refusals reserved the volume: %s", e.vols.status(v1))
+	}
+
+	att := e.must(t, 200, "2.89", alice, "POST", base, map[string]any{"volumeAttachment": map[string]any{"volumeId": v1, "tag": "data",
+		"delete_on_termination": true}})["volumeAttachment"].(map[string]any)
+	if att["device"] != "/dev/vdb" || att["volumeId"] != v1 || att["serverId"] != i.UUID || att["tag"] != "data" || att["delete_on_termination"] != true ||
+		att["attachment_id"] == nil || att["bdm_uuid"] == nil {
+		t.Fatalf("attach: %v", att)
+	}
+	if _, ok := att["id"]; ok {
+		t.Fatalf("an id at 2.89: %v", att)
+	}
+	if e.vols.status(v1) != "reserved" {
+		t.Fatalf("the volume after the attach's answer: %s", e.vols.status(v1))
+	}
+	e.agentVolume(t, i.UUID, v1, compute.PortAttaching, compute.VolumeReport{Done: true})
+	if e.vols.status(v1) != "in-use" {
+		t.Fatalf("the volume after the host's report: %s", e.vols.status(v1))
+	}
+	show := e.must(t, 200, "2.1", alice, "GET", base+"/"+v1, nil)["volumeAttachment"].(map[string]any)
+	if show["id"] != v1 || show["device"] != "/dev/vdb" {
+		t.Fatalf("show: %v", show)
+	}
+	wantError(t, e.call(t, "2.1", alice, "GET", base+"/"+v2, nil), 404, "itemNotFound", "is not attached to volume")
+
+	// A second volume the host could not attach: released.
+	e.must(t, 200, "2.1", alice, "POST", base, map[string]any{"volumeAttachment": map[string]any{"volumeId": v2}})
+	e.agentVolume(t, i.UUID, v2, compute.PortAttaching, compute.VolumeReport{Error: "login refused"})
+	if e.vols.status(v2) != "available" {
+		t.Fatalf("a failed attach's volume: %s", e.vols.status(v2))
+	}
+	if l := e.must(t, 200, "2.1", alice, "GET", base, nil)["volumeAttachments"].([]any); len(l) != 1 {
+		t.Fatalf("attachments: %v", l)
+	}
+	wantError(t, e.call(t, "2.1", alice, "POST", base, map[string]any{"volumeAttachment": map[string]any{"volumeId": v1}}), 400, "badRequest", "already attached")
+
+	// Detach: 202, the volume freed on the host's report.
+	wantError(t, e.call(t, "2.1", alice, "DELETE", base+"/"+v3, nil), 404, "itemNotFound")
+	if r := e.call(t, "2.1", alice, "DELETE", base+"/"+v1, nil); r.Code != 202 {
+		t.Fatalf("detach: %s", r)
+	}
+	e.agentVolume(t, i.UUID, v1, compute.PortDetaching, compute.VolumeReport{Done: true})
+	if e.vols.status(v1) != "available" {
+		t.Fatalf("the detached volume: %s", e.vols.status(v1))
+	}
+
+	// A server's delete detaches its volumes, deleting those asked for.
+	e.must(t, 200, "2.79", alice, "POST", base, map[string]any{"volumeAttachment": map[string]any{"volumeId": v3, "delete_on_termination": true}})
+	e.agentVolume(t, i.UUID, v3, compute.PortAttaching, compute.VolumeReport{Done: true})
+	if r := e.call(t, "2.1", alice, "DELETE", "/servers/"+i.UUID, nil); r.Code != 204 {
+		t.Fatalf("delete: %s", r)
+	}
+	got, _ := e.store.Instance(context.Background(), compute.Viewer{Admin: true}, i.UUID)
+	if r := e.agentCall(t, service, "PUT", "/internal/compute/hosts/"+got.Host+"/instances/"+i.UUID, compute.InstanceReport{Task: compute.Deleting,
+		Deleted: true}); r.Code != 200 {
+		t.Fatalf("the delete's report: %s", r)
+	}
+	if _, ok := e.vols.volumes[v3]; ok || fmt.Sprint(e.vols.deleted) != "["+v3+"]" {
+		t.Fatalf("volumes after the server's delete: %v, deleted %v", e.vols.volumes, e.vols.deleted)
+	}
+}

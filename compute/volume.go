@@ -1,0 +1,239 @@
+package compute
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+)
+
+// Volume attach and detach (Nova's os-volume_attachments), kept as the
+// interfaces are: the instance's volumes are the desired state, a volume
+// being attached is in Volumes marked attaching (with the Cinder
+// attachment the API reserved), one being detached is marked detaching;
+// the host's agent connects and hot-plugs it (or unplugs it) and
+// reports; the API completes or deletes the Cinder attachment around
+// the report. One interface or volume operation runs at a time per
+// instance.
+
+// InstanceVolume is a volume attached to an instance (Nova's block
+// device mapping of a volume).
+type InstanceVolume struct {
+	VolumeID string `json:"volume_id"`
+	// AttachmentID is its Cinder attachment.
+	AttachmentID string `json:"attachment_id"`
+	// ID is the mapping's own uuid (Nova's bdm uuid, 2.89).
+	ID string `json:"id"`
+	// Device is the device name Nova answers ("/dev/vdb"); the guest
+	// may name it otherwise.
+	Device              string `json:"device"`
+	Tag                 string `json:"tag,omitempty"`
+	DeleteOnTermination bool   `json:"delete_on_termination"`
+	// Pending is the operation under way: PortAttaching, PortDetaching
+	// (the same words as the ports'), or "".
+	Pending string `json:"pending,omitempty"`
+}
+
+// Events of the volume operations (compute_<method>).
+const (
+	EventAttachVolume = "compute_attach_volume"
+	EventDetachVolume = "compute_detach_volume"
+)
+
+// Volumes is the block-storage service as compute uses it (Nova's
+// Cinder API, the v3 attachment flow). The composition passes the
+// storage area's; an embedder passes its own.
+type Volumes interface {
+	// Reserve makes an attachment of volume for instance, as project
+	// sees the volume (Cinder's attachment_create without a connector:
+	// the volume is reserved). It returns the attachment's id.
+	Reserve(ctx context.Context, project, volume, instance string) (string, error)
+	// Connect gives the attachment the host's connector and returns the
+	// connection info ({"driver_volume_type", "data"}), secrets
+	// included: for the host's agent only.
+	Connect(ctx context.Context, attachment string, connector map[string]any) (map[string]any, error)
+	// Complete marks the attachment attached (the volume in-use).
+	Complete(ctx context.Context, attachment string) error
+	// Release deletes the attachment (the volume detached); an
+	// attachment that is gone is not an error.
+	Release(ctx context.Context, attachment string) error
+	// Delete deletes a volume (delete_on_termination).
+	Delete(ctx context.Context, volume string) error
+}
+
+var (
+	attachVolume = Actions["attach_volume"]
+	detachVolume = Actions["detach_volume"]
+)
+
+// PendingVolume is the volume an operation is under way on, nil for
+// none.
+func (i Instance) PendingVolume() *InstanceVolume {
+	for k := range i.Volumes {
+		if i.Volumes[k].Pending != "" {
+			return &i.Volumes[k]
+		}
+	}
+	return nil
+}
+
+// busy refuses a second interface or volume operation on i.
+func busy(i *Instance) error {
+	if p := i.PendingPort(); p != nil {
+		return &fault.Error{Kind: fault.Conflict, Type: TypeInterfaceBusy,
+			Message: "Instance " + i.UUID + " is busy: port " + p.ID + " is being " + pendingVerb(p.Pending) + "."}
+	}
+	if v := i.PendingVolume(); v != nil {
+		return &fault.Error{Kind: fault.Conflict, Type: TypeInterfaceBusy,
+			Message: "Instance " + i.UUID + " is busy: volume " + v.VolumeID + " is being " + pendingVerb(v.Pending) + "."}
+	}
+	return nil
+}
+
+// checkVolumeOp is what both operations check first: v sees the
+// instance, a locked one refuses non-admins, the state rules of a, no
+// other operation under way.
+func checkVolumeOp(v Viewer, i *Instance, a Action) error {
+	if !v.sees(i.ProjectID) {
+		return instanceNotFound(i.UUID)
+	}
+	if i.Locked && !v.Admin {
+		return novaError(fault.Conflict, "InstanceIsLocked", "Instance %s is locked", i.UUID)
+	}
+	if err := a.Check(i.UUID, i.VMState, i.TaskState, i.LaunchedAt != nil); err != nil {
+		return err
+	}
+	return busy(i)
+}
+
+// CheckAttachVolume is AttachVolume's check without the write: the
+// API's refusal before it reserves the volume.
+func (s *Store) CheckAttachVolume(ctx context.Context, v Viewer, id, volume string) (Instance, error) {
+	i, err := s.Instance(ctx, v, id)
+	if err != nil {
+		return i, err
+	}
+	if err := checkVolumeOp(v, &i, attachVolume); err != nil {
+		return i, err
+	}
+	if slices.ContainsFunc(i.Volumes, func(x InstanceVolume) bool { return x.VolumeID == volume }) {
+		return i, novaError(fault.BadRequest, "InvalidVolume", "Invalid volume: volume %s already attached", volume)
+	}
+	return i, nil
+}
+
+// AttachVolume adds volume x (reserved in Cinder by the caller, who
+// deletes the attachment when this fails) to instance id marked
+// attaching, with the next free device name when x has none, and
+// records the attach_volume action with its event on the host.
+func (s *Store) AttachVolume(ctx context.Context, v Viewer, id string, x InstanceVolume) (Instance, error) {
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
+		if err := checkVolumeOp(v, i, attachVolume); err != nil {
+			return err
+		}
+		for _, o := range i.Volumes {
+			if o.VolumeID == x.VolumeID {
+				return novaError(fault.BadRequest, "InvalidVolume", "Invalid volume: volume %s already attached", x.VolumeID)
+			}
+			if x.Device != "" && o.Device == x.Device {
+				return novaError(fault.Conflict, "DevicePathInUse", "The supplied device path (%s) is in use.", x.Device)
+			}
+		}
+		if x.Device == "" {
+			x.Device = nextDevice(i.Volumes)
+		}
+		x.Pending = PortAttaching
+		i.Volumes = append(i.Volumes, x)
+		return s.startInterfaceAction(ctx, tx, *i, attachVolume, EventAttachVolume)
+	})
+}
+
+// nextDevice is the first /dev/vdX after the root disk (vda) that no
+// volume has.
+func nextDevice(vols []InstanceVolume) string {
+	for c := 'b'; c <= 'z'; c++ {
+		d := "/dev/vd" + string(c)
+		if !slices.ContainsFunc(vols, func(x InstanceVolume) bool { return x.Device == d }) {
+			return d
+		}
+	}
+	return ""
+}
+
+// DetachVolume marks volume of instance id detaching and records the
+// detach_volume action; a volume the instance does not have is Nova's
+// 404 VolumeAttachmentNotFound.
+func (s *Store) DetachVolume(ctx context.Context, v Viewer, id, volume string) (Instance, error) {
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
+		if err := checkVolumeOp(v, i, detachVolume); err != nil {
+			return err
+		}
+		k := slices.IndexFunc(i.Volumes, func(x InstanceVolume) bool { return x.VolumeID == volume })
+		if k < 0 {
+			return novaError(fault.NotFound, "VolumeBDMNotFound", "Instance %s is not attached to volume %s", id, volume)
+		}
+		i.Volumes[k].Pending = PortDetaching
+		return s.startInterfaceAction(ctx, tx, *i, detachVolume, EventDetachVolume)
+	})
+}
+
+// VolumeReport is a host agent's report of a volume operation, as
+// InterfaceReport is of an interface's.
+type VolumeReport = InterfaceReport
+
+// CheckVolumeReport is ReportVolume's check without the write: the
+// volume's operation is op on instance id, placed on host. It returns
+// the volume as the instance has it.
+func (s *Store) CheckVolumeReport(ctx context.Context, host, id, volume string, r VolumeReport) (InstanceVolume, error) {
+	is, err := getInstance(ctx, s.db, "uuid = ? AND deleted_at IS NULL", id)
+	if err != nil {
+		return InstanceVolume{}, err
+	}
+	if len(is) == 0 || is[0].Host != host {
+		return InstanceVolume{}, instanceNotFound(id)
+	}
+	x, err := pendingVolume(is[0], volume, r.Op)
+	if err != nil {
+		return InstanceVolume{}, err
+	}
+	return *x, nil
+}
+
+func pendingVolume(i Instance, volume, op string) (*InstanceVolume, error) {
+	k := slices.IndexFunc(i.Volumes, func(x InstanceVolume) bool { return x.VolumeID == volume })
+	if k < 0 || i.Volumes[k].Pending == "" || i.Volumes[k].Pending != op {
+		return nil, novaError(fault.Conflict, "UnexpectedVolumeState", "Volume %s of instance %s is not being %s.", volume, i.UUID, pendingVerb(op))
+	}
+	return &i.Volumes[k], nil
+}
+
+// ReportVolume applies a host agent's report on volume of instance id:
+// the mark is cleared, or the volume leaves Volumes (a detach done, an
+// attach failed); the operation's event ends.
+func (s *Store) ReportVolume(ctx context.Context, host, id, volume string, r VolumeReport) (Instance, error) {
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
+		if i.Host != host {
+			return instanceNotFound(id)
+		}
+		x, err := pendingVolume(*i, volume, r.Op)
+		if err != nil {
+			return err
+		}
+		event, msg := EventAttachVolume, fmt.Sprintf("Failed to attach volume %s to instance %s", volume, id)
+		if x.Pending == PortDetaching {
+			event, msg = EventDetachVolume, fmt.Sprintf("Failed to detach volume %s from instance %s", volume, id)
+		}
+		if x.Pending == PortDetaching && r.Error == "" || x.Pending == PortAttaching && r.Error != "" {
+			i.Volumes = slices.DeleteFunc(i.Volumes, func(o InstanceVolume) bool { return o.VolumeID == volume })
+		} else {
+			x.Pending = ""
+		}
+		end := eventEnd{}
+		if r.Error != "" {
+			end = eventEnd{err: true, details: msg, traceback: r.Error}
+		}
+		return finishEvents(ctx, tx, id, event, end, s.now())
+	})
+}
