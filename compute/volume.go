@@ -61,12 +61,23 @@ type Volumes interface {
 	Release(ctx context.Context, attachment string) error
 	// Delete deletes a volume (delete_on_termination).
 	Delete(ctx context.Context, volume string) error
+	// ReleaseInstance deletes every attachment of instance: those a
+	// controller's death between a reserve and its record left behind.
+	ReleaseInstance(ctx context.Context, instance string) error
 }
 
+// The state rules of Nova's attach_volume and detach_volume, less
+// resized: a revert goes back to the source's guest, which would not
+// have the change.
 var (
-	attachVolume = Actions["attach_volume"]
-	detachVolume = Actions["detach_volume"]
+	attachVolume = withoutResized(Actions["attach_volume"])
+	detachVolume = withoutResized(Actions["detach_volume"])
 )
+
+func withoutResized(a Action) Action {
+	a.VM = slices.DeleteFunc(slices.Clone(a.VM), func(s VMState) bool { return s == Resized })
+	return a
+}
 
 // PendingVolume is the volume an operation is under way on, nil for
 // none.

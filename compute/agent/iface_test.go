@@ -112,6 +112,7 @@ func (f *fakeVolumes) Connect(_ context.Context, a string, connector map[string]
 func (f *fakeVolumes) Complete(_ context.Context, a string) error { f.set(a, "complete"); return nil }
 func (f *fakeVolumes) Release(_ context.Context, a string) error  { f.set(a, "released"); return nil }
 func (f *fakeVolumes) Delete(context.Context, string) error       { return nil }
+func (f *fakeVolumes) ReleaseInstance(context.Context, string) error { return nil }
 
 func (d *nicDriver) has(id string) []string {
 	d.nmu.Lock()

@@ -33,6 +33,7 @@ const (
 	volCompleteKey    = "volume.attachments.complete"
 	volReleaseKey     = "volume.attachments.release"
 	volDeleteKey      = "volume.volumes.delete"
+	volReleaseAllKey  = "volume.attachments.release_instance"
 )
 
 // lookup finds what key provides, as a T, at call time (the providing
@@ -264,4 +265,12 @@ func (v envVolumes) Delete(ctx context.Context, volume string) error {
 		return err
 	}
 	return f(ctx, volume)
+}
+
+func (v envVolumes) ReleaseInstance(ctx context.Context, instance string) error {
+	f, err := lookup[func(context.Context, string) error](v.env, volReleaseAllKey)
+	if err != nil {
+		return err
+	}
+	return f(ctx, instance)
 }

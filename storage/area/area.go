@@ -235,6 +235,9 @@ const (
 	AttachmentsCompleteKey = "volume.attachments.complete"
 	AttachmentsReleaseKey  = "volume.attachments.release"
 	VolumesDeleteKey       = "volume.volumes.delete"
+	// AttachmentsReleaseInstanceKey: func(ctx, instance string) error,
+	// every attachment of instance deleted.
+	AttachmentsReleaseInstanceKey = "volume.attachments.release_instance"
 )
 
 var admin = storage.Viewer{Admin: true}
@@ -267,6 +270,20 @@ func provideCompute(env *compose.Env, store *storage.Store) {
 			return nil
 		}
 		return err
+	})
+	env.Provide(AttachmentsReleaseInstanceKey, func(ctx context.Context, instance string) error {
+		for range 100 { // pages of them, each deleted
+			as, _, err := store.Attachments(ctx, admin, storage.AttachmentFilter{AllProjects: true, InstanceUUID: instance})
+			if err != nil || len(as) == 0 {
+				return err
+			}
+			for _, a := range as {
+				if _, err := store.DeleteAttachment(ctx, admin, a.ID); err != nil && fault.KindOf(err) != fault.NotFound {
+					return err
+				}
+			}
+		}
+		return fmt.Errorf("volume: the attachments of instance %s do not end", instance)
 	})
 	env.Provide(VolumesDeleteKey, func(ctx context.Context, volume string) error {
 		_, err := store.DeleteVolume(ctx, admin, volume, storage.DeleteOptions{})

@@ -1,6 +1,7 @@
 package nova
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -271,7 +272,9 @@ func (a *API) attachInterface(w http.ResponseWriter, r *http.Request, q *request
 	if _, err := busyWait(r, deadline, func() (compute.Instance, error) {
 		return a.Store.AttachPort(ctx, q.viewer(), i.UUID, p)
 	}); err != nil {
-		if rerr := a.Networks.Release(ctx, i.UUID, ports); rerr != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if rerr := a.Networks.Release(rctx, i.UUID, ports); rerr != nil {
 			httpapi.Logger(ctx).Warn("compute: a port made for an attach that was refused was not released", "port", p.ID, "err", rerr)
 		}
 		return stateError(err, "attach_interface", i.UUID)

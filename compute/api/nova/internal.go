@@ -195,8 +195,8 @@ func (a *API) interfaceReport(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.DecodeJSON(w, r, &rep); err != nil {
 		return err
 	}
-	if !rep.Done && rep.Error == "" {
-		return badRequest("an interface report is done or has an error")
+	if rep.Done == (rep.Error != "") {
+		return badRequest("an interface report is done or has an error, not both")
 	}
 	leaving, err := a.Store.CheckInterfaceReport(r.Context(), host, id, port, rep)
 	if err != nil {
@@ -254,8 +254,8 @@ func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.DecodeJSON(w, r, &rep); err != nil {
 		return err
 	}
-	if !rep.Done && rep.Error == "" {
-		return badRequest("a volume report is done or has an error")
+	if rep.Done == (rep.Error != "") {
+		return badRequest("a volume report is done or has an error, not both")
 	}
 	x, err := a.Store.CheckVolumeReport(r.Context(), host, id, volume, rep)
 	if err != nil {

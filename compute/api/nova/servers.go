@@ -61,7 +61,7 @@ func (a *API) serverView(r *http.Request, q *request, i compute.Instance) map[st
 		"OS-EXT-STS:power_state":               int(i.PowerState),
 		"OS-SRV-USG:launched_at":               timeOrNil(i.LaunchedAt),
 		"OS-SRV-USG:terminated_at":             timeOrNil(i.TerminatedAt),
-		"os-extended-volumes:volumes_attached": []any{},
+		"os-extended-volumes:volumes_attached": volumesAttached(q, i),
 		"security_groups":                      securityGroups(i.Networks),
 	}
 	if i.ImageRef != "" {
@@ -1016,6 +1016,9 @@ func (a *API) release(r *http.Request, i compute.Instance) error {
 				}
 			}
 		}
+		if err := a.Volumes.ReleaseInstance(r.Context(), i.UUID); err != nil {
+			return err
+		}
 	}
 	if err := a.Store.DeleteAllocations(r.Context(), i.UUID); err != nil && fault.KindOf(err) != fault.NotFound {
 		return err
@@ -1026,4 +1029,18 @@ func (a *API) release(r *http.Request, i compute.Instance) error {
 		}
 	}
 	return nil
+}
+
+// volumesAttached is os-extended-volumes:volumes_attached: the volumes'
+// ids, with delete_on_termination from 2.3.
+func volumesAttached(q *request, i compute.Instance) []any {
+	out := []any{}
+	for _, x := range i.Volumes {
+		v := map[string]any{"id": x.VolumeID}
+		if q.at(3) {
+			v["delete_on_termination"] = x.DeleteOnTermination
+		}
+		out = append(out, v)
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package nova
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -180,13 +181,27 @@ func (a *API) attachVolume(w http.ResponseWriter, r *http.Request, q *request) e
 		return a.Store.AttachVolume(ctx, q.viewer(), i.UUID, x)
 	})
 	if err != nil {
-		if rerr := a.Volumes.Release(ctx, attachment); rerr != nil {
+		// The request may be gone (the client went away while it waited):
+		// the reservation is given back all the same.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if rerr := a.Volumes.Release(rctx, attachment); rerr != nil {
 			httpapi.Logger(ctx).Warn("compute: the attachment of a refused attach was not deleted", "attachment", attachment, "err", rerr)
 		}
 		return stateError(err, "attach_volume", i.UUID)
 	}
 	k := slices.IndexFunc(got.Volumes, func(o compute.InstanceVolume) bool { return o.VolumeID == volume })
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"volumeAttachment": volumeAttachmentView(q, got.UUID, got.Volumes[k])})
+	x = got.Volumes[k]
+	// Nova's create answer: id, serverId, volumeId, device; tag from
+	// 2.70, delete_on_termination from 2.79 (never 2.89's fields).
+	out := map[string]any{"id": volume, "serverId": got.UUID, "volumeId": volume, "device": x.Device}
+	if q.at(70) {
+		out["tag"] = nilIfEmpty(x.Tag)
+	}
+	if q.at(79) {
+		out["delete_on_termination"] = x.DeleteOnTermination
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"volumeAttachment": out})
 	return nil
 }
 

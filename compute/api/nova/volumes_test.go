@@ -21,6 +21,7 @@ type fakeVolumes struct {
 	attachments map[string]string // attachment → volume
 	connected   []string
 	deleted     []string
+	releasedFor []string // instances whose attachments were all released
 }
 
 func (f *fakeVolumes) add() string {
@@ -73,6 +74,13 @@ func (f *fakeVolumes) Release(_ context.Context, attachment string) error {
 		f.volumes[v] = "available"
 		delete(f.attachments, attachment)
 	}
+	return nil
+}
+
+func (f *fakeVolumes) ReleaseInstance(_ context.Context, instance string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.releasedFor = append(f.releasedFor, instance)
 	return nil
 }
 
@@ -143,12 +151,22 @@ func TestVolumeAttachments(t *testing.T) {
 
 	att := e.must(t, 200, "2.89", alice, "POST", base, map[string]any{"volumeAttachment": map[string]any{"volumeId": v1, "tag": "data",
 		"delete_on_termination": true}})["volumeAttachment"].(map[string]any)
-	if att["device"] != "/dev/vdb" || att["volumeId"] != v1 || att["serverId"] != i.UUID || att["tag"] != "data" || att["delete_on_termination"] != true ||
-		att["attachment_id"] == nil || att["bdm_uuid"] == nil {
+	// Nova's create answer has id at every version, never 2.89's fields.
+	if att["device"] != "/dev/vdb" || att["volumeId"] != v1 || att["id"] != v1 || att["serverId"] != i.UUID || att["tag"] != "data" ||
+		att["delete_on_termination"] != true || att["attachment_id"] != nil {
 		t.Fatalf("attach: %v", att)
 	}
-	if _, ok := att["id"]; ok {
-		t.Fatalf("an id at 2.89: %v", att)
+	if l := e.must(t, 200, "2.89", alice, "GET", base, nil)["volumeAttachments"].([]any); len(l) != 1 ||
+		l[0].(map[string]any)["attachment_id"] == nil || l[0].(map[string]any)["bdm_uuid"] == nil || l[0].(map[string]any)["id"] != nil {
+		t.Fatalf("the list at 2.89: %v", l)
+	}
+	if va := fmt.Sprint(e.show(t, alice, i.UUID)["os-extended-volumes:volumes_attached"]); !strings.Contains(va, v1) || !strings.Contains(va, "delete_on_termination:true") {
+		t.Fatalf("the server's volumes_attached: %s", va)
+	}
+	hi, _ := e.store.Instance(context.Background(), compute.Viewer{Admin: true}, i.UUID)
+	if r := e.agentCall(t, service, "PUT", "/internal/compute/hosts/"+hi.Host+"/instances/"+i.UUID+"/volumes/"+v1,
+		compute.VolumeReport{Op: compute.PortAttaching, Done: true, Error: "both"}); r.Code != 400 {
+		t.Fatalf("a report both done and failed: %s", r)
 	}
 	if e.vols.status(v1) != "reserved" {
 		t.Fatalf("the volume after the attach's answer: %s", e.vols.status(v1))
@@ -195,7 +213,7 @@ func TestVolumeAttachments(t *testing.T) {
 		Deleted: true}); r.Code != 200 {
 		t.Fatalf("the delete's report: %s", r)
 	}
-	if _, ok := e.vols.volumes[v3]; ok || fmt.Sprint(e.vols.deleted) != "["+v3+"]" {
+	if _, ok := e.vols.volumes[v3]; ok || fmt.Sprint(e.vols.deleted) != "["+v3+"]" || fmt.Sprint(e.vols.releasedFor) != "["+i.UUID+"]" {
 		t.Fatalf("volumes after the server's delete: %v, deleted %v", e.vols.volumes, e.vols.deleted)
 	}
 }
