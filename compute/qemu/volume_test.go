@@ -436,3 +436,41 @@ func TestBootVolumeRefused(t *testing.T) {
 		t.Fatal("a refused spawn left its directory or its QEMU")
 	}
 }
+
+// TestBootVolumeStopped: a guest that boots from a volume, spawned
+// stopped (no QEMU, no login), keeps its root disk's password in
+// root.secret only, and refuses to attach or detach that volume.
+func TestBootVolumeStopped(t *testing.T) {
+	const pw = "rootVolumePassw0rd"
+	r := &recorder{}
+	d := newDriver(t, "", r.config(t))
+	g := tinyGuest()
+	g.Disk = chapVolume("0d0c3a52-7e1b-4f6e-9a35-c2b1d0e9f8a7", pw)
+	g.Disk.Serial = ""
+	g.Stopped = true
+	spawn(t, d, g)
+	f := guestFiles(d.cfg.StateDir, g.ID)
+	def := loaded(t, f)
+	if _, ok := def.Disk.Connection["auth_password"]; ok || def.Disk.Serial != g.Disk.Connection["volume_id"] {
+		t.Fatalf("guest.json keeps the root disk %v", def.Disk)
+	}
+	fi, err := os.Stat(f.secret("root"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(f.secret("root")); string(b) != pw || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("root.secret %q, mode %v", b, fi.Mode())
+	}
+	if g.Disk.Connection["auth_password"] != pw {
+		t.Fatal("Spawn changed the caller's disk")
+	}
+	ctx := context.Background()
+	if err := d.AttachVolume(ctx, g.ID, g.Disk); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("attach of the root volume: %v", err)
+	}
+	if err := d.DetachVolume(ctx, g.ID, def.Disk.Serial); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("detach of the root volume: %v", err)
+	}
+	wantState(t, d, g.ID, virt.PowerShutdown)
+	noPassword(t, d, r, g.ID, pw)
+}
