@@ -109,9 +109,9 @@ func (f *fakeVolumes) Connect(_ context.Context, a string, connector map[string]
 		"target_portal": "127.0.0.1:3260", "target_lun": 1}}, nil
 }
 
-func (f *fakeVolumes) Complete(_ context.Context, a string) error { f.set(a, "complete"); return nil }
-func (f *fakeVolumes) Release(_ context.Context, a string) error  { f.set(a, "released"); return nil }
-func (f *fakeVolumes) Delete(context.Context, string) error       { return nil }
+func (f *fakeVolumes) Complete(_ context.Context, a string) error    { f.set(a, "complete"); return nil }
+func (f *fakeVolumes) Release(_ context.Context, a string) error     { f.set(a, "released"); return nil }
+func (f *fakeVolumes) Delete(context.Context, string) error          { return nil }
 func (f *fakeVolumes) ReleaseInstance(context.Context, string) error { return nil }
 
 func (d *nicDriver) has(id string) []string {
