@@ -251,7 +251,12 @@ func (v envVolumes) Complete(ctx context.Context, attachment string) error {
 	return f(ctx, attachment)
 }
 
+// Release and ReleaseInstance are nothing without a block-storage area
+// (there are no attachments then): a server's delete goes on.
 func (v envVolumes) Release(ctx context.Context, attachment string) error {
+	if _, ok := v.env.Lookup(volReleaseKey); !ok {
+		return nil
+	}
 	f, err := lookup[func(context.Context, string) error](v.env, volReleaseKey)
 	if err != nil {
 		return err
@@ -268,6 +273,9 @@ func (v envVolumes) Delete(ctx context.Context, volume string) error {
 }
 
 func (v envVolumes) ReleaseInstance(ctx context.Context, instance string) error {
+	if _, ok := v.env.Lookup(volReleaseAllKey); !ok {
+		return nil
+	}
 	f, err := lookup[func(context.Context, string) error](v.env, volReleaseAllKey)
 	if err != nil {
 		return err
