@@ -2,7 +2,6 @@ package nova
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/kit/pyrepr"
 )
 
@@ -93,14 +93,14 @@ func (a *API) listFlavors(detail bool) handler {
 		f.SortKey, _ = last("sort_key")
 		f.SortDir, _ = last("sort_dir")
 		if s, ok := last("limit"); ok {
-			n, _ := pyInt(s) // the schema checked it is digits
+			n, _ := pyjson.Int(s) // the schema checked it is digits
 			if n.IsInt64() && n.Int64() < maxLimit {
 				f.Limit = int(n.Int64())
 			}
 		}
 		if q.admin {
 			s, ok := last("is_public")
-			switch b, valid := pyBool(s); {
+			switch b, valid := pyjson.Bool(s); {
 			case !ok:
 				f.IsPublic = &yes // Nova's default
 			case strings.EqualFold(s, "none"):
@@ -117,7 +117,7 @@ func (a *API) listFlavors(detail bool) handler {
 			to    *int64
 		}{{"minRam", &f.MinRAM}, {"minDisk", &f.MinDisk}} {
 			if s, ok := last(m.param); ok {
-				n, valid := pyInt(s)
+				n, valid := pyjson.Int(s)
 				if !valid || !n.IsInt64() {
 					return badRequest("Invalid %s filter [%s]", m.param, s)
 				}
@@ -238,28 +238,28 @@ func (a *API) createFlavor(w http.ResponseWriter, r *http.Request, q *request) e
 	if err := a.authorize(r.Context(), q, ruleFlavorCreate, flavorAdminTarget); err != nil {
 		return err
 	}
-	v := body.get("flavor")
-	f := compute.Flavor{Name: v.get("name").text, IsPublic: true, RxtxFactor: 1}
-	if id := v.get("id"); id != nil && id.truthy() {
-		f.FlavorID = id.str()
+	v := body.Get("flavor")
+	f := compute.Flavor{Name: v.Get("name").Text, IsPublic: true, RxtxFactor: 1}
+	if id := v.Get("id"); id != nil && id.Truthy() {
+		f.FlavorID = id.Str()
 	}
 	for _, n := range []struct {
 		key string
 		to  *int64
 	}{{"ram", &f.MemoryMB}, {"vcpus", &f.VCPUs}, {"disk", &f.RootGB}, {"OS-FLV-EXT-DATA:ephemeral", &f.EphemeralGB}, {"swap", &f.Swap}} {
-		if x := v.get(n.key); x != nil {
-			i, _ := pyInt(x.str()) // the schema checked it is digits within Nova's range
+		if x := v.Get(n.key); x != nil {
+			i, _ := pyjson.Int(x.Str()) // the schema checked it is digits within Nova's range
 			*n.to = i.Int64()
 		}
 	}
-	if x := v.get("rxtx_factor"); x != nil {
-		f.RxtxFactor, _ = strconv.ParseFloat(strings.TrimSpace(x.str()), 64)
+	if x := v.Get("rxtx_factor"); x != nil {
+		f.RxtxFactor, _ = strconv.ParseFloat(strings.TrimSpace(x.Str()), 64)
 	}
-	if x := v.get("os-flavor-access:is_public"); x != nil {
-		f.IsPublic = x.kind == 't' || x.kind == '"' && pyTrue(pyBool(x.text))
+	if x := v.Get("os-flavor-access:is_public"); x != nil {
+		f.IsPublic = x.Kind == 't' || x.Kind == '"' && pyTrue(pyjson.Bool(x.Text))
 	}
-	if x := v.get("description"); x != nil && q.at(55) && x.kind == '"' {
-		f.Description = &x.text
+	if x := v.Get("description"); x != nil && q.at(55) && x.Kind == '"' {
+		f.Description = &x.Text
 	}
 	created, err := a.Store.CreateFlavor(r.Context(), f)
 	if err != nil {
@@ -284,8 +284,8 @@ func (a *API) updateFlavor(w http.ResponseWriter, r *http.Request, q *request) e
 		return err
 	}
 	var desc *string
-	if x := body.get("flavor").get("description"); x.kind == '"' {
-		desc = &x.text
+	if x := body.Get("flavor").Get("description"); x.Kind == '"' {
+		desc = &x.Text
 	}
 	f, err := a.Store.UpdateFlavorDescription(r.Context(), r.PathValue("id"), desc)
 	if err != nil {
@@ -314,23 +314,23 @@ func (a *API) flavorAction(w http.ResponseWriter, r *http.Request, q *request) e
 	if err != nil {
 		return err
 	}
-	if body.empty {
+	if body == emptyBody {
 		return badRequest("Malformed request body")
 	}
-	switch body.kind {
+	switch body.Kind {
 	case '{':
 	case '"', '[':
-		if body.len() != 1 {
+		if body.Len() != 1 {
 			return badRequest("Malformed request body")
 		}
 		return notFound("The resource could not be found.")
 	default:
 		return notFound("The resource could not be found.")
 	}
-	if len(body.keys) != 1 {
+	if len(body.Keys) != 1 {
 		return badRequest("Malformed request body")
 	}
-	action := body.keys[0]
+	action := body.Keys[0]
 	rule, change := ruleFlavorAccessAdd, a.Store.AddFlavorAccess
 	switch action {
 	case "addTenantAccess":
@@ -346,7 +346,7 @@ func (a *API) flavorAction(w http.ResponseWriter, r *http.Request, q *request) e
 		return err
 	}
 	id := r.PathValue("id")
-	projects, err := change(r.Context(), id, body.get(action).get("tenant").text)
+	projects, err := change(r.Context(), id, body.Get(action).Get("tenant").Text)
 	if err != nil {
 		return err
 	}
@@ -420,7 +420,7 @@ func (a *API) createExtraSpecs(w http.ResponseWriter, r *http.Request, q *reques
 	if err := a.authorize(r.Context(), q, ruleSpecsCreate, flavorAdminTarget); err != nil {
 		return err
 	}
-	return a.setExtraSpecs(w, r, q, body, body.get("extra_specs"), "")
+	return a.setExtraSpecs(w, r, q, body, body.Get("extra_specs"), "")
 }
 
 // updateExtraSpec is PUT /flavors/{id}/os-extra_specs/{key}: the body
@@ -441,12 +441,12 @@ func (a *API) updateExtraSpec(w http.ResponseWriter, r *http.Request, q *request
 
 // setExtraSpecs is flavors_extraspecs.py's _check_extra_specs_value,
 // the URI check of update (key, when not "") and the write.
-func (a *API) setExtraSpecs(w http.ResponseWriter, r *http.Request, q *request, body, specs *jsonValue, key string) error {
+func (a *API) setExtraSpecs(w http.ResponseWriter, r *http.Request, q *request, body, specs *pyjson.Value, key string) error {
 	set := map[string]string{}
-	for i, k := range specs.keys {
-		v := specs.items[i]
-		value := v.str()
-		if v.kind == '0' {
+	for i, k := range specs.Keys {
+		v := specs.Items[i]
+		value := v.Str()
+		if v.Kind == '0' {
 			if n := utf8.RuneCountInString(value); n > 255 {
 				return badRequest("extra_specs value has %d characters, more than 255.", n)
 			}
@@ -480,9 +480,13 @@ func (a *API) deleteExtraSpec(w http.ResponseWriter, r *http.Request, q *request
 	return nil
 }
 
+// emptyBody is what readOrderedBody returns for an empty body, which
+// Nova reads as None.
+var emptyBody = &pyjson.Value{Kind: 'n'}
+
 // readOrderedBody reads a request body as Nova's wsgi does: JSON, unless the
 // Content-Type names another media type; an empty body is None.
-func readOrderedBody(w http.ResponseWriter, r *http.Request) (*jsonValue, error) {
+func readOrderedBody(w http.ResponseWriter, r *http.Request) (*pyjson.Value, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "text/plain" && mt != "application/json" && mt != "application/vnd.openstack.compute+json" {
@@ -501,288 +505,16 @@ func readOrderedBody(w http.ResponseWriter, r *http.Request) (*jsonValue, error)
 		return nil, err
 	}
 	if len(data) == 0 {
-		return &jsonValue{kind: 'n', empty: true}, nil
+		return emptyBody, nil
 	}
 	if bytes.Contains(data, []byte(`\u0000`)) {
 		return nil, badRequest("request body has a NUL character (\\u0000) in a string")
 	}
-	v, err := parseJSON(data)
+	v, err := pyjson.Parse(data)
 	if err != nil {
 		return nil, badRequest("Malformed request body")
 	}
 	return v, nil
-}
-
-// jsonValue is a JSON value as Python's json module reads it, keys in
-// their order: what Nova's schema messages show.
-type jsonValue struct {
-	kind  byte   // '{' object, '[' array, '"' string, '0' number, 't', 'f', 'n'
-	text  string // a string, or a number's literal
-	keys  []string
-	items []*jsonValue // an object's values (by keys) or an array's items
-	empty bool         // an empty body, which Nova reads as None
-}
-
-func parseJSON(data []byte) (*jsonValue, error) {
-	if !utf8.Valid(data) {
-		return nil, errors.New("not UTF-8")
-	}
-	d := jsonDecoder(data)
-	v, err := readJSON(d)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, errors.New("data after the value")
-	}
-	return v, nil
-}
-
-// get is the value of key k of an object, nil when absent.
-func (v *jsonValue) get(k string) *jsonValue {
-	if v == nil || v.kind != '{' {
-		return nil
-	}
-	if i := slices.Index(v.keys, k); i >= 0 {
-		return v.items[i]
-	}
-	return nil
-}
-
-// len is Python's len() of a string or an array.
-func (v *jsonValue) len() int {
-	if v.kind == '"' {
-		return utf8.RuneCountInString(v.text)
-	}
-	return len(v.items)
-}
-
-func (v *jsonValue) isInt() bool { return v.kind == '0' && !strings.ContainsAny(v.text, ".eE") }
-
-// is reports whether v is of a JSON Schema (draft 4) type.
-func (v *jsonValue) is(typ string) bool {
-	switch typ {
-	case "object":
-		return v.kind == '{'
-	case "array":
-		return v.kind == '['
-	case "string":
-		return v.kind == '"'
-	case "integer":
-		return v.isInt()
-	case "number":
-		return v.kind == '0'
-	case "boolean":
-		return v.kind == 't' || v.kind == 'f'
-	}
-	return v.kind == 'n'
-}
-
-// truthy is Python's bool() of v.
-func (v *jsonValue) truthy() bool {
-	switch v.kind {
-	case 'n', 'f':
-		return false
-	case '0':
-		f, _ := strconv.ParseFloat(v.text, 64)
-		return f != 0
-	}
-	return v.kind == 't' || len(v.keys) > 0 || len(v.items) > 0 || v.text != ""
-}
-
-// str is Python's str() of v.
-func (v *jsonValue) str() string {
-	if v.kind == '"' {
-		return v.text
-	}
-	return v.repr()
-}
-
-// repr is Python's repr() of v.
-func (v *jsonValue) repr() string {
-	switch v.kind {
-	case '{':
-		parts := make([]string, len(v.keys))
-		for i, k := range v.keys {
-			parts[i] = pyrepr.String(k) + ": " + v.items[i].repr()
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	case '[':
-		parts := make([]string, len(v.items))
-		for i, it := range v.items {
-			parts[i] = it.repr()
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case '"':
-		return pyrepr.String(v.text)
-	case '0':
-		if v.isInt() {
-			n, _ := new(big.Int).SetString(v.text, 10)
-			return n.String()
-		}
-		f, _ := strconv.ParseFloat(v.text, 64)
-		return pyrepr.Float(f)
-	case 't':
-		return "True"
-	case 'f':
-		return "False"
-	}
-	return "None"
-}
-
-// MarshalJSON writes v back as Python's json would.
-func (v *jsonValue) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	v.encode(&b)
-	return b.Bytes(), nil
-}
-
-func (v *jsonValue) encode(b *bytes.Buffer) {
-	switch v.kind {
-	case '{', '[':
-		b.WriteByte(v.kind)
-		for i, it := range v.items {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if v.kind == '{' {
-				key, _ := json.Marshal(v.keys[i])
-				b.Write(key)
-				b.WriteString(": ")
-			}
-			it.encode(b)
-		}
-		b.WriteByte(map[byte]byte{'{': '}', '[': ']'}[v.kind])
-	case '"':
-		quoted, _ := json.Marshal(v.text)
-		b.Write(quoted)
-	case '0':
-		f, err := strconv.ParseFloat(v.text, 64)
-		switch {
-		case v.isInt():
-			b.WriteString(v.repr())
-		case err == nil:
-			b.WriteString(pyrepr.Float(f))
-		default:
-			b.WriteString(v.text) // out of range: as given
-		}
-	default:
-		b.WriteString(map[byte]string{'t': "true", 'f': "false", 'n': "null"}[v.kind])
-	}
-}
-
-// number is the number Nova's _SchemaValidator compares with minimum
-// and maximum (_number_from_str: int(v), else float(v)), as Python
-// shows it.
-func (v *jsonValue) number() (*big.Float, string, bool) {
-	switch v.kind {
-	case 't', 'f':
-		n := map[byte]int64{'t': 1, 'f': 0}[v.kind]
-		return new(big.Float).SetInt64(n), strconv.FormatInt(n, 10), true
-	case '0':
-		if v.isInt() {
-			n, _ := new(big.Int).SetString(v.text, 10)
-			return new(big.Float).SetInt(n), n.String(), true
-		}
-		f, err := strconv.ParseFloat(v.text, 64)
-		if err != nil || math.IsInf(f, 0) {
-			return nil, "", false
-		}
-		n, _ := big.NewFloat(math.Trunc(f)).Int(nil)
-		return new(big.Float).SetInt(n), n.String(), true
-	case '"':
-		if n, ok := pyInt(v.text); ok {
-			return new(big.Float).SetInt(n), n.String(), true
-		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(v.text), 64)
-		if err != nil || math.IsNaN(f) {
-			return nil, "", false
-		}
-		return big.NewFloat(f), pyrepr.Float(f), true
-	}
-	return nil, "", false
-}
-
-// pyInt parses s as Python's int(s): surrounding white space, a sign,
-// digits with single underscores between them.
-func pyInt(s string) (*big.Int, bool) {
-	t := strings.TrimFunc(s, unicode.IsSpace)
-	sign := ""
-	if t != "" && (t[0] == '+' || t[0] == '-') {
-		sign, t = t[:1], t[1:]
-	}
-	if t == "" || t[0] == '_' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
-		return nil, false
-	}
-	t = strings.ReplaceAll(t, "_", "")
-	if strings.TrimLeft(t, "0123456789") != "" {
-		return nil, false
-	}
-	return new(big.Int).SetString(sign+t, 10)
-}
-
-// pyBool is oslo's bool_from_string(s, strict=True).
-func pyBool(s string) (bool, bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "t", "true", "on", "y", "yes":
-		return true, true
-	case "0", "f", "false", "off", "n", "no":
-		return false, true
-	}
-	return false, false
-}
-
-func jsonDecoder(data []byte) *json.Decoder {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	return d
-}
-
-// readJSON reads one value; a key given twice keeps its first place and
-// its last value, as a Python dict does.
-func readJSON(d *json.Decoder) (*jsonValue, error) {
-	t, err := d.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := t.(type) {
-	case json.Delim:
-		v := &jsonValue{kind: byte(t)}
-		for d.More() {
-			var key string
-			if v.kind == '{' {
-				k, err := d.Token()
-				if err != nil {
-					return nil, err
-				}
-				key = k.(string)
-			}
-			item, err := readJSON(d)
-			if err != nil {
-				return nil, err
-			}
-			if i := slices.Index(v.keys, key); v.kind == '{' && i >= 0 {
-				v.items[i] = item
-				continue
-			}
-			if v.kind == '{' {
-				v.keys = append(v.keys, key)
-			}
-			v.items = append(v.items, item)
-		}
-		_, err := d.Token() // the closing delimiter
-		return v, err
-	case string:
-		return &jsonValue{kind: '"', text: t}, nil
-	case json.Number:
-		return &jsonValue{kind: '0', text: t.String()}, nil
-	case bool:
-		if t {
-			return &jsonValue{kind: 't'}, nil
-		}
-		return &jsonValue{kind: 'f'}, nil
-	}
-	return &jsonValue{kind: 'n'}, nil
 }
 
 // jsonSchema is the part of JSON Schema (draft 4) that Nova's flavor
@@ -794,7 +526,7 @@ type jsonSchema struct {
 	pattern          *pyPattern
 	nameFormat       bool // Nova's 'name' format
 	minimum, maximum *schemaBound
-	enum             []*jsonValue
+	enum             []*pyjson.Value
 	props            []schemaProp // properties, in the schema's order
 	keys             *pyPattern
 	keySchema        *jsonSchema // patternProperties: one pattern
@@ -849,14 +581,14 @@ func pyRegexp(src string) *pyPattern {
 // the message (whole: Nova shows it alone, as its InvalidName).
 type schemaError struct {
 	path  []string
-	value *jsonValue
+	value *pyjson.Value
 	msg   string
 	whole bool
 }
 
 // check validates v, a body (Nova names the value's last path element)
 // or query parameters (the first).
-func (s *jsonSchema) check(v *jsonValue, body bool) error {
+func (s *jsonSchema) check(v *pyjson.Value, body bool) error {
 	e := s.validate(v, nil)
 	switch {
 	case e == nil:
@@ -864,34 +596,34 @@ func (s *jsonSchema) check(v *jsonValue, body bool) error {
 	case e.whole || len(e.path) == 0:
 		return badRequest("%s", e.msg)
 	case body:
-		return badRequest("Invalid input for field/attribute %s. Value: %s. %s", e.path[len(e.path)-1], e.value.str(), e.msg)
+		return badRequest("Invalid input for field/attribute %s. Value: %s. %s", e.path[len(e.path)-1], e.value.Str(), e.msg)
 	}
-	return badRequest("Invalid input for query parameters %s. Value: %s. %s", e.path[0], e.value.str(), e.msg)
+	return badRequest("Invalid input for query parameters %s. Value: %s. %s", e.path[0], e.value.Str(), e.msg)
 }
 
-func (s *jsonSchema) validate(v *jsonValue, path []string) *schemaError {
+func (s *jsonSchema) validate(v *pyjson.Value, path []string) *schemaError {
 	fail := func(format string, args ...any) *schemaError {
 		return &schemaError{path: path, value: v, msg: fmt.Sprintf(format, args...)}
 	}
-	if len(s.types) > 0 && !slices.ContainsFunc(s.types, v.is) {
-		return fail("%s is not of type %s", v.repr(), pyTypeNames(s.types))
+	if len(s.types) > 0 && !slices.ContainsFunc(s.types, v.Is) {
+		return fail("%s is not of type %s", v.Repr(), pyTypeNames(s.types))
 	}
-	if v.kind == '"' {
-		n := utf8.RuneCountInString(v.text)
+	if v.Kind == '"' {
+		n := utf8.RuneCountInString(v.Text)
 		switch {
 		case s.minLen > 0 && n < s.minLen:
-			return fail("%s is too short", v.repr())
+			return fail("%s is too short", v.Repr())
 		case s.maxLen > 0 && n > s.maxLen:
-			return fail("%s is too long", v.repr())
-		case s.pattern != nil && !s.pattern.match(v.text):
-			return fail("%s does not match %s", v.repr(), pyrepr.String(s.pattern.src()))
-		case s.nameFormat && !validNovaName(v.text):
+			return fail("%s is too long", v.Repr())
+		case s.pattern != nil && !s.pattern.match(v.Text):
+			return fail("%s does not match %s", v.Repr(), pyrepr.String(s.pattern.src()))
+		case s.nameFormat && !validNovaName(v.Text):
 			e := fail("An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.")
 			e.whole = true
 			return e
 		}
 	}
-	if n, text, ok := v.number(); ok && (s.minimum != nil || s.maximum != nil) {
+	if n, text, ok := v.Number(); ok && (s.minimum != nil || s.maximum != nil) {
 		if m := s.minimum; m != nil && (n.Cmp(m.v) < 0 || m.exclusive && n.Cmp(m.v) == 0) {
 			if m.exclusive {
 				return fail("%s is less than or equal to the minimum of %s", text, m.text)
@@ -902,35 +634,35 @@ func (s *jsonSchema) validate(v *jsonValue, path []string) *schemaError {
 			return fail("%s is greater than the maximum of %s", text, m.text)
 		}
 	}
-	if s.enum != nil && !slices.ContainsFunc(s.enum, func(e *jsonValue) bool { return e.kind == v.kind && e.text == v.text }) {
-		return fail("%s is not one of %s", v.repr(), (&jsonValue{kind: '[', items: s.enum}).repr())
+	if s.enum != nil && !slices.ContainsFunc(s.enum, func(e *pyjson.Value) bool { return e.Kind == v.Kind && e.Text == v.Text }) {
+		return fail("%s is not one of %s", v.Repr(), (&pyjson.Value{Kind: '[', Items: s.enum}).Repr())
 	}
-	if v.kind == '[' && s.items != nil {
-		for i, it := range v.items {
+	if v.Kind == '[' && s.items != nil {
+		for i, it := range v.Items {
 			if e := s.items.validate(it, slices.Concat(path, []string{strconv.Itoa(i)})); e != nil {
 				return e
 			}
 		}
 	}
-	if v.kind == '{' {
+	if v.Kind == '{' {
 		return s.validateObject(v, path, fail)
 	}
 	return nil
 }
 
-func (s *jsonSchema) validateObject(v *jsonValue, path []string, fail func(string, ...any) *schemaError) *schemaError {
+func (s *jsonSchema) validateObject(v *pyjson.Value, path []string, fail func(string, ...any) *schemaError) *schemaError {
 	for _, p := range s.props {
-		if x := v.get(p.name); x != nil {
+		if x := v.Get(p.name); x != nil {
 			if e := p.s.validate(x, slices.Concat(path, []string{p.name})); e != nil {
 				return e
 			}
 		}
 	}
 	var extra []string
-	for i, k := range v.keys {
+	for i, k := range v.Keys {
 		switch {
 		case s.keys != nil && s.keys.match(k):
-			if e := s.keySchema.validate(v.items[i], slices.Concat(path, []string{k})); e != nil {
+			if e := s.keySchema.validate(v.Items[i], slices.Concat(path, []string{k})); e != nil {
 				return e
 			}
 		case !slices.ContainsFunc(s.props, func(p schemaProp) bool { return p.name == k }):
@@ -938,7 +670,7 @@ func (s *jsonSchema) validateObject(v *jsonValue, path []string, fail func(strin
 		}
 	}
 	for _, r := range s.required {
-		if v.get(r) == nil {
+		if v.Get(r) == nil {
 			return fail("%s is a required property", pyrepr.String(r))
 		}
 	}
@@ -955,11 +687,11 @@ func (s *jsonSchema) validateObject(v *jsonValue, path []string, fail func(strin
 		verb := map[bool]string{true: "was", false: "were"}[len(extra) == 1]
 		return fail("Additional properties are not allowed (%s %s unexpected)", strings.Join(names, ", "), verb)
 	}
-	if s.minProps > 0 && len(v.keys) < s.minProps {
-		return fail("%s does not have enough properties", v.repr())
+	if s.minProps > 0 && len(v.Keys) < s.minProps {
+		return fail("%s does not have enough properties", v.Repr())
 	}
-	if s.maxProps > 0 && len(v.keys) > s.maxProps {
-		return fail("%s has too many properties", v.repr())
+	if s.maxProps > 0 && len(v.Keys) > s.maxProps {
+		return fail("%s has too many properties", v.Repr())
 	}
 	return nil
 }
@@ -1041,13 +773,13 @@ func printableRanges() string {
 // Nova's flavor schemas (schemas/flavor_manage.py, flavors.py,
 // flavors_extraspecs.py, flavor_access.py).
 var (
-	pyBoolEnum = func() []*jsonValue {
-		var out []*jsonValue
+	pyBoolEnum = func() []*pyjson.Value {
+		var out []*pyjson.Value
 		for _, group := range [][]string{{"True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes"},
 			{"False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"}} {
-			out = append(out, &jsonValue{kind: strings.ToLower(group[0])[0]})
+			out = append(out, &pyjson.Value{Kind: strings.ToLower(group[0])[0]})
 			for _, s := range group {
-				out = append(out, &jsonValue{kind: '"', text: s})
+				out = append(out, &pyjson.Value{Kind: '"', Text: s})
 			}
 		}
 		return out
@@ -1111,7 +843,7 @@ func flavorQuerySchema(strict bool) *jsonSchema {
 	oneOf := func(vs ...string) *jsonSchema {
 		s := &jsonSchema{types: []string{"string"}}
 		for _, v := range vs {
-			s.enum = append(s.enum, &jsonValue{kind: '"', text: v})
+			s.enum = append(s.enum, &pyjson.Value{Kind: '"', Text: v})
 		}
 		return s
 	}
@@ -1130,14 +862,14 @@ func flavorQuerySchema(strict bool) *jsonSchema {
 
 // queryValue is the query as Nova's query schemas see it: each
 // parameter a list of strings.
-func queryValue(q url.Values) *jsonValue {
-	v := &jsonValue{kind: '{'}
+func queryValue(q url.Values) *pyjson.Value {
+	v := &pyjson.Value{Kind: '{'}
 	for _, k := range slices.Sorted(maps.Keys(q)) {
-		list := &jsonValue{kind: '['}
+		list := &pyjson.Value{Kind: '['}
 		for _, s := range q[k] {
-			list.items = append(list.items, &jsonValue{kind: '"', text: s})
+			list.Items = append(list.Items, &pyjson.Value{Kind: '"', Text: s})
 		}
-		v.keys, v.items = append(v.keys, k), append(v.items, list)
+		v.Keys, v.Items = append(v.Keys, k), append(v.Items, list)
 	}
 	return v
 }

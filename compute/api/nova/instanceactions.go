@@ -8,6 +8,7 @@ import (
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 )
 
 // Nova's os-instance-actions (api/openstack/compute/instance_actions.py):
@@ -231,7 +232,7 @@ func (a *API) showInstanceAction(w http.ResponseWriter, r *http.Request, q *requ
 // admin_actions.py): the body's schema, the server, the admin-only
 // policy, then vm_state active or error with no task.
 func (a *API) resetState(w http.ResponseWriter, r *http.Request, q *request, data []byte) error {
-	body, err := parseJSON(data)
+	body, err := pyjson.Parse(data)
 	if err != nil {
 		return badRequest("Malformed request body")
 	}
@@ -245,7 +246,7 @@ func (a *API) resetState(w http.ResponseWriter, r *http.Request, q *request, dat
 	if err := a.authorize(r.Context(), q, ruleResetState, map[string]any{"project_id": i.ProjectID}); err != nil {
 		return err
 	}
-	state := compute.VMState(body.get("os-resetState").get("state").text)
+	state := compute.VMState(body.Get("os-resetState").Get("state").Text)
 	if _, err := a.Store.ResetState(r.Context(), q.viewer(), i.UUID, state); err != nil {
 		return err
 	}
@@ -255,5 +256,5 @@ func (a *API) resetState(w http.ResponseWriter, r *http.Request, q *request, dat
 
 // resetStateSchema is Nova's reset_server_state.reset_state.
 var resetStateSchema = closedObject([]schemaProp{{"os-resetState", closedObject([]schemaProp{{"state",
-	&jsonSchema{types: []string{"string"}, enum: []*jsonValue{{kind: '"', text: "active"}, {kind: '"', text: "error"}}}}}, "state")}},
+	&jsonSchema{types: []string{"string"}, enum: []*pyjson.Value{{Kind: '"', Text: "active"}, {Kind: '"', Text: "error"}}}}}, "state")}},
 	"os-resetState")

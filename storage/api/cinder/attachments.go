@@ -12,6 +12,7 @@ import (
 	"github.com/gostack/gostack/identity/middleware"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/storage"
 )
 
@@ -84,24 +85,24 @@ func timeOrEmpty(t *time.Time) string {
 
 // native is v as encoding/json decodes it with UseNumber: the connector
 // as the Store keeps it.
-func (v *value) native() any {
-	switch v.kind {
+func native(v *pyjson.Value) any {
+	switch v.Kind {
 	case '{':
-		m := make(map[string]any, len(v.keys))
-		for i, k := range v.keys {
-			m[k] = v.items[i].native()
+		m := make(map[string]any, len(v.Keys))
+		for i, k := range v.Keys {
+			m[k] = native(v.Items[i])
 		}
 		return m
 	case '[':
-		l := make([]any, len(v.items))
-		for i, item := range v.items {
-			l[i] = item.native()
+		l := make([]any, len(v.Items))
+		for i, item := range v.Items {
+			l[i] = native(item)
 		}
 		return l
 	case '"':
-		return v.text
+		return v.Text
 	case '0':
-		return json.Number(v.text)
+		return json.Number(v.Text)
 	case 't':
 		return true
 	case 'f':
@@ -113,24 +114,24 @@ func (v *value) native() any {
 // connectorOf is an attachment's connector (a JSON object) as the Store
 // keeps it. A number a float64 cannot hold (1e400, which Python reads as
 // inf) is refused: the Store could write it but not read it back.
-func connectorOf(v *value) (map[string]any, error) {
-	if n := v.outOfRange(); n != "" {
+func connectorOf(v *pyjson.Value) (map[string]any, error) {
+	if n := outOfRange(v); n != "" {
 		return nil, badRequest("Invalid input received: connector has a number out of range: %s", n)
 	}
-	return v.native().(map[string]any), nil
+	return native(v).(map[string]any), nil
 }
 
 // outOfRange is the first number in v that is beyond a float64's range
 // ("" when none is).
-func (v *value) outOfRange() string {
-	switch v.kind {
+func outOfRange(v *pyjson.Value) string {
+	switch v.Kind {
 	case '0':
-		if _, err := strconv.ParseFloat(v.text, 64); err != nil {
-			return v.text
+		if _, err := strconv.ParseFloat(v.Text, 64); err != nil {
+			return v.Text
 		}
 	case '{', '[':
-		for _, item := range v.items {
-			if n := item.outOfRange(); n != "" {
+		for _, item := range v.Items {
+			if n := outOfRange(item); n != "" {
 				return n
 			}
 		}
@@ -158,18 +159,18 @@ func (a *API) createAttachment(w http.ResponseWriter, r *http.Request, q *reques
 	if err := s.check(nil, body); err != nil {
 		return err
 	}
-	att := body.get("attachment")
-	c := storage.AttachmentCreate{VolumeID: att.get("volume_uuid").text}
-	if i := att.get("instance_uuid"); i != nil {
-		c.InstanceUUID = i.text
+	att := body.Get("attachment")
+	c := storage.AttachmentCreate{VolumeID: att.Get("volume_uuid").Text}
+	if i := att.Get("instance_uuid"); i != nil {
+		c.InstanceUUID = i.Text
 	}
-	if conn := att.get("connector"); !conn.null() {
+	if conn := att.Get("connector"); !conn.Null() {
 		if c.Connector, err = connectorOf(conn); err != nil {
 			return err
 		}
 	}
-	if m := att.get("mode"); m != nil && q.at(attachmentModeArg) {
-		c.Mode = m.text
+	if m := att.Get("mode"); m != nil && q.at(attachmentModeArg) {
+		c.Mode = m.Text
 	}
 	vol, err := a.Store.Volume(r.Context(), q.viewer(), c.VolumeID)
 	if err != nil {
@@ -222,7 +223,7 @@ func (a *API) updateAttachment(w http.ResponseWriter, r *http.Request, q *reques
 	if err := a.authorize(r.Context(), q, "volume:attachment_update", attachmentTarget(q, at)); err != nil {
 		return err
 	}
-	connector, err := connectorOf(body.get("attachment").get("connector"))
+	connector, err := connectorOf(body.Get("attachment").Get("connector"))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/pyjson"
 )
 
 // bodyLimit is oslo.middleware's max_request_body_size, which Cinder's
@@ -23,12 +24,12 @@ var errNoBody = badRequest("The server could not comply with the request since i
 // other than JSON's is a 415, a body over the limit a 413, one that is
 // not JSON a 400. The value keeps its keys' order for the schema
 // messages.
-func readBody(w http.ResponseWriter, r *http.Request) (*value, error) {
+func readBody(w http.ResponseWriter, r *http.Request) (*pyjson.Value, error) {
 	data, err := readBodyData(w, r)
 	if err != nil || data == nil {
 		return nil, err
 	}
-	v, err := parseJSON(data)
+	v, err := pyjson.Parse(data)
 	if err != nil {
 		return nil, badRequest("Malformed request body")
 	}
@@ -65,7 +66,7 @@ func readBodyData(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // readAction reads the body of a POST .../action as Cinder's
 // action_peek_json does: its one key names the action.
-func readAction(w http.ResponseWriter, r *http.Request) (string, *value, error) {
+func readAction(w http.ResponseWriter, r *http.Request) (string, *pyjson.Value, error) {
 	v, err := readBody(w, r)
 	switch {
 	case err != nil:
@@ -74,22 +75,14 @@ func readAction(w http.ResponseWriter, r *http.Request) (string, *value, error) 
 		return "", nil, noSuchAction("None")
 	}
 	switch {
-	case v.kind == '{' && len(v.keys) == 1:
-		return v.keys[0], v, nil
-	case v.kind == '{' || (v.kind == '[' || v.kind == '"') && v.len() != 1:
+	case v.Kind == '{' && len(v.Keys) == 1:
+		return v.Keys[0], v, nil
+	case v.Kind == '{' || (v.Kind == '[' || v.Kind == '"') && v.Len() != 1:
 		return "", nil, badRequest("Malformed request body")
 	}
 	// Not a dict: Python fails on keys() or len(), which Cinder answers
 	// with a 404.
 	return "", nil, notFound("The resource could not be found.")
-}
-
-// len is Python's len() of a string or an array.
-func (v *value) len() int {
-	if v.kind == '"' {
-		return len([]rune(v.text))
-	}
-	return len(v.items)
 }
 
 func noSuchAction(name string) error {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/kit/pyrepr"
 )
 
@@ -20,9 +21,9 @@ import (
 func formatKeyword(name string) keyword {
 	check, ok := formats[name]
 	if !ok {
-		return func(*checkEnv, *value, []string) *schemaError { return nil }
+		return func(*checkEnv, *pyjson.Value, []string) *schemaError { return nil }
 	}
-	return func(env *checkEnv, v *value, path []string) *schemaError {
+	return func(env *checkEnv, v *pyjson.Value, path []string) *schemaError {
 		switch r := check(env, v); {
 		case r == nil:
 			return nil
@@ -31,7 +32,7 @@ func formatKeyword(name string) keyword {
 		case r.msg != "":
 			return &schemaError{path: path, value: v, msg: r.msg, whole: true}
 		default:
-			return &schemaError{path: path, value: v, msg: v.repr() + " is not a " + pyrepr.String(name)}
+			return &schemaError{path: path, value: v, msg: v.Repr() + " is not a " + pyrepr.String(name)}
 		}
 	}
 }
@@ -54,25 +55,27 @@ func invalidName(reason string) *formatResult {
 }
 
 // formats are Cinder's format checkers by name.
-var formats = map[string]func(*checkEnv, *value) *formatResult{
-	"name":                       nameFormat,
-	"uuid":                       func(_ *checkEnv, v *value) *formatResult { return falseUnless(v.kind == '"' && uuidLike(v.text)) },
+var formats = map[string]func(*checkEnv, *pyjson.Value) *formatResult{
+	"name": nameFormat,
+	"uuid": func(_ *checkEnv, v *pyjson.Value) *formatResult {
+		return falseUnless(v.Kind == '"' && uuidLike(v.Text))
+	},
 	"volume_status":              statusFormat("Volume status", volumeStatuses),
 	"volume_attach_status":       statusFormat("Volume attach status", []string{"attached", "detached"}),
 	"volume_migration_status":    statusFormat("Volume migration status", migrationStatuses),
 	"validate_volume_reset_body": resetBodyFormat,
 	"quota_set":                  quotaSetFormat,
-	"disabled_reason": func(_ *checkEnv, v *value) *formatResult {
+	"disabled_reason": func(_ *checkEnv, v *pyjson.Value) *formatResult {
 		// Registered with InvalidInput: its refusal is jsonschema's own.
 		if stringLength(v, "disabled_reason", false, 1, 255, true) != nil {
 			return formatFalse
 		}
 		return nil
 	},
-	"name_non_mandatory_remove_white_spaces": func(_ *checkEnv, v *value) *formatResult {
+	"name_non_mandatory_remove_white_spaces": func(_ *checkEnv, v *pyjson.Value) *formatResult {
 		return stringLength(v, "name", false, 0, 255, true)
 	},
-	"description_non_mandatory_remove_white_spaces": func(_ *checkEnv, v *value) *formatResult {
+	"description_non_mandatory_remove_white_spaces": func(_ *checkEnv, v *pyjson.Value) *formatResult {
 		return stringLength(v, "description", false, 0, 255, true)
 	},
 }
@@ -85,11 +88,11 @@ func falseUnless(ok bool) *formatResult {
 }
 
 // nameFormat is Cinder's 'name' format (_validate_name).
-func nameFormat(_ *checkEnv, v *value) *formatResult {
+func nameFormat(_ *checkEnv, v *pyjson.Value) *formatResult {
 	switch {
-	case !v.truthy():
+	case !v.Truthy():
 		return invalidName("The 'name' can not be None.")
-	case v.kind == '"' && strings.TrimSpace(pyStrip(v.text)) == "":
+	case v.Kind == '"' && strings.TrimSpace(pyStrip(v.Text)) == "":
 		return invalidName("The 'name' can not be empty.")
 	}
 	return nil
@@ -110,17 +113,17 @@ func pyIsSpace(r rune) bool {
 // stringLength is Cinder's _validate_string_length: nothing to check
 // when not mandatory and falsy; lengths checked (after stripping) as
 // oslo's check_string_length, whose refusal is Cinder's InvalidInput.
-func stringLength(v *value, name string, mandatory bool, minLen, maxLen int, strip bool) *formatResult {
-	if !mandatory && !v.truthy() {
+func stringLength(v *pyjson.Value, name string, mandatory bool, minLen, maxLen int, strip bool) *formatResult {
+	if !mandatory && !v.Truthy() {
 		return nil
 	}
-	if mandatory && !v.truthy() {
+	if mandatory && !v.Truthy() {
 		return raised("The '%s' can not be None.", name)
 	}
-	if v.kind != '"' {
+	if v.Kind != '"' {
 		return raised("Invalid input received: %s is not a string or unicode", name)
 	}
-	s := v.text
+	s := v.Text
 	if strip {
 		s = pyStrip(s)
 	}
@@ -165,13 +168,13 @@ func pyTuple(items []string, list bool) string {
 
 // statusFormat is one of Cinder's status formats: a truthy value that is
 // not (lowercased) one of valid raises InvalidParameterValue.
-func statusFormat(what string, valid []string) func(*checkEnv, *value) *formatResult {
+func statusFormat(what string, valid []string) func(*checkEnv, *pyjson.Value) *formatResult {
 	shown := pyTuple(valid, len(valid) == 2) // the attach statuses are a list
-	return func(_ *checkEnv, v *value) *formatResult {
-		if !v.truthy() || v.kind == '"' && containsFold(valid, v.text) {
+	return func(_ *checkEnv, v *pyjson.Value) *formatResult {
+		if !v.Truthy() || v.Kind == '"' && containsFold(valid, v.Text) {
 			return nil
 		}
-		return raised("%s: %s is invalid, valid statuses are: %s.", what, v.str(), shown)
+		return raised("%s: %s is invalid, valid statuses are: %s.", what, v.Str(), shown)
 	}
 }
 
@@ -186,12 +189,12 @@ func containsFold(list []string, s string) bool {
 }
 
 // resetBodyFormat is validate_volume_reset_body.
-func resetBodyFormat(_ *checkEnv, v *value) *formatResult {
-	if v.kind != '{' {
+func resetBodyFormat(_ *checkEnv, v *pyjson.Value) *formatResult {
+	if v.Kind != '{' {
 		return nil
 	}
 	for _, k := range []string{"status", "attach_status", "migration_status"} {
-		if x := v.get(k); x != nil && x.truthy() {
+		if x := v.Get(k); x != nil && x.Truthy() {
 			return nil
 		}
 	}
@@ -201,12 +204,12 @@ func resetBodyFormat(_ *checkEnv, v *value) *formatResult {
 // quotaSetFormat is Cinder's quota_set format: each key a quota resource
 // (or tenant_id, id), each quota's value an integer from -1 as oslo's
 // validate_integer reads it.
-func quotaSetFormat(env *checkEnv, v *value) *formatResult {
-	if v.kind != '{' {
+func quotaSetFormat(env *checkEnv, v *pyjson.Value) *formatResult {
+	if v.Kind != '{' {
 		return nil
 	}
 	var bad []string
-	for i, k := range v.keys {
+	for i, k := range v.Keys {
 		if k == "tenant_id" || k == "id" {
 			continue
 		}
@@ -214,7 +217,7 @@ func quotaSetFormat(env *checkEnv, v *value) *formatResult {
 			bad = append(bad, k)
 			continue
 		}
-		if r := validateInteger(v.items[i], k, -1, math.MaxInt32); r != nil {
+		if r := validateInteger(v.Items[i], k, -1, math.MaxInt32); r != nil {
 			return r
 		}
 	}
@@ -227,8 +230,8 @@ func quotaSetFormat(env *checkEnv, v *value) *formatResult {
 // validateInteger is oslo's strutils.validate_integer(value, name, min,
 // max): int(str(value)), whose ValueError Cinder answers as a 400 with
 // its text.
-func validateInteger(v *value, name string, minV, maxV int64) *formatResult {
-	n, ok := pyInt(v.str())
+func validateInteger(v *pyjson.Value, name string, minV, maxV int64) *formatResult {
+	n, ok := pyjson.Int(v.Str())
 	switch {
 	case !ok:
 		return raised("%s must be an integer", name)

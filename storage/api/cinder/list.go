@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 )
 
 // maxLimit is Cinder's osapi_max_limit: the most items one page holds.
@@ -56,7 +57,7 @@ func (l listQuery) last(key string) (string, bool) {
 func (l listQuery) readPage() (page, error) {
 	p := page{limit: maxLimit}
 	if s, ok := l.pop("limit"); ok {
-		n, ok := pyInt(s)
+		n, ok := pyjson.Int(s)
 		if !ok {
 			return page{}, badRequest("limit param must be an integer")
 		}
@@ -69,10 +70,10 @@ func (l listQuery) readPage() (page, error) {
 	}
 	p.marker, _ = l.pop("marker")
 	if s, ok := l.pop("offset"); ok {
-		if r := validateInteger(&value{kind: '"', text: s}, "offset", 0, math.MaxInt32); r != nil {
+		if r := validateInteger(&pyjson.Value{Kind: '"', Text: s}, "offset", 0, math.MaxInt32); r != nil {
 			return page{}, badRequest("%s", r.msg)
 		}
-		n, _ := pyInt(s)
+		n, _ := pyjson.Int(s)
 		p.offset = int(n.Int64())
 	}
 	return p, nil
@@ -117,7 +118,7 @@ func (l listQuery) boolParam(key string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	b, valid := pyBool(s)
+	b, valid := pyjson.Bool(s)
 	if !valid {
 		return false, badRequest("Value '%s' for '%s' is not a boolean.", s, key)
 	}
@@ -130,7 +131,7 @@ func (l listQuery) boolParam(key string) (bool, error) {
 func (q *request) nextLinks(query url.Values, collection string, count int, lastID string) []httpapi.Link {
 	limit := maxLimit
 	if vs, ok := query["limit"]; ok {
-		if n, ok := pyInt(vs[len(vs)-1]); ok && n.IsInt64() && n.Int64() < maxLimit {
+		if n, ok := pyjson.Int(vs[len(vs)-1]); ok && n.IsInt64() && n.Int64() < maxLimit {
 			limit = int(n.Int64())
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/kit/pyrepr"
 )
 
@@ -130,7 +131,7 @@ func (p *pyParser) number() (string, error) {
 		j++
 	}
 	text := p.s[p.i:j]
-	if n, ok := pyInt(text); ok {
+	if n, ok := pyjson.Int(text); ok {
 		p.i = j
 		return n.String(), nil
 	}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 )
 
 // quotaRoutes are Cinder's os-quota-sets (contrib/quotas.py) and
@@ -107,13 +108,13 @@ func (a *API) updateQuotas(w http.ResponseWriter, r *http.Request, q *request) e
 	if n := utf8.RuneCountInString(project); n > 255 {
 		return badRequest("Invalid input received: quota_set_name has %d characters, more than 255.", n)
 	}
-	set := body.get("quota_set")
+	set := body.Get("quota_set")
 	limits := map[string]int64{}
-	for i, k := range set.keys {
+	for i, k := range set.Keys {
 		if k == "tenant_id" || k == "id" {
 			continue
 		}
-		n, _ := pyInt(set.items[i].str())
+		n, _ := pyjson.Int(set.Items[i].Str())
 		limits[k] = n.Int64() // the schema's format kept it within -1 and 2147483647
 	}
 	out, err := a.Store.SetQuotas(r.Context(), project, limits)

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/kit/pyrepr"
 )
 
@@ -21,12 +22,12 @@ import (
 // string holds, and Cinder's formats. Schemas are written as JSON text
 // in Cinder's own order (schemas.go), so they read as Cinder's do.
 type schema struct {
-	src *value
+	src *pyjson.Value
 	kws []keyword
 }
 
 // keyword is one compiled keyword of a schema.
-type keyword func(env *checkEnv, v *value, path []string) *schemaError
+type keyword func(env *checkEnv, v *pyjson.Value, path []string) *schemaError
 
 // checkEnv is what a validation may ask of the API: the quota
 // resources, for Cinder's quota_set format.
@@ -38,7 +39,7 @@ type checkEnv struct {
 // jsonschema's message.
 type schemaError struct {
 	path   []string
-	value  *value
+	value  *pyjson.Value
 	msg    string
 	whole  bool // Cinder shows the message alone
 	escape bool // an exception: no anyOf or oneOf catches it
@@ -51,11 +52,11 @@ func (e *schemaError) message() string {
 	if e.whole || len(e.path) == 0 {
 		return e.msg
 	}
-	return fmt.Sprintf("Invalid input for field/attribute %s. Value: %s. %s", e.path[len(e.path)-1], e.value.str(), e.msg)
+	return fmt.Sprintf("Invalid input for field/attribute %s. Value: %s. %s", e.path[len(e.path)-1], e.value.Str(), e.msg)
 }
 
 // check validates v (nil env: no quota keys known).
-func (s *schema) check(env *checkEnv, v *value) error {
+func (s *schema) check(env *checkEnv, v *pyjson.Value) error {
 	if env == nil {
 		env = &checkEnv{}
 	}
@@ -65,7 +66,7 @@ func (s *schema) check(env *checkEnv, v *value) error {
 	return nil
 }
 
-func (s *schema) validate(env *checkEnv, v *value, path []string) *schemaError {
+func (s *schema) validate(env *checkEnv, v *pyjson.Value, path []string) *schemaError {
 	for _, kw := range s.kws {
 		if e := kw(env, v, path); e != nil {
 			return e
@@ -75,16 +76,16 @@ func (s *schema) validate(env *checkEnv, v *value, path []string) *schemaError {
 }
 
 // valid reports whether v passes s.
-func (s *schema) valid(env *checkEnv, v *value) bool { return s.validate(env, v, nil) == nil }
+func (s *schema) valid(env *checkEnv, v *pyjson.Value) bool { return s.validate(env, v, nil) == nil }
 
 // compile reads a schema written as JSON. A keyword it does not know is
 // a programming error: every keyword Cinder's schemas use is here.
 func compile(text string) *schema { return compileValue(mustJSON(text)) }
 
-func compileValue(src *value) *schema {
+func compileValue(src *pyjson.Value) *schema {
 	s := &schema{src: src}
-	for i, k := range src.keys {
-		arg := src.items[i]
+	for i, k := range src.Keys {
+		arg := src.Items[i]
 		var kw keyword
 		switch k {
 		case "type":
@@ -102,15 +103,15 @@ func compileValue(src *value) *schema {
 		case "minLength", "maxLength":
 			kw = lengthKeyword(k, arg)
 		case "pattern":
-			kw = patternKeyword(arg.text)
+			kw = patternKeyword(arg.Text)
 		case "enum":
 			kw = enumKeyword(arg)
 		case "minimum", "maximum":
-			kw = boundKeyword(k, arg, src.get("exclusiveMinimum"), src.get("exclusiveMaximum"))
+			kw = boundKeyword(k, arg, src.Get("exclusiveMinimum"), src.Get("exclusiveMaximum"))
 		case "exclusiveMinimum", "exclusiveMaximum":
 			continue // read with minimum and maximum
 		case "format":
-			kw = formatKeyword(arg.text)
+			kw = formatKeyword(arg.Text)
 		case "oneOf", "anyOf":
 			kw = ofKeyword(k, arg)
 		case "items":
@@ -125,12 +126,12 @@ func compileValue(src *value) *schema {
 	return s
 }
 
-func typeKeyword(arg *value) keyword {
-	types := []string{arg.text}
-	if arg.kind == '[' {
+func typeKeyword(arg *pyjson.Value) keyword {
+	types := []string{arg.Text}
+	if arg.Kind == '[' {
 		types = types[:0]
-		for _, t := range arg.items {
-			types = append(types, t.text)
+		for _, t := range arg.Items {
+			types = append(types, t.Text)
 		}
 	}
 	quoted := make([]string, len(types))
@@ -138,11 +139,11 @@ func typeKeyword(arg *value) keyword {
 		quoted[i] = pyrepr.String(t)
 	}
 	names := strings.Join(quoted, ", ")
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
-		if slices.ContainsFunc(types, v.is) {
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if slices.ContainsFunc(types, v.Is) {
 			return nil
 		}
-		return &schemaError{path: path, value: v, msg: v.repr() + " is not of type " + names}
+		return &schemaError{path: path, value: v, msg: v.Repr() + " is not of type " + names}
 	}
 }
 
@@ -151,17 +152,17 @@ type namedSchema struct {
 	s    *schema
 }
 
-func propertiesKeyword(arg *value) keyword {
-	props := make([]namedSchema, len(arg.keys))
-	for i, k := range arg.keys {
-		props[i] = namedSchema{k, compileValue(arg.items[i])}
+func propertiesKeyword(arg *pyjson.Value) keyword {
+	props := make([]namedSchema, len(arg.Keys))
+	for i, k := range arg.Keys {
+		props[i] = namedSchema{k, compileValue(arg.Items[i])}
 	}
-	return func(env *checkEnv, v *value, path []string) *schemaError {
-		if v.kind != '{' {
+	return func(env *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if v.Kind != '{' {
 			return nil
 		}
 		for _, p := range props {
-			if x := v.get(p.name); x != nil {
+			if x := v.Get(p.name); x != nil {
 				if e := p.s.validate(env, x, append(slices.Clip(path), p.name)); e != nil {
 					return e
 				}
@@ -176,19 +177,19 @@ type patternSchema struct {
 	s  *schema
 }
 
-func patternPropertiesKeyword(arg *value) keyword {
-	pats := make([]patternSchema, len(arg.keys))
-	for i, k := range arg.keys {
-		pats[i] = patternSchema{pyRegexp(k), compileValue(arg.items[i])}
+func patternPropertiesKeyword(arg *pyjson.Value) keyword {
+	pats := make([]patternSchema, len(arg.Keys))
+	for i, k := range arg.Keys {
+		pats[i] = patternSchema{pyRegexp(k), compileValue(arg.Items[i])}
 	}
-	return func(env *checkEnv, v *value, path []string) *schemaError {
-		if v.kind != '{' {
+	return func(env *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if v.Kind != '{' {
 			return nil
 		}
 		for _, p := range pats {
-			for i, k := range v.keys {
+			for i, k := range v.Keys {
 				if p.re.match(k) {
-					if e := p.s.validate(env, v.items[i], append(slices.Clip(path), k)); e != nil {
+					if e := p.s.validate(env, v.Items[i], append(slices.Clip(path), k)); e != nil {
 						return e
 					}
 				}
@@ -199,29 +200,29 @@ func patternPropertiesKeyword(arg *value) keyword {
 }
 
 // additionalKeyword is additionalProperties: false (true allows all).
-func additionalKeyword(src, arg *value) keyword {
-	if arg.kind != 'f' {
-		return func(*checkEnv, *value, []string) *schemaError { return nil }
+func additionalKeyword(src, arg *pyjson.Value) keyword {
+	if arg.Kind != 'f' {
+		return func(*checkEnv, *pyjson.Value, []string) *schemaError { return nil }
 	}
 	var known []string
-	if p := src.get("properties"); p != nil {
-		known = p.keys
+	if p := src.Get("properties"); p != nil {
+		known = p.Keys
 	}
 	var pats []*pyPattern
 	var patNames []string
-	if pp := src.get("patternProperties"); pp != nil {
-		for _, k := range pp.keys {
+	if pp := src.Get("patternProperties"); pp != nil {
+		for _, k := range pp.Keys {
 			pats = append(pats, pyRegexp(k))
 			patNames = append(patNames, pyrepr.String(k))
 		}
 		slices.Sort(patNames)
 	}
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
-		if v.kind != '{' {
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if v.Kind != '{' {
 			return nil
 		}
 		var extra []string
-		for _, k := range v.keys {
+		for _, k := range v.Keys {
 			if slices.Contains(known, k) || slices.ContainsFunc(pats, func(p *pyPattern) bool { return p.match(k) }) {
 				continue
 			}
@@ -247,17 +248,17 @@ func additionalKeyword(src, arg *value) keyword {
 	}
 }
 
-func requiredKeyword(arg *value) keyword {
+func requiredKeyword(arg *pyjson.Value) keyword {
 	var names []string
-	for _, it := range arg.items {
-		names = append(names, it.text)
+	for _, it := range arg.Items {
+		names = append(names, it.Text)
 	}
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
-		if v.kind != '{' {
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if v.Kind != '{' {
 			return nil
 		}
 		for _, n := range names {
-			if !v.has(n) {
+			if !v.Has(n) {
 				return &schemaError{path: path, value: v, msg: pyrepr.String(n) + " is a required property"}
 			}
 		}
@@ -265,31 +266,31 @@ func requiredKeyword(arg *value) keyword {
 	}
 }
 
-func propertyCountKeyword(k string, arg *value) keyword {
+func propertyCountKeyword(k string, arg *pyjson.Value) keyword {
 	n := mustInt(arg)
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
 		switch {
-		case v.kind != '{':
-		case k == "minProperties" && len(v.keys) < n:
-			return &schemaError{path: path, value: v, msg: v.repr() + " does not have enough properties"}
-		case k == "maxProperties" && len(v.keys) > n:
-			return &schemaError{path: path, value: v, msg: v.repr() + " has too many properties"}
+		case v.Kind != '{':
+		case k == "minProperties" && len(v.Keys) < n:
+			return &schemaError{path: path, value: v, msg: v.Repr() + " does not have enough properties"}
+		case k == "maxProperties" && len(v.Keys) > n:
+			return &schemaError{path: path, value: v, msg: v.Repr() + " has too many properties"}
 		}
 		return nil
 	}
 }
 
-func lengthKeyword(k string, arg *value) keyword {
+func lengthKeyword(k string, arg *pyjson.Value) keyword {
 	n := mustInt(arg)
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
-		if v.kind != '"' {
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if v.Kind != '"' {
 			return nil
 		}
-		switch l := utf8.RuneCountInString(v.text); {
+		switch l := utf8.RuneCountInString(v.Text); {
 		case k == "minLength" && l < n:
-			return &schemaError{path: path, value: v, msg: v.repr() + " is too short"}
+			return &schemaError{path: path, value: v, msg: v.Repr() + " is too short"}
 		case k == "maxLength" && l > n:
-			return &schemaError{path: path, value: v, msg: v.repr() + " is too long"}
+			return &schemaError{path: path, value: v, msg: v.Repr() + " is too long"}
 		}
 		return nil
 	}
@@ -297,34 +298,34 @@ func lengthKeyword(k string, arg *value) keyword {
 
 func patternKeyword(src string) keyword {
 	p := pyRegexp(src)
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
-		if v.kind != '"' || p.match(v.text) {
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if v.Kind != '"' || p.match(v.Text) {
 			return nil
 		}
-		return &schemaError{path: path, value: v, msg: v.repr() + " does not match " + pyrepr.String(p.src())}
+		return &schemaError{path: path, value: v, msg: v.Repr() + " does not match " + pyrepr.String(p.src())}
 	}
 }
 
-func enumKeyword(arg *value) keyword {
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
-		if slices.ContainsFunc(arg.items, v.equal) {
+func enumKeyword(arg *pyjson.Value) keyword {
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if slices.ContainsFunc(arg.Items, v.Equal) {
 			return nil
 		}
-		return &schemaError{path: path, value: v, msg: v.repr() + " is not one of " + arg.repr()}
+		return &schemaError{path: path, value: v, msg: v.Repr() + " is not one of " + arg.Repr()}
 	}
 }
 
 // boundKeyword is Cinder's minimum and maximum: the value's number
 // (a string's too) against the bound, draft 4's exclusive flags read.
-func boundKeyword(k string, arg, exclMin, exclMax *value) keyword {
-	bound, _ := new(big.Float).SetString(arg.text)
+func boundKeyword(k string, arg, exclMin, exclMax *pyjson.Value) keyword {
+	bound, _ := new(big.Float).SetString(arg.Text)
 	if bound == nil {
-		panic("cinder: bad schema bound " + arg.text)
+		panic("cinder: bad schema bound " + arg.Text)
 	}
-	exclusive := (k == "minimum" && exclMin != nil && exclMin.kind == 't') || (k == "maximum" && exclMax != nil && exclMax.kind == 't')
-	text := arg.repr()
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
-		n, shown, ok := v.number()
+	exclusive := (k == "minimum" && exclMin != nil && exclMin.Kind == 't') || (k == "maximum" && exclMax != nil && exclMax.Kind == 't')
+	text := arg.Repr()
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		n, shown, ok := v.Number()
 		if !ok {
 			return nil
 		}
@@ -345,12 +346,12 @@ func boundKeyword(k string, arg, exclMin, exclMax *value) keyword {
 	}
 }
 
-func ofKeyword(k string, arg *value) keyword {
-	subs := make([]*schema, len(arg.items))
-	for i, it := range arg.items {
+func ofKeyword(k string, arg *pyjson.Value) keyword {
+	subs := make([]*schema, len(arg.Items))
+	for i, it := range arg.Items {
 		subs[i] = compileValue(it)
 	}
-	return func(env *checkEnv, v *value, path []string) *schemaError {
+	return func(env *checkEnv, v *pyjson.Value, path []string) *schemaError {
 		var valid []*schema
 		for _, s := range subs {
 			e := s.validate(env, v, path)
@@ -366,26 +367,26 @@ func ofKeyword(k string, arg *value) keyword {
 		}
 		switch {
 		case len(valid) == 0:
-			return &schemaError{path: path, value: v, msg: v.repr() + " is not valid under any of the given schemas"}
+			return &schemaError{path: path, value: v, msg: v.Repr() + " is not valid under any of the given schemas"}
 		case len(valid) > 1:
 			reprs := make([]string, 0, len(valid))
 			for _, s := range append(valid[1:], valid[0]) {
-				reprs = append(reprs, s.src.repr())
+				reprs = append(reprs, s.src.Repr())
 			}
-			return &schemaError{path: path, value: v, msg: v.repr() + " is valid under each of " + strings.Join(reprs, ", ")}
+			return &schemaError{path: path, value: v, msg: v.Repr() + " is valid under each of " + strings.Join(reprs, ", ")}
 		}
 		return nil
 	}
 }
 
 // itemsKeyword is draft 4's items with one schema for every item.
-func itemsKeyword(arg *value) keyword {
+func itemsKeyword(arg *pyjson.Value) keyword {
 	item := compileValue(arg)
-	return func(env *checkEnv, v *value, path []string) *schemaError {
-		if v.kind != '[' {
+	return func(env *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if v.Kind != '[' {
 			return nil
 		}
-		for i, it := range v.items {
+		for i, it := range v.Items {
 			if e := item.validate(env, it, append(slices.Clip(path), strconv.Itoa(i))); e != nil {
 				return e
 			}
@@ -395,15 +396,15 @@ func itemsKeyword(arg *value) keyword {
 }
 
 // uniqueKeyword is uniqueItems: true.
-func uniqueKeyword(arg *value) keyword {
-	return func(_ *checkEnv, v *value, path []string) *schemaError {
-		if arg.kind != 't' || v.kind != '[' {
+func uniqueKeyword(arg *pyjson.Value) keyword {
+	return func(_ *checkEnv, v *pyjson.Value, path []string) *schemaError {
+		if arg.Kind != 't' || v.Kind != '[' {
 			return nil
 		}
-		for i, a := range v.items {
-			for _, b := range v.items[:i] {
-				if a.equal(b) {
-					return &schemaError{path: path, value: v, msg: v.repr() + " has non-unique elements"}
+		for i, a := range v.Items {
+			for _, b := range v.Items[:i] {
+				if a.Equal(b) {
+					return &schemaError{path: path, value: v, msg: v.Repr() + " has non-unique elements"}
 				}
 			}
 		}
@@ -411,10 +412,10 @@ func uniqueKeyword(arg *value) keyword {
 	}
 }
 
-func mustInt(v *value) int {
-	n, ok := pyInt(v.text)
-	if v.kind != '0' || !ok {
-		panic("cinder: schema count " + v.text)
+func mustInt(v *pyjson.Value) int {
+	n, ok := pyjson.Int(v.Text)
+	if v.Kind != '0' || !ok {
+		panic("cinder: schema count " + v.Text)
 	}
 	return int(n.Int64())
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/pyjson"
 )
 
 // cinderSchemas pairs python3-cinder's schemas (module.name) with ours.
@@ -129,8 +130,8 @@ func TestSchemasAreCinders(t *testing.T) {
 		pairs[i] = [2]string{s.python, "<schema>"}
 	}
 	for i, text := range runCinder(t, pairs) {
-		if want := mustJSON(text).repr(); cinderSchemas[i].ours.src.repr() != want {
-			t.Errorf("%s:\n ours   %s\n Cinder %s", cinderSchemas[i].python, cinderSchemas[i].ours.src.repr(), want)
+		if want := mustJSON(text).Repr(); cinderSchemas[i].ours.src.Repr() != want {
+			t.Errorf("%s:\n ours   %s\n Cinder %s", cinderSchemas[i].python, cinderSchemas[i].ours.src.Repr(), want)
 		}
 	}
 }
@@ -265,7 +266,7 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 				ours = s.ours
 			}
 		}
-		v, err := parseJSON([]byte(b[1]))
+		v, err := pyjson.Parse([]byte(b[1]))
 		if err != nil {
 			t.Fatalf("%s: %v", b[1], err)
 		}

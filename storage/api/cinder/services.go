@@ -122,16 +122,16 @@ func (a *API) updateService(w http.ResponseWriter, r *http.Request, q *request) 
 	if err := s.check(nil, body); err != nil {
 		return err
 	}
-	host := body.get("host")
-	if host.null() || host.text == "" {
+	host := body.Get("host")
+	if host.Null() || host.Text == "" {
 		return badRequest("Invalid input received: Host field is missing.")
 	}
 	binary, service := "", ""
-	if b := body.get("binary"); b != nil {
-		binary = b.text
+	if b := body.Get("binary"); b != nil {
+		binary = b.Text
 	}
-	if sv := body.get("service"); sv != nil {
-		service = sv.text
+	if sv := body.Get("service"); sv != nil {
+		service = sv.Text
 	}
 	key := binary
 	if key == "" {
@@ -141,16 +141,16 @@ func (a *API) updateService(w http.ResponseWriter, r *http.Request, q *request) 
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(svcs, func(s *volumeService) bool { return s.host == host.text })
+	i := slices.IndexFunc(svcs, func(s *volumeService) bool { return s.host == host.Text })
 	if key != volumeBinary || i < 0 {
-		return notFound("Service %s could not be found on host %s.", key, host.text)
+		return notFound("Service %s could not be found on host %s.", key, host.Text)
 	}
 	disabled, reason := action != "enable", ""
-	out := map[string]any{"disabled": disabled, "host": host.text, "service": service, "binary": binary,
+	out := map[string]any{"disabled": disabled, "host": host.Text, "service": service, "binary": binary,
 		"status": map[bool]string{true: "disabled", false: "enabled"}[disabled]}
 	if action == "disable-log-reason" {
-		if d := body.get("disabled_reason"); d != nil {
-			reason = d.text
+		if d := body.Get("disabled_reason"); d != nil {
+			reason = d.Text
 		}
 		out["disabled_reason"] = orNull(reason)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/storage"
 )
 
@@ -166,7 +167,7 @@ func (a *API) typeFilter(ctx context.Context, q *request, query listQuery) (f ty
 	yes := true
 	f.IsPublic = &yes
 	if s, ok := query.last("is_public"); ok && q.admin {
-		switch b, valid := pyBool(s); {
+		switch b, valid := pyjson.Bool(s); {
 		case strings.EqualFold(s, "none"):
 			f.IsPublic = nil
 		case !valid:
@@ -238,19 +239,19 @@ func (a *API) createType(w http.ResponseWriter, r *http.Request, q *request) err
 	if err := a.authorize(r.Context(), q, "volume_extension:type_create", nil); err != nil {
 		return err
 	}
-	vt := body.get("volume_type")
-	c := storage.VolumeTypeCreate{Name: vt.get("name").text}
-	if d := vt.get("description"); d != nil && d.kind == '"' {
-		c.Description = &d.text
+	vt := body.Get("volume_type")
+	c := storage.VolumeTypeCreate{Name: vt.Get("name").Text}
+	if d := vt.Get("description"); d != nil && d.Kind == '"' {
+		c.Description = &d.Text
 	}
-	if p := vt.get("os-volume-type-access:is_public"); p != nil {
-		b := p.boolOf()
+	if p := vt.Get("os-volume-type-access:is_public"); p != nil {
+		b := boolOf(p)
 		c.IsPublic = &b
 	}
-	if specs := vt.get("extra_specs"); specs != nil {
+	if specs := vt.Get("extra_specs"); specs != nil {
 		c.ExtraSpecs = map[string]string{}
-		for i, k := range specs.keys {
-			c.ExtraSpecs[k] = specs.items[i].text // Cinder stores a null spec as an empty one
+		for i, k := range specs.Keys {
+			c.ExtraSpecs[k] = specs.Items[i].Text // Cinder stores a null spec as an empty one
 		}
 	}
 	t, err := a.Store.CreateVolumeType(r.Context(), c)
@@ -277,16 +278,16 @@ func (a *API) updateType(w http.ResponseWriter, r *http.Request, q *request) err
 	if err := a.authorize(r.Context(), q, "volume_extension:type_update", nil); err != nil {
 		return err
 	}
-	vt := body.get("volume_type")
+	vt := body.Get("volume_type")
 	var u storage.VolumeTypeUpdate
-	if n := vt.get("name"); !n.null() {
-		u.Name = &n.text
+	if n := vt.Get("name"); !n.Null() {
+		u.Name = &n.Text
 	}
-	if d := vt.get("description"); !d.null() {
-		u.Description = &d.text
+	if d := vt.Get("description"); !d.Null() {
+		u.Description = &d.Text
 	}
-	if p := vt.get("is_public"); p != nil {
-		b := p.boolOf()
+	if p := vt.Get("is_public"); p != nil {
+		b := boolOf(p)
 		u.IsPublic = &b
 	}
 	t, err := a.Store.UpdateVolumeType(r.Context(), r.PathValue("id"), u)
@@ -333,7 +334,7 @@ func (a *API) typeAction(w http.ResponseWriter, r *http.Request, q *request) err
 	if err := a.authorize(r.Context(), q, rule, nil); err != nil {
 		return err
 	}
-	if _, err := change(r.Context(), r.PathValue("id"), body.get(name).get("project").text); err != nil {
+	if _, err := change(r.Context(), r.PathValue("id"), body.Get(name).Get("project").Text); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -410,10 +411,10 @@ func (a *API) createSpecs(w http.ResponseWriter, r *http.Request, q *request) er
 	if err := a.authorize(r.Context(), q, "volume_extension:types_extra_specs:create", nil); err != nil {
 		return err
 	}
-	in := body.get("extra_specs")
+	in := body.Get("extra_specs")
 	specs := map[string]string{}
-	for i, k := range in.keys {
-		specs[k] = in.items[i].text
+	for i, k := range in.Keys {
+		specs[k] = in.Items[i].Text
 	}
 	if _, err := a.Store.SetVolumeTypeExtraSpecs(r.Context(), r.PathValue("id"), specs); err != nil {
 		return err
@@ -438,10 +439,10 @@ func (a *API) updateSpec(w http.ResponseWriter, r *http.Request, q *request) err
 		return err
 	}
 	key := r.PathValue("key")
-	if !body.has(key) {
+	if !body.Has(key) {
 		return badRequest("Request body and URI mismatch")
 	}
-	val := body.get(key).text
+	val := body.Get(key).Text
 	if _, err := a.Store.SetVolumeTypeExtraSpecs(r.Context(), r.PathValue("id"), map[string]string{key: val}); err != nil {
 		return err
 	}

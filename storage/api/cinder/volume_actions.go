@@ -4,13 +4,14 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/storage"
 )
 
 // volumeActions are the actions of POST /volumes/{id}/action served
 // (the volume actions and admin actions extensions); any other is
 // Cinder's "There is no such action".
-var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Request, q *request, body *value) error{
+var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error{
 	"os-extend":       (*API).extendVolume,
 	"os-set_bootable": (*API).setBootable,
 	"os-reset_status": (*API).resetVolumeStatus,
@@ -41,7 +42,7 @@ func (a *API) volumeAction(w http.ResponseWriter, r *http.Request, q *request) e
 // extendVolume is os-extend: the volume goes to extending for its
 // backend's agent (202); from 3.42 an in-use one too
 // (extend_attached_volume).
-func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
 	if err := extendSchema.check(nil, body); err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, b
 	if err != nil {
 		return err
 	}
-	size, _ := pyInt(body.get("os-extend").get("new_size").str())
+	size, _ := pyjson.Int(body.Get("os-extend").Get("new_size").Str())
 	rule, extend := "volume:extend", a.Store.ExtendVolume
 	if q.at(42) && v.Status == storage.VolumeInUse {
 		rule, extend = "volume:extend_attached_volume", a.Store.ExtendAttachedVolume
@@ -71,7 +72,7 @@ func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, b
 
 // setBootable is os-set_bootable (200, no body), an update of the
 // volume for Cinder's policy.
-func (a *API) setBootable(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+func (a *API) setBootable(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
 	if err := setBootableSchema.check(nil, body); err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func (a *API) setBootable(w http.ResponseWriter, r *http.Request, q *request, bo
 	if err := a.authorize(r.Context(), q, "volume:update", volumeTarget(q, v)); err != nil {
 		return err
 	}
-	if _, err := a.Store.SetBootable(r.Context(), q.viewer(), id, body.get("os-set_bootable").get("bootable").boolOf()); err != nil {
+	if _, err := a.Store.SetBootable(r.Context(), q.viewer(), id, boolOf(body.Get("os-set_bootable").Get("bootable"))); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -93,7 +94,7 @@ func (a *API) setBootable(w http.ResponseWriter, r *http.Request, q *request, bo
 // resetVolumeStatus is an admin's os-reset_status (202): the body
 // checked first, then the volume found, then the policy, as Cinder's
 // admin actions do.
-func (a *API) resetVolumeStatus(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+func (a *API) resetVolumeStatus(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
 	if err := resetStatusSchema.check(nil, body); err != nil {
 		return err
 	}
@@ -105,15 +106,15 @@ func (a *API) resetVolumeStatus(w http.ResponseWriter, r *http.Request, q *reque
 	if err := a.authorize(r.Context(), q, "volume_extension:volume_admin_actions:reset_status", volumeTarget(q, v)); err != nil {
 		return err
 	}
-	reset := body.get("os-reset_status")
+	reset := body.Get("os-reset_status")
 	var sr storage.StatusReset
-	if s := reset.get("status"); s != nil && s.truthy() {
-		sr.Status = storage.VolumeStatus(strings.ToLower(s.text))
+	if s := reset.Get("status"); s != nil && s.Truthy() {
+		sr.Status = storage.VolumeStatus(strings.ToLower(s.Text))
 	}
-	if s := reset.get("attach_status"); s != nil && s.truthy() {
-		sr.AttachStatus = storage.AttachStatus(strings.ToLower(s.text))
+	if s := reset.Get("attach_status"); s != nil && s.Truthy() {
+		sr.AttachStatus = storage.AttachStatus(strings.ToLower(s.Text))
 	}
-	if s := reset.get("migration_status"); s != nil && s.truthy() && strings.ToLower(s.text) != "none" {
+	if s := reset.Get("migration_status"); s != nil && s.Truthy() && strings.ToLower(s.Text) != "none" {
 		return badRequest("Resetting a volume's migration_status is not supported: volumes do not migrate yet.")
 	}
 	if sr.Status == "" && sr.AttachStatus == "" {
@@ -129,7 +130,7 @@ func (a *API) resetVolumeStatus(w http.ResponseWriter, r *http.Request, q *reque
 
 // forceDeleteVolume is an admin's os-force_delete (202): a delete
 // whatever the volume's status.
-func (a *API) forceDeleteVolume(w http.ResponseWriter, r *http.Request, q *request, _ *value) error {
+func (a *API) forceDeleteVolume(w http.ResponseWriter, r *http.Request, q *request, _ *pyjson.Value) error {
 	id := r.PathValue("id")
 	v, err := a.getVolume(r.Context(), q, id)
 	if err != nil {

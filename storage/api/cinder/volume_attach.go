@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/storage"
 )
 
@@ -32,8 +33,8 @@ type statusMove func(*storage.Store, context.Context, storage.Viewer, string) (s
 // in-use and multiattach, to attaching), os-unreserve (attaching back to
 // in-use or available), os-begin_detaching (in-use and attached to
 // detaching), os-roll_detaching (detaching back to in-use).
-func moveStatus(rule string, move statusMove) func(a *API, w http.ResponseWriter, r *http.Request, q *request, _ *value) error {
-	return func(a *API, w http.ResponseWriter, r *http.Request, q *request, _ *value) error {
+func moveStatus(rule string, move statusMove) func(a *API, w http.ResponseWriter, r *http.Request, q *request, _ *pyjson.Value) error {
+	return func(a *API, w http.ResponseWriter, r *http.Request, q *request, _ *pyjson.Value) error {
 		v, err := a.volumeFor(r, q, rule)
 		if err != nil {
 			return err
@@ -48,7 +49,7 @@ func moveStatus(rule string, move statusMove) func(a *API, w http.ResponseWriter
 
 // attachVolume is os-attach: the volume attached to the instance (or
 // host) at once, in the mode asked (rw by default).
-func (a *API) attachVolume(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+func (a *API) attachVolume(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
 	if err := attachSchema.check(nil, body); err != nil {
 		return err
 	}
@@ -56,14 +57,14 @@ func (a *API) attachVolume(w http.ResponseWriter, r *http.Request, q *request, b
 	if err != nil {
 		return err
 	}
-	b := body.get("os-attach")
-	at := storage.VolumeAttach{Mountpoint: b.get("mountpoint").text}
+	b := body.Get("os-attach")
+	at := storage.VolumeAttach{Mountpoint: b.Get("mountpoint").Text}
 	for _, f := range []struct {
 		key string
 		dst *string
 	}{{"instance_uuid", &at.InstanceUUID}, {"host_name", &at.HostName}, {"mode", &at.Mode}} {
-		if x := b.get(f.key); x != nil {
-			*f.dst = x.text
+		if x := b.Get(f.key); x != nil {
+			*f.dst = x.Text
 		}
 	}
 	if _, err := a.Store.AttachVolume(r.Context(), q.viewer(), v.ID, at); err != nil {
@@ -76,7 +77,7 @@ func (a *API) attachVolume(w http.ResponseWriter, r *http.Request, q *request, b
 // detachVolume is os-detach: Cinder's check that no server still uses
 // the attachment (unless a service asks), then the attachment named
 // (or the volume's only one) detached.
-func (a *API) detachVolume(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+func (a *API) detachVolume(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
 	if err := detachSchema.check(nil, body); err != nil {
 		return err
 	}
@@ -85,8 +86,8 @@ func (a *API) detachVolume(w http.ResponseWriter, r *http.Request, q *request, b
 		return err
 	}
 	id := ""
-	if x := body.get("os-detach").get("attachment_id"); !x.null() {
-		id = x.text
+	if x := body.Get("os-detach").Get("attachment_id"); !x.Null() {
+		id = x.Text
 	}
 	var at *storage.Attachment
 	vol := &v
@@ -111,7 +112,7 @@ func (a *API) detachVolume(w http.ResponseWriter, r *http.Request, q *request, b
 
 // initializeConnection is os-initialize_connection: the volume's
 // connection info for the connector (200 {"connection_info": ...}).
-func (a *API) initializeConnection(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+func (a *API) initializeConnection(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
 	if err := initializeConnectionSchema.check(nil, body); err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func (a *API) initializeConnection(w http.ResponseWriter, r *http.Request, q *re
 	if err != nil {
 		return err
 	}
-	connector, ok := body.get("os-initialize_connection").get("connector").native().(map[string]any)
+	connector, ok := native(body.Get("os-initialize_connection").Get("connector")).(map[string]any)
 	if !ok {
 		// A string: Cinder looks for "initiator" in it as in a dict's keys.
 		connector = map[string]any{}
@@ -136,7 +137,7 @@ func (a *API) initializeConnection(w http.ResponseWriter, r *http.Request, q *re
 // no server still uses the volume's attachment (unless a service
 // asks), nothing to do on the tgt target, then the volume unreserved
 // (attaching back to in-use or available).
-func (a *API) terminateConnection(w http.ResponseWriter, r *http.Request, q *request, body *value) error {
+func (a *API) terminateConnection(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
 	if err := terminateConnectionSchema.check(nil, body); err != nil {
 		return err
 	}

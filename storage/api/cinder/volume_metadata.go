@@ -147,9 +147,9 @@ func (a *API) setVolumeMetadata(replace bool) handler {
 			return err
 		}
 		md := map[string]string{}
-		in := body.get("metadata")
-		for i, k := range in.keys {
-			md[k] = in.items[i].text
+		in := body.Get("metadata")
+		for i, k := range in.Keys {
+			md[k] = in.Items[i].Text
 		}
 		out, err := a.writeVolumeMetadata(w, r, q, md, replace)
 		if err != nil || out == nil {
@@ -210,15 +210,15 @@ func (a *API) updateVolumeMetadataItem(w http.ResponseWriter, r *http.Request, q
 		return err
 	}
 	key := r.PathValue("key")
-	meta := body.get("meta")
-	if !meta.has(key) {
+	meta := body.Get("meta")
+	if !meta.Has(key) {
 		return badRequest("Request body and URI mismatch")
 	}
-	out, err := a.writeVolumeMetadata(w, r, q, map[string]string{key: meta.get(key).text}, false)
+	out, err := a.writeVolumeMetadata(w, r, q, map[string]string{key: meta.Get(key).Text}, false)
 	if err != nil || out == nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{key: meta.get(key).text}})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{key: meta.Get(key).Text}})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/storage"
 )
 
@@ -76,26 +77,26 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 	if err := volumeCreateSchemaAt(q).check(nil, body); err != nil {
 		return err
 	}
-	if h := body.get("OS-SCH-HNT:scheduler_hints"); !h.null() {
-		hints := &value{kind: '{', keys: []string{"OS-SCH-HNT:scheduler_hints"}, items: []*value{h}}
+	if h := body.Get("OS-SCH-HNT:scheduler_hints"); !h.Null() {
+		hints := &pyjson.Value{Kind: '{', Keys: []string{"OS-SCH-HNT:scheduler_hints"}, Items: []*pyjson.Value{h}}
 		if err := schedulerHintsSchema.check(nil, hints); err != nil {
 			return err
 		}
 	}
-	vol := body.get("volume")
+	vol := body.Get("volume")
 	c := storage.VolumeCreate{UserID: q.caller.UserID, Metadata: map[string]string{}}
 	c.Name = textField(vol, "name", "display_name")
 	c.Description = textField(vol, "description", "display_description")
-	if t := vol.get("volume_type"); !t.null() && t.text != "" {
+	if t := vol.Get("volume_type"); !t.Null() && t.Text != "" {
 		// Cinder's VolumeType.get_by_name_or_id, before anything else.
-		if _, err := a.Store.FindVolumeType(r.Context(), q.viewer(), t.text); err != nil {
+		if _, err := a.Store.FindVolumeType(r.Context(), q.viewer(), t.Text); err != nil {
 			return err
 		}
-		c.VolumeType = t.text
+		c.VolumeType = t.Text
 	}
-	if md := vol.get("metadata"); md != nil && md.kind == '{' {
-		for i, k := range md.keys {
-			c.Metadata[k] = md.items[i].text
+	if md := vol.Get("metadata"); md != nil && md.Kind == '{' {
+		for i, k := range md.Keys {
+			c.Metadata[k] = md.Items[i].Text
 		}
 	}
 	if err := a.volumeSources(r.Context(), q, vol, &c); err != nil {
@@ -106,17 +107,17 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 	}
 	// Cinder's volume API wants an int-like size (str(int(size)) ==
 	// str(size): no "01"); its create flow then a size, or a source's.
-	if s := vol.get("size"); !s.null() {
-		n, _ := pyInt(s.str())
-		if n == nil || n.String() != s.str() || n.Sign() <= 0 {
-			return badRequest("Invalid input received: Invalid volume size provided for create request: %s (size argument must be an integer (or string representation of an integer) and greater than zero).", s.str())
+	if s := vol.Get("size"); !s.Null() {
+		n, _ := pyjson.Int(s.Str())
+		if n == nil || n.String() != s.Str() || n.Sign() <= 0 {
+			return badRequest("Invalid input received: Invalid volume size provided for create request: %s (size argument must be an integer (or string representation of an integer) and greater than zero).", s.Str())
 		}
 		c.Size = n.Int64()
 	} else if c.SourceVolID == "" {
 		return badRequest("Invalid input received: Volume size 'None' must be an integer and greater than 0")
 	}
-	if z := vol.get("availability_zone"); !z.null() {
-		c.AvailabilityZone = z.text
+	if z := vol.Get("availability_zone"); !z.Null() {
+		c.AvailabilityZone = z.Text
 	}
 	v, err := a.Store.CreateVolume(r.Context(), q.viewer(), c)
 	if err != nil {
@@ -131,36 +132,36 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 // snapshot, group and backup ids name nothing (none exist yet), an
 // image is not supported yet, and the multiattach flag is Cinder's
 // refusal.
-func (a *API) volumeSources(ctx context.Context, q *request, vol *value, c *storage.VolumeCreate) error {
-	if s := vol.get("snapshot_id"); !s.null() {
-		return notFound("Snapshot %s could not be found.", s.text) // no snapshot exists yet
+func (a *API) volumeSources(ctx context.Context, q *request, vol *pyjson.Value, c *storage.VolumeCreate) error {
+	if s := vol.Get("snapshot_id"); !s.Null() {
+		return notFound("Snapshot %s could not be found.", s.Text) // no snapshot exists yet
 	}
-	if s := vol.get("source_volid"); !s.null() {
-		if _, err := a.getVolume(ctx, q, s.text); err != nil {
+	if s := vol.Get("source_volid"); !s.Null() {
+		if _, err := a.getVolume(ctx, q, s.Text); err != nil {
 			return err
 		}
-		c.SourceVolID = s.text
+		c.SourceVolID = s.Text
 	}
 	for _, k := range []string{"consistencygroup_id", "group_id"} {
-		if g := vol.get(k); !g.null() && (k == "consistencygroup_id" || q.at(13)) {
-			return notFound("Group %s could not be found.", g.text) // no group exists
+		if g := vol.Get(k); !g.Null() && (k == "consistencygroup_id" || q.at(13)) {
+			return notFound("Group %s could not be found.", g.Text) // no group exists
 		}
 	}
-	image := vol.get("imageRef")
-	if i := vol.get("image_id"); i != nil {
+	image := vol.Get("imageRef")
+	if i := vol.Get("image_id"); i != nil {
 		image = i
 	}
-	if !image.null() {
+	if !image.Null() {
 		return badRequest("Creating a volume from an image is not supported yet.")
 	}
-	if b := vol.get("backup_id"); !b.null() && b.text != "" && q.at(47) {
-		return notFound("Backup %s could not be found.", b.text) // no backup exists yet
+	if b := vol.Get("backup_id"); !b.Null() && b.Text != "" && q.at(47) {
+		return notFound("Backup %s could not be found.", b.Text) // no backup exists yet
 	}
-	if m := vol.get("multiattach"); m != nil {
-		if m.kind == 'n' {
+	if m := vol.Get("multiattach"); m != nil {
+		if m.Kind == 'n' {
 			return badRequest("Value 'None' for 'multiattach' is not a boolean.")
 		}
-		if m.boolOf() {
+		if boolOf(m) {
 			return badRequest("multiattach parameter has been removed. The default behavior is to use multiattach enabled volume types. " +
 				"Contact your administrator to create a multiattach enabled volume type and use it to create multiattach volumes.")
 		}
@@ -171,13 +172,13 @@ func (a *API) volumeSources(ctx context.Context, q *request, vol *value, c *stor
 // textField is the value of the first of keys present (Cinder reads
 // name, or display_name when no name), stripped as Cinder's
 // validate_name_and_description strips it; nil for null or absent.
-func textField(obj *value, keys ...string) *string {
+func textField(obj *pyjson.Value, keys ...string) *string {
 	for _, k := range keys {
-		if v := obj.get(k); v != nil {
-			if v.kind != '"' {
+		if v := obj.Get(k); v != nil {
+			if v.Kind != '"' {
 				return nil
 			}
-			s := pyStrip(v.text)
+			s := pyStrip(v.Text)
 			return &s
 		}
 	}
@@ -207,21 +208,21 @@ func (a *API) updateVolume(w http.ResponseWriter, r *http.Request, q *request) e
 	if err := a.authorize(r.Context(), q, "volume:update", volumeTarget(q, v)); err != nil {
 		return err
 	}
-	vol := body.get("volume")
+	vol := body.Get("volume")
 	var u storage.VolumeUpdate
 	for _, f := range []struct {
 		keys []string
 		dst  ***string
 	}{{[]string{"name", "display_name"}, &u.Name}, {[]string{"description", "display_description"}, &u.Description}} {
-		if slices.ContainsFunc(f.keys, vol.has) {
+		if slices.ContainsFunc(f.keys, vol.Has) {
 			s := textField(vol, f.keys...)
 			*f.dst = &s
 		}
 	}
-	if md := vol.get("metadata"); md != nil {
+	if md := vol.Get("metadata"); md != nil {
 		u.Metadata = map[string]string{}
-		for i, k := range md.keys {
-			u.Metadata[k] = md.items[i].text
+		for i, k := range md.Keys {
+			u.Metadata[k] = md.Items[i].Text
 		}
 	}
 	v, err = a.Store.UpdateVolume(r.Context(), q.viewer(), id, u)
@@ -409,7 +410,7 @@ func (a *API) volumeFilter(q *request, query listQuery, strict bool) (f storage.
 		f.AvailabilityZone = pyLiteralString(s)
 	}
 	if s, ok := query.pop("bootable"); ok {
-		b, valid := pyBool(s)
+		b, valid := pyjson.Bool(s)
 		if q.at(2) && !valid {
 			return f, false, badRequest("Invalid input received: 'bootable = %s'", s)
 		}
