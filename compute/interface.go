@@ -70,9 +70,9 @@ func (i Instance) PendingPort() *InstancePort {
 	return nil
 }
 
-// checkInterface is what both operations check first: v sees the
-// instance, a locked one refuses non-admins, the state rules of a, no
-// other interface operation under way.
+// checkInterface is what the interface and volume operations check
+// first: v sees the instance, a locked one refuses non-admins, the state
+// rules of a, no other interface or volume operation under way.
 func checkInterface(v Viewer, i *Instance, a Action) error {
 	if !v.sees(i.ProjectID) {
 		return instanceNotFound(i.UUID)
@@ -178,11 +178,17 @@ func (s *Store) CheckInterfaceReport(ctx context.Context, host, id, portID strin
 	if err != nil {
 		return nil, err
 	}
-	if p.Pending == PortDetaching && r.Error == "" || p.Pending == PortAttaching && r.Error != "" {
+	if leaves(p.Pending, r) {
 		out := *p
 		return &out, nil
 	}
 	return nil, nil
+}
+
+// leaves reports whether a report on an operation pending takes its port
+// or volume out of the instance: a detach done, an attach failed.
+func leaves(pending string, r InterfaceReport) bool {
+	return pending == PortDetaching && r.Error == "" || pending == PortAttaching && r.Error != ""
 }
 
 func pendingReported(i Instance, portID, op string) (*InstancePort, error) {
@@ -210,8 +216,7 @@ func (s *Store) ReportInterface(ctx context.Context, host, id, portID string, r 
 		if p.Pending == PortDetaching {
 			event = EventDetachInterface
 		}
-		leaves := p.Pending == PortDetaching && r.Error == "" || p.Pending == PortAttaching && r.Error != ""
-		if leaves {
+		if leaves(p.Pending, r) {
 			i.Ports = slices.DeleteFunc(i.Ports, func(q InstancePort) bool { return q.ID == portID })
 		} else {
 			p.Pending = ""

@@ -103,22 +103,6 @@ func busy(i *Instance) error {
 	return nil
 }
 
-// checkVolumeOp is what both operations check first: v sees the
-// instance, a locked one refuses non-admins, the state rules of a, no
-// other operation under way.
-func checkVolumeOp(v Viewer, i *Instance, a Action) error {
-	if !v.sees(i.ProjectID) {
-		return instanceNotFound(i.UUID)
-	}
-	if i.Locked && !v.Admin {
-		return novaError(fault.Conflict, "InstanceIsLocked", "Instance %s is locked", i.UUID)
-	}
-	if err := a.Check(i.UUID, i.VMState, i.TaskState, i.LaunchedAt != nil); err != nil {
-		return err
-	}
-	return busy(i)
-}
-
 // CheckAttachVolume is AttachVolume's check without the write: the
 // API's refusal before it reserves the volume.
 func (s *Store) CheckAttachVolume(ctx context.Context, v Viewer, id, volume string) (Instance, error) {
@@ -126,7 +110,7 @@ func (s *Store) CheckAttachVolume(ctx context.Context, v Viewer, id, volume stri
 	if err != nil {
 		return i, err
 	}
-	if err := checkVolumeOp(v, &i, attachVolume); err != nil {
+	if err := checkInterface(v, &i, attachVolume); err != nil {
 		return i, err
 	}
 	if slices.ContainsFunc(i.Volumes, func(x InstanceVolume) bool { return x.VolumeID == volume }) {
@@ -141,7 +125,7 @@ func (s *Store) CheckAttachVolume(ctx context.Context, v Viewer, id, volume stri
 // records the attach_volume action with its event on the host.
 func (s *Store) AttachVolume(ctx context.Context, v Viewer, id string, x InstanceVolume) (Instance, error) {
 	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
-		if err := checkVolumeOp(v, i, attachVolume); err != nil {
+		if err := checkInterface(v, i, attachVolume); err != nil {
 			return err
 		}
 		for _, o := range i.Volumes {
@@ -178,7 +162,7 @@ func nextDevice(vols []InstanceVolume) string {
 // 404 VolumeAttachmentNotFound.
 func (s *Store) DetachVolume(ctx context.Context, v Viewer, id, volume string) (Instance, error) {
 	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
-		if err := checkVolumeOp(v, i, detachVolume); err != nil {
+		if err := checkInterface(v, i, detachVolume); err != nil {
 			return err
 		}
 		k := slices.IndexFunc(i.Volumes, func(x InstanceVolume) bool { return x.VolumeID == volume })
@@ -236,7 +220,7 @@ func (s *Store) ReportVolume(ctx context.Context, host, id, volume string, r Vol
 		if x.Pending == PortDetaching {
 			event, msg = EventDetachVolume, fmt.Sprintf("Failed to detach volume %s from instance %s", volume, id)
 		}
-		if x.Pending == PortDetaching && r.Error == "" || x.Pending == PortAttaching && r.Error != "" {
+		if leaves(x.Pending, r) {
 			i.Volumes = slices.DeleteFunc(i.Volumes, func(o InstanceVolume) bool { return o.VolumeID == volume })
 		} else {
 			x.Pending = ""

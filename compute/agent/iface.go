@@ -84,23 +84,28 @@ func (a *Agent) iface(ctx context.Context, i compute.Instance) bool {
 	return true
 }
 
-// reportInterface sends an interface report as reportInstance sends a
-// task's: retried while the failure may pass; a 409 or 404 (the
-// operation or the instance moved on) ends it quietly.
+// reportInterface sends an interface report.
 func (a *Agent) reportInterface(ctx context.Context, id, port string, r compute.InterfaceReport) error {
+	return a.reportOp(ctx, id, "/interfaces/"+url.PathEscape(port), "port", port, r)
+}
+
+// reportOp sends the report of an interface or volume operation as
+// reportInstance sends a task's: retried while the failure may pass; a
+// 409 or 404 (the operation or the instance moved on) ends it quietly.
+func (a *Agent) reportOp(ctx context.Context, id, suffix, kind, name string, r compute.InterfaceReport) error {
 	var bo backoff
 	for {
-		err := a.put(ctx, "/instances/"+url.PathEscape(id)+"/interfaces/"+url.PathEscape(port), r)
+		err := a.put(ctx, "/instances/"+url.PathEscape(id)+suffix, r)
 		switch s := status(err); {
 		case err == nil:
 			return nil
 		case s == http.StatusConflict || s == http.StatusNotFound:
-			a.log().Info("compute agent: interface report refused, the instance moved on", "instance", id, "port", port, "status", s)
+			a.log().Info("compute agent: report refused, the instance moved on", "instance", id, kind, name, "status", s)
 			return nil
 		case lasting(err) || ctx.Err() != nil:
 			return err
 		}
-		a.log().Warn("compute agent: interface report failed; retrying", "instance", id, "port", port, "err", err)
+		a.log().Warn("compute agent: report failed; retrying", "instance", id, kind, name, "err", err)
 		if !bo.sleep(ctx) {
 			return ctx.Err()
 		}
@@ -190,23 +195,7 @@ func (a *Agent) attachVolume(ctx context.Context, i compute.Instance, x compute.
 	return virt.AttachVolume(ctx, a.Driver, i.UUID, disk)
 }
 
-// reportVolume sends a volume report as reportInterface does.
+// reportVolume sends a volume report.
 func (a *Agent) reportVolume(ctx context.Context, id, volume string, r compute.VolumeReport) error {
-	var bo backoff
-	for {
-		err := a.put(ctx, "/instances/"+url.PathEscape(id)+"/volumes/"+url.PathEscape(volume), r)
-		switch s := status(err); {
-		case err == nil:
-			return nil
-		case s == http.StatusConflict || s == http.StatusNotFound:
-			a.log().Info("compute agent: volume report refused, the instance moved on", "instance", id, "volume", volume, "status", s)
-			return nil
-		case lasting(err) || ctx.Err() != nil:
-			return err
-		}
-		a.log().Warn("compute agent: volume report failed; retrying", "instance", id, "volume", volume, "err", err)
-		if !bo.sleep(ctx) {
-			return ctx.Err()
-		}
-	}
+	return a.reportOp(ctx, id, "/volumes/"+url.PathEscape(volume), "volume", volume, r)
 }
