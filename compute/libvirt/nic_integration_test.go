@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vishvananda/netlink"
 	"libvirt.org/go/libvirt"
 
 	"github.com/gostack/gostack/compute/guestimage/guesttest"
@@ -62,6 +63,14 @@ func nicSwitch(t *testing.T) (bridge string, sw *ovs.Client) {
 	if err := sw.EnsureBridge(ctx, bridge, opts); err != nil {
 		t.Fatal(err)
 	}
+	// libvirtd reads the bridge's MTU from its device, which
+	// ovs-vswitchd makes after the database has the bridge: wait for
+	// both, or a spawn right after can fail with "Cannot get interface
+	// MTU on 'br-int': No such device" (seen in CI).
+	if _, err := sw.WaitOFPort(ctx, bridge); err != nil {
+		t.Fatalf("bridge %s: %v", bridge, err)
+	}
+	bridgeDevice(ctx, t, bridge)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -70,6 +79,31 @@ func nicSwitch(t *testing.T) (bridge string, sw *ovs.Client) {
 		}
 	})
 	return bridge, sw
+}
+
+// bridgeDevice waits until the bridge's network device exists where
+// libvirtd makes its guests' taps (the daemons' namespace, or the host).
+func bridgeDevice(ctx context.Context, t *testing.T, bridge string) {
+	t.Helper()
+	h, err := netlink.NewHandle()
+	if daemons.dir != "" {
+		h, err = netlink.NewHandleAt(daemons.ns)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for {
+		_, err := h.LinkByName(bridge)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no device for bridge %s: %v", bridge, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // noSwitch says why nicSwitch cannot make a bridge for the system
