@@ -16,6 +16,9 @@ type BackendState struct {
 	Host     string   `json:"host"`
 	Revision int64    `json:"revision"`
 	Volumes  []Volume `json:"volumes"`
+	// Snapshots are the snapshots on host that are not deleted, oldest
+	// first.
+	Snapshots []Snapshot `json:"snapshots"`
 }
 
 // BackendState reads the volumes on host — a pool (host@backend#pool),
@@ -26,12 +29,18 @@ func (s *Store) BackendState(ctx context.Context, host string) (BackendState, er
 	if err := checkHost(host); err != nil {
 		return BackendState{}, err
 	}
-	st := BackendState{Host: host, Volumes: []Volume{}}
+	st := BackendState{Host: host, Volumes: []Volume{}, Snapshots: []Snapshot{}}
 	cond, args := hostMatch("v.host", host)
+	scond, sargs := hostMatch("s.host", host)
 	rev, err := s.feed.Snapshot(ctx, func(tx *sqlstore.Tx) error {
 		vs, err := queryVolumes(ctx, tx, "SELECT "+volumeCols+" FROM storage_volumes v WHERE v.deleted_at IS NULL AND "+cond+
 			" ORDER BY v.created_at, v.id", args...)
+		if err != nil {
+			return err
+		}
 		st.Volumes = vs
+		st.Snapshots, err = querySnapshots(ctx, tx, "SELECT "+snapshotCols+" FROM storage_snapshots s WHERE s.deleted_at IS NULL AND "+
+			scond+" ORDER BY s.created_at, s.id", sargs...)
 		return err
 	})
 	st.Revision = rev
@@ -102,7 +111,7 @@ func (s *Store) ReportVolume(ctx context.Context, host, id string, r VolumeRepor
 	if err := r.check(); err != nil {
 		return Volume{}, err
 	}
-	return s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+	return s.writeVolume(ctx, id, func(tx *sqlstore.Tx, vol *Volume) error {
 		if vol.Host == "" || !hostMatches(vol.Host, host) {
 			return volumeNotFound(id)
 		}
@@ -126,6 +135,13 @@ func (s *Store) ReportVolume(ctx context.Context, host, id string, r VolumeRepor
 		case r.Status == VolumeExtending:
 			vol.Status, vol.NewSize, vol.Message = VolumeErrorExtending, 0, r.Error
 		case r.Error == "":
+			snaps, err := volumeSnapshots(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if len(snaps) > 0 {
+				return cinderError(fault.Conflict, "InvalidVolume", "Invalid volume: volume %s still has %d snapshots.", id, len(snaps))
+			}
 			vol.Status, vol.AttachStatus, vol.NewSize, vol.DeletedAt = VolumeDeleted, AttachDetached, 0, &now
 		default:
 			vol.Status, vol.Message = VolumeErrorDeleting, r.Error

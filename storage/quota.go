@@ -141,8 +141,9 @@ func (s *Store) Quotas(ctx context.Context, project string) (map[string]int64, e
 }
 
 // usageIn counts what project uses, from the rows: volumes and their
-// gigabytes (an extend under way counts its new size), in total and by
-// type. Resources nothing here uses (snapshots, backups, groups) are 0.
+// gigabytes (an extend under way counts its new size), snapshots and
+// theirs, in total and by type. Resources nothing here uses (backups,
+// groups) are 0.
 func usageIn(ctx context.Context, q querier, project string) (map[string]int64, error) {
 	rs, err := quotaResources(ctx, q)
 	if err != nil {
@@ -169,6 +170,32 @@ func usageIn(ctx context.Context, q querier, project string) (map[string]int64, 
 		out[QuotaGigabytes] += gb
 		if name != "" {
 			out[QuotaVolumes+"_"+name] += n
+			out[QuotaGigabytes+"_"+name] += gb
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: usage of %s: %w", project, err)
+	}
+	rows.Close()
+	// Snapshots count, and take their volume's size of the gigabytes
+	// quotas (Cinder's no_snapshot_gb_quota is false).
+	rows, err = q.Query(ctx, `SELECT COALESCE(t.name, ''), COUNT(*), SUM(s.volume_size)
+		FROM storage_snapshots s LEFT JOIN storage_volume_types t ON t.id = s.volume_type_id
+		WHERE s.project_id = ? AND s.deleted_at IS NULL GROUP BY t.name`, project)
+	if err != nil {
+		return nil, fmt.Errorf("storage: snapshot usage of %s: %w", project, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var n, gb int64
+		if err := rows.Scan(&name, &n, &gb); err != nil {
+			return nil, fmt.Errorf("storage: snapshot usage of %s: %w", project, err)
+		}
+		out[QuotaSnapshots] += n
+		out[QuotaGigabytes] += gb
+		if name != "" {
+			out[QuotaSnapshots+"_"+name] += n
 			out[QuotaGigabytes+"_"+name] += gb
 		}
 	}

@@ -19,10 +19,10 @@ type DeleteOptions struct {
 	// Force deletes whatever the status (Cinder's os-force_delete, an
 	// admin's); an attached volume is still refused.
 	Force bool
-	// Cascade deletes the volume's snapshots with it. No snapshot exists
-	// in this store yet, so a volume never has any: the rule "no
-	// snapshots unless cascade" always holds and Cascade deletes nothing
-	// more.
+	// Cascade deletes the volume's snapshots with it (they must be
+	// available, error or deleting unless Force, and of the caller's
+	// project unless an admin's); without it a volume with snapshots is
+	// refused.
 	Cascade bool
 }
 
@@ -35,19 +35,27 @@ type DeleteOptions struct {
 // force delete of a reserved volume leaves its attachments behind); it
 // goes to deleting (error_managing_deleting from
 // error_managing) for its backend's agent, whose report ends the
-// delete. Refusals are Cinder's InvalidVolume with its message.
+// delete. A volume with snapshots is refused unless Cascade, which
+// puts its snapshots in deleting too (the agent removes them before the
+// volume); one that a new volume is being copied from is refused.
+// Refusals are Cinder's InvalidVolume with its message.
 func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteOptions) (Volume, error) {
-	return s.writeVolume(ctx, id, func(_ *sqlstore.Tx, vol *Volume) error {
+	return s.writeVolume(ctx, id, func(tx *sqlstore.Tx, vol *Volume) error {
 		if !v.sees(vol.ProjectID) {
 			return volumeNotFound(id)
 		}
 		now := s.now()
-		if vol.Host == "" && len(vol.Attachments) == 0 {
+		snaps, err := volumeSnapshots(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if vol.Host == "" && len(vol.Attachments) == 0 && len(snaps) == 0 {
 			vol.Status, vol.AttachStatus, vol.NewSize = VolumeDeleted, AttachDetached, 0
 			vol.TerminatedAt, vol.DeletedAt = &now, &now
 			return nil
 		}
-		if vol.AttachStatus == AttachAttached || len(vol.Attachments) > 0 || !o.Force && !slices.Contains(deletableStatuses, vol.Status) {
+		if vol.AttachStatus == AttachAttached || len(vol.Attachments) > 0 || !o.Force && !slices.Contains(deletableStatuses, vol.Status) ||
+			len(snaps) > 0 && !cascadable(snaps, v, o) {
 			status := ""
 			if !o.Force {
 				names := make([]string, len(deletableStatuses))
@@ -59,6 +67,23 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 			return invalidVolume("Volume %s must not be migrating, attached, belong to a group, have snapshots, "+
 				"awaiting a transfer, or be disassociated from snapshots after volume transfer.", status)
 		}
+		var copying int
+		if err := tx.Get(ctx, "SELECT COUNT(*) FROM storage_volumes WHERE source_volid = ? AND status = ? AND deleted_at IS NULL",
+			[]any{id, string(VolumeCreating)}, &copying); err != nil {
+			return fmt.Errorf("storage: delete volume %s: %w", id, err)
+		}
+		if copying > 0 {
+			return invalidVolume("Volume %s is being copied into a new volume.", id)
+		}
+		for _, n := range snaps {
+			var out Snapshot
+			if err := s.changeSnapshot(ctx, tx, n.ID, func(_ *sqlstore.Tx, n *Snapshot) error {
+				n.Status = SnapshotDeleting
+				return nil
+			}, &out); err != nil {
+				return err
+			}
+		}
 		if vol.Status == VolumeErrorManaging {
 			vol.Status = VolumeErrorManagingDeleting
 		} else {
@@ -67,6 +92,24 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 		vol.TerminatedAt = &now
 		return nil
 	})
+}
+
+// cascadable is Cinder's condition on the snapshots of a volume deleted
+// with cascade: with Cascade, each available, error or deleting (any
+// status with Force), and the caller's project's unless an admin's.
+func cascadable(snaps []Snapshot, v Viewer, o DeleteOptions) bool {
+	if !o.Cascade {
+		return false
+	}
+	for _, n := range snaps {
+		if !o.Force && n.Status != SnapshotAvailable && n.Status != SnapshotError && n.Status != SnapshotDeleting {
+			return false
+		}
+		if !v.Admin && n.ProjectID != v.Project {
+			return false
+		}
+	}
+	return true
 }
 
 // ExtendVolume is Cinder's os-extend of a volume that is not in use:

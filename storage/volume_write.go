@@ -166,7 +166,8 @@ type VolumeCreate struct {
 	AvailabilityZone string
 	Metadata         map[string]string
 	// SourceVolID makes the volume a clone of another volume, which must
-	// be available or in-use; SnapshotID one made from a snapshot;
+	// be available or in-use; SnapshotID one made from an available
+	// snapshot, on the snapshot's pool (at most one of the three);
 	// ImageID one made from an image (bootable), which the caller has
 	// checked.
 	SourceVolID string
@@ -220,6 +221,33 @@ func checkCreate(c *VolumeCreate) error {
 	return checkMetadata(c.Metadata)
 }
 
+// snapshotSource reads snapshot id as the source of a new volume: one v
+// sees, available; with its volume as the new one's source (type, zone
+// and pool, Cinder's snapshot_same_host), at the snapshot's size and on
+// the snapshot's pool.
+func (s *Store) snapshotSource(ctx context.Context, tx *sqlstore.Tx, v Viewer, id string) (*Volume, *Snapshot, error) {
+	snap, err := snapshotByID(ctx, tx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if snap == nil || !v.sees(snap.ProjectID) {
+		return nil, nil, snapshotNotFound(id)
+	}
+	if snap.Status != SnapshotAvailable {
+		return nil, nil, invalidSnapshot("Originating snapshot status must be one of 'available' values")
+	}
+	vol, err := volumeByID(ctx, tx, snap.VolumeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if vol == nil {
+		return nil, nil, invalidSnapshot("the volume of snapshot %s is gone", id)
+	}
+	src := *vol
+	src.Size, src.Host, src.VolumeTypeID = snap.VolumeSize, snap.Host, snap.VolumeTypeID
+	return &src, snap, nil
+}
+
 // CreateVolume stores a new volume of v's project in status creating,
 // as Cinder's create does: size at least 1 GiB (or the source volume's
 // size) and within the type's provisioning:min_vol_size and
@@ -244,9 +272,14 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 	if err := checkCreate(&c); err != nil {
 		return Volume{}, err
 	}
-	if c.SnapshotID != "" {
-		// No snapshot exists in this store.
-		return Volume{}, cinderError(fault.NotFound, "SnapshotNotFound", "Snapshot %s could not be found.", c.SnapshotID)
+	n := 0
+	for _, id := range []string{c.SnapshotID, c.SourceVolID, c.ImageID} {
+		if id != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return Volume{}, invalidInput("May specify only one of backup, imageRef, snapshot, source volume")
 	}
 	if c.Metadata == nil {
 		c.Metadata = map[string]string{}
@@ -257,6 +290,13 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 			return err
 		}
 		var src *Volume
+		var snap *Snapshot
+		if c.SnapshotID != "" {
+			var err error
+			if src, snap, err = s.snapshotSource(ctx, tx, v, c.SnapshotID); err != nil {
+				return err
+			}
+		}
 		if c.SourceVolID != "" {
 			var err error
 			if src, err = volumeByID(ctx, tx, c.SourceVolID); err != nil {
@@ -274,6 +314,10 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 			return err
 		}
 		size, err := checkSize(c.Size, src)
+		if err != nil && snap != nil && c.Size > 0 && c.Size < snap.VolumeSize {
+			err = invalidInput("Volume size '%d'GB cannot be smaller than the snapshot size %dGB. They must be >= original snapshot size.",
+				c.Size, snap.VolumeSize)
+		}
 		if err != nil {
 			return err
 		}

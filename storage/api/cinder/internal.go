@@ -14,13 +14,15 @@ import (
 // volume listener under /internal/volume, for the service and admin
 // roles only; {host} is a Cinder host (host@backend#pool, path-escaped):
 //
-//	GET /internal/volume/hosts/{host}               storage.BackendState: the volumes on it and the feed revision
-//	PUT /internal/volume/hosts/{host}/backend       storage.BackendReport: the pool's capacity, its heartbeat
-//	PUT /internal/volume/hosts/{host}/volumes/{id}  storage.VolumeReport: a create, extend or delete ended
+//	GET /internal/volume/hosts/{host}                 storage.BackendState: the volumes and snapshots on it, the feed revision
+//	PUT /internal/volume/hosts/{host}/backend         storage.BackendReport: the pool's capacity, its heartbeat
+//	PUT /internal/volume/hosts/{host}/volumes/{id}    storage.VolumeReport: a create, extend or delete ended
+//	PUT /internal/volume/hosts/{host}/snapshots/{id}  storage.SnapshotReport: a snapshot's create or delete ended
 func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /internal/volume/hosts/{host}", a.agentOp(a.backendState))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/backend", a.agentOp(a.backendReport))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/volumes/{id}", a.agentOp(a.volumeReport))
+	rt.HandleFunc("PUT /internal/volume/hosts/{host}/snapshots/{id}", a.agentOp(a.snapshotReport))
 }
 
 // agentOp is a route for volume agents: the caller must hold the
@@ -92,6 +94,19 @@ func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
 		v.Attachments[i].ConnectionInfo = nil
 	}
 	httpapi.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *API) snapshotReport(w http.ResponseWriter, r *http.Request) error {
+	rep, err := decodeReport[storage.SnapshotReport](w, r)
+	if err != nil {
+		return err
+	}
+	n, err := a.Store.ReportSnapshot(r.Context(), r.PathValue("host"), r.PathValue("id"), *rep)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, n)
 	return nil
 }
 
