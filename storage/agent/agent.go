@@ -28,10 +28,11 @@ import (
 // Ceph RBD). Every operation is idempotent: the agent may do one again
 // after a crash, or when a report was lost.
 type Backend interface {
-	// Create makes volume v (of v.Size GiB) and exports it; a volume
-	// that exists already is exported again with its export's
-	// credentials (v.ProviderAuth) when it has them.
-	Create(ctx context.Context, v storage.Volume) (Export, error)
+	// Create makes volume v (of v.Size GiB), with src's content when
+	// src names a snapshot or a volume, and exports it; a volume that
+	// exists already is exported again with its export's credentials
+	// (v.ProviderAuth) when it has them.
+	Create(ctx context.Context, v storage.Volume, src Source) (Export, error)
 	// Extend grows volume v to size GiB, its export too.
 	Extend(ctx context.Context, v storage.Volume, size int64) (Export, error)
 	// Delete unexports and removes volume id; a volume that does not
@@ -45,6 +46,22 @@ type Backend interface {
 	// Capacity is the backend's space and protocol, for the scheduler
 	// (the agent adds its configuration's zone, name and ratios).
 	Capacity(ctx context.Context) (storage.BackendReport, error)
+	// CreateSnapshot makes snapshot n of its volume (n.VolumeID, its
+	// first n.VolumeSize GiB); one that exists already is no error.
+	CreateSnapshot(ctx context.Context, n storage.Snapshot) error
+	// DeleteSnapshot removes snapshot id; one that does not exist is no
+	// error.
+	DeleteSnapshot(ctx context.Context, id string) error
+}
+
+// Source is what a new volume's content comes from: a snapshot or
+// another volume of the same backend (at most one; neither for an empty
+// volume), and how much of it (GiB): the snapshot's size, or the source
+// volume's.
+type Source struct {
+	SnapshotID string
+	VolumeID   string
+	Size       int64
 }
 
 // Prober is a Backend that can tell, cheaply, that its export daemon
@@ -140,8 +157,11 @@ type SyncStats struct {
 	Revision                   int64
 	Volumes                    int
 	Created, Extended, Deleted int
-	Failed                     int
-	Took                       time.Duration
+	// Snapshots is how many snapshots the backend holds; Snapshotted and
+	// SnapshotsDeleted how many were made and removed.
+	Snapshots, Snapshotted, SnapshotsDeleted int
+	Failed                                   int
+	Took                                     time.Duration
 }
 
 func (a *Agent) log() *slog.Logger {
@@ -222,7 +242,30 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if err := a.Session.Do(ctx, http.MethodGet, a.hostURL(""), nil, &st); err != nil {
 		return 0, fmt.Errorf("volume agent: backend state: %w", err)
 	}
-	stats := SyncStats{Revision: st.Revision, Volumes: len(st.Volumes)}
+	stats := SyncStats{Revision: st.Revision, Volumes: len(st.Volumes), Snapshots: len(st.Snapshots)}
+	// Snapshots first: a snapshot is made before a volume is made from
+	// it (it is available by then), and removed before its volume (a
+	// cascading delete).
+	snapsLeft := map[string]int{} // volume id → its snapshots not removed
+	for _, n := range st.Snapshots {
+		switch n.Status {
+		case storage.SnapshotCreating:
+			err := a.Backend.CreateSnapshot(ctx, n)
+			if err == nil {
+				crashpoint.Hit("volume.agent.snapshotted")
+			}
+			a.done(ctx, job{snapshot: &n}, storage.SnapshotReport{Status: n.Status}, err, &stats)
+		case storage.SnapshotDeleting:
+			err := a.Backend.DeleteSnapshot(ctx, n.ID)
+			if err == nil {
+				crashpoint.Hit("volume.agent.snapshot-deleted")
+			}
+			if a.done(ctx, job{snapshot: &n}, storage.SnapshotReport{Status: n.Status}, err, &stats) && err == nil {
+				continue
+			}
+		}
+		snapsLeft[n.VolumeID]++
+	}
 	// Every volume that exists stays exported, whatever its status (an
 	// admin's reset of an attached volume must not cut its guest off, as
 	// Cinder's reset never touches the backend); only a delete takes an
@@ -231,25 +274,33 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	for _, v := range st.Volumes {
 		switch v.Status {
 		case storage.VolumeCreating:
-			exp, err := a.Backend.Create(ctx, v)
+			src, err := sourceOf(v, st)
+			var exp Export
+			if err == nil {
+				exp, err = a.Backend.Create(ctx, v, src)
+			}
 			if err == nil {
 				crashpoint.Hit("volume.agent.created")
 				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
 			}
-			a.done(ctx, v, storage.VolumeReport{Status: v.Status, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
+			a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
 		case storage.VolumeExtending:
 			exp, err := a.Backend.Extend(ctx, v, v.NewSize)
 			if err == nil {
 				crashpoint.Hit("volume.agent.extended")
 				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
 			}
-			a.done(ctx, v, storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
+			a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
 		case storage.VolumeDeleting, storage.VolumeErrorManagingDeleting:
+			if snapsLeft[v.ID] > 0 {
+				// Its snapshots go first; the next sync removes it.
+				break
+			}
 			err := a.Backend.Delete(ctx, v.ID)
 			if err == nil {
 				crashpoint.Hit("volume.agent.deleted")
 			}
-			a.done(ctx, v, storage.VolumeReport{Status: v.Status}, err, &stats)
+			a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status}, err, &stats)
 			continue
 		}
 		if v.ProviderAuth != "" {
@@ -257,7 +308,8 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		}
 	}
 	for id := range a.attempts {
-		if !slices.ContainsFunc(st.Volumes, func(v storage.Volume) bool { return v.ID == id }) {
+		if !slices.ContainsFunc(st.Volumes, func(v storage.Volume) bool { return v.ID == id }) &&
+			!slices.ContainsFunc(st.Snapshots, func(n storage.Snapshot) bool { return n.ID == id }) {
 			delete(a.attempts, id)
 		}
 	}
@@ -270,61 +322,137 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if a.Synced != nil {
 		a.Synced(stats)
 	}
-	if stats.Created+stats.Extended+stats.Deleted+stats.Failed > 0 || a.reconciled < 0 {
+	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Failed > 0 || a.reconciled < 0 {
 		a.log().Info("volume agent: synced", "revision", st.Revision, "volumes", stats.Volumes, "created", stats.Created,
-			"extended", stats.Extended, "deleted", stats.Deleted, "failed", stats.Failed, "took", stats.Took)
+			"extended", stats.Extended, "deleted", stats.Deleted, "snapshots", stats.Snapshots, "snapshotted", stats.Snapshotted,
+			"snapshots_deleted", stats.SnapshotsDeleted, "failed", stats.Failed, "took", stats.Took)
 	}
 	a.reconciled = st.Revision
 	return st.Revision, nil
 }
 
-// done reports the end of v's work (err: its failure) and counts it. A
+// job is the volume or the snapshot whose work ended.
+type job struct {
+	volume   *storage.Volume
+	snapshot *storage.Snapshot
+}
+
+func (j job) id() string {
+	if j.snapshot != nil {
+		return j.snapshot.ID
+	}
+	return j.volume.ID
+}
+
+func (j job) kind() string {
+	if j.snapshot != nil {
+		return "snapshot"
+	}
+	return "volume"
+}
+
+// what names the work for the log: "creating", "snapshot deleting"...
+func (j job) what() string {
+	if j.snapshot != nil {
+		return "snapshot " + string(j.snapshot.Status)
+	}
+	return string(j.volume.Status)
+}
+
+// sourceOf is what volume v is made from, found in the backend's state:
+// its snapshot or source volume must be there (on this pool, as the
+// Store places such volumes).
+func sourceOf(v storage.Volume, st storage.BackendState) (Source, error) {
+	switch {
+	case v.SnapshotID != "":
+		i := slices.IndexFunc(st.Snapshots, func(n storage.Snapshot) bool { return n.ID == v.SnapshotID })
+		if i < 0 {
+			return Source{}, permanentError{fmt.Errorf("volume %s: its snapshot %s is not on this backend", v.ID, v.SnapshotID)}
+		}
+		return Source{SnapshotID: v.SnapshotID, Size: st.Snapshots[i].VolumeSize}, nil
+	case v.SourceVolID != "":
+		i := slices.IndexFunc(st.Volumes, func(s storage.Volume) bool { return s.ID == v.SourceVolID })
+		if i < 0 {
+			return Source{}, permanentError{fmt.Errorf("volume %s: its source volume %s is not on this backend", v.ID, v.SourceVolID)}
+		}
+		return Source{VolumeID: v.SourceVolID, Size: st.Volumes[i].Size}, nil
+	}
+	return Source{}, nil
+}
+
+// permanentError is a failure no retry mends, whatever the backend says.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+// done reports the end of j's work (err: its failure) and counts it. A
 // failure that may pass is tried again at the next syncs and reported
 // after maxAttempts. It returns whether a report was taken; a report
 // that failed is sent again at the next sync, after the work is done
 // again.
-func (a *Agent) done(ctx context.Context, v storage.Volume, r storage.VolumeReport, err error, stats *SyncStats) bool {
+func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncStats) bool {
+	id := j.id()
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
 		}
 		stats.Failed++
-		a.attempts[v.ID]++
+		a.attempts[id]++
 		p, ok := a.Backend.(Permanenter)
-		if n := a.attempts[v.ID]; ok && !p.Permanent(err) && n < maxAttempts {
-			a.log().Warn("volume agent: "+string(v.Status)+" failed; trying again at the next sync", "volume", v.ID, "attempt", n, "err", err)
+		var perm permanentError
+		if n := a.attempts[id]; ok && !errors.As(err, &perm) && !p.Permanent(err) && n < maxAttempts {
+			a.log().Warn("volume agent: "+j.what()+" failed; trying again at the next sync", "id", id, "attempt", n, "err", err)
 			return false
 		}
-		a.log().Error("volume agent: "+string(v.Status)+" failed", "volume", v.ID, "err", err)
-		r = storage.VolumeReport{Status: v.Status, Error: err.Error()}
+		a.log().Error("volume agent: "+j.what()+" failed", "id", id, "err", err)
+		if j.snapshot != nil {
+			r = storage.SnapshotReport{Status: j.snapshot.Status, Error: err.Error()}
+		} else {
+			r = storage.VolumeReport{Status: j.volume.Status, Error: err.Error()}
+		}
 	} else {
-		switch v.Status {
-		case storage.VolumeCreating:
+		switch {
+		case j.snapshot != nil && j.snapshot.Status == storage.SnapshotCreating:
+			stats.Snapshotted++
+		case j.snapshot != nil:
+			stats.SnapshotsDeleted++
+		case j.volume.Status == storage.VolumeCreating:
 			stats.Created++
-		case storage.VolumeExtending:
+		case j.volume.Status == storage.VolumeExtending:
 			stats.Extended++
 		default:
 			stats.Deleted++
 		}
 	}
-	delete(a.attempts, v.ID)
-	if rerr := a.Session.Do(ctx, http.MethodPut, a.hostURL("/volumes/"+url.PathEscape(v.ID)), r, nil); rerr != nil {
+	delete(a.attempts, id)
+	path := "/volumes/" + url.PathEscape(id)
+	if j.snapshot != nil {
+		path = "/snapshots/" + url.PathEscape(id)
+	}
+	if rerr := a.Session.Do(ctx, http.MethodPut, a.hostURL(path), r, nil); rerr != nil {
 		var ae *agent.Error
 		if errors.As(rerr, &ae) && (ae.Status == http.StatusConflict || ae.Status == http.StatusNotFound) {
-			a.log().Info("volume agent: report refused, the volume moved on", "volume", v.ID, "status", ae.Status)
+			a.log().Info("volume agent: report refused, the "+j.kind()+" moved on", "id", id, "status", ae.Status)
 			return false
 		}
-		a.log().Warn("volume agent: report failed; the work is done again at the next sync", "volume", v.ID, "err", rerr)
+		a.log().Warn("volume agent: report failed; the work is done again at the next sync", "id", id, "err", rerr)
 		return false
 	}
 	if err == nil {
-		a.log().Info("volume agent: "+doneVerb[v.Status], "volume", v.ID, "size", v.Size, "new_size", v.NewSize)
+		if j.snapshot != nil {
+			a.log().Info("volume agent: snapshot "+doneSnapVerb[j.snapshot.Status], "snapshot", id, "volume", j.snapshot.VolumeID,
+				"size", j.snapshot.VolumeSize)
+		} else {
+			a.log().Info("volume agent: "+doneVerb[j.volume.Status], "volume", id, "size", j.volume.Size, "new_size", j.volume.NewSize)
+		}
 	}
 	return true
 }
 
 var doneVerb = map[storage.VolumeStatus]string{storage.VolumeCreating: "created", storage.VolumeExtending: "extended",
 	storage.VolumeDeleting: "deleted", storage.VolumeErrorManagingDeleting: "deleted"}
+
+var doneSnapVerb = map[storage.SnapshotStatus]string{storage.SnapshotCreating: "created", storage.SnapshotDeleting: "deleted"}
 
 // report is the heartbeat: the backend's capacity with the
 // configuration's zone, name and ratios.

@@ -37,6 +37,9 @@ type fakeBackend struct {
 	synced  int
 	wanted  []string // the volumes the last Reconcile was given
 	tries   int      // Create calls
+	from    map[string]agent.Source
+	snaps   map[string]string // snapshot id → its volume's id
+	order   []string          // "snapshot-deleted <id>", "deleted <id>"
 }
 
 var errPermanent = errors.New("refused for good")
@@ -49,7 +52,7 @@ func (f *fakeBackend) fail(op string) error {
 	return f.failing[op]
 }
 
-func (f *fakeBackend) Create(_ context.Context, v storage.Volume) (agent.Export, error) {
+func (f *fakeBackend) Create(_ context.Context, v storage.Volume, src agent.Source) (agent.Export, error) {
 	f.mu.Lock()
 	f.tries++
 	f.mu.Unlock()
@@ -58,6 +61,13 @@ func (f *fakeBackend) Create(_ context.Context, v storage.Volume) (agent.Export,
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.from == nil {
+		f.from = map[string]agent.Source{}
+	}
+	if src.SnapshotID != "" && f.snaps[src.SnapshotID] == "" || src.VolumeID != "" && f.vols[src.VolumeID] == 0 {
+		return agent.Export{}, fmt.Errorf("%w: no source %+v", errPermanent, src)
+	}
+	f.from[v.ID] = src
 	f.vols[v.ID] = v.Size
 	return agent.Export{Location: "fake:" + v.ID, Auth: "CHAP u-" + v.ID[:8] + " secret"}, nil
 }
@@ -78,7 +88,37 @@ func (f *fakeBackend) Delete(_ context.Context, id string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for n, vol := range f.snaps {
+		if vol == id {
+			return fmt.Errorf("%w: volume %s has snapshot %s", errPermanent, id, n)
+		}
+	}
 	delete(f.vols, id)
+	f.order = append(f.order, "deleted "+id)
+	return nil
+}
+
+func (f *fakeBackend) CreateSnapshot(_ context.Context, n storage.Snapshot) error {
+	if err := f.fail("snapshot"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.vols[n.VolumeID] == 0 {
+		return fmt.Errorf("%w: no volume %s", errPermanent, n.VolumeID)
+	}
+	if f.snaps == nil {
+		f.snaps = map[string]string{}
+	}
+	f.snaps[n.ID] = n.VolumeID
+	return nil
+}
+
+func (f *fakeBackend) DeleteSnapshot(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.snaps, id)
+	f.order = append(f.order, "snapshot-deleted "+id)
 	return nil
 }
 
@@ -243,5 +283,99 @@ func TestVolumeAgent(t *testing.T) {
 	b.mu.Unlock()
 	if left {
 		t.Fatal("the backend still has the deleted volume")
+	}
+}
+
+// Snapshots through the agent: a snapshot is made and reported
+// available; a volume made from it, and a clone of a volume, are made
+// by the backend from their sources; a failed snapshot is in error with
+// the backend's words; a cascading delete removes the snapshots before
+// their volume.
+func TestVolumeAgentSnapshots(t *testing.T) {
+	store, url := controller(t)
+	b := &fakeBackend{vols: map[string]int64{}, failing: map[string]error{}}
+	a := &agent.Agent{Config: agent.Config{Host: "node1@fake#fake", BackendName: "fake", SyncInterval: 100 * time.Millisecond},
+		Backend: b, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
+		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	ctxb, user, admin := context.Background(), storage.Viewer{Project: "proj"}, storage.Viewer{Admin: true}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("not %s after 10 s", what)
+			}
+		}
+	}
+	vol := func(id string) storage.Volume { v, _ := store.Volume(ctxb, admin, id); return v }
+	snap := func(id string) storage.Snapshot { n, _ := store.Snapshot(ctxb, admin, id); return n }
+	wait("a pool", func() bool { bs, _ := store.Backends(ctxb); return len(bs) == 1 })
+	v, err := store.CreateVolume(ctxb, user, storage.VolumeCreate{UserID: "u", Size: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("available", func() bool { return vol(v.ID).Status == storage.VolumeAvailable })
+	n, err := store.CreateSnapshot(ctxb, user, storage.SnapshotCreate{VolumeID: v.ID, UserID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the snapshot available", func() bool { return snap(n.ID).Status == storage.SnapshotAvailable })
+	if got := snap(n.ID); got.Progress != "100%" || got.VolumeSize != 2 {
+		t.Errorf("the snapshot: %+v", got)
+	}
+	fromSnap, err := store.CreateVolume(ctxb, user, storage.VolumeCreate{UserID: "u", Size: 3, SnapshotID: n.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clone, err := store.CreateVolume(ctxb, user, storage.VolumeCreate{UserID: "u", SourceVolID: v.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("both available", func() bool {
+		return vol(fromSnap.ID).Status == storage.VolumeAvailable && vol(clone.ID).Status == storage.VolumeAvailable
+	})
+	b.mu.Lock()
+	gotSnap, gotClone := b.from[fromSnap.ID], b.from[clone.ID]
+	b.mu.Unlock()
+	if gotSnap != (agent.Source{SnapshotID: n.ID, Size: 2}) || gotClone != (agent.Source{VolumeID: v.ID, Size: 2}) {
+		t.Errorf("sources: from the snapshot %+v, the clone %+v", gotSnap, gotClone)
+	}
+	b.mu.Lock()
+	b.failing["snapshot"] = fmt.Errorf("%w: the pool's disk is full", errPermanent)
+	b.mu.Unlock()
+	bad, err := store.CreateSnapshot(ctxb, user, storage.SnapshotCreate{VolumeID: v.ID, UserID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the failed snapshot in error", func() bool { return snap(bad.ID).Status == storage.SnapshotError })
+	if m := snap(bad.ID).Message; !strings.Contains(m, "disk is full") {
+		t.Errorf("the failed snapshot's message: %q", m)
+	}
+	b.mu.Lock()
+	delete(b.failing, "snapshot")
+	b.mu.Unlock()
+	if _, err := store.DeleteVolume(ctxb, user, v.ID, storage.DeleteOptions{}); err == nil {
+		t.Fatal("a volume with snapshots was deleted without cascade")
+	}
+	if _, err := store.DeleteVolume(ctxb, user, v.ID, storage.DeleteOptions{Cascade: true}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the volume deleted", func() bool { _, err := store.Volume(ctxb, admin, v.ID); return err != nil })
+	for _, id := range []string{n.ID, bad.ID} {
+		if _, err := store.Snapshot(ctxb, admin, id); err == nil {
+			t.Errorf("snapshot %s is left after its volume's cascading delete", id)
+		}
+	}
+	b.mu.Lock()
+	order := slices.Clone(b.order)
+	b.mu.Unlock()
+	if len(order) != 3 || order[2] != "deleted "+v.ID {
+		t.Errorf("the backend's removals: %q, want both snapshots, then the volume", order)
+	}
+	if vol(fromSnap.ID).Status != storage.VolumeAvailable || vol(clone.ID).Status != storage.VolumeAvailable {
+		t.Error("the volumes made from the deleted volume and its snapshot went with it")
 	}
 }

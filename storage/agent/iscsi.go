@@ -32,13 +32,36 @@ var _ Backend = (*ISCSI)(nil)
 
 const gib = 1 << 30
 
-// Create makes the volume's file and exports it.
-func (b *ISCSI) Create(ctx context.Context, v storage.Volume) (Export, error) {
-	path, err := b.Files.Create(ctx, v.ID, v.Size*gib)
+// Create makes the volume's file — empty, or a copy of its snapshot's
+// or its source volume's (the source's whole size; the rest of a larger
+// volume holes) — and exports it.
+func (b *ISCSI) Create(ctx context.Context, v storage.Volume, src Source) (Export, error) {
+	var path string
+	var err error
+	switch {
+	case src.SnapshotID != "":
+		path, err = b.Files.CreateFrom(ctx, v.ID, b.Files.SnapshotPath(src.SnapshotID), src.Size*gib, v.Size*gib)
+	case src.VolumeID != "":
+		path, err = b.Files.CreateFrom(ctx, v.ID, b.Files.Path(src.VolumeID), src.Size*gib, v.Size*gib)
+	default:
+		path, err = b.Files.Create(ctx, v.ID, v.Size*gib)
+	}
 	if err != nil {
 		return Export{}, err
 	}
 	return b.export(ctx, v, path)
+}
+
+// CreateSnapshot copies the snapshot's volume, its first VolumeSize
+// GiB, into the snapshot's file (storage/iscsi Files.Snapshot).
+func (b *ISCSI) CreateSnapshot(ctx context.Context, n storage.Snapshot) error {
+	_, err := b.Files.Snapshot(ctx, n.VolumeID, n.ID, n.VolumeSize*gib)
+	return err
+}
+
+// DeleteSnapshot removes the snapshot's file.
+func (b *ISCSI) DeleteSnapshot(ctx context.Context, id string) error {
+	return b.Files.DeleteSnapshot(ctx, id)
 }
 
 // Extend grows the volume's file and exports it again (tgtd reads a
