@@ -1,7 +1,9 @@
 package identity
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -64,15 +66,41 @@ func (p Project) Validate() error {
 	)
 }
 
-// Validate checks u against Keystone's rules for a user.
+// Validate checks u against Keystone's rules for a user, its extra
+// properties included.
 func (u User) Validate() error {
 	return first(
 		optionalID("user.id", u.ID),
 		name("user.name", u.Name, maxUserName),
 		id("user.domain_id", u.DomainID),
 		optionalID("user.default_project_id", u.DefaultProjectID),
-		text("user.description", u.Description, 0),
+		userExtra(u.Extra),
 	)
+}
+
+// userExtra checks a user's extra properties: none named like an
+// attribute, each one JSON value in valid UTF-8 (what PostgreSQL stores),
+// and the description a string or null (Keystone's user schema, which
+// names it although its SQL model keeps it in the extra column).
+func userExtra(extra map[string]json.RawMessage) error {
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		v, field := extra[k], "user."+k
+		switch {
+		case IsUserAttribute(k):
+			return fault.Invalid(field, "is an attribute of users, not an extra property")
+		case !utf8.ValidString(k) || strings.IndexByte(k, 0) >= 0:
+			return fault.Invalid("user", "has a property name that is not valid UTF-8 or holds NUL")
+		case !utf8.Valid(v) || !json.Valid(v):
+			return fault.Invalid(field, "is not one valid JSON value")
+		}
+		if k == "description" {
+			var d *string
+			if json.Unmarshal(v, &d) != nil {
+				return fault.Invalid(field, "expected string or null")
+			}
+		}
+	}
+	return nil
 }
 
 // Validate checks g against Keystone's rules for a group.

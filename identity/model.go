@@ -1,6 +1,10 @@
 package identity
 
-import "time"
+import (
+	"encoding/json"
+	"slices"
+	"time"
+)
 
 // DefaultDomainID is the id of the domain every deployment has.
 const DefaultDomainID = "default"
@@ -26,16 +30,32 @@ type Project struct {
 
 // User is a Keystone user. PasswordHash never leaves the store layer in
 // API responses.
+//
+// Extra holds what Keystone keeps in a user's "extra" column: every
+// top-level member of the user's JSON that is none of its attributes
+// (description, email or any other name), each a JSON value, null
+// included. Keystone shows them at the top level of the user.
 type User struct {
-	ID                string     `json:"id"`
-	Name              string     `json:"name"`
-	DomainID          string     `json:"domain_id"`
-	Enabled           bool       `json:"enabled"`
-	DefaultProjectID  string     `json:"default_project_id,omitempty"`
-	Description       string     `json:"description,omitempty"`
-	PasswordExpiresAt *time.Time `json:"password_expires_at"`
-	PasswordHash      string     `json:"-"`
+	ID                string                     `json:"id"`
+	Name              string                     `json:"name"`
+	DomainID          string                     `json:"domain_id"`
+	Enabled           bool                       `json:"enabled"`
+	DefaultProjectID  string                     `json:"default_project_id,omitempty"`
+	PasswordExpiresAt *time.Time                 `json:"password_expires_at"`
+	PasswordHash      string                     `json:"-"`
+	Extra             map[string]json.RawMessage `json:"extra,omitempty"`
 }
+
+// userAttributes are the members of a user's JSON that are not extra:
+// Keystone's User.attributes, and what its API takes out of the body
+// before the rest goes to the extra column (options, federated, and
+// "extra" itself, which it drops). "links" is the API's own.
+var userAttributes = []string{"id", "name", "domain_id", "password", "enabled", "default_project_id",
+	"password_expires_at", "options", "federated", "extra", "links"}
+
+// IsUserAttribute reports whether a member of a user's JSON is one of
+// its attributes rather than an extra property.
+func IsUserAttribute(name string) bool { return slices.Contains(userAttributes, name) }
 
 // Group is a Keystone group.
 type Group struct {

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -14,13 +15,18 @@ import (
 
 // ---- users ----
 
-const userCols = "id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description"
+const userCols = "id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra"
 
+// scanUser reads a row of userCols. The description column is what
+// gostack stored before descriptions moved to the extra column, as
+// Keystone keeps them: a row written since has it empty, and an older
+// row's description is read as the extra property it now is.
 func scanUser(r interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var hash, defProject sql.NullString
 	var expires sql.NullInt64
-	if err := r.Scan(&u.ID, &u.Name, &u.DomainID, &u.Enabled, &hash, &expires, &defProject, &u.Description); err != nil {
+	var legacyDescription, extra string
+	if err := r.Scan(&u.ID, &u.Name, &u.DomainID, &u.Enabled, &hash, &expires, &defProject, &legacyDescription, &extra); err != nil {
 		return u, err
 	}
 	u.PasswordHash, u.DefaultProjectID = hash.String, defProject.String
@@ -28,7 +34,41 @@ func scanUser(r interface{ Scan(...any) error }) (User, error) {
 		t := time.UnixMicro(expires.Int64).UTC()
 		u.PasswordExpiresAt = &t
 	}
+	if err := json.Unmarshal([]byte(extra), &u.Extra); err != nil {
+		return u, fmt.Errorf("identity: user %s: extra: %w", u.ID, err)
+	}
+	if _, ok := u.Extra["description"]; !ok && legacyDescription != "" {
+		if u.Extra == nil {
+			u.Extra = map[string]json.RawMessage{}
+		}
+		u.Extra["description"], _ = json.Marshal(legacyDescription)
+	}
 	return u, nil
+}
+
+// extraText is the extra column's JSON object.
+func extraText(extra map[string]json.RawMessage) string {
+	if len(extra) == 0 {
+		return "{}"
+	}
+	return jsonText(extra)
+}
+
+// checkDefaultProject is Keystone's _assert_default_project_id_is_not_domain:
+// a user's default project may be a project that does not exist, but
+// not a domain.
+func (s *Store) checkDefaultProject(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := s.GetDomain(ctx, id)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fault.Invalid("user.default_project_id", "User's default project ID cannot be a domain ID: %s", id)
 }
 
 // CreateUser stores u (with its password hash, if any) in an existing domain.
@@ -43,9 +83,12 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	if _, err := s.GetDomain(ctx, u.DomainID); err != nil {
 		return u, err
 	}
+	if err := s.checkDefaultProject(ctx, u.DefaultProjectID); err != nil {
+		return u, err
+	}
 	err := s.write(ctx, "user", u.ID, watch.Create, u, func(tx *sqlstore.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO identity_users (id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			u.ID, u.Name, u.DomainID, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), u.Description)
+		_, err := tx.Exec(ctx, "INSERT INTO identity_users (id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+			u.ID, u.Name, u.DomainID, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra))
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
 		}
@@ -109,9 +152,14 @@ func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
 	if u.DomainID != old.DomainID {
 		return u, fault.Invalid("user.domain_id", "Cannot change Domain ID")
 	}
+	if u.DefaultProjectID != old.DefaultProjectID {
+		if err := s.checkDefaultProject(ctx, u.DefaultProjectID); err != nil {
+			return u, err
+		}
+	}
 	err = s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
-		res, err := tx.Exec(ctx, "UPDATE identity_users SET name = ?, enabled = ?, password_hash = ?, password_expires_at = ?, default_project_id = ?, description = ? WHERE id = ?",
-			u.Name, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), u.Description, u.ID)
+		res, err := tx.Exec(ctx, "UPDATE identity_users SET name = ?, enabled = ?, password_hash = ?, password_expires_at = ?, default_project_id = ?, description = '', extra = ? WHERE id = ?",
+			u.Name, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra), u.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
 		}
@@ -276,7 +324,7 @@ func (s *Store) GroupsOfUser(ctx context.Context, userID string, limit int) ([]G
 // UsersInGroup lists a group's members, by name; limit > 0 returns only
 // the first limit of them.
 func (s *Store) UsersInGroup(ctx context.Context, groupID string, limit int) ([]User, error) {
-	q, args := limited("SELECT u.id, u.name, u.domain_id, u.enabled, u.password_hash, u.password_expires_at, u.default_project_id, u.description FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name, u.id", []any{groupID}, limit)
+	q, args := limited("SELECT u.id, u.name, u.domain_id, u.enabled, u.password_hash, u.password_expires_at, u.default_project_id, u.description, u.extra FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name, u.id", []any{groupID}, limit)
 	return list(ctx, s.db, q, args, scanUser)
 }
 

@@ -100,15 +100,41 @@ func renderProject(r *http.Request, p identity.Project) map[string]any {
 		"options": map[string]any{}, "links": selfLink(r, "projects/"+p.ID)}
 }
 
+// renderUser is Keystone's user: the extra properties at the top level
+// (but "tenants", "groups" and "domains", which its filter_user hides),
+// then the attributes over them.
 func renderUser(r *http.Request, u identity.User) map[string]any {
-	m := map[string]any{"id": u.ID, "name": u.Name, "domain_id": u.DomainID, "enabled": u.Enabled,
-		"password_expires_at": timeOrNil(u.PasswordExpiresAt), "options": map[string]any{}, "links": selfLink(r, "users/"+u.ID)}
+	m := map[string]any{}
+	for k, v := range u.Extra {
+		switch k {
+		case "tenants", "groups", "domains":
+		default:
+			m[k] = v
+		}
+	}
+	for k, v := range map[string]any{"id": u.ID, "name": u.Name, "domain_id": u.DomainID, "enabled": u.Enabled,
+		"password_expires_at": timeOrNil(u.PasswordExpiresAt), "options": map[string]any{}, "links": selfLink(r, "users/"+u.ID)} {
+		m[k] = v
+	}
 	if u.DefaultProjectID != "" {
 		m["default_project_id"] = u.DefaultProjectID
 	}
-	if u.Description != "" {
-		m["description"] = u.Description
+	return m
+}
+
+// renderUpdatedUser is the user of a PATCH reply: Keystone's update_user
+// returns its model with include_extra_dict, so the extra properties are
+// also shown together as "extra" (without "tenants", which filter_user
+// takes out of it).
+func renderUpdatedUser(r *http.Request, u identity.User) map[string]any {
+	m := renderUser(r, u)
+	extra := map[string]any{}
+	for k, v := range u.Extra {
+		if k != "tenants" {
+			extra[k] = v
+		}
 	}
+	m["extra"] = extra
 	return m
 }
 

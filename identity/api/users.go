@@ -1,13 +1,16 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/revoke"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
+	"github.com/gostack/gostack/kit/pyjson"
 )
 
 func (a *API) userRoutes(rt *httpapi.Router) {
@@ -42,16 +45,52 @@ type userFields struct {
 	Password         opt[string] `json:"password"`
 	Enabled          opt[bool]   `json:"enabled"`
 	DefaultProjectID opt[string] `json:"default_project_id"`
-	Description      opt[string] `json:"description"`
 	Federated        opt[[]any]  `json:"federated"`
-	Email            any         `json:"email"`
 	Options          any         `json:"options"`
+	// Extra are the members that are no attribute of users (description,
+	// email, anything), in the body's order, each one compact JSON value.
+	Extra []extraMember `json:"-"`
+}
+
+// extraMember is one extra property of a request body.
+type extraMember struct {
+	Key   string
+	Value json.RawMessage
+}
+
+// UnmarshalJSON reads the attributes, then keeps every other member as
+// an extra property (Keystone's user schemas allow additional
+// properties, and its SQL model keeps them in the extra column).
+func (f *userFields) UnmarshalJSON(b []byte) error {
+	type attributes userFields
+	if err := json.Unmarshal(b, (*attributes)(f)); err != nil {
+		return err
+	}
+	obj, err := pyjson.Parse(b)
+	if err != nil {
+		return err
+	}
+	for i, k := range obj.Keys {
+		if identity.IsUserAttribute(k) {
+			continue
+		}
+		v, err := obj.Items[i].MarshalJSON()
+		if err != nil {
+			return err
+		}
+		f.Extra = append(f.Extra, extraMember{k, v})
+	}
+	return nil
 }
 
 // apply copies the body onto u, for POST (update false) and PATCH alike;
 // the store checks the values and refuses a new domain. The password is
 // hashed by the caller: set tells whether the body had one (a null one
 // on PATCH removes it, as in Keystone).
+//
+// Extra properties are set one by one, null included (Keystone keeps a
+// null and shows it). On POST their names are normalized as Keystone's
+// _normalize_dict does: ':' and '-' become '_'.
 func (f *userFields) apply(u *identity.User, update bool) error {
 	if update {
 		if err := sameID(f.ID, u.ID, "user.id"); err != nil {
@@ -69,7 +108,19 @@ func (f *userFields) apply(u *identity.User, update bool) error {
 		return err
 	}
 	setNullable(&u.DefaultProjectID, f.DefaultProjectID)
-	setNullable(&u.Description, f.Description)
+	for _, m := range f.Extra {
+		k := m.Key
+		if !update {
+			k = strings.NewReplacer(":", "_", "-", "_").Replace(k)
+			if identity.IsUserAttribute(k) {
+				return fault.Invalid("user."+m.Key, "is named like a user attribute once ':' and '-' are read as '_'")
+			}
+		}
+		if u.Extra == nil {
+			u.Extra = map[string]json.RawMessage{}
+		}
+		u.Extra[k] = m.Value
+	}
 	return nil
 }
 
@@ -193,7 +244,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": renderUser(r, u)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": renderUpdatedUser(r, u)})
 }
 
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
