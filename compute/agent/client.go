@@ -167,53 +167,20 @@ func (a *Agent) sendFile(ctx context.Context, method, u, contentType, path strin
 // sendBody is send with a body made by open for each attempt (nil: no
 // body).
 func (a *Agent) sendBody(ctx context.Context, method, u, contentType string, open func() (io.ReadCloser, int64, error)) (*http.Response, error) {
-	client := a.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	for attempt := 0; ; attempt++ {
-		tok, err := a.Session.Token(ctx)
-		if err != nil {
-			return nil, err
+	resp, err := a.Session.Stream(ctx, a.HTTP, method, u, contentType, func() (io.ReadCloser, int64, error) {
+		if open == nil {
+			return nil, 0, nil
 		}
 		rd, size, err := open()
 		if err != nil {
-			return nil, fmt.Errorf("compute agent: %w", err)
+			return nil, 0, fmt.Errorf("compute agent: %w", err)
 		}
-		var body io.Reader
-		if rd != nil {
-			body = rd
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, body)
-		if err != nil {
-			if rd != nil {
-				rd.Close()
-			}
-			return nil, fmt.Errorf("compute agent: %w", err)
-		}
-		if rd != nil {
-			req.ContentLength = size
-		}
-		req.Header.Set("X-Auth-Token", tok)
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("compute agent: %s %s: %w", method, u, err)
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			resp.Body.Close()
-			a.Session.Invalidate(tok)
-			continue
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			resp.Body.Close()
-			return nil, fmt.Errorf("compute agent: %s %s: %w", method, u, &kitagent.Error{Status: resp.StatusCode, Body: strings.TrimSpace(string(b))})
-		}
-		return resp, nil
+		return rd, size, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compute agent: %w", err)
 	}
+	return resp, nil
 }
 
 // backoff doubles from 100 ms to 10 s.

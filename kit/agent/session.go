@@ -256,3 +256,62 @@ func statusError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	return &Error{Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}
 }
+
+// Stream sends a request with the token through client (nil: the
+// session's) and returns a 2xx answer for the caller to read and close:
+// for bodies too large for Do, such as images. open makes the request's
+// body and its length (nil for none); it is called again for the one
+// retry after a 401, which invalidates the token. Any other status is an
+// *Error. Only ctx bounds the request: the session's Timeout does not
+// apply, a body may take long.
+func (s *Session) Stream(ctx context.Context, client *http.Client, method, url, contentType string, open func() (io.ReadCloser, int64, error)) (*http.Response, error) {
+	if client == nil {
+		client = s.client()
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := s.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var rd io.ReadCloser
+		var size int64
+		if open != nil {
+			if rd, size, err = open(); err != nil {
+				return nil, err
+			}
+		}
+		var body io.Reader
+		if rd != nil {
+			body = rd
+		}
+		req, err := http.NewRequestWithContext(ctx, method, url, body)
+		if err != nil {
+			if rd != nil {
+				rd.Close()
+			}
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+		if rd != nil {
+			req.ContentLength = size
+		}
+		req.Header.Set("X-Auth-Token", tok)
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("agent: %s %s: %w", method, url, err)
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			resp.Body.Close()
+			s.Invalidate(tok)
+			continue
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			err := statusError(resp)
+			resp.Body.Close()
+			return nil, fmt.Errorf("agent: %s %s: %w", method, url, err)
+		}
+		return resp, nil
+	}
+}
