@@ -125,7 +125,7 @@ func (ac *Agent) agentConfig(host, dir string) agent.Config {
 // the network agent's Open vSwitch through the agent.
 func (c *Compute) driver(ctx context.Context, env *compose.Env, ag *agent.Agent, dir string) (virt.Driver, error) {
 	var sw func(context.Context) (string, error)
-	if f, err := lookup[func(context.Context) (string, error)](env, ovsKey); err == nil {
+	if f, err := compose.Provided[func(context.Context) (string, error)](env, ovsKey); err == nil {
 		sw = f
 	} else if c.Config.Agent.Driver != "libvirt" {
 		env.Log.Warn("compute agent: no Open vSwitch from the network area: guest ports are not plugged", "err", err)

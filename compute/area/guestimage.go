@@ -25,7 +25,7 @@ const imageImportKey = "image.import"
 // without the image.
 func (c *Compute) uploadGuestImage(env *compose.Env) {
 	env.Go("guest image", func(ctx context.Context) error {
-		imp, err := lookup[func(context.Context, string, string, string, bool, io.Reader, int64) (string, error)](env, imageImportKey)
+		imp, err := compose.Provided[func(context.Context, string, string, string, bool, io.Reader, int64) (string, error)](env, imageImportKey)
 		if err != nil {
 			env.Log.Warn("guest image: no image service to upload it to", "err", err)
 			return nil

@@ -2,13 +2,11 @@ package area
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/kit/compose"
-	"github.com/gostack/gostack/kit/fault"
 )
 
 // The keys the network and image areas provide their services under
@@ -38,24 +36,12 @@ const (
 
 // lookup finds what key provides, as a T, at call time (the providing
 // area may be built after this one).
-func lookup[T any](env *compose.Env, key string) (T, error) {
-	var zero T
-	v, ok := env.Lookup(key)
-	if !ok {
-		return zero, fault.New(fault.Unavailable, "no area provides %s", key)
-	}
-	f, ok := v.(T)
-	if !ok {
-		return zero, fmt.Errorf("compute: %s holds a %T", key, v)
-	}
-	return f, nil
-}
 
 // envNetworks is compute.Networks over the network area's ports.
 type envNetworks struct{ env *compose.Env }
 
 func (n envNetworks) Allocate(ctx context.Context, project, instance, host string, reqs []compute.NetworkRequest) ([]compute.InstancePort, error) {
-	f, err := lookup[func(context.Context, string, string, string, []map[string]string) ([]map[string]any, error)](n.env, portsAllocateKey)
+	f, err := compose.Provided[func(context.Context, string, string, string, []map[string]string) ([]map[string]any, error)](n.env, portsAllocateKey)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +70,7 @@ func (n envNetworks) Allocate(ctx context.Context, project, instance, host strin
 func str(v any) string { s, _ := v.(string); return s }
 
 func (n envNetworks) Release(ctx context.Context, instance string, ports []compute.InstancePort) error {
-	f, err := lookup[func(context.Context, string, []map[string]any) error](n.env, portsReleaseKey)
+	f, err := compose.Provided[func(context.Context, string, []map[string]any) error](n.env, portsReleaseKey)
 	if err != nil {
 		return err
 	}
@@ -96,7 +82,7 @@ func (n envNetworks) Release(ctx context.Context, instance string, ports []compu
 }
 
 func (n envNetworks) PortStatus(ctx context.Context, ids []string) (map[string]string, error) {
-	f, err := lookup[func(context.Context, []string) (map[string]string, error)](n.env, portsStatusKey)
+	f, err := compose.Provided[func(context.Context, []string) (map[string]string, error)](n.env, portsStatusKey)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +90,7 @@ func (n envNetworks) PortStatus(ctx context.Context, ids []string) (map[string]s
 }
 
 func (n envNetworks) Interfaces(ctx context.Context, instance string) ([]compute.Interface, error) {
-	f, err := lookup[func(context.Context, string) ([]map[string]any, error)](n.env, portsDetailKey)
+	f, err := compose.Provided[func(context.Context, string) ([]map[string]any, error)](n.env, portsDetailKey)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +111,7 @@ func (n envNetworks) Interfaces(ctx context.Context, instance string) ([]compute
 }
 
 func (n envNetworks) Usable(ctx context.Context, project string) ([]string, error) {
-	f, err := lookup[func(context.Context, string) ([]string, error)](n.env, networksUsableKey)
+	f, err := compose.Provided[func(context.Context, string) ([]string, error)](n.env, networksUsableKey)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +133,7 @@ func imageInfo(m map[string]any) compute.ImageInfo {
 }
 
 func (im envImages) Image(ctx context.Context, project, id string) (compute.ImageInfo, error) {
-	f, err := lookup[func(context.Context, string, string) (map[string]any, error)](im.env, imageGetKey)
+	f, err := compose.Provided[func(context.Context, string, string) (map[string]any, error)](im.env, imageGetKey)
 	if err != nil {
 		return compute.ImageInfo{}, err
 	}
@@ -159,7 +145,7 @@ func (im envImages) Image(ctx context.Context, project, id string) (compute.Imag
 }
 
 func (im envImages) Open(ctx context.Context, id string) (io.ReadCloser, compute.ImageInfo, error) {
-	f, err := lookup[func(context.Context, string) (io.ReadCloser, map[string]any, error)](im.env, imageOpenKey)
+	f, err := compose.Provided[func(context.Context, string) (io.ReadCloser, map[string]any, error)](im.env, imageOpenKey)
 	if err != nil {
 		return nil, compute.ImageInfo{}, err
 	}
@@ -173,7 +159,7 @@ func (im envImages) Open(ctx context.Context, id string) (io.ReadCloser, compute
 var _ compute.ImageWriter = envImages{}
 
 func (im envImages) CreateSnapshot(ctx context.Context, project, name, diskFormat string, minDisk, minRAM int64, props map[string]string) (compute.ImageInfo, error) {
-	f, err := lookup[func(context.Context, string, string, string, int64, int64, map[string]string) (map[string]any, error)](im.env, imageSnapshotKey)
+	f, err := compose.Provided[func(context.Context, string, string, string, int64, int64, map[string]string) (map[string]any, error)](im.env, imageSnapshotKey)
 	if err != nil {
 		return compute.ImageInfo{}, err
 	}
@@ -185,7 +171,7 @@ func (im envImages) CreateSnapshot(ctx context.Context, project, name, diskForma
 }
 
 func (im envImages) Upload(ctx context.Context, id string, r io.Reader, size int64) error {
-	f, err := lookup[func(context.Context, string, io.Reader, int64) error](im.env, imageUploadKey)
+	f, err := compose.Provided[func(context.Context, string, io.Reader, int64) error](im.env, imageUploadKey)
 	if err != nil {
 		return err
 	}
@@ -193,7 +179,7 @@ func (im envImages) Upload(ctx context.Context, id string, r io.Reader, size int
 }
 
 func (im envImages) Delete(ctx context.Context, id string) error {
-	f, err := lookup[func(context.Context, string) error](im.env, imageDeleteKey)
+	f, err := compose.Provided[func(context.Context, string) error](im.env, imageDeleteKey)
 	if err != nil {
 		return err
 	}
@@ -204,7 +190,7 @@ var _ compute.PortLister = envNetworks{}
 var _ compute.InterfaceLister = envNetworks{}
 
 func (n envNetworks) PortsOf(ctx context.Context, instance string) ([]string, error) {
-	f, err := lookup[func(context.Context, string) ([]string, error)](n.env, portsOfKey)
+	f, err := compose.Provided[func(context.Context, string) ([]string, error)](n.env, portsOfKey)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +200,7 @@ func (n envNetworks) PortsOf(ctx context.Context, instance string) ([]string, er
 var _ compute.SecurityGroupChecker = envNetworks{}
 
 func (n envNetworks) CheckSecurityGroups(ctx context.Context, project string, names []string) error {
-	f, err := lookup[func(context.Context, string, []string) error](n.env, secGroupsCheckKey)
+	f, err := compose.Provided[func(context.Context, string, []string) error](n.env, secGroupsCheckKey)
 	if err != nil {
 		return err
 	}
@@ -228,7 +214,7 @@ type envVolumes struct{ env *compose.Env }
 var _ compute.Volumes = envVolumes{}
 
 func (v envVolumes) Reserve(ctx context.Context, project, volume, instance string) (string, error) {
-	f, err := lookup[func(context.Context, string, string, string) (string, error)](v.env, volReserveKey)
+	f, err := compose.Provided[func(context.Context, string, string, string) (string, error)](v.env, volReserveKey)
 	if err != nil {
 		return "", err
 	}
@@ -236,7 +222,7 @@ func (v envVolumes) Reserve(ctx context.Context, project, volume, instance strin
 }
 
 func (v envVolumes) Connect(ctx context.Context, attachment string, connector map[string]any) (map[string]any, error) {
-	f, err := lookup[func(context.Context, string, map[string]any) (map[string]any, error)](v.env, volConnectKey)
+	f, err := compose.Provided[func(context.Context, string, map[string]any) (map[string]any, error)](v.env, volConnectKey)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +230,7 @@ func (v envVolumes) Connect(ctx context.Context, attachment string, connector ma
 }
 
 func (v envVolumes) Complete(ctx context.Context, attachment string) error {
-	f, err := lookup[func(context.Context, string) error](v.env, volCompleteKey)
+	f, err := compose.Provided[func(context.Context, string) error](v.env, volCompleteKey)
 	if err != nil {
 		return err
 	}
@@ -257,7 +243,7 @@ func (v envVolumes) Release(ctx context.Context, attachment string) error {
 	if _, ok := v.env.Lookup(volReleaseKey); !ok {
 		return nil
 	}
-	f, err := lookup[func(context.Context, string) error](v.env, volReleaseKey)
+	f, err := compose.Provided[func(context.Context, string) error](v.env, volReleaseKey)
 	if err != nil {
 		return err
 	}
@@ -265,7 +251,7 @@ func (v envVolumes) Release(ctx context.Context, attachment string) error {
 }
 
 func (v envVolumes) Delete(ctx context.Context, volume string) error {
-	f, err := lookup[func(context.Context, string) error](v.env, volDeleteKey)
+	f, err := compose.Provided[func(context.Context, string) error](v.env, volDeleteKey)
 	if err != nil {
 		return err
 	}
@@ -276,7 +262,7 @@ func (v envVolumes) ReleaseInstance(ctx context.Context, instance string) error 
 	if _, ok := v.env.Lookup(volReleaseAllKey); !ok {
 		return nil
 	}
-	f, err := lookup[func(context.Context, string) error](v.env, volReleaseAllKey)
+	f, err := compose.Provided[func(context.Context, string) error](v.env, volReleaseAllKey)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
@@ -102,6 +104,22 @@ func (e *Env) Lookup(key string) (any, bool) {
 	defer e.s.mu.Unlock()
 	v, ok := e.s.provided[key]
 	return v, ok
+}
+
+// Provided is what an area built earlier provided under key, as a T: a
+// 503 (fault.Unavailable) when no area provides it (the providing area
+// is not in the stack), an error when it holds something else.
+func Provided[T any](e *Env, key string) (T, error) {
+	var zero T
+	v, ok := e.Lookup(key)
+	if !ok {
+		return zero, fault.New(fault.Unavailable, "no area provides %s", key)
+	}
+	f, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("compose: %s holds a %T, not a %T", key, v, zero)
+	}
+	return f, nil
 }
 
 // URLOf is the base URL of another listener of the stack, such as
