@@ -14,7 +14,9 @@ import (
 // ---- regions ----
 
 // CreateRegion stores a region; its id is its name (Keystone lets callers
-// pick it, "RegionOne" by default).
+// pick it, "RegionOne" by default). As Keystone's create_region, an id
+// already taken is a conflict before the parent is looked at, and a
+// parent must exist.
 func (s *Store) CreateRegion(ctx context.Context, r Region) (Region, error) {
 	if r.ID == "" {
 		r.ID = NewID()
@@ -22,19 +24,30 @@ func (s *Store) CreateRegion(ctx context.Context, r Region) (Region, error) {
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
+	if _, err := s.GetRegion(ctx, r.ID); err == nil {
+		return r, regionConflict(r.ID)
+	} else if fault.KindOf(err) != fault.NotFound {
+		return r, err
+	}
 	if r.ParentRegionID != "" {
 		if _, err := s.GetRegion(ctx, r.ParentRegionID); err != nil {
 			return r, err
 		}
 	}
-	err := s.write(ctx, "region", r.ID, watch.Create, r, func(tx *sqlstore.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO identity_regions (id, description, parent_region_id) VALUES (?, ?, ?)", r.ID, r.Description, nullString(r.ParentRegionID))
-		if errors.Is(err, sqlstore.ErrConflict) {
-			return conflict("region", fmt.Sprintf("Duplicate ID, %s", r.ID))
-		}
-		return err
-	})
+	err := s.write(ctx, "region", r.ID, watch.Create, r, func(tx *sqlstore.Tx) error { return insertRegion(ctx, tx, r) })
 	return r, err
+}
+
+// regionConflict is Keystone's: "Duplicate ID, <id>." in its Conflict
+// message, which ends with a second period.
+func regionConflict(id string) error { return conflict("region", fmt.Sprintf("Duplicate ID, %s.", id)) }
+
+func insertRegion(ctx context.Context, tx *sqlstore.Tx, r Region) error {
+	_, err := tx.Exec(ctx, "INSERT INTO identity_regions (id, description, parent_region_id) VALUES (?, ?, ?)", r.ID, r.Description, nullString(r.ParentRegionID))
+	if errors.Is(err, sqlstore.ErrConflict) {
+		return regionConflict(r.ID)
+	}
+	return err
 }
 
 func scanRegion(r interface{ Scan(...any) error }) (Region, error) {
@@ -83,12 +96,13 @@ func (s *Store) UpdateRegion(ctx context.Context, r Region) (Region, error) {
 }
 
 // checkParentRegion walks up from r's new parent: Keystone's
-// CircularRegionHierarchyError when it meets r.
+// CircularRegionHierarchyError when it meets r, whose message names the
+// region it met (r itself), not the parent asked for.
 func (s *Store) checkParentRegion(ctx context.Context, r Region) error {
 	seen := map[string]bool{}
 	for id := r.ParentRegionID; id != ""; {
 		if id == r.ID || seen[id] {
-			return fault.Invalid("region.parent_region_id", "The specified parent region %s would create a circular region hierarchy.", r.ParentRegionID)
+			return fault.Invalid("region.parent_region_id", "The specified parent region %s would create a circular region hierarchy.", id)
 		}
 		seen[id] = true
 		parent, err := s.GetRegion(ctx, id)
@@ -201,16 +215,61 @@ func scanEndpoint(r interface{ Scan(...any) error }) (Endpoint, error) {
 
 // CreateEndpoint stores an endpoint of an existing service and region.
 func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
-	if e.ID == "" {
+	return s.putEndpoint(ctx, e, watch.Create, false)
+}
+
+// CreateEndpointInRegion stores an endpoint of an existing service in
+// its region, which it creates (no description, no parent) when there is
+// none. It is Keystone's endpoint API for a caller that names the region
+// the v2 way, "region" rather than "region_id". Unlike Keystone, which
+// creates the region first and keeps it when the endpoint is refused,
+// the region and the endpoint are one transaction.
+func (s *Store) CreateEndpointInRegion(ctx context.Context, e Endpoint) (Endpoint, error) {
+	return s.putEndpoint(ctx, e, watch.Create, true)
+}
+
+// putEndpoint creates (op watch.Create) or updates an endpoint, with its
+// region when makeRegion is set and the region does not exist.
+func (s *Store) putEndpoint(ctx context.Context, e Endpoint, op watch.Op, makeRegion bool) (Endpoint, error) {
+	if op == watch.Create && e.ID == "" {
 		e.ID = NewID()
 	}
-	if err := s.checkEndpoint(ctx, e); err != nil {
+	makeRegion = makeRegion && e.RegionID != ""
+	if err := s.checkEndpoint(ctx, e, makeRegion); err != nil {
 		return e, err
 	}
-	err := s.write(ctx, "endpoint", e.ID, watch.Create, e, func(tx *sqlstore.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO identity_endpoints (id, service_id, interface, region_id, url, enabled) VALUES (?, ?, ?, ?, ?, ?)",
-			e.ID, e.ServiceID, e.Interface, nullString(e.RegionID), e.URL, e.Enabled)
-		return err
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if makeRegion {
+			r := Region{ID: e.RegionID}
+			res, err := tx.Exec(ctx, "INSERT INTO identity_regions (id, description, parent_region_id) VALUES (?, '', NULL) ON CONFLICT DO NOTHING", r.ID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				if err := s.record(ctx, tx, "region", r.ID, watch.Create, r); err != nil {
+					return err
+				}
+			}
+		}
+		if op == watch.Create {
+			_, err := tx.Exec(ctx, "INSERT INTO identity_endpoints (id, service_id, interface, region_id, url, enabled) VALUES (?, ?, ?, ?, ?, ?)",
+				e.ID, e.ServiceID, e.Interface, nullString(e.RegionID), e.URL, e.Enabled)
+			if err != nil {
+				return err
+			}
+		} else {
+			res, err := tx.Exec(ctx, "UPDATE identity_endpoints SET service_id = ?, interface = ?, region_id = ?, url = ?, enabled = ? WHERE id = ?",
+				e.ServiceID, e.Interface, nullString(e.RegionID), e.URL, e.Enabled, e.ID)
+			if err != nil {
+				return err
+			}
+			if err := affected(res, "endpoint", e.ID); err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, tx, "endpoint", e.ID, op, e)
 	})
 	return e, err
 }
@@ -243,17 +302,23 @@ func (s *Store) ListEndpoints(ctx context.Context, serviceID, iface, regionID st
 
 // checkEndpoint validates e and checks that its service and region
 // exist: a 400 naming the field, as Keystone's _assert_service_exists
-// and _assert_region_exists.
-func (s *Store) checkEndpoint(ctx context.Context, e Endpoint) error {
+// and _assert_region_exists. A region about to be made (makeRegion) must
+// be a valid region id instead.
+func (s *Store) checkEndpoint(ctx context.Context, e Endpoint, makeRegion bool) error {
 	if err := e.Validate(); err != nil {
 		return err
+	}
+	if makeRegion {
+		if err := (Region{ID: e.RegionID}).Validate(); err != nil {
+			return fault.Invalid("endpoint.region", "%s", fault.Message(err))
+		}
 	}
 	if _, err := s.GetService(ctx, e.ServiceID); fault.KindOf(err) == fault.NotFound {
 		return fault.Invalid("endpoint.service_id", "Could not find service: %s.", e.ServiceID)
 	} else if err != nil {
 		return err
 	}
-	if e.RegionID == "" {
+	if e.RegionID == "" || makeRegion {
 		return nil
 	}
 	if _, err := s.GetRegion(ctx, e.RegionID); fault.KindOf(err) == fault.NotFound {
@@ -266,18 +331,13 @@ func (s *Store) checkEndpoint(ctx context.Context, e Endpoint) error {
 
 // UpdateEndpoint stores an endpoint of an existing service and region.
 func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
-	if err := s.checkEndpoint(ctx, e); err != nil {
-		return e, err
-	}
-	err := s.write(ctx, "endpoint", e.ID, watch.Update, e, func(tx *sqlstore.Tx) error {
-		res, err := tx.Exec(ctx, "UPDATE identity_endpoints SET service_id = ?, interface = ?, region_id = ?, url = ?, enabled = ? WHERE id = ?",
-			e.ServiceID, e.Interface, nullString(e.RegionID), e.URL, e.Enabled, e.ID)
-		if err != nil {
-			return err
-		}
-		return affected(res, "endpoint", e.ID)
-	})
-	return e, err
+	return s.putEndpoint(ctx, e, watch.Update, false)
+}
+
+// UpdateEndpointInRegion is UpdateEndpoint with the region created when
+// it does not exist, as CreateEndpointInRegion.
+func (s *Store) UpdateEndpointInRegion(ctx context.Context, e Endpoint) (Endpoint, error) {
+	return s.putEndpoint(ctx, e, watch.Update, true)
 }
 
 // DeleteEndpoint deletes an endpoint.

@@ -12,6 +12,7 @@ func (a *API) catalogRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /v3/regions", a.authed(a.listRegions))
 	rt.HandleFunc("POST /v3/regions", a.authed(a.createRegion))
 	rt.HandleFunc("GET /v3/regions/{id}", a.authed(a.getRegion))
+	rt.HandleFunc("PUT /v3/regions/{id}", a.authed(a.putRegion))
 	rt.HandleFunc("PATCH /v3/regions/{id}", a.authed(a.updateRegion))
 	rt.HandleFunc("DELETE /v3/regions/{id}", a.authed(a.deleteRegion))
 	rt.HandleFunc("GET /v3/services", a.authed(a.listServices))
@@ -80,6 +81,37 @@ func (a *API) createRegion(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	x, err := a.Store.CreateRegion(r.Context(), x)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"region": renderRegion(r, x)})
+}
+
+// putRegion is PUT /v3/regions/{id}: a region created with the id the
+// path names (Keystone's identity:create_region, 201). A body id must be
+// the same; an id already taken is a 409.
+func (a *API) putRegion(w http.ResponseWriter, r *http.Request) {
+	if !a.allow(w, r, "identity:create_region", nil) {
+		return
+	}
+	var b regionBody
+	if err := decode(w, r, &b); err != nil || b.Region == nil {
+		a.fail(w, r, orInvalid(err, "region", "'region' is a required property"))
+		return
+	}
+	id := r.PathValue("id")
+	if f := b.Region.ID; f.Set && !f.Null && f.V != id {
+		a.fail(w, r, fault.Invalid("region.id", "Conflicting region IDs specified: %q != %q", id, f.V))
+		return
+	}
+	x := identity.Region{ID: id}
+	if err := b.Region.apply(&x, false); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	x.ID = id
 	x, err := a.Store.CreateRegion(r.Context(), x)
 	if err != nil {
 		a.fail(w, r, err)
@@ -285,6 +317,9 @@ func (f *endpointFields) apply(x *identity.Endpoint, update bool) error {
 			return err
 		}
 	}
+	if f.Region.Set && f.Region.Null {
+		return fault.Invalid("endpoint.region", "expected string, got null")
+	}
 	region := f.RegionID
 	if !region.Set {
 		region = f.Region
@@ -299,6 +334,13 @@ func (f *endpointFields) apply(x *identity.Endpoint, update bool) error {
 		set(&x.URL, f.URL, "endpoint.url"),
 		set(&x.Enabled, f.Enabled, "endpoint.enabled"),
 	)
+}
+
+// legacyRegion reports whether the body names the region the v2 way:
+// "region" without "region_id". Keystone's endpoint API then creates the
+// region when it does not exist (_validate_endpoint_region).
+func (f *endpointFields) legacyRegion() bool {
+	return !f.RegionID.Set && f.Region.Set && !f.Region.Null
 }
 
 func (a *API) listEndpoints(w http.ResponseWriter, r *http.Request) {
@@ -347,7 +389,11 @@ func (a *API) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !a.allow(w, r, "identity:create_endpoint", nil) {
 		return
 	}
-	x, err := a.Store.CreateEndpoint(r.Context(), x)
+	create := a.Store.CreateEndpoint
+	if e.legacyRegion() {
+		create = a.Store.CreateEndpointInRegion
+	}
+	x, err := create(r.Context(), x)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -385,7 +431,11 @@ func (a *API) updateEndpoint(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if x, err = a.Store.UpdateEndpoint(r.Context(), x); err != nil {
+	update := a.Store.UpdateEndpoint
+	if b.Endpoint.legacyRegion() {
+		update = a.Store.UpdateEndpointInRegion
+	}
+	if x, err = update(r.Context(), x); err != nil {
 		a.fail(w, r, err)
 		return
 	}
