@@ -32,6 +32,7 @@ func (a *API) Handler() http.Handler {
 	rt.HandleFunc("GET /v3/{$}", a.version)
 	a.tokenRoutes(rt)
 	a.resourceRoutes(rt)
+	a.tagRoutes(rt)
 	a.userRoutes(rt)
 	a.roleRoutes(rt)
 	a.catalogRoutes(rt)

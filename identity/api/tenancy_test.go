@@ -75,6 +75,15 @@ var tenancyOps = []tenancyOp{
 	{"read bob", "GET", "/v3/users/{bob}", nil, "", 200},
 	{"update bob", "PATCH", "/v3/users/{bob}", map[string]any{"user": map[string]any{"description": "pwned"}}, "", 200},
 	{"update alice", "PATCH", "/v3/users/{alice}", map[string]any{"user": map[string]any{"description": "promoted"}}, "", 200},
+	{"set bob's email", "PATCH", "/v3/users/{bob}", map[string]any{"user": map[string]any{"email": "mallory@evil"}}, "", 200},
+	{"list B's tags", "GET", "/v3/projects/{B}/tags", nil, "", 200},
+	{"check B's tag", "GET", "/v3/projects/{B}/tags/b", nil, "", 404},
+	{"tag B", "PUT", "/v3/projects/{B}/tags/evil", nil, "", 201},
+	{"tag A", "PUT", "/v3/projects/{A}/tags/mine", nil, "", 201},
+	{"replace B's tags", "PUT", "/v3/projects/{B}/tags", map[string]any{"tags": []string{"evil"}}, "", 200},
+	{"remove B's tag", "DELETE", "/v3/projects/{B}/tags/evil", nil, "", 204},
+	{"clear A's tags", "DELETE", "/v3/projects/{A}/tags", nil, "", 204},
+	{"create region RegionTwo", "PUT", "/v3/regions/RegionTwo", map[string]any{"region": map[string]any{}}, "", 201},
 	{"list bob's projects", "GET", "/v3/users/{bob}/projects", nil, "", 200},
 	{"list bob's groups", "GET", "/v3/users/{bob}/groups", nil, "", 200},
 	{"change bob's password", "POST", "/v3/users/{bob}/password",
@@ -187,6 +196,8 @@ func testOwnScope(t *testing.T, f *tenants) {
 		{"alice reads herself", "/v3/users/{alice}", f.alice},
 		{"alice reads her app cred", "/v3/users/{alice}/application_credentials/{aliceAC}", f.alice},
 		{"alice reads her domain", "/v3/domains/default", f.alice},
+		{"alice lists A's tags", "/v3/projects/{A}/tags", f.alice},
+		{"carol lists A's tags", "/v3/projects/{A}/tags", f.carol},
 	}
 	for _, tt := range reads {
 		t.Run(tt.name, func(t *testing.T) { c.Must(t, http.StatusOK, "GET", f.expand(tt.path), tt.token, nil) })
