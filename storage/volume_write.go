@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -173,6 +174,11 @@ type VolumeCreate struct {
 	SourceVolID string
 	SnapshotID  string
 	ImageID     string
+	// ImageMetadata is what the image of ImageID says (Cinder's
+	// get_volume_image_metadata of it), which the caller read; its
+	// image_id must be ImageID. A volume from a snapshot or a volume
+	// takes its source's instead.
+	ImageMetadata map[string]string
 }
 
 // checkSize is Cinder's check of a requested size, and its fill-in from
@@ -217,6 +223,17 @@ func checkCreate(c *VolumeCreate) error {
 	}
 	if c.Size < 0 || c.Size > maxDBInt {
 		return invalidInput("Invalid volume size provided for create request: %d (size argument must be an integer (or string representation of an integer) and greater than zero).", c.Size)
+	}
+	if len(c.ImageMetadata) > 0 && (c.ImageID == "" || c.ImageMetadata["image_id"] != c.ImageID) {
+		return invalidInput("the image metadata of a volume must be its image's (image_id %q, not %q)", c.ImageID, c.ImageMetadata["image_id"])
+	}
+	for k, v := range c.ImageMetadata {
+		if err := checkText("volume_image_metadata", k, maxText); err != nil {
+			return err
+		}
+		if err := checkText("volume_image_metadata", v, len(v)); err != nil {
+			return err
+		}
 	}
 	return checkMetadata(c.Metadata)
 }
@@ -336,9 +353,9 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 			Size: size, Status: VolumeCreating, AttachStatus: AttachDetached, AvailabilityZone: az,
 			VolumeTypeID: vt.ID, Multiattach: multiattach(vt),
 			Bootable: c.ImageID != "", Metadata: c.Metadata, SnapshotID: c.SnapshotID, SourceVolID: c.SourceVolID,
-			ImageID: c.ImageID, Revision: 1, CreatedAt: now, UpdatedAt: now}
+			ImageID: c.ImageID, ImageMetadata: maps.Clone(c.ImageMetadata), Revision: 1, CreatedAt: now, UpdatedAt: now}
 		if src != nil {
-			vol.Bootable = src.Bootable
+			vol.Bootable, vol.ImageMetadata = src.Bootable, maps.Clone(src.ImageMetadata)
 		}
 		req := &ScheduleRequest{Operation: OpCreateVolume, VolumeID: vol.ID, Size: size, AvailabilityZones: zones, VolumeType: vt}
 		p, err := s.place(ctx, tx, req, src)
@@ -542,14 +559,22 @@ func insertVolume(ctx context.Context, tx *sqlstore.Tx, v Volume) error {
 	if n > 0 {
 		return cinderError(fault.Conflict, "VolumeExists", "Volume %s already exists.", v.ID)
 	}
+	imageMD := ""
+	if len(v.ImageMetadata) > 0 {
+		b, err := json.Marshal(v.ImageMetadata)
+		if err != nil {
+			return fmt.Errorf("storage: create volume: %w", err)
+		}
+		imageMD = string(b)
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO storage_volumes (id, project_id, user_id, name, description, size, new_size, status,
 		attach_status, volume_type_id, availability_zone, host, bootable, multiattach, encrypted, snapshot_id, source_volid,
-		image_id, provider_location, provider_auth, message, revision, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		image_id, provider_location, provider_auth, message, revision, created_at, updated_at, image_metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.ID, v.ProjectID, v.UserID, v.Name, v.Description, v.Size, v.NewSize, string(v.Status), string(v.AttachStatus),
 		v.VolumeTypeID, v.AvailabilityZone, v.Host, v.Bootable, v.Multiattach, v.Encrypted, v.SnapshotID, v.SourceVolID,
 		v.ImageID, v.ProviderLocation, v.ProviderAuth, v.Message, v.Revision, v.CreatedAt.UnixMicro(),
-		v.UpdatedAt.UnixMicro()); err != nil {
+		v.UpdatedAt.UnixMicro(), imageMD); err != nil {
 		return fmt.Errorf("storage: create volume: %w", err)
 	}
 	return writeMetadata(ctx, tx, v.ID, v.Metadata)

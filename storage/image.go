@@ -1,0 +1,81 @@
+package storage
+
+import (
+	"context"
+	"io"
+	"maps"
+	"strconv"
+
+	"github.com/gostack/gostack/kit/fault"
+)
+
+// ImageInfo is an image as the block-storage area reads it from the
+// image service: what a volume made from it is checked against and
+// keeps (Cinder's volume_image_metadata).
+type ImageInfo struct {
+	ID, Name, Status            string
+	DiskFormat, ContainerFormat string
+	Checksum                    string
+	Size, VirtualSize           int64 // bytes; VirtualSize 0 when unknown
+	MinDisk, MinRAM             int64 // GiB, MiB
+	Properties                  map[string]string
+}
+
+// Images is the image service as the block-storage area uses it.
+type Images interface {
+	// Image is image id as project sees it (fault.NotFound otherwise).
+	Image(ctx context.Context, project, id string) (ImageInfo, error)
+	// Open reads image id's data, for the agent of the backend making a
+	// volume of it.
+	Open(ctx context.Context, id string) (io.ReadCloser, ImageInfo, error)
+}
+
+const gib = 1 << 30
+
+// CheckImage is Cinder's check_image_metadata of an image for a volume
+// of size GiB: the image active, its size (rounded up to GiB) and
+// virtual size no larger than the volume, the volume no smaller than the
+// image's min_disk. Refusals are Cinder's InvalidInput and
+// ImageUnacceptable (400).
+func CheckImage(img ImageInfo, size int64) error {
+	if img.Status != "active" {
+		return invalidInput("Image %s is not active.", img.ID)
+	}
+	if gb := (img.Size + gib - 1) / gib; gb > size {
+		return invalidInput("Size of specified image %dGB is larger than volume size %dGB.", gb, size)
+	}
+	if size < img.MinDisk {
+		return invalidInput("Volume size %dGB cannot be smaller than the image minDisk size %dGB.", size, img.MinDisk)
+	}
+	if img.VirtualSize > 0 {
+		if gb := (img.VirtualSize + gib - 1) / gib; gb > size {
+			return cinderError(fault.BadRequest, "ImageUnacceptable",
+				"Image %s is unacceptable: Image virtual size is %dGB and doesn't fit in a volume of size %dGB.", img.ID, gb, size)
+		}
+	}
+	return nil
+}
+
+// ImageMetadata is Cinder's get_volume_image_metadata: the image's
+// properties, then its id, name, checksum, formats, min_disk, min_ram
+// and size over them, as strings.
+func ImageMetadata(img ImageInfo) map[string]string {
+	md := maps.Clone(img.Properties)
+	if md == nil {
+		md = map[string]string{}
+	}
+	md["image_id"] = img.ID
+	if img.Name != "" {
+		md["image_name"] = img.Name
+	}
+	for k, v := range map[string]string{"checksum": img.Checksum, "container_format": img.ContainerFormat,
+		"disk_format": img.DiskFormat} {
+		if v != "" {
+			md[k] = v
+		}
+	}
+	md["min_disk"] = strconv.FormatInt(img.MinDisk, 10)
+	md["min_ram"] = strconv.FormatInt(img.MinRAM, 10)
+	md["size"] = strconv.FormatInt(img.Size, 10)
+	return md
+}
