@@ -78,6 +78,7 @@ func (a *API) Routes() []string {
 func (a *API) router() *httpapi.Router {
 	rt := httpapi.NewRouter(httpapi.Cinder)
 	a.volumeRoutes(rt)
+	a.snapshotRoutes(rt)
 	a.attachmentRoutes(rt)
 	a.typeRoutes(rt)
 	a.quotaRoutes(rt)
@@ -253,7 +254,7 @@ func (a *API) allowed(ctx context.Context, q *request, rule string, target map[s
 // reach Cinder's FaultWrapper, which names the exception in the message
 // and says when to retry (413, Retry-After: 0).
 var quotaErrors = map[string]bool{"VolumeSizeExceedsLimit": true, "VolumeLimitExceeded": true,
-	"VolumeSizeExceedsAvailableQuota": true, "QuotaError": true}
+	"VolumeSizeExceedsAvailableQuota": true, "QuotaError": true, "SnapshotLimitExceeded": true}
 
 // fail writes err as Cinder's error body: the one place the Block
 // Storage API turns errors into HTTP.

@@ -64,6 +64,7 @@ var formats = map[string]func(*checkEnv, *pyjson.Value) *formatResult{
 	"volume_attach_status":       statusFormat("Volume attach status", []string{"attached", "detached"}),
 	"volume_migration_status":    statusFormat("Volume migration status", migrationStatuses),
 	"validate_volume_reset_body": resetBodyFormat,
+	"snapshot_status":            snapshotStatusFormat,
 	"quota_set":                  quotaSetFormat,
 	"disabled_reason": func(_ *checkEnv, v *pyjson.Value) *formatResult {
 		// Registered with InvalidInput: its refusal is jsonschema's own.
@@ -176,6 +177,19 @@ func statusFormat(what string, valid []string) func(*checkEnv, *pyjson.Value) *f
 		}
 		return raised("%s: %s is invalid, valid statuses are: %s.", what, v.Str(), shown)
 	}
+}
+
+// snapshotStatuses are Cinder's SnapshotStatus.ALL, in its order.
+var snapshotStatuses = []string{"error", "available", "creating", "deleting", "deleted", "updating", "error_deleting",
+	"unmanaging", "backing-up", "restoring"}
+
+// snapshotStatusFormat is _validate_snapshot_status: unlike the volume
+// statuses, an empty status is refused too (InvalidParameterValue).
+func snapshotStatusFormat(_ *checkEnv, v *pyjson.Value) *formatResult {
+	if v.Kind != '"' || v.Text != "" && containsFold(snapshotStatuses, v.Text) {
+		return nil
+	}
+	return raised("Snapshot status: %s is invalid, valid statuses are: %s.", v.Text, pyTuple(snapshotStatuses, false))
 }
 
 // containsFold reports whether Python's s.lower() is in list.

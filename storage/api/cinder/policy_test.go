@@ -46,6 +46,15 @@ func TestDefaults(t *testing.T) {
 		{"volume_extension:quotas:update", own, member, false},
 		{"volume_extension:quotas:show", other, member, false},
 		{"context_is_admin", own, admin, true},
+		{"volume:create_snapshot", own, member, true},
+		{"volume:get_snapshot", own, readerOnly, true},
+		{"volume:get_snapshot", other, member, false},
+		{"volume:delete_snapshot", other, admin, true},
+		{"volume:update_snapshot_metadata", own, member, true},
+		{"volume_extension:extended_snapshot_attributes", own, member, true},
+		{"volume_extension:snapshot_admin_actions:reset_status", own, member, false},
+		{"volume_extension:snapshot_admin_actions:force_delete", own, member, false},
+		{"volume_extension:snapshot_admin_actions:force_delete", other, admin, true},
 	} {
 		err := e.Enforce(context.Background(), c.rule, c.target, c.creds)
 		if (err == nil) != c.want {

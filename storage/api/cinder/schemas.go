@@ -27,6 +27,8 @@ const (
 	nameField       = `{"type": ["string", "null"], "format": "name_non_mandatory_remove_white_spaces"}`
 	descField       = `{"type": ["string", "null"], "format": "description_non_mandatory_remove_white_spaces"}`
 	noSpaceSpecs    = `"patternProperties": {"^[a-zA-Z0-9-_:.]{1,255}$": {"type": ["string", "null"], "minLength": 0, "maxLength": 255}}, "additionalProperties": false`
+	nameZeroMin     = `{"type": ["string", "null"], "minLength": 0, "maxLength": 255}`
+	uuidAllowNull   = `{"oneOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}`
 )
 
 // expand puts the parameter types into a schema's text.
@@ -35,6 +37,7 @@ func expand(text string) string {
 		"$bool", boolEnum, "$optionalUUID", optionalUUID, "$uuid", uuidType, "$volumeSizeNull", volumeSizeNull,
 		"$volumeSize", volumeSize, "$nameType", nameType, "$descriptionType", descriptionType,
 		"$metadataProps", metadataProps, "$nameField", nameField, "$descField", descField, "$noSpaceSpecs", noSpaceSpecs,
+		"$nameZeroMin", nameZeroMin, "$nullOrUUID", uuidAllowNull,
 	).Replace(text)
 }
 
@@ -145,6 +148,19 @@ var (
 		"connector": {"type": ["object", "string"]}}, "required": ["connector"], "additionalProperties": false}`)
 	terminateConnectionSchema = action("os-terminate_connection", `{"type": "object", "properties": {
 		"connector": {"type": ["string", "object", "null"]}}, "required": ["connector"], "additionalProperties": false}`)
+
+	// schemas/snapshots.py and admin_actions.py's reset_status_snapshot.
+	snapshotCreateSchema = compile(expand(`{"type": "object", "properties": {"snapshot": {"type": "object", "properties": {
+		"name": $nameZeroMin, "display_name": $nameZeroMin, "description": $descriptionType, "volume_id": $nullOrUUID,
+		"force": $bool, "metadata": {"type": ["object", "null"], $metadataProps}},
+		"required": ["volume_id"], "additionalProperties": false}}, "required": ["snapshot"], "additionalProperties": false}`))
+	snapshotUpdateSchema = compile(expand(`{"type": "object", "properties": {"snapshot": {"type": "object", "properties": {
+		"name": $nameZeroMin, "description": $descriptionType, "display_name": $nameZeroMin, "display_description": $descriptionType},
+		"additionalProperties": false, "anyOf": [{"required": ["name"]}, {"required": ["description"]},
+		{"required": ["display_name"]}, {"required": ["display_description"]}]}},
+		"required": ["snapshot"], "additionalProperties": false}`))
+	snapshotResetSchema = action("os-reset_status", `{"type": "object", "properties": {
+		"status": {"type": "string", "format": "snapshot_status"}}, "required": ["status"], "additionalProperties": false}`)
 
 	metadataCreateSchema = compile(expand(`{"type": "object", "properties": {"metadata": {"type": "object", $metadataProps}},
 		"required": ["metadata"], "additionalProperties": false}`))

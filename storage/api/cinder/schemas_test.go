@@ -47,6 +47,9 @@ var cinderSchemas = []struct {
 	{"volume_actions.detach", detachSchema},
 	{"volume_actions.initialize_connection", initializeConnectionSchema},
 	{"volume_actions.terminate_connection", terminateConnectionSchema},
+	{"snapshots.create", snapshotCreateSchema},
+	{"snapshots.update", snapshotUpdateSchema},
+	{"admin_actions.reset_status_snapshot", snapshotResetSchema},
 }
 
 // pythonHarness validates bodies with Cinder's own _SchemaValidator: it
@@ -58,7 +61,7 @@ import json, sys
 from cinder.api.validation import parameter_types, validators
 from cinder.api import schemas
 from cinder.api.schemas import (volumes, volume_actions, admin_actions, volume_types, types_extra_specs,
-    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services, attachments)
+    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services, attachments, snapshots)
 from cinder import exception
 import webob.exc
 
@@ -249,6 +252,22 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 		`{}`, `{"quota_set": {"volumes": 1}, "x": 1}`, `{"k": "v", "j": "w"}`, `{}`} {
 		add("quotas.update_quota", body)
 		add("types_extra_specs.update", body)
+	}
+	for _, v := range append(values, `"error_deleting"`, `"Backing-Up"`, `"deleted"`) {
+		for _, f := range []string{"name", "display_name", "description", "volume_id", "force", "metadata", "display_description", "other"} {
+			add("snapshots.create", `{"snapshot": {"volume_id": "11111111-2222-3333-4444-555555555555", "`+f+`": `+v+`}}`)
+			add("snapshots.update", `{"snapshot": {"`+f+`": `+v+`}}`)
+		}
+		add("snapshots.create", `{"snapshot": {"volume_id": "11111111-2222-3333-4444-555555555555", "metadata": {"k": `+v+`}}}`)
+		add("admin_actions.reset_status_snapshot", `{"os-reset_status": {"status": `+v+`}}`)
+		add("admin_actions.reset_status_snapshot", `{"os-reset_status": `+v+`}`)
+	}
+	for _, body := range []string{`{}`, `3`, `null`, `{"snapshot": null}`, `{"snapshot": {}}`, `{"snapshot": {"volume_id": null}}`,
+		`{"snapshot": {"name": "x"}}`, `{"os-reset_status": {}}`,
+		`{"os-reset_status": {"status": "available", "x": 1}}`, `{"os-reset_status": {"status": "available"}, "x": 1}`} {
+		for _, s := range []string{"snapshots.create", "snapshots.update", "admin_actions.reset_status_snapshot"} {
+			add(s, body)
+		}
 	}
 
 	want := runCinder(t, bodies)

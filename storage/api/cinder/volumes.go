@@ -113,7 +113,7 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 			return badRequest("Invalid input received: Invalid volume size provided for create request: %s (size argument must be an integer (or string representation of an integer) and greater than zero).", s.Str())
 		}
 		c.Size = n.Int64()
-	} else if c.SourceVolID == "" {
+	} else if c.SourceVolID == "" && c.SnapshotID == "" {
 		return badRequest("Invalid input received: Volume size 'None' must be an integer and greater than 0")
 	}
 	if z := vol.Get("availability_zone"); !z.Null() {
@@ -128,13 +128,16 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 }
 
 // volumeSources checks what a create makes the volume from, as Cinder's
-// controller does before its policy: a source volume the caller sees;
-// snapshot, group and backup ids name nothing (none exist yet), an
-// image is not supported yet, and the multiattach flag is Cinder's
-// refusal.
+// controller does before its policy: a snapshot and a source volume the
+// caller sees (and volume:get_snapshot, volume:get allow); group and
+// backup ids name nothing (none exist yet), an image is not supported
+// yet, and the multiattach flag is Cinder's refusal.
 func (a *API) volumeSources(ctx context.Context, q *request, vol *pyjson.Value, c *storage.VolumeCreate) error {
 	if s := vol.Get("snapshot_id"); !s.Null() {
-		return notFound("Snapshot %s could not be found.", s.Text) // no snapshot exists yet
+		if _, err := a.getSnapshot(ctx, q, s.Text); err != nil {
+			return err
+		}
+		c.SnapshotID = s.Text
 	}
 	if s := vol.Get("source_volid"); !s.Null() {
 		if _, err := a.getVolume(ctx, q, s.Text); err != nil {
