@@ -89,6 +89,12 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "identity", pattern: "GET /v3/projects/{id}"},
 	{area: "identity", pattern: "PATCH /v3/projects/{id}", body: `{"project":{"description":"changed","tags":["b"]}}`},
 	{area: "identity", pattern: "DELETE /v3/projects/{id}"},
+	{area: "identity", pattern: "GET /v3/projects/{id}/tags"},
+	{area: "identity", pattern: "PUT /v3/projects/{id}/tags", body: `{"tags":["hostile-a","hostile-b"]}`},
+	{area: "identity", pattern: "DELETE /v3/projects/{id}/tags"},
+	{area: "identity", pattern: "GET /v3/projects/{id}/tags/{tag}"},
+	{area: "identity", pattern: "PUT /v3/projects/{id}/tags/{tag}"},
+	{area: "identity", pattern: "DELETE /v3/projects/{id}/tags/{tag}"},
 	{area: "identity", pattern: "GET /v3/users"},
 	{area: "identity", pattern: "POST /v3/users", body: `{"user":{"name":"hostile-new","password":"pw","domain_id":"default","enabled":true,"description":"d"}}`},
 	{area: "identity", pattern: "GET /v3/users/{id}"},
@@ -122,6 +128,9 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "identity", pattern: "GET /v3/regions"},
 	{area: "identity", pattern: "POST /v3/regions", body: `{"region":{"id":"hostile-new","description":"d"}}`},
 	{area: "identity", pattern: "GET /v3/regions/{id}"},
+	// The body's id pins the region: another id in the path is refused
+	// (Conflicting region IDs), the fixture's own is taken (409).
+	{area: "identity", pattern: "PUT /v3/regions/{id}", body: `{"region":{"id":"hostile-region","description":"d"}}`},
 	{area: "identity", pattern: "PATCH /v3/regions/{id}", body: `{"region":{"description":"changed"}}`},
 	{area: "identity", pattern: "DELETE /v3/regions/{id}"},
 	{area: "identity", pattern: "GET /v3/services"},
