@@ -39,6 +39,23 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "GET /v3/volumes/{id}/metadata/{key}"},
 		{area: "volume", pattern: "PUT /v3/volumes/{id}/metadata/{key}", body: `{"meta":{"{{metadata}}":"v"}}`},
 		{area: "volume", pattern: "DELETE /v3/volumes/{id}/metadata/{key}"},
+		// The fixture volume is attaching: a snapshot of it is refused by
+		// its status, forced or not.
+		{area: "volume", pattern: "POST /v3/snapshots",
+			body: `{"snapshot":{"volume_id":"{{volumes}}","name":"hostile-s2","description":"d","force":true,"metadata":{"k":"v"}}}`},
+		{area: "volume", pattern: "GET /v3/snapshots"},
+		{area: "volume", pattern: "GET /v3/snapshots/detail"},
+		{area: "volume", pattern: "GET /v3/snapshots/{id}"},
+		{area: "volume", pattern: "PUT /v3/snapshots/{id}", body: `{"snapshot":{"name":"hostile-renamed","description":"d"}}`},
+		{area: "volume", pattern: "DELETE /v3/snapshots/{id}"},
+		// os-force_delete reads no body: its mutations would still delete.
+		{area: "volume", pattern: "POST /v3/snapshots/{id}/action", body: `{"os-reset_status":{"status":"available"}}`},
+		{area: "volume", pattern: "GET /v3/snapshots/{id}/metadata"},
+		{area: "volume", pattern: "POST /v3/snapshots/{id}/metadata", body: `{"metadata":{"{{metadata}}":"v"}}`},
+		{area: "volume", pattern: "PUT /v3/snapshots/{id}/metadata", body: `{"metadata":{"{{metadata}}":"v"}}`},
+		{area: "volume", pattern: "GET /v3/snapshots/{id}/metadata/{key}"},
+		{area: "volume", pattern: "PUT /v3/snapshots/{id}/metadata/{key}", body: `{"meta":{"{{metadata}}":"v"}}`},
+		{area: "volume", pattern: "DELETE /v3/snapshots/{id}/metadata/{key}"},
 		// The connector takes any JSON: a create is refused as the volume
 		// is attaching (for another instance), an update as one of its two
 		// attachments is connected already (Cinder's duplicate connectors).
@@ -81,6 +98,8 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "GET /internal/volume/hosts/{host}"},
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/backend", body: backendReport},
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/volumes/{id}", body: `{"status":"creating","provider_location":"hostile-loc"}`},
+		// The fixture snapshot is available: a report on its create is a 409.
+		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/snapshots/{id}", body: `{"status":"creating","error":"hostile"}`},
 	}
 }
 
@@ -124,8 +143,9 @@ func withVolume(areas []compose.Area) []compose.Area {
 // reported through the agents' API on the suite's host (the admin
 // routes' service and pool); project A's volume with a metadata key,
 // made available by the backend's report (or by the in-process agent,
-// when one runs and its pool took it), with two reserved attachments
-// for one instance, the first connected; a private volume type shared
+// when one runs and its pool took it), and its snapshot, with the same
+// metadata key, made available likewise; the volume then with two
+// reserved attachments for one instance, the first connected; a private volume type shared
 // with project A with an extra spec; project A's quotas, and none for
 // the admin's project, whose volume creates are then refused.
 func (h *hostile) volumeFixtures() {
@@ -145,6 +165,15 @@ func (h *hostile) volumeFixtures() {
 	}
 	eventually(h.t, "the fixture volume available", func() bool {
 		return field(h.must(200, "GET", "volume", "/v3/volumes/"+f["volumes"], h.owner, ""), "volume", "status") == "available"
+	})
+	f["snapshots"] = field(h.must(202, "POST", "volume", "/v3/snapshots", h.owner,
+		fmt.Sprintf(`{"snapshot":{"volume_id":%q,"name":"hostile-s","metadata":{"hostile-key":"v"}}}`, f["volumes"])), "snapshot", "id")
+	snap := h.must(200, "GET", "volume", "/v3/snapshots/"+f["snapshots"], adm, "")["snapshot"].(map[string]any)
+	if vol["os-vol-host-attr:host"] == f["hosts"] && snap["status"] == "creating" { // a snapshot is on its volume's pool
+		h.must(200, "PUT", "volume", host+"/snapshots/"+f["snapshots"], adm, `{"status":"creating"}`)
+	}
+	eventually(h.t, "the fixture snapshot available", func() bool {
+		return field(h.must(200, "GET", "volume", "/v3/snapshots/"+f["snapshots"], h.owner, ""), "snapshot", "status") == "available"
 	})
 	instance := uuid.NewString()
 	f["instance_new"] = uuid.NewString()
