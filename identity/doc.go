@@ -8,7 +8,11 @@
 //     rules (each type's Validate: name, id, tag, URL and description
 //     limits) and refused with a 400 naming the field; domains, parents
 //     and ids do not change. Names are stored stripped, as Keystone
-//     stores them.
+//     stores them. A user keeps its extra properties (User.Extra: email,
+//     description, any other member, as Keystone's extra column); a
+//     project's tags are also edited one by one (AddProjectTag,
+//     SetProjectTags, RemoveProjectTag); an endpoint named with the
+//     legacy "region" may create it (CreateEndpointInRegion).
 //   - Auth: authenticate (password, token, application credential), scope
 //     (project, domain, system), validate (keys, expiry, revocation, the
 //     user and scope still enabled, roles still held), revoke.

@@ -44,8 +44,24 @@
 //     Keystone's explicit_domain_id; a PATCH naming another id is refused
 //     (Keystone ignores it).
 //   - Endpoint URL substitutions are checked on PATCH as on POST (Keystone
-//     checks POST only); an endpoint's legacy "region" naming a missing
-//     region is refused (Keystone creates the region).
+//     checks POST only). An endpoint's legacy "region" (without
+//     "region_id") creates the region when it is missing, as in Keystone,
+//     but in one transaction with the endpoint: a refused endpoint leaves
+//     no region (Keystone keeps it), and an empty "region" is refused
+//     (Keystone creates a region with an empty id).
+//   - Regions keep no extra properties (Keystone keeps and shows them).
+//   - A user's extra properties are Keystone's (kept, null included, shown
+//     at the top level; "tenants", "groups" and "domains" kept but not
+//     shown; a PATCH reply also shows them as "extra"), but "links" in a
+//     body is ignored (Keystone stores it and merges or fails on it), and
+//     a POST member whose name becomes an attribute's once ':' and '-'
+//     are read as '_' ("domain-id") is refused (Keystone sets the
+//     attribute from it unchecked).
+//   - A project tag is refused when stripping its white space leaves it
+//     empty or equal to another (Keystone stores the empty tag, or fails
+//     in its database). PUT .../tags/{tag} answers Keystone's Location,
+//     which lacks "projects/"; the tag replies' "self" link is Keystone's
+//     too, the API's base.
 //   - A user's "federated" attribute is refused, and the filters idp_id,
 //     protocol_id and unique_id match no user: gostack has no federated
 //     users, and a Keystone without them answers the same empty list.
@@ -62,7 +78,6 @@
 //
 // What it does not do: federation, OAuth1/2, trusts, credentials (EC2),
 // endpoint groups and filters, limits, domain-specific configuration,
-// project and user options, the /v3/projects/{id}/tags routes, PUT
-// /v3/regions/{id}. Those paths answer 404; options in a body are
-// ignored.
+// project and user options. Those paths answer 404; options in a body
+// are ignored.
 package api
