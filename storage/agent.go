@@ -72,9 +72,9 @@ const maxProvider = 256
 
 func (r *VolumeReport) check() error {
 	switch r.Status {
-	case VolumeCreating, VolumeDeleting, VolumeErrorManagingDeleting, VolumeExtending:
+	case VolumeCreating, VolumeDeleting, VolumeErrorManagingDeleting, VolumeExtending, VolumeUploading:
 	default:
-		return fault.Invalid("status", "Invalid input received: a report is about creating, deleting or extending, not %q.", r.Status)
+		return fault.Invalid("status", "Invalid input received: a report is about creating, deleting, extending or uploading, not %q.", r.Status)
 	}
 	if err := checkText("error", r.Error, len(r.Error)); err != nil {
 		return err
@@ -134,6 +134,12 @@ func (s *Store) ReportVolume(ctx context.Context, host, id string, r VolumeRepor
 			vol.Size, vol.NewSize, vol.Message = r.Size, 0, ""
 		case r.Status == VolumeExtending:
 			vol.Status, vol.NewSize, vol.Message = VolumeErrorExtending, 0, r.Error
+		case r.Status == VolumeUploading:
+			// Done or failed, the volume returns to its status (Cinder's
+			// copy_volume_to_image ends so either way); a failure is
+			// the upload's image's, which the caller removes.
+			vol.Message = r.Error
+			return endUpload(vol)
 		case r.Error == "":
 			snaps, err := volumeSnapshots(ctx, tx, id)
 			if err != nil {

@@ -66,6 +66,10 @@ type Store struct {
 	// connection info of a volume says "discard": true (hosts may
 	// unmap). False by default, as Cinder's.
 	ReportDiscardSupported bool
+	// EnableForceUpload lets an upload to an image with force take an
+	// in-use volume (Cinder's enable_force_upload, false by default:
+	// force is then ignored).
+	EnableForceUpload bool
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()

@@ -111,6 +111,9 @@ type Volume struct {
 	// properties), copied to the volume's clones and snapshots' volumes;
 	// nil for none.
 	ImageMetadata map[string]string `json:"volume_image_metadata,omitempty"`
+	// Upload is the upload to an image under way (status uploading), nil
+	// for none.
+	Upload *VolumeUpload `json:"upload,omitempty"`
 	// ProviderLocation and ProviderAuth are the export the backend's
 	// agent made (Cinder's provider_location and provider_auth, which
 	// hold the target and its CHAP credentials). ProviderAuth is a
@@ -152,7 +155,7 @@ func (v Volume) feedCopy() Volume {
 const volumeCols = `v.id, v.project_id, v.user_id, v.name, v.description, v.size, v.new_size, v.status, v.attach_status,
 	v.volume_type_id, v.availability_zone, v.host, v.bootable, v.multiattach, v.encrypted, v.snapshot_id, v.source_volid,
 	v.image_id, v.provider_location, v.provider_auth, v.message, v.attached_mode, v.revision, v.created_at, v.updated_at,
-	v.launched_at, v.terminated_at, v.deleted_at, v.image_metadata`
+	v.launched_at, v.terminated_at, v.deleted_at, v.image_metadata, v.upload`
 
 // querier is what *sqlstore.DB and *sqlstore.Tx have in common.
 type querier interface {
@@ -164,12 +167,17 @@ func scanVolume(sc interface{ Scan(...any) error }) (Volume, error) {
 	var name, desc sql.NullString
 	var created, updated int64
 	var launched, terminated, deleted sql.NullInt64
-	var imageMD string
+	var imageMD, upload string
 	if err := sc.Scan(&v.ID, &v.ProjectID, &v.UserID, &name, &desc, &v.Size, &v.NewSize, &v.Status, &v.AttachStatus,
 		&v.VolumeTypeID, &v.AvailabilityZone, &v.Host, &v.Bootable, &v.Multiattach, &v.Encrypted, &v.SnapshotID,
 		&v.SourceVolID, &v.ImageID, &v.ProviderLocation, &v.ProviderAuth, &v.Message, &v.AttachedMode, &v.Revision, &created, &updated,
-		&launched, &terminated, &deleted, &imageMD); err != nil {
+		&launched, &terminated, &deleted, &imageMD, &upload); err != nil {
 		return Volume{}, err
+	}
+	if upload != "" {
+		if err := json.Unmarshal([]byte(upload), &v.Upload); err != nil {
+			return Volume{}, fmt.Errorf("volume %s: upload: %w", v.ID, err)
+		}
 	}
 	if imageMD != "" {
 		if err := json.Unmarshal([]byte(imageMD), &v.ImageMetadata); err != nil {

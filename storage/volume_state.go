@@ -212,6 +212,9 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 			if r.Status != VolumeExtending {
 				vol.NewSize = 0
 			}
+			if r.Status != VolumeUploading {
+				vol.Upload = nil // an upload abandoned: its image stays queued
+			}
 		}
 		if r.AttachStatus != "" {
 			vol.AttachStatus = r.AttachStatus

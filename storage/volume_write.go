@@ -124,10 +124,10 @@ func (s *Store) saveVolume(ctx context.Context, tx *sqlstore.Tx, old, v *Volume,
 	res, err := tx.Exec(ctx, `UPDATE storage_volumes SET name = ?, description = ?, size = ?, new_size = ?, status = ?,
 		attach_status = ?, availability_zone = ?, host = ?, bootable = ?, provider_location = ?, provider_auth = ?,
 		message = ?, attached_mode = ?, revision = revision + 1, updated_at = ?, launched_at = ?, terminated_at = ?,
-		deleted_at = ? WHERE id = ? AND revision = ?`,
+		deleted_at = ?, upload = ? WHERE id = ? AND revision = ?`,
 		v.Name, v.Description, v.Size, v.NewSize, string(v.Status), string(v.AttachStatus), v.AvailabilityZone, v.Host,
 		v.Bootable, v.ProviderLocation, v.ProviderAuth, v.Message, v.AttachedMode, v.UpdatedAt.UnixMicro(), nullMicros(v.LaunchedAt),
-		nullMicros(v.TerminatedAt), nullMicros(v.DeletedAt), v.ID, old.Revision)
+		nullMicros(v.TerminatedAt), nullMicros(v.DeletedAt), uploadColumn(v.Upload), v.ID, old.Revision)
 	if err != nil {
 		return fmt.Errorf("storage: update volume %s: %w", v.ID, err)
 	}
@@ -146,6 +146,15 @@ func (s *Store) saveVolume(ctx context.Context, tx *sqlstore.Tx, old, v *Volume,
 		op = watch.Delete
 	}
 	return s.record(ctx, tx, "volume", v.ID, v.ProjectID, op, v.feedCopy())
+}
+
+// uploadColumn is u as its column keeps it ("" for none).
+func uploadColumn(u *VolumeUpload) string {
+	if u == nil {
+		return ""
+	}
+	b, _ := json.Marshal(u)
+	return string(b)
 }
 
 // VolumeCreate is what a volume is created from (Cinder's volume create

@@ -101,3 +101,36 @@ func (c *Converter) run(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// FromRaw writes src, read as raw whatever it holds, to dst in format
+// to: for a volume's content, which a guest wrote and which may look
+// like any format. qemu-img is told the source is raw, so nothing in it
+// is followed (no backing file, no data file); the result is inspected
+// before it is returned. On failure dst does not exist.
+func (c *Converter) FromRaw(ctx context.Context, src, dst, to string) (format.Result, error) {
+	if !targets[to] {
+		return format.Result{}, fmt.Errorf("%w: cannot write %q (raw or qcow2)", ErrNotSupported, to)
+	}
+	if err := c.run(ctx, []string{"convert", "-f", "raw", "-O", qemuNames[to], src, dst}); err != nil {
+		os.Remove(dst)
+		return format.Result{}, err
+	}
+	if to == format.Raw {
+		// The guest's bytes again: they may look like anything.
+		fi, err := os.Stat(dst)
+		if err != nil {
+			os.Remove(dst)
+			return format.Result{}, fmt.Errorf("convert: %w", err)
+		}
+		return format.Result{Format: format.Raw, Size: fi.Size(), VirtualSize: fi.Size()}, nil
+	}
+	out, err := format.InspectFile(ctx, dst)
+	if err == nil && out.Format != to {
+		err = fmt.Errorf("convert: qemu-img wrote %s, not %s", out.Format, to)
+	}
+	if err != nil {
+		os.Remove(dst)
+		return format.Result{}, err
+	}
+	return out, nil
+}

@@ -71,3 +71,40 @@ func TestConvert(t *testing.T) {
 		t.Fatal("output of a failed conversion left behind")
 	}
 }
+
+// FromRaw reads a volume's bytes as raw whatever they hold: a guest's
+// disk that holds a qcow2 with a backing file (an attack on a probing
+// reader) becomes a qcow2 image whose content is those bytes, with no
+// backing file.
+func TestFromRaw(t *testing.T) {
+	testenv.LookPath(t, "prlimit", "util-linux")
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	qemuImg(t, "create", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", p("evil.qcow2"), "1M")
+	evil, err := os.ReadFile(p("evil.qcow2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol := make([]byte, 4<<20)
+	copy(vol, evil)
+	if err := os.WriteFile(p("volume"), vol, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var c convert.Converter
+	res, err := c.FromRaw(ctx, p("volume"), p("image.qcow2"), format.QCOW2)
+	if err != nil || res.Format != format.QCOW2 || res.VirtualSize != 4<<20 {
+		t.Fatalf("a volume to qcow2: %+v %v", res, err)
+	}
+	qemuImg(t, "convert", "-f", "qcow2", "-O", "raw", p("image.qcow2"), p("back.raw"))
+	back, err := os.ReadFile(p("back.raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(back) != string(vol) {
+		t.Fatal("the qcow2 image's content is not the volume's bytes")
+	}
+	if _, err := c.FromRaw(ctx, p("volume"), p("out.vmdk"), format.VMDK); !errors.Is(err, convert.ErrNotSupported) {
+		t.Fatalf("to vmdk: %v, want ErrNotSupported", err)
+	}
+}

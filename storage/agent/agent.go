@@ -46,6 +46,9 @@ type Backend interface {
 	// Capacity is the backend's space and protocol, for the scheduler
 	// (the agent adds its configuration's zone, name and ratios).
 	Capacity(ctx context.Context) (storage.BackendReport, error)
+	// Content is a raw file of volume v's content, to read (an upload to
+	// an image) until release is called.
+	Content(ctx context.Context, v storage.Volume) (path string, release func(), err error)
 	// CreateSnapshot makes snapshot n of its volume (n.VolumeID, its
 	// first n.VolumeSize GiB); one that exists already is no error.
 	CreateSnapshot(ctx context.Context, n storage.Snapshot) error
@@ -55,13 +58,19 @@ type Backend interface {
 }
 
 // Source is what a new volume's content comes from: a snapshot or
-// another volume of the same backend (at most one; neither for an empty
-// volume), and how much of it (GiB): the snapshot's size, or the source
-// volume's.
+// another volume of the same backend, and how much of it (GiB): the
+// snapshot's size, or the source volume's; or an image. At most one;
+// none for an empty volume.
 type Source struct {
 	SnapshotID string
 	VolumeID   string
 	Size       int64
+	// ImageID is the image of a volume made from one; File is then its
+	// content as a raw file the agent fetched and converted, of Bytes
+	// bytes (the rest of the volume reads as zeros).
+	ImageID string
+	File    string
+	Bytes   int64
 }
 
 // Prober is a Backend that can tell, cheaply, that its export daemon
@@ -107,6 +116,9 @@ type Config struct {
 	// (defaults 20 and 0).
 	MaxOverSubscriptionRatio float64
 	ReservedPercentage       int
+	// ImageDir is where images are fetched and converted for the volumes
+	// made from them ("" refuses such volumes).
+	ImageDir string
 	// SyncInterval is the period of a full sync when the feed says
 	// nothing (default 10 s); ReportInterval the capacity report's
 	// (default 10 s); ProbeInterval how often a Prober backend is asked
@@ -160,8 +172,10 @@ type SyncStats struct {
 	// Snapshots is how many snapshots the backend holds; Snapshotted and
 	// SnapshotsDeleted how many were made and removed.
 	Snapshots, Snapshotted, SnapshotsDeleted int
-	Failed                                   int
-	Took                                     time.Duration
+	// Uploaded is how many volumes were copied to images.
+	Uploaded int
+	Failed   int
+	Took     time.Duration
 }
 
 func (a *Agent) log() *slog.Logger {
@@ -186,6 +200,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.reconciled = -1
 	a.attempts = map[string]int{}
+	if a.Config.ImageDir != "" {
+		sweepImages(a.Config.ImageDir)
+	}
 	wake := make(chan struct{}, 1)
 	loop := &agent.Loop{Sync: a.Sync, Area: storage.FeedArea, Interval: a.Config.SyncInterval, Heartbeat: a.report,
 		HeartbeatInterval: a.Config.ReportInterval, Wake: wake, Log: a.log()}
@@ -275,9 +292,14 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 		switch v.Status {
 		case storage.VolumeCreating:
 			src, err := sourceOf(v, st)
+			done := func() {}
+			if err == nil && v.ImageID != "" {
+				src, done, err = a.imageSource(ctx, v)
+			}
 			var exp Export
 			if err == nil {
 				exp, err = a.Backend.Create(ctx, v, src)
+				done()
 			}
 			if err == nil {
 				crashpoint.Hit("volume.agent.created")
@@ -291,6 +313,12 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
 			}
 			a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
+		case storage.VolumeUploading:
+			err := a.upload(ctx, v)
+			if err == nil {
+				crashpoint.Hit("volume.agent.uploaded")
+			}
+			a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status}, err, &stats)
 		case storage.VolumeDeleting, storage.VolumeErrorManagingDeleting:
 			if snapsLeft[v.ID] > 0 {
 				// Its snapshots go first; the next sync removes it.
@@ -322,10 +350,10 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if a.Synced != nil {
 		a.Synced(stats)
 	}
-	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Failed > 0 || a.reconciled < 0 {
+	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Uploaded+stats.Failed > 0 || a.reconciled < 0 {
 		a.log().Info("volume agent: synced", "revision", st.Revision, "volumes", stats.Volumes, "created", stats.Created,
 			"extended", stats.Extended, "deleted", stats.Deleted, "snapshots", stats.Snapshots, "snapshotted", stats.Snapshotted,
-			"snapshots_deleted", stats.SnapshotsDeleted, "failed", stats.Failed, "took", stats.Took)
+			"snapshots_deleted", stats.SnapshotsDeleted, "uploaded", stats.Uploaded, "failed", stats.Failed, "took", stats.Took)
 	}
 	a.reconciled = st.Revision
 	return st.Revision, nil
@@ -420,6 +448,8 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 			stats.Created++
 		case j.volume.Status == storage.VolumeExtending:
 			stats.Extended++
+		case j.volume.Status == storage.VolumeUploading:
+			stats.Uploaded++
 		default:
 			stats.Deleted++
 		}
@@ -450,7 +480,7 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 }
 
 var doneVerb = map[storage.VolumeStatus]string{storage.VolumeCreating: "created", storage.VolumeExtending: "extended",
-	storage.VolumeDeleting: "deleted", storage.VolumeErrorManagingDeleting: "deleted"}
+	storage.VolumeDeleting: "deleted", storage.VolumeErrorManagingDeleting: "deleted", storage.VolumeUploading: "uploaded"}
 
 var doneSnapVerb = map[storage.SnapshotStatus]string{storage.SnapshotCreating: "created", storage.SnapshotDeleting: "deleted"}
 

@@ -98,6 +98,10 @@ func (f *fakeBackend) Delete(_ context.Context, id string) error {
 	return nil
 }
 
+func (f *fakeBackend) Content(_ context.Context, v storage.Volume) (string, func(), error) {
+	return "", nil, fmt.Errorf("%w: the fake backend keeps no content", errPermanent)
+}
+
 func (f *fakeBackend) CreateSnapshot(_ context.Context, n storage.Snapshot) error {
 	if err := f.fail("snapshot"); err != nil {
 		return err

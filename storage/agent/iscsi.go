@@ -32,8 +32,8 @@ var _ Backend = (*ISCSI)(nil)
 
 const gib = 1 << 30
 
-// Create makes the volume's file — empty, or a copy of its snapshot's
-// or its source volume's (the source's whole size; the rest of a larger
+// Create makes the volume's file — empty, or a copy of its snapshot's,
+// its source volume's or its image's raw file (the rest of a larger
 // volume holes) — and exports it.
 func (b *ISCSI) Create(ctx context.Context, v storage.Volume, src Source) (Export, error) {
 	var path string
@@ -43,6 +43,8 @@ func (b *ISCSI) Create(ctx context.Context, v storage.Volume, src Source) (Expor
 		path, err = b.Files.CreateFrom(ctx, v.ID, b.Files.SnapshotPath(src.SnapshotID), src.Size*gib, v.Size*gib)
 	case src.VolumeID != "":
 		path, err = b.Files.CreateFrom(ctx, v.ID, b.Files.Path(src.VolumeID), src.Size*gib, v.Size*gib)
+	case src.File != "":
+		path, err = b.Files.CreateFrom(ctx, v.ID, src.File, src.Bytes, v.Size*gib)
 	default:
 		path, err = b.Files.Create(ctx, v.ID, v.Size*gib)
 	}
@@ -50,6 +52,15 @@ func (b *ISCSI) Create(ctx context.Context, v storage.Volume, src Source) (Expor
 		return Export{}, err
 	}
 	return b.export(ctx, v, path)
+}
+
+// Content is the volume's file itself (read while the volume may be in
+// use: a crash-consistent copy at best, as Cinder's forced upload).
+func (b *ISCSI) Content(ctx context.Context, v storage.Volume) (string, func(), error) {
+	if _, err := b.Files.Size(ctx, v.ID); err != nil {
+		return "", nil, err
+	}
+	return b.Files.Path(v.ID), func() {}, nil
 }
 
 // CreateSnapshot copies the snapshot's volume, its first VolumeSize

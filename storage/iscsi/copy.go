@@ -68,8 +68,8 @@ func (f Files) copyInto(ctx context.Context, dst, src string, n, size int64) (st
 	if err := checkSize(size); err != nil {
 		return "", err
 	}
-	if n < 0 || n%512 != 0 {
-		return "", fmt.Errorf("%w: copy of %d bytes: want a multiple of 512", ErrInvalid, n)
+	if n < 0 || n > size {
+		return "", fmt.Errorf("%w: copy of %d bytes into %d", ErrInvalid, n, size)
 	}
 	if fi, err := os.Stat(dst); err == nil {
 		if fi.Size() != size {

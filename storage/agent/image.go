@@ -1,0 +1,116 @@
+package agent
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/image/convert"
+	"github.com/gostack/gostack/image/format"
+	kitagent "github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/storage"
+)
+
+// imageSource fetches the image volume v is made from and converts it
+// to raw, in Config.ImageDir: downloaded from the volume API's internal
+// route (the image service's data, as the controller reads it), checked
+// against its length and checksum, then, unless raw already, converted
+// by image/convert, which inspects it first (the declared disk format
+// must be the content's, unsafe images are refused) and runs qemu-img
+// under limits.
+// The raw file must fit the volume. The caller removes the file with
+// done.
+func (a *Agent) imageSource(ctx context.Context, v storage.Volume) (src Source, done func(), err error) {
+	if u, err := uuid.Parse(v.ImageID); err != nil || u.String() != v.ImageID {
+		return Source{}, nil, permanentError{fmt.Errorf("volume %s: image id %q is not a UUID", v.ID, v.ImageID)}
+	}
+	if a.Config.ImageDir == "" {
+		return Source{}, nil, permanentError{errors.New("this backend's agent has no image directory: it cannot make volumes from images")}
+	}
+	if err := os.MkdirAll(a.Config.ImageDir, 0o700); err != nil {
+		return Source{}, nil, err
+	}
+	start := time.Now()
+	resp, err := a.Session.Stream(ctx, a.HTTP, http.MethodGet, strings.TrimSuffix(a.VolumeURL, "/")+"/internal/volume/images/"+
+		url.PathEscape(v.ImageID), "", nil)
+	var ae *kitagent.Error
+	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout && ae.Status != http.StatusTooManyRequests {
+		return Source{}, nil, permanentError{fmt.Errorf("image %s: %w", v.ImageID, err)}
+	}
+	if err != nil {
+		return Source{}, nil, fmt.Errorf("image %s: %w", v.ImageID, err)
+	}
+	defer resp.Body.Close()
+	declared := resp.Header.Get("X-Image-Disk-Format")
+	base := filepath.Join(a.Config.ImageDir, v.ID)
+	part, raw := base+".part", base+".raw"
+	done = func() { os.Remove(part); os.Remove(raw) }
+	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return Source{}, nil, err
+	}
+	h := md5.New()
+	n, err := io.Copy(io.MultiWriter(f, h), resp.Body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = fmt.Errorf("%d bytes received of %d", n, resp.ContentLength)
+	}
+	if sum, want := h.Sum(nil), strings.TrimSpace(resp.Header.Get("Content-MD5")); err == nil && want != "" &&
+		!strings.EqualFold(want, hex.EncodeToString(sum)) && want != base64.StdEncoding.EncodeToString(sum) {
+		err = fmt.Errorf("checksum %x, the image service says %s", sum, want)
+	}
+	if err != nil {
+		done()
+		return Source{}, nil, fmt.Errorf("image %s: download: %w", v.ImageID, err)
+	}
+	var res format.Result
+	if declared == format.Raw {
+		// Already raw: its bytes are the volume's, nothing reads them as
+		// anything else (the image service inspected them at upload).
+		res, err = format.Result{Format: format.Raw, Size: n, VirtualSize: n}, os.Rename(part, raw)
+	} else {
+		res, err = (&convert.Converter{}).Convert(ctx, part, declared, raw, format.Raw)
+	}
+	os.Remove(part)
+	if err != nil {
+		done()
+		if errors.Is(err, fault.ErrBadRequest) {
+			return Source{}, nil, permanentError{fmt.Errorf("image %s: %w", v.ImageID, err)}
+		}
+		return Source{}, nil, fmt.Errorf("image %s: %w", v.ImageID, err)
+	}
+	if res.VirtualSize > v.Size*gib {
+		done()
+		return Source{}, nil, permanentError{fmt.Errorf("Image %s is unacceptable: Image virtual size is %dGB and doesn't fit in a volume of size %dGB.",
+			v.ImageID, (res.VirtualSize+gib-1)/gib, v.Size)}
+	}
+	a.log().Info("volume agent: image fetched and converted", "volume", v.ID, "image", v.ImageID, "format", declared,
+		"bytes", n, "virtual_size", res.VirtualSize, "took", time.Since(start))
+	return Source{ImageID: v.ImageID, File: raw, Bytes: res.VirtualSize}, done, nil
+}
+
+// sweepImages removes what a stopped agent left in dir: downloads and
+// conversions of creates that will be done again.
+func sweepImages(dir string) {
+	for _, pat := range []string{"*.part", "*.raw"} {
+		left, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, p := range left {
+			os.Remove(p)
+		}
+	}
+}
