@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+
 	"github.com/gostack/gostack/internal/apitest"
 	"github.com/gostack/gostack/storage"
 )
@@ -494,5 +497,64 @@ func TestSnapshotUsageAndCascade(t *testing.T) {
 	abs = c.must(t, 200, "3.0", alice, "GET", "/limits", nil)["limits"].(map[string]any)["absolute"].(map[string]any)
 	if abs["totalSnapshotsUsed"] != float64(0) || abs["totalGigabytesUsed"] != float64(0) {
 		t.Fatalf("limits after: %v", abs)
+	}
+}
+
+// gophercloud v2's snapshot calls against the API, through the
+// catalog's URL with the project id: create, get, list in pages, update,
+// metadata, an admin's reset and force delete, delete.
+func TestSnapshotsGophercloud(t *testing.T) {
+	c := newAPI(t)
+	ctx := context.Background()
+	sc := c.gopher(alice, projA, "3.66")
+	adm := c.gopher(admin, "", "3.66")
+	vol := c.availableVolume(t, alice, 2)
+	var ids []string
+	for _, name := range []string{"s1", "s2", "s3"} {
+		s, err := snapshots.Create(ctx, sc, snapshots.CreateOpts{VolumeID: vol, Name: name, Metadata: map[string]string{"k": name}}).Extract()
+		if err != nil || s.Status != "creating" || s.Size != 2 || s.UserID != "alice" || !s.ConsumesQuota {
+			t.Fatalf("create: %+v %v", s, err)
+		}
+		ids = append(ids, s.ID)
+	}
+	c.snapDone(t, ids[0])
+	got, err := snapshots.Get(ctx, sc, ids[0]).Extract()
+	if err != nil || got.Status != "available" || got.Progress != "100%" || got.ProjectID != projA || got.CreatedAt.IsZero() {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	var seen []string
+	err = snapshots.ListDetail(sc, snapshots.ListOpts{Limit: 2, Sort: "name:asc"}).EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
+		ss, err := snapshots.ExtractSnapshots(p)
+		for _, s := range ss {
+			seen = append(seen, s.Name)
+		}
+		return true, err
+	})
+	if err != nil || !slices.Equal(seen, []string{"s1", "s2", "s3"}) {
+		t.Fatalf("list in pages: %v %v", seen, err)
+	}
+	name := "renamed"
+	if s, err := snapshots.Update(ctx, sc, ids[1], snapshots.UpdateOpts{Name: &name}).Extract(); err != nil || s.Name != name {
+		t.Fatalf("update: %+v %v", s, err)
+	}
+	if md, err := snapshots.UpdateMetadata(ctx, sc, ids[1], snapshots.UpdateMetadataOpts{Metadata: map[string]any{"x": "y"}}).ExtractMetadata(); err != nil || len(md) != 1 || md["x"] != "y" {
+		t.Fatalf("metadata: %v %v", md, err)
+	}
+	if err := snapshots.ResetStatus(ctx, sc, ids[2], snapshots.ResetStatusOpts{Status: "error"}).ExtractErr(); err == nil {
+		t.Fatal("a member's reset")
+	}
+	if err := snapshots.ResetStatus(ctx, adm, ids[2], snapshots.ResetStatusOpts{Status: "error"}).ExtractErr(); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	if err := snapshots.Delete(ctx, sc, ids[2]).ExtractErr(); err != nil {
+		t.Fatalf("delete of an error snapshot: %v", err)
+	}
+	if err := snapshots.ForceDelete(ctx, adm, ids[1]).ExtractErr(); err != nil {
+		t.Fatalf("force delete: %v", err)
+	}
+	for _, id := range ids[1:] {
+		if s, err := snapshots.Get(ctx, sc, id).Extract(); err != nil || s.Status != "deleting" {
+			t.Fatalf("deleted: %+v %v", s, err)
+		}
 	}
 }
