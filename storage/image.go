@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/gostack/gostack/kit/fault"
@@ -28,6 +29,42 @@ type Images interface {
 	// Open reads image id's data, for the agent of the backend making a
 	// volume of it.
 	Open(ctx context.Context, id string) (io.ReadCloser, ImageInfo, error)
+	// Create makes a queued image of project for a volume's upload;
+	// Upload sends its data (which the image service inspects), Delete
+	// removes one whose upload failed (gone already is no error).
+	Create(ctx context.Context, project string, spec ImageSpec) (ImageInfo, error)
+	Upload(ctx context.Context, id string, r io.Reader, size int64) error
+	Delete(ctx context.Context, id string) error
+}
+
+// ImageSpec is a new image for a volume's upload (Cinder's
+// os-volume_upload_image): its name, formats, visibility, protection,
+// minimums and properties.
+type ImageSpec struct {
+	Name, DiskFormat, ContainerFormat string
+	Visibility                        string
+	Protected                         bool
+	MinDisk, MinRAM                   int64
+	Properties                        map[string]string
+}
+
+// glanceCoreProperties are Cinder's glance_core_properties: volume image
+// metadata that is not copied into an uploaded image's properties.
+var glanceCoreProperties = []string{"checksum", "container_format", "disk_format", "image_name", "image_id", "min_disk",
+	"min_ram", "name", "size"}
+
+// UploadProperties is Cinder's _merge_volume_image_meta: the volume's
+// image metadata, less Glance's core properties, as the properties of
+// an image uploaded from it (so an image of a volume made from an image
+// keeps, say, its os_distro and hw_* properties).
+func UploadProperties(v Volume) map[string]string {
+	out := map[string]string{}
+	for k, val := range v.ImageMetadata {
+		if !slices.Contains(glanceCoreProperties, k) {
+			out[k] = val
+		}
+	}
+	return out
 }
 
 const gib = 1 << 30

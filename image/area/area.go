@@ -143,6 +143,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	provideCompute(env, svc)
 	provideImport(env, svc)
 	provideSnapshots(env, svc)
+	provideCreate(env, svc)
 	h := (&api.API{Service: svc, Policy: enf}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Glance, Optional: true}
 	// At close, imports in progress stop (Service.Stop) and the next

@@ -110,6 +110,37 @@ func provideSnapshots(env *compose.Env, svc *image.Service) {
 	})
 }
 
+// ImageCreateKey is where the image area provides a new image for a
+// volume's upload (Cinder's os-volume_upload_image):
+//
+//	func(ctx context.Context, owner string, spec map[string]any) (map[string]any, error)
+//
+// spec holds name, disk_format, container_format, visibility (string),
+// protected (bool), min_disk, min_ram (int64) and properties
+// (map[string]string); the image is queued until ImageUploadKey sends
+// its data. The answer is the image as ImageGetKey's.
+const ImageCreateKey = "image.create"
+
+func provideCreate(env *compose.Env, svc *image.Service) {
+	env.Provide(ImageCreateKey, func(ctx context.Context, owner string, spec map[string]any) (map[string]any, error) {
+		str := func(k string) string { v, _ := spec[k].(string); return v }
+		num := func(k string) int64 { v, _ := spec[k].(int64); return v }
+		props, _ := spec["properties"].(map[string]string)
+		protected, _ := spec["protected"].(bool)
+		vis := str("visibility")
+		if vis == "" {
+			vis = image.Private
+		}
+		img, err := svc.Store.Create(ctx, image.Image{ID: uuid.NewString(), Name: str("name"), Owner: owner, Visibility: vis,
+			Protected: protected, DiskFormat: str("disk_format"), ContainerFormat: str("container_format"), MinDisk: num("min_disk"),
+			MinRAM: num("min_ram"), Properties: props})
+		if err != nil {
+			return nil, err
+		}
+		return imageMap(img), nil
+	})
+}
+
 func provideImport(env *compose.Env, svc *image.Service) {
 	env.Provide(ImageImportKey, func(ctx context.Context, owner, name, diskFormat string, public bool, r io.Reader, size int64) (string, error) {
 		have, _, err := svc.Store.List(ctx, image.Viewer{Project: owner}, image.Filter{Owner: owner, Name: []string{name}, Status: []image.Status{image.Active}}, image.Page{})
