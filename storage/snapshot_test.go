@@ -243,6 +243,12 @@ func TestSnapshotRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		small := made(t, s, alice, storage.SnapshotCreate{VolumeID: exported(t, s, alice, storage.VolumeCreate{Size: 3}).ID})
+		mustType(t, s, storage.VolumeTypeCreate{Name: "elsewhere", ExtraSpecs: map[string]string{"volume_backend_name": "other"}})
+		_, err = s.CreateVolume(ctx, alice, storage.VolumeCreate{SnapshotID: small.ID, VolumeType: "elsewhere"})
+		refusal{fault.BadRequest, "Invalid input received: Invalid volume_type provided: ", true}.check(t, err)
+		if !strings.HasSuffix(fault.Message(err), "(requested type is not compatible; recommend omitting the type argument).") {
+			t.Errorf("a snapshot's incompatible type: %q", fault.Message(err))
+		}
 		_, err = s.CreateVolume(ctx, alice, storage.VolumeCreate{SnapshotID: small.ID, Size: 2})
 		refusal{fault.BadRequest, "Invalid input received: Volume size '2'GB cannot be smaller than the snapshot size 3GB. They must be >= original snapshot size.", false}.check(t, err)
 		// In use, with force (or 3.66's allow): made.
@@ -300,6 +306,19 @@ func TestSnapshotCascade(t *testing.T) {
 		a := made(t, s, alice, storage.SnapshotCreate{VolumeID: vol.ID})
 		b := made(t, s, alice, storage.SnapshotCreate{VolumeID: vol.ID})
 		if _, err := s.ResetSnapshotStatus(ctx, admin, b.ID, storage.SnapshotError); err != nil {
+			t.Fatal(err)
+		}
+		// A snapshot being deleted holds a cascade back (Cinder's
+		// undeletable snapshots: only available and error go).
+		c := made(t, s, alice, storage.SnapshotCreate{VolumeID: vol.ID})
+		if _, err := s.DeleteSnapshot(ctx, alice, c.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		before := snapRows(t, db, feed)
+		_, err := s.DeleteVolume(ctx, alice, vol.ID, storage.DeleteOptions{Cascade: true})
+		refusal{fault.BadRequest, "Invalid volume: Volume status must be", true}.check(t, err)
+		before.same(t, db, feed)
+		if _, err := s.ReportSnapshot(ctx, defaultPool, c.ID, storage.SnapshotReport{Status: storage.SnapshotDeleting}); err != nil {
 			t.Fatal(err)
 		}
 		// Bob cannot cascade over alice's volume (he does not see it);

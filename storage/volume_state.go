@@ -20,9 +20,8 @@ type DeleteOptions struct {
 	// admin's); an attached volume is still refused.
 	Force bool
 	// Cascade deletes the volume's snapshots with it (they must be
-	// available, error or deleting unless Force, and of the caller's
-	// project unless an admin's); without it a volume with snapshots is
-	// refused.
+	// available or error unless Force, and of the caller's project
+	// unless an admin's); without it a volume with snapshots is refused.
 	Cascade bool
 }
 
@@ -95,14 +94,15 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 }
 
 // cascadable is Cinder's condition on the snapshots of a volume deleted
-// with cascade: with Cascade, each available, error or deleting (any
-// status with Force), and the caller's project's unless an admin's.
+// with cascade (its volume_has_undeletable_snapshots_filter): with
+// Cascade, each available or error (any status with Force), and the
+// caller's project's unless an admin's.
 func cascadable(snaps []Snapshot, v Viewer, o DeleteOptions) bool {
 	if !o.Cascade {
 		return false
 	}
 	for _, n := range snaps {
-		if !o.Force && n.Status != SnapshotAvailable && n.Status != SnapshotError && n.Status != SnapshotDeleting {
+		if !o.Force && n.Status != SnapshotAvailable && n.Status != SnapshotError {
 			return false
 		}
 		if !v.Admin && n.ProjectID != v.Project {

@@ -335,7 +335,7 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 				return invalidVolume("Originating source volume status must be one of 'available, in-use' values")
 			}
 		}
-		vt, err := s.createType(ctx, tx, v, c.VolumeType, src)
+		vt, err := s.createType(ctx, tx, v, c.VolumeType, src, snap != nil)
 		if err != nil {
 			return err
 		}
@@ -394,7 +394,7 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 // clone must be compatible with the source's (Cinder's
 // _retype_is_possible). The type's row is share locked on PostgreSQL,
 // so it is not deleted or changed before the volume commits.
-func (s *Store) createType(ctx context.Context, tx *sqlstore.Tx, v Viewer, ident string, src *Volume) (*VolumeType, error) {
+func (s *Store) createType(ctx context.Context, tx *sqlstore.Tx, v Viewer, ident string, src *Volume, fromSnapshot bool) (*VolumeType, error) {
 	switch {
 	case ident != "":
 		vt, err := typeByNameOrID(ctx, tx, v, ident, true)
@@ -405,6 +405,9 @@ func (s *Store) createType(ctx context.Context, tx *sqlstore.Tx, v Viewer, ident
 			st, err := typeByID(ctx, tx, adminViewer, src.VolumeTypeID, false)
 			if err != nil {
 				return nil, err
+			}
+			if !retypePossible(st, vt) && fromSnapshot {
+				return nil, invalidInput("Invalid volume_type provided: %s (requested type is not compatible; recommend omitting the type argument).", vt.ID)
 			}
 			if !retypePossible(st, vt) {
 				return nil, invalidInput("Invalid volume_type provided: %s (requested type is not compatible; either match source volume, or omit type argument).", vt.ID)
