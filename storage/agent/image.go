@@ -44,8 +44,7 @@ func (a *Agent) imageSource(ctx context.Context, v storage.Volume) (src Source, 
 		return Source{}, nil, err
 	}
 	start := time.Now()
-	resp, err := a.Session.Stream(ctx, a.HTTP, http.MethodGet, strings.TrimSuffix(a.VolumeURL, "/")+"/internal/volume/images/"+
-		url.PathEscape(v.ImageID), "", nil)
+	resp, err := a.Session.Stream(ctx, a.HTTP, http.MethodGet, a.hostURL("/images/"+url.PathEscape(v.ImageID)), "", nil)
 	var ae *kitagent.Error
 	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout && ae.Status != http.StatusTooManyRequests {
 		return Source{}, nil, permanentError{fmt.Errorf("image %s: %w", v.ImageID, err)}

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gostack/gostack/image/convert"
@@ -48,20 +47,20 @@ func (a *Agent) upload(ctx context.Context, v storage.Volume) error {
 		path = out
 	}
 	var size int64
-	resp, err := a.Session.Stream(ctx, a.HTTP, http.MethodPut, strings.TrimSuffix(a.VolumeURL, "/")+"/internal/volume/images/"+
-		url.PathEscape(u.ImageID)+"/file", "application/octet-stream", func() (io.ReadCloser, int64, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, 0, err
-		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, 0, err
-		}
-		size = fi.Size()
-		return f, size, nil
-	})
+	resp, err := a.Session.Stream(ctx, a.HTTP, http.MethodPut, a.hostURL("/images/"+url.PathEscape(u.ImageID)+"/file"),
+		"application/octet-stream", func() (io.ReadCloser, int64, error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, 0, err
+			}
+			fi, err := f.Stat()
+			if err != nil {
+				f.Close()
+				return nil, 0, err
+			}
+			size = fi.Size()
+			return f, size, nil
+		})
 	if err != nil {
 		return fmt.Errorf("volume %s to image %s: %w", v.ID, u.ImageID, err)
 	}

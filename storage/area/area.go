@@ -153,7 +153,7 @@ func (v *Volume) Build(ctx context.Context, env *compose.Env) (http.Handler, err
 	}
 	store := storage.NewStore(env.DB, env.Watch)
 	provideCompute(env, store)
-	api := &cinder.API{Store: store, Policy: enf}
+	api := &cinder.API{Store: store, Policy: enf, Images: envImages{env}}
 	if v.Config.Agent.Enabled {
 		if err := v.startAgent(ctx, env); err != nil {
 			return nil, err
@@ -205,7 +205,7 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
 	backend := &agent.ISCSI{Files: iscsi.Files{Dir: dir}, Exporter: &iscsi.Exporter{Dir: tgt, ControlPort: ac.ControlPort, Portal: portal,
 		Prefix: ac.IQNPrefix, Log: env.Log.With("backend", host)}}
 	ag := &agent.Agent{Config: agent.Config{Host: host, BackendName: ac.BackendName, MaxOverSubscriptionRatio: ac.MaxOverSubscriptionRatio,
-		ReservedPercentage: ac.ReservedPercentage}, Backend: backend, Session: sess, VolumeURL: env.URL,
+		ReservedPercentage: ac.ReservedPercentage, ImageDir: filepath.Join(dir, ".images")}, Backend: backend, Session: sess, VolumeURL: env.URL,
 		FeedURL: feed + "/v1/watch/" + storage.FeedArea, HTTP: sess.HTTP, Log: env.Log.With("agent", host)}
 	env.Go("volume agent", func(ctx context.Context) error {
 		err := ag.Run(ctx)

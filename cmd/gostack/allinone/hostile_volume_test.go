@@ -98,6 +98,11 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "GET /internal/volume/hosts/{host}"},
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/backend", body: backendReport},
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/volumes/{id}", body: `{"status":"creating","provider_location":"hostile-loc"}`},
+		// The agents' image routes: no volume of the suite's is being made
+		// from or uploaded to an image, so each is refused as another
+		// host's image would be.
+		{area: "volume", pattern: "GET /internal/volume/hosts/{host}/images/{id}"},
+		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/images/{id}/file", body: `{"data":"hostile"}`},
 		// The fixture snapshot is available: a report on its create is a 409.
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/snapshots/{id}", body: `{"status":"creating","error":"hostile"}`},
 	}

@@ -26,6 +26,10 @@ type API struct {
 	// user (not a service) deletes; nil refuses the delete of every
 	// connected attachment of a server, as if Nova still used it.
 	Servers ServerVolumes
+	// Images is the image service: volumes made from images (imageRef),
+	// uploads of volumes to images (os-volume_upload_image), and the
+	// agents' image routes. Nil refuses both, as a Cinder without Glance.
+	Images storage.Images
 }
 
 // microversions are Cinder 21's (Zed): 3.0 to 3.70.

@@ -1,7 +1,9 @@
 package cinder
 
 import (
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gostack/gostack/identity/middleware"
@@ -18,11 +20,80 @@ import (
 //	PUT /internal/volume/hosts/{host}/backend         storage.BackendReport: the pool's capacity, its heartbeat
 //	PUT /internal/volume/hosts/{host}/volumes/{id}    storage.VolumeReport: a create, extend or delete ended
 //	PUT /internal/volume/hosts/{host}/snapshots/{id}  storage.SnapshotReport: a snapshot's create or delete ended
+//	GET /internal/volume/hosts/{host}/images/{id}     an image's data, for a volume on host being made from it
+//	PUT /internal/volume/hosts/{host}/images/{id}/file  the data of the image a volume on host is uploading to
 func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /internal/volume/hosts/{host}", a.agentOp(a.backendState))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/backend", a.agentOp(a.backendReport))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/volumes/{id}", a.agentOp(a.volumeReport))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/snapshots/{id}", a.agentOp(a.snapshotReport))
+	rt.HandleFunc("GET /internal/volume/hosts/{host}/images/{id}", a.agentOp(a.imageData))
+	rt.HandleFunc("PUT /internal/volume/hosts/{host}/images/{id}/file", a.agentOp(a.imageUpload))
+}
+
+// hostImage finds the volume on host that image id is for: one being
+// made from it (creating, when upload is false) or uploading to it. An
+// agent reads and writes only the images of its own volumes' work.
+func (a *API) hostImage(r *http.Request, upload bool) (storage.Volume, error) {
+	host, id := r.PathValue("host"), r.PathValue("id")
+	st, err := a.Store.BackendState(r.Context(), host)
+	if err != nil {
+		return storage.Volume{}, err
+	}
+	for _, v := range st.Volumes {
+		if !upload && v.Status == storage.VolumeCreating && v.ImageID == id ||
+			upload && v.Status == storage.VolumeUploading && v.Upload != nil && v.Upload.ImageID == id {
+			return v, nil
+		}
+	}
+	return storage.Volume{}, notFound("No volume on %s is being made from or uploaded to image %s.", host, id)
+}
+
+// imageData streams an image's data to the agent making a volume of it,
+// with its disk format and checksum (Content-MD5).
+func (a *API) imageData(w http.ResponseWriter, r *http.Request) error {
+	if a.Images == nil {
+		return notFound("Image %s could not be found.", r.PathValue("id"))
+	}
+	if _, err := a.hostImage(r, false); err != nil {
+		return err
+	}
+	rc, info, err := a.Images.Open(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	h.Set("X-Image-Disk-Format", info.DiskFormat)
+	if info.Checksum != "" {
+		h.Set("Content-MD5", info.Checksum)
+	}
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.Copy(w, rc); err != nil {
+		httpapi.Logger(r.Context()).Warn("image data to a volume host cut", "image", info.ID, "err", err)
+	}
+	return nil
+}
+
+// imageUpload hands the data of a volume's upload to the image service,
+// which inspects it as any upload (204).
+func (a *API) imageUpload(w http.ResponseWriter, r *http.Request) error {
+	if a.Images == nil {
+		return notFound("Image %s could not be found.", r.PathValue("id"))
+	}
+	if _, err := a.hostImage(r, true); err != nil {
+		return err
+	}
+	if r.ContentLength < 0 {
+		return badRequest("An upload needs its length (Content-Length).")
+	}
+	if err := a.Images.Upload(r.Context(), r.PathValue("id"), r.Body, r.ContentLength); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // agentOp is a route for volume agents: the caller must hold the
@@ -83,9 +154,22 @@ func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var upload *storage.VolumeUpload
+	if rep.Status == storage.VolumeUploading && rep.Error != "" {
+		if v, err := a.Store.Volume(r.Context(), storage.Viewer{Admin: true}, r.PathValue("id")); err == nil {
+			upload = v.Upload
+		}
+	}
 	v, err := a.Store.ReportVolume(r.Context(), r.PathValue("host"), r.PathValue("id"), *rep)
 	if err != nil {
 		return err
+	}
+	// A failed upload's image goes, as Cinder's copy_volume_to_image
+	// deletes it.
+	if upload != nil && a.Images != nil {
+		if err := a.Images.Delete(r.Context(), upload.ImageID); err != nil {
+			httpapi.Logger(r.Context()).Warn("the image of a failed upload is left", "image", upload.ImageID, "err", err)
+		}
 	}
 	// The agent made the export's secret; it is not sent back, nor the
 	// connection info that holds it.

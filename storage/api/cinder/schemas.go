@@ -70,6 +70,14 @@ func volumeUpdate(anyOf string) string {
 		"required": ["volume"], "additionalProperties": false}`)
 }
 
+// uploadImage is os-volume_upload_image's inner schema, with extra
+// properties (3.1's visibility and protected).
+func uploadImage(extra string) string {
+	return `{"type": "object", "properties": {"image_name": {"type": "string", "minLength": 1, "maxLength": 255},
+		"force": $bool, "disk_format": {"type": "string", "enum": ["raw", "vmdk", "vdi", "qcow2", "vhd", "vhdx", "ploop"]},
+		"container_format": $descriptionType` + extra + `}, "required": ["image_name"], "additionalProperties": false}`
+}
+
 // action is the schema of an action body {"<name>": {...}}.
 func action(name, inner string) *schema {
 	return compile(expand(`{"type": "object", "properties": {"` + name + `": ` + inner + `}, "required": ["` + name + `"], "additionalProperties": false}`))
@@ -90,6 +98,9 @@ var (
 		"required": ["bootable"], "additionalProperties": false}`)
 	readonlySchema = action("os-update_readonly_flag", `{"type": "object", "properties": {"readonly": $bool},
 		"required": ["readonly"], "additionalProperties": false}`)
+	uploadImageSchema    = action("os-volume_upload_image", uploadImage(""))
+	uploadImageV31Schema = action("os-volume_upload_image", uploadImage(`, "visibility": {"type": "string",
+		"enum": ["community", "public", "private", "shared"]}, "protected": $bool`))
 	resetStatusSchema = action("os-reset_status", `{"type": "object", "format": "validate_volume_reset_body", "properties": {
 		"status": {"type": ["string", "null"], "format": "volume_status"},
 		"attach_status": {"type": ["string", "null"], "format": "volume_attach_status"},

@@ -22,6 +22,8 @@ var cinderSchemas = []struct {
 	{"volumes.create_volume_v347", volumeCreateV347Schema},
 	{"volumes.create_volume_v353", volumeCreateV353Schema},
 	{"volumes.update", volumeUpdateSchema},
+	{"volume_actions.volume_upload_image", uploadImageSchema},
+	{"volume_actions.volume_upload_image_v31", uploadImageV31Schema},
 	{"volumes.update_volume_v353", volumeUpdateV353Schema},
 	{"volume_actions.extend", extendSchema},
 	{"volume_actions.set_bootable", setBootableSchema},
@@ -170,6 +172,10 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 		add("volumes.create_volume_v353", fmt.Sprintf(`{"volume": {"metadata": {"k": %s}}}`, v))
 		add("volume_actions.extend", fmt.Sprintf(`{"os-extend": {"new_size": %s}}`, v))
 		add("volume_actions.set_bootable", fmt.Sprintf(`{"os-set_bootable": {"bootable": %s}}`, v))
+		for _, f := range []string{"image_name", "force", "disk_format", "container_format", "visibility", "protected", "bogus"} {
+			add("volume_actions.volume_upload_image", fmt.Sprintf(`{"os-volume_upload_image": {"image_name": "i", "%s": %s}}`, f, v))
+			add("volume_actions.volume_upload_image_v31", fmt.Sprintf(`{"os-volume_upload_image": {"image_name": "i", "%s": %s}}`, f, v))
+		}
 		add("volume_actions.volume_readonly_update", fmt.Sprintf(`{"os-update_readonly_flag": {"readonly": %s}}`, v))
 		for _, f := range []string{"status", "attach_status", "migration_status"} {
 			add("admin_actions.reset", fmt.Sprintf(`{"os-reset_status": {"%s": %s}}`, f, v))

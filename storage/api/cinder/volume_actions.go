@@ -16,6 +16,8 @@ var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Reque
 	"os-set_bootable": (*API).setBootable,
 	"os-reset_status": (*API).resetVolumeStatus,
 	"os-force_delete": (*API).forceDeleteVolume,
+	// Copies to the image service (volume_upload.go).
+	"os-volume_upload_image": (*API).uploadImage,
 	// The legacy attach flow (volume_attach.go).
 	"os-reserve":               moveStatus("volume_extension:volume_actions:reserve", (*storage.Store).ReserveVolume),
 	"os-unreserve":             moveStatus("volume_extension:volume_actions:unreserve", (*storage.Store).UnreserveVolume),

@@ -122,14 +122,16 @@ func (q *request) volumeAttachments(v storage.Volume) []map[string]any {
 // volumeExtensions are the attributes Cinder's volume extensions add to
 // show and detail, each by its policy (checked with the caller's own
 // target, once per request): the host for admins, the project for those
-// who may see it, the migration status for admins.
-type volumeExtensions struct{ host, tenant, migration bool }
+// who may see it, the migration status for admins, the image metadata of
+// a volume made from an image for those who may read it.
+type volumeExtensions struct{ host, tenant, migration, image bool }
 
 func (a *API) volumeExtensions(ctx context.Context, q *request) volumeExtensions {
 	return volumeExtensions{
 		host:      a.allowed(ctx, q, "volume_extension:volume_host_attribute", nil),
 		tenant:    a.allowed(ctx, q, "volume_extension:volume_tenant_attribute", nil),
 		migration: a.allowed(ctx, q, "volume_extension:volume_mig_status_attribute", nil),
+		image:     a.allowed(ctx, q, "volume_extension:volume_image_metadata:show", nil),
 	}
 }
 
@@ -144,5 +146,8 @@ func (x volumeExtensions) add(v storage.Volume, view map[string]any) {
 	if x.migration {
 		view["os-vol-mig-status-attr:migstat"] = nil
 		view["os-vol-mig-status-attr:name_id"] = nil
+	}
+	if x.image && len(v.ImageMetadata) > 0 {
+		view["volume_image_metadata"] = v.ImageMetadata
 	}
 }

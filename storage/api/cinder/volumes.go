@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/storage"
@@ -119,6 +122,18 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 	if z := vol.Get("availability_zone"); !z.Null() {
 		c.AvailabilityZone = z.Text
 	}
+	if c.ImageID != "" {
+		// Cinder's create flow: the image read again and checked
+		// against the volume's size.
+		img, err := a.Images.Image(r.Context(), q.caller.ProjectID, c.ImageID)
+		if err != nil {
+			return imageNotFound(c.ImageID, err)
+		}
+		if err := storage.CheckImage(img, c.Size); err != nil {
+			return err
+		}
+		c.ImageMetadata = storage.ImageMetadata(img)
+	}
 	v, err := a.Store.CreateVolume(r.Context(), q.viewer(), c)
 	if err != nil {
 		return err
@@ -155,7 +170,11 @@ func (a *API) volumeSources(ctx context.Context, q *request, vol *pyjson.Value, 
 		image = i
 	}
 	if !image.Null() {
-		return badRequest("Creating a volume from an image is not supported yet.")
+		id, err := a.imageFromRef(ctx, q, image.Text)
+		if err != nil {
+			return err
+		}
+		c.ImageID = id
 	}
 	if b := vol.Get("backup_id"); !b.Null() && b.Text != "" && q.at(47) {
 		return notFound("Backup %s could not be found.", b.Text) // no backup exists yet
@@ -170,6 +189,35 @@ func (a *API) volumeSources(ctx context.Context, q *request, vol *pyjson.Value, 
 		}
 	}
 	return nil
+}
+
+// imageFromRef is Cinder's _image_uuid_from_ref: the image a create's
+// imageRef names — an id, or a URL ending in one (as Nova gives it) —
+// if the caller sees it. Names are not looked up (Cinder tries the ref
+// as an image name last): such a ref gets Cinder's answer for an image
+// not found.
+func (a *API) imageFromRef(ctx context.Context, q *request, ref string) (string, error) {
+	if a.Images == nil {
+		return "", badRequest("Creating a volume from an image is not possible: this cloud has no image service.")
+	}
+	id := ref[strings.LastIndex(ref, "/")+1:]
+	if u, err := uuid.Parse(id); err == nil {
+		if img, err := a.Images.Image(ctx, q.caller.ProjectID, u.String()); err == nil {
+			return img.ID, nil
+		} else if fault.KindOf(err) != fault.NotFound {
+			return "", err
+		}
+	}
+	return "", badRequest("Invalid image identifier or unable to access requested image.")
+}
+
+// imageNotFound is Cinder's ImageNotFound for err when the image
+// service did not find image id, err otherwise.
+func imageNotFound(id string, err error) error {
+	if fault.KindOf(err) == fault.NotFound {
+		return notFound("Image %s could not be found.", id)
+	}
+	return err
 }
 
 // textField is the value of the first of keys present (Cinder reads

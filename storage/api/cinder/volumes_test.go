@@ -189,7 +189,7 @@ func TestVolumeRefusals(t *testing.T) {
 		{"3.0", alice, "POST", "/volumes", vol(map[string]any{"size": 1, "snapshot_id": "11111111-2222-3333-4444-555555555555"}), 404, "itemNotFound",
 			"Snapshot 11111111-2222-3333-4444-555555555555 could not be found."},
 		{"3.0", alice, "POST", "/volumes", vol(map[string]any{"size": 1, "imageRef": "cirros"}), 400, "badRequest",
-			"Creating a volume from an image is not supported yet."},
+			"Creating a volume from an image is not possible: this cloud has no image service."},
 		{"3.0", alice, "POST", "/volumes", vol(map[string]any{"size": 1, "multiattach": true}), 400, "badRequest",
 			"multiattach parameter has been removed."},
 		{"3.0", alice, "POST", "/volumes", map[string]any{"volume": map[string]any{"size": 1}, "x": 1}, 400, "badRequest",
