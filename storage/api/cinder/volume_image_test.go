@@ -203,7 +203,9 @@ func TestVolumeUploadImage(t *testing.T) {
 		{"3.0", map[string]any{"os-volume_upload_image": map[string]any{"image_name": "x", "visibility": "private"}}, 400, "badRequest", "Additional properties are not allowed"},
 		{"3.70", map[string]any{"os-volume_upload_image": map[string]any{}}, 400, "badRequest", "'image_name' is a required property"},
 	} {
-		c.unchanged(t, func() { wantError(t, c.call(t, r.v, alice, "POST", "/volumes/"+id+"/action", r.body), r.status, r.key, r.msg) })
+		c.unchanged(t, func() {
+			wantError(t, c.call(t, r.v, alice, "POST", "/volumes/"+id+"/action", r.body), r.status, r.key, r.msg)
+		})
 	}
 	if len(imgs.created) != 1 {
 		t.Fatalf("refused uploads made images: %+v", imgs.created)
