@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/storage"
 	"github.com/gostack/gostack/storage/iscsi"
 )
 
@@ -58,6 +60,96 @@ func TestAllInOneVolumes(t *testing.T) {
 	if tg := target(id); tg == nil || len(tg.LUNs) != 2 || tg.LUNs[1].SizeMB < 2000 {
 		t.Fatalf("the target after the extend: %+v", tg)
 	}
+
+	// Snapshots and copies, checked through the export: a pattern in v1
+	// at 4 MiB, a snapshot, another pattern over it; a volume from the
+	// snapshot has the first, a clone of v1 the second.
+	fillFile(t, file, 4<<20, 1<<20, 0x5a)
+	start = time.Now()
+	var snap map[string]any
+	asJSON(&snap, "volume", "snapshot", "create", "--volume", "v1", "--description", "before", "s1")
+	a.snapshotStatus("s1", "available")
+	t.Logf("snapshot create to available (2 GiB volume, 1 MiB of data): %s", time.Since(start).Round(time.Millisecond))
+	fillFile(t, file, 4<<20, 1<<20, 0xa5)
+	start = time.Now()
+	must("volume", "create", "--snapshot", "s1", "v3")
+	v = status("v3", "available")
+	t.Logf("volume from a snapshot to available: %s", time.Since(start).Round(time.Millisecond))
+	if v["size"] != float64(2) || v["snapshot_id"] != snap["id"] {
+		t.Errorf("v3: %v", v)
+	}
+	id3 := v["id"].(string)
+	start = time.Now()
+	must("volume", "create", "--source", "v1", "--size", "3", "v4")
+	v = status("v4", "available")
+	t.Logf("volume clone to available: %s", time.Since(start).Round(time.Millisecond))
+	id4 := v["id"].(string)
+	a.readPattern(id3, 4<<20, 1<<20, 0x5a)
+	a.readPattern(id4, 4<<20, 1<<20, 0xa5)
+	a.readPattern(id4, 2<<30, 1<<20, 0) // the clone's larger rest: zeros
+	if out, err := c.run("volume", "delete", "v1"); err == nil || !strings.Contains(out, "have snapshots") {
+		t.Errorf("v1 deleted while it has a snapshot: %v %s", err, out)
+	}
+	must("volume", "snapshot", "delete", "s1")
+	waitFor(t, p, "the snapshot gone", func() error {
+		out, _ := c.run("volume", "snapshot", "list", "-f", "value")
+		if strings.TrimSpace(out) != "" {
+			return fmt.Errorf("snapshots: %s", out)
+		}
+		return nil
+	})
+	if _, err := os.Stat(filepath.Join(data, "volume", "files", "snapshot-"+snap["id"].(string))); !os.IsNotExist(err) {
+		t.Errorf("the snapshot's file after its delete: %v", err)
+	}
+	must("volume", "delete", "v3", "v4")
+
+	// An image to a volume and back: a qcow2 image with a pattern at
+	// 1 MiB becomes a bootable 1 GiB volume holding it (read through
+	// iSCSI) that keeps the image's properties; uploaded as qcow2, the
+	// new image holds the volume, and the properties.
+	img := filepath.Join(t.TempDir(), "img")
+	fillFile(t, img+".raw", 1<<20, 1<<20, 0x3c)
+	if err := os.Truncate(img+".raw", 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, "qemu-img", "convert", "-f", "raw", "-O", "qcow2", img+".raw", img+".qcow2")
+	must("image", "create", "--disk-format", "qcow2", "--container-format", "bare", "--file", img+".qcow2", "--property", "os_distro=tiny", "imgq")
+	start = time.Now()
+	must("volume", "create", "--image", "imgq", "--size", "1", "vimg")
+	v = status("vimg", "available")
+	t.Logf("volume from a 64 MiB qcow2 image to available: %s", time.Since(start).Round(time.Millisecond))
+	if md, _ := v["volume_image_metadata"].(map[string]any); v["bootable"] != "true" || md["os_distro"] != "tiny" || md["image_name"] != "imgq" {
+		t.Errorf("vimg: bootable %v, image metadata %v", v["bootable"], v["volume_image_metadata"])
+	}
+	idImg := v["id"].(string)
+	a.readPattern(idImg, 1<<20, 1<<20, 0x3c)
+	a.readPattern(idImg, 64<<20, 1<<20, 0)
+	start = time.Now()
+	must("image", "create", "--volume", "vimg", "--disk-format", "qcow2", "vimg-copy")
+	var im map[string]any
+	waitFor(t, p, "the volume's image active", func() error {
+		asJSON(&im, "image", "show", "vimg-copy")
+		if im["status"] != "active" {
+			return fmt.Errorf("status %v", im["status"])
+		}
+		return nil
+	})
+	t.Logf("volume upload to a qcow2 image to active: %s", time.Since(start).Round(time.Millisecond))
+	if props, _ := im["properties"].(map[string]any); props["os_distro"] != "tiny" || im["disk_format"] != "qcow2" {
+		t.Errorf("the volume's image: %v", im)
+	}
+	status("vimg", "available")
+	must("image", "save", "--file", img+".copy", "vimg-copy")
+	sh(t, "qemu-img", "convert", "-f", "qcow2", "-O", "raw", img+".copy", img+".back")
+	back, err := os.ReadFile(img + ".back")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != 1<<30 || back[1<<20] != 0x3c || back[2<<20-1] != 0x3c || back[2<<20] != 0 {
+		t.Errorf("the volume's image: %d bytes, pattern %x..%x then %x", len(back), back[1<<20], back[2<<20-1], back[2<<20])
+	}
+	must("image", "delete", "imgq", "vimg-copy")
+	must("volume", "delete", "vimg")
 
 	// tgtd killed: the agent starts it again and exports v1 with the same
 	// target name and account.
@@ -289,6 +381,78 @@ func TestAllInOneVolumeCrash(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(a.data, "volume", "files", "*"))
 	if len(left) != 0 {
 		t.Errorf("files left: %v", left)
+	}
+}
+
+// snapshotStatus waits for snapshot name to have status want, and
+// returns it.
+func (a *volumeAIO) snapshotStatus(name, want string) map[string]any {
+	a.t.Helper()
+	var v map[string]any
+	waitFor(a.t, a.p, "snapshot "+name+" "+want, func() error {
+		a.cli.json(&v, "volume", "snapshot", "show", name)
+		if v["status"] != want {
+			return fmt.Errorf("status %v", v["status"])
+		}
+		return nil
+	})
+	return v
+}
+
+// readPattern reads n bytes at off of volume id through its iSCSI
+// export (QEMU's initiator, with the export's CHAP account, in the
+// daemon's namespace) and fails unless each is b. The export is read
+// from the volume agents' internal API, as the admin.
+func (a *volumeAIO) readPattern(id string, off, n int64, b byte) {
+	a.t.Helper()
+	tok := strings.TrimSpace(a.cli.must("token", "issue", "-f", "value", "-c", "id"))
+	out, err := exec.Command("ip", "netns", "exec", a.ns, "curl", "-sf", "-H", "X-Auth-Token: "+tok,
+		"http://127.0.0.1:8776/internal/volume/hosts/aio@iscsi%23iscsi").Output()
+	if err != nil {
+		a.t.Fatalf("the backend's state: %v", err)
+	}
+	var st storage.BackendState
+	if err := json.Unmarshal(out, &st); err != nil {
+		a.t.Fatal(err)
+	}
+	var url string
+	for _, v := range st.Volumes {
+		if v.ID == id {
+			x, err := storage.ParseISCSIExport(v.ProviderLocation, v.ProviderAuth)
+			if err != nil {
+				a.t.Fatalf("volume %s's export: %v", id, err)
+			}
+			url = fmt.Sprintf("iscsi://%s%%%s@%s/%s/%d", x.AuthUsername, x.AuthPassword, x.Portals[0], x.IQN, x.LUN)
+		}
+	}
+	if url == "" {
+		a.t.Fatalf("volume %s is not on the backend", id)
+	}
+	out, err = exec.Command("ip", "netns", "exec", a.ns, "qemu-io", "-f", "raw", "-r",
+		"-c", fmt.Sprintf("read -P 0x%02x %d %d", b, off, n), url).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf("read %d/%d bytes", n, n)) || strings.Contains(string(out), "failed") {
+		a.t.Fatalf("volume %s at %d through iSCSI, want %d bytes of 0x%02x: %v\n%s", id, off, n, b, err, out)
+	}
+}
+
+// fillFile writes n bytes b at off of the file at path (made when
+// missing).
+func fillFile(t *testing.T, path string, off, n int64, b byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, n)
+	for i := range buf {
+		buf[i] = b
+	}
+	if _, err := f.WriteAt(buf, off); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
 	}
 }
 
