@@ -329,7 +329,7 @@ func (s *Store) UpdateProject(ctx context.Context, p Project) (Project, error) {
 }
 
 // DeleteProject deletes a project with no subprojects, and its
-// assignments.
+// assignments and credentials.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
 	if _, err := s.GetProject(ctx, id); err != nil {
 		return err
@@ -343,6 +343,9 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 	}
 	return s.write(ctx, "project", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM identity_assignments WHERE target_type = 'project' AND target_id = ?", id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM identity_credentials WHERE project_id = ?", id); err != nil {
 			return err
 		}
 		res, err := tx.Exec(ctx, "DELETE FROM identity_projects WHERE id = ?", id)

@@ -171,11 +171,14 @@ func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
 	return u, err
 }
 
-// DeleteUser deletes a user with its memberships, assignments and
-// application credentials.
+// DeleteUser deletes a user with its memberships, assignments,
+// application credentials and credentials.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return s.write(ctx, "user", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM identity_assignments WHERE actor_type = 'user' AND actor_id = ?", id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM identity_credentials WHERE user_id = ?", id); err != nil {
 			return err
 		}
 		res, err := tx.Exec(ctx, "DELETE FROM identity_users WHERE id = ?", id)

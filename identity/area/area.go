@@ -156,6 +156,14 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 		env.Go("fernet key reload", func(ctx context.Context) error { r.Watch(ctx, 10*time.Second, onErr); return nil })
 	}
 	auth := a.newAuth(store, keys)
+	credKeys, err := fernet.Setup(credentialKeyRepository(env.Config), credentialMaxActiveKeys)
+	if err != nil {
+		return nil, fmt.Errorf("credential keys: %w", err)
+	}
+	env.Go("credential key reload", func(ctx context.Context) error {
+		credKeys.Watch(ctx, 10*time.Second, func(err error) { env.Log.Warn("credential keys", "err", err) })
+		return nil
+	})
 	pw, err := adminPassword(env.Config.DataDir)
 	if err != nil {
 		return nil, err
@@ -195,7 +203,8 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 		return nil, err
 	}
 	env.Log.Info("openrc written", "path", filepath.Join(absPath(env.Config.DataDir), "openrc"))
-	return (&api.API{Auth: auth, Store: store, Policy: enf, ListLimit: a.Config.ListLimit}).Handler(), nil
+	creds := &identity.Credentials{Store: store, Keys: credKeys}
+	return (&api.API{Auth: auth, Store: store, Policy: enf, ListLimit: a.Config.ListLimit, Credentials: creds}).Handler(), nil
 }
 
 // requireRole lets through callers holding one of roles, else 403.
@@ -244,6 +253,18 @@ func (a *Area) keyRepository(core *compose.Config) string {
 		return a.Config.KeyRepository
 	}
 	return filepath.Join(core.DataDir, "fernet-keys")
+}
+
+// credentialMaxActiveKeys is Keystone's MAX_ACTIVE_KEYS for the
+// credential key repository (fixed, not max_active_keys).
+const credentialMaxActiveKeys = 3
+
+// credentialKeyRepository is the credential key directory, Keystone's
+// [credential] key_repository: <data_dir>/credential-keys, a key set of
+// its own beside the token keys, also with shared_keys (every controller
+// must then hold the same directory, as every Keystone must).
+func credentialKeyRepository(core *compose.Config) string {
+	return filepath.Join(core.DataDir, "credential-keys")
 }
 
 // openKeys opens the key repository: shared in the store, or files. Both

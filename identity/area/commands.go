@@ -55,6 +55,53 @@ func (a *Area) FernetRotate(ctx context.Context, core *compose.Config, out io.Wr
 	return nil
 }
 
+// CredentialMigrate re-encrypts with the primary credential key every
+// credential encrypted with another, like keystone-manage
+// credential_migrate. Run it after CredentialRotate; a running daemon
+// encrypts with the new primary once it has reloaded the keys (within
+// seconds), and a credential it wrote before is migrated by the next run.
+func (a *Area) CredentialMigrate(ctx context.Context, core *compose.Config, out io.Writer) error {
+	return a.withCredentials(ctx, core, func(c *identity.Credentials, r *fernet.Repository) error {
+		n, err := c.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "credentials migrated to the primary key of %s: %d\n", r.Dir(), n)
+		return nil
+	})
+}
+
+// CredentialRotate rotates the credential key repository like
+// keystone-manage credential_rotate: refused while a credential is
+// encrypted with a key other than the primary (migrate them first), so a
+// rotation never purges the key a credential needs.
+func (a *Area) CredentialRotate(ctx context.Context, core *compose.Config, out io.Writer) error {
+	return a.withCredentials(ctx, core, func(c *identity.Credentials, r *fernet.Repository) error {
+		n, err := c.Unmigrated(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w (%d of them)", identity.ErrCredentialsNotMigrated, n)
+		}
+		if err := r.Rotate(); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "credential key repository %s rotated: %d keys\n", r.Dir(), len(r.Keys()))
+		return nil
+	})
+}
+
+func (a *Area) withCredentials(ctx context.Context, core *compose.Config, fn func(*identity.Credentials, *fernet.Repository) error) error {
+	r, err := fernet.Setup(credentialKeyRepository(core), credentialMaxActiveKeys)
+	if err != nil {
+		return err
+	}
+	return a.withStore(ctx, core, func(store *identity.Store) error {
+		return fn(&identity.Credentials{Store: store, Keys: r}, r)
+	})
+}
+
 // withStore opens the configured store with the identity schema.
 func (a *Area) withStore(ctx context.Context, core *compose.Config, fn func(*identity.Store) error) error {
 	if err := compose.Validate(core, []compose.Area{a}); err != nil {

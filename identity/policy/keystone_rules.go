@@ -962,5 +962,98 @@ func KeystoneDefaults() []Rule {
 				{Method: "DELETE", Path: "/v3/users/{user_id}/access_rules/{access_rule_id}"},
 			},
 		},
+		// keystone/common/policies/credential.py
+		{
+			Name:        "identity:get_credential",
+			Check:       "(rule:admin_required) or (role:reader and system_scope:all) or user_id:%(target.credential.user_id)s",
+			Description: "Show credentials details.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/credentials/{credential_id}"},
+			},
+		},
+		{
+			Name:        "identity:list_credentials",
+			Check:       "(rule:admin_required) or (role:reader and system_scope:all) or user_id:%(target.credential.user_id)s",
+			Description: "List credentials.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/credentials"},
+			},
+		},
+		{
+			Name:        "identity:create_credential",
+			Check:       "(rule:admin_required) or user_id:%(target.credential.user_id)s",
+			Description: "Create credential.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "POST", Path: "/v3/credentials"},
+			},
+		},
+		{
+			Name:        "identity:update_credential",
+			Check:       "(rule:admin_required) or user_id:%(target.credential.user_id)s",
+			Description: "Update credential.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "PATCH", Path: "/v3/credentials/{credential_id}"},
+			},
+		},
+		{
+			Name:        "identity:delete_credential",
+			Check:       "(rule:admin_required) or user_id:%(target.credential.user_id)s",
+			Description: "Delete credential.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "DELETE", Path: "/v3/credentials/{credential_id}"},
+			},
+		},
+		// keystone/common/policies/ec2_credential.py
+		{
+			Name:        "identity:ec2_get_credential",
+			Check:       "(rule:admin_required) or (role:reader and system_scope:all) or user_id:%(target.credential.user_id)s",
+			Description: "Show ec2 credential details.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"},
+			},
+		},
+		{
+			Name:        "identity:ec2_list_credentials",
+			Check:       "(rule:admin_required) or (role:member and user_id:%(target.credential.user_id)s)",
+			Description: "List ec2 credentials.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/users/{user_id}/credentials/OS-EC2"},
+			},
+		},
+		{
+			Name:        "identity:ec2_create_credential",
+			Check:       "(rule:admin_required) or (role:member and user_id:%(target.credential.user_id)s)",
+			Description: "Create ec2 credential.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "POST", Path: "/v3/users/{user_id}/credentials/OS-EC2"},
+			},
+		},
+		{
+			Name:        "identity:ec2_delete_credential",
+			Check:       "(rule:admin_required) or user_id:%(target.credential.user_id)s",
+			Description: "Delete ec2 credential.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "DELETE", Path: "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}"},
+			},
+		},
+		// keystone/common/policies/ec2tokens.py
+		{
+			Name:        "identity:ec2tokens_validate",
+			Check:       "rule:service_or_admin",
+			Description: "Validate EC2 credentials and create a Keystone token. Restricted to service users or administrators.",
+			ScopeTypes:  []string{"system", "domain", "project"},
+			Operations: []Operation{
+				{Method: "POST", Path: "/v3/ec2tokens"},
+			},
+		},
 	}
 }

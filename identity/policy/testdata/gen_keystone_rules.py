@@ -32,6 +32,9 @@ MODULES = [
     "endpoint",
     "application_credential",
     "access_rule",
+    "credential",
+    "ec2_credential",
+    "ec2tokens",
 ]
 
 
