@@ -22,6 +22,10 @@ type API struct {
 	// "truncated": true when there were more. 0, Keystone's default, is
 	// no limit.
 	ListLimit int
+	// Credentials keeps /v3/credentials and the EC2 credentials, their
+	// blobs encrypted with the credential keys; nil answers 404 on those
+	// routes and on /v3/ec2tokens.
+	Credentials *identity.Credentials
 }
 
 // Handler returns the API's routes.
@@ -37,6 +41,7 @@ func (a *API) Handler() http.Handler {
 	a.roleRoutes(rt)
 	a.catalogRoutes(rt)
 	a.appCredRoutes(rt)
+	a.credentialRoutes(rt)
 	return rt
 }
 

@@ -37,6 +37,7 @@ type cloud struct {
 	Store        *identity.Store
 	Auth         *identity.Auth
 	Keys         *fernet.Repository
+	Creds        *identity.Credentials
 	Admin        identity.User
 	AdminProject identity.Project
 }
@@ -70,7 +71,12 @@ func newCloudOn(t *testing.T, dsn string) *cloud {
 	if err := enf.Register(policy.KeystoneDefaults()...); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&api.API{Auth: auth, Store: store, Policy: enf}).Handler())
+	credKeys, err := fernet.Setup(filepath.Join(t.TempDir(), "credential-keys"), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := &identity.Credentials{Store: store, Keys: credKeys}
+	srv := httptest.NewServer((&api.API{Auth: auth, Store: store, Policy: enf, Credentials: creds}).Handler())
 	t.Cleanup(srv.Close)
 	v3 := srv.URL + "/v3"
 	admin, err := identity.Bootstrap(ctx, store, auth.Hasher, identity.BootstrapConfig{
@@ -86,7 +92,7 @@ func newCloudOn(t *testing.T, dsn string) *cloud {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &cloud{Client: apitest.Client{URL: srv.URL}, Store: store, Auth: auth, Keys: keys, Admin: admin, AdminProject: proj}
+	return &cloud{Client: apitest.Client{URL: srv.URL}, Store: store, Auth: auth, Keys: keys, Creds: creds, Admin: admin, AdminProject: proj}
 }
 
 // ---- requests ----
@@ -310,6 +316,7 @@ func (c *cloud) snapshot(t *testing.T, admin string, tokens ...string) string {
 		{"/v3/domains", "domains"}, {"/v3/projects", "projects"}, {"/v3/groups", "groups"},
 		{"/v3/roles", "roles"}, {"/v3/role_assignments", "role_assignments"},
 		{"/v3/regions", "regions"}, {"/v3/services", "services"}, {"/v3/endpoints", "endpoints"},
+		{"/v3/credentials", "credentials"},
 	} {
 		section(p[0], p[1])
 	}

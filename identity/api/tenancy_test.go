@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/internal/testenv"
 )
 
@@ -21,6 +22,8 @@ type tenants struct {
 	carolID              string
 	a, b                 string // project ids
 	aliceAC, bobAC       string // application credential ids
+	aliceACSecret        string
+	bobCred, bobEC2      string // bob's credential id and ec2 access key
 	member, reader, role string // role ids; role is "admin"
 }
 
@@ -38,12 +41,17 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 	f.alice = c.token(t, "alice", "alice-pw", projectScope(f.a))
 	f.bob = c.token(t, "bob", "bob-pw", projectScope(f.b))
 	f.carol = c.token(t, "carol", "carol-pw", projectScope(f.a))
-	mkAC := func(user, token string) string {
+	mkAC := func(user, token string) (string, string) {
 		b := c.Must(t, http.StatusCreated, "POST", "/v3/users/"+user+"/application_credentials", token,
 			map[string]any{"application_credential": map[string]any{"name": "ci"}})
-		return str(t, b, "application_credential.id")
+		return str(t, b, "application_credential.id"), str(t, b, "application_credential.secret")
 	}
-	f.aliceAC, f.bobAC = mkAC(f.aliceID, f.alice), mkAC(f.bobID, f.bob)
+	f.aliceAC, f.aliceACSecret = mkAC(f.aliceID, f.alice)
+	f.bobAC, _ = mkAC(f.bobID, f.bob)
+	f.bobCred = str(t, c.Must(t, http.StatusCreated, "POST", "/v3/credentials", f.bob,
+		map[string]any{"credential": map[string]any{"user_id": f.bobID, "type": "cert", "blob": "bob's"}}), "credential.id")
+	f.bobEC2 = str(t, c.Must(t, http.StatusCreated, "POST", "/v3/users/"+f.bobID+"/credentials/OS-EC2", f.bob,
+		map[string]any{"tenant_id": f.b}), "credential.access")
 	f.member, f.reader, f.role = c.roleID(t, "member"), c.roleID(t, "reader"), c.roleID(t, "admin")
 	return f
 }
@@ -52,7 +60,7 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 // {member}, {reader} and {admin} into s.
 func (f *tenants) expand(s string) string {
 	return strings.NewReplacer("{A}", f.a, "{B}", f.b, "{alice}", f.aliceID, "{bob}", f.bobID, "{carol}", f.carolID,
-		"{aliceAC}", f.aliceAC, "{bobAC}", f.bobAC, "{member}", f.member, "{reader}", f.reader, "{admin}", f.role).Replace(s)
+		"{aliceAC}", f.aliceAC, "{bobAC}", f.bobAC, "{bobCred}", f.bobCred, "{bobEC2}", f.bobEC2, "{member}", f.member, "{reader}", f.reader, "{admin}", f.role).Replace(s)
 }
 
 // tenancyOp is one call that alice and carol must not be able to make.
@@ -117,6 +125,20 @@ var tenancyOps = []tenancyOp{
 	{"create an app cred for bob", "POST", "/v3/users/{bob}/application_credentials",
 		map[string]any{"application_credential": map[string]any{"name": "stolen"}}, "", 403},
 	{"delete bob's app cred as alice's", "DELETE", "/v3/users/{alice}/application_credentials/{bobAC}", nil, "", 404},
+	{"read bob's credential", "GET", "/v3/credentials/{bobCred}", nil, "", 200},
+	{"update bob's credential", "PATCH", "/v3/credentials/{bobCred}", map[string]any{"credential": map[string]any{"blob": "pwned"}}, "", 200},
+	{"create a credential for bob", "POST", "/v3/credentials",
+		map[string]any{"credential": map[string]any{"user_id": "{bob}", "type": "cert", "blob": "planted"}}, "", 201},
+	{"list bob's ec2 credentials", "GET", "/v3/users/{bob}/credentials/OS-EC2", nil, "", 200},
+	{"read bob's ec2 credential", "GET", "/v3/users/{bob}/credentials/OS-EC2/{bobEC2}", nil, "", 200},
+	{"read bob's ec2 credential as alice's", "GET", "/v3/users/{alice}/credentials/OS-EC2/{bobEC2}", nil, "", 404},
+	{"create an ec2 credential for bob", "POST", "/v3/users/{bob}/credentials/OS-EC2", map[string]any{"tenant_id": "{B}"}, "", 201},
+	{"get a token with bob's ec2 key", "POST", "/v3/ec2tokens",
+		map[string]any{"credentials": map[string]any{"access": "{bobEC2}", "signature": "guess", "host": "h", "verb": "GET", "path": "/",
+			"params": map[string]any{"SignatureVersion": "2"}}}, "", 401},
+	{"delete bob's ec2 credential as alice's", "DELETE", "/v3/users/{alice}/credentials/OS-EC2/{bobEC2}", nil, "", 404},
+	{"delete bob's ec2 credential", "DELETE", "/v3/users/{bob}/credentials/OS-EC2/{bobEC2}", nil, "", 204},
+	{"delete bob's credential", "DELETE", "/v3/credentials/{bobCred}", nil, "", 204},
 	{"validate bob's token", "GET", "/v3/auth/tokens", nil, "bob", 200},
 	{"check bob's token", "HEAD", "/v3/auth/tokens", nil, "bob", 200},
 	{"delete bob's app cred", "DELETE", "/v3/users/{bob}/application_credentials/{bobAC}", nil, "", 204},
@@ -181,6 +203,11 @@ func testOwnScope(t *testing.T, f *tenants) {
 		{"carol's projects", "/v3/users/{carol}/projects", f.carol, "projects", []string{f.a}},
 		{"alice's app creds", "/v3/users/{alice}/application_credentials", f.alice, "application_credentials", []string{f.aliceAC}},
 		{"bob's app creds", "/v3/users/{bob}/application_credentials", f.bob, "application_credentials", []string{f.bobAC}},
+		{"alice's credentials", "/v3/credentials", f.alice, "credentials", nil},
+		{"alice's credentials of bob", "/v3/credentials?user_id={bob}", f.alice, "credentials", nil},
+		{"carol's credentials of type ec2", "/v3/credentials?type=ec2", f.carol, "credentials", nil},
+		{"bob's credentials", "/v3/credentials", f.bob, "credentials", []string{f.bobCred, identity.EC2CredentialID(f.bobEC2)}},
+		{"alice's ec2 credentials", "/v3/users/{alice}/credentials/OS-EC2", f.alice, "credentials", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
