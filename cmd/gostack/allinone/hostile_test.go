@@ -147,6 +147,17 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "identity", pattern: "GET /v3/users/{uid}/application_credentials"},
 	{area: "identity", pattern: "GET /v3/users/{uid}/application_credentials/{id}"},
 	{area: "identity", pattern: "DELETE /v3/users/{uid}/application_credentials/{id}"},
+	{area: "identity", pattern: "POST /v3/credentials", body: `{"credential":{"user_id":"{{user}}","type":"cert","blob":"hostile"}}`},
+	{area: "identity", pattern: "GET /v3/credentials"},
+	{area: "identity", pattern: "GET /v3/credentials/{id}"},
+	{area: "identity", pattern: "PATCH /v3/credentials/{id}", body: `{"credential":{"blob":"changed"}}`},
+	{area: "identity", pattern: "DELETE /v3/credentials/{id}"},
+	{area: "identity", pattern: "POST /v3/users/{uid}/credentials/OS-EC2", body: `{"tenant_id":"{{project}}"}`},
+	{area: "identity", pattern: "GET /v3/users/{uid}/credentials/OS-EC2"},
+	{area: "identity", pattern: "GET /v3/users/{uid}/credentials/OS-EC2/{id}"},
+	{area: "identity", pattern: "DELETE /v3/users/{uid}/credentials/OS-EC2/{id}"},
+	{area: "identity", pattern: "POST /v3/ec2tokens",
+		body: `{"credentials":{"access":"{{OS-EC2}}","signature":"x","host":"h:1","verb":"GET","path":"/","params":{"SignatureVersion":"2"}}}`},
 
 	// image
 	{area: "image", pattern: "GET /{$}", flags: public},
@@ -569,6 +580,10 @@ func (h *hostile) fixtures() {
 	h.foreign = issueToken(h.t, h.d, "hostile-b", "b-pw", fmt.Sprintf(`{"project":{"id":%q}}`, f["project_b"]))
 	f["application_credentials"] = field(h.must(201, "POST", "identity", "/v3/users/"+f["user"]+"/application_credentials", h.owner,
 		`{"application_credential":{"name":"hostile-ac"}}`), "application_credential", "id")
+	f["credentials"] = field(h.must(201, "POST", "identity", "/v3/credentials", h.owner,
+		fmt.Sprintf(`{"credential":{"user_id":%q,"type":"cert","blob":"hostile-blob"}}`, f["user"])), "credential", "id")
+	f["OS-EC2"] = field(h.must(201, "POST", "identity", "/v3/users/"+f["user"]+"/credentials/OS-EC2", h.owner,
+		fmt.Sprintf(`{"tenant_id":%q}`, f["project"])), "credential", "access")
 
 	img := h.must(201, "POST", "image", "/v2/images", h.owner, `{"name":"hostile-i","disk_format":"raw","container_format":"bare","tags":["t1"],"visibility":"shared"}`)
 	f["images"] = img["id"].(string)
