@@ -158,7 +158,7 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	as, err := a.Store.ListAssignments(r.Context(), identity.AssignmentFilter{ActorType: g.ActorType, ActorID: g.ActorID,
-		TargetType: g.TargetType, TargetID: g.TargetID, Inherited: ptr(false)})
+		TargetType: g.TargetType, TargetID: g.TargetID, Inherited: ptr(g.Inherited)})
 	if err != nil {
 		a.fail(w, r, err)
 		return

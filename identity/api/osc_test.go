@@ -233,3 +233,53 @@ func TestOpenStackCLICredentials(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenStackCLIInherited is the client proof of OS-INHERIT: a role
+// granted on a domain with --inherited shows in the effective assignments
+// on each of the domain's projects, and as inherited without --effective.
+func TestOpenStackCLIInherited(t *testing.T) {
+	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
+	c := newCloud(t)
+	var p map[string]any
+	c.openstackJSON(t, bin, &p, "project", "create", "inh-p")
+	c.openstack(t, bin, "user", "create", "inh-u", "--password", "inh-pw")
+	c.openstack(t, bin, "role", "add", "--inherited", "--domain", "default", "--user", "inh-u", "member")
+
+	var as []map[string]any
+	c.openstackJSON(t, bin, &as, "role", "assignment", "list", "--user", "inh-u", "--names")
+	if len(as) != 1 || as[0]["Domain"] != "Default" || as[0]["Inherited"] != true || as[0]["Role"] != "member" {
+		t.Fatalf("role assignment list: %v", as)
+	}
+	c.openstackJSON(t, bin, &as, "role", "assignment", "list", "--effective", "--user", "inh-u", "--names")
+	got := map[string][]string{}
+	for _, a := range as {
+		if a["Domain"] != "" || a["Inherited"] != false {
+			t.Errorf("effective lists %v", a)
+		}
+		project, _ := a["Project"].(string)
+		role, _ := a["Role"].(string)
+		got[project] = append(got[project], role)
+	}
+	for _, project := range []string{"inh-p@Default", "admin@Default"} {
+		if roles := fmtTags(anySlice(got[project])); !slices.Equal(roles, []string{"member", "reader"}) {
+			t.Errorf("effective roles on %s = %v (all: %v)", project, roles, as)
+		}
+	}
+	c.openstackJSON(t, bin, &as, "role", "assignment", "list", "--effective", "--user", "inh-u", "--project", "inh-p", "--names")
+	if len(as) != 2 {
+		t.Errorf("effective on inh-p: %v", as)
+	}
+	c.openstack(t, bin, "role", "remove", "--inherited", "--domain", "default", "--user", "inh-u", "member")
+	c.openstackJSON(t, bin, &as, "role", "assignment", "list", "--effective", "--user", "inh-u")
+	if len(as) != 0 {
+		t.Errorf("after role remove --inherited: %v", as)
+	}
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}

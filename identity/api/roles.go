@@ -31,6 +31,10 @@ func (a *API) roleRoutes(rt *httpapi.Router) {
 		}
 	}
 	for _, actor := range []string{"users", "groups"} {
+		// OS-INHERIT lists inherited grants on domains only, as Keystone.
+		rt.HandleFunc("GET /v3/OS-INHERIT/domains/{target}/"+actor+"/{actor}/roles/inherited_to_projects", a.authed(a.listGrants))
+	}
+	for _, actor := range []string{"users", "groups"} {
 		p := "/v3/system/" + actor + "/{actor}/roles"
 		rt.HandleFunc("GET "+p, a.authed(a.listGrants))
 		for _, m := range []string{"PUT", "HEAD", "GET", "DELETE"} {
