@@ -353,6 +353,9 @@ func assignmentRoutes() []hostileRoute {
 		}
 	}
 	for _, actor := range []string{"users", "groups"} {
+		add("GET", "/v3/OS-INHERIT/domains/{target}/"+actor+"/{actor}/roles/inherited_to_projects")
+	}
+	for _, actor := range []string{"users", "groups"} {
 		base := "/v3/system/" + actor + "/{actor}/roles"
 		add("GET", base)
 		for _, m := range []string{"PUT", "HEAD", "GET", "DELETE"} {
