@@ -13,18 +13,27 @@
 //     project's tags are also edited one by one (AddProjectTag,
 //     SetProjectTags, RemoveProjectTag); an endpoint named with the
 //     legacy "region" may create it (CreateEndpointInRegion).
-//   - Auth: authenticate (password, token, application credential), scope
+//   - Credentials: Keystone's credentials (EC2 ones with the SHA-256 of
+//     the access key as id), their blobs encrypted with a Fernet key set
+//     of their own as Keystone's credential provider does (Fernet with
+//     the primary key, key_hash the SHA-1 of its text); Migrate
+//     re-encrypts them with a new primary, Unmigrated tells whether a
+//     rotation may purge a key.
+//   - Auth: authenticate (password, token, application credential, and
+//     EC2 signatures through AuthenticateEC2 with identity/ec2), scope
 //     (project, domain, system), validate (keys, expiry, revocation, the
-//     user and scope still enabled, roles still held), revoke.
+//     user and scope still enabled, roles still held), revoke. Roles
+//     inherited from a domain or a parent project count on the projects
+//     below, never on the target itself.
 //   - Bootstrap: keystone-manage bootstrap.
 //   - SharedKeys: Fernet keys in the store for several controllers, with a
 //     rotation that never invalidates a valid token.
 //
 // Building blocks that work without this package: identity/fernet,
-// identity/policy, identity/password, identity/revoke and
+// identity/ec2, identity/policy, identity/password, identity/revoke and
 // identity/middleware. identity/api is the Keystone v3 REST API over this
 // package.
 //
-// What it does not do: federation, OAuth, trusts, EC2 credentials, LDAP,
-// limits. Projects acting as domains are refused.
+// What it does not do: federation, OAuth, trusts (and EC2 credentials
+// delegating one), LDAP, limits. Projects acting as domains are refused.
 package identity

@@ -75,9 +75,27 @@
 //     are SQL ILIKE, where "%" and "_" in the value are wildcards.
 //   - GET /v3/role_assignments refuses a scope.system other than "all"
 //     (Keystone ignores it).
+//   - Credentials (API.Credentials; without it their routes answer 404):
+//     the user and project a credential names must exist, and go with
+//     it; an ec2 blob's access must be a string and stay the same on
+//     PATCH, and a blob naming a trust_id, app_cred_id or
+//     access_token_id is refused; the list is not cut by list_limit.
+//     GET .../OS-EC2 gives the policy the path's user as the credential
+//     owner (Keystone gives no target, and only its deprecated rule lets
+//     the owner list); GET and DELETE .../OS-EC2/{access} answer 404 for
+//     another user's credential (Keystone ignores the path's user).
+//   - POST /v3/ec2tokens refuses signature versions 0 and 1, answers 401
+//     for an unknown access key (Keystone's 404) and 400 for members of
+//     the wrong type (Keystone's 500).
 //
-// What it does not do: federation, OAuth1/2, trusts, credentials (EC2),
-// endpoint groups and filters, limits, domain-specific configuration,
+// Credentials: /v3/credentials, /v3/users/{id}/credentials/OS-EC2 and
+// /v3/ec2tokens (signatures checked by identity/ec2) with Keystone's
+// policies; delegated tokens (an application credential's, an EC2 one's)
+// may not touch credentials. OS-INHERIT: grants inherited to projects on
+// domains and projects, and the list of a domain's inherited grants.
+//
+// What it does not do: federation, OAuth1/2, trusts, endpoint groups and
+// filters, limits, domain-specific configuration,
 // project and user options. Those paths answer 404; options in a body
 // are ignored.
 package api
