@@ -111,6 +111,9 @@ type Builder struct {
 	Store     *Store
 	Scheduler *scheduler.Scheduler
 	Networks  Networks
+	// Volumes makes and reserves the root volumes of servers booted from
+	// volumes (nil: such servers fail to build).
+	Volumes Volumes
 	// DownTime is Nova's service_down_time (60 s when 0).
 	DownTime time.Duration
 	// Interval is how often waiting instances are looked for besides
@@ -227,9 +230,92 @@ func (b *Builder) leased(ctx context.Context, id string, fn func() error) error 
 	return fn()
 }
 
+// RootVolumeWait is how long a builder waits for a server's new root
+// volume to be made (Nova waits block_device_allocate_retries times
+// block_device_allocate_retries_interval, 180 s by default; images
+// take longer to copy here than a Cinder backend's clone).
+const RootVolumeWait = 10 * time.Minute
+
+// prepareRoot makes sure instance i's root volume exists, is available
+// and is reserved for it: the builder makes a volume the create asked
+// for (with the id chosen then, so a builder that stopped half-way
+// finds it), waits for it, reserves it and records the reservation. It
+// reports whether i may be scheduled now; false with no error leaves it
+// waiting, and the builder looks again in a second.
+func (b *Builder) prepareRoot(ctx context.Context, i Instance) (bool, error) {
+	x := *i.RootVolume()
+	abort := func(format string, args ...any) (bool, error) {
+		return false, b.fail(ctx, i, "", 500, fmt.Sprintf("Build of instance %s aborted: ", i.UUID)+fmt.Sprintf(format, args...), "")
+	}
+	if b.Volumes == nil {
+		return abort("no block-storage service for its root volume %s", x.VolumeID)
+	}
+	v, err := b.Volumes.Volume(ctx, "", x.VolumeID)
+	if fault.KindOf(err) == fault.NotFound && x.Source != nil {
+		spec := VolumeSpec{ID: x.VolumeID, Size: x.Source.Size, VolumeType: x.Source.VolumeType}
+		if x.Source.Type == "snapshot" {
+			spec.SnapshotID = x.Source.ID
+		} else {
+			spec.ImageID = x.Source.ID
+		}
+		v, err = b.Volumes.Create(ctx, i.ProjectID, spec)
+		if err == nil {
+			b.log().Info("root volume made", "instance", i.UUID, "volume", v.ID, "from", x.Source.Type, "id", x.Source.ID)
+		}
+	}
+	switch k := fault.KindOf(err); {
+	case err == nil:
+	case k == fault.BadRequest || k == fault.NotFound || k == fault.Conflict || k == fault.TooLarge || k == fault.Forbidden:
+		return abort("%s", fault.Message(err))
+	default:
+		return false, err
+	}
+	switch v.Status {
+	case "available":
+	case "creating", "downloading":
+		if b.now().Sub(i.CreatedAt) > RootVolumeWait {
+			return abort("Volume %s did not finish being created even after we waited %d seconds. And its status is %s.",
+				x.VolumeID, int(RootVolumeWait/time.Second), v.Status)
+		}
+		time.AfterFunc(time.Second, b.Poke)
+		return false, nil
+	default:
+		return abort("Volume %s did not finish being created. And its status is %s.", x.VolumeID, v.Status)
+	}
+	att, err := b.Volumes.Reserve(ctx, i.ProjectID, x.VolumeID, i.UUID)
+	if k := fault.KindOf(err); err != nil && (k == fault.BadRequest || k == fault.Conflict || k == fault.NotFound) {
+		return abort("%s", fault.Message(err))
+	} else if err != nil {
+		return false, err
+	}
+	if _, err := b.Store.SetRootAttachment(ctx, i.UUID, x.VolumeID, att); err != nil {
+		b.Volumes.Release(context.WithoutCancel(ctx), att)
+		if fault.KindOf(err) == fault.NotFound || fault.KindOf(err) == fault.Conflict {
+			return false, nil // deleted or moved on meanwhile
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+func (b *Builder) now() time.Time { return time.Now() }
+
 func (b *Builder) build(ctx context.Context, i Instance) error {
+	if x := i.RootVolume(); x != nil && x.AttachmentID == "" {
+		ready, err := b.prepareRoot(ctx, i)
+		if err != nil || !ready {
+			return err
+		}
+		if i, err = b.Store.Instance(ctx, Viewer{Admin: true}, i.UUID); err != nil {
+			return err
+		}
+	}
+	rootGB := i.Flavor.RootGB
+	if i.RootVolume() != nil {
+		rootGB = 0 // the root disk is a volume: no local disk is claimed (Nova's is_bfv)
+	}
 	req := &scheduler.Request{InstanceUUIDs: []string{i.UUID}, ProjectID: i.ProjectID, UserID: i.UserID,
-		Flavor: scheduler.Flavor{Name: i.Flavor.Name, VCPUs: int64(i.Flavor.VCPUs), MemoryMB: i.Flavor.MemoryMB, RootGB: i.Flavor.RootGB,
+		Flavor: scheduler.Flavor{Name: i.Flavor.Name, VCPUs: int64(i.Flavor.VCPUs), MemoryMB: i.Flavor.MemoryMB, RootGB: rootGB,
 			EphemeralGB: i.Flavor.EphemeralGB, SwapMB: i.Flavor.SwapMB, ExtraSpecs: i.Flavor.ExtraSpecs},
 		Image: scheduler.Image{ID: i.ImageRef}, AvailabilityZone: i.AvailabilityZone}
 	if i.ServerGroup != "" {

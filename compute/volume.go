@@ -34,6 +34,62 @@ type InstanceVolume struct {
 	// Pending is the operation under way: PortAttaching, PortDetaching
 	// (the same words as the ports'), or "".
 	Pending string `json:"pending,omitempty"`
+	// Root marks the instance's root disk (Nova's boot_index 0 volume:
+	// boot from volume). It is attached by the build, not hot-plugged,
+	// and never detached. Its AttachmentID is "" until the builder
+	// reserves it: a volume the server's create made (from an image, a
+	// snapshot) is reserved once it is available.
+	Root bool `json:"root,omitempty"`
+	// Source is what a root volume the builder makes is made from (Nova's
+	// source_type image or snapshot); nil for a volume that existed. The
+	// volume's id (VolumeID) is chosen at the server's create, so a
+	// builder that stopped half-way finds the volume it made.
+	Source *VolumeSource `json:"source,omitempty"`
+}
+
+// VolumeSource is what a server's new root volume is made from.
+type VolumeSource struct {
+	// Type is "image" or "snapshot"; ID its uuid.
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	// Size is the volume's size in GiB (0: the snapshot's).
+	Size       int64  `json:"size,omitempty"`
+	VolumeType string `json:"volume_type,omitempty"`
+}
+
+// RootVolume is the instance's root volume (boot from volume), nil for
+// an instance booted from an image.
+func (i Instance) RootVolume() *InstanceVolume {
+	for k := range i.Volumes {
+		if i.Volumes[k].Root {
+			return &i.Volumes[k]
+		}
+	}
+	return nil
+}
+
+// VolumeInfo is a volume as compute reads it from the block-storage
+// service.
+type VolumeInfo struct {
+	ID, Status       string
+	AvailabilityZone string
+	Size             int64 // GiB
+	Bootable         bool
+	Multiattach      bool
+}
+
+// VolumeSpec is a volume a server's create asks the block-storage
+// service to make (Nova's boot from volume of an image, a snapshot, or
+// a blank volume): Size GiB, from ImageID or SnapshotID (neither for a
+// blank one), of VolumeType ("" for the default) in AvailabilityZone
+// ("" for the default).
+type VolumeSpec struct {
+	// ID is the new volume's id ("" for a random one).
+	ID                  string
+	Size                int64
+	ImageID, SnapshotID string
+	VolumeType          string
+	AvailabilityZone    string
 }
 
 // Events of the volume operations (compute_<method>).
@@ -64,6 +120,14 @@ type Volumes interface {
 	// ReleaseInstance deletes every attachment of instance: those a
 	// controller's death between a reserve and its record left behind.
 	ReleaseInstance(ctx context.Context, instance string) error
+	// Volume is volume id as project sees it ("" for any project's:
+	// the controller's own reads), Cinder's VolumeNotFound otherwise.
+	Volume(ctx context.Context, project, id string) (VolumeInfo, error)
+	// SnapshotSize is the size (GiB) of snapshot id as project sees it.
+	SnapshotSize(ctx context.Context, project, id string) (int64, error)
+	// Create makes a volume of project (a server's root volume); it is
+	// available once the block-storage service made it.
+	Create(ctx context.Context, project string, s VolumeSpec) (VolumeInfo, error)
 }
 
 // The state rules of Nova's attach_volume and detach_volume, less
@@ -169,6 +233,9 @@ func (s *Store) DetachVolume(ctx context.Context, v Viewer, id, volume string) (
 		if k < 0 {
 			return novaError(fault.NotFound, "VolumeBDMNotFound", "Instance %s is not attached to volume %s", id, volume)
 		}
+		if i.Volumes[k].Root {
+			return novaError(fault.BadRequest, "RootVolume", "Cannot detach a root device volume")
+		}
 		i.Volumes[k].Pending = PortDetaching
 		return s.startInterfaceAction(ctx, tx, *i, detachVolume, EventDetachVolume)
 	})
@@ -231,4 +298,46 @@ func (s *Store) ReportVolume(ctx context.Context, host, id, volume string, r Vol
 		}
 		return finishEvents(ctx, tx, id, event, end, s.now())
 	})
+}
+
+// SetRootAttachment records the Cinder attachment the builder reserved
+// for instance id's root volume, which had none; the instance must
+// still wait for a host (building, scheduling).
+func (s *Store) SetRootAttachment(ctx context.Context, id, volume, attachment string) (Instance, error) {
+	return s.writeInstance(ctx, id, func(_ *sqlstore.Tx, i *Instance) error {
+		x := i.RootVolume()
+		if x == nil || x.VolumeID != volume {
+			return novaError(fault.Conflict, "UnexpectedVolumeState", "Volume %s is not the root volume of instance %s.", volume, id)
+		}
+		if i.VMState != Building || i.TaskState != Scheduling {
+			return novaError(fault.Conflict, "InstanceInvalidState", "Instance %s is not waiting for a host.", id)
+		}
+		if x.AttachmentID != "" {
+			return novaError(fault.Conflict, "UnexpectedVolumeState", "The root volume %s of instance %s is reserved already.", volume, id)
+		}
+		x.AttachmentID = attachment
+		return nil
+	})
+}
+
+// CheckRootConnect is the check of a host's connect of instance id's
+// root volume: the instance is building (spawning) on host, and volume
+// is its reserved root volume. It returns the volume as the instance
+// has it.
+func (s *Store) CheckRootConnect(ctx context.Context, host, id, volume string) (InstanceVolume, error) {
+	is, err := getInstance(ctx, s.db, "uuid = ? AND deleted_at IS NULL", id)
+	if err != nil {
+		return InstanceVolume{}, err
+	}
+	if len(is) == 0 || is[0].Host != host {
+		return InstanceVolume{}, instanceNotFound(id)
+	}
+	x := is[0].RootVolume()
+	if x == nil || x.VolumeID != volume || x.AttachmentID == "" {
+		return InstanceVolume{}, novaError(fault.Conflict, "UnexpectedVolumeState", "Volume %s is not the reserved root volume of instance %s.", volume, id)
+	}
+	if is[0].VMState != Building {
+		return InstanceVolume{}, novaError(fault.Conflict, "InstanceInvalidState", "Instance %s is not being built.", id)
+	}
+	return *x, nil
 }

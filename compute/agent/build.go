@@ -78,8 +78,9 @@ func (a *Agent) build(ctx context.Context, i compute.Instance) bool {
 // (an earlier try made it), and starts the guest; stopped, the guest is
 // defined and left off (virt.Guest.Stopped: a stopped server's move).
 func (a *Agent) spawn(ctx context.Context, i compute.Instance, stopped bool) error {
-	if i.ImageRef == "" {
-		return abortError{errors.New("no image: booting from a volume is not supported yet")}
+	root := i.RootVolume()
+	if i.ImageRef == "" && root == nil {
+		return abortError{errors.New("no image and no root volume to boot from")}
 	}
 	md, err := i.GuestMetadata()
 	if err != nil {
@@ -89,17 +90,27 @@ func (a *Agent) spawn(ctx context.Context, i compute.Instance, stopped bool) err
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return err
 	}
-	// A disk that exists is whole (written under another name and
-	// renamed): an earlier try's, or one a move brought.
-	disk := filepath.Join(dir, "disk")
-	if !exists(disk) {
-		img, err := a.image(ctx, i.ImageRef)
-		if err != nil {
+	// The root disk: the root volume (boot from volume), connected with
+	// this host's connector, or a local disk of the image. A disk that
+	// exists is whole (written under another name and renamed): an
+	// earlier try's, or one a move brought.
+	var rootDisk virt.Disk
+	if root != nil {
+		if rootDisk, err = a.connectVolume(ctx, i, *root); err != nil {
 			return err
 		}
-		if err := a.makeDisk(ctx, img, i.Flavor.RootGB, disk); err != nil {
-			return err
+	} else {
+		disk := filepath.Join(dir, "disk")
+		if !exists(disk) {
+			img, err := a.image(ctx, i.ImageRef)
+			if err != nil {
+				return err
+			}
+			if err := a.makeDisk(ctx, img, i.Flavor.RootGB, disk); err != nil {
+				return err
+			}
 		}
+		rootDisk = virt.Disk{Path: disk, Format: "qcow2"}
 	}
 	crashpoint.Hit("compute.agent.disk")
 	// A config drive when the server asked for one or the host forces
@@ -116,7 +127,7 @@ func (a *Agent) spawn(ctx context.Context, i compute.Instance, stopped bool) err
 		}
 	}
 	g := virt.Guest{ID: i.UUID, Name: i.Name, VCPUs: i.Flavor.VCPUs, MemoryMB: i.Flavor.MemoryMB,
-		Disk: virt.Disk{Path: disk, Format: "qcow2"}, ConfigISO: iso, UserData: md.UserData, Ports: a.guestPorts(i),
+		Disk: rootDisk, ConfigISO: iso, UserData: md.UserData, Ports: a.guestPorts(i),
 		Stopped: stopped}
 	if err := a.Driver.Spawn(ctx, g); err != nil {
 		return err

@@ -172,6 +172,17 @@ const initiatorPrefix = "iqn.2010-10.org.gostack:"
 // attachVolume gets x's connection info from the controller and has the
 // driver attach the volume.
 func (a *Agent) attachVolume(ctx context.Context, i compute.Instance, x compute.InstanceVolume) error {
+	disk, err := a.connectVolume(ctx, i, x)
+	if err != nil {
+		return err
+	}
+	return virt.AttachVolume(ctx, a.Driver, i.UUID, disk)
+}
+
+// connectVolume gives x's attachment this host's connector, through the
+// controller, and returns the volume as the guest's disk (its serial the
+// volume id).
+func (a *Agent) connectVolume(ctx context.Context, i compute.Instance, x compute.InstanceVolume) (virt.Disk, error) {
 	connector := map[string]any{"host": a.Config.Host, "initiator": initiatorPrefix + a.Config.Host, "platform": "x86_64",
 		"os_type": "linux", "multipath": false, "do_local_attach": false}
 	if a.Config.HostIP != "" {
@@ -179,20 +190,20 @@ func (a *Agent) attachVolume(ctx context.Context, i compute.Instance, x compute.
 	}
 	u, err := a.hostURL(ctx, "/instances/"+url.PathEscape(i.UUID)+"/volumes/"+url.PathEscape(x.VolumeID)+"/connect")
 	if err != nil {
-		return err
+		return virt.Disk{}, err
 	}
 	var out struct {
 		ConnectionInfo map[string]any `json:"connection_info"`
 	}
 	if err := a.Session.Do(ctx, http.MethodPut, u, map[string]any{"connector": connector}, &out); err != nil {
-		return fmt.Errorf("connect volume %s: %w", x.VolumeID, err)
+		return virt.Disk{}, fmt.Errorf("connect volume %s: %w", x.VolumeID, err)
 	}
 	disk, err := virt.VolumeDisk(out.ConnectionInfo)
 	if err != nil {
-		return err
+		return virt.Disk{}, err
 	}
 	disk.Serial = x.VolumeID
-	return virt.AttachVolume(ctx, a.Driver, i.UUID, disk)
+	return disk, nil
 }
 
 // reportVolume sends a volume report.

@@ -114,6 +114,16 @@ func (f *fakeVolumes) Release(_ context.Context, a string) error     { f.set(a, 
 func (f *fakeVolumes) Delete(context.Context, string) error          { return nil }
 func (f *fakeVolumes) ReleaseInstance(context.Context, string) error { return nil }
 
+func (f *fakeVolumes) Volume(_ context.Context, _, id string) (compute.VolumeInfo, error) {
+	return compute.VolumeInfo{ID: id, Status: "available", Size: 1}, nil
+}
+
+func (f *fakeVolumes) SnapshotSize(context.Context, string, string) (int64, error) { return 1, nil }
+
+func (f *fakeVolumes) Create(_ context.Context, _ string, s compute.VolumeSpec) (compute.VolumeInfo, error) {
+	return compute.VolumeInfo{ID: s.ID, Status: "available", Size: s.Size}, nil
+}
+
 func (d *nicDriver) has(id string) []string {
 	d.nmu.Lock()
 	defer d.nmu.Unlock()

@@ -126,7 +126,8 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	nets, imgs := envNetworks{env}, envImages{env}
-	builder := &compute.Builder{Store: store, Scheduler: sch, Networks: nets, Log: env.Log, AllowResizeToSameHost: c.Config.AllowResizeToSameHost}
+	builder := &compute.Builder{Store: store, Scheduler: sch, Networks: nets, Volumes: envVolumes{env}, Log: env.Log,
+		AllowResizeToSameHost: c.Config.AllowResizeToSameHost}
 	staging := c.Config.StagingDir
 	if staging == "" {
 		staging = filepath.Join(env.Config.DataDir, "compute", "staging")

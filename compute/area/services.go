@@ -32,6 +32,9 @@ const (
 	volReleaseKey     = "volume.attachments.release"
 	volDeleteKey      = "volume.volumes.delete"
 	volReleaseAllKey  = "volume.attachments.release_instance"
+	volGetKey         = "volume.volumes.get"
+	volCreateKey      = "volume.volumes.create"
+	volSnapshotGetKey = "volume.snapshots.get"
 )
 
 // lookup finds what key provides, as a T, at call time (the providing
@@ -267,4 +270,50 @@ func (v envVolumes) ReleaseInstance(ctx context.Context, instance string) error 
 		return err
 	}
 	return f(ctx, instance)
+}
+
+func volumeInfo(m map[string]any) compute.VolumeInfo {
+	v := compute.VolumeInfo{ID: str(m["id"]), Status: str(m["status"]), AvailabilityZone: str(m["availability_zone"])}
+	v.Size, _ = m["size"].(int64)
+	v.Bootable, _ = m["bootable"].(bool)
+	v.Multiattach, _ = m["multiattach"].(bool)
+	return v
+}
+
+func (v envVolumes) Volume(ctx context.Context, project, id string) (compute.VolumeInfo, error) {
+	f, err := compose.Provided[func(context.Context, string, string) (map[string]any, error)](v.env, volGetKey)
+	if err != nil {
+		return compute.VolumeInfo{}, err
+	}
+	m, err := f(ctx, project, id)
+	if err != nil {
+		return compute.VolumeInfo{}, err
+	}
+	return volumeInfo(m), nil
+}
+
+func (v envVolumes) SnapshotSize(ctx context.Context, project, id string) (int64, error) {
+	f, err := compose.Provided[func(context.Context, string, string) (map[string]any, error)](v.env, volSnapshotGetKey)
+	if err != nil {
+		return 0, err
+	}
+	m, err := f(ctx, project, id)
+	if err != nil {
+		return 0, err
+	}
+	size, _ := m["size"].(int64)
+	return size, nil
+}
+
+func (v envVolumes) Create(ctx context.Context, project string, s compute.VolumeSpec) (compute.VolumeInfo, error) {
+	f, err := compose.Provided[func(context.Context, string, map[string]any) (map[string]any, error)](v.env, volCreateKey)
+	if err != nil {
+		return compute.VolumeInfo{}, err
+	}
+	m, err := f(ctx, project, map[string]any{"id": s.ID, "size": s.Size, "image_id": s.ImageID, "snapshot_id": s.SnapshotID,
+		"volume_type": s.VolumeType, "availability_zone": s.AvailabilityZone})
+	if err != nil {
+		return compute.VolumeInfo{}, err
+	}
+	return volumeInfo(m), nil
 }

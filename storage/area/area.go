@@ -152,7 +152,7 @@ func (v *Volume) Build(ctx context.Context, env *compose.Env) (http.Handler, err
 		}
 	}
 	store := storage.NewStore(env.DB, env.Watch)
-	provideCompute(env, store)
+	provideCompute(env, store, envImages{env})
 	api := &cinder.API{Store: store, Policy: enf, Images: envImages{env}}
 	if v.Config.Agent.Enabled {
 		if err := v.startAgent(ctx, env); err != nil {
@@ -238,11 +238,25 @@ const (
 	// AttachmentsReleaseInstanceKey: func(ctx, instance string) error,
 	// every attachment of instance deleted.
 	AttachmentsReleaseInstanceKey = "volume.attachments.release_instance"
+	// VolumesGetKey: func(ctx, project, id string) (map[string]any,
+	// error), the volume as project sees it ("" any project's): id,
+	// status, size (int64), availability_zone, bootable,
+	// multiattach (bools).
+	VolumesGetKey = "volume.volumes.get"
+	// VolumesCreateKey: func(ctx, project string, spec map[string]any)
+	// (map[string]any, error), a volume of project (a server's root
+	// volume) from spec's id, size (int64), image_id, snapshot_id,
+	// volume_type and availability_zone (strings, "" for none), checked
+	// as the API checks a create; the answer is VolumesGetKey's.
+	VolumesCreateKey = "volume.volumes.create"
+	// SnapshotsGetKey: func(ctx, project, id string) (map[string]any,
+	// error), the snapshot as project sees it: id, status, size (int64).
+	SnapshotsGetKey = "volume.snapshots.get"
 )
 
 var admin = storage.Viewer{Admin: true}
 
-func provideCompute(env *compose.Env, store *storage.Store) {
+func provideCompute(env *compose.Env, store *storage.Store, images storage.Images) {
 	env.Provide(AttachmentsReserveKey, func(ctx context.Context, project, volume, instance string) (string, error) {
 		a, err := store.CreateAttachment(ctx, storage.Viewer{Project: project}, storage.AttachmentCreate{VolumeID: volume, InstanceUUID: instance})
 		return a.ID, err
@@ -284,6 +298,51 @@ func provideCompute(env *compose.Env, store *storage.Store) {
 			}
 		}
 		return fmt.Errorf("volume: the attachments of instance %s do not end", instance)
+	})
+	viewer := func(project string) storage.Viewer {
+		if project == "" {
+			return admin
+		}
+		return storage.Viewer{Project: project}
+	}
+	volumeMap := func(v storage.Volume) map[string]any {
+		return map[string]any{"id": v.ID, "status": string(v.Status), "size": v.Size, "availability_zone": v.AvailabilityZone,
+			"bootable": v.Bootable, "multiattach": v.Multiattach}
+	}
+	env.Provide(VolumesGetKey, func(ctx context.Context, project, id string) (map[string]any, error) {
+		v, err := store.Volume(ctx, viewer(project), id)
+		if err != nil {
+			return nil, err
+		}
+		return volumeMap(v), nil
+	})
+	env.Provide(SnapshotsGetKey, func(ctx context.Context, project, id string) (map[string]any, error) {
+		n, err := store.Snapshot(ctx, viewer(project), id)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"id": n.ID, "status": string(n.Status), "size": n.VolumeSize}, nil
+	})
+	env.Provide(VolumesCreateKey, func(ctx context.Context, project string, spec map[string]any) (map[string]any, error) {
+		str := func(k string) string { s, _ := spec[k].(string); return s }
+		c := storage.VolumeCreate{ID: str("id"), Name: new(string), Description: new(string), SnapshotID: str("snapshot_id"),
+			VolumeType: str("volume_type"), AvailabilityZone: str("availability_zone")}
+		c.Size, _ = spec["size"].(int64)
+		if id := str("image_id"); id != "" {
+			img, err := images.Image(ctx, project, id)
+			if err != nil {
+				return nil, err
+			}
+			if err := storage.CheckImage(img, c.Size); err != nil {
+				return nil, err
+			}
+			c.ImageID, c.ImageMetadata = img.ID, storage.ImageMetadata(img)
+		}
+		v, err := store.CreateVolume(ctx, storage.Viewer{Project: project}, c)
+		if err != nil {
+			return nil, err
+		}
+		return volumeMap(v), nil
 	})
 	env.Provide(VolumesDeleteKey, func(ctx context.Context, volume string) error {
 		_, err := store.DeleteVolume(ctx, admin, volume, storage.DeleteOptions{})

@@ -166,6 +166,19 @@ func (a *API) instanceReport(w http.ResponseWriter, r *http.Request) error {
 			moved = &m
 		}
 	}
+	// A build done: its root volume is attached (Cinder's attachment
+	// completed, the volume in-use) before the report is taken, so a
+	// report lost after that is sent again and finds Cinder done.
+	if rep.Task == compute.Spawning && rep.VMState == compute.Active && a.Volumes != nil {
+		if now, err := a.Store.Instance(r.Context(), compute.Viewer{Admin: true}, id); err == nil && now.Host == host &&
+			now.TaskState == compute.Spawning {
+			if x := now.RootVolume(); x != nil && x.AttachmentID != "" {
+				if err := a.Volumes.Complete(r.Context(), x.AttachmentID); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	i, err := a.Store.ReportInstance(r.Context(), host, id, rep)
 	if err != nil {
 		return err
@@ -231,7 +244,13 @@ func (a *API) volumeConnect(w http.ResponseWriter, r *http.Request) error {
 	}
 	x, err := a.Store.CheckVolumeReport(r.Context(), host, id, volume, compute.VolumeReport{Op: compute.PortAttaching})
 	if err != nil {
-		return err
+		// The root volume of an instance the host builds (boot from
+		// volume) is connected by the build.
+		rx, rerr := a.Store.CheckRootConnect(r.Context(), host, id, volume)
+		if rerr != nil {
+			return err
+		}
+		x = rx
 	}
 	if a.Volumes == nil {
 		return fault.New(fault.Unavailable, "No block-storage service is configured.")

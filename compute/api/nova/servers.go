@@ -376,18 +376,27 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if err := serverName(name); err != nil {
 		return err
 	}
-	if _, ok := s.m["block_device_mapping_v2"]; ok {
-		return badRequest("Booting from a volume (block_device_mapping_v2) is not supported by this cloud yet.")
-	}
 	imageRef, _, err := s.str("imageRef")
 	if err != nil {
 		return err
 	}
 	imageRef = idFromHref(imageRef)
-	if imageRef == "" {
-		return badRequest("Missing imageRef attribute")
+	// Boot from volume: the root disk a volume (block_device_mapping_v2),
+	// or the image written as a mapping.
+	var root *rootBDM
+	if raw, ok := s.m["block_device_mapping_v2"]; ok {
+		if root, err = parseBDMs(q, raw, imageRef); err != nil {
+			return err
+		}
+		if root != nil && root.Local {
+			imageRef, root = root.ID, nil
+		}
 	}
-	if _, err := uuid.Parse(imageRef); err != nil {
+	if root != nil {
+		imageRef = "" // a volume-backed server has no image (Nova's image_ref '')
+	} else if imageRef == "" {
+		return badRequest("Missing imageRef attribute")
+	} else if _, err := uuid.Parse(imageRef); err != nil {
 		return badRequest("Invalid input for field/attribute imageRef. Value: %s. %s is not a 'uuid'", imageRef, py(imageRef))
 	}
 	flavorRef := idFromHref(fmt.Sprint(s.m["flavorRef"]))
@@ -428,21 +437,27 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	}
 	inst.Flavor = compute.InstanceFlavor{ID: fl.FlavorID, Name: fl.Name, VCPUs: int(fl.VCPUs), MemoryMB: fl.MemoryMB, RootGB: fl.RootGB,
 		EphemeralGB: fl.EphemeralGB, SwapMB: fl.Swap, ExtraSpecs: fl.ExtraSpecs}
-	if a.Images == nil {
-		return badRequest("Image %s could not be found.", imageRef)
-	}
-	img, err := a.Images.Image(r.Context(), q.caller.ProjectID, imageRef)
-	if err != nil {
-		if fault.KindOf(err) == fault.NotFound {
+	if root != nil {
+		if err := a.checkRoot(r, q, root, fl); err != nil {
+			return err
+		}
+	} else {
+		if a.Images == nil {
 			return badRequest("Image %s could not be found.", imageRef)
 		}
-		return err
-	}
-	if img.Status != "active" {
-		return badRequest("Image %s is not active.", imageRef)
-	}
-	if err := checkImageFits(img, fl); err != nil {
-		return err
+		img, err := a.Images.Image(r.Context(), q.caller.ProjectID, imageRef)
+		if err != nil {
+			if fault.KindOf(err) == fault.NotFound {
+				return badRequest("Image %s could not be found.", imageRef)
+			}
+			return err
+		}
+		if img.Status != "active" {
+			return badRequest("Image %s is not active.", imageRef)
+		}
+		if err := checkImageFits(img, fl); err != nil {
+			return err
+		}
 	}
 	// Key pair, user data, config drive, zone, metadata.
 	if kn, ok, err := s.str("key_name"); err != nil {
@@ -589,6 +604,9 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if minCount > maxCount {
 		return badRequest("min_count must be <= max_count")
 	}
+	if root != nil && root.Source == "volume" && maxCount > 1 {
+		return badRequest("Cannot attach one or more volumes to multiple instances")
+	}
 	if maxCount > 1 && len(inst.Networks) > 0 && slices.ContainsFunc(inst.Networks, func(n compute.NetworkRequest) bool { return n.PortID != "" || n.FixedIP != "" }) {
 		return badRequest("Multiple instances cannot be created with the same port or fixed IP.")
 	}
@@ -614,8 +632,23 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 		if maxCount > 1 {
 			i.Hostname = fmt.Sprintf("%s-%d", inst.Hostname, n+1)
 		}
+		if root != nil {
+			x := root.rootVolume()
+			if root.Source == "volume" {
+				// Nova reserves an existing volume at the API.
+				att, err := a.Volumes.Reserve(r.Context(), i.ProjectID, x.VolumeID, i.UUID)
+				if err != nil {
+					return reserveError(err)
+				}
+				x.AttachmentID = att
+			}
+			i.Volumes = []compute.InstanceVolume{x}
+		}
 		c, err := a.Store.CreateInstance(r.Context(), i)
 		if err != nil {
+			if len(i.Volumes) > 0 && i.Volumes[0].AttachmentID != "" {
+				a.Volumes.Release(r.Context(), i.Volumes[0].AttachmentID)
+			}
 			return err
 		}
 		created = append(created, c)
@@ -625,6 +658,7 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if _, err := a.Store.CheckInstanceQuota(r.Context(), inst.ProjectID, inst.Flavor, 0); err != nil {
 		for _, c := range created {
 			a.Store.StartAction(r.Context(), compute.Viewer{Admin: true}, c.UUID, "delete")
+			a.release(r, c)
 			a.Store.DeleteUnplaced(r.Context(), c.UUID)
 		}
 		return err
@@ -647,6 +681,67 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	w.Header().Set("Location", resourceLinks(r, "servers", first.UUID)[0].Href)
 	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{"server": out})
 	return nil
+}
+
+// checkRoot is Nova's _validate_bdm of a server's root volume: the
+// volume, snapshot or image it is made from must exist for the caller
+// (Nova's InvalidBDMVolume, InvalidBDMSnapshot, InvalidBDMImage), an
+// image be active and its min_ram fit the flavor; a snapshot's size is
+// the new volume's when none is given.
+func (a *API) checkRoot(r *http.Request, q *request, root *rootBDM, fl compute.Flavor) error {
+	if a.Volumes == nil {
+		return badRequest("Booting from a volume is not possible: this cloud has no block-storage service.")
+	}
+	ctx, project := r.Context(), q.caller.ProjectID
+	switch root.Source {
+	case "volume":
+		v, err := a.Volumes.Volume(ctx, project, root.ID)
+		if fault.KindOf(err) == fault.NotFound {
+			return invalidBDM("failed to get volume %s.", root.ID)
+		} else if err != nil {
+			return err
+		}
+		if v.Status != "available" {
+			return badRequest("Invalid volume: volume '%s' status must be 'available'. Currently in '%s'", root.ID, v.Status)
+		}
+	case "snapshot":
+		size, err := a.Volumes.SnapshotSize(ctx, project, root.ID)
+		if fault.KindOf(err) == fault.NotFound {
+			return invalidBDM("failed to get snapshot %s.", root.ID)
+		} else if err != nil {
+			return err
+		}
+		if root.Size == 0 {
+			root.Size = size
+		}
+	case "image":
+		if a.Images == nil {
+			return invalidBDM("failed to get image %s.", root.ID)
+		}
+		img, err := a.Images.Image(ctx, project, root.ID)
+		if fault.KindOf(err) == fault.NotFound {
+			return invalidBDM("failed to get image %s.", root.ID)
+		} else if err != nil {
+			return err
+		}
+		if img.Status != "active" {
+			return badRequest("Image %s is not active.", root.ID)
+		}
+		if fl.MemoryMB < img.MinRAM {
+			return badRequest("Flavor's memory is too small for requested image.")
+		}
+	}
+	return nil
+}
+
+// reserveError is a refused reserve of a server's root volume as Nova
+// answers it: Cinder's refusal as an invalid volume (400).
+func reserveError(err error) error {
+	switch fault.KindOf(err) {
+	case fault.BadRequest, fault.Conflict, fault.NotFound:
+		return badRequest("%s", fault.Message(err))
+	}
+	return err
 }
 
 // checkImageFits is Nova's _validate_flavor_image_nostatus: the image's

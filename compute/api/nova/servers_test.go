@@ -191,6 +191,7 @@ func newServerAPI(t *testing.T) *serverEnv {
 	}
 	imgs := &snapshotImages{made: map[string]compute.ImageInfo{}, data: map[string][]byte{}}
 	vols := &fakeVolumes{volumes: map[string]string{}, attachments: map[string]string{}}
+	b.Volumes = vols
 	h := (&nova.API{Store: store, Networks: nets, Images: imgs, Volumes: vols, Builder: b, ImageURL: "http://image.test"}).Handler()
 	mw := &middleware.Middleware{Validator: tokens, Style: httpapi.Nova, Optional: true}
 	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(h)))
@@ -394,7 +395,6 @@ func TestServerCreate(t *testing.T) {
 		{"2.37", serverBody(map[string]any{"networks": nil}), 400, "badRequest", "'networks' is a required property"},
 		{"2.1", serverBody(map[string]any{"networks": []any{map[string]any{"uuid": "not-a-uuid"}}}), 400, "badRequest", "Bad networks format"},
 		{"2.1", serverBody(map[string]any{"min_count": 3, "max_count": 2}), 400, "badRequest", "min_count must be <= max_count"},
-		{"2.1", serverBody(map[string]any{"block_device_mapping_v2": []any{}}), 400, "badRequest", "not supported"},
 	} {
 		wantError(t, e.call(t, tc.v, alice, "POST", "/servers", tc.body), tc.status, tc.key, tc.msg)
 	}

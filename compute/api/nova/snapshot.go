@@ -70,6 +70,11 @@ func (a *API) createImage(w http.ResponseWriter, r *http.Request, q *request, ar
 	if err := a.authorize(r.Context(), q, "os_compute_api:servers:create_image", map[string]any{"project_id": i.ProjectID}); err != nil {
 		return err
 	}
+	if i.RootVolume() != nil {
+		// Nova snapshots the root volume in Cinder and makes an image that
+		// maps it (block_device_mapping); not here yet.
+		return badRequest("Snapshots of volume-backed servers are not supported by this cloud yet: snapshot the root volume (openstack volume snapshot create --force).")
+	}
 	iw, ok := a.Images.(compute.ImageWriter)
 	if !ok {
 		return fault.New(fault.Unavailable, "No image service takes snapshots.")

@@ -3,6 +3,7 @@ package nova_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,8 @@ type fakeVolumes struct {
 	connected   []string
 	deleted     []string
 	releasedFor []string // instances whose attachments were all released
+	snapshots   []string // project A's snapshots
+	created     []compute.VolumeSpec
 }
 
 func (f *fakeVolumes) add() string {
@@ -82,6 +85,44 @@ func (f *fakeVolumes) ReleaseInstance(_ context.Context, instance string) error 
 	defer f.mu.Unlock()
 	f.releasedFor = append(f.releasedFor, instance)
 	return nil
+}
+
+func (f *fakeVolumes) Volume(_ context.Context, project, id string) (compute.VolumeInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.volumes[id]
+	if !ok || project != "" && project != "proj-a" {
+		return compute.VolumeInfo{}, fault.New(fault.NotFound, "Volume %s could not be found.", id)
+	}
+	return compute.VolumeInfo{ID: id, Status: st, Size: 1, AvailabilityZone: "nova"}, nil
+}
+
+func (f *fakeVolumes) SnapshotSize(_ context.Context, project, id string) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.Contains(f.snapshots, id) || project != "proj-a" {
+		return 0, fault.New(fault.NotFound, "Snapshot %s could not be found.", id)
+	}
+	return 3, nil
+}
+
+// Create makes the volume creating; made() makes it available, as the
+// volume's agent would.
+func (f *fakeVolumes) Create(_ context.Context, project string, s compute.VolumeSpec) (compute.VolumeInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.volumes[s.ID]; ok {
+		return compute.VolumeInfo{}, fault.New(fault.Conflict, "Volume %s already exists.", s.ID)
+	}
+	f.volumes[s.ID] = "creating"
+	f.created = append(f.created, s)
+	return compute.VolumeInfo{ID: s.ID, Status: "creating", Size: s.Size}, nil
+}
+
+func (f *fakeVolumes) made(id, status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.volumes[id] = status
 }
 
 func (f *fakeVolumes) Delete(_ context.Context, volume string) error {
