@@ -64,6 +64,9 @@ type VolumeReport struct {
 	ProviderAuth     string `json:"provider_auth,omitempty"`
 	// Size is the size an extend reached: the volume's NewSize.
 	Size int64 `json:"size,omitempty"`
+	// ImageID is the image an upload wrote (VolumeUploading): the
+	// report ends that upload only.
+	ImageID string `json:"image_id,omitempty"`
 }
 
 // maxProvider is Cinder's String(256) of provider_location and
@@ -134,6 +137,8 @@ func (s *Store) ReportVolume(ctx context.Context, host, id string, r VolumeRepor
 			vol.Size, vol.NewSize, vol.Message = r.Size, 0, ""
 		case r.Status == VolumeExtending:
 			vol.Status, vol.NewSize, vol.Message = VolumeErrorExtending, 0, r.Error
+		case r.Status == VolumeUploading && (vol.Upload == nil || vol.Upload.ImageID != r.ImageID):
+			return cinderError(fault.Conflict, "InvalidVolume", "Invalid volume: volume %s is not uploading to image %s.", id, r.ImageID)
 		case r.Status == VolumeUploading:
 			// Done or failed, the volume returns to its status (Cinder's
 			// copy_volume_to_image ends so either way); a failure is

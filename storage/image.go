@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"strconv"
 
 	"github.com/gostack/gostack/kit/fault"
@@ -60,11 +61,18 @@ var glanceCoreProperties = []string{"checksum", "container_format", "disk_format
 func UploadProperties(v Volume) map[string]string {
 	out := map[string]string{}
 	for k, val := range v.ImageMetadata {
-		if !slices.Contains(glanceCoreProperties, k) {
+		if !slices.Contains(glanceCoreProperties, k) && !reservedProperty(k) {
 			out[k] = val
 		}
 	}
 	return out
+}
+
+// reservedProperty is Cinder's filter_out_reserved_namespaces_metadata:
+// the image service's own os_glance properties and an image's
+// signature (img_signature*), which would be false of new content.
+func reservedProperty(k string) bool {
+	return strings.HasPrefix(k, "os_glance") || strings.HasPrefix(k, "img_signature")
 }
 
 const gib = 1 << 30
@@ -72,11 +80,16 @@ const gib = 1 << 30
 // CheckImage is Cinder's check_image_metadata of an image for a volume
 // of size GiB: the image active, its size (rounded up to GiB) and
 // virtual size no larger than the volume, the volume no smaller than the
-// image's min_disk. Refusals are Cinder's InvalidInput and
+// image's min_disk; and not compressed (container_format compressed,
+// which Cinder decompresses). Refusals are Cinder's InvalidInput and
 // ImageUnacceptable (400).
 func CheckImage(img ImageInfo, size int64) error {
 	if img.Status != "active" {
 		return invalidInput("Image %s is not active.", img.ID)
+	}
+	if img.ContainerFormat == "compressed" {
+		// Cinder decompresses such images; not here.
+		return invalidInput("Image %s is compressed (container_format compressed): volumes are not made from compressed images here.", img.ID)
 	}
 	if gb := (img.Size + gib - 1) / gib; gb > size {
 		return invalidInput("Size of specified image %dGB is larger than volume size %dGB.", gb, size)

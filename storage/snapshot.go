@@ -231,7 +231,7 @@ func (s *Store) CreateSnapshot(ctx context.Context, v Viewer, c SnapshotCreate) 
 		if err := lockProject(ctx, tx, v.Project); err != nil {
 			return err
 		}
-		if err := lockVolumeRow(ctx, tx, c.VolumeID); err != nil {
+		if err := lockRow(ctx, tx, "storage_volumes", c.VolumeID); err != nil {
 			return err
 		}
 		vol, err := volumeByID(ctx, tx, c.VolumeID)
@@ -299,18 +299,6 @@ func (s *Store) CreateSnapshot(ctx context.Context, v Viewer, c SnapshotCreate) 
 		return Snapshot{}, err
 	}
 	return out, nil
-}
-
-// lockVolumeRow locks volume id's row for the transaction (PostgreSQL;
-// SQLite's writers are serial).
-func lockVolumeRow(ctx context.Context, tx *sqlstore.Tx, id string) error {
-	if tx.Dialect() != sqlstore.Postgres {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, "SELECT id FROM storage_volumes WHERE id = ? FOR UPDATE", id); err != nil {
-		return fmt.Errorf("storage: lock volume %s: %w", id, err)
-	}
-	return nil
 }
 
 // checkSnapshotQuota is Cinder's reserve of a snapshot of a size GiB
@@ -507,17 +495,27 @@ func (s *Store) DeleteSnapshot(ctx context.Context, v Viewer, id string, force b
 		if !force && n.Status != SnapshotAvailable && n.Status != SnapshotError {
 			return invalidSnapshot("Snapshot status must be available or error and must not be part of a group.")
 		}
-		var copying int
-		if err := tx.Get(ctx, "SELECT COUNT(*) FROM storage_volumes WHERE snapshot_id = ? AND status = ? AND deleted_at IS NULL",
-			[]any{id, string(VolumeCreating)}, &copying); err != nil {
-			return fmt.Errorf("storage: delete snapshot %s: %w", id, err)
-		}
-		if copying > 0 {
-			return invalidSnapshot("Snapshot %s is being copied into a new volume.", id)
+		if err := snapshotCopied(ctx, tx, id); err != nil {
+			return err
 		}
 		n.Status = SnapshotDeleting
 		return nil
 	})
+}
+
+// snapshotCopied refuses (Cinder's InvalidSnapshot) while a new volume
+// is being made from snapshot id. The volume's create locked id's row,
+// so on PostgreSQL this waits for it.
+func snapshotCopied(ctx context.Context, tx *sqlstore.Tx, id string) error {
+	var copying int
+	if err := tx.Get(ctx, "SELECT COUNT(*) FROM storage_volumes WHERE snapshot_id = ? AND status = ? AND deleted_at IS NULL",
+		[]any{id, string(VolumeCreating)}, &copying); err != nil {
+		return fmt.Errorf("storage: snapshot %s: %w", id, err)
+	}
+	if copying > 0 {
+		return invalidSnapshot("Snapshot %s is being copied into a new volume.", id)
+	}
+	return nil
 }
 
 // ResetSnapshotStatus is an admin's os-reset_status of a snapshot: its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gostack/gostack/kit/fault"
@@ -406,6 +407,39 @@ func TestSnapshotList(t *testing.T) {
 		_, _, err = s.Snapshots(ctx, alice, storage.SnapshotFilter{SortKeys: []string{"nope"}})
 		if fault.KindOf(err) != fault.BadRequest {
 			t.Errorf("an unknown sort key: %v", err)
+		}
+	})
+}
+
+// A volume made from a snapshot and the snapshot's delete, at once: one
+// of them is refused, never both taken (the delete would remove what the
+// copy reads). The same for a clone and its source's delete.
+func TestCopyDeleteRace(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		if _, err := s.SetQuotas(ctx, alice.Project, map[string]int64{"snapshots": -1}); err != nil {
+			t.Fatal(err)
+		}
+		for range 15 {
+			vol := exported(t, s, alice, storage.VolumeCreate{Size: 1})
+			n := made(t, s, alice, storage.SnapshotCreate{VolumeID: vol.ID})
+			var wg sync.WaitGroup
+			var createErr, deleteErr error
+			wg.Add(2)
+			go func() { defer wg.Done(); _, createErr = s.CreateVolume(ctx, alice, storage.VolumeCreate{SnapshotID: n.ID}) }()
+			go func() { defer wg.Done(); _, deleteErr = s.DeleteSnapshot(ctx, alice, n.ID, false) }()
+			wg.Wait()
+			if createErr == nil && deleteErr == nil {
+				t.Fatal("a volume was made from a snapshot whose delete was taken at once")
+			}
+			src := exported(t, s, alice, storage.VolumeCreate{Size: 1})
+			wg.Add(2)
+			go func() { defer wg.Done(); _, createErr = s.CreateVolume(ctx, alice, storage.VolumeCreate{SourceVolID: src.ID}) }()
+			go func() { defer wg.Done(); _, deleteErr = s.DeleteVolume(ctx, alice, src.ID, storage.DeleteOptions{}) }()
+			wg.Wait()
+			if createErr == nil && deleteErr == nil {
+				t.Fatal("a clone was made of a volume whose delete was taken at once")
+			}
 		}
 	})
 }

@@ -66,17 +66,15 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 			return invalidVolume("Volume %s must not be migrating, attached, belong to a group, have snapshots, "+
 				"awaiting a transfer, or be disassociated from snapshots after volume transfer.", status)
 		}
-		var copying int
-		if err := tx.Get(ctx, "SELECT COUNT(*) FROM storage_volumes WHERE source_volid = ? AND status = ? AND deleted_at IS NULL",
-			[]any{id, string(VolumeCreating)}, &copying); err != nil {
-			return fmt.Errorf("storage: delete volume %s: %w", id, err)
-		}
-		if copying > 0 {
-			return invalidVolume("Volume %s is being copied into a new volume.", id)
+		if err := volumeCopied(ctx, tx, id); err != nil {
+			return err
 		}
 		for _, n := range snaps {
 			var out Snapshot
-			if err := s.changeSnapshot(ctx, tx, n.ID, func(_ *sqlstore.Tx, n *Snapshot) error {
+			if err := s.changeSnapshot(ctx, tx, n.ID, func(tx *sqlstore.Tx, n *Snapshot) error {
+				if err := snapshotCopied(ctx, tx, n.ID); err != nil {
+					return err
+				}
 				n.Status = SnapshotDeleting
 				return nil
 			}, &out); err != nil {
@@ -91,6 +89,21 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 		vol.TerminatedAt = &now
 		return nil
 	})
+}
+
+// volumeCopied refuses (Cinder's InvalidVolume) while a new volume is
+// being copied from volume id (a clone still creating). The clone's
+// create locked id's row, so on PostgreSQL this waits for it.
+func volumeCopied(ctx context.Context, tx *sqlstore.Tx, id string) error {
+	var copying int
+	if err := tx.Get(ctx, "SELECT COUNT(*) FROM storage_volumes WHERE source_volid = ? AND status = ? AND deleted_at IS NULL",
+		[]any{id, string(VolumeCreating)}, &copying); err != nil {
+		return fmt.Errorf("storage: volume %s: %w", id, err)
+	}
+	if copying > 0 {
+		return invalidVolume("Volume %s is being copied into a new volume.", id)
+	}
+	return nil
 }
 
 // cascadable is Cinder's condition on the snapshots of a volume deleted

@@ -60,14 +60,16 @@ func TestVolumeUpload(t *testing.T) {
 		if _, err := s.BeginUpload(ctx, alice, vol.ID, imageID, "raw", false); fault.KindOf(err) != fault.BadRequest {
 			t.Fatalf("a second upload at once: %v", err)
 		}
-		v, err = s.ReportVolume(ctx, defaultPool, vol.ID, storage.VolumeReport{Status: storage.VolumeUploading})
+		_, err = s.ReportVolume(ctx, defaultPool, vol.ID, storage.VolumeReport{Status: storage.VolumeUploading, ImageID: "another"})
+		refusal{fault.Conflict, "Invalid volume: volume " + vol.ID + " is not uploading to image another.", false}.check(t, err)
+		v, err = s.ReportVolume(ctx, defaultPool, vol.ID, storage.VolumeReport{Status: storage.VolumeUploading, ImageID: imageID})
 		if err != nil || v.Status != storage.VolumeAvailable || v.Upload != nil {
 			t.Fatalf("uploaded: %+v %v", v, err)
 		}
 		if _, err := s.BeginUpload(ctx, alice, vol.ID, imageID, "raw", false); err != nil {
 			t.Fatal(err)
 		}
-		v, err = s.ReportVolume(ctx, defaultPool, vol.ID, storage.VolumeReport{Status: storage.VolumeUploading, Error: "the image service refused it"})
+		v, err = s.ReportVolume(ctx, defaultPool, vol.ID, storage.VolumeReport{Status: storage.VolumeUploading, ImageID: imageID, Error: "the image service refused it"})
 		if err != nil || v.Status != storage.VolumeAvailable || v.Message != "the image service refused it" {
 			t.Fatalf("a failed upload: %+v %v", v, err)
 		}
@@ -76,7 +78,7 @@ func TestVolumeUpload(t *testing.T) {
 		if err != nil || v.Upload.PreviousStatus != storage.VolumeInUse {
 			t.Fatalf("a forced upload of an in-use volume: %+v %v", v, err)
 		}
-		v, err = s.ReportVolume(ctx, defaultPool, used.ID, storage.VolumeReport{Status: storage.VolumeUploading})
+		v, err = s.ReportVolume(ctx, defaultPool, used.ID, storage.VolumeReport{Status: storage.VolumeUploading, ImageID: imageID})
 		if err != nil || v.Status != storage.VolumeInUse || v.AttachStatus != storage.AttachAttached {
 			t.Fatalf("after the in-use volume's upload: %+v %v", v, err)
 		}

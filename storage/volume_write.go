@@ -148,6 +148,18 @@ func (s *Store) saveVolume(ctx context.Context, tx *sqlstore.Tx, old, v *Volume,
 	return s.record(ctx, tx, "volume", v.ID, v.ProjectID, op, v.feedCopy())
 }
 
+// lockRow locks row id of table for the transaction (PostgreSQL;
+// SQLite's writers are serial).
+func lockRow(ctx context.Context, tx *sqlstore.Tx, table, id string) error {
+	if tx.Dialect() != sqlstore.Postgres {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "SELECT id FROM "+table+" WHERE id = ? FOR UPDATE", id); err != nil {
+		return fmt.Errorf("storage: lock %s %s: %w", table, id, err)
+	}
+	return nil
+}
+
 // uploadColumn is u as its column keeps it ("" for none).
 func uploadColumn(u *VolumeUpload) string {
 	if u == nil {
@@ -252,6 +264,11 @@ func checkCreate(c *VolumeCreate) error {
 // and pool, Cinder's snapshot_same_host), at the snapshot's size and on
 // the snapshot's pool.
 func (s *Store) snapshotSource(ctx context.Context, tx *sqlstore.Tx, v Viewer, id string) (*Volume, *Snapshot, error) {
+	// The snapshot's row is locked until the new volume commits, so a
+	// delete of the snapshot waits for it and sees the copy under way.
+	if err := lockRow(ctx, tx, "storage_snapshots", id); err != nil {
+		return nil, nil, err
+	}
 	snap, err := snapshotByID(ctx, tx, id)
 	if err != nil {
 		return nil, nil, err
@@ -324,6 +341,11 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 			}
 		}
 		if c.SourceVolID != "" {
+			// Locked as a snapshot source is: a delete of the source waits
+			// for the clone and sees it.
+			if err := lockRow(ctx, tx, "storage_volumes", c.SourceVolID); err != nil {
+				return err
+			}
 			var err error
 			if src, err = volumeByID(ctx, tx, c.SourceVolID); err != nil {
 				return err

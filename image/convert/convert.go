@@ -29,7 +29,7 @@ type Converter struct {
 	QemuImg    string // default "qemu-img"
 	Prlimit    string // default "prlimit"; "-" runs without limits
 	AddrSpace  uint64 // bytes; default 1 GiB
-	CPUSeconds int    // default 120
+	CPUSeconds int    // default 120; below 0 no CPU limit (a volume's conversion takes about 3 s of CPU per GiB written)
 }
 
 // ErrNotSupported: a format Convert does not read or write.
@@ -87,7 +87,11 @@ func (c *Converter) run(ctx context.Context, args []string) error {
 		if name == "" {
 			name = "prlimit"
 		}
-		argv = append([]string{"--as=" + strconv.FormatUint(as, 10), "--cpu=" + strconv.Itoa(cpu), "--", qemu}, args...)
+		limits := []string{"--as=" + strconv.FormatUint(as, 10)}
+		if cpu > 0 {
+			limits = append(limits, "--cpu="+strconv.Itoa(cpu))
+		}
+		argv = append(append(limits, "--", qemu), args...)
 	}
 	cmd := exec.CommandContext(ctx, name, argv...)
 	var stderr bytes.Buffer

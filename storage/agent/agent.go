@@ -82,6 +82,12 @@ type Prober interface {
 	ExportsLost(ctx context.Context) bool
 }
 
+// Sweeper is a Backend that removes, when the agent starts, what work
+// cut short by a kill left behind (half-made copies).
+type Sweeper interface {
+	Sweep(ctx context.Context) error
+}
+
 // Permanenter is a Backend that tells the failures that will not pass by
 // trying again. The agent reports those as the volume's error at once;
 // any other it tries again at the next syncs, and reports after
@@ -203,6 +209,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.Config.ImageDir != "" {
 		sweepImages(a.Config.ImageDir)
 	}
+	if sw, ok := a.Backend.(Sweeper); ok {
+		if err := sw.Sweep(ctx); err != nil {
+			a.log().Warn("volume agent: what a stopped agent left could not all be removed", "err", err)
+		}
+	}
 	wake := make(chan struct{}, 1)
 	loop := &agent.Loop{Sync: a.Sync, Area: storage.FeedArea, Interval: a.Config.SyncInterval, Heartbeat: a.report,
 		HeartbeatInterval: a.Config.ReportInterval, Wake: wake, Log: a.log()}
@@ -263,7 +274,8 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	// Snapshots first: a snapshot is made before a volume is made from
 	// it (it is available by then), and removed before its volume (a
 	// cascading delete).
-	snapsLeft := map[string]int{} // volume id → its snapshots not removed
+	snapsLeft := map[string]int{}    // volume id → its snapshots not removed
+	snapStuck := map[string]string{} // volume id → a snapshot of it that no delete is removing
 	for _, n := range st.Snapshots {
 		switch n.Status {
 		case storage.SnapshotCreating:
@@ -282,6 +294,9 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			}
 		}
 		snapsLeft[n.VolumeID]++
+		if n.Status != storage.SnapshotDeleting {
+			snapStuck[n.VolumeID] = fmt.Sprintf("snapshot %s of the volume is %s", n.ID, n.Status)
+		}
 	}
 	// Every volume that exists stays exported, whatever its status (an
 	// admin's reset of an attached volume must not cut its guest off, as
@@ -318,8 +333,19 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			if err == nil {
 				crashpoint.Hit("volume.agent.uploaded")
 			}
-			a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status}, err, &stats)
+			rep := storage.VolumeReport{Status: v.Status}
+			if v.Upload != nil {
+				rep.ImageID = v.Upload.ImageID
+			}
+			a.done(ctx, job{volume: &v}, rep, err, &stats)
 		case storage.VolumeDeleting, storage.VolumeErrorManagingDeleting:
+			if why := snapStuck[v.ID]; why != "" {
+				// A cascade whose snapshot's delete failed (or was reset):
+				// the volume's delete fails too, as Cinder's does, rather
+				// than wait for ever.
+				a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status}, permanentError{errors.New(why)}, &stats)
+				break
+			}
 			if snapsLeft[v.ID] > 0 {
 				// Its snapshots go first; the next sync removes it.
 				break
@@ -397,13 +423,15 @@ func sourceOf(v storage.Volume, st storage.BackendState) (Source, error) {
 		if i < 0 {
 			return Source{}, permanentError{fmt.Errorf("volume %s: its snapshot %s is not on this backend", v.ID, v.SnapshotID)}
 		}
-		return Source{SnapshotID: v.SnapshotID, Size: st.Snapshots[i].VolumeSize}, nil
+		return Source{SnapshotID: v.SnapshotID, Size: min(st.Snapshots[i].VolumeSize, v.Size)}, nil
 	case v.SourceVolID != "":
 		i := slices.IndexFunc(st.Volumes, func(s storage.Volume) bool { return s.ID == v.SourceVolID })
 		if i < 0 {
 			return Source{}, permanentError{fmt.Errorf("volume %s: its source volume %s is not on this backend", v.ID, v.SourceVolID)}
 		}
-		return Source{VolumeID: v.SourceVolID, Size: st.Volumes[i].Size}, nil
+		// A source extended since holds no more of the clone's content
+		// than the clone's size.
+		return Source{VolumeID: v.SourceVolID, Size: min(st.Volumes[i].Size, v.Size)}, nil
 	}
 	return Source{}, nil
 }
@@ -436,7 +464,11 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 		if j.snapshot != nil {
 			r = storage.SnapshotReport{Status: j.snapshot.Status, Error: err.Error()}
 		} else {
-			r = storage.VolumeReport{Status: j.volume.Status, Error: err.Error()}
+			rep := storage.VolumeReport{Status: j.volume.Status, Error: err.Error()}
+			if j.volume.Upload != nil {
+				rep.ImageID = j.volume.Upload.ImageID
+			}
+			r = rep
 		}
 	} else {
 		switch {

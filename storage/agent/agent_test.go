@@ -119,6 +119,9 @@ func (f *fakeBackend) CreateSnapshot(_ context.Context, n storage.Snapshot) erro
 }
 
 func (f *fakeBackend) DeleteSnapshot(_ context.Context, id string) error {
+	if err := f.fail("delete-snapshot"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.snaps, id)
@@ -381,5 +384,23 @@ func TestVolumeAgentSnapshots(t *testing.T) {
 	}
 	if vol(fromSnap.ID).Status != storage.VolumeAvailable || vol(clone.ID).Status != storage.VolumeAvailable {
 		t.Error("the volumes made from the deleted volume and its snapshot went with it")
+	}
+	// A cascade whose snapshot cannot be removed: the snapshot in
+	// error_deleting, and the volume's delete failed too (error_deleting,
+	// saying why), not deleting for ever.
+	n2, err := store.CreateSnapshot(ctxb, user, storage.SnapshotCreate{VolumeID: clone.ID, UserID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the clone's snapshot available", func() bool { return snap(n2.ID).Status == storage.SnapshotAvailable })
+	b.mu.Lock()
+	b.failing["delete-snapshot"] = fmt.Errorf("%w: permission denied", errPermanent)
+	b.mu.Unlock()
+	if _, err := store.DeleteVolume(ctxb, user, clone.ID, storage.DeleteOptions{Cascade: true}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the volume's delete failed", func() bool { return vol(clone.ID).Status == storage.VolumeErrorDeleting })
+	if s, m := snap(n2.ID).Status, vol(clone.ID).Message; s != storage.SnapshotErrorDeleting || !strings.Contains(m, "snapshot "+n2.ID) {
+		t.Errorf("after the failed cascade: snapshot %s, volume's message %q", s, m)
 	}
 }

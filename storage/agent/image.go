@@ -78,12 +78,15 @@ func (a *Agent) imageSource(ctx context.Context, v storage.Volume) (src Source, 
 		return Source{}, nil, fmt.Errorf("image %s: download: %w", v.ImageID, err)
 	}
 	var res format.Result
-	if declared == format.Raw {
-		// Already raw: its bytes are the volume's, nothing reads them as
-		// anything else (the image service inspected them at upload).
+	if declared == format.Raw || declared == format.ISO {
+		// Raw already (an ISO is a raw disk to boot, as Cinder copies it):
+		// its bytes are the volume's, nothing reads them as anything else
+		// (the image service inspected them at upload).
 		res, err = format.Result{Format: format.Raw, Size: n, VirtualSize: n}, os.Rename(part, raw)
 	} else {
-		res, err = (&convert.Converter{}).Convert(ctx, part, declared, raw, format.Raw)
+		// No CPU limit: a large image takes minutes of it (Cinder limits
+		// qemu-img info only); the address space limit stays.
+		res, err = (&convert.Converter{CPUSeconds: -1}).Convert(ctx, part, declared, raw, format.Raw)
 	}
 	os.Remove(part)
 	if err != nil {

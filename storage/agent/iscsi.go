@@ -54,6 +54,9 @@ func (b *ISCSI) Create(ctx context.Context, v storage.Volume, src Source) (Expor
 	return b.export(ctx, v, path)
 }
 
+// Sweep removes the half-made files a stopped agent left (Files.Sweep).
+func (b *ISCSI) Sweep(ctx context.Context) error { return b.Files.Sweep(ctx) }
+
 // Content is the volume's file itself (read while the volume may be in
 // use: a crash-consistent copy at best, as Cinder's forced upload).
 func (b *ISCSI) Content(ctx context.Context, v storage.Volume) (string, func(), error) {

@@ -41,7 +41,7 @@ func (a *Agent) upload(ctx context.Context, v storage.Volume) error {
 		}
 		out := filepath.Join(a.Config.ImageDir, v.ID+".upload.part")
 		defer os.Remove(out)
-		if _, err := (&convert.Converter{}).FromRaw(ctx, path, out, u.DiskFormat); err != nil {
+		if _, err := (&convert.Converter{CPUSeconds: -1}).FromRaw(ctx, path, out, u.DiskFormat); err != nil {
 			return fmt.Errorf("volume %s to %s: %w", v.ID, u.DiskFormat, err)
 		}
 		path = out

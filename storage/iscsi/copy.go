@@ -68,14 +68,15 @@ func (f Files) copyInto(ctx context.Context, dst, src string, n, size int64) (st
 	if err := checkSize(size); err != nil {
 		return "", err
 	}
-	if n < 0 || n > size {
-		return "", fmt.Errorf("%w: copy of %d bytes into %d", ErrInvalid, n, size)
-	}
+	// A copy made already is done, whatever its source became since.
 	if fi, err := os.Stat(dst); err == nil {
 		if fi.Size() != size {
 			return "", fmt.Errorf("%w: %s has %d bytes, not %d", ErrExists, dst, fi.Size(), size)
 		}
 		return dst, nil
+	}
+	if n < 0 || n > size {
+		return "", fmt.Errorf("%w: copy of %d bytes into %d", ErrInvalid, n, size)
 	}
 	in, err := os.Open(src)
 	if err != nil {
@@ -184,3 +185,26 @@ func copyData(ctx context.Context, out, in *os.File, n, srcSize int64) error {
 var zeros = make([]byte, copyChunk)
 
 func allZero(b []byte) bool { return bytes.Equal(b, zeros[:len(b)]) }
+
+// Sweep removes the files a create or a copy cut short by a kill left
+// in Dir (".volume-<id>.*", ".snapshot-<id>.*": made aside, never linked
+// into place): they hold a tenant's data that no volume owns. Call it
+// before any create or copy runs.
+func (f Files) Sweep(ctx context.Context) error {
+	if f.Dir == "" {
+		return fmt.Errorf("%w: Files.Dir is empty", ErrInvalid)
+	}
+	var errs []error
+	for _, pat := range []string{".volume-*.*", ".snapshot-*.*"} {
+		left, err := filepath.Glob(filepath.Join(f.Dir, pat))
+		if err != nil {
+			return err
+		}
+		for _, p := range left {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -161,4 +162,36 @@ func allocated(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Sys().(*syscall.Stat_t).Blocks
+}
+
+// Sweep removes what a kill left aside (half-made volumes and copies),
+// never a volume or a snapshot.
+func TestFilesSweep(t *testing.T) {
+	ctx := context.Background()
+	f := iscsi.Files{Dir: t.TempDir()}
+	if _, err := f.Create(ctx, "v1", 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Snapshot(ctx, "v1", "s1", 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{".volume-v2.123", ".snapshot-s2.456"} {
+		if err := os.WriteFile(f.Dir+"/"+n, []byte("tenant data"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(f.Dir+"/.images", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(f.Dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != ".images snapshot-s1 volume-v1" {
+		t.Errorf("after the sweep: %q", names)
+	}
 }

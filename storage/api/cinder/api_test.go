@@ -187,6 +187,9 @@ func (c *client) agentDone(t *testing.T, id string) {
 		t.Fatal(err)
 	}
 	rep := storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: "loc"}
+	if v.Upload != nil {
+		rep.ImageID = v.Upload.ImageID
+	}
 	r := c.Call(t, apitest.Call{Method: "PUT", Path: "/internal/volume/hosts/" + url.PathEscape(pool) + "/volumes/" + id, Token: service, Body: rep})
 	if r.Code != 200 {
 		t.Fatalf("agent report on %s: %s", id, r)

@@ -83,8 +83,15 @@ func (a *API) imageUpload(w http.ResponseWriter, r *http.Request) error {
 	if a.Images == nil {
 		return notFound("Image %s could not be found.", r.PathValue("id"))
 	}
-	if _, err := a.hostImage(r, true); err != nil {
+	v, err := a.hostImage(r, true)
+	if err != nil {
 		return err
+	}
+	// An upload done before its agent could report (killed, or its
+	// report lost) is done: the image is not written again.
+	if img, err := a.Images.Image(r.Context(), v.ProjectID, r.PathValue("id")); err == nil && img.Status == "active" {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 	if r.ContentLength < 0 {
 		return badRequest("An upload needs its length (Content-Length).")
@@ -155,18 +162,25 @@ func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var upload *storage.VolumeUpload
+	var project string
 	if rep.Status == storage.VolumeUploading && rep.Error != "" {
 		if v, err := a.Store.Volume(r.Context(), storage.Viewer{Admin: true}, r.PathValue("id")); err == nil {
-			upload = v.Upload
+			upload, project = v.Upload, v.ProjectID
 		}
 	}
 	v, err := a.Store.ReportVolume(r.Context(), r.PathValue("host"), r.PathValue("id"), *rep)
 	if err != nil {
 		return err
 	}
-	// A failed upload's image goes, as Cinder's copy_volume_to_image
-	// deletes it.
-	if upload != nil && a.Images != nil {
+	// A failed upload's image goes, as Cinder's _delete_image deletes it:
+	// only while it is queued or saving (never one that became active).
+	if upload != nil && upload.ImageID == rep.ImageID && a.Images != nil {
+		img, err := a.Images.Image(r.Context(), project, upload.ImageID)
+		if err != nil || img.Status != "queued" && img.Status != "saving" {
+			upload = nil
+		}
+	}
+	if upload != nil && upload.ImageID == rep.ImageID && a.Images != nil {
 		if err := a.Images.Delete(r.Context(), upload.ImageID); err != nil {
 			httpapi.Logger(r.Context()).Warn("the image of a failed upload is left", "image", upload.ImageID, "err", err)
 		}

@@ -140,6 +140,7 @@ func TestVolumeFromImage(t *testing.T) {
 		{"too small", map[string]any{"size": 2, "imageRef": big}, 400, "badRequest", "Image virtual size is 3GB and doesn't fit in a volume of size 2GB."},
 		{"no size", map[string]any{"imageRef": tiny}, 400, "badRequest", "Volume size 'None' must be an integer and greater than 0"},
 		{"and a source volume", map[string]any{"size": 1, "imageRef": tiny, "source_volid": id}, 400, "badRequest", "May specify only one of"},
+		{"and a source volume, no size", map[string]any{"imageRef": big, "source_volid": id}, 400, "badRequest", "May specify only one of"},
 	} {
 		t.Run(r.name, func(t *testing.T) {
 			c.unchanged(t, func() {
@@ -202,6 +203,8 @@ func TestVolumeUploadImage(t *testing.T) {
 		{"3.70", map[string]any{"os-volume_upload_image": map[string]any{"image_name": "x", "visibility": "public"}}, 403, "forbidden", ""},
 		{"3.0", map[string]any{"os-volume_upload_image": map[string]any{"image_name": "x", "visibility": "private"}}, 400, "badRequest", "Additional properties are not allowed"},
 		{"3.70", map[string]any{"os-volume_upload_image": map[string]any{}}, 400, "badRequest", "'image_name' is a required property"},
+		{"3.70", map[string]any{"os-volume_upload_image": map[string]any{"image_name": "x", "container_format": "compressed"}}, 400, "badRequest",
+			"Image compression upload disallowed, but container_format is compressed"},
 	} {
 		c.unchanged(t, func() {
 			wantError(t, c.call(t, r.v, alice, "POST", "/volumes/"+id+"/action", r.body), r.status, r.key, r.msg)
@@ -224,7 +227,17 @@ func TestVolumeUploadImage(t *testing.T) {
 	if string(imgs.data[imageID]) != "qcow2 data" || string(imgs.data[tiny]) != string(make([]byte, 512)) {
 		t.Fatal("the data did not reach the upload's image alone")
 	}
-	c.agentDone(t, id)
+	// The agent killed before its report sends the data again: the image,
+	// active, is not written again; a failure it then reports leaves the
+	// active image alone.
+	if r := put(imageID, []byte("other data")); r.Code != 204 || string(imgs.data[imageID]) != "qcow2 data" {
+		t.Fatalf("an upload sent again: %s, data %q", r, imgs.data[imageID])
+	}
+	r = c.Call(t, apitest.Call{Method: "PUT", Path: hostPath + "/volumes/" + id, Token: service,
+		Body: storage.VolumeReport{Status: storage.VolumeUploading, ImageID: imageID, Error: "retries ran out"}})
+	if r.Code != 200 || len(imgs.deleted) != 0 {
+		t.Fatalf("a failure reported for an image that is active: %s, deleted %v", r, imgs.deleted)
+	}
 	if v, _ := c.store.Volume(context.Background(), storage.Viewer{Admin: true}, id); v.Status != storage.VolumeAvailable {
 		t.Fatalf("after the upload: %s", v.Status)
 	}
@@ -232,7 +245,7 @@ func TestVolumeUploadImage(t *testing.T) {
 	up = c.must(t, 202, "3.70", alice, "POST", "/volumes/"+id+"/action", body)["os-volume_upload_image"].(map[string]any)
 	failed := up["image_id"].(string)
 	r = c.Call(t, apitest.Call{Method: "PUT", Path: hostPath + "/volumes/" + id, Token: service,
-		Body: storage.VolumeReport{Status: storage.VolumeUploading, Error: "qemu-img: no space left"}})
+		Body: storage.VolumeReport{Status: storage.VolumeUploading, ImageID: failed, Error: "qemu-img: no space left"}})
 	if r.Code != 200 {
 		t.Fatalf("the failure's report: %s", r)
 	}

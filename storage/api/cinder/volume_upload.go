@@ -62,6 +62,10 @@ func (a *API) uploadImage(w http.ResponseWriter, r *http.Request, q *request, bo
 			}
 		}
 	}
+	if spec.ContainerFormat == "compressed" {
+		// Cinder's default allow_compression_on_image_upload is false.
+		return badRequest("Image compression upload disallowed, but container_format is compressed")
+	}
 	if !slices.Contains(storage.UploadFormats, spec.DiskFormat) {
 		return badRequest("Cannot upload a volume as %q: the formats are raw and qcow2.", spec.DiskFormat)
 	}

@@ -169,6 +169,10 @@ func (a *API) volumeSources(ctx context.Context, q *request, vol *pyjson.Value, 
 	if i := vol.Get("image_id"); i != nil {
 		image = i
 	}
+	// Cinder's check_exclusive_options comes before the image is read.
+	if !image.Null() && (!vol.Get("snapshot_id").Null() || !vol.Get("source_volid").Null()) {
+		return badRequest("Invalid input received: May specify only one of backup, imageRef, snapshot, source volume")
+	}
 	if !image.Null() {
 		id, err := a.imageFromRef(ctx, q, image.Text)
 		if err != nil {
