@@ -5,8 +5,8 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 
 	"github.com/gostack/gostack/kit/fault"
 )

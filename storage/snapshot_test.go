@@ -426,7 +426,10 @@ func TestCopyDeleteRace(t *testing.T) {
 			var wg sync.WaitGroup
 			var createErr, deleteErr error
 			wg.Add(2)
-			go func() { defer wg.Done(); _, createErr = s.CreateVolume(ctx, alice, storage.VolumeCreate{SnapshotID: n.ID}) }()
+			go func() {
+				defer wg.Done()
+				_, createErr = s.CreateVolume(ctx, alice, storage.VolumeCreate{SnapshotID: n.ID})
+			}()
 			go func() { defer wg.Done(); _, deleteErr = s.DeleteSnapshot(ctx, alice, n.ID, false) }()
 			wg.Wait()
 			if createErr == nil && deleteErr == nil {
@@ -434,7 +437,10 @@ func TestCopyDeleteRace(t *testing.T) {
 			}
 			src := exported(t, s, alice, storage.VolumeCreate{Size: 1})
 			wg.Add(2)
-			go func() { defer wg.Done(); _, createErr = s.CreateVolume(ctx, alice, storage.VolumeCreate{SourceVolID: src.ID}) }()
+			go func() {
+				defer wg.Done()
+				_, createErr = s.CreateVolume(ctx, alice, storage.VolumeCreate{SourceVolID: src.ID})
+			}()
 			go func() { defer wg.Done(); _, deleteErr = s.DeleteVolume(ctx, alice, src.ID, storage.DeleteOptions{}) }()
 			wg.Wait()
 			if createErr == nil && deleteErr == nil {
