@@ -47,10 +47,11 @@ type Filter struct {
 	ContainerFormat []string // any of
 	Tags            []string // every one of
 	Protected       *bool
-	Hidden          bool  // include os_hidden images
-	OSHidden        *bool // only the images whose os_hidden is this (Hidden then does not matter)
-	SizeMin         *int64
-	SizeMax         *int64 // images without a size match neither
+	Hidden          bool   // include os_hidden images
+	OSHidden        *bool  // only the images whose os_hidden is this (Hidden then does not matter)
+	Size            *int64 // exactly this size (Glance's size column filter)
+	SizeMin         *int64 // at least; images without a size match none of the three
+	SizeMax         *int64 // at most
 	CreatedAt       *TimeFilter
 	UpdatedAt       *TimeFilter
 	Properties      map[string]string // extra properties that must have these values

@@ -99,6 +99,9 @@ func listWhere(d sqlstore.Dialect, v Viewer, f Filter) (where, error) {
 	if f.Protected != nil {
 		w.add("i.protected = ?", *f.Protected)
 	}
+	if f.Size != nil {
+		w.add("i.size = ?", *f.Size)
+	}
 	if f.SizeMin != nil {
 		w.add("i.size >= ?", *f.SizeMin)
 	}

@@ -281,8 +281,12 @@ func TestListBadInput(t *testing.T) {
 		{"member_status=maybe", "member_status"},
 		{"os_hidden=perhaps", "os_hidden"},
 		{"protected=perhaps", "protected"},
-		{"size_min=big", "size_min"},
-		{"size_max=-1", "size_max"},
+		{"size_min=big", "Unable to filter on a range with a non-numeric value."},
+		{"size_max=1.5", "Unable to filter on a range with a non-numeric value."},
+		{"size_min=", "Unable to filter on a range with a non-numeric value."},
+		{"size_max=1__0", "Unable to filter on a range with a non-numeric value."},
+		{"size_min=99999999999999999999", "Unable to filter on a range with a non-numeric value."},
+		{"size=big", "Invalid value for size filter: big"},
 		{"created_at=gt:yesterday", "Unable to parse datetime"},
 	}
 	before := c.snapshot(t)

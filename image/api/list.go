@@ -16,7 +16,7 @@ import (
 // listParams are the query parameters that are not property filters.
 var listParams = map[string]bool{"limit": true, "marker": true, "sort_key": true, "sort_dir": true, "sort": true,
 	"visibility": true, "member_status": true, "owner": true, "status": true, "tag": true, "size_min": true,
-	"size_max": true, "name": true, "id": true, "disk_format": true, "container_format": true, "protected": true,
+	"size_max": true, "size": true, "name": true, "id": true, "disk_format": true, "container_format": true, "protected": true,
 	"os_hidden": true, "created_at": true, "updated_at": true}
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
@@ -188,23 +188,50 @@ func inList(v string) []string {
 	return []string{v}
 }
 
+// sizeFilters reads size_min and size_max as Glance's database layer
+// does (int(): surrounding spaces, a sign and digit-separating
+// underscores allowed; a negative bound is no bound below zero), and
+// size, an image column in Glance, as the exact size rather than an
+// extra property.
 func sizeFilters(q url.Values, f *image.Filter) error {
 	for _, b := range []struct {
 		key string
 		dst **int64
-	}{{"size_min", &f.SizeMin}, {"size_max", &f.SizeMax}} {
+	}{{"size_min", &f.SizeMin}, {"size_max", &f.SizeMax}, {"size", &f.Size}} {
 		key := b.key
-		v := q.Get(key)
-		if v == "" {
+		v, ok := q[key]
+		if !ok {
 			continue
 		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return fault.Invalid(key, "Invalid value for %s: %s", key, v)
+		n, ok := pyInt(v[0])
+		if !ok {
+			if key == "size" {
+				return fault.Invalid(key, "Invalid value for size filter: %s", v[0])
+			}
+			return fault.Invalid(key, "Unable to filter on a range with a non-numeric value.")
 		}
 		*b.dst = &n
 	}
 	return nil
+}
+
+// pyInt parses s as Python's int() does a decimal string, within int64.
+func pyInt(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	digits, sign := s, ""
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		digits, sign = s[1:], s[:1]
+	}
+	if digits == "" || digits[0] == '_' || digits[len(digits)-1] == '_' || strings.Contains(digits, "__") {
+		return 0, false
+	}
+	for _, r := range digits {
+		if (r < '0' || r > '9') && r != '_' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(sign+strings.ReplaceAll(digits, "_", ""), 10, 64)
+	return n, err == nil
 }
 
 // timeFilters are created_at/updated_at with an operator prefix

@@ -256,6 +256,10 @@ func TestListFilters(t *testing.T) {
 		{"size_max=150", []string{"alpha"}},
 		{"size_min=150&size_max=250", []string{"delta"}},
 		{"size_min=100&size_max=100", []string{"alpha"}},
+		{"size_min=-1&size_max=+1_50", []string{"alpha"}}, // Python's int(): sign, underscores
+		{"size_min=%20150%20", []string{"charlie", "delta"}},
+		{"size=200", []string{"delta"}}, // a column, not an extra property
+		{"size=201", nil},
 		{"disk_format=in:raw,iso", []string{"alpha", "charlie", "delta", "foxtrot"}},
 		{"disk_format=vmdk", nil}, // echo is hidden
 		{"disk_format=vmdk&os_hidden=true", []string{"echo"}},
