@@ -264,6 +264,51 @@ func TestAllInOneServers(t *testing.T) {
 	})
 	must("server", "delete", "--wait", "vm2")
 
+	// Boot from volume: a new 1 GiB volume of the image (Nova's
+	// boot_index 0 mapping of source image, destination volume), the
+	// guest's first disk over iSCSI (its QEMU's own initiator). The
+	// server has no image; the volume is in-use while it runs, and stays,
+	// available again, when the server goes (delete_on_termination is
+	// false).
+	start = time.Now()
+	var s3 map[string]any
+	asJSON(&s3, "server", "create", "--flavor", "m1.nano", "--image", "tiny", "--boot-from-volume", "1", "--network", "private",
+		"--wait", "vm3")
+	t.Logf("server create --boot-from-volume --wait: ACTIVE after %s", time.Since(start).Round(10*time.Millisecond))
+	if s3["status"] != "ACTIVE" || !strings.Contains(fmt.Sprint(s3["image"]), "booted from volume") {
+		t.Fatalf("a server booted from a volume: %v\n%s", s3, p.logs)
+	}
+	waitFor(t, p, "vm3 (booted from a volume) ready", func() error {
+		if c := must("console", "log", "show", "vm3"); !strings.Contains(c, "gostack-guest: ready hostname=vm3") {
+			return fmt.Errorf("not ready: %s", c)
+		}
+		return nil
+	})
+	t.Logf("server create --boot-from-volume to the guest's ready line: %s", time.Since(start).Round(10*time.Millisecond))
+	var rootVols []map[string]any
+	asJSON(&rootVols, "server", "volume", "list", "vm3")
+	if len(rootVols) != 1 || rootVols[0]["Device"] != "/dev/vda" {
+		t.Fatalf("vm3's volumes: %v", rootVols)
+	}
+	rootVol := fmt.Sprint(rootVols[0]["Volume ID"])
+	var rv map[string]any
+	asJSON(&rv, "volume", "show", rootVol)
+	if rv["status"] != "in-use" || rv["bootable"] != "true" {
+		t.Errorf("vm3's root volume: %v", rv)
+	}
+	if out, err := osc("server", "remove", "volume", "vm3", rootVol); err == nil || !strings.Contains(out, "Cannot detach a root device volume") {
+		t.Errorf("the root volume detached: %v %s", err, out)
+	}
+	must("server", "delete", "--wait", "vm3")
+	waitFor(t, p, "vm3's root volume available again", func() error {
+		asJSON(&rv, "volume", "show", rootVol)
+		if rv["status"] != "available" {
+			return fmt.Errorf("status %v", rv["status"])
+		}
+		return nil
+	})
+	must("volume", "delete", rootVol)
+
 	var hyps []map[string]any
 	asJSON(&hyps, "hypervisor", "list")
 	if len(hyps) != 1 || hyps[0]["Hypervisor Hostname"] != "aio" || hyps[0]["State"] != "up" {
