@@ -21,6 +21,13 @@
 // names, tags, property names and member ids to 255 bytes and property
 // values to 65535 (MaxNameLength, MaxValueLength: Glance's column sizes).
 //
+// Store also keeps Glance's metadata definitions catalog (metadefs):
+// namespaces (public or private to their owner, protected ones whose
+// content cannot be deleted) holding objects, properties and tags (Item),
+// and their resource type associations. A namespace a viewer may not see
+// is a 404 to it, as in Glance. LoadMetadefs loads Glance's default
+// definitions files once per database, as glance-manage db_load_metadefs.
+//
 // Not here: image locations and multiple stores, Glance's tasks and cache
-// APIs, metadefs, and the RBD store (it comes with the storage area).
+// APIs, and the RBD store (it comes with the storage area).
 package image
