@@ -218,10 +218,10 @@ func (s *Store) StartResize(ctx context.Context, v Viewer, id string, flavor *In
 		if p := i.PendingPort(); p != nil {
 			return novaError(fault.Conflict, "InstanceInvalidState", "Cannot '%s' instance %s while port %s is being %s", a.Name, id, p.ID, pendingVerb(p.Pending))
 		}
-		// A guest's volumes are connected on its host: a move would
-		// have to connect them on the destination, which is not done.
-		if len(i.Volumes) > 0 {
-			return novaError(fault.Conflict, "InstanceInvalidState", "Cannot '%s' instance %s while it has volumes attached: moves of servers with volumes are not supported", a.Name, id)
+		// A volume being attached or detached settles first: the
+		// destination connects the volumes the instance has.
+		if x := i.PendingVolume(); x != nil {
+			return novaError(fault.Conflict, "InstanceInvalidState", "Cannot '%s' instance %s while volume %s is being %s", a.Name, id, x.VolumeID, pendingVerb(x.Pending))
 		}
 		now := s.now()
 		num, err := nextID(ctx, tx, "migration")

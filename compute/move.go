@@ -68,6 +68,9 @@ func (b *Builder) scheduleMove(ctx context.Context, i Instance) error {
 		return err
 	}
 	f := m.NewFlavor
+	if i.RootVolume() != nil {
+		f.RootGB = 0 // the root disk is a volume: no local disk is claimed
+	}
 	req := &scheduler.Request{InstanceUUIDs: []string{i.UUID}, ProjectID: i.ProjectID, UserID: i.UserID,
 		Flavor: scheduler.Flavor{Name: f.Name, VCPUs: int64(f.VCPUs), MemoryMB: f.MemoryMB, RootGB: f.RootGB,
 			EphemeralGB: f.EphemeralGB, SwapMB: f.SwapMB, ExtraSpecs: f.ExtraSpecs},

@@ -320,11 +320,14 @@ func (s *Store) SetRootAttachment(ctx context.Context, id, volume, attachment st
 	})
 }
 
-// CheckRootConnect is the check of a host's connect of instance id's
-// root volume: the instance is building (spawning) on host, and volume
-// is its reserved root volume. It returns the volume as the instance
-// has it.
-func (s *Store) CheckRootConnect(ctx context.Context, host, id, volume string) (InstanceVolume, error) {
+// CheckHostConnect is the check of a host's connect of instance id's
+// volume when the host builds the instance's guest: a build there (its
+// reserved volumes: a boot from volume's root), the destination's part
+// of a move (resize_finish:
+// each of its volumes, connected with the destination's connector), or
+// the source's part of a revert (resize_reverting, back on host). It
+// returns the volume as the instance has it.
+func (s *Store) CheckHostConnect(ctx context.Context, host, id, volume string) (InstanceVolume, error) {
 	is, err := getInstance(ctx, s.db, "uuid = ? AND deleted_at IS NULL", id)
 	if err != nil {
 		return InstanceVolume{}, err
@@ -332,12 +335,16 @@ func (s *Store) CheckRootConnect(ctx context.Context, host, id, volume string) (
 	if len(is) == 0 || is[0].Host != host {
 		return InstanceVolume{}, instanceNotFound(id)
 	}
-	x := is[0].RootVolume()
-	if x == nil || x.VolumeID != volume || x.AttachmentID == "" {
-		return InstanceVolume{}, novaError(fault.Conflict, "UnexpectedVolumeState", "Volume %s is not the reserved root volume of instance %s.", volume, id)
+	i := is[0]
+	k := slices.IndexFunc(i.Volumes, func(x InstanceVolume) bool { return x.VolumeID == volume })
+	if k < 0 || i.Volumes[k].AttachmentID == "" || i.Volumes[k].Pending != "" {
+		return InstanceVolume{}, novaError(fault.Conflict, "UnexpectedVolumeState", "Volume %s is not a reserved volume of instance %s.", volume, id)
 	}
-	if is[0].VMState != Building {
-		return InstanceVolume{}, novaError(fault.Conflict, "InstanceInvalidState", "Instance %s is not being built.", id)
+	x := i.Volumes[k]
+	building := i.VMState == Building
+	moving := i.TaskState == ResizeFinish || i.TaskState == ResizeReverting
+	if !building && !moving {
+		return InstanceVolume{}, novaError(fault.Conflict, "InstanceInvalidState", "Instance %s is not being built or moved here.", id)
 	}
-	return *x, nil
+	return x, nil
 }

@@ -2,6 +2,7 @@ package compute_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/gostack/gostack/compute"
@@ -72,9 +73,17 @@ func TestVolumeAttachDetach(t *testing.T) {
 			if ev := events(e.action(t, i, "req-attach-2")); ev != "compute_attach_volume h1 Error Failed to attach volume vol-2 to instance "+i.UUID {
 				t.Fatalf("failed attach events: %s", ev)
 			}
-			// No move with volumes.
-			if _, _, err := e.s.StartResize(as("req-move"), alice, i.UUID, nil, ""); fault.KindOf(err) != fault.Conflict {
-				t.Fatalf("a migrate with a volume: %v", err)
+			// No move while a volume is being attached (a settled volume
+			// moves with the server: its destination connects it).
+			if _, err := e.s.AttachVolume(as("req-attach-3"), alice, i.UUID, compute.InstanceVolume{VolumeID: "vol-3", AttachmentID: "att-3"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.s.StartResize(as("req-move"), alice, i.UUID, nil, ""); fault.KindOf(err) != fault.Conflict ||
+				!strings.Contains(fault.Message(err), "while volume vol-3 is being attached") {
+				t.Fatalf("a migrate while a volume is attached: %v", err)
+			}
+			if _, err := e.s.ReportVolume(ctx, "h1", i.UUID, "vol-3", compute.VolumeReport{Op: compute.PortAttaching, Error: "no"}); err != nil {
+				t.Fatal(err)
 			}
 			// Detach.
 			if _, err := e.s.DetachVolume(as("req-nope"), alice, i.UUID, "vol-9"); fault.KindOf(err) != fault.NotFound ||

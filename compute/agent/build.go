@@ -133,6 +133,21 @@ func (a *Agent) spawn(ctx context.Context, i compute.Instance, stopped bool) err
 		return err
 	}
 	crashpoint.Hit("compute.agent.spawned")
+	// The instance's other volumes (a guest moved here, or built again
+	// on a revert): connected with this host's connector and attached (a
+	// running guest gets them hot-plugged, a stopped one at its start).
+	for _, x := range i.Volumes {
+		if x.Root || x.Pending != "" {
+			continue
+		}
+		d, err := a.connectVolume(ctx, i, x)
+		if err != nil {
+			return err
+		}
+		if err := virt.AttachVolume(ctx, a.Driver, i.UUID, d); err != nil {
+			return fmt.Errorf("attach volume %s: %w", x.VolumeID, err)
+		}
+	}
 	// A driver that plugs its own ports (libvirt) has not waited for
 	// them: the instance is active only once they are. It plugs them as
 	// the guest starts, so a guest left stopped has none to wait for

@@ -18,8 +18,25 @@ import (
 // and its attaches fail on demand.
 type nicDriver struct {
 	*fakeDriver
-	nmu  sync.Mutex
-	nics map[string][]string // guest → port ids
+	nmu   sync.Mutex
+	nics  map[string][]string  // guest → port ids
+	roots map[string]virt.Disk // guest → the root disk it was spawned with
+}
+
+func (d *nicDriver) Spawn(ctx context.Context, g virt.Guest) error {
+	d.nmu.Lock()
+	if d.roots == nil {
+		d.roots = map[string]virt.Disk{}
+	}
+	d.roots[g.ID] = g.Disk
+	d.nmu.Unlock()
+	return d.fakeDriver.Spawn(ctx, g)
+}
+
+func (d *nicDriver) root(id string) virt.Disk {
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	return d.roots[id]
 }
 
 var _ virt.InterfaceAttacher = (*nicDriver)(nil)

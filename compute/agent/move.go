@@ -95,6 +95,11 @@ func (a *Agent) sendDisk(ctx context.Context, i compute.Instance) error {
 		}
 	}
 	crashpoint.Hit("compute.agent.move.off")
+	if i.RootVolume() != nil {
+		// Booted from a volume: no local disk moves; the destination
+		// connects the volumes.
+		return nil
+	}
 	disk := filepath.Join(a.instanceDir(i.UUID), "disk")
 	out := filepath.Join(a.instanceDir(i.UUID), "move-"+m.UUID+".qcow2")
 	defer os.Remove(out)
@@ -133,7 +138,7 @@ func (a *Agent) migrateIn(ctx context.Context, i compute.Instance) bool {
 	if m.Source == a.Config.Host {
 		err = a.setAside(ctx, i.UUID, m.UUID)
 	}
-	if err == nil {
+	if err == nil && i.RootVolume() == nil {
 		err = a.receiveDisk(ctx, i)
 	}
 	if err == nil {
@@ -277,8 +282,18 @@ func (a *Agent) revert(ctx context.Context, i compute.Instance) bool {
 			// A resize on one host removed the old guest: it is built
 			// again on its disk, with the old flavor.
 			err = a.spawn(ctx, i, m.OldVMState != compute.Active)
-		} else if p, serr := a.Driver.State(ctx, i.UUID); m.OldVMState == compute.Active && (serr != nil || p != virt.PowerRunning) {
-			err = a.Driver.PowerOn(ctx, i.UUID)
+		} else {
+			// The guest kept here still has its volumes; their
+			// attachments get this host's connector back (the
+			// destination's is theirs since the move).
+			for _, x := range i.Volumes {
+				if err == nil && x.Pending == "" && x.AttachmentID != "" {
+					_, err = a.connectVolume(ctx, i, x)
+				}
+			}
+			if p, serr := a.Driver.State(ctx, i.UUID); err == nil && m.OldVMState == compute.Active && (serr != nil || p != virt.PowerRunning) {
+				err = a.Driver.PowerOn(ctx, i.UUID)
+			}
 		}
 		rep.VMState = m.OldVMState
 		rep.PowerState, _ = a.Driver.State(ctx, i.UUID)
@@ -313,8 +328,8 @@ func (a *Agent) setAside(ctx context.Context, id, migration string) error {
 		return err
 	}
 	dir := a.instanceDir(id)
-	if exists(filepath.Join(dir, asidePrefix+migration)) {
-		return nil // set aside by an earlier try
+	if exists(filepath.Join(dir, asidePrefix+migration)) || !exists(filepath.Join(dir, "disk")) {
+		return nil // set aside by an earlier try, or no local disk (booted from a volume)
 	}
 	return os.Rename(filepath.Join(dir, "disk"), filepath.Join(dir, asidePrefix+migration))
 }

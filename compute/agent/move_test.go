@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,5 +165,89 @@ func TestMoveStoppedPlugsAtStart(t *testing.T) {
 		if n := dst.called(op, i.UUID); n != 0 {
 			t.Errorf("%d calls of %s on the destination (calls %v)", n, op, dst.calls)
 		}
+	}
+}
+
+// TestMoveWithVolumes: a server booted from a volume, with a data volume
+// attached, built, migrated to another host and reverted. Its build
+// connects the root volume and gives it to the driver as the guest's
+// disk, then attaches the data volume; the move sends no disk (there is
+// none) and the destination connects both with its own connector; the
+// revert connects them again from the source, whose guest runs again.
+func TestMoveWithVolumes(t *testing.T) {
+	c := newController(t)
+	d1 := &nicDriver{fakeDriver: newFake(), nics: map[string][]string{}}
+	d2 := &nicDriver{fakeDriver: newFake(), nics: map[string][]string{}}
+	h1 := c.newHost("cmp1", func(a *agent.Agent) { a.Driver = d1 })
+	h2 := c.newHost("cmp2", func(a *agent.Agent) { a.Driver = d2 })
+	h1.start()
+	h2.start()
+	c.vols.set("att-root", "reserved")
+	c.vols.set("att-data", "complete")
+	i := c.place(h1.name, "", nil, func(i *compute.Instance) {
+		i.ImageRef, i.ConfigDrive = "", false
+		i.Volumes = []compute.InstanceVolume{{VolumeID: "root", AttachmentID: "att-root", Device: "/dev/vda", Root: true},
+			{VolumeID: "data", AttachmentID: "att-data", Device: "/dev/vdb"}}
+	})
+	c.waitState(i.UUID, compute.Active, compute.PowerRunning, time.Minute)
+	if r := d1.root(i.UUID); r.Protocol != "iscsi" || r.Serial != "root" || r.Path != "" {
+		t.Fatalf("the guest's root disk on %s: %+v", h1.name, r)
+	}
+	if !slices.Contains(d1.has(i.UUID), "vol:data") {
+		t.Fatalf("the data volume on %s: %v", h1.name, d1.has(i.UUID))
+	}
+	if st := c.vols.get("att-root"); st != "complete" {
+		t.Fatalf("the root volume's attachment after the build: %s", st)
+	}
+	connects := func(host string) int {
+		c.reqs.mu.Lock()
+		defer c.reqs.mu.Unlock()
+		n := 0
+		for _, r := range c.reqs.reqs {
+			if strings.HasPrefix(r, "PUT /internal/compute/hosts/"+host+"/instances/"+i.UUID+"/volumes/") && strings.HasSuffix(r, "/connect") {
+				n++
+			}
+		}
+		return n
+	}
+	before := connects(h1.name)
+
+	ctx := context.Background()
+	if _, _, err := c.store.StartResize(ctx, admin, i.UUID, nil, ""); err != nil {
+		t.Fatalf("start the move: %v", err)
+	}
+	if _, err := c.store.PlaceMove(ctx, i.UUID, h2.name, h2.name); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(i.UUID, "resize_migrated", time.Minute, func(i compute.Instance, err error) bool {
+		return err == nil && i.TaskState == compute.ResizeMigrated
+	})
+	if _, err := c.store.SwitchToDest(ctx, i.UUID); err != nil {
+		t.Fatal(err)
+	}
+	c.waitState(i.UUID, compute.Resized, compute.PowerRunning, time.Minute)
+	if r := d2.root(i.UUID); r.Serial != "root" || !slices.Contains(d2.has(i.UUID), "vol:data") || connects(h2.name) != 2 {
+		t.Fatalf("on the destination: root %+v, volumes %v, connects %d", r, d2.has(i.UUID), connects(h2.name))
+	}
+	c.reqs.mu.Lock()
+	for _, r := range c.reqs.reqs {
+		if strings.HasSuffix(r, "/instances/"+i.UUID+"/migration") {
+			t.Errorf("a disk moved for a server booted from a volume: %s", r)
+		}
+	}
+	c.reqs.mu.Unlock()
+
+	if _, err := c.store.RevertResize(ctx, admin, i.UUID); err != nil {
+		t.Fatal(err)
+	}
+	c.waitState(i.UUID, compute.Active, compute.PowerRunning, time.Minute)
+	if got := c.waitFor(i.UUID, "back on its source", time.Minute, func(i compute.Instance, err error) bool { return err == nil }); got.Host != h1.name {
+		t.Fatalf("after the revert: on %s", got.Host)
+	}
+	if n := connects(h1.name); n < before+2 {
+		t.Errorf("the revert connected %d volumes from the source, want 2", n-before)
+	}
+	if p, _ := d1.State(ctx, i.UUID); p != virt.PowerRunning {
+		t.Errorf("the source's guest after the revert: %v", p)
 	}
 }

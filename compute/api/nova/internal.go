@@ -244,9 +244,10 @@ func (a *API) volumeConnect(w http.ResponseWriter, r *http.Request) error {
 	}
 	x, err := a.Store.CheckVolumeReport(r.Context(), host, id, volume, compute.VolumeReport{Op: compute.PortAttaching})
 	if err != nil {
-		// The root volume of an instance the host builds (boot from
-		// volume) is connected by the build.
-		rx, rerr := a.Store.CheckRootConnect(r.Context(), host, id, volume)
+		// The volumes of an instance the host builds (the root volume of
+		// a boot from volume, every volume of a move) are connected by
+		// the build.
+		rx, rerr := a.Store.CheckHostConnect(r.Context(), host, id, volume)
 		if rerr != nil {
 			return err
 		}
