@@ -45,6 +45,7 @@ func (a *API) Handler() http.Handler {
 	a.dataRoutes(rt)
 	a.memberRoutes(rt)
 	a.schemaRoutes(rt)
+	a.metadefRoutes(rt)
 	return rt
 }
 

@@ -22,7 +22,7 @@ func Defaults() []policy.Rule {
 	ops := func(method, path string) []policy.Operation {
 		return []policy.Operation{{Method: method, Path: path}}
 	}
-	return []policy.Rule{
+	return append([]policy.Rule{
 		{Name: "default", Check: "role:admin", Description: "Rule of last resort."},
 		{Name: "context_is_admin", Check: "role:admin", Description: "Who is an administrator: sees and may change every image."},
 		{Name: "add_image", Check: "role:admin or (" + projectMember + " and project_id:%(owner)s)",
@@ -45,5 +45,47 @@ func Defaults() []policy.Rule {
 		{Name: "modify_member", Check: adminOrSharedMbr, Description: "Accept or reject a shared image.", Operations: ops("PUT", "/v2/images/{image_id}/members/{member_id}")},
 		{Name: "deactivate", Check: adminOrMember, Description: "Deactivate an image.", Operations: ops("POST", "/v2/images/{image_id}/actions/deactivate")},
 		{Name: "reactivate", Check: adminOrMember, Description: "Reactivate an image.", Operations: ops("POST", "/v2/images/{image_id}/actions/reactivate")},
+	}, metadefDefaults()...)
+}
+
+// readNamespace is Glance's ADMIN_OR_PROJECT_READER_GET_NAMESPACE: the
+// target's project_id is the namespace owner, visibility its visibility.
+const readNamespace = "role:admin or (role:reader and (project_id:%(project_id)s or 'public':%(visibility)s))"
+
+// metadefDefaults are Glance 25's metadef rules (glance/policies/metadef.py):
+// reading a namespace and its content needs it to be the caller's
+// project's or public; every write is metadef_admin.
+func metadefDefaults() []policy.Rule {
+	ns := "/v2/metadefs/namespaces/{namespace_name}"
+	op := func(method, path string) []policy.Operation { return []policy.Operation{{Method: method, Path: path}} }
+	return []policy.Rule{
+		{Name: "metadef_default", Check: "", Description: "Defines the base rule of metadef reads (deprecated rules)."},
+		{Name: "metadef_admin", Check: "role:admin", Description: "Who may write metadata definitions."},
+		{Name: "get_metadef_namespace", Check: readNamespace, Description: "Get a specific namespace.", Operations: op("GET", ns)},
+		{Name: "get_metadef_namespaces", Check: "role:admin or (" + projectReader + ")", Description: "List namespace.", Operations: op("GET", "/v2/metadefs/namespaces")},
+		{Name: "modify_metadef_namespace", Check: "rule:metadef_admin", Description: "Modify an existing namespace.", Operations: op("PUT", ns)},
+		{Name: "add_metadef_namespace", Check: "rule:metadef_admin", Description: "Create a namespace.", Operations: op("POST", "/v2/metadefs/namespaces")},
+		{Name: "delete_metadef_namespace", Check: "rule:metadef_admin", Description: "Delete a namespace.", Operations: op("DELETE", ns)},
+		{Name: "get_metadef_object", Check: readNamespace, Description: "Get a specific object from a namespace.", Operations: op("GET", ns+"/objects/{object_name}")},
+		{Name: "get_metadef_objects", Check: readNamespace, Description: "Get objects from a namespace.", Operations: op("GET", ns+"/objects")},
+		{Name: "modify_metadef_object", Check: "rule:metadef_admin", Description: "Update an object within a namespace.", Operations: op("PUT", ns+"/objects/{object_name}")},
+		{Name: "add_metadef_object", Check: "rule:metadef_admin", Description: "Create an object within a namespace.", Operations: op("POST", ns+"/objects")},
+		{Name: "delete_metadef_object", Check: "rule:metadef_admin", Description: "Delete an object within a namespace.", Operations: op("DELETE", ns+"/objects/{object_name}")},
+		{Name: "list_metadef_resource_types", Check: readNamespace, Description: "List meta definition resource types.", Operations: op("GET", "/v2/metadefs/resource_types")},
+		{Name: "get_metadef_resource_type", Check: readNamespace, Description: "Get meta definition resource types associations.", Operations: op("GET", ns+"/resource_types")},
+		{Name: "add_metadef_resource_type_association", Check: "rule:metadef_admin", Description: "Create meta definition resource types association.", Operations: op("POST", ns+"/resource_types")},
+		{Name: "remove_metadef_resource_type_association", Check: "rule:metadef_admin", Description: "Delete meta definition resource types association.", Operations: op("DELETE", ns+"/resource_types/{name}")},
+		{Name: "get_metadef_property", Check: readNamespace, Description: "Get a specific meta definition property.", Operations: op("GET", ns+"/properties/{property_name}")},
+		{Name: "get_metadef_properties", Check: readNamespace, Description: "List meta definition properties.", Operations: op("GET", ns+"/properties")},
+		{Name: "modify_metadef_property", Check: "rule:metadef_admin", Description: "Update meta definition property.", Operations: op("PUT", ns+"/properties/{property_name}")},
+		{Name: "add_metadef_property", Check: "rule:metadef_admin", Description: "Create meta definition property.", Operations: op("POST", ns+"/properties")},
+		{Name: "remove_metadef_property", Check: "rule:metadef_admin", Description: "Delete meta definition property.", Operations: op("DELETE", ns+"/properties/{property_name}")},
+		{Name: "get_metadef_tag", Check: readNamespace, Description: "Get tag definition.", Operations: op("GET", ns+"/tags/{tag_name}")},
+		{Name: "get_metadef_tags", Check: readNamespace, Description: "List tag definitions.", Operations: op("GET", ns+"/tags")},
+		{Name: "modify_metadef_tag", Check: "rule:metadef_admin", Description: "Update tag definition.", Operations: op("PUT", ns+"/tags/{tag_name}")},
+		{Name: "add_metadef_tag", Check: "rule:metadef_admin", Description: "Add tag definition.", Operations: op("POST", ns+"/tags/{tag_name}")},
+		{Name: "add_metadef_tags", Check: "rule:metadef_admin", Description: "Create tag definitions.", Operations: op("POST", ns+"/tags")},
+		{Name: "delete_metadef_tag", Check: "rule:metadef_admin", Description: "Delete tag definition.", Operations: op("DELETE", ns+"/tags/{tag_name}")},
+		{Name: "delete_metadef_tags", Check: "rule:metadef_admin", Description: "Delete tag definitions.", Operations: op("DELETE", ns+"/tags")},
 	}
 }
