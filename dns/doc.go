@@ -21,6 +21,10 @@
 //   - ServedZones, Served and ServedZone.RRs: what an authoritative server
 //     (dns/server) loads, as miekg/dns records.
 //   - ReverseName, the PTR name of an address, for floating-IP PTRs.
+//   - Zone transfers between projects: a TransferRequest offers a zone to
+//     one project or to whoever has its key; AcceptTransfer moves the zone
+//     and its recordsets in one transaction (quota checked), serial and
+//     content unchanged.
 //   - Zone names as Designate checks them: more than one label for
 //     everyone (ZoneName, in CreateZone), and the blacklist rule for the
 //     API to apply (ReservedNames.Check): public suffixes of the Public
@@ -29,9 +33,9 @@
 //
 // What it does not do: answer DNS queries or send NOTIFY (dns/server and a
 // worker do), check API policy beyond tenancy (the API edge does; TSIG keys
-// and pools are admin-only there), zone import/export, zone transfers
-// between projects, shared zones, CATALOG zones, or Designate's TLD and
-// blacklist tables (the compiled-in Public Suffix List and a ReservedNames
+// and pools are admin-only there), zone import/export, shared zones,
+// CATALOG zones, or Designate's TLD and blacklist tables (the compiled-in
+// Public Suffix List and a ReservedNames
 // value stand for them; there is no regular-expression blacklist).
 // SECONDARY zones are stored (with their masters) but not
 // transferred. The floating-IP PTR hook waits for the network area.

@@ -219,17 +219,7 @@ func (s *Store) checkNewZone(ctx context.Context, tx *sqlstore.Tx, z Zone) error
 		}
 		return forbidden("illegal_child", "Unable to create subzone in another tenants zone")
 	}
-	q, err := s.quota(ctx, tx, z.ProjectID)
-	if err != nil {
-		return err
-	}
-	if err := tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones WHERE project_id = ? AND status <> 'DELETED'", []any{z.ProjectID}, &n); err != nil {
-		return err
-	}
-	if q.Zones >= 0 && n+1 > q.Zones {
-		return overQuota("zones")
-	}
-	return nil
+	return s.checkZoneQuota(ctx, tx, z.ProjectID)
 }
 
 type zoneOwner struct {

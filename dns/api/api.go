@@ -73,6 +73,7 @@ func (a *API) router() *httpapi.Router {
 	a.poolRoutes(rt)
 	a.quotaRoutes(rt)
 	a.reverseRoutes(rt)
+	a.transferRoutes(rt)
 	return rt
 }
 

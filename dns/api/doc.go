@@ -14,7 +14,8 @@
 // and /v2/recordsets/{id} redirecting to its canonical URL as Designate
 // does); TSIG keys (CRUD, secret included as Designate returns it); pools
 // (read-only); quotas (GET /v2/quotas, GET/PATCH/DELETE
-// /v2/quotas/{project_id}); limits; reverse floating IPs.
+// /v2/quotas/{project_id}); limits; reverse floating IPs; zone transfers
+// between projects (transfer requests and accepts, below).
 //
 // Every call is checked against Designate's default policies (Defaults),
 // the project-scoped secure-RBAC rules Designate enforces since 17.0
@@ -56,8 +57,26 @@
 // dns.PTRFollower removes the PTR of a floating IP the network service
 // deletes.
 //
+// Zone transfers between projects: POST
+// /v2/zones/{zone_id}/tasks/transfer_requests offers a zone to one
+// project (target_project_id) or to any project that has the key; the
+// request (list, show, PATCH, delete under
+// /v2/zones/tasks/transfer_requests) shows its key, projects and times to
+// the owner's readers and admins only (get_zone_transfer_request_detailed),
+// and is listed to its owner and its target; POST
+// /v2/zones/tasks/transfer_accepts with the request's id and key moves
+// the zone and its recordsets to the caller's project in one transaction
+// (its zones quota checked; nothing changes on any error) and makes the
+// request COMPLETE; the zone keeps its serial and content, so the
+// nameservers serve it as before. Differences: a request targeted at
+// another project is 404 to a caller who is neither its owner nor its
+// target (Designate answers 403, so its existence shows); the request
+// belongs to the zone's project, also when an admin makes it (Designate
+// gives it the caller's project); target_project_id must look like a
+// Keystone project id.
+//
 // What it does not do. Not served (404): shared zones,
-// zone transfers, imports, exports and tasks (xfr, abandon, pool_move),
+// zone imports, exports and the other tasks (xfr, abandon, pool_move),
 // TLDs, blacklists, service statuses, creating or changing pools through
 // the API, and json-patch bodies (501, as in Designate). The
 // X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers are

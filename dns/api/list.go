@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/kit/fault"
@@ -215,6 +216,47 @@ func writeList[T, V any](w http.ResponseWriter, r *http.Request, lq listQuery, k
 	views := make([]V, len(items))
 	for i, it := range items {
 		views[i] = render(r, it)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{key: views, "links": links, "metadata": meta})
+}
+
+// taskKeys are the sort keys of the small collections listed in memory
+// (transfers, imports, exports, TLDs, blacklists).
+type taskKeys struct {
+	id               string
+	created, updated time.Time
+}
+
+// writeMemoryList answers a list the store returns whole: sorted by the
+// request's sort key (created_at, id or updated_at), after the marker,
+// one page, with links and metadata.total_count (the matches before
+// paging).
+func writeMemoryList[T any](w http.ResponseWriter, r *http.Request, lq listQuery, key string, items []T,
+	keys func(T) taskKeys, render func(*http.Request, T) any) {
+	total := len(items)
+	id := func(t T) string { return keys(t).id }
+	items, err := pageInMemory(items, lq, id, func(t T, sortKey string) string {
+		k := keys(t)
+		switch sortKey {
+		case "id":
+			return k.id
+		case "updated_at":
+			return timestamp(k.updated)
+		}
+		return timestamp(k.created)
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	items, links := cut(r, lq, items, id)
+	views := make([]any, len(items))
+	for i, it := range items {
+		views[i] = render(r, it)
+	}
+	meta := map[string]int{}
+	if !hideCounts(r) {
+		meta["total_count"] = total
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{key: views, "links": links, "metadata": meta})
 }

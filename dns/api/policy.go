@@ -24,11 +24,13 @@ const (
 	ownerPrimary         = "role:member and (project_id:%(recordset_project_id)s) and ('PRIMARY':%(zone_type)s)"
 	createRecordSet      = memberPrimary + " or " + adminPrimary + " or " + adminSecondary + " or " + sharedPrimary
 	changeRecordSet      = memberPrimary + " or " + adminPrimary + " or " + adminSecondary + " or " + ownerPrimary
+	zoneTransfer         = "(" + adminOrMember + ") or project_id:%(target_project_id)s or None:%(target_project_id)s"
 )
 
 // Defaults are Designate's default policies for the areas this API
 // serves (designate/common/policies base, context, zone, recordset,
-// record, blacklist, pool, tsigkey and quota), under Designate's rule
+// record, blacklist, pool, tsigkey, quota, zone_transfer_request and
+// zone_transfer_accept), under Designate's rule
 // names, with Designate's scope types. An operator's policy file
 // overrides them by name. Rules of calls not served (zone tasks, pool
 // writes, the blacklist API) are kept so that a policy file naming them
@@ -84,6 +86,24 @@ func Defaults() []policy.Rule {
 		rule("update_recordset", changeRecordSet, "Update recordset", ops("PUT", "/v2/zones/{zone_id}/recordsets/{recordset_id}")),
 		rule("delete_recordset", changeRecordSet, "Delete RecordSet", ops("DELETE", "/v2/zones/{zone_id}/recordsets/{recordset_id}")),
 		rule("count_recordset", adminOrReader, "Count recordsets", nil),
+
+		// zone_transfer_request.py and zone_transfer_accept.py
+		rule("create_zone_transfer_request", adminOrMember, "Create Zone Transfer Accept",
+			ops("POST", "/v2/zones/{zone_id}/tasks/transfer_requests")),
+		rule("get_zone_transfer_request", zoneTransfer, "Show a Zone Transfer Request",
+			ops("GET", "/v2/zones/tasks/transfer_requests/{zone_transfer_request_id}")),
+		rule("get_zone_transfer_request_detailed", adminOrReader, "", nil),
+		{Name: "find_zone_transfer_requests", Check: "@", Description: "List Zone Transfer Requests",
+			Operations: ops("GET", "/v2/zones/tasks/transfer_requests")},
+		rule("update_zone_transfer_request", adminOrMember, "Update a Zone Transfer Request",
+			ops("PATCH", "/v2/zones/tasks/transfer_requests/{zone_transfer_request_id}")),
+		rule("delete_zone_transfer_request", adminOrMember, "Delete a Zone Transfer Request",
+			ops("DELETE", "/v2/zones/tasks/transfer_requests/{zone_transfer_request_id}")),
+		rule("create_zone_transfer_accept", zoneTransfer, "Create Zone Transfer Accept",
+			ops("POST", "/v2/zones/tasks/transfer_accepts")),
+		rule("get_zone_transfer_accept", adminOrReader, "Get Zone Transfer Accept",
+			ops("GET", "/v2/zones/tasks/transfer_requests/{zone_transfer_accept_id}")),
+		rule("find_zone_transfer_accepts", admin, "List Zone Transfer Accepts", ops("GET", "/v2/zones/tasks/transfer_accepts")),
 
 		// record.py
 		rule("find_records", adminOrReader, "Find records.",

@@ -203,6 +203,14 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "dns", pattern: "GET /v2/zones/{zone_id}/recordsets/{recordset_id}"},
 	{area: "dns", pattern: "PUT /v2/zones/{zone_id}/recordsets/{recordset_id}", body: `{"records":["192.0.2.8"],"ttl":600}`},
 	{area: "dns", pattern: "DELETE /v2/zones/{zone_id}/recordsets/{recordset_id}"},
+	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/transfer_requests", body: `{"target_project_id":"{{project_b}}","description":"d"}`},
+	{area: "dns", pattern: "GET /v2/zones/tasks/transfer_requests"},
+	{area: "dns", pattern: "GET /v2/zones/tasks/transfer_requests/{transfer_request_id}"},
+	{area: "dns", pattern: "PATCH /v2/zones/tasks/transfer_requests/{transfer_request_id}", body: `{"description":"changed"}`},
+	{area: "dns", pattern: "DELETE /v2/zones/tasks/transfer_requests/{transfer_request_id}"},
+	{area: "dns", pattern: "POST /v2/zones/tasks/transfer_accepts", body: `{"zone_transfer_request_id":"{{transfer_requests}}","key":"{{transfer_key}}"}`},
+	{area: "dns", pattern: "GET /v2/zones/tasks/transfer_accepts"},
+	{area: "dns", pattern: "GET /v2/zones/tasks/transfer_accepts/{transfer_accept_id}"},
 	{area: "dns", pattern: "GET /v2/recordsets"},
 	{area: "dns", pattern: "GET /v2/recordsets/{recordset_id}"},
 	{area: "dns", pattern: "POST /v2/tsigkeys", body: `{"name":"hostile-new","algorithm":"hmac-sha256","secret":"c2VjcmV0","scope":"POOL","resource_id":"{{pool}}"}`},
@@ -603,6 +611,16 @@ func (h *hostile) fixtures() {
 	f["zones"], f["zonename"] = zone["id"].(string), "hostile.example."
 	f["recordsets"] = h.must(202, "POST", "dns", "/v2/zones/"+f["zones"]+"/recordsets", h.owner,
 		`{"name":"www.hostile.example.","type":"A","records":["192.0.2.1"]}`)["id"].(string)
+	// A zone the owner offered to its own project and accepted (the
+	// accept), and an offer of the fixture zone to the owner's project (a
+	// transfer request another project can neither see nor accept).
+	moved := h.must(202, "POST", "dns", "/v2/zones", h.owner, `{"name":"moved.hostile.example.","email":"h@hostile.example"}`)
+	done := h.must(201, "POST", "dns", "/v2/zones/"+moved["id"].(string)+"/tasks/transfer_requests", h.owner, "{}")
+	f["transfer_accepts"] = h.must(201, "POST", "dns", "/v2/zones/tasks/transfer_accepts", h.owner,
+		fmt.Sprintf(`{"zone_transfer_request_id":%q,"key":%q}`, done["id"], done["key"]))["id"].(string)
+	offer := h.must(201, "POST", "dns", "/v2/zones/"+f["zones"]+"/tasks/transfer_requests", h.owner,
+		fmt.Sprintf(`{"target_project_id":%q}`, f["project"]))
+	f["transfer_requests"], f["transfer_key"] = offer["id"].(string), offer["key"].(string)
 	pools := h.must(200, "GET", "dns", "/v2/pools", adm, "")["pools"].([]any)
 	f["pools"] = pools[0].(map[string]any)["id"].(string)
 	f["pool"] = f["pools"]

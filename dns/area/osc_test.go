@@ -1,0 +1,248 @@
+package area_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	mdns "github.com/miekg/dns"
+
+	dnsarea "github.com/gostack/gostack/dns/area"
+	identityarea "github.com/gostack/gostack/identity/area"
+	"github.com/gostack/gostack/internal/testenv"
+	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/httpapi"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// cloud is identity and dns built in this process (kit/compose) and
+// served on one port under /identity and /dns, as examples/cloud serves
+// them, for the real openstack CLI (python3-openstackclient with
+// python3-designateclient) to drive.
+type cloud struct {
+	t       *testing.T
+	bin     string
+	env     []string // the admin's openrc
+	dnsAddr string   // the authoritative server
+}
+
+func newCloud(t *testing.T) *cloud {
+	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
+	testenv.RequirePython(t, "designateclient", "python3-designateclient")
+	ctx, cancel := context.WithCancel(context.Background())
+	identity, dns := identityarea.New(), dnsarea.New()
+	identity.Config.PasswordRounds = 4
+	dns.Config.Listen = "127.0.0.1:0"
+	areas := []compose.Area{identity, dns}
+	cfg := compose.Defaults(areas...)
+	cfg.DataDir = t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + l.Addr().String()
+	stack, err := compose.Build(ctx, compose.Options{Config: &cfg, Areas: areas, Log: slog.New(slog.DiscardHandler),
+		URLs: map[string]string{"identity": base + "/identity", "dns": base + "/dns"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for _, name := range stack.Names() {
+		h := httpapi.Mount("/"+name, stack.Handler(name))
+		mux.Handle("/"+name, h)
+		mux.Handle("/"+name+"/", h)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		stack.Close()
+	})
+	return &cloud{t: t, bin: bin, env: openrc(t, filepath.Join(cfg.DataDir, "openrc")), dnsAddr: stack.Announced()["dns-server"]}
+}
+
+// openrc reads the exports of the daemon's openrc file.
+func openrc(t *testing.T, path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var env []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if kv, ok := strings.CutPrefix(sc.Text(), "export "); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			env = append(env, k+"="+strings.Trim(v, "'"))
+		}
+	}
+	return env
+}
+
+// run runs the CLI with the admin's environment and extra (which wins).
+func (c *cloud) run(extra []string, args ...string) (string, error) {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = append(append([]string{"PATH=/usr/bin:/bin", "HOME=" + c.t.TempDir()}, c.env...), extra...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		return out.String() + errb.String(), err
+	}
+	return out.String(), nil
+}
+
+func (c *cloud) must(extra []string, args ...string) string {
+	c.t.Helper()
+	out, err := c.run(extra, args...)
+	if err != nil {
+		c.t.Fatalf("openstack %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (c *cloud) json(v any, extra []string, args ...string) {
+	c.t.Helper()
+	out := c.must(extra, append(args, "-f", "json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		c.t.Fatalf("openstack %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// user makes a project with a member of it and returns the member's
+// environment and the project's id.
+func (c *cloud) user(name string) ([]string, string) {
+	c.t.Helper()
+	c.must(nil, "project", "create", name)
+	c.must(nil, "user", "create", name, "--password", name+"-pw", "--project", name)
+	c.must(nil, "role", "add", "--project", name, "--user", name, "member")
+	var p map[string]any
+	c.json(&p, nil, "project", "show", name)
+	return []string{"OS_USERNAME=" + name, "OS_PASSWORD=" + name + "-pw", "OS_PROJECT_NAME=" + name}, p["id"].(string)
+}
+
+// dig asks the authoritative server.
+func (c *cloud) dig(name string, qtype uint16) *mdns.Msg {
+	c.t.Helper()
+	m := new(mdns.Msg)
+	m.SetQuestion(name, qtype)
+	r, _, err := (&mdns.Client{Timeout: 2 * time.Second}).Exchange(m, c.dnsAddr)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return r
+}
+
+// eventually polls cond for up to 20 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// The issue's client proof for zone transfers: `openstack zone transfer
+// request create/list/show/set/delete` and `zone transfer accept request`,
+// with the key shown to the owner only, and the zone served at the same
+// serial by the authoritative server afterwards.
+func TestOpenStackZoneTransfer(t *testing.T) {
+	c := newCloud(t)
+	alice, _ := c.user("alice")
+	bob, bobProject := c.user("bob")
+	eve, _ := c.user("eve")
+
+	var zone map[string]any
+	c.json(&zone, alice, "zone", "create", "example.org.", "--email", "hostmaster@example.org")
+	c.must(alice, "recordset", "create", "example.org.", "www", "--type", "A", "--record", "192.0.2.10")
+	eventually(t, "the zone to be ACTIVE", func() bool {
+		c.json(&zone, alice, "zone", "show", "example.org.")
+		return zone["status"] == "ACTIVE"
+	})
+	serial := zone["serial"].(float64)
+
+	var tr map[string]any
+	c.json(&tr, alice, "zone", "transfer", "request", "create", "example.org.", "--target-project-id", bobProject, "--description", "for bob")
+	id, key := tr["id"].(string), tr["key"].(string)
+	if tr["status"] != "ACTIVE" || len(key) != 8 || tr["target_project_id"] != bobProject || tr["zone_name"] != "example.org." {
+		t.Fatalf("transfer request create: %v", tr)
+	}
+	var list []map[string]any
+	c.json(&list, bob, "zone", "transfer", "request", "list")
+	if len(list) != 1 || list[0]["id"] != id || list[0]["key"] == key {
+		t.Fatalf("bob's transfer request list (no key): %v", list)
+	}
+	c.json(&list, eve, "zone", "transfer", "request", "list")
+	if len(list) != 0 {
+		t.Fatalf("eve's transfer request list: %v", list)
+	}
+	if out, err := c.run(eve, "zone", "transfer", "request", "show", id); err == nil || !strings.Contains(out, "Could not find ZoneTransferRequest") {
+		t.Fatalf("eve shows bob's request: %v %s", err, out)
+	}
+	var shown map[string]any
+	c.json(&shown, alice, "zone", "transfer", "request", "show", id)
+	if shown["key"] != key {
+		t.Fatalf("alice's show: %v", shown)
+	}
+	c.json(&shown, alice, "zone", "transfer", "request", "set", id, "--description", "for bob, really")
+	if shown["description"] != "for bob, really" {
+		t.Fatalf("transfer request set: %v", shown)
+	}
+	if out, err := c.run(bob, "zone", "transfer", "accept", "request", "--transfer-id", id, "--key", "WRONGKEY"); err == nil ||
+		!strings.Contains(out, "Key does not match") {
+		t.Fatalf("accept with a wrong key: %v %s", err, out)
+	}
+	var acc map[string]any
+	c.json(&acc, bob, "zone", "transfer", "accept", "request", "--transfer-id", id, "--key", key)
+	if acc["status"] != "COMPLETE" || acc["zone_id"] != zone["id"] || acc["project_id"] != bobProject {
+		t.Fatalf("transfer accept: %v", acc)
+	}
+	var zones []map[string]any
+	c.json(&zones, bob, "zone", "list")
+	if len(zones) != 1 || zones[0]["name"] != "example.org." {
+		t.Fatalf("bob's zones: %v", zones)
+	}
+	c.json(&zones, alice, "zone", "list")
+	if len(zones) != 0 {
+		t.Fatalf("alice's zones after the transfer: %v", zones)
+	}
+	var sets []map[string]any
+	c.json(&sets, bob, "recordset", "list", "example.org.")
+	if len(sets) != 3 {
+		t.Fatalf("bob's recordsets: %v", sets)
+	}
+	c.json(&acc, bob, "zone", "transfer", "accept", "show", acc["id"].(string))
+	if acc["status"] != "COMPLETE" {
+		t.Fatalf("transfer accept show: %v", acc)
+	}
+	if r := c.dig("www.example.org.", mdns.TypeA); len(r.Answer) != 1 || !r.Authoritative {
+		t.Fatalf("www after the transfer: %v", r)
+	}
+	if r := c.dig("example.org.", mdns.TypeSOA); len(r.Answer) != 1 || float64(r.Answer[0].(*mdns.SOA).Serial) != serial {
+		t.Fatalf("SOA after the transfer (serial %v): %v", serial, r)
+	}
+
+	// A new request, deleted by its owner.
+	c.json(&tr, bob, "zone", "transfer", "request", "create", "example.org.")
+	c.must(bob, "zone", "transfer", "request", "delete", tr["id"].(string))
+	c.json(&list, bob, "zone", "transfer", "request", "list")
+	for _, r := range list {
+		if r["id"] == tr["id"] {
+			t.Fatalf("deleted request still listed: %v", list)
+		}
+	}
+}
