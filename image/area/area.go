@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -42,6 +43,7 @@ type Config struct {
 	MaxProperties    int              `yaml:"max_properties" help:"extra properties per image, -1 for no limit (Glance's image_property_quota); one more is a 413"`
 	MaxTags          int              `yaml:"max_tags" help:"tags per image, -1 for no limit (Glance's image_tag_quota); one more is a 413"`
 	MaxMembers       int              `yaml:"max_members" help:"projects one image can be shared with, -1 for no limit (Glance's image_member_quota); one more is a 413"`
+	MetadefsDir      string           `yaml:"metadefs_dir" help:"Glance's metadata definitions files (*.json) loaded once, at the first start; empty finds them in /etc/glance/metadefs or /usr/share/glance-common/metadefs (Debian's glance-common), \"-\" loads none"`
 }
 
 // Quota is one project's image limits.
@@ -128,6 +130,9 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	if err := svc.Recover(ctx); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
+	if err := a.loadMetadefs(ctx, env, svc.Store); err != nil {
+		return nil, err
+	}
 	if err := area.Register(ctx, env, "image", "glance", env.URL); err != nil {
 		return nil, err
 	}
@@ -150,6 +155,31 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	// start resumes or requeues them (Recover above).
 	env.Go("image imports", func(ctx context.Context) error { <-ctx.Done(); svc.Stop(); return nil })
 	return mw.Wrap(h), nil
+}
+
+// loadMetadefs loads Glance's default metadata definitions, as
+// glance-manage db_load_metadefs, once per database.
+func (a *Area) loadMetadefs(ctx context.Context, env *compose.Env, s *image.Store) error {
+	dir := a.Config.MetadefsDir
+	switch dir {
+	case "-":
+		return nil
+	case "":
+		if dir = image.FindMetadefs(image.MetadefDirs); dir == "" {
+			return nil
+		}
+	}
+	n, skipped, err := s.LoadMetadefs(ctx, os.DirFS(dir))
+	if err != nil {
+		return fmt.Errorf("metadefs: %s: %w", dir, err)
+	}
+	for _, e := range skipped {
+		env.Log.Warn("metadefs: file skipped", "dir", dir, "err", e)
+	}
+	if n > 0 {
+		env.Log.Info("metadefs: loaded Glance's default namespaces", "dir", dir, "namespaces", n)
+	}
+	return nil
 }
 
 // dir is the effective image directory.
