@@ -52,6 +52,84 @@ var itemKinds = map[string]struct {
 var propertyFields = []string{"type", "title", "description", "operators", "default", "readonly", "minimum", "maximum", "enum",
 	"pattern", "minLength", "maxLength", "confidential", "items", "uniqueItems", "minItems", "maxItems", "additionalItems"}
 
+// propertyTypes are the WSME types of Glance's PropertyType attributes:
+// a value of another type is refused (400) when the body is read, as
+// WSME refuses it.
+var propertyTypes = map[string]string{"type": "text", "title": "text", "description": "text", "pattern": "text",
+	"operators": "texts", "enum": "texts", "readonly": "bool", "confidential": "bool", "uniqueItems": "bool",
+	"additionalItems": "bool", "minimum": "int", "maximum": "int", "minLength": "int", "maxLength": "int",
+	"minItems": "int", "maxItems": "int", "items": "items"}
+
+// checkPropertyType refuses a property definition WSME cannot read.
+func checkPropertyType(name string, v any) error {
+	m, _ := v.(map[string]any)
+	for _, k := range sortedKeys(m) {
+		x := m[k]
+		if x == nil || wsmeTypeOK(propertyTypes[k], x) {
+			continue
+		}
+		return fault.Invalid(k, "Invalid input for field/attribute %s. Value: '%s'. Wrong type (property %s).", k, pyRepr(x), name)
+	}
+	return nil
+}
+
+func wsmeTypeOK(t string, x any) bool {
+	switch t {
+	case "text":
+		_, ok := x.(string)
+		return ok
+	case "bool":
+		_, ok := x.(bool)
+		return ok
+	case "int":
+		f, ok := x.(float64)
+		return ok && f == float64(int64(f))
+	case "texts":
+		l, ok := x.([]any)
+		return ok && !slices.ContainsFunc(l, func(e any) bool { _, s := e.(string); return !s })
+	case "items":
+		m, ok := x.(map[string]any)
+		return ok && wsmeTypeOK("text", orEmpty(m["type"])) && (m["enum"] == nil || wsmeTypeOK("texts", m["enum"]))
+	}
+	return true
+}
+
+func orEmpty(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}
+
+// checkBodyTypes refuses what WSME cannot read in a validated object,
+// property, namespace or tags body: property definitions of the wrong
+// types, and list entries that are not objects.
+func checkBodyTypes(kind string, m map[string]any) error {
+	switch kind {
+	case image.KindProperty:
+		return checkPropertyType(getString(m, "name"), m)
+	case image.KindObject, "namespace":
+		props, _ := m["properties"].(map[string]any)
+		for _, k := range sortedKeys(props) {
+			if err := checkPropertyType(k, props[k]); err != nil {
+				return err
+			}
+		}
+		for _, o := range anySlice(m["objects"]) {
+			if err := checkBodyTypes(image.KindObject, o.(map[string]any)); err != nil {
+				return err
+			}
+		}
+	case "tags":
+		for _, t := range anySlice(m["tags"]) {
+			if _, ok := t.(map[string]any); !ok {
+				return fault.Invalid("tags", "Invalid input for field/attribute tags. Value: '%s'. Wrong type.", pyRepr(t))
+			}
+		}
+	}
+	return nil
+}
+
 // propertyBody is a property definition as stored: its PropertyType
 // attributes.
 func propertyBody(v any) json.RawMessage {
@@ -277,6 +355,7 @@ func (a *API) createItem(kind string) http.HandlerFunc {
 		} else {
 			var m map[string]any
 			if m, err = readValidated(w, r, k.schema, k.readOnly...); err == nil {
+				err = checkBodyTypes(kind, m)
 				it = itemFrom(kind, m)
 			}
 		}
@@ -302,6 +381,9 @@ func (a *API) createItem(kind string) http.HandlerFunc {
 // by the body's, or added to them with X-Openstack-Append: true.
 func (a *API) createTags(w http.ResponseWriter, r *http.Request) {
 	m, err := readValidated(w, r, "tags", "created_at", "updated_at")
+	if err == nil {
+		err = checkBodyTypes("tags", m)
+	}
 	if err == nil {
 		if _, ok := m["tags"]; !ok {
 			err = fault.Invalid("tags", "Provided object does not match schema 'tags': 'tags' is a required property")
@@ -342,6 +424,9 @@ func (a *API) updateItem(kind string) http.HandlerFunc {
 	k := itemKinds[kind]
 	return func(w http.ResponseWriter, r *http.Request) {
 		m, err := readValidated(w, r, k.schema, k.readOnly...)
+		if err == nil {
+			err = checkBodyTypes(kind, m)
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -233,6 +233,9 @@ func TestMetadefBadInput(t *testing.T) {
 		{"POST", ns + "mine/objects", adminA, map[string]any{"name": "o", "self": "x"}, 403, "Attribute 'self' is read-only."},
 		{"POST", ns + "mine/properties", adminA, map[string]any{"name": "p", "title": "P"}, 400, "'type' is a required property"},
 		{"POST", ns + "mine/properties", adminA, map[string]any{"name": "p", "title": "P", "type": "string", "maxLength": -1}, 400, "-1 is less than the minimum of 0"},
+		{"POST", ns + "mine/properties", adminA, map[string]any{"name": "p", "title": "P", "type": "string", "enum": []any{1, "b"}}, 400, "Invalid input for field/attribute enum"},
+		{"POST", nsl, adminA, map[string]any{"namespace": "n", "objects": []any{map[string]any{"name": "o", "properties": map[string]any{"p": map[string]any{"title": "P", "type": "string", "minimum": 1.5}}}}}, 400, "field/attribute minimum"},
+		{"POST", ns + "mine/tags", adminA, map[string]any{"tags": []any{"x"}}, 400, "Invalid input for field/attribute tags"},
 		{"POST", ns + "mine/resource_types", adminA, map[string]any{"prefix": "x"}, 400, "'name' is a required property"},
 		{"POST", ns + "mine/objects", memberA, map[string]any{"name": "o"}, 403, "add_metadef_object"}, // A's: seen, not writable
 		{"POST", ns + "mine/objects", memberB, map[string]any{"name": "o"}, 404, ""},                   // not B's: unseen

@@ -199,6 +199,9 @@ func (a *API) createNamespace(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	m, err := readValidated(w, r, "namespace", "self", "schema", "created_at", "updated_at")
 	if err == nil {
+		err = checkBodyTypes("namespace", m)
+	}
+	if err == nil {
 		err = a.mdEnforce(ctx, "add_metadef_namespace", nil)
 	}
 	for key, rule := range map[string]string{"resource_type_associations": "add_metadef_resource_type_association",
