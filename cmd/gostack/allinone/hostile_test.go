@@ -188,6 +188,44 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "image", pattern: "GET /v2/schemas/images", flags: public},
 	{area: "image", pattern: "GET /v2/schemas/member", flags: public},
 	{area: "image", pattern: "GET /v2/schemas/members", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/namespace", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/namespaces", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/object", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/objects", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/property", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/properties", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/tag", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/tags", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/resource_type", flags: public},
+	{area: "image", pattern: "GET /v2/schemas/metadefs/resource_types", flags: public},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces"},
+	{area: "image", pattern: "POST /v2/metadefs/namespaces", body: `{"namespace":"hostile-new","display_name":"d","visibility":"private","protected":false,"tags":[{"name":"a"}],"properties":{"p":{"type":"string","title":"P"}}}`},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces/{ns}"},
+	{area: "image", pattern: "PUT /v2/metadefs/namespaces/{ns}", body: `{"namespace":"hostile-ns","display_name":"changed","visibility":"private","owner":"{{project}}"}`},
+	{area: "image", pattern: "DELETE /v2/metadefs/namespaces/{ns}"},
+	{area: "image", pattern: "GET /v2/metadefs/resource_types"},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces/{ns}/resource_types"},
+	{area: "image", pattern: "POST /v2/metadefs/namespaces/{ns}/resource_types", body: `{"name":"OS::Cinder::Volume","prefix":"x_"}`},
+	{area: "image", pattern: "DELETE /v2/metadefs/namespaces/{ns}/resource_types/{rt}"},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces/{ns}/objects"},
+	{area: "image", pattern: "POST /v2/metadefs/namespaces/{ns}/objects", body: `{"name":"hostile-new","description":"d","required":["p"],"properties":{"p":{"type":"integer","title":"P","minimum":1}}}`},
+	{area: "image", pattern: "DELETE /v2/metadefs/namespaces/{ns}/objects"},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces/{ns}/objects/{item}"},
+	{area: "image", pattern: "PUT /v2/metadefs/namespaces/{ns}/objects/{item}", body: `{"name":"hostile-obj","description":"changed"}`},
+	{area: "image", pattern: "DELETE /v2/metadefs/namespaces/{ns}/objects/{item}"},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces/{ns}/properties"},
+	{area: "image", pattern: "POST /v2/metadefs/namespaces/{ns}/properties", body: `{"name":"hostile-new","title":"T","type":"string","enum":["a","b"]}`},
+	{area: "image", pattern: "DELETE /v2/metadefs/namespaces/{ns}/properties"},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces/{ns}/properties/{item}"},
+	{area: "image", pattern: "PUT /v2/metadefs/namespaces/{ns}/properties/{item}", body: `{"name":"hostile-prop","title":"T","type":"boolean"}`},
+	{area: "image", pattern: "DELETE /v2/metadefs/namespaces/{ns}/properties/{item}"},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces/{ns}/tags"},
+	{area: "image", pattern: "POST /v2/metadefs/namespaces/{ns}/tags", body: `{"tags":[{"name":"x"},{"name":"y"}]}`},
+	{area: "image", pattern: "DELETE /v2/metadefs/namespaces/{ns}/tags"},
+	{area: "image", pattern: "GET /v2/metadefs/namespaces/{ns}/tags/{item}"},
+	{area: "image", pattern: "POST /v2/metadefs/namespaces/{ns}/tags/{item}"},
+	{area: "image", pattern: "PUT /v2/metadefs/namespaces/{ns}/tags/{item}", body: `{"name":"hostile-tag2"}`},
+	{area: "image", pattern: "DELETE /v2/metadefs/namespaces/{ns}/tags/{item}"},
 
 	// dns
 	{area: "dns", pattern: "GET /{$}", flags: public},
@@ -606,6 +644,13 @@ func (h *hostile) fixtures() {
 	}
 	h.must(200, "POST", "image", "/v2/images/"+f["images"]+"/members", h.owner, fmt.Sprintf(`{"member":%q}`, f["project_b"]))
 	f["members"] = f["project_b"]
+	// A private metadef namespace of project A (an admin's: metadef
+	// writes are admin-only) with one of each thing it holds.
+	h.must(201, "POST", "image", "/v2/metadefs/namespaces", adm, fmt.Sprintf(`{"namespace":"hostile-ns","visibility":"private","owner":%q,`+
+		`"resource_type_associations":[{"name":"OS::Glance::Image","prefix":"h_"}],"objects":[{"name":"hostile-obj"}],`+
+		`"properties":{"hostile-prop":{"type":"string","title":"P"}},"tags":[{"name":"hostile-tag"}]}`, f["project"]))
+	f["namespaces"], f["resource_types"] = "hostile-ns", "OS::Glance::Image"
+	f["objects/item"], f["properties/item"], f["tags/item"] = "hostile-obj", "hostile-prop", "hostile-tag"
 
 	zone := h.must(202, "POST", "dns", "/v2/zones", h.owner, `{"name":"hostile.example.","email":"h@hostile.example"}`)
 	f["zones"], f["zonename"] = zone["id"].(string), "hostile.example."
