@@ -23,8 +23,16 @@
 // the number of allowed image members for this image. Attempted: 129,
 // Maximum: 128:" on a member POST.
 //
+// Metadata definitions (/v2/metadefs/...) are served as Glance 25 serves
+// them: namespaces, their objects, properties and tags, resource types
+// and associations, under Glance's metadef policies (reads of the
+// caller's project's or public namespaces, every write metadef_admin);
+// bodies are validated against the schemas Glance serves at
+// /v2/schemas/metadefs/* (metadefschemas/, written by Glance itself). A
+// namespace the caller may not see is a 404.
+//
 // The handler expects identity/middleware in front of it: it reads the
 // caller from the request context. Not served: image locations
-// (show_multiple_locations), the tasks API, the cache API, multiple
-// stores and metadata definitions (metadefs).
+// (show_multiple_locations), the tasks API, the cache API and multiple
+// stores.
 package api
