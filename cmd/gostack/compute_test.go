@@ -299,6 +299,60 @@ func TestAllInOneServers(t *testing.T) {
 	if out, err := osc("server", "remove", "volume", "vm3", rootVol); err == nil || !strings.Contains(out, "Cannot detach a root device volume") {
 		t.Errorf("the root volume detached: %v %s", err, out)
 	}
+	// Resized with a data volume attached: the new guest boots from the
+	// same root volume and has the data volume again (the move connects
+	// both on its destination, here the same host).
+	asJSON(&rv, "volume", "create", "--size", "1", "data3")
+	data3 := rv["id"].(string)
+	waitFor(t, p, "data3 available", func() error {
+		asJSON(&rv, "volume", "show", "data3")
+		if rv["status"] != "available" {
+			return fmt.Errorf("status %v", rv["status"])
+		}
+		return nil
+	})
+	must("server", "add", "volume", "vm3", "data3")
+	serial3 := "serial=" + data3[:20]
+	waitFor(t, p, "vm3 seeing data3", func() error {
+		if c := must("console", "log", "show", "vm3"); !strings.Contains(c, serial3) {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	start = time.Now()
+	must("server", "resize", "--flavor", "m1.micro", "--wait", "vm3")
+	waitFor(t, p, "vm3 VERIFY_RESIZE", func() error {
+		asJSON(&s3, "server", "show", "vm3")
+		if s3["status"] != "VERIFY_RESIZE" {
+			return fmt.Errorf("status %v", s3["status"])
+		}
+		return nil
+	})
+	waitFor(t, p, "vm3's new guest ready with its data volume", func() error {
+		c := must("console", "log", "show", "vm3")
+		if !strings.Contains(c, "gostack-guest: ready hostname=vm3") || !strings.Contains(c, serial3) {
+			return fmt.Errorf("not yet: %s", c)
+		}
+		return nil
+	})
+	t.Logf("resize of a server booted from a volume, with a data volume, to its new guest ready: %s", time.Since(start).Round(10*time.Millisecond))
+	must("server", "resize", "confirm", "vm3")
+	waitFor(t, p, "vm3 ACTIVE after the confirm", func() error {
+		asJSON(&s3, "server", "show", "vm3")
+		if s3["status"] != "ACTIVE" {
+			return fmt.Errorf("status %v", s3["status"])
+		}
+		return nil
+	})
+	must("server", "remove", "volume", "vm3", "data3")
+	waitFor(t, p, "data3 available again", func() error {
+		asJSON(&rv, "volume", "show", "data3")
+		if rv["status"] != "available" {
+			return fmt.Errorf("status %v", rv["status"])
+		}
+		return nil
+	})
+	must("volume", "delete", "data3")
 	must("server", "delete", "--wait", "vm3")
 	waitFor(t, p, "vm3's root volume available again", func() error {
 		asJSON(&rv, "volume", "show", rootVol)
