@@ -6,6 +6,7 @@
 //	gostack -print-config    # the effective config, secrets masked
 //	gostack identity bootstrap [-password P] [flags above]   # keystone-manage bootstrap
 //	gostack fernet setup|rotate [flags above]                # keystone-manage fernet_setup|fernet_rotate
+//	gostack credential rotate|migrate [flags above]          # keystone-manage credential_rotate|credential_migrate
 //	gostack dns-server [flags above]                         # the authoritative DNS server alone (run the cloud with dns.server=false)
 //	gostack network-agent [flags above]                      # this host's network agent alone, against the controller in network.agent
 //	gostack compute-agent [flags above]                      # this host's compute agent alone, against the controller in compute.agent
@@ -45,12 +46,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := ""
 	switch {
 	case len(args) >= 2 && args[0] == "identity" && args[1] == "bootstrap",
-		len(args) >= 2 && args[0] == "fernet" && (args[1] == "setup" || args[1] == "rotate"):
+		len(args) >= 2 && args[0] == "fernet" && (args[1] == "setup" || args[1] == "rotate"),
+		len(args) >= 2 && args[0] == "credential" && (args[1] == "rotate" || args[1] == "migrate"):
 		cmd, args = args[0]+" "+args[1], args[2:]
 	case len(args) >= 1 && (args[0] == "dns-server" || args[0] == "network-agent" || args[0] == "compute-agent"):
 		cmd, args = args[0], args[1:]
-	case len(args) >= 1 && (args[0] == "identity" || args[0] == "fernet"):
-		fmt.Fprintf(stderr, "gostack: unknown command %q: want \"identity bootstrap\", \"fernet setup\" or \"fernet rotate\"\n", strings.Join(args, " "))
+	case len(args) >= 1 && (args[0] == "identity" || args[0] == "fernet" || args[0] == "credential"):
+		fmt.Fprintf(stderr, "gostack: unknown command %q: want \"identity bootstrap\", \"fernet setup\", \"fernet rotate\", "+
+			"\"credential rotate\" or \"credential migrate\"\n", strings.Join(args, " "))
 		return 2
 	}
 	fs := flag.NewFlagSet("gostack", flag.ContinueOnError)
@@ -95,6 +98,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = id.FernetSetup(&d.Config, stdout)
 	case cmd == "fernet rotate":
 		err = id.FernetRotate(ctx, &d.Config, stdout)
+	case cmd == "credential rotate":
+		err = id.CredentialRotate(ctx, &d.Config, stdout)
+	case cmd == "credential migrate":
+		err = id.CredentialMigrate(ctx, &d.Config, stdout)
 	case cmd == "dns-server":
 		err = dns.ServeDNS(ctx, &d.Config, d.Logger(), nil)
 	case cmd == "network-agent":

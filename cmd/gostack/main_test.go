@@ -266,6 +266,16 @@ func TestAdminCommands(t *testing.T) {
 			t.Fatalf("identity bootstrap: %q", out)
 		}
 	}
+	// Credential keys (keystone-manage credential_rotate and
+	// credential_migrate): rotated, migrated (nothing to migrate here),
+	// rotated again.
+	if out := runOK("credential", "rotate", "-set", "identity.password_hash_rounds=4"); !strings.Contains(out, "credential key repository") || !strings.Contains(out, "rotated: 3 keys") {
+		t.Fatalf("credential rotate: %q", out)
+	}
+	if out := runOK("credential", "migrate", "-set", "identity.password_hash_rounds=4"); !strings.Contains(out, "credentials migrated") {
+		t.Fatalf("credential migrate: %q", out)
+	}
+	runOK("credential", "rotate", "-set", "identity.password_hash_rounds=4")
 	var errb bytes.Buffer
 	if code := run(context.Background(), []string{"fernet", "explode"}, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
 		t.Fatalf("unknown subcommand: %d %q", code, errb.String())
