@@ -68,6 +68,20 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "DELETE /v3/attachments/{id}"},
 		// os-complete's value is not read: null has no mutation.
 		{area: "volume", pattern: "POST /v3/attachments/{id}/action", body: `{"os-complete":null}`},
+		// Transfers: a create names the fixture volume, which is
+		// attaching; an accept's key is never the fixture transfer's.
+		{area: "volume", pattern: "POST /v3/volume-transfers", body: `{"transfer":{"volume_id":"{{volumes}}","name":"hostile-t2","no_snapshots":true}}`},
+		{area: "volume", pattern: "GET /v3/volume-transfers"},
+		{area: "volume", pattern: "GET /v3/volume-transfers/detail"},
+		{area: "volume", pattern: "GET /v3/volume-transfers/{id}"},
+		{area: "volume", pattern: "DELETE /v3/volume-transfers/{id}"},
+		{area: "volume", pattern: "POST /v3/volume-transfers/{id}/accept", body: `{"accept":{"auth_key":"hostile-key"}}`},
+		{area: "volume", pattern: "POST /v3/os-volume-transfer", body: `{"transfer":{"volume_id":"{{volumes}}","name":"hostile-t2"}}`},
+		{area: "volume", pattern: "GET /v3/os-volume-transfer"},
+		{area: "volume", pattern: "GET /v3/os-volume-transfer/detail"},
+		{area: "volume", pattern: "GET /v3/os-volume-transfer/{id}"},
+		{area: "volume", pattern: "DELETE /v3/os-volume-transfer/{id}"},
+		{area: "volume", pattern: "POST /v3/os-volume-transfer/{id}/accept", body: `{"accept":{"auth_key":"hostile-key"}}`},
 		{area: "volume", pattern: "GET /v3/types"},
 		{area: "volume", pattern: "POST /v3/types",
 			body: `{"volume_type":{"name":"hostile-vt","description":"d","os-volume-type-access:is_public":false,"extra_specs":{"hostile:spec":"v"}}}`},
@@ -180,6 +194,19 @@ func (h *hostile) volumeFixtures() {
 	eventually(h.t, "the fixture snapshot available", func() bool {
 		return field(h.must(200, "GET", "volume", "/v3/snapshots/"+f["snapshots"], h.owner, ""), "snapshot", "status") == "available"
 	})
+	// A second volume, offered for transfer.
+	tv := field(h.must(202, "POST", "volume", "/v3/volumes", h.owner, `{"volume":{"size":1,"name":"hostile-tv"}}`), "volume", "id")
+	if field(h.must(200, "GET", "volume", "/v3/volumes/"+tv, adm, ""), "volume", "status") == "creating" &&
+		vol["os-vol-host-attr:host"] == f["hosts"] {
+		h.must(200, "PUT", "volume", host+"/volumes/"+tv, adm, fmt.Sprintf(
+			`{"status":"creating","provider_location":"192.0.2.1:3260,1 iqn.2010-10.org.openstack:volume-%s 1","provider_auth":"CHAP hostile s3cret"}`, tv))
+	}
+	eventually(h.t, "the transfer's volume available", func() bool {
+		return field(h.must(200, "GET", "volume", "/v3/volumes/"+tv, h.owner, ""), "volume", "status") == "available"
+	})
+	f["volume-transfers"] = field(h.must(202, "POST", "volume", "/v3/volume-transfers", h.owner,
+		fmt.Sprintf(`{"transfer":{"volume_id":%q,"name":"hostile-t"}}`, tv)), "transfer", "id")
+	f["os-volume-transfer"] = f["volume-transfers"]
 	instance := uuid.NewString()
 	f["instance_new"] = uuid.NewString()
 	attach := fmt.Sprintf(`{"attachment":{"volume_uuid":%q,"instance_uuid":%q}}`, f["volumes"], instance)

@@ -83,6 +83,7 @@ func (a *API) router() *httpapi.Router {
 	rt := httpapi.NewRouter(httpapi.Cinder)
 	a.volumeRoutes(rt)
 	a.snapshotRoutes(rt)
+	a.transferRoutes(rt)
 	a.attachmentRoutes(rt)
 	a.typeRoutes(rt)
 	a.quotaRoutes(rt)
@@ -260,6 +261,11 @@ func (a *API) allowed(ctx context.Context, q *request, rule string, target map[s
 var quotaErrors = map[string]bool{"VolumeSizeExceedsLimit": true, "VolumeLimitExceeded": true,
 	"VolumeSizeExceedsAvailableQuota": true, "QuotaError": true, "SnapshotLimitExceeded": true}
 
+// entityTooLarge is the type of a quota error a controller turns into
+// webob's HTTPRequestEntityTooLarge with Retry-After: 0 itself (the
+// message without the exception's name).
+const entityTooLarge = "HTTPRequestEntityTooLarge"
+
 // fail writes err as Cinder's error body: the one place the Block
 // Storage API turns errors into HTTP.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -269,6 +275,12 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "0")
 		httpapi.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"overLimit": map[string]any{
 			"code": http.StatusRequestEntityTooLarge, "message": msg, "retryAfter": "0"}})
+		return
+	}
+	if fault.TypeOf(err) == entityTooLarge {
+		w.Header().Set("Retry-After", "0")
+		httpapi.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"overLimit": map[string]any{
+			"code": http.StatusRequestEntityTooLarge, "message": fault.Message(err), "retryAfter": "0"}})
 		return
 	}
 	httpapi.WriteError(w, r, httpapi.Cinder, err)

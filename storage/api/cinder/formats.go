@@ -57,6 +57,15 @@ func invalidName(reason string) *formatResult {
 // formats are Cinder's format checkers by name.
 var formats = map[string]func(*checkEnv, *pyjson.Value) *formatResult{
 	"name": nameFormat,
+	"name_skip_leading_trailing_spaces": func(_ *checkEnv, v *pyjson.Value) *formatResult {
+		if r := nameFormat(nil, v); r != nil {
+			return r
+		}
+		if v.Kind == '"' && utf8.RuneCountInString(pyStrip(v.Text)) > 255 {
+			return invalidName("The 'name' can not be greater than 255 characters.")
+		}
+		return nil
+	},
 	"uuid": func(_ *checkEnv, v *pyjson.Value) *formatResult {
 		return falseUnless(v.Kind == '"' && uuidLike(v.Text))
 	},

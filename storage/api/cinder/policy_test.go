@@ -55,6 +55,16 @@ func TestDefaults(t *testing.T) {
 		{"volume_extension:snapshot_admin_actions:reset_status", own, member, false},
 		{"volume_extension:snapshot_admin_actions:force_delete", own, member, false},
 		{"volume_extension:snapshot_admin_actions:force_delete", other, admin, true},
+		{"volume:create_transfer", own, readerOnly, true}, // admin_or_owner
+		{"volume:create_transfer", other, member, false},
+		{"volume:delete_transfer", other, member, false},
+		{"volume:accept_transfer", other, policy.Creds{UserID: "x", ProjectID: "p1"}, true}, // anyone with the id and key
+		{"volume:get_all_transfers", own, readerOnly, true},
+		{"backup:create", own, policy.Creds{UserID: "x", ProjectID: "p1"}, true},
+		{"backup:get", other, member, false},
+		{"backup:restore", own, member, true},
+		{"volume_extension:backup_admin_actions:reset_status", own, member, false},
+		{"volume_extension:backup_admin_actions:force_delete", other, admin, true},
 	} {
 		err := e.Enforce(context.Background(), c.rule, c.target, c.creds)
 		if (err == nil) != c.want {

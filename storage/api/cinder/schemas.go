@@ -173,6 +173,13 @@ var (
 	snapshotResetSchema = action("os-reset_status", `{"type": "object", "properties": {
 		"status": {"type": "string", "format": "snapshot_status"}}, "required": ["status"], "additionalProperties": false}`)
 
+	// schemas/volume_transfer.py.
+	transferCreateSchema     = compile(transferCreate(""))
+	transferCreateV355Schema = compile(transferCreate(`, "no_snapshots": $bool`))
+	transferAcceptSchema     = compile(`{"type": "object", "properties": {"accept": {"type": "object", "properties": {
+		"auth_key": {"type": ["string", "integer"]}}, "required": ["auth_key"], "additionalProperties": false}},
+		"required": ["accept"], "additionalProperties": false}`)
+
 	metadataCreateSchema = compile(expand(`{"type": "object", "properties": {"metadata": {"type": "object", $metadataProps}},
 		"required": ["metadata"], "additionalProperties": false}`))
 	metadataUpdateSchema = compile(expand(`{"type": "object", "properties": {"meta": {"type": "object", $metadataProps,
@@ -185,6 +192,14 @@ func attachmentCreate(extra string) string {
 	return expand(`{"type": "object", "properties": {"attachment": {"type": "object", "properties": {
 		"instance_uuid": $uuid, "connector": {"type": ["object", "null"]}, "volume_uuid": $uuid` + extra + `},
 		"required": ["volume_uuid"], "additionalProperties": false}}, "required": ["attachment"], "additionalProperties": false}`)
+}
+
+// transferCreate is schemas/volume_transfer.py's create, with extra
+// properties (create_v355's no_snapshots).
+func transferCreate(extra string) string {
+	return expand(`{"type": "object", "properties": {"transfer": {"type": "object", "properties": {
+		"volume_id": $uuid, "name": {"oneOf": [{"type": "string", "format": "name_skip_leading_trailing_spaces"}, {"type": "null"}]}` +
+		extra + `}, "required": ["volume_id"], "additionalProperties": false}}, "required": ["transfer"], "additionalProperties": false}`)
 }
 
 // serviceBody is os-services' enable_and_disable, with extra

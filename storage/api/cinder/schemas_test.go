@@ -52,6 +52,9 @@ var cinderSchemas = []struct {
 	{"snapshots.create", snapshotCreateSchema},
 	{"snapshots.update", snapshotUpdateSchema},
 	{"admin_actions.reset_status_snapshot", snapshotResetSchema},
+	{"volume_transfer.create", transferCreateSchema},
+	{"volume_transfer.create_v355", transferCreateV355Schema},
+	{"volume_transfer.accept", transferAcceptSchema},
 }
 
 // pythonHarness validates bodies with Cinder's own _SchemaValidator: it
@@ -63,7 +66,8 @@ import json, sys
 from cinder.api.validation import parameter_types, validators
 from cinder.api import schemas
 from cinder.api.schemas import (volumes, volume_actions, admin_actions, volume_types, types_extra_specs,
-    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services, attachments, snapshots)
+    volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services, attachments, snapshots,
+    volume_transfer)
 from cinder import exception
 import webob.exc
 
@@ -139,6 +143,16 @@ func TestSchemasAreCinders(t *testing.T) {
 			t.Errorf("%s:\n ours   %s\n Cinder %s", cinderSchemas[i].python, cinderSchemas[i].ours.src.Repr(), want)
 		}
 	}
+}
+
+// truthyNonString reports whether JSON text v is a value Python finds
+// true that is not a string.
+func truthyNonString(v string) bool {
+	switch {
+	case strings.HasPrefix(v, `"`), v == "null", v == "false", v == "0", v == "[]", v == "{}":
+		return false
+	}
+	return true
 }
 
 // Cinder's validator and ours refuse the same bodies with the same
@@ -272,6 +286,26 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 		`{"snapshot": {"name": "x"}}`, `{"os-reset_status": {}}`,
 		`{"os-reset_status": {"status": "available", "x": 1}}`, `{"os-reset_status": {"status": "available"}, "x": 1}`} {
 		for _, s := range []string{"snapshots.create", "snapshots.update", "admin_actions.reset_status_snapshot"} {
+			add(s, body)
+		}
+	}
+
+	for _, v := range append(values, `"  x  "`, `"`+strings.Repeat("n", 255)+`"`, `"\u00e9"`) {
+		for _, f := range []string{"volume_id", "name", "no_snapshots", "other"} {
+			if f == "name" && truthyNonString(v) {
+				continue // Cinder's name check calls strip() on it: a 500 (ours is a 400)
+			}
+			body := `{"transfer": {"volume_id": "11111111-2222-3333-4444-555555555555", "` + f + `": ` + v + `}}`
+			add("volume_transfer.create", body)
+			add("volume_transfer.create_v355", body)
+		}
+		add("volume_transfer.accept", `{"accept": {"auth_key": `+v+`}}`)
+		add("volume_transfer.accept", `{"accept": `+v+`}`)
+	}
+	for _, body := range []string{`{}`, `3`, `null`, `{"transfer": null}`, `{"transfer": {}}`, `{"transfer": {"name": "x"}}`,
+		`{"accept": {}}`, `{"accept": {"auth_key": "k", "x": 1}}`, `{"accept": {"auth_key": "k"}, "x": 1}`,
+		`{"transfer": {"volume_id": "11111111-2222-3333-4444-555555555555"}, "x": 1}`} {
+		for _, s := range []string{"volume_transfer.create", "volume_transfer.create_v355", "volume_transfer.accept"} {
 			add(s, body)
 		}
 	}
