@@ -25,6 +25,10 @@
 //     one project or to whoever has its key; AcceptTransfer moves the zone
 //     and its recordsets in one transaction (quota checked), serial and
 //     content unchanged.
+//   - Zone imports (ImportZone: a zone file read with miekg/dns's zone
+//     parser, checked as Designate checks it, made in one transaction or
+//     an ERROR task with Designate's message) and exports (CreateExport,
+//     ExportFile in Designate's template).
 //   - Zone names as Designate checks them: more than one label for
 //     everyone (ZoneName, in CreateZone), and the blacklist rule for the
 //     API to apply (ReservedNames.Check): public suffixes of the Public
@@ -33,7 +37,7 @@
 //
 // What it does not do: answer DNS queries or send NOTIFY (dns/server and a
 // worker do), check API policy beyond tenancy (the API edge does; TSIG keys
-// and pools are admin-only there), zone import/export, shared zones,
+// and pools are admin-only there), shared zones,
 // CATALOG zones, or Designate's TLD and blacklist tables (the compiled-in
 // Public Suffix List and a ReservedNames
 // value stand for them; there is no regular-expression blacklist).

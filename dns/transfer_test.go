@@ -21,6 +21,9 @@ func TestZoneTasks(t *testing.T) {
 		{"transfer", testTransfer},
 		{"transfer refused", testTransferRefused},
 		{"transfer quota", testTransferQuota},
+		{"import", testImport},
+		{"import refused", testImportRefused},
+		{"export", testExport},
 	}
 	for _, eng := range testenv.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {

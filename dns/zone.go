@@ -156,44 +156,47 @@ func (s *Store) CreateZone(ctx context.Context, z Zone) (Zone, error) {
 	z.Serial = uint32(now.Unix())
 	z.Status, z.Action, z.Version, z.SerialPending = Pending, ActionCreate, 1, false
 	z.CreatedAt, z.UpdatedAt = now, now
-	var managed []RecordSet
-	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		managed = nil
-		if err := lockZones(ctx, tx); err != nil {
-			return err
-		}
-		pool, err := getPool(ctx, tx, z.PoolID)
-		if fault.KindOf(err) == fault.NotFound {
-			return invalid("pool_id", "pool %s does not exist", z.PoolID)
-		} else if err != nil {
-			return err
-		}
-		if err := s.checkNewZone(ctx, tx, z); err != nil {
-			return err
-		}
-		if err := insertZone(ctx, tx, z); err != nil {
-			return err
-		}
-		if z.Type == Primary {
-			if managed, err = insertManaged(ctx, tx, z, pool); err != nil {
-				return err
-			}
-		}
-		if err := s.record(ctx, tx, "zone", z.ID, z.ProjectID, watch.Create, z); err != nil {
-			return err
-		}
-		for _, rs := range managed {
-			if err := s.record(ctx, tx, "recordset", rs.ID, rs.ProjectID, watch.Create, rs); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error { return s.insertNewZone(ctx, tx, z) })
 	if err != nil {
 		return Zone{}, err
 	}
 	crashpoint.Hit("dns.zone.created")
 	return z, nil
+}
+
+// insertNewZone stores a normalized new zone in tx after the checks
+// across zones, with its managed recordsets and feed entries.
+func (s *Store) insertNewZone(ctx context.Context, tx *sqlstore.Tx, z Zone) error {
+	if err := lockZones(ctx, tx); err != nil {
+		return err
+	}
+	pool, err := getPool(ctx, tx, z.PoolID)
+	if fault.KindOf(err) == fault.NotFound {
+		return invalid("pool_id", "pool %s does not exist", z.PoolID)
+	} else if err != nil {
+		return err
+	}
+	if err := s.checkNewZone(ctx, tx, z); err != nil {
+		return err
+	}
+	if err := insertZone(ctx, tx, z); err != nil {
+		return err
+	}
+	var managed []RecordSet
+	if z.Type == Primary {
+		if managed, err = insertManaged(ctx, tx, z, pool); err != nil {
+			return err
+		}
+	}
+	if err := s.record(ctx, tx, "zone", z.ID, z.ProjectID, watch.Create, z); err != nil {
+		return err
+	}
+	for _, rs := range managed {
+		if err := s.record(ctx, tx, "recordset", rs.ID, rs.ProjectID, watch.Create, rs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkNewZone applies the rules across zones: a free name, no zone of

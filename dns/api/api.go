@@ -74,6 +74,7 @@ func (a *API) router() *httpapi.Router {
 	a.quotaRoutes(rt)
 	a.reverseRoutes(rt)
 	a.transferRoutes(rt)
+	a.taskRoutes(rt)
 	return rt
 }
 

@@ -15,7 +15,8 @@
 // does); TSIG keys (CRUD, secret included as Designate returns it); pools
 // (read-only); quotas (GET /v2/quotas, GET/PATCH/DELETE
 // /v2/quotas/{project_id}); limits; reverse floating IPs; zone transfers
-// between projects (transfer requests and accepts, below).
+// between projects (transfer requests and accepts), zone imports and
+// exports (below).
 //
 // Every call is checked against Designate's default policies (Defaults),
 // the project-scoped secure-RBAC rules Designate enforces since 17.0
@@ -75,8 +76,24 @@
 // gives it the caller's project); target_project_id must look like a
 // Keystone project id.
 //
+// Zone import and export: POST /v2/zones/tasks/imports takes an RFC 1035
+// zone file (text/dns, or application/json {"zonefile": ...}) and makes
+// the zone within the request, so the 202 answers it already COMPLETE
+// (with zone_id) or ERROR (with Designate's message: $ORIGIN missing,
+// malformed file, no SOA, duplicate zone, quota, or "An undefined error
+// occurred. ..." for the zone's own checks, the blacklist included);
+// Designate answers PENDING and imports in the background. POST
+// /v2/zones/{zone_id}/tasks/export is likewise COMPLETE at once (over
+// api_export_size it is a 413), and GET
+// /v2/zones/tasks/exports/{id}/export renders the zone as it is then, in
+// Designate's export-zone template, as text/dns. Imports and exports are
+// listed, shown and deleted under /v2/zones/tasks/imports and
+// /v2/zones/tasks/exports, each project's own only. $INCLUDE is refused
+// (malformed). Recordsets of the same creation time are exported SOA, NS,
+// then by name (Designate: by creation time only).
+//
 // What it does not do. Not served (404): shared zones,
-// zone imports, exports and the other tasks (xfr, abandon, pool_move),
+// the other zone tasks (xfr, abandon, pool_move),
 // TLDs, blacklists, service statuses, creating or changing pools through
 // the API, and json-patch bodies (501, as in Designate). The
 // X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers are

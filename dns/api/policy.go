@@ -29,8 +29,8 @@ const (
 
 // Defaults are Designate's default policies for the areas this API
 // serves (designate/common/policies base, context, zone, recordset,
-// record, blacklist, pool, tsigkey, quota, zone_transfer_request and
-// zone_transfer_accept), under Designate's rule
+// record, blacklist, pool, tsigkey, quota, zone_transfer_request,
+// zone_transfer_accept, zone_import and zone_export), under Designate's rule
 // names, with Designate's scope types. An operator's policy file
 // overrides them by name. Rules of calls not served (zone tasks, pool
 // writes, the blacklist API) are kept so that a policy file naming them
@@ -104,6 +104,19 @@ func Defaults() []policy.Rule {
 		rule("get_zone_transfer_accept", adminOrReader, "Get Zone Transfer Accept",
 			ops("GET", "/v2/zones/tasks/transfer_requests/{zone_transfer_accept_id}")),
 		rule("find_zone_transfer_accepts", admin, "List Zone Transfer Accepts", ops("GET", "/v2/zones/tasks/transfer_accepts")),
+
+		// zone_import.py and zone_export.py
+		rule("create_zone_import", adminOrMember, "Create Zone Import", ops("POST", "/v2/zones/tasks/imports")),
+		rule("find_zone_imports", adminOrReader, "List all Zone Imports", ops("GET", "/v2/zones/tasks/imports")),
+		rule("get_zone_import", adminOrReader, "Get Zone Imports", ops("GET", "/v2/zones/tasks/imports/{zone_import_id}")),
+		rule("update_zone_import", adminOrMember, "Update Zone Imports", ops("POST", "/v2/zones/tasks/imports")),
+		rule("delete_zone_import", adminOrMember, "Delete a Zone Import", ops("GET", "/v2/zones/tasks/imports/{zone_import_id}")),
+		rule("zone_export", adminOrMember, "Retrieve a Exported Zone", ops("GET", "/v2/zones/tasks/exports/{zone_export_id}/export")),
+		rule("create_zone_export", adminOrMember, "Create Zone Export", ops("POST", "/v2/zones/{zone_id}/tasks/export")),
+		rule("find_zone_exports", adminOrReader, "List all Zone Exports", ops("GET", "/v2/zones/tasks/exports")),
+		rule("get_zone_export", adminOrReader, "Get Zone Exports", ops("GET", "/v2/zones/tasks/exports/{zone_export_id}")),
+		rule("update_zone_export", adminOrMember, "Update Zone Exports", ops("POST", "/v2/zones/tasks/exports")),
+		rule("delete_zone_export", adminOrMember, "Delete a zone export", ops("DELETE", "/v2/zones/tasks/exports/{zone_export_id}")),
 
 		// record.py
 		rule("find_records", adminOrReader, "Find records.",

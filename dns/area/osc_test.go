@@ -246,3 +246,65 @@ func TestOpenStackZoneTransfer(t *testing.T) {
 		}
 	}
 }
+
+// The issue's client proof for zone import and export: `openstack zone
+// import create <file>` makes the zone (served by the authoritative
+// server at the file's serial), `zone import show/list`, `zone export
+// create/show/showfile` give back its file, and another project sees none
+// of it.
+func TestOpenStackZoneImportExport(t *testing.T) {
+	c := newCloud(t)
+	alice, _ := c.user("alice")
+	eve, _ := c.user("eve")
+	file := filepath.Join(t.TempDir(), "example.org.zone")
+	text := "$ORIGIN example.org.\n$TTL 600\n@ IN SOA ns.example. hostmaster.example.org. 2024050501 3600 600 86400 300\n" +
+		"@ IN NS ns.example.\nwww 120 IN A 192.0.2.10\nmail IN MX 10 mx.example.net.\n"
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var imp map[string]any
+	c.json(&imp, alice, "zone", "import", "create", file)
+	if imp["status"] != "COMPLETE" || imp["message"] != "example.org. imported" {
+		t.Fatalf("zone import create: %v", imp)
+	}
+	c.json(&imp, alice, "zone", "import", "show", imp["id"].(string))
+	var imports []map[string]any
+	c.json(&imports, alice, "zone", "import", "list")
+	if len(imports) != 1 || imports[0]["zone_id"] != imp["zone_id"] {
+		t.Fatalf("zone import list: %v", imports)
+	}
+	eventually(t, "www to be served", func() bool { return len(c.dig("www.example.org.", mdns.TypeA).Answer) == 1 })
+	if r := c.dig("example.org.", mdns.TypeSOA); len(r.Answer) != 1 || r.Answer[0].(*mdns.SOA).Serial != 2024050501 {
+		t.Fatalf("SOA of the imported zone: %v", r)
+	}
+
+	var exp map[string]any
+	c.json(&exp, alice, "zone", "export", "create", "example.org.")
+	if exp["status"] != "COMPLETE" || exp["zone_id"] != imp["zone_id"] {
+		t.Fatalf("zone export create: %v", exp)
+	}
+	c.json(&exp, alice, "zone", "export", "show", exp["id"].(string))
+	var shown map[string]any
+	c.json(&shown, alice, "zone", "export", "showfile", exp["id"].(string))
+	data, _ := shown["data"].(string)
+	if !strings.HasPrefix(data, "$ORIGIN example.org.\n$TTL 600\n") || !strings.Contains(data, "www.example.org. 120 IN A 192.0.2.10") ||
+		!strings.Contains(data, "mail.example.org. 600 IN MX 10 mx.example.net.") {
+		t.Fatalf("zone export showfile: %q", data)
+	}
+
+	c.json(&imports, eve, "zone", "import", "list")
+	if len(imports) != 0 {
+		t.Fatalf("eve's import list: %v", imports)
+	}
+	if out, err := c.run(eve, "zone", "export", "showfile", exp["id"].(string)); err == nil || !strings.Contains(out, "Could not find ZoneExport") {
+		t.Fatalf("eve reads alice's export: %v %s", err, out)
+	}
+	// A bad file: the import is ERROR with Designate's message.
+	if err := os.WriteFile(file, []byte("www IN A 192.0.2.1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.json(&imp, alice, "zone", "import", "create", file)
+	if imp["status"] != "ERROR" || !strings.HasPrefix(imp["message"].(string), "The $ORIGIN statement is required") {
+		t.Fatalf("bad import: %v", imp)
+	}
+}

@@ -249,6 +249,16 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "dns", pattern: "POST /v2/zones/tasks/transfer_accepts", body: `{"zone_transfer_request_id":"{{transfer_requests}}","key":"{{transfer_key}}"}`},
 	{area: "dns", pattern: "GET /v2/zones/tasks/transfer_accepts"},
 	{area: "dns", pattern: "GET /v2/zones/tasks/transfer_accepts/{transfer_accept_id}"},
+	{area: "dns", pattern: "POST /v2/zones/tasks/imports", ctype: "text/dns",
+		body: "$ORIGIN imported.hostile.example.\n@ IN SOA ns.hostile.example. h.hostile.example. 1 3600 600 86400 300\nwww IN A 192.0.2.9\n"},
+	{area: "dns", pattern: "GET /v2/zones/tasks/imports"},
+	{area: "dns", pattern: "GET /v2/zones/tasks/imports/{zone_import_id}"},
+	{area: "dns", pattern: "DELETE /v2/zones/tasks/imports/{zone_import_id}"},
+	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/export"},
+	{area: "dns", pattern: "GET /v2/zones/tasks/exports"},
+	{area: "dns", pattern: "GET /v2/zones/tasks/exports/{zone_export_id}"},
+	{area: "dns", pattern: "DELETE /v2/zones/tasks/exports/{zone_export_id}"},
+	{area: "dns", pattern: "GET /v2/zones/tasks/exports/{zone_export_id}/export"},
 	{area: "dns", pattern: "GET /v2/recordsets"},
 	{area: "dns", pattern: "GET /v2/recordsets/{recordset_id}"},
 	{area: "dns", pattern: "POST /v2/tsigkeys", body: `{"name":"hostile-new","algorithm":"hmac-sha256","secret":"c2VjcmV0","scope":"POOL","resource_id":"{{pool}}"}`},
@@ -666,6 +676,18 @@ func (h *hostile) fixtures() {
 	offer := h.must(201, "POST", "dns", "/v2/zones/"+f["zones"]+"/tasks/transfer_requests", h.owner,
 		fmt.Sprintf(`{"target_project_id":%q}`, f["project"]))
 	f["transfer_requests"], f["transfer_key"] = offer["id"].(string), offer["key"].(string)
+	// An export of the fixture zone, and an import that failed (no zone).
+	f["exports"] = h.must(202, "POST", "dns", "/v2/zones/"+f["zones"]+"/tasks/export", h.owner, "")["id"].(string)
+	code, _, out = h.call("POST", "dns", "/v2/zones/tasks/imports", map[string]string{"X-Auth-Token": h.owner,
+		"Content-Type": "text/dns"}, []byte("www IN A 192.0.2.1\n"))
+	if code != 202 {
+		h.t.Fatalf("fixture import: %d %s", code, out)
+	}
+	var imp map[string]any
+	if err := json.Unmarshal(out, &imp); err != nil {
+		h.t.Fatalf("fixture import: %v %s", err, out)
+	}
+	f["imports"] = imp["id"].(string)
 	pools := h.must(200, "GET", "dns", "/v2/pools", adm, "")["pools"].([]any)
 	f["pools"] = pools[0].(map[string]any)["id"].(string)
 	f["pool"] = f["pools"]
