@@ -261,6 +261,11 @@ func (b *Builder) prepareRoot(ctx context.Context, i Instance) (bool, error) {
 		v, err = b.Volumes.Create(ctx, i.ProjectID, spec)
 		if err == nil {
 			b.log().Info("root volume made", "instance", i.UUID, "volume", v.ID, "from", x.Source.Type, "id", x.Source.ID)
+			// Deleted while the volume was asked for: its delete found no
+			// volume to delete; this one goes now.
+			if _, ierr := b.Store.Instance(ctx, Viewer{Admin: true}, i.UUID); fault.KindOf(ierr) == fault.NotFound {
+				return false, b.dropRoot(ctx, x)
+			}
 		}
 	}
 	switch k := fault.KindOf(err); {
@@ -290,12 +295,30 @@ func (b *Builder) prepareRoot(ctx context.Context, i Instance) (bool, error) {
 	}
 	if _, err := b.Store.SetRootAttachment(ctx, i.UUID, x.VolumeID, att); err != nil {
 		b.Volumes.Release(context.WithoutCancel(ctx), att)
-		if fault.KindOf(err) == fault.NotFound || fault.KindOf(err) == fault.Conflict {
-			return false, nil // deleted or moved on meanwhile
+		if fault.KindOf(err) == fault.NotFound {
+			// Deleted meanwhile: its delete could not remove the volume
+			// this reserve held.
+			return false, b.dropRoot(ctx, x)
+		}
+		if fault.KindOf(err) == fault.Conflict {
+			return false, nil // moved on meanwhile
 		}
 		return false, err
 	}
 	return true, nil
+}
+
+// dropRoot deletes the root volume x the builder made for an instance
+// deleted meanwhile, when the create asked for it to go with the server
+// (delete_on_termination); a volume that existed is never deleted here.
+func (b *Builder) dropRoot(ctx context.Context, x InstanceVolume) error {
+	if x.Source == nil || !x.DeleteOnTermination {
+		return nil
+	}
+	if err := b.Volumes.Delete(context.WithoutCancel(ctx), x.VolumeID); err != nil && fault.KindOf(err) != fault.NotFound {
+		return fmt.Errorf("compute build: delete the root volume %s of a deleted instance: %w", x.VolumeID, err)
+	}
+	return nil
 }
 
 func (b *Builder) now() time.Time { return time.Now() }

@@ -48,6 +48,7 @@ type Agent struct {
 	BackendName string `yaml:"backend_name" help:"the backend's volume_backend_name, which a volume type's extra spec may ask for"`
 	Dir         string `yaml:"dir" help:"where volume files are kept; empty for <data_dir>/volume/files"`
 	TgtDir      string `yaml:"tgt_dir" help:"tgtd's pid file and log and the exporter's state; empty for <data_dir>/volume/tgt"`
+	BackupDir   string `yaml:"backup_dir" help:"the backup store (chunked, compressed backups of volumes); empty for <data_dir>/volume/backups"`
 	Portal      string `yaml:"portal" help:"the iSCSI portal initiators connect to (ip:port), the target_portal of the connection info"`
 	ControlPort int    `yaml:"control_port" help:"tgtd's management port (tgtd -C); 0 is the host's tgt service's, started when not running"`
 	IQNPrefix   string `yaml:"iqn_prefix" help:"target name prefix (Cinder's target_prefix); empty for iqn.2010-10.org.openstack:"`
@@ -183,16 +184,19 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
 		}
 		host = name + "@" + ac.BackendName + "#" + ac.BackendName
 	}
-	dir, tgt := ac.Dir, ac.TgtDir
+	dir, tgt, backups := ac.Dir, ac.TgtDir, ac.BackupDir
 	if dir == "" {
 		dir = filepath.Join(env.Config.DataDir, "volume", "files")
 	}
 	if tgt == "" {
 		tgt = filepath.Join(env.Config.DataDir, "volume", "tgt")
 	}
+	if backups == "" {
+		backups = filepath.Join(env.Config.DataDir, "volume", "backups")
+	}
 	portal, _ := netip.ParseAddrPort(ac.Portal)
 	// tgtd takes absolute backing-store paths; data_dir may be relative.
-	for _, d := range []*string{&dir, &tgt} {
+	for _, d := range []*string{&dir, &tgt, &backups} {
 		abs, err := filepath.Abs(*d)
 		if err != nil {
 			return fmt.Errorf("volume agent: %w", err)
@@ -205,7 +209,7 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
 	backend := &agent.ISCSI{Files: iscsi.Files{Dir: dir}, Exporter: &iscsi.Exporter{Dir: tgt, ControlPort: ac.ControlPort, Portal: portal,
 		Prefix: ac.IQNPrefix, Log: env.Log.With("backend", host)}}
 	ag := &agent.Agent{Config: agent.Config{Host: host, BackendName: ac.BackendName, MaxOverSubscriptionRatio: ac.MaxOverSubscriptionRatio,
-		ReservedPercentage: ac.ReservedPercentage, ImageDir: filepath.Join(dir, ".images")}, Backend: backend, Session: sess, VolumeURL: env.URL,
+		ReservedPercentage: ac.ReservedPercentage, ImageDir: filepath.Join(dir, ".images"), BackupDir: backups}, Backend: backend, Session: sess, VolumeURL: env.URL,
 		FeedURL: feed + "/v1/watch/" + storage.FeedArea, HTTP: sess.HTTP, Log: env.Log.With("agent", host)}
 	env.Go("volume agent", func(ctx context.Context) error {
 		err := ag.Run(ctx)
@@ -225,7 +229,7 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
 //	AttachmentsConnectKey  func(ctx, attachment string, connector map[string]any) (map[string]any, error)
 //	AttachmentsCompleteKey func(ctx, attachment string) error
 //	AttachmentsReleaseKey  func(ctx, attachment string) error
-//	VolumesDeleteKey       func(ctx, volume string) error
+//	VolumesDeleteKey       func(ctx, volume string) error (one still being made too)
 //
 // The connection info is {"driver_volume_type", "data"}, as Nova
 // receives it.
@@ -346,6 +350,14 @@ func provideCompute(env *compose.Env, store *storage.Store, images storage.Image
 	})
 	env.Provide(VolumesDeleteKey, func(ctx context.Context, volume string) error {
 		_, err := store.DeleteVolume(ctx, admin, volume, storage.DeleteOptions{})
+		if fault.KindOf(err) == fault.BadRequest {
+			// A server's volume still being made (its server deleted
+			// meanwhile) goes too: its agent removes it once the create
+			// it is doing ends.
+			if v, verr := store.Volume(ctx, admin, volume); verr == nil && (v.Status == storage.VolumeCreating || v.Status == storage.VolumeDownloading) {
+				_, err = store.DeleteVolume(ctx, admin, volume, storage.DeleteOptions{Force: true})
+			}
+		}
 		return err
 	})
 }

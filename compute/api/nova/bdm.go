@@ -137,6 +137,9 @@ func parseBDMs(q *request, raw any, imageRef string) (*rootBDM, error) {
 			if _, isBool := v.(bool); isBool || !bdmSize.MatchString(s) || err != nil || n > 2147483647 {
 				return nil, badRequest("Invalid input for field/attribute volume_size. Value: %s. %s is not valid under any of the given schemas", pyBare(v), py(v))
 			}
+			if n < 1 {
+				return nil, badRequest("Invalid input for field/attribute volume_size. Value: %s. %s is less than the minimum of 1", pyBare(v), py(v))
+			}
 			size = n
 		}
 		del := false

@@ -90,6 +90,39 @@ func TestBootFromVolume(t *testing.T) {
 		"Cannot detach a root device volume")
 	wantError(t, e.call(t, "2.1", alice, "POST", "/servers/"+id+"/action", map[string]any{"createImage": map[string]any{"name": "s"}}),
 		400, "badRequest", "Snapshots of volume-backed servers are not supported by this cloud yet")
+	// Resized to a flavor with no root disk (a volume-backed server has
+	// none to resize), on the same host: the destination's build
+	// connects the volume again, its report completes the attachment.
+	if _, err := e.store.CreateFlavor(context.Background(), compute.Flavor{FlavorID: "0", Name: "nodisk", VCPUs: 1, MemoryMB: 256, IsPublic: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.builder.AllowResizeToSameHost = true
+	e.must(t, 202, "2.1", alice, "POST", "/servers/"+id+"/action", map[string]any{"resize": map[string]any{"flavorRef": "0"}})
+	if err := e.builder.MoveWaiting(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.report(t, id, compute.ResizeMigrating, compute.Active, compute.PowerShutdown)
+	if err := e.builder.MoveWaiting(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	i = e.instance(t, id)
+	if i.TaskState != compute.ResizeFinish {
+		t.Fatalf("the move: task %s", i.TaskState)
+	}
+	base = "/internal/compute/hosts/" + i.Host + "/instances/" + id
+	if r := e.agentCall(t, service, "PUT", base+"/volumes/"+vol+"/connect", map[string]any{"connector": map[string]any{"initiator": "iqn.z"}}); r.Code != 200 {
+		t.Fatalf("the destination's connect: %s", r)
+	}
+	if st := e.vols.status(vol); st != "attaching" {
+		t.Fatalf("the volume while the destination builds: %s", st)
+	}
+	if r := e.agentCall(t, service, "PUT", base, compute.InstanceReport{Task: compute.ResizeFinish, VMState: compute.Resized,
+		PowerState: virt.PowerRunning}); r.Code != 200 {
+		t.Fatalf("the destination's report: %s", r)
+	}
+	if st := e.vols.status(vol); st != "in-use" {
+		t.Fatalf("the volume after the move: %s, want in-use", st)
+	}
 	// Its placement claim has no local disk.
 	hv := e.must(t, 200, "2.1", admin, "GET", "/os-hypervisors/detail", nil)["hypervisors"].([]any)
 	for _, h := range hv {
@@ -172,8 +205,9 @@ func TestBootFromNewVolume(t *testing.T) {
 // 400s that make nothing.
 func TestBootFromVolumeRefusals(t *testing.T) {
 	e := newServerAPI(t)
-	vol, used := e.vols.add(), e.vols.add()
+	vol, used, blank := e.vols.add(), e.vols.add(), e.vols.add()
 	e.vols.made(used, "in-use")
+	e.vols.blank = append(e.vols.blank, blank)
 	root := func(extra map[string]any) map[string]any {
 		m := map[string]any{"uuid": vol, "source_type": "volume", "destination_type": "volume", "boot_index": 0}
 		for k, v := range extra {
@@ -207,6 +241,11 @@ func TestBootFromVolumeRefusals(t *testing.T) {
 		{"a volume in use", "2.1", bfv(root(map[string]any{"uuid": used})), "status must be 'available'"},
 		{"an unknown snapshot", "2.1", bfv(root(map[string]any{"source_type": "snapshot", "uuid": uuid.NewString()})), "failed to get snapshot"},
 		{"an unknown image", "2.1", bfv(root(map[string]any{"source_type": "image", "uuid": uuid.NewString(), "volume_size": 1})), "failed to get image"},
+		{"a volume that is not bootable", "2.1", bfv(root(map[string]any{"uuid": blank})), "Block Device " + blank + " is not bootable."},
+		{"a zero size", "2.1", bfv(root(map[string]any{"source_type": "image", "uuid": tinyImage, "volume_size": 0})),
+			"0 is less than the minimum of 1"},
+		{"an image larger than its volume", "2.1", bfv(root(map[string]any{"source_type": "image", "uuid": hugeImage, "volume_size": 1})),
+			"Volume is smaller than the minimum size specified in image metadata."},
 		{"one volume for two servers", "2.1", func() map[string]any {
 			b := bfv(root(nil))
 			b["server"].(map[string]any)["max_count"] = 2
@@ -217,7 +256,7 @@ func TestBootFromVolumeRefusals(t *testing.T) {
 			before := e.must(t, 200, "2.1", admin, "GET", "/servers?all_tenants=1", nil)["servers"].([]any)
 			wantError(t, e.call(t, c.v, alice, "POST", "/servers", c.body), 400, "badRequest", c.msg)
 			after := e.must(t, 200, "2.1", admin, "GET", "/servers?all_tenants=1", nil)["servers"].([]any)
-			if len(after) != len(before) || e.vols.status(vol) != "available" || len(e.vols.created) != 0 {
+			if len(after) != len(before) || e.vols.status(vol) != "available" || e.vols.status(blank) != "available" || len(e.vols.created) != 0 {
 				t.Fatalf("a refused create changed something: %d servers (was %d), volume %s", len(after), len(before), e.vols.status(vol))
 			}
 		})

@@ -166,13 +166,20 @@ func (a *API) instanceReport(w http.ResponseWriter, r *http.Request) error {
 			moved = &m
 		}
 	}
-	// A build done: its root volume is attached (Cinder's attachment
-	// completed, the volume in-use) before the report is taken, so a
-	// report lost after that is sent again and finds Cinder done.
-	if rep.Task == compute.Spawning && rep.VMState == compute.Active && a.Volumes != nil {
-		if now, err := a.Store.Instance(r.Context(), compute.Viewer{Admin: true}, id); err == nil && now.Host == host &&
-			now.TaskState == compute.Spawning {
-			if x := now.RootVolume(); x != nil && x.AttachmentID != "" {
+	// A guest built with the instance's volumes — a build (its root
+	// volume), a move's destination, a revert's source — has them
+	// attached: their attachments, connected by that build, are
+	// completed (the volumes in-use) before the report is taken, so a
+	// report lost after that is sent again and finds Cinder done (Nova's
+	// _complete_volume_attachments).
+	built := rep.Error == "" && rep.Fault == nil && (rep.Task == compute.Spawning && rep.VMState == compute.Active ||
+		rep.Task == compute.ResizeFinish || rep.Task == compute.ResizeReverting && rep.VMState != compute.Resized)
+	if built && a.Volumes != nil {
+		if now, err := a.Store.Instance(r.Context(), compute.Viewer{Admin: true}, id); err == nil && now.Host == host && now.TaskState == rep.Task {
+			for _, x := range now.Volumes {
+				if x.AttachmentID == "" || x.Pending != "" {
+					continue
+				}
 				if err := a.Volumes.Complete(r.Context(), x.AttachmentID); err != nil {
 					return err
 				}

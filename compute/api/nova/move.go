@@ -65,10 +65,12 @@ func (a *API) resize(w http.ResponseWriter, r *http.Request, q *request, arg any
 	if fl.FlavorID == i.Flavor.ID {
 		return badRequest("When resizing, instances must change flavor!")
 	}
-	if fl.RootGB == 0 && i.Flavor.RootGB > 0 {
+	// A server booted from a volume has no local root disk to resize
+	// (Nova allows any root_gb then).
+	if fl.RootGB == 0 && i.Flavor.RootGB > 0 && i.RootVolume() == nil {
 		return badRequest("Server disk was unable to be resized because: Resize to zero disk flavor is not allowed.")
 	}
-	if fl.RootGB < i.Flavor.RootGB {
+	if fl.RootGB < i.Flavor.RootGB && i.RootVolume() == nil {
 		return badRequest("Resize error: Unable to resize disk down.")
 	}
 	nf := compute.InstanceFlavor{ID: fl.FlavorID, Name: fl.Name, VCPUs: int(fl.VCPUs), MemoryMB: fl.MemoryMB, RootGB: fl.RootGB,

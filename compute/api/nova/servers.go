@@ -1,6 +1,7 @@
 package nova
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -646,9 +647,7 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 		}
 		c, err := a.Store.CreateInstance(r.Context(), i)
 		if err != nil {
-			if len(i.Volumes) > 0 && i.Volumes[0].AttachmentID != "" {
-				a.Volumes.Release(r.Context(), i.Volumes[0].AttachmentID)
-			}
+			a.unreserve(r, i)
 			return err
 		}
 		created = append(created, c)
@@ -658,7 +657,7 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	if _, err := a.Store.CheckInstanceQuota(r.Context(), inst.ProjectID, inst.Flavor, 0); err != nil {
 		for _, c := range created {
 			a.Store.StartAction(r.Context(), compute.Viewer{Admin: true}, c.UUID, "delete")
-			a.release(r, c)
+			a.unreserve(r, c)
 			a.Store.DeleteUnplaced(r.Context(), c.UUID)
 		}
 		return err
@@ -683,6 +682,20 @@ func (a *API) createServer(w http.ResponseWriter, r *http.Request, q *request) e
 	return nil
 }
 
+// unreserve undoes a refused create's reservations of existing volumes
+// (never deleting them: the request changes nothing), with a context a
+// client's hang-up does not cancel.
+func (a *API) unreserve(r *http.Request, i compute.Instance) {
+	ctx := context.WithoutCancel(r.Context())
+	for _, x := range i.Volumes {
+		if x.AttachmentID != "" {
+			if err := a.Volumes.Release(ctx, x.AttachmentID); err != nil {
+				httpapi.Logger(ctx).Warn("compute: the reservation of a refused create is left", "volume", x.VolumeID, "err", err)
+			}
+		}
+	}
+}
+
 // checkRoot is Nova's _validate_bdm of a server's root volume: the
 // volume, snapshot or image it is made from must exist for the caller
 // (Nova's InvalidBDMVolume, InvalidBDMSnapshot, InvalidBDMImage), an
@@ -703,6 +716,12 @@ func (a *API) checkRoot(r *http.Request, q *request, root *rootBDM, fl compute.F
 		}
 		if v.Status != "available" {
 			return badRequest("Invalid volume: volume '%s' status must be 'available'. Currently in '%s'", root.ID, v.Status)
+		}
+		if !v.Bootable {
+			return badRequest("Block Device %s is not bootable.", root.ID)
+		}
+		if v.Multiattach && !q.at(60) {
+			return badRequest("Multiattach volumes are only supported starting with compute API version 2.60.")
 		}
 	case "snapshot":
 		size, err := a.Volumes.SnapshotSize(ctx, project, root.ID)
@@ -729,6 +748,14 @@ func (a *API) checkRoot(r *http.Request, q *request, root *rootBDM, fl compute.F
 		}
 		if fl.MemoryMB < img.MinRAM {
 			return badRequest("Flavor's memory is too small for requested image.")
+		}
+		if img.MinDisk > root.Size {
+			return badRequest("Volume is smaller than the minimum size specified in image metadata. Volume size is %d bytes, minimum size is %d bytes.",
+				root.Size<<30, img.MinDisk<<30)
+		}
+		if size := max(img.Size, img.VirtualSize); size > root.Size<<30 {
+			return badRequest("Volume is smaller than the minimum size specified in image metadata. Volume size is %d bytes, minimum size is %d bytes.",
+				root.Size<<30, size)
 		}
 	}
 	return nil

@@ -24,6 +24,7 @@ type fakeVolumes struct {
 	deleted     []string
 	releasedFor []string // instances whose attachments were all released
 	snapshots   []string // project A's snapshots
+	blank       []string // volumes that are not bootable
 	created     []compute.VolumeSpec
 }
 
@@ -60,6 +61,9 @@ func (f *fakeVolumes) Connect(_ context.Context, attachment string, connector ma
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.connected = append(f.connected, attachment)
+	if v, ok := f.attachments[attachment]; ok {
+		f.volumes[v] = "attaching" // as Cinder's attachment_update leaves it
+	}
 	return map[string]any{"driver_volume_type": "iscsi", "data": map[string]any{"target_iqn": "iqn.2010-10.org.openstack:volume-" + f.attachments[attachment]}}, nil
 }
 
@@ -94,7 +98,7 @@ func (f *fakeVolumes) Volume(_ context.Context, project, id string) (compute.Vol
 	if !ok || project != "" && project != "proj-a" {
 		return compute.VolumeInfo{}, fault.New(fault.NotFound, "Volume %s could not be found.", id)
 	}
-	return compute.VolumeInfo{ID: id, Status: st, Size: 1, AvailabilityZone: "nova"}, nil
+	return compute.VolumeInfo{ID: id, Status: st, Size: 1, AvailabilityZone: "nova", Bootable: !slices.Contains(f.blank, id)}, nil
 }
 
 func (f *fakeVolumes) SnapshotSize(_ context.Context, project, id string) (int64, error) {
