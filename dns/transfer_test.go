@@ -24,6 +24,9 @@ func TestZoneTasks(t *testing.T) {
 		{"import", testImport},
 		{"import refused", testImportRefused},
 		{"export", testExport},
+		{"tlds", testTLDs},
+		{"tld zones", testTLDZones},
+		{"blacklists", testBlacklists},
 	}
 	for _, eng := range testenv.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {

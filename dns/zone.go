@@ -139,8 +139,10 @@ func checkZoneFields(z Zone) error {
 // CreateZone stores a new zone in PENDING/CREATE with a serial of now, and
 // for a PRIMARY zone its SOA and apex NS recordsets. z.ProjectID is the
 // owner; ID may be preset. The name must have more than one label, for
-// everyone (ZoneName: 400 invalid_zone_name); it is not checked against
-// the blacklist (ReservedNames.Check), which is the API's to apply. The
+// everyone (ZoneName: 400 invalid_zone_name) and, once the operator
+// stored TLDs, lie below one and not be one (CheckTLD), for everyone too;
+// it is not checked against the blacklists (ReservedNames.Check,
+// Blacklisted), which are the API's to apply. The
 // name must be free among live zones of every
 // project (409 duplicate_zone); a zone below or above another project's
 // zone is refused (403 illegal_child, illegal_parent); the project's
@@ -199,9 +201,13 @@ func (s *Store) insertNewZone(ctx context.Context, tx *sqlstore.Tx, z Zone) erro
 	return nil
 }
 
-// checkNewZone applies the rules across zones: a free name, no zone of
-// another project above or below, and the zones quota.
+// checkNewZone applies the rules across zones: the operator's TLDs, a
+// free name, no zone of another project above or below, and the zones
+// quota.
 func (s *Store) checkNewZone(ctx context.Context, tx *sqlstore.Tx, z Zone) error {
+	if err := checkZoneTLD(ctx, tx, z.Name); err != nil {
+		return err
+	}
 	var n int
 	if err := tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones WHERE name = ? AND status <> 'DELETED'", []any{z.Name}, &n); err != nil {
 		return err

@@ -75,6 +75,8 @@ func (a *API) router() *httpapi.Router {
 	a.reverseRoutes(rt)
 	a.transferRoutes(rt)
 	a.taskRoutes(rt)
+	a.tldRoutes(rt)
+	a.blacklistRoutes(rt)
 	return rt
 }
 

@@ -205,7 +205,7 @@ func wantError(t *testing.T, r reply, code int, typ string, msgs ...string) {
 
 // snapshot is everything a call could change, as the admin sees it:
 // every zone and recordset of every project, TSIG keys, quotas, zone
-// transfers, imports and exports. A
+// transfers, imports and exports, TLDs and blacklists. A
 // rejected call must leave it as it was.
 func (c *cloud) snapshot(t *testing.T) string {
 	t.Helper()
@@ -213,7 +213,7 @@ func (c *cloud) snapshot(t *testing.T) string {
 	all := map[string]string{"X-Auth-All-Projects": "true"}
 	for _, path := range []string{"/v2/zones?limit=max", "/v2/recordsets?limit=max", "/v2/tsigkeys?limit=max",
 		"/v2/zones/tasks/transfer_requests?limit=max", "/v2/zones/tasks/transfer_accepts?limit=max",
-		"/v2/zones/tasks/imports?limit=max", "/v2/zones/tasks/exports?limit=max"} {
+		"/v2/zones/tasks/imports?limit=max", "/v2/zones/tasks/exports?limit=max", "/v2/tlds?limit=max", "/v2/blacklists?limit=max"} {
 		r := c.Call(t, call{Method: "GET", Path: path, Token: adminA, Header: all})
 		if r.Code != http.StatusOK {
 			t.Fatalf("snapshot %s: %s", path, r)

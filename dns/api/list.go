@@ -221,42 +221,70 @@ func writeList[T, V any](w http.ResponseWriter, r *http.Request, lq listQuery, k
 }
 
 // taskKeys are the sort keys of the small collections listed in memory
-// (transfers, imports, exports, TLDs, blacklists).
+// (transfers, imports, exports, TLDs, blacklists): name is the TLD's name
+// or the blacklist's pattern, for those sort keys.
 type taskKeys struct {
 	id               string
 	created, updated time.Time
+	name             string
 }
 
 // writeMemoryList answers a list the store returns whole: sorted by the
-// request's sort key (created_at, id or updated_at), after the marker,
-// one page, with links and metadata.total_count (the matches before
-// paging).
+// request's sort key (created_at, id, updated_at, or name or pattern),
+// after the marker, one page, with links and metadata.total_count (the
+// matches before paging).
 func writeMemoryList[T any](w http.ResponseWriter, r *http.Request, lq listQuery, key string, items []T,
 	keys func(T) taskKeys, render func(*http.Request, T) any) {
 	total := len(items)
+	body, err := memoryPage(r, lq, key, items, keys, render)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	meta := map[string]int{}
+	if !hideCounts(r) {
+		meta["total_count"] = total
+	}
+	body["metadata"] = meta
+	httpapi.WriteJSON(w, http.StatusOK, body)
+}
+
+// writeSmallList is writeMemoryList for the collections Designate does
+// not page in storage (TLDs, blacklists: plain ListObjectMixins), which
+// have no "metadata".
+func writeSmallList[T any](w http.ResponseWriter, r *http.Request, lq listQuery, key string, items []T,
+	keys func(T) taskKeys, render func(*http.Request, T) any) {
+	body, err := memoryPage(r, lq, key, items, keys, render)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, body)
+}
+
+// memoryPage is one page of items, rendered under key, with its links.
+func memoryPage[T any](r *http.Request, lq listQuery, key string, items []T,
+	keys func(T) taskKeys, render func(*http.Request, T) any) (map[string]any, error) {
 	id := func(t T) string { return keys(t).id }
 	items, err := pageInMemory(items, lq, id, func(t T, sortKey string) string {
 		k := keys(t)
 		switch sortKey {
 		case "id":
 			return k.id
+		case "name", "pattern":
+			return k.name
 		case "updated_at":
 			return timestamp(k.updated)
 		}
 		return timestamp(k.created)
 	})
 	if err != nil {
-		fail(w, r, err)
-		return
+		return nil, err
 	}
 	items, links := cut(r, lq, items, id)
 	views := make([]any, len(items))
 	for i, it := range items {
 		views[i] = render(r, it)
 	}
-	meta := map[string]int{}
-	if !hideCounts(r) {
-		meta["total_count"] = total
-	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{key: views, "links": links, "metadata": meta})
+	return map[string]any{key: views, "links": links}, nil
 }

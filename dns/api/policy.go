@@ -29,11 +29,11 @@ const (
 
 // Defaults are Designate's default policies for the areas this API
 // serves (designate/common/policies base, context, zone, recordset,
-// record, blacklist, pool, tsigkey, quota, zone_transfer_request,
+// record, blacklist, tld, pool, tsigkey, quota, zone_transfer_request,
 // zone_transfer_accept, zone_import and zone_export), under Designate's rule
 // names, with Designate's scope types. An operator's policy file
 // overrides them by name. Rules of calls not served (zone tasks, pool
-// writes, the blacklist API) are kept so that a policy file naming them
+// writes) are kept so that a policy file naming them
 // loads as it would for Designate.
 func Defaults() []policy.Rule {
 	project := []string{"project"}
@@ -123,14 +123,21 @@ func Defaults() []policy.Rule {
 			ops("GET", "/v2/reverse/floatingips/{region}:{floatingip_id}", "/v2/reverse/floatingips")),
 		rule("count_records", adminOrReader, "", nil),
 
-		// blacklist.py: the blacklist API is not served; use_blacklisted_zone
-		// lets a caller create a zone dns.ReservedNames.Check refuses.
+		// blacklist.py: use_blacklisted_zone lets a caller create a zone a
+		// blacklist pattern or dns.ReservedNames.Check refuses.
 		rule("create_blacklist", admin, "Create blacklist.", ops("POST", "/v2/blacklists")),
 		rule("find_blacklists", admin, "Find blacklists.", ops("GET", "/v2/blacklists")),
 		rule("get_blacklist", admin, "Get blacklist.", ops("GET", "/v2/blacklists/{blacklist_id}")),
 		rule("update_blacklist", admin, "Update blacklist.", ops("PATCH", "/v2/blacklists/{blacklist_id}")),
 		rule("delete_blacklist", admin, "Delete blacklist.", ops("DELETE", "/v2/blacklists/{blacklist_id}")),
 		rule("use_blacklisted_zone", admin, "Allowed bypass the blacklist.", ops("POST", "/v2/zones")),
+
+		// tld.py
+		rule("create_tld", admin, "Create Tld", ops("POST", "/v2/tlds")),
+		rule("find_tlds", admin, "List Tlds", ops("GET", "/v2/tlds")),
+		rule("get_tld", admin, "Show Tld", ops("GET", "/v2/tlds/{tld_id}")),
+		rule("update_tld", admin, "Update Tld", ops("PATCH", "/v2/tlds/{tld_id}")),
+		rule("delete_tld", admin, "Delete Tld", ops("DELETE", "/v2/tlds/{tld_id}")),
 
 		// pool.py
 		rule("create_pool", admin, "Create pool.", nil),

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"golang.org/x/net/publicsuffix"
-
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
@@ -112,7 +110,7 @@ func badRequestError(msg string) error {
 
 // createImport is central's create_zone_import, done within the request:
 // the answer (202) is already COMPLETE or ERROR. The zone's name is
-// checked against the blacklist as a zone create checks it.
+// checked against the TLDs and blacklists as a zone create checks it.
 func (a *API) createImport(w http.ResponseWriter, r *http.Request, q *request) {
 	ctx := r.Context()
 	if err := a.enforce(ctx, q, "create_zone_import", projectTarget(q.project)); err != nil {
@@ -127,12 +125,7 @@ func (a *API) createImport(w http.ResponseWriter, r *http.Request, q *request) {
 	check := func(name string) error {
 		target := projectTarget(q.project)
 		target["zone_name"] = name
-		if err := a.Reserved.Check(name, publicsuffix.List); err != nil {
-			if perr := a.enforce(ctx, q, "use_blacklisted_zone", target); perr != nil {
-				return err
-			}
-		}
-		return nil
+		return a.checkZoneName(ctx, q, name, target)
 	}
 	t, err := a.Store.ImportZone(ctx, q.viewer(), text, check)
 	if err != nil {
@@ -184,7 +177,7 @@ func (a *API) listTasks(typ string) handler {
 			}
 		}
 		writeMemoryList(w, r, lq, k.collection, match, func(t dns.ZoneTask) taskKeys {
-			return taskKeys{t.ID, t.CreatedAt, t.UpdatedAt}
+			return taskKeys{id: t.ID, created: t.CreatedAt, updated: t.UpdatedAt}
 		}, func(r *http.Request, t dns.ZoneTask) any { return renderTask(r, t) })
 	}
 }

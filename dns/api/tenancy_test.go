@@ -218,13 +218,16 @@ func TestAllProjects(t *testing.T) {
 	}
 }
 
-// TestAdminOnlyResources: TSIG keys, pools and other projects' quotas are
-// for admins; members get a 403 and change nothing.
+// TestAdminOnlyResources: TSIG keys, pools, other projects' quotas, TLDs
+// and blacklists are for admins; members and readers get a 403 and change
+// nothing.
 func TestAdminOnlyResources(t *testing.T) {
 	c := newCloud(t)
 	key := c.Must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "k1", "algorithm": "hmac-sha256",
 		"secret": "c2VjcmV0", "scope": "POOL", "resource_id": dns.DefaultPoolID})
 	keyID := str(t, key, "id")
+	tldID := str(t, c.Must(t, http.StatusCreated, "POST", "/v2/tlds", adminA, map[string]any{"name": "org"}), "id")
+	blID := str(t, c.Must(t, http.StatusCreated, "POST", "/v2/blacklists", adminA, map[string]any{"pattern": "^bank\\."}), "id")
 	before := c.snapshot(t)
 	for _, tc := range []struct {
 		method, path string
@@ -240,8 +243,20 @@ func TestAdminOnlyResources(t *testing.T) {
 		{"GET", "/v2/quotas/" + projectB, nil},
 		{"PATCH", "/v2/quotas/" + projectA, map[string]any{"zones": 1000}},
 		{"DELETE", "/v2/quotas/" + projectA, nil},
+		{"GET", "/v2/tlds", nil},
+		{"GET", "/v2/tlds/" + tldID, nil},
+		{"POST", "/v2/tlds", map[string]any{"name": "net"}},
+		{"PATCH", "/v2/tlds/" + tldID, map[string]any{"name": "com"}},
+		{"DELETE", "/v2/tlds/" + tldID, nil},
+		{"GET", "/v2/blacklists", nil},
+		{"GET", "/v2/blacklists/" + blID, nil},
+		{"POST", "/v2/blacklists", map[string]any{"pattern": ".*"}},
+		{"PATCH", "/v2/blacklists/" + blID, map[string]any{"pattern": "x"}},
+		{"DELETE", "/v2/blacklists/" + blID, nil},
 	} {
-		wantError(t, c.Do(t, tc.method, tc.path, memberA, tc.body), http.StatusForbidden, "forbidden")
+		for _, token := range []string{memberA, readerA} {
+			wantError(t, c.Do(t, tc.method, tc.path, token, tc.body), http.StatusForbidden, "forbidden")
+		}
 	}
 	c.unchanged(t, before)
 	// Its own quotas and limits a reader may read.

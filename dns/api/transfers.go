@@ -140,7 +140,7 @@ func (a *API) listTransferRequests(w http.ResponseWriter, r *http.Request, q *re
 		return
 	}
 	writeMemoryList(w, r, lq, "transfer_requests", ts, func(t dns.TransferRequest) taskKeys {
-		return taskKeys{t.ID, t.CreatedAt, t.UpdatedAt}
+		return taskKeys{id: t.ID, created: t.CreatedAt, updated: t.UpdatedAt}
 	}, func(r *http.Request, t dns.TransferRequest) any { return a.renderTransferRequest(r, q, t) })
 }
 
@@ -330,7 +330,7 @@ func (a *API) listTransferAccepts(w http.ResponseWriter, r *http.Request, q *req
 		return
 	}
 	writeMemoryList(w, r, lq, "transfer_accepts", as, func(t dns.TransferAccept) taskKeys {
-		return taskKeys{t.ID, t.CreatedAt, t.UpdatedAt}
+		return taskKeys{id: t.ID, created: t.CreatedAt, updated: t.UpdatedAt}
 	}, func(r *http.Request, t dns.TransferAccept) any { return renderTransferAccept(r, t) })
 }
 

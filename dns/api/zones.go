@@ -2,9 +2,10 @@ package api
 
 import (
 	"context"
-	"golang.org/x/net/publicsuffix"
 	"net/http"
 	"slices"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/kit/fault"
@@ -87,10 +88,14 @@ func (a *API) createZone(w http.ResponseWriter, r *http.Request, q *request) {
 }
 
 // checkBlacklist is the name check of Designate's central create_zone
-// (_is_valid_zone_name): the name must have more than one label, for
-// everyone; a blacklisted name (a public suffix or one of a.Reserved,
-// dns.ReservedNames.Check) needs use_blacklisted_zone, and a caller
-// without it gets the 400 invalid_zone_name, as Designate answers.
+// (_is_valid_zone_name), in its order: the name must have more than one
+// label, for everyone; once the operator stored TLDs it must lie below
+// one and not be one, for everyone too (dns.Store.CheckTLD, which
+// CreateZone enforces again in its transaction); a blacklisted name needs
+// use_blacklisted_zone, and a caller without it gets the 400
+// invalid_zone_name, as Designate answers. A name is blacklisted when it
+// is a public suffix or one of a.Reserved (dns.ReservedNames.Check), or
+// when one of the operator's patterns matches it (dns.Store.Blacklisted).
 func (a *API) checkBlacklist(ctx context.Context, q *request, z *dns.Zone, target map[string]any) error {
 	name, err := dns.ZoneName(z.Name)
 	if err != nil {
@@ -98,7 +103,22 @@ func (a *API) checkBlacklist(ctx context.Context, q *request, z *dns.Zone, targe
 	}
 	z.Name = name
 	target["zone_name"] = name
-	if err := a.Reserved.Check(name, publicsuffix.List); err != nil {
+	return a.checkZoneName(ctx, q, name, target)
+}
+
+// checkZoneName is checkBlacklist's TLD and blacklist rules for a name
+// dns.ZoneName accepted (also applied to imports).
+func (a *API) checkZoneName(ctx context.Context, q *request, name string, target map[string]any) error {
+	if err := a.Store.CheckTLD(ctx, name); err != nil {
+		return err
+	}
+	err := a.Reserved.Check(name, publicsuffix.List)
+	if err == nil {
+		if err = a.Store.Blacklisted(ctx, name); fault.KindOf(err) != fault.BadRequest && err != nil {
+			return err // not a match: the database failed
+		}
+	}
+	if err != nil {
 		if perr := a.enforce(ctx, q, "use_blacklisted_zone", target); fault.KindOf(perr) == fault.Forbidden {
 			return err
 		} else if perr != nil {

@@ -266,6 +266,16 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "dns", pattern: "GET /v2/tsigkeys/{tsigkey_id}"},
 	{area: "dns", pattern: "PATCH /v2/tsigkeys/{tsigkey_id}", body: `{"name":"hostile-changed"}`},
 	{area: "dns", pattern: "DELETE /v2/tsigkeys/{tsigkey_id}"},
+	{area: "dns", pattern: "POST /v2/tlds", body: `{"name":"hostile-new","description":"d"}`},
+	{area: "dns", pattern: "GET /v2/tlds"},
+	{area: "dns", pattern: "GET /v2/tlds/{tld_id}"},
+	{area: "dns", pattern: "PATCH /v2/tlds/{tld_id}", body: `{"name":"hostile-changed","description":"changed"}`},
+	{area: "dns", pattern: "DELETE /v2/tlds/{tld_id}"},
+	{area: "dns", pattern: "POST /v2/blacklists", body: `{"pattern":"^hostile-new\\.","description":"d"}`},
+	{area: "dns", pattern: "GET /v2/blacklists"},
+	{area: "dns", pattern: "GET /v2/blacklists/{blacklist_id}"},
+	{area: "dns", pattern: "PATCH /v2/blacklists/{blacklist_id}", body: `{"pattern":"^hostile-changed\\.","description":"changed"}`},
+	{area: "dns", pattern: "DELETE /v2/blacklists/{blacklist_id}"},
 	{area: "dns", pattern: "GET /v2/pools"},
 	{area: "dns", pattern: "GET /v2/pools/{pool_id}"},
 	{area: "dns", pattern: "GET /v2/quotas"},
@@ -693,6 +703,10 @@ func (h *hostile) fixtures() {
 	f["pool"] = f["pools"]
 	f["tsigkeys"] = h.must(201, "POST", "dns", "/v2/tsigkeys", adm,
 		fmt.Sprintf(`{"name":"hostile-k","algorithm":"hmac-sha256","secret":"c2VjcmV0","scope":"POOL","resource_id":%q}`, f["pools"]))["id"].(string)
+	// A TLD that every zone of the suite lies below, and a blacklist
+	// pattern none of them matches.
+	f["tlds"] = h.must(201, "POST", "dns", "/v2/tlds", adm, `{"name":"example"}`)["id"].(string)
+	f["blacklists"] = h.must(201, "POST", "dns", "/v2/blacklists", adm, `{"pattern":"^hostile-blocked\\."}`)["id"].(string)
 	if code, _, out := h.call("PATCH", "dns", "/v2/quotas/"+f["project"], map[string]string{"X-Auth-Token": adm,
 		"X-Auth-All-Projects": "true", "Content-Type": "application/json"}, []byte(`{"zones":15}`)); code != 200 {
 		h.t.Fatalf("fixture quota: %d %s", code, out)
