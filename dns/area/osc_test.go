@@ -308,3 +308,97 @@ func TestOpenStackZoneImportExport(t *testing.T) {
 		t.Fatalf("bad import: %v", imp)
 	}
 }
+
+// The issue's client proof for TLDs and blacklists: the admin's
+// `openstack tld create/list/show/set/delete` and `zone blacklist
+// create/list/show/set/delete`; a member's zone refused under no TLD,
+// then accepted under one; a blacklisted name refused to the member and
+// created by the admin (use_blacklisted_zone); members see neither list.
+func TestOpenStackTLDsAndBlacklists(t *testing.T) {
+	c := newCloud(t)
+	alice, _ := c.user("alice")
+
+	var tld map[string]any
+	c.json(&tld, nil, "tld", "create", "--name", "org", "--description", "the org TLD")
+	if tld["name"] != "org" || tld["description"] != "the org TLD" {
+		t.Fatalf("tld create: %v", tld)
+	}
+	var tlds []map[string]any
+	c.json(&tlds, nil, "tld", "list")
+	if len(tlds) != 1 || tlds[0]["id"] != tld["id"] {
+		t.Fatalf("tld list: %v", tlds)
+	}
+	var shown map[string]any
+	c.json(&shown, nil, "tld", "show", "org")
+	if shown["id"] != tld["id"] {
+		t.Fatalf("tld show by name: %v", shown)
+	}
+	for _, args := range [][]string{{"tld", "list"}, {"tld", "create", "--name", "net"}, {"zone", "blacklist", "list"}} {
+		if out, err := c.run(alice, args...); err == nil || !strings.Contains(out, "not authorized") {
+			t.Fatalf("a member runs %v: %v %s", args, err, out)
+		}
+	}
+
+	if out, err := c.run(alice, "zone", "create", "example.com.", "--email", "h@example.com"); err == nil || !strings.Contains(out, "Invalid TLD") {
+		t.Fatalf("zone below no TLD: %v %s", err, out)
+	}
+	if out, err := c.run(alice, "zone", "create", "org.", "--email", "h@example.org"); err == nil || !strings.Contains(out, "More than one label") {
+		t.Fatalf("zone named after the TLD: %v %s", err, out)
+	}
+	c.json(&shown, nil, "tld", "set", "org", "--name", "com", "--no-description")
+	if shown["name"] != "com" || shown["description"] != nil {
+		t.Fatalf("tld set: %v", shown)
+	}
+	var zone map[string]any
+	c.json(&zone, alice, "zone", "create", "example.com.", "--email", "h@example.com")
+	if zone["name"] != "example.com." {
+		t.Fatalf("zone below the TLD: %v", zone)
+	}
+
+	var bl map[string]any
+	c.json(&bl, nil, "zone", "blacklist", "create", "--pattern", `^([a-z0-9-]+\.)*bank\.com\.$`, "--description", "ours")
+	id, _ := bl["id"].(string)
+	if bl["pattern"] != `^([a-z0-9-]+\.)*bank\.com\.$` || id == "" {
+		t.Fatalf("blacklist create: %v", bl)
+	}
+	var bls []map[string]any
+	c.json(&bls, nil, "zone", "blacklist", "list")
+	if len(bls) != 1 || bls[0]["id"] != id {
+		t.Fatalf("blacklist list: %v", bls)
+	}
+	c.json(&shown, nil, "zone", "blacklist", "show", id)
+	if shown["description"] != "ours" {
+		t.Fatalf("blacklist show: %v", shown)
+	}
+	if out, err := c.run(nil, "zone", "blacklist", "create", "--pattern", `^(?!www\.)`); err == nil || !strings.Contains(out, "not a valid regular expression") {
+		t.Fatalf("a pattern Go cannot compile: %v %s", err, out)
+	}
+	if out, err := c.run(alice, "zone", "create", "www.bank.com.", "--email", "h@bank.com"); err == nil || !strings.Contains(out, "Blacklisted zone name") {
+		t.Fatalf("a member's blacklisted zone: %v %s", err, out)
+	}
+	c.json(&zone, nil, "zone", "create", "bank.com.", "--email", "h@bank.com")
+	if zone["name"] != "bank.com." {
+		t.Fatalf("the admin's blacklisted zone: %v", zone)
+	}
+	c.json(&shown, nil, "zone", "blacklist", "set", id, "--pattern", `^casino\.`, "--description", "narrower")
+	if shown["pattern"] != `^casino\.` || shown["description"] != "narrower" {
+		t.Fatalf("blacklist set: %v", shown)
+	}
+	if out, err := c.run(alice, "zone", "create", "casino.com.", "--email", "h@casino.com"); err == nil || !strings.Contains(out, "Blacklisted zone name") {
+		t.Fatalf("a member's zone after the set: %v %s", err, out)
+	}
+	c.must(nil, "zone", "blacklist", "delete", id)
+	c.json(&bls, nil, "zone", "blacklist", "list")
+	if len(bls) != 0 {
+		t.Fatalf("blacklist list after the delete: %v", bls)
+	}
+	c.json(&zone, alice, "zone", "create", "casino.com.", "--email", "h@casino.com")
+
+	c.must(nil, "tld", "delete", "com")
+	c.json(&tlds, nil, "tld", "list")
+	if len(tlds) != 0 {
+		t.Fatalf("tld list after the delete: %v", tlds)
+	}
+	// With no TLD left, any name goes again.
+	c.json(&zone, alice, "zone", "create", "example.net.", "--email", "h@example.net")
+}
