@@ -30,17 +30,22 @@
 //     an ERROR task with Designate's message) and exports (CreateExport,
 //     ExportFile in Designate's template).
 //   - Zone names as Designate checks them: more than one label for
-//     everyone (ZoneName, in CreateZone), and the blacklist rule for the
-//     API to apply (ReservedNames.Check): public suffixes of the Public
-//     Suffix List, private section included, and the operator's reserved
-//     names, each covering itself and the names below and above it.
+//     everyone (ZoneName, in CreateZone); the operator's TLDs (CreateTLD
+//     and the rest): once one exists, a new zone must lie below one and
+//     not be one, for everyone (CheckTLD, in CreateZone and ImportZone;
+//     the reverse zones of floating-IP PTRs too, so an operator with TLDs
+//     adds "arpa", as with Designate);
+//     and the blacklist rules for the API to apply: the operator's
+//     regular expressions (CreateBlacklist and the rest, Blacklisted; Go's
+//     RE2 syntax, see Blacklist) and ReservedNames.Check (public suffixes
+//     of the Public Suffix List, private section included, and the
+//     operator's reserved names, each covering itself and the names below
+//     and above it).
 //
 // What it does not do: answer DNS queries or send NOTIFY (dns/server and a
-// worker do), check API policy beyond tenancy (the API edge does; TSIG keys
-// and pools are admin-only there), shared zones,
-// CATALOG zones, or Designate's TLD and blacklist tables (the compiled-in
-// Public Suffix List and a ReservedNames
-// value stand for them; there is no regular-expression blacklist).
+// worker do), check API policy beyond tenancy (the API edge does; TSIG keys,
+// pools, TLDs and blacklists are admin-only there), shared zones, or
+// CATALOG zones.
 // SECONDARY zones are stored (with their masters) but not
 // transferred. The floating-IP PTR hook waits for the network area.
 //

@@ -26,12 +26,31 @@
 // a caller without them gets 403. The handler expects identity/middleware
 // in front of it: it reads the caller from the request context.
 //
-// Zone names are checked as Designate's central does: a single label
-// ("org.") is refused for everyone (400 invalid_zone_name, "More than
-// one label is required"); a blacklisted name — a public suffix
-// ("co.uk.", "github.io.") or one of API.Reserved, see
-// dns.ReservedNames — needs use_blacklisted_zone (admin by default), and
-// anyone else gets 400 invalid_zone_name "Blacklisted zone name: ...".
+// Zone names are checked as Designate's central does, in its order, for
+// creates and imports: a single label ("org.") is refused for everyone
+// (400 invalid_zone_name, "More than one label is required"); once the
+// operator stored a TLD (/v2/tlds), the name must lie below one ("Invalid
+// TLD") and not be one ("Zone name cannot be the same as a TLD"), for
+// everyone too; a blacklisted name needs use_blacklisted_zone (admin by
+// default), and anyone else gets 400 invalid_zone_name "Blacklisted zone
+// name". A name is blacklisted when one of the operator's patterns
+// (/v2/blacklists) matches it, or when it is a public suffix ("co.uk.",
+// "github.io.") or one of API.Reserved (dns.ReservedNames; that message
+// goes on to say why). A transfer accept checks no name, as in Designate.
+//
+// TLDs (/v2/tlds) and blacklists (/v2/blacklists) are Designate's
+// operator APIs: create (201), list (filter name or pattern, sort keys
+// and paging as Designate's, no "metadata" as in Designate), show, PATCH
+// and delete (204), admin-only by Designate's default policies (create_tld
+// ... delete_blacklist), 409 duplicate_tld and duplicate_blacklist for a
+// name or pattern taken. Differences: TLD names are kept in lowercase
+// (Designate keeps the case given and compares it as is); patterns are Go
+// regular expressions (RE2), matched with re.search's meaning against the
+// lowercase name with its final dot: a pattern Go cannot compile — Python
+// lookarounds, backreferences, \Z (Go's \z) — is a 400 invalid_object,
+// and a pattern Python would refuse but Go compiles (\z, [[:alpha:]]) is
+// taken; Go's matching is linear, so Designate's 20 ms timeout, which
+// counts a slow pattern as a match, has no counterpart.
 //
 // Where it differs from Designate, on purpose: "next" links only while
 // more items follow (Designate also links an empty page after a full
@@ -40,14 +59,12 @@
 // caller refused X-Auth-All-Projects or sudo gets Designate's error body
 // (Designate's context middleware answers an empty 403); GET /v2 answers
 // the version list as GET / does; integers in bodies must be JSON
-// numbers (Designate's objects also take "600"); the blacklist is the
-// Public Suffix List plus API.Reserved, fixed when the API is built,
-// instead of Designate's table of regular expressions managed through
-// /v2/blacklists (a reserved name covers the names above and below it
-// too, where Designate's patterns match what they match), and its
-// message says why after Designate's "Blacklisted zone name"; the
-// zone-name check comes before the quota check (Designate checks the
-// quota first).
+// numbers (Designate's objects also take "600"); besides the operator's
+// patterns, the Public Suffix List and API.Reserved, fixed when the API
+// is built, are blacklisted too (a reserved name covers the names above
+// and below it), with a message that says why after Designate's
+// "Blacklisted zone name"; the zone-name check comes before the quota
+// check (Designate checks the quota first).
 //
 // Reverse DNS of floating IPs (/v2/reverse/floatingips) lists the
 // project's floating IPs of the network service (API.FloatingIPs) with
@@ -94,7 +111,7 @@
 //
 // What it does not do. Not served (404): shared zones,
 // the other zone tasks (xfr, abandon, pool_move),
-// TLDs, blacklists, service statuses, creating or changing pools through
+// service statuses, creating or changing pools through
 // the API, and json-patch bodies (501, as in Designate). The
 // X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers are
 // checked against their policies but change nothing: managed recordsets
