@@ -19,6 +19,9 @@ type BackendState struct {
 	// Snapshots are the snapshots on host that are not deleted, oldest
 	// first.
 	Snapshots []Snapshot `json:"snapshots"`
+	// Backups are the backups whose work (creating, restoring,
+	// deleting) host's agent does, oldest first.
+	Backups []Backup `json:"backups"`
 }
 
 // BackendState reads the volumes on host — a pool (host@backend#pool),
@@ -29,7 +32,7 @@ func (s *Store) BackendState(ctx context.Context, host string) (BackendState, er
 	if err := checkHost(host); err != nil {
 		return BackendState{}, err
 	}
-	st := BackendState{Host: host, Volumes: []Volume{}, Snapshots: []Snapshot{}}
+	st := BackendState{Host: host, Volumes: []Volume{}, Snapshots: []Snapshot{}, Backups: []Backup{}}
 	cond, args := hostMatch("v.host", host)
 	scond, sargs := hostMatch("s.host", host)
 	rev, err := s.feed.Snapshot(ctx, func(tx *sqlstore.Tx) error {
@@ -41,6 +44,12 @@ func (s *Store) BackendState(ctx context.Context, host string) (BackendState, er
 		st.Volumes = vs
 		st.Snapshots, err = querySnapshots(ctx, tx, "SELECT "+snapshotCols+" FROM storage_snapshots s WHERE s.deleted_at IS NULL AND "+
 			scond+" ORDER BY s.created_at, s.id", sargs...)
+		if err != nil {
+			return err
+		}
+		bcond, bargs := hostMatch("b.host", host)
+		st.Backups, err = queryBackups(ctx, tx, "SELECT "+backupCols+" FROM storage_backups b WHERE b.deleted_at IS NULL AND b.status IN (?, ?, ?) AND "+
+			bcond+" ORDER BY b.created_at, b.id", append([]any{string(BackupCreating), string(BackupRestoring), string(BackupDeleting)}, bargs...)...)
 		return err
 	})
 	st.Revision = rev

@@ -142,8 +142,8 @@ func (s *Store) Quotas(ctx context.Context, project string) (map[string]int64, e
 
 // usageIn counts what project uses, from the rows: volumes and their
 // gigabytes (an extend under way counts its new size), snapshots and
-// theirs, in total and by type. Resources nothing here uses (backups,
-// groups) are 0.
+// theirs, in total and by type, backups and theirs. Groups, which
+// nothing here makes, are 0.
 func usageIn(ctx context.Context, q querier, project string) (map[string]int64, error) {
 	rs, err := quotaResources(ctx, q)
 	if err != nil {
@@ -199,6 +199,23 @@ func usageIn(ctx context.Context, q querier, project string) (map[string]int64, 
 			out[QuotaGigabytes+"_"+name] += gb
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: snapshot usage of %s: %w", project, err)
+	}
+	rows.Close()
+	// Backups count, and take their size of backup_gigabytes.
+	var n, gb int64
+	rows, err = q.Query(ctx, `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM storage_backups WHERE project_id = ? AND deleted_at IS NULL`, project)
+	if err != nil {
+		return nil, fmt.Errorf("storage: backup usage of %s: %w", project, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&n, &gb); err != nil {
+			return nil, fmt.Errorf("storage: backup usage of %s: %w", project, err)
+		}
+	}
+	out[QuotaBackups], out[QuotaBackupGigabytes] = n, gb
 	return out, rows.Err()
 }
 

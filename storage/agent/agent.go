@@ -125,6 +125,9 @@ type Config struct {
 	// ImageDir is where images are fetched and converted for the volumes
 	// made from them ("" refuses such volumes).
 	ImageDir string
+	// BackupDir is the backup store (storage/chunked), shared by the
+	// agents that restore each other's backups ("" refuses backups).
+	BackupDir string
 	// SyncInterval is the period of a full sync when the feed says
 	// nothing (default 10 s); ReportInterval the capacity report's
 	// (default 10 s); ProbeInterval how often a Prober backend is asked
@@ -180,8 +183,11 @@ type SyncStats struct {
 	Snapshots, Snapshotted, SnapshotsDeleted int
 	// Uploaded is how many volumes were copied to images.
 	Uploaded int
-	Failed   int
-	Took     time.Duration
+	// BackedUp, Restored and BackupsDeleted count the backups made,
+	// restored and removed.
+	BackedUp, Restored, BackupsDeleted int
+	Failed                             int
+	Took                               time.Duration
 }
 
 func (a *Agent) log() *slog.Logger {
@@ -298,6 +304,8 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			snapStuck[n.VolumeID] = fmt.Sprintf("snapshot %s of the volume is %s", n.ID, n.Status)
 		}
 	}
+	// Backups next: a backup's volume and a restore's are made already.
+	a.backups(ctx, st, &stats)
 	// Every volume that exists stays exported, whatever its status (an
 	// admin's reset of an attached volume must not cut its guest off, as
 	// Cinder's reset never touches the backend); only a delete takes an
@@ -363,7 +371,8 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	}
 	for id := range a.attempts {
 		if !slices.ContainsFunc(st.Volumes, func(v storage.Volume) bool { return v.ID == id }) &&
-			!slices.ContainsFunc(st.Snapshots, func(n storage.Snapshot) bool { return n.ID == id }) {
+			!slices.ContainsFunc(st.Snapshots, func(n storage.Snapshot) bool { return n.ID == id }) &&
+			!slices.ContainsFunc(st.Backups, func(b storage.Backup) bool { return b.ID == id }) {
 			delete(a.attempts, id)
 		}
 	}
@@ -376,39 +385,51 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if a.Synced != nil {
 		a.Synced(stats)
 	}
-	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Uploaded+stats.Failed > 0 || a.reconciled < 0 {
+	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Uploaded+stats.Failed+
+		stats.BackedUp+stats.Restored+stats.BackupsDeleted > 0 || a.reconciled < 0 {
 		a.log().Info("volume agent: synced", "revision", st.Revision, "volumes", stats.Volumes, "created", stats.Created,
 			"extended", stats.Extended, "deleted", stats.Deleted, "snapshots", stats.Snapshots, "snapshotted", stats.Snapshotted,
-			"snapshots_deleted", stats.SnapshotsDeleted, "uploaded", stats.Uploaded, "failed", stats.Failed, "took", stats.Took)
+			"snapshots_deleted", stats.SnapshotsDeleted, "uploaded", stats.Uploaded, "backed_up", stats.BackedUp, "restored", stats.Restored,
+			"backups_deleted", stats.BackupsDeleted, "failed", stats.Failed, "took", stats.Took)
 	}
 	a.reconciled = st.Revision
 	return st.Revision, nil
 }
 
-// job is the volume or the snapshot whose work ended.
+// job is the volume, the snapshot or the backup whose work ended.
 type job struct {
 	volume   *storage.Volume
 	snapshot *storage.Snapshot
+	backup   *storage.Backup
 }
 
 func (j job) id() string {
-	if j.snapshot != nil {
+	switch {
+	case j.snapshot != nil:
 		return j.snapshot.ID
+	case j.backup != nil:
+		return j.backup.ID
 	}
 	return j.volume.ID
 }
 
 func (j job) kind() string {
-	if j.snapshot != nil {
+	switch {
+	case j.snapshot != nil:
 		return "snapshot"
+	case j.backup != nil:
+		return "backup"
 	}
 	return "volume"
 }
 
 // what names the work for the log: "creating", "snapshot deleting"...
 func (j job) what() string {
-	if j.snapshot != nil {
+	switch {
+	case j.snapshot != nil:
 		return "snapshot " + string(j.snapshot.Status)
+	case j.backup != nil:
+		return "backup " + string(j.backup.Status)
 	}
 	return string(j.volume.Status)
 }
@@ -463,6 +484,8 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 		a.log().Error("volume agent: "+j.what()+" failed", "id", id, "err", err)
 		if j.snapshot != nil {
 			r = storage.SnapshotReport{Status: j.snapshot.Status, Error: err.Error()}
+		} else if j.backup != nil {
+			r = storage.BackupReport{Status: j.backup.Status, Error: err.Error()}
 		} else {
 			rep := storage.VolumeReport{Status: j.volume.Status, Error: err.Error()}
 			if j.volume.Upload != nil {
@@ -472,6 +495,12 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 		}
 	} else {
 		switch {
+		case j.backup != nil && j.backup.Status == storage.BackupCreating:
+			stats.BackedUp++
+		case j.backup != nil && j.backup.Status == storage.BackupRestoring:
+			stats.Restored++
+		case j.backup != nil:
+			stats.BackupsDeleted++
 		case j.snapshot != nil && j.snapshot.Status == storage.SnapshotCreating:
 			stats.Snapshotted++
 		case j.snapshot != nil:
@@ -487,10 +516,7 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 		}
 	}
 	delete(a.attempts, id)
-	path := "/volumes/" + url.PathEscape(id)
-	if j.snapshot != nil {
-		path = "/snapshots/" + url.PathEscape(id)
-	}
+	path := "/" + j.kind() + "s/" + url.PathEscape(id)
 	if rerr := a.Session.Do(ctx, http.MethodPut, a.hostURL(path), r, nil); rerr != nil {
 		var ae *agent.Error
 		if errors.As(rerr, &ae) && (ae.Status == http.StatusConflict || ae.Status == http.StatusNotFound) {
@@ -500,7 +526,7 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 		a.log().Warn("volume agent: report failed; the work is done again at the next sync", "id", id, "err", rerr)
 		return false
 	}
-	if err == nil {
+	if err == nil && j.backup == nil {
 		if j.snapshot != nil {
 			a.log().Info("volume agent: snapshot "+doneSnapVerb[j.snapshot.Status], "snapshot", id, "volume", j.snapshot.VolumeID,
 				"size", j.snapshot.VolumeSize)

@@ -219,3 +219,22 @@ func (b *ISCSI) Capacity(ctx context.Context) (storage.BackendReport, error) {
 	return storage.BackendReport{TotalCapacityGB: storage.GB(gb(fs.Blocks)), FreeCapacityGB: storage.GB(gb(fs.Bavail)),
 		ThinProvisioningSupport: true, StorageProtocol: "iSCSI", VendorName: "Open Source", DriverVersion: "1.0"}, nil
 }
+
+var _ Filer = (*ISCSI)(nil)
+
+// VolumePath is volume id's file, which must exist.
+func (b *ISCSI) VolumePath(ctx context.Context, id string) (string, error) {
+	if _, err := b.Files.Size(ctx, id); err != nil {
+		return "", err
+	}
+	return b.Files.Path(id), nil
+}
+
+// SnapshotPath is snapshot id's file, which must exist.
+func (b *ISCSI) SnapshotPath(ctx context.Context, id string) (string, error) {
+	p := b.Files.SnapshotPath(id)
+	if _, err := os.Stat(p); err != nil {
+		return "", err
+	}
+	return p, nil
+}

@@ -82,6 +82,19 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "GET /v3/os-volume-transfer/{id}"},
 		{area: "volume", pattern: "DELETE /v3/os-volume-transfer/{id}"},
 		{area: "volume", pattern: "POST /v3/os-volume-transfer/{id}/accept", body: `{"accept":{"auth_key":"hostile-key"}}`},
+		// Backups: a create names the fixture volume, which is attaching
+		// (force or not); a restore names it too; a restore to a new
+		// volume (a null restore) is refused by the admin's volumes quota.
+		{area: "volume", pattern: "POST /v3/backups",
+			body: `{"backup":{"volume_id":"{{volumes}}","name":"hostile-b2","description":"d","incremental":true,"force":true}}`},
+		{area: "volume", pattern: "GET /v3/backups"},
+		{area: "volume", pattern: "GET /v3/backups/detail"},
+		{area: "volume", pattern: "GET /v3/backups/{id}"},
+		{area: "volume", pattern: "PUT /v3/backups/{id}", body: `{"backup":{"name":"hostile-renamed","description":"d"}}`},
+		{area: "volume", pattern: "DELETE /v3/backups/{id}"},
+		{area: "volume", pattern: "POST /v3/backups/{id}/restore", body: `{"restore":{"volume_id":"{{volumes}}","name":"hostile-r"}}`},
+		// os-force_delete reads no body: its mutations would still delete.
+		{area: "volume", pattern: "POST /v3/backups/{id}/action", body: `{"os-reset_status":{"status":"available"}}`},
 		{area: "volume", pattern: "GET /v3/types"},
 		{area: "volume", pattern: "POST /v3/types",
 			body: `{"volume_type":{"name":"hostile-vt","description":"d","os-volume-type-access:is_public":false,"extra_specs":{"hostile:spec":"v"}}}`},
@@ -119,6 +132,8 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/images/{id}/file", body: `{"data":"hostile"}`},
 		// The fixture snapshot is available: a report on its create is a 409.
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/snapshots/{id}", body: `{"status":"creating","error":"hostile"}`},
+		// The fixture backup is available: a report on its create is a 409.
+		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/backups/{id}", body: `{"status":"creating","error":"hostile","object_count":1}`},
 	}
 }
 
@@ -193,6 +208,14 @@ func (h *hostile) volumeFixtures() {
 	}
 	eventually(h.t, "the fixture snapshot available", func() bool {
 		return field(h.must(200, "GET", "volume", "/v3/snapshots/"+f["snapshots"], h.owner, ""), "snapshot", "status") == "available"
+	})
+	f["backups"] = field(h.must(202, "POST", "volume", "/v3/backups", h.owner,
+		fmt.Sprintf(`{"backup":{"volume_id":%q,"name":"hostile-b"}}`, f["volumes"])), "backup", "id")
+	if vol["os-vol-host-attr:host"] == f["hosts"] && field(h.must(200, "GET", "volume", "/v3/backups/"+f["backups"], adm, ""), "backup", "status") == "creating" {
+		h.must(200, "PUT", "volume", host+"/backups/"+f["backups"], adm, `{"status":"creating","object_count":1}`)
+	}
+	eventually(h.t, "the fixture backup available", func() bool {
+		return field(h.must(200, "GET", "volume", "/v3/backups/"+f["backups"], h.owner, ""), "backup", "status") == "available"
 	})
 	// A second volume, offered for transfer.
 	tv := field(h.must(202, "POST", "volume", "/v3/volumes", h.owner, `{"volume":{"size":1,"name":"hostile-tv"}}`), "volume", "id")

@@ -84,6 +84,7 @@ func (a *API) router() *httpapi.Router {
 	a.volumeRoutes(rt)
 	a.snapshotRoutes(rt)
 	a.transferRoutes(rt)
+	a.backupRoutes(rt)
 	a.attachmentRoutes(rt)
 	a.typeRoutes(rt)
 	a.quotaRoutes(rt)
@@ -259,7 +260,8 @@ func (a *API) allowed(ctx context.Context, q *request, rule string, target map[s
 // reach Cinder's FaultWrapper, which names the exception in the message
 // and says when to retry (413, Retry-After: 0).
 var quotaErrors = map[string]bool{"VolumeSizeExceedsLimit": true, "VolumeLimitExceeded": true,
-	"VolumeSizeExceedsAvailableQuota": true, "QuotaError": true, "SnapshotLimitExceeded": true}
+	"VolumeSizeExceedsAvailableQuota": true, "QuotaError": true, "SnapshotLimitExceeded": true,
+	"BackupLimitExceeded": true, "VolumeBackupSizeExceedsAvailableQuota": true}
 
 // entityTooLarge is the type of a quota error a controller turns into
 // webob's HTTPRequestEntityTooLarge with Retry-After: 0 itself (the

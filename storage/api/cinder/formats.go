@@ -74,6 +74,7 @@ var formats = map[string]func(*checkEnv, *pyjson.Value) *formatResult{
 	"volume_migration_status":    statusFormat("Volume migration status", migrationStatuses),
 	"validate_volume_reset_body": resetBodyFormat,
 	"snapshot_status":            snapshotStatusFormat,
+	"backup_status":              backupStatusFormat,
 	"quota_set":                  quotaSetFormat,
 	"disabled_reason": func(_ *checkEnv, v *pyjson.Value) *formatResult {
 		// Registered with InvalidInput: its refusal is jsonschema's own.
@@ -199,6 +200,17 @@ func snapshotStatusFormat(_ *checkEnv, v *pyjson.Value) *formatResult {
 		return nil
 	}
 	return raised("Snapshot status: %s is invalid, valid statuses are: %s.", v.Text, pyTuple(snapshotStatuses, false))
+}
+
+// backupStatusFormat is _validate_backup_status: available or error,
+// any case; anything else (an empty status too) is
+// InvalidParameterValue.
+func backupStatusFormat(_ *checkEnv, v *pyjson.Value) *formatResult {
+	valid := []string{"available", "error"}
+	if v.Kind != '"' && v.Truthy() || v.Kind == '"' && v.Text != "" && containsFold(valid, v.Text) {
+		return nil
+	}
+	return raised("Backup status: %s is invalid, valid statuses are: %s.", v.Str(), pyTuple(valid, true))
 }
 
 // containsFold reports whether Python's s.lower() is in list.

@@ -20,6 +20,7 @@ import (
 //	PUT /internal/volume/hosts/{host}/backend         storage.BackendReport: the pool's capacity, its heartbeat
 //	PUT /internal/volume/hosts/{host}/volumes/{id}    storage.VolumeReport: a create, extend or delete ended
 //	PUT /internal/volume/hosts/{host}/snapshots/{id}  storage.SnapshotReport: a snapshot's create or delete ended
+//	PUT /internal/volume/hosts/{host}/backups/{id}    storage.BackupReport: a backup's create, restore or delete ended
 //	GET /internal/volume/hosts/{host}/images/{id}     an image's data, for a volume on host being made from it
 //	PUT /internal/volume/hosts/{host}/images/{id}/file  the data of the image a volume on host is uploading to
 func (a *API) internalRoutes(rt *httpapi.Router) {
@@ -27,6 +28,7 @@ func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/backend", a.agentOp(a.backendReport))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/volumes/{id}", a.agentOp(a.volumeReport))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/snapshots/{id}", a.agentOp(a.snapshotReport))
+	rt.HandleFunc("PUT /internal/volume/hosts/{host}/backups/{id}", a.agentOp(a.backupReport))
 	rt.HandleFunc("GET /internal/volume/hosts/{host}/images/{id}", a.agentOp(a.imageData))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/images/{id}/file", a.agentOp(a.imageUpload))
 }
@@ -205,6 +207,19 @@ func (a *API) snapshotReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, n)
+	return nil
+}
+
+func (a *API) backupReport(w http.ResponseWriter, r *http.Request) error {
+	rep, err := decodeReport[storage.BackupReport](w, r)
+	if err != nil {
+		return err
+	}
+	b, err := a.Store.ReportBackup(r.Context(), r.PathValue("host"), r.PathValue("id"), *rep)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, b)
 	return nil
 }
 

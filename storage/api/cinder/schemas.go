@@ -180,6 +180,18 @@ var (
 		"auth_key": {"type": ["string", "integer"]}}, "required": ["auth_key"], "additionalProperties": false}},
 		"required": ["accept"], "additionalProperties": false}`)
 
+	// schemas/backups.py and admin_actions.py's reset_status_backup.
+	backupCreateSchema     = compile(backupCreate(""))
+	backupCreateV343Schema = compile(backupCreate(backupMetadataProp))
+	backupCreateV351Schema = compile(backupCreate(backupMetadataProp + `, "availability_zone": $nameZeroMin`))
+	backupUpdateSchema     = compile(backupUpdate(""))
+	backupUpdateV343Schema = compile(backupUpdate(`, "metadata": {"type": "object", $metadataProps}`))
+	backupRestoreSchema    = compile(expand(`{"type": "object", "properties": {"restore": {"type": ["object", "null"], "properties": {
+		"name": $nameZeroMin, "volume_id": $nullOrUUID}, "additionalProperties": false}}, "required": ["restore"],
+		"additionalProperties": false}`))
+	backupResetSchema = action("os-reset_status", `{"type": "object", "properties": {
+		"status": {"type": "string", "format": "backup_status"}}, "required": ["status"], "additionalProperties": false}`)
+
 	metadataCreateSchema = compile(expand(`{"type": "object", "properties": {"metadata": {"type": "object", $metadataProps}},
 		"required": ["metadata"], "additionalProperties": false}`))
 	metadataUpdateSchema = compile(expand(`{"type": "object", "properties": {"meta": {"type": "object", $metadataProps,
@@ -200,6 +212,26 @@ func transferCreate(extra string) string {
 	return expand(`{"type": "object", "properties": {"transfer": {"type": "object", "properties": {
 		"volume_id": $uuid, "name": {"oneOf": [{"type": "string", "format": "name_skip_leading_trailing_spaces"}, {"type": "null"}]}` +
 		extra + `}, "required": ["volume_id"], "additionalProperties": false}}, "required": ["transfer"], "additionalProperties": false}`)
+}
+
+// backupMetadataProp is create_backup_v343's metadata.
+const backupMetadataProp = `, "metadata": {"type": ["object", "null"], $metadataProps}`
+
+// backupCreate is schemas/backups.py's create, with extra properties
+// (3.43's metadata, 3.51's availability_zone).
+func backupCreate(extra string) string {
+	return expand(`{"type": "object", "properties": {"backup": {"type": "object", "properties": {
+		"volume_id": $uuid, "container": $nameZeroMin, "description": $descriptionType, "incremental": $bool, "force": $bool,
+		"name": $nameZeroMin, "snapshot_id": $nullOrUUID` + extra + `}, "required": ["volume_id"], "additionalProperties": false}},
+		"required": ["backup"], "additionalProperties": false}`)
+}
+
+// backupUpdate is schemas/backups.py's update, with extra properties
+// (3.43's metadata).
+func backupUpdate(extra string) string {
+	return expand(`{"type": "object", "properties": {"backup": {"type": ["object", "null"], "properties": {
+		"name": $nameZeroMin, "description": $descriptionType` + extra + `}, "additionalProperties": false}},
+		"required": ["backup"], "additionalProperties": false}`)
 }
 
 // serviceBody is os-services' enable_and_disable, with extra

@@ -55,6 +55,13 @@ var cinderSchemas = []struct {
 	{"volume_transfer.create", transferCreateSchema},
 	{"volume_transfer.create_v355", transferCreateV355Schema},
 	{"volume_transfer.accept", transferAcceptSchema},
+	{"backups.create", backupCreateSchema},
+	{"backups.create_backup_v343", backupCreateV343Schema},
+	{"backups.create_backup_v351", backupCreateV351Schema},
+	{"backups.update", backupUpdateSchema},
+	{"backups.update_backup_v343", backupUpdateV343Schema},
+	{"backups.restore", backupRestoreSchema},
+	{"admin_actions.reset_status_backup", backupResetSchema},
 }
 
 // pythonHarness validates bodies with Cinder's own _SchemaValidator: it
@@ -67,7 +74,7 @@ from cinder.api.validation import parameter_types, validators
 from cinder.api import schemas
 from cinder.api.schemas import (volumes, volume_actions, admin_actions, volume_types, types_extra_specs,
     volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services, attachments, snapshots,
-    volume_transfer)
+    volume_transfer, backups)
 from cinder import exception
 import webob.exc
 
@@ -306,6 +313,30 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 		`{"accept": {}}`, `{"accept": {"auth_key": "k", "x": 1}}`, `{"accept": {"auth_key": "k"}, "x": 1}`,
 		`{"transfer": {"volume_id": "11111111-2222-3333-4444-555555555555"}, "x": 1}`} {
 		for _, s := range []string{"volume_transfer.create", "volume_transfer.create_v355", "volume_transfer.accept"} {
+			add(s, body)
+		}
+	}
+
+	for _, v := range append(values, `{"k": "v"}`, `{"a b": "c"}`) {
+		for _, f := range []string{"volume_id", "container", "description", "incremental", "force", "name", "snapshot_id", "metadata",
+			"availability_zone", "other"} {
+			body := `{"backup": {"volume_id": "11111111-2222-3333-4444-555555555555", "` + f + `": ` + v + `}}`
+			for _, s := range []string{"backups.create", "backups.create_backup_v343", "backups.create_backup_v351"} {
+				add(s, body)
+			}
+			add("backups.update", `{"backup": {"`+f+`": `+v+`}}`)
+			add("backups.update_backup_v343", `{"backup": {"`+f+`": `+v+`}}`)
+		}
+		add("backups.restore", `{"restore": {"name": `+v+`}}`)
+		add("backups.restore", `{"restore": {"volume_id": `+v+`}}`)
+		add("backups.restore", `{"restore": `+v+`}`)
+		if !truthyNonString(v) { // Cinder's check calls lower() on it: a 500
+			add("admin_actions.reset_status_backup", `{"os-reset_status": {"status": `+v+`}}`)
+		}
+	}
+	for _, body := range []string{`{}`, `3`, `null`, `{"backup": null}`, `{"backup": {}}`, `{"restore": {}, "x": 1}`,
+		`{"restore": {"x": 1}}`, `{"os-reset_status": {}}`, `{"os-reset_status": {"status": "Error"}}`} {
+		for _, s := range []string{"backups.create", "backups.update", "backups.restore", "admin_actions.reset_status_backup"} {
 			add(s, body)
 		}
 	}

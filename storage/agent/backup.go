@@ -1,0 +1,108 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/storage"
+	"github.com/gostack/gostack/storage/chunked"
+)
+
+// Filer is a Backend whose volumes and snapshots are files the agent
+// reads and writes: backups are made from them and restored into them.
+type Filer interface {
+	VolumePath(ctx context.Context, id string) (string, error)
+	SnapshotPath(ctx context.Context, id string) (string, error)
+}
+
+// backups does the work of the backups on this host (Cinder's backup
+// service, in the volume's agent): creating → the volume's (or
+// snapshot's) content stored as a chunked backup in Config.BackupDir,
+// incremental on its parent; restoring → the backup's chain written
+// into the restore volume; deleting → removed. Each is reported through
+// the internal API; a backup made or removed before a kill is found so
+// at the next sync and reported then.
+func (a *Agent) backups(ctx context.Context, st storage.BackendState, stats *SyncStats) {
+	for _, b := range st.Backups {
+		var err error
+		rep := storage.BackupReport{Status: b.Status}
+		store, ferr := a.backupStore()
+		switch {
+		case ferr != nil:
+			err = ferr
+		case b.Status == storage.BackupCreating:
+			var res chunked.Result
+			res, err = a.backUp(ctx, store, b)
+			if err == nil {
+				crashpoint.Hit("volume.agent.backed-up")
+				rep.ObjectCount = res.Objects
+			}
+		case b.Status == storage.BackupRestoring:
+			err = a.restore(ctx, store, b)
+			if err == nil {
+				crashpoint.Hit("volume.agent.restored")
+			}
+		case b.Status == storage.BackupDeleting:
+			err = store.Delete(ctx, b.ID)
+			if err == nil {
+				crashpoint.Hit("volume.agent.backup-deleted")
+			}
+		default:
+			continue
+		}
+		a.done(ctx, job{backup: &b}, rep, err, stats)
+	}
+}
+
+// backupStore is the backup directory, made when missing.
+func (a *Agent) backupStore() (*chunked.Store, error) {
+	if a.Config.BackupDir == "" {
+		return nil, permanentError{errors.New("this backend's agent has no backup directory")}
+	}
+	if _, ok := a.Backend.(Filer); !ok {
+		return nil, permanentError{errors.New("this backend cannot back volumes up")}
+	}
+	if err := os.MkdirAll(a.Config.BackupDir, 0o700); err != nil {
+		return nil, err
+	}
+	return &chunked.Store{Dir: a.Config.BackupDir}, nil
+}
+
+func (a *Agent) backUp(ctx context.Context, store *chunked.Store, b storage.Backup) (chunked.Result, error) {
+	f := a.Backend.(Filer)
+	var src string
+	var err error
+	if b.SnapshotID != "" {
+		src, err = f.SnapshotPath(ctx, b.SnapshotID)
+	} else {
+		src, err = f.VolumePath(ctx, b.VolumeID)
+	}
+	if err != nil {
+		return chunked.Result{}, fmt.Errorf("backup %s: %w", b.ID, err)
+	}
+	start := time.Now()
+	res, err := store.Backup(ctx, chunked.Job{ID: b.ID, VolumeID: b.VolumeID, ParentID: b.ParentID, Source: src, Size: b.Size << 30})
+	if err != nil {
+		return res, err
+	}
+	a.log().Info("volume agent: backed up", "backup", b.ID, "volume", b.VolumeID, "incremental", b.ParentID != "",
+		"objects", res.Objects, "bytes", res.Bytes, "stored", res.Stored, "took", time.Since(start))
+	return res, nil
+}
+
+func (a *Agent) restore(ctx context.Context, store *chunked.Store, b storage.Backup) error {
+	dst, err := a.Backend.(Filer).VolumePath(ctx, b.RestoreVolumeID)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", b.ID, err)
+	}
+	start := time.Now()
+	if err := store.Restore(ctx, b.ID, dst); err != nil {
+		return err
+	}
+	a.log().Info("volume agent: restored", "backup", b.ID, "volume", b.RestoreVolumeID, "took", time.Since(start))
+	return nil
+}
