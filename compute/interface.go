@@ -19,6 +19,9 @@ import (
 const (
 	PortAttaching = "attaching"
 	PortDetaching = "detaching"
+	// VolumeExtending marks a volume its host is to tell the guest grew
+	// (Nova's volume-extended event).
+	VolumeExtending = "extending"
 )
 
 // Nova's events of the two operations (compute_<method>).
@@ -87,8 +90,11 @@ func checkInterface(v Viewer, i *Instance, a Action) error {
 }
 
 func pendingVerb(pending string) string {
-	if pending == PortDetaching {
+	switch pending {
+	case PortDetaching:
 		return "detached"
+	case VolumeExtending:
+		return "extended"
 	}
 	return "attached"
 }

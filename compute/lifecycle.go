@@ -211,6 +211,7 @@ var Actions = map[string]Action{
 	"live_migrate":       {Name: "live_migrate", VM: []VMState{Active, Paused}, Task: noTask, Launched: true, Sets: Migrating, Record: "live-migration"},
 	"attach_volume":      {Name: "attach_volume", VM: []VMState{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Launched: true, Record: "attach_volume"},
 	"detach_volume":      {Name: "detach_volume", VM: []VMState{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Launched: true, Record: "detach_volume"},
+	"extend_volume":      {Name: "extend_volume", VM: []VMState{Active, Paused, Stopped, Resized, SoftDeleted, Shelved, ShelvedOffloaded}, Task: noTask, Launched: true, Record: "extend_volume"},
 	"trigger_crash_dump": {Name: "trigger_crash_dump", VM: []VMState{Active, Paused, Rescued, Resized, Error}, Task: noTask, Launched: true, Record: "trigger_crash_dump"},
 }
 

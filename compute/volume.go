@@ -40,6 +40,9 @@ type InstanceVolume struct {
 	// reserves it: a volume the server's create made (from an image, a
 	// snapshot) is reserved once it is available.
 	Root bool `json:"root,omitempty"`
+	// ExtendTo is the size (bytes) the volume grew to, while Pending is
+	// VolumeExtending.
+	ExtendTo int64 `json:"extend_to,omitempty"`
 	// Source is what a root volume the builder makes is made from (Nova's
 	// source_type image or snapshot); nil for a volume that existed. The
 	// volume's id (VolumeID) is chosen at the server's create, so a
@@ -96,6 +99,7 @@ type VolumeSpec struct {
 const (
 	EventAttachVolume = "compute_attach_volume"
 	EventDetachVolume = "compute_detach_volume"
+	EventExtendVolume = "compute_extend_volume"
 )
 
 // Volumes is the block-storage service as compute uses it (Nova's
@@ -241,6 +245,33 @@ func (s *Store) DetachVolume(ctx context.Context, v Viewer, id, volume string) (
 	})
 }
 
+// VolumeExtended is Nova's volume-extended external event: volume of
+// instance id grew to size bytes in the block-storage service, and the
+// instance's host is to tell the guest (marked VolumeExtending, the
+// extend_volume action recorded with its event). An instance with no
+// host has no guest to tell: nothing is marked. A volume the instance
+// does not have is Nova's 404; an operation under way on the instance
+// is a 409 (Cinder's event is sent again by its caller).
+func (s *Store) VolumeExtended(ctx context.Context, id, volume string, size int64) (Instance, error) {
+	if size <= 0 {
+		return Instance{}, novaError(fault.BadRequest, "InvalidInput", "Invalid input: a volume's new size must be positive.")
+	}
+	return s.writeInstance(ctx, id, func(tx *sqlstore.Tx, i *Instance) error {
+		k := slices.IndexFunc(i.Volumes, func(x InstanceVolume) bool { return x.VolumeID == volume })
+		if k < 0 {
+			return novaError(fault.NotFound, "VolumeBDMNotFound", "Instance %s is not attached to volume %s", id, volume)
+		}
+		if i.Host == "" {
+			return errUnchanged
+		}
+		if err := busy(i); err != nil {
+			return err
+		}
+		i.Volumes[k].Pending, i.Volumes[k].ExtendTo = VolumeExtending, size
+		return s.startInterfaceAction(ctx, tx, *i, Actions["extend_volume"], EventExtendVolume)
+	})
+}
+
 // VolumeReport is a host agent's report of a volume operation, as
 // InterfaceReport is of an interface's.
 type VolumeReport = InterfaceReport
@@ -284,13 +315,16 @@ func (s *Store) ReportVolume(ctx context.Context, host, id, volume string, r Vol
 			return err
 		}
 		event, msg := EventAttachVolume, fmt.Sprintf("Failed to attach volume %s to instance %s", volume, id)
-		if x.Pending == PortDetaching {
+		switch x.Pending {
+		case PortDetaching:
 			event, msg = EventDetachVolume, fmt.Sprintf("Failed to detach volume %s from instance %s", volume, id)
+		case VolumeExtending:
+			event, msg = EventExtendVolume, fmt.Sprintf("Failed to extend volume %s of instance %s", volume, id)
 		}
 		if leaves(x.Pending, r) {
 			i.Volumes = slices.DeleteFunc(i.Volumes, func(o InstanceVolume) bool { return o.VolumeID == volume })
 		} else {
-			x.Pending = ""
+			x.Pending, x.ExtendTo = "", 0
 		}
 		end := eventEnd{}
 		if r.Error != "" {

@@ -139,6 +139,10 @@ func (a *Agent) volume(ctx context.Context, i compute.Instance, x compute.Instan
 		dctx, cancel := context.WithTimeout(ctx, detachTimeout)
 		err = virt.DetachVolume(dctx, a.Driver, i.UUID, x.VolumeID)
 		cancel()
+	case compute.VolumeExtending:
+		// Nova's extend_volume: the guest's QEMU re-reads the volume's
+		// size from its target (which the volume's agent grew).
+		err = virt.ResizeVolume(ctx, a.Driver, i.UUID, x.VolumeID, x.ExtendTo)
 	default:
 		a.log().Warn("compute agent: unknown volume operation; left as it is", "instance", i.UUID, "volume", x.VolumeID, "pending", x.Pending)
 		return false
@@ -158,7 +162,8 @@ func (a *Agent) volume(ctx context.Context, i compute.Instance, x compute.Instan
 		return false
 	}
 	if rep.Done {
-		a.log().Info("compute agent: volume "+map[string]string{compute.PortAttaching: "attached", compute.PortDetaching: "detached"}[x.Pending],
+		a.log().Info("compute agent: volume "+map[string]string{compute.PortAttaching: "attached", compute.PortDetaching: "detached",
+			compute.VolumeExtending: "extended"}[x.Pending],
 			"instance", i.UUID, "volume", x.VolumeID, "device", x.Device, "took", time.Since(start))
 	}
 	return true

@@ -118,6 +118,7 @@ func TestGuestLifecycle(t *testing.T) {
 			return tg.Disk(t, data), data
 		},
 		BootVolume: func(t *testing.T, image string) virt.Disk { return tg.ImageDisk(t, image) },
+		Grow:       func(t *testing.T, v virt.Disk, size int64) { tg.Grow(t, v, size) },
 		Spawned:    func(t *testing.T, id string) { leaveNothing(t, d, id) },
 		PoweredOff: func(t *testing.T, id string) {
 			if reason := shutoffReason(t, d, id); reason != libvirt.DOMAIN_SHUTOFF_SHUTDOWN {

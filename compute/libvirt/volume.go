@@ -229,3 +229,29 @@ func undefineSecrets(c *libvirt.Connect, id string) error {
 	}
 	return first
 }
+
+// ResizeVolume tells guest id that volume volumeID (attached, or its
+// root volume) grew to size bytes: while the domain runs, libvirt's
+// block resize of the volume's disk makes QEMU re-read its LUN's
+// capacity, and virtio-blk tells the guest. A domain not running reads
+// the size at its next start.
+func (d *Driver) ResizeVolume(ctx context.Context, id, volumeID string, size int64) error {
+	return d.withConn(ctx, id, func(_ *libvirt.Connect, dom *libvirt.Domain, id string) error {
+		g, err := readNICs(dom, id)
+		if err != nil {
+			return err
+		}
+		live := volumeDisk(g.live, volumeID)
+		switch {
+		case live == nil && volumeDisk(g.config, volumeID) != nil:
+			return nil
+		case live == nil || live.Target == nil:
+			return fmt.Errorf("compute/libvirt: resize volume %s of %s: the guest has no such volume", volumeID, id)
+		}
+		if err := dom.BlockResize(live.Target.Dev, uint64(size), libvirt.DOMAIN_BLOCK_RESIZE_BYTES); err != nil {
+			return wrap(err, "resize volume %s of %s", volumeID, id)
+		}
+		d.cfg.Log.Info("compute/libvirt: volume resized", "guest", id, "volume", volumeID, "size", size)
+		return nil
+	})
+}

@@ -42,8 +42,10 @@ func TestGuestImage(t *testing.T) {
 	}
 	var volume func(*testing.T) (virt.Disk, []byte)
 	var bootVolume func(*testing.T, string) virt.Disk
+	var grow func(*testing.T, virt.Disk, int64)
 	if os.Geteuid() == 0 {
 		tg := virttest.StartISCSI(t, nil)
+		grow = func(t *testing.T, v virt.Disk, size int64) { tg.Grow(t, v, size) }
 		volume = func(t *testing.T) (virt.Disk, []byte) {
 			data := []byte(uuid.NewString())
 			return tg.Disk(t, data), data
@@ -54,6 +56,7 @@ func TestGuestImage(t *testing.T) {
 		Port:       port,
 		Volume:     volume,
 		BootVolume: bootVolume,
+		Grow:       grow,
 		Spawned:    func(t *testing.T, id string) { pid = pidOf(t, d, id) },
 		SoftRebooted: func(t *testing.T, id string) {
 			if p := pidOf(t, d, id); p == pid || p == 0 {

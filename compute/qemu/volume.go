@@ -433,3 +433,37 @@ func (m *monitor) delNetworkDisk(ctx context.Context, node string) error {
 	}
 	return nil
 }
+
+// ResizeVolume tells guest id that volume volumeID (a volume attached,
+// or its root volume) grew to size bytes: while QEMU runs, QMP
+// block_resize of the volume's node re-reads the capacity of its iSCSI
+// LUN (QEMU's iscsi driver refuses a size the LUN does not have), and
+// virtio-blk tells the guest. A guest not running reads the size at its
+// next start.
+func (d *Driver) ResizeVolume(ctx context.Context, id, volumeID string, size int64) error {
+	f, g, unlock, err := d.open(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	node := ""
+	switch {
+	case g.Disk.Protocol != "" && g.Disk.VolumeID() == volumeID:
+		node = "root"
+	case volumeIndex(g, volumeID) >= 0:
+		node = volumeNode(g.VolumeSlots[volumeID])
+	default:
+		return fmt.Errorf("compute/qemu: resize volume %s of %s: the guest has no such volume", volumeID, id)
+	}
+	running, err := runs(f, id)
+	if err != nil || !running {
+		return err
+	}
+	if err := withMonitor(ctx, f.qmp, func(m *monitor) error {
+		return m.run(ctx, "block_resize", map[string]any{"node-name": node, "size": size}, nil)
+	}); err != nil {
+		return fmt.Errorf("compute/qemu: resize volume %s of %s: %w", volumeID, id, err)
+	}
+	d.log.Info("compute/qemu: volume resized", "guest", id, "volume", volumeID, "size", size)
+	return nil
+}

@@ -190,6 +190,16 @@ type (
 		// then leaves the volume attached), and forgets its credentials.
 		DetachVolume(ctx context.Context, id, volumeID string) error
 	}
+	// VolumeResizer tells a guest that one of its volumes grew (Nova's
+	// extend_volume, after Cinder's volume-extended event): the guest's
+	// QEMU re-reads the volume's capacity from its target, which must
+	// have grown to size bytes already, and the guest sees the new size
+	// (virtio-blk's capacity change). A guest that does not run reads
+	// the size at its next start: nothing is done. A volume the guest
+	// does not have is an error.
+	VolumeResizer interface {
+		ResizeVolume(ctx context.Context, id, volumeID string, size int64) error
+	}
 	// InterfaceAttacher adds NICs to a guest and takes them away (Nova's
 	// os-interface). Both are idempotent, and both change the guest's
 	// definition, so what they did holds across power off and on, hard
@@ -251,6 +261,15 @@ func AttachVolume(ctx context.Context, d Driver, id string, v Disk) error {
 		return a.AttachVolume(ctx, id, v)
 	}
 	return notSupported(d, "attach volume")
+}
+
+// ResizeVolume tells guest id that volume volumeID grew to size bytes,
+// if the driver can.
+func ResizeVolume(ctx context.Context, d Driver, id, volumeID string, size int64) error {
+	if r, ok := d.(VolumeResizer); ok {
+		return r.ResizeVolume(ctx, id, volumeID, size)
+	}
+	return notSupported(d, "resize volume")
 }
 
 // DetachVolume is AttachVolume's undo.

@@ -292,7 +292,7 @@ func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case x.Pending == compute.PortAttaching && rep.Done:
 			err = a.Volumes.Complete(r.Context(), x.AttachmentID)
-		case x.Pending == compute.PortAttaching || rep.Done:
+		case x.Pending == compute.PortAttaching || x.Pending == compute.PortDetaching && rep.Done:
 			err = a.Volumes.Release(r.Context(), x.AttachmentID)
 		}
 		if err != nil {

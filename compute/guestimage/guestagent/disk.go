@@ -96,15 +96,23 @@ func bootDisks() map[string]blockDisk {
 // watchDisks looks at the disks every second, from those of the boot
 // on, for ever: one that appears (hot-plugged: a volume attached) is
 // said with its serial, size and first bytes once its device node is
-// there; one that goes (a volume detached) is said. A disk whose serial
-// changed between two looks went and another came.
+// there; one that goes (a volume detached) is said, and so is one whose
+// size changed (a volume extended). A disk whose serial changed between
+// two looks went and another came.
 func watchDisks(known map[string]blockDisk) {
 	for range time.Tick(time.Second) {
 		now := disks()
 		for _, n := range slices.Sorted(maps.Keys(known)) {
-			if d, ok := now[n]; !ok || d.serial != known[n].serial {
+			d, ok := now[n]
+			switch {
+			case !ok || d.serial != known[n].serial:
 				say("disk %s gone serial=%s", n, known[n].serial)
 				delete(known, n)
+			case d.size != known[n].size:
+				// A volume extended while attached (virtio-blk's capacity
+				// change).
+				say("disk %s resized serial=%s size=%d", n, d.serial, d.size)
+				known[n] = d
 			}
 		}
 		for _, n := range slices.Sorted(maps.Keys(now)) {

@@ -108,6 +108,22 @@ func (tg *ISCSI) Volume(t testing.TB, data []byte, size int64) iscsi.Connection 
 	return c
 }
 
+// Grow makes volume v (one of Volume's) size bytes and exports it again
+// with its credentials, as the volume agent's extend does: tgtd makes
+// its LUN again at the new size.
+func (tg *ISCSI) Grow(t testing.TB, v virt.Disk, size int64) {
+	t.Helper()
+	ctx := context.Background()
+	id := v.VolumeID()
+	if err := tg.Files.Extend(ctx, id, size); err != nil {
+		t.Fatal(err)
+	}
+	chap := iscsi.CHAP{Username: v.Connection["auth_username"], Password: v.Connection["auth_password"]}
+	if _, err := tg.Exporter.Export(ctx, iscsi.Export{VolumeID: id, Path: tg.Files.Path(id), CHAP: chap}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Disk is a new 1 MiB volume whose first bytes are data, as the network
 // disk a driver attaches (virt.VolumeDisk of its connection info).
 func (tg *ISCSI) Disk(t testing.TB, data []byte) virt.Disk {

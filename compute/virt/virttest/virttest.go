@@ -53,6 +53,9 @@ type Hooks struct {
 	// BootVolume makes a volume holding the disk image at image, for the
 	// boot-from-volume step; nil skips it.
 	BootVolume func(t *testing.T, image string) virt.Disk
+	// Grow makes volume v (one of Volume's) size bytes on its target,
+	// for the extend step (the driver's ResizeVolume); nil skips it.
+	Grow func(t *testing.T, v virt.Disk, size int64)
 }
 
 func (h Hooks) run(t *testing.T, f func(*testing.T, string), id string) {
@@ -228,6 +231,16 @@ func Lifecycle(t *testing.T, d virt.Driver, dir string, h Hooks) {
 			}
 			state(virt.PowerRunning)
 			name := attachVolume(ctx, t, d, c, id, v, data)
+			if h.Grow != nil {
+				// Extended while attached: grown on its target, then the
+				// guest told; it sees the new size.
+				h.Grow(t, v, 2<<20)
+				c.mark()
+				start := time.Now()
+				must("resize volume", virt.ResizeVolume(ctx, d, id, v.VolumeID(), 2<<20))
+				c.wait(fmt.Sprintf("disk %s resized serial=%s size=%d", name, guestSerial(v), 2<<20), 30*time.Second)
+				t.Logf("resize volume: the guest saw the new size %v after the call", time.Since(start).Round(10*time.Millisecond))
+			}
 			must("attach again", virt.AttachVolume(ctx, d, id, v))
 			time.Sleep(1500 * time.Millisecond) // the guest looks every second
 			if out := c.since(); bytes.Contains(out, []byte("appeared serial="+guestSerial(v))) {
