@@ -151,6 +151,76 @@ func TestAllInOneVolumes(t *testing.T) {
 	must("image", "delete", "imgq", "vimg-copy")
 	must("volume", "delete", "vimg")
 
+	// Backups, full and incremental, checked through the exports: a
+	// pattern at 8 MiB of vb, a full backup; that pattern changed and
+	// another at 16 MiB, an incremental backup; each restored to a new
+	// volume holds what it backed up; the full one restored over vb
+	// (--force) brings vb back.
+	asJSON(&v, "volume", "create", "--size", "1", "vb")
+	idB := status("vb", "available")["id"].(string)
+	fileB := filepath.Join(data, "volume", "files", "volume-"+idB)
+	fillFile(t, fileB, 8<<20, 1<<20, 0x21)
+	start = time.Now()
+	var bk map[string]any
+	asJSON(&bk, "volume", "backup", "create", "--name", "b1", "--description", "full", "vb")
+	b1 := a.backupStatus("b1", "available")
+	t.Logf("full backup of a 1 GiB volume (1 MiB of data) to available: %s", time.Since(start).Round(time.Millisecond))
+	status("vb", "available")
+	fillFile(t, fileB, 8<<20, 1<<20, 0x22)
+	fillFile(t, fileB, 16<<20, 1<<20, 0x23)
+	start = time.Now()
+	asJSON(&bk, "volume", "backup", "create", "--incremental", "--name", "b2", "vb")
+	b2 := a.backupStatus("b2", "available")
+	t.Logf("incremental backup (2 MiB changed) to available: %s", time.Since(start).Round(time.Millisecond))
+	if b1["is_incremental"] != false || b2["is_incremental"] != true || b2["size"] != float64(1) {
+		t.Errorf("backups: %v\n%v", b1, b2)
+	}
+	var backups []map[string]any
+	asJSON(&backups, "volume", "backup", "list")
+	if len(backups) != 2 {
+		t.Errorf("backup list: %v", backups)
+	}
+	for _, x := range []struct {
+		backup, volume string
+		at8            byte
+		at16           byte
+	}{{"b1", "rb1", 0x21, 0}, {"b2", "rb2", 0x22, 0x23}} {
+		start = time.Now()
+		a.restore(x.backup, x.volume)
+		rv := status(x.volume, "available")
+		t.Logf("restore of %s to a new volume to available: %s", x.backup, time.Since(start).Round(time.Millisecond))
+		a.backupStatus(x.backup, "available")
+		a.readPattern(rv["id"].(string), 8<<20, 1<<20, x.at8)
+		a.readPattern(rv["id"].(string), 16<<20, 1<<20, x.at16)
+		a.readPattern(rv["id"].(string), 32<<20, 1<<20, 0)
+	}
+	a.restore("--force", "b1", "vb")
+	status("vb", "available")
+	a.readPattern(idB, 8<<20, 1<<20, 0x21)
+	a.readPattern(idB, 16<<20, 1<<20, 0)
+	if out, err := c.run("volume", "backup", "delete", "b1"); err == nil || !strings.Contains(out, "Incremental backups exist") {
+		t.Errorf("b1 deleted while b2 builds on it: %v %s", err, out)
+	}
+	must("volume", "backup", "delete", "b2")
+	waitFor(t, p, "b2 gone", func() error {
+		if out, _ := c.run("volume", "backup", "list", "-f", "value", "-c", "Name"); strings.Contains(out, "b2") {
+			return fmt.Errorf("backups: %s", out)
+		}
+		return nil
+	})
+	must("volume", "backup", "delete", "b1")
+	waitFor(t, p, "the backups gone", func() error {
+		out, _ := c.run("volume", "backup", "list", "-f", "value")
+		if strings.TrimSpace(out) != "" {
+			return fmt.Errorf("backups: %s", out)
+		}
+		return nil
+	})
+	if left, _ := os.ReadDir(filepath.Join(data, "volume", "backups")); len(left) != 0 {
+		t.Errorf("backup files left: %v", left)
+	}
+	must("volume", "delete", "vb", "rb1", "rb2")
+
 	// tgtd killed: the agent starts it again and exports v1 with the same
 	// target name and account.
 	asJSON(&v, "volume", "create", "--size", "1", "v2")
@@ -391,6 +461,34 @@ func (a *volumeAIO) snapshotStatus(name, want string) map[string]any {
 	var v map[string]any
 	waitFor(a.t, a.p, "snapshot "+name+" "+want, func() error {
 		a.cli.json(&v, "volume", "snapshot", "show", name)
+		if v["status"] != want {
+			return fmt.Errorf("status %v", v["status"])
+		}
+		return nil
+	})
+	return v
+}
+
+// restore runs openstack volume backup restore with args. The restore
+// is taken (202) and done; python3-openstackclient 6.0 then fails to
+// print Cinder's answer ("cannot unpack non-iterable
+// VolumeBackupsRestore object": its take_action returns the object, not
+// columns and data), which is the only failure let through.
+func (a *volumeAIO) restore(args ...string) {
+	a.t.Helper()
+	out, err := a.cli.run(append([]string{"volume", "backup", "restore"}, args...)...)
+	if err != nil && !strings.Contains(out, "cannot unpack non-iterable VolumeBackupsRestore object") {
+		a.t.Fatalf("openstack volume backup restore %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// backupStatus waits for backup name to have status want, and returns
+// it.
+func (a *volumeAIO) backupStatus(name, want string) map[string]any {
+	a.t.Helper()
+	var v map[string]any
+	waitFor(a.t, a.p, "backup "+name+" "+want, func() error {
+		a.cli.json(&v, "volume", "backup", "show", name)
 		if v["status"] != want {
 			return fmt.Errorf("status %v", v["status"])
 		}
