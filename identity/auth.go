@@ -58,7 +58,8 @@ type Scope struct {
 	ProjectID, ProjectName, ProjectDomainID, ProjectDomainName string
 	DomainID, DomainName                                       string
 	System                                                     bool
-	Unscoped                                                   bool // explicit "unscoped": ignore the default project
+	Unscoped                                                   bool   // explicit "unscoped": ignore the default project
+	TrustID                                                    string // "OS-TRUST:trust": a trust the user is the trustee of
 }
 
 func (sc Scope) project() bool { return sc.ProjectID != "" || sc.ProjectName != "" }
@@ -103,6 +104,10 @@ type Token struct {
 	System        bool
 	Roles         []Role
 	AppCred       *AppCred
+	// Trust is the trust of a trust-scoped token. User is then the user
+	// the token shows: the trustor when the trust impersonates, else the
+	// trustee (Payload.UserID is always the trustee).
+	Trust *Trust
 }
 
 // Authenticate checks the credentials, resolves the scope and issues a
@@ -235,6 +240,9 @@ func (s *Auth) checkToken(ctx context.Context, tok string) (fernet.Payload, User
 	if t.AppCred != nil {
 		return fernet.Payload{}, User{}, forbidden("Application credential tokens cannot be used to create new tokens.")
 	}
+	if t.Trust != nil {
+		return fernet.Payload{}, User{}, forbidden("Using trust-scoped token to create another token. Create a new trust-scoped token instead.")
+	}
 	return t.Payload, t.User, nil
 }
 
@@ -288,7 +296,7 @@ func (s *Auth) issue(ctx context.Context, u User, req AuthRequest, parent *ferne
 		p.Methods = mergeMethods(parent.Methods, req.Methods)
 	}
 	if ac != nil {
-		if req.Scope.project() || req.Scope.domain() || req.Scope.System {
+		if req.Scope.project() || req.Scope.domain() || req.Scope.System || req.Scope.TrustID != "" {
 			if req.Scope.ProjectID != ac.ProjectID {
 				return Token{}, forbidden("Application credentials cannot request a scope.")
 			}
@@ -296,6 +304,10 @@ func (s *Auth) issue(ctx context.Context, u User, req AuthRequest, parent *ferne
 		p.ProjectID, p.AppCredID = ac.ProjectID, ac.ID
 		if ac.ExpiresAt != nil && ac.ExpiresAt.Before(p.ExpiresAt) {
 			p.ExpiresAt = ac.ExpiresAt.Truncate(time.Second)
+		}
+	} else if req.Scope.TrustID != "" {
+		if err := s.trustScope(ctx, u, req.Scope.TrustID, &p); err != nil {
+			return Token{}, err
 		}
 	} else if err := s.resolveScope(ctx, u, req.Scope, &p); err != nil {
 		return Token{}, err
@@ -306,7 +318,19 @@ func (s *Auth) issue(ctx context.Context, u User, req AuthRequest, parent *ferne
 	}
 	p.IssuedAt = s.now().UTC().Truncate(time.Second)
 	p.Version = fernet.PayloadVersion(p)
-	return s.expand(ctx, tok, p)
+	t, err := s.expand(ctx, tok, p)
+	if err != nil || p.TrustID == "" {
+		return t, err
+	}
+	// Keystone takes a use only once the token is made; the token is not
+	// handed out when the last use went to a concurrent request.
+	if err := s.Store.ConsumeTrustUse(ctx, p.TrustID); err != nil {
+		if fault.KindOf(err) == fault.NotFound {
+			return Token{}, unauthorized("Could not find trust: %s.", p.TrustID)
+		}
+		return Token{}, err
+	}
+	return t, nil
 }
 
 func mergeMethods(a, b []string) []string {

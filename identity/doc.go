@@ -25,6 +25,14 @@
 //     user and scope still enabled, roles still held), revoke. Roles
 //     inherited from a domain or a parent project count on the projects
 //     below, never on the target itself.
+//   - Trusts (OS-TRUST): Trust, stored with its delegated role ids;
+//     ConsumeTrustUse takes one of its remaining_uses in a single
+//     conditional UPDATE. Auth scopes a token to a trust for its trustee
+//     (Fernet payload 3) and validates it against the trust every time:
+//     not expired or deleted (DeleteTrust also revokes by trust id), the
+//     trustor enabled and still holding every delegated role. The
+//     trustor is the token's user when the trust impersonates. A user's
+//     or a project's delete removes their trusts.
 //   - Bootstrap: keystone-manage bootstrap.
 //   - SharedKeys: Fernet keys in the store for several controllers, with a
 //     rotation that never invalidates a valid token.
@@ -34,6 +42,6 @@
 // identity/middleware. identity/api is the Keystone v3 REST API over this
 // package.
 //
-// What it does not do: federation, OAuth, trusts (and EC2 credentials
-// delegating one), LDAP, limits. Projects acting as domains are refused.
+// What it does not do: federation, OAuth, trust redelegation (and EC2
+// credentials delegating a trust), LDAP, limits. Projects acting as domains are refused.
 package identity

@@ -348,6 +348,9 @@ func (s *Store) DeleteProject(ctx context.Context, id string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM identity_credentials WHERE project_id = ?", id); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, "DELETE FROM identity_trusts WHERE project_id = ?", id); err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, "DELETE FROM identity_projects WHERE id = ?", id)
 		if err != nil {
 			return err

@@ -181,6 +181,11 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM identity_credentials WHERE user_id = ?", id); err != nil {
 			return err
 		}
+		// Keystone's trust callback: the user's trusts, as trustor or
+		// trustee, go with them.
+		if _, err := tx.Exec(ctx, "DELETE FROM identity_trusts WHERE trustor_user_id = ? OR trustee_user_id = ?", id, id); err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, "DELETE FROM identity_users WHERE id = ?", id)
 		if err != nil {
 			return err

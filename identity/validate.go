@@ -67,6 +67,9 @@ func (s *Auth) expand(ctx context.Context, tok string, p fernet.Payload) (Token,
 	default:
 		return t, nil // unscoped: no roles
 	}
+	if p.TrustID != "" {
+		return s.expandTrust(ctx, t)
+	}
 	ids, err := s.Store.EffectiveRoleIDs(ctx, u.ID, targetType, targetID)
 	if err != nil {
 		return Token{}, err
@@ -121,6 +124,9 @@ func revokeView(t *Token) *revoke.Token {
 	v := &revoke.Token{
 		UserID: t.User.ID, IdentityDomainID: t.User.DomainID, IssuedAt: t.Payload.IssuedAt, ExpiresAt: t.Payload.ExpiresAt,
 		AuditID: t.Payload.AuditIDs[0], AccessTokenID: t.Payload.AccessTokenID, TrustID: t.Payload.TrustID,
+	}
+	if t.Trust != nil {
+		v.TrustorID, v.TrusteeID = t.Trust.TrustorUserID, t.Trust.TrusteeUserID
 	}
 	if len(t.Payload.AuditIDs) > 1 {
 		v.AuditChainID = t.Payload.AuditIDs[1]

@@ -42,6 +42,7 @@ func (a *API) Handler() http.Handler {
 	a.catalogRoutes(rt)
 	a.appCredRoutes(rt)
 	a.credentialRoutes(rt)
+	a.trustRoutes(rt)
 	return rt
 }
 

@@ -87,6 +87,14 @@
 //   - POST /v3/ec2tokens refuses signature versions 0 and 1, answers 401
 //     for an unknown access key (Keystone's 404) and 400 for members of
 //     the wrong type (Keystone's 500).
+//   - OS-TRUST: no redelegation (allow_redelegation true is refused with
+//     a 400; a trust-scoped token creating a trust gets Keystone's 403
+//     for a trust with no redelegation depth left); a trust without a
+//     project cannot scope a token (403); extra members of a trust body
+//     are ignored (Keystone keeps them). Tokens of a trust whose
+//     remaining_uses ran out stay valid (Keystone 22 without a token
+//     cache refuses them all once the last use is taken). The roles_links
+//     of a trust are Keystone's, without "OS-TRUST/trusts/".
 //
 // Credentials: /v3/credentials, /v3/users/{id}/credentials/OS-EC2 and
 // /v3/ec2tokens (signatures checked by identity/ec2) with Keystone's
@@ -94,7 +102,13 @@
 // may not touch credentials. OS-INHERIT: grants inherited to projects on
 // domains and projects, and the list of a domain's inherited grants.
 //
-// What it does not do: federation, OAuth1/2, trusts, endpoint groups and
+// Trusts: /v3/OS-TRUST/trusts and its roles with Keystone's schema,
+// policies and 404s; POST /v3/auth/tokens with scope "OS-TRUST:trust"
+// (the trustee only; the trust's roles; the trustor as the user when
+// impersonating; remaining_uses taken atomically); delegated tokens may
+// not manage trusts, and a trust-scoped token may not get another token.
+//
+// What it does not do: federation, OAuth1/2, trust redelegation, endpoint groups and
 // filters, limits, domain-specific configuration,
 // project and user options. Those paths answer 404; options in a body
 // are ignored.

@@ -51,6 +51,12 @@ func renderToken(t *identity.Token, catalog []identity.CatalogEntry) map[string]
 	if catalog != nil {
 		tok["catalog"] = renderCatalog(catalog)
 	}
+	if t.Trust != nil {
+		// Keystone's trust-scoped token: no is_domain.
+		delete(tok, "is_domain")
+		tok["OS-TRUST:trust"] = map[string]any{"id": t.Trust.ID, "trustor_user": map[string]any{"id": t.Trust.TrustorUserID},
+			"trustee_user": map[string]any{"id": t.Trust.TrusteeUserID}, "impersonation": t.Trust.Impersonation}
+	}
 	if t.AppCred != nil {
 		tok["application_credential"] = map[string]any{"id": t.AppCred.ID, "name": t.AppCred.Name, "restricted": !t.AppCred.Unrestricted}
 	}

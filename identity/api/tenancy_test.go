@@ -24,6 +24,7 @@ type tenants struct {
 	aliceAC, bobAC       string // application credential ids
 	aliceACSecret        string
 	bobCred, bobEC2      string // bob's credential id and ec2 access key
+	bobTrust             string // bob's trust of member on B to the admin
 	member, reader, role string // role ids; role is "admin"
 }
 
@@ -53,6 +54,9 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 	f.bobEC2 = str(t, c.Must(t, http.StatusCreated, "POST", "/v3/users/"+f.bobID+"/credentials/OS-EC2", f.bob,
 		map[string]any{"tenant_id": f.b}), "credential.access")
 	f.member, f.reader, f.role = c.roleID(t, "member"), c.roleID(t, "reader"), c.roleID(t, "admin")
+	f.bobTrust = str(t, c.Must(t, http.StatusCreated, "POST", "/v3/OS-TRUST/trusts", f.bob, map[string]any{"trust": map[string]any{
+		"trustor_user_id": f.bobID, "trustee_user_id": c.Admin.ID, "project_id": f.b, "impersonation": true,
+		"roles": []any{map[string]any{"id": f.member}}}}), "trust.id")
 	return f
 }
 
@@ -60,7 +64,7 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 // {member}, {reader} and {admin} into s.
 func (f *tenants) expand(s string) string {
 	return strings.NewReplacer("{A}", f.a, "{B}", f.b, "{alice}", f.aliceID, "{bob}", f.bobID, "{carol}", f.carolID,
-		"{aliceAC}", f.aliceAC, "{bobAC}", f.bobAC, "{bobCred}", f.bobCred, "{bobEC2}", f.bobEC2, "{member}", f.member, "{reader}", f.reader, "{admin}", f.role).Replace(s)
+		"{aliceAC}", f.aliceAC, "{bobAC}", f.bobAC, "{bobCred}", f.bobCred, "{bobEC2}", f.bobEC2, "{bobTrust}", f.bobTrust, "{member}", f.member, "{reader}", f.reader, "{admin}", f.role).Replace(s)
 }
 
 // tenancyOp is one call that alice and carol must not be able to make.
@@ -137,6 +141,15 @@ var tenancyOps = []tenancyOp{
 		map[string]any{"credentials": map[string]any{"access": "{bobEC2}", "signature": "guess", "host": "h", "verb": "GET", "path": "/",
 			"params": map[string]any{"SignatureVersion": "2"}}}, "", 401},
 	{"delete bob's ec2 credential as alice's", "DELETE", "/v3/users/{alice}/credentials/OS-EC2/{bobEC2}", nil, "", 404},
+	{"list trusts", "GET", "/v3/OS-TRUST/trusts", nil, "", 200},
+	{"list bob's trusts", "GET", "/v3/OS-TRUST/trusts?trustor_user_id={bob}", nil, "", 200},
+	{"read bob's trust", "GET", "/v3/OS-TRUST/trusts/{bobTrust}", nil, "", 200},
+	{"check bob's trust", "HEAD", "/v3/OS-TRUST/trusts/{bobTrust}", nil, "", 200},
+	{"list bob's trust's roles", "GET", "/v3/OS-TRUST/trusts/{bobTrust}/roles", nil, "", 200},
+	{"check bob's trust's role", "GET", "/v3/OS-TRUST/trusts/{bobTrust}/roles/{member}", nil, "", 200},
+	{"create a trust as bob", "POST", "/v3/OS-TRUST/trusts", map[string]any{"trust": map[string]any{"trustor_user_id": "{bob}",
+		"trustee_user_id": "{alice}", "project_id": "{B}", "impersonation": true, "roles": []any{map[string]any{"name": "member"}}}}, "", 403},
+	{"delete bob's trust", "DELETE", "/v3/OS-TRUST/trusts/{bobTrust}", nil, "", 204},
 	{"delete bob's ec2 credential", "DELETE", "/v3/users/{bob}/credentials/OS-EC2/{bobEC2}", nil, "", 204},
 	{"delete bob's credential", "DELETE", "/v3/credentials/{bobCred}", nil, "", 204},
 	{"validate bob's token", "GET", "/v3/auth/tokens", nil, "bob", 200},

@@ -115,11 +115,27 @@ func decodeScope(raw json.RawMessage) (identity.Scope, error) {
 		System  *struct {
 			All bool `json:"all"`
 		} `json:"system"`
+		Trust *struct {
+			ID string `json:"id"`
+		} `json:"OS-TRUST:trust"`
 	}
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return sc, fault.Invalid("auth.scope", "scope is malformed")
 	}
+	n := 0
+	for _, set := range []bool{obj.Project != nil, obj.Domain != nil, obj.System != nil, obj.Trust != nil} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return sc, fault.Invalid("auth.scope", "only one of system, project, domain, OS-TRUST:trust or unscoped")
+	}
 	switch {
+	case obj.Trust != nil:
+		if sc.TrustID = obj.Trust.ID; sc.TrustID == "" {
+			return sc, fault.Invalid("auth.scope.OS-TRUST:trust.id", "a trust needs an id")
+		}
 	case obj.Project != nil:
 		sc.ProjectID, sc.ProjectName = obj.Project.ID, obj.Project.Name
 		if obj.Project.Domain != nil {

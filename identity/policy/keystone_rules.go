@@ -1055,5 +1055,84 @@ func KeystoneDefaults() []Rule {
 				{Method: "POST", Path: "/v3/ec2tokens"},
 			},
 		},
+		// keystone/common/policies/trust.py
+		{
+			Name:        "identity:create_trust",
+			Check:       "user_id:%(target.trust.trustor_user_id)s",
+			Description: "Create trust.",
+			ScopeTypes:  []string{"project"},
+			Operations: []Operation{
+				{Method: "POST", Path: "/v3/OS-TRUST/trusts"},
+			},
+		},
+		{
+			Name:        "identity:list_trusts",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "List trusts.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-TRUST/trusts"},
+				{Method: "HEAD", Path: "/v3/OS-TRUST/trusts"},
+			},
+		},
+		{
+			Name:        "identity:list_trusts_for_trustor",
+			Check:       "(rule:admin_required) or (role:reader and system_scope:all or user_id:%(target.trust.trustor_user_id)s)",
+			Description: "List trusts for trustor.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-TRUST/trusts?trustor_user_id={trustor_user_id}"},
+				{Method: "HEAD", Path: "/v3/OS-TRUST/trusts?trustor_user_id={trustor_user_id}"},
+			},
+		},
+		{
+			Name:        "identity:list_trusts_for_trustee",
+			Check:       "(rule:admin_required) or (role:reader and system_scope:all or user_id:%(target.trust.trustee_user_id)s)",
+			Description: "List trusts for trustee.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-TRUST/trusts?trustee_user_id={trustee_user_id}"},
+				{Method: "HEAD", Path: "/v3/OS-TRUST/trusts?trustee_user_id={trustee_user_id}"},
+			},
+		},
+		{
+			Name:        "identity:list_roles_for_trust",
+			Check:       "(rule:admin_required) or (role:reader and system_scope:all or user_id:%(target.trust.trustor_user_id)s or user_id:%(target.trust.trustee_user_id)s)",
+			Description: "List roles delegated by a trust.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-TRUST/trusts/{trust_id}/roles"},
+				{Method: "HEAD", Path: "/v3/OS-TRUST/trusts/{trust_id}/roles"},
+			},
+		},
+		{
+			Name:        "identity:get_role_for_trust",
+			Check:       "(rule:admin_required) or (role:reader and system_scope:all or user_id:%(target.trust.trustor_user_id)s or user_id:%(target.trust.trustee_user_id)s)",
+			Description: "Check if trust delegates a particular role.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}"},
+				{Method: "HEAD", Path: "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}"},
+			},
+		},
+		{
+			Name:        "identity:delete_trust",
+			Check:       "rule:admin_required or user_id:%(target.trust.trustor_user_id)s",
+			Description: "Revoke trust.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "DELETE", Path: "/v3/OS-TRUST/trusts/{trust_id}"},
+			},
+		},
+		{
+			Name:        "identity:get_trust",
+			Check:       "(rule:admin_required) or (role:reader and system_scope:all or user_id:%(target.trust.trustor_user_id)s or user_id:%(target.trust.trustee_user_id)s)",
+			Description: "Get trust.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-TRUST/trusts/{trust_id}"},
+				{Method: "HEAD", Path: "/v3/OS-TRUST/trusts/{trust_id}"},
+			},
+		},
 	}
 }

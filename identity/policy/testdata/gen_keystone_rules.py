@@ -35,6 +35,7 @@ MODULES = [
     "credential",
     "ec2_credential",
     "ec2tokens",
+    "trust",
 ]
 
 
