@@ -158,6 +158,13 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "identity", pattern: "DELETE /v3/users/{uid}/credentials/OS-EC2/{id}"},
 	{area: "identity", pattern: "POST /v3/ec2tokens",
 		body: `{"credentials":{"access":"{{OS-EC2}}","signature":"x","host":"h:1","verb":"GET","path":"/","params":{"SignatureVersion":"2"}}}`},
+	{area: "identity", pattern: "POST /v3/OS-TRUST/trusts",
+		body: `{"trust":{"trustor_user_id":"{{user}}","trustee_user_id":"{{trustee}}","project_id":"{{project}}","impersonation":false,"roles":[{"name":"member"}]}}`},
+	{area: "identity", pattern: "GET /v3/OS-TRUST/trusts"},
+	{area: "identity", pattern: "GET /v3/OS-TRUST/trusts/{id}"},
+	{area: "identity", pattern: "DELETE /v3/OS-TRUST/trusts/{id}"},
+	{area: "identity", pattern: "GET /v3/OS-TRUST/trusts/{id}/roles"},
+	{area: "identity", pattern: "GET /v3/OS-TRUST/trusts/{id}/roles/{role_id}"},
 
 	// image
 	{area: "image", pattern: "GET /{$}", flags: public},
@@ -653,6 +660,12 @@ func (h *hostile) fixtures() {
 		fmt.Sprintf(`{"credential":{"user_id":%q,"type":"cert","blob":"hostile-blob"}}`, f["user"])), "credential", "id")
 	f["OS-EC2"] = field(h.must(201, "POST", "identity", "/v3/users/"+f["user"]+"/credentials/OS-EC2", h.owner,
 		fmt.Sprintf(`{"tenant_id":%q}`, f["project"])), "credential", "access")
+	// A trust of the owner's (hostile-r, which it holds on project A) to
+	// user B.
+	f["trustee"] = userB
+	f["trusts"] = field(h.must(201, "POST", "identity", "/v3/OS-TRUST/trusts", h.owner,
+		fmt.Sprintf(`{"trust":{"trustor_user_id":%q,"trustee_user_id":%q,"project_id":%q,"impersonation":true,"roles":[{"id":%q}]}}`,
+			f["user"], userB, f["project"], f["roles"])), "trust", "id")
 
 	img := h.must(201, "POST", "image", "/v2/images", h.owner, `{"name":"hostile-i","disk_format":"raw","container_format":"bare","tags":["t1"],"visibility":"shared"}`)
 	f["images"] = img["id"].(string)
