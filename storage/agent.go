@@ -123,6 +123,24 @@ func (s *Store) ReportVolume(ctx context.Context, host, id string, r VolumeRepor
 	if err := r.check(); err != nil {
 		return Volume{}, err
 	}
+	v, err := s.reportVolume(ctx, host, id, r)
+	// An attached volume that grew: the servers using it are told
+	// (Cinder sends Nova's volume-extended event).
+	if err == nil && r.Status == VolumeExtending && r.Error == "" && s.Extended != nil {
+		var servers []string
+		for _, a := range v.Attachments {
+			if a.AttachStatus == AttachAttached && a.InstanceUUID != "" {
+				servers = append(servers, a.InstanceUUID)
+			}
+		}
+		if len(servers) > 0 {
+			s.Extended(ctx, v, servers)
+		}
+	}
+	return v, err
+}
+
+func (s *Store) reportVolume(ctx context.Context, host, id string, r VolumeReport) (Volume, error) {
 	return s.writeVolume(ctx, id, func(tx *sqlstore.Tx, vol *Volume) error {
 		if vol.Host == "" || !hostMatches(vol.Host, host) {
 			return volumeNotFound(id)

@@ -633,7 +633,12 @@ func TestLegacyMultiattach(t *testing.T) {
 func TestExtendAttached(t *testing.T) {
 	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
 		ctx := context.Background()
+		var told []string
+		s.Extended = func(_ context.Context, v storage.Volume, servers []string) {
+			told = append(told, fmt.Sprintf("%s %d %v", v.ID, v.Size, servers))
+		}
 		for _, detach := range []bool{false, true} {
+			told = nil
 			vol := exported(t, s, alice, storage.VolumeCreate{})
 			a := attach(t, s, alice, vol.ID, inst1)
 			v, err := s.ExtendAttachedVolume(ctx, alice, vol.ID, 3)
@@ -652,6 +657,11 @@ func TestExtendAttached(t *testing.T) {
 				t.Fatalf("extended: %+v %v", v, err)
 			}
 			volumeIs(t, s, vol.ID, want, attach)
+			// The server using it is told (Cinder's volume-extended event);
+			// none when it was detached meanwhile.
+			if wantTold := fmt.Sprintf("%s 3 [%s]", vol.ID, inst1); !detach && (len(told) != 1 || told[0] != wantTold) || detach && len(told) != 0 {
+				t.Fatalf("told %q (detached %v)", told, detach)
+			}
 		}
 	})
 }

@@ -66,6 +66,11 @@ type Store struct {
 	// connection info of a volume says "discard": true (hosts may
 	// unmap). False by default, as Cinder's.
 	ReportDiscardSupported bool
+	// Extended, if set, is told of an attached volume that grew (an
+	// extend of an in-use volume ended), with the servers it is attached
+	// to: Cinder's volume-extended event to Nova. It runs after the
+	// report's commit; it must not block for long.
+	Extended func(ctx context.Context, v Volume, servers []string)
 	// EnableForceUpload lets an upload to an image with force take an
 	// in-use volume (Cinder's enable_force_upload, false by default:
 	// force is then ignored).

@@ -133,6 +133,11 @@ func (c *Compute) Build(ctx context.Context, env *compose.Env) (http.Handler, er
 		staging = filepath.Join(env.Config.DataDir, "compute", "staging")
 	}
 	env.Go("compute builder", builder.Run)
+	// Cinder's volume-extended event, from the block-storage area.
+	env.Provide(VolumeExtendedKey, func(ctx context.Context, instance, volume string, size int64) error {
+		_, err := store.VolumeExtended(ctx, instance, volume, size)
+		return err
+	})
 	api := &novaapi.API{Store: store, Policy: enf, Networks: nets, Images: imgs, Volumes: envVolumes{env}, Builder: builder,
 		ImageURL: env.URLOf("image"), StagingDir: staging}
 	if n, err := api.SweepStaging(ctx); err != nil {

@@ -32,6 +32,15 @@ const (
 	volReleaseKey     = "volume.attachments.release"
 	volDeleteKey      = "volume.volumes.delete"
 	volReleaseAllKey  = "volume.attachments.release_instance"
+)
+
+// VolumeExtendedKey is where the compute area takes Cinder's
+// volume-extended event from the block-storage area, with standard types
+// only: func(ctx, instance, volume string, size int64) error, size in
+// bytes (compute.Store.VolumeExtended).
+const VolumeExtendedKey = "compute.volumes.extended"
+
+const (
 	volGetKey         = "volume.volumes.get"
 	volCreateKey      = "volume.volumes.create"
 	volSnapshotGetKey = "volume.snapshots.get"

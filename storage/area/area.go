@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/identity/middleware"
@@ -153,6 +154,7 @@ func (v *Volume) Build(ctx context.Context, env *compose.Env) (http.Handler, err
 		}
 	}
 	store := storage.NewStore(env.DB, env.Watch)
+	store.Extended = volumeExtended(env)
 	provideCompute(env, store, envImages{env})
 	api := &cinder.API{Store: store, Policy: enf, Images: envImages{env}}
 	if v.Config.Agent.Enabled {
@@ -360,4 +362,39 @@ func provideCompute(env *compose.Env, store *storage.Store, images storage.Image
 		}
 		return err
 	})
+}
+
+// computeExtendedKey is the compute area's volume-extended event
+// (compute/area's VolumeExtendedKey): func(ctx, instance, volume string,
+// size int64) error, size in bytes.
+const computeExtendedKey = "compute.volumes.extended"
+
+// volumeExtended tells the compute area that an attached volume grew,
+// for each server using it, in the background: a server busy with
+// another volume or interface operation is told again every second for
+// up to a minute (Nova takes the event at once; here its host does the
+// work as it comes). Without a compute area there is nobody to tell.
+func volumeExtended(env *compose.Env) func(context.Context, storage.Volume, []string) {
+	return func(ctx context.Context, v storage.Volume, servers []string) {
+		f, err := compose.Provided[func(context.Context, string, string, int64) error](env, computeExtendedKey)
+		if err != nil {
+			return
+		}
+		ctx = context.WithoutCancel(ctx)
+		for _, server := range servers {
+			go func() {
+				for range 60 {
+					err := f(ctx, server, v.ID, v.Size<<30)
+					if fault.KindOf(err) != fault.Conflict {
+						if err != nil {
+							env.Log.Warn("volume: the server of an extended volume was not told", "volume", v.ID, "server", server, "err", err)
+						}
+						return
+					}
+					time.Sleep(time.Second)
+				}
+				env.Log.Warn("volume: the server of an extended volume stayed busy; it sees the new size at its next start", "volume", v.ID, "server", server)
+			}()
+		}
+	}
 }

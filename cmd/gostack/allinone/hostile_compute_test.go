@@ -75,6 +75,10 @@ func computeRoutes() []hostileRoute {
 		{area: "compute", pattern: "POST /v2.1/servers/{id}/os-interface", body: `{"interfaceAttachment":{"net_id":"{{networks}}"}}`},
 		{area: "compute", pattern: "DELETE /v2.1/servers/{id}/os-interface/{port}"},
 		{area: "compute", pattern: "GET /v2.1/os-migrations"},
+		// An event for a server that does not exist: answered, changes
+		// nothing (a network event changes nothing for any server).
+		{area: "compute", pattern: "POST /v2.1/os-server-external-events",
+			body: `{"events":[{"server_uuid":"00000000-0000-4000-8000-0000000000ee","name":"network-changed","tag":"t"}]}`},
 		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-volume_attachments"},
 		{area: "compute", pattern: "GET /v2.1/servers/{id}/os-volume_attachments/{volume}"},
 		// The fixture server is in ERROR: a valid attach is refused by its

@@ -104,6 +104,7 @@ func (a *API) router() *httpapi.Router {
 	a.interfaceRoutes(rt)
 	a.migrationRoutes(rt)
 	a.volumeRoutes(rt)
+	a.eventRoutes(rt)
 	return rt
 }
 
