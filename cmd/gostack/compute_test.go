@@ -510,6 +510,24 @@ func TestAllInOneServers(t *testing.T) {
 	if att := fmt.Sprint(vol["attachments"]); !strings.Contains(att, s["id"].(string)) {
 		t.Errorf("data1's attachments: %v", vol["attachments"])
 	}
+	// Extended while attached (Cinder 3.42): the volume's agent grows it
+	// and exports it again, Nova's volume-extended event reaches the
+	// guest's host, whose QEMU re-reads the size; the guest sees it.
+	console = must("console", "log", "show", "vm1")
+	start = time.Now()
+	must("--os-volume-api-version", "3.42", "volume", "set", "--size", "2", "data1")
+	waitFor(t, p, "the guest seeing data1 grow", func() error {
+		c := must("console", "log", "show", "vm1")
+		if !strings.Contains(c[min(len(console), len(c)):], "resized "+serial+" size=2147483648") {
+			return fmt.Errorf("not yet: %s", c[min(len(console), len(c)):])
+		}
+		return nil
+	})
+	t.Logf("volume set --size of an attached volume to the guest seeing the new size: %s", time.Since(start).Round(10*time.Millisecond))
+	asJSON(&vol, "volume", "show", "data1")
+	if vol["status"] != "in-use" || vol["size"] != float64(2) {
+		t.Errorf("data1 after the extend: %v %v", vol["status"], vol["size"])
+	}
 
 	must("server", "stop", "vm1")
 	status("SHUTOFF")
