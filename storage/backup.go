@@ -4,11 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -697,37 +695,10 @@ func (s *Store) Backups(ctx context.Context, v Viewer, f BackupFilter) ([]Backup
 			conds, args = append(conds, c.cond), append(args, c.v)
 		}
 	}
-	var out []Backup
-	err = s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		cond, args := strings.Join(conds, " AND "), slices.Clone(args)
-		if f.Marker != "" {
-			visible, vargs := "b.deleted_at IS NULL", []any{f.Marker}
-			if !v.Admin {
-				visible, vargs = visible+" AND b.project_id = ?", append(vargs, v.Project)
-			}
-			values, err := order.Marker(ctx, tx, "FROM storage_backups b WHERE b.id = ? AND "+visible, vargs...)
-			if errors.Is(err, sqlstore.ErrNotFound) {
-				return backupNotFound(f.Marker)
-			} else if err != nil {
-				return err
-			}
-			after, aargs := order.After(values)
-			cond, args = cond+" AND "+after, append(args, aargs...)
-		}
-		q := "SELECT " + backupCols + " FROM storage_backups b WHERE " + cond + order.OrderBy()
-		if f.Limit > 0 {
-			q, args = q+" LIMIT ?", append(args, f.Limit+1)
-		}
-		var err error
-		out, err = queryBackups(ctx, tx, q, args...)
-		return err
-	})
-	if err != nil {
-		return nil, false, err
+	l := listing{Order: order, Table: "storage_backups b", Alias: "b", Cols: backupCols, Conds: conds, Args: args,
+		Marker: f.Marker, NotFound: backupNotFound, Limit: f.Limit}
+	if !v.Admin {
+		l.MarkerScope, l.MarkerArgs = "b.project_id = ?", []any{v.Project}
 	}
-	more := false
-	if f.Limit > 0 && len(out) > f.Limit {
-		out, more = out[:f.Limit], true
-	}
-	return out, more, nil
+	return page(ctx, s.db, l, queryBackups)
 }

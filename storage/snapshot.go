@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -664,37 +663,10 @@ func (s *Store) Snapshots(ctx context.Context, v Viewer, f SnapshotFilter) ([]Sn
 			AND m.meta_key = ? AND m.meta_value = ?)`)
 		args = append(args, k, f.Metadata[k])
 	}
-	var out []Snapshot
-	more := false
-	err = s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		cond, args := strings.Join(conds, " AND "), slices.Clone(args)
-		if f.Marker != "" {
-			visible, vargs := "s.deleted_at IS NULL", []any{f.Marker}
-			if !v.Admin {
-				visible, vargs = visible+" AND s.project_id = ?", append(vargs, v.Project)
-			}
-			values, err := order.Marker(ctx, tx, "FROM storage_snapshots s WHERE s.id = ? AND "+visible, vargs...)
-			if errors.Is(err, sqlstore.ErrNotFound) {
-				return snapshotNotFound(f.Marker)
-			} else if err != nil {
-				return err
-			}
-			after, aargs := order.After(values)
-			cond, args = cond+" AND "+after, append(args, aargs...)
-		}
-		q := "SELECT " + snapshotCols + " FROM storage_snapshots s WHERE " + cond + order.OrderBy()
-		if f.Limit > 0 {
-			q, args = q+" LIMIT ?", append(args, f.Limit+1)
-		}
-		var err error
-		out, err = querySnapshots(ctx, tx, q, args...)
-		return err
-	})
-	if err != nil {
-		return nil, false, err
+	l := listing{Order: order, Table: "storage_snapshots s", Alias: "s", Cols: snapshotCols, Conds: conds, Args: args,
+		Marker: f.Marker, NotFound: snapshotNotFound, Limit: f.Limit}
+	if !v.Admin {
+		l.MarkerScope, l.MarkerArgs = "s.project_id = ?", []any{v.Project}
 	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out, more = out[:f.Limit], true
-	}
-	return out, more, nil
+	return page(ctx, s.db, l, querySnapshots)
 }

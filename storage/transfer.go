@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -491,37 +490,10 @@ func (s *Store) Transfers(ctx context.Context, v Viewer, f TransferFilter) ([]Tr
 			conds, args = append(conds, c.cond), append(args, c.v)
 		}
 	}
-	var out []Transfer
-	err = s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		cond, args := strings.Join(conds, " AND "), slices.Clone(args)
-		if f.Marker != "" {
-			visible, vargs := "t.deleted_at IS NULL", []any{f.Marker}
-			if !v.Admin {
-				visible, vargs = visible+" AND t.source_project_id = ?", append(vargs, v.Project)
-			}
-			values, err := order.Marker(ctx, tx, "FROM storage_transfers t WHERE t.id = ? AND "+visible, vargs...)
-			if errors.Is(err, sqlstore.ErrNotFound) {
-				return transferNotFound(f.Marker)
-			} else if err != nil {
-				return err
-			}
-			after, aargs := order.After(values)
-			cond, args = cond+" AND "+after, append(args, aargs...)
-		}
-		q := "SELECT " + transferCols + " FROM storage_transfers t WHERE " + cond + order.OrderBy()
-		if f.Limit > 0 {
-			q, args = q+" LIMIT ?", append(args, f.Limit+1)
-		}
-		var err error
-		out, err = queryTransfers(ctx, tx, q, args...)
-		return err
-	})
-	if err != nil {
-		return nil, false, err
+	l := listing{Order: order, Table: "storage_transfers t", Alias: "t", Cols: transferCols, Conds: conds, Args: args,
+		Marker: f.Marker, NotFound: transferNotFound, Limit: f.Limit}
+	if !v.Admin {
+		l.MarkerScope, l.MarkerArgs = "t.source_project_id = ?", []any{v.Project}
 	}
-	more := false
-	if f.Limit > 0 && len(out) > f.Limit {
-		out, more = out[:f.Limit], true
-	}
-	return out, more, nil
+	return page(ctx, s.db, l, queryTransfers)
 }

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -142,39 +141,12 @@ func (s *Store) Volumes(ctx context.Context, v Viewer, f VolumeFilter) ([]Volume
 	if err != nil {
 		return nil, false, err
 	}
-	var out []Volume
-	more := false
-	err = s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		cond, args := strings.Join(conds, " AND "), slices.Clone(args)
-		if f.Marker != "" {
-			visible, vargs := "v.deleted_at IS NULL", []any{f.Marker}
-			if !v.Admin {
-				visible, vargs = visible+" AND v.project_id = ?", append(vargs, v.Project)
-			}
-			values, err := order.Marker(ctx, tx, "FROM storage_volumes v WHERE v.id = ? AND "+visible, vargs...)
-			if errors.Is(err, sqlstore.ErrNotFound) {
-				return volumeNotFound(f.Marker)
-			} else if err != nil {
-				return err
-			}
-			after, aargs := order.After(values)
-			cond, args = cond+" AND "+after, append(args, aargs...)
-		}
-		q := "SELECT " + volumeCols + " FROM storage_volumes v WHERE " + cond + order.OrderBy()
-		if f.Limit > 0 {
-			q, args = q+" LIMIT ?", append(args, f.Limit+1)
-		}
-		var err error
-		out, err = queryVolumes(ctx, tx, q, args...)
-		return err
-	})
-	if err != nil {
-		return nil, false, err
+	l := listing{Order: order, Table: "storage_volumes v", Alias: "v", Cols: volumeCols, Conds: conds, Args: args,
+		Marker: f.Marker, NotFound: volumeNotFound, Limit: f.Limit}
+	if !v.Admin {
+		l.MarkerScope, l.MarkerArgs = "v.project_id = ?", []any{v.Project}
 	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out, more = out[:f.Limit], true
-	}
-	return out, more, nil
+	return page(ctx, s.db, l, queryVolumes)
 }
 
 // conds are the conditions (on alias v) of the volumes f selects for v.
