@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -150,18 +149,7 @@ func (a *Agent) send(ctx context.Context, method, u, contentType string, body []
 
 // sendFile is send with the content of file path as the body.
 func (a *Agent) sendFile(ctx context.Context, method, u, contentType, path string) (*http.Response, error) {
-	return a.sendBody(ctx, method, u, contentType, func() (io.ReadCloser, int64, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, 0, err
-		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, 0, err
-		}
-		return f, fi.Size(), nil
-	})
+	return a.sendBody(ctx, method, u, contentType, kitagent.FileBody(path))
 }
 
 // sendBody is send with a body made by open for each attempt (nil: no

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -313,5 +314,22 @@ func (s *Session) Stream(ctx context.Context, client *http.Client, method, url, 
 			return nil, fmt.Errorf("agent: %s %s: %w", method, url, err)
 		}
 		return resp, nil
+	}
+}
+
+// FileBody is a Stream body: the file at path, opened again for each
+// attempt, with its length.
+func FileBody(path string) func() (io.ReadCloser, int64, error) {
+	return func() (io.ReadCloser, int64, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, 0, err
+		}
+		return f, fi.Size(), nil
 	}
 }

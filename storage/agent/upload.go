@@ -12,6 +12,7 @@ import (
 
 	"github.com/gostack/gostack/image/convert"
 	"github.com/gostack/gostack/image/format"
+	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/storage"
 )
 
@@ -46,20 +47,13 @@ func (a *Agent) upload(ctx context.Context, v storage.Volume) error {
 		}
 		path = out
 	}
+	body := kitagent.FileBody(path)
 	var size int64
 	resp, err := a.Session.Stream(ctx, a.HTTP, http.MethodPut, a.hostURL("/images/"+url.PathEscape(u.ImageID)+"/file"),
 		"application/octet-stream", func() (io.ReadCloser, int64, error) {
-			f, err := os.Open(path)
-			if err != nil {
-				return nil, 0, err
-			}
-			fi, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return nil, 0, err
-			}
-			size = fi.Size()
-			return f, size, nil
+			rc, n, err := body()
+			size = n
+			return rc, n, err
 		})
 	if err != nil {
 		return fmt.Errorf("volume %s to image %s: %w", v.ID, u.ImageID, err)
