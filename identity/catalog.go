@@ -358,8 +358,13 @@ type CatalogEntry struct {
 	Endpoints []Endpoint
 }
 
-// Catalog returns enabled services with their enabled endpoints.
-func (s *Store) Catalog(ctx context.Context) ([]CatalogEntry, error) {
+// Catalog returns enabled services with their enabled endpoints. For a
+// project (projectID not empty) with OS-EP-FILTER associations, as
+// Keystone's catalog with the endpoint filter: only the endpoints
+// associated with it, directly or through its endpoint groups, and only
+// the services left with one. A project whose associations match no
+// endpoint sees the whole catalog (return_all_endpoints_if_no_filter).
+func (s *Store) Catalog(ctx context.Context, projectID string) ([]CatalogEntry, error) {
 	svcs, err := s.ListServices(ctx, "", "", 0)
 	if err != nil {
 		return nil, err
@@ -368,13 +373,28 @@ func (s *Store) Catalog(ctx context.Context) ([]CatalogEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	var keep map[string]bool
+	if projectID != "" {
+		assoc, err := s.EndpointsForProject(ctx, projectID)
+		if err != nil {
+			return nil, err
+		}
+		if len(assoc) > 0 {
+			keep = map[string]bool{}
+			for _, e := range assoc {
+				keep[e.ID] = true
+			}
+		}
+	}
 	by := map[string][]Endpoint{}
 	for _, e := range eps {
-		by[e.ServiceID] = append(by[e.ServiceID], e)
+		if keep == nil || keep[e.ID] {
+			by[e.ServiceID] = append(by[e.ServiceID], e)
+		}
 	}
 	out := []CatalogEntry{}
 	for _, v := range svcs {
-		if v.Enabled {
+		if v.Enabled && (keep == nil || len(by[v.ID]) > 0) {
 			out = append(out, CatalogEntry{Service: v, Endpoints: append([]Endpoint{}, by[v.ID]...)})
 		}
 	}

@@ -33,6 +33,13 @@
 //     trustor enabled and still holding every delegated role. The
 //     trustor is the token's user when the trust impersonates. A user's
 //     or a project's delete removes their trusts.
+//   - Endpoint filter (OS-EP-FILTER): EndpointGroup (filters on
+//     service_id, interface and region_id) and the associations of
+//     projects with endpoints and with endpoint groups. Catalog(ctx,
+//     projectID) is Keystone's catalog with the endpoint filter: a
+//     project with associations that match endpoints sees only those, and
+//     only the services left with one. Deleting a project, an endpoint
+//     (or its service) or a group removes its associations.
 //   - Bootstrap: keystone-manage bootstrap.
 //   - SharedKeys: Fernet keys in the store for several controllers, with a
 //     rotation that never invalidates a valid token.

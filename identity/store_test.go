@@ -214,7 +214,7 @@ func testCatalog(t *testing.T, dsn string) {
 	must[identity.Endpoint](t)(s.CreateEndpoint(ctx, identity.Endpoint{ServiceID: off.ID, Interface: "public", URL: "http://x"}))
 	_, err := s.CreateEndpoint(ctx, identity.Endpoint{ServiceID: svc.ID, Interface: "public", RegionID: "Nowhere", URL: "http://x"})
 	wantKind(t, err, fault.BadRequest) // Keystone: "Expecting to find endpoint region_id in region table"
-	cat := must[[]identity.CatalogEntry](t)(s.Catalog(ctx))
+	cat := must[[]identity.CatalogEntry](t)(s.Catalog(ctx, ""))
 	if len(cat) != 1 || cat[0].Service.ID != svc.ID || len(cat[0].Endpoints) != 3 {
 		t.Fatalf("catalog: %+v", cat)
 	}

@@ -43,6 +43,7 @@ func (a *API) Handler() http.Handler {
 	a.appCredRoutes(rt)
 	a.credentialRoutes(rt)
 	a.trustRoutes(rt)
+	a.epFilterRoutes(rt)
 	return rt
 }
 

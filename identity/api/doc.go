@@ -95,6 +95,28 @@
 //     remaining_uses ran out stay valid (Keystone 22 without a token
 //     cache refuses them all once the last use is taken). The roles_links
 //     of a trust are Keystone's, without "OS-TRUST/trusts/".
+//   - OS-EP-FILTER: a filter's value must be a string of at most 255
+//     characters or null (Keystone stores any JSON value; the others
+//     match no endpoint), and members of an endpoint group body other
+//     than name, description, filters and id are ignored (Keystone's
+//     model fails on them). The endpoint list of a project does not
+//     repair associations with deleted endpoints, since deletes remove
+//     them. As in Keystone, a project whose associations match no
+//     endpoint gets the whole catalog, the self link of a
+//     project_endpoint_group is a path without the API's base, and GET
+//     .../endpoint_groups/{id}/projects answers an empty list for a
+//     group that does not exist.
+//
+// Endpoint filter: /v3/OS-EP-FILTER/endpoint_groups (create, list with
+// Keystone's one filter, an exact name; show, update, delete; a group's
+// endpoints and projects), the associations of a project with endpoints
+// (PUT, GET/HEAD (204), DELETE .../projects/{id}/endpoints/{id}; a
+// project's endpoints, an endpoint's projects) and with groups (PUT,
+// GET/HEAD, DELETE .../endpoint_groups/{id}/projects/{id}; a project's
+// groups), with Keystone's schema, order of checks, messages and
+// policies. A project-scoped token's catalog and GET /v3/auth/catalog
+// show only the project's associated endpoints, as Keystone's catalog
+// does with the endpoint filter.
 //
 // Credentials: /v3/credentials, /v3/users/{id}/credentials/OS-EC2 and
 // /v3/ec2tokens (signatures checked by identity/ec2) with Keystone's
@@ -108,8 +130,8 @@
 // impersonating; remaining_uses taken atomically); delegated tokens may
 // not manage trusts, and a trust-scoped token may not get another token.
 //
-// What it does not do: federation, OAuth1/2, trust redelegation, endpoint groups and
-// filters, limits, domain-specific configuration,
+// What it does not do: federation, OAuth1/2, trust redelegation, limits,
+// domain-specific configuration,
 // project and user options. Those paths answer 404; options in a body
 // are ignored.
 package api

@@ -317,8 +317,13 @@ func (c *cloud) snapshot(t *testing.T, admin string, tokens ...string) string {
 		{"/v3/roles", "roles"}, {"/v3/role_assignments", "role_assignments"},
 		{"/v3/regions", "regions"}, {"/v3/services", "services"}, {"/v3/endpoints", "endpoints"},
 		{"/v3/credentials", "credentials"}, {"/v3/OS-TRUST/trusts", "trusts"},
+		{"/v3/OS-EP-FILTER/endpoint_groups", "endpoint_groups"},
 	} {
 		section(p[0], p[1])
+	}
+	for _, id := range ids(t, c.Must(t, http.StatusOK, "GET", "/v3/projects", admin, nil), "projects", "id") {
+		section("/v3/OS-EP-FILTER/projects/"+id+"/endpoints", "endpoints")
+		section("/v3/OS-EP-FILTER/projects/"+id+"/endpoint_groups", "endpoint_groups")
 	}
 	users := section("/v3/users", "users")
 	for _, id := range ids(t, users, "users", "id") {

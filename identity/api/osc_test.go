@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -340,5 +342,90 @@ func TestOpenStackCLITrusts(t *testing.T) {
 	}
 	if out, err := trustee("token", "issue").CombinedOutput(); err == nil {
 		t.Fatalf("a deleted trust still scopes a token:\n%s", out)
+	}
+}
+
+// TestOpenStackCLIEndpointFilter is the client proof of OS-EP-FILTER: the
+// admin associates a project with an endpoint (openstack endpoint add
+// project, endpoint list --project) and with an endpoint group (endpoint
+// group create/add project/list/show); a member of the project then sees
+// only those endpoints in openstack catalog list; endpoint group delete
+// ends the group's share.
+func TestOpenStackCLIEndpointFilter(t *testing.T) {
+	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
+	c := newCloud(t)
+	c.openstack(t, bin, "project", "create", "p")
+	c.openstack(t, bin, "user", "create", "u", "--password", "u-pw")
+	c.openstack(t, bin, "role", "add", "--project", "p", "--user", "u", "member")
+	c.openstack(t, bin, "service", "create", "--name", "nova", "compute")
+	var pub, internal map[string]any
+	c.openstackJSON(t, bin, &pub, "endpoint", "create", "--region", "RegionOne", "compute", "public", "http://nova.example/public")
+	c.openstackJSON(t, bin, &internal, "endpoint", "create", "--region", "RegionOne", "compute", "internal", "http://nova.example/internal")
+
+	c.openstack(t, bin, "endpoint", "add", "project", pub["id"].(string), "p")
+	var eps []map[string]any
+	c.openstackJSON(t, bin, &eps, "endpoint", "list", "--project", "p")
+	if len(eps) != 1 || eps[0]["ID"] != pub["id"] {
+		t.Fatalf("endpoint list --project: %v", eps)
+	}
+
+	// A group of the identity service's admin endpoint.
+	var ks []map[string]any
+	c.openstackJSON(t, bin, &ks, "service", "list")
+	i := slices.IndexFunc(ks, func(s map[string]any) bool { return s["Type"] == "identity" })
+	filters := t.TempDir() + "/filters.json"
+	if err := os.WriteFile(filters, []byte(`{"service_id": "`+ks[i]["ID"].(string)+`", "interface": "admin"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var g map[string]any
+	c.openstackJSON(t, bin, &g, "endpoint", "group", "create", "--description", "identity admin", "ks-admin", filters)
+	c.openstack(t, bin, "endpoint", "group", "add", "project", "ks-admin", "p")
+	var gs []map[string]any
+	c.openstackJSON(t, bin, &gs, "endpoint", "group", "list")
+	if len(gs) != 1 || gs[0]["ID"] != g["id"] || gs[0]["Name"] != "ks-admin" {
+		t.Fatalf("endpoint group list: %v", gs)
+	}
+	var shown map[string]any
+	c.openstackJSON(t, bin, &shown, "endpoint", "group", "show", "ks-admin")
+	if shown["id"] != g["id"] || shown["description"] != "identity admin" || !strings.Contains(fmt.Sprint(shown["filters"]), "admin") {
+		t.Fatalf("endpoint group show: %v", shown)
+	}
+
+	// The member's catalog: compute's public endpoint, identity's admin one.
+	catalog := func() map[string]string {
+		cmd := exec.Command(bin, "catalog", "list", "-f", "json")
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "OS_AUTH_URL=" + c.URL + "/v3", "OS_IDENTITY_API_VERSION=3",
+			"OS_USERNAME=u", "OS_PASSWORD=u-pw", "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_NAME=p", "OS_PROJECT_DOMAIN_NAME=Default"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("openstack catalog list: %v\n%s", err, out)
+		}
+		var rows []map[string]any
+		if err := json.Unmarshal(out, &rows); err != nil {
+			t.Fatalf("catalog list: %v\n%s", err, out)
+		}
+		m := map[string]string{}
+		for _, r := range rows {
+			m[r["Type"].(string)] = fmt.Sprint(r["Endpoints"])
+		}
+		return m
+	}
+	cat := catalog()
+	if len(cat) != 2 || !strings.Contains(cat["compute"], "http://nova.example/public") || strings.Contains(cat["compute"], "interface:internal") ||
+		!strings.Contains(cat["identity"], "interface:admin") || strings.Contains(cat["identity"], "interface:public") || strings.Contains(cat["identity"], "interface:internal") {
+		t.Fatalf("the project's catalog: %v", cat)
+	}
+
+	c.openstack(t, bin, "endpoint", "group", "delete", "ks-admin")
+	c.openstackJSON(t, bin, &gs, "endpoint", "group", "list")
+	if len(gs) != 0 {
+		t.Fatalf("endpoint group list after delete: %v", gs)
+	}
+	if cat := catalog(); len(cat) != 1 || !strings.Contains(cat["compute"], "http://nova.example/public") {
+		t.Fatalf("the project's catalog without the group: %v", cat)
+	}
+	c.openstack(t, bin, "endpoint", "remove", "project", pub["id"].(string), "p")
+	if cat := catalog(); len(cat) != 2 || !strings.Contains(cat["compute"], "interface:internal") || !strings.Contains(cat["identity"], "interface:public") {
+		t.Fatalf("the project's catalog without associations: %v", cat)
 	}
 }

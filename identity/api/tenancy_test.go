@@ -25,6 +25,7 @@ type tenants struct {
 	aliceACSecret        string
 	bobCred, bobEC2      string // bob's credential id and ec2 access key
 	bobTrust             string // bob's trust of member on B to the admin
+	endpoint, epGroup    string // a public endpoint and an endpoint group, both associated with B
 	member, reader, role string // role ids; role is "admin"
 }
 
@@ -57,6 +58,11 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 	f.bobTrust = str(t, c.Must(t, http.StatusCreated, "POST", "/v3/OS-TRUST/trusts", f.bob, map[string]any{"trust": map[string]any{
 		"trustor_user_id": f.bobID, "trustee_user_id": c.Admin.ID, "project_id": f.b, "impersonation": true,
 		"roles": []any{map[string]any{"id": f.member}}}}), "trust.id")
+	f.endpoint = ids(t, c.Must(t, http.StatusOK, "GET", "/v3/endpoints?interface=public", f.admin, nil), "endpoints", "id")[0]
+	f.epGroup = str(t, c.Must(t, http.StatusCreated, "POST", "/v3/OS-EP-FILTER/endpoint_groups", f.admin, map[string]any{
+		"endpoint_group": map[string]any{"name": "public", "filters": map[string]any{"interface": "public"}}}), "endpoint_group.id")
+	c.Must(t, http.StatusNoContent, "PUT", "/v3/OS-EP-FILTER/endpoint_groups/"+f.epGroup+"/projects/"+f.b, f.admin, nil)
+	c.Must(t, http.StatusNoContent, "PUT", "/v3/OS-EP-FILTER/projects/"+f.b+"/endpoints/"+f.endpoint, f.admin, nil)
 	return f
 }
 
@@ -64,7 +70,7 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 // {member}, {reader} and {admin} into s.
 func (f *tenants) expand(s string) string {
 	return strings.NewReplacer("{A}", f.a, "{B}", f.b, "{alice}", f.aliceID, "{bob}", f.bobID, "{carol}", f.carolID,
-		"{aliceAC}", f.aliceAC, "{bobAC}", f.bobAC, "{bobCred}", f.bobCred, "{bobEC2}", f.bobEC2, "{bobTrust}", f.bobTrust, "{member}", f.member, "{reader}", f.reader, "{admin}", f.role).Replace(s)
+		"{aliceAC}", f.aliceAC, "{bobAC}", f.bobAC, "{bobCred}", f.bobCred, "{bobEC2}", f.bobEC2, "{bobTrust}", f.bobTrust, "{endpoint}", f.endpoint, "{epGroup}", f.epGroup, "{member}", f.member, "{reader}", f.reader, "{admin}", f.role).Replace(s)
 }
 
 // tenancyOp is one call that alice and carol must not be able to make.
@@ -147,6 +153,23 @@ var tenancyOps = []tenancyOp{
 	{"check bob's trust", "HEAD", "/v3/OS-TRUST/trusts/{bobTrust}", nil, "", 200},
 	{"list bob's trust's roles", "GET", "/v3/OS-TRUST/trusts/{bobTrust}/roles", nil, "", 200},
 	{"check bob's trust's role", "GET", "/v3/OS-TRUST/trusts/{bobTrust}/roles/{member}", nil, "", 200},
+	{"list endpoint groups", "GET", "/v3/OS-EP-FILTER/endpoint_groups", nil, "", 200},
+	{"read the endpoint group", "GET", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}", nil, "", 200},
+	{"create an endpoint group", "POST", "/v3/OS-EP-FILTER/endpoint_groups", map[string]any{"endpoint_group": map[string]any{
+		"name": "mine", "filters": map[string]any{"interface": "admin"}}}, "", 201},
+	{"rename the endpoint group", "PATCH", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}", map[string]any{"endpoint_group": map[string]any{"name": "pwned"}}, "", 200},
+	{"list the group's endpoints", "GET", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}/endpoints", nil, "", 200},
+	{"list the group's projects", "GET", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}/projects", nil, "", 200},
+	{"check the group in B", "GET", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}/projects/{B}", nil, "", 200},
+	{"add the group to A", "PUT", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}/projects/{A}", nil, "", 204},
+	{"list B's endpoints", "GET", "/v3/OS-EP-FILTER/projects/{B}/endpoints", nil, "", 200},
+	{"list B's endpoint groups", "GET", "/v3/OS-EP-FILTER/projects/{B}/endpoint_groups", nil, "", 200},
+	{"list the endpoint's projects", "GET", "/v3/OS-EP-FILTER/endpoints/{endpoint}/projects", nil, "", 200},
+	{"check the endpoint in B", "HEAD", "/v3/OS-EP-FILTER/projects/{B}/endpoints/{endpoint}", nil, "", 204},
+	{"add the endpoint to A", "PUT", "/v3/OS-EP-FILTER/projects/{A}/endpoints/{endpoint}", nil, "", 204},
+	{"remove the endpoint from B", "DELETE", "/v3/OS-EP-FILTER/projects/{B}/endpoints/{endpoint}", nil, "", 204},
+	{"remove the group from B", "DELETE", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}/projects/{B}", nil, "", 204},
+	{"delete the endpoint group", "DELETE", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}", nil, "", 204},
 	{"create a trust as bob", "POST", "/v3/OS-TRUST/trusts", map[string]any{"trust": map[string]any{"trustor_user_id": "{bob}",
 		"trustee_user_id": "{alice}", "project_id": "{B}", "impersonation": true, "roles": []any{map[string]any{"name": "member"}}}}, "", 403},
 	{"delete bob's trust", "DELETE", "/v3/OS-TRUST/trusts/{bobTrust}", nil, "", 204},

@@ -159,7 +159,16 @@ func (a *API) catalogFor(r *http.Request, t *identity.Token) ([]identity.Catalog
 	if _, no := r.URL.Query()["nocatalog"]; no || (t.Project == nil && t.Domain == nil && !t.System) {
 		return nil, nil
 	}
-	return a.Store.Catalog(r.Context())
+	return a.Store.Catalog(r.Context(), projectOf(t))
+}
+
+// projectOf is the project whose catalog a token gets: its project's,
+// filtered by OS-EP-FILTER, or "" (domain and system scope: no filter).
+func projectOf(t *identity.Token) string {
+	if t.Project == nil {
+		return ""
+	}
+	return t.Project.ID
 }
 
 func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +257,7 @@ func (a *API) authCatalog(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &fault.Error{Kind: fault.Forbidden, Message: "A project-scoped token is required to produce a service catalog."})
 		return
 	}
-	cat, err := a.Store.Catalog(r.Context())
+	cat, err := a.Store.Catalog(r.Context(), projectOf(t))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -1134,5 +1134,154 @@ func KeystoneDefaults() []Rule {
 				{Method: "HEAD", Path: "/v3/OS-TRUST/trusts/{trust_id}"},
 			},
 		},
+		// keystone/common/policies/project_endpoint.py
+		{
+			Name:        "identity:list_projects_for_endpoint",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "List projects allowed to access an endpoint.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/endpoints/{endpoint_id}/projects"},
+			},
+		},
+		{
+			Name:        "identity:add_endpoint_to_project",
+			Check:       "rule:admin_required",
+			Description: "Allow project to access an endpoint.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "PUT", Path: "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"},
+			},
+		},
+		{
+			Name:        "identity:check_endpoint_in_project",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "Check if a project is allowed to access an endpoint.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"},
+				{Method: "HEAD", Path: "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"},
+			},
+		},
+		{
+			Name:        "identity:list_endpoints_for_project",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "List the endpoints a project is allowed to access.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/projects/{project_id}/endpoints"},
+			},
+		},
+		{
+			Name:        "identity:remove_endpoint_from_project",
+			Check:       "rule:admin_required",
+			Description: "Remove access to an endpoint from a project that has previously been given explicit access.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "DELETE", Path: "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"},
+			},
+		},
+		// keystone/common/policies/endpoint_group.py
+		{
+			Name:        "identity:create_endpoint_group",
+			Check:       "rule:admin_required",
+			Description: "Create endpoint group.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "POST", Path: "/v3/OS-EP-FILTER/endpoint_groups"},
+			},
+		},
+		{
+			Name:        "identity:list_endpoint_groups",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "List endpoint groups.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/endpoint_groups"},
+			},
+		},
+		{
+			Name:        "identity:get_endpoint_group",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "Get endpoint group.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}"},
+				{Method: "HEAD", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}"},
+			},
+		},
+		{
+			Name:        "identity:update_endpoint_group",
+			Check:       "rule:admin_required",
+			Description: "Update endpoint group.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "PATCH", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}"},
+			},
+		},
+		{
+			Name:        "identity:delete_endpoint_group",
+			Check:       "rule:admin_required",
+			Description: "Delete endpoint group.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "DELETE", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}"},
+			},
+		},
+		{
+			Name:        "identity:list_projects_associated_with_endpoint_group",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "List all projects associated with a specific endpoint group.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects"},
+			},
+		},
+		{
+			Name:        "identity:list_endpoints_associated_with_endpoint_group",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "List all endpoints associated with an endpoint group.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/endpoints"},
+			},
+		},
+		{
+			Name:        "identity:get_endpoint_group_in_project",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "Check if an endpoint group is associated with a project.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}"},
+				{Method: "HEAD", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}"},
+			},
+		},
+		{
+			Name:        "identity:list_endpoint_groups_for_project",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "List endpoint groups associated with a specific project.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/OS-EP-FILTER/projects/{project_id}/endpoint_groups"},
+			},
+		},
+		{
+			Name:        "identity:add_endpoint_group_to_project",
+			Check:       "rule:admin_required",
+			Description: "Allow a project to access an endpoint group.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "PUT", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}"},
+			},
+		},
+		{
+			Name:        "identity:remove_endpoint_group_from_project",
+			Check:       "rule:admin_required",
+			Description: "Remove endpoint group from project.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "DELETE", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}"},
+			},
+		},
 	}
 }

@@ -169,6 +169,23 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "identity", pattern: "DELETE /v3/OS-TRUST/trusts/{id}"},
 	{area: "identity", pattern: "GET /v3/OS-TRUST/trusts/{id}/roles"},
 	{area: "identity", pattern: "GET /v3/OS-TRUST/trusts/{id}/roles/{role_id}"},
+	{area: "identity", pattern: "POST /v3/OS-EP-FILTER/endpoint_groups",
+		body: `{"endpoint_group":{"name":"hostile-new","description":"d","filters":{"interface":"admin","region_id":"hostile-region"}}}`},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/endpoint_groups"},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/endpoint_groups/{id}"},
+	{area: "identity", pattern: "PATCH /v3/OS-EP-FILTER/endpoint_groups/{id}", body: `{"endpoint_group":{"name":"changed","filters":{"interface":"internal"}}}`},
+	{area: "identity", pattern: "DELETE /v3/OS-EP-FILTER/endpoint_groups/{id}"},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/endpoint_groups/{id}/endpoints"},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/endpoint_groups/{id}/projects"},
+	{area: "identity", pattern: "PUT /v3/OS-EP-FILTER/endpoint_groups/{id}/projects/{project_id}"},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/endpoint_groups/{id}/projects/{project_id}"},
+	{area: "identity", pattern: "DELETE /v3/OS-EP-FILTER/endpoint_groups/{id}/projects/{project_id}"},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/projects/{project_id}/endpoints"},
+	{area: "identity", pattern: "PUT /v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"},
+	{area: "identity", pattern: "DELETE /v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/projects/{project_id}/endpoint_groups"},
+	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/endpoints/{endpoint_id}/projects"},
 
 	// image
 	{area: "image", pattern: "GET /{$}", flags: public},
@@ -670,6 +687,14 @@ func (h *hostile) fixtures() {
 	f["trusts"] = field(h.must(201, "POST", "identity", "/v3/OS-TRUST/trusts", h.owner,
 		fmt.Sprintf(`{"trust":{"trustor_user_id":%q,"trustee_user_id":%q,"project_id":%q,"impersonation":true,"roles":[{"id":%q}]}}`,
 			f["user"], userB, f["project"], f["roles"])), "trust", "id")
+	// An endpoint group (the fixture endpoint's interface) on project C,
+	// which also has the fixture endpoint: C, which no token is scoped to,
+	// so that no area's catalog is filtered.
+	f["projects/project_id"] = f["project_c"]
+	f["endpoint_groups"] = field(h.must(201, "POST", "identity", "/v3/OS-EP-FILTER/endpoint_groups", adm,
+		`{"endpoint_group":{"name":"hostile-eg","filters":{"interface":"public"}}}`), "endpoint_group", "id")
+	h.must(204, "PUT", "identity", "/v3/OS-EP-FILTER/endpoint_groups/"+f["endpoint_groups"]+"/projects/"+f["project_c"], adm, "")
+	h.must(204, "PUT", "identity", "/v3/OS-EP-FILTER/projects/"+f["project_c"]+"/endpoints/"+f["endpoints"], adm, "")
 
 	img := h.must(201, "POST", "image", "/v2/images", h.owner, `{"name":"hostile-i","disk_format":"raw","container_format":"bare","tags":["t1"],"visibility":"shared"}`)
 	f["images"] = img["id"].(string)

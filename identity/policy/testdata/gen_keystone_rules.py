@@ -36,6 +36,8 @@ MODULES = [
     "ec2_credential",
     "ec2tokens",
     "trust",
+    "project_endpoint",
+    "endpoint_group",
 ]
 
 
