@@ -273,8 +273,13 @@ func (s *Store) connectionInfo(ctx context.Context, q querier, vol *Volume, mode
 	if access == "" {
 		access = ModeReadWrite
 	}
+	qos, err := typeQoS(ctx, q, vt)
+	if err != nil {
+		return ConnectionInfo{}, err
+	}
 	info, err := ISCSIConnection(vol.ID, vol.ProviderLocation, vol.ProviderAuth, ConnectionOptions{AccessMode: access,
-		Cacheable: vt != nil && vt.ExtraSpecs[SpecCacheable] == "<is> True", Discard: s.ReportDiscardSupported, Multipath: multipath})
+		Cacheable: vt != nil && vt.ExtraSpecs[SpecCacheable] == "<is> True", Discard: s.ReportDiscardSupported, Multipath: multipath,
+		QoS: qos, Size: vol.Size})
 	if err != nil {
 		return ConnectionInfo{}, fmt.Errorf("volume %s: %w", vol.ID, err)
 	}

@@ -1,13 +1,16 @@
 package storage
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
+	"math/big"
 	"strings"
 	"unicode"
 
 	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/pyjson"
 )
 
 // ConnectionInfo is how a host connects to a volume, as Cinder's
@@ -112,25 +115,115 @@ type ConnectionOptions struct {
 	Discard bool
 	// Multipath is the connector's multipath.
 	Multipath bool
+	// QoS are the volume type's QoS specs (nil for none) and Size the
+	// volume's size in GB, which scales the specs' *_per_gb keys.
+	QoS  *QoSSpecs
+	Size int64
 }
 
 // ISCSIConnection is the connection info Cinder's LVM driver with its
 // tgt target answers for a volume: its export's properties, then the
-// manager's qos_specs (null: no QoS specs), access_mode, cacheable and,
-// when reported, discard.
+// manager's qos_specs (FrontEndQoS), access_mode, cacheable and, when
+// reported, discard.
 func ISCSIConnection(volumeID, location, auth string, o ConnectionOptions) (ConnectionInfo, error) {
 	x, err := ParseISCSIExport(location, auth)
 	if err != nil {
 		return ConnectionInfo{}, err
 	}
+	qos, err := FrontEndQoS(o.QoS, o.Size)
+	if err != nil {
+		return ConnectionInfo{}, err
+	}
 	data := x.Properties(volumeID, o.Multipath)
 	data["qos_specs"] = nil
+	if qos != nil {
+		data["qos_specs"] = qos
+	}
 	data["access_mode"] = o.AccessMode
 	data["cacheable"] = o.Cacheable
 	if o.Discard {
 		data["discard"] = true
 	}
 	return ConnectionInfo{DriverVolumeType: "iscsi", Data: data}, nil
+}
+
+// qosTuneOptions are the options Cinder's volume manager scales by a
+// volume's size (<option>_per_gb, floored by <option>_per_gb_min and
+// capped by <option>_max).
+var qosTuneOptions = []string{"read_iops_sec", "read_bytes_sec", "write_iops_sec", "write_bytes_sec", "total_iops_sec", "total_bytes_sec"}
+
+// FrontEndQoS is the qos_specs of a volume's connection info, as
+// Cinder's VolumeManager._parse_connection_options computes it from its
+// type's QoS specs q and its size: nil (null) unless q's consumer is
+// front-end or both; else q's specs, where for each tune option with a
+// <option>_per_gb key, <option> becomes min(max(<option>_per_gb_min (0
+// when absent), <option>_per_gb * size), <option>_max (that value when
+// absent)), an integer, and the _per_gb, _per_gb_min and _max keys go
+// (_max only then). A value Python's int() refuses (or null) is
+// Cinder's error, a server error here.
+func FrontEndQoS(q *QoSSpecs, size int64) (map[string]any, error) {
+	if q == nil || (q.Consumer != QoSFrontEnd && q.Consumer != QoSBoth) {
+		return nil, nil
+	}
+	specs := make(map[string]any, len(q.Specs))
+	for k, v := range q.Specs {
+		if v == nil {
+			specs[k] = nil
+		} else {
+			specs[k] = *v
+		}
+	}
+	for _, opt := range qosTuneOptions {
+		perGB, ok := q.Specs[opt+"_per_gb"]
+		if !ok {
+			continue
+		}
+		minimum := big.NewInt(0)
+		if v, ok := q.Specs[opt+"_per_gb_min"]; ok {
+			n, err := qosInt(q.ID, opt+"_per_gb_min", v)
+			if err != nil {
+				return nil, err
+			}
+			minimum = n
+			delete(specs, opt+"_per_gb_min")
+		}
+		value, err := qosInt(q.ID, opt+"_per_gb", perGB)
+		if err != nil {
+			return nil, err
+		}
+		value.Mul(value, big.NewInt(size))
+		if value.Cmp(minimum) < 0 {
+			value = minimum
+		}
+		if v, ok := q.Specs[opt+"_max"]; ok {
+			max, err := qosInt(q.ID, opt+"_max", v)
+			if err != nil {
+				return nil, err
+			}
+			if max.Cmp(value) < 0 {
+				value = max
+			}
+			delete(specs, opt+"_max")
+		}
+		if value.IsInt64() {
+			specs[opt] = value.Int64()
+		} else {
+			specs[opt] = json.Number(value.String())
+		}
+		delete(specs, opt+"_per_gb")
+	}
+	return specs, nil
+}
+
+// qosInt is Python's int() of a QoS spec's value.
+func qosInt(id, key string, v *string) (*big.Int, error) {
+	if v != nil {
+		if n, ok := pyjson.Int(*v); ok {
+			return n, nil
+		}
+	}
+	return nil, &fault.Error{Kind: fault.Internal, Type: "ValueError",
+		Message: fmt.Sprintf("QoS specs %s: %s is not an integer", id, key)}
 }
 
 // Why a volume has no connection info: Cinder's volume manager answers

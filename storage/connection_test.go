@@ -83,6 +83,11 @@ func TestISCSIConnectionDifferential(t *testing.T) {
 		AttachedMode string `json:"attached_mode"`
 		Cacheable    bool   `json:"cacheable"`
 		Discard      bool   `json:"discard"`
+		Size         int64  `json:"size"`
+		QoS          *struct {
+			Consumer string             `json:"consumer"`
+			Specs    map[string]*string `json:"specs"`
+		} `json:"qos"`
 	}
 	rng := rand.New(rand.NewPCG(15, 27))
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
@@ -94,16 +99,27 @@ func TestISCSIConnectionDifferential(t *testing.T) {
 		if loc == "" {
 			continue
 		}
-		cases = append(cases, pyCase{Location: loc, Auth: pick("", "CHAP user pass", "CHAP  u\tp", "CHAP u", "None a b c"),
+		c := pyCase{Location: loc, Auth: pick("", "CHAP user pass", "CHAP  u\tp", "CHAP u", "None a b c"),
 			VolumeID: "a", Multipath: []any{false, true, nil, 0, 1, "", "yes"}[rng.IntN(7)], AttachedMode: pick("", "rw", "ro"),
-			Cacheable: rng.IntN(2) == 0, Discard: rng.IntN(2) == 0})
+			Cacheable: rng.IntN(2) == 0, Discard: rng.IntN(2) == 0, Size: []int64{1, 2, 10, 100, 1 << 20}[rng.IntN(5)]}
+		c.QoS = generatedQoS(rng, pick)
+		cases = append(cases, c)
+	}
+	// QoS specs over an export Cinder reads.
+	for range 600 {
+		c := pyCase{Location: "10.0.0.5:3260,1 iqn.x 1", Auth: "CHAP u p", VolumeID: "a", AttachedMode: "rw",
+			Size: []int64{1, 3, 10, 500, 1 << 40}[rng.IntN(5)]}
+		if c.QoS = generatedQoS(rng, pick); c.QoS == nil {
+			continue
+		}
+		cases = append(cases, c)
 	}
 	raw := testenv.PythonJSON(t, "testdata/cinder_connection.py", cases)
 	if len(raw) != len(cases) {
 		t.Fatalf("%d answers for %d cases", len(raw), len(cases))
 	}
 	truthy := map[string]bool{"true": true, "1": true, `"yes"`: true}
-	errs := 0
+	errs, withQoS := 0, 0
 	for i, c := range cases {
 		var want struct {
 			Info  *storage.ConnectionInfo `json:"info"`
@@ -117,8 +133,12 @@ func TestISCSIConnectionDifferential(t *testing.T) {
 		if access == "" {
 			access = "rw"
 		}
-		got, err := storage.ISCSIConnection(c.VolumeID, c.Location, c.Auth, storage.ConnectionOptions{AccessMode: access,
-			Cacheable: c.Cacheable, Discard: c.Discard, Multipath: truthy[string(mp)]})
+		o := storage.ConnectionOptions{AccessMode: access, Cacheable: c.Cacheable, Discard: c.Discard, Multipath: truthy[string(mp)],
+			Size: c.Size}
+		if c.QoS != nil {
+			o.QoS = &storage.QoSSpecs{ID: "q", Consumer: c.QoS.Consumer, Specs: c.QoS.Specs}
+		}
+		got, err := storage.ISCSIConnection(c.VolumeID, c.Location, c.Auth, o)
 		if want.Error != "" {
 			errs++
 			if err == nil {
@@ -130,11 +150,47 @@ func TestISCSIConnectionDifferential(t *testing.T) {
 			t.Errorf("case %+v: %v, Cinder %v", c, err, want.Info)
 			continue
 		}
+		if want.Info.Data["qos_specs"] != nil {
+			withQoS++
+		}
 		if g, w := jsonOf(t, got), jsonOf(t, want.Info); g != w {
 			t.Errorf("case %+v:\n ours   %s\n Cinder %s", c, g, w)
 		}
 	}
-	t.Logf("%d cases, %d refused by both", len(cases), errs)
+	t.Logf("%d cases, %d refused by both, %d with front-end QoS specs", len(cases), errs, withQoS)
+}
+
+// generatedQoS is nil or QoS specs of a random consumer with some of
+// the keys Cinder's volume manager scales, integers, nulls and values
+// Python's int() refuses.
+func generatedQoS(rng *rand.Rand, pick func(...string) string) *struct {
+	Consumer string             `json:"consumer"`
+	Specs    map[string]*string `json:"specs"`
+} {
+	if rng.IntN(5) == 0 {
+		return nil
+	}
+	q := &struct {
+		Consumer string             `json:"consumer"`
+		Specs    map[string]*string `json:"specs"`
+	}{Consumer: pick("front-end", "both", "back-end", "front-end"), Specs: map[string]*string{}}
+	opts := []string{"read_iops_sec", "read_bytes_sec", "write_iops_sec", "write_bytes_sec", "total_iops_sec", "total_bytes_sec"}
+	for range rng.IntN(6) {
+		key := opts[rng.IntN(len(opts))] + pick("", "_per_gb", "_per_gb", "_per_gb_min", "_max", "_per_gb_max")
+		if rng.IntN(6) == 0 {
+			key = pick("read_iops_sec_max_length", "size_iops_sec", "custom:key")
+		}
+		var v *string
+		if rng.IntN(25) != 0 {
+			s := pick("100", "0", "7", "1000", " 25 ", "+3", "1_0", "-5", "99999999999999999999", "10")
+			if rng.IntN(30) == 0 {
+				s = pick("x", "1.5", "", "1__0")
+			}
+			v = &s
+		}
+		q.Specs[key] = v
+	}
+	return q
 }
 
 func jsonOf(t *testing.T, v any) string {

@@ -68,9 +68,10 @@
 //
 // What it does not do: no HTTP (storage/api/cinder serves the Cinder v3
 // API over this Store), no rescheduling after an agent's failure, no
-// snapshots, backups, transfers, groups, migrations, QoS specs,
-// encryption or per-project default types; connection info for iSCSI
-// exports only (no RBD yet); nothing asks Nova whether a server still
-// uses an attachment (the API does); the agents that make the volumes
-// on backends are their own packages.
+// groups, migrations, encryption or per-project default types;
+// connection info for iSCSI exports only (no RBD yet); nothing asks
+// Nova whether a server still uses an attachment (the API does); QoS
+// specs are kept and their front-end specs put in the connection info,
+// but nothing here applies them; the agents that make the volumes on
+// backends are their own packages.
 package storage
