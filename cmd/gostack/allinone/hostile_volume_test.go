@@ -95,6 +95,20 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "POST /v3/backups/{id}/restore", body: `{"restore":{"volume_id":"{{volumes}}","name":"hostile-r"}}`},
 		// os-force_delete reads no body: its mutations would still delete.
 		{area: "volume", pattern: "POST /v3/backups/{id}/action", body: `{"os-reset_status":{"status":"available"}}`},
+		// QoS specs (admins'): a create names the fixture's name, a set
+		// its key and value, an unset a key it lacks; associate and
+		// disassociate without vol_type_id are refused, and the fixture
+		// has no association for disassociate_all to remove.
+		{area: "volume", pattern: "GET /v3/qos-specs"},
+		{area: "volume", pattern: "POST /v3/qos-specs", body: `{"qos_specs":{"name":"hostile-q","consumer":"front-end","hostile:k":"v"}}`},
+		{area: "volume", pattern: "GET /v3/qos-specs/{id}"},
+		{area: "volume", pattern: "PUT /v3/qos-specs/{id}", body: `{"qos_specs":{"hostile:k":"v"}}`},
+		{area: "volume", pattern: "DELETE /v3/qos-specs/{id}"},
+		{area: "volume", pattern: "PUT /v3/qos-specs/{id}/delete_keys", body: `{"keys":["hostile:none"]}`},
+		{area: "volume", pattern: "GET /v3/qos-specs/{id}/associations"},
+		{area: "volume", pattern: "GET /v3/qos-specs/{id}/associate"},
+		{area: "volume", pattern: "GET /v3/qos-specs/{id}/disassociate"},
+		{area: "volume", pattern: "GET /v3/qos-specs/{id}/disassociate_all"},
 		{area: "volume", pattern: "GET /v3/types"},
 		{area: "volume", pattern: "POST /v3/types",
 			body: `{"volume_type":{"name":"hostile-vt","description":"d","os-volume-type-access:is_public":false,"extra_specs":{"hostile:spec":"v"}}}`},
@@ -240,6 +254,8 @@ func (h *hostile) volumeFixtures() {
 	f["types"] = field(h.must(200, "POST", "volume", "/v3/types", adm,
 		`{"volume_type":{"name":"hostile-vt","os-volume-type-access:is_public":false,"extra_specs":{"hostile:spec":"v"}}}`), "volume_type", "id")
 	f["extra_specs"] = "hostile:spec"
+	f["qos-specs"] = field(h.must(200, "POST", "volume", "/v3/qos-specs", adm,
+		`{"qos_specs":{"name":"hostile-q","consumer":"front-end","hostile:k":"v"}}`), "qos_specs", "id")
 	h.must(202, "POST", "volume", "/v3/types/"+f["types"]+"/action", adm, fmt.Sprintf(`{"addProjectAccess":{"project":%q}}`, f["project"]))
 
 	f["os-quota-sets"] = f["project"]

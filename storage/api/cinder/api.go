@@ -84,6 +84,7 @@ func (a *API) router() *httpapi.Router {
 	a.volumeRoutes(rt)
 	a.snapshotRoutes(rt)
 	a.transferRoutes(rt)
+	a.qosRoutes(rt)
 	a.backupRoutes(rt)
 	a.attachmentRoutes(rt)
 	a.typeRoutes(rt)

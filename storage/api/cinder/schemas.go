@@ -173,6 +173,16 @@ var (
 	snapshotResetSchema = action("os-reset_status", `{"type": "object", "properties": {
 		"status": {"type": "string", "format": "snapshot_status"}}, "required": ["status"], "additionalProperties": false}`)
 
+	// schemas/qos_specs.py.
+	qosCreateSchema = compile(`{"type": "object", "properties": {"qos_specs": {"type": "object", "properties": {
+		"name": {"type": "string", "format": "name_skip_leading_trailing_spaces"}}, "required": ["name"],
+		"additionalProperties": true}}, "required": ["qos_specs"], "additionalProperties": false}`)
+	qosSetSchema = compile(`{"type": "object", "properties": {"qos_specs": {"type": "object", "patternProperties": {
+		"^[a-zA-Z0-9-_:. /]{1,255}$": {"type": ["string", "null"], "maxLength": 255}}, "additionalProperties": false}},
+		"required": ["qos_specs"], "additionalProperties": false}`)
+	qosUnsetSchema = compile(`{"type": "object", "properties": {"keys": {"type": "array", "items": {
+		"type": "string", "minLength": 1, "maxLength": 255}, "uniqueItems": true}}, "required": ["keys"], "additionalProperties": false}`)
+
 	// schemas/volume_transfer.py.
 	transferCreateSchema     = compile(transferCreate(""))
 	transferCreateV355Schema = compile(transferCreate(`, "no_snapshots": $bool`))

@@ -62,6 +62,9 @@ var cinderSchemas = []struct {
 	{"backups.update_backup_v343", backupUpdateV343Schema},
 	{"backups.restore", backupRestoreSchema},
 	{"admin_actions.reset_status_backup", backupResetSchema},
+	{"qos_specs.create", qosCreateSchema},
+	{"qos_specs.set", qosSetSchema},
+	{"qos_specs.unset", qosUnsetSchema},
 }
 
 // pythonHarness validates bodies with Cinder's own _SchemaValidator: it
@@ -74,7 +77,7 @@ from cinder.api.validation import parameter_types, validators
 from cinder.api import schemas
 from cinder.api.schemas import (volumes, volume_actions, admin_actions, volume_types, types_extra_specs,
     volume_type_access, default_types, quotas, volume_metadata, scheduler_hints, services, attachments, snapshots,
-    volume_transfer, backups)
+    volume_transfer, backups, qos_specs)
 from cinder import exception
 import webob.exc
 
@@ -337,6 +340,26 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 	for _, body := range []string{`{}`, `3`, `null`, `{"backup": null}`, `{"backup": {}}`, `{"restore": {}, "x": 1}`,
 		`{"restore": {"x": 1}}`, `{"os-reset_status": {}}`, `{"os-reset_status": {"status": "Error"}}`} {
 		for _, s := range []string{"backups.create", "backups.update", "backups.restore", "admin_actions.reset_status_backup"} {
+			add(s, body)
+		}
+	}
+
+	for _, v := range append(values, `"  x  "`, `"`+strings.Repeat("n", 256)+`"`, `{"k": "v"}`, `["a", "a"]`, `["a", ""]`, `["a", "b"]`) {
+		if !truthyNonString(v) { // Cinder's name check calls strip() on it: a 500 (ours is a 400)
+			add("qos_specs.create", `{"qos_specs": {"name": `+v+`}}`)
+		}
+		add("qos_specs.create", `{"qos_specs": {"name": "q", "total_iops_sec": `+v+`}}`)
+		add("qos_specs.create", `{"qos_specs": `+v+`}`)
+		for _, k := range []string{"total_iops_sec", "consumer", "bad key!", "a/b c", ""} {
+			add("qos_specs.set", `{"qos_specs": {"`+k+`": `+v+`}}`)
+		}
+		add("qos_specs.set", `{"qos_specs": `+v+`}`)
+		add("qos_specs.unset", `{"keys": `+v+`}`)
+		add("qos_specs.unset", `{"keys": [`+v+`]}`)
+	}
+	for _, body := range []string{`{}`, `3`, `null`, `{"qos_specs": {}}`, `{"qos_specs": {"name": "q"}, "x": 1}`,
+		`{"keys": []}`, `{"keys": ["a"], "x": 1}`} {
+		for _, s := range []string{"qos_specs.create", "qos_specs.set", "qos_specs.unset"} {
 			add(s, body)
 		}
 	}
