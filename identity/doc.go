@@ -40,6 +40,8 @@
 //     project with associations that match endpoints sees only those, and
 //     only the services left with one. Deleting a project, an endpoint
 //     (or its service) or a group removes its associations.
+//   - Policy blobs: Policy, Keystone's /v3/policies (a type, a blob and
+//     extra members), stored for others to read and never enforced.
 //   - Bootstrap: keystone-manage bootstrap.
 //   - SharedKeys: Fernet keys in the store for several controllers, with a
 //     rotation that never invalidates a valid token.

@@ -44,6 +44,7 @@ func (a *API) Handler() http.Handler {
 	a.credentialRoutes(rt)
 	a.trustRoutes(rt)
 	a.epFilterRoutes(rt)
+	a.policyBlobRoutes(rt)
 	return rt
 }
 

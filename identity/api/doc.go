@@ -106,6 +106,15 @@
 //     project_endpoint_group is a path without the API's base, and GET
 //     .../endpoint_groups/{id}/projects answers an empty list for a
 //     group that does not exist.
+//   - /v3/policies: a member of a create body whose name holds ':' or
+//     '-' is kept as given (Keystone's _normalize_dict reads them as
+//     '_'), and "links" in a body is ignored (Keystone stores it).
+//
+// Policy blobs: /v3/policies (create, list with the type filters and
+// list_limit, show, update merging extra members, delete) with Keystone's
+// schema (type and blob strings, type at most 255 characters; other
+// members kept and shown at the top level), messages and policies; the
+// blobs are stored, never enforced.
 //
 // Endpoint filter: /v3/OS-EP-FILTER/endpoint_groups (create, list with
 // Keystone's one filter, an exact name; show, update, delete; a group's

@@ -317,7 +317,7 @@ func (c *cloud) snapshot(t *testing.T, admin string, tokens ...string) string {
 		{"/v3/roles", "roles"}, {"/v3/role_assignments", "role_assignments"},
 		{"/v3/regions", "regions"}, {"/v3/services", "services"}, {"/v3/endpoints", "endpoints"},
 		{"/v3/credentials", "credentials"}, {"/v3/OS-TRUST/trusts", "trusts"},
-		{"/v3/OS-EP-FILTER/endpoint_groups", "endpoint_groups"},
+		{"/v3/OS-EP-FILTER/endpoint_groups", "endpoint_groups"}, {"/v3/policies", "policies"},
 	} {
 		section(p[0], p[1])
 	}

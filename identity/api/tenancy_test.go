@@ -26,6 +26,7 @@ type tenants struct {
 	bobCred, bobEC2      string // bob's credential id and ec2 access key
 	bobTrust             string // bob's trust of member on B to the admin
 	endpoint, epGroup    string // a public endpoint and an endpoint group, both associated with B
+	policy               string // a policy blob
 	member, reader, role string // role ids; role is "admin"
 }
 
@@ -63,6 +64,8 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 		"endpoint_group": map[string]any{"name": "public", "filters": map[string]any{"interface": "public"}}}), "endpoint_group.id")
 	c.Must(t, http.StatusNoContent, "PUT", "/v3/OS-EP-FILTER/endpoint_groups/"+f.epGroup+"/projects/"+f.b, f.admin, nil)
 	c.Must(t, http.StatusNoContent, "PUT", "/v3/OS-EP-FILTER/projects/"+f.b+"/endpoints/"+f.endpoint, f.admin, nil)
+	f.policy = str(t, c.Must(t, http.StatusCreated, "POST", "/v3/policies", f.admin, map[string]any{
+		"policy": map[string]any{"type": "application/json", "blob": "{}"}}), "policy.id")
 	return f
 }
 
@@ -70,7 +73,7 @@ func newTenants(t *testing.T, c *cloud) *tenants {
 // {member}, {reader} and {admin} into s.
 func (f *tenants) expand(s string) string {
 	return strings.NewReplacer("{A}", f.a, "{B}", f.b, "{alice}", f.aliceID, "{bob}", f.bobID, "{carol}", f.carolID,
-		"{aliceAC}", f.aliceAC, "{bobAC}", f.bobAC, "{bobCred}", f.bobCred, "{bobEC2}", f.bobEC2, "{bobTrust}", f.bobTrust, "{endpoint}", f.endpoint, "{epGroup}", f.epGroup, "{member}", f.member, "{reader}", f.reader, "{admin}", f.role).Replace(s)
+		"{aliceAC}", f.aliceAC, "{bobAC}", f.bobAC, "{bobCred}", f.bobCred, "{bobEC2}", f.bobEC2, "{bobTrust}", f.bobTrust, "{endpoint}", f.endpoint, "{epGroup}", f.epGroup, "{policy}", f.policy, "{member}", f.member, "{reader}", f.reader, "{admin}", f.role).Replace(s)
 }
 
 // tenancyOp is one call that alice and carol must not be able to make.
@@ -170,6 +173,11 @@ var tenancyOps = []tenancyOp{
 	{"remove the endpoint from B", "DELETE", "/v3/OS-EP-FILTER/projects/{B}/endpoints/{endpoint}", nil, "", 204},
 	{"remove the group from B", "DELETE", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}/projects/{B}", nil, "", 204},
 	{"delete the endpoint group", "DELETE", "/v3/OS-EP-FILTER/endpoint_groups/{epGroup}", nil, "", 204},
+	{"list policies", "GET", "/v3/policies", nil, "", 200},
+	{"read the policy", "GET", "/v3/policies/{policy}", nil, "", 200},
+	{"create a policy", "POST", "/v3/policies", map[string]any{"policy": map[string]any{"type": "t", "blob": "{}"}}, "", 201},
+	{"update the policy", "PATCH", "/v3/policies/{policy}", map[string]any{"policy": map[string]any{"blob": "pwned"}}, "", 200},
+	{"delete the policy", "DELETE", "/v3/policies/{policy}", nil, "", 204},
 	{"create a trust as bob", "POST", "/v3/OS-TRUST/trusts", map[string]any{"trust": map[string]any{"trustor_user_id": "{bob}",
 		"trustee_user_id": "{alice}", "project_id": "{B}", "impersonation": true, "roles": []any{map[string]any{"name": "member"}}}}, "", 403},
 	{"delete bob's trust", "DELETE", "/v3/OS-TRUST/trusts/{bobTrust}", nil, "", 204},

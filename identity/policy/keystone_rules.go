@@ -1283,5 +1283,51 @@ func KeystoneDefaults() []Rule {
 				{Method: "DELETE", Path: "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}"},
 			},
 		},
+		// keystone/common/policies/policy.py
+		{
+			Name:        "identity:get_policy",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "Show policy details.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/policies/{policy_id}"},
+			},
+		},
+		{
+			Name:        "identity:list_policies",
+			Check:       "rule:admin_required or (role:reader and system_scope:all)",
+			Description: "List policies.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "GET", Path: "/v3/policies"},
+			},
+		},
+		{
+			Name:        "identity:create_policy",
+			Check:       "rule:admin_required",
+			Description: "Create policy.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "POST", Path: "/v3/policies"},
+			},
+		},
+		{
+			Name:        "identity:update_policy",
+			Check:       "rule:admin_required",
+			Description: "Update policy.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "PATCH", Path: "/v3/policies/{policy_id}"},
+			},
+		},
+		{
+			Name:        "identity:delete_policy",
+			Check:       "rule:admin_required",
+			Description: "Delete policy.",
+			ScopeTypes:  []string{"system", "project"},
+			Operations: []Operation{
+				{Method: "DELETE", Path: "/v3/policies/{policy_id}"},
+			},
+		},
 	}
 }

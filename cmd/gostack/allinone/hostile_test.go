@@ -186,6 +186,11 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "identity", pattern: "DELETE /v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"},
 	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/projects/{project_id}/endpoint_groups"},
 	{area: "identity", pattern: "GET /v3/OS-EP-FILTER/endpoints/{endpoint_id}/projects"},
+	{area: "identity", pattern: "POST /v3/policies", body: `{"policy":{"type":"application/json","blob":"{}"}}`},
+	{area: "identity", pattern: "GET /v3/policies"},
+	{area: "identity", pattern: "GET /v3/policies/{id}"},
+	{area: "identity", pattern: "PATCH /v3/policies/{id}", body: `{"policy":{"blob":"{\"changed\": 1}"}}`},
+	{area: "identity", pattern: "DELETE /v3/policies/{id}"},
 
 	// image
 	{area: "image", pattern: "GET /{$}", flags: public},
@@ -695,6 +700,7 @@ func (h *hostile) fixtures() {
 		`{"endpoint_group":{"name":"hostile-eg","filters":{"interface":"public"}}}`), "endpoint_group", "id")
 	h.must(204, "PUT", "identity", "/v3/OS-EP-FILTER/endpoint_groups/"+f["endpoint_groups"]+"/projects/"+f["project_c"], adm, "")
 	h.must(204, "PUT", "identity", "/v3/OS-EP-FILTER/projects/"+f["project_c"]+"/endpoints/"+f["endpoints"], adm, "")
+	f["policies"] = field(h.must(201, "POST", "identity", "/v3/policies", adm, `{"policy":{"type":"application/json","blob":"{}"}}`), "policy", "id")
 
 	img := h.must(201, "POST", "image", "/v2/images", h.owner, `{"name":"hostile-i","disk_format":"raw","container_format":"bare","tags":["t1"],"visibility":"shared"}`)
 	f["images"] = img["id"].(string)

@@ -38,6 +38,7 @@ MODULES = [
     "trust",
     "project_endpoint",
     "endpoint_group",
+    "policy",
 ]
 
 
