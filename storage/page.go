@@ -27,6 +27,9 @@ type listing struct {
 	MarkerArgs         []any
 	NotFound           func(id string) error
 	Limit              int
+	// HardDeleted: the table's rows are removed when deleted (it has no
+	// deleted_at).
+	HardDeleted bool
 }
 
 // page runs l in one read transaction, read is the kind's query reader
@@ -38,6 +41,9 @@ func page[T any](ctx context.Context, db *sqlstore.DB, l listing, read func(cont
 		cond, args := strings.Join(l.Conds, " AND "), slices.Clone(l.Args)
 		if l.Marker != "" {
 			visible, vargs := l.Alias+".deleted_at IS NULL", []any{l.Marker}
+			if l.HardDeleted {
+				visible = "1 = 1"
+			}
 			if l.MarkerScope != "" {
 				visible, vargs = visible+" AND "+l.MarkerScope, append(vargs, l.MarkerArgs...)
 			}

@@ -302,35 +302,8 @@ func (s *Store) QoSSpecsList(ctx context.Context, f QoSSpecsFilter) ([]QoSSpecs,
 	if f.Name != "" {
 		cond, args = cond+" AND q.name = ?", append(args, f.Name)
 	}
-	var out []QoSSpecs
-	err = s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		cond, args := cond, slices.Clone(args)
-		if f.Marker != "" {
-			values, err := order.Marker(ctx, tx, "FROM storage_qos_specs q WHERE q.id = ?", f.Marker)
-			if errors.Is(err, sqlstore.ErrNotFound) {
-				return qosNotFound(f.Marker)
-			} else if err != nil {
-				return err
-			}
-			after, aargs := order.After(values)
-			cond, args = cond+" AND "+after, append(args, aargs...)
-		}
-		q := "SELECT " + qosCols + " FROM storage_qos_specs q WHERE " + cond + order.OrderBy()
-		if f.Limit > 0 {
-			q, args = q+" LIMIT ?", append(args, f.Limit+1)
-		}
-		var err error
-		out, err = queryQoS(ctx, tx, q, args...)
-		return err
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	more := false
-	if f.Limit > 0 && len(out) > f.Limit {
-		out, more = out[:f.Limit], true
-	}
-	return out, more, nil
+	return page(ctx, s.db, listing{Order: order, Table: "storage_qos_specs q", Alias: "q", Cols: qosCols, Conds: []string{cond}, Args: args,
+		Marker: f.Marker, NotFound: qosNotFound, Limit: f.Limit, HardDeleted: true}, queryQoS)
 }
 
 // errQoSKept, returned by a change of writeQoS, commits what the change
