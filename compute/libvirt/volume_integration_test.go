@@ -237,8 +237,14 @@ func TestVolumeHotplugNoOS(t *testing.T) {
 	if after := domainXMLOf(t, d, id, false); after != before || secretDefined(t, d, id, b.Serial) {
 		t.Fatalf("a refused attach changed the guest: secret %v, definition\n%s", secretDefined(t, d, id, b.Serial), after)
 	}
+	// With its front-end QoS: libvirt takes the <iotune> and the running
+	// guest's disk has it.
+	b.QoS = map[string]int64{"total_iops_sec": 100}
 	do(t, "attach with the right password", func() error { return d.AttachVolume(ctx, id, b) })
 	both(b, true)
+	if live := domainXMLOf(t, d, id, true); !strings.Contains(live, "<total_iops_sec>100</total_iops_sec>") {
+		t.Fatalf("the running guest's disk lacks the volume's I/O limit:\n%s", live)
+	}
 
 	do(t, "pause", func() error { return d.Pause(ctx, id) })
 	do(t, "attach to a paused guest", func() error { return d.AttachVolume(ctx, id, c) })

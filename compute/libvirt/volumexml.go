@@ -47,7 +47,8 @@ func defaultInitiator(id string) string { return "iqn.2008-11.org.linux-kvm:" + 
 // iscsi, name "<iqn>/<lun>", the portal as its host, the initiator
 // name, with CHAP the user and the secret by usage (its value is in
 // libvirt's secret store, never in the domain), raw, cache none, on
-// the bus given, the volume id as serial.
+// the bus given, the volume id as serial, and its front-end QoS as
+// <iotune>.
 func iscsiDisk(id string, v virt.Disk, t virt.ISCSI, initiator, dev, bus string) libvirtxml.DomainDisk {
 	if initiator == "" {
 		initiator = defaultInitiator(id)
@@ -62,13 +63,21 @@ func iscsiDisk(id string, v virt.Disk, t virt.ISCSI, initiator, dev, bus string)
 		src.Auth = &libvirtxml.DomainDiskAuth{Username: t.Username,
 			Secret: &libvirtxml.DomainDiskSecret{Type: "iscsi", Usage: secretUsage(id, v.VolumeID())}}
 	}
-	return libvirtxml.DomainDisk{
+	disk := libvirtxml.DomainDisk{
 		Device: "disk",
 		Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw", Cache: "none"},
 		Source: &libvirtxml.DomainDiskSource{Network: src},
 		Target: &libvirtxml.DomainDiskTarget{Dev: dev, Bus: bus},
 		Serial: v.VolumeID(),
 	}
+	if q := v.QoS; len(q) > 0 {
+		// The volume's front-end QoS, as Nova's libvirt driver writes it.
+		u := func(k string) uint64 { return uint64(max(q[k], 0)) }
+		disk.IOTune = &libvirtxml.DomainDiskIOTune{TotalBytesSec: u("total_bytes_sec"), ReadBytesSec: u("read_bytes_sec"),
+			WriteBytesSec: u("write_bytes_sec"), TotalIopsSec: u("total_iops_sec"), ReadIopsSec: u("read_iops_sec"),
+			WriteIopsSec: u("write_iops_sec")}
+	}
+	return disk
 }
 
 // checkVolume reads a volume this driver can attach or boot from: an

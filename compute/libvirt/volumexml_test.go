@@ -53,6 +53,22 @@ func TestVolumeXML(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "volume-secret", secret)
+	// A volume's front-end QoS is the disk's <iotune>.
+	limited := v
+	limited.QoS = map[string]int64{"total_iops_sec": 100, "read_bytes_sec": 1 << 20}
+	ltgt, err := checkVolume(limited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld := iscsiDisk(testID, limited, ltgt, "", "vdc", "virtio")
+	iotune, err := ld.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(iotune, "<iotune>") || !strings.Contains(iotune, "<total_iops_sec>100</total_iops_sec>") ||
+		!strings.Contains(iotune, "<read_bytes_sec>1048576</read_bytes_sec>") || strings.Contains(iotune, "write_iops_sec") {
+		t.Errorf("a volume with QoS:\n%s", iotune)
+	}
 	for _, s := range []string{disk, noAuth, secret} {
 		if strings.Contains(s, testPassword) {
 			t.Errorf("the password is in\n%s", s)

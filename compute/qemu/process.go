@@ -145,6 +145,7 @@ func (d *Driver) launch(ctx context.Context, g *definition, f files, incoming *o
 		return nil, fmt.Errorf("compute/qemu: start guest %s: no process after start: %s", g.ID, qemuMessage(f.log, nil))
 	}
 	d.log.Info("compute/qemu: started", "guest", g.ID, "pid", p.pid, "incoming", incoming != nil, "took", time.Since(start))
+	d.throttleAll(ctx, g, f)
 	return p, nil
 }
 

@@ -125,7 +125,17 @@ type Disk struct {
 	// Serial is the volume id the guest sees (virtio-blk keeps its first
 	// 20 characters); "" for a local disk: no serial.
 	Serial string
+	// QoS is a volume's front-end I/O limits (the connection info's
+	// qos_specs, Cinder's consumer front-end or both), by the keys
+	// Nova's libvirt driver applies (QoSKeys: total_bytes_sec,
+	// read_iops_sec, ...); nil for none. A driver throttles the disk to
+	// them.
+	QoS map[string]int64 `json:",omitempty"`
 }
+
+// QoSKeys are the qos_specs keys a driver applies, as Nova's libvirt
+// driver does (its <iotune> elements); others are not read.
+var QoSKeys = []string{"total_bytes_sec", "read_bytes_sec", "write_bytes_sec", "total_iops_sec", "read_iops_sec", "write_iops_sec"}
 
 // GuestPort is a NIC on the integration bridge, keyed by its Neutron
 // port id (what the network agent matches in external_ids:iface-id).

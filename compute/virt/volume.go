@@ -188,7 +188,42 @@ func VolumeDisk(info map[string]any) (Disk, error) {
 		}
 		conn[k] = s
 	}
-	return Disk{Protocol: proto, Connection: conn, Serial: conn["volume_id"]}, nil
+	d := Disk{Protocol: proto, Connection: conn, Serial: conn["volume_id"]}
+	if q, ok := data["qos_specs"].(map[string]any); ok {
+		for _, k := range QoSKeys {
+			var n int64
+			var err error
+			switch v := q[k].(type) {
+			case nil:
+				continue
+			case string:
+				n, err = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			case json.Number:
+				n, err = v.Int64()
+			case float64:
+				n = int64(v)
+				if float64(n) != v {
+					err = errors.New("not a whole number")
+				}
+			case int64:
+				n = v
+			case int:
+				n = int64(v)
+			default:
+				err = fmt.Errorf("a %T", v)
+			}
+			if err != nil || n < 0 {
+				return Disk{}, fmt.Errorf("%w: qos_specs %s %v: want a whole number of at least 0", ErrBadVolume, k, q[k])
+			}
+			if n > 0 {
+				if d.QoS == nil {
+					d.QoS = map[string]int64{}
+				}
+				d.QoS[k] = n
+			}
+		}
+	}
+	return d, nil
 }
 
 // redacted is d with auth_password replaced, for printing.

@@ -154,6 +154,31 @@ func TestVolumeDisk(t *testing.T) {
 	}
 }
 
+// The connection info's qos_specs (Cinder's front-end QoS, values as
+// strings or numbers) become the disk's limits, by the keys drivers
+// apply; others are not read, and a value that is no whole number is
+// refused.
+func TestVolumeDiskQoS(t *testing.T) {
+	info := func(q any) map[string]any {
+		return map[string]any{"driver_volume_type": "iscsi", "data": map[string]any{"target_iqn": "iqn.x", "qos_specs": q}}
+	}
+	d, err := virt.VolumeDisk(info(map[string]any{"total_iops_sec": "100", "read_bytes_sec": 1048576.0, "write_iops_sec": json.Number("7"),
+		"consumer": "front-end", "total_bytes_sec": "0"}))
+	want := map[string]int64{"total_iops_sec": 100, "read_bytes_sec": 1 << 20, "write_iops_sec": 7}
+	if err != nil || fmt.Sprint(d.QoS) != fmt.Sprint(want) {
+		t.Fatalf("QoS %v, %v; want %v", d.QoS, err, want)
+	}
+	if d, err := virt.VolumeDisk(info(nil)); err != nil || d.QoS != nil {
+		t.Fatalf("no qos_specs: %v %v", d.QoS, err)
+	}
+	for _, bad := range []any{map[string]any{"total_iops_sec": "ten"}, map[string]any{"total_iops_sec": 1.5},
+		map[string]any{"read_iops_sec": -1}, map[string]any{"write_bytes_sec": []any{1}}} {
+		if _, err := virt.VolumeDisk(info(bad)); !errors.Is(err, virt.ErrBadVolume) {
+			t.Errorf("qos_specs %v: %v, want ErrBadVolume", bad, err)
+		}
+	}
+}
+
 func TestVolumeID(t *testing.T) {
 	d := chap(nil)
 	if got := d.VolumeID(); got != d.Connection["volume_id"] {
