@@ -213,24 +213,17 @@ func (a *API) listBackups(detail bool) handler {
 			bs = bs[min(p.offset, len(bs)):]
 		}
 		attrs := detail && a.allowed(r.Context(), q, "backup:backup_project_attribute", nil)
-		out := make([]map[string]any, len(bs))
-		for i, b := range bs {
-			if detail {
-				out[i] = q.backupDetail(b, attrs)
-			} else {
-				out[i] = q.backupSummary(b)
-			}
-		}
-		res := map[string]any{"backups": out}
 		collection := "backups"
 		if detail {
 			collection = "backups/detail"
 		}
-		if len(bs) > 0 {
-			if links := q.nextLinks(r.URL.Query(), collection, len(bs), bs[len(bs)-1].ID); links != nil {
-				res["backups_links"] = links
-			}
-		}
+		res := listAnswer(q, r, "backups", "backups_links", collection, bs, func(b storage.Backup) string { return b.ID },
+			func(b storage.Backup) map[string]any {
+				if detail {
+					return q.backupDetail(b, attrs)
+				}
+				return q.backupSummary(b)
+			})
 		if withCount {
 			f.Marker, f.Limit = "", 0
 			var all []storage.Backup

@@ -2,6 +2,7 @@ package cinder
 
 import (
 	"math"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -144,4 +145,22 @@ func (q *request) nextLinks(query url.Values, collection string, count int, last
 	}
 	params.Set("marker", lastID)
 	return []httpapi.Link{{Rel: "next", Href: q.base() + "/" + collection + "?" + params.Encode()}}
+}
+
+// listAnswer is a list's answer: the items' views under key, and under
+// linksKey the next link (nextLinks) when the page is full, its marker
+// the last item's id.
+func listAnswer[T any](q *request, r *http.Request, key, linksKey, collection string, items []T, id func(T) string,
+	view func(T) map[string]any) map[string]any {
+	out := make([]map[string]any, len(items))
+	for i, it := range items {
+		out[i] = view(it)
+	}
+	res := map[string]any{key: out}
+	if len(items) > 0 {
+		if links := q.nextLinks(r.URL.Query(), collection, len(items), id(items[len(items)-1])); links != nil {
+			res[linksKey] = links
+		}
+	}
+	return res
 }

@@ -73,16 +73,7 @@ func (a *API) listQoS(w http.ResponseWriter, r *http.Request, q *request) error 
 		}
 		list = list[min(p.offset, len(list)):]
 	}
-	out := make([]map[string]any, len(list))
-	for i, s := range list {
-		out[i] = qosView(s)
-	}
-	res := map[string]any{"qos_specs": out}
-	if len(list) > 0 {
-		if links := q.nextLinks(r.URL.Query(), qosCollection, len(list), list[len(list)-1].ID); links != nil {
-			res["qos_specs_links"] = links
-		}
-	}
+	res := listAnswer(q, r, "qos_specs", "qos_specs_links", qosCollection, list, func(s storage.QoSSpecs) string { return s.ID }, qosView)
 	httpapi.WriteJSON(w, http.StatusOK, res)
 	return nil
 }

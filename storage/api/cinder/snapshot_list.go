@@ -71,27 +71,21 @@ func (a *API) listSnapshots(detail bool) handler {
 			snaps = snaps[min(p.offset, len(snaps)):]
 		}
 		ext := detail && a.snapshotExtensions(r.Context(), q)
-		out := make([]map[string]any, len(snaps))
-		for i, n := range snaps {
-			if !detail {
-				out[i] = snapshotSummary(n)
-				continue
-			}
-			out[i] = q.snapshotView(n)
-			if ext {
-				addSnapshotExtensions(n, out[i])
-			}
-		}
-		res := map[string]any{"snapshots": out}
 		collection := "snapshots"
 		if detail {
 			collection = "snapshots/detail"
 		}
-		if len(snaps) > 0 {
-			if links := q.nextLinks(r.URL.Query(), collection, len(snaps), snaps[len(snaps)-1].ID); links != nil {
-				res["snapshots_links"] = links
-			}
-		}
+		res := listAnswer(q, r, "snapshots", "snapshots_links", collection, snaps, func(n storage.Snapshot) string { return n.ID },
+			func(n storage.Snapshot) map[string]any {
+				if !detail {
+					return snapshotSummary(n)
+				}
+				view := q.snapshotView(n)
+				if ext {
+					addSnapshotExtensions(n, view)
+				}
+				return view
+			})
 		if withCount {
 			f.Marker, f.Limit = "", 0
 			var all []storage.Snapshot

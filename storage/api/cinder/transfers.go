@@ -172,20 +172,13 @@ func (a *API) listTransfers(detail, v3 bool) handler {
 		}
 		ts = ts[min(again.offset, len(ts)):]
 		ts = ts[:min(again.limit, len(ts))]
-		out := make([]map[string]any, len(ts))
-		for i, t := range ts {
-			if detail {
-				out[i] = q.transferDetail(t)
-			} else {
-				out[i] = q.transferSummary(t)
-			}
-		}
-		res := map[string]any{"transfers": out}
-		if len(ts) > 0 {
-			if links := q.nextLinks(r.URL.Query(), transferCollection, len(ts), ts[len(ts)-1].ID); links != nil {
-				res["transfers_links"] = links
-			}
-		}
+		res := listAnswer(q, r, "transfers", "transfers_links", transferCollection, ts, func(t storage.Transfer) string { return t.ID },
+			func(t storage.Transfer) map[string]any {
+				if detail {
+					return q.transferDetail(t)
+				}
+				return q.transferSummary(t)
+			})
 		httpapi.WriteJSON(w, http.StatusOK, res)
 		return nil
 	}

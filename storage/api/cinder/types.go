@@ -118,16 +118,8 @@ func (a *API) listTypes(w http.ResponseWriter, r *http.Request, q *request) erro
 		types = types[min(p.offset, len(types)):]
 		types = types[:min(p.limit, len(types))]
 	}
-	out := make([]map[string]any, len(types))
-	for i, t := range types {
-		out[i] = a.typeView(r.Context(), q, t, true)
-	}
-	res := map[string]any{"volume_types": out}
-	if len(types) > 0 {
-		if links := q.nextLinks(r.URL.Query(), "types", len(types), types[len(types)-1].ID); links != nil {
-			res["volume_type_links"] = links
-		}
-	}
+	res := listAnswer(q, r, "volume_types", "volume_type_links", "types", types, func(t storage.VolumeType) string { return t.ID },
+		func(t storage.VolumeType) map[string]any { return a.typeView(r.Context(), q, t, true) })
 	httpapi.WriteJSON(w, http.StatusOK, res)
 	return nil
 }

@@ -370,26 +370,20 @@ func (a *API) listVolumes(detail bool) handler {
 			}
 			vols = vols[min(p.offset, len(vols)):]
 		}
-		out := make([]map[string]any, len(vols))
 		ext := a.volumeExtensions(r.Context(), q)
-		for i, v := range vols {
-			if detail {
-				out[i] = q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))
-				ext.add(v, out[i])
-			} else {
-				out[i] = q.volumeSummary(v)
-			}
-		}
-		res := map[string]any{"volumes": out}
 		collection := "volumes"
 		if detail {
 			collection = "volumes/detail"
 		}
-		if len(vols) > 0 {
-			if links := q.nextLinks(r.URL.Query(), collection, len(vols), vols[len(vols)-1].ID); links != nil {
-				res["volumes_links"] = links
-			}
-		}
+		res := listAnswer(q, r, "volumes", "volumes_links", collection, vols, func(v storage.Volume) string { return v.ID },
+			func(v storage.Volume) map[string]any {
+				if !detail {
+					return q.volumeSummary(v)
+				}
+				view := q.volumeView(v, a.typeName(r.Context(), v.VolumeTypeID))
+				ext.add(v, view)
+				return view
+			})
 		if withCount {
 			f.Marker, f.Limit = "", 0
 			var all []storage.Volume
