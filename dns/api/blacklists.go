@@ -103,7 +103,7 @@ func (a *API) listBlacklists(w http.ResponseWriter, r *http.Request, q *request)
 			match = append(match, b)
 		}
 	}
-	writeSmallList(w, r, lq, "blacklists", match, func(b dns.Blacklist) taskKeys {
+	writeMemoryList(w, r, lq, "blacklists", false, match, func(b dns.Blacklist) taskKeys {
 		return taskKeys{id: b.ID, created: b.CreatedAt, updated: b.UpdatedAt, name: b.Pattern}
 	}, func(r *http.Request, b dns.Blacklist) any { return renderBlacklist(r, b) })
 }

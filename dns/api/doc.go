@@ -1,8 +1,10 @@
 // Package api serves Designate's v2 DNS API over dns.Store, on the wire
 // exactly as Designate answers (designate/api/v2 and the API_v2 object
-// adapters): the same fields, {"self": ...} links, collections with
-// "links" (and "next" while more items follow) and, for zones and
-// recordsets, "metadata": {"total_count": N}; 202 with the PENDING object
+// adapters): the same fields, {"self": ...} links, collections written
+// in render_list's order — the items under the collection's name first,
+// then "links" (with "next" while more items follow) and, for the lists
+// Designate pages in storage (zones, recordsets, imports, exports,
+// transfer accepts), "metadata": {"total_count": N}; 202 with the PENDING object
 // for zone and recordset writes and deletes; errors as Designate's
 // FaultWrapperMiddleware renders them ({"code","type","message",
 // "request_id"}), the offending field named in the message.

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -217,7 +219,49 @@ func writeList[T, V any](w http.ResponseWriter, r *http.Request, lq listQuery, k
 	for i, it := range items {
 		views[i] = render(r, it)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{key: views, "links": links, "metadata": meta})
+	httpapi.WriteJSON(w, http.StatusOK, collection{key: key, items: views, links: links, meta: meta})
+}
+
+// collection is a list answer in the order Designate's APIv2Adapter
+// render_list writes it: the items under the collection's name first,
+// then "links", then "metadata" for the paged lists (zones, recordsets,
+// imports, exports, transfer accepts). Some clients read the first key.
+type collection struct {
+	key   string
+	items any
+	links collectionLinks
+	meta  map[string]int // nil: the list has no "metadata"
+}
+
+// MarshalJSON writes the members in collection's order, HTML characters
+// unescaped as httpapi.WriteJSON writes them.
+func (c collection) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteByte('{')
+	for i, m := range []struct {
+		name string
+		v    any
+	}{{c.key, c.items}, {"links", c.links}, {"metadata", c.meta}} {
+		if m.name == "metadata" && c.meta == nil {
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := enc.Encode(m.name); err != nil {
+			return nil, err
+		}
+		b.Truncate(b.Len() - 1) // the encoder's newline
+		b.WriteByte(':')
+		if err := enc.Encode(m.v); err != nil {
+			return nil, err
+		}
+		b.Truncate(b.Len() - 1)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // taskKeys are the sort keys of the small collections listed in memory
@@ -231,9 +275,10 @@ type taskKeys struct {
 
 // writeMemoryList answers a list the store returns whole: sorted by the
 // request's sort key (created_at, id, updated_at, or name or pattern),
-// after the marker, one page, with links and metadata.total_count (the
-// matches before paging).
-func writeMemoryList[T any](w http.ResponseWriter, r *http.Request, lq listQuery, key string, items []T,
+// after the marker, one page, with links and, for the lists Designate
+// pages in storage (paged: imports, exports, transfer accepts),
+// metadata.total_count (the matches before paging).
+func writeMemoryList[T any](w http.ResponseWriter, r *http.Request, lq listQuery, key string, paged bool, items []T,
 	keys func(T) taskKeys, render func(*http.Request, T) any) {
 	total := len(items)
 	body, err := memoryPage(r, lq, key, items, keys, render)
@@ -241,30 +286,18 @@ func writeMemoryList[T any](w http.ResponseWriter, r *http.Request, lq listQuery
 		fail(w, r, err)
 		return
 	}
-	meta := map[string]int{}
-	if !hideCounts(r) {
-		meta["total_count"] = total
-	}
-	body["metadata"] = meta
-	httpapi.WriteJSON(w, http.StatusOK, body)
-}
-
-// writeSmallList is writeMemoryList for the collections Designate does
-// not page in storage (TLDs, blacklists: plain ListObjectMixins), which
-// have no "metadata".
-func writeSmallList[T any](w http.ResponseWriter, r *http.Request, lq listQuery, key string, items []T,
-	keys func(T) taskKeys, render func(*http.Request, T) any) {
-	body, err := memoryPage(r, lq, key, items, keys, render)
-	if err != nil {
-		fail(w, r, err)
-		return
+	if paged {
+		body.meta = map[string]int{}
+		if !hideCounts(r) {
+			body.meta["total_count"] = total
+		}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, body)
 }
 
 // memoryPage is one page of items, rendered under key, with its links.
 func memoryPage[T any](r *http.Request, lq listQuery, key string, items []T,
-	keys func(T) taskKeys, render func(*http.Request, T) any) (map[string]any, error) {
+	keys func(T) taskKeys, render func(*http.Request, T) any) (collection, error) {
 	id := func(t T) string { return keys(t).id }
 	items, err := pageInMemory(items, lq, id, func(t T, sortKey string) string {
 		k := keys(t)
@@ -279,12 +312,12 @@ func memoryPage[T any](r *http.Request, lq listQuery, key string, items []T,
 		return timestamp(k.created)
 	})
 	if err != nil {
-		return nil, err
+		return collection{}, err
 	}
 	items, links := cut(r, lq, items, id)
 	views := make([]any, len(items))
 	for i, it := range items {
 		views[i] = render(r, it)
 	}
-	return map[string]any{key: views, "links": links}, nil
+	return collection{key: key, items: views, links: links}, nil
 }

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -183,4 +185,72 @@ func TestPagination(t *testing.T) {
 			t.Errorf("pools = %v", pools)
 		}
 	})
+}
+
+// topKeys returns a JSON object's member names in the order they are
+// written.
+func topKeys(t *testing.T, body []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not a JSON object: %s", body)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// TestListKeyOrder: every list answer writes its collection first, then
+// "links", then "metadata" for the lists Designate pages in storage
+// (zones, recordsets, imports, exports, transfer accepts), as Designate's
+// render_list does; some clients read the first key.
+func TestListKeyOrder(t *testing.T) {
+	c := newCloud(t)
+	zone := c.mkZone(t, memberA, "example.org.")
+	c.mkRecordSet(t, memberA, zone, "www.example.org.", "192.0.2.1")
+	c.Must(t, http.StatusCreated, "POST", "/v2/tsigkeys", adminA, map[string]any{"name": "k", "algorithm": "hmac-sha256",
+		"secret": "c2VjcmV0", "scope": "POOL", "resource_id": dns.DefaultPoolID})
+	c.Must(t, http.StatusCreated, "POST", "/v2/tlds", adminA, map[string]any{"name": "org"})
+	c.Must(t, http.StatusCreated, "POST", "/v2/blacklists", adminA, map[string]any{"pattern": "^bad\\."})
+	c.Must(t, http.StatusCreated, "POST", "/v2/zones/"+zone+"/tasks/transfer_requests", memberA, map[string]any{})
+	c.Must(t, http.StatusAccepted, "POST", "/v2/zones/"+zone+"/tasks/export", memberA, nil)
+	all := map[string]string{"X-Auth-All-Projects": "true"}
+	for _, tc := range []struct {
+		path, token string
+		want        string
+	}{
+		{"/v2/zones", memberA, "zones links metadata"},
+		{"/v2/zones/" + zone + "/recordsets", memberA, "recordsets links metadata"},
+		{"/v2/recordsets", memberA, "recordsets links metadata"},
+		{"/v2/zones/tasks/imports", memberA, "imports links metadata"},
+		{"/v2/zones/tasks/exports", memberA, "exports links metadata"},
+		{"/v2/zones/tasks/transfer_accepts", adminA, "transfer_accepts links metadata"},
+		{"/v2/zones/tasks/transfer_requests", memberA, "transfer_requests links"},
+		{"/v2/tsigkeys", adminA, "tsigkeys links"},
+		{"/v2/pools", adminA, "pools links"},
+		{"/v2/tlds", adminA, "tlds links"},
+		{"/v2/blacklists", adminA, "blacklists links"},
+		{"/v2/reverse/floatingips", memberA, "floatingips links"},
+	} {
+		r := c.Call(t, call{Method: "GET", Path: tc.path, Token: tc.token, Header: all})
+		if tc.token == memberA {
+			r = c.Do(t, "GET", tc.path, tc.token, nil)
+		}
+		if r.Code != http.StatusOK {
+			t.Fatalf("GET %s: %s", tc.path, r)
+		}
+		if got := strings.Join(topKeys(t, r.Body), " "); got != tc.want {
+			t.Errorf("GET %s: keys in order %q, want %q", tc.path, got, tc.want)
+		}
+	}
 }

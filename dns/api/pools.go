@@ -58,7 +58,7 @@ func (a *API) listPools(w http.ResponseWriter, r *http.Request, q *request) {
 	for i, p := range match {
 		views[i] = renderPool(r, p)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"pools": views, "links": links})
+	httpapi.WriteJSON(w, http.StatusOK, collection{key: "pools", items: views, links: links})
 }
 
 func (a *API) showPool(w http.ResponseWriter, r *http.Request, q *request) {

@@ -47,7 +47,7 @@ func (a *API) listFloatingIPs(w http.ResponseWriter, r *http.Request, q *request
 		items = append(items, a.fipView(r, f.fip, f.ptr))
 	}
 	// FloatingIPListAPIv2Adapter: no pagination, so no "next".
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"floatingips": items, "links": collectionLinks{Self: selfCollection(r)}})
+	httpapi.WriteJSON(w, http.StatusOK, collection{key: "floatingips", items: items, links: collectionLinks{Self: selfCollection(r)}})
 }
 
 type fipWithPTR struct {

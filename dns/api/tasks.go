@@ -176,7 +176,7 @@ func (a *API) listTasks(typ string) handler {
 				match = append(match, t)
 			}
 		}
-		writeMemoryList(w, r, lq, k.collection, match, func(t dns.ZoneTask) taskKeys {
+		writeMemoryList(w, r, lq, k.collection, true, match, func(t dns.ZoneTask) taskKeys {
 			return taskKeys{id: t.ID, created: t.CreatedAt, updated: t.UpdatedAt}
 		}, func(r *http.Request, t dns.ZoneTask) any { return renderTask(r, t) })
 	}

@@ -101,7 +101,7 @@ func (a *API) listTLDs(w http.ResponseWriter, r *http.Request, q *request) {
 			match = append(match, t)
 		}
 	}
-	writeSmallList(w, r, lq, "tlds", match, func(t dns.TLD) taskKeys {
+	writeMemoryList(w, r, lq, "tlds", false, match, func(t dns.TLD) taskKeys {
 		return taskKeys{id: t.ID, created: t.CreatedAt, updated: t.UpdatedAt, name: t.Name}
 	}, func(r *http.Request, t dns.TLD) any { return renderTLD(r, t) })
 }

@@ -139,7 +139,7 @@ func (a *API) listTransferRequests(w http.ResponseWriter, r *http.Request, q *re
 		fail(w, r, err)
 		return
 	}
-	writeMemoryList(w, r, lq, "transfer_requests", ts, func(t dns.TransferRequest) taskKeys {
+	writeMemoryList(w, r, lq, "transfer_requests", false, ts, func(t dns.TransferRequest) taskKeys {
 		return taskKeys{id: t.ID, created: t.CreatedAt, updated: t.UpdatedAt}
 	}, func(r *http.Request, t dns.TransferRequest) any { return a.renderTransferRequest(r, q, t) })
 }
@@ -329,7 +329,7 @@ func (a *API) listTransferAccepts(w http.ResponseWriter, r *http.Request, q *req
 		fail(w, r, err)
 		return
 	}
-	writeMemoryList(w, r, lq, "transfer_accepts", as, func(t dns.TransferAccept) taskKeys {
+	writeMemoryList(w, r, lq, "transfer_accepts", true, as, func(t dns.TransferAccept) taskKeys {
 		return taskKeys{id: t.ID, created: t.CreatedAt, updated: t.UpdatedAt}
 	}, func(r *http.Request, t dns.TransferAccept) any { return renderTransferAccept(r, t) })
 }

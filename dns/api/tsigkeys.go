@@ -114,7 +114,7 @@ func (a *API) listTSIGKeys(w http.ResponseWriter, r *http.Request, q *request) {
 	for i, k := range match {
 		views[i] = renderTSIGKey(r, k)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"tsigkeys": views, "links": links})
+	httpapi.WriteJSON(w, http.StatusOK, collection{key: "tsigkeys", items: views, links: links})
 }
 
 // loadTSIGKey checks rule, then reads the key of the path (central
