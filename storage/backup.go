@@ -539,7 +539,9 @@ type BackupReport struct {
 // the volume (or snapshot) back to the status it had; restoring →
 // available, the restored volume available, or (failed) the volume
 // error_restoring and the backup available again, as Cinder's backup
-// manager ends a restore; deleting → deleted (its row kept) or
+// manager ends a restore (a volume made from the backup stays creating
+// for its agent's report, or fails: error), with src_backup_id in the
+// metadata of a volume restored from another's backup; deleting → deleted (its row kept) or
 // error_deleting.
 func (s *Store) ReportBackup(ctx context.Context, host, id string, r BackupReport) (Backup, error) {
 	if err := checkHost(host); err != nil {
@@ -583,12 +585,27 @@ func (s *Store) ReportBackup(ctx context.Context, host, id string, r BackupRepor
 		case BackupRestoring:
 			var vol Volume
 			err := s.changeVolume(ctx, tx, b.RestoreVolumeID, func(_ *sqlstore.Tx, v *Volume) error {
-				if v.Status != VolumeRestoringBackup {
+				switch {
+				case v.Status == VolumeCreating && reason != nil:
+					// A volume made from the backup (3.47) fails with it.
+					v.Status, v.Message = VolumeError, r.Error
+				case v.Status == VolumeCreating:
+					// Its agent reports it made next, which makes it
+					// available.
+				case v.Status != VolumeRestoringBackup:
 					return errUnchanged
-				}
-				v.Status, v.Message = VolumeAvailable, ""
-				if reason != nil {
+				case reason != nil:
 					v.Status, v.Message = VolumeErrorRestoring, r.Error
+				default:
+					v.Status, v.Message = VolumeAvailable, ""
+				}
+				if reason == nil && (b.VolumeID != v.ID || v.Metadata["src_backup_id"] != "") {
+					// Cinder's backup manager marks a volume restored from
+					// another's backup (or one marked so before).
+					if v.Metadata == nil {
+						v.Metadata = map[string]string{}
+					}
+					v.Metadata["src_backup_id"] = b.ID
 				}
 				return nil
 			}, &vol)

@@ -197,6 +197,26 @@ func TestBackupRefusals(t *testing.T) {
 				refusal{fault.BadRequest, "Invalid volume: Volume to be restored to must be available", false}},
 			{"restore to bob's volume", nil, func() error { _, _, err := s.RestoreBackup(ctx, bob, inc.ID, vol.ID); return err },
 				refusal{fault.NotFound, "Backup " + inc.ID + " could not be found.", false}},
+			{"a volume from bob's view of the backup", nil, func() error {
+				_, err := s.CreateVolume(ctx, bob, storage.VolumeCreate{BackupID: inc.ID})
+				return err
+			}, refusal{fault.NotFound, "Backup " + inc.ID + " could not be found.", false}},
+			{"a volume from a backup being made", nil, func() error {
+				_, err := s.CreateVolume(ctx, alice, storage.VolumeCreate{BackupID: pending.ID})
+				return err
+			}, refusal{fault.BadRequest, "Invalid backup: Originating backup status must be one of 'available' values", false}},
+			{"a volume smaller than its backup", nil, func() error {
+				_, err := s.CreateVolume(ctx, alice, storage.VolumeCreate{BackupID: full.ID, Size: 1})
+				return err
+			}, refusal{fault.BadRequest, "Invalid input received: Volume size 1GB cannot be smaller than the backup size 2GB. It must be >= backup size.", false}},
+			{"a volume from a backup and a snapshot", nil, func() error {
+				_, err := s.CreateVolume(ctx, alice, storage.VolumeCreate{BackupID: full.ID, SnapshotID: snap.ID})
+				return err
+			}, refusal{fault.BadRequest, "Invalid input received: May specify only one of backup, imageRef, snapshot, source volume", false}},
+			{"a volume from a backup over the gigabytes quota", map[string]int64{"gigabytes": 10}, func() error {
+				_, err := s.CreateVolume(ctx, alice, storage.VolumeCreate{BackupID: full.ID})
+				return err
+			}, refusal{fault.TooLarge, "Requested volume or snapshot exceeds allowed gigabytes quota. Requested 2G", true}},
 			{"reset to creating", nil, func() error { _, err := s.ResetBackupStatus(ctx, admin, inc.ID, storage.BackupCreating); return err },
 				refusal{fault.BadRequest, "Backup status: creating is invalid, valid statuses are: ['available', 'error'].", false}},
 			{"a report from another host", nil, func() error {

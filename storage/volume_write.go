@@ -191,10 +191,12 @@ type VolumeCreate struct {
 	// be available or in-use; SnapshotID one made from an available
 	// snapshot, on the snapshot's pool (at most one of the three);
 	// ImageID one made from an image (bootable), which the caller has
-	// checked.
+	// checked; BackupID one restored from an available backup (Cinder's
+	// 3.47), of the backup's size unless Size says more.
 	SourceVolID string
 	SnapshotID  string
 	ImageID     string
+	BackupID    string
 	// ImageMetadata is what the image of ImageID says (Cinder's
 	// get_volume_image_metadata of it), which the caller read; its
 	// image_id must be ImageID. A volume from a snapshot or a volume
@@ -237,7 +239,7 @@ func checkCreate(c *VolumeCreate) error {
 	}
 	for _, f := range []struct{ name, v string }{{"user_id", c.UserID}, {"availability_zone", c.AvailabilityZone},
 		{"source_volid", c.SourceVolID}, {"snapshot_id", c.SnapshotID}, {"image_id", c.ImageID},
-		{"volume_type", c.VolumeType}} {
+		{"backup_id", c.BackupID}, {"volume_type", c.VolumeType}} {
 		if err := checkText(f.name, f.v, maxText); err != nil {
 			return err
 		}
@@ -291,6 +293,26 @@ func (s *Store) snapshotSource(ctx context.Context, tx *sqlstore.Tx, v Viewer, i
 	return &src, snap, nil
 }
 
+// backupSource reads backup id as the source of a new volume: one v
+// sees, available. Its row is locked until the volume commits, so a
+// delete or another restore of it waits and sees the restore.
+func backupSource(ctx context.Context, tx *sqlstore.Tx, v Viewer, id string) (*Backup, error) {
+	if err := lockRow(ctx, tx, "storage_backups", id); err != nil {
+		return nil, err
+	}
+	b, err := backupByID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil || !v.sees(b.ProjectID) {
+		return nil, backupNotFound(id)
+	}
+	if b.Status != BackupAvailable {
+		return nil, invalidBackup("Originating backup status must be one of 'available' values")
+	}
+	return b, nil
+}
+
 // CreateVolume stores a new volume of v's project in status creating,
 // as Cinder's create does: size at least 1 GiB (or the source volume's
 // size) and within the type's provisioning:min_vol_size and
@@ -316,7 +338,7 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 		return Volume{}, err
 	}
 	n := 0
-	for _, id := range []string{c.SnapshotID, c.SourceVolID, c.ImageID} {
+	for _, id := range []string{c.SnapshotID, c.SourceVolID, c.ImageID, c.BackupID} {
 		if id != "" {
 			n++
 		}
@@ -357,6 +379,16 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 				return invalidVolume("Originating source volume status must be one of 'available, in-use' values")
 			}
 		}
+		var backup *Backup
+		if c.BackupID != "" {
+			var err error
+			if backup, err = backupSource(ctx, tx, v, c.BackupID); err != nil {
+				return err
+			}
+			if c.Size == 0 {
+				c.Size = backup.Size
+			}
+		}
 		vt, err := s.createType(ctx, tx, v, c.VolumeType, src, snap != nil)
 		if err != nil {
 			return err
@@ -365,6 +397,9 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 		if err != nil && snap != nil && c.Size > 0 && c.Size < snap.VolumeSize {
 			err = invalidInput("Volume size '%d'GB cannot be smaller than the snapshot size %dGB. They must be >= original snapshot size.",
 				c.Size, snap.VolumeSize)
+		}
+		if err == nil && backup != nil && size < backup.Size {
+			err = invalidInput("Volume size %dGB cannot be smaller than the backup size %dGB. It must be >= backup size.", size, backup.Size)
 		}
 		if err != nil {
 			return err
@@ -401,6 +436,19 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 		}
 		if err := insertVolume(ctx, tx, vol); err != nil {
 			return err
+		}
+		if backup != nil && vol.Host != "" {
+			// Cinder's create of a raw volume, then the restore to it
+			// scheduled on the volume's host: the pool's agent makes the
+			// volume and writes the backup into it before it is available.
+			var restoring Backup
+			err := s.changeBackup(ctx, tx, backup.ID, func(b *Backup) error {
+				b.Status, b.RestoreVolumeID, b.Host = BackupRestoring, vol.ID, vol.Host
+				return nil
+			}, &restoring)
+			if err != nil {
+				return err
+			}
 		}
 		out = vol
 		return s.record(ctx, tx, "volume", vol.ID, vol.ProjectID, watch.Create, vol.feedCopy())

@@ -40,8 +40,12 @@ type cli struct {
 	logs func() string
 }
 
-func (c *cli) run(args ...string) (string, error) {
-	cmd := exec.Command("ip", append([]string{"netns", "exec", c.ns, "openstack"}, args...)...)
+func (c *cli) run(args ...string) (string, error) { return c.runTool("openstack", args...) }
+
+// runTool runs another OpenStack client (cinder, designate...) as run
+// runs openstack.
+func (c *cli) runTool(tool string, args ...string) (string, error) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", c.ns, tool}, args...)...)
 	cmd.Env = c.env
 	out, err := cmd.CombinedOutput()
 	return string(out), err

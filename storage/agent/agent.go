@@ -327,6 +327,16 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			if err == nil {
 				crashpoint.Hit("volume.agent.created")
 				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
+				if b := restoreOf(v, st); b != nil {
+					// A volume made from a backup: the backup is written
+					// into it and reported first, which leaves it creating
+					// (or fails it); the volume's own report then makes it
+					// available. Killed between the two, the next sync finds
+					// the backup available and reports the volume.
+					if !a.restoreNew(ctx, b, &stats) {
+						break
+					}
+				}
 			}
 			a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
 		case storage.VolumeExtending:

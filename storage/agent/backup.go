@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gostack/gostack/kit/crashpoint"
@@ -41,6 +42,8 @@ func (a *Agent) backups(ctx context.Context, st storage.BackendState, stats *Syn
 				crashpoint.Hit("volume.agent.backed-up")
 				rep.ObjectCount = res.Objects
 			}
+		case b.Status == storage.BackupRestoring && restoresNew(b, st):
+			continue // with its volume's creation
 		case b.Status == storage.BackupRestoring:
 			err = a.restore(ctx, store, b)
 			if err == nil {
@@ -105,4 +108,39 @@ func (a *Agent) restore(ctx context.Context, store *chunked.Store, b storage.Bac
 	}
 	a.log().Info("volume agent: restored", "backup", b.ID, "volume", b.RestoreVolumeID, "took", time.Since(start))
 	return nil
+}
+
+// restoresNew tells whether restoring backup b writes a volume being
+// made from it (Cinder's 3.47), which the volume's creation does.
+func restoresNew(b storage.Backup, st storage.BackendState) bool {
+	return slices.ContainsFunc(st.Volumes, func(v storage.Volume) bool {
+		return v.ID == b.RestoreVolumeID && v.Status == storage.VolumeCreating
+	})
+}
+
+// restoreOf is the backup being restored into volume v, which is being
+// made from it; nil for none.
+func restoreOf(v storage.Volume, st storage.BackendState) *storage.Backup {
+	i := slices.IndexFunc(st.Backups, func(b storage.Backup) bool {
+		return b.Status == storage.BackupRestoring && b.RestoreVolumeID == v.ID
+	})
+	if i < 0 {
+		return nil
+	}
+	b := st.Backups[i]
+	return &b
+}
+
+// restoreNew writes backup b into the volume just made from it and
+// reports the restore; it tells whether the restore was done and its
+// report taken, so the volume may be reported made.
+func (a *Agent) restoreNew(ctx context.Context, b *storage.Backup, stats *SyncStats) bool {
+	store, err := a.backupStore()
+	if err == nil {
+		err = a.restore(ctx, store, *b)
+	}
+	if err == nil {
+		crashpoint.Hit("volume.agent.restored")
+	}
+	return a.done(ctx, job{backup: b}, storage.BackupReport{Status: b.Status}, err, stats) && err == nil
 }

@@ -165,6 +165,24 @@ func TestVolumeAgentBackups(t *testing.T) {
 			t.Fatalf("restore of %s at 12 MiB: %x...", x.backup, got[:4])
 		}
 	}
+	// A volume made from a backup (3.47): of the backup's size, its
+	// bytes, available only once they are written, marked with the
+	// backup it came from.
+	made, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", BackupID: inc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.Size != 1 || made.Status != storage.VolumeCreating || backup(inc.ID).Status != storage.BackupRestoring ||
+		backup(inc.ID).RestoreVolumeID != made.ID {
+		t.Fatalf("made from a backup: size %d, %s; the backup %s to %s", made.Size, made.Status, backup(inc.ID).Status, backup(inc.ID).RestoreVolumeID)
+	}
+	wait("made from the backup", func() bool { return volume(made.ID).Status == storage.VolumeAvailable })
+	if got := read(made.ID, 12<<20); !bytes.Equal(got, bytes.Repeat([]byte{0x33}, 1<<20)) {
+		t.Fatalf("volume from backup at 12 MiB: %x...", got[:4])
+	}
+	if md := volume(made.ID).Metadata; md["src_backup_id"] != inc.ID || backup(inc.ID).Status != storage.BackupAvailable {
+		t.Fatalf("volume from backup: metadata %v, the backup %s", md, backup(inc.ID).Status)
+	}
 	for _, id := range []string{inc.ID, full.ID} {
 		if _, err := store.DeleteBackup(ctx, user, id, false); err != nil {
 			t.Fatal(err)
@@ -183,5 +201,22 @@ func TestVolumeAgentBackups(t *testing.T) {
 	wait("in error", func() bool { return backup(bad.ID).Status == storage.BackupError })
 	if r := backup(bad.ID).FailReason; r == nil || !strings.Contains(*r, "no backup directory") || volume(v.ID).Status != storage.VolumeAvailable {
 		t.Fatalf("the failed backup: %v, volume %s", r, volume(v.ID).Status)
+	}
+	// A volume made from a backup this agent cannot restore fails, and
+	// the backup is available again.
+	ok, err := store.CreateBackup(ctx, user, storage.BackupCreate{VolumeID: v.ID, UserID: "u", Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ResetBackupStatus(ctx, adm, ok.ID, storage.BackupAvailable); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", BackupID: ok.ID, Size: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the volume from the backup in error", func() bool { return volume(failed.ID).Status == storage.VolumeError })
+	if bk := backup(ok.ID); bk.Status != storage.BackupAvailable || bk.FailReason == nil || !strings.Contains(volume(failed.ID).Message, "no backup directory") {
+		t.Fatalf("the backup after a failed restore: %s %v; the volume says %q", bk.Status, bk.FailReason, volume(failed.ID).Message)
 	}
 }

@@ -116,7 +116,7 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 			return badRequest("Invalid input received: Invalid volume size provided for create request: %s (size argument must be an integer (or string representation of an integer) and greater than zero).", s.Str())
 		}
 		c.Size = n.Int64()
-	} else if c.SourceVolID == "" && c.SnapshotID == "" {
+	} else if c.SourceVolID == "" && c.SnapshotID == "" && c.BackupID == "" {
 		return badRequest("Invalid input received: Volume size 'None' must be an integer and greater than 0")
 	}
 	if z := vol.Get("availability_zone"); !z.Null() {
@@ -144,9 +144,10 @@ func (a *API) createVolume(w http.ResponseWriter, r *http.Request, q *request) e
 
 // volumeSources checks what a create makes the volume from, as Cinder's
 // controller does before its policy: a snapshot and a source volume the
-// caller sees (and volume:get_snapshot, volume:get allow); group and
-// backup ids name nothing (none exist yet), an image is not supported
-// yet, and the multiattach flag is Cinder's refusal.
+// caller sees (and volume:get_snapshot, volume:get allow), an image
+// the caller sees, a backup the caller sees (3.47, backup:get); group
+// ids name nothing (there are no groups), and the multiattach flag is
+// Cinder's refusal.
 func (a *API) volumeSources(ctx context.Context, q *request, vol *pyjson.Value, c *storage.VolumeCreate) error {
 	if s := vol.Get("snapshot_id"); !s.Null() {
 		if _, err := a.getSnapshot(ctx, q, s.Text); err != nil {
@@ -181,7 +182,13 @@ func (a *API) volumeSources(ctx context.Context, q *request, vol *pyjson.Value, 
 		c.ImageID = id
 	}
 	if b := vol.Get("backup_id"); !b.Null() && b.Text != "" && q.at(47) {
-		return notFound("Backup %s could not be found.", b.Text) // no backup exists yet
+		if _, err := a.getBackup(ctx, q, b.Text); err != nil {
+			return err
+		}
+		if c.SnapshotID != "" || c.SourceVolID != "" || c.ImageID != "" {
+			return badRequest("Invalid input received: May specify only one of backup, imageRef, snapshot, source volume")
+		}
+		c.BackupID = b.Text
 	}
 	if m := vol.Get("multiattach"); m != nil {
 		if m.Kind == 'n' {
