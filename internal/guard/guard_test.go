@@ -103,6 +103,8 @@ func TestNoTestHelpersInProduction(t *testing.T) {
 		"github.com/gostack/gostack/compute/guestimage/guesttest": true,
 		// The lifecycle suite the hypervisor drivers' tests run.
 		"github.com/gostack/gostack/compute/virt/virttest": true,
+		// A private single-node Ceph for the RBD tests.
+		"github.com/gostack/gostack/internal/cephtest": true,
 	}
 	for _, p := range listPackages(t) {
 		if harness[p.ImportPath] {

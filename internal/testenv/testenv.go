@@ -26,6 +26,11 @@ func onExit(fn func()) {
 	stops = append(stops, fn)
 }
 
+// OnExit registers fn to stop a component a harness of its own started
+// (internal/cephtest): it runs when Main (or StopAll) finishes, last
+// registered first.
+func OnExit(fn func()) { onExit(fn) }
+
 // StopAll stops every component this binary started. Main calls it.
 func StopAll() {
 	stopMu.Lock()
