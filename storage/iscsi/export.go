@@ -331,11 +331,28 @@ func (p *pass) newTarget(ctx context.Context, id, iqn string) (*Target, error) {
 // changes nothing for initiators that offer less (the smaller wins).
 const maxRecvDataSegment = 262144
 
+// sessionParams are a new target's session parameters (RFC 7143 §13):
+// the data segment above; and unsolicited data, so a write's first
+// FirstBurstLength bytes go with its command instead of waiting a round
+// trip for the target's R2T (InitialR2T is Yes when either side says
+// so; QEMU's initiator says No). On loopback with QEMU's initiator, 1 MiB
+// sequential writes, 8 in flight, went from about 270 to 750-900 MiB/s.
+var sessionParams = [][2]string{
+	{"MaxRecvDataSegmentLength", strconv.Itoa(maxRecvDataSegment)},
+	{"InitialR2T", "No"},
+	{"FirstBurstLength", strconv.Itoa(maxRecvDataSegment)},
+}
+
 // tune sets a new target's session parameters.
 func (p *pass) tune(ctx context.Context, id string, t *Target) error {
 	tid := strconv.Itoa(t.TID)
-	return p.adm(ctx, id, "set MaxRecvDataSegmentLength of target "+tid,
-		"--mode", "target", "--op", "update", "--tid", tid, "--name", "MaxRecvDataSegmentLength", "--value", strconv.Itoa(maxRecvDataSegment))
+	for _, kv := range sessionParams {
+		if err := p.adm(ctx, id, "set "+kv[0]+" of target "+tid,
+			"--mode", "target", "--op", "update", "--tid", tid, "--name", kv[0], "--value", kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ensureLUN makes LUN 1 of t the backing store at path of size bytes:

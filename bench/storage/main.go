@@ -1,0 +1,470 @@
+// Command storage measures the block-storage area: volume create →
+// available, one at a time (p50/p99) and many at once (volumes/s); a
+// volume made from an image against qemu-img convert of the same image
+// file (the copy's physical limit); and I/O through a volume's iSCSI
+// export against the same I/O on its backing file, in the same run, as
+// ratios: sequential 1 MiB reads and writes with qemu-img bench (QEMU's
+// own initiator, as guests use it), random 4 KiB reads and writes with
+// fio through qemu-nbd (the same NBD hop on both sides, so the ratio is
+// the export's). Run it with bench/storage/run, as root: the
+// all-in-one's block-storage area runs in this process with a tgtd of
+// its own (private control port and portal on loopback), stopped at the
+// end.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	identityarea "github.com/gostack/gostack/identity/area"
+	imagearea "github.com/gostack/gostack/image/area"
+	"github.com/gostack/gostack/kit/compose"
+	storagearea "github.com/gostack/gostack/storage/area"
+	"github.com/gostack/gostack/storage/iscsi"
+)
+
+func main() {
+	seq := flag.Int("volumes", 20, "volumes created one at a time")
+	burst := flag.Int("burst", 60, "volumes created with -inflight at once")
+	inflight := flag.Int("inflight", 20, "creates in flight in the burst")
+	imageMiB := flag.Int64("image", 256, "size of the image volumes are made from (MiB of random data)")
+	ioMiB := flag.Int64("io", 256, "bytes of the I/O runs (MiB)")
+	ioSecs := flag.Int("io-seconds", 10, "seconds of each random I/O run")
+	dir := flag.String("dir", "", "working directory (default: a temporary directory under /var/tmp)")
+	flag.Parse()
+	work := *dir
+	if work == "" {
+		var err error
+		if work, err = os.MkdirTemp("/var/tmp", "bench-storage-"); err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(work)
+	}
+	c := start(work)
+	defer c.stop()
+
+	fmt.Printf("Block storage on the iSCSI backend (sparse files, tgtd), %s\n\n", time.Now().Format(time.DateTime))
+	lat := make([]time.Duration, 0, *seq)
+	for range *seq {
+		id, t0 := c.create(map[string]any{"size": 1}), time.Now()
+		c.waitAvailable(id, 5*time.Millisecond)
+		lat = append(lat, time.Since(t0))
+	}
+	c.deleteAll()
+	fmt.Printf("create 1 GiB → available, one at a time (%d): p50 %s  p99 %s  max %s\n", *seq, pct(lat, 50), pct(lat, 99), pct(lat, 100))
+
+	took, blat := c.burst(*burst, *inflight)
+	c.deleteAll()
+	fmt.Printf("create 1 GiB → available, %d with %d in flight: %.1f volumes/s (%s for all); each p50 %s  p99 %s\n",
+		*burst, *inflight, float64(*burst)/took.Seconds(), took.Round(time.Millisecond), pct(blat, 50), pct(blat, 99))
+
+	c.fromImage(work, *imageMiB<<20)
+	c.io(work, *ioMiB<<20, *ioSecs)
+}
+
+// cloud is the block-storage area under measurement and its API.
+type cloud struct {
+	api, token, project string
+	imageAPI            string
+	files               string
+	ex                  *iscsi.Exporter
+	client              *http.Client
+}
+
+// start runs identity, image and block storage in this process on free
+// ports, with the in-process backend on a tgtd of its own.
+func start(work string) *cloud {
+	data := filepath.Join(work, "data")
+	ctl := 21000 + os.Getpid()%10000 // tgtd's control port: at most 32767
+	portal := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freePort()))
+	id := identityarea.New()
+	id.Config.PasswordRounds = 4
+	vol := storagearea.New()
+	vol.Config.Agent.Host = "bench@iscsi#iscsi"
+	vol.Config.Agent.ControlPort = ctl
+	vol.Config.Agent.Portal = portal.String()
+	d := compose.New(id, imagearea.New(), vol)
+	d.Config.DataDir = data
+	d.Config.Log.Level = "warn"
+	ls := map[string]net.Listener{}
+	for _, name := range []string{"admin", "identity", "image", "volume"} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		ls[name] = l
+	}
+	ready := make(chan map[string]string, 1)
+	d.Listeners, d.LogOutput, d.Ready = ls, io.Discard, func(a map[string]string) { ready <- a }
+	go func() { log.Fatal(d.Run(context.Background())) }()
+	addrs := <-ready
+	c := &cloud{files: filepath.Join(data, "volume", "files"), client: &http.Client{Timeout: 5 * time.Minute},
+		ex: &iscsi.Exporter{Dir: filepath.Join(data, "volume", "tgt"), ControlPort: ctl, Portal: portal}}
+	pw, err := os.ReadFile(filepath.Join(data, "admin-password"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},
+		"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, strings.TrimSpace(string(pw)))
+	resp, err := http.Post("http://"+addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		log.Fatalf("token: %v %v", resp, err)
+	}
+	var tok struct {
+		Token struct {
+			Project struct{ ID string } `json:"project"`
+		} `json:"token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	c.token, c.project = resp.Header.Get("X-Subject-Token"), tok.Token.Project.ID
+	c.api = "http://" + addrs["volume"] + "/v3/" + c.project
+	c.imageAPI = "http://" + addrs["image"]
+	c.do("PUT", "/os-quota-sets/"+c.project, map[string]any{"quota_set": map[string]any{"volumes": -1, "gigabytes": -1}}, http.StatusOK, nil)
+	// The backend's first report makes its zone available.
+	for end := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var z struct {
+			AvailabilityZoneInfo []struct {
+				ZoneState struct{ Available bool } `json:"zoneState"`
+			} `json:"availabilityZoneInfo"`
+		}
+		c.do("GET", "/os-availability-zone", nil, http.StatusOK, &z)
+		if len(z.AvailabilityZoneInfo) > 0 && z.AvailabilityZoneInfo[0].ZoneState.Available {
+			break
+		}
+		if time.Now().After(end) {
+			log.Fatal("the volume backend never reported")
+		}
+	}
+	return c
+}
+
+// stop stops the tgtd the area started (gostack leaves it running, as a
+// host service).
+func (c *cloud) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.ex.Stop(ctx); err != nil && !errors.Is(err, iscsi.ErrNotRunning) {
+		log.Printf("stop tgtd: %v", err)
+	}
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// do calls the Cinder API (path under the project) and decodes the
+// answer into out.
+func (c *cloud) do(method, path string, body any, want int, out any) {
+	c.call(method, c.api+path, "application/json", body, want, out)
+}
+
+func (c *cloud) call(method, u, ctype string, body any, want int, out any) {
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case io.Reader:
+		r = b
+	default:
+		js, _ := json.Marshal(b)
+		r = bytes.NewReader(js)
+	}
+	req, _ := http.NewRequest(method, u, r)
+	req.Header.Set("X-Auth-Token", c.token)
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("OpenStack-API-Version", "volume 3.60")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		log.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			log.Fatalf("%s %s: %v", method, u, err)
+		}
+	}
+}
+
+type volume struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+func (c *cloud) create(v map[string]any) string {
+	var out struct{ Volume volume }
+	c.do("POST", "/volumes", map[string]any{"volume": v}, http.StatusAccepted, &out)
+	return out.Volume.ID
+}
+
+// waitAvailable polls volume id every poll until it is available.
+func (c *cloud) waitAvailable(id string, poll time.Duration) {
+	for end := time.Now().Add(5 * time.Minute); ; time.Sleep(poll) {
+		var out struct{ Volume volume }
+		c.do("GET", "/volumes/"+id, nil, http.StatusOK, &out)
+		switch out.Volume.Status {
+		case "available":
+			return
+		case "error":
+			log.Fatalf("volume %s: error", id)
+		}
+		if time.Now().After(end) {
+			log.Fatalf("volume %s: %s after 5 min", id, out.Volume.Status)
+		}
+	}
+}
+
+// burst creates n volumes, inflight at a time (each create waits for
+// its volume to be available before the next), and returns the time
+// from the first create to the last available and each volume's.
+func (c *cloud) burst(n, inflight int) (time.Duration, []time.Duration) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range inflight {
+		wg.Go(func() {
+			for range jobs {
+				s := time.Now()
+				c.waitAvailable(c.create(map[string]any{"size": 1}), 20*time.Millisecond)
+				mu.Lock()
+				lat = append(lat, time.Since(s))
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return time.Since(t0), lat
+}
+
+// deleteAll deletes every volume and waits until they are gone.
+func (c *cloud) deleteAll() {
+	var out struct{ Volumes []volume }
+	c.do("GET", "/volumes", nil, http.StatusOK, &out)
+	for _, v := range out.Volumes {
+		c.do("DELETE", "/volumes/"+v.ID, nil, http.StatusAccepted, nil)
+	}
+	for end := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		c.do("GET", "/volumes", nil, http.StatusOK, &out)
+		if len(out.Volumes) == 0 {
+			return
+		}
+		if time.Now().After(end) {
+			log.Fatalf("%d volumes left after 5 min", len(out.Volumes))
+		}
+	}
+}
+
+// fromImage uploads a raw image of size bytes of random data and makes
+// volumes of it (the agent fetches it, converts it to raw and copies it
+// into the volume), against qemu-img convert of the same file to a raw
+// file on the same disk: one copy, the physical limit.
+func (c *cloud) fromImage(work string, size int64) {
+	src := filepath.Join(work, "image.raw")
+	writeRandom(src, size)
+	defer os.Remove(src)
+	var img struct{ ID string }
+	c.call("POST", c.imageAPI+"/v2/images", "application/json",
+		map[string]any{"name": "bench", "disk_format": "raw", "container_format": "bare"}, http.StatusCreated, &img)
+	f, err := os.Open(src)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c.call("PUT", c.imageAPI+"/v2/images/"+img.ID+"/file", "application/octet-stream", f, http.StatusNoContent, nil)
+	f.Close()
+	var vols, copies []time.Duration
+	for range 3 {
+		dst := filepath.Join(work, "convert.raw")
+		t0 := time.Now()
+		run("qemu-img", "convert", "-f", "raw", "-O", "raw", "-t", "writeback", src, dst)
+		copies = append(copies, time.Since(t0))
+		os.Remove(dst)
+		t0 = time.Now()
+		c.waitAvailable(c.create(map[string]any{"size": 1, "imageRef": img.ID}), 5*time.Millisecond)
+		vols = append(vols, time.Since(t0))
+	}
+	c.deleteAll()
+	c.call("DELETE", c.imageAPI+"/v2/images/"+img.ID, "application/json", nil, http.StatusNoContent, nil)
+	v, q := pct(vols, 50), pct(copies, 50)
+	fmt.Printf("volume from a %d MiB raw image → available (median of 3): %s; qemu-img convert of the file: %s; ratio %.2f\n",
+		size>>20, v, q, q.Seconds()/v.Seconds())
+}
+
+// io runs the I/O comparisons on one volume: through its export and on
+// its backing file.
+func (c *cloud) io(work string, size int64, secs int) {
+	id := c.create(map[string]any{"size": 1})
+	c.waitAvailable(id, 5*time.Millisecond)
+	var conn struct {
+		ConnectionInfo struct {
+			Data struct {
+				Portal   string `json:"target_portal"`
+				IQN      string `json:"target_iqn"`
+				LUN      int    `json:"target_lun"`
+				User     string `json:"auth_username"`
+				Password string `json:"auth_password"`
+			} `json:"data"`
+		} `json:"connection_info"`
+	}
+	c.do("POST", "/volumes/"+id+"/action", map[string]any{"os-initialize_connection": map[string]any{"connector": map[string]any{
+		"initiator": "iqn.2008-11.org.linux-kvm:bench", "ip": "127.0.0.1", "host": "bench"}}}, http.StatusOK, &conn)
+	d := conn.ConnectionInfo.Data
+	lun := fmt.Sprintf("iscsi://%s%%%s@%s/%s/%d", url.PathEscape(d.User), url.PathEscape(d.Password), d.Portal, d.IQN, d.LUN)
+	file := filepath.Join(c.files, "volume-"+id)
+	fmt.Printf("\nI/O on a 1 GiB volume: through its iSCSI export (QEMU's initiator, loopback, tgtd on the file) vs on its backing file\n")
+	fmt.Printf("through the page cache (as tgtd reaches it) and with O_DIRECT (the disk)\n")
+	fmt.Printf("%-34s %10s %10s %7s %10s %7s\n", "", "export", "file", "ratio", "O_DIRECT", "ratio")
+	for _, write := range []bool{true, false} {
+		var x, f, o float64
+		for range 3 { // the best of three: writeback makes single runs vary
+			x = max(x, seqMiBs(lun, size, write, "writeback"))
+			f = max(f, seqMiBs(file, size, write, "writeback"))
+			o = max(o, seqMiBs(file, size, write, "none"))
+		}
+		name := map[bool]string{true: "sequential write 1 MiB x8, MiB/s", false: "sequential read 1 MiB x8, MiB/s"}[write]
+		fmt.Printf("%-34s %10.0f %10.0f %7.2f %10.0f %7.2f\n", name, x, f, x/f, o, x/o)
+	}
+	xs, stopX := nbd(work, "export", lun, "writeback")
+	defer stopX()
+	fs, stopF := nbd(work, "file", file, "writeback")
+	defer stopF()
+	ds, stopD := nbd(work, "direct", file, "none")
+	defer stopD()
+	for _, rw := range []string{"randwrite", "randread"} {
+		x, f, o := fioIOPS(xs, rw, size, secs), fioIOPS(fs, rw, size, secs), fioIOPS(ds, rw, size, secs)
+		fmt.Printf("%-34s %10.0f %10.0f %7.2f %10.0f %7.2f\n", rw+" 4 KiB x16, IOPS", x, f, x/f, o, x/o)
+	}
+}
+
+// seqMiBs is qemu-img bench's sequential throughput on target.
+func seqMiBs(target string, size int64, write bool, cache string) float64 {
+	args := []string{"bench", "-f", "raw", "-t", cache, "-c", strconv.FormatInt(size>>20, 10), "-s", "1M", "-d", "8"}
+	if write {
+		args = append(args, "-w", "--pattern=165")
+	}
+	out := run("qemu-img", append(args, target)...)
+	m := regexp.MustCompile(`Run completed in ([0-9.]+) seconds`).FindStringSubmatch(out)
+	if m == nil {
+		log.Fatalf("qemu-img bench said %q", out)
+	}
+	secs, _ := strconv.ParseFloat(m[1], 64)
+	return float64(size>>20) / secs
+}
+
+// nbd serves target (a file or an iSCSI URL) over NBD on a unix socket
+// with qemu-nbd and QEMU's cache mode cache (its complaints of fio's
+// abrupt disconnects are dropped).
+func nbd(work, name, target, cache string) (string, func()) {
+	sock := filepath.Join(work, name+".nbd")
+	cmd := exec.Command("qemu-nbd", "--persistent", "--shared=4", "-f", "raw", "--cache="+cache, "--aio=threads", "-k", sock, target)
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(end) {
+			cmd.Process.Kill()
+			log.Fatalf("qemu-nbd %s: no socket", name)
+		}
+	}
+	return sock, func() { cmd.Process.Kill(); cmd.Wait() }
+}
+
+// fioIOPS is fio's IOPS of 4 KiB random rw over the first size bytes of
+// the NBD export at sock, 16 in flight, for secs seconds.
+func fioIOPS(sock, rw string, size int64, secs int) float64 {
+	out := run("fio", "--name=bench", "--ioengine=nbd", "--uri=nbd+unix:///?socket="+sock, "--rw="+rw, "--bs=4k",
+		"--iodepth=16", "--size="+strconv.FormatInt(size, 10), "--time_based", "--runtime="+strconv.Itoa(secs),
+		"--randseed=1", "--output-format=json")
+	var r struct {
+		Jobs []struct {
+			R struct {
+				IOPS float64 `json:"iops"`
+			} `json:"read"`
+			W struct {
+				IOPS float64 `json:"iops"`
+			} `json:"write"`
+		} `json:"jobs"`
+	}
+	if i := strings.IndexByte(out, '{'); i > 0 {
+		out = out[i:]
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Jobs) == 0 {
+		log.Fatalf("fio: %v: %s", err, out)
+	}
+	if rw == "randread" {
+		return r.Jobs[0].R.IOPS
+	}
+	return r.Jobs[0].W.IOPS
+}
+
+func run(name string, args ...string) string {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		log.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// writeRandom writes size bytes of incompressible data.
+func writeRandom(path string, size int64) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	buf := make([]byte, 4<<20)
+	r := rand.NewChaCha8([32]byte{2})
+	for left := size; left > 0; left -= int64(len(buf)) {
+		r.Read(buf)
+		if _, err := f.Write(buf[:min(int64(len(buf)), left)]); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// pct is the p-th percentile of ds (100: the largest).
+func pct(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p+99)/100 - 1
+	return s[max(0, min(i, len(s)-1))].Round(time.Millisecond)
+}
