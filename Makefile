@@ -25,6 +25,7 @@ bench: setup
 	./bench/dns/run
 	./bench/network/run
 	./bench/compute/run
+	./bench/storage/run
 
 clean:
 	rm -rf bin
