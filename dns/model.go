@@ -50,7 +50,7 @@ type Zone struct {
 	Expire      int       `json:"expire"`
 	Minimum     int       `json:"minimum"`
 	Type        string    `json:"type"`
-	Masters     []string  `json:"masters"` // SECONDARY only: "ip" or "ip:port"
+	Masters     []string  `json:"masters"` // SECONDARY only: "host" or "host:port", host an IP address or a hostname
 	Description string    `json:"description"`
 	Status      Status    `json:"status"`
 	Action      Action    `json:"action"`

@@ -163,7 +163,7 @@ func (s *Store) reverseZone(ctx context.Context, a netip.Addr, email string) (Zo
 		}
 	}
 	z, err := s.CreateZone(ctx, Zone{ProjectID: ManagedProject, Name: reverseZoneName(a), Email: email,
-		Description: "reverse DNS of floating IPs"})
+		TTL: DefaultTTL, Description: "reverse DNS of floating IPs"})
 	if fault.KindOf(err) == fault.Conflict { // made meanwhile
 		return s.reverseZone(ctx, a, email)
 	}

@@ -138,13 +138,14 @@ func replaceRecords(ctx context.Context, tx *sqlstore.Tx, rsID, zoneID string, r
 	return nil
 }
 
-// canonicalRecords parses every record and returns them as stored.
+// canonicalRecords parses every record and returns them as stored, a
+// record given more than once kept once (where it first appears), as
+// Designate's recordset adapter keeps a set of the records given. Records
+// that differ only in spelling ("2001:DB8::1", "2001:db8::1") are the
+// same record here; Designate compares the strings and would store both.
 func canonicalRecords(name, typ string, records []string) ([]string, error) {
 	if len(records) == 0 {
 		return nil, invalid("records", "a recordset needs at least one record")
-	}
-	if typ == "CNAME" && len(records) > 1 {
-		return nil, invalid("records", "CNAME recordsets may not have more than 1 record")
 	}
 	out := make([]string, 0, len(records))
 	for _, data := range records {
@@ -152,10 +153,12 @@ func canonicalRecords(name, typ string, records []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if slices.Contains(out, canon) {
-			return nil, invalid("records", "duplicate record %q", data)
+		if !slices.Contains(out, canon) {
+			out = append(out, canon)
 		}
-		out = append(out, canon)
+	}
+	if typ == "CNAME" && len(out) > 1 {
+		return nil, invalid("records", "CNAME recordsets may not have more than 1 record")
 	}
 	return out, nil
 }
@@ -174,6 +177,11 @@ func normalizeRecordSet(rs *RecordSet) error {
 		return invalid("type", "SOA recordsets belong to the zone and cannot be created")
 	case !recordTypes[rs.Type]:
 		return invalid("type", "type %q is not one of %s", rs.Type, strings.Join(RecordTypes(), ", "))
+	case rs.Type == "NS" && strings.HasPrefix(rs.Name, "*."):
+		// Designate's NS record makes the recordset's name a DomainField,
+		// which has no wildcard; a wildcard delegation means nothing in DNS
+		// (RFC 4592 4.2).
+		return invalid("name", "name %q: an NS recordset cannot have a wildcard name", rs.Name)
 	}
 	return checkMutable(rs)
 }

@@ -140,7 +140,8 @@ func testRecordSetValidation(t *testing.T, e *env) {
 		{"second record smuggled", dns.RecordSet{Name: "www.example.org.", Type: "A", Records: []string{"192.0.2.1\nevil.example.org. 0 IN A 192.0.2.66"}}, "records", ""},
 		{"comment", dns.RecordSet{Name: "www.example.org.", Type: "TXT", Records: []string{"hello ; world"}}, "records", ""},
 		{"two CNAMEs", dns.RecordSet{Name: "www.example.org.", Type: "CNAME", Records: []string{"a.example.com.", "b.example.com."}}, "records", ""},
-		{"duplicate records", dns.RecordSet{Name: "www.example.org.", Type: "AAAA", Records: []string{"2001:db8::1", "2001:DB8::1"}}, "records", ""},
+		{"TXT ending with a backslash", dns.RecordSet{Name: "www.example.org.", Type: "TXT", Records: []string{`text\\`}}, "records", ""},
+		{"wildcard NS", dns.RecordSet{Name: "*.example.org.", Type: "NS", Records: []string{"ns1.example.net."}}, "name", ""},
 		{"negative ttl", dns.RecordSet{Name: "www.example.org.", Type: "A", TTL: ptr(-1), Records: []string{"192.0.2.1"}}, "ttl", ""},
 		{"huge ttl", dns.RecordSet{Name: "www.example.org.", Type: "A", TTL: ptr(dns.MaxTTL + 1), Records: []string{"192.0.2.1"}}, "ttl", ""},
 		{"long description", dns.RecordSet{Name: "www.example.org.", Type: "A", Description: strings.Repeat("d", 161), Records: []string{"192.0.2.1"}}, "description", ""},
@@ -155,10 +156,16 @@ func testRecordSetValidation(t *testing.T, e *env) {
 	if _, err := e.s.CreateRecordSet(e.ctx, projA, z.ID, dns.RecordSet{Name: "www.example.org.", Type: "A", TTL: ptr(0), Records: []string{"192.0.2.1"}}); err != nil {
 		t.Errorf("ttl 0: %v", err)
 	}
-	_, err := e.s.CreateRecordSet(e.ctx, projA, "nope", dns.RecordSet{Name: "www.example.org.", Type: "TXT", Records: []string{"x"}})
+	// A record given twice, in any spelling, is kept once.
+	dup, err := e.s.CreateRecordSet(e.ctx, projA, z.ID, dns.RecordSet{Name: "www.example.org.", Type: "AAAA",
+		Records: []string{"2001:db8::1", "2001:DB8::1", "2001:db8::2", "2001:db8::1"}})
+	if err != nil || !slices.Equal(dup.Records, []string{"2001:db8::1", "2001:db8::2"}) {
+		t.Errorf("repeated records: %v %v", dup.Records, err)
+	}
+	_, err = e.s.CreateRecordSet(e.ctx, projA, "nope", dns.RecordSet{Name: "www.example.org.", Type: "TXT", Records: []string{"x"}})
 	wantFault(t, "unknown zone", err, fault.NotFound, "")
-	if sets, _ := e.s.ListRecordSets(e.ctx, projA, z.ID, dns.RecordSetFilter{}, dns.Page{}); len(sets) != 3 {
-		t.Errorf("%d recordsets, want SOA, NS and the one valid A", len(sets))
+	if sets, _ := e.s.ListRecordSets(e.ctx, projA, z.ID, dns.RecordSetFilter{}, dns.Page{}); len(sets) != 4 {
+		t.Errorf("%d recordsets, want SOA, NS, the valid A and AAAA", len(sets))
 	}
 }
 

@@ -57,7 +57,7 @@ func (e *env) tick(d time.Duration) { e.now = e.now.Add(d) }
 
 func (e *env) zone(t *testing.T, project, name string) dns.Zone {
 	t.Helper()
-	z, err := e.s.CreateZone(e.ctx, dns.Zone{ProjectID: project, Name: name, Email: "hostmaster@" + strings.TrimSuffix(name, ".")})
+	z, err := e.s.CreateZone(e.ctx, dns.Zone{ProjectID: project, Name: name, Email: "hostmaster@" + strings.TrimSuffix(name, "."), TTL: dns.DefaultTTL})
 	if err != nil {
 		t.Fatalf("create zone %s: %v", name, err)
 	}
@@ -120,12 +120,13 @@ func TestStore(t *testing.T) {
 }
 
 func testZoneCreate(t *testing.T, e *env) {
+	// TTL 0 is a TTL, as in Designate: the caller sets DefaultTTL for the default.
 	z, err := e.s.CreateZone(e.ctx, dns.Zone{ProjectID: "a", Name: "Example.ORG.", Email: "john.doe@example.org", Description: "mine"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if z.Name != "example.org." || z.Status != dns.Pending || z.Action != dns.ActionCreate || z.Type != dns.Primary ||
-		z.Serial != uint32(t0.Unix()) || z.TTL != dns.DefaultTTL || z.PoolID != dns.DefaultPoolID || z.Version != 1 || z.ID == "" {
+		z.Serial != uint32(t0.Unix()) || z.TTL != 0 || z.PoolID != dns.DefaultPoolID || z.Version != 1 || z.ID == "" {
 		t.Fatalf("created %+v", z)
 	}
 	got, err := e.s.GetZone(e.ctx, projA, z.ID)
@@ -192,7 +193,9 @@ func testZoneValidation(t *testing.T, e *env) {
 		{"negative retry", dns.Zone{Name: "ok.org.", Retry: -5}, "retry"},
 		{"catalog", dns.Zone{Name: "ok.org.", Type: "CATALOG"}, "type"},
 		{"secondary without masters", dns.Zone{Name: "ok.org.", Type: dns.Secondary}, "masters"},
-		{"bad master", dns.Zone{Name: "ok.org.", Type: dns.Secondary, Masters: []string{"ns1.example.org"}}, "masters"},
+		{"bad master", dns.Zone{Name: "ok.org.", Type: dns.Secondary, Masters: []string{"ns1 example.org"}}, "masters"},
+		{"master port 0", dns.Zone{Name: "ok.org.", Type: dns.Secondary, Masters: []string{"ns1.example.org:0"}}, "masters"},
+		{"master port word", dns.Zone{Name: "ok.org.", Type: dns.Secondary, Masters: []string{"ns1.example.org:dns"}}, "masters"},
 		{"primary with masters", dns.Zone{Name: "ok.org.", Masters: []string{"192.0.2.1"}}, "masters"},
 		{"long description", dns.Zone{Name: "ok.org.", Description: strings.Repeat("d", 161)}, "description"},
 		{"no project", dns.Zone{Name: "ok.org.", ProjectID: "-"}, "project_id"},
@@ -324,9 +327,9 @@ func testZoneUpdate(t *testing.T, e *env) {
 	_, err = e.s.UpdateZone(e.ctx, projA, upd)
 	wantFault(t, "stale version", err, fault.Conflict, "")
 	bad := got
-	bad.TTL = 0
+	bad.TTL = -1
 	_, err = e.s.UpdateZone(e.ctx, projA, bad)
-	wantFault(t, "ttl 0", err, fault.BadRequest, "ttl")
+	wantFault(t, "ttl -1", err, fault.BadRequest, "ttl")
 	bad = got
 	bad.Email = "nope"
 	_, err = e.s.UpdateZone(e.ctx, projA, bad)

@@ -16,6 +16,9 @@ func TSIGAlgorithms() []string {
 	return []string{"hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"}
 }
 
+// maxTSIGField is Designate's maxLength of a key's name and secret.
+const maxTSIGField = 160
+
 const tsigCols = "id, name, algorithm, secret, scope, resource_id, version, created_at, updated_at"
 
 func scanTSIGKey(r scanner) (TSIGKey, error) {
@@ -33,17 +36,41 @@ func (k TSIGKey) feedView() TSIGKey {
 	return k
 }
 
+// keyName reports whether name can name a TSIG key on the wire: a domain
+// name of letters, digits, '-' and '_' labels, the final dot optional.
+func keyName(name string) bool {
+	for _, label := range strings.Split(strings.TrimSuffix(strings.ToLower(name), "."), ".") {
+		if checkLabel(label) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // checkTSIGKey checks a key's fields and that its pool or zone exists.
 func checkTSIGKey(ctx context.Context, tx *sqlstore.Tx, k *TSIGKey) error {
-	if k.Name == "" || len(k.Name) > 255 {
-		return invalid("name", "name is required and at most 255 characters")
+	if k.Name == "" || len(k.Name) > maxTSIGField {
+		return invalid("name", "name is required and at most %d characters", maxTSIGField)
+	}
+	if !keyName(k.Name) {
+		// Designate stores any string; the name travels in every signed
+		// message, so one that is not a domain name cannot be a TSIG key.
+		return invalid("name", "name %q cannot be a TSIG key: a key's name is a domain name (RFC 8945), such as "+
+			"\"transfer-key\" or \"key.example.org.\"", k.Name)
 	}
 	k.Algorithm = strings.ToLower(k.Algorithm)
 	if !slices.Contains(TSIGAlgorithms(), k.Algorithm) {
 		return invalid("algorithm", "algorithm %q is not one of %s", k.Algorithm, strings.Join(TSIGAlgorithms(), ", "))
 	}
+	if len(k.Secret) > maxTSIGField {
+		return invalid("secret", "secret is longer than %d characters", maxTSIGField)
+	}
 	if b, err := base64.StdEncoding.DecodeString(k.Secret); err != nil || len(b) == 0 {
-		return invalid("secret", "secret must be non-empty base64")
+		// Designate stores any string, which then fails on every
+		// secondary; the secret itself is not repeated in the message.
+		return invalid("secret", "secret cannot be a TSIG key: a TSIG secret is base64 (RFC 8945, as in a BIND or Knot "+
+			"key statement, e.g. the output of 'tsig-keygen' or 'openssl rand -base64 32'); Designate would store it, "+
+			"and every secondary would refuse the key")
 	}
 	var table string
 	switch k.Scope {

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -123,22 +124,57 @@ func checkDescription(d string) error {
 }
 
 // canonicalMasters checks a secondary zone's masters: each an IP address
-// with an optional port.
+// or a hostname, with an optional port ("192.0.2.1", "192.0.2.1:5353",
+// "[2001:db8::1]:5353", "ns1.example.org", "ns1.example.org.:5353"), as
+// Designate's ZoneMaster takes them (host and port, 53 by default);
+// addresses are kept in their canonical form, hostnames in lowercase.
+// Designate stores any string as the host; a host that is neither is
+// refused here, since nothing could ever transfer from it.
 func canonicalMasters(masters []string) ([]string, error) {
 	if len(masters) == 0 {
 		return nil, invalid("masters", "a SECONDARY zone needs at least one master")
 	}
 	out := make([]string, 0, len(masters))
 	for _, m := range masters {
-		if ap, err := netip.ParseAddrPort(m); err == nil {
-			out = append(out, ap.String())
-		} else if a, err := netip.ParseAddr(m); err == nil {
-			out = append(out, a.String())
-		} else {
-			return nil, invalid("masters", "master %q is not an IP address with an optional port", m)
+		c, err := canonicalMaster(m)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// canonicalMaster checks one master of a SECONDARY zone (see
+// canonicalMasters) and returns it as stored.
+func canonicalMaster(m string) (string, error) {
+	if ap, err := netip.ParseAddrPort(m); err == nil && ap.Port() != 0 {
+		return ap.String(), nil
+	}
+	if a, err := netip.ParseAddr(m); err == nil && a.Zone() == "" {
+		return a.String(), nil
+	}
+	host, port := m, ""
+	if strings.HasPrefix(m, "[") {
+		return "", invalid("masters", "master %q is not an IPv6 address in brackets followed by :port", m)
+	}
+	if i := strings.LastIndexByte(m, ':'); i >= 0 {
+		host, port = m[:i], m[i+1:]
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+			return "", invalid("masters", "master %q: the port must be a number from 1 to 65535", m)
+		}
+	}
+	bare := strings.TrimSuffix(strings.ToLower(host), ".")
+	if _, err := netip.ParseAddr(bare); err == nil || bare == "" {
+		return "", invalid("masters", "master %q is neither an IP address nor a hostname, with an optional :port", m)
+	}
+	if _, err := canonicalName("masters", bare+".", false); err != nil {
+		return "", invalid("masters", "master %q is neither an IP address nor a hostname, with an optional :port", m)
+	}
+	if port == "" {
+		return strings.ToLower(host), nil
+	}
+	return strings.ToLower(host) + ":" + port, nil
 }
 
 // parseRecord parses data as the rdata of one record of type typ at name
@@ -153,6 +189,10 @@ func parseRecord(name, typ, data string) (mdns.RR, string, error) {
 		if r < 0x20 && r != '\t' || r == 0x7f {
 			return nil, "", invalid("records", "%s record %q has a control character", typ, data)
 		}
+	}
+	if typ == "TXT" && strings.HasSuffix(data, `\`) {
+		// Designate's TxtField: "Do NOT put '\' into end of TXT record".
+		return nil, "", invalid("records", `TXT record %q ends with a backslash, which Designate refuses; to end the text with one, quote it and escape the backslash ("...\\")`, data)
 	}
 	zp := mdns.NewZoneParser(strings.NewReader(name+" 0 IN "+typ+" "+data+"\n"), "", "")
 	rr, ok := zp.Next()

@@ -76,7 +76,10 @@ func visibleZone(ctx context.Context, tx *sqlstore.Tx, v Viewer, id string) (Zon
 	return z, err
 }
 
-// normalizeZone checks a new zone and fills in Designate's defaults.
+// normalizeZone checks a new zone and fills in Designate's defaults for
+// the SOA timers left at 0. The TTL is taken as given: 0 is a TTL, as in
+// Designate (its schema's minimum is 0); callers wanting the default set
+// DefaultTTL.
 func normalizeZone(z *Zone) error {
 	var err error
 	if z.ProjectID == "" {
@@ -109,7 +112,7 @@ func normalizeZone(z *Zone) error {
 	for _, d := range []struct {
 		v   *int
 		def int
-	}{{&z.TTL, DefaultTTL}, {&z.Refresh, DefaultRefresh}, {&z.Retry, DefaultRetry}, {&z.Expire, DefaultExpire}, {&z.Minimum, DefaultMinimum}} {
+	}{{&z.Refresh, DefaultRefresh}, {&z.Retry, DefaultRetry}, {&z.Expire, DefaultExpire}, {&z.Minimum, DefaultMinimum}} {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
@@ -122,7 +125,7 @@ func checkZoneFields(z Zone) error {
 	if err := checkEmail(z.Email); err != nil {
 		return err
 	}
-	if err := checkTTL("ttl", z.TTL, 1); err != nil {
+	if err := checkTTL("ttl", z.TTL, 0); err != nil {
 		return err
 	}
 	for _, f := range []struct {
@@ -138,7 +141,8 @@ func checkZoneFields(z Zone) error {
 
 // CreateZone stores a new zone in PENDING/CREATE with a serial of now, and
 // for a PRIMARY zone its SOA and apex NS recordsets. z.ProjectID is the
-// owner; ID may be preset. The name must have more than one label, for
+// owner; ID may be preset; the TTL is z.TTL, 0 included (DefaultTTL is
+// Designate's default_ttl). The name must have more than one label, for
 // everyone (ZoneName: 400 invalid_zone_name) and, once the operator
 // stored TLDs, lie below one and not be one (CheckTLD), for everyone too;
 // it is not checked against the blacklists (ReservedNames.Check,

@@ -34,10 +34,18 @@ type API struct {
 
 // Designate's API settings ([service:api] and [service:central] defaults).
 const (
-	defaultLimit = 20     // default_limit_v2
-	maxLimit     = 1000   // max_limit_v2
-	maxBody      = 114688 // oslo.middleware's max_request_body_size
-	apiRefURL    = "https://docs.openstack.org/api-ref/dns"
+	defaultLimit = 20   // default_limit_v2
+	maxLimit     = 1000 // max_limit_v2
+	// Designate has no request size limit: its api-paste.ini pipeline
+	// has no sizelimit filter and pecan reads any body whole, answering
+	// it by its content. gostack stops at these, above the largest body
+	// Designate's default quotas let it accept: maxBody a recordset of 20
+	// (recordset_records) records of 64 KiB (its records.data is TEXT),
+	// JSON-escaped; maxZoneFile a zone file of 500 (zone_records) such
+	// records.
+	maxBody     = 4 << 20
+	maxZoneFile = 32 << 20
+	apiRefURL   = "https://docs.openstack.org/api-ref/dns"
 )
 
 // Handler returns the routes. The version list is public; the rest needs

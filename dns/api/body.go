@@ -51,15 +51,9 @@ func invalidObject(field, format string, args ...any) error {
 // against s. current is the resource as rendered (nil on create):
 // read-only and, after create, immutable fields must keep its values.
 func decode(w http.ResponseWriter, r *http.Request, s schema, current map[string]any) (object, error) {
-	var raw map[string]json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody), jsonTypes); err != nil {
-		if e, ok := err.(*fault.Error); ok && e.Kind == fault.BadRequest && e.Type == "" {
-			e.Type = "invalid_json"
-		}
+	raw, err := decodeObject(w, r)
+	if err != nil {
 		return object{}, err
-	}
-	if raw == nil {
-		return object{}, &fault.Error{Kind: fault.BadRequest, Type: "invalid_json", Message: "request body must be a JSON object"}
 	}
 	var bad []string
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
@@ -82,6 +76,34 @@ func decode(w http.ResponseWriter, r *http.Request, s schema, current map[string
 			strings.Join(quoted, ", "), s.resource)
 	}
 	return object{resource: s.resource, raw: raw}, nil
+}
+
+// decodeObject reads a JSON object body of at most maxBody bytes
+// (Designate's InvalidJson for anything else, tooLarge beyond it).
+func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
+	var raw map[string]json.RawMessage
+	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody), jsonTypes); err != nil {
+		if e, ok := err.(*fault.Error); ok && e.Kind == fault.BadRequest && e.Type == "" {
+			e.Type = "invalid_json"
+		} else if ok && e.Kind == fault.TooLarge {
+			return nil, tooLarge(maxBody)
+		}
+		return nil, err
+	}
+	if raw == nil {
+		return nil, &fault.Error{Kind: fault.BadRequest, Type: "invalid_json", Message: "request body must be a JSON object"}
+	}
+	return raw, nil
+}
+
+// tooLarge answers a body over limit bytes. Designate reads any body
+// whole (its API pipeline has no size limit) and answers it by its
+// content; gostack stops reading at limit, set above the largest body
+// Designate's default quotas let it accept (see maxBody), with a 413
+// of its own.
+func tooLarge(limit int64) error {
+	return &fault.Error{Kind: fault.TooLarge, Type: "request_body_too_large",
+		Message: fmt.Sprintf("Request is too large: the body is over %d bytes", limit)}
 }
 
 // sameJSON reports whether raw is, as JSON, the value v (nil when absent).

@@ -66,7 +66,21 @@
 // is built, are blacklisted too (a reserved name covers the names above
 // and below it), with a message that says why after Designate's
 // "Blacklisted zone name"; the zone-name check comes before the quota
-// check (Designate checks the quota first).
+// check (Designate checks the quota first); a record repeated in a
+// recordset is kept once when it is the same record in any spelling
+// ("2001:DB8::1" and "2001:db8::1"; Designate keeps a set of the strings
+// given); a secondary zone's master must be an IP address or a hostname
+// with an optional port from 1 to 65535, and a TSIG key's name a domain
+// name and its secret base64 (Designate stores any string, which then
+// fails on the secondaries); Designate reads a request body of any size
+// and answers it by its content, while gostack stops reading at 4 MiB
+// (32 MiB for a zone file) — above anything Designate's default quotas
+// accept — with a 413 request_body_too_large.
+//
+// As in Designate: a zone's TTL may be 0 (null or absent is
+// default_ttl, 3600); a TXT record ending with a backslash is refused
+// (quote the text to end it with an escaped one); an NS recordset cannot
+// have a wildcard name.
 //
 // Reverse DNS of floating IPs (/v2/reverse/floatingips) lists the
 // project's floating IPs of the network service (API.FloatingIPs) with

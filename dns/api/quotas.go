@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"maps"
 	"net/http"
 	"slices"
@@ -61,13 +60,9 @@ func (a *API) writeQuota(w http.ResponseWriter, r *http.Request, q *request, pro
 // setQuota is QuotasController.patch_one: {"zones": 20, ...}.
 func (a *API) setQuota(w http.ResponseWriter, r *http.Request, q *request) {
 	project := r.PathValue("project_id")
-	var raw map[string]json.RawMessage
-	if err := httpapi.DecodeJSON(w, r, &raw, httpapi.MaxBytes(maxBody), jsonTypes); err != nil {
+	raw, err := decodeObject(w, r)
+	if err != nil {
 		fail(w, r, err)
-		return
-	}
-	if raw == nil {
-		fail(w, r, &fault.Error{Kind: fault.BadRequest, Type: "invalid_json", Message: "request body must be a JSON object"})
 		return
 	}
 	o := object{resource: "quota", raw: raw}

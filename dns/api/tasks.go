@@ -82,9 +82,9 @@ func importBody(w http.ResponseWriter, r *http.Request) (string, error) {
 		return "", &fault.Error{Kind: fault.UnsupportedMedia, Type: "unsupported_content_type",
 			Message: "Content-type must be text/dns or application/json"}
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxZoneFile))
 	if err != nil {
-		return "", &fault.Error{Kind: fault.TooLarge, Type: "request_body_too_large", Message: "Request is too large."}
+		return "", tooLarge(maxZoneFile)
 	}
 	if mt == "text/dns" {
 		return string(b), nil

@@ -138,6 +138,14 @@ func writeStatus(s dns.Status) int {
 	return http.StatusOK
 }
 
+// minimumZero is the zone schema's "minimum": 0 (jsonschema's message).
+func minimumZero(field string, v int) error {
+	if v < 0 {
+		return invalidObject(field, "%d is less than the minimum of 0", v)
+	}
+	return nil
+}
+
 // newZone reads a zone create body.
 func newZone(o object) (dns.Zone, map[string]string, error) {
 	var z dns.Zone
@@ -156,14 +164,17 @@ func newZone(o object) (dns.Zone, map[string]string, error) {
 			return z, nil, err
 		}
 	}
+	// Designate's default_ttl unless given; null is the default too (the
+	// column's default), and 0 is a TTL (the schema's minimum).
+	z.TTL = dns.DefaultTTL
 	if o.has("ttl") {
 		ttl, err := o.integer("ttl", true)
 		if err != nil {
 			return z, nil, err
 		}
 		if ttl != nil {
-			if *ttl < 1 {
-				return z, nil, invalidObject("ttl", "ttl must be between 1 and %d", dns.MaxTTL)
+			if err := minimumZero("ttl", *ttl); err != nil {
+				return z, nil, err
 			}
 			z.TTL = *ttl
 		}
@@ -315,6 +326,9 @@ func changedZone(o object, z dns.Zone) (dns.Zone, error) {
 	if o.has("ttl") {
 		ttl, err := o.integer("ttl", false)
 		if err != nil {
+			return z, err
+		}
+		if err := minimumZero("ttl", *ttl); err != nil {
 			return z, err
 		}
 		z.TTL = *ttl

@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/hmac"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -27,6 +28,9 @@ func (s *Server) SetKeys(keys []Key) {
 			k.Algorithm = dns.HmacSHA256
 		}
 		k.Algorithm = dns.CanonicalName(k.Algorithm)
+		if k.Algorithm == "hmac-md5." {
+			k.Algorithm = dns.HmacMD5 // its name on the wire (RFC 8945 6)
+		}
 		ks[k.Name] = k
 	}
 	s.keyring.Store(&ks)
@@ -55,6 +59,8 @@ func (p tsigProvider) Generate(msg []byte, t *dns.TSIG) ([]byte, error) {
 	}
 	var h func() hash.Hash
 	switch dns.CanonicalName(t.Algorithm) {
+	case dns.HmacMD5, "hmac-md5.":
+		h = md5.New
 	case dns.HmacSHA1:
 		h = sha1.New
 	case dns.HmacSHA224:

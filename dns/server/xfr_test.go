@@ -199,3 +199,35 @@ func TestTransferACLByPrefix(t *testing.T) {
 		t.Errorf("outside the prefix: rcode %s, want REFUSED", dns.RcodeToString[m.Rcode])
 	}
 }
+
+// TestTransferHMACMD5: a key stored as Designate names the algorithm
+// ("hmac-md5") verifies and signs as HMAC-MD5.SIG-ALG.REG.INT., the name
+// RFC 8945 gives it on the wire.
+func TestTransferHMACMD5(t *testing.T) {
+	key := Key{Name: "md5-key", Algorithm: "hmac-md5", Secret: testKey.Secret}
+	srv := New(mustZones(t, genZones(1, 1)), Config{Keys: []Key{key}, Transfer: []ACL{{Key: key.Name}}})
+	addr := startServer(t, srv)
+	// miekg/dns's own provider dropped MD5: the client signs with a
+	// provider of the same key (HMAC from crypto/hmac either way).
+	client := New(mustZones(t, nil), Config{Keys: []Key{key}})
+	m := axfr()
+	m.SetTsig("md5-key.", dns.HmacMD5, 300, time.Now().Unix())
+	tr := &dns.Transfer{DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, TsigProvider: tsigProvider{client}}
+	ch, err := tr.In(m, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for env := range ch {
+		if env.Error != nil {
+			t.Fatalf("AXFR signed with hmac-md5: %v", env.Error)
+		}
+		n += len(env.RR)
+	}
+	if n < 2 {
+		t.Fatalf("AXFR signed with hmac-md5: %d records", n)
+	}
+	if rc := rcodeOf(t, addr, axfr(), nil); rc != dns.RcodeRefused {
+		t.Errorf("unsigned: rcode %s, want REFUSED", dns.RcodeToString[rc])
+	}
+}
