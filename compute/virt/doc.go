@@ -5,8 +5,9 @@
 // VolumeAttacher, InterfaceAttacher, ConsoleLogger) whose helpers of
 // the same names answer ErrNotSupported for a driver without them; the
 // Guest a driver builds, as plain values, its disks local files or
-// network volumes (Disk: the iSCSI connection keys a driver reads,
-// Disk.ISCSI, VolumeDisk from Cinder's connection info); Nova's power
+// network volumes (Disk: the iSCSI and RBD connection keys a driver
+// reads, Disk.ISCSI, Disk.RBD, VolumeDisk from Cinder's connection
+// info, RBDSecrets for the hosts' cephx keys); Nova's power
 // states; and Drivers, a registry by name with no global instance.
 //
 // It is light on purpose (the standard library only), so a driver —

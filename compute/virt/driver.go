@@ -82,8 +82,8 @@ type Guest struct {
 	VCPUs    int
 	MemoryMB int64
 	// Disk is the root disk: a local image file or a network volume
-	// (Protocol "iscsi": Nova's boot from volume), the guest's first
-	// disk either way.
+	// (Protocol "iscsi" or "rbd": Nova's boot from volume), the guest's
+	// first disk either way.
 	Disk       Disk
 	Ports      []GuestPort
 	ConfigISO  string // config drive image, "" for none
@@ -100,11 +100,10 @@ type Guest struct {
 
 // Disk is one guest disk: a local file, or a network disk (a volume).
 //
-// A network disk has Protocol ("iscsi"; "rbd" is named, no driver has
-// it yet) and Connection, the "data" of the connection info the volume
-// service gave (Cinder's initialize_connection, as Nova receives it;
-// VolumeDisk makes a Disk of it), its values as strings. For "iscsi" a
-// driver reads:
+// A network disk has Protocol ("iscsi" or "rbd") and Connection, the
+// "data" of the connection info the volume service gave (Cinder's
+// initialize_connection, as Nova receives it; VolumeDisk makes a Disk
+// of it), its values as strings. For "iscsi" a driver reads:
 //
 //	target_portal  "host:port" ("[v6]:port"); 3260 when it has no port
 //	target_iqn     the target's name
@@ -115,7 +114,22 @@ type Guest struct {
 //	volume_id      the volume id, when Serial is empty
 //
 // and nothing else (target_discovered, encrypted and the multipath
-// lists are not read). The format of a network disk is raw.
+// lists are not read). For "rbd" (Ceph RBD, reached with QEMU's own
+// librbd) it reads:
+//
+//	name           "pool/image" (Cinder's "<pool>/volume-<id>")
+//	hosts, ports   the monitors, comma-separated (VolumeDisk joins
+//	               Cinder's lists), one port per host
+//	auth_enabled   "true" for cephx, with:
+//	auth_username  the cephx user (without "client.")
+//	secret_uuid    the uuid the host's key of that user has (RBDSecrets;
+//	               the key is never in the connection)
+//	secret_type    "ceph", if given
+//	cluster_name   checked, not used (as Nova)
+//	discard        "true": the guest's discards reach the image
+//	volume_id      the volume id, when Serial is empty
+//
+// The format of a network disk is raw.
 type Disk struct {
 	Path   string // a local file
 	Format string // "qcow2", "raw"
@@ -178,16 +192,21 @@ type (
 	// suspended one refuses (its saved memory describes the devices it
 	// had).
 	//
-	// A volume is a network disk: Disk.Protocol "iscsi" (see Disk for
-	// the connection keys a driver reads), reached by the guest's QEMU
-	// with its own initiator, not the host's kernel. The guest sees a
+	// A volume is a network disk: Disk.Protocol "iscsi" or "rbd" (see
+	// Disk for the connection keys a driver reads), reached by the
+	// guest's QEMU with its own initiator (libiscsi, librbd), not the
+	// host's kernel. The guest sees a
 	// virtio-blk disk whose serial is the volume id — its first 20
 	// characters, virtio-blk's limit — so it finds it as
 	// /dev/disk/by-id/virtio-<those 20>; its name (vdb, vdc...) is the
 	// guest kernel's, given in the order it finds disks, not the
-	// driver's. The CHAP password goes to the hypervisor's secret store
-	// only (a file only root reads, a private libvirt secret): never to a
-	// log, an error or a command line. The volume a guest boots from (its
+	// driver's. The CHAP password, and an rbd volume's cephx key (the
+	// host's, by the connection's secret_uuid: RBDSecrets), go to the
+	// hypervisor's secret store only (a file only root reads, a private
+	// libvirt secret): never to a log, an error or a command line. An rbd
+	// volume whose key the host lacks is refused (ErrNoKey); one the
+	// cluster refuses (a wrong key, no such image) fails the attach,
+	// which leaves the guest as it was. The volume a guest boots from (its
 	// root Disk) is neither attached nor detached: both refuse it with
 	// ErrNotSupported.
 	VolumeAttacher interface {

@@ -153,8 +153,9 @@ func hasControl(s string) bool {
 // {...}}, decoded from JSON (numbers float64 or json.Number) or built in
 // Go (storage/iscsi's Connection.Info: ints and bools). Protocol is the
 // driver_volume_type, Connection the data with its values as strings
-// (lists and maps, such as the multipath lists, left out), and Serial
-// its volume_id.
+// (RBD's hosts and ports lists joined by commas; other lists, such as
+// the multipath ones, and maps left out; a keyring never kept), and
+// Serial its volume_id.
 func VolumeDisk(info map[string]any) (Disk, error) {
 	proto, _ := info["driver_volume_type"].(string)
 	if proto == "" {
@@ -183,8 +184,21 @@ func VolumeDisk(info map[string]any) (Disk, error) {
 				return Disk{}, fmt.Errorf("%w: %s %v is not a whole number", ErrBadVolume, k, v)
 			}
 			s = strconv.FormatInt(int64(v), 10)
+		case []any, []string:
+			// RBD's monitors, hosts and ports, joined by commas; other
+			// lists (the multipath lists) are not read.
+			if k != "hosts" && k != "ports" {
+				continue
+			}
+			var err error
+			if s, err = joinList(k, v); err != nil {
+				return Disk{}, err
+			}
 		default:
-			continue // nil, lists and maps: not read
+			continue // nil, maps: not read
+		}
+		if k == "keyring" {
+			continue // a key: never kept (Cinder's rbd_keyring_conf)
 		}
 		conn[k] = s
 	}
@@ -226,16 +240,54 @@ func VolumeDisk(info map[string]any) (Disk, error) {
 	return d, nil
 }
 
-// redacted is d with auth_password replaced, for printing.
+// joinList is a list of strings or numbers (decoded from JSON or built
+// in Go) as one string, its values joined by commas.
+func joinList(k string, v any) (string, error) {
+	if l, ok := v.([]string); ok {
+		return strings.Join(l, ","), nil
+	}
+	var out []string
+	for _, e := range v.([]any) {
+		switch e := e.(type) {
+		case string:
+			out = append(out, e)
+		case json.Number:
+			out = append(out, e.String())
+		case float64:
+			if e != math.Trunc(e) || math.Abs(e) > 1<<53 {
+				return "", fmt.Errorf("%w: %s: %v is not a whole number", ErrBadVolume, k, e)
+			}
+			out = append(out, strconv.FormatInt(int64(e), 10))
+		case int:
+			out = append(out, strconv.Itoa(e))
+		default:
+			return "", fmt.Errorf("%w: %s: want a list of strings or numbers", ErrBadVolume, k)
+		}
+	}
+	return strings.Join(out, ","), nil
+}
+
+// secretKeys are connection keys whose values are secrets: CHAP's
+// password, and a Ceph keyring (VolumeDisk drops it; a Disk built in Go
+// may have it).
+var secretKeys = []string{"auth_password", "keyring"}
+
+// redacted is d with its secrets replaced, for printing.
 func (d Disk) redacted() Disk {
-	if _, ok := d.Connection["auth_password"]; ok {
-		d.Connection = maps.Clone(d.Connection)
-		d.Connection["auth_password"] = "***"
+	cloned := false
+	for _, k := range secretKeys {
+		if _, ok := d.Connection[k]; ok {
+			if !cloned {
+				d.Connection, cloned = maps.Clone(d.Connection), true
+			}
+			d.Connection[k] = "***"
+		}
 	}
 	return d
 }
 
-// String shows the disk without its password.
+// String shows the disk without its secrets (a CHAP password, a
+// keyring).
 func (d Disk) String() string {
 	r := d.redacted()
 	return fmt.Sprintf("{Path:%s Format:%s Protocol:%s Connection:%v Serial:%s}", r.Path, r.Format, r.Protocol, r.Connection, r.Serial)
@@ -244,10 +296,14 @@ func (d Disk) String() string {
 // GoString is String, for %#v.
 func (d Disk) GoString() string { return d.String() }
 
-// LogValue logs the disk without its password.
+// LogValue logs the disk without its secrets.
 func (d Disk) LogValue() slog.Value {
 	if d.Protocol == "" {
 		return slog.GroupValue(slog.String("path", d.Path), slog.String("format", d.Format))
+	}
+	if d.Protocol == ProtocolRBD {
+		return slog.GroupValue(slog.String("protocol", d.Protocol), slog.String("volume", d.VolumeID()),
+			slog.String("name", d.Connection["name"]), slog.String("hosts", d.Connection["hosts"]))
 	}
 	return slog.GroupValue(slog.String("protocol", d.Protocol), slog.String("volume", d.VolumeID()),
 		slog.String("target", d.Connection["target_iqn"]), slog.String("portal", d.Connection["target_portal"]))

@@ -1,0 +1,132 @@
+package virt
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ErrNoKey is an rbd volume whose cephx key the host does not have: no
+// keyring for its secret uuid, or none for its user in that keyring.
+var ErrNoKey = errors.New("compute/virt: no cephx key for the volume")
+
+// RBDSecrets are the cephx keys a host gives its guests' RBD volumes,
+// by secret uuid (the connection's secret_uuid, RBD.SecretUUID): each
+// names a keyring file. Nova's hosts hold each key as a libvirt secret
+// of that uuid (usage ceph) which operators define; here the drivers
+// read it from the file when a volume is attached or a guest boots from
+// one: compute/qemu copies it into the guest's own secret file,
+// compute/libvirt defines the libvirt secret with it when the host has
+// none of that uuid.
+//
+// A keyring file is a Ceph keyring, as "ceph auth get client.<user>" or
+// ceph-authtool write it ("[client.<user>]" then "key = <base64>"), the
+// key read from the section of the connection's user; or a file holding
+// the key alone, as "ceph auth get-key" writes it. It should be
+// readable by the agent's user only.
+type RBDSecrets map[string]string
+
+// Key is the cephx key (base64, as Ceph writes it) of client.<user>
+// that secret uuid names. Errors wrap ErrNoKey, or say what is wrong
+// with the file, and never hold a key.
+func (s RBDSecrets) Key(secretUUID, user string) (string, error) {
+	path, ok := s[strings.ToLower(secretUUID)]
+	if !ok {
+		path, ok = s[secretUUID]
+	}
+	if !ok || path == "" {
+		return "", fmt.Errorf("%w: no keyring for secret uuid %s", ErrNoKey, secretUUID)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("compute/virt: keyring of secret uuid %s: %w", secretUUID, err)
+	}
+	key, err := keyringKey(b, user)
+	if err != nil {
+		return "", fmt.Errorf("compute/virt: keyring %s of secret uuid %s: %w", path, secretUUID, err)
+	}
+	return key, nil
+}
+
+// keyringKey is client.<user>'s key in a keyring, or the key a file
+// holds alone.
+func keyringKey(b []byte, user string) (string, error) {
+	if t := string(bytes.TrimSpace(b)); t != "" && !strings.ContainsAny(t, "[\n") {
+		if err := CheckCephKey(t); err != nil {
+			return "", err
+		}
+		return t, nil
+	}
+	want := "client." + user
+	var section string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || line[0] == '#' || line[0] == ';':
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			section = strings.TrimSpace(line[1 : len(line)-1])
+		case section == want:
+			k, v, ok := strings.Cut(line, "=")
+			if ok && strings.TrimSpace(k) == "key" {
+				v = strings.Trim(strings.TrimSpace(v), `"`)
+				if err := CheckCephKey(v); err != nil {
+					return "", fmt.Errorf("%s: %w", want, err)
+				}
+				return v, nil
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("%w: no key of %s in it", ErrNoKey, want)
+}
+
+// CheckCephKey accepts a cephx secret as Ceph writes it: the base64 of
+// a CryptoKey (its type, its creation time, the length of the secret
+// that follows, the secret). The error does not hold the key.
+func CheckCephKey(key string) error {
+	b, err := base64.StdEncoding.DecodeString(key)
+	if err != nil || len(b) < 12 || int(binary.LittleEndian.Uint16(b[10:12])) != len(b)-12 || len(b) == 12 {
+		return errors.New("not a cephx key (the base64 of a CryptoKey, as ceph auth get-key prints it)")
+	}
+	return nil
+}
+
+// ParseRBDSecrets reads RBDSecrets from a driver setting,
+// "<uuid>=<keyring file>" pairs separated by commas.
+func ParseRBDSecrets(s string) (RBDSecrets, error) {
+	out := RBDSecrets{}
+	for _, pair := range strings.Split(s, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		id, path, ok := strings.Cut(pair, "=")
+		id, path = strings.TrimSpace(id), strings.TrimSpace(path)
+		if !ok || !isUUID(id) || path == "" {
+			return nil, fmt.Errorf("compute/virt: rbd secret %q: want <uuid>=<keyring file>", pair)
+		}
+		out[strings.ToLower(id)] = path
+	}
+	return out, nil
+}
+
+// Check refuses an entry whose uuid is not one or whose file is not
+// named.
+func (s RBDSecrets) Check() error {
+	for id, path := range s {
+		if !isUUID(id) {
+			return fmt.Errorf("compute/virt: rbd secret %q: not a uuid", id)
+		}
+		if path == "" {
+			return fmt.Errorf("compute/virt: rbd secret %s: no keyring file", id)
+		}
+	}
+	return nil
+}
