@@ -36,6 +36,14 @@ func WithObserver(o Observer) Option { return func(op *options) { op.observe = o
 func WithMaxConns(n int) Option { return func(op *options) { op.maxConns = n } }
 
 // DB is an open database. It is safe for concurrent use.
+//
+// Every statement checks its context first. On PostgreSQL a context
+// that ends also cancels the statement in flight. On SQLite a statement
+// in flight runs to its end (no goroutine watches each statement's
+// context), the next one fails with the context's error, and a
+// transaction whose context ended rolls back instead of committing; a
+// read-write transaction's wait for the write lock ends with its
+// context.
 type DB struct {
 	sql     *sql.DB
 	dialect Dialect
@@ -164,18 +172,59 @@ type querier interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
+// stmtContext is the context a statement (or a read-only transaction) is
+// handed to database/sql with, or ctx's error if ctx has already ended.
+//
+// On PostgreSQL it is ctx: a statement waiting on the server (a row
+// lock, a slow plan) is cancelled with it. On SQLite it is ctx without
+// its cancellation. Given a context that can end, database/sql and the
+// SQLite driver each start a goroutine per statement to watch it (more
+// than forty per token request in identity); on a saturated core that
+// churn overflows the Go scheduler's local run queue into its global
+// one, and the goroutines that serve connections then wait there for
+// hundreds of milliseconds. SQLite runs a statement on the calling
+// goroutine, so a context that ends stops the work before the next
+// statement and before a commit, rather than in the middle of one.
+func (db *DB) stmtContext(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if db.dialect == SQLite && ctx.Done() != nil {
+		return context.WithoutCancel(ctx), nil
+	}
+	return ctx, nil
+}
+
 func exec(ctx context.Context, db *DB, x querier, q string, args []any) (sql.Result, error) {
 	start := time.Now()
-	r, err := x.ExecContext(ctx, db.Rebind(q), args...)
+	sctx, err := db.stmtContext(ctx)
+	var r sql.Result
+	if err == nil {
+		r, err = x.ExecContext(sctx, db.Rebind(q), args...)
+	}
 	db.note(q, start, err)
 	return r, translate(err)
 }
 
 func query(ctx context.Context, db *DB, x querier, q string, args []any) (*sql.Rows, error) {
 	start := time.Now()
-	r, err := x.QueryContext(ctx, db.Rebind(q), args...)
+	sctx, err := db.stmtContext(ctx)
+	var r *sql.Rows
+	if err == nil {
+		r, err = x.QueryContext(sctx, db.Rebind(q), args...)
+	}
 	db.note(q, start, err)
 	return r, translate(err)
+}
+
+func get(ctx context.Context, db *DB, x querier, q string, args []any, dest []any) error {
+	start := time.Now()
+	sctx, err := db.stmtContext(ctx)
+	if err == nil {
+		err = x.QueryRowContext(sctx, db.Rebind(q), args...).Scan(dest...)
+	}
+	db.note(q, start, err)
+	return translate(err)
 }
 
 // Exec runs a statement outside any transaction.
@@ -190,10 +239,7 @@ func (db *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 
 // Get runs a one-row query and scans it into dest. No row gives ErrNotFound.
 func (db *DB) Get(ctx context.Context, q string, args []any, dest ...any) error {
-	start := time.Now()
-	err := db.sql.QueryRowContext(ctx, db.Rebind(q), args...).Scan(dest...)
-	db.note(q, start, err)
-	return translate(err)
+	return get(ctx, db, db.sql, q, args, dest)
 }
 
 // Tx is a transaction. Use it only inside the function given to DB.Tx.
@@ -215,10 +261,7 @@ func (tx *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 
 // Get runs a one-row query in the transaction. No row gives ErrNotFound.
 func (tx *Tx) Get(ctx context.Context, q string, args []any, dest ...any) error {
-	start := time.Now()
-	err := tx.tx.QueryRowContext(ctx, tx.db.Rebind(q), args...).Scan(dest...)
-	tx.db.note(q, start, err)
-	return translate(err)
+	return get(ctx, tx.db, tx.tx, q, args, dest)
 }
 
 // Dialect reports the engine.
@@ -266,7 +309,16 @@ func (db *DB) runTx(ctx context.Context, opts *sql.TxOptions, fn func(*Tx) error
 }
 
 func (db *DB) tryTx(ctx context.Context, opts *sql.TxOptions, fn func(*Tx) error) (err error) {
-	stx, err := db.sql.BeginTx(ctx, opts)
+	// A read-write transaction keeps its context on both engines: its
+	// BEGIN IMMEDIATE may wait for SQLite's write lock, and that wait
+	// ends with the context. A read-only one never waits for a lock.
+	bctx := ctx
+	if opts != nil && opts.ReadOnly {
+		if bctx, err = db.stmtContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: begin: %w", err)
+		}
+	}
+	stx, err := db.sql.BeginTx(bctx, opts)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
@@ -282,6 +334,11 @@ func (db *DB) tryTx(ctx context.Context, opts *sql.TxOptions, fn func(*Tx) error
 	}()
 	if err = fn(tx); err != nil {
 		return err
+	}
+	// A context that ended during fn rolls back, as database/sql does
+	// for a transaction whose context it watches.
+	if err = ctx.Err(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", translate(err))
