@@ -51,6 +51,7 @@ func main() {
 	ioMiB := flag.Int64("io", 256, "bytes of the I/O runs (MiB)")
 	ioSecs := flag.Int("io-seconds", 10, "seconds of each random I/O run")
 	dir := flag.String("dir", "", "working directory (default: a temporary directory under /var/tmp)")
+	logFile := flag.String("log", "", "write the daemon's log (level info) to this file")
 	flag.Parse()
 	work := *dir
 	if work == "" {
@@ -60,7 +61,7 @@ func main() {
 		}
 		defer os.RemoveAll(work)
 	}
-	c := start(work)
+	c := start(work, *logFile)
 	defer c.stop()
 
 	fmt.Printf("Block storage on the iSCSI backend (sparse files, tgtd), %s\n\n", time.Now().Format(time.DateTime))
@@ -93,7 +94,7 @@ type cloud struct {
 
 // start runs identity, image and block storage in this process on free
 // ports, with the in-process backend on a tgtd of its own.
-func start(work string) *cloud {
+func start(work, logFile string) *cloud {
 	data := filepath.Join(work, "data")
 	ctl := 21000 + os.Getpid()%10000 // tgtd's control port: at most 32767
 	portal := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freePort()))
@@ -106,6 +107,14 @@ func start(work string) *cloud {
 	d := compose.New(id, imagearea.New(), vol)
 	d.Config.DataDir = data
 	d.Config.Log.Level = "warn"
+	var logOut io.Writer = io.Discard
+	if logFile != "" {
+		f, err := os.Create(logFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		logOut, d.Config.Log.Level = f, "info"
+	}
 	ls := map[string]net.Listener{}
 	for _, name := range []string{"admin", "identity", "image", "volume"} {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -115,7 +124,7 @@ func start(work string) *cloud {
 		ls[name] = l
 	}
 	ready := make(chan map[string]string, 1)
-	d.Listeners, d.LogOutput, d.Ready = ls, io.Discard, func(a map[string]string) { ready <- a }
+	d.Listeners, d.LogOutput, d.Ready = ls, logOut, func(a map[string]string) { ready <- a }
 	go func() { log.Fatal(d.Run(context.Background())) }()
 	addrs := <-ready
 	c := &cloud{files: filepath.Join(data, "volume", "files"), client: &http.Client{Timeout: 5 * time.Minute},

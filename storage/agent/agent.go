@@ -67,7 +67,9 @@ type Source struct {
 	Size       int64
 	// ImageID is the image of a volume made from one; File is then its
 	// content as a raw file the agent fetched and converted, of Bytes
-	// bytes (the rest of the volume reads as zeros).
+	// bytes (the rest of the volume reads as zeros), sparse; the backend
+	// may take the file itself (the agent removes its name after
+	// Create).
 	ImageID string
 	File    string
 	Bytes   int64

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
@@ -62,7 +63,7 @@ func (a *Agent) imageSource(ctx context.Context, v storage.Volume) (src Source, 
 		return Source{}, nil, err
 	}
 	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(f, h), resp.Body)
+	n, err := writeSparse(f, io.TeeReader(resp.Body, h))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -113,6 +114,41 @@ func sweepImages(dir string) {
 		left, _ := filepath.Glob(filepath.Join(dir, pat))
 		for _, p := range left {
 			os.Remove(p)
+		}
+	}
+}
+
+// sparseChunk is the unit writeSparse leaves a hole for when it holds
+// only zeros.
+const sparseChunk = 1 << 20
+
+var zeroChunk = make([]byte, sparseChunk)
+
+// writeSparse copies r into f, an empty file, leaving holes where whole
+// chunks are zeros (a raw image's unused space stays unallocated, in
+// its download and in the volume made of it), and returns the bytes
+// read.
+func writeSparse(f *os.File, r io.Reader) (int64, error) {
+	buf := make([]byte, sparseChunk)
+	var n int64
+	for {
+		k, err := io.ReadFull(r, buf)
+		if k > 0 {
+			if bytes.Equal(buf[:k], zeroChunk[:k]) {
+				if _, serr := f.Seek(int64(k), io.SeekCurrent); serr != nil {
+					return n, serr
+				}
+			} else if _, werr := f.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			// A trailing hole is made by the file's length.
+			return n, f.Truncate(n)
+		}
+		if err != nil {
+			return n, err
 		}
 	}
 }

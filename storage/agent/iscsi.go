@@ -44,7 +44,8 @@ func (b *ISCSI) Create(ctx context.Context, v storage.Volume, src Source) (Expor
 	case src.VolumeID != "":
 		path, err = b.Files.CreateFrom(ctx, v.ID, b.Files.Path(src.VolumeID), src.Size*gib, v.Size*gib)
 	case src.File != "":
-		path, err = b.Files.CreateFrom(ctx, v.ID, src.File, src.Bytes, v.Size*gib)
+		// The agent's own raw file of the image becomes the volume's.
+		path, err = b.Files.Adopt(ctx, v.ID, src.File, src.Bytes, v.Size*gib)
 	default:
 		path, err = b.Files.Create(ctx, v.ID, v.Size*gib)
 	}

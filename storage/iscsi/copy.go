@@ -208,3 +208,64 @@ func (f Files) Sweep(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Adopt makes volume id, of size bytes, of the file at src, whose first
+// n bytes are the volume's content (a raw image the caller fetched and
+// owns): src itself becomes the volume's file when it is on the same
+// file system (grown to size, synced, linked into place, so no byte is
+// copied; the caller then removes its name), else it is copied as
+// CreateFrom copies. A volume that exists with this size is no error,
+// as for Create.
+func (f Files) Adopt(ctx context.Context, id, src string, n, size int64) (string, error) {
+	if err := f.check(id); err != nil {
+		return "", err
+	}
+	if err := checkSize(size); err != nil {
+		return "", err
+	}
+	if n < 0 || n > size {
+		return "", fmt.Errorf("%w: volume %s of %d bytes cannot hold %d bytes of %s", ErrInvalid, id, size, n, src)
+	}
+	dst := f.Path(id)
+	if fi, err := os.Stat(dst); err == nil {
+		if fi.Size() != size {
+			return "", fmt.Errorf("%w: %s has %d bytes, not %d", ErrExists, dst, fi.Size(), size)
+		}
+		return dst, nil
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return "", fmt.Errorf("iscsi: adopt %s: %w", src, err)
+	}
+	if fi.Size() != n {
+		// Bytes past the content would become the volume's: copy.
+		return f.copyInto(ctx, dst, src, n, size)
+	}
+	if err := os.MkdirAll(f.Dir, 0o750); err != nil {
+		return "", fmt.Errorf("iscsi: adopt into %s: %w", dst, err)
+	}
+	file, err := os.OpenFile(src, os.O_WRONLY, 0)
+	if err != nil {
+		return "", fmt.Errorf("iscsi: adopt %s: %w", src, err)
+	}
+	err = file.Truncate(size)
+	if err == nil {
+		err = file.Sync()
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("iscsi: adopt %s: %w", src, err)
+	}
+	switch err := os.Link(src, dst); {
+	case err == nil:
+		return dst, nil
+	case errors.Is(err, unix.EXDEV):
+		return f.copyInto(ctx, dst, src, size, size)
+	case errors.Is(err, os.ErrExist):
+		return f.copyInto(ctx, dst, src, n, size) // another made it: checked there
+	default:
+		return "", fmt.Errorf("iscsi: adopt into %s: %w", dst, err)
+	}
+}

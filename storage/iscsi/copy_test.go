@@ -195,3 +195,62 @@ func TestFilesSweep(t *testing.T) {
 		t.Errorf("after the sweep: %q", names)
 	}
 }
+
+// Adopt: a raw file on the volumes' file system becomes the volume's
+// file without a copy (the same inode, grown to the volume's size, its
+// holes kept); again is no error, another size is ErrExists; a file
+// longer than its content is copied, only the content.
+func TestFilesAdopt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := iscsi.Files{Dir: dir + "/volumes"}
+	const mib = 1 << 20
+	raw := dir + "/image.raw"
+	if err := os.WriteFile(raw, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(raw, 10*mib); err != nil {
+		t.Fatal(err)
+	}
+	writeAt(t, raw, map[int64][]byte{0: []byte("image"), 10*mib - 4: []byte("tail")})
+	path, err := f.Adopt(ctx, "v1", raw, 10*mib, 64*mib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b syscall.Stat_t
+	if err := syscall.Stat(raw, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Stat(path, &b); err != nil {
+		t.Fatal(err)
+	}
+	if path != f.Path("v1") || a.Ino != b.Ino || b.Size != 64*mib {
+		t.Fatalf("adopted %s: inode %d (the file's %d), %d bytes", path, b.Ino, a.Ino, b.Size)
+	}
+	if got := readAt(t, path, 10*mib-4, 4); string(got) != "tail" {
+		t.Errorf("the adopted volume's content: %q", got)
+	}
+	if blocks := allocated(t, path); blocks*512 > 2*mib {
+		t.Errorf("the adopted volume takes %d KiB: holes were filled", blocks/2)
+	}
+	if _, err := f.Adopt(ctx, "v1", raw, 10*mib, 64*mib); err != nil {
+		t.Errorf("adopt again: %v", err)
+	}
+	if _, err := f.Adopt(ctx, "v1", raw, 10*mib, 32*mib); !errors.Is(err, iscsi.ErrExists) {
+		t.Errorf("adopt again at another size: %v, want ErrExists", err)
+	}
+	if _, err := f.Adopt(ctx, "v2", raw, 65*mib, 64*mib); !errors.Is(err, iscsi.ErrInvalid) {
+		t.Errorf("content larger than the volume: %v, want ErrInvalid", err)
+	}
+	// raw is now 64 MiB (it is v1's file): only its first 10 MiB are
+	// v3's content, so it is copied.
+	v3, err := f.Adopt(ctx, "v3", raw, 10*mib, 20*mib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c syscall.Stat_t
+	if err := syscall.Stat(v3, &c); err != nil || c.Ino == a.Ino || c.Size != 20*mib {
+		t.Fatalf("v3: %v, inode %d, %d bytes", err, c.Ino, c.Size)
+	}
+	same(t, v3, raw, 10*mib, 0)
+}
