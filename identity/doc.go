@@ -51,6 +51,14 @@
 // identity/middleware. identity/api is the Keystone v3 REST API over this
 // package.
 //
+//   - Projects acting as domains: a domain is also a Project with
+//     IsDomain (Domain.AsProject), which CreateProject, UpdateProject,
+//     DeleteProject, GetProjectOrDomain and ListProjects take as Keystone
+//     does. Projects follow Keystone's hierarchy rules: the parent in the
+//     project's domain, no disabled project in the branch, at most
+//     MaxProjectTreeDepth levels, enabled only under enabled parents,
+//     disabled only above disabled projects.
+//
 // What it does not do: federation, OAuth, trust redelegation (and EC2
-// credentials delegating a trust), LDAP, limits. Projects acting as domains are refused.
+// credentials delegating a trust), LDAP, limits.
 package identity

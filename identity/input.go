@@ -56,10 +56,14 @@ func (d Domain) Validate() error {
 // Validate checks p against Keystone's rules for a project, tags
 // included; the store checks it on create and update.
 func (p Project) Validate() error {
+	domainID := id("project.domain_id", p.DomainID)
+	if p.IsDomain {
+		domainID = optionalID("project.domain_id", p.DomainID) // none: the store refuses one
+	}
 	return first(
 		optionalID("project.id", p.ID),
 		name("project.name", p.Name, maxProjectName),
-		id("project.domain_id", p.DomainID),
+		domainID,
 		optionalID("project.parent_id", p.ParentID),
 		text("project.description", p.Description, 0),
 		tags("project.tags", p.Tags),

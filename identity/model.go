@@ -18,6 +18,13 @@ type Domain struct {
 }
 
 // Project is a Keystone project.
+//
+// IsDomain marks a domain seen as a project: Keystone keeps each domain
+// as a project "acting as a domain", with no domain and no parent, and
+// serves it under /v3/projects too. gostack keeps domains apart
+// (Domain); Domain.AsProject is this view of one, and the store's
+// project calls take it where Keystone's do (GetProjectOrDomain,
+// CreateProject, UpdateProject, DeleteProject, ListProjects).
 type Project struct {
 	ID          string   `json:"id"`
 	Name        string   `json:"name"`
@@ -26,6 +33,18 @@ type Project struct {
 	Description string   `json:"description"`
 	Enabled     bool     `json:"enabled"`
 	Tags        []string `json:"tags"`
+	IsDomain    bool     `json:"is_domain,omitempty"`
+}
+
+// AsProject is d as Keystone's project acting as a domain: no domain, no
+// parent, no tags.
+func (d Domain) AsProject() Project {
+	return Project{ID: d.ID, Name: d.Name, Description: d.Description, Enabled: d.Enabled, Tags: []string{}, IsDomain: true}
+}
+
+// domain is the domain a project acting as a domain stands for.
+func (p Project) domain() Domain {
+	return Domain{ID: p.ID, Name: p.Name, Description: p.Description, Enabled: p.Enabled}
 }
 
 // User is a Keystone user. PasswordHash never leaves the store layer in

@@ -15,7 +15,9 @@ import (
 
 // ---- domains ----
 
-// CreateDomain stores d; an empty ID gets a new one.
+// CreateDomain stores d; an empty ID gets a new one. Its name and id
+// may be no other domain's, and its id no project's: Keystone keeps
+// domains as projects, so they share the ids.
 func (s *Store) CreateDomain(ctx context.Context, d Domain) (Domain, error) {
 	if d.ID == "" {
 		d.ID = NewID()
@@ -25,14 +27,34 @@ func (s *Store) CreateDomain(ctx context.Context, d Domain) (Domain, error) {
 	}
 	d.Name = strip(d.Name)
 	err := s.write(ctx, "domain", d.ID, watch.Create, d, func(tx *sqlstore.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO identity_domains (id, name, description, enabled) VALUES (?, ?, ?, ?)",
+		var one int
+		err := tx.Get(ctx, "SELECT 1 FROM identity_projects WHERE id = ?", []any{d.ID}, &one)
+		if err == nil {
+			return domainConflict(d.Name)
+		}
+		if !errors.Is(err, sqlstore.ErrNotFound) {
+			return err
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO identity_domains (id, name, description, enabled) VALUES (?, ?, ?, ?)",
 			d.ID, d.Name, d.Description, d.Enabled)
 		if errors.Is(err, sqlstore.ErrConflict) {
-			return conflict("domain", fmt.Sprintf("Duplicate entry found with name %s", d.Name))
+			return domainConflict(d.Name)
 		}
 		return err
 	})
 	return d, err
+}
+
+// domainConflict is Keystone's 409 for a domain whose name or id is
+// taken (a domain being a project acting as a domain there).
+func domainConflict(name string) error {
+	return conflict("project", "it is not permitted to have two projects acting as domains with the same name: "+name)
+}
+
+// projectConflict is Keystone's 409 for a project whose name is taken in
+// its domain.
+func projectConflict(p Project) error {
+	return conflict("project", fmt.Sprintf("it is not permitted to have two projects with either the same name or same id in the same domain: name is %s, project id %s", p.Name, p.ID))
 }
 
 const domainCols = "id, name, description, enabled"
@@ -87,7 +109,7 @@ func (s *Store) UpdateDomain(ctx context.Context, d Domain) (Domain, error) {
 		res, err := tx.Exec(ctx, "UPDATE identity_domains SET name = ?, description = ?, enabled = ? WHERE id = ?",
 			d.Name, d.Description, d.Enabled, d.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
-			return conflict("domain", fmt.Sprintf("Duplicate entry found with name %s", d.Name))
+			return domainConflict(d.Name)
 		}
 		if err != nil {
 			return err
@@ -148,6 +170,11 @@ type ProjectFilter struct {
 	TagsAny                  []string // at least one of these tags
 	NotTags                  []string // not all of these tags
 	NotTagsAny               []string // none of these tags
+	// IsDomain lists the projects acting as domains (the domains, as
+	// Domain.AsProject shows them) instead of the others, as Keystone's
+	// is_domain=true. They have no domain and no parent, so DomainID or
+	// ParentID matches none of them.
+	IsDomain bool
 }
 
 // matchTags applies f's tag filters to a project's tags.
@@ -186,8 +213,12 @@ func scanProject(r interface{ Scan(...any) error }) (Project, error) {
 	return p, nil
 }
 
-// CreateProject stores p. The domain must exist, and so must the parent,
-// in the same domain.
+// CreateProject stores p with Keystone's rules (resource/core.py
+// create_project). A project acting as a domain (p.IsDomain) is a new
+// domain: it may have no domain and no parent. Any other project needs
+// its domain and its parent (none, or the domain, for a top-level
+// project) to exist, in the same domain, with no disabled project in
+// the branch and at most MaxProjectTreeDepth levels below the domain.
 func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 	if p.ID == "" {
 		p.ID = NewID()
@@ -199,28 +230,49 @@ func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 		return p, err
 	}
 	p.Name = strip(p.Name)
-	if _, err := s.GetDomain(ctx, p.DomainID); err != nil {
+	if p.IsDomain {
+		return s.createDomainProject(ctx, p)
+	}
+	if p.ParentID == p.DomainID {
+		p.ParentID = "" // the domain: top level
+	}
+	if err := s.checkBranch(ctx, p); err != nil {
 		return p, err
 	}
-	if p.ParentID != "" {
-		parent, err := s.GetProject(ctx, p.ParentID)
-		if err != nil {
-			return p, err
-		}
-		if parent.DomainID != p.DomainID {
-			return p, forbidden("Cannot create project, the parent %s is in a different domain.", parent.ID)
-		}
-	}
 	err := s.write(ctx, "project", p.ID, watch.Create, p, func(tx *sqlstore.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO identity_projects (id, name, domain_id, parent_id, description, enabled, tags) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		var one int
+		err := tx.Get(ctx, "SELECT 1 FROM identity_domains WHERE id = ?", []any{p.ID}, &one)
+		if err == nil {
+			return projectConflict(p)
+		}
+		if !errors.Is(err, sqlstore.ErrNotFound) {
+			return err
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO identity_projects (id, name, domain_id, parent_id, description, enabled, tags) VALUES (?, ?, ?, ?, ?, ?, ?)",
 			p.ID, p.Name, p.DomainID, nullString(p.ParentID), p.Description, p.Enabled, jsonText(p.Tags))
 		if errors.Is(err, sqlstore.ErrConflict) {
-			return conflict("project", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", p.Name, p.DomainID))
+			return projectConflict(p)
 		}
 		return err
 	})
 	return p, err
 }
+
+// createDomainProject makes the domain a project acting as a domain
+// stands for, with Keystone's _assert_is_domain_project_constraints.
+func (s *Store) createDomainProject(ctx context.Context, p Project) (Project, error) {
+	if p.DomainID != "" || p.ParentID != "" {
+		return p, fault.New(fault.BadRequest, "only root projects are allowed to act as domains.")
+	}
+	if len(p.Tags) > 0 {
+		return p, errDomainTags
+	}
+	d, err := s.CreateDomain(ctx, p.domain())
+	return d.AsProject(), err
+}
+
+// errDomainTags refuses tags on a domain: gostack's domains keep none.
+var errDomainTags = fault.Invalid("project.tags", "domain tags are not supported")
 
 // GetProject returns a project by id.
 func (s *Store) GetProject(ctx context.Context, id string) (Project, error) {
@@ -238,6 +290,23 @@ func (s *Store) GetProject(ctx context.Context, id string) (Project, error) {
 	return ps[0], nil
 }
 
+// GetProjectOrDomain is Keystone's get_project: the project with that
+// id, or the domain as a project acting as a domain (IsDomain).
+func (s *Store) GetProjectOrDomain(ctx context.Context, id string) (Project, error) {
+	p, err := s.GetProject(ctx, id)
+	if fault.KindOf(err) != fault.NotFound {
+		return p, err
+	}
+	d, derr := s.GetDomain(ctx, id)
+	if derr != nil {
+		if fault.KindOf(derr) == fault.NotFound {
+			return p, err // the project's 404
+		}
+		return p, derr
+	}
+	return d.AsProject(), nil
+}
+
 // GetProjectByName returns a project by domain and name.
 func (s *Store) GetProjectByName(ctx context.Context, domainID, name string) (Project, error) {
 	ps, err := s.ListProjects(ctx, ProjectFilter{DomainID: domainID, Name: name})
@@ -253,6 +322,9 @@ func (s *Store) GetProjectByName(ctx context.Context, domainID, name string) (Pr
 // ListProjects returns projects matching f, by name (the first f.Limit
 // of them when it is set).
 func (s *Store) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, error) {
+	if f.IsDomain {
+		return s.listDomainProjects(ctx, f)
+	}
 	q, args := "SELECT "+projectCols+" FROM identity_projects WHERE 1=1", []any{}
 	if f.DomainID != "" {
 		q, args = q+" AND domain_id = ?", append(args, f.DomainID)
@@ -293,32 +365,73 @@ func (s *Store) ListProjects(ctx context.Context, f ProjectFilter) ([]Project, e
 	return ps, nil
 }
 
+// listDomainProjects is ListProjects of the projects acting as domains.
+func (s *Store) listDomainProjects(ctx context.Context, f ProjectFilter) ([]Project, error) {
+	if f.DomainID != "" || f.ParentID != "" {
+		return []Project{}, nil
+	}
+	ds, err := s.ListDomains(ctx, f.Name, f.Enabled, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := []Project{}
+	for _, d := range ds {
+		p := d.AsProject()
+		if (f.IDs == nil || slices.Contains(f.IDs, p.ID)) && f.matchTags(p.Tags) {
+			out = append(out, p)
+		}
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
 // UpdateProject stores p's mutable fields (name, description, enabled,
-// tags) and returns the stored project. Its domain and parent cannot
-// change: Keystone refuses both.
+// tags) and returns the stored project, with Keystone's rules
+// (resource/core.py _update_project): its domain, its parent and whether
+// it acts as a domain do not change; a project is enabled only under
+// enabled parents (its domain included) and disabled only when every
+// project below it is. A project acting as a domain (p.IsDomain) updates
+// that domain, which may be disabled whatever is below it.
 func (s *Store) UpdateProject(ctx context.Context, p Project) (Project, error) {
 	if p.Tags == nil {
 		p.Tags = []string{}
 	}
-	if err := p.Validate(); err != nil {
-		return p, err
-	}
-	p.Name = strip(p.Name)
-	old, err := s.GetProject(ctx, p.ID)
+	old, err := s.GetProjectOrDomain(ctx, p.ID)
 	if err != nil {
 		return p, err
 	}
-	if p.DomainID != old.DomainID {
-		return p, fault.Invalid("project.domain_id", "Cannot change Domain ID")
+	checked := p
+	checked.IsDomain = old.IsDomain // its domain_id rule is the stored project's
+	if err := checked.Validate(); err != nil {
+		return p, err
 	}
-	if p.ParentID != old.ParentID {
+	p.Name = strip(p.Name)
+	if p.ParentID == p.DomainID && !p.IsDomain {
+		p.ParentID = "" // the domain: top level
+	}
+	switch {
+	case p.DomainID != old.DomainID:
+		return p, fault.New(fault.BadRequest, "Cannot change Domain ID")
+	case p.ParentID != old.ParentID:
 		return p, forbidden("Update of `parent_id` is not allowed.")
+	case p.IsDomain != old.IsDomain:
+		return p, fault.New(fault.BadRequest, "Update of `is_domain` is not allowed.")
+	case old.IsDomain && len(p.Tags) > 0:
+		return p, errDomainTags
+	case old.IsDomain:
+		d, err := s.UpdateDomain(ctx, p.domain())
+		return d.AsProject(), err
+	}
+	if err := s.checkEnabled(ctx, old, p.Enabled); err != nil {
+		return p, err
 	}
 	err = s.write(ctx, "project", p.ID, watch.Update, p, func(tx *sqlstore.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE identity_projects SET name = ?, description = ?, enabled = ?, tags = ? WHERE id = ?",
 			p.Name, p.Description, p.Enabled, jsonText(p.Tags), p.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
-			return conflict("project", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", p.Name, p.DomainID))
+			return projectConflict(p)
 		}
 		if err != nil {
 			return err
@@ -329,17 +442,22 @@ func (s *Store) UpdateProject(ctx context.Context, p Project) (Project, error) {
 }
 
 // DeleteProject deletes a project with no subprojects, and its
-// assignments and credentials.
+// assignments and credentials. A project acting as a domain is its
+// domain: DeleteDomain's rules and cascade, as Keystone's delete_project.
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
-	if _, err := s.GetProject(ctx, id); err != nil {
+	p, err := s.GetProjectOrDomain(ctx, id)
+	if err != nil {
 		return err
+	}
+	if p.IsDomain {
+		return s.DeleteDomain(ctx, id)
 	}
 	children, err := s.ListProjects(ctx, ProjectFilter{ParentID: id})
 	if err != nil {
 		return err
 	}
 	if len(children) > 0 {
-		return forbidden("Cannot delete the project %s since it is not a leaf in the hierarchy.", id)
+		return forbidden("Cannot delete the project %s since it is not a leaf in the hierarchy. Use the cascade option if you want to delete a whole subtree.", id)
 	}
 	return s.write(ctx, "project", id, watch.Delete, nil, func(tx *sqlstore.Tx) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM identity_assignments WHERE target_type = 'project' AND target_id = ?", id); err != nil {

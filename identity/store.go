@@ -22,6 +22,10 @@ func Migrations() sqlstore.Migrations {
 // Store keeps the identity model in a sqlstore database. Every change is
 // appended to the watch feed (area "identity") in the same transaction.
 type Store struct {
+	// MaxProjectTreeDepth is Keystone's max_project_tree_depth: how many
+	// levels of projects a domain may hold (0: DefaultMaxProjectTreeDepth).
+	MaxProjectTreeDepth int
+
 	db   *sqlstore.DB
 	feed *watch.Log
 }

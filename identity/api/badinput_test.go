@@ -269,6 +269,10 @@ func TestWriteBadInput(t *testing.T) {
 	user := c.mkUser(t, admin, "existing", "pw", "default")
 	projTok := c.token(t, "admin", adminPassword, projectScope(c.AdminProject.ID))
 	acs := "/v3/users/" + c.Admin.ID + "/application_credentials"
+	other := str(t, c.Must(t, http.StatusCreated, "POST", "/v3/domains", admin, map[string]any{"domain": map[string]any{"name": "other"}}), "domain.id")
+	inOther := str(t, c.Must(t, http.StatusCreated, "POST", "/v3/projects", admin,
+		map[string]any{"project": map[string]any{"name": "in-other", "domain_id": other, "enabled": false}}), "project.id")
+	c.Must(t, http.StatusOK, "PATCH", "/v3/domains/"+other, admin, map[string]any{"domain": map[string]any{"enabled": false}})
 	before := c.snapshot(t, admin)
 
 	tests := []struct {
@@ -286,13 +290,34 @@ func TestWriteBadInput(t *testing.T) {
 		{"project: name a number", "POST", "/v3/projects", `{"project":{"name":5}}`, 400, "'project.name'", ""},
 		{"project: enabled a string", "POST", "/v3/projects", `{"project":{"name":"x","enabled":"yes"}}`, 400, "'project.enabled'", ""},
 		{"project: tags an object", "POST", "/v3/projects", `{"project":{"name":"x","tags":{}}}`, 400, "'project.tags'", ""},
-		{"project: is_domain", "POST", "/v3/projects", `{"project":{"name":"x","is_domain":true}}`, 400, "'project.is_domain'", ""},
-		{"project: duplicate", "POST", "/v3/projects", `{"project":{"name":"existing"}}`, 409, "", ""},
-		{"project: unknown domain", "POST", "/v3/projects", `{"project":{"name":"x","domain_id":"nope"}}`, 404, "", ""},
-		{"project: unknown parent", "POST", "/v3/projects", `{"project":{"name":"x","parent_id":"nope"}}`, 404, "", ""},
+		{"project: is_domain with a domain", "POST", "/v3/projects", `{"project":{"name":"x","is_domain":true,"domain_id":"default"}}`, 400,
+			"only root projects are allowed to act as domains.", ""},
+		{"project: is_domain with a parent", "POST", "/v3/projects", `{"project":{"name":"x","is_domain":true,"parent_id":"` + proj + `"}}`, 400,
+			"only root projects are allowed to act as domains.", ""},
+		{"project: is_domain a string", "POST", "/v3/projects", `{"project":{"name":"x","is_domain":"true"}}`, 400, "'project.is_domain'", ""},
+		{"project: is_domain with tags", "POST", "/v3/projects", `{"project":{"name":"x","is_domain":true,"tags":["t"]}}`, 400, "domain tags", ""},
+		{"project: is_domain named as a domain", "POST", "/v3/projects", `{"project":{"name":"Default","is_domain":true}}`, 409,
+			"two projects acting as domains with the same name: Default.", ""},
+		{"project: is_domain name blank", "POST", "/v3/projects", `{"project":{"name":" ","is_domain":true}}`, 400, "'project.name'", ""},
+		{"project: parent a domain of another", "POST", "/v3/projects", `{"project":{"name":"x","parent_id":"default","domain_id":"` + other + `"}}`, 400,
+			"is acting as a domain, but this project's domain id (" + other + ") does not match the parent's id.", ""},
+		{"project: in a disabled domain", "POST", "/v3/projects", `{"project":{"name":"x","domain_id":"` + other + `"}}`, 400,
+			"cannot create a project in a branch containing a disabled project: " + other, ""},
+		{"project update of a domain: new domain", "PATCH", "/v3/projects/default", `{"project":{"domain_id":"` + other + `"}}`, 400, "Cannot change Domain ID", ""},
+		{"project update of a domain: a parent", "PATCH", "/v3/projects/default", `{"project":{"parent_id":"` + proj + `"}}`, 403, "Update of `parent_id` is not allowed.", ""},
+		{"project update of a domain: not a domain", "PATCH", "/v3/projects/default", `{"project":{"is_domain":false}}`, 400, "Update of `is_domain` is not allowed.", ""},
+		{"project update of a domain: name blank", "PATCH", "/v3/projects/default", `{"project":{"name":""}}`, 400, "'project.name'", ""},
+		{"project update: parent null", "PATCH", "/v3/projects/" + proj, `{"project":{"parent_id":null}}`, 403, "Update of `parent_id` is not allowed.", ""},
+		{"project update: enable under a disabled domain", "PATCH", "/v3/projects/" + inOther, `{"project":{"enabled":true}}`, 403,
+			"Cannot enable project " + inOther + " since it has disabled parents", ""},
+		{"project delete: an enabled domain", "DELETE", "/v3/projects/default", "", 403, "Cannot delete a domain that is enabled, please disable it first.", ""},
+		{"project: duplicate", "POST", "/v3/projects", `{"project":{"name":"existing"}}`, 409,
+			"it is not permitted to have two projects with either the same name or same id in the same domain: name is existing", ""},
+		{"project: unknown domain", "POST", "/v3/projects", `{"project":{"name":"x","domain_id":"nope"}}`, 400, "Could not find domain: nope.", ""},
+		{"project: unknown parent", "POST", "/v3/projects", `{"project":{"name":"x","parent_id":"nope"}}`, 400, "Could not find project: nope.", ""},
 		{"project update: empty object", "PATCH", "/v3/projects/" + proj, `{}`, 400, "'project'", ""},
 		{"project update: name a number", "PATCH", "/v3/projects/" + proj, `{"project":{"name":5}}`, 400, "'project.name'", ""},
-		{"project update: move domain", "PATCH", "/v3/projects/" + proj, `{"project":{"domain_id":"other"}}`, 400, "'project.domain_id'", ""},
+		{"project update: move domain", "PATCH", "/v3/projects/" + proj, `{"project":{"domain_id":"other"}}`, 400, "Cannot change Domain ID", ""},
 		{"project update: unknown id", "PATCH", "/v3/projects/nope", `{"project":{"name":"x"}}`, 404, "nope", ""},
 		{"project delete: unknown id", "DELETE", "/v3/projects/nope", "", 404, "nope", ""},
 		{"user: no name", "POST", "/v3/users", `{"user":{"password":"x"}}`, 400, "'user.name'", ""},

@@ -65,8 +65,15 @@
 //   - A user's "federated" attribute is refused, and the filters idp_id,
 //     protocol_id and unique_id match no user: gostack has no federated
 //     users, and a Keystone without them answers the same empty list.
-//   - GET /v3/projects?is_domain=true is refused: gostack has no projects
-//     acting as domains (Keystone lists its domains).
+//   - Projects acting as domains (is_domain) are the domains, seen as
+//     projects where Keystone's project calls see them: POST, GET, PATCH
+//     and DELETE /v3/projects[/{id}] and the is_domain filter. Other
+//     calls naming a project (grants, tag sub-resources, endpoint
+//     filter associations, trusts, credentials) answer 404 for one, where
+//     Keystone takes it as a project (a grant on it is a project grant
+//     no token can use: a project acting as a domain scopes no token).
+//     Keystone answers 500 to a domain named "Federated"; gostack, which
+//     has no federation, takes the name.
 //   - The tag filters all hold together, as documented. Keystone's SQL
 //     differs in two corners: not-tags with not-tags-any also lists the
 //     projects that have a not-tags-any tag, and tags matching no project

@@ -99,14 +99,19 @@ var domainFilters = filters[identity.Domain]{
 }
 
 // projectFilters are GET /v3/projects' (keystone/api/projects.py); the
-// parent of a top-level project is its domain, as Keystone stores it.
+// parent of a top-level project is its domain, as Keystone stores it, and
+// a project acting as a domain has neither (null).
 var projectFilters = filters[identity.Project]{
 	text: map[string]func(identity.Project) string{
 		"domain_id": func(p identity.Project) string { return p.DomainID },
 		"name":      func(p identity.Project) string { return p.Name },
 		"parent_id": func(p identity.Project) string { return cmpOr(p.ParentID, p.DomainID) },
 	},
-	boolean: map[string]func(identity.Project) bool{"enabled": func(p identity.Project) bool { return p.Enabled }},
+	boolean: map[string]func(identity.Project) bool{
+		"enabled":   func(p identity.Project) bool { return p.Enabled },
+		"is_domain": func(p identity.Project) bool { return p.IsDomain },
+	},
+	null: []string{"domain_id", "parent_id"},
 }
 
 // userProjectFilters are GET /v3/users/{id}/projects' (keystone/api/users.py).
@@ -115,7 +120,7 @@ var userProjectFilters = filters[identity.Project]{
 		"domain_id": func(p identity.Project) string { return p.DomainID },
 		"name":      func(p identity.Project) string { return p.Name },
 	},
-	boolean: projectFilters.boolean,
+	boolean: map[string]func(identity.Project) bool{"enabled": func(p identity.Project) bool { return p.Enabled }},
 }
 
 // userFilters are GET /v3/users' and GET /v3/groups/{id}/users'; their

@@ -25,6 +25,7 @@ func TestListFilters(t *testing.T) {
 	mk("/v3/projects", "project", map[string]any{"name": "gamma"})
 	delta := mk("/v3/projects", "project", map[string]any{"name": "delta", "parent_id": alpha, "tags": []string{"z"}})
 	mk("/v3/projects", "project", map[string]any{"name": "off", "enabled": false})
+	mk("/v3/domains", "domain", map[string]any{"name": "shut", "enabled": false})
 
 	alice := mk("/v3/users", "user", map[string]any{"name": "alice", "password": "pw"})
 	bob := mk("/v3/users", "user", map[string]any{"name": "bob", "enabled": false})
@@ -74,6 +75,21 @@ func TestListFilters(t *testing.T) {
 		{"projects under alpha", "/v3/projects?parent_id=" + alpha, "projects", "", []string{"delta"}, ""},
 		{"top-level projects", "/v3/projects?parent_id=default", "projects", "", []string{"admin", "alpha", "beta", "gamma", "off"}, ""},
 		{"projects that are not domains", "/v3/projects?is_domain=false", "projects", "", allProjects, ""},
+		// is_domain: Keystone's projects acting as domains, read with
+		// keystone.common.utils.attr_as_boolean (any other word is true)
+		{"projects acting as domains", "/v3/projects?is_domain=true", "projects", "", []string{"Default", "shut"}, ""},
+		{"projects acting as domains (1)", "/v3/projects?is_domain=1", "projects", "", []string{"Default", "shut"}, ""},
+		{"projects acting as domains (any word)", "/v3/projects?is_domain=maybe", "projects", "", []string{"Default", "shut"}, ""},
+		{"projects acting as domains (empty)", "/v3/projects?is_domain=", "projects", "", []string{"Default", "shut"}, ""},
+		{"projects acting as domains (0)", "/v3/projects?is_domain=0", "projects", "", allProjects, ""},
+		{"projects acting as domains and not", "/v3/projects?is_domain=true&is_domain=false", "projects", "", nil, ""},
+		{"disabled projects acting as domains", "/v3/projects?is_domain=true&enabled=false", "projects", "", []string{"shut"}, ""},
+		{"projects acting as domains by name", "/v3/projects?is_domain=true&name=Default", "projects", "", []string{"Default"}, ""},
+		{"projects acting as domains by name, inexact", "/v3/projects?is_domain=true&name__icontains=SH", "projects", "", []string{"shut"}, ""},
+		{"projects acting as domains in a domain", "/v3/projects?is_domain=true&domain_id=default", "projects", "", nil, ""},
+		{"projects acting as domains under a parent", "/v3/projects?is_domain=true&parent_id=default", "projects", "", nil, ""},
+		{"projects acting as domains with a tag", "/v3/projects?is_domain=true&tags=x", "projects", "", nil, ""},
+		{"projects acting as domains without a tag", "/v3/projects?is_domain=true&not-tags=x", "projects", "", []string{"Default", "shut"}, ""},
 		// enabled: oslo's bool_from_string
 		{"disabled projects", "/v3/projects?enabled=no", "projects", "", []string{"off"}, ""},
 		{"disabled projects (false)", "/v3/projects?enabled=False", "projects", "", []string{"off"}, ""},
@@ -115,7 +131,7 @@ func TestListFilters(t *testing.T) {
 		{"devs whose password expires", "/v3/groups/" + devs + "/users?password_expires_at=lte:2029-06-01T12:00:00Z", "users", "", []string{"alice"}, ""},
 		{"groups starting with de", "/v3/groups?name__startswith=de", "groups", "", []string{"devs"}, ""},
 		{"domains named Default", "/v3/domains?name__iendswith=FAULT", "domains", "", []string{"Default"}, ""},
-		{"disabled domains", "/v3/domains?enabled=f", "domains", "", nil, ""},
+		{"disabled domains", "/v3/domains?enabled=f", "domains", "", []string{"shut"}, ""},
 		{"roles containing mem", "/v3/roles?name__contains=mem", "roles", "", []string{"member"}, ""},
 		{"regions under RegionOne", "/v3/regions?parent_region_id=RegionOne", "regions", "id", []string{"RegionOneA"}, ""},
 		{"services named like KEY", "/v3/services?name__icontains=KEY", "services", "", []string{"keystone"}, ""},
@@ -148,7 +164,6 @@ func TestListFilters(t *testing.T) {
 	}
 
 	refused := []struct{ name, path, msg string }{
-		{"projects acting as domains", "/v3/projects?is_domain=true", "is_domain"},
 		{"a password expiry with an unknown operator", "/v3/users?password_expires_at=ltx:2030-01-01T00:00:00Z", "ltx"},
 		{"a password expiry that is no time", "/v3/users?password_expires_at=lt:tomorrow", "Timestamp"},
 		{"a group's users by a bad password expiry", "/v3/groups/" + devs + "/users?password_expires_at=gt:never", "Timestamp"},

@@ -96,13 +96,16 @@ func renderDomain(r *http.Request, d identity.Domain) map[string]any {
 		"tags": []string{}, "options": map[string]any{}, "links": selfLink(r, "domains/"+d.ID)}
 }
 
+// renderProject is Keystone's project. A top-level project's parent is
+// its domain (the project acting as that domain); a project acting as a
+// domain has neither a domain nor a parent (null).
 func renderProject(r *http.Request, p identity.Project) map[string]any {
 	parent := p.ParentID
 	if parent == "" {
-		parent = p.DomainID // Keystone shows the domain (a project acting as domain) as parent
+		parent = p.DomainID
 	}
-	return map[string]any{"id": p.ID, "name": p.Name, "domain_id": p.DomainID, "parent_id": parent,
-		"description": p.Description, "enabled": p.Enabled, "is_domain": false, "tags": p.Tags,
+	return map[string]any{"id": p.ID, "name": p.Name, "domain_id": nilIfEmpty(p.DomainID), "parent_id": nilIfEmpty(parent),
+		"description": p.Description, "enabled": p.Enabled, "is_domain": p.IsDomain, "tags": p.Tags,
 		"options": map[string]any{}, "links": selfLink(r, "projects/"+p.ID)}
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gostack/gostack/identity"
@@ -202,64 +203,58 @@ type projectFields struct {
 }
 
 // apply copies the body onto p, for POST (update false) and PATCH alike;
-// the store checks the values and refuses a new domain or parent. A
-// parent equal to the domain means top level, as Keystone shows it.
+// the store checks the values and refuses a new domain, parent or
+// is_domain. A parent equal to the domain means top level, as Keystone
+// shows it; a project acting as a domain has neither (null).
 func (f *projectFields) apply(p *identity.Project, update bool) error {
-	var isDomain bool
+	stored := *p
 	if err := first(
 		set(&p.Name, f.Name, "project.name"),
 		set(&p.Enabled, f.Enabled, "project.enabled"),
 		set(&p.Tags, f.Tags, "project.tags"),
-		set(&isDomain, f.IsDomain, "project.is_domain"),
+		set(&p.IsDomain, f.IsDomain, "project.is_domain"),
 	); err != nil {
 		return err
 	}
 	setNullable(&p.Description, f.Description)
-	switch {
-	case isDomain && update:
-		return fault.Invalid("project.is_domain", "Update of `is_domain` is not allowed.")
-	case isDomain:
-		return fault.Invalid("project.is_domain", "projects acting as domains are not supported")
-	}
 	if update {
 		if err := sameID(f.ID, p.ID, "project.id"); err != nil {
 			return err
 		}
-		if f.ParentID.Null {
-			return &fault.Error{Kind: fault.Forbidden, Message: "Update of `parent_id` is not allowed."}
-		}
 		if f.DomainID.Set {
-			p.DomainID = f.DomainID.V // null: "", which is no domain of p's
+			p.DomainID = f.DomainID.V // null: "", which is no domain of a project's
 		}
 	} else if f.DomainID.Set && !f.DomainID.Null {
 		p.DomainID = f.DomainID.V
 	}
-	setNullable(&p.ParentID, f.ParentID)
-	if p.ParentID == p.DomainID {
-		p.ParentID = ""
+	if f.ParentID.Null && update && !stored.IsDomain && p.DomainID == stored.DomainID {
+		// A project's parent is never null: Keystone's null differs from
+		// its stored parent (the domain for a top-level project). A new
+		// domain_id is refused first, by the store.
+		return &fault.Error{Kind: fault.Forbidden, Message: "Update of `parent_id` is not allowed."}
 	}
+	setNullable(&p.ParentID, f.ParentID)
 	return nil
 }
 
 func projectTarget(p identity.Project) map[string]any {
+	if p.IsDomain {
+		return map[string]any{"project": map[string]any{"id": p.ID, "domain_id": nil, "parent_id": nil}}
+	}
 	return map[string]any{"project": map[string]any{"id": p.ID, "domain_id": p.DomainID, "parent_id": p.ParentID}}
 }
 
-// listProjects is GET /v3/projects with Keystone's filters: projectFilters,
-// is_domain (true is refused: gostack has no projects acting as domains)
-// and the tag filters, each a comma-separated list.
+// listProjects is GET /v3/projects with Keystone's filters: projectFilters
+// (is_domain among them: without it, only the projects that do not act
+// as domains; with a true one, the domains as projects acting as
+// domains) and the tag filters, each a comma-separated list.
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !a.allow(w, r, "identity:list_projects", scopeTarget(r, "")) {
 		return
 	}
-	for _, v := range q["is_domain"] {
-		if boolFromString(v) {
-			a.fail(w, r, fault.Invalid("is_domain", "projects acting as domains are not supported"))
-			return
-		}
-	}
 	f := identity.ProjectFilter{DomainID: q.Get("domain_id"), Name: q.Get("name")}
+	f.IsDomain = slices.ContainsFunc(q["is_domain"], boolFromString)
 	for _, t := range []struct {
 		key string
 		dst *[]string
@@ -303,15 +298,22 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fault.Invalid("project.name", "'name' is a required property"))
 		return
 	}
-	p := identity.Project{Enabled: true, DomainID: defaultDomain(caller(r.Context()))}
+	p := identity.Project{Enabled: true}
 	if err := b.Project.apply(&p, false); err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if !p.IsDomain && p.DomainID == "" {
+		p.DomainID = defaultDomain(caller(r.Context())) // Keystone's _normalize_domain_id
 	}
 	if !a.allow(w, r, "identity:create_project", projectTarget(p)) {
 		return
 	}
 	p, err := a.Store.CreateProject(r.Context(), p)
+	if fault.KindOf(err) == fault.NotFound {
+		// Keystone's post: a missing domain or parent is a ValidationError.
+		err = fault.New(fault.BadRequest, "%s", fault.Message(err))
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -321,7 +323,7 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) projectFor(w http.ResponseWriter, r *http.Request, rule string) (identity.Project, bool) {
 	return member(a, w, r, rule, "project",
-		func() (identity.Project, error) { return a.Store.GetProject(r.Context(), r.PathValue("id")) }, projectTarget, nil)
+		func() (identity.Project, error) { return a.Store.GetProjectOrDomain(r.Context(), r.PathValue("id")) }, projectTarget, nil)
 }
 
 func (a *API) getProject(w http.ResponseWriter, r *http.Request) {
@@ -349,7 +351,9 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"project": renderProject(r, p)})
+	out := renderProject(r, p)
+	out["extra"] = map[string]any{} // Keystone's update_project shows its extra column
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"project": out})
 }
 
 func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {

@@ -40,11 +40,13 @@ type Config struct {
 	PasswordRounds  int             `yaml:"password_hash_rounds" help:"bcrypt cost for new password hashes (Keystone's default is 12)"`
 	PolicyFile      string          `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Keystone's default rules (replaces gostack's built-in override of identity:get_project)"`
 	ListLimit       int             `yaml:"list_limit" help:"most entities a list of users, groups, projects, domains, roles, services or endpoints answers, with \"truncated\": true when there are more (Keystone's list_limit); 0 for no limit"`
+	MaxProjectDepth int             `yaml:"max_project_tree_depth" help:"levels of projects a domain may hold (Keystone's max_project_tree_depth)"`
 }
 
 // New returns the identity area with Keystone's defaults.
 func New() *Area {
-	return &Area{Config: Config{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12}}
+	return &Area{Config: Config{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12,
+		MaxProjectDepth: identity.DefaultMaxProjectTreeDepth}}
 }
 
 // Validate reports the first bad setting, its key relative to the section.
@@ -58,6 +60,8 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "password_hash_rounds", Problem: "bcrypt cost must be 4 to 31"}
 	case c.ListLimit < 0:
 		return &config.FieldError{Key: "list_limit", Problem: "must be 0 (no limit) or more"}
+	case c.MaxProjectDepth < 1:
+		return &config.FieldError{Key: "max_project_tree_depth", Problem: "must be at least 1"}
 	}
 	return nil
 }
@@ -144,6 +148,7 @@ func Register(ctx context.Context, env *compose.Env, serviceType, serviceName, u
 // and revocation followers, writes openrc, and returns the Keystone API.
 func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
 	store := identity.NewStore(env.DB, env.Watch)
+	store.MaxProjectTreeDepth = a.Config.MaxProjectDepth
 	keys, shared, err := a.openKeys(ctx, env.Config, store)
 	if err != nil {
 		return nil, err
