@@ -3,6 +3,9 @@
 #   make test  install what is missing, run every test
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
+# The go-ceph build tag of the installed Ceph release (storage/rbd), read
+# when a recipe runs, after setup installed librbd-dev.
+CEPH_TAG = $(shell ./scripts/cephtag)
 
 .PHONY: run test setup build bench clean
 
@@ -16,7 +19,7 @@ setup:
 	./scripts/setup
 
 build: setup
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -tags "$(CEPH_TAG)" -o bin/ ./cmd/...
 
 # Benchmarks (not part of make test). See bench/README.md.
 bench: setup

@@ -3,6 +3,7 @@ module github.com/gostack/gostack
 go 1.26.0
 
 require (
+	github.com/ceph/go-ceph v0.34.0
 	github.com/google/nftables v0.3.0
 	github.com/google/uuid v1.6.0
 	github.com/gophercloud/gophercloud/v2 v2.8.0

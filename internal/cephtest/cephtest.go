@@ -262,6 +262,10 @@ mon data avail warn = 0
 osd crush chooseleaf type = 0
 mgr stats period = 1
 mon mgr beacon grace = 10
+# A snapshot's id comes from the monitor, in its next map proposal: 1 s
+# apart by default, which makes every RBD snapshot (and every clone of a
+# volume) take up to a second. Tests take 0.1 s.
+paxos propose interval = 0.1
 
 [mon]
 mon data = %[1]s/$name

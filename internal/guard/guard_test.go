@@ -14,6 +14,7 @@ import (
 // libraries. Each must sit in its own package with a !cgo stub.
 var cgoPackages = map[string]bool{
 	"github.com/gostack/gostack/compute/libvirt": true, // libvirt.org/go/libvirt
+	"github.com/gostack/gostack/storage/rbd":     true, // github.com/ceph/go-ceph (with a Ceph release tag)
 }
 
 // cgoLibraries may only be imported by cgoPackages.
