@@ -11,8 +11,9 @@ import (
 	"github.com/gostack/gostack/kit/watch"
 )
 
-// TestZoneTasks runs the tests of transfers, imports, exports, TLDs and
-// blacklists on SQLite and PostgreSQL, each on a fresh database.
+// TestZoneTasks runs the tests of transfers, imports, exports, TLDs,
+// blacklists and service statuses on SQLite and PostgreSQL, each on a
+// fresh database.
 func TestZoneTasks(t *testing.T) {
 	tests := []struct {
 		name string
@@ -27,6 +28,7 @@ func TestZoneTasks(t *testing.T) {
 		{"tlds", testTLDs},
 		{"tld zones", testTLDZones},
 		{"blacklists", testBlacklists},
+		{"service statuses", testServiceStatuses},
 	}
 	for _, eng := range testenv.Engines(t) {
 		t.Run(eng.Name, func(t *testing.T) {

@@ -85,6 +85,7 @@ func (a *API) router() *httpapi.Router {
 	a.taskRoutes(rt)
 	a.tldRoutes(rt)
 	a.blacklistRoutes(rt)
+	a.serviceStatusRoutes(rt)
 	return rt
 }
 

@@ -23,6 +23,7 @@ var (
 	recordSetSortKeys = []string{"created_at", "id", "updated_at", "zone_id", "tenant_id", "name", "type", "ttl"}
 	allRecordSetsKeys = []string{"created_at", "updated_at", "zone_id", "tenant_id", "name", "type", "ttl"}
 	poolSortKeys      = []string{"created_at", "id", "updated_at", "name"}
+	serviceSortKeys   = []string{"created_at", "id", "updated_at", "hostname", "service_name", "status"}
 	tsigKeySortKeys   = []string{"created_at", "id", "updated_at", "name"}
 )
 
@@ -271,6 +272,7 @@ type taskKeys struct {
 	id               string
 	created, updated time.Time
 	name             string
+	fields           map[string]string // other sort keys (service statuses)
 }
 
 // writeMemoryList answers a list the store returns whole: sorted by the
@@ -301,6 +303,9 @@ func memoryPage[T any](r *http.Request, lq listQuery, key string, items []T,
 	id := func(t T) string { return keys(t).id }
 	items, err := pageInMemory(items, lq, id, func(t T, sortKey string) string {
 		k := keys(t)
+		if v, ok := k.fields[sortKey]; ok {
+			return v
+		}
 		switch sortKey {
 		case "id":
 			return k.id

@@ -29,7 +29,7 @@ const (
 
 // Defaults are Designate's default policies for the areas this API
 // serves (designate/common/policies base, context, zone, recordset,
-// record, blacklist, tld, pool, tsigkey, quota, zone_transfer_request,
+// record, blacklist, tld, pool, tsigkey, quota, service_status, zone_transfer_request,
 // zone_transfer_accept, zone_import and zone_export), under Designate's rule
 // names, with Designate's scope types. An operator's policy file
 // overrides them by name. Rules of calls not served (zone tasks, pool
@@ -154,6 +154,12 @@ func Defaults() []policy.Rule {
 		rule("get_tsigkey", admin, "Show a Tsigkey", ops("GET", "/v2/tsigkeys/{tsigkey_id}")),
 		rule("update_tsigkey", admin, "Update Tsigkey", ops("PATCH", "/v2/tsigkeys/{tsigkey_id}")),
 		rule("delete_tsigkey", admin, "Delete a Tsigkey", ops("DELETE", "/v2/tsigkeys/{tsigkey_id}")),
+
+		// service_status.py
+		rule("find_service_status", admin, "Find a single Service Status", ops("GET", "/v2/service_status/{service_id}")),
+		rule("find_service_statuses", admin, "List service statuses.", ops("GET", "/v2/service_status")),
+		rule("update_service_status", admin, "", nil),
+		rule("delete_service_status", admin, "", nil),
 
 		// quota.py
 		rule("get_quotas", adminOrReaderOrAll, "View Current Project's Quotas.", ops("GET", "/v2/quotas")),

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/dns/api"
@@ -49,6 +51,8 @@ type Config struct {
 	ReservedZones  []string        `yaml:"reserved_zones" help:"zone names only admins (use_blacklisted_zone) may create, besides the public suffixes: each covers itself and the names above and below it; the nameservers are always reserved; a member gets 400 invalid_zone_name"`
 	TCPIdleTimeout config.Duration `yaml:"tcp_idle_timeout" help:"how long a DNS-over-TCP connection may go without a whole query arriving, or without the client taking an answer message, before it is closed"`
 	MaxTCPConns    int             `yaml:"max_tcp_conns" help:"DNS-over-TCP connections served at once; beyond it new ones are closed at once"`
+	// HeartbeatInterval is Designate's [heartbeat_emitter] heartbeat_interval.
+	HeartbeatInterval config.Duration `yaml:"heartbeat_interval" help:"how often the DNS services (api, publisher, dns-server) report their status (GET /v2/service_statuses); one silent for three intervals reads DOWN"`
 }
 
 // Target is a secondary to NOTIFY.
@@ -100,6 +104,9 @@ func (c *Config) Validate() error {
 	if c.MaxTCPConns < 1 {
 		return bad("max_tcp_conns", "must be at least 1")
 	}
+	if c.HeartbeatInterval <= 0 {
+		return bad("heartbeat_interval", "must be positive")
+	}
 	for name, k := range c.TSIGKeys {
 		if _, ok := mdns.IsDomainName(name); !ok || name == "" {
 			return bad("tsig_keys", "%q is not a valid key name", name)
@@ -145,7 +152,8 @@ func (c *Config) Validate() error {
 // 127.0.0.1:5354, one nameserver ns1.gostack.internal.
 func New() *Area {
 	return &Area{Config: Config{Server: true, Listen: "127.0.0.1:5354", Nameservers: []string{"ns1.gostack.internal."},
-		TCPIdleTimeout: config.Duration(dnsserver.DefaultTCPIdleTimeout), MaxTCPConns: dnsserver.DefaultMaxTCPConns}}
+		TCPIdleTimeout: config.Duration(dnsserver.DefaultTCPIdleTimeout), MaxTCPConns: dnsserver.DefaultMaxTCPConns,
+		HeartbeatInterval: config.Duration(dns.DefaultHeartbeatInterval)}}
 }
 
 var (
@@ -171,7 +179,9 @@ func (*Area) Migrations() []sqlstore.Migrations {
 // Build sets the default pool from the configuration, registers the
 // catalog endpoint, starts the DNS server if configured (announced as
 // "dns-server"), and returns the Designate API behind the token
-// middleware.
+// middleware. The API, and the publisher and the DNS server where they
+// run, send heartbeats every dns.heartbeat_interval (service names "api",
+// "publisher", "dns-server": GET /v2/service_statuses).
 func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
 	cfg := &a.Config
 	v, err := area.Validator(env)
@@ -207,8 +217,57 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	h := (&api.API{Store: store, Policy: enf, Reserved: reservedZones(cfg), Region: env.Config.Region,
 		FloatingIPs: fips}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Designate, Optional: true}
-	return mw.Wrap(h), nil
+	counted := &requestCounter{next: mw.Wrap(h)}
+	env.Go("dns api heartbeat", (&dns.Heartbeater{Store: store, Service: "api", Interval: cfg.HeartbeatInterval.D(),
+		Check: counted.check, Log: env.Log}).Run)
+	return counted, nil
 }
+
+// requestCounter counts the API's answers for its heartbeat: the
+// requests served and those answered with a server error (5xx).
+type requestCounter struct {
+	next             http.Handler
+	requests, failed atomic.Int64
+	reported         atomic.Int64 // failed at the last heartbeat
+}
+
+func (c *requestCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	c.next.ServeHTTP(sw, r)
+	c.requests.Add(1)
+	if sw.code >= 500 {
+		c.failed.Add(1)
+	}
+}
+
+// check is the API's status: WARNING when a request was answered with a
+// server error since the last heartbeat, else UP; its figures since the
+// process started.
+func (c *requestCounter) check(context.Context) (string, map[string]int64) {
+	failed := c.failed.Load()
+	status := dns.ServiceUp
+	if failed != c.reported.Swap(failed) {
+		status = dns.ServiceWarning
+	}
+	return status, map[string]int64{"requests": c.requests.Load(), "server_errors": failed}
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // reservedZones are the zone names that, besides the public suffixes,
 // only callers passing use_blacklisted_zone (admins) may create:
@@ -313,6 +372,11 @@ func startServer(ctx context.Context, c *Config, store *dns.Store, feed *watch.L
 	select {
 	case <-ready:
 		context.AfterFunc(ctx, cancel)
+		probe := pollAddr(addr)
+		goCtl("dns publisher heartbeat", (&dns.Heartbeater{Store: store, Service: "publisher", Interval: c.HeartbeatInterval.D(), Log: log,
+			Check: func(context.Context) (string, map[string]int64) { return publisherStatus(pub.Health()) }}).Run)
+		goCtl("dns server heartbeat", (&dns.Heartbeater{Store: store, Service: "dns-server", Interval: c.HeartbeatInterval.D(), Log: log,
+			Check: func(ctx context.Context) (string, map[string]int64) { return serverStatus(ctx, probe, dyn) }}).Run)
 		log.Info("dns server listening", "addr", addr, "udp", true, "tcp", true, "zones", len(dyn.Zones().Names()),
 			"tcp_idle_timeout", c.TCPIdleTimeout.D(), "max_tcp_conns", c.MaxTCPConns)
 		return addr, nil
@@ -323,6 +387,38 @@ func startServer(ctx context.Context, c *Config, store *dns.Store, feed *watch.L
 		cancel()
 		return "", ctx.Err()
 	}
+}
+
+// publisherStatus is the publisher's heartbeat: WARNING while one of its
+// steps (following the feed, rebuilding the index, bumping serials)
+// failed the last time it ran.
+func publisherStatus(h publish.Health) (string, map[string]int64) {
+	status := dns.ServiceUp
+	if h.Err != nil {
+		status = dns.ServiceWarning
+	}
+	return status, map[string]int64{"zones": int64(h.Zones), "polling": int64(h.Polling)}
+}
+
+// serverStatus is the DNS server's heartbeat, from asking it: UP when it
+// answers a query over UDP and over TCP, WARNING when only one does, DOWN
+// when neither does (the process runs, the server does not answer).
+func serverStatus(ctx context.Context, addr string, zones *dnsserver.Dynamic) (string, map[string]int64) {
+	var answered int64
+	for _, network := range []string{"udp", "tcp"} {
+		m := new(mdns.Msg)
+		m.SetQuestion(".", mdns.TypeSOA) // never served: REFUSED, an answer all the same
+		c := &mdns.Client{Net: network, Timeout: 2 * time.Second}
+		if _, _, err := c.ExchangeContext(ctx, m, addr); err == nil {
+			answered++
+		}
+	}
+	n := int64(0)
+	if z := zones.Zones(); z != nil {
+		n = int64(len(z.Names()))
+	}
+	status := [...]string{dns.ServiceDown, dns.ServiceWarning, dns.ServiceUp}[answered]
+	return status, map[string]int64{"zones": n}
 }
 
 // listenDNS opens UDP and TCP on the same address. With port 0 it picks a

@@ -21,6 +21,7 @@ import (
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/kit/compose"
+	"github.com/gostack/gostack/kit/config"
 	"github.com/gostack/gostack/kit/httpapi"
 )
 
@@ -35,15 +36,23 @@ type cloud struct {
 	bin     string
 	env     []string // the admin's openrc
 	dnsAddr string   // the authoritative server
+	cfg     *compose.Config
 }
 
-func newCloud(t *testing.T) *cloud {
+func newCloud(t *testing.T) *cloud { return newCloudWith(t, nil) }
+
+// newCloudWith is newCloud with the dns area's configuration changed by
+// setup first.
+func newCloudWith(t *testing.T, setup func(*dnsarea.Config)) *cloud {
 	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
 	testenv.RequirePython(t, "designateclient", "python3-designateclient")
 	ctx, cancel := context.WithCancel(context.Background())
 	identity, dns := identityarea.New(), dnsarea.New()
 	identity.Config.PasswordRounds = 4
 	dns.Config.Listen = "127.0.0.1:0"
+	if setup != nil {
+		setup(&dns.Config)
+	}
 	areas := []compose.Area{identity, dns}
 	cfg := compose.Defaults(areas...)
 	cfg.DataDir = t.TempDir()
@@ -70,7 +79,7 @@ func newCloud(t *testing.T) *cloud {
 		cancel()
 		stack.Close()
 	})
-	return &cloud{t: t, bin: bin, env: openrc(t, filepath.Join(cfg.DataDir, "openrc")), dnsAddr: stack.Announced()["dns-server"]}
+	return &cloud{t: t, bin: bin, env: openrc(t, filepath.Join(cfg.DataDir, "openrc")), dnsAddr: stack.Announced()["dns-server"], cfg: &cfg}
 }
 
 // openrc reads the exports of the daemon's openrc file.
@@ -401,4 +410,94 @@ func TestOpenStackTLDsAndBlacklists(t *testing.T) {
 	}
 	// With no TLD left, any name goes again.
 	c.json(&zone, alice, "zone", "create", "example.net.", "--email", "h@example.net")
+}
+
+// The issue's client proof for service statuses: `openstack dns service
+// list/show` with the services that run and statuses derived from them.
+// The DNS server runs as a daemon of its own (ServeDNS, as `gostack
+// dns-server`) beside the API; while it runs, api, publisher and
+// dns-server are UP (and the daemon serves the zones the API makes); once
+// it stops, its two services read DOWN and the API stays UP.
+func TestOpenStackServiceStatuses(t *testing.T) {
+	const every = 200 * time.Millisecond
+	c := newCloudWith(t, func(cfg *dnsarea.Config) {
+		cfg.Server = false
+		cfg.HeartbeatInterval = config.Duration(every)
+	})
+	daemon := dnsarea.New()
+	daemon.Config.Listen = "127.0.0.1:0"
+	daemon.Config.HeartbeatInterval = config.Duration(every)
+	ctx, stop := context.WithCancel(context.Background())
+	addrs, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- daemon.ServeDNS(ctx, c.cfg, slog.New(slog.DiscardHandler), func(a string) { addrs <- a })
+	}()
+	select {
+	case c.dnsAddr = <-addrs:
+	case err := <-done:
+		t.Fatalf("dns-server: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("dns-server did not start")
+	}
+	t.Cleanup(stop)
+	host, _ := os.Hostname()
+
+	type status struct {
+		ID, Hostname, Status, Stats string
+		Service                     string `json:"service_name"`
+	}
+	statuses := func(args ...string) map[string]status {
+		var rows []map[string]any
+		c.json(&rows, nil, append([]string{"dns", "service", "list"}, args...)...)
+		out := map[string]status{}
+		for _, r := range rows {
+			st := status{ID: r["id"].(string), Hostname: r["hostname"].(string), Status: r["status"].(string),
+				Service: r["service_name"].(string), Stats: r["stats"].(string)}
+			out[st.Service] = st
+		}
+		return out
+	}
+	var sts map[string]status
+	eventually(t, "api, publisher and dns-server UP", func() bool {
+		sts = statuses()
+		return len(sts) == 3 && sts["api"].Status == "UP" && sts["publisher"].Status == "UP" && sts["dns-server"].Status == "UP"
+	})
+	for name, st := range sts {
+		if st.Hostname != host {
+			t.Errorf("%s: hostname %q, want %q", name, st.Hostname, host)
+		}
+	}
+	// designateclient prints the stats' names.
+	if sts["publisher"].Stats != "polling\nzones" || sts["dns-server"].Stats != "zones" {
+		t.Errorf("stats: publisher %q, dns-server %q", sts["publisher"].Stats, sts["dns-server"].Stats)
+	}
+	var shown map[string]any
+	c.json(&shown, nil, "dns", "service", "show", sts["dns-server"].ID)
+	if shown["service_name"] != "dns-server" || shown["status"] != "UP" || shown["heartbeated_at"] == nil {
+		t.Errorf("service show: %v", shown)
+	}
+	if got := statuses("--service_name", "publisher"); len(got) != 1 || got["publisher"].ID != sts["publisher"].ID {
+		t.Errorf("--service_name publisher: %v", got)
+	}
+	alice, _ := c.user("alice")
+	if out, err := c.run(alice, "dns", "service", "list"); err == nil || !strings.Contains(out, "not authorized") {
+		t.Fatalf("a member lists service statuses: %v %s", err, out)
+	}
+
+	// The daemon serves what the API makes.
+	var zone map[string]any
+	c.json(&zone, alice, "zone", "create", "example.org.", "--email", "h@example.org")
+	eventually(t, "the zone served by the daemon", func() bool { return c.dig("example.org.", mdns.TypeSOA).Rcode == mdns.RcodeSuccess })
+
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("dns-server: %v", err)
+	}
+	eventually(t, "publisher and dns-server DOWN, api UP", func() bool {
+		sts = statuses()
+		return sts["api"].Status == "UP" && sts["publisher"].Status == "DOWN" && sts["dns-server"].Status == "DOWN"
+	})
+	if got := statuses("--status", "DOWN"); len(got) != 2 {
+		t.Errorf("--status DOWN: %v", got)
+	}
 }

@@ -38,9 +38,46 @@ type Publisher struct {
 	syncMu sync.Mutex             // Sync runs from Run and from a poll that was superseded
 	last   map[string]server.Zone // what was published, by zone id
 
-	mu   sync.Mutex
-	busy map[string]bool // zone ids with a poll running; true: a later Sync wanted one too
-	wg   sync.WaitGroup  // the bump loop and the polls: Run waits for them
+	mu     sync.Mutex
+	busy   map[string]bool // zone ids with a poll running; true: a later Sync wanted one too
+	wg     sync.WaitGroup  // the bump loop and the polls: Run waits for them
+	health Health          // under mu
+	errs   [3]error        // under mu: the last failure of each step, nil once it works again
+}
+
+// The publisher's steps, for Health.
+const (
+	stepWatch = iota // following the feed
+	stepSync         // rebuilding the index
+	stepBump         // bumping serials
+)
+
+// Health is how the publisher is doing, for its heartbeat.
+type Health struct {
+	// Err is the failure of the steps that failed last time they ran
+	// (following the feed, rebuilding the index, bumping serials); nil
+	// when every step worked the last time.
+	Err error
+	// Zones is the number of zones served by the last rebuild; Polling
+	// the zones whose activation or deletion is being polled.
+	Zones, Polling int
+}
+
+// Health returns the publisher's state now.
+func (p *Publisher) Health() Health {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := p.health
+	h.Polling = len(p.busy)
+	h.Err = errors.Join(p.errs[:]...)
+	return h
+}
+
+// failed records how step last ended (err nil: it worked).
+func (p *Publisher) failed(step int, err error) {
+	p.mu.Lock()
+	p.errs[step] = err
+	p.mu.Unlock()
 }
 
 func (p *Publisher) log() *slog.Logger {
@@ -72,10 +109,12 @@ func (p *Publisher) Run(ctx context.Context, ready func()) error {
 		if err != nil && !errors.Is(err, watch.ErrCompacted) {
 			if ctx.Err() == nil {
 				p.log().Warn("dns publish: watch failed", "err", err)
+				p.failed(stepWatch, fmt.Errorf("watch: %w", err))
 				sleep(ctx, time.Second)
 			}
 			continue
 		}
+		p.failed(stepWatch, nil)
 		if err == nil && len(b.Changes) == 0 {
 			rev = max(rev, b.Revision)
 			continue
@@ -96,6 +135,14 @@ func (p *Publisher) Run(ctx context.Context, ready func()) error {
 func (p *Publisher) Sync(ctx context.Context) (int64, error) {
 	p.syncMu.Lock()
 	defer p.syncMu.Unlock()
+	rev, err := p.sync(ctx)
+	if ctx.Err() == nil {
+		p.failed(stepSync, err)
+	}
+	return rev, err
+}
+
+func (p *Publisher) sync(ctx context.Context) (int64, error) {
 	served, rev, err := p.Store.ServedZonesAt(ctx)
 	if err != nil {
 		return 0, err
@@ -124,6 +171,9 @@ func (p *Publisher) Sync(ctx context.Context) (int64, error) {
 	}
 	p.Target.Set(idx)
 	p.last = next
+	p.mu.Lock()
+	p.health.Zones = len(zones)
+	p.mu.Unlock()
 	for _, sz := range served {
 		z := sz.Zone
 		if z.Status == dns.Pending && !z.SerialPending && p.claim(z.ID) {
@@ -289,9 +339,12 @@ func (p *Publisher) bumpLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := p.Store.BumpSerials(ctx); err != nil && ctx.Err() == nil {
+			_, err := p.Store.BumpSerials(ctx)
+			if err != nil && ctx.Err() == nil {
 				p.log().Warn("dns publish: serial bump failed", "err", err)
+				err = fmt.Errorf("serial bump: %w", err)
 			}
+			p.failed(stepBump, err)
 			if keep := p.purgeAfter(); keep >= 0 && time.Since(lastPurge) >= time.Hour {
 				lastPurge = time.Now()
 				if _, err := p.Store.Purge(ctx, lastPurge.Add(-keep)); err != nil && ctx.Err() == nil {

@@ -311,6 +311,8 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "dns", pattern: "DELETE /v2/blacklists/{blacklist_id}"},
 	{area: "dns", pattern: "GET /v2/pools"},
 	{area: "dns", pattern: "GET /v2/pools/{pool_id}"},
+	{area: "dns", pattern: "GET /v2/service_statuses"},
+	{area: "dns", pattern: "GET /v2/service_statuses/{service_id}"},
 	{area: "dns", pattern: "GET /v2/quotas"},
 	{area: "dns", pattern: "GET /v2/quotas/{project_id}"},
 	{area: "dns", pattern: "PATCH /v2/quotas/{project_id}", body: `{"zones":20,"recordset_records":30}`},
@@ -749,6 +751,12 @@ func (h *hostile) fixtures() {
 	pools := h.must(200, "GET", "dns", "/v2/pools", adm, "")["pools"].([]any)
 	f["pools"] = pools[0].(map[string]any)["id"].(string)
 	f["pool"] = f["pools"]
+	// The daemon's DNS services heartbeat from its start.
+	statuses := h.must(200, "GET", "dns", "/v2/service_statuses", adm, "")["service_statuses"].([]any)
+	if len(statuses) == 0 {
+		h.t.Fatal("fixture service status: none")
+	}
+	f["service_statuses"] = statuses[0].(map[string]any)["id"].(string)
 	f["tsigkeys"] = h.must(201, "POST", "dns", "/v2/tsigkeys", adm,
 		fmt.Sprintf(`{"name":"hostile-k","algorithm":"hmac-sha256","secret":"c2VjcmV0","scope":"POOL","resource_id":%q}`, f["pools"]))["id"].(string)
 	// A TLD that every zone of the suite lies below, and a blacklist
@@ -878,6 +886,9 @@ func (h *hostile) dump() string {
 	rows.Close()
 	var lines []string
 	for _, tb := range tables {
+		if tb == "dns_service_statuses" {
+			continue // rewritten by the DNS services' heartbeats, not by requests
+		}
 		rows, err := h.db.Query(ctx, "SELECT * FROM "+tb)
 		if err != nil {
 			h.t.Fatal(err)
