@@ -365,9 +365,9 @@ func (s *Store) changeBackup(ctx context.Context, tx *sqlstore.Tx, id string, ch
 	if err != nil {
 		return err
 	}
-	res, err := tx.Exec(ctx, `UPDATE storage_backups SET name = ?, description = ?, object_count = ?, status = ?, fail_reason = ?,
-		host = ?, restore_volume_id = ?, metadata = ?, revision = revision + 1, updated_at = ?, deleted_at = ?
-		WHERE id = ? AND revision = ?`, b.Name, b.Description, b.ObjectCount, string(b.Status), b.FailReason, b.Host,
+	res, err := tx.Exec(ctx, `UPDATE storage_backups SET volume_id = ?, name = ?, description = ?, object_count = ?, status = ?,
+		fail_reason = ?, host = ?, restore_volume_id = ?, metadata = ?, revision = revision + 1, updated_at = ?, deleted_at = ?
+		WHERE id = ? AND revision = ?`, b.VolumeID, b.Name, b.Description, b.ObjectCount, string(b.Status), b.FailReason, b.Host,
 		b.RestoreVolumeID, string(md), b.UpdatedAt.UnixMicro(), nullMicros(b.DeletedAt), b.ID, old.Revision)
 	if err != nil {
 		return fmt.Errorf("storage: update backup %s: %w", id, err)
@@ -532,11 +532,15 @@ type BackupReport struct {
 	Error string `json:"error,omitempty"`
 	// ObjectCount is how many objects a create wrote.
 	ObjectCount int64 `json:"object_count,omitempty"`
+	// VolumeID is an imported backup's volume, as the backup store
+	// recorded it.
+	VolumeID string `json:"volume_id,omitempty"`
 }
 
 // ReportBackup applies the report of host's agent on backup id:
 // creating → available (its object count) or error (its fail reason),
-// the volume (or snapshot) back to the status it had; restoring →
+// the volume (or snapshot) back to the status it had (an imported
+// backup takes the volume the report names); restoring →
 // available, the restored volume available, or (failed) the volume
 // error_restoring and the backup available again, as Cinder's backup
 // manager ends a restore (a volume made from the backup stays creating
@@ -575,7 +579,15 @@ func (s *Store) ReportBackup(ctx context.Context, host, id string, r BackupRepor
 		}
 		switch r.Status {
 		case BackupCreating:
-			if err := s.endBackupSource(ctx, tx, b); err != nil {
+			if b.VolumeID == ImportVolumeID {
+				// An import: its volume is the store's record of it.
+				if reason == nil {
+					if u, err := uuid.Parse(r.VolumeID); err != nil || u.String() != r.VolumeID {
+						return fault.Invalid("volume_id", "Invalid input received: an imported backup's volume_id must be a UUID, not %q.", r.VolumeID)
+					}
+					b.VolumeID = r.VolumeID
+				}
+			} else if err := s.endBackupSource(ctx, tx, b); err != nil {
 				return err
 			}
 			b.Status, b.FailReason, b.ObjectCount = BackupAvailable, nil, r.ObjectCount

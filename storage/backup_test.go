@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -217,6 +218,24 @@ func TestBackupRefusals(t *testing.T) {
 				_, err := s.CreateVolume(ctx, alice, storage.VolumeCreate{BackupID: full.ID})
 				return err
 			}, refusal{fault.TooLarge, "Requested volume or snapshot exceeds allowed gigabytes quota. Requested 2G", true}},
+			{"export a backup being made", nil, func() error { _, err := s.ExportBackupRecord(ctx, alice, pending.ID); return err },
+				refusal{fault.BadRequest, "Invalid backup: Backup status must be available and not creating.", false}},
+			{"import what is not base64", nil, importRecord(s, storage.BackupService, "abc"),
+				refusal{fault.BadRequest, "Invalid input received: Can't parse backup record.", false}},
+			{"import what is not JSON", nil, importRecord(s, storage.BackupService, b64("{not json")),
+				refusal{fault.BadRequest, "Invalid input received: Can't parse backup record.", false}},
+			{"import a record without an id", nil, importRecord(s, storage.BackupService, b64(`{"size": 1}`)),
+				refusal{fault.BadRequest, "Invalid input received: Provided backup record is missing an id", false}},
+			{"import a record without a size", nil, importRecord(s, storage.BackupService, b64(`{"id": "`+full.ID+`"}`)),
+				refusal{fault.BadRequest, "Invalid input received: Provided backup record is missing size attribute", false}},
+			{"import a backup that exists", nil, importRecord(s, storage.BackupService, b64(`{"id": "`+full.ID+`", "size": 2}`)),
+				refusal{fault.BadRequest, "Invalid backup: Backup already exists in database.", false}},
+			{"import of another backup service", nil, importRecord(s, "cinder.backup.drivers.swift.SwiftBackupDriver",
+				b64(`{"id": "0b0b0b0b-0000-4000-8000-000000000002", "size": 2}`)),
+				refusal{fault.Unavailable, "Service cinder.backup.drivers.swift.SwiftBackupDriver could not be found.", false}},
+			{"import over the backups quota", map[string]int64{"backups": 3}, importRecord(s, storage.BackupService,
+				b64(`{"id": "0b0b0b0b-0000-4000-8000-000000000003", "size": 2}`)),
+				refusal{fault.TooLarge, "Maximum number of backups allowed (3) exceeded", false}},
 			{"reset to creating", nil, func() error { _, err := s.ResetBackupStatus(ctx, admin, inc.ID, storage.BackupCreating); return err },
 				refusal{fault.BadRequest, "Backup status: creating is invalid, valid statuses are: ['available', 'error'].", false}},
 			{"a report from another host", nil, func() error {
@@ -261,3 +280,12 @@ func TestBackupRefusals(t *testing.T) {
 		}
 	})
 }
+
+func importRecord(s *storage.Store, service, url string) func() error {
+	return func() error {
+		_, err := s.ImportBackupRecord(context.Background(), alice, "u", storage.BackupRecord{Service: service, URL: url})
+		return err
+	}
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

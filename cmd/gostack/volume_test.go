@@ -210,6 +210,19 @@ func TestAllInOneVolumes(t *testing.T) {
 	a.readPattern(fb["id"].(string), 8<<20, 1<<20, 0x22)
 	a.readPattern(fb["id"].(string), 16<<20, 1<<20, 0x23)
 	must("volume", "delete", "fb")
+	// The record of b1 (admins'), and its import refused while b1 is
+	// here (the import itself is storage/agent's TestVolumeAgentBackupImport).
+	var rec map[string]any
+	asJSON(&rec, "volume", "backup", "record", "export", "b1")
+	if rec["backup_service"] != "gostack.storage.chunked" || rec["backup_url"] == "" {
+		t.Errorf("b1's record: %v", rec)
+	}
+	if url, _ := rec["backup_url"].(string); url != "" {
+		if out, err := c.run("volume", "backup", "record", "import", "gostack.storage.chunked", url); err == nil ||
+			!strings.Contains(out, "Backup already exists in database.") {
+			t.Errorf("import of b1's record while b1 exists: %v %s", err, out)
+		}
+	}
 	a.restore("--force", "b1", "vb")
 	status("vb", "available")
 	a.readPattern(idB, 8<<20, 1<<20, 0x21)

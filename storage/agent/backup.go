@@ -35,6 +35,8 @@ func (a *Agent) backups(ctx context.Context, st storage.BackendState, stats *Syn
 		switch {
 		case ferr != nil:
 			err = ferr
+		case b.Status == storage.BackupCreating && b.VolumeID == storage.ImportVolumeID:
+			rep, err = importOf(store, b)
 		case b.Status == storage.BackupCreating:
 			var res chunked.Result
 			res, err = a.backUp(ctx, store, b)
@@ -143,4 +145,37 @@ func (a *Agent) restoreNew(ctx context.Context, b *storage.Backup, stats *SyncSt
 		crashpoint.Hit("volume.agent.restored")
 	}
 	return a.done(ctx, job{backup: b}, storage.BackupReport{Status: b.Status}, err, stats) && err == nil
+}
+
+// importOf checks an imported backup (Cinder's import_record) against
+// the backup store: its files must be there, of the record's backup,
+// size and parent (whose files must be there too). The report names
+// the volume the store recorded and the objects it holds.
+func importOf(store *chunked.Store, b storage.Backup) (storage.BackupReport, error) {
+	rep := storage.BackupReport{Status: b.Status}
+	md, err := store.Metadata(b.ID)
+	if err != nil {
+		return rep, permanentError{fmt.Errorf("Import record failed: backup %s is not in the backup store: %w", b.ID, err)}
+	}
+	parent := ""
+	if md.ParentID != nil {
+		parent = *md.ParentID
+	}
+	switch {
+	case md.BackupID != b.ID:
+		err = fmt.Errorf("the backup store's backup %s says it is backup %s", b.ID, md.BackupID)
+	case md.Size != b.Size<<30:
+		err = fmt.Errorf("the backup store holds %d bytes of volume %s, the record says %d GiB", md.Size, md.VolumeID, b.Size)
+	case parent != b.ParentID:
+		err = fmt.Errorf("the backup store's backup builds on %q, the record's on %q", parent, b.ParentID)
+	case parent != "":
+		if _, perr := store.Metadata(parent); perr != nil {
+			err = fmt.Errorf("its parent backup %s is not in the backup store", parent)
+		}
+	}
+	if err != nil {
+		return rep, permanentError{fmt.Errorf("Import record failed: %w", err)}
+	}
+	rep.ObjectCount, rep.VolumeID = int64(len(md.Objects)), md.VolumeID
+	return rep, nil
 }

@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,5 +219,115 @@ func TestVolumeAgentBackups(t *testing.T) {
 	wait("the volume from the backup in error", func() bool { return volume(failed.ID).Status == storage.VolumeError })
 	if bk := backup(ok.ID); bk.Status != storage.BackupAvailable || bk.FailReason == nil || !strings.Contains(volume(failed.ID).Message, "no backup directory") {
 		t.Fatalf("the backup after a failed restore: %s %v; the volume says %q", bk.Status, bk.FailReason, volume(failed.ID).Message)
+	}
+}
+
+// A backup exported from one cloud and imported into another whose
+// agent shares the backup store (Cinder's export_record and
+// import_record): available there with the volume and objects the store
+// recorded, restored with the bytes it backed up; imported again it is
+// refused; a record of a backup the store does not hold ends in error.
+func TestVolumeAgentBackupImport(t *testing.T) {
+	ctx, user, adm := context.Background(), storage.Viewer{Project: "proj"}, storage.Viewer{Admin: true, Project: "admins"}
+	backups := filepath.Join(t.TempDir(), "backups")
+	run := func(url string, b *fileBackend) {
+		a := &agent.Agent{Config: agent.Config{Host: "node1@fake#fake", BackendName: "fake", SyncInterval: 100 * time.Millisecond,
+			BackupDir: backups}, Backend: b,
+			Session:   kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
+			VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
+		actx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(actx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("not %s after 10 s", what)
+			}
+		}
+	}
+	newBackend := func() *fileBackend {
+		return &fileBackend{fakeBackend: &fakeBackend{vols: map[string]int64{}, failing: map[string]error{}}, dir: t.TempDir()}
+	}
+	// The first cloud: a volume with a pattern, backed up.
+	storeA, urlA := controller(t)
+	ba := newBackend()
+	run(urlA, ba)
+	wait("a pool", func() bool { bs, _ := storeA.Backends(ctx); return len(bs) == 1 })
+	v, err := storeA.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("available", func() bool { x, _ := storeA.Volume(ctx, adm, v.ID); return x.Status == storage.VolumeAvailable })
+	f, err := os.OpenFile(ba.path(v.ID), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(bytes.Repeat([]byte{0x5c}, 1<<20), 6<<20)
+	f.Close()
+	bk, err := storeA.CreateBackup(ctx, user, storage.BackupCreate{VolumeID: v.ID, UserID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storeA.ExportBackupRecord(ctx, user, bk.ID); err == nil || !strings.Contains(err.Error(), "Backup status must be available and not creating.") {
+		t.Fatalf("export of a backup being made: %v", err)
+	}
+	wait("backed up", func() bool { x, _ := storeA.Backup(ctx, adm, bk.ID); return x.Status == storage.BackupAvailable })
+	made, _ := storeA.Backup(ctx, adm, bk.ID)
+	rec, err := storeA.ExportBackupRecord(ctx, user, bk.ID)
+	if err != nil || rec.Service != storage.BackupService {
+		t.Fatalf("export: %+v %v", rec, err)
+	}
+
+	// The second cloud, on the same backup store.
+	storeB, urlB := controller(t)
+	bb := newBackend()
+	run(urlB, bb)
+	wait("a pool", func() bool { bs, _ := storeB.Backends(ctx); return len(bs) == 1 })
+	imp, err := storeB.ImportBackupRecord(ctx, adm, "admin-user", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.ID != bk.ID || imp.Status != storage.BackupCreating || imp.VolumeID != storage.ImportVolumeID || imp.ProjectID != "admins" {
+		t.Fatalf("imported: %+v", imp)
+	}
+	wait("imported", func() bool { x, _ := storeB.Backup(ctx, adm, bk.ID); return x.Status == storage.BackupAvailable })
+	got, _ := storeB.Backup(ctx, adm, bk.ID)
+	if got.VolumeID != v.ID || got.ObjectCount != made.ObjectCount || got.Size != 1 {
+		t.Fatalf("the imported backup: volume %s, %d objects, %d GiB; it was %s, %d, %d", got.VolumeID, got.ObjectCount, got.Size,
+			v.ID, made.ObjectCount, made.Size)
+	}
+	if _, err := storeB.ImportBackupRecord(ctx, adm, "admin-user", rec); err == nil || !strings.Contains(err.Error(), "Backup already exists in database.") {
+		t.Fatalf("imported twice: %v", err)
+	}
+	dst, err := storeB.CreateVolume(ctx, adm, storage.VolumeCreate{UserID: "u", BackupID: bk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("restored", func() bool { x, _ := storeB.Volume(ctx, adm, dst.ID); return x.Status == storage.VolumeAvailable })
+	buf := make([]byte, 1<<20)
+	rf, err := os.Open(bb.path(dst.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf.ReadAt(buf, 6<<20)
+	rf.Close()
+	if !bytes.Equal(buf, bytes.Repeat([]byte{0x5c}, 1<<20)) {
+		t.Fatalf("the volume restored from the imported backup: %x...", buf[:4])
+	}
+
+	// A record of a backup the store does not hold.
+	raw, _ := storage.DecodeBase64(rec.URL)
+	other := strings.Replace(string(raw), bk.ID, "0b0b0b0b-0000-4000-8000-000000000001", 1)
+	lost, err := storeB.ImportBackupRecord(ctx, adm, "admin-user", storage.BackupRecord{Service: rec.Service,
+		URL: base64.StdEncoding.EncodeToString([]byte(other))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("in error", func() bool { x, _ := storeB.Backup(ctx, adm, lost.ID); return x.Status == storage.BackupError })
+	if x, _ := storeB.Backup(ctx, adm, lost.ID); x.FailReason == nil || !strings.Contains(*x.FailReason, "is not in the backup store") {
+		t.Fatalf("the lost backup's reason: %v", x.FailReason)
 	}
 }

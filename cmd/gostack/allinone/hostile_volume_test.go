@@ -93,6 +93,10 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "PUT /v3/backups/{id}", body: `{"backup":{"name":"hostile-renamed","description":"d"}}`},
 		{area: "volume", pattern: "DELETE /v3/backups/{id}"},
 		{area: "volume", pattern: "POST /v3/backups/{id}/restore", body: `{"restore":{"volume_id":"{{volumes}}","name":"hostile-r"}}`},
+		{area: "volume", pattern: "GET /v3/backups/{id}/export_record"},
+		// An import of a record without an id ("{}") is refused.
+		{area: "volume", pattern: "POST /v3/backups/import_record",
+			body: `{"backup-record":{"backup_service":"gostack.storage.chunked","backup_url":"e30="}}`},
 		// os-force_delete reads no body: its mutations would still delete.
 		{area: "volume", pattern: "POST /v3/backups/{id}/action", body: `{"os-reset_status":{"status":"available"}}`},
 		// QoS specs (admins'): a create names the fixture's name, a set

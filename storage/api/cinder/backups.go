@@ -35,6 +35,8 @@ func (a *API) backupRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("DELETE /backups/{id}", a.op(a.deleteBackup))
 	rt.HandleFunc("POST /backups/{id}/restore", a.op(a.restoreBackup))
 	rt.HandleFunc("POST /backups/{id}/action", a.op(a.backupAction))
+	rt.HandleFunc("GET /backups/{id}/export_record", a.op(a.exportBackupRecord))
+	rt.HandleFunc("POST /backups/import_record", a.op(a.importBackupRecord))
 }
 
 // backupTarget is the policy target of a backup (Cinder's target_obj).
@@ -491,5 +493,59 @@ func (a *API) resetBackupStatus(w http.ResponseWriter, r *http.Request, q *reque
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// exportBackupRecord is Cinder's export_record (backup:export-import,
+// admins): the backup's record, for import_record here or in a cloud
+// whose agents share the backup store.
+func (a *API) exportBackupRecord(w http.ResponseWriter, r *http.Request, q *request) error {
+	ctx, id := r.Context(), r.PathValue("id")
+	b, err := a.getBackup(ctx, q, id)
+	if err != nil {
+		return err
+	}
+	if err := a.authorize(ctx, q, "backup:export-import", backupTarget(b)); err != nil {
+		return err
+	}
+	rec, err := a.Store.ExportBackupRecord(ctx, q.viewer(), id)
+	if err != nil {
+		if fault.TypeOf(err) == "InvalidBackup" {
+			return badRequest("%s", fault.Message(err))
+		}
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"backup-record": rec})
+	return nil
+}
+
+// importBackupRecord is Cinder's import_record (backup:backup-import,
+// admins): the record's backup made again in the caller's project,
+// creating until an agent finds it in the backup store; 201 with its
+// summary.
+func (a *API) importBackupRecord(w http.ResponseWriter, r *http.Request, q *request) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		return errNoBody
+	}
+	if err := backupImportSchema.check(nil, body); err != nil {
+		return err
+	}
+	if err := a.authorize(r.Context(), q, "backup:backup-import", nil); err != nil {
+		return err
+	}
+	rec := body.Get("backup-record")
+	b, err := a.Store.ImportBackupRecord(r.Context(), q.viewer(), q.caller.UserID,
+		storage.BackupRecord{Service: rec.Get("backup_service").Text, URL: rec.Get("backup_url").Text})
+	if err != nil {
+		if fault.TypeOf(err) == "InvalidBackup" {
+			return badRequest("%s", fault.Message(err))
+		}
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"backup": q.backupSummary(b)})
 	return nil
 }

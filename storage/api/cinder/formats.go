@@ -9,6 +9,7 @@ import (
 
 	"github.com/gostack/gostack/kit/pyjson"
 	"github.com/gostack/gostack/kit/pyrepr"
+	"github.com/gostack/gostack/storage"
 )
 
 // formatKeyword is a format as Cinder's FormatChecker checks it
@@ -76,6 +77,17 @@ var formats = map[string]func(*checkEnv, *pyjson.Value) *formatResult{
 	"snapshot_status":            snapshotStatusFormat,
 	"backup_status":              backupStatusFormat,
 	"quota_set":                  quotaSetFormat,
+	// _validate_base64_format: False for a non-string; base64's decode
+	// error is not registered, so it ends the validation.
+	"base64": func(_ *checkEnv, v *pyjson.Value) *formatResult {
+		if v.Kind != '"' {
+			return formatFalse
+		}
+		if _, err := storage.DecodeBase64(v.Text); err != nil {
+			return raised("Incorrect padding")
+		}
+		return nil
+	},
 	"disabled_reason": func(_ *checkEnv, v *pyjson.Value) *formatResult {
 		// Registered with InvalidInput: its refusal is jsonschema's own.
 		if stringLength(v, "disabled_reason", false, 1, 255, true) != nil {

@@ -199,6 +199,10 @@ var (
 	backupRestoreSchema    = compile(expand(`{"type": "object", "properties": {"restore": {"type": ["object", "null"], "properties": {
 		"name": $nameZeroMin, "volume_id": $nullOrUUID}, "additionalProperties": false}}, "required": ["restore"],
 		"additionalProperties": false}`))
+	backupImportSchema = compile(`{"type": "object", "properties": {"backup-record": {"type": "object",
+		"properties": {"backup_service": {"type": "string", "minLength": 0, "maxLength": 255},
+		"backup_url": {"type": "string", "minLength": 1, "format": "base64"}}, "required": ["backup_service", "backup_url"],
+		"additionalProperties": false}}, "required": ["backup-record"], "additionalProperties": false}`)
 	backupResetSchema = action("os-reset_status", `{"type": "object", "properties": {
 		"status": {"type": "string", "format": "backup_status"}}, "required": ["status"], "additionalProperties": false}`)
 

@@ -61,6 +61,7 @@ var cinderSchemas = []struct {
 	{"backups.update", backupUpdateSchema},
 	{"backups.update_backup_v343", backupUpdateV343Schema},
 	{"backups.restore", backupRestoreSchema},
+	{"backups.import_record", backupImportSchema},
 	{"admin_actions.reset_status_backup", backupResetSchema},
 	{"qos_specs.create", qosCreateSchema},
 	{"qos_specs.set", qosSetSchema},
