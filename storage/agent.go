@@ -76,6 +76,11 @@ type VolumeReport struct {
 	// ImageID is the image an upload wrote (VolumeUploading): the
 	// report ends that upload only.
 	ImageID string `json:"image_id,omitempty"`
+	// Busy, with an Error about a delete, says the backend refused it
+	// because the volume is in use (a client has it open): the volume
+	// goes back to available with the Error as its Message, as Cinder's
+	// volume manager does on the driver's VolumeIsBusy.
+	Busy bool `json:"busy,omitempty"`
 }
 
 // maxProvider is Cinder's String(256) of provider_location and
@@ -90,6 +95,9 @@ func (r *VolumeReport) check() error {
 	}
 	if err := checkText("error", r.Error, len(r.Error)); err != nil {
 		return err
+	}
+	if r.Busy && (r.Error == "" || r.Status != VolumeDeleting && r.Status != VolumeErrorManagingDeleting) {
+		return fault.Invalid("busy", "Invalid input received: busy is a failed delete's.")
 	}
 	if utf8.RuneCountInString(r.Error) > maxText {
 		r.Error = string([]rune(r.Error)[:maxText])
@@ -107,7 +115,8 @@ func (r *VolumeReport) check() error {
 //   - creating: available, with the export's provider location and auth
 //     (launched_at set), or error;
 //   - deleting: the row is marked deleted (status deleted), or
-//     error_deleting;
+//     error_deleting, or available again when the backend found it busy
+//     (Cinder's VolumeIsBusy);
 //   - extending: at the new size (the report's Size must be the
 //     volume's NewSize), available, or in the status its attachments
 //     give (in-use while one is attached); or error_extending (the
@@ -181,6 +190,8 @@ func (s *Store) reportVolume(ctx context.Context, host, id string, r VolumeRepor
 				return cinderError(fault.Conflict, "InvalidVolume", "Invalid volume: volume %s still has %d snapshots.", id, len(snaps))
 			}
 			vol.Status, vol.AttachStatus, vol.NewSize, vol.DeletedAt = VolumeDeleted, AttachDetached, 0, &now
+		case r.Busy:
+			vol.Status, vol.Message = VolumeAvailable, r.Error
 		default:
 			vol.Status, vol.Message = VolumeErrorDeleting, r.Error
 		}

@@ -277,9 +277,15 @@ func (s *Store) connectionInfo(ctx context.Context, q querier, vol *Volume, mode
 	if err != nil {
 		return ConnectionInfo{}, err
 	}
-	info, err := ISCSIConnection(vol.ID, vol.ProviderLocation, vol.ProviderAuth, ConnectionOptions{AccessMode: access,
-		Cacheable: vt != nil && vt.ExtraSpecs[SpecCacheable] == "<is> True", Discard: s.ReportDiscardSupported, Multipath: multipath,
-		QoS: qos, Size: vol.Size})
+	o := ConnectionOptions{AccessMode: access, Cacheable: vt != nil && vt.ExtraSpecs[SpecCacheable] == "<is> True",
+		Discard: s.ReportDiscardSupported, Multipath: multipath, QoS: qos, Size: vol.Size}
+	var info ConnectionInfo
+	if IsRBDLocation(vol.ProviderLocation) {
+		// A Ceph RBD volume: Cinder's RBD driver's answer.
+		info, err = RBDConnection(vol.ID, vol.ProviderLocation, o)
+	} else {
+		info, err = ISCSIConnection(vol.ID, vol.ProviderLocation, vol.ProviderAuth, o)
+	}
 	if err != nil {
 		return ConnectionInfo{}, fmt.Errorf("volume %s: %w", vol.ID, err)
 	}

@@ -269,3 +269,120 @@ func pyInt(s string) (int, bool) {
 func pyIsSpace(r rune) bool {
 	return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f
 }
+
+// RBDExport is where a volume of a Ceph RBD backend is, as its agent
+// records it in provider_location (Cinder's RBD driver computes the same
+// on its volume host at each initialize_connection; here the controller
+// builds the connection info, so the agent writes down what it needs):
+//
+//	rbd name=<pool>/volume-<id> cluster=<name> [user=<id>] secret_uuid=<uuid> mons=<host>:<port>[,...]
+//
+// Nothing in it is secret (the key is in the compute hosts' libvirt
+// secret secret_uuid names, as with Cinder). An IPv6 monitor is
+// "[addr]:port". The monitors are those of the last create or extend.
+type RBDExport struct {
+	// Name is "<pool>/volume-<id>".
+	Name        string
+	ClusterName string
+	// User is the cephx user ("" when the backend has none: auth
+	// disabled).
+	User       string
+	SecretUUID string
+	// Hosts and Ports are the monitors', one port per host.
+	Hosts, Ports []string
+}
+
+// rbdLocationPrefix starts an RBD volume's provider_location.
+const rbdLocationPrefix = "rbd "
+
+// IsRBDLocation reports whether a provider_location is an RBD volume's.
+func IsRBDLocation(location string) bool { return strings.HasPrefix(location, rbdLocationPrefix) }
+
+// Location is x as provider_location: monitors past the column's 256
+// characters are left out (a client needs one to reach the cluster).
+func (x RBDExport) Location() string {
+	s := rbdLocationPrefix + "name=" + x.Name + " cluster=" + x.ClusterName
+	if x.User != "" {
+		s += " user=" + x.User
+	}
+	s += " secret_uuid=" + x.SecretUUID + " mons="
+	for i := range x.Hosts {
+		m := x.Hosts[i]
+		if strings.Contains(m, ":") {
+			m = "[" + m + "]"
+		}
+		m += ":" + x.Ports[i]
+		if i > 0 {
+			if len(s)+1+len(m) > maxProvider {
+				break
+			}
+			m = "," + m
+		}
+		s += m
+	}
+	return s
+}
+
+// ParseRBDExport reads an RBD volume's provider_location (Location's
+// form; keys it does not know are ignored).
+func ParseRBDExport(location string) (RBDExport, error) {
+	rest, ok := strings.CutPrefix(location, rbdLocationPrefix)
+	if !ok {
+		return RBDExport{}, fmt.Errorf("%w: provider_location %q is not an RBD volume's", errBadExport, location)
+	}
+	var x RBDExport
+	for _, f := range strings.Fields(rest) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "name":
+			x.Name = v
+		case "cluster":
+			x.ClusterName = v
+		case "user":
+			x.User = v
+		case "secret_uuid":
+			x.SecretUUID = v
+		case "mons":
+			for _, m := range strings.Split(v, ",") {
+				i := strings.LastIndex(m, ":")
+				if i <= 0 || i == len(m)-1 {
+					return RBDExport{}, fmt.Errorf("%w: monitor %q in provider_location", errBadExport, m)
+				}
+				x.Hosts, x.Ports = append(x.Hosts, strings.Trim(m[:i], "[]")), append(x.Ports, m[i+1:])
+			}
+		}
+	}
+	if pool, image, _ := strings.Cut(x.Name, "/"); pool == "" || image == "" || len(x.Hosts) == 0 || x.SecretUUID == "" {
+		return RBDExport{}, fmt.Errorf("%w: provider_location %q lacks the image, the monitors or the secret", errBadExport, location)
+	}
+	return x, nil
+}
+
+// RBDConnection is the connection info Cinder's RBD driver answers for a
+// volume (initialize_connection: name, hosts, ports, cluster_name,
+// auth_enabled, auth_username, secret_type "ceph", secret_uuid,
+// volume_id, discard true), then its volume manager's additions
+// (_parse_connection_options: qos_specs, access_mode, encrypted,
+// cacheable).
+func RBDConnection(volumeID, location string, o ConnectionOptions) (ConnectionInfo, error) {
+	x, err := ParseRBDExport(location)
+	if err != nil {
+		return ConnectionInfo{}, err
+	}
+	qos, err := FrontEndQoS(o.QoS, o.Size)
+	if err != nil {
+		return ConnectionInfo{}, err
+	}
+	var user any
+	if x.User != "" {
+		user = x.User
+	}
+	data := map[string]any{"name": x.Name, "hosts": x.Hosts, "ports": x.Ports, "cluster_name": x.ClusterName,
+		"auth_enabled": x.User != "", "auth_username": user, "secret_type": "ceph", "secret_uuid": x.SecretUUID,
+		"volume_id": volumeID, "discard": true, "qos_specs": nil, "access_mode": o.AccessMode, "encrypted": false,
+		"cacheable": o.Cacheable}
+	if qos != nil {
+		data["qos_specs"] = qos
+	}
+	return ConnectionInfo{DriverVolumeType: "rbd", Data: data}, nil
+}

@@ -543,11 +543,17 @@ type SnapshotReport struct {
 	// Error, when set, is why the work failed: the snapshot goes to
 	// error or error_deleting with it as its Message.
 	Error string `json:"error,omitempty"`
+	// Busy, with an Error about a delete, says the backend refused it
+	// because the snapshot is in use (volumes cloned from it): the
+	// snapshot goes back to available with the Error as its Message, as
+	// Cinder's volume manager does on the driver's SnapshotIsBusy.
+	Busy bool `json:"busy,omitempty"`
 }
 
 // ReportSnapshot applies the report of host's agent on snapshot id:
 // creating → available (progress 100%) or error; deleting → deleted
-// (its row kept, deleted_at set) or error_deleting. Another host's
+// (its row kept, deleted_at set), error_deleting, or available again
+// when busy (Cinder's SnapshotIsBusy). Another host's
 // snapshot is not found; a status the snapshot is no longer in is a 409.
 func (s *Store) ReportSnapshot(ctx context.Context, host, id string, r SnapshotReport) (Snapshot, error) {
 	if err := checkHost(host); err != nil {
@@ -558,6 +564,9 @@ func (s *Store) ReportSnapshot(ctx context.Context, host, id string, r SnapshotR
 	}
 	if err := checkText("error", r.Error, len(r.Error)); err != nil {
 		return Snapshot{}, err
+	}
+	if r.Busy && (r.Error == "" || r.Status != SnapshotDeleting) {
+		return Snapshot{}, fault.Invalid("busy", "Invalid input received: busy is a failed delete's.")
 	}
 	if rs := []rune(r.Error); len(rs) > maxText {
 		r.Error = string(rs[:maxText])
@@ -578,6 +587,8 @@ func (s *Store) ReportSnapshot(ctx context.Context, host, id string, r SnapshotR
 		case r.Error == "":
 			now := s.now()
 			n.Status, n.DeletedAt = SnapshotDeleted, &now
+		case r.Busy:
+			n.Status, n.Message = SnapshotAvailable, r.Error
 		default:
 			n.Status, n.Message = SnapshotErrorDeleting, r.Error
 		}

@@ -52,9 +52,9 @@ type Backend interface {
 	// CreateSnapshot makes snapshot n of its volume (n.VolumeID, its
 	// first n.VolumeSize GiB); one that exists already is no error.
 	CreateSnapshot(ctx context.Context, n storage.Snapshot) error
-	// DeleteSnapshot removes snapshot id; one that does not exist is no
-	// error.
-	DeleteSnapshot(ctx context.Context, id string) error
+	// DeleteSnapshot removes snapshot n (of volume n.VolumeID); one that
+	// does not exist is no error.
+	DeleteSnapshot(ctx context.Context, n storage.Snapshot) error
 }
 
 // Source is what a new volume's content comes from: a snapshot or
@@ -63,6 +63,8 @@ type Backend interface {
 // none for an empty volume.
 type Source struct {
 	SnapshotID string
+	// SnapshotOf is the snapshot's volume (with SnapshotID).
+	SnapshotOf string
 	VolumeID   string
 	Size       int64
 	// ImageID is the image of a volume made from one; File is then its
@@ -88,6 +90,17 @@ type Prober interface {
 // cut short by a kill left behind (half-made copies).
 type Sweeper interface {
 	Sweep(ctx context.Context) error
+}
+
+// Busier is a Backend that tells, of a failed delete, that the volume or
+// the snapshot is in use (a client has the volume open; volumes are
+// cloned from the snapshot). Once reported (at once when it is also
+// permanent, else after maxAttempts syncs), the volume or the snapshot
+// goes back to available with the backend's words, as Cinder's volume
+// manager does on VolumeIsBusy and SnapshotIsBusy, rather than to
+// error_deleting.
+type Busier interface {
+	Busy(err error) bool
 }
 
 // Permanenter is a Backend that tells the failures that will not pass by
@@ -293,7 +306,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			}
 			a.done(ctx, job{snapshot: &n}, storage.SnapshotReport{Status: n.Status}, err, &stats)
 		case storage.SnapshotDeleting:
-			err := a.Backend.DeleteSnapshot(ctx, n.ID)
+			err := a.Backend.DeleteSnapshot(ctx, n)
 			if err == nil {
 				crashpoint.Hit("volume.agent.snapshot-deleted")
 			}
@@ -456,7 +469,7 @@ func sourceOf(v storage.Volume, st storage.BackendState) (Source, error) {
 		if i < 0 {
 			return Source{}, permanentError{fmt.Errorf("volume %s: its snapshot %s is not on this backend", v.ID, v.SnapshotID)}
 		}
-		return Source{SnapshotID: v.SnapshotID, Size: min(st.Snapshots[i].VolumeSize, v.Size)}, nil
+		return Source{SnapshotID: v.SnapshotID, SnapshotOf: st.Snapshots[i].VolumeID, Size: min(st.Snapshots[i].VolumeSize, v.Size)}, nil
 	case v.SourceVolID != "":
 		i := slices.IndexFunc(st.Volumes, func(s storage.Volume) bool { return s.ID == v.SourceVolID })
 		if i < 0 {
@@ -493,13 +506,16 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 			a.log().Warn("volume agent: "+j.what()+" failed; trying again at the next sync", "id", id, "attempt", n, "err", err)
 			return false
 		}
-		a.log().Error("volume agent: "+j.what()+" failed", "id", id, "err", err)
+		b, ok := a.Backend.(Busier)
+		busy := ok && b.Busy(err)
+		a.log().Error("volume agent: "+j.what()+" failed", "id", id, "err", err, "busy", busy)
 		if j.snapshot != nil {
-			r = storage.SnapshotReport{Status: j.snapshot.Status, Error: err.Error()}
+			r = storage.SnapshotReport{Status: j.snapshot.Status, Error: err.Error(), Busy: busy && j.snapshot.Status == storage.SnapshotDeleting}
 		} else if j.backup != nil {
 			r = storage.BackupReport{Status: j.backup.Status, Error: err.Error()}
 		} else {
-			rep := storage.VolumeReport{Status: j.volume.Status, Error: err.Error()}
+			rep := storage.VolumeReport{Status: j.volume.Status, Error: err.Error(), Busy: busy &&
+				(j.volume.Status == storage.VolumeDeleting || j.volume.Status == storage.VolumeErrorManagingDeleting)}
 			if j.volume.Upload != nil {
 				rep.ImageID = j.volume.Upload.ImageID
 			}

@@ -118,7 +118,8 @@ func (f *fakeBackend) CreateSnapshot(_ context.Context, n storage.Snapshot) erro
 	return nil
 }
 
-func (f *fakeBackend) DeleteSnapshot(_ context.Context, id string) error {
+func (f *fakeBackend) DeleteSnapshot(_ context.Context, n storage.Snapshot) error {
+	id := n.ID
 	if err := f.fail("delete-snapshot"); err != nil {
 		return err
 	}
@@ -347,7 +348,7 @@ func TestVolumeAgentSnapshots(t *testing.T) {
 	b.mu.Lock()
 	gotSnap, gotClone := b.from[fromSnap.ID], b.from[clone.ID]
 	b.mu.Unlock()
-	if gotSnap != (agent.Source{SnapshotID: n.ID, Size: 2}) || gotClone != (agent.Source{VolumeID: v.ID, Size: 2}) {
+	if gotSnap != (agent.Source{SnapshotID: n.ID, SnapshotOf: v.ID, Size: 2}) || gotClone != (agent.Source{VolumeID: v.ID, Size: 2}) {
 		t.Errorf("sources: from the snapshot %+v, the clone %+v", gotSnap, gotClone)
 	}
 	b.mu.Lock()

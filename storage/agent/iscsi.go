@@ -75,8 +75,8 @@ func (b *ISCSI) CreateSnapshot(ctx context.Context, n storage.Snapshot) error {
 }
 
 // DeleteSnapshot removes the snapshot's file.
-func (b *ISCSI) DeleteSnapshot(ctx context.Context, id string) error {
-	return b.Files.DeleteSnapshot(ctx, id)
+func (b *ISCSI) DeleteSnapshot(ctx context.Context, n storage.Snapshot) error {
+	return b.Files.DeleteSnapshot(ctx, n.ID)
 }
 
 // Extend grows the volume's file and exports it again (tgtd reads a

@@ -972,29 +972,55 @@ func (c *Client) Export(ctx context.Context, id, path string) (int64, error) {
 	if err := f.Truncate(int64(size)); err != nil {
 		return 0, fmt.Errorf("rbd: export: %w", err)
 	}
+	// Only what holds data (the image's and its parents' objects that
+	// exist, from the object map when the image has one) is read.
+	extents, err := allocated(img, size)
+	if err != nil {
+		return 0, fmt.Errorf("rbd: extents of %s: %w", name, err)
+	}
 	buf := make([]byte, 4<<20)
-	for off := int64(0); off < int64(size); {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		m := min(int64(len(buf)), int64(size)-off)
-		if _, err := img.ReadAt(buf[:m], off); err != nil && err != io.EOF {
-			return 0, fmt.Errorf("rbd: read %s at %d: %w", name, off, err)
-		}
-		for i := int64(0); i < m; i += block {
-			j := min(i+block, m)
-			if !isZero(buf[i:j]) {
-				if _, err := f.WriteAt(buf[i:j], off+i); err != nil {
-					return 0, fmt.Errorf("rbd: export: %w", err)
+	for _, e := range extents {
+		for off, end := int64(e[0]), int64(e[0]+e[1]); off < end; {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			m := min(int64(len(buf)), end-off)
+			if _, err := img.ReadAt(buf[:m], off); err != nil && err != io.EOF {
+				return 0, fmt.Errorf("rbd: read %s at %d: %w", name, off, err)
+			}
+			for i := int64(0); i < m; i += block {
+				j := min(i+block, m)
+				if !isZero(buf[i:j]) {
+					if _, err := f.WriteAt(buf[i:j], off+i); err != nil {
+						return 0, fmt.Errorf("rbd: export: %w", err)
+					}
 				}
 			}
+			off += m
 		}
-		off += m
 	}
 	if err := f.Sync(); err != nil {
 		return 0, fmt.Errorf("rbd: export: %w", err)
 	}
 	return int64(size), f.Close()
+}
+
+// allocated are the extents ([offset, length]) of img that may hold data,
+// its parents' included, whole objects, in order.
+func allocated(img *librbd.Image, size uint64) ([][2]uint64, error) {
+	var out [][2]uint64
+	err := img.DiffIterate(librbd.DiffIterateConfig{Offset: 0, Length: size, IncludeParent: librbd.IncludeParent,
+		WholeObject: librbd.EnableWholeObject, Callback: func(off, n uint64, exists int, _ interface{}) int {
+			if exists != 0 {
+				if k := len(out) - 1; k >= 0 && out[k][0]+out[k][1] == off {
+					out[k][1] += n
+				} else {
+					out = append(out, [2]uint64{off, n})
+				}
+			}
+			return 0
+		}})
+	return out, err
 }
 
 // monCommand runs a monitor command, JSON in and out.

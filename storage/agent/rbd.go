@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gostack/gostack/storage"
+	"github.com/gostack/gostack/storage/rbd"
+)
+
+// RBD is the Backend of volumes kept as Ceph RBD images (storage/rbd),
+// as Cinder's RBD driver keeps them: volume-<id> in the client's pool,
+// snapshots snapshot-<id> (protected), volumes from snapshots and from
+// volumes copy-on-write clones (flattened past the clone depth), a
+// volume from an image the image's raw content written in thin.
+//
+// There is nothing to export: hosts reach the images through the
+// cluster's monitors. A volume's export records them, with the pool,
+// the image, the cluster name, the cephx user and the libvirt secret's
+// uuid, in provider_location (storage.RBDExport), from which the
+// controller answers Cinder's RBD connection info; provider_auth stays
+// empty (the key is in the compute hosts' libvirt secret, as with
+// Cinder). Reconcile has nothing to do and removes nothing.
+//
+// A delete refused because the volume is in use is reported busy
+// (Busier): a snapshot volumes are cloned from, a volume with snapshots
+// at once; a volume a client has open after the agent's retries (a
+// crashed client's watch ends within 30 s), as Cinder's driver retries.
+// The volume or snapshot goes back to available with the reason, as
+// Cinder's VolumeIsBusy and SnapshotIsBusy do. A volume that only its
+// clones hold is deleted (renamed volume-<id>.deleted, removed with its
+// last clone), so it is never left deleting.
+type RBD struct {
+	Client *rbd.Client
+	// TempDir is where Content exports a volume for an upload to an
+	// image ("" refuses uploads).
+	TempDir string
+}
+
+var (
+	_ Backend     = (*RBD)(nil)
+	_ Sweeper     = (*RBD)(nil)
+	_ Permanenter = (*RBD)(nil)
+	_ Busier      = (*RBD)(nil)
+)
+
+// Create makes the volume's image: empty, a clone of its snapshot, a
+// clone (or, past the clone depth, a flattened clone) of its source
+// volume, or its image's raw content; then records where it is.
+func (b *RBD) Create(ctx context.Context, v storage.Volume, src Source) (Export, error) {
+	size := v.Size * gib
+	var err error
+	switch {
+	case src.SnapshotID != "":
+		if src.SnapshotOf == "" {
+			return Export{}, permanentError{fmt.Errorf("volume %s: the volume of snapshot %s is not known", v.ID, src.SnapshotID)}
+		}
+		err = b.Client.CreateFromSnapshot(ctx, v.ID, src.SnapshotOf, src.SnapshotID, size)
+	case src.VolumeID != "":
+		err = b.Client.CloneVolume(ctx, v.ID, src.VolumeID, size)
+	case src.File != "":
+		err = b.Client.Import(ctx, v.ID, src.File, src.Bytes, size)
+	default:
+		err = b.Client.Create(ctx, v.ID, size)
+	}
+	if err != nil {
+		return Export{}, err
+	}
+	return b.export(ctx, v.ID)
+}
+
+// export is where volume id is, its monitors read now.
+func (b *RBD) export(ctx context.Context, id string) (Export, error) {
+	c, err := b.Client.Connection(ctx, id)
+	if err != nil {
+		return Export{}, err
+	}
+	x := storage.RBDExport{Name: c.Pool + "/" + c.Image, ClusterName: c.ClusterName, User: c.User, SecretUUID: c.SecretUUID,
+		Hosts: c.Hosts, Ports: c.Ports}
+	return Export{Location: x.Location()}, nil
+}
+
+// Extend grows the volume's image (the export's monitors read again).
+func (b *RBD) Extend(ctx context.Context, v storage.Volume, size int64) (Export, error) {
+	if err := b.Client.Resize(ctx, v.ID, size*gib); err != nil {
+		return Export{}, err
+	}
+	return b.export(ctx, v.ID)
+}
+
+// Delete removes the volume's image (rbd.Client.Delete: Cinder's
+// delete_volume).
+func (b *RBD) Delete(ctx context.Context, id string) error { return b.Client.Delete(ctx, id) }
+
+// Reconcile has nothing to export again, and removes nothing.
+func (b *RBD) Reconcile(context.Context, []storage.Volume) error { return nil }
+
+// Capacity is the pool's, as Cinder's RBD driver reports it: protocol
+// "ceph", thin provisioned.
+func (b *RBD) Capacity(ctx context.Context) (storage.BackendReport, error) {
+	c, err := b.Client.Capacity(ctx)
+	if err != nil {
+		return storage.BackendReport{}, fmt.Errorf("rbd backend: %w", err)
+	}
+	return storage.BackendReport{TotalCapacityGB: storage.GB(c.TotalGB), FreeCapacityGB: storage.GB(c.FreeGB),
+		ThinProvisioningSupport: true, StorageProtocol: "ceph", VendorName: "Open Source", DriverVersion: "1.3.0"}, nil
+}
+
+// Content is the volume's content exported to a sparse raw file in
+// TempDir (Cinder's copy_volume_to_image runs rbd export), removed on
+// release. The volume may be in use: a crash-consistent copy at best, as
+// Cinder's forced upload.
+func (b *RBD) Content(ctx context.Context, v storage.Volume) (string, func(), error) {
+	if b.TempDir == "" {
+		return "", nil, permanentError{errors.New("this RBD backend has no directory to export volumes into")}
+	}
+	if err := os.MkdirAll(b.TempDir, 0o700); err != nil {
+		return "", nil, err
+	}
+	p := filepath.Join(b.TempDir, v.ID+exportSuffix)
+	if _, err := b.Client.Export(ctx, v.ID, p); err != nil {
+		os.Remove(p)
+		return "", nil, err
+	}
+	return p, func() { os.Remove(p) }, nil
+}
+
+// exportSuffix names Content's files in TempDir.
+const exportSuffix = ".rbd-export"
+
+// CreateSnapshot makes and protects the snapshot's RBD snapshot.
+func (b *RBD) CreateSnapshot(ctx context.Context, n storage.Snapshot) error {
+	return b.Client.CreateSnapshot(ctx, n.VolumeID, n.ID)
+}
+
+// DeleteSnapshot unprotects and removes the snapshot's RBD snapshot; one
+// volumes are cloned from is busy.
+func (b *RBD) DeleteSnapshot(ctx context.Context, n storage.Snapshot) error {
+	return b.Client.DeleteSnapshot(ctx, n.VolumeID, n.ID)
+}
+
+// Sweep removes what a stopped agent left: half-filled images, unused
+// clone snapshots, deleted volumes nothing holds (rbd.Client.Sweep), and
+// Content's files.
+func (b *RBD) Sweep(ctx context.Context) error {
+	if b.TempDir != "" {
+		left, _ := filepath.Glob(filepath.Join(b.TempDir, "*"+exportSuffix))
+		for _, p := range left {
+			os.Remove(p)
+		}
+	}
+	return b.Client.Sweep(ctx)
+}
+
+// Permanent: a request the cluster refuses for good (an image in the way,
+// a source that is gone, a shrink, a build without Ceph), and a busy
+// delete that waiting does not mend (snapshots, clones); a volume a
+// client has open is tried again.
+func (b *RBD) Permanent(err error) bool {
+	var be *rbd.BusyError
+	if errors.As(err, &be) {
+		return len(be.Snapshots) > 0 || len(be.Children) > 0
+	}
+	return errors.Is(err, rbd.ErrExists) || errors.Is(err, rbd.ErrInvalid) || errors.Is(err, rbd.ErrNotFound) ||
+		errors.Is(err, rbd.ErrUnavailable)
+}
+
+// Busy: the volume or snapshot is in use (rbd.ErrBusy).
+func (b *RBD) Busy(err error) bool { return errors.Is(err, rbd.ErrBusy) }
