@@ -41,6 +41,12 @@
 //     of the Public Suffix List, private section included, and the
 //     operator's reserved names, each covering itself and the names below
 //     and above it).
+//   - Pools as Designate's pool manager describes them (CreatePool,
+//     UpdatePool, DeletePool): NS records, the nameservers asked for a
+//     zone's serial, also-notifies and targets (secondaries of the pool's
+//     zones); a pool with live zones is not deleted.
+//   - Service statuses: the heartbeats of the running services
+//     (Heartbeat, Heartbeater), DOWN once a service is silent.
 //
 // What it does not do: answer DNS queries or send NOTIFY (dns/server and a
 // worker do), check API policy beyond tenancy (the API edge does; TSIG keys,

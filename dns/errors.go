@@ -39,6 +39,11 @@ func badRequest(format string, args ...any) error {
 	return &fault.Error{Kind: fault.BadRequest, Type: "bad_request", Message: fmt.Sprintf(format, args...)}
 }
 
+// invalidOperation is Designate's InvalidOperation (400).
+func invalidOperation(format string, args ...any) error {
+	return &fault.Error{Kind: fault.BadRequest, Type: "invalid_operation", Message: fmt.Sprintf(format, args...)}
+}
+
 func conflict(typ, format string, args ...any) error {
 	return &fault.Error{Kind: fault.Conflict, Type: typ, Message: fmt.Sprintf(format, args...)}
 }

@@ -1,6 +1,9 @@
 package dns
 
-import "time"
+import (
+	"net"
+	"time"
+)
 
 // Status is Designate's status of a zone or recordset.
 type Status string
@@ -96,18 +99,56 @@ type NSRecord struct {
 	Priority int    `json:"priority"`
 }
 
-// Pool is a set of nameservers that serve the same zones: their NS
-// records (the zones' apex NS recordset, the first one the SOA's MNAME)
-// and the extra targets to NOTIFY ("host:port").
+// Pool is a set of nameservers that serve the same zones, as Designate's
+// pool manager describes it (pools.yaml): their NS records (the zones'
+// apex NS recordset, the first one the SOA's MNAME), the nameservers
+// asked for a zone's serial before it is ACTIVE (none: the publisher's own
+// servers), the extra servers to NOTIFY, and the targets: secondaries that
+// transfer the pool's zones from gostack's DNS server. Hosts are kept as
+// "host:port" (an IP address, "[v6]", or a hostname).
 type Pool struct {
-	ID           string     `json:"id"`
-	Name         string     `json:"name"`
-	Description  string     `json:"description"`
-	NSRecords    []NSRecord `json:"ns_records"`
-	AlsoNotifies []string   `json:"also_notifies"`
-	Version      int        `json:"version"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	ID           string            `json:"id"`
+	ProjectID    string            `json:"project_id"`
+	Name         string            `json:"name"`
+	Description  string            `json:"description"`
+	Attributes   map[string]string `json:"attributes"`
+	NSRecords    []NSRecord        `json:"ns_records"`
+	Nameservers  []string          `json:"nameservers"`
+	AlsoNotifies []string          `json:"also_notifies"`
+	Targets      []PoolTarget      `json:"targets"`
+	Version      int               `json:"version"`
+	CreatedAt    time.Time         `json:"created_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+}
+
+// TargetSecondary is the one kind of pool target gostack drives: a DNS
+// server that is a secondary of the pool's zones. gostack serves the
+// zones itself and runs no backend driver (Designate's bind9, pdns4 and
+// the rest add zones to the server they drive): the secondary must list
+// the zones, or take a catalog, on its own.
+const TargetSecondary = "secondary"
+
+// PoolTarget is a secondary of the pool's zones (Designate's pool
+// target): its NOTIFY address is Options["host"] and Options["port"]
+// (53 by default), it may transfer the pool's zones from that host, and
+// both are signed with the TSIG key TSIGKeyID when set. Masters are where
+// it transfers from, as the operator tells it (informational: gostack's
+// DNS server addresses).
+type PoolTarget struct {
+	Type        string            `json:"type"`
+	Description string            `json:"description"`
+	Masters     []string          `json:"masters"`
+	Options     map[string]string `json:"options"`
+	TSIGKeyID   string            `json:"tsigkey_id"`
+}
+
+// NotifyAddr is the target's "host:port" for NOTIFY.
+func (t PoolTarget) NotifyAddr() string {
+	port := t.Options["port"]
+	if port == "" {
+		port = "53"
+	}
+	return net.JoinHostPort(t.Options["host"], port)
 }
 
 // TSIG key scopes.

@@ -5,15 +5,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
 )
 
-const poolCols = "id, name, description, ns_records, also_notifies, version, created_at, updated_at"
+const poolCols = "id, name, description, ns_records, also_notifies, version, created_at, updated_at, project_id, attributes, nameservers, targets"
+
+// Designate's limits on a pool (objects/pool*.py).
+const (
+	maxPoolName      = 50
+	maxPoolAttribute = 50
+	maxNSPriority    = 10000
+)
 
 // hostnames are the pool's nameservers by priority.
 func (p Pool) hostnames() []string {
@@ -36,25 +47,52 @@ func (p Pool) mname() string {
 
 func scanPool(r scanner) (Pool, error) {
 	var p Pool
-	var ns, notifies string
+	var ns, notifies, attrs, servers, targets string
 	var created, updated int64
-	if err := r.Scan(&p.ID, &p.Name, &p.Description, &ns, &notifies, &p.Version, &created, &updated); err != nil {
+	if err := r.Scan(&p.ID, &p.Name, &p.Description, &ns, &notifies, &p.Version, &created, &updated, &p.ProjectID,
+		&attrs, &servers, &targets); err != nil {
 		return p, err
 	}
-	if err := json.Unmarshal([]byte(ns), &p.NSRecords); err != nil {
-		return p, fmt.Errorf("dns: pool %s ns_records: %w", p.ID, err)
+	for _, f := range []struct {
+		name string
+		text string
+		v    any
+	}{{"ns_records", ns, &p.NSRecords}, {"also_notifies", notifies, &p.AlsoNotifies}, {"attributes", attrs, &p.Attributes},
+		{"nameservers", servers, &p.Nameservers}, {"targets", targets, &p.Targets}} {
+		if err := json.Unmarshal([]byte(f.text), f.v); err != nil {
+			return p, fmt.Errorf("dns: pool %s %s: %w", p.ID, f.name, err)
+		}
 	}
-	if err := json.Unmarshal([]byte(notifies), &p.AlsoNotifies); err != nil {
-		return p, fmt.Errorf("dns: pool %s also_notifies: %w", p.ID, err)
-	}
+	p.fillEmpty()
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return p, nil
+}
+
+// fillEmpty makes the pool's lists and maps empty rather than nil.
+func (p *Pool) fillEmpty() {
 	if p.NSRecords == nil {
 		p.NSRecords = []NSRecord{}
 	}
 	if p.AlsoNotifies == nil {
 		p.AlsoNotifies = []string{}
 	}
-	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return p, nil
+	if p.Nameservers == nil {
+		p.Nameservers = []string{}
+	}
+	if p.Targets == nil {
+		p.Targets = []PoolTarget{}
+	}
+	if p.Attributes == nil {
+		p.Attributes = map[string]string{}
+	}
+	for i := range p.Targets {
+		if p.Targets[i].Masters == nil {
+			p.Targets[i].Masters = []string{}
+		}
+		if p.Targets[i].Options == nil {
+			p.Targets[i].Options = map[string]string{}
+		}
+	}
 }
 
 func queryPools(ctx context.Context, tx *sqlstore.Tx, where string, args ...any) ([]Pool, error) {
@@ -108,15 +146,26 @@ func (s *Store) ListPools(ctx context.Context) ([]Pool, error) {
 	return ps, err
 }
 
-// normalizePool checks a pool's fields: a name, nameserver hostnames
-// (fully qualified) and NOTIFY targets ("ip" or "ip:port", port 53 by
-// default).
+// normalizePool checks a pool's fields as Designate's pool objects do,
+// and what gostack needs to act on them: a name (at most 50 characters),
+// attributes (keys and values of at most 50), nameserver hostnames
+// (fully qualified, priority 1 to 10000), nameservers and NOTIFY targets
+// as host[:port] (port 53 by default), and targets of type "secondary"
+// (see PoolTarget).
 func normalizePool(p *Pool) error {
 	if p.Name == "" {
 		return invalid("name", "name is required")
 	}
+	if utf8.RuneCountInString(p.Name) > maxPoolName {
+		return invalid("name", "name is longer than %d characters", maxPoolName)
+	}
 	if err := checkDescription(p.Description); err != nil {
 		return err
+	}
+	for k, v := range p.Attributes {
+		if k == "" || utf8.RuneCountInString(k) > maxPoolAttribute || utf8.RuneCountInString(v) > maxPoolAttribute {
+			return invalid("attributes", "attribute %q: keys (not empty) and values are at most %d characters", k, maxPoolAttribute)
+		}
 	}
 	ns := make([]NSRecord, 0, len(p.NSRecords))
 	for _, n := range p.NSRecords {
@@ -127,22 +176,111 @@ func normalizePool(p *Pool) error {
 		if slices.ContainsFunc(ns, func(x NSRecord) bool { return x.Hostname == h }) {
 			return invalid("ns_records", "nameserver %s is listed twice", h)
 		}
+		if n.Priority < 1 || n.Priority > maxNSPriority {
+			return invalid("ns_records", "nameserver %s: priority %d is not between 1 and %d", h, n.Priority, maxNSPriority)
+		}
 		ns = append(ns, NSRecord{Hostname: h, Priority: n.Priority})
 	}
-	notifies := make([]string, 0, len(p.AlsoNotifies))
-	for _, t := range p.AlsoNotifies {
-		ap, err := ParseNotifyTarget(t)
-		if err != nil {
-			return invalid("also_notifies", "target %q is not an IP address with an optional port", t)
-		}
-		notifies = append(notifies, ap.String())
+	p.NSRecords = ns
+	var err error
+	if p.Nameservers, err = hostPorts("nameservers", p.Nameservers); err != nil {
+		return err
 	}
-	p.NSRecords, p.AlsoNotifies = ns, notifies
+	if p.AlsoNotifies, err = hostPorts("also_notifies", p.AlsoNotifies); err != nil {
+		return err
+	}
+	for i := range p.Targets {
+		if err := normalizeTarget(&p.Targets[i]); err != nil {
+			return err
+		}
+	}
+	p.fillEmpty()
+	return nil
+}
+
+// hostPorts checks a list of servers, each host[:port], and returns them
+// as "host:port"; a server listed twice is refused.
+func hostPorts(field string, list []string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		hp, err := HostPort(field, s)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, hp) {
+			return nil, invalid(field, "server %s is listed twice", hp)
+		}
+		out = append(out, hp)
+	}
+	return out, nil
+}
+
+// HostPort checks a server given as an IP address or a hostname with an
+// optional port (53 by default), as Designate's IPOrHost and port fields
+// take it, and returns it as "host:port" ("[v6]:port").
+func HostPort(field, s string) (string, error) {
+	host, port, err := splitHostPort(field, s)
+	if err != nil {
+		return "", err
+	}
+	if port == "" {
+		port = "53"
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), port), nil
+}
+
+// normalizeTarget checks a pool target: type "secondary", its NOTIFY
+// address (options host, an IP address since transfers are allowed by
+// address, and port), masters as host[:port], and a description.
+func normalizeTarget(t *PoolTarget) error {
+	if t.Type != TargetSecondary {
+		return invalid("targets", "target type %q: gostack serves the pool's zones itself and drives no backend; "+
+			"the one type is %q, a server that transfers the pool's zones from gostack's DNS server "+
+			"(NOTIFY to options host and port, transfers allowed from host, signed with tsigkey_id when set)", t.Type, TargetSecondary)
+	}
+	if err := checkDescription(t.Description); err != nil {
+		return err
+	}
+	for k := range t.Options {
+		if k != "host" && k != "port" {
+			return invalid("targets", "target option %q: a secondary takes only host and port", k)
+		}
+	}
+	ip, err := netip.ParseAddr(t.Options["host"])
+	if err != nil || ip.Zone() != "" {
+		return invalid("targets", "target option host %q: give the secondary's IP address (transfers are allowed by address)", t.Options["host"])
+	}
+	port := t.Options["port"]
+	if port == "" {
+		port = "53"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+		return invalid("targets", "target option port %q is not a number from 1 to 65535", port)
+	}
+	t.Options = map[string]string{"host": ip.String(), "port": port}
+	if t.Masters, err = hostPorts("targets", t.Masters); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkPoolRefs checks, in tx, that the targets' TSIG keys exist.
+func checkPoolRefs(ctx context.Context, tx *sqlstore.Tx, p Pool) error {
+	for _, t := range p.Targets {
+		if t.TSIGKeyID == "" {
+			continue
+		}
+		if _, err := getTSIGKey(ctx, tx, t.TSIGKeyID); fault.KindOf(err) == fault.NotFound {
+			return invalid("targets", "target tsigkey_id %q: no such TSIG key", t.TSIGKeyID)
+		} else if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // ParseNotifyTarget reads a NOTIFY target, "ip" or "ip:port" (port 53
-// by default), as pools store them.
+// by default), as the daemon's configuration gives them.
 func ParseNotifyTarget(s string) (netip.AddrPort, error) {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return ap, nil
@@ -154,7 +292,8 @@ func ParseNotifyTarget(s string) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(a, 53), nil
 }
 
-// CreatePool stores a new pool; ID may be preset. Names are unique (409).
+// CreatePool stores a new pool; ID may be preset. Names are unique (409
+// duplicate_pool); the targets' TSIG keys must exist.
 func (s *Store) CreatePool(ctx context.Context, p Pool) (Pool, error) {
 	if err := normalizePool(&p); err != nil {
 		return Pool{}, err
@@ -165,8 +304,15 @@ func (s *Store) CreatePool(ctx context.Context, p Pool) (Pool, error) {
 	now := s.now()
 	p.Version, p.CreatedAt, p.UpdatedAt = 1, now, now
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO dns_pools ("+poolCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			p.ID, p.Name, p.Description, jsonText(p.NSRecords), jsonText(p.AlsoNotifies), p.Version, micros(now), micros(now))
+		if err := lockZones(ctx, tx); err != nil {
+			return err
+		}
+		if err := checkPoolRefs(ctx, tx, p); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO dns_pools ("+poolCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			p.ID, p.Name, p.Description, jsonText(p.NSRecords), jsonText(p.AlsoNotifies), p.Version, micros(now), micros(now),
+			p.ProjectID, jsonText(p.Attributes), jsonText(p.Nameservers), jsonText(p.Targets))
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("duplicate_pool", "Duplicate Pool")
 		}
@@ -181,10 +327,13 @@ func (s *Store) CreatePool(ctx context.Context, p Pool) (Pool, error) {
 	return p, nil
 }
 
-// UpdatePool stores p's name, description, nameservers and NOTIFY targets
-// if the pool is still at p.Version (409 otherwise). When the nameservers
+// UpdatePool stores p's name, description, attributes, NS records,
+// nameservers, NOTIFY targets and targets if the pool is still at
+// p.Version (409 otherwise); ProjectID is kept. When the NS records
 // change, every live PRIMARY zone of the pool gets the new apex NS
-// recordset and a pending serial bump (the SOA's MNAME follows at the bump).
+// recordset and a pending serial bump (the SOA's MNAME follows at the
+// bump); removing the last of them is refused, as Designate refuses it
+// (400 last_server_delete_not_allowed).
 func (s *Store) UpdatePool(ctx context.Context, p Pool) (Pool, error) {
 	if err := normalizePool(&p); err != nil {
 		return Pool{}, err
@@ -198,9 +347,17 @@ func (s *Store) UpdatePool(ctx context.Context, p Pool) (Pool, error) {
 		if err != nil {
 			return err
 		}
+		if len(cur.NSRecords) > 0 && len(p.NSRecords) == 0 {
+			return &fault.Error{Kind: fault.BadRequest, Type: "last_server_delete_not_allowed", Field: "ns_records",
+				Message: "Not allowed to delete last of servers"}
+		}
+		if err := checkPoolRefs(ctx, tx, p); err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, `UPDATE dns_pools SET name = ?, description = ?, ns_records = ?, also_notifies = ?,
-			version = version + 1, updated_at = ? WHERE id = ? AND version = ?`,
-			p.Name, p.Description, jsonText(p.NSRecords), jsonText(p.AlsoNotifies), micros(s.now()), p.ID, p.Version)
+			attributes = ?, nameservers = ?, targets = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?`,
+			p.Name, p.Description, jsonText(p.NSRecords), jsonText(p.AlsoNotifies), jsonText(p.Attributes),
+			jsonText(p.Nameservers), jsonText(p.Targets), micros(s.now()), p.ID, p.Version)
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("duplicate_pool", "Duplicate Pool")
 		} else if err != nil {
@@ -220,6 +377,48 @@ func (s *Store) UpdatePool(ctx context.Context, p Pool) (Pool, error) {
 		return s.record(ctx, tx, "pool", out.ID, "", watch.Update, out)
 	})
 	return out, err
+}
+
+// DeletePool removes a pool, as Designate's central delete_pool: refused
+// (400 invalid_operation "pool must not contain zones") while a zone of
+// the pool is not being deleted. Zones of the pool being or already
+// deleted move to the default pool, whose nameservers are then asked
+// whether they still serve them. Different from Designate: the default
+// pool is never deleted (every new zone needs it), nor a pool whose TSIG
+// keys (scope POOL) remain, which would be left naming no pool.
+func (s *Store) DeletePool(ctx context.Context, id string) error {
+	if id == DefaultPoolID {
+		return invalidOperation("the default pool cannot be deleted: new zones are made in it")
+	}
+	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := lockZones(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := getPool(ctx, tx, id); err != nil {
+			return err
+		}
+		var zones, keys int
+		if err := tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones WHERE pool_id = ? AND status <> 'DELETED' AND action <> 'DELETE'",
+			[]any{id}, &zones); err != nil {
+			return err
+		}
+		if zones > 0 {
+			return invalidOperation("pool must not contain zones")
+		}
+		if err := tx.Get(ctx, "SELECT COUNT(*) FROM dns_tsigkeys WHERE scope = 'POOL' AND resource_id = ?", []any{id}, &keys); err != nil {
+			return err
+		}
+		if keys > 0 {
+			return invalidOperation("pool has %d TSIG keys of scope POOL: delete them first", keys)
+		}
+		if _, err := tx.Exec(ctx, "UPDATE dns_zones SET pool_id = ? WHERE pool_id = ?", DefaultPoolID, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM dns_pools WHERE id = ?", id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "pool", id, "", watch.Delete, nil)
+	})
 }
 
 // repointZones gives the pool's live PRIMARY zones its nameservers,

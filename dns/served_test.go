@@ -126,7 +126,7 @@ func testPoolChange(t *testing.T, e *env) {
 	if p, err = e.s.UpdatePool(e.ctx, p); err != nil || !slices.Equal(p.AlsoNotifies, []string{"192.0.2.7:53", "[2001:db8::7]:5300"}) {
 		t.Errorf("also_notifies: %+v %v", p, err)
 	}
-	p.AlsoNotifies = []string{"ns.example.org"}
+	p.AlsoNotifies = []string{"ns.example.org:0"}
 	_, err = e.s.UpdatePool(e.ctx, p)
 	wantFault(t, "bad also_notifies", err, fault.BadRequest, "also_notifies")
 	_, err = e.s.CreatePool(e.ctx, dns.Pool{Name: "default"})

@@ -107,6 +107,7 @@ func TestStore(t *testing.T) {
 		{"serial race", testSerialRace},
 		{"served zones", testServed},
 		{"pool nameservers", testPoolChange},
+		{"pools", testPools},
 		{"tsig keys", testTSIGKeys},
 		{"feed", testFeed},
 	}

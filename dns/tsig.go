@@ -197,9 +197,24 @@ func (s *Store) UpdateTSIGKey(ctx context.Context, k TSIGKey) (TSIGKey, error) {
 	return out, err
 }
 
-// DeleteTSIGKey removes a key.
+// DeleteTSIGKey removes a key; one a pool's target signs with is
+// refused (400 invalid_operation) until the target stops naming it.
 func (s *Store) DeleteTSIGKey(ctx context.Context, id string) error {
 	return s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := lockZones(ctx, tx); err != nil { // pool writes take it: no target starts naming the key meanwhile
+			return err
+		}
+		pools, err := queryPools(ctx, tx, "")
+		if err != nil {
+			return err
+		}
+		for _, p := range pools {
+			for _, t := range p.Targets {
+				if t.TSIGKeyID == id {
+					return invalidOperation("TSIG key %s signs for a target of pool %s: change the target first", id, p.Name)
+				}
+			}
+		}
 		res, err := tx.Exec(ctx, "DELETE FROM dns_tsigkeys WHERE id = ?", id)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -146,35 +147,49 @@ func canonicalMasters(masters []string) ([]string, error) {
 }
 
 // canonicalMaster checks one master of a SECONDARY zone (see
-// canonicalMasters) and returns it as stored.
+// canonicalMasters) and returns it as stored: as given, without a port
+// when none was given.
 func canonicalMaster(m string) (string, error) {
-	if ap, err := netip.ParseAddrPort(m); err == nil && ap.Port() != 0 {
-		return ap.String(), nil
+	host, port, err := splitHostPort("masters", m)
+	if err != nil {
+		return "", err
 	}
-	if a, err := netip.ParseAddr(m); err == nil && a.Zone() == "" {
-		return a.String(), nil
+	if port == "" {
+		return host, nil
 	}
-	host, port := m, ""
-	if strings.HasPrefix(m, "[") {
-		return "", invalid("masters", "master %q is not an IPv6 address in brackets followed by :port", m)
+	return net.JoinHostPort(host, port), nil
+}
+
+// splitHostPort reads a server given as an IP address or a hostname with
+// an optional port ("192.0.2.1", "192.0.2.1:5353", "2001:db8::1",
+// "[2001:db8::1]:5353", "ns1.example.org", "ns1.example.org.:5353"): the
+// host (an address in its canonical form, a hostname in lowercase) and
+// the port, "" when none was given. field names the input in errors.
+func splitHostPort(field, s string) (host, port string, err error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil && ap.Port() != 0 && ap.Addr().Zone() == "" {
+		return ap.Addr().String(), strconv.Itoa(int(ap.Port())), nil
 	}
-	if i := strings.LastIndexByte(m, ':'); i >= 0 {
-		host, port = m[:i], m[i+1:]
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		return a.String(), "", nil
+	}
+	if strings.HasPrefix(s, "[") {
+		return "", "", invalid(field, "%q is not an IPv6 address in brackets followed by :port", s)
+	}
+	host = s
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		host, port = s[:i], s[i+1:]
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
-			return "", invalid("masters", "master %q: the port must be a number from 1 to 65535", m)
+			return "", "", invalid(field, "%q: the port must be a number from 1 to 65535", s)
 		}
 	}
 	bare := strings.TrimSuffix(strings.ToLower(host), ".")
 	if _, err := netip.ParseAddr(bare); err == nil || bare == "" {
-		return "", invalid("masters", "master %q is neither an IP address nor a hostname, with an optional :port", m)
+		return "", "", invalid(field, "%q is neither an IP address nor a hostname, with an optional :port", s)
 	}
-	if _, err := canonicalName("masters", bare+".", false); err != nil {
-		return "", invalid("masters", "master %q is neither an IP address nor a hostname, with an optional :port", m)
+	if _, err := canonicalName(field, bare+".", false); err != nil {
+		return "", "", invalid(field, "%q is neither an IP address nor a hostname, with an optional :port", s)
 	}
-	if port == "" {
-		return strings.ToLower(host), nil
-	}
-	return strings.ToLower(host) + ":" + port, nil
+	return strings.ToLower(host), port, nil
 }
 
 // parseRecord parses data as the rdata of one record of type typ at name

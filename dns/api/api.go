@@ -30,6 +30,11 @@ type API struct {
 	FloatingIPs  func(ctx context.Context, project string) ([]dns.FloatingIP, error)
 	Region       string
 	ManagedEmail string
+	// PinnedPool is the id of a pool whose ns_records and also_notifies
+	// the daemon's configuration sets at every start (the default pool
+	// of dns/area): the API refuses to change them, as a restart would
+	// undo the change. "": none.
+	PinnedPool string
 }
 
 // Designate's API settings ([service:api] and [service:central] defaults).

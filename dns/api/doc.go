@@ -15,7 +15,7 @@
 // (create, list, show, PUT, delete) and across zones (GET /v2/recordsets,
 // and /v2/recordsets/{id} redirecting to its canonical URL as Designate
 // does); TSIG keys (CRUD, secret included as Designate returns it); pools
-// (read-only); quotas (GET /v2/quotas, GET/PATCH/DELETE
+// and service statuses (below); quotas (GET /v2/quotas, GET/PATCH/DELETE
 // /v2/quotas/{project_id}); limits; reverse floating IPs; zone transfers
 // between projects (transfer requests and accepts), zone imports and
 // exports (below).
@@ -125,10 +125,41 @@
 // (malformed). Recordsets of the same creation time are exported SOA, NS,
 // then by name (Designate: by creation time only).
 //
+// Pools (/v2/pools[/{id}]): Designate's pool writes (POST 201, PATCH
+// 202, DELETE 204; deprecated in Designate in favour of designate-manage
+// and pools.yaml), admin-only by its policies, taking besides the API
+// adapter's fields (name, description, attributes, ns_records, and
+// project_id on create) the ones pools.yaml gives its pool manager:
+// nameservers and also_notifies ([{"host", "port"}]) and targets
+// ([{"type", "description", "masters", "options", "tsigkey_id"}]); views
+// show them too. The publisher follows a change at once: also-notifies
+// and targets get the NOTIFYs of the pool's zones, targets may transfer
+// them (from options host, with tsigkey_id's key when set), and a zone is
+// ACTIVE once the pool's nameservers (none: gostack's DNS server) have
+// its serial. Refused as in Designate: deleting a pool with zones (400
+// invalid_operation "pool must not contain zones"; zones being deleted
+// move to the default pool), removing a pool's last NS record (400
+// last_server_delete_not_allowed). Differences: the one target type is
+// "secondary" (a DNS server that transfers the pool's zones; gostack
+// drives no backend such as bind9's rndc), with options host (an IP
+// address) and port only; the default pool is never deleted, nor a pool
+// with TSIG keys of scope POOL, nor a key a target signs with; the
+// default pool's ns_records and also_notifies come from the daemon's
+// configuration (API.PinnedPool) and are refused here (400
+// invalid_operation).
+//
+// Service statuses (GET /v2/service_statuses[/{id}], admin-only): the
+// heartbeats of the services that run (dns.Heartbeater: "api",
+// "publisher", "dns-server"), rendered as Designate's, filtered by
+// hostname, service_name and status. A status is the service's own (UP,
+// or WARNING when something it does fails) and reads DOWN once the
+// service stopped or has been silent for three heartbeat intervals
+// (Designate shows a dead service's last status for ever). Sort keys and
+// limit are applied (Designate checks them and returns every status).
+//
 // What it does not do. Not served (404): shared zones,
 // the other zone tasks (xfr, abandon, pool_move),
-// service statuses, creating or changing pools through
-// the API, and json-patch bodies (501, as in Designate). The
+// and json-patch bodies (501, as in Designate). The
 // X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers are
 // checked against their policies but change nothing: managed recordsets
 // (the SOA and apex NS) stay read-only, and a zone is always deleted from

@@ -234,7 +234,7 @@ func TestWireShape(t *testing.T) {
 	}{
 		{"/v2/zones/" + zoneID, memberA, zoneKeys},
 		{"/v2/zones/" + zoneID + "/recordsets/" + rsID, memberA, rsKeys},
-		{"/v2/pools/" + dns.DefaultPoolID, adminA, "attributes created_at description id links name ns_records project_id updated_at"},
+		{"/v2/pools/" + dns.DefaultPoolID, adminA, "also_notifies attributes created_at description id links name nameservers ns_records project_id targets updated_at"},
 		{"/v2/tsigkeys/" + str(t, tsig, "id"), adminA, "algorithm created_at id links name resource_id scope secret updated_at"},
 		{"/v2/zones", memberA, "links metadata zones"},
 		{"/v2/zones/" + zoneID + "/recordsets", memberA, "links metadata recordsets"},

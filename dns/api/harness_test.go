@@ -86,7 +86,7 @@ func newCloud(t *testing.T) *cloud {
 	if err := enf.Register(api.Defaults()...); err != nil {
 		t.Fatal(err)
 	}
-	h := (&api.API{Store: s, Policy: enf, Reserved: dns.ReservedNames{reservedName}}).Handler()
+	h := (&api.API{Store: s, Policy: enf, Reserved: dns.ReservedNames{reservedName}, PinnedPool: dns.DefaultPoolID}).Handler()
 	mw := &middleware.Middleware{Validator: callers(), Style: httpapi.Designate, Optional: true}
 	srv := httptest.NewServer(httpapi.RequestID(mw.Wrap(h)))
 	t.Cleanup(srv.Close)
@@ -205,7 +205,7 @@ func wantError(t *testing.T, r reply, code int, typ string, msgs ...string) {
 
 // snapshot is everything a call could change, as the admin sees it:
 // every zone and recordset of every project, TSIG keys, quotas, zone
-// transfers, imports and exports, TLDs and blacklists. A
+// transfers, imports and exports, TLDs, blacklists and pools. A
 // rejected call must leave it as it was.
 func (c *cloud) snapshot(t *testing.T) string {
 	t.Helper()
@@ -213,7 +213,8 @@ func (c *cloud) snapshot(t *testing.T) string {
 	all := map[string]string{"X-Auth-All-Projects": "true"}
 	for _, path := range []string{"/v2/zones?limit=max", "/v2/recordsets?limit=max", "/v2/tsigkeys?limit=max",
 		"/v2/zones/tasks/transfer_requests?limit=max", "/v2/zones/tasks/transfer_accepts?limit=max",
-		"/v2/zones/tasks/imports?limit=max", "/v2/zones/tasks/exports?limit=max", "/v2/tlds?limit=max", "/v2/blacklists?limit=max"} {
+		"/v2/zones/tasks/imports?limit=max", "/v2/zones/tasks/exports?limit=max", "/v2/tlds?limit=max", "/v2/blacklists?limit=max",
+		"/v2/pools?limit=max"} {
 		r := c.Call(t, call{Method: "GET", Path: path, Token: adminA, Header: all})
 		if r.Code != http.StatusOK {
 			t.Fatalf("snapshot %s: %s", path, r)

@@ -109,29 +109,6 @@ func renderRecordSet(r *http.Request, rs dns.RecordSet) recordSetView {
 	}
 }
 
-type poolView struct {
-	ID          string            `json:"id"`
-	ProjectID   *string           `json:"project_id"`
-	Name        string            `json:"name"`
-	Description *string           `json:"description"`
-	Attributes  map[string]string `json:"attributes"`
-	NSRecords   []dns.NSRecord    `json:"ns_records"`
-	CreatedAt   string            `json:"created_at"`
-	UpdatedAt   *string           `json:"updated_at"`
-	Links       selfLink          `json:"links"`
-}
-
-func renderPool(r *http.Request, p dns.Pool) poolView {
-	ns := p.NSRecords
-	if ns == nil {
-		ns = []dns.NSRecord{}
-	}
-	return poolView{
-		ID: p.ID, Name: p.Name, Description: nullable(p.Description), Attributes: map[string]string{}, NSRecords: ns,
-		CreatedAt: timestamp(p.CreatedAt), UpdatedAt: updatedAt(p.CreatedAt, p.UpdatedAt), Links: selfLink{href(r, "pools", p.ID)},
-	}
-}
-
 type tsigKeyView struct {
 	ID         string   `json:"id"`
 	Name       string   `json:"name"`

@@ -46,7 +46,7 @@ type Config struct {
 	Nameservers    []string        `yaml:"nameservers" help:"the default pool's nameserver hostnames (fully qualified, first is the SOA MNAME): every zone's apex NS records"`
 	AlsoNotify     []Target        `yaml:"also_notify" help:"secondaries sent a NOTIFY on every serial change (the default pool's also_notifies), each {addr: IP[:port], key: TSIG key name (optional)}"`
 	AllowTransfer  []Transfer      `yaml:"allow_transfer" help:"who may transfer zones (AXFR, IXFR) over TCP, each {cidr: network (empty: any), key: TSIG key the request must be signed with (optional)}; empty: nobody"`
-	TSIGKeys       map[string]Key  `yaml:"tsig_keys" help:"TSIG keys by name, each {algorithm: hmac-sha256 (default) or hmac-sha512/384/224/sha1, secret: base64}; the DNS API's POOL keys of the default pool are added (and followed: no restart); allow_transfer and also_notify name keys of either kind"`
+	TSIGKeys       map[string]Key  `yaml:"tsig_keys" help:"TSIG keys by name, each {algorithm: hmac-sha256 (default) or hmac-sha512/384/224/sha1, secret: base64}; the DNS API's TSIG keys are added (and followed: no restart); allow_transfer and also_notify name keys of either kind"`
 	PolicyFile     string          `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Designate's default rules"`
 	ReservedZones  []string        `yaml:"reserved_zones" help:"zone names only admins (use_blacklisted_zone) may create, besides the public suffixes: each covers itself and the names above and below it; the nameservers are always reserved; a member gets 400 invalid_zone_name"`
 	TCPIdleTimeout config.Duration `yaml:"tcp_idle_timeout" help:"how long a DNS-over-TCP connection may go without a whole query arriving, or without the client taking an answer message, before it is closed"`
@@ -120,8 +120,8 @@ func (c *Config) Validate() error {
 			return bad("tsig_keys."+name+".secret", "must be non-empty base64")
 		}
 	}
-	// A key named here may also be one the DNS API creates later (a POOL
-	// key of the default pool), so only its syntax is checked; the server
+	// A key named here may also be one the DNS API creates later, so
+	// only its syntax is checked; the server
 	// logs the names it does not know at start.
 	keyName := func(key string) bool {
 		_, ok := mdns.IsDomainName(key)
@@ -215,7 +215,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	ptrs := &dns.PTRFollower{Store: store, Feed: env.Watch, FloatingIPs: fips, Log: env.Log}
 	env.Go("floating IP PTR follower", ptrs.Run)
 	h := (&api.API{Store: store, Policy: enf, Reserved: reservedZones(cfg), Region: env.Config.Region,
-		FloatingIPs: fips}).Handler()
+		FloatingIPs: fips, PinnedPool: dns.DefaultPoolID}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Designate, Optional: true}
 	counted := &requestCounter{next: mw.Wrap(h)}
 	env.Go("dns api heartbeat", (&dns.Heartbeater{Store: store, Service: "api", Interval: cfg.HeartbeatInterval.D(),
@@ -330,7 +330,7 @@ func startServer(ctx context.Context, c *Config, store *dns.Store, feed *watch.L
 	}
 	for _, name := range c.keyNames() {
 		if !known[mdns.CanonicalName(name)] {
-			log.Warn("dns server: no TSIG key of this name yet (dns.tsig_keys or a POOL key of the API): requests and NOTIFYs needing it fail until it exists", "key", name)
+			log.Warn("dns server: no TSIG key of this name yet (dns.tsig_keys or a TSIG key of the API): requests and NOTIFYs needing it fail until it exists", "key", name)
 		}
 	}
 	var transfer []dnsserver.ACL
@@ -341,15 +341,23 @@ func startServer(ctx context.Context, c *Config, store *dns.Store, feed *watch.L
 		}
 		transfer = append(transfer, acl)
 	}
-	var targets []dnsserver.Target
+	// The configuration's also-notify addresses are the default pool's
+	// (ensurePool), signed with their keys; every pool's also-notifies
+	// and targets, and who may transfer its zones, follow the pools as
+	// the publisher reads them.
+	notifyKeys := map[string]string{}
 	for _, t := range c.AlsoNotify {
-		ap, _ := dns.ParseNotifyTarget(t.Addr)
-		targets = append(targets, dnsserver.Target{Addr: ap.String(), Key: t.Key})
+		if t.Key != "" {
+			ap, _ := dns.ParseNotifyTarget(t.Addr) // validated with the config
+			notifyKeys[ap.String()] = t.Key
+		}
 	}
 	dyn := &dnsserver.Dynamic{}
+	pub := &publish.Publisher{Store: store, Feed: feed, Target: dyn, Servers: []string{pollAddr(addr)}, NotifyKeys: notifyKeys, Log: log}
 	srv := dnsserver.New(dyn, dnsserver.Config{
 		Keys: keys, Transfer: transfer,
-		NotifyTargets:  func(string) []dnsserver.Target { return targets },
+		NotifyTargets:  pub.NotifyTargets,
+		ZoneTransfer:   pub.ZoneTransfer,
 		TCPIdleTimeout: c.TCPIdleTimeout.D(),
 		MaxTCPConns:    c.MaxTCPConns,
 		Logf:           func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) },
@@ -360,7 +368,6 @@ func startServer(ctx context.Context, c *Config, store *dns.Store, feed *watch.L
 	sctx, cancel := context.WithCancel(ctx)
 	goCtl("dns server", func(context.Context) error { return srv.Serve(sctx, pc, l) })
 	goCtl("dns tsig keys", func(context.Context) error { return tsig.Run(sctx, head) })
-	pub := &publish.Publisher{Store: store, Feed: feed, Target: dyn, Servers: []string{pollAddr(addr)}, Log: log}
 	ready, failed := make(chan struct{}), make(chan error, 1)
 	goCtl("dns publisher", func(context.Context) error {
 		err := pub.Run(sctx, func() { close(ready) })

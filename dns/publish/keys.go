@@ -12,10 +12,11 @@ import (
 )
 
 // Keys gives a server the TSIG keys it verifies transfers and signs
-// NOTIFYs with: Static ones (from a config file) plus the store's POOL
-// keys of the default pool, a static key winning over a stored one of
-// the same name. Run follows the feed so that keys written through the
-// API take effect without a restart.
+// NOTIFYs with: Static ones (from a config file) plus every key of the
+// store (pool and zone keys alike: what each may do is the transfer
+// ACLs' and the pool targets' business), a static key winning over a
+// stored one of the same name. Run follows the feed so that keys written
+// through the API take effect without a restart.
 type Keys struct {
 	Store  *dns.Store
 	Feed   *watch.Log
@@ -31,7 +32,7 @@ func (k *Keys) Load(ctx context.Context) ([]server.Key, error) {
 	for _, s := range k.Static {
 		seen[mdns.CanonicalName(s.Name)] = true
 	}
-	stored, err := k.Store.ListTSIGKeys(ctx, dns.ScopePool, dns.DefaultPoolID)
+	stored, err := k.Store.ListTSIGKeys(ctx, "", "")
 	if err != nil {
 		return nil, fmt.Errorf("dns: tsig keys: %w", err)
 	}

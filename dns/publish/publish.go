@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gostack/gostack/dns"
@@ -22,9 +23,14 @@ type Publisher struct {
 	Feed   watch.Source // the store's *watch.Log, or a watchhttp.Client
 	Target *server.Dynamic
 	// Servers are the DNS servers (host:port) whose SOA serial must
-	// reach a zone's new serial before it is ACTIVE; empty means none
-	// are asked and zones go ACTIVE once Target serves them.
+	// reach a zone's new serial before it is ACTIVE, for the zones of a
+	// pool that names no nameservers of its own; empty means none are
+	// asked and such zones go ACTIVE once Target serves them.
 	Servers []string
+	// NotifyKeys names the TSIG key to sign the NOTIFY to an
+	// also-notify address ("host:port") with (the configuration's
+	// also_notify keys); an address it lacks is sent unsigned.
+	NotifyKeys map[string]string
 	// BumpInterval is how often serials are bumped (default 1s;
 	// Designate's producer runs every 5s). Negative: never (another
 	// controller does it).
@@ -37,6 +43,8 @@ type Publisher struct {
 
 	syncMu sync.Mutex             // Sync runs from Run and from a poll that was superseded
 	last   map[string]server.Zone // what was published, by zone id
+
+	routes atomic.Pointer[routes] // the pools' NOTIFY targets, ACLs and nameservers, by zone
 
 	mu     sync.Mutex
 	busy   map[string]bool // zone ids with a poll running; true: a later Sync wanted one too
@@ -169,6 +177,13 @@ func (p *Publisher) sync(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("dns publish: %w", err)
 	}
+	rt, err := p.loadRoutes(ctx, served)
+	if err != nil {
+		return 0, fmt.Errorf("dns publish: pools: %w", err)
+	}
+	// The routes first: the NOTIFYs the new index causes go to the
+	// pools' targets as they are now.
+	p.routes.Store(rt)
 	p.Target.Set(idx)
 	p.last = next
 	p.mu.Lock()
@@ -241,7 +256,7 @@ func (p *Publisher) end(ctx context.Context, id string) {
 func (p *Publisher) retire(ctx context.Context, z dns.Zone) {
 	defer p.end(ctx, z.ID)
 	for try := 0; try < 10 && ctx.Err() == nil && !p.superseded(z.ID); try++ {
-		if p.noneServe(z.Name) {
+		if p.noneServe(z) {
 			crashpoint.Hit("dns.publish.retiring")
 			if _, err := p.Store.FinishDelete(ctx, z.ID); err != nil && ctx.Err() == nil {
 				p.log().Debug("dns publish: deletion not finished", "zone", z.Name, "err", err)
@@ -258,8 +273,9 @@ func (p *Publisher) retire(ctx context.Context, z dns.Zone) {
 // noneServe reports whether no server answers with zone's own SOA (a
 // REFUSED, or a parent zone's negative answer, counts as gone; a server
 // that does not answer does not).
-func (p *Publisher) noneServe(zone string) bool {
-	for _, addr := range p.Servers {
+func (p *Publisher) noneServe(z dns.Zone) bool {
+	zone := z.Name
+	for _, addr := range p.pollServers(z) {
 		if _, err := SOASerial(addr, zone); !errors.Is(err, errNoSOA) {
 			return false
 		}
@@ -272,7 +288,7 @@ func (p *Publisher) noneServe(zone string) bool {
 func (p *Publisher) activate(ctx context.Context, z dns.Zone) {
 	defer p.end(ctx, z.ID)
 	for try := 0; try < 10 && ctx.Err() == nil && !p.superseded(z.ID); try++ {
-		if p.allServe(z.Name, z.Serial) {
+		if p.allServe(z) {
 			crashpoint.Hit("dns.publish.serving")
 			_, err := p.Store.MarkActive(ctx, z.ID, z.Serial)
 			if err != nil && ctx.Err() == nil {
@@ -287,8 +303,9 @@ func (p *Publisher) activate(ctx context.Context, z dns.Zone) {
 	}
 }
 
-func (p *Publisher) allServe(zone string, serial uint32) bool {
-	for _, addr := range p.Servers {
+func (p *Publisher) allServe(z dns.Zone) bool {
+	zone, serial := z.Name, z.Serial
+	for _, addr := range p.pollServers(z) {
 		got, err := SOASerial(addr, zone)
 		if err != nil || int32(got-serial) < 0 { // RFC 1982: got >= serial
 			return false

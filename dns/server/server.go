@@ -23,6 +23,10 @@ type Config struct {
 	// answered in full). A request is allowed when one entry matches.
 	// Empty: nobody.
 	Transfer []ACL
+	// ZoneTransfer, if set, gives more entries for one zone (lowercase,
+	// with the final dot): a request for that zone is also allowed when
+	// one of them matches. The zone's pool targets and TSIG keys, say.
+	ZoneTransfer func(zone string) []ACL
 	// NotifyTargets gives, for a zone whose SOA serial changed in a
 	// Watcher source, the secondaries to send NOTIFY to. nil: none.
 	NotifyTargets func(zone string) []Target

@@ -100,13 +100,22 @@ func (s *Server) sendZone(w dns.ResponseWriter, req *dns.Msg, z *zone) error {
 	return send(append(batch, z.soa))
 }
 
+// transferAllowed reports whether an entry of Config.Transfer, or of
+// Config.ZoneTransfer for the zone asked for, matches the request.
 func (s *Server) transferAllowed(w dns.ResponseWriter, req *dns.Msg) bool {
 	addr := remoteAddr(w)
 	key := ""
 	if t := req.IsTsig(); t != nil && w.TsigStatus() == nil {
 		key = strings.ToLower(t.Hdr.Name)
 	}
-	for _, a := range s.cfg.Transfer {
+	if matchACL(s.cfg.Transfer, addr, key) {
+		return true
+	}
+	return s.cfg.ZoneTransfer != nil && matchACL(s.cfg.ZoneTransfer(strings.ToLower(req.Question[0].Name)), addr, key)
+}
+
+func matchACL(acls []ACL, addr netip.Addr, key string) bool {
+	for _, a := range acls {
 		if a.Prefix.IsValid() && !a.Prefix.Contains(addr) {
 			continue
 		}

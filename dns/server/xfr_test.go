@@ -231,3 +231,46 @@ func TestTransferHMACMD5(t *testing.T) {
 		t.Errorf("unsigned: rcode %s, want REFUSED", dns.RcodeToString[rc])
 	}
 }
+
+// TestTransferZoneACL: Config.ZoneTransfer lets a key, or an address
+// with a key, transfer one zone and no other.
+func TestTransferZoneACL(t *testing.T) {
+	srv := New(mustZones(t, genZones(2, 1)), Config{
+		Keys: []Key{testKey, otherKey},
+		ZoneTransfer: func(zone string) []ACL {
+			switch zone {
+			case "zone1.test.":
+				return []ACL{{Key: otherKey.Name}}
+			case "example.org.":
+				return []ACL{{Prefix: netip.MustParsePrefix("127.0.0.0/8"), Key: testKey.Name}}
+			}
+			return nil
+		},
+	})
+	addr := startServer(t, srv)
+	zone := func(name string) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetAxfr(name)
+		return m
+	}
+	if rrs, err := transferRRs(t, addr, zone("ZONE1.test."), &otherKey); err != nil || len(rrs) < 2 {
+		t.Errorf("zone1 with its key: %d records, %v", len(rrs), err)
+	}
+	if rrs, err := transferRRs(t, addr, zone("example.org."), &testKey); err != nil || len(rrs) < 2 {
+		t.Errorf("example.org from loopback with its key: %d records, %v", len(rrs), err)
+	}
+	for _, tc := range []struct {
+		what string
+		zone string
+		key  *Key
+	}{
+		{"zone1 unsigned", "zone1.test.", nil},
+		{"zone1 with another key", "zone1.test.", &testKey},
+		{"example.org with zone1's key", "example.org.", &otherKey},
+		{"example.org unsigned", "example.org.", nil},
+	} {
+		if rc := rcodeOf(t, addr, zone(tc.zone), tc.key); rc != dns.RcodeRefused {
+			t.Errorf("%s: rcode %s, want REFUSED", tc.what, dns.RcodeToString[rc])
+		}
+	}
+}

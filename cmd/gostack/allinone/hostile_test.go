@@ -309,8 +309,13 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "dns", pattern: "GET /v2/blacklists/{blacklist_id}"},
 	{area: "dns", pattern: "PATCH /v2/blacklists/{blacklist_id}", body: `{"pattern":"^hostile-changed\\.","description":"changed"}`},
 	{area: "dns", pattern: "DELETE /v2/blacklists/{blacklist_id}"},
+	{area: "dns", pattern: "POST /v2/pools", body: `{"name":"hostile-new","description":"d","attributes":{"k":"v"},` +
+		`"ns_records":[{"hostname":"ns1.hostile.example.","priority":1}],"also_notifies":[{"host":"192.0.2.9","port":53}],` +
+		`"targets":[{"type":"secondary","options":{"host":"192.0.2.10","port":"53"}}]}`},
 	{area: "dns", pattern: "GET /v2/pools"},
 	{area: "dns", pattern: "GET /v2/pools/{pool_id}"},
+	{area: "dns", pattern: "PATCH /v2/pools/{pool_id}", body: `{"description":"changed","attributes":{"k":"v"}}`},
+	{area: "dns", pattern: "DELETE /v2/pools/{pool_id}"},
 	{area: "dns", pattern: "GET /v2/service_statuses"},
 	{area: "dns", pattern: "GET /v2/service_statuses/{service_id}"},
 	{area: "dns", pattern: "GET /v2/quotas"},
