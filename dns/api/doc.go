@@ -148,6 +148,12 @@
 // configuration (API.PinnedPool) and are refused here (400
 // invalid_operation).
 //
+// TSIG keys (admin-only) take effect on the DNS server without a
+// restart: a key lets its holder transfer (AXFR, IXFR) what it is scoped
+// to, from any address, as Designate's mini-DNS does — a ZONE key its
+// zone, a POOL key its pool's zones — and a pool target or the daemon's
+// allow_transfer and also_notify may name one.
+//
 // Service statuses (GET /v2/service_statuses[/{id}], admin-only): the
 // heartbeats of the services that run (dns.Heartbeater: "api",
 // "publisher", "dns-server"), rendered as Designate's, filtered by

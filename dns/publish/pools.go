@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"net/netip"
+	"slices"
 
 	"github.com/gostack/gostack/dns"
 	"github.com/gostack/gostack/dns/server"
@@ -31,7 +32,10 @@ func (p *Publisher) NotifyTargets(zone string) []server.Target {
 
 // ZoneTransfer gives the server who may transfer zone besides its own
 // ACL: the pool's targets, from their address, signed with their key if
-// they have one. It is the server's Config.ZoneTransfer.
+// they have one; and, from any address, requests signed with a stored
+// TSIG key of the zone (scope ZONE) or of its pool (scope POOL), as
+// Designate's mini-DNS lets a key's holder transfer what the key is
+// scoped to. It is the server's Config.ZoneTransfer.
 func (p *Publisher) ZoneTransfer(zone string) []server.ACL {
 	if r := p.routes.Load(); r != nil {
 		return r.acl[zone]
@@ -62,8 +66,18 @@ func (p *Publisher) loadRoutes(ctx context.Context, served []dns.ServedZone) (*r
 		return nil, err
 	}
 	keyName := make(map[string]string, len(keys))
+	zoneKeys, poolKeys := map[string][]server.ACL{}, map[string][]server.ACL{}
 	for _, k := range keys {
 		keyName[k.ID] = k.Name
+		// A stored key lets its holder transfer what it is scoped to,
+		// from any address, as Designate's mini-DNS does: a ZONE key its
+		// zone, a POOL key its pool's zones.
+		switch k.Scope {
+		case dns.ScopeZone:
+			zoneKeys[k.ResourceID] = append(zoneKeys[k.ResourceID], server.ACL{Key: k.Name})
+		case dns.ScopePool:
+			poolKeys[k.ResourceID] = append(poolKeys[k.ResourceID], server.ACL{Key: k.Name})
+		}
 	}
 	r := &routes{notify: map[string][]server.Target{}, acl: map[string][]server.ACL{}, pools: map[string]dns.Pool{}}
 	poolNotify := map[string][]server.Target{}
@@ -85,8 +99,12 @@ func (p *Publisher) loadRoutes(ctx context.Context, served []dns.ServedZone) (*r
 		poolNotify[pool.ID], poolACL[pool.ID] = notify, acl
 	}
 	for _, sz := range served {
-		r.notify[sz.Zone.Name] = poolNotify[sz.Zone.PoolID]
-		r.acl[sz.Zone.Name] = poolACL[sz.Zone.PoolID]
+		z := sz.Zone
+		r.notify[z.Name] = poolNotify[z.PoolID]
+		acl := append(append(slices.Clone(poolACL[z.PoolID]), poolKeys[z.PoolID]...), zoneKeys[z.ID]...)
+		if len(acl) > 0 {
+			r.acl[z.Name] = acl
+		}
 	}
 	return r, nil
 }

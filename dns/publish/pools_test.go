@@ -362,3 +362,62 @@ zone:
 	})
 	return addr
 }
+
+// TestKeyScopes: a stored TSIG key lets its holder transfer what it is
+// scoped to, from any address, and nothing else: a ZONE key its zone, a
+// POOL key its pool's zones; created and deleted without a restart.
+func TestKeyScopes(t *testing.T) {
+	p := newPublished(t)
+	st, ctx := p.st, p.ctx
+	edge, err := st.CreatePool(ctx, dns.Pool{Name: "edge", NSRecords: []dns.NSRecord{{Hostname: "ns1.edge.example.", Priority: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := func(name, pool string) dns.Zone {
+		z, err := st.CreateZone(ctx, dns.Zone{ProjectID: "p1", Name: name, Email: "h@" + name, TTL: 300, PoolID: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z
+	}
+	a := zone("a.test.", dns.DefaultPoolID)
+	zone("b.test.", dns.DefaultPoolID)
+	zone("c.test.", edge.ID)
+	const secret = "aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRzaWcga2V5IQ=="
+	key := func(name, scope, resource string) dns.TSIGKey {
+		k, err := st.CreateTSIGKey(ctx, dns.TSIGKey{Name: name, Algorithm: "hmac-sha256", Secret: secret, Scope: scope, ResourceID: resource})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	axfr := func(zone, key string) int {
+		t.Helper()
+		m := new(mdns.Msg)
+		m.SetAxfr(zone)
+		c := &mdns.Client{Net: "tcp", Timeout: 2 * time.Second, TsigSecret: map[string]string{key + ".": secret}}
+		m.SetTsig(key+".", mdns.HmacSHA256, 300, time.Now().Unix())
+		r, _, err := c.Exchange(m, p.addr)
+		if r == nil {
+			t.Fatalf("AXFR %s: %v", zone, err)
+		}
+		return r.Rcode
+	}
+	waitFor(t, "the zones served", func() bool { return query(t, p.addr, "b.test.", mdns.TypeSOA).Rcode == mdns.RcodeSuccess })
+	ka := key("a-key", dns.ScopeZone, a.ID)
+	waitFor(t, "a's zone key to transfer a", func() bool { return axfr("a.test.", "a-key") == mdns.RcodeSuccess })
+	if rc := axfr("b.test.", "a-key"); rc != mdns.RcodeRefused {
+		t.Errorf("b with a's zone key: %s", mdns.RcodeToString[rc])
+	}
+	key("edge-key", dns.ScopePool, edge.ID)
+	waitFor(t, "the edge pool's key to transfer c", func() bool { return axfr("c.test.", "edge-key") == mdns.RcodeSuccess })
+	for _, z := range []string{"a.test.", "b.test."} {
+		if rc := axfr(z, "edge-key"); rc != mdns.RcodeRefused {
+			t.Errorf("%s with the edge pool's key: %s", z, mdns.RcodeToString[rc])
+		}
+	}
+	if err := st.DeleteTSIGKey(ctx, ka.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted zone key refused", func() bool { return axfr("a.test.", "a-key") != mdns.RcodeSuccess })
+}
