@@ -35,8 +35,13 @@ func keystoneMissing() string {
 	return strings.Join(pkgs, " ")
 }
 
-// keystoneProcesses and keystoneThreads are Debian's keystone-uwsgi.ini.
-const keystoneProcesses, keystoneThreads = 8, 32
+// keystoneProcesses is Debian's keystone-uwsgi.ini's. Its 32 threads per
+// process break on SQLite: SQLAlchemy's pool hands SQLite connections
+// across threads (sqlite3.ProgrammingError in the log) and Keystone then
+// refuses the token owner its own validation (403 on
+// identity:validate_token) for up to half the requests, so the benchmark
+// runs one thread per process unless told otherwise.
+const keystoneProcesses, keystoneThreads = 8, 1
 
 // keystoneConf is Keystone's default configuration but for the paths:
 // SQLite, Fernet tokens, no cache backend.
@@ -52,7 +57,8 @@ key_repository = %[1]s/credential-keys
 
 // keystoneINI is Debian's /etc/keystone/keystone-uwsgi.ini (package
 // keystone 22), less what needs the installed service (apparmor, the
-// keystone user, paste-logger, /var/log), on one loopback port.
+// keystone user, paste-logger, /var/log), on one loopback port, with the
+// threads per process given.
 const keystoneINI = `[uwsgi]
 buffer-size = 65535
 rem-header = Content-Length
@@ -83,7 +89,7 @@ type keystoneServer struct {
 // fernet_setup, credential_setup, bootstrap) and starts uwsgi under pin
 // (taskset's arguments, or none). It returns once every worker has loaded
 // the application.
-func startKeystone(dir string, pin []string) (*keystoneServer, error) {
+func startKeystone(dir string, pin []string, threads int) (*keystoneServer, error) {
 	conf := filepath.Join(dir, "keystone.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, keystoneConf, dir), 0o600); err != nil {
 		return nil, err
@@ -107,7 +113,7 @@ func startKeystone(dir string, pin []string) (*keystoneServer, error) {
 		}
 	}
 	ini := filepath.Join(dir, "uwsgi.ini")
-	if err := os.WriteFile(ini, fmt.Appendf(nil, keystoneINI, keystoneProcesses, keystoneThreads, port, dir), 0o600); err != nil {
+	if err := os.WriteFile(ini, fmt.Appendf(nil, keystoneINI, keystoneProcesses, threads, port, dir), 0o600); err != nil {
 		return nil, err
 	}
 	argv := append(append([]string{}, pin...), "/usr/bin/uwsgi", "--ini", ini)

@@ -8,10 +8,10 @@
 //	identity tokens [-clients 1,4,16] [-rounds 3] [-seconds 4] [-server-cpu 0]
 //
 // compares token requests over HTTP with Keystone 22 under uwsgi (needs
-// uwsgi-core and uwsgi-plugin-python3 too): rescope and validate latency
-// and throughput at each client count, both servers pinned to one CPU,
-// in the same run, alternated; "identity serve DIR" is the gostack
-// server it starts.
+// uwsgi-core and uwsgi-plugin-python3 too, and is skipped without them):
+// rescope and validate latency and throughput at each client count, both
+// servers pinned to one CPU, in the same run, alternated; "identity
+// serve DIR" is the gostack server it starts.
 package main
 
 import (
@@ -104,8 +104,9 @@ func tokensMain(args []string) {
 	secs := fs.Float64("seconds", 4, "seconds per measurement")
 	maxPairs := fs.Int("max-pairs", 20000, "most rescope+validate pairs per measurement")
 	cpu := fs.String("server-cpu", "0", "CPU the servers are pinned to with taskset (empty: not pinned)")
+	threads := fs.Int("keystone-threads", keystoneThreads, "uwsgi threads per Keystone process (Debian's keystone-uwsgi.ini has 32, which break on SQLite)")
 	fs.Parse(args)
-	o := tokenOptions{rounds: *rounds, per: time.Duration(*secs * float64(time.Second)), maxPerRun: *maxPairs}
+	o := tokenOptions{rounds: *rounds, per: time.Duration(*secs * float64(time.Second)), maxPerRun: *maxPairs, ksThreads: *threads}
 	for _, f := range strings.Split(*clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 256 {
@@ -113,8 +114,8 @@ func tokensMain(args []string) {
 		}
 		o.clients = append(o.clients, n)
 	}
-	if o.rounds < 1 || o.rounds > 20 || o.per <= 0 || o.per > time.Minute || o.maxPerRun < 1 {
-		log.Fatal("-rounds must be 1 to 20, -seconds above 0 and at most 60, -max-pairs at least 1")
+	if o.rounds < 1 || o.rounds > 20 || o.per <= 0 || o.per > time.Minute || o.maxPerRun < 1 || o.ksThreads < 1 || o.ksThreads > 64 {
+		log.Fatal("-rounds must be 1 to 20, -seconds above 0 and at most 60, -max-pairs at least 1, -keystone-threads 1 to 64")
 	}
 	if *cpu != "" {
 		if _, err := exec.LookPath("taskset"); err != nil {

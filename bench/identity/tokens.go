@@ -25,6 +25,7 @@ type tokenOptions struct {
 	per       time.Duration // length of one measurement
 	maxPerRun int           // most rescope+validate pairs of one measurement
 	serverPin []string      // taskset's arguments for the servers, or none
+	ksThreads int           // uwsgi threads per Keystone process
 }
 
 // target is one server under test.
@@ -41,7 +42,25 @@ type target struct {
 type latencies struct {
 	rescope, validate []time.Duration
 	elapsed           time.Duration
+	refused           int    // requests answered with an unexpected status or body
+	firstRefusal      string // the first of them
 }
+
+// add appends l's figures to r's.
+func (r *latencies) add(l latencies) {
+	r.rescope = append(r.rescope, l.rescope...)
+	r.validate = append(r.validate, l.validate...)
+	r.elapsed += l.elapsed
+	r.refused += l.refused
+	if r.firstRefusal == "" {
+		r.firstRefusal = l.firstRefusal
+	}
+}
+
+// refusal is a request the server answered, but not with success.
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string { return r.msg }
 
 // compareTokens runs gostack's identity area and Keystone 22 under uwsgi,
 // each pinned to the servers' CPU, and drives both from this process with
@@ -65,7 +84,7 @@ func compareTokens(dir string, o tokenOptions) error {
 		if err := os.MkdirAll(kdir, 0o700); err != nil {
 			return err
 		}
-		ks, err := startKeystone(kdir, o.serverPin)
+		ks, err := startKeystone(kdir, o.serverPin, o.ksThreads)
 		if err != nil {
 			return fmt.Errorf("keystone: %w", err)
 		}
@@ -100,10 +119,7 @@ func compareTokens(dir string, o tokenOptions) error {
 				if err != nil {
 					return err
 				}
-				r := results[t.name][c]
-				r.rescope = append(r.rescope, l.rescope...)
-				r.validate = append(r.validate, l.validate...)
-				r.elapsed += l.elapsed
+				results[t.name][c].add(l)
 			}
 		}
 	}
@@ -122,13 +138,14 @@ func report(targets []*target, results map[string]map[int]*latencies, o tokenOpt
 	fmt.Printf("then a validation of the new token (GET /v3/auth/tokens), in a loop. Servers %s:\n", pin)
 	fmt.Printf("  gostack: the identity area alone (compose.Daemon, SQLite, access log on), GOMAXPROCS=%d\n", gomaxprocs)
 	if len(targets) > 1 {
-		fmt.Printf("  keystone: Keystone 22 under uwsgi as Debian's keystone-uwsgi.ini (%d processes x %d threads), SQLite, default config\n",
-			keystoneProcesses, keystoneThreads)
+		fmt.Printf("  keystone: Keystone 22 under uwsgi as Debian's keystone-uwsgi.ini but for its threads (%d processes, %d thread(s) each: Debian's 32 break on SQLite), SQLite, default config\n",
+			keystoneProcesses, o.ksThreads)
 	}
 	fmt.Printf("%d rounds x %v per server and client count, servers alternated; load average %s at the start, %s at the end; %.0f s in all\n\n",
 		o.rounds, o.per, load0, loadAverage(), took.Seconds())
-	fmt.Printf("%-8s %-9s %9s | %-8s %8s %8s %8s %7s | %-8s %8s %8s %8s %7s\n", "clients", "server", "pairs/s",
-		"rescope", "p50 ms", "p99 ms", "max ms", "p99/p50", "validate", "p50 ms", "p99 ms", "max ms", "p99/p50")
+	fmt.Printf("%-8s %-9s %9s | %-8s %8s %8s %8s %7s | %-8s %8s %8s %8s %7s | %s\n", "clients", "server", "pairs/s",
+		"rescope", "p50 ms", "p99 ms", "max ms", "p99/p50", "validate", "p50 ms", "p99 ms", "max ms", "p99/p50", "refused")
+	refusals := map[string]string{}
 	for _, c := range o.clients {
 		var rates []float64
 		var p50s [][2]time.Duration
@@ -138,12 +155,19 @@ func report(targets []*target, results map[string]map[int]*latencies, o tokenOpt
 			fmt.Printf("%-8d %-9s %9.1f", c, t.name, rate)
 			var p [2]time.Duration
 			for i, lat := range [][]time.Duration{r.rescope, r.validate} {
+				if len(lat) == 0 {
+					fmt.Printf(" | %-8s %8s %8s %8s %7s", "", "-", "-", "-", "-")
+					continue
+				}
 				slices.Sort(lat)
 				p50, p99 := percentile(lat, 0.50), percentile(lat, 0.99)
 				fmt.Printf(" | %-8s %8.2f %8.2f %8.2f %7.1f", "", ms(p50), ms(p99), ms(lat[len(lat)-1]), float64(p99)/float64(p50))
 				p[i] = p50
 			}
-			fmt.Println()
+			fmt.Printf(" | %d\n", r.refused)
+			if r.firstRefusal != "" && refusals[t.name] == "" {
+				refusals[t.name] = r.firstRefusal
+			}
 			rates = append(rates, rate)
 			p50s = append(p50s, p)
 		}
@@ -156,7 +180,12 @@ func report(targets []*target, results map[string]map[int]*latencies, o tokenOpt
 	if len(targets) > 1 {
 		note += "; ratio: gostack's pairs/s over Keystone's, and Keystone's p50 over gostack's"
 	}
-	fmt.Printf("(%s)\n", note)
+	fmt.Printf("(%s; a refused request is left out with its pair)\n", note)
+	for _, t := range targets {
+		if m := refusals[t.name]; m != "" {
+			fmt.Printf("first refusal of %s: %s\n", t.name, m)
+		}
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -202,7 +231,9 @@ func (t *target) login() error {
 
 // drive runs clients loops of rescope then validate for about d (each
 // loop stops at d or after maxPairs/clients pairs) and returns the
-// latencies. The first failure stops it.
+// latencies of the pairs that succeeded. A refused request is counted
+// and its pair left out; an error of the connection, or refusals of
+// more than a tenth of the requests, stop it.
 func (t *target) drive(clients int, d time.Duration, maxPairs int) (latencies, error) {
 	var (
 		mu    sync.Mutex
@@ -215,23 +246,30 @@ func (t *target) drive(clients int, d time.Duration, maxPairs int) (latencies, e
 	deadline := start.Add(d)
 	for range clients {
 		wg.Go(func() {
-			var re, va []time.Duration
+			var l latencies
 			var err error
 			for i := 0; i < perClient && time.Now().Before(deadline); i++ {
 				t0 := time.Now()
 				var tok string
-				if tok, err = t.issue(t.rescope); err != nil {
+				if tok, err = t.issue(t.rescope); err == nil {
+					t1 := time.Now()
+					if err = t.validate(tok); err == nil {
+						l.rescope, l.validate = append(l.rescope, t1.Sub(t0)), append(l.validate, time.Since(t1))
+						continue
+					}
+				}
+				var r *refusal
+				if !errors.As(err, &r) {
 					break
 				}
-				t1 := time.Now()
-				if err = t.validate(tok); err != nil {
-					break
+				if l.refused++; l.firstRefusal == "" {
+					l.firstRefusal = r.msg
 				}
-				re, va = append(re, t1.Sub(t0)), append(va, time.Since(t1))
+				err = nil
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			out.rescope, out.validate = append(out.rescope, re...), append(out.validate, va...)
+			out.add(l)
 			if err != nil && first == nil {
 				first = err
 			}
@@ -239,6 +277,9 @@ func (t *target) drive(clients int, d time.Duration, maxPairs int) (latencies, e
 	}
 	wg.Wait()
 	out.elapsed = time.Since(start)
+	if n := 2*len(out.rescope) + out.refused; first == nil && out.refused > max(n/10, 10) {
+		first = fmt.Errorf("%s refused %d of %d requests, the first: %s", t.name, out.refused, n, out.firstRefusal)
+	}
 	return out, first
 }
 
@@ -251,7 +292,7 @@ func (t *target) issue(body []byte) (string, error) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("%s: POST /v3/auth/tokens: %s: %s", t.name, resp.Status, tail(b, 300))
+		return "", &refusal{fmt.Sprintf("%s: POST /v3/auth/tokens: %s: %s", t.name, resp.Status, tail(b, 300))}
 	}
 	return resp.Header.Get("X-Subject-Token"), nil
 }
@@ -271,7 +312,7 @@ func (t *target) validate(tok string) error {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: GET /v3/auth/tokens: %s: %s", t.name, resp.Status, tail(b, 300))
+		return &refusal{fmt.Sprintf("%s: GET /v3/auth/tokens: %s: %s", t.name, resp.Status, tail(b, 300))}
 	}
 	var v struct {
 		Token struct {
@@ -279,7 +320,7 @@ func (t *target) validate(tok string) error {
 		} `json:"token"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil || v.Token.Project.Name != "admin" {
-		return fmt.Errorf("%s: GET /v3/auth/tokens: not the admin project's token: %s", t.name, tail(b, 300))
+		return &refusal{fmt.Sprintf("%s: GET /v3/auth/tokens: not the admin project's token: %s", t.name, tail(b, 300))}
 	}
 	return nil
 }
