@@ -28,6 +28,12 @@ type Lister interface {
 	List(ctx context.Context) ([]string, error)
 }
 
+// Locator is a Store that names its objects by URL, as Glance shows the
+// locations of data in its own stores (file:///var/lib/glance/images/<id>).
+type Locator interface {
+	URL(id string) string
+}
+
 // PutOptions bound and observe a Put.
 type PutOptions struct {
 	// MaxSize refuses objects larger than this (0: no limit) with
@@ -63,6 +69,9 @@ var (
 	ErrBadID        = fmt.Errorf("store: bad object id: %w", fault.ErrBadRequest)
 )
 
+// copyChunk is the unit copyObject reads, writes and hashes.
+const copyChunk = 4 << 20
+
 // copyObject copies src to dst through the digest and the tee, enforcing
 // the options; it returns the object written.
 func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptions) (Object, error) {
@@ -86,17 +95,38 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 	if bounded {
 		r = io.LimitReader(src, limit+1)
 	}
-	buf := make([]byte, 1<<20)
+	// Two buffers: while one chunk is written and hashed (on three
+	// goroutines, see overlap), the next is read. Chunks are read whole
+	// (fill), not as the network hands them over, so every
+	// chunk is large enough to be worth the goroutines.
+	bufs := [2][]byte{make([]byte, copyChunk), make([]byte, copyChunk)}
+	work, done := make(chan []byte), make(chan error)
+	go func() {
+		for p := range work {
+			_, err := w.Write(p)
+			done <- err
+		}
+	}()
+	defer close(work)
+	pending := false
+	wait := func() error {
+		if !pending {
+			return nil
+		}
+		pending = false
+		return <-done
+	}
 	var n int64
-	for {
+	for cur := 0; ; cur ^= 1 {
 		if err := ctx.Err(); err != nil {
+			wait()
 			return Object{}, err
 		}
-		k, rerr := r.Read(buf)
+		k, rerr := fill(r, bufs[cur])
+		if err := wait(); err != nil {
+			return Object{}, err
+		}
 		if k > 0 {
-			if _, err := w.Write(buf[:k]); err != nil {
-				return Object{}, err
-			}
 			n += int64(k)
 			if bounded && n > limit {
 				if opts.SizeKnown && (opts.MaxSize == 0 || opts.Size < opts.MaxSize) {
@@ -104,13 +134,19 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 				}
 				return Object{}, ErrTooLarge
 			}
+			work <- bufs[cur][:k]
+			pending = true
 		}
 		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {
+			wait()
 			return Object{}, rerr
 		}
+	}
+	if err := wait(); err != nil {
+		return Object{}, err
 	}
 	if opts.SizeKnown && n != opts.Size {
 		return Object{}, ErrSizeMismatch
@@ -118,6 +154,22 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 	obj := d.Object()
 	obj.Size = n
 	return obj, nil
+}
+
+// fill reads into p until it is full or r fails, and returns the bytes
+// read and r's error as it is (io.EOF at the end; io.ReadFull would make
+// a short last chunk io.ErrUnexpectedEOF, which is what a body cut short
+// says).
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := r.Read(p[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // overlap writes each chunk to the destination while the digest hashes
