@@ -13,6 +13,12 @@
 //     project's tags are also edited one by one (AddProjectTag,
 //     SetProjectTags, RemoveProjectTag); an endpoint named with the
 //     legacy "region" may create it (CreateEndpointInRegion).
+//   - Domain-specific roles (Role.DomainID) only imply others, as in
+//     Keystone: EffectiveAssignments and EffectiveRoleIDs (what tokens
+//     carry) leave them out after following their implications;
+//     HeldRoleIDs keeps them for trusts. A grant of one on a project of
+//     another domain or on the system is refused, and so is a global
+//     role implying one, or any role implying admin.
 //   - Credentials: Keystone's credentials (EC2 ones with the SHA-256 of
 //     the access key as id), their blobs encrypted with a Fernet key set
 //     of their own as Keystone's credential provider does (Fernet with

@@ -117,12 +117,25 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 
 // ---- implied roles ----
 
-// Imply records that prior implies implied. Cycles are refused.
+// prohibitedImpliedRoles are the roles no role may imply: the default of
+// Keystone's [assignment] prohibited_implied_role.
+var prohibitedImpliedRoles = []string{"admin"}
+
+// Imply records that prior implies implied, with Keystone's rules
+// (create_implied_role): no role implies a prohibited one
+// (admin) and a global role implies no domain-specific
+// one. Cycles are refused.
 func (s *Store) Imply(ctx context.Context, prior, implied string) error {
-	for _, id := range []string{prior, implied} {
-		if _, err := s.GetRole(ctx, id); err != nil {
-			return err
-		}
+	impliedRole, err := s.GetRole(ctx, implied)
+	if err != nil {
+		return err
+	}
+	priorRole, err := s.GetRole(ctx, prior)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(prohibitedImpliedRoles, impliedRole.Name) || (priorRole.DomainID == "" && impliedRole.DomainID != "") {
+		return forbidden("%s cannot be an implied roles.", implied)
 	}
 	closure, err := s.expand(ctx, []string{implied})
 	if err != nil {
@@ -249,8 +262,21 @@ func (s *Store) checkAssignment(ctx context.Context, a Assignment) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.GetRole(ctx, a.RoleID)
-	return err
+	role, err := s.GetRole(ctx, a.RoleID)
+	if err != nil || role.DomainID == "" {
+		return err
+	}
+	// A domain-specific role: Keystone's create_grant and
+	// create_system_grant_for_user/_group.
+	switch a.TargetType {
+	case TargetProject:
+		if p, err := s.GetProject(ctx, a.TargetID); err == nil && p.DomainID != role.DomainID {
+			return forbidden("Project %s must be in the same domain as the role %s being assigned.", a.TargetID, role.ID)
+		}
+	case TargetSystem:
+		return fault.New(fault.BadRequest, "Role %s is a domain-specific role. Unable to use a domain-specific role in a system assignment.", role.ID)
+	}
+	return nil
 }
 
 // AssignmentFilter selects assignments; zero fields do not filter.
@@ -289,10 +315,28 @@ func (s *Store) ListAssignments(ctx context.Context, f AssignmentFilter) ([]Assi
 }
 
 // EffectiveRoleIDs returns the ids of the roles a user holds on a target,
-// as Keystone computes them: the user's own and their groups'
-// assignments on the target; for a project, also inherited assignments on
-// its domain and its ancestors; then every implied role.
+// those a token carries, as Keystone computes them
+// (get_roles_for_user_and_project and _and_domain): HeldRoleIDs without
+// the domain-specific roles, which only serve to imply others.
 func (s *Store) EffectiveRoleIDs(ctx context.Context, userID, targetType, targetID string) ([]string, error) {
+	ids, err := s.HeldRoleIDs(ctx, userID, targetType, targetID)
+	if err != nil {
+		return nil, err
+	}
+	domainRoles, err := s.domainRoleIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(ids, func(id string) bool { return domainRoles[id] }), nil
+}
+
+// HeldRoleIDs returns the ids of every role a user holds on a target,
+// domain-specific ones included, as Keystone's trusts read a trustor's
+// (list_role_assignments with strip_domain_roles=False): the user's own
+// and their groups' assignments on the target; for a project, also
+// inherited assignments on its domain and its ancestors; then every
+// implied role.
+func (s *Store) HeldRoleIDs(ctx context.Context, userID, targetType, targetID string) ([]string, error) {
 	groups, err := s.GroupsOfUser(ctx, userID, 0)
 	if err != nil {
 		return nil, err

@@ -64,7 +64,7 @@ func (s *Auth) expandTrust(ctx context.Context, t Token) (Token, error) {
 	if err != nil {
 		return Token{}, unauthorized("Trustor is disabled.")
 	}
-	held, err := s.Store.EffectiveRoleIDs(ctx, trustor.ID, TargetProject, tr.ProjectID)
+	held, err := s.Store.HeldRoleIDs(ctx, trustor.ID, TargetProject, tr.ProjectID)
 	if err != nil {
 		return Token{}, err
 	}

@@ -42,9 +42,13 @@ func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	as, err := a.Store.ListAssignments(r.Context(), identity.AssignmentFilter{})
-	if err == nil && aq.effective {
-		as, err = a.effective(r, as)
+	var as []identity.EffectiveAssignment
+	var err error
+	if aq.effective {
+		as, err = a.Store.EffectiveAssignments(r.Context())
+		aq.system = "" // Keystone's effective listing has no system assignments, and no system filter
+	} else {
+		as, err = stored(a.Store.ListAssignments(r.Context(), identity.AssignmentFilter{}))
 	}
 	if err == nil {
 		aq.projects, err = a.projectScope(r, q.Get("scope.project.id"), subtree)
@@ -60,11 +64,20 @@ func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []any{}
 	for _, x := range as {
-		if inDomain(x) && aq.match(x) {
+		if inDomain(x.Assignment) && aq.match(x) {
 			out = append(out, a.renderAssignment(r, x, flag(q, "include_names")))
 		}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, collection(r, "role_assignments", out))
+}
+
+// stored wraps stored assignments as the direct ones they are.
+func stored(as []identity.Assignment, err error) ([]identity.EffectiveAssignment, error) {
+	out := make([]identity.EffectiveAssignment, len(as))
+	for i, x := range as {
+		out[i] = identity.EffectiveAssignment{Assignment: x}
+	}
+	return out, err
 }
 
 // assignmentQuery is what GET /v3/role_assignments filters on; empty
@@ -103,7 +116,12 @@ func (aq assignmentQuery) check(subtree bool, project string) error {
 	return nil
 }
 
-func (aq assignmentQuery) match(x identity.Assignment) bool {
+// match applies the filters to a listed assignment; an effective one
+// counts as inherited when an inherited assignment gives it, as Keystone
+// selects the assignments it expands.
+func (aq assignmentQuery) match(e identity.EffectiveAssignment) bool {
+	x := e.Assignment
+	x.Inherited = x.Inherited || e.FromInheritance()
 	switch {
 	case aq.user != "" && (x.ActorType != identity.ActorUser || x.ActorID != aq.user),
 		aq.group != "" && (x.ActorType != identity.ActorGroup || x.ActorID != aq.group),
@@ -163,88 +181,15 @@ func (a *API) domainFilter(r *http.Request) (func(identity.Assignment) bool, err
 	}, nil
 }
 
-// effective expands assignments as Keystone's effective=true: groups to
-// their members, inherited assignments to the projects they reach, roles
-// to the roles they imply.
-func (a *API) effective(r *http.Request, as []identity.Assignment) ([]identity.Assignment, error) {
+// renderAssignment is Keystone's role assignment (api/role_assignments.py
+// _format_entity). An effective one from inheritance is marked
+// OS-INHERIT:inherited_to; its links name the assignment it comes from
+// (on the inherited target, of the group, of the prior role), the
+// group membership, and the implication, with Keystone's prior_role
+// link (which names the implied role as the prior one).
+func (a *API) renderAssignment(r *http.Request, e identity.EffectiveAssignment, names bool) map[string]any {
 	ctx := r.Context()
-	imp, err := a.Store.Implications(ctx)
-	if err != nil {
-		return nil, err
-	}
-	projects, err := a.Store.ListProjects(ctx, identity.ProjectFilter{})
-	if err != nil {
-		return nil, err
-	}
-	seen := map[identity.Assignment]bool{}
-	var out []identity.Assignment
-	for _, x := range as {
-		users := []string{x.ActorID}
-		if x.ActorType == identity.ActorGroup {
-			us, err := a.Store.UsersInGroup(ctx, x.ActorID, 0)
-			if err != nil {
-				return nil, err
-			}
-			users = users[:0]
-			for _, u := range us {
-				users = append(users, u.ID)
-			}
-		}
-		targets := [][2]string{{x.TargetType, x.TargetID}}
-		if x.Inherited {
-			targets = reached(x, projects)
-		}
-		for _, u := range users {
-			for _, t := range targets {
-				for _, role := range closure(imp, x.RoleID) {
-					e := identity.Assignment{ActorType: identity.ActorUser, ActorID: u, TargetType: t[0], TargetID: t[1], RoleID: role}
-					if !seen[e] {
-						seen[e] = true
-						out = append(out, e)
-					}
-				}
-			}
-		}
-	}
-	return out, nil
-}
-
-// reached lists the projects an inherited assignment applies to.
-func reached(x identity.Assignment, projects []identity.Project) [][2]string {
-	var out [][2]string
-	under := map[string]bool{}
-	if x.TargetType == identity.TargetProject {
-		under[x.TargetID] = true
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, p := range projects {
-			inDomain := x.TargetType == identity.TargetDomain && p.DomainID == x.TargetID
-			below := p.ParentID != "" && under[p.ParentID]
-			if (inDomain || below) && !under[p.ID+"#"] {
-				under[p.ID+"#"], under[p.ID] = true, true
-				out = append(out, [2]string{identity.TargetProject, p.ID})
-				changed = true
-			}
-		}
-	}
-	return out
-}
-
-func closure(imp map[string][]string, role string) []string {
-	out := []string{role}
-	for i := 0; i < len(out); i++ {
-		for _, next := range imp[out[i]] {
-			if !slices.Contains(out, next) {
-				out = append(out, next)
-			}
-		}
-	}
-	return out
-}
-
-func (a *API) renderAssignment(r *http.Request, x identity.Assignment, names bool) map[string]any {
-	ctx := r.Context()
+	x := e.Assignment
 	role := map[string]any{"id": x.RoleID}
 	actor := map[string]any{"id": x.ActorID}
 	scope := map[string]any{}
@@ -253,7 +198,7 @@ func (a *API) renderAssignment(r *http.Request, x identity.Assignment, names boo
 		if rl, err := a.Store.GetRole(ctx, x.RoleID); err == nil {
 			role["name"] = rl.Name
 			if rl.DomainID != "" {
-				role["domain"] = map[string]any{"id": rl.DomainID}
+				role["domain"] = a.domainRef(r, rl.DomainID)
 			}
 		}
 		if x.ActorType == identity.ActorUser {
@@ -280,12 +225,37 @@ func (a *API) renderAssignment(r *http.Request, x identity.Assignment, names boo
 	default:
 		scope[x.TargetType] = target
 	}
-	if x.Inherited {
+	if x.Inherited || e.FromInheritance() {
 		scope["OS-INHERIT:inherited_to"] = "projects"
 	}
-	m := map[string]any{"role": role, "scope": scope, x.ActorType: actor,
-		"links": map[string]any{"assignment": base(r) + "/v3/" + assignmentPath(x)}}
-	return m
+	links := map[string]any{"assignment": base(r) + "/v3/" + assignmentPath(source(e))}
+	if e.Indirect.GroupID != "" {
+		links["membership"] = base(r) + "/v3/groups/" + e.Indirect.GroupID + "/users/" + x.ActorID
+	}
+	if e.Indirect.RoleID != "" {
+		links["prior_role"] = base(r) + "/v3/prior_role/" + x.RoleID + "/implies/" + e.Indirect.RoleID
+	}
+	return map[string]any{"role": role, "scope": scope, x.ActorType: actor, "links": links}
+}
+
+// source is the stored assignment an effective one comes from, as
+// Keystone's links name it: of the group, on the inherited target, of
+// the nearest prior role.
+func source(e identity.EffectiveAssignment) identity.Assignment {
+	x := e.Assignment
+	if e.Indirect.GroupID != "" {
+		x.ActorType, x.ActorID = identity.ActorGroup, e.Indirect.GroupID
+	}
+	switch {
+	case e.Indirect.DomainID != "":
+		x.TargetType, x.TargetID, x.Inherited = identity.TargetDomain, e.Indirect.DomainID, true
+	case e.Indirect.ProjectID != "":
+		x.TargetType, x.TargetID, x.Inherited = identity.TargetProject, e.Indirect.ProjectID, true
+	}
+	if e.Indirect.RoleID != "" {
+		x.RoleID = e.Indirect.RoleID
+	}
+	return x
 }
 
 func (a *API) domainRef(r *http.Request, id string) map[string]any {

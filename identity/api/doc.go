@@ -81,7 +81,12 @@
 //   - Inexact filters compare literally; Keystone's case-insensitive ones
 //     are SQL ILIKE, where "%" and "_" in the value are wildcards.
 //   - GET /v3/role_assignments refuses a scope.system other than "all"
-//     (Keystone ignores it).
+//     (Keystone ignores it). With effective, it is Keystone's listing:
+//     no system assignments (a scope.system filter is ignored, as
+//     Keystone ignores it there), no domain-specific roles, each role
+//     listed once per way it is held, what an inherited assignment gives
+//     marked inherited, and links to the assignment it comes from, the
+//     group membership and the implication (prior_role).
 //   - Credentials (API.Credentials; without it their routes answer 404):
 //     the user and project a credential names must exist, and go with
 //     it; an ec2 blob's access must be a string and stay the same on

@@ -38,11 +38,13 @@ func TestInheritedRoles(t *testing.T) {
 				t.Errorf("role_assignments = %v", as)
 			}
 			// Effective: the role and what it implies on every project of
-			// the domain, none on the domain itself.
+			// the domain, none on the domain itself; each marked inherited
+			// and linked to the domain's assignment, as Keystone's.
 			eff := list(t, c.Must(t, http.StatusOK, "GET", "/v3/role_assignments?effective&user.id="+dave, f.admin, nil), "role_assignments")
 			projects := map[string][]string{}
+			link := c.URL + "/v3/OS-INHERIT/domains/default/users/" + dave + "/roles/" + f.member + "/inherited_to_projects"
 			for _, x := range eff {
-				if has(x, "scope.domain") || has(x, "scope.OS-INHERIT:inherited_to") {
+				if has(x, "scope.domain") || at(x, "scope.OS-INHERIT:inherited_to") != "projects" || at(x, "links.assignment") != link {
 					t.Errorf("effective lists %v", x)
 				}
 				p := str(t, x, "scope.project.id")

@@ -255,7 +255,8 @@ func TestOpenStackCLIInherited(t *testing.T) {
 	c.openstackJSON(t, bin, &as, "role", "assignment", "list", "--effective", "--user", "inh-u", "--names")
 	got := map[string][]string{}
 	for _, a := range as {
-		if a["Domain"] != "" || a["Inherited"] != false {
+		// Keystone marks what an inherited assignment gives as inherited.
+		if a["Domain"] != "" || a["Inherited"] != true {
 			t.Errorf("effective lists %v", a)
 		}
 		project, _ := a["Project"].(string)

@@ -187,6 +187,13 @@ func roleRef(r *http.Request, x identity.Role) map[string]any {
 	return map[string]any{"id": x.ID, "name": x.Name, "links": selfLink(r, "roles/"+x.ID)}
 }
 
+// inferenceBody is Keystone's reply of one implication
+// (api/roles.py _get_implied_role), with its self link.
+func inferenceBody(r *http.Request, prior, implied identity.Role) map[string]any {
+	return map[string]any{"role_inference": map[string]any{"prior_role": roleRef(r, prior), "implies": roleRef(r, implied)},
+		"links": selfLink(r, "roles/"+prior.ID+"/implies/"+implied.ID)}
+}
+
 func (a *API) inference(w http.ResponseWriter, r *http.Request, rule string) (identity.Role, identity.Role, bool) {
 	if !a.allow(w, r, rule, nil) {
 		return identity.Role{}, identity.Role{}, false
@@ -213,7 +220,7 @@ func (a *API) createImplied(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"role_inference": map[string]any{"prior_role": roleRef(r, prior), "implies": roleRef(r, implied)}})
+	httpapi.WriteJSON(w, http.StatusCreated, inferenceBody(r, prior, implied))
 }
 
 func (a *API) getImplied(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +239,7 @@ func (a *API) getImplied(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
-			httpapi.WriteJSON(w, http.StatusOK, map[string]any{"role_inference": map[string]any{"prior_role": roleRef(r, prior), "implies": roleRef(r, implied)}})
+			httpapi.WriteJSON(w, http.StatusOK, inferenceBody(r, prior, implied))
 			return
 		}
 	}

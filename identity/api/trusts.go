@@ -224,7 +224,7 @@ func (a *API) trustRolesAllowed(ctx context.Context, x *identity.Trust, asked []
 			return err
 		}
 		var err error
-		if held, err = a.Store.EffectiveRoleIDs(ctx, x.TrustorUserID, identity.TargetProject, x.ProjectID); err != nil {
+		if held, err = a.Store.HeldRoleIDs(ctx, x.TrustorUserID, identity.TargetProject, x.ProjectID); err != nil {
 			return err
 		}
 	}
