@@ -7,11 +7,12 @@ import (
 )
 
 // Caps bound what one image may hold: Glance's per-image quotas
-// image_property_quota, image_tag_quota and image_member_quota. A
-// negative value is unlimited and 0 allows none, as in Glance.
+// image_property_quota, image_tag_quota, image_member_quota and
+// image_location_quota. A negative value is unlimited and 0 allows none,
+// as in Glance.
 //
 // Store checks them on every write that adds to an image — Create,
-// Update when it adds a property or a tag, AddMember — and refuses one
+// Update when it adds a property, a tag or a location, AddMember — and refuses one
 // that would go over with a *CapError, changing nothing. An image over
 // caps lowered since it was written may still be updated as long as it
 // gains no property and no tag (Glance checks properties the same way;
@@ -20,10 +21,12 @@ type Caps struct {
 	Properties int // extra properties; Glance's own os_glance_* keys do not count
 	Tags       int
 	Members    int
+	Locations  int
 }
 
-// DefaultCaps are Glance's defaults: 128 of each.
-func DefaultCaps() Caps { return Caps{Properties: 128, Tags: 128, Members: 128} }
+// DefaultCaps are Glance's defaults: 128 properties, tags and members,
+// 10 locations.
+func DefaultCaps() Caps { return Caps{Properties: 128, Tags: 128, Members: 128, Locations: 10} }
 
 // Glance's column sizes (glance/db/sqlalchemy/models.py: String(255) for
 // names, tags, property names and member ids; Text for property values).
@@ -48,10 +51,19 @@ func countProperties(props map[string]string) int {
 	return n
 }
 
-// over reports whether img holds more tags or properties than c allows,
-// whatever it held before.
+// over reports whether img holds more tags, properties or locations than
+// c allows, whatever it held before.
 func (c Caps) over(img Image) bool {
-	return (c.Tags >= 0 && len(img.Tags) > c.Tags) || (c.Properties >= 0 && countProperties(img.Properties) > c.Properties)
+	return (c.Tags >= 0 && len(img.Tags) > c.Tags) || (c.Properties >= 0 && countProperties(img.Properties) > c.Properties) ||
+		c.locationsOver(len(img.Locations)) != nil
+}
+
+// locationsOver refuses n locations when the cap is below it.
+func (c Caps) locationsOver(n int) error {
+	if c.Locations >= 0 && n > c.Locations {
+		return &CapError{What: "locations", Attempted: n, Maximum: c.Locations}
+	}
+	return nil
 }
 
 // check refuses img when it holds more tags or extra properties than c
@@ -64,6 +76,9 @@ func (c Caps) check(img Image, old *Image) error {
 	}
 	if n := countProperties(img.Properties); c.Properties >= 0 && n > c.Properties && (old == nil || gainsProperty(img.Properties, old.Properties)) {
 		return &CapError{What: "properties", Attempted: n, Maximum: c.Properties}
+	}
+	if old == nil || len(img.Locations) > len(old.Locations) {
+		return c.locationsOver(len(img.Locations))
 	}
 	return nil
 }
@@ -106,6 +121,11 @@ func checkLengths(img Image) error {
 		}
 		if len(v) > MaxValueLength {
 			return fault.Invalid(k, "longer than %d bytes", MaxValueLength)
+		}
+	}
+	for _, l := range img.Locations {
+		if err := l.check(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -28,6 +28,16 @@
 // is a 404 to it, as in Glance. LoadMetadefs loads Glance's default
 // definitions files once per database, as glance-manage db_load_metadefs.
 //
-// Not here: image locations and multiple stores, Glance's tasks and cache
-// APIs, and the RBD store (it comes with the storage area).
+// Image locations (Glance's show_multiple_locations) are kept with each
+// image in order: its own data in the data store (an uploaded or
+// imported image's one location), and http(s) URLs a client adds
+// (Service.AddLocation, ReplaceLocations, RemoveLocation, with Glance's
+// rules) whose size and data Service.External reads through its guard.
+// Download reads the first location that answers; Delete never touches
+// remote data. Caps.Locations is Glance's image_location_quota (10).
+//
+// Not here: locations in other stores (rbd, swift, cinder, file URLs are
+// refused as Glance refuses an unknown scheme), multiple stores, Glance's
+// tasks and cache APIs, and the RBD store (it comes with the storage
+// area).
 package image

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/gostack/gostack/image/store"
 	"github.com/gostack/gostack/kit/crashpoint"
@@ -159,7 +158,7 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 		rc.Close()
 		if err == nil {
 			crashpoint.Hit("image.import.stored")
-			_, err = s.Store.Transition(ctx, img.ID, Active, done)
+			_, err = s.Store.Transition(ctx, img.ID, Active, withOwnData(done))
 		}
 	}
 	if err != nil {
@@ -177,8 +176,8 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 
 // Recover makes images consistent after the service stopped in the
 // middle of a write: data objects that no image owns any more (an image
-// deleted, or an upload stored but never recorded, before the process
-// died) are removed, and so are staged objects of images that are no
+// deleted, an upload stored but never recorded, or an image's own data
+// whose location a client removed, before the process died) are removed, and so are staged objects of images that are no
 // longer uploading or importing; saving images (their uploads died with
 // the process) go back to queued; importing images restart a
 // glance-direct import when the staged data is there, and otherwise go
@@ -186,11 +185,15 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 // other controllers only if they are idle too (one controller per store,
 // as the all-in-one runs).
 func (s *Service) Recover(ctx context.Context) error {
-	if err := s.sweep(ctx, s.Data, Active, Deactivated); err != nil {
+	ownsData := func(img Image) bool {
+		return (img.Status == Active || img.Status == Deactivated) && img.hasOwnData()
+	}
+	if err := s.sweep(ctx, s.Data, ownsData); err != nil {
 		return err
 	}
 	if s.Staging != nil && s.Staging != s.Data { // one store for both: its objects are data
-		if err := s.sweep(ctx, s.Staging, Uploading, Importing); err != nil {
+		staging := func(img Image) bool { return img.Status == Uploading || img.Status == Importing }
+		if err := s.sweep(ctx, s.Staging, staging); err != nil {
 			return err
 		}
 	}
@@ -212,9 +215,9 @@ func (s *Service) Recover(ctx context.Context) error {
 	return nil
 }
 
-// sweep removes the objects of st whose image is gone or in none of the
-// statuses keep. Stores that cannot list are left alone.
-func (s *Service) sweep(ctx context.Context, st store.Store, keep ...Status) error {
+// sweep removes the objects of st whose image is gone or that keep does
+// not want. Stores that cannot list are left alone.
+func (s *Service) sweep(ctx context.Context, st store.Store, keep func(Image) bool) error {
 	l, ok := st.(store.Lister)
 	if !ok {
 		return nil
@@ -229,7 +232,7 @@ func (s *Service) sweep(ctx context.Context, st store.Store, keep ...Status) err
 		case fault.KindOf(err) == fault.NotFound:
 		case err != nil:
 			return err
-		case slices.Contains(keep, img.Status):
+		case keep(img):
 			continue
 		}
 		s.log().Info("removing image data no image owns", "object", id)

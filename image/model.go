@@ -37,8 +37,12 @@ type Image struct {
 	MinDisk         int64             `json:"min_disk"`
 	Tags            []string          `json:"tags"`
 	Properties      map[string]string `json:"properties"` // Glance's flat extra properties
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+	// Locations are where the data is read from, in order (Glance's
+	// image locations): the image's own data in the data store, http(s)
+	// URLs, or both. Queued images have none.
+	Locations []Location `json:"locations,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Member shares an image with a project.

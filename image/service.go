@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -36,6 +37,11 @@ type Service struct {
 	// an httpstore.Store with an httpstore.GuardedClient: the URL is the
 	// user's choice.
 	Fetch store.Store
+	// External reads the data of images whose locations are http(s)
+	// URLs, and the size of a location a client adds; nil refuses such
+	// locations. Give it an httpstore.Store with an
+	// httpstore.GuardedClient, as Fetch: the URL is the user's choice.
+	External store.Store
 	// HashAlgo is os_hash_algo (default sha512).
 	HashAlgo string
 	// MaxImageSize refuses any single image larger than this (Glance's
@@ -147,7 +153,7 @@ func (s *Service) Upload(ctx context.Context, id string, r io.Reader, size int64
 	// The client may hang up after the last byte: finish regardless.
 	c, cancel := detached(ctx)
 	defer cancel()
-	img, err = s.Store.Transition(c, id, Active, done)
+	img, err = s.Store.Transition(c, id, Active, withOwnData(done))
 	if err != nil {
 		k := fault.KindOf(err)
 		if k == fault.Conflict || k == fault.NotFound {
@@ -243,8 +249,10 @@ func (s *Service) revert(ctx context.Context, id string, from Status, data store
 }
 
 // Download returns length bytes of an image's data from offset (length
-// < 0: to the end). Only active images have data to read; deactivated
-// ones are refused unless admin is set.
+// < 0: to the end), read from its first location that answers (its own
+// data in the data store, or an http(s) URL through External). Only
+// active images have data to read; deactivated ones are refused unless
+// admin is set.
 func (s *Service) Download(ctx context.Context, img Image, offset, length int64, admin bool) (io.ReadCloser, error) {
 	switch {
 	case img.Status == Deactivated && !admin:
@@ -252,7 +260,74 @@ func (s *Service) Download(ctx context.Context, img Image, offset, length int64,
 	case img.Status != Active && img.Status != Deactivated:
 		return nil, nil // Glance answers 204: no data
 	}
-	return s.Data.Get(ctx, img.ID, offset, length)
+	locs := img.DataLocations()
+	if len(locs) == 1 && locs[0].Local {
+		return s.Data.Get(ctx, img.ID, offset, length)
+	}
+	var last error
+	for _, l := range locs {
+		rc, err := s.open(ctx, img, l, offset, length)
+		if err == nil {
+			return rc, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		s.log().Warn("image data not read from one of its locations", "image", img.ID, "url", redacted(s.LocationURL(img.ID, l)), "err", err)
+		last = err
+	}
+	if errors.Is(last, store.ErrNotFound) {
+		return nil, &fault.Error{Kind: fault.NotFound, Message: fmt.Sprintf("The data of image %s was not found at any of its locations.", img.ID), Err: last}
+	}
+	return nil, &fault.Error{Kind: fault.Unavailable, Message: "Remote server where the image is present is unavailable.", Err: last}
+}
+
+// open reads from one location; a remote one must give exactly the bytes
+// asked for (the image's size is known): fewer is an error, more are cut.
+func (s *Service) open(ctx context.Context, img Image, l Location, offset, length int64) (io.ReadCloser, error) {
+	if l.Local {
+		return s.Data.Get(ctx, img.ID, offset, length)
+	}
+	if s.External == nil {
+		return nil, fmt.Errorf("image: no store reads http(s) locations: %w", fault.ErrUnavailable)
+	}
+	rc, err := s.External.Get(ctx, l.URL, offset, length)
+	if err != nil || img.Size == nil {
+		return rc, err
+	}
+	want := length
+	if want < 0 {
+		want = *img.Size - offset
+	}
+	return &exact{r: io.LimitReader(rc, want), c: rc, left: want}, nil
+}
+
+// exact reads exactly left bytes, or fails with io.ErrUnexpectedEOF: a
+// remote copy that is shorter than the image never passes for it.
+type exact struct {
+	r    io.Reader
+	c    io.Closer
+	left int64
+}
+
+func (e *exact) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (e *exact) Close() error { return e.c.Close() }
+
+// redacted is a URL fit for logs: without its password.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // Delete marks the image deleted and removes its data.

@@ -51,16 +51,16 @@ func notFound(id string) error {
 }
 
 const cols = `id, name, status, visibility, protected, os_hidden, owner, checksum, os_hash_algo, os_hash_value,
-	size, virtual_size, container_format, disk_format, min_ram, min_disk, tags, properties, created_at, updated_at`
+	size, virtual_size, container_format, disk_format, min_ram, min_disk, tags, properties, created_at, updated_at, locations`
 
 func scan(r interface{ Scan(...any) error }) (Image, error) {
 	var img Image
 	var size, vsize sql.NullInt64
-	var tags, props string
+	var tags, props, locs string
 	var created, updated int64
 	err := r.Scan(&img.ID, &img.Name, &img.Status, &img.Visibility, &img.Protected, &img.Hidden, &img.Owner,
 		&img.Checksum, &img.HashAlgo, &img.HashValue, &size, &vsize, &img.ContainerFormat, &img.DiskFormat,
-		&img.MinRAM, &img.MinDisk, &tags, &props, &created, &updated)
+		&img.MinRAM, &img.MinDisk, &tags, &props, &created, &updated, &locs)
 	if err != nil {
 		return img, err
 	}
@@ -72,6 +72,9 @@ func scan(r interface{ Scan(...any) error }) (Image, error) {
 	}
 	json.Unmarshal([]byte(tags), &img.Tags)
 	json.Unmarshal([]byte(props), &img.Properties)
+	if json.Unmarshal([]byte(locs), &img.Locations) != nil || len(img.Locations) == 0 {
+		img.Locations = nil // queued images have none
+	}
 	if img.Tags == nil {
 		img.Tags = []string{}
 	}
@@ -85,6 +88,13 @@ func scan(r interface{ Scan(...any) error }) (Image, error) {
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func locationsText(locs []Location) string {
+	if locs == nil {
+		return "[]"
+	}
+	return jsonText(locs)
 }
 
 func nullInt(p *int64) any {
@@ -120,10 +130,10 @@ func (s *Store) Create(ctx context.Context, img Image) (Image, error) {
 		img.Properties = map[string]string{}
 	}
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO image_images ("+cols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := tx.Exec(ctx, "INSERT INTO image_images ("+cols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			img.ID, img.Name, img.Status, img.Visibility, img.Protected, img.Hidden, img.Owner, img.Checksum, img.HashAlgo,
 			img.HashValue, nullInt(img.Size), nullInt(img.VirtualSize), img.ContainerFormat, img.DiskFormat, img.MinRAM,
-			img.MinDisk, jsonText(img.Tags), jsonText(img.Properties), now.UnixMicro(), now.UnixMicro())
+			img.MinDisk, jsonText(img.Tags), jsonText(img.Properties), now.UnixMicro(), now.UnixMicro(), locationsText(img.Locations))
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return &fault.Error{Kind: fault.Conflict, Message: fmt.Sprintf("Image with identifier %s already exists!", img.ID)}
 		}
@@ -179,10 +189,10 @@ func (s *Store) Update(ctx context.Context, img Image, expect Status) (Image, er
 		}
 		res, err := tx.Exec(ctx, `UPDATE image_images SET name = ?, owner = ?, status = ?, visibility = ?, protected = ?, os_hidden = ?,
 			checksum = ?, os_hash_algo = ?, os_hash_value = ?, size = ?, virtual_size = ?, container_format = ?, disk_format = ?,
-			min_ram = ?, min_disk = ?, tags = ?, properties = ?, updated_at = ? WHERE id = ? AND status = ?`,
+			min_ram = ?, min_disk = ?, tags = ?, properties = ?, updated_at = ?, locations = ? WHERE id = ? AND status = ?`,
 			img.Name, img.Owner, img.Status, img.Visibility, img.Protected, img.Hidden, img.Checksum, img.HashAlgo, img.HashValue,
 			nullInt(img.Size), nullInt(img.VirtualSize), img.ContainerFormat, img.DiskFormat, img.MinRAM, img.MinDisk,
-			jsonText(img.Tags), jsonText(img.Properties), img.UpdatedAt.UnixMicro(), img.ID, expect)
+			jsonText(img.Tags), jsonText(img.Properties), img.UpdatedAt.UnixMicro(), locationsText(img.Locations), img.ID, expect)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,8 +18,9 @@ type Filesystem struct {
 }
 
 var (
-	_ Store  = (*Filesystem)(nil)
-	_ Lister = (*Filesystem)(nil)
+	_ Store   = (*Filesystem)(nil)
+	_ Lister  = (*Filesystem)(nil)
+	_ Locator = (*Filesystem)(nil)
 )
 
 // validID keeps ids to names that cannot escape the directory.
@@ -29,6 +31,16 @@ func (f *Filesystem) path(id string) (string, error) {
 		return "", fmt.Errorf("%w: %q", ErrBadID, id)
 	}
 	return filepath.Join(f.Dir, "objects", id), nil
+}
+
+// URL is the object's file:// URL, as Glance's filesystem store names
+// its objects.
+func (f *Filesystem) URL(id string) string {
+	dir, err := filepath.Abs(f.Dir)
+	if err != nil {
+		dir = f.Dir
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.Join(dir, "objects", id)}).String()
 }
 
 // Put writes a temporary file, fsyncs it, renames it over objects/<id> and
