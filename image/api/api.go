@@ -25,6 +25,15 @@ type API struct {
 	DiskFormats, ContainerFormats []string
 	// MaxPageSize caps limit (Glance's api_limit_max, default 1000).
 	MaxPageSize int
+	// ShowMultipleLocations is Glance's show_multiple_locations: image
+	// bodies list the image's locations, and PATCH adds, replaces and
+	// removes them (else 403, as Glance). Deprecated in Glance and risky:
+	// a location's URL may hold credentials, and any project member may
+	// make the service fetch a URL (through Service.External's guard).
+	ShowMultipleLocations bool
+	// ShowDirectURL is Glance's show_image_direct_url: image bodies show
+	// the URL of the image's first location as direct_url.
+	ShowDirectURL bool
 }
 
 // Glance's default format lists (glance/common/config.py).

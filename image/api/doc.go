@@ -31,8 +31,15 @@
 // /v2/schemas/metadefs/* (metadefschemas/, written by Glance itself). A
 // namespace the caller may not see is a 404.
 //
+// Image locations are served when ShowMultipleLocations is set (Glance's
+// show_multiple_locations, off by default): image bodies list them (and
+// direct_url with ShowDirectURL) to callers get_image_location allows,
+// and PATCH adds (/locations/- or /locations/<n>), replaces (/locations)
+// and removes (/locations/<n>) them under set_image_location and
+// delete_image_location with Glance 25's rules, statuses and messages.
+// Off, those changes are Glance's 403s.
+//
 // The handler expects identity/middleware in front of it: it reads the
-// caller from the request context. Not served: image locations
-// (show_multiple_locations), the tasks API, the cache API and multiple
-// stores.
+// caller from the request context. Not served: the tasks API, the cache
+// API and multiple stores.
 package api

@@ -76,6 +76,12 @@ type cloud struct {
 // newCloud starts a cloud; opts adjust the service before it serves.
 func newCloud(t *testing.T, opts ...func(*image.Service)) *cloud {
 	t.Helper()
+	return newCloudAPI(t, nil, opts...)
+}
+
+// newCloudAPI is newCloud with the API's settings adjusted by set.
+func newCloudAPI(t *testing.T, set func(*api.API), opts ...func(*image.Service)) *cloud {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(dir, "image.db"))
@@ -100,7 +106,11 @@ func newCloud(t *testing.T, opts ...func(*image.Service)) *cloud {
 	if err := enf.Register(api.Defaults()...); err != nil {
 		t.Fatal(err)
 	}
-	h := (&api.API{Service: c.Service, Policy: enf}).Handler()
+	a := &api.API{Service: c.Service, Policy: enf}
+	if set != nil {
+		set(a)
+	}
+	h := a.Handler()
 	mw := &middleware.Middleware{Validator: callers(), Style: httpapi.Glance, Optional: true}
 	srv := httptest.NewServer(mw.Wrap(h))
 	t.Cleanup(srv.Close)

@@ -61,7 +61,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	if m := a.Service.ImportMethods(); len(m) > 0 {
 		w.Header().Set("OpenStack-image-import-methods", strings.Join(m, ","))
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, render(img))
+	httpapi.WriteJSON(w, http.StatusCreated, a.view(ctx, img))
 }
 
 // checkCreate is add_image on the proposed image (its owner may be
@@ -101,7 +101,7 @@ func (a *API) enforceVisibility(r *http.Request, vis string, target map[string]a
 func (a *API) show(w http.ResponseWriter, r *http.Request) {
 	img, ok := a.load(w, r, "get_image")
 	if ok {
-		httpapi.WriteJSON(w, http.StatusOK, render(img))
+		httpapi.WriteJSON(w, http.StatusOK, a.view(r.Context(), img))
 	}
 }
 

@@ -48,7 +48,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]map[string]any, len(got))
 	for i, img := range got {
-		out[i] = render(img)
+		out[i] = a.view(ctx, img)
 	}
 	// first and next keep the query, as Glance's ResponseSerializer.index.
 	first, fq := "/v2/images", r.URL.Query()

@@ -23,8 +23,13 @@ const (
 
 type change struct {
 	op    string
-	key   string // the decoded pointer's single token
+	key   string // the decoded pointer's first token
 	value json.RawMessage
+	// A change of locations: /locations/<pos> (deep) or /locations, and
+	// the locations of its value.
+	pos  string
+	deep bool
+	locs []image.NewLocation
 }
 
 func (a *API) update(w http.ResponseWriter, r *http.Request) {
@@ -66,8 +71,9 @@ func (a *API) update(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
+		a.Service.LocationsSaved(r.Context(), orig, img)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, render(img))
+	httpapi.WriteJSON(w, http.StatusOK, a.view(r.Context(), img))
 }
 
 // parseChange reads one operation object of either draft, and checks
@@ -104,11 +110,14 @@ func (a *API) parseChange(rc map[string]json.RawMessage, d10 bool) (change, erro
 			return c, fault.Invalid("op", `Operation objects must contain exactly one member named "add", "remove", or "replace".`)
 		}
 	}
-	key, err := decodePointer(path)
+	key, pos, deep, err := decodePointer(path)
 	if err != nil {
 		return c, err
 	}
-	c.key = key
+	c.key, c.pos, c.deep = key, pos, deep
+	if key == "locations" {
+		return parseLocationChange(c, rc)
+	}
 	if err := checkKey(key); err != nil {
 		return c, err
 	}
@@ -125,26 +134,37 @@ func (a *API) parseChange(rc map[string]json.RawMessage, d10 bool) (change, erro
 	return c, nil
 }
 
-// decodePointer accepts the one-level JSON pointers Glance accepts.
-func decodePointer(p string) (string, error) {
+// decodePointer accepts the JSON pointers Glance accepts: one token, or
+// two for /locations/<pos> (whose depth parseLocationChange checks).
+func decodePointer(p string) (key, pos string, deep bool, err error) {
 	if !strings.HasPrefix(p, "/") {
-		return "", fault.Invalid("path", "Pointer `%s` does not start with \"/\".", p)
+		return "", "", false, fault.Invalid("path", "Pointer `%s` does not start with \"/\".", p)
 	}
 	tok := p[1:]
-	if strings.Contains(tok, "/") || strings.TrimSpace(tok) == "" {
-		return "", fault.Invalid("path", "Invalid JSON pointer for this resource: '%s'", p)
-	}
 	for i := 0; i < len(tok); i++ {
 		if tok[i] == '~' && (i+1 == len(tok) || (tok[i+1] != '0' && tok[i+1] != '1')) {
-			return "", fault.Invalid("path", "Pointer `%s` contains \"~\" not part of a recognized escape sequence.", p)
+			return "", "", false, fault.Invalid("path", "Pointer `%s` contains \"~\" not part of a recognized escape sequence.", p)
 		}
 	}
-	return strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~"), nil
+	unescape := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~") }
+	first, rest, deep := strings.Cut(tok, "/")
+	invalid := fault.Invalid("path", "Invalid JSON pointer for this resource: '%s'", p)
+	if strings.TrimSpace(first) == "" {
+		return "", "", false, invalid
+	}
+	key = unescape(first)
+	if deep && (key != "locations" || strings.Contains(rest, "/") || strings.TrimSpace(rest) == "") {
+		return "", "", false, invalid
+	}
+	return key, strings.TrimSpace(unescape(rest)), deep, nil
 }
 
 // apply is Glance's _do_add/_do_replace/_do_remove on one attribute,
 // with the policy each needs.
 func (a *API) apply(r *http.Request, img *image.Image, orig image.Image, c change, d4 bool) error {
+	if c.key == "locations" {
+		return a.applyLocations(r, img, orig, c)
+	}
 	t := a.target(r.Context(), orig)
 	if c.key == "visibility" && c.op != "remove" {
 		var vis string

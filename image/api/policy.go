@@ -45,6 +45,10 @@ func Defaults() []policy.Rule {
 		{Name: "modify_member", Check: adminOrSharedMbr, Description: "Accept or reject a shared image.", Operations: ops("PUT", "/v2/images/{image_id}/members/{member_id}")},
 		{Name: "deactivate", Check: adminOrMember, Description: "Deactivate an image.", Operations: ops("POST", "/v2/images/{image_id}/actions/deactivate")},
 		{Name: "reactivate", Check: adminOrMember, Description: "Reactivate an image.", Operations: ops("POST", "/v2/images/{image_id}/actions/reactivate")},
+		// Locations, when the operator shows them (API.ShowMultipleLocations).
+		{Name: "get_image_location", Check: adminOrReader, Description: "Reads the location of the image.", Operations: ops("GET", "/v2/images/{image_id}")},
+		{Name: "set_image_location", Check: adminOrMember, Description: "Sets location URI to given image.", Operations: ops("PATCH", "/v2/images/{image_id}")},
+		{Name: "delete_image_location", Check: "role:admin", Description: "Deletes the location of given image.", Operations: ops("PATCH", "/v2/images/{image_id}")},
 	}, metadefDefaults()...)
 }
 

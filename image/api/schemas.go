@@ -71,9 +71,31 @@ func (a *API) imageSchema() obj {
 		"self":             str("An image self url", "readOnly", true),
 		"file":             str("An image file url", "readOnly", true),
 		"schema":           str("An image schema url", "readOnly", true),
+		"direct_url":       str("URL to access the image file kept in external store", "readOnly", true),
+		"locations":        locationsSchema(),
 	}
 	return obj{"name": "image", "properties": props, "additionalProperties": obj{"type": "string"},
 		"links": []obj{{"rel": "self", "href": "{self}"}, {"rel": "enclosure", "href": "{file}"}, {"rel": "describedby", "href": "{schema}"}}}
+}
+
+// locationsSchema is the image schema's locations, as Glance writes it.
+func locationsSchema() obj {
+	validation := obj{
+		"description": "Values to be used to populate the corresponding image properties. If the image status is not 'queued', values must exactly match those already contained in the image properties.",
+		"type":        "object", "writeOnly": true, "additionalProperties": false,
+		"properties": obj{
+			"checksum":      obj{"type": "string", "minLength": 32, "maxLength": 32},
+			"os_hash_algo":  obj{"type": "string", "maxLength": 64},
+			"os_hash_value": obj{"type": "string", "maxLength": 128},
+		},
+		"required": []string{"os_hash_algo", "os_hash_value"},
+	}
+	return obj{"type": "array", "description": "A set of URLs to access the image file kept in external store",
+		"items": obj{"type": "object", "required": []string{"url", "metadata"}, "properties": obj{
+			"url":             obj{"type": "string", "maxLength": 255},
+			"metadata":        obj{"type": "object"},
+			"validation_data": validation,
+		}}}
 }
 
 func memberSchema() obj {
