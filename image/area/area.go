@@ -37,12 +37,15 @@ type Config struct {
 	QuotaBytes       int64            `yaml:"quota_bytes" help:"bytes of image data per project, -1 for no limit (image_size_total)"`
 	ProjectQuotas    map[string]Quota `yaml:"project_quotas" help:"per-project overrides of quota_images and quota_bytes, by project id"`
 	WebDownload      bool             `yaml:"web_download" help:"offer the web-download import method"`
-	WebDownloadAllow []string         `yaml:"web_download_allow" help:"CIDRs web-download may fetch from although loopback or link-local (refused otherwise)"`
+	WebDownloadAllow []string         `yaml:"web_download_allow" help:"CIDRs web-download and image locations may fetch from although loopback or link-local (refused otherwise)"`
 	FormatMismatch   bool             `yaml:"allow_format_mismatch" help:"accept data whose format differs from disk_format (Glance's require_image_format_match=false); safety checks still apply"`
 	PolicyFile       string           `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Glance's default rules"`
 	MaxProperties    int              `yaml:"max_properties" help:"extra properties per image, -1 for no limit (Glance's image_property_quota); one more is a 413"`
 	MaxTags          int              `yaml:"max_tags" help:"tags per image, -1 for no limit (Glance's image_tag_quota); one more is a 413"`
 	MaxMembers       int              `yaml:"max_members" help:"projects one image can be shared with, -1 for no limit (Glance's image_member_quota); one more is a 413"`
+	ShowLocations    bool             `yaml:"show_multiple_locations" help:"Glance's show_multiple_locations, deprecated there and risky: image bodies list locations (URLs may hold credentials) and members may add http(s) locations, which the service then fetches (guarded as web-download: see web_download_allow)"`
+	ShowDirectURL    bool             `yaml:"show_image_direct_url" help:"Glance's show_image_direct_url, risky: image bodies show the URL of the first location (for images uploaded here, the file:// path of their data) as direct_url"`
+	MaxLocations     int              `yaml:"max_locations" help:"locations per image, -1 for no limit (Glance's image_location_quota); one more is a 413"`
 	MetadefsDir      string           `yaml:"metadefs_dir" help:"Glance's metadata definitions files (*.json) loaded once, at the first start; empty finds them in /etc/glance/metadefs or /usr/share/glance-common/metadefs (Debian's glance-common), \"-\" loads none"`
 }
 
@@ -66,7 +69,7 @@ func (c *Config) Validate() error {
 	if c.MaxImageSize <= 0 {
 		return bad("max_image_size", "must be positive")
 	}
-	for key, v := range map[string]int{"max_properties": c.MaxProperties, "max_tags": c.MaxTags, "max_members": c.MaxMembers} {
+	for key, v := range map[string]int{"max_properties": c.MaxProperties, "max_tags": c.MaxTags, "max_members": c.MaxMembers, "max_locations": c.MaxLocations} {
 		if v < -1 {
 			return bad(key, "must be -1 (no limit) or more")
 		}
@@ -90,7 +93,7 @@ func (c *Config) Validate() error {
 // New returns the image area with Glance's defaults.
 func New() *Area {
 	return &Area{Config: Config{HashAlgo: "sha512", MaxImageSize: 1 << 40, QuotaImages: -1, QuotaBytes: -1, WebDownload: true,
-		MaxProperties: 128, MaxTags: 128, MaxMembers: 128}}
+		MaxProperties: 128, MaxTags: 128, MaxMembers: 128, MaxLocations: 10}}
 }
 
 var (
@@ -149,7 +152,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	provideImport(env, svc)
 	provideSnapshots(env, svc)
 	provideCreate(env, svc)
-	h := (&api.API{Service: svc, Policy: enf}).Handler()
+	h := (&api.API{Service: svc, Policy: enf, ShowMultipleLocations: a.Config.ShowLocations, ShowDirectURL: a.Config.ShowDirectURL}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Glance, Optional: true}
 	// At close, imports in progress stop (Service.Stop) and the next
 	// start resumes or requeues them (Recover above).
@@ -203,8 +206,8 @@ func (a *Area) service(env *compose.Env) (*image.Service, error) {
 	ic := a.Config
 	records := image.NewStore(env.DB, env.Watch)
 	// Glance's per-image quotas (image_property_quota, image_tag_quota,
-	// image_member_quota).
-	records.Caps = image.Caps{Properties: ic.MaxProperties, Tags: ic.MaxTags, Members: ic.MaxMembers}
+	// image_member_quota, image_location_quota).
+	records.Caps = image.Caps{Properties: ic.MaxProperties, Tags: ic.MaxTags, Members: ic.MaxMembers, Locations: ic.MaxLocations}
 	svc := &image.Service{
 		Store: records, Data: data, Staging: staging,
 		HashAlgo: ic.HashAlgo, MaxImageSize: ic.MaxImageSize, AllowFormatMismatch: ic.FormatMismatch, Log: env.Log,
@@ -215,12 +218,17 @@ func (a *Area) service(env *compose.Env) (*image.Service, error) {
 			return image.Limits{Count: ic.QuotaImages, Bytes: ic.QuotaBytes}
 		},
 	}
+	var allow []netip.Prefix
+	for _, s := range ic.WebDownloadAllow {
+		allow = append(allow, netip.MustParsePrefix(s)) // validated with the config
+	}
+	// One guard for every URL a user names: web-download's, and the
+	// http(s) locations of images (read even with show_multiple_locations
+	// off, since images that have them must still serve their data).
+	fetch := &httpstore.Store{Client: httpstore.GuardedClient(allow, 6*time.Hour)}
+	svc.External = fetch
 	if ic.WebDownload {
-		var allow []netip.Prefix
-		for _, s := range ic.WebDownloadAllow {
-			allow = append(allow, netip.MustParsePrefix(s)) // validated with the config
-		}
-		svc.Fetch = &httpstore.Store{Client: httpstore.GuardedClient(allow, 6*time.Hour)}
+		svc.Fetch = fetch
 	}
 	return svc, nil
 }
