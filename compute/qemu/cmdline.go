@@ -23,15 +23,16 @@ const incomingFD = 3
 
 // commandLine is QEMU's arguments for g, whose ports and volumes all
 // have their slots (loadGuest and Spawn fill them). incoming starts it
-// paused (-S), loading the saved memory state from incomingFD.
-// initiator is the iSCSI initiator name its network disks log in with,
-// "" for QEMU's own (defaultInitiator).
-func commandLine(g *definition, f files, accel, initiator string, incoming bool) ([]string, error) {
+// paused (-S), loading the saved memory state from incomingFD. r is how
+// its network disks are reached: r.initiator the iSCSI initiator name
+// they log in with, "" for QEMU's own (defaultInitiator), r.cephConf
+// the ceph.conf of its rbd volumes.
+func commandLine(g *definition, f files, accel string, r reach, incoming bool) ([]string, error) {
 	if err := checkGuest(&g.Guest); err != nil {
 		return nil, err
 	}
-	if initiator == "" {
-		initiator = defaultInitiator(g.ID)
+	if r.initiator == "" {
+		r.initiator = defaultInitiator(g.ID)
 	}
 	for _, p := range []string{f.qmp, f.consoleSock} {
 		if len(p) > maxSocketPath {
@@ -59,9 +60,9 @@ func commandLine(g *definition, f files, accel, initiator string, incoming bool)
 	root, config, _ := g.diskSlots()
 	switch d := g.Disk; {
 	case d.Protocol != "":
-		// Boot from volume: checkGuest read its target.
-		t, _ := storedTarget(d)
-		args = append(args, networkDisk(f, "root", t, initiator)...)
+		// Boot from volume: checkGuest read its connection.
+		nd, _ := storedDisk(d, "root", r)
+		args = append(args, networkDisk(f, "root", nd)...)
 		args = append(args, "-device", device(map[string]any{"driver": "virtio-blk-pci", "id": "root", "drive": "root", "bootindex": 1, "serial": d.VolumeID(), "addr": pciAddr(root)}))
 	case d.Path != "":
 		format := d.Format
@@ -88,11 +89,11 @@ func commandLine(g *definition, f files, accel, initiator string, incoming bool)
 		if !ok {
 			return nil, fmt.Errorf("compute/qemu: guest %s: volume %s has no PCI slot", g.ID, v.VolumeID())
 		}
-		t, err := storedTarget(v)
+		nd, err := storedDisk(v, volumeNode(slot), r)
 		if err != nil {
 			return nil, fmt.Errorf("compute/qemu: guest %s: volume %s: %w", g.ID, v.VolumeID(), err)
 		}
-		args = append(args, networkDisk(f, volumeNode(slot), t, initiator)...)
+		args = append(args, networkDisk(f, volumeNode(slot), nd)...)
 		args = append(args, "-device", device(volumeDevice(v.VolumeID(), slot)))
 	}
 	if incoming {

@@ -46,13 +46,20 @@ func TestCommandLine(t *testing.T) {
 			ConfigISO: "/var/lib/gostack/qemu/" + id + "/config.iso",
 			Ports:     []virt.GuestPort{{ID: "3f8a2c1e-5b7d-4e0f-9a61-2d4c8b7e6f10", MAC: "fa:16:3e:11:22:33"}},
 		}, volumes: []virt.Disk{storedVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", true), storedVolume("a1b2c3d4-0000-4000-8000-000000000001", false)}},
+		// RBD: the root disk an image with cephx (its key in
+		// root.secret), two volumes attached, one with cephx and
+		// discard, one without either.
+		{name: "rbd", accel: "kvm", g: virt.Guest{
+			ID: id, Name: "from-rbd", VCPUs: 1, MemoryMB: 512,
+			Disk: rbdVolume("0d0c3a52-7e1b-4f6e-9a35-c2b1d0e9f8a7", true),
+		}, volumes: []virt.Disk{rbdVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", true), rbdVolume("a1b2c3d4-0000-4000-8000-000000000001", false)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := &definition{Guest: c.g, Volumes: c.volumes}
 			if err := g.fillSlots(); err != nil {
 				t.Fatal(err)
 			}
-			args, err := commandLine(g, f, c.accel, c.initiator, c.incoming)
+			args, err := commandLine(g, f, c.accel, reach{initiator: c.initiator, cephConf: "/var/lib/gostack/qemu/ceph.conf"}, c.incoming)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +84,7 @@ func TestCommandLine(t *testing.T) {
 func TestCommandLineSocketPath(t *testing.T) {
 	g := virt.Guest{ID: "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4", MemoryMB: 64}
 	f := guestFiles("/"+strings.Repeat("d", 80), g.ID)
-	if _, err := commandLine(&definition{Guest: g}, f, "tcg", "", false); err == nil || !strings.Contains(err.Error(), "shorter state dir") {
+	if _, err := commandLine(&definition{Guest: g}, f, "tcg", reach{}, false); err == nil || !strings.Contains(err.Error(), "shorter state dir") {
 		t.Fatalf("long socket path: %v", err)
 	}
 }
@@ -130,4 +137,19 @@ func storedVolume(id string, chap bool) virt.Disk {
 		c["auth_method"], c["auth_username"] = "CHAP", "Zq8dW2nKp4Lm9Xv3Tb7R"
 	}
 	return virt.Disk{Protocol: "iscsi", Connection: c, Serial: id}
+}
+
+// rbdSecretUUID is the secret uuid of rbdVolume's cephx user.
+const rbdSecretUUID = "457eb676-33da-42ec-9a8c-9293d545c337"
+
+// rbdVolume is an rbd volume as Cinder's RBD driver gives it (and
+// guest.json keeps it: no key is in it), on two monitors, with cephx
+// and discard or neither.
+func rbdVolume(id string, cephx bool) virt.Disk {
+	c := map[string]string{"name": "volumes/volume-" + id, "hosts": "192.0.2.21,2001:db8::22", "ports": "6789,3300",
+		"cluster_name": "ceph", "volume_id": id, "auth_enabled": "false"}
+	if cephx {
+		c["auth_enabled"], c["auth_username"], c["secret_type"], c["secret_uuid"], c["discard"] = "true", "cinder", "ceph", rbdSecretUUID, "true"
+	}
+	return virt.Disk{Protocol: "rbd", Connection: c, Serial: id}
 }

@@ -2,11 +2,13 @@
 // qemu-system-x86_64 process of its own and controls it over QMP, with
 // no libvirt in between. It is pure Go.
 //
-// Each guest has a directory, StateDir/<id>:
+// StateDir holds ceph.conf, the driver's own (Config.RBDConf empty:
+// librbd's client mount timeout), and each guest has a directory,
+// StateDir/<id>:
 //
 //	guest.json          its definition: the virt.Guest it was spawned with, the ports and volumes attached and detached since, each NIC's and volume's PCI slot (written atomically; no password)
-//	root.secret         the CHAP password of a root disk that is a volume (boot from volume), 0600
-//	vol<slot>.secret    the CHAP password of the volume in PCI slot <slot>, 0600
+//	root.secret         the CHAP password (iscsi) or cephx key (rbd) of a root disk that is a volume (boot from volume), 0600
+//	vol<slot>.secret    the CHAP password or cephx key of the volume in PCI slot <slot>, 0600
 //	qemu.pid            QEMU's -pidfile
 //	qmp.sock            the QMP socket
 //	console.log         the serial console, appended to across restarts
@@ -74,10 +76,22 @@
 // object-del. The initiator name is Config.InitiatorName, or QEMU's own
 // per guest.
 //
-// What it does not do: rbd disks (virt.ErrNotSupported), a volume as
-// anything but a raw virtio-blk disk, multipath, resize,
-// snapshots, live migration, CPU models and pinning, hugepages, vhost-net,
-// and the image properties of Guest.Properties (hw_disk_bus,
+// Ceph RBD volumes (Protocol "rbd") go the same way through QEMU's own
+// librbd (qemu-block-extra): a block node of QEMU's rbd driver with the
+// connection's pool, image, monitors (server) and cephx user, its key
+// read by a secret object (format base64) from the volume's secret
+// file, where the driver copied it from the keyring file that
+// Config.RBDSecrets names for the connection's secret uuid — Nova's
+// hosts hold that key as a libvirt secret of that uuid. librbd reads
+// Config.RBDConf, by default the driver's own ceph.conf whose client
+// mount timeout (10 s) bounds a connection the cluster refuses or does
+// not answer: blockdev-add holds QEMU until librados gives up, 300 s
+// by default.
+//
+// What it does not do: network disks other than iscsi and rbd
+// (virt.ErrNotSupported), a volume as anything but a raw virtio-blk
+// disk, multipath, resize, snapshots, live migration, CPU models and
+// pinning, hugepages, vhost-net, and the image properties of Guest.Properties (hw_disk_bus,
 // hw_vif_model...: disks and NICs are virtio). It does not make the
 // config drive or fetch images: Guest.Disk.Path and Guest.ConfigISO are
 // files someone else made.

@@ -47,6 +47,20 @@ type Config struct {
 	// names). Empty: QEMU's own for each guest,
 	// iqn.2008-11.org.linux-kvm:<guest id>.
 	InitiatorName string
+	// RBDSecrets are the cephx keys of rbd volumes, by the secret uuid
+	// their connections name (virt.RBDSecrets: each a keyring file). An
+	// attach, or a spawn from a volume, copies the key of the
+	// connection's user into the volume's secret file; an rbd volume
+	// with cephx whose uuid has no key here is refused (virt.ErrNoKey).
+	RBDSecrets virt.RBDSecrets
+	// RBDConf is the ceph.conf QEMU's librbd reads for rbd volumes (the
+	// monitors are the connection's whatever it says). Empty: the
+	// driver's own, StateDir/ceph.conf, which sets only client mount
+	// timeout (rbdMountTimeout), so that a cluster that refuses the key
+	// or does not answer fails the attach in seconds, not librados' 300 s
+	// during which QEMU does nothing else (blockdev-add holds it). Name
+	// one to give librbd other options, with a timeout of its own.
+	RBDConf string
 	// Log receives what the driver did and warnings (a failed clean-up);
 	// discarded when nil.
 	Log *slog.Logger
@@ -99,6 +113,15 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if err := cfg.RBDSecrets.Check(); err != nil {
+		return nil, fmt.Errorf("compute/qemu: %w", err)
+	}
+	if cfg.RBDConf == "" {
+		cfg.RBDConf = filepath.Join(dir, "ceph.conf")
+		if err := writeFileAtomic(cfg.RBDConf, []byte(rbdConf)); err != nil {
+			return nil, err
+		}
+	}
 	bin, err := exec.LookPath(cfg.Binary)
 	if err != nil {
 		return nil, fmt.Errorf("compute/qemu: %w (Debian package qemu-system-x86)", err)
@@ -126,9 +149,22 @@ func New(cfg Config) (*Driver, error) {
 	return d, nil
 }
 
+// rbdMountTimeout bounds librbd's connection to a cluster (its monitors
+// and the key's check) in the driver's own ceph.conf.
+const rbdMountTimeout = 10 * time.Second
+
+// rbdConf is the driver's own ceph.conf (Config.RBDConf empty).
+var rbdConf = fmt.Sprintf(`# compute/qemu: the ceph.conf of QEMU's librbd for rbd volumes
+# (Config.RBDConf). Each volume's connection gives the monitors, its
+# secret object the key.
+[global]
+client mount timeout = %d
+`, int(rbdMountTimeout.Seconds()))
+
 // Factory makes a Driver from a compute agent's settings: state_dir,
-// binary, accel and initiator_name (Config's fields of the same
-// meaning). It is a
+// binary, accel, initiator_name, rbd_conf (Config's fields of the same
+// meaning) and rbd_secrets ("<uuid>=<keyring file>" pairs separated by
+// commas: Config.RBDSecrets). It is a
 // virt.DriverFactory:
 //
 //	drivers.Register("qemu", qemu.Factory)
@@ -147,8 +183,15 @@ func Factory(_ context.Context, settings map[string]string) (virt.Driver, error)
 			cfg.Accel = v
 		case "initiator_name":
 			cfg.InitiatorName = v
+		case "rbd_conf":
+			cfg.RBDConf = v
+		case "rbd_secrets":
+			var err error
+			if cfg.RBDSecrets, err = virt.ParseRBDSecrets(v); err != nil {
+				return nil, err
+			}
 		default:
-			return nil, fmt.Errorf("compute/qemu: unknown setting %q (have state_dir, binary, accel, initiator_name)", k)
+			return nil, fmt.Errorf("compute/qemu: unknown setting %q (have state_dir, binary, accel, initiator_name, rbd_conf, rbd_secrets)", k)
 		}
 	}
 	return New(cfg)

@@ -23,9 +23,9 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		return err
 	}
 	if g.Disk.Protocol != "" {
-		// Boot from volume: the password too, which is about to be
+		// Boot from volume: an iscsi password too, which is about to be
 		// stored in the root disk's secret file.
-		if _, err := g.Disk.ISCSI(); err != nil {
+		if err := checkVolume(g.Disk); err != nil {
 			return fmt.Errorf("compute/qemu: guest %s: root disk: %w", g.ID, err)
 		}
 		g.Disk.Serial = g.Disk.VolumeID()
@@ -50,7 +50,7 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		return fmt.Errorf("compute/qemu: %w", err)
 	}
 	start := time.Now()
-	def.Disk, err = keepSecret(f, "root", def.Disk)
+	def.Disk, err = d.keepSecret(f, "root", def.Disk)
 	if err == nil {
 		err = saveGuest(f, def)
 	}
@@ -115,7 +115,7 @@ func (d *Driver) finishSpawn(ctx context.Context, f files, g virt.Guest) error {
 // never start is refused now, not at its PowerOn), and its taps are
 // made and plugged.
 func (d *Driver) define(ctx context.Context, g *definition, f files) error {
-	if _, err := commandLine(g, f, d.accel, d.initiator(g.ID), false); err != nil {
+	if _, err := commandLine(g, f, d.accel, d.reach(g.ID), false); err != nil {
 		return err
 	}
 	return d.plugPorts(ctx, g.Ports)

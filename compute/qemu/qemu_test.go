@@ -174,7 +174,10 @@ func TestSpawnRefused(t *testing.T) {
 	}{
 		{"id not a uuid", func(g *virt.Guest) { g.ID = "../etc" }, "not a uuid"},
 		{"no memory", func(g *virt.Guest) { g.MemoryMB = 0 }, "memory"},
-		{"rbd disk", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "rbd"} }, "rbd disk: compute/virt: not supported"},
+		{"nbd disk", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "nbd"} }, "nbd disk: compute/virt: not supported"},
+		{"rbd disk without a name", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "rbd", Serial: "r1"} }, "want pool/image"},
+		{"rbd disk whose key the host lacks", func(g *virt.Guest) { g.Disk = rbdVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", true) },
+			"no keyring for secret uuid " + rbdSecretUUID},
 		{"vmdk disk", func(g *virt.Guest) { g.Disk = virt.Disk{Path: "/x", Format: "vmdk"} }, "disk format"},
 		{"iscsi disk without a target", func(g *virt.Guest) {
 			g.Disk = storedVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", false)
@@ -200,13 +203,17 @@ func TestSpawnRefused(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("spawn: %v, want %q", err, c.want)
 			}
-			if c.name == "rbd disk" && !errors.Is(err, virt.ErrNotSupported) {
+			if c.name == "nbd disk" && !errors.Is(err, virt.ErrNotSupported) {
 				t.Fatalf("network disk: %v is not ErrNotSupported", err)
+			}
+			if c.name == "rbd disk whose key the host lacks" && !errors.Is(err, virt.ErrNoKey) {
+				t.Fatalf("rbd disk: %v is not ErrNoKey", err)
 			}
 		})
 	}
-	if entries, _ := os.ReadDir(d.cfg.StateDir); len(entries) != 0 {
-		t.Fatalf("state dir not empty: %v", entries)
+	// The driver's own ceph.conf is all there is.
+	if entries, _ := os.ReadDir(d.cfg.StateDir); len(entries) != 1 || entries[0].Name() != "ceph.conf" {
+		t.Fatalf("state dir: %v", entries)
 	}
 }
 
@@ -221,7 +228,7 @@ func TestFactory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := d.(*Driver).initiator(tinyGuest().ID); got != "iqn.1993-08.org.debian:01:compute-1" {
+	if got := d.(*Driver).reach(tinyGuest().ID).initiator; got != "iqn.1993-08.org.debian:01:compute-1" {
 		t.Fatalf("initiator %q", got)
 	}
 	info := d.Info()

@@ -7,19 +7,22 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gostack/gostack/compute/virt"
 )
 
-// AttachVolume adds volume v (a network disk: Protocol "iscsi") to
-// guest id (Nova's os-volume_attachments): into guest.json, so that
-// every start of the guest logs in to it, and, while QEMU runs (running
-// or paused), into the machine now: QMP object-add makes a secret
-// object that reads the CHAP password from the volume's secret file,
-// blockdev-add logs in to the target with QEMU's own initiator
-// (libiscsi: driver iscsi, transport tcp), and device_add puts a
+// AttachVolume adds volume v (a network disk: Protocol "iscsi" or
+// "rbd") to guest id (Nova's os-volume_attachments): into guest.json,
+// so that every start of the guest connects to it, and, while QEMU runs
+// (running or paused), into the machine now: QMP object-add makes a
+// secret object that reads the volume's secret file (the CHAP password;
+// the cephx key Config.RBDSecrets has for the connection's secret
+// uuid), blockdev-add connects with QEMU's own initiator (libiscsi:
+// driver iscsi, transport tcp; librbd: driver rbd, the monitors as its
+// servers, Config.RBDConf as its ceph.conf), and device_add puts a
 // virtio-blk disk with the volume id as its serial in the volume's PCI
 // slot (ACPI hot-plug). A volume the guest has already is nothing, but
 // for a QEMU that lacks its disk: an earlier attach stopped half-way,
@@ -28,10 +31,13 @@ import (
 //
 // The order is what makes a crash safe, as for AttachInterface: the
 // secret file, then guest.json, then QEMU. An attach the target refuses
-// (a wrong CHAP password, an unknown target or LUN) fails at
-// blockdev-add with QEMU's message, and is undone: its secret object,
-// its secret file and its entry in guest.json go, and the guest is as
-// it was.
+// (a wrong CHAP password, an unknown target or LUN; a cephx key the
+// cluster refuses, an unknown image, monitors that do not answer within
+// the ceph.conf's client mount timeout) fails at blockdev-add with
+// QEMU's message, and is undone: its secret object, its secret file and
+// its entry in guest.json go, and the guest is as it was. An rbd volume
+// whose key the host lacks is refused before anything is written
+// (virt.ErrNoKey).
 func (d *Driver) AttachVolume(ctx context.Context, id string, v virt.Disk) error {
 	volumeID := v.VolumeID()
 	if err := checkVolume(v); err != nil {
@@ -64,7 +70,7 @@ func (d *Driver) AttachVolume(ctx context.Context, id string, v virt.Disk) error
 		return err
 	}
 	slot := g.VolumeSlots[volumeID]
-	stored, err := keepSecret(f, volumeNode(slot), v)
+	stored, err := d.keepSecret(f, volumeNode(slot), v)
 	if err != nil {
 		return err
 	}
@@ -103,16 +109,16 @@ func (d *Driver) finishVolumeAttach(ctx context.Context, f files, g *definition,
 	return nil
 }
 
-// plugVolume hot-plugs stored volume v (its password in its secret
-// file) into slot.
+// plugVolume hot-plugs stored volume v (its secret in its secret file)
+// into slot.
 func (d *Driver) plugVolume(ctx context.Context, f files, id string, v virt.Disk, slot int) error {
-	t, err := storedTarget(v)
+	node := volumeNode(slot)
+	nd, err := storedDisk(v, node, d.reach(id))
 	if err != nil {
 		return err
 	}
-	node := volumeNode(slot)
 	return withMonitor(ctx, f.qmp, func(m *monitor) error {
-		if err := m.addNetworkDisk(ctx, f, node, t, d.initiator(id), volumeDevice(v.VolumeID(), slot)); err != nil {
+		if err := m.addNetworkDisk(ctx, f, node, nd, volumeDevice(v.VolumeID(), slot)); err != nil {
 			return err
 		}
 		return m.throttle(ctx, volumeDeviceID(v.VolumeID()), v.QoS)
@@ -213,8 +219,9 @@ func (d *Driver) forgetVolume(f files, g *definition, volumeID string, slot int)
 // detach waits for it until ctx's deadline (Config.ShutdownTimeout if
 // it has none), asking again every 5 s; a guest that does not, or a
 // paused one, which cannot, is an error that leaves the volume as it
-// was. Then blockdev-del logs out of the target, object-del drops the
-// secret, and the volume goes out of guest.json, its secret file last.
+// was. Then blockdev-del logs out of the target (closes the rbd image),
+// object-del drops the secret, and the volume goes out of guest.json,
+// its secret file last.
 // A volume the guest does not have is nothing; a suspended guest
 // refuses, and so does the root disk's volume.
 func (d *Driver) DetachVolume(ctx context.Context, id, volumeID string) error {
@@ -252,8 +259,8 @@ func (d *Driver) DetachVolume(ctx context.Context, id, volumeID string) error {
 }
 
 // removeVolume asks the guest to let the volume's disk go, waits until
-// QEMU no longer has it (unplug), and deletes its block node (the
-// iSCSI session ends) and its secret object.
+// QEMU no longer has it (unplug), and deletes its block node (the iSCSI
+// session ends, the rbd image is closed) and its secret object.
 func (d *Driver) removeVolume(ctx context.Context, f files, id, volumeID string, slot int) error {
 	_, qemuGone, err := d.unplug(ctx, f, id, "disk", func(devs []pciDevice) string { return liveVolume(devs, volumeID) })
 	if err != nil || qemuGone {
@@ -301,35 +308,46 @@ func liveVolume(devs []pciDevice, volumeID string) string {
 // guest with -uuid: iqn.2008-11.org.linux-kvm:<uuid>.
 func defaultInitiator(id string) string { return "iqn.2008-11.org.linux-kvm:" + id }
 
-// initiator is the initiator name guest id's network disks log in with.
-func (d *Driver) initiator(id string) string {
-	if d.cfg.InitiatorName != "" {
-		return d.cfg.InitiatorName
+// reach is how guest id's network disks are reached: the initiator name
+// they log in with, and the ceph.conf of rbd volumes.
+func (d *Driver) reach(id string) reach {
+	r := reach{initiator: d.cfg.InitiatorName, cephConf: d.cfg.RBDConf}
+	if r.initiator == "" {
+		r.initiator = defaultInitiator(id)
 	}
-	return defaultInitiator(id)
+	return r
+}
+
+// reach is how a guest's QEMU reaches its network disks.
+type reach struct {
+	initiator string // iSCSI initiator name
+	cephConf  string // the ceph.conf librbd reads; "" for librbd's default
 }
 
 // checkVolume refuses a volume this driver cannot attach
-// (checkNetworkDisk), or whose connection lacks its password: it is
-// about to be stored.
+// (checkNetworkDisk), or, for iscsi, whose connection lacks its
+// password: it is about to be stored.
 func checkVolume(v virt.Disk) error {
 	if err := checkNetworkDisk(v); err != nil {
 		return err
 	}
-	_, err := v.ISCSI()
-	return err
+	if v.Protocol == virt.ProtocolISCSI {
+		_, err := v.ISCSI()
+		return err
+	}
+	return nil
 }
 
 // checkNetworkDisk refuses a network disk the command line cannot
-// express: a protocol other than iscsi, a connection that does not read
-// (its password may be in the guest's secret file instead), a format
-// other than raw, a path beside it, no volume id or one that cannot name
-// a QEMU device (letters, digits, '-', '.', '_').
+// express: a protocol other than iscsi and rbd, a connection that does
+// not read (an iscsi password may be in the guest's secret file
+// instead), a format other than raw, a path beside it, no volume id or
+// one that cannot name a QEMU device (letters, digits, '-', '.', '_').
 func checkNetworkDisk(v virt.Disk) error {
 	if v.Protocol == "" {
-		return errors.New("not a network disk: a volume has a Protocol (iscsi)")
+		return errors.New("not a network disk: a volume has a Protocol (iscsi, rbd)")
 	}
-	if v.Protocol != virt.ProtocolISCSI {
+	if v.Protocol != virt.ProtocolISCSI && v.Protocol != virt.ProtocolRBD {
 		return fmt.Errorf("%s disk: %w", v.Protocol, virt.ErrNotSupported)
 	}
 	if v.Path != "" {
@@ -338,7 +356,7 @@ func checkNetworkDisk(v virt.Disk) error {
 	if v.Format != "" && v.Format != "raw" {
 		return fmt.Errorf("an %s disk of format %q: want raw", v.Protocol, v.Format)
 	}
-	if _, err := storedTarget(v); err != nil {
+	if _, err := storedDisk(v, "check", reach{}); err != nil {
 		return err
 	}
 	id := v.VolumeID()
@@ -365,9 +383,24 @@ func storedTarget(v virt.Disk) (virt.ISCSI, error) {
 	return t, err
 }
 
-// keepSecret writes v's CHAP password, if it has one, to node's secret
-// file and returns v as guest.json keeps it: without the password.
-func keepSecret(f files, node string, v virt.Disk) (virt.Disk, error) {
+// keepSecret writes v's secret, if it has one, to node's secret file
+// and returns v as guest.json keeps it: without the password. An iscsi
+// volume's secret is its CHAP password, which leaves the connection; an
+// rbd volume's with cephx is the key of its user that
+// Config.RBDSecrets names by its secret uuid (base64, as Ceph writes
+// it), never in the connection.
+func (d *Driver) keepSecret(f files, node string, v virt.Disk) (virt.Disk, error) {
+	if v.Protocol == virt.ProtocolRBD {
+		r, err := v.RBD()
+		if err != nil || r.User == "" {
+			return v, err
+		}
+		key, err := d.cfg.RBDSecrets.Key(r.SecretUUID, r.User)
+		if err != nil {
+			return v, err
+		}
+		return v, writeFileAtomic(f.secret(node), []byte(key))
+	}
 	pw, ok := v.Connection["auth_password"]
 	if !ok {
 		return v, nil
@@ -380,22 +413,86 @@ func keepSecret(f files, node string, v virt.Disk) (virt.Disk, error) {
 	return v, nil
 }
 
-// networkDisk is a network disk's arguments, for the command line: its
-// secret object reading node's secret file (with CHAP), and its block
-// node.
-func networkDisk(f files, node string, t virt.ISCSI, initiator string) []string {
-	var args []string
-	if t.Username != "" {
-		args = append(args, "-object", jsonArg(secretObject(f, node)))
+// netDisk is a stored network disk as QEMU reaches it: its block node,
+// and the format of the secret it reads from its secret file ("" for
+// none). It holds no secret.
+type netDisk struct {
+	blockdev     map[string]any
+	secretFormat string // "raw" (a CHAP password), "base64" (a cephx key)
+	target       fmt.Stringer
+}
+
+// storedDisk is stored network disk v as block node node: for iscsi,
+// QEMU's iscsi driver (storedTarget); for rbd, its rbd driver.
+func storedDisk(v virt.Disk, node string, r reach) (netDisk, error) {
+	switch v.Protocol {
+	case virt.ProtocolISCSI:
+		t, err := storedTarget(v)
+		if err != nil {
+			return netDisk{}, err
+		}
+		nd := netDisk{blockdev: iscsiBlockdev(node, t, r.initiator), target: t}
+		if t.Username != "" {
+			nd.secretFormat = "raw"
+		}
+		return nd, nil
+	case virt.ProtocolRBD:
+		c, err := v.RBD()
+		if err != nil {
+			return netDisk{}, err
+		}
+		nd := netDisk{blockdev: rbdBlockdev(node, c, r.cephConf, v.Connection["discard"] == "true"), target: c}
+		if c.User != "" {
+			nd.secretFormat = "base64"
+		}
+		return nd, nil
 	}
-	return append(args, "-blockdev", jsonArg(iscsiBlockdev(node, t, initiator)))
+	return netDisk{}, fmt.Errorf("%s disk: %w", v.Protocol, virt.ErrNotSupported)
+}
+
+// networkDisk is a network disk's arguments, for the command line: its
+// secret object reading node's secret file (with CHAP or cephx), and
+// its block node.
+func networkDisk(f files, node string, nd netDisk) []string {
+	var args []string
+	if nd.secretFormat != "" {
+		args = append(args, "-object", jsonArg(secretObject(f, node, nd.secretFormat)))
+	}
+	return append(args, "-blockdev", jsonArg(nd.blockdev))
 }
 
 // secretObject is node's secret, for -object and object-add alike: QEMU
-// reads the password from the file, so it crosses no command line and
-// no socket.
-func secretObject(f files, node string) map[string]any {
-	return map[string]any{"qom-type": "secret", "id": secretID(node), "file": f.secret(node), "format": "raw"}
+// reads the password or key from the file, so it crosses no command
+// line and no socket.
+func secretObject(f files, node, format string) map[string]any {
+	return map[string]any{"qom-type": "secret", "id": secretID(node), "file": f.secret(node), "format": format}
+}
+
+// rbdBlockdev is an rbd volume's block node, for -blockdev and
+// blockdev-add alike: QEMU's rbd driver (librbd) on the image, the
+// connection's monitors as its servers, with cephx the user and the key
+// in node's secret object (cephx required: no fall back to none; without
+// cephx, librbd's configuration decides), conf
+// the ceph.conf librbd reads ("" for its default), cache none (librbd's
+// cache off, as Nova's cache='none'), and discard unmap when the
+// connection asks.
+func rbdBlockdev(node string, c virt.RBD, conf string, discard bool) map[string]any {
+	servers := make([]map[string]any, len(c.Monitors))
+	for i, m := range c.Monitors {
+		servers[i] = map[string]any{"host": m.Host, "port": strconv.Itoa(m.Port)}
+	}
+	opts := map[string]any{"driver": "rbd", "node-name": node, "pool": c.Pool, "image": c.Image, "server": servers,
+		"cache": map[string]any{"direct": true, "no-flush": false}}
+	if conf != "" {
+		opts["conf"] = conf
+	}
+	if c.User != "" {
+		opts["user"], opts["key-secret"], opts["auth-client-required"] = c.User, secretID(node), []string{"cephx"}
+	}
+	if discard {
+		opts["discard"] = "unmap"
+	}
+	return opts
 }
 
 // iscsiBlockdev is a network disk's block node, for -blockdev and
@@ -411,21 +508,22 @@ func iscsiBlockdev(node string, t virt.ISCSI, initiator string) map[string]any {
 }
 
 // addNetworkDisk hot-plugs a network disk: its secret object, its block
-// node (the login: a target that refuses fails here), then the device.
-// What an earlier attach left of node is deleted first; a step QEMU
-// refuses takes what the earlier ones made with it.
-func (m *monitor) addNetworkDisk(ctx context.Context, f files, node string, t virt.ISCSI, initiator string, dev map[string]any) error {
+// node (the login, the cluster's connection: a target or cluster that
+// refuses fails here), then the device. What an earlier attach left of
+// node is deleted first; a step QEMU refuses takes what the earlier ones
+// made with it.
+func (m *monitor) addNetworkDisk(ctx context.Context, f files, node string, nd netDisk, dev map[string]any) error {
 	if err := m.delNetworkDisk(ctx, node); err != nil {
 		return err
 	}
 	err := func() error {
-		if t.Username != "" {
-			if err := m.run(ctx, "object-add", secretObject(f, node), nil); err != nil {
+		if nd.secretFormat != "" {
+			if err := m.run(ctx, "object-add", secretObject(f, node, nd.secretFormat), nil); err != nil {
 				return err
 			}
 		}
-		if err := m.run(ctx, "blockdev-add", iscsiBlockdev(node, t, initiator), nil); err != nil {
-			return fmt.Errorf("%s: %w", t, err)
+		if err := m.run(ctx, "blockdev-add", nd.blockdev, nil); err != nil {
+			return fmt.Errorf("%s: %w", nd.target, err)
 		}
 		return m.run(ctx, "device_add", dev, nil)
 	}()
@@ -486,9 +584,11 @@ func (m *monitor) delNetworkDisk(ctx context.Context, node string) error {
 // ResizeVolume tells guest id that volume volumeID (a volume attached,
 // or its root volume) grew to size bytes: while QEMU runs, QMP
 // block_resize of the volume's node re-reads the capacity of its iSCSI
-// LUN (QEMU's iscsi driver refuses a size the LUN does not have), and
-// virtio-blk tells the guest. A guest not running reads the size at its
-// next start.
+// LUN (QEMU's iscsi driver refuses a size the LUN does not have) or
+// resizes its rbd image to that size (a no-op once the volume service
+// grew it), and virtio-blk tells the guest. A size below the one QEMU
+// has is refused: QEMU's rbd driver would shrink the image. A guest not
+// running reads the size at its next start.
 func (d *Driver) ResizeVolume(ctx context.Context, id, volumeID string, size int64) error {
 	f, g, unlock, err := d.open(ctx, id)
 	if err != nil {
@@ -509,10 +609,37 @@ func (d *Driver) ResizeVolume(ctx context.Context, id, volumeID string, size int
 		return err
 	}
 	if err := withMonitor(ctx, f.qmp, func(m *monitor) error {
+		have, err := m.nodeSize(ctx, node)
+		if err != nil {
+			return err
+		}
+		if size < have {
+			return fmt.Errorf("%d bytes is less than the %d the volume has: a volume only grows", size, have)
+		}
 		return m.run(ctx, "block_resize", map[string]any{"node-name": node, "size": size}, nil)
 	}); err != nil {
 		return fmt.Errorf("compute/qemu: resize volume %s of %s: %w", volumeID, id, err)
 	}
 	d.log.Info("compute/qemu: volume resized", "guest", id, "volume", volumeID, "size", size)
 	return nil
+}
+
+// nodeSize is the size QEMU has of block node node's image (its
+// virtual-size), 0 when QEMU has no such node.
+func (m *monitor) nodeSize(ctx context.Context, node string) (int64, error) {
+	var nodes []struct {
+		NodeName string `json:"node-name"`
+		Image    struct {
+			VirtualSize int64 `json:"virtual-size"`
+		} `json:"image"`
+	}
+	if err := m.run(ctx, "query-named-block-nodes", map[string]any{"flat": true}, &nodes); err != nil {
+		return 0, err
+	}
+	for _, n := range nodes {
+		if n.NodeName == node {
+			return n.Image.VirtualSize, nil
+		}
+	}
+	return 0, nil
 }

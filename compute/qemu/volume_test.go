@@ -163,7 +163,9 @@ func TestVolumeOff(t *testing.T) {
 	wantState(t, d, g.ID, virt.PowerShutdown)
 
 	for name, bad := range map[string]virt.Disk{
-		"rbd":               {Protocol: "rbd", Serial: "r1", Connection: map[string]string{"name": "volumes/r1"}},
+		"nbd":               {Protocol: "nbd", Serial: "n1", Connection: map[string]string{"name": "volumes/n1"}},
+		"rbd, no monitors":  {Protocol: "rbd", Serial: "r1", Connection: map[string]string{"name": "volumes/r1"}},
+		"rbd, no key":       rbdVolume("a1b2c3d4-0000-4000-8000-000000000007", true),
 		"a local file":      {Path: "/var/lib/x.raw", Format: "raw", Serial: "f1"},
 		"CHAP, no password": storedVolume("a1b2c3d4-0000-4000-8000-000000000001", true),
 		"an id with a comma": func() virt.Disk {
@@ -194,8 +196,8 @@ func TestVolumeOff(t *testing.T) {
 		} else if strings.Contains(err.Error(), pw) {
 			t.Errorf("%s: the error holds the password", name)
 		}
-		if name == "rbd" && !errors.Is(err, virt.ErrNotSupported) {
-			t.Errorf("rbd: %v is not ErrNotSupported", err)
+		if want := map[string]error{"nbd": virt.ErrNotSupported, "rbd, no monitors": virt.ErrBadVolume, "rbd, no key": virt.ErrNoKey}[name]; want != nil && !errors.Is(err, want) {
+			t.Errorf("%s: %v is not %v", name, err, want)
 		}
 	}
 	if after, _ := os.ReadFile(f.guest); !bytes.Equal(after, before) {
@@ -335,7 +337,7 @@ func TestVolumeHotplug(t *testing.T) {
 	if err := def.fillSlots(); err != nil {
 		t.Fatal(err)
 	}
-	if def.Volumes[len(def.Volumes)-1], err = keepSecret(f, volumeNode(4), c); err != nil {
+	if def.Volumes[len(def.Volumes)-1], err = d.keepSecret(f, volumeNode(4), c); err != nil {
 		t.Fatal(err)
 	}
 	if err := saveGuest(f, def); err != nil {
