@@ -47,13 +47,15 @@
 //     zones); a pool with live zones is not deleted.
 //   - Service statuses: the heartbeats of the running services
 //     (Heartbeat, Heartbeater), DOWN once a service is silent.
+//   - SECONDARY zones with their masters (IP addresses or hostnames):
+//     SecondaryZones for the transfer loop, Transferred stores a master's
+//     zone (its SOA and records as sent) for the server to serve.
 //
 // What it does not do: answer DNS queries or send NOTIFY (dns/server and a
 // worker do), check API policy beyond tenancy (the API edge does; TSIG keys,
 // pools, TLDs and blacklists are admin-only there), shared zones, or
-// CATALOG zones.
-// SECONDARY zones are stored (with their masters) but not
-// transferred. The floating-IP PTR hook waits for the network area.
+// CATALOG zones, or fetch a SECONDARY zone from its masters (it stores
+// what dns/publish's Secondaries fetched).
 //
 // The rest of the area: dns/server answers queries, dns/publish keeps it
 // in step with this Store, dns/api serves Designate v2 over it, and the

@@ -20,9 +20,11 @@ type ServedZone struct {
 	RecordSets  []RecordSet
 }
 
-// servedCond selects the zones a server answers for: live PRIMARY zones
-// not being deleted (they leave as soon as DeleteZone is called).
-const servedCond = "z.type = 'PRIMARY' AND z.status <> 'DELETED' AND z.action <> 'DELETE'"
+// servedCond selects the zones a server answers for: live PRIMARY zones,
+// and SECONDARY zones a transfer gave their content (an SOA), not being
+// deleted (they leave as soon as DeleteZone is called).
+const servedCond = "(z.type = 'PRIMARY' OR EXISTS (SELECT 1 FROM dns_recordsets s WHERE s.zone_id = z.id AND s.type = 'SOA' " +
+	"AND z.type = 'SECONDARY')) AND z.status <> 'DELETED' AND z.action <> 'DELETE'"
 
 // ServedZones returns every zone a server should answer for, by name, read
 // in one consistent snapshot.
@@ -152,9 +154,13 @@ func servedRecordSets(ctx context.Context, tx *sqlstore.Tx, cond string, args []
 // RRs turns the zone into resource records, SOA first: the SOA from the
 // zone's fields (MNAME the first nameserver, RNAME the email), the apex NS
 // from the nameservers, then every record of the recordsets, with the
-// zone's TTL where a recordset has none.
+// zone's TTL where a recordset has none. A SECONDARY zone is served as its
+// master gave it (Transferred): its SOA and NS records included.
 func (z ServedZone) RRs() ([]mdns.RR, error) {
 	zone := z.Zone
+	if zone.Type == Secondary {
+		return z.transferredRRs()
+	}
 	if len(z.Nameservers) == 0 {
 		return nil, fmt.Errorf("dns: zone %s: its pool has no nameservers", zone.Name)
 	}
@@ -211,4 +217,33 @@ func (s *Store) Deleting(ctx context.Context) ([]Zone, error) {
 		return rows.Err()
 	})
 	return out, err
+}
+
+// transferredRRs is a SECONDARY zone's records as stored by Transferred,
+// its SOA first. The records are read back as the master sent them (any
+// type, RFC 3597's form for the ones miekg/dns does not know).
+func (z ServedZone) transferredRRs() ([]mdns.RR, error) {
+	var soa mdns.RR
+	var out []mdns.RR
+	for _, rs := range z.RecordSets {
+		ttl := uint32(z.Zone.TTL)
+		if rs.TTL != nil {
+			ttl = uint32(*rs.TTL)
+		}
+		for _, data := range rs.Records {
+			rr, err := mdns.NewRR(fmt.Sprintf("%s %d IN %s %s", rs.Name, ttl, rs.Type, data))
+			if err != nil || rr == nil {
+				return nil, fmt.Errorf("dns: zone %s recordset %s: %v", z.Zone.Name, rs.ID, err)
+			}
+			if rs.Type == "SOA" {
+				soa = rr
+				continue
+			}
+			out = append(out, rr)
+		}
+	}
+	if soa == nil {
+		return nil, fmt.Errorf("dns: zone %s: not transferred yet", z.Zone.Name)
+	}
+	return append([]mdns.RR{soa}, out...), nil
 }

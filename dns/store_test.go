@@ -108,6 +108,7 @@ func TestStore(t *testing.T) {
 		{"served zones", testServed},
 		{"pool nameservers", testPoolChange},
 		{"pools", testPools},
+		{"secondary zones", testSecondary},
 		{"tsig keys", testTSIGKeys},
 		{"feed", testFeed},
 	}

@@ -148,6 +148,16 @@
 // configuration (API.PinnedPool) and are refused here (400
 // invalid_operation).
 //
+// SECONDARY zones are created with their masters (IP addresses or
+// hostnames, with an optional port) and transferred in from them, as
+// Designate's worker does: at once, on a master's NOTIFY and every SOA
+// refresh (AXFR, or IXFR applied as a diff), signed with the zone's TSIG
+// key (scope ZONE) when it has one; the zone takes the master's SOA
+// (serial, email, TTL, timers), its recordsets are the master's (read
+// here, never written), and it is ACTIVE once the DNS server serves the
+// master's serial. A zone no master answers for stays as it was (PENDING
+// before its first transfer); it never expires.
+//
 // TSIG keys (admin-only) take effect on the DNS server without a
 // restart: a key lets its holder transfer (AXFR, IXFR) what it is scoped
 // to, from any address, as Designate's mini-DNS does — a ZONE key its

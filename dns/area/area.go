@@ -354,8 +354,12 @@ func startServer(ctx context.Context, c *Config, store *dns.Store, feed *watch.L
 	}
 	dyn := &dnsserver.Dynamic{}
 	pub := &publish.Publisher{Store: store, Feed: feed, Target: dyn, Servers: []string{pollAddr(addr)}, NotifyKeys: notifyKeys, Log: log}
+	// SECONDARY zones are transferred in from their masters (their
+	// NOTIFYs reach it through the server) and then served like any zone.
+	sec := &publish.Secondaries{Store: store, Feed: feed, Log: log}
 	srv := dnsserver.New(dyn, dnsserver.Config{
 		Keys: keys, Transfer: transfer,
+		Notified:       sec.Notified,
 		NotifyTargets:  pub.NotifyTargets,
 		ZoneTransfer:   pub.ZoneTransfer,
 		TCPIdleTimeout: c.TCPIdleTimeout.D(),
@@ -368,6 +372,7 @@ func startServer(ctx context.Context, c *Config, store *dns.Store, feed *watch.L
 	sctx, cancel := context.WithCancel(ctx)
 	goCtl("dns server", func(context.Context) error { return srv.Serve(sctx, pc, l) })
 	goCtl("dns tsig keys", func(context.Context) error { return tsig.Run(sctx, head) })
+	goCtl("dns secondary zones", func(context.Context) error { return sec.Run(sctx, head) })
 	ready, failed := make(chan struct{}), make(chan error, 1)
 	goCtl("dns publisher", func(context.Context) error {
 		err := pub.Run(sctx, func() { close(ready) })

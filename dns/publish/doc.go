@@ -14,8 +14,14 @@
 // It rebuilds the whole index on a change, which is simple and correct;
 // for very large deployments a per-zone rebuild is the upgrade path.
 //
+// Secondaries transfers SECONDARY zones in from their masters (AXFR,
+// IXFR applied as a diff), at once when a zone appears or a master sends
+// NOTIFY (the server's Config.Notified) and then every SOA refresh; the
+// Publisher serves what it stored like any zone.
+//
 // What it does not do: answer queries or send NOTIFY (the dns/server
 // Server that serves Target does both, to the secondaries NotifyTargets
-// names), serve SECONDARY zones, or write zones and recordsets (the
-// Store's callers do). A Publisher runs once: one per Target.
+// names), expire a SECONDARY zone no master answers for (it keeps being
+// served), or write zones and recordsets (the Store's callers do). A
+// Publisher runs once: one per Target.
 package publish

@@ -3,6 +3,7 @@ package publish_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -24,7 +25,8 @@ import (
 
 // published is a store served by a real server through a Publisher whose
 // pools give the server its NOTIFY targets and transfer ACLs (as the dns
-// area wires them), with the store's TSIG keys followed.
+// area wires them), with the store's TSIG keys followed and SECONDARY
+// zones transferred in from their masters.
 type published struct {
 	st   *dns.Store
 	addr string // the server, UDP and TCP
@@ -58,14 +60,17 @@ func newPublished(t *testing.T) *published {
 	head, _, _ := feed.Head(ctx)
 	dyn := &server.Dynamic{}
 	p := &publish.Publisher{Store: st, Feed: feed, Target: dyn, Servers: []string{addr}, BumpInterval: 100 * time.Millisecond}
+	sec := &publish.Secondaries{Store: st, Feed: feed, Timeout: 5 * time.Second, UnloadedRetry: 200 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	srv := server.New(dyn, server.Config{Keys: loaded, NotifyTargets: p.NotifyTargets, ZoneTransfer: p.ZoneTransfer,
-		NotifyAttempts: 2, NotifyTimeout: 300 * time.Millisecond, Logf: t.Logf})
+		Notified: sec.Notified, NotifyAttempts: 2, NotifyTimeout: 300 * time.Millisecond, Logf: t.Logf})
 	keys.Server = srv
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
 	t.Cleanup(cancel)
 	wg.Go(func() { srv.Serve(ctx, pc, l) })
 	wg.Go(func() { keys.Run(ctx, head) })
+	wg.Go(func() { sec.Run(ctx, head) })
 	ready := make(chan struct{})
 	wg.Go(func() { p.Run(ctx, func() { close(ready) }) })
 	<-ready
@@ -224,6 +229,15 @@ func TestPoolsFollowedLive(t *testing.T) {
 	}
 	change("three.edge.test.")
 	waitFor(t, "ACTIVE with the publisher's servers again", active)
+}
+
+// testWriter sends a logger's lines to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 func portOf(addr string) string {

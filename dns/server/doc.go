@@ -31,7 +31,8 @@
 //   - NOTIMP for opcodes other than QUERY and NOTIFY; REFUSED for classes
 //     other than IN and ANY; malformed packets get FORMERR or are dropped;
 //   - AXFR, and IXFR answered with the whole zone (RFC 1995 4), over TCP
-//     to clients allowed by address prefix and/or TSIG key, signed with
+//     to clients allowed by address prefix and/or TSIG key (Config.Transfer,
+//     and per zone Config.ZoneTransfer), signed with
 //     TSIG (RFC 8945) across every message; the keys can be replaced on
 //     a running server (SetKeys);
 //   - TCP bounded (Serve): an idle timeout per query and per answer
@@ -40,11 +41,14 @@
 //     new ones are closed at once (Config.MaxTCPConns);
 //   - NOTIFY (RFC 1996), by Server.Notify or automatically when a Watcher
 //     source (Dynamic) replaces a zone with a new serial, signed when the
-//     target has a key, retried a bounded number of times.
+//     target has a key, retried a bounded number of times; a NOTIFY
+//     received is handed to Config.Notified (a secondary zone's master
+//     announcing a change) and acknowledged when it takes it.
 //
 // What it does not do: recursion or forwarding, DNSSEC signing or NSEC
 // proofs (records such as DS and RRSIG are served as plain data), DNAME,
-// incremental IXFR from a journal, dynamic UPDATE, acting as a secondary,
+// incremental IXFR from a journal, dynamic UPDATE, transferring zones in
+// (dns/publish's Secondaries does, and hands the zones back to serve),
 // response-rate limiting, DNS cookies, the edns-tcp-keepalive option (RFC
 // 7828), evicting idle TCP connections when at the cap, per-client TCP
 // limits, or classes other than IN. It keeps

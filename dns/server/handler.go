@@ -87,7 +87,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	case dns.OpcodeQuery:
 		s.query(w, req, r)
 	case dns.OpcodeNotify:
-		s.notifyReceived(req, m)
+		s.notifyReceived(w, req, m)
 		s.write(w, req, r)
 	default:
 		m.Rcode = dns.RcodeNotImplemented
@@ -119,10 +119,16 @@ func (s *Server) query(w dns.ResponseWriter, req *dns.Msg, r *reply) {
 	s.write(w, req, r)
 }
 
-// notifyReceived acknowledges a NOTIFY for a zone we hold. We are the
-// primary, so there is nothing to refresh.
-func (s *Server) notifyReceived(req *dns.Msg, m *dns.Msg) {
-	if s.src.Zones().byNameLower(req.Question[0].Name) == nil {
+// notifyReceived acknowledges a NOTIFY that Config.Notified takes (a
+// secondary zone's master), or one for a zone we hold; any other is
+// NOTAUTH.
+func (s *Server) notifyReceived(w dns.ResponseWriter, req *dns.Msg, m *dns.Msg) {
+	zone := strings.ToLower(req.Question[0].Name)
+	if s.cfg.Notified != nil && s.cfg.Notified(zone, remoteAddr(w)) {
+		m.Authoritative = true
+		return
+	}
+	if s.src.Zones().byNameLower(zone) == nil {
 		m.Rcode = dns.RcodeNotAuth
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,5 +135,44 @@ func TestNotifyOnSerialChange(t *testing.T) {
 	}
 	if n := asked.Load(); n != 1 {
 		t.Errorf("targets asked %d times, want once (only zone1.test. changed, once)", n)
+	}
+}
+
+// TestNotifyReceived: a NOTIFY Config.Notified takes is acknowledged with
+// AA, also for a zone not served (a secondary zone not transferred yet),
+// and Notified sees the zone in lowercase and the sender's address; one
+// it does not take is NOTAUTH unless the zone is served.
+func TestNotifyReceived(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := New(mustZones(t, genZones(1, 1)), Config{Notified: func(zone string, from netip.Addr) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, zone+" "+from.String())
+		return zone == "sec.example."
+	}})
+	addr := startServer(t, srv)
+	notify := func(zone string) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetNotify(zone)
+		r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := notify("SEC.example."); r.Rcode != dns.RcodeSuccess || !r.Authoritative {
+		t.Errorf("taken: %v", r)
+	}
+	if r := notify("other.example."); r.Rcode != dns.RcodeNotAuth {
+		t.Errorf("not taken, not served: %v", r)
+	}
+	if r := notify("zone1.test."); r.Rcode != dns.RcodeSuccess || !r.Authoritative {
+		t.Errorf("not taken, served: %v", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 || got[0] != "sec.example. 127.0.0.1" {
+		t.Errorf("Notified saw %v", got)
 	}
 }

@@ -27,6 +27,11 @@ type Config struct {
 	// with the final dot): a request for that zone is also allowed when
 	// one of them matches. The zone's pool targets and TSIG keys, say.
 	ZoneTransfer func(zone string) []ACL
+	// Notified, if set, is told of every NOTIFY received (zone lowercase,
+	// with the final dot; from the sender's address): a secondary zone's
+	// master announcing a change. When it returns true the NOTIFY is
+	// acknowledged (NOERROR, AA) even for a zone not served yet.
+	Notified func(zone string, from netip.Addr) bool
 	// NotifyTargets gives, for a zone whose SOA serial changed in a
 	// Watcher source, the secondaries to send NOTIFY to. nil: none.
 	NotifyTargets func(zone string) []Target
