@@ -203,7 +203,7 @@ func normalizePool(p *Pool) error {
 func hostPorts(field string, list []string) ([]string, error) {
 	out := make([]string, 0, len(list))
 	for _, s := range list {
-		hp, err := HostPort(field, s)
+		hp, err := hostPort(field, s)
 		if err != nil {
 			return nil, err
 		}
@@ -215,10 +215,10 @@ func hostPorts(field string, list []string) ([]string, error) {
 	return out, nil
 }
 
-// HostPort checks a server given as an IP address or a hostname with an
+// hostPort checks a server given as an IP address or a hostname with an
 // optional port (53 by default), as Designate's IPOrHost and port fields
 // take it, and returns it as "host:port" ("[v6]:port").
-func HostPort(field, s string) (string, error) {
+func hostPort(field, s string) (string, error) {
 	host, port, err := splitHostPort(field, s)
 	if err != nil {
 		return "", err

@@ -161,24 +161,34 @@ func (s *Secondaries) scan(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resolved := make([][]netip.Addr, len(zones))
-	for i, sz := range zones {
-		resolved[i] = resolveMasters(ctx, sz.Zone.Masters)
+	// Masters are resolved for new zones and changed master lists here,
+	// and again after every check (checkDue), not at every wake-up.
+	s.mu.Lock()
+	fresh := map[string][]netip.Addr{}
+	for _, sz := range zones {
+		if cur, ok := s.zones[sz.Zone.ID]; !ok || !slices.Equal(cur.sz.Zone.Masters, sz.Zone.Masters) {
+			fresh[sz.Zone.ID] = nil
+		}
+	}
+	s.mu.Unlock()
+	for _, sz := range zones {
+		if _, ok := fresh[sz.Zone.ID]; ok {
+			fresh[sz.Zone.ID] = resolveMasters(ctx, sz.Zone.Masters)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	keep := map[string]bool{}
 	s.byName = map[string]string{}
-	for i, sz := range zones {
+	for _, sz := range zones {
 		id := sz.Zone.ID
 		keep[id] = true
 		s.byName[sz.Zone.Name] = id
-		cur, ok := s.zones[id]
-		if !ok || !slices.Equal(cur.sz.Zone.Masters, sz.Zone.Masters) {
-			s.zones[id] = &secondary{sz: sz, masters: resolved[i], urgent: true}
+		if addrs, ok := fresh[id]; ok {
+			s.zones[id] = &secondary{sz: sz, masters: addrs, urgent: true}
 			continue
 		}
-		cur.sz, cur.masters = sz, resolved[i]
+		s.zones[id].sz = sz
 	}
 	for id := range s.zones {
 		if !keep[id] {
@@ -239,9 +249,13 @@ func (s *Secondaries) checkDue(ctx context.Context) time.Time {
 			break
 		}
 		wait := s.check(ctx, sz)
+		addrs := resolveMasters(ctx, sz.Zone.Masters)
 		s.mu.Lock()
-		if z, ok := s.zones[sz.Zone.ID]; ok && !z.urgent {
-			z.due = time.Now().Add(wait)
+		if z, ok := s.zones[sz.Zone.ID]; ok && slices.Equal(z.sz.Zone.Masters, sz.Zone.Masters) {
+			z.masters = addrs
+			if !z.urgent {
+				z.due = time.Now().Add(wait)
+			}
 		}
 		s.mu.Unlock()
 	}
