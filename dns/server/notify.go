@@ -37,7 +37,7 @@ func (s *Server) notifyOne(ctx context.Context, z *zone, t Target) error {
 		if key, ok = s.key(t.Key); !ok {
 			return fmt.Errorf("dns/server: notify %s to %s: key %q not configured", z.name, t.Addr, t.Key)
 		}
-		c.TsigSecret = map[string]string{key.Name: key.Secret}
+		c.TsigProvider = tsigProvider{s} // the server's keys, hmac-md5 included
 	}
 	var last error
 	for try := 0; try < s.cfg.NotifyAttempts; try++ {

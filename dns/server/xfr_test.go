@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -229,6 +231,34 @@ func TestTransferHMACMD5(t *testing.T) {
 	}
 	if rc := rcodeOf(t, addr, axfr(), nil); rc != dns.RcodeRefused {
 		t.Errorf("unsigned: rcode %s, want REFUSED", dns.RcodeToString[rc])
+	}
+
+	// A NOTIFY signed with the key reaches a secondary that verifies it.
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := make(chan bool, 1)
+	sec := &dns.Server{PacketConn: pc, TsigProvider: tsigProvider{client}, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		ok := r.IsTsig() != nil && w.TsigStatus() == nil
+		select {
+		case signed <- ok:
+		default:
+		}
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if ok {
+			m.SetTsig("md5-key.", dns.HmacMD5, 300, time.Now().Unix())
+		}
+		w.WriteMsg(m)
+	})}
+	go sec.ActivateAndServe()
+	defer sec.Shutdown()
+	if err := srv.Notify(context.Background(), "zone1.test.", []Target{{Addr: pc.LocalAddr().String(), Key: "md5-key"}}); err != nil {
+		t.Fatalf("NOTIFY signed with hmac-md5: %v", err)
+	}
+	if !<-signed {
+		t.Error("the NOTIFY did not verify with hmac-md5")
 	}
 }
 
