@@ -28,7 +28,9 @@
 //   - Auth: authenticate (password, token, application credential, and
 //     EC2 signatures through AuthenticateEC2 with identity/ec2), scope
 //     (project, domain, system), validate (keys, expiry, revocation, the
-//     user and scope still enabled, roles still held), revoke. Roles
+//     user and scope still enabled, roles still held), revoke, and a
+//     user's own password change (ChangePassword: the original password
+//     authorizes it, whoever asks; the user's tokens are revoked). Roles
 //     inherited from a domain or a parent project count on the projects
 //     below, never on the target itself.
 //   - Trusts (OS-TRUST): Trust, stored with its delegated role ids;

@@ -31,6 +31,13 @@
 // are never limited, as in Keystone 22, whose regions call passes its
 // hints where list_limit does not look for them.
 //
+// POST /v3/users/{id}/password is Keystone's unenforced call: no policy,
+// no token needed (one sent must be valid), the original password
+// authorizes it — an admin's token does not do without it, and anyone
+// who knows it may change it; a wrong one or an unknown user is the
+// generic 401, a disabled user Keystone's "The account is disabled for
+// user". Administrators reset passwords with PATCH /v3/users/{id}.
+//
 // Deliberate differences from Keystone 22:
 //   - Limits Keystone's schema leaves to its database are checked as 400s
 //     where Keystone's SQL would fail: group names at most 64 characters

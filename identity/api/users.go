@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,7 +20,7 @@ func (a *API) userRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /v3/users/{id}", a.authed(a.getUser))
 	rt.HandleFunc("PATCH /v3/users/{id}", a.authed(a.updateUser))
 	rt.HandleFunc("DELETE /v3/users/{id}", a.authed(a.deleteUser))
-	rt.HandleFunc("POST /v3/users/{id}/password", a.authed(a.changePassword))
+	rt.HandleFunc("POST /v3/users/{id}/password", a.anyone(a.changePassword))
 	rt.HandleFunc("GET /v3/users/{id}/projects", a.authed(a.userProjects))
 	rt.HandleFunc("GET /v3/users/{id}/groups", a.authed(a.userGroups))
 	rt.HandleFunc("GET /v3/groups", a.authed(a.listGroups))
@@ -263,50 +264,53 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// changePassword is self-service: the caller must be the user and know
-// the original password. Every token of the user is revoked.
+// changePassword is POST /v3/users/{id}/password as Keystone's
+// UserChangePasswordResource: no policy and no token needed (a token
+// sent must be valid), the original password authorizes the change, so
+// an admin's token does not do without it. The body is Keystone's
+// password_change schema: "user" with the strings original_password and
+// password, nothing else.
 func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	var b struct {
-		User *struct {
-			Original *string `json:"original_password"`
-			Password *string `json:"password"`
-		} `json:"user"`
+		User map[string]json.RawMessage `json:"user"`
 	}
 	if err := decode(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if b.User == nil || b.User.Original == nil || b.User.Password == nil {
-		a.fail(w, r, fault.Invalid("user", "'original_password' and 'password' are required"))
-		return
-	}
-	id := r.PathValue("id")
-	if caller(r.Context()).User.ID != id {
-		a.fail(w, r, &fault.Error{Kind: fault.Forbidden, Message: "You are not authorized to perform the requested action: identity:change_password."})
-		return
-	}
-	u, err := a.Store.GetUser(r.Context(), id)
+	original, password, err := passwordChange(b.User)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if ok, _ := a.Auth.Hasher.Verify(*b.User.Original, u.PasswordHash); !ok {
-		a.fail(w, r, &fault.Error{Kind: fault.Unauthorized, Message: "The request you have made requires authentication."})
-		return
-	}
-	if u.PasswordHash, err = a.Auth.Hasher.Hash(*b.User.Password); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if _, err := a.Store.UpdateUser(r.Context(), u); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.Auth.Revoke(r.Context(), revoke.Event{UserID: u.ID}); err != nil {
+	if err := a.Auth.ChangePassword(r.Context(), r.PathValue("id"), original, password); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// passwordChange reads Keystone's password_change schema: both members
+// required, strings, and no other member.
+func passwordChange(user map[string]json.RawMessage) (original, password string, err error) {
+	for _, k := range slices.Sorted(maps.Keys(user)) {
+		if k != "original_password" && k != "password" {
+			return "", "", fault.Invalid("user", "Additional properties are not allowed: only original_password and password")
+		}
+	}
+	for _, m := range []struct {
+		key string
+		dst *string
+	}{{"original_password", &original}, {"password", &password}} {
+		v, ok := user[m.key]
+		if !ok {
+			return "", "", fault.Invalid("user", "'%s' is a required property", m.key)
+		}
+		if string(v) == "null" || json.Unmarshal(v, m.dst) != nil {
+			return "", "", fault.Invalid("user."+m.key, "is not of type 'string'")
+		}
+	}
+	return original, password, nil
 }
 
 func (a *API) userProjects(w http.ResponseWriter, r *http.Request) {
