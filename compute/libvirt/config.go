@@ -33,6 +33,21 @@ type Config struct {
 	// names). Empty: QEMU's own for each guest,
 	// iqn.2008-11.org.linux-kvm:<guest id>.
 	InitiatorName string
+	// RBDSecrets are the cephx keys of rbd volumes, by the secret uuid
+	// their connections name (virt.RBDSecrets: each a keyring file). The
+	// libvirt secret of that uuid (usage ceph), which QEMU is given, is
+	// defined with the key when it is missing and given the key when it
+	// is there; a uuid without a keyring here uses the secret the host
+	// has (operators define it, as for Nova), and one the host lacks too
+	// is refused (virt.ErrNoKey).
+	RBDSecrets virt.RBDSecrets
+	// RBDConf is the ceph.conf QEMU's librbd reads for rbd volumes
+	// (<source><config file=...>; the monitors are the connection's
+	// whatever it says). Empty: the driver's own, StateDir/ceph.conf
+	// (0644: QEMU may run as another user), which sets only client
+	// mount timeout, so that a cluster that refuses the key or does not
+	// answer fails the attach in seconds, not librados' 300 s.
+	RBDConf string
 	// Log receives warnings (a failed clean-up); discarded when nil.
 	Log *slog.Logger
 }
@@ -53,12 +68,28 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if err := c.RBDSecrets.Check(); err != nil {
+		return c, fmt.Errorf("compute/libvirt: %w", err)
+	}
 	return c, nil
 }
 
+// rbdMountTimeout bounds librbd's connection to a cluster (its monitors
+// and the key's check) in the driver's own ceph.conf.
+const rbdMountTimeout = 10 * time.Second
+
+// rbdConf is the driver's own ceph.conf (Config.RBDConf empty).
+var rbdConf = fmt.Sprintf(`# compute/libvirt: the ceph.conf of QEMU's librbd for rbd volumes
+# (Config.RBDConf). Each volume's disk gives the monitors, libvirt's
+# ceph secret the key.
+[global]
+client mount timeout = %d
+`, int(rbdMountTimeout.Seconds()))
+
 // Factory makes a Driver from a compute agent's settings: uri,
-// state_dir, domain_type and initiator_name (Config's fields of the same
-// meaning). It is
+// state_dir, domain_type, initiator_name, rbd_conf (Config's fields of
+// the same meaning) and rbd_secrets ("<uuid>=<keyring file>" pairs
+// separated by commas: Config.RBDSecrets). It is
 // a virt.DriverFactory:
 //
 //	drivers.Register("libvirt", libvirt.Factory)
@@ -74,8 +105,15 @@ func Factory(ctx context.Context, settings map[string]string) (virt.Driver, erro
 			cfg.DomainType = v
 		case "initiator_name":
 			cfg.InitiatorName = v
+		case "rbd_conf":
+			cfg.RBDConf = v
+		case "rbd_secrets":
+			var err error
+			if cfg.RBDSecrets, err = virt.ParseRBDSecrets(v); err != nil {
+				return nil, err
+			}
 		default:
-			return nil, fmt.Errorf("compute/libvirt: unknown setting %q (have uri, state_dir, domain_type, initiator_name)", k)
+			return nil, fmt.Errorf("compute/libvirt: unknown setting %q (have uri, state_dir, domain_type, initiator_name, rbd_conf, rbd_secrets)", k)
 		}
 	}
 	d, err := New(ctx, cfg)

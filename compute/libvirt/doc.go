@@ -14,7 +14,7 @@
 // Besides virt.Driver it has virt.Pauser, virt.Suspender (libvirt's
 // managed save), virt.InterfaceAttacher (NICs added to and removed from
 // the definition and, PCI hot-plugged, the running guest),
-// virt.VolumeAttacher (iSCSI volumes the same way) and
+// virt.VolumeAttacher (iSCSI and RBD volumes the same way) and
 // virt.ConsoleLogger. Factory is its virt.DriverFactory.
 //
 // # Volumes
@@ -32,6 +32,17 @@
 // undefined when the volume is detached or the guest destroyed.
 // AttachDeviceFlags and DetachDeviceFlags add and remove the disk as
 // they do NICs, and a detach waits for the guest as a NIC's does.
+//
+// An RBD volume (Disk.Protocol "rbd") is the network disk Nova writes
+// for QEMU's own librbd: <source protocol='rbd' name='pool/image'>, a
+// <host> per monitor, and <auth> naming the host's ceph secret by the
+// connection's secret uuid, a secret shared by the host's guests (as
+// operators define it for Nova) that the driver defines, or gives its
+// key, from the keyring Config.RBDSecrets names for that uuid, and
+// never undefines. Unlike Nova's, the disk names a ceph.conf
+// (<config file>: Config.RBDConf, or the driver's own with a client
+// mount timeout), so that a cluster that refuses the key fails the
+// attach in seconds rather than librados' 300 s.
 //
 // # cgo and build tags
 //
@@ -54,9 +65,9 @@
 //
 // # What it does not do
 //
-// rbd disks answer virt.ErrNotSupported, as do resize, snapshots and
-// migration; iSCSI volumes are reached by QEMU's initiator only (no
-// kernel initiator, no multipath). It does
+// Network disks other than iscsi and rbd answer virt.ErrNotSupported,
+// as do resize, snapshots and migration; volumes are reached by QEMU's
+// initiators only (no kernel initiator or krbd, no multipath). It does
 // not plug ports: the Open vSwitch bridge must exist (the network
 // agent's job), libvirt creates the tap and adds it when the domain
 // starts (DriverInfo.PlugsAtStart: a guest spawned with

@@ -110,10 +110,11 @@ var vifModels = map[string]bool{"virtio": true, "e1000": true, "e1000e": true, "
 // domainXML is the libvirt domain of a guest. virtType is <domain type>:
 // "kvm" or "qemu", or "test" for libvirt's test driver, which goes
 // through the same code. The guest's id must be canonical (canonicalID).
-// initiator is the iSCSI initiator name of a root disk that is a volume
-// ("" for QEMU's own, defaultInitiator).
-func domainXML(g virt.Guest, virtType, stateDir, initiator string) (string, error) {
-	d, err := domain(g, virtType, stateDir, initiator)
+// r is how a root disk that is a volume is reached: r.initiator the
+// iSCSI initiator name ("" for QEMU's own, defaultInitiator), r.cephConf
+// the ceph.conf of an rbd one.
+func domainXML(g virt.Guest, virtType, stateDir string, r reach) (string, error) {
+	d, err := domain(g, virtType, stateDir, r)
 	if err != nil {
 		return "", err
 	}
@@ -124,7 +125,7 @@ func domainXML(g virt.Guest, virtType, stateDir, initiator string) (string, erro
 	return s, nil
 }
 
-func domain(g virt.Guest, virtType, stateDir, initiator string) (*libvirtxml.Domain, error) {
+func domain(g virt.Guest, virtType, stateDir string, r reach) (*libvirtxml.Domain, error) {
 	if g.VCPUs <= 0 || g.MemoryMB <= 0 {
 		return nil, fmt.Errorf("compute/libvirt: guest %s: %d vcpus and %d MiB: both must be positive", g.ID, g.VCPUs, g.MemoryMB)
 	}
@@ -137,7 +138,7 @@ func domain(g virt.Guest, virtType, stateDir, initiator string) (*libvirtxml.Dom
 	if !vifModels[vif] {
 		return nil, fmt.Errorf("compute/libvirt: guest %s: hw_vif_model %q: %w", g.ID, vif, virt.ErrNotSupported)
 	}
-	root, err := rootDisk(g, busName, bus.prefix+"a", initiator)
+	root, err := rootDisk(g, busName, bus.prefix+"a", r)
 	if err != nil {
 		return nil, err
 	}
@@ -198,15 +199,15 @@ func prop(g virt.Guest, key, def string) string {
 }
 
 // rootDisk is the guest's first disk: its image file, or the volume it
-// boots from (a network disk, whose CHAP secret Spawn defines).
-func rootDisk(g virt.Guest, bus, dev, initiator string) (libvirtxml.DomainDisk, error) {
+// boots from (a network disk, whose secret Spawn defines).
+func rootDisk(g virt.Guest, bus, dev string, r reach) (libvirtxml.DomainDisk, error) {
 	disk := g.Disk
 	if disk.Protocol != "" {
-		t, err := checkVolume(disk)
+		n, err := checkVolume(disk)
 		if err != nil {
 			return libvirtxml.DomainDisk{}, fmt.Errorf("compute/libvirt: guest %s: root disk: %w", g.ID, err)
 		}
-		return iscsiDisk(g.ID, disk, t, initiator, dev, bus), nil
+		return n.xml(g.ID, r, dev, bus), nil
 	}
 	if disk.Path == "" {
 		return libvirtxml.DomainDisk{}, fmt.Errorf("compute/libvirt: guest %s: root disk has no path", g.ID)

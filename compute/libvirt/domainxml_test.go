@@ -65,9 +65,15 @@ func TestDomainXML(t *testing.T) {
 			g.Disk = testVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f")
 			g.ConfigISO = "/var/lib/gostack/instances/" + testID + "/disk.config"
 		})},
+		// Boot from an rbd volume: its monitors, the ceph.conf, the
+		// host's ceph secret by uuid.
+		{"boot-from-rbd", "kvm", with(func(g *virt.Guest) {
+			g.Disk = rbdVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f")
+			g.ConfigISO = "/var/lib/gostack/instances/" + testID + "/disk.config"
+		})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := domainXML(tc.g, tc.virtType, "/var/lib/gostack/state", "")
+			got, err := domainXML(tc.g, tc.virtType, "/var/lib/gostack/state", reach{cephConf: "/var/lib/gostack/state/ceph.conf"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,9 +100,12 @@ func TestDomainXMLRefuses(t *testing.T) {
 		change       func(*virt.Guest)
 		notSupported bool
 	}{
-		{"rbd", func(g *virt.Guest) {
-			g.Disk = virt.Disk{Protocol: "rbd", Connection: map[string]string{"name": "vms/x"}}
+		{"nbd", func(g *virt.Guest) {
+			g.Disk = virt.Disk{Protocol: "nbd", Connection: map[string]string{"name": "vms/x"}}
 		}, true},
+		{"rbd without monitors", func(g *virt.Guest) {
+			g.Disk = virt.Disk{Protocol: "rbd", Serial: "v1", Connection: map[string]string{"name": "vms/x"}}
+		}, false},
 		{"iscsi without a connection", func(g *virt.Guest) { g.Disk = virt.Disk{Protocol: "iscsi", Serial: "v1"} }, false},
 		{"iscsi without a volume id", func(g *virt.Guest) { g.Disk = testVolume(""); g.Disk.Serial = "" }, false},
 		{"qcow2 iscsi", func(g *virt.Guest) { g.Disk = testVolume("v1"); g.Disk.Format = "qcow2" }, false},
@@ -113,7 +122,7 @@ func TestDomainXMLRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := testGuest()
 			tc.change(&g)
-			_, err := domainXML(g, "qemu", "/state", "")
+			_, err := domainXML(g, "qemu", "/state", reach{})
 			if err == nil {
 				t.Fatal("no error")
 			}

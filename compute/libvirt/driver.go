@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -50,6 +51,12 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("compute/libvirt: state directory: %w", err)
 	}
+	if cfg.RBDConf == "" {
+		cfg.RBDConf = filepath.Join(cfg.StateDir, "ceph.conf")
+		if err := writeConf(cfg.RBDConf, rbdConf); err != nil {
+			return nil, err
+		}
+	}
 	conn, err := libvirt.NewConnect(cfg.URI)
 	if err != nil {
 		return nil, wrap(err, "connect to %s", cfg.URI)
@@ -60,6 +67,34 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// writeConf writes a file QEMU reads (0644) atomically.
+func writeConf(path, body string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("compute/libvirt: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("compute/libvirt: %s: %w", path, err)
+	}
+	return nil
+}
+
+// reach is how the driver's guests reach their network disks.
+func (d *Driver) reach() reach {
+	return reach{initiator: d.cfg.InitiatorName, cephConf: d.cfg.RBDConf}
 }
 
 // probe fills in the domain type and Info.
@@ -230,7 +265,7 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		return err
 	}
 	g.ID = id
-	doc, err := domainXML(g, d.virtType, d.cfg.StateDir, d.cfg.InitiatorName)
+	doc, err := domainXML(g, d.virtType, d.cfg.StateDir, d.reach())
 	if err != nil {
 		return err
 	}
@@ -256,7 +291,7 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		}
 		if libvirt.DomainState(st) == libvirt.DOMAIN_SHUTOFF && !g.Stopped {
 			// Its root volume's secret, if a crash took it.
-			if err := rootSecret(c, g, false); err != nil {
+			if err := d.rootSecret(c, g, false); err != nil {
 				return err
 			}
 			if err := dom.Create(); err != nil {
@@ -278,7 +313,7 @@ func (d *Driver) Spawn(ctx context.Context, g virt.Guest) error {
 		}
 		d.removeDir(id)
 	}
-	if err := rootSecret(c, g, true); err != nil {
+	if err := d.rootSecret(c, g, true); err != nil {
 		undo()
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -239,7 +240,7 @@ func TestNotOurs(t *testing.T) {
 
 	// A domain carrying another guest's metadata is not ours either.
 	copied := fakeGuest()
-	doc, err := domainXML(g, "test", d.cfg.StateDir, "")
+	doc, err := domainXML(g, "test", d.cfg.StateDir, reach{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,9 +292,14 @@ func TestSpawnRefused(t *testing.T) {
 		t.Errorf("state directory after a refused Spawn: %v", err)
 	}
 	g = fakeGuest()
-	g.Disk = virt.Disk{Protocol: "rbd"}
+	g.Disk = virt.Disk{Protocol: "nbd"}
 	if err := d.Spawn(ctx, g); !errors.Is(err, virt.ErrNotSupported) {
-		t.Errorf("rbd root disk: %v, want ErrNotSupported", err)
+		t.Errorf("nbd root disk: %v, want ErrNotSupported", err)
+	}
+	g = fakeGuest()
+	g.Disk = virt.Disk{Protocol: "rbd", Serial: "v1", Connection: map[string]string{"name": "volumes/volume-v1"}}
+	if err := d.Spawn(ctx, g); !errors.Is(err, virt.ErrBadVolume) {
+		t.Errorf("rbd root disk without monitors: %v, want ErrBadVolume", err)
 	}
 	if err := d.Spawn(ctx, virt.Guest{ID: "../../etc"}); err == nil {
 		t.Error("a guest id that is not a uuid was accepted")
@@ -400,10 +406,28 @@ func TestFactory(t *testing.T) {
 	if drv.Info().Name != "libvirt" || drv.(*Driver).cfg.InitiatorName != "iqn.1993-08.org.debian:01:compute-1" {
 		t.Errorf("Info = %+v, initiator %q", drv.Info(), drv.(*Driver).cfg.InitiatorName)
 	}
+	// Its own ceph.conf, readable by a QEMU of another user.
+	cfg := drv.(*Driver).cfg
+	if fi, err := os.Stat(cfg.RBDConf); err != nil || fi.Mode().Perm() != 0o644 || filepath.Dir(cfg.RBDConf) != cfg.StateDir {
+		t.Errorf("the driver's ceph.conf %s: %v, %v", cfg.RBDConf, fi, err)
+	} else if b, _ := os.ReadFile(cfg.RBDConf); !strings.Contains(string(b), "\nclient mount timeout = 10\n") {
+		t.Errorf("the driver's ceph.conf:\n%s", b)
+	}
+	const id = "457eb676-33da-42ec-9a8c-9293d545c337"
+	drv2, err := Factory(ctx, map[string]string{"uri": "test:///default", "state_dir": t.TempDir(),
+		"rbd_secrets": id + "=/etc/ceph/ceph.client.cinder.keyring", "rbd_conf": "/etc/ceph/ceph.conf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv2.(*Driver).Close()
+	if cfg := drv2.(*Driver).cfg; !maps.Equal(cfg.RBDSecrets, virt.RBDSecrets{id: "/etc/ceph/ceph.client.cinder.keyring"}) || cfg.RBDConf != "/etc/ceph/ceph.conf" {
+		t.Errorf("rbd settings: %+v", cfg)
+	}
 	for _, settings := range []map[string]string{
-		{"uri": "test:///default"},                                    // no state_dir
-		{"uri": "test:///default", "state_dir": t.TempDir(), "x": ""}, // unknown
-		{"uri": "nonsense:///", "state_dir": t.TempDir()},             // no such driver
+		{"uri": "test:///default"},                                                       // no state_dir
+		{"uri": "test:///default", "state_dir": t.TempDir(), "x": ""},                    // unknown
+		{"uri": "nonsense:///", "state_dir": t.TempDir()},                                // no such driver
+		{"uri": "test:///default", "state_dir": t.TempDir(), "rbd_secrets": "cinder=/k"}, // not a uuid
 	} {
 		if drv, err := Factory(ctx, settings); err == nil || drv != nil {
 			t.Errorf("Factory(%v) = %v, %v; want a nil Driver and an error", settings, drv, err)
@@ -478,7 +502,7 @@ func TestSpawnAfterHalfSpawn(t *testing.T) {
 	d := fakeDriver(t)
 	ctx := context.Background()
 	g := fakeGuest()
-	doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir, "")
+	doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir, reach{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,10 +23,14 @@ import (
 
 // qemuDriver is a Driver on the system libvirtd with guests under TCG
 // (what every machine of this project can run), its state in dir.
-func qemuDriver(t *testing.T, dir string) *Driver {
+func qemuDriver(t *testing.T, dir string, mod ...func(*Config)) *Driver {
 	t.Helper()
 	uri := systemLibvirt(t)
-	d, err := New(context.Background(), Config{URI: uri, StateDir: filepath.Join(dir, "state"), DomainType: "qemu"})
+	cfg := Config{URI: uri, StateDir: filepath.Join(dir, "state"), DomainType: "qemu"}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	d, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +287,7 @@ func TestQEMUDefinesPorts(t *testing.T) {
 	for _, bus := range []string{"virtio", "scsi", "sata", "ide"} {
 		g := fakeGuest()
 		g.Properties = map[string]string{"hw_disk_bus": bus, "hw_vif_model": "e1000"}
-		doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir, "")
+		doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir, reach{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -197,7 +197,7 @@ func TestInterfaceStopped(t *testing.T) {
 	ctx := context.Background()
 	g := virt.Guest{ID: uuid.NewString(), Name: "nics", VCPUs: 1, MemoryMB: 64,
 		Disk: virt.Disk{Path: filepath.Join(dir, "empty.raw"), Format: "raw"}, Properties: map[string]string{"hw_vif_model": "e1000"}}
-	doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir, "")
+	doc, err := domainXML(g, d.DomainType(), d.cfg.StateDir, reach{})
 	if err != nil {
 		t.Fatal(err)
 	}

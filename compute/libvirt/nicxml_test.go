@@ -22,7 +22,7 @@ func built(t *testing.T, props map[string]string, ports ...virt.GuestPort) (*lib
 	t.Helper()
 	g := testGuest()
 	g.Ports, g.Properties = ports, props
-	doc, err := domainXML(g, "qemu", "/var/lib/gostack/state", "")
+	doc, err := domainXML(g, "qemu", "/var/lib/gostack/state", reach{})
 	if err != nil {
 		t.Fatal(err)
 	}

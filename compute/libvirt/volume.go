@@ -4,6 +4,7 @@ package libvirt
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 
@@ -13,20 +14,26 @@ import (
 	"github.com/gostack/gostack/compute/virt"
 )
 
-// AttachVolume adds volume v (a network disk: Protocol "iscsi") to a
-// guest as Nova's libvirt driver adds a network volume: its CHAP
-// password goes into a libvirt secret (usage iscsi, private,
-// persistent: virSecretDefineXML and SetValue), and a <disk
-// type='network'> with <source protocol='iscsi' name='<iqn>/<lun>'>,
-// the portal as its <host>, the initiator name, <auth> naming the
-// secret by usage, a virtio target (the first free vdX) and the volume
-// id as <serial> goes into the guest's definition and, when it runs or
-// is paused, into the running guest in the same AttachDeviceFlags call
-// (QEMU logs in with its own initiator; libvirt hands it the secret
-// encrypted, never in clear on its command line). A running guest's
-// attach the target refuses (a wrong password) fails with QEMU's
-// message, and libvirt then keeps the definition as it was; the secret
-// is undefined again.
+// AttachVolume adds volume v (a network disk: Protocol "iscsi" or
+// "rbd") to a guest as Nova's libvirt driver adds a network volume.
+// For iscsi, its CHAP password goes into a libvirt secret of the guest's
+// (usage iscsi, private, persistent: virSecretDefineXML and SetValue),
+// and a <disk type='network'> with <source protocol='iscsi'
+// name='<iqn>/<lun>'>, the portal as its <host>, the initiator name,
+// <auth> naming the secret by usage; for rbd, the host's ceph secret of
+// the connection's secret uuid is made sure of (cephSecret), and the
+// disk has <source protocol='rbd' name='pool/image'>, a <host> per
+// monitor, the ceph.conf (Config.RBDConf) and <auth> naming the
+// secret by uuid. The disk, with a virtio target (the first free vdX)
+// and the volume id as <serial>, goes into the guest's definition and,
+// when it runs or is paused, into the running guest in the same
+// AttachDeviceFlags call (QEMU connects with its own initiator or
+// librbd; libvirt hands it the secret encrypted, never in clear on its
+// command line). A running guest's attach the target or cluster
+// refuses (a wrong password or key, an unknown image) fails with
+// QEMU's message, and libvirt then keeps the definition as it was; an
+// iscsi secret is undefined again (a ceph secret is the host's, and
+// stays).
 //
 // A volume whose disk the definition has is left as it is (a running
 // guest that lacks it gets it). A suspended guest refuses with
@@ -34,7 +41,7 @@ import (
 // virt.ErrNotSupported.
 func (d *Driver) AttachVolume(ctx context.Context, id string, v virt.Disk) error {
 	volumeID := v.VolumeID()
-	t, err := checkVolume(v)
+	n, err := checkVolume(v)
 	if err != nil {
 		return fmt.Errorf("compute/libvirt: attach volume %s to %s: %w", volumeID, id, err)
 	}
@@ -60,7 +67,7 @@ func (d *Driver) AttachVolume(ctx context.Context, id string, v virt.Disk) error
 		if err := g.refuseSuspended("attach volume %s to %s", volumeID, id); err != nil {
 			return err
 		}
-		disk := iscsiDisk(id, v, t, d.cfg.InitiatorName, freeTarget(g.config, g.live), "virtio")
+		disk := n.xml(id, d.reach(), freeTarget(g.config, g.live), "virtio")
 		if inConfig != nil {
 			disk = *inConfig // an attach that stopped half-way: the disk as defined
 		}
@@ -68,20 +75,26 @@ func (d *Driver) AttachVolume(ctx context.Context, id string, v virt.Disk) error
 		if err != nil {
 			return fmt.Errorf("compute/libvirt: guest %s: volume %s: %w", id, volumeID, err)
 		}
-		// A new volume's secret gets the password given; one the
-		// definition has keeps its own, unless it is missing.
-		if t.Username != "" {
-			if err := defineSecret(c, id, volumeID, t.Password, inConfig == nil); err != nil {
+		// A new iscsi volume's secret gets the password given; one the
+		// definition has keeps its own, unless it is missing. An rbd
+		// volume's is the host's.
+		switch {
+		case n.iscsi.Username != "":
+			if err := defineSecret(c, id, volumeID, n.iscsi.Password, inConfig == nil); err != nil {
 				return err
+			}
+		case n.rbd.User != "":
+			if err := d.cephSecret(c, n.rbd); err != nil {
+				return fmt.Errorf("compute/libvirt: attach volume %s to %s: %w", volumeID, id, err)
 			}
 		}
 		if err := dom.AttachDeviceFlags(doc, flags); err != nil {
-			if inConfig == nil {
+			if inConfig == nil && n.iscsi.Username != "" {
 				if uerr := undefineSecret(c, id, volumeID); uerr != nil {
 					d.cfg.Log.Warn("compute/libvirt: undefine the secret of a failed attach", "id", id, "volume", volumeID, "err", uerr)
 				}
 			}
-			return wrap(err, "attach volume %s to %s (%s)", volumeID, id, t)
+			return wrap(err, "attach volume %s to %s (%s)", volumeID, id, n)
 		}
 		return nil
 	})
@@ -143,19 +156,73 @@ func (d *Driver) DetachVolume(ctx context.Context, id, volumeID string) error {
 // rootSecret defines the secret of a guest's root disk when it is a
 // volume with CHAP: before the domain is defined (replace: a new
 // guest's password), or before a guest whose spawn stopped half-way is
-// started (only if it is missing).
-func rootSecret(c *libvirt.Connect, g virt.Guest, replace bool) error {
+// started (only if it is missing). An rbd root disk with cephx has the
+// host's ceph secret made sure of (cephSecret).
+func (d *Driver) rootSecret(c *libvirt.Connect, g virt.Guest, replace bool) error {
 	if g.Disk.Protocol == "" {
 		return nil
 	}
-	t, err := checkVolume(g.Disk)
+	n, err := checkVolume(g.Disk)
 	if err != nil {
 		return fmt.Errorf("compute/libvirt: guest %s: root disk: %w", g.ID, err)
 	}
-	if t.Username == "" {
+	switch {
+	case n.iscsi.Username != "":
+		return defineSecret(c, g.ID, g.Disk.VolumeID(), n.iscsi.Password, replace)
+	case n.rbd.User != "":
+		if err := d.cephSecret(c, n.rbd); err != nil {
+			return fmt.Errorf("compute/libvirt: guest %s: root disk: %w", g.ID, err)
+		}
+	}
+	return nil
+}
+
+// cephSecret makes sure libvirt has the ceph secret of an rbd volume's
+// secret uuid, holding its user's key. With a keyring for that uuid
+// (Config.RBDSecrets) the secret holds its key: defined (usage ceph,
+// private, persistent) if missing, its value set from the keyring
+// otherwise, so that a keyring fixed reaches the next attach. Without
+// one, the secret is the operators' (as Nova's hosts have it): used as
+// it is, and one that is missing is virt.ErrNoKey. The key goes to
+// libvirt only (SetValue, its bytes), never into an error. The secret
+// is never undefined here: other guests of the host use it.
+func (d *Driver) cephSecret(c *libvirt.Connect, r virt.RBD) error {
+	s, err := c.LookupSecretByUUIDString(r.SecretUUID)
+	switch {
+	case err == nil:
+		defer s.Free()
+	case isCode(err, libvirt.ERR_NO_SECRET):
+	default:
+		return wrap(err, "look up ceph secret %s", r.SecretUUID)
+	}
+	if !d.cfg.RBDSecrets.Has(r.SecretUUID) {
+		if s == nil {
+			return fmt.Errorf("%w: libvirt has no secret %s and Config.RBDSecrets no keyring for it", virt.ErrNoKey, r.SecretUUID)
+		}
 		return nil
 	}
-	return defineSecret(c, g.ID, g.Disk.VolumeID(), t.Password, replace)
+	key, err := d.cfg.RBDSecrets.Key(r.SecretUUID, r.User)
+	if err != nil {
+		return err
+	}
+	value, err := base64.StdEncoding.DecodeString(key)
+	if err != nil {
+		return fmt.Errorf("compute/libvirt: ceph secret %s: the key is not base64", r.SecretUUID)
+	}
+	if s == nil {
+		doc, err := cephSecretXML(r)
+		if err != nil {
+			return err
+		}
+		if s, err = c.SecretDefineXML(doc, 0); err != nil {
+			return wrap(err, "define ceph secret %s", r.SecretUUID)
+		}
+		defer s.Free()
+	}
+	if err := s.SetValue(value, 0); err != nil {
+		return wrap(err, "set ceph secret %s", r.SecretUUID)
+	}
+	return nil
 }
 
 // defineSecret makes sure guest id's volume has its secret, with the
@@ -233,8 +300,10 @@ func undefineSecrets(c *libvirt.Connect, id string) error {
 // ResizeVolume tells guest id that volume volumeID (attached, or its
 // root volume) grew to size bytes: while the domain runs, libvirt's
 // block resize of the volume's disk makes QEMU re-read its LUN's
-// capacity, and virtio-blk tells the guest. A domain not running reads
-// the size at its next start.
+// capacity or resize its rbd image to that size (a no-op once the
+// volume service grew it), and virtio-blk tells the guest. A size below
+// the disk's capacity is refused: QEMU's rbd driver would shrink the
+// image. A domain not running reads the size at its next start.
 func (d *Driver) ResizeVolume(ctx context.Context, id, volumeID string, size int64) error {
 	return d.withConn(ctx, id, func(_ *libvirt.Connect, dom *libvirt.Domain, id string) error {
 		g, err := readNICs(dom, id)
@@ -247,6 +316,13 @@ func (d *Driver) ResizeVolume(ctx context.Context, id, volumeID string, size int
 			return nil
 		case live == nil || live.Target == nil:
 			return fmt.Errorf("compute/libvirt: resize volume %s of %s: the guest has no such volume", volumeID, id)
+		}
+		info, err := dom.GetBlockInfo(live.Target.Dev, 0)
+		if err != nil {
+			return wrap(err, "resize volume %s of %s", volumeID, id)
+		}
+		if size < 0 || uint64(size) < info.Capacity {
+			return fmt.Errorf("compute/libvirt: resize volume %s of %s: %d bytes is less than the %d the volume has: a volume only grows", volumeID, id, size, info.Capacity)
 		}
 		if err := dom.BlockResize(live.Target.Dev, uint64(size), libvirt.DOMAIN_BLOCK_RESIZE_BYTES); err != nil {
 			return wrap(err, "resize volume %s of %s", volumeID, id)

@@ -29,7 +29,7 @@ func TestVolumeXML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chap := iscsiDisk(testID, v, tgt, "", "vdc", "virtio")
+	chap := tgt.xml(testID, reach{}, "vdc", "virtio")
 	disk, err := chap.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestVolumeXML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := iscsiDisk(testID, open, tgt, "iqn.1993-08.org.debian:01:compute-1", "vdd", "virtio")
+	plain := tgt.xml(testID, reach{initiator: "iqn.1993-08.org.debian:01:compute-1"}, "vdd", "virtio")
 	noAuth, err := plain.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestVolumeXML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ld := iscsiDisk(testID, limited, ltgt, "", "vdc", "virtio")
+	ld := ltgt.xml(testID, reach{}, "vdc", "virtio")
 	iotune, err := ld.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +76,49 @@ func TestVolumeXML(t *testing.T) {
 	}
 }
 
+// rbdVolume is an rbd volume as Cinder's RBD driver gives it, on two
+// monitors, with cephx and discard.
+func rbdVolume(id string) virt.Disk {
+	return virt.Disk{Protocol: "rbd", Serial: id, Connection: map[string]string{
+		"name": "volumes/volume-" + id, "hosts": "192.0.2.21,2001:db8::22", "ports": "6789,3300", "cluster_name": "ceph",
+		"auth_enabled": "true", "auth_username": "cinder", "secret_type": "ceph", "secret_uuid": "457eb676-33da-42ec-9a8c-9293d545c337",
+		"volume_id": id, "discard": "true",
+	}}
+}
+
+// TestRBDVolumeXML: an rbd volume's disk as Nova's LibvirtNetVolumeDriver
+// writes one (with cephx, discard and the driver's ceph.conf; without
+// cephx, on librbd's default configuration), and the host's ceph secret
+// of its uuid.
+func TestRBDVolumeXML(t *testing.T) {
+	v := rbdVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f")
+	n, err := checkVolume(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cephx := n.xml(testID, reach{cephConf: "/var/lib/gostack/libvirt/ceph.conf"}, "vdc", "virtio")
+	doc, err := cephx.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "volume-rbd", doc)
+	open := rbdVolume("a1b2c3d4-0000-4000-8000-000000000001")
+	open.Connection["auth_enabled"], open.Connection["discard"] = "false", "false"
+	if n, err = checkVolume(open); err != nil {
+		t.Fatal(err)
+	}
+	plain := n.xml(testID, reach{}, "vdd", "virtio")
+	if doc, err = plain.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "volume-rbd-noauth", doc)
+	secret, err := cephSecretXML(virt.RBD{User: "cinder", SecretUUID: "457eb676-33da-42ec-9a8c-9293d545c337"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "volume-rbd-secret", secret)
+}
+
 func TestCheckVolume(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
@@ -83,7 +126,8 @@ func TestCheckVolume(t *testing.T) {
 		want         string
 		notSupported bool
 	}{
-		{"rbd", func(v *virt.Disk) { v.Protocol = "rbd" }, "rbd disk", true},
+		{"nbd", func(v *virt.Disk) { v.Protocol = "nbd" }, "nbd disk", true},
+		{"rbd without a name", func(v *virt.Disk) { v.Protocol = "rbd" }, "want pool/image", false},
 		{"a local file", func(v *virt.Disk) { v.Protocol = "" }, "not a network disk", false},
 		{"a path too", func(v *virt.Disk) { v.Path = "/x" }, "with a path", false},
 		{"qcow2", func(v *virt.Disk) { v.Format = "qcow2" }, "want raw", false},

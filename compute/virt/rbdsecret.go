@@ -35,11 +35,8 @@ type RBDSecrets map[string]string
 // that secret uuid names. Errors wrap ErrNoKey, or say what is wrong
 // with the file, and never hold a key.
 func (s RBDSecrets) Key(secretUUID, user string) (string, error) {
-	path, ok := s[strings.ToLower(secretUUID)]
+	path, ok := s.path(secretUUID)
 	if !ok {
-		path, ok = s[secretUUID]
-	}
-	if !ok || path == "" {
 		return "", fmt.Errorf("%w: no keyring for secret uuid %s", ErrNoKey, secretUUID)
 	}
 	b, err := os.ReadFile(path)
@@ -51,6 +48,20 @@ func (s RBDSecrets) Key(secretUUID, user string) (string, error) {
 		return "", fmt.Errorf("compute/virt: keyring %s of secret uuid %s: %w", path, secretUUID, err)
 	}
 	return key, nil
+}
+
+// Has says whether secret uuid names a keyring.
+func (s RBDSecrets) Has(secretUUID string) bool {
+	_, ok := s.path(secretUUID)
+	return ok
+}
+
+func (s RBDSecrets) path(secretUUID string) (string, bool) {
+	path, ok := s[strings.ToLower(secretUUID)]
+	if !ok {
+		path, ok = s[secretUUID]
+	}
+	return path, ok && path != ""
 }
 
 // keyringKey is client.<user>'s key in a keyring, or the key a file

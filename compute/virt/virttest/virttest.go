@@ -4,7 +4,8 @@
 // the compute agent uses them, its console read back through the
 // driver. compute/qemu and compute/libvirt both run it, so the two
 // drivers behave as one. StartISCSI gives their tests a private iSCSI
-// target for the volume steps.
+// target for the volume steps; Volumes runs those steps on their own for
+// any kind of volume, and RBD makes rbd ones on a test's Ceph.
 package virttest
 
 import (

@@ -35,42 +35,53 @@ type VolumeHooks struct {
 }
 
 // Volumes is the volume steps of Lifecycle for a kind of volume on its
-// own (Lifecycle's are iSCSI's, with CHAP): the tiny guest image boots
-// on d from a copy of its disk in dir with a config drive; an attach the
-// storage refuses (VolumeHooks.Refused) fails and leaves nothing, the
-// guest seeing no disk; a volume attached to the running guest appears
-// in it with the volume id as serial, its size and its first bytes;
-// attached again, nothing; detached, the guest sees it go; attached
-// once more, it comes back with the same bytes; a second volume
-// attached while the guest is off is read at the next boot, then
-// detached; the guest is destroyed; last, a second guest boots from a
-// volume holding the image (VolumeHooks.BootVolume). Each attach and
-// detach logs how long the call took and when the guest said it.
+// own (Lifecycle's are iSCSI's, with CHAP), in two boots of the tiny
+// guest image on d. The first guest boots from a copy of the image's
+// disk in dir, with a config drive: an attach the storage refuses
+// (VolumeHooks.Refused) fails and leaves nothing, the guest seeing no
+// disk; a volume attached to the running guest appears in it with the
+// volume id as serial, its size and its first bytes; attached again,
+// nothing; detached, the guest sees it go; attached once more, it comes
+// back with the same bytes, and goes again; the guest is destroyed. The
+// second guest boots from a volume holding the image
+// (VolumeHooks.BootVolume; a copy of the disk without it): spawned
+// stopped, given a volume while off, powered on, it boots from its root
+// volume (vda, the volume's serial) and reads the other at boot, which
+// is then detached. Each attach and detach logs how long the call took
+// and when the guest said it.
 func Volumes(t *testing.T, d virt.Driver, dir string, h VolumeHooks) {
 	img := guesttest.Image(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	id := uuid.NewString()
 	b, err := os.ReadFile(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := virt.Guest{ID: id, Name: "virttest-volumes", VCPUs: 1, MemoryMB: 256,
-		Disk: virt.Disk{Path: filepath.Join(dir, "volumes-disk.raw"), Format: "raw"}, ConfigISO: filepath.Join(dir, "volumes-config.iso")}
-	if err := os.WriteFile(g.Disk.Path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := metadata.ConfigDrive(ctx, g.ConfigISO, metadata.Drive{MetaData: metadata.MetaData{UUID: id, Name: g.Name, Hostname: "virttest-volumes"}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := d.Destroy(cctx, id); err != nil {
-			t.Errorf("destroy at the end: %v", err)
+	// guest is a new guest of the image booting from root (a copy of
+	// the image's disk when it has no Protocol), with a config drive,
+	// destroyed when the test ends.
+	guest := func(t *testing.T, name string, root virt.Disk) (virt.Guest, *console) {
+		t.Helper()
+		id := uuid.NewString()
+		if root.Protocol == "" {
+			root = virt.Disk{Path: filepath.Join(dir, name+"-disk.raw"), Format: "raw"}
+			if err := os.WriteFile(root.Path, b, 0o644); err != nil { // the guest writes to its disk
+				t.Fatal(err)
+			}
 		}
-	})
-	c := &console{t: t, d: d, id: id}
+		g := virt.Guest{ID: id, Name: name, VCPUs: 1, MemoryMB: 256, Disk: root, ConfigISO: filepath.Join(dir, name+"-config.iso")}
+		if err := metadata.ConfigDrive(ctx, g.ConfigISO, metadata.Drive{MetaData: metadata.MetaData{UUID: id, Name: name, Hostname: name}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := d.Destroy(cctx, id); err != nil {
+				t.Errorf("destroy %s at the end: %v", name, err)
+			}
+		})
+		return g, &console{t: t, d: d, id: id}
+	}
 	detached := func(t *testing.T, id string, v virt.Disk) {
 		t.Helper()
 		if h.Detached != nil {
@@ -83,22 +94,27 @@ func Volumes(t *testing.T, d virt.Driver, dir string, h VolumeHooks) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+	state := func(t *testing.T, id string, want virt.PowerState) {
+		t.Helper()
+		if p, err := d.State(ctx, id); err != nil || p != want {
+			t.Fatalf("state %v, %v; want %v", p, err, want)
+		}
+	}
+
+	g, c := guest(t, "virttest-volumes", virt.Disk{})
+	id := g.ID
 	start := time.Now()
 	must(t, "spawn", d.Spawn(ctx, g))
 	c.wait("gostack-guest: ready", 3*time.Minute)
 	t.Logf("spawn → ready: %v", time.Since(start).Round(10*time.Millisecond))
 
-	var v, off virt.Disk
-	var data, offData []byte
-	var size, offSize int64
-	steps := []struct {
+	type step struct {
 		name string
 		do   func(t *testing.T)
-	}{
-		{"an attach the storage refuses", func(t *testing.T) {
-			if h.Refused == nil {
-				t.Skip("no VolumeHooks.Refused")
-			}
+	}
+	var steps []step
+	if h.Refused != nil {
+		steps = append(steps, step{"an attach the storage refuses", func(t *testing.T) {
 			r := h.Refused(t)
 			c.mark()
 			start := time.Now()
@@ -111,12 +127,12 @@ func Volumes(t *testing.T, d virt.Driver, dir string, h VolumeHooks) {
 			if out := c.since(); bytes.Contains(out, []byte("gostack-guest: disk ")) {
 				t.Fatalf("the guest saw a disk:\n%s", out)
 			}
-			if p, err := d.State(ctx, id); err != nil || p != virt.PowerRunning {
-				t.Fatalf("after a refused attach: %v, %v", p, err)
-			}
-		}},
-		{"attach, detach, attach again", func(t *testing.T) {
-			v, data, size = h.Volume(t)
+			state(t, id, virt.PowerRunning)
+		}})
+	}
+	steps = append(steps,
+		step{"attach, detach, attach again", func(t *testing.T) {
+			v, data, size := h.Volume(t)
 			name := attachVolume(ctx, t, d, c, id, v, data)
 			wantSize(t, c.seen, v, size)
 			must(t, "attach again", virt.AttachVolume(ctx, d, id, v))
@@ -131,38 +147,45 @@ func Volumes(t *testing.T, d virt.Driver, dir string, h VolumeHooks) {
 			detachVolume(ctx, t, d, c, id, v, name)
 			detached(t, id, v)
 		}},
-		{"attach while off, read at boot", func(t *testing.T) {
-			pctx, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			must(t, "power off", d.PowerOff(pctx, id, false))
-			off, offData, offSize = h.Volume(t)
-			must(t, "attach while off", virt.AttachVolume(ctx, d, id, off))
-			if p, err := d.State(ctx, id); err != nil || p != virt.PowerShutdown {
-				t.Fatalf("after an attach while off: %v, %v", p, err)
+		step{"destroy", func(t *testing.T) {
+			must(t, "destroy", d.Destroy(ctx, id))
+			state(t, id, virt.PowerNoState)
+		}},
+		step{"boot from a volume with a volume attached while off", func(t *testing.T) {
+			var root virt.Disk
+			if h.BootVolume != nil {
+				root = h.BootVolume(t, img)
 			}
+			g, c := guest(t, "virttest-volumes-boot", root)
+			g.Stopped = true
+			must(t, "spawn stopped", d.Spawn(ctx, g))
+			off, data, size := h.Volume(t)
+			must(t, "attach while off", virt.AttachVolume(ctx, d, g.ID, off))
+			state(t, g.ID, virt.PowerShutdown)
 			c.mark()
 			start := time.Now()
-			must(t, "power on", d.PowerOn(ctx, id))
+			must(t, "power on", d.PowerOn(ctx, g.ID))
 			boot := c.wait("gostack-guest: ready", 3*time.Minute)
-			t.Logf("power on → ready: %v", time.Since(start).Round(10*time.Millisecond))
-			name, err := diskLine(boot, "at boot", off, offData)
+			t.Logf("power on → ready: %v (root disk a volume: %v)", time.Since(start).Round(10*time.Millisecond), root.Protocol != "")
+			if root.Protocol != "" {
+				if want := "gostack-guest: disk vda at boot serial=" + guestSerial(root) + " "; !bytes.Contains(boot, []byte(want)) {
+					t.Errorf("console lacks %q:\n%s", want, boot)
+				}
+			}
+			if want := "gostack-guest: metadata from config drive: uuid " + g.ID; !bytes.Contains(boot, []byte(want)) {
+				t.Errorf("console lacks %q:\n%s", want, boot)
+			}
+			name, err := diskLine(boot, "at boot", off, data)
 			if err != nil {
 				t.Fatalf("%v:\n%s", err, boot)
 			}
-			wantSize(t, boot, off, offSize)
-			detachVolume(ctx, t, d, c, id, off, name)
-			detached(t, id, off)
+			wantSize(t, boot, off, size)
+			detachVolume(ctx, t, d, c, g.ID, off, name)
+			detached(t, g.ID, off)
+			must(t, "destroy", d.Destroy(ctx, g.ID))
+			state(t, g.ID, virt.PowerNoState)
 		}},
-		{"destroy", func(t *testing.T) {
-			must(t, "destroy", d.Destroy(ctx, id))
-			if p, err := d.State(ctx, id); err != nil || p != virt.PowerNoState {
-				t.Fatalf("after destroy: %v, %v", p, err)
-			}
-		}},
-		{"boot from a volume", func(t *testing.T) {
-			bootFromVolume(ctx, t, d, dir, Hooks{BootVolume: h.BootVolume}, img)
-		}},
-	}
+	)
 	for _, s := range steps {
 		if !t.Run(s.name, s.do) {
 			return
