@@ -81,8 +81,9 @@
 // connection's pool, image, monitors (server) and cephx user, its key
 // read by a secret object (format base64) from the volume's secret
 // file, where the driver copied it from the keyring file that
-// Config.RBDSecrets names for the connection's secret uuid — Nova's
-// hosts hold that key as a libvirt secret of that uuid. librbd reads
+// Config.RBDSecrets names for the connection's secret uuid (at attach,
+// and again at a start when the keyring's key changed) — Nova's hosts
+// hold that key as a libvirt secret of that uuid. librbd reads
 // Config.RBDConf, by default the driver's own ceph.conf whose client
 // mount timeout (10 s) bounds a connection the cluster refuses or does
 // not answer: blockdev-add holds QEMU until librados gives up, 300 s

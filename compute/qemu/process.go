@@ -107,6 +107,7 @@ func (p *proc) kill() error {
 // daemonizes once it is ready (its parent exits 0) or fails with its
 // message in qemu.log. incoming, if set, is the memory state to resume.
 func (d *Driver) launch(ctx context.Context, g *definition, f files, incoming *os.File) (*proc, error) {
+	d.refreshKeys(g, f)
 	args, err := commandLine(g, f, d.accel, d.reach(g.ID), incoming != nil)
 	if err != nil {
 		return nil, err

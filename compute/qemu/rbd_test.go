@@ -64,7 +64,8 @@ func (s rbdSetup) refused(v virt.Disk) virt.Disk {
 // within the ceph.conf's client mount timeout and leave the guest as it
 // was; a volume without a key on the host is refused before anything
 // is written; the disks are there again after a restart (the command
-// line) and a suspend and resume; an image grown on the cluster reaches
+// line, a key kept that the keyring no longer has written again from
+// it) and a suspend and resume; an image grown on the cluster reaches
 // QEMU (ResizeVolume), a smaller size is refused and the image keeps
 // its size; a detach while off removes the
 // volume and its secret file; no key is in a log, guest.json or QEMU's
@@ -157,8 +158,13 @@ func TestRBDHotplug(t *testing.T) {
 	want[volumeDeviceID(b.Serial)] = 3
 	wantNodes([]string{"vol2", "vol3"}, []string{"vol2-secret", "vol3-secret"})
 
-	// A restart connects again from guest.json and the secret files.
+	// A restart connects again from guest.json and the secret files,
+	// a key kept that is no longer the keyring's (rotated) written again
+	// from the keyring first.
 	if err := d.PowerOff(ctx, g.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.secret("vol3"), []byte(s.wrong), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	start = time.Now()
@@ -171,6 +177,9 @@ func TestRBDHotplug(t *testing.T) {
 	}
 	if got := nodeSize(t, d, g.ID, "vol3"); got != 2<<20 {
 		t.Fatalf("after a restart QEMU's node of the second volume is %d bytes, want %d", got, 2<<20)
+	}
+	if key, _ := os.ReadFile(f.secret("vol3")); string(key) != s.c.Key {
+		t.Fatal("the start did not write the keyring's key again")
 	}
 	// Extended: the image grown on the cluster, then the guest told.
 	// A smaller size is refused: QEMU would shrink the image.

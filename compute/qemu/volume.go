@@ -450,6 +450,43 @@ func storedDisk(v virt.Disk, node string, r reach) (netDisk, error) {
 	return netDisk{}, fmt.Errorf("%s disk: %w", v.Protocol, virt.ErrNotSupported)
 }
 
+// refreshKeys writes again, before QEMU starts, the secret file of each
+// rbd volume of g with cephx (its root disk, those attached) whose
+// secret uuid Config.RBDSecrets has, when the keyring's key is not the
+// one kept: a key rotated in the keyring reaches every guest at its next
+// start, not only those attached since. A keyring that does not read
+// leaves the kept key (logged).
+func (d *Driver) refreshKeys(g *definition, f files) {
+	disks := map[string]virt.Disk{}
+	if g.Disk.Protocol == virt.ProtocolRBD {
+		disks["root"] = g.Disk
+	}
+	for _, v := range g.Volumes {
+		if v.Protocol == virt.ProtocolRBD {
+			disks[volumeNode(g.VolumeSlots[v.VolumeID()])] = v
+		}
+	}
+	for node, v := range disks {
+		r, err := v.RBD()
+		if err != nil || r.User == "" || !d.cfg.RBDSecrets.Has(r.SecretUUID) {
+			continue
+		}
+		key, err := d.cfg.RBDSecrets.Key(r.SecretUUID, r.User)
+		if err != nil {
+			d.log.Warn("compute/qemu: a volume's keyring: the key kept is used", "guest", g.ID, "volume", v.VolumeID(), "err", err)
+			continue
+		}
+		if kept, err := os.ReadFile(f.secret(node)); err == nil && string(kept) == key {
+			continue
+		}
+		if err := writeFileAtomic(f.secret(node), []byte(key)); err != nil {
+			d.log.Warn("compute/qemu: write a volume's key", "guest", g.ID, "volume", v.VolumeID(), "err", err)
+			continue
+		}
+		d.log.Info("compute/qemu: a volume's key changed in its keyring: the guest starts with the new one", "guest", g.ID, "volume", v.VolumeID())
+	}
+}
+
 // networkDisk is a network disk's arguments, for the command line: its
 // secret object reading node's secret file (with CHAP or cephx), and
 // its block node.
