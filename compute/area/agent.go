@@ -39,6 +39,10 @@ type Agent struct {
 	ReservedDiskMB   int64              `yaml:"reserved_host_disk_mb" help:"disk the host keeps for itself (Nova's reserved_host_disk_mb)"`
 	InitialRatios    map[string]float64 `yaml:"initial_allocation_ratios" help:"allocation ratio by resource class applied when the host first offers it (Nova's initial_*_allocation_ratio; VCPU 4, MEMORY_MB 1, DISK_GB 1 when empty)"`
 	OverrideRatios   map[string]float64 `yaml:"allocation_ratios" help:"allocation ratio by resource class that wins on every report (Nova's cpu/ram/disk_allocation_ratio); empty keeps what is stored"`
+	// The cephx keys of rbd volumes, which Nova's hosts hold as libvirt
+	// secrets operators define.
+	RBDSecrets map[string]string `yaml:"rbd_secrets" help:"rbd volumes' cephx keys: by secret uuid (the connection's secret_uuid: the volume backend's, as Cinder's rbd_secret_uuid), the keyring file holding the key of the volumes' user (a Ceph keyring, or the key alone; readable by the agent only); the libvirt driver defines the libvirt secret of that uuid with it"`
+	RBDConf    string            `yaml:"rbd_conf" help:"the ceph.conf QEMU's librbd reads for rbd volumes (the monitors are each volume's); empty for the driver's own, which only bounds a connection to 10 s (client mount timeout)"`
 	// The controller and the host's switch, for `gostack compute-agent`
 	// on another host (the in-process agent knows them).
 	AuthURL    string `yaml:"auth_url" help:"compute-agent on another host: the controller's identity URL, e.g. http://10.0.0.1:5000/v3"`
@@ -64,6 +68,11 @@ func (a *Agent) Validate() error {
 	for k, v := range a.OverrideRatios {
 		if v <= 0 {
 			return &config.FieldError{Key: "agent.allocation_ratios", Problem: fmt.Sprintf("%s: a ratio must be above 0", k)}
+		}
+	}
+	for id, path := range a.RBDSecrets {
+		if err := (virt.RBDSecrets{id: path}).Check(); err != nil {
+			return &config.FieldError{Key: "agent.rbd_secrets", Problem: fmt.Sprintf("%s: want a secret uuid and a keyring file", id)}
 		}
 	}
 	return nil
@@ -138,7 +147,7 @@ func (c *Compute) driver(ctx context.Context, env *compose.Env, ag *agent.Agent,
 func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw func(context.Context) (string, error), log *slog.Logger) (virt.Driver, error) {
 	if ac.Driver == "libvirt" {
 		return libvirt.New(ctx, libvirt.Config{URI: ac.LibvirtURI, StateDir: filepath.Join(dir, "libvirt"), DomainType: ac.DomainType,
-			Log: log})
+			RBDSecrets: ac.RBDSecrets, RBDConf: ac.RBDConf, Log: log})
 	}
 	if sw != nil {
 		endpoint, err := sw(ctx)
@@ -151,7 +160,8 @@ func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw fun
 		}
 		ag.Switch = conn
 	}
-	return qemu.New(qemu.Config{StateDir: filepath.Join(dir, "qemu"), Accel: ac.Accel, Plug: ag.Plug, Unplug: ag.Unplug, Log: log})
+	return qemu.New(qemu.Config{StateDir: filepath.Join(dir, "qemu"), Accel: ac.Accel, Plug: ag.Plug, Unplug: ag.Unplug,
+		RBDSecrets: ac.RBDSecrets, RBDConf: ac.RBDConf, Log: log})
 }
 
 // RunAgent runs this host's compute agent alone, against the controller
