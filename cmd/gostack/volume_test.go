@@ -28,6 +28,9 @@ import (
 // target name.
 func TestAllInOneVolumes(t *testing.T) {
 	a := newVolumeAIO(t)
+	// A Ceph beside it, for the RBD backend's subtest, started while
+	// gostack starts and the iSCSI steps run.
+	ceph := startRBD(a)
 	a.start("")
 	c, p, ex, data, tgtDir := a.cli, a.p, a.ex, a.data, a.tgtDir
 	must, asJSON := c.must, c.json
@@ -250,6 +253,12 @@ func TestAllInOneVolumes(t *testing.T) {
 	}
 	must("volume", "delete", "vb", "rb1", "rb2")
 
+	// The RBD backend, beside the iSCSI one (volume_rbd_test.go).
+	t.Run("rbd", func(t *testing.T) {
+		defer a.as(t)()
+		rbdSubtest(t, a, ceph)
+	})
+
 	// tgtd killed: the agent starts it again and exports v1 with the same
 	// target name and account.
 	asJSON(&v, "volume", "create", "--size", "1", "v2")
@@ -313,6 +322,15 @@ type volumeAIO struct {
 	p                *proc
 	cli              *cli
 	exited           bool
+	// extra are more gostack flags (startRBD's).
+	extra []string
+}
+
+// as makes t the test a's helpers fail (a subtest's), until restore.
+func (a *volumeAIO) as(t *testing.T) (restore func()) {
+	parent := a.t
+	a.t, a.cli.t = t, t
+	return func() { a.t, a.cli.t = parent, parent }
 }
 
 func newVolumeAIO(t *testing.T) *volumeAIO {
@@ -364,6 +382,7 @@ func (a *volumeAIO) start(point string) {
 		"-set", "network.agent.enabled=false", "-set", "compute.agent.enabled=false",
 		"-set", "volume.agent.host=aio@iscsi#iscsi", "-set", "volume.agent.control_port="+strconv.Itoa(a.control),
 		"-set", "volume.agent.portal="+a.portal)
+	cmd.Args = append(cmd.Args, a.extra...)
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1", crashpoint.Env+"="+point)
 	a.p, a.exited = startProc(t, cmd), false
 	p := a.p

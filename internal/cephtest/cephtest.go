@@ -75,6 +75,15 @@ type Options struct {
 	MemoryBytes int64
 	// Timeout bounds the whole start, default 90 s.
 	Timeout time.Duration
+	// Dir is where the cluster is made (it must not exist yet, its
+	// parent must), so that its ceph.conf and keyrings are known before
+	// Start returns (Dir/ceph.conf, Dir/ceph.client.<User>.keyring);
+	// "" for a new temporary directory. Stop removes it either way.
+	Dir string
+	// NetNS is a network namespace (ip netns) to run the daemons and
+	// the CLI calls in, for a daemon under test that lives there; its
+	// loopback must be up. "" for the test's own.
+	NetNS string
 }
 
 // Cluster is a running private cluster.
@@ -109,6 +118,7 @@ type Cluster struct {
 	Took time.Duration
 
 	daemons []*daemon
+	netns   string
 }
 
 type daemon struct {
@@ -157,7 +167,12 @@ func Start(o Options) (c *Cluster, err error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "gostack-ceph-")
+	dir := o.Dir
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "gostack-ceph-")
+	} else {
+		err = os.Mkdir(dir, 0o755)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +182,7 @@ func Start(o Options) (c *Cluster, err error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	c = &Cluster{Dir: dir, Conf: filepath.Join(dir, "ceph.conf"), User: o.User, Pool: o.Pools[0], Pools: o.Pools,
+	c = &Cluster{Dir: dir, Conf: filepath.Join(dir, "ceph.conf"), User: o.User, Pool: o.Pools[0], Pools: o.Pools, netns: o.NetNS,
 		AdminKeyring: filepath.Join(dir, "ceph.client.admin.keyring"), Keyring: filepath.Join(dir, "ceph.client."+o.User+".keyring")}
 	defer func() {
 		if err != nil {
@@ -370,6 +385,7 @@ func (c *Cluster) run(ctx context.Context, limit time.Duration, name string, arg
 func (c *Cluster) output(ctx context.Context, limit time.Duration, name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	name, args = c.inNetNS(name, args)
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), "CEPH_CONF="+c.Conf)
 	cmd.WaitDelay = 2 * time.Second
@@ -406,7 +422,9 @@ func (c *Cluster) startDaemon(name, bin string, args ...string) error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, append([]string{"-f", "-c", c.Conf}, args...)...)
+	// ip netns exec execs the daemon in place: its pid is the child's.
+	bin, args = c.inNetNS(bin, append([]string{"-f", "-c", c.Conf}, args...))
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -429,6 +447,15 @@ func (c *Cluster) startDaemon(name, bin string, args ...string) error {
 			return fmt.Errorf("cephtest: %s wrote no pid file in 20 s: %s", name, c.logTail(name))
 		}
 	}
+}
+
+// inNetNS is the command that runs name in the cluster's network
+// namespace.
+func (c *Cluster) inNetNS(name string, args []string) (string, []string) {
+	if c.netns == "" {
+		return name, args
+	}
+	return "ip", append([]string{"netns", "exec", c.netns, name}, args...)
 }
 
 func (c *Cluster) pidFile(name string) string { return filepath.Join(c.Dir, "run", name+".pid") }

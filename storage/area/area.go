@@ -1,7 +1,8 @@
 // Package area composes the block-storage area for gostack's daemons:
 // the Block Storage API v3 (Cinder's, port 8776) over the storage Store,
-// and, in the all-in-one, one volume backend's agent in-process (volumes
-// as sparse files exported by tgtd), which reports over the API's
+// and, in the all-in-one, volume backends' agents in-process — volumes
+// as sparse files exported by tgtd, and, when a Ceph configuration is
+// given, volumes as Ceph RBD images — which report over the API's
 // internal routes as any host's would.
 package area
 
@@ -16,8 +17,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	identityarea "github.com/gostack/gostack/identity/area"
 	"github.com/gostack/gostack/identity/middleware"
+	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
 	"github.com/gostack/gostack/kit/fault"
@@ -27,6 +31,7 @@ import (
 	"github.com/gostack/gostack/storage/agent"
 	"github.com/gostack/gostack/storage/api/cinder"
 	"github.com/gostack/gostack/storage/iscsi"
+	"github.com/gostack/gostack/storage/rbd"
 )
 
 // Volume is the block-storage area.
@@ -38,7 +43,35 @@ type Volume struct {
 type Config struct {
 	PolicyFile string `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Cinder's default rules"`
 	Agent      Agent  `yaml:"agent"`
+	RBD        RBD    `yaml:"rbd"`
 }
+
+// RBD is a Ceph RBD volume backend the all-in-one runs in-process,
+// beside the iSCSI one, when ceph_conf is set: Cinder's RBD driver
+// (storage/rbd) with its options' names and defaults.
+type RBD struct {
+	CephConf    string `yaml:"ceph_conf" help:"the Ceph cluster's ceph.conf (Cinder's rbd_ceph_conf); set, it enables the RBD volume backend"`
+	ClusterName string `yaml:"cluster_name" help:"the cluster's name (Cinder's rbd_cluster_name), in the connection info"`
+	User        string `yaml:"user" help:"the cephx user, without client. (Cinder's rbd_user); empty for client.admin, and auth_enabled false in the connection info"`
+	Keyring     string `yaml:"keyring" help:"the user's keyring file; empty for the one ceph.conf names"`
+	Pool        string `yaml:"pool" help:"the RADOS pool of the volumes (Cinder's rbd_pool)"`
+	SecretUUID  string `yaml:"secret_uuid" help:"the uuid of the libvirt secret holding the user's key on the compute hosts (Cinder's rbd_secret_uuid); empty for the cluster's fsid"`
+	Host        string `yaml:"host" help:"the backend's Cinder host (host@backend#pool); empty for <hostname>@<backend_name>#<backend_name>"`
+	// BackendName is the volume_backend_name types may ask for.
+	BackendName string `yaml:"backend_name" help:"the backend's volume_backend_name, which a volume type's extra spec may ask for"`
+	Dir         string `yaml:"dir" help:"where the backend converts images for volumes and exports volumes for uploads; empty for <data_dir>/volume/rbd"`
+	// Cinder's clone and image options.
+	MaxCloneDepth             int  `yaml:"max_clone_depth" help:"clones of a volume are flattened once their chain is this long; 0 makes full copies (Cinder's rbd_max_clone_depth)"`
+	FlattenVolumeFromSnapshot bool `yaml:"flatten_volume_from_snapshot" help:"flatten volumes made from snapshots, so they do not hold the snapshot (Cinder's rbd_flatten_volume_from_snapshot)"`
+	StoreChunkSize            int  `yaml:"store_chunk_size" help:"the images' object size in MB, a power of two (Cinder's rbd_store_chunk_size)"`
+	// Cinder's over-subscription settings of the backend.
+	MaxOverSubscriptionRatio float64 `yaml:"max_over_subscription_ratio" help:"how far thin volumes may promise more than the pool has (Cinder's max_over_subscription_ratio)"`
+	ReservedPercentage       int     `yaml:"reserved_percentage" help:"percentage of the pool kept free (Cinder's reserved_percentage)"`
+}
+
+// Enabled reports whether the RBD backend runs: a Ceph configuration is
+// given.
+func (r RBD) Enabled() bool { return r.CephConf != "" }
 
 // Agent is the volume backend the all-in-one runs in-process: volumes as
 // sparse files, exported as iSCSI targets by tgtd.
@@ -60,6 +93,9 @@ type Agent struct {
 
 // Validate reports the first bad setting.
 func (c *Config) Validate() error {
+	if err := c.validateRBD(); err != nil {
+		return err
+	}
 	a := c.Agent
 	if !a.Enabled {
 		return nil
@@ -94,6 +130,72 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+func (c *Config) validateRBD() error {
+	r := c.RBD
+	if !r.Enabled() {
+		return nil
+	}
+	name := func(key, v string, empty bool) error {
+		if v == "" && empty {
+			return nil
+		}
+		ok := v != "" && len(v) <= 64
+		for _, ch := range v {
+			if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+				ok = false
+			}
+		}
+		if !ok {
+			return &config.FieldError{Key: key, Problem: "must be 1 to 64 letters, digits and .-_"}
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		key, v string
+		empty  bool
+	}{{"rbd.pool", r.Pool, false}, {"rbd.user", r.User, true}, {"rbd.cluster_name", r.ClusterName, false}} {
+		if err := name(f.key, f.v, f.empty); err != nil {
+			return err
+		}
+	}
+	if r.SecretUUID != "" {
+		if u, err := uuid.Parse(r.SecretUUID); err != nil || u.String() != strings.ToLower(r.SecretUUID) {
+			return &config.FieldError{Key: "rbd.secret_uuid", Problem: "must be a UUID (8-4-4-4-12 hex digits)"}
+		}
+	}
+	if r.Host == "" && r.BackendName == "" {
+		return &config.FieldError{Key: "rbd.backend_name", Problem: "must be set when rbd.host is not"}
+	}
+	if strings.ContainsAny(r.Host, " \t\n") || r.Host != "" && !strings.Contains(r.Host, "@") {
+		return &config.FieldError{Key: "rbd.host", Problem: "must be host@backend or host@backend#pool, without white space"}
+	}
+	if c.Agent.Enabled && agentHost(c.Agent.Host, c.Agent.BackendName, "h") == agentHost(r.Host, r.BackendName, "h") {
+		return &config.FieldError{Key: "rbd.backend_name", Problem: "must differ from agent.backend_name: both backends would be one host"}
+	}
+	if r.MaxCloneDepth < 0 {
+		return &config.FieldError{Key: "rbd.max_clone_depth", Problem: "must be 0 or more"}
+	}
+	if n := r.StoreChunkSize; n < 1 || n > 32 || n&(n-1) != 0 {
+		return &config.FieldError{Key: "rbd.store_chunk_size", Problem: "must be a power of two from 1 to 32"}
+	}
+	if r.MaxOverSubscriptionRatio < 1 {
+		return &config.FieldError{Key: "rbd.max_over_subscription_ratio", Problem: "must be at least 1"}
+	}
+	if r.ReservedPercentage < 0 || r.ReservedPercentage > 100 {
+		return &config.FieldError{Key: "rbd.reserved_percentage", Problem: "must be 0 to 100"}
+	}
+	return nil
+}
+
+// agentHost is a backend's Cinder host: host, or
+// <hostname>@<backend>#<backend>.
+func agentHost(host, backend, hostname string) string {
+	if host != "" {
+		return host
+	}
+	return hostname + "@" + backend + "#" + backend
+}
+
 // validPrefix is storage/iscsi's rule for a target name prefix.
 func validPrefix(p string) bool {
 	if !strings.HasPrefix(p, "iqn.") && !strings.HasPrefix(p, "eui.") && !strings.HasPrefix(p, "naa.") {
@@ -110,7 +212,9 @@ func validPrefix(p string) bool {
 // New returns the block-storage area with its defaults.
 func New() *Volume {
 	return &Volume{Config: Config{Agent: Agent{Enabled: true, BackendName: "iscsi", Portal: "127.0.0.1:3260",
-		MaxOverSubscriptionRatio: storage.DefaultMaxOverSubscriptionRatio}}}
+		MaxOverSubscriptionRatio: storage.DefaultMaxOverSubscriptionRatio},
+		RBD: RBD{ClusterName: "ceph", Pool: "rbd", BackendName: "rbd", MaxCloneDepth: 5, StoreChunkSize: 4,
+			MaxOverSubscriptionRatio: storage.DefaultMaxOverSubscriptionRatio}}}
 }
 
 var (
@@ -157,9 +261,20 @@ func (v *Volume) Build(ctx context.Context, env *compose.Env) (http.Handler, err
 	store.Extended = volumeExtended(env)
 	provideCompute(env, store, envImages{env})
 	api := &cinder.API{Store: store, Policy: enf, Images: envImages{env}}
-	if v.Config.Agent.Enabled {
-		if err := v.startAgent(ctx, env); err != nil {
-			return nil, err
+	if v.Config.Agent.Enabled || v.Config.RBD.Enabled() {
+		sess, err := identityarea.AgentSession(ctx, env, "volume-agent")
+		if err != nil {
+			return nil, fmt.Errorf("volume agent: %w", err)
+		}
+		if v.Config.Agent.Enabled {
+			if err := v.startAgent(ctx, env, sess); err != nil {
+				return nil, err
+			}
+		}
+		if v.Config.RBD.Enabled() {
+			if err := v.startRBDAgent(env, sess); err != nil {
+				return nil, err
+			}
 		}
 	}
 	mw := &middleware.Middleware{Validator: val, Style: httpapi.Cinder, Optional: true}
@@ -168,12 +283,8 @@ func (v *Volume) Build(ctx context.Context, env *compose.Env) (http.Handler, err
 
 // startAgent runs the backend's agent in-process over HTTP, as on any
 // host.
-func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
+func (v *Volume) startAgent(ctx context.Context, env *compose.Env, sess *kitagent.Session) error {
 	ac := v.Config.Agent
-	sess, err := identityarea.AgentSession(ctx, env, "volume-agent")
-	if err != nil {
-		return fmt.Errorf("volume agent: %w", err)
-	}
 	feed := env.URLOf("admin")
 	if feed == "" {
 		return errors.New("volume agent: the stack has no admin listener for the watch feed")
@@ -184,7 +295,7 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
 		if err != nil {
 			return fmt.Errorf("volume agent: host name: %w", err)
 		}
-		host = name + "@" + ac.BackendName + "#" + ac.BackendName
+		host = agentHost("", ac.BackendName, name)
 	}
 	dir, tgt, backups := ac.Dir, ac.TgtDir, ac.BackupDir
 	if dir == "" {
@@ -214,6 +325,78 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env) error {
 		ReservedPercentage: ac.ReservedPercentage, ImageDir: filepath.Join(dir, ".images"), BackupDir: backups}, Backend: backend, Session: sess, VolumeURL: env.URL,
 		FeedURL: feed + "/v1/watch/" + storage.FeedArea, HTTP: sess.HTTP, Log: env.Log.With("agent", host)}
 	env.Go("volume agent", func(ctx context.Context) error {
+		err := ag.Run(ctx)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	})
+	return nil
+}
+
+// startRBDAgent runs the RBD backend's agent in-process over HTTP. It
+// connects to the cluster in the background, trying again every 5 s
+// while the cluster cannot be reached (the daemon starts all the same;
+// the backend reports, and takes volumes, once connected). A build
+// without Ceph support (storage/rbd's stub) refuses the configuration.
+func (v *Volume) startRBDAgent(env *compose.Env, sess *kitagent.Session) error {
+	rc := v.Config.RBD
+	if !rbd.Available {
+		return fmt.Errorf("volume.rbd.ceph_conf is set: %w", rbd.ErrUnavailable)
+	}
+	feed := env.URLOf("admin")
+	if feed == "" {
+		return errors.New("volume agent: the stack has no admin listener for the watch feed")
+	}
+	host := rc.Host
+	if host == "" {
+		name, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("volume agent: host name: %w", err)
+		}
+		host = agentHost("", rc.BackendName, name)
+	}
+	dir := rc.Dir
+	if dir == "" {
+		dir = filepath.Join(env.Config.DataDir, "volume", "rbd")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("volume agent: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("volume agent: %w", err)
+	}
+	depth := rc.MaxCloneDepth
+	if depth == 0 {
+		depth = -1 // Cinder's 0: full copies
+	}
+	cfg := rbd.Config{ConfFile: rc.CephConf, ClusterName: rc.ClusterName, User: rc.User, Keyring: rc.Keyring, Pool: rc.Pool,
+		SecretUUID: rc.SecretUUID, MaxCloneDepth: depth, FlattenFromSnapshot: rc.FlattenVolumeFromSnapshot, ChunkSizeMB: rc.StoreChunkSize}
+	log := env.Log.With("agent", host)
+	env.Go("volume agent "+host, func(ctx context.Context) error {
+		var cl *rbd.Client
+		for {
+			var err error
+			if cl, err = rbd.New(ctx, cfg); err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			log.Warn("volume agent: the Ceph cluster cannot be reached; trying again in 5 s", "conf", rc.CephConf, "pool", rc.Pool, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(5 * time.Second):
+			}
+		}
+		defer cl.Close()
+		log.Info("volume agent: connected to the Ceph cluster", "fsid", cl.FSID(), "pool", rc.Pool, "user", rc.User)
+		ag := &agent.Agent{Config: agent.Config{Host: host, BackendName: rc.BackendName, MaxOverSubscriptionRatio: rc.MaxOverSubscriptionRatio,
+			ReservedPercentage: rc.ReservedPercentage, ImageDir: filepath.Join(dir, "images")},
+			Backend: &agent.RBD{Client: cl, TempDir: filepath.Join(dir, "tmp")}, Session: sess, VolumeURL: env.URL,
+			FeedURL: feed + "/v1/watch/" + storage.FeedArea, HTTP: sess.HTTP, Log: log}
 		err := ag.Run(ctx)
 		if errors.Is(err, context.Canceled) {
 			return nil
