@@ -24,6 +24,7 @@ build: setup
 # Benchmarks (not part of make test). See bench/README.md.
 bench: setup
 	./bench/store
+	./bench/identity/run
 	./bench/image/run
 	./bench/dns/run
 	./bench/network/run
