@@ -38,6 +38,7 @@ import (
 
 	identityarea "github.com/gostack/gostack/identity/area"
 	imagearea "github.com/gostack/gostack/image/area"
+	"github.com/gostack/gostack/internal/cephtest"
 	"github.com/gostack/gostack/kit/compose"
 	storagearea "github.com/gostack/gostack/storage/area"
 	"github.com/gostack/gostack/storage/iscsi"
@@ -52,6 +53,7 @@ func main() {
 	ioSecs := flag.Int("io-seconds", 10, "seconds of each random I/O run")
 	dir := flag.String("dir", "", "working directory (default: a temporary directory under /var/tmp)")
 	logFile := flag.String("log", "", "write the daemon's log (level info) to this file")
+	withCeph := flag.Bool("ceph", true, "measure the RBD backend too, on a private single-node Ceph (needs a build with the Ceph tag, see run)")
 	flag.Parse()
 	work := *dir
 	if work == "" {
@@ -61,25 +63,47 @@ func main() {
 		}
 		defer os.RemoveAll(work)
 	}
-	c := start(work, *logFile)
-	defer c.stop()
-
-	fmt.Printf("Block storage on the iSCSI backend (sparse files, tgtd), %s\n\n", time.Now().Format(time.DateTime))
-	lat := make([]time.Duration, 0, *seq)
-	for range *seq {
-		id, t0 := c.create(map[string]any{"size": 1}), time.Now()
-		c.waitAvailable(id, 5*time.Millisecond)
-		lat = append(lat, time.Since(t0))
+	var ceph *cephtest.Cluster
+	if *withCeph {
+		var err error
+		if ceph, err = cephtest.Start(cephtest.Options{}); err != nil {
+			log.Fatalf("a private Ceph: %v", err)
+		}
+		defer ceph.Stop()
 	}
-	c.deleteAll()
-	fmt.Printf("create 1 GiB → available, one at a time (%d): p50 %s  p99 %s  max %s\n", *seq, pct(lat, 50), pct(lat, 99), pct(lat, 100))
+	c := start(work, *logFile, ceph)
+	defer c.stop()
+	backends := []string{"iscsi"}
+	if ceph != nil {
+		backends = append(backends, "ceph")
+	}
+	for _, b := range backends {
+		c.do("POST", "/types", map[string]any{"volume_type": map[string]any{"name": b,
+			"extra_specs": map[string]any{"volume_backend_name": b}}}, http.StatusOK, nil)
+	}
+	c.waitPools(len(backends))
 
-	took, blat := c.burst(*burst, *inflight)
-	c.deleteAll()
-	fmt.Printf("create 1 GiB → available, %d with %d in flight: %.1f volumes/s (%s for all); each p50 %s  p99 %s\n",
-		*burst, *inflight, float64(*burst)/took.Seconds(), took.Round(time.Millisecond), pct(blat, 50), pct(blat, 99))
-
-	c.fromImage(work, *imageMiB<<20)
+	fmt.Printf("Block storage: the iSCSI backend (sparse files, tgtd)")
+	if ceph != nil {
+		fmt.Printf(" and the RBD backend (a private single-node Ceph: one memstore OSD)")
+	}
+	fmt.Printf(", %s\n\n", time.Now().Format(time.DateTime))
+	for _, b := range backends {
+		lat := make([]time.Duration, 0, *seq)
+		for range *seq {
+			t0 := time.Now()
+			c.waitAvailable(c.create(map[string]any{"size": 1, "volume_type": b}), 5*time.Millisecond)
+			lat = append(lat, time.Since(t0))
+		}
+		c.deleteAll()
+		fmt.Printf("%-5s create 1 GiB → available, one at a time (%d): p50 %s  p99 %s  max %s\n", b, *seq, pct(lat, 50), pct(lat, 99), pct(lat, 100))
+		took, blat := c.burst(b, *burst, *inflight)
+		c.deleteAll()
+		fmt.Printf("%-5s create 1 GiB → available, %d with %d in flight: %.1f volumes/s (%s for all); each p50 %s  p99 %s\n",
+			b, *burst, *inflight, float64(*burst)/took.Seconds(), took.Round(time.Millisecond), pct(blat, 50), pct(blat, 99))
+	}
+	fmt.Println()
+	c.fromImage(work, *imageMiB<<20, backends)
 	c.io(work, *ioMiB<<20, *ioSecs)
 }
 
@@ -94,7 +118,7 @@ type cloud struct {
 
 // start runs identity, image and block storage in this process on free
 // ports, with the in-process backend on a tgtd of its own.
-func start(work, logFile string) *cloud {
+func start(work, logFile string, ceph *cephtest.Cluster) *cloud {
 	data := filepath.Join(work, "data")
 	ctl := 21000 + os.Getpid()%10000 // tgtd's control port: at most 32767
 	portal := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freePort()))
@@ -104,6 +128,10 @@ func start(work, logFile string) *cloud {
 	vol.Config.Agent.Host = "bench@iscsi#iscsi"
 	vol.Config.Agent.ControlPort = ctl
 	vol.Config.Agent.Portal = portal.String()
+	if ceph != nil {
+		vol.Config.RBD.CephConf, vol.Config.RBD.User, vol.Config.RBD.Keyring = ceph.Conf, ceph.User, ceph.Keyring
+		vol.Config.RBD.Pool, vol.Config.RBD.BackendName, vol.Config.RBD.Host = ceph.Pool, "ceph", "bench@ceph#ceph"
+	}
 	d := compose.New(id, imagearea.New(), vol)
 	d.Config.DataDir = data
 	d.Config.Log.Level = "warn"
@@ -166,6 +194,20 @@ func start(work, logFile string) *cloud {
 		}
 	}
 	return c
+}
+
+// waitPools waits until n backend pools have reported.
+func (c *cloud) waitPools(n int) {
+	for end := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var out struct{ Pools []any }
+		c.do("GET", "/scheduler-stats/get_pools", nil, http.StatusOK, &out)
+		if len(out.Pools) >= n {
+			return
+		}
+		if time.Now().After(end) {
+			log.Fatalf("%d of %d backends reported after a minute", len(out.Pools), n)
+		}
+	}
 }
 
 // stop stops the tgtd the area started (gostack leaves it running, as a
@@ -251,10 +293,10 @@ func (c *cloud) waitAvailable(id string, poll time.Duration) {
 	}
 }
 
-// burst creates n volumes, inflight at a time (each create waits for
+// burst creates n volumes of type typ, inflight at a time (each create waits for
 // its volume to be available before the next), and returns the time
 // from the first create to the last available and each volume's.
-func (c *cloud) burst(n, inflight int) (time.Duration, []time.Duration) {
+func (c *cloud) burst(typ string, n, inflight int) (time.Duration, []time.Duration) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	jobs := make(chan int)
@@ -264,7 +306,7 @@ func (c *cloud) burst(n, inflight int) (time.Duration, []time.Duration) {
 		wg.Go(func() {
 			for range jobs {
 				s := time.Now()
-				c.waitAvailable(c.create(map[string]any{"size": 1}), 20*time.Millisecond)
+				c.waitAvailable(c.create(map[string]any{"size": 1, "volume_type": typ}), 20*time.Millisecond)
 				mu.Lock()
 				lat = append(lat, time.Since(s))
 				mu.Unlock()
@@ -297,11 +339,13 @@ func (c *cloud) deleteAll() {
 	}
 }
 
-// fromImage uploads a raw image of size bytes of random data and makes
-// volumes of it (the agent fetches it, converts it to raw and copies it
-// into the volume), against qemu-img convert of the same file to a raw
+// fromImage uploads a raw image of size bytes of random data and, on
+// each backend, makes volumes of it (the agent fetches it, converts it
+// to raw and writes it into the volume) and clones of such a volume (a
+// copy of its file on iSCSI, a copy-on-write clone on RBD). The peer of
+// a volume from the image is qemu-img convert of the same file to a raw
 // file on the same disk: one copy, the physical limit.
-func (c *cloud) fromImage(work string, size int64) {
+func (c *cloud) fromImage(work string, size int64, backends []string) {
 	src := filepath.Join(work, "image.raw")
 	writeRandom(src, size)
 	defer os.Remove(src)
@@ -314,28 +358,45 @@ func (c *cloud) fromImage(work string, size int64) {
 	}
 	c.call("PUT", c.imageAPI+"/v2/images/"+img.ID+"/file", "application/octet-stream", f, http.StatusNoContent, nil)
 	f.Close()
-	var vols, copies []time.Duration
+	var copies []time.Duration
 	for range 3 {
 		dst := filepath.Join(work, "convert.raw")
 		t0 := time.Now()
 		run("qemu-img", "convert", "-f", "raw", "-O", "raw", "-t", "writeback", src, dst)
 		copies = append(copies, time.Since(t0))
 		os.Remove(dst)
-		t0 = time.Now()
-		c.waitAvailable(c.create(map[string]any{"size": 1, "imageRef": img.ID}), 5*time.Millisecond)
-		vols = append(vols, time.Since(t0))
 	}
-	c.deleteAll()
+	q := pct(copies, 50)
+	fmt.Printf("qemu-img convert of the %d MiB image file (median of 3): %s\n", size>>20, q)
+	clones := map[string]time.Duration{}
+	for _, b := range backends {
+		var vols, cl []time.Duration
+		for range 3 {
+			t0 := time.Now()
+			id := c.create(map[string]any{"size": 1, "imageRef": img.ID, "volume_type": b})
+			c.waitAvailable(id, 5*time.Millisecond)
+			vols = append(vols, time.Since(t0))
+			t0 = time.Now()
+			c.waitAvailable(c.create(map[string]any{"source_volid": id, "volume_type": b}), 5*time.Millisecond)
+			cl = append(cl, time.Since(t0))
+		}
+		c.deleteAll()
+		v := pct(vols, 50)
+		clones[b] = pct(cl, 50)
+		fmt.Printf("%-5s volume from the image → available (median of 3): %s (ratio to qemu-img convert %.2f); a clone of it: %s\n",
+			b, v, q.Seconds()/v.Seconds(), clones[b])
+	}
+	if r, ok := clones["ceph"]; ok {
+		fmt.Printf("clone of a volume holding the image: RBD copy-on-write clone vs iSCSI file copy: %.1fx faster\n",
+			clones["iscsi"].Seconds()/r.Seconds())
+	}
 	c.call("DELETE", c.imageAPI+"/v2/images/"+img.ID, "application/json", nil, http.StatusNoContent, nil)
-	v, q := pct(vols, 50), pct(copies, 50)
-	fmt.Printf("volume from a %d MiB raw image → available (median of 3): %s; qemu-img convert of the file: %s; ratio %.2f\n",
-		size>>20, v, q, q.Seconds()/v.Seconds())
 }
 
 // io runs the I/O comparisons on one volume: through its export and on
 // its backing file.
 func (c *cloud) io(work string, size int64, secs int) {
-	id := c.create(map[string]any{"size": 1})
+	id := c.create(map[string]any{"size": 1, "volume_type": "iscsi"})
 	c.waitAvailable(id, 5*time.Millisecond)
 	var conn struct {
 		ConnectionInfo struct {
