@@ -682,9 +682,10 @@ func definition(t *testing.T, d *Driver, id string) string {
 }
 
 // TestVolumeTestDriver: libvirt's test driver has no secrets and no
-// device attach, which is its virt.ErrNotSupported for a volume, with
-// or without CHAP; a volume the guest lacks is detached already; the
-// definition is left as it was.
+// device attach, which is its virt.ErrNotSupported for a volume, iscsi
+// with or without CHAP, rbd with or without cephx; an rbd volume
+// without a connection is ErrBadVolume; a volume the guest lacks is
+// detached already; the definition is left as it was.
 func TestVolumeTestDriver(t *testing.T) {
 	d := fakeDriver(t)
 	ctx := context.Background()
@@ -705,8 +706,19 @@ func TestVolumeTestDriver(t *testing.T) {
 	if err := virt.DetachVolume(ctx, d, g.ID, v.Serial); err != nil {
 		t.Errorf("detach of a volume the guest lacks: %v", err)
 	}
-	if err := d.AttachVolume(ctx, g.ID, virt.Disk{Protocol: "rbd", Serial: "r1"}); !errors.Is(err, virt.ErrNotSupported) {
-		t.Errorf("attach of an rbd volume: %v, want virt.ErrNotSupported", err)
+	if err := d.AttachVolume(ctx, g.ID, virt.Disk{Protocol: "nbd", Serial: "n1"}); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("attach of an nbd volume: %v, want virt.ErrNotSupported", err)
+	}
+	if err := d.AttachVolume(ctx, g.ID, virt.Disk{Protocol: "rbd", Serial: "r1"}); !errors.Is(err, virt.ErrBadVolume) {
+		t.Errorf("attach of an rbd volume without a connection: %v, want virt.ErrBadVolume", err)
+	}
+	r := rbdVolume(uuid.NewString())
+	if err := virt.AttachVolume(ctx, d, g.ID, r); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("attach of an rbd volume on the test driver: %v, want virt.ErrNotSupported", err)
+	}
+	r.Connection["auth_enabled"] = "false"
+	if err := virt.AttachVolume(ctx, d, g.ID, r); !errors.Is(err, virt.ErrNotSupported) {
+		t.Errorf("attach of an rbd volume without cephx on the test driver: %v, want virt.ErrNotSupported", err)
 	}
 	if after := definition(t, d, g.ID); after != before {
 		t.Errorf("the definition changed:\n%s\nwas\n%s", after, before)
