@@ -49,7 +49,10 @@
 //     (Heartbeat, Heartbeater), DOWN once a service is silent.
 //   - SECONDARY zones with their masters (IP addresses or hostnames):
 //     SecondaryZones for the transfer loop, Transferred stores a master's
-//     zone (its SOA and records as sent) for the server to serve.
+//     zone (its SOA and records as sent) for the server to serve, and
+//     AskTransfer asks the loop for a check now (Designate's xfr).
+//   - AbandonZone, Designate's abandon: a zone removed at once, without
+//     waiting for its nameservers to drop it as DeleteZone does.
 //
 // What it does not do: answer DNS queries or send NOTIFY (dns/server and a
 // worker do), check API policy beyond tenancy (the API edge does; TSIG keys,

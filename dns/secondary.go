@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	mdns "github.com/miekg/dns"
 
@@ -18,6 +19,9 @@ type SecondaryZone struct {
 	// Loaded says a transfer gave the zone its content: Zone.Serial is
 	// then the serial of the master's copy it holds.
 	Loaded bool
+	// AskedAt is when a transfer was last asked for by hand (AskTransfer;
+	// zero: never). It only moves forward.
+	AskedAt time.Time
 }
 
 // SecondaryZones returns the live SECONDARY zones, not being deleted, by
@@ -25,19 +29,24 @@ type SecondaryZone struct {
 func (s *Store) SecondaryZones(ctx context.Context) ([]SecondaryZone, error) {
 	var out []SecondaryZone
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT "+zoneColsZ+" FROM dns_zones z WHERE z.type = 'SECONDARY' AND z.status <> 'DELETED' "+
-			"AND z.action <> 'DELETE' ORDER BY z.name")
+		rows, err := tx.Query(ctx, "SELECT "+zoneColsZ+", z.xfr_asked_at FROM dns_zones z WHERE z.type = 'SECONDARY' "+
+			"AND z.status <> 'DELETED' AND z.action <> 'DELETE' ORDER BY z.name")
 		if err != nil {
 			return err
 		}
 		out = []SecondaryZone{}
 		for rows.Next() {
-			z, err := scanZone(rows)
+			var asked int64
+			z, err := scanZone(alsoScan{rows, []any{&asked}})
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			out = append(out, SecondaryZone{Zone: z})
+			sz := SecondaryZone{Zone: z}
+			if asked > 0 {
+				sz.AskedAt = fromMicros(asked)
+			}
+			out = append(out, sz)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -59,6 +68,50 @@ func (s *Store) SecondaryZones(ctx context.Context) ([]SecondaryZone, error) {
 			}
 		}
 		return loaded.Err()
+	})
+	return out, err
+}
+
+// alsoScan scans the columns of r's caller and then extra ones.
+type alsoScan struct {
+	r     scanner
+	extra []any
+}
+
+func (a alsoScan) Scan(dest ...any) error { return a.r.Scan(append(dest, a.extra...)...) }
+
+// AskTransfer asks for a SECONDARY zone the viewer owns to be checked
+// against its masters now, as Designate's xfr_zone does: Secondaries,
+// following the feed, asks the masters for the zone's SOA at once and
+// transfers the zone when one has a newer serial (an unreachable master
+// is retried at the zone's retry interval, as after any failed check).
+// Nothing of the zone changes but the time of the request
+// (SecondaryZone.AskedAt), which the feed carries as a "zone" update. A
+// zone that is not SECONDARY is refused as Designate refuses it (400
+// bad_request "Can't XFR a non Secondary zone."), and so is one being
+// deleted, which no transfer may change any more.
+func (s *Store) AskTransfer(ctx context.Context, v Viewer, id string) (Zone, error) {
+	if err := v.check(); err != nil {
+		return Zone{}, err
+	}
+	var out Zone
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		z, err := visibleZone(ctx, tx, v, id)
+		switch {
+		case err != nil:
+			return err
+		case z.Type != Secondary:
+			return badRequest("Can't XFR a non Secondary zone.")
+		case z.Action == ActionDelete:
+			return badRequest("Can't XFR a zone being deleted.")
+		}
+		now := micros(s.now())
+		if _, err := tx.Exec(ctx, `UPDATE dns_zones SET xfr_asked_at = CASE WHEN xfr_asked_at >= ? THEN xfr_asked_at + 1 ELSE ? END
+			WHERE id = ?`, now, now, id); err != nil {
+			return err
+		}
+		out = z
+		return s.record(ctx, tx, "zone", z.ID, z.ProjectID, watch.Update, z)
 	})
 	return out, err
 }

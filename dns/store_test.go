@@ -96,6 +96,7 @@ func TestStore(t *testing.T) {
 		{"zone list", testZoneList},
 		{"zone update", testZoneUpdate},
 		{"zone delete", testZoneDelete},
+		{"zone abandon", testZoneAbandon},
 		{"recordset create", testRecordSetLifecycle},
 		{"recordset update", testRecordSetUpdate},
 		{"recordset validation", testRecordSetValidation},
@@ -109,6 +110,7 @@ func TestStore(t *testing.T) {
 		{"pool nameservers", testPoolChange},
 		{"pools", testPools},
 		{"secondary zones", testSecondary},
+		{"secondary transfer asked", testAskTransfer},
 		{"tsig keys", testTSIGKeys},
 		{"feed", testFeed},
 	}

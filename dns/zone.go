@@ -413,14 +413,8 @@ func (s *Store) DeleteZone(ctx context.Context, v Viewer, id string) (Zone, erro
 			out = cur
 			return err
 		}
-		var n int
-		err = tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones WHERE name LIKE ? ESCAPE '\\' AND status <> 'DELETED'",
-			[]any{"%." + escapeLike(cur.Name)}, &n)
-		if err != nil {
+		if err := checkNoSubzones(ctx, tx, cur); err != nil {
 			return err
-		}
-		if n > 0 {
-			return &fault.Error{Kind: fault.BadRequest, Type: "zone_has_sub_zone", Message: "Please delete any subzones before deleting this zone"}
 		}
 		rows, err := tx.Query(ctx, `UPDATE dns_zones SET status = 'PENDING', action = 'DELETE', increment_serial = FALSE,
 			version = version + 1, updated_at = ? WHERE id = ? RETURNING `+zoneCols, micros(s.now()), id)
@@ -435,6 +429,21 @@ func (s *Store) DeleteZone(ctx context.Context, v Viewer, id string) (Zone, erro
 	return out, err
 }
 
+// checkNoSubzones refuses to remove a zone below which live zones lie,
+// as Designate refuses it (400 zone_has_sub_zone).
+func checkNoSubzones(ctx context.Context, tx *sqlstore.Tx, z Zone) error {
+	var n int
+	err := tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones WHERE name LIKE ? ESCAPE '\\' AND status <> 'DELETED'",
+		[]any{"%." + escapeLike(z.Name)}, &n)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return &fault.Error{Kind: fault.BadRequest, Type: "zone_has_sub_zone", Message: "Please delete any subzones before deleting this zone"}
+	}
+	return nil
+}
+
 // FinishDelete ends a deletion started by DeleteZone: the zone becomes
 // DELETED (its name free again) and its recordsets are removed. The feed
 // gets one "zone" delete, which stands for its recordsets too. A zone not
@@ -442,23 +451,67 @@ func (s *Store) DeleteZone(ctx context.Context, v Viewer, id string) (Zone, erro
 func (s *Store) FinishDelete(ctx context.Context, id string) (Zone, error) {
 	var out Zone
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE dns_zones SET status = 'DELETED', action = 'NONE', increment_serial = FALSE,
-			version = version + 1, updated_at = ?, deleted_at = ? WHERE id = ? AND action = 'DELETE' AND status <> 'DELETED'
-			RETURNING `+zoneCols, micros(s.now()), micros(s.now()), id)
-		if out, err = oneZone(rows, err); fault.KindOf(err) == fault.NotFound {
+		var err error
+		if out, err = s.removeZone(ctx, tx, id, " AND action = 'DELETE'"); fault.KindOf(err) == fault.NotFound {
 			if _, err := getZone(ctx, tx, id); err != nil {
 				return err
 			}
 			return conflict("conflict", "Zone %s is not being deleted", id)
-		} else if err != nil {
-			return err
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM dns_recordsets WHERE zone_id = ?", id); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, "zone", out.ID, out.ProjectID, watch.Delete, nil)
+		return err
 	})
 	return out, err
+}
+
+// AbandonZone removes a zone from the database at once, live or being
+// deleted, as Designate's abandon does (its central deletes the zone in
+// storage and tells no worker): the zone becomes DELETED, its name free
+// again, its recordsets removed, with one "zone" delete in the feed.
+// Nothing waits for the nameservers: gostack's DNS server, which serves
+// what this store holds, stops answering for the zone at the publisher's
+// next rebuild, while secondaries that transferred it (a pool's targets
+// and also-notifies) are told nothing and keep their copy until its SOA
+// expire runs out, as Designate leaves the zone on its backends. A zone
+// with live subzones is refused, as DeleteZone refuses it (400
+// zone_has_sub_zone).
+func (s *Store) AbandonZone(ctx context.Context, v Viewer, id string) (Zone, error) {
+	if err := v.check(); err != nil {
+		return Zone{}, err
+	}
+	var out Zone
+	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
+		if err := lockZones(ctx, tx); err != nil {
+			return err
+		}
+		cur, err := visibleZone(ctx, tx, v, id)
+		if err != nil {
+			return err
+		}
+		if err := checkNoSubzones(ctx, tx, cur); err != nil {
+			return err
+		}
+		out, err = s.removeZone(ctx, tx, id, "")
+		return err
+	})
+	return out, err
+}
+
+// removeZone makes a live zone that also meets cond (an SQL condition
+// starting with " AND", or "") DELETED and removes its recordsets; no such
+// zone is a zone_not_found.
+func (s *Store) removeZone(ctx context.Context, tx *sqlstore.Tx, id, cond string) (Zone, error) {
+	now := micros(s.now())
+	rows, err := tx.Query(ctx, `UPDATE dns_zones SET status = 'DELETED', action = 'NONE', increment_serial = FALSE,
+		version = version + 1, updated_at = ?, deleted_at = ? WHERE id = ? AND status <> 'DELETED'`+cond+`
+		RETURNING `+zoneCols, now, now, id)
+	out, err := oneZone(rows, err)
+	if err != nil {
+		return Zone{}, err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM dns_recordsets WHERE zone_id = ?", id); err != nil {
+		return Zone{}, err
+	}
+	return out, s.record(ctx, tx, "zone", out.ID, out.ProjectID, watch.Delete, nil)
 }
 
 // Purge removes DELETED zones deleted before before, and returns how many.

@@ -88,6 +88,7 @@ func (a *API) router() *httpapi.Router {
 	a.reverseRoutes(rt)
 	a.transferRoutes(rt)
 	a.taskRoutes(rt)
+	a.zoneTaskRoutes(rt)
 	a.tldRoutes(rt)
 	a.blacklistRoutes(rt)
 	a.serviceStatusRoutes(rt)

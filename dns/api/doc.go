@@ -18,7 +18,7 @@
 // and service statuses (below); quotas (GET /v2/quotas, GET/PATCH/DELETE
 // /v2/quotas/{project_id}); limits; reverse floating IPs; zone transfers
 // between projects (transfer requests and accepts), zone imports and
-// exports (below).
+// exports (below), and the zone tasks abandon and xfr (below).
 //
 // Every call is checked against Designate's default policies (Defaults),
 // the project-scoped secure-RBAC rules Designate enforces since 17.0
@@ -173,9 +173,30 @@
 // (Designate shows a dead service's last status for ever). Sort keys and
 // limit are applied (Designate checks them and returns every status).
 //
-// What it does not do. Not served (404): shared zones,
-// the other zone tasks (xfr, abandon, pool_move),
-// and json-patch bodies (501, as in Designate). The
+// Zone tasks abandon and xfr. POST /v2/zones/{zone_id}/tasks/abandon
+// (abandon_zone: admins) removes the zone from the database at once and
+// answers 204 with no body. Designate's abandon deletes the zone in its
+// storage without telling its backends, which keep serving it; gostack's
+// own DNS server has no copy of its own but serves what the database
+// holds, so it stops answering for the zone at once (at the publisher's
+// next rebuild), while secondaries that transferred the zone (a pool's
+// targets and also-notifies) are told nothing and keep their copy until
+// its SOA expire runs out. To hand a zone over to other servers, let them
+// transfer it first (a TSIG key of scope ZONE allows them), then abandon
+// it. A zone being deleted may be abandoned (its deletion no longer
+// waits for the nameservers); a zone with subzones is refused (400
+// zone_has_sub_zone), as in Designate. POST
+// /v2/zones/{zone_id}/tasks/xfr (xfr_zone: the zone's members) has a
+// SECONDARY zone's masters asked for its serial at once and the zone
+// transferred when one has a newer one (dns/publish Secondaries), and
+// answers 202 with the JSON empty string, as Designate does; a PRIMARY
+// zone is Designate's 400 "Can't XFR a non Secondary zone.". Differences:
+// a zone being deleted is refused too (400; Designate's worker would try
+// a transfer anyway), and the masters are asked after the answer, by the
+// transfer loop, where Designate asks one of them within the request.
+//
+// What it does not do. Not served (404): shared zones, the zone task
+// pool_move, and json-patch bodies (501, as in Designate). The
 // X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers are
 // checked against their policies but change nothing: managed recordsets
 // (the SOA and apex NS) stay read-only, and a zone is always deleted from

@@ -15,9 +15,10 @@
 // for very large deployments a per-zone rebuild is the upgrade path.
 //
 // Secondaries transfers SECONDARY zones in from their masters (AXFR,
-// IXFR applied as a diff), at once when a zone appears or a master sends
-// NOTIFY (the server's Config.Notified) and then every SOA refresh; the
-// Publisher serves what it stored like any zone.
+// IXFR applied as a diff), at once when a zone appears, a master sends
+// NOTIFY (the server's Config.Notified) or a transfer is asked for
+// (dns.Store.AskTransfer, the API's xfr task), and then every SOA
+// refresh; the Publisher serves what it stored like any zone.
 //
 // What it does not do: answer queries or send NOTIFY (the dns/server
 // Server that serves Target does both, to the secondaries NotifyTargets

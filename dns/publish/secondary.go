@@ -23,10 +23,12 @@ import (
 // (periodic_secondary_refresh) do: a new zone, a changed master list or a
 // NOTIFY from one of its masters makes it ask the masters for the zone's
 // SOA at once, and otherwise every SOA refresh interval (the retry
-// interval after a failure). When a master has a newer serial the zone is
-// transferred — IXFR from the serial held, applied as a diff when the
-// master sends one, else the whole zone by AXFR — and stored with
-// dns.Store.Transferred, which the Publisher then serves. Requests are
+// interval after a failure); a transfer asked for by hand
+// (dns.Store.AskTransfer, the API's xfr task) checks it at once too. When
+// a master has a newer serial the zone is transferred — IXFR from the
+// serial held, applied as a diff when the master sends one, else the
+// whole zone by AXFR — and stored with dns.Store.Transferred, which the
+// Publisher then serves. Requests are
 // signed with the zone's TSIG key (scope ZONE) when it has one. Masters
 // are tried in their order; one given by hostname is resolved at each
 // try. A zone no master answers for keeps what it had (and its status);
@@ -154,8 +156,9 @@ func (f secondaryFollower) Resync(ctx context.Context) (int64, error) {
 	return head, err
 }
 
-// scan reads the SECONDARY zones: a new zone, or one whose masters
-// changed, is due at once; a zone gone is forgotten.
+// scan reads the SECONDARY zones: a new zone, one whose masters changed
+// or one whose transfer was asked for since the last scan is due at once;
+// a zone gone is forgotten.
 func (s *Secondaries) scan(ctx context.Context) error {
 	zones, err := s.Store.SecondaryZones(ctx)
 	if err != nil {
@@ -188,7 +191,11 @@ func (s *Secondaries) scan(ctx context.Context) error {
 			s.zones[id] = &secondary{sz: sz, masters: addrs, urgent: true}
 			continue
 		}
-		s.zones[id].sz = sz
+		z := s.zones[id]
+		if sz.AskedAt.After(z.sz.AskedAt) { // a transfer asked for by hand (the API's xfr)
+			z.due, z.urgent = time.Time{}, true
+		}
+		z.sz = sz
 	}
 	for id := range s.zones {
 		if !keep[id] {

@@ -292,6 +292,8 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "dns", pattern: "GET /v2/zones/tasks/exports/{zone_export_id}"},
 	{area: "dns", pattern: "DELETE /v2/zones/tasks/exports/{zone_export_id}"},
 	{area: "dns", pattern: "GET /v2/zones/tasks/exports/{zone_export_id}/export"},
+	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/abandon"},
+	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/xfr"},
 	{area: "dns", pattern: "GET /v2/recordsets"},
 	{area: "dns", pattern: "GET /v2/recordsets/{recordset_id}"},
 	{area: "dns", pattern: "POST /v2/tsigkeys", body: `{"name":"hostile-new","algorithm":"hmac-sha256","secret":"c2VjcmV0","scope":"POOL","resource_id":"{{pool}}"}`},
