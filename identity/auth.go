@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -205,20 +204,57 @@ func (s *Auth) checkPassword(ctx context.Context, pa PasswordAuth) (User, error)
 		s.Hasher.Verify(pa.Password, s.dummyHash())
 		return User{}, errUnauthorized
 	}
-	if u.PasswordHash == "" {
-		return User{}, errUnauthorized
-	}
-	ok, err := s.Hasher.Verify(pa.Password, u.PasswordHash)
-	if err != nil && errors.Is(err, password.ErrTooLong) {
-		return User{}, errUnauthorized
-	}
-	if !ok || err != nil {
-		return User{}, errUnauthorized
+	if err := s.verifyPassword(ctx, u, pa.Password); err != nil {
+		return User{}, err
 	}
 	if _, err := s.usable(ctx, u); err != nil {
 		return User{}, err
 	}
-	return u, nil
+	if expired(u, s.now()) {
+		return User{}, unauthorized("The password is expired and needs to be changed for user: %s.", u.ID)
+	}
+	return u, s.Store.ResetFailedAuth(ctx, u.ID)
+}
+
+// verifyPassword is the password check of Keystone's sql authenticate,
+// with its lockout: a locked-out user is refused (the generic 401, as
+// Keystone's notification wrapper turns AccountLocked into it) without
+// a check; a wrong password counts as a failed authentication.
+func (s *Auth) verifyPassword(ctx context.Context, u User, pw string) error {
+	c := &s.Store.Compliance
+	now := s.now()
+	if c.locked(u, now) {
+		return errUnauthorized
+	}
+	if u.FailedAuths >= c.LockoutFailureAttempts && c.LockoutFailureAttempts > 0 && !u.ComplianceExempt {
+		// A lockout that ran out: its count starts again.
+		if err := s.Store.ResetFailedAuth(ctx, u.ID); err != nil {
+			return err
+		}
+	}
+	hash := u.PasswordHash
+	if hash == "" {
+		hash = s.dummyHash() // no password: nothing matches, at the same cost
+	}
+	// A hash that cannot be read or a password too long to check
+	// (password.ErrTooLong) fails as a wrong password does.
+	if ok, err := s.Hasher.Verify(pw, hash); !ok || err != nil || u.PasswordHash == "" {
+		if err := s.Store.RecordFailedAuth(ctx, u.ID); err != nil {
+			return err
+		}
+		return errUnauthorized
+	}
+	return nil
+}
+
+// NewPasswordHash checks a password an administrator or a user sets
+// against the password_regex (Keystone's validate_password, 400) and
+// hashes it.
+func (s *Auth) NewPasswordHash(pw string) (string, error) {
+	if err := s.Store.Compliance.CheckPassword(pw); err != nil {
+		return "", err
+	}
+	return s.Hasher.Hash(pw)
 }
 
 // dummyHash is a hash of a random password made with this Auth's hasher,

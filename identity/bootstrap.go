@@ -20,7 +20,8 @@ type BootstrapConfig struct {
 // Bootstrap does what keystone-manage bootstrap does, and like it may run
 // again at every start: the default domain; the reader, member and admin
 // roles with admin implying member implying reader; the admin project and
-// user (re-enabled and its password reset if they differ); admin on the
+// user (re-enabled and its password reset if they differ; exempt from
+// lockout and password expiry, User.ComplianceExempt); admin on the
 // project and on the system; the region; the identity service and its
 // endpoints. It returns the admin user.
 func Bootstrap(ctx context.Context, s *Store, h password.Hasher, c BootstrapConfig) (User, error) {
@@ -101,7 +102,7 @@ func (b *bootstrapper) user(h password.Hasher, name, pw string) User {
 		if !b.ok(herr) {
 			return u
 		}
-		u, err = b.s.CreateUser(b.ctx, User{Name: name, DomainID: DefaultDomainID, Enabled: true, PasswordHash: hash})
+		u, err = b.s.CreateUser(b.ctx, User{Name: name, DomainID: DefaultDomainID, Enabled: true, PasswordHash: hash, ComplianceExempt: true})
 		b.ok(err)
 		return u
 	}
@@ -109,7 +110,8 @@ func (b *bootstrapper) user(h password.Hasher, name, pw string) User {
 		return u
 	}
 	same, _ := h.Verify(pw, u.PasswordHash)
-	if !same || !u.Enabled {
+	if !same || !u.Enabled || !u.ComplianceExempt {
+		u.ComplianceExempt = true // gostack's own users: never locked out, never expired
 		if !same {
 			hash, herr := h.Hash(pw)
 			if !b.ok(herr) {
@@ -212,9 +214,9 @@ const (
 
 // EnsureServiceUser makes name a service user, as a deployment tool does
 // for each OpenStack service: a user of the Default domain with password
-// pw (reset if it differs, re-enabled if disabled) holding the service
-// role on the service project, both created if missing. Like Bootstrap,
-// it may run at every start.
+// pw (reset if it differs, re-enabled if disabled, exempt from lockout
+// and password expiry) holding the service role on the service project,
+// both created if missing. Like Bootstrap, it may run at every start.
 func EnsureServiceUser(ctx context.Context, s *Store, h password.Hasher, name, pw string) (User, error) {
 	if name == "" || pw == "" {
 		return User{}, fmt.Errorf("identity: service user: a name and a password are required")

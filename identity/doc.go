@@ -19,6 +19,14 @@
 //     HeldRoleIDs keeps them for trusts. A grant of one on a project of
 //     another domain or on the system is refused, and so is a global
 //     role implying one, or any role implying admin.
+//   - Security compliance (Store.Compliance, Keystone's
+//     [security_compliance]): lockout after failed password
+//     authentications, password expiry (and expiry at once for a
+//     password an administrator sets, change_password_upon_first_use),
+//     the password history a user's own change may not repeat, the
+//     minimum age of a password its user set, and a regular expression
+//     every new password must match; the bootstrap admin and the service
+//     users are exempt from lockout and expiry.
 //   - Credentials: Keystone's credentials (EC2 ones with the SHA-256 of
 //     the access key as id), their blobs encrypted with a Fernet key set
 //     of their own as Keystone's credential provider does (Fernet with

@@ -63,6 +63,21 @@ type User struct {
 	PasswordExpiresAt *time.Time                 `json:"password_expires_at"`
 	PasswordHash      string                     `json:"-"`
 	Extra             map[string]json.RawMessage `json:"extra,omitempty"`
+
+	// Password bookkeeping for Keystone's security compliance, never
+	// shown and never in the feed: when the password was set, whether
+	// its user set it (a self-service change, from which
+	// minimum_password_age counts), and the failed password
+	// authentications since the last success (lockout).
+	PasswordCreatedAt   *time.Time `json:"-"`
+	PasswordSelfService bool       `json:"-"`
+	FailedAuths         int        `json:"-"`
+	LastFailedAuth      *time.Time `json:"-"`
+	// ComplianceExempt users are never locked out and their passwords
+	// never expire: the users gostack manages itself (the bootstrap
+	// admin, the service users), as a deployer exempts them in Keystone
+	// with the ignore_* user options.
+	ComplianceExempt bool `json:"-"`
 }
 
 // userAttributes are the members of a user's JSON that are not extra:

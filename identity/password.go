@@ -10,10 +10,14 @@ import (
 // ChangePassword is a user's own password change, Keystone's POST
 // /v3/users/{id}/password (identity/core.py change_password): the
 // original password is what authorizes it, whoever asks — no token, no
-// policy. A missing user or a wrong original password is the generic
-// 401, after the same hashing work; a disabled user is Keystone's 401
-// "The account is disabled for user". Every token of the user is
-// revoked.
+// policy. A missing user, a wrong original password or a locked-out
+// user is the generic 401, after the same hashing work (a wrong one
+// counts towards the lockout); a disabled user is Keystone's 401 "The
+// account is disabled for user". An expired password may be changed.
+// The new one must match the password_regex, and (Compliance) a
+// password the user set must be minimum_password_age days old and the
+// new one none of their last unique_last_password_count, with Keystone's
+// 400s. Every token of the user is revoked.
 func (s *Auth) ChangePassword(ctx context.Context, userID, original, newPassword string) error {
 	u, err := s.Store.GetUser(ctx, userID)
 	if fault.KindOf(err) == fault.NotFound {
@@ -23,20 +27,38 @@ func (s *Auth) ChangePassword(ctx context.Context, userID, original, newPassword
 	if err != nil {
 		return err
 	}
-	hash := u.PasswordHash
-	if hash == "" {
-		hash = s.dummyHash() // no password: nothing matches, at the same cost
-	}
-	if ok, err := s.Hasher.Verify(original, hash); !ok || err != nil || u.PasswordHash == "" {
-		return errUnauthorized
+	if err := s.verifyPassword(ctx, u, original); err != nil {
+		return err
 	}
 	if !u.Enabled {
 		return unauthorized("The account is disabled for user: %s.", u.ID)
 	}
-	if u.PasswordHash, err = s.Hasher.Hash(newPassword); err != nil {
+	if err := s.Store.ResetFailedAuth(ctx, u.ID); err != nil {
 		return err
 	}
-	if _, err := s.Store.UpdateUser(ctx, u); err != nil {
+	c := &s.Store.Compliance
+	if err := c.CheckPassword(newPassword); err != nil {
+		return err
+	}
+	if err := c.checkMinimumAge(u, s.now()); err != nil {
+		return err
+	}
+	if n := c.UniqueLastPasswordCount; n > 0 {
+		prev, err := s.Store.PasswordHistory(ctx, u.ID, n-1)
+		if err != nil {
+			return err
+		}
+		for _, h := range append([]string{u.PasswordHash}, prev...) {
+			if ok, _ := s.Hasher.Verify(newPassword, h); h != "" && ok {
+				return c.historyError()
+			}
+		}
+	}
+	hash, err := s.Hasher.Hash(newPassword)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.SetOwnPassword(ctx, u, hash); err != nil {
 		return err
 	}
 	return s.Revoke(ctx, revoke.Event{UserID: u.ID})

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"time"
 
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
@@ -25,6 +26,11 @@ type Store struct {
 	// MaxProjectTreeDepth is Keystone's max_project_tree_depth: how many
 	// levels of projects a domain may hold (0: DefaultMaxProjectTreeDepth).
 	MaxProjectTreeDepth int
+	// Compliance is Keystone's [security_compliance]; call its Validate
+	// before setting it.
+	Compliance Compliance
+	// Now is the clock of password expiry and lockout (time.Now if nil).
+	Now func() time.Time
 
 	db   *sqlstore.DB
 	feed *watch.Log
@@ -36,6 +42,13 @@ func NewStore(db *sqlstore.DB, feed *watch.Log) *Store { return &Store{db: db, f
 
 // DB returns the database.
 func (s *Store) DB() *sqlstore.DB { return s.db }
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
 
 // NewID returns a Keystone-style id: 32 lowercase hex digits.
 func NewID() string {

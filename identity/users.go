@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gostack/gostack/kit/fault"
@@ -15,7 +16,8 @@ import (
 
 // ---- users ----
 
-const userCols = "id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra"
+const userCols = "id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra, " +
+	"password_created_at, password_self_service, failed_auth_count, failed_auth_at, compliance_exempt"
 
 // scanUser reads a row of userCols. The description column is what
 // gostack stored before descriptions moved to the extra column, as
@@ -24,16 +26,14 @@ const userCols = "id, name, domain_id, enabled, password_hash, password_expires_
 func scanUser(r interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var hash, defProject sql.NullString
-	var expires sql.NullInt64
+	var expires, created, failedAt sql.NullInt64
 	var legacyDescription, extra string
-	if err := r.Scan(&u.ID, &u.Name, &u.DomainID, &u.Enabled, &hash, &expires, &defProject, &legacyDescription, &extra); err != nil {
+	if err := r.Scan(&u.ID, &u.Name, &u.DomainID, &u.Enabled, &hash, &expires, &defProject, &legacyDescription, &extra,
+		&created, &u.PasswordSelfService, &u.FailedAuths, &failedAt, &u.ComplianceExempt); err != nil {
 		return u, err
 	}
 	u.PasswordHash, u.DefaultProjectID = hash.String, defProject.String
-	if expires.Valid {
-		t := time.UnixMicro(expires.Int64).UTC()
-		u.PasswordExpiresAt = &t
-	}
+	u.PasswordExpiresAt, u.PasswordCreatedAt, u.LastFailedAuth = fromMicros(expires), fromMicros(created), fromMicros(failedAt)
 	if err := json.Unmarshal([]byte(extra), &u.Extra); err != nil {
 		return u, fmt.Errorf("identity: user %s: extra: %w", u.ID, err)
 	}
@@ -86,9 +86,14 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	if err := s.checkDefaultProject(ctx, u.DefaultProjectID); err != nil {
 		return u, err
 	}
+	if u.PasswordHash != "" {
+		s.newPassword(&u, false)
+	}
 	err := s.write(ctx, "user", u.ID, watch.Create, u, func(tx *sqlstore.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO identity_users (id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
-			u.ID, u.Name, u.DomainID, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra))
+		_, err := tx.Exec(ctx, "INSERT INTO identity_users (id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra, "+
+			"password_created_at, password_self_service, compliance_exempt) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
+			u.ID, u.Name, u.DomainID, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra),
+			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.ComplianceExempt)
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
 		}
@@ -157,9 +162,25 @@ func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
 			return u, err
 		}
 	}
+	newPassword := u.PasswordHash != old.PasswordHash
+	if newPassword {
+		s.newPassword(&u, false)
+	}
+	if u.Enabled {
+		// Keystone's enabled setter: an update that leaves a user enabled
+		// unlocks them.
+		u.FailedAuths, u.LastFailedAuth = 0, nil
+	}
 	err = s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
-		res, err := tx.Exec(ctx, "UPDATE identity_users SET name = ?, enabled = ?, password_hash = ?, password_expires_at = ?, default_project_id = ?, description = '', extra = ? WHERE id = ?",
-			u.Name, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra), u.ID)
+		if newPassword {
+			if err := s.keepPassword(ctx, tx, old); err != nil {
+				return err
+			}
+		}
+		res, err := tx.Exec(ctx, "UPDATE identity_users SET name = ?, enabled = ?, password_hash = ?, password_expires_at = ?, default_project_id = ?, description = '', extra = ?, "+
+			"password_created_at = ?, password_self_service = ?, failed_auth_count = ?, failed_auth_at = ?, compliance_exempt = ? WHERE id = ?",
+			u.Name, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra),
+			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.FailedAuths, micros(u.LastFailedAuth), u.ComplianceExempt, u.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
 		}
@@ -332,8 +353,26 @@ func (s *Store) GroupsOfUser(ctx context.Context, userID string, limit int) ([]G
 // UsersInGroup lists a group's members, by name; limit > 0 returns only
 // the first limit of them.
 func (s *Store) UsersInGroup(ctx context.Context, groupID string, limit int) ([]User, error) {
-	q, args := limited("SELECT u.id, u.name, u.domain_id, u.enabled, u.password_hash, u.password_expires_at, u.default_project_id, u.description, u.extra FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name, u.id", []any{groupID}, limit)
+	q, args := limited("SELECT "+prefixed("u.", userCols)+" FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name, u.id", []any{groupID}, limit)
 	return list(ctx, s.db, q, args, scanUser)
+}
+
+// prefixed qualifies each column of a column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = alias + c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fromMicros reads a time column (micros since the epoch, NULL for none).
+func fromMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.UnixMicro(v.Int64).UTC()
+	return &t
 }
 
 func micros(t *time.Time) any {

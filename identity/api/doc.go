@@ -38,6 +38,14 @@
 // generic 401, a disabled user Keystone's "The account is disabled for
 // user". Administrators reset passwords with PATCH /v3/users/{id}.
 //
+// Security compliance follows the identity store's Compliance, as
+// Keystone's [security_compliance]: a locked-out user and a wrong
+// password get the same generic 401, an expired password Keystone's 401
+// "The password is expired and needs to be changed for user", a new
+// password the regex, the history or the minimum age refuses Keystone's
+// 400s; any update of a user that leaves it enabled unlocks it, as
+// Keystone's does.
+//
 // Deliberate differences from Keystone 22:
 //   - Limits Keystone's schema leaves to its database are checked as 400s
 //     where Keystone's SQL would fail: group names at most 64 characters
@@ -125,6 +133,14 @@
 //     project_endpoint_group is a path without the API's base, and GET
 //     .../endpoint_groups/{id}/projects answers an empty list for a
 //     group that does not exist.
+//   - Security compliance: password_regex is a Go (RE2) expression, so
+//     a pattern with lookarounds (Keystone's documented example has
+//     them) is refused when the config is read; users have no options,
+//     so nobody can be exempted from lockout or expiry through the API
+//     (ignore_lockout_failure_attempts and the like), but gostack's own
+//     users (the bootstrap admin and the service users) are exempt;
+//     lock_password and disable_user_account_days_inactive are not
+//     served. Failed authentications are counted outside the watch feed.
 //   - /v3/policies: a member of a create body whose name holds ':' or
 //     '-' is kept as given (Keystone's _normalize_dict reads them as
 //     '_'), and "links" in a body is ignored (Keystone stores it).

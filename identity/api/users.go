@@ -174,7 +174,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if pw := b.User.Password; pw.Set && !pw.Null {
-		h, err := a.Auth.Hasher.Hash(pw.V)
+		h, err := a.Auth.NewPasswordHash(pw.V)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -225,7 +225,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 	case pw.Null:
 		u.PasswordHash = ""
 	case pw.Set:
-		h, err := a.Auth.Hasher.Hash(pw.V)
+		h, err := a.Auth.NewPasswordHash(pw.V)
 		if err != nil {
 			a.fail(w, r, err)
 			return

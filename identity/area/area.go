@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gostack/gostack/identity"
@@ -41,12 +42,36 @@ type Config struct {
 	PolicyFile      string          `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Keystone's default rules (replaces gostack's built-in override of identity:get_project)"`
 	ListLimit       int             `yaml:"list_limit" help:"most entities a list of users, groups, projects, domains, roles, services or endpoints answers, with \"truncated\": true when there are more (Keystone's list_limit); 0 for no limit"`
 	MaxProjectDepth int             `yaml:"max_project_tree_depth" help:"levels of projects a domain may hold (Keystone's max_project_tree_depth)"`
+
+	// Keystone's [security_compliance]; gostack's own users (the
+	// bootstrap admin, the service users) are exempt from lockout and
+	// expiry.
+	LockoutFailureAttempts     int             `yaml:"lockout_failure_attempts" help:"failed password authentications in a row that lock a user out for lockout_duration; 0: no lockout (Keystone's [security_compliance] lockout_failure_attempts)"`
+	LockoutDuration            config.Duration `yaml:"lockout_duration" help:"how long a lockout lasts; 0: until an administrator updates the user (Keystone's lockout_duration)"`
+	PasswordExpiresDays        int             `yaml:"password_expires_days" help:"days a password set from now on stays valid; 0: never expires (Keystone's password_expires_days)"`
+	UniqueLastPasswordCount    int             `yaml:"unique_last_password_count" help:"a user's own new password may be none of their last that many, the current one included; 0: off (Keystone's unique_last_password_count)"`
+	MinimumPasswordAge         int             `yaml:"minimum_password_age" help:"days a password a user set must be kept before they change it again; 0: off (Keystone's minimum_password_age)"`
+	PasswordRegex              string          `yaml:"password_regex" help:"a new password must match it from its start (Keystone's password_regex, as a Go RE2 expression: no lookarounds)"`
+	PasswordRegexDescription   string          `yaml:"password_regex_description" help:"what password_regex asks for, in the error a refused password gets (Keystone's password_regex_description)"`
+	ChangePasswordUponFirstUse bool            `yaml:"change_password_upon_first_use" help:"a password an administrator sets is expired at once, so its user must change it (Keystone's change_password_upon_first_use)"`
+}
+
+// Compliance is the security compliance settings as the identity
+// package takes them, checked.
+func (c *Config) Compliance() (identity.Compliance, error) {
+	x := identity.Compliance{
+		LockoutFailureAttempts: c.LockoutFailureAttempts, LockoutDuration: time.Duration(c.LockoutDuration),
+		PasswordExpiresDays: c.PasswordExpiresDays, UniqueLastPasswordCount: c.UniqueLastPasswordCount,
+		MinimumPasswordAge: c.MinimumPasswordAge, PasswordRegex: c.PasswordRegex,
+		PasswordRegexDescription: c.PasswordRegexDescription, ChangePasswordUponFirstUse: c.ChangePasswordUponFirstUse,
+	}
+	return x, x.Validate()
 }
 
 // New returns the identity area with Keystone's defaults.
 func New() *Area {
 	return &Area{Config: Config{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12,
-		MaxProjectDepth: identity.DefaultMaxProjectTreeDepth}}
+		MaxProjectDepth: identity.DefaultMaxProjectTreeDepth, LockoutDuration: config.Duration(30 * time.Minute)}}
 }
 
 // Validate reports the first bad setting, its key relative to the section.
@@ -62,6 +87,10 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "list_limit", Problem: "must be 0 (no limit) or more"}
 	case c.MaxProjectDepth < 1:
 		return &config.FieldError{Key: "max_project_tree_depth", Problem: "must be at least 1"}
+	}
+	if _, err := c.Compliance(); err != nil {
+		key, problem, _ := strings.Cut(err.Error(), " ")
+		return &config.FieldError{Key: key, Problem: problem}
 	}
 	return nil
 }
@@ -149,6 +178,11 @@ func Register(ctx context.Context, env *compose.Env, serviceType, serviceName, u
 func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
 	store := identity.NewStore(env.DB, env.Watch)
 	store.MaxProjectTreeDepth = a.Config.MaxProjectDepth
+	compliance, err := a.Config.Compliance()
+	if err != nil {
+		return nil, err
+	}
+	store.Compliance = compliance
 	keys, shared, err := a.openKeys(ctx, env.Config, store)
 	if err != nil {
 		return nil, err

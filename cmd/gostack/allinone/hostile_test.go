@@ -104,7 +104,8 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "identity", pattern: "GET /v3/users/{id}"},
 	{area: "identity", pattern: "PATCH /v3/users/{id}", body: `{"user":{"description":"changed","enabled":true}}`},
 	{area: "identity", pattern: "DELETE /v3/users/{id}"},
-	{area: "identity", pattern: "POST /v3/users/{id}/password", flags: public, body: `{"user":{"password":"new-pw","original_password":"a-pw"}}`},
+	// A wrong original password: every variant is refused, none changes it.
+	{area: "identity", pattern: "POST /v3/users/{id}/password", flags: public, body: `{"user":{"password":"new-pw","original_password":"not-a-pw"}}`},
 	{area: "identity", pattern: "GET /v3/users/{id}/projects"},
 	{area: "identity", pattern: "GET /v3/users/{id}/groups"},
 	{area: "identity", pattern: "GET /v3/groups"},

@@ -1,0 +1,53 @@
+package area_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gostack/gostack/identity/area"
+	"github.com/gostack/gostack/kit/config"
+)
+
+// TestConfigSecurityCompliance: the [security_compliance] settings are
+// checked when the config is, each refusal naming its key; Keystone's
+// defaults turn every rule off.
+func TestConfigSecurityCompliance(t *testing.T) {
+	def := area.New().Config
+	if err := def.Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	x, err := def.Compliance()
+	if err != nil || x.LockoutFailureAttempts != 0 || x.LockoutDuration != 30*time.Minute || x.PasswordExpiresDays != 0 ||
+		x.UniqueLastPasswordCount != 0 || x.MinimumPasswordAge != 0 || x.PasswordRegex != "" || x.ChangePasswordUponFirstUse {
+		t.Errorf("default compliance = %+v, %v", x, err)
+	}
+	for _, tt := range []struct {
+		name string
+		set  func(*area.Config)
+		key  string
+	}{
+		// Keystone's own example needs lookaheads, which RE2 has not.
+		{"a lookahead", func(c *area.Config) { c.PasswordRegex = `^(?=.*\d)(?=.*[a-zA-Z]).{7,}$` }, "password_regex"},
+		{"an unclosed group", func(c *area.Config) { c.PasswordRegex = `(ab` }, "password_regex"},
+		{"negative attempts", func(c *area.Config) { c.LockoutFailureAttempts = -1 }, "lockout_failure_attempts"},
+		{"negative duration", func(c *area.Config) { c.LockoutDuration = -1 }, "lockout_duration"},
+		{"negative expiry", func(c *area.Config) { c.PasswordExpiresDays = -1 }, "password_expires_days"},
+		{"negative history", func(c *area.Config) { c.UniqueLastPasswordCount = -2 }, "unique_last_password_count"},
+		{"negative age", func(c *area.Config) { c.MinimumPasswordAge = -1 }, "minimum_password_age"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := area.New().Config
+			tt.set(&c)
+			var fe *config.FieldError
+			if err := c.Validate(); !errors.As(err, &fe) || fe.Key != tt.key {
+				t.Errorf("Validate = %v, want a problem with %s", err, tt.key)
+			}
+		})
+	}
+	c := area.New().Config
+	c.PasswordRegex, c.LockoutFailureAttempts, c.PasswordExpiresDays = `.{8,}`, 3, 90
+	if err := c.Validate(); err != nil {
+		t.Errorf("a valid setting: %v", err)
+	}
+}

@@ -1,0 +1,150 @@
+package identity
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/gostack/gostack/kit/fault"
+)
+
+// Compliance is Keystone's [security_compliance] (keystone/conf/
+// security_compliance.py); the zero value turns every rule off, as
+// Keystone's defaults do.
+type Compliance struct {
+	// LockoutFailureAttempts failed password authentications in a row
+	// lock a user out, for LockoutDuration (0: until an administrator
+	// updates the user, which unlocks it). 0: no lockout.
+	LockoutFailureAttempts int
+	LockoutDuration        time.Duration
+	// PasswordExpiresDays: a password set from now on expires after that
+	// many days (0: never).
+	PasswordExpiresDays int
+	// UniqueLastPasswordCount: a user's own new password may be none of
+	// their last that many, the current one included (0: any).
+	UniqueLastPasswordCount int
+	// MinimumPasswordAge: days a password a user set themselves must be
+	// kept before they change it again (administrators may reset it).
+	MinimumPasswordAge int
+	// PasswordRegex must match a new password from its start (Python's
+	// re.match), with PasswordRegexDescription telling users why one
+	// does not. Empty: any password. A Go regular expression (RE2).
+	PasswordRegex            string
+	PasswordRegexDescription string
+	// ChangePasswordUponFirstUse: a password an administrator sets (on
+	// create or reset) is expired at once, so its user must change it.
+	ChangePasswordUponFirstUse bool
+
+	regex *regexp.Regexp
+}
+
+// Validate compiles PasswordRegex and checks the numbers, naming the
+// setting at fault.
+func (c *Compliance) Validate() error {
+	switch {
+	case c.LockoutFailureAttempts < 0:
+		return fmt.Errorf("lockout_failure_attempts must be 0 (off) or more")
+	case c.LockoutDuration < 0:
+		return fmt.Errorf("lockout_duration must be 0 (until re-enabled) or more")
+	case c.PasswordExpiresDays < 0:
+		return fmt.Errorf("password_expires_days must be 0 (never) or more")
+	case c.UniqueLastPasswordCount < 0:
+		return fmt.Errorf("unique_last_password_count must be 0 (off) or more")
+	case c.MinimumPasswordAge < 0:
+		return fmt.Errorf("minimum_password_age must be 0 (off) or more")
+	}
+	re, err := c.compile()
+	c.regex = re
+	return err
+}
+
+// compile compiles PasswordRegex (nil when empty) anchored at the start,
+// as Python's re.match reads it.
+func (c *Compliance) compile() (*regexp.Regexp, error) {
+	if c.PasswordRegex == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(`\A(?:` + c.PasswordRegex + `)`)
+	if err != nil {
+		return nil, fmt.Errorf("password_regex is not a Go (RE2) regular expression: %w", err)
+	}
+	return re, nil
+}
+
+// CheckPassword is Keystone's validate_password: a new password must
+// match PasswordRegex (400 "The password does not match the
+// requirements: <description>.").
+func (c *Compliance) CheckPassword(pw string) error {
+	re := c.regex
+	if re == nil {
+		var err error
+		if re, err = c.compile(); err != nil {
+			return fault.New(fault.BadRequest, "Password validation error: Unable to validate password due to invalid configuration.")
+		}
+	}
+	if re != nil && !re.MatchString(pw) {
+		return fault.New(fault.BadRequest, "The password does not match the requirements: %s.", c.PasswordRegexDescription)
+	}
+	return nil
+}
+
+// expiresAt is when a password set at now expires: Keystone's
+// _get_password_expires_at (whole seconds), or now itself for one an
+// administrator set under ChangePasswordUponFirstUse.
+func (c *Compliance) expiresAt(now time.Time, byAdmin bool) *time.Time {
+	switch {
+	case byAdmin && c.ChangePasswordUponFirstUse:
+		return &now
+	case c.PasswordExpiresDays > 0:
+		t := now.AddDate(0, 0, c.PasswordExpiresDays).Truncate(time.Second)
+		return &t
+	}
+	return nil
+}
+
+// locked reports whether u is locked out at now (Keystone's
+// _is_account_locked); a lockout that has run out is over.
+func (c *Compliance) locked(u User, now time.Time) bool {
+	if c.LockoutFailureAttempts == 0 || u.ComplianceExempt || u.FailedAuths < c.LockoutFailureAttempts {
+		return false
+	}
+	return c.LockoutDuration == 0 || (u.LastFailedAuth != nil && u.LastFailedAuth.Add(c.LockoutDuration).After(now))
+}
+
+// expired reports whether u's password has expired at now.
+func expired(u User, now time.Time) bool {
+	return u.PasswordExpiresAt != nil && !u.ComplianceExempt && !now.Before(*u.PasswordExpiresAt)
+}
+
+// checkMinimumAge is Keystone's _validate_minimum_password_age, for a
+// password its user set.
+func (c *Compliance) checkMinimumAge(u User, now time.Time) error {
+	if !u.PasswordSelfService || c.MinimumPasswordAge == 0 || u.PasswordCreatedAt == nil {
+		return nil
+	}
+	minAge := u.PasswordCreatedAt.AddDate(0, 0, c.MinimumPasswordAge)
+	if !now.Before(minAge) {
+		return nil
+	}
+	daysLeft := int(minAge.Sub(now) / (24 * time.Hour))
+	return fault.New(fault.BadRequest, "You cannot change your password at this time due to the minimum password age. "+
+		"Once you change your password, it must be used for %d day(s) before it can be changed. "+
+		"Please try again in %d day(s) or contact your administrator to reset your password.", c.MinimumPasswordAge, daysLeft)
+}
+
+// historyError is Keystone's PasswordHistoryValidationError.
+func (c *Compliance) historyError() error {
+	return fault.New(fault.BadRequest, "The new password cannot be identical to a previous password. "+
+		"The total number which includes the new password must be unique is %d.", c.UniqueLastPasswordCount)
+}
+
+// newPassword stamps u's password as new: set now, by an administrator
+// or (selfService) its user, expiring as Compliance says.
+func (s *Store) newPassword(u *User, selfService bool) {
+	now := s.now()
+	u.PasswordCreatedAt, u.PasswordSelfService = &now, selfService
+	u.PasswordExpiresAt = nil
+	if !u.ComplianceExempt && u.PasswordHash != "" {
+		u.PasswordExpiresAt = s.Compliance.expiresAt(now, !selfService)
+	}
+}
