@@ -213,7 +213,10 @@ func (s *Auth) checkPassword(ctx context.Context, pa PasswordAuth) (User, error)
 	if expired(u, s.now()) {
 		return User{}, unauthorized("The password is expired and needs to be changed for user: %s.", u.ID)
 	}
-	return u, s.Store.ResetFailedAuth(ctx, u.ID)
+	if u.FailedAuths > 0 { // a write only when there is something to forget
+		return u, s.Store.ResetFailedAuth(ctx, u.ID)
+	}
+	return u, nil
 }
 
 // verifyPassword is the password check of Keystone's sql authenticate,

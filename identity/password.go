@@ -33,8 +33,10 @@ func (s *Auth) ChangePassword(ctx context.Context, userID, original, newPassword
 	if !u.Enabled {
 		return unauthorized("The account is disabled for user: %s.", u.ID)
 	}
-	if err := s.Store.ResetFailedAuth(ctx, u.ID); err != nil {
-		return err
+	if u.FailedAuths > 0 { // Keystone's authenticate forgets them on success
+		if err := s.Store.ResetFailedAuth(ctx, u.ID); err != nil {
+			return err
+		}
 	}
 	c := &s.Store.Compliance
 	if err := c.CheckPassword(newPassword); err != nil {
