@@ -391,6 +391,12 @@ func storedTarget(v virt.Disk) (virt.ISCSI, error) {
 // it), never in the connection.
 func (d *Driver) keepSecret(f files, node string, v virt.Disk) (virt.Disk, error) {
 	if v.Protocol == virt.ProtocolRBD {
+		// A Disk made in Go may carry Cinder's optional keyring: it is
+		// never kept.
+		if _, ok := v.Connection["keyring"]; ok {
+			v.Connection = maps.Clone(v.Connection)
+			delete(v.Connection, "keyring")
+		}
 		r, err := v.RBD()
 		if err != nil || r.User == "" {
 			return v, err

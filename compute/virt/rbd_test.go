@@ -204,6 +204,7 @@ func TestRBDSecrets(t *testing.T) {
 		"33333333-2222-4333-8444-555555555555": write("bad.keyring", "[client.cinder]\n\tkey = notakey\n"),
 		"44444444-2222-4333-8444-555555555555": write("short.key", base64.StdEncoding.EncodeToString([]byte("0123456789ab"))),
 		"55555555-2222-4333-8444-555555555555": filepath.Join(dir, "missing"),
+		"6666AAAA-2222-4333-8444-555555555555": bare, // written in capitals in the configuration
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
@@ -216,6 +217,7 @@ func TestRBDSecrets(t *testing.T) {
 	}{
 		{name: "a keyring", uuid: secretUUID, user: "cinder", want: key},
 		{name: "a keyring, the uuid in capitals", uuid: strings.ToUpper(secretUUID), user: "cinder", want: key},
+		{name: "configured in capitals", uuid: "6666aaaa-2222-4333-8444-555555555555", user: "cinder", want: key},
 		{name: "another user of it", uuid: secretUUID, user: "admin", want: other},
 		{name: "a quoted key", uuid: "22222222-2222-4333-8444-555555555555", user: "cinder", want: key},
 		{name: "the key alone", uuid: "11111111-2222-4333-8444-555555555555", user: "anyone", want: key},

@@ -61,6 +61,15 @@ func (s RBDSecrets) path(secretUUID string) (string, bool) {
 	if !ok {
 		path, ok = s[secretUUID]
 	}
+	if !ok {
+		// A uuid written in capitals in the configuration.
+		for k, p := range s {
+			if strings.EqualFold(k, secretUUID) {
+				path, ok = p, true
+				break
+			}
+		}
+	}
 	return path, ok && path != ""
 }
 

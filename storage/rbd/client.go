@@ -22,6 +22,9 @@ import (
 // Available reports whether this build has the Ceph client.
 const Available = true
 
+// opTimeout bounds each RADOS operation, in seconds.
+const opTimeout = "60"
+
 // Client is a connection to one pool of a cluster, safe for concurrent
 // use.
 type Client struct {
@@ -61,10 +64,16 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("rbd: keyring: %w", err)
 		}
 	}
-	t := strconv.Itoa(int(cfg.ConnectTimeout.Seconds() + 0.5))
-	if err := conn.SetConfigOption("client_mount_timeout", t); err != nil {
-		conn.Shutdown()
-		return nil, fmt.Errorf("rbd: %w", err)
+	t := strconv.Itoa(max(1, int(cfg.ConnectTimeout.Seconds()+0.5)))
+	// librados waits for ever by default on an operation the OSDs or
+	// the monitors do not answer (an outage): the agent's sync, and the
+	// daemon's shutdown behind it, would wait with it. Each operation is
+	// bounded instead (a flatten or an import is many operations).
+	for k, v := range map[string]string{"client_mount_timeout": t, "rados_osd_op_timeout": opTimeout, "rados_mon_op_timeout": opTimeout} {
+		if err := conn.SetConfigOption(k, v); err != nil {
+			conn.Shutdown()
+			return nil, fmt.Errorf("rbd: %s: %w", k, err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- conn.Connect() }()
@@ -985,8 +994,12 @@ func (c *Client) Export(ctx context.Context, id, path string) (int64, error) {
 				return 0, err
 			}
 			m := min(int64(len(buf)), end-off)
-			if _, err := img.ReadAt(buf[:m], off); err != nil && err != io.EOF {
+			got, err := img.ReadAt(buf[:m], off)
+			if err != nil && err != io.EOF {
 				return 0, fmt.Errorf("rbd: read %s at %d: %w", name, off, err)
+			}
+			if int64(got) < m {
+				return 0, fmt.Errorf("rbd: read %s at %d: %d bytes of %d", name, off, got, m)
 			}
 			for i := int64(0); i < m; i += block {
 				j := min(i+block, m)
