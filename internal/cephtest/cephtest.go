@@ -177,7 +177,9 @@ func Start(o Options) (c *Cluster, err error) {
 		return nil, err
 	}
 	// Readable by others: a QEMU running as another user (libvirt's)
-	// reads ceph.conf; the keyrings stay the owner's.
+	// reads ceph.conf; the keyrings stay the owner's (0600): such a QEMU
+	// is given the user's key through its libvirt secret, and librados
+	// takes a key so given when the conf's keyring cannot be read.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -341,7 +343,7 @@ admin socket =
 	if err := writeKeyring(c.AdminKeyring, entities[1:2], 0o600); err != nil {
 		return err
 	}
-	return writeKeyring(c.Keyring, entities[2:3], 0o644)
+	return writeKeyring(c.Keyring, entities[2:3], 0o600)
 }
 
 // freeAddress picks a loopback address no other cluster of this harness

@@ -82,6 +82,16 @@ func TestCluster(t *testing.T) {
 	if len(c.Key) != 40 || !strings.Contains(mustRead(t, c.Keyring), c.Key) {
 		t.Errorf("the user's key %q is not its keyring's", c.Key)
 	}
+	// The keyrings are the owner's; the directory and ceph.conf readable
+	// by a QEMU of another user.
+	for p, want := range map[string]os.FileMode{c.Keyring: 0o600, c.AdminKeyring: 0o600, filepath.Join(c.Dir, "daemons.keyring"): 0o600,
+		c.Conf: 0o644, c.Dir: 0o755} {
+		if fi, err := os.Stat(p); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, not %v", p, fi.Mode().Perm(), want)
+		}
+	}
 
 	var pids []int
 	for _, d := range []string{"mon.a", "osd.0", "mgr.x"} {
