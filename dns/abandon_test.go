@@ -22,9 +22,9 @@ func testZoneAbandon(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 
-	_, err = e.s.AbandonZone(e.ctx, projB, z.ID)
+	_, err = e.s.AbandonZone(e.ctx, projB, z.ID, dns.DeleteOptions{})
 	wantFault(t, "abandon another project's zone", err, fault.NotFound, "")
-	_, err = e.s.AbandonZone(e.ctx, projA, z.ID)
+	_, err = e.s.AbandonZone(e.ctx, projA, z.ID, dns.DeleteOptions{})
 	if fault.TypeOf(err) != "zone_has_sub_zone" {
 		t.Errorf("abandon a zone with a subzone: %v", err)
 	}
@@ -33,14 +33,14 @@ func testZoneAbandon(t *testing.T, e *env) {
 	}
 
 	rev, _, _ := e.feed.Head(e.ctx)
-	gone, err := e.s.AbandonZone(e.ctx, projA, sub.ID)
+	gone, err := e.s.AbandonZone(e.ctx, projA, sub.ID, dns.DeleteOptions{})
 	if err != nil || gone.Status != dns.Deleted || gone.Action != dns.ActionNone || gone.ID != sub.ID {
 		t.Fatalf("abandon: %+v %v", gone, err)
 	}
 	if kinds := feedKinds(t, e, rev); len(kinds) != 1 || kinds["zone delete"] != 1 {
 		t.Errorf("feed of an abandon: %v", kinds)
 	}
-	if _, err := e.s.AbandonZone(e.ctx, projA, sub.ID); fault.KindOf(err) != fault.NotFound {
+	if _, err := e.s.AbandonZone(e.ctx, projA, sub.ID, dns.DeleteOptions{}); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("abandon twice: %v", err)
 	}
 
@@ -49,7 +49,7 @@ func testZoneAbandon(t *testing.T, e *env) {
 	if _, err := e.s.DeleteZone(e.ctx, projA, z.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s.AbandonZone(e.ctx, projA, z.ID); err != nil {
+	if _, err := e.s.AbandonZone(e.ctx, projA, z.ID, dns.DeleteOptions{}); err != nil {
 		t.Fatalf("abandon a zone being deleted: %v", err)
 	}
 	if _, err := e.s.GetZone(e.ctx, projA, z.ID); fault.KindOf(err) != fault.NotFound {
@@ -74,7 +74,7 @@ func testZoneAbandon(t *testing.T, e *env) {
 		t.Errorf("the other project's zone: %+v %v", got, err)
 	}
 	// An admin for every project abandons anyone's zone.
-	if _, err := e.s.AbandonZone(e.ctx, adminAll, other.ID); err != nil {
+	if _, err := e.s.AbandonZone(e.ctx, adminAll, other.ID, dns.DeleteOptions{}); err != nil {
 		t.Errorf("admin abandon: %v", err)
 	}
 }

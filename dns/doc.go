@@ -12,8 +12,14 @@
 //     apex; the SOA and apex NS recordsets belong to the zone and its pool;
 //     quotas per project. Errors are *fault.Error values with Designate's
 //     error type and, for bad input, the field.
-//   - Tenancy through Viewer: a project sees its own zones, an admin with
-//     AllProjects sees all; another project's zone is not found.
+//   - Tenancy through Viewer: a project sees its own zones and those
+//     shared with it, an admin with AllProjects sees all; another
+//     project's zone is not found.
+//   - Shared zones (ShareZone and the rest, Designate's 2023.1 shares): a
+//     zone shared with another project lets that project see it and
+//     manage recordsets of its own in it, under the owner's quotas; a
+//     shared zone is deleted only with its shares (DeleteZoneWith), and a
+//     share only once the target's recordsets are gone.
 //   - Serials that only move forward and never race, as in Designate since
 //     it batched them: writes flag a zone, BumpSerials gives every flagged
 //     zone its next serial in one transaction, and MarkActive turns the
@@ -56,9 +62,9 @@
 //
 // What it does not do: answer DNS queries or send NOTIFY (dns/server and a
 // worker do), check API policy beyond tenancy (the API edge does; TSIG keys,
-// pools, TLDs and blacklists are admin-only there), shared zones, or
-// CATALOG zones, or fetch a SECONDARY zone from its masters (it stores
-// what dns/publish's Secondaries fetched).
+// pools, TLDs and blacklists are admin-only there), CATALOG zones, or
+// fetch a SECONDARY zone from its masters (it stores what dns/publish's
+// Secondaries fetched).
 //
 // The rest of the area: dns/server answers queries, dns/publish keeps it
 // in step with this Store, dns/api serves Designate v2 over it, and the

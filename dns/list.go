@@ -124,8 +124,9 @@ func paged(ctx context.Context, tx *sqlstore.Tx, from, idCol string, keys map[st
 	return tail, nil
 }
 
-// ListZones returns the live zones v may see (its project's, or every
-// project's for an admin with AllProjects) that match f, one page of them.
+// ListZones returns the live zones v may see (its project's and those
+// shared with it, or every project's for an admin with AllProjects) that
+// match f, one page of them.
 func (s *Store) ListZones(ctx context.Context, v Viewer, f ZoneFilter, p Page) ([]Zone, error) {
 	if err := v.check(); err != nil {
 		return nil, err
@@ -150,7 +151,11 @@ func (s *Store) ListZones(ctx context.Context, v Viewer, f ZoneFilter, p Page) (
 			}
 			out = append(out, z)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		return markShared(ctx, tx, out)
 	})
 	return out, err
 }
@@ -160,7 +165,10 @@ func zoneWhere(v Viewer, f ZoneFilter) where {
 	var w where
 	w.add("z.status <> 'DELETED'")
 	if !v.all() {
-		w.add("z.project_id = ?", v.Project)
+		// The project's zones by the project's index, and those shared
+		// with it (Designate's include_shared).
+		w.add("z.id IN (SELECT id FROM dns_zones WHERE project_id = ? UNION ALL "+
+			"SELECT zone_id FROM dns_shared_zones WHERE target_project_id = ?)", v.Project, v.Project)
 	}
 	w.match("z.name", strings.ToLower(f.Name))
 	w.match("z.email", f.Email)
@@ -185,8 +193,11 @@ func (s *Store) CountZones(ctx context.Context, v Viewer, f ZoneFilter) (int, er
 	return n, err
 }
 
-// ListRecordSets returns the recordsets of a zone v may see, or with
-// zoneID "" of every zone v may see, that match f, one page of them.
+// ListRecordSets returns the recordsets of a zone v may see (all of
+// them, whoever owns them: the zone's owner and the projects it is shared
+// with see every recordset of the zone, as in Designate), or with zoneID
+// "" the recordsets v's project owns (or every recordset, for an admin
+// with AllProjects), that match f, one page of them.
 func (s *Store) ListRecordSets(ctx context.Context, v Viewer, zoneID string, f RecordSetFilter, p Page) ([]RecordSet, error) {
 	if err := v.check(); err != nil {
 		return nil, err
@@ -195,7 +206,7 @@ func (s *Store) ListRecordSets(ctx context.Context, v Viewer, zoneID string, f R
 	var out []RecordSet
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
 		if zoneID != "" {
-			if _, err := visibleZone(ctx, tx, v, zoneID); err != nil {
+			if _, err := readableZone(ctx, tx, v, zoneID); err != nil {
 				return err
 			}
 		}
@@ -214,7 +225,7 @@ func (s *Store) ListRecordSets(ctx context.Context, v Viewer, zoneID string, f R
 func recordSetWhere(v Viewer, zoneID string, f RecordSetFilter) where {
 	var w where
 	w.add("z.status <> 'DELETED'")
-	if !v.all() {
+	if !v.all() && zoneID == "" {
 		w.add("rs.project_id = ?", v.Project)
 	}
 	w.eq("rs.zone_id", zoneID)
@@ -249,7 +260,7 @@ func (s *Store) CountRecordSets(ctx context.Context, v Viewer, zoneID string, f 
 	var n int
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
 		if zoneID != "" {
-			if _, err := visibleZone(ctx, tx, v, zoneID); err != nil {
+			if _, err := readableZone(ctx, tx, v, zoneID); err != nil {
 				return err
 			}
 		}

@@ -64,6 +64,10 @@ type Zone struct {
 	// SerialPending says a change waits for the next BumpSerials
 	// (Designate's increment_serial).
 	SerialPending bool `json:"-"`
+	// Shared says the zone is shared with other projects (ZoneShare), as
+	// Designate's zone "shared" field does; set by the reads the API
+	// renders (GetZone, ListZones) and by UpdateZone.
+	Shared bool `json:"-"`
 }
 
 // RecordSet is a Designate v2 recordset: every record of one name and

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
 )
@@ -203,20 +204,25 @@ func checkMutable(rs *RecordSet) error {
 }
 
 // openZone starts a write to a zone's content: it flags the zone (which
-// locks its row) and checks that v may write to it.
-func (s *Store) openZone(ctx context.Context, tx *sqlstore.Tx, v Viewer, zoneID string) (Zone, error) {
-	z, err := flagZone(ctx, tx, zoneID, micros(s.now()))
+// locks its row) and checks that v may write to it: v sees the zone's
+// project, or the zone is shared with v's project (then byShare is true,
+// and v may only write recordsets of its own).
+func (s *Store) openZone(ctx context.Context, tx *sqlstore.Tx, v Viewer, zoneID string) (z Zone, byShare bool, err error) {
+	z, err = flagZone(ctx, tx, zoneID, micros(s.now()))
+	if err == nil && !v.sees(z.ProjectID) {
+		if byShare, err = sharedWith(ctx, tx, z.ID, v.Project); err == nil && !byShare {
+			err = zoneNotFound()
+		}
+	}
 	switch {
 	case err != nil:
-		return Zone{}, err
-	case !v.sees(z.ProjectID):
-		return Zone{}, zoneNotFound()
+		return Zone{}, false, err
 	case z.Action == ActionDelete:
-		return Zone{}, badRequest("Can not update a deleting zone")
+		return Zone{}, false, badRequest("Can not update a deleting zone")
 	case z.Type != Primary:
-		return Zone{}, badRequest("Editing the recordsets of a %s zone is not allowed", z.Type)
+		return Zone{}, false, badRequest("Editing the recordsets of a %s zone is not allowed", z.Type)
 	}
-	return z, nil
+	return z, byShare, nil
 }
 
 // checkPlacement applies Designate's rules on where a new recordset may
@@ -288,8 +294,11 @@ func (s *Store) checkRecordQuota(ctx context.Context, tx *sqlstore.Tx, z Zone, s
 	return nil
 }
 
-// CreateRecordSet adds a recordset to a PRIMARY zone the viewer owns, in
-// PENDING/CREATE, and flags the zone for a serial bump. Name and type are
+// CreateRecordSet adds a recordset to a PRIMARY zone the viewer owns or
+// that is shared with its project, in PENDING/CREATE, and flags the zone
+// for a serial bump. The recordset belongs to the zone's owner, or to the
+// viewer's project when the zone is shared with it (Designate gives it
+// the caller's project); the zone owner's quotas apply. Name and type are
 // unique in the zone (409 duplicate_recordset).
 func (s *Store) CreateRecordSet(ctx context.Context, v Viewer, zoneID string, rs RecordSet) (RecordSet, error) {
 	if err := v.check(); err != nil {
@@ -304,11 +313,14 @@ func (s *Store) CreateRecordSet(ctx context.Context, v Viewer, zoneID string, rs
 	now := s.now()
 	rs.Status, rs.Action, rs.Version, rs.CreatedAt, rs.UpdatedAt = Pending, ActionCreate, 1, now, now
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		z, err := s.openZone(ctx, tx, v, zoneID)
+		z, byShare, err := s.openZone(ctx, tx, v, zoneID)
 		if err != nil {
 			return err
 		}
 		rs.ZoneID, rs.ZoneName, rs.ProjectID = z.ID, z.Name, z.ProjectID
+		if byShare {
+			rs.ProjectID = v.Project
+		}
 		if err := checkPlacement(ctx, tx, z, rs); err != nil {
 			return err
 		}
@@ -337,29 +349,39 @@ func (s *Store) CreateRecordSet(ctx context.Context, v Viewer, zoneID string, rs
 	return rs, nil
 }
 
-// GetRecordSet returns a recordset of a zone the viewer may see; zoneID ""
-// finds it in any such zone.
+// GetRecordSet returns a recordset the viewer may see: one its project
+// owns, or any recordset of a zone it may see (GetZone: its project's, or
+// one shared with its project), as in Designate; zoneID "" finds it in
+// any zone.
 func (s *Store) GetRecordSet(ctx context.Context, v Viewer, zoneID, id string) (RecordSet, error) {
 	if err := v.check(); err != nil {
 		return RecordSet{}, err
 	}
 	var rs RecordSet
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) (err error) {
-		rs, err = getRecordSet(ctx, tx, zoneID, id)
-		if err == nil && !v.sees(rs.ProjectID) {
-			err = recordSetNotFound()
+		if rs, err = getRecordSet(ctx, tx, zoneID, id); err != nil || v.sees(rs.ProjectID) {
+			return err
 		}
-		return err
+		if _, err := readableZone(ctx, tx, v, rs.ZoneID); fault.KindOf(err) == fault.NotFound {
+			return recordSetNotFound()
+		} else if err != nil {
+			return err
+		}
+		return nil
 	})
 	return rs, err
 }
 
 // writableRecordSet reads a recordset for an update or delete in a zone
-// opened with openZone.
-func writableRecordSet(ctx context.Context, tx *sqlstore.Tx, zoneID, id, verb string) (RecordSet, error) {
+// opened with openZone; a project writing by a share may only write its
+// own recordsets (another's is forbidden, as Designate's policy has it).
+func writableRecordSet(ctx context.Context, tx *sqlstore.Tx, v Viewer, byShare bool, zoneID, id, verb string) (RecordSet, error) {
 	cur, err := getRecordSet(ctx, tx, zoneID, id)
 	if err != nil {
 		return RecordSet{}, err
+	}
+	if byShare && cur.ProjectID != v.Project {
+		return RecordSet{}, forbidden("forbidden", "RecordSet %s belongs to project %s, not to the project the zone is shared with", cur.ID, cur.ProjectID)
 	}
 	if cur.Managed() {
 		return RecordSet{}, badRequest("Managed records may not be %s", verb)
@@ -379,11 +401,11 @@ func (s *Store) UpdateRecordSet(ctx context.Context, v Viewer, rs RecordSet) (Re
 	}
 	var out RecordSet
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		z, err := s.openZone(ctx, tx, v, rs.ZoneID)
+		z, byShare, err := s.openZone(ctx, tx, v, rs.ZoneID)
 		if err != nil {
 			return err
 		}
-		cur, err := writableRecordSet(ctx, tx, z.ID, rs.ID, "updated")
+		cur, err := writableRecordSet(ctx, tx, v, byShare, z.ID, rs.ID, "updated")
 		if err != nil {
 			return err
 		}
@@ -427,11 +449,11 @@ func (s *Store) DeleteRecordSet(ctx context.Context, v Viewer, zoneID, id string
 	}
 	var out RecordSet
 	err := s.db.Tx(ctx, func(tx *sqlstore.Tx) error {
-		z, err := s.openZone(ctx, tx, v, zoneID)
+		z, byShare, err := s.openZone(ctx, tx, v, zoneID)
 		if err != nil {
 			return err
 		}
-		if out, err = writableRecordSet(ctx, tx, z.ID, id, "deleted"); err != nil {
+		if out, err = writableRecordSet(ctx, tx, v, byShare, z.ID, id, "deleted"); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM dns_recordsets WHERE id = ?", id); err != nil {

@@ -23,7 +23,7 @@ func Migrations() sqlstore.Migrations {
 // Store keeps zones, recordsets, pools, TSIG keys and quotas in a sqlstore
 // database. Every write is one transaction that also appends to the watch
 // feed (area "dns", kinds "zone", "recordset", "pool", "tsigkey", "quota",
-// "tld", "blacklist" and those of transfers and tasks).
+// "tld", "blacklist", "shared_zone" and those of transfers and tasks).
 //
 // Lock order, the same in every transaction so that PostgreSQL never
 // deadlocks: the dns_locks row, then pools, then zones by id, then the

@@ -97,6 +97,7 @@ func TestStore(t *testing.T) {
 		{"zone update", testZoneUpdate},
 		{"zone delete", testZoneDelete},
 		{"zone abandon", testZoneAbandon},
+		{"shared zones", testShares},
 		{"recordset create", testRecordSetLifecycle},
 		{"recordset update", testRecordSetUpdate},
 		{"recordset validation", testRecordSetValidation},

@@ -355,8 +355,8 @@ func (s *Store) checkZoneQuota(ctx context.Context, tx *sqlstore.Tx, project str
 	return nil
 }
 
-// moveZone gives z and its recordsets to a's project, completes t and
-// stores a, with their feed entries.
+// moveZone gives z and its recordsets to a's project (a share of z with
+// that project goes), completes t and stores a, with their feed entries.
 func (s *Store) moveZone(ctx context.Context, tx *sqlstore.Tx, z Zone, t TransferRequest, a TransferAccept) error {
 	now := micros(a.CreatedAt)
 	rows, err := tx.Query(ctx, `UPDATE dns_zones SET project_id = ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING `+zoneCols,
@@ -366,6 +366,15 @@ func (s *Store) moveZone(ctx context.Context, tx *sqlstore.Tx, z Zone, t Transfe
 		return err
 	}
 	if _, err := tx.Exec(ctx, "UPDATE dns_recordsets SET project_id = ? WHERE zone_id = ?", a.ProjectID, z.ID); err != nil {
+		return err
+	}
+	// The zone's other shares stay, as in Designate; one with its new
+	// owner goes (a zone is not shared with its owner).
+	own, err := queryShares(ctx, tx, "s.zone_id = ? AND s.target_project_id = ?", z.ID, a.ProjectID)
+	if err != nil {
+		return err
+	}
+	if err := dropShares(ctx, s, tx, own); err != nil {
 		return err
 	}
 	res, err := tx.Exec(ctx, "UPDATE dns_transfer_requests SET status = 'COMPLETE', updated_at = ? WHERE id = ? AND status = 'ACTIVE'", now, t.ID)

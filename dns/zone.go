@@ -309,14 +309,21 @@ func soaData(z Zone, pool Pool) string {
 	return fmt.Sprintf("%s %s %d %d %d %d %d", pool.mname(), rname(z.Email), z.Serial, z.Refresh, z.Retry, z.Expire, z.Minimum)
 }
 
-// GetZone returns a live zone the viewer may see.
+// GetZone returns a live zone the viewer may see: its project's, one
+// shared with its project (ZoneShare), or any for an admin of every
+// project.
 func (s *Store) GetZone(ctx context.Context, v Viewer, id string) (Zone, error) {
 	if err := v.check(); err != nil {
 		return Zone{}, err
 	}
 	var z Zone
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) (err error) {
-		z, err = visibleZone(ctx, tx, v, id)
+		if z, err = readableZone(ctx, tx, v, id); err != nil {
+			return err
+		}
+		zs := []Zone{z}
+		err = markShared(ctx, tx, zs)
+		z = zs[0]
 		return err
 	})
 	if err != nil {
@@ -362,6 +369,11 @@ func (s *Store) UpdateZone(ctx context.Context, v Viewer, z Zone) (Zone, error) 
 			}
 			return err
 		}
+		zs := []Zone{out}
+		if err := markShared(ctx, tx, zs); err != nil {
+			return err
+		}
+		out = zs[0]
 		return s.record(ctx, tx, "zone", out.ID, out.ProjectID, watch.Update, out)
 	})
 	return out, err
@@ -397,9 +409,16 @@ func oneZone(rows interface {
 
 // DeleteZone starts deleting a zone: PENDING/DELETE, out of ServedZones at
 // once. The worker calls FinishDelete once the nameservers dropped it. A
-// zone with live subzones cannot be deleted (400 zone_has_sub_zone).
-// Deleting a zone already being deleted returns it unchanged.
+// zone with live subzones cannot be deleted (400 zone_has_sub_zone), nor
+// a shared zone (400 zone_is_shared: see DeleteZoneWith). Deleting a zone
+// already being deleted returns it unchanged.
 func (s *Store) DeleteZone(ctx context.Context, v Viewer, id string) (Zone, error) {
+	return s.DeleteZoneWith(ctx, v, id, DeleteOptions{})
+}
+
+// DeleteZoneWith is DeleteZone with Designate's modifiers: o.Shares
+// removes the zone's shares with it, in the same transaction.
+func (s *Store) DeleteZoneWith(ctx context.Context, v Viewer, id string, o DeleteOptions) (Zone, error) {
 	if err := v.check(); err != nil {
 		return Zone{}, err
 	}
@@ -411,6 +430,9 @@ func (s *Store) DeleteZone(ctx context.Context, v Viewer, id string) (Zone, erro
 		cur, err := visibleZone(ctx, tx, v, id)
 		if err != nil || cur.Action == ActionDelete {
 			out = cur
+			return err
+		}
+		if err := s.checkShares(ctx, tx, cur, o); err != nil {
 			return err
 		}
 		if err := checkNoSubzones(ctx, tx, cur); err != nil {
@@ -445,8 +467,8 @@ func checkNoSubzones(ctx context.Context, tx *sqlstore.Tx, z Zone) error {
 }
 
 // FinishDelete ends a deletion started by DeleteZone: the zone becomes
-// DELETED (its name free again) and its recordsets are removed. The feed
-// gets one "zone" delete, which stands for its recordsets too. A zone not
+// DELETED (its name free again) and its recordsets (and shares) are
+// removed. The feed gets one "zone" delete, which stands for them too. A zone not
 // being deleted is a 409.
 func (s *Store) FinishDelete(ctx context.Context, id string) (Zone, error) {
 	var out Zone
@@ -473,8 +495,9 @@ func (s *Store) FinishDelete(ctx context.Context, id string) (Zone, error) {
 // and also-notifies) are told nothing and keep their copy until its SOA
 // expire runs out, as Designate leaves the zone on its backends. A zone
 // with live subzones is refused, as DeleteZone refuses it (400
-// zone_has_sub_zone).
-func (s *Store) AbandonZone(ctx context.Context, v Viewer, id string) (Zone, error) {
+// zone_has_sub_zone), and so is a shared zone unless o.Shares (400
+// zone_is_shared).
+func (s *Store) AbandonZone(ctx context.Context, v Viewer, id string, o DeleteOptions) (Zone, error) {
 	if err := v.check(); err != nil {
 		return Zone{}, err
 	}
@@ -487,6 +510,9 @@ func (s *Store) AbandonZone(ctx context.Context, v Viewer, id string) (Zone, err
 		if err != nil {
 			return err
 		}
+		if err := s.checkShares(ctx, tx, cur, o); err != nil {
+			return err
+		}
 		if err := checkNoSubzones(ctx, tx, cur); err != nil {
 			return err
 		}
@@ -497,8 +523,9 @@ func (s *Store) AbandonZone(ctx context.Context, v Viewer, id string) (Zone, err
 }
 
 // removeZone makes a live zone that also meets cond (an SQL condition
-// starting with " AND", or "") DELETED and removes its recordsets; no such
-// zone is a zone_not_found.
+// starting with " AND", or "") DELETED and removes its recordsets and
+// shares, with one "zone" delete in the feed for all of them; no such zone
+// is a zone_not_found.
 func (s *Store) removeZone(ctx context.Context, tx *sqlstore.Tx, id, cond string) (Zone, error) {
 	now := micros(s.now())
 	rows, err := tx.Query(ctx, `UPDATE dns_zones SET status = 'DELETED', action = 'NONE', increment_serial = FALSE,
@@ -508,8 +535,10 @@ func (s *Store) removeZone(ctx context.Context, tx *sqlstore.Tx, id, cond string
 	if err != nil {
 		return Zone{}, err
 	}
-	if _, err := tx.Exec(ctx, "DELETE FROM dns_recordsets WHERE zone_id = ?", id); err != nil {
-		return Zone{}, err
+	for _, table := range []string{"dns_recordsets", "dns_shared_zones"} {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE zone_id = ?", id); err != nil {
+			return Zone{}, err
+		}
 	}
 	return out, s.record(ctx, tx, "zone", out.ID, out.ProjectID, watch.Delete, nil)
 }

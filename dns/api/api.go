@@ -89,6 +89,7 @@ func (a *API) router() *httpapi.Router {
 	a.transferRoutes(rt)
 	a.taskRoutes(rt)
 	a.zoneTaskRoutes(rt)
+	a.shareRoutes(rt)
 	a.tldRoutes(rt)
 	a.blacklistRoutes(rt)
 	a.serviceStatusRoutes(rt)
@@ -115,11 +116,17 @@ type request struct {
 	all     bool
 	creds   policy.Creds
 
-	editManaged bool // X-Designate-Edit-Managed-Records, allowed
+	editManaged  bool // X-Designate-Edit-Managed-Records, allowed
+	deleteShares bool // X-Designate-Delete-Shares (no policy, as in Designate)
 }
 
 func (q *request) viewer() dns.Viewer {
 	return dns.Viewer{Project: q.project, Admin: q.all, AllProjects: q.all}
+}
+
+// deleteOptions are the request's modifiers of a zone deletion.
+func (q *request) deleteOptions() dns.DeleteOptions {
+	return dns.DeleteOptions{Shares: q.deleteShares}
 }
 
 // handler is an API call with its request context.
@@ -129,7 +136,8 @@ type handler func(w http.ResponseWriter, r *http.Request, q *request)
 // X-Auth-Sudo-Project-ID, X-Auth-All-Projects,
 // X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers
 // (and the all_projects, all_tenants and edit_managed_records query
-// parameters) must be allowed by their policies.
+// parameters) must be allowed by their policies; X-Designate-Delete-Shares
+// has none.
 func (a *API) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, ok := middleware.CallerFrom(r.Context())
@@ -188,6 +196,7 @@ func (a *API) makeContext(r *http.Request, c *middleware.Caller) (*request, erro
 			return nil, err
 		}
 	}
+	q.deleteShares = boolFromString(r.Header.Get("X-Designate-Delete-Shares"))
 	return q, nil
 }
 

@@ -18,7 +18,7 @@
 // and service statuses (below); quotas (GET /v2/quotas, GET/PATCH/DELETE
 // /v2/quotas/{project_id}); limits; reverse floating IPs; zone transfers
 // between projects (transfer requests and accepts), zone imports and
-// exports (below), and the zone tasks abandon and xfr (below).
+// exports, the zone tasks abandon and xfr, and shared zones (below).
 //
 // Every call is checked against Designate's default policies (Defaults),
 // the project-scoped secure-RBAC rules Designate enforces since 17.0
@@ -195,8 +195,42 @@
 // a transfer anyway), and the masters are asked after the answer, by the
 // transfer loop, where Designate asks one of them within the request.
 //
-// What it does not do. Not served (404): shared zones, the zone task
-// pool_move, and json-patch bodies (501, as in Designate). The
+// Shared zones (Designate 2023.1, API 2.1): POST /v2/zones/{zone_id}/shares
+// {"target_project_id"} (share_zone: the zone's members; 201) shares a
+// zone with another project, which then sees the zone ("shared": true, in
+// its zone list too) and every recordset of it, and creates recordsets
+// of its own in it (they carry its project_id and count against the
+// zone owner's quotas) and changes and deletes those, never the zone
+// itself, its other recordsets, nameservers, exports, transfers, shares
+// or xfr; the owner manages every recordset. GET .../shares (filter
+// target_project_id, sort keys created_at and updated_at, no "metadata")
+// and GET .../shares/{id} show the shares the caller may see (the
+// owner's and the target's; another project's list is empty, its show a
+// 404 shared_zone_not_found), under Designate's policies: a list needs
+// find_project_zone_share on the project filtered on (the caller's own
+// without a filter: members, not readers), a show get_zone_share on the
+// zone's owner (so the target gets 403 there). DELETE .../shares/{id}
+// (unshare_zone: the owner; 204) is refused while the target owns
+// recordsets in the zone (400 shared_zone_has_recordsets). A shared zone
+// is deleted or abandoned only with X-Designate-Delete-Shares: true,
+// which removes its shares (else 400 zone_is_shared). As in Designate:
+// sharing with the zone's owner is a 400 "Cannot share the zone with the
+// zone owner.", sharing twice a 409 duplicate_shared_zone; the target's
+// readers may create recordsets in the zone too (Designate's
+// create_recordset checks no role for a shared zone); GET /v2/recordsets
+// lists the recordsets the caller's project owns, so an owner finds the
+// target's recordsets under the zone's own list. Differences: a share
+// belongs to the zone's owner (Designate records the caller's project, so
+// an admin's share is one the owner can neither see nor remove) and
+// follows the zone through a transfer, a share with the project accepting
+// it being dropped; a recordset an admin creates in another project's
+// zone belongs to the zone's owner (Designate: to the admin's project);
+// target_project_id must look like a Keystone project id (Designate asks
+// Keystone whether the project exists, and takes it when it cannot ask);
+// a zone being deleted cannot be shared.
+//
+// What it does not do. Not served (404): the zone task pool_move, and
+// json-patch bodies (501, as in Designate). The
 // X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers are
 // checked against their policies but change nothing: managed recordsets
 // (the SOA and apex NS) stay read-only, and a zone is always deleted from

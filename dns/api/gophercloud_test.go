@@ -318,3 +318,57 @@ func TestVersions(t *testing.T) {
 	wantError(t, c.Do(t, "GET", "/v2/zones", "", nil), http.StatusUnauthorized, "", "authentication")
 	wantError(t, c.Do(t, "GET", "/v2/zones", "bogus", nil), http.StatusUnauthorized, "", "authentication")
 }
+
+// TestGophercloudShares: gophercloud's zone shares (Share, ListShares,
+// GetShare, Unshare) decode what the API answers, and the project the
+// zone is shared with writes a recordset into it with gophercloud.
+func TestGophercloudShares(t *testing.T) {
+	c := newCloud(t)
+	ctx := context.Background()
+	a, b := c.client(memberA), c.client(memberB)
+	z, err := zones.Create(ctx, a, zones.CreateOpts{Name: "example.org.", Email: "hostmaster@example.org"}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := zones.Share(ctx, a, z.ID, zones.ShareZoneOpts{TargetProjectID: projectB}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh.ZoneID != z.ID || sh.ProjectID != projectA || sh.TargetProjectID != projectB || sh.CreatedAt.IsZero() || !sh.UpdatedAt.IsZero() {
+		t.Errorf("share = %+v", sh)
+	}
+	got, err := zones.GetShare(ctx, a, z.ID, sh.ID).Extract()
+	if err != nil || got.ID != sh.ID || !got.CreatedAt.Equal(sh.CreatedAt) {
+		t.Errorf("get share = %+v %v", got, err)
+	}
+	for _, cl := range []*gophercloud.ServiceClient{a, b} {
+		pages, err := zones.ListShares(cl, z.ID, nil).AllPages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := zones.ExtractZoneShares(pages)
+		if err != nil || len(list) != 1 || list[0].ID != sh.ID {
+			t.Errorf("list shares = %+v %v", list, err)
+		}
+	}
+	seen, err := zones.Get(ctx, b, z.ID).Extract()
+	if err != nil || seen.ProjectID != projectA {
+		t.Fatalf("B gets the shared zone: %+v %v", seen, err)
+	}
+	rs, err := recordsets.Create(ctx, b, z.ID, recordsets.CreateOpts{Name: "b.example.org.", Type: "A", Records: []string{"192.0.2.2"}}).Extract()
+	if err != nil || rs.ProjectID != projectB {
+		t.Fatalf("B's recordset: %+v %v", rs, err)
+	}
+	if err := zones.Unshare(ctx, a, z.ID, sh.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
+		t.Errorf("unshare with B's recordset: %v", err)
+	}
+	if err := recordsets.Delete(ctx, b, z.ID, rs.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zones.Unshare(ctx, a, z.ID, sh.ID).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zones.Get(ctx, b, z.ID).Extract(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		t.Errorf("B gets the zone after the unshare: %v", err)
+	}
+}

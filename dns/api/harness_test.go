@@ -30,6 +30,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 var (
 	projectA = strings.Repeat("a", 32)
 	projectB = strings.Repeat("b", 32)
+	projectC = strings.Repeat("c", 32)
 )
 
 // The tokens the fake validator knows. Members also hold reader, as
@@ -39,6 +40,8 @@ const (
 	memberA = "token-member-a" // member, reader on A
 	readerA = "token-reader-a" // reader on A
 	memberB = "token-member-b" // member, reader on B
+	readerB = "token-reader-b" // reader on B
+	memberC = "token-member-c" // member, reader on C
 	nobodyA = "token-nobody-a" // no role on A
 )
 
@@ -50,6 +53,8 @@ func callers() middlewaretest.Tokens {
 		memberA: caller("alice", projectA, "member", "reader"),
 		readerA: caller("carol", projectA, "reader"),
 		memberB: caller("bob", projectB, "member", "reader"),
+		readerB: caller("dave", projectB, "reader"),
+		memberC: caller("erin", projectC, "member", "reader"),
 		nobodyA: caller("nemo", projectA),
 	}
 }
@@ -204,9 +209,9 @@ func wantError(t *testing.T, r reply, code int, typ string, msgs ...string) {
 // ---- state ----
 
 // snapshot is everything a call could change, as the admin sees it:
-// every zone and recordset of every project, TSIG keys, quotas, zone
-// transfers, imports and exports, TLDs, blacklists and pools. A
-// rejected call must leave it as it was.
+// every zone (with its shares) and recordset of every project, TSIG keys,
+// quotas, zone transfers, imports and exports, TLDs, blacklists and
+// pools. A rejected call must leave it as it was.
 func (c *cloud) snapshot(t *testing.T) string {
 	t.Helper()
 	var lines []string
@@ -224,9 +229,20 @@ func (c *cloud) snapshot(t *testing.T) string {
 		for _, it := range list(t, body, key) {
 			j, _ := json.Marshal(it)
 			lines = append(lines, string(j))
+			if key != "zones" {
+				continue
+			}
+			r := c.Call(t, call{Method: "GET", Path: "/v2/zones/" + str(t, it, "id") + "/shares?limit=max", Token: adminA, Header: all})
+			if r.Code != http.StatusOK {
+				t.Fatalf("snapshot shares: %s", r)
+			}
+			for _, sh := range list(t, r.JSON(t), "shared_zones") {
+				j, _ := json.Marshal(sh)
+				lines = append(lines, "share "+string(j))
+			}
 		}
 	}
-	for _, p := range []string{projectA, projectB} {
+	for _, p := range []string{projectA, projectB, projectC} {
 		r := c.Call(t, call{Method: "GET", Path: "/v2/quotas/" + p, Token: adminA, Header: all})
 		lines = append(lines, "quota "+p+" "+string(r.Body))
 	}

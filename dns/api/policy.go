@@ -7,7 +7,7 @@ import "github.com/gostack/gostack/identity/policy"
 // for administrators). The target's project_id is the owner of the zone
 // (or the caller's project for lists), zone_type the zone's type,
 // recordset_project_id the recordset's owner, zone_shared whether the
-// zone is shared with the caller's project (never, here), all_tenants
+// caller sees the zone because it is shared with its project, all_tenants
 // whether the caller asked for every project.
 const (
 	admin                = "role:admin"
@@ -29,8 +29,9 @@ const (
 
 // Defaults are Designate's default policies for the areas this API
 // serves (designate/common/policies base, context, zone, recordset,
-// record, blacklist, tld, pool, tsigkey, quota, service_status, zone_transfer_request,
-// zone_transfer_accept, zone_import and zone_export), under Designate's rule
+// record, blacklist, tld, pool, tsigkey, quota, service_status,
+// zone_transfer_request, zone_transfer_accept, zone_import, zone_export
+// and shared_zones), under Designate's rule
 // names, with Designate's scope types. An operator's policy file
 // overrides them by name. Rules of calls not served (pool_move_zone,
 // and those Designate checks only inside its central service) are kept so
@@ -104,6 +105,13 @@ func Defaults() []policy.Rule {
 		rule("get_zone_transfer_accept", adminOrReader, "Get Zone Transfer Accept",
 			ops("GET", "/v2/zones/tasks/transfer_requests/{zone_transfer_accept_id}")),
 		rule("find_zone_transfer_accepts", admin, "List Zone Transfer Accepts", ops("GET", "/v2/zones/tasks/transfer_accepts")),
+
+		// shared_zones.py
+		rule("get_zone_share", adminOrMember, "Get a Zone Share", ops("GET", "/v2/zones/{zone_id}/shares/{zone_share_id}")),
+		rule("share_zone", adminOrMember, "Share a Zone", ops("POST", "/v2/zones/{zone_id}/shares")),
+		{Name: "find_zone_shares", Check: "@", Description: "List Shared Zones", Operations: ops("GET", "/v2/zones/{zone_id}/shares")},
+		rule("find_project_zone_share", adminOrMember, "Check the can query for a specific projects shares.", nil),
+		rule("unshare_zone", adminOrMember, "Unshare Zone", ops("DELETE", "/v2/zones/{zone_id}/shares/{shared_zone_id}")),
 
 		// zone_import.py and zone_export.py
 		rule("create_zone_import", adminOrMember, "Create Zone Import", ops("POST", "/v2/zones/tasks/imports")),

@@ -27,8 +27,8 @@ var recordSetSchema = schema{resource: "recordset", fields: map[string]access{
 }}
 
 // recordSetTarget is the policy target central builds for a recordset.
-func recordSetTarget(z dns.Zone, rs dns.RecordSet) map[string]any {
-	t := zoneTarget(z)
+func (q *request) recordSetTarget(z dns.Zone, rs dns.RecordSet) map[string]any {
+	t := q.zoneTarget(z)
 	t["recordset_id"], t["recordset_name"], t["recordset_project_id"] = rs.ID, rs.Name, rs.ProjectID
 	return t
 }
@@ -59,7 +59,7 @@ func (a *API) createRecordSet(w http.ResponseWriter, r *http.Request, q *request
 		fail(w, r, &fault.Error{Kind: fault.BadRequest, Type: "bad_request", Message: "Can not update a deleting zone"})
 		return
 	}
-	if err := a.enforce(ctx, q, "create_recordset", recordSetTarget(z, rs)); err != nil {
+	if err := a.enforce(ctx, q, "create_recordset", q.recordSetTarget(z, rs)); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -131,7 +131,7 @@ func (a *API) loadRecordSet(ctx context.Context, r *http.Request, q *request) (d
 	if err != nil {
 		return dns.Zone{}, dns.RecordSet{}, err
 	}
-	if err := a.enforce(ctx, q, "get_recordset", recordSetTarget(z, rs)); err != nil {
+	if err := a.enforce(ctx, q, "get_recordset", q.recordSetTarget(z, rs)); err != nil {
 		return dns.Zone{}, dns.RecordSet{}, err
 	}
 	return z, rs, nil
@@ -175,7 +175,7 @@ func (a *API) updateRecordSet(w http.ResponseWriter, r *http.Request, q *request
 		fail(w, r, err)
 		return
 	}
-	if err := a.enforce(ctx, q, "update_recordset", recordSetTarget(z, cur)); err != nil {
+	if err := a.enforce(ctx, q, "update_recordset", q.recordSetTarget(z, cur)); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -200,7 +200,7 @@ func (a *API) deleteRecordSet(w http.ResponseWriter, r *http.Request, q *request
 	case cur.Managed():
 		err = &fault.Error{Kind: fault.BadRequest, Type: "bad_request", Message: "Managed records may not be deleted"}
 	default:
-		err = a.enforce(ctx, q, "delete_recordset", recordSetTarget(z, cur))
+		err = a.enforce(ctx, q, "delete_recordset", q.recordSetTarget(z, cur))
 	}
 	if err != nil {
 		fail(w, r, err)
@@ -276,7 +276,7 @@ func (a *API) findRecordSet(w http.ResponseWriter, r *http.Request, q *request) 
 	}
 	z, err := a.Store.GetZone(ctx, q.viewer(), rs.ZoneID)
 	if err == nil {
-		err = a.enforce(ctx, q, "get_recordset", recordSetTarget(z, rs))
+		err = a.enforce(ctx, q, "get_recordset", q.recordSetTarget(z, rs))
 	}
 	if err != nil {
 		fail(w, r, err)

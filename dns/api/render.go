@@ -69,7 +69,7 @@ func renderZone(r *http.Request, z dns.Zone) zoneView {
 	}
 	return zoneView{
 		ID: z.ID, PoolID: z.PoolID, ProjectID: z.ProjectID, Name: z.Name, Email: z.Email,
-		Description: nullable(z.Description), TTL: z.TTL, Serial: z.Serial, Status: z.Status, Action: z.Action,
+		Description: nullable(z.Description), TTL: z.TTL, Serial: z.Serial, Shared: z.Shared, Status: z.Status, Action: z.Action,
 		Version: z.Version, Attributes: map[string]string{}, Type: z.Type, Masters: masters,
 		CreatedAt: timestamp(z.CreatedAt), UpdatedAt: updatedAt(z.CreatedAt, z.UpdatedAt),
 		Links: selfLink{href(r, "zones", z.ID)},

@@ -37,9 +37,13 @@ func zoneSchema(create bool) schema {
 	}}
 }
 
-// zoneTarget is the policy target central builds for a zone.
-func zoneTarget(z dns.Zone) map[string]any {
-	return map[string]any{"zone_id": z.ID, "zone_name": z.Name, "zone_shared": false, "zone_type": z.Type,
+// zoneTarget is the policy target central builds for a zone the caller
+// sees. zone_shared is central's _check_zone_share_permission: the zone
+// is not the caller's project's and the caller did not ask for every
+// project, so it sees the zone because it is shared with its project.
+func (q *request) zoneTarget(z dns.Zone) map[string]any {
+	shared := z.ProjectID != q.project && !q.all
+	return map[string]any{"zone_id": z.ID, "zone_name": z.Name, "zone_shared": shared, "zone_type": z.Type,
 		"project_id": z.ProjectID, "tenant_id": z.ProjectID}
 }
 
@@ -263,7 +267,7 @@ func (a *API) loadZone(ctx context.Context, r *http.Request, q *request, rule st
 	if err != nil {
 		return dns.Zone{}, err
 	}
-	if err := a.enforce(ctx, q, rule, zoneTarget(z)); err != nil {
+	if err := a.enforce(ctx, q, rule, q.zoneTarget(z)); err != nil {
 		return dns.Zone{}, err
 	}
 	return z, nil
@@ -303,7 +307,7 @@ func (a *API) updateZone(w http.ResponseWriter, r *http.Request, q *request) {
 		fail(w, r, err)
 		return
 	}
-	if err := a.enforce(ctx, q, "update_zone", zoneTarget(cur)); err != nil {
+	if err := a.enforce(ctx, q, "update_zone", q.zoneTarget(cur)); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -360,7 +364,7 @@ func (a *API) deleteZone(w http.ResponseWriter, r *http.Request, q *request) {
 		fail(w, r, err)
 		return
 	}
-	z, err = a.Store.DeleteZone(ctx, q.viewer(), z.ID)
+	z, err = a.Store.DeleteZoneWith(ctx, q.viewer(), z.ID, q.deleteOptions())
 	if err != nil {
 		fail(w, r, err)
 		return

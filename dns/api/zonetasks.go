@@ -21,7 +21,7 @@ func (a *API) abandonZone(w http.ResponseWriter, r *http.Request, q *request) {
 	ctx := r.Context()
 	z, err := a.loadZone(ctx, r, q, "abandon_zone")
 	if err == nil {
-		_, err = a.Store.AbandonZone(ctx, q.viewer(), z.ID)
+		_, err = a.Store.AbandonZone(ctx, q.viewer(), z.ID, q.deleteOptions())
 	}
 	if err != nil {
 		fail(w, r, err)
@@ -39,7 +39,7 @@ func (a *API) xfrZone(w http.ResponseWriter, r *http.Request, q *request) {
 	ctx := r.Context()
 	z, err := a.loadZone(ctx, r, q, "get_zone")
 	if err == nil {
-		err = a.enforce(ctx, q, "xfr_zone", zoneTarget(z))
+		err = a.enforce(ctx, q, "xfr_zone", q.zoneTarget(z))
 	}
 	if err == nil {
 		_, err = a.Store.AskTransfer(ctx, q.viewer(), z.ID)

@@ -295,6 +295,10 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "dns", pattern: "GET /v2/zones/tasks/exports/{zone_export_id}/export"},
 	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/abandon"},
 	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/xfr"},
+	{area: "dns", pattern: "POST /v2/zones/{zone_id}/shares", body: `{"target_project_id":"{{project_b}}"}`},
+	{area: "dns", pattern: "GET /v2/zones/{zone_id}/shares"},
+	{area: "dns", pattern: "GET /v2/zones/{zone_id}/shares/{zone_share_id}"},
+	{area: "dns", pattern: "DELETE /v2/zones/{zone_id}/shares/{zone_share_id}"},
 	{area: "dns", pattern: "GET /v2/recordsets"},
 	{area: "dns", pattern: "GET /v2/recordsets/{recordset_id}"},
 	{area: "dns", pattern: "POST /v2/tsigkeys", body: `{"name":"hostile-new","algorithm":"hmac-sha256","secret":"c2VjcmV0","scope":"POOL","resource_id":"{{pool}}"}`},
@@ -744,6 +748,10 @@ func (h *hostile) fixtures() {
 	offer := h.must(201, "POST", "dns", "/v2/zones/"+f["zones"]+"/tasks/transfer_requests", h.owner,
 		fmt.Sprintf(`{"target_project_id":%q}`, f["project"]))
 	f["transfer_requests"], f["transfer_key"] = offer["id"].(string), offer["key"].(string)
+	// A share of the fixture zone with project C, which no token acts
+	// for: the foreign project (B) sees neither the zone nor the share.
+	f["shares"] = h.must(201, "POST", "dns", "/v2/zones/"+f["zones"]+"/shares", h.owner,
+		fmt.Sprintf(`{"target_project_id":%q}`, f["project_c"]))["id"].(string)
 	// An export of the fixture zone, and an import that failed (no zone).
 	f["exports"] = h.must(202, "POST", "dns", "/v2/zones/"+f["zones"]+"/tasks/export", h.owner, "")["id"].(string)
 	code, _, out = h.call("POST", "dns", "/v2/zones/tasks/imports", map[string]string{"X-Auth-Token": h.owner,
