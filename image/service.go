@@ -331,7 +331,16 @@ func redacted(raw string) string {
 }
 
 // Delete marks the image deleted and removes its data.
+// Data another holds (store.Holder: an RBD image's clones) is Glance's
+// 409, and the image stays.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	if h, ok := s.Data.(store.Holder); ok {
+		if err := h.InUse(ctx, id); errors.Is(err, store.ErrInUse) {
+			return fault.New(fault.Conflict, "Image %s could not be deleted because it is in use: The image cannot be deleted because it is in use through the backend store outside of Glance.", id)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
 	if _, err := s.Store.Delete(ctx, id); err != nil {
 		return err
 	}

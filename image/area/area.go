@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/gostack/gostack/identity/area"
@@ -16,6 +17,7 @@ import (
 	"github.com/gostack/gostack/image/api"
 	"github.com/gostack/gostack/image/store"
 	"github.com/gostack/gostack/image/store/httpstore"
+	"github.com/gostack/gostack/image/store/rbdstore"
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
 	"github.com/gostack/gostack/kit/httpapi"
@@ -46,8 +48,24 @@ type Config struct {
 	ShowLocations    bool             `yaml:"show_multiple_locations" help:"Glance's show_multiple_locations, deprecated there and risky: image bodies list locations (URLs may hold credentials) and members may add http(s) locations, which the service then fetches (guarded as web-download: see web_download_allow)"`
 	ShowDirectURL    bool             `yaml:"show_image_direct_url" help:"Glance's show_image_direct_url, risky: image bodies show the URL of the first location (for images uploaded here, the file:// path of their data) as direct_url"`
 	MaxLocations     int              `yaml:"max_locations" help:"locations per image, -1 for no limit (Glance's image_location_quota); one more is a 413"`
+	RBD              RBD              `yaml:"rbd"`
 	MetadefsDir      string           `yaml:"metadefs_dir" help:"Glance's metadata definitions files (*.json) loaded once, at the first start; empty finds them in /etc/glance/metadefs or /usr/share/glance-common/metadefs (Debian's glance-common), \"-\" loads none"`
 }
+
+// RBD is a Ceph RBD pool holding image data, Glance's rbd store, when
+// ceph_conf is set: it is then the store of every image uploaded or
+// imported (the default store), and volumes on the same cluster are
+// copy-on-write clones of the images.
+type RBD struct {
+	CephConf  string `yaml:"ceph_conf" help:"the Ceph cluster's ceph.conf (Glance's rbd_store_ceph_conf); set, image data goes to RBD images in pool, each with a protected snapshot snap (location rbd://<fsid>/<pool>/<id>/snap)"`
+	User      string `yaml:"user" help:"the cephx user, without client. (Glance's rbd_store_user); empty for client.admin"`
+	Keyring   string `yaml:"keyring" help:"the user's keyring file; empty for the one ceph.conf names"`
+	Pool      string `yaml:"pool" help:"the RADOS pool of the images (Glance's rbd_store_pool)"`
+	ChunkSize int    `yaml:"chunk_size" help:"the images' object size in MB, a power of two up to 32 (Glance's rbd_store_chunk_size)"`
+}
+
+// Enabled reports whether image data goes to RBD.
+func (r RBD) Enabled() bool { return r.CephConf != "" }
 
 // Quota is one project's image limits.
 type Quota struct {
@@ -87,13 +105,28 @@ func (c *Config) Validate() error {
 			return bad("web_download_allow", "%q is not a CIDR", s)
 		}
 	}
+	if c.RBD.Enabled() {
+		if !rbdName.MatchString(c.RBD.Pool) {
+			return bad("rbd.pool", "%q: want a pool name (letters, digits, . _ -)", c.RBD.Pool)
+		}
+		if c.RBD.User != "" && !rbdName.MatchString(c.RBD.User) {
+			return bad("rbd.user", "%q: want a cephx id without client. (letters, digits, . _ -)", c.RBD.User)
+		}
+		if n := c.RBD.ChunkSize; n < 1 || n&(n-1) != 0 || n > 32 {
+			return bad("rbd.chunk_size", "must be a power of two from 1 to 32")
+		}
+	}
 	return nil
 }
+
+// rbdName is a pool or user name the store accepts.
+var rbdName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // New returns the image area with Glance's defaults.
 func New() *Area {
 	return &Area{Config: Config{HashAlgo: "sha512", MaxImageSize: 1 << 40, QuotaImages: -1, QuotaBytes: -1, WebDownload: true,
-		MaxProperties: 128, MaxTags: 128, MaxMembers: 128, MaxLocations: 10}}
+		MaxProperties: 128, MaxTags: 128, MaxMembers: 128, MaxLocations: 10,
+		RBD: RBD{Pool: "images", ChunkSize: 8}}}
 }
 
 var (
@@ -126,7 +159,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	if err != nil {
 		return nil, err
 	}
-	svc, err := a.service(env)
+	svc, err := a.service(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +189,16 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Glance, Optional: true}
 	// At close, imports in progress stop (Service.Stop) and the next
 	// start resumes or requeues them (Recover above).
-	env.Go("image imports", func(ctx context.Context) error { <-ctx.Done(); svc.Stop(); return nil })
+	// The RBD store's connection closes once they have stopped (a
+	// daemon has stopped serving requests by then).
+	env.Go("image imports", func(ctx context.Context) error {
+		<-ctx.Done()
+		svc.Stop()
+		if rs, ok := svc.Data.(*rbdstore.Store); ok {
+			rs.Close()
+		}
+		return nil
+	})
 	return mw.Wrap(h), nil
 }
 
@@ -185,6 +227,32 @@ func (a *Area) loadMetadefs(ctx context.Context, env *compose.Env, s *image.Stor
 	return nil
 }
 
+// rbdConnectTimeout bounds the connection to the images' cluster at
+// start.
+const rbdConnectTimeout = 30 * time.Second
+
+// openRBD connects to the images pool, removes the uploads a crash left,
+// and closes the connection when the stack stops. A build without Ceph
+// support refuses the setting.
+func openRBD(ctx context.Context, env *compose.Env, r RBD) (*rbdstore.Store, error) {
+	if !rbdstore.Available {
+		return nil, fmt.Errorf("image.rbd.ceph_conf is set: %w", rbdstore.ErrUnavailable)
+	}
+	c, cancel := context.WithTimeout(ctx, rbdConnectTimeout)
+	defer cancel()
+	rs, err := rbdstore.Open(c, rbdstore.Config{ConfFile: r.CephConf, User: r.User, Keyring: r.Keyring, Pool: r.Pool,
+		ChunkSizeMB: r.ChunkSize, ConnectTimeout: rbdConnectTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("image.rbd: %w", err)
+	}
+	if err := rs.Clean(c); err != nil {
+		rs.Close()
+		return nil, fmt.Errorf("image.rbd: %w", err)
+	}
+	env.Log.Info("image data in RBD", "pool", rs.Pool(), "fsid", rs.FSID())
+	return rs, nil
+}
+
 // dir is the effective image directory.
 func (a *Area) dir(core *compose.Config) string {
 	if a.Config.Dir != "" {
@@ -194,16 +262,23 @@ func (a *Area) dir(core *compose.Config) string {
 }
 
 // service builds the image.Service the configuration describes.
-func (a *Area) service(env *compose.Env) (*image.Service, error) {
+func (a *Area) service(ctx context.Context, env *compose.Env) (*image.Service, error) {
 	dir := a.dir(env.Config)
-	data := &store.Filesystem{Dir: filepath.Join(dir, "data")}
+	var data store.Store = &store.Filesystem{Dir: filepath.Join(dir, "data")}
 	staging := &store.Filesystem{Dir: filepath.Join(dir, "staging")}
-	for _, fs := range []*store.Filesystem{data, staging} {
+	for _, fs := range []*store.Filesystem{data.(*store.Filesystem), staging} {
 		if err := fs.Clean(); err != nil {
 			return nil, err
 		}
 	}
 	ic := a.Config
+	if ic.RBD.Enabled() {
+		rs, err := openRBD(ctx, env, ic.RBD)
+		if err != nil {
+			return nil, err
+		}
+		data = rs
+	}
 	records := image.NewStore(env.DB, env.Watch)
 	// Glance's per-image quotas (image_property_quota, image_tag_quota,
 	// image_member_quota, image_location_quota).

@@ -67,7 +67,25 @@ var (
 	ErrReadOnly     = fmt.Errorf("store: read-only: %w", fault.ErrNotImplemented)
 	ErrRange        = fmt.Errorf("store: range not satisfiable: %w", fault.ErrBadRequest)
 	ErrBadID        = fmt.Errorf("store: bad object id: %w", fault.ErrBadRequest)
+	// ErrInUse: the object is held outside the image service (the
+	// copy-on-write clones of an RBD image's snapshot), so it cannot be
+	// deleted: Glance's InUseByStore.
+	ErrInUse = fmt.Errorf("store: in use outside the image service: %w", fault.ErrConflict)
 )
+
+// Holder is a Store whose objects can be held outside the image service
+// (RBD clones): InUse returns ErrInUse when object id is held, so that
+// its image is not deleted.
+type Holder interface {
+	InUse(ctx context.Context, id string) error
+}
+
+// Copy writes src to dst as a Put does, enforcing opts (size limits,
+// the announced size, the tee) and computing the hashes, for stores
+// outside this package.
+func Copy(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptions) (Object, error) {
+	return copyObject(ctx, dst, src, opts)
+}
 
 // copyChunk is the unit copyObject reads, writes and hashes.
 const copyChunk = 4 << 20

@@ -13,8 +13,9 @@ import (
 // cgoPackages are the documented cgo drivers, allowed to import the cgo
 // libraries. Each must sit in its own package with a !cgo stub.
 var cgoPackages = map[string]bool{
-	"github.com/gostack/gostack/compute/libvirt": true, // libvirt.org/go/libvirt
-	"github.com/gostack/gostack/storage/rbd":     true, // github.com/ceph/go-ceph (with a Ceph release tag)
+	"github.com/gostack/gostack/compute/libvirt":      true, // libvirt.org/go/libvirt
+	"github.com/gostack/gostack/storage/rbd":          true, // github.com/ceph/go-ceph (with a Ceph release tag)
+	"github.com/gostack/gostack/image/store/rbdstore": true, // the same, for image data
 }
 
 // cgoLibraries may only be imported by cgoPackages.
