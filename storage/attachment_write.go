@@ -131,19 +131,35 @@ func reserve(vol *Volume, instance string) error {
 // else rw; the volume goes to attaching. Refused when the volume's
 // status holds "error", and, for a volume that is not multiattach with
 // several attachments, when one of them is connected already
-// (Cinder's "duplicate connectors").
+// (Cinder's "duplicate connectors"). On a backend that exports per
+// initiator (CapInitiatorACL) it returns once the backend's agent let
+// the connector's initiator in (ReportExport), or fails after
+// ExportWait.
 func (s *Store) UpdateAttachment(ctx context.Context, v Viewer, id string, connector map[string]any) (Attachment, error) {
-	return s.writeAttachment(ctx, v, id, func(tx *sqlstore.Tx, vol *Volume, a *Attachment) error {
-		if strings.Contains(string(vol.Status), "error") {
+	var vol Volume
+	a, err := s.writeAttachment(ctx, v, id, func(tx *sqlstore.Tx, tvol *Volume, a *Attachment) error {
+		vol = *tvol
+		if strings.Contains(string(tvol.Status), "error") {
 			return invalidVolume("Volume attachments can not be updated if the volume is in an error state. "+
-				"The Volume %s currently has a status of: %s ", vol.ID, vol.Status)
+				"The Volume %s currently has a status of: %s ", tvol.ID, tvol.Status)
 		}
-		if len(vol.Attachments) > 1 && !vol.Multiattach &&
-			slices.ContainsFunc(vol.Attachments, func(o Attachment) bool { return o.ConnectionInfo != nil }) {
-			return invalidVolume("duplicate connectors detected on volume %s", vol.ID)
+		if len(tvol.Attachments) > 1 && !tvol.Multiattach &&
+			slices.ContainsFunc(tvol.Attachments, func(o Attachment) bool { return o.ConnectionInfo != nil }) {
+			return invalidVolume("duplicate connectors detected on volume %s", tvol.ID)
 		}
-		return s.connect(ctx, tx, vol, a, connector, true)
+		return s.connect(ctx, tx, tvol, a, connector, true)
 	})
+	if err != nil {
+		return a, err
+	}
+	// A backend that exports per initiator lets the host in once its
+	// agent saw the connector: the connection info is answered then.
+	if initiator, ok := connector["initiator"].(string); ok && vol.Host != "" {
+		if err := s.awaitExport(ctx, vol, initiator); err != nil {
+			return Attachment{}, err
+		}
+	}
+	return a, nil
 }
 
 // CompleteAttachment is Cinder's os-complete: attachment id, one v

@@ -59,6 +59,10 @@ type Store struct {
 	// ServiceDownTime is how long a backend may stay silent and still be
 	// up (DefaultServiceDownTime when 0).
 	ServiceDownTime time.Duration
+	// ExportWait bounds how long a connect waits for a backend that
+	// exports per initiator to let the host's initiator in
+	// (DefaultExportWait when 0).
+	ExportWait time.Duration
 	// Scheduler places new volumes on backend pools (DefaultScheduler()
 	// when nil).
 	Scheduler *Scheduler

@@ -184,8 +184,9 @@ type Agent struct {
 	// Synced, if set, is called after each sync with what it did.
 	Synced func(SyncStats)
 
-	reconciled int64          // the revision of the last Reconcile
-	attempts   map[string]int // failed tries of a volume's work, by volume
+	reconciled int64               // the revision of the last Reconcile
+	attempts   map[string]int      // failed tries of a volume's work, by volume
+	allowed    map[string][]string // the exports' initiators last reported, by volume (an Allower's)
 }
 
 // SyncStats is what one sync did.
@@ -406,6 +407,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if err := a.Backend.Reconcile(ctx, exported); err != nil {
 		a.log().Warn("volume agent: some exports could not be made; trying again at the next sync", "err", err)
 	}
+	a.reportAllowed(ctx)
 	stats.Took = time.Since(start)
 	if a.Synced != nil {
 		a.Synced(stats)

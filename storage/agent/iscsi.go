@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,9 +25,16 @@ import (
 type ISCSI struct {
 	Files    iscsi.Files
 	Exporter *iscsi.Exporter
+	// ACL exports each volume to the initiators of its connected
+	// attachments only (none: nobody may log in), as Cinder's LIO
+	// target does, instead of to any initiator with the CHAP
+	// credentials; the backend reports storage.CapInitiatorACL, so a
+	// connect waits for its host to be let in.
+	ACL bool
 
 	mu       sync.Mutex
-	exported []string // the IQNs the last Reconcile exported
+	exported []string            // the IQNs the last Reconcile exported
+	allowed  map[string][]string // with ACL: volume id → the initiators the last Reconcile let in
 }
 
 var _ Backend = (*ISCSI)(nil)
@@ -90,7 +99,9 @@ func (b *ISCSI) Extend(ctx context.Context, v storage.Volume, size int64) (Expor
 
 func (b *ISCSI) export(ctx context.Context, v storage.Volume, path string) (Export, error) {
 	chap, _ := ParseCHAP(v.ProviderAuth)
-	c, err := b.Exporter.Export(ctx, iscsi.Export{VolumeID: v.ID, Path: path, CHAP: chap})
+	x := iscsi.Export{VolumeID: v.ID, Path: path, CHAP: chap}
+	b.restrict(&x, v)
+	c, err := b.Exporter.Export(ctx, x)
 	if err != nil {
 		return Export{}, err
 	}
@@ -149,7 +160,9 @@ func (b *ISCSI) Reconcile(ctx context.Context, vols []storage.Volume) error {
 			errs = append(errs, fmt.Errorf("volume %s: %w", v.ID, err))
 			continue
 		}
-		want = append(want, iscsi.Export{VolumeID: v.ID, Path: b.Files.Path(v.ID), CHAP: chap})
+		x := iscsi.Export{VolumeID: v.ID, Path: b.Files.Path(v.ID), CHAP: chap}
+		b.restrict(&x, v)
+		want = append(want, x)
 	}
 	// With nothing to export, tgtd is not started for nothing (the
 	// deletes unexported what was); the all-in-one starts it with the
@@ -165,15 +178,50 @@ func (b *ISCSI) Reconcile(ctx context.Context, vols []storage.Volume) error {
 		errs = append(errs, err)
 	}
 	var iqns []string
-	for _, c := range conns {
+	allowed := map[string][]string{}
+	for i, c := range conns {
 		if c.IQN != "" {
 			iqns = append(iqns, c.IQN)
+			allowed[want[i].VolumeID] = want[i].Initiators
 		}
 	}
 	b.mu.Lock()
 	b.exported = iqns
+	if b.ACL {
+		b.allowed = allowed
+	}
 	b.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// restrict gives x, with ACL, the initiators of v's connected
+// attachments as its whole ACL. A connector's initiator that cannot be
+// an iSCSI name is left out (it could log in nowhere), so that it does
+// not keep the other volumes from their exports.
+func (b *ISCSI) restrict(x *iscsi.Export, v storage.Volume) {
+	if !b.ACL {
+		return
+	}
+	x.Only = true
+	for _, a := range v.Attachments {
+		if a.Connector == nil || (a.AttachStatus != storage.AttachAttaching && a.AttachStatus != storage.AttachAttached) {
+			continue
+		}
+		n, _ := a.Connector["initiator"].(string)
+		if iscsi.CheckInitiator(n) != nil || slices.Contains(x.Initiators, n) {
+			continue
+		}
+		x.Initiators = append(x.Initiators, n)
+	}
+	slices.Sort(x.Initiators)
+}
+
+// Allowed is, with ACL, the initiators each volume's export lets in
+// after the last Reconcile, by volume id (nil without ACL).
+func (b *ISCSI) Allowed() map[string][]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return maps.Clone(b.allowed)
 }
 
 // ExportsLost reports whether tgtd no longer has what the last Reconcile
@@ -217,8 +265,12 @@ func (b *ISCSI) Capacity(ctx context.Context) (storage.BackendReport, error) {
 		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', 2, 64), 64)
 		return r
 	}
-	return storage.BackendReport{TotalCapacityGB: storage.GB(gb(fs.Blocks)), FreeCapacityGB: storage.GB(gb(fs.Bavail)),
-		ThinProvisioningSupport: true, StorageProtocol: "iSCSI", VendorName: "Open Source", DriverVersion: "1.0"}, nil
+	r := storage.BackendReport{TotalCapacityGB: storage.GB(gb(fs.Blocks)), FreeCapacityGB: storage.GB(gb(fs.Bavail)),
+		ThinProvisioningSupport: true, StorageProtocol: "iSCSI", VendorName: "Open Source", DriverVersion: "1.0"}
+	if b.ACL {
+		r.Capabilities = map[string]any{storage.CapInitiatorACL: true}
+	}
+	return r, nil
 }
 
 var _ Filer = (*ISCSI)(nil)

@@ -86,6 +86,9 @@ type Agent struct {
 	Portal      string `yaml:"portal" help:"the iSCSI portal initiators connect to (ip:port), the target_portal of the connection info"`
 	ControlPort int    `yaml:"control_port" help:"tgtd's management port (tgtd -C); 0 is the host's tgt service's, started when not running"`
 	IQNPrefix   string `yaml:"iqn_prefix" help:"target name prefix (Cinder's target_prefix); empty for iqn.2010-10.org.openstack:"`
+	// InitiatorACL exports each volume to its attached hosts' initiators
+	// only.
+	InitiatorACL bool `yaml:"initiator_acl" help:"export each volume only to the initiators of the hosts it is attached to (as Cinder's LIO target), not to any initiator with its CHAP credentials; a connect then waits for the agent to let its host in"`
 	// Cinder's over-subscription settings of the backend.
 	MaxOverSubscriptionRatio float64 `yaml:"max_over_subscription_ratio" help:"how far thin volumes may promise more than the backend has (Cinder's max_over_subscription_ratio)"`
 	ReservedPercentage       int     `yaml:"reserved_percentage" help:"percentage of the backend kept free (Cinder's reserved_percentage)"`
@@ -320,7 +323,7 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env, sess *kitagen
 		}
 	}
 	backend := &agent.ISCSI{Files: iscsi.Files{Dir: dir}, Exporter: &iscsi.Exporter{Dir: tgt, ControlPort: ac.ControlPort, Portal: portal,
-		Prefix: ac.IQNPrefix, Log: env.Log.With("backend", host)}}
+		Prefix: ac.IQNPrefix, Log: env.Log.With("backend", host)}, ACL: ac.InitiatorACL}
 	ag := &agent.Agent{Config: agent.Config{Host: host, BackendName: ac.BackendName, MaxOverSubscriptionRatio: ac.MaxOverSubscriptionRatio,
 		ReservedPercentage: ac.ReservedPercentage, ImageDir: filepath.Join(dir, ".images"), BackupDir: backups}, Backend: backend, Session: sess, VolumeURL: env.URL,
 		FeedURL: feed + "/v1/watch/" + storage.FeedArea, HTTP: sess.HTTP, Log: env.Log.With("agent", host)}

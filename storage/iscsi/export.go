@@ -33,6 +33,10 @@ type Export struct {
 	// Cinder's tgt targets.
 	Initiators []string
 	Addresses  []netip.Prefix
+	// Only makes Initiators and Addresses the whole ACL even when both
+	// are empty: then no initiator may log in (a volume attached to no
+	// host, when exports are per initiator).
+	Only bool
 }
 
 // Connection is an exported volume as an initiator reaches it: what
@@ -147,6 +151,10 @@ func (e *Exporter) checkExport(x *Export) error {
 	return nil
 }
 
+// CheckInitiator says why n is not an initiator name an Export's ACL
+// can hold (nil when it is).
+func CheckInitiator(n string) error { return checkInitiator(n) }
+
 // checkInitiator accepts an iSCSI name tgtadm can carry.
 func checkInitiator(n string) error {
 	if !strings.HasPrefix(n, "iqn.") && !strings.HasPrefix(n, "eui.") && !strings.HasPrefix(n, "naa.") {
@@ -158,14 +166,15 @@ func checkInitiator(n string) error {
 	return nil
 }
 
-// acl is x's ACL as tgtd shows it: "ALL" when x has none.
+// acl is x's ACL as tgtd shows it: "ALL" when x has none (none at all
+// with Only).
 func (x *Export) acl() []string {
-	var out []string
+	out := []string{}
 	for _, a := range x.Addresses {
 		out = append(out, addressEntry(a))
 	}
 	out = append(out, x.Initiators...)
-	if len(out) == 0 {
+	if len(out) == 0 && !x.Only {
 		return []string{"ALL"}
 	}
 	slices.Sort(out)

@@ -134,6 +134,17 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 
+	// Only, with nobody in it: nobody logs in.
+	c = l.export(iscsi.Export{VolumeID: id, Path: path, CHAP: c.CHAP, Only: true})
+	if tg, _ := l.target(c.IQN); len(tg.ACL) != 0 {
+		t.Fatalf("ACL %q, want none", tg.ACL)
+	}
+	for _, name := range []string{allowed, ""} {
+		if out, err := login(c.URL(), name); err == nil {
+			t.Errorf("initiator %q logged in to a target open to nobody: %s", name, out)
+		}
+	}
+
 	// By address: the loopback prefix lets any name in, another does not.
 	c = l.export(iscsi.Export{VolumeID: id, Path: path, CHAP: c.CHAP, Addresses: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	if out, err := login(c.URL(), other); err != nil {

@@ -143,6 +143,9 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "GET /internal/volume/hosts/{host}"},
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/backend", body: backendReport},
 		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/volumes/{id}", body: `{"status":"creating","provider_location":"hostile-loc"}`},
+		// The suite's backend does not export per initiator: any report
+		// of an export's initiators is refused.
+		{area: "volume", pattern: "PUT /internal/volume/hosts/{host}/volumes/{id}/export", body: `{"initiators":["iqn.2005-03.org.gostack:hostile"]}`},
 		// The agents' image routes: no volume of the suite's is being made
 		// from or uploaded to an image, so each is refused as another
 		// host's image would be.

@@ -19,6 +19,7 @@ import (
 //	GET /internal/volume/hosts/{host}                 storage.BackendState: the volumes and snapshots on it, the feed revision
 //	PUT /internal/volume/hosts/{host}/backend         storage.BackendReport: the pool's capacity, its heartbeat
 //	PUT /internal/volume/hosts/{host}/volumes/{id}    storage.VolumeReport: a create, extend or delete ended
+//	PUT /internal/volume/hosts/{host}/volumes/{id}/export  storage.ExportReport: the initiators the volume's export lets in
 //	PUT /internal/volume/hosts/{host}/snapshots/{id}  storage.SnapshotReport: a snapshot's create or delete ended
 //	PUT /internal/volume/hosts/{host}/backups/{id}    storage.BackupReport: a backup's create, restore or delete ended
 //	GET /internal/volume/hosts/{host}/images/{id}     an image's data, for a volume on host being made from it
@@ -27,6 +28,7 @@ func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /internal/volume/hosts/{host}", a.agentOp(a.backendState))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/backend", a.agentOp(a.backendReport))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/volumes/{id}", a.agentOp(a.volumeReport))
+	rt.HandleFunc("PUT /internal/volume/hosts/{host}/volumes/{id}/export", a.agentOp(a.exportReport))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/snapshots/{id}", a.agentOp(a.snapshotReport))
 	rt.HandleFunc("PUT /internal/volume/hosts/{host}/backups/{id}", a.agentOp(a.backupReport))
 	rt.HandleFunc("GET /internal/volume/hosts/{host}/images/{id}", a.agentOp(a.imageData))
@@ -194,6 +196,18 @@ func (a *API) volumeReport(w http.ResponseWriter, r *http.Request) error {
 		v.Attachments[i].ConnectionInfo = nil
 	}
 	httpapi.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *API) exportReport(w http.ResponseWriter, r *http.Request) error {
+	rep, err := decodeReport[storage.ExportReport](w, r)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.ReportExport(r.Context(), r.PathValue("host"), r.PathValue("id"), rep.Initiators); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
