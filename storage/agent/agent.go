@@ -86,10 +86,21 @@ type Prober interface {
 	ExportsLost(ctx context.Context) bool
 }
 
-// Sweeper is a Backend that removes, when the agent starts, what work
-// cut short by a kill left behind (half-made copies).
+// Sweeper is a Backend that removes what work cut short by a kill, or
+// failed, left behind (half-made copies). The agent sweeps when it
+// starts and every SweepInterval after a sync, when none of its work is
+// under way (the agent does one thing at a time).
 type Sweeper interface {
 	Sweep(ctx context.Context) error
+}
+
+// Waiter is a Backend that tells the failures that are not the work's
+// own: a leftover of earlier work it cannot remove yet (a killed
+// agent's client holds it until the cluster times it out). Such a
+// failure is tried again at the next syncs without counting toward
+// maxAttempts, for up to LeftoverWait; then it counts as any other.
+type Waiter interface {
+	Waiting(err error) bool
 }
 
 // Busier is a Backend that tells, of a failed delete, that the volume or
@@ -148,6 +159,11 @@ type Config struct {
 	// (default 10 s); ProbeInterval how often a Prober backend is asked
 	// whether its exports were lost (default 1 s).
 	SyncInterval, ReportInterval, ProbeInterval time.Duration
+	// SweepInterval is how often a Sweeper backend is swept after a
+	// sync (default 5 min); LeftoverWait how long a Waiter's leftover
+	// failure is tried again without counting (default 2 min, four
+	// times the Ceph OSDs' 30 s watch timeout).
+	SweepInterval, LeftoverWait time.Duration
 }
 
 func (c *Config) defaults() {
@@ -165,6 +181,12 @@ func (c *Config) defaults() {
 	}
 	if c.ProbeInterval <= 0 {
 		c.ProbeInterval = time.Second
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = 5 * time.Minute
+	}
+	if c.LeftoverWait <= 0 {
+		c.LeftoverWait = 2 * time.Minute
 	}
 }
 
@@ -187,6 +209,9 @@ type Agent struct {
 	reconciled int64               // the revision of the last Reconcile
 	attempts   map[string]int      // failed tries of a volume's work, by volume
 	allowed    map[string][]string // the exports' initiators last reported, by volume (an Allower's)
+
+	waiting map[string]time.Time // when a volume's work first waited for a leftover (a Waiter's)
+	swept   time.Time            // the last Sweep
 }
 
 // SyncStats is what one sync did.
@@ -227,15 +252,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return errors.New("volume agent: no volume API URL")
 	}
 	a.reconciled = -1
-	a.attempts = map[string]int{}
+	a.attempts, a.waiting = map[string]int{}, map[string]time.Time{}
 	if a.Config.ImageDir != "" {
 		sweepImages(a.Config.ImageDir)
 	}
-	if sw, ok := a.Backend.(Sweeper); ok {
-		if err := sw.Sweep(ctx); err != nil {
-			a.log().Warn("volume agent: what a stopped agent left could not all be removed", "err", err)
-		}
-	}
+	a.sweep(ctx)
 	wake := make(chan struct{}, 1)
 	loop := &agent.Loop{Sync: a.Sync, Area: storage.FeedArea, Interval: a.Config.SyncInterval, Heartbeat: a.report,
 		HeartbeatInterval: a.Config.ReportInterval, Wake: wake, Log: a.log()}
@@ -246,6 +267,20 @@ func (a *Agent) Run(ctx context.Context) error {
 		loop.Feed = &watchhttp.Client{URL: a.FeedURL, HTTP: a.HTTP, Prepare: a.Session.Prepare}
 	}
 	return loop.Run(ctx)
+}
+
+// sweep has a Sweeper backend remove what work cut short or failed
+// left; what it cannot remove yet is logged, and the next sweep tries
+// again.
+func (a *Agent) sweep(ctx context.Context) {
+	sw, ok := a.Backend.(Sweeper)
+	if !ok {
+		return
+	}
+	a.swept = time.Now()
+	if err := sw.Sweep(ctx); err != nil && ctx.Err() == nil {
+		a.log().Warn("volume agent: what earlier work left could not all be removed; the next sweep tries again", "err", err)
+	}
 }
 
 // probe asks p every ProbeInterval whether its exports were lost, and
@@ -400,6 +435,7 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			!slices.ContainsFunc(st.Snapshots, func(n storage.Snapshot) bool { return n.ID == id }) &&
 			!slices.ContainsFunc(st.Backups, func(b storage.Backup) bool { return b.ID == id }) {
 			delete(a.attempts, id)
+			delete(a.waiting, id)
 		}
 	}
 	// A volume that cannot be exported is logged and does not stop the
@@ -420,6 +456,9 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 			"backups_deleted", stats.BackupsDeleted, "failed", stats.Failed, "took", stats.Took)
 	}
 	a.reconciled = st.Revision
+	if time.Since(a.swept) >= a.Config.SweepInterval {
+		a.sweep(ctx)
+	}
 	return st.Revision, nil
 }
 
@@ -501,6 +540,18 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 			return false
 		}
 		stats.Failed++
+		if w, ok := a.Backend.(Waiter); ok && w.Waiting(err) {
+			first, seen := a.waiting[id]
+			if !seen {
+				first = time.Now()
+				a.waiting[id] = first
+			}
+			if time.Since(first) < a.Config.LeftoverWait {
+				a.log().Warn("volume agent: "+j.what()+" waits for a leftover of earlier work to be released; trying again at the next sync",
+					"id", id, "err", err)
+				return false
+			}
+		}
 		a.attempts[id]++
 		p, ok := a.Backend.(Permanenter)
 		var perm permanentError
@@ -546,6 +597,7 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 		}
 	}
 	delete(a.attempts, id)
+	delete(a.waiting, id)
 	path := "/" + j.kind() + "s/" + url.PathEscape(id)
 	if rerr := a.Session.Do(ctx, http.MethodPut, a.hostURL(path), r, nil); rerr != nil {
 		var ae *agent.Error

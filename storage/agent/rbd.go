@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -33,11 +34,22 @@ import (
 // Cinder's VolumeIsBusy and SnapshotIsBusy do. A volume that only its
 // clones hold is deleted (renamed volume-<id>.deleted, removed with its
 // last clone), so it is never left deleting.
+//
+// A leftover of earlier work (rbd.ErrLeftover: a volume-<id>.partial a
+// killed agent's client still holds, a parent's .clone_snap or a
+// deleted parent a delete could not release) is never the volume's
+// failure: a create waits for it (Waiter: not counted toward the
+// agent's attempts), a delete is done and logs it, and the agent's
+// periodic Sweep removes it once released. The pool must be the
+// backend's own: Sweep removes the leftovers it finds there.
 type RBD struct {
 	Client *rbd.Client
 	// TempDir is where Content exports a volume for an upload to an
 	// image ("" refuses uploads).
 	TempDir string
+	// Log is where a delete's leftovers are told (slog.Default when
+	// nil).
+	Log *slog.Logger
 }
 
 var (
@@ -45,6 +57,7 @@ var (
 	_ Sweeper     = (*RBD)(nil)
 	_ Permanenter = (*RBD)(nil)
 	_ Busier      = (*RBD)(nil)
+	_ Waiter      = (*RBD)(nil)
 )
 
 // Create makes the volume's image: empty, a clone of its snapshot, a
@@ -92,8 +105,23 @@ func (b *RBD) Extend(ctx context.Context, v storage.Volume, size int64) (Export,
 }
 
 // Delete removes the volume's image (rbd.Client.Delete: Cinder's
-// delete_volume).
-func (b *RBD) Delete(ctx context.Context, id string) error { return b.Client.Delete(ctx, id) }
+// delete_volume). What it could not remove with it (rbd.ErrLeftover) is
+// logged and left to the sweep: the volume is deleted.
+func (b *RBD) Delete(ctx context.Context, id string) error {
+	err := b.Client.Delete(ctx, id)
+	if errors.Is(err, rbd.ErrLeftover) {
+		b.log().Warn("rbd backend: volume deleted; what it leaves is removed by a later sweep", "volume", id, "err", err)
+		return nil
+	}
+	return err
+}
+
+func (b *RBD) log() *slog.Logger {
+	if b.Log != nil {
+		return b.Log
+	}
+	return slog.Default()
+}
 
 // Reconcile has nothing to export again, and removes nothing.
 func (b *RBD) Reconcile(context.Context, []storage.Volume) error { return nil }
@@ -167,6 +195,10 @@ func (b *RBD) Permanent(err error) bool {
 	return errors.Is(err, rbd.ErrExists) || errors.Is(err, rbd.ErrInvalid) || errors.Is(err, rbd.ErrNotFound) ||
 		errors.Is(err, rbd.ErrUnavailable)
 }
+
+// Waiting: a leftover of earlier work is in the way (rbd.ErrLeftover),
+// not the volume.
+func (b *RBD) Waiting(err error) bool { return errors.Is(err, rbd.ErrLeftover) }
 
 // Busy: the volume or snapshot is in use (rbd.ErrBusy).
 func (b *RBD) Busy(err error) bool { return errors.Is(err, rbd.ErrBusy) }

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,4 +268,150 @@ func jsonOf(v any) string {
 	json.Unmarshal(b, &m)
 	b, _ = json.Marshal(m)
 	return string(b)
+}
+
+// holdOpen has qemu-io open image (of the cluster's pool) read-write, as
+// a killed agent's client holds what it had open until the OSDs time its
+// watch out (30 s); release closes it.
+func holdOpen(t *testing.T, c *cephtest.Cluster, image string) (release func()) {
+	t.Helper()
+	qemuIO, err := exec.LookPath("qemu-io")
+	if err != nil {
+		testenv.Missing(t, "qemu-io", "qemu-utils")
+	}
+	cmd := exec.Command(qemuIO, "-f", "raw", "rbd:"+c.Pool+"/"+image+":conf="+c.Conf+":id="+c.User+":keyring="+c.Keyring)
+	stdin, _ := cmd.StdinPipe()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	release = func() {
+		if cmd.ProcessState == nil {
+			stdin.Close()
+			cmd.Wait()
+		}
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); release() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st, err := c.RBD(context.Background(), "status", "--format", "json", c.Pool+"/"+image)
+		if err == nil && strings.Contains(string(st), `"address"`) {
+			return release
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("qemu-io did not open %s: %s %v (qemu-io: %s)", image, st, err, out.String())
+		}
+	}
+}
+
+// An agent started again after a kill during a copy: the half-made copy
+// (volume-<id>.partial) is still held by the dead agent's client. The
+// volume's create waits for it — not counted toward the agent's three
+// attempts, so the volume stays creating, not error — and is made once
+// it is released; a volume deleted while its leftover is held is
+// deleted, not reported busy back to available; the periodic sweep
+// removes the released leftover.
+func TestRBDBackendLeftover(t *testing.T) {
+	_, c := rbdClient(t)
+	ctx, admin, user := context.Background(), storage.Viewer{Admin: true}, storage.Viewer{Project: "proj"}
+	cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
+	defer ccancel()
+	// Full copies: a clone is made through volume-<id>.partial.
+	cl, err := rbd.New(cctx, rbd.Config{ConfFile: c.Conf, User: c.User, Keyring: c.Keyring, Pool: c.Pool, MaxCloneDepth: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	store, url := controller(t)
+	var synced sync.Mutex
+	syncs := 0
+	run := func() (stop func()) {
+		a := &agent.Agent{Config: agent.Config{Host: "node1@rbd#rbd", BackendName: "rbd", SyncInterval: 100 * time.Millisecond,
+			SweepInterval: 300 * time.Millisecond},
+			Backend: &agent.RBD{Client: cl}, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
+			VolumeURL: url, FeedURL: url + "/v1/watch/volume",
+			Synced: func(agent.SyncStats) { synced.Lock(); syncs++; synced.Unlock() }}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.Run(runCtx) }()
+		var once sync.Once
+		stop = func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return stop
+	}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("not %s after 20 s", what)
+			}
+		}
+	}
+	vol := func(id string) storage.Volume { v, _ := store.Volume(ctx, admin, id); return v }
+	gone := func(id string) bool { _, err := store.Volume(ctx, admin, id); return err != nil }
+	held := func(name string) bool {
+		imgs, _ := cl.List(ctx)
+		return slices.ContainsFunc(imgs, func(im rbd.Image) bool { return im.Name == name })
+	}
+
+	stop := run()
+	wait("a pool", func() bool { bs, _ := store.Backends(ctx); return len(bs) == 1 })
+	src, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the source available", func() bool { return vol(src.ID).Status == storage.VolumeAvailable })
+	stop()
+	// Two copies of it, the agent killed while making them: their
+	// .partial images held by its dead client.
+	var copies []storage.Volume
+	var releases []func()
+	for range 2 {
+		v, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", SourceVolID: src.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := "volume-" + v.ID + ".partial"
+		if _, err := c.RBD(ctx, "create", "--size", "4", c.Pool+"/"+part); err != nil {
+			t.Fatal(err)
+		}
+		copies = append(copies, v)
+		releases = append(releases, holdOpen(t, c, part))
+	}
+	run()
+	// One deleted while its leftover is held: deleted.
+	if _, err := store.DeleteVolume(ctx, admin, copies[1].ID, storage.DeleteOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the copy deleted", func() bool { return gone(copies[1].ID) })
+	// The other waits: after many more syncs than the agent's three
+	// attempts, still creating.
+	synced.Lock()
+	from := syncs
+	synced.Unlock()
+	wait("ten syncs", func() bool { synced.Lock(); defer synced.Unlock(); return syncs >= from+10 })
+	if got := vol(copies[0].ID); got.Status != storage.VolumeCreating {
+		t.Fatalf("the copy whose leftover is held: %s %q", got.Status, got.Message)
+	}
+	start := time.Now()
+	releases[0]()
+	wait("the copy available once released", func() bool { return vol(copies[0].ID).Status == storage.VolumeAvailable })
+	t.Logf("released → available: %s", time.Since(start))
+	if in, err := cl.Info(ctx, copies[0].ID); err != nil || in.Size != 1<<30 {
+		t.Errorf("the copy: %+v %v", in, err)
+	}
+	// The deleted copy's leftover: kept while held, swept once released.
+	if !held("volume-" + copies[1].ID + ".partial") {
+		t.Fatal("the held leftover of the deleted copy is gone")
+	}
+	releases[1]()
+	start = time.Now()
+	wait("the released leftover swept", func() bool { return !held("volume-" + copies[1].ID + ".partial") })
+	t.Logf("released → swept: %s", time.Since(start))
+	for _, id := range []string{copies[0].ID, src.ID} {
+		if _, err := store.DeleteVolume(ctx, user, id, storage.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		wait("deleted", func() bool { return gone(id) })
+	}
 }

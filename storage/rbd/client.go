@@ -544,8 +544,11 @@ func (c *Client) CloneVolume(ctx context.Context, id, srcID string, size int64) 
 		return err
 	}
 	flatten := depth >= c.cfg.MaxCloneDepth
+	made := false
 	if _, err := c.info(name); errors.Is(err, ErrNotFound) {
+		made = true
 		if err := c.protectedSnapshot(src, snap); err != nil {
+			c.dropCloneSnap(name, src, snap)
 			return err
 		}
 	} else if err != nil {
@@ -553,6 +556,9 @@ func (c *Client) CloneVolume(ctx context.Context, id, srcID string, size int64) 
 	}
 	// A volume there already is this clone, flattened when it had to be.
 	if err := c.clone(name, src, snap, flatten); err != nil {
+		if made {
+			c.dropCloneSnap(name, src, snap)
+		}
 		return err
 	}
 	in, err := c.info(name)
@@ -574,6 +580,17 @@ func (c *Client) CloneVolume(ctx context.Context, id, srcID string, size int64) 
 	return c.grow(name, size)
 }
 
+// dropCloneSnap removes src@snap, the .clone_snap a clone that failed
+// was to be made from, as Cinder's create_cloned_volume does on its
+// error path — unless the clone name is there after all. What cannot be
+// removed now is left to Sweep.
+func (c *Client) dropCloneSnap(name, src, snap string) {
+	if _, err := c.info(name); !errors.Is(err, ErrNotFound) {
+		return
+	}
+	c.removeSnapshot(src, snap)
+}
+
 // copyImage copies image src to dst through dst.partial, renamed into
 // place once whole (a dst there already is the copy).
 func (c *Client) copyImage(ctx context.Context, src, dst string) error {
@@ -582,7 +599,7 @@ func (c *Client) copyImage(ctx context.Context, src, dst string) error {
 	}
 	part := dst + partialSuffix
 	if err := c.removeImage(part); err != nil && !errors.Is(err, ErrNotFound) {
-		return err
+		return leftover(err, "a copy left by earlier work")
 	}
 	img, err := c.open(src)
 	if err != nil {
@@ -638,7 +655,10 @@ func (c *Client) removeImage(name string) error {
 // to be removed with its last clone. A clone's removal removes its
 // .clone_snap snapshot on its parent, and a deleted parent nothing holds
 // any more, up the chain. A volume that is gone is no error (a
-// half-made one is removed).
+// half-made one is removed). Once the volume's image is gone, what could
+// not be removed with it (its half-made copy a killed client still
+// holds, its parent's .clone_snap, a deleted parent) is an ErrLeftover:
+// the volume is deleted, and Sweep removes the rest later.
 func (c *Client) Delete(ctx context.Context, id string) error {
 	if err := validID(id); err != nil {
 		return err
@@ -647,7 +667,7 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	in, err := c.info(name)
 	if errors.Is(err, ErrNotFound) {
 		if err := c.removeImage(name + partialSuffix); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
+			return leftover(err, "volume "+id+" is deleted; its half-made image is left to the sweep")
 		}
 		return nil
 	}
@@ -692,7 +712,7 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	if parent != "" {
-		return c.releaseParent(parent, parentSnap)
+		return leftover(c.releaseParent(parent, parentSnap), "volume "+id+" is deleted; its parent "+parent+"@"+parentSnap+" is left to the sweep")
 	}
 	return nil
 }
@@ -778,10 +798,13 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 	return out, nil
 }
 
-// Sweep removes what work cut short left: half-filled volumes
-// (volume-<id>.partial), .clone_snap snapshots no clone uses, and
-// deleted volumes nothing holds any more. It is for an agent's start,
-// when none of its work is under way.
+// Sweep removes what work cut short (or failed) left: half-filled
+// volumes (volume-<id>.partial), .clone_snap snapshots no clone uses, and
+// deleted volumes nothing holds any more. It is for when none of the
+// backend's work is under way (an agent's start, and between its syncs):
+// the pool must be the backend's own. A half-filled volume a client
+// still has open (a killed agent's watch, until the OSDs time it out) is
+// an ErrLeftover, left for the next sweep.
 func (c *Client) Sweep(ctx context.Context) error {
 	imgs, err := c.List(ctx)
 	if err != nil {
@@ -795,7 +818,7 @@ func (c *Client) Sweep(ctx context.Context) error {
 		switch im.Kind {
 		case KindPartial:
 			if err := c.removeImage(im.Name); err != nil && !errors.Is(err, ErrNotFound) {
-				errs = append(errs, err)
+				errs = append(errs, leftover(err, "kept for a later sweep"))
 			}
 		case KindVolume:
 			in, err := c.info(im.Name)
@@ -884,7 +907,7 @@ func (c *Client) Import(ctx context.Context, id, path string, n, size int64) err
 	defer f.Close()
 	part := name + partialSuffix
 	if err := c.removeImage(part); err != nil && !errors.Is(err, ErrNotFound) {
-		return err
+		return leftover(err, "an import left by earlier work")
 	}
 	o := c.options()
 	err = librbd.CreateImage(c.ioctx, part, uint64(size), o)

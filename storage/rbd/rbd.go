@@ -26,7 +26,23 @@ var (
 	ErrInvalid = errors.New("rbd: invalid request")
 	// ErrBusy: what holds the image is a BusyError.
 	ErrBusy = errors.New("rbd: busy")
+	// ErrLeftover: what earlier work cut short or failed left (a
+	// volume-<id>.partial, a .clone_snap snapshot, a volume-<id>.deleted)
+	// could not be removed now — most often because a killed client's
+	// watch holds it until the OSDs time it out (30 s). It is never the
+	// volume's own fault: the volume's work waits (a create) or is done
+	// (a delete), and Sweep removes the leftover later. errors.Is(err,
+	// ErrBusy) does not hold for it.
+	ErrLeftover = errors.New("rbd: a leftover could not be removed yet")
 )
+
+// leftover is err (removing a leftover) as an ErrLeftover; nil stays nil.
+func leftover(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: %v", ErrLeftover, what, err)
+}
 
 // BusyError is why an image or a snapshot cannot be removed: the
 // snapshots of a volume, the clones of a snapshot, the clients that have

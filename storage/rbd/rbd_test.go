@@ -553,3 +553,181 @@ func TestCapacityConnection(t *testing.T) {
 		t.Errorf("secret uuid: %+v %v", conn, err)
 	}
 }
+
+// holdOpen has qemu-io open image (a name of the pool) read-write, as a
+// killed agent's client holds what it had open until the OSDs time its
+// watch out; release closes it.
+func holdOpen(t *testing.T, c *cephtest.Cluster, image string) (release func()) {
+	t.Helper()
+	qemuIO, err := exec.LookPath("qemu-io")
+	if err != nil {
+		testenv.Missing(t, "qemu-io", "qemu-utils")
+	}
+	ctx := context.Background()
+	cmd := exec.Command(qemuIO, "-f", "raw", "rbd:"+c.Pool+"/"+image+":conf="+c.Conf+":id="+c.User+":keyring="+c.Keyring)
+	stdin, _ := cmd.StdinPipe()
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	release = func() {
+		if cmd.ProcessState == nil {
+			stdin.Close()
+			cmd.Wait()
+		}
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); release() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err := c.RBD(ctx, "status", "--format", "json", c.Pool+"/"+image)
+		if err == nil && strings.Contains(string(out), `"address"`) {
+			return release
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("qemu-io did not open %s: %s %v (qemu-io: %s)", image, out, err, stdout.String())
+		}
+	}
+}
+
+func imageNames(t *testing.T, cl *rbd.Client) []string {
+	t.Helper()
+	imgs, err := cl.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, im := range imgs {
+		names = append(names, im.Name)
+	}
+	return names
+}
+
+// A half-filled volume a dead client still holds (its watch lasts until
+// the OSDs time it out) is a leftover, never the volume's fault: an
+// import (and a full copy) of the volume says ErrLeftover, not ErrBusy,
+// and leaves it; a delete of the volume is done (ErrLeftover, not
+// ErrBusy); Sweep keeps it until it is released, then removes it, and
+// the import goes through.
+func TestLeftoverHeld(t *testing.T) {
+	cl, c := client(t, rbd.Config{})
+	ctx := context.Background()
+	id := newID()
+	part := "volume-" + id + ".partial"
+	if _, err := c.RBD(ctx, "create", "--size", "4", c.Pool+"/"+part); err != nil {
+		t.Fatal(err)
+	}
+	release := holdOpen(t, c, part)
+	path, want := content(t, 4*mib)
+	err := cl.Import(ctx, id, path, 4*mib, 8*mib)
+	if !errors.Is(err, rbd.ErrLeftover) || errors.Is(err, rbd.ErrBusy) {
+		t.Fatalf("an import over a held leftover: %v", err)
+	}
+	t.Logf("import: %v", err)
+	err = cl.Delete(ctx, id)
+	if !errors.Is(err, rbd.ErrLeftover) || errors.Is(err, rbd.ErrBusy) {
+		t.Fatalf("a delete of the volume: %v", err)
+	}
+	t.Logf("delete: %v", err)
+	if err := cl.Sweep(ctx); !errors.Is(err, rbd.ErrLeftover) {
+		t.Errorf("a sweep with the leftover held: %v", err)
+	}
+	if !slices.Contains(imageNames(t, cl), part) {
+		t.Fatal("the held leftover is gone")
+	}
+	// A full copy's leftover likewise.
+	ccl, _ := client(t, rbd.Config{MaxCloneDepth: -1})
+	src := newID()
+	if err := ccl.Create(ctx, src, 4*mib); err != nil {
+		t.Fatal(err)
+	}
+	if err := ccl.CloneVolume(ctx, id, src, 8*mib); !errors.Is(err, rbd.ErrLeftover) || errors.Is(err, rbd.ErrBusy) {
+		t.Errorf("a full copy over a held leftover: %v", err)
+	}
+	release()
+	if err := cl.Sweep(ctx); err != nil {
+		t.Fatalf("a sweep once released: %v", err)
+	}
+	if slices.Contains(imageNames(t, cl), part) {
+		t.Fatal("the released leftover survived the sweep")
+	}
+	if err := cl.Import(ctx, id, path, 4*mib, 8*mib); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, cl, id); !bytes.Equal(got[:4*mib], want) || !isZeros(got[4*mib:]) {
+		t.Error("the imported volume's content differs")
+	}
+	for _, v := range []string{id, src} {
+		if err := cl.Delete(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func isZeros(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
+
+// A clone that fails leaves no .clone_snap on its source (Cinder's
+// create_cloned_volume removes it on its error path): a source without
+// the layering feature cannot be cloned.
+func TestCloneVolumeFailure(t *testing.T) {
+	cl, c := client(t, rbd.Config{})
+	ctx := context.Background()
+	src, dst := newID(), newID()
+	if _, err := c.RBD(ctx, "create", "--size", "4", "--image-feature", "exclusive-lock", c.Pool+"/volume-"+src); err != nil {
+		t.Fatal(err)
+	}
+	err := cl.CloneVolume(ctx, dst, src, 4*mib)
+	if err == nil {
+		t.Fatal("a clone of an image without layering succeeded")
+	}
+	t.Logf("clone: %v", err)
+	if in := info(t, cl, src); len(in.Snapshots) != 0 {
+		t.Errorf("the failed clone left snapshots on its source: %v", in.Snapshots)
+	}
+	if _, err := cl.Info(ctx, dst); !errors.Is(err, rbd.ErrNotFound) {
+		t.Errorf("the failed clone: %v", err)
+	}
+	if err := cl.Delete(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A clone's delete that removes the clone but cannot release its
+// deleted parent (a client holds it) is done — ErrLeftover, not ErrBusy
+// — and Sweep removes the parent once released.
+func TestDeleteParentLeftover(t *testing.T) {
+	cl, c := client(t, rbd.Config{})
+	ctx := context.Background()
+	src, clone := newID(), newID()
+	if err := cl.Create(ctx, src, 4*mib); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.CloneVolume(ctx, clone, src, 4*mib); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Delete(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	deleted := "volume-" + src + ".deleted"
+	if !slices.Contains(imageNames(t, cl), deleted) {
+		t.Fatalf("the held source is not kept as %s: %v", deleted, imageNames(t, cl))
+	}
+	release := holdOpen(t, c, deleted)
+	err := cl.Delete(ctx, clone)
+	if !errors.Is(err, rbd.ErrLeftover) || errors.Is(err, rbd.ErrBusy) {
+		t.Fatalf("the clone's delete with its parent held: %v", err)
+	}
+	t.Logf("delete: %v", err)
+	if _, err := cl.Info(ctx, clone); !errors.Is(err, rbd.ErrNotFound) {
+		t.Fatalf("the clone after its delete: %v", err)
+	}
+	if err := cl.Delete(ctx, clone); err != nil {
+		t.Errorf("the delete done again: %v", err)
+	}
+	release()
+	if err := cl.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if names := imageNames(t, cl); slices.Contains(names, deleted) {
+		t.Errorf("the released parent survived the sweep: %v", names)
+	}
+}
