@@ -131,9 +131,12 @@ func (s *Store) ListZones(ctx context.Context, v Viewer, f ZoneFilter, p Page) (
 	if err := v.check(); err != nil {
 		return nil, err
 	}
-	w := zoneWhere(v, f)
 	out := []Zone{}
 	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		w, err := zoneWhere(ctx, tx, v, f)
+		if err != nil {
+			return err
+		}
 		const from = " FROM dns_zones z"
 		tail, err := paged(ctx, tx, from, "z.id", zoneSortKeys, &w, p)
 		if err != nil {
@@ -161,14 +164,25 @@ func (s *Store) ListZones(ctx context.Context, v Viewer, f ZoneFilter, p Page) (
 }
 
 // zoneWhere selects the zones of ListZones and CountZones.
-func zoneWhere(v Viewer, f ZoneFilter) where {
+func zoneWhere(ctx context.Context, tx *sqlstore.Tx, v Viewer, f ZoneFilter) (where, error) {
 	var w where
 	w.add("z.status <> 'DELETED'")
 	if !v.all() {
-		// The project's zones by the project's index, and those shared
-		// with it (Designate's include_shared).
-		w.add("z.id IN (SELECT id FROM dns_zones WHERE project_id = ? UNION ALL "+
-			"SELECT zone_id FROM dns_shared_zones WHERE target_project_id = ?)", v.Project, v.Project)
+		// The project's zones, and those shared with it (Designate's
+		// include_shared). Only a project some zone is shared with pays
+		// for the second part: the first alone walks the project's index
+		// in the default order (0.75 ms instead of 10 for a page of a
+		// project with 5,000 zones on SQLite).
+		var shared bool
+		if err := tx.Get(ctx, "SELECT EXISTS (SELECT 1 FROM dns_shared_zones WHERE target_project_id = ?)",
+			[]any{v.Project}, &shared); err != nil {
+			return w, err
+		}
+		if shared {
+			w.add("(z.project_id = ? OR z.id IN (SELECT zone_id FROM dns_shared_zones WHERE target_project_id = ?))", v.Project, v.Project)
+		} else {
+			w.add("z.project_id = ?", v.Project)
+		}
 	}
 	w.match("z.name", strings.ToLower(f.Name))
 	w.match("z.email", f.Email)
@@ -178,7 +192,7 @@ func zoneWhere(v Viewer, f ZoneFilter) where {
 	if f.TTL != nil {
 		w.add("z.ttl = ?", *f.TTL)
 	}
-	return w
+	return w, nil
 }
 
 // CountZones is how many zones ListZones would return without a page:
@@ -187,9 +201,14 @@ func (s *Store) CountZones(ctx context.Context, v Viewer, f ZoneFilter) (int, er
 	if err := v.check(); err != nil {
 		return 0, err
 	}
-	w := zoneWhere(v, f)
 	var n int
-	err := s.db.Get(ctx, "SELECT COUNT(*) FROM dns_zones z"+w.sql(), w.args, &n)
+	err := s.db.ReadTx(ctx, func(tx *sqlstore.Tx) error {
+		w, err := zoneWhere(ctx, tx, v, f)
+		if err != nil {
+			return err
+		}
+		return tx.Get(ctx, "SELECT COUNT(*) FROM dns_zones z"+w.sql(), w.args, &n)
+	})
 	return n, err
 }
 
