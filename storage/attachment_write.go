@@ -297,7 +297,15 @@ func (s *Store) connectionInfo(ctx context.Context, q querier, vol *Volume, mode
 		Discard: s.ReportDiscardSupported, Multipath: multipath, QoS: qos, Size: vol.Size}
 	var info ConnectionInfo
 	if IsRBDLocation(vol.ProviderLocation) {
-		// A Ceph RBD volume: Cinder's RBD driver's answer.
+		// A Ceph RBD volume: Cinder's RBD driver's answer, with the
+		// monitors its backend last reported.
+		b, berr := backendIn(ctx, q, vol.Host)
+		if berr != nil {
+			return ConnectionInfo{}, berr
+		}
+		if b != nil {
+			o.RBDMonitors = b.Report.RBDMonitors
+		}
 		info, err = RBDConnection(vol.ID, vol.ProviderLocation, o)
 	} else {
 		info, err = ISCSIConnection(vol.ID, vol.ProviderLocation, vol.ProviderAuth, o)

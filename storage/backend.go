@@ -51,6 +51,11 @@ type BackendReport struct {
 	// the Store, numbers are json.Number, which keeps Python's int and
 	// float apart as MatchSpec needs.
 	Capabilities map[string]any `json:"capabilities,omitempty"`
+	// RBDMonitors are an RBD backend's monitors ("host:port",
+	// "[v6]:port"), from its cluster's "mon dump" at the report: the
+	// connection info of its volumes takes them, so a changed monitor
+	// map reaches every volume, not only those made since.
+	RBDMonitors []string `json:"rbd_monitors,omitempty"`
 }
 
 // Backend is a volume backend pool as the Store keeps it: its last
@@ -121,8 +126,19 @@ func (r *BackendReport) check() error {
 			return err
 		}
 	}
+	if len(r.RBDMonitors) > maxRBDMonitors {
+		return fault.Invalid("rbd_monitors", "Invalid input received: rbd_monitors has more than %d monitors.", maxRBDMonitors)
+	}
+	for _, m := range r.RBDMonitors {
+		if _, _, ok := parseMonitor(m); !ok {
+			return fault.Invalid("rbd_monitors", "Invalid input received: rbd_monitors: %q is not host:port or [IPv6]:port.", m)
+		}
+	}
 	return nil
 }
+
+// maxRBDMonitors bounds a report's monitors (a Ceph cluster has a few).
+const maxRBDMonitors = 64
 
 // registration is what of a report others act on: everything but the
 // capacity figures.

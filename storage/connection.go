@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -119,6 +120,11 @@ type ConnectionOptions struct {
 	// volume's size in GB, which scales the specs' *_per_gb keys.
 	QoS  *QoSSpecs
 	Size int64
+	// RBDMonitors are an RBD volume's backend's monitors as its agent
+	// last reported them ("host:port", "[v6]:port"; BackendReport):
+	// they replace those provider_location recorded when the volume was
+	// made, as Cinder's driver reads "mon dump" at each connection.
+	RBDMonitors []string
 }
 
 // ISCSIConnection is the connection info Cinder's LVM driver with its
@@ -279,7 +285,9 @@ func pyIsSpace(r rune) bool {
 //
 // Nothing in it is secret (the key is in the compute hosts' libvirt
 // secret secret_uuid names, as with Cinder). An IPv6 monitor is
-// "[addr]:port". The monitors are those of the last create or extend.
+// "[addr]:port". The monitors are those of the last create or extend;
+// a connection takes the backend's last reported ones when it has them
+// (ConnectionOptions.RBDMonitors).
 type RBDExport struct {
 	// Name is "<pool>/volume-<id>".
 	Name        string
@@ -298,29 +306,64 @@ const rbdLocationPrefix = "rbd "
 // IsRBDLocation reports whether a provider_location is an RBD volume's.
 func IsRBDLocation(location string) bool { return strings.HasPrefix(location, rbdLocationPrefix) }
 
-// Location is x as provider_location: monitors past the column's 256
-// characters are left out (a client needs one to reach the cluster).
-func (x RBDExport) Location() string {
+// MaxRBDNames is how long an RBD backend's pool, cluster and user
+// names may be together for provider_location (Cinder's 256 characters)
+// to hold them with a volume's uuid, the secret's uuid and the longest
+// monitor ("[" IPv6 "]:" port): 256 − 170 = 86.
+const MaxRBDNames = maxProvider - (len(rbdLocationPrefix+"name=/volume-"+" cluster="+" user="+" secret_uuid="+" mons=") +
+	2*36 + len("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"))
+
+// Location is x as provider_location, and how many of its monitors
+// (the last ones) were left out so that it fits Cinder's 256 characters
+// — the caller says so (the connection takes the backend's reported
+// monitors in any case). Without a monitor, or when not even the first
+// fits, it is an error.
+func (x RBDExport) Location() (loc string, omitted int, err error) {
+	if len(x.Hosts) == 0 || len(x.Hosts) != len(x.Ports) {
+		return "", 0, fmt.Errorf("%w: %d monitor hosts and %d ports", errBadExport, len(x.Hosts), len(x.Ports))
+	}
 	s := rbdLocationPrefix + "name=" + x.Name + " cluster=" + x.ClusterName
 	if x.User != "" {
 		s += " user=" + x.User
 	}
 	s += " secret_uuid=" + x.SecretUUID + " mons="
 	for i := range x.Hosts {
-		m := x.Hosts[i]
-		if strings.Contains(m, ":") {
-			m = "[" + m + "]"
-		}
-		m += ":" + x.Ports[i]
+		m := monitor(x.Hosts[i], x.Ports[i])
 		if i > 0 {
-			if len(s)+1+len(m) > maxProvider {
-				break
-			}
 			m = "," + m
+		}
+		if len(s)+len(m) > maxProvider {
+			if i == 0 {
+				return "", 0, fmt.Errorf("%w: provider_location %q and monitor %s exceed %d characters (shorter pool, cluster and user names)",
+					errBadExport, s, m, maxProvider)
+			}
+			return s, len(x.Hosts) - i, nil
 		}
 		s += m
 	}
-	return s
+	return s, 0, nil
+}
+
+// monitor is host and port as "host:port", "[v6]:port".
+func monitor(host, port string) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + port
+}
+
+// parseMonitor reads Location's "host:port" or "[v6]:port".
+func parseMonitor(m string) (host, port string, ok bool) {
+	i := strings.LastIndex(m, ":")
+	if i <= 0 || i == len(m)-1 {
+		return "", "", false
+	}
+	host, port = strings.Trim(m[:i], "[]"), m[i+1:]
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || host == "" ||
+		strings.ContainsAny(host, " ,[]") || strings.Contains(host, ":") != strings.HasPrefix(m, "[") {
+		return "", "", false
+	}
+	return host, port, true
 }
 
 // ParseRBDExport reads an RBD volume's provider_location (Location's
@@ -344,11 +387,11 @@ func ParseRBDExport(location string) (RBDExport, error) {
 			x.SecretUUID = v
 		case "mons":
 			for _, m := range strings.Split(v, ",") {
-				i := strings.LastIndex(m, ":")
-				if i <= 0 || i == len(m)-1 {
+				h, p, ok := parseMonitor(m)
+				if !ok {
 					return RBDExport{}, fmt.Errorf("%w: monitor %q in provider_location", errBadExport, m)
 				}
-				x.Hosts, x.Ports = append(x.Hosts, strings.Trim(m[:i], "[]")), append(x.Ports, m[i+1:])
+				x.Hosts, x.Ports = append(x.Hosts, h), append(x.Ports, p)
 			}
 		}
 	}
@@ -368,6 +411,17 @@ func RBDConnection(volumeID, location string, o ConnectionOptions) (ConnectionIn
 	x, err := ParseRBDExport(location)
 	if err != nil {
 		return ConnectionInfo{}, err
+	}
+	if len(o.RBDMonitors) > 0 {
+		var hosts, ports []string
+		for _, m := range o.RBDMonitors {
+			h, p, ok := parseMonitor(m)
+			if !ok {
+				return ConnectionInfo{}, fmt.Errorf("%w: the backend's monitor %q", errBadExport, m)
+			}
+			hosts, ports = append(hosts, h), append(ports, p)
+		}
+		x.Hosts, x.Ports = hosts, ports
 	}
 	qos, err := FrontEndQoS(o.QoS, o.Size)
 	if err != nil {

@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
 	"github.com/gostack/gostack/storage"
 )
 
@@ -93,7 +96,11 @@ func TestRBDConnectionDifferential(t *testing.T) {
 		if c.QoS != nil {
 			o.QoS = &storage.QoSSpecs{ID: "q", Consumer: c.QoS.Consumer, Specs: c.QoS.Specs}
 		}
-		got, err := storage.RBDConnection(c.VolumeID, x.Location(), o)
+		loc, omitted, err := x.Location()
+		if err != nil || omitted != 0 {
+			t.Fatalf("case %d: location %q, %d monitors left out, %v", i, loc, omitted, err)
+		}
+		got, err := storage.RBDConnection(c.VolumeID, loc, o)
 		if want.Error != "" {
 			errs++
 			if err == nil {
@@ -106,7 +113,7 @@ func TestRBDConnectionDifferential(t *testing.T) {
 			continue
 		}
 		if g, w := jsonOf(t, got), jsonOf(t, want.Info); g != w {
-			t.Errorf("case %d (location %q):\n ours   %s\n Cinder %s", i, x.Location(), g, w)
+			t.Errorf("case %d (location %q):\n ours   %s\n Cinder %s", i, loc, g, w)
 		}
 	}
 	t.Logf("%d cases, %d refused by both (QoS specs Cinder's int() refuses)", len(cases), errs)
@@ -114,11 +121,18 @@ func TestRBDConnectionDifferential(t *testing.T) {
 
 // The provider_location of an RBD volume: read back as written; past
 // Cinder's 256 characters the last monitors are left out, never the
-// first; anything else is a server error, as Cinder's driver raising.
+// first, and Location says how many; a location where not even the
+// first fits is refused (names of MaxRBDNames characters together
+// always leave room for one); anything else is a server error, as
+// Cinder's driver raising. The backend's reported monitors replace the
+// location's in the connection info.
 func TestRBDExport(t *testing.T) {
 	x := storage.RBDExport{Name: "volumes/volume-0b8c5ad9-5d55-4b1e-9c5f-7ec1f1d3a0b2", ClusterName: "ceph", User: "gostack",
 		SecretUUID: "457eb676-33da-42ec-9a8c-9293d545c337", Hosts: []string{"10.0.0.1", "fd00::2"}, Ports: []string{"6789", "3300"}}
-	loc := x.Location()
+	loc, omitted, err := x.Location()
+	if err != nil || omitted != 0 {
+		t.Fatalf("location %q: %d left out, %v", loc, omitted, err)
+	}
 	if want := "rbd name=volumes/volume-0b8c5ad9-5d55-4b1e-9c5f-7ec1f1d3a0b2 cluster=ceph user=gostack " +
 		"secret_uuid=457eb676-33da-42ec-9a8c-9293d545c337 mons=10.0.0.1:6789,[fd00::2]:3300"; loc != want {
 		t.Fatalf("location %q\nwant     %q", loc, want)
@@ -133,10 +147,40 @@ func TestRBDExport(t *testing.T) {
 	for range 9 {
 		x.Hosts, x.Ports = append(x.Hosts, "fd00:1234:5678:9abc:def0:1234:5678:9abc"), append(x.Ports, "6789")
 	}
-	loc = x.Location()
+	loc, omitted, err = x.Location()
+	if err != nil {
+		t.Fatal(err)
+	}
 	back, err = storage.ParseRBDExport(loc)
-	if len(loc) > 256 || err != nil || len(back.Hosts) < 2 || len(back.Hosts) >= len(x.Hosts) || back.Hosts[0] != "10.0.0.1" {
-		t.Errorf("a long location (%d): %q %+v %v", len(loc), loc, back, err)
+	if len(loc) > 256 || err != nil || len(back.Hosts) < 2 || len(back.Hosts)+omitted != len(x.Hosts) || back.Hosts[0] != "10.0.0.1" {
+		t.Errorf("a long location (%d, %d left out): %q %+v %v", len(loc), omitted, loc, back, err)
+	}
+	// The backend's monitors win.
+	info, err := storage.RBDConnection("v", loc, storage.ConnectionOptions{RBDMonitors: []string{"10.0.0.9:6789", "[fd00::9]:3300"}})
+	if err != nil || !reflect.DeepEqual(info.Data["hosts"], []string{"10.0.0.9", "fd00::9"}) ||
+		!reflect.DeepEqual(info.Data["ports"], []string{"6789", "3300"}) {
+		t.Errorf("with the backend's monitors: %v %v", info.Data, err)
+	}
+	if _, err := storage.RBDConnection("v", loc, storage.ConnectionOptions{RBDMonitors: []string{"fd00::9:3300"}}); fault.KindOf(err) != fault.Internal {
+		t.Errorf("a bad reported monitor: %v", err)
+	}
+	// Names of MaxRBDNames characters together, a uuid volume: the
+	// longest monitor fits; one more character, it does not.
+	if storage.MaxRBDNames != 86 {
+		t.Errorf("MaxRBDNames %d", storage.MaxRBDNames)
+	}
+	long := storage.RBDExport{Name: strings.Repeat("p", 30) + "/volume-0b8c5ad9-5d55-4b1e-9c5f-7ec1f1d3a0b2", ClusterName: strings.Repeat("c", 28),
+		User: strings.Repeat("u", 28), SecretUUID: x.SecretUUID, Hosts: []string{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "10.0.0.1"},
+		Ports: []string{"65535", "6789"}}
+	if loc, omitted, err := long.Location(); err != nil || len(loc) != 256 || omitted != 1 {
+		t.Errorf("names of %d characters: %q (%d), %d left out, %v", storage.MaxRBDNames, loc, len(loc), omitted, err)
+	}
+	long.User += "u"
+	if loc, _, err := long.Location(); err == nil {
+		t.Errorf("names of %d characters: %q", storage.MaxRBDNames+1, loc)
+	}
+	if _, _, err := (storage.RBDExport{Name: "p/v", SecretUUID: "s"}).Location(); err == nil {
+		t.Error("a location without monitors")
 	}
 	for _, bad := range []string{"rbd name=volumes/v cluster=ceph secret_uuid=s", "rbd name=v secret_uuid=s mons=h:1",
 		"rbd name=p/v mons=h:1", "rbd name=p/v secret_uuid=s mons=h", "10.0.0.1:3260,1 iqn.x 1"} {
@@ -145,4 +189,51 @@ func TestRBDExport(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+// An RBD volume's connection info takes the monitors its backend last
+// reported, not those its provider_location recorded when it was made:
+// a changed monitor map reaches the volumes made before it; a backend
+// that reports none leaves the location's. A report with a bad monitor
+// is refused and changes nothing.
+func TestRBDConnectionMonitors(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		vol := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1})
+		if _, err := s.ReportVolume(ctx, defaultPool, vol.ID, storage.VolumeReport{Status: storage.VolumeCreating,
+			ProviderLocation: "rbd name=volumes/volume-" + vol.ID + " cluster=ceph secret_uuid=s mons=10.0.0.1:6789"}); err != nil {
+			t.Fatal(err)
+		}
+		hosts := func() any {
+			t.Helper()
+			info, err := s.InitializeConnection(ctx, alice, vol.ID, map[string]any{"host": "h", "initiator": "iqn.x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return info.Data["hosts"]
+		}
+		if h := hosts(); !reflect.DeepEqual(h, []string{"10.0.0.1"}) {
+			t.Errorf("hosts without reported monitors: %v", h)
+		}
+		b, err := s.Backend(ctx, defaultPool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := b.Report
+		r.RBDMonitors = []string{"10.0.0.2:6789", "[fd00::3]:6789"}
+		if _, err := s.ReportBackend(ctx, defaultPool, r); err != nil {
+			t.Fatal(err)
+		}
+		if h := hosts(); !reflect.DeepEqual(h, []string{"10.0.0.2", "fd00::3"}) {
+			t.Errorf("hosts with reported monitors: %v", h)
+		}
+		before := snapshot(t, db, feed)
+		for _, bad := range [][]string{{"10.0.0.2"}, {"fd00::3:6789"}, {"10.0.0.2:0"}, {"a b:1"}} {
+			r.RBDMonitors = bad
+			if _, err := s.ReportBackend(ctx, defaultPool, r); fault.KindOf(err) != fault.BadRequest {
+				t.Errorf("monitors %q: %v", bad, err)
+			}
+		}
+		before.same(t, db, feed)
+	})
 }

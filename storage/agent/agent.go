@@ -9,6 +9,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -489,6 +490,45 @@ func (j job) kind() string {
 	return "volume"
 }
 
+// refusal is the message of the controller's error body (Cinder's
+// {"badRequest": {"message": ...}}), else the body.
+func refusal(e *agent.Error) string {
+	var body map[string]struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal([]byte(e.Body), &body) == nil {
+		for _, v := range body {
+			if v.Message != "" {
+				return v.Message
+			}
+		}
+	}
+	return e.Body
+}
+
+// counter is the SyncStats figure j's work, done, counts in.
+func (j job) counter(stats *SyncStats) *int {
+	switch {
+	case j.backup != nil && j.backup.Status == storage.BackupCreating:
+		return &stats.BackedUp
+	case j.backup != nil && j.backup.Status == storage.BackupRestoring:
+		return &stats.Restored
+	case j.backup != nil:
+		return &stats.BackupsDeleted
+	case j.snapshot != nil && j.snapshot.Status == storage.SnapshotCreating:
+		return &stats.Snapshotted
+	case j.snapshot != nil:
+		return &stats.SnapshotsDeleted
+	case j.volume.Status == storage.VolumeCreating:
+		return &stats.Created
+	case j.volume.Status == storage.VolumeExtending:
+		return &stats.Extended
+	case j.volume.Status == storage.VolumeUploading:
+		return &stats.Uploaded
+	}
+	return &stats.Deleted
+}
+
 // what names the work for the log: "creating", "snapshot deleting"...
 func (j job) what() string {
 	switch {
@@ -530,7 +570,9 @@ func (e permanentError) Unwrap() error { return e.error }
 
 // done reports the end of j's work (err: its failure) and counts it. A
 // failure that may pass is tried again at the next syncs and reported
-// after maxAttempts. It returns whether a report was taken; a report
+// after maxAttempts. A report of work done that the controller refuses
+// as bad (400, 422) is final: the work's failure is reported instead,
+// rather than the work done and refused again at every sync. It returns whether a report was taken; a report
 // that failed is sent again at the next sync, after the work is done
 // again.
 func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncStats) bool {
@@ -575,26 +617,7 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 			r = rep
 		}
 	} else {
-		switch {
-		case j.backup != nil && j.backup.Status == storage.BackupCreating:
-			stats.BackedUp++
-		case j.backup != nil && j.backup.Status == storage.BackupRestoring:
-			stats.Restored++
-		case j.backup != nil:
-			stats.BackupsDeleted++
-		case j.snapshot != nil && j.snapshot.Status == storage.SnapshotCreating:
-			stats.Snapshotted++
-		case j.snapshot != nil:
-			stats.SnapshotsDeleted++
-		case j.volume.Status == storage.VolumeCreating:
-			stats.Created++
-		case j.volume.Status == storage.VolumeExtending:
-			stats.Extended++
-		case j.volume.Status == storage.VolumeUploading:
-			stats.Uploaded++
-		default:
-			stats.Deleted++
-		}
+		*j.counter(stats)++
 	}
 	delete(a.attempts, id)
 	delete(a.waiting, id)
@@ -603,6 +626,17 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 		var ae *agent.Error
 		if errors.As(rerr, &ae) && (ae.Status == http.StatusConflict || ae.Status == http.StatusNotFound) {
 			a.log().Info("volume agent: report refused, the "+j.kind()+" moved on", "id", id, "status", ae.Status)
+			return false
+		}
+		if errors.As(rerr, &ae) && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusUnprocessableEntity) {
+			if err == nil {
+				// The controller refuses what the work made (an export it
+				// cannot keep): doing the work again makes the same, so
+				// its failure is reported instead.
+				*j.counter(stats)--
+				return a.done(ctx, j, r, permanentError{fmt.Errorf("the controller refused the report of the %s's work (%d): %s", j.kind(), ae.Status, refusal(ae))}, stats)
+			}
+			a.log().Error("volume agent: the controller refused a failure's report", "id", id, "err", rerr)
 			return false
 		}
 		a.log().Warn("volume agent: report failed; the work is done again at the next sync", "id", id, "err", rerr)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gostack/gostack/storage"
 	"github.com/gostack/gostack/storage/rbd"
@@ -85,7 +86,10 @@ func (b *RBD) Create(ctx context.Context, v storage.Volume, src Source) (Export,
 	return b.export(ctx, v.ID)
 }
 
-// export is where volume id is, its monitors read now.
+// export is where volume id is, its monitors read now. Monitors past
+// provider_location's 256 characters are left out and logged (the
+// connection info takes the monitors of the backend's last report, all
+// of them); a location with no room for one is a permanent failure.
 func (b *RBD) export(ctx context.Context, id string) (Export, error) {
 	c, err := b.Client.Connection(ctx, id)
 	if err != nil {
@@ -93,7 +97,15 @@ func (b *RBD) export(ctx context.Context, id string) (Export, error) {
 	}
 	x := storage.RBDExport{Name: c.Pool + "/" + c.Image, ClusterName: c.ClusterName, User: c.User, SecretUUID: c.SecretUUID,
 		Hosts: c.Hosts, Ports: c.Ports}
-	return Export{Location: x.Location()}, nil
+	loc, omitted, err := x.Location()
+	if err != nil {
+		return Export{}, permanentError{err}
+	}
+	if omitted > 0 {
+		b.log().Warn("rbd backend: monitors left out of the volume's provider_location (256 characters); its connections take the backend's reported monitors",
+			"volume", id, "monitors", len(x.Hosts), "left_out", omitted)
+	}
+	return Export{Location: loc}, nil
 }
 
 // Extend grows the volume's image (the export's monitors read again).
@@ -127,14 +139,27 @@ func (b *RBD) log() *slog.Logger {
 func (b *RBD) Reconcile(context.Context, []storage.Volume) error { return nil }
 
 // Capacity is the pool's, as Cinder's RBD driver reports it: protocol
-// "ceph", thin provisioned.
+// "ceph", thin provisioned; with the cluster's monitors ("mon dump"
+// now), which the connection info of every volume of the backend takes,
+// as Cinder's driver reads them at each initialize_connection.
 func (b *RBD) Capacity(ctx context.Context) (storage.BackendReport, error) {
 	c, err := b.Client.Capacity(ctx)
 	if err != nil {
 		return storage.BackendReport{}, fmt.Errorf("rbd backend: %w", err)
 	}
+	hosts, ports, err := b.Client.Monitors(ctx)
+	if err != nil {
+		return storage.BackendReport{}, fmt.Errorf("rbd backend: %w", err)
+	}
+	mons := make([]string, len(hosts))
+	for i, h := range hosts {
+		if strings.Contains(h, ":") {
+			h = "[" + h + "]"
+		}
+		mons[i] = h + ":" + ports[i]
+	}
 	return storage.BackendReport{TotalCapacityGB: storage.GB(c.TotalGB), FreeCapacityGB: storage.GB(c.FreeGB),
-		ThinProvisioningSupport: true, StorageProtocol: "ceph", VendorName: "Open Source", DriverVersion: "1.3.0"}, nil
+		ThinProvisioningSupport: true, StorageProtocol: "ceph", VendorName: "Open Source", DriverVersion: "1.3.0", RBDMonitors: mons}, nil
 }
 
 // Content is the volume's content exported to a sparse raw file in

@@ -90,6 +90,10 @@ func TestRBDBackend(t *testing.T) {
 		r.TotalCapacityGB.String() == "unknown" {
 		t.Errorf("the pool's report: %+v", r)
 	}
+	// The cluster's monitors, which the connection info takes.
+	if !slices.Equal(bs[0].Report.RBDMonitors, c.MonAddrs) {
+		t.Errorf("the pool's monitors %v, the cluster's %v", bs[0].Report.RBDMonitors, c.MonAddrs)
+	}
 	imgs, _ := cl.List(ctx)
 	if slices.ContainsFunc(imgs, func(im rbd.Image) bool { return im.Name == leftover }) {
 		t.Error("the half-filled volume a killed agent left is still there")

@@ -161,6 +161,13 @@ func (c *Config) validateRBD() error {
 			return err
 		}
 	}
+	// Each volume's provider_location (Cinder's 256 characters) holds
+	// the three names, the image and the secret's uuids and at least
+	// one monitor.
+	if n := len(r.Pool) + len(r.ClusterName) + len(r.User); n > storage.MaxRBDNames {
+		return &config.FieldError{Key: "rbd.pool", Problem: fmt.Sprintf("rbd.pool, rbd.cluster_name and rbd.user have %d characters together, "+
+			"more than the %d a volume's provider_location (256 characters) has room for beside its image, its secret and a monitor", n, storage.MaxRBDNames)}
+	}
 	if r.SecretUUID != "" {
 		if u, err := uuid.Parse(r.SecretUUID); err != nil || u.String() != strings.ToLower(r.SecretUUID) {
 			return &config.FieldError{Key: "rbd.secret_uuid", Problem: "must be a UUID (8-4-4-4-12 hex digits)"}
@@ -398,7 +405,7 @@ func (v *Volume) startRBDAgent(env *compose.Env, sess *kitagent.Session) error {
 		log.Info("volume agent: connected to the Ceph cluster", "fsid", cl.FSID(), "pool", rc.Pool, "user", rc.User)
 		ag := &agent.Agent{Config: agent.Config{Host: host, BackendName: rc.BackendName, MaxOverSubscriptionRatio: rc.MaxOverSubscriptionRatio,
 			ReservedPercentage: rc.ReservedPercentage, ImageDir: filepath.Join(dir, "images")},
-			Backend: &agent.RBD{Client: cl, TempDir: filepath.Join(dir, "tmp")}, Session: sess, VolumeURL: env.URL,
+			Backend: &agent.RBD{Client: cl, TempDir: filepath.Join(dir, "tmp"), Log: log}, Session: sess, VolumeURL: env.URL,
 			FeedURL: feed + "/v1/watch/" + storage.FeedArea, HTTP: sess.HTTP, Log: log}
 		err := ag.Run(ctx)
 		if errors.Is(err, context.Canceled) {
