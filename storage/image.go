@@ -21,6 +21,10 @@ type ImageInfo struct {
 	Size, VirtualSize           int64 // bytes; VirtualSize 0 when unknown
 	MinDisk, MinRAM             int64 // GiB, MiB
 	Properties                  map[string]string
+	// Locations are the URLs of the image's data (Open's only): an
+	// rbd:// one lets a backend on the same Ceph cluster clone it.
+	// Internal: never shown to a project.
+	Locations []string
 }
 
 // Images is the image service as the block-storage area uses it.

@@ -18,7 +18,8 @@ import (
 //
 // The map holds id, name, status, disk_format, container_format, size,
 // virtual_size, min_disk, min_ram, checksum and properties
-// (map[string]string).
+// (map[string]string); ImageOpenKey's also locations ([]string, the
+// URLs of the data: rbd://<fsid>/<pool>/<id>/snap in an RBD store).
 const (
 	ImageGetKey  = "image.get"
 	ImageOpenKey = "image.open"
@@ -61,7 +62,15 @@ func provideCompute(env *compose.Env, svc *image.Service) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return rc, imageMap(img), nil
+		m := imageMap(img)
+		// Where the data is, for a volume backend that can clone it
+		// (an RBD store's rbd:// URL); the caller keeps it internal.
+		urls := make([]string, len(img.Locations))
+		for i, l := range img.Locations {
+			urls[i] = svc.LocationURL(img.ID, l)
+		}
+		m["locations"] = urls
+		return rc, m, nil
 	})
 }
 

@@ -76,6 +76,9 @@ type Source struct {
 	ImageID string
 	File    string
 	Bytes   int64
+	// ImageLocation is, instead of File, where the image's data is for
+	// an ImageCloner that said it can clone it (an rbd:// URL).
+	ImageLocation string
 }
 
 // Prober is a Backend that can tell, cheaply, that its export daemon

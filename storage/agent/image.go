@@ -25,6 +25,41 @@ import (
 	"github.com/gostack/gostack/storage"
 )
 
+// ImageCloner is a Backend that can make a volume from an image where
+// the image service keeps its data, without fetching it (an RBD backend
+// on the image store's cluster: a copy-on-write clone). Cloneable is nil
+// when it can clone the raw image at loc (a URL the image service
+// names), else an error saying why not; Create then gets the location
+// as Source.ImageLocation.
+type ImageCloner interface {
+	Cloneable(ctx context.Context, loc string) error
+}
+
+// cloneSource is the Source of volume v when its backend can clone its
+// image (Cinder's clone_image, tried before copy_image_to_volume): the
+// image is raw and one of the rbd:// URLs the controller names for it
+// (HEAD of the internal image route) is cloneable. ok false otherwise,
+// and the image is fetched.
+func (a *Agent) cloneSource(ctx context.Context, v storage.Volume, cl ImageCloner) (Source, bool) {
+	resp, err := a.Session.Stream(ctx, a.HTTP, http.MethodHead, a.hostURL("/images/"+url.PathEscape(v.ImageID)), "", nil)
+	if err != nil {
+		a.log().Info("volume agent: image not cloned", "volume", v.ID, "image", v.ImageID, "err", err)
+		return Source{}, false
+	}
+	resp.Body.Close()
+	if f := resp.Header.Get("X-Image-Disk-Format"); f != format.Raw {
+		return Source{}, false // Cinder clones raw images only
+	}
+	for _, loc := range resp.Header.Values("X-Image-Location") {
+		if err := cl.Cloneable(ctx, loc); err != nil {
+			a.log().Info("volume agent: image not cloneable", "volume", v.ID, "image", v.ImageID, "err", err)
+			continue
+		}
+		return Source{ImageID: v.ImageID, ImageLocation: loc}, true
+	}
+	return Source{}, false
+}
+
 // imageSource fetches the image volume v is made from and converts it
 // to raw, in Config.ImageDir: downloaded from the volume API's internal
 // route (the image service's data, as the controller reads it), checked
@@ -40,6 +75,11 @@ func (a *Agent) imageSource(ctx context.Context, v storage.Volume) (src Source, 
 	}
 	if a.Config.ImageDir == "" {
 		return Source{}, nil, permanentError{errors.New("this backend's agent has no image directory: it cannot make volumes from images")}
+	}
+	if cl, ok := a.Backend.(ImageCloner); ok {
+		if src, ok := a.cloneSource(ctx, v, cl); ok {
+			return src, func() {}, nil
+		}
 	}
 	if err := os.MkdirAll(a.Config.ImageDir, 0o700); err != nil {
 		return Source{}, nil, err

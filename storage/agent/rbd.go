@@ -59,7 +59,13 @@ var (
 	_ Permanenter = (*RBD)(nil)
 	_ Busier      = (*RBD)(nil)
 	_ Waiter      = (*RBD)(nil)
+	_ ImageCloner = (*RBD)(nil)
 )
+
+// Cloneable: the image at loc is an RBD image of this cluster the
+// backend can open (rbd.Client.Cloneable); a volume of it is a
+// copy-on-write clone.
+func (b *RBD) Cloneable(ctx context.Context, loc string) error { return b.Client.Cloneable(ctx, loc) }
 
 // Create makes the volume's image: empty, a clone of its snapshot, a
 // clone (or, past the clone depth, a flattened clone) of its source
@@ -75,6 +81,8 @@ func (b *RBD) Create(ctx context.Context, v storage.Volume, src Source) (Export,
 		err = b.Client.CreateFromSnapshot(ctx, v.ID, src.SnapshotOf, src.SnapshotID, size)
 	case src.VolumeID != "":
 		err = b.Client.CloneVolume(ctx, v.ID, src.VolumeID, size)
+	case src.ImageLocation != "":
+		err = b.Client.CloneImage(ctx, v.ID, src.ImageLocation, size)
 	case src.File != "":
 		err = b.Client.Import(ctx, v.ID, src.File, src.Bytes, size)
 	default:

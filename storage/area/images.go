@@ -34,6 +34,7 @@ func imageInfo(m map[string]any) storage.ImageInfo {
 	i.MinDisk, _ = m["min_disk"].(int64)
 	i.MinRAM, _ = m["min_ram"].(int64)
 	i.Properties, _ = m["properties"].(map[string]string)
+	i.Locations, _ = m["locations"].([]string)
 	return i
 }
 

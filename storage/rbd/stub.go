@@ -38,6 +38,9 @@ func (*Client) CreateFromSnapshot(context.Context, string, string, string, int64
 
 func (*Client) Import(context.Context, string, string, int64, int64) error { return ErrUnavailable }
 
+func (*Client) Cloneable(context.Context, string) error                 { return ErrUnavailable }
+func (*Client) CloneImage(context.Context, string, string, int64) error { return ErrUnavailable }
+
 func (*Client) Monitors(context.Context) ([]string, []string, error) { return nil, nil, ErrUnavailable }
 
 func (*Client) Connection(context.Context, string) (Connection, error) {

@@ -23,6 +23,8 @@ import (
 //	PUT /internal/volume/hosts/{host}/snapshots/{id}  storage.SnapshotReport: a snapshot's create or delete ended
 //	PUT /internal/volume/hosts/{host}/backups/{id}    storage.BackupReport: a backup's create, restore or delete ended
 //	GET /internal/volume/hosts/{host}/images/{id}     an image's data, for a volume on host being made from it
+//	                                                  (HEAD: its headers only, X-Image-Location naming the
+//	                                                  rbd:// URLs of its data, which an RBD backend clones)
 //	PUT /internal/volume/hosts/{host}/images/{id}/file  the data of the image a volume on host is uploading to
 func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /internal/volume/hosts/{host}", a.agentOp(a.backendState))
@@ -54,7 +56,11 @@ func (a *API) hostImage(r *http.Request, upload bool) (storage.Volume, error) {
 }
 
 // imageData streams an image's data to the agent making a volume of it,
-// with its disk format and checksum (Content-MD5).
+// with its disk format, checksum (Content-MD5) and the rbd:// URLs of
+// its data (X-Image-Location, one each: an agent of an RBD backend on
+// the same cluster clones the image instead, so it asks with HEAD
+// first). Only volume agents reach this route: the URLs are never shown
+// to a project.
 func (a *API) imageData(w http.ResponseWriter, r *http.Request) error {
 	if a.Images == nil {
 		return notFound("Image %s could not be found.", r.PathValue("id"))
@@ -74,7 +80,15 @@ func (a *API) imageData(w http.ResponseWriter, r *http.Request) error {
 	if info.Checksum != "" {
 		h.Set("Content-MD5", info.Checksum)
 	}
+	for _, l := range info.Locations {
+		if strings.HasPrefix(l, "rbd://") {
+			h.Add("X-Image-Location", l)
+		}
+	}
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
 	if _, err := io.Copy(w, rc); err != nil {
 		httpapi.Logger(r.Context()).Warn("image data to a volume host cut", "image", info.ID, "err", err)
 	}
