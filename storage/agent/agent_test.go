@@ -40,11 +40,18 @@ type fakeBackend struct {
 	from    map[string]agent.Source
 	snaps   map[string]string // snapshot id → its volume's id
 	order   []string          // "snapshot-deleted <id>", "deleted <id>"
+	// locSuffix is added to the exports' provider_location.
+	locSuffix string
 }
 
-var errPermanent = errors.New("refused for good")
+var (
+	errPermanent = errors.New("refused for good")
+	errLeftover  = errors.New("a leftover of earlier work is held")
+)
 
 func (f *fakeBackend) Permanent(err error) bool { return errors.Is(err, errPermanent) }
+
+func (f *fakeBackend) Waiting(err error) bool { return errors.Is(err, errLeftover) }
 
 func (f *fakeBackend) fail(op string) error {
 	f.mu.Lock()
@@ -69,7 +76,7 @@ func (f *fakeBackend) Create(_ context.Context, v storage.Volume, src agent.Sour
 	}
 	f.from[v.ID] = src
 	f.vols[v.ID] = v.Size
-	return agent.Export{Location: "fake:" + v.ID, Auth: "CHAP u-" + v.ID[:8] + " secret"}, nil
+	return agent.Export{Location: "fake:" + v.ID + f.locSuffix, Auth: "CHAP u-" + v.ID[:8] + " secret"}, nil
 }
 
 func (f *fakeBackend) Extend(_ context.Context, v storage.Volume, size int64) (agent.Export, error) {
@@ -193,7 +200,7 @@ func TestVolumeAgent(t *testing.T) {
 	store, url := controller(t)
 	b := &fakeBackend{vols: map[string]int64{}, failing: map[string]error{}}
 	a := &agent.Agent{Config: agent.Config{Host: "node1@fake#fake", BackendName: "fake", SyncInterval: 100 * time.Millisecond,
-		ProbeInterval: 20 * time.Millisecond},
+		ProbeInterval: 20 * time.Millisecond, LeftoverWait: 3 * time.Second},
 		Backend: b, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
 		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -278,6 +285,51 @@ func TestVolumeAgent(t *testing.T) {
 	if m := status(bad.ID).Message; !strings.Contains(m, "no space left") {
 		t.Fatalf("the failed create's message: %q", m)
 	}
+	// A report the controller refuses as bad (a provider_location past
+	// its 256 characters) is final: the volume in error saying why, the
+	// work not done again at every sync.
+	b.mu.Lock()
+	delete(b.failing, "create")
+	b.locSuffix = strings.Repeat("x", 300)
+	tries = b.tries
+	b.mu.Unlock()
+	refused, err := store.CreateVolume(ctxb, user, storage.VolumeCreate{UserID: "u", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the refused report's volume in error", func() bool { return status(refused.ID).Status == storage.VolumeError })
+	b.mu.Lock()
+	b.locSuffix = ""
+	if b.tries != tries+1 {
+		t.Errorf("the work was done %d times", b.tries-tries)
+	}
+	b.mu.Unlock()
+	if m := status(refused.ID).Message; !strings.Contains(m, "provider_location has more than 256 characters") {
+		t.Errorf("the refused report's message: %q", m)
+	}
+	// A leftover of earlier work in the way (a Waiter's) is not counted
+	// toward the three attempts for LeftoverWait; then it is.
+	b.mu.Lock()
+	b.failing["create"] = fmt.Errorf("%w: the dead agent's copy", errLeftover)
+	tries = b.tries
+	b.mu.Unlock()
+	start := time.Now()
+	waiting, err := store.CreateVolume(ctxb, user, storage.VolumeCreate{UserID: "u", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("five tries", func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.tries >= tries+5 })
+	if got := status(waiting.ID); got.Status != storage.VolumeCreating && time.Since(start) < 3*time.Second {
+		t.Fatalf("the volume waiting for a leftover after %s: %s %q", time.Since(start), got.Status, got.Message)
+	}
+	wait("the waiting volume in error after LeftoverWait", func() bool { return status(waiting.ID).Status == storage.VolumeError })
+	if took := time.Since(start); took < 3*time.Second {
+		t.Errorf("in error after %s, within LeftoverWait", took)
+	}
+	b.mu.Lock()
+	delete(b.failing, "create")
+	b.mu.Unlock()
+
 	// Lost exports: synced again at once, not after SyncInterval.
 	b.mu.Lock()
 	before := b.synced
