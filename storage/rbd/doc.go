@@ -25,9 +25,12 @@
 //     its last clone goes, as Cinder's silent volumes; deleting a clone
 //     removes its .clone_snap on the parent and walks up the chain.
 //   - Resize (grow only), Flatten, Depth, Info, List (every image of the
-//     pool, classified, for reconciling and for orphans), Sweep (what a
-//     killed agent left: half-filled images, unused .clone_snap
-//     snapshots, deleted volumes nothing holds any more).
+//     pool, classified, for reconciling and for orphans), Sweep (what
+//     work cut short or failed left: half-filled images, unused
+//     .clone_snap snapshots, deleted volumes nothing holds any more).
+//     What such a leftover blocks — a killed client's watch holds it
+//     until the OSDs time it out — is ErrLeftover, never ErrBusy: an
+//     import or a copy waits for it, a delete is done without it.
 //   - Import writes a raw file into a new volume (a volume from an
 //     image), skipping runs of zeros so the image stays thin (Cinder runs
 //     "rbd import" for the same reason); Export writes a volume into a
