@@ -123,14 +123,17 @@ func TestAllInOneServers(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(base) })
 	data, ovsDir := filepath.Join(base, "data"), filepath.Join(base, "ovs")
 	// The volume backend's tgtd: a control port and portal of the
-	// test's own.
+	// test's own; each volume exported to the initiators of its
+	// attachments only, so every attach, boot from volume and move below
+	// also proves the guests log in with the host's initiator and are
+	// let in before they connect.
 	tgtControl, tgtPortal := 21000+os.Getpid()%10000, "127.0.0.1:"+strconv.Itoa(35260+os.Getpid()%1000)
 	tgtDir := filepath.Join(data, "volume", "tgt")
 	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-data-dir", data,
 		"-set", "network.agent.host=aio", "-set", "network.agent.ovs_dir="+ovsDir, "-set", "identity.password_hash_rounds=4",
 		"-set", "compute.agent.host=aio", "-set", "compute.agent.accel=tcg", "-set", "compute.agent.reserved_host_memory_mb=-1",
 		"-set", "volume.agent.host=aio@iscsi#iscsi", "-set", "volume.agent.control_port="+strconv.Itoa(tgtControl),
-		"-set", "volume.agent.portal="+tgtPortal)
+		"-set", "volume.agent.portal="+tgtPortal, "-set", "volume.agent.initiator_acl=true")
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
 	p := startProc(t, cmd)
 	var privNet, net2 string

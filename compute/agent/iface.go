@@ -169,10 +169,14 @@ func (a *Agent) volume(ctx context.Context, i compute.Instance, x compute.Instan
 	return true
 }
 
-// initiatorPrefix names this host's iSCSI initiator in its connector
-// (the guests' QEMU initiators log in with CHAP; gostack's targets keep
-// no per-initiator ACL).
+// initiatorPrefix names this host's iSCSI initiator.
 const initiatorPrefix = "iqn.2010-10.org.gostack:"
+
+// InitiatorName is this host's iSCSI initiator name, which its
+// connector gives the volume service: the drivers' QEMU initiators must
+// log in with it, since a backend may export a volume to the initiators
+// of its attachments only (storage's initiator_acl).
+func (a *Agent) InitiatorName() string { return initiatorPrefix + a.Config.Host }
 
 // attachVolume gets x's connection info from the controller and has the
 // driver attach the volume.
@@ -188,7 +192,7 @@ func (a *Agent) attachVolume(ctx context.Context, i compute.Instance, x compute.
 // controller, and returns the volume as the guest's disk (its serial the
 // volume id).
 func (a *Agent) connectVolume(ctx context.Context, i compute.Instance, x compute.InstanceVolume) (virt.Disk, error) {
-	connector := map[string]any{"host": a.Config.Host, "initiator": initiatorPrefix + a.Config.Host, "platform": "x86_64",
+	connector := map[string]any{"host": a.Config.Host, "initiator": a.InitiatorName(), "platform": "x86_64",
 		"os_type": "linux", "multipath": false, "do_local_attach": false}
 	if a.Config.HostIP != "" {
 		connector["ip"] = a.Config.HostIP

@@ -147,7 +147,7 @@ func (c *Compute) driver(ctx context.Context, env *compose.Env, ag *agent.Agent,
 func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw func(context.Context) (string, error), log *slog.Logger) (virt.Driver, error) {
 	if ac.Driver == "libvirt" {
 		return libvirt.New(ctx, libvirt.Config{URI: ac.LibvirtURI, StateDir: filepath.Join(dir, "libvirt"), DomainType: ac.DomainType,
-			RBDSecrets: ac.RBDSecrets, RBDConf: ac.RBDConf, Log: log})
+			RBDSecrets: ac.RBDSecrets, RBDConf: ac.RBDConf, InitiatorName: ag.InitiatorName(), Log: log})
 	}
 	if sw != nil {
 		endpoint, err := sw(ctx)
@@ -161,7 +161,7 @@ func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw fun
 		ag.Switch = conn
 	}
 	return qemu.New(qemu.Config{StateDir: filepath.Join(dir, "qemu"), Accel: ac.Accel, Plug: ag.Plug, Unplug: ag.Unplug,
-		RBDSecrets: ac.RBDSecrets, RBDConf: ac.RBDConf, Log: log})
+		RBDSecrets: ac.RBDSecrets, RBDConf: ac.RBDConf, InitiatorName: ag.InitiatorName(), Log: log})
 }
 
 // RunAgent runs this host's compute agent alone, against the controller
