@@ -90,7 +90,8 @@ func imagesPool(t *testing.T, c *cephtest.Cluster) *rbdstore.Store {
 // A volume from a raw image in an RBD image store of the backend's
 // cluster is a copy-on-write clone of images/<id>@snap, grown to the
 // volume's size, holding the image's bytes; the image store refuses to
-// delete the image while the volume is there. An image whose location
+// delete the image while the volume is there; a clone of the volume is
+// made as any (a clone of a clone). An image whose location
 // is another cluster's is fetched and imported as before. Both times are
 // logged: the clone's and the copy's.
 func TestRBDCloneImage(t *testing.T) {
@@ -178,6 +179,22 @@ func TestRBDCloneImage(t *testing.T) {
 		t.Fatalf("the volume from the image: %+v %v; want a clone of images/%s@snap of 1 GiB", in, err, cloned)
 	}
 	checkContent(v1.ID)
+	// A clone of that volume (through its .clone_snap) and a volume from
+	// its snapshot are clones of a clone with the image's object size.
+	start := time.Now()
+	v1c, err := vstore.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", SourceVolID: v1.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the clone of the volume available", func() bool {
+		s := vol(v1c.ID).Status
+		if s == storage.VolumeError {
+			t.Fatalf("the clone of the volume from the image: error")
+		}
+		return s == storage.VolumeAvailable
+	})
+	t.Logf("a clone of the volume from the image: %v", time.Since(start))
+	checkContent(v1c.ID)
 	v2, took2 := fromImage(copied)
 	in, err = cl.Info(ctx, v2.ID)
 	if err != nil || in.Parent != "" {
@@ -194,12 +211,14 @@ func TestRBDCloneImage(t *testing.T) {
 	if err := images.Delete(ctx, cloned); !errors.Is(err, store.ErrInUse) {
 		t.Fatalf("the image's delete while a volume is cloned from it: %v", err)
 	}
-	for _, v := range []storage.Volume{v1, v2} {
+	for _, v := range []storage.Volume{v1c, v1, v2} {
 		if _, err := vstore.DeleteVolume(ctx, user, v.ID, storage.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wait("the volumes gone", func() bool { _, err := cl.Info(ctx, v1.ID); return err != nil })
+	// The volume and its clone gone (the volume, held by its clone, is
+	// removed with it), the image is no longer in use.
+	wait("the image released", func() bool { return images.InUse(ctx, cloned) == nil })
 	for _, id := range []string{cloned, copied} {
 		if err := images.Delete(ctx, id); err != nil {
 			t.Fatal(err)

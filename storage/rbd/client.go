@@ -418,7 +418,10 @@ func (c *Client) CreateFromSnapshot(ctx context.Context, id, volID, snapID strin
 func (c *Client) clone(name, parent, snap string, flattened bool) error {
 	in, err := c.info(name)
 	if errors.Is(err, ErrNotFound) {
-		o := c.options()
+		// A clone keeps its parent's object size: librbd refuses a
+		// smaller one (EINVAL), and a volume cloned from an image
+		// (CloneImage) has the image's, 8 MB in Glance's default.
+		o := librbd.NewRbdImageOptions()
 		err = librbd.CloneImage(c.ioctx, parent, snap, c.ioctx, name, o)
 		o.Destroy()
 		if err == nil {
