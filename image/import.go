@@ -236,7 +236,14 @@ func (s *Service) sweep(ctx context.Context, st store.Store, keep func(Image) bo
 			continue
 		}
 		s.log().Info("removing image data no image owns", "object", id)
-		if err := st.Delete(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		err = st.Delete(ctx, id)
+		if errors.Is(err, store.ErrInUse) {
+			// Held outside (RBD clones of a deleted image's data: a clone
+			// made while the image was deleted): the next start tries again.
+			s.log().Warn("image data no image owns is in use; left for now", "object", id, "err", err)
+			continue
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}

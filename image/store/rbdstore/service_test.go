@@ -22,7 +22,8 @@ import (
 // The image service on the RBD store: an upload's location is
 // rbd://fsid/images/<id>/snap, its data reads back; while a clone holds
 // the snapshot the image's delete is Glance's 409 and nothing changes;
-// after, the delete removes the RBD image.
+// data no image owns is left while clones hold it, and removed at the
+// next start once they are gone.
 func TestImageService(t *testing.T) {
 	s, c := open(t)
 	ctx := context.Background()
@@ -73,13 +74,39 @@ func TestImageService(t *testing.T) {
 	if after, err := svc.Store.Get(ctx, img.ID); err != nil || after.Status != image.Active {
 		t.Fatalf("after the refused delete: %v %v", after.Status, err)
 	}
+	// Data no image owns that clones hold (the record deleted while a
+	// clone was made) does not stop a start; once released, a start
+	// removes it.
+	if _, err := svc.Store.Delete(ctx, img.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Recover(ctx); err != nil {
+		t.Fatalf("a start with held data no image owns: %v", err)
+	}
+	if _, err := s.Stat(ctx, img.ID); err != nil {
+		t.Fatalf("the held data after a start: %v", err)
+	}
 	if out, err := c.RBD(ctx, "rm", clone); err != nil {
 		t.Fatalf("rbd rm: %s %v", out, err)
 	}
-	if err := svc.Delete(ctx, img.ID); err != nil {
+	if err := svc.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Stat(ctx, img.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("the RBD image after delete: %v", err)
+		t.Fatalf("the RBD image after a start: %v", err)
+	}
+	// An image nothing holds: its delete removes the RBD image at once.
+	free, err := svc.Store.Create(ctx, image.Image{ID: uuid.NewString(), Owner: "p1", DiskFormat: "raw", ContainerFormat: "bare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Upload(ctx, free.ID, bytes.NewReader(b), int64(len(b))); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Delete(ctx, free.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, free.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the RBD image after the image's delete: %v", err)
 	}
 }
