@@ -123,6 +123,12 @@ func watchDisks(known map[string]blockDisk) {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // its node comes next; said at the next look
 			}
+			if err == nil && int64(len(first)) < min(firstBytes, now[n].size) {
+				// Read while the kernel was still setting the new disk up
+				// (its node's size not yet the disk's): a short read, not
+				// its content. Read again at the next look.
+				continue
+			}
 			known[n] = now[n]
 			say("disk %s appeared %s", n, describe(now[n], first, err))
 		}
