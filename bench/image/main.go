@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	identityarea "github.com/gostack/gostack/identity/area"
@@ -51,7 +52,9 @@ func main() {
 	writeRandom(src, size)
 
 	api, token := startDaemon(filepath.Join(work, "daemon"))
-	var catBest, upBest time.Duration
+	glanceAPI, stopGlance := startGlance(filepath.Join(work, "glance"))
+	defer stopGlance()
+	var catBest, upBest, glanceBest time.Duration
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
@@ -63,6 +66,12 @@ func main() {
 	for i := 0; i < *rounds; i++ {
 		c := catTime(src, filepath.Join(work, "copy.raw"))
 		u := uploadTime(api, token, src, size)
+		if glanceAPI != "" {
+			// Glance in the same round, right after: pairs alternated.
+			if g := uploadTime(glanceAPI, "", src, size); glanceBest == 0 || g < glanceBest {
+				glanceBest = g
+			}
+		}
 		if catBest == 0 || c < catBest {
 			catBest = c
 		}
@@ -75,9 +84,17 @@ func main() {
 	fmt.Printf("%-52s %10s %10s\n", "", "seconds", "MB/s")
 	fmt.Printf("%-52s %10.2f %10.0f\n", "cat source > copy; fsync", catBest.Seconds(), mbps(catBest))
 	fmt.Printf("%-52s %10.2f %10.0f\n", "PUT /v2/images/{id}/file (inspect, md5+sha512, fsync)", upBest.Seconds(), mbps(upBest))
-	fmt.Printf("\nratio upload/cat: %.2f (goal >= 0.8)\n\n", catBest.Seconds()/upBest.Seconds())
+	if glanceBest > 0 {
+		fmt.Printf("%-52s %10.2f %10.0f\n", "Glance 25: PUT /v2/images/{id}/file (filesystem store)", glanceBest.Seconds(), mbps(glanceBest))
+	}
+	fmt.Printf("\nratio upload/cat: %.2f (goal >= 0.8)\n", catBest.Seconds()/upBest.Seconds())
+	if glanceBest > 0 {
+		fmt.Printf("ratio upload/Glance: %.2f (goal >= 1.5)\n", glanceBest.Seconds()/upBest.Seconds())
+	}
+	fmt.Println()
 
-	hashes()
+	both := hashes()
+	fmt.Printf("ratio upload/hash-bound (store.Digest's MB/s): %.2f (goal >= 0.8)\n\n", mbps(upBest)/both)
 	sparse(work)
 }
 
@@ -183,8 +200,9 @@ func uploadTime(api, token, src string, size int64) time.Duration {
 }
 
 // hashes prints MB/s of md5 and sha512 alone (one core each) and of
-// image/store's Digest, which runs both at once.
-func hashes() {
+// image/store's Digest, which runs both at once, and returns the last:
+// the hash-bound limit of an upload.
+func hashes() float64 {
 	buf := bytes.Repeat([]byte{0x5a}, 1<<20)
 	const total = 512
 	measure := func(w io.Writer) float64 {
@@ -198,7 +216,9 @@ func hashes() {
 	fmt.Printf("Hash throughput, 512 MiB in 1 MiB writes\n\n")
 	fmt.Printf("%-52s %10.0f MB/s\n", "md5 (one core)", measure(md5.New()))
 	fmt.Printf("%-52s %10.0f MB/s\n", "sha512 (one core)", measure(sha512.New()))
-	fmt.Printf("%-52s %10.0f MB/s\n\n", "store.Digest: md5 + sha512 in parallel", measure(d))
+	both := measure(d)
+	fmt.Printf("%-52s %10.0f MB/s\n\n", "store.Digest: md5 + sha512 in parallel", both)
+	return both
 }
 
 // sparse inspects a 10 GiB qcow2 made by qemu-img.
@@ -214,4 +234,89 @@ func sparse(work string) {
 	}
 	fmt.Printf("Inspecting a 10 GiB sparse qcow2 (file of %d bytes)\n\n", r.Size)
 	fmt.Printf("format %s, virtual size %d, bytes read %d, in %v\n", r.Format, r.VirtualSize, r.BytesRead, time.Since(start).Round(time.Microsecond))
+}
+
+// glancePaste is Debian's glance-common paste file; its glance-api
+// pipeline is the one without authentication.
+const glancePaste = "/usr/share/glance-common/glance-api-paste.ini"
+
+// startGlance runs Glance 25's API (Debian's python3-glance under
+// /usr/bin/python3: one worker, SQLite, a filesystem store, no
+// authentication) on a free loopback port and returns its URL and how
+// to stop it; "" when Glance is not installed (it says which packages).
+func startGlance(dir string) (string, func()) {
+	if _, err := os.Stat(glancePaste); err != nil {
+		fmt.Printf("Glance: skipped (install glance-common and python3-glance for the comparison)\n\n")
+		return "", func() {}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	conf := filepath.Join(dir, "glance-api.conf")
+	for _, d := range []string{"images", "staging", "tasks"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
+			log.Fatal(err)
+		}
+	}
+	body := fmt.Sprintf(`[DEFAULT]
+bind_host = 127.0.0.1
+bind_port = %d
+workers = 1
+enabled_backends = fs:file
+[database]
+connection = sqlite:///%s/glance.db
+[paste_deploy]
+config_file = %s
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = %s/images/
+[os_glance_staging_store]
+filesystem_store_datadir = %s/staging/
+[os_glance_tasks_store]
+filesystem_store_datadir = %s/tasks/
+`, port, dir, glancePaste, dir, dir, dir)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	py := func(module, name string) *exec.Cmd {
+		return exec.Command("/usr/bin/python3", "-c", fmt.Sprintf(
+			"import sys; sys.argv = [%q, '--config-file', %q] + sys.argv[1:]; from %s import main; main()", name, conf, module))
+	}
+	sync := py("glance.cmd.manage", "glance-manage")
+	sync.Args = append(sync.Args, "db_sync")
+	if out, err := sync.CombinedOutput(); err != nil {
+		log.Fatalf("glance-manage db_sync: %v\n%s", err, out)
+	}
+	logf, err := os.Create(filepath.Join(dir, "api.log"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := py("glance.cmd.api", "glance-api")
+	api.Stdout, api.Stderr = logf, logf
+	api.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its worker too is stopped with it
+	if err := api.Start(); err != nil {
+		log.Fatal(err)
+	}
+	stop := func() {
+		syscall.Kill(-api.Process.Pid, syscall.SIGTERM)
+		api.Wait()
+		logf.Close()
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for end := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if resp, err := http.Get(url + "/v2/images"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url, stop
+			}
+		}
+		if time.Now().After(end) {
+			stop()
+			log.Fatalf("Glance did not answer within a minute (log: %s)", logf.Name())
+		}
+	}
 }
