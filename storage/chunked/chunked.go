@@ -9,6 +9,15 @@
 // sha256 differs from its parent's. A restore zeroes the volume's first
 // size bytes, then writes the objects of the chain, full backup first.
 //
+// A backup reads a volume file (its holes skipped, found with SEEK_DATA)
+// or any io.ReaderAt of a known size — a volume read through its
+// backend's client, as Cinder's chunked drivers read any backend through
+// its connector (an RBD image through librbd) — which may say where its
+// data is (Extenter); it reads 8 MiB at a time, the next read under way
+// while one is hashed and compressed. A restore writes into a file or
+// any io.WriterAt, zeroed first by its Zeroer when it has one (an RBD
+// image discards).
+//
 // A backup is made in a directory of its own (".partial-<id>") and
 // renamed into place once every file is synced: a backup directory is
 // always whole. Everything is idempotent: a backup made again is found
@@ -36,8 +45,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Cinder's chunked driver's defaults: the sha block, and (posix's
@@ -92,9 +99,42 @@ type Job struct {
 	// ParentID is the backup an incremental one builds on ("" for a full
 	// backup).
 	ParentID string
-	// Source is the file to back up, its first Size bytes.
+	// Source is the file to back up, its first Size bytes; its holes
+	// (SEEK_DATA, SEEK_HOLE) are not read.
 	Source string
+	// Reader, when Source is "", is what is backed up instead, its first
+	// Size bytes: a volume read through its backend's client (an RBD
+	// image). What it does not have (a short read, io.EOF) is zeros. A
+	// Reader that is an Extenter is read only where it says data may be.
+	Reader io.ReaderAt
 	Size   int64
+}
+
+// Extent is a part of a volume: Length bytes from Offset.
+type Extent struct{ Offset, Length int64 }
+
+// Extenter is a Job's Reader that tells which parts of its first size
+// bytes may hold data, in order (an RBD image's allocated objects); the
+// rest reads as zeros and is not read.
+type Extenter interface {
+	Extents(ctx context.Context, size int64) ([]Extent, error)
+}
+
+// source is what j reads, and how to let it go.
+func (j Job) source() (io.ReaderAt, func(), error) {
+	switch {
+	case j.Source != "" && j.Reader != nil:
+		return nil, nil, errors.New("a job has a Source file and a Reader")
+	case j.Source != "":
+		f, err := os.Open(j.Source)
+		if err != nil {
+			return nil, nil, err
+		}
+		return file{f}, func() { f.Close() }, nil
+	case j.Reader != nil:
+		return j.Reader, func() {}, nil
+	}
+	return nil, nil, errors.New("a job has no Source file and no Reader")
 }
 
 // Result is what a backup wrote.
@@ -190,13 +230,14 @@ func (s *Store) Backup(ctx context.Context, j Job) (Result, error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return Result{}, err
 	}
-	in, err := os.Open(j.Source)
+	src, closeSrc, err := j.source()
 	if err != nil {
+		os.RemoveAll(tmp)
 		return Result{}, fmt.Errorf("chunked: backup %s: %w", j.ID, err)
 	}
-	defer in.Close()
+	defer closeSrc()
 	w := &writer{store: s, dir: tmp, max: s.objectSize()}
-	hashes, err := w.scan(ctx, in, j.Size, parent)
+	hashes, err := w.scan(ctx, src, j.Size, parent)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return Result{}, err
@@ -243,86 +284,6 @@ type writer struct {
 	pending       []byte // the current extent
 	at            int64  // its offset
 	bytes, stored int64
-}
-
-// scan reads the first size bytes of in block by block (blocks wholly
-// in holes are zeros, not read), hashes each, and stores those to keep:
-// with no parent the blocks that are not zeros, else those whose hash
-// differs from the parent's (a block past the parent's end differs
-// unless it is zeros).
-func (w *writer) scan(ctx context.Context, in *os.File, size int64, parent []string) ([]string, error) {
-	extents := dataExtents(in, size)
-	n := (size + BlockSize - 1) / BlockSize
-	hashes := make([]string, 0, n)
-	buf := make([]byte, BlockSize)
-	e := 0
-	for i := int64(0); i < n; i++ {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		off := i * BlockSize
-		k := min(int64(BlockSize), size-off)
-		for e < len(extents) && extents[e][1] <= off {
-			e++
-		}
-		b := buf[:k]
-		if e < len(extents) && extents[e][0] < off+k { // the block holds data
-			got, err := in.ReadAt(b, off)
-			if err != nil && !errors.Is(err, io.EOF) {
-				return nil, err
-			}
-			clear(b[got:]) // a file shorter than the volume: zeros
-		} else {
-			clear(b)
-		}
-		h := zeroSHA
-		if k != BlockSize || !bytes.Equal(b, zeroBlock) {
-			sum := sha256.Sum256(b)
-			h = hex.EncodeToString(sum[:])
-		}
-		hashes = append(hashes, h)
-		keep := !bytes.Equal(b, zeroBlock[:k])
-		if parent != nil {
-			was := ""
-			if i < int64(len(parent)) {
-				was = parent[i]
-			} else if !keep {
-				was = h // zeros past the parent's end: nothing to write
-			}
-			keep = h != was
-		}
-		if err := w.add(b, off, keep); err != nil {
-			return nil, err
-		}
-	}
-	return hashes, w.flush()
-}
-
-// dataExtents are the [start, end) extents of in's first size bytes
-// that may hold data (SEEK_DATA and SEEK_HOLE; the whole when the file
-// system cannot tell).
-func dataExtents(in *os.File, size int64) [][2]int64 {
-	var out [][2]int64
-	for off := int64(0); off < size; {
-		data, err := unix.Seek(int(in.Fd()), off, unix.SEEK_DATA)
-		if errors.Is(err, unix.ENXIO) {
-			break
-		} else if err != nil {
-			return append(out, [2]int64{off, size})
-		}
-		if data >= size {
-			break
-		}
-		hole, err := unix.Seek(int(in.Fd()), data, unix.SEEK_HOLE)
-		if err != nil || hole > size {
-			hole = size
-		}
-		out = append(out, [2]int64{data, hole})
-		off = hole
-	}
-	return out
 }
 
 // add appends block b at off to the current extent when kept, else ends
@@ -389,86 +350,6 @@ func (s *Store) Chain(id string) ([]Metadata, error) {
 		}
 		cur = *m.ParentID
 	}
-}
-
-// Restore writes backup id (its chain) into the file dst: its first
-// size bytes (the backup's) zeroed, then every object of the chain in
-// order, each checked against its md5.
-func (s *Store) Restore(ctx context.Context, id, dst string) error {
-	chain, err := s.Chain(id)
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY, 0)
-	if err != nil {
-		return fmt.Errorf("chunked: restore %s: %w", id, err)
-	}
-	defer out.Close()
-	size := chain[len(chain)-1].Size
-	if err := zeroRange(out, size); err != nil {
-		return fmt.Errorf("chunked: restore %s: %w", id, err)
-	}
-	for _, m := range chain {
-		for _, o := range m.Objects {
-			for name, x := range o {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if err := s.restoreObject(out, m.BackupID, name, x); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if err := out.Sync(); err != nil {
-		return err
-	}
-	return out.Close()
-}
-
-func (s *Store) restoreObject(out *os.File, backup, name string, x Object) error {
-	if strings.ContainsAny(name, "/\x00") || x.Compression != "zlib" || x.Offset < 0 || x.Length < 0 {
-		return fmt.Errorf("chunked: backup %s: bad object %q", backup, name)
-	}
-	f, err := os.Open(filepath.Join(s.dir(backup), name))
-	if err != nil {
-		return fmt.Errorf("chunked: backup %s: %w", backup, err)
-	}
-	defer f.Close()
-	zr, err := zlib.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("chunked: backup %s object %s: %w", backup, name, err)
-	}
-	data, err := io.ReadAll(io.LimitReader(zr, x.Length+1))
-	if err != nil {
-		return fmt.Errorf("chunked: backup %s object %s: %w", backup, name, err)
-	}
-	if sum := md5.Sum(data); int64(len(data)) != x.Length || hex.EncodeToString(sum[:]) != x.MD5 {
-		return fmt.Errorf("chunked: backup %s object %s: its content is not what the metadata says", backup, name)
-	}
-	if _, err := out.WriteAt(data, x.Offset); err != nil {
-		return fmt.Errorf("chunked: restore object %s: %w", name, err)
-	}
-	return nil
-}
-
-// zeroRange makes f's first n bytes zeros: a hole punched where the
-// file system can, else zeros written.
-func zeroRange(f *os.File, n int64) error {
-	if n == 0 {
-		return nil
-	}
-	if err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, n); err == nil {
-		return nil
-	}
-	buf := make([]byte, 1<<20)
-	for off := int64(0); off < n; off += int64(len(buf)) {
-		k := min(int64(len(buf)), n-off)
-		if _, err := f.WriteAt(buf[:k], off); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Delete removes backup id (and a partial one); what is gone is no

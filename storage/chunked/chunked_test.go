@@ -3,8 +3,11 @@ package chunked_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gostack/gostack/storage/chunked"
@@ -135,4 +138,121 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o600)
+}
+
+// mem is a volume in memory: a ReaderAt, and a WriterAt a restore
+// writes into; with extents set, an Extenter; zeroed counts what its
+// Zero was asked to zero.
+type mem struct {
+	b       []byte
+	extents []chunked.Extent
+	zeroed  int64
+	reads   int
+	fail    error
+}
+
+func (m *mem) ReadAt(p []byte, off int64) (int, error) {
+	m.reads++
+	if m.fail != nil {
+		return 0, m.fail
+	}
+	if off >= int64(len(m.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *mem) WriteAt(p []byte, off int64) (int, error) { return copy(m.b[off:], p), nil }
+
+type extentMem struct{ *mem }
+
+func (m extentMem) Extents(context.Context, int64) ([]chunked.Extent, error) { return m.extents, nil }
+
+func (m extentMem) Zero(_ context.Context, off, n int64) error {
+	clear(m.b[off : off+n])
+	m.zeroed += n
+	return nil
+}
+
+// A volume read through an io.ReaderAt (as an RBD image is) backs up
+// as its file does: the same objects and hashes, the same incremental;
+// an Extenter's holes are not read; a Reader shorter than the size is
+// zeros past its end; a restore into an io.WriterAt gives the bytes
+// back, zeroed by its Zero when it has one; a read that fails fails the
+// backup and leaves nothing.
+func TestReaderWriterAt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := &chunked.Store{Dir: filepath.Join(dir, "backups"), ObjectSize: 1 << 20}
+	os.MkdirAll(s.Dir, 0o700)
+	const size = 48 << 20
+	vol := filepath.Join(dir, "vol")
+	write(t, vol, size, 4<<20, 3<<20, 0x5a)
+	write(t, vol, size, 30<<20+100, 10, 0x11)
+	b, _ := os.ReadFile(vol)
+	fromFile, err := s.Backup(ctx, chunked.Job{ID: "file", VolumeID: "v", Source: vol, Size: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &mem{b: bytes.Clone(b), extents: []chunked.Extent{{4 << 20, 4 << 20}, {28 << 20, 4 << 20}}}
+	fromExt, err := s.Backup(ctx, chunked.Job{ID: "ext", VolumeID: "v", Reader: extentMem{m}, Size: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.reads != 2 {
+		t.Errorf("%d reads of two 4 MiB extents", m.reads)
+	}
+	plain := &mem{b: bytes.Clone(b)}
+	fromPlain, err := s.Backup(ctx, chunked.Job{ID: "plain", VolumeID: "v", Reader: plain, Size: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromExt != fromFile || fromPlain != fromFile {
+		t.Fatalf("backups of the same bytes: file %+v, extents %+v, plain %+v", fromFile, fromExt, fromPlain)
+	}
+	for _, id := range []string{"ext", "plain"} {
+		for _, f := range []string{"sha256file", "backup-00001", "backup-00004"} {
+			x, _ := os.ReadFile(filepath.Join(s.Dir, "file", f))
+			y, _ := os.ReadFile(filepath.Join(s.Dir, id, f))
+			if f == "sha256file" {
+				x, y = bytes.ReplaceAll(x, []byte(`"file"`), nil), bytes.ReplaceAll(y, []byte(`"`+id+`"`), nil)
+			}
+			if len(x) == 0 || !bytes.Equal(x, y) {
+				t.Errorf("backup %s's %s is not the file's backup's", id, f)
+			}
+		}
+	}
+	// An incremental through the reader, the volume shorter than the
+	// backup's size (zeros past its end).
+	m.b[5<<20] = 0x01
+	inc, err := s.Backup(ctx, chunked.Job{ID: "inc", VolumeID: "v", ParentID: "ext", Reader: &mem{b: m.b[:40<<20]}, Size: size})
+	if err != nil || inc.Objects != 1 || inc.Bytes != chunked.BlockSize {
+		t.Fatalf("incremental: %+v %v", inc, err)
+	}
+	dst := extentMem{&mem{b: bytes.Repeat([]byte{0xee}, size+1<<20)}}
+	if err := s.RestoreTo(ctx, "inc", dst); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dst.b[:size], m.b) || dst.zeroed != size || dst.b[size] != 0xee {
+		t.Fatalf("restored into a WriterAt: same %v, zeroed %d", bytes.Equal(dst.b[:size], m.b), dst.zeroed)
+	}
+	plainDst := &mem{b: bytes.Repeat([]byte{0xee}, size)}
+	if err := s.RestoreTo(ctx, "inc", plainDst); err != nil || !bytes.Equal(plainDst.b, m.b) {
+		t.Fatalf("restored into a WriterAt with no Zero: %v", err)
+	}
+	broken := &mem{b: m.b, fail: errors.New("the OSD is gone")}
+	if _, err := s.Backup(ctx, chunked.Job{ID: "broken", VolumeID: "v", Reader: broken, Size: size}); err == nil ||
+		!strings.Contains(err.Error(), "the OSD is gone") {
+		t.Fatalf("a failed read: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.Dir, "*broken*")); len(left) != 0 {
+		t.Fatalf("a failed backup left %v", left)
+	}
+	if _, err := s.Backup(ctx, chunked.Job{ID: "both", VolumeID: "v", Source: vol, Reader: plain, Size: size}); err == nil {
+		t.Fatal("a job with a file and a reader")
+	}
 }
