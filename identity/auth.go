@@ -229,7 +229,7 @@ func (s *Auth) verifyPassword(ctx context.Context, u User, pw string) error {
 	if c.locked(u, now) {
 		return errUnauthorized
 	}
-	if u.FailedAuths >= c.LockoutFailureAttempts && c.LockoutFailureAttempts > 0 && !u.ComplianceExempt {
+	if u.FailedAuths >= c.LockoutFailureAttempts && c.LockoutFailureAttempts > 0 && !u.lockoutExempt() {
 		// A lockout that ran out: its count starts again.
 		if err := s.Store.ResetFailedAuth(ctx, u.ID); err != nil {
 			return err

@@ -88,14 +88,16 @@ func (c *Compliance) CheckPassword(pw string) error {
 	return nil
 }
 
-// expiresAt is when a password set at now expires: Keystone's
-// _get_password_expires_at (whole seconds), or now itself for one an
-// administrator set under ChangePasswordUponFirstUse.
-func (c *Compliance) expiresAt(now time.Time, byAdmin bool) *time.Time {
+// expiresAt is when u's password set at now expires: Keystone's
+// _get_password_expires_at (whole seconds, none for a user with
+// ignore_password_expiry), or now itself for one an administrator set
+// under ChangePasswordUponFirstUse (Keystone's _change_password_required,
+// unless the user has ignore_change_password_upon_first_use).
+func (c *Compliance) expiresAt(u User, now time.Time, byAdmin bool) *time.Time {
 	switch {
-	case byAdmin && c.ChangePasswordUponFirstUse:
+	case byAdmin && c.ChangePasswordUponFirstUse && !on(u.Options.IgnoreChangePasswordUponFirstUse):
 		return &now
-	case c.PasswordExpiresDays > 0:
+	case c.PasswordExpiresDays > 0 && !on(u.Options.IgnorePasswordExpiry):
 		t := now.AddDate(0, 0, c.PasswordExpiresDays).Truncate(time.Second)
 		return &t
 	}
@@ -105,7 +107,7 @@ func (c *Compliance) expiresAt(now time.Time, byAdmin bool) *time.Time {
 // locked reports whether u is locked out at now (Keystone's
 // _is_account_locked); a lockout that has run out is over.
 func (c *Compliance) locked(u User, now time.Time) bool {
-	if c.LockoutFailureAttempts == 0 || u.ComplianceExempt || u.FailedAuths < c.LockoutFailureAttempts {
+	if c.LockoutFailureAttempts == 0 || u.lockoutExempt() || u.FailedAuths < c.LockoutFailureAttempts {
 		return false
 	}
 	return c.LockoutDuration == 0 || (u.LastFailedAuth != nil && u.LastFailedAuth.Add(c.LockoutDuration).After(now))
@@ -113,7 +115,7 @@ func (c *Compliance) locked(u User, now time.Time) bool {
 
 // expired reports whether u's password has expired at now.
 func expired(u User, now time.Time) bool {
-	return u.PasswordExpiresAt != nil && !u.ComplianceExempt && !now.Before(*u.PasswordExpiresAt)
+	return u.PasswordExpiresAt != nil && !u.expiryExempt() && !now.Before(*u.PasswordExpiresAt)
 }
 
 // checkMinimumAge is Keystone's _validate_minimum_password_age, for a
@@ -145,6 +147,6 @@ func (s *Store) newPassword(u *User, selfService bool) {
 	u.PasswordCreatedAt, u.PasswordSelfService = &now, selfService
 	u.PasswordExpiresAt = nil
 	if !u.ComplianceExempt && u.PasswordHash != "" {
-		u.PasswordExpiresAt = s.Compliance.expiresAt(now, !selfService)
+		u.PasswordExpiresAt = s.Compliance.expiresAt(*u, now, !selfService)
 	}
 }

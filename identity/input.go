@@ -79,6 +79,7 @@ func (u User) Validate() error {
 		id("user.domain_id", u.DomainID),
 		optionalID("user.default_project_id", u.DefaultProjectID),
 		userExtra(u.Extra),
+		u.Options.Validate(),
 	)
 }
 

@@ -63,6 +63,8 @@ type User struct {
 	PasswordExpiresAt *time.Time                 `json:"password_expires_at"`
 	PasswordHash      string                     `json:"-"`
 	Extra             map[string]json.RawMessage `json:"extra,omitempty"`
+	// Options are Keystone's user options, stored and shown.
+	Options UserOptions `json:"options"`
 
 	// Password bookkeeping for Keystone's security compliance, never
 	// shown and never in the feed: when the password was set, whether

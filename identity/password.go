@@ -14,10 +14,15 @@ import (
 // user is the generic 401, after the same hashing work (a wrong one
 // counts towards the lockout); a disabled user is Keystone's 401 "The
 // account is disabled for user". An expired password may be changed.
-// The new one must match the password_regex, and (Compliance) a
+// The new one must match the password_regex, the user must not have
+// the lock_password option (Keystone's 400), and (Compliance) a
 // password the user set must be minimum_password_age days old and the
 // new one none of their last unique_last_password_count, with Keystone's
 // 400s. Every token of the user is revoked.
+// errPasswordLocked is Keystone's PasswordSelfServiceDisabled.
+var errPasswordLocked = fault.New(fault.BadRequest, "You cannot change your password at this time due to password policy disallowing password changes. "+
+	"Please contact your administrator to reset your password.")
+
 func (s *Auth) ChangePassword(ctx context.Context, userID, original, newPassword string) error {
 	u, err := s.Store.GetUser(ctx, userID)
 	if fault.KindOf(err) == fault.NotFound {
@@ -41,6 +46,9 @@ func (s *Auth) ChangePassword(ctx context.Context, userID, original, newPassword
 	c := &s.Store.Compliance
 	if err := c.CheckPassword(newPassword); err != nil {
 		return err
+	}
+	if on(u.Options.LockPassword) {
+		return errPasswordLocked
 	}
 	if err := c.checkMinimumAge(u, s.now()); err != nil {
 		return err

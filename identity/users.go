@@ -17,7 +17,7 @@ import (
 // ---- users ----
 
 const userCols = "id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra, " +
-	"password_created_at, password_self_service, failed_auth_count, failed_auth_at, compliance_exempt"
+	"password_created_at, password_self_service, failed_auth_count, failed_auth_at, compliance_exempt, options"
 
 // scanUser reads a row of userCols. The description column is what
 // gostack stored before descriptions moved to the extra column, as
@@ -27,10 +27,13 @@ func scanUser(r interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var hash, defProject sql.NullString
 	var expires, created, failedAt sql.NullInt64
-	var legacyDescription, extra string
+	var legacyDescription, extra, options string
 	if err := r.Scan(&u.ID, &u.Name, &u.DomainID, &u.Enabled, &hash, &expires, &defProject, &legacyDescription, &extra,
-		&created, &u.PasswordSelfService, &u.FailedAuths, &failedAt, &u.ComplianceExempt); err != nil {
+		&created, &u.PasswordSelfService, &u.FailedAuths, &failedAt, &u.ComplianceExempt, &options); err != nil {
 		return u, err
+	}
+	if err := json.Unmarshal([]byte(options), &u.Options); err != nil {
+		return u, fmt.Errorf("identity: user %s: options: %w", u.ID, err)
 	}
 	u.PasswordHash, u.DefaultProjectID = hash.String, defProject.String
 	u.PasswordExpiresAt, u.PasswordCreatedAt, u.LastFailedAuth = fromMicros(expires), fromMicros(created), fromMicros(failedAt)
@@ -91,9 +94,9 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	}
 	err := s.write(ctx, "user", u.ID, watch.Create, u, func(tx *sqlstore.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO identity_users (id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra, "+
-			"password_created_at, password_self_service, compliance_exempt) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)",
+			"password_created_at, password_self_service, compliance_exempt, options) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
 			u.ID, u.Name, u.DomainID, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra),
-			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.ComplianceExempt)
+			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.ComplianceExempt, jsonText(u.Options))
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
 		}
@@ -143,7 +146,8 @@ func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *b
 	return list(ctx, s.db, q, args, scanUser)
 }
 
-// UpdateUser stores u's mutable fields, including the password hash.
+// UpdateUser stores u's mutable fields, the password hash and the
+// options included.
 // Its domain cannot change.
 func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
 	if err := u.Validate(); err != nil {
@@ -178,9 +182,9 @@ func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
 			}
 		}
 		res, err := tx.Exec(ctx, "UPDATE identity_users SET name = ?, enabled = ?, password_hash = ?, password_expires_at = ?, default_project_id = ?, description = '', extra = ?, "+
-			"password_created_at = ?, password_self_service = ?, failed_auth_count = ?, failed_auth_at = ?, compliance_exempt = ? WHERE id = ?",
+			"password_created_at = ?, password_self_service = ?, failed_auth_count = ?, failed_auth_at = ?, compliance_exempt = ?, options = ? WHERE id = ?",
 			u.Name, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra),
-			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.FailedAuths, micros(u.LastFailedAuth), u.ComplianceExempt, u.ID)
+			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.FailedAuths, micros(u.LastFailedAuth), u.ComplianceExempt, jsonText(u.Options), u.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
 		}

@@ -135,12 +135,22 @@
 //     group that does not exist.
 //   - Security compliance: password_regex is a Go (RE2) expression, so
 //     a pattern with lookarounds (Keystone's documented example has
-//     them) is refused when the config is read; users have no options,
-//     so nobody can be exempted from lockout or expiry through the API
-//     (ignore_lockout_failure_attempts and the like), but gostack's own
-//     users (the bootstrap admin and the service users) are exempt;
-//     lock_password and disable_user_account_days_inactive are not
+//     them) is refused when the config is read; gostack's own users (the
+//     bootstrap admin and the service users) are exempt from lockout and
+//     expiry without options; disable_user_account_days_inactive is not
 //     served. Failed authentications are counted outside the watch feed.
+//   - User options: Keystone 22's seven, stored, shown in every user
+//     body and set or removed (null) member by member on PATCH, with
+//     Keystone's schema and validators and the effects of
+//     ignore_lockout_failure_attempts, ignore_password_expiry,
+//     ignore_change_password_upon_first_use and lock_password.
+//     Differences: multi-factor authentication is not enforced (no auth
+//     receipts), so multi_factor_auth_enabled true, and rules without
+//     multi_factor_auth_enabled false (Keystone enforces them unless it
+//     is false), are a 400 saying so; ignore_user_inactivity is kept
+//     with nothing to exempt from; options given on create apply to that
+//     create's password (Keystone applies them from the next password
+//     on).
 //   - /v3/policies: a member of a create body whose name holds ':' or
 //     '-' is kept as given (Keystone's _normalize_dict reads them as
 //     '_'), and "links" in a body is ignored (Keystone stores it).
@@ -175,7 +185,7 @@
 // not manage trusts, and a trust-scoped token may not get another token.
 //
 // What it does not do: federation, OAuth1/2, trust redelegation, limits,
-// domain-specific configuration,
-// project and user options. Those paths answer 404; options in a body
-// are ignored.
+// domain-specific configuration, multi-factor authentication (auth
+// receipts), and domain, project and role options. Those paths answer
+// 404; options in a domain, project or role body are ignored.
 package api

@@ -122,7 +122,7 @@ func renderUser(r *http.Request, u identity.User) map[string]any {
 		}
 	}
 	for k, v := range map[string]any{"id": u.ID, "name": u.Name, "domain_id": u.DomainID, "enabled": u.Enabled,
-		"password_expires_at": timeOrNil(u.PasswordExpiresAt), "options": map[string]any{}, "links": selfLink(r, "users/"+u.ID)} {
+		"password_expires_at": timeOrNil(u.PasswordExpiresAt), "options": u.Options, "links": selfLink(r, "users/"+u.ID)} {
 		m[k] = v
 	}
 	if u.DefaultProjectID != "" {

@@ -40,14 +40,14 @@ type userBody struct {
 }
 
 type userFields struct {
-	ID               opt[string] `json:"id"`
-	Name             opt[string] `json:"name"`
-	DomainID         opt[string] `json:"domain_id"`
-	Password         opt[string] `json:"password"`
-	Enabled          opt[bool]   `json:"enabled"`
-	DefaultProjectID opt[string] `json:"default_project_id"`
-	Federated        opt[[]any]  `json:"federated"`
-	Options          any         `json:"options"`
+	ID               opt[string]                     `json:"id"`
+	Name             opt[string]                     `json:"name"`
+	DomainID         opt[string]                     `json:"domain_id"`
+	Password         opt[string]                     `json:"password"`
+	Enabled          opt[bool]                       `json:"enabled"`
+	DefaultProjectID opt[string]                     `json:"default_project_id"`
+	Federated        opt[[]any]                      `json:"federated"`
+	Options          opt[map[string]json.RawMessage] `json:"options"`
 	// Extra are the members that are no attribute of users (description,
 	// email, anything), in the body's order, each one compact JSON value.
 	Extra []extraMember `json:"-"`
@@ -109,6 +109,14 @@ func (f *userFields) apply(u *identity.User, update bool) error {
 		return err
 	}
 	setNullable(&u.DefaultProjectID, f.DefaultProjectID)
+	if f.Options.Set {
+		if f.Options.Null {
+			return fault.Invalid("user.options", "None is not of type 'object'")
+		}
+		if err := applyOptions(&u.Options, f.Options.V); err != nil {
+			return err
+		}
+	}
 	for _, m := range f.Extra {
 		k := m.Key
 		if !update {
