@@ -184,11 +184,14 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 // back to queued. Call it once at start, before serving; it is safe with
 // other controllers only if they are idle too (one controller per store,
 // as the all-in-one runs).
+//
+// A data store that cannot be reached yet (fault.ErrUnavailable: an RBD
+// pool whose cluster the area is still connecting to) is not swept: the
+// rest is done, and SweepData sweeps it once it is reachable.
 func (s *Service) Recover(ctx context.Context) error {
-	ownsData := func(img Image) bool {
-		return (img.Status == Active || img.Status == Deactivated) && img.hasOwnData()
-	}
-	if err := s.sweep(ctx, s.Data, ownsData); err != nil {
+	if err := s.SweepData(ctx, s.Data); errors.Is(err, fault.ErrUnavailable) {
+		s.log().Warn("image data store unavailable: data no image owns is swept once it is reachable", "err", err)
+	} else if err != nil {
 		return err
 	}
 	if s.Staging != nil && s.Staging != s.Data { // one store for both: its objects are data
@@ -213,6 +216,17 @@ func (s *Service) Recover(ctx context.Context) error {
 		s.revert(ctx, img.ID, img.Status, s.Data, false)
 	}
 	return nil
+}
+
+// SweepData removes from data, the service's data store or the store
+// it reaches once connected, the objects no image owns any more (the
+// image deleted or not active, or its own data's location removed).
+// Recover does it at start; call it for a data store that was
+// unavailable then, once it is reachable and before it takes writes.
+func (s *Service) SweepData(ctx context.Context, data store.Store) error {
+	return s.sweep(ctx, data, func(img Image) bool {
+		return (img.Status == Active || img.Status == Deactivated) && img.hasOwnData()
+	})
 }
 
 // sweep removes the objects of st whose image is gone or that keep does

@@ -149,7 +149,8 @@ func (*Area) Migrations() []sqlstore.Migrations {
 	return []sqlstore.Migrations{image.Migrations()}
 }
 
-// Build opens the stores, recovers writes a restart interrupted,
+// Build opens the stores (an RBD pool connects in the background, its
+// calls 503s until then), recovers writes a restart interrupted,
 // registers the catalog endpoint and returns the API behind the token
 // middleware. Imports running in the background (glance-direct,
 // web-download) are waited for when the stack closes, however long they
@@ -187,6 +188,16 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	provideCreate(env, svc)
 	h := (&api.API{Service: svc, Policy: enf, ShowMultipleLocations: a.Config.ShowLocations, ShowDirectURL: a.Config.ShowDirectURL}).Handler()
 	mw := &middleware.Middleware{Validator: v, Style: httpapi.Glance, Optional: true}
+	// The RBD store connects in the background, trying again while the
+	// cluster cannot be reached; until then its reads and writes are
+	// 503s.
+	rd, onRBD := svc.Data.(*rbdData)
+	if onRBD {
+		env.Go("image rbd connect", func(ctx context.Context) error {
+			connectRBD(ctx, env.Log, a.Config.RBD, rd, svc)
+			return nil
+		})
+	}
 	// At close, imports in progress stop (Service.Stop) and the next
 	// start resumes or requeues them (Recover above).
 	// The RBD store's connection closes once they have stopped (a
@@ -194,8 +205,8 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	env.Go("image imports", func(ctx context.Context) error {
 		<-ctx.Done()
 		svc.Stop()
-		if rs, ok := svc.Data.(*rbdstore.Store); ok {
-			rs.Close()
+		if onRBD {
+			rd.close()
 		}
 		return nil
 	})
@@ -227,32 +238,6 @@ func (a *Area) loadMetadefs(ctx context.Context, env *compose.Env, s *image.Stor
 	return nil
 }
 
-// rbdConnectTimeout bounds the connection to the images' cluster at
-// start.
-const rbdConnectTimeout = 30 * time.Second
-
-// openRBD connects to the images pool, removes the uploads a crash left,
-// and closes the connection when the stack stops. A build without Ceph
-// support refuses the setting.
-func openRBD(ctx context.Context, env *compose.Env, r RBD) (*rbdstore.Store, error) {
-	if !rbdstore.Available {
-		return nil, fmt.Errorf("image.rbd.ceph_conf is set: %w", rbdstore.ErrUnavailable)
-	}
-	c, cancel := context.WithTimeout(ctx, rbdConnectTimeout)
-	defer cancel()
-	rs, err := rbdstore.Open(c, rbdstore.Config{ConfFile: r.CephConf, User: r.User, Keyring: r.Keyring, Pool: r.Pool,
-		ChunkSizeMB: r.ChunkSize, ConnectTimeout: rbdConnectTimeout})
-	if err != nil {
-		return nil, fmt.Errorf("image.rbd: %w", err)
-	}
-	if err := rs.Clean(c); err != nil {
-		rs.Close()
-		return nil, fmt.Errorf("image.rbd: %w", err)
-	}
-	env.Log.Info("image data in RBD", "pool", rs.Pool(), "fsid", rs.FSID())
-	return rs, nil
-}
-
 // dir is the effective image directory.
 func (a *Area) dir(core *compose.Config) string {
 	if a.Config.Dir != "" {
@@ -273,11 +258,11 @@ func (a *Area) service(ctx context.Context, env *compose.Env) (*image.Service, e
 	}
 	ic := a.Config
 	if ic.RBD.Enabled() {
-		rs, err := openRBD(ctx, env, ic.RBD)
-		if err != nil {
-			return nil, err
+		// Connected in the background (Build): the API serves meanwhile.
+		if !rbdstore.Available {
+			return nil, fmt.Errorf("image.rbd.ceph_conf is set: %w", rbdstore.ErrUnavailable)
 		}
-		data = rs
+		data = &rbdData{}
 	}
 	records := image.NewStore(env.DB, env.Watch)
 	// Glance's per-image quotas (image_property_quota, image_tag_quota,
