@@ -43,8 +43,10 @@ func (f *Filesystem) URL(id string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.Join(dir, "objects", id)}).String()
 }
 
-// Put writes a temporary file, fsyncs it, renames it over objects/<id> and
-// fsyncs the directory. On any failure the temporary file is removed.
+// Put writes a temporary file (with O_DIRECT where the filesystem
+// allows it: the data does not pass through the page cache), fsyncs it,
+// renames it over objects/<id> and fsyncs the directory. On any failure
+// the temporary file is removed.
 func (f *Filesystem) Put(ctx context.Context, id string, r io.Reader, opts PutOptions) (Object, error) {
 	final, err := f.path(id)
 	if err != nil {
@@ -55,7 +57,7 @@ func (f *Filesystem) Put(ctx context.Context, id string, r io.Reader, opts PutOp
 			return Object{}, fmt.Errorf("store: %w", err)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Join(f.Dir, "tmp"), id+".*")
+	tmp, direct, err := createTemp(filepath.Join(f.Dir, "tmp"), id)
 	if err != nil {
 		return Object{}, fmt.Errorf("store: %w", err)
 	}
@@ -66,7 +68,7 @@ func (f *Filesystem) Put(ctx context.Context, id string, r io.Reader, opts PutOp
 			os.Remove(tmp.Name())
 		}
 	}()
-	obj, err := copyObject(ctx, tmp, r, opts)
+	obj, err := copyObject(ctx, &fileWriter{f: tmp, direct: direct}, r, opts)
 	if err != nil {
 		return Object{}, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gostack/gostack/kit/fault"
 )
@@ -87,8 +89,23 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptions) (O
 	return copyObject(ctx, dst, src, opts)
 }
 
-// copyChunk is the unit copyObject reads, writes and hashes.
-const copyChunk = 4 << 20
+// copyChunk is the unit copyObject reads, writes and hashes, and
+// copySlots the chunks in flight: while the reader fills one, md5, the
+// os_hash_algo hash and the writer each work through the others at
+// their own pace, so that the two hashes keep both cores busy rather
+// than wait for each other at every chunk.
+const (
+	copyChunk = 1 << 20
+	copySlots = 8
+)
+
+// copySlot is one chunk in flight; held counts the consumers (md5, the
+// other hash, the writer) not done with it yet.
+type copySlot struct {
+	buf  []byte
+	n    int
+	held sync.WaitGroup
+}
 
 // copyObject copies src to dst through the digest and the tee, enforcing
 // the options; it returns the object written.
@@ -100,10 +117,6 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 	if opts.SizeKnown && opts.MaxSize > 0 && opts.Size > opts.MaxSize {
 		return Object{}, ErrTooLarge // refuse before reading a byte
 	}
-	var w io.Writer = overlap{dst, d}
-	if opts.Tee != nil {
-		w = io.MultiWriter(w, opts.Tee)
-	}
 	limit := opts.MaxSize
 	if opts.SizeKnown && (limit == 0 || opts.Size < limit) {
 		limit = opts.Size // one byte more than announced is already wrong
@@ -113,57 +126,96 @@ func copyObject(ctx context.Context, dst io.Writer, src io.Reader, opts PutOptio
 	if bounded {
 		r = io.LimitReader(src, limit+1)
 	}
-	// Two buffers: while one chunk is written and hashed (on three
-	// goroutines, see overlap), the next is read. Chunks are read whole
-	// (fill), not as the network hands them over, so every
-	// chunk is large enough to be worth the goroutines.
-	bufs := [2][]byte{make([]byte, copyChunk), make([]byte, copyChunk)}
-	work, done := make(chan []byte), make(chan error)
-	go func() {
-		for p := range work {
-			_, err := w.Write(p)
-			done <- err
-		}
-	}()
-	defer close(work)
-	pending := false
-	wait := func() error {
-		if !pending {
-			return nil
-		}
-		pending = false
-		return <-done
+	// The consumers: the writer (and the tee after it, which sees what
+	// was written) and the two hashes. The first error stops the reader.
+	var (
+		failed   atomic.Bool
+		failure  error
+		failOnce sync.Once
+	)
+	fail := func(err error) {
+		failOnce.Do(func() { failure = err; failed.Store(true) })
 	}
+	write := func(p []byte) error {
+		if _, err := dst.Write(p); err != nil {
+			return err
+		}
+		if opts.Tee != nil {
+			if _, err := opts.Tee.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	consumers := []func([]byte) error{
+		write,
+		func(p []byte) error { d.md5.Write(p); return nil },
+		func(p []byte) error { d.multi.Write(p); return nil },
+	}
+	var running sync.WaitGroup
+	queues := make([]chan *copySlot, len(consumers))
+	for i, consume := range consumers {
+		queues[i] = make(chan *copySlot, copySlots)
+		running.Add(1)
+		go func(q <-chan *copySlot) {
+			defer running.Done()
+			for s := range q {
+				if !failed.Load() {
+					if err := consume(s.buf[:s.n]); err != nil {
+						fail(err)
+					}
+				}
+				s.held.Done()
+			}
+		}(queues[i])
+	}
+	finish := func(err error) (Object, error) {
+		for _, q := range queues {
+			close(q)
+		}
+		running.Wait()
+		if err == nil && failed.Load() {
+			err = failure
+		}
+		return Object{}, err
+	}
+	slots := make([]copySlot, copySlots)
 	var n int64
-	for cur := 0; ; cur ^= 1 {
+	for i := 0; ; i = (i + 1) % copySlots {
+		s := &slots[i]
+		s.held.Wait()
+		if s.buf == nil {
+			s.buf = alignedBuffer(copyChunk)
+		}
 		if err := ctx.Err(); err != nil {
-			wait()
-			return Object{}, err
+			return finish(err)
 		}
-		k, rerr := fill(r, bufs[cur])
-		if err := wait(); err != nil {
-			return Object{}, err
+		if failed.Load() {
+			return finish(nil)
 		}
+		k, rerr := fill(r, s.buf)
 		if k > 0 {
 			n += int64(k)
 			if bounded && n > limit {
 				if opts.SizeKnown && (opts.MaxSize == 0 || opts.Size < opts.MaxSize) {
-					return Object{}, ErrSizeMismatch
+					return finish(ErrSizeMismatch)
 				}
-				return Object{}, ErrTooLarge
+				return finish(ErrTooLarge)
 			}
-			work <- bufs[cur][:k]
-			pending = true
+			s.n = k
+			s.held.Add(len(queues))
+			for _, q := range queues {
+				q <- s
+			}
 		}
 		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {
-			wait()
-			return Object{}, rerr
+			return finish(rerr)
 		}
 	}
-	if err := wait(); err != nil {
+	if _, err := finish(nil); err != nil {
 		return Object{}, err
 	}
 	if opts.SizeKnown && n != opts.Size {
@@ -188,31 +240,4 @@ func fill(r io.Reader, p []byte) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// overlap writes each chunk to the destination while the digest hashes
-// it, on two goroutines; the caller's buffer is not reused until both
-// are done.
-type overlap struct {
-	dst io.Writer
-	d   *Digest
-}
-
-func (o overlap) Write(p []byte) (int, error) {
-	if len(p) < parallelMin {
-		if _, err := o.dst.Write(p); err != nil {
-			return 0, err
-		}
-		return o.d.Write(p)
-	}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := o.dst.Write(p)
-		errc <- err
-	}()
-	o.d.Write(p)
-	if err := <-errc; err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
