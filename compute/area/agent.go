@@ -41,7 +41,7 @@ type Agent struct {
 	OverrideRatios   map[string]float64 `yaml:"allocation_ratios" help:"allocation ratio by resource class that wins on every report (Nova's cpu/ram/disk_allocation_ratio); empty keeps what is stored"`
 	// The cephx keys of rbd volumes, which Nova's hosts hold as libvirt
 	// secrets operators define.
-	RBDSecrets map[string]string `yaml:"rbd_secrets" help:"rbd volumes' cephx keys: by secret uuid (the connection's secret_uuid: the volume backend's, as Cinder's rbd_secret_uuid), the keyring file holding the key of the volumes' user (a Ceph keyring, or the key alone; readable by the agent only); the libvirt driver defines the libvirt secret of that uuid with it"`
+	RBDSecrets map[string]string `yaml:"rbd_secrets" help:"rbd volumes' cephx keys: by secret uuid (the connection's secret_uuid: the volume backend's, as Cinder's rbd_secret_uuid), the keyring file holding the key of the volumes' user (a Ceph keyring, or the key alone; readable by the agent only); the libvirt driver defines the libvirt secret of that uuid with it; in the all-in-one the RBD volume backend's volume.rbd.keyring is added for its secret uuid unless named here"`
 	RBDConf    string            `yaml:"rbd_conf" help:"the ceph.conf QEMU's librbd reads for rbd volumes (the monitors are each volume's); empty for the driver's own, which only bounds a connection to 10 s (client mount timeout)"`
 	// The controller and the host's switch, for `gostack compute-agent`
 	// on another host (the in-process agent knows them).
@@ -102,10 +102,19 @@ func (c *Compute) startAgent(ctx context.Context, env *compose.Env) error {
 	}
 	ag := &agent.Agent{Config: ac.agentConfig(host, dir), Session: sess, ComputeURL: env.URL, FeedURL: feed + "/v1/watch/compute",
 		HTTP: sess.HTTP, Log: env.Log.With("agent", host)}
+	// An RBD volume backend in the same process gives its keyring for
+	// its secret uuid, unless rbd_secrets names that uuid already.
+	keyrings := &virt.RBDKeyrings{}
+	env.Provide(RBDSecretKey, func(secretUUID, keyring string) (bool, error) {
+		if virt.RBDSecrets(ac.RBDSecrets).Has(secretUUID) {
+			return false, nil
+		}
+		return keyrings.Add(secretUUID, keyring)
+	})
 	// The run is started in the background: the switch may be the
 	// network agent's, which it starts itself.
 	env.Go("compute agent", func(ctx context.Context) error {
-		drv, err := c.driver(ctx, env, ag, dir)
+		drv, err := c.driver(ctx, env, ag, dir, keyrings)
 		if err != nil {
 			env.Log.Error("compute agent: no driver", "err", err)
 			return nil // the API and the builder keep serving; servers stay BUILD until an agent runs
@@ -132,22 +141,24 @@ func (ac *Agent) agentConfig(host, dir string) agent.Config {
 
 // driver makes the configured driver; for QEMU, ports are plugged into
 // the network agent's Open vSwitch through the agent.
-func (c *Compute) driver(ctx context.Context, env *compose.Env, ag *agent.Agent, dir string) (virt.Driver, error) {
+func (c *Compute) driver(ctx context.Context, env *compose.Env, ag *agent.Agent, dir string, keyrings *virt.RBDKeyrings) (virt.Driver, error) {
 	var sw func(context.Context) (string, error)
 	if f, err := compose.Provided[func(context.Context) (string, error)](env, ovsKey); err == nil {
 		sw = f
 	} else if c.Config.Agent.Driver != "libvirt" {
 		env.Log.Warn("compute agent: no Open vSwitch from the network area: guest ports are not plugged", "err", err)
 	}
-	return c.Config.Agent.driver(ctx, ag, dir, sw, env.Log)
+	return c.Config.Agent.driver(ctx, ag, dir, sw, keyrings, env.Log)
 }
 
 // driver makes the configured driver; for QEMU, ports are plugged into
-// the switch whose database endpoint sw gives (none when nil).
-func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw func(context.Context) (string, error), log *slog.Logger) (virt.Driver, error) {
+// the switch whose database endpoint sw gives (none when nil). keyrings
+// are the RBD keyrings learnt while it runs beside rbd_secrets (nil for
+// none).
+func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw func(context.Context) (string, error), keyrings *virt.RBDKeyrings, log *slog.Logger) (virt.Driver, error) {
 	if ac.Driver == "libvirt" {
 		return libvirt.New(ctx, libvirt.Config{URI: ac.LibvirtURI, StateDir: filepath.Join(dir, "libvirt"), DomainType: ac.DomainType,
-			RBDSecrets: ac.RBDSecrets, RBDConf: ac.RBDConf, InitiatorName: ag.InitiatorName(), Log: log})
+			RBDSecrets: ac.RBDSecrets, RBDKeyrings: keyrings, RBDConf: ac.RBDConf, InitiatorName: ag.InitiatorName(), Log: log})
 	}
 	if sw != nil {
 		endpoint, err := sw(ctx)
@@ -161,7 +172,7 @@ func (ac *Agent) driver(ctx context.Context, ag *agent.Agent, dir string, sw fun
 		ag.Switch = conn
 	}
 	return qemu.New(qemu.Config{StateDir: filepath.Join(dir, "qemu"), Accel: ac.Accel, Plug: ag.Plug, Unplug: ag.Unplug,
-		RBDSecrets: ac.RBDSecrets, RBDConf: ac.RBDConf, InitiatorName: ag.InitiatorName(), Log: log})
+		RBDSecrets: ac.RBDSecrets, RBDKeyrings: keyrings, RBDConf: ac.RBDConf, InitiatorName: ag.InitiatorName(), Log: log})
 }
 
 // RunAgent runs this host's compute agent alone, against the controller
@@ -200,7 +211,7 @@ func (c *Compute) RunAgent(ctx context.Context, core *compose.Config, log *slog.
 		}
 		return ep, err
 	}
-	drv, err := ac.driver(ctx, ag, dir, sw, log)
+	drv, err := ac.driver(ctx, ag, dir, sw, nil, log)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}

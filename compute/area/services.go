@@ -34,6 +34,15 @@ const (
 	volReleaseAllKey  = "volume.attachments.release_instance"
 )
 
+// RBDSecretKey is where the in-process compute agent takes the keyring
+// of an RBD volume backend running in the same process, with standard
+// types only: func(secretUUID, keyring string) (added bool, err error),
+// the keyring file of the backend's user for the secret uuid of its
+// connections (Cinder's rbd_secret_uuid, else the cluster's fsid). A
+// uuid compute.agent.rbd_secrets names already keeps the operator's
+// keyring (false).
+const RBDSecretKey = "compute.agent.rbd_secret"
+
 // VolumeExtendedKey is where the compute area takes Cinder's
 // volume-extended event from the block-storage area, with standard types
 // only: func(ctx, instance, volume string, size int64) error, size in

@@ -41,6 +41,10 @@ type Config struct {
 	// has (operators define it, as for Nova), and one the host lacks too
 	// is refused (virt.ErrNoKey).
 	RBDSecrets virt.RBDSecrets
+	// RBDKeyrings are keyrings learnt while the host runs, for the
+	// uuids RBDSecrets does not name (the all-in-one's in-process RBD
+	// volume backend's); nil for none.
+	RBDKeyrings *virt.RBDKeyrings
 	// RBDConf is the ceph.conf QEMU's librbd reads for rbd volumes
 	// (<source><config file=...>; the monitors are the connection's
 	// whatever it says). Empty: the driver's own, StateDir/ceph.conf

@@ -177,6 +177,10 @@ func (d *Driver) rootSecret(c *libvirt.Connect, g virt.Guest, replace bool) erro
 	return nil
 }
 
+// rbdSecrets are Config.RBDSecrets and the keyrings learnt since
+// (Config.RBDKeyrings) for the uuids it does not name.
+func (d *Driver) rbdSecrets() virt.RBDSecrets { return d.cfg.RBDKeyrings.With(d.cfg.RBDSecrets) }
+
 // cephSecret makes sure libvirt has the ceph secret of an rbd volume's
 // secret uuid, holding its user's key. With a keyring for that uuid
 // (Config.RBDSecrets) the secret holds its key: defined (usage ceph,
@@ -195,13 +199,13 @@ func (d *Driver) cephSecret(c *libvirt.Connect, r virt.RBD) error {
 	default:
 		return wrap(err, "look up ceph secret %s", r.SecretUUID)
 	}
-	if !d.cfg.RBDSecrets.Has(r.SecretUUID) {
+	if !d.rbdSecrets().Has(r.SecretUUID) {
 		if s == nil {
 			return fmt.Errorf("%w: libvirt has no secret %s and Config.RBDSecrets no keyring for it", virt.ErrNoKey, r.SecretUUID)
 		}
 		return nil
 	}
-	key, err := d.cfg.RBDSecrets.Key(r.SecretUUID, r.User)
+	key, err := d.rbdSecrets().Key(r.SecretUUID, r.User)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,10 @@ type Config struct {
 	// connection's user into the volume's secret file; an rbd volume
 	// with cephx whose uuid has no key here is refused (virt.ErrNoKey).
 	RBDSecrets virt.RBDSecrets
+	// RBDKeyrings are keyrings learnt while the host runs, for the
+	// uuids RBDSecrets does not name (the all-in-one's in-process RBD
+	// volume backend's); nil for none.
+	RBDKeyrings *virt.RBDKeyrings
 	// RBDConf is the ceph.conf QEMU's librbd reads for rbd volumes (the
 	// monitors are the connection's whatever it says). Empty: the
 	// driver's own, StateDir/ceph.conf, which sets only client mount

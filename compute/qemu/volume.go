@@ -383,6 +383,10 @@ func storedTarget(v virt.Disk) (virt.ISCSI, error) {
 	return t, err
 }
 
+// rbdSecrets are Config.RBDSecrets and the keyrings learnt since
+// (Config.RBDKeyrings) for the uuids it does not name.
+func (d *Driver) rbdSecrets() virt.RBDSecrets { return d.cfg.RBDKeyrings.With(d.cfg.RBDSecrets) }
+
 // keepSecret writes v's secret, if it has one, to node's secret file
 // and returns v as guest.json keeps it: without the password. An iscsi
 // volume's secret is its CHAP password, which leaves the connection; an
@@ -401,7 +405,7 @@ func (d *Driver) keepSecret(f files, node string, v virt.Disk) (virt.Disk, error
 		if err != nil || r.User == "" {
 			return v, err
 		}
-		key, err := d.cfg.RBDSecrets.Key(r.SecretUUID, r.User)
+		key, err := d.rbdSecrets().Key(r.SecretUUID, r.User)
 		if err != nil {
 			return v, err
 		}
@@ -474,10 +478,10 @@ func (d *Driver) refreshKeys(g *definition, f files) {
 	}
 	for node, v := range disks {
 		r, err := v.RBD()
-		if err != nil || r.User == "" || !d.cfg.RBDSecrets.Has(r.SecretUUID) {
+		if err != nil || r.User == "" || !d.rbdSecrets().Has(r.SecretUUID) {
 			continue
 		}
-		key, err := d.cfg.RBDSecrets.Key(r.SecretUUID, r.User)
+		key, err := d.rbdSecrets().Key(r.SecretUUID, r.User)
 		if err != nil {
 			d.log.Warn("compute/qemu: a volume's keyring: the key kept is used", "guest", g.ID, "volume", v.VolumeID(), "err", err)
 			continue

@@ -256,3 +256,48 @@ func TestRBDSecrets(t *testing.T) {
 		}
 	}
 }
+
+// Keyrings learnt while a host runs add uuids the configuration does
+// not name and never replace one it does; a bad entry is refused.
+func TestRBDKeyrings(t *testing.T) {
+	dir := t.TempDir()
+	conf, learnt := filepath.Join(dir, "conf.key"), filepath.Join(dir, "learnt.key")
+	os.WriteFile(conf, []byte(cephKey(5)), 0o600)
+	os.WriteFile(learnt, []byte(cephKey(6)), 0o600)
+	const other = "11111111-2222-3333-4444-555555555555"
+	base := virt.RBDSecrets{secretUUID: conf}
+
+	var none *virt.RBDKeyrings
+	if got := none.With(base); !reflect.DeepEqual(got, base) {
+		t.Errorf("nil keyrings: %v", got)
+	}
+	k := &virt.RBDKeyrings{}
+	for _, c := range []struct {
+		uuid, keyring string
+		added, bad    bool
+	}{
+		{strings.ToUpper(other), learnt, true, false},
+		{other, conf, false, false}, // learnt already: kept
+		{"not-a-uuid", learnt, false, true},
+		{secretUUID, "", false, true},
+	} {
+		added, err := k.Add(c.uuid, c.keyring)
+		if added != c.added || (err != nil) != c.bad {
+			t.Errorf("Add(%s, %q): %v %v", c.uuid, c.keyring, added, err)
+		}
+	}
+	// The configuration's uuid keeps its keyring even when one is learnt
+	// for it.
+	if added, err := k.Add(secretUUID, learnt); !added || err != nil {
+		t.Fatalf("Add(configured uuid): %v %v", added, err)
+	}
+	s := k.With(base)
+	for uuid, want := range map[string]string{secretUUID: cephKey(5), other: cephKey(6)} {
+		if key, err := s.Key(uuid, "gostack"); err != nil || key != want {
+			t.Errorf("Key(%s): %q %v, want %q", uuid, key, err, want)
+		}
+	}
+	if len(base) != 1 {
+		t.Errorf("With changed its base: %v", base)
+	}
+}

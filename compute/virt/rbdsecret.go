@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 )
 
 // ErrNoKey is an rbd volume whose cephx key the host does not have: no
@@ -149,4 +150,55 @@ func (s RBDSecrets) Check() error {
 		}
 	}
 	return nil
+}
+
+// RBDKeyrings are keyrings a host learns while it runs, beside the
+// RBDSecrets it was configured with: the all-in-one adds its in-process
+// RBD volume backend's keyring once the backend knows its secret uuid
+// (the cluster's fsid when none is set). Safe for concurrent use; the
+// zero value is empty, and a nil *RBDKeyrings has nothing.
+type RBDKeyrings struct {
+	mu sync.RWMutex
+	m  RBDSecrets
+}
+
+// Add names keyring for secret uuid; a uuid it has already keeps its
+// keyring (false).
+func (k *RBDKeyrings) Add(secretUUID, keyring string) (bool, error) {
+	if !isUUID(secretUUID) || keyring == "" {
+		return false, fmt.Errorf("compute/virt: rbd secret %q: want a uuid and a keyring file", secretUUID)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m.Has(secretUUID) {
+		return false, nil
+	}
+	if k.m == nil {
+		k.m = RBDSecrets{}
+	}
+	k.m[strings.ToLower(secretUUID)] = keyring
+	return true, nil
+}
+
+// With is base with the keyrings learnt for the uuids base does not
+// have: what the configuration names wins.
+func (k *RBDKeyrings) With(base RBDSecrets) RBDSecrets {
+	if k == nil {
+		return base
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if len(k.m) == 0 {
+		return base
+	}
+	out := make(RBDSecrets, len(base)+len(k.m))
+	for id, path := range k.m {
+		if !base.Has(id) {
+			out[id] = path
+		}
+	}
+	for id, path := range base {
+		out[id] = path
+	}
+	return out
 }

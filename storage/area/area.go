@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"os"
@@ -403,6 +404,7 @@ func (v *Volume) startRBDAgent(env *compose.Env, sess *kitagent.Session) error {
 		}
 		defer cl.Close()
 		log.Info("volume agent: connected to the Ceph cluster", "fsid", cl.FSID(), "pool", rc.Pool, "user", rc.User)
+		lendRBDKeyring(env, log, rc, cl.FSID())
 		ag := &agent.Agent{Config: agent.Config{Host: host, BackendName: rc.BackendName, MaxOverSubscriptionRatio: rc.MaxOverSubscriptionRatio,
 			ReservedPercentage: rc.ReservedPercentage, ImageDir: filepath.Join(dir, "images")},
 			Backend: &agent.RBD{Client: cl, TempDir: filepath.Join(dir, "tmp"), Log: log}, Session: sess, VolumeURL: env.URL,
@@ -414,6 +416,43 @@ func (v *Volume) startRBDAgent(env *compose.Env, sess *kitagent.Session) error {
 		return err
 	})
 	return nil
+}
+
+// computeRBDSecretKey is the in-process compute agent's keyrings
+// (compute/area's RBDSecretKey): func(secretUUID, keyring string)
+// (added bool, err error).
+const computeRBDSecretKey = "compute.agent.rbd_secret"
+
+// lendRBDKeyring gives the compute agent running in this process, if
+// any, the RBD backend's keyring for the secret uuid of its connections
+// (volume.rbd.secret_uuid, else the cluster's fsid), so that its guests
+// attach the backend's volumes without compute.agent.rbd_secrets; a uuid
+// that names already keeps the operator's keyring. Without a user (no
+// cephx) or a keyring file of its own there is nothing to lend.
+func lendRBDKeyring(env *compose.Env, log *slog.Logger, rc RBD, fsid string) {
+	if rc.User == "" {
+		return
+	}
+	uuid := rc.SecretUUID
+	if uuid == "" {
+		uuid = fsid
+	}
+	add, err := compose.Provided[func(string, string) (bool, error)](env, computeRBDSecretKey)
+	if err != nil {
+		return // no compute agent in this process
+	}
+	if rc.Keyring == "" {
+		log.Info("volume agent: volume.rbd.keyring is not set: the compute agent takes the key of the volumes' secret uuid from compute.agent.rbd_secrets only", "secret_uuid", uuid)
+		return
+	}
+	switch added, err := add(uuid, rc.Keyring); {
+	case err != nil:
+		log.Warn("volume agent: the compute agent did not take the backend's keyring", "secret_uuid", uuid, "err", err)
+	case added:
+		log.Info("volume agent: the compute agent in this process takes the backend's keyring for its volumes' secret uuid", "secret_uuid", uuid, "keyring", rc.Keyring)
+	default:
+		log.Info("volume agent: compute.agent.rbd_secrets names the volumes' secret uuid already: its keyring is used", "secret_uuid", uuid)
+	}
 }
 
 // Keys under which the block-storage area lends its attachments to the
