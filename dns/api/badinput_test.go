@@ -204,7 +204,7 @@ func TestBadInput(t *testing.T) {
 		{name: "fip unset", method: "PATCH", path: fip, body: map[string]any{"ptrdname": nil}, code: 404, typ: "not_found"},
 
 		// routes
-		{name: "unknown route", method: "POST", path: "/v2/zones/{zone}/tasks/pool_move", code: 404, typ: "not_found"},
+		{name: "unknown route", method: "POST", path: "/v2/zones/{zone}/tasks/move", code: 404, typ: "not_found"},
 		{name: "wrong method", method: "PUT", path: "/v2/zones/{zone}", body: map[string]any{}, code: 405, typ: "method_not_allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,6 +55,11 @@ func decode(w http.ResponseWriter, r *http.Request, s schema, current map[string
 	if err != nil {
 		return object{}, err
 	}
+	return s.object(raw, current)
+}
+
+// object checks the keys of a body already read, as decode does.
+func (s schema) object(raw map[string]json.RawMessage, current map[string]any) (object, error) {
 	var bad []string
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		acc, known := s.fields[k]

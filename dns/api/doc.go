@@ -229,8 +229,25 @@
 // Keystone whether the project exists, and takes it when it cannot ask);
 // a zone being deleted cannot be shared.
 //
-// What it does not do. Not served (404): the zone task pool_move, and
-// json-patch bodies (501, as in Designate). The
+// Zone task pool_move. POST /v2/zones/{zone_id}/tasks/pool_move
+// {"pool_id"} moves a zone to another pool (dns.Store.MoveZone), checked
+// in PoolMoveController's order: the zone id (400 invalid_uuid), the body
+// (400 invalid_json), get_zone (404), a zone being deleted, a pool_id
+// naming the zone's own pool (400 "Target pool must be different for
+// zone pool move", before the policy, so a member is told so), the body's
+// keys as the zone adapter reads them and pool_id a UUID (400
+// invalid_object), then the policy pool_move_zone (admins: 403), a pool
+// that does not exist (400 "Target pool does not exist", as Designate's
+// central answers it: not a 404), and a pool_id absent or null, which
+// moves the zone to the default pool, as Designate's default scheduler
+// picks it (400 "No valid pool selected" when the zone is there). 202
+// with the JSON empty string. The publisher follows the zone's pool at
+// once. Differences: a PRIMARY zone's serial is bumped (Designate keeps
+// it, so its secondaries would not see the new NS records), and a target
+// pool without NS records is 400 no_servers_configured (Designate: 500).
+//
+// What it does not do. Not served: json-patch bodies (501, as in
+// Designate), except on pool_move, whose controller reads them as JSON. The
 // X-Designate-Edit-Managed-Records and X-Designate-Hard-Delete headers are
 // checked against their policies but change nothing: managed recordsets
 // (the SOA and apex NS) stay read-only, and a zone is always deleted from

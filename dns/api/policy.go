@@ -33,9 +33,9 @@ const (
 // zone_transfer_request, zone_transfer_accept, zone_import, zone_export
 // and shared_zones), under Designate's rule
 // names, with Designate's scope types. An operator's policy file
-// overrides them by name. Rules of calls not served (pool_move_zone,
-// and those Designate checks only inside its central service) are kept so
-// that a policy file naming them loads as it would for Designate.
+// overrides them by name. Rules Designate checks only inside its central
+// service are kept so that a policy file naming them loads as it would
+// for Designate.
 func Defaults() []policy.Rule {
 	project := []string{"project"}
 	ops := func(method string, paths ...string) []policy.Operation {
