@@ -295,6 +295,7 @@ var hostileRoutes = append(append(append(append(assignmentRoutes(), networkTagRo
 	{area: "dns", pattern: "GET /v2/zones/tasks/exports/{zone_export_id}/export"},
 	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/abandon"},
 	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/xfr"},
+	{area: "dns", pattern: "POST /v2/zones/{zone_id}/tasks/pool_move", body: `{"pool_id":"{{pool}}"}`}, // the zone's own pool: refused
 	{area: "dns", pattern: "POST /v2/zones/{zone_id}/shares", body: `{"target_project_id":"{{project_b}}"}`},
 	{area: "dns", pattern: "GET /v2/zones/{zone_id}/shares"},
 	{area: "dns", pattern: "GET /v2/zones/{zone_id}/shares/{zone_share_id}"},
