@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"time"
@@ -18,6 +19,38 @@ import (
 type Filer interface {
 	VolumePath(ctx context.Context, id string) (string, error)
 	SnapshotPath(ctx context.Context, id string) (string, error)
+}
+
+// Opener is a Backend whose volumes and snapshots the agent reads and
+// writes through the backend's own client (an RBD image through
+// librbd), as Cinder's chunked backup drivers read any backend through
+// its connector: backups are made from them and restored into them. A
+// reader or writer may also say where its data is (chunked.Extenter)
+// and zero itself without writing (chunked.Zeroer).
+type Opener interface {
+	// ReadVolume opens volume id for backup backupID to read. live says
+	// a guest may be writing it (it was in-use): the backend then reads
+	// a point-in-time copy (Cinder's temporary snapshot of an in-use
+	// volume's backup), which Close removes, and the backend's sweep
+	// after a kill.
+	ReadVolume(ctx context.Context, id, backupID string, live bool) (VolumeReader, error)
+	// ReadSnapshot opens snapshot snapID of volume volID to read.
+	ReadSnapshot(ctx context.Context, volID, snapID string) (VolumeReader, error)
+	// WriteVolume opens volume id to write (a restore); Close makes
+	// the writes durable.
+	WriteVolume(ctx context.Context, id string) (VolumeWriter, error)
+}
+
+// VolumeReader is a volume or a snapshot a backup reads.
+type VolumeReader interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// VolumeWriter is a volume a restore writes.
+type VolumeWriter interface {
+	io.WriterAt
+	io.Closer
 }
 
 // backups does the work of the backups on this host (Cinder's backup
@@ -68,7 +101,9 @@ func (a *Agent) backupStore() (*chunked.Store, error) {
 	if a.Config.BackupDir == "" {
 		return nil, permanentError{errors.New("this backend's agent has no backup directory")}
 	}
-	if _, ok := a.Backend.(Filer); !ok {
+	_, filer := a.Backend.(Filer)
+	_, opener := a.Backend.(Opener)
+	if !filer && !opener {
 		return nil, permanentError{errors.New("this backend cannot back volumes up")}
 	}
 	if err := os.MkdirAll(a.Config.BackupDir, 0o700); err != nil {
@@ -77,36 +112,74 @@ func (a *Agent) backupStore() (*chunked.Store, error) {
 	return &chunked.Store{Dir: a.Config.BackupDir}, nil
 }
 
+// backUp stores backup b of its volume (or snapshot): a Filer's file,
+// or what an Opener reads.
 func (a *Agent) backUp(ctx context.Context, store *chunked.Store, b storage.Backup) (chunked.Result, error) {
-	f := a.Backend.(Filer)
-	var src string
+	j := chunked.Job{ID: b.ID, VolumeID: b.VolumeID, ParentID: b.ParentID, Size: b.Size << 30}
 	var err error
-	if b.SnapshotID != "" {
-		src, err = f.SnapshotPath(ctx, b.SnapshotID)
-	} else {
-		src, err = f.VolumePath(ctx, b.VolumeID)
+	switch be := a.Backend.(type) {
+	case Filer:
+		if b.SnapshotID != "" {
+			j.Source, err = be.SnapshotPath(ctx, b.SnapshotID)
+		} else {
+			j.Source, err = be.VolumePath(ctx, b.VolumeID)
+		}
+	case Opener:
+		var r VolumeReader
+		if b.SnapshotID != "" {
+			r, err = be.ReadSnapshot(ctx, b.VolumeID, b.SnapshotID)
+		} else {
+			r, err = be.ReadVolume(ctx, b.VolumeID, b.ID, b.PreviousStatus == string(storage.VolumeInUse))
+		}
+		if err == nil {
+			defer func() {
+				// What it leaves (a temporary snapshot) is swept; the
+				// backup is whole.
+				if err := r.Close(); err != nil {
+					a.log().Warn("volume agent: a backup's volume could not be closed cleanly", "backup", b.ID, "err", err)
+				}
+			}()
+			j.Reader = r
+		}
 	}
 	if err != nil {
 		return chunked.Result{}, fmt.Errorf("backup %s: %w", b.ID, err)
 	}
 	start := time.Now()
-	res, err := store.Backup(ctx, chunked.Job{ID: b.ID, VolumeID: b.VolumeID, ParentID: b.ParentID, Source: src, Size: b.Size << 30})
+	res, err := store.Backup(ctx, j)
 	if err != nil {
 		return res, err
 	}
-	a.log().Info("volume agent: backed up", "backup", b.ID, "volume", b.VolumeID, "incremental", b.ParentID != "",
+	a.log().Info("volume agent: backed up", "backup", b.ID, "volume", b.VolumeID, "snapshot", b.SnapshotID, "incremental", b.ParentID != "",
 		"objects", res.Objects, "bytes", res.Bytes, "stored", res.Stored, "took", time.Since(start))
 	return res, nil
 }
 
+// restore writes backup b into its restore volume: a Filer's file, or
+// what an Opener writes.
 func (a *Agent) restore(ctx context.Context, store *chunked.Store, b storage.Backup) error {
-	dst, err := a.Backend.(Filer).VolumePath(ctx, b.RestoreVolumeID)
-	if err != nil {
-		return fmt.Errorf("restore %s: %w", b.ID, err)
-	}
 	start := time.Now()
-	if err := store.Restore(ctx, b.ID, dst); err != nil {
-		return err
+	switch be := a.Backend.(type) {
+	case Filer:
+		dst, err := be.VolumePath(ctx, b.RestoreVolumeID)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", b.ID, err)
+		}
+		if err := store.Restore(ctx, b.ID, dst); err != nil {
+			return err
+		}
+	case Opener:
+		w, err := be.WriteVolume(ctx, b.RestoreVolumeID)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", b.ID, err)
+		}
+		err = store.RestoreTo(ctx, b.ID, w)
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("restore %s: %w", b.ID, cerr)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	a.log().Info("volume agent: restored", "backup", b.ID, "volume", b.RestoreVolumeID, "took", time.Since(start))
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gostack/gostack/storage"
+	"github.com/gostack/gostack/storage/chunked"
 	"github.com/gostack/gostack/storage/rbd"
 )
 
@@ -36,6 +37,12 @@ import (
 // clones hold is deleted (renamed volume-<id>.deleted, removed with its
 // last clone), so it is never left deleting.
 //
+// Backups read the volume's image through librbd (Opener), an in-use
+// volume's at a temporary snapshot (backup-<id>.backup_snap, removed
+// once read, swept after a kill), a snapshot's at the snapshot, only
+// where objects exist; restores write the image, discarded first so it
+// stays thin.
+//
 // A leftover of earlier work (rbd.ErrLeftover: a volume-<id>.partial a
 // killed agent's client still holds, a parent's .clone_snap or a
 // deleted parent a delete could not release) is never the volume's
@@ -60,6 +67,7 @@ var (
 	_ Busier      = (*RBD)(nil)
 	_ Waiter      = (*RBD)(nil)
 	_ ImageCloner = (*RBD)(nil)
+	_ Opener      = (*RBD)(nil)
 )
 
 // Cloneable: the image at loc is an RBD image of this cluster the
@@ -235,3 +243,61 @@ func (b *RBD) Waiting(err error) bool { return errors.Is(err, rbd.ErrLeftover) }
 
 // Busy: the volume or snapshot is in use (rbd.ErrBusy).
 func (b *RBD) Busy(err error) bool { return errors.Is(err, rbd.ErrBusy) }
+
+// ReadVolume opens volume id's image for backup backupID to read; a
+// live (in-use) volume is read at a temporary snapshot, removed by
+// Close (by Sweep after a kill).
+func (b *RBD) ReadVolume(ctx context.Context, id, backupID string, live bool) (VolumeReader, error) {
+	var h *rbd.Handle
+	var err error
+	if live {
+		h, err = b.Client.OpenBackupSnapshot(ctx, id, backupID)
+	} else {
+		h, err = b.Client.OpenVolume(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rbdData{h}, nil
+}
+
+// ReadSnapshot opens snapshot snapID of volume volID to read.
+func (b *RBD) ReadSnapshot(ctx context.Context, volID, snapID string) (VolumeReader, error) {
+	h, err := b.Client.OpenSnapshot(ctx, volID, snapID)
+	if err != nil {
+		return nil, err
+	}
+	return rbdData{h}, nil
+}
+
+// WriteVolume opens volume id's image to write a restore into.
+func (b *RBD) WriteVolume(ctx context.Context, id string) (VolumeWriter, error) {
+	h, err := b.Client.OpenVolume(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return rbdData{h}, nil
+}
+
+// rbdData is an open image as the backup store reads and writes it:
+// only its allocated objects read (chunked.Extenter), zeroed by a
+// discard (chunked.Zeroer).
+type rbdData struct{ *rbd.Handle }
+
+var (
+	_ chunked.Extenter = rbdData{}
+	_ chunked.Zeroer   = rbdData{}
+)
+
+// Extents are the image's allocated extents.
+func (d rbdData) Extents(ctx context.Context, size int64) ([]chunked.Extent, error) {
+	ext, err := d.Handle.Extents(ctx, size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]chunked.Extent, len(ext))
+	for i, e := range ext {
+		out[i] = chunked.Extent{Offset: e.Offset, Length: e.Length}
+	}
+	return out, nil
+}

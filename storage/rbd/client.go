@@ -677,16 +677,26 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var own, cloneSnaps []string
+	var own, cloneSnaps, backupSnaps []string
 	for _, s := range in.Snapshots {
-		if strings.HasSuffix(s, cloneSnapSuffix) {
+		switch {
+		case strings.HasSuffix(s, cloneSnapSuffix):
 			cloneSnaps = append(cloneSnaps, s)
-		} else {
+		case strings.HasSuffix(s, backupSnapSuffix):
+			backupSnaps = append(backupSnaps, s)
+		default:
 			own = append(own, s)
 		}
 	}
 	if len(own) > 0 {
 		return &BusyError{Image: name, Snapshots: own}
+	}
+	// A backup's temporary snapshot a killed agent left: no backup is
+	// under way (the volume is being deleted), so it goes.
+	for _, s := range backupSnaps {
+		if err := c.removeSnapshot(name, s); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
 	}
 	held := false
 	for _, s := range cloneSnaps {
@@ -802,8 +812,9 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 }
 
 // Sweep removes what work cut short (or failed) left: half-filled
-// volumes (volume-<id>.partial), .clone_snap snapshots no clone uses, and
-// deleted volumes nothing holds any more. It is for when none of the
+// volumes (volume-<id>.partial), .clone_snap snapshots no clone uses,
+// backups' temporary snapshots (.backup_snap), and deleted volumes
+// nothing holds any more. It is for when none of the
 // backend's work is under way (an agent's start, and between its syncs):
 // the pool must be the backend's own. A half-filled volume a client
 // still has open (a killed agent's watch, until the OSDs time it out) is
@@ -832,7 +843,7 @@ func (c *Client) Sweep(ctx context.Context) error {
 				continue
 			}
 			for _, s := range in.Snapshots {
-				if strings.HasSuffix(s, cloneSnapSuffix) {
+				if strings.HasSuffix(s, cloneSnapSuffix) || strings.HasSuffix(s, backupSnapSuffix) {
 					if err := c.removeSnapshot(im.Name, s); err != nil && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrNotFound) {
 						errs = append(errs, err)
 					}

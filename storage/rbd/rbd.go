@@ -185,6 +185,11 @@ const (
 	// deletedSuffix names a deleted volume its clones still hold
 	// (Cinder's silent volume), removed with the last of them.
 	deletedSuffix = ".deleted"
+	// backupSnapPrefix and backupSnapSuffix name a backup's temporary
+	// snapshot of an in-use volume, "backup-<backup id>.backup_snap",
+	// removed when the backup has read it, by Sweep after a kill.
+	backupSnapPrefix = "backup-"
+	backupSnapSuffix = ".backup_snap"
 	// partialSuffix names an image being filled (a copy, an image's
 	// content): renamed to the volume once whole, removed by Sweep.
 	partialSuffix = ".partial"
@@ -195,6 +200,13 @@ func VolumeName(id string) string { return volumePrefix + id }
 
 // SnapshotName is snapshot id's RBD snapshot: "snapshot-<id>".
 func SnapshotName(id string) string { return snapshotPrefix + id }
+
+// BackupSnapshotName is backup id's temporary snapshot of an in-use
+// volume: "backup-<id>.backup_snap".
+func BackupSnapshotName(id string) string { return backupSnapPrefix + id + backupSnapSuffix }
+
+// Extent is a part of a volume: Length bytes from Offset.
+type Extent struct{ Offset, Length int64 }
 
 // ImageKind says what an image of the pool is.
 type ImageKind string

@@ -46,3 +46,22 @@ func (*Client) Monitors(context.Context) ([]string, []string, error) { return ni
 func (*Client) Connection(context.Context, string) (Connection, error) {
 	return Connection{}, ErrUnavailable
 }
+
+func (*Client) OpenVolume(context.Context, string) (*Handle, error) { return nil, ErrUnavailable }
+func (*Client) OpenSnapshot(context.Context, string, string) (*Handle, error) {
+	return nil, ErrUnavailable
+}
+func (*Client) OpenBackupSnapshot(context.Context, string, string) (*Handle, error) {
+	return nil, ErrUnavailable
+}
+
+// Handle is an open volume's API in a build without Ceph support: no
+// Client opens one, and its methods return ErrUnavailable.
+type Handle struct{}
+
+func (*Handle) Size() int64                                      { return 0 }
+func (*Handle) ReadAt([]byte, int64) (int, error)                { return 0, ErrUnavailable }
+func (*Handle) WriteAt([]byte, int64) (int, error)               { return 0, ErrUnavailable }
+func (*Handle) Zero(context.Context, int64, int64) error         { return ErrUnavailable }
+func (*Handle) Extents(context.Context, int64) ([]Extent, error) { return nil, ErrUnavailable }
+func (*Handle) Close() error                                     { return nil }
