@@ -2,8 +2,9 @@ package identity
 
 import (
 	"fmt"
-	"regexp"
 	"time"
+
+	"github.com/dlclark/regexp2/v2"
 
 	"github.com/gostack/gostack/kit/fault"
 )
@@ -28,15 +29,23 @@ type Compliance struct {
 	MinimumPasswordAge int
 	// PasswordRegex must match a new password from its start (Python's
 	// re.match), with PasswordRegexDescription telling users why one
-	// does not. Empty: any password. A Go regular expression (RE2).
+	// does not. Empty: any password. A backtracking expression, as
+	// Python's: lookarounds, backreferences and (?P<name>...) work (the
+	// example in Keystone's help, ^(?=.*\d)(?=.*[a-zA-Z]).{7,}$, does); a
+	// match that runs over PasswordRegexTimeout counts as no match.
 	PasswordRegex            string
 	PasswordRegexDescription string
 	// ChangePasswordUponFirstUse: a password an administrator sets (on
 	// create or reset) is expired at once, so its user must change it.
 	ChangePasswordUponFirstUse bool
 
-	regex *regexp.Regexp
+	regex *regexp2.Regexp
 }
+
+// PasswordRegexTimeout bounds one match of PasswordRegex: a pattern that
+// backtracks without end (Python would hang on it) refuses the password
+// instead.
+const PasswordRegexTimeout = 100 * time.Millisecond
 
 // Validate compiles PasswordRegex and checks the numbers, naming the
 // setting at fault.
@@ -60,14 +69,16 @@ func (c *Compliance) Validate() error {
 
 // compile compiles PasswordRegex (nil when empty) anchored at the start,
 // as Python's re.match reads it.
-func (c *Compliance) compile() (*regexp.Regexp, error) {
+func (c *Compliance) compile() (*regexp2.Regexp, error) {
 	if c.PasswordRegex == "" {
 		return nil, nil
 	}
-	re, err := regexp.Compile(`\A(?:` + c.PasswordRegex + `)`)
+	// RE2 adds Python's (?P<name>...) and (?P=name) to .NET's syntax.
+	re, err := regexp2.Compile(`\A(?:`+c.PasswordRegex+`)`, regexp2.RE2)
 	if err != nil {
-		return nil, fmt.Errorf("password_regex is not a Go (RE2) regular expression: %w", err)
+		return nil, fmt.Errorf("password_regex is not a regular expression: %w", err)
 	}
+	re.MatchTimeout = PasswordRegexTimeout
 	return re, nil
 }
 
@@ -82,8 +93,11 @@ func (c *Compliance) CheckPassword(pw string) error {
 			return fault.New(fault.BadRequest, "Password validation error: Unable to validate password due to invalid configuration.")
 		}
 	}
-	if re != nil && !re.MatchString(pw) {
-		return fault.New(fault.BadRequest, "The password does not match the requirements: %s.", c.PasswordRegexDescription)
+	if re != nil {
+		// An error is the timeout: the pattern backtracks without end.
+		if ok, err := re.MatchString(pw); !ok || err != nil {
+			return fault.New(fault.BadRequest, "The password does not match the requirements: %s.", c.PasswordRegexDescription)
+		}
 	}
 	return nil
 }

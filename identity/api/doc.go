@@ -133,9 +133,10 @@
 //     project_endpoint_group is a path without the API's base, and GET
 //     .../endpoint_groups/{id}/projects answers an empty list for a
 //     group that does not exist.
-//   - Security compliance: password_regex is a Go (RE2) expression, so
-//     a pattern with lookarounds (Keystone's documented example has
-//     them) is refused when the config is read; gostack's own users (the
+//   - Security compliance: password_regex is a backtracking expression
+//     as Python's (lookarounds, backreferences, (?P<name>...): Keystone's
+//     documented example works), and a match that runs over 100 ms
+//     refuses the password where Python would hang; gostack's own users (the
 //     bootstrap admin and the service users) are exempt from lockout and
 //     expiry without options; disable_user_account_days_inactive is not
 //     served. Failed authentications are counted outside the watch feed.

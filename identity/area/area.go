@@ -51,7 +51,7 @@ type Config struct {
 	PasswordExpiresDays        int             `yaml:"password_expires_days" help:"days a password set from now on stays valid; 0: never expires (Keystone's password_expires_days)"`
 	UniqueLastPasswordCount    int             `yaml:"unique_last_password_count" help:"a user's own new password may be none of their last that many, the current one included; 0: off (Keystone's unique_last_password_count)"`
 	MinimumPasswordAge         int             `yaml:"minimum_password_age" help:"days a password a user set must be kept before they change it again; 0: off (Keystone's minimum_password_age)"`
-	PasswordRegex              string          `yaml:"password_regex" help:"a new password must match it from its start (Keystone's password_regex, as a Go RE2 expression: no lookarounds)"`
+	PasswordRegex              string          `yaml:"password_regex" help:"a new password must match it from its start (Keystone's password_regex: a backtracking expression as Python's, lookarounds and backreferences included; a match over 100 ms refuses the password)"`
 	PasswordRegexDescription   string          `yaml:"password_regex_description" help:"what password_regex asks for, in the error a refused password gets (Keystone's password_regex_description)"`
 	ChangePasswordUponFirstUse bool            `yaml:"change_password_upon_first_use" help:"a password an administrator sets is expired at once, so its user must change it (Keystone's change_password_upon_first_use)"`
 }
