@@ -4,7 +4,10 @@
 // file (the copy's physical limit) — with -ceph the images are in an
 // RBD image store on the same Ceph, so the RBD backend's volume from
 // the image is a copy-on-write clone, against the iSCSI backend's full
-// copy, as a ratio; and I/O through a volume's iSCSI
+// copy, as a ratio; backups to the chunked file store on each backend
+// (a full one of a volume holding the image, an incremental one, a
+// restore; RBD's against rbd export of the volume); and I/O through a
+// volume's iSCSI
 // export against the same I/O on its backing file, in the same run, as
 // ratios: sequential 1 MiB reads and writes with qemu-img bench (QEMU's
 // own initiator, as guests use it), random 4 KiB reads and writes with
@@ -106,7 +109,10 @@ func main() {
 			b, *burst, *inflight, float64(*burst)/took.Seconds(), took.Round(time.Millisecond), pct(blat, 50), pct(blat, 99))
 	}
 	fmt.Println()
-	c.fromImage(work, *imageMiB<<20, backends)
+	img := c.fromImage(work, *imageMiB<<20, backends)
+	fmt.Println()
+	c.backups(img, *imageMiB<<20, backends, ceph)
+	c.call("DELETE", c.imageAPI+"/v2/images/"+img, "application/json", nil, http.StatusNoContent, nil)
 	c.io(work, *ioMiB<<20, *ioSecs)
 }
 
@@ -354,8 +360,9 @@ func (c *cloud) deleteAll() {
 // to raw and writes it into the volume) and clones of such a volume (a
 // copy of its file on iSCSI, a copy-on-write clone on RBD). The peer of
 // a volume from the image is qemu-img convert of the same file to a raw
-// file on the same disk: one copy, the physical limit.
-func (c *cloud) fromImage(work string, size int64, backends []string) {
+// file on the same disk: one copy, the physical limit. It returns the
+// image's id.
+func (c *cloud) fromImage(work string, size int64, backends []string) string {
 	src := filepath.Join(work, "image.raw")
 	writeRandom(src, size)
 	defer os.Remove(src)
@@ -412,7 +419,113 @@ func (c *cloud) fromImage(work string, size int64, backends []string) {
 		fmt.Printf("clone of a volume holding the image: RBD copy-on-write clone vs iSCSI file copy: %.1fx faster\n",
 			clones["iscsi"].Seconds()/r.Seconds())
 	}
-	c.call("DELETE", c.imageAPI+"/v2/images/"+img.ID, "application/json", nil, http.StatusNoContent, nil)
+	return img.ID
+}
+
+// backups measures, on each backend, a full backup of a 1 GiB volume
+// made from the image (size bytes of random data: zlib's worst case),
+// an incremental one after 4 MiB of it changed, and a restore of the
+// full backup into a new volume, each from the API call to available,
+// into the chunked store both backends share; with Ceph, against "rbd
+// export" of the same volume to /dev/null (the read alone).
+func (c *cloud) backups(img string, size int64, backends []string, ceph *cephtest.Cluster) {
+	c.do("PUT", "/os-quota-sets/"+c.project, map[string]any{"quota_set": map[string]any{"backups": -1, "backup_gigabytes": -1}}, http.StatusOK, nil)
+	fmt.Printf("backups of a 1 GiB volume holding %d MiB of random data (the image's) to the chunked file store:\n", size>>20)
+	for _, b := range backends {
+		id := c.create(map[string]any{"size": 1, "imageRef": img, "volume_type": b})
+		c.waitAvailable(id, 5*time.Millisecond)
+		t0 := time.Now()
+		full, _ := c.backup(map[string]any{"volume_id": id})
+		tf := time.Since(t0)
+		// 4 MiB at the start of the volume changed.
+		if b == "ceph" {
+			run("rbd", "-c", ceph.Conf, "bench", "--io-type", "write", "--io-size", "4M", "--io-threads", "1", "--io-total", "4M",
+				"--io-pattern", "seq", ceph.Pool+"/volume-"+id)
+		} else {
+			f, err := os.OpenFile(filepath.Join(c.files, "volume-"+id), os.O_WRONLY, 0)
+			if err != nil {
+				log.Fatal(err)
+			}
+			f.WriteAt(bytes.Repeat([]byte{0xa5}, 4<<20), 0)
+			f.Close()
+		}
+		t0 = time.Now()
+		inc, objects := c.backup(map[string]any{"volume_id": id, "incremental": true})
+		ti := time.Since(t0)
+		dst := c.create(map[string]any{"size": 1, "volume_type": b})
+		c.waitAvailable(dst, 5*time.Millisecond)
+		t0 = time.Now()
+		c.do("POST", "/backups/"+full+"/restore", map[string]any{"restore": map[string]any{"volume_id": dst}}, http.StatusAccepted, nil)
+		c.waitBackup(full)
+		c.waitAvailable(dst, 5*time.Millisecond)
+		tr := time.Since(t0)
+		mibs := func(d time.Duration) float64 { return float64(size>>20) / d.Seconds() }
+		fmt.Printf("%-5s full %s (%.0f MiB/s of data, %.0f MiB/s of volume); incremental after 4 MiB changed %s (%.0f MiB/s of data), %d object(s); restore of the full one %s (%.0f MiB/s)\n",
+			b, tf.Round(time.Millisecond), mibs(tf), 1024/tf.Seconds(), ti.Round(time.Millisecond), mibs(ti), objects,
+			tr.Round(time.Millisecond), mibs(tr))
+		if b == "ceph" {
+			t0 := time.Now()
+			cmd := exec.Command("rbd", "-c", ceph.Conf, "export", ceph.Pool+"/volume-"+id, "-")
+			null, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+			var stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = null, &stderr
+			if err := cmd.Run(); err != nil {
+				log.Fatalf("rbd export: %v %s", err, stderr.Bytes())
+			}
+			null.Close()
+			te := time.Since(t0)
+			fmt.Printf("ceph  rbd export of the same volume to /dev/null (reading it): %s (%.0f MiB/s of data); full backup / export: %.1fx the time\n",
+				te.Round(time.Millisecond), mibs(te), tf.Seconds()/te.Seconds())
+		}
+		for _, bk := range []string{inc, full} { // the incremental first: it builds on the full one
+			c.do("DELETE", "/backups/"+bk, nil, http.StatusAccepted, nil)
+			c.waitBackup(bk)
+		}
+		c.deleteAll()
+	}
+}
+
+// backup makes a backup (body: the API's "backup" object) and waits
+// until it is available: its id and object count.
+func (c *cloud) backup(body map[string]any) (string, int64) {
+	var out struct{ Backup struct{ ID string } }
+	c.do("POST", "/backups", map[string]any{"backup": body}, http.StatusAccepted, &out)
+	return out.Backup.ID, c.waitBackup(out.Backup.ID)
+}
+
+// waitBackup polls backup id until it is available (its object count)
+// or, being deleted, gone.
+func (c *cloud) waitBackup(id string) int64 {
+	for end := time.Now().Add(10 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var out struct {
+			Backup struct {
+				Status      string `json:"status"`
+				ObjectCount int64  `json:"object_count"`
+				FailReason  any    `json:"fail_reason"`
+			}
+		}
+		req, _ := http.NewRequest("GET", c.api+"/backups/"+id, nil)
+		req.Header.Set("X-Auth-Token", c.token)
+		resp, err := c.client.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusNotFound:
+			return 0
+		case err != nil || resp.StatusCode != http.StatusOK:
+			log.Fatalf("backup %s: %d %v", id, resp.StatusCode, err)
+		case out.Backup.Status == "available":
+			return out.Backup.ObjectCount
+		case out.Backup.Status == "error":
+			log.Fatalf("backup %s: error: %v", id, out.Backup.FailReason)
+		}
+		if time.Now().After(end) {
+			log.Fatalf("backup %s: %s after 10 min", id, out.Backup.Status)
+		}
+	}
 }
 
 // io runs the I/O comparisons on one volume: through its export and on

@@ -316,7 +316,7 @@ func (v *Volume) startAgent(ctx context.Context, env *compose.Env, sess *kitagen
 		tgt = filepath.Join(env.Config.DataDir, "volume", "tgt")
 	}
 	if backups == "" {
-		backups = filepath.Join(env.Config.DataDir, "volume", "backups")
+		backups = defaultBackupDir(env)
 	}
 	portal, _ := netip.ParseAddrPort(ac.Portal)
 	// tgtd takes absolute backing-store paths; data_dir may be relative.
@@ -378,6 +378,15 @@ func (v *Volume) startRBDAgent(env *compose.Env, sess *kitagent.Session) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("volume agent: %w", err)
 	}
+	// The RBD backend's backups go to the same store as the iSCSI
+	// backend's, so either restores the other's.
+	backups := v.Config.Agent.BackupDir
+	if backups == "" {
+		backups = defaultBackupDir(env)
+	}
+	if backups, err = filepath.Abs(backups); err != nil {
+		return fmt.Errorf("volume agent: %w", err)
+	}
 	depth := rc.MaxCloneDepth
 	if depth == 0 {
 		depth = -1 // Cinder's 0: full copies
@@ -406,7 +415,7 @@ func (v *Volume) startRBDAgent(env *compose.Env, sess *kitagent.Session) error {
 		log.Info("volume agent: connected to the Ceph cluster", "fsid", cl.FSID(), "pool", rc.Pool, "user", rc.User)
 		lendRBDKeyring(env, log, rc, cl.FSID())
 		ag := &agent.Agent{Config: agent.Config{Host: host, BackendName: rc.BackendName, MaxOverSubscriptionRatio: rc.MaxOverSubscriptionRatio,
-			ReservedPercentage: rc.ReservedPercentage, ImageDir: filepath.Join(dir, "images")},
+			ReservedPercentage: rc.ReservedPercentage, ImageDir: filepath.Join(dir, "images"), BackupDir: backups},
 			Backend: &agent.RBD{Client: cl, TempDir: filepath.Join(dir, "tmp"), Log: log}, Session: sess, VolumeURL: env.URL,
 			FeedURL: feed + "/v1/watch/" + storage.FeedArea, HTTP: sess.HTTP, Log: log}
 		err := ag.Run(ctx)
@@ -416,6 +425,12 @@ func (v *Volume) startRBDAgent(env *compose.Env, sess *kitagent.Session) error {
 		return err
 	})
 	return nil
+}
+
+// defaultBackupDir is the backup store when volume.agent.backup_dir is
+// empty: <data_dir>/volume/backups.
+func defaultBackupDir(env *compose.Env) string {
+	return filepath.Join(env.Config.DataDir, "volume", "backups")
 }
 
 // computeRBDSecretKey is the in-process compute agent's keyrings

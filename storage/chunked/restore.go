@@ -1,6 +1,8 @@
 package chunked
 
 import (
+	"bufio"
+	"bytes"
 	"compress/zlib"
 	"context"
 	"crypto/md5"
@@ -57,43 +59,82 @@ func (s *Store) RestoreTo(ctx context.Context, id string, dst io.WriterAt) error
 	if err != nil {
 		return fmt.Errorf("chunked: restore %s: zero the volume: %w", id, err)
 	}
+	// The next object is read, inflated and checked while one is
+	// written; the writes are in the chain's order.
+	ctx, cancel := context.WithCancel(ctx)
+	objects := make(chan decoded, 1)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		s.decode(ctx, chain, objects)
+	}()
+	defer func() { cancel(); <-stopped }()
+	for o := range objects {
+		if o.err != nil {
+			return o.err
+		}
+		if _, err := dst.WriteAt(o.data, o.off); err != nil {
+			return fmt.Errorf("chunked: restore object %s: %w", o.name, err)
+		}
+	}
+	return ctx.Err()
+}
+
+// decoded is an object of a chain read back: its data and where it
+// goes, or why it could not be read.
+type decoded struct {
+	name string
+	data []byte
+	off  int64
+	err  error
+}
+
+// decode sends the objects of chain in order, read and checked, and
+// ends at the last, at one that fails (sent with its err) or when ctx
+// ends, closing out.
+func (s *Store) decode(ctx context.Context, chain []Metadata, out chan<- decoded) {
+	defer close(out)
 	for _, m := range chain {
 		for _, o := range m.Objects {
 			for name, x := range o {
-				if err := ctx.Err(); err != nil {
-					return err
+				d := decoded{name: name, off: x.Offset}
+				d.data, d.err = s.readObject(m.BackupID, name, x)
+				select {
+				case out <- d:
+				case <-ctx.Done():
+					return
 				}
-				if err := s.restoreObject(dst, m.BackupID, name, x); err != nil {
-					return err
+				if d.err != nil {
+					return
 				}
 			}
 		}
 	}
-	return nil
 }
 
-func (s *Store) restoreObject(out io.WriterAt, backup, name string, x Object) error {
+// readObject is object name of backup, inflated and checked against its
+// length and md5.
+func (s *Store) readObject(backup, name string, x Object) ([]byte, error) {
 	if strings.ContainsAny(name, "/\x00") || x.Compression != "zlib" || x.Offset < 0 || x.Length < 0 {
-		return fmt.Errorf("chunked: backup %s: bad object %q", backup, name)
+		return nil, fmt.Errorf("chunked: backup %s: bad object %q", backup, name)
 	}
 	f, err := os.Open(filepath.Join(s.dir(backup), name))
 	if err != nil {
-		return fmt.Errorf("chunked: backup %s: %w", backup, err)
+		return nil, fmt.Errorf("chunked: backup %s: %w", backup, err)
 	}
 	defer f.Close()
-	zr, err := zlib.NewReader(f)
+	zr, err := zlib.NewReader(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
-		return fmt.Errorf("chunked: backup %s object %s: %w", backup, name, err)
+		return nil, fmt.Errorf("chunked: backup %s object %s: %w", backup, name, err)
 	}
-	data, err := io.ReadAll(io.LimitReader(zr, x.Length+1))
-	if err != nil {
-		return fmt.Errorf("chunked: backup %s object %s: %w", backup, name, err)
+	// Sized for the object at once (within reason: the metadata may lie).
+	buf := bytes.NewBuffer(make([]byte, 0, min(x.Length, 64<<20)+1))
+	if _, err := buf.ReadFrom(io.LimitReader(zr, x.Length+1)); err != nil {
+		return nil, fmt.Errorf("chunked: backup %s object %s: %w", backup, name, err)
 	}
+	data := buf.Bytes()
 	if sum := md5.Sum(data); int64(len(data)) != x.Length || hex.EncodeToString(sum[:]) != x.MD5 {
-		return fmt.Errorf("chunked: backup %s object %s: its content is not what the metadata says", backup, name)
+		return nil, fmt.Errorf("chunked: backup %s object %s: its content is not what the metadata says", backup, name)
 	}
-	if _, err := out.WriteAt(data, x.Offset); err != nil {
-		return fmt.Errorf("chunked: restore object %s: %w", name, err)
-	}
-	return nil
+	return data, nil
 }
