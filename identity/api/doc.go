@@ -187,6 +187,8 @@
 //
 // What it does not do: federation, OAuth1/2, trust redelegation, limits,
 // domain-specific configuration, multi-factor authentication (auth
-// receipts), and domain, project and role options. Those paths answer
-// 404; options in a domain, project or role body are ignored.
+// receipts), and the immutable option of domains, projects and roles.
+// Those paths answer 404; in a domain, project or role body, options may
+// only set immutable to false or null (immutable true, which gostack
+// would not enforce, and any other option are a 400).
 package api

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -30,19 +31,22 @@ type domainBody struct {
 }
 
 type domainFields struct {
-	ID               opt[string]   `json:"id"`
-	ExplicitDomainID opt[string]   `json:"explicit_domain_id"`
-	Name             opt[string]   `json:"name"`
-	Description      opt[string]   `json:"description"`
-	Enabled          opt[bool]     `json:"enabled"`
-	Tags             opt[[]string] `json:"tags"`
-	Options          any           `json:"options"`
+	ID               opt[string]                     `json:"id"`
+	ExplicitDomainID opt[string]                     `json:"explicit_domain_id"`
+	Name             opt[string]                     `json:"name"`
+	Description      opt[string]                     `json:"description"`
+	Enabled          opt[bool]                       `json:"enabled"`
+	Tags             opt[[]string]                   `json:"tags"`
+	Options          opt[map[string]json.RawMessage] `json:"options"`
 }
 
 // apply copies the body onto d, for POST (update false) and PATCH alike;
 // the store checks the values. Domains keep no tags: an empty list is
 // what they have, others are refused.
 func (f *domainFields) apply(d *identity.Domain, update bool) error {
+	if err := immutableOption("domain.options", f.Options); err != nil {
+		return err
+	}
 	if update {
 		if err := sameID(f.ID, d.ID, "domain.id"); err != nil {
 			return err
@@ -191,15 +195,15 @@ type projectBody struct {
 }
 
 type projectFields struct {
-	ID          opt[string]   `json:"id"`
-	Name        opt[string]   `json:"name"`
-	DomainID    opt[string]   `json:"domain_id"`
-	ParentID    opt[string]   `json:"parent_id"`
-	Description opt[string]   `json:"description"`
-	Enabled     opt[bool]     `json:"enabled"`
-	IsDomain    opt[bool]     `json:"is_domain"`
-	Tags        opt[[]string] `json:"tags"`
-	Options     any           `json:"options"`
+	ID          opt[string]                     `json:"id"`
+	Name        opt[string]                     `json:"name"`
+	DomainID    opt[string]                     `json:"domain_id"`
+	ParentID    opt[string]                     `json:"parent_id"`
+	Description opt[string]                     `json:"description"`
+	Enabled     opt[bool]                       `json:"enabled"`
+	IsDomain    opt[bool]                       `json:"is_domain"`
+	Tags        opt[[]string]                   `json:"tags"`
+	Options     opt[map[string]json.RawMessage] `json:"options"`
 }
 
 // apply copies the body onto p, for POST (update false) and PATCH alike;
@@ -207,6 +211,9 @@ type projectFields struct {
 // is_domain. A parent equal to the domain means top level, as Keystone
 // shows it; a project acting as a domain has neither (null).
 func (f *projectFields) apply(p *identity.Project, update bool) error {
+	if err := immutableOption("project.options", f.Options); err != nil {
+		return err
+	}
 	stored := *p
 	if err := first(
 		set(&p.Name, f.Name, "project.name"),

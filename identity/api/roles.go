@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/gostack/gostack/identity"
@@ -49,17 +50,20 @@ type roleBody struct {
 }
 
 type roleFields struct {
-	ID          opt[string] `json:"id"`
-	Name        opt[string] `json:"name"`
-	DomainID    opt[string] `json:"domain_id"`
-	Description opt[string] `json:"description"`
-	Options     any         `json:"options"`
+	ID          opt[string]                     `json:"id"`
+	Name        opt[string]                     `json:"name"`
+	DomainID    opt[string]                     `json:"domain_id"`
+	Description opt[string]                     `json:"description"`
+	Options     opt[map[string]json.RawMessage] `json:"options"`
 }
 
 // apply copies the body onto x, for POST (update false) and PATCH alike;
 // the store checks the values and refuses a new domain (a null one is
 // global).
 func (f *roleFields) apply(x *identity.Role, update bool) error {
+	if err := immutableOption("role.options", f.Options); err != nil {
+		return err
+	}
 	if update {
 		if err := sameID(f.ID, x.ID, "role.id"); err != nil {
 			return err

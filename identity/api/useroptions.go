@@ -74,3 +74,34 @@ func mfaRules(v json.RawMessage) ([][]string, error) {
 	}
 	return rules, nil
 }
+
+// immutableOption reads the options of a domain, project or role body:
+// Keystone 22 registers one, immutable (a boolean; null removes it).
+// gostack does not keep it, so immutable true is refused rather than
+// taken and not enforced; false and null, which ask for the resource to
+// be changeable as every resource here is, are accepted.
+func immutableOption(field string, o opt[map[string]json.RawMessage]) error {
+	if !o.Set {
+		return nil
+	}
+	if o.Null {
+		return fault.Invalid(field, "None is not of type 'object'")
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.V)) {
+		if k != "immutable" {
+			return fault.Invalid(field, "Additional properties are not allowed ('%s' was unexpected)", k)
+		}
+		v := bytes.TrimSpace(o.V[k])
+		if string(v) == "null" {
+			continue
+		}
+		var immutable bool
+		if json.Unmarshal(v, &immutable) != nil {
+			return fault.Invalid(field+".immutable", "%s is not of type 'boolean'", v)
+		}
+		if immutable {
+			return fault.Invalid(field+".immutable", "gostack does not keep the immutable resource option, so it does not take a resource as immutable it would not protect")
+		}
+	}
+	return nil
+}

@@ -211,7 +211,8 @@ func TestUserOptionsBadInput(t *testing.T) {
 // TestOpenStackCLIUserOptions is the client proof: openstack user
 // create/set with openstackclient 6.0's option flags, user show printing
 // them, user password set printing Keystone's refusal for a locked
-// password, and user set --enable-multi-factor-auth printing the 400.
+// password, and user set --enable-multi-factor-auth and role create
+// --immutable printing their 400s.
 func TestOpenStackCLIUserOptions(t *testing.T) {
 	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
 	c := newCloud(t)
@@ -252,8 +253,57 @@ func TestOpenStackCLIUserOptions(t *testing.T) {
 	if err == nil || !strings.Contains(out, "gostack does not enforce multi-factor authentication") || !strings.Contains(out, "HTTP 400") {
 		t.Errorf("user set --enable-multi-factor-auth: %v\n%s", err, out)
 	}
+	out, err = run(c.openstackEnv(t), "role", "create", "frozen", "--immutable")
+	if err == nil || !strings.Contains(out, "gostack does not keep the immutable resource option") || !strings.Contains(out, "HTTP 400") {
+		t.Errorf("role create --immutable: %v\n%s", err, out)
+	}
 	c.openstack(t, bin, "user", "set", "ou", "--disable-lock-password")
 	if out, err := run(userEnv, "user", "password", "set", "--original-password", "ou-pw-1", "--password", "ou-pw-2"); err != nil {
 		t.Errorf("user password set after --disable-lock-password: %v\n%s", err, out)
+	}
+}
+
+// TestImmutableOptionRefused: domains, projects and roles take Keystone's
+// one resource option, immutable, only as false or null — gostack does
+// not keep it, so immutable true is a 400 that changes nothing, as is any
+// other option.
+func TestImmutableOptionRefused(t *testing.T) {
+	c := newCloud(t)
+	admin := c.adminToken(t)
+	role := str(t, c.Must(t, http.StatusCreated, "POST", "/v3/roles", admin, map[string]any{"role": map[string]any{"name": "r0"}}), "role.id")
+	bodies := map[string]func(options string) (string, string, json.RawMessage){
+		"domain create": func(o string) (string, string, json.RawMessage) {
+			return "POST", "/v3/domains", json.RawMessage(`{"domain": {"name": "d1", "options": ` + o + `}}`)
+		},
+		"project create": func(o string) (string, string, json.RawMessage) {
+			return "POST", "/v3/projects", json.RawMessage(`{"project": {"name": "p1", "options": ` + o + `}}`)
+		},
+		"role create": func(o string) (string, string, json.RawMessage) {
+			return "POST", "/v3/roles", json.RawMessage(`{"role": {"name": "r1", "options": ` + o + `}}`)
+		},
+		"role update": func(o string) (string, string, json.RawMessage) {
+			return "PATCH", "/v3/roles/" + role, json.RawMessage(`{"role": {"options": ` + o + `}}`)
+		},
+	}
+	for name, body := range bodies {
+		for _, tc := range []struct{ options, msg string }{
+			{`{"immutable": true}`, "gostack does not keep the immutable resource option"},
+			{`{"immutable": "yes"}`, `"yes" is not of type 'boolean'`},
+			{`{"sticky": true}`, "Additional properties are not allowed ('sticky' was unexpected)"},
+			{`null`, "None is not of type 'object'"},
+		} {
+			t.Run(name+" "+tc.options, func(t *testing.T) {
+				before := c.snapshot(t, admin)
+				method, path, b := body(tc.options)
+				wantError(t, c.Do(t, method, path, admin, b), 400, tc.msg)
+				if after := c.snapshot(t, admin); after != before {
+					t.Errorf("a refused body changed the state:\n%s", apitest.LineDiff(before, after))
+				}
+			})
+		}
+	}
+	r := c.Must(t, http.StatusCreated, "POST", "/v3/roles", admin, json.RawMessage(`{"role": {"name": "r2", "options": {"immutable": false}}}`))
+	if got := optionsJSON(t, r, "role.options"); got != "{}" {
+		t.Errorf("a role created with immutable false shows options %s", got)
 	}
 }
