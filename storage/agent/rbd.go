@@ -212,8 +212,8 @@ func (b *RBD) DeleteSnapshot(ctx context.Context, n storage.Snapshot) error {
 }
 
 // Sweep removes what a stopped agent left: half-filled images, unused
-// clone snapshots, deleted volumes nothing holds (rbd.Client.Sweep), and
-// Content's files.
+// clone snapshots, backups' temporary snapshots, deleted volumes nothing
+// holds (rbd.Client.Sweep), and Content's files.
 func (b *RBD) Sweep(ctx context.Context) error {
 	if b.TempDir != "" {
 		left, _ := filepath.Glob(filepath.Join(b.TempDir, "*"+exportSuffix))

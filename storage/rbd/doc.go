@@ -27,7 +27,8 @@
 //   - Resize (grow only), Flatten, Depth, Info, List (every image of the
 //     pool, classified, for reconciling and for orphans), Sweep (what
 //     work cut short or failed left: half-filled images, unused
-//     .clone_snap snapshots, deleted volumes nothing holds any more).
+//     .clone_snap snapshots, backups' .backup_snap snapshots, deleted
+//     volumes nothing holds any more).
 //     What such a leftover blocks — a killed client's watch holds it
 //     until the OSDs time it out — is ErrLeftover, never ErrBusy: an
 //     import or a copy waits for it, a delete is done without it.
@@ -35,6 +36,13 @@
 //     image), skipping runs of zeros so the image stays thin (Cinder runs
 //     "rbd import" for the same reason); Export writes a volume into a
 //     sparse raw file (an upload to an image, Cinder's "rbd export").
+//   - OpenVolume, OpenSnapshot, OpenBackupSnapshot: a *Handle on a
+//     volume's data (a restore writes it; a backup reads it), on a
+//     snapshot's, or on an in-use volume's at a backup's temporary
+//     snapshot "backup-<id>.backup_snap" (made again over one left by a
+//     kill, removed at Close, by Sweep and by the volume's Delete):
+//     ReadAt, WriteAt, Extents (the objects that exist, DiffIterate),
+//     Zero (a discard, so a restore keeps the volume thin).
 //   - Capacity: the pool's, by Cinder's arithmetic (df and the pool's
 //     quota; total = free + used). Connection: Cinder's connection info
 //     — name "pool/volume-<id>", the monitors' hosts and ports from "mon
