@@ -115,6 +115,17 @@ func TestPoolMove(t *testing.T) {
 	if got := apexNS(zoneB, allProjects); !slices.Equal(got, []string{"ns1.edge.example.", "ns2.edge.example."}) {
 		t.Errorf("B's zone apex NS: %v", got)
 	}
+	// A SECONDARY zone changes pool only: its records are its masters'.
+	sec := str(t, c.Must(t, http.StatusAccepted, "POST", "/v2/zones", memberA, map[string]any{"name": "sec.example.", "type": "SECONDARY",
+		"masters": []string{"192.0.2.53"}}), "id")
+	secBefore := c.Must(t, http.StatusOK, "GET", "/v2/zones/"+sec, memberA, nil)
+	if r := c.Call(t, call{Method: "POST", Path: path(sec), Token: adminA, Body: to(edgeID)}); r.Code != http.StatusAccepted {
+		t.Fatalf("pool move of a secondary zone: %s", r)
+	}
+	secAfter := c.Must(t, http.StatusOK, "GET", "/v2/zones/"+sec, memberA, nil)
+	if secAfter["pool_id"] != edgeID || secAfter["status"] != secBefore["status"] || secAfter["serial"] != secBefore["serial"] {
+		t.Errorf("secondary zone moved: %v -> %v", secBefore, secAfter)
+	}
 	c.Must(t, http.StatusAccepted, "DELETE", "/v2/zones/"+zoneB, memberB, nil)
 	wantError(t, c.Call(t, call{Method: "POST", Path: path(zoneB), Token: adminA, Body: map[string]any{}, Header: allProjects}),
 		400, "bad_request", "Can not move a deleting zone")
