@@ -31,7 +31,7 @@
 package chunked
 
 import (
-	"bytes"
+	"bufio"
 	"compress/zlib"
 	"context"
 	"crypto/md5"
@@ -246,6 +246,9 @@ func (s *Store) Backup(ctx context.Context, j Job) (Result, error) {
 	defer closeSrc()
 	w := &writer{store: s, dir: tmp, max: s.objectSize()}
 	hashes, err := w.scan(ctx, src, j.Size, parent)
+	if werr := w.wait(); err == nil {
+		err = werr
+	}
 	if err != nil {
 		os.RemoveAll(tmp)
 		return Result{}, err
@@ -283,7 +286,9 @@ func (s *Store) Backup(ctx context.Context, j Job) (Result, error) {
 	return Result{Objects: int64(len(w.objects)), Bytes: w.bytes, Stored: w.stored}, nil
 }
 
-// writer gathers the blocks to store into objects.
+// writer gathers the blocks to store into objects. An object is
+// deflated, summed and written in a goroutine of its own while the
+// next one is gathered; objects are written one at a time, in order.
 type writer struct {
 	store         *Store
 	dir           string
@@ -292,6 +297,16 @@ type writer struct {
 	pending       []byte // the current extent
 	at            int64  // its offset
 	bytes, stored int64
+	busy          chan written // the object being written, nil for none
+	spare         []byte       // the buffer of the last object written
+}
+
+// written is how writing an object went.
+type written struct {
+	object map[string]Object
+	stored int64
+	buf    []byte
+	err    error
 }
 
 // add appends block b at off to the current extent when kept, else ends
@@ -308,6 +323,9 @@ func (w *writer) add(b []byte, off int64, keep bool) error {
 	if len(w.pending) == 0 {
 		w.at = off
 	}
+	if w.pending == nil {
+		w.pending = make([]byte, 0, w.max)
+	}
 	w.pending = append(w.pending, b...)
 	if int64(len(w.pending)) >= w.max {
 		return w.flush()
@@ -315,33 +333,86 @@ func (w *writer) add(b []byte, off int64, keep bool) error {
 	return nil
 }
 
-// flush writes the current extent as the next object.
+// flush starts writing the current extent as the next object, once
+// the previous one is written.
 func (w *writer) flush() error {
 	if len(w.pending) == 0 {
 		return nil
 	}
-	name := fmt.Sprintf("backup-%05d", len(w.objects)+1)
-	var z bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&z, compressionLevel)
-	if err != nil {
+	if err := w.wait(); err != nil {
 		return err
 	}
-	if _, err := zw.Write(w.pending); err != nil {
-		return err
+	name := fmt.Sprintf("backup-%05d", len(w.objects)+1)
+	data, at := w.pending, w.at
+	w.bytes += int64(len(data))
+	w.pending, w.spare = w.spare[:0], nil
+	done := make(chan written, 1)
+	w.busy = done
+	go func() {
+		obj, stored, err := writeObject(filepath.Join(w.dir, name), data)
+		obj.Offset = at
+		done <- written{object: map[string]Object{name: obj}, stored: stored, buf: data, err: err}
+	}()
+	return nil
+}
+
+// wait waits for the object being written, and lists it.
+func (w *writer) wait() error {
+	if w.busy == nil {
+		return nil
+	}
+	r := <-w.busy
+	w.busy, w.spare = nil, r.buf
+	if r.err != nil {
+		return r.err
+	}
+	w.objects = append(w.objects, r.object)
+	w.stored += r.stored
+	return nil
+}
+
+// writeObject deflates data into the file at path, synced: the object
+// (but its offset) and how many bytes it takes.
+func writeObject(path string, data []byte) (Object, int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return Object{}, 0, err
+	}
+	defer f.Close()
+	out := &counter{w: bufio.NewWriterSize(f, 1<<20)}
+	zw, err := zlib.NewWriterLevel(out, compressionLevel)
+	if err != nil {
+		return Object{}, 0, err
+	}
+	if _, err := zw.Write(data); err != nil {
+		return Object{}, 0, err
 	}
 	if err := zw.Close(); err != nil {
-		return err
+		return Object{}, 0, err
 	}
-	if err := writeSynced(filepath.Join(w.dir, name), z.Bytes()); err != nil {
-		return err
+	if err := out.w.Flush(); err != nil {
+		return Object{}, 0, err
 	}
-	sum := md5.Sum(w.pending)
-	w.objects = append(w.objects, map[string]Object{name: {Compression: "zlib", Length: int64(len(w.pending)), Offset: w.at,
-		MD5: hex.EncodeToString(sum[:])}})
-	w.bytes += int64(len(w.pending))
-	w.stored += int64(z.Len())
-	w.pending = w.pending[:0]
-	return nil
+	if err := f.Sync(); err != nil {
+		return Object{}, 0, err
+	}
+	if err := f.Close(); err != nil {
+		return Object{}, 0, err
+	}
+	sum := md5.Sum(data)
+	return Object{Compression: "zlib", Length: int64(len(data)), MD5: hex.EncodeToString(sum[:])}, out.n, nil
+}
+
+// counter counts what is written through it.
+type counter struct {
+	w *bufio.Writer
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Chain is backup id and its parents, full backup first.
