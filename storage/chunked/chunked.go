@@ -14,7 +14,8 @@
 // backend's client, as Cinder's chunked drivers read any backend through
 // its connector (an RBD image through librbd) — which may say where its
 // data is (Extenter); it reads 8 MiB at a time, the next read under way
-// while one is hashed and compressed. A restore writes into a file or
+// while one is hashed, and an object is deflated and written while the
+// next is gathered. A restore writes into a file or
 // any io.WriterAt, zeroed first by its Zeroer when it has one (an RBD
 // image discards).
 //

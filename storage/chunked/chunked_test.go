@@ -256,3 +256,54 @@ func TestReaderWriterAt(t *testing.T) {
 		t.Fatal("a job with a file and a reader")
 	}
 }
+
+// failing is a WriterAt that fails after n writes, as a restore cut
+// short by a kill leaves its volume half-written.
+type failing struct {
+	*mem
+	n int
+}
+
+func (f *failing) WriteAt(p []byte, off int64) (int, error) {
+	if f.n == 0 {
+		return 0, errors.New("killed")
+	}
+	f.n--
+	return f.mem.WriteAt(p, off)
+}
+
+// A restore cut short, then done again, gives the backup's bytes; a
+// restore whose context ends stops with its error.
+func TestRestoreAgain(t *testing.T) {
+	ctx := context.Background()
+	s := &chunked.Store{Dir: t.TempDir(), ObjectSize: 1 << 20}
+	const size = 16 << 20
+	b := make([]byte, size)
+	for i := range 6 {
+		copy(b[i*(2<<20):], bytes.Repeat([]byte{byte(i + 1)}, 1<<20))
+	}
+	if _, err := s.Backup(ctx, chunked.Job{ID: "b", VolumeID: "v", Reader: &mem{b: b}, Size: size}); err != nil {
+		t.Fatal(err)
+	}
+	dst := &mem{b: bytes.Repeat([]byte{0xee}, size)}
+	if err := s.RestoreTo(ctx, "b", &failing{mem: dst, n: 5}); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("a restore cut short: %v", err)
+	}
+	if bytes.Equal(dst.b, b) {
+		t.Fatal("the restore cut short wrote everything")
+	}
+	if err := s.RestoreTo(ctx, "b", dst); err != nil || !bytes.Equal(dst.b, b) {
+		t.Fatalf("the restore done again: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.RestoreTo(cctx, "b", dst); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a restore whose context ended: %v", err)
+	}
+	if _, err := s.Backup(cctx, chunked.Job{ID: "c", VolumeID: "v", Reader: &mem{b: b}, Size: size}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a backup whose context ended: %v", err)
+	}
+	if _, err := s.Metadata("c"); err == nil {
+		t.Fatal("a backup whose context ended is there")
+	}
+}
