@@ -116,6 +116,9 @@ func TestAllInOneServers(t *testing.T) {
 	sh(t, "ip", "netns", "add", ns)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	sh(t, "ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+	// A Ceph in the namespace, started while gostack starts: images on
+	// RBD and an RBD volume backend (aio@rbd#rbd) beside the iSCSI one.
+	ceph := startCeph(t, ns, "volumes", "images")
 	base, err := os.MkdirTemp("/tmp", "gsvm") // short: unix socket paths
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +137,11 @@ func TestAllInOneServers(t *testing.T) {
 		"-set", "compute.agent.host=aio", "-set", "compute.agent.accel=tcg", "-set", "compute.agent.reserved_host_memory_mb=-1",
 		"-set", "volume.agent.host=aio@iscsi#iscsi", "-set", "volume.agent.control_port="+strconv.Itoa(tgtControl),
 		"-set", "volume.agent.portal="+tgtPortal, "-set", "volume.agent.initiator_acl=true")
+	if f := ceph.flags("volume", "volumes"); f != nil {
+		cmd.Args = append(append(append(cmd.Args, f...), "-set", "volume.rbd.host=aio@rbd#rbd"), ceph.flags("image", "images")...)
+	}
 	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1")
+	launched := time.Now()
 	p := startProc(t, cmd)
 	var privNet, net2 string
 	// gostack first, then its guests, dnsmasq and the switch.
@@ -168,6 +175,20 @@ func TestAllInOneServers(t *testing.T) {
 	})
 	c := &cli{t: t, ns: ns, env: openrcEnv(t, data), logs: func() string { return p.logs.String() }}
 	osc, must, asJSON := c.run, c.must, c.json
+	if ceph.why == "" {
+		// Uploads are 503s until the image service has reached the
+		// cluster, which it does in the background.
+		if <-ceph.started; ceph.err != nil {
+			t.Fatalf("ceph: %v", ceph.err)
+		}
+		waitFor(t, p, "the image store on RBD", func() error {
+			if !strings.Contains(p.logs.String(), "image data in RBD: connected") {
+				return errors.New("not connected")
+			}
+			return nil
+		})
+		t.Logf("gostack healthy, Ceph up and the image store on RBD: %s after the start", time.Since(launched).Round(10*time.Millisecond))
+	}
 
 	must("image", "create", "--disk-format", "raw", "--container-format", "bare", "--public", "--file", img, "tiny")
 	var n map[string]any
@@ -183,6 +204,7 @@ func TestAllInOneServers(t *testing.T) {
 	// nothing in).
 	must("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "80", "default")
 	must("security", "group", "rule", "create", "--protocol", "icmp", "default")
+	t.Run("ceph", func(t *testing.T) { rbdServersSubtest(t, c, p, ceph, ns, img) })
 
 	start := time.Now()
 	var s, s2 map[string]any

@@ -16,22 +16,22 @@ import (
 	"github.com/gostack/gostack/storage/rbd"
 )
 
-// rbdAIO is the private Ceph of an all-in-one volume test, started in
-// the all-in-one's network namespace beside gostack's own start (it
-// takes about 10 s), and gostack's flags for an RBD backend on it
-// (aio@rbd#rbd, volume_backend_name rbd). Without Ceph, or in a build
-// without Ceph support, there are no flags and rbdSubtest skips (fails
-// with CI=true).
+// rbdAIO is the private Ceph of an all-in-one test, started in the
+// all-in-one's network namespace beside gostack's own start (it takes
+// about 10 s), and gostack's flags for it. Without Ceph, or in a build
+// without Ceph support, there is no cluster and no flags, and need
+// skips (fails with CI=true).
 type rbdAIO struct {
 	why     string // why there is no cluster
+	dir     string // the cluster's, made by cephtest.Start
 	started chan struct{}
 	cluster *cephtest.Cluster
 	err     error
 }
 
-// startRBD starts the cluster for a (before a.start) and adds gostack's
-// flags for it.
-func startRBD(a *volumeAIO) *rbdAIO {
+// startCeph starts a cluster with pools in network namespace ns, stopped
+// when t ends.
+func startCeph(t *testing.T, ns string, pools ...string) *rbdAIO {
 	r := &rbdAIO{started: make(chan struct{})}
 	switch {
 	case !rbd.Available:
@@ -43,21 +43,55 @@ func startRBD(a *volumeAIO) *rbdAIO {
 		close(r.started)
 		return r
 	}
-	dir := filepath.Join(a.t.TempDir(), "ceph")
-	o := cephtest.Options{Dir: dir, NetNS: a.ns}
+	r.dir = filepath.Join(t.TempDir(), "ceph")
+	o := cephtest.Options{Dir: r.dir, NetNS: ns, Pools: pools}
 	go func() {
 		defer close(r.started)
 		r.cluster, r.err = cephtest.Start(o)
 	}()
-	a.t.Cleanup(func() {
+	t.Cleanup(func() {
 		<-r.started
 		if r.cluster != nil {
 			r.cluster.Stop()
 		}
 	})
-	a.extra = append(a.extra, "-set", "volume.rbd.ceph_conf="+filepath.Join(dir, "ceph.conf"), "-set", "volume.rbd.user=gostack",
-		"-set", "volume.rbd.keyring="+filepath.Join(dir, "ceph.client.gostack.keyring"), "-set", "volume.rbd.pool=volumes",
-		"-set", "volume.rbd.host=aio@rbd#rbd")
+	return r
+}
+
+// flags are gostack's settings of section (volume, image) for the
+// cluster's pool as its user gostack; none without a cluster.
+func (r *rbdAIO) flags(section, pool string) []string {
+	if r.why != "" {
+		return nil
+	}
+	return []string{"-set", section + ".rbd.ceph_conf=" + filepath.Join(r.dir, "ceph.conf"), "-set", section + ".rbd.user=gostack",
+		"-set", section + ".rbd.keyring=" + filepath.Join(r.dir, "ceph.client.gostack.keyring"), "-set", section + ".rbd.pool=" + pool}
+}
+
+// need waits for the cluster; without one the test skips (fails with
+// CI=true).
+func (r *rbdAIO) need(t *testing.T) *cephtest.Cluster {
+	t.Helper()
+	if r.why != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(r.why + " [CI=true: integration tests may not skip]")
+		}
+		t.Skip(r.why)
+	}
+	<-r.started
+	if r.err != nil {
+		t.Fatalf("ceph: %v", r.err)
+	}
+	return r.cluster
+}
+
+// startRBD starts the cluster for a (before a.start) and adds gostack's
+// flags for an RBD backend on it (aio@rbd#rbd, volume_backend_name rbd).
+func startRBD(a *volumeAIO) *rbdAIO {
+	r := startCeph(a.t, a.ns)
+	if f := r.flags("volume", "volumes"); f != nil {
+		a.extra = append(a.extra, append(f, "-set", "volume.rbd.host=aio@rbd#rbd")...)
+	}
 	return r
 }
 
@@ -70,17 +104,7 @@ func startRBD(a *volumeAIO) *rbdAIO {
 // done once that volume is gone; the source deleted while its clone
 // holds it, then the clone; nothing left in the pool.
 func rbdSubtest(t *testing.T, a *volumeAIO, r *rbdAIO) {
-	if r.why != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(r.why + " [CI=true: integration tests may not skip]")
-		}
-		t.Skip(r.why)
-	}
-	<-r.started
-	if r.err != nil {
-		t.Fatalf("ceph: %v", r.err)
-	}
-	ceph, c, p := r.cluster, a.cli, a.p
+	ceph, c, p := r.need(t), a.cli, a.p
 	must, asJSON := c.must, c.json
 	ctx := context.Background()
 	// Waits poll the volume API with curl (milliseconds a call, where the
