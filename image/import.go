@@ -190,7 +190,7 @@ func (s *Service) copyIn(ctx context.Context, img Image, src store.Store, obj st
 // rest is done, and SweepData sweeps it once it is reachable.
 func (s *Service) Recover(ctx context.Context) error {
 	if err := s.SweepData(ctx, s.Data); errors.Is(err, fault.ErrUnavailable) {
-		s.log().Warn("image data store unavailable: data no image owns is swept once it is reachable", "err", err)
+		s.log().Info("image data store not reachable yet: data no image owns is swept once it is (SweepData)", "err", err)
 	} else if err != nil {
 		return err
 	}
