@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,12 +15,17 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gostack/gostack/identity/middleware"
+	"github.com/gostack/gostack/identity/middleware/middlewaretest"
+	"github.com/gostack/gostack/identity/policy"
 	"github.com/gostack/gostack/image"
+	"github.com/gostack/gostack/image/api"
 	"github.com/gostack/gostack/image/store"
 	"github.com/gostack/gostack/image/store/rbdstore"
 	"github.com/gostack/gostack/internal/cephtest"
 	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
 )
@@ -97,6 +104,34 @@ func TestRBDConnectsInBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := bytes.Repeat([]byte("gostack!"), 128<<10) // 1 MiB
+	// Through the image API: the upload is a 503 in Glance's error
+	// body; the record is served.
+	enf := policy.New()
+	if err := enf.Register(api.Defaults()...); err != nil {
+		t.Fatal(err)
+	}
+	mw := &middleware.Middleware{Validator: middlewaretest.Tokens{"tok": middlewaretest.Caller("u1", "p1", "member", "reader")}, Style: httpapi.Glance}
+	srv := httptest.NewServer(mw.Wrap((&api.API{Service: svc, Policy: enf}).Handler()))
+	defer srv.Close()
+	call := func(method, path string, body []byte) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
+		req.Header.Set("X-Auth-Token", "tok")
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	if code, out := call("PUT", "/v2/images/"+img.ID+"/file", b); code != http.StatusServiceUnavailable || !strings.Contains(out, "The image store is not available") {
+		t.Errorf("PUT file while not connected: %d %s", code, out)
+	}
+	if code, out := call("GET", "/v2/images/"+img.ID, nil); code != http.StatusOK || !strings.Contains(out, `"status":"queued"`) {
+		t.Errorf("GET the image while not connected: %d %s", code, out)
+	}
 	if _, err := svc.Upload(ctx, img.ID, bytes.NewReader(b), int64(len(b))); fault.KindOf(err) != fault.Unavailable {
 		t.Fatalf("upload while not connected: %v (%v), want a 503", err, fault.KindOf(err))
 	}
