@@ -251,7 +251,9 @@ func (b *ISCSI) ExportsLost(ctx context.Context) bool {
 }
 
 // Capacity is the file system's of Files.Dir: volumes are thin (sparse
-// files).
+// files). The pool takes multiattach volumes, as Cinder's LVM driver
+// reports: one target serves every attachment (with ACL, every attached
+// host's initiator is let in).
 func (b *ISCSI) Capacity(ctx context.Context) (storage.BackendReport, error) {
 	if err := os.MkdirAll(b.Files.Dir, 0o750); err != nil {
 		return storage.BackendReport{}, fmt.Errorf("iscsi backend: %w", err)
@@ -266,7 +268,7 @@ func (b *ISCSI) Capacity(ctx context.Context) (storage.BackendReport, error) {
 		return r
 	}
 	r := storage.BackendReport{TotalCapacityGB: storage.GB(gb(fs.Blocks)), FreeCapacityGB: storage.GB(gb(fs.Bavail)),
-		ThinProvisioningSupport: true, StorageProtocol: "iSCSI", VendorName: "Open Source", DriverVersion: "1.0"}
+		ThinProvisioningSupport: true, Multiattach: true, StorageProtocol: "iSCSI", VendorName: "Open Source", DriverVersion: "1.0"}
 	if b.ACL {
 		r.Capabilities = map[string]any{storage.CapInitiatorACL: true}
 	}

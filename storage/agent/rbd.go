@@ -157,7 +157,8 @@ func (b *RBD) Reconcile(context.Context, []storage.Volume) error { return nil }
 // Capacity is the pool's, as Cinder's RBD driver reports it: protocol
 // "ceph", thin provisioned; with the cluster's monitors ("mon dump"
 // now), which the connection info of every volume of the backend takes,
-// as Cinder's driver reads them at each initialize_connection.
+// as Cinder's driver reads them at each initialize_connection. The pool
+// takes multiattach volumes, as Cinder's RBD driver reports.
 func (b *RBD) Capacity(ctx context.Context) (storage.BackendReport, error) {
 	c, err := b.Client.Capacity(ctx)
 	if err != nil {
@@ -175,7 +176,7 @@ func (b *RBD) Capacity(ctx context.Context) (storage.BackendReport, error) {
 		mons[i] = h + ":" + ports[i]
 	}
 	return storage.BackendReport{TotalCapacityGB: storage.GB(c.TotalGB), FreeCapacityGB: storage.GB(c.FreeGB),
-		ThinProvisioningSupport: true, StorageProtocol: "ceph", VendorName: "Open Source", DriverVersion: "1.3.0", RBDMonitors: mons}, nil
+		ThinProvisioningSupport: true, Multiattach: true, StorageProtocol: "ceph", VendorName: "Open Source", DriverVersion: "1.3.0", RBDMonitors: mons}, nil
 }
 
 // Content is the volume's content exported to a sparse raw file in
