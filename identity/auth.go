@@ -23,7 +23,10 @@ type Auth struct {
 	Tokens   *fernet.Formatter
 	Hasher   password.Hasher
 	TokenTTL time.Duration // default one hour, as Keystone
-	Now      func() time.Time
+	// ReceiptTTL is how long an auth receipt lasts (DefaultReceiptTTL
+	// if 0).
+	ReceiptTTL time.Duration
+	Now        func() time.Time
 
 	revoked revoke.Index
 	gen     atomic.Int64
@@ -76,6 +79,10 @@ type AuthRequest struct {
 	Token    string // for the "token" method
 	AppCred  *AppCredAuth
 	Scope    Scope
+	// Receipt is an auth receipt (the Openstack-Auth-Receipt header):
+	// the methods it records count with Methods towards the user's
+	// multi-factor rules.
+	Receipt string
 }
 
 // PasswordAuth is the "password" method.
@@ -110,7 +117,10 @@ type Token struct {
 }
 
 // Authenticate checks the credentials, resolves the scope and issues a
-// token. Every credential failure is the same 401.
+// token. Every credential failure is the same 401. When the methods (a
+// parent token's and the receipt's included) satisfy none of the user's
+// multi-factor rules in force, the error is an *MFARequired carrying a
+// new receipt, as Keystone's authenticate_for_token answers.
 func (s *Auth) Authenticate(ctx context.Context, req AuthRequest) (Token, error) {
 	if len(req.Methods) == 0 {
 		return Token{}, fault.Invalid("auth.identity.methods", "at least one authentication method is required")
@@ -132,6 +142,20 @@ func (s *Auth) Authenticate(ctx context.Context, req AuthRequest) (Token, error)
 			return Token{}, errUnauthorized
 		}
 		user = &u
+	}
+	if req.Receipt != "" {
+		got, err := s.receiptMethods(req.Receipt, user.ID)
+		if err != nil {
+			return Token{}, err
+		}
+		methods = mergeMethods(methods, got)
+	}
+	all := methods
+	if parent != nil {
+		all = mergeMethods(parent.Methods, methods)
+	}
+	if err := s.checkMFA(ctx, *user, all); err != nil {
+		return Token{}, err
 	}
 	req.Methods = methods
 	return s.issue(ctx, *user, req, parent, appCred)

@@ -20,10 +20,12 @@ import (
 // may still reset it). IgnoreUserInactivity is kept and shown only:
 // gostack does not disable inactive users (Keystone's
 // disable_user_account_days_inactive), so there is nothing to exempt
-// from. Multi-factor authentication is not enforced (gostack issues no
-// auth receipts), so Validate refuses every setting Keystone would
-// enforce: MultiFactorAuthEnabled true, and rules unless
-// MultiFactorAuthEnabled is false.
+// from. MultiFactorAuthRules are enforced by Auth unless
+// MultiFactorAuthEnabled is false, as Keystone enforces them: a token
+// needs the methods of one rule, gathered in one request or across
+// requests with the auth receipt a 401 hands out (MFARequired). A rule
+// in force may name only the methods Auth serves (AuthMethods), where
+// Keystone would drop the others and enforce what is left.
 type UserOptions struct {
 	IgnoreChangePasswordUponFirstUse *bool       `json:"ignore_change_password_upon_first_use,omitempty"`
 	IgnorePasswordExpiry             *bool       `json:"ignore_password_expiry,omitempty"`
@@ -61,31 +63,21 @@ func (o *UserOptions) Bool(name string) **bool {
 	return nil
 }
 
-// errMFANotEnforced explains why a multi-factor setting is refused.
-const errMFANotEnforced = "gostack does not enforce multi-factor authentication (it issues no auth receipts), so it does not store a setting Keystone would enforce: "
-
 // Validate checks the options as Keystone's validators do (rules: a list
 // of non-empty lists of method names, no list twice, no name twice in a
-// list), then refuses what gostack would not enforce.
+// list), and that rules in force name only methods Auth serves.
 func (o UserOptions) Validate() error {
-	const field = "user.options.multi_factor_auth_rules"
 	if o.MultiFactorAuthRules != nil {
 		rules := *o.MultiFactorAuthRules
 		for i, rule := range rules {
 			if len(rule) == 0 || slices.ContainsFunc(rules[:i], func(r []string) bool { return slices.Equal(r, rule) }) ||
 				hasDuplicate(rule) {
-				return fault.Invalid(field, "Invalid data type, must be a list of lists comprised of strings. "+
+				return fault.Invalid("user.options.multi_factor_auth_rules", "Invalid data type, must be a list of lists comprised of strings. "+
 					"Sub-lists may not be duplicated. Strings in sub-lists may not be duplicated.")
 			}
 		}
 	}
-	switch {
-	case on(o.MultiFactorAuthEnabled):
-		return fault.Invalid("user.options.multi_factor_auth_enabled", errMFANotEnforced+"multi_factor_auth_enabled may only be false")
-	case o.MultiFactorAuthRules != nil && len(*o.MultiFactorAuthRules) > 0 && o.MultiFactorAuthEnabled == nil:
-		return fault.Invalid(field, errMFANotEnforced+"rules are enforced unless multi_factor_auth_enabled is false, so set it to false to keep them")
-	}
-	return nil
+	return o.checkMFAMethods()
 }
 
 func hasDuplicate(s []string) bool {

@@ -144,14 +144,17 @@
 //     body and set or removed (null) member by member on PATCH, with
 //     Keystone's schema and validators and the effects of
 //     ignore_lockout_failure_attempts, ignore_password_expiry,
-//     ignore_change_password_upon_first_use and lock_password.
-//     Differences: multi-factor authentication is not enforced (no auth
-//     receipts), so multi_factor_auth_enabled true, and rules without
-//     multi_factor_auth_enabled false (Keystone enforces them unless it
-//     is false), are a 400 saying so; ignore_user_inactivity is kept
-//     with nothing to exempt from; options given on create apply to that
-//     create's password (Keystone applies them from the next password
-//     on).
+//     ignore_change_password_upon_first_use and lock_password, and
+//     multi-factor rules enforced: POST /v3/auth/tokens with credentials
+//     that satisfy none of the user's rules in force answers Keystone's
+//     401 auth receipt (the Openstack-Auth-Receipt header and its body),
+//     and the receipt sent back in that header counts for its methods.
+//     Differences: a rule in force may name only the methods gostack
+//     serves (Keystone drops the others and enforces the rest);
+//     ignore_user_inactivity is kept with nothing to exempt from;
+//     options given on create apply to that create's password (Keystone
+//     applies them from the next password on); "Could not find auth
+//     receipt" shows the receipt cut to 8 characters.
 //   - /v3/policies: a member of a create body whose name holds ':' or
 //     '-' is kept as given (Keystone's _normalize_dict reads them as
 //     '_'), and "links" in a body is ignored (Keystone stores it).
@@ -186,8 +189,9 @@
 // not manage trusts, and a trust-scoped token may not get another token.
 //
 // What it does not do: federation, OAuth1/2, trust redelegation, limits,
-// domain-specific configuration, multi-factor authentication (auth
-// receipts), and the immutable option of domains, projects and roles.
+// domain-specific configuration, the totp, external and mapped
+// authentication methods, and the immutable option of domains, projects
+// and roles.
 // Those paths answer 404; in a domain, project or role body, options may
 // only set immutable to false or null (immutable true, which gostack
 // would not enforce, and any other option are a 400).

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/gostack/gostack/identity"
@@ -71,7 +72,7 @@ func decodeAuth(w http.ResponseWriter, r *http.Request) (identity.AuthRequest, e
 		return identity.AuthRequest{}, fault.Invalid("auth.identity", "'identity' is a required property")
 	}
 	id := body.Auth.Identity
-	req := identity.AuthRequest{Methods: id.Methods}
+	req := identity.AuthRequest{Methods: id.Methods, Receipt: r.Header.Get(receiptHeader)}
 	if len(req.Methods) == 0 {
 		return req, fault.Invalid("auth.identity.methods", "'methods' is a required property")
 	}
@@ -178,6 +179,12 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := a.Auth.Authenticate(r.Context(), req)
+	var mfa *identity.MFARequired
+	if errors.As(err, &mfa) {
+		w.Header().Set(receiptHeader, mfa.Receipt)
+		httpapi.WriteJSON(w, http.StatusUnauthorized, renderReceipt(mfa))
+		return
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -325,4 +332,28 @@ func (a *API) authSystem(w http.ResponseWriter, r *http.Request) {
 		sys = append(sys, map[string]any{"all": true})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"system": sys, "links": map[string]any{"self": base(r) + r.URL.Path, "previous": nil, "next": nil}})
+}
+
+// receiptHeader carries an auth receipt both ways (Keystone's
+// AUTH_RECEIPT_HEADER).
+const receiptHeader = "Openstack-Auth-Receipt"
+
+// renderReceipt is Keystone's auth receipt reply
+// (keystone/receipt/handlers.py): what the user authenticated with, who
+// they are, the receipt's times, and the rules still open to them.
+func renderReceipt(e *identity.MFARequired) map[string]any {
+	required := e.Required
+	if required == nil {
+		required = [][]string{}
+	}
+	return map[string]any{
+		"receipt": map[string]any{
+			"methods": e.Methods,
+			"user": map[string]any{"id": e.User.ID, "name": e.User.Name,
+				"domain": map[string]any{"id": e.UserDomain.ID, "name": e.UserDomain.Name}},
+			"expires_at": isotime(e.ExpiresAt),
+			"issued_at":  isotime(e.IssuedAt),
+		},
+		"required_auth_methods": required,
+	}
 }

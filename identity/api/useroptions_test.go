@@ -79,7 +79,8 @@ func TestUserOptions(t *testing.T) {
 				if got := optionsJSON(t, patch(id, map[string]any{"description": "d"}), "user.options"); got != want {
 					t.Errorf("update without options: %s, want %s", got, want)
 				}
-				// Without rules, multi_factor_auth_enabled may go (nothing
+				// Everything removed is {} (multi_factor_auth_enabled may
+				// go: no rules are left to enforce).
 				// to enforce); everything removed is {}.
 				got = optionsJSON(t, patch(id, map[string]any{"options": map[string]any{"lock_password": nil, "ignore_user_inactivity": nil,
 					"multi_factor_auth_rules": nil, "multi_factor_auth_enabled": nil}}), "user.options")
@@ -160,15 +161,16 @@ func TestUserOptions(t *testing.T) {
 }
 
 // TestUserOptionsBadInput sends options Keystone's schema or validators
-// refuse, and the multi-factor settings gostack would not enforce, on
+// refuse, and multi-factor rules in force that name a method gostack
+// does not serve, on
 // create and update: each is a 400 that changes nothing.
 func TestUserOptionsBadInput(t *testing.T) {
 	c := newCloud(t)
 	admin := c.adminToken(t)
 	id := c.mkUser(t, admin, "bad", "bad-pw", "default")
 	c.Must(t, http.StatusOK, "PATCH", "/v3/users/"+id, admin, map[string]any{"user": map[string]any{"options": map[string]any{
-		"multi_factor_auth_enabled": false, "multi_factor_auth_rules": [][]string{{"password"}}}}})
-	mfa := "gostack does not enforce multi-factor authentication"
+		"multi_factor_auth_enabled": false, "multi_factor_auth_rules": [][]string{{"password", "totp"}}}}})
+	mfa := `"totp" is not an authentication method gostack serves (password, token, application_credential)`
 	for _, tc := range []struct {
 		name, options, msg string
 		on                 string // "create", "update" or both when empty
@@ -187,9 +189,10 @@ func TestUserOptionsBadInput(t *testing.T) {
 		{"empty rule", `{"multi_factor_auth_enabled": false, "multi_factor_auth_rules": [[]]}`, "Sub-lists may not be duplicated", ""},
 		{"method twice", `{"multi_factor_auth_enabled": false, "multi_factor_auth_rules": [["password", "password"]]}`, "Strings in sub-lists may not be duplicated", ""},
 		{"rule twice", `{"multi_factor_auth_enabled": false, "multi_factor_auth_rules": [["totp"], ["totp"]]}`, "Sub-lists may not be duplicated", ""},
-		{"mfa enabled", `{"multi_factor_auth_enabled": true}`, mfa, ""},
-		{"rules, mfa not disabled", `{"multi_factor_auth_rules": [["password", "totp"]]}`, mfa, "create"},
-		{"mfa unset with rules kept", `{"multi_factor_auth_enabled": null}`, mfa, "update"},
+		{"rules in force naming totp", `{"multi_factor_auth_rules": [["password", "totp"]]}`, mfa, "create"},
+		{"rules in force naming totp, enabled", `{"multi_factor_auth_enabled": true, "multi_factor_auth_rules": [["password"], ["totp"]]}`, mfa, ""},
+		{"stored rules put in force", `{"multi_factor_auth_enabled": true}`, mfa, "update"},
+		{"stored rules put in force by null", `{"multi_factor_auth_enabled": null}`, mfa, "update"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := c.snapshot(t, admin)
@@ -211,8 +214,8 @@ func TestUserOptionsBadInput(t *testing.T) {
 // TestOpenStackCLIUserOptions is the client proof: openstack user
 // create/set with openstackclient 6.0's option flags, user show printing
 // them, user password set printing Keystone's refusal for a locked
-// password, and user set --enable-multi-factor-auth and role create
-// --immutable printing their 400s.
+// password, user set --enable-multi-factor-auth (rules naming totp) and
+// role create --immutable printing their 400s.
 func TestOpenStackCLIUserOptions(t *testing.T) {
 	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
 	c := newCloud(t)
@@ -250,7 +253,7 @@ func TestOpenStackCLIUserOptions(t *testing.T) {
 		t.Errorf("user password set with lock_password: %v\n%s", err, out)
 	}
 	out, err = run(c.openstackEnv(t), "user", "set", "ou", "--enable-multi-factor-auth")
-	if err == nil || !strings.Contains(out, "gostack does not enforce multi-factor authentication") || !strings.Contains(out, "HTTP 400") {
+	if err == nil || !strings.Contains(out, `"totp" is not an authentication method gostack serves`) || !strings.Contains(out, "HTTP 400") {
 		t.Errorf("user set --enable-multi-factor-auth: %v\n%s", err, out)
 	}
 	out, err = run(c.openstackEnv(t), "role", "create", "frozen", "--immutable")

@@ -14,6 +14,11 @@
 //   - Key, Seal and Open: the Fernet spec.
 //   - Payload and Formatter: Keystone's payloads; Formatter.Issue and
 //     Formatter.Parse.
+//   - Receipt: Keystone's auth receipts (multi-factor authentication),
+//     Fernet under the same keys with a payload of their own (user id,
+//     methods, expiry); Formatter.IssueReceipt and ParseReceipt, checked
+//     byte for byte against Keystone's ReceiptFormatter. A receipt is no
+//     token and a token no receipt.
 //   - Repository: Keystone's on-disk key layout (file 0 staged, the highest
 //     number primary, the rest secondary), Setup and Rotate with
 //     max_active_keys, atomic 0600 writes. Keys are held in memory and
