@@ -77,7 +77,11 @@ func (b *RBD) Cloneable(ctx context.Context, loc string) error { return b.Client
 
 // Create makes the volume's image: empty, a clone of its snapshot, a
 // clone (or, past the clone depth, a flattened clone) of its source
-// volume, or its image's raw content; then records where it is.
+// volume, or its image's raw content; then records where it is. A
+// multiattach volume's image goes without the features that let one
+// writer at a time (rbd.Client.Multiattach), however it was made, as
+// Cinder's _setup_volume does after each create; a clone has the
+// cluster's default features, whatever its source had.
 func (b *RBD) Create(ctx context.Context, v storage.Volume, src Source) (Export, error) {
 	size := v.Size * gib
 	var err error
@@ -95,6 +99,9 @@ func (b *RBD) Create(ctx context.Context, v storage.Volume, src Source) (Export,
 		err = b.Client.Import(ctx, v.ID, src.File, src.Bytes, size)
 	default:
 		err = b.Client.Create(ctx, v.ID, size)
+	}
+	if err == nil && v.Multiattach {
+		err = b.Client.Multiattach(ctx, v.ID)
 	}
 	if err != nil {
 		return Export{}, err

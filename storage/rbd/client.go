@@ -237,7 +237,89 @@ func (c *Client) info(name string) (Info, error) {
 	for _, s := range snaps {
 		in.Snapshots = append(in.Snapshots, s.Name)
 	}
+	f, err := img.GetFeatures()
+	if err != nil {
+		return Info{}, fmt.Errorf("rbd: features of %s: %w", name, err)
+	}
+	fs := librbd.FeatureSet(f)
+	in.Features = fs.Names()
+	slices.Sort(in.Features)
 	return in, nil
+}
+
+// cloneOptions are a clone's options: the cluster's
+// rbd_default_features (layering when it has none), as Cinder's RBD
+// driver gives each clone, not its parent's — so a clone of a
+// multiattach volume that is not multiattach has the exclusive lock
+// again.
+func (c *Client) cloneOptions() (*librbd.ImageOptions, error) {
+	v, err := c.conn.GetConfigOption("rbd_default_features")
+	if err != nil {
+		return nil, fmt.Errorf("rbd: rbd_default_features: %w", err)
+	}
+	f, err := parseFeatures(v)
+	if err != nil {
+		return nil, err
+	}
+	o := librbd.NewRbdImageOptions()
+	o.SetUint64(librbd.ImageOptionFeatures, f)
+	return o, nil
+}
+
+// parseFeatures reads rbd_default_features, a number or names
+// separated by commas; none (0) is layering, as Cinder takes it.
+func parseFeatures(v string) (uint64, error) {
+	v = strings.TrimSpace(v)
+	f, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		var names []string
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+		fs := librbd.FeatureSetFromNames(names)
+		if len(fs.Names()) != len(names) {
+			return 0, fmt.Errorf("%w: rbd_default_features %q", ErrInvalid, v)
+		}
+		f = uint64(fs)
+	}
+	if f == 0 {
+		f = librbd.FeatureLayering
+	}
+	return f, nil
+}
+
+// multiattachExclusions are the features Cinder's RBD driver takes off
+// a multiattach volume's image (MULTIATTACH_EXCLUSIONS): the exclusive
+// lock, which lets one client write at a time, and what needs it.
+const multiattachExclusions = librbd.FeatureJournaling | librbd.FeatureFastDiff | librbd.FeatureObjectMap | librbd.FeatureExclusiveLock
+
+// Multiattach readies volume id's image for writers on several hosts
+// at once, as Cinder's _enable_multiattach does: the features of
+// multiattachExclusions it has are taken off (layering, deep-flatten and
+// the others stay). An image without them is no work.
+func (c *Client) Multiattach(ctx context.Context, id string) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	name := VolumeName(id)
+	img, err := c.open(name)
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	f, err := img.GetFeatures()
+	if err != nil {
+		return fmt.Errorf("rbd: features of %s: %w", name, err)
+	}
+	if off := f & multiattachExclusions; off != 0 {
+		if err := img.UpdateFeatures(off, false); err != nil {
+			fs := librbd.FeatureSet(off)
+			return fmt.Errorf("rbd: disable %s on %s/%s for multiattach: %w", strings.Join(fs.Names(), ","), c.cfg.Pool, name, err)
+		}
+	}
+	return nil
 }
 
 // Resize grows volume id's image to size bytes; at that size already it
@@ -421,7 +503,10 @@ func (c *Client) clone(name, parent, snap string, flattened bool) error {
 		// A clone keeps its parent's object size: librbd refuses a
 		// smaller one (EINVAL), and a volume cloned from an image
 		// (CloneImage) has the image's, 8 MB in Glance's default.
-		o := librbd.NewRbdImageOptions()
+		o, oerr := c.cloneOptions()
+		if oerr != nil {
+			return oerr
+		}
 		err = librbd.CloneImage(c.ioctx, parent, snap, c.ioctx, name, o)
 		o.Destroy()
 		if err == nil {

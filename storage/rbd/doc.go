@@ -11,7 +11,12 @@
 //     answers a *BusyError naming them (Cinder's SnapshotIsBusy).
 //   - CreateFromSnapshot: a copy-on-write clone of the snapshot (Cinder's
 //     _clone), flattened when Config.FlattenFromSnapshot says so, grown
-//     to its size.
+//     to its size. Every clone (CloneVolume, CloneImage too) has the
+//     cluster's rbd_default_features, not its parent's, as Cinder's.
+//   - Multiattach: Cinder's _enable_multiattach — the image loses
+//     exclusive-lock, object-map, fast-diff and journaling, so clients on
+//     several hosts may write at once. Nothing puts them back: there is
+//     no retype (Cinder's _disable_multiattach restores them on one).
 //   - CloneVolume: Cinder's create_cloned_volume — a snapshot
 //     "volume-<new>.clone_snap" of the source, protected, cloned; when
 //     the source's clone chain is already Config.MaxCloneDepth long

@@ -86,8 +86,12 @@ func (c *Client) cloneFrom(pool, image, snap, name string) error {
 	}
 	defer src.Destroy()
 	// The clone's objects are its parent's size (librbd's default for
-	// a clone when no order is given).
-	o := librbd.NewRbdImageOptions()
+	// a clone when no order is given); its features the cluster's
+	// defaults.
+	o, err := c.cloneOptions()
+	if err != nil {
+		return err
+	}
 	defer o.Destroy()
 	err = librbd.CloneImage(src, image, snap, c.ioctx, name, o)
 	switch {

@@ -259,6 +259,9 @@ type Info struct {
 	// Snapshots are the image's snapshots' names (Cinder's and the
 	// .clone_snap ones).
 	Snapshots []string
+	// Features are the image's features by name ("layering",
+	// "exclusive-lock", ...), sorted.
+	Features []string
 }
 
 // Capacity is a pool's space as Cinder's RBD driver reports it

@@ -20,6 +20,7 @@ func (*Client) Config() Config                                           { retur
 func (*Client) FSID() string                                             { return "" }
 func (*Client) Create(context.Context, string, int64) error              { return ErrUnavailable }
 func (*Client) Info(context.Context, string) (Info, error)               { return Info{}, ErrUnavailable }
+func (*Client) Multiattach(context.Context, string) error                { return ErrUnavailable }
 func (*Client) Resize(context.Context, string, int64) error              { return ErrUnavailable }
 func (*Client) CreateSnapshot(context.Context, string, string) error     { return ErrUnavailable }
 func (*Client) DeleteSnapshot(context.Context, string, string) error     { return ErrUnavailable }
