@@ -124,8 +124,10 @@ func rbdDisk(v virt.Disk, c virt.RBD, conf, dev, bus string) libvirtxml.DomainDi
 }
 
 // networkDisk is the <disk type='network'> of volume v with source
-// src: raw, cache none, the target given, the volume id as serial and
-// its front-end QoS as <iotune>.
+// src: raw, cache none, the target given, the volume id as serial, its
+// front-end QoS as <iotune>, and <shareable/> for a multiattach
+// volume's (Nova's LibvirtBaseVolumeDriver: libvirt then gives QEMU's
+// device share-rw=on, and the cache stays none).
 func networkDisk(v virt.Disk, src *libvirtxml.DomainDiskSourceNetwork, dev, bus string) libvirtxml.DomainDisk {
 	disk := libvirtxml.DomainDisk{
 		Device: "disk",
@@ -133,6 +135,9 @@ func networkDisk(v virt.Disk, src *libvirtxml.DomainDiskSourceNetwork, dev, bus 
 		Source: &libvirtxml.DomainDiskSource{Network: src},
 		Target: &libvirtxml.DomainDiskTarget{Dev: dev, Bus: bus},
 		Serial: v.VolumeID(),
+	}
+	if v.Shareable {
+		disk.Shareable = &libvirtxml.DomainDiskShareable{}
 	}
 	if q := v.QoS; len(q) > 0 {
 		// The volume's front-end QoS, as Nova's libvirt driver writes it.

@@ -76,6 +76,47 @@ func TestVolumeXML(t *testing.T) {
 	}
 }
 
+// TestShareableVolumeXML: a multiattach volume's disk (the connection
+// info's "multiattach": true, Disk.Shareable) has <shareable/>, as
+// Nova's LibvirtBaseVolumeDriver writes it, iSCSI and RBD alike, cache
+// none; a plain volume's has none.
+func TestShareableVolumeXML(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		v      virt.Disk
+		golden string
+	}{
+		{"iscsi", testVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f"), "volume-shareable"},
+		{"rbd", rbdVolume("a1b2c3d4-0000-4000-8000-000000000001"), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plain, err := checkVolume(c.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.v.Shareable = true
+			shared, err := checkVolume(c.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pd, sd := plain.xml(testID, reach{}, "vdc", "virtio"), shared.xml(testID, reach{}, "vdc", "virtio")
+			if pd.Shareable != nil || sd.Shareable == nil || sd.Driver.Cache != "none" {
+				t.Fatalf("plain %+v, shareable %+v (driver %+v)", pd.Shareable, sd.Shareable, sd.Driver)
+			}
+			doc, err := sd.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(doc, "<shareable></shareable>") {
+				t.Fatalf("no <shareable/> in\n%s", doc)
+			}
+			if c.golden != "" {
+				golden(t, c.golden, doc)
+			}
+		})
+	}
+}
+
 // rbdVolume is an rbd volume as Cinder's RBD driver gives it, on two
 // monitors, with cephx and discard.
 func rbdVolume(id string) virt.Disk {

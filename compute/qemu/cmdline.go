@@ -63,7 +63,7 @@ func commandLine(g *definition, f files, accel string, r reach, incoming bool) (
 		// Boot from volume: checkGuest read its connection.
 		nd, _ := storedDisk(d, "root", r)
 		args = append(args, networkDisk(f, "root", nd)...)
-		args = append(args, "-device", device(map[string]any{"driver": "virtio-blk-pci", "id": "root", "drive": "root", "bootindex": 1, "serial": d.VolumeID(), "addr": pciAddr(root)}))
+		args = append(args, "-device", device(shareRW(d, map[string]any{"driver": "virtio-blk-pci", "id": "root", "drive": "root", "bootindex": 1, "serial": d.VolumeID(), "addr": pciAddr(root)})))
 	case d.Path != "":
 		format := d.Format
 		if format == "" {
@@ -94,7 +94,7 @@ func commandLine(g *definition, f files, accel string, r reach, incoming bool) (
 			return nil, fmt.Errorf("compute/qemu: guest %s: volume %s: %w", g.ID, v.VolumeID(), err)
 		}
 		args = append(args, networkDisk(f, volumeNode(slot), nd)...)
-		args = append(args, "-device", device(volumeDevice(v.VolumeID(), slot)))
+		args = append(args, "-device", device(volumeDevice(v, slot)))
 	}
 	if incoming {
 		args = append(args, "-S", "-incoming", "fd:"+strconv.Itoa(incomingFD))

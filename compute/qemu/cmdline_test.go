@@ -53,6 +53,14 @@ func TestCommandLine(t *testing.T) {
 			ID: id, Name: "from-rbd", VCPUs: 1, MemoryMB: 512,
 			Disk: rbdVolume("0d0c3a52-7e1b-4f6e-9a35-c2b1d0e9f8a7", true),
 		}, volumes: []virt.Disk{rbdVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", true), rbdVolume("a1b2c3d4-0000-4000-8000-000000000001", false)}},
+		// Multiattach volumes (shareable disks): the root volume and
+		// an iSCSI and an RBD volume with share-rw=on on their devices,
+		// as libvirt gives a <shareable/> disk; a plain volume without.
+		{name: "multiattach", accel: "kvm", initiator: "iqn.1993-08.org.debian:01:compute-1", g: virt.Guest{
+			ID: id, Name: "shared", VCPUs: 1, MemoryMB: 512,
+			Disk: shareable(storedVolume("0d0c3a52-7e1b-4f6e-9a35-c2b1d0e9f8a7", true)),
+		}, volumes: []virt.Disk{shareable(storedVolume("5e0a1c2d-3b4f-4a5e-8f70-9a1b2c3d4e5f", true)),
+			shareable(rbdVolume("a1b2c3d4-0000-4000-8000-000000000001", true)), storedVolume("b1b2c3d4-0000-4000-8000-000000000002", false)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := &definition{Guest: c.g, Volumes: c.volumes}
@@ -80,6 +88,9 @@ func TestCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// shareable is d as a multiattach volume's disk.
+func shareable(d virt.Disk) virt.Disk { d.Shareable = true; return d }
 
 func TestCommandLineSocketPath(t *testing.T) {
 	g := virt.Guest{ID: "6b0a7d3e-2f41-4c8e-9d2a-51f3c0e8a7b4", MemoryMB: 64}

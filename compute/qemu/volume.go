@@ -118,7 +118,7 @@ func (d *Driver) plugVolume(ctx context.Context, f files, id string, v virt.Disk
 		return err
 	}
 	return withMonitor(ctx, f.qmp, func(m *monitor) error {
-		if err := m.addNetworkDisk(ctx, f, node, nd, volumeDevice(v.VolumeID(), slot)); err != nil {
+		if err := m.addNetworkDisk(ctx, f, node, nd, volumeDevice(v, slot)); err != nil {
 			return err
 		}
 		return m.throttle(ctx, volumeDeviceID(v.VolumeID()), v.QoS)
@@ -287,10 +287,21 @@ func volumeDeviceID(volumeID string) string { return "volume-" + volumeID }
 
 // volumeDevice is a volume's disk in slot, for -device and device_add
 // alike: virtio-blk with the volume id as its serial (the guest keeps
-// 20 bytes of it), no boot index.
-func volumeDevice(volumeID string, slot int) map[string]any {
-	return map[string]any{"driver": "virtio-blk-pci", "id": volumeDeviceID(volumeID), "drive": volumeNode(slot),
-		"serial": volumeID, "addr": pciAddr(slot)}
+// 20 bytes of it), no boot index; shared (shareRW) when it is a
+// multiattach volume's.
+func volumeDevice(v virt.Disk, slot int) map[string]any {
+	return shareRW(v, map[string]any{"driver": "virtio-blk-pci", "id": volumeDeviceID(v.VolumeID()), "drive": volumeNode(slot),
+		"serial": v.VolumeID(), "addr": pciAddr(slot)})
+}
+
+// shareRW gives the device of a shareable disk (a multiattach volume's)
+// share-rw=on, as libvirt does for a <shareable/> disk: QEMU then lets
+// other writers (another guest's QEMU) use the image at the same time.
+func shareRW(v virt.Disk, dev map[string]any) map[string]any {
+	if v.Shareable {
+		dev["share-rw"] = true
+	}
+	return dev
 }
 
 // liveVolume is the QEMU id of the volume's disk among devs, "" if QEMU

@@ -139,6 +139,11 @@ type Disk struct {
 	// Serial is the volume id the guest sees (virtio-blk keeps its first
 	// 20 characters); "" for a local disk: no serial.
 	Serial string
+	// Shareable is a multiattach volume's disk, which other guests
+	// (on this host or others) may have attached and write at the same
+	// time: a driver lets them (libvirt's <shareable/>, QEMU's
+	// share-rw=on) and caches nothing on the host (cache none).
+	Shareable bool `json:",omitempty"`
 	// QoS is a volume's front-end I/O limits (the connection info's
 	// qos_specs, Cinder's consumer front-end or both), by the keys
 	// Nova's libvirt driver applies (QoSKeys: total_bytes_sec,

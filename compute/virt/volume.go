@@ -155,7 +155,9 @@ func hasControl(s string) bool {
 // driver_volume_type, Connection the data with its values as strings
 // (RBD's hosts and ports lists joined by commas; other lists, such as
 // the multipath ones, and maps left out; a keyring never kept), and
-// Serial its volume_id.
+// Serial its volume_id. Shareable is the info's "multiattach" (true, beside
+// driver_volume_type and data), which Nova puts there for a multiattach
+// volume.
 func VolumeDisk(info map[string]any) (Disk, error) {
 	proto, _ := info["driver_volume_type"].(string)
 	if proto == "" {
@@ -203,6 +205,8 @@ func VolumeDisk(info map[string]any) (Disk, error) {
 		conn[k] = s
 	}
 	d := Disk{Protocol: proto, Connection: conn, Serial: conn["volume_id"]}
+	// Nova's stash for a multiattach volume, beside the data.
+	d.Shareable, _ = info["multiattach"].(bool)
 	if q, ok := data["qos_specs"].(map[string]any); ok {
 		for _, k := range QoSKeys {
 			var n int64

@@ -179,6 +179,31 @@ func TestVolumeDiskQoS(t *testing.T) {
 	}
 }
 
+// Nova's "multiattach": true beside driver_volume_type and data (its
+// stash for a multiattach volume) makes the disk shareable; its
+// absence, false, or a "multiattach" inside data does not.
+func TestVolumeDiskShareable(t *testing.T) {
+	data := map[string]any{"target_iqn": "iqn.x", "volume_id": "v"}
+	for _, c := range []struct {
+		name string
+		info map[string]any
+		want bool
+	}{
+		{"multiattach", map[string]any{"driver_volume_type": "iscsi", "data": data, "multiattach": true}, true},
+		{"rbd multiattach", map[string]any{"driver_volume_type": "rbd", "data": map[string]any{"name": "p/i"}, "multiattach": true}, true},
+		{"absent", map[string]any{"driver_volume_type": "iscsi", "data": data}, false},
+		{"false", map[string]any{"driver_volume_type": "iscsi", "data": data, "multiattach": false}, false},
+		{"in data", map[string]any{"driver_volume_type": "iscsi", "data": map[string]any{"target_iqn": "iqn.x", "multiattach": true}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := virt.VolumeDisk(c.info)
+			if err != nil || d.Shareable != c.want {
+				t.Fatalf("Shareable %v, %v; want %v", d.Shareable, err, c.want)
+			}
+		})
+	}
+}
+
 func TestVolumeID(t *testing.T) {
 	d := chap(nil)
 	if got := d.VolumeID(); got != d.Connection["volume_id"] {

@@ -237,7 +237,9 @@ func (a *API) interfaceReport(w http.ResponseWriter, r *http.Request) error {
 
 // volumeConnect gives the host's connector to the attachment of a
 // volume being attached to an instance on the host, and answers the
-// connection info (secrets included: to the host's agent only).
+// connection info (secrets included: to the host's agent only), with
+// "multiattach": true beside driver_volume_type and data for a
+// multiattach volume, as Nova stashes it in the connection info.
 func (a *API) volumeConnect(w http.ResponseWriter, r *http.Request) error {
 	host, id, volume := r.PathValue("host"), r.PathValue("id"), r.PathValue("volume")
 	var body struct {
@@ -263,9 +265,18 @@ func (a *API) volumeConnect(w http.ResponseWriter, r *http.Request) error {
 	if a.Volumes == nil {
 		return fault.New(fault.Unavailable, "No block-storage service is configured.")
 	}
+	vol, err := a.Volumes.Volume(r.Context(), "", volume)
+	if err != nil {
+		return err
+	}
 	info, err := a.Volumes.Connect(r.Context(), x.AttachmentID, body.Connector)
 	if err != nil {
 		return err
+	}
+	if vol.Multiattach && info != nil {
+		// Nova's DriverVolumeBlockDevice._volume_attach: the driver
+		// makes a multiattach volume's disk shareable.
+		info["multiattach"] = true
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"connection_info": info})
 	return nil

@@ -100,7 +100,8 @@ func (a *API) showVolumeAttachment(w http.ResponseWriter, r *http.Request, q *re
 var devicePattern = regexp.MustCompile(`(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$`)
 
 // attachVolume reserves the volume in Cinder for the server and adds it
-// to the server for its host's agent; 200 with the device name.
+// to the server for its host's agent; 200 with the device name. A
+// multiattach volume is refused below 2.60, as Nova refuses it.
 func (a *API) attachVolume(w http.ResponseWriter, r *http.Request, q *request) error {
 	i, err := a.serverFor(r, q, ruleVolumeAttachments+"create")
 	if err != nil {
@@ -168,6 +169,18 @@ func (a *API) attachVolume(w http.ResponseWriter, r *http.Request, q *request) e
 		return a.Store.CheckAttachVolume(ctx, q.viewer(), i.UUID, volume)
 	}); err != nil {
 		return stateError(err, "attach_volume", i.UUID)
+	}
+	// Nova's _check_attach_and_reserve_volume: a multiattach volume
+	// only from 2.60 (MultiattachNotSupportedOldMicroversion).
+	vol, err := a.Volumes.Volume(ctx, i.ProjectID, volume)
+	if err != nil {
+		if fault.KindOf(err) == fault.NotFound {
+			return notFound("Volume %s could not be found.", volume)
+		}
+		return err
+	}
+	if vol.Multiattach && !q.at(60) {
+		return badRequest("Multiattach volumes are only supported starting with compute API version 2.60.")
 	}
 	attachment, err := a.Volumes.Reserve(ctx, i.ProjectID, volume, i.UUID)
 	if err != nil {

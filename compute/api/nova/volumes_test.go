@@ -25,6 +25,7 @@ type fakeVolumes struct {
 	releasedFor []string // instances whose attachments were all released
 	snapshots   []string // project A's snapshots
 	blank       []string // volumes that are not bootable
+	multi       []string // multiattach volumes: reserved again while in-use
 	created     []compute.VolumeSpec
 }
 
@@ -49,7 +50,7 @@ func (f *fakeVolumes) Reserve(_ context.Context, project, volume, instance strin
 	if !ok || project != "proj-a" {
 		return "", fault.New(fault.NotFound, "Volume %s could not be found.", volume)
 	}
-	if st != "available" {
+	if st != "available" && !(st == "in-use" && slices.Contains(f.multi, volume)) {
 		return "", fault.New(fault.BadRequest, "Invalid volume: Volume status must be available or downloading to reserve, but the current status is %s.", st)
 	}
 	a := uuid.NewString()
@@ -98,7 +99,8 @@ func (f *fakeVolumes) Volume(_ context.Context, project, id string) (compute.Vol
 	if !ok || project != "" && project != "proj-a" {
 		return compute.VolumeInfo{}, fault.New(fault.NotFound, "Volume %s could not be found.", id)
 	}
-	return compute.VolumeInfo{ID: id, Status: st, Size: 1, AvailabilityZone: "nova", Bootable: !slices.Contains(f.blank, id)}, nil
+	return compute.VolumeInfo{ID: id, Status: st, Size: 1, AvailabilityZone: "nova", Bootable: !slices.Contains(f.blank, id),
+		Multiattach: slices.Contains(f.multi, id)}, nil
 }
 
 func (f *fakeVolumes) SnapshotSize(_ context.Context, project, id string) (int64, error) {
@@ -260,5 +262,58 @@ func TestVolumeAttachments(t *testing.T) {
 	}
 	if _, ok := e.vols.volumes[v3]; ok || fmt.Sprint(e.vols.deleted) != "["+v3+"]" || fmt.Sprint(e.vols.releasedFor) != "["+i.UUID+"]" {
 		t.Fatalf("volumes after the server's delete: %v, deleted %v", e.vols.volumes, e.vols.deleted)
+	}
+}
+
+// A multiattach volume through os-volume_attachments, as Nova: refused
+// below 2.60 (nothing reserved), attached to two servers from 2.60; the
+// host's connect answers its connection info with "multiattach": true
+// (Nova's block_device stash, which makes the driver's disk shareable),
+// and a plain volume's without it.
+func TestMultiattachVolumeAttach(t *testing.T) {
+	e := newServerAPI(t)
+	s1, s2 := e.activeServer(t), e.activeServer(t)
+	multi, plain := e.vols.add(), e.vols.add()
+	e.vols.mu.Lock()
+	e.vols.multi = append(e.vols.multi, multi)
+	e.vols.mu.Unlock()
+	attachments := func(s compute.Instance) string { return "/servers/" + s.UUID + "/os-volume_attachments" }
+	wantError(t, e.call(t, "2.59", alice, "POST", attachments(s1), map[string]any{"volumeAttachment": map[string]any{"volumeId": multi}}),
+		400, "badRequest", "Multiattach volumes are only supported starting with compute API version 2.60.")
+	if st := e.vols.status(multi); st != "available" {
+		t.Fatalf("a refused attach left the volume %s", st)
+	}
+	connect := func(s compute.Instance, v string) map[string]any {
+		t.Helper()
+		i, err := e.store.Instance(context.Background(), compute.Viewer{Admin: true}, s.UUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := "/internal/compute/hosts/" + i.Host + "/instances/" + s.UUID + "/volumes/" + v
+		r := e.agentCall(t, service, "PUT", base+"/connect", map[string]any{"connector": map[string]any{"initiator": "iqn.x", "host": i.Host}})
+		if r.Code != 200 {
+			t.Fatalf("connect: %s", r)
+		}
+		info := r.JSON(t)["connection_info"].(map[string]any)
+		if r := e.agentCall(t, service, "PUT", base, compute.VolumeReport{Op: compute.PortAttaching, Done: true}); r.Code != 200 {
+			t.Fatalf("volume report: %s", r)
+		}
+		return info
+	}
+	for _, s := range []compute.Instance{s1, s2} {
+		e.must(t, 200, "2.60", alice, "POST", attachments(s), map[string]any{"volumeAttachment": map[string]any{"volumeId": multi}})
+		if info := connect(s, multi); info["multiattach"] != true || info["driver_volume_type"] != "iscsi" {
+			t.Fatalf("a multiattach volume's connection info: %v", info)
+		}
+	}
+	for _, s := range []compute.Instance{s1, s2} {
+		if l := e.must(t, 200, "2.60", alice, "GET", attachments(s), nil)["volumeAttachments"].([]any); len(l) != 1 ||
+			l[0].(map[string]any)["volumeId"] != multi {
+			t.Fatalf("server %s's volumes: %v", s.UUID, l)
+		}
+	}
+	e.must(t, 200, "2.1", alice, "POST", attachments(s1), map[string]any{"volumeAttachment": map[string]any{"volumeId": plain}})
+	if info := connect(s1, plain); info["multiattach"] != nil {
+		t.Fatalf("a plain volume's connection info: %v", info)
 	}
 }
