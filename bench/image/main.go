@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gostack/gostack/bench/internal/randfile"
 	identityarea "github.com/gostack/gostack/identity/area"
 	imagearea "github.com/gostack/gostack/image/area"
 	"github.com/gostack/gostack/image/format"
@@ -54,7 +54,9 @@ func main() {
 	}
 	size := *sizeMiB << 20
 	src := filepath.Join(work, "source.raw")
-	writeRandom(src, size)
+	if err := randfile.Write(src, size, 1); err != nil {
+		log.Fatal(err)
+	}
 
 	api, token := startDaemon(filepath.Join(work, "daemon"))
 	glanceAPI, glancePID, stopGlance := startGlance(filepath.Join(work, "glance"))
@@ -113,25 +115,6 @@ func main() {
 	hashes(limit)
 	fmt.Printf("ratio upload/hash-bound (both hashes at once, nothing else): %.2f (goal >= 0.8)\n\n", mbps(upBest)/limit)
 	sparse(work)
-}
-
-// writeRandom writes size bytes of incompressible data.
-func writeRandom(path string, size int64) {
-	f, err := os.Create(path)
-	if err != nil {
-		log.Fatal(err)
-	}
-	buf := make([]byte, 4<<20)
-	r := rand.NewChaCha8([32]byte{1})
-	for left := size; left > 0; left -= int64(len(buf)) {
-		r.Read(buf)
-		if _, err := f.Write(buf[:min(int64(len(buf)), left)]); err != nil {
-			log.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
-	}
 }
 
 func catTime(src, dst string) time.Duration {

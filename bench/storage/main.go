@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -42,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gostack/gostack/bench/internal/randfile"
 	identityarea "github.com/gostack/gostack/identity/area"
 	imagearea "github.com/gostack/gostack/image/area"
 	"github.com/gostack/gostack/internal/cephtest"
@@ -364,7 +364,9 @@ func (c *cloud) deleteAll() {
 // image's id.
 func (c *cloud) fromImage(work string, size int64, backends []string) string {
 	src := filepath.Join(work, "image.raw")
-	writeRandom(src, size)
+	if err := randfile.Write(src, size, 2); err != nil {
+		log.Fatal(err)
+	}
 	defer os.Remove(src)
 	var img struct{ ID string }
 	c.call("POST", c.imageAPI+"/v2/images", "application/json",
@@ -645,25 +647,6 @@ func run(name string, args ...string) string {
 		log.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-// writeRandom writes size bytes of incompressible data.
-func writeRandom(path string, size int64) {
-	f, err := os.Create(path)
-	if err != nil {
-		log.Fatal(err)
-	}
-	buf := make([]byte, 4<<20)
-	r := rand.NewChaCha8([32]byte{2})
-	for left := size; left > 0; left -= int64(len(buf)) {
-		r.Read(buf)
-		if _, err := f.Write(buf[:min(int64(len(buf)), left)]); err != nil {
-			log.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
-	}
 }
 
 // pct is the p-th percentile of ds (100: the largest).
