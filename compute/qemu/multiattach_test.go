@@ -1,0 +1,51 @@
+package qemu
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/compute/virt"
+	"github.com/gostack/gostack/compute/virt/virttest"
+	"github.com/gostack/gostack/internal/testenv"
+)
+
+// TestMultiattachGuests: one multiattach iSCSI volume of a real tgtd in
+// two tiny guests at once (virttest.Multiattach): what guest A writes
+// guest B reads; A's detach leaves B's device in B's QEMU, where it
+// still has share-rw=on (as device_add gave it, read back with
+// qom-get), and B's detach takes it.
+func TestMultiattachGuests(t *testing.T) {
+	testenv.LookPath(t, "genisoimage", "genisoimage")
+	tg := virttest.StartISCSI(t, nil)
+	d := newDriver(t, "")
+	data := []byte(uuid.NewString())
+	virttest.Multiattach(t, d, t.TempDir(), tg.SharedDisk(t, data), data, virttest.MultiattachHooks{
+		Attached: func(t *testing.T, id string, v virt.Disk) {
+			if _, ok := layout(t, d, id)[volumeDeviceID(v.VolumeID())]; !ok {
+				t.Fatalf("guest %s's QEMU has no device of volume %s", id, v.VolumeID())
+			}
+			if !shareRWOn(t, d, id, volumeDeviceID(v.VolumeID())) {
+				t.Fatalf("guest %s's device of volume %s is not share-rw", id, v.VolumeID())
+			}
+		},
+	})
+}
+
+// shareRWOn reads the share-rw property of device dev of the running
+// guest id.
+func shareRWOn(t *testing.T, d *Driver, id, dev string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var on bool
+	err := withMonitor(ctx, guestFiles(d.cfg.StateDir, id).qmp, func(m *monitor) error {
+		return m.run(ctx, "qom-get", map[string]any{"path": "/machine/peripheral/" + dev, "property": "share-rw"}, &on)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return on
+}
