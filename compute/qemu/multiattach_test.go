@@ -2,6 +2,9 @@ package qemu
 
 import (
 	"context"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,16 +16,32 @@ import (
 )
 
 // TestMultiattachGuests: one multiattach iSCSI volume of a real tgtd in
-// two tiny guests at once (virttest.Multiattach): what guest A writes
+// two tiny guests of one host at once (virttest.Multiattach), both
+// logging in with the host's initiator name, two sessions on the
+// target: what guest A writes
 // guest B reads; A's detach leaves B's device in B's QEMU, where it
 // still has share-rw=on (as device_add gave it, read back with
 // qom-get), and B's detach takes it.
 func TestMultiattachGuests(t *testing.T) {
 	testenv.LookPath(t, "genisoimage", "genisoimage")
 	tg := virttest.StartISCSI(t, nil)
-	d := newDriver(t, "")
+	// Both guests log in as the host, as the compute agent configures
+	// the driver (the connector's initiator, which an ACL lets in): two
+	// sessions of one initiator name to one target.
+	d := newDriver(t, "", func(c *Config) { c.InitiatorName = "iqn.1993-08.org.debian:01:multiattach-host" })
 	data := []byte(uuid.NewString())
 	virttest.Multiattach(t, d, t.TempDir(), tg.SharedDisk(t, data), data, virttest.MultiattachHooks{
+		Both: func(t *testing.T, v virt.Disk) {
+			// One session per guest (libiscsi gives each its own ISID):
+			// B's login did not take A's place.
+			out, err := exec.Command("tgtadm", "-C", strconv.Itoa(tg.Exporter.ControlPort), "--lld", "iscsi", "--op", "show", "--mode", "target").CombinedOutput()
+			if err != nil {
+				t.Fatalf("tgtadm: %v: %s", err, out)
+			}
+			if n := strings.Count(string(out), "I_T nexus:"); n != 2 {
+				t.Fatalf("%d sessions on the target, want the two guests':\n%s", n, out)
+			}
+		},
 		Attached: func(t *testing.T, id string, v virt.Disk) {
 			if _, ok := layout(t, d, id)[volumeDeviceID(v.VolumeID())]; !ok {
 				t.Fatalf("guest %s's QEMU has no device of volume %s", id, v.VolumeID())

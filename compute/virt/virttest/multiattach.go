@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -19,6 +20,9 @@ import (
 
 // MultiattachHooks are a driver's own checks in Multiattach.
 type MultiattachHooks struct {
+	// Both checks the storage while both guests have the volume's disk
+	// (its target's sessions, say); nil skips it.
+	Both func(t *testing.T, v virt.Disk)
 	// Attached fails the test unless guest id's hypervisor has volume
 	// v's disk now (after the other guest's detach); nil skips it.
 	Attached func(t *testing.T, id string, v virt.Disk)
@@ -101,15 +105,34 @@ done
 	cb.wait("gostack-guest: ready", 3*time.Minute)
 	t.Logf("two guests spawned → ready: %v", time.Since(start).Round(10*time.Millisecond))
 
-	nameA := attachVolume(ctx, t, d, ca, ga.ID, v, data)
-	out := ca.wait("gostack-guest: multiattach ", time.Minute)
+	// Guest A: its agent says the disk appeared and its script says it
+	// wrote, in either order (the agent's first bytes are the volume's
+	// or the pattern, by which looked first).
+	ca.mark()
+	start = time.Now()
+	if err := virt.AttachVolume(ctx, d, ga.ID, v); err != nil {
+		t.Fatalf("attach volume %s to guest A: %v", v.VolumeID(), err)
+	}
+	out := ca.wait("appeared serial="+serial, time.Minute)
+	if !bytes.Contains(out, []byte("gostack-guest: multiattach ")) {
+		out = append(out, ca.wait("gostack-guest: multiattach ", time.Minute)...)
+	}
+	m := regexp.MustCompile(`gostack-guest: disk (\S+) appeared serial=` + regexp.QuoteMeta(serial) + ` `).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no line for guest A's disk:\n%s", out)
+	}
+	nameA := string(m[1])
 	if !bytes.Contains(out, []byte("gostack-guest: multiattach wrote /dev/"+nameA)) {
 		t.Fatalf("guest A did not write its disk %s:\n%s", nameA, out)
 	}
+	t.Logf("guest A saw its disk %s and wrote the pattern %v after the attach", nameA, time.Since(start).Round(10*time.Millisecond))
 	written := make([]byte, 16)
 	copy(written, pattern)
 	nameB := attachVolume(ctx, t, d, cb, gb.ID, v, written)
 	t.Logf("guest B's disk %s reads %s, what guest A wrote to its %s", nameB, hex.EncodeToString(written), nameA)
+	if h.Both != nil {
+		h.Both(t, v)
+	}
 
 	cb.mark()
 	detachVolume(ctx, t, d, ca, ga.ID, v, nameA)
