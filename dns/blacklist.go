@@ -3,8 +3,9 @@ package dns
 import (
 	"context"
 	"errors"
-	"regexp"
 	"time"
+
+	"github.com/dlclark/regexp2/v2"
 
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
@@ -17,13 +18,12 @@ import (
 // blacklisted (see Blacklisted); who may create it anyway is the API's
 // decision (Designate's use_blacklisted_zone policy).
 //
-// Patterns are Go regular expressions (RE2 syntax), not Python's: a
-// pattern Go cannot compile (lookarounds such as (?!...), backreferences
-// such as \1, Python's \Z) is refused with a 400. Python's \Z is Go's \z;
-// the rest of the common syntax (classes, anchors, repetition, (?i), named
-// groups as (?P<n>...)) means the same. Go's matching takes linear time,
-// so there is no evaluation timeout: Designate treats a pattern that runs
-// longer than 20 ms as a match.
+// Patterns are backtracking expressions read as Python's re reads them:
+// lookarounds such as (?!...), backreferences such as \1, (?P<n>...) and
+// (?P=n), (?i) and the rest of the common syntax work; Python's \Z, the
+// end of the text, also matches before a final newline here, which a zone
+// name never has. A search that runs longer than BlacklistTimeout counts
+// as a match, as Designate counts one that runs over its 20 ms.
 type Blacklist struct {
 	ID          string    `json:"id"`
 	Pattern     string    `json:"pattern"`
@@ -31,6 +31,21 @@ type Blacklist struct {
 	Version     int       `json:"version"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// BlacklistTimeout bounds one pattern's search of a zone name
+// (Designate's 20 ms).
+const BlacklistTimeout = 20 * time.Millisecond
+
+// compilePattern compiles a blacklist pattern as Python's re would read
+// it (regexp2's RE2 option adds (?P<name>...) and (?P=name)).
+func compilePattern(p string) (*regexp2.Regexp, error) {
+	re, err := regexp2.Compile(p, regexp2.RE2)
+	if err != nil {
+		return nil, err
+	}
+	re.MatchTimeout = BlacklistTimeout
+	return re, nil
 }
 
 // maxPattern is Designate's limit on a pattern (DenylistFields maxLength).
@@ -41,8 +56,8 @@ const blacklistCols = "id, pattern, description, version, created_at, updated_at
 func blacklistNotFound() error { return notFound("Blacklist", "blacklist_not_found") }
 
 // checkBlacklist checks a pattern as Designate's DenylistFields does (not
-// empty, at most 255 characters, a valid regular expression: here one Go
-// compiles) and the description.
+// empty, at most 255 characters, a valid regular expression) and the
+// description.
 func checkBlacklist(b Blacklist) error {
 	if b.Pattern == "" {
 		return invalid("pattern", "%s is not a valid regular expression", b.Pattern)
@@ -50,8 +65,8 @@ func checkBlacklist(b Blacklist) error {
 	if len(b.Pattern) > maxPattern {
 		return invalid("pattern", "Value too long for pattern")
 	}
-	if _, err := regexp.Compile(b.Pattern); err != nil {
-		return invalid("pattern", "%s is not a valid regular expression (Go's RE2 syntax): %v", b.Pattern, err)
+	if _, err := compilePattern(b.Pattern); err != nil {
+		return invalid("pattern", "%s is not a valid regular expression: %v", b.Pattern, err)
 	}
 	return checkDescription(b.Description)
 }
@@ -184,16 +199,21 @@ func (s *Store) DeleteBlacklist(ctx context.Context, id string) error {
 // invalid_zone_name "Blacklisted zone name" (which names no pattern). It is
 // the rule only, like ReservedNames.Check: the API lets callers with
 // use_blacklisted_zone through. A stored pattern that no longer compiles
-// (a database edited by hand) counts as a match, as Designate counts a
-// pattern it cannot evaluate in time.
+// (a database edited by hand), or whose search runs over
+// BlacklistTimeout, counts as a match, as Designate counts a pattern it
+// cannot evaluate in time.
 func (s *Store) Blacklisted(ctx context.Context, name string) error {
 	list, err := s.ListBlacklists(ctx)
 	if err != nil {
 		return err
 	}
 	for _, b := range list {
-		re, err := regexp.Compile(b.Pattern)
-		if err != nil || re.MatchString(name) {
+		re, err := compilePattern(b.Pattern)
+		if err != nil {
+			return invalidZoneName("Blacklisted zone name")
+		}
+		// re.search: anywhere in the name. An error is the timeout.
+		if m, err := re.FindStringMatch(name); m != nil || err != nil {
 			return invalidZoneName("Blacklisted zone name")
 		}
 	}

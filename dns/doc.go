@@ -42,8 +42,8 @@
 //     the reverse zones of floating-IP PTRs too, so an operator with TLDs
 //     adds "arpa", as with Designate);
 //     and the blacklist rules for the API to apply: the operator's
-//     regular expressions (CreateBlacklist and the rest, Blacklisted; Go's
-//     RE2 syntax, see Blacklist) and ReservedNames.Check (public suffixes
+//     regular expressions (CreateBlacklist and the rest, Blacklisted;
+//     read as Python's, see Blacklist) and ReservedNames.Check (public suffixes
 //     of the Public Suffix List, private section included, and the
 //     operator's reserved names, each covering itself and the names below
 //     and above it).

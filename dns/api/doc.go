@@ -46,13 +46,14 @@
 // and delete (204), admin-only by Designate's default policies (create_tld
 // ... delete_blacklist), 409 duplicate_tld and duplicate_blacklist for a
 // name or pattern taken. Differences: TLD names are kept in lowercase
-// (Designate keeps the case given and compares it as is); patterns are Go
-// regular expressions (RE2), matched with re.search's meaning against the
-// lowercase name with its final dot: a pattern Go cannot compile — Python
-// lookarounds, backreferences, \Z (Go's \z) — is a 400 invalid_object,
-// and a pattern Python would refuse but Go compiles (\z, [[:alpha:]]) is
-// taken; Go's matching is linear, so Designate's 20 ms timeout, which
-// counts a slow pattern as a match, has no counterpart.
+// (Designate keeps the case given and compares it as is). Patterns are
+// read as Python's re reads them (lookarounds, backreferences, (?P<n>...))
+// and searched, as re.search, in the lowercase name with its final dot; a
+// search over 20 ms counts as a match, as in Designate; a pattern that is
+// not an expression is a 400 invalid_object. The engine is .NET's syntax
+// (regexp2), so a few patterns Python refuses are taken (a lookbehind of
+// variable width), and \Z also matches before a final newline, which no
+// zone name has.
 //
 // Where it differs from Designate, on purpose: "next" links only while
 // more items follow (Designate also links an empty page after a full
