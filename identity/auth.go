@@ -26,7 +26,13 @@ type Auth struct {
 	// ReceiptTTL is how long an auth receipt lasts (DefaultReceiptTTL
 	// if 0).
 	ReceiptTTL time.Duration
-	Now        func() time.Time
+	// Credentials hold the users' totp secrets (the totp method fails
+	// without them); TOTPWindows is Keystone's [totp]
+	// included_previous_windows: steps before the current one whose
+	// passcode is taken too (NewAuth sets DefaultTOTPWindows).
+	Credentials *Credentials
+	TOTPWindows int
+	Now         func() time.Time
 
 	revoked revoke.Index
 	gen     atomic.Int64
@@ -37,7 +43,7 @@ type Auth struct {
 
 // NewAuth returns an Auth. Call LoadRevocations before serving.
 func NewAuth(store *Store, tokens *fernet.Formatter) *Auth {
-	return &Auth{Store: store, Tokens: tokens, TokenTTL: time.Hour}
+	return &Auth{Store: store, Tokens: tokens, TokenTTL: time.Hour, TOTPWindows: DefaultTOTPWindows}
 }
 
 func (s *Auth) now() time.Time {
@@ -78,6 +84,7 @@ type AuthRequest struct {
 	Password *PasswordAuth
 	Token    string // for the "token" method
 	AppCred  *AppCredAuth
+	TOTP     *TOTPAuth
 	Scope    Scope
 	// Receipt is an auth receipt (the Openstack-Auth-Receipt header):
 	// the methods it records count with Methods towards the user's
@@ -133,7 +140,11 @@ func (s *Auth) Authenticate(ctx context.Context, req AuthRequest) (Token, error)
 	)
 	// Every listed method must succeed, for the same user (Keystone's
 	// multi-method authentication).
+	served := s.Store.ServedMethods()
 	for _, m := range methods {
+		if !slices.Contains(served, m) {
+			return Token{}, unauthorized("Attempted to authenticate with an unsupported method.")
+		}
 		u, err := s.authMethod(ctx, m, req, &parent, &appCred)
 		if err != nil {
 			return Token{}, err
@@ -183,6 +194,11 @@ func (s *Auth) authMethod(ctx context.Context, m string, req AuthRequest, parent
 		a, u, err := s.checkAppCred(ctx, *req.AppCred)
 		*ac = &a
 		return u, err
+	case "totp":
+		if req.TOTP == nil {
+			return User{}, fault.Invalid("auth.identity.totp", "the totp method needs a totp object with a user and a passcode")
+		}
+		return s.checkTOTP(ctx, *req.TOTP)
 	}
 	return User{}, unauthorized("Attempted to authenticate with an unsupported method.")
 }

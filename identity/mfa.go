@@ -11,12 +11,6 @@ import (
 	"github.com/gostack/gostack/kit/fault"
 )
 
-// AuthMethods are the authentication methods Auth serves: Keystone's
-// loaded [auth] methods, against which it reads a user's multi-factor
-// rules (a rule's other methods are dropped, as Keystone drops the
-// methods it has not loaded).
-var AuthMethods = []string{"password", "token", "application_credential"}
-
 // DefaultReceiptTTL is how long an auth receipt lasts: Keystone's
 // [receipt] expiration (300 seconds).
 const DefaultReceiptTTL = 5 * time.Minute
@@ -45,15 +39,16 @@ func (e *MFARequired) Error() string {
 
 // mfaRules are u's multi-factor rules when they are in force (rules set
 // and multi_factor_auth_enabled not false, as Keystone reads them), each
-// cut to the methods Auth serves; nil when none are.
-func mfaRules(u User) [][]string {
+// cut to the methods served (as Keystone drops the methods it has not
+// loaded); nil when none are.
+func mfaRules(u User, served []string) [][]string {
 	o := u.Options
 	if o.MultiFactorAuthRules == nil || (o.MultiFactorAuthEnabled != nil && !*o.MultiFactorAuthEnabled) {
 		return nil
 	}
 	var rules [][]string
 	for _, r := range *o.MultiFactorAuthRules {
-		rules = append(rules, slices.DeleteFunc(slices.Clone(r), func(m string) bool { return !slices.Contains(AuthMethods, m) }))
+		rules = append(rules, slices.DeleteFunc(slices.Clone(r), func(m string) bool { return !slices.Contains(served, m) }))
 	}
 	return rules
 }
@@ -91,7 +86,7 @@ func (s *Auth) receiptMethods(receipt, userID string) ([]string, error) {
 // checkMFA refuses, with an auth receipt, methods that satisfy none of
 // u's rules in force.
 func (s *Auth) checkMFA(ctx context.Context, u User, methods []string) error {
-	rules := mfaRules(u)
+	rules := mfaRules(u, s.Store.ServedMethods())
 	if mfaSatisfied(rules, methods) {
 		return nil
 	}
@@ -123,18 +118,18 @@ func (o UserOptions) mfaInForce() bool {
 		(o.MultiFactorAuthEnabled == nil || *o.MultiFactorAuthEnabled)
 }
 
-// checkMFAMethods refuses rules in force that name a method Auth does
-// not serve: Keystone would drop it from the rule (an unloaded method),
-// leaving a rule that asks for less than it says.
-func (o UserOptions) checkMFAMethods() error {
+// checkMFAMethods refuses rules in force that name a method not served:
+// Keystone would drop it from the rule (an unloaded method), leaving a
+// rule that asks for less than it says.
+func (o UserOptions) checkMFAMethods(served []string) error {
 	if !o.mfaInForce() {
 		return nil
 	}
 	for _, r := range *o.MultiFactorAuthRules {
 		for _, m := range r {
-			if !slices.Contains(AuthMethods, m) {
+			if !slices.Contains(served, m) {
 				return fault.Invalid("user.options.multi_factor_auth_rules", "%q is not an authentication method gostack serves (%s): "+
-					"a rule naming it would be enforced without it", m, strings.Join(AuthMethods, ", "))
+					"a rule naming it would be enforced without it", m, strings.Join(served, ", "))
 			}
 		}
 	}

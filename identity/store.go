@@ -31,6 +31,12 @@ type Store struct {
 	Compliance Compliance
 	// Now is the clock of password expiry and lockout (time.Now if nil).
 	Now func() time.Time
+	// AuthMethods is Keystone's [auth] methods (nil: its default,
+	// fernet.DefaultMethods, which has no totp): the ones gostack
+	// implements are served (ServedMethods), and users' multi-factor
+	// rules may name only those. The token Formatter's Methods must be
+	// the same list, whose order gives the tokens' method bits.
+	AuthMethods []string
 
 	db   *sqlstore.DB
 	feed *watch.Log

@@ -24,8 +24,9 @@ import (
 // MultiFactorAuthEnabled is false, as Keystone enforces them: a token
 // needs the methods of one rule, gathered in one request or across
 // requests with the auth receipt a 401 hands out (MFARequired). A rule
-// in force may name only the methods Auth serves (AuthMethods), where
-// Keystone would drop the others and enforce what is left.
+// in force may name only the methods served (Store.ServedMethods), where
+// Keystone would drop the others and enforce what is left; the store
+// checks that, Validate the shape.
 type UserOptions struct {
 	IgnoreChangePasswordUponFirstUse *bool       `json:"ignore_change_password_upon_first_use,omitempty"`
 	IgnorePasswordExpiry             *bool       `json:"ignore_password_expiry,omitempty"`
@@ -65,7 +66,7 @@ func (o *UserOptions) Bool(name string) **bool {
 
 // Validate checks the options as Keystone's validators do (rules: a list
 // of non-empty lists of method names, no list twice, no name twice in a
-// list), and that rules in force name only methods Auth serves.
+// list).
 func (o UserOptions) Validate() error {
 	if o.MultiFactorAuthRules != nil {
 		rules := *o.MultiFactorAuthRules
@@ -77,7 +78,7 @@ func (o UserOptions) Validate() error {
 			}
 		}
 	}
-	return o.checkMFAMethods()
+	return nil
 }
 
 func hasDuplicate(s []string) bool {

@@ -79,7 +79,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	if u.ID == "" {
 		u.ID = NewID()
 	}
-	if err := u.Validate(); err != nil {
+	if err := first(u.Validate(), u.Options.checkMFAMethods(s.ServedMethods())); err != nil {
 		return u, err
 	}
 	u.Name = strip(u.Name)
@@ -150,7 +150,7 @@ func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *b
 // options included.
 // Its domain cannot change.
 func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
-	if err := u.Validate(); err != nil {
+	if err := first(u.Validate(), u.Options.checkMFAMethods(s.ServedMethods())); err != nil {
 		return u, err
 	}
 	u.Name = strip(u.Name)

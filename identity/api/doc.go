@@ -189,9 +189,10 @@
 // not manage trusts, and a trust-scoped token may not get another token.
 //
 // What it does not do: federation, OAuth1/2, trust redelegation, limits,
-// domain-specific configuration, the totp, external and mapped
+// domain-specific configuration, the external and mapped
 // authentication methods, and the immutable option of domains, projects
-// and roles.
+// and roles. The totp method is served when identity.Store.AuthMethods
+// (Keystone's [auth] methods) lists it.
 // Those paths answer 404; in a domain, project or role body, options may
 // only set immutable to false or null (immutable true, which gostack
 // would not enforce, and any other option are a 400).

@@ -76,6 +76,7 @@ func newCloudOn(t *testing.T, dsn string) *cloud {
 		t.Fatal(err)
 	}
 	creds := &identity.Credentials{Store: store, Keys: credKeys}
+	auth.Credentials = creds
 	srv := httptest.NewServer((&api.API{Auth: auth, Store: store, Policy: enf, Credentials: creds}).Handler())
 	t.Cleanup(srv.Close)
 	v3 := srv.URL + "/v3"

@@ -48,6 +48,14 @@ type authBody struct {
 				Secret string    `json:"secret"`
 				User   *nameOrID `json:"user"`
 			} `json:"application_credential"`
+			TOTP *struct {
+				User *struct {
+					ID       string    `json:"id"`
+					Name     string    `json:"name"`
+					Domain   *nameOrID `json:"domain"`
+					Passcode *string   `json:"passcode"`
+				} `json:"user"`
+			} `json:"totp"`
 		} `json:"identity"`
 		Scope json.RawMessage `json:"scope"`
 	} `json:"auth"`
@@ -85,6 +93,13 @@ func decodeAuth(w http.ResponseWriter, r *http.Request) (identity.AuthRequest, e
 	}
 	if id.Token != nil {
 		req.Token = id.Token.ID
+	}
+	if p := id.TOTP; p != nil {
+		if p.User == nil || p.User.Passcode == nil {
+			return req, fault.Invalid("auth.identity.totp.user", "'user' with a 'passcode' is required")
+		}
+		u := nameOrID{ID: p.User.ID, Name: p.User.Name, Domain: p.User.Domain}
+		req.TOTP = &identity.TOTPAuth{User: userRef(&u), Passcode: *p.User.Passcode}
 	}
 	if ac := id.AppCred; ac != nil {
 		req.AppCred = &identity.AppCredAuth{ID: ac.ID, Name: ac.Name, Secret: ac.Secret}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,8 @@ type Config struct {
 	PolicyFile      string          `yaml:"policy_file" help:"oslo.policy YAML or JSON overrides of Keystone's default rules (replaces gostack's built-in override of identity:get_project)"`
 	ListLimit       int             `yaml:"list_limit" help:"most entities a list of users, groups, projects, domains, roles, services or endpoints answers, with \"truncated\": true when there are more (Keystone's list_limit); 0 for no limit"`
 	MaxProjectDepth int             `yaml:"max_project_tree_depth" help:"levels of projects a domain may hold (Keystone's max_project_tree_depth)"`
+	AuthMethods     []string        `yaml:"auth_methods" help:"Keystone's [auth] methods: their order gives the method bits of tokens (keep it a Keystone's that shares the keys); of them gostack serves password, token, application_credential and totp (add totp for TOTP credentials as a method)"`
+	TOTPWindows     int             `yaml:"totp_included_previous_windows" help:"earlier 30-second steps whose TOTP passcode is taken too, 0 to 10 (Keystone's [totp] included_previous_windows)"`
 
 	// Keystone's [security_compliance]; gostack's own users (the
 	// bootstrap admin, the service users) are exempt from lockout and
@@ -71,7 +74,8 @@ func (c *Config) Compliance() (identity.Compliance, error) {
 // New returns the identity area with Keystone's defaults.
 func New() *Area {
 	return &Area{Config: Config{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12,
-		MaxProjectDepth: identity.DefaultMaxProjectTreeDepth, LockoutDuration: config.Duration(30 * time.Minute)}}
+		MaxProjectDepth: identity.DefaultMaxProjectTreeDepth, LockoutDuration: config.Duration(30 * time.Minute),
+		AuthMethods: slices.Clone(fernet.DefaultMethods), TOTPWindows: identity.DefaultTOTPWindows}}
 }
 
 // Validate reports the first bad setting, its key relative to the section.
@@ -87,6 +91,11 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "list_limit", Problem: "must be 0 (no limit) or more"}
 	case c.MaxProjectDepth < 1:
 		return &config.FieldError{Key: "max_project_tree_depth", Problem: "must be at least 1"}
+	case c.TOTPWindows < 0 || c.TOTPWindows > 10:
+		return &config.FieldError{Key: "totp_included_previous_windows", Problem: "must be 0 to 10"}
+	}
+	if err := identity.CheckAuthMethods(c.AuthMethods); err != nil {
+		return &config.FieldError{Key: "auth_methods", Problem: err.Error()}
 	}
 	if _, err := c.Compliance(); err != nil {
 		key, problem, _ := strings.Cut(err.Error(), " ")
@@ -178,6 +187,7 @@ func Register(ctx context.Context, env *compose.Env, serviceType, serviceName, u
 func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error) {
 	store := identity.NewStore(env.DB, env.Watch)
 	store.MaxProjectTreeDepth = a.Config.MaxProjectDepth
+	store.AuthMethods = a.Config.AuthMethods
 	compliance, err := a.Config.Compliance()
 	if err != nil {
 		return nil, err
@@ -243,6 +253,7 @@ func (a *Area) Build(ctx context.Context, env *compose.Env) (http.Handler, error
 	}
 	env.Log.Info("openrc written", "path", filepath.Join(absPath(env.Config.DataDir), "openrc"))
 	creds := &identity.Credentials{Store: store, Keys: credKeys}
+	auth.Credentials = creds
 	return (&api.API{Auth: auth, Store: store, Policy: enf, ListLimit: a.Config.ListLimit, Credentials: creds}).Handler(), nil
 }
 
@@ -328,8 +339,9 @@ func (a *Area) openKeys(ctx context.Context, core *compose.Config, store *identi
 }
 
 func (a *Area) newAuth(store *identity.Store, keys fernet.KeySource) *identity.Auth {
-	auth := identity.NewAuth(store, &fernet.Formatter{Keys: keys})
+	auth := identity.NewAuth(store, &fernet.Formatter{Keys: keys, Methods: a.Config.AuthMethods})
 	auth.TokenTTL = a.Config.TokenExpiration.D()
+	auth.TOTPWindows = a.Config.TOTPWindows
 	auth.Hasher = password.Hasher{Rounds: a.Config.PasswordRounds}
 	return auth
 }

@@ -2,6 +2,7 @@ package fernet
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -36,7 +37,7 @@ type Formatter struct {
 // codec returns the method bitmask codec. A custom order is rebuilt per
 // call (a few hundred nanoseconds); the default order is prebuilt.
 func (f *Formatter) codec() methodCodec {
-	if f.Methods == nil {
+	if f.Methods == nil || slices.Equal(f.Methods, DefaultMethods) {
 		return defaultCodec
 	}
 	return newMethodCodec(f.Methods)
