@@ -5,8 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/dlclark/regexp2/v2"
-
+	"github.com/gostack/gostack/kit/pyregex"
 	"github.com/gostack/gostack/kit/sqlstore"
 	"github.com/gostack/gostack/kit/watch"
 )
@@ -18,12 +17,11 @@ import (
 // blacklisted (see Blacklisted); who may create it anyway is the API's
 // decision (Designate's use_blacklisted_zone policy).
 //
-// Patterns are backtracking expressions read as Python's re reads them:
-// lookarounds such as (?!...), backreferences such as \1, (?P<n>...) and
-// (?P=n), (?i) and the rest of the common syntax work; Python's \Z, the
-// end of the text, also matches before a final newline here, which a zone
-// name never has. A search that runs longer than BlacklistTimeout counts
-// as a match, as Designate counts one that runs over its 20 ms.
+// Patterns are read as Python's re reads them (kit/pyregex): lookarounds
+// such as (?!...), backreferences such as \1, (?P<n>...) and (?P=n), (?i)
+// and the rest of the common syntax. A search that runs longer than
+// BlacklistTimeout counts as a match, as Designate counts one that runs
+// over its 20 ms.
 type Blacklist struct {
 	ID          string    `json:"id"`
 	Pattern     string    `json:"pattern"`
@@ -38,14 +36,9 @@ type Blacklist struct {
 const BlacklistTimeout = 20 * time.Millisecond
 
 // compilePattern compiles a blacklist pattern as Python's re would read
-// it (regexp2's RE2 option adds (?P<name>...) and (?P=name)).
-func compilePattern(p string) (*regexp2.Regexp, error) {
-	re, err := regexp2.Compile(p, regexp2.RE2)
-	if err != nil {
-		return nil, err
-	}
-	re.MatchTimeout = BlacklistTimeout
-	return re, nil
+// it (kit/pyregex).
+func compilePattern(p string) (*pyregex.Regexp, error) {
+	return pyregex.Compile(p, BlacklistTimeout)
 }
 
 // maxPattern is Designate's limit on a pattern (DenylistFields maxLength).
@@ -66,7 +59,7 @@ func checkBlacklist(b Blacklist) error {
 		return invalid("pattern", "Value too long for pattern")
 	}
 	if _, err := compilePattern(b.Pattern); err != nil {
-		return invalid("pattern", "%s is not a valid regular expression: %v", b.Pattern, err)
+		return invalid("pattern", "%s is not a valid regular expression: %v", b.Pattern, errors.Unwrap(err))
 	}
 	return checkDescription(b.Description)
 }
@@ -213,7 +206,7 @@ func (s *Store) Blacklisted(ctx context.Context, name string) error {
 			return invalidZoneName("Blacklisted zone name")
 		}
 		// re.search: anywhere in the name. An error is the timeout.
-		if m, err := re.FindStringMatch(name); m != nil || err != nil {
+		if found, err := re.Search(name); found || err != nil {
 			return invalidZoneName("Blacklisted zone name")
 		}
 	}

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dlclark/regexp2/v2"
-
 	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/pyregex"
 )
 
 // Compliance is Keystone's [security_compliance] (keystone/conf/
@@ -29,9 +28,9 @@ type Compliance struct {
 	MinimumPasswordAge int
 	// PasswordRegex must match a new password from its start (Python's
 	// re.match), with PasswordRegexDescription telling users why one
-	// does not. Empty: any password. A backtracking expression, as
-	// Python's: lookarounds, backreferences and (?P<name>...) work (the
-	// example in Keystone's help, ^(?=.*\d)(?=.*[a-zA-Z]).{7,}$, does); a
+	// does not. Empty: any password. Read as Python's re reads it
+	// (kit/pyregex: lookarounds, backreferences, Unicode classes; the
+	// example in Keystone's help, ^(?=.*\d)(?=.*[a-zA-Z]).{7,}$, works); a
 	// match that runs over PasswordRegexTimeout counts as no match.
 	PasswordRegex            string
 	PasswordRegexDescription string
@@ -39,7 +38,7 @@ type Compliance struct {
 	// create or reset) is expired at once, so its user must change it.
 	ChangePasswordUponFirstUse bool
 
-	regex *regexp2.Regexp
+	regex *pyregex.Regexp
 }
 
 // PasswordRegexTimeout bounds one match of PasswordRegex: a pattern that
@@ -67,18 +66,16 @@ func (c *Compliance) Validate() error {
 	return err
 }
 
-// compile compiles PasswordRegex (nil when empty) anchored at the start,
-// as Python's re.match reads it.
-func (c *Compliance) compile() (*regexp2.Regexp, error) {
+// compile compiles PasswordRegex (nil when empty), for matches from the
+// start, as Python's re.match reads it.
+func (c *Compliance) compile() (*pyregex.Regexp, error) {
 	if c.PasswordRegex == "" {
 		return nil, nil
 	}
-	// RE2 adds Python's (?P<name>...) and (?P=name) to .NET's syntax.
-	re, err := regexp2.Compile(`\A(?:`+c.PasswordRegex+`)`, regexp2.RE2)
+	re, err := pyregex.Compile(c.PasswordRegex, PasswordRegexTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("password_regex is not a regular expression: %w", err)
+		return nil, fmt.Errorf("password_regex is %w", err)
 	}
-	re.MatchTimeout = PasswordRegexTimeout
 	return re, nil
 }
 
@@ -95,7 +92,7 @@ func (c *Compliance) CheckPassword(pw string) error {
 	}
 	if re != nil {
 		// An error is the timeout: the pattern backtracks without end.
-		if ok, err := re.MatchString(pw); !ok || err != nil {
+		if ok, err := re.Match(pw); !ok || err != nil {
 			return fault.New(fault.BadRequest, "The password does not match the requirements: %s.", c.PasswordRegexDescription)
 		}
 	}
