@@ -2,11 +2,11 @@ package chunked
 
 import (
 	"bufio"
-	"bytes"
 	"compress/zlib"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -127,12 +127,15 @@ func (s *Store) readObject(backup, name string, x Object) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chunked: backup %s object %s: %w", backup, name, err)
 	}
-	// Sized for the object at once (within reason: the metadata may lie).
-	buf := bytes.NewBuffer(make([]byte, 0, min(x.Length, 64<<20)+1))
-	if _, err := buf.ReadFrom(io.LimitReader(zr, x.Length+1)); err != nil {
+	// Read into a buffer of the object's size (within reason: the
+	// metadata may lie) plus one byte, so that a longer object shows; a
+	// bytes.Buffer would double itself for the last read.
+	data := make([]byte, min(x.Length, 64<<20)+1)
+	n, err := io.ReadFull(io.LimitReader(zr, x.Length+1), data)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("chunked: backup %s object %s: %w", backup, name, err)
 	}
-	data := buf.Bytes()
+	data = data[:n]
 	if sum := md5.Sum(data); int64(len(data)) != x.Length || hex.EncodeToString(sum[:]) != x.MD5 {
 		return nil, fmt.Errorf("chunked: backup %s object %s: its content is not what the metadata says", backup, name)
 	}

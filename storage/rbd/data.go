@@ -159,19 +159,36 @@ func (h *Handle) WriteAt(p []byte, off int64) (int, error) {
 // with its length as an int, and refuses one of 2 GiB or more.
 const zeroStep = 1 << 30
 
-// Zero makes n bytes from off zeros without writing them: discarded,
+// discardGrain is what librbd discards whole: by default
+// (rbd_skip_partial_discard, rbd_discard_granularity_bytes 64 KiB) it
+// skips, without an error, the parts of a discard outside 64 KiB
+// boundaries.
+const discardGrain = 64 << 10
+
+// Zero makes n bytes from off zeros: the 64 KiB-aligned middle discarded,
 // so the objects wholly inside are removed (in a clone, truncated, so
-// the parent's data does not show through) and the volume stays thin.
+// the parent's data does not show through) and the volume stays thin;
+// an unaligned head and tail, which librbd would skip, written as zeros.
 func (h *Handle) Zero(ctx context.Context, off, n int64) error {
 	if off < 0 || n < 0 || off+n > h.size {
 		return fmt.Errorf("%w: zero %d bytes at %d of %s (%d bytes)", ErrInvalid, n, off, h.what(), h.size)
 	}
 	h.written = true
-	for end := off + n; off < end; off += zeroStep {
+	end := off + n
+	lo := min((off+discardGrain-1)/discardGrain*discardGrain, end)
+	hi := max(end/discardGrain*discardGrain, lo)
+	for _, r := range [][2]int64{{off, lo}, {hi, end}} { // the head and the tail
+		if r[1] > r[0] {
+			if _, err := h.img.WriteAt(make([]byte, r[1]-r[0]), r[0]); err != nil {
+				return fmt.Errorf("rbd: zero %s at %d: %w", h.what(), r[0], err)
+			}
+		}
+	}
+	for off := lo; off < hi; off += zeroStep {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := h.img.Discard(uint64(off), uint64(min(zeroStep, end-off))); err != nil {
+		if _, err := h.img.Discard(uint64(off), uint64(min(zeroStep, hi-off))); err != nil {
 			return fmt.Errorf("rbd: discard %s at %d: %w", h.what(), off, err)
 		}
 	}

@@ -89,6 +89,23 @@ func TestHandle(t *testing.T) {
 	if !isZeros(at(hc, 40*mib, 4*mib)) {
 		t.Fatal("the zeroed clone reads its parent's data at 40 MiB")
 	}
+	// Ranges off librbd's 64 KiB discard grain are zeroed too (it skips
+	// such parts of a discard without an error).
+	put(hc, 8*mib, 2*mib, 0x77)
+	for _, r := range [][2]int64{{8*mib + 100, 1000}, {9*mib + 4096, 100 << 10}, {8*mib + 64<<10, 128 << 10}} {
+		if err := hc.Zero(ctx, r[0], r[1]); err != nil {
+			t.Fatal(err)
+		}
+		if !isZeros(at(hc, r[0], int(r[1]))) {
+			t.Errorf("Zero(%d, %d) left data", r[0], r[1])
+		}
+		if b := at(hc, r[0]-1, 1); b[0] != 0x77 {
+			t.Errorf("Zero(%d, %d) zeroed the byte before", r[0], r[1])
+		}
+		if b := at(hc, r[0]+r[1], 1); b[0] != 0x77 {
+			t.Errorf("Zero(%d, %d) zeroed the byte after", r[0], r[1])
+		}
+	}
 	hc.Close()
 
 	// The live volume changes; its snapshot does not.
