@@ -328,6 +328,7 @@ func TestAllInOneServers(t *testing.T) {
 	if out, err := osc("server", "remove", "volume", "vm3", rootVol); err == nil || !strings.Contains(out, "Cannot detach a root device volume") {
 		t.Errorf("the root volume detached: %v %s", err, out)
 	}
+	t.Run("multiattach", func(t *testing.T) { multiattachSubtest(t, c, p, data, [2]string{"vm1", "vm3"}) })
 	// Resized with a data volume attached: the new guest boots from the
 	// same root volume and has the data volume again (the move connects
 	// both on its destination, here the same host).
