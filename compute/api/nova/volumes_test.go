@@ -317,3 +317,32 @@ func TestMultiattachVolumeAttach(t *testing.T) {
 		t.Fatalf("a plain volume's connection info: %v", info)
 	}
 }
+
+// Boot from a multiattach volume, as Nova: refused below 2.60 with
+// MultiattachNotSupportedOldMicroversion (nothing reserved), accepted
+// at 2.60; the host's build connects the root volume with "multiattach":
+// true in its connection info, so the root disk is shareable too.
+func TestBootFromMultiattachVolume(t *testing.T) {
+	e := newServerAPI(t)
+	vol := e.vols.add()
+	e.vols.mu.Lock()
+	e.vols.multi = append(e.vols.multi, vol)
+	e.vols.mu.Unlock()
+	root := map[string]any{"uuid": vol, "source_type": "volume", "destination_type": "volume", "boot_index": "0"}
+	wantError(t, e.call(t, "2.59", alice, "POST", "/servers", bfv(root)), 400, "badRequest",
+		"Multiattach volumes are only supported starting with compute API version 2.60.")
+	if st := e.vols.status(vol); st != "available" {
+		t.Fatalf("a refused boot left the volume %s", st)
+	}
+	id := e.must(t, 202, "2.60", alice, "POST", "/servers", bfv(root))["server"].(map[string]any)["id"].(string)
+	e.build(t)
+	i := e.instance(t, id)
+	r := e.agentCall(t, service, "PUT", "/internal/compute/hosts/"+i.Host+"/instances/"+id+"/volumes/"+vol+"/connect",
+		map[string]any{"connector": map[string]any{"initiator": "iqn.x"}})
+	if r.Code != 200 {
+		t.Fatalf("connect the root volume: %s", r)
+	}
+	if info := r.JSON(t)["connection_info"].(map[string]any); info["multiattach"] != true {
+		t.Fatalf("the root volume's connection info: %v", info)
+	}
+}
