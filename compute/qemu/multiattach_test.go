@@ -2,6 +2,7 @@ package qemu
 
 import (
 	"context"
+	"encoding/json"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -46,6 +47,37 @@ func TestMultiattachGuests(t *testing.T) {
 			if _, ok := layout(t, d, id)[volumeDeviceID(v.VolumeID())]; !ok {
 				t.Fatalf("guest %s's QEMU has no device of volume %s", id, v.VolumeID())
 			}
+			if !shareRWOn(t, d, id, volumeDeviceID(v.VolumeID())) {
+				t.Fatalf("guest %s's device of volume %s is not share-rw", id, v.VolumeID())
+			}
+		},
+	})
+}
+
+// TestRBDMultiattachGuests: the same with a multiattach rbd volume on
+// the test's Ceph, its image without exclusive-lock, object-map,
+// fast-diff and journaling as Cinder's RBD driver makes one: both
+// guests' librbd have it open at once (two watchers), what A writes B
+// reads, and A's detach leaves B's device.
+func TestRBDMultiattachGuests(t *testing.T) {
+	testenv.LookPath(t, "genisoimage", "genisoimage")
+	s := rbdCluster(t)
+	d := newDriver(t, "", func(c *Config) { c.RBDSecrets = s.secrets })
+	data := []byte(uuid.NewString())
+	virttest.Multiattach(t, d, t.TempDir(), s.rbd.SharedDisk(t, data, 3<<20), data, virttest.MultiattachHooks{
+		Both: func(t *testing.T, v virt.Disk) {
+			out, err := s.c.RBD(context.Background(), "status", "--format", "json", v.Connection["name"])
+			if err != nil {
+				t.Fatalf("rbd status: %v: %s", err, out)
+			}
+			var st struct {
+				Watchers []any `json:"watchers"`
+			}
+			if err := json.Unmarshal(out, &st); err != nil || len(st.Watchers) != 2 {
+				t.Fatalf("the image's watchers, want the two guests': %s (%v)", out, err)
+			}
+		},
+		Attached: func(t *testing.T, id string, v virt.Disk) {
 			if !shareRWOn(t, d, id, volumeDeviceID(v.VolumeID())) {
 				t.Fatalf("guest %s's device of volume %s is not share-rw", id, v.VolumeID())
 			}

@@ -2,8 +2,10 @@ package virttest
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/uuid"
@@ -49,6 +51,28 @@ func (r RBD) Disk(t testing.TB, data []byte, size int64) virt.Disk {
 // import: the volume is the image's size), to boot from or read.
 func (r RBD) ImageDisk(t testing.TB, image string) virt.Disk {
 	t.Helper()
+	return r.imageDisk(t, image, false)
+}
+
+// SharedDisk is a new multiattach volume of size bytes (a whole number
+// of MiB) whose first bytes are data, as Cinder's RBD driver makes one:
+// its image without exclusive-lock, object-map, fast-diff and journaling
+// (_enable_multiattach), its connection info with Nova's "multiattach":
+// true (Disk.Shareable).
+func (r RBD) SharedDisk(t testing.TB, data []byte, size int64) virt.Disk {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "volume.raw")
+	if err := os.WriteFile(f, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(f, size); err != nil {
+		t.Fatal(err)
+	}
+	return r.imageDisk(t, f, true)
+}
+
+func (r RBD) imageDisk(t testing.TB, image string, multiattach bool) virt.Disk {
+	t.Helper()
 	id := uuid.NewString()
 	name := r.Pool + "/volume-" + id
 	if out, err := r.Run(context.Background(), "import", "--image-format", "2", image, name); err != nil {
@@ -65,6 +89,32 @@ func (r RBD) ImageDisk(t testing.TB, image string) virt.Disk {
 		"name": name, "hosts": r.Hosts, "ports": r.Ports, "cluster_name": "ceph", "auth_enabled": true,
 		"auth_username": r.User, "secret_type": "ceph", "secret_uuid": r.SecretUUID, "volume_id": id, "discard": true,
 	}}
+	if multiattach {
+		// The features rbd import gave it, less those that let one
+		// writer at a time.
+		out, err := r.Run(context.Background(), "info", "--format", "json", name)
+		if err != nil {
+			t.Fatalf("rbd info %s: %v: %s", name, err, out)
+		}
+		var in struct {
+			Features []string `json:"features"`
+		}
+		if err := json.Unmarshal(out, &in); err != nil {
+			t.Fatalf("rbd info %s: %v: %s", name, err, out)
+		}
+		var off []string
+		for _, f := range []string{"journaling", "fast-diff", "object-map", "exclusive-lock"} {
+			if slices.Contains(in.Features, f) {
+				off = append(off, f)
+			}
+		}
+		if len(off) > 0 {
+			if out, err := r.Run(context.Background(), append([]string{"feature", "disable", name}, off...)...); err != nil {
+				t.Fatalf("rbd feature disable %s %v: %v: %s", name, off, err, out)
+			}
+		}
+		info["multiattach"] = true
+	}
 	d, err := virt.VolumeDisk(info)
 	if err != nil {
 		t.Fatal(err)
