@@ -1,7 +1,9 @@
 package agent_test
 
 import (
+	"bytes"
 	"context"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -17,16 +19,20 @@ import (
 // object-map, fast-diff and journaling (_enable_multiattach) while a
 // plain volume keeps the cluster's defaults; a volume from its snapshot
 // (of its type unless another is named) goes without them too; one of
-// a plain type from its snapshot, and one cloned from it, have the cluster's default
-// features again (Cinder clones with rbd_default_features), a
-// multiattach clone of a plain volume goes without them; the
-// multiattach volume attached to two instances on two hosts gives both
-// its RBD connection info, and stays in-use until the last detach.
+// a plain type from its snapshot, and one cloned from it, have the
+// cluster's default features again (Cinder clones with
+// rbd_default_features), a multiattach clone of a plain volume goes
+// without them; the
+// multiattach volume backs up (its objects found without the object
+// map) and restores into a plain volume; attached to two instances on
+// two hosts it gives both its RBD connection info, and stays in-use
+// until the last detach.
 func TestRBDBackendMultiattach(t *testing.T) {
 	cl, _ := rbdClient(t)
 	store, url := controller(t)
 	ctx, admin, user := context.Background(), storage.Viewer{Admin: true}, storage.Viewer{Project: "proj"}
-	a := &agent.Agent{Config: agent.Config{Host: "node1@rbd#rbd", BackendName: "rbd", SyncInterval: 100 * time.Millisecond},
+	a := &agent.Agent{Config: agent.Config{Host: "node1@rbd#rbd", BackendName: "rbd", SyncInterval: 100 * time.Millisecond,
+		BackupDir: filepath.Join(t.TempDir(), "backups")},
 		Backend: &agent.RBD{Client: cl}, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
 		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -104,6 +110,43 @@ func TestRBDBackendMultiattach(t *testing.T) {
 		}
 	}
 	without("a multiattach clone of a plain volume", create(storage.VolumeCreate{SourceVolID: plain.ID, VolumeType: "multi"}).ID)
+
+	// A backup of the multiattach volume (its allocated objects found
+	// without the object map), restored into a plain volume.
+	written := bytes.Repeat([]byte{0x5a}, 1<<20)
+	h, err := cl.OpenVolume(ctx, multi.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.WriteAt(written, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.CreateBackup(ctx, user, storage.BackupCreate{VolumeID: multi.ID, UserID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backedUp := func() bool { x, _ := store.Backup(ctx, admin, b.ID); return x.Status == storage.BackupAvailable }
+	wait("the multiattach volume backed up", backedUp)
+	into := create(storage.VolumeCreate{VolumeType: "plain"})
+	if _, _, err := store.RestoreBackup(ctx, user, b.ID, into.ID); err != nil {
+		t.Fatal(err)
+	}
+	wait("restored", func() bool {
+		x, _ := store.Volume(ctx, admin, into.ID)
+		return x.Status == storage.VolumeAvailable && backedUp()
+	})
+	if h, err = cl.OpenVolume(ctx, into.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(written))
+	_, err = h.ReadAt(got, 4<<20)
+	h.Close()
+	if err != nil || !bytes.Equal(got, written) {
+		t.Fatalf("the restored backup of the multiattach volume differs (%v)", err)
+	}
 
 	var ats []string
 	for i, inst := range []string{"11111111-2222-3333-4444-555555555555", "22222222-2222-3333-4444-555555555555"} {
