@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,6 +153,24 @@ func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *b
 // options included.
 // Its domain cannot change.
 func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
+	return s.updateUser(ctx, nil, u)
+}
+
+// ErrUserChanged is UpdateUserFrom's answer when the stored user is no
+// longer the one the change was made to.
+var ErrUserChanged = &fault.Error{Kind: fault.Conflict, Message: "The user was changed by another request meanwhile; try again."}
+
+// UpdateUserFrom is UpdateUser for u made by changing base, the user as
+// the caller read it: when another update came between (the stored user
+// is no longer base), nothing is written and the error is
+// ErrUserChanged, so that the caller reads the user and applies its
+// change again instead of putting back what the other update changed
+// (Keystone's update_user merges a PATCH in one write session).
+func (s *Store) UpdateUserFrom(ctx context.Context, base, u User) (User, error) {
+	return s.updateUser(ctx, &base, u)
+}
+
+func (s *Store) updateUser(ctx context.Context, base *User, u User) (User, error) {
 	if err := first(u.Validate(), u.Options.checkMFAMethods(s.ServedMethods())); err != nil {
 		return u, err
 	}
@@ -176,6 +197,26 @@ func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
 		u.FailedAuths, u.LastFailedAuth = 0, nil
 	}
 	err = s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
+		if base != nil {
+			q := "SELECT " + userCols + " FROM identity_users WHERE id = ?"
+			if tx.Dialect() == sqlstore.Postgres {
+				q += " FOR UPDATE" // SQLite's write transaction already holds the lock
+			}
+			rows, err := tx.Query(ctx, q, u.ID)
+			if err != nil {
+				return err
+			}
+			cur, err := collect(rows, scanUser)
+			if err != nil {
+				return err
+			}
+			if len(cur) == 0 {
+				return notFound("user", u.ID)
+			}
+			if !reflect.DeepEqual(cur[0], *base) {
+				return ErrUserChanged
+			}
+		}
 		if newPassword {
 			if err := s.keepPassword(ctx, tx, old); err != nil {
 				return err
@@ -384,4 +425,32 @@ func micros(t *time.Time) any {
 		return nil
 	}
 	return t.UnixMicro()
+}
+
+// Clone is a copy of u that shares nothing with it (its extra
+// properties, times and options copied), so that one may be changed and
+// the other still compared with the store (UpdateUserFrom).
+func (u User) Clone() User {
+	c := u
+	c.Extra = maps.Clone(u.Extra)
+	for _, t := range []**time.Time{&c.PasswordExpiresAt, &c.PasswordCreatedAt, &c.LastFailedAuth} {
+		if *t != nil {
+			v := **t
+			*t = &v
+		}
+	}
+	for _, name := range UserOptionNames {
+		if b := c.Options.Bool(name); b != nil && *b != nil {
+			v := **b
+			*b = &v
+		}
+	}
+	if r := u.Options.MultiFactorAuthRules; r != nil {
+		rules := make([][]string, len(*r))
+		for i, rule := range *r {
+			rules[i] = slices.Clone(rule)
+		}
+		c.Options.MultiFactorAuthRules = &rules
+	}
+	return c
 }

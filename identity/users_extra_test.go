@@ -3,7 +3,9 @@ package identity_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/internal/testenv"
@@ -91,4 +93,24 @@ func testUserExtra(t *testing.T, dsn string) {
 			t.Errorf("a refused write changed the store")
 		}
 	})
+}
+
+// TestUserClone: a clone shares no map, time or option with its user.
+func TestUserClone(t *testing.T) {
+	now := time.Now()
+	yes := true
+	rules := [][]string{{"password", "totp"}}
+	u := identity.User{ID: "u", Extra: map[string]json.RawMessage{"email": json.RawMessage(`"a@b"`)}, PasswordExpiresAt: &now,
+		Options: identity.UserOptions{LockPassword: &yes, MultiFactorAuthRules: &rules}}
+	c := u.Clone()
+	c.Extra["email"] = json.RawMessage(`"c@d"`)
+	*c.PasswordExpiresAt = now.Add(time.Hour)
+	*c.Options.LockPassword = false
+	(*c.Options.MultiFactorAuthRules)[0][0] = "token"
+	if string(u.Extra["email"]) != `"a@b"` || !u.PasswordExpiresAt.Equal(now) || !*u.Options.LockPassword || rules[0][0] != "password" {
+		t.Errorf("changing the clone changed the user: %+v", u)
+	}
+	if !reflect.DeepEqual(u.Clone(), u) {
+		t.Error("a clone is not equal to its user")
+	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -71,16 +72,32 @@ func (f *userFields) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
+	// The attributes are read again from their exact names only:
+	// encoding/json matches names without regard to case, which would
+	// take "OPTIONS" for options, where Keystone keeps it as an extra
+	// property.
+	exact := []byte{'{'}
 	for i, k := range obj.Keys {
-		if identity.IsUserAttribute(k) {
-			continue
-		}
 		v, err := obj.Items[i].MarshalJSON()
 		if err != nil {
 			return err
 		}
-		f.Extra = append(f.Extra, extraMember{k, v})
+		if !identity.IsUserAttribute(k) {
+			f.Extra = append(f.Extra, extraMember{k, v})
+			continue
+		}
+		if len(exact) > 1 {
+			exact = append(exact, ',')
+		}
+		name, _ := json.Marshal(k)
+		exact = append(append(append(exact, name...), ':'), v...)
 	}
+	extra := f.Extra
+	*f = userFields{}
+	if err := json.Unmarshal(append(exact, '}'), (*attributes)(f)); err != nil {
+		return err
+	}
+	f.Extra = extra
 	return nil
 }
 
@@ -220,30 +237,50 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wasEnabled := u.Enabled
-	if err := b.User.apply(&u, true); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := u.Validate(); err != nil { // before the costly hash
-		a.fail(w, r, err)
-		return
-	}
 	pw := b.User.Password
-	switch {
-	case pw.Null:
-		u.PasswordHash = ""
-	case pw.Set:
-		h, err := a.Auth.NewPasswordHash(pw.V)
+	hash := ""
+	// The change is applied to the user as read and written only if no
+	// other update came between; else the user is read again and the
+	// change applied again (the password hashed once).
+	for try := 1; ; try++ {
+		base := u
+		u = base.Clone() // apply changes u's maps and pointers, not base's
+		if err := b.User.apply(&u, true); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := u.Validate(); err != nil { // before the costly hash
+			a.fail(w, r, err)
+			return
+		}
+		switch {
+		case pw.Null:
+			u.PasswordHash = ""
+		case pw.Set && hash == "":
+			h, err := a.Auth.NewPasswordHash(pw.V)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			hash = h
+		}
+		if pw.Set && !pw.Null {
+			u.PasswordHash = hash
+		}
+		updated, err := a.Store.UpdateUserFrom(r.Context(), base, u)
+		if errors.Is(err, identity.ErrUserChanged) && try < 5 {
+			if u, err = a.Store.GetUser(r.Context(), u.ID); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			continue
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		u.PasswordHash = h
-	}
-	u, err := a.Store.UpdateUser(r.Context(), u)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+		u = updated
+		break
 	}
 	// Keystone revokes a user's tokens when they are disabled or their
 	// password is reset.
