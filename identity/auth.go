@@ -316,14 +316,24 @@ func (s *Auth) checkToken(ctx context.Context, tok string) (fernet.Payload, User
 	if err != nil {
 		return fernet.Payload{}, User{}, err
 	}
-	if t.AppCred != nil {
-		return fernet.Payload{}, User{}, forbidden("Application credential tokens cannot be used to create new tokens.")
-	}
+	// Keystone's token method: a trust-scoped token, or one from a
+	// delegated credential (an application credential, an ec2 credential:
+	// any method that is not primary, or none), gets no other token.
+	const refused = "You are not authorized to perform the requested action: "
 	if t.Trust != nil {
-		return fernet.Payload{}, User{}, forbidden("Using trust-scoped token to create another token. Create a new trust-scoped token instead.")
+		return fernet.Payload{}, User{}, forbidden(refused + "Using trust-scoped token to create another token. Create a new trust-scoped token instead.")
+	}
+	if t.AppCred != nil || len(t.Payload.Methods) == 0 ||
+		slices.ContainsFunc(t.Payload.Methods, func(m string) bool { return !slices.Contains(primaryMethods, m) }) {
+		return fernet.Payload{}, User{}, forbidden(refused + "Using a delegated token to create another token is not allowed..")
 	}
 	return t.Payload, t.User, nil
 }
+
+// primaryMethods are Keystone's primary (not delegated) authentication
+// methods (keystone/api/_shared/delegation.py): a token whose methods
+// are all among them may be exchanged for another.
+var primaryMethods = []string{"external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509"}
 
 func (s *Auth) checkAppCred(ctx context.Context, a AppCredAuth) (AppCred, User, error) {
 	var ac AppCred

@@ -247,6 +247,16 @@ func TestEC2Credentials(t *testing.T) {
 			ec2Tok := tok.Header.Get("X-Subject-Token")
 			c.Must(t, http.StatusOK, "GET", "/v3/projects/"+f.a, ec2Tok, nil)
 			wantError(t, c.Do(t, "GET", base, ec2Tok, nil), 403, "Delegated tokens")
+			// Nor is it traded for another token (Keystone's delegated-method
+			// guard of the token method).
+			for _, scope := range []any{nil, projectScope(f.a)} {
+				a := map[string]any{"identity": map[string]any{"methods": []string{"token"}, "token": map[string]any{"id": ec2Tok}}}
+				if scope != nil {
+					a["scope"] = scope
+				}
+				wantError(t, c.issue(t, map[string]any{"auth": a}, ""), 403,
+					"You are not authorized to perform the requested action: Using a delegated token to create another token is not allowed..")
+			}
 
 			wrong := ec2Signed(t, access, "not-the-secret", time.Now())
 			noSig := ec2Signed(t, access, secret, time.Now())
