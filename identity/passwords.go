@@ -44,13 +44,32 @@ func (s *Store) PasswordHistory(ctx context.Context, userID string, n int) ([]st
 // SetOwnPassword stores a password a user set themselves (a self-service
 // change: minimum_password_age counts from it, and it does not expire at
 // once under change_password_upon_first_use), keeping the one it
-// replaces in the history.
+// replaces in the history. u is the user as read when the change was
+// checked: if meanwhile the password was locked (Keystone's 400), the
+// user disabled (401) or the password changed (ErrUserChanged), nothing
+// is written.
 func (s *Store) SetOwnPassword(ctx context.Context, u User, hash string) (User, error) {
 	old := u
 	u.PasswordHash = hash
 	s.newPassword(&u, true)
 	u.FailedAuths, u.LastFailedAuth = 0, nil
 	err := s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
+		// What the change was checked against still holds: an
+		// administrator who locked the password, disabled the user or
+		// reset the password meanwhile wins (Keystone checks
+		// lock_password in the driver's write session).
+		cur, err := lockedUser(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case on(cur.Options.LockPassword):
+			return errPasswordLocked
+		case !cur.Enabled:
+			return unauthorized("The account is disabled for user: %s.", u.ID)
+		case cur.PasswordHash != old.PasswordHash:
+			return ErrUserChanged
+		}
 		if err := s.keepPassword(ctx, tx, old); err != nil {
 			return err
 		}

@@ -198,22 +198,11 @@ func (s *Store) updateUser(ctx context.Context, base *User, u User) (User, error
 	}
 	err = s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
 		if base != nil {
-			q := "SELECT " + userCols + " FROM identity_users WHERE id = ?"
-			if tx.Dialect() == sqlstore.Postgres {
-				q += " FOR UPDATE" // SQLite's write transaction already holds the lock
-			}
-			rows, err := tx.Query(ctx, q, u.ID)
+			cur, err := lockedUser(ctx, tx, u.ID)
 			if err != nil {
 				return err
 			}
-			cur, err := collect(rows, scanUser)
-			if err != nil {
-				return err
-			}
-			if len(cur) == 0 {
-				return notFound("user", u.ID)
-			}
-			if !reflect.DeepEqual(cur[0], *base) {
+			if !reflect.DeepEqual(cur, *base) {
 				return ErrUserChanged
 			}
 		}
@@ -453,4 +442,26 @@ func (u User) Clone() User {
 		c.Options.MultiFactorAuthRules = &rules
 	}
 	return c
+}
+
+// lockedUser reads user id in write transaction tx, locked until it ends
+// (FOR UPDATE on PostgreSQL; SQLite's write transaction already holds the
+// lock), so that what a write checks is what it changes.
+func lockedUser(ctx context.Context, tx *sqlstore.Tx, id string) (User, error) {
+	q := "SELECT " + userCols + " FROM identity_users WHERE id = ?"
+	if tx.Dialect() == sqlstore.Postgres {
+		q += " FOR UPDATE"
+	}
+	rows, err := tx.Query(ctx, q, id)
+	if err != nil {
+		return User{}, err
+	}
+	cur, err := collect(rows, scanUser)
+	if err != nil {
+		return User{}, err
+	}
+	if len(cur) == 0 {
+		return User{}, notFound("user", id)
+	}
+	return cur[0], nil
 }

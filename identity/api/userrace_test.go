@@ -62,3 +62,30 @@ func TestUserAttributeNamesExact(t *testing.T) {
 		t.Errorf("the rules no longer hold: %s", r)
 	}
 }
+
+// TestLockPasswordDuringChange: an administrator who sets lock_password
+// while a user's own password change is hashing wins, as Keystone checks
+// the lock in the write that stores the password.
+func TestLockPasswordDuringChange(t *testing.T) {
+	c := newCloud(t)
+	admin := c.adminToken(t)
+	id := c.mkUser(t, admin, "locked", "old-pw", "default")
+	c.Auth.Hasher = password.Hasher{Rounds: 13} // a new hash slow enough for the lock to land meanwhile
+	var wg sync.WaitGroup
+	var change reply
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		change = c.Call(t, call{Method: "POST", Path: "/v3/users/" + id + "/password",
+			Body: map[string]any{"user": map[string]any{"original_password": "old-pw", "password": "new-pw"}}})
+	}()
+	time.Sleep(150 * time.Millisecond) // the change has checked the user and is hashing
+	c.Must(t, http.StatusOK, "PATCH", "/v3/users/"+id, admin, map[string]any{"user": map[string]any{
+		"options": map[string]any{"lock_password": true}}})
+	wg.Wait()
+	wantError(t, change, 400, "You cannot change your password at this time")
+	c.Auth.Hasher = password.Hasher{Rounds: 4}
+	if r := c.issue(t, passwordAuth("locked", "old-pw", nil), ""); r.Code != http.StatusCreated {
+		t.Errorf("the old password no longer works: %s", r)
+	}
+}
