@@ -19,10 +19,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -42,33 +44,40 @@ func main() {
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the uploads to this file")
 	flag.StringVar(&client, "client", "go", "the uploading client: go (this process's net/http, which sends with sendfile) or curl (a process of its own, as a user's client)")
 	flag.Parse()
+	// Cut short — its output piped into head, ^C, a kill — it still stops
+	// Glance and removes its files.
+	signal.Ignore(syscall.SIGPIPE)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() { fatalf("%v", <-sig) }()
+	defer cleanUp()
 	if client != "go" && client != "curl" {
-		log.Fatalf("-client %q: want go or curl", client)
+		fatalf("-client %q: want go or curl", client)
 	}
 	work := *dir
 	if work == "" {
 		var err error
 		if work, err = os.MkdirTemp("/var/tmp", "bench-image-"); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
-		defer os.RemoveAll(work)
+		atExit(func() { os.RemoveAll(work) })
 	}
 	size := *sizeMiB << 20
 	src := filepath.Join(work, "source.raw")
 	if err := randfile.Write(src, size, 1); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 
 	api, token := startDaemon(filepath.Join(work, "daemon"))
 	glanceAPI, glancePID, stopGlance := startGlance(filepath.Join(work, "glance"))
-	defer stopGlance()
+	atExit(stopGlance)
 	var catBest, upBest, glanceBest time.Duration
 	var upCPU, glanceCPU time.Duration // the server's CPU time in the best upload
 	var limit, diskLimit float64       // the best hash-bound limits, measured in each round
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
@@ -125,7 +134,7 @@ func catTime(src, dst string) time.Duration {
 	start := time.Now()
 	cmd := exec.Command("sh", "-c", `cat "$1" > "$2" && sync "$2"`, "sh", src, dst)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		log.Fatalf("cat: %v %s", err, out)
+		fatalf("cat: %v %s", err, out)
 	}
 	d := time.Since(start)
 	os.Remove(dst)
@@ -144,23 +153,23 @@ func startDaemon(dataDir string) (string, string) {
 	for _, name := range []string{"admin", "identity", "image"} {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		ls[name] = l
 	}
 	ready := make(chan map[string]string, 1)
 	d.Listeners, d.LogOutput, d.Ready = ls, io.Discard, func(a map[string]string) { ready <- a }
-	go func() { log.Fatal(d.Run(context.Background())) }()
+	go func() { fatal(d.Run(context.Background())) }()
 	addrs := <-ready
 	pw, err := os.ReadFile(filepath.Join(dataDir, "admin-password"))
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},
 		"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, strings.TrimSpace(string(pw)))
 	resp, err := http.Post("http://"+addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
 	if err != nil || resp.StatusCode != http.StatusCreated {
-		log.Fatalf("token: %v %v", resp, err)
+		fatalf("token: %v %v", resp, err)
 	}
 	resp.Body.Close()
 	return "http://" + addrs["image"], resp.Header.Get("X-Subject-Token")
@@ -175,14 +184,44 @@ func call(method, url, token, ctype string, body io.Reader, size int64, want int
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {
-		log.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+		fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}
 	return b
+}
+
+// cleanups run at the end, last added first, also when the benchmark
+// fails or is stopped.
+var (
+	cleanMu  sync.Mutex
+	cleanups []func()
+)
+
+func atExit(f func()) {
+	cleanMu.Lock()
+	defer cleanMu.Unlock()
+	cleanups = append(cleanups, f)
+}
+
+func cleanUp() {
+	cleanMu.Lock()
+	defer cleanMu.Unlock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	cleanups = nil
+}
+
+func fatal(v ...any) { fatalf("%s", fmt.Sprint(v...)) }
+
+func fatalf(format string, v ...any) {
+	log.Printf(format, v...)
+	cleanUp()
+	os.Exit(1)
 }
 
 // client is the -client flag.
@@ -195,7 +234,7 @@ func uploadTime(api, token, src string, size int64) time.Duration {
 	json.Unmarshal(b, &img)
 	f, err := os.Open(src)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer f.Close()
 	start := time.Now()
@@ -203,7 +242,7 @@ func uploadTime(api, token, src string, size int64) time.Duration {
 		out, err := exec.Command("curl", "-sS", "-f", "-X", "PUT", "-H", "X-Auth-Token: "+token, "-H", "Content-Type: application/octet-stream",
 			"-H", "Expect:", "-T", src, api+"/v2/images/"+img.ID+"/file").CombinedOutput()
 		if err != nil {
-			log.Fatalf("curl: %v %s", err, out)
+			fatalf("curl: %v %s", err, out)
 		}
 	} else {
 		call("PUT", api+"/v2/images/"+img.ID+"/file", token, "application/octet-stream", f, size, http.StatusNoContent)
@@ -252,7 +291,7 @@ func hashDiskLimit(dir string) float64 {
 	defer os.Remove(path)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|syscall.O_DIRECT, 0o600)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer f.Close()
 	// O_DIRECT wants an aligned buffer: a 1 MiB-aligned slice of a larger one.
@@ -265,7 +304,7 @@ func hashDiskLimit(dir string) float64 {
 		go func() {
 			for range hashMiB {
 				if _, err := f.Write(block); err != nil {
-					log.Fatal(err)
+					fatal(err)
 				}
 			}
 			done <- true
@@ -293,12 +332,12 @@ func hashes(limit, diskLimit float64) {
 func sparse(work string) {
 	path := filepath.Join(work, "sparse.qcow2")
 	if out, err := exec.Command("qemu-img", "create", "-f", "qcow2", path, "10G").CombinedOutput(); err != nil {
-		log.Fatalf("qemu-img: %v %s", err, out)
+		fatalf("qemu-img: %v %s", err, out)
 	}
 	start := time.Now()
 	r, err := format.InspectFile(context.Background(), path)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	fmt.Printf("Inspecting a 10 GiB sparse qcow2 (file of %d bytes)\n\n", r.Size)
 	fmt.Printf("format %s, virtual size %d, bytes read %d, in %v\n", r.Format, r.VirtualSize, r.BytesRead, time.Since(start).Round(time.Microsecond))
@@ -349,14 +388,14 @@ func startGlance(dir string) (string, int, func()) {
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	conf := filepath.Join(dir, "glance-api.conf")
 	for _, d := range []string{"images", "staging", "tasks"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 	}
 	body := fmt.Sprintf(`[DEFAULT]
@@ -378,7 +417,7 @@ filesystem_store_datadir = %s/staging/
 filesystem_store_datadir = %s/tasks/
 `, port, dir, glancePaste, dir, dir, dir)
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	py := func(module, name string) *exec.Cmd {
 		return exec.Command("/usr/bin/python3", "-c", fmt.Sprintf(
@@ -387,21 +426,30 @@ filesystem_store_datadir = %s/tasks/
 	sync := py("glance.cmd.manage", "glance-manage")
 	sync.Args = append(sync.Args, "db_sync")
 	if out, err := sync.CombinedOutput(); err != nil {
-		log.Fatalf("glance-manage db_sync: %v\n%s", err, out)
+		fatalf("glance-manage db_sync: %v\n%s", err, out)
 	}
 	logf, err := os.Create(filepath.Join(dir, "api.log"))
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	api := py("glance.cmd.api", "glance-api")
 	api.Stdout, api.Stderr = logf, logf
-	api.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its worker too is stopped with it
+	// Its own process group, so that its worker is stopped with it; killed
+	// with this process even when this one is killed.
+	api.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := api.Start(); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	stop := func() {
 		syscall.Kill(-api.Process.Pid, syscall.SIGTERM)
-		api.Wait()
+		done := make(chan struct{})
+		go func() { api.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-api.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
 		logf.Close()
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -414,7 +462,7 @@ filesystem_store_datadir = %s/tasks/
 		}
 		if time.Now().After(end) {
 			stop()
-			log.Fatalf("Glance did not answer within a minute (log: %s)", logf.Name())
+			fatalf("Glance did not answer within a minute (log: %s)", logf.Name())
 		}
 	}
 }
