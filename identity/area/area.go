@@ -45,6 +45,7 @@ type Config struct {
 	MaxProjectDepth int             `yaml:"max_project_tree_depth" help:"levels of projects a domain may hold (Keystone's max_project_tree_depth)"`
 	AuthMethods     []string        `yaml:"auth_methods" help:"Keystone's [auth] methods: their order gives the method bits of tokens (keep it a Keystone's that shares the keys); of them gostack serves password, token, application_credential and totp (add totp for TOTP credentials as a method)"`
 	TOTPWindows     int             `yaml:"totp_included_previous_windows" help:"earlier 30-second steps whose TOTP passcode is taken too, 0 to 10 (Keystone's [totp] included_previous_windows)"`
+	ReceiptTTL      config.Duration `yaml:"receipt_expiration" help:"how long an auth receipt (the 401 of a multi-factor rule not yet met) stays good, up to a day (Keystone's [receipt] expiration)"`
 
 	// Keystone's [security_compliance]; gostack's own users (the
 	// bootstrap admin, the service users) are exempt from lockout and
@@ -75,7 +76,8 @@ func (c *Config) Compliance() (identity.Compliance, error) {
 func New() *Area {
 	return &Area{Config: Config{MaxActiveKeys: 3, TokenExpiration: config.Duration(time.Hour), PasswordRounds: 12,
 		MaxProjectDepth: identity.DefaultMaxProjectTreeDepth, LockoutDuration: config.Duration(30 * time.Minute),
-		AuthMethods: slices.Clone(fernet.DefaultMethods), TOTPWindows: identity.DefaultTOTPWindows}}
+		AuthMethods: slices.Clone(fernet.DefaultMethods), TOTPWindows: identity.DefaultTOTPWindows,
+		ReceiptTTL: config.Duration(identity.DefaultReceiptTTL)}}
 }
 
 // Validate reports the first bad setting, its key relative to the section.
@@ -93,6 +95,8 @@ func (c *Config) Validate() error {
 		return &config.FieldError{Key: "max_project_tree_depth", Problem: "must be at least 1"}
 	case c.TOTPWindows < 0 || c.TOTPWindows > 10:
 		return &config.FieldError{Key: "totp_included_previous_windows", Problem: "must be 0 to 10"}
+	case c.ReceiptTTL < config.Duration(time.Second) || c.ReceiptTTL > config.Duration(24*time.Hour):
+		return &config.FieldError{Key: "receipt_expiration", Problem: "must be from a second to a day"}
 	}
 	if err := identity.CheckAuthMethods(c.AuthMethods); err != nil {
 		return &config.FieldError{Key: "auth_methods", Problem: err.Error()}
@@ -342,6 +346,7 @@ func (a *Area) newAuth(store *identity.Store, keys fernet.KeySource) *identity.A
 	auth := identity.NewAuth(store, &fernet.Formatter{Keys: keys, Methods: a.Config.AuthMethods})
 	auth.TokenTTL = a.Config.TokenExpiration.D()
 	auth.TOTPWindows = a.Config.TOTPWindows
+	auth.ReceiptTTL = a.Config.ReceiptTTL.D()
 	auth.Hasher = password.Hasher{Rounds: a.Config.PasswordRounds}
 	return auth
 }

@@ -34,6 +34,10 @@ func TestConfigSecurityCompliance(t *testing.T) {
 		{"negative expiry", func(c *area.Config) { c.PasswordExpiresDays = -1 }, "password_expires_days"},
 		{"negative history", func(c *area.Config) { c.UniqueLastPasswordCount = -2 }, "unique_last_password_count"},
 		{"negative age", func(c *area.Config) { c.MinimumPasswordAge = -1 }, "minimum_password_age"},
+		{"no receipt lifetime", func(c *area.Config) { c.ReceiptTTL = 0 }, "receipt_expiration"},
+		{"a receipt for two days", func(c *area.Config) { c.ReceiptTTL = config.Duration(48 * time.Hour) }, "receipt_expiration"},
+		{"totp windows", func(c *area.Config) { c.TOTPWindows = 11 }, "totp_included_previous_windows"},
+		{"an unknown method", func(c *area.Config) { c.AuthMethods = []string{"password", "sms"} }, "auth_methods"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := area.New().Config
