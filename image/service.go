@@ -232,7 +232,14 @@ func (s *Service) revert(ctx context.Context, id string, from Status, data store
 	c, cancel := detached(ctx)
 	defer cancel()
 	if data != nil {
-		if err := data.Delete(c, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		switch err := data.Delete(c, id); {
+		case err == nil || errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, fault.ErrUnavailable):
+			// A store not reached yet (an RBD cluster the area is still
+			// connecting to) took no data either; what it might hold is
+			// swept once it is reached (SweepData).
+			s.log().Debug("image data store not reachable: nothing to remove", "image", id)
+		default:
 			s.log().Warn("image data left after a failed write", "image", id, "err", err)
 		}
 	}
