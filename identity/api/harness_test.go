@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gostack/gostack/internal/apitest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gostack/gostack/internal/apitest"
 
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/api"
@@ -340,4 +341,18 @@ func (c *cloud) snapshot(t *testing.T, admin string, tokens ...string) string {
 		fmt.Fprintf(&b, "token %d: %d\n", i, r.Code)
 	}
 	return b.String()
+}
+
+// tokenMethodsOf is the sorted "methods" of a token reply (201).
+func tokenMethodsOf(t *testing.T, r reply) []string {
+	t.Helper()
+	if r.Code != http.StatusCreated {
+		t.Fatalf("want a token: %s", r)
+	}
+	var ms []string
+	for _, m := range list(t, r.JSON(t), "token.methods") {
+		ms = append(ms, m.(string))
+	}
+	slices.Sort(ms)
+	return ms
 }

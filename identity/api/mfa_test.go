@@ -77,18 +77,7 @@ func TestMultiFactorAuth(t *testing.T) {
 				}
 				return rc
 			}
-			tokenMethods := func(r reply) []string {
-				t.Helper()
-				if r.Code != http.StatusCreated {
-					t.Fatalf("want a token: %s", r)
-				}
-				var ms []string
-				for _, m := range list(t, r.JSON(t), "token.methods") {
-					ms = append(ms, m.(string))
-				}
-				slices.Sort(ms)
-				return ms
-			}
+			tokenMethods := func(r reply) []string { t.Helper(); return tokenMethodsOf(t, r) }
 			both := []string{"application_credential", "password"}
 
 			byPassword := wantReceipt(auth([]string{"password"}, ""), "password")

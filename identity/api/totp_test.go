@@ -55,18 +55,7 @@ func TestTOTP(t *testing.T) {
 		}
 		return c.issue(t, map[string]any{"auth": a}, "")
 	}
-	methodsOf := func(r reply) []string {
-		t.Helper()
-		if r.Code != http.StatusCreated {
-			t.Fatalf("want a token: %s", r)
-		}
-		var ms []string
-		for _, m := range list(t, r.JSON(t), "token.methods") {
-			ms = append(ms, m.(string))
-		}
-		slices.Sort(ms)
-		return ms
-	}
+	methodsOf := func(r reply) []string { t.Helper(); return tokenMethodsOf(t, r) }
 
 	// Not listed in [auth] methods: as Keystone, no such method.
 	wantError(t, totp(passcode(t, secret, 0), nil), 401, "Attempted to authenticate with an unsupported method.")
