@@ -253,6 +253,10 @@ func (s *Auth) checkPassword(ctx context.Context, pa PasswordAuth) (User, error)
 	if expired(u, s.now()) {
 		return User{}, unauthorized("The password is expired and needs to be changed for user: %s.", u.ID)
 	}
+	// Keystone's identity authenticate: a success is the user's activity.
+	if err := s.Store.RecordActive(ctx, u); err != nil {
+		return User{}, err
+	}
 	if u.FailedAuths > 0 { // a write only when there is something to forget
 		return u, s.Store.ResetFailedAuth(ctx, u.ID)
 	}

@@ -37,6 +37,16 @@ type Compliance struct {
 	// ChangePasswordUponFirstUse: a password an administrator sets (on
 	// create or reset) is expired at once, so its user must change it.
 	ChangePasswordUponFirstUse bool
+	// DisableUserAccountDaysInactive: a user whose last activity is that
+	// many days back reads as disabled (Keystone's enabled getter: not a
+	// stored change, until an update writes it) and cannot authenticate,
+	// until an administrator enables them again. Days are whole UTC
+	// dates: the last activity is User.LastActiveAt (the last successful
+	// password authentication, or an update that left the user enabled
+	// while this is on), else the date the user was created; a user with
+	// neither is never disabled. gostack's own users and those with
+	// ignore_user_inactivity are exempt. 0: off.
+	DisableUserAccountDaysInactive int
 
 	regex *pyregex.Regexp
 }
@@ -60,6 +70,8 @@ func (c *Compliance) Validate() error {
 		return fmt.Errorf("unique_last_password_count must be 0 (off) or more")
 	case c.MinimumPasswordAge < 0:
 		return fmt.Errorf("minimum_password_age must be 0 (off) or more")
+	case c.DisableUserAccountDaysInactive < 0:
+		return fmt.Errorf("disable_user_account_days_inactive must be 0 (off) or more")
 	}
 	re, err := c.compile()
 	c.regex = re
@@ -122,6 +134,42 @@ func (c *Compliance) locked(u User, now time.Time) bool {
 		return false
 	}
 	return c.LockoutDuration == 0 || (u.LastFailedAuth != nil && u.LastFailedAuth.Add(c.LockoutDuration).After(now))
+}
+
+// inactive reports whether u, enabled as stored, reads as disabled at
+// now for want of activity: Keystone's enabled getter, where the days
+// inactive are those between the UTC date of the last activity (else of
+// the user's creation) and today's.
+func (c *Compliance) inactive(u User, now time.Time) bool {
+	if c.DisableUserAccountDaysInactive == 0 || !u.Enabled || u.inactivityExempt() {
+		return false
+	}
+	last := u.LastActiveAt
+	if last == nil {
+		last = u.CreatedAt
+	}
+	return last != nil && daysBetween(*last, now) >= c.DisableUserAccountDaysInactive
+}
+
+// date is t's UTC date, as the time of its midnight.
+func date(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// daysBetween counts the dates from from's to to's (Python's
+// (to.date() - from.date()).days).
+func daysBetween(from, to time.Time) int { return int(date(to).Sub(date(from)) / (24 * time.Hour)) }
+
+// activeToday is the last_active_at an enabling update or a password
+// authentication at now stamps: today's date, or nil while
+// DisableUserAccountDaysInactive is off (Keystone keeps no activity then).
+func (c *Compliance) activeToday(now time.Time) *time.Time {
+	if c.DisableUserAccountDaysInactive == 0 {
+		return nil
+	}
+	d := date(now)
+	return &d
 }
 
 // expired reports whether u's password has expired at now.

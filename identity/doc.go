@@ -25,8 +25,15 @@
 //     password an administrator sets, change_password_upon_first_use),
 //     the password history a user's own change may not repeat, the
 //     minimum age of a password its user set, and a regular expression
-//     every new password must match; the bootstrap admin and the service
-//     users are exempt from lockout and expiry.
+//     every new password must match, and the disabling of users inactive
+//     for disable_user_account_days_inactive days: as Keystone's enabled
+//     getter, such a user reads as disabled (GET, lists, token checks)
+//     without a stored change, counted in UTC dates from their last
+//     successful password authentication (User.LastActiveAt, stamped
+//     outside the feed at most once a day by RecordActive) or an update
+//     that left them enabled, else from their creation; an update that
+//     enables them makes them active again. The bootstrap admin and the
+//     service users are exempt from lockout, expiry and inactivity.
 //   - Credentials: Keystone's credentials (EC2 ones with the SHA-256 of
 //     the access key as id), their blobs encrypted with a Fernet key set
 //     of their own as Keystone's credential provider does (Fernet with

@@ -75,11 +75,19 @@ type User struct {
 	PasswordSelfService bool       `json:"-"`
 	FailedAuths         int        `json:"-"`
 	LastFailedAuth      *time.Time `json:"-"`
-	// ComplianceExempt users are never locked out and their passwords
-	// never expire: the users gostack manages itself (the bootstrap
-	// admin, the service users), as a deployer exempts them in Keystone
-	// with the ignore_* user options.
+	// ComplianceExempt users are never locked out, never disabled for
+	// inactivity and their passwords never expire: the users gostack
+	// manages itself (the bootstrap admin, the service users), as a
+	// deployer exempts them in Keystone with the ignore_* user options.
 	ComplianceExempt bool `json:"-"`
+	// CreatedAt is when the user was created (nil for users stored before
+	// gostack kept it) and LastActiveAt the UTC date (its midnight) of
+	// their last activity, Keystone's last_active_at: a successful
+	// password authentication, or an update that left them enabled, while
+	// Compliance.DisableUserAccountDaysInactive is on. Never shown; an
+	// authentication stamps it outside the feed (Store.RecordActive).
+	CreatedAt    *time.Time `json:"-"`
+	LastActiveAt *time.Time `json:"-"`
 }
 
 // userAttributes are the members of a user's JSON that are not extra:

@@ -12,8 +12,11 @@ import (
 // original password is what authorizes it, whoever asks — no token, no
 // policy. A missing user, a wrong original password or a locked-out
 // user is the generic 401, after the same hashing work (a wrong one
-// counts towards the lockout); a disabled user is Keystone's 401 "The
-// account is disabled for user". An expired password may be changed.
+// counts towards the lockout); a disabled user (one inactive for
+// disable_user_account_days_inactive days included) is Keystone's 401
+// "The account is disabled for user". An expired password may be
+// changed; a change with a password that has not expired is the user's
+// activity.
 // The new one must match the password_regex, the user must not have
 // the lock_password option (Keystone's 400), and (Compliance) a
 // password the user set must be minimum_password_age days old and the
@@ -35,8 +38,16 @@ func (s *Auth) ChangePassword(ctx context.Context, userID, original, newPassword
 	if err := s.verifyPassword(ctx, u, original); err != nil {
 		return err
 	}
-	if !u.Enabled {
+	if !u.Enabled { // for inactivity too: Keystone's driver authenticate
 		return unauthorized("The account is disabled for user: %s.", u.ID)
+	}
+	// The original password authenticated the user (Keystone's
+	// change_password calls authenticate): their activity, unless the
+	// password has expired (authenticate raised before it records one).
+	if !expired(u, s.now()) {
+		if err := s.Store.RecordActive(ctx, u); err != nil {
+			return err
+		}
 	}
 	if u.FailedAuths > 0 { // Keystone's authenticate forgets them on success
 		if err := s.Store.ResetFailedAuth(ctx, u.ID); err != nil {

@@ -58,7 +58,7 @@ func (s *Store) SetOwnPassword(ctx context.Context, u User, hash string) (User, 
 		// administrator who locked the password, disabled the user or
 		// reset the password meanwhile wins (Keystone checks
 		// lock_password in the driver's write session).
-		cur, err := lockedUser(ctx, tx, u.ID)
+		cur, err := s.lockedUser(ctx, tx, u.ID)
 		if err != nil {
 			return err
 		}
@@ -90,6 +90,22 @@ func (s *Store) SetOwnPassword(ctx context.Context, u User, hash string) (User, 
 func (s *Store) RecordFailedAuth(ctx context.Context, userID string) error {
 	_, err := s.db.Exec(ctx, "UPDATE identity_users SET failed_auth_count = failed_auth_count + 1, failed_auth_at = ? WHERE id = ?",
 		s.now().UnixMicro(), userID)
+	return err
+}
+
+// RecordActive stamps today as u's last activity (Keystone's
+// set_last_active_at, after a successful password authentication) while
+// Compliance.DisableUserAccountDaysInactive is on. It keeps a date, so it
+// writes at most once a day per user (not when u, as read, was active
+// today already); bookkeeping, not a change of the user: it is not in the
+// feed.
+func (s *Store) RecordActive(ctx context.Context, u User) error {
+	today := s.Compliance.activeToday(s.now())
+	if today == nil || (u.LastActiveAt != nil && !u.LastActiveAt.Before(*today)) {
+		return nil
+	}
+	_, err := s.db.Exec(ctx, "UPDATE identity_users SET last_active_at = ? WHERE id = ? AND (last_active_at IS NULL OR last_active_at < ?)",
+		today.UnixMicro(), u.ID, today.UnixMicro())
 	return err
 }
 

@@ -17,10 +17,9 @@ import (
 // is on); IgnoreChangePasswordUponFirstUse from the immediate expiry of a
 // password an administrator sets under change_password_upon_first_use;
 // LockPassword refuses the user's own password change (an administrator
-// may still reset it). IgnoreUserInactivity is kept and shown only:
-// gostack does not disable inactive users (Keystone's
-// disable_user_account_days_inactive), so there is nothing to exempt
-// from. MultiFactorAuthRules are enforced by Auth unless
+// may still reset it); IgnoreUserInactivity from being disabled for
+// inactivity (Compliance.DisableUserAccountDaysInactive: the user reads
+// as enabled however long ago they last authenticated). MultiFactorAuthRules are enforced by Auth unless
 // MultiFactorAuthEnabled is false, as Keystone enforces them: a token
 // needs the methods of one rule, gathered in one request or across
 // requests with the auth receipt a 401 hands out (MFARequired). A rule
@@ -102,3 +101,9 @@ func (u User) lockoutExempt() bool {
 // expiryExempt users' passwords never expire: gostack's own users and
 // those with ignore_password_expiry.
 func (u User) expiryExempt() bool { return u.ComplianceExempt || on(u.Options.IgnorePasswordExpiry) }
+
+// inactivityExempt users are never disabled for inactivity: gostack's own
+// users and those with ignore_user_inactivity.
+func (u User) inactivityExempt() bool {
+	return u.ComplianceExempt || on(u.Options.IgnoreUserInactivity)
+}

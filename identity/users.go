@@ -20,7 +20,7 @@ import (
 // ---- users ----
 
 const userCols = "id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra, " +
-	"password_created_at, password_self_service, failed_auth_count, failed_auth_at, compliance_exempt, options"
+	"password_created_at, password_self_service, failed_auth_count, failed_auth_at, compliance_exempt, options, created_at, last_active_at"
 
 // scanUser reads a row of userCols. The description column is what
 // gostack stored before descriptions moved to the extra column, as
@@ -29,12 +29,13 @@ const userCols = "id, name, domain_id, enabled, password_hash, password_expires_
 func scanUser(r interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var hash, defProject sql.NullString
-	var expires, created, failedAt sql.NullInt64
+	var expires, created, failedAt, userCreated, lastActive sql.NullInt64
 	var legacyDescription, extra, options string
 	if err := r.Scan(&u.ID, &u.Name, &u.DomainID, &u.Enabled, &hash, &expires, &defProject, &legacyDescription, &extra,
-		&created, &u.PasswordSelfService, &u.FailedAuths, &failedAt, &u.ComplianceExempt, &options); err != nil {
+		&created, &u.PasswordSelfService, &u.FailedAuths, &failedAt, &u.ComplianceExempt, &options, &userCreated, &lastActive); err != nil {
 		return u, err
 	}
+	u.CreatedAt, u.LastActiveAt = fromMicros(userCreated), fromMicros(lastActive)
 	if err := json.Unmarshal([]byte(options), &u.Options); err != nil {
 		return u, fmt.Errorf("identity: user %s: options: %w", u.ID, err)
 	}
@@ -50,6 +51,19 @@ func scanUser(r interface{ Scan(...any) error }) (User, error) {
 		u.Extra["description"], _ = json.Marshal(legacyDescription)
 	}
 	return u, nil
+}
+
+// scanUser reads a user as Keystone's model reads it: one inactive for
+// Compliance.DisableUserAccountDaysInactive days is disabled (Keystone's
+// enabled getter; the stored column keeps true until an update writes
+// the user, and list filters on enabled read the column, as Keystone's
+// SQL filter does).
+func (s *Store) scanUser(r interface{ Scan(...any) error }) (User, error) {
+	u, err := scanUser(r)
+	if err == nil && s.Compliance.inactive(u, s.now()) {
+		u.Enabled = false
+	}
+	return u, err
 }
 
 // extraText is the extra column's JSON object.
@@ -95,11 +109,18 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	if u.PasswordHash != "" {
 		s.newPassword(&u, false)
 	}
+	// Keystone's create_user stamps created_at, and its enabled setter
+	// the activity of a user created enabled.
+	now := s.now()
+	u.CreatedAt, u.LastActiveAt = &now, nil
+	if u.Enabled {
+		u.LastActiveAt = s.Compliance.activeToday(now)
+	}
 	err := s.write(ctx, "user", u.ID, watch.Create, u, func(tx *sqlstore.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO identity_users (id, name, domain_id, enabled, password_hash, password_expires_at, default_project_id, description, extra, "+
-			"password_created_at, password_self_service, compliance_exempt, options) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+			"password_created_at, password_self_service, compliance_exempt, options, created_at, last_active_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)",
 			u.ID, u.Name, u.DomainID, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra),
-			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.ComplianceExempt, jsonText(u.Options))
+			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.ComplianceExempt, jsonText(u.Options), micros(u.CreatedAt), micros(u.LastActiveAt))
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
 		}
@@ -110,7 +131,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 
 // GetUser returns a user by id.
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
-	us, err := list(ctx, s.db, "SELECT "+userCols+" FROM identity_users WHERE id = ?", []any{id}, scanUser)
+	us, err := list(ctx, s.db, "SELECT "+userCols+" FROM identity_users WHERE id = ?", []any{id}, s.scanUser)
 	if err != nil {
 		return User{}, err
 	}
@@ -122,7 +143,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 
 // GetUserByName returns a user by domain and name.
 func (s *Store) GetUserByName(ctx context.Context, domainID, name string) (User, error) {
-	us, err := list(ctx, s.db, "SELECT "+userCols+" FROM identity_users WHERE domain_id = ? AND name = ?", []any{domainID, name}, scanUser)
+	us, err := list(ctx, s.db, "SELECT "+userCols+" FROM identity_users WHERE domain_id = ? AND name = ?", []any{domainID, name}, s.scanUser)
 	if err != nil {
 		return User{}, err
 	}
@@ -146,12 +167,14 @@ func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *b
 		q, args = q+" AND enabled = ?", append(args, *enabled)
 	}
 	q, args = limited(q+" ORDER BY name, id", args, limit)
-	return list(ctx, s.db, q, args, scanUser)
+	return list(ctx, s.db, q, args, s.scanUser)
 }
 
 // UpdateUser stores u's mutable fields, the password hash and the
-// options included.
-// Its domain cannot change.
+// options included. Its domain cannot change. An update that leaves u
+// enabled unlocks them and, while DisableUserAccountDaysInactive is on,
+// counts as their activity today (Keystone's enabled setter); one that
+// leaves a user read as disabled for inactivity stores them disabled.
 func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
 	return s.updateUser(ctx, nil, u)
 }
@@ -191,14 +214,18 @@ func (s *Store) updateUser(ctx context.Context, base *User, u User) (User, error
 	if newPassword {
 		s.newPassword(&u, false)
 	}
+	var active *time.Time // the activity this update stamps, if any
 	if u.Enabled {
 		// Keystone's enabled setter: an update that leaves a user enabled
-		// unlocks them.
+		// unlocks them, and is their activity today.
 		u.FailedAuths, u.LastFailedAuth = 0, nil
+		if active = s.Compliance.activeToday(s.now()); active != nil {
+			u.LastActiveAt = active
+		}
 	}
 	err = s.write(ctx, "user", u.ID, watch.Update, u, func(tx *sqlstore.Tx) error {
 		if base != nil {
-			cur, err := lockedUser(ctx, tx, u.ID)
+			cur, err := s.lockedUser(ctx, tx, u.ID)
 			if err != nil {
 				return err
 			}
@@ -212,9 +239,11 @@ func (s *Store) updateUser(ctx context.Context, base *User, u User) (User, error
 			}
 		}
 		res, err := tx.Exec(ctx, "UPDATE identity_users SET name = ?, enabled = ?, password_hash = ?, password_expires_at = ?, default_project_id = ?, description = '', extra = ?, "+
-			"password_created_at = ?, password_self_service = ?, failed_auth_count = ?, failed_auth_at = ?, compliance_exempt = ?, options = ? WHERE id = ?",
+			"password_created_at = ?, password_self_service = ?, failed_auth_count = ?, failed_auth_at = ?, compliance_exempt = ?, options = ?, "+
+			"last_active_at = COALESCE(?, last_active_at) WHERE id = ?",
 			u.Name, u.Enabled, nullString(u.PasswordHash), micros(u.PasswordExpiresAt), nullString(u.DefaultProjectID), extraText(u.Extra),
-			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.FailedAuths, micros(u.LastFailedAuth), u.ComplianceExempt, jsonText(u.Options), u.ID)
+			micros(u.PasswordCreatedAt), u.PasswordSelfService, u.FailedAuths, micros(u.LastFailedAuth), u.ComplianceExempt, jsonText(u.Options),
+			micros(active), u.ID)
 		if errors.Is(err, sqlstore.ErrConflict) {
 			return conflict("user", fmt.Sprintf("Duplicate entry found with name %s at domain ID %s", u.Name, u.DomainID))
 		}
@@ -388,7 +417,7 @@ func (s *Store) GroupsOfUser(ctx context.Context, userID string, limit int) ([]G
 // the first limit of them.
 func (s *Store) UsersInGroup(ctx context.Context, groupID string, limit int) ([]User, error) {
 	q, args := limited("SELECT "+prefixed("u.", userCols)+" FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name, u.id", []any{groupID}, limit)
-	return list(ctx, s.db, q, args, scanUser)
+	return list(ctx, s.db, q, args, s.scanUser)
 }
 
 // prefixed qualifies each column of a column list with a table alias.
@@ -422,7 +451,7 @@ func micros(t *time.Time) any {
 func (u User) Clone() User {
 	c := u
 	c.Extra = maps.Clone(u.Extra)
-	for _, t := range []**time.Time{&c.PasswordExpiresAt, &c.PasswordCreatedAt, &c.LastFailedAuth} {
+	for _, t := range []**time.Time{&c.PasswordExpiresAt, &c.PasswordCreatedAt, &c.LastFailedAuth, &c.CreatedAt, &c.LastActiveAt} {
 		if *t != nil {
 			v := **t
 			*t = &v
@@ -447,7 +476,7 @@ func (u User) Clone() User {
 // lockedUser reads user id in write transaction tx, locked until it ends
 // (FOR UPDATE on PostgreSQL; SQLite's write transaction already holds the
 // lock), so that what a write checks is what it changes.
-func lockedUser(ctx context.Context, tx *sqlstore.Tx, id string) (User, error) {
+func (s *Store) lockedUser(ctx context.Context, tx *sqlstore.Tx, id string) (User, error) {
 	q := "SELECT " + userCols + " FROM identity_users WHERE id = ?"
 	if tx.Dialect() == sqlstore.Postgres {
 		q += " FOR UPDATE"
@@ -456,7 +485,7 @@ func lockedUser(ctx context.Context, tx *sqlstore.Tx, id string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	cur, err := collect(rows, scanUser)
+	cur, err := collect(rows, s.scanUser)
 	if err != nil {
 		return User{}, err
 	}

@@ -48,8 +48,8 @@ type Config struct {
 	ReceiptTTL      config.Duration `yaml:"receipt_expiration" help:"how long an auth receipt (the 401 of a multi-factor rule not yet met) stays good, up to a day (Keystone's [receipt] expiration)"`
 
 	// Keystone's [security_compliance]; gostack's own users (the
-	// bootstrap admin, the service users) are exempt from lockout and
-	// expiry.
+	// bootstrap admin, the service users) are exempt from lockout,
+	// expiry and disabling for inactivity.
 	LockoutFailureAttempts     int             `yaml:"lockout_failure_attempts" help:"failed password authentications in a row that lock a user out for lockout_duration; 0: no lockout (Keystone's [security_compliance] lockout_failure_attempts)"`
 	LockoutDuration            config.Duration `yaml:"lockout_duration" help:"how long a lockout lasts; 0: until an administrator updates the user (Keystone's lockout_duration)"`
 	PasswordExpiresDays        int             `yaml:"password_expires_days" help:"days a password set from now on stays valid; 0: never expires (Keystone's password_expires_days)"`
@@ -58,6 +58,7 @@ type Config struct {
 	PasswordRegex              string          `yaml:"password_regex" help:"a new password must match it from its start (Keystone's password_regex: a backtracking expression as Python's, lookarounds and backreferences included; a match over 100 ms refuses the password)"`
 	PasswordRegexDescription   string          `yaml:"password_regex_description" help:"what password_regex asks for, in the error a refused password gets (Keystone's password_regex_description)"`
 	ChangePasswordUponFirstUse bool            `yaml:"change_password_upon_first_use" help:"a password an administrator sets is expired at once, so its user must change it (Keystone's change_password_upon_first_use)"`
+	DisableUserAccountDays     int             `yaml:"disable_user_account_days_inactive" help:"days (whole UTC dates) after a user's last password authentication, or their creation or re-enabling, from which they read as disabled and cannot authenticate until an administrator enables them; 0: off (Keystone's disable_user_account_days_inactive)"`
 }
 
 // Compliance is the security compliance settings as the identity
@@ -68,6 +69,7 @@ func (c *Config) Compliance() (identity.Compliance, error) {
 		PasswordExpiresDays: c.PasswordExpiresDays, UniqueLastPasswordCount: c.UniqueLastPasswordCount,
 		MinimumPasswordAge: c.MinimumPasswordAge, PasswordRegex: c.PasswordRegex,
 		PasswordRegexDescription: c.PasswordRegexDescription, ChangePasswordUponFirstUse: c.ChangePasswordUponFirstUse,
+		DisableUserAccountDaysInactive: c.DisableUserAccountDays,
 	}
 	return x, x.Validate()
 }

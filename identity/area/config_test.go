@@ -19,7 +19,8 @@ func TestConfigSecurityCompliance(t *testing.T) {
 	}
 	x, err := def.Compliance()
 	if err != nil || x.LockoutFailureAttempts != 0 || x.LockoutDuration != 30*time.Minute || x.PasswordExpiresDays != 0 ||
-		x.UniqueLastPasswordCount != 0 || x.MinimumPasswordAge != 0 || x.PasswordRegex != "" || x.ChangePasswordUponFirstUse {
+		x.UniqueLastPasswordCount != 0 || x.MinimumPasswordAge != 0 || x.PasswordRegex != "" || x.ChangePasswordUponFirstUse ||
+		x.DisableUserAccountDaysInactive != 0 {
 		t.Errorf("default compliance = %+v, %v", x, err)
 	}
 	for _, tt := range []struct {
@@ -34,6 +35,7 @@ func TestConfigSecurityCompliance(t *testing.T) {
 		{"negative expiry", func(c *area.Config) { c.PasswordExpiresDays = -1 }, "password_expires_days"},
 		{"negative history", func(c *area.Config) { c.UniqueLastPasswordCount = -2 }, "unique_last_password_count"},
 		{"negative age", func(c *area.Config) { c.MinimumPasswordAge = -1 }, "minimum_password_age"},
+		{"negative inactivity", func(c *area.Config) { c.DisableUserAccountDays = -1 }, "disable_user_account_days_inactive"},
 		{"no receipt lifetime", func(c *area.Config) { c.ReceiptTTL = 0 }, "receipt_expiration"},
 		{"a receipt for two days", func(c *area.Config) { c.ReceiptTTL = config.Duration(48 * time.Hour) }, "receipt_expiration"},
 		{"totp windows", func(c *area.Config) { c.TOTPWindows = 11 }, "totp_included_previous_windows"},
@@ -49,9 +51,12 @@ func TestConfigSecurityCompliance(t *testing.T) {
 		})
 	}
 	c := area.New().Config
-	c.PasswordRegex, c.LockoutFailureAttempts, c.PasswordExpiresDays = `.{8,}`, 3, 90
+	c.PasswordRegex, c.LockoutFailureAttempts, c.PasswordExpiresDays, c.DisableUserAccountDays = `.{8,}`, 3, 90, 90
 	if err := c.Validate(); err != nil {
 		t.Errorf("a valid setting: %v", err)
+	}
+	if x, _ := c.Compliance(); x.DisableUserAccountDaysInactive != 90 {
+		t.Errorf("disable_user_account_days_inactive 90 reads %d", x.DisableUserAccountDaysInactive)
 	}
 	// Keystone's own example (its lookaheads are read as Python reads them).
 	c.PasswordRegex = `^(?=.*\d)(?=.*[a-zA-Z]).{7,}$`
