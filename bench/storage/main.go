@@ -55,7 +55,8 @@ func main() {
 	burst := flag.Int("burst", 60, "volumes created with -inflight at once")
 	inflight := flag.Int("inflight", 20, "creates in flight in the burst")
 	imageMiB := flag.Int64("image", 256, "size of the image volumes are made from (MiB of random data)")
-	ioMiB := flag.Int64("io", 256, "bytes of the I/O runs (MiB)")
+	ioMiB := flag.Int64("io", 1024, "bytes of the I/O runs (MiB): the whole 1 GiB volume by default, more than the page cache's dirty limits take at once")
+	buffered := flag.Bool("buffered", false, "tgtd reaches volume files through the page cache (volume.agent.buffered_io), not with O_DIRECT")
 	ioSecs := flag.Int("io-seconds", 10, "seconds of each random I/O run")
 	dir := flag.String("dir", "", "working directory (default: a temporary directory under /var/tmp)")
 	logFile := flag.String("log", "", "write the daemon's log (level info) to this file")
@@ -77,7 +78,8 @@ func main() {
 		}
 		defer ceph.Stop()
 	}
-	c := start(work, *logFile, ceph)
+	c := start(work, *logFile, ceph, *buffered)
+	c.buffered = *buffered
 	defer c.stop()
 	backends := []string{"iscsi"}
 	if ceph != nil {
@@ -123,11 +125,12 @@ type cloud struct {
 	files               string
 	ex                  *iscsi.Exporter
 	client              *http.Client
+	buffered            bool // tgtd reaches volume files through the page cache
 }
 
 // start runs identity, image and block storage in this process on free
 // ports, with the in-process backend on a tgtd of its own.
-func start(work, logFile string, ceph *cephtest.Cluster) *cloud {
+func start(work, logFile string, ceph *cephtest.Cluster, buffered bool) *cloud {
 	data := filepath.Join(work, "data")
 	ctl := 21000 + os.Getpid()%10000 // tgtd's control port: at most 32767
 	portal := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freePort()))
@@ -137,6 +140,7 @@ func start(work, logFile string, ceph *cephtest.Cluster) *cloud {
 	vol.Config.Agent.Host = "bench@iscsi#iscsi"
 	vol.Config.Agent.ControlPort = ctl
 	vol.Config.Agent.Portal = portal.String()
+	vol.Config.Agent.BufferedIO = buffered
 	if ceph != nil {
 		vol.Config.RBD.CephConf, vol.Config.RBD.User, vol.Config.RBD.Keyring = ceph.Conf, ceph.User, ceph.Keyring
 		vol.Config.RBD.Pool, vol.Config.RBD.BackendName, vol.Config.RBD.Host = ceph.Pool, "ceph", "bench@ceph#ceph"
@@ -551,8 +555,12 @@ func (c *cloud) io(work string, size int64, secs int) {
 	d := conn.ConnectionInfo.Data
 	lun := fmt.Sprintf("iscsi://%s%%%s@%s/%s/%d", url.PathEscape(d.User), url.PathEscape(d.Password), d.Portal, d.IQN, d.LUN)
 	file := filepath.Join(c.files, "volume-"+id)
-	fmt.Printf("\nI/O on a 1 GiB volume: through its iSCSI export (QEMU's initiator, loopback, tgtd on the file) vs on its backing file\n")
-	fmt.Printf("through the page cache (as tgtd reaches it) and with O_DIRECT (the disk)\n")
+	how := "with O_DIRECT"
+	if c.buffered {
+		how = "through the page cache (-buffered)"
+	}
+	fmt.Printf("\nI/O on a 1 GiB volume, %d MiB per run: through its iSCSI export (QEMU's initiator, loopback, tgtd on the file %s)\n", size>>20, how)
+	fmt.Printf("vs on its backing file through the page cache and with O_DIRECT (the disk)\n")
 	fmt.Printf("%-34s %10s %10s %7s %10s %7s\n", "", "export", "file", "ratio", "O_DIRECT", "ratio")
 	for _, write := range []bool{true, false} {
 		var x, f, o float64

@@ -11,6 +11,12 @@
 //
 // Volumes are files: Files keeps one sparse file per volume, created,
 // grown and deleted; any regular file or block device can be exported.
+// tgtd opens them with O_DIRECT (bsoflags=direct) unless
+// Exporter.Buffered says otherwise or their filesystem refuses it:
+// through the page cache, sequential writes larger than its dirty limits
+// ran at a fifth of the disk's speed (2 GiB in 1 MiB writes, 8 in
+// flight: 5.6-7.3 s buffered, 1.1-1.3 s direct, the backing file with
+// O_DIRECT 1.1 s).
 //
 // An Exporter drives one tgtd, the one on its control port, through
 // tgtadm. Start starts tgtd when none runs there, in the foreground of a

@@ -381,14 +381,19 @@ func (p *pass) ensureLUN(ctx context.Context, id string, t *Target, path string,
 		}
 		t.LUNs = slices.DeleteFunc(t.LUNs, func(l LUN) bool { return l.Number == LUN1 })
 	}
-	if err := p.adm(ctx, id, "new LUN 1 of target "+tid+" on "+path,
-		"--mode", "logicalunit", "--op", "new", "--tid", tid, "--lun", "1", "--backing-store", path); err != nil {
+	args := []string{"--mode", "logicalunit", "--op", "new", "--tid", tid, "--lun", "1", "--backing-store", path}
+	flags := ""
+	if !p.e.Buffered && directOK(path) {
+		flags = "direct"
+		args = append(args, "--bsoflags", flags)
+	}
+	if err := p.adm(ctx, id, "new LUN 1 of target "+tid+" on "+path, args...); err != nil {
 		return err
 	}
-	t.LUNs = append(t.LUNs, LUN{Number: LUN1, Type: "disk", BackingPath: path, SizeMB: tgtdSizeMB(size)})
+	t.LUNs = append(t.LUNs, LUN{Number: LUN1, Type: "disk", BackingPath: path, BackingFlags: flags, SizeMB: tgtdSizeMB(size)})
 	ts.Size = size
 	p.st.Targets[t.IQN] = ts
-	p.e.log().Info("iscsi: LUN made", "volume", id, "tid", t.TID, "path", path, "size", size)
+	p.e.log().Info("iscsi: LUN made", "volume", id, "tid", t.TID, "path", path, "size", size, "flags", flags)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package iscsi
 import (
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -41,5 +42,20 @@ func TestACLEntries(t *testing.T) {
 	}
 	if got := (&Export{}).acl(); !slices.Equal(got, []string{"ALL"}) {
 		t.Errorf("no ACL: %q, want ALL", got)
+	}
+}
+
+// directOK: a file on a filesystem that takes O_DIRECT (the test's
+// temporary directory, ext4 here) is; a missing one is not.
+func TestDirectOK(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "v")
+	if err := os.WriteFile(f, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !directOK(f) {
+		t.Errorf("directOK(%s) = false on a regular file", f)
+	}
+	if directOK(f + ".missing") {
+		t.Errorf("directOK of a missing file = true")
 	}
 }

@@ -58,7 +58,8 @@ func TestExportReadWrite(t *testing.T) {
 		}
 		return iscsi.LUN{}, false
 	}()
-	if !ok || tg.TID != c.TID || lun.BackingPath != path || lun.Type != "disk" ||
+	// The file is opened with O_DIRECT (Exporter.Buffered is false).
+	if !ok || tg.TID != c.TID || lun.BackingPath != path || lun.Type != "disk" || lun.BackingFlags != "direct" ||
 		!slices.Equal(tg.Accounts, []string{c.CHAP.Username}) || !slices.Equal(tg.ACL, []string{"ALL"}) {
 		t.Fatalf("tgtd has %+v", tg)
 	}
@@ -593,4 +594,22 @@ func TestBlockDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkData(t, "the loop device's file", raw, pattern, 4<<20)
+}
+
+// A Buffered Exporter makes LUNs without bsoflags (tgt's default: the page
+// cache), and data moves through them as through direct ones.
+func TestBuffered(t *testing.T) {
+	l := newLab(t)
+	l.e.Buffered = true
+	id := uuid()
+	const size = 4 << 20
+	path := l.volume(id, size)
+	c := l.export(iscsi.Export{VolumeID: id, Path: path})
+	tg, _ := l.target(c.IQN)
+	if len(tg.LUNs) != 2 || tg.LUNs[1].Number != 1 || tg.LUNs[1].BackingFlags != "" {
+		t.Fatalf("tgtd has %+v, want LUN 1 without backing store flags", tg.LUNs)
+	}
+	src, pattern := randomFile(t, 1<<20)
+	writeLUN(t, c, src)
+	checkData(t, "through the LUN", readLUN(t, c), pattern, size)
 }
