@@ -154,7 +154,10 @@ func (s *Store) GetUserByName(ctx context.Context, domainID, name string) (User,
 }
 
 // ListUsers returns users, filtered by domain, name and enabled when set,
-// by name; limit > 0 returns only the first limit of them.
+// by name; limit > 0 returns only the first limit of them. The enabled
+// filter reads the stored column, as Keystone's SQL filter does: a user
+// read as disabled for inactivity is listed under true (identity/api
+// filters what it shows instead).
 func (s *Store) ListUsers(ctx context.Context, domainID, name string, enabled *bool, limit int) ([]User, error) {
 	q, args := "SELECT "+userCols+" FROM identity_users WHERE 1=1", []any{}
 	if domainID != "" {

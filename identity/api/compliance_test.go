@@ -181,6 +181,49 @@ func TestSecurityCompliance(t *testing.T) {
 				wantError(t, login("first", "f3"), 401, expiredMsg)
 				ok(t, login("admin", adminPassword), 201) // gostack's own users are exempt
 			})
+
+			t.Run("disable_user_account_days_inactive", func(t *testing.T) {
+				comply(t, c, identity.Compliance{DisableUserAccountDaysInactive: 2})
+				day := 24 * time.Hour
+				id := c.mkUser(t, admin, "idle", "idle-pw", "default")
+				free := str(t, c.Must(t, http.StatusCreated, "POST", "/v3/users", admin, map[string]any{"user": map[string]any{
+					"name": "free", "password": "free-pw", "options": map[string]any{"ignore_user_inactivity": true}}}), "user.id")
+				enabled := func(path string) any { return at(c.Must(t, http.StatusOK, "GET", path, admin, nil), "user.enabled") }
+				advance(day)
+				ok(t, login("idle", "idle-pw"), 201) // activity: the count starts again
+				advance(day)
+				ok(t, login("idle", "idle-pw"), 201)
+				advance(2 * day)
+				// Keystone's answers for a user read as disabled: the
+				// generic 401 for a token, UserDisabled for the change.
+				wantError(t, login("idle", "idle-pw"), 401, generic)
+				wantError(t, change(id, "idle-pw", "idle-pw2"), 401, "The account is disabled for user: "+id+".")
+				if got := enabled("/v3/users/" + id); got != false {
+					t.Errorf("GET user: enabled %v", got)
+				}
+				// The list's enabled filter matches what it shows (Keystone's
+				// SQL filter reads the stored column instead).
+				l := c.Must(t, http.StatusOK, "GET", "/v3/users?name=idle&enabled=false", admin, nil)
+				if len(list(t, l, "users")) != 1 || at(l, "users.0.enabled") != false {
+					t.Errorf("users?enabled=false: %v", l)
+				}
+				if l := c.Must(t, http.StatusOK, "GET", "/v3/users?name=idle&enabled=true", admin, nil); len(list(t, l, "users")) != 0 {
+					t.Errorf("users?enabled=true: %v", l)
+				}
+				ok(t, login("free", "free-pw"), 201) // ignore_user_inactivity
+				if got := enabled("/v3/users/" + free); got != true {
+					t.Errorf("ignore_user_inactivity: enabled %v", got)
+				}
+				ok(t, login("admin", adminPassword), 201) // gostack's own users are exempt
+
+				// Re-enabled by an administrator: active today.
+				if got := at(c.Must(t, http.StatusOK, "PATCH", "/v3/users/"+id, admin, map[string]any{"user": map[string]any{"enabled": true}}), "user.enabled"); got != true {
+					t.Errorf("PATCH enabled: %v", got)
+				}
+				ok(t, login("idle", "idle-pw"), 201)
+				ok(t, change(id, "idle-pw", "idle-pw2"), 204)
+				comply(t, c, identity.Compliance{})
+			})
 		})
 	}
 }
@@ -225,5 +268,44 @@ func TestOpenStackCLISecurityCompliance(t *testing.T) {
 	*now = now.AddDate(0, 0, 31)
 	if out, err := as("cu-pw-2", "token", "issue"); err == nil || !strings.Contains(out, "The password is expired and needs to be changed for user: "+u["id"].(string)+".") {
 		t.Errorf("token issue with an expired password: %v\n%s", err, out)
+	}
+}
+
+// TestOpenStackCLIInactiveUser is the client proof of
+// disable_user_account_days_inactive: a user a day without a password
+// authentication gets Keystone's 401 from token issue, user show prints
+// them disabled, and user set --enable lets them in again.
+func TestOpenStackCLIInactiveUser(t *testing.T) {
+	bin := testenv.LookPath(t, "openstack", "python3-openstackclient")
+	c := newCloud(t)
+	admin := c.adminToken(t)
+	comply(t, c, identity.Compliance{DisableUserAccountDaysInactive: 1})
+	p := c.mkProject(t, admin, "p", "default")
+	var u map[string]any
+	c.openstackJSON(t, bin, &u, "user", "create", "iu", "--password", "iu-pw", "--project", "p")
+	c.grant(t, admin, "projects/"+p, u["id"].(string), "member")
+	issue := func() (string, error) {
+		cmd := exec.Command(bin, "token", "issue", "-f", "json")
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "OS_AUTH_URL=" + c.URL + "/v3", "OS_IDENTITY_API_VERSION=3",
+			"OS_USERNAME=iu", "OS_PASSWORD=iu-pw", "OS_PROJECT_NAME=p", "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := issue(); err != nil {
+		t.Fatalf("token issue: %v\n%s", err, out)
+	}
+	now := setClock(c)
+	*now = now.AddDate(0, 0, 1)
+	if out, err := issue(); err == nil || !strings.Contains(out, "The request you have made requires authentication. (HTTP 401)") {
+		t.Errorf("token issue a day later: %v\n%s", err, out)
+	}
+	var shown map[string]any
+	c.openstackJSON(t, bin, &shown, "user", "show", "iu")
+	if shown["enabled"] != false {
+		t.Errorf("user show: enabled %v", shown["enabled"])
+	}
+	c.openstack(t, bin, "user", "set", "--enable", "iu")
+	if out, err := issue(); err != nil {
+		t.Errorf("token issue once enabled again: %v\n%s", err, out)
 	}
 }

@@ -44,7 +44,14 @@
 // "The password is expired and needs to be changed for user", a new
 // password the regex, the history or the minimum age refuses Keystone's
 // 400s; any update of a user that leaves it enabled unlocks it, as
-// Keystone's does.
+// Keystone's does. With disable_user_account_days_inactive, a user
+// without a successful password authentication for that many days (UTC
+// dates, from their last one, else from an update that left them
+// enabled or their creation) is shown with "enabled": false and gets
+// the generic 401 for a token and Keystone's "The account is disabled
+// for user" 401 for a password change; PATCH enabled true lets them in
+// again (counting today as their activity), and any other update stores
+// them disabled, as Keystone's update writes what its getter read.
 //
 // Deliberate differences from Keystone 22:
 //   - Limits Keystone's schema leaves to its database are checked as 400s
@@ -137,21 +144,29 @@
 //     as Python's (lookarounds, backreferences, (?P<name>...): Keystone's
 //     documented example works), and a match that runs over 100 ms
 //     refuses the password where Python would hang; gostack's own users (the
-//     bootstrap admin and the service users) are exempt from lockout and
-//     expiry without options; disable_user_account_days_inactive is not
-//     served. Failed authentications are counted outside the watch feed.
+//     bootstrap admin and the service users) are exempt from lockout,
+//     expiry and disable_user_account_days_inactive without options.
+//     Failed authentications are counted, and the last activity stamped,
+//     outside the watch feed. GET /v3/users?enabled= matches the enabled
+//     shown, so a user disabled for inactivity is listed under false
+//     (Keystone's SQL filter reads the stored column, listing them under
+//     true). A token issued before a user turned inactive stops
+//     validating here, as every token of a disabled user does (Keystone's
+//     stays valid until it expires, no revocation being written);
+//     services' cached validations (identity/middleware) keep it until
+//     the next identity change or its expiry.
 //   - User options: Keystone 22's seven, stored, shown in every user
 //     body and set or removed (null) member by member on PATCH, with
 //     Keystone's schema and validators and the effects of
 //     ignore_lockout_failure_attempts, ignore_password_expiry,
-//     ignore_change_password_upon_first_use and lock_password, and
+//     ignore_change_password_upon_first_use, lock_password and
+//     ignore_user_inactivity, and
 //     multi-factor rules enforced: POST /v3/auth/tokens with credentials
 //     that satisfy none of the user's rules in force answers Keystone's
 //     401 auth receipt (the Openstack-Auth-Receipt header and its body),
 //     and the receipt sent back in that header counts for its methods.
 //     Differences: a rule in force may name only the methods gostack
 //     serves (Keystone drops the others and enforces the rest);
-//     ignore_user_inactivity is kept with nothing to exempt from;
 //     options given on create apply to that create's password (Keystone
 //     applies them from the next password on); "Could not find auth
 //     receipt" shows the receipt cut to 8 characters.
