@@ -3,9 +3,13 @@ package iscsi
 import (
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/gostack/gostack/internal/testenv"
 )
 
 // ACL entries as tgtd shows them are told apart (addresses and prefixes
@@ -57,5 +61,22 @@ func TestDirectOK(t *testing.T) {
 	}
 	if directOK(f + ".missing") {
 		t.Errorf("directOK of a missing file = true")
+	}
+	// A device of 4 KiB logical blocks takes O_DIRECT but not the LUN's
+	// 512-byte blocks: not direct.
+	if err := os.Truncate(f, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "--find", "--show", "--sector-size", "4096", f).CombinedOutput()
+	if err != nil {
+		if testenv.CI() {
+			t.Fatalf("losetup: %v: %s", err, out)
+		}
+		t.Skipf("no loop device: %v: %s", err, out)
+	}
+	dev := strings.TrimSpace(string(out))
+	defer exec.Command("losetup", "--detach", dev).Run()
+	if directOK(dev) {
+		t.Errorf("directOK(%s), a device of 4 KiB sectors, = true", dev)
 	}
 }
