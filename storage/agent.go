@@ -27,7 +27,8 @@ type BackendState struct {
 // BackendState reads the volumes on host — a pool (host@backend#pool),
 // a backend and its pools (host@backend), or a host and all its
 // backends, as Cinder's host filter matches — oldest first, with the
-// feed revision of the read.
+// feed revision of the read. A volume a retype moves between pools is
+// read by both pools' agents (VolumeRetype says who acts).
 func (s *Store) BackendState(ctx context.Context, host string) (BackendState, error) {
 	if err := checkHost(host); err != nil {
 		return BackendState{}, err
@@ -36,8 +37,9 @@ func (s *Store) BackendState(ctx context.Context, host string) (BackendState, er
 	cond, args := hostMatch("v.host", host)
 	scond, sargs := hostMatch("s.host", host)
 	rev, err := s.feed.Snapshot(ctx, func(tx *sqlstore.Tx) error {
-		vs, err := queryVolumes(ctx, tx, "SELECT "+volumeCols+" FROM storage_volumes v WHERE v.deleted_at IS NULL AND "+cond+
-			" ORDER BY v.created_at, v.id", args...)
+		rcond, rargs := hostMatch("v.retype_host", host)
+		vs, err := queryVolumes(ctx, tx, "SELECT "+volumeCols+" FROM storage_volumes v WHERE v.deleted_at IS NULL AND ("+cond+
+			" OR "+rcond+") ORDER BY v.created_at, v.id", append(args, rargs...)...)
 		if err != nil {
 			return err
 		}
@@ -81,6 +83,12 @@ type VolumeReport struct {
 	// goes back to available with the Error as its Message, as Cinder's
 	// volume manager does on the driver's VolumeIsBusy.
 	Busy bool `json:"busy,omitempty"`
+	// Retype, with Status retyping, is the retype step the agent acted
+	// on (VolumeRetype.Phase): the volume's pool retyped it in place, a
+	// migration's destination made its copy (ProviderLocation and
+	// ProviderAuth its export) or removed it after a failure, the data
+	// was copied, or the old copy was removed.
+	Retype RetypePhase `json:"retype,omitempty"`
 }
 
 // maxProvider is Cinder's String(256) of provider_location and
@@ -90,8 +98,14 @@ const maxProvider = 256
 func (r *VolumeReport) check() error {
 	switch r.Status {
 	case VolumeCreating, VolumeDeleting, VolumeErrorManagingDeleting, VolumeExtending, VolumeUploading:
+	case VolumeRetyping:
+		switch r.Retype {
+		case RetypeInPlace, RetypeCreate, RetypeCopy, RetypeCleanup, RetypeAbort:
+		default:
+			return fault.Invalid("retype", "Invalid input received: a retype's report names its step, not %q.", r.Retype)
+		}
 	default:
-		return fault.Invalid("status", "Invalid input received: a report is about creating, deleting, extending or uploading, not %q.", r.Status)
+		return fault.Invalid("status", "Invalid input received: a report is about creating, deleting, extending, uploading or retyping, not %q.", r.Status)
 	}
 	if err := checkText("error", r.Error, len(r.Error)); err != nil {
 		return err
@@ -131,6 +145,9 @@ func (s *Store) ReportVolume(ctx context.Context, host, id string, r VolumeRepor
 	}
 	if err := r.check(); err != nil {
 		return Volume{}, err
+	}
+	if r.Status == VolumeRetyping {
+		return s.reportRetype(ctx, host, id, r)
 	}
 	v, err := s.reportVolume(ctx, host, id, r)
 	// An attached volume that grew: the servers using it are told

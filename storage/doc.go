@@ -56,6 +56,18 @@
 //     the volume's row locked, so two reserves of one volume never
 //     both win. An in-use volume extends (ExtendAttachedVolume); one
 //     with attachments is not deleted.
+//   - Retype (RetypeVolume), Cinder's os-retype: its checks in Cinder's
+//     order (the type found elevated, its size limits, multiattach
+//     changes on available volumes only, the new type's quotas held
+//     until the retype ends, the status, the type, front-end QoS of
+//     in-use volumes), then the pool: the volume's own when the type
+//     fits it (retyping, for its agent: the driver's retype), else with
+//     the on-demand policy another pool claimed and Cinder's generic
+//     migration (VolumeRetype's steps: the destination makes its copy,
+//     the data is copied, the volume moves, the old copy is removed);
+//     the never policy, snapshots, or no pool leave the volume as it
+//     was with a message, as Cinder's failure after its 202 does. An
+//     in-use volume's migration (Nova's swap_volume) is refused.
 //   - What a backend's agent needs, through the API: BackendState (its
 //     volumes, with the feed revision of the read) and ReportVolume
 //     (creating, deleting, extending ended or failed).
@@ -68,7 +80,8 @@
 //
 // What it does not do: no HTTP (storage/api/cinder serves the Cinder v3
 // API over this Store), no rescheduling after an agent's failure, no
-// groups, migrations, encryption or per-project default types;
+// groups, admin migrations (os-migrate_volume: only a retype migrates),
+// migrations of in-use volumes, encryption or per-project default types;
 // connection info for iSCSI exports only (no RBD yet); nothing asks
 // Nova whether a server still uses an attachment (the API does); QoS
 // specs are kept and their front-end specs put in the connection info,

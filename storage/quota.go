@@ -203,6 +203,9 @@ func usageIn(ctx context.Context, q querier, project string) (map[string]int64, 
 		return nil, fmt.Errorf("storage: snapshot usage of %s: %w", project, err)
 	}
 	rows.Close()
+	if err := retypeUsage(ctx, q, project, out); err != nil {
+		return nil, err
+	}
 	// Backups count, and take their size of backup_gigabytes.
 	var n, gb int64
 	rows, err = q.Query(ctx, `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM storage_backups WHERE project_id = ? AND deleted_at IS NULL`, project)
@@ -374,4 +377,40 @@ func quotaExceeded(name string, requested, quota, consumed int64) error {
 	return cinderError(fault.TooLarge, "VolumeSizeExceedsAvailableQuota",
 		"Requested volume or snapshot exceeds allowed %s quota. Requested %dG, quota is %dG and %dG has been consumed.",
 		name, requested, quota, consumed)
+}
+
+// retypeUsage adds what retypes under way hold of their new types'
+// quotas (Cinder's reservations, committed when the retype ends): each
+// volume, its size and its snapshots, in volumes_<type>,
+// gigabytes_<type> and snapshots_<type>.
+func retypeUsage(ctx context.Context, q querier, project string, out map[string]int64) error {
+	for _, part := range []struct{ query, count, gb string }{
+		{`SELECT t.name, COUNT(*), SUM(CASE WHEN v.new_size > v.size THEN v.new_size ELSE v.size END)
+			FROM storage_volumes v JOIN storage_volume_types t ON t.id = v.retype_type_id
+			WHERE v.project_id = ? AND v.deleted_at IS NULL AND v.retype_type_id <> '' GROUP BY t.name`, QuotaVolumes, QuotaGigabytes},
+		{`SELECT t.name, COUNT(*), SUM(s.volume_size)
+			FROM storage_snapshots s JOIN storage_volumes v ON v.id = s.volume_id JOIN storage_volume_types t ON t.id = v.retype_type_id
+			WHERE v.project_id = ? AND s.deleted_at IS NULL AND v.retype_type_id <> '' GROUP BY t.name`, QuotaSnapshots, QuotaGigabytes},
+	} {
+		rows, err := q.Query(ctx, part.query, project)
+		if err != nil {
+			return fmt.Errorf("storage: retype usage of %s: %w", project, err)
+		}
+		for rows.Next() {
+			var name string
+			var n, gb int64
+			if err := rows.Scan(&name, &n, &gb); err != nil {
+				rows.Close()
+				return fmt.Errorf("storage: retype usage of %s: %w", project, err)
+			}
+			out[part.count+"_"+name] += n
+			out[part.gb+"_"+name] += gb
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("storage: retype usage of %s: %w", project, err)
+		}
+	}
+	return nil
 }

@@ -42,12 +42,15 @@ type PoolState struct {
 const (
 	OpCreateVolume = "create_volume"
 	OpExtendVolume = "extend_volume"
+	// OpRetypeVolume finds a pool for a volume's new type: its own pool
+	// (Size 0: the volume is there already) or, to migrate it, another.
+	OpRetypeVolume = "retype"
 )
 
 // ScheduleRequest is what to place: Cinder's request_spec and
 // filter_properties as plain values.
 type ScheduleRequest struct {
-	// Operation is OpCreateVolume or OpExtendVolume.
+	// Operation is OpCreateVolume, OpExtendVolume or OpRetypeVolume.
 	Operation string
 	VolumeID  string
 	// Size is the GiB to find room for (an extend's growth; 0, a manage

@@ -114,6 +114,9 @@ type Volume struct {
 	// Upload is the upload to an image under way (status uploading), nil
 	// for none.
 	Upload *VolumeUpload `json:"upload,omitempty"`
+	// Retype is the retype under way (status retyping, or a migration's
+	// old copy still to remove), nil for none.
+	Retype *VolumeRetype `json:"retype,omitempty"`
 	// ProviderLocation and ProviderAuth are the export the backend's
 	// agent made (Cinder's provider_location and provider_auth, which
 	// hold the target and its CHAP credentials). ProviderAuth is a
@@ -144,6 +147,11 @@ type Volume struct {
 // (in its attachments' connection info too).
 func (v Volume) feedCopy() Volume {
 	v.ProviderAuth = ""
+	if v.Retype != nil {
+		r := *v.Retype
+		r.DestAuth, r.SourceAuth = "", ""
+		v.Retype = &r
+	}
 	as := make([]Attachment, len(v.Attachments))
 	for i, a := range v.Attachments {
 		as[i] = a.feedCopy()
@@ -155,7 +163,7 @@ func (v Volume) feedCopy() Volume {
 const volumeCols = `v.id, v.project_id, v.user_id, v.name, v.description, v.size, v.new_size, v.status, v.attach_status,
 	v.volume_type_id, v.availability_zone, v.host, v.bootable, v.multiattach, v.encrypted, v.snapshot_id, v.source_volid,
 	v.image_id, v.provider_location, v.provider_auth, v.message, v.attached_mode, v.revision, v.created_at, v.updated_at,
-	v.launched_at, v.terminated_at, v.deleted_at, v.image_metadata, v.upload`
+	v.launched_at, v.terminated_at, v.deleted_at, v.image_metadata, v.upload, v.retype`
 
 // querier is what *sqlstore.DB and *sqlstore.Tx have in common.
 type querier interface {
@@ -167,12 +175,17 @@ func scanVolume(sc interface{ Scan(...any) error }) (Volume, error) {
 	var name, desc sql.NullString
 	var created, updated int64
 	var launched, terminated, deleted sql.NullInt64
-	var imageMD, upload string
+	var imageMD, upload, retype string
 	if err := sc.Scan(&v.ID, &v.ProjectID, &v.UserID, &name, &desc, &v.Size, &v.NewSize, &v.Status, &v.AttachStatus,
 		&v.VolumeTypeID, &v.AvailabilityZone, &v.Host, &v.Bootable, &v.Multiattach, &v.Encrypted, &v.SnapshotID,
 		&v.SourceVolID, &v.ImageID, &v.ProviderLocation, &v.ProviderAuth, &v.Message, &v.AttachedMode, &v.Revision, &created, &updated,
-		&launched, &terminated, &deleted, &imageMD, &upload); err != nil {
+		&launched, &terminated, &deleted, &imageMD, &upload, &retype); err != nil {
 		return Volume{}, err
+	}
+	if retype != "" {
+		if err := json.Unmarshal([]byte(retype), &v.Retype); err != nil {
+			return Volume{}, fmt.Errorf("volume %s: retype: %w", v.ID, err)
+		}
 	}
 	if upload != "" {
 		if err := json.Unmarshal([]byte(upload), &v.Upload); err != nil {

@@ -29,7 +29,8 @@ type DeleteOptions struct {
 // (no host: its scheduling failed) is deleted at once, whatever its
 // status, unless it has attachments. Otherwise it must be available,
 // error, error_restoring, error_extending or error_managing (any status
-// with Force), not attached and without attachments (not deleted,
+// with Force), not attached, not retyping (nor a migration's old copy
+// still to remove) and without attachments (not deleted,
 // whatever their status: Cinder checks the attach status only, and its
 // force delete of a reserved volume leaves its attachments behind); it
 // goes to deleting (error_managing_deleting from
@@ -53,7 +54,7 @@ func (s *Store) DeleteVolume(ctx context.Context, v Viewer, id string, o DeleteO
 			vol.TerminatedAt, vol.DeletedAt = &now, &now
 			return nil
 		}
-		if vol.AttachStatus == AttachAttached || len(vol.Attachments) > 0 || !o.Force && !slices.Contains(deletableStatuses, vol.Status) ||
+		if vol.AttachStatus == AttachAttached || len(vol.Attachments) > 0 || vol.Retype != nil || !o.Force && !slices.Contains(deletableStatuses, vol.Status) ||
 			len(snaps) > 0 && !cascadable(snaps, v, o) {
 			status := ""
 			if !o.Force {

@@ -168,6 +168,9 @@ type Config struct {
 	// failure is tried again without counting (default 2 min, four
 	// times the Ceph OSDs' 30 s watch timeout).
 	SweepInterval, LeftoverWait time.Duration
+	// QemuImg is the qemu-img binary a migration copies data with
+	// (default "qemu-img" on PATH).
+	QemuImg string
 }
 
 func (c *Config) defaults() {
@@ -228,6 +231,9 @@ type SyncStats struct {
 	Snapshots, Snapshotted, SnapshotsDeleted int
 	// Uploaded is how many volumes were copied to images.
 	Uploaded int
+	// Retyped is how many retype steps were done (in place, or a
+	// migration's create, copy and removal of a copy).
+	Retyped int
 	// BackedUp, Restored and BackupsDeleted count the backups made,
 	// restored and removed.
 	BackedUp, Restored, BackupsDeleted int
@@ -367,6 +373,14 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	// export away.
 	var exported []storage.Volume
 	for _, v := range st.Volumes {
+		if v.Retype != nil {
+			if other, exp := a.retype(ctx, v, &stats); other {
+				if exp != nil && exp.ProviderAuth != "" {
+					exported = append(exported, *exp)
+				}
+				continue
+			}
+		}
 		switch v.Status {
 		case storage.VolumeCreating:
 			src, err := sourceOf(v, st)
@@ -452,11 +466,11 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if a.Synced != nil {
 		a.Synced(stats)
 	}
-	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Uploaded+stats.Failed+
+	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Uploaded+stats.Retyped+stats.Failed+
 		stats.BackedUp+stats.Restored+stats.BackupsDeleted > 0 || a.reconciled < 0 {
 		a.log().Info("volume agent: synced", "revision", st.Revision, "volumes", stats.Volumes, "created", stats.Created,
 			"extended", stats.Extended, "deleted", stats.Deleted, "snapshots", stats.Snapshots, "snapshotted", stats.Snapshotted,
-			"snapshots_deleted", stats.SnapshotsDeleted, "uploaded", stats.Uploaded, "backed_up", stats.BackedUp, "restored", stats.Restored,
+			"snapshots_deleted", stats.SnapshotsDeleted, "uploaded", stats.Uploaded, "retyped", stats.Retyped, "backed_up", stats.BackedUp, "restored", stats.Restored,
 			"backups_deleted", stats.BackupsDeleted, "failed", stats.Failed, "took", stats.Took)
 	}
 	a.reconciled = st.Revision
@@ -468,7 +482,10 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 
 // job is the volume, the snapshot or the backup whose work ended.
 type job struct {
-	volume   *storage.Volume
+	volume *storage.Volume
+	// retype is the retype step of the volume's work (none: its
+	// status's work).
+	retype   storage.RetypePhase
 	snapshot *storage.Snapshot
 	backup   *storage.Backup
 }
@@ -522,6 +539,8 @@ func (j job) counter(stats *SyncStats) *int {
 		return &stats.Snapshotted
 	case j.snapshot != nil:
 		return &stats.SnapshotsDeleted
+	case j.retype != "":
+		return &stats.Retyped
 	case j.volume.Status == storage.VolumeCreating:
 		return &stats.Created
 	case j.volume.Status == storage.VolumeExtending:
@@ -539,6 +558,8 @@ func (j job) what() string {
 		return "snapshot " + string(j.snapshot.Status)
 	case j.backup != nil:
 		return "backup " + string(j.backup.Status)
+	case j.retype != "":
+		return "retype " + string(j.retype)
 	}
 	return string(j.volume.Status)
 }
@@ -611,6 +632,8 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 			r = storage.SnapshotReport{Status: j.snapshot.Status, Error: err.Error(), Busy: busy && j.snapshot.Status == storage.SnapshotDeleting}
 		} else if j.backup != nil {
 			r = storage.BackupReport{Status: j.backup.Status, Error: err.Error()}
+		} else if j.retype != "" {
+			r = storage.VolumeReport{Status: storage.VolumeRetyping, Retype: j.retype, Error: err.Error()}
 		} else {
 			rep := storage.VolumeReport{Status: j.volume.Status, Error: err.Error(), Busy: busy &&
 				(j.volume.Status == storage.VolumeDeleting || j.volume.Status == storage.VolumeErrorManagingDeleting)}
@@ -649,6 +672,8 @@ func (a *Agent) done(ctx context.Context, j job, r any, err error, stats *SyncSt
 		if j.snapshot != nil {
 			a.log().Info("volume agent: snapshot "+doneSnapVerb[j.snapshot.Status], "snapshot", id, "volume", j.snapshot.VolumeID,
 				"size", j.snapshot.VolumeSize)
+		} else if j.retype != "" {
+			a.log().Info("volume agent: retype step done", "volume", id, "step", j.retype)
 		} else {
 			a.log().Info("volume agent: "+doneVerb[j.volume.Status], "volume", id, "size", j.volume.Size, "new_size", j.volume.NewSize)
 		}

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -308,4 +310,61 @@ func (d rbdData) Extents(ctx context.Context, size int64) ([]chunked.Extent, err
 		out[i] = chunked.Extent{Offset: e.Offset, Length: e.Length}
 	}
 	return out, nil
+}
+
+var (
+	_ Retyper = (*RBD)(nil)
+	_ Filler  = (*RBD)(nil)
+)
+
+// Retype is Cinder's RBD driver's retype on the same pool: a type that
+// turns multiattach on takes the image's single-writer features off
+// (_enable_multiattach, rbd.Client.Multiattach), one that turns it off
+// puts the cluster's defaults of them back (_disable_multiattach,
+// rbd.Client.SingleWriter). Either is no work when done already.
+func (b *RBD) Retype(ctx context.Context, v storage.Volume, multiattach bool) error {
+	if multiattach {
+		return b.Client.Multiattach(ctx, v.ID)
+	}
+	return b.Client.SingleWriter(ctx, v.ID)
+}
+
+// Fill writes the raw file at path into the volume's image, made
+// already as large (a migration's copy): its runs of zeros skipped, so
+// the image stays thin (it was made empty). Done again after a kill, it
+// writes the same data.
+func (b *RBD) Fill(ctx context.Context, v storage.Volume, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h, err := b.Client.OpenVolume(ctx, v.ID)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, sparseChunk)
+	var off int64
+	for off < h.Size() {
+		if err := ctx.Err(); err != nil {
+			h.Close()
+			return err
+		}
+		n, rerr := io.ReadFull(f, buf[:min(int64(len(buf)), h.Size()-off)])
+		if n > 0 && !bytes.Equal(buf[:n], zeroChunk[:n]) {
+			if _, err := h.WriteAt(buf[:n], off); err != nil {
+				h.Close()
+				return err
+			}
+		}
+		off += int64(n)
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			h.Close()
+			return fmt.Errorf("rbd backend: read %s: %w", path, rerr)
+		}
+	}
+	return h.Close()
 }

@@ -322,6 +322,46 @@ func (c *Client) Multiattach(ctx context.Context, id string) error {
 	return nil
 }
 
+// SingleWriter undoes Multiattach, as Cinder's _disable_multiattach does
+// when a retype makes a volume no longer multiattach: the features of
+// multiattachExclusions the image was made with are put back. Cinder
+// reads those from the features it saved in the volume's
+// provider_location; here every image, clone or not, is made with the
+// cluster's rbd_default_features, so they are those. librbd enables
+// the exclusive lock before what needs it; an object map enabled so is
+// flagged invalid until rebuilt (rbd object-map rebuild), as after
+// Cinder's. An image with them already is no work.
+func (c *Client) SingleWriter(ctx context.Context, id string) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	v, err := c.conn.GetConfigOption("rbd_default_features")
+	if err != nil {
+		return fmt.Errorf("rbd: rbd_default_features: %w", err)
+	}
+	def, err := parseFeatures(v)
+	if err != nil {
+		return err
+	}
+	name := VolumeName(id)
+	img, err := c.open(name)
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	f, err := img.GetFeatures()
+	if err != nil {
+		return fmt.Errorf("rbd: features of %s: %w", name, err)
+	}
+	if on := def & multiattachExclusions &^ f; on != 0 {
+		if err := img.UpdateFeatures(on, true); err != nil {
+			fs := librbd.FeatureSet(on)
+			return fmt.Errorf("rbd: enable %s on %s/%s: %w", strings.Join(fs.Names(), ","), c.cfg.Pool, name, err)
+		}
+	}
+	return nil
+}
+
 // Resize grows volume id's image to size bytes; at that size already it
 // is no error, shrinking is ErrInvalid (it would lose data).
 func (c *Client) Resize(ctx context.Context, id string, size int64) error {

@@ -15,8 +15,11 @@
 //     cluster's rbd_default_features, not its parent's, as Cinder's.
 //   - Multiattach: Cinder's _enable_multiattach — the image loses
 //     exclusive-lock, object-map, fast-diff and journaling, so clients on
-//     several hosts may write at once. Nothing puts them back: there is
-//     no retype (Cinder's _disable_multiattach restores them on one).
+//     several hosts may write at once. SingleWriter is Cinder's
+//     _disable_multiattach, for a retype to a type that is not
+//     multiattach: the cluster's rbd_default_features among them are put
+//     back (what the image was made with: Cinder keeps the saved features
+//     in provider_location, here every image is made with the defaults).
 //   - CloneVolume: Cinder's create_cloned_volume — a snapshot
 //     "volume-<new>.clone_snap" of the source, protected, cloned; when
 //     the source's clone chain is already Config.MaxCloneDepth long

@@ -21,6 +21,7 @@ func (*Client) FSID() string                                             { retur
 func (*Client) Create(context.Context, string, int64) error              { return ErrUnavailable }
 func (*Client) Info(context.Context, string) (Info, error)               { return Info{}, ErrUnavailable }
 func (*Client) Multiattach(context.Context, string) error                { return ErrUnavailable }
+func (*Client) SingleWriter(context.Context, string) error               { return ErrUnavailable }
 func (*Client) Resize(context.Context, string, int64) error              { return ErrUnavailable }
 func (*Client) CreateSnapshot(context.Context, string, string) error     { return ErrUnavailable }
 func (*Client) DeleteSnapshot(context.Context, string, string) error     { return ErrUnavailable }

@@ -94,6 +94,9 @@ var (
 
 	extendSchema = action("os-extend", `{"type": "object", "properties": {"new_size": $volumeSize},
 		"required": ["new_size"], "additionalProperties": false}`)
+	retypeSchema = action("os-retype", `{"type": "object", "properties": {"new_type": {"type": "string"},
+		"migration_policy": {"type": ["string", "null"], "enum": ["on-demand", "never"]}},
+		"required": ["new_type"], "additionalProperties": false}`)
 	setBootableSchema = action("os-set_bootable", `{"type": "object", "properties": {"bootable": $bool},
 		"required": ["bootable"], "additionalProperties": false}`)
 	readonlySchema = action("os-update_readonly_flag", `{"type": "object", "properties": {"readonly": $bool},

@@ -26,6 +26,7 @@ var cinderSchemas = []struct {
 	{"volume_actions.volume_upload_image_v31", uploadImageV31Schema},
 	{"volumes.update_volume_v353", volumeUpdateV353Schema},
 	{"volume_actions.extend", extendSchema},
+	{"volume_actions.retype", retypeSchema},
 	{"volume_actions.set_bootable", setBootableSchema},
 	{"volume_actions.volume_readonly_update", readonlySchema},
 	{"admin_actions.reset", resetStatusSchema},
@@ -197,6 +198,8 @@ func TestSchemaMessagesDifferential(t *testing.T) {
 		add("volumes.create_volume_v353", fmt.Sprintf(`{"volume": {"metadata": {"k": %s}}}`, v))
 		add("volume_actions.extend", fmt.Sprintf(`{"os-extend": {"new_size": %s}}`, v))
 		add("volume_actions.set_bootable", fmt.Sprintf(`{"os-set_bootable": {"bootable": %s}}`, v))
+		add("volume_actions.retype", fmt.Sprintf(`{"os-retype": {"new_type": %s}}`, v))
+		add("volume_actions.retype", fmt.Sprintf(`{"os-retype": {"new_type": "t", "migration_policy": %s}}`, v))
 		for _, f := range []string{"image_name", "force", "disk_format", "container_format", "visibility", "protected", "bogus"} {
 			add("volume_actions.volume_upload_image", fmt.Sprintf(`{"os-volume_upload_image": {"image_name": "i", "%s": %s}}`, f, v))
 			add("volume_actions.volume_upload_image_v31", fmt.Sprintf(`{"os-volume_upload_image": {"image_name": "i", "%s": %s}}`, f, v))

@@ -16,6 +16,7 @@ var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Reque
 	"os-set_bootable": (*API).setBootable,
 	"os-reset_status": (*API).resetVolumeStatus,
 	"os-force_delete": (*API).forceDeleteVolume,
+	"os-retype":       (*API).retypeVolume,
 	// Copies to the image service (volume_upload.go).
 	"os-volume_upload_image": (*API).uploadImage,
 	// The legacy attach flow (volume_attach.go).
@@ -66,6 +67,35 @@ func (a *API) extendVolume(w http.ResponseWriter, r *http.Request, q *request, b
 		n = 1 << 62 // over any size the Store takes: its refusal names the limit
 	}
 	if _, err := extend(r.Context(), q.viewer(), id, n); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// retypeVolume is os-retype (202): the body checked, the volume found,
+// volume:retype, then the Store's retype (volume:multiattach asked when
+// the new type makes the volume multiattach), as Cinder's.
+func (a *API) retypeVolume(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
+	if err := retypeSchema.check(nil, body); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	v, err := a.getVolume(r.Context(), q, id)
+	if err != nil {
+		return err
+	}
+	target := volumeTarget(q, v)
+	if err := a.authorize(r.Context(), q, "volume:retype", target); err != nil {
+		return err
+	}
+	rt := body.Get("os-retype")
+	req := storage.VolumeRetypeRequest{NewType: rt.Get("new_type").Text,
+		AllowMultiattach: func(storage.VolumeType) error { return a.authorize(r.Context(), q, "volume:multiattach", target) }}
+	if p := rt.Get("migration_policy"); p != nil && p.Truthy() {
+		req.MigrationPolicy = p.Text
+	}
+	if _, err := a.Store.RetypeVolume(r.Context(), q.viewer(), id, req); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)

@@ -1,0 +1,198 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/storage"
+)
+
+// Retyper is a Backend whose volumes change with their type on the same
+// pool (Cinder's driver retype): RBD takes an image's multiattach
+// features off or puts them back. A Backend without it retypes in place
+// with nothing to do (an iSCSI target does not depend on the type).
+type Retyper interface {
+	// Retype makes volume v ready for its new type: multiattach or not.
+	Retype(ctx context.Context, v storage.Volume, multiattach bool) error
+}
+
+// Filler is a Backend that writes a raw file's content into one of its
+// volumes (made already, at least as large): what a migration's
+// destination does when it reads the data itself (storage.VolumeRetype
+// .Copier says "destination": an RBD pool reading an iSCSI volume).
+type Filler interface {
+	Fill(ctx context.Context, v storage.Volume, path string) error
+}
+
+// retype does this pool's part of v's retype (v.Retype) and says
+// whether v is another pool's volume, which the sync then leaves alone
+// (export, when not nil, is this pool's copy of it, to keep exported).
+//
+//   - the volume's pool: in place, the backend's Retype (Retyper);
+//     the copy, when the source writes (Backend.Content written into
+//     the destination's iSCSI export by qemu-img);
+//   - a migration's destination: create its copy (empty, ready for the
+//     new type's multiattach), the copy when it reads (qemu-img from
+//     the source's iSCSI export into a raw file, then Filler), and
+//     after a failure the removal of its copy;
+//   - the old pool once the volume moved: the removal of its copy.
+//
+// Every step is idempotent (the copy is made again whole), so an agent
+// killed at any point converges; crash points volume.agent.retyped,
+// volume.agent.migrate-created, volume.agent.migrate-copied,
+// volume.agent.migrate-cleaned (the work done, not reported).
+func (a *Agent) retype(ctx context.Context, v storage.Volume, stats *SyncStats) (other bool, export *storage.Volume) {
+	rt := v.Retype
+	mine := v.Host == a.Config.Host
+	j := job{volume: &v, retype: rt.Phase}
+	report := func(err error, rep storage.VolumeReport) {
+		rep.Status, rep.Retype = storage.VolumeRetyping, rt.Phase
+		a.done(ctx, j, rep, err, stats)
+	}
+	// The destination's copy, as this pool's agent keeps it.
+	dest := v
+	dest.Host, dest.ProviderLocation, dest.ProviderAuth = a.Config.Host, rt.DestLocation, rt.DestAuth
+	dest.Multiattach, dest.Attachments, dest.Retype = rt.Multiattach, nil, nil
+	switch {
+	case mine && rt.Phase == storage.RetypeInPlace && v.Status == storage.VolumeRetyping:
+		var err error
+		if r, ok := a.Backend.(Retyper); ok {
+			err = r.Retype(ctx, v, rt.Multiattach)
+		}
+		if err == nil {
+			crashpoint.Hit("volume.agent.retyped")
+		}
+		report(err, storage.VolumeReport{})
+		return false, nil
+	case mine && rt.Phase == storage.RetypeCopy && rt.Copier(v.ProviderLocation) == "source":
+		err := a.push(ctx, v)
+		if err == nil {
+			crashpoint.Hit("volume.agent.migrate-copied")
+		}
+		report(err, storage.VolumeReport{})
+		return false, nil
+	case mine:
+		return false, nil
+	case rt.Phase == storage.RetypeCreate && rt.DestHost == a.Config.Host:
+		exp, err := a.Backend.Create(ctx, dest, Source{})
+		if err == nil {
+			crashpoint.Hit("volume.agent.migrate-created")
+			dest.ProviderLocation, dest.ProviderAuth = exp.Location, exp.Auth
+		}
+		report(err, storage.VolumeReport{ProviderLocation: exp.Location, ProviderAuth: exp.Auth})
+		return true, &dest
+	case rt.Phase == storage.RetypeCopy && rt.DestHost == a.Config.Host:
+		if rt.Copier(v.ProviderLocation) == "destination" {
+			err := a.pull(ctx, v, dest)
+			if err == nil {
+				crashpoint.Hit("volume.agent.migrate-copied")
+			}
+			report(err, storage.VolumeReport{})
+		}
+		return true, &dest
+	case rt.Phase == storage.RetypeAbort && rt.DestHost == a.Config.Host,
+		rt.Phase == storage.RetypeCleanup && rt.SourceHost == a.Config.Host:
+		err := a.Backend.Delete(ctx, v.ID)
+		if err == nil {
+			crashpoint.Hit("volume.agent.migrate-cleaned")
+		}
+		report(err, storage.VolumeReport{})
+		return true, nil
+	}
+	return true, nil
+}
+
+// push writes volume v's content into its migration's destination, an
+// iSCSI export.
+func (a *Agent) push(ctx context.Context, v storage.Volume) error {
+	if storage.IsRBDLocation(v.Retype.DestLocation) {
+		return permanentError{errors.New("a migration between two RBD pools is not supported: no client here holds both pools' keys")}
+	}
+	dst, secret, err := iscsiURL(v.Retype.DestLocation, v.Retype.DestAuth)
+	if err != nil {
+		return permanentError{err}
+	}
+	path, release, err := a.Backend.Content(ctx, v)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return a.qemuImg(ctx, path, dst, secret)
+}
+
+// pull reads volume v's content from its iSCSI export into this pool's
+// copy (dest), through a raw file in ImageDir.
+func (a *Agent) pull(ctx context.Context, v, dest storage.Volume) error {
+	f, ok := a.Backend.(Filler)
+	if !ok {
+		return permanentError{errors.New("this backend cannot read a migrating volume's data")}
+	}
+	if a.Config.ImageDir == "" {
+		return permanentError{errors.New("this volume agent has no image directory to copy a migrating volume through")}
+	}
+	src, secret, err := iscsiURL(v.ProviderLocation, v.ProviderAuth)
+	if err != nil {
+		return permanentError{err}
+	}
+	if err := os.MkdirAll(a.Config.ImageDir, 0o700); err != nil {
+		return err
+	}
+	// A .raw name: what a kill leaves is removed when the agent starts.
+	tmp := filepath.Join(a.Config.ImageDir, v.ID+".migration.raw")
+	os.Remove(tmp)
+	defer os.Remove(tmp)
+	if err := a.qemuImg(ctx, src, tmp, secret); err != nil {
+		return err
+	}
+	return f.Fill(ctx, dest, tmp)
+}
+
+// qemuImg copies raw data from src to dst (a file, or an iscsi:// URL
+// of the destination's copy: -n, its zeros skipped), as Cinder's
+// copy_volume does with dd;
+// secret (a CHAP password in a URL) is kept out of its error.
+func (a *Agent) qemuImg(ctx context.Context, src, dst, secret string) error {
+	bin := a.Config.QemuImg
+	if bin == "" {
+		bin = "qemu-img"
+	}
+	args := []string{"convert", "-f", "raw", "-O", "raw", src, dst}
+	if strings.HasPrefix(dst, "iscsi://") {
+		// The destination's copy was made empty, and a copy cut short
+		// wrote only the same data: its zeros need not be written.
+		args = []string{"convert", "-n", "--target-is-zero", "-f", "raw", "-O", "raw", src, dst}
+	}
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if secret != "" {
+			msg = strings.ReplaceAll(strings.ReplaceAll(msg, url.PathEscape(secret), "***"), secret, "***")
+		}
+		return fmt.Errorf("qemu-img convert: %w: %s", err, msg)
+	}
+	return nil
+}
+
+// iscsiURL is the iscsi:// URL of an export (its first portal, with its
+// CHAP credentials), as QEMU's initiator reads it, and its password.
+func iscsiURL(location, auth string) (string, string, error) {
+	x, err := storage.ParseISCSIExport(location, auth)
+	if err != nil {
+		return "", "", err
+	}
+	if len(x.Portals) == 0 || x.IQN == "" {
+		return "", "", fmt.Errorf("export %q is not an iSCSI one", location)
+	}
+	cred := ""
+	if x.AuthMethod != "" {
+		cred = url.PathEscape(x.AuthUsername) + "%" + url.PathEscape(x.AuthPassword) + "@"
+	}
+	return fmt.Sprintf("iscsi://%s%s/%s/%d", cred, x.Portals[0], x.IQN, x.LUN), x.AuthPassword, nil
+}

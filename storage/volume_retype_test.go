@@ -1,0 +1,304 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/gostack/gostack/kit/fault"
+	"github.com/gostack/gostack/kit/sqlstore"
+	"github.com/gostack/gostack/kit/watch"
+	"github.com/gostack/gostack/storage"
+)
+
+// retypeFixture is a store with an available volume of type gold on the
+// default pool (backend lvm), the types it may go to, and a second pool
+// (backend fast) that only the type fast goes to.
+type retypeFixture struct {
+	s   *storage.Store
+	vol storage.Volume
+}
+
+const fastPool = "h2@fast#p"
+
+func newRetypeFixture(t *testing.T, s *storage.Store) retypeFixture {
+	t.Helper()
+	mustType(t, s, storage.VolumeTypeCreate{Name: "gold", ExtraSpecs: map[string]string{"volume_backend_name": "lvm"}})
+	mustType(t, s, storage.VolumeTypeCreate{Name: "silver", ExtraSpecs: map[string]string{"volume_backend_name": "lvm", "note:tier": "2"}})
+	mustType(t, s, storage.VolumeTypeCreate{Name: "gold-too", ExtraSpecs: map[string]string{"volume_backend_name": "lvm"}})
+	mustType(t, s, storage.VolumeTypeCreate{Name: "multi", ExtraSpecs: map[string]string{"volume_backend_name": "lvm",
+		storage.SpecMultiattach: "<is> True"}})
+	mustType(t, s, storage.VolumeTypeCreate{Name: "fast", ExtraSpecs: map[string]string{"volume_backend_name": "fast"}})
+	mustType(t, s, storage.VolumeTypeCreate{Name: "tiny", ExtraSpecs: map[string]string{"volume_backend_name": "lvm",
+		storage.SpecMaxVolSize: "1"}})
+	mustType(t, s, storage.VolumeTypeCreate{Name: "hidden", IsPublic: ptr(false), ExtraSpecs: map[string]string{"volume_backend_name": "lvm", "note:x": "y"}})
+	addPool(t, s, defaultPool, "", storage.BackendReport{VolumeBackendName: "lvm", Multiattach: true,
+		TotalCapacityGB: storage.GB(100000), FreeCapacityGB: storage.GB(100000)})
+	addPool(t, s, fastPool, "", storage.BackendReport{VolumeBackendName: "fast", TotalCapacityGB: storage.GB(1000), FreeCapacityGB: storage.GB(1000)})
+	return retypeFixture{s: s, vol: available(t, s, storage.VolumeCreate{Size: 2, VolumeType: "gold"})}
+}
+
+// available creates a volume for alice and reports it made.
+func available(t *testing.T, s *storage.Store, c storage.VolumeCreate) storage.Volume {
+	t.Helper()
+	v := mustCreate(t, s, alice, c)
+	v, err := s.ReportVolume(context.Background(), v.Host, v.ID, storage.VolumeReport{Status: storage.VolumeCreating,
+		ProviderLocation: "192.0.2.1:3260,1 iqn.2010-10.org.openstack:volume-" + v.ID + " 1", ProviderAuth: "CHAP u p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func typeID(t *testing.T, s *storage.Store, name string) string {
+	t.Helper()
+	vt, err := s.FindVolumeType(context.Background(), admin, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vt.ID
+}
+
+// Refused retypes answer Cinder's errors in Cinder's order and change
+// nothing.
+func TestRetypeRefused(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		f := newRetypeFixture(t, s)
+		inUse := available(t, s, storage.VolumeCreate{Size: 1, VolumeType: "gold"})
+		if _, err := s.AttachVolume(ctx, alice, inUse.ID, storage.VolumeAttach{InstanceUUID: "11111111-2222-3333-4444-555555555555",
+			Mountpoint: "/dev/vdb"}); err != nil {
+			t.Fatal(err)
+		}
+		creating := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1, VolumeType: "gold"})
+		denied := errors.New("policy says no")
+		for _, c := range []struct {
+			name string
+			who  storage.Viewer
+			id   string
+			req  storage.VolumeRetypeRequest
+			want refusal
+		}{
+			{"another project's volume", bob, f.vol.ID, storage.VolumeRetypeRequest{NewType: "silver"},
+				refusal{fault.NotFound, "Volume " + f.vol.ID + " could not be found.", false}},
+			{"unknown type", alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "bronze"},
+				refusal{fault.NotFound, "Volume type with name bronze could not be found.", false}},
+			{"unknown type id", alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "9d1c1c9e-0f1e-4c4b-9e0e-000000000000"},
+				refusal{fault.NotFound, "Volume type 9d1c1c9e-0f1e-4c4b-9e0e-000000000000 could not be found.", false}},
+			{"bad policy", alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "silver", MigrationPolicy: "sometimes"},
+				refusal{fault.BadRequest, `Invalid input received: migration_policy must be on-demand or never, not "sometimes".`, false}},
+			{"too large for the type", alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "tiny"},
+				refusal{fault.BadRequest, "Invalid input received: Specified volume size of '2' is greater than the maximum allowable size of '1' for volume type 'tiny'.", false}},
+			{"multiattach of an in-use volume", alice, inUse.ID, storage.VolumeRetypeRequest{NewType: "multi"},
+				refusal{fault.BadRequest, "Invalid input received: Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: in-use.", false}},
+			{"multiattach not allowed", alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "multi",
+				AllowMultiattach: func(storage.VolumeType) error { return fault.New(fault.Forbidden, "%v", denied) }},
+				refusal{fault.Forbidden, "policy says no", false}},
+			{"same type", alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "gold"},
+				refusal{fault.BadRequest, "Invalid volume: Retype needs volume to be in available or in-use state", true}},
+			{"creating", alice, creating.ID, storage.VolumeRetypeRequest{NewType: "silver"},
+				refusal{fault.BadRequest, "Invalid volume: Retype needs volume to be in available or in-use state", true}},
+			{"in-use needing a migration", alice, inUse.ID, storage.VolumeRetypeRequest{NewType: "fast", MigrationPolicy: storage.MigrationOnDemand},
+				refusal{fault.BadRequest, "Invalid volume: Retype of in-use volume " + inUse.ID + " to type fast needs a migration", true}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				before := snapshot(t, db, feed)
+				_, err := s.RetypeVolume(ctx, c.who, c.id, c.req)
+				c.want.check(t, err)
+				before.same(t, db, feed)
+			})
+		}
+
+		// The new type's quotas: volumes_<type>, then gigabytes_<type>.
+		if _, err := s.SetQuotas(ctx, alice.Project, map[string]int64{"volumes_silver": 0}); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(t, db, feed)
+		_, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "silver"})
+		refusal{fault.TooLarge, "Maximum number of volumes allowed (0) exceeded for quota 'volumes_silver'.", false}.check(t, err)
+		before.same(t, db, feed)
+		if _, err := s.SetQuotas(ctx, alice.Project, map[string]int64{"volumes_silver": 5, "gigabytes_silver": 1}); err != nil {
+			t.Fatal(err)
+		}
+		before = snapshot(t, db, feed)
+		_, err = s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "silver"})
+		refusal{fault.TooLarge, "Requested volume or snapshot exceeds allowed gigabytes_silver quota. Requested 2G, quota is 1G and 0G has been consumed.", false}.check(t, err)
+		before.same(t, db, feed)
+	})
+}
+
+// A retype the volume's pool takes: retyping for its agent, whose
+// report gives the volume (and its snapshots) the type and its status
+// back; a retype between types that differ only in name is done at
+// once; a private type is found as Cinder finds it (elevated).
+func TestRetypeInPlace(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		f := newRetypeFixture(t, s)
+		n, err := s.CreateSnapshot(ctx, alice, storage.SnapshotCreate{VolumeID: f.vol.ID, UserID: "u"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ReportSnapshot(ctx, n.Host, n.ID, storage.SnapshotReport{Status: storage.SnapshotCreating}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "silver"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Status != storage.VolumeRetyping || v.Retype == nil || v.Retype.Phase != storage.RetypeInPlace ||
+			v.Retype.NewTypeID != typeID(t, s, "silver") || v.VolumeTypeID != typeID(t, s, "gold") {
+			t.Fatalf("after the retype's request: %s %+v", v.Status, v.Retype)
+		}
+		// Counted in silver's quotas until done.
+		if u, _ := s.QuotaUsage(ctx, alice.Project); u["volumes_silver"] != 1 || u["gigabytes_silver"] != 4 || u["snapshots_silver"] != 1 {
+			t.Fatalf("silver's usage while retyping: %v", u)
+		}
+		st, err := s.BackendState(ctx, fastPool)
+		if err != nil || len(st.Volumes) != 0 {
+			t.Fatalf("another pool sees %d volumes (%v)", len(st.Volumes), err)
+		}
+		rep := storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeInPlace}
+		if _, err := s.ReportVolume(ctx, fastPool, f.vol.ID, rep); fault.KindOf(err) != fault.NotFound {
+			t.Fatalf("another pool's report: %v", err)
+		}
+		if _, err := s.ReportVolume(ctx, f.vol.Host, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCopy}); fault.KindOf(err) != fault.Conflict {
+			t.Fatalf("a report of another step: %v", err)
+		}
+		if v, err = s.ReportVolume(ctx, f.vol.Host, f.vol.ID, rep); err != nil {
+			t.Fatal(err)
+		}
+		if v.Status != storage.VolumeAvailable || v.Retype != nil || v.VolumeTypeID != typeID(t, s, "silver") || v.Host != defaultPool {
+			t.Fatalf("retyped: %s %+v type %s on %s", v.Status, v.Retype, v.VolumeTypeID, v.Host)
+		}
+		if got, _ := s.Snapshot(ctx, alice, n.ID); got.VolumeTypeID != typeID(t, s, "silver") {
+			t.Fatalf("the snapshot's type %s, want silver's", got.VolumeTypeID)
+		}
+		if u, _ := s.QuotaUsage(ctx, alice.Project); u["volumes_silver"] != 1 || u["volumes_gold"] != 0 {
+			t.Fatalf("usage after the retype: %v", u)
+		}
+
+		// The driver's failure: the status back, the type kept.
+		if _, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "hidden"}); err != nil {
+			t.Fatalf("retype to a private type: %v", err)
+		}
+		v, err = s.ReportVolume(ctx, f.vol.Host, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeInPlace,
+			Error: "features could not change"})
+		if err != nil || v.Status != storage.VolumeAvailable || v.VolumeTypeID != typeID(t, s, "silver") || v.Message != "features could not change" {
+			t.Fatalf("failed retype: %s type %s %q (%v)", v.Status, v.VolumeTypeID, v.Message, err)
+		}
+
+		// Types equal in all but name: no work for the agent.
+		other := available(t, s, storage.VolumeCreate{Size: 1, VolumeType: "gold"})
+		if v, err = s.RetypeVolume(ctx, alice, other.ID, storage.VolumeRetypeRequest{NewType: "gold-too"}); err != nil ||
+			v.Status != storage.VolumeAvailable || v.VolumeTypeID != typeID(t, s, "gold-too") || v.Retype != nil {
+			t.Fatalf("retype to an equal type: %s %s %+v (%v)", v.Status, v.VolumeTypeID, v.Retype, err)
+		}
+		// To a multiattach type: the volume becomes multiattach when done.
+		if _, err = s.RetypeVolume(ctx, alice, other.ID, storage.VolumeRetypeRequest{NewType: "multi"}); err != nil {
+			t.Fatal(err)
+		}
+		if v, err = s.ReportVolume(ctx, other.Host, other.ID, rep); err != nil || !v.Multiattach {
+			t.Fatalf("retyped to multi: multiattach %v (%v)", v.Multiattach, err)
+		}
+	})
+}
+
+// A retype the volume's pool does not take: with the never policy (and
+// with snapshots, or no other pool) Cinder's scheduler or manager fails
+// it after the 202, so the volume is left as it was with a message;
+// with on-demand it migrates: the destination makes its copy, the data
+// is copied, the volume moves, and the old copy is removed; a failure
+// sends it back and has the destination's copy removed.
+func TestRetypeMigration(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		f := newRetypeFixture(t, s)
+		gold := typeID(t, s, "gold")
+		v, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "fast"})
+		if err != nil || v.Status != storage.VolumeAvailable || v.VolumeTypeID != gold || v.Retype != nil ||
+			v.Message != "Retype of volume "+f.vol.ID+" to type fast needs a migration, which its migration_policy never forbids: Retype requires migration but is not allowed." {
+			t.Fatalf("never: %s %s %+v %q (%v)", v.Status, v.VolumeTypeID, v.Retype, v.Message, err)
+		}
+
+		withSnap := available(t, s, storage.VolumeCreate{Size: 1, VolumeType: "gold"})
+		n, err := s.CreateSnapshot(ctx, alice, storage.SnapshotCreate{VolumeID: withSnap.ID, UserID: "u"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err = s.RetypeVolume(ctx, alice, withSnap.ID, storage.VolumeRetypeRequest{NewType: "fast", MigrationPolicy: storage.MigrationOnDemand}); err != nil ||
+			v.Retype != nil || v.Message != "Volume must not have snapshots." {
+			t.Fatalf("with a snapshot: %+v %q (%v)", v.Retype, v.Message, err)
+		}
+		_ = n
+
+		// On demand: the destination pool makes its copy.
+		v, err = s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "fast", MigrationPolicy: storage.MigrationOnDemand})
+		if err != nil || v.Status != storage.VolumeRetyping || v.Retype.Phase != storage.RetypeCreate || v.Retype.DestHost != fastPool {
+			t.Fatalf("on-demand: %s %+v (%v)", v.Status, v.Retype, err)
+		}
+		if _, err := s.DeleteVolume(ctx, admin, f.vol.ID, storage.DeleteOptions{Force: true}); fault.KindOf(err) != fault.BadRequest {
+			t.Fatalf("a forced delete while migrating: %v", err)
+		}
+		st, err := s.BackendState(ctx, fastPool)
+		if err != nil || len(st.Volumes) != 1 || st.Volumes[0].ID != f.vol.ID {
+			t.Fatalf("the destination's state: %+v (%v)", st.Volumes, err)
+		}
+		if _, err := s.ReportVolume(ctx, defaultPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate}); fault.KindOf(err) != fault.NotFound {
+			t.Fatalf("the source reports the destination's step: %v", err)
+		}
+		destLoc := "192.0.2.2:3260,1 iqn.2010-10.org.openstack:volume-" + f.vol.ID + " 1"
+		v, err = s.ReportVolume(ctx, fastPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate,
+			ProviderLocation: destLoc, ProviderAuth: "CHAP u2 p2"})
+		if err != nil || v.Retype.Phase != storage.RetypeCopy || v.Retype.DestLocation != destLoc || v.Retype.Copier(v.ProviderLocation) != "source" {
+			t.Fatalf("made at the destination: %+v (%v)", v.Retype, err)
+		}
+		// Copied (iSCSI to iSCSI: the source writes): the volume moves.
+		v, err = s.ReportVolume(ctx, defaultPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCopy})
+		if err != nil || v.Status != storage.VolumeAvailable || v.Host != fastPool || v.ProviderLocation != destLoc || v.ProviderAuth != "CHAP u2 p2" ||
+			v.VolumeTypeID != typeID(t, s, "fast") || v.Retype == nil || v.Retype.Phase != storage.RetypeCleanup || v.Retype.SourceHost != defaultPool {
+			t.Fatalf("copied: %s on %s type %s %+v (%v)", v.Status, v.Host, v.VolumeTypeID, v.Retype, err)
+		}
+		if st, _ := s.BackendState(ctx, defaultPool); !containsVolume(st.Volumes, f.vol.ID) {
+			t.Fatal("the old pool does not see the volume whose old copy it removes")
+		}
+		if _, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "gold", MigrationPolicy: storage.MigrationOnDemand}); fault.KindOf(err) != fault.BadRequest {
+			t.Fatalf("a retype before the old copy is removed: %v", err)
+		}
+		if v, err = s.ReportVolume(ctx, defaultPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCleanup}); err != nil || v.Retype != nil {
+			t.Fatalf("cleaned up: %+v (%v)", v.Retype, err)
+		}
+		if st, _ := s.BackendState(ctx, defaultPool); containsVolume(st.Volumes, f.vol.ID) {
+			t.Fatal("the old pool still sees the moved volume")
+		}
+		if u, _ := s.QuotaUsage(ctx, alice.Project); u["volumes_fast"] != 1 || u["volumes_gold"] != 1 {
+			t.Fatalf("usage after the migration: %v", u)
+		}
+
+		// A failed copy: back where it was, the destination's copy removed.
+		v, err = s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "gold", MigrationPolicy: storage.MigrationOnDemand})
+		if err != nil || v.Retype.DestHost != defaultPool {
+			t.Fatalf("back to gold: %+v (%v)", v.Retype, err)
+		}
+		v, err = s.ReportVolume(ctx, defaultPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate, Error: "no space"})
+		if err != nil || v.Status != storage.VolumeAvailable || v.Host != fastPool || v.Retype.Phase != storage.RetypeAbort || v.Message != "no space" {
+			t.Fatalf("failed create: %s on %s %+v %q (%v)", v.Status, v.Host, v.Retype, v.Message, err)
+		}
+		if u, _ := s.QuotaUsage(ctx, alice.Project); u["volumes_gold"] != 1 {
+			t.Fatalf("gold's usage after the failure: %v", u)
+		}
+		if v, err = s.ReportVolume(ctx, defaultPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeAbort}); err != nil || v.Retype != nil {
+			t.Fatalf("aborted: %+v (%v)", v.Retype, err)
+		}
+		purge(t, s, alice, f.vol.ID)
+	})
+}
+
+func containsVolume(vs []storage.Volume, id string) bool {
+	for _, v := range vs {
+		if v.ID == id {
+			return true
+		}
+	}
+	return false
+}
