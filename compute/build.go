@@ -90,6 +90,10 @@ type ImageInfo struct {
 	MinRAM          int64             `json:"min_ram"`
 	Checksum        string            `json:"checksum"`
 	Properties      map[string]string `json:"properties"`
+	// Locations are the URLs of the image's data (Open's only, never
+	// shown to a project): an agent that keeps root disks on the image
+	// store's RBD cluster clones the image at its rbd:// URL.
+	Locations []string `json:"-"`
 }
 
 // Images is the image service as compute uses it.

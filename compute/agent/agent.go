@@ -15,6 +15,7 @@ import (
 	"github.com/gostack/gostack/compute/virt"
 	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/kit/watch/watchhttp"
+	"github.com/gostack/gostack/storage/rbd"
 )
 
 // Config is one compute host's agent: plain values (the objects it
@@ -62,7 +63,26 @@ type Config struct {
 	ForceConfigDrive bool
 	// QemuImg is the qemu-img binary (default "qemu-img" on PATH).
 	QemuImg string
+	// ImagesType is where root disks of images are kept (Nova's
+	// libvirt images_type): ImagesQcow2 (the default), a qcow2 overlay
+	// on the cached image in StateDir/instances/<id>/disk; or ImagesRBD,
+	// the RBD image "<uuid>_disk" in RBD.Pool, shared by every host of
+	// the cluster.
+	ImagesType string
+	// RBD is the cluster and pool of root disks when ImagesType is
+	// ImagesRBD: ConfFile (Nova's images_rbd_ceph_conf), User (rbd_user),
+	// Keyring (the user's key), Pool (images_rbd_pool, default "vms"),
+	// SecretUUID (rbd_secret_uuid: the uuid the driver's libvirt secret
+	// of the user's key has; the cluster's fsid when empty). Agent.RBDConfig,
+	// when set, gives it instead.
+	RBD rbd.Config
 }
+
+// Where root disks are kept (Config.ImagesType).
+const (
+	ImagesQcow2 = "qcow2"
+	ImagesRBD   = "rbd"
+)
 
 // Reserved is what the host keeps out of its inventory.
 type Reserved struct {
@@ -104,6 +124,12 @@ func (c *Config) defaults() {
 	if c.QemuImg == "" {
 		c.QemuImg = "qemu-img"
 	}
+	if c.ImagesType == "" {
+		c.ImagesType = ImagesQcow2
+	}
+	if c.ImagesType == ImagesRBD && c.RBD.Pool == "" {
+		c.RBD.Pool = "vms"
+	}
 }
 
 // Agent keeps one host's guests in step with the instances placed on
@@ -130,6 +156,12 @@ type Agent struct {
 	Log  *slog.Logger
 	// Synced, if set, is called after each Sync with what it did.
 	Synced func(SyncStats)
+	// RBDConfig, if set, gives the root disks' cluster and pool when
+	// Config.ImagesType is ImagesRBD, in place of Config.RBD: called when
+	// the cluster is first needed (and again after a failure), for a
+	// composition that learns it once the agent runs (the all-in-one's
+	// RBD volume backend).
+	RBDConfig func(ctx context.Context) (rbd.Config, error)
 
 	mu       sync.Mutex
 	ctx      context.Context // Run's: workers and downloads live in it
@@ -152,6 +184,16 @@ type Agent struct {
 	wg        sync.WaitGroup
 	nodeUUID  string
 	synced    bool
+	// rbdMu guards rbdc, the root disks' cluster, connected at its
+	// first use.
+	rbdMu sync.Mutex
+	rbdc  *rbd.Client
+	// rbdSwept: what a killed agent left on the cluster is gone (the
+	// first Sync's work, until it succeeds).
+	rbdSwept bool
+	// moved are the instances seen moving, until the resize snapshot of
+	// their disk on RBD is gone (dropResizeSnapshots).
+	moved map[string]bool
 }
 
 // SyncStats is what one Sync did.
@@ -186,6 +228,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.init(ctx); err != nil {
 		return err
 	}
+	defer a.closeRBD() // after the workers
 	defer a.wg.Wait()
 	a.wg.Add(1)
 	go func() {
@@ -221,6 +264,10 @@ func (a *Agent) init(ctx context.Context) error {
 		return errors.New("compute agent: no driver")
 	case a.Session == nil:
 		return errors.New("compute agent: no session")
+	case c.ImagesType != ImagesQcow2 && c.ImagesType != ImagesRBD:
+		return fmt.Errorf("compute agent: images type %q: want %s or %s", c.ImagesType, ImagesQcow2, ImagesRBD)
+	case c.ImagesType == ImagesRBD && !rbd.Available:
+		return fmt.Errorf("compute agent: images type rbd: %w", rbd.ErrUnavailable)
 	}
 	for _, d := range []string{a.imagesDir(), a.instancesDir()} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
@@ -242,6 +289,7 @@ func (a *Agent) init(ctx context.Context) error {
 	a.consoles = map[string]string{}
 	a.ignored = map[string]compute.TaskState{}
 	a.images = map[string]*download{}
+	a.moved = map[string]bool{}
 	a.builds = make(chan struct{}, c.MaxConcurrentBuilds)
 	return nil
 }

@@ -47,6 +47,11 @@ func (a *Agent) build(ctx context.Context, i compute.Instance) bool {
 		if rerr := os.RemoveAll(a.instanceDir(i.UUID)); rerr != nil {
 			a.log().Warn("compute agent: clean-up of a failed build", "instance", i.UUID, "err", rerr)
 		}
+		if i.RootVolume() == nil {
+			if rerr := a.removeRBDDisk(cctx, i.UUID); rerr != nil {
+				a.log().Warn("compute agent: clean-up of a failed build", "instance", i.UUID, "err", rerr)
+			}
+		}
 		f := &compute.Fault{Code: 500, Message: fmt.Sprintf("Build of instance %s aborted: %s", i.UUID, err)}
 		// Another host may do better, unless the request itself is at
 		// fault.
@@ -91,15 +96,21 @@ func (a *Agent) spawn(ctx context.Context, i compute.Instance, stopped bool) err
 		return err
 	}
 	// The root disk: the root volume (boot from volume), connected with
-	// this host's connector, or a local disk of the image. A disk that
-	// exists is whole (written under another name and renamed): an
-	// earlier try's, or one a move brought.
+	// this host's connector; the RBD image <uuid>_disk (images_type
+	// rbd); or a local disk of the image. A disk that exists is whole
+	// (written under another name and renamed, or a clone): an earlier
+	// try's, or one a move brought.
 	var rootDisk virt.Disk
-	if root != nil {
+	switch {
+	case root != nil:
 		if rootDisk, err = a.connectVolume(ctx, i, *root); err != nil {
 			return err
 		}
-	} else {
+	case a.rbdRoot(i):
+		if rootDisk, err = a.rbdDisk(ctx, i); err != nil {
+			return err
+		}
+	default:
 		disk := filepath.Join(dir, "disk")
 		if !exists(disk) {
 			img, err := a.image(ctx, i.ImageRef)

@@ -15,6 +15,7 @@
 //	PUT /internal/compute/hosts/{host}/instances/{id}/power  the power state of an instance with no task, when it differs
 //	PUT /internal/compute/hosts/{host}/instances/{id}/console the console log's tail, when it changed
 //	GET /internal/compute/images/{id}                        image data for the host's image cache
+//	HEAD /internal/compute/images/{id}                       its disk format, size and rbd:// locations (X-Image-Location)
 //
 // Each Sync is level-triggered: it reads the whole host state, starts a
 // worker for each instance with a task the agent acts on and none under
@@ -44,6 +45,31 @@
 // network is plumbed (Nova's vif-plugged wait, vif_plugging_timeout).
 // A failed build removes what it made and puts the instance in error
 // with Nova's fault "Build of instance <id> aborted: <why>".
+//
+// Root disks on Ceph RBD (Config.ImagesType "rbd", Nova's libvirt
+// images_type=rbd): the root disk is the RBD image "<uuid>_disk" in
+// Config.RBD.Pool (images_rbd_pool, "vms"), which the guest reaches
+// through QEMU's librbd as a network disk (the driver holds the cephx
+// key of Config.RBD.SecretUUID, as for RBD volumes). When the image is
+// raw and the compute API names an rbd:// location of it on the same
+// cluster (HEAD of the internal image route), the disk is a
+// copy-on-write clone of the image's snapshot and the image is never
+// downloaded (Nova's direct clone); otherwise the image is cached as
+// usual and imported (a qcow2 one converted to raw first), written into
+// "<uuid>_disk.partial" and renamed, so a disk that exists is whole. It
+// is grown to the flavor's root_gb. A delete removes it with its
+// snapshots; a failed build removes it too; the first Sync removes the
+// half-made imports of this host's instances (never images of instances
+// the host does not have: a disk is shared by every host). A move copies
+// no disk (Nova's shared storage path): the source takes the snapshot
+// "nova-resize", the destination grows the same image, a revert rolls it
+// back to the snapshot (its size too) and a confirm removes it. A
+// snapshot (createImage) reads the disk through librbd into a sparse raw
+// file, pauses the guest meanwhile, and sends it as qcow2 as for a local
+// disk (not Nova's direct snapshot into the image store's pool: one path
+// for every image store). A build without Ceph support (CGO_ENABLED=0,
+// no release tag) refuses ImagesType "rbd" at Run. Instances whose local
+// disk exists keep it when a host turns to RBD.
 //
 // Every step is idempotent and keyed by the instance: the image cache,
 // the disk and the config drive are kept when they exist, and a driver's
@@ -78,5 +104,8 @@
 // migration (those task states are logged and left);
 // pruning unused images from the cache (Nova's image cache manager);
 // converting images to raw (Nova's force_raw_images): only raw and qcow2
-// images are used, as overlays' backing files, by their declared format.
+// images are used, as overlays' backing files, by their declared format
+// (or imported into RBD, a qcow2 one as raw); removing the RBD disks of
+// instances deleted while no agent of theirs ran (they are no longer
+// this host's to know).
 package agent

@@ -52,6 +52,8 @@ type agentSpec struct {
 	Creds   kitagent.Credentials
 	FeedURL string
 	QemuDir string
+	// RBDSecrets are the driver's cephx keyrings by secret uuid.
+	RBDSecrets map[string]string
 }
 
 func TestMain(m *testing.M) {
@@ -74,7 +76,7 @@ func runAgent(spec string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a := &agent.Agent{Config: s.Config, Session: kitagent.NewSession(s.Creds), FeedURL: s.FeedURL, Log: log}
 	d, err := qemu.New(qemu.Config{StateDir: s.QemuDir, Accel: "tcg", Plug: a.Plug, Unplug: a.Unplug, Log: log,
-		ShutdownTimeout: 60 * time.Second})
+		ShutdownTimeout: 60 * time.Second, RBDSecrets: s.RBDSecrets})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -221,6 +223,9 @@ type fakeImages struct {
 	opens  map[string]int
 	// hold, when set, holds every download until it is closed.
 	hold chan struct{}
+	// locations are the URLs of images' data (an RBD store's rbd://),
+	// by id, which Open gives.
+	locations map[string][]string
 	// snapshots are the images made for snapshots, by id: the file of
 	// their uploaded data (in dir), "" until then.
 	snapshots map[string]string
@@ -266,7 +271,8 @@ func (f *fakeImages) Image(_ context.Context, _, id string) (compute.ImageInfo, 
 	if err != nil {
 		return compute.ImageInfo{}, err
 	}
-	return compute.ImageInfo{ID: id, Status: "active", DiskFormat: im.format, ContainerFormat: "bare", Size: fi.Size(), Checksum: im.checksum}, nil
+	return compute.ImageInfo{ID: id, Status: "active", DiskFormat: im.format, ContainerFormat: "bare", Size: fi.Size(), Checksum: im.checksum,
+		Locations: f.locations[id]}, nil
 }
 
 func (f *fakeImages) Open(ctx context.Context, id string) (io.ReadCloser, compute.ImageInfo, error) {
@@ -389,6 +395,8 @@ type host struct {
 	stop         func()
 	firstSync    chan struct{}
 	mods         []func(*agent.Agent)
+	// rbdSecrets are the driver's cephx keyrings by secret uuid.
+	rbdSecrets map[string]string
 }
 
 // newHost makes a host's directories (short ones: QEMU's sockets are
@@ -452,7 +460,7 @@ func (h *host) start() {
 	}
 	if a.Driver == nil { // not a fake's
 		d, err := qemu.New(qemu.Config{StateDir: h.qemuDir, Accel: "tcg", Plug: a.Plug, Unplug: a.Unplug, Log: log,
-			ShutdownTimeout: 60 * time.Second})
+			ShutdownTimeout: 60 * time.Second, RBDSecrets: h.rbdSecrets})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -491,7 +499,8 @@ func (h *host) waitFirstSync() {
 func (h *host) startProcess(env ...string) <-chan struct{} {
 	t := h.c.t
 	t.Helper()
-	spec, _ := json.Marshal(agentSpec{Config: h.cfg, Creds: h.c.creds, FeedURL: h.c.url + "/v1/watch/compute", QemuDir: h.qemuDir})
+	spec, _ := json.Marshal(agentSpec{Config: h.cfg, Creds: h.c.creds, FeedURL: h.c.url + "/v1/watch/compute", QemuDir: h.qemuDir,
+		RBDSecrets: h.rbdSecrets})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), agentEnv+"="+string(spec)), env...)
 	cmd.Stdout, cmd.Stderr = h.logs, h.logs

@@ -17,6 +17,7 @@ import (
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/storage/rbd"
 )
 
 // Cold moves (resize and migrate) go through the controller: the source
@@ -100,6 +101,22 @@ func (a *Agent) sendDisk(ctx context.Context, i compute.Instance) error {
 		// connects the volumes.
 		return nil
 	}
+	if a.rbdRoot(i) {
+		// A disk on RBD stays where it is, shared (Nova's shared
+		// storage path): a snapshot taken now is what a revert rolls
+		// it back to, the new flavor's size included. One left by an
+		// earlier move, or by this one's try before a kill (the guest
+		// was off since), is taken again.
+		cl, err := a.rbd(ctx)
+		if err != nil {
+			return err
+		}
+		name := rbdDiskName(i.UUID)
+		if err := cl.RemoveImageSnapshot(ctx, name, resizeSnapshot); err != nil {
+			return err
+		}
+		return cl.SnapshotImage(ctx, name, resizeSnapshot)
+	}
 	disk := filepath.Join(a.instanceDir(i.UUID), "disk")
 	out := filepath.Join(a.instanceDir(i.UUID), "move-"+m.UUID+".qcow2")
 	defer os.Remove(out)
@@ -139,7 +156,10 @@ func (a *Agent) migrateIn(ctx context.Context, i compute.Instance) bool {
 		err = a.setAside(ctx, i.UUID, m.UUID)
 	}
 	if err == nil && i.RootVolume() == nil {
-		err = a.receiveDisk(ctx, i)
+		var shared bool
+		if shared, err = a.sharedDisk(ctx, i); err == nil && !shared {
+			err = a.receiveDisk(ctx, i)
+		}
 	}
 	if err == nil {
 		err = a.spawn(ctx, i, m.OldVMState == compute.Stopped)
@@ -229,6 +249,25 @@ func (a *Agent) receiveDisk(ctx context.Context, i compute.Instance) error {
 	return nil
 }
 
+// sharedDisk reports whether instance i's root disk is where the move
+// found it, on RBD (the source kept it there): the destination then
+// fetches nothing. A source that keeps local disks sent its disk, which
+// stays a local disk here, whatever this host keeps new disks on.
+func (a *Agent) sharedDisk(ctx context.Context, i compute.Instance) (bool, error) {
+	if !a.rbdRoot(i) {
+		return false, nil
+	}
+	cl, err := a.rbd(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, err = cl.ImageInfo(ctx, rbdDiskName(i.UUID))
+	if errors.Is(err, rbd.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // checkMovedDisk refuses a moved disk that is not a standalone qcow2 (a
 // backing file or an external data file could name any file of this
 // host).
@@ -278,6 +317,17 @@ func (a *Agent) revert(ctx context.Context, i compute.Instance) bool {
 		}
 		rep.VMState, rep.PowerState = compute.Resized, virt.PowerNoState
 	case compute.MigrationRevertSource:
+		// A disk on RBD goes back to what it was when the move began
+		// (its size too); the destination's guest is gone.
+		if a.rbdRoot(i) {
+			var cl *rbd.Client
+			if cl, err = a.rbd(ctx); err == nil {
+				err = cl.RollbackImage(ctx, rbdDiskName(i.UUID), resizeSnapshot)
+			}
+			if err != nil {
+				break
+			}
+		}
 		if p, serr := a.Driver.State(ctx, i.UUID); serr == nil && p == virt.PowerNoState {
 			// A resize on one host removed the old guest: it is built
 			// again on its disk, with the old flavor.

@@ -51,13 +51,36 @@ func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {
 	if image == "" {
 		return errors.New("the controller named no image for it")
 	}
-	disk := filepath.Join(a.instanceDir(i.UUID), "disk")
-	if !exists(disk) {
-		return errors.New("the instance has no disk on this host")
-	}
 	out := filepath.Join(a.instanceDir(i.UUID), "snapshot-"+image+".qcow2")
 	defer os.Remove(out)
-	if err := a.copyDisk(ctx, i, disk, out); err != nil {
+	var copy func(ctx context.Context, tmp string) error
+	if a.rbdRoot(i) {
+		// The RBD disk read through librbd into a sparse raw file,
+		// then made a qcow2 as a local disk's snapshot is: the image
+		// the API made is qcow2 whatever holds the disk.
+		cl, err := a.rbd(ctx)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(a.instanceDir(i.UUID), 0o711); err != nil {
+			return err
+		}
+		copy = func(ctx context.Context, tmp string) error {
+			raw := tmp + ".raw"
+			defer os.Remove(raw)
+			if _, err := cl.ExportImage(ctx, rbdDiskName(i.UUID), raw); err != nil {
+				return err
+			}
+			return a.qemuImgConvert(ctx, "raw", raw, tmp)
+		}
+	} else {
+		disk := filepath.Join(a.instanceDir(i.UUID), "disk")
+		if !exists(disk) {
+			return errors.New("the instance has no disk on this host")
+		}
+		copy = func(ctx context.Context, tmp string) error { return a.qemuImgConvert(ctx, "qcow2", disk, tmp) }
+	}
+	if err := a.copyDisk(ctx, i, copy, out); err != nil {
 		return err
 	}
 	crashpoint.Hit("compute.agent.snapshot.copied")
@@ -79,7 +102,7 @@ func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {
 // copyDisk writes the guest's disk, with its base, as a standalone
 // qcow2 at out, the guest paused meanwhile if it runs (or resumed after,
 // if an earlier try paused it and died: the instance is active).
-func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, disk, out string) error {
+func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, copy func(ctx context.Context, tmp string) error, out string) error {
 	id := i.UUID
 	paused := false
 	switch p, err := a.Driver.State(ctx, id); {
@@ -95,9 +118,7 @@ func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, disk, out stri
 	}
 	tmp := out + ".part"
 	defer os.Remove(tmp)
-	// -U: QEMU holds the disk's lock while the guest exists.
-	cmd := exec.CommandContext(ctx, a.Config.QemuImg, "convert", "-U", "-f", "qcow2", "-O", "qcow2", disk, tmp)
-	b, err := cmd.CombinedOutput()
+	err := copy(ctx, tmp)
 	if paused {
 		// Resumed whatever the copy did; a cancelled task still resumes.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -108,7 +129,18 @@ func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, disk, out stri
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("qemu-img convert: %v: %s", err, strings.TrimSpace(string(b)))
+		return err
 	}
 	return os.Rename(tmp, out)
+}
+
+// qemuImgConvert writes the disk at src, of format, flattened with its
+// base, as a standalone qcow2 at dst (-U: QEMU holds a local disk's lock
+// while the guest exists).
+func (a *Agent) qemuImgConvert(ctx context.Context, format, src, dst string) error {
+	b, err := exec.CommandContext(ctx, a.Config.QemuImg, "convert", "-U", "-f", format, "-O", "qcow2", src, dst).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("qemu-img convert: %v: %s", err, strings.TrimSpace(string(b)))
+	}
+	return nil
 }

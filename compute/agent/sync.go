@@ -56,6 +56,11 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	a.mu.Lock()
 	a.snapshots, a.migrations = st.Snapshots, st.Migrations
 	a.mu.Unlock()
+	// What a killed agent left on the root disks' cluster goes before
+	// any worker starts.
+	if a.Config.ImagesType == ImagesRBD && !a.rbdSwept {
+		a.rbdSwept = a.sweepRBD(ctx, st.Instances, st.Migrations)
+	}
 	stats := SyncStats{Revision: st.Revision, Instances: len(st.Instances)}
 	want, idle, busy := a.dispatch(st.Instances, &stats)
 	guests, err := a.Driver.List(ctx)
@@ -70,6 +75,9 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	stats.Consoles = a.syncConsoles(ctx, st.Instances, have)
 	stats.Orphans = a.removeOrphans(ctx, want, busy, a.keptHere(), guests)
 	a.dropAside(want)
+	if a.Config.ImagesType == ImagesRBD {
+		a.dropResizeSnapshots(ctx, want, st.Migrations)
+	}
 	stats.Took = time.Since(start)
 	if a.Synced != nil {
 		a.Synced(stats)

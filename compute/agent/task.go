@@ -28,6 +28,12 @@ func (a *Agent) delete(ctx context.Context, i compute.Instance) bool {
 		a.log().Warn("compute agent: remove the instance's files; retrying at the next sync", "instance", i.UUID, "err", err)
 		return false
 	}
+	if i.RootVolume() == nil {
+		if err := a.removeRBDDisk(ctx, i.UUID); err != nil {
+			a.log().Warn("compute agent: retrying at the next sync", "instance", i.UUID, "err", err)
+			return false
+		}
+	}
 	a.mu.Lock()
 	delete(a.consoles, i.UUID)
 	a.mu.Unlock()

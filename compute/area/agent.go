@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+
+	"github.com/google/uuid"
 
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/agent"
@@ -18,6 +21,7 @@ import (
 	"github.com/gostack/gostack/kit/compose"
 	"github.com/gostack/gostack/kit/config"
 	"github.com/gostack/gostack/network/ovs"
+	"github.com/gostack/gostack/storage/rbd"
 )
 
 // Agent is the compute host agent the all-in-one runs in-process. It
@@ -43,6 +47,12 @@ type Agent struct {
 	// secrets operators define.
 	RBDSecrets map[string]string `yaml:"rbd_secrets" help:"rbd volumes' cephx keys: by secret uuid (the connection's secret_uuid: the volume backend's, as Cinder's rbd_secret_uuid), the keyring file holding the key of the volumes' user (a Ceph keyring, or the key alone; readable by the agent only); the libvirt driver defines the libvirt secret of that uuid with it; in the all-in-one the RBD volume backend's volume.rbd.keyring is added for its secret uuid unless named here"`
 	RBDConf    string            `yaml:"rbd_conf" help:"the ceph.conf QEMU's librbd reads for rbd volumes (the monitors are each volume's); empty for the driver's own, which only bounds a connection to 10 s (client mount timeout)"`
+	// Root disks on Ceph RBD (Nova's libvirt images_type and images_rbd_*).
+	ImagesType        string `yaml:"images_type" help:"where servers' root disks of images are kept (Nova's images_type): qcow2, an overlay on the cached image under state_dir; or rbd, the RBD image <pool>/<server uuid>_disk, a copy-on-write clone of the image when the image store is RBD on the same cluster, shared by every host (moves copy no disk)"`
+	ImagesRBDPool     string `yaml:"images_rbd_pool" help:"images_type rbd: the RADOS pool of root disks (Nova's images_rbd_pool)"`
+	ImagesRBDCephConf string `yaml:"images_rbd_ceph_conf" help:"images_type rbd: the cluster's ceph.conf (Nova's images_rbd_ceph_conf); empty in the all-in-one for the RBD volume backend's cluster, user and keyring (volume.rbd)"`
+	RBDUser           string `yaml:"rbd_user" help:"images_type rbd: the cephx user of root disks, without client. (Nova's rbd_user); empty for client.admin without a libvirt secret"`
+	RBDSecretUUID     string `yaml:"rbd_secret_uuid" help:"images_type rbd: the secret uuid of rbd_user's key (Nova's rbd_secret_uuid), which rbd_secrets must name: the agent reads the cluster with that keyring and guests attach their disks with it"`
 	// The controller and the host's switch, for `gostack compute-agent`
 	// on another host (the in-process agent knows them).
 	AuthURL    string `yaml:"auth_url" help:"compute-agent on another host: the controller's identity URL, e.g. http://10.0.0.1:5000/v3"`
@@ -75,7 +85,62 @@ func (a *Agent) Validate() error {
 			return &config.FieldError{Key: "agent.rbd_secrets", Problem: fmt.Sprintf("%s: want a secret uuid and a keyring file", id)}
 		}
 	}
+	return a.validateImages()
+}
+
+// validateImages checks where root disks are kept.
+func (a *Agent) validateImages() error {
+	switch a.ImagesType {
+	case "", agent.ImagesQcow2:
+		return nil
+	case agent.ImagesRBD:
+	default:
+		return &config.FieldError{Key: "agent.images_type", Problem: fmt.Sprintf("%q: want qcow2 or rbd", a.ImagesType)}
+	}
+	if !rbd.Available {
+		return &config.FieldError{Key: "agent.images_type", Problem: "rbd needs a gostack built with Ceph support (cgo and a Ceph release tag, e.g. -tags pacific)"}
+	}
+	if !cephName(a.ImagesRBDPool) {
+		return &config.FieldError{Key: "agent.images_rbd_pool", Problem: "images_type rbd needs a pool: letters, digits, '.', '_' or '-'"}
+	}
+	if a.RBDUser != "" && !cephName(a.RBDUser) {
+		return &config.FieldError{Key: "agent.rbd_user", Problem: "a cephx id without client.: letters, digits, '.', '_' or '-'"}
+	}
+	if a.RBDSecretUUID != "" && uuid.Validate(a.RBDSecretUUID) != nil {
+		return &config.FieldError{Key: "agent.rbd_secret_uuid", Problem: "must be a UUID (8-4-4-4-12 hex digits)"}
+	}
+	if a.ImagesRBDCephConf == "" {
+		if a.RBDUser != "" || a.RBDSecretUUID != "" {
+			return &config.FieldError{Key: "agent.images_rbd_ceph_conf", Problem: "rbd_user and rbd_secret_uuid need the cluster's ceph.conf; leave all three empty for the RBD volume backend's cluster (all-in-one)"}
+		}
+		return nil
+	}
+	if a.RBDUser != "" {
+		if a.RBDSecretUUID == "" {
+			return &config.FieldError{Key: "agent.rbd_secret_uuid", Problem: "rbd_user needs the secret uuid of its key (Nova's rbd_secret_uuid)"}
+		}
+		if !virt.RBDSecrets(a.RBDSecrets).Has(a.RBDSecretUUID) {
+			return &config.FieldError{Key: "agent.rbd_secrets", Problem: fmt.Sprintf("must name rbd_secret_uuid %s: the keyring of rbd_user", a.RBDSecretUUID)}
+		}
+	}
 	return nil
+}
+
+// cephName: a pool or user name as Ceph and the drivers take it.
+func cephName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-')
+	}) < 0
+}
+
+// rbdConfig is the root disks' cluster as configured (ceph conf, user,
+// its keyring from rbd_secrets, pool, secret uuid).
+func (ac *Agent) rbdConfig() rbd.Config {
+	return rbd.Config{ConfFile: ac.ImagesRBDCephConf, User: ac.RBDUser, Keyring: ac.RBDSecrets[ac.RBDSecretUUID], Pool: ac.ImagesRBDPool,
+		SecretUUID: ac.RBDSecretUUID}
 }
 
 // startAgent runs this host's compute agent in-process over HTTP, as
@@ -111,6 +176,22 @@ func (c *Compute) startAgent(ctx context.Context, env *compose.Env) error {
 		}
 		return keyrings.Add(secretUUID, keyring)
 	})
+	// Root disks on RBD without a ceph.conf of their own are on the
+	// RBD volume backend's cluster, as its user, which the block-storage
+	// area lends as it is built (after this area): asked at the first
+	// disk.
+	if ac.ImagesType == agent.ImagesRBD && ac.ImagesRBDCephConf == "" {
+		lent := &lentCluster{}
+		env.Provide(RBDClusterKey, lent.set)
+		ag.RBDConfig = func(context.Context) (rbd.Config, error) {
+			cfg, ok := lent.get()
+			if !ok {
+				return rbd.Config{}, errors.New("compute.agent.images_type is rbd with no images_rbd_ceph_conf, and this process runs no RBD volume backend (volume.rbd.ceph_conf) to take the cluster from")
+			}
+			cfg.Pool = ac.ImagesRBDPool
+			return cfg, nil
+		}
+	}
 	// The run is started in the background: the switch may be the
 	// network agent's, which it starts itself.
 	env.Go("compute agent", func(ctx context.Context) error {
@@ -135,8 +216,12 @@ func (ac *Agent) agentConfig(host, dir string) agent.Config {
 	if len(ratios.Initial) == 0 {
 		ratios.Initial = compute.DefaultInitialRatios()
 	}
-	return agent.Config{Host: host, StateDir: filepath.Join(dir, "agent"), Ratios: ratios, ForceConfigDrive: ac.ForceConfigDrive,
-		Reserved: agent.Reserved{CPUs: ac.ReservedCPUs, MemoryMB: ac.ReservedMemoryMB, DiskMB: ac.ReservedDiskMB}}
+	c := agent.Config{Host: host, StateDir: filepath.Join(dir, "agent"), Ratios: ratios, ForceConfigDrive: ac.ForceConfigDrive,
+		Reserved: agent.Reserved{CPUs: ac.ReservedCPUs, MemoryMB: ac.ReservedMemoryMB, DiskMB: ac.ReservedDiskMB}, ImagesType: ac.ImagesType}
+	if ac.ImagesType == agent.ImagesRBD {
+		c.RBD = ac.rbdConfig()
+	}
+	return c
 }
 
 // driver makes the configured driver; for QEMU, ports are plugged into
@@ -198,6 +283,9 @@ func (c *Compute) RunAgent(ctx context.Context, core *compose.Config, log *slog.
 	if dir == "" {
 		dir = filepath.Join(core.DataDir, "compute")
 	}
+	if ac.ImagesType == agent.ImagesRBD && ac.ImagesRBDCephConf == "" {
+		return &config.FieldError{Key: "compute.agent.images_rbd_ceph_conf", Problem: "images_type rbd on a compute-agent host needs the cluster's ceph.conf (only the all-in-one takes its RBD volume backend's)"}
+	}
 	ag := &agent.Agent{Config: ac.agentConfig(host, dir), Session: sess, ComputeURL: strings.TrimSuffix(ac.ComputeURL, "/"),
 		FeedURL: strings.TrimSuffix(ac.WatchURL, "/") + "/v1/watch/compute", HTTP: sess.HTTP, Log: log.With("agent", host)}
 	sw := func(ctx context.Context) (string, error) {
@@ -222,4 +310,26 @@ func (c *Compute) RunAgent(ctx context.Context, core *compose.Config, log *slog.
 		return nil
 	}
 	return err
+}
+
+// lentCluster is the RBD volume backend's cluster, lent through
+// RBDClusterKey.
+type lentCluster struct {
+	mu  sync.Mutex
+	cfg *rbd.Config
+}
+
+func (l *lentCluster) set(conf, cluster, user, keyring, secretUUID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg = &rbd.Config{ConfFile: conf, ClusterName: cluster, User: user, Keyring: keyring, SecretUUID: secretUUID}
+}
+
+func (l *lentCluster) get() (rbd.Config, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cfg == nil {
+		return rbd.Config{}, false
+	}
+	return *l.cfg, true
 }

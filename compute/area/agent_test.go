@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gostack/gostack/kit/config"
+	"github.com/gostack/gostack/storage/rbd"
 )
 
 // TestAgentRBDSecrets: compute.agent.rbd_secrets maps secret uuids to
@@ -23,6 +24,58 @@ func TestAgentRBDSecrets(t *testing.T) {
 		var fe *config.FieldError
 		if !errors.As(err, &fe) || fe.Key != "agent.rbd_secrets" || !strings.Contains(err.Error(), "want a secret uuid and a keyring file") {
 			t.Errorf("rbd_secrets %v: %v", bad, err)
+		}
+	}
+}
+
+// TestAgentImagesType: images_type is qcow2 or rbd; rbd needs a pool,
+// and with a ceph.conf of its own a user needs its secret uuid, which
+// rbd_secrets must name (its keyring); without one (the all-in-one's
+// RBD volume backend's cluster) no user or secret of its own. A build
+// without Ceph support refuses rbd.
+func TestAgentImagesType(t *testing.T) {
+	const secret = "457eb676-33da-42ec-9a8c-9293d545c337"
+	keyrings := map[string]string{secret: "/etc/ceph/ceph.client.nova.keyring"}
+	rbdOK := []Agent{
+		{ImagesType: "rbd", ImagesRBDPool: "vms"},
+		{ImagesType: "rbd", ImagesRBDPool: "vms", ImagesRBDCephConf: "/etc/ceph/ceph.conf"},
+		{ImagesType: "rbd", ImagesRBDPool: "vms", ImagesRBDCephConf: "/etc/ceph/ceph.conf", RBDUser: "nova", RBDSecretUUID: secret, RBDSecrets: keyrings},
+	}
+	for _, ok := range append([]Agent{{}, {ImagesType: "qcow2"}}, rbdOK...) {
+		err := ok.Validate()
+		if ok.ImagesType == "rbd" && !rbd.Available {
+			var fe *config.FieldError
+			if !errors.As(err, &fe) || fe.Key != "agent.images_type" || !strings.Contains(fe.Problem, "Ceph support") {
+				t.Errorf("%+v in a build without Ceph: %v", ok, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%+v: %v", ok, err)
+		}
+	}
+	if !rbd.Available {
+		return
+	}
+	for _, tc := range []struct {
+		a    Agent
+		key  string
+		want string
+	}{
+		{Agent{ImagesType: "raw"}, "agent.images_type", `"raw": want qcow2 or rbd`},
+		{Agent{ImagesType: "rbd"}, "agent.images_rbd_pool", "needs a pool"},
+		{Agent{ImagesType: "rbd", ImagesRBDPool: "vms/x"}, "agent.images_rbd_pool", "needs a pool"},
+		{Agent{ImagesType: "rbd", ImagesRBDPool: "vms", RBDUser: "client nova"}, "agent.rbd_user", "a cephx id"},
+		{Agent{ImagesType: "rbd", ImagesRBDPool: "vms", RBDSecretUUID: "nova"}, "agent.rbd_secret_uuid", "must be a UUID"},
+		{Agent{ImagesType: "rbd", ImagesRBDPool: "vms", RBDUser: "nova"}, "agent.images_rbd_ceph_conf", "need the cluster's ceph.conf"},
+		{Agent{ImagesType: "rbd", ImagesRBDPool: "vms", ImagesRBDCephConf: "/etc/ceph/ceph.conf", RBDUser: "nova"}, "agent.rbd_secret_uuid", "needs the secret uuid"},
+		{Agent{ImagesType: "rbd", ImagesRBDPool: "vms", ImagesRBDCephConf: "/etc/ceph/ceph.conf", RBDUser: "nova", RBDSecretUUID: secret},
+			"agent.rbd_secrets", "must name rbd_secret_uuid"},
+	} {
+		err := tc.a.Validate()
+		var fe *config.FieldError
+		if !errors.As(err, &fe) || fe.Key != tc.key || !strings.Contains(fe.Problem, tc.want) {
+			t.Errorf("%+v: %v, want %s: ...%s...", tc.a, err, tc.key, tc.want)
 		}
 	}
 }

@@ -47,7 +47,7 @@ func (c *ComputeConfig) Validate() error { return c.Agent.Validate() }
 
 // NewCompute returns the compute area with its defaults.
 func NewCompute() *Compute {
-	return &Compute{Config: ComputeConfig{DefaultFlavors: true, AllowResizeToSameHost: true, Agent: Agent{Enabled: true, Driver: "qemu"}}}
+	return &Compute{Config: ComputeConfig{DefaultFlavors: true, AllowResizeToSameHost: true, Agent: Agent{Enabled: true, Driver: "qemu", ImagesType: "qcow2", ImagesRBDPool: "vms"}}}
 }
 
 // defaultFlavors are devstack's.

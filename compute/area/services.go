@@ -43,6 +43,17 @@ const (
 // keyring (false).
 const RBDSecretKey = "compute.agent.rbd_secret"
 
+// RBDClusterKey is where the in-process compute agent, when it keeps
+// root disks on RBD with no ceph.conf of its own
+// (compute.agent.images_type rbd, images_rbd_ceph_conf empty), takes
+// the cluster of an RBD volume backend running in the same process,
+// with standard types only: func(conf, cluster, user, keyring,
+// secretUUID string), the backend's ceph.conf, cluster name, cephx
+// user, its keyring file and the secret uuid of its connections (""
+// for the cluster's fsid). The backend lends its keyring for that uuid
+// through RBDSecretKey too, so guests attach their disks with it.
+const RBDClusterKey = "compute.agent.rbd_cluster"
+
 // VolumeExtendedKey is where the compute area takes Cinder's
 // volume-extended event from the block-storage area, with standard types
 // only: func(ctx, instance, volume string, size int64) error, size in
@@ -150,6 +161,7 @@ func imageInfo(m map[string]any) compute.ImageInfo {
 	i.MinDisk, _ = m["min_disk"].(int64)
 	i.MinRAM, _ = m["min_ram"].(int64)
 	i.Properties, _ = m["properties"].(map[string]string)
+	i.Locations, _ = m["locations"].([]string)
 	return i
 }
 

@@ -397,6 +397,7 @@ func (v *Volume) startRBDAgent(env *compose.Env, sess *kitagent.Session) error {
 	cfg := rbd.Config{ConfFile: rc.CephConf, ClusterName: rc.ClusterName, User: rc.User, Keyring: rc.Keyring, Pool: rc.Pool,
 		SecretUUID: rc.SecretUUID, MaxCloneDepth: depth, FlattenFromSnapshot: rc.FlattenVolumeFromSnapshot, ChunkSizeMB: rc.StoreChunkSize}
 	log := env.Log.With("agent", host)
+	lendRBDCluster(env, rc)
 	env.Go("volume agent "+host, func(ctx context.Context) error {
 		var cl *rbd.Client
 		for {
@@ -470,6 +471,21 @@ func lendRBDKeyring(env *compose.Env, log *slog.Logger, rc RBD, fsid string) {
 		log.Info("volume agent: the compute agent in this process takes the backend's keyring for its volumes' secret uuid", "secret_uuid", uuid, "keyring", rc.Keyring)
 	default:
 		log.Info("volume agent: compute.agent.rbd_secrets names the volumes' secret uuid already: its keyring is used", "secret_uuid", uuid)
+	}
+}
+
+// computeRBDClusterKey is the in-process compute agent's default
+// cluster of root disks on RBD (compute/area's RBDClusterKey):
+// func(conf, cluster, user, keyring, secretUUID string).
+const computeRBDClusterKey = "compute.agent.rbd_cluster"
+
+// lendRBDCluster gives the compute agent running in this process, if it
+// keeps root disks on RBD without a ceph.conf of its own, the RBD
+// backend's cluster, user and keyring (its secret uuid's keyring goes
+// through lendRBDKeyring once connected).
+func lendRBDCluster(env *compose.Env, rc RBD) {
+	if set, err := compose.Provided[func(conf, cluster, user, keyring, secretUUID string)](env, computeRBDClusterKey); err == nil {
+		set(rc.CephConf, rc.ClusterName, rc.User, rc.Keyring, rc.SecretUUID)
 	}
 }
 

@@ -1032,10 +1032,14 @@ func (c *Client) Import(ctx context.Context, id, path string, n, size int64) err
 	if err := validID(id); err != nil {
 		return err
 	}
+	return c.importAs(ctx, VolumeName(id), path, n, size)
+}
+
+// importAs is Import into image name.
+func (c *Client) importAs(ctx context.Context, name, path string, n, size int64) error {
 	if n < 0 || n > size {
 		return fmt.Errorf("%w: %d bytes of content for %d", ErrInvalid, n, size)
 	}
-	name := VolumeName(id)
 	if _, err := c.info(name); err == nil || !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -1122,7 +1126,11 @@ func (c *Client) Export(ctx context.Context, id, path string) (int64, error) {
 	if err := validID(id); err != nil {
 		return 0, err
 	}
-	name := VolumeName(id)
+	return c.exportAs(ctx, VolumeName(id), path)
+}
+
+// exportAs is Export of image name.
+func (c *Client) exportAs(ctx context.Context, name, path string) (int64, error) {
 	img, err := librbd.OpenImageReadOnly(c.ioctx, name, librbd.NoSnapshot)
 	if isNotFound(err) {
 		return 0, fmt.Errorf("%w: image %s/%s", ErrNotFound, c.cfg.Pool, name)

@@ -58,6 +58,16 @@
 //     "ceph", secret_uuid (the cluster's fsid unless configured),
 //     volume_id, discard.
 //
+// Images by name, for a pool's other users (the compute agent's root
+// disks on RBD, Nova's "<instance uuid>_disk" in its images_rbd_pool):
+// ImageInfo, CloneImageTo (a clone of an image service's rbd://
+// location, as CloneImage), ImportImage (as Import, through
+// "<name>.partial"), GrowImage, ExportImage, RemoveImage (with its
+// snapshots and a half-made import; a clone's parent is not touched),
+// RemovePartial, and SnapshotImage, RollbackImage, RemoveImageSnapshot
+// (an unprotected snapshot to roll back to, as Nova's resize snapshot).
+// A name is letters, digits, '-' and '_'.
+//
 // Every operation is idempotent, because the volume agent does its work
 // again after a crash: a create finds the image it made (with the size
 // and parent it would give it) and finishes what is left (the resize,

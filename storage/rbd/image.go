@@ -48,6 +48,11 @@ func (c *Client) CloneImage(ctx context.Context, id, loc string, size int64) err
 	if err := validID(id); err != nil {
 		return err
 	}
+	return c.cloneLocation(VolumeName(id), loc, size)
+}
+
+// cloneLocation is CloneImage to image name.
+func (c *Client) cloneLocation(name, loc string, size int64) error {
 	fsid, pool, image, snap, err := ParseLocation(loc)
 	if err != nil {
 		return err
@@ -55,7 +60,6 @@ func (c *Client) CloneImage(ctx context.Context, id, loc string, size int64) err
 	if fsid != c.fsid {
 		return fmt.Errorf("%w: %s is in another cluster", ErrInvalid, loc)
 	}
-	name := VolumeName(id)
 	want := pool + "/" + image + "@" + snap
 	in, err := c.info(name)
 	if errors.Is(err, ErrNotFound) {

@@ -57,6 +57,19 @@ func (*Client) OpenBackupSnapshot(context.Context, string, string) (*Handle, err
 	return nil, ErrUnavailable
 }
 
+func (*Client) ImageInfo(context.Context, string) (Info, error)           { return Info{}, ErrUnavailable }
+func (*Client) CloneImageTo(context.Context, string, string, int64) error { return ErrUnavailable }
+func (*Client) ImportImage(context.Context, string, string, int64, int64) error {
+	return ErrUnavailable
+}
+func (*Client) GrowImage(context.Context, string, int64) error             { return ErrUnavailable }
+func (*Client) ExportImage(context.Context, string, string) (int64, error) { return 0, ErrUnavailable }
+func (*Client) RemoveImage(context.Context, string) error                  { return ErrUnavailable }
+func (*Client) RemovePartial(context.Context, string) error                { return ErrUnavailable }
+func (*Client) SnapshotImage(context.Context, string, string) error        { return ErrUnavailable }
+func (*Client) RollbackImage(context.Context, string, string) error        { return ErrUnavailable }
+func (*Client) RemoveImageSnapshot(context.Context, string, string) error  { return ErrUnavailable }
+
 // Handle is an open volume's API in a build without Ceph support: no
 // Client opens one, and its methods return ErrUnavailable.
 type Handle struct{}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/placement"
@@ -25,7 +26,7 @@ import (
 //	PUT  /internal/compute/hosts/{host}/instances/{id}/snapshot the data of the instance's snapshot under way
 //	PUT  /internal/compute/hosts/{host}/instances/{id}/migration the disk of a move, from its source
 //	GET  /internal/compute/hosts/{host}/instances/{id}/migration the disk of a move, to its destination
-//	GET  /internal/compute/images/{id}                         an image's data, for a host building an instance of it
+//	GET  /internal/compute/images/{id}                         an image's data, for a host building an instance of it (HEAD: its headers, with X-Image-Location)
 func (a *API) internalRoutes(rt *httpapi.Router) {
 	rt.HandleFunc("GET /internal/compute/hosts/{host}", a.agentOp(a.hostState))
 	rt.HandleFunc("PUT /internal/compute/hosts/{host}/service", a.agentOp(a.hostReport))
@@ -396,7 +397,18 @@ func (a *API) imageData(w http.ResponseWriter, r *http.Request) error {
 	if info.Checksum != "" {
 		h.Set("Content-MD5", info.Checksum)
 	}
+	// The rbd:// URLs of the image's data, one header each: an agent
+	// that keeps root disks on the same cluster clones the image (it
+	// asks with HEAD first). Only compute agents reach this route.
+	for _, l := range info.Locations {
+		if strings.HasPrefix(l, "rbd://") {
+			h.Add("X-Image-Location", l)
+		}
+	}
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
 	_, err = io.Copy(w, rc)
 	if err != nil {
 		httpapi.Logger(r.Context()).Warn("image data to a compute host cut", "image", info.ID, "err", err)

@@ -1,0 +1,372 @@
+//go:build cgo && (pacific || quincy || reef || squid)
+
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gostack/gostack/compute"
+	"github.com/gostack/gostack/compute/agent"
+	"github.com/gostack/gostack/compute/guestimage/guesttest"
+	"github.com/gostack/gostack/internal/cephtest"
+	"github.com/gostack/gostack/internal/testenv"
+	kitagent "github.com/gostack/gostack/kit/agent"
+	"github.com/gostack/gostack/kit/crashpoint"
+	"github.com/gostack/gostack/storage/rbd"
+)
+
+var (
+	cephOnce sync.Once
+	cephC    *cephtest.Cluster
+	cephErr  error
+)
+
+// cephCluster is the test binary's private Ceph cluster with the pools
+// "vms" (root disks) and "images" (an RBD image store's), started on
+// first use and stopped when the binary ends.
+func cephCluster(t *testing.T) *cephtest.Cluster {
+	t.Helper()
+	if err := cephtest.Available(); err != nil {
+		if testenv.CI() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	cephOnce.Do(func() {
+		cephC, cephErr = cephtest.Start(cephtest.Options{Pools: []string{"vms", "images"}})
+		if cephErr == nil {
+			testenv.OnExit(func() { cephC.Stop() })
+		}
+	})
+	if cephErr != nil {
+		t.Fatalf("cephtest: %v", cephErr)
+	}
+	return cephC
+}
+
+// rbdHost is a host whose agent keeps root disks in the cluster's "vms"
+// pool as its cephx user, whose key the driver has under secret.
+func (c *controller) rbdHost(name string, ceph *cephtest.Cluster, secret string) *host {
+	h := c.newHost(name)
+	h.cfg.ImagesType = agent.ImagesRBD
+	h.cfg.RBD = rbd.Config{ConfFile: ceph.Conf, User: ceph.User, Keyring: ceph.Keyring, Pool: "vms", SecretUUID: secret}
+	h.rbdSecrets = map[string]string{secret: ceph.Keyring}
+	return h
+}
+
+// rbdInfo is what "rbd info" says of pool/name; ok false when there is
+// no such image.
+type rbdInfo struct {
+	Size   int64 `json:"size"`
+	Parent *struct {
+		Pool     string `json:"pool"`
+		Image    string `json:"image"`
+		Snapshot string `json:"snapshot"`
+	} `json:"parent"`
+}
+
+func rbdStat(t *testing.T, ceph *cephtest.Cluster, name string) (rbdInfo, bool) {
+	t.Helper()
+	out, err := ceph.RBD(context.Background(), "info", "--format", "json", name)
+	if err != nil {
+		if strings.Contains(string(out), "No such file") || strings.Contains(err.Error(), "No such file") {
+			return rbdInfo{}, false
+		}
+		t.Fatalf("rbd info %s: %v: %s", name, err, out)
+	}
+	var in rbdInfo
+	if err := json.Unmarshal(out, &in); err != nil {
+		t.Fatalf("rbd info %s: %v: %s", name, err, out)
+	}
+	return in, true
+}
+
+func rbdRun(t *testing.T, ceph *cephtest.Cluster, args ...string) {
+	t.Helper()
+	if out, err := ceph.RBD(context.Background(), args...); err != nil {
+		t.Fatalf("rbd %v: %v: %s", args, err, out)
+	}
+}
+
+// TestRBDRootDisk: with images_type rbd, a server's root disk is the
+// RBD image vms/<uuid>_disk of the flavor's size, which the real QEMU
+// guest boots from through librbd: imported from the cached raw image
+// when the image service keeps it elsewhere, a copy-on-write clone of
+// the image's snapshot (never downloaded) when it keeps it on RBD in the
+// same cluster. A delete removes the disk. An agent killed during a
+// build converges after its restart; its first sync removes the
+// half-made import of its instance and never touches images of
+// instances it does not have.
+func TestRBDRootDisk(t *testing.T) {
+	ceph := cephCluster(t)
+	c := newController(t)
+	secret := uuid.NewString()
+	h := c.rbdHost("cmp1", ceph, secret)
+	raw := guesttest.Image(t)
+
+	// build builds a server of image and waits for its guest's ready
+	// line; it checks the disk's size and returns the instance and the
+	// disk's info.
+	build := func(t *testing.T, image string) (compute.Instance, rbdInfo) {
+		t.Helper()
+		start := time.Now()
+		i := c.place(h.name, image, nil, nil)
+		c.waitState(i.UUID, compute.Active, compute.PowerRunning, boot)
+		t.Logf("placed to ACTIVE: %v", time.Since(start).Round(10*time.Millisecond))
+		c.waitConsole(i.UUID, "gostack-guest: ready", boot)
+		t.Logf("placed to the ready line: %v", time.Since(start).Round(10*time.Millisecond))
+		in, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk")
+		if !ok {
+			t.Fatal("no vms/<uuid>_disk")
+		}
+		if in.Size != 1<<30 {
+			t.Errorf("vms/%s_disk has %d bytes, want the flavor's 1 GiB", i.UUID, in.Size)
+		}
+		if exists(filepath.Join(h.dir, "instances", i.UUID, "disk")) {
+			t.Error("a local disk was made too")
+		}
+		return i, in
+	}
+	remove := func(t *testing.T, i compute.Instance) {
+		t.Helper()
+		c.action(i.UUID, "delete")
+		c.waitGone(i.UUID, time.Minute)
+		if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk"); ok {
+			t.Errorf("vms/%s_disk is left after the delete", i.UUID)
+		}
+	}
+
+	t.Run("import", func(t *testing.T) {
+		h.start()
+		defer h.stop()
+		image := c.images.add(t, raw, "raw", "")
+		mark := c.reqs.mark()
+		i, in := build(t, image)
+		if in.Parent != nil {
+			t.Errorf("the imported disk has a parent: %+v", *in.Parent)
+		}
+		if got := c.reqs.since(mark, "GET /internal/compute/images/"+image); len(got) != 1 {
+			t.Errorf("downloads of the image: %v, want 1", got)
+		}
+		remove(t, i)
+	})
+
+	t.Run("clone", func(t *testing.T) {
+		h.start()
+		defer h.stop()
+		// The image as Glance's RBD store keeps it: images/<id>, its
+		// snapshot "snap", protected.
+		image := c.images.add(t, raw, "raw", "")
+		rbdRun(t, ceph, "import", "--no-progress", "--image-format", "2", raw, "images/"+image)
+		rbdRun(t, ceph, "snap", "create", "images/"+image+"@snap")
+		rbdRun(t, ceph, "snap", "protect", "images/"+image+"@snap")
+		c.images.mu.Lock()
+		c.images.locations = map[string][]string{image: {"rbd://" + ceph.FSID + "/images/" + image + "/snap"}}
+		c.images.mu.Unlock()
+		mark := c.reqs.mark()
+		i, in := build(t, image)
+		if in.Parent == nil || in.Parent.Pool != "images" || in.Parent.Image != image || in.Parent.Snapshot != "snap" {
+			t.Errorf("the disk is not a clone of images/%s@snap: %+v", image, in.Parent)
+		}
+		if got := c.reqs.since(mark, "GET /internal/compute/images/"+image); len(got) != 0 {
+			t.Errorf("an image the disk was cloned from was downloaded: %v", got)
+		}
+		remove(t, i)
+		if _, ok := rbdStat(t, ceph, "images/"+image); !ok {
+			t.Error("the image's own RBD image went with the clone")
+		}
+	})
+
+	t.Run("crash", func(t *testing.T) {
+		// A qcow2 image: converted to raw on its way into the cluster.
+		q := filepath.Join(t.TempDir(), "guest.qcow2")
+		qemuImg(t, "convert", "-q", "-f", "raw", "-O", "qcow2", raw, q)
+		image := c.images.add(t, q, "qcow2", "")
+		// Images of instances this host does not have: never touched.
+		other := uuid.NewString()
+		rbdRun(t, ceph, "create", "--size", "1M", "vms/"+other+"_disk.partial")
+		rbdRun(t, ceph, "create", "--size", "1M", "vms/"+other+"_disk")
+		defer ceph.RBD(context.Background(), "rm", "--no-progress", "vms/"+other+"_disk.partial")
+		defer ceph.RBD(context.Background(), "rm", "--no-progress", "vms/"+other+"_disk")
+		var built []compute.Instance
+		for _, point := range []string{"compute.agent.image", "compute.agent.disk", "compute.agent.spawned"} {
+			exited := h.startProcess(crashpoint.Env + "=" + point)
+			i := c.place(h.name, image, nil, nil)
+			select {
+			case <-exited:
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the agent did not reach %s:\n%s", point, h.logs)
+			}
+			_, made := rbdStat(t, ceph, "vms/"+i.UUID+"_disk")
+			if want := point != "compute.agent.image"; made != want {
+				t.Fatalf("killed at %s: vms/<uuid>_disk there %v, want %v", point, made, want)
+			}
+			if point == "compute.agent.image" {
+				// As an import cut short by the kill leaves it.
+				rbdRun(t, ceph, "create", "--size", "4M", "vms/"+i.UUID+"_disk.partial")
+			}
+			pid := qemuPid(h.qemuDir, i.UUID)
+			restart := time.Now()
+			h.start()
+			c.waitState(i.UUID, compute.Active, compute.PowerRunning, boot)
+			t.Logf("killed at %s, restart to ACTIVE: %v", point, time.Since(restart).Round(time.Millisecond))
+			if point == "compute.agent.spawned" && qemuPid(h.qemuDir, i.UUID) != pid {
+				t.Errorf("the guest was started again after the restart")
+			}
+			if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk.partial"); ok {
+				t.Error("the half-made import is left")
+			}
+			h.stop()
+			built = append(built, i)
+		}
+		// A half-made import of an instance built since (a kill during
+		// an import after which the disk was made all the same): the
+		// first sync removes it, and leaves the guest alone.
+		i := built[0]
+		rbdRun(t, ceph, "create", "--size", "4M", "vms/"+i.UUID+"_disk.partial")
+		pid := qemuPid(h.qemuDir, i.UUID)
+		h.start()
+		h.waitFirstSync()
+		if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk.partial"); ok {
+			t.Error("the first sync left the half-made import of its instance")
+		}
+		if qemuPid(h.qemuDir, i.UUID) != pid {
+			t.Error("the restart disturbed a running guest")
+		}
+		for _, name := range []string{other + "_disk.partial", other + "_disk"} {
+			if _, ok := rbdStat(t, ceph, "vms/"+name); !ok {
+				t.Errorf("vms/%s of an instance this host does not have was removed", name)
+			}
+		}
+		for _, i := range built {
+			remove(t, i)
+		}
+		h.stop()
+	})
+}
+
+// TestRBDMove: a disk on RBD is shared: a resize to another host sends
+// no disk (the destination grows the same image to the new flavor's
+// size), a revert rolls it back to its size before the move, and after
+// a confirmed move the resize snapshot goes and the guest boots on its
+// new host from the same image.
+func TestRBDMove(t *testing.T) {
+	ceph := cephCluster(t)
+	c := newController(t)
+	secret := uuid.NewString()
+	h1, h2 := c.rbdHost("cmp1", ceph, secret), c.rbdHost("cmp2", ceph, secret)
+	h1.start()
+	h2.start()
+	i := c.place(h1.name, c.images.add(t, guesttest.Image(t), "raw", ""), nil, nil)
+	c.waitState(i.UUID, compute.Active, compute.PowerRunning, boot)
+	c.waitConsole(i.UUID, "gostack-guest: ready", boot)
+	c.action(i.UUID, "stop")
+	c.waitState(i.UUID, compute.Stopped, compute.PowerShutdown, 2*time.Minute)
+	disk := "vms/" + i.UUID + "_disk"
+
+	bigger := i.Flavor
+	bigger.ID, bigger.Name, bigger.RootGB = "2", "small", 2
+	mark := c.reqs.mark()
+	c.move(i.UUID, h2.name, &bigger)
+	if in, _ := rbdStat(t, ceph, disk); in.Size != 2<<30 {
+		t.Errorf("resized: %s has %d bytes, want 2 GiB", disk, in.Size)
+	}
+	if sent := c.reqs.since(mark, "/migration"); len(sent) > 0 {
+		t.Errorf("a disk on RBD moved through the controller: %v", sent)
+	}
+	c.revert(i.UUID)
+	if in, _ := rbdStat(t, ceph, disk); in.Size != 1<<30 {
+		t.Errorf("reverted: %s has %d bytes, want 1 GiB again", disk, in.Size)
+	}
+	if out, err := ceph.RBD(context.Background(), "snap", "ls", disk); err != nil || strings.Contains(string(out), "nova-resize") {
+		t.Errorf("after the revert: rbd snap ls %s: %v: %s", disk, err, out)
+	}
+
+	c.move(i.UUID, h2.name, &bigger)
+	if _, _, err := c.store.ConfirmResize(context.Background(), admin, i.UUID); err != nil {
+		t.Fatal(err)
+	}
+	c.waitState(i.UUID, compute.Stopped, compute.PowerShutdown, 2*time.Minute)
+	eventually(t, "the resize snapshot gone after the confirm", func() bool {
+		out, err := ceph.RBD(context.Background(), "snap", "ls", disk)
+		return err == nil && !strings.Contains(string(out), "nova-resize")
+	})
+	c.action(i.UUID, "start")
+	c.waitState(i.UUID, compute.Active, compute.PowerRunning, time.Minute)
+	if in, _ := rbdStat(t, ceph, disk); in.Size != 2<<30 {
+		t.Errorf("confirmed: %s has %d bytes, want 2 GiB", disk, in.Size)
+	}
+	c.action(i.UUID, "delete")
+	c.waitGone(i.UUID, time.Minute)
+	if _, ok := rbdStat(t, ceph, disk); ok {
+		t.Errorf("%s is left after the delete", disk)
+	}
+}
+
+// TestRBDConfigRefused: an agent with an unknown images type does not
+// run, saying why; a build on a root disks' cluster the agent cannot
+// reach (its ceph.conf missing) fails with the reason and leaves
+// nothing; and an image larger than the flavor's disk is refused before
+// anything is written to the cluster.
+func TestRBDConfigRefused(t *testing.T) {
+	ceph := cephCluster(t)
+	c := newController(t)
+
+	bad := c.newHost("cmp0")
+	bad.cfg.ImagesType = "nfs"
+	a := &agent.Agent{Config: bad.cfg, Driver: newFake(), Session: kitagent.NewSession(c.creds)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Run(ctx); err == nil || !strings.Contains(err.Error(), `images type "nfs": want qcow2 or rbd`) {
+		t.Errorf("images type nfs: Run = %v", err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		conf string
+		big  bool
+		want string
+	}{
+		{"no ceph.conf", filepath.Join(t.TempDir(), "missing.conf"), false, "root disks on rbd: rbd: configuration"},
+		{"disk too small", ceph.Conf, true, "flavor's disk is too small for the image"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := c.rbdHost("cmp-"+strings.ReplaceAll(tc.name, " ", "-"), ceph, uuid.NewString())
+			h.cfg.RBD.ConfFile = tc.conf
+			h.start()
+			defer h.stop()
+			image := c.images.add(t, guesttest.Image(t), "raw", "")
+			if tc.big {
+				big := filepath.Join(t.TempDir(), "big.qcow2")
+				qemuImg(t, "create", "-q", "-f", "qcow2", big, "2G")
+				image = c.images.add(t, big, "qcow2", "")
+			}
+			i := c.place(h.name, image, nil, nil)
+			got := c.waitFor(i.UUID, "in error", time.Minute, func(i compute.Instance, err error) bool {
+				return err == nil && i.VMState == compute.Error
+			})
+			if got.Fault == nil || !strings.Contains(got.Fault.Message, tc.want) {
+				t.Fatalf("instance %s, want a fault with %q", brief(got), tc.want)
+			}
+			t.Logf("fault: %s", got.Fault.Message)
+			if tc.conf == ceph.Conf {
+				for _, name := range []string{i.UUID + "_disk", i.UUID + "_disk.partial"} {
+					if _, ok := rbdStat(t, ceph, "vms/"+name); ok {
+						t.Errorf("vms/%s left by a refused build", name)
+					}
+				}
+			}
+			if exists(filepath.Join(h.qemuDir, i.UUID)) {
+				t.Error("a guest was made")
+			}
+		})
+	}
+}
