@@ -1,7 +1,12 @@
 package identity_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,6 +14,7 @@ import (
 	"github.com/gostack/gostack/identity"
 	"github.com/gostack/gostack/identity/fernet"
 	"github.com/gostack/gostack/identity/password"
+	"github.com/gostack/gostack/internal/testenv"
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/watch"
 )
@@ -251,4 +257,153 @@ func TestComplianceValidateInactivity(t *testing.T) {
 	if err := c.Validate(); err == nil || err.Error() != "disable_user_account_days_inactive must be 0 (off) or more" {
 		t.Errorf("Validate = %v", err)
 	}
+}
+
+// TestInactivityAgainstKeystone: whether a user reads as enabled, and
+// what an update that enables them stamps, are what Keystone's own User
+// model (python3-keystone's sql_model, its clock fixed) answers, for
+// random creation times, last activities, days, exemptions and clocks,
+// midnights included.
+func TestInactivityAgainstKeystone(t *testing.T) {
+	testenv.RequirePython(t, "keystone.identity.backends.sql_model", "python3-keystone")
+	type tc struct {
+		Days    int    `json:"days"`
+		Created *int64 `json:"created"`
+		Last    *int64 `json:"last"`
+		Exempt  bool   `json:"exempt"`
+		Now     int64  `json:"now"`
+	}
+	at := func(s string) *int64 {
+		u := must[time.Time](t)(time.Parse(time.RFC3339, s)).Unix()
+		return &u
+	}
+	cases := []tc{
+		{Days: 1, Created: at("2026-03-01T23:59:59Z"), Now: *at("2026-03-02T00:00:00Z")},
+		{Days: 1, Created: at("2026-03-01T00:00:00Z"), Now: *at("2026-03-01T23:59:59Z")},
+		{Days: 2, Created: at("2026-03-01T12:00:00Z"), Last: at("2026-03-03T23:59:59Z"), Now: *at("2026-03-05T00:00:01Z")},
+		{Days: 2, Created: at("2026-03-01T12:00:00Z"), Last: at("2026-03-03T00:00:00Z"), Now: *at("2026-03-04T23:59:59Z")},
+		{Days: 5, Now: *at("2030-01-01T00:00:00Z")},
+		{Days: 5, Created: at("2026-03-01T12:00:00Z"), Exempt: true, Now: *at("2030-01-01T00:00:00Z")},
+		{Days: 0, Created: at("2026-03-01T12:00:00Z"), Now: *at("2030-01-01T00:00:00Z")},
+	}
+	rng := rand.New(rand.NewPCG(16, 9))
+	base := *at("2026-01-01T00:00:00Z")
+	for range 200 {
+		c := tc{Days: []int{0, 1, 2, 3, 7, 30, 90}[rng.IntN(7)], Exempt: rng.IntN(5) == 0}
+		from := base + rng.Int64N(200*86400)
+		if rng.IntN(10) != 0 {
+			created := from
+			c.Created = &created
+		}
+		if rng.IntN(3) != 0 {
+			last := from + rng.Int64N(100*86400)
+			c.Last, from = &last, last
+		}
+		c.Now = from + rng.Int64N(120*86400)
+		cases = append(cases, c)
+	}
+	in := must[[]byte](t)(json.Marshal(cases))
+	cmd := exec.Command(testenv.SystemPython, "-c", `
+import datetime, json, sys
+import keystone.conf
+from keystone.identity.backends import sql_model
+from keystone.identity.backends import resource_options as iro
+
+CONF = keystone.conf.CONF
+keystone.conf.configure()
+CONF([], project='keystone', default_config_files=[])
+
+class Clock:
+    now = None
+    @classmethod
+    def utcnow(cls):
+        return cls.now
+
+class Module:  # sql_model's datetime module, its clock fixed
+    timedelta = datetime.timedelta
+    date = datetime.date
+    datetime = Clock
+
+sql_model.datetime = Module
+utc = lambda s: datetime.datetime.fromtimestamp(s, datetime.timezone.utc).replace(tzinfo=None)
+res = []
+for c in json.load(sys.stdin):
+    CONF.set_override('disable_user_account_days_inactive', c['days'] or None, group='security_compliance')
+    u = sql_model.User()
+    u._enabled = True
+    if c['created'] is not None:
+        u.created_at = utc(c['created'])
+    if c['last'] is not None:
+        u.last_active_at = utc(c['last']).date()
+    if c['exempt']:
+        opt = sql_model.UserOption(option_id=iro.IGNORE_USER_INACTIVITY_OPT.option_id, option_value=True)
+        u._resource_option_mapper[opt.option_id] = opt
+    Clock.now = utc(c['now'])
+    enabled = bool(u.enabled)
+    u.enabled = True  # the setter, as an update that enables the user
+    res.append({'enabled': enabled, 'last_active_at': u.last_active_at.isoformat() if u.last_active_at else None})
+print(json.dumps(res))
+`)
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("keystone: %v\n%s", err, out)
+	}
+	var want []struct {
+		Enabled      bool    `json:"enabled"`
+		LastActiveAt *string `json:"last_active_at"`
+	}
+	if err := json.Unmarshal(out, &want); err != nil || len(want) != len(cases) {
+		t.Fatalf("%v: %s", err, out)
+	}
+
+	x := newInactivity(t, 0)
+	for i, c := range cases {
+		x.s.Compliance = identity.Compliance{}
+		x.now = time.Unix(base, 0).UTC()
+		if c.Created != nil {
+			x.now = time.Unix(*c.Created, 0).UTC()
+		}
+		u := identity.User{Name: fmt.Sprintf("u%d", i)}
+		if c.Exempt {
+			yes := true
+			u.Options.IgnoreUserInactivity = &yes
+		}
+		u = x.user(t, u)
+		if c.Created == nil {
+			if _, err := x.s.DB().Exec(x.ctx, "UPDATE identity_users SET created_at = NULL WHERE id = ?", u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c.Last != nil {
+			x.s.Compliance.DisableUserAccountDaysInactive = 1 // to stamp it
+			x.now = time.Unix(*c.Last, 0).UTC()
+			if err := x.s.RecordActive(x.ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		x.s.Compliance.DisableUserAccountDaysInactive = c.Days
+		x.now = time.Unix(c.Now, 0).UTC()
+		got := must[identity.User](t)(x.s.GetUser(x.ctx, u.ID))
+		if got.Enabled != want[i].Enabled {
+			t.Errorf("%+v: enabled %v, Keystone %v", c, got.Enabled, want[i].Enabled)
+		}
+		got.Enabled = true
+		got = must[identity.User](t)(x.s.UpdateUser(x.ctx, got))
+		var stamped *string
+		if got.LastActiveAt != nil {
+			d := got.LastActiveAt.Format(time.DateOnly)
+			stamped = &d
+		}
+		if (stamped == nil) != (want[i].LastActiveAt == nil) || (stamped != nil && *stamped != *want[i].LastActiveAt) {
+			t.Errorf("%+v: enabling stamps %v, Keystone %v", c, deref(stamped), deref(want[i].LastActiveAt))
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "none"
+	}
+	return *s
 }
