@@ -17,9 +17,10 @@ import (
 // is on); IgnoreChangePasswordUponFirstUse from the immediate expiry of a
 // password an administrator sets under change_password_upon_first_use;
 // LockPassword refuses the user's own password change (an administrator
-// may still reset it); IgnoreUserInactivity from being disabled for
-// inactivity (Compliance.DisableUserAccountDaysInactive: the user reads
-// as enabled however long ago they last authenticated). MultiFactorAuthRules are enforced by Auth unless
+// may still reset it); IgnoreUserInactivity exempts the user from being
+// disabled for inactivity (Compliance.DisableUserAccountDaysInactive:
+// they read as enabled however long ago they last authenticated).
+// MultiFactorAuthRules are enforced by Auth unless
 // MultiFactorAuthEnabled is false, as Keystone enforces them: a token
 // needs the methods of one rule, gathered in one request or across
 // requests with the auth receipt a 401 hands out (MFARequired). A rule

@@ -111,7 +111,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	}
 	// Keystone's create_user stamps created_at, and its enabled setter
 	// the activity of a user created enabled.
-	now := s.now()
+	now := s.now().Truncate(time.Microsecond) // as stored
 	u.CreatedAt, u.LastActiveAt = &now, nil
 	if u.Enabled {
 		u.LastActiveAt = s.Compliance.activeToday(now)
