@@ -5,6 +5,7 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -101,13 +102,16 @@ func rbdRun(t *testing.T, ceph *cephtest.Cluster, args ...string) {
 // guest boots from through librbd: imported from the cached raw image
 // when the image service keeps it elsewhere, a copy-on-write clone of
 // the image's snapshot (never downloaded) when it keeps it on RBD in the
-// same cluster. A delete removes the disk. An agent killed during a
+// same cluster. A snapshot of the running guest is a standalone qcow2
+// a server boots from (imported, converted to raw). A delete removes the
+// disk. An agent killed during a
 // build converges after its restart; its first sync removes the
 // half-made import of its instance and never touches images of
 // instances it does not have.
 func TestRBDRootDisk(t *testing.T) {
 	ceph := cephCluster(t)
 	c := newController(t)
+	c.images.dir = t.TempDir()
 	secret := uuid.NewString()
 	h := c.rbdHost("cmp1", ceph, secret)
 	raw := guesttest.Image(t)
@@ -156,6 +160,46 @@ func TestRBDRootDisk(t *testing.T) {
 		if got := c.reqs.since(mark, "GET /internal/compute/images/"+image); len(got) != 1 {
 			t.Errorf("downloads of the image: %v, want 1", got)
 		}
+
+		// A snapshot of the running guest: the disk read through librbd
+		// and sent as a standalone qcow2 of its size; a server of it (a
+		// qcow2 image: converted to raw into the cluster) boots.
+		pid := qemuPid(h.qemuDir, i.UUID)
+		img, err := c.images.CreateSnapshot(context.Background(), "proj", "snap", "qcow2", 1, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := c.store.StartSnapshot(context.Background(), admin, i.UUID, img.ID); err != nil {
+			t.Fatal(err)
+		}
+		got := c.waitFor(i.UUID, "snapshot done", 2*time.Minute, func(i compute.Instance, err error) bool {
+			return err == nil && i.TaskState == compute.NoTask
+		})
+		t.Logf("snapshot of a running guest on RBD: %v", time.Since(start).Round(10*time.Millisecond))
+		if got.VMState != compute.Active || got.PowerState != compute.PowerRunning || qemuPid(h.qemuDir, i.UUID) != pid {
+			t.Fatalf("after the snapshot: %s, QEMU %d (was %d)", brief(got), qemuPid(h.qemuDir, i.UUID), pid)
+		}
+		c.images.mu.Lock()
+		path := c.images.snapshots[img.ID]
+		c.images.mu.Unlock()
+		out, err := exec.Command("qemu-img", "info", "--output=json", path).Output()
+		if err != nil {
+			t.Fatalf("the snapshot's data %q: %v", path, err)
+		}
+		var info struct {
+			Format      string `json:"format"`
+			VirtualSize int64  `json:"virtual-size"`
+			Backing     string `json:"backing-filename"`
+		}
+		if err := json.Unmarshal(out, &info); err != nil || info.Format != "qcow2" || info.Backing != "" || info.VirtualSize != 1<<30 {
+			t.Fatalf("the snapshot: %s (%v)", out, err)
+		}
+		snap := c.images.add(t, path, "qcow2", "")
+		j := c.place(h.name, snap, nil, func(i *compute.Instance) { i.Hostname = "vm-of-snap" })
+		c.waitState(j.UUID, compute.Active, compute.PowerRunning, boot)
+		c.waitConsole(j.UUID, "gostack-guest: hostname vm-of-snap", boot)
+		remove(t, j)
 		remove(t, i)
 	})
 

@@ -181,16 +181,9 @@ func (c *Compute) startAgent(ctx context.Context, env *compose.Env) error {
 	// area lends as it is built (after this area): asked at the first
 	// disk.
 	if ac.ImagesType == agent.ImagesRBD && ac.ImagesRBDCephConf == "" {
-		lent := &lentCluster{}
+		lent := &lentCluster{pool: ac.ImagesRBDPool}
 		env.Provide(RBDClusterKey, lent.set)
-		ag.RBDConfig = func(context.Context) (rbd.Config, error) {
-			cfg, ok := lent.get()
-			if !ok {
-				return rbd.Config{}, errors.New("compute.agent.images_type is rbd with no images_rbd_ceph_conf, and this process runs no RBD volume backend (volume.rbd.ceph_conf) to take the cluster from")
-			}
-			cfg.Pool = ac.ImagesRBDPool
-			return cfg, nil
-		}
+		ag.RBDConfig = lent.config
 	}
 	// The run is started in the background: the switch may be the
 	// network agent's, which it starts itself.
@@ -313,23 +306,26 @@ func (c *Compute) RunAgent(ctx context.Context, core *compose.Config, log *slog.
 }
 
 // lentCluster is the RBD volume backend's cluster, lent through
-// RBDClusterKey.
+// RBDClusterKey, for root disks in pool.
 type lentCluster struct {
-	mu  sync.Mutex
-	cfg *rbd.Config
+	pool string
+	mu   sync.Mutex
+	cfg  *rbd.Config
 }
 
 func (l *lentCluster) set(conf, cluster, user, keyring, secretUUID string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.cfg = &rbd.Config{ConfFile: conf, ClusterName: cluster, User: user, Keyring: keyring, SecretUUID: secretUUID}
+	l.cfg = &rbd.Config{ConfFile: conf, ClusterName: cluster, User: user, Keyring: keyring, SecretUUID: secretUUID, Pool: l.pool}
 }
 
-func (l *lentCluster) get() (rbd.Config, bool) {
+// config is the agent's RBDConfig: the lent cluster, or why there is
+// none.
+func (l *lentCluster) config(context.Context) (rbd.Config, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.cfg == nil {
-		return rbd.Config{}, false
+		return rbd.Config{}, errors.New("compute.agent.images_type is rbd with no images_rbd_ceph_conf, and this process runs no RBD volume backend (volume.rbd.ceph_conf) to take the cluster from")
 	}
-	return *l.cfg, true
+	return *l.cfg, nil
 }

@@ -1,6 +1,7 @@
 package area
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -77,5 +78,23 @@ func TestAgentImagesType(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Key != tc.key || !strings.Contains(fe.Problem, tc.want) {
 			t.Errorf("%+v: %v, want %s: ...%s...", tc.a, err, tc.key, tc.want)
 		}
+	}
+}
+
+// TestLentCluster: root disks on RBD with no ceph.conf of their own
+// take the cluster the RBD volume backend lends (through RBDClusterKey),
+// in images_rbd_pool; with nothing lent the agent's first disk fails
+// saying what to set.
+func TestLentCluster(t *testing.T) {
+	l := &lentCluster{pool: "vms"}
+	if _, err := l.config(context.Background()); err == nil || !strings.Contains(err.Error(), "no RBD volume backend (volume.rbd.ceph_conf)") {
+		t.Errorf("nothing lent: %v", err)
+	}
+	var set func(conf, cluster, user, keyring, secretUUID string) = l.set
+	set("/etc/ceph/ceph.conf", "ceph", "gostack", "/etc/ceph/ceph.client.gostack.keyring", "")
+	got, err := l.config(context.Background())
+	want := rbd.Config{ConfFile: "/etc/ceph/ceph.conf", ClusterName: "ceph", User: "gostack", Keyring: "/etc/ceph/ceph.client.gostack.keyring", Pool: "vms"}
+	if err != nil || got != want {
+		t.Errorf("lent: %+v %v, want %+v", got, err, want)
 	}
 }
