@@ -2,6 +2,7 @@ package cinder_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -11,6 +12,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumetypes"
 	"github.com/gophercloud/gophercloud/v2/pagination"
+	"github.com/gostack/gostack/internal/apitest"
+	"github.com/gostack/gostack/storage"
 )
 
 // gopher is a gophercloud block-storage client of the test API as the
@@ -87,6 +90,30 @@ func TestGophercloud(t *testing.T) {
 		t.Fatalf("extend while extending: %v", err)
 	}
 	c.agentDone(t, vol.ID)
+	// A retype (os-retype) to another type of the pool: retyping until
+	// the pool's agent reports it done; an unknown type is a 404.
+	if _, err := volumetypes.Create(ctx, adm, volumetypes.CreateOpts{Name: "silver",
+		ExtraSpecs: map[string]string{"volume_backend_name": "lvm", "note:tier": "2"}}).Extract(); err != nil {
+		t.Fatal(err)
+	}
+	err = volumes.ChangeType(ctx, sc, vol.ID, volumes.ChangeTypeOpts{NewType: "bronze"}).ExtractErr()
+	if !gophercloud.ResponseCodeIs(err, 404) {
+		t.Fatalf("retype to an unknown type: %v", err)
+	}
+	if err := volumes.ChangeType(ctx, sc, vol.ID, volumes.ChangeTypeOpts{NewType: "silver",
+		MigrationPolicy: volumes.MigrationPolicyOnDemand}).ExtractErr(); err != nil {
+		t.Fatalf("retype: %v", err)
+	}
+	if got, err := volumes.Get(ctx, sc, vol.ID).Extract(); err != nil || got.Status != "retyping" {
+		t.Fatalf("retyping: %+v %v", got, err)
+	}
+	if r := c.Call(t, apitest.Call{Method: "PUT", Path: "/internal/volume/hosts/" + url.PathEscape(pool) + "/volumes/" + vol.ID, Token: service,
+		Body: storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeInPlace}}); r.Code != 200 {
+		t.Fatalf("the agent's report: %s", r)
+	}
+	if got, err := volumes.Get(ctx, sc, vol.ID).Extract(); err != nil || got.Status != "available" || got.VolumeType != "silver" {
+		t.Fatalf("retyped: %+v %v", got, err)
+	}
 	if err := volumes.Delete(ctx, sc, vol.ID, volumes.DeleteOpts{}).ExtractErr(); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
