@@ -290,6 +290,21 @@ func TestRetypeMigration(t *testing.T) {
 		if v, err = s.ReportVolume(ctx, defaultPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeAbort}); err != nil || v.Retype != nil {
 			t.Fatalf("aborted: %+v (%v)", v.Retype, err)
 		}
+		// An admin's reset abandons a retype: in place, at once; a
+		// migration's destination copy is removed by its agent.
+		if v, err = s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "gold", MigrationPolicy: storage.MigrationOnDemand}); err != nil {
+			t.Fatal(err)
+		}
+		v, err = s.ResetStatus(ctx, admin, f.vol.ID, storage.StatusReset{Status: storage.VolumeAvailable})
+		if err != nil || v.Retype == nil || v.Retype.Phase != storage.RetypeAbort || v.Host != fastPool || v.VolumeTypeID != typeID(t, s, "fast") {
+			t.Fatalf("reset during a migration: %+v on %s (%v)", v.Retype, v.Host, err)
+		}
+		if v, err = s.ReportVolume(ctx, defaultPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeAbort}); err != nil || v.Retype != nil {
+			t.Fatalf("aborted after the reset: %+v (%v)", v.Retype, err)
+		}
+		if u, _ := s.QuotaUsage(ctx, alice.Project); u["volumes_gold"] != 1 {
+			t.Fatalf("gold's usage after the reset: %v", u)
+		}
 		purge(t, s, alice, f.vol.ID)
 	})
 }

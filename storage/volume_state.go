@@ -203,7 +203,8 @@ type StatusReset struct {
 
 // ResetStatus is Cinder's os-reset_status: the volume takes the status
 // and attach status given, whatever it was doing (an extend under way
-// is abandoned). Who may is the API's policy (admins by default); here
+// is abandoned, and a retype: its destination's copy is removed). Who
+// may is the API's policy (admins by default); here
 // v must see the volume. Cinder's refusals: a status it does not know,
 // deleting, error_deleting and detaching (Cinder's code means to refuse
 // all three; a missing comma lets the last two through there), and
@@ -220,6 +221,19 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 		}
 		if r.Status == VolumeInUse && !slices.ContainsFunc(vol.Attachments, func(a Attachment) bool { return a.AttachStatus != AttachDetached }) {
 			return cinderError(fault.BadRequest, "", "Cannot reset-state to in-use because volume does not have any attachments.")
+		}
+		if r.Status != "" && r.Status != VolumeRetyping && vol.Retype != nil {
+			// A retype under way is abandoned: in place, nothing is
+			// left to undo; a migration's destination copy is removed
+			// by its agent. An old copy still to remove still goes.
+			switch vol.Retype.Phase {
+			case RetypeInPlace:
+				vol.Retype = nil
+			case RetypeCreate, RetypeCopy:
+				abort := *vol.Retype
+				abort.Phase = RetypeAbort
+				vol.Retype = &abort
+			}
 		}
 		if r.Status != "" {
 			vol.Status = r.Status

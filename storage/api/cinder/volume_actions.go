@@ -147,7 +147,7 @@ func (a *API) resetVolumeStatus(w http.ResponseWriter, r *http.Request, q *reque
 		sr.AttachStatus = storage.AttachStatus(strings.ToLower(s.Text))
 	}
 	if s := reset.Get("migration_status"); s != nil && s.Truthy() && strings.ToLower(s.Text) != "none" {
-		return badRequest("Resetting a volume's migration_status is not supported: volumes do not migrate yet.")
+		return badRequest("Resetting a volume's migration_status is not supported: a volume migrates only in a retype, which a reset of its status abandons.")
 	}
 	if sr.Status == "" && sr.AttachStatus == "" {
 		w.WriteHeader(http.StatusAccepted) // migration_status none: what every volume has
