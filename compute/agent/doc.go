@@ -60,7 +60,9 @@
 // is grown to the flavor's root_gb. A delete removes it with its
 // snapshots; a failed build removes it too; the first Sync removes the
 // half-made imports of this host's instances (never images of instances
-// the host does not have: a disk is shared by every host). A move copies
+// the host does not have: a disk is shared by every host), and a build
+// waits for one a killed agent's client still holds (until the OSDs drop
+// its watch, 30 s) rather than fail. A move copies
 // no disk (Nova's shared storage path): the source takes the snapshot
 // "nova-resize", the destination grows the same image, a revert rolls it
 // back to the snapshot (its size too) and a confirm removes it. A

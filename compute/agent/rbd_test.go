@@ -254,8 +254,27 @@ func TestRBDRootDisk(t *testing.T) {
 				t.Fatalf("killed at %s: vms/<uuid>_disk there %v, want %v", point, made, want)
 			}
 			if point == "compute.agent.image" {
-				// As an import cut short by the kill leaves it.
+				// As an import cut short by a kill leaves it: the image,
+				// and the watch of the killed client on it, which the
+				// OSDs drop only after 30 s.
 				rbdRun(t, ceph, "create", "--size", "4M", "vms/"+i.UUID+"_disk.partial")
+				// rbd watch holds its watch until its standard input
+				// says to stop.
+				watch := exec.Command("rbd", "-c", ceph.Conf, "watch", "vms/"+i.UUID+"_disk.partial")
+				stdin, err := watch.StdinPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer stdin.Close()
+				if err := watch.Start(); err != nil {
+					t.Fatal(err)
+				}
+				eventually(t, "a watch on the half-made import", func() bool {
+					out, err := ceph.RBD(context.Background(), "status", "vms/"+i.UUID+"_disk.partial")
+					return err == nil && strings.Contains(string(out), "watcher=")
+				})
+				watch.Process.Kill() // the watch stays behind
+				watch.Wait()
 			}
 			pid := qemuPid(h.qemuDir, i.UUID)
 			restart := time.Now()

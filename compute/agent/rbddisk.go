@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/virt"
@@ -147,8 +148,23 @@ func (a *Agent) makeRBDDisk(ctx context.Context, cl *rbd.Client, i compute.Insta
 	if err != nil {
 		return err
 	}
-	if err := cl.ImportImage(ctx, name, src, min(fi.Size(), size), max(size, want)); err != nil {
-		return fmt.Errorf("import the image: %w", err)
+	// A half-made import a killed agent's client still holds (its watch
+	// lasts until the OSDs time it out, 30 s) is no failure of this
+	// build: it waits for it.
+	for {
+		err := cl.ImportImage(ctx, name, src, min(fi.Size(), size), max(size, want))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, rbd.ErrLeftover) {
+			return fmt.Errorf("import the image: %w", err)
+		}
+		a.log().Info("compute agent: a half-made root disk is still held; trying again in 2 s", "instance", i.UUID, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
 	}
 	a.log().Info("compute agent: root disk imported from the image", "instance", i.UUID, "image", i.ImageRef, "disk", cl.Config().Pool+"/"+name)
 	return nil
