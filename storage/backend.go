@@ -67,7 +67,8 @@ type Backend struct {
 	AvailabilityZone string        `json:"availability_zone"`
 	Report           BackendReport `json:"report"`
 	// AllocatedCapacityGB is what the volumes placed on it (not deleted)
-	// take, an extend under way counting its new size.
+	// take, an extend under way counting its new size, with the copies a
+	// retype keeps there of other pools' volumes.
 	AllocatedCapacityGB int64     `json:"allocated_capacity_gb"`
 	Disabled            bool      `json:"disabled"`
 	DisabledReason      string    `json:"disabled_reason"`
@@ -147,9 +148,11 @@ func (r BackendReport) registration() BackendReport {
 	return r
 }
 
-// allocatedSQL sums what the volumes of host take.
+// allocatedSQL sums what the volumes of host take, with the copies a
+// retype keeps there of volumes of other pools (a migration's
+// destination, an old copy still to remove).
 const allocatedSQL = `SELECT COALESCE(SUM(CASE WHEN new_size > size THEN new_size ELSE size END), 0)
-	FROM storage_volumes WHERE host = ? AND deleted_at IS NULL`
+	FROM storage_volumes WHERE (host = ? OR retype_host = ?) AND deleted_at IS NULL`
 
 // ReportBackend records a pool's report (the volume agent's periodic
 // stats): the first report makes the backend, every report is its
@@ -179,7 +182,7 @@ func (s *Store) ReportBackend(ctx context.Context, host string, r BackendReport)
 			return err
 		}
 		var allocated int64
-		if err := tx.Get(ctx, allocatedSQL, []any{host}, &allocated); err != nil {
+		if err := tx.Get(ctx, allocatedSQL, []any{host, host}, &allocated); err != nil {
 			return fmt.Errorf("storage: allocated on %s: %w", host, err)
 		}
 		now := s.now()
@@ -217,7 +220,7 @@ type backendRow struct {
 const backendCols = `b.host, b.availability_zone, b.report, b.allocated_at_report, b.disabled, b.disabled_reason,
 	b.generation, b.created_at, b.heartbeat_at,
 	(SELECT COALESCE(SUM(CASE WHEN v.new_size > v.size THEN v.new_size ELSE v.size END), 0) FROM storage_volumes v
-		WHERE v.host = b.host AND v.deleted_at IS NULL)`
+		WHERE (v.host = b.host OR v.retype_host = b.host) AND v.deleted_at IS NULL)`
 
 func queryBackends(ctx context.Context, q querier, query string, args ...any) ([]backendRow, error) {
 	rows, err := q.Query(ctx, query, args...)

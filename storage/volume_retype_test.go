@@ -237,6 +237,9 @@ func TestRetypeMigration(t *testing.T) {
 		if err != nil || v.Status != storage.VolumeRetyping || v.Retype.Phase != storage.RetypeCreate || v.Retype.DestHost != fastPool {
 			t.Fatalf("on-demand: %s %+v (%v)", v.Status, v.Retype, err)
 		}
+		if b, err := s.Backend(ctx, fastPool); err != nil || b.AllocatedCapacityGB != f.vol.Size {
+			t.Fatalf("the destination's allocated capacity: %d GiB (%v), want the copy's %d", b.AllocatedCapacityGB, err, f.vol.Size)
+		}
 		if _, err := s.DeleteVolume(ctx, admin, f.vol.ID, storage.DeleteOptions{Force: true}); fault.KindOf(err) != fault.BadRequest {
 			t.Fatalf("a forced delete while migrating: %v", err)
 		}
@@ -258,6 +261,9 @@ func TestRetypeMigration(t *testing.T) {
 		if err != nil || v.Status != storage.VolumeAvailable || v.Host != fastPool || v.ProviderLocation != destLoc || v.ProviderAuth != "CHAP u2 p2" ||
 			v.VolumeTypeID != typeID(t, s, "fast") || v.Retype == nil || v.Retype.Phase != storage.RetypeCleanup || v.Retype.SourceHost != defaultPool {
 			t.Fatalf("copied: %s on %s type %s %+v (%v)", v.Status, v.Host, v.VolumeTypeID, v.Retype, err)
+		}
+		if b, _ := s.Backend(ctx, defaultPool); b.AllocatedCapacityGB != f.vol.Size+1 {
+			t.Fatalf("the old pool's allocated capacity with the old copy: %d GiB", b.AllocatedCapacityGB)
 		}
 		if st, _ := s.BackendState(ctx, defaultPool); !containsVolume(st.Volumes, f.vol.ID) {
 			t.Fatal("the old pool does not see the volume whose old copy it removes")

@@ -30,9 +30,10 @@ import (
 //     one target, the image gone, nothing retyping;
 //   - with the never policy a retype that needs a migration leaves the
 //     volume where it was;
-//   - in place on RBD, multiattach on then off: the image's
-//     exclusive-lock, object-map and fast-diff taken off, then back
-//     (rbd info).
+//   - in place on RBD, multiattach on (the daemon killed once the
+//     features are off and before that is reported,
+//     volume.agent.retyped) then off: the image's exclusive-lock,
+//     object-map and fast-diff taken off, then back (rbd info).
 func TestAllInOneVolumeRetypeCrash(t *testing.T) {
 	a := newVolumeAIO(t)
 	r := startRBD(a)
@@ -109,7 +110,7 @@ func TestAllInOneVolumeRetypeCrash(t *testing.T) {
 	start = time.Now()
 	c.must("volume", "set", "--type", "tgt", "--retype-policy", "on-demand", "rv")
 	a.crashed("volume.agent.migrate-created")
-	a.start("")
+	a.start("volume.agent.retyped")
 	retyped("tgt")
 	t.Logf("retype RBD to iSCSI, killed after the destination's copy was made, converged: %s", time.Since(start).Round(time.Millisecond))
 	if v["os-vol-host-attr:host"] != "aio@iscsi#iscsi" {
@@ -157,6 +158,8 @@ func TestAllInOneVolumeRetypeCrash(t *testing.T) {
 	}
 	defaults := features("probe")
 	c.must("volume", "set", "--type", "ceph-multi", "probe")
+	a.crashed("volume.agent.retyped")
+	a.start("")
 	retypedName(t, a, "probe", "ceph-multi")
 	if f := features("probe"); slices.Contains(f, "exclusive-lock") || slices.Contains(f, "object-map") || slices.Contains(f, "fast-diff") {
 		t.Fatalf("multiattach: features %v", f)
