@@ -17,6 +17,7 @@ import (
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/agent"
 	"github.com/gostack/gostack/compute/guestimage/guesttest"
+	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/internal/cephtest"
 	"github.com/gostack/gostack/internal/testenv"
 	kitagent "github.com/gostack/gostack/kit/agent"
@@ -319,8 +320,9 @@ func TestRBDRootDisk(t *testing.T) {
 // TestRBDMove: a disk on RBD is shared: a resize to another host sends
 // no disk (the destination grows the same image to the new flavor's
 // size), a revert rolls it back to its size before the move, and after
-// a confirmed move the resize snapshot goes and the guest boots on its
-// new host from the same image.
+// a confirmed move the resize snapshot goes and the guest starts on its
+// new host from the same image; a resize on one host, reverted, rolls
+// the image back too.
 func TestRBDMove(t *testing.T) {
 	ceph := cephCluster(t)
 	c := newController(t)
@@ -366,6 +368,35 @@ func TestRBDMove(t *testing.T) {
 	c.waitState(i.UUID, compute.Active, compute.PowerRunning, time.Minute)
 	if in, _ := rbdStat(t, ceph, disk); in.Size != 2<<30 {
 		t.Errorf("confirmed: %s has %d bytes, want 2 GiB", disk, in.Size)
+	}
+
+	// It boots there (its own console: the controller's tail has the
+	// first boot's lines).
+	deadline := time.Now().Add(boot)
+	for {
+		b, err := virt.ConsoleLog(context.Background(), h2.driver, i.UUID)
+		if err == nil && strings.Contains(string(b), "gostack-guest: ready") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the moved guest did not boot to its ready line: %v\n%s", err, b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// A resize on one host, reverted: the same image grown, then rolled
+	// back.
+	c.action(i.UUID, "stop")
+	c.waitState(i.UUID, compute.Stopped, compute.PowerShutdown, 2*time.Minute)
+	biggest := bigger
+	biggest.ID, biggest.Name, biggest.RootGB = "3", "medium", 3
+	c.move(i.UUID, h2.name, &biggest)
+	if in, _ := rbdStat(t, ceph, disk); in.Size != 3<<30 {
+		t.Errorf("resized on one host: %s has %d bytes, want 3 GiB", disk, in.Size)
+	}
+	c.revert(i.UUID)
+	if in, _ := rbdStat(t, ceph, disk); in.Size != 2<<30 {
+		t.Errorf("reverted on one host: %s has %d bytes, want 2 GiB again", disk, in.Size)
 	}
 	c.action(i.UUID, "delete")
 	c.waitGone(i.UUID, time.Minute)

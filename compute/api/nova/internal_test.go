@@ -122,6 +122,21 @@ func TestInternalAPI(t *testing.T) {
 	if resp.StatusCode != 200 || n != 1<<20 || resp.Header.Get("X-Image-Disk-Format") != "raw" {
 		t.Fatalf("image data: %d, %d bytes, %v", resp.StatusCode, n, resp.Header)
 	}
+	// HEAD: the headers only, with the image's rbd:// locations (an
+	// agent keeping root disks on RBD clones from them), never others.
+	req, _ = http.NewRequest("HEAD", e.URL+"/internal/compute/images/"+tinyImage, nil)
+	req.Header.Set("X-Auth-Token", service)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if locs := resp.Header.Values("X-Image-Location"); resp.StatusCode != 200 || resp.ContentLength != 1<<20 || len(locs) != 1 ||
+		locs[0] != "rbd://8a2c5f3e-0f6e-4bb0-9d3c-2f3b1f0a4c5d/images/"+tinyImage+"/snap" {
+		t.Fatalf("image HEAD: %d, length %d, %v", resp.StatusCode, resp.ContentLength, resp.Header)
+	}
+	if r := e.Call(t, apitest.Call{Method: "HEAD", Path: "/internal/compute/images/" + tinyImage, Token: alice}); r.Code != 403 {
+		t.Fatalf("a project's HEAD of the internal image route: %s", r)
+	}
 
 	// A Deleted report while no delete is under way is refused, and
 	// frees nothing.

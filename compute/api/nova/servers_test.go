@@ -128,7 +128,8 @@ func (fakeImages) Image(_ context.Context, project, id string) (compute.ImageInf
 }
 
 func (fakeImages) Open(_ context.Context, id string) (io.ReadCloser, compute.ImageInfo, error) {
-	return io.NopCloser(bytes.NewReader(make([]byte, 1<<20))), compute.ImageInfo{ID: id, Size: 1 << 20, DiskFormat: "raw"}, nil
+	return io.NopCloser(bytes.NewReader(make([]byte, 1<<20))), compute.ImageInfo{ID: id, Size: 1 << 20, DiskFormat: "raw",
+		Locations: []string{"file:///var/lib/gostack/images/" + id, "rbd://8a2c5f3e-0f6e-4bb0-9d3c-2f3b1f0a4c5d/images/" + id + "/snap"}}, nil
 }
 
 type serverEnv struct {
