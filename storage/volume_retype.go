@@ -374,9 +374,7 @@ func (s *Store) retyped(ctx context.Context, tx *sqlstore.Tx, vol *Volume, newTy
 		return err
 	}
 	vol.VolumeTypeID, vol.Multiattach, vol.Message = newTypeID, multiattach(nt), ""
-	if vol.Retype != nil {
-		vol.Status = vol.Retype.PreviousStatus
-	}
+	vol.Status = statusAfterRetype(vol)
 	vol.Retype = nil
 	snaps, err := volumeSnapshots(ctx, tx, vol.ID)
 	if err != nil {
@@ -392,6 +390,16 @@ func (s *Store) retyped(ctx context.Context, tx *sqlstore.Tx, vol *Volume, newTy
 		}
 	}
 	return nil
+}
+
+// statusAfterRetype is the status vol returns to as its retype ends:
+// the one it had before, unless something moved it on from retyping
+// meanwhile (a detach: the status its attachments give).
+func statusAfterRetype(vol *Volume) VolumeStatus {
+	if vol.Retype == nil || vol.Status != VolumeRetyping {
+		return vol.Status
+	}
+	return vol.Retype.PreviousStatus
 }
 
 // reportRetype applies a retype's report (VolumeReport.Retype, the phase
@@ -419,7 +427,8 @@ func (s *Store) reportRetype(ctx context.Context, host, id string, r VolumeRepor
 		switch rt.Phase {
 		case RetypeInPlace:
 			if r.Error != "" {
-				vol.Status, vol.Retype, vol.Message = rt.PreviousStatus, nil, r.Error
+				vol.Status = statusAfterRetype(vol)
+				vol.Retype, vol.Message = nil, r.Error
 				return nil
 			}
 			return s.retyped(ctx, tx, vol, rt.NewTypeID)
@@ -427,7 +436,8 @@ func (s *Store) reportRetype(ctx context.Context, host, id string, r VolumeRepor
 			if r.Error != "" {
 				abort := *rt
 				abort.Phase = RetypeAbort
-				vol.Status, vol.Retype, vol.Message = rt.PreviousStatus, &abort, r.Error
+				vol.Status = statusAfterRetype(vol)
+				vol.Retype, vol.Message = &abort, r.Error
 				return nil
 			}
 			next := *rt

@@ -188,6 +188,23 @@ func TestRetypeInPlace(t *testing.T) {
 			t.Fatalf("failed retype: %s type %s %q (%v)", v.Status, v.VolumeTypeID, v.Message, err)
 		}
 
+		// An in-use volume retypes in place; detached meanwhile, it ends
+		// available.
+		inUse := available(t, s, storage.VolumeCreate{Size: 1, VolumeType: "gold"})
+		att, err := s.AttachVolume(ctx, alice, inUse.ID, storage.VolumeAttach{InstanceUUID: "11111111-2222-3333-4444-555555555555", Mountpoint: "/dev/vdb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err = s.RetypeVolume(ctx, alice, inUse.ID, storage.VolumeRetypeRequest{NewType: "silver"}); err != nil || v.Retype.PreviousStatus != storage.VolumeInUse {
+			t.Fatalf("retype of an in-use volume: %+v (%v)", v.Retype, err)
+		}
+		if _, err := s.DeleteAttachment(ctx, alice, att.ID); err != nil {
+			t.Fatal(err)
+		}
+		if v, err = s.ReportVolume(ctx, inUse.Host, inUse.ID, rep); err != nil || v.Status != storage.VolumeAvailable || v.VolumeTypeID != typeID(t, s, "silver") {
+			t.Fatalf("retyped after a detach: %s %s (%v)", v.Status, v.VolumeTypeID, err)
+		}
+
 		// Types equal in all but name: no work for the agent.
 		other := available(t, s, storage.VolumeCreate{Size: 1, VolumeType: "gold"})
 		if v, err = s.RetypeVolume(ctx, alice, other.ID, storage.VolumeRetypeRequest{NewType: "gold-too"}); err != nil ||

@@ -61,7 +61,7 @@ func (a *Agent) retype(ctx context.Context, v storage.Volume, stats *SyncStats) 
 	dest.Host, dest.ProviderLocation, dest.ProviderAuth = a.Config.Host, rt.DestLocation, rt.DestAuth
 	dest.Multiattach, dest.Attachments, dest.Retype = rt.Multiattach, nil, nil
 	switch {
-	case mine && rt.Phase == storage.RetypeInPlace && v.Status == storage.VolumeRetyping:
+	case mine && rt.Phase == storage.RetypeInPlace:
 		var err error
 		if r, ok := a.Backend.(Retyper); ok {
 			err = r.Retype(ctx, v, rt.Multiattach)
