@@ -147,3 +147,52 @@ func ExampleStore_CreateAttachment() {
 	// attached in-use 1
 	// 0 available detached
 }
+
+// A retype that migrates (Cinder's os-retype with the on-demand
+// policy): the volume's type asks for another backend, so the volume
+// goes to retyping, the destination pool's agent makes its copy, the
+// data is copied, the volume moves, and the old pool's agent removes
+// the old copy. With the never policy it would have stayed where it
+// was, with a message saying why.
+func ExampleStore_RetypeVolume() {
+	dir, _ := os.MkdirTemp("", "storage-example-")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(dir, "s.db"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, watch.Migrations(), storage.Migrations()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := storage.NewStore(db, watch.New(db))
+	demo := storage.Viewer{Project: "demo"}
+	const lvm, ceph = "node1@lvm#vg0", "node1@rbd#volumes"
+	for host, name := range map[string]string{lvm: "lvm", ceph: "rbd"} {
+		s.ReportBackend(ctx, host, storage.BackendReport{VolumeBackendName: name, TotalCapacityGB: storage.GB(100), FreeCapacityGB: storage.GB(100)})
+		s.CreateVolumeType(ctx, storage.VolumeTypeCreate{Name: name, ExtraSpecs: map[string]string{storage.SpecBackendName: name}})
+	}
+	vol, _ := s.CreateVolume(ctx, demo, storage.VolumeCreate{UserID: "alice", Size: 1, VolumeType: "lvm"})
+	s.ReportVolume(ctx, lvm, vol.ID, storage.VolumeReport{Status: storage.VolumeCreating,
+		ProviderLocation: "192.0.2.5:3260,1 iqn.2010-10.org.openstack:volume-" + vol.ID + " 1", ProviderAuth: "CHAP u p"})
+
+	vol, err = s.RetypeVolume(ctx, demo, vol.ID, storage.VolumeRetypeRequest{NewType: "rbd", MigrationPolicy: storage.MigrationOnDemand})
+	fmt.Println(vol.Status, vol.Retype.Phase, vol.Retype.DestHost, err)
+	// The destination's agent made its copy; the copy, then the removal
+	// of the old one, are reported by the agents VolumeRetype names.
+	vol, _ = s.ReportVolume(ctx, ceph, vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate,
+		ProviderLocation: "rbd name=volumes/volume-" + vol.ID + " cluster=ceph secret_uuid=457eb676-33da-42ec-9a8c-9293d545c337 mons=192.0.2.9:6789"})
+	fmt.Println(vol.Retype.Phase, vol.Retype.Copier(vol.ProviderLocation))
+	vol, _ = s.ReportVolume(ctx, ceph, vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCopy})
+	fmt.Println(vol.Status, vol.Host, vol.Retype.Phase)
+	vol, _ = s.ReportVolume(ctx, lvm, vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCleanup})
+	fmt.Println(vol.Status, vol.Retype == nil)
+	// Output:
+	// retyping create node1@rbd#volumes <nil>
+	// copy destination
+	// available node1@rbd#volumes cleanup
+	// available true
+}
