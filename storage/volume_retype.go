@@ -143,10 +143,12 @@ type VolumeRetypeRequest struct {
 // driver's retype), or takes the type at once when the two types are
 // the same in all but name (Cinder's volume_types_diff). Otherwise,
 // as Cinder's scheduler and volume manager fail such a retype after
-// its 202, nothing changes but the volume's Message, when the policy is
-// never ("Retype requires migration but is not allowed."), when the
-// volume has snapshots ("Volume must not have snapshots.") or when no
-// other pool passes. With on-demand the best other pool is claimed for
+// its 202, nothing changes but the volume's Message (their reasons),
+// when the policy is never ("Current backend not valid for volume <id>
+// with type <name>, migration not allowed"), when no other pool passes
+// ("No valid backends for volume <id> with type <name>") or when the
+// volume has snapshots ("Invalid volume: Volume must not have
+// snapshots."). With on-demand the best other pool is claimed for
 // the volume's size and the volume goes to retyping for a migration
 // (RetypeCreate). An in-use volume's migration needs Nova's
 // swap_volume, which is not here: refused (InvalidVolume).
@@ -312,21 +314,20 @@ func (s *Store) scheduleRetype(ctx context.Context, tx *sqlstore.Tx, vol *Volume
 		return nil
 	}
 	if policy == MigrationNever {
-		return failed(fmt.Sprintf("Retype of volume %s to type %s needs a migration, which its migration_policy never forbids: "+
-			"Retype requires migration but is not allowed.", vol.ID, nt.Name))
+		return failed(fmt.Sprintf("Current backend not valid for volume %s with type %s, migration not allowed", vol.ID, nt.Name))
 	}
 	req := &ScheduleRequest{Operation: OpRetypeVolume, VolumeID: vol.ID, Size: vol.Size, AvailabilityZones: zones, VolumeType: nt}
 	others := slices.DeleteFunc(pools, func(p *PoolState) bool { return p.Host == vol.Host })
 	ranked, err := sched.Rank(req, others)
 	var nvh *NoValidBackend
 	if errors.As(err, &nvh) || err == nil && len(ranked) == 0 {
-		return failed(fmt.Sprintf("No valid backends for volume %s with type %s.", vol.ID, nt.Name))
+		return failed(fmt.Sprintf("No valid backends for volume %s with type %s", vol.ID, nt.Name))
 	}
 	if err != nil {
 		return err
 	}
 	if hasSnapshots {
-		return failed("Volume must not have snapshots.")
+		return failed("Invalid volume: Volume must not have snapshots.")
 	}
 	if vol.Status != VolumeAvailable {
 		return invalidVolume("Retype of in-use volume %s to type %s needs a migration to another backend, which needs Nova's "+
@@ -343,7 +344,7 @@ func (s *Store) scheduleRetype(ctx context.Context, tx *sqlstore.Tx, vol *Volume
 			return nil
 		}
 	}
-	return failed(fmt.Sprintf("No valid backends for volume %s with type %s.", vol.ID, nt.Name))
+	return failed(fmt.Sprintf("No valid backends for volume %s with type %s", vol.ID, nt.Name))
 }
 
 // sameTypes is Cinder's volume_types_diff's all_equal: the same extra

@@ -234,7 +234,7 @@ func TestRetypeMigration(t *testing.T) {
 		gold := typeID(t, s, "gold")
 		v, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "fast"})
 		if err != nil || v.Status != storage.VolumeAvailable || v.VolumeTypeID != gold || v.Retype != nil ||
-			v.Message != "Retype of volume "+f.vol.ID+" to type fast needs a migration, which its migration_policy never forbids: Retype requires migration but is not allowed." {
+			v.Message != "Current backend not valid for volume "+f.vol.ID+" with type fast, migration not allowed" {
 			t.Fatalf("never: %s %s %+v %q (%v)", v.Status, v.VolumeTypeID, v.Retype, v.Message, err)
 		}
 
@@ -244,7 +244,7 @@ func TestRetypeMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		if v, err = s.RetypeVolume(ctx, alice, withSnap.ID, storage.VolumeRetypeRequest{NewType: "fast", MigrationPolicy: storage.MigrationOnDemand}); err != nil ||
-			v.Retype != nil || v.Message != "Volume must not have snapshots." {
+			v.Retype != nil || v.Message != "Invalid volume: Volume must not have snapshots." {
 			t.Fatalf("with a snapshot: %+v %q (%v)", v.Retype, v.Message, err)
 		}
 		_ = n
