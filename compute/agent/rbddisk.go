@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/storage/rbd"
@@ -89,16 +91,19 @@ func (a *Agent) rbdDisk(ctx context.Context, i compute.Instance) (virt.Disk, err
 	name := rbdDiskName(i.UUID)
 	want := i.Flavor.RootGB << 30
 	in, err := cl.ImageInfo(ctx, name)
-	switch {
-	case errors.Is(err, rbd.ErrNotFound):
+	if errors.Is(err, rbd.ErrNotFound) {
 		if err := a.makeRBDDisk(ctx, cl, i, name); err != nil {
 			return virt.Disk{}, err
 		}
-	case err != nil:
+		in, err = cl.ImageInfo(ctx, name)
+	}
+	if err != nil {
 		return virt.Disk{}, err
-	case want > in.Size:
-		// Made before (a build tried again, a move's destination): only
-		// grown, never shrunk.
+	}
+	// Made before (a build tried again, a move's destination), or a
+	// clone a kill or a failure left at the image's size: only grown,
+	// never shrunk.
+	if want > in.Size {
 		if err := cl.GrowImage(ctx, name, want); err != nil {
 			return virt.Disk{}, err
 		}
@@ -108,20 +113,28 @@ func (a *Agent) rbdDisk(ctx context.Context, i compute.Instance) (virt.Disk, err
 
 // makeRBDDisk makes image name from i's image: a clone of the image's
 // RBD snapshot when the image service names one this cluster holds and
-// the image is raw, otherwise an import of the cached image (converted
-// to raw first when it is qcow2). Either is of the flavor's root_gb when
-// that is larger than the image.
+// the image is raw, otherwise (or when the clone fails, as Nova falls
+// back to a fetch) an import of the cached image (converted to raw
+// first when it is qcow2). Either is of the flavor's root_gb when that
+// is larger than the image.
 func (a *Agent) makeRBDDisk(ctx context.Context, cl *rbd.Client, i compute.Instance, name string) error {
 	want := i.Flavor.RootGB << 30
 	if loc, size, ok := a.cloneable(ctx, cl, i.ImageRef); ok {
 		if i.Flavor.RootGB > 0 && want < size {
 			return abortError{fmt.Errorf("flavor's disk is too small for the image: flavor disk is %d bytes, image is %d bytes", want, size)}
 		}
-		if err := cl.CloneImageTo(ctx, name, loc, max(size, want)); err != nil {
-			return fmt.Errorf("clone %s: %w", loc, err)
+		err := cl.CloneImageTo(ctx, name, loc, max(size, want))
+		if err == nil {
+			a.log().Info("compute agent: root disk cloned from the image", "instance", i.UUID, "image", i.ImageRef, "disk", cl.Config().Pool+"/"+name)
+			return nil
 		}
-		a.log().Info("compute agent: root disk cloned from the image", "instance", i.UUID, "image", i.ImageRef, "disk", cl.Config().Pool+"/"+name)
-		return nil
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, ierr := cl.ImageInfo(ctx, name); ierr == nil {
+			return nil // cloned, not grown: the caller grows it
+		}
+		a.log().Warn("compute agent: root disk not cloned; importing the image", "instance", i.UUID, "image", i.ImageRef, "err", err)
 	}
 	img, err := a.image(ctx, i.ImageRef)
 	if err != nil {
@@ -176,6 +189,9 @@ func (a *Agent) makeRBDDisk(ctx context.Context, cl *rbd.Client, i compute.Insta
 // of this cluster's that the client can open. ok false otherwise (the
 // image is then fetched), as Nova's _try_fetch_image_cache tries clone.
 func (a *Agent) cloneable(ctx context.Context, cl *rbd.Client, id string) (loc string, size int64, ok bool) {
+	if u, err := uuid.Parse(id); err != nil || u.String() != id {
+		return "", 0, false // the fetch says why
+	}
 	base, err := a.computeURL(ctx)
 	if err != nil {
 		return "", 0, false
