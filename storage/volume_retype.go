@@ -251,15 +251,14 @@ func (s *Store) checkRetypeQuota(ctx context.Context, tx *sqlstore.Tx, vol *Volu
 	for _, n := range snaps {
 		gb += n.VolumeSize
 	}
-	deltas := []struct {
+	type reservation struct {
 		name  string
 		delta int64
-	}{{QuotaVolumes + "_" + nt.Name, 1}, {QuotaGigabytes + "_" + nt.Name, gb}}
+	}
+	// In Cinder's order of its reservation's keys.
+	deltas := []reservation{{QuotaVolumes + "_" + nt.Name, 1}, {QuotaGigabytes + "_" + nt.Name, gb}}
 	if len(snaps) > 0 {
-		deltas = append(deltas, struct {
-			name  string
-			delta int64
-		}{QuotaSnapshots + "_" + nt.Name, int64(len(snaps))})
+		deltas = append(deltas, reservation{QuotaSnapshots + "_" + nt.Name, int64(len(snaps))})
 	}
 	for _, d := range deltas {
 		lim, ok := limits[d.name]
