@@ -55,12 +55,15 @@
 // cluster (HEAD of the internal image route), the disk is a
 // copy-on-write clone of the image's snapshot and the image is never
 // downloaded (Nova's direct clone); otherwise the image is cached as
-// usual and imported (a qcow2 one converted to raw first), written into
-// "<uuid>_disk.partial" and renamed, so a disk that exists is whole. It
-// is grown to the flavor's root_gb. A delete removes it with its
-// snapshots; a failed build removes it too; the first Sync removes the
-// half-made imports of this host's instances (never images of instances
-// the host does not have: a disk is shared by every host), and a build
+// usual and imported (a qcow2 one converted to raw first). Either is
+// made as "<uuid>_disk.partial" and renamed once whole (librbd's clone
+// makes the child before it attaches the parent: a kill between the two
+// leaves an empty image with no parent), so a disk that exists is
+// whole. It is grown to the flavor's root_gb. A delete removes it with
+// its snapshots; a failed build removes it too; the first Sync removes
+// the half-made imports and clones of this host's instances (never
+// images of instances the host does not have: a disk is shared by every
+// host), and a build
 // waits for one a killed agent's client still holds (until the OSDs drop
 // its watch, 30 s) rather than fail. A move copies
 // no disk (Nova's shared storage path): the source takes the snapshot

@@ -4,9 +4,14 @@ package agent_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -228,6 +233,60 @@ func TestRBDRootDisk(t *testing.T) {
 		if _, ok := rbdStat(t, ceph, "images/"+image); !ok {
 			t.Error("the image's own RBD image went with the clone")
 		}
+	})
+
+	t.Run("clone-crash", func(t *testing.T) {
+		// librbd makes a clone's child before it attaches its parent: a
+		// kill between the two leaves an empty image with no parent. The
+		// clone is made as <uuid>_disk.partial and renamed once whole, so
+		// what the kill leaves is under that name: the agent is killed
+		// after the clone, before its rename, and the clone is put back
+		// as librbd's half-made one (empty, no parent). The restarted
+		// agent's sweep removes it, the build clones again, and the guest
+		// boots from the image's bytes.
+		image := c.images.add(t, raw, "raw", "")
+		rbdRun(t, ceph, "import", "--no-progress", "--image-format", "2", raw, "images/"+image)
+		rbdRun(t, ceph, "snap", "create", "images/"+image+"@snap")
+		rbdRun(t, ceph, "snap", "protect", "images/"+image+"@snap")
+		c.images.mu.Lock()
+		c.images.locations = map[string][]string{image: {"rbd://" + ceph.FSID + "/images/" + image + "/snap"}}
+		c.images.mu.Unlock()
+		exited := h.startProcess(crashpoint.Env + "=storage.rbd.cloned")
+		i := c.place(h.name, image, nil, nil)
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("the agent did not reach storage.rbd.cloned:\n%s", h.logs)
+		}
+		if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk"); ok {
+			t.Fatal("killed before the clone's rename: vms/<uuid>_disk is there")
+		}
+		part, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk.partial")
+		if !ok || part.Parent == nil {
+			t.Fatalf("killed before the clone's rename: vms/<uuid>_disk.partial %v, parent %+v", ok, part.Parent)
+		}
+		rbdRun(t, ceph, "rm", "--no-progress", "vms/"+i.UUID+"_disk.partial")
+		rbdRun(t, ceph, "create", "--size", strconv.FormatInt(part.Size, 10)+"B", "vms/"+i.UUID+"_disk.partial")
+		restart := time.Now()
+		h.start()
+		defer h.stop()
+		c.waitState(i.UUID, compute.Active, compute.PowerRunning, boot)
+		t.Logf("killed between the clone and its rename, restart to ACTIVE: %v", time.Since(restart).Round(time.Millisecond))
+		c.waitConsole(i.UUID, "gostack-guest: ready", boot)
+		in, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk")
+		if !ok || in.Parent == nil || in.Parent.Image != image || in.Size != 1<<30 {
+			t.Fatalf("vms/<uuid>_disk after the restart: %v %+v, want a 1 GiB clone of images/%s@snap", ok, in, image)
+		}
+		if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk.partial"); ok {
+			t.Error("the half-made clone is left")
+		}
+		// The disk's first MiB is the image's.
+		out := filepath.Join(t.TempDir(), "disk.raw")
+		rbdRun(t, ceph, "export", "--no-progress", "vms/"+i.UUID+"_disk", out)
+		if got, want := firstMiB(t, out), firstMiB(t, raw); got != want {
+			t.Errorf("the disk's first MiB has sha256 %s, the image's %s", got, want)
+		}
+		remove(t, i)
 	})
 
 	t.Run("crash", func(t *testing.T) {
@@ -463,4 +522,19 @@ func TestRBDConfigRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firstMiB is the sha256 of the first MiB of the file at path.
+func firstMiB(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1<<20)
+	if _, err := io.ReadFull(f, b); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
 }

@@ -100,9 +100,9 @@ func (a *Agent) rbdDisk(ctx context.Context, i compute.Instance) (virt.Disk, err
 	if err != nil {
 		return virt.Disk{}, err
 	}
-	// Made before (a build tried again, a move's destination), or a
-	// clone a kill or a failure left at the image's size: only grown,
-	// never shrunk.
+	// Made before (a build tried again, a move's destination): whole,
+	// as a clone or an import is renamed to the name only once made;
+	// only grown, never shrunk.
 	if want > in.Size {
 		if err := cl.GrowImage(ctx, name, want); err != nil {
 			return virt.Disk{}, err
@@ -131,9 +131,10 @@ func (a *Agent) makeRBDDisk(ctx context.Context, cl *rbd.Client, i compute.Insta
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if _, ierr := cl.ImageInfo(ctx, name); ierr == nil {
-			return nil // cloned, not grown: the caller grows it
-		}
+		// The clone is made as <name>.partial and renamed once whole
+		// (librbd makes the child before it attaches its parent), so
+		// no half-made clone is under the disk's name: the import
+		// removes what is left of it.
 		a.log().Warn("compute agent: root disk not cloned; importing the image", "instance", i.UUID, "image", i.ImageRef, "err", err)
 	}
 	img, err := a.image(ctx, i.ImageRef)
@@ -258,7 +259,7 @@ func (a *Agent) removeRBDDisk(ctx context.Context, id string) error {
 	return nil
 }
 
-// sweepRBD removes the half-made imports ("<id>_disk.partial") of this
+// sweepRBD removes the half-made imports and clones ("<id>_disk.partial") of this
 // host's instances, and the resize snapshots of those with no move
 // under way: what a killed agent left. It runs at the first Sync, before
 // any worker; what it cannot remove yet (a killed client's watch holds

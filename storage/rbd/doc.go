@@ -61,9 +61,10 @@
 // Images by name, for a pool's other users (the compute agent's root
 // disks on RBD, Nova's "<instance uuid>_disk" in its images_rbd_pool):
 // ImageInfo, CloneImageTo (a clone of an image service's rbd://
-// location, as CloneImage), ImportImage (as Import, through
+// location, as CloneImage, through "<name>.partial"), ImportImage (as Import, through
 // "<name>.partial"), GrowImage, ExportImage, RemoveImage (with its
-// snapshots and a half-made import; a clone's parent is not touched),
+// snapshots and a half-made import or clone; a clone's parent is not
+// touched),
 // RemovePartial, and SnapshotImage, RollbackImage, RemoveImageSnapshot
 // (an unprotected snapshot to roll back to, as Nova's resize snapshot).
 // A name is letters, digits, '-' and '_'.
@@ -73,7 +74,11 @@
 // and parent it would give it) and finishes what is left (the resize,
 // the flatten, the temporary snapshot's removal); a copy or an import
 // fills "volume-<id>.partial" and renames it into place only when whole;
-// removing what is gone is no error.
+// so does a clone of an image service's image (CloneImage, CloneImageTo:
+// librbd's clone makes the child before it attaches the parent, so a
+// kill between the two leaves an empty image with no parent, under the
+// half-made name; crash point storage.rbd.cloned is after the clone,
+// before its grow and rename); removing what is gone is no error.
 //
 // # go-ceph, not the rbd CLI
 //

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	librbd "github.com/ceph/go-ceph/rbd"
+
+	"github.com/gostack/gostack/kit/crashpoint"
 )
 
 // Cloneable reports whether a volume can be a clone of the image
@@ -41,9 +43,13 @@ func (c *Client) Cloneable(ctx context.Context, loc string) error {
 
 // CloneImage makes volume id, of size bytes, a copy-on-write clone of
 // the image service's RBD image at loc (pool/image@snap of this
-// cluster), as Cinder's clone_image does (_clone, then _resize). A
-// volume there already must be that clone (or one flattened since), and
-// is grown if it must be.
+// cluster), as Cinder's clone_image does (_clone, then _resize). The
+// clone is made as "volume-<id>.partial", grown, and renamed: librbd's
+// clone is not atomic (it creates the child, then attaches the parent),
+// so a kill between the two leaves an empty image with no parent, under
+// the half-made name Sweep and Delete remove. A volume there already is
+// therefore whole: that clone (or one flattened since), grown if it
+// must be.
 func (c *Client) CloneImage(ctx context.Context, id, loc string, size int64) error {
 	if err := validID(id); err != nil {
 		return err
@@ -63,14 +69,18 @@ func (c *Client) cloneLocation(name, loc string, size int64) error {
 	want := pool + "/" + image + "@" + snap
 	in, err := c.info(name)
 	if errors.Is(err, ErrNotFound) {
-		err = c.cloneFrom(pool, image, snap, name)
-		if err == nil {
-			return c.grow(name, size)
+		part := name + partialSuffix
+		if err := c.removeImage(part); err != nil && !errors.Is(err, ErrNotFound) {
+			return leftover(err, "a clone left by earlier work")
 		}
-		if !errors.Is(err, ErrExists) {
+		if err := c.cloneFrom(pool, image, snap, part); err != nil {
 			return err
 		}
-		in, err = c.info(name)
+		crashpoint.Hit("storage.rbd.cloned")
+		if err := c.grow(part, size); err != nil {
+			return err
+		}
+		return c.rename(part, name)
 	}
 	if err != nil {
 		return err

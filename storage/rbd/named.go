@@ -24,8 +24,9 @@ func (c *Client) ImageInfo(ctx context.Context, name string) (Info, error) {
 
 // CloneImageTo makes image name, of size bytes, a copy-on-write clone
 // of the image service's RBD image at loc (rbd://fsid/pool/image/snap
-// of this cluster), as CloneImage does for a volume: an image there
-// already must be that clone, and is grown if it must be.
+// of this cluster), as CloneImage does for a volume: made as
+// "<name>.partial", grown and renamed, so an image there already is a
+// whole clone (or one flattened since), grown if it must be.
 func (c *Client) CloneImageTo(ctx context.Context, name, loc string, size int64) error {
 	if err := validID(name); err != nil {
 		return err
@@ -94,8 +95,8 @@ func (c *Client) RemoveImage(ctx context.Context, name string) error {
 	return nil
 }
 
-// RemovePartial removes "<name>.partial", what an import of image name
-// cut short left; none is no error, one a killed client still holds an
+// RemovePartial removes "<name>.partial", what an import or a clone of
+// image name cut short left; none is no error, one a killed client still holds an
 // ErrLeftover.
 func (c *Client) RemovePartial(ctx context.Context, name string) error {
 	if err := validID(name); err != nil {

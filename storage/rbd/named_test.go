@@ -118,3 +118,124 @@ func TestNamedImages(t *testing.T) {
 		}
 	}
 }
+
+// TestCloneHalfMade: librbd's clone makes the child before it attaches
+// its parent, so a kill between the two leaves an empty image with no
+// parent. A clone (CloneImage for a volume, CloneImageTo by name) is
+// made under "<name>.partial" and renamed once whole: a half-made one
+// there (empty, parentless, as that kill leaves it) is made again, and
+// the image under the final name is a clone of the location holding the
+// image's bytes, of the size asked. The clone is renamed on this
+// cluster's clone format (rbd_default_clone_format).
+func TestCloneHalfMade(t *testing.T) {
+	cl, c := client(t, rbd.Config{})
+	ctx := context.Background()
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := c.RBD(ctx, args...)
+		if err != nil {
+			t.Fatalf("rbd %v: %v: %s", args, err, out)
+		}
+		return string(out)
+	}
+	// The image as an image store keeps it: name@snap, protected.
+	parent := newID() + "_img"
+	path, data := content(t, 4*mib)
+	if err := cl.ImportImage(ctx, parent, path, 4*mib, 4*mib); err != nil {
+		t.Fatal(err)
+	}
+	cli("snap", "create", c.Pool+"/"+parent+"@snap")
+	cli("snap", "protect", c.Pool+"/"+parent+"@snap")
+	loc := "rbd://" + cl.FSID() + "/" + c.Pool + "/" + parent + "/snap"
+	// A v2 clone is "clone-child" in its op_features; v1 has none.
+	format := func(name string) string {
+		if strings.Contains(cli("info", c.Pool+"/"+name), "clone-child") {
+			return "v2"
+		}
+		return "v1"
+	}
+
+	check := func(name string) {
+		t.Helper()
+		in, err := cl.ImageInfo(ctx, name)
+		if err != nil || in.Parent != c.Pool+"/"+parent+"@snap" || in.Size != 8*mib {
+			t.Fatalf("%s: %+v %v, want a clone of %s@snap of 8 MiB", name, in, err, parent)
+		}
+		p := filepath.Join(t.TempDir(), "back.raw")
+		n, err := cl.ExportImage(ctx, name, p)
+		b, _ := os.ReadFile(p)
+		if err != nil || n != 8*mib || !bytes.Equal(b[:4*mib], data) || !bytes.Equal(b[4*mib:], make([]byte, 4*mib)) {
+			t.Fatalf("%s: %d bytes, %v; the image's bytes: %v", name, n, err, len(b) >= 4*mib && bytes.Equal(b[:4*mib], data))
+		}
+		if _, err := c.RBD(ctx, "info", c.Pool+"/"+name+".partial"); err == nil {
+			t.Fatalf("%s.partial is left", name)
+		}
+	}
+
+	name := newID() + "_disk"
+	cli("create", "--size", "4M", c.Pool+"/"+name+".partial")
+	if err := cl.CloneImageTo(ctx, name, loc, 8*mib); err != nil {
+		t.Fatal(err)
+	}
+	check(name)
+	t.Logf("the clone renamed into place is a %s clone", format(name))
+	// Again: the clone is there, whole.
+	if err := cl.CloneImageTo(ctx, name, loc, 8*mib); err != nil {
+		t.Fatalf("clone again: %v", err)
+	}
+	check(name)
+
+	id := newID()
+	cli("create", "--size", "4M", c.Pool+"/volume-"+id+".partial")
+	if err := cl.CloneImage(ctx, id, loc, 8*mib); err != nil {
+		t.Fatal(err)
+	}
+	check("volume-" + id)
+	if err := cl.CloneImage(ctx, id, loc, 8*mib); err != nil {
+		t.Fatalf("clone the volume again: %v", err)
+	}
+
+	// A half-made v2 clone (rbd_default_clone_format 2, or auto with
+	// clients of mimic and later) is removed and made again; a v2 clone
+	// renamed (librbd's rbd_rename, as Client's) keeps its parent.
+	v2 := newID() + "_disk"
+	cli("clone", "--rbd-default-clone-format", "2", c.Pool+"/"+parent+"@snap", c.Pool+"/"+v2+".partial")
+	if format(v2+".partial") != "v2" {
+		t.Fatalf("rbd clone --rbd-default-clone-format 2 made a v1 clone")
+	}
+	if err := cl.CloneImageTo(ctx, v2, loc, 8*mib); err != nil {
+		t.Fatal(err)
+	}
+	check(v2)
+	cli("clone", "--rbd-default-clone-format", "2", c.Pool+"/"+parent+"@snap", c.Pool+"/"+v2+"-b")
+	cli("rename", c.Pool+"/"+v2+"-b", c.Pool+"/"+v2+"-c")
+	if in, err := cl.ImageInfo(ctx, v2+"-c"); err != nil || in.Parent != c.Pool+"/"+parent+"@snap" || format(v2+"-c") != "v2" {
+		t.Fatalf("a v2 clone renamed: %+v %v", in, err)
+	}
+	for _, n := range []string{v2, v2 + "-c"} {
+		if err := cl.RemoveImage(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A half-made clone of a volume is the sweep's.
+	other := newID()
+	cli("create", "--size", "4M", c.Pool+"/volume-"+other+".partial")
+	if err := cl.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RBD(ctx, "info", c.Pool+"/volume-"+other+".partial"); err == nil {
+		t.Fatal("the sweep left a half-made clone")
+	}
+
+	if err := cl.RemoveImage(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	cli("snap", "unprotect", c.Pool+"/"+parent+"@snap")
+	if err := cl.RemoveImage(ctx, parent); err != nil {
+		t.Fatal(err)
+	}
+}
