@@ -64,7 +64,8 @@
 //     fits it (retyping, for its agent: the driver's retype), else with
 //     the on-demand policy another pool claimed and Cinder's generic
 //     migration (VolumeRetype's steps: the destination makes its copy,
-//     the data is copied, the volume moves, the old copy is removed);
+//     marked with the migration's Claim so that it never takes or
+//     removes another pool's volume of the same name, the data is copied, the volume moves, the old copy is removed);
 //     the never policy, snapshots, or no pool leave the volume as it
 //     was with a message, as Cinder's failure after its 202 does. An
 //     in-use volume's migration (Nova's swap_volume) is refused.

@@ -61,6 +61,11 @@ type VolumeRetype struct {
 	SourceHost     string `json:"source_host,omitempty"`
 	SourceLocation string `json:"source_location,omitempty"`
 	SourceAuth     string `json:"source_auth,omitempty"`
+	// Claim is a migration's nonce: the destination's agent marks the
+	// copy it makes with it, and takes or removes only a copy so marked
+	// (two pools may share one storage, where the volume's own copy has
+	// the same name).
+	Claim string `json:"claim,omitempty"`
 }
 
 // retypeColumn is r as its column keeps it ("" for none).
@@ -338,7 +343,11 @@ func (s *Store) scheduleRetype(ctx context.Context, tx *sqlstore.Tx, vol *Volume
 			return err
 		}
 		if p != nil {
-			retype.Phase, retype.DestHost = RetypeCreate, p.Host
+			claim, err := randomHex(32)
+			if err != nil {
+				return err
+			}
+			retype.Phase, retype.DestHost, retype.Claim = RetypeCreate, p.Host, claim
 			vol.Status, vol.Retype, vol.Message = VolumeRetyping, retype, ""
 			return nil
 		}

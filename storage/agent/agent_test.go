@@ -42,6 +42,7 @@ type fakeBackend struct {
 	order   []string          // "snapshot-deleted <id>", "deleted <id>"
 	// locSuffix is added to the exports' provider_location.
 	locSuffix string
+	claims    map[string]string // volume id → the claim its copy was made with
 }
 
 var (
@@ -79,6 +80,32 @@ func (f *fakeBackend) Create(_ context.Context, v storage.Volume, src agent.Sour
 	return agent.Export{Location: "fake:" + v.ID + f.locSuffix, Auth: "CHAP u-" + v.ID[:8] + " secret"}, nil
 }
 
+func (f *fakeBackend) CreateClaimed(ctx context.Context, v storage.Volume, claim string) (agent.Export, error) {
+	f.mu.Lock()
+	if _, ok := f.vols[v.ID]; ok && f.claims[v.ID] != claim {
+		f.mu.Unlock()
+		return agent.Export{}, fmt.Errorf("%w: volume %s is there and is not claim %s's", errPermanent, v.ID, claim)
+	}
+	f.mu.Unlock()
+	exp, err := f.Create(ctx, v, agent.Source{})
+	if err == nil {
+		f.mu.Lock()
+		if f.claims == nil {
+			f.claims = map[string]string{}
+		}
+		f.claims[v.ID] = claim
+		f.mu.Unlock()
+	}
+	return exp, err
+}
+
+func (f *fakeBackend) Claimed(_ context.Context, id, claim string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.vols[id]
+	return ok && claim != "" && f.claims[id] == claim, nil
+}
+
 func (f *fakeBackend) Extend(_ context.Context, v storage.Volume, size int64) (agent.Export, error) {
 	if err := f.fail("extend"); err != nil {
 		return agent.Export{}, err
@@ -101,6 +128,7 @@ func (f *fakeBackend) Delete(_ context.Context, id string) error {
 		}
 	}
 	delete(f.vols, id)
+	delete(f.claims, id)
 	f.order = append(f.order, "deleted "+id)
 	return nil
 }

@@ -37,7 +37,10 @@ type ISCSI struct {
 	allowed  map[string][]string // with ACL: volume id → the initiators the last Reconcile let in
 }
 
-var _ Backend = (*ISCSI)(nil)
+var (
+	_ Backend = (*ISCSI)(nil)
+	_ Claimer = (*ISCSI)(nil)
+)
 
 const gib = 1 << 30
 
@@ -62,6 +65,22 @@ func (b *ISCSI) Create(ctx context.Context, v storage.Volume, src Source) (Expor
 		return Export{}, err
 	}
 	return b.export(ctx, v, path)
+}
+
+// CreateClaimed makes a migration's copy of the volume, its file marked
+// with claim (iscsi.Files.CreateClaimed: a file of that id not so
+// marked is refused, iscsi.ErrNotClaimed), and exports it.
+func (b *ISCSI) CreateClaimed(ctx context.Context, v storage.Volume, claim string) (Export, error) {
+	path, err := b.Files.CreateClaimed(ctx, v.ID, claim, v.Size*gib)
+	if err != nil {
+		return Export{}, err
+	}
+	return b.export(ctx, v, path)
+}
+
+// Claimed says whether the volume's file is marked with claim.
+func (b *ISCSI) Claimed(ctx context.Context, id, claim string) (bool, error) {
+	return b.Files.Claimed(ctx, id, claim)
 }
 
 // Sweep removes the half-made files a stopped agent left (Files.Sweep).
@@ -114,9 +133,11 @@ func exportOf(c iscsi.Connection) Export {
 }
 
 // Permanent reports whether err will not pass by doing the work again:
-// a refused request, a volume file of another size.
+// a refused request, a volume file of another size, or one a
+// migration's copy would take that it did not make.
 func (b *ISCSI) Permanent(err error) bool {
-	return errors.Is(err, iscsi.ErrInvalid) || errors.Is(err, iscsi.ErrExists) || errors.Is(err, iscsi.ErrConflict)
+	return errors.Is(err, iscsi.ErrInvalid) || errors.Is(err, iscsi.ErrExists) || errors.Is(err, iscsi.ErrConflict) ||
+		errors.Is(err, iscsi.ErrNotClaimed)
 }
 
 // ParseCHAP reads provider_auth "CHAP <user> <password>"; false for

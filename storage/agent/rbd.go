@@ -70,6 +70,7 @@ var (
 	_ Waiter      = (*RBD)(nil)
 	_ ImageCloner = (*RBD)(nil)
 	_ Opener      = (*RBD)(nil)
+	_ Claimer     = (*RBD)(nil)
 )
 
 // Cloneable: the image at loc is an RBD image of this cluster the
@@ -109,6 +110,26 @@ func (b *RBD) Create(ctx context.Context, v storage.Volume, src Source) (Export,
 		return Export{}, err
 	}
 	return b.export(ctx, v.ID)
+}
+
+// CreateClaimed makes a migration's copy of the volume, its image
+// marked with claim (rbd.Client.CreateClaimed: an image of that id not
+// so marked is refused, rbd.ErrNotClaimed), ready for multiattach if
+// the volume is.
+func (b *RBD) CreateClaimed(ctx context.Context, v storage.Volume, claim string) (Export, error) {
+	err := b.Client.CreateClaimed(ctx, v.ID, claim, v.Size*gib)
+	if err == nil && v.Multiattach {
+		err = b.Client.Multiattach(ctx, v.ID)
+	}
+	if err != nil {
+		return Export{}, err
+	}
+	return b.export(ctx, v.ID)
+}
+
+// Claimed says whether the volume's image is marked with claim.
+func (b *RBD) Claimed(ctx context.Context, id, claim string) (bool, error) {
+	return b.Client.Claimed(ctx, id, claim)
 }
 
 // export is where volume id is, its monitors read now. Monitors past
@@ -235,6 +256,7 @@ func (b *RBD) Sweep(ctx context.Context) error {
 }
 
 // Permanent: a request the cluster refuses for good (an image in the way,
+// another's image a migration's copy would take,
 // a source that is gone, a shrink, a build without Ceph), and a busy
 // delete that waiting does not mend (snapshots, clones); a volume a
 // client has open is tried again.
@@ -243,7 +265,7 @@ func (b *RBD) Permanent(err error) bool {
 	if errors.As(err, &be) {
 		return len(be.Snapshots) > 0 || len(be.Children) > 0
 	}
-	return errors.Is(err, rbd.ErrExists) || errors.Is(err, rbd.ErrInvalid) || errors.Is(err, rbd.ErrNotFound) ||
+	return errors.Is(err, rbd.ErrExists) || errors.Is(err, rbd.ErrNotClaimed) || errors.Is(err, rbd.ErrInvalid) || errors.Is(err, rbd.ErrNotFound) ||
 		errors.Is(err, rbd.ErrUnavailable)
 }
 

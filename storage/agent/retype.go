@@ -23,6 +23,24 @@ type Retyper interface {
 	Retype(ctx context.Context, v storage.Volume, multiattach bool) error
 }
 
+// Claimer is a Backend that makes a migration's destination copy as
+// that migration's own (storage.VolumeRetype.Claim, a nonce marked on
+// the copy), so that an agent never takes, nor removes, a volume of the
+// same name it did not make: two pools on one storage (two RBD pools on
+// one Ceph pool, iSCSI pools sharing a directory) see each other's
+// volumes, the volume being migrated among them. A backend without it
+// is never a migration's destination.
+type Claimer interface {
+	// CreateClaimed makes v's copy, empty, marked with claim, and
+	// exports it. A copy of v's id already there is no error when marked
+	// with claim (the same create, interrupted); another is refused for
+	// good (a Permanent error) and left as it is.
+	CreateClaimed(ctx context.Context, v storage.Volume, claim string) (Export, error)
+	// Claimed says whether volume id's copy here is marked with claim
+	// (false when there is none).
+	Claimed(ctx context.Context, id, claim string) (bool, error)
+}
+
 // Filler is a Backend that writes a raw file's content into one of its
 // volumes (made already, at least as large): what a migration's
 // destination does when it reads the data itself (storage.VolumeRetype
@@ -39,9 +57,12 @@ type Filler interface {
 //     the copy, when the source writes (Backend.Content written into
 //     the destination's iSCSI export by qemu-img);
 //   - a migration's destination: create its copy (empty, ready for the
-//     new type's multiattach), the copy when it reads (qemu-img from
+//     new type's multiattach, marked with the retype's claim: Claimer;
+//     a volume of that name already there and not so marked fails the
+//     migration, left alone), the copy when it reads (qemu-img from
 //     the source's iSCSI export into a raw file, then Filler), and
-//     after a failure the removal of its copy;
+//     after a failure the removal of its copy, only if it is marked
+//     with the claim (what this migration made);
 //   - the old pool once the volume moved: the removal of its copy.
 //
 // Every step is idempotent (the copy is made again whole), so an agent
@@ -81,12 +102,14 @@ func (a *Agent) retype(ctx context.Context, v storage.Volume, stats *SyncStats) 
 	case mine:
 		return false, nil
 	case rt.Phase == storage.RetypeCreate && rt.DestHost == a.Config.Host:
-		exp, err := a.Backend.Create(ctx, dest, Source{})
-		if err == nil {
-			crashpoint.Hit("volume.agent.migrate-created")
-			dest.ProviderLocation, dest.ProviderAuth = exp.Location, exp.Auth
+		exp, err := a.createClaimed(ctx, dest, rt.Claim)
+		if err != nil {
+			report(err, storage.VolumeReport{})
+			return true, nil
 		}
-		report(err, storage.VolumeReport{ProviderLocation: exp.Location, ProviderAuth: exp.Auth})
+		crashpoint.Hit("volume.agent.migrate-created")
+		dest.ProviderLocation, dest.ProviderAuth = exp.Location, exp.Auth
+		report(nil, storage.VolumeReport{ProviderLocation: exp.Location, ProviderAuth: exp.Auth})
 		return true, &dest
 	case rt.Phase == storage.RetypeCopy && rt.DestHost == a.Config.Host:
 		if rt.Copier(v.ProviderLocation) == "destination" {
@@ -97,8 +120,14 @@ func (a *Agent) retype(ctx context.Context, v storage.Volume, stats *SyncStats) 
 			report(err, storage.VolumeReport{})
 		}
 		return true, &dest
-	case rt.Phase == storage.RetypeAbort && rt.DestHost == a.Config.Host,
-		rt.Phase == storage.RetypeCleanup && rt.SourceHost == a.Config.Host:
+	case rt.Phase == storage.RetypeAbort && rt.DestHost == a.Config.Host:
+		err := a.abortCopy(ctx, v.ID, rt.Claim)
+		if err == nil {
+			crashpoint.Hit("volume.agent.migrate-cleaned")
+		}
+		report(err, storage.VolumeReport{})
+		return true, nil
+	case rt.Phase == storage.RetypeCleanup && rt.SourceHost == a.Config.Host:
 		err := a.Backend.Delete(ctx, v.ID)
 		if err == nil {
 			crashpoint.Hit("volume.agent.migrate-cleaned")
@@ -107,6 +136,40 @@ func (a *Agent) retype(ctx context.Context, v storage.Volume, stats *SyncStats) 
 		return true, nil
 	}
 	return true, nil
+}
+
+// createClaimed makes v's copy as a migration's destination, marked
+// with claim (Claimer).
+func (a *Agent) createClaimed(ctx context.Context, v storage.Volume, claim string) (Export, error) {
+	c, ok := a.Backend.(Claimer)
+	if !ok {
+		return Export{}, permanentError{errors.New("this backend cannot take a migrating volume: it cannot tell its own copy from another of the same name")}
+	}
+	if claim == "" {
+		return Export{}, permanentError{errors.New("the migration has no claim to mark its copy with")}
+	}
+	return c.CreateClaimed(ctx, v, claim)
+}
+
+// abortCopy removes a failed migration's copy of volume id here, if it
+// is marked with the migration's claim: a volume of that name that this
+// migration did not make (another pool's on the same storage: perhaps
+// the very volume migrating) is left, and logged.
+func (a *Agent) abortCopy(ctx context.Context, id, claim string) error {
+	c, ok := a.Backend.(Claimer)
+	if !ok {
+		return nil // it made no copy: createClaimed refused
+	}
+	mine, err := c.Claimed(ctx, id, claim)
+	if err != nil {
+		return err
+	}
+	if !mine {
+		a.log().Info("volume agent: a failed migration's destination holds no copy of its own; any volume of that name here is left alone",
+			"volume", id, "host", a.Config.Host)
+		return nil
+	}
+	return a.Backend.Delete(ctx, id)
 }
 
 // push writes volume v's content into its migration's destination, an
