@@ -15,6 +15,7 @@ import (
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/metadata"
 	"github.com/gostack/gostack/compute/virt"
+	"github.com/gostack/gostack/image/format"
 	"github.com/gostack/gostack/kit/crashpoint"
 )
 
@@ -223,9 +224,30 @@ func (a *Agent) makeDisk(ctx context.Context, img cachedImage, rootGB int64, pat
 
 // virtualSize is the image's size as a disk, read by qemu-img in the
 // image's declared format (never probed: a raw image with a qcow2
-// header must stay raw). A qcow2 image with a backing file is refused:
-// it could name any file of the host.
+// header must stay raw). An image of another format than raw is
+// inspected first (image/format, the image service's and the volume
+// agent's checks, CVE-2024-32498): one that is not what it is declared
+// to be, or that is unsafe, is refused before qemu-img opens it — a
+// qcow2 with a backing file or an external data file could name any
+// file of the host, which an overlay on it or a conversion of it would
+// read into the guest's disk.
 func (a *Agent) virtualSize(ctx context.Context, img cachedImage) (int64, error) {
+	if img.Format != format.Raw {
+		res, err := format.InspectFile(ctx, img.Path)
+		var unsafe *format.SafetyError
+		switch {
+		case errors.As(err, &unsafe) && unsafe.Check == "backing_file":
+			return 0, abortError{fmt.Errorf("image %s has a backing file: refused", img.ID)}
+		case errors.As(err, &unsafe) && unsafe.Check == "data_file":
+			return 0, abortError{fmt.Errorf("image %s has an external data file: refused", img.ID)}
+		case errors.As(err, &unsafe):
+			return 0, abortError{fmt.Errorf("image %s refused: %s: %s", img.ID, unsafe.Check, unsafe.Reason)}
+		case err != nil:
+			return 0, fmt.Errorf("inspect the image: %w", err)
+		case res.Format != img.Format:
+			return 0, abortError{fmt.Errorf("image %s is declared %s but its content is %s: refused", img.ID, img.Format, res.Format)}
+		}
+	}
 	out, err := exec.CommandContext(ctx, a.Config.QemuImg, "info", "--output=json", "-f", img.Format, img.Path).Output()
 	if err != nil {
 		var ee *exec.ExitError
@@ -237,12 +259,20 @@ func (a *Agent) virtualSize(ctx context.Context, img cachedImage) (int64, error)
 	var info struct {
 		VirtualSize     int64  `json:"virtual-size"`
 		BackingFilename string `json:"backing-filename"`
+		Specific        struct {
+			Data struct {
+				DataFile string `json:"data-file"`
+			} `json:"data"`
+		} `json:"format-specific"`
 	}
 	if err := json.Unmarshal(out, &info); err != nil {
 		return 0, fmt.Errorf("qemu-img info: %w", err)
 	}
 	if info.BackingFilename != "" {
 		return 0, abortError{fmt.Errorf("image %s has a backing file: refused", img.ID)}
+	}
+	if info.Specific.Data.DataFile != "" {
+		return 0, abortError{fmt.Errorf("image %s has an external data file: refused", img.ID)}
 	}
 	return info.VirtualSize, nil
 }

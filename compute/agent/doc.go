@@ -85,8 +85,10 @@
 //
 // A failed build is reported with Nova's "Build of instance <id>
 // aborted: <why>" and, unless the request itself is at fault (no such
-// image, an image format or backing file refused, a flavor disk too
-// small: Nova's BuildAbortException), marked for rescheduling: the
+// image, an image format refused, a qcow2 image image/format's
+// inspection refuses — a backing file, an external data file, content
+// that is not qcow2 — a flavor disk too small: Nova's
+// BuildAbortException), marked for rescheduling: the
 // controller tries another host (compute.Store.MaxBuildAttempts).
 //
 // A snapshot (image_snapshot_pending, Nova's createImage) pauses a

@@ -143,8 +143,9 @@ func newDriver(t *testing.T, h *host) virt.Driver {
 // A build that cannot be done ends in error with Nova's fault and
 // leaves no guest, disk or cached image: an image the image service
 // does not have, one whose data does not match its checksum, a flavor
-// disk smaller than the image, a qcow2 image with a backing file (it
-// could name any file of the host), an image that is not raw or qcow2.
+// disk smaller than the image, a qcow2 image with a backing file or an
+// external data file (either could name any file of the host), an image
+// that is not raw or qcow2.
 // Only the checksum is the host's failure (its download), which another
 // host may not have: it is sent back to be rescheduled, with its fault
 // kept for the next try; the others are the request's and end in error.
@@ -157,6 +158,13 @@ func TestBuildFails(t *testing.T) {
 	big, evil := filepath.Join(dir, "big.qcow2"), filepath.Join(dir, "evil.qcow2")
 	qemuImg(t, "create", "-q", "-f", "qcow2", big, "2G")
 	qemuImg(t, "create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/etc/hostname", evil, "1M")
+	// A qcow2 whose data is a file of the host (CVE-2024-32498): an
+	// overlay on it would read that file into the guest's disk.
+	dataFile, hostFile := filepath.Join(dir, "evil-data.qcow2"), filepath.Join(dir, "host-secret")
+	qemuImg(t, "create", "-q", "-f", "qcow2", "-o", "data_file="+hostFile+",data_file_raw=on", dataFile, "1M")
+	if err := os.WriteFile(hostFile, []byte("a secret of the host\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, image, want string
 	}{
@@ -164,6 +172,7 @@ func TestBuildFails(t *testing.T) {
 		{"checksum", c.images.add(t, os.Args[0], "raw", "0123456789abcdef0123456789abcdef"), "checksum"},
 		{"disk too small", c.images.add(t, big, "qcow2", ""), "flavor's disk is too small for the image"},
 		{"backing file", c.images.add(t, evil, "qcow2", ""), "has a backing file: refused"},
+		{"data file", c.images.add(t, dataFile, "qcow2", ""), "has an external data file: refused"},
 		{"vmdk", c.images.add(t, os.Args[0], "vmdk", ""), `disk format "vmdk" is not supported`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,7 +205,7 @@ func TestBuildFails(t *testing.T) {
 			if parts, _ := filepath.Glob(filepath.Join(h.dir, "images", ".*")); len(parts) > 0 {
 				t.Errorf("downloads left: %v", parts)
 			}
-			if cached := exists(filepath.Join(h.dir, "images", tc.image)); cached != (tc.want == "flavor's disk is too small for the image" || tc.want == "has a backing file: refused") {
+			if cached := exists(filepath.Join(h.dir, "images", tc.image)); cached != (tc.want == "flavor's disk is too small for the image" || strings.HasSuffix(tc.want, "file: refused")) {
 				t.Errorf("image cached: %v", cached)
 			}
 		})

@@ -289,6 +289,37 @@ func TestRBDRootDisk(t *testing.T) {
 		remove(t, i)
 	})
 
+	t.Run("data-file", func(t *testing.T) {
+		// A qcow2 whose data is a file of the host (CVE-2024-32498): its
+		// conversion to raw would copy that file into the disk. Refused
+		// before qemu-img reads it, as the request's fault; no disk made.
+		dir := t.TempDir()
+		q, hostFile := filepath.Join(dir, "evil.qcow2"), filepath.Join(dir, "host-secret")
+		qemuImg(t, "create", "-q", "-f", "qcow2", "-o", "data_file="+hostFile+",data_file_raw=on", q, "1M")
+		if err := os.WriteFile(hostFile, []byte("a secret of the host\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		image := c.images.add(t, q, "qcow2", "")
+		h.start()
+		defer h.stop()
+		i := c.place(h.name, image, nil, nil)
+		got := c.waitFor(i.UUID, "in error", time.Minute, func(i compute.Instance, err error) bool {
+			return err == nil && i.VMState == compute.Error
+		})
+		if got.Fault == nil || !strings.Contains(got.Fault.Message, "has an external data file: refused") {
+			t.Fatalf("instance %s", brief(got))
+		}
+		t.Logf("fault: %s", got.Fault.Message)
+		for _, name := range []string{"_disk", "_disk.partial"} {
+			if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+name); ok {
+				t.Errorf("vms/%s%s made for a refused image", i.UUID, name)
+			}
+		}
+		if exists(filepath.Join(h.dir, "instances", i.UUID)) {
+			t.Error("the instance's directory is left")
+		}
+	})
+
 	t.Run("crash", func(t *testing.T) {
 		// A qcow2 image: converted to raw on its way into the cluster.
 		q := filepath.Join(t.TempDir(), "guest.qcow2")
