@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -153,7 +154,9 @@ type VolumeRetypeRequest struct {
 // with type <name>, migration not allowed"), when no other pool passes
 // ("No valid backends for volume <id> with type <name>") or when the
 // volume has snapshots ("Invalid volume: Volume must not have
-// snapshots."). With on-demand the best other pool is claimed for
+// snapshots."). An RBD volume does not migrate to another RBD pool (no
+// copier holds both pools' keys): such pools are passed over, and with
+// none other "No valid backends ..." says why. With on-demand the best other pool is claimed for
 // the volume's size and the volume goes to retyping for a migration
 // (RetypeCreate). An in-use volume's migration needs Nova's
 // swap_volume, which is not here: refused (InvalidVolume).
@@ -330,6 +333,14 @@ func (s *Store) scheduleRetype(ctx context.Context, tx *sqlstore.Tx, vol *Volume
 	if err != nil {
 		return err
 	}
+	if IsRBDLocation(vol.ProviderLocation) {
+		// No copier holds two clusters' (or two pools') keys: an RBD
+		// destination's copy would be made only to be removed.
+		if ranked = slices.DeleteFunc(ranked, func(w Weighed) bool { return isRBDPool(w.Pool) }); len(ranked) == 0 {
+			return failed(fmt.Sprintf("No valid backends for volume %s with type %s: a migration between two RBD pools is not supported "+
+				"(no client holds both pools' keys)", vol.ID, nt.Name))
+		}
+	}
 	if hasSnapshots {
 		return failed("Invalid volume: Volume must not have snapshots.")
 	}
@@ -353,6 +364,12 @@ func (s *Store) scheduleRetype(ctx context.Context, tx *sqlstore.Tx, vol *Volume
 		}
 	}
 	return failed(fmt.Sprintf("No valid backends for volume %s with type %s", vol.ID, nt.Name))
+}
+
+// isRBDPool: the pool reports Cinder's RBD driver's storage_protocol.
+func isRBDPool(p *PoolState) bool {
+	proto, _ := p.Capabilities["storage_protocol"].(string)
+	return strings.EqualFold(proto, "ceph")
 }
 
 // sameTypes is Cinder's volume_types_diff's all_equal: the same extra

@@ -340,3 +340,46 @@ func containsVolume(vs []storage.Volume, id string) bool {
 	}
 	return false
 }
+
+// A volume on an RBD pool is not migrated to another RBD pool (no
+// copier holds both pools' keys): the retype is refused at once, as
+// Cinder's scheduler fails one with no pool after its 202, with the
+// reason, and no copy is claimed or made; an iSCSI pool beside them
+// still takes it.
+func TestRetypeBetweenRBDPools(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		mustType(t, s, storage.VolumeTypeCreate{Name: "ceph", ExtraSpecs: map[string]string{"volume_backend_name": "ceph"}})
+		mustType(t, s, storage.VolumeTypeCreate{Name: "ceph2", ExtraSpecs: map[string]string{"volume_backend_name": "ceph2"}})
+		mustType(t, s, storage.VolumeTypeCreate{Name: "elsewhere", ExtraSpecs: map[string]string{"pool_name": "<or> other <or> tgt"}})
+		for _, p := range []struct{ host, name, proto string }{{"h1@ceph#volumes", "ceph", "ceph"}, {"h2@ceph2#other", "ceph2", "ceph"},
+			{"h3@tgt#tgt", "tgt", "iSCSI"}} {
+			addPool(t, s, p.host, "", storage.BackendReport{VolumeBackendName: p.name, StorageProtocol: p.proto,
+				TotalCapacityGB: storage.GB(1000), FreeCapacityGB: storage.GB(1000)})
+		}
+		v := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1, VolumeType: "ceph"})
+		v, err := s.ReportVolume(ctx, v.Host, v.ID, storage.VolumeReport{Status: storage.VolumeCreating,
+			ProviderLocation: "rbd name=volumes/volume-" + v.ID + " cluster=ceph secret_uuid=s mons=10.0.0.1:6789"})
+		if err != nil || v.Host != "h1@ceph#volumes" {
+			t.Fatalf("created on %s (%v)", v.Host, err)
+		}
+		before, _ := s.Backend(ctx, "h2@ceph2#other")
+		got, err := s.RetypeVolume(ctx, alice, v.ID, storage.VolumeRetypeRequest{NewType: "ceph2", MigrationPolicy: storage.MigrationOnDemand})
+		want := "No valid backends for volume " + v.ID + " with type ceph2: a migration between two RBD pools is not supported (no client holds both pools' keys)"
+		if err != nil || got.Status != storage.VolumeAvailable || got.Retype != nil || got.VolumeTypeID != v.VolumeTypeID || got.Message != want {
+			t.Fatalf("to another RBD pool: %s %+v type %s %q (%v)", got.Status, got.Retype, got.VolumeTypeID, got.Message, err)
+		}
+		if b, _ := s.Backend(ctx, "h2@ceph2#other"); b.AllocatedCapacityGB != before.AllocatedCapacityGB {
+			t.Fatalf("the other RBD pool's allocated capacity: %d GiB, was %d", b.AllocatedCapacityGB, before.AllocatedCapacityGB)
+		}
+		if st, _ := s.BackendState(ctx, "h2@ceph2#other"); containsVolume(st.Volumes, v.ID) {
+			t.Fatal("the other RBD pool is given the volume")
+		}
+		// A type both another RBD pool and an iSCSI pool take: the iSCSI
+		// one, whatever the weights.
+		got, err = s.RetypeVolume(ctx, alice, v.ID, storage.VolumeRetypeRequest{NewType: "elsewhere", MigrationPolicy: storage.MigrationOnDemand})
+		if err != nil || got.Retype == nil || got.Retype.Phase != storage.RetypeCreate || got.Retype.DestHost != "h3@tgt#tgt" || got.Retype.Claim == "" {
+			t.Fatalf("to a type an iSCSI pool takes too: %+v %q (%v)", got.Retype, got.Message, err)
+		}
+	})
+}
