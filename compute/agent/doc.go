@@ -69,9 +69,11 @@
 // no disk (Nova's shared storage path): the source takes the snapshot
 // "nova-resize", the destination grows the same image, a revert rolls it
 // back to the snapshot (its size too) and a confirm removes it. A
-// snapshot (createImage) reads the disk through librbd into a sparse raw
-// file, pauses the guest meanwhile, and sends it as qcow2 as for a local
-// disk (not Nova's direct snapshot into the image store's pool: one path
+// snapshot (createImage) pauses the guest only while it takes the RBD
+// snapshot "nova-snapshot-<image>" of the disk, reads that snapshot
+// through librbd into a sparse raw file with the guest running again,
+// removes it (failure or not; the first Sync removes one a kill left),
+// and sends the copy as qcow2 as for a local disk (not Nova's direct snapshot into the image store's pool: one path
 // for every image store). A build without Ceph support (CGO_ENABLED=0,
 // no release tag) refuses ImagesType "rbd" at Run. Instances whose local
 // disk exists keep it when a host turns to RBD.

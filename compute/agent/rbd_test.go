@@ -22,6 +22,7 @@ import (
 	"github.com/gostack/gostack/compute"
 	"github.com/gostack/gostack/compute/agent"
 	"github.com/gostack/gostack/compute/guestimage/guesttest"
+	"github.com/gostack/gostack/compute/qemu"
 	"github.com/gostack/gostack/compute/virt"
 	"github.com/gostack/gostack/internal/cephtest"
 	"github.com/gostack/gostack/internal/testenv"
@@ -182,7 +183,10 @@ func TestRBDRootDisk(t *testing.T) {
 		got := c.waitFor(i.UUID, "snapshot done", 2*time.Minute, func(i compute.Instance, err error) bool {
 			return err == nil && i.TaskState == compute.NoTask
 		})
-		t.Logf("snapshot of a running guest on RBD: %v", time.Since(start).Round(10*time.Millisecond))
+		t.Logf("snapshot of a running guest on RBD: %v; %s", time.Since(start).Round(10*time.Millisecond), pauseLine(h.logs.String(), i.UUID))
+		if left := rbdSnaps(t, ceph, "vms/"+i.UUID+"_disk"); len(left) != 0 {
+			t.Errorf("RBD snapshots left by the snapshot: %v", left)
+		}
 		if got.VMState != compute.Active || got.PowerState != compute.PowerRunning || qemuPid(h.qemuDir, i.UUID) != pid {
 			t.Fatalf("after the snapshot: %s, QEMU %d (was %d)", brief(got), qemuPid(h.qemuDir, i.UUID), pid)
 		}
@@ -285,6 +289,62 @@ func TestRBDRootDisk(t *testing.T) {
 		rbdRun(t, ceph, "export", "--no-progress", "vms/"+i.UUID+"_disk", out)
 		if got, want := firstMiB(t, out), firstMiB(t, raw); got != want {
 			t.Errorf("the disk's first MiB has sha256 %s, the image's %s", got, want)
+		}
+		remove(t, i)
+	})
+
+	t.Run("snapshot-crash", func(t *testing.T) {
+		// A snapshot pauses the guest only while it takes the RBD
+		// snapshot nova-snapshot-<image> of the disk: the agent killed
+		// after that, before the export, leaves the guest running and
+		// the RBD snapshot there. Its restart's first sync removes it,
+		// the task is done again (a new RBD snapshot, read and removed),
+		// the guest never restarted, and no RBD snapshot is left.
+		image := c.images.add(t, raw, "raw", "")
+		h.start()
+		i := c.place(h.name, image, nil, nil)
+		c.waitState(i.UUID, compute.Active, compute.PowerRunning, boot)
+		h.stop()
+		pid := qemuPid(h.qemuDir, i.UUID)
+		exited := h.startProcess(crashpoint.Env + "=compute.agent.snapshot.taken")
+		img, err := c.images.CreateSnapshot(context.Background(), "proj", "snap", "qcow2", 1, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.store.StartSnapshot(context.Background(), admin, i.UUID, img.ID); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("the agent did not reach compute.agent.snapshot.taken:\n%s", h.logs)
+		}
+		d, err := qemu.New(qemu.Config{StateDir: h.qemuDir, Accel: "tcg"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := d.State(context.Background(), i.UUID); err != nil || p != virt.PowerRunning {
+			t.Fatalf("killed after the RBD snapshot, before the export: the guest is %v (%v), want running", p, err)
+		}
+		if got := rbdSnaps(t, ceph, "vms/"+i.UUID+"_disk"); len(got) != 1 || got[0] != "nova-snapshot-"+img.ID {
+			t.Fatalf("killed after the RBD snapshot: snapshots %v, want nova-snapshot-%s", got, img.ID)
+		}
+		h.start()
+		defer h.stop()
+		got := c.waitFor(i.UUID, "snapshot done", 2*time.Minute, func(i compute.Instance, err error) bool {
+			return err == nil && i.TaskState == compute.NoTask
+		})
+		if got.VMState != compute.Active || got.PowerState != compute.PowerRunning || qemuPid(h.qemuDir, i.UUID) != pid {
+			t.Fatalf("after the snapshot: %s, QEMU %d (was %d)", brief(got), qemuPid(h.qemuDir, i.UUID), pid)
+		}
+		if left := rbdSnaps(t, ceph, "vms/"+i.UUID+"_disk"); len(left) != 0 {
+			t.Errorf("RBD snapshots left: %v", left)
+		}
+		c.images.mu.Lock()
+		path := c.images.snapshots[img.ID]
+		c.images.mu.Unlock()
+		if out, err := exec.Command("qemu-img", "info", "--output=json", path).Output(); err != nil || !strings.Contains(string(out), `"format": "qcow2"`) {
+			t.Fatalf("the snapshot's data %q: %s %v", path, out, err)
 		}
 		remove(t, i)
 	})
@@ -568,4 +628,38 @@ func firstMiB(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+// rbdSnaps are the names of image name's snapshots.
+func rbdSnaps(t *testing.T, ceph *cephtest.Cluster, name string) []string {
+	t.Helper()
+	out, err := ceph.RBD(context.Background(), "snap", "ls", "--format", "json", name)
+	if err != nil {
+		t.Fatalf("rbd snap ls %s: %v: %s", name, err, out)
+	}
+	var snaps []struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(out, &snaps); err != nil {
+		t.Fatalf("rbd snap ls %s: %v: %s", name, err, out)
+	}
+	var names []string
+	for _, s := range snaps {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// pauseLine is how long the agent's log says instance id's guest was
+// paused for its last snapshot.
+func pauseLine(logs, id string) string {
+	last := "no pause logged"
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "resumed after the snapshot's pause") && strings.Contains(l, id) {
+			if _, p, ok := strings.Cut(l, "paused="); ok {
+				last = "guest paused " + p
+			}
+		}
+	}
+	return last
 }

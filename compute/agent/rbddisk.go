@@ -38,6 +38,12 @@ func rbdDiskName(id string) string { return id + "_disk" }
 // confirm removes it.
 const resizeSnapshot = "nova-resize"
 
+// imageSnapshotPrefix begins the name of the RBD snapshot of the disk a
+// snapshot of the instance (createImage) reads, "nova-snapshot-<image
+// id>": taken while the guest is paused, read once it runs again, then
+// removed.
+const imageSnapshotPrefix = "nova-snapshot-"
+
 // rbdRoot reports whether instance i's root disk is on RBD here: the
 // host keeps root disks there, i has no root volume, and no local disk
 // of it is there (one made before the host turned to RBD stays used).
@@ -259,9 +265,10 @@ func (a *Agent) removeRBDDisk(ctx context.Context, id string) error {
 	return nil
 }
 
-// sweepRBD removes the half-made imports and clones ("<id>_disk.partial") of this
-// host's instances, and the resize snapshots of those with no move
-// under way: what a killed agent left. It runs at the first Sync, before
+// sweepRBD removes the half-made imports and clones
+// ("<id>_disk.partial") of this host's instances, the RBD snapshots a
+// killed snapshot task left ("nova-snapshot-<image>"), and the resize
+// snapshots of those with no move under way: what a killed agent left. It runs at the first Sync, before
 // any worker; what it cannot remove yet (a killed client's watch holds
 // it) is tried again at the next. Other hosts' and unknown instances'
 // images are never touched.
@@ -285,6 +292,20 @@ func (a *Agent) sweepRBD(ctx context.Context, instances []compute.Instance, movi
 		name := rbdDiskName(i.UUID)
 		if err := cl.RemovePartial(ctx, name); err != nil {
 			a.log().Warn("compute agent: a half-made root disk is left for the next sync", "instance", i.UUID, "err", err)
+			done = false
+		}
+		if in, err := cl.ImageInfo(ctx, name); err == nil {
+			for _, s := range in.Snapshots {
+				if !strings.HasPrefix(s, imageSnapshotPrefix) {
+					continue
+				}
+				if err := cl.RemoveImageSnapshot(ctx, name, s); err != nil {
+					a.log().Warn("compute agent: the RBD snapshot of a snapshot cut short is left for the next sync", "instance", i.UUID, "snapshot", s, "err", err)
+					done = false
+				}
+			}
+		} else if !errors.Is(err, rbd.ErrNotFound) {
+			a.log().Warn("compute agent: the root disk's snapshots not read; sweeping at the next sync", "instance", i.UUID, "err", err)
 			done = false
 		}
 		if _, ok := moving[i.UUID]; !ok {

@@ -23,7 +23,8 @@ import (
 // A running guest is paused while its disk is read (QEMU drains and
 // flushes its disks when it stops the guest), so the image is what a
 // crash at that instant would leave, and resumed at once: the pause
-// lasts the copy, not the upload. The instance keeps its vm_state; a
+// lasts the copy, not the upload; for a disk on RBD it lasts only the
+// RBD snapshot the copy then reads. The instance keeps its vm_state; a
 // failure is reported as the task's error, and the controller deletes
 // the image, as Nova's compute manager does.
 func (a *Agent) snapshot(ctx context.Context, i compute.Instance) bool {
@@ -53,11 +54,16 @@ func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {
 	}
 	out := filepath.Join(a.instanceDir(i.UUID), "snapshot-"+image+".qcow2")
 	defer os.Remove(out)
+	var freeze func(ctx context.Context) error
 	var copy func(ctx context.Context, tmp string) error
 	if a.rbdRoot(i) {
-		// The RBD disk read through librbd into a sparse raw file,
-		// then made a qcow2 as a local disk's snapshot is: the image
-		// the API made is qcow2 whatever holds the disk.
+		// While the guest is paused, only an RBD snapshot of the disk
+		// is taken (milliseconds); the guest runs again while the
+		// snapshot is read through librbd into a sparse raw file, then
+		// made a qcow2 as a local disk's snapshot is (the image the API
+		// made is qcow2 whatever holds the disk). The RBD snapshot is
+		// removed whatever happens; one a kill left goes at the first
+		// sync (sweepRBD).
 		cl, err := a.rbd(ctx)
 		if err != nil {
 			return err
@@ -65,10 +71,24 @@ func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {
 		if err := os.MkdirAll(a.instanceDir(i.UUID), 0o711); err != nil {
 			return err
 		}
+		name, snap := rbdDiskName(i.UUID), imageSnapshotPrefix+image
+		// One an earlier try left is older than the disk: not read.
+		if err := cl.RemoveImageSnapshot(ctx, name, snap); err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if err := cl.RemoveImageSnapshot(cctx, name, snap); err != nil {
+				a.log().Warn("compute agent: the snapshot's RBD snapshot is left for the first sync after a restart", "instance", i.UUID, "snapshot", name+"@"+snap, "err", err)
+			}
+		}()
+		freeze = func(ctx context.Context) error { return cl.SnapshotImage(ctx, name, snap) }
 		copy = func(ctx context.Context, tmp string) error {
+			crashpoint.Hit("compute.agent.snapshot.taken")
 			raw := tmp + ".raw"
 			defer os.Remove(raw)
-			if _, err := cl.ExportImage(ctx, rbdDiskName(i.UUID), raw); err != nil {
+			if _, err := cl.ExportImageSnapshot(ctx, name, snap, raw); err != nil {
 				return err
 			}
 			return a.qemuImgConvert(ctx, "raw", raw, tmp)
@@ -80,7 +100,7 @@ func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {
 		}
 		copy = func(ctx context.Context, tmp string) error { return a.qemuImgConvert(ctx, "qcow2", disk, tmp) }
 	}
-	if err := a.copyDisk(ctx, i, copy, out); err != nil {
+	if err := a.copyDisk(ctx, i, freeze, copy, out); err != nil {
 		return err
 	}
 	crashpoint.Hit("compute.agent.snapshot.copied")
@@ -100,13 +120,18 @@ func (a *Agent) takeSnapshot(ctx context.Context, i compute.Instance) error {
 }
 
 // copyDisk writes the guest's disk, with its base, as a standalone
-// qcow2 at out, the guest paused meanwhile if it runs (or resumed after,
-// if an earlier try paused it and died: the instance is active).
-func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, copy func(ctx context.Context, tmp string) error, out string) error {
+// qcow2 at out. The guest, if it runs, is paused while freeze runs (a
+// snapshot of the disk, after which copy reads the snapshot with the
+// guest running again), or, with no freeze, while copy runs; it is
+// resumed after, also if an earlier try paused it and died (the
+// instance is active).
+func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, freeze func(ctx context.Context) error, copy func(ctx context.Context, tmp string) error, out string) error {
 	id := i.UUID
 	paused := false
+	var pausedAt time.Time
 	switch p, err := a.Driver.State(ctx, id); {
 	case err == nil && p == virt.PowerRunning:
+		pausedAt = time.Now()
 		switch err := virt.Pause(ctx, a.Driver, id); {
 		case err == nil:
 			paused = true
@@ -118,7 +143,12 @@ func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, copy func(ctx 
 	}
 	tmp := out + ".part"
 	defer os.Remove(tmp)
-	err := copy(ctx, tmp)
+	var err error
+	if freeze != nil {
+		err = freeze(ctx)
+	} else {
+		err = copy(ctx, tmp)
+	}
 	if paused {
 		// Resumed whatever the copy did; a cancelled task still resumes.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -126,10 +156,17 @@ func (a *Agent) copyDisk(ctx context.Context, i compute.Instance, copy func(ctx 
 		cancel()
 		if uerr != nil {
 			a.log().Error("compute agent: resume after a snapshot", "instance", id, "err", uerr)
+		} else {
+			a.log().Info("compute agent: guest resumed after the snapshot's pause", "instance", id, "paused", time.Since(pausedAt).Round(time.Millisecond))
 		}
 	}
 	if err != nil {
 		return err
+	}
+	if freeze != nil {
+		if err := copy(ctx, tmp); err != nil {
+			return err
+		}
 	}
 	return os.Rename(tmp, out)
 }

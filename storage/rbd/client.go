@@ -1131,8 +1131,17 @@ func (c *Client) Export(ctx context.Context, id, path string) (int64, error) {
 
 // exportAs is Export of image name.
 func (c *Client) exportAs(ctx context.Context, name, path string) (int64, error) {
-	img, err := librbd.OpenImageReadOnly(c.ioctx, name, librbd.NoSnapshot)
+	return c.exportSnap(ctx, name, librbd.NoSnapshot, path)
+}
+
+// exportSnap is Export of image name at snapshot snap (its head when
+// snap is librbd.NoSnapshot).
+func (c *Client) exportSnap(ctx context.Context, name, snap, path string) (int64, error) {
+	img, err := librbd.OpenImageReadOnly(c.ioctx, name, snap)
 	if isNotFound(err) {
+		if snap != librbd.NoSnapshot {
+			name += "@" + snap
+		}
 		return 0, fmt.Errorf("%w: image %s/%s", ErrNotFound, c.cfg.Pool, name)
 	}
 	if err != nil {

@@ -61,12 +61,13 @@
 // Images by name, for a pool's other users (the compute agent's root
 // disks on RBD, Nova's "<instance uuid>_disk" in its images_rbd_pool):
 // ImageInfo, CloneImageTo (a clone of an image service's rbd://
-// location, as CloneImage, through "<name>.partial"), ImportImage (as Import, through
-// "<name>.partial"), GrowImage, ExportImage, RemoveImage (with its
-// snapshots and a half-made import or clone; a clone's parent is not
-// touched),
-// RemovePartial, and SnapshotImage, RollbackImage, RemoveImageSnapshot
-// (an unprotected snapshot to roll back to, as Nova's resize snapshot).
+// location, as CloneImage, through "<name>.partial"), ImportImage (as
+// Import, through "<name>.partial"), GrowImage, ExportImage,
+// ExportImageSnapshot (a snapshot's content, read while the image's user
+// writes on), RemoveImage (with its snapshots and a half-made import or
+// clone; a clone's parent is not touched), RemovePartial, and
+// SnapshotImage, RollbackImage, RemoveImageSnapshot (an unprotected
+// snapshot to roll back to, as Nova's resize snapshot, or to read).
 // A name is letters, digits, '-' and '_'.
 //
 // Every operation is idempotent, because the volume agent does its work

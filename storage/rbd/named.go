@@ -63,6 +63,20 @@ func (c *Client) ExportImage(ctx context.Context, name, path string) (int64, err
 	return c.exportAs(ctx, name, path)
 }
 
+// ExportImageSnapshot writes snapshot snap of image name to the sparse
+// raw file at path, as ExportImage does for the image's head, and
+// returns its size: a copy of the disk as it was at the snapshot while
+// a guest goes on writing to it.
+func (c *Client) ExportImageSnapshot(ctx context.Context, name, snap, path string) (int64, error) {
+	if err := validID(name); err != nil {
+		return 0, err
+	}
+	if err := validID(snap); err != nil {
+		return 0, err
+	}
+	return c.exportSnap(ctx, name, snap, path)
+}
+
 // RemoveImage removes image name with its snapshots (unprotected
 // first), and a "<name>.partial" an import left. An image that is gone
 // is no error; one a client has open, or whose snapshot has clones, is

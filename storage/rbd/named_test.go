@@ -57,6 +57,18 @@ func TestNamedImages(t *testing.T) {
 	if err := cl.GrowImage(ctx, name, 16*mib); err != nil {
 		t.Fatal(err)
 	}
+	// The snapshot reads as the image was: 8 MiB of the import.
+	{
+		p := filepath.Join(t.TempDir(), "snap.raw")
+		n, err := cl.ExportImageSnapshot(ctx, name, "nova-resize", p)
+		b, _ := os.ReadFile(p)
+		if err != nil || n != 8*mib || len(b) != 8*mib || !bytes.Equal(b[:len(data)], data) {
+			t.Fatalf("export of the snapshot: %d bytes, %v", n, err)
+		}
+		if _, err := cl.ExportImageSnapshot(ctx, name, "none", p); !errors.Is(err, rbd.ErrNotFound) {
+			t.Fatalf("export of no snapshot: %v, want ErrNotFound", err)
+		}
+	}
 	if err := cl.GrowImage(ctx, name, 8*mib); !errors.Is(err, rbd.ErrInvalid) {
 		t.Fatalf("shrink: %v, want ErrInvalid", err)
 	}

@@ -64,11 +64,14 @@ func (*Client) ImportImage(context.Context, string, string, int64, int64) error 
 }
 func (*Client) GrowImage(context.Context, string, int64) error             { return ErrUnavailable }
 func (*Client) ExportImage(context.Context, string, string) (int64, error) { return 0, ErrUnavailable }
-func (*Client) RemoveImage(context.Context, string) error                  { return ErrUnavailable }
-func (*Client) RemovePartial(context.Context, string) error                { return ErrUnavailable }
-func (*Client) SnapshotImage(context.Context, string, string) error        { return ErrUnavailable }
-func (*Client) RollbackImage(context.Context, string, string) error        { return ErrUnavailable }
-func (*Client) RemoveImageSnapshot(context.Context, string, string) error  { return ErrUnavailable }
+func (*Client) ExportImageSnapshot(context.Context, string, string, string) (int64, error) {
+	return 0, ErrUnavailable
+}
+func (*Client) RemoveImage(context.Context, string) error                 { return ErrUnavailable }
+func (*Client) RemovePartial(context.Context, string) error               { return ErrUnavailable }
+func (*Client) SnapshotImage(context.Context, string, string) error       { return ErrUnavailable }
+func (*Client) RollbackImage(context.Context, string, string) error       { return ErrUnavailable }
+func (*Client) RemoveImageSnapshot(context.Context, string, string) error { return ErrUnavailable }
 
 // Handle is an open volume's API in a build without Ceph support: no
 // Client opens one, and its methods return ErrUnavailable.
