@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -178,7 +177,7 @@ func (a *Agent) push(ctx context.Context, v storage.Volume) error {
 	if storage.IsRBDLocation(v.Retype.DestLocation) {
 		return permanentError{errors.New("a migration between two RBD pools is not supported: no client here holds both pools' keys")}
 	}
-	dst, secret, err := iscsiURL(v.Retype.DestLocation, v.Retype.DestAuth)
+	dst, err := iscsiNode(v.Retype.DestLocation, v.Retype.DestAuth)
 	if err != nil {
 		return permanentError{err}
 	}
@@ -187,7 +186,7 @@ func (a *Agent) push(ctx context.Context, v storage.Volume) error {
 		return err
 	}
 	defer release()
-	return a.qemuImg(ctx, path, dst, secret)
+	return a.qemuImg(ctx, qemuNode{file: path}, dst)
 }
 
 // pull reads volume v's content from its iSCSI export into this pool's
@@ -200,7 +199,7 @@ func (a *Agent) pull(ctx context.Context, v, dest storage.Volume) error {
 	if a.Config.ImageDir == "" {
 		return permanentError{errors.New("this volume agent has no image directory to copy a migrating volume through")}
 	}
-	src, secret, err := iscsiURL(v.ProviderLocation, v.ProviderAuth)
+	src, err := iscsiNode(v.ProviderLocation, v.ProviderAuth)
 	if err != nil {
 		return permanentError{err}
 	}
@@ -211,51 +210,117 @@ func (a *Agent) pull(ctx context.Context, v, dest storage.Volume) error {
 	tmp := filepath.Join(a.Config.ImageDir, v.ID+".migration.raw")
 	os.Remove(tmp)
 	defer os.Remove(tmp)
-	if err := a.qemuImg(ctx, src, tmp, secret); err != nil {
+	if err := a.qemuImg(ctx, src, qemuNode{file: tmp}); err != nil {
 		return err
 	}
 	return f.Fill(ctx, dest, tmp)
 }
 
-// qemuImg copies raw data from src to dst (a file, or an iscsi:// URL
-// of the destination's copy: -n, its zeros skipped), as Cinder's
-// copy_volume does with dd;
-// secret (a CHAP password in a URL) is kept out of its error.
-func (a *Agent) qemuImg(ctx context.Context, src, dst, secret string) error {
+// qemuNode is one side of a qemu-img copy: a raw file, or the options
+// of an iSCSI LUN's block node (QEMU's iscsi driver) with the CHAP
+// password it logs in with through the secret object qemuSecretID.
+type qemuNode struct {
+	file     string
+	opts     string
+	password string
+}
+
+// qemuSecretID is the id of the secret object holding a copy's CHAP
+// password.
+const qemuSecretID = "sec0"
+
+// qemuImg copies raw data from src to dst (a file, or an iSCSI LUN of
+// the destination's copy: -n, its zeros skipped), as Cinder's
+// copy_volume does with dd. A CHAP password is never in qemu-img's
+// arguments (anyone on the host reads those in /proc/<pid>/cmdline):
+// it is in a file only the agent reads (mode 0600, in ImageDir or the
+// temporary directory), named by a secret object, removed after; nor
+// in the error.
+func (a *Agent) qemuImg(ctx context.Context, src, dst qemuNode) error {
 	bin := a.Config.QemuImg
 	if bin == "" {
 		bin = "qemu-img"
 	}
-	args := []string{"convert", "-f", "raw", "-O", "raw", src, dst}
-	if strings.HasPrefix(dst, "iscsi://") {
-		// The destination's copy was made empty, and a copy cut short
-		// wrote only the same data: its zeros need not be written.
-		args = []string{"convert", "-n", "--target-is-zero", "-f", "raw", "-O", "raw", src, dst}
+	secret := src.password + dst.password // one side at most is iSCSI
+	var secretFile string
+	if secret != "" {
+		dir := a.Config.ImageDir
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+		}
+		f, err := os.CreateTemp(dir, ".chap-*.secret") // mode 0600
+		if err != nil {
+			return err
+		}
+		secretFile = f.Name()
+		defer os.Remove(secretFile)
+		_, err = f.WriteString(secret)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
 	}
+	args := qemuImgArgs(src, dst, secretFile)
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if secret != "" {
-			msg = strings.ReplaceAll(strings.ReplaceAll(msg, url.PathEscape(secret), "***"), secret, "***")
+			msg = strings.ReplaceAll(msg, secret, "***")
 		}
 		return fmt.Errorf("qemu-img convert: %w: %s", err, msg)
 	}
 	return nil
 }
 
-// iscsiURL is the iscsi:// URL of an export (its first portal, with its
-// CHAP credentials), as QEMU's initiator reads it, and its password.
-func iscsiURL(location, auth string) (string, string, error) {
+// qemuImgArgs is qemu-img convert's arguments from src to dst, the
+// password-secret of an iSCSI side read from secretFile.
+func qemuImgArgs(src, dst qemuNode, secretFile string) []string {
+	args := []string{"convert"}
+	if secretFile != "" {
+		args = append(args, "--object", "secret,id="+qemuSecretID+",file="+qemuOptValue(secretFile))
+	}
+	if dst.opts != "" {
+		// The destination's copy was made empty, and a copy cut short
+		// wrote only the same data: its zeros need not be written.
+		args = append(args, "-n", "--target-is-zero", "--target-image-opts")
+	} else {
+		args = append(args, "-O", "raw")
+	}
+	if src.opts != "" {
+		args = append(args, "--image-opts", src.opts)
+	} else {
+		args = append(args, "-f", "raw", src.file)
+	}
+	if dst.opts != "" {
+		return append(args, dst.opts)
+	}
+	return append(args, dst.file)
+}
+
+// qemuOptValue is s as a value in QEMU's key=value,... options (a comma
+// doubled).
+func qemuOptValue(s string) string { return strings.ReplaceAll(s, ",", ",,") }
+
+// iscsiNode is an export's LUN (its first portal) as QEMU's iscsi
+// driver's block node options, logging in with its CHAP user and the
+// password in the secret object qemuSecretID.
+func iscsiNode(location, auth string) (qemuNode, error) {
 	x, err := storage.ParseISCSIExport(location, auth)
 	if err != nil {
-		return "", "", err
+		return qemuNode{}, err
 	}
 	if len(x.Portals) == 0 || x.IQN == "" {
-		return "", "", fmt.Errorf("export %q is not an iSCSI one", location)
+		return qemuNode{}, fmt.Errorf("export %q is not an iSCSI one", location)
 	}
-	cred := ""
+	opts := fmt.Sprintf("driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%d", qemuOptValue(x.Portals[0]), qemuOptValue(x.IQN), x.LUN)
+	n := qemuNode{opts: opts}
 	if x.AuthMethod != "" {
-		cred = url.PathEscape(x.AuthUsername) + "%" + url.PathEscape(x.AuthPassword) + "@"
+		n.opts += ",user=" + qemuOptValue(x.AuthUsername) + ",password-secret=" + qemuSecretID
+		n.password = x.AuthPassword
 	}
-	return fmt.Sprintf("iscsi://%s%s/%s/%d", cred, x.Portals[0], x.IQN, x.LUN), x.AuthPassword, nil
+	return n, nil
 }
