@@ -562,6 +562,7 @@ func (c *cloud) io(work string, size int64, secs int) {
 	fmt.Printf("\nI/O on a 1 GiB volume, %d MiB per run: through its iSCSI export (QEMU's initiator, loopback, tgtd on the file %s)\n", size>>20, how)
 	fmt.Printf("vs on its backing file through the page cache and with O_DIRECT (the disk)\n")
 	fmt.Printf("%-34s %10s %10s %7s %10s %7s\n", "", "export", "file", "ratio", "O_DIRECT", "ratio")
+	seqX := map[bool]float64{}
 	for _, write := range []bool{true, false} {
 		var x, f, o float64
 		for range 3 { // the best of three: writeback makes single runs vary
@@ -569,9 +570,13 @@ func (c *cloud) io(work string, size int64, secs int) {
 			f = max(f, seqMiBs(file, size, write, "writeback"))
 			o = max(o, seqMiBs(file, size, write, "none"))
 		}
+		seqX[write] = x
 		name := map[bool]string{true: "sequential write 1 MiB x8, MiB/s", false: "sequential read 1 MiB x8, MiB/s"}[write]
 		fmt.Printf("%-34s %10.0f %10.0f %7.2f %10.0f %7.2f\n", name, x, f, x/f, o, x/o)
 	}
+	lo := loopbackMiBs(size)
+	fmt.Printf("loopback TCP alone, 1 MiB writes (the transport's limit): %.0f MiB/s; the export's sequential write and read are %.2f and %.2f of it\n",
+		lo, seqX[true]/lo, seqX[false]/lo)
 	xs, stopX := nbd(work, "export", lun, "writeback")
 	defer stopX()
 	fs, stopF := nbd(work, "file", file, "writeback")
@@ -582,6 +587,50 @@ func (c *cloud) io(work string, size int64, secs int) {
 		x, f, o := fioIOPS(xs, rw, size, secs), fioIOPS(fs, rw, size, secs), fioIOPS(ds, rw, size, secs)
 		fmt.Printf("%-34s %10.0f %10.0f %7.2f %10.0f %7.2f\n", rw+" 4 KiB x16, IOPS", x, f, x/f, o, x/o)
 	}
+}
+
+// loopbackMiBs is the best of three transfers of size bytes over one
+// loopback TCP connection in 1 MiB writes, nothing done with them: what
+// an iSCSI session on loopback could carry at most.
+func loopbackMiBs(size int64) float64 {
+	var best float64
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			log.Fatal(err)
+		}
+		got := make(chan int64, 1)
+		go func() {
+			c, err := l.Accept()
+			if err != nil {
+				got <- 0
+				return
+			}
+			defer c.Close()
+			n, _ := io.CopyBuffer(io.Discard, c, make([]byte, 1<<20))
+			got <- n
+		}()
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			log.Fatal(err)
+		}
+		buf := make([]byte, 1<<20)
+		start := time.Now()
+		for sent := int64(0); sent < size; sent += int64(len(buf)) {
+			if _, err := c.Write(buf); err != nil {
+				log.Fatal(err)
+			}
+		}
+		c.Close()
+		n := <-got
+		secs := time.Since(start).Seconds()
+		l.Close()
+		if n != size {
+			log.Fatalf("loopback: %d bytes of %d", n, size)
+		}
+		best = max(best, float64(size>>20)/secs)
+	}
+	return best
 }
 
 // seqMiBs is qemu-img bench's sequential throughput on target.
