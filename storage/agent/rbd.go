@@ -343,9 +343,16 @@ var (
 // turns multiattach on takes the image's single-writer features off
 // (_enable_multiattach, rbd.Client.Multiattach), one that turns it off
 // puts the cluster's defaults of them back (_disable_multiattach,
-// rbd.Client.SingleWriter). Either is no work when done already.
+// rbd.Client.SingleWriter). Either is no work when done already. A
+// retype that leaves multiattach as it was (v.Multiattach is the old
+// type's until the retype is done) does nothing to the image, as
+// Cinder's: an in-use volume's image a guest has open keeps its
+// features.
 func (b *RBD) Retype(ctx context.Context, v storage.Volume, multiattach bool) error {
-	if multiattach {
+	switch {
+	case multiattach == v.Multiattach:
+		return nil
+	case multiattach:
 		return b.Client.Multiattach(ctx, v.ID)
 	}
 	return b.Client.SingleWriter(ctx, v.ID)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	kitagent "github.com/gostack/gostack/kit/agent"
 	"github.com/gostack/gostack/storage"
 	"github.com/gostack/gostack/storage/agent"
@@ -251,4 +252,65 @@ func findTarget(t *testing.T, ex *iscsi.Exporter, id string) *iscsi.Target {
 		}
 	}
 	return nil
+}
+
+// An RBD retype in place that leaves multiattach as it was (gold to
+// silver, both single-writer; or two multiattach types) does nothing to
+// the image's features, as Cinder's retype calls _disable_multiattach
+// only when the old type was multiattach: an image made with fewer than
+// the cluster's defaults (or one a running guest has open) keeps them.
+// Turning multiattach off still puts the defaults back.
+func TestRBDRetypeKeepsFeatures(t *testing.T) {
+	cl, c := rbdClient(t)
+	ctx := context.Background()
+	b := &agent.RBD{Client: cl, TempDir: t.TempDir()}
+	v := storage.Volume{ID: uuid.NewString(), Size: 1}
+	if _, err := b.Create(ctx, v, agent.Source{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Delete(context.Background(), v.ID) })
+	features := func() []string {
+		t.Helper()
+		out, err := c.RBD(ctx, "info", "--format", "json", c.Pool+"/volume-"+v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct{ Features []string }
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m.Features
+	}
+	defaults := features()
+	if _, err := c.RBD(ctx, "feature", "disable", c.Pool+"/volume-"+v.ID, "fast-diff", "object-map"); err != nil {
+		t.Fatal(err)
+	}
+	fewer := features()
+	if slices.Contains(fewer, "object-map") || !slices.Contains(fewer, "exclusive-lock") {
+		t.Fatalf("features after disabling object-map and fast-diff: %v", fewer)
+	}
+	if err := b.Retype(ctx, v, false); err != nil {
+		t.Fatal(err)
+	}
+	if f := features(); !slices.Equal(f, fewer) {
+		t.Fatalf("a retype that keeps single-writer changed the features: %v, were %v", f, fewer)
+	}
+	// Multiattach on, again multiattach (nothing), then off.
+	if err := b.Retype(ctx, v, true); err != nil {
+		t.Fatal(err)
+	}
+	v.Multiattach = true
+	multi := features()
+	if slices.Contains(multi, "exclusive-lock") {
+		t.Fatalf("multiattach on: %v", multi)
+	}
+	if err := b.Retype(ctx, v, true); err != nil || !slices.Equal(features(), multi) {
+		t.Fatalf("multiattach kept: %v (%v)", features(), err)
+	}
+	if err := b.Retype(ctx, v, false); err != nil {
+		t.Fatal(err)
+	}
+	if f := features(); !slices.Equal(f, defaults) {
+		t.Fatalf("multiattach off: %v, want the defaults %v", f, defaults)
+	}
 }

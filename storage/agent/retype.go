@@ -18,7 +18,8 @@ import (
 // features off or puts them back. A Backend without it retypes in place
 // with nothing to do (an iSCSI target does not depend on the type).
 type Retyper interface {
-	// Retype makes volume v ready for its new type: multiattach or not.
+	// Retype makes volume v ready for its new type: multiattach or not
+	// (v.Multiattach is still the old type's).
 	Retype(ctx context.Context, v storage.Volume, multiattach bool) error
 }
 
