@@ -48,16 +48,20 @@ func (a *Agent) build(ctx context.Context, i compute.Instance) bool {
 		if rerr := os.RemoveAll(a.instanceDir(i.UUID)); rerr != nil {
 			a.log().Warn("compute agent: clean-up of a failed build", "instance", i.UUID, "err", rerr)
 		}
-		if i.RootVolume() == nil {
-			if rerr := a.removeRBDDisk(cctx, i.UUID); rerr != nil {
-				a.log().Warn("compute agent: clean-up of a failed build", "instance", i.UUID, "err", rerr)
-			}
-		}
-		f := &compute.Fault{Code: 500, Message: fmt.Sprintf("Build of instance %s aborted: %s", i.UUID, err)}
 		// Another host may do better, unless the request itself is at
 		// fault.
 		var abort abortError
 		again := !errors.As(err, &abort)
+		f := &compute.Fault{Code: 500, Message: fmt.Sprintf("Build of instance %s aborted: %s", i.UUID, err)}
+		if i.RootVolume() == nil {
+			if rerr := a.removeFailedRBDDisk(ctx, i.UUID); rerr != nil {
+				// Another host would find the disk and boot it as made
+				// for it, with what this build's guest wrote on it.
+				a.log().Warn("compute agent: clean-up of a failed build; not rescheduled", "instance", i.UUID, "err", rerr)
+				again = false
+				f.Message += fmt.Sprintf("; its root disk %s was not removed (%v), so it is not rescheduled", rbdDiskName(i.UUID), rerr)
+			}
+		}
 		if err := a.reportInstance(ctx, i.UUID, compute.InstanceReport{Task: compute.Spawning, VMState: compute.Error,
 			PowerState: virt.PowerNoState, Fault: f, Reschedule: again}); err != nil && ctx.Err() == nil {
 			a.log().Error("compute agent: report a failed build", "instance", i.UUID, "err", err)

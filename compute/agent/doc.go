@@ -60,15 +60,17 @@
 // makes the child before it attaches the parent: a kill between the two
 // leaves an empty image with no parent), so a disk that exists is
 // whole. It is grown to the flavor's root_gb. A delete removes it with
-// its snapshots; a failed build removes it too; the first Sync removes
-// the half-made imports and clones of this host's instances (never
-// images of instances the host does not have: a disk is shared by every
-// host), and a build
-// waits for one a killed agent's client still holds (until the OSDs drop
-// its watch, 30 s) rather than fail. A move copies
-// no disk (Nova's shared storage path): the source takes the snapshot
-// "nova-resize", the destination grows the same image, a revert rolls it
-// back to the snapshot (its size too) and a confirm removes it. A
+// its snapshots; a failed build removes it too, trying for 90 s while a
+// client's watch holds it, and is not rescheduled when it cannot
+// (another host would boot the disk this build's guest wrote on); the
+// first Sync removes the half-made imports and clones of this host's
+// instances (never images of instances the host does not have: a disk
+// is shared by every host), and a build waits for one a killed agent's
+// client still holds (until the OSDs drop its watch, 30 s) rather than
+// fail. A move copies no disk (Nova's shared storage path): the source
+// takes the snapshot "nova-resize", the destination grows the same
+// image, a revert rolls it back to the snapshot (its size too) and a
+// confirm removes it. A
 // snapshot (createImage) pauses the guest only while it takes the RBD
 // snapshot "nova-snapshot-<image>" of the disk, reads that snapshot
 // through librbd into a sparse raw file with the guest running again,

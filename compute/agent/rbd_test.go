@@ -239,6 +239,45 @@ func TestRBDRootDisk(t *testing.T) {
 		}
 	})
 
+	t.Run("clone-fails", func(t *testing.T) {
+		// The image's RBD location is one the agent can open but not
+		// clone (the image has no layering feature): the clone fails and
+		// the image is fetched and imported instead, as Nova's fetch
+		// after a failed clone; nothing of the clone is left.
+		h.start()
+		defer h.stop()
+		image := c.images.add(t, raw, "raw", "")
+		rbdRun(t, ceph, "import", "--no-progress", "--image-format", "2", "--image-feature", "exclusive-lock", raw, "images/"+image)
+		rbdRun(t, ceph, "snap", "create", "images/"+image+"@snap")
+		c.images.mu.Lock()
+		c.images.locations = map[string][]string{image: {"rbd://" + ceph.FSID + "/images/" + image + "/snap"}}
+		c.images.mu.Unlock()
+		mark := c.reqs.mark()
+		i, in := build(t, image)
+		if in.Parent != nil {
+			t.Errorf("the disk is a clone after all: %+v", *in.Parent)
+		}
+		if got := c.reqs.since(mark, "GET /internal/compute/images/"+image); len(got) != 1 {
+			t.Errorf("downloads of the image: %v, want 1", got)
+		}
+		tried := false
+		for _, l := range strings.Split(h.logs.String(), "\n") {
+			if strings.Contains(l, "root disk not cloned; importing the image") && strings.Contains(l, i.UUID) {
+				tried = true
+				t.Logf("%s", l[strings.Index(l, "msg="):])
+			}
+		}
+		if !tried {
+			t.Error("no clone was tried")
+		}
+		if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk.partial"); ok {
+			t.Error("a half-made disk is left")
+		}
+		remove(t, i)
+		rbdRun(t, ceph, "snap", "rm", "--no-progress", "images/"+image+"@snap")
+		rbdRun(t, ceph, "rm", "--no-progress", "images/"+image)
+	})
+
 	t.Run("clone-crash", func(t *testing.T) {
 		// librbd makes a clone's child before it attaches its parent: a
 		// kill between the two leaves an empty image with no parent. The
@@ -465,6 +504,73 @@ func TestRBDRootDisk(t *testing.T) {
 		}
 		h.stop()
 	})
+}
+
+// heldDiskDriver fails every spawn after leaving on the guest's RBD
+// disk the watch of a killed client (as QEMU killed by a clean-up leaves
+// it, until the OSDs time it out after 30 s).
+type heldDiskDriver struct {
+	*fakeDriver
+	ceph *cephtest.Cluster
+}
+
+func (d *heldDiskDriver) Spawn(ctx context.Context, g virt.Guest) error {
+	d.call("spawn", g.ID)
+	name := g.Disk.Connection["name"]
+	watch := exec.Command("rbd", "-c", d.ceph.Conf, "watch", name)
+	stdin, err := watch.StdinPipe()
+	if err != nil {
+		return err
+	}
+	defer stdin.Close()
+	if err := watch.Start(); err != nil {
+		return err
+	}
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := d.ceph.RBD(ctx, "status", name)
+		if err == nil && strings.Contains(string(out), "watcher=") {
+			break
+		}
+		if time.Now().After(end) {
+			watch.Process.Kill()
+			watch.Wait()
+			return fmt.Errorf("no watch on %s", name)
+		}
+	}
+	watch.Process.Kill() // the watch stays behind
+	watch.Wait()
+	return fmt.Errorf("the guest of %s did not start", name)
+}
+
+// TestRBDFailedBuild: a failed build removes its RBD disk before it is
+// rescheduled, waiting while a killed client's watch holds it, so the
+// next host makes the disk anew rather than boot the one this build's
+// guest wrote on.
+func TestRBDFailedBuild(t *testing.T) {
+	ceph := cephCluster(t)
+	c := newController(t)
+	c.store.MaxBuildAttempts = compute.DefaultMaxBuildAttempts
+	d := &heldDiskDriver{fakeDriver: newFake(), ceph: ceph}
+	h := c.rbdHost("cmp1", ceph, uuid.NewString())
+	h.mods = append(h.mods, func(a *agent.Agent) { a.Driver = d })
+	h.start()
+	defer h.stop()
+	start := time.Now()
+	i := c.place(h.name, c.guestImage(), nil, nil)
+	c.waitFor(i.UUID, "sent back to the scheduler", 3*time.Minute, func(i compute.Instance, err error) bool {
+		return err == nil && i.TaskState == compute.Scheduling && i.Host == ""
+	})
+	t.Logf("a failed build with its disk held, to rescheduled: %v", time.Since(start).Round(10*time.Millisecond))
+	if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk"); ok {
+		t.Fatal("rescheduled with vms/<uuid>_disk left for the next host")
+	}
+	if d.called("spawn", i.UUID) != 1 {
+		t.Errorf("spawns: %d, want 1", d.called("spawn", i.UUID))
+	}
+	r, err := c.store.BuildRetry(context.Background(), i.UUID)
+	if err != nil || len(r.Faults) != 1 || !strings.Contains(r.Faults[0], "did not start") || strings.Contains(r.Faults[0], "not removed") {
+		t.Fatalf("retry record %+v %v", r, err)
+	}
 }
 
 // TestRBDMove: a disk on RBD is shared: a resize to another host sends

@@ -265,6 +265,40 @@ func (a *Agent) removeRBDDisk(ctx context.Context, id string) error {
 	return nil
 }
 
+// failedDiskWait is how long a failed build tries to remove its RBD
+// disk while a client still holds it (a QEMU killed by the clean-up
+// leaves its watch until the OSDs time it out, 30 s by default).
+const failedDiskWait = 90 * time.Second
+
+// removeFailedRBDDisk removes a failed build's root disk on RBD, trying
+// again every 2 s for failedDiskWait while it cannot (a client's watch,
+// a half-made import held, the cluster not reached): the build is
+// rescheduled only once the disk is gone, as another host would take a
+// disk there for whole and boot the one this build's guest wrote on.
+func (a *Agent) removeFailedRBDDisk(ctx context.Context, id string) error {
+	a.rbdMu.Lock()
+	connected := a.rbdc != nil
+	a.rbdMu.Unlock()
+	if !connected {
+		return nil // the cluster never reached: this agent made no disk
+	}
+	end := time.Now().Add(failedDiskWait)
+	for {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err := a.removeRBDDisk(cctx, id)
+		cancel()
+		if err == nil || time.Now().After(end) {
+			return err
+		}
+		a.log().Info("compute agent: the failed build's root disk is still held; trying again in 2 s", "instance", id, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
 // sweepRBD removes the half-made imports and clones
 // ("<id>_disk.partial") of this host's instances, the RBD snapshots a
 // killed snapshot task left ("nova-snapshot-<image>"), and the resize
