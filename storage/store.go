@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"embed"
+	"log/slog"
 	"time"
 
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -79,6 +80,16 @@ type Store struct {
 	// in-use volume (Cinder's enable_force_upload, false by default:
 	// force is then ignored).
 	EnableForceUpload bool
+	// Log takes what the store leaves for an operator (a copy a reset
+	// retype no longer removes); slog.Default() when nil.
+	Log *slog.Logger
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }
 
 // NewStore returns a store over db, whose schema includes Migrations()

@@ -1,8 +1,11 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/gostack/gostack/kit/fault"
@@ -380,6 +383,86 @@ func TestRetypeBetweenRBDPools(t *testing.T) {
 		got, err = s.RetypeVolume(ctx, alice, v.ID, storage.VolumeRetypeRequest{NewType: "elsewhere", MigrationPolicy: storage.MigrationOnDemand})
 		if err != nil || got.Retype == nil || got.Retype.Phase != storage.RetypeCreate || got.Retype.DestHost != "h3@tgt#tgt" || got.Retype.Claim == "" {
 			t.Fatalf("to a type an iSCSI pool takes too: %+v %q (%v)", got.Retype, got.Message, err)
+		}
+	})
+}
+
+// A removal a migration still has to do on a pool that never does it
+// (gone after the volume moved, or its delete failing for ever) holds
+// the volume: no delete, no retype. An admin's reset drops it, as
+// Cinder's migrate_volume_completion logs a failed delete of the old
+// copy and moves on: the copy is left where it is, logged with its pool
+// and name, and the volume can be deleted. The same for a failed
+// migration's destination copy (a second reset, the first having sent
+// the migration to its abort).
+func TestRetypeResetDropsRemoval(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		var logged bytes.Buffer
+		s.Log = slog.New(slog.NewTextHandler(&logged, nil))
+		f := newRetypeFixture(t, s)
+		oldLoc := f.vol.ProviderLocation
+		v, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "fast", MigrationPolicy: storage.MigrationOnDemand})
+		if err != nil || v.Retype == nil {
+			t.Fatalf("on-demand: %+v (%v)", v.Retype, err)
+		}
+		destLoc := "192.0.2.2:3260,1 iqn.2010-10.org.openstack:volume-" + f.vol.ID + " 1"
+		if _, err := s.ReportVolume(ctx, fastPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate,
+			ProviderLocation: destLoc, ProviderAuth: "CHAP u2 p2"}); err != nil {
+			t.Fatal(err)
+		}
+		v, err = s.ReportVolume(ctx, defaultPool, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCopy})
+		if err != nil || v.Host != fastPool || v.Retype == nil || v.Retype.Phase != storage.RetypeCleanup {
+			t.Fatalf("moved: on %s %+v (%v)", v.Host, v.Retype, err)
+		}
+		// The old pool never removes its copy.
+		if _, err := s.DeleteVolume(ctx, admin, f.vol.ID, storage.DeleteOptions{Force: true}); fault.KindOf(err) != fault.BadRequest {
+			t.Fatalf("a forced delete with the old copy to remove: %v", err)
+		}
+		v, err = s.ResetStatus(ctx, admin, f.vol.ID, storage.StatusReset{Status: storage.VolumeAvailable})
+		if err != nil || v.Retype != nil || v.Host != fastPool || v.Status != storage.VolumeAvailable || v.VolumeTypeID != typeID(t, s, "fast") {
+			t.Fatalf("reset with the old copy to remove: %s on %s %+v (%v)", v.Status, v.Host, v.Retype, err)
+		}
+		for _, want := range []string{"pool=" + defaultPool, "name=volume-" + f.vol.ID, "step=cleanup", "volume=" + f.vol.ID, oldLoc} {
+			if !strings.Contains(logged.String(), want) {
+				t.Fatalf("the orphan's log has no %q: %s", want, logged.String())
+			}
+		}
+		if st, _ := s.BackendState(ctx, defaultPool); containsVolume(st.Volumes, f.vol.ID) {
+			t.Fatal("the old pool still sees the volume after the reset")
+		}
+		if v, err = s.DeleteVolume(ctx, alice, f.vol.ID, storage.DeleteOptions{}); err != nil || v.Status != storage.VolumeDeleting || v.Host != fastPool {
+			t.Fatalf("delete after the reset: %s on %s (%v)", v.Status, v.Host, err)
+		}
+
+		// A failed migration whose destination never removes its copy.
+		logged.Reset()
+		vol := available(t, s, storage.VolumeCreate{Size: 1, VolumeType: "gold"})
+		if v, err = s.RetypeVolume(ctx, alice, vol.ID, storage.VolumeRetypeRequest{NewType: "fast", MigrationPolicy: storage.MigrationOnDemand}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ReportVolume(ctx, fastPool, vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate,
+			ProviderLocation: "192.0.2.2:3260,2 iqn.2010-10.org.openstack:volume-" + vol.ID + " 1", ProviderAuth: "CHAP u3 p3"}); err != nil {
+			t.Fatal(err)
+		}
+		v, err = s.ResetStatus(ctx, admin, vol.ID, storage.StatusReset{Status: storage.VolumeAvailable})
+		if err != nil || v.Retype == nil || v.Retype.Phase != storage.RetypeAbort || logged.Len() != 0 {
+			t.Fatalf("first reset: %+v, logged %q (%v)", v.Retype, logged.String(), err)
+		}
+		v, err = s.ResetStatus(ctx, admin, vol.ID, storage.StatusReset{Status: storage.VolumeAvailable})
+		if err != nil || v.Retype != nil || v.Host != defaultPool || v.VolumeTypeID != typeID(t, s, "gold") {
+			t.Fatalf("second reset: %+v on %s (%v)", v.Retype, v.Host, err)
+		}
+		for _, want := range []string{"pool=" + fastPool, "name=volume-" + vol.ID, "step=abort"} {
+			if !strings.Contains(logged.String(), want) {
+				t.Fatalf("the orphan's log has no %q: %s", want, logged.String())
+			}
+		}
+		if st, _ := s.BackendState(ctx, fastPool); containsVolume(st.Volumes, vol.ID) {
+			t.Fatal("the destination still sees the volume after the reset")
+		}
+		if v, err = s.RetypeVolume(ctx, alice, vol.ID, storage.VolumeRetypeRequest{NewType: "silver"}); err != nil || v.Retype == nil || v.Retype.Phase != storage.RetypeInPlace {
+			t.Fatalf("a retype after the reset: %+v %q (%v)", v.Retype, v.Message, err)
 		}
 	})
 }

@@ -203,7 +203,12 @@ type StatusReset struct {
 
 // ResetStatus is Cinder's os-reset_status: the volume takes the status
 // and attach status given, whatever it was doing (an extend under way
-// is abandoned, and a retype: its destination's copy is removed). Who
+// is abandoned, and a retype: its destination's copy is removed; a
+// removal still to do, of a migration's old copy or of a failed one's
+// destination copy, is dropped and the copy left where it is, logged
+// with its pool and name, as Cinder's migrate_volume_completion logs a
+// failed delete of the old copy and moves on: a pool that is gone
+// never holds the volume for ever). Who
 // may is the API's policy (admins by default); here
 // v must see the volume. Cinder's refusals: a status it does not know,
 // deleting, error_deleting and detaching (Cinder's code means to refuse
@@ -215,7 +220,9 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 	if err := r.check(); err != nil {
 		return Volume{}, err
 	}
-	return s.writeVolume(ctx, id, func(tx *sqlstore.Tx, vol *Volume) error {
+	var orphan []any // a copy no removal is left for
+	out, err := s.writeVolume(ctx, id, func(tx *sqlstore.Tx, vol *Volume) error {
+		orphan = nil
 		if !v.sees(vol.ProjectID) {
 			return volumeNotFound(id)
 		}
@@ -225,14 +232,20 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 		if r.Status != "" && r.Status != VolumeRetyping && vol.Retype != nil {
 			// A retype under way is abandoned: in place, nothing is
 			// left to undo; a migration's destination copy is removed
-			// by its agent. An old copy still to remove still goes.
-			switch vol.Retype.Phase {
+			// by its agent. A removal still to do is dropped.
+			switch rt := vol.Retype; rt.Phase {
 			case RetypeInPlace:
 				vol.Retype = nil
 			case RetypeCreate, RetypeCopy:
-				abort := *vol.Retype
+				abort := *rt
 				abort.Phase = RetypeAbort
 				vol.Retype = &abort
+			case RetypeCleanup:
+				orphan = []any{"volume", id, "step", rt.Phase, "pool", rt.SourceHost, "name", "volume-" + id, "location", rt.SourceLocation}
+				vol.Retype = nil
+			case RetypeAbort:
+				orphan = []any{"volume", id, "step", rt.Phase, "pool", rt.DestHost, "name", "volume-" + id, "location", rt.DestLocation}
+				vol.Retype = nil
 			}
 		}
 		if r.Status != "" {
@@ -259,6 +272,10 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 		}
 		return nil
 	})
+	if err == nil && orphan != nil {
+		s.log().Warn("storage: a reset dropped a retype's removal of a copy; it is left on its pool for an operator to remove", orphan...)
+	}
+	return out, err
 }
 
 func (r StatusReset) check() error {
