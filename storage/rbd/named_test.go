@@ -230,6 +230,33 @@ func TestCloneHalfMade(t *testing.T) {
 		}
 	}
 
+	// With clients that make v2 clones, CloneImageTo makes and renames
+	// one through go-ceph as well.
+	conf := filepath.Join(t.TempDir(), "ceph.conf")
+	b, err := os.ReadFile(c.Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, append(b, "\n[client]\nrbd default clone format = 2\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cl2, err := rbd.New(ctx, rbd.Config{ConfFile: conf, User: c.User, Keyring: c.Keyring, Pool: c.Pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	v2b := newID() + "_disk"
+	if err := cl2.CloneImageTo(ctx, v2b, loc, 8*mib); err != nil {
+		t.Fatal(err)
+	}
+	check(v2b)
+	if format(v2b) != "v2" {
+		t.Fatal("a client with rbd_default_clone_format 2 made a v1 clone")
+	}
+	if err := cl.RemoveImage(ctx, v2b); err != nil {
+		t.Fatal(err)
+	}
+
 	// A half-made clone of a volume is the sweep's.
 	other := newID()
 	cli("create", "--size", "4M", c.Pool+"/volume-"+other+".partial")
