@@ -137,8 +137,9 @@ func TestNamedImages(t *testing.T) {
 // made under "<name>.partial" and renamed once whole: a half-made one
 // there (empty, parentless, as that kill leaves it) is made again, and
 // the image under the final name is a clone of the location holding the
-// image's bytes, of the size asked. The clone is renamed on this
-// cluster's clone format (rbd_default_clone_format).
+// image's bytes, of the size asked. Both clone formats are renamed:
+// v1, which this cluster's clients make (rbd_default_clone_format auto
+// while clients older than mimic may connect), and v2.
 func TestCloneHalfMade(t *testing.T) {
 	cl, c := client(t, rbd.Config{})
 	ctx := context.Background()
