@@ -117,6 +117,11 @@ type Volume struct {
 	// Retype is the retype under way (status retyping, or a migration's
 	// old copy still to remove), nil for none.
 	Retype *VolumeRetype `json:"retype,omitempty"`
+	// MigrationStatus is Cinder's migration_status of a volume a retype
+	// migrates (MigrationMigrating while it does, then
+	// MigrationSuccess or MigrationError until its next migration; ""
+	// is None: never migrated, or reset).
+	MigrationStatus string `json:"migration_status,omitempty"`
 	// ProviderLocation and ProviderAuth are the export the backend's
 	// agent made (Cinder's provider_location and provider_auth, which
 	// hold the target and its CHAP credentials). ProviderAuth is a
@@ -163,7 +168,7 @@ func (v Volume) feedCopy() Volume {
 const volumeCols = `v.id, v.project_id, v.user_id, v.name, v.description, v.size, v.new_size, v.status, v.attach_status,
 	v.volume_type_id, v.availability_zone, v.host, v.bootable, v.multiattach, v.encrypted, v.snapshot_id, v.source_volid,
 	v.image_id, v.provider_location, v.provider_auth, v.message, v.attached_mode, v.revision, v.created_at, v.updated_at,
-	v.launched_at, v.terminated_at, v.deleted_at, v.image_metadata, v.upload, v.retype`
+	v.launched_at, v.terminated_at, v.deleted_at, v.image_metadata, v.upload, v.retype, v.migration_status`
 
 // querier is what *sqlstore.DB and *sqlstore.Tx have in common.
 type querier interface {
@@ -179,7 +184,7 @@ func scanVolume(sc interface{ Scan(...any) error }) (Volume, error) {
 	if err := sc.Scan(&v.ID, &v.ProjectID, &v.UserID, &name, &desc, &v.Size, &v.NewSize, &v.Status, &v.AttachStatus,
 		&v.VolumeTypeID, &v.AvailabilityZone, &v.Host, &v.Bootable, &v.Multiattach, &v.Encrypted, &v.SnapshotID,
 		&v.SourceVolID, &v.ImageID, &v.ProviderLocation, &v.ProviderAuth, &v.Message, &v.AttachedMode, &v.Revision, &created, &updated,
-		&launched, &terminated, &deleted, &imageMD, &upload, &retype); err != nil {
+		&launched, &terminated, &deleted, &imageMD, &upload, &retype, &v.MigrationStatus); err != nil {
 		return Volume{}, err
 	}
 	if retype != "" {

@@ -29,6 +29,9 @@ type VolumeFilter struct {
 	Bootable *bool
 	// AvailabilityZone keeps the volumes of that zone ("" for all).
 	AvailabilityZone string
+	// MigrationStatus, when set, keeps the volumes of that
+	// MigrationStatus ("": None, never migrated).
+	MigrationStatus *string
 	// Host keeps the volumes on that host, backend (host@backend) or pool
 	// (host@backend#pool), Cinder's host filter (admins).
 	Host string
@@ -183,6 +186,9 @@ func (f VolumeFilter) conds(v Viewer) ([]string, []any, error) {
 		if c.set {
 			conds, args = append(conds, c.cond), append(args, c.arg)
 		}
+	}
+	if f.MigrationStatus != nil {
+		conds, args = append(conds, "v.migration_status = ?"), append(args, *f.MigrationStatus)
 	}
 	if f.Host != "" {
 		c, a := hostMatch("v.host", f.Host)

@@ -115,6 +115,14 @@ func (r *VolumeRetype) Copier(sourceLocation string) string {
 	return "source"
 }
 
+// Cinder's migration_status values a retype's migration sets
+// (Volume.MigrationStatus).
+const (
+	MigrationMigrating = "migrating"
+	MigrationSuccess   = "success"
+	MigrationError     = "error"
+)
+
 // VolumeRetypeRequest is an os-retype.
 type VolumeRetypeRequest struct {
 	// NewType is the type's name or id.
@@ -359,7 +367,7 @@ func (s *Store) scheduleRetype(ctx context.Context, tx *sqlstore.Tx, vol *Volume
 				return err
 			}
 			retype.Phase, retype.DestHost, retype.Claim = RetypeCreate, p.Host, claim
-			vol.Status, vol.Retype, vol.Message = VolumeRetyping, retype, ""
+			vol.Status, vol.Retype, vol.Message, vol.MigrationStatus = VolumeRetyping, retype, "", MigrationMigrating
 			return nil
 		}
 	}
@@ -463,7 +471,7 @@ func (s *Store) reportRetype(ctx context.Context, host, id string, r VolumeRepor
 				abort := *rt
 				abort.Phase = RetypeAbort
 				vol.Status = statusAfterRetype(vol)
-				vol.Retype, vol.Message = &abort, r.Error
+				vol.Retype, vol.Message, vol.MigrationStatus = &abort, r.Error, MigrationError
 				return nil
 			}
 			next := *rt
@@ -480,7 +488,7 @@ func (s *Store) reportRetype(ctx context.Context, host, id string, r VolumeRepor
 			if err := s.retyped(ctx, tx, vol, rt.NewTypeID); err != nil {
 				return err
 			}
-			vol.Retype = &next
+			vol.Retype, vol.MigrationStatus = &next, MigrationSuccess
 			return nil
 		default: // cleanup, abort: the other copy removed
 			if r.Error != "" {

@@ -420,8 +420,9 @@ func TestRetypeResetDropsRemoval(t *testing.T) {
 			t.Fatalf("a forced delete with the old copy to remove: %v", err)
 		}
 		v, err = s.ResetStatus(ctx, admin, f.vol.ID, storage.StatusReset{Status: storage.VolumeAvailable})
-		if err != nil || v.Retype != nil || v.Host != fastPool || v.Status != storage.VolumeAvailable || v.VolumeTypeID != typeID(t, s, "fast") {
-			t.Fatalf("reset with the old copy to remove: %s on %s %+v (%v)", v.Status, v.Host, v.Retype, err)
+		if err != nil || v.Retype != nil || v.Host != fastPool || v.Status != storage.VolumeAvailable || v.VolumeTypeID != typeID(t, s, "fast") ||
+			v.MigrationStatus != storage.MigrationSuccess {
+			t.Fatalf("reset with the old copy to remove: %s on %s %+v, migration %q (%v)", v.Status, v.Host, v.Retype, v.MigrationStatus, err)
 		}
 		for _, want := range []string{"pool=" + defaultPool, "name=volume-" + f.vol.ID, "step=cleanup", "volume=" + f.vol.ID, oldLoc} {
 			if !strings.Contains(logged.String(), want) {
@@ -446,8 +447,8 @@ func TestRetypeResetDropsRemoval(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, err = s.ResetStatus(ctx, admin, vol.ID, storage.StatusReset{Status: storage.VolumeAvailable})
-		if err != nil || v.Retype == nil || v.Retype.Phase != storage.RetypeAbort || logged.Len() != 0 {
-			t.Fatalf("first reset: %+v, logged %q (%v)", v.Retype, logged.String(), err)
+		if err != nil || v.Retype == nil || v.Retype.Phase != storage.RetypeAbort || logged.Len() != 0 || v.MigrationStatus != storage.MigrationError {
+			t.Fatalf("first reset: %+v, migration %q, logged %q (%v)", v.Retype, v.MigrationStatus, logged.String(), err)
 		}
 		v, err = s.ResetStatus(ctx, admin, vol.ID, storage.StatusReset{Status: storage.VolumeAvailable})
 		if err != nil || v.Retype != nil || v.Host != defaultPool || v.VolumeTypeID != typeID(t, s, "gold") {

@@ -199,6 +199,9 @@ func (s *Store) extend(ctx context.Context, v Viewer, id string, newSize int64, 
 type StatusReset struct {
 	Status       VolumeStatus
 	AttachStatus AttachStatus
+	// ClearMigrationStatus is a migration_status of none: the volume's
+	// MigrationStatus cleared.
+	ClearMigrationStatus bool
 }
 
 // ResetStatus is Cinder's os-reset_status: the volume takes the status
@@ -239,7 +242,7 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 			case RetypeCreate, RetypeCopy:
 				abort := *rt
 				abort.Phase = RetypeAbort
-				vol.Retype = &abort
+				vol.Retype, vol.MigrationStatus = &abort, MigrationError
 			case RetypeCleanup:
 				orphan = []any{"volume", id, "step", rt.Phase, "pool", rt.SourceHost, "name", "volume-" + id, "location", rt.SourceLocation}
 				vol.Retype = nil
@@ -260,6 +263,9 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 		if r.AttachStatus != "" {
 			vol.AttachStatus = r.AttachStatus
 		}
+		if r.ClearMigrationStatus {
+			vol.MigrationStatus = ""
+		}
 		if r.AttachStatus == AttachDetached {
 			for _, a := range slices.Clone(vol.Attachments) {
 				if a.AttachStatus == AttachDetached {
@@ -279,7 +285,7 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 }
 
 func (r StatusReset) check() error {
-	if r.Status == "" && r.AttachStatus == "" {
+	if r.Status == "" && r.AttachStatus == "" && !r.ClearMigrationStatus {
 		return invalidParameter("Must specify 'status', 'attach_status' or 'migration_status' for update.")
 	}
 	if r.Status != "" && !slices.Contains(VolumeStatuses(), r.Status) {

@@ -124,12 +124,13 @@ func (s *Store) saveVolume(ctx context.Context, tx *sqlstore.Tx, old, v *Volume,
 	res, err := tx.Exec(ctx, `UPDATE storage_volumes SET name = ?, description = ?, size = ?, new_size = ?, status = ?,
 		attach_status = ?, availability_zone = ?, host = ?, bootable = ?, provider_location = ?, provider_auth = ?,
 		message = ?, attached_mode = ?, revision = revision + 1, updated_at = ?, launched_at = ?, terminated_at = ?,
-		deleted_at = ?, upload = ?, volume_type_id = ?, multiattach = ?, retype = ?, retype_type_id = ?, retype_host = ?
+		deleted_at = ?, upload = ?, volume_type_id = ?, multiattach = ?, retype = ?, retype_type_id = ?, retype_host = ?,
+		migration_status = ?
 		WHERE id = ? AND revision = ?`,
 		v.Name, v.Description, v.Size, v.NewSize, string(v.Status), string(v.AttachStatus), v.AvailabilityZone, v.Host,
 		v.Bootable, v.ProviderLocation, v.ProviderAuth, v.Message, v.AttachedMode, v.UpdatedAt.UnixMicro(), nullMicros(v.LaunchedAt),
 		nullMicros(v.TerminatedAt), nullMicros(v.DeletedAt), uploadColumn(v.Upload), v.VolumeTypeID, v.Multiattach,
-		retypeColumn(v.Retype), v.Retype.typeColumn(), v.Retype.hostColumn(), v.ID, old.Revision)
+		retypeColumn(v.Retype), v.Retype.typeColumn(), v.Retype.hostColumn(), v.MigrationStatus, v.ID, old.Revision)
 	if err != nil {
 		return fmt.Errorf("storage: update volume %s: %w", v.ID, err)
 	}

@@ -2,6 +2,7 @@ package cinder_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
 
 	"github.com/gostack/gostack/internal/apitest"
@@ -56,4 +57,88 @@ func TestRetypeAction(t *testing.T) {
 	if v["status"] != "available" || v["volume_type"] != "silver" {
 		t.Fatalf("retyped: %v %v", v["status"], v["volume_type"])
 	}
+}
+
+// A retype that migrates shows Cinder's migration_status to admins (in
+// migration_status and os-vol-mig-status-attr:migstat): migrating
+// while it does, success once moved (kept after the old copy is
+// removed), error after a failed one; none to members. Lists filter on
+// it; an admin's reset to none clears it.
+func TestRetypeMigrationStatus(t *testing.T) {
+	c := newAPI(t)
+	ctx := context.Background()
+	const other = "host2@fast#p"
+	if _, err := c.store.ReportBackend(ctx, other, storage.BackendReport{AvailabilityZone: "nova", VolumeBackendName: "fast",
+		TotalCapacityGB: storage.GB(100), FreeCapacityGB: storage.GB(100)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"fast", "lvm"} {
+		if _, err := c.store.CreateVolumeType(ctx, storage.VolumeTypeCreate{Name: n, ExtraSpecs: map[string]string{"volume_backend_name": n}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := c.newVolume(t, alice, nil)
+	c.agentDone(t, id)
+	status := func(token string) (any, any, bool) {
+		t.Helper()
+		v := c.must(t, 200, "3.0", token, "GET", "/volumes/"+id, nil)["volume"].(map[string]any)
+		ms, ok := v["migration_status"]
+		return ms, v["os-vol-mig-status-attr:migstat"], ok
+	}
+	want := func(what string, s any) {
+		t.Helper()
+		if ms, migstat, ok := status(admin); !ok || ms != s || migstat != s {
+			t.Fatalf("%s: migration_status %v, migstat %v, want %v", what, ms, migstat, s)
+		}
+		if _, _, ok := status(alice); ok {
+			t.Fatalf("%s: a member sees migration_status", what)
+		}
+	}
+	report := func(host string, rep storage.VolumeReport) {
+		t.Helper()
+		r := c.Call(t, apitest.Call{Method: "PUT", Path: "/internal/volume/hosts/" + url.PathEscape(host) + "/volumes/" + id, Token: service, Body: rep})
+		if r.Code != 200 {
+			t.Fatalf("the agent's report: %s", r)
+		}
+	}
+	listed := func(filter string) int {
+		t.Helper()
+		return len(c.must(t, 200, "3.0", admin, "GET", "/volumes?all_tenants=1&migration_status="+filter, nil)["volumes"].([]any))
+	}
+	want("before", nil)
+	if n := listed("None"); n != 1 {
+		t.Fatalf("migration_status=None lists %d", n)
+	}
+	act := func(body any) apitest.Reply { return c.call(t, "3.0", admin, "POST", "/volumes/"+id+"/action", body) }
+	if r := act(map[string]any{"os-retype": map[string]any{"new_type": "fast", "migration_policy": "on-demand"}}); r.Code != 202 {
+		t.Fatalf("retype: %s", r)
+	}
+	want("migrating", "migrating")
+	report(other, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate,
+		ProviderLocation: "192.0.2.2:3260,1 iqn.2010-10.org.openstack:volume-" + id + " 1", ProviderAuth: "CHAP u p"})
+	want("copying", "migrating")
+	if n := listed("migrating"); n != 1 {
+		t.Fatalf("migration_status=migrating lists %d", n)
+	}
+	report(pool, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCopy})
+	want("moved", "success")
+	report(pool, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCleanup})
+	want("old copy removed", "success")
+	if n, m := listed("success"), listed("None"); n != 1 || m != 0 {
+		t.Fatalf("migration_status=success lists %d, None %d", n, m)
+	}
+
+	// Back, failing.
+	if r := act(map[string]any{"os-retype": map[string]any{"new_type": "lvm", "migration_policy": "on-demand"}}); r.Code != 202 {
+		t.Fatalf("retype back: %s", r)
+	}
+	want("migrating back", "migrating")
+	report(pool, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate, Error: "no space"})
+	want("failed", "error")
+	report(pool, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeAbort})
+	want("aborted", "error")
+	if r := act(map[string]any{"os-reset_status": map[string]any{"migration_status": "none"}}); r.Code != 202 {
+		t.Fatalf("reset to none: %s", r)
+	}
+	want("reset", nil)
 }

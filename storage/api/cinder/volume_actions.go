@@ -146,12 +146,11 @@ func (a *API) resetVolumeStatus(w http.ResponseWriter, r *http.Request, q *reque
 	if s := reset.Get("attach_status"); s != nil && s.Truthy() {
 		sr.AttachStatus = storage.AttachStatus(strings.ToLower(s.Text))
 	}
-	if s := reset.Get("migration_status"); s != nil && s.Truthy() && strings.ToLower(s.Text) != "none" {
-		return badRequest("Resetting a volume's migration_status is not supported: a volume migrates only in a retype, which a reset of its status abandons.")
-	}
-	if sr.Status == "" && sr.AttachStatus == "" {
-		w.WriteHeader(http.StatusAccepted) // migration_status none: what every volume has
-		return nil
+	if s := reset.Get("migration_status"); s != nil && s.Truthy() {
+		if strings.ToLower(s.Text) != "none" {
+			return badRequest("Resetting a volume's migration_status to other than none is not supported: a volume migrates only in a retype, which a reset of its status abandons.")
+		}
+		sr.ClearMigrationStatus = true
 	}
 	if _, err := a.Store.ResetStatus(r.Context(), q.viewer(), id, sr); err != nil {
 		return err

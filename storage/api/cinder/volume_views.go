@@ -74,7 +74,7 @@ func (q *request) volumeView(v storage.Volume, typeName string) map[string]any {
 		out["volume_type"] = orNull(v.VolumeTypeID)
 	}
 	if q.admin {
-		out["migration_status"] = nil
+		out["migration_status"] = orNull(v.MigrationStatus)
 	}
 	if q.at(13) {
 		out["group_id"] = nil
@@ -144,7 +144,7 @@ func (x volumeExtensions) add(v storage.Volume, view map[string]any) {
 		view["os-vol-tenant-attr:tenant_id"] = v.ProjectID
 	}
 	if x.migration {
-		view["os-vol-mig-status-attr:migstat"] = nil
+		view["os-vol-mig-status-attr:migstat"] = orNull(v.MigrationStatus)
 		view["os-vol-mig-status-attr:name_id"] = nil
 	}
 	if x.image && len(v.ImageMetadata) > 0 {

@@ -482,14 +482,17 @@ func (a *API) volumeFilter(q *request, query listQuery, strict bool) (f storage.
 	if !q.at(4) {
 		delete(query.Values, "glance_metadata")
 	}
-	// What no volume has yet: a group, image metadata, a migration.
+	// What no volume has yet: a group, image metadata.
 	for _, k := range []string{"group_id", "glance_metadata"} {
 		if _, ok := query.pop(k); ok {
 			none = true
 		}
 	}
-	if s, ok := query.pop("migration_status"); ok && s != "None" {
-		none = true
+	if s, ok := query.pop("migration_status"); ok {
+		if s == "None" {
+			s = ""
+		}
+		f.MigrationStatus = &s
 	}
 	none2, err := leftFilters(query, volumeColumns, "volume")
 	return f, none || none2, err
