@@ -148,9 +148,10 @@ func (a *Agent) imageSource(ctx context.Context, v storage.Volume) (src Source, 
 }
 
 // sweepImages removes what a stopped agent left in dir: downloads and
-// conversions of creates that will be done again.
+// conversions of creates that will be done again, and the CHAP secrets
+// of migrations' copies (qemuImg).
 func sweepImages(dir string) {
-	for _, pat := range []string{"*.part", "*.raw"} {
+	for _, pat := range []string{"*.part", "*.raw", ".chap-*.secret"} {
 		left, _ := filepath.Glob(filepath.Join(dir, pat))
 		for _, p := range left {
 			os.Remove(p)

@@ -234,7 +234,8 @@ const qemuSecretID = "sec0"
 // the destination's copy: -n, its zeros skipped), as Cinder's
 // copy_volume does with dd. A CHAP password is never in qemu-img's
 // arguments (anyone on the host reads those in /proc/<pid>/cmdline):
-// it is in a file only the agent reads (mode 0600, in ImageDir or the
+// it is in a file only the agent reads (mode 0600, in ImageDir, where
+// one a killed agent left is swept when it starts, or else the
 // temporary directory), named by a secret object, removed after; nor
 // in the error.
 func (a *Agent) qemuImg(ctx context.Context, src, dst qemuNode) error {

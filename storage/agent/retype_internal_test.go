@@ -89,11 +89,31 @@ done
 		if err != nil || string(sec) != "mode 600 content "+password+"\n" {
 			t.Fatalf("%s: the secret object's file while qemu-img ran: %q (%v)", c.name, sec, err)
 		}
-		for _, d := range []string{a.Config.ImageDir, os.TempDir()} {
+		for _, d := range []string{a.Config.ImageDir} {
 			left, _ := filepath.Glob(filepath.Join(d, "*chap*"))
 			if len(left) != 0 {
 				t.Fatalf("%s: secret files left: %v", c.name, left)
 			}
 		}
+	}
+}
+
+// A copy's secret file a killed agent left in its image directory is
+// removed when the agent starts (with the other leftovers there).
+func TestSweepCHAPSecrets(t *testing.T) {
+	dir := t.TempDir()
+	left := filepath.Join(dir, ".chap-123.secret")
+	keep := filepath.Join(dir, "other.secret")
+	for _, p := range []string{left, keep} {
+		if err := os.WriteFile(p, []byte("pw"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweepImages(dir)
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Fatalf("the secret a killed copy left: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("another file swept: %v", err)
 	}
 }
