@@ -57,7 +57,7 @@
 //     both win. An in-use volume extends (ExtendAttachedVolume); one
 //     with attachments is not deleted.
 //   - Retype (RetypeVolume), Cinder's os-retype: its checks in Cinder's
-//     order (the type found elevated, its size limits, multiattach
+//     order (the type as the caller sees it, its size limits, multiattach
 //     changes on available volumes only, the new type's quotas held
 //     until the retype ends, the status, the type, front-end QoS of
 //     in-use volumes), then the pool: the volume's own when the type

@@ -139,8 +139,11 @@ type VolumeRetypeRequest struct {
 // RetypeVolume is Cinder's retype (the API's checks, then the
 // scheduler's choice of a pool), in Cinder's order:
 //
-//   - the type, by name or id, whoever's it is (Cinder looks it up
-//     elevated): VolumeTypeNotFound, VolumeTypeNotFoundByName (404);
+//   - the type, by name or id, as v sees it (a private type only by
+//     admins and the projects it is shared with, as for a create;
+//     Cinder looks it up elevated, so a project could take a private
+//     type not shared with it): VolumeTypeNotFound,
+//     VolumeTypeNotFoundByName (404);
 //   - its size limits (InvalidInput);
 //   - a change of multiattach only on an available volume
 //     (InvalidInput), and AllowMultiattach asked when it turns on;
@@ -179,7 +182,7 @@ func (s *Store) RetypeVolume(ctx context.Context, v Viewer, id string, r VolumeR
 		if !v.sees(vol.ProjectID) {
 			return volumeNotFound(id)
 		}
-		nt, err := typeByNameOrID(ctx, tx, adminViewer, r.NewType, true)
+		nt, err := typeByNameOrID(ctx, tx, v, r.NewType, true)
 		if err != nil {
 			return err
 		}

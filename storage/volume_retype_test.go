@@ -133,7 +133,8 @@ func TestRetypeRefused(t *testing.T) {
 // A retype the volume's pool takes: retyping for its agent, whose
 // report gives the volume (and its snapshots) the type and its status
 // back; a retype between types that differ only in name is done at
-// once; a private type is found as Cinder finds it (elevated).
+// once; a private type is found only once shared with the project (as
+// for a create; Cinder finds it elevated).
 func TestRetypeInPlace(t *testing.T) {
 	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
 		ctx := context.Background()
@@ -181,9 +182,21 @@ func TestRetypeInPlace(t *testing.T) {
 			t.Fatalf("usage after the retype: %v", u)
 		}
 
+		// A private type not shared with the project is not found, and
+		// nothing changes; shared, it is.
+		before, _ := s.Volume(ctx, alice, f.vol.ID)
+		if _, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "hidden"}); fault.KindOf(err) != fault.NotFound {
+			t.Fatalf("retype to a private type not shared: %v", err)
+		}
+		if after, _ := s.Volume(ctx, alice, f.vol.ID); after.Status != before.Status || after.VolumeTypeID != before.VolumeTypeID || after.Retype != nil {
+			t.Fatalf("a refused retype changed the volume: %s %s %+v", after.Status, after.VolumeTypeID, after.Retype)
+		}
+		if _, err := s.AddVolumeTypeAccess(ctx, typeID(t, s, "hidden"), alice.Project); err != nil {
+			t.Fatal(err)
+		}
 		// The driver's failure: the status back, the type kept.
 		if _, err := s.RetypeVolume(ctx, alice, f.vol.ID, storage.VolumeRetypeRequest{NewType: "hidden"}); err != nil {
-			t.Fatalf("retype to a private type: %v", err)
+			t.Fatalf("retype to a private type shared with the project: %v", err)
 		}
 		v, err = s.ReportVolume(ctx, f.vol.Host, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeInPlace,
 			Error: "features could not change"})
