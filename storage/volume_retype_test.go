@@ -437,7 +437,8 @@ func TestRetypeResetDropsRemoval(t *testing.T) {
 			v.MigrationStatus != storage.MigrationSuccess {
 			t.Fatalf("reset with the old copy to remove: %s on %s %+v, migration %q (%v)", v.Status, v.Host, v.Retype, v.MigrationStatus, err)
 		}
-		for _, want := range []string{"pool=" + defaultPool, "name=volume-" + f.vol.ID, "step=cleanup", "volume=" + f.vol.ID, oldLoc} {
+		for _, want := range []string{"pool=" + defaultPool, "name=volume-" + f.vol.ID, "step=cleanup", "volume=" + f.vol.ID, oldLoc,
+			"target=iqn.2010-10.org.openstack:volume-" + f.vol.ID, "file=volume-" + f.vol.ID} {
 			if !strings.Contains(logged.String(), want) {
 				t.Fatalf("the orphan's log has no %q: %s", want, logged.String())
 			}
@@ -467,7 +468,8 @@ func TestRetypeResetDropsRemoval(t *testing.T) {
 		if err != nil || v.Retype != nil || v.Host != defaultPool || v.VolumeTypeID != typeID(t, s, "gold") {
 			t.Fatalf("second reset: %+v on %s (%v)", v.Retype, v.Host, err)
 		}
-		for _, want := range []string{"pool=" + fastPool, "name=volume-" + vol.ID, "step=abort"} {
+		for _, want := range []string{"pool=" + fastPool, "name=volume-" + vol.ID, "step=abort",
+			"target=iqn.2010-10.org.openstack:volume-" + vol.ID, "file=volume-" + vol.ID} {
 			if !strings.Contains(logged.String(), want) {
 				t.Fatalf("the orphan's log has no %q: %s", want, logged.String())
 			}

@@ -244,10 +244,10 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 				abort.Phase = RetypeAbort
 				vol.Retype, vol.MigrationStatus = &abort, MigrationError
 			case RetypeCleanup:
-				orphan = []any{"volume", id, "step", rt.Phase, "pool", rt.SourceHost, "name", "volume-" + id, "location", rt.SourceLocation}
+				orphan = orphanCopy(id, rt.Phase, rt.SourceHost, rt.SourceLocation)
 				vol.Retype = nil
 			case RetypeAbort:
-				orphan = []any{"volume", id, "step", rt.Phase, "pool", rt.DestHost, "name", "volume-" + id, "location", rt.DestLocation}
+				orphan = orphanCopy(id, rt.Phase, rt.DestHost, rt.DestLocation)
 				vol.Retype = nil
 			}
 		}
@@ -282,6 +282,19 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 		s.log().Warn("storage: a reset dropped a retype's removal of a copy; it is left on its pool for an operator to remove", orphan...)
 	}
 	return out, err
+}
+
+// orphanCopy is what the log of a copy a reset left gives an operator
+// to find and remove it: its pool, name and location, and for an iSCSI
+// copy its target (removed by its pool's agent if it runs, with its
+// CHAP account) and file (volume-<id> in that pool's volume
+// directory).
+func orphanCopy(id string, step RetypePhase, pool, location string) []any {
+	attrs := []any{"volume", id, "step", step, "pool", pool, "name", "volume-" + id, "location", location}
+	if f := strings.Fields(location); !IsRBDLocation(location) && len(f) == 3 {
+		attrs = append(attrs, "target", f[1], "file", "volume-"+id)
+	}
+	return attrs
 }
 
 func (r StatusReset) check() error {

@@ -185,15 +185,13 @@ func (b *ISCSI) Reconcile(ctx context.Context, vols []storage.Volume) error {
 		b.restrict(&x, v)
 		want = append(want, x)
 	}
-	// With nothing to export, tgtd is not started for nothing (the
-	// deletes unexported what was); the all-in-one starts it with the
-	// first volume.
-	if len(want) == 0 {
-		b.mu.Lock()
-		b.exported = nil
-		b.mu.Unlock()
-		return errors.Join(errs...)
-	}
+	// With nothing to export, Exporter.Reconcile does not start tgtd for
+	// nothing (the all-in-one starts it with the first volume), but a
+	// tgtd that runs still loses this pool's targets: one no delete
+	// unexported — a migration's copy whose removal an admin's
+	// os-reset_status dropped, its pool no longer listing the volume —
+	// would otherwise keep its CHAP account, and the volume's old owner
+	// its way in, for as long as the pool exports nothing else.
 	conns, err := b.Exporter.Reconcile(ctx, want)
 	if err != nil {
 		errs = append(errs, err)

@@ -27,8 +27,9 @@
 // what Reconcile is for. It takes the volumes that should be exported
 // and makes tgtd's state match, making what is missing (the same target
 // name, LUN and credentials as before) and removing the targets of
-// volumes that are not wanted; the volume agent calls it at start and
-// periodically. Export and Unexport change one volume. All read tgtd's
+// volumes that are not wanted (with none wanted it does not start tgtd,
+// but a running one still loses them); the volume agent calls it at
+// start and periodically. Export and Unexport change one volume. All read tgtd's
 // state (tgtadm --mode target --op show) and change only what differs.
 //
 // Target ids are chosen under a lock (a mutex, and an flock on a file in

@@ -11,8 +11,8 @@ var (
 	// Exporter did not make and will not take over: an account of the
 	// wanted CHAP user bound to another target, or made by someone else.
 	ErrConflict = errors.New("iscsi: conflict")
-	// ErrNotRunning: tgtd does not run on the control port (Unexport and
-	// Targets do not start it).
+	// ErrNotRunning: tgtd does not run on the control port (Unexport,
+	// Targets and a Reconcile of nothing do not start it).
 	ErrNotRunning = errors.New("iscsi: tgtd is not running")
 	// ErrNotOwned: Stop on a tgtd that this Exporter's Dir did not start
 	// (the host's tgt service, or another Dir's).

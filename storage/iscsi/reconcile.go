@@ -82,7 +82,10 @@ func (p *pass) remove(ctx context.Context, id, iqn string) error {
 // is made again with the same name, LUN and credentials), and targets of
 // volumes not wanted are removed with their accounts, as are accounts
 // this Exporter made for targets that are gone. Other targets and
-// accounts are left alone. It starts tgtd first if none runs.
+// accounts are left alone. It starts tgtd first if none runs and want
+// is not empty; with nothing wanted it never starts tgtd (as Unexport):
+// a tgtd that runs loses this Exporter's targets, one that does not had
+// none.
 //
 // The Connections are in the order of want, with the credentials used
 // (new random ones for an Export without). All of want is checked
@@ -116,8 +119,10 @@ func (e *Exporter) Reconcile(ctx context.Context, want []Export) ([]Connection, 
 		return nil, err
 	}
 	defer unlock()
-	p, err := e.begin(ctx, true)
-	if err != nil {
+	p, err := e.begin(ctx, len(want) > 0)
+	if len(want) == 0 && errors.Is(err, ErrNotRunning) {
+		return []Connection{}, nil // tgtd took every target with it
+	} else if err != nil {
 		return nil, err
 	}
 	conns := make([]Connection, len(want))
