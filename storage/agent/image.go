@@ -148,8 +148,9 @@ func (a *Agent) imageSource(ctx context.Context, v storage.Volume) (src Source, 
 }
 
 // sweepImages removes what a stopped agent left in dir: downloads and
-// conversions of creates that will be done again, and the CHAP secrets
-// of migrations' copies (qemuImg).
+// conversions of creates that will be done again, and the CHAP secret
+// files of migrations' copies that an agent of an earlier version left
+// (qemuImg now hands qemu-img the password through a pipe).
 func sweepImages(dir string) {
 	for _, pat := range []string{"*.part", "*.raw", ".chap-*.secret"} {
 		left, _ := filepath.Glob(filepath.Join(dir, pat))

@@ -233,41 +233,39 @@ const qemuSecretID = "sec0"
 // qemuImg copies raw data from src to dst (a file, or an iSCSI LUN of
 // the destination's copy: -n, its zeros skipped), as Cinder's
 // copy_volume does with dd. A CHAP password is never in qemu-img's
-// arguments (anyone on the host reads those in /proc/<pid>/cmdline):
-// it is in a file only the agent reads (mode 0600, in ImageDir, where
-// one a killed agent left is swept when it starts, or else the
-// temporary directory), named by a secret object, removed after; nor
-// in the error.
+// arguments (anyone on the host reads those in /proc/<pid>/cmdline),
+// nor in any file: qemu-img reads it from a pipe it inherits as fd 3,
+// named by a secret object (file=/dev/fd/3), written whole before it
+// starts (a password is far below a pipe's buffer) and gone with the
+// pipe, so a killed agent leaves no password behind; nor is it in the
+// error.
 func (a *Agent) qemuImg(ctx context.Context, src, dst qemuNode) error {
 	bin := a.Config.QemuImg
 	if bin == "" {
 		bin = "qemu-img"
 	}
 	secret := src.password + dst.password // one side at most is iSCSI
+	var extra []*os.File
 	var secretFile string
 	if secret != "" {
-		dir := a.Config.ImageDir
-		if dir != "" {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-		}
-		f, err := os.CreateTemp(dir, ".chap-*.secret") // mode 0600
+		r, w, err := os.Pipe()
 		if err != nil {
 			return err
 		}
-		secretFile = f.Name()
-		defer os.Remove(secretFile)
-		_, err = f.WriteString(secret)
-		if cerr := f.Close(); err == nil {
+		defer r.Close()
+		_, err = w.WriteString(secret)
+		if cerr := w.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
 			return err
 		}
+		extra = []*os.File{r}
+		secretFile = "/dev/fd/3" // ExtraFiles[0] is the child's fd 3
 	}
-	args := qemuImgArgs(src, dst, secretFile)
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, bin, qemuImgArgs(src, dst, secretFile)...)
+	cmd.ExtraFiles = extra
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if secret != "" {

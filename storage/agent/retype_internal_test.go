@@ -18,32 +18,44 @@ func (filling) Fill(context.Context, storage.Volume, string) error { return nil 
 
 // A migration's copy logs in to an iSCSI export with its CHAP password
 // kept out of qemu-img's arguments (readable by anyone on the host in
-// /proc/<pid>/cmdline for the whole copy): the password is in a secret
-// object's file, readable by the agent alone, while qemu-img runs, and
-// removed after. Both ways: the source writing into the destination's
-// export (push) and the destination reading the source's (pull).
+// /proc/<pid>/cmdline for the whole copy) and out of every file: the
+// secret object reads it from a pipe qemu-img inherits (/dev/fd/3), so
+// no file holds it while qemu-img runs, in the image directory or the
+// temporary one, nor after. Both ways: the source writing into the
+// destination's export (push, which needs no image directory) and the
+// destination reading the source's (pull).
 func TestQemuImgKeepsCHAPOutOfArguments(t *testing.T) {
 	dir := t.TempDir()
-	// A stand-in qemu-img: it records its arguments, and the content
-	// and mode of each file a secret object names.
-	fake := filepath.Join(dir, "qemu-img")
+	const password = "Secr3tPassw0rdXYZ"
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	images := filepath.Join(dir, "images")
+	// A stand-in qemu-img (outside the directories watched): it records
+	// its arguments, what each secret object's file is and holds, and
+	// any file under the temporary, image and volume directories that
+	// holds the password while it runs.
+	fake := filepath.Join(t.TempDir(), "qemu-img")
 	script := `#!/bin/sh
 out=` + dir + `/call
 : > "$out"
 for a in "$@"; do printf '%s\n' "$a" >> "$out"; done
 for a in "$@"; do
 	case "$a" in
-	secret,*file=*) f=${a#*file=}; f=${f%%,*}; echo "mode $(stat -c %a "$f") content $(cat "$f")" >> "$out.secret" ;;
+	secret,*file=*) f=${a#*file=}; f=${f%%,*}; echo "file $f content $(cat "$f")" >> "$out.sec" ;;
 	esac
 done
+grep -rl ` + password + ` ` + tmp + ` ` + images + ` ` + dir + `/files >> "$out.found" 2>/dev/null
+exit 0
 `
 	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	const password = "Secr3tPassw0rdXYZ"
 	files := iscsi.Files{Dir: filepath.Join(dir, "files")}
 	b := &ISCSI{Files: files}
-	a := &Agent{Config: Config{Host: "h@iscsi#iscsi", QemuImg: fake, ImageDir: filepath.Join(dir, "images")}, Backend: b}
+	a := &Agent{Config: Config{Host: "h@iscsi#iscsi", QemuImg: fake, ImageDir: images}, Backend: b}
 	ctx := context.Background()
 	id := "0f0e8a36-1d0c-4c5e-9a67-7d0fb0a6d3a1"
 	if _, err := files.Create(ctx, id, 1<<20); err != nil {
@@ -58,7 +70,9 @@ done
 		{"push", func() error {
 			v := storage.Volume{ID: id, Size: 1, ProviderLocation: "rbd name=x/volume-" + id,
 				Retype: &storage.VolumeRetype{DestLocation: loc, DestAuth: auth}}
-			return a.push(ctx, v)
+			s := *a
+			s.Config.ImageDir = "" // push does not copy through it
+			return s.push(ctx, v)
 		}},
 		{"pull", func() error {
 			v := storage.Volume{ID: id, Size: 1, ProviderLocation: loc, ProviderAuth: auth}
@@ -67,10 +81,14 @@ done
 			return d.pull(ctx, v, v)
 		}},
 	} {
-		os.Remove(filepath.Join(dir, "call"))
-		os.Remove(filepath.Join(dir, "call.secret"))
-		if err := c.run(); err != nil && strings.Contains(err.Error(), password) {
-			t.Fatalf("%s: the password in the error: %v", c.name, err)
+		for _, f := range []string{"call", "call.sec", "call.found"} {
+			os.Remove(filepath.Join(dir, f))
+		}
+		if err := c.run(); err != nil {
+			if strings.Contains(err.Error(), password) {
+				t.Fatalf("%s: the password in the error: %v", c.name, err)
+			}
+			t.Fatalf("%s: %v", c.name, err)
 		}
 		args, err := os.ReadFile(filepath.Join(dir, "call"))
 		if err != nil {
@@ -85,11 +103,14 @@ done
 				t.Fatalf("%s: no %s in qemu-img's arguments:\n%s", c.name, want, args)
 			}
 		}
-		sec, err := os.ReadFile(filepath.Join(dir, "call.secret"))
-		if err != nil || string(sec) != "mode 600 content "+password+"\n" {
-			t.Fatalf("%s: the secret object's file while qemu-img ran: %q (%v)", c.name, sec, err)
+		sec, err := os.ReadFile(filepath.Join(dir, "call.sec"))
+		if err != nil || string(sec) != "file /dev/fd/3 content "+password+"\n" {
+			t.Fatalf("%s: the secret object's file while qemu-img ran: %q (%v), want the inherited pipe with the password", c.name, sec, err)
 		}
-		for _, d := range []string{a.Config.ImageDir} {
+		if found, _ := os.ReadFile(filepath.Join(dir, "call.found")); len(found) != 0 {
+			t.Fatalf("%s: files holding the password while qemu-img ran:\n%s", c.name, found)
+		}
+		for _, d := range []string{tmp, images} {
 			left, _ := filepath.Glob(filepath.Join(d, "*chap*"))
 			if len(left) != 0 {
 				t.Fatalf("%s: secret files left: %v", c.name, left)

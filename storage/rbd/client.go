@@ -17,6 +17,8 @@ import (
 
 	"github.com/ceph/go-ceph/rados"
 	librbd "github.com/ceph/go-ceph/rbd"
+
+	"github.com/gostack/gostack/kit/crashpoint"
 )
 
 // Available reports whether this build has the Ceph client.
@@ -512,8 +514,13 @@ func (c *Client) children(image, snap string) ([]string, error) {
 // CreateFromSnapshot makes volume id, of size bytes, a copy-on-write
 // clone of snapshot snapID of volume volID (Cinder's
 // create_volume_from_snapshot): flattened when FlattenFromSnapshot says
-// so, grown to size. An image of the volume already there must be that
-// clone (or flattened), and what is left of the work is done.
+// so, grown to size. The clone is made as "volume-<id>.partial",
+// flattened and grown there, and renamed into place once whole
+// (librbd's clone creates the child before it attaches the parent, so a
+// kill between the two leaves an empty image with no parent, under the
+// half-made name, which the next try removes). An image of the volume
+// already there is therefore that clone, whole (or flattened), and what
+// is left of the work is done.
 func (c *Client) CreateFromSnapshot(ctx context.Context, id, volID, snapID string, size int64) error {
 	for _, s := range []string{id, volID, snapID} {
 		if err := validID(s); err != nil {
@@ -521,56 +528,66 @@ func (c *Client) CreateFromSnapshot(ctx context.Context, id, volID, snapID strin
 		}
 	}
 	name, parent, snap := VolumeName(id), VolumeName(volID), SnapshotName(snapID)
-	// An image there already with no parent is this clone flattened
-	// (before a crash) only when clones from snapshots are flattened.
-	if err := c.clone(name, parent, snap, c.cfg.FlattenFromSnapshot); err != nil {
-		return err
-	}
-	if c.cfg.FlattenFromSnapshot {
-		if err := c.flatten(name); err != nil {
-			return err
-		}
-	}
-	return c.grow(name, size)
+	return c.clone(name, parent, snap, c.cfg.FlattenFromSnapshot, size)
 }
 
-// clone makes name a clone of parent@snap; a name that exists must be
-// one, or have no parent when flattened says the clone may have been
-// flattened since.
-func (c *Client) clone(name, parent, snap string, flattened bool) error {
+// clone makes name, of size bytes, a clone of parent@snap, flattened
+// when flatten says so: cloned as "<name>.partial" (one there already,
+// what a killed try left, is removed first; one a killed client still
+// holds is an ErrLeftover), flattened and grown there, and renamed into
+// place once whole. A name that exists is that clone made whole before:
+// still a clone of parent@snap, or with no parent when flatten says it
+// was flattened; it is flattened (when flatten says so) and grown if it
+// must be.
+func (c *Client) clone(name, parent, snap string, flatten bool, size int64) error {
 	in, err := c.info(name)
 	if errors.Is(err, ErrNotFound) {
+		part := name + partialSuffix
+		if err := c.removeImage(part); err != nil && !errors.Is(err, ErrNotFound) {
+			return leftover(err, "a clone left by earlier work")
+		}
 		// A clone keeps its parent's object size: librbd refuses a
 		// smaller one (EINVAL), and a volume cloned from an image
 		// (CloneImage) has the image's, 8 MB in Glance's default.
-		o, oerr := c.cloneOptions()
-		if oerr != nil {
-			return oerr
+		o, err := c.cloneOptions()
+		if err != nil {
+			return err
 		}
-		err = librbd.CloneImage(c.ioctx, parent, snap, c.ioctx, name, o)
+		err = librbd.CloneImage(c.ioctx, parent, snap, c.ioctx, part, o)
 		o.Destroy()
-		if err == nil {
-			return nil
-		}
 		if isNotFound(err) {
 			return fmt.Errorf("%w: %s/%s@%s to clone", ErrNotFound, c.cfg.Pool, parent, snap)
 		}
-		if errno(err) != syscall.EEXIST {
-			return fmt.Errorf("rbd: clone %s@%s to %s: %w", parent, snap, name, err)
+		if err != nil {
+			return fmt.Errorf("rbd: clone %s@%s to %s: %w", parent, snap, part, err)
 		}
-		in, err = c.info(name)
+		crashpoint.Hit("storage.rbd.cloned")
+		if flatten {
+			if err := c.flatten(part); err != nil {
+				return err
+			}
+		}
+		if err := c.grow(part, size); err != nil {
+			return err
+		}
+		return c.rename(part, name)
 	}
 	if err != nil {
 		return err
 	}
 	want := c.cfg.Pool + "/" + parent + "@" + snap
-	if in.Parent == "" && !flattened {
+	if in.Parent == "" && !flatten {
 		return fmt.Errorf("%w: %s/%s is not a clone of %s", ErrExists, c.cfg.Pool, name, want)
 	}
 	if in.Parent != "" && in.Parent != want {
 		return fmt.Errorf("%w: %s/%s is a clone of %s, not of %s", ErrExists, c.cfg.Pool, name, in.Parent, want)
 	}
-	return nil
+	if in.Parent != "" && flatten {
+		if err := c.flatten(name); err != nil {
+			return err
+		}
+	}
+	return c.grow(name, size)
 }
 
 // Flatten copies into volume id's image what it reads from its parent,
@@ -650,8 +667,10 @@ func (c *Client) cloneParent(name string) (parent, snap string, err error) {
 // "volume-<id>.clone_snap" of the source, protected and cloned; when the
 // source's clone depth is MaxCloneDepth or more, the new volume is
 // flattened and the snapshot removed. A negative MaxCloneDepth makes a
-// full copy instead. The volume is grown to size. Done again, it
-// finishes what is left.
+// full copy instead. The volume is grown to size. The clone is made as
+// "volume-<id>.partial", flattened and grown there and renamed once
+// whole (as CreateFromSnapshot's), so a volume there already is whole.
+// Done again, it finishes what is left.
 func (c *Client) CloneVolume(ctx context.Context, id, srcID string, size int64) error {
 	if err := validID(id); err != nil {
 		return err
@@ -682,8 +701,9 @@ func (c *Client) CloneVolume(ctx context.Context, id, srcID string, size int64) 
 	} else if err != nil {
 		return err
 	}
-	// A volume there already is this clone, flattened when it had to be.
-	if err := c.clone(name, src, snap, flatten); err != nil {
+	// A volume there already is this clone, whole, flattened when it
+	// had to be.
+	if err := c.clone(name, src, snap, flatten, size); err != nil {
 		if made {
 			c.dropCloneSnap(name, src, snap)
 		}
@@ -693,19 +713,13 @@ func (c *Client) CloneVolume(ctx context.Context, id, srcID string, size int64) 
 	if err != nil {
 		return err
 	}
-	if in.Parent != "" && flatten {
-		if err := c.flatten(name); err != nil {
-			return err
-		}
-		in.Parent = ""
-	}
 	if in.Parent == "" {
 		// Flattened (now or before a crash): the snapshot has no use.
 		if err := c.removeSnapshot(src, snap); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
-	return c.grow(name, size)
+	return nil
 }
 
 // dropCloneSnap removes src@snap, the .clone_snap a clone that failed

@@ -75,11 +75,17 @@
 // and parent it would give it) and finishes what is left (the resize,
 // the flatten, the temporary snapshot's removal); a copy or an import
 // fills "volume-<id>.partial" and renames it into place only when whole;
-// so does a clone of an image service's image (CloneImage, CloneImageTo:
-// librbd's clone makes the child before it attaches the parent, so a
-// kill between the two leaves an empty image with no parent, under the
-// half-made name; crash point storage.rbd.cloned is after the clone,
-// before its grow and rename); removing what is gone is no error.
+// so does every clone — of an image service's image (CloneImage,
+// CloneImageTo), of a snapshot (CreateFromSnapshot) and of a volume
+// (CloneVolume), each flattened (when it must be) and grown before the
+// rename: librbd's clone makes the child before it attaches the parent,
+// so a kill between the two leaves an empty image with no parent, under
+// the half-made name, which the next try, Sweep or Delete removes, never
+// under the final name, where it would pass for a clone flattened
+// before a crash; crash point storage.rbd.cloned is after the clone,
+// before its flatten, grow and rename. A clone of a volume's
+// ".clone_snap" snapshot is still named by the final name; removing
+// what is gone is no error.
 //
 // # go-ceph, not the rbd CLI
 //
