@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -188,8 +189,9 @@ func allZero(b []byte) bool { return bytes.Equal(b, zeros[:len(b)]) }
 
 // Sweep removes the files a create or a copy cut short by a kill left
 // in Dir (".volume-<id>.*", ".snapshot-<id>.*": made aside, never linked
-// into place): they hold a tenant's data that no volume owns. Call it
-// before any create or copy runs.
+// into place): they hold a tenant's data that no volume owns; and the
+// claims aside (".claim-volume-<id>", CreateClaimed) of volumes with no
+// file. Call it before any create or copy runs.
 func (f Files) Sweep(ctx context.Context) error {
 	if f.Dir == "" {
 		return fmt.Errorf("%w: Files.Dir is empty", ErrInvalid)
@@ -204,6 +206,19 @@ func (f Files) Sweep(ctx context.Context) error {
 			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
 			}
+		}
+	}
+	marks, err := filepath.Glob(filepath.Join(f.Dir, claimPrefix+"*"))
+	if err != nil {
+		return err
+	}
+	for _, p := range marks {
+		id := strings.TrimPrefix(filepath.Base(p), claimPrefix)
+		if _, err := os.Lstat(f.Path(id)); !errors.Is(err, os.ErrNotExist) {
+			continue // its file's mark, or a file not to be judged here
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

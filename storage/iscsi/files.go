@@ -136,6 +136,11 @@ func (f Files) Delete(ctx context.Context, id string) error {
 	if err := os.Remove(f.Path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("iscsi: delete volume %s: %w", id, err)
 	}
+	// A migration's mark aside (CreateClaimed) goes after its file, so
+	// that file is never unmarked while it is there.
+	if err := f.removeClaim(id); err != nil {
+		return fmt.Errorf("iscsi: delete volume %s: %w", id, err)
+	}
 	return nil
 }
 
