@@ -57,6 +57,19 @@ type proc struct {
 	done chan error
 }
 
+// ended says whether the process has exited, and how, without taking
+// that from done: the clean-ups that kill it and wait on done (a
+// test failing because it ended) still get it.
+func (p *proc) ended() (bool, error) {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true, err
+	default:
+		return false, nil
+	}
+}
+
 // lockedBuffer is a bytes.Buffer a process writes while the test reads.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -109,10 +122,8 @@ func waitHealthy(t *testing.T, p *proc, url string) {
 				return
 			}
 		}
-		select {
-		case err := <-p.done:
+		if ok, err := p.ended(); ok {
 			t.Fatalf("gostack exited during start: %v\n%s", err, p.logs)
-		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("gostack not healthy after 60s\n%s", p.logs)
@@ -357,10 +368,8 @@ func TestDNSServerDaemon(t *testing.T) {
 func waitLog(t *testing.T, p *proc, want string) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.logs.String(), want); time.Sleep(50 * time.Millisecond) {
-		select {
-		case err := <-p.done:
+		if ok, err := p.ended(); ok {
 			t.Fatalf("process exited: %v\n%s", err, p.logs)
-		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no %q in the log after 30s:\n%s", want, p.logs)

@@ -306,10 +306,8 @@ func waitFor(t *testing.T, p *proc, what string, fn func() error) {
 		if err = fn(); err == nil {
 			return
 		}
-		select {
-		case e := <-p.done:
+		if ok, e := p.ended(); ok {
 			t.Fatalf("gostack exited: %v\n%s", e, p.logs)
-		default:
 		}
 	}
 	t.Fatalf("%s: %v\n%s", what, err, p.logs)

@@ -70,7 +70,7 @@ func TestAllInOneVolumeRetypeCrash(t *testing.T) {
 	a.crashed("volume.agent.migrate-copied")
 	// Started again, the copy is made again, then the old copy removed:
 	// killed there too.
-	a.start("volume.agent.migrate-cleaned")
+	a.launch("volume.agent.migrate-cleaned")
 	a.crashed("volume.agent.migrate-cleaned")
 	a.start("volume.agent.migrate-created")
 	retyped := func(typ string) {

@@ -378,14 +378,7 @@ func newVolumeAIO(t *testing.T) *volumeAIO {
 func (a *volumeAIO) start(point string) {
 	t := a.t
 	t.Helper()
-	cmd := exec.Command("nsenter", "--net=/run/netns/"+a.ns, os.Args[0], "-data-dir", a.data, "-set", "identity.password_hash_rounds=4",
-		"-set", "network.agent.enabled=false", "-set", "compute.agent.enabled=false",
-		"-set", "volume.agent.host=aio@iscsi#iscsi", "-set", "volume.agent.control_port="+strconv.Itoa(a.control),
-		"-set", "volume.agent.portal="+a.portal)
-	cmd.Args = append(cmd.Args, a.extra...)
-	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1", crashpoint.Env+"="+point)
-	a.p, a.exited = startProc(t, cmd), false
-	p := a.p
+	p := a.launch(point)
 	waitFor(t, p, "healthy", func() error {
 		out, err := exec.Command("ip", "netns", "exec", a.ns, "curl", "-sf", "http://127.0.0.1:8790/healthcheck").CombinedOutput()
 		if err != nil {
@@ -403,6 +396,23 @@ func (a *volumeAIO) start(point string) {
 		}
 		return nil
 	})
+}
+
+// launch runs gostack on the data with crash point point armed ("" for
+// none) and returns at once: for a crash point that work resumed at
+// start reaches by itself, maybe before the daemon has answered (crashed
+// then waits for it).
+func (a *volumeAIO) launch(point string) *proc {
+	t := a.t
+	t.Helper()
+	cmd := exec.Command("nsenter", "--net=/run/netns/"+a.ns, os.Args[0], "-data-dir", a.data, "-set", "identity.password_hash_rounds=4",
+		"-set", "network.agent.enabled=false", "-set", "compute.agent.enabled=false",
+		"-set", "volume.agent.host=aio@iscsi#iscsi", "-set", "volume.agent.control_port="+strconv.Itoa(a.control),
+		"-set", "volume.agent.portal="+a.portal)
+	cmd.Args = append(cmd.Args, a.extra...)
+	cmd.Env = append(os.Environ(), "BE_GOSTACK_MAIN=1", crashpoint.Env+"="+point)
+	a.p, a.exited = startProc(t, cmd), false
+	return a.p
 }
 
 // crashed waits for gostack to kill itself at its armed crash point.
