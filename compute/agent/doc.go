@@ -61,8 +61,9 @@
 // leaves an empty image with no parent), so a disk that exists is
 // whole. It is grown to the flavor's root_gb. A delete removes it with
 // its snapshots; a failed build removes it too, trying for 90 s while a
-// client's watch holds it, and is not rescheduled when it cannot
-// (another host would boot the disk this build's guest wrote on); the
+// client's watch holds it, and is not rescheduled when it cannot, or
+// cannot reach the cluster to try (another host would boot the disk
+// this build's guest wrote on); the
 // first Sync removes the half-made imports and clones of this host's
 // instances (never images of instances the host does not have: a disk
 // is shared by every host), and a build waits for one a killed agent's

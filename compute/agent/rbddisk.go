@@ -272,15 +272,21 @@ const failedDiskWait = 90 * time.Second
 
 // removeFailedRBDDisk removes a failed build's root disk on RBD, trying
 // again every 2 s for failedDiskWait while it cannot (a client's watch,
-// a half-made import held, the cluster not reached): the build is
-// rescheduled only once the disk is gone, as another host would take a
-// disk there for whole and boot the one this build's guest wrote on.
+// a half-made import held): the build is rescheduled only once the disk
+// is gone, as another host would take a disk there for whole and boot
+// the one this build's guest wrote on. A cluster this agent cannot
+// reach (its connect timed out or failed) is an error too: an agent
+// killed after a spawn and started again while the cluster is away has
+// not connected since, yet its guest may have written on the disk.
 func (a *Agent) removeFailedRBDDisk(ctx context.Context, id string) error {
-	a.rbdMu.Lock()
-	connected := a.rbdc != nil
-	a.rbdMu.Unlock()
-	if !connected {
-		return nil // the cluster never reached: this agent made no disk
+	if a.Config.ImagesType != ImagesRBD {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	_, err := a.rbd(cctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("the cluster not reached: %w", err)
 	}
 	end := time.Now().Add(failedDiskWait)
 	for {
