@@ -35,13 +35,21 @@ func primary(t *testing.T, zone string) (addr string, set func(serial uint32, ww
 		src.Set(idx)
 	}
 	set(1, "192.0.2.1")
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
+	// UDP and TCP on one port: the kernel's free UDP port may be taken
+	// for TCP (another test's connection), so try again then.
+	var pc net.PacketConn
+	var l net.Listener
+	for try := 0; l == nil; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err != nil {
+			pc.Close()
+			if try == 20 {
+				t.Fatalf("no port free for both UDP and TCP: %v", err)
+			}
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
