@@ -56,30 +56,21 @@ func (f Files) CreateClaimed(ctx context.Context, id, claim string, size int64) 
 		return "", err
 	}
 	path := f.Path(id)
-	if err := os.MkdirAll(f.Dir, 0o750); err != nil {
-		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
-	}
-	tmp, err := os.CreateTemp(f.Dir, ".volume-"+id+".*")
+	tmp, err := f.holesAside(id, size)
 	if err != nil {
-		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
+		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Truncate(size)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	defer os.Remove(tmp)
 	aside := false // this call made the claim's file aside
-	if err == nil {
-		err = setClaim(tmp.Name(), claim)
-		if errors.Is(err, errNoXattr) {
-			aside, err = f.claimAside(id, claim, tmp.Name())
-		}
+	err = setClaim(tmp, claim)
+	if errors.Is(err, errNoXattr) {
+		aside, err = f.claimAside(id, claim, tmp)
 	}
 	if err != nil {
 		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
 	}
 	// A link, not a rename: it fails rather than replace a volume.
-	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+	if err := os.Link(tmp, path); errors.Is(err, os.ErrExist) {
 		if aside {
 			// It marks the file just made, never linked: gone with it.
 			os.Remove(f.claimPath(id))

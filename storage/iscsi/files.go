@@ -66,23 +66,13 @@ func (f Files) Create(ctx context.Context, id string, size int64) (string, error
 		return "", err
 	}
 	path := f.Path(id)
-	if err := os.MkdirAll(f.Dir, 0o750); err != nil {
-		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
-	}
-	tmp, err := os.CreateTemp(f.Dir, ".volume-"+id+".*")
+	tmp, err := f.holesAside(id, size)
 	if err != nil {
-		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
+		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Truncate(size)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
-	}
+	defer os.Remove(tmp)
 	// A link, not a rename: it fails rather than replace a volume.
-	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+	if err := os.Link(tmp, path); errors.Is(err, os.ErrExist) {
 		have, serr := f.Size(ctx, id)
 		if serr != nil {
 			return "", serr
@@ -94,6 +84,28 @@ func (f Files) Create(ctx context.Context, id string, size int64) (string, error
 		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
 	}
 	return path, nil
+}
+
+// holesAside makes a file of size bytes, all holes, beside volume id's
+// (".volume-<id>.*", which Sweep removes), for the caller to link into
+// place and then remove.
+func (f Files) holesAside(id string, size int64) (string, error) {
+	if err := os.MkdirAll(f.Dir, 0o750); err != nil {
+		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
+	}
+	tmp, err := os.CreateTemp(f.Dir, ".volume-"+id+".*")
+	if err != nil {
+		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
+	}
+	err = tmp.Truncate(size)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("iscsi: create volume %s: %w", id, err)
+	}
+	return tmp.Name(), nil
 }
 
 // Extend grows volume id's file to size bytes (new holes at the end).
