@@ -305,7 +305,12 @@ func (c *Client) Multiattach(ctx context.Context, id string) error {
 	if err := validID(id); err != nil {
 		return err
 	}
-	name := VolumeName(id)
+	return c.updateFeatures(VolumeName(id), false, func(have uint64) uint64 { return have & multiattachExclusions })
+}
+
+// updateFeatures turns on (or off) the features of image name that
+// change picks from those it has; none picked is no work.
+func (c *Client) updateFeatures(name string, on bool, change func(have uint64) uint64) error {
 	img, err := c.open(name)
 	if err != nil {
 		return err
@@ -315,10 +320,10 @@ func (c *Client) Multiattach(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("rbd: features of %s: %w", name, err)
 	}
-	if off := f & multiattachExclusions; off != 0 {
-		if err := img.UpdateFeatures(off, false); err != nil {
-			fs := librbd.FeatureSet(off)
-			return fmt.Errorf("rbd: disable %s on %s/%s for multiattach: %w", strings.Join(fs.Names(), ","), c.cfg.Pool, name, err)
+	if set := change(f); set != 0 {
+		if err := img.UpdateFeatures(set, on); err != nil {
+			verb, fs := map[bool]string{true: "enable", false: "disable"}[on], librbd.FeatureSet(set)
+			return fmt.Errorf("rbd: %s %s on %s/%s: %w", verb, strings.Join(fs.Names(), ","), c.cfg.Pool, name, err)
 		}
 	}
 	return nil
@@ -345,23 +350,7 @@ func (c *Client) SingleWriter(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	name := VolumeName(id)
-	img, err := c.open(name)
-	if err != nil {
-		return err
-	}
-	defer img.Close()
-	f, err := img.GetFeatures()
-	if err != nil {
-		return fmt.Errorf("rbd: features of %s: %w", name, err)
-	}
-	if on := def & multiattachExclusions &^ f; on != 0 {
-		if err := img.UpdateFeatures(on, true); err != nil {
-			fs := librbd.FeatureSet(on)
-			return fmt.Errorf("rbd: enable %s on %s/%s: %w", strings.Join(fs.Names(), ","), c.cfg.Pool, name, err)
-		}
-	}
-	return nil
+	return c.updateFeatures(VolumeName(id), true, func(have uint64) uint64 { return def & multiattachExclusions &^ have })
 }
 
 // Resize grows volume id's image to size bytes; at that size already it
