@@ -497,6 +497,13 @@ func (h *host) waitFirstSync() {
 // startProcess runs the host's agent as a process of its own, with env
 // (a crash point), and returns a channel closed when it has exited.
 func (h *host) startProcess(env ...string) <-chan struct{} {
+	exited, _ := h.spawnProcess(env...)
+	return exited
+}
+
+// spawnProcess is startProcess that also returns what kills the
+// process and waits for it to end.
+func (h *host) spawnProcess(env ...string) (<-chan struct{}, func()) {
 	t := h.c.t
 	t.Helper()
 	spec, _ := json.Marshal(agentSpec{Config: h.cfg, Creds: h.c.creds, FeedURL: h.c.url + "/v1/watch/compute", QemuDir: h.qemuDir,
@@ -509,11 +516,12 @@ func (h *host) startProcess(env ...string) <-chan struct{} {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
+	kill := func() {
 		cmd.Process.Kill()
 		<-exited
-	})
-	return exited
+	}
+	t.Cleanup(kill)
+	return exited, kill
 }
 
 // qemuPid is the pid of guest id's QEMU, 0 when none runs.

@@ -243,9 +243,12 @@ func TestRBDRootDisk(t *testing.T) {
 		// The image's RBD location is one the agent can open but not
 		// clone (the image has no layering feature): the clone fails and
 		// the image is fetched and imported instead, as Nova's fetch
-		// after a failed clone; nothing of the clone is left.
-		h.start()
-		defer h.stop()
+		// after a failed clone; nothing of the clone is left. The agent
+		// runs in a process of its own: after librbd's failed clone, a
+		// later connection of the same process once crashed in rbd_open
+		// (SIGSEGV in librbd), which this keeps from the tests after it.
+		_, stop := h.spawnProcess()
+		defer stop()
 		image := c.images.add(t, raw, "raw", "")
 		rbdRun(t, ceph, "import", "--no-progress", "--image-format", "2", "--image-feature", "exclusive-lock", raw, "images/"+image)
 		rbdRun(t, ceph, "snap", "create", "images/"+image+"@snap")
