@@ -3,8 +3,9 @@
 // size 1, cephx on, on a loopback address of its own (127.x.y.z, chosen
 // at random, the monitor on free ports) so that it never meets another
 // cluster on the machine, in a temporary directory. Start returns once
-// every placement group is active+clean and the pools exist (about 13 s
-// on a 2-core machine); Stop ends every daemon by the pid in its pid
+// the pools exist (the manager's too), every placement group is
+// active+clean and the OSD map has stopped changing (about 10 s on a
+// loaded 2-core machine); Stop ends every daemon by the pid in its pid
 // file and waits for it to exit, then removes the directory.
 //
 // A test package starts one cluster for all its tests:
@@ -223,6 +224,19 @@ func Start(o Options) (c *Cluster, err error) {
 	if err := c.startDaemon("osd.0", "ceph-osd", "-i", "0"); err != nil {
 		return c, err
 	}
+	// The manager's devicehealth module makes its pool when it starts
+	// and finds none: a pool's placement groups being created and the
+	// OSD map changing several times, seconds after the cluster looked
+	// ready. librbd 16.2 has been seen to crash (SIGSEGV, abort) or hang
+	// in rbd_open_read_only of a snapshot while the map changes under
+	// it, so the pool is made here, before the manager starts, and
+	// Start returns once the map has stopped changing.
+	if _, err := c.Ceph(ctx, "osd", "pool", "create", healthPool, "1", "1", "replicated"); err != nil {
+		return c, err
+	}
+	if _, err := c.Ceph(ctx, "osd", "pool", "application", "enable", healthPool, "mgr_devicehealth"); err != nil {
+		return c, err
+	}
 	if err := c.startDaemon("mgr.x", "ceph-mgr", "-i", "x"); err != nil {
 		return c, err
 	}
@@ -235,7 +249,23 @@ func Start(o Options) (c *Cluster, err error) {
 			return c, err
 		}
 	}
-	if err := c.waitClean(ctx, len(o.Pools)*o.PGs); err != nil {
+	if err := c.waitClean(ctx, len(o.Pools)*o.PGs+1); err != nil {
+		return c, err
+	}
+	// A pool's first snapshot changes the OSD map several times (the
+	// pool turns to self-managed snapshots, and its removed-snapshot
+	// queue fills and drains) while the next opens of that snapshot
+	// run. Each pool has had one before Start returns.
+	for _, p := range o.Pools {
+		img := p + "/cephtest-warmup"
+		for _, args := range [][]string{{"create", "--size", "1M", img}, {"snap", "create", img + "@s"},
+			{"snap", "rm", img + "@s"}, {"rm", "--no-progress", img}} {
+			if _, err := c.RBD(ctx, args...); err != nil {
+				return c, err
+			}
+		}
+	}
+	if err := c.waitSteady(ctx); err != nil {
 		return c, err
 	}
 	c.Took = time.Since(start)
@@ -514,6 +544,37 @@ func (c *Cluster) waitClean(ctx context.Context, n int) error {
 		case <-ctx.Done():
 			return fmt.Errorf("cephtest: placement groups not active+clean in time; last: %s", last)
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// healthPool is the pool the manager's devicehealth module keeps.
+const healthPool = "device_health_metrics"
+
+// waitSteady waits until the OSD map's epoch has stayed the same for
+// two seconds.
+func (c *Cluster) waitSteady(ctx context.Context) error {
+	epoch, since := -1, time.Now()
+	for {
+		out, err := c.Ceph(ctx, "osd", "dump", "--format", "json")
+		if err != nil {
+			return err
+		}
+		var m struct {
+			Epoch int `json:"epoch"`
+		}
+		if err := json.Unmarshal(out, &m); err != nil {
+			return fmt.Errorf("cephtest: osd dump: %w", err)
+		}
+		if m.Epoch != epoch {
+			epoch, since = m.Epoch, time.Now()
+		} else if time.Since(since) >= 2*time.Second {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cephtest: the OSD map still changing (epoch %d): %w", epoch, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
