@@ -26,11 +26,7 @@ func TestCrashPoints(t *testing.T) {
 		t.Helper()
 		exited := h.startProcess(crashpoint.Env + "=" + point)
 		act()
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Minute):
-			t.Fatalf("the agent did not reach %s:\n%s", point, h.logs)
-		}
+		h.waitKilled(t, exited, point)
 	}
 	instanceDir := func(id string) string { return filepath.Join(h.dir, "instances", id) }
 	// build crashes at point, then checks what the restarted agent makes

@@ -397,6 +397,8 @@ type host struct {
 	mods         []func(*agent.Agent)
 	// rbdSecrets are the driver's cephx keyrings by secret uuid.
 	rbdSecrets map[string]string
+	// ended is how the last process of spawnProcess ended.
+	ended *os.ProcessState
 }
 
 // newHost makes a host's directories (short ones: QEMU's sockets are
@@ -515,13 +517,28 @@ func (h *host) spawnProcess(env ...string) (<-chan struct{}, func()) {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	go func() { cmd.Wait(); h.ended = cmd.ProcessState; close(exited) }()
 	kill := func() {
 		cmd.Process.Kill()
 		<-exited
 	}
 	t.Cleanup(kill)
 	return exited, kill
+}
+
+// waitKilled waits (2 minutes at most) for a process of startProcess
+// with a crash point armed to kill itself there (SIGKILL); one that ends
+// otherwise (librbd's abort, a panic) fails the test, saying so.
+func (h *host) waitKilled(t *testing.T, exited <-chan struct{}, point string) {
+	t.Helper()
+	select {
+	case <-exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the agent did not reach %s:\n%s", point, h.logs)
+	}
+	if ws, ok := h.ended.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the agent ended (%v) before it was killed at %s:\n%s", h.ended, point, h.logs)
+	}
 }
 
 // qemuPid is the pid of guest id's QEMU, 0 when none runs.

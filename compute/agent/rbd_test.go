@@ -299,11 +299,7 @@ func TestRBDRootDisk(t *testing.T) {
 		c.images.mu.Unlock()
 		exited := h.startProcess(crashpoint.Env + "=storage.rbd.cloned")
 		i := c.place(h.name, image, nil, nil)
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Minute):
-			t.Fatalf("the agent did not reach storage.rbd.cloned:\n%s", h.logs)
-		}
+		h.waitKilled(t, exited, "storage.rbd.cloned")
 		if _, ok := rbdStat(t, ceph, "vms/"+i.UUID+"_disk"); ok {
 			t.Fatal("killed before the clone's rename: vms/<uuid>_disk is there")
 		}
@@ -356,11 +352,7 @@ func TestRBDRootDisk(t *testing.T) {
 		if _, err := c.store.StartSnapshot(context.Background(), admin, i.UUID, img.ID); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Minute):
-			t.Fatalf("the agent did not reach compute.agent.snapshot.taken:\n%s", h.logs)
-		}
+		h.waitKilled(t, exited, "compute.agent.snapshot.taken")
 		d, err := qemu.New(qemu.Config{StateDir: h.qemuDir, Accel: "tcg"})
 		if err != nil {
 			t.Fatal(err)
@@ -437,11 +429,7 @@ func TestRBDRootDisk(t *testing.T) {
 		for _, point := range []string{"compute.agent.image", "compute.agent.disk", "compute.agent.spawned"} {
 			exited := h.startProcess(crashpoint.Env + "=" + point)
 			i := c.place(h.name, image, nil, nil)
-			select {
-			case <-exited:
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("the agent did not reach %s:\n%s", point, h.logs)
-			}
+			h.waitKilled(t, exited, point)
 			_, made := rbdStat(t, ceph, "vms/"+i.UUID+"_disk")
 			if want := point != "compute.agent.image"; made != want {
 				t.Fatalf("killed at %s: vms/<uuid>_disk there %v, want %v", point, made, want)
