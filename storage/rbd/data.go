@@ -90,7 +90,7 @@ func (c *Client) OpenBackupSnapshot(ctx context.Context, volID, backupID string)
 
 // openAt opens image name read-only at snapshot snap.
 func (c *Client) openAt(name, snap string, temp bool) (*Handle, error) {
-	img, err := librbd.OpenImageReadOnly(c.ioctx, name, snap)
+	img, err := openReadOnly(c.ioctx, name, snap)
 	if isNotFound(err) {
 		return nil, fmt.Errorf("%w: %s/%s@%s", ErrNotFound, c.cfg.Pool, name, snap)
 	}

@@ -31,7 +31,7 @@ func (c *Client) Cloneable(ctx context.Context, loc string) error {
 		return fmt.Errorf("rbd: pool %s: %w", pool, err)
 	}
 	defer ioctx.Destroy()
-	img, err := librbd.OpenImageReadOnly(ioctx, image, snap)
+	img, err := openReadOnly(ioctx, image, snap)
 	if isNotFound(err) {
 		return fmt.Errorf("%w: %s/%s@%s", ErrNotFound, pool, image, snap)
 	}
