@@ -108,6 +108,7 @@ func (s *Store) changeVolume(ctx context.Context, tx *sqlstore.Tx, id string, ch
 	}
 	v := *old
 	v.Metadata = maps.Clone(old.Metadata)
+	v.ImageMetadata = maps.Clone(old.ImageMetadata)
 	v.Attachments = slices.Clone(old.Attachments)
 	if err := change(tx, &v); err == errUnchanged {
 		*out = *old
@@ -125,12 +126,13 @@ func (s *Store) saveVolume(ctx context.Context, tx *sqlstore.Tx, old, v *Volume,
 		attach_status = ?, availability_zone = ?, host = ?, bootable = ?, provider_location = ?, provider_auth = ?,
 		message = ?, attached_mode = ?, revision = revision + 1, updated_at = ?, launched_at = ?, terminated_at = ?,
 		deleted_at = ?, upload = ?, volume_type_id = ?, multiattach = ?, retype = ?, retype_type_id = ?, retype_host = ?,
-		migration_status = ?
+		migration_status = ?, image_metadata = ?
 		WHERE id = ? AND revision = ?`,
 		v.Name, v.Description, v.Size, v.NewSize, string(v.Status), string(v.AttachStatus), v.AvailabilityZone, v.Host,
 		v.Bootable, v.ProviderLocation, v.ProviderAuth, v.Message, v.AttachedMode, v.UpdatedAt.UnixMicro(), nullMicros(v.LaunchedAt),
 		nullMicros(v.TerminatedAt), nullMicros(v.DeletedAt), uploadColumn(v.Upload), v.VolumeTypeID, v.Multiattach,
-		retypeColumn(v.Retype), v.Retype.typeColumn(), v.Retype.hostColumn(), v.MigrationStatus, v.ID, old.Revision)
+		retypeColumn(v.Retype), v.Retype.typeColumn(), v.Retype.hostColumn(), v.MigrationStatus, imageMetadataColumn(v.ImageMetadata),
+		v.ID, old.Revision)
 	if err != nil {
 		return fmt.Errorf("storage: update volume %s: %w", v.ID, err)
 	}
@@ -161,6 +163,15 @@ func lockRow(ctx context.Context, tx *sqlstore.Tx, table, id string) error {
 		return fmt.Errorf("storage: lock %s %s: %w", table, id, err)
 	}
 	return nil
+}
+
+// imageMetadataColumn is md as its column keeps it ("" for none).
+func imageMetadataColumn(md map[string]string) string {
+	if len(md) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(md) // strings only
+	return string(b)
 }
 
 // uploadColumn is u as its column keeps it ("" for none).
@@ -644,14 +655,7 @@ func insertVolume(ctx context.Context, tx *sqlstore.Tx, v Volume) error {
 	if n > 0 {
 		return cinderError(fault.Conflict, "VolumeExists", "Volume %s already exists.", v.ID)
 	}
-	imageMD := ""
-	if len(v.ImageMetadata) > 0 {
-		b, err := json.Marshal(v.ImageMetadata)
-		if err != nil {
-			return fmt.Errorf("storage: create volume: %w", err)
-		}
-		imageMD = string(b)
-	}
+	imageMD := imageMetadataColumn(v.ImageMetadata)
 	if _, err := tx.Exec(ctx, `INSERT INTO storage_volumes (id, project_id, user_id, name, description, size, new_size, status,
 		attach_status, volume_type_id, availability_zone, host, bootable, multiattach, encrypted, snapshot_id, source_volid,
 		image_id, provider_location, provider_auth, message, revision, created_at, updated_at, image_metadata)

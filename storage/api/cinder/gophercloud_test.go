@@ -83,6 +83,12 @@ func TestGophercloud(t *testing.T) {
 	if upd, err := volumes.Update(ctx, sc, vol.ID, volumes.UpdateOpts{Name: &name}).Extract(); err != nil || upd.Name != "renamed" {
 		t.Fatalf("update: %+v %v", upd, err)
 	}
+	if err := volumes.SetImageMetadata(ctx, sc, vol.ID, volumes.ImageMetadataOpts{Metadata: map[string]string{"hw_disk_bus": "scsi"}}).ExtractErr(); err != nil {
+		t.Fatalf("set image metadata: %v", err)
+	}
+	if got, err := volumes.Get(ctx, sc, vol.ID).Extract(); err != nil || got.VolumeImageMetadata["hw_disk_bus"] != "scsi" {
+		t.Fatalf("image metadata after the set: %+v %v", got, err)
+	}
 	if err := volumes.ExtendSize(ctx, sc, vol.ID, volumes.ExtendSizeOpts{NewSize: 3}).ExtractErr(); err != nil {
 		t.Fatalf("extend: %v", err)
 	}

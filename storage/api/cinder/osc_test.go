@@ -40,7 +40,8 @@ func (c *client) osc(t *testing.T, token string, out any, args ...string) {
 }
 
 // python3-openstackclient's volume commands against the API: create,
-// list, show, extend (set --size), set and unset properties, rename,
+// list, show, extend (set --size), set and unset properties and image
+// properties, rename,
 // types, zones, delete; another project does not see the volume.
 func TestOpenStackClient(t *testing.T) {
 	c := newAPI(t)
@@ -60,10 +61,15 @@ func TestOpenStackClient(t *testing.T) {
 	c.agentDone(t, id)
 	c.osc(t, alice, nil, "volume", "set", "--name", "osc2", "--property", "a=b", "--bootable", "osc1")
 	c.osc(t, alice, nil, "volume", "unset", "--property", "k", "osc2")
+	c.osc(t, alice, nil, "volume", "set", "--image-property", "hw_disk_bus=scsi", "--image-property", "hw_scsi_model=virtio-scsi", "osc2")
+	c.osc(t, alice, nil, "volume", "unset", "--image-property", "hw_scsi_model", "osc2")
 	c.osc(t, alice, &vol, "volume", "show", "osc2")
 	props, _ := vol["properties"].(map[string]any)
 	if vol["size"] != float64(2) || vol["bootable"] != "true" || vol["name"] != "osc2" || len(props) != 1 || props["a"] != "b" {
 		t.Fatalf("show: %v", vol)
+	}
+	if md, _ := vol["volume_image_metadata"].(map[string]any); len(md) != 1 || md["hw_disk_bus"] != "scsi" {
+		t.Fatalf("volume_image_metadata: %v", vol["volume_image_metadata"])
 	}
 	var typ map[string]any
 	c.osc(t, admin, &typ, "volume", "type", "create", "--private", "--property", "x=y", "silver")

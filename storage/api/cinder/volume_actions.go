@@ -17,6 +17,10 @@ var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Reque
 	"os-reset_status": (*API).resetVolumeStatus,
 	"os-force_delete": (*API).forceDeleteVolume,
 	"os-retype":       (*API).retypeVolume,
+	// The image metadata a volume keeps (volume_image_metadata.go).
+	"os-set_image_metadata":   (*API).setImageMetadata,
+	"os-unset_image_metadata": (*API).unsetImageMetadata,
+	"os-show_image_metadata":  (*API).showImageMetadata,
 	// Copies to the image service (volume_upload.go).
 	"os-volume_upload_image": (*API).uploadImage,
 	// The legacy attach flow (volume_attach.go).
