@@ -108,6 +108,9 @@ func reserve(vol *Volume, instance string) error {
 		ok = []VolumeStatus{VolumeAvailable, VolumeInUse, VolumeDownloading}
 	}
 	if slices.Contains(ok, vol.Status) {
+		if vol.migrating() {
+			return errMigrating(vol.ID)
+		}
 		vol.Status = VolumeReserved
 		return nil
 	}

@@ -221,6 +221,8 @@ func (s *Store) CreateBackup(ctx context.Context, v Viewer, c BackupCreate) (Bac
 				return invalidVolume("Volume to be backed up must be available or in-use, but the current status is \"%s\".", vol.Status)
 			} else if vol.Status == VolumeInUse && !c.Force {
 				return invalidVolume("Backing up an in-use volume must use the force flag.")
+			} else if vol.migrating() {
+				return errMigrating(vol.ID)
 			}
 			if err := s.checkBackupQuota(ctx, tx, v.Project, vol.Size); err != nil {
 				return err

@@ -45,12 +45,16 @@ const (
 	// OpRetypeVolume finds a pool for a volume's new type: its own pool
 	// (Size 0: the volume is there already) or, to migrate it, another.
 	OpRetypeVolume = "retype"
+	// OpMigrateVolume checks an admin's migration's destination pool
+	// (Cinder's backend_passes_filters).
+	OpMigrateVolume = "migrate_volume"
 )
 
 // ScheduleRequest is what to place: Cinder's request_spec and
 // filter_properties as plain values.
 type ScheduleRequest struct {
-	// Operation is OpCreateVolume, OpExtendVolume or OpRetypeVolume.
+	// Operation is OpCreateVolume, OpExtendVolume, OpRetypeVolume or
+	// OpMigrateVolume.
 	Operation string
 	VolumeID  string
 	// Size is the GiB to find room for (an extend's growth; 0, a manage

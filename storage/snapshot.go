@@ -245,6 +245,8 @@ func (s *Store) CreateSnapshot(ctx context.Context, v Viewer, c SnapshotCreate) 
 			return invalidVolume("The snapshot cannot be created because volume has not been scheduled to any host.")
 		case vol.Status == VolumeMaintenance:
 			return invalidVolume("The snapshot cannot be created when the volume is in maintenance mode.")
+		case vol.migrating():
+			return invalidVolume("Snapshot cannot be created while volume is migrating.")
 		case vol.Status == VolumeError:
 			return invalidVolume("The snapshot cannot be created when the volume is in error status.")
 		}

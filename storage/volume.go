@@ -115,10 +115,13 @@ type Volume struct {
 	// for none.
 	Upload *VolumeUpload `json:"upload,omitempty"`
 	// Retype is the retype under way (status retyping, or a migration's
-	// old copy still to remove), nil for none.
+	// old copy still to remove), or an admin's migration (Migrate set:
+	// the volume keeps its status, or is in maintenance), nil for none.
 	Retype *VolumeRetype `json:"retype,omitempty"`
 	// MigrationStatus is Cinder's migration_status of a volume a retype
-	// migrates (MigrationMigrating while it does, then
+	// or an admin's migration moves (MigrationStarting for the latter
+	// until the destination's copy is made, MigrationMigrating while
+	// the data is copied, then
 	// MigrationSuccess or MigrationError until its next migration; ""
 	// is None: never migrated, or reset).
 	MigrationStatus string `json:"migration_status,omitempty"`

@@ -33,6 +33,9 @@ func (s *Store) ReserveVolume(ctx context.Context, v Viewer, id string) (Volume,
 		if vol.Status != VolumeAvailable && !(vol.Multiattach && vol.Status == VolumeInUse) {
 			return invalidVolume("Volume status must be %s to reserve, but the status is %s.", expected, vol.Status)
 		}
+		if vol.migrating() {
+			return errMigrating(id)
+		}
 		vol.Status = VolumeAttaching
 		return nil
 	})
@@ -150,6 +153,8 @@ func (s *Store) AttachVolume(ctx context.Context, v Viewer, id string, at Volume
 			return invalidVolume("The volume cannot be attached in maintenance mode.")
 		case vol.busy():
 			return invalidVolume("Volume %s is %s: it can be attached once its backend is done.", vol.ID, vol.Status)
+		case vol.migrating():
+			return errMigrating(vol.ID)
 		case vol.Status == VolumeAttaching && vol.AttachedMode != "" && vol.AttachedMode != at.Mode:
 			return invalidVolume("being attached by different mode")
 		}

@@ -67,6 +67,28 @@ type VolumeRetype struct {
 	// (two pools may share one storage, where the volume's own copy has
 	// the same name).
 	Claim string `json:"claim,omitempty"`
+	// Migrate marks an admin's migration (os-migrate_volume, Store
+	// .MigrateVolume) rather than a retype: the volume keeps its type
+	// (NewTypeID is its own, not counted again in quotas) and its
+	// status, or with Lock is in maintenance until the migration ends;
+	// migration_status is starting until the destination's copy is
+	// made. A retype's volume is retyping throughout.
+	Migrate bool `json:"migrate,omitempty"`
+	Lock    bool `json:"lock,omitempty"`
+}
+
+// heldStatus is the status the volume holds while r is under way
+// (retyping for a retype, maintenance for a locked migration), and
+// returns from to PreviousStatus when r ends; "" for a migration that
+// keeps the volume's status.
+func (r *VolumeRetype) heldStatus() VolumeStatus {
+	switch {
+	case !r.Migrate:
+		return VolumeRetyping
+	case r.Lock:
+		return VolumeMaintenance
+	}
+	return ""
 }
 
 // retypeColumn is r as its column keeps it ("" for none).
@@ -84,7 +106,7 @@ func retypeColumn(r *VolumeRetype) string {
 // typeColumn is the type counted in quotas beside the volume's own while
 // the retype is under way ("" once the volume has it, or kept its own).
 func (r *VolumeRetype) typeColumn() string {
-	if r == nil || r.Phase == RetypeCleanup || r.Phase == RetypeAbort {
+	if r == nil || r.Migrate || r.Phase == RetypeCleanup || r.Phase == RetypeAbort {
 		return ""
 	}
 	return r.NewTypeID
@@ -429,11 +451,12 @@ func (s *Store) retyped(ctx context.Context, tx *sqlstore.Tx, vol *Volume, newTy
 	return nil
 }
 
-// statusAfterRetype is the status vol returns to as its retype ends:
-// the one it had before, unless something moved it on from retyping
-// meanwhile (a detach: the status its attachments give).
+// statusAfterRetype is the status vol returns to as its retype (or
+// migration) ends: the one it had before, unless something moved it on
+// from the status the retype held meanwhile (a detach: the status its
+// attachments give), or the migration kept the volume's own.
 func statusAfterRetype(vol *Volume) VolumeStatus {
-	if vol.Retype == nil || vol.Status != VolumeRetyping {
+	if vol.Retype == nil || vol.Retype.heldStatus() == "" || vol.Status != vol.Retype.heldStatus() {
 		return vol.Status
 	}
 	return vol.Retype.PreviousStatus
@@ -481,12 +504,15 @@ func (s *Store) reportRetype(ctx context.Context, host, id string, r VolumeRepor
 			if rt.Phase == RetypeCreate {
 				next.Phase, next.DestLocation, next.DestAuth = RetypeCopy, r.ProviderLocation, r.ProviderAuth
 				vol.Retype = &next
+				if rt.Migrate {
+					vol.MigrationStatus = MigrationMigrating
+				}
 				return nil
 			}
 			// Copied: the volume is the destination's copy now, and the
 			// old one goes (Cinder's migrate_volume_completion).
 			next = VolumeRetype{NewTypeID: rt.NewTypeID, PreviousStatus: rt.PreviousStatus, Phase: RetypeCleanup, Multiattach: rt.Multiattach,
-				SourceHost: vol.Host, SourceLocation: vol.ProviderLocation, SourceAuth: vol.ProviderAuth}
+				SourceHost: vol.Host, SourceLocation: vol.ProviderLocation, SourceAuth: vol.ProviderAuth, Migrate: rt.Migrate, Lock: rt.Lock}
 			vol.Host, vol.ProviderLocation, vol.ProviderAuth = rt.DestHost, rt.DestLocation, rt.DestAuth
 			if err := s.retyped(ctx, tx, vol, rt.NewTypeID); err != nil {
 				return err

@@ -172,6 +172,9 @@ func (s *Store) extend(ctx context.Context, v Viewer, id string, newSize int64, 
 		if vol.Status != from {
 			return invalidVolume("Volume %s status must be '{'status': '%s'}' to extend, currently %s.", vol.ID, from, vol.Status)
 		}
+		if vol.migrating() {
+			return errMigrating(id)
+		}
 		if err := lockProject(ctx, tx, vol.ProjectID); err != nil {
 			return err
 		}

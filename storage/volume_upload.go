@@ -48,6 +48,9 @@ func (s *Store) BeginUpload(ctx context.Context, v Viewer, id string, imageID, d
 			}
 			return invalidVolume("Volume %s status must be %s", id, statuses)
 		}
+		if vol.migrating() {
+			return errMigrating(id)
+		}
 		vol.Upload = &VolumeUpload{ImageID: imageID, DiskFormat: diskFormat, PreviousStatus: vol.Status}
 		vol.Status = VolumeUploading
 		return nil

@@ -392,6 +392,9 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 			if src.Status != VolumeAvailable && src.Status != VolumeInUse {
 				return invalidVolume("Originating source volume status must be one of 'available, in-use' values")
 			}
+			if src.migrating() {
+				return errMigrating(src.ID)
+			}
 		}
 		var backup *Backup
 		if c.BackupID != "" {
