@@ -75,6 +75,7 @@ func (e *Exporter) launch(ctx context.Context) error {
 	offset, _ := logf.Seek(0, io.SeekEnd)
 	listen := e.listen()
 	cmd := exec.Command(e.tgtdPath(), "-f", "-C", strconv.Itoa(e.ControlPort), "--iscsi", "portal="+listen.String())
+	cmd.Env = tgtdEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -121,6 +122,48 @@ func (e *Exporter) launch(ctx context.Context) error {
 	}
 	e.log().Info("iscsi: tgtd started", "pid", pid, "control_port", e.ControlPort, "portal", listen.String())
 	return nil
+}
+
+// tgtdMalloc are the glibc malloc tunables tgtd is started with.
+// tgtd takes each command's data buffer from malloc (posix_memalign of
+// the command's length) and frees it when the command ends. With glibc's
+// defaults a 1 MiB buffer is a fresh mapping, or heap that was trimmed
+// and grows again, every time: tgtd faulted in every page of every
+// buffer (257 minor faults per 1 MiB command, 263168 per GiB moved), and
+// the kernel zeroed each page first, in tgtd's one event-loop thread for
+// writes. Buffers up to 32 MiB (glibc's largest mmap threshold) from the
+// heap, and the heap's top trimmed only past 64 MiB free, make buffers
+// reused, with no faults once the heap has grown to the most data in
+// flight: on loopback with QEMU's initiator, 1 MiB sequential writes, 8
+// in flight, went from 0.38 to 0.70-0.79 of the backing file's O_DIRECT
+// speed and reads from 0.63 to 0.91-0.95 (median of 7 alternated runs,
+// side by side). The cost: tgtd keeps the heap it grew (at most the data
+// in flight at the busiest moment plus 64 MiB) instead of unmapping each
+// buffer.
+var tgtdMalloc = []string{"glibc.malloc.mmap_threshold=33554432", "glibc.malloc.trim_threshold=67108864"}
+
+// tgtdEnv is env with tgtdMalloc added to GLIBC_TUNABLES; a tunable env
+// already sets (an operator's choice) is kept.
+func tgtdEnv(env []string) []string {
+	var have []string
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GLIBC_TUNABLES="); ok {
+			if v != "" {
+				have = append(have, strings.Split(v, ":")...)
+			}
+			continue
+		}
+		out = append(out, kv)
+	}
+	tun := slices.Clone(have)
+	for _, t := range tgtdMalloc {
+		name, _, _ := strings.Cut(t, "=")
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.HasPrefix(h, name+"=") }) {
+			tun = append(tun, t)
+		}
+	}
+	return append(out, "GLIBC_TUNABLES="+strings.Join(tun, ":"))
 }
 
 // kill ends a tgtd this call started and could not use.

@@ -16,7 +16,11 @@
 // through the page cache, sequential writes larger than its dirty limits
 // ran at a fifth of the disk's speed (2 GiB in 1 MiB writes, 8 in
 // flight: 5.6-7.3 s buffered, 1.1-1.3 s direct, the backing file with
-// O_DIRECT 1.1 s).
+// O_DIRECT 1.1 s). A tgtd started here runs with glibc malloc tunables
+// (GLIBC_TUNABLES) that make it reuse its commands' data buffers instead
+// of faulting in fresh memory for each: 1 MiB sequential writes through
+// the export went from 0.38 to 0.70-0.79 of the backing file's O_DIRECT
+// speed, reads from 0.63 to 0.91-0.95.
 //
 // An Exporter drives one tgtd, the one on its control port, through
 // tgtadm. Start starts tgtd when none runs there, in the foreground of a

@@ -80,3 +80,39 @@ func TestDirectOK(t *testing.T) {
 		t.Errorf("directOK(%s), a device of 4 KiB sectors, = true", dev)
 	}
 }
+
+// tgtd's environment gets the malloc tunables that make it reuse its
+// data buffers, after any GLIBC_TUNABLES already set; a malloc tunable
+// already set keeps its value.
+func TestTgtdEnv(t *testing.T) {
+	tun := func(env []string) (string, int) {
+		var v string
+		n := 0
+		for _, kv := range env {
+			if s, ok := strings.CutPrefix(kv, "GLIBC_TUNABLES="); ok {
+				v, n = s, n+1
+			}
+		}
+		return v, n
+	}
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"PATH=/usr/sbin"}, "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"},
+		{[]string{"GLIBC_TUNABLES=glibc.malloc.arena_max=1", "PATH=/usr/sbin"},
+			"glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"},
+		{[]string{"GLIBC_TUNABLES=glibc.malloc.trim_threshold=1048576"},
+			"glibc.malloc.trim_threshold=1048576:glibc.malloc.mmap_threshold=33554432"},
+		{[]string{"GLIBC_TUNABLES="}, "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"},
+	} {
+		got := tgtdEnv(c.env)
+		v, n := tun(got)
+		if v != c.want || n != 1 {
+			t.Errorf("tgtdEnv(%q) = %q: GLIBC_TUNABLES %q (%d times), want %q once", c.env, got, v, n, c.want)
+		}
+		if !slices.Contains(c.env, "PATH=/usr/sbin") == slices.Contains(got, "PATH=/usr/sbin") {
+			t.Errorf("tgtdEnv(%q) = %q: PATH changed", c.env, got)
+		}
+	}
+}
