@@ -104,6 +104,10 @@ var (
 	uploadImageSchema    = action("os-volume_upload_image", uploadImage(""))
 	uploadImageV31Schema = action("os-volume_upload_image", uploadImage(`, "visibility": {"type": "string",
 		"enum": ["community", "public", "private", "shared"]}, "protected": $bool`))
+	migrateVolumeSchema = action("os-migrate_volume", `{"type": "object", "properties": {"host": {"type": "string", "maxLength": 255},
+		"force_host_copy": $bool, "lock_volume": $bool}, "required": ["host"], "additionalProperties": false}`)
+	migrateVolumeV316Schema = action("os-migrate_volume", `{"type": "object", "properties": {"host": {"type": ["string", "null"], "maxLength": 255},
+		"force_host_copy": $bool, "lock_volume": $bool, "cluster": $nameZeroMin}, "additionalProperties": false}`)
 	resetStatusSchema = action("os-reset_status", `{"type": "object", "format": "validate_volume_reset_body", "properties": {
 		"status": {"type": ["string", "null"], "format": "volume_status"},
 		"attach_status": {"type": ["string", "null"], "format": "volume_attach_status"},

@@ -30,6 +30,8 @@ var cinderSchemas = []struct {
 	{"volume_actions.set_bootable", setBootableSchema},
 	{"volume_actions.volume_readonly_update", readonlySchema},
 	{"admin_actions.reset", resetStatusSchema},
+	{"admin_actions.migrate_volume", migrateVolumeSchema},
+	{"admin_actions.migrate_volume_v316", migrateVolumeV316Schema},
 	{"volume_types.create", typeCreateSchema},
 	{"volume_types.update", typeUpdateSchema},
 	{"types_extra_specs.create", specsCreateSchema},

@@ -21,6 +21,8 @@ var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Reque
 	"os-set_image_metadata":   (*API).setImageMetadata,
 	"os-unset_image_metadata": (*API).unsetImageMetadata,
 	"os-show_image_metadata":  (*API).showImageMetadata,
+	// An admin's migration to another pool (volume_migrate.go).
+	"os-migrate_volume": (*API).migrateVolume,
 	// Copies to the image service (volume_upload.go).
 	"os-volume_upload_image": (*API).uploadImage,
 	// The legacy attach flow (volume_attach.go).
@@ -152,7 +154,7 @@ func (a *API) resetVolumeStatus(w http.ResponseWriter, r *http.Request, q *reque
 	}
 	if s := reset.Get("migration_status"); s != nil && s.Truthy() {
 		if strings.ToLower(s.Text) != "none" {
-			return badRequest("Resetting a volume's migration_status to other than none is not supported: a volume migrates only in a retype, which a reset of its status abandons.")
+			return badRequest("Resetting a volume's migration_status to other than none is not supported: a volume migrates only in a retype or an admin's migration, which a reset of its status abandons.")
 		}
 		sr.ClearMigrationStatus = true
 	}
