@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,6 +184,13 @@ func TestRetypeRBDAndISCSI(t *testing.T) {
 // volume_backend_name iscsi) against the controller at url.
 func iscsiPool(t *testing.T, url string) (iscsi.Files, *iscsi.Exporter) {
 	t.Helper()
+	return iscsiPoolAt(t, url, "node1@iscsi#iscsi")
+}
+
+// iscsiPoolAt is iscsiPool with the agent's host (its backend name the
+// host's backend part), a tgtd of its own.
+func iscsiPoolAt(t *testing.T, url, host string) (iscsi.Files, *iscsi.Exporter) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: tgtd")
 	}
@@ -205,7 +213,9 @@ func iscsiPool(t *testing.T, url string) (iscsi.Files, *iscsi.Exporter) {
 		}
 	})
 	files := iscsi.Files{Dir: filepath.Join(dir, "volumes")}
-	runAgent(t, &agent.Agent{Config: agent.Config{Host: "node1@iscsi#iscsi", BackendName: "iscsi", SyncInterval: 100 * time.Millisecond},
+	backend, _, _ := strings.Cut(host, "#")
+	_, backend, _ = strings.Cut(backend, "@")
+	runAgent(t, &agent.Agent{Config: agent.Config{Host: host, BackendName: backend, SyncInterval: 100 * time.Millisecond},
 		Backend:   &agent.ISCSI{Files: files, Exporter: ex},
 		Session:   kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
 		VolumeURL: url, FeedURL: url + "/v1/watch/volume"})
