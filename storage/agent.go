@@ -62,7 +62,8 @@ func (s *Store) BackendState(ctx context.Context, host string) (BackendState, er
 // status asked for has ended.
 type VolumeReport struct {
 	// Status is the status the agent acted on: VolumeCreating,
-	// VolumeDeleting (or VolumeErrorManagingDeleting) or VolumeExtending.
+	// VolumeDeleting (or VolumeErrorManagingDeleting), VolumeExtending,
+	// VolumeUploading, VolumeReverting or VolumeRetyping.
 	// The report is refused (409) when the volume has moved on since.
 	Status VolumeStatus `json:"status"`
 	// Error, when set, is why the work failed: the volume goes to error,
@@ -97,7 +98,7 @@ const maxProvider = 256
 
 func (r *VolumeReport) check() error {
 	switch r.Status {
-	case VolumeCreating, VolumeDeleting, VolumeErrorManagingDeleting, VolumeExtending, VolumeUploading:
+	case VolumeCreating, VolumeDeleting, VolumeErrorManagingDeleting, VolumeExtending, VolumeUploading, VolumeReverting:
 	case VolumeRetyping:
 		switch r.Retype {
 		case RetypeInPlace, RetypeCreate, RetypeCopy, RetypeCleanup, RetypeAbort:
@@ -105,7 +106,7 @@ func (r *VolumeReport) check() error {
 			return fault.Invalid("retype", "Invalid input received: a retype's report names its step, not %q.", r.Retype)
 		}
 	default:
-		return fault.Invalid("status", "Invalid input received: a report is about creating, deleting, extending, uploading or retyping, not %q.", r.Status)
+		return fault.Invalid("status", "Invalid input received: a report is about creating, deleting, extending, uploading, reverting or retyping, not %q.", r.Status)
 	}
 	if err := checkText("error", r.Error, len(r.Error)); err != nil {
 		return err
@@ -134,7 +135,9 @@ func (r *VolumeReport) check() error {
 //   - extending: at the new size (the report's Size must be the
 //     volume's NewSize), available, or in the status its attachments
 //     give (in-use while one is attached); or error_extending (the
-//     extend's quota freed).
+//     extend's quota freed);
+//   - reverting: available, or error; the restoring snapshot available
+//     again either way.
 //
 // A report from another host than the volume's is Cinder's
 // VolumeNotFound (404), one about a status the volume is no longer in a
@@ -198,6 +201,8 @@ func (s *Store) reportVolume(ctx context.Context, host, id string, r VolumeRepor
 			// the upload's image's, which the caller removes.
 			vol.Message = r.Error
 			return endUpload(vol)
+		case r.Status == VolumeReverting:
+			return s.reverted(ctx, tx, vol, r.Error)
 		case r.Error == "":
 			snaps, err := volumeSnapshots(ctx, tx, id)
 			if err != nil {

@@ -69,7 +69,7 @@ func TestReportVolume(t *testing.T) {
 			{"other@lvm#pool", storage.VolumeReport{Status: storage.VolumeCreating}, refusal{fault.NotFound, "Volume " + vol.ID + " could not be found.", false}},
 			{"host@lvm#pool2", storage.VolumeReport{Status: storage.VolumeCreating}, refusal{fault.NotFound, "Volume " + vol.ID + " could not be found.", false}},
 			{defaultPool, storage.VolumeReport{Status: storage.VolumeDeleting}, refusal{fault.Conflict, "Conflict updating volume " + vol.ID + ". Expected: {'status': 'deleting'}. Actual: {'status': 'creating'}", false}},
-			{defaultPool, storage.VolumeReport{Status: storage.VolumeAvailable}, refusal{fault.BadRequest, `Invalid input received: a report is about creating, deleting, extending, uploading or retyping, not "available".`, false}},
+			{defaultPool, storage.VolumeReport{Status: storage.VolumeAvailable}, refusal{fault.BadRequest, `Invalid input received: a report is about creating, deleting, extending, uploading, reverting or retyping, not "available".`, false}},
 			{defaultPool, storage.VolumeReport{Status: storage.VolumeCreating, ProviderAuth: strings.Repeat("x", 257)}, refusal{fault.BadRequest, "Invalid input received: provider_auth has more than 256 characters.", false}},
 			{defaultPool, storage.VolumeReport{Status: storage.VolumeCreating, Error: "\xff"}, refusal{fault.BadRequest, "Invalid input received: error must be valid UTF-8 without NUL characters.", false}},
 			{"", storage.VolumeReport{Status: storage.VolumeCreating}, refusal{fault.BadRequest, "Invalid input received: host", true}},

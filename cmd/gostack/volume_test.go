@@ -460,10 +460,11 @@ func (a *volumeAIO) status(name, want string) map[string]any {
 
 // The volume agent killed (the whole daemon, SIGKILL) after each of
 // its steps' work and before the report: after a create made and
-// exported the volume, after an extend grew it, after a delete removed
+// exported the volume, after an extend grew it, after a revert to a
+// snapshot wrote the snapshot's data over it, after a delete removed
 // it. Started again, it converges: the volume available with one
-// target and its file, extended, or gone with its target and file;
-// nothing left creating, extending or deleting.
+// target and its file, extended, reverted, or gone with its target and
+// file; nothing left creating, extending, reverting or deleting.
 func TestAllInOneVolumeCrash(t *testing.T) {
 	a := newVolumeAIO(t)
 	a.start("volume.agent.created")
@@ -482,7 +483,7 @@ func TestAllInOneVolumeCrash(t *testing.T) {
 	}
 	a.cli.must("volume", "set", "--size", "2", "vc")
 	a.crashed("volume.agent.extended")
-	a.start("volume.agent.deleted")
+	a.start("volume.agent.reverted")
 	v = a.status("vc", "available")
 	if v["size"] != float64(2) {
 		t.Fatalf("after the extend's restart: %v", v)
@@ -490,6 +491,29 @@ func TestAllInOneVolumeCrash(t *testing.T) {
 	if fi, err := os.Stat(file); err != nil || fi.Size() != 2<<30 {
 		t.Fatalf("the extended file: %v %v", fi, err)
 	}
+	// A revert to the volume's latest snapshot (cinderclient's
+	// revert-to-snapshot, 3.40), killed after the revert: reverted again
+	// at the restart, the snapshot's data read through the export.
+	fillFile(t, file, 0, 1<<20, 0xaa)
+	a.cli.must("volume", "snapshot", "create", "--volume", "vc", "vs")
+	a.snapshotStatus("vs", "available")
+	fillFile(t, file, 0, 1<<20, 0x55)
+	if out, err := a.cli.runTool("cinder", "--os-volume-api-version", "3.40", "revert-to-snapshot", "vs"); err != nil {
+		t.Fatalf("cinder revert-to-snapshot: %v\n%s", err, out)
+	}
+	a.crashed("volume.agent.reverted")
+	a.start("volume.agent.deleted")
+	a.status("vc", "available")
+	a.snapshotStatus("vs", "available")
+	a.readPattern(id, 0, 1<<20, 0xaa)
+	a.cli.must("volume", "snapshot", "delete", "vs")
+	waitFor(t, a.p, "the snapshot gone", func() error {
+		out, _ := a.cli.run("volume", "snapshot", "list", "-f", "value")
+		if strings.TrimSpace(out) != "" {
+			return fmt.Errorf("snapshots: %s", out)
+		}
+		return nil
+	})
 	a.cli.must("volume", "delete", "vc")
 	a.crashed("volume.agent.deleted")
 	a.start("")

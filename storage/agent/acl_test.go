@@ -198,6 +198,15 @@ func TestISCSIMultiattachACL(t *testing.T) {
 // for a condition (20 s at most) once the pool is reported.
 func aclAgent(t *testing.T) (*storage.Store, func(string, func() bool)) {
 	t.Helper()
+	return iscsiAgent(t, true)
+}
+
+// iscsiAgent is an agent of the iSCSI backend on files, with a tgtd of
+// its own (stopped at the end), exporting per initiator when acl is
+// set, running until the test ends; the store, and a wait of up to 20 s
+// for a condition.
+func iscsiAgent(t *testing.T, acl bool) (*storage.Store, func(string, func() bool)) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: tgtd")
 	}
@@ -220,7 +229,7 @@ func aclAgent(t *testing.T) (*storage.Store, func(string, func() bool)) {
 			t.Errorf("stop tgtd: %v", err)
 		}
 	})
-	backend := &agent.ISCSI{Files: iscsi.Files{Dir: filepath.Join(dir, "volumes")}, Exporter: ex, ACL: true}
+	backend := &agent.ISCSI{Files: iscsi.Files{Dir: filepath.Join(dir, "volumes")}, Exporter: ex, ACL: acl}
 	a := &agent.Agent{Config: agent.Config{Host: "node1@iscsi#iscsi", BackendName: "iscsi", SyncInterval: 200 * time.Millisecond},
 		Backend: backend, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
 		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
@@ -235,9 +244,9 @@ func aclAgent(t *testing.T) (*storage.Store, func(string, func() bool)) {
 			}
 		}
 	}
-	wait("a pool that exports per initiator", func() bool {
+	wait("a pool", func() bool {
 		bs, _ := store.Backends(ctx)
-		return len(bs) == 1 && bs[0].Report.Capabilities[storage.CapInitiatorACL] == true
+		return len(bs) == 1 && (bs[0].Report.Capabilities[storage.CapInitiatorACL] == true) == acl
 	})
 	return store, wait
 }

@@ -229,8 +229,9 @@ type SyncStats struct {
 	// Snapshots is how many snapshots the backend holds; Snapshotted and
 	// SnapshotsDeleted how many were made and removed.
 	Snapshots, Snapshotted, SnapshotsDeleted int
-	// Uploaded is how many volumes were copied to images.
-	Uploaded int
+	// Uploaded is how many volumes were copied to images, Reverted how
+	// many were reverted to a snapshot.
+	Uploaded, Reverted int
 	// Retyped is how many retype steps were done (in place, or a
 	// migration's create, copy and removal of a copy).
 	Retyped int
@@ -415,6 +416,8 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 				v.ProviderLocation, v.ProviderAuth = exp.Location, exp.Auth
 			}
 			a.done(ctx, job{volume: &v}, storage.VolumeReport{Status: v.Status, Size: v.NewSize, ProviderLocation: exp.Location, ProviderAuth: exp.Auth}, err, &stats)
+		case storage.VolumeReverting:
+			a.revert(ctx, v, st, &stats)
 		case storage.VolumeUploading:
 			err := a.upload(ctx, v)
 			if err == nil {
@@ -466,11 +469,11 @@ func (a *Agent) Sync(ctx context.Context) (int64, error) {
 	if a.Synced != nil {
 		a.Synced(stats)
 	}
-	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Uploaded+stats.Retyped+stats.Failed+
+	if stats.Created+stats.Extended+stats.Deleted+stats.Snapshotted+stats.SnapshotsDeleted+stats.Uploaded+stats.Reverted+stats.Retyped+stats.Failed+
 		stats.BackedUp+stats.Restored+stats.BackupsDeleted > 0 || a.reconciled < 0 {
 		a.log().Info("volume agent: synced", "revision", st.Revision, "volumes", stats.Volumes, "created", stats.Created,
 			"extended", stats.Extended, "deleted", stats.Deleted, "snapshots", stats.Snapshots, "snapshotted", stats.Snapshotted,
-			"snapshots_deleted", stats.SnapshotsDeleted, "uploaded", stats.Uploaded, "retyped", stats.Retyped, "backed_up", stats.BackedUp, "restored", stats.Restored,
+			"snapshots_deleted", stats.SnapshotsDeleted, "uploaded", stats.Uploaded, "reverted", stats.Reverted, "retyped", stats.Retyped, "backed_up", stats.BackedUp, "restored", stats.Restored,
 			"backups_deleted", stats.BackupsDeleted, "failed", stats.Failed, "took", stats.Took)
 	}
 	a.reconciled = st.Revision
@@ -547,6 +550,8 @@ func (j job) counter(stats *SyncStats) *int {
 		return &stats.Extended
 	case j.volume.Status == storage.VolumeUploading:
 		return &stats.Uploaded
+	case j.volume.Status == storage.VolumeReverting:
+		return &stats.Reverted
 	}
 	return &stats.Deleted
 }

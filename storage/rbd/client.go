@@ -440,6 +440,33 @@ func (c *Client) protectedSnapshot(image, snap string) error {
 	return nil
 }
 
+// RevertVolume rolls volume volID back to its snapshot snapID (Cinder's
+// RBD driver's revert_to_snapshot: rbd_snap_rollback), in place: the
+// image keeps its name, features, other snapshots and clones. Doing it
+// again gives the same data. ErrNotFound (wrapped) when the volume or
+// the snapshot is gone.
+func (c *Client) RevertVolume(ctx context.Context, volID, snapID string) error {
+	if err := validID(volID); err != nil {
+		return err
+	}
+	if err := validID(snapID); err != nil {
+		return err
+	}
+	name, snap := VolumeName(volID), SnapshotName(snapID)
+	img, err := c.open(name)
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	if !hasSnapshot(img, snap) {
+		return fmt.Errorf("%w: snapshot %s@%s", ErrNotFound, name, snap)
+	}
+	if err := img.GetSnapshot(snap).Rollback(); err != nil {
+		return fmt.Errorf("rbd: roll %s back to %s: %w", name, snap, err)
+	}
+	return nil
+}
+
 // DeleteSnapshot unprotects and removes snapshot snapID of volume volID
 // (Cinder's delete_snapshot). A snapshot that has clones is a
 // *BusyError naming them (Cinder's SnapshotIsBusy), and is left as it

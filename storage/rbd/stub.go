@@ -25,6 +25,7 @@ func (*Client) SingleWriter(context.Context, string) error               { retur
 func (*Client) Resize(context.Context, string, int64) error              { return ErrUnavailable }
 func (*Client) CreateSnapshot(context.Context, string, string) error     { return ErrUnavailable }
 func (*Client) DeleteSnapshot(context.Context, string, string) error     { return ErrUnavailable }
+func (*Client) RevertVolume(context.Context, string, string) error       { return ErrUnavailable }
 func (*Client) Flatten(context.Context, string) error                    { return ErrUnavailable }
 func (*Client) Depth(context.Context, string) (int, error)               { return 0, ErrUnavailable }
 func (*Client) CloneVolume(context.Context, string, string, int64) error { return ErrUnavailable }

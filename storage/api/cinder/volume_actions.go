@@ -17,6 +17,7 @@ var volumeActions = map[string]func(a *API, w http.ResponseWriter, r *http.Reque
 	"os-reset_status": (*API).resetVolumeStatus,
 	"os-force_delete": (*API).forceDeleteVolume,
 	"os-retype":       (*API).retypeVolume,
+	"revert":          (*API).revertVolume,
 	// The image metadata a volume keeps (volume_image_metadata.go).
 	"os-set_image_metadata":   (*API).setImageMetadata,
 	"os-unset_image_metadata": (*API).unsetImageMetadata,
