@@ -92,3 +92,42 @@ func TestMigrateAction(t *testing.T) {
 	want("failed", "available", "error")
 	report(pool, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeAbort})
 }
+
+// python3-openstackclient's volume migrate (cinderclient at 3.60, with
+// --lock-volume): 202, the volume in maintenance, migration_status
+// starting, then moved by the agents' reports.
+func TestMigrateOpenStackClient(t *testing.T) {
+	c := newAPI(t)
+	const other = "host2@lvm#pool2"
+	if _, err := c.store.ReportBackend(context.Background(), other, storage.BackendReport{AvailabilityZone: "nova", VolumeBackendName: "lvm",
+		TotalCapacityGB: storage.GB(100), FreeCapacityGB: storage.GB(100)}); err != nil {
+		t.Fatal(err)
+	}
+	var vol map[string]any
+	c.osc(t, alice, &vol, "volume", "create", "--size", "1", "m1")
+	id, _ := vol["id"].(string)
+	c.agentDone(t, id)
+	c.osc(t, admin, nil, "volume", "migrate", "--host", other, "--lock-volume", "--force-host-copy", id)
+	c.osc(t, admin, &vol, "volume", "show", id)
+	if vol["status"] != "maintenance" || vol["migration_status"] != "starting" || vol["os-vol-host-attr:host"] != pool {
+		t.Fatalf("after openstack volume migrate: %v %v %v", vol["status"], vol["migration_status"], vol["os-vol-host-attr:host"])
+	}
+	for _, step := range []struct {
+		host string
+		rep  storage.VolumeReport
+	}{
+		{other, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCreate,
+			ProviderLocation: "192.0.2.2:3260,1 iqn.2010-10.org.openstack:volume-" + id + " 1", ProviderAuth: "CHAP u p"}},
+		{pool, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCopy}},
+		{pool, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeCleanup}},
+	} {
+		r := c.Call(t, apitest.Call{Method: "PUT", Path: "/internal/volume/hosts/" + url.PathEscape(step.host) + "/volumes/" + id, Token: service, Body: step.rep})
+		if r.Code != 200 {
+			t.Fatalf("the agent's report: %s", r)
+		}
+	}
+	c.osc(t, admin, &vol, "volume", "show", id)
+	if vol["status"] != "available" || vol["migration_status"] != "success" || vol["os-vol-host-attr:host"] != other {
+		t.Fatalf("migrated: %v %v %v", vol["status"], vol["migration_status"], vol["os-vol-host-attr:host"])
+	}
+}
