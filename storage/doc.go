@@ -69,6 +69,12 @@
 //     the never policy, snapshots, or no pool leave the volume as it
 //     was with a message, as Cinder's failure after its 202 does. An
 //     in-use volume's migration (Nova's swap_volume) is refused.
+//   - Migration (MigrateVolume), an admin's os-migrate_volume: Cinder's
+//     checks in its order, then the same steps as a retype's migration
+//     (VolumeRetype.Migrate), the volume keeping its type and its status
+//     (maintenance with lock_volume); a destination the scheduler's
+//     filters refuse leaves migration_status error, as Cinder's
+//     scheduler does after its 202.
 //   - What a backend's agent needs, through the API: BackendState (its
 //     volumes, with the feed revision of the read) and ReportVolume
 //     (creating, deleting, extending ended or failed).
@@ -81,8 +87,8 @@
 //
 // What it does not do: no HTTP (storage/api/cinder serves the Cinder v3
 // API over this Store), no rescheduling after an agent's failure, no
-// groups, admin migrations (os-migrate_volume: only a retype migrates),
-// migrations of in-use volumes, encryption or per-project default types;
+// groups, os-migrate_volume_completion (no temporary destination volume
+// is made), migrations of in-use volumes or between two RBD pools, encryption or per-project default types;
 // connection info for iSCSI exports only (no RBD yet); nothing asks
 // Nova whether a server still uses an attachment (the API does); QoS
 // specs are kept and their front-end specs put in the connection info,
