@@ -185,6 +185,11 @@ func (s *Store) reportVolume(ctx context.Context, host, id string, r VolumeRepor
 			vol.LaunchedAt = &now
 		case r.Status == VolumeCreating:
 			vol.Status, vol.Message = VolumeError, r.Error
+			a, d := actionCreateVolumeFromBacked, detailDriverFailedCreate
+			if vol.ImageID != "" {
+				a, d = actionCopyImageToVolume, detailUnknownError
+			}
+			return s.recordMessage(ctx, tx, vol.ProjectID, MessageVolume, vol.ID, a, d)
 		case r.Status == VolumeExtending && r.Error == "":
 			if r.Size != vol.NewSize {
 				return fault.Invalid("size", "Invalid input received: the extend of volume %s goes to %d GiB, not %d.", id, vol.NewSize, r.Size)
@@ -193,6 +198,7 @@ func (s *Store) reportVolume(ctx context.Context, host, id string, r VolumeRepor
 			vol.Size, vol.NewSize, vol.Message = r.Size, 0, ""
 		case r.Status == VolumeExtending:
 			vol.Status, vol.NewSize, vol.Message = VolumeErrorExtending, 0, r.Error
+			return s.recordMessage(ctx, tx, vol.ProjectID, MessageVolume, vol.ID, actionExtendVolume, detailDriverFailedExtend)
 		case r.Status == VolumeUploading && (vol.Upload == nil || vol.Upload.ImageID != r.ImageID):
 			return cinderError(fault.Conflict, "InvalidVolume", "Invalid volume: volume %s is not uploading to image %s.", id, r.ImageID)
 		case r.Status == VolumeUploading:
@@ -200,6 +206,11 @@ func (s *Store) reportVolume(ctx context.Context, host, id string, r VolumeRepor
 			// copy_volume_to_image ends so either way); a failure is
 			// the upload's image's, which the caller removes.
 			vol.Message = r.Error
+			if r.Error != "" {
+				if err := s.recordMessage(ctx, tx, vol.ProjectID, MessageVolume, vol.ID, actionCopyVolumeToImage, detailFailedToUploadVolume); err != nil {
+					return err
+				}
+			}
 			return endUpload(vol)
 		case r.Status == VolumeReverting:
 			return s.reverted(ctx, tx, vol, r.Error)

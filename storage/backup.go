@@ -595,6 +595,7 @@ func (s *Store) ReportBackup(ctx context.Context, host, id string, r BackupRepor
 			b.Status, b.FailReason, b.ObjectCount = BackupAvailable, nil, r.ObjectCount
 			if reason != nil {
 				b.Status, b.FailReason, b.ObjectCount = BackupError, reason, 0
+				return s.recordMessage(ctx, tx, b.ProjectID, MessageBackup, b.ID, actionBackupCreate, detailBackupCreateDriverErr)
 			}
 		case BackupRestoring:
 			var vol Volume
@@ -627,10 +628,13 @@ func (s *Store) ReportBackup(ctx context.Context, host, id string, r BackupRepor
 				return err
 			}
 			b.Status, b.FailReason = BackupAvailable, reason
+			if reason != nil {
+				return s.recordMessage(ctx, tx, b.ProjectID, MessageBackup, b.ID, actionBackupRestore, detailBackupRestoreError)
+			}
 		default:
 			if reason != nil {
 				b.Status, b.FailReason = BackupErrorDeleting, reason
-				return nil
+				return s.recordMessage(ctx, tx, b.ProjectID, MessageBackup, b.ID, actionBackupDelete, detailBackupDeleteDriverErr)
 			}
 			now := s.now()
 			b.Status, b.DeletedAt = BackupDeleted, &now

@@ -555,7 +555,8 @@ type SnapshotReport struct {
 // ReportSnapshot applies the report of host's agent on snapshot id:
 // creating → available (progress 100%) or error; deleting → deleted
 // (its row kept, deleted_at set), error_deleting, or available again
-// when busy (Cinder's SnapshotIsBusy). Another host's
+// when busy (Cinder's SnapshotIsBusy). A failure leaves the project a
+// user message, as Cinder's volume manager does. Another host's
 // snapshot is not found; a status the snapshot is no longer in is a 409.
 func (s *Store) ReportSnapshot(ctx context.Context, host, id string, r SnapshotReport) (Snapshot, error) {
 	if err := checkHost(host); err != nil {
@@ -573,7 +574,7 @@ func (s *Store) ReportSnapshot(ctx context.Context, host, id string, r SnapshotR
 	if rs := []rune(r.Error); len(rs) > maxText {
 		r.Error = string(rs[:maxText])
 	}
-	return s.writeSnapshot(ctx, id, func(_ *sqlstore.Tx, n *Snapshot) error {
+	return s.writeSnapshot(ctx, id, func(tx *sqlstore.Tx, n *Snapshot) error {
 		if !hostMatches(n.Host, host) {
 			return snapshotNotFound(id)
 		}
@@ -586,13 +587,16 @@ func (s *Store) ReportSnapshot(ctx context.Context, host, id string, r SnapshotR
 			n.Status, n.Progress, n.Message = SnapshotAvailable, "100%", ""
 		case r.Status == SnapshotCreating:
 			n.Status, n.Message = SnapshotError, r.Error
+			return s.recordMessage(ctx, tx, n.ProjectID, MessageSnapshot, n.ID, actionSnapshotCreate, detailSnapshotCreateError)
 		case r.Error == "":
 			now := s.now()
 			n.Status, n.DeletedAt = SnapshotDeleted, &now
 		case r.Busy:
 			n.Status, n.Message = SnapshotAvailable, r.Error
+			return s.recordMessage(ctx, tx, n.ProjectID, MessageSnapshot, n.ID, actionSnapshotDelete, detailSnapshotIsBusy)
 		default:
 			n.Status, n.Message = SnapshotErrorDeleting, r.Error
+			return s.recordMessage(ctx, tx, n.ProjectID, MessageSnapshot, n.ID, actionSnapshotDelete, detailSnapshotDeleteError)
 		}
 		return nil
 	})

@@ -80,6 +80,13 @@ type Store struct {
 	// in-use volume (Cinder's enable_force_upload, false by default:
 	// force is then ignored).
 	EnableForceUpload bool
+	// MessageTTL is how long a user message is kept (Cinder's
+	// message_ttl; DefaultMessageTTL when 0).
+	MessageTTL time.Duration
+	// RequestID, if set, is the id of the request ctx serves, which a
+	// user message records (Cinder's request_id); a new "req-<uuid>"
+	// otherwise.
+	RequestID func(ctx context.Context) string
 	// Log takes what the store leaves for an operator (a copy a reset
 	// retype no longer removes); slog.Default() when nil.
 	Log *slog.Logger

@@ -446,6 +446,9 @@ func (s *Store) CreateVolume(ctx context.Context, v Viewer, c VolumeCreate) (Vol
 		switch {
 		case errors.As(err, &nvh):
 			vol.Status, vol.Message = VolumeError, nvh.Error()
+			if err := s.recordMessage(ctx, tx, vol.ProjectID, MessageVolume, vol.ID, actionScheduleAllocateVolume, detailNoBackendAvailable); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		default:

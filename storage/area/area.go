@@ -273,6 +273,7 @@ func (v *Volume) Build(ctx context.Context, env *compose.Env) (http.Handler, err
 	}
 	store := storage.NewStore(env.DB, env.Watch)
 	store.Extended, store.Log = volumeExtended(env), env.Log
+	store.RequestID = httpapi.RequestIDFrom
 	provideCompute(env, store, envImages{env})
 	api := &cinder.API{Store: store, Policy: enf, Images: envImages{env}}
 	if v.Config.Agent.Enabled || v.Config.RBD.Enabled() {

@@ -92,6 +92,7 @@ func (a *API) router() *httpapi.Router {
 	a.availabilityZoneRoutes(rt)
 	a.schedulerStatsRoutes(rt)
 	a.serviceRoutes(rt)
+	a.messageRoutes(rt)
 	return rt
 }
 
