@@ -93,6 +93,7 @@ func (a *API) router() *httpapi.Router {
 	a.schedulerStatsRoutes(rt)
 	a.serviceRoutes(rt)
 	a.messageRoutes(rt)
+	a.capabilityRoutes(rt)
 	return rt
 }
 

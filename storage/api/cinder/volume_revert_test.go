@@ -2,35 +2,43 @@ package cinder_test
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/gostack/gostack/internal/testenv"
 )
 
-// revertScript is python3-cinderclient's revert_to_snapshot, as its
-// cinder revert-to-snapshot command does it (the snapshot, its volume,
-// then the volume's revert), through a keystoneauth session with the
-// token and endpoint given: argv endpoint, token, snapshot id.
-const revertScript = `import sys
-from keystoneauth1 import session
-from keystoneauth1.token_endpoint import Token
-from cinderclient import client
-cs = client.Client("3.40", session=session.Session(auth=Token(endpoint=sys.argv[1], token=sys.argv[2])))
-snap = cs.volume_snapshots.get(sys.argv[3])
-cs.volumes.get(snap.volume_id).revert_to_snapshot(snap)
-`
-
-// cinderRevert reverts snapshot's volume to it with python3-cinderclient
-// as the caller of token, the endpoint with the project id as a
-// catalog's volumev3 endpoint has it.
-func (c *client) cinderRevert(t *testing.T, token, snapshot string) {
+// cinderclient runs code with python3-cinderclient as the caller of
+// token, at microversion version: cs is the client, through a
+// keystoneauth session with the token and an endpoint with the project
+// id as a catalog's volumev3 endpoint has it, and args are sys.argv[1:].
+// It returns what code prints.
+func (c *client) cinderclient(t *testing.T, token, version, code string, args ...string) string {
 	t.Helper()
 	testenv.LookPath(t, "cinder", "python3-cinderclient")
 	project := map[string]string{alice: projA, bob: projB, admin: projAdmin}[token]
-	b, err := exec.Command("/usr/bin/python3", "-c", revertScript, c.URL+"/v3/"+project, token, snapshot).CombinedOutput()
+	prelude := `import json, sys
+from keystoneauth1 import session
+from keystoneauth1.token_endpoint import Token
+from cinderclient import client
+cs = client.Client(sys.argv[1], session=session.Session(auth=Token(endpoint=sys.argv[2], token=sys.argv[3])))
+sys.argv = sys.argv[3:]
+`
+	b, err := exec.Command("/usr/bin/python3", append([]string{"-c", prelude + code, version, c.URL + "/v3/" + project, token}, args...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("cinderclient's revert_to_snapshot of %s: %v\n%s", snapshot, err, b)
+		t.Fatalf("cinderclient %s: %v\n%s", strings.Join(args, " "), err, b)
 	}
+	return string(b)
+}
+
+// cinderRevert reverts snapshot's volume to it as cinderclient's
+// revert-to-snapshot command does (the snapshot, its volume, then the
+// volume's revert).
+func (c *client) cinderRevert(t *testing.T, token, snapshot string) {
+	t.Helper()
+	c.cinderclient(t, token, "3.40", `snap = cs.volume_snapshots.get(sys.argv[1])
+cs.volumes.get(snap.volume_id).revert_to_snapshot(snap)
+`, snapshot)
 }
 
 // The revert action (3.40): the volume to its latest snapshot, reverting
