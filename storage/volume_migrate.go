@@ -47,9 +47,11 @@ type VolumeMigrateRequest struct {
 //     (InvalidVolume with Cinder's one message; Cinder's replication and
 //     group conditions have nothing to check here);
 //   - an in-use volume needs Nova's swap_volume, which is not here
-//     (InvalidVolume); a migration from an RBD pool to another RBD pool
-//     is not supported either (InvalidVolume: no client holds both
-//     pools' keys).
+//     (InvalidVolume); a migration from an RBD pool to an RBD pool of
+//     another Ceph cluster, or on the same Ceph pool, or reporting no
+//     location_info, is not supported either (InvalidVolume: no client
+//     holds two clusters' keys). Between two Ceph pools of one cluster
+//     the source's agent copies by librbd.
 //
 // Then the scheduler's backend_passes_filters: the destination must
 // pass every filter for the volume (its type, its size, its zone, as
@@ -123,11 +125,18 @@ func (s *Store) scheduleMigration(ctx context.Context, tx *sqlstore.Tx, vol *Vol
 		return err
 	}
 	pools = slices.DeleteFunc(pools, func(p *PoolState) bool { return p.Host == vol.Host || !hostMatches(p.Host, r.Host) })
-	if IsRBDLocation(vol.ProviderLocation) && len(pools) > 0 && !slices.ContainsFunc(pools, func(p *PoolState) bool { return !isRBDPool(p) }) {
-		return invalidVolume("Migration of volume %s to %s is not supported: a migration between two RBD pools needs a client "+
-			"holding both pools' keys, which no agent here has.", vol.ID, r.Host)
+	if IsRBDLocation(vol.ProviderLocation) {
+		src, err := s.poolOf(ctx, tx, vol.Host)
+		if err != nil {
+			return err
+		}
+		movable := func(p *PoolState) bool { return !isRBDPool(p) || rbdMovable(src, p) }
+		if len(pools) > 0 && !slices.ContainsFunc(pools, movable) {
+			return invalidVolume("Migration of volume %s to %s is not supported: a migration between two RBD pools is made only "+
+				"within one Ceph cluster, to another Ceph pool (no client holds two clusters' keys).", vol.ID, r.Host)
+		}
+		pools = slices.DeleteFunc(pools, func(p *PoolState) bool { return !movable(p) })
 	}
-	pools = slices.DeleteFunc(pools, func(p *PoolState) bool { return IsRBDLocation(vol.ProviderLocation) && isRBDPool(p) })
 	sched := s.scheduler()
 	req := &ScheduleRequest{Operation: OpMigrateVolume, VolumeID: vol.ID, Size: vol.Size,
 		AvailabilityZones: []string{vol.AvailabilityZone}, VolumeType: vt}

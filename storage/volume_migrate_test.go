@@ -219,29 +219,77 @@ func TestMigrateVolume(t *testing.T) {
 	})
 }
 
-// A volume on an RBD pool is not migrated to another RBD pool (no
-// agent holds both pools' keys): refused at once, nothing claimed.
+// A volume on an RBD pool migrates to another RBD pool only on the
+// same Ceph cluster (the pools' location_info, as Cinder's RBD driver
+// reports it, names one fsid) and another Ceph pool: the source's agent
+// then copies by librbd. To another cluster, to a pool reporting no
+// location_info, or to a backend on the same Ceph pool: refused at
+// once, nothing claimed.
 func TestMigrateBetweenRBDPools(t *testing.T) {
 	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
 		ctx := context.Background()
-		mustType(t, s, storage.VolumeTypeCreate{Name: "any"})
-		for _, p := range []string{"h1@ceph#volumes", "h2@ceph#other"} {
-			addPool(t, s, p, "", storage.BackendReport{VolumeBackendName: "ceph", StorageProtocol: "ceph",
-				TotalCapacityGB: storage.GB(1000), FreeCapacityGB: storage.GB(1000)})
+		mustType(t, s, storage.VolumeTypeCreate{Name: "here", ExtraSpecs: map[string]string{"volume_backend_name": "here"}})
+		for _, p := range []struct{ host, backend, info string }{
+			{"h1@here#volumes", "here", storage.RBDLocationInfo("ceph", "/etc/ceph/ceph.conf", "fsid-1", "cinder", "volumes")},
+			{"h2@ceph#two", "ceph", storage.RBDLocationInfo("ceph", "/etc/ceph/ceph.conf", "fsid-1", "cinder", "two")},
+			{"h3@ceph#same", "ceph", storage.RBDLocationInfo("ceph", "/etc/ceph/ceph.conf", "fsid-1", "cinder", "volumes")},
+			{"h4@ceph#far", "ceph", storage.RBDLocationInfo("ceph", "/etc/ceph/ceph.conf", "fsid-2", "cinder", "two")},
+			{"h5@ceph#none", "ceph", ""},
+		} {
+			r := storage.BackendReport{VolumeBackendName: p.backend, StorageProtocol: "ceph", TotalCapacityGB: storage.GB(1000), FreeCapacityGB: storage.GB(1000)}
+			if p.info != "" {
+				r.Capabilities = map[string]any{storage.CapLocationInfo: p.info}
+			}
+			addPool(t, s, p.host, "", r)
 		}
-		v := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1, VolumeType: "any"})
+		v := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1, VolumeType: "here"})
 		v, err := s.ReportVolume(ctx, v.Host, v.ID, storage.VolumeReport{Status: storage.VolumeCreating,
 			ProviderLocation: "rbd name=volumes/volume-" + v.ID + " cluster=ceph secret_uuid=s mons=10.0.0.1:6789"})
-		if err != nil {
+		if err != nil || v.Host != "h1@here#volumes" {
+			t.Fatalf("created on %s (%v)", v.Host, err)
+		}
+		mustType(t, s, storage.VolumeTypeCreate{Name: "any"})
+		if _, err := s.RetypeVolume(ctx, alice, v.ID, storage.VolumeRetypeRequest{NewType: "any"}); err != nil {
 			t.Fatal(err)
 		}
-		other := "h2@ceph#other"
-		if v.Host == other {
-			other = "h1@ceph#volumes"
+		if v, err = s.ReportVolume(ctx, v.Host, v.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeInPlace}); err != nil {
+			t.Fatal(err)
 		}
-		before := snapshot(t, db, feed)
-		_, err = s.MigrateVolume(ctx, admin, v.ID, storage.VolumeMigrateRequest{Host: other})
-		refusal{fault.BadRequest, "Invalid volume: Migration of volume " + v.ID + " to " + other + " is not supported: a migration between two RBD pools", true}.check(t, err)
-		before.same(t, db, feed)
+		for _, host := range []string{"h3@ceph#same", "h4@ceph#far", "h5@ceph#none"} {
+			before := snapshot(t, db, feed)
+			_, err = s.MigrateVolume(ctx, admin, v.ID, storage.VolumeMigrateRequest{Host: host})
+			refusal{fault.BadRequest, "Invalid volume: Migration of volume " + v.ID + " to " + host + " is not supported: a migration between two RBD pools", true}.check(t, err)
+			before.same(t, db, feed)
+		}
+		// A backend (its pools): the one on the same cluster and another
+		// Ceph pool is chosen.
+		got, err := s.MigrateVolume(ctx, admin, v.ID, storage.VolumeMigrateRequest{Host: "h2@ceph"})
+		if err != nil || got.Retype == nil || got.Retype.DestHost != "h2@ceph#two" || got.Retype.Copier(got.ProviderLocation) != "source" {
+			t.Fatalf("to another pool of the cluster: %+v %q (%v)", got.Retype, got.Message, err)
+		}
+	})
+}
+
+// A retype that migrates an RBD volume takes only RBD pools of the same
+// cluster and another Ceph pool.
+func TestRetypeBetweenRBDPoolsOfOneCluster(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		mustType(t, s, storage.VolumeTypeCreate{Name: "one", ExtraSpecs: map[string]string{"volume_backend_name": "one"}})
+		mustType(t, s, storage.VolumeTypeCreate{Name: "two", ExtraSpecs: map[string]string{"volume_backend_name": "two"}})
+		for _, p := range []struct{ host, backend, pool string }{{"h1@one#a", "one", "a"}, {"h2@two#b", "two", "b"}} {
+			addPool(t, s, p.host, "", storage.BackendReport{VolumeBackendName: p.backend, StorageProtocol: "ceph",
+				TotalCapacityGB: storage.GB(1000), FreeCapacityGB: storage.GB(1000),
+				Capabilities: map[string]any{storage.CapLocationInfo: storage.RBDLocationInfo("ceph", "", "fsid-1", "cinder", p.pool)}})
+		}
+		v := mustCreate(t, s, alice, storage.VolumeCreate{Size: 1, VolumeType: "one"})
+		if _, err := s.ReportVolume(ctx, v.Host, v.ID, storage.VolumeReport{Status: storage.VolumeCreating,
+			ProviderLocation: "rbd name=a/volume-" + v.ID + " cluster=ceph secret_uuid=s mons=10.0.0.1:6789"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.RetypeVolume(ctx, alice, v.ID, storage.VolumeRetypeRequest{NewType: "two", MigrationPolicy: storage.MigrationOnDemand})
+		if err != nil || got.Retype == nil || got.Retype.Phase != storage.RetypeCreate || got.Retype.DestHost != "h2@two#b" {
+			t.Fatalf("to an RBD pool of the same cluster: %+v %q (%v)", got.Retype, got.Message, err)
+		}
 	})
 }

@@ -129,7 +129,8 @@ func (r *VolumeRetype) hostColumn() string {
 // "destination" (the destination's pool reads the volume's export).
 // Both must hold the data path: an iSCSI export is reachable by either
 // (its portal and CHAP credentials), an RBD image only by its own
-// cluster's clients; so the destination reads when it alone is RBD.
+// cluster's clients; so the destination reads when it alone is RBD,
+// and between two RBD pools of one cluster the source writes by librbd.
 func (r *VolumeRetype) Copier(sourceLocation string) string {
 	if IsRBDLocation(r.DestLocation) && !IsRBDLocation(sourceLocation) {
 		return "destination"
@@ -187,9 +188,11 @@ type VolumeRetypeRequest struct {
 // with type <name>, migration not allowed"), when no other pool passes
 // ("No valid backends for volume <id> with type <name>") or when the
 // volume has snapshots ("Invalid volume: Volume must not have
-// snapshots."). An RBD volume does not migrate to another RBD pool (no
-// copier holds both pools' keys): such pools are passed over, and with
-// none other "No valid backends ..." says why. With on-demand the best other pool is claimed for
+// snapshots."). An RBD volume migrates to another RBD pool only on its
+// Ceph cluster and to another Ceph pool (the pools' location_info, as
+// Cinder's RBD driver reports it; no copier holds two clusters' keys):
+// other RBD pools are passed over, and with none other "No valid
+// backends ..." says why. With on-demand the best other pool is claimed for
 // the volume's size and the volume goes to retyping for a migration
 // (RetypeCreate). An in-use volume's migration needs Nova's
 // swap_volume, which is not here: refused (InvalidVolume).
@@ -367,11 +370,15 @@ func (s *Store) scheduleRetype(ctx context.Context, tx *sqlstore.Tx, vol *Volume
 		return err
 	}
 	if IsRBDLocation(vol.ProviderLocation) {
-		// No copier holds two clusters' (or two pools') keys: an RBD
-		// destination's copy would be made only to be removed.
-		if ranked = slices.DeleteFunc(ranked, func(w Weighed) bool { return isRBDPool(w.Pool) }); len(ranked) == 0 {
-			return failed(fmt.Sprintf("No valid backends for volume %s with type %s: a migration between two RBD pools is not supported "+
-				"(no client holds both pools' keys)", vol.ID, nt.Name))
+		// No copier holds two clusters' keys: an RBD destination on
+		// another cluster's copy would be made only to be removed.
+		src, err := s.poolOf(ctx, tx, vol.Host)
+		if err != nil {
+			return err
+		}
+		if ranked = slices.DeleteFunc(ranked, func(w Weighed) bool { return isRBDPool(w.Pool) && !rbdMovable(src, w.Pool) }); len(ranked) == 0 {
+			return failed(fmt.Sprintf("No valid backends for volume %s with type %s: a migration between two RBD pools is supported "+
+				"only within one Ceph cluster (no client holds two clusters' keys)", vol.ID, nt.Name))
 		}
 	}
 	if hasSnapshots {

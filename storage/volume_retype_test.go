@@ -381,7 +381,7 @@ func TestRetypeBetweenRBDPools(t *testing.T) {
 		}
 		before, _ := s.Backend(ctx, "h2@ceph2#other")
 		got, err := s.RetypeVolume(ctx, alice, v.ID, storage.VolumeRetypeRequest{NewType: "ceph2", MigrationPolicy: storage.MigrationOnDemand})
-		want := "No valid backends for volume " + v.ID + " with type ceph2: a migration between two RBD pools is not supported (no client holds both pools' keys)"
+		want := "No valid backends for volume " + v.ID + " with type ceph2: a migration between two RBD pools is supported only within one Ceph cluster (no client holds two clusters' keys)"
 		if err != nil || got.Status != storage.VolumeAvailable || got.Retype != nil || got.VolumeTypeID != v.VolumeTypeID || got.Message != want {
 			t.Fatalf("to another RBD pool: %s %+v type %s %q (%v)", got.Status, got.Retype, got.VolumeTypeID, got.Message, err)
 		}

@@ -205,8 +205,25 @@ func (b *RBD) Capacity(ctx context.Context) (storage.BackendReport, error) {
 		}
 		mons[i] = h + ":" + ports[i]
 	}
+	cfg := b.Client.Config()
 	return storage.BackendReport{TotalCapacityGB: storage.GB(c.TotalGB), FreeCapacityGB: storage.GB(c.FreeGB),
-		ThinProvisioningSupport: true, Multiattach: true, StorageProtocol: "ceph", VendorName: "Open Source", DriverVersion: "1.3.0", RBDMonitors: mons}, nil
+		ThinProvisioningSupport: true, Multiattach: true, StorageProtocol: "ceph", VendorName: "Open Source", DriverVersion: "1.3.0", RBDMonitors: mons,
+		Capabilities: map[string]any{storage.CapLocationInfo: storage.RBDLocationInfo(cfg.ClusterName, cfg.ConfFile, b.Client.FSID(), cfg.User, cfg.Pool)}}, nil
+}
+
+// CopyToPool writes v's data into its migration's destination copy, an
+// image of another pool of this cluster (PoolCopier), by librbd.
+func (b *RBD) CopyToPool(ctx context.Context, v storage.Volume) error {
+	x, err := storage.ParseRBDExport(v.Retype.DestLocation)
+	if err != nil {
+		return permanentError{err}
+	}
+	pool, _, _ := strings.Cut(x.Name, "/")
+	err = b.Client.CopyToPool(ctx, v.ID, pool, v.Retype.Claim)
+	if errors.Is(err, rbd.ErrNotClaimed) || errors.Is(err, rbd.ErrInvalid) {
+		return permanentError{err}
+	}
+	return err
 }
 
 // Content is the volume's content exported to a sparse raw file in

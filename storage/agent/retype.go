@@ -172,11 +172,26 @@ func (a *Agent) abortCopy(ctx context.Context, id, claim string) error {
 	return a.Backend.Delete(ctx, id)
 }
 
-// push writes volume v's content into its migration's destination, an
-// iSCSI export.
+// PoolCopier is a Backend that copies a migrating volume into another
+// pool of the same storage, where no export is needed between them:
+// RBD into another pool of its Ceph cluster (the controller sends such
+// a migration only between pools whose location_info names one
+// cluster), through librbd with the source's client.
+type PoolCopier interface {
+	// CopyToPool writes v's data into its migration's destination copy
+	// (v.Retype.DestLocation), which must be marked with v.Retype.Claim.
+	CopyToPool(ctx context.Context, v storage.Volume) error
+}
+
+// push writes volume v's content into its migration's destination: an
+// iSCSI export, or another RBD pool of the source's cluster
+// (PoolCopier).
 func (a *Agent) push(ctx context.Context, v storage.Volume) error {
 	if storage.IsRBDLocation(v.Retype.DestLocation) {
-		return permanentError{errors.New("a migration between two RBD pools is not supported: no client here holds both pools' keys")}
+		if c, ok := a.Backend.(PoolCopier); ok && storage.IsRBDLocation(v.ProviderLocation) {
+			return c.CopyToPool(ctx, v)
+		}
+		return permanentError{errors.New("a migration into an RBD pool is read by its destination, from an iSCSI export; this pool cannot write into it")}
 	}
 	dst, err := iscsiNode(v.Retype.DestLocation, v.Retype.DestAuth)
 	if err != nil {
