@@ -88,7 +88,8 @@
 // What it does not do: no HTTP (storage/api/cinder serves the Cinder v3
 // API over this Store), no rescheduling after an agent's failure, no
 // groups, os-migrate_volume_completion (no temporary destination volume
-// is made), migrations of in-use volumes or between two RBD pools, encryption or per-project default types;
+// is made), migrations of in-use volumes or between two Ceph clusters,
+// encryption or per-project default types;
 // connection info for iSCSI exports only (no RBD yet); nothing asks
 // Nova whether a server still uses an attachment (the API does); QoS
 // specs are kept and their front-end specs put in the connection info,

@@ -357,8 +357,8 @@ func containsVolume(vs []storage.Volume, id string) bool {
 	return false
 }
 
-// A volume on an RBD pool is not migrated to another RBD pool (no
-// copier holds both pools' keys): the retype is refused at once, as
+// A volume on an RBD pool is not migrated to an RBD pool that reports
+// no location_info (no copier is known to hold both pools' keys): the retype is refused at once, as
 // Cinder's scheduler fails one with no pool after its 202, with the
 // reason, and no copy is claimed or made; an iSCSI pool beside them
 // still takes it.
