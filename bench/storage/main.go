@@ -587,6 +587,7 @@ func (c *cloud) io(work string, size int64, secs, rounds int) {
 	fmt.Printf("vs on its backing file through the page cache and with O_DIRECT (the disk); sequential: %d rounds, all three alternated,\n", rounds)
 	fmt.Printf("best and median of the rounds; ratio = median of the rounds' ratios\n")
 	fmt.Printf("%-48s %15s %15s %7s %15s %7s\n", "", "export", "file", "ratio", "O_DIRECT", "ratio")
+	fmt.Printf("load average at the start: %s (other work on the machine lowers the export's figures most)\n", loadAverage())
 	seqX := map[bool]float64{}
 	// The volume's blocks are allocated before the rounds, so that no
 	// round's first write pays for it.
@@ -608,6 +609,7 @@ func (c *cloud) io(work string, size int64, secs, rounds int) {
 		fmt.Printf("%-48s %15s %15s %7.2f %15s %7.2f\n", name+" (best/median)", bm(x), bm(f), median(rf), bm(o), median(ro))
 		fmt.Printf("%-48s %s\n", "  export/O_DIRECT each round", strings.Join(fmtAll(ro, "%.2f"), " "))
 	}
+	fmt.Printf("load average after the sequential runs: %s\n", loadAverage())
 	lo := loopbackMiBs(size)
 	fmt.Printf("loopback TCP alone, 1 MiB writes (the transport's limit): %.0f MiB/s; the export's sequential write and read are %.2f and %.2f of it\n",
 		lo, seqX[true]/lo, seqX[false]/lo)
@@ -738,6 +740,15 @@ func run(name string, args ...string) string {
 		log.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// loadAverage is the first three fields of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // dropCache writes back the file at path and drops it from the page
