@@ -511,7 +511,7 @@ func (s *Store) createType(ctx context.Context, tx *sqlstore.Tx, v Viewer, ident
 		}
 		return vt, err
 	}
-	return s.defaultTypeIn(ctx, tx, true)
+	return s.defaultTypeFor(ctx, tx, v.Project, true)
 }
 
 // retypePossible is Cinder's _retype_is_possible between the types of

@@ -267,6 +267,17 @@ func (s *Store) DefaultVolumeType(ctx context.Context) (VolumeType, error) {
 	return *t, nil
 }
 
+// ProjectDefaultVolumeType is the type project's volumes created without
+// one get: its default type override (SetDefaultType), else
+// DefaultVolumeType (Cinder's get_default_volume_type).
+func (s *Store) ProjectDefaultVolumeType(ctx context.Context, project string) (VolumeType, error) {
+	t, err := s.defaultTypeFor(ctx, s.db, project, false)
+	if err != nil {
+		return VolumeType{}, err
+	}
+	return *t, nil
+}
+
 // VolumeTypeCreate is a new volume type.
 type VolumeTypeCreate struct {
 	// ID is the new type's id, a UUID ("" for a random one).
@@ -507,7 +518,11 @@ func (s *Store) DeleteVolumeType(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if def.ID == id {
+		var overrides int
+		if err := tx.Get(ctx, "SELECT COUNT(*) FROM storage_default_types WHERE volume_type_id = ?", []any{id}, &overrides); err != nil {
+			return fmt.Errorf("storage: delete volume type %s: %w", id, err)
+		}
+		if def.ID == id || overrides > 0 {
 			return cinderError(fault.BadRequest, "VolumeTypeDefaultDeletionError",
 				"The volume type %s is a default volume type and cannot be deleted.", id)
 		}

@@ -94,6 +94,7 @@ func (a *API) router() *httpapi.Router {
 	a.serviceRoutes(rt)
 	a.messageRoutes(rt)
 	a.capabilityRoutes(rt)
+	a.defaultTypeRoutes(rt)
 	return rt
 }
 

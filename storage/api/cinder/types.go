@@ -195,7 +195,7 @@ func (a *API) typeFilter(ctx context.Context, q *request, query listQuery) (f ty
 // "default" is the default type.
 func (a *API) findType(ctx context.Context, q *request, id string) (storage.VolumeType, error) {
 	if id == "default" {
-		t, err := a.Store.DefaultVolumeType(ctx)
+		t, err := a.Store.ProjectDefaultVolumeType(ctx, q.viewer().Project)
 		if err != nil {
 			return storage.VolumeType{}, notFound("Default volume type can not be found.")
 		}
