@@ -19,7 +19,9 @@ import (
 // Migrations between two RBD pools of one real Ceph cluster (Ceph pools
 // "one" and "two", each with its agent reporting Cinder's RBD
 // location_info): a retype there (on-demand), then an admin's migration
-// back (locked): the source's agent writes the destination's claimed copy
+// back (locked; its copy written once as by an agent killed before its
+// report, then again by the agent started again): the source's agent
+// writes the destination's claimed copy
 // by librbd, the data written is in the new pool's image after each
 // move, the old image is gone, the volume keeps its id.
 func TestMigrateRBDPools(t *testing.T) {
@@ -44,6 +46,25 @@ func TestMigrateRBDPools(t *testing.T) {
 	ctx, admin, user := context.Background(), storage.Viewer{Admin: true}, storage.Viewer{Project: "proj"}
 	store, url := controller(t)
 	clients := map[string]*rbd.Client{}
+	stops := map[string]func(){}
+	start := func(pool string) {
+		a := &agent.Agent{Config: agent.Config{Host: "node-" + pool + "@" + pool + "#" + pool, BackendName: pool, SyncInterval: 100 * time.Millisecond},
+			Backend:   &agent.RBD{Client: clients[pool], TempDir: t.TempDir()},
+			Session:   kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
+			VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
+		actx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(actx) }()
+		var once bool
+		stops[pool] = func() {
+			if !once {
+				once = true
+				cancel()
+				<-done
+			}
+		}
+		t.Cleanup(stops[pool])
+	}
 	for _, pool := range []string{"one", "two"} {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		cl, err := rbd.New(cctx, rbd.Config{ConfFile: c.Conf, User: c.User, Keyring: c.Keyring, Pool: pool})
@@ -53,10 +74,7 @@ func TestMigrateRBDPools(t *testing.T) {
 		}
 		t.Cleanup(func() { cl.Close() })
 		clients[pool] = cl
-		runAgent(t, &agent.Agent{Config: agent.Config{Host: "node-" + pool + "@" + pool + "#" + pool, BackendName: pool, SyncInterval: 100 * time.Millisecond},
-			Backend:   &agent.RBD{Client: cl, TempDir: t.TempDir()},
-			Session:   kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
-			VolumeURL: url, FeedURL: url + "/v1/watch/volume"})
+		start(pool)
 	}
 	wait := func(what string, cond func() bool) {
 		t.Helper()
@@ -110,7 +128,7 @@ func TestMigrateRBDPools(t *testing.T) {
 
 	// A retype to pool two's type (on-demand): pool one's agent writes
 	// pool two's claimed copy.
-	start := time.Now()
+	began := time.Now()
 	if _, err := store.RetypeVolume(ctx, user, vol.ID, storage.VolumeRetypeRequest{NewType: "two", MigrationPolicy: storage.MigrationOnDemand}); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +136,7 @@ func TestMigrateRBDPools(t *testing.T) {
 		vol, _ = store.Volume(ctx, admin, vol.ID)
 		return vol.Retype == nil && vol.Status == storage.VolumeAvailable
 	})
-	t.Logf("retype pool one to two (1 GiB, 1 MiB of data): %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("retype pool one to two (1 GiB, 1 MiB of data): %s", time.Since(began).Round(time.Millisecond))
 	if vol.MigrationStatus != storage.MigrationSuccess || vol.Host != "node-two@two#two" || vol.Message != "" {
 		t.Fatalf("after the retype: %s on %s, %q, %q", vol.Status, vol.Host, vol.MigrationStatus, vol.Message)
 	}
@@ -142,15 +160,30 @@ func TestMigrateRBDPools(t *testing.T) {
 	})
 	more := bytes.Repeat([]byte{0xa5}, 1<<20)
 	write("two", 100<<20, more)
-	start = time.Now()
+	// Pool two's agent is away; pool one's makes its copy; the copy is
+	// then written as by an agent killed before its report, and pool
+	// two's agent, started again, writes it again and reports it.
+	stops["two"]()
 	if _, err := store.MigrateVolume(ctx, admin, vol.ID, storage.VolumeMigrateRequest{Host: "node-one@one#one", LockVolume: true}); err != nil {
 		t.Fatal(err)
 	}
+	wait("the destination's copy made", func() bool {
+		vol, _ = store.Volume(ctx, admin, vol.ID)
+		return vol.Retype != nil && vol.Retype.Phase == storage.RetypeCopy
+	})
+	if vol.Status != storage.VolumeMaintenance || vol.MigrationStatus != storage.MigrationMigrating {
+		t.Fatalf("copying: %s, %q", vol.Status, vol.MigrationStatus)
+	}
+	if err := clients["two"].CopyToPool(ctx, vol.ID, "one", vol.Retype.Claim); err != nil {
+		t.Fatal(err)
+	}
+	began = time.Now()
+	start("two")
 	wait("migrated back", func() bool {
 		vol, _ = store.Volume(ctx, admin, vol.ID)
 		return vol.Retype == nil && vol.MigrationStatus != storage.MigrationStarting && vol.MigrationStatus != storage.MigrationMigrating
 	})
-	t.Logf("migration pool two to one: %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("migration pool two to one, its copy's report lost: %s after the agent's start", time.Since(began).Round(time.Millisecond))
 	if vol.Host != "node-one@one#one" || vol.MigrationStatus != storage.MigrationSuccess || vol.Status != storage.VolumeAvailable || vol.Message != "" {
 		t.Fatalf("after the migration back: %s on %s, %q, %q", vol.Status, vol.Host, vol.MigrationStatus, vol.Message)
 	}
