@@ -211,7 +211,10 @@ type MessageFilter struct {
 	ResourceUUID, ResourceType, EventID, RequestID, Level string
 	// ProjectID keeps one project's (an admin's filter: others see
 	// their own project's only).
-	ProjectID          string
+	ProjectID string
+	// ActionID and DetailID keep the messages of that action or detail
+	// (Cinder's action_id and detail_id columns).
+	ActionID, DetailID string
 	Marker             string
 	Limit              int
 	SortKeys, SortDirs []string
@@ -242,7 +245,8 @@ func (s *Store) Messages(ctx context.Context, v Viewer, f MessageFilter) ([]Mess
 		conds, args = append(conds, "m.project_id = ?"), append(args, v.Project)
 	}
 	for _, c := range []struct{ v, col string }{{f.ResourceUUID, "m.resource_uuid"}, {f.ResourceType, "m.resource_type"},
-		{f.EventID, "m.event_id"}, {f.RequestID, "m.request_id"}, {f.Level, "m.message_level"}, {f.ProjectID, "m.project_id"}} {
+		{f.EventID, "m.event_id"}, {f.RequestID, "m.request_id"}, {f.Level, "m.message_level"}, {f.ProjectID, "m.project_id"},
+		{f.ActionID, "m.action_id"}, {f.DetailID, "m.detail_id"}} {
 		if err := checkText("filter", c.v, len(c.v)); err != nil {
 			return nil, false, err
 		}

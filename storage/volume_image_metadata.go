@@ -69,6 +69,24 @@ func (s *Store) SetVolumeImageMetadata(ctx context.Context, v Viewer, id string,
 	return vol.ImageMetadata, nil
 }
 
+func glanceMetadataNotFound(id string) error {
+	return cinderError(fault.NotFound, "GlanceMetadataNotFound", "Glance metadata for volume/snapshot %s cannot be found.", id)
+}
+
+// VolumeImageMetadata is volume id's image metadata (Cinder's
+// get_volume_image_metadata): GlanceMetadataNotFound (404) when it has
+// none.
+func (s *Store) VolumeImageMetadata(ctx context.Context, v Viewer, id string) (map[string]string, error) {
+	vol, err := s.Volume(ctx, v, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(vol.ImageMetadata) == 0 {
+		return nil, glanceMetadataNotFound(id)
+	}
+	return vol.ImageMetadata, nil
+}
+
 // DeleteVolumeImageMetadata removes key from volume id's image metadata
 // (Cinder's os-unset_image_metadata): GlanceMetadataNotFound (404) when
 // it has no such key, and refused while the volume is in maintenance or
@@ -79,7 +97,7 @@ func (s *Store) DeleteVolumeImageMetadata(ctx context.Context, v Viewer, id, key
 			return volumeNotFound(id)
 		}
 		if _, ok := vol.ImageMetadata[key]; !ok {
-			return cinderError(fault.NotFound, "GlanceMetadataNotFound", "Glance metadata for volume %s cannot be found.", id)
+			return glanceMetadataNotFound(id)
 		}
 		if vol.Status == VolumeMaintenance || vol.Status == VolumeUploading {
 			return invalidVolume("Deleting volume metadata is not allowed for volumes in %s status.", vol.Status)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"slices"
 
 	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/sqlstore"
@@ -42,6 +43,11 @@ func (s *Store) RevertVolume(ctx context.Context, v Viewer, id, snapshotID strin
 		if err != nil {
 			return err
 		}
+		// Cinder's snapshot_get_latest_for_volume is project_only: a
+		// user's latest snapshot is the latest of the user's project's
+		// (a volume transferred without its snapshots keeps them in the
+		// old project).
+		snaps = slices.DeleteFunc(snaps, func(n Snapshot) bool { return !v.sees(n.ProjectID) })
 		if len(snaps) == 0 {
 			return cinderError(fault.BadRequest, "HTTPBadRequest", "Volume %s doesn't have any snapshots.", id)
 		}
@@ -72,6 +78,12 @@ func (s *Store) RevertVolume(ctx context.Context, v Viewer, id, snapshotID strin
 		}
 		var out Snapshot
 		if err := s.changeSnapshot(ctx, tx, latest.ID, func(_ *sqlstore.Tx, n *Snapshot) error {
+			// Judged again on the locked row: a delete or reset of the
+			// snapshot may have landed since it was read.
+			if n.Status != SnapshotAvailable {
+				return cinderError(fault.Conflict, "InvalidSnapshot",
+					"Invalid snapshot: Can't revert volume %s to its latest snapshot %s. Snapshot's status must be 'available'.", id, n.ID)
+			}
 			n.Status = SnapshotRestoring
 			return nil
 		}, &out); err != nil {
@@ -83,10 +95,24 @@ func (s *Store) RevertVolume(ctx context.Context, v Viewer, id, snapshotID strin
 }
 
 // reverted ends vol's revert (its agent's report: failed with why, or
-// done): the volume available or in error, its restoring snapshots
+// done): the volume available or in error, its restoring snapshot
 // available again.
 func (s *Store) reverted(ctx context.Context, tx *sqlstore.Tx, vol *Volume, why string) error {
-	snaps, err := volumeSnapshots(ctx, tx, vol.ID)
+	if err := s.releaseRestoring(ctx, tx, vol.ID); err != nil {
+		return err
+	}
+	vol.Status, vol.Message = VolumeAvailable, ""
+	if why != "" {
+		vol.Status, vol.Message = VolumeError, why
+	}
+	return nil
+}
+
+// releaseRestoring makes volume id's restoring snapshots available
+// again, each judged on its locked row (one deleted or reset meanwhile
+// is left as it is).
+func (s *Store) releaseRestoring(ctx context.Context, tx *sqlstore.Tx, id string) error {
+	snaps, err := volumeSnapshots(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -96,15 +122,14 @@ func (s *Store) reverted(ctx context.Context, tx *sqlstore.Tx, vol *Volume, why 
 		}
 		var out Snapshot
 		if err := s.changeSnapshot(ctx, tx, n.ID, func(_ *sqlstore.Tx, n *Snapshot) error {
+			if n.Status != SnapshotRestoring {
+				return errUnchanged
+			}
 			n.Status = SnapshotAvailable
 			return nil
-		}, &out); err != nil {
+		}, &out); err != nil && fault.KindOf(err) != fault.NotFound {
 			return err
 		}
-	}
-	vol.Status, vol.Message = VolumeAvailable, ""
-	if why != "" {
-		vol.Status, vol.Message = VolumeError, why
 	}
 	return nil
 }

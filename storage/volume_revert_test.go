@@ -110,3 +110,52 @@ func TestRevertVolume(t *testing.T) {
 		refused(vol.ID, latest.ID, alice, nil, fault.BadRequest, "The volume size must be equal to the snapshot size.")
 	})
 }
+
+// A volume transferred without its snapshots: its new project sees none
+// of them, so a revert is refused as for a volume without snapshots and
+// the old project's snapshot is left as it was (Cinder's latest
+// snapshot is the caller's project's).
+func TestRevertSeesOwnSnapshotsOnly(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		vol := exported(t, s, alice, storage.VolumeCreate{Size: 1})
+		n := made(t, s, alice, storage.SnapshotCreate{VolumeID: vol.ID})
+		tr, err := s.CreateTransfer(ctx, alice, storage.TransferCreate{VolumeID: vol.ID, NoSnapshots: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AcceptTransfer(ctx, tr.ID, storage.TransferAccept{Project: bob.Project, User: "bob", AuthKey: tr.AuthKey}); err != nil {
+			t.Fatal(err)
+		}
+		before := snapRows(t, db, feed)
+		for _, id := range []string{n.ID, ""} {
+			if _, err := s.RevertVolume(ctx, bob, vol.ID, id, nil); fault.KindOf(err) != fault.BadRequest ||
+				fault.Message(err) != "Volume "+vol.ID+" doesn't have any snapshots." {
+				t.Fatalf("bob's revert to %q: %v", id, err)
+			}
+		}
+		before.same(t, db, feed)
+	})
+}
+
+// An admin's reset of a reverting volume abandons the revert: its
+// snapshot is available again, and the agent's late report is refused.
+func TestResetAbandonsRevert(t *testing.T) {
+	forEngine(t, func(t *testing.T, s *storage.Store, db *sqlstore.DB, feed *watch.Log) {
+		ctx := context.Background()
+		vol := exported(t, s, alice, storage.VolumeCreate{Size: 1})
+		n := made(t, s, alice, storage.SnapshotCreate{VolumeID: vol.ID})
+		if _, err := s.RevertVolume(ctx, alice, vol.ID, n.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ResetStatus(ctx, admin, vol.ID, storage.StatusReset{Status: storage.VolumeError}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Snapshot(ctx, alice, n.ID); err != nil || got.Status != storage.SnapshotAvailable {
+			t.Fatalf("the snapshot after the reset: %+v %v", got, err)
+		}
+		if _, err := s.ReportVolume(ctx, defaultPool, vol.ID, storage.VolumeReport{Status: storage.VolumeReverting}); fault.KindOf(err) != fault.Conflict {
+			t.Fatalf("the agent's late report: %v", err)
+		}
+	})
+}

@@ -219,7 +219,8 @@ type StatusReset struct {
 // v must see the volume. Cinder's refusals: a status it does not know,
 // deleting, error_deleting and detaching (Cinder's code means to refuse
 // all three; a missing comma lets the last two through there), and
-// in-use for a volume without attachments (not detached). An attach
+// in-use for a volume without attachments (not detached). A revert
+// under way is abandoned too, its snapshot available again. An attach
 // status of detached then detaches each attachment as Cinder does, the
 // volume's status following what is left (available at the end).
 func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusReset) (Volume, error) {
@@ -252,6 +253,13 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 			case RetypeAbort:
 				orphan = orphanCopy(id, rt.Phase, rt.DestHost, rt.DestLocation)
 				vol.Retype = nil
+			}
+		}
+		if r.Status != "" && r.Status != VolumeReverting && vol.Status == VolumeReverting {
+			// A revert abandoned: its snapshot is available again (the
+			// agent's report, refused now, would have made it so).
+			if err := s.releaseRestoring(ctx, tx, id); err != nil {
+				return err
 			}
 		}
 		if r.Status != "" {

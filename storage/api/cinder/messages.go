@@ -111,7 +111,8 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request, q *request) e
 			key string
 			dst *string
 		}{{"resource_uuid", &f.ResourceUUID}, {"resource_type", &f.ResourceType}, {"event_id", &f.EventID},
-			{"request_id", &f.RequestID}, {"message_level", &f.Level}, {"project_id", &f.ProjectID}} {
+			{"request_id", &f.RequestID}, {"message_level", &f.Level}, {"project_id", &f.ProjectID},
+			{"action_id", &f.ActionID}, {"detail_id", &f.DetailID}} {
 			if s, ok := query.pop(x.key); ok {
 				*x.dst = s
 			}

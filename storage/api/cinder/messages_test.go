@@ -39,6 +39,7 @@ func TestMessages(t *testing.T) {
 	}{
 		{"3.3", "?resource_uuid=x", 1}, {"3.5", "?resource_uuid=x", 0}, {"3.5", "?resource_uuid=" + vol, 1},
 		{"3.5", "?event_id=VOLUME_VOLUME_001_003&message_level=ERROR", 1}, {"3.30", "?nonsense=1", 0}, {"3.5", "?limit=0", 0},
+		{"3.5", "?action_id=001&detail_id=003", 1}, {"3.5", "?action_id=002", 0},
 	} {
 		if l := c.must(t, 200, tc.v, alice, "GET", "/messages"+tc.query, nil)["messages"].([]any); len(l) != tc.n {
 			t.Errorf("%s %s: %d messages, want %d", tc.v, tc.query, len(l), tc.n)

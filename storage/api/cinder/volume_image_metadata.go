@@ -3,6 +3,7 @@ package cinder
 import (
 	"net/http"
 
+	"github.com/gostack/gostack/kit/fault"
 	"github.com/gostack/gostack/kit/httpapi"
 	"github.com/gostack/gostack/kit/pyjson"
 )
@@ -45,18 +46,32 @@ func (a *API) setImageMetadata(w http.ResponseWriter, r *http.Request, q *reques
 
 // unsetImageMetadata is os-unset_image_metadata (200, no body): as
 // setImageMetadata, with volume_image_metadata:remove, then
-// volume:get_volume_metadata (the key looked up), then
+// volume:get_volume_metadata, the key looked up (GlanceMetadataNotFound,
+// 404, also when the volume has no image metadata), then
 // volume:delete_volume_metadata.
 func (a *API) unsetImageMetadata(w http.ResponseWriter, r *http.Request, q *request, body *pyjson.Value) error {
 	if err := unsetImageMetadataSchema.check(nil, body); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if err := a.imageMetadataAllowed(r, q, id, "volume_extension:volume_image_metadata:remove", "volume:get_volume_metadata",
-		"volume:delete_volume_metadata"); err != nil {
+	id, key := r.PathValue("id"), body.Get("os-unset_image_metadata").Get("key").Text
+	if err := a.imageMetadataAllowed(r, q, id, "volume_extension:volume_image_metadata:remove", "volume:get_volume_metadata"); err != nil {
 		return err
 	}
-	if err := a.Store.DeleteVolumeImageMetadata(r.Context(), q.viewer(), id, body.Get("os-unset_image_metadata").Get("key").Text); err != nil {
+	md, err := a.Store.VolumeImageMetadata(r.Context(), q.viewer(), id)
+	if err != nil {
+		return err
+	}
+	if _, ok := md[key]; !ok {
+		return fault.New(fault.NotFound, "Glance metadata for volume/snapshot %s cannot be found.", id)
+	}
+	v, err := a.Store.Volume(r.Context(), q.viewer(), id)
+	if err != nil {
+		return err
+	}
+	if err := a.authorize(r.Context(), q, "volume:delete_volume_metadata", volumeTarget(q, v)); err != nil {
+		return err
+	}
+	if err := a.Store.DeleteVolumeImageMetadata(r.Context(), q.viewer(), id, key); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -64,9 +79,10 @@ func (a *API) unsetImageMetadata(w http.ResponseWriter, r *http.Request, q *requ
 }
 
 // showImageMetadata is os-show_image_metadata (200, {"metadata": the
-// volume's image metadata}): the volume API's get, then
-// volume:get_volume_metadata (not volume_image_metadata:show, which
-// Cinder asks only to add volume_image_metadata to a volume's view).
+// volume's image metadata}; GlanceMetadataNotFound, 404, when it has
+// none): the volume API's get, then volume:get_volume_metadata (not
+// volume_image_metadata:show, which Cinder asks only to add
+// volume_image_metadata to a volume's view).
 func (a *API) showImageMetadata(w http.ResponseWriter, r *http.Request, q *request, _ *pyjson.Value) error {
 	v, err := a.getVolume(r.Context(), q, r.PathValue("id"))
 	if err != nil {
@@ -75,9 +91,9 @@ func (a *API) showImageMetadata(w http.ResponseWriter, r *http.Request, q *reque
 	if err := a.authorize(r.Context(), q, "volume:get_volume_metadata", volumeTarget(q, v)); err != nil {
 		return err
 	}
-	md := v.ImageMetadata
-	if md == nil {
-		md = map[string]string{}
+	md, err := a.Store.VolumeImageMetadata(r.Context(), q.viewer(), v.ID)
+	if err != nil {
+		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"metadata": md})
 	return nil
