@@ -169,3 +169,54 @@ func TestRBDRevert(t *testing.T) {
 	revertTo(t, store, wait, user, v.ID, first.ID)
 	check(0, 0xaa, 1<<20)
 }
+
+// A backend that cannot revert (the stand-in has no Reverter): the
+// revert fails at once, the volume in error saying why, its snapshot
+// available again and the data untouched.
+func TestRevertOnBackendWithoutRevert(t *testing.T) {
+	store, url := controller(t)
+	b := &fakeBackend{vols: map[string]int64{}, failing: map[string]error{}}
+	a := &agent.Agent{Config: agent.Config{Host: "node1@fake#fake", BackendName: "fake", SyncInterval: 100 * time.Millisecond},
+		Backend: b, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
+		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	ctx, adm, user := context.Background(), storage.Viewer{Admin: true}, storage.Viewer{Project: "proj"}
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("not %s after 10 s", what)
+			}
+		}
+	}
+	wait("a pool", func() bool { bs, _ := store.Backends(ctx); return len(bs) == 1 })
+	v, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("available", func() bool { x, _ := store.Volume(ctx, adm, v.ID); return x.Status == storage.VolumeAvailable })
+	n, err := store.CreateSnapshot(ctx, user, storage.SnapshotCreate{VolumeID: v.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("the snapshot made", func() bool { x, _ := store.Snapshot(ctx, adm, n.ID); return x.Status == storage.SnapshotAvailable })
+	if _, err := store.RevertVolume(ctx, user, v.ID, n.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	wait("the revert failed", func() bool { x, _ := store.Volume(ctx, adm, v.ID); return x.Status == storage.VolumeError })
+	if x, _ := store.Volume(ctx, adm, v.ID); !strings.Contains(x.Message, "cannot revert a volume to a snapshot") {
+		t.Errorf("the volume's message: %q", x.Message)
+	}
+	if x, _ := store.Snapshot(ctx, adm, n.ID); x.Status != storage.SnapshotAvailable {
+		t.Errorf("the snapshot: %s", x.Status)
+	}
+	b.mu.Lock()
+	_, ok := b.vols[v.ID]
+	b.mu.Unlock()
+	if !ok {
+		t.Error("the volume is gone from the backend")
+	}
+}
