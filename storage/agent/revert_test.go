@@ -14,6 +14,28 @@ import (
 	"github.com/gostack/gostack/storage/agent"
 )
 
+// agentOn runs an agent of pool host (host@backend#pool) on backend
+// against the controller at url until the test ends, waits for its
+// pool, and returns a wait of up to 30 s for a condition.
+func agentOn(t *testing.T, store *storage.Store, url, host string, backend agent.Backend) func(string, func() bool) {
+	t.Helper()
+	name, _, _ := strings.Cut(host, "#")
+	_, name, _ = strings.Cut(name, "@")
+	runAgent(t, &agent.Agent{Config: agent.Config{Host: host, BackendName: name, SyncInterval: 100 * time.Millisecond},
+		Backend: backend, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
+		VolumeURL: url, FeedURL: url + "/v1/watch/volume"})
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("not %s after 30 s", what)
+			}
+		}
+	}
+	wait("a pool", func() bool { bs, _ := store.Backends(context.Background()); return len(bs) == 1 })
+	return wait
+}
+
 // revertTo asks the revert of volume id to snapshot snap and waits for
 // the agent to make both available again.
 func revertTo(t *testing.T, store *storage.Store, wait func(string, func() bool), user storage.Viewer, id, snap string) {
@@ -82,22 +104,7 @@ func TestRBDRevert(t *testing.T) {
 	cl, _ := rbdClient(t)
 	store, url := controller(t)
 	ctx, adm, user := context.Background(), storage.Viewer{Admin: true}, storage.Viewer{Project: "proj"}
-	a := &agent.Agent{Config: agent.Config{Host: "node1@rbd#rbd", BackendName: "rbd", SyncInterval: 100 * time.Millisecond},
-		Backend: &agent.RBD{Client: cl, TempDir: t.TempDir()}, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
-		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		for end := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(end) {
-				t.Fatalf("not %s after 30 s", what)
-			}
-		}
-	}
-	wait("a pool", func() bool { bs, _ := store.Backends(ctx); return len(bs) == 1 })
+	wait := agentOn(t, store, url, "node1@rbd#rbd", &agent.RBD{Client: cl, TempDir: t.TempDir()})
 	v, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", Size: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -176,23 +183,8 @@ func TestRBDRevert(t *testing.T) {
 func TestRevertOnBackendWithoutRevert(t *testing.T) {
 	store, url := controller(t)
 	b := &fakeBackend{vols: map[string]int64{}, failing: map[string]error{}}
-	a := &agent.Agent{Config: agent.Config{Host: "node1@fake#fake", BackendName: "fake", SyncInterval: 100 * time.Millisecond},
-		Backend: b, Session: kitagent.NewSession(kitagent.Credentials{AuthURL: url + "/v3", Username: "volume-agent", Password: "x"}),
-		VolumeURL: url, FeedURL: url + "/v1/watch/volume"}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	wait := agentOn(t, store, url, "node1@fake#fake", b)
 	ctx, adm, user := context.Background(), storage.Viewer{Admin: true}, storage.Viewer{Project: "proj"}
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		for end := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(end) {
-				t.Fatalf("not %s after 10 s", what)
-			}
-		}
-	}
-	wait("a pool", func() bool { bs, _ := store.Backends(ctx); return len(bs) == 1 })
 	v, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", Size: 1})
 	if err != nil {
 		t.Fatal(err)
