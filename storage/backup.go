@@ -491,6 +491,11 @@ func (s *Store) RestoreBackup(ctx context.Context, v Viewer, id, volumeID string
 				if vv.Status != VolumeAvailable {
 					return invalidVolume("Volume to be restored to must be available")
 				}
+				if vv.migrating() {
+					// The copy would miss what the restore writes, and the
+					// old copy's removal take it away.
+					return errMigrating(vv.ID)
+				}
 				if b.Size > vv.Size {
 					return invalidVolume("volume size %d is too small to restore backup of size %d.", vv.Size, b.Size)
 				}

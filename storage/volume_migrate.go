@@ -181,8 +181,8 @@ func (s *Store) scheduleMigration(ctx context.Context, tx *sqlstore.Tx, vol *Vol
 // volume's move (Cinder's _is_volume_migrating). A migration that kept
 // the volume's status (os-migrate_volume without lock_volume) leaves
 // it available, and what would change its data or its place meanwhile
-// (an attach, an extend, a snapshot, an upload, a backup, a clone) is
-// refused: the copy would miss it, or the old copy's removal break it.
+// (an attach, an extend, a snapshot, an upload, a backup, a restore
+// into it, a clone) is refused: the copy would miss it, or the old copy's removal break it.
 func (v *Volume) migrating() bool {
 	return v.Retype != nil && (v.Retype.Phase == RetypeCreate || v.Retype.Phase == RetypeCopy)
 }

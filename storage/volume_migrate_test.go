@@ -81,6 +81,8 @@ func TestMigrateRefused(t *testing.T) {
 
 		// What would change a migrating volume's data or place is
 		// refused, the volume available all along.
+		other := available(t, s, storage.VolumeCreate{Size: 1, VolumeType: "gold"})
+		bk := backedUp(t, s, alice, storage.BackupCreate{VolumeID: other.ID})
 		before := snapshot(t, db, feed)
 		for name, err := range map[string]error{
 			"attach": func() error {
@@ -102,6 +104,7 @@ func TestMigrateRefused(t *testing.T) {
 				_, err := s.CreateBackup(ctx, alice, storage.BackupCreate{VolumeID: migrating.ID})
 				return err
 			}(),
+			"restore": func() error { _, _, err := s.RestoreBackup(ctx, alice, bk.ID, migrating.ID); return err }(),
 		} {
 			t.Run(name, func(t *testing.T) {
 				refusal{fault.BadRequest, "Invalid volume: Volume " + migrating.ID + " is migrating: wait until its migration_status is success or error.", false}.check(t, err)
@@ -215,6 +218,18 @@ func TestMigrateVolume(t *testing.T) {
 		v, err = s.ResetStatus(ctx, admin, f.vol.ID, storage.StatusReset{Status: storage.VolumeAvailable})
 		if err != nil || v.Status != storage.VolumeAvailable || v.Retype == nil || v.Retype.Phase != storage.RetypeAbort || v.MigrationStatus != storage.MigrationError {
 			t.Fatalf("reset while migrating: %s %+v %q (%v)", v.Status, v.Retype, v.MigrationStatus, err)
+		}
+		// A reset to retyping too: a migration never holds it, so
+		// nothing would give the volume its status back.
+		if _, err := s.ReportVolume(ctx, otherLVM, f.vol.ID, storage.VolumeReport{Status: storage.VolumeRetyping, Retype: storage.RetypeAbort}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err = s.MigrateVolume(ctx, admin, f.vol.ID, storage.VolumeMigrateRequest{Host: otherLVM, LockVolume: true}); err != nil {
+			t.Fatal(err)
+		}
+		v, err = s.ResetStatus(ctx, admin, f.vol.ID, storage.StatusReset{Status: storage.VolumeRetyping})
+		if err != nil || v.Retype == nil || v.Retype.Phase != storage.RetypeAbort || v.MigrationStatus != storage.MigrationError {
+			t.Fatalf("reset to retyping while migrating: %s %+v %q (%v)", v.Status, v.Retype, v.MigrationStatus, err)
 		}
 	})
 }

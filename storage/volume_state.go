@@ -236,7 +236,10 @@ func (s *Store) ResetStatus(ctx context.Context, v Viewer, id string, r StatusRe
 		if r.Status == VolumeInUse && !slices.ContainsFunc(vol.Attachments, func(a Attachment) bool { return a.AttachStatus != AttachDetached }) {
 			return cinderError(fault.BadRequest, "", "Cannot reset-state to in-use because volume does not have any attachments.")
 		}
-		if r.Status != "" && r.Status != VolumeRetyping && vol.Retype != nil {
+		if r.Status != "" && vol.Retype != nil && (r.Status != VolumeRetyping || vol.Retype.Migrate) {
+			// (An admin's migration never holds retyping: a reset to it
+			// abandons the migration too, or nothing would give the
+			// volume its status back.)
 			// A retype under way is abandoned: in place, nothing is
 			// left to undo; a migration's destination copy is removed
 			// by its agent. A removal still to do is dropped.
