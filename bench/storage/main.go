@@ -142,7 +142,8 @@ type cloud struct {
 	files               string
 	ex                  *iscsi.Exporter
 	client              *http.Client
-	buffered            bool // tgtd reaches volume files through the page cache
+	buffered            bool   // tgtd reaches volume files through the page cache
+	shutdown            func() // stops the daemon and waits for it
 }
 
 // start runs identity, image and block storage in this process on free
@@ -190,10 +191,25 @@ func start(work, logFile string, ceph *cephtest.Cluster, buffered bool) *cloud {
 	}
 	ready := make(chan map[string]string, 1)
 	d.Listeners, d.LogOutput, d.Ready = ls, logOut, func(a map[string]string) { ready <- a }
-	go func() { log.Fatal(d.Run(context.Background())) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		if err := d.Run(ctx); err != nil {
+			log.Fatal(err)
+		}
+		close(ran)
+	}()
 	addrs := <-ready
 	c := &cloud{files: filepath.Join(data, "volume", "files"), client: &http.Client{Timeout: 5 * time.Minute},
 		ex: &iscsi.Exporter{Dir: filepath.Join(data, "volume", "tgt"), ControlPort: ctl, Portal: portal}}
+	c.shutdown = func() {
+		cancel()
+		select {
+		case <-ran:
+		case <-time.After(30 * time.Second):
+			log.Printf("the daemon did not stop in 30 s")
+		}
+	}
 	pw, err := os.ReadFile(filepath.Join(data, "admin-password"))
 	if err != nil {
 		log.Fatal(err)
@@ -247,9 +263,12 @@ func (c *cloud) waitPools(n int) {
 	}
 }
 
-// stop stops the tgtd the area started (gostack leaves it running, as a
-// host service).
+// stop stops the daemon, then the tgtd the area started (gostack leaves
+// it running, as a host service): the daemon first, so that its volume
+// agent neither exports again nor makes files in the working directory
+// being removed.
 func (c *cloud) stop() {
+	c.shutdown()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.ex.Stop(ctx); err != nil && !errors.Is(err, iscsi.ErrNotRunning) {
