@@ -14,22 +14,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
 
+	"github.com/gostack/gostack/bench/internal/atexit"
 	"github.com/gostack/gostack/bench/internal/randfile"
 	identityarea "github.com/gostack/gostack/identity/area"
 	imagearea "github.com/gostack/gostack/image/area"
@@ -47,31 +45,28 @@ func main() {
 	flag.Parse()
 	// Cut short — its output piped into head, ^C, a kill — it still stops
 	// Glance and removes its files.
-	signal.Ignore(syscall.SIGPIPE)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() { fatalf("%v", <-sig) }()
-	defer cleanUp()
+	atexit.OnSignals()
+	defer atexit.Run()
 	if client != "go" && client != "curl" {
-		fatalf("-client %q: want go or curl", client)
+		atexit.Fatalf("-client %q: want go or curl", client)
 	}
 	work := *dir
 	if work == "" {
 		var err error
 		if work, err = os.MkdirTemp("/var/tmp", "bench-image-"); err != nil {
-			fatal(err)
+			atexit.Fatal(err)
 		}
-		atExit(func() { os.RemoveAll(work) })
+		atexit.Add(func() { os.RemoveAll(work) })
 	}
 	size := *sizeMiB << 20
 	src := filepath.Join(work, "source.raw")
 	if err := randfile.Write(src, size, 1); err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 
 	api, token := startDaemon(filepath.Join(work, "daemon"))
 	glanceAPI, glancePID, stopGlance := startGlance(filepath.Join(work, "glance"))
-	atExit(stopGlance)
+	atexit.Add(stopGlance)
 	var catBest, upBest, glanceBest time.Duration
 	var upCPU, glanceCPU time.Duration // the server's CPU time in the best upload
 	var clientCPU time.Duration        // curl's in gostack's best upload
@@ -79,7 +74,7 @@ func main() {
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
-			fatal(err)
+			atexit.Fatal(err)
 		}
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
@@ -142,7 +137,7 @@ func catTime(src, dst string) time.Duration {
 	start := time.Now()
 	cmd := exec.Command("sh", "-c", `cat "$1" > "$2" && sync "$2"`, "sh", src, dst)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		fatalf("cat: %v %s", err, out)
+		atexit.Fatalf("cat: %v %s", err, out)
 	}
 	d := time.Since(start)
 	os.Remove(dst)
@@ -161,23 +156,23 @@ func startDaemon(dataDir string) (string, string) {
 	for _, name := range []string{"admin", "identity", "image"} {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			fatal(err)
+			atexit.Fatal(err)
 		}
 		ls[name] = l
 	}
 	ready := make(chan map[string]string, 1)
 	d.Listeners, d.LogOutput, d.Ready = ls, io.Discard, func(a map[string]string) { ready <- a }
-	go func() { fatal(d.Run(context.Background())) }()
+	go func() { atexit.Fatal(d.Run(context.Background())) }()
 	addrs := <-ready
 	pw, err := os.ReadFile(filepath.Join(dataDir, "admin-password"))
 	if err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},
 		"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, strings.TrimSpace(string(pw)))
 	resp, err := http.Post("http://"+addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
 	if err != nil || resp.StatusCode != http.StatusCreated {
-		fatalf("token: %v %v", resp, err)
+		atexit.Fatalf("token: %v %v", resp, err)
 	}
 	resp.Body.Close()
 	return "http://" + addrs["image"], resp.Header.Get("X-Subject-Token")
@@ -192,44 +187,14 @@ func call(method, url, token, ctype string, body io.Reader, size int64, want int
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {
-		fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+		atexit.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}
 	return b
-}
-
-// cleanups run at the end, last added first, also when the benchmark
-// fails or is stopped.
-var (
-	cleanMu  sync.Mutex
-	cleanups []func()
-)
-
-func atExit(f func()) {
-	cleanMu.Lock()
-	defer cleanMu.Unlock()
-	cleanups = append(cleanups, f)
-}
-
-func cleanUp() {
-	cleanMu.Lock()
-	defer cleanMu.Unlock()
-	for i := len(cleanups) - 1; i >= 0; i-- {
-		cleanups[i]()
-	}
-	cleanups = nil
-}
-
-func fatal(v ...any) { fatalf("%s", fmt.Sprint(v...)) }
-
-func fatalf(format string, v ...any) {
-	log.Printf(format, v...)
-	cleanUp()
-	os.Exit(1)
 }
 
 // client is the -client flag.
@@ -246,7 +211,7 @@ func uploadTime(api, token, src string, size int64) time.Duration {
 	json.Unmarshal(b, &img)
 	f, err := os.Open(src)
 	if err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	defer f.Close()
 	start := time.Now()
@@ -255,7 +220,7 @@ func uploadTime(api, token, src string, size int64) time.Duration {
 			"-H", "Expect:", "-T", src, api+"/v2/images/"+img.ID+"/file")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			fatalf("curl: %v %s", err, out)
+			atexit.Fatalf("curl: %v %s", err, out)
 		}
 		lastClientCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	} else {
@@ -305,7 +270,7 @@ func hashDiskLimit(dir string) float64 {
 	defer os.Remove(path)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|syscall.O_DIRECT, 0o600)
 	if err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	defer f.Close()
 	// O_DIRECT wants an aligned buffer: a 1 MiB-aligned slice of a larger one.
@@ -318,7 +283,7 @@ func hashDiskLimit(dir string) float64 {
 		go func() {
 			for range hashMiB {
 				if _, err := f.Write(block); err != nil {
-					fatal(err)
+					atexit.Fatal(err)
 				}
 			}
 			done <- true
@@ -346,12 +311,12 @@ func hashes(limit, diskLimit float64) {
 func sparse(work string) {
 	path := filepath.Join(work, "sparse.qcow2")
 	if out, err := exec.Command("qemu-img", "create", "-f", "qcow2", path, "10G").CombinedOutput(); err != nil {
-		fatalf("qemu-img: %v %s", err, out)
+		atexit.Fatalf("qemu-img: %v %s", err, out)
 	}
 	start := time.Now()
 	r, err := format.InspectFile(context.Background(), path)
 	if err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	fmt.Printf("Inspecting a 10 GiB sparse qcow2 (file of %d bytes)\n\n", r.Size)
 	fmt.Printf("format %s, virtual size %d, bytes read %d, in %v\n", r.Format, r.VirtualSize, r.BytesRead, time.Since(start).Round(time.Microsecond))
@@ -402,14 +367,14 @@ func startGlance(dir string) (string, int, func()) {
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	conf := filepath.Join(dir, "glance-api.conf")
 	for _, d := range []string{"images", "staging", "tasks"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
-			fatal(err)
+			atexit.Fatal(err)
 		}
 	}
 	body := fmt.Sprintf(`[DEFAULT]
@@ -431,7 +396,7 @@ filesystem_store_datadir = %s/staging/
 filesystem_store_datadir = %s/tasks/
 `, port, dir, glancePaste, dir, dir, dir)
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	py := func(module, name string) *exec.Cmd {
 		return exec.Command("/usr/bin/python3", "-c", fmt.Sprintf(
@@ -440,11 +405,11 @@ filesystem_store_datadir = %s/tasks/
 	sync := py("glance.cmd.manage", "glance-manage")
 	sync.Args = append(sync.Args, "db_sync")
 	if out, err := sync.CombinedOutput(); err != nil {
-		fatalf("glance-manage db_sync: %v\n%s", err, out)
+		atexit.Fatalf("glance-manage db_sync: %v\n%s", err, out)
 	}
 	logf, err := os.Create(filepath.Join(dir, "api.log"))
 	if err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	api := py("glance.cmd.api", "glance-api")
 	api.Stdout, api.Stderr = logf, logf
@@ -452,7 +417,7 @@ filesystem_store_datadir = %s/tasks/
 	// with this process even when this one is killed.
 	api.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := api.Start(); err != nil {
-		fatal(err)
+		atexit.Fatal(err)
 	}
 	stop := func() {
 		syscall.Kill(-api.Process.Pid, syscall.SIGTERM)
@@ -476,7 +441,7 @@ filesystem_store_datadir = %s/tasks/
 		}
 		if time.Now().After(end) {
 			stop()
-			fatalf("Glance did not answer within a minute (log: %s)", logf.Name())
+			atexit.Fatalf("Glance did not answer within a minute (log: %s)", logf.Name())
 		}
 	}
 }

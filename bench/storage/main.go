@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gostack/gostack/bench/internal/atexit"
 	"github.com/gostack/gostack/bench/internal/randfile"
 	identityarea "github.com/gostack/gostack/identity/area"
 	imagearea "github.com/gostack/gostack/image/area"
@@ -62,38 +63,47 @@ func main() {
 	dir := flag.String("dir", "", "working directory (default: a temporary directory under /var/tmp)")
 	logFile := flag.String("log", "", "write the daemon's log (level info) to this file")
 	withCeph := flag.Bool("ceph", true, "measure the RBD backend too, on a private single-node Ceph (needs a build with the Ceph tag, see run)")
-	only := flag.String("only", "", `"io": only the I/O comparisons (no creates, images or backups; no Ceph)`)
+	only := flag.String("only", "", `"io": only the I/O comparisons (no creates, images or backups; no Ceph); "create": only the creates`)
 	rounds := flag.Int("rounds", 5, "rounds of each sequential I/O run, the export and the file alternated")
 	flag.Parse()
 	switch *only {
 	case "":
 	case "io":
 		*withCeph = false
+	case "create":
 	default:
-		log.Fatalf("-only %q: want io", *only)
+		atexit.Fatalf("-only %q: want io or create", *only)
 	}
 	if *rounds < 1 {
-		log.Fatalf("-rounds %d: want at least 1", *rounds)
+		atexit.Fatalf("-rounds %d: want at least 1", *rounds)
 	}
+	// Cut short — a failure, ^C, a kill — it still stops its daemon,
+	// tgtd and Ceph and removes its files.
+	atexit.OnSignals()
+	defer atexit.Run()
 	work := *dir
 	if work == "" {
 		var err error
 		if work, err = os.MkdirTemp("/var/tmp", "bench-storage-"); err != nil {
-			log.Fatal(err)
+			atexit.Fatal(err)
 		}
-		defer os.RemoveAll(work)
+		atexit.Add(func() { os.RemoveAll(work) })
 	}
 	var ceph *cephtest.Cluster
 	if *withCeph {
 		var err error
-		if ceph, err = cephtest.Start(cephtest.Options{Pools: []string{"volumes", "images"}}); err != nil {
-			log.Fatalf("a private Ceph: %v", err)
+		// 8 GiB of memstore (RAM used only as written): its capacity
+		// report lets the creates' 60 GiB of thin volumes through the
+		// capacity filter (over-subscription 20), where the default
+		// 1 GiB stopped at the 20th.
+		if ceph, err = cephtest.Start(cephtest.Options{Pools: []string{"volumes", "images"}, MemoryBytes: 8 << 30}); err != nil {
+			atexit.Fatalf("a private Ceph: %v", err)
 		}
-		defer ceph.Stop()
+		atexit.Add(func() { ceph.Stop() })
 	}
 	c := start(work, *logFile, ceph, *buffered)
 	c.buffered = *buffered
-	defer c.stop()
+	atexit.Add(c.stop)
 	backends := []string{"iscsi"}
 	if ceph != nil {
 		backends = append(backends, "ceph")
@@ -126,6 +136,9 @@ func main() {
 		c.deleteAll()
 		fmt.Printf("%-5s create 1 GiB → available, %d with %d in flight: %.1f volumes/s (%s for all); each p50 %s  p99 %s\n",
 			b, *burst, *inflight, float64(*burst)/took.Seconds(), took.Round(time.Millisecond), pct(blat, 50), pct(blat, 99))
+	}
+	if *only == "create" {
+		return
 	}
 	fmt.Println()
 	img := c.fromImage(work, *imageMiB<<20, backends)
@@ -177,7 +190,7 @@ func start(work, logFile string, ceph *cephtest.Cluster, buffered bool) *cloud {
 	if logFile != "" {
 		f, err := os.Create(logFile)
 		if err != nil {
-			log.Fatal(err)
+			atexit.Fatal(err)
 		}
 		logOut, d.Config.Log.Level = f, "info"
 	}
@@ -185,7 +198,7 @@ func start(work, logFile string, ceph *cephtest.Cluster, buffered bool) *cloud {
 	for _, name := range []string{"admin", "identity", "image", "volume"} {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			log.Fatal(err)
+			atexit.Fatal(err)
 		}
 		ls[name] = l
 	}
@@ -195,7 +208,7 @@ func start(work, logFile string, ceph *cephtest.Cluster, buffered bool) *cloud {
 	ran := make(chan struct{})
 	go func() {
 		if err := d.Run(ctx); err != nil {
-			log.Fatal(err)
+			atexit.Fatal(err)
 		}
 		close(ran)
 	}()
@@ -212,13 +225,13 @@ func start(work, logFile string, ceph *cephtest.Cluster, buffered bool) *cloud {
 	}
 	pw, err := os.ReadFile(filepath.Join(data, "admin-password"))
 	if err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":%q}}},
 		"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, strings.TrimSpace(string(pw)))
 	resp, err := http.Post("http://"+addrs["identity"]+"/v3/auth/tokens", "application/json", strings.NewReader(body))
 	if err != nil || resp.StatusCode != http.StatusCreated {
-		log.Fatalf("token: %v %v", resp, err)
+		atexit.Fatalf("token: %v %v", resp, err)
 	}
 	var tok struct {
 		Token struct {
@@ -243,7 +256,7 @@ func start(work, logFile string, ceph *cephtest.Cluster, buffered bool) *cloud {
 			break
 		}
 		if time.Now().After(end) {
-			log.Fatal("the volume backend never reported")
+			atexit.Fatal("the volume backend never reported")
 		}
 	}
 	return c
@@ -258,7 +271,7 @@ func (c *cloud) waitPools(n int) {
 			return
 		}
 		if time.Now().After(end) {
-			log.Fatalf("%d of %d backends reported after a minute", len(out.Pools), n)
+			atexit.Fatalf("%d of %d backends reported after a minute", len(out.Pools), n)
 		}
 	}
 }
@@ -279,7 +292,7 @@ func (c *cloud) stop() {
 func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
@@ -307,16 +320,16 @@ func (c *cloud) call(method, u, ctype string, body any, want int, out any) {
 	req.Header.Set("OpenStack-API-Version", "volume 3.60")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {
-		log.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, b)
+		atexit.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, b)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			log.Fatalf("%s %s: %v", method, u, err)
+			atexit.Fatalf("%s %s: %v", method, u, err)
 		}
 	}
 }
@@ -341,10 +354,10 @@ func (c *cloud) waitAvailable(id string, poll time.Duration) {
 		case "available":
 			return
 		case "error":
-			log.Fatalf("volume %s: error", id)
+			atexit.Fatalf("volume %s: error", id)
 		}
 		if time.Now().After(end) {
-			log.Fatalf("volume %s: %s after 5 min", id, out.Volume.Status)
+			atexit.Fatalf("volume %s: %s after 5 min", id, out.Volume.Status)
 		}
 	}
 }
@@ -390,7 +403,7 @@ func (c *cloud) deleteAll() {
 			return
 		}
 		if time.Now().After(end) {
-			log.Fatalf("%d volumes left after 5 min", len(out.Volumes))
+			atexit.Fatalf("%d volumes left after 5 min", len(out.Volumes))
 		}
 	}
 }
@@ -405,7 +418,7 @@ func (c *cloud) deleteAll() {
 func (c *cloud) fromImage(work string, size int64, backends []string) string {
 	src := filepath.Join(work, "image.raw")
 	if err := randfile.Write(src, size, 2); err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 	defer os.Remove(src)
 	var img struct{ ID string }
@@ -413,7 +426,7 @@ func (c *cloud) fromImage(work string, size int64, backends []string) string {
 		map[string]any{"name": "bench", "disk_format": "raw", "container_format": "bare"}, http.StatusCreated, &img)
 	f, err := os.Open(src)
 	if err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 	t0 := time.Now()
 	c.call("PUT", c.imageAPI+"/v2/images/"+img.ID+"/file", "application/octet-stream", f, http.StatusNoContent, nil)
@@ -486,7 +499,7 @@ func (c *cloud) backups(img string, size int64, backends []string, ceph *cephtes
 		} else {
 			f, err := os.OpenFile(filepath.Join(c.files, "volume-"+id), os.O_WRONLY, 0)
 			if err != nil {
-				log.Fatal(err)
+				atexit.Fatal(err)
 			}
 			f.WriteAt(bytes.Repeat([]byte{0xa5}, 4<<20), 0)
 			f.Close()
@@ -512,7 +525,7 @@ func (c *cloud) backups(img string, size int64, backends []string, ceph *cephtes
 			var stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = null, &stderr
 			if err := cmd.Run(); err != nil {
-				log.Fatalf("rbd export: %v %s", err, stderr.Bytes())
+				atexit.Fatalf("rbd export: %v %s", err, stderr.Bytes())
 			}
 			null.Close()
 			te := time.Since(t0)
@@ -550,7 +563,7 @@ func (c *cloud) waitBackup(id string) int64 {
 		req.Header.Set("X-Auth-Token", c.token)
 		resp, err := c.client.Do(req)
 		if err != nil {
-			log.Fatal(err)
+			atexit.Fatal(err)
 		}
 		err = json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
@@ -558,14 +571,14 @@ func (c *cloud) waitBackup(id string) int64 {
 		case resp.StatusCode == http.StatusNotFound:
 			return 0
 		case err != nil || resp.StatusCode != http.StatusOK:
-			log.Fatalf("backup %s: %d %v", id, resp.StatusCode, err)
+			atexit.Fatalf("backup %s: %d %v", id, resp.StatusCode, err)
 		case out.Backup.Status == "available":
 			return out.Backup.ObjectCount
 		case out.Backup.Status == "error":
-			log.Fatalf("backup %s: error: %v", id, out.Backup.FailReason)
+			atexit.Fatalf("backup %s: error: %v", id, out.Backup.FailReason)
 		}
 		if time.Now().After(end) {
-			log.Fatalf("backup %s: %s after 10 min", id, out.Backup.Status)
+			atexit.Fatalf("backup %s: %s after 10 min", id, out.Backup.Status)
 		}
 	}
 }
@@ -652,7 +665,7 @@ func loopbackMiBs(size int64) float64 {
 	for range 3 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			log.Fatal(err)
+			atexit.Fatal(err)
 		}
 		got := make(chan int64, 1)
 		go func() {
@@ -667,13 +680,13 @@ func loopbackMiBs(size int64) float64 {
 		}()
 		c, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
-			log.Fatal(err)
+			atexit.Fatal(err)
 		}
 		buf := make([]byte, 1<<20)
 		start := time.Now()
 		for sent := int64(0); sent < size; sent += int64(len(buf)) {
 			if _, err := c.Write(buf); err != nil {
-				log.Fatal(err)
+				atexit.Fatal(err)
 			}
 		}
 		c.Close()
@@ -681,7 +694,7 @@ func loopbackMiBs(size int64) float64 {
 		secs := time.Since(start).Seconds()
 		l.Close()
 		if n != size {
-			log.Fatalf("loopback: %d bytes of %d", n, size)
+			atexit.Fatalf("loopback: %d bytes of %d", n, size)
 		}
 		best = max(best, float64(size>>20)/secs)
 	}
@@ -697,7 +710,7 @@ func seqMiBs(target string, size int64, write bool, cache string) float64 {
 	out := run("qemu-img", append(args, target)...)
 	m := regexp.MustCompile(`Run completed in ([0-9.]+) seconds`).FindStringSubmatch(out)
 	if m == nil {
-		log.Fatalf("qemu-img bench said %q", out)
+		atexit.Fatalf("qemu-img bench said %q", out)
 	}
 	secs, _ := strconv.ParseFloat(m[1], 64)
 	return float64(size>>20) / secs
@@ -710,7 +723,7 @@ func nbd(work, name, target, cache string) (string, func()) {
 	sock := filepath.Join(work, name+".nbd")
 	cmd := exec.Command("qemu-nbd", "--persistent", "--shared=4", "-f", "raw", "--cache="+cache, "--aio=threads", "-k", sock, target)
 	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 	for end := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("unix", sock); err == nil {
@@ -719,10 +732,13 @@ func nbd(work, name, target, cache string) (string, func()) {
 		}
 		if time.Now().After(end) {
 			cmd.Process.Kill()
-			log.Fatalf("qemu-nbd %s: no socket", name)
+			atexit.Fatalf("qemu-nbd %s: no socket", name)
 		}
 	}
-	return sock, func() { cmd.Process.Kill(); cmd.Wait() }
+	var once sync.Once
+	stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait() }) }
+	atexit.Add(stop)
+	return sock, stop
 }
 
 // fioIOPS is fio's IOPS of 4 KiB random rw over the first size bytes of
@@ -745,7 +761,7 @@ func fioIOPS(sock, rw string, size int64, secs int) float64 {
 		out = out[i:]
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Jobs) == 0 {
-		log.Fatalf("fio: %v: %s", err, out)
+		atexit.Fatalf("fio: %v: %s", err, out)
 	}
 	if rw == "randread" {
 		return r.Jobs[0].R.IOPS
@@ -756,7 +772,7 @@ func fioIOPS(sock, rw string, size int64, secs int) float64 {
 func run(name string, args ...string) string {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
-		log.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		atexit.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
@@ -775,14 +791,14 @@ func loadAverage() string {
 func dropCache(path string) {
 	f, err := os.Open(path)
 	if err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 	defer f.Close()
 	if err := f.Sync(); err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
-		log.Fatal(err)
+		atexit.Fatal(err)
 	}
 }
 
