@@ -138,6 +138,18 @@ func volumeRoutes() []hostileRoute {
 		{area: "volume", pattern: "GET /v3/scheduler-stats/get_pools"},
 		{area: "volume", pattern: "GET /v3/os-services"},
 		{area: "volume", pattern: "PUT /v3/os-services/{action}", body: `{"host":"{{hosts}}","binary":"cinder-volume"}`},
+		// User messages: the fixture's is a create no pool took.
+		{area: "volume", pattern: "GET /v3/messages"},
+		{area: "volume", pattern: "GET /v3/messages/{id}"},
+		{area: "volume", pattern: "DELETE /v3/messages/{id}"},
+		{area: "volume", pattern: "GET /v3/capabilities/{host}"},
+		{area: "volume", pattern: "GET /v3/resource_filters"},
+		// Admins' default types: the sample names a type that does not
+		// exist, so no mutation of it is a write.
+		{area: "volume", pattern: "PUT /v3/default-types/{project}", body: `{"default_type":{"volume_type":"hostile-none"}}`},
+		{area: "volume", pattern: "GET /v3/default-types/{project}"},
+		{area: "volume", pattern: "GET /v3/default-types"},
+		{area: "volume", pattern: "DELETE /v3/default-types/{project}"},
 		// The volume agents' API (service role); {host} is the backend the
 		// fixtures reported.
 		{area: "volume", pattern: "GET /internal/volume/hosts/{host}"},
@@ -266,6 +278,16 @@ func (h *hostile) volumeFixtures() {
 	h.must(202, "POST", "volume", "/v3/types/"+f["types"]+"/action", adm, fmt.Sprintf(`{"addProjectAccess":{"project":%q}}`, f["project"]))
 
 	f["os-quota-sets"] = f["project"]
+	f["default-types"] = f["project"]
+	f["capabilities"] = f["hosts"]
+	// A create no pool takes leaves the owner's project a message.
+	h.must(200, "POST", "volume", "/v3/types", adm, `{"volume_type":{"name":"hostile-nowhere","extra_specs":{"volume_backend_name":"hostile-none"}}}`)
+	lost := field(h.must(202, "POST", "volume", "/v3/volumes", h.owner, `{"volume":{"size":1,"name":"hostile-lost","volume_type":"hostile-nowhere"}}`), "volume", "id")
+	msgs := h.must(200, "GET", "volume", "/v3/messages?resource_uuid="+lost, h.owner, "")["messages"].([]any)
+	if len(msgs) != 1 {
+		h.t.Fatalf("the fixture message: %v", msgs)
+	}
+	f["messages"] = msgs[0].(map[string]any)["id"].(string)
 	h.must(200, "PUT", "volume", "/v3/os-quota-sets/"+f["project"], adm, `{"quota_set":{"volumes":10,"gigabytes":100}}`)
 	projects := h.must(200, "GET", "identity", "/v3/projects?name=admin", adm, "")["projects"].([]any)
 	h.must(200, "PUT", "volume", "/v3/os-quota-sets/"+projects[0].(map[string]any)["id"].(string), adm, `{"quota_set":{"volumes":0}}`)

@@ -49,11 +49,17 @@ func (a *API) setDefaultType(w http.ResponseWriter, r *http.Request, q *request)
 	if err := defaultTypeSchema.check(nil, body); err != nil {
 		return err
 	}
+	// Cinder's schema does not require default_type (its controller then
+	// fails on the missing key with a 500): a 400 here.
+	dt, err := bodyElement(body, "default_type")
+	if err != nil {
+		return err
+	}
 	project := r.PathValue("project")
 	if err := a.projectAllowed(r, q, "volume_extension:default_set_or_update", project); err != nil {
 		return err
 	}
-	d, err := a.Store.SetDefaultType(r.Context(), project, body.Get("default_type").Get("volume_type").Text)
+	d, err := a.Store.SetDefaultType(r.Context(), project, dt.Get("volume_type").Text)
 	if err != nil {
 		return err
 	}

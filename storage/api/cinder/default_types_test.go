@@ -38,6 +38,8 @@ print(len(cs.default_types.list()), cs.default_types.list(sys.argv[1]).volume_ty
 			400, "badRequest", "Volume type with name tin could not be found.")
 		wantError(t, c.call(t, "3.62", admin, "PUT", "/default-types/"+projB, map[string]any{"default_type": map[string]any{}}),
 			400, "badRequest", "'volume_type' is a required property")
+		wantError(t, c.call(t, "3.62", admin, "PUT", "/default-types/"+projB, map[string]any{"other": map[string]any{"a": map[string]any{}}}),
+			400, "badRequest", "Missing required element 'default_type' in request body.")
 		wantError(t, c.call(t, "3.62", admin, "GET", "/default-types/"+projB, nil), 404, "itemNotFound", "Default type for project "+projB+" not found.")
 		wantError(t, c.call(t, "3.62", admin, "DELETE", "/types/"+gold, nil), 400, "badRequest", "is a default volume type and cannot be deleted")
 	})
