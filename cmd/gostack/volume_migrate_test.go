@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,16 +36,7 @@ func TestAllInOneVolumeMigrateCrash(t *testing.T) {
 	c := a.cli
 	c.must("volume", "type", "create", "--property", "volume_backend_name=iscsi", "tgt")
 	c.must("volume", "type", "create", "anywhere")
-	waitFor(t, a.p, "the RBD pool up", func() error {
-		var ss []map[string]any
-		c.json(&ss, "volume", "service", "list", "--service", "cinder-volume")
-		for _, s := range ss {
-			if s["Host"] == "aio@rbd" && s["State"] == "up" {
-				return nil
-			}
-		}
-		return fmt.Errorf("services: %v", ss)
-	})
+	a.waitRBDPool()
 	// Made on the iSCSI pool, then of a type both pools take (a retype
 	// in place).
 	var v map[string]any
@@ -84,14 +74,7 @@ func TestAllInOneVolumeMigrateCrash(t *testing.T) {
 	if v["id"] != id {
 		t.Fatalf("moved to RBD: %v", v)
 	}
-	qemuIO := func(cmd string) {
-		t.Helper()
-		out, err := exec.Command("ip", "netns", "exec", a.ns, "qemu-io", "-f", "raw", "-c", cmd,
-			"rbd:"+ceph.Pool+"/volume-"+id+":conf="+ceph.Conf).CombinedOutput()
-		if err != nil || strings.Contains(string(out), "Pattern verification failed") {
-			t.Fatalf("qemu-io %q: %v\n%s", cmd, err, out)
-		}
-	}
+	qemuIO := func(cmd string) { t.Helper(); rbdQemuIO(t, a.ns, ceph, id, cmd) }
 	qemuIO("read -P 0x5a 4M 1M")
 	qemuIO("read -P 0xa5 700M 64k")
 	qemuIO("read -P 0 0 4M")

@@ -85,6 +85,34 @@ func (r *rbdAIO) need(t *testing.T) *cephtest.Cluster {
 	return r.cluster
 }
 
+// rbdQemuIO runs qemu-io's cmd on volume id's image in the cluster's
+// pool through QEMU's RBD driver, in network namespace ns, and fails
+// the test on an error or a pattern that does not match.
+func rbdQemuIO(t *testing.T, ns string, ceph *cephtest.Cluster, id, cmd string) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "qemu-io", "-f", "raw", "-c", cmd,
+		"rbd:"+ceph.Pool+"/volume-"+id+":conf="+ceph.Conf).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "Pattern verification failed") {
+		t.Fatalf("qemu-io %q on volume %s: %v\n%s", cmd, id, err, out)
+	}
+}
+
+// waitRBDPool waits for the all-in-one's RBD backend (aio@rbd) to be
+// an up cinder-volume service.
+func (a *volumeAIO) waitRBDPool() {
+	a.t.Helper()
+	waitFor(a.t, a.p, "the RBD pool up", func() error {
+		var ss []map[string]any
+		a.cli.json(&ss, "volume", "service", "list", "--service", "cinder-volume")
+		for _, s := range ss {
+			if s["Host"] == "aio@rbd" && s["State"] == "up" {
+				return nil
+			}
+		}
+		return fmt.Errorf("services: %v", ss)
+	})
+}
+
 // startRBD starts the cluster for a (before a.start) and adds gostack's
 // flags for an RBD backend on it (aio@rbd#rbd, volume_backend_name rbd).
 func startRBD(a *volumeAIO) *rbdAIO {
@@ -177,14 +205,7 @@ func rbdSubtest(t *testing.T, a *volumeAIO, r *rbdAIO) {
 		}
 		return m
 	}
-	qemuIO := func(id, cmd string) {
-		t.Helper()
-		out, err := exec.Command("ip", "netns", "exec", a.ns, "qemu-io", "-f", "raw", "-c", cmd,
-			"rbd:"+ceph.Pool+"/volume-"+id+":conf="+ceph.Conf).CombinedOutput()
-		if err != nil || strings.Contains(string(out), "Pattern verification failed") {
-			t.Fatalf("qemu-io %q on volume %s: %v\n%s", cmd, id, err, out)
-		}
-	}
+	qemuIO := func(id, cmd string) { t.Helper(); rbdQemuIO(t, a.ns, ceph, id, cmd) }
 
 	var v map[string]any
 	asJSON(&v, "volume", "create", "--type", "ceph", "--size", "1", "r1")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -44,16 +43,7 @@ func TestAllInOneVolumeRetypeCrash(t *testing.T) {
 	c.must("volume", "type", "create", "--property", "volume_backend_name=rbd", "ceph")
 	c.must("volume", "type", "create", "--property", "volume_backend_name=rbd", "--property", "multiattach=<is> True", "ceph-multi")
 	c.must("volume", "type", "create", "--property", "volume_backend_name=iscsi", "tgt")
-	waitFor(t, a.p, "the RBD pool up", func() error {
-		var ss []map[string]any
-		c.json(&ss, "volume", "service", "list", "--service", "cinder-volume")
-		for _, s := range ss {
-			if s["Host"] == "aio@rbd" && s["State"] == "up" {
-				return nil
-			}
-		}
-		return fmt.Errorf("services: %v", ss)
-	})
+	a.waitRBDPool()
 	c.must("volume", "create", "--type", "ceph", "--size", "1", "probe")
 	a.status("probe", "available")
 
@@ -88,14 +78,7 @@ func TestAllInOneVolumeRetypeCrash(t *testing.T) {
 	if v["id"] != id || v["os-vol-host-attr:host"] != "aio@rbd#rbd" {
 		t.Fatalf("moved to RBD: %v", v)
 	}
-	qemuIO := func(cmd string) {
-		t.Helper()
-		out, err := exec.Command("ip", "netns", "exec", a.ns, "qemu-io", "-f", "raw", "-c", cmd,
-			"rbd:"+ceph.Pool+"/volume-"+id+":conf="+ceph.Conf).CombinedOutput()
-		if err != nil || strings.Contains(string(out), "Pattern verification failed") {
-			t.Fatalf("qemu-io %q: %v\n%s", cmd, err, out)
-		}
-	}
+	qemuIO := func(cmd string) { t.Helper(); rbdQemuIO(t, a.ns, ceph, id, cmd) }
 	qemuIO("read -P 0x5a 4M 1M")
 	qemuIO("read -P 0xa5 700M 64k")
 	qemuIO("read -P 0 0 4M")
