@@ -31,18 +31,8 @@ import (
 func TestISCSIInitiatorACL(t *testing.T) {
 	store, wait := aclAgent(t)
 	ctx := context.Background()
-	user, adm := storage.Viewer{Project: "proj"}, storage.Viewer{Admin: true}
-	v, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", Size: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait("available", func() bool { x, _ := store.Volume(ctx, adm, v.ID); return x.Status == storage.VolumeAvailable })
-	v, _ = store.Volume(ctx, adm, v.ID)
-	exp, err := storage.ParseISCSIExport(v.ProviderLocation, v.ProviderAuth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lun := fmt.Sprintf("iscsi://%s%%%s@%s/%s/%d", exp.AuthUsername, exp.AuthPassword, exp.Portals[0], exp.IQN, exp.LUN)
+	user := storage.Viewer{Project: "proj"}
+	v, lun := madeISCSI(t, store, wait, user, storage.VolumeCreate{UserID: "u", Size: 1})
 	const host, other = "iqn.2005-03.org.gostack:acl-host", "iqn.2005-03.org.gostack:acl-other"
 	login := func(initiator string) error {
 		out, err := exec.Command("iscsi-inq", "-i", initiator, lun).CombinedOutput()
@@ -100,20 +90,10 @@ func TestISCSIMultiattachACL(t *testing.T) {
 		ExtraSpecs: map[string]string{storage.SpecMultiattach: "<is> True"}}); err != nil {
 		t.Fatal(err)
 	}
-	v, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", Size: 1, VolumeType: "multi"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait("available", func() bool { x, _ := store.Volume(ctx, adm, v.ID); return x.Status == storage.VolumeAvailable })
-	v, _ = store.Volume(ctx, adm, v.ID)
+	v, lun := madeISCSI(t, store, wait, user, storage.VolumeCreate{UserID: "u", Size: 1, VolumeType: "multi"})
 	if !v.Multiattach || v.Host != "node1@iscsi#iscsi" {
 		t.Fatalf("a multiattach type's volume: multiattach %v on %q", v.Multiattach, v.Host)
 	}
-	exp, err := storage.ParseISCSIExport(v.ProviderLocation, v.ProviderAuth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lun := fmt.Sprintf("iscsi://%s%%%s@%s/%s/%d", exp.AuthUsername, exp.AuthPassword, exp.Portals[0], exp.IQN, exp.LUN)
 	login := func(initiator string) error {
 		out, err := exec.Command("iscsi-inq", "-i", initiator, lun).CombinedOutput()
 		if err != nil {
@@ -196,6 +176,25 @@ func TestISCSIMultiattachACL(t *testing.T) {
 // aclAgent starts tgtd and an iSCSI volume agent exporting per
 // initiator, with its controller; it returns the controller and a wait
 // for a condition (20 s at most) once the pool is reported.
+// madeISCSI creates volume c as user, waits for the agent to make it
+// available, and returns it with its LUN's iscsi:// URL (the export's
+// CHAP account in it).
+func madeISCSI(t *testing.T, store *storage.Store, wait func(string, func() bool), user storage.Viewer, c storage.VolumeCreate) (storage.Volume, string) {
+	t.Helper()
+	ctx, adm := context.Background(), storage.Viewer{Admin: true}
+	v, err := store.CreateVolume(ctx, user, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("available", func() bool { x, _ := store.Volume(ctx, adm, v.ID); return x.Status == storage.VolumeAvailable })
+	v, _ = store.Volume(ctx, adm, v.ID)
+	exp, err := storage.ParseISCSIExport(v.ProviderLocation, v.ProviderAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, fmt.Sprintf("iscsi://%s%%%s@%s/%s/%d", exp.AuthUsername, exp.AuthPassword, exp.Portals[0], exp.IQN, exp.LUN)
+}
+
 func aclAgent(t *testing.T) (*storage.Store, func(string, func() bool)) {
 	t.Helper()
 	return iscsiAgent(t, true)

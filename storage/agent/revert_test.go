@@ -3,7 +3,6 @@ package agent_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -60,17 +59,7 @@ func revertTo(t *testing.T, store *storage.Store, wait func(string, func() bool)
 func TestISCSIRevert(t *testing.T) {
 	store, wait := iscsiAgent(t, false)
 	ctx, adm, user := context.Background(), storage.Viewer{Admin: true}, storage.Viewer{Project: "proj"}
-	v, err := store.CreateVolume(ctx, user, storage.VolumeCreate{UserID: "u", Size: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait("available", func() bool { x, _ := store.Volume(ctx, adm, v.ID); return x.Status == storage.VolumeAvailable })
-	v, _ = store.Volume(ctx, adm, v.ID)
-	exp, err := storage.ParseISCSIExport(v.ProviderLocation, v.ProviderAuth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lun := fmt.Sprintf("iscsi://%s%%%s@%s/%s/%d", exp.AuthUsername, exp.AuthPassword, exp.Portals[0], exp.IQN, exp.LUN)
+	v, lun := madeISCSI(t, store, wait, user, storage.VolumeCreate{UserID: "u", Size: 1})
 	qemuIO := func(cmds ...string) string {
 		t.Helper()
 		args := []string{"-f", "raw"}
